@@ -1,0 +1,34 @@
+#ifndef CAVIAR_CLI_H
+#define CAVIAR_CLI_H
+/* The caviar command line: one file per command, these helpers shared between them.
+ * Data goes to stdout, messages to stderr; exit 0 ok, 1 runtime failure, 2 bad input or usage. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "caviar/spec.h"
+#include "caviar/status.h"
+
+int caviar_cmd_sample(int argc, char **argv);
+int caviar_cmd_spec(int argc, char **argv);
+int caviar_cmd_info(int argc, char **argv);
+
+/* Prints "caviar COMMAND: message (see caviar COMMAND --help)" and returns 2. */
+int caviar_usage_error(const char *command, const char *fmt, ...) CAVIAR_PRINTF(2, 3);
+/* Prints "caviar: message" and returns the status as an exit code. */
+int caviar_report(caviar_status status, const caviar_error *err);
+/* Runs getopt_long's error cases through caviar_usage_error; returns 2 (for unknown or incomplete
+ * options) so the command can return it. */
+int caviar_option_error(const char *command, int optopt_value, const char *arg);
+
+/* A whole decimal number in [0, max]; false for anything else ("12x", "-1", "", overflow). */
+bool caviar_parse_u64(const char *text, uint64_t max, uint64_t *out);
+
+/* The spec at path, or the built-in default when path is NULL. */
+caviar_status caviar_load_spec_arg(const char *path, caviar_spec *spec, caviar_error *err);
+
+/* Whether this build has the CUDA backend, and a one-line account of the devices it sees. */
+bool caviar_has_cuda(void);
+void caviar_describe_devices(char *buf, size_t size);
+
+#endif

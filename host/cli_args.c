@@ -1,0 +1,43 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+int caviar_usage_error(const char *command, const char *fmt, ...) {
+  char what[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "caviar%s%s: %s (see caviar%s%s --help)\n", command ? " " : "", command ? command : "", what,
+          command ? " " : "", command ? command : "");
+  return CAVIAR_EINPUT;
+}
+
+int caviar_report(caviar_status status, const caviar_error *err) {
+  if (status != CAVIAR_OK) fprintf(stderr, "caviar: %s\n", err->msg);
+  return (int)status;
+}
+
+int caviar_option_error(const char *command, int optopt_value, const char *arg) {
+  if (optopt_value && optopt_value != '?' && isprint(optopt_value))
+    return caviar_usage_error(command, "option -%c needs a value or is unknown", optopt_value);
+  return caviar_usage_error(command, "unknown option or missing value: %s", arg);
+}
+
+bool caviar_parse_u64(const char *text, uint64_t max, uint64_t *out) {
+  if (!text || !isdigit((unsigned char)text[0])) return false;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (errno || *end || v > max) return false;
+  *out = v;
+  return true;
+}
+
+caviar_status caviar_load_spec_arg(const char *path, caviar_spec *spec, caviar_error *err) {
+  return path ? caviar_spec_load(path, spec, err) : caviar_spec_load_default(spec, err);
+}

@@ -1,0 +1,49 @@
+/* caviar: hyperparameter sweeps that train a whole population of small networks at once. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: caviar COMMAND [ARGS]\n"
+    "\n"
+    "Hyperparameter sweeps that train a whole population of small networks at once.\n"
+    "\n"
+    "commands:\n"
+    "  sample [SPEC] [-n N] [--seed S]   print the trial configs a sweep draws (JSON lines)\n"
+    "  spec                              print the built-in default spec (Fashion-MNIST)\n"
+    "  info                              version, backends and devices\n"
+    "\n"
+    "  caviar COMMAND --help   help for one command\n"
+    "  caviar --version        version and backends\n"
+    "\n"
+    "Exit status: 0 ok, 1 runtime failure, 2 bad input or usage.\n";
+
+typedef struct command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"sample", caviar_cmd_sample},
+    {"spec", caviar_cmd_spec},
+    {"info", caviar_cmd_info},
+};
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage, stderr);
+    return CAVIAR_EINPUT;
+  }
+  if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+    fputs(usage, stdout);
+    return 0;
+  }
+  if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+    printf("caviar %s (backends: cpu%s)\n", CAVIAR_VERSION, caviar_has_cuda() ? ", cuda" : "");
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+  return caviar_usage_error(NULL, "unknown command '%s'", argv[1]);
+}

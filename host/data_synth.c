@@ -1,0 +1,48 @@
+/* A synthetic classification problem: Gaussian clusters around random per-class centres. */
+#include <math.h>
+#include <string.h>
+
+#include "caviar/counter_rng.h"
+#include "caviar/data.h"
+
+/* Streams of the SYNTH purpose, so centres, labels and noise never share random numbers. */
+enum { SYNTH_CENTRES = 0, SYNTH_LABELS = 1, SYNTH_NOISE = 2 };
+
+static double synth_normal(uint64_t seed, uint32_t stream, uint64_t index) {
+  caviar_rng_block r = caviar_rng(seed, stream, CAVIAR_RNG_SYNTH, index);
+  double u1 = caviar_u01_open(r.v[0], r.v[1]), u2 = caviar_u01_open(r.v[2], r.v[3]);
+  return sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
+}
+
+caviar_status caviar_synth(size_t n, size_t d, int classes, double noise, uint64_t seed, bool as_bytes,
+                           caviar_dataset *out, caviar_error *err) {
+  memset(out, 0, sizeof *out);
+  if (n == 0 || d == 0 || classes < 2)
+    return caviar_fail(err, CAVIAR_EINPUT, "synthetic data needs examples, features and 2 or more classes");
+  out->n = n;
+  out->d = d;
+  out->labels = caviar_alloc(n, sizeof *out->labels, "synthetic labels", err);
+  if (as_bytes) out->x_u8 = caviar_alloc(n * d, 1, "synthetic features", err);
+  else out->x_f32 = caviar_alloc(n * d, sizeof *out->x_f32, "synthetic features", err);
+  if (!out->labels || (!out->x_u8 && !out->x_f32)) {
+    caviar_dataset_free(out);
+    return CAVIAR_ERUNTIME;
+  }
+  for (size_t i = 0; i < n; i++) {
+    caviar_rng_block r = caviar_rng(seed, SYNTH_LABELS, CAVIAR_RNG_SYNTH, i);
+    int c = (int)(caviar_u01_open(r.v[0], r.v[1]) * classes);
+    out->labels[i] = c < classes ? c : classes - 1;
+    for (size_t j = 0; j < d; j++) {
+      double x = synth_normal(seed, SYNTH_CENTRES, (uint64_t)out->labels[i] * d + j) +
+                 noise * synth_normal(seed, SYNTH_NOISE, (uint64_t)i * d + j);
+      if (as_bytes) {
+        /* Centre 128, about 40 levels per unit, clipped like pixel intensities. */
+        double level = nearbyint(128.0 + 40.0 * x);
+        out->x_u8[i * d + j] = (uint8_t)(level < 0 ? 0 : level > 255 ? 255 : level);
+      } else {
+        out->x_f32[i * d + j] = (float)x;
+      }
+    }
+  }
+  return CAVIAR_OK;
+}

@@ -1,0 +1,174 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caviar/space.h"
+
+static const caviar_dist_info dist_table[CAVIAR_DIST_COUNT] = {
+    [CAVIAR_DIST_CONSTANT] = {"constant", CAVIAR_FAMILY_LIST, CAVIAR_SCALE_LINEAR, false, false, "value"},
+    [CAVIAR_DIST_CATEGORICAL] = {"categorical", CAVIAR_FAMILY_LIST, CAVIAR_SCALE_LINEAR, false, false,
+                                 "values, probabilities"},
+    [CAVIAR_DIST_INT_UNIFORM] = {"int_uniform", CAVIAR_FAMILY_INTEGER, CAVIAR_SCALE_LINEAR, false, false,
+                                 "min, max, grid_points"},
+    [CAVIAR_DIST_UNIFORM] = {"uniform", CAVIAR_FAMILY_BOX, CAVIAR_SCALE_LINEAR, false, false,
+                             "min, max, grid_points"},
+    [CAVIAR_DIST_Q_UNIFORM] = {"q_uniform", CAVIAR_FAMILY_BOX, CAVIAR_SCALE_LINEAR, true, false,
+                               "min, max, q, grid_points"},
+    [CAVIAR_DIST_LOG_UNIFORM] = {"log_uniform", CAVIAR_FAMILY_BOX, CAVIAR_SCALE_LN, false, true,
+                                 "min, max (natural-log exponents), grid_points"},
+    [CAVIAR_DIST_LOG_UNIFORM_VALUES] = {"log_uniform_values", CAVIAR_FAMILY_BOX, CAVIAR_SCALE_LN, false,
+                                        false, "min, max, grid_points"},
+    [CAVIAR_DIST_Q_LOG_UNIFORM] = {"q_log_uniform", CAVIAR_FAMILY_BOX, CAVIAR_SCALE_LN, true, true,
+                                   "min, max (natural-log exponents), q, grid_points"},
+    [CAVIAR_DIST_Q_LOG_UNIFORM_VALUES] = {"q_log_uniform_values", CAVIAR_FAMILY_BOX, CAVIAR_SCALE_LN, true,
+                                          false, "min, max, q, grid_points"},
+    [CAVIAR_DIST_INV_LOG_UNIFORM] = {"inv_log_uniform", CAVIAR_FAMILY_BOX, CAVIAR_SCALE_LN, false, true,
+                                     "min, max (natural-log exponents of 1/x), grid_points"},
+    [CAVIAR_DIST_INV_LOG_UNIFORM_VALUES] = {"inv_log_uniform_values", CAVIAR_FAMILY_BOX, CAVIAR_SCALE_LN,
+                                            false, false, "min, max, grid_points"},
+    [CAVIAR_DIST_NORMAL] = {"normal", CAVIAR_FAMILY_NORMAL, CAVIAR_SCALE_LINEAR, false, false, "mu, sigma"},
+    [CAVIAR_DIST_Q_NORMAL] = {"q_normal", CAVIAR_FAMILY_NORMAL, CAVIAR_SCALE_LINEAR, true, false,
+                              "mu, sigma, q"},
+    [CAVIAR_DIST_LOG_NORMAL] = {"log_normal", CAVIAR_FAMILY_NORMAL, CAVIAR_SCALE_LN, false, false,
+                                "mu, sigma"},
+    [CAVIAR_DIST_Q_LOG_NORMAL] = {"q_log_normal", CAVIAR_FAMILY_NORMAL, CAVIAR_SCALE_LN, true, false,
+                                  "mu, sigma, q"},
+    [CAVIAR_DIST_ONE_MINUS_LOG_UNIFORM_VALUES] = {"one_minus_log_uniform_values", CAVIAR_FAMILY_BOX,
+                                                  CAVIAR_SCALE_ONE_MINUS, false, false,
+                                                  "min, max (both in [0, 1)), grid_points"},
+};
+
+const caviar_dist_info *caviar_dist_get(caviar_dist dist) { return &dist_table[dist]; }
+
+bool caviar_dist_lookup(const char *name, caviar_dist *out) {
+  for (int d = 0; d < CAVIAR_DIST_COUNT; d++) {
+    if (strcmp(dist_table[d].name, name) == 0) {
+      *out = (caviar_dist)d;
+      return true;
+    }
+  }
+  return false;
+}
+
+const char *caviar_dist_names(void) {
+  static char names[512];
+  if (!names[0]) {
+    size_t used = 0;
+    for (int d = 0; d < CAVIAR_DIST_COUNT; d++)
+      used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", d ? ", " : "",
+                               dist_table[d].name);
+  }
+  return names;
+}
+
+double caviar_scale_to_value(caviar_scale scale, double t) {
+  switch (scale) {
+    case CAVIAR_SCALE_LN: return exp(t);
+    case CAVIAR_SCALE_ONE_MINUS: return 1.0 - pow(10.0, t);
+    case CAVIAR_SCALE_LINEAR: break;
+  }
+  return t;
+}
+
+double caviar_scale_from_value(caviar_scale scale, double value) {
+  switch (scale) {
+    case CAVIAR_SCALE_LN: return log(value);
+    case CAVIAR_SCALE_ONE_MINUS: return log10(1.0 - value);
+    case CAVIAR_SCALE_LINEAR: break;
+  }
+  return value;
+}
+
+double caviar_quantize(double x, double q) { return nearbyint(x / q) * q; }
+
+static double clamp(double x, double lo, double hi) { return x < lo ? lo : x > hi ? hi : x; }
+
+void caviar_param_support(const caviar_param *p, double *lo, double *hi) {
+  const caviar_dist_info *info = caviar_dist_get(p->dist);
+  switch (info->family) {
+    case CAVIAR_FAMILY_LIST:
+      *lo = INFINITY;
+      *hi = -INFINITY;
+      for (int i = 0; i < p->n_values; i++) {
+        if (p->values[i] < *lo) *lo = p->values[i];
+        if (p->values[i] > *hi) *hi = p->values[i];
+      }
+      return;
+    case CAVIAR_FAMILY_INTEGER:
+      *lo = p->t_lo;
+      *hi = p->t_hi;
+      return;
+    case CAVIAR_FAMILY_BOX: {
+      double a = caviar_scale_to_value(info->scale, p->t_lo);
+      double b = caviar_scale_to_value(info->scale, p->t_hi);
+      *lo = fmin(a, b);
+      *hi = fmax(a, b);
+      break;
+    }
+    case CAVIAR_FAMILY_NORMAL:
+      /* What the generator can reach: Box-Muller on 53-bit uniforms in (0, 1) gives |z| < 8.7. */
+      *lo = caviar_scale_to_value(info->scale, p->mu - CAVIAR_NORMAL_REACH * p->sigma);
+      *hi = caviar_scale_to_value(info->scale, p->mu + CAVIAR_NORMAL_REACH * p->sigma);
+      break;
+  }
+  if (info->quantized) {
+    *lo = caviar_quantize(*lo, p->q);
+    *hi = caviar_quantize(*hi, p->q);
+  }
+}
+
+double caviar_param_draw(const caviar_param *p, double u1, double u2) {
+  const caviar_dist_info *info = caviar_dist_get(p->dist);
+  double x = 0.0;
+  switch (info->family) {
+    case CAVIAR_FAMILY_LIST: {
+      int i = 0;
+      if (p->cumulative) {
+        while (i < p->n_values - 1 && u1 >= p->cumulative[i]) i++;
+      } else {
+        i = (int)(u1 * p->n_values);
+        if (i >= p->n_values) i = p->n_values - 1;
+      }
+      return p->values[i];
+    }
+    case CAVIAR_FAMILY_INTEGER: {
+      double span = p->t_hi - p->t_lo + 1.0;
+      return fmin(p->t_lo + floor(u1 * span), p->t_hi);
+    }
+    case CAVIAR_FAMILY_BOX: {
+      double lo, hi;
+      caviar_param_support(p, &lo, &hi);
+      x = caviar_scale_to_value(info->scale, p->t_lo + u1 * (p->t_hi - p->t_lo));
+      if (!info->quantized) return clamp(x, lo, hi);
+      break;
+    }
+    case CAVIAR_FAMILY_NORMAL: {
+      /* Box-Muller: u1, u2 are in (0, 1), so the logarithm is finite. */
+      double z = sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
+      x = caviar_scale_to_value(info->scale, p->mu + p->sigma * z);
+      break;
+    }
+  }
+  return info->quantized ? caviar_quantize(x, p->q) : x;
+}
+
+void caviar_param_free(caviar_param *p) {
+  free(p->name);
+  free(p->values);
+  free(p->cumulative);
+  memset(p, 0, sizeof *p);
+}
+
+void caviar_space_free(caviar_space *space) {
+  for (int i = 0; i < space->n; i++) caviar_param_free(&space->params[i]);
+  free(space->params);
+  space->params = NULL;
+  space->n = 0;
+}
+
+const caviar_param *caviar_space_find(const caviar_space *space, const char *name) {
+  for (int i = 0; i < space->n; i++)
+    if (strcmp(space->params[i].name, name) == 0) return &space->params[i];
+  return NULL;
+}

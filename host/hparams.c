@@ -1,0 +1,103 @@
+#include "caviar/hparams.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const optimizer_names[] = {"sgd", "momentum", "rmsprop", "adam"};
+static const char *const activation_names[] = {"relu", "tanh"};
+
+#define REAL(field, lo, hi, lo_open, hi_open, def, doc) \
+  {#field, CAVIAR_HP_REAL, lo, hi, lo_open, hi_open, NULL, 0, def, offsetof(caviar_hparams, field), doc}
+#define INT(field, lo, hi, def, doc) \
+  {#field, CAVIAR_HP_INT, lo, hi, false, false, NULL, 0, def, offsetof(caviar_hparams, field), doc}
+#define CHOICE(field, names, def, doc)                                                           \
+  {#field, CAVIAR_HP_CHOICE, 0, (double)(sizeof names / sizeof names[0]) - 1, false, false, names, \
+   (int)(sizeof names / sizeof names[0]), def, offsetof(caviar_hparams, field), doc}
+
+/* The order here is the order of every printed config. */
+const caviar_hp_info caviar_hp_table[] = {
+    REAL(learning_rate, 0, INFINITY, true, true, 1e-3, "step size (lr)"),
+    CHOICE(optimizer, optimizer_names, CAVIAR_OPT_ADAM, "sgd, momentum, rmsprop or adam"),
+    REAL(beta1, 0, 1, false, true, 0.9, "momentum / Adam first-moment coefficient"),
+    REAL(beta2, 0, 1, false, true, 0.999, "RMSprop / Adam second-moment coefficient"),
+    REAL(epsilon, 0, INFINITY, true, true, 1e-8, "RMSprop / Adam denominator guard"),
+    INT(hidden, 1, 65536, 128, "units per hidden layer"),
+    INT(layers, 1, CAVIAR_MAX_LAYERS, 1, "hidden layers"),
+    INT(batch_size, 1, 65536, 128, "minibatch size"),
+    REAL(l2, 0, INFINITY, false, true, 0, "L2 weight decay coefficient"),
+    REAL(dropout, 0, 1, false, true, 0, "probability of dropping a hidden unit"),
+    REAL(lr_decay, 0, INFINITY, false, true, 0, "lr / (1 + lr_decay * epoch)"),
+    CHOICE(activation, activation_names, CAVIAR_ACT_RELU, "relu or tanh"),
+};
+const int caviar_hp_count = (int)(sizeof caviar_hp_table / sizeof caviar_hp_table[0]);
+
+const caviar_hp_info *caviar_hp_find(const char *name) {
+  for (int i = 0; i < caviar_hp_count; i++)
+    if (strcmp(caviar_hp_table[i].name, name) == 0) return &caviar_hp_table[i];
+  return NULL;
+}
+
+const char *caviar_hp_names(void) {
+  static char names[256];
+  if (!names[0]) {
+    size_t used = 0;
+    for (int i = 0; i < caviar_hp_count; i++)
+      used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+                               caviar_hp_table[i].name);
+  }
+  return names;
+}
+
+double caviar_hp_get(const caviar_hparams *hp, const caviar_hp_info *info) {
+  const char *base = (const char *)hp + info->offset;
+  if (info->type == CAVIAR_HP_REAL) return *(const double *)base;
+  return (double)*(const int *)base;
+}
+
+void caviar_hp_set(caviar_hparams *hp, const caviar_hp_info *info, double value) {
+  char *base = (char *)hp + info->offset;
+  if (info->type == CAVIAR_HP_REAL)
+    *(double *)base = value;
+  else
+    *(int *)base = (int)value;
+}
+
+void caviar_hparams_default(caviar_hparams *hp) {
+  memset(hp, 0, sizeof *hp);
+  for (int i = 0; i < caviar_hp_count; i++)
+    caviar_hp_set(hp, &caviar_hp_table[i], caviar_hp_table[i].default_value);
+}
+
+bool caviar_hp_in_range(const caviar_hp_info *info, double value) {
+  if (isnan(value)) return false;
+  if (info->type != CAVIAR_HP_REAL && value != floor(value)) return false;
+  if (info->lo_open ? !(value > info->lo) : !(value >= info->lo)) return false;
+  if (info->hi_open ? !(value < info->hi) : !(value <= info->hi)) return false;
+  return true;
+}
+
+void caviar_hp_range_text(const caviar_hp_info *info, char *buf, size_t size) {
+  if (info->type == CAVIAR_HP_CHOICE) {
+    size_t used = 0;
+    for (int i = 0; i < info->n_choices && used < size; i++)
+      used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "one of ", info->choices[i]);
+    return;
+  }
+  snprintf(buf, size, "%s%s%.17g, %.17g%s", info->type == CAVIAR_HP_INT ? "an integer in " : "",
+           info->lo_open ? "(" : "[", info->lo, info->hi, info->hi_open ? ")" : "]");
+}
+
+int caviar_hp_choice_index(const caviar_hp_info *info, const char *name) {
+  for (int i = 0; i < info->n_choices; i++)
+    if (strcmp(info->choices[i], name) == 0) return i;
+  return -1;
+}
+
+const char *caviar_optimizer_name(int optimizer) {
+  return optimizer >= 0 && optimizer < (int)(sizeof optimizer_names / sizeof optimizer_names[0]) ? optimizer_names[optimizer] : "?";
+}
+
+const char *caviar_activation_name(int activation) {
+  return activation >= 0 && activation < (int)(sizeof activation_names / sizeof activation_names[0]) ? activation_names[activation] : "?";
+}

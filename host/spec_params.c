@@ -1,0 +1,296 @@
+/* The `parameters` section of a spec: one search-space entry per swept hyperparameter. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caviar/grid.h"
+#include "caviar/json_read.h"
+#include "caviar/spec_internal.h"
+
+static const char *const param_keys[] = {"distribution", "value", "values", "probabilities", "min",
+                                         "max", "mu", "sigma", "q", "grid_points", NULL};
+
+/* Whether key belongs to the distribution (so a stray `q` on uniform is an error, not ignored). */
+static bool key_allowed(caviar_dist dist, const char *key) {
+  const caviar_dist_info *info = caviar_dist_get(dist);
+  bool is = false;
+  switch (info->family) {
+    case CAVIAR_FAMILY_LIST:
+      is = dist == CAVIAR_DIST_CONSTANT ? strcmp(key, "value") == 0
+                                        : !strcmp(key, "values") || !strcmp(key, "probabilities");
+      break;
+    case CAVIAR_FAMILY_INTEGER:
+    case CAVIAR_FAMILY_BOX:
+      is = !strcmp(key, "min") || !strcmp(key, "max") || !strcmp(key, "grid_points");
+      break;
+    case CAVIAR_FAMILY_NORMAL: is = !strcmp(key, "mu") || !strcmp(key, "sigma"); break;
+  }
+  return is || (info->quantized && strcmp(key, "q") == 0) || strcmp(key, "distribution") == 0;
+}
+
+static caviar_status infer_distribution(const caviar_json_ctx *ctx, const cJSON *entry, const char *path,
+                                        const caviar_hp_info *hp, caviar_dist *dist) {
+  const cJSON *given = cJSON_GetObjectItemCaseSensitive(entry, "distribution");
+  if (given) {
+    char p[512];
+    const char *name;
+    caviar_json_path(p, sizeof p, path, "distribution");
+    if (caviar_json_string(ctx, given, p, &name) != CAVIAR_OK) return CAVIAR_EINPUT;
+    if (!caviar_dist_lookup(name, dist))
+      return caviar_json_fail(ctx, p, "unknown distribution \"%s\" (expected one of: %s)", name,
+                              caviar_dist_names());
+    return CAVIAR_OK;
+  }
+  /* Like W&B, the keys decide; unlike W&B, {min, max} follows the hyperparameter's type rather than
+   * whether the bounds happen to be written as integers, so learning_rate {min: 0, max: 1} is not
+   * silently an integer choice between 0 and 1. */
+  if (cJSON_GetObjectItemCaseSensitive(entry, "value")) {
+    *dist = CAVIAR_DIST_CONSTANT;
+  } else if (cJSON_GetObjectItemCaseSensitive(entry, "values")) {
+    *dist = CAVIAR_DIST_CATEGORICAL;
+  } else if (cJSON_GetObjectItemCaseSensitive(entry, "min") || cJSON_GetObjectItemCaseSensitive(entry, "max")) {
+    *dist = hp->type == CAVIAR_HP_INT ? CAVIAR_DIST_INT_UNIFORM : CAVIAR_DIST_UNIFORM;
+  } else {
+    return caviar_json_fail(ctx, path, "expected value, values, min and max, or a distribution");
+  }
+  return CAVIAR_OK;
+}
+
+static caviar_status check_type_fits(const caviar_json_ctx *ctx, const char *path, const caviar_hp_info *hp,
+                                     const caviar_dist_info *info) {
+  if (hp->type == CAVIAR_HP_CHOICE && info->family != CAVIAR_FAMILY_LIST)
+    return caviar_json_fail(ctx, path, "%s takes names, so it needs value or values, not %s", hp->name,
+                            info->name);
+  if (hp->type == CAVIAR_HP_INT && (info->family == CAVIAR_FAMILY_BOX || info->family == CAVIAR_FAMILY_NORMAL) &&
+      !info->quantized)
+    return caviar_json_fail(ctx, path,
+                            "%s is an integer, so it needs int_uniform, value(s) or a q_ distribution, not %s",
+                            hp->name, info->name);
+  return CAVIAR_OK;
+}
+
+caviar_status caviar_parse_hp_value(const caviar_json_ctx *ctx, const cJSON *item, const char *path,
+                                const caviar_hp_info *hp, double *out) {
+  char range[160];
+  caviar_hp_range_text(hp, range, sizeof range);
+  if (hp->type == CAVIAR_HP_CHOICE) {
+    if (!cJSON_IsString(item))
+      return caviar_json_fail(ctx, path, "expected a string (%s), got %s", range, caviar_json_type_name(item));
+    int index = caviar_hp_choice_index(hp, item->valuestring);
+    if (index < 0) return caviar_json_fail(ctx, path, "expected %s, got \"%s\"", range, item->valuestring);
+    *out = index;
+    return CAVIAR_OK;
+  }
+  if (caviar_json_number(ctx, item, path, out) != CAVIAR_OK) return CAVIAR_EINPUT;
+  if (!caviar_hp_in_range(hp, *out))
+    return caviar_json_fail(ctx, path, "%s must be %s, got %.17g", hp->name, range, *out);
+  return CAVIAR_OK;
+}
+
+static caviar_status parse_list(const caviar_json_ctx *ctx, const cJSON *entry, const char *path,
+                                caviar_param *p) {
+  char sub[512], item_path[512];
+  bool constant = p->dist == CAVIAR_DIST_CONSTANT;
+  const cJSON *src = cJSON_GetObjectItemCaseSensitive(entry, constant ? "value" : "values");
+  caviar_json_path(sub, sizeof sub, path, constant ? "value" : "values");
+  if (!src) return caviar_json_fail(ctx, sub, "missing (%s needs it)", caviar_dist_get(p->dist)->name);
+  int n = constant ? 1 : cJSON_GetArraySize(src);
+  if (!constant && !cJSON_IsArray(src))
+    return caviar_json_fail(ctx, sub, "expected an array, got %s", caviar_json_type_name(src));
+  if (n == 0) return caviar_json_fail(ctx, sub, "must not be empty");
+  p->values = caviar_alloc((size_t)n, sizeof *p->values, "parameter values", ctx->err);
+  if (!p->values) return CAVIAR_ERUNTIME;
+  p->n_values = n;
+  int i = 0;
+  for (const cJSON *item = constant ? src : src->child; i < n; item = item->next, i++) {
+    const char *ip = constant ? sub : caviar_json_index_path(item_path, sizeof item_path, sub, i);
+    if (caviar_parse_hp_value(ctx, item, ip, p->hp, &p->values[i]) != CAVIAR_OK) return CAVIAR_EINPUT;
+    for (int j = 0; j < i; j++)
+      if (p->values[j] == p->values[i]) return caviar_json_fail(ctx, ip, "repeats values[%d]", j);
+  }
+  const cJSON *probs = cJSON_GetObjectItemCaseSensitive(entry, "probabilities");
+  if (!probs) return CAVIAR_OK;
+  caviar_json_path(sub, sizeof sub, path, "probabilities");
+  if (!cJSON_IsArray(probs))
+    return caviar_json_fail(ctx, sub, "expected an array, got %s", caviar_json_type_name(probs));
+  if (cJSON_GetArraySize(probs) != n)
+    return caviar_json_fail(ctx, sub, "has %d entries, but values has %d", cJSON_GetArraySize(probs), n);
+  p->cumulative = caviar_alloc((size_t)n, sizeof *p->cumulative, "probabilities", ctx->err);
+  if (!p->cumulative) return CAVIAR_ERUNTIME;
+  double sum = 0;
+  i = 0;
+  for (const cJSON *item = probs->child; item; item = item->next, i++) {
+    double prob;
+    caviar_json_index_path(item_path, sizeof item_path, sub, i);
+    if (caviar_json_number(ctx, item, item_path, &prob) != CAVIAR_OK) return CAVIAR_EINPUT;
+    if (prob < 0) return caviar_json_fail(ctx, item_path, "must be >= 0, got %g", prob);
+    sum += prob;
+    p->cumulative[i] = sum;
+  }
+  if (fabs(sum - 1.0) > 1e-6) return caviar_json_fail(ctx, sub, "must sum to 1, got %.17g", sum);
+  p->cumulative[n - 1] = 1.0;
+  return CAVIAR_OK;
+}
+
+static caviar_status required_number(const caviar_json_ctx *ctx, const cJSON *entry, const char *path,
+                                     const char *key, const char *dist_name, double *out) {
+  char sub[512];
+  caviar_json_path(sub, sizeof sub, path, key);
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(entry, key);
+  if (!item) return caviar_json_fail(ctx, sub, "missing (%s needs min and max)", dist_name);
+  return caviar_json_number(ctx, item, sub, out);
+}
+
+static caviar_status optional_number(const caviar_json_ctx *ctx, const cJSON *entry, const char *path,
+                                     const char *key, double fallback, double *out) {
+  char sub[512];
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(entry, key);
+  *out = fallback;
+  return item ? caviar_json_number(ctx, item, caviar_json_path(sub, sizeof sub, path, key), out) : CAVIAR_OK;
+}
+
+/* min and max, checked against the distribution's own rules, and the box [t_lo, t_hi] on its scale. */
+static caviar_status parse_bounds(const caviar_json_ctx *ctx, const cJSON *entry, const char *path,
+                                  caviar_param *p) {
+  const caviar_dist_info *info = caviar_dist_get(p->dist);
+  char min_path[512], max_path[512];
+  caviar_json_path(min_path, sizeof min_path, path, "min");
+  caviar_json_path(max_path, sizeof max_path, path, "max");
+  if (required_number(ctx, entry, path, "min", info->name, &p->min) != CAVIAR_OK ||
+      required_number(ctx, entry, path, "max", info->name, &p->max) != CAVIAR_OK)
+    return CAVIAR_EINPUT;
+  if (info->family == CAVIAR_FAMILY_INTEGER) {
+    if (p->min != floor(p->min)) return caviar_json_fail(ctx, min_path, "must be an integer for int_uniform, got %.17g", p->min);
+    if (p->max != floor(p->max)) return caviar_json_fail(ctx, max_path, "must be an integer for int_uniform, got %.17g", p->max);
+  }
+  if (p->min > p->max)
+    return caviar_json_fail(ctx, min_path, "must be <= max (%.17g), got %.17g", p->max, p->min);
+  bool values_on_log = info->scale == CAVIAR_SCALE_LN && !info->exponent_bounds;
+  if (values_on_log && p->min <= 0)
+    return caviar_json_fail(ctx, min_path, "must be > 0 for %s, got %.17g", info->name, p->min);
+  if (info->scale == CAVIAR_SCALE_ONE_MINUS) {
+    if (p->min < 0) return caviar_json_fail(ctx, min_path, "must be >= 0 for %s, got %.17g", info->name, p->min);
+    if (p->max >= 1) return caviar_json_fail(ctx, max_path, "must be < 1 for %s, got %.17g", info->name, p->max);
+  }
+  if (p->dist == CAVIAR_DIST_INV_LOG_UNIFORM) {
+    /* exp(-U(min, max)): on the ln scale the box is [-max, -min]. */
+    p->t_lo = -p->max;
+    p->t_hi = -p->min;
+  } else if (info->exponent_bounds) {
+    p->t_lo = p->min;
+    p->t_hi = p->max;
+  } else {
+    double a = caviar_scale_from_value(info->scale, p->min), b = caviar_scale_from_value(info->scale, p->max);
+    p->t_lo = fmin(a, b);
+    p->t_hi = fmax(a, b);
+  }
+  if (!isfinite(caviar_scale_to_value(info->scale, p->t_hi)) || !isfinite(caviar_scale_to_value(info->scale, p->t_lo)))
+    return caviar_json_fail(ctx, path, "exp(max) overflows; min and max of %s are natural-log exponents",
+                            info->name);
+  return CAVIAR_OK;
+}
+
+static caviar_status parse_shape(const caviar_json_ctx *ctx, const cJSON *entry, const char *path,
+                                 caviar_param *p) {
+  const caviar_dist_info *info = caviar_dist_get(p->dist);
+  char sub[512];
+  if (info->family == CAVIAR_FAMILY_LIST) return parse_list(ctx, entry, path, p);
+  if (info->family == CAVIAR_FAMILY_NORMAL) {
+    if (optional_number(ctx, entry, path, "mu", 0.0, &p->mu) != CAVIAR_OK ||
+        optional_number(ctx, entry, path, "sigma", 1.0, &p->sigma) != CAVIAR_OK)
+      return CAVIAR_EINPUT;
+    if (p->sigma <= 0)
+      return caviar_json_fail(ctx, caviar_json_path(sub, sizeof sub, path, "sigma"), "must be > 0, got %.17g", p->sigma);
+  } else if (parse_bounds(ctx, entry, path, p) != CAVIAR_OK) {
+    return CAVIAR_EINPUT;
+  }
+  if (info->quantized) {
+    caviar_json_path(sub, sizeof sub, path, "q");
+    if (optional_number(ctx, entry, path, "q", 1.0, &p->q) != CAVIAR_OK) return CAVIAR_EINPUT;
+    if (p->q <= 0) return caviar_json_fail(ctx, sub, "must be > 0, got %.17g", p->q);
+    if (p->hp->type == CAVIAR_HP_INT && p->q != floor(p->q))
+      return caviar_json_fail(ctx, sub, "must be an integer, since %s is an integer, got %.17g", p->hp->name, p->q);
+  }
+  const cJSON *points = cJSON_GetObjectItemCaseSensitive(entry, "grid_points");
+  if (points) {
+    long long n;
+    if (caviar_json_int(ctx, points, caviar_json_path(sub, sizeof sub, path, "grid_points"), 2,
+                        CAVIAR_GRID_MAX_POINTS, &n) != CAVIAR_OK)
+      return CAVIAR_EINPUT;
+    p->grid_points = (int)n;
+  }
+  return CAVIAR_OK;
+}
+
+/* Every value the distribution can produce must be a valid value of the hyperparameter. */
+static caviar_status check_support(const caviar_json_ctx *ctx, const char *path, const caviar_param *p) {
+  if (caviar_dist_get(p->dist)->family == CAVIAR_FAMILY_LIST) return CAVIAR_OK; /* checked one by one */
+  double lo, hi;
+  caviar_param_support(p, &lo, &hi);
+  char range[160];
+  caviar_hp_range_text(p->hp, range, sizeof range);
+  const char *dist = caviar_dist_get(p->dist)->name;
+  if (!caviar_hp_in_range(p->hp, lo))
+    return caviar_json_fail(ctx, path, "%s can produce %.17g, but %s must be %s", dist, lo, p->hp->name, range);
+  if (!caviar_hp_in_range(p->hp, hi))
+    return caviar_json_fail(ctx, path, "%s can produce %.17g, but %s must be %s", dist, hi, p->hp->name, range);
+  return CAVIAR_OK;
+}
+
+static caviar_status parse_param(const caviar_json_ctx *ctx, const cJSON *entry, const char *path,
+                                 caviar_method method, caviar_param *p) {
+  if (strcmp(entry->string, "epochs") == 0)
+    return caviar_json_fail(ctx, path,
+                            "epochs is the training budget, not a swept hyperparameter: set model.epochs "
+                            "or early_terminate.max_epochs");
+  p->hp = caviar_hp_find(entry->string);
+  if (!p->hp)
+    return caviar_json_fail(ctx, path, "unknown hyperparameter (expected one of: %s)", caviar_hp_names());
+  if (caviar_json_object(ctx, entry, path) != CAVIAR_OK ||
+      caviar_json_known_keys(ctx, entry, path, param_keys) != CAVIAR_OK ||
+      infer_distribution(ctx, entry, path, p->hp, &p->dist) != CAVIAR_OK)
+    return CAVIAR_EINPUT;
+  const caviar_dist_info *info = caviar_dist_get(p->dist);
+  char sub[512];
+  for (const cJSON *key = entry->child; key; key = key->next)
+    if (!key_allowed(p->dist, key->string))
+      return caviar_json_fail(ctx, caviar_json_path(sub, sizeof sub, path, key->string),
+                              "not used by %s (it takes %s)", info->name, info->keys);
+  caviar_status st = check_type_fits(ctx, path, p->hp, info);
+  if (st == CAVIAR_OK) st = parse_shape(ctx, entry, path, p);
+  if (st == CAVIAR_OK) st = check_support(ctx, path, p);
+  if (st == CAVIAR_OK && method == CAVIAR_METHOD_GRID) {
+    double *points;
+    int count;
+    caviar_error why;
+    st = caviar_param_grid(p, &points, &count, &why);
+    if (st == CAVIAR_OK) free(points);
+    else if (st == CAVIAR_EINPUT) caviar_json_fail(ctx, path, "%s", why.msg);
+    else *ctx->err = why;
+  }
+  return st;
+}
+
+caviar_status caviar_parse_parameters(const caviar_json_ctx *ctx, const cJSON *params, caviar_method method,
+                                      caviar_space *out) {
+  memset(out, 0, sizeof *out);
+  if (caviar_json_object(ctx, params, "parameters") != CAVIAR_OK) return CAVIAR_EINPUT;
+  int n = cJSON_GetArraySize(params);
+  out->params = caviar_alloc((size_t)n, sizeof *out->params, "the search space", ctx->err);
+  if (!out->params) return CAVIAR_ERUNTIME;
+  for (const cJSON *entry = params->child; entry; entry = entry->next) {
+    char path[512];
+    caviar_param *p = &out->params[out->n++];
+    caviar_status st = parse_param(ctx, entry, caviar_json_path(path, sizeof path, "parameters", entry->string),
+                                   method, p);
+    if (st == CAVIAR_OK) {
+      p->name = caviar_strdup(entry->string, ctx->err);
+      if (!p->name) st = CAVIAR_ERUNTIME;
+    }
+    if (st != CAVIAR_OK) {
+      caviar_space_free(out);
+      return st;
+    }
+  }
+  return CAVIAR_OK;
+}

@@ -1,0 +1,221 @@
+/* The small sections of a spec: metric, early_terminate, data, model, coarse_to_fine. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caviar/spec_internal.h"
+
+caviar_status caviar_parse_metric(const caviar_json_ctx *ctx, const cJSON *item, caviar_metric *out) {
+  static const char *const keys[] = {"name", "goal", NULL};
+  static const char *const names[] = {"val_acc", "val_loss", NULL};
+  static const char *const goals[] = {"maximize", "minimize", NULL};
+  out->name = CAVIAR_METRIC_VAL_ACC;
+  out->maximize = true;
+  if (!item) return CAVIAR_OK;
+  if (caviar_json_object(ctx, item, "metric") || caviar_json_known_keys(ctx, item, "metric", keys))
+    return CAVIAR_EINPUT;
+  const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "name");
+  if (!name) return caviar_json_fail(ctx, "metric.name", "missing (expected val_acc or val_loss)");
+  int index;
+  if (caviar_json_enum(ctx, name, "metric.name", names, &index)) return CAVIAR_EINPUT;
+  out->name = (caviar_metric_name)index;
+  bool natural = out->name == CAVIAR_METRIC_VAL_ACC;
+  out->maximize = natural;
+  const cJSON *goal = cJSON_GetObjectItemCaseSensitive(item, "goal");
+  if (!goal) return CAVIAR_OK;
+  if (caviar_json_enum(ctx, goal, "metric.goal", goals, &index)) return CAVIAR_EINPUT;
+  if ((index == 0) != natural)
+    return caviar_json_fail(ctx, "metric.goal", "%s must be %s, got %s", names[out->name],
+                            natural ? "maximize" : "minimize", goals[index]);
+  return CAVIAR_OK;
+}
+
+static caviar_status optional_int(const caviar_json_ctx *ctx, const cJSON *obj, const char *path,
+                                  const char *key, double lo, double hi, int *out) {
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!item) return CAVIAR_OK;
+  char sub[256];
+  long long v;
+  if (caviar_json_int(ctx, item, caviar_json_path(sub, sizeof sub, path, key), lo, hi, &v)) return CAVIAR_EINPUT;
+  *out = (int)v;
+  return CAVIAR_OK;
+}
+
+#define MAX_EPOCHS 100000
+
+/* W&B's hyperband keys: min_iter, or max_iter with s (brackets at max_iter / eta^k, k = 1..s). */
+static caviar_status parse_hyperband(const caviar_json_ctx *ctx, const cJSON *item, caviar_early_terminate *out) {
+  static const char *const keys[] = {"type", "min_iter", "max_iter", "s", "eta", "strict", NULL};
+  if (caviar_json_known_keys(ctx, item, "early_terminate", keys) ||
+      optional_int(ctx, item, "early_terminate", "eta", 2, 100, &out->eta) ||
+      optional_int(ctx, item, "early_terminate", "min_iter", 1, MAX_EPOCHS, &out->min_epochs) ||
+      optional_int(ctx, item, "early_terminate", "max_iter", 1, MAX_EPOCHS, &out->max_epochs) ||
+      optional_int(ctx, item, "early_terminate", "s", 1, 30, &out->s))
+    return CAVIAR_EINPUT;
+  const cJSON *strict = cJSON_GetObjectItemCaseSensitive(item, "strict");
+  if (strict && !cJSON_IsBool(strict))
+    return caviar_json_fail(ctx, "early_terminate.strict", "expected true or false, got %s",
+                            caviar_json_type_name(strict));
+  out->strict = strict && cJSON_IsTrue(strict);
+  if (out->min_epochs == 0) {
+    if (out->max_epochs == 0 || out->s == 0)
+      return caviar_json_fail(ctx, "early_terminate", "hyperband needs min_iter, or max_iter and s");
+    double first = out->max_epochs / pow(out->eta, out->s);
+    if (first < 1)
+      return caviar_json_fail(ctx, "early_terminate.s", "max_iter / eta^s = %g is under one epoch", first);
+    out->min_epochs = (int)first;
+  }
+  return CAVIAR_OK;
+}
+
+caviar_status caviar_parse_early_terminate(const caviar_json_ctx *ctx, const cJSON *item, int epochs,
+                                           caviar_early_terminate *out) {
+  static const char *const types[] = {"successive_halving", "hyperband", NULL};
+  static const char *const sh_keys[] = {"type", "min_epochs", "max_epochs", "eta", NULL};
+  memset(out, 0, sizeof *out);
+  out->type = CAVIAR_STOP_NONE;
+  out->eta = 3;
+  if (!item) return CAVIAR_OK;
+  if (caviar_json_object(ctx, item, "early_terminate")) return CAVIAR_EINPUT;
+  const cJSON *type = cJSON_GetObjectItemCaseSensitive(item, "type");
+  if (!type) return caviar_json_fail(ctx, "early_terminate.type", "missing (expected successive_halving or hyperband)");
+  int index;
+  if (caviar_json_enum(ctx, type, "early_terminate.type", types, &index)) return CAVIAR_EINPUT;
+  if (index == 0) {
+    out->type = CAVIAR_STOP_SUCCESSIVE_HALVING;
+    out->min_epochs = 1;
+    if (caviar_json_known_keys(ctx, item, "early_terminate", sh_keys) ||
+        optional_int(ctx, item, "early_terminate", "min_epochs", 1, MAX_EPOCHS, &out->min_epochs) ||
+        optional_int(ctx, item, "early_terminate", "max_epochs", 1, MAX_EPOCHS, &out->max_epochs) ||
+        optional_int(ctx, item, "early_terminate", "eta", 2, 100, &out->eta))
+      return CAVIAR_EINPUT;
+  } else {
+    out->type = CAVIAR_STOP_HYPERBAND;
+    if (parse_hyperband(ctx, item, out)) return CAVIAR_EINPUT;
+  }
+  const char *max_key = out->type == CAVIAR_STOP_HYPERBAND ? "early_terminate.max_iter" : "early_terminate.max_epochs";
+  if (out->max_epochs && epochs && out->max_epochs != epochs)
+    return caviar_json_fail(ctx, max_key, "is %d but model.epochs is %d; give one of them", out->max_epochs, epochs);
+  if (!out->max_epochs) out->max_epochs = epochs ? epochs : CAVIAR_DEFAULT_EPOCHS;
+  if (out->min_epochs > out->max_epochs)
+    return caviar_json_fail(ctx, "early_terminate", "the first rung (%d epochs) is after the last epoch (%d)",
+                            out->min_epochs, out->max_epochs);
+  return CAVIAR_OK;
+}
+
+/* A path from the spec, relative ones resolved against the spec's folder. */
+static caviar_status spec_path(const caviar_json_ctx *ctx, const cJSON *item, const char *path,
+                               const char *base_dir, char **out) {
+  const char *s;
+  if (caviar_json_string(ctx, item, path, &s)) return CAVIAR_EINPUT;
+  if (!s[0]) return caviar_json_fail(ctx, path, "must not be empty");
+  bool relative = s[0] != '/' && base_dir && base_dir[0];
+  size_t n = strlen(s) + (relative ? strlen(base_dir) + 2 : 1);
+  *out = caviar_alloc(n, 1, "a path", ctx->err);
+  if (!*out) return CAVIAR_ERUNTIME;
+  snprintf(*out, n, relative ? "%s/%s" : "%s%s", relative ? base_dir : "", s);
+  return CAVIAR_OK;
+}
+
+caviar_status caviar_parse_data(const caviar_json_ctx *ctx, const cJSON *item, const char *base_dir,
+                                caviar_data_spec *out) {
+  static const char *const keys[] = {"format", "dir", "train", "test", "validation", "scaling", "classes", NULL};
+  static const char *const formats[] = {"idx", "csv", NULL};
+  static const char *const scalings[] = {"unit", "standardize", "none", NULL};
+  memset(out, 0, sizeof *out);
+  out->format = CAVIAR_DATA_IDX;
+  out->validation = 0.1;
+  out->scaling = CAVIAR_SCALING_UNIT;
+  if (item && (caviar_json_object(ctx, item, "data") || caviar_json_known_keys(ctx, item, "data", keys)))
+    return CAVIAR_EINPUT;
+  const cJSON *format = item ? cJSON_GetObjectItemCaseSensitive(item, "format") : NULL;
+  int index;
+  if (format) {
+    if (caviar_json_enum(ctx, format, "data.format", formats, &index)) return CAVIAR_EINPUT;
+    out->format = (caviar_data_format)index;
+  }
+  const cJSON *dir = item ? cJSON_GetObjectItemCaseSensitive(item, "dir") : NULL;
+  const cJSON *train = item ? cJSON_GetObjectItemCaseSensitive(item, "train") : NULL;
+  const cJSON *test = item ? cJSON_GetObjectItemCaseSensitive(item, "test") : NULL;
+  caviar_status st = CAVIAR_OK;
+  if (out->format == CAVIAR_DATA_IDX) {
+    if (train || test)
+      return caviar_json_fail(ctx, train ? "data.train" : "data.test", "only used with format csv (idx reads dir)");
+    if (dir) {
+      st = spec_path(ctx, dir, "data.dir", base_dir, &out->dir);
+    } else {
+      out->dir = caviar_strdup(CAVIAR_DEFAULT_DATA_DIR, ctx->err);
+      if (!out->dir) st = CAVIAR_ERUNTIME;
+    }
+  } else {
+    if (dir) return caviar_json_fail(ctx, "data.dir", "only used with format idx (csv reads train and test)");
+    if (!train) return caviar_json_fail(ctx, "data.train", "missing (format csv needs train and test files)");
+    if (!test) return caviar_json_fail(ctx, "data.test", "missing (format csv needs train and test files)");
+    st = spec_path(ctx, train, "data.train", base_dir, &out->train_csv);
+    if (st == CAVIAR_OK) st = spec_path(ctx, test, "data.test", base_dir, &out->test_csv);
+  }
+  if (st != CAVIAR_OK || !item) return st;
+  const cJSON *validation = cJSON_GetObjectItemCaseSensitive(item, "validation");
+  if (validation) {
+    if (caviar_json_number(ctx, validation, "data.validation", &out->validation)) return CAVIAR_EINPUT;
+    if (!(out->validation > 0 && out->validation <= 0.9))
+      return caviar_json_fail(ctx, "data.validation", "expected a fraction in (0, 0.9], got %.17g", out->validation);
+  }
+  const cJSON *scaling = cJSON_GetObjectItemCaseSensitive(item, "scaling");
+  if (scaling) {
+    if (caviar_json_enum(ctx, scaling, "data.scaling", scalings, &index)) return CAVIAR_EINPUT;
+    out->scaling = (caviar_scaling_kind)index;
+  }
+  return optional_int(ctx, item, "data", "classes", 2, CAVIAR_MAX_CLASSES, &out->classes);
+}
+
+caviar_status caviar_parse_model(const caviar_json_ctx *ctx, const cJSON *item, caviar_hparams *fixed,
+                                 int *epochs) {
+  caviar_hparams_default(fixed);
+  *epochs = 0;
+  if (!item) return CAVIAR_OK;
+  if (caviar_json_object(ctx, item, "model")) return CAVIAR_EINPUT;
+  char path[512];
+  for (const cJSON *key = item->child; key; key = key->next) {
+    caviar_json_path(path, sizeof path, "model", key->string);
+    if (strcmp(key->string, "type") == 0) {
+      static const char *const types[] = {"mlp", NULL};
+      int index;
+      if (caviar_json_enum(ctx, key, path, types, &index)) return CAVIAR_EINPUT;
+    } else if (strcmp(key->string, "epochs") == 0) {
+      long long v;
+      if (caviar_json_int(ctx, key, path, 1, MAX_EPOCHS, &v)) return CAVIAR_EINPUT;
+      *epochs = (int)v;
+    } else {
+      const caviar_hp_info *hp = caviar_hp_find(key->string);
+      if (!hp)
+        return caviar_json_fail(ctx, path, "unknown key (expected type, epochs, or a hyperparameter: %s)",
+                                caviar_hp_names());
+      double value;
+      if (caviar_parse_hp_value(ctx, key, path, hp, &value)) return CAVIAR_EINPUT;
+      caviar_hp_set(fixed, hp, value);
+    }
+  }
+  return CAVIAR_OK;
+}
+
+caviar_status caviar_parse_coarse_to_fine(const caviar_json_ctx *ctx, const cJSON *item,
+                                          caviar_coarse_to_fine *out) {
+  static const char *const keys[] = {"rounds", "zoom", "top_k", NULL};
+  out->rounds = 3;
+  out->zoom = 0.5;
+  out->top_k = 3;
+  if (!item) return CAVIAR_OK;
+  if (caviar_json_object(ctx, item, "coarse_to_fine") || caviar_json_known_keys(ctx, item, "coarse_to_fine", keys) ||
+      optional_int(ctx, item, "coarse_to_fine", "rounds", 1, 100, &out->rounds) ||
+      optional_int(ctx, item, "coarse_to_fine", "top_k", 1, 1000000, &out->top_k))
+    return CAVIAR_EINPUT;
+  const cJSON *zoom = cJSON_GetObjectItemCaseSensitive(item, "zoom");
+  if (zoom) {
+    if (caviar_json_number(ctx, zoom, "coarse_to_fine.zoom", &out->zoom)) return CAVIAR_EINPUT;
+    if (!(out->zoom > 0 && out->zoom <= 1))
+      return caviar_json_fail(ctx, "coarse_to_fine.zoom", "expected a fraction in (0, 1], got %.17g", out->zoom);
+  }
+  return CAVIAR_OK;
+}

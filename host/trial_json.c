@@ -1,0 +1,43 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "caviar/trial_json.h"
+
+/* Appends text; a full buffer truncates silently and the return value says how long it should be. */
+static size_t append(char *buf, size_t size, size_t used, const char *text, size_t len) {
+  if (used < size) {
+    size_t room = size - used - 1;
+    memcpy(buf + used, text, len < room ? len : room);
+    buf[used + (len < room ? len : room)] = '\0';
+  }
+  return used + len;
+}
+
+int caviar_hparams_json(const caviar_hparams *hp, char *buf, size_t size) {
+  size_t used = 0;
+  char number[40];
+  for (int i = 0; i < caviar_hp_count; i++) {
+    const caviar_hp_info *info = &caviar_hp_table[i];
+    double value = caviar_hp_get(hp, info);
+    used = append(buf, size, used, i ? ", \"" : "{\"", i ? 3 : 2);
+    used = append(buf, size, used, info->name, strlen(info->name));
+    used = append(buf, size, used, "\": ", 3);
+    if (info->type == CAVIAR_HP_CHOICE) {
+      const char *name = info->choices[(int)value];
+      used = append(buf, size, used, "\"", 1);
+      used = append(buf, size, used, name, strlen(name));
+      used = append(buf, size, used, "\"", 1);
+    } else {
+      int n = caviar_format_number(number, sizeof number, value);
+      used = append(buf, size, used, number, (size_t)n);
+    }
+  }
+  return (int)append(buf, size, used, "}", 1);
+}
+
+int caviar_trial_json(const caviar_trial *trial, char *buf, size_t size) {
+  int head = snprintf(buf, size, "{\"trial\": %u, \"params\": ", (unsigned)trial->id);
+  if (head < 0 || (size_t)head >= size) return head;
+  size_t used = (size_t)head + (size_t)caviar_hparams_json(&trial->hp, buf + head, size - (size_t)head);
+  return (int)append(buf, size, used, "}", 1);
+}

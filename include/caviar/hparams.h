@@ -1,0 +1,74 @@
+#ifndef CAVIAR_HPARAMS_H
+#define CAVIAR_HPARAMS_H
+/* The hyperparameters a model understands: a resolved configuration (caviar_hparams) and a table
+ * describing each one (name, type, valid range, default) that the spec parser, the samplers and
+ * the JSON writers all read, so adding a hyperparameter is one row here. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum caviar_optimizer {
+  CAVIAR_OPT_SGD,
+  CAVIAR_OPT_MOMENTUM, /* heavy-ball momentum with coefficient beta1 */
+  CAVIAR_OPT_RMSPROP,  /* squared-gradient average with coefficient beta2 */
+  CAVIAR_OPT_ADAM      /* beta1, beta2, with bias correction */
+} caviar_optimizer;
+
+typedef enum caviar_activation { CAVIAR_ACT_RELU, CAVIAR_ACT_TANH } caviar_activation;
+
+#define CAVIAR_MAX_LAYERS 4
+
+typedef struct caviar_hparams {
+  double learning_rate;
+  double beta1;
+  double beta2;
+  double epsilon;
+  double l2;       /* weight decay coefficient added to the gradient: lambda * w */
+  double dropout;  /* probability of dropping a hidden unit (inverted dropout) */
+  double lr_decay; /* lr_epoch = learning_rate / (1 + lr_decay * epoch) */
+  int hidden;      /* units in every hidden layer */
+  int layers;      /* hidden layers, 1..CAVIAR_MAX_LAYERS */
+  int batch_size;
+  int optimizer;  /* caviar_optimizer */
+  int activation; /* caviar_activation */
+} caviar_hparams;
+
+typedef enum caviar_hp_type {
+  CAVIAR_HP_REAL,
+  CAVIAR_HP_INT,
+  CAVIAR_HP_CHOICE /* one of a fixed list of names; stored as the index into that list */
+} caviar_hp_type;
+
+typedef struct caviar_hp_info {
+  const char *name;
+  caviar_hp_type type;
+  double lo, hi; /* valid range (choice: 0 .. n_choices-1) */
+  bool lo_open, hi_open;
+  const char *const *choices;
+  int n_choices;
+  double default_value;
+  size_t offset; /* of the field in caviar_hparams */
+  const char *doc;
+} caviar_hp_info;
+
+extern const caviar_hp_info caviar_hp_table[];
+extern const int caviar_hp_count;
+
+const caviar_hp_info *caviar_hp_find(const char *name);
+/* Every hyperparameter's name, comma-separated, for error messages. */
+const char *caviar_hp_names(void);
+
+double caviar_hp_get(const caviar_hparams *hp, const caviar_hp_info *info);
+void caviar_hp_set(caviar_hparams *hp, const caviar_hp_info *info, double value);
+void caviar_hparams_default(caviar_hparams *hp);
+
+bool caviar_hp_in_range(const caviar_hp_info *info, double value);
+/* The valid range as text, e.g. "[0, 1)" or "(0, inf)". */
+void caviar_hp_range_text(const caviar_hp_info *info, char *buf, size_t size);
+/* Index of a choice name, or -1. */
+int caviar_hp_choice_index(const caviar_hp_info *info, const char *name);
+
+const char *caviar_optimizer_name(int optimizer);
+const char *caviar_activation_name(int activation);
+
+#endif

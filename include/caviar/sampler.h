@@ -1,0 +1,38 @@
+#ifndef CAVIAR_SAMPLER_H
+#define CAVIAR_SAMPLER_H
+/* Turns a spec into trial configurations. Trial k's config is a pure function of (seed, k) and the
+ * space: random draws are keyed by (seed, trial id, parameter name) through the counter RNG, grid
+ * point k is the k-th point of the product. So trial k is the same whether 10 or 10,000 are drawn. */
+
+#include <stdint.h>
+
+#include "caviar/grid.h"
+#include "caviar/hparams.h"
+#include "caviar/spec.h"
+
+typedef struct caviar_trial {
+  uint32_t id;
+  int round; /* coarse-to-fine round, 0 otherwise */
+  caviar_hparams hp;
+} caviar_trial;
+
+typedef struct caviar_sampler {
+  const caviar_spec *spec;
+  const caviar_space *space; /* the box being sampled: the spec's space, or a zoomed round's */
+  uint64_t seed;
+  caviar_grid grid; /* grid method only */
+  long long count;  /* trials this sampler yields */
+} caviar_sampler;
+
+/* count < 0 takes the spec's own (trials, or the grid's size capped by trials). */
+caviar_status caviar_sampler_init(caviar_sampler *s, const caviar_spec *spec, uint64_t seed, long long count,
+                                  caviar_error *err);
+/* Trial id of the sampler's sequence (0 <= id < count for grid). */
+void caviar_sampler_draw(const caviar_sampler *s, uint32_t id, caviar_trial *out);
+void caviar_sampler_free(caviar_sampler *s);
+
+/* One random draw of every parameter of space for trial id, over the fixed values in base. */
+void caviar_sample_random(const caviar_space *space, const caviar_hparams *base, uint64_t seed, uint32_t id,
+                          caviar_hparams *out);
+
+#endif

@@ -1,0 +1,105 @@
+#ifndef CAVIAR_SPACE_H
+#define CAVIAR_SPACE_H
+/* The search space: one entry per swept hyperparameter, each with a distribution using the
+ * Weights & Biases sweep names and semantics, plus caviar's one_minus_log_uniform_values.
+ *
+ * Every bounded continuous distribution is "uniform on its own scale": a coordinate t drawn
+ * uniformly in [t_lo, t_hi] and mapped to a value (t itself, exp(t), or 1 - 10^t). Sampling, grid
+ * spacing and the coarse-to-fine zoom all work on that coordinate, so a log parameter gets a log
+ * grid and zooms in log space. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "caviar/hparams.h"
+#include "caviar/status.h"
+
+typedef enum caviar_dist {
+  CAVIAR_DIST_CONSTANT,
+  CAVIAR_DIST_CATEGORICAL,
+  CAVIAR_DIST_INT_UNIFORM,
+  CAVIAR_DIST_UNIFORM,
+  CAVIAR_DIST_Q_UNIFORM,
+  CAVIAR_DIST_LOG_UNIFORM, /* W&B legacy: exp(U(min, max)), min/max are natural-log exponents */
+  CAVIAR_DIST_LOG_UNIFORM_VALUES,
+  CAVIAR_DIST_Q_LOG_UNIFORM,
+  CAVIAR_DIST_Q_LOG_UNIFORM_VALUES,
+  CAVIAR_DIST_INV_LOG_UNIFORM,        /* W&B: exp(-U(min, max)) */
+  CAVIAR_DIST_INV_LOG_UNIFORM_VALUES, /* W&B: same samples as log_uniform_values */
+  CAVIAR_DIST_NORMAL,
+  CAVIAR_DIST_Q_NORMAL,
+  CAVIAR_DIST_LOG_NORMAL,
+  CAVIAR_DIST_Q_LOG_NORMAL,
+  CAVIAR_DIST_ONE_MINUS_LOG_UNIFORM_VALUES, /* 1 - 10^U(log10(1-max), log10(1-min)) */
+  CAVIAR_DIST_COUNT
+} caviar_dist;
+
+typedef enum caviar_scale {
+  CAVIAR_SCALE_LINEAR,   /* value = t */
+  CAVIAR_SCALE_LN,       /* value = exp(t) */
+  CAVIAR_SCALE_ONE_MINUS /* value = 1 - 10^t */
+} caviar_scale;
+
+typedef enum caviar_dist_family {
+  CAVIAR_FAMILY_LIST,    /* constant, categorical: an explicit list of values */
+  CAVIAR_FAMILY_INTEGER, /* int_uniform */
+  CAVIAR_FAMILY_BOX,     /* uniform on its scale between t_lo and t_hi */
+  CAVIAR_FAMILY_NORMAL   /* normal on its scale with mu, sigma: unbounded */
+} caviar_dist_family;
+
+typedef struct caviar_dist_info {
+  const char *name;
+  caviar_dist_family family;
+  caviar_scale scale;
+  bool quantized; /* takes q (default 1) */
+  bool exponent_bounds; /* min/max are exponents (legacy log_uniform, q_log_uniform, inv_log_uniform) */
+  const char *keys;     /* the keys it takes, for messages */
+} caviar_dist_info;
+
+const caviar_dist_info *caviar_dist_get(caviar_dist dist);
+/* Looks a distribution up by its spec name; false when there is none. */
+bool caviar_dist_lookup(const char *name, caviar_dist *out);
+/* Every supported distribution name, comma-separated, for error messages. */
+const char *caviar_dist_names(void);
+
+typedef struct caviar_param {
+  char *name;
+  const caviar_hp_info *hp;
+  caviar_dist dist;
+  double min, max;    /* as written in the spec (box and integer families) */
+  double t_lo, t_hi;  /* the box on the distribution's scale */
+  double mu, sigma;   /* normal family */
+  double q;           /* quantum of q_ distributions, 0 otherwise */
+  double *values;     /* list family: numbers, or choice indices for choice hyperparameters */
+  double *cumulative; /* list family: cumulative probabilities, NULL for uniform choice */
+  int n_values;
+  int grid_points; /* 0: not given */
+} caviar_param;
+
+typedef struct caviar_space {
+  caviar_param *params;
+  int n;
+} caviar_space;
+
+/* Maps a coordinate on the distribution's scale to its value and back. */
+double caviar_scale_to_value(caviar_scale scale, double t);
+double caviar_scale_from_value(caviar_scale scale, double value);
+
+/* One draw from the parameter's distribution given two independent uniforms in (0, 1). */
+double caviar_param_draw(const caviar_param *p, double u1, double u2);
+
+#define CAVIAR_NORMAL_REACH 9.0
+
+/* The smallest and largest value the sampler can produce (for the normal family: mu +- 9 sigma on
+ * its scale, beyond anything Box-Muller on 53-bit uniforms yields). */
+void caviar_param_support(const caviar_param *p, double *lo, double *hi);
+
+/* W&B's quantization: round(x / q) * q, rounding half to even like numpy. */
+double caviar_quantize(double x, double q);
+
+void caviar_param_free(caviar_param *p);
+void caviar_space_free(caviar_space *space);
+const caviar_param *caviar_space_find(const caviar_space *space, const char *name);
+
+#endif

@@ -1,0 +1,102 @@
+#ifndef CAVIAR_SPEC_H
+#define CAVIAR_SPEC_H
+/* The sweep spec: a JSON document modelled on the Weights & Biases sweep config (method, metric,
+ * parameters, early_terminate) plus caviar's keys (trials, seed, data, model, coarse_to_fine).
+ * docs/SPEC.md is the reference for every key. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "caviar/hparams.h"
+#include "caviar/space.h"
+#include "caviar/status.h"
+
+typedef enum caviar_method {
+  CAVIAR_METHOD_GRID,
+  CAVIAR_METHOD_RANDOM,
+  CAVIAR_METHOD_COARSE_TO_FINE
+} caviar_method;
+
+typedef enum caviar_metric_name { CAVIAR_METRIC_VAL_ACC, CAVIAR_METRIC_VAL_LOSS } caviar_metric_name;
+
+typedef struct caviar_metric {
+  caviar_metric_name name;
+  bool maximize;
+} caviar_metric;
+
+typedef enum caviar_stop_type {
+  CAVIAR_STOP_NONE,
+  CAVIAR_STOP_SUCCESSIVE_HALVING,
+  CAVIAR_STOP_HYPERBAND /* W&B's spelling; brackets arrive with the search-strategies issue */
+} caviar_stop_type;
+
+typedef struct caviar_early_terminate {
+  caviar_stop_type type;
+  int min_epochs; /* first rung */
+  int max_epochs; /* training budget of a trial that is never culled */
+  int eta;        /* keep the top 1/eta at each rung */
+  int s;          /* hyperband: brackets, 0 when not given */
+  bool strict;    /* hyperband: W&B's strict flag, kept for the later issue */
+} caviar_early_terminate;
+
+typedef enum caviar_data_format { CAVIAR_DATA_IDX, CAVIAR_DATA_CSV } caviar_data_format;
+
+typedef enum caviar_scaling_kind {
+  CAVIAR_SCALING_UNIT,        /* (x - min) / (max - min) over the whole training portion */
+  CAVIAR_SCALING_STANDARDIZE, /* per feature: (x - mean) / std over the training portion */
+  CAVIAR_SCALING_NONE
+} caviar_scaling_kind;
+
+typedef struct caviar_data_spec {
+  caviar_data_format format;
+  char *dir;         /* idx: the folder holding train-/t10k- images and labels (.gz or not) */
+  char *train_csv;   /* csv: label column first */
+  char *test_csv;
+  double validation; /* fraction of the training set held out for selection */
+  caviar_scaling_kind scaling;
+  int classes;       /* 0: one more than the largest training label */
+} caviar_data_spec;
+
+typedef struct caviar_coarse_to_fine {
+  int rounds;
+  double zoom; /* each round's box is this fraction of the last one's width, on each parameter's scale */
+  int top_k;   /* the box is centred on the best top_k trials of the last round */
+} caviar_coarse_to_fine;
+
+typedef struct caviar_spec {
+  char *source; /* file name used in messages ("default spec" for the built-in one) */
+  char *name;
+  caviar_method method;
+  caviar_metric metric;
+  long long trials; /* random: how many; grid: a cap; coarse-to-fine: per round */
+  uint64_t seed;
+  int epochs;
+  caviar_space space;
+  caviar_hparams fixed; /* defaults, overridden by the model section */
+  caviar_early_terminate early_terminate;
+  caviar_data_spec data;
+  caviar_coarse_to_fine coarse_to_fine;
+  char *text; /* the spec as given, kept for the run summary */
+} caviar_spec;
+
+#define CAVIAR_MAX_TRIALS 1000000000LL
+#define CAVIAR_MAX_SEED 9007199254740992.0 /* 2^53: every seed a JSON number holds exactly */
+#define CAVIAR_DEFAULT_EPOCHS 10
+#define CAVIAR_DEFAULT_TRIALS 16
+#define CAVIAR_MAX_CLASSES 65536
+#define CAVIAR_DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
+
+/* Parses and validates a spec. source names it in messages; base_dir resolves relative data paths
+ * (NULL: the current directory). On failure nothing needs freeing. */
+caviar_status caviar_spec_parse(const char *text, size_t len, const char *source, const char *base_dir,
+                                caviar_spec *out, caviar_error *err);
+/* Reads and parses a spec file; relative data paths are resolved against the file's folder. */
+caviar_status caviar_spec_load(const char *path, caviar_spec *out, caviar_error *err);
+/* The spec built into the binary (specs/default.json): Fashion-MNIST. */
+caviar_status caviar_spec_load_default(caviar_spec *out, caviar_error *err);
+const char *caviar_spec_default_text(void);
+void caviar_spec_free(caviar_spec *spec);
+
+const char *caviar_method_name(caviar_method method);
+
+#endif

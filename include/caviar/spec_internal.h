@@ -1,0 +1,25 @@
+#ifndef CAVIAR_SPEC_INTERNAL_H
+#define CAVIAR_SPEC_INTERNAL_H
+/* The section parsers behind caviar_spec_parse, one file each; not part of the public API. */
+
+#include <cjson/cJSON.h>
+
+#include "caviar/json_read.h"
+#include "caviar/spec.h"
+
+caviar_status caviar_parse_parameters(const caviar_json_ctx *ctx, const cJSON *params, caviar_method method,
+                                      caviar_space *out);
+/* One value of a hyperparameter (a name for choice hyperparameters), checked against its range. */
+caviar_status caviar_parse_hp_value(const caviar_json_ctx *ctx, const cJSON *item, const char *path,
+                                    const caviar_hp_info *hp, double *out);
+caviar_status caviar_parse_metric(const caviar_json_ctx *ctx, const cJSON *item, caviar_metric *out);
+caviar_status caviar_parse_early_terminate(const caviar_json_ctx *ctx, const cJSON *item, int epochs,
+                                           caviar_early_terminate *out);
+caviar_status caviar_parse_data(const caviar_json_ctx *ctx, const cJSON *item, const char *base_dir,
+                                caviar_data_spec *out);
+caviar_status caviar_parse_model(const caviar_json_ctx *ctx, const cJSON *item, caviar_hparams *fixed,
+                                 int *epochs);
+caviar_status caviar_parse_coarse_to_fine(const caviar_json_ctx *ctx, const cJSON *item,
+                                          caviar_coarse_to_fine *out);
+
+#endif

@@ -1,0 +1,33 @@
+#ifndef CAVIAR_STATUS_H
+#define CAVIAR_STATUS_H
+/* Status codes and the one-line error message every library function fills in on failure.
+ * The codes are the CLI's exit codes: 0 ok, 1 runtime failure, 2 bad input or usage. */
+
+#include <stddef.h>
+
+typedef enum caviar_status {
+  CAVIAR_OK = 0,
+  CAVIAR_ERUNTIME = 1, /* out of memory, I/O failure, a device error: not the user's input */
+  CAVIAR_EINPUT = 2    /* bad spec, flag or data file: the message says which and what was expected */
+} caviar_status;
+
+typedef struct caviar_error {
+  char msg[1024];
+} caviar_error;
+
+#if defined(__GNUC__)
+#define CAVIAR_PRINTF(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))
+#else
+#define CAVIAR_PRINTF(fmt_index, first_arg)
+#endif
+
+/* Formats the message into err (when err is not NULL) and returns status, so callers can write
+ * `return caviar_fail(err, CAVIAR_EINPUT, "%s: ...", path);`. */
+caviar_status caviar_fail(caviar_error *err, caviar_status status, const char *fmt, ...)
+    CAVIAR_PRINTF(3, 4);
+
+/* Allocation helpers that report a runtime error naming what was being allocated. */
+void *caviar_alloc(size_t count, size_t size, const char *what, caviar_error *err);
+char *caviar_strdup(const char *s, caviar_error *err);
+
+#endif

@@ -1,0 +1,22 @@
+#ifndef CAVIAR_TRIAL_JSON_H
+#define CAVIAR_TRIAL_JSON_H
+/* JSON text for numbers and trial configs, written by hand rather than through cJSON because
+ * `caviar sample` prints hundreds of thousands of them. */
+
+#include <stddef.h>
+
+#include "caviar/hparams.h"
+#include "caviar/sampler.h"
+
+/* A decimal that reads back as exactly x, in at most 17 significant digits and as few as a value
+ * written by hand needs (JSON has no inf/nan; callers never pass them).
+ * Returns the length written, like snprintf. */
+int caviar_format_number(char *buf, size_t size, double x);
+
+/* {"learning_rate": 0.0031, "optimizer": "adam", ...}: every hyperparameter, in table order. */
+int caviar_hparams_json(const caviar_hparams *hp, char *buf, size_t size);
+
+/* {"trial": 0, "params": {...}} */
+int caviar_trial_json(const caviar_trial *trial, char *buf, size_t size);
+
+#endif

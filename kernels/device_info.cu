@@ -1,0 +1,23 @@
+// Which CUDA devices this process sees, for `caviar info` and --device auto.
+#include <cstdio>
+
+#include <cuda_runtime.h>
+
+#include "caviar/cuda_device.h"
+
+extern "C" int caviar_cuda_devices(char *buf, size_t size) {
+  int count = 0;
+  cudaError_t rc = cudaGetDeviceCount(&count);
+  if (rc != cudaSuccess || count == 0) {
+    snprintf(buf, size, "no CUDA device (%s)", rc != cudaSuccess ? cudaGetErrorString(rc) : "none found");
+    return 0;
+  }
+  size_t used = 0;
+  for (int i = 0; i < count && used < size; i++) {
+    cudaDeviceProp prop;
+    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) continue;
+    used += (size_t)snprintf(buf + used, size - used, "%scuda:%d %s (sm_%d%d, %.1f GiB)", i ? "; " : "", i,
+                             prop.name, prop.major, prop.minor, (double)prop.totalGlobalMem / (1 << 30));
+  }
+  return count;
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what caviar needs from Debian's packages (only what is missing) and builds it.
+# Idempotent: a second run installs nothing and rebuilds only what changed.
+#   scripts/setup.sh            CPU build in build/ (plus the CUDA backend when nvcc is present)
+#   CAVIAR_CUDA=OFF scripts/setup.sh    CPU only, no CUDA dependency
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake pkg-config libcjson-dev libcriterion-dev libopenblas-dev zlib1g-dev
+          librandom123-dev dataset-fashion-mnist)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -q >&2
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
+
+# nvcc ships outside PATH in the CUDA toolkit's default location.
+if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
+  export PATH="/usr/local/cuda/bin:$PATH"
+fi
+
+build_dir=${CAVIAR_BUILD_DIR:-build}
+cmake -S . -B "$build_dir" -DCAVIAR_CUDA="${CAVIAR_CUDA:-AUTO}" -DCMAKE_BUILD_TYPE=Release >&2
+cmake --build "$build_dir" -j"$(nproc)" >&2
+echo "setup: built $build_dir/caviar" >&2
