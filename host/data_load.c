@@ -21,16 +21,19 @@ static caviar_status read_sets(const caviar_data_spec *spec, caviar_data *out, c
   if (spec->format == CAVIAR_DATA_CSV) {
     snprintf(out->train_name, sizeof out->train_name, "%s", spec->train_csv);
     snprintf(out->test_name, sizeof out->test_name, "%s", spec->test_csv);
+    snprintf(out->train_labels, sizeof out->train_labels, "%s", spec->train_csv);
+    snprintf(out->test_labels, sizeof out->test_labels, "%s", spec->test_csv);
     caviar_status st = caviar_csv_read(spec->train_csv, &out->train, err);
     return st != CAVIAR_OK ? st : caviar_csv_read(spec->test_csv, &out->test, err);
   }
-  char labels[4096];
   caviar_status st = find_idx(spec->dir, "train-images-idx3-ubyte", out->train_name, sizeof out->train_name, err);
-  if (st == CAVIAR_OK) st = find_idx(spec->dir, "train-labels-idx1-ubyte", labels, sizeof labels, err);
-  if (st == CAVIAR_OK) st = caviar_idx_read(out->train_name, labels, &out->train, err);
+  if (st == CAVIAR_OK)
+    st = find_idx(spec->dir, "train-labels-idx1-ubyte", out->train_labels, sizeof out->train_labels, err);
+  if (st == CAVIAR_OK) st = caviar_idx_read(out->train_name, out->train_labels, &out->train, err);
   if (st == CAVIAR_OK) st = find_idx(spec->dir, "t10k-images-idx3-ubyte", out->test_name, sizeof out->test_name, err);
-  if (st == CAVIAR_OK) st = find_idx(spec->dir, "t10k-labels-idx1-ubyte", labels, sizeof labels, err);
-  if (st == CAVIAR_OK) st = caviar_idx_read(out->test_name, labels, &out->test, err);
+  if (st == CAVIAR_OK)
+    st = find_idx(spec->dir, "t10k-labels-idx1-ubyte", out->test_labels, sizeof out->test_labels, err);
+  if (st == CAVIAR_OK) st = caviar_idx_read(out->test_name, out->test_labels, &out->test, err);
   return st;
 }
 
@@ -49,17 +52,18 @@ caviar_status caviar_data_load(const caviar_data_spec *spec, uint64_t seed, cavi
     st = caviar_fail(err, CAVIAR_EINPUT, "%s: %zu features per example, but the training set %s has %zu",
                      out->test_name, out->test.d, out->train_name, out->train.d);
   if (st == CAVIAR_OK) {
-    out->classes = spec->classes;
-    if (!out->classes) {
-      for (size_t i = 0; i < out->train.n; i++)
-        if (out->train.labels[i] + 1 > out->classes) out->classes = out->train.labels[i] + 1;
-      if (out->classes < 2)
-        st = caviar_fail(err, CAVIAR_EINPUT, "%s: every label is %d; classification needs 2 or more classes",
-                         out->train_name, out->train.labels[0]);
+    bool two_classes = false;
+    for (size_t i = 0; i < out->train.n; i++) {
+      if (out->train.labels[i] + 1 > out->classes) out->classes = out->train.labels[i] + 1;
+      two_classes = two_classes || out->train.labels[i] != out->train.labels[0];
     }
+    if (spec->classes) out->classes = spec->classes;
+    if (!two_classes)
+      st = caviar_fail(err, CAVIAR_EINPUT, "%s: every label is %d; classification needs 2 or more classes",
+                       out->train_labels, out->train.labels[0]);
   }
-  if (st == CAVIAR_OK) st = check_labels(&out->train, out->train_name, out->classes, err);
-  if (st == CAVIAR_OK) st = check_labels(&out->test, out->test_name, out->classes, err);
+  if (st == CAVIAR_OK) st = check_labels(&out->train, out->train_labels, out->classes, err);
+  if (st == CAVIAR_OK) st = check_labels(&out->test, out->test_labels, out->classes, err);
   if (st == CAVIAR_OK) st = caviar_split_make(out->train.n, spec->validation, seed, &out->split, err);
   if (st == CAVIAR_OK)
     st = caviar_scaling_fit(&out->train, out->split.train, out->split.n_train, spec->scaling, &out->scaling, err);

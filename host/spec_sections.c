@@ -76,7 +76,11 @@ caviar_status caviar_parse_early_terminate(const caviar_json_ctx *ctx, const cJS
   memset(out, 0, sizeof *out);
   out->type = CAVIAR_STOP_NONE;
   out->eta = 3;
-  if (!item) return CAVIAR_OK;
+  if (!item) {
+    /* Every trial trains the whole budget. */
+    out->max_epochs = out->min_epochs = epochs ? epochs : CAVIAR_DEFAULT_EPOCHS;
+    return CAVIAR_OK;
+  }
   if (caviar_json_object(ctx, item, "early_terminate")) return CAVIAR_EINPUT;
   const cJSON *type = cJSON_GetObjectItemCaseSensitive(item, "type");
   if (!type) return caviar_json_fail(ctx, "early_terminate.type", "missing (expected successive_halving or hyperband)");

@@ -70,7 +70,8 @@ typedef struct caviar_data {
   caviar_split split;
   caviar_scaling scaling;
   int classes;
-  char train_name[4096], test_name[4096]; /* files, for messages and the summary */
+  char train_name[4096], test_name[4096];     /* feature files, for messages and the summary */
+  char train_labels[4096], test_labels[4096]; /* label files (the same file for CSV) */
 } caviar_data;
 
 caviar_status caviar_data_load(const caviar_data_spec *spec, uint64_t seed, caviar_data *out, caviar_error *err);

@@ -3,7 +3,7 @@
 /* CAVIAR_HD marks scalar functions compiled for both the host (C11) and the device (CUDA), so the
  * CPU reference and the GPU kernels share one definition and cannot drift apart. */
 #if defined(__CUDACC__)
-#define CAVIAR_HD __host__ __device__ __forceinline__
+#define CAVIAR_HD __host__ __device__
 #else
 #define CAVIAR_HD
 #endif

@@ -5,6 +5,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum caviar_status {
   CAVIAR_OK = 0,
   CAVIAR_ERUNTIME = 1, /* out of memory, I/O failure, a device error: not the user's input */
@@ -29,5 +33,9 @@ caviar_status caviar_fail(caviar_error *err, caviar_status status, const char *f
 /* Allocation helpers that report a runtime error naming what was being allocated. */
 void *caviar_alloc(size_t count, size_t size, const char *what, caviar_error *err);
 char *caviar_strdup(const char *s, caviar_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,0 +1,85 @@
+#include "scratch.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[512];
+
+static void remove_scratch(void) {
+  char command[600];
+  snprintf(command, sizeof command, "rm -rf '%s'", dir);
+  if (system(command) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+const char *scratch_dir(void) {
+  if (!dir[0]) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/caviar-test-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    cr_assert_not_null(mkdtemp(dir), "mkdtemp failed");
+    atexit(remove_scratch);
+  }
+  return dir;
+}
+
+const char *scratch_path(const char *name) {
+  static char paths[8][1024];
+  static int next;
+  char *p = paths[next++ % 8];
+  snprintf(p, sizeof paths[0], "%s/%s", scratch_dir(), name);
+  return p;
+}
+
+void scratch_write(const char *name, const void *data, size_t len) {
+  FILE *f = fopen(scratch_path(name), "wb");
+  cr_assert_not_null(f, "cannot create %s", name);
+  cr_assert_eq(fwrite(data, 1, len, f), len);
+  cr_assert_eq(fclose(f), 0);
+}
+
+void scratch_write_text(const char *name, const char *text) { scratch_write(name, text, strlen(text)); }
+
+char *scratch_read(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  cr_assert_not_null(f, "cannot open %s", path);
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap);
+  size_t got;
+  while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+    n += got;
+    if (cap - n < 2) buf = realloc(buf, cap *= 2);
+  }
+  fclose(f);
+  buf[n] = '\0';
+  if (len) *len = n;
+  return buf;
+}
+
+cli_result run_caviar(const char *args) {
+  char command[4096];
+  const char *out_path = scratch_path("cli.stdout");
+  char out_copy[1024], err_copy[1024];
+  snprintf(out_copy, sizeof out_copy, "%s", out_path);
+  snprintf(err_copy, sizeof err_copy, "%s", scratch_path("cli.stderr"));
+  snprintf(command, sizeof command, "%s %s >%s 2>%s", CAVIAR_BIN, args, out_copy, err_copy);
+  int raw = system(command);
+  cli_result r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.out = scratch_read(out_copy, NULL);
+  r.err = scratch_read(err_copy, NULL);
+  return r;
+}
+
+void cli_result_free(cli_result *r) {
+  free(r->out);
+  free(r->err);
+}
+
+int count_lines(const char *text) {
+  int n = 0;
+  for (; *text; text++) n += *text == '\n';
+  return n;
+}

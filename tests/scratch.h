@@ -1,0 +1,28 @@
+#ifndef CAVIAR_TEST_SCRATCH_H
+#define CAVIAR_TEST_SCRATCH_H
+/* Test helpers: a fresh temporary folder per test, files in it, and running the caviar binary. */
+
+#include <stddef.h>
+
+/* A new empty folder under $TMPDIR (or /tmp); the path stays valid for the test's life. */
+const char *scratch_dir(void);
+/* dir/name into a static rotating buffer. */
+const char *scratch_path(const char *name);
+void scratch_write(const char *name, const void *data, size_t len);
+void scratch_write_text(const char *name, const char *text);
+/* Reads a whole file (NUL-terminated); *len may be NULL. */
+char *scratch_read(const char *path, size_t *len);
+
+typedef struct cli_result {
+  int status;   /* exit code, or -1 if it did not exit normally */
+  char *out;    /* all of stdout */
+  char *err;    /* all of stderr */
+} cli_result;
+
+/* Runs `caviar ARGS` through sh (ARGS as written in a shell) and captures everything. */
+cli_result run_caviar(const char *args);
+void cli_result_free(cli_result *r);
+/* Counts '\n'-terminated lines. */
+int count_lines(const char *text);
+
+#endif

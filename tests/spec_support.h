@@ -1,0 +1,15 @@
+#ifndef CAVIAR_TEST_SPEC_SUPPORT_H
+#define CAVIAR_TEST_SPEC_SUPPORT_H
+/* Parsing specs written inline in tests, as the file "spec.json". */
+
+#include "caviar/sampler.h"
+#include "caviar/spec.h"
+
+/* Parses text, failing the test with the parser's message if it is rejected. */
+void spec_ok(const char *text, caviar_spec *spec);
+/* Parses text that must be rejected; returns the status and fills err. */
+caviar_status spec_fails(const char *text, caviar_error *err);
+/* n draws of the single parameter NAME given as ENTRY (a JSON object) under method random. */
+double *draw_param(const char *name, const char *entry, int n, unsigned long long seed);
+
+#endif

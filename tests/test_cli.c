@@ -1,0 +1,113 @@
+/* The command line: help, version, exit codes, stdout for data and one stderr line for errors. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "caviar/hparams.h"
+#include "scratch.h"
+
+static void expect_usage_error(const char *args, const char *fragment) {
+  cli_result r = run_caviar(args);
+  cr_expect_eq(r.status, 2, "caviar %s: exit %d", args, r.status);
+  cr_expect_str_eq(r.out, "", "caviar %s wrote to stdout", args);
+  cr_expect_eq(count_lines(r.err), 1, "caviar %s: not one line: %s", args, r.err);
+  cr_expect(strstr(r.err, fragment) != NULL, "caviar %s: expected '%s' in: %s", args, fragment, r.err);
+  cli_result_free(&r);
+}
+
+Test(cli, version_and_help) {
+  cli_result r = run_caviar("--version");
+  cr_expect_eq(r.status, 0);
+  cr_expect(strncmp(r.out, "caviar ", 7) == 0 && strstr(r.out, "backends: cpu"), "%s", r.out);
+  cli_result_free(&r);
+  const char *helps[] = {"--help", "sample --help", "spec --help", "info --help"};
+  for (size_t i = 0; i < 4; i++) {
+    r = run_caviar(helps[i]);
+    cr_expect_eq(r.status, 0, "%s", helps[i]);
+    cr_expect(strstr(r.out, "usage: caviar") != NULL, "%s: %s", helps[i], r.out);
+    cr_expect_str_eq(r.err, "");
+    cli_result_free(&r);
+  }
+}
+
+Test(cli, usage_errors_exit_2_with_one_line) {
+  expect_usage_error("frobnicate", "unknown command 'frobnicate'");
+  expect_usage_error("sample -n 0", "-n expects a whole number from 1");
+  expect_usage_error("sample -n 12x", "got '12x'");
+  expect_usage_error("sample --seed -3", "--seed expects a whole number");
+  expect_usage_error("sample --bogus", "unknown option");
+  expect_usage_error("sample a.json b.json", "expected at most one SPEC, got 2");
+  expect_usage_error("sample /nonexistent/spec.json", "caviar: /nonexistent/spec.json: cannot open: No such file");
+  expect_usage_error("spec extra", "takes no arguments");
+}
+
+Test(cli, bad_spec_is_one_line_naming_file_and_path) {
+  scratch_write_text("bad.json", "{\"method\": \"random\", \"parameters\": {\"learning_rate\": "
+                                 "{\"distribution\": \"log_uniform_values\", \"min\": -1, \"max\": 1}}}");
+  char args[1200];
+  snprintf(args, sizeof args, "sample %s", scratch_path("bad.json"));
+  char expected[1200];
+  snprintf(expected, sizeof expected,
+           "caviar: %s: parameters.learning_rate.min: must be > 0 for log_uniform_values, got -1\n",
+           scratch_path("bad.json"));
+  cli_result r = run_caviar(args);
+  cr_expect_eq(r.status, 2);
+  cr_expect_str_eq(r.err, expected);
+  cr_expect_str_eq(r.out, "");
+  cli_result_free(&r);
+}
+
+Test(cli, sample_prints_one_json_object_per_trial) {
+  cli_result r = run_caviar("sample -n 25");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_eq(count_lines(r.out), 25);
+  char *line = r.out;
+  for (int k = 0; k < 25; k++) {
+    char *end = strchr(line, '\n');
+    *end = '\0';
+    cJSON *obj = cJSON_Parse(line);
+    cr_assert_not_null(obj, "not JSON: %s", line);
+    cr_expect_eq(cJSON_GetObjectItem(obj, "trial")->valueint, k);
+    cJSON *params = cJSON_GetObjectItem(obj, "params");
+    cr_assert(cJSON_IsObject(params));
+    cr_expect_eq(cJSON_GetArraySize(params), caviar_hp_count);
+    double lr = cJSON_GetObjectItem(params, "learning_rate")->valuedouble;
+    cr_expect(lr >= 1e-4 && lr <= 1e-2, "default spec samples lr in [1e-4, 1e-2], got %g", lr);
+    cr_expect_str_eq(cJSON_GetObjectItem(params, "optimizer")->valuestring, "adam");
+    cJSON_Delete(obj);
+    line = end + 1;
+  }
+  cli_result_free(&r);
+}
+
+Test(cli, seed_flag_overrides_the_spec) {
+  cli_result a = run_caviar("sample -n 3 --seed 1"), b = run_caviar("sample -n 3"), c = run_caviar("sample -n 3 --seed 2");
+  cr_expect_str_eq(a.out, b.out, "the default spec's seed is 1");
+  cr_expect_str_neq(a.out, c.out);
+  cli_result_free(&a);
+  cli_result_free(&b);
+  cli_result_free(&c);
+}
+
+Test(cli, spec_prints_the_default_which_samples_the_same) {
+  cli_result spec = run_caviar("spec");
+  cr_assert_eq(spec.status, 0);
+  scratch_write_text("default.json", spec.out);
+  char args[1200];
+  snprintf(args, sizeof args, "sample -n 5 %s", scratch_path("default.json"));
+  cli_result from_file = run_caviar(args), built_in = run_caviar("sample -n 5");
+  cr_expect_eq(from_file.status, 0, "%s", from_file.err);
+  cr_expect_str_eq(from_file.out, built_in.out);
+  cli_result_free(&spec);
+  cli_result_free(&from_file);
+  cli_result_free(&built_in);
+}
+
+Test(cli, info_lists_backends) {
+  cli_result r = run_caviar("info");
+  cr_expect_eq(r.status, 0);
+  cr_expect(strstr(r.out, "backends: cpu") != NULL, "%s", r.out);
+  cr_expect(strstr(r.out, "devices: cpu") != NULL, "%s", r.out);
+  cli_result_free(&r);
+}
