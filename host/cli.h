@@ -6,12 +6,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "caviar/backend.h"
 #include "caviar/spec.h"
+#include "caviar/trainer.h"
 #include "caviar/status.h"
 
 int caviar_cmd_sample(int argc, char **argv);
 int caviar_cmd_spec(int argc, char **argv);
 int caviar_cmd_info(int argc, char **argv);
+int caviar_cmd_sweep(int argc, char **argv);
+int caviar_cmd_eval(int argc, char **argv);
+int caviar_cmd_bench(int argc, char **argv);
 
 /* Prints "caviar COMMAND: message (see caviar COMMAND --help)" and returns 2. */
 int caviar_usage_error(const char *command, const char *fmt, ...) CAVIAR_PRINTF(2, 3);
@@ -26,6 +31,14 @@ bool caviar_parse_u64(const char *text, uint64_t max, uint64_t *out);
 
 /* The spec at path, or the built-in default when path is NULL. */
 caviar_status caviar_load_spec_arg(const char *path, caviar_spec *spec, caviar_error *err);
+
+/* The backend --device names (auto, cpu, cuda), with a description for reports. */
+caviar_status caviar_open_backend(const char *device, caviar_backend **out, const char **description,
+                                  caviar_error *err);
+
+/* Progress lines on stderr: one line redrawn in place on a terminal, a plain line per epoch
+ * otherwise. ctx is unused. */
+void caviar_print_progress(const caviar_progress *p, void *ctx);
 
 /* Whether this build has the CUDA backend, and a one-line account of the devices it sees. */
 bool caviar_has_cuda(void);

@@ -10,7 +10,10 @@ static const char usage[] =
     "Hyperparameter sweeps that train a whole population of small networks at once.\n"
     "\n"
     "commands:\n"
+    "  sweep [SPEC] [-o DIR]             train the sweep, cull, report and save the best models\n"
     "  sample [SPEC] [-n N] [--seed S]   print the trial configs a sweep draws (JSON lines)\n"
+    "  eval MODEL [--data PATH]          a saved model's test accuracy and loss\n"
+    "  bench [--models N] [--hidden H]   training speed against the machine's measured ceiling\n"
     "  spec                              print the built-in default spec (Fashion-MNIST)\n"
     "  info                              version, backends and devices\n"
     "\n"
@@ -25,7 +28,10 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"sweep", caviar_cmd_sweep},
     {"sample", caviar_cmd_sample},
+    {"eval", caviar_cmd_eval},
+    {"bench", caviar_cmd_bench},
     {"spec", caviar_cmd_spec},
     {"info", caviar_cmd_info},
 };

@@ -1,6 +1,8 @@
 /* Loads a sweep's data as its spec describes: the files, the class count, the split, the scaling. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "caviar/data.h"
@@ -69,6 +71,19 @@ caviar_status caviar_data_load(const caviar_data_spec *spec, uint64_t seed, cavi
     st = caviar_scaling_fit(&out->train, out->split.train, out->split.n_train, spec->scaling, &out->scaling, err);
   if (st != CAVIAR_OK) caviar_data_free(out);
   return st;
+}
+
+caviar_status caviar_test_set_load(const char *path, caviar_dataset *out, char *name, size_t size, caviar_error *err) {
+  struct stat sb;
+  if (stat(path, &sb) != 0) return caviar_fail(err, CAVIAR_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+  if (!S_ISDIR(sb.st_mode)) {
+    snprintf(name, size, "%s", path);
+    return caviar_csv_read(path, out, err);
+  }
+  char labels[4096];
+  caviar_status st = find_idx(path, "t10k-images-idx3-ubyte", name, size, err);
+  if (st == CAVIAR_OK) st = find_idx(path, "t10k-labels-idx1-ubyte", labels, sizeof labels, err);
+  return st == CAVIAR_OK ? caviar_idx_read(name, labels, out, err) : st;
 }
 
 void caviar_data_free(caviar_data *data) {

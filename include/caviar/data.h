@@ -75,6 +75,9 @@ typedef struct caviar_data {
 } caviar_data;
 
 caviar_status caviar_data_load(const caviar_data_spec *spec, uint64_t seed, caviar_data *out, caviar_error *err);
+/* Only a test set, for evaluating a saved model: an IDX folder (its t10k- files) or a CSV file.
+ * Its feature file's name goes into name (size bytes). */
+caviar_status caviar_test_set_load(const char *path, caviar_dataset *out, char *name, size_t size, caviar_error *err);
 void caviar_data_free(caviar_data *data);
 
 #endif

@@ -1,0 +1,246 @@
+/* The CPU backend: OpenBLAS GEMMs and OpenMP across members. Each member trains its whole epoch on
+ * one thread with single-threaded BLAS (faster than threading these small GEMMs), so a member's
+ * arithmetic is the same whatever else is in its cohort: bitwise, which the tests check. */
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caviar/backend.h"
+#include "cpu_member.h"
+
+enum { EVAL_CHUNK = 256 };
+
+typedef struct cpu_cohort {
+  float *params, *grads, *first, *second; /* arenas, one layout */
+  int threads;
+  cpu_workspace *train_ws; /* one per thread, batch rows */
+  cpu_workspace *eval_ws;  /* one per thread, EVAL_CHUNK rows */
+} cpu_cohort;
+
+typedef struct cpu_ctx {
+  const caviar_data *data;
+} cpu_ctx;
+
+static caviar_status cpu_upload(caviar_backend *be, const caviar_data *data, caviar_error *err) {
+  (void)err;
+  ((cpu_ctx *)be->ctx)->data = data;
+  return CAVIAR_OK;
+}
+
+static void cpu_cohort_free(caviar_backend *be, caviar_cohort *c) {
+  (void)be;
+  cpu_cohort *cc = c->impl;
+  if (!cc) return;
+  free(cc->params);
+  free(cc->grads);
+  free(cc->first);
+  free(cc->second);
+  for (int t = 0; t < cc->threads; t++) {
+    if (cc->train_ws) cpu_workspace_free(&cc->train_ws[t]);
+    if (cc->eval_ws) cpu_workspace_free(&cc->eval_ws[t]);
+  }
+  free(cc->train_ws);
+  free(cc->eval_ws);
+  free(cc);
+  c->impl = NULL;
+}
+
+static float *arena_alloc(size_t n, caviar_error *err) {
+  size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+  float *p = aligned_alloc(64, bytes ? bytes : 64);
+  if (!p) caviar_fail(err, CAVIAR_ERUNTIME, "out of memory allocating a cohort arena (%zu MiB)", bytes >> 20);
+  else memset(p, 0, bytes);
+  return p;
+}
+
+static caviar_status cpu_cohort_alloc(caviar_backend *be, caviar_cohort *c, caviar_error *err) {
+  cpu_cohort *cc = caviar_alloc(1, sizeof *cc, "a cohort", err);
+  if (!cc) return CAVIAR_ERUNTIME;
+  c->impl = cc;
+  size_t n = c->layout.arena;
+  cc->threads = omp_get_max_threads();
+  bool ok = (cc->params = arena_alloc(n, err)) && (cc->grads = arena_alloc(n, err)) &&
+            (cc->first = arena_alloc(n, err)) && (cc->second = arena_alloc(n, err)) &&
+            (cc->train_ws = caviar_alloc((size_t)cc->threads, sizeof *cc->train_ws, "workspaces", err)) &&
+            (cc->eval_ws = caviar_alloc((size_t)cc->threads, sizeof *cc->eval_ws, "workspaces", err));
+  for (int t = 0; ok && t < cc->threads; t++)
+    ok = cpu_workspace_alloc(&cc->train_ws[t], &c->shape, c->shape.batch, err) == CAVIAR_OK &&
+         cpu_workspace_alloc(&cc->eval_ws[t], &c->shape, EVAL_CHUNK, err) == CAVIAR_OK;
+  if (!ok) {
+    cpu_cohort_free(be, c);
+    return CAVIAR_ERUNTIME;
+  }
+  return CAVIAR_OK;
+}
+
+static void bind(cpu_member *m, caviar_cohort *c, int slot) {
+  cpu_cohort *cc = c->impl;
+  cpu_member_bind(m, &c->shape, &c->layout, cc->params, cc->grads, cc->first, cc->second, slot);
+}
+
+static caviar_status cpu_init_members(caviar_backend *be, caviar_cohort *c, int first, int count, caviar_error *err) {
+  (void)be;
+  (void)err;
+  for (int slot = first; slot < first + count; slot++) {
+    cpu_member m;
+    bind(&m, c, slot);
+    for (int t = 0; t < c->layout.n_tensors; t++) {
+      size_t n = c->layout.size[t];
+      bool weight = t % 2 == 0;
+      for (size_t k = 0; k < n; k++) {
+        m.w[t][k] = weight ? caviar_init_weight(c->seed, c->trial[slot], (uint32_t)t, k, c->layout.rows[t],
+                                                c->hp[slot].activation)
+                           : 0.0f;
+        m.m[t][k] = m.v[t][k] = 0.0f;
+      }
+    }
+    c->steps[slot] = 0;
+  }
+  return CAVIAR_OK;
+}
+
+static void gather(const caviar_data *data, caviar_set set, const uint32_t *rows, int n, cpu_workspace *ws) {
+  const caviar_dataset *ds = set == CAVIAR_SET_TRAIN ? &data->train : &data->test;
+  caviar_gather(ds, &data->scaling, rows, (size_t)n, ws->xt);
+  for (int i = 0; i < n; i++) ws->labels[i] = ds->labels[rows[i]];
+}
+
+/* One member's epoch, start to finish, on the calling thread. */
+static void train_member(const caviar_data *data, caviar_cohort *c, int slot, const uint32_t *rows, size_t steps,
+                         int epoch, cpu_workspace *ws, float *mean_loss, uint8_t *diverged) {
+  cpu_member m;
+  bind(&m, c, slot);
+  const caviar_member_hp *hp = &c->hp[slot];
+  int batch = c->shape.batch;
+  double total = 0;
+  *diverged = 0;
+  for (size_t s = 0; s < steps; s++) {
+    gather(data, CAVIAR_SET_TRAIN, rows + s * batch, batch, ws);
+    int t = ++c->steps[slot];
+    cpu_dropout drop = {c->seed, c->trial[slot], (uint32_t)t, hp->dropout};
+    cpu_forward(&m, hp->activation, &drop, batch, ws);
+    double loss = cpu_softmax_xent(ws, batch, c->shape.classes, 1, NULL);
+    if (!isfinite(loss)) {
+      *diverged = 1;
+      total = loss;
+      break;
+    }
+    total += loss;
+    cpu_backward(&m, hp->activation, &drop, batch, ws);
+    caviar_step_scalars sc = caviar_step_scalars_at(hp, epoch, t);
+    cpu_update(&m, hp, &sc);
+  }
+  *mean_loss = (float)(*diverged ? total : total / (double)(steps ? steps : 1));
+}
+
+static caviar_status cpu_train_epoch(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, size_t n_rows,
+                                     int epoch, caviar_epoch_stats *stats, caviar_error *err) {
+  (void)err;
+  const caviar_data *data = ((cpu_ctx *)be->ctx)->data;
+  cpu_cohort *cc = c->impl;
+  size_t steps = n_rows / (size_t)c->shape.batch;
+  openblas_set_num_threads(1);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int slot = 0; slot < c->n; slot++)
+    train_member(data, c, slot, rows, steps, epoch, &cc->train_ws[omp_get_thread_num()], &stats->train_loss[slot],
+                 &stats->diverged[slot]);
+  return CAVIAR_OK;
+}
+
+static caviar_status cpu_evaluate(caviar_backend *be, caviar_cohort *c, caviar_set set, const uint32_t *rows,
+                                  size_t n_rows, float *loss, float *accuracy, caviar_error *err) {
+  (void)err;
+  const caviar_data *data = ((cpu_ctx *)be->ctx)->data;
+  cpu_cohort *cc = c->impl;
+  openblas_set_num_threads(1);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int slot = 0; slot < c->n; slot++) {
+    cpu_workspace *ws = &cc->eval_ws[omp_get_thread_num()];
+    cpu_member m;
+    bind(&m, c, slot);
+    double total = 0;
+    long right = 0;
+    for (size_t start = 0; start < n_rows; start += EVAL_CHUNK) {
+      int n = (int)(n_rows - start < EVAL_CHUNK ? n_rows - start : EVAL_CHUNK);
+      gather(data, set, rows + start, n, ws);
+      cpu_forward(&m, c->hp[slot].activation, NULL, n, ws);
+      int correct;
+      total += cpu_softmax_xent(ws, n, c->shape.classes, 0, &correct) * n;
+      right += correct;
+    }
+    loss[slot] = (float)(total / (double)n_rows);
+    accuracy[slot] = (float)((double)right / (double)n_rows);
+  }
+  return CAVIAR_OK;
+}
+
+static void move_member(caviar_cohort *c, int src, int dst) {
+  cpu_cohort *cc = c->impl;
+  float *arenas[] = {cc->params, cc->grads, cc->first, cc->second};
+  for (int a = 0; a < 4; a++)
+    for (int t = 0; t < c->layout.n_tensors; t++)
+      memmove(caviar_block(arenas[a], &c->layout, t, dst), caviar_block(arenas[a], &c->layout, t, src),
+              c->layout.size[t] * sizeof(float));
+}
+
+static caviar_status cpu_compact(caviar_backend *be, caviar_cohort *c, const int *keep, int n_keep, caviar_error *err) {
+  (void)be;
+  (void)err;
+  for (int i = 0; i < n_keep; i++)
+    if (keep[i] != i) move_member(c, keep[i], i);
+  caviar_cohort_compact_books(c, keep, n_keep);
+  return CAVIAR_OK;
+}
+
+static caviar_status cpu_copy_member(caviar_backend *be, caviar_cohort *c, int src, int dst, caviar_error *err) {
+  (void)be;
+  (void)err;
+  move_member(c, src, dst);
+  c->steps[dst] = c->steps[src];
+  return CAVIAR_OK;
+}
+
+static caviar_status cpu_read_params(caviar_backend *be, caviar_cohort *c, int slot, float *out, caviar_error *err) {
+  (void)be;
+  (void)err;
+  cpu_cohort *cc = c->impl;
+  for (int t = 0; t < c->layout.n_tensors; t++) {
+    memcpy(out, caviar_block(cc->params, &c->layout, t, slot), c->layout.size[t] * sizeof(float));
+    out += c->layout.size[t];
+  }
+  return CAVIAR_OK;
+}
+
+static caviar_status cpu_write_params(caviar_backend *be, caviar_cohort *c, int slot, const float *in,
+                                      caviar_error *err) {
+  (void)be;
+  (void)err;
+  cpu_cohort *cc = c->impl;
+  for (int t = 0; t < c->layout.n_tensors; t++) {
+    memcpy(caviar_block(cc->params, &c->layout, t, slot), in, c->layout.size[t] * sizeof(float));
+    in += c->layout.size[t];
+  }
+  return CAVIAR_OK;
+}
+
+static void cpu_destroy(caviar_backend *be) {
+  free(be->ctx);
+  free(be);
+}
+
+caviar_status caviar_backend_cpu(caviar_backend **out, caviar_error *err) {
+  caviar_backend *be = caviar_alloc(1, sizeof *be, "the CPU backend", err);
+  cpu_ctx *ctx = caviar_alloc(1, sizeof *ctx, "the CPU backend", err);
+  if (!be || !ctx) {
+    free(be);
+    free(ctx);
+    return CAVIAR_ERUNTIME;
+  }
+  *be = (caviar_backend){"cpu",           ctx,          cpu_upload,      cpu_cohort_alloc, cpu_cohort_free,
+                         cpu_init_members, cpu_train_epoch, cpu_evaluate, cpu_compact,       cpu_copy_member,
+                         cpu_read_params,  cpu_write_params, cpu_destroy};
+  *out = be;
+  return CAVIAR_OK;
+}

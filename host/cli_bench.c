@@ -1,0 +1,158 @@
+/* caviar bench: one epoch of a population, its speed, and the machine's ceiling in the same run. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "caviar/cpu_ceiling.h"
+#include "caviar/trainer.h"
+#include "cli.h"
+
+static const char usage[] =
+    "usage: caviar bench [--device cpu|cuda] [--models N] [--hidden H] [--layers L] [--batch B] [--json]\n"
+    "\n"
+    "Train one epoch of N MLPs (inputs-H-...-10, Adam, learning rates log-spaced in [1e-4, 1e-2]) on\n"
+    "Fashion-MNIST's training split (synthetic data of the same shape if it is not installed) and\n"
+    "print model-samples/s, the achieved GFLOP/s, and the machine's ceiling measured in the same\n"
+    "run (OpenBLAS SGEMM on every core), so every figure comes with its ratio to the limit.\n"
+    "FLOPs counted per sample: 2 per weight forward, 2 for the weight gradient, 2 for the input\n"
+    "gradient except in the first layer.\n"
+    "\n"
+    "  --device D   cpu (default) or cuda       --models N   members (default 32)\n"
+    "  --hidden H   units per layer (128)       --layers L   hidden layers (1)\n"
+    "  --batch B    minibatch size (128)        --json       one JSON object instead of text\n";
+
+typedef struct bench_args {
+  const char *device;
+  int models, hidden, layers, batch;
+  bool json;
+} bench_args;
+
+static int parse_int(const char *flag, const char *text, int lo, int hi, int *out) {
+  uint64_t v;
+  if (!caviar_parse_u64(text, (uint64_t)hi, &v) || (int)v < lo)
+    return caviar_usage_error("bench", "%s expects a whole number from %d to %d, got '%s'", flag, lo, hi, text);
+  *out = (int)v;
+  return 0;
+}
+
+static int parse_args(int argc, char **argv, bench_args *a) {
+  static const struct option options[] = {
+      {"device", required_argument, NULL, 'd'}, {"models", required_argument, NULL, 'm'},
+      {"hidden", required_argument, NULL, 'H'}, {"layers", required_argument, NULL, 'l'},
+      {"batch", required_argument, NULL, 'b'},  {"json", no_argument, NULL, 'j'},
+      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+  *a = (bench_args){"cpu", 32, 128, 1, 128, false};
+  int c, rc = 0;
+  opterr = 0;
+  while (rc == 0 && (c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+    switch (c) {
+      case 'd': a->device = optarg; break;
+      case 'm': rc = parse_int("--models", optarg, 1, 1 << 20, &a->models); break;
+      case 'H': rc = parse_int("--hidden", optarg, 1, 65536, &a->hidden); break;
+      case 'l': rc = parse_int("--layers", optarg, 1, CAVIAR_MAX_LAYERS, &a->layers); break;
+      case 'b': rc = parse_int("--batch", optarg, 1, 65536, &a->batch); break;
+      case 'j': a->json = true; break;
+      case 'h': fputs(usage, stdout); return -1;
+      default: return caviar_option_error("bench", optopt, argv[optind - 1]);
+    }
+  }
+  if (rc == 0 && optind < argc) return caviar_usage_error("bench", "unexpected argument '%s'", argv[optind]);
+  return rc;
+}
+
+/* Fashion-MNIST if installed, else synthetic data of its shape; says which in *source. */
+static caviar_status bench_data(caviar_data *data, const char **source, caviar_error *err) {
+  caviar_data_spec spec = {.format = CAVIAR_DATA_IDX, .dir = CAVIAR_DEFAULT_DATA_DIR, .validation = 0.1,
+                           .scaling = CAVIAR_SCALING_UNIT};
+  if (access(CAVIAR_DEFAULT_DATA_DIR "/train-images-idx3-ubyte.gz", R_OK) == 0) {
+    *source = "Fashion-MNIST training split";
+    return caviar_data_load(&spec, 1, data, err);
+  }
+  *source = "synthetic data shaped like Fashion-MNIST (not installed)";
+  memset(data, 0, sizeof *data);
+  caviar_status st = caviar_synth(60000, 784, 10, 1.0, 1, true, &data->train, err);
+  if (st == CAVIAR_OK) st = caviar_synth(100, 784, 10, 1.0, 2, true, &data->test, err);
+  if (st == CAVIAR_OK) st = caviar_split_make(data->train.n, 0.1, 1, &data->split, err);
+  if (st == CAVIAR_OK) st = caviar_scaling_fit(&data->train, data->split.train, data->split.n_train, CAVIAR_SCALING_UNIT,
+                                               &data->scaling, err);
+  data->classes = 10;
+  return st;
+}
+
+/* One timed epoch of the population; seconds in *elapsed. */
+static caviar_status time_epoch(caviar_backend *be, const bench_args *a, const caviar_data *data, double *elapsed,
+                                caviar_error *err) {
+  caviar_shape shape = {(int)data->train.d, data->classes, a->layers, a->hidden, a->batch};
+  caviar_cohort cohort;
+  caviar_status st = caviar_cohort_init(&cohort, &shape, a->models, 1, err);
+  if (st != CAVIAR_OK) return st;
+  for (int m = 0; m < a->models; m++) {
+    caviar_trial trial = {.id = (uint32_t)m};
+    caviar_hparams_default(&trial.hp);
+    trial.hp.hidden = a->hidden;
+    trial.hp.layers = a->layers;
+    trial.hp.batch_size = a->batch;
+    trial.hp.learning_rate = pow(10.0, -4.0 + 2.0 * m / (a->models > 1 ? a->models - 1 : 1));
+    caviar_cohort_add(&cohort, &trial);
+  }
+  float *loss = calloc((size_t)a->models, sizeof *loss);
+  uint8_t *diverged = calloc((size_t)a->models, 1);
+  caviar_epoch_stats stats = {loss, diverged};
+  st = loss && diverged ? be->upload(be, data, err) : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory");
+  if (st == CAVIAR_OK) st = be->cohort_alloc(be, &cohort, err);
+  if (st == CAVIAR_OK) {
+    st = be->init_members(be, &cohort, 0, cohort.n, err);
+    double start = caviar_now();
+    if (st == CAVIAR_OK) st = be->train_epoch(be, &cohort, data->split.train, data->split.n_train, 0, &stats, err);
+    *elapsed = caviar_now() - start;
+    be->cohort_free(be, &cohort);
+  }
+  free(loss);
+  free(diverged);
+  caviar_cohort_free(&cohort);
+  return st;
+}
+
+int caviar_cmd_bench(int argc, char **argv) {
+  bench_args a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc) return rc < 0 ? 0 : rc;
+  caviar_error err;
+  caviar_backend *be;
+  const char *device, *source;
+  caviar_status st = caviar_open_backend(a.device, &be, &device, &err);
+  if (st != CAVIAR_OK) return caviar_report(st, &err);
+  caviar_data data;
+  st = bench_data(&data, &source, &err);
+  double ceiling = 0, elapsed = 0;
+  if (st == CAVIAR_OK) {
+    ceiling = caviar_cpu_sgemm_gflops(3);
+    st = time_epoch(be, &a, &data, &elapsed, &err);
+  }
+  if (st == CAVIAR_OK) {
+    caviar_shape shape = {(int)data.train.d, data.classes, a.layers, a.hidden, a.batch};
+    double samples = (double)a.models * (double)(data.split.n_train / (size_t)a.batch * (size_t)a.batch);
+    double rate = samples / elapsed, gflops = rate * caviar_shape_train_flops(&shape) / 1e9;
+    if (a.json) {
+      printf("{\"device\": \"%s\", \"models\": %d, \"inputs\": %d, \"hidden\": %d, \"layers\": %d, \"classes\": %d, "
+             "\"batch\": %d, \"examples\": %zu, \"data\": \"%s\", \"epoch_seconds\": %.4f, "
+             "\"model_samples_per_second\": %.1f, \"gflops\": %.2f, \"ceiling_gflops\": %.2f, \"ratio\": %.4f}\n",
+             device, a.models, shape.inputs, a.hidden, a.layers, shape.classes, a.batch, data.split.n_train, source,
+             elapsed, rate, gflops, ceiling, gflops / ceiling);
+    } else {
+      printf("workload: %d members x MLP %d-%d%s-%d, batch %d, Adam, one epoch of %zu examples (%s)\n", a.models,
+             shape.inputs, a.hidden, a.layers > 1 ? "-..." : "", shape.classes, a.batch, data.split.n_train, source);
+      printf("device:   %s\n", device);
+      printf("epoch:    %.2f s, %.1fk model-samples/s\n", elapsed, rate / 1e3);
+      printf("achieved: %.1f GFLOP/s (%.0f FLOP per model-sample)\n", gflops, caviar_shape_train_flops(&shape));
+      printf("ceiling:  %.1f GFLOP/s OpenBLAS SGEMM, every thread running its own 1024^3 (same run)\n", ceiling);
+      printf("ratio:    %.2f of the ceiling\n", gflops / ceiling);
+    }
+  }
+  caviar_data_free(&data);
+  be->destroy(be);
+  return caviar_report(st, &err);
+}

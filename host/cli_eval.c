@@ -1,0 +1,87 @@
+/* caviar eval MODEL.safetensors [--data PATH]: a saved model's accuracy and loss on a test set. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caviar/model_file.h"
+#include "cli.h"
+
+static const char usage[] =
+    "usage: caviar eval MODEL.safetensors [--data PATH]\n"
+    "\n"
+    "Print a saved model's accuracy and mean cross-entropy loss on a test set, with the input\n"
+    "scaling stored in the model. PATH is an IDX folder (its t10k- files) or a CSV file (label\n"
+    "first); the default is Fashion-MNIST's test set.\n"
+    "\n"
+    "  --data PATH   test data\n"
+    "  -h, --help    this text\n";
+
+/* Runs the model as a one-member cohort on the CPU backend. */
+static caviar_status evaluate(const caviar_model *model, caviar_data *data, float *loss, float *acc, caviar_error *err) {
+  caviar_backend *be;
+  caviar_status st = caviar_backend_cpu(&be, err);
+  if (st != CAVIAR_OK) return st;
+  caviar_cohort cohort;
+  caviar_shape shape = model->shape;
+  shape.batch = 1;
+  caviar_trial trial = {model->trial, 0, model->hp};
+  uint32_t *rows = caviar_alloc(data->test.n, sizeof *rows, "test rows", err);
+  st = rows ? be->upload(be, data, err) : CAVIAR_ERUNTIME;
+  if (st == CAVIAR_OK) st = caviar_cohort_init(&cohort, &shape, 1, 0, err);
+  if (st == CAVIAR_OK) {
+    caviar_cohort_add(&cohort, &trial);
+    st = be->cohort_alloc(be, &cohort, err);
+    if (st == CAVIAR_OK) {
+      for (size_t i = 0; i < data->test.n; i++) rows[i] = (uint32_t)i;
+      st = be->write_params(be, &cohort, 0, model->params, err);
+      if (st == CAVIAR_OK) st = be->evaluate(be, &cohort, CAVIAR_SET_TEST, rows, data->test.n, loss, acc, err);
+      be->cohort_free(be, &cohort);
+    }
+    caviar_cohort_free(&cohort);
+  }
+  free(rows);
+  be->destroy(be);
+  return st;
+}
+
+int caviar_cmd_eval(int argc, char **argv) {
+  static const struct option options[] = {
+      {"data", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  const char *data_path = CAVIAR_DEFAULT_DATA_DIR;
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+    if (c == 'd') data_path = optarg;
+    else if (c == 'h') return fputs(usage, stdout), 0;
+    else return caviar_option_error("eval", optopt, argv[optind - 1]);
+  }
+  if (argc - optind != 1) return caviar_usage_error("eval", "expected one MODEL file, got %d", argc - optind);
+  const char *model_path = argv[optind];
+  caviar_model model;
+  caviar_data data;
+  memset(&data, 0, sizeof data);
+  caviar_error err;
+  caviar_status st = caviar_model_load(model_path, &model, &err);
+  if (st != CAVIAR_OK) return caviar_report(st, &err);
+  st = caviar_test_set_load(data_path, &data.test, data.test_name, sizeof data.test_name, &err);
+  if (st == CAVIAR_OK && data.test.d != (size_t)model.shape.inputs)
+    st = caviar_fail(&err, CAVIAR_EINPUT, "%s: %zu features per example, but %s takes %d", data.test_name, data.test.d,
+                     model_path, model.shape.inputs);
+  for (size_t i = 0; st == CAVIAR_OK && i < data.test.n; i++)
+    if (data.test.labels[i] >= model.shape.classes)
+      st = caviar_fail(&err, CAVIAR_EINPUT, "%s: label %d of example %zu is out of range for a %d-class model",
+                       data.test_name, data.test.labels[i], i, model.shape.classes);
+  float loss = 0, acc = 0;
+  if (st == CAVIAR_OK) {
+    data.scaling = model.scaling;
+    st = evaluate(&model, &data, &loss, &acc, &err);
+    data.scaling = (caviar_scaling){0};
+  }
+  if (st == CAVIAR_OK)
+    printf("test_acc %.4f  test_loss %.4f  (%zu examples of %s; trial %u)\n", (double)acc, (double)loss, data.test.n,
+           data.test_name, (unsigned)model.trial);
+  caviar_dataset_free(&data.test);
+  caviar_model_free(&model);
+  return caviar_report(st, &err);
+}

@@ -1,0 +1,121 @@
+#include "caviar/population.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int caviar_layer_in(const caviar_shape *shape, int l) { return l == 0 ? shape->inputs : shape->hidden; }
+
+int caviar_layer_out(const caviar_shape *shape, int l) { return l == shape->layers ? shape->classes : shape->hidden; }
+
+void caviar_layout_make(const caviar_shape *shape, int capacity, caviar_layout *out) {
+  memset(out, 0, sizeof *out);
+  out->capacity = capacity;
+  out->n_tensors = 2 * (shape->layers + 1);
+  size_t offset = 0;
+  for (int t = 0; t < out->n_tensors; t++) {
+    int l = t / 2;
+    bool weight = t % 2 == 0;
+    out->rows[t] = weight ? caviar_layer_in(shape, l) : caviar_layer_out(shape, l);
+    out->cols[t] = weight ? caviar_layer_out(shape, l) : 1;
+    out->size[t] = (size_t)out->rows[t] * (size_t)out->cols[t];
+    out->stride[t] = (out->size[t] + CAVIAR_BLOCK_ALIGN - 1) / CAVIAR_BLOCK_ALIGN * CAVIAR_BLOCK_ALIGN;
+    out->offset[t] = offset;
+    offset += out->stride[t] * (size_t)capacity;
+    out->per_member += out->size[t];
+  }
+  out->arena = offset;
+}
+
+size_t caviar_shape_weights(const caviar_shape *shape) {
+  size_t weights = 0;
+  for (int l = 0; l <= shape->layers; l++) weights += (size_t)caviar_layer_in(shape, l) * caviar_layer_out(shape, l);
+  return weights;
+}
+
+double caviar_shape_train_flops(const caviar_shape *shape) {
+  double first = (double)caviar_layer_in(shape, 0) * caviar_layer_out(shape, 0);
+  return 6.0 * (double)caviar_shape_weights(shape) - 2.0 * first;
+}
+
+caviar_member_hp caviar_member_hp_from(const caviar_hparams *hp) {
+  caviar_member_hp m = {(float)hp->learning_rate, (float)hp->beta1,   (float)hp->beta2,  (float)hp->epsilon,
+                        (float)hp->l2,            (float)hp->dropout, (float)hp->lr_decay, hp->optimizer,
+                        hp->activation};
+  return m;
+}
+
+static bool same_shape(const caviar_shape *a, const caviar_shape *b) {
+  return a->layers == b->layers && a->hidden == b->hidden && a->batch == b->batch;
+}
+
+caviar_status caviar_group_trials(const caviar_trial *trials, int n_trials, int inputs, int classes,
+                                  caviar_grouping *out, caviar_error *err) {
+  memset(out, 0, sizeof *out);
+  out->shapes = caviar_alloc((size_t)n_trials, sizeof *out->shapes, "cohort shapes", err);
+  out->members = caviar_alloc((size_t)n_trials, sizeof *out->members, "cohort sizes", err);
+  out->cohort_of = caviar_alloc((size_t)n_trials, sizeof *out->cohort_of, "cohort assignment", err);
+  out->slot_of = caviar_alloc((size_t)n_trials, sizeof *out->slot_of, "cohort assignment", err);
+  if (!out->shapes || !out->members || !out->cohort_of || !out->slot_of) {
+    caviar_grouping_free(out);
+    return CAVIAR_ERUNTIME;
+  }
+  for (int i = 0; i < n_trials; i++) {
+    caviar_shape shape = {inputs, classes, trials[i].hp.layers, trials[i].hp.hidden, trials[i].hp.batch_size};
+    int c = 0;
+    while (c < out->n_cohorts && !same_shape(&out->shapes[c], &shape)) c++;
+    if (c == out->n_cohorts) out->shapes[out->n_cohorts++] = shape;
+    out->cohort_of[i] = c;
+    out->slot_of[i] = out->members[c]++;
+  }
+  return CAVIAR_OK;
+}
+
+void caviar_grouping_free(caviar_grouping *g) {
+  free(g->shapes);
+  free(g->members);
+  free(g->cohort_of);
+  free(g->slot_of);
+  memset(g, 0, sizeof *g);
+}
+
+caviar_status caviar_cohort_init(caviar_cohort *c, const caviar_shape *shape, int capacity, uint64_t seed,
+                                 caviar_error *err) {
+  memset(c, 0, sizeof *c);
+  c->shape = *shape;
+  c->seed = seed;
+  caviar_layout_make(shape, capacity, &c->layout);
+  c->trial = caviar_alloc((size_t)capacity, sizeof *c->trial, "cohort slots", err);
+  c->hp = caviar_alloc((size_t)capacity, sizeof *c->hp, "cohort hyperparameters", err);
+  c->steps = caviar_alloc((size_t)capacity, sizeof *c->steps, "cohort step counters", err);
+  if (!c->trial || !c->hp || !c->steps) {
+    caviar_cohort_free(c);
+    return CAVIAR_ERUNTIME;
+  }
+  return CAVIAR_OK;
+}
+
+void caviar_cohort_free(caviar_cohort *c) {
+  free(c->trial);
+  free(c->hp);
+  free(c->steps);
+  c->trial = NULL;
+  c->hp = NULL;
+  c->steps = NULL;
+  c->n = 0;
+}
+
+void caviar_cohort_add(caviar_cohort *c, const caviar_trial *trial) {
+  c->trial[c->n] = trial->id;
+  c->hp[c->n] = caviar_member_hp_from(&trial->hp);
+  c->steps[c->n] = 0;
+  c->n++;
+}
+
+void caviar_cohort_compact_books(caviar_cohort *c, const int *keep, int n_keep) {
+  for (int i = 0; i < n_keep; i++) {
+    c->trial[i] = c->trial[keep[i]];
+    c->hp[i] = c->hp[keep[i]];
+    c->steps[i] = c->steps[keep[i]];
+  }
+  c->n = n_keep;
+}

@@ -1,0 +1,299 @@
+#include "caviar/trainer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "caviar/counter_rng.h"
+
+double caviar_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+const char *caviar_trial_status_name(caviar_trial_status status) {
+  static const char *const names[] = {"running", "survived", "culled", "diverged"};
+  return names[status];
+}
+
+double caviar_population_bytes(const caviar_shape *shapes, const int *members, int n_cohorts) {
+  double bytes = 0;
+  for (int c = 0; c < n_cohorts; c++) {
+    caviar_layout layout;
+    caviar_layout_make(&shapes[c], members[c], &layout);
+    bytes += 4.0 * sizeof(float) * (double)layout.arena;
+  }
+  return bytes;
+}
+
+/* Everything one run needs, freed in one place. */
+typedef struct run_state {
+  const caviar_sweep *sweep;
+  caviar_sweep_result *result;
+  caviar_trial *trials;
+  caviar_grouping groups;
+  caviar_cohort *cohorts;
+  int n_allocated;
+  uint32_t *order;       /* this epoch's minibatch order */
+  float *loss, *acc;     /* per slot scratch */
+  caviar_epoch_stats stats;
+  int max_members;
+} run_state;
+
+static void free_state(run_state *s) {
+  for (int c = 0; c < s->n_allocated; c++) {
+    s->sweep->backend->cohort_free(s->sweep->backend, &s->cohorts[c]);
+    caviar_cohort_free(&s->cohorts[c]);
+  }
+  free(s->cohorts);
+  free(s->trials);
+  free(s->order);
+  free(s->loss);
+  free(s->acc);
+  free(s->stats.train_loss);
+  free(s->stats.diverged);
+  caviar_grouping_free(&s->groups);
+}
+
+static caviar_status check_memory(const run_state *s, caviar_error *err) {
+  double need = caviar_population_bytes(s->groups.shapes, s->groups.members, s->groups.n_cohorts);
+  double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+  if (have > 0 && need > 0.8 * have)
+    return caviar_fail(err, CAVIAR_EINPUT,
+                       "the population needs %.1f GiB for parameters and optimizer state, more than 80%% of this "
+                       "machine's %.1f GiB: use fewer trials or smaller models",
+                       need / (1 << 30), have / (1 << 30));
+  return CAVIAR_OK;
+}
+
+static caviar_status setup(run_state *s, caviar_error *err) {
+  const caviar_sweep *sw = s->sweep;
+  caviar_sampler sampler;
+  caviar_status st = caviar_sampler_init(&sampler, sw->spec, sw->seed, sw->trials, err);
+  if (st != CAVIAR_OK) return st;
+  int n = (int)sampler.count;
+  s->trials = caviar_alloc((size_t)n, sizeof *s->trials, "trials", err);
+  s->result->trials = caviar_alloc((size_t)n, sizeof *s->result->trials, "trial results", err);
+  if (!s->trials || !s->result->trials) st = CAVIAR_ERUNTIME;
+  for (int i = 0; st == CAVIAR_OK && i < n; i++) caviar_sampler_draw(&sampler, (uint32_t)i, &s->trials[i]);
+  caviar_sampler_free(&sampler);
+  if (st != CAVIAR_OK) return st;
+  s->result->n_trials = n;
+  st = caviar_group_trials(s->trials, n, (int)sw->data->train.d, sw->data->classes, &s->groups, err);
+  if (st == CAVIAR_OK) st = check_memory(s, err);
+  if (st != CAVIAR_OK) return st;
+  for (int i = 0; i < n; i++) {
+    caviar_trial_result *r = &s->result->trials[i];
+    r->trial = s->trials[i];
+    r->shape = s->groups.shapes[s->groups.cohort_of[i]];
+    r->val_loss = r->val_acc = r->train_loss = NAN;
+  }
+  for (int c = 0; c < s->groups.n_cohorts; c++)
+    if (s->groups.members[c] > s->max_members) s->max_members = s->groups.members[c];
+  size_t slots = (size_t)s->max_members;
+  s->cohorts = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->cohorts, "cohorts", err);
+  s->order = caviar_alloc(sw->data->split.n_train > sw->data->test.n ? sw->data->split.n_train : sw->data->test.n,
+                          sizeof *s->order, "the minibatch order", err);
+  s->loss = caviar_alloc(slots, sizeof *s->loss, "evaluation results", err);
+  s->acc = caviar_alloc(slots, sizeof *s->acc, "evaluation results", err);
+  s->stats.train_loss = caviar_alloc(slots, sizeof *s->stats.train_loss, "epoch results", err);
+  s->stats.diverged = caviar_alloc(slots, sizeof *s->stats.diverged, "epoch results", err);
+  if (!s->cohorts || !s->order || !s->loss || !s->acc || !s->stats.train_loss || !s->stats.diverged)
+    return CAVIAR_ERUNTIME;
+  st = sw->backend->upload(sw->backend, sw->data, err);
+  for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++) {
+    caviar_cohort *cohort = &s->cohorts[c];
+    st = caviar_cohort_init(cohort, &s->groups.shapes[c], s->groups.members[c], sw->seed, err);
+    if (st != CAVIAR_OK) break;
+    st = sw->backend->cohort_alloc(sw->backend, cohort, err);
+    if (st != CAVIAR_OK) {
+      caviar_cohort_free(cohort);
+      break;
+    }
+    s->n_allocated++;
+    for (int i = 0; i < n; i++)
+      if (s->groups.cohort_of[i] == c) caviar_cohort_add(cohort, &s->trials[i]);
+    st = sw->backend->init_members(sw->backend, cohort, 0, cohort->n, err);
+  }
+  return st;
+}
+
+static caviar_status add_curve_point(caviar_sweep_result *r, const caviar_trial_result *t, int epoch,
+                                     caviar_error *err) {
+  if (r->n_curve == r->cap_curve) {
+    size_t cap = r->cap_curve ? 2 * r->cap_curve : 1024;
+    caviar_curve_point *grown = realloc(r->curve, cap * sizeof *grown);
+    if (!grown) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording learning curves");
+    r->curve = grown;
+    r->cap_curve = cap;
+  }
+  r->curve[r->n_curve++] = (caviar_curve_point){t->trial.id, epoch, t->train_loss, t->val_loss, t->val_acc};
+  return CAVIAR_OK;
+}
+
+/* Trains every cohort one epoch and judges every member on the validation split. */
+static caviar_status run_epoch(run_state *s, int epoch, caviar_error *err) {
+  const caviar_sweep *sw = s->sweep;
+  const caviar_split *split = &sw->data->split;
+  memcpy(s->order, split->train, split->n_train * sizeof *s->order);
+  caviar_shuffle(s->order, split->n_train, sw->seed, CAVIAR_RNG_SHUFFLE, (uint32_t)epoch);
+  for (int c = 0; c < s->groups.n_cohorts; c++) {
+    caviar_cohort *cohort = &s->cohorts[c];
+    if (cohort->n == 0) continue;
+    caviar_status st = sw->backend->train_epoch(sw->backend, cohort, s->order, split->n_train, epoch, &s->stats, err);
+    if (st == CAVIAR_OK)
+      st = sw->backend->evaluate(sw->backend, cohort, CAVIAR_SET_TRAIN, split->val, split->n_val, s->loss, s->acc, err);
+    if (st != CAVIAR_OK) return st;
+    size_t steps = split->n_train / (size_t)cohort->shape.batch;
+    s->result->model_samples += (double)cohort->n * (double)(steps * (size_t)cohort->shape.batch);
+    for (int slot = 0; slot < cohort->n; slot++) {
+      caviar_trial_result *t = &s->result->trials[cohort->trial[slot]];
+      t->epochs = epoch + 1;
+      t->train_loss = s->stats.train_loss[slot];
+      t->val_loss = s->loss[slot];
+      t->val_acc = s->acc[slot];
+      /* A member that diverged is out at once; members never share a reduction, so it cannot
+       * have touched anyone else. */
+      if (s->stats.diverged[slot] || !isfinite(t->train_loss) || !isfinite(t->val_loss))
+        t->status = CAVIAR_TRIAL_DIVERGED;
+      st = add_curve_point(s->result, t, epoch + 1, err);
+      if (st != CAVIAR_OK) return st;
+    }
+  }
+  return CAVIAR_OK;
+}
+
+/* Culls all but the top 1/eta of the running members, across cohorts. */
+static caviar_status judge_rung(run_state *s, int epochs_done, caviar_error *err) {
+  caviar_sweep_result *r = s->result;
+  int *ids = caviar_alloc((size_t)r->n_trials, sizeof *ids, "a rung", err);
+  float *loss = caviar_alloc((size_t)r->n_trials, sizeof *loss, "a rung", err);
+  float *acc = caviar_alloc((size_t)r->n_trials, sizeof *acc, "a rung", err);
+  uint32_t *trial = caviar_alloc((size_t)r->n_trials, sizeof *trial, "a rung", err);
+  int *order = caviar_alloc((size_t)r->n_trials, sizeof *order, "a rung", err);
+  caviar_status st = ids && loss && acc && trial && order ? CAVIAR_OK : CAVIAR_ERUNTIME;
+  if (st == CAVIAR_OK) {
+    int alive = 0;
+    for (int i = 0; i < r->n_trials; i++) {
+      if (r->trials[i].status != CAVIAR_TRIAL_RUNNING) continue;
+      ids[alive] = i;
+      loss[alive] = r->trials[i].val_loss;
+      acc[alive] = r->trials[i].val_acc;
+      trial[alive] = r->trials[i].trial.id;
+      alive++;
+    }
+    caviar_rank(loss, acc, trial, alive, s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC, order);
+    int keep = caviar_rung_keep(alive, s->sweep->spec->early_terminate.eta);
+    for (int k = keep; k < alive; k++) {
+      r->trials[ids[order[k]]].status = CAVIAR_TRIAL_CULLED;
+      r->trials[ids[order[k]]].epochs = epochs_done;
+    }
+  }
+  free(ids);
+  free(loss);
+  free(acc);
+  free(trial);
+  free(order);
+  return st;
+}
+
+/* Drops every slot whose trial stopped running, so the next epoch's work really shrinks. */
+static caviar_status compact_all(run_state *s, caviar_error *err) {
+  int *keep = caviar_alloc((size_t)s->max_members + 1, sizeof *keep, "compaction", err);
+  if (!keep) return CAVIAR_ERUNTIME;
+  caviar_status st = CAVIAR_OK;
+  for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++) {
+    caviar_cohort *cohort = &s->cohorts[c];
+    int n_keep = 0;
+    for (int slot = 0; slot < cohort->n; slot++)
+      if (s->result->trials[cohort->trial[slot]].status == CAVIAR_TRIAL_RUNNING) keep[n_keep++] = slot;
+    if (n_keep < cohort->n) st = s->sweep->backend->compact(s->sweep->backend, cohort, keep, n_keep, err);
+  }
+  free(keep);
+  return st;
+}
+
+/* Evaluates the survivors once on the test split and copies their parameters out. */
+static caviar_status finish(run_state *s, caviar_error *err) {
+  const caviar_sweep *sw = s->sweep;
+  size_t n_test = sw->data->test.n;
+  for (size_t i = 0; i < n_test; i++) s->order[i] = (uint32_t)i;
+  for (int c = 0; c < s->groups.n_cohorts; c++) {
+    caviar_cohort *cohort = &s->cohorts[c];
+    if (cohort->n == 0) continue;
+    caviar_status st = sw->backend->evaluate(sw->backend, cohort, CAVIAR_SET_TEST, s->order, n_test, s->loss, s->acc, err);
+    for (int slot = 0; st == CAVIAR_OK && slot < cohort->n; slot++) {
+      caviar_trial_result *t = &s->result->trials[cohort->trial[slot]];
+      t->status = CAVIAR_TRIAL_SURVIVED;
+      t->test_loss = s->loss[slot];
+      t->test_acc = s->acc[slot];
+      t->params = caviar_alloc(cohort->layout.per_member, sizeof(float), "a survivor's parameters", err);
+      st = t->params ? sw->backend->read_params(sw->backend, cohort, slot, t->params, err) : CAVIAR_ERUNTIME;
+    }
+    if (st != CAVIAR_OK) return st;
+  }
+  return CAVIAR_OK;
+}
+
+static void report_progress(const run_state *s, int epoch, double start) {
+  const caviar_sweep *sw = s->sweep;
+  if (!sw->progress) return;
+  const caviar_sweep_result *r = s->result;
+  caviar_progress p = {0};
+  p.epoch = epoch;
+  p.epochs = sw->spec->epochs;
+  p.rungs = r->rungs.n;
+  while (p.rung < r->rungs.n && r->rungs.epochs[p.rung] <= epoch) p.rung++;
+  p.trials = r->n_trials;
+  p.best_val_acc = NAN;
+  for (int i = 0; i < r->n_trials; i++) {
+    const caviar_trial_result *t = &r->trials[i];
+    if (t->status == CAVIAR_TRIAL_RUNNING) p.alive++;
+    if (t->status != CAVIAR_TRIAL_DIVERGED && (isnan(p.best_val_acc) || t->val_acc > p.best_val_acc))
+      p.best_val_acc = t->val_acc;
+  }
+  p.elapsed_s = caviar_now() - start;
+  p.model_samples_per_s = p.elapsed_s > 0 ? r->model_samples / p.elapsed_s : 0;
+  /* The rest of the plan: today's survivors, halved at each remaining rung. */
+  double remaining = 0;
+  int alive = p.alive;
+  for (int e = epoch; e < p.epochs; e++) {
+    remaining += alive;
+    int rung;
+    if (caviar_is_rung(&r->rungs, e + 1, &rung)) alive = caviar_rung_keep(alive, sw->spec->early_terminate.eta);
+  }
+  double per_model_epoch = r->model_samples > 0 ? p.elapsed_s / (r->model_samples / (double)sw->data->split.n_train) : 0;
+  p.eta_s = remaining * per_model_epoch;
+  sw->progress(&p, sw->progress_ctx);
+}
+
+caviar_status caviar_sweep_run(const caviar_sweep *sweep, caviar_sweep_result *out, caviar_error *err) {
+  memset(out, 0, sizeof *out);
+  run_state s = {.sweep = sweep, .result = out};
+  double start = caviar_now();
+  caviar_rungs_make(&sweep->spec->early_terminate, &out->rungs);
+  caviar_status st = setup(&s, err);
+  if (st == CAVIAR_OK) report_progress(&s, 0, start);
+  for (int epoch = 0; st == CAVIAR_OK && epoch < sweep->spec->epochs; epoch++) {
+    st = run_epoch(&s, epoch, err);
+    int rung;
+    if (st == CAVIAR_OK && caviar_is_rung(&out->rungs, epoch + 1, &rung)) st = judge_rung(&s, epoch + 1, err);
+    if (st == CAVIAR_OK) st = compact_all(&s, err);
+    if (st == CAVIAR_OK) report_progress(&s, epoch + 1, start);
+  }
+  if (st == CAVIAR_OK) st = finish(&s, err);
+  out->wall_seconds = caviar_now() - start;
+  free_state(&s);
+  if (st != CAVIAR_OK) caviar_sweep_result_free(out);
+  return st;
+}
+
+void caviar_sweep_result_free(caviar_sweep_result *r) {
+  for (int i = 0; r->trials && i < r->n_trials; i++) free(r->trials[i].params);
+  free(r->trials);
+  free(r->curve);
+  memset(r, 0, sizeof *r);
+}

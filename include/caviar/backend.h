@@ -1,0 +1,54 @@
+#ifndef CAVIAR_BACKEND_H
+#define CAVIAR_BACKEND_H
+/* The backend interface: what the trainer asks of the hardware, a small table of functions like
+ * ggml's backend interface. The CPU backend (OpenBLAS + OpenMP) is the reference; the CUDA backend
+ * implements the same table and is checked against it. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "caviar/data.h"
+#include "caviar/population.h"
+#include "caviar/status.h"
+
+typedef enum caviar_set { CAVIAR_SET_TRAIN, CAVIAR_SET_TEST } caviar_set;
+
+/* Per-slot results of an epoch of training. */
+typedef struct caviar_epoch_stats {
+  float *train_loss; /* mean minibatch loss over the epoch's steps */
+  uint8_t *diverged; /* 1 once a step's loss was NaN or Inf: the member stopped updating there */
+} caviar_epoch_stats;
+
+typedef struct caviar_backend caviar_backend;
+
+struct caviar_backend {
+  const char *name;
+  void *ctx;
+  /* Makes the dataset (features as stored, labels, scaling) available to the steps that follow. */
+  caviar_status (*upload)(caviar_backend *be, const caviar_data *data, caviar_error *err);
+  /* Allocates the cohort's arenas for its layout's capacity, and frees them. */
+  caviar_status (*cohort_alloc)(caviar_backend *be, caviar_cohort *c, caviar_error *err);
+  void (*cohort_free)(caviar_backend *be, caviar_cohort *c);
+  /* Draws the initial weights of slots [first, first + count) from (seed, trial) and zeroes
+   * their optimizer state. */
+  caviar_status (*init_members)(caviar_backend *be, caviar_cohort *c, int first, int count, caviar_error *err);
+  /* Trains every slot for one epoch: n_rows / batch steps over the training rows in this order
+   * (the same order for every member), at the epoch's learning rate. */
+  caviar_status (*train_epoch)(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, size_t n_rows, int epoch,
+                               caviar_epoch_stats *stats, caviar_error *err);
+  /* Mean loss and accuracy of every slot over the given rows of a set (no dropout). */
+  caviar_status (*evaluate)(caviar_backend *be, caviar_cohort *c, caviar_set set, const uint32_t *rows, size_t n_rows,
+                            float *loss, float *accuracy, caviar_error *err);
+  /* Moves the listed slots (ascending) to the front, parameters and optimizer state alike. */
+  caviar_status (*compact)(caviar_backend *be, caviar_cohort *c, const int *keep, int n_keep, caviar_error *err);
+  /* Copies one slot's parameters and optimizer state over another's. */
+  caviar_status (*copy_member)(caviar_backend *be, caviar_cohort *c, int src, int dst, caviar_error *err);
+  /* A slot's parameters, packed tensor after tensor (layout.per_member floats), and back. */
+  caviar_status (*read_params)(caviar_backend *be, caviar_cohort *c, int slot, float *out, caviar_error *err);
+  caviar_status (*write_params)(caviar_backend *be, caviar_cohort *c, int slot, const float *in, caviar_error *err);
+  void (*destroy)(caviar_backend *be);
+};
+
+caviar_status caviar_backend_cpu(caviar_backend **out, caviar_error *err);
+
+#endif

@@ -1,0 +1,12 @@
+#ifndef CAVIAR_CPU_CEILING_H
+#define CAVIAR_CPU_CEILING_H
+/* The CPU's measured SGEMM ceiling, the number every CPU training speed is quoted against. */
+
+/* GFLOP/s of OpenBLAS SGEMM on 1024 x 1024 x 1024, every OpenMP thread running its own
+ * single-threaded SGEMM at once (the way the CPU backend uses BLAS); best of `repeats`. */
+double caviar_cpu_sgemm_gflops(int repeats);
+
+/* "OpenBLAS 0.3.21, 2 threads" style description of the CPU backend's machinery. */
+const char *caviar_cpu_description(void);
+
+#endif

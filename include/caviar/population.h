@@ -1,0 +1,94 @@
+#ifndef CAVIAR_POPULATION_H
+#define CAVIAR_POPULATION_H
+/* The population: trials grouped into cohorts of identical shape, each cohort with one arena per
+ * kind of state (parameters, gradients, optimizer moments) in one shared layout.
+ *
+ * Layout (column-major throughout, as cuBLAS): layer l maps n_in -> n_out with a weight block of
+ * n_in x n_out (leading dimension n_in; the same bytes as PyTorch's row-major out x in) and a bias
+ * of n_out. The arena is tensor-major: tensor t of every member, member after member, then tensor
+ * t + 1. So the first-layer weights of the whole cohort form one n_in x (N * hidden) matrix (one
+ * GEMM over a shared minibatch, DESIGN.md), every member's block of every tensor is contiguous
+ * (a cull or copy is one block move per tensor), and the optimizer walks the arena as flat
+ * segments, each with its member's hyperparameters. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "caviar/hparams.h"
+#include "caviar/model_math.h"
+#include "caviar/sampler.h"
+#include "caviar/status.h"
+
+#define CAVIAR_MAX_TENSORS (2 * (CAVIAR_MAX_LAYERS + 1))
+/* Member blocks start on 64-byte boundaries (16 floats): aligned vector loads, no false sharing. */
+#define CAVIAR_BLOCK_ALIGN 16
+
+typedef struct caviar_shape {
+  int inputs, classes;
+  int layers, hidden, batch;
+} caviar_shape;
+
+typedef struct caviar_layout {
+  int n_tensors;                        /* weight, bias for each of layers + 1 linear maps */
+  int rows[CAVIAR_MAX_TENSORS];         /* weight: n_in; bias: n_out */
+  int cols[CAVIAR_MAX_TENSORS];         /* weight: n_out; bias: 1 */
+  size_t size[CAVIAR_MAX_TENSORS];      /* elements per member */
+  size_t stride[CAVIAR_MAX_TENSORS];    /* size rounded up to CAVIAR_BLOCK_ALIGN */
+  size_t offset[CAVIAR_MAX_TENSORS];    /* start of the tensor's section in the arena */
+  size_t per_member;                    /* parameters per member (sum of size) */
+  size_t arena;                         /* elements of one arena for `capacity` members */
+  int capacity;
+} caviar_layout;
+
+void caviar_layout_make(const caviar_shape *shape, int capacity, caviar_layout *out);
+/* Width of linear map l (0-based) on its input and output side. */
+int caviar_layer_in(const caviar_shape *shape, int l);
+int caviar_layer_out(const caviar_shape *shape, int l);
+/* Weights (not biases) per member and their forward FLOPs per sample: 2 per weight. */
+size_t caviar_shape_weights(const caviar_shape *shape);
+/* The FLOPs a training step counts per sample: 2 per weight forward, 2 for the weight gradient,
+ * 2 for the input gradient of every layer but the first. */
+double caviar_shape_train_flops(const caviar_shape *shape);
+
+static inline float *caviar_block(float *arena, const caviar_layout *layout, int tensor, int member) {
+  return arena + layout->offset[tensor] + (size_t)member * layout->stride[tensor];
+}
+
+/* A cohort's bookkeeping, shared by every backend: which trial is in which slot, with what
+ * hyperparameters and how many optimizer steps taken. Slots 0 .. n-1 are alive. */
+typedef struct caviar_cohort {
+  caviar_shape shape;
+  caviar_layout layout;
+  int n;
+  uint32_t *trial;        /* trial id per slot */
+  caviar_member_hp *hp;   /* per slot */
+  int *steps;             /* optimizer steps taken per slot (Adam's t, the dropout counter) */
+  uint64_t seed;
+  void *impl;             /* the backend's state */
+} caviar_cohort;
+
+caviar_member_hp caviar_member_hp_from(const caviar_hparams *hp);
+
+/* Groups trials by shape. Returns the number of cohorts; cohort_of[i] says where trial i went. */
+typedef struct caviar_grouping {
+  int n_cohorts;
+  caviar_shape *shapes;
+  int *members;   /* per cohort */
+  int *cohort_of; /* per trial */
+  int *slot_of;   /* per trial: slot within its cohort */
+} caviar_grouping;
+
+caviar_status caviar_group_trials(const caviar_trial *trials, int n_trials, int inputs, int classes,
+                                  caviar_grouping *out, caviar_error *err);
+void caviar_grouping_free(caviar_grouping *g);
+
+/* Allocates the bookkeeping for capacity members (backend state is the backend's job). */
+caviar_status caviar_cohort_init(caviar_cohort *c, const caviar_shape *shape, int capacity, uint64_t seed,
+                                 caviar_error *err);
+void caviar_cohort_free(caviar_cohort *c);
+/* Puts trial into slot n and increments n (the backend initialises its weights). */
+void caviar_cohort_add(caviar_cohort *c, const caviar_trial *trial);
+/* Keeps the slots listed (ascending) and moves them to the front, in the bookkeeping. */
+void caviar_cohort_compact_books(caviar_cohort *c, const int *keep, int n_keep);
+
+#endif

@@ -1,0 +1,29 @@
+#ifndef CAVIAR_REPORT_H
+#define CAVIAR_REPORT_H
+/* What a sweep leaves behind in its output folder: summary.json, curves.csv and best/ (each
+ * survivor as trial-<id>.safetensors), every file written atomically; and the leaderboard. */
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "caviar/data.h"
+#include "caviar/spec.h"
+#include "caviar/trainer.h"
+
+typedef struct caviar_report_info {
+  const caviar_spec *spec;
+  uint64_t seed;
+  const char *device; /* e.g. "cpu (2 threads)" */
+  const caviar_data *data;
+} caviar_report_info;
+
+/* Creates dir if needed and writes the three outputs; best/ is replaced as a whole. */
+caviar_status caviar_report_write(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
+                                  caviar_error *err);
+
+/* Trial indices best first: survivors, then culled, then diverged; by the metric within each. */
+void caviar_result_order(const caviar_spec *spec, const caviar_sweep_result *r, int *order);
+
+void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_sweep_result *r, int max_rows);
+
+#endif

@@ -1,0 +1,79 @@
+#ifndef CAVIAR_TRAINER_H
+#define CAVIAR_TRAINER_H
+/* A sweep end to end: sample the trials, group them into cohorts, train them all epoch by epoch on
+ * a backend, judge them on the validation split at every epoch, cull at the rungs, and finally
+ * evaluate the survivors once on the test split. */
+
+#include <stdint.h>
+
+#include "caviar/backend.h"
+#include "caviar/data.h"
+#include "caviar/schedule.h"
+#include "caviar/spec.h"
+
+typedef enum caviar_trial_status {
+  CAVIAR_TRIAL_RUNNING,
+  CAVIAR_TRIAL_SURVIVED,
+  CAVIAR_TRIAL_CULLED,
+  CAVIAR_TRIAL_DIVERGED
+} caviar_trial_status;
+
+const char *caviar_trial_status_name(caviar_trial_status status);
+
+typedef struct caviar_trial_result {
+  caviar_trial trial;
+  caviar_shape shape;
+  caviar_trial_status status;
+  int epochs; /* epochs trained (the diverging one included) */
+  float train_loss, val_loss, val_acc;
+  float test_loss, test_acc; /* survivors only */
+  float *params;             /* survivors only: packed tensor after tensor, as the layout orders them */
+} caviar_trial_result;
+
+typedef struct caviar_curve_point {
+  uint32_t trial;
+  int epoch; /* 1-based: after this many epochs */
+  float train_loss, val_loss, val_acc;
+} caviar_curve_point;
+
+typedef struct caviar_progress {
+  int epoch, epochs; /* completed, planned */
+  int rung, rungs;   /* next rung index, rung count */
+  int alive, trials;
+  float best_val_acc;
+  double model_samples_per_s;
+  double elapsed_s, eta_s;
+} caviar_progress;
+
+typedef void (*caviar_progress_fn)(const caviar_progress *progress, void *ctx);
+
+typedef struct caviar_sweep {
+  const caviar_spec *spec;
+  uint64_t seed;
+  long long trials; /* < 0: the spec's */
+  caviar_backend *backend;
+  const caviar_data *data;
+  caviar_progress_fn progress;
+  void *progress_ctx;
+} caviar_sweep;
+
+typedef struct caviar_sweep_result {
+  int n_trials;
+  caviar_trial_result *trials; /* indexed by trial id */
+  caviar_curve_point *curve;
+  size_t n_curve, cap_curve;
+  caviar_rungs rungs;
+  double wall_seconds;  /* from the first cohort allocation to the last test evaluation */
+  double model_samples; /* training examples processed, summed over members */
+} caviar_sweep_result;
+
+caviar_status caviar_sweep_run(const caviar_sweep *sweep, caviar_sweep_result *out, caviar_error *err);
+void caviar_sweep_result_free(caviar_sweep_result *r);
+
+/* Bytes a population of these cohorts needs on the host (four arenas each). */
+double caviar_population_bytes(const caviar_shape *shapes, const int *members, int n_cohorts);
+
+/* Seconds on a monotonic clock. */
+double caviar_now(void);
+
+#endif
