@@ -122,7 +122,7 @@ static void train_member(const caviar_data *data, caviar_cohort *c, int slot, co
     cpu_dropout drop = {c->seed, c->trial[slot], (uint32_t)t, hp->dropout};
     cpu_forward(&m, hp->activation, &drop, batch, ws);
     double loss = cpu_softmax_xent(ws, batch, c->shape.classes, 1, NULL);
-    if (!isfinite(loss)) {
+    if (caviar_loss_diverged(loss, c->shape.classes)) {
       *diverged = 1;
       total = loss;
       break;

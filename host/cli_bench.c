@@ -73,8 +73,8 @@ static caviar_status bench_data(caviar_data *data, const char **source, caviar_e
   }
   *source = "synthetic data shaped like Fashion-MNIST (not installed)";
   memset(data, 0, sizeof *data);
-  caviar_status st = caviar_synth(60000, 784, 10, 1.0, 1, true, &data->train, err);
-  if (st == CAVIAR_OK) st = caviar_synth(100, 784, 10, 1.0, 2, true, &data->test, err);
+  caviar_status st = caviar_synth(60000, 784, 10, 1.0, 1, 0, true, &data->train, err);
+  if (st == CAVIAR_OK) st = caviar_synth(100, 784, 10, 1.0, 1, 60000, true, &data->test, err);
   if (st == CAVIAR_OK) st = caviar_split_make(data->train.n, 0.1, 1, &data->split, err);
   if (st == CAVIAR_OK) st = caviar_scaling_fit(&data->train, data->split.train, data->split.n_train, CAVIAR_SCALING_UNIT,
                                                &data->scaling, err);

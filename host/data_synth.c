@@ -14,7 +14,7 @@ static double synth_normal(uint64_t seed, uint32_t stream, uint64_t index) {
   return sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
 }
 
-caviar_status caviar_synth(size_t n, size_t d, int classes, double noise, uint64_t seed, bool as_bytes,
+caviar_status caviar_synth(size_t n, size_t d, int classes, double noise, uint64_t seed, size_t first, bool as_bytes,
                            caviar_dataset *out, caviar_error *err) {
   memset(out, 0, sizeof *out);
   if (n == 0 || d == 0 || classes < 2)
@@ -29,12 +29,12 @@ caviar_status caviar_synth(size_t n, size_t d, int classes, double noise, uint64
     return CAVIAR_ERUNTIME;
   }
   for (size_t i = 0; i < n; i++) {
-    caviar_rng_block r = caviar_rng(seed, SYNTH_LABELS, CAVIAR_RNG_SYNTH, i);
+    caviar_rng_block r = caviar_rng(seed, SYNTH_LABELS, CAVIAR_RNG_SYNTH, first + i);
     int c = (int)(caviar_u01_open(r.v[0], r.v[1]) * classes);
     out->labels[i] = c < classes ? c : classes - 1;
     for (size_t j = 0; j < d; j++) {
       double x = synth_normal(seed, SYNTH_CENTRES, (uint64_t)out->labels[i] * d + j) +
-                 noise * synth_normal(seed, SYNTH_NOISE, (uint64_t)i * d + j);
+                 noise * synth_normal(seed, SYNTH_NOISE, (uint64_t)(first + i) * d + j);
       if (as_bytes) {
         /* Centre 128, about 40 levels per unit, clipped like pixel intensities. */
         double level = nearbyint(128.0 + 40.0 * x);

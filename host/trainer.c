@@ -155,9 +155,9 @@ static caviar_status run_epoch(run_state *s, int epoch, caviar_error *err) {
       t->train_loss = s->stats.train_loss[slot];
       t->val_loss = s->loss[slot];
       t->val_acc = s->acc[slot];
-      /* A member that diverged is out at once; members never share a reduction, so it cannot
-       * have touched anyone else. */
-      if (s->stats.diverged[slot] || !isfinite(t->train_loss) || !isfinite(t->val_loss))
+      /* A member that diverged (model_math.h says when) is out at once; members never share a
+       * reduction, so it cannot have touched anyone else. */
+      if (s->stats.diverged[slot] || caviar_loss_diverged(t->val_loss, cohort->shape.classes))
         t->status = CAVIAR_TRIAL_DIVERGED;
       st = add_curve_point(s->result, t, epoch + 1, err);
       if (st != CAVIAR_OK) return st;

@@ -11,7 +11,7 @@
 Test(csv, round_trip_of_floats) {
   caviar_dataset ds, back;
   caviar_error err;
-  cr_assert_eq(caviar_synth(200, 7, 3, 1.0, 9, false, &ds, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_synth(200, 7, 3, 1.0, 9, 0, false, &ds, &err), CAVIAR_OK);
   char path[1024];
   strcpy(path, scratch_path("floats.csv"));
   cr_assert_eq(caviar_csv_write(&ds, path, &err), CAVIAR_OK, "%s", err.msg);
@@ -27,7 +27,7 @@ Test(csv, round_trip_of_floats) {
 Test(csv, round_trip_of_bytes_through_gzip) {
   caviar_dataset ds, back;
   caviar_error err;
-  cr_assert_eq(caviar_synth(50, 4, 2, 1.0, 9, true, &ds, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_synth(50, 4, 2, 1.0, 9, 0, true, &ds, &err), CAVIAR_OK);
   char path[1024];
   strcpy(path, scratch_path("bytes.csv"));
   cr_assert_eq(caviar_csv_write(&ds, path, &err), CAVIAR_OK);

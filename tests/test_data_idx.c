@@ -10,7 +10,7 @@
 static caviar_dataset synth_bytes(size_t n, size_t d) {
   caviar_dataset ds;
   caviar_error err;
-  cr_assert_eq(caviar_synth(n, d, 5, 0.5, 3, true, &ds, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_synth(n, d, 5, 0.5, 3, 0, true, &ds, &err), CAVIAR_OK, "%s", err.msg);
   return ds;
 }
 

@@ -10,27 +10,10 @@
 #include "caviar/counter_rng.h"
 #include "caviar/data.h"
 #include "scratch.h"
+#include "synth_support.h"
 
-/* An IDX folder with the standard Fashion-MNIST file names; returns its path. */
 static const char *write_idx_dir(const char *sub, size_t n_train, size_t n_test, int classes, bool gz) {
-  static char dir[1024];
-  char images[1200], labels[1200];
-  snprintf(dir, sizeof dir, "%s/%s", scratch_dir(), sub);
-  mkdir(dir, 0755);
-  caviar_dataset train, test;
-  caviar_error err;
-  cr_assert_eq(caviar_synth(n_train, 16, classes, 0.5, 1, true, &train, &err), CAVIAR_OK);
-  cr_assert_eq(caviar_synth(n_test, 16, classes, 0.5, 2, true, &test, &err), CAVIAR_OK);
-  const char *ext = gz ? ".gz" : "";
-  snprintf(images, sizeof images, "%s/train-images-idx3-ubyte%s", dir, ext);
-  snprintf(labels, sizeof labels, "%s/train-labels-idx1-ubyte%s", dir, ext);
-  cr_assert_eq(caviar_idx_write(&train, images, labels, gz, &err), CAVIAR_OK, "%s", err.msg);
-  snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte%s", dir, ext);
-  snprintf(labels, sizeof labels, "%s/t10k-labels-idx1-ubyte%s", dir, ext);
-  cr_assert_eq(caviar_idx_write(&test, images, labels, gz, &err), CAVIAR_OK, "%s", err.msg);
-  caviar_dataset_free(&train);
-  caviar_dataset_free(&test);
-  return dir;
+  return synth_idx_dir(sub, n_train, n_test, 16, classes, 0.5, gz);
 }
 
 static caviar_data_spec idx_spec(const char *dir) {
@@ -112,7 +95,7 @@ Test(data_load, unit_scaling_is_fitted_on_training_rows_only) {
 Test(data_load, standardize_matches_a_double_reference) {
   caviar_dataset ds;
   caviar_error err;
-  cr_assert_eq(caviar_synth(400, 5, 3, 2.0, 4, false, &ds, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_synth(400, 5, 3, 2.0, 4, 0, false, &ds, &err), CAVIAR_OK);
   for (size_t i = 0; i < ds.n; i++) ds.x_f32[i * 5 + 2] = 1e4f + ds.x_f32[i * 5 + 2]; /* a large offset */
   uint32_t *rows = malloc(ds.n * sizeof *rows);
   for (size_t i = 0; i < ds.n; i++) rows[i] = (uint32_t)i;

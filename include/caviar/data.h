@@ -32,9 +32,10 @@ caviar_status caviar_idx_write(const caviar_dataset *ds, const char *images_path
                                bool gzip, caviar_error *err);
 caviar_status caviar_csv_write(const caviar_dataset *ds, const char *path, caviar_error *err);
 
-/* Clusters around per-class centres: learnable, deterministic in seed. as_bytes gives uint8
- * features like images, otherwise floats. */
-caviar_status caviar_synth(size_t n, size_t d, int classes, double noise, uint64_t seed, bool as_bytes,
+/* Examples first .. first + n - 1 of a synthetic problem: clusters around per-class centres drawn
+ * from seed, so examples 0 .. n-1 and n .. n+m-1 are a training and a test set of one problem.
+ * as_bytes gives uint8 features like images, otherwise floats. */
+caviar_status caviar_synth(size_t n, size_t d, int classes, double noise, uint64_t seed, size_t first, bool as_bytes,
                            caviar_dataset *out, caviar_error *err);
 
 /* Which rows of the training set train and which validate: a seeded permutation, each part sorted. */

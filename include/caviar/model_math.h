@@ -31,6 +31,14 @@ static inline CAVIAR_HD float caviar_epoch_lr(const caviar_member_hp *hp, int ep
   return hp->learning_rate / (1.0f + hp->lr_decay * (float)epoch);
 }
 
+/* Whether a minibatch's mean loss says the member has diverged: NaN or Inf, or beyond 100 times
+ * the loss of a uniform guess (100 ln C). Floats rarely overflow on the way: a learning rate of
+ * 1e3 typically leaves losses of 1e3 to 1e13 that never come back to sense, and such a member is
+ * as dead as a NaN one, so it is culled as soon as it is seen. */
+static inline CAVIAR_HD int caviar_loss_diverged(double loss, int classes) {
+  return !(loss <= 100.0 * log((double)classes));
+}
+
 /* Bias corrections of Adam at step t (1-based): 1 - beta^t, computed once per member and step. */
 typedef struct caviar_step_scalars {
   float lr;           /* this epoch's learning rate */

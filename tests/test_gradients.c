@@ -1,0 +1,156 @@
+/* Every gradient of the CPU backend (each layer's weights and biases, through the loss, both
+ * activations, with and without dropout) against central finite differences of an independent
+ * float64 forward pass. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caviar/counter_rng.h"
+#include "cpu_member.h"
+
+enum { ROWS = 6, INPUTS = 5, HIDDEN = 4, CLASSES = 3 };
+
+typedef struct net {
+  caviar_shape shape;
+  caviar_layout layout;
+  float *params, *grads, *m, *v;
+  cpu_member member;
+  cpu_workspace ws;
+} net;
+
+static void net_make(net *n, int layers, int activation) {
+  n->shape = (caviar_shape){INPUTS, CLASSES, layers, HIDDEN, ROWS};
+  caviar_layout_make(&n->shape, 1, &n->layout);
+  n->params = calloc(n->layout.arena, sizeof(float));
+  n->grads = calloc(n->layout.arena, sizeof(float));
+  n->m = calloc(n->layout.arena, sizeof(float));
+  n->v = calloc(n->layout.arena, sizeof(float));
+  cpu_member_bind(&n->member, &n->shape, &n->layout, n->params, n->grads, n->m, n->v, 0);
+  caviar_error err;
+  cr_assert_eq(cpu_workspace_alloc(&n->ws, &n->shape, ROWS, &err), CAVIAR_OK);
+  for (int t = 0; t < n->layout.n_tensors; t++)
+    for (size_t k = 0; k < n->layout.size[t]; k++)
+      n->member.w[t][k] = t % 2 ? 0.1f * (float)((int)k % 3 - 1) + 0.05f /* never exactly 0: a relu kink */
+                                : caviar_init_weight(5, 1, (uint32_t)t, k, n->layout.rows[t], activation);
+  for (int i = 0; i < ROWS * INPUTS; i++) {
+    caviar_rng_block r = caviar_rng(9, 0, CAVIAR_RNG_SYNTH, (uint64_t)i);
+    n->ws.xt[i] = 2.0f * caviar_u01_float(r.v[0]) - 1.0f;
+  }
+  for (int i = 0; i < ROWS; i++) n->ws.labels[i] = i % CLASSES;
+}
+
+static void net_free(net *n) {
+  free(n->params);
+  free(n->grads);
+  free(n->m);
+  free(n->v);
+  cpu_workspace_free(&n->ws);
+}
+
+/* The mean loss in float64, written from the definitions: no BLAS, no shared code but the
+ * activation choice and the dropout mask (which defines the function being differentiated). */
+static double reference_loss(const net *n, int activation, const cpu_dropout *drop) {
+  const caviar_shape *s = &n->shape;
+  double in[ROWS][HIDDEN > INPUTS ? HIDDEN : INPUTS], out[ROWS][HIDDEN > CLASSES ? HIDDEN : CLASSES];
+  for (int i = 0; i < ROWS; i++)
+    for (int j = 0; j < INPUTS; j++) in[i][j] = n->ws.xt[i * INPUTS + j];
+  for (int l = 0; l <= s->layers; l++) {
+    int n_in = caviar_layer_in(s, l), n_out = caviar_layer_out(s, l);
+    const float *w = n->member.w[2 * l], *b = n->member.w[2 * l + 1];
+    for (int i = 0; i < ROWS; i++)
+      for (int j = 0; j < n_out; j++) {
+        double z = b[j];
+        for (int k = 0; k < n_in; k++) z += in[i][k] * (double)w[k + j * n_in];
+        if (l < s->layers) {
+          z = activation == CAVIAR_ACT_TANH ? tanh(z) : (z > 0 ? z : 0);
+          if (drop) {
+            uint32_t index = (uint32_t)(i + j * ROWS);
+            caviar_rng_block block = caviar_dropout_block(drop->seed, drop->trial, drop->step, l, index);
+            z = caviar_dropout_kept(block, index, drop->p) ? z / (1.0 - drop->p) : 0.0;
+          }
+        }
+        out[i][j] = z;
+      }
+    for (int i = 0; i < ROWS; i++)
+      for (int j = 0; j < n_out; j++) in[i][j] = out[i][j];
+  }
+  double total = 0;
+  for (int i = 0; i < ROWS; i++) {
+    double top = in[i][0], sum = 0;
+    for (int c = 1; c < CLASSES; c++) top = fmax(top, in[i][c]);
+    for (int c = 0; c < CLASSES; c++) sum += exp(in[i][c] - top);
+    total += log(sum) + top - in[i][n->ws.labels[i]];
+  }
+  return total / ROWS;
+}
+
+static void check_gradients(int layers, int activation, float dropout) {
+  net n;
+  net_make(&n, layers, activation);
+  cpu_dropout drop = {3, 7, 11, dropout};
+  const cpu_dropout *d = dropout > 0 ? &drop : NULL;
+  cpu_forward(&n.member, activation, d, ROWS, &n.ws);
+  double loss = cpu_softmax_xent(&n.ws, ROWS, CLASSES, 1, NULL);
+  cr_assert_float_eq(loss, reference_loss(&n, activation, d), 1e-5, "forward loss");
+  cpu_backward(&n.member, activation, d, ROWS, &n.ws);
+  for (int t = 0; t < n.layout.n_tensors; t++) {
+    double diff = 0, norm = 0;
+    for (size_t k = 0; k < n.layout.size[t]; k++) {
+      float *w = &n.member.w[t][k], saved = *w;
+      const double h = 1e-4;
+      *w = (float)(saved + h);
+      double up = reference_loss(&n, activation, d);
+      *w = (float)(saved - h);
+      double down = reference_loss(&n, activation, d);
+      *w = saved;
+      /* The step actually taken in float, so the difference quotient is exact about it. */
+      double step = (double)(float)(saved + h) - (double)(float)(saved - h);
+      double fd = (up - down) / step, analytic = n.member.g[t][k];
+      diff += (fd - analytic) * (fd - analytic);
+      norm += fd * fd;
+    }
+    double rel = sqrt(diff / (norm > 1e-20 ? norm : 1e-20));
+    cr_expect_lt(rel, 2e-3, "layers %d, %s, dropout %g: tensor %d (%s of layer %d) relative error %g", layers,
+                 caviar_activation_name(activation), dropout, t, t % 2 ? "bias" : "weight", t / 2, rel);
+  }
+  net_free(&n);
+}
+
+Test(gradients, tanh_every_depth) {
+  for (int layers = 1; layers <= CAVIAR_MAX_LAYERS; layers++) check_gradients(layers, CAVIAR_ACT_TANH, 0);
+}
+
+Test(gradients, relu_every_depth) {
+  for (int layers = 1; layers <= CAVIAR_MAX_LAYERS; layers++) check_gradients(layers, CAVIAR_ACT_RELU, 0);
+}
+
+Test(gradients, through_dropout) {
+  check_gradients(2, CAVIAR_ACT_TANH, 0.3f);
+  check_gradients(3, CAVIAR_ACT_RELU, 0.5f);
+}
+
+Test(gradients, softmax_gradient_rows_sum_to_zero) {
+  net n;
+  net_make(&n, 1, CAVIAR_ACT_RELU);
+  cpu_forward(&n.member, CAVIAR_ACT_RELU, NULL, ROWS, &n.ws);
+  int correct;
+  cpu_softmax_xent(&n.ws, ROWS, CLASSES, 1, &correct);
+  for (int i = 0; i < ROWS; i++) {
+    double sum = 0;
+    for (int c = 0; c < CLASSES; c++) sum += n.ws.logits[i + c * ROWS];
+    cr_expect_float_eq(sum, 0.0, 1e-7, "row %d", i);
+  }
+  net_free(&n);
+}
+
+Test(gradients, dropout_keeps_about_one_minus_p) {
+  long kept = 0;
+  const int n = 100000;
+  for (int k = 0; k < n; k++) {
+    caviar_rng_block b = caviar_dropout_block(1, 2, 3, 0, (uint32_t)k);
+    kept += caviar_dropout_kept(b, (uint32_t)k, 0.3f);
+  }
+  /* Binomial(1e5, 0.7): standard deviation 145. */
+  cr_expect(labs(kept - 70000) < 5 * 145, "kept %ld of %d", kept, n);
+}
