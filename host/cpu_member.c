@@ -126,12 +126,13 @@ void cpu_backward(const cpu_member *m, int activation, const cpu_dropout *drop, 
   for (int l = s->layers; l >= 0; l--) {
     int n_in = caviar_layer_in(s, l), n_out = caviar_layer_out(s, l);
     bool dropped = drop && drop->p > 0;
+    /* beta = 1 into the zeroed gradient: OpenBLAS skips its separate pass scaling C by beta. */
     if (l == 0)
-      cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n_in, n_out, rows, 1.0f, ws->xt, n_in, dz, rows, 0.0f,
+      cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n_in, n_out, rows, 1.0f, ws->xt, n_in, dz, rows, 1.0f,
                   m->g[0], n_in);
     else
       cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, n_in, n_out, rows, 1.0f,
-                  dropped ? ws->out[l - 1] : ws->act[l - 1], rows, dz, rows, 0.0f, m->g[2 * l], n_in);
+                  dropped ? ws->out[l - 1] : ws->act[l - 1], rows, dz, rows, 1.0f, m->g[2 * l], n_in);
     float *db = m->g[2 * l + 1];
     for (int j = 0; j < n_out; j++) {
       const float *col = dz + (size_t)j * rows;
@@ -155,23 +156,23 @@ void cpu_backward(const cpu_member *m, int activation, const cpu_dropout *drop, 
 
 /* One loop per optimizer over a segment; `restrict` and the fixed function let GCC vectorise. */
 static void update_segment(const caviar_member_hp *member, const caviar_step_scalars *step, float l2, size_t n,
-                           float *restrict w, const float *restrict g, float *restrict m, float *restrict v) {
+                           float *restrict w, float *restrict g, float *restrict m, float *restrict v) {
   /* Local copies: the compiler can see no store through w touches them, so it keeps them in
    * registers instead of reloading them every element. */
   const caviar_member_hp h = *member, *hp = &h;
   const caviar_step_scalars sc = *step, *s = &sc;
   switch (hp->optimizer) {
     case CAVIAR_OPT_SGD:
-      for (size_t k = 0; k < n; k++) caviar_sgd_step(hp, s, l2, &w[k], g[k]);
+      for (size_t k = 0; k < n; k++) caviar_sgd_step(hp, s, l2, &w[k], g[k]), g[k] = 0.0f;
       break;
     case CAVIAR_OPT_MOMENTUM:
-      for (size_t k = 0; k < n; k++) caviar_momentum_step(hp, s, l2, &w[k], g[k], &m[k]);
+      for (size_t k = 0; k < n; k++) caviar_momentum_step(hp, s, l2, &w[k], g[k], &m[k]), g[k] = 0.0f;
       break;
     case CAVIAR_OPT_RMSPROP:
-      for (size_t k = 0; k < n; k++) caviar_rmsprop_step(hp, s, l2, &w[k], g[k], &v[k]);
+      for (size_t k = 0; k < n; k++) caviar_rmsprop_step(hp, s, l2, &w[k], g[k], &v[k]), g[k] = 0.0f;
       break;
     default:
-      for (size_t k = 0; k < n; k++) caviar_adam_step(hp, s, l2, &w[k], g[k], &m[k], &v[k]);
+      for (size_t k = 0; k < n; k++) caviar_adam_step(hp, s, l2, &w[k], g[k], &m[k], &v[k]), g[k] = 0.0f;
   }
 }
 

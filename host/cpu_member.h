@@ -53,10 +53,11 @@ void cpu_forward(const cpu_member *m, int activation, const cpu_dropout *drop, i
  * correct predictions; with grad set, replaces the logits by d(mean loss)/d(logits). */
 double cpu_softmax_xent(cpu_workspace *ws, int rows, int classes, int grad, int *correct);
 
-/* Gradients of the mean loss into m->g, from ws->logits holding d(loss)/d(logits). */
+/* Gradients of the mean loss added into m->g, which must hold zeros (cpu_update leaves them so,
+ * and arenas start zeroed), from ws->logits holding d(loss)/d(logits). */
 void cpu_backward(const cpu_member *m, int activation, const cpu_dropout *drop, int rows, cpu_workspace *ws);
 
-/* The optimizer step over every tensor (L2 on weights only). */
+/* The optimizer step over every tensor (L2 on weights only); zeroes the gradients it consumed. */
 void cpu_update(const cpu_member *m, const caviar_member_hp *hp, const caviar_step_scalars *s);
 
 #endif

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""CPU peers beside caviar, in one run on one machine: the same population (32 MLPs 784-128-10,
+batch 128, Adam, fp32) trained on Fashion-MNIST's 54,000 training examples by
+
+  - scikit-learn's MLPClassifier: one (128,) model (it cannot train several at once),
+  - PyTorch, the 32 models one after another (the usual Python loop over configs),
+  - PyTorch, the 32 models batched with torch.bmm (one optimizer over stacked weights),
+  - caviar bench --models 32 --hidden 128 --batch 128.
+
+Speeds are model-samples per second (examples seen, summed over models). The peers train on a
+slice of the epoch to keep the run short; throughput does not depend on the slice once warm.
+Needs Debian's python3-torch and python3-sklearn (scripts/bench_cpu_peers.sh installs them).
+
+usage: /usr/bin/python3 scripts/bench_cpu_peers.py [CAVIAR_BINARY]
+"""
+import gzip
+import json
+import os
+import struct
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+MODELS, INPUTS, HIDDEN, CLASSES, BATCH = 32, 784, 128, 10, 128
+DATA = "/usr/share/datasets/fashion-mnist"
+
+
+def load_fashion():
+    with gzip.open(os.path.join(DATA, "train-images-idx3-ubyte.gz")) as f:
+        _, n, rows, cols = struct.unpack(">IIII", f.read(16))
+        x = np.frombuffer(f.read(), dtype=np.uint8).reshape(n, rows * cols).astype(np.float32) / 255.0
+    with gzip.open(os.path.join(DATA, "train-labels-idx1-ubyte.gz")) as f:
+        f.read(8)
+        y = np.frombuffer(f.read(), dtype=np.uint8).astype(np.int64)
+    return x[:54000], y[:54000]
+
+
+def sklearn_one_model(x, y, examples):
+    from sklearn.neural_network import MLPClassifier
+    import warnings
+    from sklearn.exceptions import ConvergenceWarning
+    model = MLPClassifier(hidden_layer_sizes=(HIDDEN,), solver="adam", batch_size=BATCH, max_iter=1,
+                          shuffle=True, random_state=0)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(x[:examples], y[:examples])
+    return examples / (time.perf_counter() - start)
+
+
+def torch_one_by_one(x, y, examples):
+    xt, yt = torch.from_numpy(x[:examples]), torch.from_numpy(y[:examples])
+    steps = examples // BATCH
+    start = time.perf_counter()
+    for m in range(MODELS):
+        torch.manual_seed(m)
+        model = torch.nn.Sequential(torch.nn.Linear(INPUTS, HIDDEN), torch.nn.ReLU(), torch.nn.Linear(HIDDEN, CLASSES))
+        opt = torch.optim.Adam(model.parameters(), lr=10 ** (-4 + 2 * m / (MODELS - 1)))
+        for s in range(steps):
+            xb, yb = xt[s * BATCH:(s + 1) * BATCH], yt[s * BATCH:(s + 1) * BATCH]
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(xb), yb).backward()
+            opt.step()
+    return MODELS * steps * BATCH / (time.perf_counter() - start)
+
+
+def torch_batched(x, y, examples):
+    xt, yt = torch.from_numpy(x[:examples]), torch.from_numpy(y[:examples])
+    steps = examples // BATCH
+    torch.manual_seed(0)
+    w1 = (torch.randn(MODELS, INPUTS, HIDDEN) * (2 / INPUTS) ** 0.5).requires_grad_()
+    b1 = torch.zeros(MODELS, 1, HIDDEN, requires_grad=True)
+    w2 = (torch.randn(MODELS, HIDDEN, CLASSES) * (2 / HIDDEN) ** 0.5).requires_grad_()
+    b2 = torch.zeros(MODELS, 1, CLASSES, requires_grad=True)
+    opt = torch.optim.Adam([w1, b1, w2, b2], lr=1e-3)
+    start = time.perf_counter()
+    for s in range(steps):
+        xb = xt[s * BATCH:(s + 1) * BATCH].expand(MODELS, BATCH, INPUTS)
+        yb = yt[s * BATCH:(s + 1) * BATCH].repeat(MODELS)
+        h = torch.relu(torch.bmm(xb, w1) + b1)
+        logits = torch.bmm(h, w2) + b2
+        opt.zero_grad()
+        # Sum of the members' mean losses: each member's gradient is its own.
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, CLASSES), yb) * MODELS
+        loss.backward()
+        opt.step()
+    return MODELS * steps * BATCH / (time.perf_counter() - start)
+
+
+def caviar(binary):
+    out = subprocess.run([binary, "bench", "--models", str(MODELS), "--hidden", str(HIDDEN), "--batch", str(BATCH),
+                          "--json"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def main():
+    binary = sys.argv[1] if len(sys.argv) > 1 else "build/caviar"
+    threads = os.cpu_count()
+    torch.set_num_threads(threads)
+    x, y = load_fashion()
+    print(f"machine: {threads} cores; torch {torch.__version__} ({torch.get_num_threads()} threads); fp32 everywhere")
+    results = {
+        "scikit-learn MLPClassifier, 1 model": sklearn_one_model(x, y, 27000),
+        "PyTorch, 32 models one by one": torch_one_by_one(x, y, 6400),
+        "PyTorch, 32 models batched (bmm)": torch_batched(x, y, 27000),
+    }
+    c = caviar(binary)
+    print(f"{'trainer':44s} {'model-samples/s':>16s}")
+    for name, rate in results.items():
+        print(f"{name:44s} {rate:16,.0f}")
+    print(f"{'caviar bench, 32 models':44s} {c['model_samples_per_second']:16,.0f}")
+    best = max(results.values())
+    print(f"caviar / best peer: {c['model_samples_per_second'] / best:.1f}x;"
+          f" caviar at {c['ratio']:.2f} of the SGEMM ceiling ({c['gflops']:.1f} of {c['ceiling_gflops']:.1f} GFLOP/s)")
+
+
+if __name__ == "__main__":
+    main()
