@@ -6,8 +6,10 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "caviar/backend.h"
+#include "caviar/trainer.h"
 #include "cpu_member.h"
 
 enum { EVAL_CHUNK = 256 };
@@ -22,6 +24,25 @@ typedef struct cpu_cohort {
 typedef struct cpu_ctx {
   const caviar_data *data;
 } cpu_ctx;
+
+/* The arenas in host memory, against 80% of the machine's RAM. */
+static caviar_status cpu_plan(caviar_backend *be, const caviar_data *data, const caviar_shape *shapes,
+                              const int *members, const bool *dropout, int n_cohorts, caviar_error *err) {
+  (void)be;
+  (void)data;
+  (void)dropout;
+  double need = caviar_population_bytes(shapes, members, n_cohorts);
+  double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+  if (have > 0 && need > 0.8 * have) {
+    int total = 0;
+    for (int c = 0; c < n_cohorts; c++) total += members[c];
+    return caviar_fail(err, CAVIAR_EINPUT,
+                       "the population needs %.1f GiB for parameters and optimizer state, more than 80%% of this "
+                       "machine's %.1f GiB: about %d of its %d members fit; use fewer trials or smaller models",
+                       need / (1 << 30), have / (1 << 30), (int)(total * 0.8 * have / need), total);
+  }
+  return CAVIAR_OK;
+}
 
 static caviar_status cpu_upload(caviar_backend *be, const caviar_data *data, caviar_error *err) {
   (void)err;
@@ -225,6 +246,33 @@ static caviar_status cpu_write_params(caviar_backend *be, caviar_cohort *c, int 
   return CAVIAR_OK;
 }
 
+static caviar_status cpu_loss_and_grads(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, float *loss,
+                                        float *grads, caviar_error *err) {
+  (void)err;
+  const caviar_data *data = ((cpu_ctx *)be->ctx)->data;
+  cpu_cohort *cc = c->impl;
+  openblas_set_num_threads(1);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int slot = 0; slot < c->n; slot++) {
+    cpu_workspace *ws = &cc->train_ws[omp_get_thread_num()];
+    cpu_member m;
+    bind(&m, c, slot);
+    const caviar_member_hp *hp = &c->hp[slot];
+    cpu_dropout drop = {c->seed, c->trial[slot], (uint32_t)(c->steps[slot] + 1), hp->dropout};
+    gather(data, CAVIAR_SET_TRAIN, rows, c->shape.batch, ws);
+    cpu_forward(&m, hp->activation, &drop, c->shape.batch, ws);
+    loss[slot] = (float)cpu_softmax_xent(ws, c->shape.batch, c->shape.classes, 1, NULL);
+    cpu_backward(&m, hp->activation, &drop, c->shape.batch, ws);
+    float *out = grads + (size_t)slot * c->layout.per_member;
+    for (int t = 0; t < c->layout.n_tensors; t++) {
+      memcpy(out, m.g[t], c->layout.size[t] * sizeof(float));
+      memset(m.g[t], 0, c->layout.size[t] * sizeof(float)); /* backward accumulates into zeros */
+      out += c->layout.size[t];
+    }
+  }
+  return CAVIAR_OK;
+}
+
 static void cpu_destroy(caviar_backend *be) {
   free(be->ctx);
   free(be);
@@ -238,9 +286,21 @@ caviar_status caviar_backend_cpu(caviar_backend **out, caviar_error *err) {
     free(ctx);
     return CAVIAR_ERUNTIME;
   }
-  *be = (caviar_backend){"cpu",           ctx,          cpu_upload,      cpu_cohort_alloc, cpu_cohort_free,
-                         cpu_init_members, cpu_train_epoch, cpu_evaluate, cpu_compact,       cpu_copy_member,
-                         cpu_read_params,  cpu_write_params, cpu_destroy};
+  *be = (caviar_backend){.name = "cpu",
+                         .ctx = ctx,
+                         .plan = cpu_plan,
+                         .upload = cpu_upload,
+                         .cohort_alloc = cpu_cohort_alloc,
+                         .cohort_free = cpu_cohort_free,
+                         .init_members = cpu_init_members,
+                         .train_epoch = cpu_train_epoch,
+                         .evaluate = cpu_evaluate,
+                         .compact = cpu_compact,
+                         .copy_member = cpu_copy_member,
+                         .read_params = cpu_read_params,
+                         .write_params = cpu_write_params,
+                         .loss_and_grads = cpu_loss_and_grads,
+                         .destroy = cpu_destroy};
   *out = be;
   return CAVIAR_OK;
 }

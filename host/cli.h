@@ -32,8 +32,9 @@ bool caviar_parse_u64(const char *text, uint64_t max, uint64_t *out);
 /* The spec at path, or the built-in default when path is NULL. */
 caviar_status caviar_load_spec_arg(const char *path, caviar_spec *spec, caviar_error *err);
 
-/* The backend --device names (auto, cpu, cuda), with a description for reports. */
-caviar_status caviar_open_backend(const char *device, caviar_backend **out, const char **description,
+/* The backend --device names (auto: the GPU when one is present, else the CPU; cpu; cuda), with a
+ * description for reports; tf32 lets the CUDA backend's GEMMs use tensor cores. */
+caviar_status caviar_open_backend(const char *device, bool tf32, caviar_backend **out, const char **description,
                                   caviar_error *err);
 
 /* Progress lines on stderr: one line redrawn in place on a terminal, a plain line per epoch

@@ -3,18 +3,38 @@
 
 #include "caviar/cpu_ceiling.h"
 #include "cli.h"
+#ifdef CAVIAR_HAVE_CUDA
+#include "caviar/cuda_device.h"
+#endif
 
-caviar_status caviar_open_backend(const char *device, caviar_backend **out, const char **description,
+static bool gpu_present(void) {
+#ifdef CAVIAR_HAVE_CUDA
+  char devices[1024];
+  return caviar_cuda_devices(devices, sizeof devices) > 0;
+#else
+  return false;
+#endif
+}
+
+caviar_status caviar_open_backend(const char *device, bool tf32, caviar_backend **out, const char **description,
                                   caviar_error *err) {
-  if (strcmp(device, "cuda") == 0) {
-    if (!caviar_has_cuda())
-      return caviar_fail(err, CAVIAR_EINPUT,
-                         "--device cuda: this build has no CUDA backend (build with -DCAVIAR_CUDA=ON where nvcc is "
-                         "installed)");
-    return caviar_fail(err, CAVIAR_EINPUT, "--device cuda: the CUDA trainer is not part of this version yet; use --device cpu");
-  }
-  if (strcmp(device, "cpu") != 0 && strcmp(device, "auto") != 0)
+  bool cuda = strcmp(device, "cuda") == 0;
+  if (!cuda && strcmp(device, "cpu") != 0 && strcmp(device, "auto") != 0)
     return caviar_fail(err, CAVIAR_EINPUT, "--device: expected auto, cpu or cuda, got '%s'", device);
+  if (strcmp(device, "auto") == 0) cuda = gpu_present();
+  if (cuda) {
+#ifdef CAVIAR_HAVE_CUDA
+    caviar_backend_options options = {tf32};
+    caviar_status st = caviar_backend_cuda(&options, out, err);
+    if (st == CAVIAR_OK) *description = (*out)->name;
+    return st;
+#else
+    return caviar_fail(err, CAVIAR_EINPUT,
+                       "--device cuda: this build has no CUDA backend (build with -DCAVIAR_CUDA=ON where nvcc is "
+                       "installed)");
+#endif
+  }
+  if (tf32) return caviar_fail(err, CAVIAR_EINPUT, "--tf32: only the CUDA backend has tensor cores to allow");
   *description = caviar_cpu_description();
   return caviar_backend_cpu(out, err);
 }

@@ -9,25 +9,31 @@
 #include "caviar/cpu_ceiling.h"
 #include "caviar/trainer.h"
 #include "cli.h"
+#ifdef CAVIAR_HAVE_CUDA
+#include "caviar/cuda_device.h"
+#endif
 
 static const char usage[] =
-    "usage: caviar bench [--device cpu|cuda] [--models N] [--hidden H] [--layers L] [--batch B] [--json]\n"
+    "usage: caviar bench [--device cpu|cuda] [--tf32] [--models N] [--hidden H] [--layers L] [--batch B] [--json]\n"
     "\n"
     "Train one epoch of N MLPs (inputs-H-...-10, Adam, learning rates log-spaced in [1e-4, 1e-2]) on\n"
     "Fashion-MNIST's training split (synthetic data of the same shape if it is not installed) and\n"
-    "print model-samples/s, the achieved GFLOP/s, and the machine's ceiling measured in the same\n"
-    "run (OpenBLAS SGEMM on every core), so every figure comes with its ratio to the limit.\n"
+    "print model-samples/s, the achieved GFLOP/s, and the machine's ceilings measured in the same\n"
+    "run, so every figure comes with its ratio to the limit: on the CPU, OpenBLAS SGEMM on every\n"
+    "core; on the GPU, cuBLAS SGEMM and the copy bandwidth, with the epoch's memory floor (the\n"
+    "optimizer's bytes per parameter per step over the measured bandwidth).\n"
     "FLOPs counted per sample: 2 per weight forward, 2 for the weight gradient, 2 for the input\n"
     "gradient except in the first layer.\n"
     "\n"
     "  --device D   cpu (default) or cuda       --models N   members (default 32)\n"
+    "  --tf32       GPU GEMMs on TF32 tensor cores\n"
     "  --hidden H   units per layer (128)       --layers L   hidden layers (1)\n"
     "  --batch B    minibatch size (128)        --json       one JSON object instead of text\n";
 
 typedef struct bench_args {
   const char *device;
   int models, hidden, layers, batch;
-  bool json;
+  bool json, tf32;
 } bench_args;
 
 static int parse_int(const char *flag, const char *text, int lo, int hi, int *out) {
@@ -43,8 +49,9 @@ static int parse_args(int argc, char **argv, bench_args *a) {
       {"device", required_argument, NULL, 'd'}, {"models", required_argument, NULL, 'm'},
       {"hidden", required_argument, NULL, 'H'}, {"layers", required_argument, NULL, 'l'},
       {"batch", required_argument, NULL, 'b'},  {"json", no_argument, NULL, 'j'},
-      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-  *a = (bench_args){"cpu", 32, 128, 1, 128, false};
+      {"tf32", no_argument, NULL, 't'},         {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  *a = (bench_args){"cpu", 32, 128, 1, 128, false, false};
   int c, rc = 0;
   opterr = 0;
   while (rc == 0 && (c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -55,6 +62,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
       case 'l': rc = parse_int("--layers", optarg, 1, CAVIAR_MAX_LAYERS, &a->layers); break;
       case 'b': rc = parse_int("--batch", optarg, 1, 65536, &a->batch); break;
       case 'j': a->json = true; break;
+      case 't': a->tf32 = true; break;
       case 'h': fputs(usage, stdout); return -1;
       default: return caviar_option_error("bench", optopt, argv[optind - 1]);
     }
@@ -116,6 +124,23 @@ static caviar_status time_epoch(caviar_backend *be, const bench_args *a, const c
   return st;
 }
 
+/* The machine's limits, measured now: SGEMM GFLOP/s, and on the GPU the copy bandwidth (GB/s). */
+static caviar_status measure_ceilings(bool gpu, bool tf32, double *sgemm, double *copy, caviar_error *err) {
+  *copy = 0;
+#ifdef CAVIAR_HAVE_CUDA
+  if (gpu) return caviar_cuda_ceilings(tf32, copy, sgemm, err);
+#else
+  (void)tf32;
+  (void)err;
+#endif
+  (void)gpu;
+  *sgemm = caviar_cpu_sgemm_gflops(5);
+  return CAVIAR_OK;
+}
+
+/* Bytes the optimizer moves per parameter per step: Adam reads w, g, m, v and writes w, m, v. */
+#define ADAM_BYTES_PER_PARAM 28.0
+
 int caviar_cmd_bench(int argc, char **argv) {
   bench_args a;
   int rc = parse_args(argc, argv, &a);
@@ -123,37 +148,50 @@ int caviar_cmd_bench(int argc, char **argv) {
   caviar_error err;
   caviar_backend *be;
   const char *device, *source;
-  caviar_status st = caviar_open_backend(a.device, &be, &device, &err);
+  caviar_status st = caviar_open_backend(a.device, a.tf32, &be, &device, &err);
   if (st != CAVIAR_OK) return caviar_report(st, &err);
+  bool gpu = strncmp(device, "cuda", 4) == 0;
   caviar_data data;
   st = bench_data(&data, &source, &err);
-  double ceiling = 0, elapsed = 0;
+  double sgemm = 0, copy = 0, elapsed = 0;
+  if (st == CAVIAR_OK) st = measure_ceilings(gpu, a.tf32, &sgemm, &copy, &err);
+  if (st == CAVIAR_OK) st = time_epoch(be, &a, &data, &elapsed, &err);
   if (st == CAVIAR_OK) {
     /* The ceiling before and after the epoch, the better of the two: a shared machine's noise
      * should not flatter the ratio. */
-    ceiling = caviar_cpu_sgemm_gflops(5);
-    st = time_epoch(be, &a, &data, &elapsed, &err);
-    double after = caviar_cpu_sgemm_gflops(5);
-    if (after > ceiling) ceiling = after;
+    double sgemm_after, copy_after;
+    st = measure_ceilings(gpu, a.tf32, &sgemm_after, &copy_after, &err);
+    if (sgemm_after > sgemm) sgemm = sgemm_after;
+    if (copy_after > copy) copy = copy_after;
   }
   if (st == CAVIAR_OK) {
     caviar_shape shape = {(int)data.train.d, data.classes, a.layers, a.hidden, a.batch};
-    double samples = (double)a.models * (double)(data.split.n_train / (size_t)a.batch * (size_t)a.batch);
+    caviar_layout layout;
+    caviar_layout_make(&shape, 1, &layout);
+    size_t steps = data.split.n_train / (size_t)a.batch;
+    double samples = (double)a.models * (double)(steps * (size_t)a.batch);
     double rate = samples / elapsed, gflops = rate * caviar_shape_train_flops(&shape) / 1e9;
+    double floor_s = copy > 0 ? ADAM_BYTES_PER_PARAM * (double)layout.per_member * a.models * steps / (copy * 1e9) : 0;
     if (a.json) {
       printf("{\"device\": \"%s\", \"models\": %d, \"inputs\": %d, \"hidden\": %d, \"layers\": %d, \"classes\": %d, "
              "\"batch\": %d, \"examples\": %zu, \"data\": \"%s\", \"epoch_seconds\": %.4f, "
-             "\"model_samples_per_second\": %.1f, \"gflops\": %.2f, \"ceiling_gflops\": %.2f, \"ratio\": %.4f}\n",
+             "\"model_samples_per_second\": %.1f, \"gflops\": %.2f, \"ceiling_gflops\": %.2f, \"ratio\": %.4f, "
+             "\"copy_gbs\": %.1f, \"memory_floor_seconds\": %.4f, \"floor_fraction\": %.4f}\n",
              device, a.models, shape.inputs, a.hidden, a.layers, shape.classes, a.batch, data.split.n_train, source,
-             elapsed, rate, gflops, ceiling, gflops / ceiling);
+             elapsed, rate, gflops, sgemm, gflops / sgemm, copy, floor_s, floor_s > 0 ? floor_s / elapsed : 0);
     } else {
       printf("workload: %d members x MLP %d-%d%s-%d, batch %d, Adam, one epoch of %zu examples (%s)\n", a.models,
              shape.inputs, a.hidden, a.layers > 1 ? "-..." : "", shape.classes, a.batch, data.split.n_train, source);
       printf("device:   %s\n", device);
-      printf("epoch:    %.2f s, %.1fk model-samples/s\n", elapsed, rate / 1e3);
+      printf("epoch:    %.3f s, %.1fk model-samples/s\n", elapsed, rate / 1e3);
       printf("achieved: %.1f GFLOP/s (%.0f FLOP per model-sample)\n", gflops, caviar_shape_train_flops(&shape));
-      printf("ceiling:  %.1f GFLOP/s OpenBLAS SGEMM, every thread running its own 1024^3 (same run)\n", ceiling);
-      printf("ratio:    %.2f of the ceiling\n", gflops / ceiling);
+      printf("ceiling:  %.1f GFLOP/s %s SGEMM (same run); ratio %.2f\n", sgemm,
+             gpu ? (a.tf32 ? "cuBLAS TF32" : "cuBLAS FP32") : "OpenBLAS, every thread running its own 1024^3",
+             gflops / sgemm);
+      if (gpu)
+        printf("memory:   floor %.3f s = %.0f B/parameter/step x %zu parameters x %d members x %zu steps at %.0f GB/s "
+               "copy bandwidth (same run); achieved %.2f of the floor\n",
+               floor_s, ADAM_BYTES_PER_PARAM, layout.per_member, a.models, steps, copy, floor_s / elapsed);
     }
   }
   caviar_data_free(&data);

@@ -7,7 +7,7 @@
 #include "cli.h"
 
 static const char usage[] =
-    "usage: caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--seed S] [-n N]\n"
+    "usage: caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--tf32] [--seed S] [-n N]\n"
     "\n"
     "Train every trial SPEC's sampler draws as one population, cull the losers at each rung of\n"
     "successive halving, evaluate the survivors once on the test split, and save them.\n"
@@ -15,7 +15,8 @@ static const char usage[] =
     "\n"
     "  -o, --out DIR     output folder (default caviar-out): summary.json, curves.csv and\n"
     "                    best/trial-<id>.safetensors for each survivor\n"
-    "      --device D    auto (default), cpu or cuda\n"
+    "      --device D    auto (default: the GPU when one is present, else the CPU), cpu or cuda\n"
+    "      --tf32        let the GPU's GEMMs use TF32 tensor cores (faster, ~1e-3 relative error)\n"
     "      --seed S      sweep seed, overriding the spec's (sampling, split, minibatch order, weights)\n"
     "  -n, --trials N    how many trials, overriding the spec's\n"
     "  -h, --help        this text\n"
@@ -25,7 +26,7 @@ static const char usage[] =
 typedef struct sweep_args {
   const char *spec_path, *out_dir, *device;
   uint64_t seed;
-  bool seed_given;
+  bool seed_given, tf32;
   long long trials;
 } sweep_args;
 
@@ -34,9 +35,10 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
                                           {"device", required_argument, NULL, 'd'},
                                           {"seed", required_argument, NULL, 's'},
                                           {"trials", required_argument, NULL, 'n'},
+                                          {"tf32", no_argument, NULL, 't'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
-  *a = (sweep_args){NULL, "caviar-out", "auto", 0, false, -1};
+  *a = (sweep_args){NULL, "caviar-out", "auto", 0, false, false, -1};
   uint64_t value;
   int c;
   opterr = 0;
@@ -44,6 +46,7 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
     switch (c) {
       case 'o': a->out_dir = optarg; break;
       case 'd': a->device = optarg; break;
+      case 't': a->tf32 = true; break;
       case 's':
         if (!caviar_parse_u64(optarg, (uint64_t)CAVIAR_MAX_SEED, &a->seed))
           return caviar_usage_error("sweep", "--seed expects a whole number from 0 to 2^53, got '%s'", optarg);
@@ -82,7 +85,7 @@ int caviar_cmd_sweep(int argc, char **argv) {
   caviar_backend *backend = NULL;
   const char *device = NULL;
   caviar_data data;
-  st = caviar_open_backend(a.device, &backend, &device, &err);
+  st = caviar_open_backend(a.device, a.tf32, &backend, &device, &err);
   if (st == CAVIAR_OK) st = caviar_data_load(&spec.data, seed, &data, &err);
   if (st != CAVIAR_OK) {
     if (backend) backend->destroy(backend);

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "caviar/counter_rng.h"
 
@@ -58,15 +57,17 @@ static void free_state(run_state *s) {
   caviar_grouping_free(&s->groups);
 }
 
+/* Asks the backend whether the whole population fits before anything is allocated. */
 static caviar_status check_memory(const run_state *s, caviar_error *err) {
-  double need = caviar_population_bytes(s->groups.shapes, s->groups.members, s->groups.n_cohorts);
-  double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-  if (have > 0 && need > 0.8 * have)
-    return caviar_fail(err, CAVIAR_EINPUT,
-                       "the population needs %.1f GiB for parameters and optimizer state, more than 80%% of this "
-                       "machine's %.1f GiB: use fewer trials or smaller models",
-                       need / (1 << 30), have / (1 << 30));
-  return CAVIAR_OK;
+  int n = s->groups.n_cohorts;
+  bool *dropout = caviar_alloc((size_t)n, sizeof *dropout, "the memory plan", err);
+  if (!dropout) return CAVIAR_ERUNTIME;
+  for (int i = 0; i < s->result->n_trials; i++)
+    if (s->trials[i].hp.dropout > 0) dropout[s->groups.cohort_of[i]] = true;
+  caviar_status st = s->sweep->backend->plan(s->sweep->backend, s->sweep->data, s->groups.shapes, s->groups.members,
+                                             dropout, n, err);
+  free(dropout);
+  return st;
 }
 
 static caviar_status setup(run_state *s, caviar_error *err) {
@@ -108,14 +109,14 @@ static caviar_status setup(run_state *s, caviar_error *err) {
     caviar_cohort *cohort = &s->cohorts[c];
     st = caviar_cohort_init(cohort, &s->groups.shapes[c], s->groups.members[c], sw->seed, err);
     if (st != CAVIAR_OK) break;
+    for (int i = 0; i < n; i++)
+      if (s->groups.cohort_of[i] == c) caviar_cohort_add(cohort, &s->trials[i]);
     st = sw->backend->cohort_alloc(sw->backend, cohort, err);
     if (st != CAVIAR_OK) {
       caviar_cohort_free(cohort);
       break;
     }
     s->n_allocated++;
-    for (int i = 0; i < n; i++)
-      if (s->groups.cohort_of[i] == c) caviar_cohort_add(cohort, &s->trials[i]);
     st = sw->backend->init_members(sw->backend, cohort, 0, cohort->n, err);
   }
   return st;

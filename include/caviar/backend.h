@@ -11,6 +11,8 @@
 #include "caviar/population.h"
 #include "caviar/status.h"
 
+CAVIAR_C_BEGIN
+
 typedef enum caviar_set { CAVIAR_SET_TRAIN, CAVIAR_SET_TEST } caviar_set;
 
 /* Per-slot results of an epoch of training. */
@@ -24,6 +26,10 @@ typedef struct caviar_backend caviar_backend;
 struct caviar_backend {
   const char *name;
   void *ctx;
+  /* Checks, before anything is allocated, that a population of these cohorts (and the data) fits
+   * the backend's memory; if not, a one-line error says how many members would. */
+  caviar_status (*plan)(caviar_backend *be, const caviar_data *data, const caviar_shape *shapes, const int *members,
+                        const bool *dropout, int n_cohorts, caviar_error *err);
   /* Makes the dataset (features as stored, labels, scaling) available to the steps that follow. */
   caviar_status (*upload)(caviar_backend *be, const caviar_data *data, caviar_error *err);
   /* Allocates the cohort's arenas for its layout's capacity, and frees them. */
@@ -46,9 +52,22 @@ struct caviar_backend {
   /* A slot's parameters, packed tensor after tensor (layout.per_member floats), and back. */
   caviar_status (*read_params)(caviar_backend *be, caviar_cohort *c, int slot, float *out, caviar_error *err);
   caviar_status (*write_params)(caviar_backend *be, caviar_cohort *c, int slot, const float *in, caviar_error *err);
+  /* For the agreement tests: each slot's mean loss and every gradient (packed like read_params)
+   * on one minibatch of training rows, at the slot's next step (its dropout mask), changing
+   * nothing. */
+  caviar_status (*loss_and_grads)(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, float *loss,
+                                  float *grads, caviar_error *err);
   void (*destroy)(caviar_backend *be);
 };
 
+typedef struct caviar_backend_options {
+  bool tf32; /* CUDA: let cuBLAS use TF32 tensor cores for the GEMMs */
+} caviar_backend_options;
+
 caviar_status caviar_backend_cpu(caviar_backend **out, caviar_error *err);
+/* Only in builds with CAVIAR_HAVE_CUDA; fails with a one-line reason where no device is usable. */
+caviar_status caviar_backend_cuda(const caviar_backend_options *options, caviar_backend **out, caviar_error *err);
+
+CAVIAR_C_END
 
 #endif

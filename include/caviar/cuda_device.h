@@ -3,6 +3,7 @@
 /* Host-callable entry points of the CUDA side (the .cu files in kernels/), declared with C linkage. Only present
  * in builds with CAVIAR_HAVE_CUDA. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,11 @@ int caviar_cuda_devices(char *buf, size_t size);
  * is cuRAND's Philox), 4 words per block, for the host/device agreement test. */
 caviar_status caviar_cuda_rng_blocks(uint64_t seed, uint32_t stream, uint32_t purpose, uint64_t first_index,
                                      size_t n, uint32_t *out, caviar_error *err);
+
+/* The device's ceilings, measured now: device-to-device copy bandwidth in GB/s (bytes read plus
+ * bytes written, 1 GiB buffers, best of 5) and cuBLAS SGEMM at 8192^3 in GFLOP/s (fp32, or TF32
+ * tensor cores when tf32 is set; best of 3). */
+caviar_status caviar_cuda_ceilings(bool tf32, double *copy_gbs, double *sgemm_gflops, caviar_error *err);
 
 #ifdef __cplusplus
 }

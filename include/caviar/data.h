@@ -12,6 +12,8 @@
 #include "caviar/spec.h"
 #include "caviar/status.h"
 
+CAVIAR_C_BEGIN
+
 typedef struct caviar_dataset {
   size_t n, d;     /* examples, features per example */
   uint8_t *x_u8;   /* n x d row-major (IDX images), or NULL */
@@ -80,5 +82,7 @@ caviar_status caviar_data_load(const caviar_data_spec *spec, uint64_t seed, cavi
  * Its feature file's name goes into name (size bytes). */
 caviar_status caviar_test_set_load(const char *path, caviar_dataset *out, char *name, size_t size, caviar_error *err);
 void caviar_data_free(caviar_data *data);
+
+CAVIAR_C_END
 
 #endif

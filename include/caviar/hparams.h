@@ -7,6 +7,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "caviar/status.h"
+
+CAVIAR_C_BEGIN
+
 typedef enum caviar_optimizer {
   CAVIAR_OPT_SGD,
   CAVIAR_OPT_MOMENTUM, /* heavy-ball momentum with coefficient beta1 */
@@ -70,5 +74,7 @@ int caviar_hp_choice_index(const caviar_hp_info *info, const char *name);
 
 const char *caviar_optimizer_name(int optimizer);
 const char *caviar_activation_name(int activation);
+
+CAVIAR_C_END
 
 #endif

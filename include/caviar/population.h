@@ -19,6 +19,8 @@
 #include "caviar/sampler.h"
 #include "caviar/status.h"
 
+CAVIAR_C_BEGIN
+
 #define CAVIAR_MAX_TENSORS (2 * (CAVIAR_MAX_LAYERS + 1))
 /* Member blocks start on 64-byte boundaries (16 floats): aligned vector loads, no false sharing. */
 #define CAVIAR_BLOCK_ALIGN 16
@@ -90,5 +92,7 @@ void caviar_cohort_free(caviar_cohort *c);
 void caviar_cohort_add(caviar_cohort *c, const caviar_trial *trial);
 /* Keeps the slots listed (ascending) and moves them to the front, in the bookkeeping. */
 void caviar_cohort_compact_books(caviar_cohort *c, const int *keep, int n_keep);
+
+CAVIAR_C_END
 
 #endif

@@ -15,6 +15,8 @@
 #include "caviar/hparams.h"
 #include "caviar/status.h"
 
+CAVIAR_C_BEGIN
+
 typedef enum caviar_dist {
   CAVIAR_DIST_CONSTANT,
   CAVIAR_DIST_CATEGORICAL,
@@ -101,5 +103,7 @@ double caviar_quantize(double x, double q);
 void caviar_param_free(caviar_param *p);
 void caviar_space_free(caviar_space *space);
 const caviar_param *caviar_space_find(const caviar_space *space, const char *name);
+
+CAVIAR_C_END
 
 #endif

@@ -11,6 +11,8 @@
 #include "caviar/space.h"
 #include "caviar/status.h"
 
+CAVIAR_C_BEGIN
+
 typedef enum caviar_method {
   CAVIAR_METHOD_GRID,
   CAVIAR_METHOD_RANDOM,
@@ -98,5 +100,7 @@ const char *caviar_spec_default_text(void);
 void caviar_spec_free(caviar_spec *spec);
 
 const char *caviar_method_name(caviar_method method);
+
+CAVIAR_C_END
 
 #endif

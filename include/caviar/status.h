@@ -5,9 +5,16 @@
 
 #include <stddef.h>
 
+/* Declarations compiled by nvcc keep C linkage. */
 #ifdef __cplusplus
-extern "C" {
+#define CAVIAR_C_BEGIN extern "C" {
+#define CAVIAR_C_END }
+#else
+#define CAVIAR_C_BEGIN
+#define CAVIAR_C_END
 #endif
+
+CAVIAR_C_BEGIN
 
 typedef enum caviar_status {
   CAVIAR_OK = 0,
@@ -34,8 +41,6 @@ caviar_status caviar_fail(caviar_error *err, caviar_status status, const char *f
 void *caviar_alloc(size_t count, size_t size, const char *what, caviar_error *err);
 char *caviar_strdup(const char *s, caviar_error *err);
 
-#ifdef __cplusplus
-}
-#endif
+CAVIAR_C_END
 
 #endif

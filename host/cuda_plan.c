@@ -1,0 +1,62 @@
+#include "caviar/cuda_plan.h"
+
+#include <stdint.h>
+
+void caviar_cuda_buffers_of(const caviar_shape *shape, int capacity, bool dropout, caviar_cuda_buffers *out) {
+  caviar_layout layout;
+  caviar_layout_make(shape, capacity, &layout);
+  size_t n = (size_t)capacity, b = (size_t)shape->batch, h = (size_t)shape->hidden, c = (size_t)shape->classes;
+  size_t wide = h > c ? h : c;
+  out->arena = layout.arena;
+  out->xt = (size_t)shape->inputs * b;
+  out->act = n * b * h;
+  out->out = dropout ? n * b * h : 0;
+  out->delta = 2 * n * b * wide;
+  out->logits = n * b * c;
+  /* hp (9 x 4 bytes), step scalars (12), trial id, step counter, loss sum, eval loss (8) and
+   * correct count (8), diverged flag. */
+  out->per_member_small = 36 + 12 + 4 + 4 + 4 + 8 + 8 + 1;
+}
+
+double caviar_cuda_cohort_bytes(const caviar_shape *shape, int capacity, bool dropout) {
+  caviar_cuda_buffers b;
+  caviar_cuda_buffers_of(shape, capacity, dropout, &b);
+  double floats = 4.0 * (double)b.arena + (double)b.xt + (double)shape->layers * (double)(b.act + b.out) +
+                  (double)b.delta + (double)b.logits;
+  return 4.0 * floats + 4.0 * (double)shape->batch + (double)b.per_member_small * capacity;
+}
+
+static double population_bytes(const caviar_shape *shapes, const int *members, const bool *dropout, int n_cohorts,
+                               double scale) {
+  double bytes = 0;
+  for (int c = 0; c < n_cohorts; c++) {
+    int m = (int)((double)members[c] * scale);
+    if (m > 0) bytes += caviar_cuda_cohort_bytes(&shapes[c], m, dropout[c]);
+  }
+  return bytes;
+}
+
+bool caviar_cuda_population_fits(const caviar_shape *shapes, const int *members, const bool *dropout, int n_cohorts,
+                                 double data_bytes, double budget_bytes, double *need_bytes, int *fit) {
+  int total = 0;
+  for (int c = 0; c < n_cohorts; c++) total += members[c];
+  *need_bytes = data_bytes + population_bytes(shapes, members, dropout, n_cohorts, 1.0);
+  if (*need_bytes <= budget_bytes) {
+    *fit = total;
+    return true;
+  }
+  /* Bisect on the fraction of every cohort kept: the bytes grow with it. */
+  double lo = 0, hi = 1;
+  for (int i = 0; i < 60; i++) {
+    double mid = 0.5 * (lo + hi);
+    if (data_bytes + population_bytes(shapes, members, dropout, n_cohorts, mid) <= budget_bytes) lo = mid;
+    else hi = mid;
+  }
+  *fit = 0;
+  for (int c = 0; c < n_cohorts; c++) *fit += (int)((double)members[c] * lo);
+  return false;
+}
+
+bool caviar_graph_key_matches(const caviar_graph_key *captured, const caviar_graph_key *now) {
+  return captured->members == now->members && captured->arena == now->arena;
+}

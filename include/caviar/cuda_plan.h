@@ -1,0 +1,47 @@
+#ifndef CAVIAR_CUDA_PLAN_H
+#define CAVIAR_CUDA_PLAN_H
+/* Device memory planning for the CUDA backend, in plain C so it is tested without a GPU: what a
+ * cohort needs on the device, whether a population fits, and how many members would. The backend
+ * checks the whole population against the free memory before allocating anything, so a population
+ * too big fails up front with a number to use instead of crashing halfway. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "caviar/population.h"
+#include "caviar/status.h"
+
+CAVIAR_C_BEGIN
+
+/* Every device buffer of one cohort, in floats (labels in int32, flags in bytes). */
+typedef struct caviar_cuda_buffers {
+  size_t arena;   /* one of four: parameters, gradients, two optimizer slots */
+  size_t xt;      /* the gathered minibatch, inputs x batch */
+  size_t act;     /* per hidden layer: post-activation, members x batch x hidden */
+  size_t out;     /* per hidden layer, after dropout (0 when no member uses dropout) */
+  size_t delta;   /* two gradient buffers, members x batch x max(hidden, classes) */
+  size_t logits;  /* members x batch x classes */
+  size_t per_member_small; /* hyperparameters, scalars, counters, flags, eval sums: bytes per member */
+} caviar_cuda_buffers;
+
+void caviar_cuda_buffers_of(const caviar_shape *shape, int capacity, bool dropout, caviar_cuda_buffers *out);
+/* Total device bytes of a cohort. */
+double caviar_cuda_cohort_bytes(const caviar_shape *shape, int capacity, bool dropout);
+
+/* The population's device bytes (dataset bytes included) against a budget; when it does not fit,
+ * *fit is how many members would (the same mix, scaled down), else the population size. */
+bool caviar_cuda_population_fits(const caviar_shape *shapes, const int *members, const bool *dropout, int n_cohorts,
+                                 double data_bytes, double budget_bytes, double *need_bytes, int *fit);
+
+/* Whether a captured step graph still describes the cohort: it bakes in the member count (the
+ * GEMM batch counts and kernel grids) and buffer addresses, so any change means recapture. */
+typedef struct caviar_graph_key {
+  int members;
+  const void *arena;
+} caviar_graph_key;
+
+bool caviar_graph_key_matches(const caviar_graph_key *captured, const caviar_graph_key *now);
+
+CAVIAR_C_END
+
+#endif

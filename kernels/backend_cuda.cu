@@ -1,0 +1,588 @@
+// The CUDA backend: the cohort's arenas on the device, layer 1 of the whole cohort as one cuBLAS
+// GEMM over the stacked weights (the minibatch is shared), deeper layers as strided-batched GEMMs,
+// our kernels around them, and each training step captured once as a CUDA graph and replayed, so
+// a shrinking population does not become launch-bound.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "caviar/backend.h"
+#include "caviar/cuda_device.h"
+#include "caviar/cuda_plan.h"
+#include "cuda_check.h"
+#include "kernels.cuh"
+
+namespace {
+
+struct cuda_ctx {
+  int device;
+  cudaStream_t stream;
+  cublasHandle_t blas;
+  void *blas_workspace;
+  bool tf32;
+  device_dataset train, test;
+  void *owned[8]; // dataset buffers to free
+  int n_owned;
+  uint32_t *rows;  // the order of an epoch or the rows of an evaluation
+  size_t rows_capacity;
+  int *epoch, *step_index;
+  int sms;
+  char name[400];
+};
+
+struct cuda_cohort {
+  float *params, *grads, *first, *second;
+  float *xt;
+  int32_t *labels;
+  float *act[CAVIAR_MAX_LAYERS], *out[CAVIAR_MAX_LAYERS];
+  float *delta[2], *logits;
+  bool dropout;
+  member_vectors mv;
+  caviar_member_hp *hp;
+  uint32_t *trial;
+  cudaGraphExec_t graph;
+  caviar_graph_key key;
+  bool have_graph;
+};
+
+cuda_ctx *ctx_of(caviar_backend *be) { return static_cast<cuda_ctx *>(be->ctx); }
+cuda_cohort *impl_of(caviar_cohort *c) { return static_cast<cuda_cohort *>(c->impl); }
+
+template <typename T> caviar_status device_alloc(T **p, size_t count, const char *what, caviar_error *err) {
+  cudaError_t rc = cudaMalloc(reinterpret_cast<void **>(p), (count ? count : 1) * sizeof(T));
+  if (rc != cudaSuccess) {
+    *p = nullptr;
+    return caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: cudaMalloc of %s (%.1f MiB): %s", __FILE__, __LINE__, what,
+                       (double)count * sizeof(T) / (1 << 20), cudaGetErrorString(rc));
+  }
+  return CAVIAR_OK;
+}
+
+caviar_status cuda_plan(caviar_backend *be, const caviar_data *data, const caviar_shape *shapes, const int *members,
+                        const bool *dropout, int n_cohorts, caviar_error *err) {
+  cuda_ctx *ctx = ctx_of(be);
+  size_t free_bytes = 0, total_bytes = 0;
+  CAVIAR_CUDA_TRY(err, cudaMemGetInfo(&free_bytes, &total_bytes));
+  const caviar_dataset *sets[] = {&data->train, &data->test};
+  double data_bytes = 0;
+  for (const caviar_dataset *ds : sets)
+    data_bytes += (double)ds->n * ds->d * (ds->x_u8 ? 1 : 4) + 4.0 * ds->n + 4.0 * ds->n + 8.0 * ds->d;
+  double need;
+  int fit;
+  // A tenth of the free memory stays for cuBLAS, graphs and fragmentation.
+  if (caviar_cuda_population_fits(shapes, members, dropout, n_cohorts, data_bytes, 0.9 * (double)free_bytes, &need,
+                                  &fit))
+    return CAVIAR_OK;
+  int total = 0;
+  for (int c = 0; c < n_cohorts; c++) total += members[c];
+  return caviar_fail(err, CAVIAR_EINPUT,
+                     "the population needs %.1f GiB on %s, which has %.1f GiB free: about %d of its %d members fit; "
+                     "run fewer trials (-n %d) or smaller models",
+                     need / (1 << 30), ctx->name, (double)free_bytes / (1 << 30), fit, total, fit > 0 ? fit : 1);
+}
+
+caviar_status upload_set(cuda_ctx *ctx, const caviar_dataset *ds, const caviar_scaling *scaling, device_dataset *out,
+                         caviar_error *err) {
+  *out = device_dataset{};
+  out->d = (int)ds->d;
+  size_t n = ds->n * ds->d;
+  uint8_t *x8 = nullptr;
+  float *x32 = nullptr, *shift = nullptr, *scale = nullptr;
+  int32_t *labels = nullptr;
+  caviar_status st = ds->x_u8 ? device_alloc(&x8, n, "the dataset", err) : device_alloc(&x32, n, "the dataset", err);
+  if (st == CAVIAR_OK) ctx->owned[ctx->n_owned++] = ds->x_u8 ? (void *)x8 : (void *)x32;
+  if (st == CAVIAR_OK && (st = device_alloc(&labels, ds->n, "labels", err)) == CAVIAR_OK) ctx->owned[ctx->n_owned++] = labels;
+  if (st == CAVIAR_OK && (st = device_alloc(&shift, ds->d, "the input scaling", err)) == CAVIAR_OK)
+    ctx->owned[ctx->n_owned++] = shift;
+  if (st == CAVIAR_OK && (st = device_alloc(&scale, ds->d, "the input scaling", err)) == CAVIAR_OK)
+    ctx->owned[ctx->n_owned++] = scale;
+  if (st != CAVIAR_OK) return st;
+  if (x8) CAVIAR_CUDA_TRY(err, cudaMemcpy(x8, ds->x_u8, n, cudaMemcpyHostToDevice));
+  if (x32) CAVIAR_CUDA_TRY(err, cudaMemcpy(x32, ds->x_f32, n * sizeof(float), cudaMemcpyHostToDevice));
+  CAVIAR_CUDA_TRY(err, cudaMemcpy(labels, ds->labels, ds->n * sizeof(int32_t), cudaMemcpyHostToDevice));
+  CAVIAR_CUDA_TRY(err, cudaMemcpy(shift, scaling->shift, ds->d * sizeof(float), cudaMemcpyHostToDevice));
+  CAVIAR_CUDA_TRY(err, cudaMemcpy(scale, scaling->scale, ds->d * sizeof(float), cudaMemcpyHostToDevice));
+  *out = device_dataset{x8, x32, labels, shift, scale, (int)ds->d};
+  return CAVIAR_OK;
+}
+
+void free_data(cuda_ctx *ctx) {
+  for (int i = 0; i < ctx->n_owned; i++) cudaFree(ctx->owned[i]);
+  ctx->n_owned = 0;
+  cudaFree(ctx->rows);
+  ctx->rows = nullptr;
+  ctx->rows_capacity = 0;
+}
+
+caviar_status cuda_upload(caviar_backend *be, const caviar_data *data, caviar_error *err) {
+  cuda_ctx *ctx = ctx_of(be);
+  free_data(ctx);
+  caviar_status st = upload_set(ctx, &data->train, &data->scaling, &ctx->train, err);
+  if (st == CAVIAR_OK) st = upload_set(ctx, &data->test, &data->scaling, &ctx->test, err);
+  ctx->rows_capacity = data->train.n > data->test.n ? data->train.n : data->test.n;
+  if (st == CAVIAR_OK) st = device_alloc(&ctx->rows, ctx->rows_capacity, "row indices", err);
+  return st;
+}
+
+void cuda_cohort_free(caviar_backend *be, caviar_cohort *c) {
+  (void)be;
+  cuda_cohort *cc = impl_of(c);
+  if (!cc) return;
+  if (cc->have_graph) cudaGraphExecDestroy(cc->graph);
+  void *buffers[] = {cc->params, cc->grads, cc->first, cc->second, cc->xt, cc->labels, cc->delta[0], cc->delta[1],
+                     cc->logits, cc->hp, cc->trial, cc->mv.steps, cc->mv.scalars, cc->mv.diverged, cc->mv.loss_sum,
+                     cc->mv.eval_loss, cc->mv.eval_correct};
+  for (void *p : buffers) cudaFree(p);
+  for (int l = 0; l < CAVIAR_MAX_LAYERS; l++) {
+    if (cc->out[l] != cc->act[l]) cudaFree(cc->out[l]);
+    cudaFree(cc->act[l]);
+  }
+  delete cc;
+  c->impl = nullptr;
+}
+
+bool any_dropout(const caviar_cohort *c) {
+  for (int i = 0; i < c->n; i++)
+    if (c->hp[i].dropout > 0) return true;
+  return false;
+}
+
+// Separate post-dropout buffers (the next layer's input), only once some member uses dropout.
+caviar_status alloc_dropout_buffers(caviar_cohort *c, caviar_error *err) {
+  cuda_cohort *cc = impl_of(c);
+  size_t n = (size_t)c->layout.capacity * c->shape.batch * c->shape.hidden;
+  for (int l = 0; l < c->shape.layers; l++) {
+    if (cc->out[l] != cc->act[l]) continue;
+    caviar_status st = device_alloc(&cc->out[l], n, "dropout outputs", err);
+    if (st != CAVIAR_OK) {
+      cc->out[l] = cc->act[l];
+      return st;
+    }
+  }
+  cc->dropout = true;
+  if (cc->have_graph) cudaGraphExecDestroy(cc->graph);
+  cc->have_graph = false;
+  return CAVIAR_OK;
+}
+
+caviar_status cuda_cohort_alloc(caviar_backend *be, caviar_cohort *c, caviar_error *err) {
+  cuda_cohort *cc = new (std::nothrow) cuda_cohort();
+  if (!cc) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory allocating a cohort");
+  c->impl = cc;
+  const caviar_shape &s = c->shape;
+  size_t cap = (size_t)c->layout.capacity, b = (size_t)s.batch;
+  size_t wide = (size_t)(s.hidden > s.classes ? s.hidden : s.classes);
+  cc->dropout = any_dropout(c);
+  caviar_status st = CAVIAR_OK;
+  float **arenas[] = {&cc->params, &cc->grads, &cc->first, &cc->second};
+  for (float **a : arenas)
+    if (st == CAVIAR_OK) st = device_alloc(a, c->layout.arena, "a cohort arena", err);
+  if (st == CAVIAR_OK) st = device_alloc(&cc->xt, (size_t)s.inputs * b, "the minibatch", err);
+  if (st == CAVIAR_OK) st = device_alloc(&cc->labels, b, "minibatch labels", err);
+  for (int l = 0; st == CAVIAR_OK && l < s.layers; l++) {
+    st = device_alloc(&cc->act[l], cap * b * s.hidden, "activations", err);
+    cc->out[l] = cc->act[l];
+  }
+  if (st == CAVIAR_OK && cc->dropout) st = alloc_dropout_buffers(c, err);
+  if (st == CAVIAR_OK) st = device_alloc(&cc->delta[0], cap * b * wide, "gradients", err);
+  if (st == CAVIAR_OK) st = device_alloc(&cc->delta[1], cap * b * wide, "gradients", err);
+  if (st == CAVIAR_OK) st = device_alloc(&cc->logits, cap * b * s.classes, "logits", err);
+  if (st == CAVIAR_OK) st = device_alloc(&cc->hp, cap, "hyperparameters", err);
+  if (st == CAVIAR_OK) st = device_alloc(&cc->trial, cap, "trial ids", err);
+  if (st == CAVIAR_OK) st = device_alloc(&cc->mv.steps, cap, "step counters", err);
+  if (st == CAVIAR_OK) st = device_alloc(&cc->mv.scalars, cap, "step scalars", err);
+  if (st == CAVIAR_OK) st = device_alloc(&cc->mv.diverged, cap, "divergence flags", err);
+  if (st == CAVIAR_OK) st = device_alloc(&cc->mv.loss_sum, cap, "losses", err);
+  if (st == CAVIAR_OK) st = device_alloc(&cc->mv.eval_loss, cap, "evaluation sums", err);
+  if (st == CAVIAR_OK) st = device_alloc(&cc->mv.eval_correct, cap, "evaluation counts", err);
+  cc->mv.hp = cc->hp;
+  cc->mv.trial = cc->trial;
+  for (float **a : arenas)
+    if (st == CAVIAR_OK && *a) st = cudaMemset(*a, 0, c->layout.arena * sizeof(float)) == cudaSuccess
+                                         ? CAVIAR_OK
+                                         : caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: cudaMemset failed", __FILE__, __LINE__);
+  if (st != CAVIAR_OK) cuda_cohort_free(be, c);
+  (void)ctx_of(be);
+  return st;
+}
+
+// The host's books (hyperparameters, trial ids, step counts) are the truth between epochs.
+caviar_status upload_books(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
+  cuda_cohort *cc = impl_of(c);
+  if (c->n == 0) return CAVIAR_OK;
+  CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(cc->hp, c->hp, c->n * sizeof(caviar_member_hp), cudaMemcpyHostToDevice, ctx->stream));
+  CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(cc->trial, c->trial, c->n * sizeof(uint32_t), cudaMemcpyHostToDevice, ctx->stream));
+  CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(cc->mv.steps, c->steps, c->n * sizeof(int), cudaMemcpyHostToDevice, ctx->stream));
+  return CAVIAR_OK;
+}
+
+caviar_status cuda_init_members(caviar_backend *be, caviar_cohort *c, int first, int count, caviar_error *err) {
+  cuda_ctx *ctx = ctx_of(be);
+  cuda_cohort *cc = impl_of(c);
+  for (int slot = first; slot < first + count; slot++) c->steps[slot] = 0;
+  caviar_status st = upload_books(ctx, c, err);
+  if (st == CAVIAR_OK)
+    st = launch_init(ctx->stream, c->layout, first, count, c->seed, cc->params, cc->grads, cc->first, cc->second,
+                     cc->mv, err);
+  if (st == CAVIAR_OK) CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
+  return st;
+}
+
+// Z (batch x n_out per member, member-major) = input x W for every member of the cohort.
+caviar_status linear_forward(cuda_ctx *ctx, caviar_cohort *c, int l, const float *input, float *z, caviar_error *err) {
+  cuda_cohort *cc = impl_of(c);
+  const caviar_layout &lay = c->layout;
+  int b = c->shape.batch, n = c->n, n_in = caviar_layer_in(&c->shape, l), n_out = caviar_layer_out(&c->shape, l);
+  const float one = 1.0f, zero = 0.0f;
+  const float *w = cc->params + lay.offset[2 * l];
+  if (l == 0 && lay.stride[0] == lay.size[0]) {
+    // The shared minibatch times the stacked first-layer weights: one inputs x (n * hidden) GEMM.
+    CAVIAR_CUBLAS_TRY(err, cublasSgemm(ctx->blas, CUBLAS_OP_T, CUBLAS_OP_N, b, n * n_out, n_in, &one, input, n_in, w,
+                                       n_in, &zero, z, b));
+  } else {
+    // Deeper layers (and a padded first layer, with the minibatch's stride 0) as a strided batch.
+    long long stride_in = l == 0 ? 0 : (long long)b * n_in;
+    CAVIAR_CUBLAS_TRY(err, cublasSgemmStridedBatched(ctx->blas, l == 0 ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, b,
+                                                     n_out, n_in, &one, input, l == 0 ? n_in : b, stride_in, w, n_in,
+                                                     (long long)lay.stride[2 * l], &zero, z, b, (long long)b * n_out, n));
+  }
+  return CAVIAR_OK;
+}
+
+caviar_status forward(cuda_ctx *ctx, caviar_cohort *c, bool train, caviar_error *err) {
+  cuda_cohort *cc = impl_of(c);
+  const caviar_shape &s = c->shape;
+  const float *input = cc->xt;
+  for (int l = 0; l <= s.layers; l++) {
+    bool hidden = l < s.layers;
+    float *z = hidden ? cc->act[l] : cc->logits;
+    caviar_status st = linear_forward(ctx, c, l, input, z, err);
+    if (st != CAVIAR_OK) return st;
+    float *out = hidden && cc->out[l] != cc->act[l] ? cc->out[l] : nullptr;
+    st = launch_bias_activation(ctx->stream, z, out, cc->params, c->layout.offset[2 * l + 1],
+                                c->layout.stride[2 * l + 1], s.batch, caviar_layer_out(&s, l), c->n, hidden, train, l,
+                                c->seed, cc->mv, err);
+    if (st != CAVIAR_OK) return st;
+    if (hidden) input = cc->out[l];
+  }
+  return CAVIAR_OK;
+}
+
+caviar_status backward(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
+  cuda_cohort *cc = impl_of(c);
+  const caviar_shape &s = c->shape;
+  const caviar_layout &lay = c->layout;
+  const float one = 1.0f, zero = 0.0f;
+  int b = s.batch, n = c->n;
+  float *dz = cc->logits;
+  for (int l = s.layers; l >= 0; l--) {
+    int n_in = caviar_layer_in(&s, l), n_out = caviar_layer_out(&s, l);
+    float *dw = cc->grads + lay.offset[2 * l];
+    if (l == 0 && lay.stride[0] == lay.size[0]) {
+      // Every member's first-layer weight gradient in one GEMM: minibatch x (all members' dz).
+      CAVIAR_CUBLAS_TRY(err, cublasSgemm(ctx->blas, CUBLAS_OP_N, CUBLAS_OP_N, n_in, n * n_out, b, &one, cc->xt, n_in,
+                                         dz, b, &zero, dw, n_in));
+    } else {
+      const float *input = l == 0 ? cc->xt : cc->out[l - 1];
+      CAVIAR_CUBLAS_TRY(err, cublasSgemmStridedBatched(ctx->blas, l == 0 ? CUBLAS_OP_N : CUBLAS_OP_T, CUBLAS_OP_N,
+                                                       n_in, n_out, b, &one, input, l == 0 ? n_in : b,
+                                                       l == 0 ? 0 : (long long)b * n_in, dz, b, (long long)b * n_out,
+                                                       &zero, dw, n_in, (long long)lay.stride[2 * l], n));
+    }
+    caviar_status st = launch_bias_grad(ctx->stream, dz, cc->grads, lay.offset[2 * l + 1], lay.stride[2 * l + 1], b,
+                                        n_out, n, err);
+    if (st != CAVIAR_OK) return st;
+    if (l == 0) break;
+    float *da = cc->delta[l % 2];
+    CAVIAR_CUBLAS_TRY(err, cublasSgemmStridedBatched(ctx->blas, CUBLAS_OP_N, CUBLAS_OP_T, b, n_in, n_out, &one, dz, b,
+                                                     (long long)b * n_out, cc->params + lay.offset[2 * l], n_in,
+                                                     (long long)lay.stride[2 * l], &zero, da, b, (long long)b * n_in,
+                                                     n));
+    st = launch_activation_backward(ctx->stream, da, cc->act[l - 1], b, n_in, n, l - 1, c->seed, cc->mv, err);
+    if (st != CAVIAR_OK) return st;
+    dz = da;
+  }
+  return CAVIAR_OK;
+}
+
+// One training step of every member, all on the stream (and so capturable as a graph).
+caviar_status enqueue_step(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
+  cuda_cohort *cc = impl_of(c);
+  caviar_status st = launch_step_begin(ctx->stream, cc->mv, c->n, ctx->epoch, err);
+  if (st == CAVIAR_OK)
+    st = launch_gather(ctx->stream, ctx->train, ctx->rows, ctx->step_index, c->shape.batch, c->shape.batch, cc->xt,
+                       cc->labels, err);
+  if (st == CAVIAR_OK) st = forward(ctx, c, true, err);
+  if (st == CAVIAR_OK)
+    st = launch_softmax_xent(ctx->stream, cc->logits, cc->labels, c->shape.batch, c->shape.batch, c->shape.classes,
+                             c->n, true, cc->mv, err);
+  if (st == CAVIAR_OK) st = backward(ctx, c, err);
+  if (st == CAVIAR_OK)
+    st = launch_update(ctx->stream, c->layout, c->n, cc->params, cc->grads, cc->first, cc->second, cc->mv, 16 * ctx->sms,
+                       err);
+  if (st == CAVIAR_OK) st = launch_step_end(ctx->stream, ctx->step_index, err);
+  return st;
+}
+
+// Captures the step once per member count; compaction changes the count and so the graph.
+caviar_status step_graph(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
+  cuda_cohort *cc = impl_of(c);
+  caviar_graph_key now = {c->n, cc->params};
+  if (cc->have_graph && caviar_graph_key_matches(&cc->key, &now)) return CAVIAR_OK;
+  if (cc->have_graph) cudaGraphExecDestroy(cc->graph);
+  cc->have_graph = false;
+  CAVIAR_CUDA_TRY(err, cudaStreamBeginCapture(ctx->stream, cudaStreamCaptureModeThreadLocal));
+  caviar_status st = enqueue_step(ctx, c, err);
+  cudaGraph_t graph = nullptr;
+  cudaError_t rc = cudaStreamEndCapture(ctx->stream, &graph);
+  if (st != CAVIAR_OK) {
+    if (graph) cudaGraphDestroy(graph);
+    return st;
+  }
+  if (rc != cudaSuccess)
+    return caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: capturing the training step: %s", __FILE__, __LINE__,
+                       cudaGetErrorString(rc));
+  rc = cudaGraphInstantiate(&cc->graph, graph, 0);
+  cudaGraphDestroy(graph);
+  if (rc != cudaSuccess)
+    return caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: instantiating the step graph: %s", __FILE__, __LINE__,
+                       cudaGetErrorString(rc));
+  cc->have_graph = true;
+  cc->key = now;
+  return CAVIAR_OK;
+}
+
+caviar_status start_steps(cuda_ctx *ctx, caviar_cohort *c, const uint32_t *rows, size_t n_rows, const int *epoch,
+                          caviar_error *err) {
+  cuda_cohort *cc = impl_of(c);
+  static const int zero = 0;
+  if (n_rows > ctx->rows_capacity)
+    return caviar_fail(err, CAVIAR_ERUNTIME, "%zu rows, more than the %zu uploaded", n_rows, ctx->rows_capacity);
+  CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(ctx->rows, rows, n_rows * sizeof(uint32_t), cudaMemcpyHostToDevice, ctx->stream));
+  CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(ctx->epoch, epoch, sizeof(int), cudaMemcpyHostToDevice, ctx->stream));
+  CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(ctx->step_index, &zero, sizeof(int), cudaMemcpyHostToDevice, ctx->stream));
+  CAVIAR_CUDA_TRY(err, cudaMemsetAsync(cc->mv.diverged, 0, c->n, ctx->stream));
+  CAVIAR_CUDA_TRY(err, cudaMemsetAsync(cc->mv.loss_sum, 0, c->n * sizeof(float), ctx->stream));
+  if (!cc->dropout && any_dropout(c)) {
+    caviar_status st = alloc_dropout_buffers(c, err);
+    if (st != CAVIAR_OK) return st;
+  }
+  return upload_books(ctx, c, err);
+}
+
+caviar_status cuda_train_epoch(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, size_t n_rows, int epoch,
+                               caviar_epoch_stats *stats, caviar_error *err) {
+  cuda_ctx *ctx = ctx_of(be);
+  cuda_cohort *cc = impl_of(c);
+  size_t steps = n_rows / (size_t)c->shape.batch;
+  if (c->n == 0) return CAVIAR_OK;
+  caviar_status st = start_steps(ctx, c, rows, n_rows, &epoch, err);
+  if (st == CAVIAR_OK) st = step_graph(ctx, c, err);
+  for (size_t s = 0; st == CAVIAR_OK && s < steps; s++) CAVIAR_CUDA_TRY(err, cudaGraphLaunch(cc->graph, ctx->stream));
+  if (st != CAVIAR_OK) return st;
+  CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(stats->train_loss, cc->mv.loss_sum, c->n * sizeof(float), cudaMemcpyDeviceToHost, ctx->stream));
+  CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(stats->diverged, cc->mv.diverged, c->n, cudaMemcpyDeviceToHost, ctx->stream));
+  CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(c->steps, cc->mv.steps, c->n * sizeof(int), cudaMemcpyDeviceToHost, ctx->stream));
+  CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
+  for (int m = 0; m < c->n; m++)
+    if (!stats->diverged[m]) stats->train_loss[m] /= (float)(steps ? steps : 1);
+  return CAVIAR_OK;
+}
+
+caviar_status cuda_evaluate(caviar_backend *be, caviar_cohort *c, caviar_set set, const uint32_t *rows, size_t n_rows,
+                            float *loss, float *accuracy, caviar_error *err) {
+  cuda_ctx *ctx = ctx_of(be);
+  cuda_cohort *cc = impl_of(c);
+  if (c->n == 0 || n_rows == 0) return CAVIAR_OK;
+  if (n_rows > ctx->rows_capacity)
+    return caviar_fail(err, CAVIAR_ERUNTIME, "%zu rows, more than the %zu uploaded", n_rows, ctx->rows_capacity);
+  CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(ctx->rows, rows, n_rows * sizeof(uint32_t), cudaMemcpyHostToDevice, ctx->stream));
+  CAVIAR_CUDA_TRY(err, cudaMemsetAsync(cc->mv.eval_loss, 0, c->n * sizeof(double), ctx->stream));
+  CAVIAR_CUDA_TRY(err, cudaMemsetAsync(cc->mv.eval_correct, 0, c->n * sizeof(unsigned long long), ctx->stream));
+  caviar_status st = upload_books(ctx, c, err);
+  const device_dataset &data = set == CAVIAR_SET_TRAIN ? ctx->train : ctx->test;
+  int b = c->shape.batch;
+  for (size_t start = 0; st == CAVIAR_OK && start < n_rows; start += (size_t)b) {
+    int valid = (int)(n_rows - start < (size_t)b ? n_rows - start : (size_t)b);
+    st = launch_gather(ctx->stream, data, ctx->rows + start, nullptr, b, valid, cc->xt, cc->labels, err);
+    if (st == CAVIAR_OK) st = forward(ctx, c, false, err);
+    if (st == CAVIAR_OK)
+      st = launch_softmax_xent(ctx->stream, cc->logits, cc->labels, b, valid, c->shape.classes, c->n, false, cc->mv, err);
+  }
+  if (st != CAVIAR_OK) return st;
+  double *sums = static_cast<double *>(malloc(c->n * sizeof(double)));
+  unsigned long long *right = static_cast<unsigned long long *>(malloc(c->n * sizeof(unsigned long long)));
+  if (!sums || !right) {
+    free(sums);
+    free(right);
+    return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory reading evaluation results");
+  }
+  cudaError_t rc = cudaMemcpyAsync(sums, cc->mv.eval_loss, c->n * sizeof(double), cudaMemcpyDeviceToHost, ctx->stream);
+  if (rc == cudaSuccess)
+    rc = cudaMemcpyAsync(right, cc->mv.eval_correct, c->n * sizeof(unsigned long long), cudaMemcpyDeviceToHost, ctx->stream);
+  if (rc == cudaSuccess) rc = cudaStreamSynchronize(ctx->stream);
+  for (int m = 0; rc == cudaSuccess && m < c->n; m++) {
+    loss[m] = (float)(sums[m] / (double)n_rows);
+    accuracy[m] = (float)((double)right[m] / (double)n_rows);
+  }
+  free(sums);
+  free(right);
+  if (rc != cudaSuccess)
+    return caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: reading evaluation results: %s", __FILE__, __LINE__,
+                       cudaGetErrorString(rc));
+  return CAVIAR_OK;
+}
+
+// Copies one member's blocks of every tensor of every arena (device to device, on the stream).
+caviar_status move_member(cuda_ctx *ctx, caviar_cohort *c, int src, int dst, caviar_error *err) {
+  cuda_cohort *cc = impl_of(c);
+  float *arenas[] = {cc->params, cc->first, cc->second};
+  for (float *a : arenas)
+    for (int t = 0; t < c->layout.n_tensors; t++)
+      CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(caviar_block(a, &c->layout, t, dst), caviar_block(a, &c->layout, t, src),
+                                           c->layout.size[t] * sizeof(float), cudaMemcpyDeviceToDevice, ctx->stream));
+  return CAVIAR_OK;
+}
+
+caviar_status cuda_compact(caviar_backend *be, caviar_cohort *c, const int *keep, int n_keep, caviar_error *err) {
+  cuda_ctx *ctx = ctx_of(be);
+  for (int i = 0; i < n_keep; i++)
+    if (keep[i] != i) {
+      caviar_status st = move_member(ctx, c, keep[i], i, err);
+      if (st != CAVIAR_OK) return st;
+    }
+  caviar_cohort_compact_books(c, keep, n_keep);
+  CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
+  return CAVIAR_OK;
+}
+
+caviar_status cuda_copy_member(caviar_backend *be, caviar_cohort *c, int src, int dst, caviar_error *err) {
+  cuda_ctx *ctx = ctx_of(be);
+  caviar_status st = move_member(ctx, c, src, dst, err);
+  if (st != CAVIAR_OK) return st;
+  c->steps[dst] = c->steps[src];
+  CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
+  return CAVIAR_OK;
+}
+
+caviar_status copy_params(cuda_ctx *ctx, caviar_cohort *c, float *arena, int slot, float *host, bool to_device,
+                          caviar_error *err) {
+  for (int t = 0; t < c->layout.n_tensors; t++) {
+    float *block = caviar_block(arena, &c->layout, t, slot);
+    size_t bytes = c->layout.size[t] * sizeof(float);
+    CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(to_device ? block : host, to_device ? host : block, bytes,
+                                         to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost, ctx->stream));
+    host += c->layout.size[t];
+  }
+  CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
+  return CAVIAR_OK;
+}
+
+caviar_status cuda_read_params(caviar_backend *be, caviar_cohort *c, int slot, float *out, caviar_error *err) {
+  return copy_params(ctx_of(be), c, impl_of(c)->params, slot, out, false, err);
+}
+
+caviar_status cuda_write_params(caviar_backend *be, caviar_cohort *c, int slot, const float *in, caviar_error *err) {
+  return copy_params(ctx_of(be), c, impl_of(c)->params, slot, const_cast<float *>(in), true, err);
+}
+
+caviar_status cuda_loss_and_grads(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, float *loss,
+                                  float *grads, caviar_error *err) {
+  cuda_ctx *ctx = ctx_of(be);
+  cuda_cohort *cc = impl_of(c);
+  static const int epoch0 = 0;
+  // step_begin advances the device's step counters to the slots' next step (the dropout mask);
+  // the host's books keep the old counts, so nothing changes once they are uploaded again.
+  caviar_status st = start_steps(ctx, c, rows, (size_t)c->shape.batch, &epoch0, err);
+  if (st == CAVIAR_OK) st = launch_step_begin(ctx->stream, cc->mv, c->n, ctx->epoch, err);
+  if (st == CAVIAR_OK)
+    st = launch_gather(ctx->stream, ctx->train, ctx->rows, ctx->step_index, c->shape.batch, c->shape.batch, cc->xt,
+                       cc->labels, err);
+  if (st == CAVIAR_OK) st = forward(ctx, c, true, err);
+  if (st == CAVIAR_OK)
+    st = launch_softmax_xent(ctx->stream, cc->logits, cc->labels, c->shape.batch, c->shape.batch, c->shape.classes,
+                             c->n, true, cc->mv, err);
+  if (st == CAVIAR_OK) st = backward(ctx, c, err);
+  if (st == CAVIAR_OK)
+    CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(loss, cc->mv.loss_sum, c->n * sizeof(float), cudaMemcpyDeviceToHost, ctx->stream));
+  for (int slot = 0; st == CAVIAR_OK && slot < c->n; slot++)
+    st = copy_params(ctx, c, cc->grads, slot, grads + (size_t)slot * c->layout.per_member, false, err);
+  if (st == CAVIAR_OK) st = upload_books(ctx, c, err);
+  if (st == CAVIAR_OK) CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
+  return st;
+}
+
+void cuda_destroy(caviar_backend *be) {
+  cuda_ctx *ctx = ctx_of(be);
+  free_data(ctx);
+  cudaFree(ctx->epoch);
+  cudaFree(ctx->step_index);
+  cudaFree(ctx->blas_workspace);
+  if (ctx->blas) cublasDestroy(ctx->blas);
+  if (ctx->stream) cudaStreamDestroy(ctx->stream);
+  delete ctx;
+  free(be);
+}
+
+caviar_status cuda_setup(cuda_ctx *ctx, const caviar_backend_options *options, caviar_error *err) {
+  char devices[1024];
+  if (caviar_cuda_devices(devices, sizeof devices) == 0)
+    return caviar_fail(err, CAVIAR_EINPUT, "--device cuda: %s", devices);
+  CAVIAR_CUDA_TRY(err, cudaGetDevice(&ctx->device));
+  cudaDeviceProp prop;
+  CAVIAR_CUDA_TRY(err, cudaGetDeviceProperties(&prop, ctx->device));
+  ctx->sms = prop.multiProcessorCount;
+  ctx->tf32 = options && options->tf32;
+  snprintf(ctx->name, sizeof ctx->name, "cuda:%d %s (sm_%d%d, cuBLAS %s)", ctx->device, prop.name, prop.major,
+           prop.minor, ctx->tf32 ? "TF32" : "FP32");
+  CAVIAR_CUDA_TRY(err, cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking));
+  CAVIAR_CUBLAS_TRY(err, cublasCreate(&ctx->blas));
+  CAVIAR_CUBLAS_TRY(err, cublasSetStream(ctx->blas, ctx->stream));
+  // A workspace of our own, so cuBLAS never allocates while a step is being captured.
+  const size_t workspace = 32u << 20;
+  CAVIAR_CUDA_TRY(err, cudaMalloc(&ctx->blas_workspace, workspace));
+  CAVIAR_CUBLAS_TRY(err, cublasSetWorkspace(ctx->blas, ctx->blas_workspace, workspace));
+  CAVIAR_CUBLAS_TRY(err, cublasSetMathMode(ctx->blas, ctx->tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  CAVIAR_CUDA_TRY(err, cudaMalloc(&ctx->epoch, sizeof(int)));
+  CAVIAR_CUDA_TRY(err, cudaMalloc(&ctx->step_index, sizeof(int)));
+  return CAVIAR_OK;
+}
+
+}  // namespace
+
+extern "C" caviar_status caviar_backend_cuda(const caviar_backend_options *options, caviar_backend **out,
+                                             caviar_error *err) {
+  caviar_backend *be = static_cast<caviar_backend *>(calloc(1, sizeof *be));
+  cuda_ctx *ctx = new (std::nothrow) cuda_ctx();
+  if (!be || !ctx) {
+    free(be);
+    delete ctx;
+    return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory creating the CUDA backend");
+  }
+  be->ctx = ctx;
+  be->destroy = cuda_destroy;
+  caviar_status st = cuda_setup(ctx, options, err);
+  if (st != CAVIAR_OK) {
+    cuda_destroy(be);
+    return st;
+  }
+  be->name = ctx->name;
+  be->plan = cuda_plan;
+  be->upload = cuda_upload;
+  be->cohort_alloc = cuda_cohort_alloc;
+  be->cohort_free = cuda_cohort_free;
+  be->init_members = cuda_init_members;
+  be->train_epoch = cuda_train_epoch;
+  be->evaluate = cuda_evaluate;
+  be->compact = cuda_compact;
+  be->copy_member = cuda_copy_member;
+  be->read_params = cuda_read_params;
+  be->write_params = cuda_write_params;
+  be->loss_and_grads = cuda_loss_and_grads;
+  *out = be;
+  return CAVIAR_OK;
+}

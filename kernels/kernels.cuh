@@ -1,0 +1,72 @@
+// Launchers of the CUDA backend's kernels. Each takes its stream, launches, and checks the launch
+// (file:line and CUDA's message). Layouts follow population.h: column-major blocks, and the
+// per-member activation buffers are member-major (member m's batch x units block at m * batch * units).
+#ifndef CAVIAR_KERNELS_CUH
+#define CAVIAR_KERNELS_CUH
+
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+#include "caviar/model_math.h"
+#include "caviar/population.h"
+
+// The per-member vectors every kernel may read, all device pointers indexed by slot.
+struct member_vectors {
+  const caviar_member_hp *hp;
+  const uint32_t *trial;
+  int *steps;                   // optimizer steps taken (Adam's t, the dropout counter)
+  caviar_step_scalars *scalars; // this step's lr and bias corrections
+  uint8_t *diverged;
+  float *loss_sum;              // training loss summed over the epoch's steps
+  double *eval_loss;            // evaluation sums
+  unsigned long long *eval_correct;
+};
+
+// The dataset as uploaded: features as stored (bytes or floats), labels, the input scaling.
+struct device_dataset {
+  const uint8_t *x_u8;
+  const float *x_f32;
+  const int32_t *labels;
+  const float *shift, *scale;
+  int d;
+};
+
+// Rows of a minibatch: explicit (rows[0 .. valid)), or the training order at *step_index * batch.
+// Slots past `valid` repeat row 0 so every kernel runs at the full batch; their results are ignored.
+caviar_status launch_gather(cudaStream_t s, const device_dataset &data, const uint32_t *rows, const int *step_index,
+                            int batch, int valid, float *xt, int32_t *labels, caviar_error *err);
+
+// Before a training step: members not diverged take a step (steps += 1) and get its scalars.
+caviar_status launch_step_begin(cudaStream_t s, member_vectors mv, int members, const int *epoch, caviar_error *err);
+caviar_status launch_step_end(cudaStream_t s, int *step_index, caviar_error *err);
+
+// z += bias, then (hidden layers) the activation, and inverted dropout into `out` when training.
+caviar_status launch_bias_activation(cudaStream_t s, float *z, float *out, const float *params, size_t bias_offset,
+                                     size_t bias_stride, int batch, int units, int members, bool hidden, bool train,
+                                     int layer, uint64_t seed, member_vectors mv, caviar_error *err);
+
+// Softmax cross-entropy per member. Training: logits become d(mean loss)/d(logits), the mean loss
+// is added to loss_sum, and a diverging loss sets the flag. Evaluation: sums over `valid` rows.
+caviar_status launch_softmax_xent(cudaStream_t s, float *logits, const int32_t *labels, int batch, int valid,
+                                  int classes, int members, bool train, member_vectors mv, caviar_error *err);
+
+// Bias gradients: column sums of each member's batch x units block of dz.
+caviar_status launch_bias_grad(cudaStream_t s, const float *dz, float *grads, size_t bias_offset, size_t bias_stride,
+                               int batch, int units, int members, caviar_error *err);
+
+// In place: da becomes dz = da * mask / (1 - p) * act'(act) (the mask of the forward step).
+caviar_status launch_activation_backward(cudaStream_t s, float *da, const float *act, int batch, int units,
+                                         int members, int layer, uint64_t seed, member_vectors mv, caviar_error *err);
+
+// One fused pass of the optimizer over the live part of the arenas (members [0, members)), in a
+// grid-stride loop of at most max_blocks blocks.
+caviar_status launch_update(cudaStream_t s, const caviar_layout &layout, int members, float *params,
+                            const float *grads, float *first, float *second, member_vectors mv, unsigned max_blocks,
+                            caviar_error *err);
+
+// Initial weights of slots [first, first + count) (the CPU's function, bit for bit), zero state.
+caviar_status launch_init(cudaStream_t s, const caviar_layout &layout, int first, int count, uint64_t seed,
+                          float *params, float *grads, float *first_moment, float *second_moment, member_vectors mv,
+                          caviar_error *err);
+
+#endif

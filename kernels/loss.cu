@@ -1,0 +1,66 @@
+// Per-member softmax cross-entropy: loss, logit gradient, correct count and the divergence flag.
+#include "cuda_check.h"
+#include "kernels.cuh"
+
+enum { LOSS_THREADS = 256 };
+
+// One block per member; the member's logits are a batch x classes column-major block.
+__global__ void softmax_xent_kernel(float *logits, const int32_t *labels, int batch, int valid, int classes, bool train,
+                                    member_vectors mv) {
+  __shared__ double loss_part[LOSS_THREADS];
+  __shared__ unsigned correct_part[LOSS_THREADS];
+  int m = blockIdx.x;
+  float *z = logits + (size_t)m * batch * classes;
+  double loss = 0;
+  unsigned correct = 0;
+  for (int i = threadIdx.x; i < valid; i += blockDim.x) {
+    float top = z[i];
+    int best = 0;
+    for (int c = 1; c < classes; c++)
+      if (z[i + (size_t)c * batch] > top) top = z[i + (size_t)c * batch], best = c;
+    float sum = 0.0f;
+    for (int c = 0; c < classes; c++) sum += expf(z[i + (size_t)c * batch] - top);
+    int y = labels[i];
+    loss += (double)(logf(sum) + top - z[i + (size_t)y * batch]);
+    correct += best == y;
+    if (train) {
+      float inv = 1.0f / (sum * (float)batch);
+      for (int c = 0; c < classes; c++) {
+        float *zc = &z[i + (size_t)c * batch];
+        *zc = expf(*zc - top) * inv - (c == y ? 1.0f / (float)batch : 0.0f);
+      }
+    }
+  }
+  loss_part[threadIdx.x] = loss;
+  correct_part[threadIdx.x] = correct;
+  __syncthreads();
+  for (int width = blockDim.x / 2; width > 0; width /= 2) {
+    if ((int)threadIdx.x < width) {
+      loss_part[threadIdx.x] += loss_part[threadIdx.x + width];
+      correct_part[threadIdx.x] += correct_part[threadIdx.x + width];
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x != 0) return;
+  if (!train) {
+    mv.eval_loss[m] += loss_part[0];
+    mv.eval_correct[m] += correct_part[0];
+    return;
+  }
+  if (mv.diverged[m]) return;
+  double mean = loss_part[0] / batch;
+  if (caviar_loss_diverged(mean, classes)) {
+    // The epoch's loss of a diverged member is the loss that condemned it, as on the CPU.
+    mv.diverged[m] = 1;
+    mv.loss_sum[m] = (float)mean;
+  } else {
+    mv.loss_sum[m] += (float)mean;
+  }
+}
+
+caviar_status launch_softmax_xent(cudaStream_t s, float *logits, const int32_t *labels, int batch, int valid,
+                                  int classes, int members, bool train, member_vectors mv, caviar_error *err) {
+  softmax_xent_kernel<<<(unsigned)members, LOSS_THREADS, 0, s>>>(logits, labels, batch, valid, classes, train, mv);
+  CAVIAR_LAUNCH_CHECK(err, "softmax_xent");
+  return CAVIAR_OK;
+}

@@ -1,0 +1,63 @@
+/* The CUDA backend's memory planning and graph bookkeeping, which need no GPU. */
+#include <criterion/criterion.h>
+
+#include "caviar/cuda_plan.h"
+
+static const caviar_shape fmnist = {784, 10, 1, 128, 128};
+
+Test(cuda_plan, cohort_bytes_add_up_the_buffers) {
+  caviar_cuda_buffers b;
+  caviar_cuda_buffers_of(&fmnist, 1024, false, &b);
+  caviar_layout layout;
+  caviar_layout_make(&fmnist, 1024, &layout);
+  cr_expect_eq(b.arena, layout.arena);
+  cr_expect_eq(layout.per_member, 101770u, "784*128 + 128 + 128*10 + 10");
+  cr_expect_eq(b.act, 1024u * 128 * 128);
+  cr_expect_eq(b.out, 0u, "no dropout, no separate dropout buffers");
+  cr_expect_eq(b.delta, 2u * 1024 * 128 * 128);
+  cr_expect_eq(b.logits, 1024u * 128 * 10);
+  double bytes = caviar_cuda_cohort_bytes(&fmnist, 1024, false);
+  /* Four arenas dominate: 1024 members x 101,770 parameters x 16 bytes = 1.67 GB. */
+  cr_expect_gt(bytes, 16.0 * 1024 * 101770);
+  cr_expect_lt(bytes, 16.0 * 1024 * 101770 + 4.0 * (b.xt + b.act + b.delta + b.logits) + 1e6);
+  cr_expect_gt(caviar_cuda_cohort_bytes(&fmnist, 1024, true), bytes, "dropout adds a buffer per hidden layer");
+}
+
+Test(cuda_plan, a_population_that_fits_says_so) {
+  int members = 1024;
+  bool dropout = false;
+  double need;
+  int fit;
+  cr_expect(caviar_cuda_population_fits(&fmnist, &members, &dropout, 1, 60e6, 80e9, &need, &fit));
+  cr_expect_eq(fit, 1024);
+  cr_expect_gt(need, 1.6e9);
+}
+
+Test(cuda_plan, too_big_a_population_reports_how_many_fit) {
+  const caviar_shape shapes[2] = {fmnist, {784, 10, 2, 1024, 256}};
+  int members[2] = {4096, 2048};
+  bool dropout[2] = {false, true};
+  double need, budget = 20e9;
+  int fit;
+  cr_assert_not(caviar_cuda_population_fits(shapes, members, dropout, 2, 60e6, budget, &need, &fit));
+  cr_expect_gt(need, budget);
+  cr_expect_gt(fit, 0);
+  cr_expect_lt(fit, 4096 + 2048);
+  /* The reported count fits, and a few percent more would not. */
+  double frac = (double)fit / (4096 + 2048);
+  int scaled[2] = {(int)(members[0] * frac), (int)(members[1] * frac)};
+  double need_fit, need_more;
+  int ignored;
+  cr_expect(caviar_cuda_population_fits(shapes, scaled, dropout, 2, 60e6, budget, &need_fit, &ignored));
+  int more[2] = {(int)(members[0] * frac * 1.05), (int)(members[1] * frac * 1.05)};
+  cr_expect_not(caviar_cuda_population_fits(shapes, more, dropout, 2, 60e6, budget, &need_more, &ignored));
+}
+
+Test(cuda_plan, graph_is_recaptured_when_the_cohort_changes) {
+  float arena_a, arena_b;
+  caviar_graph_key captured = {16, &arena_a};
+  caviar_graph_key same = {16, &arena_a}, compacted = {5, &arena_a}, moved = {16, &arena_b};
+  cr_expect(caviar_graph_key_matches(&captured, &same));
+  cr_expect_not(caviar_graph_key_matches(&captured, &compacted), "compaction changes the member count");
+  cr_expect_not(caviar_graph_key_matches(&captured, &moved), "new buffers change the baked-in addresses");
+}
