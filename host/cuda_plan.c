@@ -58,5 +58,6 @@ bool caviar_cuda_population_fits(const caviar_shape *shapes, const int *members,
 }
 
 bool caviar_graph_key_matches(const caviar_graph_key *captured, const caviar_graph_key *now) {
-  return captured->members == now->members && captured->arena == now->arena;
+  return captured->members == now->members && captured->arena == now->arena &&
+         captured->data_generation == now->data_generation;
 }

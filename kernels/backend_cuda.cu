@@ -30,6 +30,7 @@ struct cuda_ctx {
   uint32_t *rows;  // the order of an epoch or the rows of an evaluation
   size_t rows_capacity;
   int *epoch, *step_index;
+  unsigned data_generation; // bumped by every upload: captured graphs bake in the data's addresses
   int sms;
   char name[400];
 };
@@ -121,6 +122,7 @@ void free_data(cuda_ctx *ctx) {
 caviar_status cuda_upload(caviar_backend *be, const caviar_data *data, caviar_error *err) {
   cuda_ctx *ctx = ctx_of(be);
   free_data(ctx);
+  ctx->data_generation++;
   caviar_status st = upload_set(ctx, &data->train, &data->scaling, &ctx->train, err);
   if (st == CAVIAR_OK) st = upload_set(ctx, &data->test, &data->scaling, &ctx->test, err);
   ctx->rows_capacity = data->train.n > data->test.n ? data->train.n : data->test.n;
@@ -201,12 +203,15 @@ caviar_status cuda_cohort_alloc(caviar_backend *be, caviar_cohort *c, caviar_err
   if (st == CAVIAR_OK) st = device_alloc(&cc->mv.eval_correct, cap, "evaluation counts", err);
   cc->mv.hp = cc->hp;
   cc->mv.trial = cc->trial;
+  cuda_ctx *ctx = ctx_of(be);
   for (float **a : arenas)
-    if (st == CAVIAR_OK && *a) st = cudaMemset(*a, 0, c->layout.arena * sizeof(float)) == cudaSuccess
-                                         ? CAVIAR_OK
-                                         : caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: cudaMemset failed", __FILE__, __LINE__);
+    if (st == CAVIAR_OK && cudaMemsetAsync(*a, 0, c->layout.arena * sizeof(float), ctx->stream) != cudaSuccess)
+      st = caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: clearing a cohort arena: %s", __FILE__, __LINE__,
+                       cudaGetErrorString(cudaGetLastError()));
+  if (st == CAVIAR_OK && cudaStreamSynchronize(ctx->stream) != cudaSuccess)
+    st = caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: clearing a cohort's arenas: %s", __FILE__, __LINE__,
+                     cudaGetErrorString(cudaGetLastError()));
   if (st != CAVIAR_OK) cuda_cohort_free(be, c);
-  (void)ctx_of(be);
   return st;
 }
 
@@ -331,7 +336,7 @@ caviar_status enqueue_step(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
 // Captures the step once per member count; compaction changes the count and so the graph.
 caviar_status step_graph(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
   cuda_cohort *cc = impl_of(c);
-  caviar_graph_key now = {c->n, cc->params};
+  caviar_graph_key now = {c->n, cc->params, ctx->data_generation};
   if (cc->have_graph && caviar_graph_key_matches(&cc->key, &now)) return CAVIAR_OK;
   if (cc->have_graph) cudaGraphExecDestroy(cc->graph);
   cc->have_graph = false;

@@ -55,9 +55,11 @@ Test(cuda_plan, too_big_a_population_reports_how_many_fit) {
 
 Test(cuda_plan, graph_is_recaptured_when_the_cohort_changes) {
   float arena_a, arena_b;
-  caviar_graph_key captured = {16, &arena_a};
-  caviar_graph_key same = {16, &arena_a}, compacted = {5, &arena_a}, moved = {16, &arena_b};
+  caviar_graph_key captured = {16, &arena_a, 1};
+  caviar_graph_key same = {16, &arena_a, 1}, compacted = {5, &arena_a, 1}, moved = {16, &arena_b, 1},
+                   new_data = {16, &arena_a, 2};
   cr_expect(caviar_graph_key_matches(&captured, &same));
   cr_expect_not(caviar_graph_key_matches(&captured, &compacted), "compaction changes the member count");
   cr_expect_not(caviar_graph_key_matches(&captured, &moved), "new buffers change the baked-in addresses");
+  cr_expect_not(caviar_graph_key_matches(&captured, &new_data), "a new upload moves the dataset");
 }

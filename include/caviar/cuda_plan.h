@@ -34,10 +34,12 @@ bool caviar_cuda_population_fits(const caviar_shape *shapes, const int *members,
                                  double data_bytes, double budget_bytes, double *need_bytes, int *fit);
 
 /* Whether a captured step graph still describes the cohort: it bakes in the member count (the
- * GEMM batch counts and kernel grids) and buffer addresses, so any change means recapture. */
+ * GEMM batch counts and kernel grids) and buffer addresses (the cohort's, and the dataset's,
+ * which every upload replaces), so any change means recapture. */
 typedef struct caviar_graph_key {
   int members;
   const void *arena;
+  unsigned data_generation;
 } caviar_graph_key;
 
 bool caviar_graph_key_matches(const caviar_graph_key *captured, const caviar_graph_key *now);
