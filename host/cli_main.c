@@ -15,6 +15,7 @@ static const char usage[] =
     "  eval MODEL [--data PATH]          a saved model's test accuracy and loss\n"
     "  bench [--models N] [--hidden H]   training speed against the machine's measured ceiling\n"
     "  spec                              print the built-in default spec (Fashion-MNIST)\n"
+    "  synth DIR                         write a small synthetic dataset (IDX) to try things on\n"
     "  info                              version, backends and devices\n"
     "\n"
     "  caviar COMMAND --help   help for one command\n"
@@ -34,6 +35,7 @@ static const command commands[] = {
     {"bench", caviar_cmd_bench},
     {"spec", caviar_cmd_spec},
     {"info", caviar_cmd_info},
+    {"synth", caviar_cmd_synth},
 };
 
 int main(int argc, char **argv) {

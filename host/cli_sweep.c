@@ -1,13 +1,14 @@
 /* caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--seed S] [-n N]: the main job. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "caviar/report.h"
 #include "cli.h"
 
 static const char usage[] =
-    "usage: caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--tf32] [--seed S] [-n N]\n"
+    "usage: caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--tf32] [--seed S] [-n N] [--data DIR]\n"
     "\n"
     "Train every trial SPEC's sampler draws as one population, cull the losers at each rung of\n"
     "successive halving, evaluate the survivors once on the test split, and save them.\n"
@@ -19,12 +20,13 @@ static const char usage[] =
     "      --tf32        let the GPU's GEMMs use TF32 tensor cores (faster, ~1e-3 relative error)\n"
     "      --seed S      sweep seed, overriding the spec's (sampling, split, minibatch order, weights)\n"
     "  -n, --trials N    how many trials, overriding the spec's\n"
+    "      --data DIR    the IDX folder to read, overriding the spec's data.dir\n"
     "  -h, --help        this text\n"
     "\n"
     "Progress goes to stderr (one live line on a terminal); the leaderboard to stdout.\n";
 
 typedef struct sweep_args {
-  const char *spec_path, *out_dir, *device;
+  const char *spec_path, *out_dir, *device, *data_dir;
   uint64_t seed;
   bool seed_given, tf32;
   long long trials;
@@ -36,9 +38,10 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
                                           {"seed", required_argument, NULL, 's'},
                                           {"trials", required_argument, NULL, 'n'},
                                           {"tf32", no_argument, NULL, 't'},
+                                          {"data", required_argument, NULL, 'D'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
-  *a = (sweep_args){NULL, "caviar-out", "auto", 0, false, false, -1};
+  *a = (sweep_args){NULL, "caviar-out", "auto", NULL, 0, false, false, -1};
   uint64_t value;
   int c;
   opterr = 0;
@@ -47,6 +50,7 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
       case 'o': a->out_dir = optarg; break;
       case 'd': a->device = optarg; break;
       case 't': a->tf32 = true; break;
+      case 'D': a->data_dir = optarg; break;
       case 's':
         if (!caviar_parse_u64(optarg, (uint64_t)CAVIAR_MAX_SEED, &a->seed))
           return caviar_usage_error("sweep", "--seed expects a whole number from 0 to 2^53, got '%s'", optarg);
@@ -82,6 +86,19 @@ int caviar_cmd_sweep(int argc, char **argv) {
   caviar_status st = caviar_load_spec_arg(a.spec_path, &spec, &err);
   if (st != CAVIAR_OK) return caviar_report(st, &err);
   uint64_t seed = a.seed_given ? a.seed : spec.seed;
+  if (a.data_dir) {
+    if (spec.data.format != CAVIAR_DATA_IDX) {
+      caviar_spec_free(&spec);
+      return caviar_usage_error("sweep", "--data names an IDX folder, but the spec's data is %s", "csv");
+    }
+    char *dir = caviar_strdup(a.data_dir, &err);
+    if (!dir) {
+      caviar_spec_free(&spec);
+      return caviar_report(CAVIAR_ERUNTIME, &err);
+    }
+    free(spec.data.dir);
+    spec.data.dir = dir;
+  }
   caviar_backend *backend = NULL;
   const char *device = NULL;
   caviar_data data;
