@@ -48,6 +48,7 @@ struct cuda_cohort {
   cudaGraphExec_t graph;
   caviar_graph_key key;
   bool have_graph;
+  bool eager; // capture failed once: launch every step directly
 };
 
 cuda_ctx *ctx_of(caviar_backend *be) { return static_cast<cuda_ctx *>(be->ctx); }
@@ -386,8 +387,17 @@ caviar_status cuda_train_epoch(caviar_backend *be, caviar_cohort *c, const uint3
   size_t steps = n_rows / (size_t)c->shape.batch;
   if (c->n == 0) return CAVIAR_OK;
   caviar_status st = start_steps(ctx, c, rows, n_rows, &epoch, err);
-  if (st == CAVIAR_OK) st = step_graph(ctx, c, err);
-  for (size_t s = 0; st == CAVIAR_OK && s < steps; s++) CAVIAR_CUDA_TRY(err, cudaGraphLaunch(cc->graph, ctx->stream));
+  if (st == CAVIAR_OK && !cc->eager && step_graph(ctx, c, err) != CAVIAR_OK) {
+    // A step that cannot be captured (an old driver, lazy module loading) still trains, with a
+    // launch per kernel: slower once few members remain, so say so once.
+    fprintf(stderr, "caviar: warning: no CUDA graph for the training step (%s); launching its kernels directly\n",
+            err->msg);
+    cc->eager = true;
+  }
+  for (size_t s = 0; st == CAVIAR_OK && s < steps; s++) {
+    if (cc->eager) st = enqueue_step(ctx, c, err);
+    else CAVIAR_CUDA_TRY(err, cudaGraphLaunch(cc->graph, ctx->stream));
+  }
   if (st != CAVIAR_OK) return st;
   CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(stats->train_loss, cc->mv.loss_sum, c->n * sizeof(float), cudaMemcpyDeviceToHost, ctx->stream));
   CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(stats->diverged, cc->mv.diverged, c->n, cudaMemcpyDeviceToHost, ctx->stream));
