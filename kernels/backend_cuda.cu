@@ -392,6 +392,7 @@ caviar_status cuda_train_epoch(caviar_backend *be, caviar_cohort *c, const uint3
     // launch per kernel: slower once few members remain, so say so once.
     fprintf(stderr, "caviar: warning: no CUDA graph for the training step (%s); launching its kernels directly\n",
             err->msg);
+    cudaGetLastError();  // the failed capture's error must not be taken for the next launch's
     cc->eager = true;
   }
   for (size_t s = 0; st == CAVIAR_OK && s < steps; s++) {
