@@ -223,24 +223,28 @@ static caviar_status cpu_copy_member(caviar_backend *be, caviar_cohort *c, int s
   return CAVIAR_OK;
 }
 
-static caviar_status cpu_read_params(caviar_backend *be, caviar_cohort *c, int slot, float *out, caviar_error *err) {
+static float *arena_of(caviar_cohort *c, caviar_arena which) {
+  cpu_cohort *cc = c->impl;
+  return which == CAVIAR_ARENA_PARAMS ? cc->params : which == CAVIAR_ARENA_FIRST ? cc->first : cc->second;
+}
+
+static caviar_status cpu_read_arena(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot, float *out,
+                                    caviar_error *err) {
   (void)be;
   (void)err;
-  cpu_cohort *cc = c->impl;
   for (int t = 0; t < c->layout.n_tensors; t++) {
-    memcpy(out, caviar_block(cc->params, &c->layout, t, slot), c->layout.size[t] * sizeof(float));
+    memcpy(out, caviar_block(arena_of(c, which), &c->layout, t, slot), c->layout.size[t] * sizeof(float));
     out += c->layout.size[t];
   }
   return CAVIAR_OK;
 }
 
-static caviar_status cpu_write_params(caviar_backend *be, caviar_cohort *c, int slot, const float *in,
-                                      caviar_error *err) {
+static caviar_status cpu_write_arena(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot,
+                                     const float *in, caviar_error *err) {
   (void)be;
   (void)err;
-  cpu_cohort *cc = c->impl;
   for (int t = 0; t < c->layout.n_tensors; t++) {
-    memcpy(caviar_block(cc->params, &c->layout, t, slot), in, c->layout.size[t] * sizeof(float));
+    memcpy(caviar_block(arena_of(c, which), &c->layout, t, slot), in, c->layout.size[t] * sizeof(float));
     in += c->layout.size[t];
   }
   return CAVIAR_OK;
@@ -297,8 +301,8 @@ caviar_status caviar_backend_cpu(caviar_backend **out, caviar_error *err) {
                          .evaluate = cpu_evaluate,
                          .compact = cpu_compact,
                          .copy_member = cpu_copy_member,
-                         .read_params = cpu_read_params,
-                         .write_params = cpu_write_params,
+                         .read_arena = cpu_read_arena,
+                         .write_arena = cpu_write_arena,
                          .loss_and_grads = cpu_loss_and_grads,
                          .destroy = cpu_destroy};
   *out = be;

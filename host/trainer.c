@@ -232,7 +232,7 @@ static caviar_status finish(run_state *s, caviar_error *err) {
       t->test_loss = s->loss[slot];
       t->test_acc = s->acc[slot];
       t->params = caviar_alloc(cohort->layout.per_member, sizeof(float), "a survivor's parameters", err);
-      st = t->params ? sw->backend->read_params(sw->backend, cohort, slot, t->params, err) : CAVIAR_ERUNTIME;
+      st = t->params ? sw->backend->read_arena(sw->backend, cohort, CAVIAR_ARENA_PARAMS, slot, t->params, err) : CAVIAR_ERUNTIME;
     }
     if (st != CAVIAR_OK) return st;
   }

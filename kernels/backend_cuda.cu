@@ -498,12 +498,19 @@ caviar_status copy_params(cuda_ctx *ctx, caviar_cohort *c, float *arena, int slo
   return CAVIAR_OK;
 }
 
-caviar_status cuda_read_params(caviar_backend *be, caviar_cohort *c, int slot, float *out, caviar_error *err) {
-  return copy_params(ctx_of(be), c, impl_of(c)->params, slot, out, false, err);
+float *arena_of(caviar_cohort *c, caviar_arena which) {
+  cuda_cohort *cc = impl_of(c);
+  return which == CAVIAR_ARENA_PARAMS ? cc->params : which == CAVIAR_ARENA_FIRST ? cc->first : cc->second;
 }
 
-caviar_status cuda_write_params(caviar_backend *be, caviar_cohort *c, int slot, const float *in, caviar_error *err) {
-  return copy_params(ctx_of(be), c, impl_of(c)->params, slot, const_cast<float *>(in), true, err);
+caviar_status cuda_read_arena(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot, float *out,
+                              caviar_error *err) {
+  return copy_params(ctx_of(be), c, arena_of(c, which), slot, out, false, err);
+}
+
+caviar_status cuda_write_arena(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot, const float *in,
+                               caviar_error *err) {
+  return copy_params(ctx_of(be), c, arena_of(c, which), slot, const_cast<float *>(in), true, err);
 }
 
 caviar_status cuda_loss_and_grads(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, float *loss,
@@ -596,8 +603,8 @@ extern "C" caviar_status caviar_backend_cuda(const caviar_backend_options *optio
   be->evaluate = cuda_evaluate;
   be->compact = cuda_compact;
   be->copy_member = cuda_copy_member;
-  be->read_params = cuda_read_params;
-  be->write_params = cuda_write_params;
+  be->read_arena = cuda_read_arena;
+  be->write_arena = cuda_write_arena;
   be->loss_and_grads = cuda_loss_and_grads;
   *out = be;
   return CAVIAR_OK;

@@ -76,8 +76,8 @@ static void compare_cohorts(bool tf32, int layers, int activation, int hidden) {
   size_t per = on_cpu.layout.per_member;
   float *a = malloc(MEMBERS * per * sizeof *a), *b = malloc(MEMBERS * per * sizeof *b);
   for (int m = 0; m < MEMBERS; m++) {
-    cr_assert_eq(cpu->read_params(cpu, &on_cpu, m, a + m * per, &err), CAVIAR_OK);
-    cr_assert_eq(gpu->read_params(gpu, &on_gpu, m, b + m * per, &err), CAVIAR_OK, "%s", err.msg);
+    cr_assert_eq(cpu->read_arena(cpu, &on_cpu, CAVIAR_ARENA_PARAMS, m, a + m * per, &err), CAVIAR_OK);
+    cr_assert_eq(gpu->read_arena(gpu, &on_gpu, CAVIAR_ARENA_PARAMS, m, b + m * per, &err), CAVIAR_OK, "%s", err.msg);
   }
   cr_expect_eq(memcmp(a, b, MEMBERS * per * sizeof *a), 0, "initial weights differ between CPU and GPU");
   double tolerance = tf32 ? 1e-2 : 1e-4;
@@ -103,8 +103,8 @@ static void compare_cohorts(bool tf32, int layers, int activation, int hidden) {
     cr_expect_eq(on_gpu.steps[m], on_cpu.steps[m]);
     cr_expect_eq(dv_gpu[m], dv_cpu[m]);
     cr_expect_float_eq(tl_gpu[m], tl_cpu[m], tolerance * fabsf(tl_cpu[m]), "member %d epoch loss", m);
-    cpu->read_params(cpu, &on_cpu, m, a, &err);
-    gpu->read_params(gpu, &on_gpu, m, b, &err);
+    cpu->read_arena(cpu, &on_cpu, CAVIAR_ARENA_PARAMS, m, a, &err);
+    gpu->read_arena(gpu, &on_gpu, CAVIAR_ARENA_PARAMS, m, b, &err);
     double e = normalized_error(b, a, per);
     cr_expect_lt(e, tolerance, "layers %d member %d (%s): parameters after 3 steps differ by %g", layers, m,
                  caviar_optimizer_name(trials[m].hp.optimizer), e);

@@ -70,7 +70,7 @@ static void train(caviar_cohort *c, int epochs, uint8_t *diverged) {
 static float *params_of(caviar_cohort *c, int slot) {
   float *p = malloc(c->layout.per_member * sizeof *p);
   caviar_error err;
-  cr_assert_eq(be->read_params(be, c, slot, p, &err), CAVIAR_OK);
+  cr_assert_eq(be->read_arena(be, c, CAVIAR_ARENA_PARAMS, slot, p, &err), CAVIAR_OK);
   return p;
 }
 

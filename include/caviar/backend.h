@@ -15,6 +15,9 @@ CAVIAR_C_BEGIN
 
 typedef enum caviar_set { CAVIAR_SET_TRAIN, CAVIAR_SET_TEST } caviar_set;
 
+/* The arenas a caller may read or write: parameters and the optimizer's two state slots. */
+typedef enum caviar_arena { CAVIAR_ARENA_PARAMS, CAVIAR_ARENA_FIRST, CAVIAR_ARENA_SECOND } caviar_arena;
+
 /* Per-slot results of an epoch of training. */
 typedef struct caviar_epoch_stats {
   float *train_loss; /* mean minibatch loss over the epoch's steps */
@@ -49,10 +52,13 @@ struct caviar_backend {
   caviar_status (*compact)(caviar_backend *be, caviar_cohort *c, const int *keep, int n_keep, caviar_error *err);
   /* Copies one slot's parameters and optimizer state over another's. */
   caviar_status (*copy_member)(caviar_backend *be, caviar_cohort *c, int src, int dst, caviar_error *err);
-  /* A slot's parameters, packed tensor after tensor (layout.per_member floats), and back. */
-  caviar_status (*read_params)(caviar_backend *be, caviar_cohort *c, int slot, float *out, caviar_error *err);
-  caviar_status (*write_params)(caviar_backend *be, caviar_cohort *c, int slot, const float *in, caviar_error *err);
-  /* For the agreement tests: each slot's mean loss and every gradient (packed like read_params)
+  /* A slot's parameters or optimizer state, packed tensor after tensor (layout.per_member floats),
+   * and back: what saving a model and checkpointing a training run read and write. */
+  caviar_status (*read_arena)(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot, float *out,
+                              caviar_error *err);
+  caviar_status (*write_arena)(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot, const float *in,
+                               caviar_error *err);
+  /* For the agreement tests: each slot's mean loss and every gradient (packed like read_arena)
    * on one minibatch of training rows, at the slot's next step (its dropout mask), changing
    * nothing. */
   caviar_status (*loss_and_grads)(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, float *loss,
