@@ -1,0 +1,126 @@
+/* safetensors: an 8-byte little-endian header length, a JSON header naming each tensor's dtype,
+ * shape and byte range, then the raw little-endian data. */
+#include "caviar/safetensors.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caviar/atomic_file.h"
+#include "caviar/gzfile.h"
+
+void caviar_st_writer_init(caviar_st_writer *w) {
+  memset(w, 0, sizeof *w);
+  w->header = cJSON_CreateObject();
+  cJSON_AddObjectToObject(w->header, "__metadata__");
+}
+
+void caviar_st_meta(caviar_st_writer *w, const char *key, const char *value) {
+  cJSON_AddStringToObject(cJSON_GetObjectItem(w->header, "__metadata__"), key, value);
+}
+
+void caviar_st_add(caviar_st_writer *w, const char *name, int rows, int cols, const float *data) {
+  cJSON *t = cJSON_AddObjectToObject(w->header, name);
+  cJSON_AddStringToObject(t, "dtype", "F32");
+  cJSON *shape = cJSON_AddArrayToObject(t, "shape");
+  cJSON_AddItemToArray(shape, cJSON_CreateNumber(rows));
+  if (cols > 0) cJSON_AddItemToArray(shape, cJSON_CreateNumber(cols));
+  size_t count = (size_t)rows * (size_t)(cols > 0 ? cols : 1);
+  cJSON *range = cJSON_AddArrayToObject(t, "data_offsets");
+  cJSON_AddItemToArray(range, cJSON_CreateNumber((double)w->offset));
+  cJSON_AddItemToArray(range, cJSON_CreateNumber((double)(w->offset + count * sizeof(float))));
+  w->offset += count * sizeof(float);
+  w->data[w->n] = data;
+  w->count[w->n] = count;
+  w->n++;
+}
+
+caviar_status caviar_st_write(caviar_st_writer *w, const char *path, caviar_error *err) {
+  char *json = cJSON_PrintUnformatted(w->header);
+  cJSON_Delete(w->header);
+  w->header = NULL;
+  if (!json) return caviar_fail(err, CAVIAR_ERUNTIME, "%s: out of memory building the header", path);
+  /* Pad the header with spaces so the data starts 8-byte aligned, as the format recommends. */
+  size_t len = strlen(json), padded = (len + 7) / 8 * 8;
+  unsigned char size_le[8];
+  for (int i = 0; i < 8; i++) size_le[i] = (unsigned char)((uint64_t)padded >> (8 * i));
+  caviar_atomic_file af;
+  caviar_status st = caviar_atomic_open(&af, path, err);
+  if (st == CAVIAR_OK) {
+    fwrite(size_le, 1, 8, af.f);
+    fwrite(json, 1, len, af.f);
+    for (size_t i = len; i < padded; i++) fputc(' ', af.f);
+    for (int t = 0; t < w->n; t++) fwrite(w->data[t], sizeof(float), w->count[t], af.f);
+    st = caviar_atomic_commit(&af, err);
+  }
+  free(json);
+  return st;
+}
+
+caviar_status caviar_st_open(const char *path, caviar_st_file *f, caviar_error *err) {
+  memset(f, 0, sizeof *f);
+  f->path = path;
+  size_t len;
+  caviar_status st = caviar_read_all(path, &f->bytes, &len, err);
+  if (st != CAVIAR_OK) return st;
+  uint64_t header_len = 0;
+  for (int i = 7; len >= 8 && i >= 0; i--) header_len = header_len << 8 | f->bytes[i];
+  if (len < 8 || header_len > len - 8)
+    st = caviar_fail(err, CAVIAR_EINPUT, "%s: not a safetensors file (header length %llu, file %zu bytes)", path,
+                     (unsigned long long)header_len, len);
+  else if (!(f->header = cJSON_ParseWithLength((const char *)f->bytes + 8, header_len)) || !cJSON_IsObject(f->header))
+    st = caviar_fail(err, CAVIAR_EINPUT, "%s: the safetensors header is not a JSON object", path);
+  if (st != CAVIAR_OK) {
+    caviar_st_close(f);
+    return st;
+  }
+  f->data = f->bytes + 8 + header_len;
+  f->data_len = len - 8 - header_len;
+  return CAVIAR_OK;
+}
+
+const char *caviar_st_meta_get(const caviar_st_file *f, const char *key) {
+  const cJSON *meta = cJSON_GetObjectItemCaseSensitive(f->header, "__metadata__");
+  const cJSON *v = meta ? cJSON_GetObjectItemCaseSensitive(meta, key) : NULL;
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+bool caviar_st_has(const caviar_st_file *f, const char *name) {
+  return cJSON_GetObjectItemCaseSensitive(f->header, name) != NULL;
+}
+
+caviar_status caviar_st_find(const caviar_st_file *f, const char *name, caviar_st_tensor *out, caviar_error *err) {
+  memset(out, 0, sizeof *out);
+  const cJSON *t = cJSON_GetObjectItemCaseSensitive(f->header, name);
+  if (!t) return caviar_fail(err, CAVIAR_EINPUT, "%s: no tensor %s", f->path, name);
+  const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(t, "dtype");
+  const cJSON *shape = cJSON_GetObjectItemCaseSensitive(t, "shape");
+  const cJSON *range = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
+  if (!cJSON_IsString(dtype) || strcmp(dtype->valuestring, "F32") != 0)
+    return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: expected dtype F32", f->path, name);
+  if (!cJSON_IsArray(shape) || cJSON_GetArraySize(shape) < 1 || cJSON_GetArraySize(shape) > 2 ||
+      !cJSON_IsArray(range) || cJSON_GetArraySize(range) != 2)
+    return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: expected a shape of 1 or 2 dimensions and data_offsets", f->path,
+                       name);
+  out->count = 1;
+  out->n_dims = cJSON_GetArraySize(shape);
+  for (int i = 0; i < out->n_dims; i++) {
+    double d = cJSON_GetArrayItem(shape, i)->valuedouble;
+    if (!(d >= 1 && d <= 1 << 24)) return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: bad dimension %g", f->path, name, d);
+    out->dims[i] = (int)d;
+    out->count *= (size_t)d;
+  }
+  double begin = cJSON_GetArrayItem(range, 0)->valuedouble, end = cJSON_GetArrayItem(range, 1)->valuedouble;
+  if (!(begin >= 0 && end <= (double)f->data_len && end - begin == (double)(out->count * sizeof(float))))
+    return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: data_offsets [%.0f, %.0f] do not fit %zu floats in %zu data bytes",
+                       f->path, name, begin, end, out->count, f->data_len);
+  out->data = f->data + (size_t)begin;
+  return CAVIAR_OK;
+}
+
+void caviar_st_close(caviar_st_file *f) {
+  cJSON_Delete(f->header);
+  free(f->bytes);
+  memset(f, 0, sizeof *f);
+}
