@@ -12,6 +12,7 @@ static const char usage[] =
     "commands:\n"
     "  sweep [SPEC] [-o DIR]             train the sweep, cull, report and save the best models\n"
     "  sample [SPEC] [-n N] [--seed S]   print the trial configs a sweep draws (JSON lines)\n"
+    "  train [CONFIG] [--checkpoint F]   one model, babysat: live curve, resumable, adjustable\n"
     "  eval MODEL [--data PATH]          a saved model's test accuracy and loss\n"
     "  bench [--models N] [--hidden H]   training speed against the machine's measured ceiling\n"
     "  spec                              print the built-in default spec (Fashion-MNIST)\n"
@@ -31,6 +32,7 @@ typedef struct command {
 static const command commands[] = {
     {"sweep", caviar_cmd_sweep},
     {"sample", caviar_cmd_sample},
+    {"train", caviar_cmd_train},
     {"eval", caviar_cmd_eval},
     {"bench", caviar_cmd_bench},
     {"spec", caviar_cmd_spec},

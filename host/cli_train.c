@@ -1,0 +1,192 @@
+/* caviar train: panda mode, babysitting one model. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "caviar/model_file.h"
+#include "caviar/panda.h"
+#include "caviar/trial_json.h"
+#include "cli.h"
+
+static const char usage[] =
+    "usage: caviar train [CONFIG.json | --from MODEL.safetensors] [--set name=value ...] [--epochs E]\n"
+    "                    [--checkpoint FILE] [-o MODEL.safetensors] [--data DIR] [--seed S] [--trial K]\n"
+    "                    [--device auto|cpu|cuda] [--tf32]\n"
+    "\n"
+    "Train one model, printing its learning curve as it goes (panda mode: babysitting one model).\n"
+    "CONFIG is a line of `caviar sample` ({\"trial\": k, \"params\": {...}}, with optional \"data\" and\n"
+    "\"seed\") or a sweep spec (its trial K, default 0); without one, the default spec's trial 0.\n"
+    "With --checkpoint FILE the run is saved after every epoch; if FILE exists the run resumes from\n"
+    "it: weights, optimizer state, step and epoch counts, so resuming without changes continues\n"
+    "exactly as if never stopped. --set changes a hyperparameter from the next step on and records\n"
+    "the change in the checkpoint's history (the shape, hidden and layers, stays).\n"
+    "\n"
+    "  --from MODEL       start from a saved model's weights (fresh optimizer state)\n"
+    "  --set name=value   change a hyperparameter (repeatable)\n"
+    "  --epochs E         epochs to train now (default 10)\n"
+    "  --checkpoint FILE  resume from FILE if it exists; save to it after every epoch\n"
+    "  -o, --out MODEL    save the final model as safetensors\n"
+    "  --data DIR         the IDX folder, overriding the config's\n"
+    "  --seed S, --trial K, --device D, --tf32: as for caviar sweep\n";
+
+typedef struct train_args {
+  const char *config, *from, *checkpoint, *out, *data_dir, *device;
+  const char *sets[32];
+  int n_sets, epochs;
+  uint64_t seed, trial;
+  bool seed_given, tf32;
+} train_args;
+
+static int parse_args(int argc, char **argv, train_args *a) {
+  static const struct option options[] = {
+      {"from", required_argument, NULL, 'f'},   {"set", required_argument, NULL, 's'},
+      {"epochs", required_argument, NULL, 'e'}, {"checkpoint", required_argument, NULL, 'c'},
+      {"out", required_argument, NULL, 'o'},    {"data", required_argument, NULL, 'D'},
+      {"seed", required_argument, NULL, 'S'},   {"trial", required_argument, NULL, 'k'},
+      {"device", required_argument, NULL, 'd'}, {"tf32", no_argument, NULL, 't'},
+      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+  memset(a, 0, sizeof *a);
+  a->epochs = 10;
+  a->device = "auto";
+  uint64_t v;
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
+    switch (c) {
+      case 'f': a->from = optarg; break;
+      case 's':
+        if (a->n_sets == 32) return caviar_usage_error("train", "at most 32 --set");
+        a->sets[a->n_sets++] = optarg;
+        break;
+      case 'e':
+        if (!caviar_parse_u64(optarg, 100000, &v) || v == 0)
+          return caviar_usage_error("train", "--epochs expects a whole number from 1 to 100000, got '%s'", optarg);
+        a->epochs = (int)v;
+        break;
+      case 'c': a->checkpoint = optarg; break;
+      case 'o': a->out = optarg; break;
+      case 'D': a->data_dir = optarg; break;
+      case 'S':
+        if (!caviar_parse_u64(optarg, (uint64_t)CAVIAR_MAX_SEED, &a->seed))
+          return caviar_usage_error("train", "--seed expects a whole number from 0 to 2^53, got '%s'", optarg);
+        a->seed_given = true;
+        break;
+      case 'k':
+        if (!caviar_parse_u64(optarg, 4294967295u, &a->trial))
+          return caviar_usage_error("train", "--trial expects a trial id, got '%s'", optarg);
+        break;
+      case 'd': a->device = optarg; break;
+      case 't': a->tf32 = true; break;
+      case 'h': fputs(usage, stdout); return -1;
+      default: return caviar_option_error("train", optopt, argv[optind - 1]);
+    }
+  }
+  if (argc - optind > 1) return caviar_usage_error("train", "expected at most one CONFIG, got %d", argc - optind);
+  a->config = optind < argc ? argv[optind] : NULL;
+  if (a->config && a->from) return caviar_usage_error("train", "give CONFIG or --from, not both");
+  return 0;
+}
+
+/* Where the run starts: the checkpoint if it exists, else a model, a config, or the default. */
+static caviar_status start(const train_args *a, caviar_panda *p, bool *resumed, caviar_error *err) {
+  *resumed = a->checkpoint && access(a->checkpoint, F_OK) == 0;
+  if (*resumed) {
+    if (a->config || a->from)
+      return caviar_fail(err, CAVIAR_EINPUT, "%s exists: resume it without CONFIG or --from, or remove it to start over",
+                         a->checkpoint);
+    if (a->seed_given) return caviar_fail(err, CAVIAR_EINPUT, "--seed: a resumed run keeps its seed");
+    return caviar_panda_load(a->checkpoint, p, err);
+  }
+  if (a->config) return caviar_panda_from_config(p, a->config, (uint32_t)a->trial, err);
+  if (a->from) {
+    caviar_model model;
+    caviar_status st = caviar_model_load(a->from, &model, err);
+    if (st != CAVIAR_OK) return st;
+    caviar_data_spec data = {.format = CAVIAR_DATA_IDX, .dir = CAVIAR_DEFAULT_DATA_DIR, .validation = 0.1,
+                             .scaling = model.scaling.kind};
+    st = caviar_panda_init(p, &model.hp, model.trial, 0, &data, a->from, err);
+    if (st == CAVIAR_OK) {
+      p->shape = model.shape;
+      p->params = model.params;
+      p->scaling = model.scaling;
+      model.params = NULL;
+      model.scaling = (caviar_scaling){0};
+      caviar_layout layout;
+      caviar_layout_make(&p->shape, 1, &layout);
+      p->first = caviar_alloc(layout.per_member, sizeof(float), "optimizer state", err);
+      p->second = caviar_alloc(layout.per_member, sizeof(float), "optimizer state", err);
+      if (!p->first || !p->second) st = CAVIAR_ERUNTIME;
+    }
+    caviar_model_free(&model);
+    return st;
+  }
+  caviar_spec spec;
+  caviar_status st = caviar_spec_load_default(&spec, err);
+  if (st != CAVIAR_OK) return st;
+  caviar_sampler sampler;
+  st = caviar_sampler_init(&sampler, &spec, spec.seed, (long long)a->trial + 1, err);
+  if (st == CAVIAR_OK) {
+    caviar_trial t;
+    caviar_sampler_draw(&sampler, (uint32_t)a->trial, &t);
+    st = caviar_panda_init(p, &t.hp, t.id, spec.seed, &spec.data, "default spec", err);
+    caviar_sampler_free(&sampler);
+  }
+  caviar_spec_free(&spec);
+  return st;
+}
+
+static void print_epoch(const caviar_panda *p, int epoch, float train_loss, float val_loss, float val_acc, float lr,
+                        void *ctx) {
+  (void)p;
+  (void)ctx;
+  printf("epoch %4d  train_loss %.4f  val_loss %.4f  val_acc %.4f  lr %.4g\n", epoch, (double)train_loss,
+         (double)val_loss, (double)val_acc, (double)lr);
+  fflush(stdout);
+}
+
+static caviar_status override_data(caviar_panda *p, const train_args *a, caviar_error *err) {
+  if (a->seed_given) p->seed = a->seed;
+  if (!a->data_dir) return CAVIAR_OK;
+  if (p->data.format != CAVIAR_DATA_IDX) return caviar_fail(err, CAVIAR_EINPUT, "--data names an IDX folder, but the run reads CSV");
+  char *dir = caviar_strdup(a->data_dir, err);
+  if (!dir) return CAVIAR_ERUNTIME;
+  free(p->data.dir);
+  p->data.dir = dir;
+  return CAVIAR_OK;
+}
+
+int caviar_cmd_train(int argc, char **argv) {
+  train_args a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc) return rc < 0 ? 0 : rc;
+  caviar_panda p;
+  caviar_error err;
+  bool resumed;
+  caviar_status st = start(&a, &p, &resumed, &err);
+  if (st != CAVIAR_OK) return caviar_report(st, &err);
+  st = override_data(&p, &a, &err);
+  for (int i = 0; st == CAVIAR_OK && i < a.n_sets; i++) st = caviar_panda_set(&p, a.sets[i], &err);
+  caviar_backend *be = NULL;
+  const char *device = NULL;
+  caviar_data data;
+  memset(&data, 0, sizeof data);
+  if (st == CAVIAR_OK) st = caviar_open_backend(a.device, a.tf32, &be, &device, &err);
+  if (st == CAVIAR_OK) st = caviar_data_load(&p.data, p.seed, &data, &err);
+  if (st == CAVIAR_OK) {
+    char params[2048];
+    caviar_hparams_json(&p.hp, params, sizeof params);
+    fprintf(stderr, "caviar: %s trial %u at epoch %d on %s: %s\n", resumed ? "resuming" : "training", (unsigned)p.trial,
+            p.epochs_done, device, params);
+    st = caviar_panda_train(&p, be, &data, a.epochs, a.checkpoint, print_epoch, NULL, &err);
+  }
+  if (st == CAVIAR_OK && a.out) {
+    caviar_model model = {p.shape, p.hp, p.trial, p.params, p.scaling};
+    st = caviar_model_save(a.out, &model, &err);
+  }
+  caviar_data_free(&data);
+  if (be) be->destroy(be);
+  caviar_panda_free(&p);
+  return caviar_report(st, &err);
+}

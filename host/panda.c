@@ -1,0 +1,179 @@
+/* Panda mode: one model, trained epoch by epoch, resumable, adjustable between epochs. */
+#include "caviar/panda.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caviar/counter_rng.h"
+#include "caviar/spec_internal.h"
+#include "caviar/trainer.h"
+
+caviar_status caviar_panda_init(caviar_panda *p, const caviar_hparams *hp, uint32_t trial, uint64_t seed,
+                                const caviar_data_spec *data, const char *origin, caviar_error *err) {
+  memset(p, 0, sizeof *p);
+  p->hp = *hp;
+  p->trial = trial;
+  p->seed = seed;
+  p->data = *data;
+  p->data.dir = data->dir ? caviar_strdup(data->dir, err) : NULL;
+  p->data.train_csv = data->train_csv ? caviar_strdup(data->train_csv, err) : NULL;
+  p->data.test_csv = data->test_csv ? caviar_strdup(data->test_csv, err) : NULL;
+  p->history = cJSON_CreateArray();
+  p->curve = cJSON_CreateArray();
+  if ((data->dir && !p->data.dir) || (data->train_csv && !p->data.train_csv) || (data->test_csv && !p->data.test_csv) ||
+      !p->history || !p->curve) {
+    caviar_panda_free(p);
+    return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory starting a training run");
+  }
+  cJSON *start = cJSON_CreateObject();
+  cJSON_AddNumberToObject(start, "epoch", 0);
+  cJSON_AddStringToObject(start, "start", origin);
+  cJSON_AddItemToArray(p->history, start);
+  return CAVIAR_OK;
+}
+
+caviar_status caviar_panda_set(caviar_panda *p, const char *assignment, caviar_error *err) {
+  const char *eq = strchr(assignment, '=');
+  char name[64];
+  if (!eq || eq == assignment || (size_t)(eq - assignment) >= sizeof name)
+    return caviar_fail(err, CAVIAR_EINPUT, "--set %s: expected name=value", assignment);
+  memcpy(name, assignment, (size_t)(eq - assignment));
+  name[eq - assignment] = '\0';
+  const char *text = eq + 1;
+  const caviar_hp_info *hp = caviar_hp_find(name);
+  if (!hp) return caviar_fail(err, CAVIAR_EINPUT, "--set %s: unknown hyperparameter (expected one of: %s)", name, caviar_hp_names());
+  if (p->params && (hp->offset == offsetof(caviar_hparams, hidden) || hp->offset == offsetof(caviar_hparams, layers)))
+    return caviar_fail(err, CAVIAR_EINPUT, "--set %s: changes the model's shape; a trained model keeps its %s", name, name);
+  char range[160];
+  caviar_hp_range_text(hp, range, sizeof range);
+  double value;
+  cJSON *json_value;
+  if (hp->type == CAVIAR_HP_CHOICE) {
+    int index = caviar_hp_choice_index(hp, text);
+    if (index < 0) return caviar_fail(err, CAVIAR_EINPUT, "--set %s: expected %s, got '%s'", name, range, text);
+    value = index;
+    json_value = cJSON_CreateString(text);
+  } else {
+    char *end;
+    value = strtod(text, &end);
+    if (end == text || *end || !caviar_hp_in_range(hp, value))
+      return caviar_fail(err, CAVIAR_EINPUT, "--set %s: expected %s, got '%s'", name, range, text);
+    json_value = cJSON_CreateNumber(value);
+  }
+  caviar_hp_set(&p->hp, hp, value);
+  cJSON *change = cJSON_CreateObject();
+  cJSON_AddNumberToObject(change, "epoch", p->epochs_done);
+  cJSON_AddItemToObject(cJSON_AddObjectToObject(change, "set"), name, json_value);
+  cJSON_AddItemToArray(p->history, change);
+  return CAVIAR_OK;
+}
+
+/* A one-member cohort holding the run's model: initial weights, or the ones it had. */
+static caviar_status open_cohort(caviar_panda *p, caviar_backend *be, caviar_cohort *c, caviar_error *err) {
+  caviar_trial trial = {.id = p->trial, .hp = p->hp};
+  caviar_status st = caviar_cohort_init(c, &p->shape, 1, p->seed, err);
+  if (st != CAVIAR_OK) return st;
+  caviar_cohort_add(c, &trial);
+  st = be->cohort_alloc(be, c, err);
+  if (st != CAVIAR_OK) {
+    caviar_cohort_free(c);
+    return st;
+  }
+  c->steps[0] = p->steps;
+  if (!p->params) return be->init_members(be, c, 0, 1, err);
+  st = be->write_arena(be, c, CAVIAR_ARENA_PARAMS, 0, p->params, err);
+  if (st == CAVIAR_OK) st = be->write_arena(be, c, CAVIAR_ARENA_FIRST, 0, p->first, err);
+  if (st == CAVIAR_OK) st = be->write_arena(be, c, CAVIAR_ARENA_SECOND, 0, p->second, err);
+  return st;
+}
+
+static caviar_status read_back(caviar_panda *p, caviar_backend *be, caviar_cohort *c, caviar_error *err) {
+  size_t n = c->layout.per_member;
+  float **slots[] = {&p->params, &p->first, &p->second};
+  for (int i = 0; i < 3; i++)
+    if (!*slots[i] && !(*slots[i] = caviar_alloc(n, sizeof(float), "the model's state", err))) return CAVIAR_ERUNTIME;
+  caviar_status st = be->read_arena(be, c, CAVIAR_ARENA_PARAMS, 0, p->params, err);
+  if (st == CAVIAR_OK) st = be->read_arena(be, c, CAVIAR_ARENA_FIRST, 0, p->first, err);
+  if (st == CAVIAR_OK) st = be->read_arena(be, c, CAVIAR_ARENA_SECOND, 0, p->second, err);
+  return st;
+}
+
+/* The run's shape and scaling against the data: a resumed run must find the data it began on. */
+static caviar_status adopt_data(caviar_panda *p, caviar_data *data, caviar_error *err) {
+  caviar_shape shape = {(int)data->train.d, data->classes, p->hp.layers, p->hp.hidden, p->hp.batch_size};
+  if (p->params && (shape.inputs != p->shape.inputs || shape.classes != p->shape.classes))
+    return caviar_fail(err, CAVIAR_EINPUT, "%s: %d features and %d classes, but the model takes %d and %d",
+                       data->train_name, shape.inputs, shape.classes, p->shape.inputs, p->shape.classes);
+  p->shape = shape;
+  if (!p->scaling.shift) {
+    p->scaling = data->scaling;
+    p->scaling.shift = caviar_alloc(data->train.d, sizeof(float), "the input scaling", err);
+    p->scaling.scale = caviar_alloc(data->train.d, sizeof(float), "the input scaling", err);
+    if (!p->scaling.shift || !p->scaling.scale) return CAVIAR_ERUNTIME;
+    memcpy(p->scaling.shift, data->scaling.shift, data->train.d * sizeof(float));
+    memcpy(p->scaling.scale, data->scaling.scale, data->train.d * sizeof(float));
+  } else {
+    /* The model keeps the scaling it was trained with. */
+    memcpy(data->scaling.shift, p->scaling.shift, data->train.d * sizeof(float));
+    memcpy(data->scaling.scale, p->scaling.scale, data->train.d * sizeof(float));
+  }
+  return CAVIAR_OK;
+}
+
+caviar_status caviar_panda_train(caviar_panda *p, caviar_backend *be, caviar_data *data, int epochs,
+                                 const char *checkpoint, caviar_panda_epoch_fn on_epoch, void *ctx,
+                                 caviar_error *err) {
+  caviar_status st = adopt_data(p, data, err);
+  if (st == CAVIAR_OK) st = be->upload(be, data, err);
+  if (st != CAVIAR_OK) return st;
+  caviar_cohort c;
+  st = open_cohort(p, be, &c, err);
+  if (st != CAVIAR_OK) return st;
+  uint32_t *order = caviar_alloc(data->split.n_train, sizeof *order, "the minibatch order", err);
+  if (!order) st = CAVIAR_ERUNTIME;
+  for (int i = 0; st == CAVIAR_OK && i < epochs; i++) {
+    int epoch = p->epochs_done;
+    memcpy(order, data->split.train, data->split.n_train * sizeof *order);
+    caviar_shuffle(order, data->split.n_train, p->seed, CAVIAR_RNG_SHUFFLE, (uint32_t)epoch);
+    float train_loss = 0, val_loss = 0, val_acc = 0;
+    uint8_t diverged = 0;
+    caviar_epoch_stats stats = {&train_loss, &diverged};
+    st = be->train_epoch(be, &c, order, data->split.n_train, epoch, &stats, err);
+    if (st == CAVIAR_OK && diverged)
+      st = caviar_fail(err, CAVIAR_ERUNTIME,
+                       "diverged in epoch %d (minibatch loss %g): lower learning_rate; the checkpoint keeps epoch %d",
+                       epoch + 1, (double)train_loss, p->epochs_done);
+    if (st == CAVIAR_OK)
+      st = be->evaluate(be, &c, CAVIAR_SET_TRAIN, data->split.val, data->split.n_val, &val_loss, &val_acc, err);
+    if (st != CAVIAR_OK) break;
+    p->steps = c.steps[0];
+    p->epochs_done++;
+    st = read_back(p, be, &c, err);
+    float lr = caviar_epoch_lr(&c.hp[0], epoch);
+    cJSON *row = cJSON_CreateArray();
+    double values[] = {p->epochs_done, train_loss, val_loss, val_acc, lr};
+    for (int k = 0; k < 5; k++) cJSON_AddItemToArray(row, cJSON_CreateNumber(values[k]));
+    cJSON_AddItemToArray(p->curve, row);
+    if (on_epoch) on_epoch(p, p->epochs_done, train_loss, val_loss, val_acc, lr, ctx);
+    if (st == CAVIAR_OK && checkpoint) st = caviar_panda_save(p, checkpoint, err);
+  }
+  free(order);
+  be->cohort_free(be, &c);
+  caviar_cohort_free(&c);
+  return st;
+}
+
+void caviar_panda_free(caviar_panda *p) {
+  free(p->data.dir);
+  free(p->data.train_csv);
+  free(p->data.test_csv);
+  free(p->params);
+  free(p->first);
+  free(p->second);
+  caviar_scaling_free(&p->scaling);
+  cJSON_Delete(p->history);
+  cJSON_Delete(p->curve);
+  memset(p, 0, sizeof *p);
+}
