@@ -16,14 +16,16 @@ void caviar_print_progress(const caviar_progress *p, void *ctx) {
   (void)ctx;
   static int tty = -1;
   if (tty < 0) tty = isatty(STDERR_FILENO);
-  char eta[32], elapsed[32], rung[32] = "";
+  char eta[32], elapsed[32], rung[32] = "", round[32] = "";
+  if (p->rounds > 1) snprintf(round, sizeof round, "round %d/%d  ", p->round + 1, p->rounds);
   format_duration(p->eta_s, eta, sizeof eta);
   format_duration(p->elapsed_s, elapsed, sizeof elapsed);
   if (p->rungs) snprintf(rung, sizeof rung, "  rung %d/%d", p->rung < p->rungs ? p->rung + 1 : p->rungs, p->rungs);
   char best[16] = "-";
   if (!isnan(p->best_val_acc)) snprintf(best, sizeof best, "%.4f", (double)p->best_val_acc);
-  fprintf(stderr, "%sepoch %d/%d%s  alive %d/%d  best val_acc %s  %.1fk model-samples/s  elapsed %s  ETA %s%s",
-          tty ? "\r\033[K" : "", p->epoch, p->epochs, rung, p->alive, p->trials, best, p->model_samples_per_s / 1e3,
-          elapsed, p->epoch == p->epochs ? "0s" : eta, tty && p->epoch < p->epochs ? "" : "\n");
+  fprintf(stderr, "%s%sepoch %d/%d%s  alive %d/%d  best val_acc %s  %.1fk model-samples/s  elapsed %s  ETA %s%s",
+          tty ? "\r\033[K" : "", round, p->epoch, p->epochs, rung, p->alive, p->trials, best, p->model_samples_per_s / 1e3,
+          elapsed, p->epoch == p->epochs && p->round + 1 >= p->rounds ? "0s" : eta,
+          tty && (p->epoch < p->epochs || p->round + 1 < p->rounds) ? "" : "\n");
   fflush(stderr);
 }

@@ -12,40 +12,15 @@
 #include "caviar/atomic_file.h"
 #include "caviar/model_file.h"
 #include "caviar/trial_json.h"
+#include "caviar/zoom.h"
 
 static cJSON *number_or_null(double x) { return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull(); }
-
-static int status_rank(caviar_trial_status s) {
-  return s == CAVIAR_TRIAL_SURVIVED ? 0 : s == CAVIAR_TRIAL_CULLED ? 1 : s == CAVIAR_TRIAL_RUNNING ? 2 : 3;
-}
-
-static const caviar_sweep_result *order_result;
-static bool order_by_acc;
-
-static int compare_results(const void *pa, const void *pb) {
-  const caviar_trial_result *a = &order_result->trials[*(const int *)pa], *b = &order_result->trials[*(const int *)pb];
-  int by_status = status_rank(a->status) - status_rank(b->status);
-  if (by_status) return by_status;
-  /* Later rungs first: a trial that went further was judged on more training. */
-  if (a->epochs != b->epochs) return b->epochs - a->epochs;
-  float x = order_by_acc ? b->val_acc : a->val_loss, y = order_by_acc ? a->val_acc : b->val_loss;
-  if (isnan(x) != isnan(y)) return isnan(x) ? 1 : -1;
-  if (x != y) return x < y ? -1 : 1;
-  return (a->trial.id > b->trial.id) - (a->trial.id < b->trial.id);
-}
-
-void caviar_result_order(const caviar_spec *spec, const caviar_sweep_result *r, int *order) {
-  for (int i = 0; i < r->n_trials; i++) order[i] = i;
-  order_result = r;
-  order_by_acc = spec->metric.name == CAVIAR_METRIC_VAL_ACC;
-  qsort(order, (size_t)r->n_trials, sizeof *order, compare_results);
-  order_result = NULL;
-}
 
 static cJSON *trial_json(const caviar_trial_result *t) {
   char text[2048];
   cJSON *obj = cJSON_CreateObject();
   cJSON_AddNumberToObject(obj, "trial", t->trial.id);
+  cJSON_AddNumberToObject(obj, "round", t->trial.round);
   caviar_hparams_json(&t->trial.hp, text, sizeof text);
   cJSON_AddItemToObject(obj, "params", cJSON_Parse(text));
   cJSON_AddStringToObject(obj, "status", caviar_trial_status_name(t->status));
@@ -85,6 +60,17 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   cJSON_AddStringToObject(data, "scaling", caviar_scaling_name(d->scaling.kind));
   cJSON *rungs = cJSON_AddArrayToObject(root, "rungs");
   for (int i = 0; i < r->rungs.n; i++) cJSON_AddItemToArray(rungs, cJSON_CreateNumber(r->rungs.epochs[i]));
+  /* Each round's search box (coarse to fine zooms it round by round). */
+  cJSON *rounds = cJSON_AddArrayToObject(root, "rounds");
+  int per_round = r->n_rounds ? r->n_trials / r->n_rounds : 0;
+  for (int i = 0; i < r->n_rounds; i++) {
+    cJSON *round = cJSON_CreateObject();
+    cJSON_AddNumberToObject(round, "round", i);
+    cJSON_AddNumberToObject(round, "first_trial", i * per_round);
+    cJSON_AddNumberToObject(round, "trials", per_round);
+    cJSON_AddItemToObject(round, "box", caviar_space_box_json(&r->boxes[i]));
+    cJSON_AddItemToArray(rounds, round);
+  }
   int *order = malloc((size_t)(r->n_trials > 0 ? r->n_trials : 1) * sizeof *order);
   if (order && r->n_trials > 0) {
     caviar_result_order(info->spec, r, order);

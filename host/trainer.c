@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "caviar/counter_rng.h"
+#include "caviar/zoom.h"
 
 double caviar_now(void) {
   struct timespec t;
@@ -40,6 +41,9 @@ typedef struct run_state {
   float *loss, *acc;     /* per slot scratch */
   caviar_epoch_stats stats;
   int max_members;
+  int count;             /* trials in this round: ids first .. first + count - 1 */
+  int round, rounds;
+  double start;          /* when the sweep began */
 } run_state;
 
 static void free_state(run_state *s) {
@@ -55,6 +59,7 @@ static void free_state(run_state *s) {
   free(s->stats.train_loss);
   free(s->stats.diverged);
   caviar_grouping_free(&s->groups);
+  *s = (run_state){.sweep = s->sweep, .result = s->result, .round = s->round, .rounds = s->rounds, .start = s->start};
 }
 
 /* Asks the backend whether the whole population fits before anything is allocated. */
@@ -62,7 +67,7 @@ static caviar_status check_memory(const run_state *s, caviar_error *err) {
   int n = s->groups.n_cohorts;
   bool *dropout = caviar_alloc((size_t)n, sizeof *dropout, "the memory plan", err);
   if (!dropout) return CAVIAR_ERUNTIME;
-  for (int i = 0; i < s->result->n_trials; i++)
+  for (int i = 0; i < s->count; i++)
     if (s->trials[i].hp.dropout > 0) dropout[s->groups.cohort_of[i]] = true;
   caviar_status st = s->sweep->backend->plan(s->sweep->backend, s->sweep->data, s->groups.shapes, s->groups.members,
                                              dropout, n, err);
@@ -70,24 +75,16 @@ static caviar_status check_memory(const run_state *s, caviar_error *err) {
   return st;
 }
 
+/* Groups a round's trials (s->trials, s->count of them) into cohorts and allocates them. */
 static caviar_status setup(run_state *s, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
-  caviar_sampler sampler;
-  caviar_status st = caviar_sampler_init(&sampler, sw->spec, sw->seed, sw->trials, err);
-  if (st != CAVIAR_OK) return st;
-  int n = (int)sampler.count;
-  s->trials = caviar_alloc((size_t)n, sizeof *s->trials, "trials", err);
-  s->result->trials = caviar_alloc((size_t)n, sizeof *s->result->trials, "trial results", err);
-  if (!s->trials || !s->result->trials) st = CAVIAR_ERUNTIME;
-  for (int i = 0; st == CAVIAR_OK && i < n; i++) caviar_sampler_draw(&sampler, (uint32_t)i, &s->trials[i]);
-  caviar_sampler_free(&sampler);
-  if (st != CAVIAR_OK) return st;
-  s->result->n_trials = n;
-  st = caviar_group_trials(s->trials, n, (int)sw->data->train.d, sw->data->classes, &s->groups, err);
+  int n = s->count;
+  caviar_status st = caviar_group_trials(s->trials, n, (int)sw->data->train.d, sw->data->classes, &s->groups, err);
   if (st == CAVIAR_OK) st = check_memory(s, err);
   if (st != CAVIAR_OK) return st;
+  s->result->n_trials += n;
   for (int i = 0; i < n; i++) {
-    caviar_trial_result *r = &s->result->trials[i];
+    caviar_trial_result *r = &s->result->trials[s->trials[i].id];
     r->trial = s->trials[i];
     r->shape = s->groups.shapes[s->groups.cohort_of[i]];
     r->val_loss = r->val_acc = r->train_loss = NAN;
@@ -239,13 +236,15 @@ static caviar_status finish(run_state *s, caviar_error *err) {
   return CAVIAR_OK;
 }
 
-static void report_progress(const run_state *s, int epoch, double start) {
+static void report_progress(const run_state *s, int epoch) {
   const caviar_sweep *sw = s->sweep;
   if (!sw->progress) return;
   const caviar_sweep_result *r = s->result;
   caviar_progress p = {0};
   p.epoch = epoch;
   p.epochs = sw->spec->epochs;
+  p.round = s->round;
+  p.rounds = s->rounds;
   p.rungs = r->rungs.n;
   while (p.rung < r->rungs.n && r->rungs.epochs[p.rung] <= epoch) p.rung++;
   p.trials = r->n_trials;
@@ -256,7 +255,7 @@ static void report_progress(const run_state *s, int epoch, double start) {
     if (t->status != CAVIAR_TRIAL_DIVERGED && (isnan(p.best_val_acc) || t->val_acc > p.best_val_acc))
       p.best_val_acc = t->val_acc;
   }
-  p.elapsed_s = caviar_now() - start;
+  p.elapsed_s = caviar_now() - s->start;
   p.model_samples_per_s = p.elapsed_s > 0 ? r->model_samples / p.elapsed_s : 0;
   /* The rest of the plan: today's survivors, halved at each remaining rung. */
   double remaining = 0;
@@ -266,34 +265,129 @@ static void report_progress(const run_state *s, int epoch, double start) {
     int rung;
     if (caviar_is_rung(&r->rungs, e + 1, &rung)) alive = caviar_rung_keep(alive, sw->spec->early_terminate.eta);
   }
+  /* Later rounds repeat this round's plan. */
+  double per_round = 0;
+  alive = s->count;
+  for (int e = 0; e < p.epochs; e++) {
+    per_round += alive;
+    int rung;
+    if (caviar_is_rung(&r->rungs, e + 1, &rung)) alive = caviar_rung_keep(alive, sw->spec->early_terminate.eta);
+  }
+  remaining += per_round * (s->rounds - 1 - s->round);
   double per_model_epoch = r->model_samples > 0 ? p.elapsed_s / (r->model_samples / (double)sw->data->split.n_train) : 0;
   p.eta_s = remaining * per_model_epoch;
   sw->progress(&p, sw->progress_ctx);
 }
 
+/* Trains one round's trials to the end: epochs, rungs, compaction, the survivors' test scores. */
+static caviar_status run_round(run_state *s, caviar_error *err) {
+  caviar_status st = setup(s, err);
+  if (st == CAVIAR_OK) report_progress(s, 0);
+  for (int epoch = 0; st == CAVIAR_OK && epoch < s->sweep->spec->epochs; epoch++) {
+    st = run_epoch(s, epoch, err);
+    int rung;
+    if (st == CAVIAR_OK && caviar_is_rung(&s->result->rungs, epoch + 1, &rung)) st = judge_rung(s, epoch + 1, err);
+    if (st == CAVIAR_OK) st = compact_all(s, err);
+    if (st == CAVIAR_OK) report_progress(s, epoch + 1);
+  }
+  if (st == CAVIAR_OK) st = finish(s, err);
+  return st;
+}
+
+static int status_rank(caviar_trial_status s) {
+  return s == CAVIAR_TRIAL_SURVIVED ? 0 : s == CAVIAR_TRIAL_CULLED ? 1 : s == CAVIAR_TRIAL_RUNNING ? 2 : 3;
+}
+
+static const caviar_sweep_result *order_result;
+static bool order_by_acc;
+
+static int compare_results(const void *pa, const void *pb) {
+  const caviar_trial_result *a = &order_result->trials[*(const int *)pa], *b = &order_result->trials[*(const int *)pb];
+  int by_status = status_rank(a->status) - status_rank(b->status);
+  if (by_status) return by_status;
+  /* Later rungs first: a trial that went further was judged on more training. */
+  if (a->epochs != b->epochs) return b->epochs - a->epochs;
+  float x = order_by_acc ? b->val_acc : a->val_loss, y = order_by_acc ? a->val_acc : b->val_loss;
+  if (isnan(x) != isnan(y)) return isnan(x) ? 1 : -1;
+  if (x != y) return x < y ? -1 : 1;
+  return (a->trial.id > b->trial.id) - (a->trial.id < b->trial.id);
+}
+
+void caviar_result_order(const caviar_spec *spec, const caviar_sweep_result *r, int *order) {
+  for (int i = 0; i < r->n_trials; i++) order[i] = i;
+  order_result = r;
+  order_by_acc = spec->metric.name == CAVIAR_METRIC_VAL_ACC;
+  qsort(order, (size_t)r->n_trials, sizeof *order, compare_results);
+  order_result = NULL;
+}
+
+/* The hyperparameters of the best k trials so far (diverged ones never count). */
+static int best_so_far(const caviar_sweep *sw, const caviar_sweep_result *r, int k, caviar_hparams *out) {
+  int *order = malloc((size_t)r->n_trials * sizeof *order), n = 0;
+  if (!order) return 0;
+  caviar_result_order(sw->spec, r, order);
+  for (int i = 0; i < r->n_trials && n < k; i++)
+    if (r->trials[order[i]].status != CAVIAR_TRIAL_DIVERGED) out[n++] = r->trials[order[i]].trial.hp;
+  free(order);
+  return n;
+}
+
 caviar_status caviar_sweep_run(const caviar_sweep *sweep, caviar_sweep_result *out, caviar_error *err) {
   memset(out, 0, sizeof *out);
-  run_state s = {.sweep = sweep, .result = out};
-  double start = caviar_now();
-  caviar_rungs_make(&sweep->spec->early_terminate, &out->rungs);
-  caviar_status st = setup(&s, err);
-  if (st == CAVIAR_OK) report_progress(&s, 0, start);
-  for (int epoch = 0; st == CAVIAR_OK && epoch < sweep->spec->epochs; epoch++) {
-    st = run_epoch(&s, epoch, err);
-    int rung;
-    if (st == CAVIAR_OK && caviar_is_rung(&out->rungs, epoch + 1, &rung)) st = judge_rung(&s, epoch + 1, err);
-    if (st == CAVIAR_OK) st = compact_all(&s, err);
-    if (st == CAVIAR_OK) report_progress(&s, epoch + 1, start);
+  const caviar_spec *spec = sweep->spec;
+  run_state s = {.sweep = sweep, .result = out, .start = caviar_now()};
+  s.rounds = spec->method == CAVIAR_METHOD_COARSE_TO_FINE ? spec->coarse_to_fine.rounds : 1;
+  caviar_rungs_make(&spec->early_terminate, &out->rungs);
+  caviar_sampler sampler;
+  caviar_status st = caviar_sampler_init(&sampler, spec, sweep->seed, sweep->trials, err);
+  if (st != CAVIAR_OK) return st;
+  int per_round = (int)sampler.count;
+  size_t total = (size_t)per_round * (size_t)s.rounds;
+  out->trials = caviar_alloc(total, sizeof *out->trials, "trial results", err);
+  out->boxes = caviar_alloc((size_t)s.rounds, sizeof *out->boxes, "round boxes", err);
+  caviar_hparams *best = caviar_alloc((size_t)spec->coarse_to_fine.top_k, sizeof *best, "the zoom", err);
+  caviar_space box = {0};
+  if (!out->trials || !out->boxes || !best) st = CAVIAR_ERUNTIME;
+  if (st == CAVIAR_OK) st = caviar_space_copy(&spec->space, &box, err);
+  for (s.round = 0; st == CAVIAR_OK && s.round < s.rounds; s.round++) {
+    /* Round r draws trial ids r * per_round ..: from the spec's sampler in round 0, from the
+     * zoomed box after. */
+    s.count = per_round;
+    s.trials = caviar_alloc((size_t)per_round, sizeof *s.trials, "trials", err);
+    if (!s.trials) {
+      st = CAVIAR_ERUNTIME;
+      break;
+    }
+    for (int i = 0; i < per_round; i++) {
+      uint32_t id = (uint32_t)(s.round * per_round + i);
+      if (s.round == 0) {
+        caviar_sampler_draw(&sampler, id, &s.trials[i]);
+      } else {
+        s.trials[i] = (caviar_trial){.id = id, .round = s.round};
+        caviar_sample_random(&box, &spec->fixed, sweep->seed, id, &s.trials[i].hp);
+      }
+    }
+    st = caviar_space_copy(&box, &out->boxes[s.round], err);
+    if (st == CAVIAR_OK) out->n_rounds++;
+    if (st == CAVIAR_OK) st = run_round(&s, err);
+    free_state(&s);
+    if (st == CAVIAR_OK && s.round + 1 < s.rounds) {
+      int n = best_so_far(sweep, out, spec->coarse_to_fine.top_k, best);
+      st = caviar_zoom(&box, &spec->space, best, n, spec->coarse_to_fine.zoom, err);
+    }
   }
-  if (st == CAVIAR_OK) st = finish(&s, err);
-  out->wall_seconds = caviar_now() - start;
-  free_state(&s);
+  caviar_sampler_free(&sampler);
+  caviar_space_free(&box);
+  free(best);
+  out->wall_seconds = caviar_now() - s.start;
   if (st != CAVIAR_OK) caviar_sweep_result_free(out);
   return st;
 }
 
 void caviar_sweep_result_free(caviar_sweep_result *r) {
   for (int i = 0; r->trials && i < r->n_trials; i++) free(r->trials[i].params);
+  for (int i = 0; r->boxes && i < r->n_rounds; i++) caviar_space_free(&r->boxes[i]);
+  free(r->boxes);
   free(r->trials);
   free(r->curve);
   memset(r, 0, sizeof *r);

@@ -21,9 +21,6 @@ typedef struct caviar_report_info {
 caviar_status caviar_report_write(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
                                   caviar_error *err);
 
-/* Trial indices best first: survivors, then culled, then diverged; by the metric within each. */
-void caviar_result_order(const caviar_spec *spec, const caviar_sweep_result *r, int *order);
-
 void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_sweep_result *r, int max_rows);
 
 #endif

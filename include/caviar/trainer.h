@@ -37,6 +37,7 @@ typedef struct caviar_curve_point {
 } caviar_curve_point;
 
 typedef struct caviar_progress {
+  int round, rounds; /* coarse-to-fine round (0-based) and count; 0 and 1 otherwise */
   int epoch, epochs; /* completed, planned */
   int rung, rungs;   /* next rung index, rung count */
   int alive, trials;
@@ -59,15 +60,21 @@ typedef struct caviar_sweep {
 
 typedef struct caviar_sweep_result {
   int n_trials;
-  caviar_trial_result *trials; /* indexed by trial id */
+  caviar_trial_result *trials; /* indexed by trial id; coarse-to-fine round r holds ids r * trials .. */
   caviar_curve_point *curve;
   size_t n_curve, cap_curve;
   caviar_rungs rungs;
+  caviar_space *boxes;  /* the search box each round sampled (one round unless coarse-to-fine) */
+  int n_rounds;
   double wall_seconds;  /* from the first cohort allocation to the last test evaluation */
   double model_samples; /* training examples processed, summed over members */
 } caviar_sweep_result;
 
 caviar_status caviar_sweep_run(const caviar_sweep *sweep, caviar_sweep_result *out, caviar_error *err);
+
+/* Trial indices best first: survivors, then culled (later rungs first), then diverged; by the
+ * metric within each, ties by trial id. */
+void caviar_result_order(const caviar_spec *spec, const caviar_sweep_result *r, int *order);
 void caviar_sweep_result_free(caviar_sweep_result *r);
 
 /* Bytes a population of these cohorts needs on the host (four arenas each). */
