@@ -118,6 +118,7 @@ static caviar_status cpu_init_members(caviar_backend *be, caviar_cohort *c, int 
       }
     }
     c->steps[slot] = 0;
+    c->epochs[slot] = 0;
   }
   return CAVIAR_OK;
 }
@@ -130,7 +131,7 @@ static void gather(const caviar_data *data, caviar_set set, const uint32_t *rows
 
 /* One member's epoch, start to finish, on the calling thread. */
 static void train_member(const caviar_data *data, caviar_cohort *c, int slot, const uint32_t *rows, size_t steps,
-                         int epoch, cpu_workspace *ws, float *mean_loss, uint8_t *diverged) {
+                         cpu_workspace *ws, float *mean_loss, uint8_t *diverged) {
   cpu_member m;
   bind(&m, c, slot);
   const caviar_member_hp *hp = &c->hp[slot];
@@ -150,14 +151,14 @@ static void train_member(const caviar_data *data, caviar_cohort *c, int slot, co
     }
     total += loss;
     cpu_backward(&m, hp->activation, &drop, batch, ws);
-    caviar_step_scalars sc = caviar_step_scalars_at(hp, epoch, t);
+    caviar_step_scalars sc = caviar_step_scalars_at(hp, c->epochs[slot], t);
     cpu_update(&m, hp, &sc);
   }
   *mean_loss = (float)(*diverged ? total : total / (double)(steps ? steps : 1));
 }
 
 static caviar_status cpu_train_epoch(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, size_t n_rows,
-                                     int epoch, caviar_epoch_stats *stats, caviar_error *err) {
+                                     caviar_epoch_stats *stats, caviar_error *err) {
   (void)err;
   const caviar_data *data = ((cpu_ctx *)be->ctx)->data;
   cpu_cohort *cc = c->impl;
@@ -165,7 +166,7 @@ static caviar_status cpu_train_epoch(caviar_backend *be, caviar_cohort *c, const
   openblas_set_num_threads(1);
 #pragma omp parallel for schedule(dynamic, 1)
   for (int slot = 0; slot < c->n; slot++)
-    train_member(data, c, slot, rows, steps, epoch, &cc->train_ws[omp_get_thread_num()], &stats->train_loss[slot],
+    train_member(data, c, slot, rows, steps, &cc->train_ws[omp_get_thread_num()], &stats->train_loss[slot],
                  &stats->diverged[slot]);
   return CAVIAR_OK;
 }
@@ -220,6 +221,7 @@ static caviar_status cpu_copy_member(caviar_backend *be, caviar_cohort *c, int s
   (void)err;
   move_member(c, src, dst);
   c->steps[dst] = c->steps[src];
+  c->epochs[dst] = c->epochs[src];
   return CAVIAR_OK;
 }
 

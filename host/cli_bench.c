@@ -121,7 +121,7 @@ static caviar_status time_epoch(caviar_backend *be, const bench_args *a, const c
   if (st == CAVIAR_OK) {
     st = be->init_members(be, &cohort, 0, cohort.n, err);
     double start = caviar_now();
-    if (st == CAVIAR_OK) st = be->train_epoch(be, &cohort, data->split.train, data->split.n_train, 0, &stats, err);
+    if (st == CAVIAR_OK) st = be->train_epoch(be, &cohort, data->split.train, data->split.n_train, &stats, err);
     *elapsed = caviar_now() - start;
     be->cohort_free(be, &cohort);
   }

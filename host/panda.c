@@ -140,7 +140,8 @@ caviar_status caviar_panda_train(caviar_panda *p, caviar_backend *be, caviar_dat
     float train_loss = 0, val_loss = 0, val_acc = 0;
     uint8_t diverged = 0;
     caviar_epoch_stats stats = {&train_loss, &diverged};
-    st = be->train_epoch(be, &c, order, data->split.n_train, epoch, &stats, err);
+    c.epochs[0] = epoch;
+    st = be->train_epoch(be, &c, order, data->split.n_train, &stats, err);
     if (st == CAVIAR_OK && diverged)
       st = caviar_fail(err, CAVIAR_ERUNTIME,
                        "diverged in epoch %d (minibatch loss %g): lower learning_rate; the checkpoint keeps epoch %d",

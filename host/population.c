@@ -87,7 +87,8 @@ caviar_status caviar_cohort_init(caviar_cohort *c, const caviar_shape *shape, in
   c->trial = caviar_alloc((size_t)capacity, sizeof *c->trial, "cohort slots", err);
   c->hp = caviar_alloc((size_t)capacity, sizeof *c->hp, "cohort hyperparameters", err);
   c->steps = caviar_alloc((size_t)capacity, sizeof *c->steps, "cohort step counters", err);
-  if (!c->trial || !c->hp || !c->steps) {
+  c->epochs = caviar_alloc((size_t)capacity, sizeof *c->epochs, "cohort epoch counters", err);
+  if (!c->trial || !c->hp || !c->steps || !c->epochs) {
     caviar_cohort_free(c);
     return CAVIAR_ERUNTIME;
   }
@@ -98,9 +99,11 @@ void caviar_cohort_free(caviar_cohort *c) {
   free(c->trial);
   free(c->hp);
   free(c->steps);
+  free(c->epochs);
   c->trial = NULL;
   c->hp = NULL;
   c->steps = NULL;
+  c->epochs = NULL;
   c->n = 0;
 }
 
@@ -108,6 +111,7 @@ void caviar_cohort_add(caviar_cohort *c, const caviar_trial *trial) {
   c->trial[c->n] = trial->id;
   c->hp[c->n] = caviar_member_hp_from(&trial->hp);
   c->steps[c->n] = 0;
+  c->epochs[c->n] = 0;
   c->n++;
 }
 
@@ -116,6 +120,7 @@ void caviar_cohort_compact_books(caviar_cohort *c, const int *keep, int n_keep) 
     c->trial[i] = c->trial[keep[i]];
     c->hp[i] = c->hp[keep[i]];
     c->steps[i] = c->steps[keep[i]];
+    c->epochs[i] = c->epochs[keep[i]];
   }
   c->n = n_keep;
 }

@@ -141,7 +141,8 @@ static caviar_status run_epoch(run_state *s, int epoch, caviar_error *err) {
   for (int c = 0; c < s->groups.n_cohorts; c++) {
     caviar_cohort *cohort = &s->cohorts[c];
     if (cohort->n == 0) continue;
-    caviar_status st = sw->backend->train_epoch(sw->backend, cohort, s->order, split->n_train, epoch, &s->stats, err);
+    for (int slot = 0; slot < cohort->n; slot++) cohort->epochs[slot] = epoch;
+    caviar_status st = sw->backend->train_epoch(sw->backend, cohort, s->order, split->n_train, &s->stats, err);
     if (st == CAVIAR_OK)
       st = sw->backend->evaluate(sw->backend, cohort, CAVIAR_SET_TRAIN, split->val, split->n_val, s->loss, s->acc, err);
     if (st != CAVIAR_OK) return st;

@@ -29,7 +29,7 @@ struct cuda_ctx {
   int n_owned;
   uint32_t *rows;  // the order of an epoch or the rows of an evaluation
   size_t rows_capacity;
-  int *epoch, *step_index;
+  int *step_index;
   unsigned data_generation; // bumped by every upload: captured graphs bake in the data's addresses
   int sms;
   char name[400];
@@ -45,6 +45,7 @@ struct cuda_cohort {
   member_vectors mv;
   caviar_member_hp *hp;
   uint32_t *trial;
+  int *epochs;
   cudaGraphExec_t graph;
   caviar_graph_key key;
   bool have_graph;
@@ -137,7 +138,7 @@ void cuda_cohort_free(caviar_backend *be, caviar_cohort *c) {
   if (!cc) return;
   if (cc->have_graph) cudaGraphExecDestroy(cc->graph);
   void *buffers[] = {cc->params, cc->grads, cc->first, cc->second, cc->xt, cc->labels, cc->delta[0], cc->delta[1],
-                     cc->logits, cc->hp, cc->trial, cc->mv.steps, cc->mv.scalars, cc->mv.diverged, cc->mv.loss_sum,
+                     cc->logits, cc->hp, cc->trial, cc->epochs, cc->mv.steps, cc->mv.scalars, cc->mv.diverged, cc->mv.loss_sum,
                      cc->mv.eval_loss, cc->mv.eval_correct};
   for (void *p : buffers) cudaFree(p);
   for (int l = 0; l < CAVIAR_MAX_LAYERS; l++) {
@@ -197,6 +198,7 @@ caviar_status cuda_cohort_alloc(caviar_backend *be, caviar_cohort *c, caviar_err
   if (st == CAVIAR_OK) st = device_alloc(&cc->hp, cap, "hyperparameters", err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->trial, cap, "trial ids", err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->mv.steps, cap, "step counters", err);
+  if (st == CAVIAR_OK) st = device_alloc(&cc->epochs, cap, "epoch counters", err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->mv.scalars, cap, "step scalars", err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->mv.diverged, cap, "divergence flags", err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->mv.loss_sum, cap, "losses", err);
@@ -204,6 +206,7 @@ caviar_status cuda_cohort_alloc(caviar_backend *be, caviar_cohort *c, caviar_err
   if (st == CAVIAR_OK) st = device_alloc(&cc->mv.eval_correct, cap, "evaluation counts", err);
   cc->mv.hp = cc->hp;
   cc->mv.trial = cc->trial;
+  cc->mv.epochs = cc->epochs;
   cuda_ctx *ctx = ctx_of(be);
   for (float **a : arenas)
     if (st == CAVIAR_OK && cudaMemsetAsync(*a, 0, c->layout.arena * sizeof(float), ctx->stream) != cudaSuccess)
@@ -223,13 +226,14 @@ caviar_status upload_books(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
   CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(cc->hp, c->hp, c->n * sizeof(caviar_member_hp), cudaMemcpyHostToDevice, ctx->stream));
   CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(cc->trial, c->trial, c->n * sizeof(uint32_t), cudaMemcpyHostToDevice, ctx->stream));
   CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(cc->mv.steps, c->steps, c->n * sizeof(int), cudaMemcpyHostToDevice, ctx->stream));
+  CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(cc->epochs, c->epochs, c->n * sizeof(int), cudaMemcpyHostToDevice, ctx->stream));
   return CAVIAR_OK;
 }
 
 caviar_status cuda_init_members(caviar_backend *be, caviar_cohort *c, int first, int count, caviar_error *err) {
   cuda_ctx *ctx = ctx_of(be);
   cuda_cohort *cc = impl_of(c);
-  for (int slot = first; slot < first + count; slot++) c->steps[slot] = 0;
+  for (int slot = first; slot < first + count; slot++) c->steps[slot] = c->epochs[slot] = 0;
   caviar_status st = upload_books(ctx, c, err);
   if (st == CAVIAR_OK)
     st = launch_init(ctx->stream, c->layout, first, count, c->seed, cc->params, cc->grads, cc->first, cc->second,
@@ -318,7 +322,7 @@ caviar_status backward(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
 // One training step of every member, all on the stream (and so capturable as a graph).
 caviar_status enqueue_step(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
   cuda_cohort *cc = impl_of(c);
-  caviar_status st = launch_step_begin(ctx->stream, cc->mv, c->n, ctx->epoch, err);
+  caviar_status st = launch_step_begin(ctx->stream, cc->mv, c->n, err);
   if (st == CAVIAR_OK)
     st = launch_gather(ctx->stream, ctx->train, ctx->rows, ctx->step_index, c->shape.batch, c->shape.batch, cc->xt,
                        cc->labels, err);
@@ -362,14 +366,12 @@ caviar_status step_graph(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
   return CAVIAR_OK;
 }
 
-caviar_status start_steps(cuda_ctx *ctx, caviar_cohort *c, const uint32_t *rows, size_t n_rows, const int *epoch,
-                          caviar_error *err) {
+caviar_status start_steps(cuda_ctx *ctx, caviar_cohort *c, const uint32_t *rows, size_t n_rows, caviar_error *err) {
   cuda_cohort *cc = impl_of(c);
   static const int zero = 0;
   if (n_rows > ctx->rows_capacity)
     return caviar_fail(err, CAVIAR_ERUNTIME, "%zu rows, more than the %zu uploaded", n_rows, ctx->rows_capacity);
   CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(ctx->rows, rows, n_rows * sizeof(uint32_t), cudaMemcpyHostToDevice, ctx->stream));
-  CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(ctx->epoch, epoch, sizeof(int), cudaMemcpyHostToDevice, ctx->stream));
   CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(ctx->step_index, &zero, sizeof(int), cudaMemcpyHostToDevice, ctx->stream));
   CAVIAR_CUDA_TRY(err, cudaMemsetAsync(cc->mv.diverged, 0, c->n, ctx->stream));
   CAVIAR_CUDA_TRY(err, cudaMemsetAsync(cc->mv.loss_sum, 0, c->n * sizeof(float), ctx->stream));
@@ -380,13 +382,13 @@ caviar_status start_steps(cuda_ctx *ctx, caviar_cohort *c, const uint32_t *rows,
   return upload_books(ctx, c, err);
 }
 
-caviar_status cuda_train_epoch(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, size_t n_rows, int epoch,
+caviar_status cuda_train_epoch(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, size_t n_rows,
                                caviar_epoch_stats *stats, caviar_error *err) {
   cuda_ctx *ctx = ctx_of(be);
   cuda_cohort *cc = impl_of(c);
   size_t steps = n_rows / (size_t)c->shape.batch;
   if (c->n == 0) return CAVIAR_OK;
-  caviar_status st = start_steps(ctx, c, rows, n_rows, &epoch, err);
+  caviar_status st = start_steps(ctx, c, rows, n_rows, err);
   if (st == CAVIAR_OK && !cc->eager && step_graph(ctx, c, err) != CAVIAR_OK) {
     // A step that cannot be captured (an old driver, lazy module loading) still trains, with a
     // launch per kernel: slower once few members remain, so say so once.
@@ -481,6 +483,7 @@ caviar_status cuda_copy_member(caviar_backend *be, caviar_cohort *c, int src, in
   caviar_status st = move_member(ctx, c, src, dst, err);
   if (st != CAVIAR_OK) return st;
   c->steps[dst] = c->steps[src];
+  c->epochs[dst] = c->epochs[src];
   CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
   return CAVIAR_OK;
 }
@@ -517,11 +520,10 @@ caviar_status cuda_loss_and_grads(caviar_backend *be, caviar_cohort *c, const ui
                                   float *grads, caviar_error *err) {
   cuda_ctx *ctx = ctx_of(be);
   cuda_cohort *cc = impl_of(c);
-  static const int epoch0 = 0;
   // step_begin advances the device's step counters to the slots' next step (the dropout mask);
   // the host's books keep the old counts, so nothing changes once they are uploaded again.
-  caviar_status st = start_steps(ctx, c, rows, (size_t)c->shape.batch, &epoch0, err);
-  if (st == CAVIAR_OK) st = launch_step_begin(ctx->stream, cc->mv, c->n, ctx->epoch, err);
+  caviar_status st = start_steps(ctx, c, rows, (size_t)c->shape.batch, err);
+  if (st == CAVIAR_OK) st = launch_step_begin(ctx->stream, cc->mv, c->n, err);
   if (st == CAVIAR_OK)
     st = launch_gather(ctx->stream, ctx->train, ctx->rows, ctx->step_index, c->shape.batch, c->shape.batch, cc->xt,
                        cc->labels, err);
@@ -542,7 +544,6 @@ caviar_status cuda_loss_and_grads(caviar_backend *be, caviar_cohort *c, const ui
 void cuda_destroy(caviar_backend *be) {
   cuda_ctx *ctx = ctx_of(be);
   free_data(ctx);
-  cudaFree(ctx->epoch);
   cudaFree(ctx->step_index);
   cudaFree(ctx->blas_workspace);
   if (ctx->blas) cublasDestroy(ctx->blas);
@@ -570,7 +571,6 @@ caviar_status cuda_setup(cuda_ctx *ctx, const caviar_backend_options *options, c
   CAVIAR_CUDA_TRY(err, cudaMalloc(&ctx->blas_workspace, workspace));
   CAVIAR_CUBLAS_TRY(err, cublasSetWorkspace(ctx->blas, ctx->blas_workspace, workspace));
   CAVIAR_CUBLAS_TRY(err, cublasSetMathMode(ctx->blas, ctx->tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
-  CAVIAR_CUDA_TRY(err, cudaMalloc(&ctx->epoch, sizeof(int)));
   CAVIAR_CUDA_TRY(err, cudaMalloc(&ctx->step_index, sizeof(int)));
   return CAVIAR_OK;
 }

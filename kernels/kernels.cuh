@@ -15,6 +15,7 @@ struct member_vectors {
   const caviar_member_hp *hp;
   const uint32_t *trial;
   int *steps;                   // optimizer steps taken (Adam's t, the dropout counter)
+  const int *epochs;            // epochs trained: the learning-rate decay's epoch
   caviar_step_scalars *scalars; // this step's lr and bias corrections
   uint8_t *diverged;
   float *loss_sum;              // training loss summed over the epoch's steps
@@ -37,7 +38,7 @@ caviar_status launch_gather(cudaStream_t s, const device_dataset &data, const ui
                             int batch, int valid, float *xt, int32_t *labels, caviar_error *err);
 
 // Before a training step: members not diverged take a step (steps += 1) and get its scalars.
-caviar_status launch_step_begin(cudaStream_t s, member_vectors mv, int members, const int *epoch, caviar_error *err);
+caviar_status launch_step_begin(cudaStream_t s, member_vectors mv, int members, caviar_error *err);
 caviar_status launch_step_end(cudaStream_t s, int *step_index, caviar_error *err);
 
 // z += bias, then (hidden layers) the activation, and inverted dropout into `out` when training.

@@ -5,15 +5,15 @@
 #include "cuda_check.h"
 #include "kernels.cuh"
 
-__global__ void step_begin_kernel(member_vectors mv, int members, const int *epoch) {
+__global__ void step_begin_kernel(member_vectors mv, int members) {
   int m = blockIdx.x * blockDim.x + threadIdx.x;
   if (m >= members || mv.diverged[m]) return;
   int t = ++mv.steps[m];
-  mv.scalars[m] = caviar_step_scalars_at(&mv.hp[m], *epoch, t);
+  mv.scalars[m] = caviar_step_scalars_at(&mv.hp[m], mv.epochs[m], t);
 }
 
-caviar_status launch_step_begin(cudaStream_t s, member_vectors mv, int members, const int *epoch, caviar_error *err) {
-  step_begin_kernel<<<(unsigned)((members + 127) / 128), 128, 0, s>>>(mv, members, epoch);
+caviar_status launch_step_begin(cudaStream_t s, member_vectors mv, int members, caviar_error *err) {
+  step_begin_kernel<<<(unsigned)((members + 127) / 128), 128, 0, s>>>(mv, members);
   CAVIAR_LAUNCH_CHECK(err, "step_begin");
   return CAVIAR_OK;
 }

@@ -62,7 +62,8 @@ static void train(caviar_cohort *c, int epochs, uint8_t *diverged) {
   caviar_epoch_stats stats = {loss, flags};
   caviar_error err;
   for (int e = 0; e < epochs; e++) {
-    cr_assert_eq(be->train_epoch(be, c, data.split.train, data.split.n_train, e, &stats, &err), CAVIAR_OK);
+    for (int m = 0; m < c->n; m++) c->epochs[m] = e;
+    cr_assert_eq(be->train_epoch(be, c, data.split.train, data.split.n_train, &stats, &err), CAVIAR_OK);
     if (diverged) memcpy(diverged, flags, (size_t)c->n);
   }
 }

@@ -42,8 +42,9 @@ struct caviar_backend {
    * their optimizer state. */
   caviar_status (*init_members)(caviar_backend *be, caviar_cohort *c, int first, int count, caviar_error *err);
   /* Trains every slot for one epoch: n_rows / batch steps over the training rows in this order
-   * (the same order for every member), at the epoch's learning rate. */
-  caviar_status (*train_epoch)(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, size_t n_rows, int epoch,
+   * (the same order for every member), each at the learning rate of its own epoch count
+   * (c->epochs: members that joined later are at earlier epochs). */
+  caviar_status (*train_epoch)(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, size_t n_rows,
                                caviar_epoch_stats *stats, caviar_error *err);
   /* Mean loss and accuracy of every slot over the given rows of a set (no dropout). */
   caviar_status (*evaluate)(caviar_backend *be, caviar_cohort *c, caviar_set set, const uint32_t *rows, size_t n_rows,

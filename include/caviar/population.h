@@ -65,6 +65,7 @@ typedef struct caviar_cohort {
   uint32_t *trial;        /* trial id per slot */
   caviar_member_hp *hp;   /* per slot */
   int *steps;             /* optimizer steps taken per slot (Adam's t, the dropout counter) */
+  int *epochs;            /* epochs trained per slot (the learning-rate decay's epoch) */
   uint64_t seed;
   void *impl;             /* the backend's state */
 } caviar_cohort;
