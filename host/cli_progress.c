@@ -23,9 +23,11 @@ void caviar_print_progress(const caviar_progress *p, void *ctx) {
   if (p->rungs) snprintf(rung, sizeof rung, "  rung %d/%d", p->rung < p->rungs ? p->rung + 1 : p->rungs, p->rungs);
   char best[16] = "-";
   if (!isnan(p->best_val_acc)) snprintf(best, sizeof best, "%.4f", (double)p->best_val_acc);
-  fprintf(stderr, "%s%sepoch %d/%d%s  alive %d/%d  best val_acc %s  %.1fk model-samples/s  elapsed %s  ETA %s%s",
-          tty ? "\r\033[K" : "", round, p->epoch, p->epochs, rung, p->alive, p->trials, best, p->model_samples_per_s / 1e3,
-          elapsed, p->epoch == p->epochs && p->round + 1 >= p->rounds ? "0s" : eta,
-          tty && (p->epoch < p->epochs || p->round + 1 < p->rounds) ? "" : "\n");
+  char epochs[32] = "";
+  if (p->epochs) snprintf(epochs, sizeof epochs, "/%d", p->epochs);
+  bool last = p->alive == 0 && p->round + 1 >= p->rounds;
+  fprintf(stderr, "%s%sepoch %d%s%s  alive %d  started %d/%d  best val_acc %s  %.1fk model-samples/s  elapsed %s  ETA %s%s",
+          tty ? "\r\033[K" : "", round, p->epoch, epochs, rung, p->alive, p->trials, p->budget, best,
+          p->model_samples_per_s / 1e3, elapsed, last ? "0s" : eta, tty && !last ? "" : "\n");
   fflush(stderr);
 }

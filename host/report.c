@@ -21,6 +21,7 @@ static cJSON *trial_json(const caviar_trial_result *t) {
   cJSON *obj = cJSON_CreateObject();
   cJSON_AddNumberToObject(obj, "trial", t->trial.id);
   cJSON_AddNumberToObject(obj, "round", t->trial.round);
+  cJSON_AddNumberToObject(obj, "bracket", t->bracket);
   caviar_hparams_json(&t->trial.hp, text, sizeof text);
   cJSON_AddItemToObject(obj, "params", cJSON_Parse(text));
   cJSON_AddStringToObject(obj, "status", caviar_trial_status_name(t->status));
@@ -34,6 +35,7 @@ static cJSON *trial_json(const caviar_trial_result *t) {
     snprintf(text, sizeof text, "best/trial-%u.safetensors", (unsigned)t->trial.id);
     cJSON_AddStringToObject(obj, "model", text);
   }
+  if (t->lineage) cJSON_AddItemToObject(obj, "lineage", cJSON_Duplicate(t->lineage, true));
   return obj;
 }
 
@@ -60,6 +62,16 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   cJSON_AddStringToObject(data, "scaling", caviar_scaling_name(d->scaling.kind));
   cJSON *rungs = cJSON_AddArrayToObject(root, "rungs");
   for (int i = 0; i < r->rungs.n; i++) cJSON_AddItemToArray(rungs, cJSON_CreateNumber(r->rungs.epochs[i]));
+  cJSON *brackets = cJSON_AddArrayToObject(root, "brackets");
+  for (int b = 0; b < r->plan.n_brackets; b++) {
+    const caviar_bracket *br = &r->plan.brackets[b];
+    cJSON *bracket = cJSON_CreateObject();
+    cJSON_AddNumberToObject(bracket, "s", br->s);
+    cJSON_AddNumberToObject(bracket, "trials", br->trials);
+    cJSON *at = cJSON_AddArrayToObject(bracket, "rungs");
+    for (int i = 0; i < br->rungs.n; i++) cJSON_AddItemToArray(at, cJSON_CreateNumber(br->rungs.epochs[i]));
+    cJSON_AddItemToArray(brackets, bracket);
+  }
   /* Each round's search box (coarse to fine zooms it round by round). */
   cJSON *rounds = cJSON_AddArrayToObject(root, "rounds");
   int per_round = r->n_rounds ? r->n_trials / r->n_rounds : 0;

@@ -1,12 +1,66 @@
 #include "caviar/schedule.h"
 
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 void caviar_rungs_make(const caviar_early_terminate *et, caviar_rungs *out) {
   out->n = 0;
   if (et->type == CAVIAR_STOP_NONE) return;
   for (long e = et->min_epochs; e < et->max_epochs && out->n < CAVIAR_MAX_RUNGS; e *= et->eta)
     out->epochs[out->n++] = (int)e;
+}
+
+void caviar_plan_make(const caviar_early_terminate *et, long long trials, caviar_plan *out) {
+  memset(out, 0, sizeof *out);
+  out->eta = et->eta;
+  out->max_epochs = et->max_epochs;
+  if (et->type != CAVIAR_STOP_HYPERBAND) {
+    out->n_brackets = 1;
+    out->brackets[0].trials = (int)trials;
+    if (et->type == CAVIAR_STOP_SUCCESSIVE_HALVING) caviar_rungs_make(et, &out->brackets[0].rungs);
+    return;
+  }
+  int s_max = et->s;
+  if (s_max == 0)
+    while ((double)et->min_epochs * pow(et->eta, s_max + 1) <= (double)et->max_epochs + 1e-9) s_max++;
+  if (s_max >= CAVIAR_MAX_BRACKETS) s_max = CAVIAR_MAX_BRACKETS - 1;
+  for (int s = s_max; s >= 0; s--) {
+    caviar_bracket *b = &out->brackets[out->n_brackets++];
+    b->s = s;
+    b->trials = (int)ceil((double)(s_max + 1) / (s + 1) * pow(et->eta, s) - 1e-9);
+    for (int i = 0; i < s && b->rungs.n < CAVIAR_MAX_RUNGS; i++) {
+      int e = (int)lround(et->max_epochs * pow(et->eta, i - s));
+      if (e < 1) e = 1;
+      if (e < et->max_epochs && (b->rungs.n == 0 || e > b->rungs.epochs[b->rungs.n - 1]))
+        b->rungs.epochs[b->rungs.n++] = e;
+    }
+  }
+}
+
+long long caviar_plan_trials(const caviar_plan *plan) {
+  long long n = 0;
+  for (int b = 0; b < plan->n_brackets; b++) n += plan->brackets[b].trials;
+  return n;
+}
+
+int caviar_plan_bracket_of(const caviar_plan *plan, long long index) {
+  for (int b = 0; b < plan->n_brackets; b++) {
+    if (index < plan->brackets[b].trials) return b;
+    index -= plan->brackets[b].trials;
+  }
+  return plan->n_brackets - 1;
+}
+
+double caviar_bracket_expected_epochs(const caviar_bracket *b, int eta, int max_epochs) {
+  double fraction = 1, epochs = 0;
+  int from = 0;
+  for (int i = 0; i < b->rungs.n; i++) {
+    epochs += fraction * (b->rungs.epochs[i] - from);
+    from = b->rungs.epochs[i];
+    fraction /= eta;
+  }
+  return epochs + fraction * (max_epochs - from);
 }
 
 int caviar_rung_keep(int alive, int eta) {

@@ -11,8 +11,9 @@
 extern const char caviar_default_spec[];
 extern const unsigned long caviar_default_spec_len;
 
-static const char *const top_keys[] = {"name",  "description", "method", "metric", "parameters",     "early_terminate",
-                                       "trials", "seed",        "data",   "model",  "coarse_to_fine", NULL};
+static const char *const top_keys[] = {"name",   "description", "method", "metric", "parameters",     "early_terminate",
+                                       "trials", "population",  "seed",   "data",   "model",          "coarse_to_fine",
+                                       NULL};
 static const char *const methods[] = {"grid", "random", "coarse-to-fine", NULL};
 
 const char *caviar_method_name(caviar_method method) { return methods[method]; }
@@ -40,6 +41,10 @@ static caviar_status parse_document(const caviar_json_ctx *ctx, const cJSON *roo
   spec->trials = CAVIAR_DEFAULT_TRIALS;
   const cJSON *trials = cJSON_GetObjectItemCaseSensitive(root, "trials");
   if (trials && caviar_json_int(ctx, trials, "trials", 1, (double)CAVIAR_MAX_TRIALS, &spec->trials)) return CAVIAR_EINPUT;
+  spec->trials_given = trials != NULL;
+  const cJSON *population = cJSON_GetObjectItemCaseSensitive(root, "population");
+  if (population && caviar_json_int(ctx, population, "population", 1, (double)CAVIAR_MAX_TRIALS, &spec->population))
+    return CAVIAR_EINPUT;
   if (spec->method == CAVIAR_METHOD_GRID && !trials) spec->trials = CAVIAR_MAX_TRIALS;
   const cJSON *seed = cJSON_GetObjectItemCaseSensitive(root, "seed");
   long long seed_value = 0;
@@ -62,6 +67,12 @@ static caviar_status parse_document(const caviar_json_ctx *ctx, const cJSON *roo
                             methods[spec->method]);
   if (st == CAVIAR_OK) st = caviar_parse_coarse_to_fine(ctx, c2f, &spec->coarse_to_fine);
   if (st != CAVIAR_OK) return st;
+  if (spec->early_terminate.type == CAVIAR_STOP_HYPERBAND && trials)
+    return caviar_json_fail(ctx, "trials", "hyperband's brackets decide how many trials run; remove trials");
+  if (spec->early_terminate.type == CAVIAR_STOP_PBT && population)
+    return caviar_json_fail(ctx, "population", "pbt trains the whole population together; remove population");
+  if (spec->early_terminate.type == CAVIAR_STOP_PBT && spec->method == CAVIAR_METHOD_COARSE_TO_FINE)
+    return caviar_json_fail(ctx, "early_terminate.type", "pbt explores by itself; use method random or grid with it");
 
   const cJSON *params = cJSON_GetObjectItemCaseSensitive(root, "parameters");
   if (!params) return caviar_json_fail(ctx, "parameters", "missing (an object of hyperparameter entries)");

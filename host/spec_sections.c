@@ -69,9 +69,38 @@ static caviar_status parse_hyperband(const caviar_json_ctx *ctx, const cJSON *it
   return CAVIAR_OK;
 }
 
+static caviar_status optional_fraction(const caviar_json_ctx *ctx, const cJSON *obj, const char *key, double lo,
+                                       bool lo_open, double hi, double *out) {
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!item) return CAVIAR_OK;
+  char path[128];
+  caviar_json_path(path, sizeof path, "early_terminate", key);
+  if (caviar_json_number(ctx, item, path, out)) return CAVIAR_EINPUT;
+  bool above = lo_open ? *out > lo : *out >= lo;
+  if (!above || !(*out <= hi))
+    return caviar_json_fail(ctx, path, "expected a number in %s%g, %g], got %.17g", lo_open ? "(" : "[", lo, hi, *out);
+  return CAVIAR_OK;
+}
+
+/* Population-based training: every `interval` epochs the bottom `quantile` copies a top member. */
+static caviar_status parse_pbt(const caviar_json_ctx *ctx, const cJSON *item, caviar_early_terminate *out) {
+  static const char *const keys[] = {"type", "interval", "quantile", "perturb", "resample_probability", NULL};
+  out->interval = 2;
+  out->quantile = 0.25;
+  out->perturb = 0.2;
+  out->resample_probability = 0.25;
+  if (caviar_json_known_keys(ctx, item, "early_terminate", keys) ||
+      optional_int(ctx, item, "early_terminate", "interval", 1, MAX_EPOCHS, &out->interval) ||
+      optional_fraction(ctx, item, "quantile", 0, true, 0.5, &out->quantile) ||
+      optional_fraction(ctx, item, "perturb", 0, true, 0.99, &out->perturb) ||
+      optional_fraction(ctx, item, "resample_probability", 0, false, 1, &out->resample_probability))
+    return CAVIAR_EINPUT;
+  return CAVIAR_OK;
+}
+
 caviar_status caviar_parse_early_terminate(const caviar_json_ctx *ctx, const cJSON *item, int epochs,
                                            caviar_early_terminate *out) {
-  static const char *const types[] = {"successive_halving", "hyperband", NULL};
+  static const char *const types[] = {"successive_halving", "hyperband", "pbt", NULL};
   static const char *const sh_keys[] = {"type", "min_epochs", "max_epochs", "eta", NULL};
   memset(out, 0, sizeof *out);
   out->type = CAVIAR_STOP_NONE;
@@ -83,7 +112,7 @@ caviar_status caviar_parse_early_terminate(const caviar_json_ctx *ctx, const cJS
   }
   if (caviar_json_object(ctx, item, "early_terminate")) return CAVIAR_EINPUT;
   const cJSON *type = cJSON_GetObjectItemCaseSensitive(item, "type");
-  if (!type) return caviar_json_fail(ctx, "early_terminate.type", "missing (expected successive_halving or hyperband)");
+  if (!type) return caviar_json_fail(ctx, "early_terminate.type", "missing (expected successive_halving, hyperband or pbt)");
   int index;
   if (caviar_json_enum(ctx, type, "early_terminate.type", types, &index)) return CAVIAR_EINPUT;
   if (index == 0) {
@@ -94,9 +123,13 @@ caviar_status caviar_parse_early_terminate(const caviar_json_ctx *ctx, const cJS
         optional_int(ctx, item, "early_terminate", "max_epochs", 1, MAX_EPOCHS, &out->max_epochs) ||
         optional_int(ctx, item, "early_terminate", "eta", 2, 100, &out->eta))
       return CAVIAR_EINPUT;
-  } else {
+  } else if (index == 1) {
     out->type = CAVIAR_STOP_HYPERBAND;
     if (parse_hyperband(ctx, item, out)) return CAVIAR_EINPUT;
+  } else {
+    out->type = CAVIAR_STOP_PBT;
+    if (parse_pbt(ctx, item, out)) return CAVIAR_EINPUT;
+    out->min_epochs = 1;
   }
   const char *max_key = out->type == CAVIAR_STOP_HYPERBAND ? "early_terminate.max_iter" : "early_terminate.max_epochs";
   if (out->max_epochs && epochs && out->max_epochs != epochs)

@@ -29,7 +29,8 @@ typedef enum caviar_rng_purpose {
   CAVIAR_RNG_SHUFFLE = 3, /* per-epoch minibatch order; index high word = epoch */
   CAVIAR_RNG_INIT = 4,    /* initial weights; index high word = tensor */
   CAVIAR_RNG_DROPOUT = 5, /* inverted dropout masks */
-  CAVIAR_RNG_SYNTH = 6    /* synthetic datasets for tests and demos */
+  CAVIAR_RNG_SYNTH = 6,   /* synthetic datasets for tests and demos */
+  CAVIAR_RNG_PBT = 7      /* population-based training's donors and explorations */
 } caviar_rng_purpose;
 
 typedef struct caviar_rng_block {

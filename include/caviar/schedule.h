@@ -1,20 +1,49 @@
 #ifndef CAVIAR_SCHEDULE_H
 #define CAVIAR_SCHEDULE_H
-/* Successive halving: the rungs (epochs after which members are compared) and who survives one. */
+/* Early termination: the brackets of trials and their rungs (epochs after which trials are
+ * compared), and who goes on from a rung. Successive halving is one bracket; Hyperband is all the
+ * brackets of Li et al. (2017) side by side; no early termination and PBT are one bracket without
+ * rungs. */
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "caviar/spec.h"
 
+CAVIAR_C_BEGIN
+
 #define CAVIAR_MAX_RUNGS 32
+#define CAVIAR_MAX_BRACKETS 32
 
 typedef struct caviar_rungs {
   int n;
   int epochs[CAVIAR_MAX_RUNGS]; /* after how many epochs each rung is judged, ascending */
 } caviar_rungs;
 
-/* min_epochs * eta^k for k = 0, 1, ... while below max_epochs; none without early termination. */
+typedef struct caviar_bracket {
+  int s;        /* Hyperband's bracket index (its number of rungs); 0 otherwise */
+  int trials;   /* how many trials start in it */
+  caviar_rungs rungs;
+} caviar_bracket;
+
+typedef struct caviar_plan {
+  int n_brackets;
+  caviar_bracket brackets[CAVIAR_MAX_BRACKETS];
+  int eta, max_epochs;
+} caviar_plan;
+
+/* Successive halving: `trials` in one bracket with rungs at min_epochs * eta^k below max_epochs.
+ * Hyperband (s_max = W&B's s, or floor(log_eta(max / min))): bracket s = s_max .. 0 starts
+ * n_s = ceil((s_max + 1) / (s + 1) * eta^s) trials at max * eta^-s epochs, rungs at
+ * max * eta^(i - s) for i < s; `trials` is not used. */
+void caviar_plan_make(const caviar_early_terminate *et, long long trials, caviar_plan *out);
+long long caviar_plan_trials(const caviar_plan *plan);
+/* The bracket of the trial with this index within its round (brackets take consecutive ids). */
+int caviar_plan_bracket_of(const caviar_plan *plan, long long index);
+/* Epochs a trial of the bracket trains on average if every rung keeps its top 1/eta. */
+double caviar_bracket_expected_epochs(const caviar_bracket *b, int eta, int max_epochs);
+
+/* The first rung's epochs of the first bracket (for progress lines): min * eta^k below max. */
 void caviar_rungs_make(const caviar_early_terminate *et, caviar_rungs *out);
 /* How many of `alive` members a rung keeps: the top 1/eta, at least one. */
 int caviar_rung_keep(int alive, int eta);
@@ -25,5 +54,7 @@ bool caviar_is_rung(const caviar_rungs *rungs, int epochs, int *rung);
  * order is total and reproducible). */
 void caviar_rank(const float *val_loss, const float *val_acc, const uint32_t *trial, int n, bool by_accuracy,
                  int *order);
+
+CAVIAR_C_END
 
 #endif

@@ -29,7 +29,8 @@ typedef struct caviar_metric {
 typedef enum caviar_stop_type {
   CAVIAR_STOP_NONE,
   CAVIAR_STOP_SUCCESSIVE_HALVING,
-  CAVIAR_STOP_HYPERBAND /* W&B's spelling; brackets arrive with the search-strategies issue */
+  CAVIAR_STOP_HYPERBAND, /* all brackets of Li et al., side by side in one population */
+  CAVIAR_STOP_PBT        /* population-based training: no culling, exploit and explore */
 } caviar_stop_type;
 
 typedef struct caviar_early_terminate {
@@ -37,8 +38,12 @@ typedef struct caviar_early_terminate {
   int min_epochs; /* first rung */
   int max_epochs; /* training budget of a trial that is never culled */
   int eta;        /* keep the top 1/eta at each rung */
-  int s;          /* hyperband: brackets, 0 when not given */
-  bool strict;    /* hyperband: W&B's strict flag, kept for the later issue */
+  int s;          /* hyperband: the largest bracket index (0: from min and max) */
+  bool strict;    /* hyperband: W&B's strict flag, accepted (its brackets are always strict here) */
+  int interval;   /* pbt: epochs between exploit/explore steps */
+  double quantile;             /* pbt: the bottom (and top) fraction */
+  double perturb;              /* pbt: values are multiplied by 1 - perturb or 1 + perturb */
+  double resample_probability; /* pbt: chance a hyperparameter is drawn afresh instead */
 } caviar_early_terminate;
 
 typedef enum caviar_data_format { CAVIAR_DATA_IDX, CAVIAR_DATA_CSV } caviar_data_format;
@@ -71,6 +76,8 @@ typedef struct caviar_spec {
   caviar_method method;
   caviar_metric metric;
   long long trials; /* random: how many; grid: a cap; coarse-to-fine: per round */
+  bool trials_given;
+  long long population; /* most trials training at once; 0: all of a round's */
   uint64_t seed;
   int epochs;
   caviar_space space;

@@ -4,6 +4,7 @@
  * a backend, judge them on the validation split at every epoch, cull at the rungs, and finally
  * evaluate the survivors once on the test split. */
 
+#include <cjson/cJSON.h>
 #include <stdint.h>
 
 #include "caviar/backend.h"
@@ -21,8 +22,10 @@ typedef enum caviar_trial_status {
 const char *caviar_trial_status_name(caviar_trial_status status);
 
 typedef struct caviar_trial_result {
-  caviar_trial trial;
+  caviar_trial trial; /* with the hyperparameters it ended with (PBT changes them) */
   caviar_shape shape;
+  int bracket;        /* Hyperband's bracket (index into the plan), 0 otherwise */
+  cJSON *lineage;     /* PBT: [{"epoch": e, "from": donor trial or null, "params": {...}}], else NULL */
   caviar_trial_status status;
   int epochs; /* epochs trained (the diverging one included) */
   float train_loss, val_loss, val_acc;
@@ -38,9 +41,11 @@ typedef struct caviar_curve_point {
 
 typedef struct caviar_progress {
   int round, rounds; /* coarse-to-fine round (0-based) and count; 0 and 1 otherwise */
-  int epoch, epochs; /* completed, planned */
-  int rung, rungs;   /* next rung index, rung count */
-  int alive, trials;
+  int epoch, epochs; /* epochs completed by the population; planned (0 when trials start at
+                        different times: a population smaller than the trials, refilled) */
+  int rung, rungs;   /* next rung index, rung count of the first bracket (synchronous only) */
+  int alive, trials; /* training now; started so far */
+  int budget;        /* trials the sweep will train in all */
   float best_val_acc;
   double model_samples_per_s;
   double elapsed_s, eta_s;
@@ -59,6 +64,7 @@ typedef struct caviar_sweep {
 } caviar_sweep;
 
 typedef struct caviar_sweep_result {
+  caviar_plan plan;     /* brackets and rungs */
   int n_trials;
   caviar_trial_result *trials; /* indexed by trial id; coarse-to-fine round r holds ids r * trials .. */
   caviar_curve_point *curve;

@@ -1,0 +1,112 @@
+/* Population-based training (Jaderberg et al., 2017) inside the arena: no checkpoint files. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caviar/counter_rng.h"
+#include "caviar/trial_json.h"
+#include "trainer_internal.h"
+
+typedef struct member_ref {
+  int cohort, slot;
+  uint32_t trial;
+} member_ref;
+
+/* A uniform in (0, 1) for the k-th decision about trial at this epoch. */
+static double pbt_uniform(uint64_t seed, uint32_t trial, int epoch, int k) {
+  caviar_rng_block r = caviar_rng(seed, trial, CAVIAR_RNG_PBT, ((uint64_t)(uint32_t)epoch << 32) | (uint32_t)k);
+  return caviar_u01_open(r.v[0], r.v[1]);
+}
+
+/* Explores one real-valued swept hyperparameter: drawn afresh from the spec's distribution with
+ * resample_probability, else multiplied by 1 - perturb or 1 + perturb on the distribution's own
+ * terms (a one_minus parameter's 1 - x is what is multiplied); kept inside what the spec allows. */
+static double explore(const caviar_param *p, const caviar_early_terminate *et, double value, double u_choice,
+                      double u_direction, double u1, double u2) {
+  if (u_choice < et->resample_probability) return caviar_param_draw(p, u1, u2);
+  double factor = u_direction < 0.5 ? 1.0 - et->perturb : 1.0 + et->perturb;
+  const caviar_dist_info *info = caviar_dist_get(p->dist);
+  double x = info->scale == CAVIAR_SCALE_ONE_MINUS ? 1.0 - (1.0 - value) * factor : value * factor;
+  double lo, hi;
+  caviar_param_support(p, &lo, &hi);
+  if (x < lo) x = lo;
+  if (x > hi) x = hi;
+  return caviar_hp_in_range(p->hp, x) ? x : value;
+}
+
+static caviar_status exploit(run_state *s, const member_ref *to, const member_ref *from, int epoch, caviar_error *err) {
+  const caviar_sweep *sw = s->sweep;
+  caviar_cohort *cohort = &s->cohorts[to->cohort];
+  caviar_status st = sw->backend->copy_member(sw->backend, cohort, from->slot, to->slot, err);
+  if (st != CAVIAR_OK) return st;
+  caviar_trial_result *t = &s->result->trials[to->trial];
+  caviar_hparams hp = s->result->trials[from->trial].trial.hp;
+  const caviar_space *space = &sw->spec->space;
+  for (int i = 0; i < space->n; i++) {
+    const caviar_param *p = &space->params[i];
+    if (p->hp->type != CAVIAR_HP_REAL) continue; /* shapes and names come with the weights */
+    int k = 4 * i;
+    double value = explore(p, &sw->spec->early_terminate, caviar_hp_get(&hp, p->hp),
+                           pbt_uniform(sw->seed, to->trial, epoch, k), pbt_uniform(sw->seed, to->trial, epoch, k + 1),
+                           pbt_uniform(sw->seed, to->trial, epoch, k + 2), pbt_uniform(sw->seed, to->trial, epoch, k + 3));
+    caviar_hp_set(&hp, p->hp, value);
+  }
+  t->trial.hp = hp;
+  cohort->hp[to->slot] = caviar_member_hp_from(&hp);
+  char params[2048];
+  caviar_hparams_json(&hp, params, sizeof params);
+  cJSON *event = cJSON_CreateObject();
+  cJSON_AddNumberToObject(event, "epoch", epoch);
+  cJSON_AddNumberToObject(event, "from", from->trial);
+  cJSON_AddItemToObject(event, "params", cJSON_Parse(params));
+  cJSON_AddItemToArray(t->lineage, event);
+  return CAVIAR_OK;
+}
+
+caviar_status caviar_pbt_step(run_state *s, int epoch, caviar_error *err) {
+  const caviar_sweep *sw = s->sweep;
+  caviar_sweep_result *r = s->result;
+  int n = 0;
+  for (int c = 0; c < s->groups.n_cohorts; c++) n += s->cohorts[c].n;
+  member_ref *refs = caviar_alloc((size_t)n + 1, sizeof *refs, "a PBT step", err);
+  float *loss = caviar_alloc((size_t)n + 1, sizeof *loss, "a PBT step", err);
+  float *acc = caviar_alloc((size_t)n + 1, sizeof *acc, "a PBT step", err);
+  uint32_t *ids = caviar_alloc((size_t)n + 1, sizeof *ids, "a PBT step", err);
+  int *order = caviar_alloc((size_t)n + 1, sizeof *order, "a PBT step", err);
+  member_ref *donors = caviar_alloc((size_t)n + 1, sizeof *donors, "a PBT step", err);
+  caviar_status st = refs && loss && acc && ids && order && donors ? CAVIAR_OK : CAVIAR_ERUNTIME;
+  int alive = 0;
+  for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++)
+    for (int slot = 0; slot < s->cohorts[c].n; slot++) {
+      const caviar_trial_result *t = &r->trials[s->cohorts[c].trial[slot]];
+      if (t->status != CAVIAR_TRIAL_RUNNING) continue;
+      refs[alive] = (member_ref){c, slot, t->trial.id};
+      loss[alive] = t->val_loss;
+      acc[alive] = t->val_acc;
+      ids[alive] = t->trial.id;
+      alive++;
+    }
+  if (st == CAVIAR_OK) caviar_rank(loss, acc, ids, alive, sw->spec->metric.name == CAVIAR_METRIC_VAL_ACC, order);
+  int q = (int)floor(sw->spec->early_terminate.quantile * alive);
+  /* Worst first; each copies a top-quantile member of its own shape (weights must fit), or failing
+   * that the best of its own cohort ranked above it. The top members themselves never change, so
+   * every copy reads weights as they stood at this epoch. */
+  for (int k = alive - 1; st == CAVIAR_OK && k >= alive - q; k--) {
+    const member_ref *to = &refs[order[k]];
+    int n_donors = 0;
+    for (int j = 0; j < q; j++)
+      if (refs[order[j]].cohort == to->cohort) donors[n_donors++] = refs[order[j]];
+    for (int j = 0; n_donors == 0 && j < k; j++)
+      if (refs[order[j]].cohort == to->cohort) donors[n_donors++] = refs[order[j]];
+    if (n_donors == 0) continue;
+    int pick = (int)(pbt_uniform(sw->seed, to->trial, epoch, -1) * n_donors);
+    st = exploit(s, to, &donors[pick < n_donors ? pick : n_donors - 1], epoch, err);
+  }
+  free(refs);
+  free(loss);
+  free(acc);
+  free(ids);
+  free(order);
+  free(donors);
+  return st;
+}
