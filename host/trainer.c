@@ -342,6 +342,7 @@ static void report_progress(const run_state *s) {
   p.trials = r->n_trials;
   p.budget = s->count * s->rounds;
   p.alive = s->running;
+  p.trained = s->trained;
   p.best_val_acc = NAN;
   for (int i = 0; i < r->n_trials; i++) {
     const caviar_trial_result *t = &r->trials[i];
@@ -363,6 +364,7 @@ static caviar_status run_round(run_state *s, caviar_error *err) {
     st = fill(s, err);
     if (st != CAVIAR_OK || s->running == 0) break;
     if (s->tick == 0) report_progress(s);
+    s->trained = s->running;
     st = train_and_judge(s, err);
     if (st == CAVIAR_OK) st = decide(s, err);
     s->tick++;

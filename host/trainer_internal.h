@@ -24,6 +24,7 @@ typedef struct run_state {
   int next;             /* the next one to start */
   int population;       /* most training at once */
   int running;
+  int trained;          /* members that trained in the last epoch */
   caviar_grouping groups;
   caviar_cohort *cohorts;
   int n_allocated;

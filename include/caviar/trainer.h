@@ -45,6 +45,7 @@ typedef struct caviar_progress {
                         different times: a population smaller than the trials, refilled) */
   int rung, rungs;   /* next rung index, rung count of the first bracket (synchronous only) */
   int alive, trials; /* training now; started so far */
+  int trained;       /* members that trained in the epoch just done */
   int budget;        /* trials the sweep will train in all */
   float best_val_acc;
   double model_samples_per_s;

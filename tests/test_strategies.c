@@ -1,0 +1,183 @@
+/* Search strategies on synthetic data: Hyperband's brackets and rung budgets match Li et al.'s
+ * formulas and run side by side; a population smaller than the budget is refilled and stays full
+ * until the budget is spent; PBT copies the right member's weights and optimizer state and records
+ * the lineage. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caviar/trainer.h"
+#include "spec_support.h"
+#include "synth_support.h"
+
+Test(strategies, hyperband_brackets_follow_li_et_al) {
+  /* R = 81, eta = 3: Li et al. (2017), table 1: n = 81, 34, 15, 8, 5 starting at r = 1, 3, 9, 27, 81. */
+  caviar_early_terminate et = {.type = CAVIAR_STOP_HYPERBAND, .min_epochs = 1, .max_epochs = 81, .eta = 3, .s = 4};
+  caviar_plan plan;
+  caviar_plan_make(&et, 0, &plan);
+  const int trials[] = {81, 34, 15, 8, 5}, first_rung[] = {1, 3, 9, 27, 0};
+  cr_assert_eq(plan.n_brackets, 5);
+  for (int b = 0; b < 5; b++) {
+    cr_expect_eq(plan.brackets[b].s, 4 - b);
+    cr_expect_eq(plan.brackets[b].trials, trials[b], "bracket s=%d", 4 - b);
+    cr_expect_eq(plan.brackets[b].rungs.n, 4 - b, "bracket s=%d has s rungs", 4 - b);
+    if (b < 4) cr_expect_eq(plan.brackets[b].rungs.epochs[0], first_rung[b]);
+    for (int i = 1; i < plan.brackets[b].rungs.n; i++)
+      cr_expect_eq(plan.brackets[b].rungs.epochs[i], 3 * plan.brackets[b].rungs.epochs[i - 1]);
+  }
+  cr_expect_eq(caviar_plan_trials(&plan), 143);
+  cr_expect_eq(caviar_plan_bracket_of(&plan, 80), 0);
+  cr_expect_eq(caviar_plan_bracket_of(&plan, 81), 1);
+  cr_expect_eq(caviar_plan_bracket_of(&plan, 142), 4);
+  /* s from min and max: 27 / 1 with eta 3 is 3 brackets below the top one. */
+  caviar_early_terminate from_min = {.type = CAVIAR_STOP_HYPERBAND, .min_epochs = 1, .max_epochs = 27, .eta = 3};
+  caviar_plan_make(&from_min, 0, &plan);
+  cr_expect_eq(plan.n_brackets, 4);
+  cr_expect_eq(caviar_plan_trials(&plan), 27 + 12 + 6 + 4);
+  /* Expected epochs of a successive-halving trial: 1 + 2/3 + 6/9 + 18/27 epochs. */
+  cr_expect_float_eq(caviar_bracket_expected_epochs(&plan.brackets[0], 3, 27), 1 + 2.0 / 3 + 6.0 / 9 + 18.0 / 27,
+                     1e-12);
+}
+
+static void run_spec(const char *text, caviar_sweep_result *r, caviar_progress_fn progress, void *ctx) {
+  caviar_spec spec;
+  spec_ok(text, &spec);
+  caviar_data data;
+  caviar_error err;
+  cr_assert_eq(caviar_data_load(&spec.data, spec.seed, &data, &err), CAVIAR_OK, "%s", err.msg);
+  caviar_backend *be;
+  cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
+  caviar_sweep sweep = {&spec, spec.seed, -1, be, &data, progress, ctx};
+  cr_assert_eq(caviar_sweep_run(&sweep, r, &err), CAVIAR_OK, "%s", err.msg);
+  be->destroy(be);
+  caviar_data_free(&data);
+  caviar_spec_free(&spec);
+}
+
+static const char *dir(void) {
+  static char path[1024];
+  if (!path[0]) strcpy(path, synth_idx_dir("strategies", 800, 200, 16, 4, 1.5, true));
+  return path;
+}
+
+Test(strategies, hyperband_runs_its_brackets_side_by_side) {
+  char text[2048];
+  snprintf(text, sizeof text,
+           "{\"method\": \"random\", \"seed\": 4, \"data\": {\"dir\": \"%s\"}, \"model\": {\"batch_size\": 32, \"hidden\": 8},"
+           " \"parameters\": {\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-3, \"max\": 3e-2}},"
+           " \"early_terminate\": {\"type\": \"hyperband\", \"min_iter\": 1, \"max_iter\": 9, \"eta\": 3}}",
+           dir());
+  caviar_sweep_result r;
+  run_spec(text, &r, NULL, NULL);
+  /* Brackets s = 2, 1, 0: 9 trials with rungs at 1 and 3, 5 with a rung at 3, 3 without rungs. */
+  cr_assert_eq(r.plan.n_brackets, 3);
+  cr_assert_eq(r.n_trials, 9 + 5 + 3);
+  int culled[3][10] = {{0}}, survived[3] = {0};
+  for (int i = 0; i < r.n_trials; i++) {
+    const caviar_trial_result *t = &r.trials[i];
+    cr_expect_eq(t->bracket, i < 9 ? 0 : i < 14 ? 1 : 2, "trial %d", i);
+    if (t->status == CAVIAR_TRIAL_CULLED) culled[t->bracket][t->epochs]++;
+    if (t->status == CAVIAR_TRIAL_SURVIVED) survived[t->bracket]++;
+  }
+  cr_expect_eq(culled[0][1], 6, "bracket 2: 9 -> 3 at epoch 1");
+  cr_expect_eq(culled[0][3], 2, "bracket 2: 3 -> 1 at epoch 3");
+  cr_expect_eq(survived[0], 1);
+  cr_expect_eq(culled[1][3], 4, "bracket 1: 5 -> 1 at epoch 3");
+  cr_expect_eq(survived[1], 1);
+  cr_expect_eq(survived[2], 3, "bracket 0 trains all of its trials to the end");
+  caviar_sweep_result_free(&r);
+}
+
+typedef struct fullness {
+  int population, violations, reports;
+} fullness;
+
+/* While trials remain to start, every epoch trains a full population. */
+static void check_full(const caviar_progress *p, void *ctx) {
+  fullness *f = ctx;
+  if (p->trained == 0) return;
+  f->reports++;
+  if (p->trials < p->budget && p->trained != f->population) f->violations++;
+}
+
+Test(strategies, refill_keeps_the_population_full_until_the_budget_is_spent) {
+  char text[2048];
+  snprintf(text, sizeof text,
+           "{\"method\": \"random\", \"seed\": 6, \"trials\": 24, \"population\": 5, \"data\": {\"dir\": \"%s\"},"
+           " \"model\": {\"batch_size\": 32},"
+           " \"parameters\": {\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-4, \"max\": 1e-1},"
+           "   \"hidden\": {\"values\": [8, 12]}},"
+           " \"early_terminate\": {\"type\": \"successive_halving\", \"min_epochs\": 1, \"max_epochs\": 4, \"eta\": 2}}",
+           dir());
+  fullness f = {5, 0, 0};
+  caviar_sweep_result r;
+  run_spec(text, &r, check_full, &f);
+  cr_expect_gt(f.reports, 5);
+  cr_expect_eq(f.violations, 0, "an epoch trained fewer than 5 members while trials were waiting");
+  cr_assert_eq(r.n_trials, 24, "the whole budget was spent");
+  int survived = 0;
+  for (int i = 0; i < r.n_trials; i++) {
+    const caviar_trial_result *t = &r.trials[i];
+    cr_expect_neq(t->status, CAVIAR_TRIAL_RUNNING);
+    if (t->status == CAVIAR_TRIAL_CULLED) cr_expect(t->epochs == 1 || t->epochs == 2, "culled at a rung, not %d", t->epochs);
+    if (t->status == CAVIAR_TRIAL_SURVIVED) {
+      survived++;
+      cr_expect_eq(t->epochs, 4);
+      cr_expect(isfinite(t->test_acc));
+    }
+  }
+  /* Asynchronous halving promotes the early arrivals generously, but not everyone. */
+  cr_expect(survived >= 1 && survived < 24, "%d survivors", survived);
+  caviar_sweep_result_free(&r);
+}
+
+static float curve_acc(const caviar_sweep_result *r, uint32_t trial, int epoch) {
+  for (size_t i = 0; i < r->n_curve; i++)
+    if (r->curve[i].trial == trial && r->curve[i].epoch == epoch) return r->curve[i].val_acc;
+  return NAN;
+}
+
+Test(strategies, pbt_copies_weights_and_state_from_a_top_member_and_records_it) {
+  char text[2048];
+  /* A perturbation of 1e-6 and no resampling: a member that copied a donor must end almost exactly
+   * where the donor ends, which it cannot unless weights and optimizer state were copied. */
+  snprintf(text, sizeof text,
+           "{\"method\": \"random\", \"seed\": 8, \"trials\": 8, \"data\": {\"dir\": \"%s\"},"
+           " \"model\": {\"batch_size\": 32, \"hidden\": 8, \"epochs\": 3},"
+           " \"parameters\": {\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-4, \"max\": 3e-2}},"
+           " \"early_terminate\": {\"type\": \"pbt\", \"interval\": 2, \"quantile\": 0.25, \"perturb\": 1e-6,"
+           "   \"resample_probability\": 0}}",
+           dir());
+  caviar_sweep_result r;
+  run_spec(text, &r, NULL, NULL);
+  int copies = 0;
+  for (int i = 0; i < r.n_trials; i++) {
+    const caviar_trial_result *t = &r.trials[i];
+    cr_assert_eq(t->status, CAVIAR_TRIAL_SURVIVED, "pbt culls no one");
+    cr_assert_not_null(t->lineage);
+    cr_expect(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(t->lineage, 0), "from")));
+    if (cJSON_GetArraySize(t->lineage) < 2) continue;
+    copies++;
+    const cJSON *event = cJSON_GetArrayItem(t->lineage, 1);
+    cr_expect_eq(cJSON_GetObjectItem(event, "epoch")->valueint, 2);
+    int donor = cJSON_GetObjectItem(event, "from")->valueint;
+    cr_expect_geq(curve_acc(&r, (uint32_t)donor, 2), curve_acc(&r, t->trial.id, 2), "the donor ranked above");
+    double lr = cJSON_GetObjectItem(cJSON_GetObjectItem(event, "params"), "learning_rate")->valuedouble;
+    double donor_lr = r.trials[donor].trial.hp.learning_rate;
+    cr_expect_float_eq(lr / donor_lr, 1.0, 1.5e-6, "perturbed by 1 +- 1e-6");
+    caviar_layout layout;
+    caviar_layout_make(&t->shape, 1, &layout);
+    double diff = 0, norm = 0;
+    for (size_t k = 0; k < layout.per_member; k++) {
+      double d = (double)t->params[k] - r.trials[donor].params[k];
+      diff += d * d;
+      norm += (double)r.trials[donor].params[k] * r.trials[donor].params[k];
+    }
+    cr_expect_lt(sqrt(diff / norm), 1e-4, "trial %d ended %g away from its donor %d", i, sqrt(diff / norm), donor);
+  }
+  cr_expect_eq(copies, 2, "the bottom quarter of 8 copies once");
+  caviar_sweep_result_free(&r);
+}
