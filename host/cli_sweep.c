@@ -9,6 +9,7 @@
 
 static const char usage[] =
     "usage: caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--tf32] [--seed S] [-n N] [--data DIR]\n"
+    "                    [--method grid|random]\n"
     "\n"
     "Train every trial SPEC's sampler draws as one population, cull the losers at each rung of\n"
     "successive halving, evaluate the survivors once on the test split, and save them.\n"
@@ -21,12 +22,13 @@ static const char usage[] =
     "      --seed S      sweep seed, overriding the spec's (sampling, split, minibatch order, weights)\n"
     "  -n, --trials N    how many trials, overriding the spec's\n"
     "      --data DIR    the IDX folder to read, overriding the spec's data.dir\n"
+    "      --method M    grid or random, overriding the spec's (compare the two on one spec)\n"
     "  -h, --help        this text\n"
     "\n"
     "Progress goes to stderr (one live line on a terminal); the leaderboard to stdout.\n";
 
 typedef struct sweep_args {
-  const char *spec_path, *out_dir, *device, *data_dir;
+  const char *spec_path, *out_dir, *device, *data_dir, *method;
   uint64_t seed;
   bool seed_given, tf32;
   long long trials;
@@ -39,9 +41,10 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
                                           {"trials", required_argument, NULL, 'n'},
                                           {"tf32", no_argument, NULL, 't'},
                                           {"data", required_argument, NULL, 'D'},
+                                          {"method", required_argument, NULL, 'm'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
-  *a = (sweep_args){NULL, "caviar-out", "auto", NULL, 0, false, false, -1};
+  *a = (sweep_args){NULL, "caviar-out", "auto", NULL, NULL, 0, false, false, -1};
   uint64_t value;
   int c;
   opterr = 0;
@@ -51,6 +54,11 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
       case 'd': a->device = optarg; break;
       case 't': a->tf32 = true; break;
       case 'D': a->data_dir = optarg; break;
+      case 'm':
+        if (strcmp(optarg, "grid") != 0 && strcmp(optarg, "random") != 0)
+          return caviar_usage_error("sweep", "--method expects grid or random, got '%s'", optarg);
+        a->method = optarg;
+        break;
       case 's':
         if (!caviar_parse_u64(optarg, (uint64_t)CAVIAR_MAX_SEED, &a->seed))
           return caviar_usage_error("sweep", "--seed expects a whole number from 0 to 2^53, got '%s'", optarg);
@@ -86,6 +94,14 @@ int caviar_cmd_sweep(int argc, char **argv) {
   caviar_status st = caviar_load_spec_arg(a.spec_path, &spec, &err);
   if (st != CAVIAR_OK) return caviar_report(st, &err);
   uint64_t seed = a.seed_given ? a.seed : spec.seed;
+  if (a.method) {
+    if (spec.method == CAVIAR_METHOD_COARSE_TO_FINE) {
+      caviar_spec_free(&spec);
+      return caviar_usage_error("sweep", "--method cannot replace coarse-to-fine (its rounds have their own keys)");
+    }
+    /* The grid is built, and a continuous parameter without grid_points refused, by the sampler. */
+    spec.method = strcmp(a.method, "grid") == 0 ? CAVIAR_METHOD_GRID : CAVIAR_METHOD_RANDOM;
+  }
   if (a.data_dir) {
     if (spec.data.format != CAVIAR_DATA_IDX) {
       caviar_spec_free(&spec);
