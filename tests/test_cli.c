@@ -21,8 +21,9 @@ Test(cli, version_and_help) {
   cr_expect_eq(r.status, 0);
   cr_expect(strncmp(r.out, "caviar ", 7) == 0 && strstr(r.out, "backends: cpu"), "%s", r.out);
   cli_result_free(&r);
-  const char *helps[] = {"--help", "sample --help", "spec --help", "info --help"};
-  for (size_t i = 0; i < 4; i++) {
+  const char *helps[] = {"--help",       "sample --help", "spec --help",  "info --help", "sweep --help",
+                         "train --help", "eval --help",   "bench --help", "synth --help"};
+  for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
     r = run_caviar(helps[i]);
     cr_expect_eq(r.status, 0, "%s", helps[i]);
     cr_expect(strstr(r.out, "usage: caviar") != NULL, "%s: %s", helps[i], r.out);
@@ -40,6 +41,12 @@ Test(cli, usage_errors_exit_2_with_one_line) {
   expect_usage_error("sample a.json b.json", "expected at most one SPEC, got 2");
   expect_usage_error("sample /nonexistent/spec.json", "caviar: /nonexistent/spec.json: cannot open: No such file");
   expect_usage_error("spec extra", "takes no arguments");
+  expect_usage_error("sweep --method bayes", "--method expects grid or random, got 'bayes'");
+  expect_usage_error("sweep --device tpu", "--device: expected auto, cpu or cuda, got 'tpu'");
+  expect_usage_error("train --epochs 0", "--epochs expects a whole number from 1");
+  expect_usage_error("train --set learning_rate=fast --epochs 1 --data /nonexistent", "--set learning_rate: expected (0, inf), got 'fast'");
+  expect_usage_error("eval /nonexistent.safetensors", "/nonexistent.safetensors: cannot open");
+  expect_usage_error("bench --models 0", "--models expects a whole number from 1");
 }
 
 Test(cli, bad_spec_is_one_line_naming_file_and_path) {
@@ -110,4 +117,16 @@ Test(cli, info_lists_backends) {
   cr_expect(strstr(r.out, "backends: cpu") != NULL, "%s", r.out);
   cr_expect(strstr(r.out, "devices: cpu") != NULL, "%s", r.out);
   cli_result_free(&r);
+}
+
+Test(cli, a_corrupt_model_file_is_a_one_line_error) {
+  scratch_write("bad.safetensors", "\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":", 13);
+  scratch_write("short.safetensors", "\xff\xff", 2);
+  const char *names[] = {"bad.safetensors", "short.safetensors"};
+  const char *expected[] = {"the safetensors header is not a JSON object", "not a safetensors file"};
+  for (int i = 0; i < 2; i++) {
+    char args[1200];
+    snprintf(args, sizeof args, "eval %s", scratch_path(names[i]));
+    expect_usage_error(args, expected[i]);
+  }
 }
