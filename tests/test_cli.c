@@ -120,7 +120,7 @@ Test(cli, info_lists_backends) {
 }
 
 Test(cli, a_corrupt_model_file_is_a_one_line_error) {
-  scratch_write("bad.safetensors", "\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":", 13);
+  scratch_write("bad.safetensors", "\x05\x00\x00\x00\x00\x00\x00\x00{\"a\":", 13);
   scratch_write("short.safetensors", "\xff\xff", 2);
   const char *names[] = {"bad.safetensors", "short.safetensors"};
   const char *expected[] = {"the safetensors header is not a JSON object", "not a safetensors file"};
