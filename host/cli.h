@@ -31,6 +31,9 @@ int caviar_option_error(const char *command, int optopt_value, const char *arg);
 /* A whole decimal number in [0, max]; false for anything else ("12x", "-1", "", overflow). */
 bool caviar_parse_u64(const char *text, uint64_t max, uint64_t *out);
 
+/* --data DIR: replaces an IDX data spec's folder (an error for CSV data). */
+caviar_status caviar_override_data_dir(caviar_data_spec *data, const char *dir, caviar_error *err);
+
 /* The spec at path, or the built-in default when path is NULL. */
 caviar_status caviar_load_spec_arg(const char *path, caviar_spec *spec, caviar_error *err);
 

@@ -38,6 +38,16 @@ bool caviar_parse_u64(const char *text, uint64_t max, uint64_t *out) {
   return true;
 }
 
+caviar_status caviar_override_data_dir(caviar_data_spec *data, const char *dir, caviar_error *err) {
+  if (data->format != CAVIAR_DATA_IDX)
+    return caviar_fail(err, CAVIAR_EINPUT, "--data %s: names an IDX folder, but the data is CSV (set data.train and data.test)", dir);
+  char *copy = caviar_strdup(dir, err);
+  if (!copy) return CAVIAR_ERUNTIME;
+  free(data->dir);
+  data->dir = copy;
+  return CAVIAR_OK;
+}
+
 caviar_status caviar_load_spec_arg(const char *path, caviar_spec *spec, caviar_error *err) {
   return path ? caviar_spec_load(path, spec, err) : caviar_spec_load_default(spec, err);
 }

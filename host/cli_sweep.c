@@ -102,18 +102,9 @@ int caviar_cmd_sweep(int argc, char **argv) {
     /* The grid is built, and a continuous parameter without grid_points refused, by the sampler. */
     spec.method = strcmp(a.method, "grid") == 0 ? CAVIAR_METHOD_GRID : CAVIAR_METHOD_RANDOM;
   }
-  if (a.data_dir) {
-    if (spec.data.format != CAVIAR_DATA_IDX) {
-      caviar_spec_free(&spec);
-      return caviar_usage_error("sweep", "--data names an IDX folder, but the spec's data is %s", "csv");
-    }
-    char *dir = caviar_strdup(a.data_dir, &err);
-    if (!dir) {
-      caviar_spec_free(&spec);
-      return caviar_report(CAVIAR_ERUNTIME, &err);
-    }
-    free(spec.data.dir);
-    spec.data.dir = dir;
+  if (a.data_dir && (st = caviar_override_data_dir(&spec.data, a.data_dir, &err)) != CAVIAR_OK) {
+    caviar_spec_free(&spec);
+    return caviar_report(st, &err);
   }
   caviar_backend *backend = NULL;
   const char *device = NULL;

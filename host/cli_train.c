@@ -148,13 +148,7 @@ static void print_epoch(const caviar_panda *p, int epoch, float train_loss, floa
 
 static caviar_status override_data(caviar_panda *p, const train_args *a, caviar_error *err) {
   if (a->seed_given) p->seed = a->seed;
-  if (!a->data_dir) return CAVIAR_OK;
-  if (p->data.format != CAVIAR_DATA_IDX) return caviar_fail(err, CAVIAR_EINPUT, "--data names an IDX folder, but the run reads CSV");
-  char *dir = caviar_strdup(a->data_dir, err);
-  if (!dir) return CAVIAR_ERUNTIME;
-  free(p->data.dir);
-  p->data.dir = dir;
-  return CAVIAR_OK;
+  return a->data_dir ? caviar_override_data_dir(&p->data, a->data_dir, err) : CAVIAR_OK;
 }
 
 int caviar_cmd_train(int argc, char **argv) {

@@ -99,22 +99,9 @@ double cpu_softmax_xent(cpu_workspace *ws, int rows, int classes, int grad, int 
   int right = 0;
   float *z = ws->logits;
   for (int i = 0; i < rows; i++) {
-    float top = z[i];
-    int best = 0;
-    for (int c = 1; c < classes; c++)
-      if (z[i + (size_t)c * rows] > top) top = z[i + (size_t)c * rows], best = c;
-    float sum = 0;
-    for (int c = 0; c < classes; c++) sum += expf(z[i + (size_t)c * rows] - top);
-    int y = ws->labels[i];
-    total += (double)(logf(sum) + top - z[i + (size_t)y * rows]);
-    right += best == y;
-    if (grad) {
-      float inv = 1.0f / (sum * (float)rows);
-      for (int c = 0; c < classes; c++) {
-        float *zc = &z[i + (size_t)c * rows];
-        *zc = expf(*zc - top) * inv - (c == y ? 1.0f / (float)rows : 0.0f);
-      }
-    }
+    int hit;
+    total += (double)caviar_softmax_xent(z + i, (size_t)rows, classes, ws->labels[i], grad ? (float)rows : 0.0f, &hit);
+    right += hit;
   }
   if (correct) *correct = right;
   return total / rows;

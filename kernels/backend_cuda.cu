@@ -319,8 +319,9 @@ caviar_status backward(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
   return CAVIAR_OK;
 }
 
-// One training step of every member, all on the stream (and so capturable as a graph).
-caviar_status enqueue_step(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
+// A training step up to the gradients: the members' next step, the minibatch at the step index,
+// forward, loss and backward.
+caviar_status enqueue_gradients(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
   cuda_cohort *cc = impl_of(c);
   caviar_status st = launch_step_begin(ctx->stream, cc->mv, c->n, err);
   if (st == CAVIAR_OK)
@@ -330,7 +331,13 @@ caviar_status enqueue_step(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
   if (st == CAVIAR_OK)
     st = launch_softmax_xent(ctx->stream, cc->logits, cc->labels, c->shape.batch, c->shape.batch, c->shape.classes,
                              c->n, true, cc->mv, err);
-  if (st == CAVIAR_OK) st = backward(ctx, c, err);
+  return st == CAVIAR_OK ? backward(ctx, c, err) : st;
+}
+
+// One training step of every member, all on the stream (and so capturable as a graph).
+caviar_status enqueue_step(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
+  cuda_cohort *cc = impl_of(c);
+  caviar_status st = enqueue_gradients(ctx, c, err);
   if (st == CAVIAR_OK)
     st = launch_update(ctx->stream, c->layout, c->n, cc->params, cc->grads, cc->first, cc->second, cc->mv, 16 * ctx->sms,
                        err);
@@ -523,15 +530,7 @@ caviar_status cuda_loss_and_grads(caviar_backend *be, caviar_cohort *c, const ui
   // step_begin advances the device's step counters to the slots' next step (the dropout mask);
   // the host's books keep the old counts, so nothing changes once they are uploaded again.
   caviar_status st = start_steps(ctx, c, rows, (size_t)c->shape.batch, err);
-  if (st == CAVIAR_OK) st = launch_step_begin(ctx->stream, cc->mv, c->n, err);
-  if (st == CAVIAR_OK)
-    st = launch_gather(ctx->stream, ctx->train, ctx->rows, ctx->step_index, c->shape.batch, c->shape.batch, cc->xt,
-                       cc->labels, err);
-  if (st == CAVIAR_OK) st = forward(ctx, c, true, err);
-  if (st == CAVIAR_OK)
-    st = launch_softmax_xent(ctx->stream, cc->logits, cc->labels, c->shape.batch, c->shape.batch, c->shape.classes,
-                             c->n, true, cc->mv, err);
-  if (st == CAVIAR_OK) st = backward(ctx, c, err);
+  if (st == CAVIAR_OK) st = enqueue_gradients(ctx, c, err);
   if (st == CAVIAR_OK)
     CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(loss, cc->mv.loss_sum, c->n * sizeof(float), cudaMemcpyDeviceToHost, ctx->stream));
   for (int slot = 0; st == CAVIAR_OK && slot < c->n; slot++)

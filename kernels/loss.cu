@@ -14,22 +14,9 @@ __global__ void softmax_xent_kernel(float *logits, const int32_t *labels, int ba
   double loss = 0;
   unsigned correct = 0;
   for (int i = threadIdx.x; i < valid; i += blockDim.x) {
-    float top = z[i];
-    int best = 0;
-    for (int c = 1; c < classes; c++)
-      if (z[i + (size_t)c * batch] > top) top = z[i + (size_t)c * batch], best = c;
-    float sum = 0.0f;
-    for (int c = 0; c < classes; c++) sum += expf(z[i + (size_t)c * batch] - top);
-    int y = labels[i];
-    loss += (double)(logf(sum) + top - z[i + (size_t)y * batch]);
-    correct += best == y;
-    if (train) {
-      float inv = 1.0f / (sum * (float)batch);
-      for (int c = 0; c < classes; c++) {
-        float *zc = &z[i + (size_t)c * batch];
-        *zc = expf(*zc - top) * inv - (c == y ? 1.0f / (float)batch : 0.0f);
-      }
-    }
+    int hit;
+    loss += (double)caviar_softmax_xent(z + i, (size_t)batch, classes, labels[i], train ? (float)batch : 0.0f, &hit);
+    correct += hit;
   }
   loss_part[threadIdx.x] = loss;
   correct_part[threadIdx.x] = correct;

@@ -39,6 +39,26 @@ static inline CAVIAR_HD int caviar_loss_diverged(double loss, int classes) {
   return !(loss <= 100.0 * log((double)classes));
 }
 
+/* Softmax cross-entropy of one example whose logits are z[0], z[stride], ... (classes of them):
+ * returns its loss and whether the top logit is the label's. With rows > 0 (the minibatch's size)
+ * the logits are replaced by the gradient of the minibatch's mean loss, (softmax - onehot) / rows. */
+static inline CAVIAR_HD float caviar_softmax_xent(float *z, size_t stride, int classes, int y, float rows,
+                                                  int *correct) {
+  float top = z[0];
+  int best = 0;
+  for (int c = 1; c < classes; c++)
+    if (z[c * stride] > top) top = z[c * stride], best = c;
+  float sum = 0.0f;
+  for (int c = 0; c < classes; c++) sum += expf(z[c * stride] - top);
+  float loss = logf(sum) + top - z[y * stride];
+  *correct = best == y;
+  if (rows > 0) {
+    float inv = 1.0f / (sum * rows);
+    for (int c = 0; c < classes; c++) z[c * stride] = expf(z[c * stride] - top) * inv - (c == y ? 1.0f / rows : 0.0f);
+  }
+  return loss;
+}
+
 /* Bias corrections of Adam at step t (1-based): 1 - beta^t, computed once per member and step. */
 typedef struct caviar_step_scalars {
   float lr;           /* this epoch's learning rate */
