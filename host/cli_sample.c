@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "caviar/sampler.h"
+#include "caviar/schedule.h"
 #include "caviar/trial_json.h"
 #include "cli.h"
 
@@ -51,6 +52,12 @@ int caviar_cmd_sample(int argc, char **argv) {
   caviar_error err;
   caviar_status st = caviar_load_spec_arg(optind < argc ? argv[optind] : NULL, &spec, &err);
   if (st != CAVIAR_OK) return caviar_report(st, &err);
+  if (count < 0 && spec.early_terminate.type == CAVIAR_STOP_HYPERBAND) {
+    /* Hyperband's brackets decide how many trials a sweep draws. */
+    caviar_plan plan;
+    caviar_plan_make(&spec.early_terminate, spec.trials, &plan);
+    count = caviar_plan_trials(&plan);
+  }
   caviar_sampler sampler;
   st = caviar_sampler_init(&sampler, &spec, seed_given ? seed : spec.seed, count, &err);
   if (st == CAVIAR_OK) {

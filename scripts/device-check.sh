@@ -63,6 +63,8 @@ for n in 1024 256 64 16; do
 done
 step bench_tf32 60 "$caviar" bench --device cuda --tf32 --models 1024 --hidden 128 --batch 128 --data "$data" --json
 step peers 150 python3 "$root/scripts/bench_gpu_peers.py" --data "$data" --caviar "$caviar" --models 1024
+# The README's main job on the GPU: the default sweep end to end.
+step default_sweep 120 "$caviar" sweep --device cuda --data "$data" -o "$OUT/default-sweep"
 
 python3 - "$OUT" <<'TABLE' | tee "$OUT/table.txt"
 import json, os, sys
@@ -92,6 +94,15 @@ if peers:
     for p in peers["peers"]:
         print(f"| {p['name']} | {p['precision']} | {p['rate']:,.0f} | {c / p['rate']:.1f}x |")
     print(f"| caviar bench | fp32 | {c:,.0f} | |")
+try:
+    s = json.load(open(os.path.join(out, "default-sweep", "summary.json")))
+    best = s.get("best", {})
+    print()
+    print(f"default sweep on the GPU: {len(s['trials'])} trials in {s['wall_seconds']:.1f} s, "
+          f"{s['model_samples_per_second']:,.0f} model-samples/s; best trial {best.get('trial')} "
+          f"test_acc {best.get('test_acc')}")
+except (OSError, ValueError, KeyError):
+    print("default sweep: no summary (see default_sweep.log)")
 steps = open(os.path.join(out, "steps.txt")).read().split("\n")
 print()
 print("steps: " + "; ".join(s for s in steps if s))
