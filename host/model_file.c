@@ -27,6 +27,11 @@ void caviar_model_describe(caviar_st_writer *w, const caviar_model *model) {
   caviar_st_add(w, "input.scale", model->shape.inputs, 0, model->scaling.scale);
 }
 
+/* Tensor t of a layout under its file name, nn.Linear's: "<prefix>layers.<i>.weight" or ".bias". */
+static void tensor_name(char *name, size_t size, const char *prefix, int t) {
+  snprintf(name, size, "%slayers.%d.%s", prefix, t / 2, t % 2 == 0 ? "weight" : "bias");
+}
+
 void caviar_model_add_tensors(caviar_st_writer *w, const caviar_shape *shape, const char *prefix, const float *packed) {
   caviar_layout layout;
   caviar_layout_make(shape, 1, &layout);
@@ -34,7 +39,7 @@ void caviar_model_add_tensors(caviar_st_writer *w, const caviar_shape *shape, co
   for (int t = 0; t < layout.n_tensors; t++) {
     /* Our in x out column-major weight block is PyTorch's out x in row-major tensor. */
     bool weight = t % 2 == 0;
-    snprintf(name, sizeof name, "%slayers.%d.%s", prefix, t / 2, weight ? "weight" : "bias");
+    tensor_name(name, sizeof name, prefix, t);
     caviar_st_add(w, name, weight ? layout.cols[t] : layout.rows[t], weight ? layout.rows[t] : 0, packed);
     packed += layout.size[t];
   }
@@ -77,7 +82,7 @@ caviar_status caviar_model_read_tensors(const caviar_st_file *f, const char *pre
   char name[96];
   for (int t = 0; t < layout.n_tensors; t++) {
     bool weight = t % 2 == 0;
-    snprintf(name, sizeof name, "%slayers.%d.%s", prefix, t / 2, weight ? "weight" : "bias");
+    tensor_name(name, sizeof name, prefix, t);
     caviar_st_tensor tensor;
     caviar_status st = caviar_st_find(f, name, &tensor, err);
     if (st != CAVIAR_OK) return st;
