@@ -200,8 +200,10 @@ static caviar_status cpu_evaluate(caviar_backend *be, caviar_cohort *c, caviar_s
 
 static void move_member(caviar_cohort *c, int src, int dst) {
   cpu_cohort *cc = c->impl;
-  float *arenas[] = {cc->params, cc->grads, cc->first, cc->second};
-  for (int a = 0; a < 4; a++)
+  /* Parameters and optimizer state: the gradient arena is scratch (zero between steps, written by
+   * every step's backward), as on the CUDA backend, so it does not move. */
+  float *arenas[] = {cc->params, cc->first, cc->second};
+  for (int a = 0; a < 3; a++)
     for (int t = 0; t < c->layout.n_tensors; t++)
       memmove(caviar_block(arenas[a], &c->layout, t, dst), caviar_block(arenas[a], &c->layout, t, src),
               c->layout.size[t] * sizeof(float));

@@ -41,6 +41,9 @@ caviar_status caviar_load_spec_arg(const char *path, caviar_spec *spec, caviar_e
  * description for reports; tf32 lets the CUDA backend's GEMMs use tensor cores. */
 caviar_status caviar_open_backend(const char *device, bool tf32, caviar_backend **out, const char **description,
                                   caviar_error *err);
+/* The same with every backend option (bench's --eager). */
+caviar_status caviar_open_backend_with(const char *device, const caviar_backend_options *options,
+                                       caviar_backend **out, const char **description, caviar_error *err);
 
 /* Progress lines on stderr: one line redrawn in place on a terminal, a plain line per epoch
  * otherwise. ctx is unused. */

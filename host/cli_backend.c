@@ -18,14 +18,19 @@ static bool gpu_present(void) {
 
 caviar_status caviar_open_backend(const char *device, bool tf32, caviar_backend **out, const char **description,
                                   caviar_error *err) {
+  caviar_backend_options options = {.tf32 = tf32};
+  return caviar_open_backend_with(device, &options, out, description, err);
+}
+
+caviar_status caviar_open_backend_with(const char *device, const caviar_backend_options *options,
+                                       caviar_backend **out, const char **description, caviar_error *err) {
   bool cuda = strcmp(device, "cuda") == 0;
   if (!cuda && strcmp(device, "cpu") != 0 && strcmp(device, "auto") != 0)
     return caviar_fail(err, CAVIAR_EINPUT, "--device: expected auto, cpu or cuda, got '%s'", device);
   if (strcmp(device, "auto") == 0) cuda = gpu_present();
   if (cuda) {
 #ifdef CAVIAR_HAVE_CUDA
-    caviar_backend_options options = {tf32};
-    caviar_status st = caviar_backend_cuda(&options, out, err);
+    caviar_status st = caviar_backend_cuda(options, out, err);
     if (st == CAVIAR_OK) *description = (*out)->name;
     return st;
 #else
@@ -34,7 +39,8 @@ caviar_status caviar_open_backend(const char *device, bool tf32, caviar_backend 
                        "installed)");
 #endif
   }
-  if (tf32) return caviar_fail(err, CAVIAR_EINPUT, "--tf32: only the CUDA backend has tensor cores to allow");
+  if (options->tf32) return caviar_fail(err, CAVIAR_EINPUT, "--tf32: only the CUDA backend has tensor cores to allow");
+  if (options->eager) return caviar_fail(err, CAVIAR_EINPUT, "--eager: only the CUDA backend captures step graphs");
   *description = caviar_cpu_description();
   return caviar_backend_cpu(out, err);
 }

@@ -1,5 +1,6 @@
 #include "caviar/cuda_plan.h"
 
+#include <limits.h>
 #include <stdint.h>
 
 void caviar_cuda_buffers_of(const caviar_shape *shape, int capacity, bool dropout, caviar_cuda_buffers *out) {
@@ -55,6 +56,13 @@ bool caviar_cuda_population_fits(const caviar_shape *shapes, const int *members,
   *fit = 0;
   for (int c = 0; c < n_cohorts; c++) *fit += (int)((double)members[c] * lo);
   return false;
+}
+
+int caviar_cuda_stacked_chunk(int inputs, int batch, int hidden) {
+  size_t widest = (size_t)(inputs > batch ? inputs : batch);
+  size_t per_member = widest * (size_t)(hidden > 0 ? hidden : 1);
+  size_t chunk = (size_t)INT_MAX / per_member;
+  return chunk < 1 ? 1 : chunk > (size_t)INT_MAX ? INT_MAX : (int)chunk;
 }
 
 bool caviar_graph_key_matches(const caviar_graph_key *captured, const caviar_graph_key *now) {

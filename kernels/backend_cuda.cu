@@ -24,6 +24,7 @@ struct cuda_ctx {
   cublasHandle_t blas;
   void *blas_workspace;
   bool tf32;
+  bool eager; // no step graphs: every kernel launched directly
   device_dataset train, test;
   void *owned[8]; // dataset buffers to free
   int n_owned;
@@ -88,27 +89,42 @@ caviar_status cuda_plan(caviar_backend *be, const caviar_data *data, const cavia
                      need / (1 << 30), ctx->name, (double)free_bytes / (1 << 30), fit, total, fit > 0 ? fit : 1);
 }
 
+// Keeps a dataset buffer for free_data; the table has room for both sets' four buffers.
+caviar_status own(cuda_ctx *ctx, void *p, caviar_error *err) {
+  if (ctx->n_owned >= (int)(sizeof ctx->owned / sizeof ctx->owned[0])) {
+    cudaFree(p);
+    return caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: more dataset buffers than the backend keeps", __FILE__, __LINE__);
+  }
+  ctx->owned[ctx->n_owned++] = p;
+  return CAVIAR_OK;
+}
+
+template <typename T>
+caviar_status upload_buffer(cuda_ctx *ctx, T **dst, const T *src, size_t count, const char *what, caviar_error *err) {
+  caviar_status st = device_alloc(dst, count, what, err);
+  if (st == CAVIAR_OK) st = own(ctx, *dst, err);
+  if (st != CAVIAR_OK) return st;
+  // On the backend's (non-blocking) stream, like every other transfer: the legacy default stream
+  // does not order against it.
+  CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(*dst, src, count * sizeof(T), cudaMemcpyHostToDevice, ctx->stream));
+  return CAVIAR_OK;
+}
+
 caviar_status upload_set(cuda_ctx *ctx, const caviar_dataset *ds, const caviar_scaling *scaling, device_dataset *out,
                          caviar_error *err) {
   *out = device_dataset{};
-  out->d = (int)ds->d;
   size_t n = ds->n * ds->d;
   uint8_t *x8 = nullptr;
   float *x32 = nullptr, *shift = nullptr, *scale = nullptr;
   int32_t *labels = nullptr;
-  caviar_status st = ds->x_u8 ? device_alloc(&x8, n, "the dataset", err) : device_alloc(&x32, n, "the dataset", err);
-  if (st == CAVIAR_OK) ctx->owned[ctx->n_owned++] = ds->x_u8 ? (void *)x8 : (void *)x32;
-  if (st == CAVIAR_OK && (st = device_alloc(&labels, ds->n, "labels", err)) == CAVIAR_OK) ctx->owned[ctx->n_owned++] = labels;
-  if (st == CAVIAR_OK && (st = device_alloc(&shift, ds->d, "the input scaling", err)) == CAVIAR_OK)
-    ctx->owned[ctx->n_owned++] = shift;
-  if (st == CAVIAR_OK && (st = device_alloc(&scale, ds->d, "the input scaling", err)) == CAVIAR_OK)
-    ctx->owned[ctx->n_owned++] = scale;
+  caviar_status st = ds->x_u8 ? upload_buffer(ctx, &x8, ds->x_u8, n, "the dataset", err)
+                              : upload_buffer(ctx, &x32, ds->x_f32, n, "the dataset", err);
+  if (st == CAVIAR_OK) st = upload_buffer(ctx, &labels, ds->labels, ds->n, "labels", err);
+  if (st == CAVIAR_OK) st = upload_buffer(ctx, &shift, scaling->shift, ds->d, "the input scaling", err);
+  if (st == CAVIAR_OK) st = upload_buffer(ctx, &scale, scaling->scale, ds->d, "the input scaling", err);
   if (st != CAVIAR_OK) return st;
-  if (x8) CAVIAR_CUDA_TRY(err, cudaMemcpy(x8, ds->x_u8, n, cudaMemcpyHostToDevice));
-  if (x32) CAVIAR_CUDA_TRY(err, cudaMemcpy(x32, ds->x_f32, n * sizeof(float), cudaMemcpyHostToDevice));
-  CAVIAR_CUDA_TRY(err, cudaMemcpy(labels, ds->labels, ds->n * sizeof(int32_t), cudaMemcpyHostToDevice));
-  CAVIAR_CUDA_TRY(err, cudaMemcpy(shift, scaling->shift, ds->d * sizeof(float), cudaMemcpyHostToDevice));
-  CAVIAR_CUDA_TRY(err, cudaMemcpy(scale, scaling->scale, ds->d * sizeof(float), cudaMemcpyHostToDevice));
+  // The host's arrays may be freed once this returns.
+  CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
   *out = device_dataset{x8, x32, labels, shift, scale, (int)ds->d};
   return CAVIAR_OK;
 }
@@ -181,6 +197,7 @@ caviar_status cuda_cohort_alloc(caviar_backend *be, caviar_cohort *c, caviar_err
   size_t cap = (size_t)c->layout.capacity, b = (size_t)s.batch;
   size_t wide = (size_t)(s.hidden > s.classes ? s.hidden : s.classes);
   cc->dropout = any_dropout(c);
+  cc->eager = ctx_of(be)->eager;
   caviar_status st = CAVIAR_OK;
   float **arenas[] = {&cc->params, &cc->grads, &cc->first, &cc->second};
   for (float **a : arenas)
@@ -208,13 +225,13 @@ caviar_status cuda_cohort_alloc(caviar_backend *be, caviar_cohort *c, caviar_err
   cc->mv.trial = cc->trial;
   cc->mv.epochs = cc->epochs;
   cuda_ctx *ctx = ctx_of(be);
+  cudaError_t rc = cudaSuccess;
   for (float **a : arenas)
-    if (st == CAVIAR_OK && cudaMemsetAsync(*a, 0, c->layout.arena * sizeof(float), ctx->stream) != cudaSuccess)
-      st = caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: clearing a cohort arena: %s", __FILE__, __LINE__,
-                       cudaGetErrorString(cudaGetLastError()));
-  if (st == CAVIAR_OK && cudaStreamSynchronize(ctx->stream) != cudaSuccess)
+    if (st == CAVIAR_OK && rc == cudaSuccess) rc = cudaMemsetAsync(*a, 0, c->layout.arena * sizeof(float), ctx->stream);
+  if (st == CAVIAR_OK && rc == cudaSuccess) rc = cudaStreamSynchronize(ctx->stream);
+  if (st == CAVIAR_OK && rc != cudaSuccess)
     st = caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: clearing a cohort's arenas: %s", __FILE__, __LINE__,
-                     cudaGetErrorString(cudaGetLastError()));
+                     cudaGetErrorString(rc));
   if (st != CAVIAR_OK) cuda_cohort_free(be, c);
   return st;
 }
@@ -250,9 +267,14 @@ caviar_status linear_forward(cuda_ctx *ctx, caviar_cohort *c, int l, const float
   const float one = 1.0f, zero = 0.0f;
   const float *w = cc->params + lay.offset[2 * l];
   if (l == 0 && lay.stride[0] == lay.size[0]) {
-    // The shared minibatch times the stacked first-layer weights: one inputs x (n * hidden) GEMM.
-    CAVIAR_CUBLAS_TRY(err, cublasSgemm(ctx->blas, CUBLAS_OP_T, CUBLAS_OP_N, b, n * n_out, n_in, &one, input, n_in, w,
-                                       n_in, &zero, z, b));
+    // The shared minibatch times the stacked first-layer weights: one inputs x (n * hidden) GEMM,
+    // split where the 32-bit API's sizes would overflow.
+    int chunk = caviar_cuda_stacked_chunk(n_in, b, n_out);
+    for (int m0 = 0; m0 < n; m0 += chunk) {
+      int k = n - m0 < chunk ? n - m0 : chunk;
+      CAVIAR_CUBLAS_TRY(err, cublasSgemm(ctx->blas, CUBLAS_OP_T, CUBLAS_OP_N, b, k * n_out, n_in, &one, input, n_in,
+                                         w + (size_t)m0 * n_in * n_out, n_in, &zero, z + (size_t)m0 * b * n_out, b));
+    }
   } else {
     // Deeper layers (and a padded first layer, with the minibatch's stride 0) as a strided batch.
     long long stride_in = l == 0 ? 0 : (long long)b * n_in;
@@ -294,8 +316,13 @@ caviar_status backward(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
     float *dw = cc->grads + lay.offset[2 * l];
     if (l == 0 && lay.stride[0] == lay.size[0]) {
       // Every member's first-layer weight gradient in one GEMM: minibatch x (all members' dz).
-      CAVIAR_CUBLAS_TRY(err, cublasSgemm(ctx->blas, CUBLAS_OP_N, CUBLAS_OP_N, n_in, n * n_out, b, &one, cc->xt, n_in,
-                                         dz, b, &zero, dw, n_in));
+      int chunk = caviar_cuda_stacked_chunk(n_in, b, n_out);
+      for (int m0 = 0; m0 < n; m0 += chunk) {
+        int k = n - m0 < chunk ? n - m0 : chunk;
+        CAVIAR_CUBLAS_TRY(err, cublasSgemm(ctx->blas, CUBLAS_OP_N, CUBLAS_OP_N, n_in, k * n_out, b, &one, cc->xt, n_in,
+                                           dz + (size_t)m0 * b * n_out, b, &zero, dw + (size_t)m0 * n_in * n_out,
+                                           n_in));
+      }
     } else {
       const float *input = l == 0 ? cc->xt : cc->out[l - 1];
       CAVIAR_CUBLAS_TRY(err, cublasSgemmStridedBatched(ctx->blas, l == 0 ? CUBLAS_OP_N : CUBLAS_OP_T, CUBLAS_OP_N,
@@ -473,6 +500,8 @@ caviar_status move_member(cuda_ctx *ctx, caviar_cohort *c, int src, int dst, cav
   return CAVIAR_OK;
 }
 
+// The host's books change only once the device's copies are done: an error leaves both as they were
+// before (or the device partly moved, reported, and the books still naming the old slots).
 caviar_status cuda_compact(caviar_backend *be, caviar_cohort *c, const int *keep, int n_keep, caviar_error *err) {
   cuda_ctx *ctx = ctx_of(be);
   for (int i = 0; i < n_keep; i++)
@@ -480,8 +509,8 @@ caviar_status cuda_compact(caviar_backend *be, caviar_cohort *c, const int *keep
       caviar_status st = move_member(ctx, c, keep[i], i, err);
       if (st != CAVIAR_OK) return st;
     }
-  caviar_cohort_compact_books(c, keep, n_keep);
   CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
+  caviar_cohort_compact_books(c, keep, n_keep);
   return CAVIAR_OK;
 }
 
@@ -489,9 +518,9 @@ caviar_status cuda_copy_member(caviar_backend *be, caviar_cohort *c, int src, in
   cuda_ctx *ctx = ctx_of(be);
   caviar_status st = move_member(ctx, c, src, dst, err);
   if (st != CAVIAR_OK) return st;
+  CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
   c->steps[dst] = c->steps[src];
   c->epochs[dst] = c->epochs[src];
-  CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
   return CAVIAR_OK;
 }
 
@@ -560,8 +589,9 @@ caviar_status cuda_setup(cuda_ctx *ctx, const caviar_backend_options *options, c
   CAVIAR_CUDA_TRY(err, cudaGetDeviceProperties(&prop, ctx->device));
   ctx->sms = prop.multiProcessorCount;
   ctx->tf32 = options && options->tf32;
-  snprintf(ctx->name, sizeof ctx->name, "cuda:%d %s (sm_%d%d, cuBLAS %s)", ctx->device, prop.name, prop.major,
-           prop.minor, ctx->tf32 ? "TF32" : "FP32");
+  ctx->eager = options && options->eager;
+  snprintf(ctx->name, sizeof ctx->name, "cuda:%d %s (sm_%d%d, cuBLAS %s%s)", ctx->device, prop.name, prop.major,
+           prop.minor, ctx->tf32 ? "TF32" : "FP32", ctx->eager ? ", no step graphs" : "");
   CAVIAR_CUDA_TRY(err, cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking));
   CAVIAR_CUBLAS_TRY(err, cublasCreate(&ctx->blas));
   CAVIAR_CUBLAS_TRY(err, cublasSetStream(ctx->blas, ctx->stream));

@@ -10,6 +10,13 @@
 #include "caviar/model_math.h"
 #include "caviar/population.h"
 
+// gridDim.y's limit: kernels with a member per blockIdx.y are launched in chunks of this many
+// members, so a cohort of any size runs (blockIdx.x carries the member in the others).
+#define CAVIAR_CUDA_GRID_Y 65535
+static inline int member_chunk(int members, int m0) {
+  return members - m0 < CAVIAR_CUDA_GRID_Y ? members - m0 : CAVIAR_CUDA_GRID_Y;
+}
+
 // The per-member vectors every kernel may read, all device pointers indexed by slot.
 struct member_vectors {
   const caviar_member_hp *hp;

@@ -8,8 +8,8 @@
 // decides their dropout masks, as on the CPU.
 __global__ void bias_activation_kernel(float *z, float *out, const float *params, size_t bias_offset,
                                        size_t bias_stride, int batch, int units, bool hidden, bool train, int layer,
-                                       uint64_t seed, member_vectors mv) {
-  int m = blockIdx.y;
+                                       uint64_t seed, member_vectors mv, int m0) {
+  int m = m0 + (int)blockIdx.y;
   size_t block = (size_t)batch * units;
   size_t k0 = 4 * ((size_t)blockIdx.x * blockDim.x + threadIdx.x);
   if (k0 >= block) return;
@@ -33,16 +33,18 @@ caviar_status launch_bias_activation(cudaStream_t s, float *z, float *out, const
                                      size_t bias_stride, int batch, int units, int members, bool hidden, bool train,
                                      int layer, uint64_t seed, member_vectors mv, caviar_error *err) {
   size_t quads = ((size_t)batch * units + 3) / 4;
-  dim3 grid((unsigned)((quads + 255) / 256), (unsigned)members);
-  bias_activation_kernel<<<grid, 256, 0, s>>>(z, out, params, bias_offset, bias_stride, batch, units, hidden, train,
-                                              layer, seed, mv);
-  CAVIAR_LAUNCH_CHECK(err, "bias_activation");
+  for (int m0 = 0; m0 < members; m0 += CAVIAR_CUDA_GRID_Y) {
+    dim3 grid((unsigned)((quads + 255) / 256), (unsigned)member_chunk(members, m0));
+    bias_activation_kernel<<<grid, 256, 0, s>>>(z, out, params, bias_offset, bias_stride, batch, units, hidden, train,
+                                                layer, seed, mv, m0);
+    CAVIAR_LAUNCH_CHECK(err, "bias_activation");
+  }
   return CAVIAR_OK;
 }
 
 __global__ void activation_backward_kernel(float *da, const float *act, int batch, int units, int layer,
-                                           uint64_t seed, member_vectors mv) {
-  int m = blockIdx.y;
+                                           uint64_t seed, member_vectors mv, int m0) {
+  int m = m0 + (int)blockIdx.y;
   size_t block = (size_t)batch * units;
   size_t k0 = 4 * ((size_t)blockIdx.x * blockDim.x + threadIdx.x);
   if (k0 >= block) return;
@@ -62,17 +64,19 @@ __global__ void activation_backward_kernel(float *da, const float *act, int batc
 caviar_status launch_activation_backward(cudaStream_t s, float *da, const float *act, int batch, int units,
                                          int members, int layer, uint64_t seed, member_vectors mv, caviar_error *err) {
   size_t quads = ((size_t)batch * units + 3) / 4;
-  dim3 grid((unsigned)((quads + 255) / 256), (unsigned)members);
-  activation_backward_kernel<<<grid, 256, 0, s>>>(da, act, batch, units, layer, seed, mv);
-  CAVIAR_LAUNCH_CHECK(err, "activation_backward");
+  for (int m0 = 0; m0 < members; m0 += CAVIAR_CUDA_GRID_Y) {
+    dim3 grid((unsigned)((quads + 255) / 256), (unsigned)member_chunk(members, m0));
+    activation_backward_kernel<<<grid, 256, 0, s>>>(da, act, batch, units, layer, seed, mv, m0);
+    CAVIAR_LAUNCH_CHECK(err, "activation_backward");
+  }
   return CAVIAR_OK;
 }
 
 // One block per (unit, member): a tree reduction over the batch.
 __global__ void bias_grad_kernel(const float *dz, float *grads, size_t bias_offset, size_t bias_stride, int batch,
-                                 int units) {
+                                 int units, int m0) {
   __shared__ float partial[128];
-  int j = blockIdx.x, m = blockIdx.y;
+  int j = blockIdx.x, m = m0 + (int)blockIdx.y;
   const float *col = dz + (size_t)m * batch * units + (size_t)j * batch;
   float sum = 0.0f;
   for (int i = threadIdx.x; i < batch; i += blockDim.x) sum += col[i];
@@ -87,8 +91,10 @@ __global__ void bias_grad_kernel(const float *dz, float *grads, size_t bias_offs
 
 caviar_status launch_bias_grad(cudaStream_t s, const float *dz, float *grads, size_t bias_offset, size_t bias_stride,
                                int batch, int units, int members, caviar_error *err) {
-  bias_grad_kernel<<<dim3((unsigned)units, (unsigned)members), 128, 0, s>>>(dz, grads, bias_offset, bias_stride, batch,
-                                                                             units);
-  CAVIAR_LAUNCH_CHECK(err, "bias_grad");
+  for (int m0 = 0; m0 < members; m0 += CAVIAR_CUDA_GRID_Y) {
+    bias_grad_kernel<<<dim3((unsigned)units, (unsigned)member_chunk(members, m0)), 128, 0, s>>>(
+        dz, grads, bias_offset, bias_stride, batch, units, m0);
+    CAVIAR_LAUNCH_CHECK(err, "bias_grad");
+  }
   return CAVIAR_OK;
 }

@@ -93,7 +93,7 @@ caviar_status launch_update(cudaStream_t s, const caviar_layout &layout, int mem
 
 __global__ void init_kernel(caviar_layout layout, int first, int count, uint64_t seed, float *params, float *grads,
                             float *m1, float *m2, member_vectors mv) {
-  int m = first + blockIdx.y;
+  int m = first + (int)blockIdx.y;
   for (int t = 0; t < layout.n_tensors; t++) {
     size_t base = layout.offset[t] + (size_t)m * layout.stride[t];
     for (size_t k = (size_t)blockIdx.x * blockDim.x + threadIdx.x; k < layout.stride[t];
@@ -110,8 +110,10 @@ caviar_status launch_init(cudaStream_t s, const caviar_layout &layout, int first
                           float *params, float *grads, float *first_moment, float *second_moment, member_vectors mv,
                           caviar_error *err) {
   if (count == 0) return CAVIAR_OK;
-  init_kernel<<<dim3(64, (unsigned)count), 256, 0, s>>>(layout, first, count, seed, params, grads, first_moment,
-                                                       second_moment, mv);
-  CAVIAR_LAUNCH_CHECK(err, "init");
+  for (int m0 = 0; m0 < count; m0 += CAVIAR_CUDA_GRID_Y) {
+    init_kernel<<<dim3(64, (unsigned)member_chunk(count, m0)), 256, 0, s>>>(layout, first + m0, count, seed, params,
+                                                                            grads, first_moment, second_moment, mv);
+    CAVIAR_LAUNCH_CHECK(err, "init");
+  }
   return CAVIAR_OK;
 }

@@ -14,15 +14,16 @@
 #include "spec_support.h"
 #include "synth_support.h"
 
-static caviar_backend *open_cuda(bool tf32) {
+static caviar_backend *open_cuda(bool tf32, bool eager) {
 #ifndef CAVIAR_HAVE_CUDA
   (void)tf32;
+  (void)eager;
   cr_skip_test("CUDA backend not built (CAVIAR_CUDA=OFF or no nvcc)");
   return NULL;
 #else
   caviar_backend *be = NULL;
   caviar_error err;
-  caviar_backend_options options = {tf32};
+  caviar_backend_options options = {.tf32 = tf32, .eager = eager};
   if (caviar_backend_cuda(&options, &be, &err) != CAVIAR_OK) cr_skip_test("%s", err.msg);
   return be;
 #endif
@@ -37,114 +38,302 @@ static double normalized_error(const float *a, const float *b, size_t n) {
   return sqrt(diff / (norm > 1e-30 ? norm : 1e-30));
 }
 
-enum { MEMBERS = 8 };
+/* One comparison: the cohort's shape, size and how the GPU runs it. */
+typedef struct agree_case {
+  bool tf32, eager;
+  int layers, activation, hidden, batch, inputs, classes, members;
+  size_t examples; /* synthetic examples, 80% of them training rows */
+  bool dropout;    /* a third of the members drop 20% of their hidden units */
+} agree_case;
 
-static void make(caviar_backend *be, const caviar_data *data, const caviar_shape *shape, const caviar_trial *trials,
-                 caviar_cohort *c) {
-  caviar_error err;
-  cr_assert_eq(be->upload(be, data, &err), CAVIAR_OK, "%s", err.msg);
-  cr_assert_eq(caviar_cohort_init(c, shape, MEMBERS, 7, &err), CAVIAR_OK);
-  for (int i = 0; i < MEMBERS; i++) caviar_cohort_add(c, &trials[i]);
-  cr_assert_eq(be->cohort_alloc(be, c, &err), CAVIAR_OK, "%s", err.msg);
-  cr_assert_eq(be->init_members(be, c, 0, MEMBERS, &err), CAVIAR_OK, "%s", err.msg);
+static agree_case small_case(int layers, int activation, int hidden) {
+  return (agree_case){.layers = layers, .activation = activation, .hidden = hidden, .batch = 32, .inputs = 24,
+                      .classes = 5, .members = 8, .examples = 512, .dropout = true};
 }
 
-static void compare_cohorts(bool tf32, int layers, int activation, int hidden) {
-  caviar_backend *gpu = open_cuda(tf32), *cpu;
-  caviar_error err;
-  cr_assert_eq(caviar_backend_cpu(&cpu, &err), CAVIAR_OK);
-  caviar_data data;
-  synth_data(&data, 512, 24, 5, 1.0);
-  caviar_shape shape = {24, 5, layers, hidden, 32};
-  caviar_trial trials[MEMBERS];
-  for (int i = 0; i < MEMBERS; i++) {
-    trials[i] = (caviar_trial){.id = (uint32_t)(100 * layers + i)};
+/* Trials mixing every optimizer, dropout, l2 and learning-rate decay. */
+static caviar_trial *make_trials(const agree_case *k) {
+  caviar_trial *trials = calloc((size_t)k->members, sizeof *trials);
+  cr_assert_not_null(trials);
+  for (int i = 0; i < k->members; i++) {
+    trials[i] = (caviar_trial){.id = (uint32_t)(100 * k->layers + i)};
     caviar_hparams_default(&trials[i].hp);
-    trials[i].hp.layers = layers;
-    trials[i].hp.hidden = hidden;
-    trials[i].hp.batch_size = 32;
-    trials[i].hp.activation = activation;
+    trials[i].hp.layers = k->layers;
+    trials[i].hp.hidden = k->hidden;
+    trials[i].hp.batch_size = k->batch;
+    trials[i].hp.activation = k->activation;
     trials[i].hp.optimizer = i % 4;
     trials[i].hp.learning_rate = i % 4 == CAVIAR_OPT_SGD || i % 4 == CAVIAR_OPT_MOMENTUM ? 0.05 : 1e-3;
-    trials[i].hp.dropout = i % 3 == 1 ? 0.2 : 0.0;
+    trials[i].hp.dropout = k->dropout && i % 3 == 1 ? 0.2 : 0.0;
     trials[i].hp.l2 = i % 2 ? 1e-3 : 0.0;
     trials[i].hp.lr_decay = i % 5 == 0 ? 0.1 : 0.0;
   }
+  return trials;
+}
+
+static void make(caviar_backend *be, const caviar_data *data, const caviar_shape *shape, const caviar_trial *trials,
+                 int members, caviar_cohort *c) {
+  caviar_error err;
+  cr_assert_eq(be->upload(be, data, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_init(c, shape, members, 7, &err), CAVIAR_OK);
+  for (int i = 0; i < members; i++) caviar_cohort_add(c, &trials[i]);
+  cr_assert_eq(be->cohort_alloc(be, c, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(be->init_members(be, c, 0, members, &err), CAVIAR_OK, "%s", err.msg);
+}
+
+/* A CPU and a GPU cohort of the same trials on the same data. */
+typedef struct pair {
+  agree_case k;
+  caviar_backend *cpu, *gpu;
+  caviar_data data;
+  caviar_trial *trials;
   caviar_cohort on_cpu, on_gpu;
-  make(cpu, &data, &shape, trials, &on_cpu);
-  make(gpu, &data, &shape, trials, &on_gpu);
-  size_t per = on_cpu.layout.per_member;
-  float *a = malloc(MEMBERS * per * sizeof *a), *b = malloc(MEMBERS * per * sizeof *b);
-  for (int m = 0; m < MEMBERS; m++) {
-    cr_assert_eq(cpu->read_arena(cpu, &on_cpu, CAVIAR_ARENA_PARAMS, m, a + m * per, &err), CAVIAR_OK);
-    cr_assert_eq(gpu->read_arena(gpu, &on_gpu, CAVIAR_ARENA_PARAMS, m, b + m * per, &err), CAVIAR_OK, "%s", err.msg);
-  }
-  cr_expect_eq(memcmp(a, b, MEMBERS * per * sizeof *a), 0, "initial weights differ between CPU and GPU");
-  double tolerance = tf32 ? 1e-2 : 1e-4;
-  float loss_cpu[MEMBERS], loss_gpu[MEMBERS];
-  cr_assert_eq(cpu->loss_and_grads(cpu, &on_cpu, data.split.train, loss_cpu, a, &err), CAVIAR_OK);
-  cr_assert_eq(gpu->loss_and_grads(gpu, &on_gpu, data.split.train, loss_gpu, b, &err), CAVIAR_OK, "%s", err.msg);
-  for (int m = 0; m < MEMBERS; m++) {
-    cr_expect_float_eq(loss_gpu[m], loss_cpu[m], tolerance * fabsf(loss_cpu[m]), "member %d loss %g vs %g", m,
-                       loss_gpu[m], loss_cpu[m]);
-    for (int t = 0, at = 0; t < on_cpu.layout.n_tensors; at += (int)on_cpu.layout.size[t], t++) {
-      double e = normalized_error(b + m * per + at, a + m * per + at, on_cpu.layout.size[t]);
-      cr_expect_lt(e, tolerance, "layers %d %s hidden %d member %d (%s) tensor %d: gradient error %g", layers,
-                   caviar_activation_name(activation), hidden, m, caviar_optimizer_name(trials[m].hp.optimizer), t, e);
+  float *a, *b; /* members x per_member scratch */
+  double tolerance;
+} pair;
+
+static void pair_open(pair *p, const agree_case *k) {
+  memset(p, 0, sizeof *p);
+  p->k = *k;
+  p->gpu = open_cuda(k->tf32, k->eager);
+  caviar_error err;
+  cr_assert_eq(caviar_backend_cpu(&p->cpu, &err), CAVIAR_OK);
+  synth_data(&p->data, k->examples, (size_t)k->inputs, k->classes, 1.0);
+  cr_assert_geq(p->data.split.n_train, (size_t)(6 * k->batch), "the case needs six minibatches of training rows");
+  caviar_shape shape = {k->inputs, k->classes, k->layers, k->hidden, k->batch};
+  p->trials = make_trials(k);
+  make(p->cpu, &p->data, &shape, p->trials, k->members, &p->on_cpu);
+  make(p->gpu, &p->data, &shape, p->trials, k->members, &p->on_gpu);
+  size_t per = p->on_cpu.layout.per_member;
+  p->a = malloc((size_t)k->members * per * sizeof *p->a);
+  p->b = malloc((size_t)k->members * per * sizeof *p->b);
+  cr_assert(p->a && p->b);
+  p->tolerance = k->tf32 ? 1e-2 : 1e-4;
+}
+
+static void pair_close(pair *p) {
+  free(p->a);
+  free(p->b);
+  free(p->trials);
+  p->cpu->cohort_free(p->cpu, &p->on_cpu);
+  p->gpu->cohort_free(p->gpu, &p->on_gpu);
+  caviar_cohort_free(&p->on_cpu);
+  caviar_cohort_free(&p->on_gpu);
+  p->cpu->destroy(p->cpu);
+  p->gpu->destroy(p->gpu);
+  caviar_data_free(&p->data);
+}
+
+static void read_slot(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot, float *out) {
+  caviar_error err;
+  cr_assert_eq(be->read_arena(be, c, which, slot, out, &err), CAVIAR_OK, "%s: read_arena: %s", be->name, err.msg);
+}
+
+/* Every live slot's parameters (and, with state, both optimizer arenas) and books agree. */
+static void expect_same_members(pair *p, bool state, const char *when) {
+  static const char *names[] = {"parameters", "first optimizer state", "second optimizer state"};
+  size_t per = p->on_cpu.layout.per_member;
+  cr_assert_eq(p->on_gpu.n, p->on_cpu.n, "%s: %d live slots on the GPU, %d on the CPU", when, p->on_gpu.n,
+               p->on_cpu.n);
+  for (int m = 0; m < p->on_cpu.n; m++) {
+    cr_expect_eq(p->on_gpu.trial[m], p->on_cpu.trial[m], "%s: slot %d holds another trial", when, m);
+    cr_expect_eq(p->on_gpu.steps[m], p->on_cpu.steps[m], "%s: slot %d step count", when, m);
+    cr_expect_eq(p->on_gpu.epochs[m], p->on_cpu.epochs[m], "%s: slot %d epoch count", when, m);
+    for (int which = 0; which < (state ? 3 : 1); which++) {
+      read_slot(p->cpu, &p->on_cpu, (caviar_arena)which, m, p->a);
+      read_slot(p->gpu, &p->on_gpu, (caviar_arena)which, m, p->b);
+      double e = normalized_error(p->b, p->a, per);
+      cr_expect_lt(e, p->tolerance, "%s: slot %d (trial %u, %s): %s differ by %g", when, m, p->on_cpu.trial[m],
+                   caviar_optimizer_name(p->on_cpu.hp[m].optimizer), names[which], e);
     }
   }
-  /* Three optimizer steps, members at different epochs (the decay applies to some). */
-  float tl_cpu[MEMBERS], tl_gpu[MEMBERS];
-  uint8_t dv_cpu[MEMBERS], dv_gpu[MEMBERS];
+}
+
+/* `steps` optimizer steps of every member on both backends; epoch losses and flags agree. */
+static void train_both(pair *p, int steps) {
+  int n = p->on_cpu.n;
+  float *tl_cpu = calloc((size_t)n, sizeof(float)), *tl_gpu = calloc((size_t)n, sizeof(float));
+  uint8_t *dv_cpu = calloc((size_t)n, 1), *dv_gpu = calloc((size_t)n, 1);
+  cr_assert(tl_cpu && tl_gpu && dv_cpu && dv_gpu);
   caviar_epoch_stats s_cpu = {tl_cpu, dv_cpu}, s_gpu = {tl_gpu, dv_gpu};
-  for (int m = 0; m < MEMBERS; m++) on_cpu.epochs[m] = on_gpu.epochs[m] = m % 3; /* decay at members' own epochs */
-  cr_assert_eq(cpu->train_epoch(cpu, &on_cpu, data.split.train, 3 * 32, &s_cpu, &err), CAVIAR_OK);
-  cr_assert_eq(gpu->train_epoch(gpu, &on_gpu, data.split.train, 3 * 32, &s_gpu, &err), CAVIAR_OK, "%s", err.msg);
-  for (int m = 0; m < MEMBERS; m++) {
-    cr_expect_eq(on_gpu.steps[m], on_cpu.steps[m]);
-    cr_expect_eq(dv_gpu[m], dv_cpu[m]);
-    cr_expect_float_eq(tl_gpu[m], tl_cpu[m], tolerance * fabsf(tl_cpu[m]), "member %d epoch loss", m);
-    cpu->read_arena(cpu, &on_cpu, CAVIAR_ARENA_PARAMS, m, a, &err);
-    gpu->read_arena(gpu, &on_gpu, CAVIAR_ARENA_PARAMS, m, b, &err);
-    double e = normalized_error(b, a, per);
-    cr_expect_lt(e, tolerance, "layers %d member %d (%s): parameters after 3 steps differ by %g", layers, m,
-                 caviar_optimizer_name(trials[m].hp.optimizer), e);
+  caviar_error err;
+  size_t rows = (size_t)steps * (size_t)p->k.batch;
+  cr_assert_eq(p->cpu->train_epoch(p->cpu, &p->on_cpu, p->data.split.train, rows, &s_cpu, &err), CAVIAR_OK, "%s",
+               err.msg);
+  cr_assert_eq(p->gpu->train_epoch(p->gpu, &p->on_gpu, p->data.split.train, rows, &s_gpu, &err), CAVIAR_OK, "%s",
+               err.msg);
+  for (int m = 0; m < n; m++) {
+    cr_expect_eq(dv_gpu[m], dv_cpu[m], "slot %d divergence flag", m);
+    cr_expect_float_eq(tl_gpu[m], tl_cpu[m], p->tolerance * fabsf(tl_cpu[m]), "slot %d epoch loss %g vs %g", m,
+                       tl_gpu[m], tl_cpu[m]);
   }
+  free(tl_cpu);
+  free(tl_gpu);
+  free(dv_cpu);
+  free(dv_gpu);
+}
+
+static void compare_cohorts(const agree_case *k) {
+  pair p;
+  pair_open(&p, k);
+  caviar_error err;
+  int n = k->members;
+  size_t per = p.on_cpu.layout.per_member;
+  for (int m = 0; m < n; m++) {
+    read_slot(p.cpu, &p.on_cpu, CAVIAR_ARENA_PARAMS, m, p.a + m * per);
+    read_slot(p.gpu, &p.on_gpu, CAVIAR_ARENA_PARAMS, m, p.b + m * per);
+  }
+  cr_expect_eq(memcmp(p.a, p.b, (size_t)n * per * sizeof *p.a), 0, "initial weights differ between CPU and GPU");
+  float *loss_cpu = calloc((size_t)n, sizeof(float)), *loss_gpu = calloc((size_t)n, sizeof(float));
+  cr_assert(loss_cpu && loss_gpu);
+  cr_assert_eq(p.cpu->loss_and_grads(p.cpu, &p.on_cpu, p.data.split.train, loss_cpu, p.a, &err), CAVIAR_OK);
+  cr_assert_eq(p.gpu->loss_and_grads(p.gpu, &p.on_gpu, p.data.split.train, loss_gpu, p.b, &err), CAVIAR_OK, "%s",
+               err.msg);
+  for (int m = 0; m < n; m++) {
+    cr_expect_float_eq(loss_gpu[m], loss_cpu[m], p.tolerance * fabsf(loss_cpu[m]), "member %d loss %g vs %g", m,
+                       loss_gpu[m], loss_cpu[m]);
+    for (int t = 0, at = 0; t < p.on_cpu.layout.n_tensors; at += (int)p.on_cpu.layout.size[t], t++) {
+      double e = normalized_error(p.b + m * per + at, p.a + m * per + at, p.on_cpu.layout.size[t]);
+      cr_expect_lt(e, p.tolerance, "layers %d %s hidden %d batch %d member %d (%s) tensor %d: gradient error %g",
+                   k->layers, caviar_activation_name(k->activation), k->hidden, k->batch, m,
+                   caviar_optimizer_name(p.trials[m].hp.optimizer), t, e);
+    }
+  }
+  free(loss_cpu);
+  free(loss_gpu);
+  /* Three optimizer steps, members at different epochs (the decay applies to some). */
+  for (int m = 0; m < n; m++) p.on_cpu.epochs[m] = p.on_gpu.epochs[m] = m % 3;
+  train_both(&p, 3);
+  expect_same_members(&p, true, "after 3 steps");
   /* Evaluation agrees too. */
-  float vl_cpu[MEMBERS], va_cpu[MEMBERS], vl_gpu[MEMBERS], va_gpu[MEMBERS];
-  cr_assert_eq(cpu->evaluate(cpu, &on_cpu, CAVIAR_SET_TRAIN, data.split.val, data.split.n_val, vl_cpu, va_cpu, &err),
+  float *vl_cpu = calloc((size_t)n, sizeof(float)), *va_cpu = calloc((size_t)n, sizeof(float));
+  float *vl_gpu = calloc((size_t)n, sizeof(float)), *va_gpu = calloc((size_t)n, sizeof(float));
+  cr_assert(vl_cpu && va_cpu && vl_gpu && va_gpu);
+  cr_assert_eq(p.cpu->evaluate(p.cpu, &p.on_cpu, CAVIAR_SET_TRAIN, p.data.split.val, p.data.split.n_val, vl_cpu,
+                               va_cpu, &err),
                CAVIAR_OK);
-  cr_assert_eq(gpu->evaluate(gpu, &on_gpu, CAVIAR_SET_TRAIN, data.split.val, data.split.n_val, vl_gpu, va_gpu, &err),
+  cr_assert_eq(p.gpu->evaluate(p.gpu, &p.on_gpu, CAVIAR_SET_TRAIN, p.data.split.val, p.data.split.n_val, vl_gpu,
+                               va_gpu, &err),
                CAVIAR_OK, "%s", err.msg);
-  for (int m = 0; m < MEMBERS; m++) {
-    cr_expect_float_eq(vl_gpu[m], vl_cpu[m], tolerance * fabsf(vl_cpu[m]), "member %d validation loss", m);
-    cr_expect_float_eq(va_gpu[m], va_cpu[m], 2.0 / data.split.n_val + tolerance, "member %d validation accuracy", m);
+  for (int m = 0; m < n; m++) {
+    cr_expect_float_eq(vl_gpu[m], vl_cpu[m], p.tolerance * fabsf(vl_cpu[m]), "member %d validation loss", m);
+    cr_expect_float_eq(va_gpu[m], va_cpu[m], 2.0 / p.data.split.n_val + p.tolerance, "member %d validation accuracy",
+                       m);
   }
-  free(a);
-  free(b);
-  cpu->cohort_free(cpu, &on_cpu);
-  gpu->cohort_free(gpu, &on_gpu);
-  caviar_cohort_free(&on_cpu);
-  caviar_cohort_free(&on_gpu);
-  cpu->destroy(cpu);
-  gpu->destroy(gpu);
-  caviar_data_free(&data);
+  free(vl_cpu);
+  free(va_cpu);
+  free(vl_gpu);
+  free(va_gpu);
+  pair_close(&p);
 }
 
 Test(agreement, fp32_every_depth_and_activation) {
   for (int layers = 1; layers <= CAVIAR_MAX_LAYERS; layers++) {
-    compare_cohorts(false, layers, CAVIAR_ACT_RELU, 16);
-    compare_cohorts(false, layers, CAVIAR_ACT_TANH, 16);
+    agree_case relu = small_case(layers, CAVIAR_ACT_RELU, 16), tanh_case = small_case(layers, CAVIAR_ACT_TANH, 16);
+    compare_cohorts(&relu);
+    compare_cohorts(&tanh_case);
   }
 }
 
 Test(agreement, fp32_padded_first_layer_uses_the_strided_path) {
   /* 24 x 13 weights are not a multiple of 16 floats: member blocks are padded, so layer 1 runs as
    * a strided batch instead of one GEMM. */
-  compare_cohorts(false, 2, CAVIAR_ACT_RELU, 13);
+  agree_case k = small_case(2, CAVIAR_ACT_RELU, 13);
+  compare_cohorts(&k);
 }
 
-Test(agreement, tf32_within_its_precision) { compare_cohorts(true, 2, CAVIAR_ACT_TANH, 16); }
+Test(agreement, tf32_within_its_precision) {
+  agree_case k = small_case(2, CAVIAR_ACT_TANH, 16);
+  k.tf32 = true;
+  compare_cohorts(&k);
+}
+
+Test(agreement, eager_launches_without_step_graphs_agree) {
+  agree_case k = small_case(3, CAVIAR_ACT_RELU, 16);
+  k.eager = true;
+  compare_cohorts(&k);
+}
+
+Test(agreement, kernels_spanning_several_thread_blocks_per_member_agree) {
+  /* batch 160 x 40 units = 6,400 elements per member: 7 blocks of 256 threads (4 units each) in
+   * bias+activation and the activation backward, so blockIdx.x > 0 and dropout's Philox blocks
+   * past the first thread block; bias gradients sum 160 rows with 128 threads. */
+  agree_case k = {.layers = 2, .activation = CAVIAR_ACT_RELU, .hidden = 40, .batch = 160, .inputs = 40,
+                  .classes = 5, .members = 8, .examples = 1500, .dropout = true};
+  compare_cohorts(&k);
+  k.activation = CAVIAR_ACT_TANH;
+  k.hidden = 37; /* padded blocks as well: 40 x 37 is no multiple of 16 */
+  compare_cohorts(&k);
+}
+
+Test(agreement, the_optimizer_pass_wraps_its_grid_stride_loop) {
+  /* 96 members x 50,629 parameters = 1.2 M float4s, more than the pass's grid (16 blocks per SM x
+   * 256 threads: 540 K float4s on 132 SMs) covers at once: every thread takes several. */
+  agree_case k = {.layers = 1, .activation = CAVIAR_ACT_RELU, .hidden = 64, .batch = 32, .inputs = 784,
+                  .classes = 5, .members = 96, .examples = 600, .dropout = false};
+  compare_cohorts(&k);
+}
+
+Test(agreement, dropout_switched_on_after_a_step_was_captured) {
+  agree_case k = small_case(2, CAVIAR_ACT_RELU, 16);
+  k.dropout = false;
+  pair p;
+  pair_open(&p, &k);
+  train_both(&p, 3); /* the GPU captures a step with no dropout buffers */
+  expect_same_members(&p, true, "before dropout");
+  /* As PBT's explore or panda's --set would: two members start dropping units. */
+  for (int m = 1; m < k.members; m += 3) p.on_cpu.hp[m].dropout = p.on_gpu.hp[m].dropout = 0.3f;
+  train_both(&p, 3);
+  expect_same_members(&p, true, "after dropout was switched on");
+  pair_close(&p);
+}
+
+Test(agreement, compaction_and_copies_move_parameters_and_optimizer_state_as_on_the_cpu) {
+  agree_case k = small_case(2, CAVIAR_ACT_TANH, 16);
+  pair p;
+  pair_open(&p, &k);
+  caviar_error err;
+  train_both(&p, 3);
+  const int keep[] = {0, 2, 5, 7};
+  cr_assert_eq(p.cpu->compact(p.cpu, &p.on_cpu, keep, 4, &err), CAVIAR_OK);
+  cr_assert_eq(p.gpu->compact(p.gpu, &p.on_gpu, keep, 4, &err), CAVIAR_OK, "%s", err.msg);
+  cr_expect_eq(p.on_gpu.trial[1], p.trials[2].id, "slot 1 holds trial %u after the compaction", p.trials[2].id);
+  expect_same_members(&p, true, "after compaction");
+  cr_assert_eq(p.cpu->copy_member(p.cpu, &p.on_cpu, 1, 3, &err), CAVIAR_OK);
+  cr_assert_eq(p.gpu->copy_member(p.gpu, &p.on_gpu, 1, 3, &err), CAVIAR_OK, "%s", err.msg);
+  /* PBT's exploit: the copy trains on with the donor's hyperparameters' optimizer. */
+  p.on_cpu.hp[3] = p.on_cpu.hp[1];
+  p.on_gpu.hp[3] = p.on_gpu.hp[1];
+  expect_same_members(&p, true, "after a copy");
+  read_slot(p.gpu, &p.on_gpu, CAVIAR_ARENA_SECOND, 1, p.a);
+  read_slot(p.gpu, &p.on_gpu, CAVIAR_ARENA_SECOND, 3, p.b);
+  cr_expect_eq(memcmp(p.a, p.b, p.on_gpu.layout.per_member * sizeof(float)), 0, "the copy holds the donor's state");
+  /* The moved and copied members train on as on the CPU (the graph is recaptured for 4 members). */
+  train_both(&p, 3);
+  expect_same_members(&p, true, "3 steps after compaction and copy");
+  pair_close(&p);
+}
+
+Test(agreement, a_cohort_of_more_than_65535_members_agrees) {
+  /* gridDim.y is at most 65,535: kernels with a member per blockIdx.y launch in chunks. */
+  agree_case k = {.layers = 1, .activation = CAVIAR_ACT_RELU, .hidden = 4, .batch = 16, .inputs = 8, .classes = 3,
+                  .members = 70000, .examples = 400, .dropout = true};
+  pair p;
+  pair_open(&p, &k);
+  train_both(&p, 2);
+  size_t per = p.on_cpu.layout.per_member;
+  const int slots[] = {0, 1, 65534, 65535, 65536, 69998, 69999};
+  for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) {
+    for (int which = 0; which < 3; which++) {
+      read_slot(p.cpu, &p.on_cpu, (caviar_arena)which, slots[i], p.a);
+      read_slot(p.gpu, &p.on_gpu, (caviar_arena)which, slots[i], p.b);
+      double e = normalized_error(p.b, p.a, per);
+      cr_expect_lt(e, p.tolerance, "slot %d arena %d differs by %g", slots[i], which, e);
+    }
+    cr_expect_eq(p.on_gpu.steps[slots[i]], 2, "slot %d took both steps", slots[i]);
+  }
+  pair_close(&p);
+}
 
 static void sweep_on(caviar_backend *be, const char *spec_text, caviar_sweep_result *r) {
   caviar_spec spec;
@@ -159,7 +348,7 @@ static void sweep_on(caviar_backend *be, const char *spec_text, caviar_sweep_res
 }
 
 Test(agreement, a_small_sweep_picks_the_same_survivors_at_every_rung) {
-  caviar_backend *gpu = open_cuda(false), *cpu;
+  caviar_backend *gpu = open_cuda(false, false), *cpu;
   caviar_error err;
   cr_assert_eq(caviar_backend_cpu(&cpu, &err), CAVIAR_OK);
   char text[2048];

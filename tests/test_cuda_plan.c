@@ -63,3 +63,18 @@ Test(cuda_plan, graph_is_recaptured_when_the_cohort_changes) {
   cr_expect_not(caviar_graph_key_matches(&captured, &moved), "new buffers change the baked-in addresses");
   cr_expect_not(caviar_graph_key_matches(&captured, &new_data), "a new upload moves the dataset");
 }
+
+Test(cuda_plan, stacked_first_layer_gemms_keep_every_operand_below_two_to_the_31) {
+  /* Fashion-MNIST at N = 1024 is one GEMM: 784 x 131,072 weights, 103 M elements. */
+  cr_expect_geq(caviar_cuda_stacked_chunk(784, 128, 128), 1024);
+  /* 784 x 128 per member: 21,399 members reach 2^31 elements (784 * 128 * 21,400 > 2^31). */
+  int chunk = caviar_cuda_stacked_chunk(784, 128, 128);
+  cr_expect_leq((double)chunk * 784 * 128, 2147483647.0);
+  cr_expect_gt((double)(chunk + 1) * 784 * 128, 2147483647.0, "the chunk is as large as the limit allows");
+  /* A batch wider than the inputs bounds the output operand instead: batch x members*hidden. */
+  int by_batch = caviar_cuda_stacked_chunk(10, 4096, 512);
+  cr_expect_leq((double)by_batch * 4096 * 512, 2147483647.0);
+  cr_expect_gt((double)(by_batch + 1) * 4096 * 512, 2147483647.0);
+  /* Even one member too wide for the API gets a chunk of one (cuBLAS then says what is wrong). */
+  cr_expect_eq(caviar_cuda_stacked_chunk(65536, 65536, 65536), 1);
+}

@@ -68,7 +68,9 @@ struct caviar_backend {
 };
 
 typedef struct caviar_backend_options {
-  bool tf32; /* CUDA: let cuBLAS use TF32 tensor cores for the GEMMs */
+  bool tf32;  /* CUDA: let cuBLAS use TF32 tensor cores for the GEMMs */
+  bool eager; /* CUDA: launch every kernel of every step directly, never a captured graph (the
+               * fallback when capture fails; tested and benchmarked on its own) */
 } caviar_backend_options;
 
 caviar_status caviar_backend_cpu(caviar_backend **out, caviar_error *err);

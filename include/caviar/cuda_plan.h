@@ -33,6 +33,12 @@ double caviar_cuda_cohort_bytes(const caviar_shape *shape, int capacity, bool dr
 bool caviar_cuda_population_fits(const caviar_shape *shapes, const int *members, const bool *dropout, int n_cohorts,
                                  double data_bytes, double budget_bytes, double *need_bytes, int *fit);
 
+/* Members per layer-1 GEMM. The stacked product (the minibatch against every member's first-layer
+ * weights side by side) goes through cuBLAS's 32-bit API, whose sizes are ints: each GEMM takes at
+ * most this many members, so that no operand (inputs x members*hidden weights, batch x
+ * members*hidden outputs) holds 2^31 elements or more. */
+int caviar_cuda_stacked_chunk(int inputs, int batch, int hidden);
+
 /* Whether a captured step graph still describes the cohort: it bakes in the member count (the
  * GEMM batch counts and kernel grids) and buffer addresses (the cohort's, and the dataset's,
  * which every upload replaces), so any change means recapture. */
