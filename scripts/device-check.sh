@@ -1,111 +1,163 @@
 #!/usr/bin/env bash
-# Run ON THE DEVICE MACHINE (one H100) after scripts/device-prepare.sh made the bundle here:
-#   run(command="scripts/device-check.sh", carry=[".device/bundle.tar.xz"], timeout_s=480)
-# It runs the GPU tests, compute-sanitizer (memcheck, racecheck) on a tiny sweep, the benchmarks
-# (roofline, population sizes, TF32, peers), and prints a short table last. Logs go to $OUT.
-# Every step has its own time limit so the whole check stays under 6 minutes.
+# Run ON THE DEVICE MACHINE (one H100 or H200) after scripts/device-prepare.sh made the bundle here:
+#   run(command="scripts/device-check.sh", carry=[".device/bundle.tar.gz"], timeout_s=420)
+# It runs the GPU tests, the default sweep on the GPU, the benchmarks (N = 1024/256/64/16, TF32,
+# with the same run's ceilings and floors), compute-sanitizer (memcheck, racecheck) on a tiny sweep
+# and the peers (PyTorch, JAX), in that order, under one deadline: a step gets at most what is
+# left of CAVIAR_DEADLINE seconds (default 390), and steps past it are skipped and marked so.
+# Whatever happens, the EXIT trap writes $OUT/table.txt (the summary table, also printed) and
+# $OUT/logs.tar.gz (every step's log, the GPU sweep's summary.json and curves.csv). A device run
+# returns at most 8 files, so nothing else is written under $OUT.
+# Without a GPU (a dry run here: OUT=/tmp/x scripts/device-check.sh) it says so, every step fails
+# or skips quickly, and the table and tarball are still written.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 OUT=${OUT:-/tmp/caviar-device-out}
+deadline=${CAVIAR_DEADLINE:-390}
 mkdir -p "$OUT"
 work=$(mktemp -d)
-tar -C "$work" -xJf .device/bundle.tar.xz
+logs="$work/logs"
+mkdir -p "$logs"
+: >"$logs/steps.txt"
+status=0
+started=$SECONDS
+
+finish() {
+  trap - EXIT INT TERM
+  python3 "$root/scripts/device_table.py" "$logs" >"$OUT/table.txt" 2>&1 ||
+    { echo "device_table.py failed:"; tail -n 20 "$OUT/table.txt"; } >>"$OUT/table.txt"
+  cat "$OUT/table.txt"
+  tar -C "$work" -czf "$OUT/logs.tar.gz" logs 2>/dev/null || echo "could not write $OUT/logs.tar.gz" >&2
+  rm -rf "$work"
+  exit $status
+}
+trap finish EXIT
+trap 'echo "interrupted" >>"$logs/steps.txt"; status=1; exit 1' INT TERM
+
+note() { echo "$*" | tee -a "$logs/steps.txt"; }
+
+# The bundle: gzip, or Python's tarfile where tar or gzip is missing.
+bundle_file=.device/bundle.tar.gz
+if [ ! -f "$bundle_file" ]; then
+  note "no $bundle_file: run scripts/device-prepare.sh here and carry it"
+  status=1
+  exit 1
+fi
+if ! tar -C "$work" -xzf "$bundle_file" 2>"$logs/unpack.log"; then
+  python3 -m tarfile -e "$bundle_file" "$work" 2>>"$logs/unpack.log" || { note "cannot unpack $bundle_file"; status=1; exit 1; }
+fi
 bundle="$work/bundle"
-# cuBLAS: the toolkit's, or the one PyTorch's wheels bring.
+data="$bundle/data/fashion-mnist"
+
+# cuBLAS for caviar's binaries only: the toolkit's, or the one PyTorch's wheels bring. The bundled
+# Debian libraries (libz, libgomp, OpenBLAS, ...) go first for caviar and nowhere else, so torch
+# and JAX in the peers step load their own.
 cublas_lib=$(find /usr/local/cuda*/ /usr/lib /opt -name 'libcublas.so.13*' 2>/dev/null | head -n 1)
 cublas_dir=${cublas_lib:+$(dirname "$cublas_lib")}
-export LD_LIBRARY_PATH="$bundle/lib:${cublas_dir:-/usr/local/cuda/lib64}:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
-caviar="$bundle/bin/caviar"
-data="$bundle/data/fashion-mnist"
-status=0
-step() {  # step NAME SECONDS COMMAND...: runs, logs to $OUT/NAME.log, records pass/fail
+caviar_ld="$bundle/lib:${cublas_dir:-/usr/local/cuda/lib64}:/usr/local/cuda/lib64"
+runner="$work/with-caviar-libs"
+printf '#!/bin/sh\nLD_LIBRARY_PATH="%s${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "$@"\n' "$caviar_ld" >"$runner"
+chmod +x "$runner"
+caviar_cmd="$work/caviar"
+printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$runner" "$bundle/bin/caviar" >"$caviar_cmd"
+chmod +x "$caviar_cmd"
+
+# compute-sanitizer from the toolkit's bin folder: it need not be on PATH.
+sanitizer=""
+for c in "${CUDA_HOME:-/nonexistent}/bin/compute-sanitizer" /usr/local/cuda/bin/compute-sanitizer \
+  /usr/local/cuda-*/bin/compute-sanitizer "$(command -v compute-sanitizer 2>/dev/null)"; do
+  if [ -n "$c" ] && [ -x "$c" ]; then sanitizer=$c; break; fi
+done
+
+# step NAME SECONDS COMMAND...: runs within its own limit and what is left of the deadline, logs to
+# $logs/NAME.log, records pass, fail, timeout or skip. A caviar run that fell back from step graphs
+# to direct launches fails its step: a benchmark would otherwise time eager mode unnoticed.
+step() {
   local name=$1 limit=$2
   shift 2
+  local left=$((deadline - (SECONDS - started)))
+  if [ "$left" -lt 15 ]; then
+    note "$name skipped: deadline (${deadline}s) reached"
+    status=1
+    return 1
+  fi
+  [ "$limit" -le "$left" ] || limit=$left
   local start=$SECONDS
-  timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
+  timeout --kill-after=5 "$limit" "$@" >"$logs/$name.log" 2>&1
   local rc=$?
-  echo "$name rc=$rc $((SECONDS - start))s" | tee -a "$OUT/steps.txt"
+  local verdict=ok
+  if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then verdict="timeout after ${limit}s"
+  elif [ $rc -ne 0 ]; then verdict="failed"; fi
+  if grep -q "no CUDA graph for the training step" "$logs/$name.log"; then
+    verdict="$verdict; EAGER FALLBACK (step graph not captured)"
+    [ $rc -ne 0 ] || rc=1
+  fi
+  note "$name rc=$rc $((SECONDS - start))s $verdict"
   [ $rc -eq 0 ] || status=1
   return $rc
 }
 
-nvidia-smi -L >"$OUT/gpu.txt" 2>&1
-"$caviar" info >>"$OUT/gpu.txt" 2>&1
-cat "$OUT/gpu.txt"
+{
+  date -u
+  if nvidia-smi -L 2>/dev/null | grep -q GPU; then
+    nvidia-smi -L
+    nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader 2>/dev/null
+  else
+    echo "NO GPU: nvidia-smi lists no device here; every GPU step below fails or skips, nothing ran on a GPU"
+  fi
+  echo "toolkits: $(ls -d /usr/local/cuda* 2>/dev/null | tr '\n' ' ')nvcc: $(nvcc --version 2>/dev/null | tail -n 1)"
+  echo "cuBLAS: ${cublas_lib:-not found (libcublas.so.13)}"
+  echo "compute-sanitizer: ${sanitizer:-not found}"
+  "$caviar_cmd" info
+} >"$logs/gpu.txt" 2>&1
+cat "$logs/gpu.txt"
 
-step test_rng_gpu 60 "$bundle/bin/test_rng_gpu" --verbose
-step test_cuda_plan 30 "$bundle/bin/test_cuda_plan"
-step test_backend_agreement 120 "$bundle/bin/test_backend_agreement" --verbose --jobs 1
-# On a GPU machine a skipped GPU test is a failure: it means the device was not usable.
+# 1. The GPU tests. On a GPU machine a skipped GPU test is a failure: the device was not usable.
+step test_rng_gpu 60 "$runner" "$bundle/bin/test_rng_gpu" --verbose
+step test_cuda_plan 30 "$runner" "$bundle/bin/test_cuda_plan" --verbose
+step test_backend_agreement 150 "$runner" "$bundle/bin/test_backend_agreement" --verbose --jobs 1
 for t in test_rng_gpu test_backend_agreement; do
-  if grep -q "\[SKIP\]" "$OUT/$t.log"; then
-    echo "$t skipped: $(grep -m1 '\[SKIP\]' "$OUT/$t.log")" | tee -a "$OUT/steps.txt"
+  if grep -q "\[SKIP\]" "$logs/$t.log" 2>/dev/null; then
+    note "$t skipped on this machine: $(grep -m1 '\[SKIP\]' "$logs/$t.log")"
     status=1
   fi
 done
 
-# compute-sanitizer on a tiny sweep: every optimizer, dropout, two depths, a cull and a compaction.
+# 2. The README's main job on the GPU: the default sweep end to end (its output outside $OUT).
+step default_sweep 120 "$caviar_cmd" sweep --device cuda --data "$data" -o "$work/default-sweep"
+for f in summary.json curves.csv; do
+  [ -f "$work/default-sweep/$f" ] && cp "$work/default-sweep/$f" "$logs/default-sweep-$f"
+done
+
+# 3. Benchmarks: the issue's workload, the population shrinking, then TF32; each with its ceilings
+# and floors measured in the same run.
+for n in 1024 256 64 16; do
+  step "bench_n$n" 60 "$caviar_cmd" bench --device cuda --models $n --hidden 128 --batch 128 --data "$data" --json
+done
+step bench_tf32 60 "$caviar_cmd" bench --device cuda --tf32 --models 1024 --hidden 128 --batch 128 --data "$data" --json
+step bench_n16_eager 60 "$caviar_cmd" bench --device cuda --eager --models 16 --hidden 128 --batch 128 --data "$data" --json
+
+# 4. compute-sanitizer on tiny sweeps: every optimizer, dropout, two depths, a cull and a compaction;
+# then the padded (strided) layer-1 path with dropout (hidden 13: 20 x 13 is no multiple of 16).
 tiny="$work/tiny"
-"$caviar" synth "$tiny" --train 600 --test 100 --features 20 --classes 4 2>/dev/null
+"$caviar_cmd" synth "$tiny" --train 600 --test 100 --features 20 --classes 4 >"$logs/synth.log" 2>&1
 cat >"$work/tiny.json" <<SPEC
-{"method": "grid", "seed": 2, "data": {"dir": "$tiny"}, "model": {"batch_size": 32, "hidden": 8},
+{"method": "grid", "seed": 2, "data": {"dir": "$tiny"}, "model": {"batch_size": 32},
  "parameters": {"optimizer": {"values": ["sgd", "momentum", "rmsprop", "adam"]}, "layers": {"values": [1, 2]},
-                "dropout": {"values": [0, 0.3]}},
+                "hidden": {"values": [8, 13]}, "dropout": {"values": [0, 0.3]}},
  "early_terminate": {"type": "successive_halving", "min_epochs": 1, "max_epochs": 3, "eta": 3}}
 SPEC
-step memcheck 90 compute-sanitizer --tool memcheck --error-exitcode 9 "$caviar" sweep "$work/tiny.json" --device cuda -o "$work/tiny-out"
-step racecheck 90 compute-sanitizer --tool racecheck --error-exitcode 9 "$caviar" sweep "$work/tiny.json" --device cuda -o "$work/tiny-out2"
+if [ -n "$sanitizer" ]; then
+  step memcheck 90 "$runner" "$sanitizer" --tool memcheck --error-exitcode 9 "$bundle/bin/caviar" sweep "$work/tiny.json" --device cuda -o "$work/tiny-out"
+  step racecheck 90 "$runner" "$sanitizer" --tool racecheck --error-exitcode 9 "$bundle/bin/caviar" sweep "$work/tiny.json" --device cuda -o "$work/tiny-out2"
+else
+  note "memcheck skipped: compute-sanitizer not found"
+  note "racecheck skipped: compute-sanitizer not found"
+  status=1
+fi
 
-# Benchmarks: the issue's workload, then the population shrinking, then TF32.
-for n in 1024 256 64 16; do
-  step "bench_n$n" 60 "$caviar" bench --device cuda --models $n --hidden 128 --batch 128 --data "$data" --json
-done
-step bench_tf32 60 "$caviar" bench --device cuda --tf32 --models 1024 --hidden 128 --batch 128 --data "$data" --json
-step peers 150 python3 "$root/scripts/bench_gpu_peers.py" --data "$data" --caviar "$caviar" --models 1024
-# The README's main job on the GPU: the default sweep end to end.
-step default_sweep 120 "$caviar" sweep --device cuda --data "$data" -o "$OUT/default-sweep"
-
-python3 - "$OUT" <<'TABLE' | tee "$OUT/table.txt"
-import json, os, sys
-out = sys.argv[1]
-def last_json(name):
-    try:
-        lines = [l for l in open(os.path.join(out, name + ".log")) if l.startswith("{")]
-        return json.loads(lines[-1]) if lines else None
-    except OSError:
-        return None
-print("| run | models | epoch s | model-samples/s | GFLOP/s | of SGEMM | memory floor s | of floor |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-for name in ["bench_n1024", "bench_n256", "bench_n64", "bench_n16", "bench_tf32"]:
-    r = last_json(name)
-    if r:
-        print(f"| {name} | {r['models']} | {r['epoch_seconds']:.3f} | {r['model_samples_per_second']:,.0f} | {r['gflops']:.0f} "
-              f"| {r['ratio']:.2f} of {r['ceiling_gflops']:.0f} | {r['memory_floor_seconds']:.3f} at {r['copy_gbs']:.0f} GB/s "
-              f"| {r['floor_fraction']:.2f} |")
-    else:
-        print(f"| {name} | failed: see {name}.log | | | | | | |")
-peers = last_json("peers")
-if peers:
-    print()
-    print("| trainer (same run) | precision | model-samples/s | caviar is |")
-    print("| --- | --- | --- | --- |")
-    c = peers["caviar"]
-    for p in peers["peers"]:
-        print(f"| {p['name']} | {p['precision']} | {p['rate']:,.0f} | {c / p['rate']:.1f}x |")
-    print(f"| caviar bench | fp32 | {c:,.0f} | |")
-try:
-    s = json.load(open(os.path.join(out, "default-sweep", "summary.json")))
-    best = s.get("best", {})
-    print()
-    print(f"default sweep on the GPU: {len(s['trials'])} trials in {s['wall_seconds']:.1f} s, "
-          f"{s['model_samples_per_second']:,.0f} model-samples/s; best trial {best.get('trial')} "
-          f"test_acc {best.get('test_acc')}")
-except (OSError, ValueError, KeyError):
-    print("default sweep: no summary (see default_sweep.log)")
-steps = open(os.path.join(out, "steps.txt")).read().split("\n")
-print()
-print("steps: " + "; ".join(s for s in steps if s))
-TABLE
-rm -rf "$work"
-exit $status
+# 5. The peers in one run on the same card: torch and JAX load their own libraries; JAX must not
+# take 75% of the memory up front.
+step peers 150 env XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1 \
+  python3 "$root/scripts/bench_gpu_peers.py" --data "$data" --caviar "$caviar_cmd" --models 1024

@@ -2,8 +2,9 @@
 # Run HERE, before a device call: the device machine has CUDA, PyTorch and JAX but none of caviar's
 # Debian libraries and no network, so this builds caviar for sm_90 on this machine (host code for
 # x86-64-v3, not this CPU), gathers the binaries, the shared libraries they need that a CUDA image
-# lacks, and Fashion-MNIST into one compressed bundle, .device/bundle.tar.xz (carried, about 40 MB).
-# Then: run(command="scripts/device-check.sh", carry=[".device/bundle.tar.xz"]).
+# lacks, and Fashion-MNIST into one gzip-compressed bundle, .device/bundle.tar.gz (carried, about
+# 40 MB; gzip because xz may be missing there). Then, with a timeout that leaves room for a rerun:
+#   run(command="scripts/device-check.sh", carry=[".device/bundle.tar.gz"], timeout_s=420)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null 2>&1 || scripts/setup.sh
@@ -13,18 +14,19 @@ cmake -S . -B "$build" -DCAVIAR_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DCAVIAR_N
 cmake --build "$build" -j"$(nproc)" >&2
 
 stage=.device/bundle
-rm -rf "$stage" .device/bundle.tar.xz
+rm -rf "$stage" .device/bundle.tar.gz .device/bundle.tar.xz
 mkdir -p "$stage/bin" "$stage/lib" "$stage/data/fashion-mnist"
 binaries=("$build/caviar" "$build/tests/test_rng_gpu" "$build/tests/test_backend_agreement" "$build/tests/test_cuda_plan")
 cp "${binaries[@]}" "$stage/bin/"
-# Every shared library the binaries load, except what any glibc system or the CUDA image has.
-skip='^(linux-vdso|ld-linux|libc\.|libm\.|libdl\.|librt\.|libpthread\.|libresolv\.|libstdc\+\+|libgcc_s|libcuda\.|libcudart|libcublas|libnvidia)'
+# Every shared library the binaries load (the CUDA runtime too: the image's toolkit may be older),
+# except what any glibc system has and cuBLAS (the image's, found by device-check.sh: 700 MB).
+skip='^(linux-vdso|ld-linux|libc\.|libm\.|libdl\.|librt\.|libpthread\.|libresolv\.|libstdc\+\+|libgcc_s|libcuda\.|libcublas|libnvidia)'
 for b in "${binaries[@]}"; do
   ldd "$b" | awk '/=> \//{print $1, $3}'
 done | sort -u | while read -r name path; do
   if ! [[ "$name" =~ $skip ]]; then cp -L "$path" "$stage/lib/$name"; fi
 done
 cp /usr/share/datasets/fashion-mnist/*.gz "$stage/data/fashion-mnist/"
-tar -C .device -cJf .device/bundle.tar.xz bundle
+tar -C .device -czf .device/bundle.tar.gz bundle
 rm -rf "$stage"
-echo "device-prepare: .device/bundle.tar.xz $(du -h .device/bundle.tar.xz | cut -f1)" >&2
+echo "device-prepare: .device/bundle.tar.gz $(du -h .device/bundle.tar.gz | cut -f1)" >&2
