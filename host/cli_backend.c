@@ -41,6 +41,7 @@ caviar_status caviar_open_backend_with(const char *device, const caviar_backend_
   }
   if (options->tf32) return caviar_fail(err, CAVIAR_EINPUT, "--tf32: only the CUDA backend has tensor cores to allow");
   if (options->eager) return caviar_fail(err, CAVIAR_EINPUT, "--eager: only the CUDA backend captures step graphs");
+  if (options->chunks > 1) return caviar_fail(err, CAVIAR_EINPUT, "--chunks: only the CUDA backend splits its steps");
   *description = caviar_cpu_description();
   return caviar_backend_cpu(out, err);
 }

@@ -14,7 +14,7 @@
 #endif
 
 static const char usage[] =
-    "usage: caviar bench [--device cpu|cuda] [--tf32] [--eager] [--models N] [--hidden H] [--layers L] [--batch B] [--json]\n"
+    "usage: caviar bench [--device cpu|cuda] [--tf32] [--eager] [--chunks K,...] [--models N,...] [--hidden H] [--layers L] [--batch B] [--json]\n"
     "\n"
     "Train one epoch of N MLPs (inputs-H-...-10, Adam, learning rates log-spaced in [1e-4, 1e-2]) on\n"
     "Fashion-MNIST's training split (synthetic data of the same shape if it is not installed) and\n"
@@ -27,16 +27,23 @@ static const char usage[] =
     "FLOPs counted per sample: 2 per weight forward, 2 for the weight gradient, 2 for the input\n"
     "gradient except in the first layer.\n"
     "\n"
-    "  --device D   cpu (default) or cuda       --models N   members (default 32)\n"
+    "  --device D   cpu (default) or cuda       --models N   members (default 32); a list (16,64,256)\n"
+    "                                                        times each in one run, one row each\n"
     "  --tf32       GPU GEMMs on TF32 tensor cores\n"
     "  --eager      GPU: launch every kernel directly, no captured step graphs\n"
+    "  --chunks K   GPU: split each step's members into K chunks whose optimizer passes overlap the\n"
+    "               next chunks' GEMMs (1: none; default: the backend's); a list times each\n"
     "  --hidden H   units per layer (128)       --layers L   hidden layers (1)\n"
     "  --batch B    minibatch size (128)        --json       one JSON object instead of text\n"
     "  --data DIR   the IDX folder to read (default /usr/share/datasets/fashion-mnist)\n";
 
+enum { BENCH_MAX_LIST = 16 };
+
 typedef struct bench_args {
   const char *device, *data_dir;
-  int models, hidden, layers, batch;
+  int models[BENCH_MAX_LIST], n_models;
+  int chunks[BENCH_MAX_LIST], n_chunks;
+  int hidden, layers, batch;
   bool json, tf32, eager;
 } bench_args;
 
@@ -48,27 +55,49 @@ static int parse_int(const char *flag, const char *text, int lo, int hi, int *ou
   return 0;
 }
 
+/* A comma-separated list of whole numbers in [lo, hi], at most BENCH_MAX_LIST of them. */
+static int parse_list(const char *flag, const char *text, int lo, int hi, int *out, int *n) {
+  char buf[256];
+  if (strlen(text) >= sizeof buf)
+    return caviar_usage_error("bench", "%s expects at most %d comma-separated numbers", flag, BENCH_MAX_LIST);
+  strcpy(buf, text);
+  *n = 0;
+  char *save = NULL;
+  for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+    if (*n == BENCH_MAX_LIST)
+      return caviar_usage_error("bench", "%s expects at most %d comma-separated numbers", flag, BENCH_MAX_LIST);
+    int rc = parse_int(flag, item, lo, hi, &out[*n]);
+    if (rc) return rc;
+    (*n)++;
+  }
+  if (*n == 0 || text[strlen(text) - 1] == ',' || text[0] == ',' || strstr(text, ",,"))
+    return caviar_usage_error("bench", "%s expects whole numbers separated by commas, got '%s'", flag, text);
+  return 0;
+}
+
 static int parse_args(int argc, char **argv, bench_args *a) {
   static const struct option options[] = {
       {"device", required_argument, NULL, 'd'}, {"models", required_argument, NULL, 'm'},
       {"hidden", required_argument, NULL, 'H'}, {"layers", required_argument, NULL, 'l'},
       {"batch", required_argument, NULL, 'b'},  {"json", no_argument, NULL, 'j'},
       {"tf32", no_argument, NULL, 't'},         {"data", required_argument, NULL, 'D'},
-      {"eager", no_argument, NULL, 'e'},
+      {"eager", no_argument, NULL, 'e'},       {"chunks", required_argument, NULL, 'k'},
       {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-  *a = (bench_args){"cpu", CAVIAR_DEFAULT_DATA_DIR, 32, 128, 1, 128, false, false, false};
+  *a = (bench_args){.device = "cpu", .data_dir = CAVIAR_DEFAULT_DATA_DIR, .models = {32}, .n_models = 1,
+                    .chunks = {0}, .n_chunks = 1, .hidden = 128, .layers = 1, .batch = 128};
   int c, rc = 0;
   opterr = 0;
   while (rc == 0 && (c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
     switch (c) {
       case 'd': a->device = optarg; break;
-      case 'm': rc = parse_int("--models", optarg, 1, 1 << 20, &a->models); break;
+      case 'm': rc = parse_list("--models", optarg, 1, 1 << 20, a->models, &a->n_models); break;
       case 'H': rc = parse_int("--hidden", optarg, 1, 65536, &a->hidden); break;
       case 'l': rc = parse_int("--layers", optarg, 1, CAVIAR_MAX_LAYERS, &a->layers); break;
       case 'b': rc = parse_int("--batch", optarg, 1, 65536, &a->batch); break;
       case 'j': a->json = true; break;
       case 't': a->tf32 = true; break;
       case 'e': a->eager = true; break;
+      case 'k': rc = parse_list("--chunks", optarg, 1, CAVIAR_CUDA_MAX_CHUNKS, a->chunks, &a->n_chunks); break;
       case 'D': a->data_dir = optarg; break;
       case 'h': fputs(usage, stdout); return -1;
       default: return caviar_option_error("bench", optopt, argv[optind - 1]);
@@ -103,23 +132,23 @@ static caviar_status bench_data(const char *dir, caviar_data *data, const char *
 }
 
 /* One timed epoch of the population; seconds in *elapsed. */
-static caviar_status time_epoch(caviar_backend *be, const bench_args *a, const caviar_data *data, double *elapsed,
-                                caviar_error *err) {
+static caviar_status time_epoch(caviar_backend *be, const bench_args *a, int models, const caviar_data *data,
+                                double *elapsed, caviar_error *err) {
   caviar_shape shape = {(int)data->train.d, data->classes, a->layers, a->hidden, a->batch};
   caviar_cohort cohort;
-  caviar_status st = caviar_cohort_init(&cohort, &shape, a->models, 1, err);
+  caviar_status st = caviar_cohort_init(&cohort, &shape, models, 1, err);
   if (st != CAVIAR_OK) return st;
-  for (int m = 0; m < a->models; m++) {
+  for (int m = 0; m < models; m++) {
     caviar_trial trial = {.id = (uint32_t)m};
     caviar_hparams_default(&trial.hp);
     trial.hp.hidden = a->hidden;
     trial.hp.layers = a->layers;
     trial.hp.batch_size = a->batch;
-    trial.hp.learning_rate = pow(10.0, -4.0 + 2.0 * m / (a->models > 1 ? a->models - 1 : 1));
+    trial.hp.learning_rate = pow(10.0, -4.0 + 2.0 * m / (models > 1 ? models - 1 : 1));
     caviar_cohort_add(&cohort, &trial);
   }
-  float *loss = calloc((size_t)a->models, sizeof *loss);
-  uint8_t *diverged = calloc((size_t)a->models, 1);
+  float *loss = calloc((size_t)models, sizeof *loss);
+  uint8_t *diverged = calloc((size_t)models, 1);
   caviar_epoch_stats stats = {loss, diverged};
   st = loss && diverged ? be->upload(be, data, err) : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory");
   if (st == CAVIAR_OK) st = be->cohort_alloc(be, &cohort, err);
@@ -157,71 +186,85 @@ static caviar_status measure_ceilings(bool gpu, bool tf32, double *sgemm, double
 /* Bytes the optimizer moves per parameter per step: Adam reads w, g, m, v and writes w, m, v. */
 #define ADAM_BYTES_PER_PARAM 28.0
 
+/* One row: a population size timed under one chunking, judged against the same run's ceilings. */
+static void print_row(const bench_args *a, const char *device, bool gpu, const caviar_data *data, const char *source,
+                      int models, int chunks, double elapsed, double sgemm, double copy) {
+  caviar_shape shape = {(int)data->train.d, data->classes, a->layers, a->hidden, a->batch};
+  caviar_layout layout;
+  caviar_layout_make(&shape, 1, &layout);
+  size_t steps = data->split.n_train / (size_t)a->batch;
+  double samples = (double)models * (double)(steps * (size_t)a->batch);
+  double rate = samples / elapsed, gflops = rate * caviar_shape_train_flops(&shape) / 1e9;
+  double floor_s = copy > 0 ? ADAM_BYTES_PER_PARAM * (double)layout.per_member * models * steps / (copy * 1e9) : 0;
+  /* The GEMMs' floor: the epoch's FLOPs at the SGEMM rate just measured. */
+  double gemm_s = samples * caviar_shape_train_flops(&shape) / (sgemm * 1e9);
+  double serial_s = floor_s + gemm_s, bound_s = floor_s > gemm_s ? floor_s : gemm_s;
+  if (a->json) {
+    printf("{\"device\": \"%s\", \"models\": %d, \"inputs\": %d, \"hidden\": %d, \"layers\": %d, \"classes\": %d, "
+           "\"batch\": %d, \"examples\": %zu, \"steps\": %zu, \"data\": \"%s\", \"eager\": %s, \"chunks\": %d, "
+           "\"epoch_seconds\": %.4f, \"model_samples_per_second\": %.1f, \"gflops\": %.2f, "
+           "\"ceiling_gflops\": %.2f, \"ratio\": %.4f, \"copy_gbs\": %.1f, \"memory_floor_seconds\": %.4f, "
+           "\"floor_fraction\": %.4f, \"gemm_floor_seconds\": %.4f, \"serial_floor_seconds\": %.4f, "
+           "\"serial_fraction\": %.4f, \"bound_seconds\": %.4f}\n",
+           device, models, shape.inputs, a->hidden, a->layers, shape.classes, a->batch, data->split.n_train, steps,
+           source, a->eager ? "true" : "false", chunks, elapsed, rate, gflops, sgemm, gflops / sgemm, copy, floor_s,
+           floor_s > 0 ? floor_s / elapsed : 0, gemm_s, serial_s, gpu ? serial_s / elapsed : 0, bound_s);
+    return;
+  }
+  printf("workload: %d members x MLP %d-%d%s-%d, batch %d, Adam, one epoch of %zu examples (%s)\n", models,
+         shape.inputs, a->hidden, a->layers > 1 ? "-..." : "", shape.classes, a->batch, data->split.n_train, source);
+  printf("device:   %s\n", device);
+  printf("epoch:    %.3f s, %.1fk model-samples/s\n", elapsed, rate / 1e3);
+  printf("achieved: %.1f GFLOP/s (%.0f FLOP per model-sample)\n", gflops, caviar_shape_train_flops(&shape));
+  printf("ceiling:  %.1f GFLOP/s %s SGEMM (same run); ratio %.2f\n", sgemm,
+         gpu ? (a->tf32 ? "cuBLAS TF32" : "cuBLAS FP32") : "OpenBLAS, every thread running its own 1024^3",
+         gflops / sgemm);
+  if (gpu) {
+    printf("memory:   floor %.3f s = %.0f B/parameter/step x %zu parameters x %d members x %zu steps at %.0f GB/s "
+           "copy bandwidth (same run); achieved %.2f of the floor\n",
+           floor_s, ADAM_BYTES_PER_PARAM, layout.per_member, models, steps, copy, floor_s / elapsed);
+    printf("compute:  floor %.3f s = the epoch's %.1f TFLOP at the SGEMM rate; with no overlap of GEMMs and the "
+           "optimizer pass the epoch cannot beat %.3f s (achieved %.2f of that)\n",
+           gemm_s, samples * caviar_shape_train_flops(&shape) / 1e12, serial_s, serial_s / elapsed);
+  }
+}
+
 int caviar_cmd_bench(int argc, char **argv) {
   bench_args a;
   int rc = parse_args(argc, argv, &a);
   if (rc) return rc < 0 ? 0 : rc;
   caviar_error err;
-  caviar_backend *be;
-  const char *device, *source;
-  caviar_backend_options options = {.tf32 = a.tf32, .eager = a.eager};
-  caviar_status st = caviar_open_backend_with(a.device, &options, &be, &device, &err);
-  if (st != CAVIAR_OK) return caviar_report(st, &err);
-  bool gpu = strncmp(device, "cuda", 4) == 0;
-  caviar_data data;
-  st = bench_data(a.data_dir, &data, &source, &err);
-  double sgemm = 0, copy = 0, elapsed = 0;
+  const char *device = "", *source = "";
+  /* Every chunking's backend is opened up front, so a bad option fails before any work. */
+  caviar_backend *backends[BENCH_MAX_LIST] = {0};
+  caviar_status st = CAVIAR_OK;
+  for (int k = 0; st == CAVIAR_OK && k < a.n_chunks; k++) {
+    caviar_backend_options options = {.tf32 = a.tf32, .eager = a.eager, .chunks = a.chunks[k]};
+    st = caviar_open_backend_with(a.device, &options, &backends[k], &device, &err);
+  }
+  bool gpu = st == CAVIAR_OK && strncmp(device, "cuda", 4) == 0;
+  caviar_data data = {0};
+  if (st == CAVIAR_OK) st = bench_data(a.data_dir, &data, &source, &err);
+  double sgemm = 0, copy = 0;
+  double elapsed[BENCH_MAX_LIST][BENCH_MAX_LIST] = {{0}};
   if (st == CAVIAR_OK) st = measure_ceilings(gpu, a.tf32, &sgemm, &copy, &err);
-  if (st == CAVIAR_OK) st = time_epoch(be, &a, &data, &elapsed, &err);
+  for (int k = 0; st == CAVIAR_OK && k < a.n_chunks; k++)
+    for (int i = 0; st == CAVIAR_OK && i < a.n_models; i++)
+      st = time_epoch(backends[k], &a, a.models[i], &data, &elapsed[k][i], &err);
   if (st == CAVIAR_OK) {
-    /* The ceiling before and after the epoch, the better of the two: a shared machine's noise
+    /* The ceiling before and after the epochs, the better of the two: a shared machine's noise
      * should not flatter the ratio. */
     double sgemm_after, copy_after;
     st = measure_ceilings(gpu, a.tf32, &sgemm_after, &copy_after, &err);
     if (sgemm_after > sgemm) sgemm = sgemm_after;
     if (copy_after > copy) copy = copy_after;
   }
-  if (st == CAVIAR_OK) {
-    caviar_shape shape = {(int)data.train.d, data.classes, a.layers, a.hidden, a.batch};
-    caviar_layout layout;
-    caviar_layout_make(&shape, 1, &layout);
-    size_t steps = data.split.n_train / (size_t)a.batch;
-    double samples = (double)a.models * (double)(steps * (size_t)a.batch);
-    double rate = samples / elapsed, gflops = rate * caviar_shape_train_flops(&shape) / 1e9;
-    double floor_s = copy > 0 ? ADAM_BYTES_PER_PARAM * (double)layout.per_member * a.models * steps / (copy * 1e9) : 0;
-    /* The GEMMs' floor: the epoch's FLOPs at the SGEMM rate just measured. */
-    double gemm_s = samples * caviar_shape_train_flops(&shape) / (sgemm * 1e9);
-    double serial_s = floor_s + gemm_s, bound_s = floor_s > gemm_s ? floor_s : gemm_s;
-    if (a.json) {
-      printf("{\"device\": \"%s\", \"models\": %d, \"inputs\": %d, \"hidden\": %d, \"layers\": %d, \"classes\": %d, "
-             "\"batch\": %d, \"examples\": %zu, \"steps\": %zu, \"data\": \"%s\", \"eager\": %s, "
-             "\"epoch_seconds\": %.4f, \"model_samples_per_second\": %.1f, \"gflops\": %.2f, "
-             "\"ceiling_gflops\": %.2f, \"ratio\": %.4f, \"copy_gbs\": %.1f, \"memory_floor_seconds\": %.4f, "
-             "\"floor_fraction\": %.4f, \"gemm_floor_seconds\": %.4f, \"serial_floor_seconds\": %.4f, "
-             "\"serial_fraction\": %.4f, \"bound_seconds\": %.4f}\n",
-             device, a.models, shape.inputs, a.hidden, a.layers, shape.classes, a.batch, data.split.n_train, steps,
-             source, a.eager ? "true" : "false", elapsed, rate, gflops, sgemm, gflops / sgemm, copy, floor_s,
-             floor_s > 0 ? floor_s / elapsed : 0, gemm_s, serial_s, gpu ? serial_s / elapsed : 0, bound_s);
-    } else {
-      printf("workload: %d members x MLP %d-%d%s-%d, batch %d, Adam, one epoch of %zu examples (%s)\n", a.models,
-             shape.inputs, a.hidden, a.layers > 1 ? "-..." : "", shape.classes, a.batch, data.split.n_train, source);
-      printf("device:   %s\n", device);
-      printf("epoch:    %.3f s, %.1fk model-samples/s\n", elapsed, rate / 1e3);
-      printf("achieved: %.1f GFLOP/s (%.0f FLOP per model-sample)\n", gflops, caviar_shape_train_flops(&shape));
-      printf("ceiling:  %.1f GFLOP/s %s SGEMM (same run); ratio %.2f\n", sgemm,
-             gpu ? (a.tf32 ? "cuBLAS TF32" : "cuBLAS FP32") : "OpenBLAS, every thread running its own 1024^3",
-             gflops / sgemm);
-      if (gpu) {
-        printf("memory:   floor %.3f s = %.0f B/parameter/step x %zu parameters x %d members x %zu steps at %.0f GB/s "
-               "copy bandwidth (same run); achieved %.2f of the floor\n",
-               floor_s, ADAM_BYTES_PER_PARAM, layout.per_member, a.models, steps, copy, floor_s / elapsed);
-        printf("compute:  floor %.3f s = the epoch's %.1f TFLOP at the SGEMM rate; with no overlap of GEMMs and the "
-               "optimizer pass the epoch cannot beat %.3f s (achieved %.2f of that)\n",
-               gemm_s, samples * caviar_shape_train_flops(&shape) / 1e12, serial_s, serial_s / elapsed);
-      }
-    }
-  }
+  for (int k = 0; st == CAVIAR_OK && k < a.n_chunks; k++)
+    for (int i = 0; i < a.n_models; i++)
+      print_row(&a, gpu ? backends[k]->name : device, gpu, &data, source, a.models[i], a.chunks[k],
+                elapsed[k][i], sgemm, copy);
   caviar_data_free(&data);
-  be->destroy(be);
+  for (int k = 0; k < a.n_chunks; k++)
+    if (backends[k]) backends[k]->destroy(backends[k]);
   return caviar_report(st, &err);
 }

@@ -18,6 +18,10 @@
 
 namespace {
 
+// Chunks a training step is split into unless the options say otherwise (docs/PERF.md has the
+// measurements behind it).
+constexpr int CAVIAR_CUDA_DEFAULT_CHUNKS = 1;
+
 struct cuda_ctx {
   int device;
   cudaStream_t stream;
@@ -25,6 +29,9 @@ struct cuda_ctx {
   void *blas_workspace;
   bool tf32;
   bool eager; // no step graphs: every kernel launched directly
+  int chunks; // a step's member chunks (1: no overlap)
+  cudaStream_t aux; // the chunks' optimizer passes
+  cudaEvent_t chunk_done[CAVIAR_CUDA_MAX_CHUNKS + 1];
   device_dataset train, test;
   void *owned[8]; // dataset buffers to free
   int n_owned;
@@ -259,13 +266,36 @@ caviar_status cuda_init_members(caviar_backend *be, caviar_cohort *c, int first,
   return st;
 }
 
-// Z (batch x n_out per member, member-major) = input x W for every member of the cohort.
-caviar_status linear_forward(cuda_ctx *ctx, caviar_cohort *c, int l, const float *input, float *z, caviar_error *err) {
+// A contiguous range of slots [m0, m0 + n): the whole cohort, or one chunk of a step that
+// overlaps chunks' optimizer passes with other chunks' GEMMs. Every buffer is member-major or
+// tensor-major, so a span is an offset into each.
+struct span {
+  int m0, n;
+};
+
+// The per-member vectors of a span: kernels index its members from 0.
+member_vectors vectors_at(const member_vectors &mv, int m0) {
+  member_vectors v = mv;
+  v.hp += m0;
+  v.trial += m0;
+  v.steps += m0;
+  v.epochs += m0;
+  v.scalars += m0;
+  v.diverged += m0;
+  v.loss_sum += m0;
+  v.eval_loss += m0;
+  v.eval_correct += m0;
+  return v;
+}
+
+// Z (batch x n_out per member, member-major) = input x W for every member of the span.
+caviar_status linear_forward(cuda_ctx *ctx, caviar_cohort *c, span sp, int l, const float *input, float *z,
+                             caviar_error *err) {
   cuda_cohort *cc = impl_of(c);
   const caviar_layout &lay = c->layout;
-  int b = c->shape.batch, n = c->n, n_in = caviar_layer_in(&c->shape, l), n_out = caviar_layer_out(&c->shape, l);
+  int b = c->shape.batch, n = sp.n, n_in = caviar_layer_in(&c->shape, l), n_out = caviar_layer_out(&c->shape, l);
   const float one = 1.0f, zero = 0.0f;
-  const float *w = cc->params + lay.offset[2 * l];
+  const float *w = cc->params + lay.offset[2 * l] + (size_t)sp.m0 * lay.stride[2 * l];
   if (l == 0 && lay.stride[0] == lay.size[0]) {
     // The shared minibatch times the stacked first-layer weights: one inputs x (n * hidden) GEMM,
     // split where the 32-bit API's sizes would overflow.
@@ -285,89 +315,128 @@ caviar_status linear_forward(cuda_ctx *ctx, caviar_cohort *c, int l, const float
   return CAVIAR_OK;
 }
 
-caviar_status forward(cuda_ctx *ctx, caviar_cohort *c, bool train, caviar_error *err) {
+caviar_status forward(cuda_ctx *ctx, caviar_cohort *c, span sp, bool train, caviar_error *err) {
   cuda_cohort *cc = impl_of(c);
   const caviar_shape &s = c->shape;
+  size_t b = (size_t)s.batch, m0 = (size_t)sp.m0;
+  member_vectors mv = vectors_at(cc->mv, sp.m0);
   const float *input = cc->xt;
   for (int l = 0; l <= s.layers; l++) {
     bool hidden = l < s.layers;
-    float *z = hidden ? cc->act[l] : cc->logits;
-    caviar_status st = linear_forward(ctx, c, l, input, z, err);
+    size_t units = (size_t)caviar_layer_out(&s, l);
+    float *z = (hidden ? cc->act[l] : cc->logits) + m0 * b * units;
+    caviar_status st = linear_forward(ctx, c, sp, l, input, z, err);
     if (st != CAVIAR_OK) return st;
-    float *out = hidden && cc->out[l] != cc->act[l] ? cc->out[l] : nullptr;
-    st = launch_bias_activation(ctx->stream, z, out, cc->params, c->layout.offset[2 * l + 1],
-                                c->layout.stride[2 * l + 1], s.batch, caviar_layer_out(&s, l), c->n, hidden, train, l,
-                                c->seed, cc->mv, err);
+    float *out = hidden && cc->out[l] != cc->act[l] ? cc->out[l] + m0 * b * units : nullptr;
+    size_t bias_stride = c->layout.stride[2 * l + 1];
+    st = launch_bias_activation(ctx->stream, z, out, cc->params, c->layout.offset[2 * l + 1] + m0 * bias_stride,
+                                bias_stride, s.batch, (int)units, sp.n, hidden, train, l, c->seed, mv, err);
     if (st != CAVIAR_OK) return st;
-    if (hidden) input = cc->out[l];
+    if (hidden) input = cc->out[l] + m0 * b * units;
   }
   return CAVIAR_OK;
 }
 
-caviar_status backward(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
+caviar_status backward(cuda_ctx *ctx, caviar_cohort *c, span sp, caviar_error *err) {
   cuda_cohort *cc = impl_of(c);
   const caviar_shape &s = c->shape;
   const caviar_layout &lay = c->layout;
   const float one = 1.0f, zero = 0.0f;
-  int b = s.batch, n = c->n;
-  float *dz = cc->logits;
+  int b = s.batch, n = sp.n;
+  size_t m0 = (size_t)sp.m0;
+  member_vectors mv = vectors_at(cc->mv, sp.m0);
+  float *dz = cc->logits + m0 * b * s.classes;
   for (int l = s.layers; l >= 0; l--) {
     int n_in = caviar_layer_in(&s, l), n_out = caviar_layer_out(&s, l);
-    float *dw = cc->grads + lay.offset[2 * l];
+    float *dw = cc->grads + lay.offset[2 * l] + m0 * lay.stride[2 * l];
     if (l == 0 && lay.stride[0] == lay.size[0]) {
       // Every member's first-layer weight gradient in one GEMM: minibatch x (all members' dz).
       int chunk = caviar_cuda_stacked_chunk(n_in, b, n_out);
-      for (int m0 = 0; m0 < n; m0 += chunk) {
-        int k = n - m0 < chunk ? n - m0 : chunk;
+      for (int k0 = 0; k0 < n; k0 += chunk) {
+        int k = n - k0 < chunk ? n - k0 : chunk;
         CAVIAR_CUBLAS_TRY(err, cublasSgemm(ctx->blas, CUBLAS_OP_N, CUBLAS_OP_N, n_in, k * n_out, b, &one, cc->xt, n_in,
-                                           dz + (size_t)m0 * b * n_out, b, &zero, dw + (size_t)m0 * n_in * n_out,
+                                           dz + (size_t)k0 * b * n_out, b, &zero, dw + (size_t)k0 * n_in * n_out,
                                            n_in));
       }
     } else {
-      const float *input = l == 0 ? cc->xt : cc->out[l - 1];
+      const float *input = l == 0 ? cc->xt : cc->out[l - 1] + m0 * b * n_in;
       CAVIAR_CUBLAS_TRY(err, cublasSgemmStridedBatched(ctx->blas, l == 0 ? CUBLAS_OP_N : CUBLAS_OP_T, CUBLAS_OP_N,
                                                        n_in, n_out, b, &one, input, l == 0 ? n_in : b,
                                                        l == 0 ? 0 : (long long)b * n_in, dz, b, (long long)b * n_out,
                                                        &zero, dw, n_in, (long long)lay.stride[2 * l], n));
     }
-    caviar_status st = launch_bias_grad(ctx->stream, dz, cc->grads, lay.offset[2 * l + 1], lay.stride[2 * l + 1], b,
-                                        n_out, n, err);
+    size_t bias_stride = lay.stride[2 * l + 1];
+    caviar_status st = launch_bias_grad(ctx->stream, dz, cc->grads, lay.offset[2 * l + 1] + m0 * bias_stride,
+                                        bias_stride, b, n_out, n, err);
     if (st != CAVIAR_OK) return st;
     if (l == 0) break;
-    float *da = cc->delta[l % 2];
+    float *da = cc->delta[l % 2] + m0 * b * n_in;
     CAVIAR_CUBLAS_TRY(err, cublasSgemmStridedBatched(ctx->blas, CUBLAS_OP_N, CUBLAS_OP_T, b, n_in, n_out, &one, dz, b,
-                                                     (long long)b * n_out, cc->params + lay.offset[2 * l], n_in,
+                                                     (long long)b * n_out,
+                                                     cc->params + lay.offset[2 * l] + m0 * lay.stride[2 * l], n_in,
                                                      (long long)lay.stride[2 * l], &zero, da, b, (long long)b * n_in,
                                                      n));
-    st = launch_activation_backward(ctx->stream, da, cc->act[l - 1], b, n_in, n, l - 1, c->seed, cc->mv, err);
+    st = launch_activation_backward(ctx->stream, da, cc->act[l - 1] + m0 * b * n_in, b, n_in, n, l - 1, c->seed, mv,
+                                    err);
     if (st != CAVIAR_OK) return st;
     dz = da;
   }
   return CAVIAR_OK;
 }
 
-// A training step up to the gradients: the members' next step, the minibatch at the step index,
-// forward, loss and backward.
-caviar_status enqueue_gradients(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
+// The start of a training step: the members' next step and the minibatch at the step index.
+caviar_status enqueue_step_begin(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
   cuda_cohort *cc = impl_of(c);
   caviar_status st = launch_step_begin(ctx->stream, cc->mv, c->n, err);
   if (st == CAVIAR_OK)
     st = launch_gather(ctx->stream, ctx->train, ctx->rows, ctx->step_index, c->shape.batch, c->shape.batch, cc->xt,
                        cc->labels, err);
-  if (st == CAVIAR_OK) st = forward(ctx, c, true, err);
-  if (st == CAVIAR_OK)
-    st = launch_softmax_xent(ctx->stream, cc->logits, cc->labels, c->shape.batch, c->shape.batch, c->shape.classes,
-                             c->n, true, cc->mv, err);
-  return st == CAVIAR_OK ? backward(ctx, c, err) : st;
+  return st;
 }
 
-// One training step of every member, all on the stream (and so capturable as a graph).
-caviar_status enqueue_step(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
+// A span's forward, loss and backward: its gradients, on the backend's stream.
+caviar_status enqueue_gradients(cuda_ctx *ctx, caviar_cohort *c, span sp, caviar_error *err) {
   cuda_cohort *cc = impl_of(c);
-  caviar_status st = enqueue_gradients(ctx, c, err);
+  caviar_status st = forward(ctx, c, sp, true, err);
   if (st == CAVIAR_OK)
-    st = launch_update(ctx->stream, c->layout, c->n, cc->params, cc->grads, cc->first, cc->second, cc->mv, 16 * ctx->sms,
-                       err);
+    st = launch_softmax_xent(ctx->stream, cc->logits + (size_t)sp.m0 * c->shape.batch * c->shape.classes, cc->labels,
+                             c->shape.batch, c->shape.batch, c->shape.classes, sp.n, true, vectors_at(cc->mv, sp.m0),
+                             err);
+  return st == CAVIAR_OK ? backward(ctx, c, sp, err) : st;
+}
+
+caviar_status enqueue_update(cudaStream_t stream, int ctx_sms, caviar_cohort *c, span sp, caviar_error *err) {
+  cuda_cohort *cc = impl_of(c);
+  return launch_update(stream, c->layout, sp.m0, sp.n, cc->params, cc->grads, cc->first, cc->second,
+                       vectors_at(cc->mv, sp.m0), ctx_sms, err);
+}
+
+// How many chunks a step of n members is split into (at most one per member).
+int chunks_for(const cuda_ctx *ctx, int n) { return ctx->chunks < n ? ctx->chunks : (n > 0 ? n : 1); }
+
+// One training step of every member, all on the backend's stream and (with chunks) a second one
+// joined back to it, so the whole step is capturable as one graph. With k chunks, chunk i's
+// optimizer pass (memory-bound) runs on the second stream while chunks i + 1 .. k - 1 compute
+// their gradients (GEMM-bound) on the first: the two costs overlap instead of adding up. Each
+// member's own order (its gradients, then its update) is kept by an event per chunk.
+caviar_status enqueue_step(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
+  caviar_status st = enqueue_step_begin(ctx, c, err);
+  int k = chunks_for(ctx, c->n);
+  if (k == 1) {
+    if (st == CAVIAR_OK) st = enqueue_gradients(ctx, c, span{0, c->n}, err);
+    if (st == CAVIAR_OK) st = enqueue_update(ctx->stream, ctx->sms, c, span{0, c->n}, err);
+  } else {
+    for (int i = 0; st == CAVIAR_OK && i < k; i++) {
+      int m0 = (int)((long long)c->n * i / k), m1 = (int)((long long)c->n * (i + 1) / k);
+      span sp = {m0, m1 - m0};
+      st = enqueue_gradients(ctx, c, sp, err);
+      if (st == CAVIAR_OK) CAVIAR_CUDA_TRY(err, cudaEventRecord(ctx->chunk_done[i], ctx->stream));
+      if (st == CAVIAR_OK) CAVIAR_CUDA_TRY(err, cudaStreamWaitEvent(ctx->aux, ctx->chunk_done[i], 0));
+      if (st == CAVIAR_OK) st = enqueue_update(ctx->aux, ctx->sms, c, sp, err);
+    }
+    if (st == CAVIAR_OK) CAVIAR_CUDA_TRY(err, cudaEventRecord(ctx->chunk_done[k], ctx->aux));
+    if (st == CAVIAR_OK) CAVIAR_CUDA_TRY(err, cudaStreamWaitEvent(ctx->stream, ctx->chunk_done[k], 0));
+  }
   if (st == CAVIAR_OK) st = launch_step_end(ctx->stream, ctx->step_index, err);
   return st;
 }
@@ -461,7 +530,7 @@ caviar_status cuda_evaluate(caviar_backend *be, caviar_cohort *c, caviar_set set
   for (size_t start = 0; st == CAVIAR_OK && start < n_rows; start += (size_t)b) {
     int valid = (int)(n_rows - start < (size_t)b ? n_rows - start : (size_t)b);
     st = launch_gather(ctx->stream, data, ctx->rows + start, nullptr, b, valid, cc->xt, cc->labels, err);
-    if (st == CAVIAR_OK) st = forward(ctx, c, false, err);
+    if (st == CAVIAR_OK) st = forward(ctx, c, span{0, c->n}, false, err);
     if (st == CAVIAR_OK)
       st = launch_softmax_xent(ctx->stream, cc->logits, cc->labels, b, valid, c->shape.classes, c->n, false, cc->mv, err);
   }
@@ -559,7 +628,8 @@ caviar_status cuda_loss_and_grads(caviar_backend *be, caviar_cohort *c, const ui
   // step_begin advances the device's step counters to the slots' next step (the dropout mask);
   // the host's books keep the old counts, so nothing changes once they are uploaded again.
   caviar_status st = start_steps(ctx, c, rows, (size_t)c->shape.batch, err);
-  if (st == CAVIAR_OK) st = enqueue_gradients(ctx, c, err);
+  if (st == CAVIAR_OK) st = enqueue_step_begin(ctx, c, err);
+  if (st == CAVIAR_OK) st = enqueue_gradients(ctx, c, span{0, c->n}, err);
   if (st == CAVIAR_OK)
     CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(loss, cc->mv.loss_sum, c->n * sizeof(float), cudaMemcpyDeviceToHost, ctx->stream));
   for (int slot = 0; st == CAVIAR_OK && slot < c->n; slot++)
@@ -575,6 +645,9 @@ void cuda_destroy(caviar_backend *be) {
   cudaFree(ctx->step_index);
   cudaFree(ctx->blas_workspace);
   if (ctx->blas) cublasDestroy(ctx->blas);
+  for (cudaEvent_t e : ctx->chunk_done)
+    if (e) cudaEventDestroy(e);
+  if (ctx->aux) cudaStreamDestroy(ctx->aux);
   if (ctx->stream) cudaStreamDestroy(ctx->stream);
   delete ctx;
   free(be);
@@ -590,9 +663,16 @@ caviar_status cuda_setup(cuda_ctx *ctx, const caviar_backend_options *options, c
   ctx->sms = prop.multiProcessorCount;
   ctx->tf32 = options && options->tf32;
   ctx->eager = options && options->eager;
-  snprintf(ctx->name, sizeof ctx->name, "cuda:%d %s (sm_%d%d, cuBLAS %s%s)", ctx->device, prop.name, prop.major,
-           prop.minor, ctx->tf32 ? "TF32" : "FP32", ctx->eager ? ", no step graphs" : "");
+  ctx->chunks = options && options->chunks > 0 ? options->chunks : CAVIAR_CUDA_DEFAULT_CHUNKS;
+  if (ctx->chunks > CAVIAR_CUDA_MAX_CHUNKS)
+    return caviar_fail(err, CAVIAR_EINPUT, "--chunks: at most %d, got %d", CAVIAR_CUDA_MAX_CHUNKS, ctx->chunks);
+  char chunks[32] = "";
+  if (ctx->chunks > 1) snprintf(chunks, sizeof chunks, ", %d chunks a step", ctx->chunks);
+  snprintf(ctx->name, sizeof ctx->name, "cuda:%d %s (sm_%d%d, cuBLAS %s%s%s)", ctx->device, prop.name, prop.major,
+           prop.minor, ctx->tf32 ? "TF32" : "FP32", ctx->eager ? ", no step graphs" : "", chunks);
   CAVIAR_CUDA_TRY(err, cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking));
+  CAVIAR_CUDA_TRY(err, cudaStreamCreateWithFlags(&ctx->aux, cudaStreamNonBlocking));
+  for (cudaEvent_t &e : ctx->chunk_done) CAVIAR_CUDA_TRY(err, cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
   CAVIAR_CUBLAS_TRY(err, cublasCreate(&ctx->blas));
   CAVIAR_CUBLAS_TRY(err, cublasSetStream(ctx->blas, ctx->stream));
   // A workspace of our own, so cuBLAS never allocates while a step is being captured.

@@ -66,10 +66,10 @@ caviar_status launch_bias_grad(cudaStream_t s, const float *dz, float *grads, si
 caviar_status launch_activation_backward(cudaStream_t s, float *da, const float *act, int batch, int units,
                                          int members, int layer, uint64_t seed, member_vectors mv, caviar_error *err);
 
-// One fused pass of the optimizer over the live part of the arenas (members [0, members)), in a
-// grid-stride loop of at most max_blocks blocks.
-caviar_status launch_update(cudaStream_t s, const caviar_layout &layout, int members, float *params,
-                            const float *grads, float *first, float *second, member_vectors mv, unsigned max_blocks,
+// The optimizer's pass over members [m0, m0 + members) of the arenas (mv already offset to m0):
+// one launch per tensor, a block row per member, sized for about 16 blocks per SM.
+caviar_status launch_update(cudaStream_t s, const caviar_layout &layout, int m0, int members, float *params,
+                            const float *grads, float *first, float *second, member_vectors mv, int sms,
                             caviar_error *err);
 
 // Initial weights of slots [first, first + count) (the CPU's function, bit for bit), zero state.

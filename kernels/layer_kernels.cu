@@ -72,29 +72,27 @@ caviar_status launch_activation_backward(cudaStream_t s, float *da, const float 
   return CAVIAR_OK;
 }
 
-// One block per (unit, member): a tree reduction over the batch.
+// One warp per (unit, member): the unit's column of the member's batch x units block is contiguous,
+// read by the 32 lanes together and summed with shuffles. Eight units per 256-thread block.
 __global__ void bias_grad_kernel(const float *dz, float *grads, size_t bias_offset, size_t bias_stride, int batch,
-                                 int units, int m0) {
-  __shared__ float partial[128];
-  int j = blockIdx.x, m = m0 + (int)blockIdx.y;
-  const float *col = dz + (size_t)m * batch * units + (size_t)j * batch;
+                                 int units, unsigned long long columns) {
+  unsigned long long warp = ((unsigned long long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+  int lane = (int)(threadIdx.x % 32);
+  if (warp >= columns) return;
+  unsigned long long m = warp / (unsigned)units;
+  int j = (int)(warp % (unsigned)units);
+  const float *col = dz + warp * (size_t)batch;  // member m's column j: (m * units + j) * batch
   float sum = 0.0f;
-  for (int i = threadIdx.x; i < batch; i += blockDim.x) sum += col[i];
-  partial[threadIdx.x] = sum;
-  __syncthreads();
-  for (int width = blockDim.x / 2; width > 0; width /= 2) {
-    if ((int)threadIdx.x < width) partial[threadIdx.x] += partial[threadIdx.x + width];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) grads[bias_offset + (size_t)m * bias_stride + j] = partial[0];
+  for (int i = lane; i < batch; i += 32) sum += col[i];
+  for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_down_sync(0xffffffffu, sum, offset);
+  if (lane == 0) grads[bias_offset + m * bias_stride + j] = sum;
 }
 
 caviar_status launch_bias_grad(cudaStream_t s, const float *dz, float *grads, size_t bias_offset, size_t bias_stride,
                                int batch, int units, int members, caviar_error *err) {
-  for (int m0 = 0; m0 < members; m0 += CAVIAR_CUDA_GRID_Y) {
-    bias_grad_kernel<<<dim3((unsigned)units, (unsigned)member_chunk(members, m0)), 128, 0, s>>>(
-        dz, grads, bias_offset, bias_stride, batch, units, m0);
-    CAVIAR_LAUNCH_CHECK(err, "bias_grad");
-  }
+  unsigned long long columns = (unsigned long long)units * (unsigned)members;
+  unsigned long long blocks = (columns + 7) / 8;
+  bias_grad_kernel<<<(unsigned)blocks, 256, 0, s>>>(dz, grads, bias_offset, bias_stride, batch, units, columns);
+  CAVIAR_LAUNCH_CHECK(err, "bias_grad");
   return CAVIAR_OK;
 }

@@ -1,7 +1,8 @@
-// The optimizer: per-step scalars for every member, then one fused, float4-vectorised pass over the
-// live part of the whole arena. Each float4 lies inside one member's block of one tensor (blocks
-// are 16-float aligned), so it takes that member's hyperparameters; the Adam step moves 28 bytes
-// per parameter, and this pass is where the step's memory floor is.
+// The optimizer: per-step scalars for every member, then a float4-vectorised pass over each tensor
+// of the members' arenas with model_math.h's update (the CPU's function). Each float4 lies inside
+// one member's block of one tensor (blocks are 16-float aligned), so it takes that member's
+// hyperparameters; the Adam step moves 28 bytes per parameter, and this pass is where the step's
+// memory floor is.
 #include "cuda_check.h"
 #include "kernels.cuh"
 
@@ -26,68 +27,62 @@ caviar_status launch_step_end(cudaStream_t s, int *step_index, caviar_error *err
   return CAVIAR_OK;
 }
 
-// Where the live elements of each tensor start, counted in float4s: tensor t's live part is
-// members * stride[t] floats at layout.offset[t].
-struct live_table {
-  int n_tensors;
-  unsigned long long live_start[CAVIAR_MAX_TENSORS + 1];
-  unsigned long long offset[CAVIAR_MAX_TENSORS];
-  unsigned long long stride[CAVIAR_MAX_TENSORS];
-};
-
-__device__ __forceinline__ void step4(const caviar_member_hp &hp, const caviar_step_scalars &s, float l2, float *w,
-                                      float g, float *m, float *v) {
-  switch (hp.optimizer) {
-    case CAVIAR_OPT_SGD: caviar_sgd_step(&hp, &s, l2, w, g); break;
-    case CAVIAR_OPT_MOMENTUM: caviar_momentum_step(&hp, &s, l2, w, g, m); break;
-    case CAVIAR_OPT_RMSPROP: caviar_rmsprop_step(&hp, &s, l2, w, g, v); break;
-    default: caviar_adam_step(&hp, &s, l2, w, g, m, v);
-  }
+__device__ __forceinline__ void step4(const caviar_member_hp &hp, const caviar_step_scalars &s, float l2, float4 &w,
+                                      float4 g, float4 &m, float4 &v) {
+  caviar_update_param(&hp, &s, l2, &w.x, g.x, &m.x, &v.x);
+  caviar_update_param(&hp, &s, l2, &w.y, g.y, &m.y, &v.y);
+  caviar_update_param(&hp, &s, l2, &w.z, g.z, &m.z, &v.z);
+  caviar_update_param(&hp, &s, l2, &w.w, g.w, &m.w, &v.w);
 }
 
-__global__ void update_kernel(live_table table, float4 *params, const float4 *grads, float4 *first, float4 *second,
-                              member_vectors mv) {
-  unsigned long long total = table.live_start[table.n_tensors];
-  for (unsigned long long q = (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x; q < total;
-       q += (unsigned long long)gridDim.x * blockDim.x) {
-    int t = 0;
-    while (q >= table.live_start[t + 1]) t++;
-    unsigned long long local = 4 * (q - table.live_start[t]);
-    int m = (int)(local / table.stride[t]);
-    if (mv.diverged[m]) continue;
-    unsigned long long at = (table.offset[t] + local) / 4;
-    caviar_member_hp hp = mv.hp[m];
-    caviar_step_scalars s = mv.scalars[m];
-    float l2 = t % 2 == 0 ? hp.l2 : 0.0f;
-    float4 w = params[at], g = grads[at], a = first[at], b = second[at];
-    step4(hp, s, l2, &w.x, g.x, &a.x, &b.x);
-    step4(hp, s, l2, &w.y, g.y, &a.y, &b.y);
-    step4(hp, s, l2, &w.z, g.z, &a.z, &b.z);
-    step4(hp, s, l2, &w.w, g.w, &a.w, &b.w);
+// One tensor of the members of a span: blockIdx.y is the member (so its hyperparameters and step
+// scalars are loaded once, into registers, and every branch on them is uniform across the block),
+// the x dimension walks the member's block of the tensor in float4s. Only the state the member's
+// optimizer keeps is read and written: SGD moves 12 bytes per parameter, momentum and RMSprop 20,
+// Adam 28.
+__global__ void update_kernel(float4 *params, const float4 *grads, float4 *first, float4 *second, unsigned quads,
+                              unsigned live, bool weight, member_vectors mv, int m0) {
+  int m = m0 + (int)blockIdx.y;
+  if (mv.diverged[m]) return;
+  const caviar_member_hp hp = mv.hp[m];
+  const caviar_step_scalars sc = mv.scalars[m];
+  const float l2 = weight ? hp.l2 : 0.0f;
+  const bool keeps_first = hp.optimizer == CAVIAR_OPT_MOMENTUM || hp.optimizer == CAVIAR_OPT_ADAM;
+  const bool keeps_second = hp.optimizer == CAVIAR_OPT_RMSPROP || hp.optimizer == CAVIAR_OPT_ADAM;
+  size_t base = (size_t)m * quads;
+  for (unsigned q = blockIdx.x * blockDim.x + threadIdx.x; q < live; q += gridDim.x * blockDim.x) {
+    size_t at = base + q;
+    float4 w = params[at], g = grads[at];
+    float4 a = keeps_first ? first[at] : make_float4(0, 0, 0, 0);
+    float4 b = keeps_second ? second[at] : make_float4(0, 0, 0, 0);
+    step4(hp, sc, l2, w, g, a, b);
     params[at] = w;
-    // Store only the state the optimizer keeps: the bandwidth is the cost of this pass.
-    if (hp.optimizer == CAVIAR_OPT_MOMENTUM || hp.optimizer == CAVIAR_OPT_ADAM) first[at] = a;
-    if (hp.optimizer == CAVIAR_OPT_RMSPROP || hp.optimizer == CAVIAR_OPT_ADAM) second[at] = b;
+    if (keeps_first) first[at] = a;
+    if (keeps_second) second[at] = b;
   }
 }
 
-caviar_status launch_update(cudaStream_t s, const caviar_layout &layout, int members, float *params,
-                            const float *grads, float *first, float *second, member_vectors mv, unsigned max_blocks,
+caviar_status launch_update(cudaStream_t s, const caviar_layout &layout, int m0, int members, float *params,
+                            const float *grads, float *first, float *second, member_vectors mv, int sms,
                             caviar_error *err) {
-  live_table table = {};
-  table.n_tensors = layout.n_tensors;
+  if (members <= 0) return CAVIAR_OK;
   for (int t = 0; t < layout.n_tensors; t++) {
-    table.offset[t] = layout.offset[t];
-    table.stride[t] = layout.stride[t];
-    table.live_start[t + 1] = table.live_start[t] + (unsigned long long)members * layout.stride[t] / 4;
+    // Blocks are 16-float aligned: a member's block of tensor t is stride/4 float4s, of which
+    // ceil(size/4) hold parameters (the rest is padding, zero and never read).
+    unsigned quads = (unsigned)(layout.stride[t] / 4), live = (unsigned)((layout.size[t] + 3) / 4);
+    size_t at = (layout.offset[t] + (size_t)m0 * layout.stride[t]) / 4;
+    unsigned threads = live >= 256 ? 256 : (live + 31) / 32 * 32;
+    // Enough blocks for 16 per SM over all members, each thread walking several float4s.
+    unsigned long long want = (16ull * (unsigned)sms + (unsigned)members - 1) / (unsigned)members;
+    unsigned long long tiles = (live + threads - 1) / threads;
+    unsigned gx = (unsigned)(want < tiles ? (want > 0 ? want : 1) : tiles);
+    for (int c0 = 0; c0 < members; c0 += CAVIAR_CUDA_GRID_Y) {
+      dim3 grid(gx, (unsigned)member_chunk(members, c0));
+      update_kernel<<<grid, threads, 0, s>>>((float4 *)params + at, (const float4 *)grads + at, (float4 *)first + at,
+                                             (float4 *)second + at, quads, live, t % 2 == 0, mv, c0);
+      CAVIAR_LAUNCH_CHECK(err, "update");
+    }
   }
-  unsigned long long total = table.live_start[layout.n_tensors];
-  if (total == 0) return CAVIAR_OK;
-  unsigned long long wanted = (total + 255) / 256;
-  unsigned blocks = (unsigned)(wanted < max_blocks ? wanted : max_blocks);
-  update_kernel<<<blocks, 256, 0, s>>>(table, (float4 *)params, (const float4 *)grads, (float4 *)first,
-                                       (float4 *)second, mv);
-  CAVIAR_LAUNCH_CHECK(err, "update");
   return CAVIAR_OK;
 }
 

@@ -8,11 +8,12 @@ trained by
   - JAX: jit(vmap(...)) of a whole Adam step with per-member learning rates,
   - caviar bench --device cuda --models N.
 
-Every matmul runs in full fp32 ("highest" precision: no TF32), stated in the output. Rates are
+Every matmul runs in full fp32 ("highest" precision: no TF32), or with --tf32 every trainer (caviar
+too) runs its matmuls on TF32 tensor cores; the precision is stated in the output. Rates are
 model-samples per second over timed steps after warm-up (the one-by-one loop is timed on a few
 models: its rate does not depend on how many follow). Prints a table and a JSON line last.
 
-usage: python3 scripts/bench_gpu_peers.py --data DIR --caviar BINARY [--models N] [--device cuda|cpu]
+usage: python3 scripts/bench_gpu_peers.py --data DIR --caviar BINARY [--models N] [--device cuda|cpu] [--tf32]
 """
 import argparse
 import gzip
@@ -52,12 +53,13 @@ def timed(fn, sync, warmup, steps):
     return time.perf_counter() - start
 
 
-def torch_peers(x, y, n, device, steps):
+def torch_peers(x, y, n, device, steps, tf32):
     import torch
-    torch.set_float32_matmul_precision("highest")
+    torch.set_float32_matmul_precision("high" if tf32 else "highest")
     if device == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = tf32
+    precision = "tf32 (high)" if tf32 else "fp32 (highest)"
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     xt = torch.from_numpy(x).to(device)
     yt = torch.from_numpy(y).to(device)
@@ -83,7 +85,7 @@ def torch_peers(x, y, n, device, steps):
             torch.nn.functional.cross_entropy(model(xb), yb).backward()
             opt.step()
         total += timed(step, sync, 10, steps)
-    results.append({"name": "PyTorch, models one by one", "precision": "fp32 (highest)",
+    results.append({"name": "PyTorch, models one by one", "precision": precision,
                     "rate": models * steps * BATCH / total})
 
     # Batched: stacked weights, one matmul per layer over all members.
@@ -104,7 +106,7 @@ def torch_peers(x, y, n, device, steps):
         loss.backward()
         opt.step()
     t = timed(batched_step, sync, 10, steps)
-    results.append({"name": "PyTorch, batched matmul ensemble (fused Adam, one lr)", "precision": "fp32 (highest)",
+    results.append({"name": "PyTorch, batched matmul ensemble (fused Adam, one lr)", "precision": precision,
                     "rate": n * steps * BATCH / t})
 
     # torch.func: the documented way to vectorise an ensemble of one module.
@@ -135,18 +137,19 @@ def torch_peers(x, y, n, device, steps):
         loss.backward()
         opt.step()
     t = timed(vmap_step, sync, 10, steps)
-    results.append({"name": "PyTorch torch.func vmap ensemble (fused Adam, one lr)", "precision": "fp32 (highest)",
+    results.append({"name": "PyTorch torch.func vmap ensemble (fused Adam, one lr)", "precision": precision,
                     "rate": n * steps * BATCH / t})
     return results
 
 
-def jax_peer(x, y, n, steps):
+def jax_peer(x, y, n, steps, tf32):
     try:
         import jax
         import jax.numpy as jnp
     except ImportError:
         return {"name": "JAX jit(vmap)", "precision": "-", "rate": float("nan"), "note": "jax not installed"}
-    jax.config.update("jax_default_matmul_precision", "highest")
+    jax.config.update("jax_default_matmul_precision", "tensorfloat32" if tf32 else "highest")
+    precision = "tf32 (tensorfloat32)" if tf32 else "fp32 (highest)"
     key = jax.random.PRNGKey(0)
     k1, k2 = jax.random.split(key)
     params = {"w1": jax.random.normal(k1, (n, INPUTS, HIDDEN)) * (2 / INPUTS) ** 0.5, "b1": jnp.zeros((n, HIDDEN)),
@@ -180,7 +183,7 @@ def jax_peer(x, y, n, steps):
     def sync():
         jax.block_until_ready(box["state"])
     t = timed(run, sync, 10, steps)
-    return {"name": "JAX jit(vmap) Adam, per-member lr", "precision": "fp32 (highest)", "rate": n * steps * BATCH / t}
+    return {"name": "JAX jit(vmap) Adam, per-member lr", "precision": precision, "rate": n * steps * BATCH / t}
 
 
 def main():
@@ -190,22 +193,25 @@ def main():
     ap.add_argument("--models", type=int, default=1024)
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--tf32", action="store_true", help="every trainer's matmuls on TF32 tensor cores")
     a = ap.parse_args()
     x, y = load_fashion(a.data)
     x, y = x[:54000], y[:54000]
-    peers = torch_peers(x, y, a.models, a.device, a.steps)
+    peers = torch_peers(x, y, a.models, a.device, a.steps, a.tf32)
     if a.device == "cuda":
-        peers.append(jax_peer(x, y, a.models, a.steps))
+        peers.append(jax_peer(x, y, a.models, a.steps, a.tf32))
     out = subprocess.run([a.caviar, "bench", "--device", a.device, "--models", str(a.models), "--hidden", str(HIDDEN),
-                          "--batch", str(BATCH), "--data", a.data, "--json"], check=True, capture_output=True, text=True)
+                          "--batch", str(BATCH), "--data", a.data, "--json"] + (["--tf32"] if a.tf32 else []),
+                         check=True, capture_output=True, text=True)
     caviar = json.loads(out.stdout)
     print(f"{a.models} models 784-{HIDDEN}-{CLASSES}, batch {BATCH}, Adam; device {caviar['device']}")
     for p in peers:
         note = f" ({p['note']})" if "note" in p else ""
         print(f"  {p['name']:58s} {p['precision']:16s} {p['rate']:14,.0f} model-samples/s{note}")
-    print(f"  {'caviar bench':58s} {'fp32':16s} {caviar['model_samples_per_second']:14,.0f} model-samples/s")
-    print(json.dumps({"models": a.models, "peers": peers, "caviar": caviar["model_samples_per_second"],
-                      "caviar_bench": caviar}))
+    mine = "tf32" if a.tf32 else "fp32"
+    print(f"  {'caviar bench':58s} {mine:16s} {caviar['model_samples_per_second']:14,.0f} model-samples/s")
+    print(json.dumps({"models": a.models, "precision": mine, "peers": peers,
+                      "caviar": caviar["model_samples_per_second"], "caviar_bench": caviar}))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Run ON THE DEVICE MACHINE (one H100 or H200) after scripts/device-prepare.sh made the bundle here:
-#   run(command="scripts/device-check.sh", carry=[".device/bundle.tar.gz"], timeout_s=420)
-# It runs the GPU tests, the default sweep on the GPU, the benchmarks (N = 1024/256/64/16, TF32,
-# with the same run's ceilings and floors), compute-sanitizer (memcheck, racecheck) on a tiny sweep
-# and the peers (PyTorch, JAX), in that order, under one deadline: a step gets at most what is
-# left of CAVIAR_DEADLINE seconds (default 390), and steps past it are skipped and marked so.
+#   run(command="scripts/device-check.sh", carry=[".device/bundle.tar.gz"], timeout_s=440)
+# It runs the GPU tests, the default sweep on the GPU, the benchmarks (N = 16..4096 under each
+# chunking, TF32, eager; with the same run's ceilings and floors; the previous build's when the
+# bundle holds it), compute-sanitizer memcheck on tiny sweeps, the peers (PyTorch, JAX), an Nsight
+# Compute look at one step, the TF32 peers and racecheck, in that order, under one deadline: a step gets at most what is
+# left of CAVIAR_DEADLINE seconds (default 400), and steps past it are skipped and marked so.
 # Whatever happens, the EXIT trap writes $OUT/table.txt (the summary table, also printed) and
 # $OUT/logs.tar.gz (every step's log, the GPU sweep's summary.json and curves.csv). A device run
 # returns at most 8 files, so nothing else is written under $OUT.
@@ -14,7 +15,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 OUT=${OUT:-/tmp/caviar-device-out}
-deadline=${CAVIAR_DEADLINE:-390}
+deadline=${CAVIAR_DEADLINE:-400}
 mkdir -p "$OUT"
 work=$(mktemp -d)
 logs="$work/logs"
@@ -130,13 +131,16 @@ for f in summary.json curves.csv; do
   [ -f "$work/default-sweep/$f" ] && cp "$work/default-sweep/$f" "$logs/default-sweep-$f"
 done
 
-# 3. Benchmarks: the issue's workload, the population shrinking, then TF32; each with its ceilings
-# and floors measured in the same run.
-for n in 1024 256 64 16; do
-  step "bench_n$n" 60 "$caviar_cmd" bench --device cuda --models $n --hidden 128 --batch 128 --data "$data" --json
-done
-step bench_tf32 60 "$caviar_cmd" bench --device cuda --tf32 --models 1024 --hidden 128 --batch 128 --data "$data" --json
-step bench_n16_eager 60 "$caviar_cmd" bench --device cuda --eager --models 16 --hidden 128 --batch 128 --data "$data" --json
+# 3. Benchmarks, each row with its ceilings and floors measured in the same process: population
+# sizes 16..4096 under each chunking of the step (1: no overlap), TF32, direct launches against
+# graphs, and (when the bundle holds one) the previous build at the issue's workload.
+models=16,64,256,1024,4096
+step bench_fp32 90 "$caviar_cmd" bench --device cuda --models $models --chunks 1,2,4 --hidden 128 --batch 128 --data "$data" --json
+step bench_tf32 60 "$caviar_cmd" bench --device cuda --tf32 --models 1024 --chunks 1,2,4 --hidden 128 --batch 128 --data "$data" --json
+step bench_eager 60 "$caviar_cmd" bench --device cuda --eager --models 16,1024 --hidden 128 --batch 128 --data "$data" --json
+if [ -x "$bundle/bin/caviar-base" ]; then
+  step bench_base 60 "$runner" "$bundle/bin/caviar-base" bench --device cuda --models 1024 --hidden 128 --batch 128 --data "$data" --json
+fi
 
 # 4. compute-sanitizer on tiny sweeps: every optimizer, dropout, two depths, a cull and a compaction;
 # then the padded (strided) layer-1 path with dropout (hidden 13: 20 x 13 is no multiple of 16).
@@ -150,10 +154,8 @@ cat >"$work/tiny.json" <<SPEC
 SPEC
 if [ -n "$sanitizer" ]; then
   step memcheck 90 "$runner" "$sanitizer" --tool memcheck --error-exitcode 9 "$bundle/bin/caviar" sweep "$work/tiny.json" --device cuda -o "$work/tiny-out"
-  step racecheck 90 "$runner" "$sanitizer" --tool racecheck --error-exitcode 9 "$bundle/bin/caviar" sweep "$work/tiny.json" --device cuda -o "$work/tiny-out2"
 else
   note "memcheck skipped: compute-sanitizer not found"
-  note "racecheck skipped: compute-sanitizer not found"
   status=1
 fi
 
@@ -161,3 +163,28 @@ fi
 # take 75% of the memory up front.
 step peers 150 env XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1 \
   python3 "$root/scripts/bench_gpu_peers.py" --data "$data" --caviar "$caviar_cmd" --models 1024
+
+# 6. Where a step's time goes: Nsight Compute's speed-of-light section for one step's kernels (direct
+# launches, after the warm-up), clocks left alone.
+ncu=""
+for c in /usr/local/cuda/bin/ncu /usr/local/cuda-*/bin/ncu "$(command -v ncu 2>/dev/null)"; do
+  if [ -n "$c" ] && [ -x "$c" ]; then ncu=$c; break; fi
+done
+if [ -n "$ncu" ]; then
+  step ncu 90 "$runner" "$ncu" --clock-control none --section SpeedOfLight --launch-skip 400 --launch-count 20 \
+    "$bundle/bin/caviar" bench --device cuda --eager --models 1024 --hidden 128 --batch 128 --data "$data"
+else
+  note "ncu skipped: not found"
+fi
+
+# 7. The peers again with every trainer's matmuls on TF32 tensor cores (caviar's --tf32).
+step peers_tf32 150 env XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1 \
+  python3 "$root/scripts/bench_gpu_peers.py" --data "$data" --caviar "$caviar_cmd" --models 1024 --tf32
+
+# 8. Shared-memory races (racecheck is slow, so last).
+if [ -n "$sanitizer" ]; then
+  step racecheck 90 "$runner" "$sanitizer" --tool racecheck --error-exitcode 9 "$bundle/bin/caviar" sweep "$work/tiny.json" --device cuda -o "$work/tiny-out2"
+else
+  note "racecheck skipped: compute-sanitizer not found"
+  status=1
+fi

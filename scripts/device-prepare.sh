@@ -4,7 +4,7 @@
 # x86-64-v3, not this CPU), gathers the binaries, the shared libraries they need that a CUDA image
 # lacks, and Fashion-MNIST into one gzip-compressed bundle, .device/bundle.tar.gz (carried, about
 # 40 MB; gzip because xz may be missing there). Then, with a timeout that leaves room for a rerun:
-#   run(command="scripts/device-check.sh", carry=[".device/bundle.tar.gz"], timeout_s=420)
+#   run(command="scripts/device-check.sh", carry=[".device/bundle.tar.gz"], timeout_s=440)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null 2>&1 || scripts/setup.sh
@@ -18,6 +18,8 @@ rm -rf "$stage" .device/bundle.tar.gz .device/bundle.tar.xz
 mkdir -p "$stage/bin" "$stage/lib" "$stage/data/fashion-mnist"
 binaries=("$build/caviar" "$build/tests/test_rng_gpu" "$build/tests/test_backend_agreement" "$build/tests/test_cuda_plan")
 cp "${binaries[@]}" "$stage/bin/"
+# CAVIAR_BASELINE=path/to/caviar: the previous build's binary, benchmarked beside this one.
+if [ -n "${CAVIAR_BASELINE:-}" ]; then cp "$CAVIAR_BASELINE" "$stage/bin/caviar-base"; fi
 # Every shared library the binaries load (the CUDA runtime too: the image's toolkit may be older),
 # except what any glibc system has and cuBLAS (the image's, found by device-check.sh: 700 MB).
 skip='^(linux-vdso|ld-linux|libc\.|libm\.|libdl\.|librt\.|libpthread\.|libresolv\.|libstdc\+\+|libgcc_s|libcuda\.|libcublas|libnvidia)'

@@ -70,42 +70,82 @@ def sanitizers(logs):
     return rows
 
 
-BENCHES = ["bench_n1024", "bench_n256", "bench_n64", "bench_n16", "bench_tf32", "bench_n16_eager"]
+def all_json(logs, name):
+    rows = []
+    for line in (read(logs, name) or "").splitlines():
+        if line.startswith("{"):
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                pass
+    return rows
+
+
+BENCHES = ["bench_base", "bench_fp32", "bench_tf32", "bench_eager"]
 
 
 def bench_table(logs):
-    out = ["| run | models | epoch s | model-samples/s | GFLOP/s | of SGEMM (same run) | copy GB/s | memory floor s "
-           "| of memory floor | GEMM floor s | no-overlap floor s | of no-overlap floor |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    out = ["| run | models | chunks | epoch s | model-samples/s | GFLOP/s | of SGEMM (same run) | copy GB/s "
+           "| memory floor s | of memory floor | GEMM floor s | no-overlap floor s | of no-overlap floor |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name in BENCHES:
-        r = last_json(logs, name + ".log")
-        if not r:
-            out.append(f"| {name} | no result: see {name}.log |" + " |" * 10)
+        if read(logs, name + ".log") is None:
             continue
-        g = lambda k, d=0.0: r.get(k, d)
-        label = name + (" (eager)" if g("eager", False) else "")
-        out.append(f"| {label} | {g('models')} | {g('epoch_seconds'):.3f} | {g('model_samples_per_second'):,.0f} "
-                   f"| {g('gflops'):,.0f} | {g('ratio'):.2f} of {g('ceiling_gflops'):,.0f} | {g('copy_gbs'):,.0f} "
-                   f"| {g('memory_floor_seconds'):.3f} | {g('floor_fraction'):.2f} | {g('gemm_floor_seconds'):.3f} "
-                   f"| {g('serial_floor_seconds'):.3f} | {g('serial_fraction'):.2f} |")
+        rows = all_json(logs, name + ".log")
+        if not rows:
+            out.append(f"| {name} | no result: see {name}.log |" + " |" * 11)
+        for r in rows:
+            g = lambda k, d=0.0: r.get(k, d)
+            label = name + (" (eager)" if g("eager", False) else "")
+            chunks = g("chunks", "-") or "default"
+            out.append(f"| {label} | {g('models')} | {chunks} | {g('epoch_seconds'):.3f} "
+                       f"| {g('model_samples_per_second'):,.0f} | {g('gflops'):,.0f} "
+                       f"| {g('ratio'):.2f} of {g('ceiling_gflops'):,.0f} | {g('copy_gbs'):,.0f} "
+                       f"| {g('memory_floor_seconds'):.3f} | {g('floor_fraction'):.2f} | {g('gemm_floor_seconds'):.3f} "
+                       f"| {g('serial_floor_seconds'):.3f} | {g('serial_fraction'):.2f} |")
     return out
 
 
-def peers_table(logs):
-    peers = last_json(logs, "peers.log")
+def peers_table(logs, name):
+    peers = last_json(logs, name + ".log")
     if not peers:
-        return ["peers: no result (see peers.log)"]
+        return [f"{name}: no result (see {name}.log)"] if read(logs, name + ".log") is not None else []
     c = peers.get("caviar", 0.0)
     bench = peers.get("caviar_bench", {})
-    out = [f"peers, {peers.get('models')} models 784-128-10, batch 128, Adam, one run on one card:", "",
+    out = [f"{name}, {peers.get('models')} models 784-128-10, batch 128, Adam, one run on one card:", "",
            "| trainer (same run) | matmul precision | model-samples/s | caviar is |", "| --- | --- | --- | --- |"]
     for p in peers.get("peers", []):
         rate = p.get("rate") or float("nan")
         ratio = f"{c / rate:.1f}x" if rate == rate and rate > 0 else "-"
         note = f" ({p['note']})" if "note" in p else ""
         out.append(f"| {p.get('name')}{note} | {p.get('precision')} | {rate:,.0f} | {ratio} |")
-    out.append(f"| caviar bench ({bench.get('device', '?')}) | fp32 | {c:,.0f} | |")
+    out.append(f"| caviar bench ({bench.get('device', '?')}) | {peers.get('precision', 'fp32')} | {c:,.0f} | |")
     return out
+
+
+def ncu_summary(logs):
+    text = read(logs, "ncu.log")
+    if not text:
+        return []
+    out = ["Nsight Compute, one step's kernels (N = 1024, direct launches):", "",
+           "| kernel | duration | memory throughput % | compute (SM) throughput % |", "| --- | --- | --- | --- |"]
+    kernel = None
+    fields = {}
+    for line in text.splitlines():
+        m = re.match(r"\s{2}(\S.*?) \(\d+, \d+, \d+\)x\(\d+, \d+, \d+\)", line)
+        if m:
+            if kernel:
+                out.append(f"| {kernel[:70]} | {fields.get('Duration', '?')} | {fields.get('Memory Throughput', '?')} "
+                           f"| {fields.get('Compute (SM) Throughput', '?')} |")
+            kernel, fields = m.group(1), {}
+            continue
+        m = re.match(r"\s+(Duration|Memory Throughput|Compute \(SM\) Throughput)\s+(\S+)\s+([\d.,]+)", line)
+        if m and kernel:
+            fields[m.group(1)] = f"{m.group(3)} {m.group(2)}" if m.group(1) == "Duration" else m.group(3)
+    if kernel:
+        out.append(f"| {kernel[:70]} | {fields.get('Duration', '?')} | {fields.get('Memory Throughput', '?')} "
+                   f"| {fields.get('Compute (SM) Throughput', '?')} |")
+    return out if len(out) > 4 else ["ncu: no kernel sections (see ncu.log)"]
 
 
 def sweep(logs):
@@ -135,7 +175,15 @@ def main():
     san = sanitizers(logs)
     if san:
         out += ["", "compute-sanitizer on the tiny sweeps:"] + san
-    out += [""] + bench_table(logs) + [""] + peers_table(logs) + [""] + sweep(logs)
+    out += [""] + bench_table(logs)
+    for name in ["peers", "peers_tf32"]:
+        table = peers_table(logs, name)
+        if table:
+            out += [""] + table
+    out += [""] + sweep(logs)
+    ncu = ncu_summary(logs)
+    if ncu:
+        out += [""] + ncu
     print("\n".join(out))
 
 

@@ -14,16 +14,17 @@
 #include "spec_support.h"
 #include "synth_support.h"
 
-static caviar_backend *open_cuda(bool tf32, bool eager) {
+static caviar_backend *open_cuda(bool tf32, bool eager, int chunks) {
 #ifndef CAVIAR_HAVE_CUDA
   (void)tf32;
   (void)eager;
+  (void)chunks;
   cr_skip_test("CUDA backend not built (CAVIAR_CUDA=OFF or no nvcc)");
   return NULL;
 #else
   caviar_backend *be = NULL;
   caviar_error err;
-  caviar_backend_options options = {.tf32 = tf32, .eager = eager};
+  caviar_backend_options options = {.tf32 = tf32, .eager = eager, .chunks = chunks};
   if (caviar_backend_cuda(&options, &be, &err) != CAVIAR_OK) cr_skip_test("%s", err.msg);
   return be;
 #endif
@@ -41,6 +42,7 @@ static double normalized_error(const float *a, const float *b, size_t n) {
 /* One comparison: the cohort's shape, size and how the GPU runs it. */
 typedef struct agree_case {
   bool tf32, eager;
+  int chunks; /* the GPU step's member chunks (0: the backend's default) */
   int layers, activation, hidden, batch, inputs, classes, members;
   size_t examples; /* synthetic examples, 80% of them training rows */
   bool dropout;    /* a third of the members drop 20% of their hidden units */
@@ -95,7 +97,7 @@ typedef struct pair {
 static void pair_open(pair *p, const agree_case *k) {
   memset(p, 0, sizeof *p);
   p->k = *k;
-  p->gpu = open_cuda(k->tf32, k->eager);
+  p->gpu = open_cuda(k->tf32, k->eager, k->chunks);
   caviar_error err;
   cr_assert_eq(caviar_backend_cpu(&p->cpu, &err), CAVIAR_OK);
   synth_data(&p->data, k->examples, (size_t)k->inputs, k->classes, 1.0);
@@ -254,6 +256,23 @@ Test(agreement, eager_launches_without_step_graphs_agree) {
   compare_cohorts(&k);
 }
 
+Test(agreement, steps_split_into_chunks_with_overlapping_updates_agree) {
+  /* 8 members in 3 chunks (2, 3 and 3 members): each chunk's update runs on the second stream
+   * while the next chunks compute their gradients. Captured, then launched directly. */
+  agree_case k = small_case(2, CAVIAR_ACT_RELU, 16);
+  k.chunks = 3;
+  compare_cohorts(&k);
+  k.eager = true;
+  k.chunks = 2;
+  k.activation = CAVIAR_ACT_TANH;
+  compare_cohorts(&k);
+  /* More chunks than members: one member a chunk. */
+  k = small_case(1, CAVIAR_ACT_RELU, 13);
+  k.members = 3;
+  k.chunks = CAVIAR_CUDA_MAX_CHUNKS;
+  compare_cohorts(&k);
+}
+
 Test(agreement, kernels_spanning_several_thread_blocks_per_member_agree) {
   /* batch 160 x 40 units = 6,400 elements per member: 7 blocks of 256 threads (4 units each) in
    * bias+activation and the activation backward, so blockIdx.x > 0 and dropout's Philox blocks
@@ -290,6 +309,7 @@ Test(agreement, dropout_switched_on_after_a_step_was_captured) {
 
 Test(agreement, compaction_and_copies_move_parameters_and_optimizer_state_as_on_the_cpu) {
   agree_case k = small_case(2, CAVIAR_ACT_TANH, 16);
+  k.chunks = 3; /* 8 members in 3 chunks, then 4 members in 3 */
   pair p;
   pair_open(&p, &k);
   caviar_error err;
@@ -348,7 +368,7 @@ static void sweep_on(caviar_backend *be, const char *spec_text, caviar_sweep_res
 }
 
 Test(agreement, a_small_sweep_picks_the_same_survivors_at_every_rung) {
-  caviar_backend *gpu = open_cuda(false, false), *cpu;
+  caviar_backend *gpu = open_cuda(false, false, 0), *cpu;
   caviar_error err;
   cr_assert_eq(caviar_backend_cpu(&cpu, &err), CAVIAR_OK);
   char text[2048];

@@ -47,6 +47,11 @@ Test(cli, usage_errors_exit_2_with_one_line) {
   expect_usage_error("train --set learning_rate=fast --epochs 1 --data /nonexistent", "--set learning_rate: expected (0, inf), got 'fast'");
   expect_usage_error("eval /nonexistent.safetensors", "/nonexistent.safetensors: cannot open");
   expect_usage_error("bench --models 0", "--models expects a whole number from 1");
+  expect_usage_error("bench --models 2,,4", "--models expects whole numbers separated by commas, got '2,,4'");
+  expect_usage_error("bench --models 8,x", "--models expects a whole number from 1 to 1048576, got 'x'");
+  expect_usage_error("bench --chunks 9", "--chunks expects a whole number from 1 to 8, got '9'");
+  expect_usage_error("bench --device cpu --chunks 2", "--chunks: only the CUDA backend splits its steps");
+  expect_usage_error("bench --device cpu --eager", "--eager: only the CUDA backend captures step graphs");
 }
 
 Test(cli, bad_spec_is_one_line_naming_file_and_path) {

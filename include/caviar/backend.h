@@ -67,10 +67,15 @@ struct caviar_backend {
   void (*destroy)(caviar_backend *be);
 };
 
+/* The most chunks a CUDA training step may be split into (caviar_backend_options.chunks). */
+#define CAVIAR_CUDA_MAX_CHUNKS 8
+
 typedef struct caviar_backend_options {
   bool tf32;  /* CUDA: let cuBLAS use TF32 tensor cores for the GEMMs */
   bool eager; /* CUDA: launch every kernel of every step directly, never a captured graph (the
                * fallback when capture fails; tested and benchmarked on its own) */
+  int chunks; /* CUDA: split each step's members into this many chunks, so one chunk's optimizer
+               * pass overlaps the next chunks' GEMMs (0: the backend's default; 1: no overlap) */
 } caviar_backend_options;
 
 caviar_status caviar_backend_cpu(caviar_backend **out, caviar_error *err);
