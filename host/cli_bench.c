@@ -15,6 +15,7 @@
 
 static const char usage[] =
     "usage: caviar bench [--device cpu|cuda] [--tf32] [--models N] [--hidden H] [--layers L] [--batch B] [--json]\n"
+    "                    [--data DIR] [--threads N]\n"
     "\n"
     "Train one epoch of N MLPs (inputs-H-...-10, Adam, learning rates log-spaced in [1e-4, 1e-2]) on\n"
     "Fashion-MNIST's training split (synthetic data of the same shape if it is not installed) and\n"
@@ -29,7 +30,9 @@ static const char usage[] =
     "  --tf32       GPU GEMMs on TF32 tensor cores\n"
     "  --hidden H   units per layer (128)       --layers L   hidden layers (1)\n"
     "  --batch B    minibatch size (128)        --json       one JSON object instead of text\n"
-    "  --data DIR   the IDX folder to read (default /usr/share/datasets/fashion-mnist)\n";
+    "  --data DIR   the IDX folder to read (default /usr/share/datasets/fashion-mnist)\n"
+    "  --threads N  CPU threads to train on (default: every core, or $OMP_NUM_THREADS)\n"
+    "  -h, --help   this text\n";
 
 typedef struct bench_args {
   const char *device, *data_dir;
@@ -51,7 +54,8 @@ static int parse_args(int argc, char **argv, bench_args *a) {
       {"hidden", required_argument, NULL, 'H'}, {"layers", required_argument, NULL, 'l'},
       {"batch", required_argument, NULL, 'b'},  {"json", no_argument, NULL, 'j'},
       {"tf32", no_argument, NULL, 't'},         {"data", required_argument, NULL, 'D'},
-      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+      {"threads", required_argument, NULL, 'T'}, {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
   *a = (bench_args){"cpu", CAVIAR_DEFAULT_DATA_DIR, 32, 128, 1, 128, false, false};
   int c, rc = 0;
   opterr = 0;
@@ -65,6 +69,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
       case 'j': a->json = true; break;
       case 't': a->tf32 = true; break;
       case 'D': a->data_dir = optarg; break;
+      case 'T': rc = caviar_threads_option("bench", optarg); break;
       case 'h': fputs(usage, stdout); return -1;
       default: return caviar_option_error("bench", optopt, argv[optind - 1]);
     }

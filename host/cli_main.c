@@ -19,7 +19,7 @@ static const char usage[] =
     "  synth DIR                         write a small synthetic dataset (IDX) to try things on\n"
     "  info                              version, backends and devices\n"
     "\n"
-    "  caviar COMMAND --help   help for one command\n"
+    "  caviar COMMAND -h, --help   help for one command\n"
     "  caviar --version        version and backends\n"
     "\n"
     "Exit status: 0 ok, 1 runtime failure, 2 bad input or usage.\n";

@@ -87,11 +87,15 @@ size_t caviar_progress_line(const caviar_progress *p, int width, char *buf, size
     if (!f[i].brief[0]) memcpy(f[i].brief, f[i].full, sizeof f[i].brief);
   }
   if (width < 1) width = 1;
-  /* Shorten, then drop, least important first, until the line fits. */
-  for (int form = 1; form <= 2; form++)
-    for (int k = 0; k <= (form == 2 ? 8 : 9) && line_length(f) > (size_t)width; k++)
-      for (int i = 0; i < N_FIELDS; i++)
-        if (f[i].keep == k && f[i].form < form) f[i].form = form;
+  /* Least important first, until the line fits: the minor fields are shortened, then dropped,
+   * one by one; then the epoch, best so far and ETA are shortened; then the ETA and the best go
+   * (the epoch never). */
+  static const struct { int keep, form; } steps[] = {{0, 1}, {0, 2}, {1, 1}, {1, 2}, {2, 1}, {2, 2}, {3, 1}, {3, 2},
+                                                     {4, 1}, {4, 2}, {5, 1}, {5, 2}, {8, 1}, {7, 1}, {9, 1}, {7, 2},
+                                                     {8, 2}};
+  for (size_t k = 0; k < sizeof steps / sizeof steps[0] && line_length(f) > (size_t)width; k++)
+    for (int i = 0; i < N_FIELDS; i++)
+      if (f[i].keep == steps[k].keep) f[i].form = steps[k].form;
   size_t n = 0;
   if (size == 0) return 0;
   buf[0] = '\0';

@@ -522,7 +522,8 @@ static caviar_status run_round(run_state *s, caviar_error *err) {
 }
 
 static int status_rank(caviar_trial_status s) {
-  return s == CAVIAR_TRIAL_SURVIVED ? 0 : s == CAVIAR_TRIAL_CULLED ? 1 : s == CAVIAR_TRIAL_RUNNING ? 2 : 3;
+  /* Trials a time budget stopped rank with the culled ones, by how far they got and the metric. */
+  return s == CAVIAR_TRIAL_SURVIVED ? 0 : s == CAVIAR_TRIAL_CULLED || s == CAVIAR_TRIAL_RUNNING ? 1 : 3;
 }
 
 static const caviar_sweep_result *order_result;

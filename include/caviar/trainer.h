@@ -109,7 +109,7 @@ typedef struct caviar_sweep_estimate {
  * writes nothing else. */
 caviar_status caviar_sweep_estimate_run(const caviar_sweep *sweep, caviar_sweep_estimate *out, caviar_error *err);
 
-/* Trial indices best first: survivors, then culled (later rungs first), then diverged; by the
+/* Trial indices best first: survivors, then culled and stopped (later rungs first), then diverged; by the
  * metric within each, ties by trial id. */
 void caviar_result_order(const caviar_spec *spec, const caviar_sweep_result *r, int *order);
 void caviar_sweep_result_free(caviar_sweep_result *r);
