@@ -19,6 +19,7 @@ int caviar_cmd_eval(int argc, char **argv);
 int caviar_cmd_bench(int argc, char **argv);
 int caviar_cmd_synth(int argc, char **argv);
 int caviar_cmd_train(int argc, char **argv);
+int caviar_cmd_report(int argc, char **argv);
 
 /* Prints "caviar COMMAND: message (see caviar COMMAND --help)" and returns 2. */
 int caviar_usage_error(const char *command, const char *fmt, ...) CAVIAR_PRINTF(2, 3);

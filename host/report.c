@@ -110,14 +110,26 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
     cJSON_AddItemToArray(rounds, round);
   }
   int *order = malloc((size_t)(r->n_trials > 0 ? r->n_trials : 1) * sizeof *order);
-  if (order && r->n_trials > 0) {
+  int *rank = malloc((size_t)(r->n_trials > 0 ? r->n_trials : 1) * sizeof *rank);
+  if (order && rank && r->n_trials > 0) {
     caviar_result_order(info->spec, r, order);
+    for (int k = 0; k < r->n_trials; k++) rank[order[k]] = k + 1;
     const caviar_trial_result *best = &r->trials[order[0]];
-    if (best->status == CAVIAR_TRIAL_SURVIVED) cJSON_AddItemToObject(root, "best", trial_json(best, saved[order[0]]));
+    if (best->status == CAVIAR_TRIAL_SURVIVED) {
+      cJSON *b = trial_json(best, saved[order[0]]);
+      cJSON_AddNumberToObject(b, "rank", 1);
+      cJSON_AddItemToObject(root, "best", b);
+    }
+  }
+  cJSON *trials = cJSON_AddArrayToObject(root, "trials");
+  for (int i = 0; i < r->n_trials; i++) {
+    cJSON *t = trial_json(&r->trials[i], saved[i]);
+    /* The leaderboard's place (1: best), by caviar_result_order. */
+    if (order && rank) cJSON_AddNumberToObject(t, "rank", rank[i]);
+    cJSON_AddItemToArray(trials, t);
   }
   free(order);
-  cJSON *trials = cJSON_AddArrayToObject(root, "trials");
-  for (int i = 0; i < r->n_trials; i++) cJSON_AddItemToArray(trials, trial_json(&r->trials[i], saved[i]));
+  free(rank);
   return root;
 }
 

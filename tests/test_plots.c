@@ -1,6 +1,9 @@
 /* scripts/plot_sweep.py on a sweep of every method (random, hyperband, pbt, coarse-to-fine) over
- * synthetic data writes every picture it promises, each a real PNG; and --help works. */
+ * synthetic data writes every picture it promises, each a real PNG; --help works; and
+ * `caviar report` makes one well-formed page of it that references nothing outside itself. */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +101,78 @@ static void check_method(const char *method, const char *extra, const char *abse
 
 Test(plots, random_sweep_gets_every_picture) { check_method("random", NULL, "lineage.png"); }
 Test(plots, hyperband_sweep_gets_every_picture) { check_method("hyperband", NULL, "rounds.png"); }
-Test(plots, pbt_sweep_gets_its_lineage_too) { check_method("pbt", "lineage.png", "rounds.png"); }
+/* tests/check_report.py's verdict on a page: well-formed, self-contained, and what it holds. */
+static cJSON *check_report(const char *page) {
+  char cmd[2048], result[1100];
+  snprintf(result, sizeof result, "%s.check", page);
+  snprintf(cmd, sizeof cmd, PYTHON " " CAVIAR_SOURCE_DIR "/tests/check_report.py %s > %s 2>&1", page, result);
+  int rc = system(cmd);
+  char *text = scratch_read(result, NULL);
+  cr_assert_eq(rc, 0, "%s", text ? text : "");
+  cJSON *json = cJSON_Parse(text);
+  cr_assert_not_null(json, "%s", text);
+  free(text);
+  return json;
+}
+
+Test(plots, pbt_sweep_gets_its_lineage_too_and_a_self_contained_report) {
+  check_method("pbt", "lineage.png", "rounds.png");
+  const char *dir = scratch_path("pbt");
+  char args[1200], page[1200];
+  snprintf(args, sizeof args, "report %s", dir);
+  cli_result r = run_caviar(args);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  snprintf(page, sizeof page, "%s/report.html", dir);
+  cr_expect(strstr(r.out, page) != NULL, "%s", r.out);
+  cli_result_free(&r);
+  cJSON *verdict = check_report(page);
+  cr_expect_eq(cJSON_GetObjectItem(verdict, "pictures")->valueint, 6, "five pictures and the lineage, embedded");
+  cr_expect_eq(cJSON_GetObjectItem(verdict, "trials")->valueint, 8, "a details block per trial");
+  cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(verdict, "fragments_ok")), "a link to a missing anchor");
+  const char *headers[] = {"rank", "status", "val_acc", "learning_rate", "beta1", "hidden", "activation", "optimizer"};
+  cJSON *got = cJSON_GetObjectItem(verdict, "headers");
+  for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
+    bool found = false;
+    cJSON *h;
+    cJSON_ArrayForEach(h, got) found |= !strcmp(h->valuestring, headers[i]);
+    cr_expect(found, "the leaderboard has no %s column", headers[i]);
+  }
+  cJSON_Delete(verdict);
+  /* The spec is on the page. */
+  char *html = scratch_read(page, NULL);
+  cr_expect(strstr(html, "&quot;interval&quot;") && strstr(html, "&quot;pbt&quot;"), "the spec is not on the page");
+  free(html);
+}
+
+Test(plots, a_report_without_pictures_is_still_whole_and_a_missing_folder_is_one_line) {
+  const char *data = synth_idx_dir("nopics", 400, 100, 8, 3, 1.5, true);
+  char text[1024], args[2400], page[1200];
+  snprintf(text, sizeof text,
+           "{\"method\": \"random\", \"trials\": 3, \"model\": {\"batch_size\": 32, \"epochs\": 2},"
+           " \"data\": {\"dir\": \"%s\"}, \"parameters\": {\"learning_rate\": {\"values\": [0.01, 0.03]}}}",
+           data);
+  scratch_write_text("nopics.json", text);
+  snprintf(args, sizeof args, "sweep %s -q -o %s", scratch_path("nopics.json"), scratch_path("nopics-out"));
+  cli_result r = run_caviar(args);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cli_result_free(&r);
+  snprintf(page, sizeof page, "%s", scratch_path("elsewhere.html"));
+  snprintf(args, sizeof args, "report %s -o %s", scratch_path("nopics-out"), page);
+  r = run_caviar(args);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_expect(strstr(r.err, "0 picture(s)") && strstr(r.err, "plot_sweep.py"), "%s", r.err);
+  cli_result_free(&r);
+  cJSON *verdict = check_report(page);
+  cr_expect_eq(cJSON_GetObjectItem(verdict, "pictures")->valueint, 0);
+  cr_expect_eq(cJSON_GetObjectItem(verdict, "trials")->valueint, 3);
+  cJSON_Delete(verdict);
+
+  r = run_caviar("report /nonexistent/sweep");
+  cr_expect_eq(r.status, 2);
+  cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+  cr_expect(strstr(r.err, "/nonexistent/sweep/summary.json: cannot read") != NULL, "%s", r.err);
+  cli_result_free(&r);
+}
 Test(plots, coarse_to_fine_sweep_gets_its_rounds_too) { check_method("coarse-to-fine", "rounds.png", "lineage.png"); }
 
 Test(plots, help_works_and_a_missing_folder_is_one_line) {

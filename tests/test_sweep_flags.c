@@ -248,7 +248,7 @@ Test(sweep_flags, bad_flag_values_are_one_line_usage_errors) {
 }
 
 Test(sweep_flags, every_command_lists_h_and_its_data_and_threads_flags) {
-  const char *commands[] = {"sweep", "sample", "train", "eval", "bench", "spec", "synth", "info"};
+  const char *commands[] = {"sweep", "sample", "train", "eval", "bench", "spec", "synth", "info", "report"};
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
     char args[64];
     snprintf(args, sizeof args, "%s -h", commands[i]);
