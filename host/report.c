@@ -75,6 +75,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   cJSON_AddNumberToObject(root, "wall_seconds", r->wall_seconds);
   cJSON_AddNumberToObject(root, "model_samples", r->model_samples);
   cJSON_AddNumberToObject(root, "model_samples_per_second", r->wall_seconds > 0 ? r->model_samples / r->wall_seconds : 0);
+  cJSON_AddStringToObject(root, "metric", info->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? "val_acc" : "val_loss");
   cJSON_AddBoolToObject(root, "stopped_by_time_budget", r->out_of_time);
   const caviar_data *d = info->data;
   cJSON *data = cJSON_AddObjectToObject(root, "data");

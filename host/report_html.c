@@ -143,10 +143,11 @@ static caviar_status write_page(FILE *f, const char *dir, const cJSON *summary, 
   const cJSON *spec = item(summary, "spec"), *trials = item(summary, "trials");
   const cJSON *params = spec ? item(spec, "parameters") : NULL;
   const cJSON *metric_obj = spec ? item(spec, "metric") : NULL;
-  const char *metric = metric_obj && cJSON_IsString(item(metric_obj, "name")) ? item(metric_obj, "name")->valuestring
-                                                                               : "val_acc";
-  const cJSON *name = spec ? item(spec, "name") : NULL;
-  const char *title = cJSON_IsString(name) ? name->valuestring : "sweep";
+  const char *metric = cJSON_IsString(item(summary, "metric")) ? item(summary, "metric")->valuestring
+                       : metric_obj && cJSON_IsString(item(metric_obj, "name")) ? item(metric_obj, "name")->valuestring
+                                                                                : "val_acc";
+  const cJSON *name = spec ? item(spec, "name") : NULL, *file = item(summary, "spec_file");
+  const char *title = cJSON_IsString(name) ? name->valuestring : cJSON_IsString(file) ? file->valuestring : "sweep";
   fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>caviar: ", f);
   put_text(f, title);
@@ -158,7 +159,9 @@ static caviar_status write_page(FILE *f, const char *dir, const cJSON *summary, 
   for (size_t i = 0; i < sizeof facts / sizeof facts[0]; i++)
     if (item(summary, facts[i])) put_fact(f, facts[i], item(summary, facts[i]));
   if (spec) put_fact(f, "method", item(spec, "method"));
-  put_fact(f, "metric", item(metric_obj, "name") ? item(metric_obj, "name") : NULL);
+  fputs("<dt>metric</dt><dd>", f);
+  put_text(f, metric);
+  fputs("</dd>\n", f);
   const cJSON *data = item(summary, "data"), *entry;
   cJSON_ArrayForEach(entry, data) put_fact(f, entry->string, entry);
   fputs("</dl>\n", f);
