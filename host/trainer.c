@@ -61,6 +61,10 @@ static void free_round(run_state *s) {
   free(s->epoch_loss);
   free(s->epoch_diverged);
   free(s->step_s);
+  free(s->planned);
+  free(s->trained_epochs);
+  free(s->steady_s);
+  free(s->steady_steps);
   free(s->calibration_s);
   caviar_grouping_free(&s->groups);
   *s = (run_state){.sweep = s->sweep, .result = s->result, .round = s->round, .rounds = s->rounds, .start = s->start,
@@ -112,9 +116,19 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
   s->epoch_diverged = caviar_alloc(slots, sizeof *s->epoch_diverged, "epoch results", err);
   s->step_s = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->step_s, "step timings", err);
   s->calibration_s = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->calibration_s, "step timings", err);
+  s->planned = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->planned, "the ETA", err);
+  s->trained_epochs = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->trained_epochs, "the ETA", err);
+  s->steady_s = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->steady_s, "the ETA", err);
+  s->steady_steps = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->steady_steps, "the ETA", err);
+  if (!s->steady_s || !s->steady_steps) return CAVIAR_ERUNTIME;
   if (!s->cohorts || !s->records || !s->order || !s->loss || !s->acc || !s->stats.train_loss || !s->stats.diverged ||
-      !s->epoch_loss || !s->epoch_diverged || !s->step_s || !s->calibration_s)
+      !s->epoch_loss || !s->epoch_diverged || !s->step_s || !s->calibration_s || !s->planned || !s->trained_epochs)
     return CAVIAR_ERUNTIME;
+  for (int i = 0; i < s->count; i++) {
+    const caviar_plan *plan = &s->result->plan;
+    const caviar_bracket *b = &plan->brackets[caviar_plan_bracket_of(plan, i)];
+    s->planned[s->groups.cohort_of[i]] += caviar_bracket_expected_epochs(b, plan->eta, sw->spec->epochs);
+  }
   st = sw->backend->upload(sw->backend, sw->data, err);
   for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++) {
     caviar_cohort *cohort = &s->cohorts[c];
@@ -221,7 +235,15 @@ static caviar_status train_cohort_epoch(run_state *s, int c, caviar_error *err) 
     caviar_status st =
         sw->backend->train_epoch(sw->backend, cohort, s->order + done * batch, chunk * batch, &s->stats, err);
     if (st != CAVIAR_OK) return st;
-    if (chunk > 0) s->step_s[c] = (caviar_now() - t0) / ((double)chunk * cohort->n);
+    double took = caviar_now() - t0;
+    /* The first chunk a cohort trains pays for warming up (caches, graph capture): the ETA leaves
+     * it out once later chunks say better. */
+    if (chunk > 0 && s->step_s[c] > 0) {
+      s->steady_s[c] += took;
+      s->steady_steps[c] += (double)chunk * cohort->n;
+    }
+    if (chunk > 0) s->step_s[c] = took / ((double)chunk * cohort->n);
+    s->trained_epochs[c] += steps ? (double)cohort->n * (double)chunk / (double)steps : 0;
     for (int slot = 0; slot < cohort->n; slot++) {
       if (s->epoch_diverged[slot]) continue;
       if (s->stats.diverged[slot]) {
@@ -409,6 +431,58 @@ static caviar_status test_survivors(run_state *s, caviar_error *err) {
   return st;
 }
 
+/* Seconds left: every cohort's expected member-epochs still to train (at least what its running
+ * members need to reach their next rung or the end) at its own measured speed per member-step,
+ * plus judging (a forward pass over the validation rows, a third of a step each), plus the rounds
+ * still to come at this round's cost. A cohort not timed yet is costed from the timed ones in
+ * proportion to its parameters times its batch. < 0 before any cohort is timed. */
+static double eta_seconds(const run_state *s) {
+  const caviar_sweep *sw = s->sweep;
+  const caviar_split *split = &sw->data->split;
+  /* Seconds per member-step by cohort: after warm-up where measured; else, if any cohort has been
+   * measured after warm-up, in proportion to those; else the warm-up measurements. */
+  double per_unit = 0, warm_unit = 0;
+  int steady = 0, timed = 0;
+  for (int c = 0; c < s->groups.n_cohorts; c++) {
+    double size = (double)s->cohorts[c].layout.per_member * s->groups.shapes[c].batch;
+    if (s->steady_steps[c] > 0) {
+      per_unit += s->steady_s[c] / s->steady_steps[c] / size;
+      steady++;
+    }
+    if (s->step_s[c] > 0) {
+      warm_unit += s->step_s[c] / size;
+      timed++;
+    }
+  }
+  if (timed == 0) return -1;
+  per_unit = steady ? per_unit / steady : warm_unit / timed;
+  double left = 0, round_total = 0;
+  for (int c = 0; c < s->groups.n_cohorts; c++) {
+    const caviar_shape *shape = &s->groups.shapes[c];
+    double step = s->steady_steps[c] > 0            ? s->steady_s[c] / s->steady_steps[c]
+                  : s->step_s[c] > 0 && steady == 0 ? s->step_s[c]
+                                                    : per_unit * (double)s->cohorts[c].layout.per_member * shape->batch;
+    double epoch = step * ((double)(split->n_train / (size_t)shape->batch) + (double)split->n_val / shape->batch / 3.0);
+    double needed = 0;
+    const caviar_cohort *cohort = &s->cohorts[c];
+    for (int slot = 0; slot < cohort->n; slot++) {
+      const caviar_trial_result *t = &s->result->trials[cohort->trial[slot]];
+      if (t->status != CAVIAR_TRIAL_RUNNING) continue;
+      const caviar_rungs *rungs = &s->result->plan.brackets[t->bracket].rungs;
+      int next = sw->spec->epochs;
+      for (int k = 0; k < rungs->n; k++)
+        if (rungs->epochs[k] > t->epochs) {
+          next = rungs->epochs[k];
+          break;
+        }
+      needed += next - t->epochs;
+    }
+    left += fmax(needed, s->planned[c] - s->trained_epochs[c]) * epoch;
+    round_total += s->planned[c] * epoch;
+  }
+  return left + (s->rounds - s->round - 1) * round_total;
+}
+
 static void report_progress(run_state *s, bool within_epoch) {
   const caviar_sweep *sw = s->sweep;
   if (!sw->progress) return;
@@ -439,9 +513,7 @@ static void report_progress(run_state *s, bool within_epoch) {
   p.elapsed_s = now - s->start;
   double training = s->train_start > 0 ? now - s->train_start : 0;
   p.model_samples_per_s = training > 0 ? r->model_samples / training : 0;
-  /* The rate so far (training and judging, from the first step) times the model-epochs left. */
-  double done = r->model_samples / (double)sw->data->split.n_train;
-  p.eta_s = done > 0 && training > 0 ? fmax(0, s->planned_model_epochs - done) * training / done : -1;
+  p.eta_s = eta_seconds(s);
   if (!within_epoch && s->running == 0 && s->round + 1 >= s->rounds) p.eta_s = 0;
   sw->progress(&p, sw->progress_ctx);
 }

@@ -41,7 +41,10 @@ typedef struct run_state {
   caviar_epoch_stats stats;  /* of one chunk of an epoch */
   float *epoch_loss;         /* the epoch's mean training loss per slot, summed chunk by chunk */
   uint8_t *epoch_diverged;
-  double *step_s;            /* per cohort: seconds a training step of the whole cohort took */
+  double *step_s;            /* per cohort: seconds per member-step, as last measured */
+  double *planned;           /* per cohort: member-epochs the round is expected to train */
+  double *trained_epochs;    /* per cohort: member-epochs trained so far (fractions mid-epoch) */
+  double *steady_s, *steady_steps; /* per cohort: seconds and member-steps after its first chunk */
   double epoch_samples, epoch_samples_done; /* this epoch's member-samples: planned, trained */
   double *calibration_s;     /* dry run: per cohort, seconds per member-step */
   int max_capacity;
