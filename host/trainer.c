@@ -204,6 +204,8 @@ static float metric_of(const run_state *s, const caviar_trial_result *t) {
   return s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? t->val_acc : t->val_loss;
 }
 
+int caviar_test_chunk_steps = 0;
+
 /* A chunk of an epoch takes about this long, so progress moves about once a second. */
 #define CHUNK_SECONDS 0.5
 #define REPORT_SECONDS 1.0
@@ -231,6 +233,8 @@ static caviar_status train_cohort_epoch(run_state *s, int c, caviar_error *err) 
     } else if (chunk > FIRST_CHUNK_STEPS) {
       chunk = FIRST_CHUNK_STEPS;
     }
+    if (caviar_test_chunk_steps > 0) chunk = steps - done < (size_t)caviar_test_chunk_steps ? steps - done
+                                                                                             : (size_t)caviar_test_chunk_steps;
     double t0 = caviar_now();
     caviar_status st =
         sw->backend->train_epoch(sw->backend, cohort, s->order + done * batch, chunk * batch, &s->stats, err);
@@ -257,7 +261,8 @@ static caviar_status train_cohort_epoch(run_state *s, int c, caviar_error *err) 
     double samples = (double)cohort->n * (double)(chunk * batch);
     s->result->model_samples += samples;
     s->epoch_samples_done += samples;
-    if (done < steps && caviar_now() - s->last_report >= REPORT_SECONDS) report_progress(s, true);
+    if (done < steps && (caviar_test_chunk_steps > 0 || caviar_now() - s->last_report >= REPORT_SECONDS))
+      report_progress(s, true);
   } while (done < steps);
   for (int slot = 0; slot < cohort->n; slot++)
     if (!s->epoch_diverged[slot]) s->epoch_loss[slot] /= (float)(steps ? steps : 1);

@@ -51,6 +51,10 @@ typedef struct run_state {
   int tick;             /* epochs the population has trained this round */
 } run_state;
 
+/* For the tests: > 0 makes every chunk of an epoch this many steps (instead of about half a
+ * second's worth) and reports progress after each one. */
+extern int caviar_test_chunk_steps;
+
 /* Exploit and explore: the bottom quantile of the running members copies a top member of the
  * same shape (weights and optimizer state, inside the arena) and perturbs or resamples its
  * real-valued swept hyperparameters; every change goes into the trials' lineage. */
