@@ -110,7 +110,7 @@ static const char style[] =
     "td.s,th.s{text-align:left}.survived{color:#1f5fa0;font-weight:600}.culled{color:#777}"
     ".diverged{color:#b22}.running{color:#74a}figure{margin:1em 0}img{max-width:100%;height:auto;"
     "border:1px solid #eee}figcaption{font-size:0.85em;color:#555}pre{background:#f6f6f6;padding:1em;"
-    "overflow:auto;font-size:0.8em}details{margin:0.2em 0}summary{cursor:pointer}.wide{overflow-x:auto}"
+    "overflow:auto;font-size:0.8em;tab-size:2}details{margin:0.2em 0}summary{cursor:pointer}.wide{overflow-x:auto}"
     "dl{display:grid;grid-template-columns:max-content auto;gap:2px 1em}dt{font-weight:600}dd{margin:0}";
 
 static void put_fact(FILE *f, const char *name, const cJSON *v) {
@@ -173,8 +173,10 @@ static caviar_status write_page(FILE *f, const char *dir, const cJSON *summary, 
   int k = 0;
   cJSON_ArrayForEach(entry, trials) order[k++] = entry;
   qsort(order, (size_t)n, sizeof *order, by_rank);
+  /* Coarse to fine: the round, numbered from 1 as the progress line numbers it. */
+  bool rounds = cJSON_GetArraySize(item(summary, "rounds")) > 1;
   fprintf(f, "<h2 id=\"leaderboard\">Leaderboard (%d trials)</h2>\n<div class=\"wide\"><table>\n<tr><th>rank</th>"
-             "<th>trial</th><th class=\"s\">status</th><th>epochs</th><th>", n);
+             "<th>trial</th>%s<th class=\"s\">status</th><th>epochs</th><th>", n, rounds ? "<th>round</th>" : "");
   put_text(f, metric);
   fputs("</th>", f);
   const cJSON *p;
@@ -187,8 +189,10 @@ static caviar_status write_page(FILE *f, const char *dir, const cJSON *summary, 
   for (int i = 0; i < n; i++) {
     const cJSON *t = order[i];
     const char *status = cJSON_IsString(item(t, "status")) ? item(t, "status")->valuestring : "?";
-    fprintf(f, "<tr><td>%d</td><td><a href=\"#trial-%d\">%d</a></td><td class=\"s ", i + 1,
+    fprintf(f, "<tr><td>%d</td><td><a href=\"#trial-%d\">%d</a></td>", i + 1,
             item(t, "trial") ? item(t, "trial")->valueint : -1, item(t, "trial") ? item(t, "trial")->valueint : -1);
+    if (rounds) fprintf(f, "<td>%d</td>", item(t, "round") ? item(t, "round")->valueint + 1 : 0);
+    fputs("<td class=\"s ", f);
     put_text(f, status);
     fputs("\">", f);
     put_text(f, status);
@@ -239,7 +243,8 @@ static caviar_status write_page(FILE *f, const char *dir, const cJSON *summary, 
   for (int i = 0; i < n; i++) {
     const cJSON *t = order[i];
     int id = item(t, "trial") ? item(t, "trial")->valueint : -1;
-    fprintf(f, "<details id=\"trial-%d\"><summary>#%d trial %d: ", id, i + 1, id);
+    /* The best trial's details open. */
+    fprintf(f, "<details id=\"trial-%d\"%s><summary>#%d trial %d: ", id, i == 0 ? " open=\"open\"" : "", i + 1, id);
     put_value(f, item(t, "status"));
     fputs(" after ", f);
     put_value(f, item(t, "epochs"));
