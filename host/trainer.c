@@ -545,24 +545,30 @@ static bool out_of_time(const run_state *s) {
 }
 
 /* A dry run's calibration: each cohort, filled as the sweep would fill it, trains one warm-up
- * step and then calibrate_steps timed steps; calibration_s gets the seconds per member-step. */
+ * step and then chunks of calibrate_steps steps over the first epoch's shuffled rows until
+ * CALIBRATION_SECONDS have passed (or the epoch's rows run out); calibration_s gets the seconds
+ * per member-step. */
+#define CALIBRATION_SECONDS 0.2
 static caviar_status calibrate(run_state *s, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
   const caviar_split *split = &sw->data->split;
   memcpy(s->order, split->train, split->n_train * sizeof *s->order);
+  caviar_shuffle(s->order, split->n_train, sw->seed, CAVIAR_RNG_SHUFFLE, 0);
   for (int c = 0; c < s->groups.n_cohorts; c++) {
     caviar_cohort *cohort = &s->cohorts[c];
-    size_t batch = (size_t)cohort->shape.batch;
-    int steps = (int)(split->n_train / batch) - 1;
-    if (steps > s->calibrate_steps) steps = s->calibrate_steps;
+    size_t batch = (size_t)cohort->shape.batch, steps = split->n_train / batch, done = 1;
     s->calibration_s[c] = 0;
-    if (cohort->n == 0 || steps < 1) continue;
+    if (cohort->n == 0 || steps < 2) continue;
     caviar_status st = sw->backend->train_epoch(sw->backend, cohort, s->order, batch, &s->stats, err);
-    double t0 = caviar_now();
-    if (st == CAVIAR_OK)
-      st = sw->backend->train_epoch(sw->backend, cohort, s->order + batch, (size_t)steps * batch, &s->stats, err);
+    double t0 = caviar_now(), took = 0;
+    while (st == CAVIAR_OK && done < steps && (done == 1 || took < CALIBRATION_SECONDS)) {
+      size_t chunk = steps - done < (size_t)s->calibrate_steps ? steps - done : (size_t)s->calibrate_steps;
+      st = sw->backend->train_epoch(sw->backend, cohort, s->order + done * batch, chunk * batch, &s->stats, err);
+      done += chunk;
+      took = caviar_now() - t0;
+    }
     if (st != CAVIAR_OK) return st;
-    s->calibration_s[c] = (caviar_now() - t0) / ((double)steps * cohort->n);
+    s->calibration_s[c] = took / ((double)(done - 1) * cohort->n);
   }
   return CAVIAR_OK;
 }
@@ -755,7 +761,7 @@ caviar_status caviar_sweep_run_within(const caviar_sweep *sweep, double time_bud
   return sweep_run(sweep, time_budget_s, 0, out, NULL, err);
 }
 
-/* Timed steps per cohort in a dry run's calibration (after one warm-up step). */
+/* Steps per call in a dry run's calibration (after one warm-up step). */
 #define CALIBRATION_STEPS 4
 
 caviar_status caviar_sweep_estimate_run(const caviar_sweep *sweep, caviar_sweep_estimate *out, caviar_error *err) {
