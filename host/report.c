@@ -360,7 +360,13 @@ void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_swe
     if (!cols[c].shown && h < sizeof hidden)
       h += (size_t)snprintf(hidden + h, sizeof hidden - h, "%s%s", h ? ", " : "", cols[c].header);
   if (rows < r->n_trials) fprintf(f, "(%d more in summary.json)\n", r->n_trials - rows);
-  if (h) fprintf(f, "(not shown at this width: %s)\n", hidden);
+  if (h) {
+    char note[600];
+    int n = snprintf(note, sizeof note, "(not shown at this width: %s)", hidden);
+    /* The note too stays within the width. */
+    if (width > 5 && n > width) snprintf(note + width - 5, sizeof note - (size_t)(width - 5), " ...)");
+    fprintf(f, "%s\n", note);
+  }
   free(order);
   free(cols);
   free(cells);
