@@ -216,7 +216,7 @@ int caviar_cmd_sweep(int argc, char **argv) {
     st = caviar_report_write(a.out_dir, &info, &result, &err);
     int survivors = count_survivors(&result), saved = caviar_report_saved_count(&info, &result);
     if (st == CAVIAR_OK && result.out_of_time)
-      fprintf(stderr, "caviar: the time budget (%.0f s) stopped the sweep: %d trial(s) finished, the rest are listed as running\n",
+      fprintf(stderr, "caviar: the time budget (%.3g s) stopped the sweep: %d trial(s) finished, the rest are listed as running\n",
               a.time_budget, survivors);
     if (st == CAVIAR_OK && !a.quiet)
       fprintf(stderr, "caviar: wrote %s/summary.json, %s/curves.csv and %d model(s) in %s/best/ (%.1f s)\n", a.out_dir,
