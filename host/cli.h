@@ -19,6 +19,7 @@ int caviar_cmd_eval(int argc, char **argv);
 int caviar_cmd_bench(int argc, char **argv);
 int caviar_cmd_synth(int argc, char **argv);
 int caviar_cmd_train(int argc, char **argv);
+int caviar_cmd_report(int argc, char **argv);
 
 /* Prints "caviar COMMAND: message (see caviar COMMAND --help)" and returns 2. */
 int caviar_usage_error(const char *command, const char *fmt, ...) CAVIAR_PRINTF(2, 3);
@@ -30,6 +31,15 @@ int caviar_option_error(const char *command, int optopt_value, const char *arg);
 
 /* A whole decimal number in [0, max]; false for anything else ("12x", "-1", "", overflow). */
 bool caviar_parse_u64(const char *text, uint64_t max, uint64_t *out);
+
+/* A duration: seconds, or a number with s, m or h ("90", "90s", "10m", "1.5h"); > 0. */
+bool caviar_parse_duration(const char *text, double *seconds);
+
+/* --threads N: the CPU threads OpenMP uses (what OMP_NUM_THREADS sets); 0 or a usage error. */
+int caviar_threads_option(const char *command, const char *text);
+
+/* The same help line for --threads in every command that trains. */
+#define CAVIAR_HELP_THREADS "      --threads N   CPU threads to train on (default: every core, or $OMP_NUM_THREADS)\n"
 
 /* --data DIR: replaces an IDX data spec's folder (an error for CSV data). */
 caviar_status caviar_override_data_dir(caviar_data_spec *data, const char *dir, caviar_error *err);
@@ -45,9 +55,15 @@ caviar_status caviar_open_backend(const char *device, bool tf32, caviar_backend 
 caviar_status caviar_open_backend_with(const char *device, const caviar_backend_options *options,
                                        caviar_backend **out, const char **description, caviar_error *err);
 
-/* Progress lines on stderr: one line redrawn in place on a terminal, a plain line per epoch
- * otherwise. ctx is unused. */
+/* Progress lines on stderr: one line redrawn in place on a terminal (about once a second, cut to
+ * its width), a plain line per epoch otherwise, nothing when quiet. ctx is the printer. */
+typedef struct caviar_progress_printer {
+  bool quiet, tty, open; /* open: a redrawn line awaits its newline */
+} caviar_progress_printer;
+void caviar_progress_printer_init(caviar_progress_printer *pp, bool quiet);
 void caviar_print_progress(const caviar_progress *p, void *ctx);
+/* Ends the redrawn line, if one is open. */
+void caviar_progress_printer_end(caviar_progress_printer *pp);
 
 /* Whether this build has the CUDA backend, and a one-line account of the devices it sees. */
 bool caviar_has_cuda(void);

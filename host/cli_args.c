@@ -1,5 +1,7 @@
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
+#include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,4 +52,26 @@ caviar_status caviar_override_data_dir(caviar_data_spec *data, const char *dir, 
 
 caviar_status caviar_load_spec_arg(const char *path, caviar_spec *spec, caviar_error *err) {
   return path ? caviar_spec_load(path, spec, err) : caviar_spec_load_default(spec, err);
+}
+
+bool caviar_parse_duration(const char *text, double *seconds) {
+  if (!text || !(isdigit((unsigned char)text[0]) || text[0] == '.')) return false;
+  char *end;
+  errno = 0;
+  double v = strtod(text, &end);
+  double unit = 1;
+  if (*end == 's') end++;
+  else if (*end == 'm') unit = 60, end++;
+  else if (*end == 'h') unit = 3600, end++;
+  if (errno || *end || !isfinite(v) || v <= 0 || v * unit > 1e9) return false;
+  *seconds = v * unit;
+  return true;
+}
+
+int caviar_threads_option(const char *command, const char *text) {
+  uint64_t n;
+  if (!caviar_parse_u64(text, 4096, &n) || n == 0)
+    return caviar_usage_error(command, "--threads expects a whole number from 1 to 4096, got '%s'", text);
+  omp_set_num_threads((int)n);
+  return 0;
 }

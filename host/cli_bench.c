@@ -14,7 +14,8 @@
 #endif
 
 static const char usage[] =
-    "usage: caviar bench [--device cpu|cuda] [--tf32] [--eager] [--chunks K,...] [--models N,...] [--hidden H] [--layers L] [--batch B] [--json]\n"
+    "usage: caviar bench [--device cpu|cuda] [--tf32] [--eager] [--chunks K,...] [--models N,...] [--hidden H]\n"
+    "                    [--layers L] [--batch B] [--json] [--data DIR] [--threads N]\n"
     "\n"
     "Train one epoch of N MLPs (inputs-H-...-10, Adam, learning rates log-spaced in [1e-4, 1e-2]) on\n"
     "Fashion-MNIST's training split (synthetic data of the same shape if it is not installed) and\n"
@@ -35,7 +36,9 @@ static const char usage[] =
     "               next chunks' GEMMs (1: none; default: the backend's); a list times each\n"
     "  --hidden H   units per layer (128)       --layers L   hidden layers (1)\n"
     "  --batch B    minibatch size (128)        --json       one JSON object instead of text\n"
-    "  --data DIR   the IDX folder to read (default /usr/share/datasets/fashion-mnist)\n";
+    "  --data DIR   the IDX folder to read (default /usr/share/datasets/fashion-mnist)\n"
+    "  --threads N  CPU threads to train on (default: every core, or $OMP_NUM_THREADS)\n"
+    "  -h, --help   this text\n";
 
 enum { BENCH_MAX_LIST = 16 };
 
@@ -82,7 +85,8 @@ static int parse_args(int argc, char **argv, bench_args *a) {
       {"batch", required_argument, NULL, 'b'},  {"json", no_argument, NULL, 'j'},
       {"tf32", no_argument, NULL, 't'},         {"data", required_argument, NULL, 'D'},
       {"eager", no_argument, NULL, 'e'},       {"chunks", required_argument, NULL, 'k'},
-      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+      {"threads", required_argument, NULL, 'T'}, {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
   *a = (bench_args){.device = "cpu", .data_dir = CAVIAR_DEFAULT_DATA_DIR, .models = {32}, .n_models = 1,
                     .chunks = {0}, .n_chunks = 1, .hidden = 128, .layers = 1, .batch = 128};
   int c, rc = 0;
@@ -99,6 +103,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
       case 'e': a->eager = true; break;
       case 'k': rc = parse_list("--chunks", optarg, 1, CAVIAR_CUDA_MAX_CHUNKS, a->chunks, &a->n_chunks); break;
       case 'D': a->data_dir = optarg; break;
+      case 'T': rc = caviar_threads_option("bench", optarg); break;
       case 'h': fputs(usage, stdout); return -1;
       default: return caviar_option_error("bench", optopt, argv[optind - 1]);
     }

@@ -14,7 +14,7 @@ static const char usage[] =
     "scaling stored in the model. PATH is an IDX folder (its t10k- files) or a CSV file (label\n"
     "first); the default is Fashion-MNIST's test set.\n"
     "\n"
-    "  --data PATH   test data\n"
+    "  --data PATH   the test data to read: an IDX folder (its t10k- files) or a CSV file\n"
     "  -h, --help    this text\n";
 
 /* Runs the model as a one-member cohort on the CPU backend. */

@@ -25,7 +25,8 @@ void caviar_describe_devices(char *buf, size_t size) {
 
 int caviar_cmd_info(int argc, char **argv) {
   if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-    fputs("usage: caviar info\n\nPrint this build's version, backends and the devices it sees.\n", stdout);
+    fputs("usage: caviar info\n\nPrint this build's version, backends and the devices it sees.\n\n  -h, --help   this text\n",
+          stdout);
     return 0;
   }
   if (argc > 1) return caviar_usage_error("info", "takes no arguments, got '%s'", argv[1]);

@@ -11,6 +11,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  sweep [SPEC] [-o DIR]             train the sweep, cull, report and save the best models\n"
+    "  report DIR [-o FILE]              one self-contained report.html of a sweep's output folder\n"
     "  sample [SPEC] [-n N] [--seed S]   print the trial configs a sweep draws (JSON lines)\n"
     "  train [CONFIG] [--checkpoint F]   one model, babysat: live curve, resumable, adjustable\n"
     "  eval MODEL [--data PATH]          a saved model's test accuracy and loss\n"
@@ -19,7 +20,7 @@ static const char usage[] =
     "  synth DIR                         write a small synthetic dataset (IDX) to try things on\n"
     "  info                              version, backends and devices\n"
     "\n"
-    "  caviar COMMAND --help   help for one command\n"
+    "  caviar COMMAND -h, --help   help for one command\n"
     "  caviar --version        version and backends\n"
     "\n"
     "Exit status: 0 ok, 1 runtime failure, 2 bad input or usage.\n";
@@ -31,6 +32,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"sweep", caviar_cmd_sweep},
+    {"report", caviar_cmd_report},
     {"sample", caviar_cmd_sample},
     {"train", caviar_cmd_train},
     {"eval", caviar_cmd_eval},

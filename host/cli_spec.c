@@ -8,7 +8,9 @@ static const char usage[] =
     "usage: caviar spec\n"
     "\n"
     "Print the built-in default sweep spec (Fashion-MNIST) to stdout: copy it, edit it, and pass\n"
-    "the file to `caviar sample`. docs/SPEC.md describes every key.\n";
+    "the file to `caviar sample`. docs/SPEC.md describes every key.\n"
+    "\n"
+    "  -h, --help   this text\n";
 
 int caviar_cmd_spec(int argc, char **argv) {
   if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {

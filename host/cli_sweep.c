@@ -1,37 +1,55 @@
-/* caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--seed S] [-n N]: the main job. */
+/* caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--seed S] [-n N] ...: the main job. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
+#include "caviar/progress_line.h"
 #include "caviar/report.h"
 #include "cli.h"
 
 static const char usage[] =
-    "usage: caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--tf32] [--seed S] [-n N] [--data DIR]\n"
-    "                    [--method grid|random]\n"
+    "usage: caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--tf32] [--seed S] [-n N] [-p N]\n"
+    "                    [--data DIR] [--method grid|random] [--threads N] [--time-budget T] [--keep N]\n"
+    "                    [--dry-run] [-q] [--json]\n"
     "\n"
     "Train every trial SPEC's sampler draws as one population, cull the losers at each rung of\n"
-    "successive halving, evaluate the survivors once on the test split, and save them.\n"
+    "successive halving, evaluate the survivors once on the test split, and save the best.\n"
     "Without SPEC, the built-in default spec (Fashion-MNIST; see `caviar spec`).\n"
     "\n"
-    "  -o, --out DIR     output folder (default caviar-out): summary.json, curves.csv and\n"
-    "                    best/trial-<id>.safetensors for each survivor\n"
-    "      --device D    auto (default: the GPU when one is present, else the CPU), cpu or cuda\n"
-    "      --tf32        let the GPU's GEMMs use TF32 tensor cores (faster, ~1e-3 relative error)\n"
-    "      --seed S      sweep seed, overriding the spec's (sampling, split, minibatch order, weights)\n"
-    "  -n, --trials N    how many trials, overriding the spec's\n"
-    "      --data DIR    the IDX folder to read, overriding the spec's data.dir\n"
-    "      --method M    grid or random, overriding the spec's (compare the two on one spec)\n"
-    "  -h, --help        this text\n"
+    "  -o, --out DIR       output folder (default caviar-out): summary.json, curves.csv and\n"
+    "                      best/trial-<id>.safetensors for the best survivors\n"
+    "      --device D      auto (default: the GPU when one is present, else the CPU), cpu or cuda\n"
+    "      --tf32          let the GPU's GEMMs use TF32 tensor cores (faster, ~1e-3 relative error)\n"
+    "      --seed S        sweep seed, overriding the spec's (sampling, split, minibatch order, weights)\n"
+    "  -n, --trials N      how many trials, overriding the spec's\n"
+    "  -p, --population N  most trials training at once, overriding the spec's (0: all of them)\n"
+    "      --data DIR      the IDX folder to read, overriding the spec's data.dir\n"
+    "      --method M      grid or random, overriding the spec's (compare the two on one spec)\n"
+    CAVIAR_HELP_THREADS
+    "      --time-budget T stop at the last rung boundary that fits T (90, 90s, 10m, 1.5h) and report\n"
+    "                      what finished; trials stopped early are listed as running\n"
+    "      --keep N        best/ keeps the top N survivors (default 10; 0: all of them)\n"
+    "      --dry-run       print the trials, cohorts, memory and an estimated time from a short\n"
+    "                      calibration on the device; train nothing, write nothing\n"
+    "  -q, --quiet         no progress lines (errors still go to stderr)\n"
+    "      --json          the leaderboard as JSON on stdout (the trials as summary.json has them,\n"
+    "                      best first, each with its rank)\n"
+    "  -h, --help          this text\n"
     "\n"
-    "Progress goes to stderr (one live line on a terminal); the leaderboard to stdout.\n";
+    "Progress goes to stderr: on a terminal one live line, redrawn about once a second to fit its\n"
+    "width (best so far is over every trial, culled ones included; best alive over those still\n"
+    "training); otherwise one plain line per epoch. The leaderboard goes to stdout.\n";
 
 typedef struct sweep_args {
   const char *spec_path, *out_dir, *device, *data_dir, *method;
   uint64_t seed;
-  bool seed_given, tf32;
-  long long trials;
+  bool seed_given, tf32, quiet, json, dry_run;
+  long long trials, population; /* < 0: the spec's */
+  long long keep;
+  double time_budget;
 } sweep_args;
 
 static int parse_args(int argc, char **argv, sweep_args *a) {
@@ -39,21 +57,31 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
                                           {"device", required_argument, NULL, 'd'},
                                           {"seed", required_argument, NULL, 's'},
                                           {"trials", required_argument, NULL, 'n'},
+                                          {"population", required_argument, NULL, 'p'},
                                           {"tf32", no_argument, NULL, 't'},
                                           {"data", required_argument, NULL, 'D'},
                                           {"method", required_argument, NULL, 'm'},
+                                          {"threads", required_argument, NULL, 'T'},
+                                          {"time-budget", required_argument, NULL, 'B'},
+                                          {"keep", required_argument, NULL, 'k'},
+                                          {"dry-run", no_argument, NULL, 'R'},
+                                          {"quiet", no_argument, NULL, 'q'},
+                                          {"json", no_argument, NULL, 'j'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
-  *a = (sweep_args){NULL, "caviar-out", "auto", NULL, NULL, 0, false, false, -1};
+  *a = (sweep_args){.out_dir = "caviar-out", .device = "auto", .trials = -1, .population = -1, .keep = 10};
   uint64_t value;
-  int c;
+  int c, rc;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "o:n:h", options, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "o:n:p:qh", options, NULL)) != -1) {
     switch (c) {
       case 'o': a->out_dir = optarg; break;
       case 'd': a->device = optarg; break;
       case 't': a->tf32 = true; break;
       case 'D': a->data_dir = optarg; break;
+      case 'q': a->quiet = true; break;
+      case 'j': a->json = true; break;
+      case 'R': a->dry_run = true; break;
       case 'm':
         if (strcmp(optarg, "grid") != 0 && strcmp(optarg, "random") != 0)
           return caviar_usage_error("sweep", "--method expects grid or random, got '%s'", optarg);
@@ -70,6 +98,26 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
                                     optarg);
         a->trials = (long long)value;
         break;
+      case 'p':
+        if (!caviar_parse_u64(optarg, (uint64_t)CAVIAR_MAX_TRIALS, &value))
+          return caviar_usage_error("sweep", "--population expects a whole number from 0 to %lld, got '%s'",
+                                    CAVIAR_MAX_TRIALS, optarg);
+        a->population = (long long)value;
+        break;
+      case 'k':
+        if (!caviar_parse_u64(optarg, (uint64_t)CAVIAR_MAX_TRIALS, &value))
+          return caviar_usage_error("sweep", "--keep expects a whole number from 0 to %lld, got '%s'", CAVIAR_MAX_TRIALS,
+                                    optarg);
+        a->keep = (long long)value;
+        break;
+      case 'B':
+        if (!caviar_parse_duration(optarg, &a->time_budget))
+          return caviar_usage_error("sweep", "--time-budget expects a duration such as 90, 90s, 10m or 1.5h, got '%s'",
+                                    optarg);
+        break;
+      case 'T':
+        if ((rc = caviar_threads_option("sweep", optarg)) != 0) return rc;
+        break;
       case 'h': fputs(usage, stdout); return -1;
       default: return caviar_option_error("sweep", optopt, argv[optind - 1]);
     }
@@ -77,6 +125,26 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
   if (argc - optind > 1) return caviar_usage_error("sweep", "expected at most one SPEC, got %d", argc - optind);
   a->spec_path = optind < argc ? argv[optind] : NULL;
   return 0;
+}
+
+/* The leaderboard's width: stdout's terminal, else no limit (a file or a pipe gets every column). */
+static int stdout_width(void) {
+  struct winsize ws;
+  if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  return 0;
+}
+
+static void print_estimate(const caviar_sweep_estimate *e, const char *device) {
+  char eta[32];
+  caviar_format_duration(e->seconds, eta, sizeof eta);
+  printf("trials       %d%s\n", e->trials * e->rounds, e->rounds > 1 ? " (over all rounds)" : "");
+  if (e->rounds > 1) printf("rounds       %d of %d trials\n", e->rounds, e->trials);
+  printf("population   %d at once\n", e->population);
+  printf("cohorts      %d (one per shape: hidden, layers, batch)\n", e->n_cohorts);
+  printf("model-epochs %.0f planned (early termination's expected culls)\n", e->model_epochs);
+  printf("memory       %.1f MiB of arenas + %.1f MiB of data on %s\n", e->arena_bytes / 1048576.0,
+         e->data_bytes / 1048576.0, device);
+  printf("time         ~%s estimated (calibrated in %.1f s; training and judging only)\n", eta, e->calibration_s);
 }
 
 static int count_survivors(const caviar_sweep_result *r) {
@@ -94,6 +162,7 @@ int caviar_cmd_sweep(int argc, char **argv) {
   caviar_status st = caviar_load_spec_arg(a.spec_path, &spec, &err);
   if (st != CAVIAR_OK) return caviar_report(st, &err);
   uint64_t seed = a.seed_given ? a.seed : spec.seed;
+  if (a.population >= 0) spec.population = a.population;
   if (a.method) {
     if (spec.method == CAVIAR_METHOD_COARSE_TO_FINE) {
       caviar_spec_free(&spec);
@@ -116,21 +185,43 @@ int caviar_cmd_sweep(int argc, char **argv) {
     caviar_spec_free(&spec);
     return caviar_report(st, &err);
   }
-  fprintf(stderr, "caviar: %s: %zu training, %zu validation, %zu test examples, %d classes; training on %s\n",
-          data.train_name, data.split.n_train, data.split.n_val, data.test.n, data.classes, device);
-  caviar_sweep sweep = {&spec, seed, a.trials, backend, &data, caviar_print_progress, NULL};
+  if (!a.quiet)
+    fprintf(stderr, "caviar: %s: %zu training, %zu validation, %zu test examples, %d classes; training on %s\n",
+            data.train_name, data.split.n_train, data.split.n_val, data.test.n, data.classes, device);
+  caviar_progress_printer printer;
+  caviar_progress_printer_init(&printer, a.quiet);
+  caviar_sweep sweep = {&spec, seed, a.trials, backend, &data, caviar_print_progress, &printer};
+  if (a.dry_run) {
+    caviar_sweep_estimate estimate;
+    st = caviar_sweep_estimate_run(&sweep, &estimate, &err);
+    if (st == CAVIAR_OK) print_estimate(&estimate, device);
+    caviar_data_free(&data);
+    backend->destroy(backend);
+    caviar_spec_free(&spec);
+    return caviar_report(st, &err);
+  }
   caviar_sweep_result result;
-  st = caviar_sweep_run(&sweep, &result, &err);
+  st = caviar_sweep_run_within(&sweep, a.time_budget, &result, &err);
+  caviar_progress_printer_end(&printer);
   if (st == CAVIAR_OK) {
-    caviar_leaderboard_print(stdout, &spec, &result, 20);
+    caviar_report_info info = {&spec, seed, device, &data, (int)(a.keep > 1000000 ? 1000000 : a.keep)};
+    if (a.json) {
+      char *text = caviar_leaderboard_json(&info, &result);
+      if (text) puts(text);
+      free(text);
+    } else {
+      caviar_leaderboard_print(stdout, &spec, &result, 20, stdout_width());
+    }
     fflush(stdout);
-    caviar_report_info info = {&spec, seed, device, &data};
     st = caviar_report_write(a.out_dir, &info, &result, &err);
-    int survivors = count_survivors(&result);
-    if (st == CAVIAR_OK)
+    int survivors = count_survivors(&result), saved = caviar_report_saved_count(&info, &result);
+    if (st == CAVIAR_OK && result.out_of_time)
+      fprintf(stderr, "caviar: the time budget (%.3g s) stopped the sweep: %d trial(s) finished, the rest are listed as running\n",
+              a.time_budget, survivors);
+    if (st == CAVIAR_OK && !a.quiet)
       fprintf(stderr, "caviar: wrote %s/summary.json, %s/curves.csv and %d model(s) in %s/best/ (%.1f s)\n", a.out_dir,
-              a.out_dir, survivors, a.out_dir, result.wall_seconds);
-    if (st == CAVIAR_OK && survivors == 0)
+              a.out_dir, saved, a.out_dir, result.wall_seconds);
+    if (st == CAVIAR_OK && survivors == 0 && !result.out_of_time)
       st = caviar_fail(&err, CAVIAR_ERUNTIME,
                        "every trial diverged (NaN or Inf loss): lower learning_rate's range in the spec");
     caviar_sweep_result_free(&result);

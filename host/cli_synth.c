@@ -14,7 +14,9 @@ static const char usage[] =
     "\n"
     "Write a synthetic classification problem (Gaussian clusters around per-class centres, features\n"
     "as bytes) into DIR as gzipped IDX files with Fashion-MNIST's names, for a spec's data.dir.\n"
-    "Defaults: 5000 training and 1000 test examples, 64 features, 10 classes, noise 1.5, seed 1.\n";
+    "Defaults: 5000 training and 1000 test examples, 64 features, 10 classes, noise 1.5, seed 1.\n"
+    "\n"
+    "  -h, --help   this text\n";
 
 static int parse_count(const char *flag, const char *text, uint64_t lo, uint64_t hi, uint64_t *out) {
   if (!caviar_parse_u64(text, hi, out) || *out < lo)

@@ -13,7 +13,7 @@
 static const char usage[] =
     "usage: caviar train [CONFIG.json | --from MODEL.safetensors] [--set name=value ...] [--epochs E]\n"
     "                    [--checkpoint FILE] [-o MODEL.safetensors] [--data DIR] [--seed S] [--trial K]\n"
-    "                    [--device auto|cpu|cuda] [--tf32]\n"
+    "                    [--device auto|cpu|cuda] [--tf32] [--threads N]\n"
     "\n"
     "Train one model, printing its learning curve as it goes (panda mode: babysitting one model).\n"
     "CONFIG is a line of `caviar sample` ({\"trial\": k, \"params\": {...}}, with optional \"data\" and\n"
@@ -28,8 +28,10 @@ static const char usage[] =
     "  --epochs E         epochs to train now (default 10)\n"
     "  --checkpoint FILE  resume from FILE if it exists; save to it after every epoch\n"
     "  -o, --out MODEL    save the final model as safetensors\n"
-    "  --data DIR         the IDX folder, overriding the config's\n"
-    "  --seed S, --trial K, --device D, --tf32: as for caviar sweep\n";
+    "  --data DIR         the IDX folder to read, overriding the config's data.dir\n"
+    "  --threads N        CPU threads to train on (default: every core, or $OMP_NUM_THREADS)\n"
+    "  --seed S, --trial K, --device D, --tf32: as for caviar sweep\n"
+    "  -h, --help         this text\n";
 
 typedef struct train_args {
   const char *config, *from, *checkpoint, *out, *data_dir, *device;
@@ -46,12 +48,13 @@ static int parse_args(int argc, char **argv, train_args *a) {
       {"out", required_argument, NULL, 'o'},    {"data", required_argument, NULL, 'D'},
       {"seed", required_argument, NULL, 'S'},   {"trial", required_argument, NULL, 'k'},
       {"device", required_argument, NULL, 'd'}, {"tf32", no_argument, NULL, 't'},
-      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+      {"threads", required_argument, NULL, 'T'}, {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
   memset(a, 0, sizeof *a);
   a->epochs = 10;
   a->device = "auto";
   uint64_t v;
-  int c;
+  int c, rc;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
     switch (c) {
@@ -79,6 +82,9 @@ static int parse_args(int argc, char **argv, train_args *a) {
         break;
       case 'd': a->device = optarg; break;
       case 't': a->tf32 = true; break;
+      case 'T':
+        if ((rc = caviar_threads_option("train", optarg)) != 0) return rc;
+        break;
       case 'h': fputs(usage, stdout); return -1;
       default: return caviar_option_error("train", optopt, argv[optind - 1]);
     }

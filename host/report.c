@@ -10,13 +10,14 @@
 #include <unistd.h>
 
 #include "caviar/atomic_file.h"
+#include "caviar/hparams.h"
 #include "caviar/model_file.h"
 #include "caviar/trial_json.h"
 #include "caviar/zoom.h"
 
 static cJSON *number_or_null(double x) { return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull(); }
 
-static cJSON *trial_json(const caviar_trial_result *t) {
+static cJSON *trial_json(const caviar_trial_result *t, bool saved) {
   char text[2048];
   cJSON *obj = cJSON_CreateObject();
   cJSON_AddNumberToObject(obj, "trial", t->trial.id);
@@ -32,6 +33,8 @@ static cJSON *trial_json(const caviar_trial_result *t) {
   if (t->status == CAVIAR_TRIAL_SURVIVED) {
     cJSON_AddItemToObject(obj, "test_loss", number_or_null(t->test_loss));
     cJSON_AddItemToObject(obj, "test_acc", number_or_null(t->test_acc));
+  }
+  if (saved) {
     snprintf(text, sizeof text, "best/trial-%u.safetensors", (unsigned)t->trial.id);
     cJSON_AddStringToObject(obj, "model", text);
   }
@@ -39,7 +42,29 @@ static cJSON *trial_json(const caviar_trial_result *t) {
   return obj;
 }
 
-static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_result *r) {
+/* Which trials best/ keeps: the top keep_models survivors (all of them when keep_models <= 0). */
+static bool *saved_trials(const caviar_report_info *info, const caviar_sweep_result *r, caviar_error *err) {
+  size_t n = (size_t)(r->n_trials > 0 ? r->n_trials : 1);
+  bool *saved = caviar_alloc(n, sizeof *saved, "the list of models to save", err);
+  int *order = caviar_alloc(n, sizeof *order, "the leaderboard", err);
+  if (saved && order) {
+    caviar_result_order(info->spec, r, order);
+    int kept = 0;
+    for (int k = 0; k < r->n_trials; k++)
+      if (r->trials[order[k]].status == CAVIAR_TRIAL_SURVIVED && (info->keep_models <= 0 || kept < info->keep_models)) {
+        saved[order[k]] = true;
+        kept++;
+      }
+  }
+  free(order);
+  if (!order && saved) {
+    free(saved);
+    saved = NULL;
+  }
+  return saved;
+}
+
+static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_result *r, const bool *saved) {
   cJSON *root = cJSON_CreateObject();
   cJSON_AddStringToObject(root, "caviar_version", CAVIAR_VERSION);
   cJSON_AddStringToObject(root, "spec_file", info->spec->source);
@@ -50,6 +75,8 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   cJSON_AddNumberToObject(root, "wall_seconds", r->wall_seconds);
   cJSON_AddNumberToObject(root, "model_samples", r->model_samples);
   cJSON_AddNumberToObject(root, "model_samples_per_second", r->wall_seconds > 0 ? r->model_samples / r->wall_seconds : 0);
+  cJSON_AddStringToObject(root, "metric", info->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? "val_acc" : "val_loss");
+  cJSON_AddBoolToObject(root, "stopped_by_time_budget", r->out_of_time);
   const caviar_data *d = info->data;
   cJSON *data = cJSON_AddObjectToObject(root, "data");
   cJSON_AddStringToObject(data, "train", d->train_name);
@@ -84,14 +111,26 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
     cJSON_AddItemToArray(rounds, round);
   }
   int *order = malloc((size_t)(r->n_trials > 0 ? r->n_trials : 1) * sizeof *order);
-  if (order && r->n_trials > 0) {
+  int *rank = malloc((size_t)(r->n_trials > 0 ? r->n_trials : 1) * sizeof *rank);
+  if (order && rank && r->n_trials > 0) {
     caviar_result_order(info->spec, r, order);
+    for (int k = 0; k < r->n_trials; k++) rank[order[k]] = k + 1;
     const caviar_trial_result *best = &r->trials[order[0]];
-    if (best->status == CAVIAR_TRIAL_SURVIVED) cJSON_AddItemToObject(root, "best", trial_json(best));
+    if (best->status == CAVIAR_TRIAL_SURVIVED) {
+      cJSON *b = trial_json(best, saved[order[0]]);
+      cJSON_AddNumberToObject(b, "rank", 1);
+      cJSON_AddItemToObject(root, "best", b);
+    }
+  }
+  cJSON *trials = cJSON_AddArrayToObject(root, "trials");
+  for (int i = 0; i < r->n_trials; i++) {
+    cJSON *t = trial_json(&r->trials[i], saved[i]);
+    /* The leaderboard's place (1: best), by caviar_result_order. */
+    if (order && rank) cJSON_AddNumberToObject(t, "rank", rank[i]);
+    cJSON_AddItemToArray(trials, t);
   }
   free(order);
-  cJSON *trials = cJSON_AddArrayToObject(root, "trials");
-  for (int i = 0; i < r->n_trials; i++) cJSON_AddItemToArray(trials, trial_json(&r->trials[i]));
+  free(rank);
   return root;
 }
 
@@ -136,7 +175,7 @@ static void remove_flat_dir(const char *path) {
 /* Writes every survivor into a fresh folder, then swaps it in for best/: a reader sees the old set
  * or the new one, never a mixture. */
 static caviar_status write_models(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
-                                  caviar_error *err) {
+                                  const bool *saved, caviar_error *err) {
   char fresh[4096], old[4096], best[4096], path[4200];
   snprintf(fresh, sizeof fresh, "%s/.best-new-XXXXXX", dir);
   snprintf(best, sizeof best, "%s/best", dir);
@@ -145,7 +184,7 @@ static caviar_status write_models(const char *dir, const caviar_report_info *inf
   caviar_status st = CAVIAR_OK;
   for (int i = 0; st == CAVIAR_OK && i < r->n_trials; i++) {
     const caviar_trial_result *t = &r->trials[i];
-    if (t->status != CAVIAR_TRIAL_SURVIVED) continue;
+    if (!saved[i]) continue;
     caviar_model model = {t->shape, t->trial.hp, t->trial.id, t->params, info->data->scaling};
     snprintf(path, sizeof path, "%s/trial-%u.safetensors", fresh, (unsigned)t->trial.id);
     st = caviar_model_save(path, &model, err);
@@ -174,39 +213,161 @@ caviar_status caviar_report_write(const char *dir, const caviar_report_info *inf
   if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
     return caviar_fail(err, CAVIAR_EINPUT, "%s: exists and is not a folder", dir);
   char path[4200];
-  caviar_status st = write_models(dir, info, r, err);
+  bool *saved = saved_trials(info, r, err);
+  if (!saved) return CAVIAR_ERUNTIME;
+  caviar_status st = write_models(dir, info, r, saved, err);
   if (st == CAVIAR_OK) {
     snprintf(path, sizeof path, "%s/curves.csv", dir);
     st = write_curves(path, r, err);
   }
   if (st == CAVIAR_OK) {
-    cJSON *summary = summary_json(info, r);
+    cJSON *summary = summary_json(info, r, saved);
     char *text = cJSON_Print(summary);
     cJSON_Delete(summary);
-    if (!text) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory writing the summary");
+    if (!text) {
+      free(saved);
+      return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory writing the summary");
+    }
     snprintf(path, sizeof path, "%s/summary.json", dir);
     st = write_line(path, text, err);
     free(text);
   }
+  free(saved);
   return st;
 }
 
-void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_sweep_result *r, int max_rows) {
+int caviar_report_saved_count(const caviar_report_info *info, const caviar_sweep_result *r) {
+  int n = 0;
+  for (int i = 0; i < r->n_trials; i++) n += r->trials[i].status == CAVIAR_TRIAL_SURVIVED;
+  return info->keep_models > 0 && n > info->keep_models ? info->keep_models : n;
+}
+
+char *caviar_leaderboard_json(const caviar_report_info *info, const caviar_sweep_result *r) {
+  caviar_error err;
+  bool *saved = saved_trials(info, r, &err);
   int *order = malloc((size_t)(r->n_trials > 0 ? r->n_trials : 1) * sizeof *order);
-  if (!order) return;
-  caviar_result_order(spec, r, order);
-  fprintf(f, "%4s %6s %-9s %6s %8s %8s %8s  %-10s %-8s %6s %6s %-5s %7s\n", "rank", "trial", "status", "epochs",
-          "val_acc", "val_loss", "test_acc", "lr", "optim", "hidden", "layers", "act", "dropout");
+  char *text = NULL;
+  if (saved && order) {
+    caviar_result_order(info->spec, r, order);
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "metric", info->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? "val_acc" : "val_loss");
+    cJSON_AddBoolToObject(root, "stopped_by_time_budget", r->out_of_time);
+    cJSON *rows = cJSON_AddArrayToObject(root, "leaderboard");
+    for (int k = 0; k < r->n_trials; k++) {
+      cJSON *row = trial_json(&r->trials[order[k]], saved[order[k]]);
+      cJSON_AddNumberToObject(row, "rank", k + 1);
+      cJSON_AddItemToArray(rows, row);
+    }
+    text = cJSON_Print(root);
+    cJSON_Delete(root);
+  }
+  free(saved);
+  free(order);
+  return text;
+}
+
+/* A leaderboard column: a header and each shown row's text. */
+typedef struct column {
+  const char *header;
+  char (*cell)[24]; /* per shown row */
+  int width;
+  bool left;        /* left-aligned (names), else right (numbers) */
+  bool shown;
+} column;
+
+static const char *short_name(const char *name) {
+  static const char *const names[][2] = {{"learning_rate", "lr"}, {"activation", "act"}, {"optimizer", "optim"},
+                                         {"batch_size", "batch"}, {"dropout", "drop"},   {"epsilon", "eps"}};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (!strcmp(name, names[i][0])) return names[i][1];
+  return name;
+}
+
+static void param_text(const caviar_param *p, const caviar_hparams *hp, char *buf, size_t size) {
+  double v = caviar_hp_get(hp, p->hp);
+  if (p->hp->type == CAVIAR_HP_CHOICE) snprintf(buf, size, "%s", p->hp->choices[(int)v]);
+  else if (p->hp->type == CAVIAR_HP_INT) snprintf(buf, size, "%d", (int)v);
+  else if (p->dist == CAVIAR_DIST_ONE_MINUS_LOG_UNIFORM_VALUES) snprintf(buf, size, "%.5g", v);
+  else snprintf(buf, size, "%.3g", v);
+}
+
+void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_sweep_result *r, int max_rows, int width) {
   int rows = r->n_trials < max_rows ? r->n_trials : max_rows;
+  int n_params = spec->space.n, n_cols = 7 + n_params;
+  int *order = malloc((size_t)(r->n_trials > 0 ? r->n_trials : 1) * sizeof *order);
+  column *cols = calloc((size_t)n_cols, sizeof *cols);
+  char(*cells)[24] = calloc((size_t)n_cols * (size_t)(rows > 0 ? rows : 1), sizeof *cells);
+  if (!order || !cols || !cells) {
+    free(order);
+    free(cols);
+    free(cells);
+    return;
+  }
+  caviar_result_order(spec, r, order);
+  bool by_acc = spec->metric.name == CAVIAR_METRIC_VAL_ACC;
+  /* In order of importance: what identifies a row, the metric, the swept parameters (as the spec
+   * lists them), then the test accuracy and the other metric. */
+  enum { RANK, TRIAL, STATUS, EPOCHS, METRIC };
+  const char *fixed[] = {"rank", "trial", "status", "epochs", by_acc ? "val_acc" : "val_loss"};
+  for (int c = 0; c < n_cols; c++) cols[c].cell = cells + (size_t)c * (size_t)(rows > 0 ? rows : 1);
+  for (int c = 0; c < 5; c++) cols[c].header = fixed[c];
+  for (int i = 0; i < n_params; i++) cols[5 + i].header = short_name(spec->space.params[i].name);
+  cols[5 + n_params].header = "test_acc";
+  cols[6 + n_params].header = by_acc ? "val_loss" : "val_acc";
+  cols[STATUS].left = true;
   for (int k = 0; k < rows; k++) {
     const caviar_trial_result *t = &r->trials[order[k]];
-    char test[16] = "-";
-    if (t->status == CAVIAR_TRIAL_SURVIVED) snprintf(test, sizeof test, "%.4f", (double)t->test_acc);
-    fprintf(f, "%4d %6u %-9s %6d %8.4f %8.4f %8s  %-10.3g %-8s %6d %6d %-5s %7.2f\n", k + 1, (unsigned)t->trial.id,
-            caviar_trial_status_name(t->status), t->epochs, (double)t->val_acc, (double)t->val_loss, test,
-            t->trial.hp.learning_rate, caviar_optimizer_name(t->trial.hp.optimizer), t->trial.hp.hidden,
-            t->trial.hp.layers, caviar_activation_name(t->trial.hp.activation), t->trial.hp.dropout);
+    double metric = by_acc ? t->val_acc : t->val_loss, other = by_acc ? t->val_loss : t->val_acc;
+    snprintf(cols[RANK].cell[k], 24, "%d", k + 1);
+    snprintf(cols[TRIAL].cell[k], 24, "%u", (unsigned)t->trial.id);
+    snprintf(cols[STATUS].cell[k], 24, "%s", caviar_trial_status_name(t->status));
+    snprintf(cols[EPOCHS].cell[k], 24, "%d", t->epochs);
+    snprintf(cols[METRIC].cell[k], 24, "%.4f", metric);
+    for (int i = 0; i < n_params; i++) {
+      param_text(&spec->space.params[i], &t->trial.hp, cols[5 + i].cell[k], 24);
+      cols[5 + i].left = spec->space.params[i].hp->type == CAVIAR_HP_CHOICE;
+    }
+    if (t->status == CAVIAR_TRIAL_SURVIVED) snprintf(cols[5 + n_params].cell[k], 24, "%.4f", (double)t->test_acc);
+    else snprintf(cols[5 + n_params].cell[k], 24, "-");
+    snprintf(cols[6 + n_params].cell[k], 24, "%.4f", other);
   }
+  int used = -1;
+  for (int c = 0; c < n_cols; c++) {
+    cols[c].width = (int)strlen(cols[c].header);
+    for (int k = 0; k < rows; k++)
+      if ((int)strlen(cols[c].cell[k]) > cols[c].width) cols[c].width = (int)strlen(cols[c].cell[k]);
+    /* The first five always; the rest while they fit. */
+    cols[c].shown = c < 5 || width <= 0 || used + 1 + cols[c].width <= width;
+    if (cols[c].shown) used += 1 + cols[c].width;
+  }
+  /* Headers, then rows. */
+  for (int k = -1; k < rows; k++) {
+    char line[1024];
+    size_t n = 0;
+    for (int c = 0; c < n_cols; c++) {
+      if (!cols[c].shown) continue;
+      const char *text = k < 0 ? cols[c].header : cols[c].cell[k];
+      int w = cols[c].width;
+      if (n < sizeof line)
+        n += (size_t)snprintf(line + n, sizeof line - n, "%s%*s", n ? " " : "", cols[c].left ? -w : w, text);
+    }
+    while (n > 0 && n < sizeof line && line[n - 1] == ' ') line[--n] = '\0';
+    fprintf(f, "%s\n", line);
+  }
+  char hidden[512] = "";
+  size_t h = 0;
+  for (int c = 0; c < n_cols; c++)
+    if (!cols[c].shown && h < sizeof hidden)
+      h += (size_t)snprintf(hidden + h, sizeof hidden - h, "%s%s", h ? ", " : "", cols[c].header);
   if (rows < r->n_trials) fprintf(f, "(%d more in summary.json)\n", r->n_trials - rows);
+  if (h) {
+    char note[600];
+    int n = snprintf(note, sizeof note, "(not shown at this width: %s)", hidden);
+    /* The note too stays within the width. */
+    if (width > 5 && n > width) snprintf(note + width - 5, sizeof note - (size_t)(width - 5), " ...)");
+    fprintf(f, "%s\n", note);
+  }
   free(order);
+  free(cols);
+  free(cells);
 }

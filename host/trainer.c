@@ -58,9 +58,20 @@ static void free_round(run_state *s) {
   free(s->acc);
   free(s->stats.train_loss);
   free(s->stats.diverged);
+  free(s->epoch_loss);
+  free(s->epoch_diverged);
+  free(s->step_s);
+  free(s->planned);
+  free(s->trained_epochs);
+  free(s->steady_s);
+  free(s->steady_steps);
+  free(s->calibration_s);
   caviar_grouping_free(&s->groups);
   *s = (run_state){.sweep = s->sweep, .result = s->result, .round = s->round, .rounds = s->rounds, .start = s->start,
-                   .planned_model_epochs = s->planned_model_epochs};
+                   .planned_model_epochs = s->planned_model_epochs, .train_start = s->train_start,
+                   .last_report = s->last_report, .best = s->best, .out_of_time = s->out_of_time,
+                   .calibrate_steps = s->calibrate_steps, .epochs_run = s->epochs_run,
+                   .time_budget_s = s->time_budget_s};
 }
 
 /* Each cohort holds at most min(population, trials of its shape) members at once. */
@@ -101,8 +112,23 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
   s->acc = caviar_alloc(slots, sizeof *s->acc, "evaluation results", err);
   s->stats.train_loss = caviar_alloc(slots, sizeof *s->stats.train_loss, "epoch results", err);
   s->stats.diverged = caviar_alloc(slots, sizeof *s->stats.diverged, "epoch results", err);
-  if (!s->cohorts || !s->records || !s->order || !s->loss || !s->acc || !s->stats.train_loss || !s->stats.diverged)
+  s->epoch_loss = caviar_alloc(slots, sizeof *s->epoch_loss, "epoch results", err);
+  s->epoch_diverged = caviar_alloc(slots, sizeof *s->epoch_diverged, "epoch results", err);
+  s->step_s = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->step_s, "step timings", err);
+  s->calibration_s = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->calibration_s, "step timings", err);
+  s->planned = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->planned, "the ETA", err);
+  s->trained_epochs = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->trained_epochs, "the ETA", err);
+  s->steady_s = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->steady_s, "the ETA", err);
+  s->steady_steps = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->steady_steps, "the ETA", err);
+  if (!s->steady_s || !s->steady_steps) return CAVIAR_ERUNTIME;
+  if (!s->cohorts || !s->records || !s->order || !s->loss || !s->acc || !s->stats.train_loss || !s->stats.diverged ||
+      !s->epoch_loss || !s->epoch_diverged || !s->step_s || !s->calibration_s || !s->planned || !s->trained_epochs)
     return CAVIAR_ERUNTIME;
+  for (int i = 0; i < s->count; i++) {
+    const caviar_plan *plan = &s->result->plan;
+    const caviar_bracket *b = &plan->brackets[caviar_plan_bracket_of(plan, i)];
+    s->planned[s->groups.cohort_of[i]] += caviar_bracket_expected_epochs(b, plan->eta, sw->spec->epochs);
+  }
   st = sw->backend->upload(sw->backend, sw->data, err);
   for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++) {
     caviar_cohort *cohort = &s->cohorts[c];
@@ -165,6 +191,84 @@ static caviar_status add_curve_point(caviar_sweep_result *r, const caviar_trial_
   return CAVIAR_OK;
 }
 
+static void report_progress(run_state *s, bool within_epoch);
+
+/* Whether metric value a beats b (NaN never does; anything beats NaN). */
+static bool better(const run_state *s, float a, float b) {
+  if (isnan(a)) return false;
+  if (isnan(b)) return true;
+  return s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? a > b : a < b;
+}
+
+static float metric_of(const run_state *s, const caviar_trial_result *t) {
+  return s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? t->val_acc : t->val_loss;
+}
+
+int caviar_test_chunk_steps = 0;
+
+/* A chunk of an epoch takes about this long, so progress moves about once a second. */
+#define CHUNK_SECONDS 0.5
+#define REPORT_SECONDS 1.0
+/* Steps in a cohort's first chunk, before its speed is known. */
+#define FIRST_CHUNK_STEPS 2
+
+/* One cohort's epoch, in chunks of whole minibatches: the backend takes exactly the steps one call
+ * over the epoch's rows would take, and progress is reported between chunks. The epoch's mean
+ * loss and divergence (at its first diverging step) end up in epoch_loss and epoch_diverged. */
+static caviar_status train_cohort_epoch(run_state *s, int c, caviar_error *err) {
+  const caviar_sweep *sw = s->sweep;
+  caviar_cohort *cohort = &s->cohorts[c];
+  size_t batch = (size_t)cohort->shape.batch, steps = sw->data->split.n_train / batch, done = 0;
+  for (int slot = 0; slot < cohort->n; slot++) {
+    s->epoch_loss[slot] = 0;
+    s->epoch_diverged[slot] = 0;
+  }
+  if (s->train_start == 0) s->train_start = caviar_now();
+  do {
+    size_t chunk = steps - done;
+    double per_step = s->step_s[c] * cohort->n;
+    if (per_step > 0) {
+      double fit = CHUNK_SECONDS / per_step;
+      if (fit < (double)chunk) chunk = fit < 1 ? 1 : (size_t)fit;
+    } else if (chunk > FIRST_CHUNK_STEPS) {
+      chunk = FIRST_CHUNK_STEPS;
+    }
+    if (caviar_test_chunk_steps > 0) chunk = steps - done < (size_t)caviar_test_chunk_steps ? steps - done
+                                                                                             : (size_t)caviar_test_chunk_steps;
+    double t0 = caviar_now();
+    caviar_status st =
+        sw->backend->train_epoch(sw->backend, cohort, s->order + done * batch, chunk * batch, &s->stats, err);
+    if (st != CAVIAR_OK) return st;
+    double took = caviar_now() - t0;
+    /* The first chunk a cohort trains pays for warming up (caches, graph capture): the ETA leaves
+     * it out once later chunks say better. */
+    if (chunk > 0 && s->step_s[c] > 0) {
+      s->steady_s[c] += took;
+      s->steady_steps[c] += (double)chunk * cohort->n;
+    }
+    if (chunk > 0) s->step_s[c] = took / ((double)chunk * cohort->n);
+    s->trained_epochs[c] += steps ? (double)cohort->n * (double)chunk / (double)steps : 0;
+    for (int slot = 0; slot < cohort->n; slot++) {
+      if (s->epoch_diverged[slot]) continue;
+      if (s->stats.diverged[slot]) {
+        s->epoch_diverged[slot] = 1;
+        s->epoch_loss[slot] = s->stats.train_loss[slot];
+      } else {
+        s->epoch_loss[slot] += s->stats.train_loss[slot] * (float)chunk;
+      }
+    }
+    done += chunk;
+    double samples = (double)cohort->n * (double)(chunk * batch);
+    s->result->model_samples += samples;
+    s->epoch_samples_done += samples;
+    if (done < steps && (caviar_test_chunk_steps > 0 || caviar_now() - s->last_report >= REPORT_SECONDS))
+      report_progress(s, true);
+  } while (done < steps);
+  for (int slot = 0; slot < cohort->n; slot++)
+    if (!s->epoch_diverged[slot]) s->epoch_loss[slot] /= (float)(steps ? steps : 1);
+  return CAVIAR_OK;
+}
+
 /* Every running member trains one epoch (each at its own epoch count) and is judged on the
  * validation split. */
 static caviar_status train_and_judge(run_state *s, caviar_error *err) {
@@ -172,26 +276,31 @@ static caviar_status train_and_judge(run_state *s, caviar_error *err) {
   const caviar_split *split = &sw->data->split;
   memcpy(s->order, split->train, split->n_train * sizeof *s->order);
   caviar_shuffle(s->order, split->n_train, sw->seed, CAVIAR_RNG_SHUFFLE, (uint32_t)s->tick);
+  s->epoch_samples = s->epoch_samples_done = 0;
+  for (int c = 0; c < s->groups.n_cohorts; c++) {
+    size_t batch = (size_t)s->cohorts[c].shape.batch;
+    s->epoch_samples += (double)s->cohorts[c].n * (double)(split->n_train / batch * batch);
+  }
   for (int c = 0; c < s->groups.n_cohorts; c++) {
     caviar_cohort *cohort = &s->cohorts[c];
     if (cohort->n == 0) continue;
     for (int slot = 0; slot < cohort->n; slot++) cohort->epochs[slot] = s->result->trials[cohort->trial[slot]].epochs;
-    caviar_status st = sw->backend->train_epoch(sw->backend, cohort, s->order, split->n_train, &s->stats, err);
+    caviar_status st = train_cohort_epoch(s, c, err);
     if (st == CAVIAR_OK)
       st = sw->backend->evaluate(sw->backend, cohort, CAVIAR_SET_TRAIN, split->val, split->n_val, s->loss, s->acc, err);
     if (st != CAVIAR_OK) return st;
-    size_t steps = split->n_train / (size_t)cohort->shape.batch;
-    s->result->model_samples += (double)cohort->n * (double)(steps * (size_t)cohort->shape.batch);
     for (int slot = 0; slot < cohort->n; slot++) {
       caviar_trial_result *t = &s->result->trials[cohort->trial[slot]];
       t->epochs++;
-      t->train_loss = s->stats.train_loss[slot];
+      t->train_loss = s->epoch_loss[slot];
       t->val_loss = s->loss[slot];
       t->val_acc = s->acc[slot];
       /* A member that diverged (model_math.h says when) is out at once; members never share a
        * reduction, so it cannot have touched anyone else. */
-      if (s->stats.diverged[slot] || caviar_loss_diverged(t->val_loss, cohort->shape.classes))
+      if (s->epoch_diverged[slot] || caviar_loss_diverged(t->val_loss, cohort->shape.classes))
         t->status = CAVIAR_TRIAL_DIVERGED;
+      else if (better(s, metric_of(s, t), s->best))
+        s->best = metric_of(s, t);
       st = add_curve_point(s->result, t, err);
       if (st != CAVIAR_OK) return st;
     }
@@ -327,14 +436,70 @@ static caviar_status test_survivors(run_state *s, caviar_error *err) {
   return st;
 }
 
-static void report_progress(const run_state *s) {
+/* Seconds left: every cohort's expected member-epochs still to train (at least what its running
+ * members need to reach their next rung or the end) at its own measured speed per member-step,
+ * plus judging (a forward pass over the validation rows, a third of a step each), plus the rounds
+ * still to come at this round's cost. A cohort not timed yet is costed from the timed ones in
+ * proportion to its parameters times its batch. < 0 before any cohort is timed. */
+static double eta_seconds(const run_state *s) {
+  const caviar_sweep *sw = s->sweep;
+  const caviar_split *split = &sw->data->split;
+  /* Seconds per member-step by cohort: after warm-up where measured; else, if any cohort has been
+   * measured after warm-up, in proportion to those; else the warm-up measurements. */
+  double per_unit = 0, warm_unit = 0;
+  int steady = 0, timed = 0;
+  for (int c = 0; c < s->groups.n_cohorts; c++) {
+    double size = (double)s->cohorts[c].layout.per_member * s->groups.shapes[c].batch;
+    if (s->steady_steps[c] > 0) {
+      per_unit += s->steady_s[c] / s->steady_steps[c] / size;
+      steady++;
+    }
+    if (s->step_s[c] > 0) {
+      warm_unit += s->step_s[c] / size;
+      timed++;
+    }
+  }
+  if (timed == 0) return -1;
+  per_unit = steady ? per_unit / steady : warm_unit / timed;
+  double left = 0, round_total = 0;
+  for (int c = 0; c < s->groups.n_cohorts; c++) {
+    const caviar_shape *shape = &s->groups.shapes[c];
+    double step = s->steady_steps[c] > 0            ? s->steady_s[c] / s->steady_steps[c]
+                  : s->step_s[c] > 0 && steady == 0 ? s->step_s[c]
+                                                    : per_unit * (double)s->cohorts[c].layout.per_member * shape->batch;
+    double epoch = step * ((double)(split->n_train / (size_t)shape->batch) + (double)split->n_val / shape->batch / 3.0);
+    double needed = 0;
+    const caviar_cohort *cohort = &s->cohorts[c];
+    for (int slot = 0; slot < cohort->n; slot++) {
+      const caviar_trial_result *t = &s->result->trials[cohort->trial[slot]];
+      if (t->status != CAVIAR_TRIAL_RUNNING) continue;
+      const caviar_rungs *rungs = &s->result->plan.brackets[t->bracket].rungs;
+      int next = sw->spec->epochs;
+      for (int k = 0; k < rungs->n; k++)
+        if (rungs->epochs[k] > t->epochs) {
+          next = rungs->epochs[k];
+          break;
+        }
+      needed += next - t->epochs;
+    }
+    left += fmax(needed, s->planned[c] - s->trained_epochs[c]) * epoch;
+    round_total += s->planned[c] * epoch;
+  }
+  return left + (s->rounds - s->round - 1) * round_total;
+}
+
+static void report_progress(run_state *s, bool within_epoch) {
   const caviar_sweep *sw = s->sweep;
   if (!sw->progress) return;
   const caviar_sweep_result *r = s->result;
   caviar_progress p = {0};
   bool synchronous = s->population >= s->count;
+  double now = caviar_now();
+  s->last_report = now;
   p.epoch = s->tick;
   p.epochs = synchronous ? sw->spec->epochs : 0;
+  p.within_epoch = within_epoch;
+  p.epoch_done = within_epoch && s->epoch_samples > 0 ? s->epoch_samples_done / s->epoch_samples : 0;
   p.round = s->round;
   p.rounds = s->rounds;
   p.rungs = synchronous ? r->rungs.n : 0;
@@ -342,28 +507,84 @@ static void report_progress(const run_state *s) {
   p.trials = r->n_trials;
   p.budget = s->count * s->rounds;
   p.alive = s->running;
-  p.trained = s->trained;
-  p.best_val_acc = NAN;
+  p.trained = within_epoch ? 0 : s->trained;
+  p.metric = sw->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? "val_acc" : "val_loss";
+  p.best = s->best;
+  p.best_alive = NAN;
   for (int i = 0; i < r->n_trials; i++) {
     const caviar_trial_result *t = &r->trials[i];
-    if (t->status != CAVIAR_TRIAL_DIVERGED && (isnan(p.best_val_acc) || t->val_acc > p.best_val_acc))
-      p.best_val_acc = t->val_acc;
+    if (t->status == CAVIAR_TRIAL_RUNNING && better(s, metric_of(s, t), p.best_alive)) p.best_alive = metric_of(s, t);
   }
-  p.elapsed_s = caviar_now() - s->start;
-  p.model_samples_per_s = p.elapsed_s > 0 ? r->model_samples / p.elapsed_s : 0;
-  double done = r->model_samples / (double)sw->data->split.n_train;
-  p.eta_s = done > 0 ? fmax(0, s->planned_model_epochs - done) * p.elapsed_s / done : 0;
+  p.elapsed_s = now - s->start;
+  double training = s->train_start > 0 ? now - s->train_start : 0;
+  p.model_samples_per_s = training > 0 ? r->model_samples / training : 0;
+  p.eta_s = eta_seconds(s);
+  if (!within_epoch && s->running == 0 && s->round + 1 >= s->rounds) p.eta_s = 0;
   sw->progress(&p, sw->progress_ctx);
+}
+
+/* With a time budget, whether to stop at this epoch boundary: past the budget, or at a rung (any
+ * epoch when there are no rungs) when reaching the next rung at the pace so far would pass it. */
+static bool out_of_time(const run_state *s) {
+  double budget = s->time_budget_s;
+  if (budget <= 0 || s->running == 0) return false;
+  double now = caviar_now(), elapsed = now - s->start;
+  if (elapsed >= budget) return true;
+  const caviar_rungs *rungs = &s->result->rungs;
+  int k;
+  if (rungs->n > 0 && !caviar_is_rung(rungs, s->tick, &k)) return false;
+  int next = s->sweep->spec->epochs;
+  for (int i = 0; i < rungs->n; i++)
+    if (rungs->epochs[i] > s->tick) {
+      next = rungs->epochs[i];
+      break;
+    }
+  if (rungs->n == 0) next = s->tick + 1;
+  double per_epoch = s->epochs_run > 0 ? (now - s->train_start) / s->epochs_run : 0;
+  return elapsed + per_epoch * (next - s->tick) > budget;
+}
+
+/* A dry run's calibration: each cohort, filled as the sweep would fill it, trains one warm-up
+ * step and then chunks of calibrate_steps steps over the first epoch's shuffled rows until
+ * CALIBRATION_SECONDS have passed (or the epoch's rows run out); calibration_s gets the seconds
+ * per member-step. */
+#define CALIBRATION_SECONDS 0.2
+static caviar_status calibrate(run_state *s, caviar_error *err) {
+  const caviar_sweep *sw = s->sweep;
+  const caviar_split *split = &sw->data->split;
+  memcpy(s->order, split->train, split->n_train * sizeof *s->order);
+  caviar_shuffle(s->order, split->n_train, sw->seed, CAVIAR_RNG_SHUFFLE, 0);
+  for (int c = 0; c < s->groups.n_cohorts; c++) {
+    caviar_cohort *cohort = &s->cohorts[c];
+    size_t batch = (size_t)cohort->shape.batch, steps = split->n_train / batch, done = 1;
+    s->calibration_s[c] = 0;
+    if (cohort->n == 0 || steps < 2) continue;
+    caviar_status st = sw->backend->train_epoch(sw->backend, cohort, s->order, batch, &s->stats, err);
+    double t0 = caviar_now(), took = 0;
+    while (st == CAVIAR_OK && done < steps && (done == 1 || took < CALIBRATION_SECONDS)) {
+      size_t chunk = steps - done < (size_t)s->calibrate_steps ? steps - done : (size_t)s->calibrate_steps;
+      st = sw->backend->train_epoch(sw->backend, cohort, s->order + done * batch, chunk * batch, &s->stats, err);
+      done += chunk;
+      took = caviar_now() - t0;
+    }
+    if (st != CAVIAR_OK) return st;
+    s->calibration_s[c] = took / ((double)(done - 1) * cohort->n);
+  }
+  return CAVIAR_OK;
 }
 
 /* Trains one round's trials to the end. */
 static caviar_status run_round(run_state *s, caviar_error *err) {
   const caviar_spec *spec = s->sweep->spec;
   caviar_status st = setup_round(s, err);
+  if (st == CAVIAR_OK && s->calibrate_steps > 0) {
+    st = fill(s, err);
+    return st == CAVIAR_OK ? calibrate(s, err) : st;
+  }
   while (st == CAVIAR_OK) {
     st = fill(s, err);
     if (st != CAVIAR_OK || s->running == 0) break;
-    if (s->tick == 0) report_progress(s);
+    if (s->tick == 0) report_progress(s, false);
     s->trained = s->running;
     st = train_and_judge(s, err);
     if (st == CAVIAR_OK) st = decide(s, err);
@@ -372,14 +593,20 @@ static caviar_status run_round(run_state *s, caviar_error *err) {
         s->tick < spec->epochs)
       st = caviar_pbt_step(s, s->tick, err);
     if (st == CAVIAR_OK) st = compact_all(s, err);
-    if (st == CAVIAR_OK) report_progress(s);
+    s->epochs_run++;
+    if (st == CAVIAR_OK) report_progress(s, false);
+    if (st == CAVIAR_OK && out_of_time(s)) {
+      s->out_of_time = true;
+      break;
+    }
   }
   if (st == CAVIAR_OK) st = test_survivors(s, err);
   return st;
 }
 
 static int status_rank(caviar_trial_status s) {
-  return s == CAVIAR_TRIAL_SURVIVED ? 0 : s == CAVIAR_TRIAL_CULLED ? 1 : s == CAVIAR_TRIAL_RUNNING ? 2 : 3;
+  /* Trials a time budget stopped rank with the culled ones, by how far they got and the metric. */
+  return s == CAVIAR_TRIAL_SURVIVED ? 0 : s == CAVIAR_TRIAL_CULLED || s == CAVIAR_TRIAL_RUNNING ? 1 : 3;
 }
 
 static const caviar_sweep_result *order_result;
@@ -436,10 +663,47 @@ static caviar_status draw_round(run_state *s, caviar_sampler *sampler, const cav
   return CAVIAR_OK;
 }
 
-caviar_status caviar_sweep_run(const caviar_sweep *sweep, caviar_sweep_result *out, caviar_error *err) {
+/* A dry run's numbers from the first round, set up and calibrated. Every trial is expected to
+ * train its bracket's expected epochs at its cohort's measured speed per member-step; judging on
+ * the validation split is counted as a forward pass (a third of a step) per validation row. */
+static void estimate_from(const run_state *s, caviar_sweep_estimate *e) {
+  const caviar_sweep *sw = s->sweep;
+  const caviar_split *split = &sw->data->split;
+  const caviar_sweep_result *r = s->result;
+  e->trials = s->count;
+  e->rounds = s->rounds;
+  e->population = s->population;
+  e->n_cohorts = s->groups.n_cohorts;
+  int *capacity = malloc((size_t)(s->groups.n_cohorts > 0 ? s->groups.n_cohorts : 1) * sizeof *capacity);
+  if (capacity) {
+    for (int c = 0; c < s->groups.n_cohorts; c++) capacity[c] = capacity_of(s, c);
+    e->arena_bytes = caviar_population_bytes(s->groups.shapes, capacity, s->groups.n_cohorts);
+    free(capacity);
+  }
+  const caviar_data *d = sw->data;
+  double feature_bytes = d->train.x_u8 ? 1.0 : 4.0;
+  e->data_bytes = (double)(d->train.n + d->test.n) * ((double)d->train.d * feature_bytes + 4.0);
+  e->model_epochs = s->planned_model_epochs;
+  double seconds = 0;
+  for (int i = 0; i < s->count; i++) {
+    int c = s->groups.cohort_of[i];
+    size_t batch = (size_t)s->groups.shapes[c].batch;
+    double steps = (double)(split->n_train / batch) + (double)split->n_val / (double)batch / 3.0;
+    int b = caviar_plan_bracket_of(&r->plan, i);
+    double epochs = caviar_bracket_expected_epochs(&r->plan.brackets[b], r->plan.eta, sw->spec->epochs);
+    seconds += epochs * steps * s->calibration_s[c];
+  }
+  e->seconds = seconds * s->rounds;
+}
+
+/* The sweep, or with calibrate_steps > 0 only its first round's setup and calibration, whose
+ * estimate goes into *estimate. */
+static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, int calibrate_steps,
+                               caviar_sweep_result *out, caviar_sweep_estimate *estimate, caviar_error *err) {
   memset(out, 0, sizeof *out);
   const caviar_spec *spec = sweep->spec;
-  run_state s = {.sweep = sweep, .result = out, .start = caviar_now()};
+  run_state s = {.sweep = sweep, .result = out, .start = caviar_now(), .best = NAN, .calibrate_steps = calibrate_steps,
+                 .time_budget_s = time_budget_s};
   s.rounds = spec->method == CAVIAR_METHOD_COARSE_TO_FINE ? spec->coarse_to_fine.rounds : 1;
   caviar_rungs_make(&spec->early_terminate, &out->rungs);
   caviar_plan_make(&spec->early_terminate, spec->trials, &out->plan);
@@ -467,17 +731,45 @@ caviar_status caviar_sweep_run(const caviar_sweep *sweep, caviar_sweep_result *o
     if (st == CAVIAR_OK) st = caviar_space_copy(&box, &out->boxes[s.round], err);
     if (st == CAVIAR_OK) out->n_rounds++;
     if (st == CAVIAR_OK) st = run_round(&s, err);
+    if (st == CAVIAR_OK && calibrate_steps > 0) {
+      estimate_from(&s, estimate);
+      free_round(&s);
+      break;
+    }
     free_round(&s);
+    if (s.out_of_time) break;
     if (st == CAVIAR_OK && s.round + 1 < s.rounds) {
       int n = best_so_far(sweep, out, spec->coarse_to_fine.top_k, best);
       st = caviar_zoom(&box, &spec->space, best, n, spec->coarse_to_fine.zoom, err);
     }
   }
+  out->out_of_time = s.out_of_time;
   caviar_sampler_free(&sampler);
   caviar_space_free(&box);
   free(best);
   out->wall_seconds = caviar_now() - s.start;
-  if (st != CAVIAR_OK) caviar_sweep_result_free(out);
+  if (st != CAVIAR_OK || calibrate_steps > 0) caviar_sweep_result_free(out);
+  return st;
+}
+
+caviar_status caviar_sweep_run(const caviar_sweep *sweep, caviar_sweep_result *out, caviar_error *err) {
+  return sweep_run(sweep, 0, 0, out, NULL, err);
+}
+
+caviar_status caviar_sweep_run_within(const caviar_sweep *sweep, double time_budget_s, caviar_sweep_result *out,
+                                      caviar_error *err) {
+  return sweep_run(sweep, time_budget_s, 0, out, NULL, err);
+}
+
+/* Steps per call in a dry run's calibration (after one warm-up step). */
+#define CALIBRATION_STEPS 4
+
+caviar_status caviar_sweep_estimate_run(const caviar_sweep *sweep, caviar_sweep_estimate *out, caviar_error *err) {
+  caviar_sweep_result result;
+  memset(out, 0, sizeof *out);
+  double t0 = caviar_now();
+  caviar_status st = sweep_run(sweep, 0, CALIBRATION_STEPS, &result, out, err);
+  out->calibration_s = caviar_now() - t0;
   return st;
 }
 

@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libcjson-dev libcriterion-dev libopenblas-dev zlib1g-dev
-          librandom123-dev libgsl-dev dataset-fashion-mnist)
+          librandom123-dev libgsl-dev dataset-fashion-mnist
+          python3-matplotlib python3-sklearn)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

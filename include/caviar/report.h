@@ -1,7 +1,7 @@
 #ifndef CAVIAR_REPORT_H
 #define CAVIAR_REPORT_H
 /* What a sweep leaves behind in its output folder: summary.json, curves.csv and best/ (each
- * survivor as trial-<id>.safetensors), every file written atomically; and the leaderboard. */
+ * kept survivor as trial-<id>.safetensors), every file written atomically; and the leaderboard. */
 
 #include <stdint.h>
 #include <stdio.h>
@@ -15,12 +15,23 @@ typedef struct caviar_report_info {
   uint64_t seed;
   const char *device; /* e.g. "cpu (2 threads)" */
   const caviar_data *data;
+  int keep_models; /* best/ keeps the top this many survivors; <= 0: all of them */
 } caviar_report_info;
 
 /* Creates dir if needed and writes the three outputs; best/ is replaced as a whole. */
 caviar_status caviar_report_write(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
                                   caviar_error *err);
 
-void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_sweep_result *r, int max_rows);
+/* How many models best/ gets: the survivors, at most keep_models. */
+int caviar_report_saved_count(const caviar_report_info *info, const caviar_sweep_result *r);
+
+/* The best max_rows trials: rank, trial, status, epochs and the metric, then each swept parameter
+ * of the spec, the test accuracy and the other metric, as many as fit in width columns (<= 0: no
+ * limit); a last line names the columns left out. */
+void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_sweep_result *r, int max_rows, int width);
+
+/* The whole leaderboard as JSON text (malloc'd; NULL when out of memory):
+ * {"metric": ..., "stopped_by_time_budget": ..., "leaderboard": [trial as in summary.json + "rank"]}. */
+char *caviar_leaderboard_json(const caviar_report_info *info, const caviar_sweep_result *r);
 
 #endif

@@ -43,13 +43,19 @@ typedef struct caviar_progress {
   int round, rounds; /* coarse-to-fine round (0-based) and count; 0 and 1 otherwise */
   int epoch, epochs; /* epochs completed by the population; planned (0 when trials start at
                         different times: a population smaller than the trials, refilled) */
+  bool within_epoch; /* an update from inside an epoch (a terminal redraws it; a log skips it) */
+  double epoch_done; /* within an epoch: the fraction of its training done so far */
   int rung, rungs;   /* next rung index, rung count of the first bracket (synchronous only) */
   int alive, trials; /* training now; started so far */
-  int trained;       /* members that trained in the epoch just done */
+  int trained;       /* members that trained in the epoch just done (0 within an epoch) */
   int budget;        /* trials the sweep will train in all */
-  float best_val_acc;
+  const char *metric; /* the spec's metric: "val_acc" or "val_loss" */
+  float best;        /* the best metric value any trial reached so far, culled ones included
+                        (diverged ones never count); NaN before the first evaluation */
+  float best_alive;  /* the best current value among the trials still training; NaN if none */
   double model_samples_per_s;
-  double elapsed_s, eta_s;
+  double elapsed_s;
+  double eta_s; /* seconds left, from the training rate measured so far; < 0 before any */
 } caviar_progress;
 
 typedef void (*caviar_progress_fn)(const caviar_progress *progress, void *ctx);
@@ -75,11 +81,35 @@ typedef struct caviar_sweep_result {
   int n_rounds;
   double wall_seconds;  /* from the first cohort allocation to the last test evaluation */
   double model_samples; /* training examples processed, summed over members */
+  bool out_of_time;     /* the time budget stopped it: trials still "running" were stopped */
 } caviar_sweep_result;
 
 caviar_status caviar_sweep_run(const caviar_sweep *sweep, caviar_sweep_result *out, caviar_error *err);
+/* The sweep within a time budget in seconds (<= 0: none): it stops at a rung boundary (any epoch
+ * boundary when the sweep has no rungs) once reaching the next one at the pace so far would pass
+ * the budget, or at the first epoch boundary past it; the trials still training keep status
+ * "running", no further round starts, and out_of_time is set. */
+caviar_status caviar_sweep_run_within(const caviar_sweep *sweep, double time_budget_s, caviar_sweep_result *out,
+                                      caviar_error *err);
 
-/* Trial indices best first: survivors, then culled (later rungs first), then diverged; by the
+/* What a sweep would do, from its first round's trials and a short calibration on the backend. */
+typedef struct caviar_sweep_estimate {
+  int trials;        /* per round */
+  int rounds;
+  int population;    /* most training at once */
+  int n_cohorts;     /* shapes in the first round */
+  double arena_bytes;   /* the population's parameters, gradients and optimizer state */
+  double data_bytes;    /* the dataset as stored (features and labels) */
+  double model_epochs;  /* planned, summed over trials (early termination's expected cull) */
+  double seconds;       /* estimated wall time of the whole sweep */
+  double calibration_s; /* time the calibration took */
+} caviar_sweep_estimate;
+
+/* Allocates the first round's cohorts, trains each for a few steps and extrapolates; changes and
+ * writes nothing else. */
+caviar_status caviar_sweep_estimate_run(const caviar_sweep *sweep, caviar_sweep_estimate *out, caviar_error *err);
+
+/* Trial indices best first: survivors, then culled and stopped (later rungs first), then diverged; by the
  * metric within each, ties by trial id. */
 void caviar_result_order(const caviar_spec *spec, const caviar_sweep_result *r, int *order);
 void caviar_sweep_result_free(caviar_sweep_result *r);
