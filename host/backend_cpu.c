@@ -123,78 +123,148 @@ static caviar_status cpu_init_members(caviar_backend *be, caviar_cohort *c, int 
   return CAVIAR_OK;
 }
 
-static void gather(const caviar_data *data, caviar_set set, const uint32_t *rows, int n, cpu_workspace *ws) {
+/* The minibatch's rows into ws (this thread's share of them), then a team phase ends. */
+static void gather(const caviar_data *data, caviar_set set, const uint32_t *rows, int n, cpu_workspace *ws,
+                   const cpu_team *team) {
   const caviar_dataset *ds = set == CAVIAR_SET_TRAIN ? &data->train : &data->test;
-  caviar_gather(ds, &data->scaling, rows, (size_t)n, ws->xt);
-  for (int i = 0; i < n; i++) ws->labels[i] = ds->labels[rows[i]];
+  size_t i0, i1;
+  cpu_team_share(team, (size_t)n, &i0, &i1);
+  if (!team->idle) {
+    caviar_gather(ds, &data->scaling, rows + i0, i1 - i0, ws->xt + i0 * ds->d);
+    for (size_t i = i0; i < i1; i++) ws->labels[i] = ds->labels[rows[i]];
+  }
+  cpu_team_sync(team);
 }
 
-/* One member's epoch, start to finish, on the calling thread. */
+/* One member's epoch, start to finish, by the calling thread's team (alone: cpu_solo). Every
+ * thread of a lockstep team runs every step's phases, also once the member has diverged (idle),
+ * so the barriers match those of the other teams in the same parallel region; the team's first
+ * thread keeps the books. */
 static void train_member(const caviar_data *data, caviar_cohort *c, int slot, const uint32_t *rows, size_t steps,
-                         cpu_workspace *ws, float *mean_loss, uint8_t *diverged) {
+                         cpu_workspace *ws, const cpu_team *shared_team, float *mean_loss, uint8_t *diverged) {
+  cpu_team team = *shared_team;
   cpu_member m;
   bind(&m, c, slot);
   const caviar_member_hp *hp = &c->hp[slot];
-  int batch = c->shape.batch;
+  int batch = c->shape.batch, steps0 = c->steps[slot], taken = 0;
   double total = 0;
-  *diverged = 0;
+  bool dead = false;
   for (size_t s = 0; s < steps; s++) {
-    gather(data, CAVIAR_SET_TRAIN, rows + s * batch, batch, ws);
-    int t = ++c->steps[slot];
+    if (dead && !team.lockstep) break;
+    gather(data, CAVIAR_SET_TRAIN, rows + s * batch, batch, ws, &team);
+    int t = steps0 + (dead ? taken : ++taken);
     cpu_dropout drop = {c->seed, c->trial[slot], (uint32_t)t, hp->dropout};
-    cpu_forward(&m, hp->activation, &drop, batch, ws);
-    double loss = cpu_softmax_xent(ws, batch, c->shape.classes, 1, NULL);
-    if (caviar_loss_diverged(loss, c->shape.classes)) {
-      *diverged = 1;
-      total = loss;
-      break;
+    cpu_forward(&m, hp->activation, &drop, batch, ws, &team);
+    cpu_softmax_xent(ws, batch, c->shape.classes, 1, &team);
+    if (!dead && caviar_loss_diverged(ws->loss, c->shape.classes)) {
+      dead = true;
+      total = ws->loss;
+      team.idle = true; /* every thread of the team read the same loss: all go idle together */
+    } else if (!dead) {
+      total += ws->loss;
     }
-    total += loss;
-    cpu_backward(&m, hp->activation, &drop, batch, ws);
+    cpu_backward(&m, hp->activation, &drop, batch, ws, &team);
     caviar_step_scalars sc = caviar_step_scalars_at(hp, c->epochs[slot], t);
-    cpu_update(&m, hp, &sc);
+    cpu_update(&m, hp, &sc, &team);
   }
-  *mean_loss = (float)(*diverged ? total : total / (double)(steps ? steps : 1));
+  if (team.rank != 0) return;
+  c->steps[slot] = steps0 + taken;
+  *diverged = dead;
+  *mean_loss = (float)(dead ? total : total / (double)(steps ? steps : 1));
+}
+
+/* Runs fn for every slot of the cohort on every thread: members one per thread while at least as
+ * many remain as there are threads, then the rest (fewer than the threads) each with a team of
+ * the threads, so no core idles while a small cohort or the last few members train. fn gets the
+ * workspace index of its team (its first thread's). */
+typedef void (*member_fn)(void *arg, int slot, const cpu_team *team, int ws_index);
+
+static void for_each_member(int n, member_fn fn, void *arg) {
+  int threads = omp_get_max_threads();
+  int alone = n >= threads ? n - n % threads : 0;
+  openblas_set_num_threads(1);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int slot = 0; slot < alone; slot++) fn(arg, slot, &cpu_solo, omp_get_thread_num());
+  int rest = n - alone;
+  if (rest == 0) return;
+#pragma omp parallel
+  {
+    int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+    if (nt < rest) {
+      /* Fewer threads than asked for (OMP_DYNAMIC): members one per thread after all. */
+#pragma omp for schedule(dynamic, 1)
+      for (int k = 0; k < rest; k++) fn(arg, alone + k, &cpu_solo, tid);
+    } else {
+      /* Team k is threads [k * nt / rest, (k + 1) * nt / rest). */
+      int k = 0;
+      while ((k + 1) * nt / rest <= tid) k++;
+      int first = k * nt / rest, next = (k + 1) * nt / rest;
+      cpu_team team = {tid - first, next - first, true, false};
+      fn(arg, alone + k, &team, first);
+    }
+  }
+}
+
+typedef struct train_args {
+  const caviar_data *data;
+  caviar_cohort *c;
+  const uint32_t *rows;
+  size_t steps;
+  caviar_epoch_stats *stats;
+} train_args;
+
+static void train_one(void *arg, int slot, const cpu_team *team, int ws_index) {
+  train_args *a = arg;
+  cpu_cohort *cc = a->c->impl;
+  train_member(a->data, a->c, slot, a->rows, a->steps, &cc->train_ws[ws_index], team, &a->stats->train_loss[slot],
+               &a->stats->diverged[slot]);
 }
 
 static caviar_status cpu_train_epoch(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, size_t n_rows,
                                      caviar_epoch_stats *stats, caviar_error *err) {
   (void)err;
-  const caviar_data *data = ((cpu_ctx *)be->ctx)->data;
-  cpu_cohort *cc = c->impl;
-  size_t steps = n_rows / (size_t)c->shape.batch;
-  openblas_set_num_threads(1);
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int slot = 0; slot < c->n; slot++)
-    train_member(data, c, slot, rows, steps, &cc->train_ws[omp_get_thread_num()], &stats->train_loss[slot],
-                 &stats->diverged[slot]);
+  train_args a = {((cpu_ctx *)be->ctx)->data, c, rows, n_rows / (size_t)c->shape.batch, stats};
+  for_each_member(c->n, train_one, &a);
   return CAVIAR_OK;
+}
+
+typedef struct eval_args {
+  const caviar_data *data;
+  caviar_cohort *c;
+  caviar_set set;
+  const uint32_t *rows;
+  size_t n_rows;
+  float *loss, *accuracy;
+} eval_args;
+
+static void evaluate_one(void *arg, int slot, const cpu_team *team, int ws_index) {
+  eval_args *a = arg;
+  caviar_cohort *c = a->c;
+  cpu_workspace *ws = &((cpu_cohort *)c->impl)->eval_ws[ws_index];
+  cpu_member m;
+  bind(&m, c, slot);
+  double total = 0;
+  long right = 0;
+  for (size_t start = 0; start < a->n_rows; start += EVAL_CHUNK) {
+    int n = (int)(a->n_rows - start < EVAL_CHUNK ? a->n_rows - start : EVAL_CHUNK);
+    gather(a->data, a->set, a->rows + start, n, ws, team);
+    cpu_forward(&m, c->hp[slot].activation, NULL, n, ws, team);
+    cpu_softmax_xent(ws, n, c->shape.classes, 0, team);
+    total += ws->loss * n;
+    right += ws->correct;
+    /* The next chunk's gather overwrites what the first thread has just read. */
+    cpu_team_sync(team);
+  }
+  if (team->rank != 0) return;
+  a->loss[slot] = (float)(total / (double)a->n_rows);
+  a->accuracy[slot] = (float)((double)right / (double)a->n_rows);
 }
 
 static caviar_status cpu_evaluate(caviar_backend *be, caviar_cohort *c, caviar_set set, const uint32_t *rows,
                                   size_t n_rows, float *loss, float *accuracy, caviar_error *err) {
   (void)err;
-  const caviar_data *data = ((cpu_ctx *)be->ctx)->data;
-  cpu_cohort *cc = c->impl;
-  openblas_set_num_threads(1);
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int slot = 0; slot < c->n; slot++) {
-    cpu_workspace *ws = &cc->eval_ws[omp_get_thread_num()];
-    cpu_member m;
-    bind(&m, c, slot);
-    double total = 0;
-    long right = 0;
-    for (size_t start = 0; start < n_rows; start += EVAL_CHUNK) {
-      int n = (int)(n_rows - start < EVAL_CHUNK ? n_rows - start : EVAL_CHUNK);
-      gather(data, set, rows + start, n, ws);
-      cpu_forward(&m, c->hp[slot].activation, NULL, n, ws);
-      int correct;
-      total += cpu_softmax_xent(ws, n, c->shape.classes, 0, &correct) * n;
-      right += correct;
-    }
-    loss[slot] = (float)(total / (double)n_rows);
-    accuracy[slot] = (float)((double)right / (double)n_rows);
-  }
+  eval_args a = {((cpu_ctx *)be->ctx)->data, c, set, rows, n_rows, loss, accuracy};
+  for_each_member(c->n, evaluate_one, &a);
   return CAVIAR_OK;
 }
 
@@ -267,10 +337,11 @@ static caviar_status cpu_loss_and_grads(caviar_backend *be, caviar_cohort *c, co
     bind(&m, c, slot);
     const caviar_member_hp *hp = &c->hp[slot];
     cpu_dropout drop = {c->seed, c->trial[slot], (uint32_t)(c->steps[slot] + 1), hp->dropout};
-    gather(data, CAVIAR_SET_TRAIN, rows, c->shape.batch, ws);
-    cpu_forward(&m, hp->activation, &drop, c->shape.batch, ws);
-    loss[slot] = (float)cpu_softmax_xent(ws, c->shape.batch, c->shape.classes, 1, NULL);
-    cpu_backward(&m, hp->activation, &drop, c->shape.batch, ws);
+    gather(data, CAVIAR_SET_TRAIN, rows, c->shape.batch, ws, &cpu_solo);
+    cpu_forward(&m, hp->activation, &drop, c->shape.batch, ws, &cpu_solo);
+    cpu_softmax_xent(ws, c->shape.batch, c->shape.classes, 1, &cpu_solo);
+    loss[slot] = (float)ws->loss;
+    cpu_backward(&m, hp->activation, &drop, c->shape.batch, ws, &cpu_solo);
     float *out = grads + (size_t)slot * c->layout.per_member;
     for (int t = 0; t < c->layout.n_tensors; t++) {
       memcpy(out, m.g[t], c->layout.size[t] * sizeof(float));

@@ -1,6 +1,7 @@
 /* caviar bench: one epoch of a population, its speed, and the machine's ceiling in the same run. */
 #include <getopt.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,13 +207,13 @@ static void print_row(const bench_args *a, const char *device, bool gpu, const c
   double serial_s = floor_s + gemm_s, bound_s = floor_s > gemm_s ? floor_s : gemm_s;
   if (a->json) {
     printf("{\"device\": \"%s\", \"models\": %d, \"inputs\": %d, \"hidden\": %d, \"layers\": %d, \"classes\": %d, "
-           "\"batch\": %d, \"examples\": %zu, \"steps\": %zu, \"data\": \"%s\", \"eager\": %s, \"chunks\": %d, "
+           "\"batch\": %d, \"examples\": %zu, \"steps\": %zu, \"data\": \"%s\", \"threads\": %d, \"eager\": %s, \"chunks\": %d, "
            "\"epoch_seconds\": %.4f, \"model_samples_per_second\": %.1f, \"gflops\": %.2f, "
            "\"ceiling_gflops\": %.2f, \"ratio\": %.4f, \"copy_gbs\": %.1f, \"memory_floor_seconds\": %.4f, "
            "\"floor_fraction\": %.4f, \"gemm_floor_seconds\": %.4f, \"serial_floor_seconds\": %.4f, "
            "\"serial_fraction\": %.4f, \"bound_seconds\": %.4f}\n",
            device, models, shape.inputs, a->hidden, a->layers, shape.classes, a->batch, data->split.n_train, steps,
-           source, a->eager ? "true" : "false", chunks, elapsed, rate, gflops, sgemm, gflops / sgemm, copy, floor_s,
+           source, gpu ? 0 : omp_get_max_threads(), a->eager ? "true" : "false", chunks, elapsed, rate, gflops, sgemm, gflops / sgemm, copy, floor_s,
            floor_s > 0 ? floor_s / elapsed : 0, gemm_s, serial_s, gpu ? serial_s / elapsed : 0, bound_s);
     return;
   }

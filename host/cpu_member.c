@@ -48,96 +48,143 @@ void cpu_member_bind(cpu_member *m, const caviar_shape *shape, const caviar_layo
   }
 }
 
-/* z (rows x n_out) = input (rows x n_in) * W, with the input given either as xt (first layer) or
- * as a column-major activation block. */
-static void linear(const cpu_member *m, int l, const float *input, int rows, float *z) {
-  int n_in = caviar_layer_in(m->shape, l), n_out = caviar_layer_out(m->shape, l);
+const cpu_team cpu_solo = {0, 1, false, false};
+
+void cpu_team_sync(const cpu_team *team) {
+  if (team->lockstep) {
+#pragma omp barrier
+  }
+}
+
+void cpu_team_share(const cpu_team *team, size_t n, size_t *begin, size_t *end) {
+  *begin = n * (size_t)team->rank / (size_t)team->size;
+  *end = n * (size_t)(team->rank + 1) / (size_t)team->size;
+}
+
+/* This thread's tiles of a GEMM with n output columns: columns [*j0, *j1) in CPU_TILE steps. */
+static void my_columns(const cpu_team *team, int n, int *j0, int *j1) {
+  size_t tiles = ((size_t)n + CPU_TILE - 1) / CPU_TILE, t0, t1;
+  cpu_team_share(team, tiles, &t0, &t1);
+  *j0 = (int)t0 * CPU_TILE;
+  *j1 = (int)t1 * CPU_TILE < n ? (int)t1 * CPU_TILE : n;
+  if (*j0 > *j1) *j0 = *j1;
+}
+
+/* Columns [j0, j1) of z (rows x n_out) = input (rows x n_in) * W + bias, with the input given
+ * either as xt (first layer) or as a column-major activation block. */
+static void linear_tile(const cpu_member *m, int l, const float *input, int rows, float *z, int j0, int j1) {
+  int n_in = caviar_layer_in(m->shape, l), n = j1 - j0;
+  const float *w = m->w[2 * l] + (size_t)j0 * n_in;
   if (l == 0)
-    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, rows, n_out, n_in, 1.0f, input, n_in, m->w[0], n_in, 0.0f, z,
-                rows);
+    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, rows, n, n_in, 1.0f, input, n_in, w, n_in, 0.0f,
+                z + (size_t)j0 * rows, rows);
   else
-    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, rows, n_out, n_in, 1.0f, input, rows, m->w[2 * l], n_in,
-                0.0f, z, rows);
+    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, rows, n, n_in, 1.0f, input, rows, w, n_in, 0.0f,
+                z + (size_t)j0 * rows, rows);
   const float *bias = m->w[2 * l + 1];
-  for (int j = 0; j < n_out; j++) {
+  for (int j = j0; j < j1; j++) {
     float *col = z + (size_t)j * rows;
     for (int i = 0; i < rows; i++) col[i] += bias[j];
   }
 }
 
-/* out[k] = in[k] / (1 - p) where unit k is kept, else 0: the forward mask on activations, and the
- * same mask on their gradients in backward. */
-static void apply_dropout(const cpu_dropout *drop, int layer, const float *in, size_t n, float *out) {
+/* out[k] = in[k] / (1 - p) where unit k is kept, else 0, for k in [k0, k1): the forward mask on
+ * activations, and the same mask on their gradients in backward. One Philox block decides each
+ * aligned group of four units, whichever thread asks. */
+static void apply_dropout(const cpu_dropout *drop, int layer, const float *in, size_t k0, size_t k1, float *out) {
   float scale = 1.0f / (1.0f - drop->p);
-  for (size_t k = 0; k < n; k += 4) {
-    caviar_rng_block block = caviar_dropout_block(drop->seed, drop->trial, drop->step, layer, (uint32_t)k);
-    for (size_t j = k; j < k + 4 && j < n; j++)
-      out[j] = caviar_dropout_kept(block, (uint32_t)j, drop->p) ? in[j] * scale : 0.0f;
+  caviar_rng_block block = {{0}};
+  for (size_t k = k0; k < k1; k++) {
+    if (k == k0 || (k & 3) == 0) block = caviar_dropout_block(drop->seed, drop->trial, drop->step, layer, (uint32_t)k);
+    out[k] = caviar_dropout_kept(block, (uint32_t)k, drop->p) ? in[k] * scale : 0.0f;
   }
 }
 
-void cpu_forward(const cpu_member *m, int activation, const cpu_dropout *drop, int rows, cpu_workspace *ws) {
+void cpu_forward(const cpu_member *m, int activation, const cpu_dropout *drop, int rows, cpu_workspace *ws,
+                 const cpu_team *team) {
   const caviar_shape *s = m->shape;
   const float *input = ws->xt;
-  for (int l = 0; l < s->layers; l++) {
-    float *act = ws->act[l];
-    linear(m, l, input, rows, act);
-    size_t n = (size_t)rows * s->hidden;
-    for (size_t k = 0; k < n; k++) act[k] = caviar_activate(activation, act[k]);
-    if (drop && drop->p > 0) {
-      apply_dropout(drop, l, act, n, ws->out[l]);
-      input = ws->out[l];
-    } else {
-      input = act;
+  bool dropped = drop && drop->p > 0;
+  for (int l = 0; l <= s->layers; l++) {
+    bool hidden = l < s->layers;
+    float *z = hidden ? ws->act[l] : ws->logits;
+    int j0, j1;
+    my_columns(team, caviar_layer_out(s, l), &j0, &j1);
+    for (int t = j0; !team->idle && t < j1; t += CPU_TILE) {
+      int t1 = t + CPU_TILE < j1 ? t + CPU_TILE : j1;
+      linear_tile(m, l, input, rows, z, t, t1);
+      if (!hidden) continue;
+      size_t k0 = (size_t)t * rows, k1 = (size_t)t1 * rows;
+      for (size_t k = k0; k < k1; k++) z[k] = caviar_activate(activation, z[k]);
+      if (dropped) apply_dropout(drop, l, z, k0, k1, ws->out[l]);
     }
+    cpu_team_sync(team);
+    if (hidden) input = dropped ? ws->out[l] : ws->act[l];
   }
-  linear(m, s->layers, input, rows, ws->logits);
 }
 
-double cpu_softmax_xent(cpu_workspace *ws, int rows, int classes, int grad, int *correct) {
-  double total = 0;
-  int right = 0;
-  float *z = ws->logits;
-  for (int i = 0; i < rows; i++) {
-    int hit;
-    total += (double)caviar_softmax_xent(z + i, (size_t)rows, classes, ws->labels[i], grad ? (float)rows : 0.0f, &hit);
-    right += hit;
+void cpu_softmax_xent(cpu_workspace *ws, int rows, int classes, int grad, const cpu_team *team) {
+  if (team->rank == 0 && !team->idle) {
+    double total = 0;
+    int right = 0;
+    float *z = ws->logits;
+    for (int i = 0; i < rows; i++) {
+      int hit;
+      total +=
+          (double)caviar_softmax_xent(z + i, (size_t)rows, classes, ws->labels[i], grad ? (float)rows : 0.0f, &hit);
+      right += hit;
+    }
+    ws->loss = total / rows;
+    ws->correct = right;
   }
-  if (correct) *correct = right;
-  return total / rows;
+  cpu_team_sync(team);
 }
 
-void cpu_backward(const cpu_member *m, int activation, const cpu_dropout *drop, int rows, cpu_workspace *ws) {
+void cpu_backward(const cpu_member *m, int activation, const cpu_dropout *drop, int rows, cpu_workspace *ws,
+                  const cpu_team *team) {
   const caviar_shape *s = m->shape;
+  bool dropped = drop && drop->p > 0;
   float *dz = ws->logits;
   for (int l = s->layers; l >= 0; l--) {
-    int n_in = caviar_layer_in(s, l), n_out = caviar_layer_out(s, l);
-    bool dropped = drop && drop->p > 0;
-    /* beta = 1 into the zeroed gradient: OpenBLAS skips its separate pass scaling C by beta. */
-    if (l == 0)
-      cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n_in, n_out, rows, 1.0f, ws->xt, n_in, dz, rows, 1.0f,
-                  m->g[0], n_in);
-    else
-      cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, n_in, n_out, rows, 1.0f,
-                  dropped ? ws->out[l - 1] : ws->act[l - 1], rows, dz, rows, 1.0f, m->g[2 * l], n_in);
-    float *db = m->g[2 * l + 1];
-    for (int j = 0; j < n_out; j++) {
-      const float *col = dz + (size_t)j * rows;
-      float sum = 0;
-      for (int i = 0; i < rows; i++) sum += col[i];
-      db[j] = sum;
+    int n_in = caviar_layer_in(s, l), n_out = caviar_layer_out(s, l), j0, j1;
+    const float *input = l == 0 ? ws->xt : dropped ? ws->out[l - 1] : ws->act[l - 1];
+    /* This thread's tiles of the weight gradient (and the bias gradient's columns). beta = 1 into
+     * the zeroed gradient: OpenBLAS skips its separate pass scaling C by beta. */
+    my_columns(team, n_out, &j0, &j1);
+    for (int t = j0; !team->idle && t < j1; t += CPU_TILE) {
+      int n = (t + CPU_TILE < j1 ? t + CPU_TILE : j1) - t;
+      float *dw = m->g[2 * l] + (size_t)t * n_in;
+      if (l == 0)
+        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n_in, n, rows, 1.0f, input, n_in,
+                    dz + (size_t)t * rows, rows, 1.0f, dw, n_in);
+      else
+        cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, n_in, n, rows, 1.0f, input, rows, dz + (size_t)t * rows,
+                    rows, 1.0f, dw, n_in);
+      float *db = m->g[2 * l + 1];
+      for (int j = t; j < t + n; j++) {
+        const float *col = dz + (size_t)j * rows;
+        float sum = 0;
+        for (int i = 0; i < rows; i++) sum += col[i];
+        db[j] = sum;
+      }
     }
-    if (l == 0) break;
-    /* The gradient with respect to the previous layer's output, then through dropout and the
-     * activation to its pre-activation. */
-    float *da = ws->delta[l % 2];
-    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, rows, n_in, n_out, 1.0f, dz, rows, m->w[2 * l], n_in, 0.0f,
-                da, rows);
-    const float *act = ws->act[l - 1];
-    size_t n = (size_t)rows * n_in;
-    if (dropped) apply_dropout(drop, l - 1, da, n, da);
-    for (size_t k = 0; k < n; k++) da[k] *= caviar_activation_grad(activation, act[k]);
-    dz = da;
+    if (l > 0) {
+      /* This thread's tiles of the gradient with respect to the previous layer's output (columns
+       * of da are units of layer l - 1), then through dropout and the activation. */
+      float *da = ws->delta[l % 2];
+      const float *act = ws->act[l - 1];
+      my_columns(team, n_in, &j0, &j1);
+      for (int t = j0; !team->idle && t < j1; t += CPU_TILE) {
+        int n = (t + CPU_TILE < j1 ? t + CPU_TILE : j1) - t;
+        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, rows, n, n_out, 1.0f, dz, rows, m->w[2 * l] + t, n_in,
+                    0.0f, da + (size_t)t * rows, rows);
+        size_t k0 = (size_t)t * rows, k1 = (size_t)(t + n) * rows;
+        if (dropped) apply_dropout(drop, l - 1, da, k0, k1, da);
+        for (size_t k = k0; k < k1; k++) da[k] *= caviar_activation_grad(activation, act[k]);
+      }
+      dz = da;
+    }
+    cpu_team_sync(team);
   }
 }
 
@@ -163,7 +210,12 @@ static void update_segment(const caviar_member_hp *member, const caviar_step_sca
   }
 }
 
-void cpu_update(const cpu_member *m, const caviar_member_hp *hp, const caviar_step_scalars *s) {
-  for (int t = 0; t < m->layout->n_tensors; t++)
-    update_segment(hp, s, t % 2 == 0 ? hp->l2 : 0.0f, m->layout->size[t], m->w[t], m->g[t], m->m[t], m->v[t]);
+void cpu_update(const cpu_member *m, const caviar_member_hp *hp, const caviar_step_scalars *s, const cpu_team *team) {
+  for (int t = 0; !team->idle && t < m->layout->n_tensors; t++) {
+    size_t k0, k1, n = m->layout->size[t];
+    cpu_team_share(team, n, &k0, &k1);
+    update_segment(hp, s, t % 2 == 0 ? hp->l2 : 0.0f, k1 - k0, m->w[t] + k0, m->g[t] + k0, m->m[t] + k0,
+                   m->v[t] + k0);
+  }
+  cpu_team_sync(team);
 }

@@ -1,10 +1,17 @@
 #ifndef CAVIAR_CPU_MEMBER_H
 #define CAVIAR_CPU_MEMBER_H
 /* The CPU backend's math for one member: forward, softmax cross-entropy, backward and the optimizer
- * update, with single-threaded OpenBLAS GEMMs (the backend runs members in parallel). Shapes are
- * column-major as in population.h; a minibatch arrives as xt, the gathered rows (rows x inputs
- * row-major, i.e. inputs x rows column-major). */
+ * update, with single-threaded OpenBLAS GEMMs. The backend runs members in parallel, one per
+ * thread, and when a cohort has fewer members than threads it gives each member a team of threads
+ * that split its GEMMs by output tiles and its optimizer pass by ranges, so no thread ever sums
+ * another's partial results. Every GEMM is computed tile by tile (CPU_TILE output columns, a fixed
+ * number) whatever the team's size: OpenBLAS does not promise that a column of C comes out the
+ * same when C is computed in other widths (and on this machine it does not), so a member's
+ * arithmetic is the same calls in the same order alone, in a cohort or in a team of any size, and
+ * its weights are bitwise identical. Shapes are column-major as in population.h; a minibatch
+ * arrives as xt, the gathered rows (rows x inputs row-major, i.e. inputs x rows column-major). */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "caviar/model_math.h"
@@ -20,6 +27,26 @@ typedef struct cpu_member {
   float *v[CAVIAR_MAX_TENSORS]; /* second optimizer slot */
 } cpu_member;
 
+/* Output columns of one GEMM tile. */
+#define CPU_TILE 64
+
+/* The threads training one member: this thread's rank among size. With lockstep, every thread of
+ * the enclosing parallel region runs the same phases and meets the others at a barrier after each
+ * (cpu_team_sync); an idle thread (its member diverged) keeps meeting them but does no work. */
+typedef struct cpu_team {
+  int rank, size;
+  bool lockstep, idle;
+} cpu_team;
+
+/* A member trained by its thread alone. */
+extern const cpu_team cpu_solo;
+
+/* The barrier between two phases of a team's work (nothing for a thread alone). */
+void cpu_team_sync(const cpu_team *team);
+
+/* [*begin, *end): the part of n items (tiles, rows, elements) that is this thread's. */
+void cpu_team_share(const cpu_team *team, size_t n, size_t *begin, size_t *end);
+
 /* Scratch for a forward and backward pass over up to `rows` examples. */
 typedef struct cpu_workspace {
   int rows;
@@ -29,6 +56,8 @@ typedef struct cpu_workspace {
   float *out[CAVIAR_MAX_LAYERS];      /* the same after dropout (the next layer's input) */
   float *logits;                      /* rows x classes, then their gradient */
   float *delta[2];                    /* rows x hidden: the gradient flowing down, alternating */
+  double loss;                        /* the last cpu_softmax_xent, for the whole team to read */
+  int correct;
 } cpu_workspace;
 
 /* Dropout of one member at one step; NULL for inference. */
@@ -46,18 +75,24 @@ void cpu_workspace_free(cpu_workspace *ws);
 void cpu_member_bind(cpu_member *m, const caviar_shape *shape, const caviar_layout *layout, float *params,
                      float *grads, float *first, float *second, int slot);
 
-/* Logits of ws->xt (rows examples) into ws->logits. */
-void cpu_forward(const cpu_member *m, int activation, const cpu_dropout *drop, int rows, cpu_workspace *ws);
+/* Each function below is one or more team phases: the team's threads call it together, each does
+ * its share, and all of it is done when it returns. */
 
-/* Mean softmax cross-entropy of ws->logits against ws->labels (accumulated in double); counts the
- * correct predictions; with grad set, replaces the logits by d(mean loss)/d(logits). */
-double cpu_softmax_xent(cpu_workspace *ws, int rows, int classes, int grad, int *correct);
+/* Logits of ws->xt (rows examples) into ws->logits. */
+void cpu_forward(const cpu_member *m, int activation, const cpu_dropout *drop, int rows, cpu_workspace *ws,
+                 const cpu_team *team);
+
+/* Mean softmax cross-entropy of ws->logits against ws->labels (accumulated in double, by the
+ * team's first thread) into ws->loss, correct predictions into ws->correct; with grad set, the
+ * logits become d(mean loss)/d(logits). */
+void cpu_softmax_xent(cpu_workspace *ws, int rows, int classes, int grad, const cpu_team *team);
 
 /* Gradients of the mean loss added into m->g, which must hold zeros (cpu_update leaves them so,
  * and arenas start zeroed), from ws->logits holding d(loss)/d(logits). */
-void cpu_backward(const cpu_member *m, int activation, const cpu_dropout *drop, int rows, cpu_workspace *ws);
+void cpu_backward(const cpu_member *m, int activation, const cpu_dropout *drop, int rows, cpu_workspace *ws,
+                  const cpu_team *team);
 
 /* The optimizer step over every tensor (L2 on weights only); zeroes the gradients it consumed. */
-void cpu_update(const cpu_member *m, const caviar_member_hp *hp, const caviar_step_scalars *s);
+void cpu_update(const cpu_member *m, const caviar_member_hp *hp, const caviar_step_scalars *s, const cpu_team *team);
 
 #endif

@@ -90,10 +90,11 @@ static void check_gradients(int layers, int activation, float dropout) {
   net_make(&n, layers, activation);
   cpu_dropout drop = {3, 7, 11, dropout};
   const cpu_dropout *d = dropout > 0 ? &drop : NULL;
-  cpu_forward(&n.member, activation, d, ROWS, &n.ws);
-  double loss = cpu_softmax_xent(&n.ws, ROWS, CLASSES, 1, NULL);
+  cpu_forward(&n.member, activation, d, ROWS, &n.ws, &cpu_solo);
+  cpu_softmax_xent(&n.ws, ROWS, CLASSES, 1, &cpu_solo);
+  double loss = n.ws.loss;
   cr_assert_float_eq(loss, reference_loss(&n, activation, d), 1e-5, "forward loss");
-  cpu_backward(&n.member, activation, d, ROWS, &n.ws);
+  cpu_backward(&n.member, activation, d, ROWS, &n.ws, &cpu_solo);
   for (int t = 0; t < n.layout.n_tensors; t++) {
     double diff = 0, norm = 0;
     for (size_t k = 0; k < n.layout.size[t]; k++) {
@@ -133,9 +134,8 @@ Test(gradients, through_dropout) {
 Test(gradients, softmax_gradient_rows_sum_to_zero) {
   net n;
   net_make(&n, 1, CAVIAR_ACT_RELU);
-  cpu_forward(&n.member, CAVIAR_ACT_RELU, NULL, ROWS, &n.ws);
-  int correct;
-  cpu_softmax_xent(&n.ws, ROWS, CLASSES, 1, &correct);
+  cpu_forward(&n.member, CAVIAR_ACT_RELU, NULL, ROWS, &n.ws, &cpu_solo);
+  cpu_softmax_xent(&n.ws, ROWS, CLASSES, 1, &cpu_solo);
   for (int i = 0; i < ROWS; i++) {
     double sum = 0;
     for (int c = 0; c < CLASSES; c++) sum += n.ws.logits[i + c * ROWS];

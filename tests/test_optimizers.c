@@ -25,7 +25,7 @@ static void run(const caviar_member_hp *hp, int epoch, double w_out[STEPS], doub
   for (int t = 1; t <= STEPS; t++) {
     mem.g[0][0] = mem.g[1][0] = (float)grads[t - 1];
     caviar_step_scalars s = caviar_step_scalars_at(hp, epoch, t);
-    cpu_update(&mem, hp, &s);
+    cpu_update(&mem, hp, &s, &cpu_solo);
     w_out[t - 1] = mem.w[0][0];
     b_out[t - 1] = mem.w[1][0];
   }

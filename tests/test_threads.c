@@ -1,0 +1,159 @@
+/* The CPU backend keeps every thread busy, whatever the population: a cohort with fewer members
+ * than threads trains each member with a team of threads. A member's arithmetic must not depend
+ * on that: trained alone or in a cohort, with one thread or several, its weights, optimizer state,
+ * step count, losses and evaluations are bitwise the same. */
+#include <criterion/criterion.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caviar/backend.h"
+#include "synth_support.h"
+
+static caviar_data data;
+static caviar_backend *be;
+
+static void setup(void) {
+  synth_data(&data, 1000, 40, 5, 1.0);
+  caviar_error err;
+  cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
+  cr_assert_eq(be->upload(be, &data, &err), CAVIAR_OK);
+}
+
+static void teardown(void) {
+  be->destroy(be);
+  caviar_data_free(&data);
+}
+
+TestSuite(threads, .init = setup, .fini = teardown);
+
+/* 100 hidden units: two GEMM tiles (64 + 36 columns) per layer; batch 50: tiles and dropout's
+ * groups of four units straddle each other. */
+static const caviar_shape shape = {40, 5, 2, 100, 50};
+
+static caviar_trial trial(uint32_t id, int optimizer, int activation, double dropout, double lr) {
+  caviar_trial t = {.id = id};
+  caviar_hparams_default(&t.hp);
+  t.hp.layers = shape.layers;
+  t.hp.hidden = shape.hidden;
+  t.hp.batch_size = shape.batch;
+  t.hp.optimizer = optimizer;
+  t.hp.activation = activation;
+  t.hp.dropout = dropout;
+  t.hp.l2 = 1e-4;
+  t.hp.learning_rate = lr;
+  return t;
+}
+
+/* What a run leaves of one member: all three arenas, its steps, last epoch loss and flag, and its
+ * validation loss and accuracy. */
+typedef struct outcome {
+  float *arenas[3];
+  int steps;
+  float loss, val_loss, val_acc;
+  uint8_t diverged;
+} outcome;
+
+/* Trains `trials` (n of them) as one cohort for two epochs on `threads` threads and returns the
+ * outcome of slot `slot`. */
+static outcome run(const caviar_trial *trials, int n, int slot, int threads) {
+  omp_set_num_threads(threads);
+  caviar_cohort c;
+  caviar_error err;
+  cr_assert_eq(caviar_cohort_init(&c, &shape, n, 42, &err), CAVIAR_OK);
+  for (int i = 0; i < n; i++) caviar_cohort_add(&c, &trials[i]);
+  cr_assert_eq(be->cohort_alloc(be, &c, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(be->init_members(be, &c, 0, n, &err), CAVIAR_OK);
+  float loss[8], vl[8], va[8];
+  uint8_t flags[8];
+  caviar_epoch_stats stats = {loss, flags};
+  for (int e = 0; e < 2; e++) {
+    for (int m = 0; m < n; m++) c.epochs[m] = e;
+    cr_assert_eq(be->train_epoch(be, &c, data.split.train, data.split.n_train, &stats, &err), CAVIAR_OK);
+  }
+  cr_assert_eq(be->evaluate(be, &c, CAVIAR_SET_TRAIN, data.split.val, data.split.n_val, vl, va, &err), CAVIAR_OK);
+  outcome o = {.steps = c.steps[slot], .loss = loss[slot], .val_loss = vl[slot], .val_acc = va[slot],
+               .diverged = flags[slot]};
+  for (int a = 0; a < 3; a++) {
+    o.arenas[a] = malloc(c.layout.per_member * sizeof(float));
+    cr_assert_eq(be->read_arena(be, &c, (caviar_arena)a, slot, o.arenas[a], &err), CAVIAR_OK);
+  }
+  be->cohort_free(be, &c);
+  caviar_cohort_free(&c);
+  return o;
+}
+
+static size_t per_member(void) {
+  caviar_layout layout;
+  caviar_layout_make(&shape, 1, &layout);
+  return layout.per_member;
+}
+
+static void expect_same(const outcome *a, const outcome *b, const char *what) {
+  static const char *names[] = {"parameters", "first optimizer state", "second optimizer state"};
+  for (int i = 0; i < 3; i++)
+    cr_expect_eq(memcmp(a->arenas[i], b->arenas[i], per_member() * sizeof(float)), 0, "%s: %s differ", what,
+                 names[i]);
+  cr_expect_eq(a->steps, b->steps, "%s: steps", what);
+  cr_expect_eq(memcmp(&a->loss, &b->loss, sizeof a->loss), 0, "%s: epoch loss %.9g vs %.9g", what, a->loss, b->loss);
+  cr_expect_eq(memcmp(&a->val_loss, &b->val_loss, sizeof a->val_loss), 0, "%s: validation loss", what);
+  cr_expect_eq(a->val_acc, b->val_acc, "%s: validation accuracy", what);
+  cr_expect_eq(a->diverged, b->diverged, "%s: divergence flag", what);
+}
+
+static void outcome_free(outcome *o) {
+  for (int i = 0; i < 3; i++) free(o->arenas[i]);
+}
+
+static void check_member(const caviar_trial *x) {
+  caviar_trial others[3] = {trial(11, CAVIAR_OPT_SGD, CAVIAR_ACT_TANH, 0.0, 0.05),
+                            trial(12, CAVIAR_OPT_RMSPROP, CAVIAR_ACT_RELU, 0.3, 1e-3),
+                            trial(13, CAVIAR_OPT_MOMENTUM, CAVIAR_ACT_RELU, 0.0, 0.02)};
+  outcome alone1 = run(x, 1, 0, 1); /* the reference: one thread, one member */
+  outcome alone2 = run(x, 1, 0, 2); /* a team of two */
+  outcome alone4 = run(x, 1, 0, 4); /* a team of four (two GEMM tiles: two of them idle there) */
+  expect_same(&alone2, &alone1, "alone, 2 threads");
+  expect_same(&alone4, &alone1, "alone, 4 threads");
+  /* In a cohort of 3 on 2 threads: slots 0 and 1 one per thread, then slot 2 with both threads. */
+  caviar_trial first[3] = {*x, others[0], others[1]}, last[3] = {others[0], others[1], *x};
+  outcome solo_in_cohort = run(first, 3, 0, 2), team_in_cohort = run(last, 3, 2, 2);
+  expect_same(&solo_in_cohort, &alone1, "first of 3 on 2 threads");
+  expect_same(&team_in_cohort, &alone1, "last of 3 on 2 threads");
+  /* 2 members on 3 threads: teams of one and two threads side by side. */
+  caviar_trial pair[2] = {others[2], *x};
+  outcome uneven = run(pair, 2, 1, 3);
+  expect_same(&uneven, &alone1, "second of 2 on 3 threads");
+  outcome_free(&alone1);
+  outcome_free(&alone2);
+  outcome_free(&alone4);
+  outcome_free(&solo_in_cohort);
+  outcome_free(&team_in_cohort);
+  outcome_free(&uneven);
+}
+
+Test(threads, an_adam_member_with_dropout_is_bitwise_the_same_on_any_number_of_threads_alone_or_in_a_cohort) {
+  caviar_trial x = trial(7, CAVIAR_OPT_ADAM, CAVIAR_ACT_RELU, 0.2, 2e-3);
+  check_member(&x);
+}
+
+Test(threads, a_tanh_rmsprop_member_is_bitwise_the_same_on_any_number_of_threads_alone_or_in_a_cohort) {
+  caviar_trial x = trial(8, CAVIAR_OPT_RMSPROP, CAVIAR_ACT_TANH, 0.0, 1e-3);
+  check_member(&x);
+}
+
+Test(threads, a_member_diverging_in_a_team_stops_alone_and_the_other_team_trains_on) {
+  /* 2 members on 4 threads: two teams of two in lockstep; one diverges in its first epoch and
+   * goes idle, still meeting the other team at every barrier. */
+  caviar_trial good = trial(21, CAVIAR_OPT_ADAM, CAVIAR_ACT_RELU, 0.1, 1e-3);
+  caviar_trial bad = trial(22, CAVIAR_OPT_SGD, CAVIAR_ACT_RELU, 0.0, 1e4);
+  caviar_trial both[2] = {bad, good};
+  outcome good_alone = run(&good, 1, 0, 1), bad_alone = run(&bad, 1, 0, 1);
+  cr_assert(bad_alone.diverged, "a learning rate of 1e4 diverges");
+  outcome good_in_team = run(both, 2, 1, 4), bad_in_team = run(both, 2, 0, 4);
+  expect_same(&good_in_team, &good_alone, "the good member beside a diverging team");
+  expect_same(&bad_in_team, &bad_alone, "the diverging member in a team");
+  outcome_free(&good_alone);
+  outcome_free(&bad_alone);
+  outcome_free(&good_in_team);
+  outcome_free(&bad_in_team);
+}
