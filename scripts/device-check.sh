@@ -39,7 +39,7 @@ trap 'echo "interrupted" >>"$logs/steps.txt"; status=1; exit 1' INT TERM
 note() { echo "$*" | tee -a "$logs/steps.txt"; }
 
 # The bundle: gzip, or Python's tarfile where tar or gzip is missing.
-bundle_file=.device/bundle.tar.gz
+bundle_file=${CAVIAR_BUNDLE:-.device/bundle.tar.gz}
 if [ ! -f "$bundle_file" ]; then
   note "no $bundle_file: run scripts/device-prepare.sh here and carry it"
   status=1
