@@ -109,7 +109,7 @@ static caviar_status cpu_init_members(caviar_backend *be, caviar_cohort *c, int 
     bind(&m, c, slot);
     for (int t = 0; t < c->layout.n_tensors; t++) {
       size_t n = c->layout.size[t];
-      bool weight = t % 2 == 0;
+      bool weight = caviar_tensor_is_weight(t);
       for (size_t k = 0; k < n; k++) {
         m.w[t][k] = weight ? caviar_init_weight(c->seed, c->trial[slot], (uint32_t)t, k, c->layout.rows[t],
                                                 c->hp[slot].activation)

@@ -74,14 +74,14 @@ static void my_columns(const cpu_team *team, int n, int *j0, int *j1) {
  * either as xt (first layer) or as a column-major activation block. */
 static void linear_tile(const cpu_member *m, int l, const float *input, int rows, float *z, int j0, int j1) {
   int n_in = caviar_layer_in(m->shape, l), n = j1 - j0;
-  const float *w = m->w[2 * l] + (size_t)j0 * n_in;
+  const float *w = m->w[caviar_weight_tensor(l)] + (size_t)j0 * n_in;
   if (l == 0)
     cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, rows, n, n_in, 1.0f, input, n_in, w, n_in, 0.0f,
                 z + (size_t)j0 * rows, rows);
   else
     cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, rows, n, n_in, 1.0f, input, rows, w, n_in, 0.0f,
                 z + (size_t)j0 * rows, rows);
-  const float *bias = m->w[2 * l + 1];
+  const float *bias = m->w[caviar_bias_tensor(l)];
   for (int j = j0; j < j1; j++) {
     float *col = z + (size_t)j * rows;
     for (int i = 0; i < rows; i++) col[i] += bias[j];
@@ -92,11 +92,10 @@ static void linear_tile(const cpu_member *m, int l, const float *input, int rows
  * activations, and the same mask on their gradients in backward. One Philox block decides each
  * aligned group of four units, whichever thread asks. */
 static void apply_dropout(const cpu_dropout *drop, int layer, const float *in, size_t k0, size_t k1, float *out) {
-  float scale = 1.0f / (1.0f - drop->p);
   caviar_rng_block block = {{0}};
   for (size_t k = k0; k < k1; k++) {
     if (k == k0 || (k & 3) == 0) block = caviar_dropout_block(drop->seed, drop->trial, drop->step, layer, (uint32_t)k);
-    out[k] = caviar_dropout_kept(block, (uint32_t)k, drop->p) ? in[k] * scale : 0.0f;
+    out[k] = caviar_dropout_apply(block, (uint32_t)k, drop->p, in[k]);
   }
 }
 
@@ -153,14 +152,14 @@ void cpu_backward(const cpu_member *m, int activation, const cpu_dropout *drop, 
     my_columns(team, n_out, &j0, &j1);
     for (int t = j0; !team->idle && t < j1; t += CPU_TILE) {
       int n = (t + CPU_TILE < j1 ? t + CPU_TILE : j1) - t;
-      float *dw = m->g[2 * l] + (size_t)t * n_in;
+      float *dw = m->g[caviar_weight_tensor(l)] + (size_t)t * n_in;
       if (l == 0)
         cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n_in, n, rows, 1.0f, input, n_in,
                     dz + (size_t)t * rows, rows, 1.0f, dw, n_in);
       else
         cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, n_in, n, rows, 1.0f, input, rows, dz + (size_t)t * rows,
                     rows, 1.0f, dw, n_in);
-      float *db = m->g[2 * l + 1];
+      float *db = m->g[caviar_bias_tensor(l)];
       for (int j = t; j < t + n; j++) {
         const float *col = dz + (size_t)j * rows;
         float sum = 0;
@@ -176,7 +175,7 @@ void cpu_backward(const cpu_member *m, int activation, const cpu_dropout *drop, 
       my_columns(team, n_in, &j0, &j1);
       for (int t = j0; !team->idle && t < j1; t += CPU_TILE) {
         int n = (t + CPU_TILE < j1 ? t + CPU_TILE : j1) - t;
-        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, rows, n, n_out, 1.0f, dz, rows, m->w[2 * l] + t, n_in,
+        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, rows, n, n_out, 1.0f, dz, rows, m->w[caviar_weight_tensor(l)] + t, n_in,
                     0.0f, da + (size_t)t * rows, rows);
         size_t k0 = (size_t)t * rows, k1 = (size_t)(t + n) * rows;
         if (dropped) apply_dropout(drop, l - 1, da, k0, k1, da);
@@ -214,7 +213,7 @@ void cpu_update(const cpu_member *m, const caviar_member_hp *hp, const caviar_st
   for (int t = 0; !team->idle && t < m->layout->n_tensors; t++) {
     size_t k0, k1, n = m->layout->size[t];
     cpu_team_share(team, n, &k0, &k1);
-    update_segment(hp, s, t % 2 == 0 ? hp->l2 : 0.0f, k1 - k0, m->w[t] + k0, m->g[t] + k0, m->m[t] + k0,
+    update_segment(hp, s, caviar_tensor_is_weight(t) ? hp->l2 : 0.0f, k1 - k0, m->w[t] + k0, m->g[t] + k0, m->m[t] + k0,
                    m->v[t] + k0);
   }
   cpu_team_sync(team);

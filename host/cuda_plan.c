@@ -3,6 +3,11 @@
 #include <limits.h>
 #include <stdint.h>
 
+size_t caviar_cuda_member_bytes(void) {
+  return sizeof(caviar_member_hp) + sizeof(uint32_t) + 2 * sizeof(int) + sizeof(caviar_step_scalars) +
+         sizeof(uint8_t) + sizeof(float) + sizeof(double) + sizeof(unsigned long long);
+}
+
 void caviar_cuda_buffers_of(const caviar_shape *shape, int capacity, bool dropout, caviar_cuda_buffers *out) {
   caviar_layout layout;
   caviar_layout_make(shape, capacity, &layout);
@@ -10,21 +15,20 @@ void caviar_cuda_buffers_of(const caviar_shape *shape, int capacity, bool dropou
   size_t wide = h > c ? h : c;
   out->arena = layout.arena;
   out->xt = (size_t)shape->inputs * b;
+  out->labels = b;
   out->act = n * b * h;
   out->out = dropout ? n * b * h : 0;
-  out->delta = 2 * n * b * wide;
+  out->delta = n * b * wide;
   out->logits = n * b * c;
-  /* hp (9 x 4 bytes), step scalars (12), trial id, step counter, loss sum, eval loss (8) and
-   * correct count (8), diverged flag. */
-  out->per_member_small = 36 + 12 + 4 + 4 + 4 + 8 + 8 + 1;
+  out->members = n;
 }
 
 double caviar_cuda_cohort_bytes(const caviar_shape *shape, int capacity, bool dropout) {
   caviar_cuda_buffers b;
   caviar_cuda_buffers_of(shape, capacity, dropout, &b);
   double floats = 4.0 * (double)b.arena + (double)b.xt + (double)shape->layers * (double)(b.act + b.out) +
-                  (double)b.delta + (double)b.logits;
-  return 4.0 * floats + 4.0 * (double)shape->batch + (double)b.per_member_small * capacity;
+                  2.0 * (double)b.delta + (double)b.logits;
+  return 4.0 * floats + 4.0 * (double)b.labels + (double)caviar_cuda_member_bytes() * (double)b.members;
 }
 
 static double population_bytes(const caviar_shape *shapes, const int *members, const bool *dropout, int n_cohorts,

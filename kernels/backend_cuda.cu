@@ -67,8 +67,9 @@ template <typename T> caviar_status device_alloc(T **p, size_t count, const char
   cudaError_t rc = cudaMalloc(reinterpret_cast<void **>(p), (count ? count : 1) * sizeof(T));
   if (rc != cudaSuccess) {
     *p = nullptr;
-    return caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: cudaMalloc of %s (%.1f MiB): %s", __FILE__, __LINE__, what,
-                       (double)count * sizeof(T) / (1 << 20), cudaGetErrorString(rc));
+    char doing[200];
+    snprintf(doing, sizeof doing, "cudaMalloc of %s (%.1f MiB)", what, (double)count * sizeof(T) / (1 << 20));
+    return CAVIAR_CUDA_FAIL(err, rc, doing);
   }
   return CAVIAR_OK;
 }
@@ -181,7 +182,9 @@ bool any_dropout(const caviar_cohort *c) {
 // Separate post-dropout buffers (the next layer's input), only once some member uses dropout.
 caviar_status alloc_dropout_buffers(caviar_cohort *c, caviar_error *err) {
   cuda_cohort *cc = impl_of(c);
-  size_t n = (size_t)c->layout.capacity * c->shape.batch * c->shape.hidden;
+  caviar_cuda_buffers with;
+  caviar_cuda_buffers_of(&c->shape, c->layout.capacity, true, &with);
+  size_t n = with.out;
   for (int l = 0; l < c->shape.layers; l++) {
     if (cc->out[l] != cc->act[l]) continue;
     caviar_status st = device_alloc(&cc->out[l], n, "dropout outputs", err);
@@ -201,24 +204,27 @@ caviar_status cuda_cohort_alloc(caviar_backend *be, caviar_cohort *c, caviar_err
   if (!cc) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory allocating a cohort");
   c->impl = cc;
   const caviar_shape &s = c->shape;
-  size_t cap = (size_t)c->layout.capacity, b = (size_t)s.batch;
-  size_t wide = (size_t)(s.hidden > s.classes ? s.hidden : s.classes);
+  size_t cap = (size_t)c->layout.capacity;
   cc->dropout = any_dropout(c);
   cc->eager = ctx_of(be)->eager;
+  // Exactly the buffers the memory plan counted (cuda_plan.c); the per-member vectors are the
+  // `members` entries, one allocation each.
+  caviar_cuda_buffers bufs;
+  caviar_cuda_buffers_of(&s, c->layout.capacity, false, &bufs);
   caviar_status st = CAVIAR_OK;
   float **arenas[] = {&cc->params, &cc->grads, &cc->first, &cc->second};
   for (float **a : arenas)
-    if (st == CAVIAR_OK) st = device_alloc(a, c->layout.arena, "a cohort arena", err);
-  if (st == CAVIAR_OK) st = device_alloc(&cc->xt, (size_t)s.inputs * b, "the minibatch", err);
-  if (st == CAVIAR_OK) st = device_alloc(&cc->labels, b, "minibatch labels", err);
+    if (st == CAVIAR_OK) st = device_alloc(a, bufs.arena, "a cohort arena", err);
+  if (st == CAVIAR_OK) st = device_alloc(&cc->xt, bufs.xt, "the minibatch", err);
+  if (st == CAVIAR_OK) st = device_alloc(&cc->labels, bufs.labels, "minibatch labels", err);
   for (int l = 0; st == CAVIAR_OK && l < s.layers; l++) {
-    st = device_alloc(&cc->act[l], cap * b * s.hidden, "activations", err);
+    st = device_alloc(&cc->act[l], bufs.act, "activations", err);
     cc->out[l] = cc->act[l];
   }
   if (st == CAVIAR_OK && cc->dropout) st = alloc_dropout_buffers(c, err);
-  if (st == CAVIAR_OK) st = device_alloc(&cc->delta[0], cap * b * wide, "gradients", err);
-  if (st == CAVIAR_OK) st = device_alloc(&cc->delta[1], cap * b * wide, "gradients", err);
-  if (st == CAVIAR_OK) st = device_alloc(&cc->logits, cap * b * s.classes, "logits", err);
+  if (st == CAVIAR_OK) st = device_alloc(&cc->delta[0], bufs.delta, "gradients", err);
+  if (st == CAVIAR_OK) st = device_alloc(&cc->delta[1], bufs.delta, "gradients", err);
+  if (st == CAVIAR_OK) st = device_alloc(&cc->logits, bufs.logits, "logits", err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->hp, cap, "hyperparameters", err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->trial, cap, "trial ids", err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->mv.steps, cap, "step counters", err);
@@ -237,8 +243,7 @@ caviar_status cuda_cohort_alloc(caviar_backend *be, caviar_cohort *c, caviar_err
     if (st == CAVIAR_OK && rc == cudaSuccess) rc = cudaMemsetAsync(*a, 0, c->layout.arena * sizeof(float), ctx->stream);
   if (st == CAVIAR_OK && rc == cudaSuccess) rc = cudaStreamSynchronize(ctx->stream);
   if (st == CAVIAR_OK && rc != cudaSuccess)
-    st = caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: clearing a cohort's arenas: %s", __FILE__, __LINE__,
-                     cudaGetErrorString(rc));
+    st = CAVIAR_CUDA_FAIL(err, rc, "clearing a cohort's arenas");
   if (st != CAVIAR_OK) cuda_cohort_free(be, c);
   return st;
 }
@@ -295,7 +300,7 @@ caviar_status linear_forward(cuda_ctx *ctx, caviar_cohort *c, span sp, int l, co
   const caviar_layout &lay = c->layout;
   int b = c->shape.batch, n = sp.n, n_in = caviar_layer_in(&c->shape, l), n_out = caviar_layer_out(&c->shape, l);
   const float one = 1.0f, zero = 0.0f;
-  const float *w = cc->params + lay.offset[2 * l] + (size_t)sp.m0 * lay.stride[2 * l];
+  const float *w = cc->params + lay.offset[caviar_weight_tensor(l)] + (size_t)sp.m0 * lay.stride[caviar_weight_tensor(l)];
   if (l == 0 && lay.stride[0] == lay.size[0]) {
     // The shared minibatch times the stacked first-layer weights: one inputs x (n * hidden) GEMM,
     // split where the 32-bit API's sizes would overflow.
@@ -310,7 +315,7 @@ caviar_status linear_forward(cuda_ctx *ctx, caviar_cohort *c, span sp, int l, co
     long long stride_in = l == 0 ? 0 : (long long)b * n_in;
     CAVIAR_CUBLAS_TRY(err, cublasSgemmStridedBatched(ctx->blas, l == 0 ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, b,
                                                      n_out, n_in, &one, input, l == 0 ? n_in : b, stride_in, w, n_in,
-                                                     (long long)lay.stride[2 * l], &zero, z, b, (long long)b * n_out, n));
+                                                     (long long)lay.stride[caviar_weight_tensor(l)], &zero, z, b, (long long)b * n_out, n));
   }
   return CAVIAR_OK;
 }
@@ -328,8 +333,8 @@ caviar_status forward(cuda_ctx *ctx, caviar_cohort *c, span sp, bool train, cavi
     caviar_status st = linear_forward(ctx, c, sp, l, input, z, err);
     if (st != CAVIAR_OK) return st;
     float *out = hidden && cc->out[l] != cc->act[l] ? cc->out[l] + m0 * b * units : nullptr;
-    size_t bias_stride = c->layout.stride[2 * l + 1];
-    st = launch_bias_activation(ctx->stream, z, out, cc->params, c->layout.offset[2 * l + 1] + m0 * bias_stride,
+    size_t bias_stride = c->layout.stride[caviar_bias_tensor(l)];
+    st = launch_bias_activation(ctx->stream, z, out, cc->params, c->layout.offset[caviar_bias_tensor(l)] + m0 * bias_stride,
                                 bias_stride, s.batch, (int)units, sp.n, hidden, train, l, c->seed, mv, err);
     if (st != CAVIAR_OK) return st;
     if (hidden) input = cc->out[l] + m0 * b * units;
@@ -348,7 +353,7 @@ caviar_status backward(cuda_ctx *ctx, caviar_cohort *c, span sp, caviar_error *e
   float *dz = cc->logits + m0 * b * s.classes;
   for (int l = s.layers; l >= 0; l--) {
     int n_in = caviar_layer_in(&s, l), n_out = caviar_layer_out(&s, l);
-    float *dw = cc->grads + lay.offset[2 * l] + m0 * lay.stride[2 * l];
+    float *dw = cc->grads + lay.offset[caviar_weight_tensor(l)] + m0 * lay.stride[caviar_weight_tensor(l)];
     if (l == 0 && lay.stride[0] == lay.size[0]) {
       // Every member's first-layer weight gradient in one GEMM: minibatch x (all members' dz).
       int chunk = caviar_cuda_stacked_chunk(n_in, b, n_out);
@@ -363,18 +368,18 @@ caviar_status backward(cuda_ctx *ctx, caviar_cohort *c, span sp, caviar_error *e
       CAVIAR_CUBLAS_TRY(err, cublasSgemmStridedBatched(ctx->blas, l == 0 ? CUBLAS_OP_N : CUBLAS_OP_T, CUBLAS_OP_N,
                                                        n_in, n_out, b, &one, input, l == 0 ? n_in : b,
                                                        l == 0 ? 0 : (long long)b * n_in, dz, b, (long long)b * n_out,
-                                                       &zero, dw, n_in, (long long)lay.stride[2 * l], n));
+                                                       &zero, dw, n_in, (long long)lay.stride[caviar_weight_tensor(l)], n));
     }
-    size_t bias_stride = lay.stride[2 * l + 1];
-    caviar_status st = launch_bias_grad(ctx->stream, dz, cc->grads, lay.offset[2 * l + 1] + m0 * bias_stride,
+    size_t bias_stride = lay.stride[caviar_bias_tensor(l)];
+    caviar_status st = launch_bias_grad(ctx->stream, dz, cc->grads, lay.offset[caviar_bias_tensor(l)] + m0 * bias_stride,
                                         bias_stride, b, n_out, n, err);
     if (st != CAVIAR_OK) return st;
     if (l == 0) break;
     float *da = cc->delta[l % 2] + m0 * b * n_in;
     CAVIAR_CUBLAS_TRY(err, cublasSgemmStridedBatched(ctx->blas, CUBLAS_OP_N, CUBLAS_OP_T, b, n_in, n_out, &one, dz, b,
                                                      (long long)b * n_out,
-                                                     cc->params + lay.offset[2 * l] + m0 * lay.stride[2 * l], n_in,
-                                                     (long long)lay.stride[2 * l], &zero, da, b, (long long)b * n_in,
+                                                     cc->params + lay.offset[caviar_weight_tensor(l)] + m0 * lay.stride[caviar_weight_tensor(l)], n_in,
+                                                     (long long)lay.stride[caviar_weight_tensor(l)], &zero, da, b, (long long)b * n_in,
                                                      n));
     st = launch_activation_backward(ctx->stream, da, cc->act[l - 1] + m0 * b * n_in, b, n_in, n, l - 1, c->seed, mv,
                                     err);
@@ -457,13 +462,11 @@ caviar_status step_graph(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
     return st;
   }
   if (rc != cudaSuccess)
-    return caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: capturing the training step: %s", __FILE__, __LINE__,
-                       cudaGetErrorString(rc));
+    return CAVIAR_CUDA_FAIL(err, rc, "capturing the training step");
   rc = cudaGraphInstantiate(&cc->graph, graph, 0);
   cudaGraphDestroy(graph);
   if (rc != cudaSuccess)
-    return caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: instantiating the step graph: %s", __FILE__, __LINE__,
-                       cudaGetErrorString(rc));
+    return CAVIAR_CUDA_FAIL(err, rc, "instantiating the step graph");
   cc->have_graph = true;
   cc->key = now;
   return CAVIAR_OK;
@@ -553,8 +556,7 @@ caviar_status cuda_evaluate(caviar_backend *be, caviar_cohort *c, caviar_set set
   free(sums);
   free(right);
   if (rc != cudaSuccess)
-    return caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: reading evaluation results: %s", __FILE__, __LINE__,
-                       cudaGetErrorString(rc));
+    return CAVIAR_CUDA_FAIL(err, rc, "reading evaluation results");
   return CAVIAR_OK;
 }
 

@@ -32,8 +32,7 @@ caviar_status copy_bandwidth(double *gbs, caviar_error *err) {
   cudaFree(a);
   cudaFree(b);
   if (rc != cudaSuccess)
-    return caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: measuring copy bandwidth: %s", __FILE__, __LINE__,
-                       cudaGetErrorString(rc));
+    return CAVIAR_CUDA_FAIL(err, rc, "measuring copy bandwidth");
   *gbs = 2.0 * bytes / (best * 1e-3) / 1e9;
   return CAVIAR_OK;
 }
@@ -71,10 +70,9 @@ caviar_status sgemm_rate(bool tf32, double *gflops, caviar_error *err) {
   cudaFree(c);
   cublasDestroy(blas);
   if (rc != cudaSuccess)
-    return caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: measuring SGEMM: %s", __FILE__, __LINE__, cudaGetErrorString(rc));
+    return CAVIAR_CUDA_FAIL(err, rc, "measuring SGEMM");
   if (bs != CUBLAS_STATUS_SUCCESS)
-    return caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: measuring SGEMM: %s", __FILE__, __LINE__,
-                       cublasGetStatusString(bs));
+    return CAVIAR_CUBLAS_FAIL(err, bs, "measuring SGEMM");
   *gflops = 2.0 * n * (double)n * n / (best * 1e-3) / 1e9;
   return CAVIAR_OK;
 }

@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 
 #include "caviar/cuda_device.h"
+#include "cuda_check.h"
 
 extern "C" int caviar_cuda_devices(char *buf, size_t size) {
   int count = 0;
@@ -20,4 +21,9 @@ extern "C" int caviar_cuda_devices(char *buf, size_t size) {
                              prop.name, prop.major, prop.minor, (double)prop.totalGlobalMem / (1 << 30));
   }
   return count;
+}
+
+extern "C" caviar_status caviar_cuda_memory(size_t *free_bytes, size_t *total_bytes, caviar_error *err) {
+  CAVIAR_CUDA_TRY(err, cudaMemGetInfo(free_bytes, total_bytes));
+  return CAVIAR_OK;
 }

@@ -72,9 +72,10 @@ caviar_status launch_update(cudaStream_t s, const caviar_layout &layout, int m0,
                             const float *grads, float *first, float *second, member_vectors mv, int sms,
                             caviar_error *err);
 
-// Initial weights of slots [first, first + count) (the CPU's function, bit for bit), zero state.
-caviar_status launch_init(cudaStream_t s, const caviar_layout &layout, int first, int count, uint64_t seed,
-                          float *params, float *grads, float *first_moment, float *second_moment, member_vectors mv,
+// Initial weights of slots [from, from + count) (the CPU's function, bit for bit), zeroed gradients
+// and first and second optimizer state.
+caviar_status launch_init(cudaStream_t s, const caviar_layout &layout, int from, int count, uint64_t seed,
+                          float *params, float *grads, float *first, float *second, member_vectors mv,
                           caviar_error *err);
 
 #endif

@@ -20,12 +20,11 @@ __global__ void bias_activation_kernel(float *z, float *out, const float *params
   bool drop = train && hidden && hp.dropout > 0.0f;
   caviar_rng_block mask = {};
   if (drop) mask = caviar_dropout_block(seed, mv.trial[m], (uint32_t)mv.steps[m], layer, (uint32_t)k0);
-  float keep_scale = drop ? 1.0f / (1.0f - hp.dropout) : 1.0f;
   for (size_t k = k0; k < k0 + 4 && k < block; k++) {
     float a = zm[k] + bias[k / batch];
     if (hidden) a = caviar_activate(hp.activation, a);
     zm[k] = a;
-    if (om) om[k] = drop ? (caviar_dropout_kept(mask, (uint32_t)k, hp.dropout) ? a * keep_scale : 0.0f) : a;
+    if (om) om[k] = drop ? caviar_dropout_apply(mask, (uint32_t)k, hp.dropout, a) : a;
   }
 }
 
@@ -54,9 +53,8 @@ __global__ void activation_backward_kernel(float *da, const float *act, int batc
   bool drop = hp.dropout > 0.0f;
   caviar_rng_block mask = {};
   if (drop) mask = caviar_dropout_block(seed, mv.trial[m], (uint32_t)mv.steps[m], layer, (uint32_t)k0);
-  float keep_scale = drop ? 1.0f / (1.0f - hp.dropout) : 1.0f;
   for (size_t k = k0; k < k0 + 4 && k < block; k++) {
-    float g = drop ? (caviar_dropout_kept(mask, (uint32_t)k, hp.dropout) ? dm[k] * keep_scale : 0.0f) : dm[k];
+    float g = drop ? caviar_dropout_apply(mask, (uint32_t)k, hp.dropout, dm[k]) : dm[k];
     dm[k] = g * caviar_activation_grad(hp.activation, am[k]);
   }
 }

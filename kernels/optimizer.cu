@@ -79,35 +79,35 @@ caviar_status launch_update(cudaStream_t s, const caviar_layout &layout, int m0,
     for (int c0 = 0; c0 < members; c0 += CAVIAR_CUDA_GRID_Y) {
       dim3 grid(gx, (unsigned)member_chunk(members, c0));
       update_kernel<<<grid, threads, 0, s>>>((float4 *)params + at, (const float4 *)grads + at, (float4 *)first + at,
-                                             (float4 *)second + at, quads, live, t % 2 == 0, mv, c0);
+                                             (float4 *)second + at, quads, live, caviar_tensor_is_weight(t), mv, c0);
       CAVIAR_LAUNCH_CHECK(err, "update");
     }
   }
   return CAVIAR_OK;
 }
 
-__global__ void init_kernel(caviar_layout layout, int first, int count, uint64_t seed, float *params, float *grads,
-                            float *m1, float *m2, member_vectors mv) {
-  int m = first + (int)blockIdx.y;
+__global__ void init_kernel(caviar_layout layout, int from, uint64_t seed, float *params, float *grads, float *first,
+                            float *second, member_vectors mv) {
+  int m = from + (int)blockIdx.y;
   for (int t = 0; t < layout.n_tensors; t++) {
     size_t base = layout.offset[t] + (size_t)m * layout.stride[t];
     for (size_t k = (size_t)blockIdx.x * blockDim.x + threadIdx.x; k < layout.stride[t];
          k += (size_t)gridDim.x * blockDim.x) {
-      bool weight = t % 2 == 0 && k < layout.size[t];
+      bool weight = caviar_tensor_is_weight(t) && k < layout.size[t];
       params[base + k] =
           weight ? caviar_init_weight(seed, mv.trial[m], (uint32_t)t, k, layout.rows[t], mv.hp[m].activation) : 0.0f;
-      grads[base + k] = m1[base + k] = m2[base + k] = 0.0f;
+      grads[base + k] = first[base + k] = second[base + k] = 0.0f;
     }
   }
 }
 
-caviar_status launch_init(cudaStream_t s, const caviar_layout &layout, int first, int count, uint64_t seed,
-                          float *params, float *grads, float *first_moment, float *second_moment, member_vectors mv,
+caviar_status launch_init(cudaStream_t s, const caviar_layout &layout, int from, int count, uint64_t seed,
+                          float *params, float *grads, float *first, float *second, member_vectors mv,
                           caviar_error *err) {
   if (count == 0) return CAVIAR_OK;
   for (int m0 = 0; m0 < count; m0 += CAVIAR_CUDA_GRID_Y) {
-    init_kernel<<<dim3(64, (unsigned)member_chunk(count, m0)), 256, 0, s>>>(layout, first + m0, count, seed, params,
-                                                                            grads, first_moment, second_moment, mv);
+    init_kernel<<<dim3(64, (unsigned)member_chunk(count, m0)), 256, 0, s>>>(layout, from + m0, seed, params, grads,
+                                                                            first, second, mv);
     CAVIAR_LAUNCH_CHECK(err, "init");
   }
   return CAVIAR_OK;

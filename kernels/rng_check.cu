@@ -22,7 +22,6 @@ extern "C" caviar_status caviar_cuda_rng_blocks(uint64_t seed, uint32_t stream, 
   if (rc == cudaSuccess) rc = cudaMemcpy(out, d_out, bytes, cudaMemcpyDeviceToHost);
   cudaFree(d_out);
   if (rc != cudaSuccess)
-    return caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: counter RNG kernel: %s", __FILE__, __LINE__,
-                       cudaGetErrorString(rc));
+    return CAVIAR_CUDA_FAIL(err, rc, "counter RNG kernel");
   return CAVIAR_OK;
 }

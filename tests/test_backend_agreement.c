@@ -9,7 +9,11 @@
 #include <string.h>
 
 #include "caviar/backend.h"
+#include "caviar/cuda_plan.h"
 #include "caviar/trainer.h"
+#ifdef CAVIAR_HAVE_CUDA
+#include "caviar/cuda_device.h"
+#endif
 #include "scratch.h"
 #include "spec_support.h"
 #include "synth_support.h"
@@ -353,6 +357,39 @@ Test(agreement, a_cohort_of_more_than_65535_members_agrees) {
     cr_expect_eq(p.on_gpu.steps[slots[i]], 2, "slot %d took both steps", slots[i]);
   }
   pair_close(&p);
+}
+
+Test(agreement, the_memory_plan_counts_what_a_cohort_allocates) {
+  caviar_backend *gpu = open_cuda(false, false, 0);
+#ifdef CAVIAR_HAVE_CUDA
+  /* 512 members of 784-256-256-10 with dropout: about 2.5 GB of arenas and activations. */
+  agree_case k = {.layers = 2, .activation = CAVIAR_ACT_RELU, .hidden = 256, .batch = 128, .inputs = 784,
+                  .classes = 10, .members = 512, .dropout = true};
+  caviar_shape shape = {k.inputs, k.classes, k.layers, k.hidden, k.batch};
+  caviar_data data;
+  synth_data(&data, 1000, (size_t)k.inputs, k.classes, 1.0);
+  caviar_error err;
+  cr_assert_eq(gpu->upload(gpu, &data, &err), CAVIAR_OK, "%s", err.msg);
+  caviar_trial *trials = make_trials(&k);
+  caviar_cohort c;
+  cr_assert_eq(caviar_cohort_init(&c, &shape, k.members, 7, &err), CAVIAR_OK);
+  for (int i = 0; i < k.members; i++) caviar_cohort_add(&c, &trials[i]);
+  size_t free_before, free_after, total;
+  cr_assert_eq(caviar_cuda_memory(&free_before, &total, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(gpu->cohort_alloc(gpu, &c, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cuda_memory(&free_after, &total, &err), CAVIAR_OK, "%s", err.msg);
+  double used = (double)free_before - (double)free_after, planned = caviar_cuda_cohort_bytes(&shape, k.members, true);
+  /* cudaMalloc rounds each of the cohort's ~20 buffers up to its 2 MiB pages. */
+  cr_expect(fabs(used - planned) <= 0.01 * planned + 48.0 * (1 << 20),
+            "the plan says %.1f MiB, the cohort took %.1f MiB", planned / (1 << 20), used / (1 << 20));
+  gpu->cohort_free(gpu, &c);
+  caviar_cohort_free(&c);
+  free(trials);
+  caviar_data_free(&data);
+  gpu->destroy(gpu);
+#else
+  (void)gpu;
+#endif
 }
 
 static void sweep_on(caviar_backend *be, const char *spec_text, caviar_sweep_result *r) {

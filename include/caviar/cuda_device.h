@@ -22,6 +22,9 @@ int caviar_cuda_devices(char *buf, size_t size);
 caviar_status caviar_cuda_rng_blocks(uint64_t seed, uint32_t stream, uint32_t purpose, uint64_t first_index,
                                      size_t n, uint32_t *out, caviar_error *err);
 
+/* The current device's free and total memory in bytes (cudaMemGetInfo). */
+caviar_status caviar_cuda_memory(size_t *free_bytes, size_t *total_bytes, caviar_error *err);
+
 /* The device's ceilings, measured now: device-to-device copy bandwidth in GB/s (bytes read plus
  * bytes written, 1 GiB buffers, best of 5) and cuBLAS SGEMM at 8192^3 in GFLOP/s (fp32, or TF32
  * tensor cores when tf32 is set; best of 3). */

@@ -13,19 +13,26 @@
 
 CAVIAR_C_BEGIN
 
-/* Every device buffer of one cohort, in floats (labels in int32, flags in bytes). */
+/* Every device buffer of one cohort: the one description that the memory plan adds up and that the
+ * CUDA backend allocates (kernels/backend_cuda.cu), element counts of each buffer. */
 typedef struct caviar_cuda_buffers {
-  size_t arena;   /* one of four: parameters, gradients, two optimizer slots */
-  size_t xt;      /* the gathered minibatch, inputs x batch */
-  size_t act;     /* per hidden layer: post-activation, members x batch x hidden */
-  size_t out;     /* per hidden layer, after dropout (0 when no member uses dropout) */
-  size_t delta;   /* two gradient buffers, members x batch x max(hidden, classes) */
-  size_t logits;  /* members x batch x classes */
-  size_t per_member_small; /* hyperparameters, scalars, counters, flags, eval sums: bytes per member */
+  size_t arena;    /* floats, each of four: parameters, gradients, two optimizer slots */
+  size_t xt;       /* floats: the gathered minibatch, inputs x batch */
+  size_t labels;   /* int32: the minibatch's labels */
+  size_t act;      /* floats, each hidden layer: post-activation, members x batch x hidden */
+  size_t out;      /* floats, each hidden layer: after dropout (0 when no member uses dropout) */
+  size_t delta;    /* floats, each of two gradient buffers: members x batch x max(hidden, classes) */
+  size_t logits;   /* floats: members x batch x classes */
+  size_t members;  /* per-member vectors: hyperparameters, trial ids, step and epoch counters, step
+                    * scalars, divergence flags, loss sums, evaluation sums and counts */
 } caviar_cuda_buffers;
 
+/* Bytes of one member's entries in the per-member vectors (caviar_member_hp, a trial id, steps,
+ * epochs, caviar_step_scalars, a flag byte, a float loss sum, a double and a 64-bit count). */
+size_t caviar_cuda_member_bytes(void);
+
 void caviar_cuda_buffers_of(const caviar_shape *shape, int capacity, bool dropout, caviar_cuda_buffers *out);
-/* Total device bytes of a cohort. */
+/* Total device bytes of a cohort: every buffer above, each as many times as it is allocated. */
 double caviar_cuda_cohort_bytes(const caviar_shape *shape, int capacity, bool dropout);
 
 /* The population's device bytes (dataset bytes included) against a budget; when it does not fit,

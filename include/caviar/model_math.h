@@ -151,4 +151,11 @@ static inline CAVIAR_HD int caviar_dropout_kept(caviar_rng_block block, uint32_t
   return caviar_u01_float(block.v[index & 3]) >= p;
 }
 
+/* Inverted dropout of x, unit `index` of the block's four: x / (1 - p) where kept, else 0. The
+ * forward pass applies it to activations and the backward pass, with the same block, to their
+ * gradients. */
+static inline CAVIAR_HD float caviar_dropout_apply(caviar_rng_block block, uint32_t index, float p, float x) {
+  return caviar_dropout_kept(block, index, p) ? x * (1.0f / (1.0f - p)) : 0.0f;
+}
+
 #endif

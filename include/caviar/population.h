@@ -11,9 +11,11 @@
  * (a cull or copy is one block move per tensor), and the optimizer walks the arena as flat
  * segments, each with its member's hyperparameters. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "caviar/hostdevice.h"
 #include "caviar/hparams.h"
 #include "caviar/model_math.h"
 #include "caviar/sampler.h"
@@ -51,6 +53,13 @@ size_t caviar_shape_weights(const caviar_shape *shape);
 /* The FLOPs a training step counts per sample: 2 per weight forward, 2 for the weight gradient,
  * 2 for the input gradient of every layer but the first. */
 double caviar_shape_train_flops(const caviar_shape *shape);
+
+/* Tensor indices, the one place they are spelled out: linear map l's weight is tensor 2l, its bias
+ * tensor 2l + 1. */
+static inline CAVIAR_HD int caviar_weight_tensor(int l) { return 2 * l; }
+static inline CAVIAR_HD int caviar_bias_tensor(int l) { return 2 * l + 1; }
+static inline CAVIAR_HD bool caviar_tensor_is_weight(int t) { return t % 2 == 0; }
+static inline CAVIAR_HD int caviar_tensor_layer(int t) { return t / 2; }
 
 static inline float *caviar_block(float *arena, const caviar_layout *layout, int tensor, int member) {
   return arena + layout->offset[tensor] + (size_t)member * layout->stride[tensor];
