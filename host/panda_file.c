@@ -146,7 +146,7 @@ static caviar_status parse_config(const caviar_json_ctx *ctx, const cJSON *root,
 caviar_status caviar_panda_from_config(caviar_panda *p, const char *path, uint32_t trial, caviar_error *err) {
   unsigned char *text;
   size_t len;
-  caviar_status st = caviar_read_all(path, &text, &len, err);
+  caviar_status st = caviar_read_all(path, (size_t)64 << 20, "a training config", &text, &len, err);
   if (st != CAVIAR_OK) return st;
   caviar_json_ctx ctx = {path, err};
   cJSON *root = NULL;

@@ -10,6 +10,11 @@ const char *scratch_dir(void);
 const char *scratch_path(const char *name);
 void scratch_write(const char *name, const void *data, size_t len);
 void scratch_write_text(const char *name, const char *text);
+/* A gzip bomb: prefix, then zero_mib MiB of zeros, gzipped as concatenated members (so a GiB costs
+ * about a MiB on disk and milliseconds to make). */
+void scratch_write_gzip_bomb(const char *name, const void *prefix, size_t prefix_len, int zero_mib);
+/* Peak resident memory of this process so far, in MiB. */
+double scratch_peak_mib(void);
 /* Reads a whole file (NUL-terminated); *len may be NULL. */
 char *scratch_read(const char *path, size_t *len);
 
