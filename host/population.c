@@ -1,5 +1,6 @@
 #include "caviar/population.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,12 @@ size_t caviar_shape_weights(const caviar_shape *shape) {
   size_t weights = 0;
   for (int l = 0; l <= shape->layers; l++) weights += (size_t)caviar_layer_in(shape, l) * caviar_layer_out(shape, l);
   return weights;
+}
+
+bool caviar_params_finite(const float *params, size_t n) {
+  for (size_t k = 0; k < n; k++)
+    if (!isfinite(params[k])) return false;
+  return true;
 }
 
 double caviar_shape_train_flops(const caviar_shape *shape) {

@@ -253,6 +253,11 @@ static caviar_status decide(run_state *s, caviar_error *err) {
           st = t->params ? s->sweep->backend->read_arena(s->sweep->backend, cohort, CAVIAR_ARENA_PARAMS, slot,
                                                          t->params, err)
                          : CAVIAR_ERUNTIME;
+          if (st == CAVIAR_OK && !caviar_params_finite(t->params, cohort->layout.per_member)) {
+            t->status = CAVIAR_TRIAL_DIVERGED;
+            free(t->params);
+            t->params = NULL;
+          }
         } else if (caviar_is_rung(rungs, t->epochs, &rung)) {
           if (pass == 0) {
             st = record(&rec[rung], t, err);
@@ -431,6 +436,15 @@ static caviar_status draw_round(run_state *s, caviar_sampler *sampler, const cav
       caviar_sample_random(box, &s->sweep->spec->fixed, s->sweep->seed, id, &s->trials[i].hp);
     }
   }
+  /* A minibatch larger than the training split would take no step at all: refused before training. */
+  size_t n_train = s->sweep->data->split.n_train;
+  for (int i = 0; i < per_round; i++)
+    if ((size_t)s->trials[i].hp.batch_size > n_train)
+      return caviar_fail(err, CAVIAR_EINPUT,
+                         "%s: trial %u: batch_size %d is larger than the training split of %s (%zu examples); lower "
+                         "batch_size or data.validation",
+                         s->sweep->spec->source, (unsigned)s->trials[i].id, s->trials[i].hp.batch_size,
+                         s->sweep->data->train_name, n_train);
   long long population = s->sweep->spec->population;
   s->population = population > 0 && population < per_round ? (int)population : per_round;
   return CAVIAR_OK;
