@@ -1,5 +1,6 @@
 /* caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--seed S] [-n N]: the main job. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,8 @@ int caviar_cmd_sweep(int argc, char **argv) {
   sweep_args a;
   int rc = parse_args(argc, argv, &a);
   if (rc) return rc < 0 ? 0 : rc;
+  /* A closed stdout or stderr (| head, | true) fails writes with EPIPE instead of killing the run. */
+  signal(SIGPIPE, SIG_IGN);
   caviar_spec spec;
   caviar_error err;
   caviar_status st = caviar_load_spec_arg(a.spec_path, &spec, &err);
@@ -109,7 +112,9 @@ int caviar_cmd_sweep(int argc, char **argv) {
   caviar_backend *backend = NULL;
   const char *device = NULL;
   caviar_data data;
-  st = caviar_open_backend(a.device, a.tf32, &backend, &device, &err);
+  /* The output folder is checked before the first epoch, not after the last. */
+  st = caviar_report_prepare(a.out_dir, &err);
+  if (st == CAVIAR_OK) st = caviar_open_backend(a.device, a.tf32, &backend, &device, &err);
   if (st == CAVIAR_OK) st = caviar_data_load(&spec.data, seed, &data, &err);
   if (st != CAVIAR_OK) {
     if (backend) backend->destroy(backend);
@@ -122,10 +127,11 @@ int caviar_cmd_sweep(int argc, char **argv) {
   caviar_sweep_result result;
   st = caviar_sweep_run(&sweep, &result, &err);
   if (st == CAVIAR_OK) {
-    caviar_leaderboard_print(stdout, &spec, &result, 20);
-    fflush(stdout);
+    /* Saved before anything is printed: a reader that went away (| head) costs nothing. */
     caviar_report_info info = {&spec, seed, device, &data};
     st = caviar_report_write(a.out_dir, &info, &result, &err);
+    caviar_leaderboard_print(stdout, &spec, &result, 20);
+    fflush(stdout);
     int survivors = count_survivors(&result);
     if (st == CAVIAR_OK)
       fprintf(stderr, "caviar: wrote %s/summary.json, %s/curves.csv and %d model(s) in %s/best/ (%.1f s)\n", a.out_dir,

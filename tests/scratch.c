@@ -84,13 +84,15 @@ char *scratch_read(const char *path, size_t *len) {
   return buf;
 }
 
-cli_result run_caviar(const char *args) {
-  char command[4096];
+cli_result run_caviar(const char *args) { return run_caviar_with("", args); }
+
+cli_result run_caviar_with(const char *prefix, const char *args) {
+  char command[4400];
   const char *out_path = scratch_path("cli.stdout");
   char out_copy[1024], err_copy[1024];
   snprintf(out_copy, sizeof out_copy, "%s", out_path);
   snprintf(err_copy, sizeof err_copy, "%s", scratch_path("cli.stderr"));
-  snprintf(command, sizeof command, "%s %s >%s 2>%s", CAVIAR_BIN, args, out_copy, err_copy);
+  snprintf(command, sizeof command, "%s %s %s >%s 2>%s", prefix, CAVIAR_BIN, args, out_copy, err_copy);
   int raw = system(command);
   cli_result r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;

@@ -26,6 +26,8 @@ typedef struct cli_result {
 
 /* Runs `caviar ARGS` through sh (ARGS as written in a shell) and captures everything. */
 cli_result run_caviar(const char *args);
+/* The same after PREFIX, shell commands that set up its environment (e.g. "ulimit -f 4;"). */
+cli_result run_caviar_with(const char *prefix, const char *args);
 void cli_result_free(cli_result *r);
 /* Counts '\n'-terminated lines. */
 int count_lines(const char *text);
