@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "caviar/counter_rng.h"
 #include "caviar/trial_json.h"
@@ -470,6 +471,19 @@ caviar_status caviar_sweep_run(const caviar_sweep *sweep, caviar_sweep_result *o
   for (int b = 0; b < out->plan.n_brackets; b++)
     s.planned_model_epochs += s.rounds * out->plan.brackets[b].trials *
                               caviar_bracket_expected_epochs(&out->plan.brackets[b], out->plan.eta, spec->epochs);
+  /* The trials' own host memory (results, configurations, grouping, learning curves), estimated
+   * before any of it is allocated: a huge grid or -n is refused at once, not after minutes. */
+  double need = (double)per_round * s.rounds * (double)sizeof(caviar_trial_result) +
+                (double)per_round * (double)(sizeof(caviar_trial) + sizeof(caviar_shape) + 4 * sizeof(int) + 1) +
+                s.planned_model_epochs * (double)(sizeof(caviar_curve_point) + 3 * sizeof(float));
+  double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+  if (have > 0 && need > 0.8 * have) {
+    caviar_sampler_free(&sampler);
+    return caviar_fail(err, CAVIAR_EINPUT,
+                       "%lld trials need about %.1f GiB of host memory for their results and learning curves, more "
+                       "than 80%% of this machine's %.1f GiB: use fewer trials",
+                       (long long)per_round * s.rounds, need / (1 << 30), have / (1 << 30));
+  }
   out->trials = caviar_alloc((size_t)per_round * (size_t)s.rounds, sizeof *out->trials, "trial results", err);
   out->boxes = caviar_alloc((size_t)s.rounds, sizeof *out->boxes, "round boxes", err);
   caviar_hparams *best = caviar_alloc((size_t)spec->coarse_to_fine.top_k, sizeof *best, "the zoom", err);
