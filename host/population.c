@@ -55,10 +55,11 @@ static bool same_shape(const caviar_shape *a, const caviar_shape *b) {
   return a->layers == b->layers && a->hidden == b->hidden && a->batch == b->batch;
 }
 
+/* splitmix64's finalizer over the three fields (each below 2^21 for any valid shape). */
 static uint64_t shape_hash(const caviar_shape *s) {
-  uint64_t h = (uint64_t)(uint32_t)s->layers * 0x9e3779b97f4a7c15ull;
-  h ^= (uint64_t)(uint32_t)s->hidden + 0x7f4a7c159e3779b9ull + (h << 6) + (h >> 2);
-  h ^= (uint64_t)(uint32_t)s->batch + 0x94d049bb133111ebull + (h << 6) + (h >> 2);
+  uint64_t h = (uint64_t)(uint32_t)s->layers ^ (uint64_t)(uint32_t)s->hidden << 21 ^ (uint64_t)(uint32_t)s->batch << 42;
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
   return h ^ (h >> 31);
 }
 
