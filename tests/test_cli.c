@@ -132,7 +132,8 @@ Test(cli, a_corrupt_model_file_is_a_one_line_error) {
 }
 
 Test(cli, a_json_syntax_error_is_one_printable_line) {
-  scratch_write("raw.json", "{\"method\": \x01\x7f\xff garbage\nsecond line\n}", 38);
+  static const char raw[] = "{\"method\": \x01\x7f\xff garbage\nsecond line\n}";
+  scratch_write("raw.json", raw, sizeof raw - 1);
   char args[1200];
   snprintf(args, sizeof args, "sample %s", scratch_path("raw.json"));
   expect_usage_error(args, "raw.json:1:13: invalid JSON near '\\x7f\\xff garbage'");
