@@ -451,6 +451,28 @@ static caviar_status draw_round(run_state *s, caviar_sampler *sampler, const cav
   return CAVIAR_OK;
 }
 
+/* A lower bound on the population's memory, before a trial is drawn: every member at the smallest
+ * shape the spec's space allows. A population that cannot fit even so is refused at once, not
+ * after drawing and grouping millions of trials. */
+static caviar_status check_memory_lower_bound(const caviar_sweep *sw, int population, caviar_error *err) {
+  const caviar_spec *spec = sw->spec;
+  caviar_shape shape = {(int)sw->data->train.d, sw->data->classes, spec->fixed.layers, spec->fixed.hidden,
+                        spec->fixed.batch_size};
+  for (int i = 0; i < spec->space.n; i++) {
+    const caviar_param *p = &spec->space.params[i];
+    int *field = p->hp == caviar_hp_find("layers")       ? &shape.layers
+                 : p->hp == caviar_hp_find("hidden")     ? &shape.hidden
+                 : p->hp == caviar_hp_find("batch_size") ? &shape.batch
+                                                         : NULL;
+    if (!field) continue;
+    double lo, hi;
+    caviar_param_support(p, &lo, &hi);
+    *field = lo < 1 ? 1 : (int)ceil(lo);
+  }
+  bool dropout = false;
+  return sw->backend->plan(sw->backend, sw->data, &shape, &population, &dropout, 1, err);
+}
+
 caviar_status caviar_sweep_run(const caviar_sweep *sweep, caviar_sweep_result *out, caviar_error *err) {
   memset(out, 0, sizeof *out);
   const caviar_spec *spec = sweep->spec;
@@ -471,6 +493,12 @@ caviar_status caviar_sweep_run(const caviar_sweep *sweep, caviar_sweep_result *o
   for (int b = 0; b < out->plan.n_brackets; b++)
     s.planned_model_epochs += s.rounds * out->plan.brackets[b].trials *
                               caviar_bracket_expected_epochs(&out->plan.brackets[b], out->plan.eta, spec->epochs);
+  long long population = spec->population > 0 && spec->population < per_round ? spec->population : per_round;
+  st = check_memory_lower_bound(sweep, (int)population, err);
+  if (st != CAVIAR_OK) {
+    caviar_sampler_free(&sampler);
+    return st;
+  }
   /* The trials' own host memory (results, configurations, grouping, learning curves), estimated
    * before any of it is allocated: a huge grid or -n is refused at once, not after minutes. */
   double need = (double)per_round * s.rounds * (double)sizeof(caviar_trial_result) +

@@ -225,10 +225,20 @@ Test(outputs, results_are_saved_even_when_nobody_reads_the_leaderboard) {
 Test(outputs, a_billion_trials_are_refused_before_their_memory_is_allocated) {
   double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
   if (have > 200.0 * (1 << 30)) cr_skip_test("this machine could hold a billion trials' results");
-  char args[4096];
-  snprintf(args, sizeof args, "sweep %s -n 1000000000 -o %s", small_spec(), scratch_path("never"));
+  char args[4096], text[4096];
+  /* A population of 6 fits; the billion trials' own results do not. */
+  snprintf(text, sizeof text, "{\"method\": \"random\", \"population\": 6, \"data\": {\"dir\": \"%s\"}, \"parameters\": {}}",
+           data_dir);
+  scratch_write_text("billion.json", text);
+  snprintf(args, sizeof args, "sweep %s -n 1000000000 -o %s", scratch_path("billion.json"), scratch_path("never"));
   cli_result r = run_caviar(args);
   cr_expect_eq(r.status, 2, "%s", r.err);
   cr_expect(strstr(r.err, "1000000000 trials need about") && strstr(r.err, "use fewer trials"), "%s", r.err);
+  cli_result_free(&r);
+  /* All of them at once do not fit even at the smallest shape: refused before a trial is drawn. */
+  snprintf(args, sizeof args, "sweep %s -n 100000000 -o %s", small_spec(), scratch_path("never"));
+  r = run_caviar(args);
+  cr_expect_eq(r.status, 2, "%s", r.err);
+  cr_expect(strstr(r.err, "the population needs") && strstr(r.err, "of its 100000000 members fit"), "%s", r.err);
   cli_result_free(&r);
 }
