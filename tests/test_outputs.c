@@ -242,3 +242,26 @@ Test(outputs, a_billion_trials_are_refused_before_their_memory_is_allocated) {
   cr_expect(strstr(r.err, "the population needs") && strstr(r.err, "of its 100000000 members fit"), "%s", r.err);
   cli_result_free(&r);
 }
+
+Test(outputs, an_unwritable_output_folder_is_refused_before_training) {
+  /* Root writes through permissions, so a read-only tmpfs, where the machine allows one. */
+  char mnt[1024], command[8192];
+  strcpy(mnt, scratch_path("ro"));
+  cr_assert_eq(mkdir(mnt, 0755), 0);
+  snprintf(command, sizeof command, "unshare -rm sh -c 'mount -t tmpfs -o ro,size=64k none %s' 2>/dev/null", mnt);
+  if (system(command) != 0) cr_skip_test("no private tmpfs here (unshare -rm)");
+  const char *outs[] = {"", "/out"};
+  for (int i = 0; i < 2; i++) {
+    snprintf(command, sizeof command,
+             "unshare -rm sh -c 'mount -t tmpfs -o ro,size=64k none %s && %s sweep %s -o %s%s' >%s 2>%s; echo $? >%s", mnt,
+             CAVIAR_BIN, small_spec(), mnt, outs[i], scratch_path("ro.out"), scratch_path("ro.err"),
+             scratch_path("ro.status"));
+    cr_assert_eq(system(command), 0);
+    char *status = scratch_read(scratch_path("ro.status"), NULL), *err = scratch_read(scratch_path("ro.err"), NULL);
+    cr_expect_eq(atoi(status), 2, "%s", err);
+    cr_expect_eq(count_lines(err), 1, "trained before refusing: %s", err);
+    cr_expect(strstr(err, "Read-only file system") != NULL, "%s", err);
+    free(status);
+    free(err);
+  }
+}
