@@ -1,6 +1,7 @@
 /* Saved models: safetensors files PyTorch, JAX and numpy users can load directly. */
 #include "caviar/model_file.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +73,16 @@ static caviar_status read_metadata(const caviar_st_file *f, caviar_model *out, c
   }
   cJSON_Delete(parsed);
   const char *trial = caviar_st_meta_get(f, "trial");
-  out->trial = trial ? (uint32_t)strtoul(trial, NULL, 10) : 0;
+  out->trial = 0;
+  if (trial) {
+    char *end;
+    errno = 0;
+    unsigned long long id = strtoull(trial, &end, 10);
+    if (end == trial || *end || errno || trial[0] == '-' || id > UINT32_MAX)
+      return caviar_fail(err, CAVIAR_EINPUT, "%s: __metadata__.trial: expected a trial id from 0 to 4294967295, got '%.40s'",
+                         f->path, trial);
+    out->trial = (uint32_t)id;
+  }
   return CAVIAR_OK;
 }
 

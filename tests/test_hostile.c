@@ -270,3 +270,19 @@ Test(hostile, a_batch_larger_than_the_training_split_is_refused_up_front) {
   cr_expect(strstr(r.err, "caviar: batch_size 512 is larger than the training split") != NULL, "%s", r.err);
   cli_result_free(&r);
 }
+
+static void set_trial(cJSON *header, void *ctx) {
+  cJSON_ReplaceItemInObject(cJSON_GetObjectItem(header, "__metadata__"), "trial", cJSON_CreateString(ctx));
+}
+
+Test(hostile, a_model_trial_id_that_is_not_one_is_refused) {
+  char model[1024], edited[1024], args[4096];
+  strcpy(model, make_checkpoint("trial.ckpt"));
+  strcpy(edited, scratch_path("trial.safetensors"));
+  const char *bad[] = {"-1", "4294967296", "7x", ""};
+  for (int i = 0; i < 4; i++) {
+    edit_header(model, edited, set_trial, (void *)bad[i]);
+    snprintf(args, sizeof args, "eval %s --data %s", edited, data_dir);
+    expect_exit_2(args, "__metadata__.trial: expected a trial id from 0 to 4294967295");
+  }
+}
