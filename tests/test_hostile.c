@@ -286,3 +286,44 @@ Test(hostile, a_model_trial_id_that_is_not_one_is_refused) {
     expect_exit_2(args, "__metadata__.trial: expected a trial id from 0 to 4294967295");
   }
 }
+
+/* A copy of the synthetic data folder with its training images replaced by bytes. */
+static const char *data_with_images(const char *name, const void *images, size_t len, bool bomb) {
+  static char dir[1024];
+  char command[4096];
+  strcpy(dir, scratch_path(name));
+  snprintf(command, sizeof command, "cp -r %s %s && rm %s/train-images-idx3-ubyte.gz", data_dir, dir, dir);
+  cr_assert_eq(system(command), 0);
+  char file[1200];
+  snprintf(file, sizeof file, "%s/train-images-idx3-ubyte.gz", name);
+  if (bomb) scratch_write_gzip_bomb(file, images, len, 1024);
+  else scratch_write(file, images, len);
+  return dir;
+}
+
+Test(hostile, data_whose_header_overflows_or_is_a_gzip_bomb_is_refused_by_sweep) {
+  char args[4096], dir[1024];
+  /* 4 x 2^31 x 2^31 images: the product wraps to 0 if checked only after multiplying. */
+  const unsigned char wraps[] = {0, 0, 8, 3, 0, 0, 0, 4, 0x80, 0, 0, 0, 0x80, 0, 0, 0};
+  strcpy(dir, data_with_images("wraps", wraps, sizeof wraps, false));
+  snprintf(args, sizeof args, "sweep --data %s -o %s", dir, scratch_path("never"));
+  expect_exit_2(args, "train-images-idx3-ubyte.gz: header claims over 2^40 elements");
+  /* 600 images of 20 bytes, then 1 GiB of zeros. */
+  unsigned char header[16 + 600 * 20] = {0, 0, 8, 3, 0, 0, 0x02, 0x58, 0, 0, 0, 4, 0, 0, 0, 5};
+  strcpy(dir, data_with_images("bomb", header, sizeof header, true));
+  snprintf(args, sizeof args, "sweep --data %s -o %s", dir, scratch_path("never"));
+  expect_exit_2(args, "unexpected bytes after the 12000 bytes of data");
+}
+
+Test(hostile, csv_values_beyond_float_range_are_refused_by_sweep) {
+  scratch_write_text("train.csv", "label,a,b\n0,1,2\n1,2,1e39\n0,1,1\n1,3,3\n");
+  scratch_write_text("test.csv", "0,1,2\n1,2,3\n");
+  char spec[4096], args[4096];
+  snprintf(spec, sizeof spec,
+           "{\"method\": \"random\", \"trials\": 2, \"data\": {\"format\": \"csv\", \"train\": \"%s\", \"test\": \"%s\"},"
+           " \"model\": {\"batch_size\": 1}, \"parameters\": {}}",
+           scratch_path("train.csv"), scratch_path("test.csv"));
+  scratch_write_text("csv.json", spec);
+  snprintf(args, sizeof args, "sweep %s -o %s", scratch_path("csv.json"), scratch_path("never"));
+  expect_exit_2(args, "train.csv:3: column 3: 1e+39 is beyond the range");
+}
