@@ -69,6 +69,10 @@ static caviar_status parse_row(csv_reader *r, caviar_dataset *ds, size_t *cap) {
   if (fields != ds->d + 1)
     return caviar_fail(r->err, CAVIAR_EINPUT, "%s:%zu: expected %zu columns like the first row, got %zu", r->path,
                        r->line_no, ds->d + 1, fields);
+  /* Rows are indexed by uint32 (the split, the minibatch order); features capped like IDX's. */
+  if (ds->n + 1 > UINT32_MAX || (ds->n + 1) * ds->d > ((size_t)1 << 40))
+    return caviar_fail(r->err, CAVIAR_EINPUT, "%s:%zu: more rows than caviar reads (2^32 - 1 rows, 2^40 values)",
+                       r->path, r->line_no);
   caviar_status st = reserve(ds, cap, ds->n + 1, r->err);
   if (st != CAVIAR_OK) return st;
   char *p = r->line;
