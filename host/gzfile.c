@@ -101,11 +101,14 @@ static caviar_status read_gzip(caviar_in *in, unsigned char *buf, size_t n, size
     z->avail_in = (uInt)(in->raw_len - in->raw_pos);
     z->next_out = buf + *got;
     z->avail_out = room > UINT_MAX ? UINT_MAX : (uInt)room;
-    uInt out_before = z->avail_out;
+    uInt out_before = z->avail_out, in_before = z->avail_in;
     int rc = inflate(z, Z_NO_FLUSH);
     in->raw_pos = in->raw_len - z->avail_in;
     *got += out_before - z->avail_out;
-    if (rc == Z_STREAM_END) {
+    bool stuck = rc == Z_BUF_ERROR && z->avail_in == in_before && z->avail_out == out_before;
+    if (stuck) {
+      return caviar_fail(err, CAVIAR_EINPUT, "%s: corrupt gzip data (no progress)", in->path);
+    } else if (rc == Z_STREAM_END) {
       in->between_members = true;
     } else if (rc == Z_MEM_ERROR) {
       return caviar_fail(err, CAVIAR_ERUNTIME, "%s: out of memory decompressing", in->path);

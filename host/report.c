@@ -144,11 +144,9 @@ static void remove_tree(const char *path) {
  * with dir locked, so never another live run's). */
 static void remove_stale(const char *dir) {
   static const char *const prefixes[] = {".caviar-new-", ".caviar-old-", ".best-new-", ".best-old-"};
-  const char *const folders[] = {dir, "best"};
   char path[4400], folder[4096];
-  for (int f = 0; f < 2; f++) {
-    if (f == 0) snprintf(folder, sizeof folder, "%s", dir);
-    else snprintf(folder, sizeof folder, "%s/%s", dir, folders[f]);
+  for (int f = 0; f < 2; f++) { /* dir itself, then dir/best */
+    snprintf(folder, sizeof folder, f == 0 ? "%s" : "%s/best", dir);
     DIR *d = opendir(folder);
     struct dirent *e;
     while (d && (e = readdir(d))) {
