@@ -174,6 +174,18 @@ Test(hostile, checkpoint_run_fields_out_of_range_are_refused) {
     snprintf(args, sizeof args, "train --checkpoint %s --epochs 1", edited);
     expect_exit_2(args, expected[i]);
   }
+  /* In range, but training on would overflow a counter: refused before the first step. */
+  const field_edit near_limits[] = {{"steps", "2147483640"}, {"epochs_done", "999999999"}};
+  const char *refusals[] = {"would overflow the step counter", "2 epochs on top of 999999999 would pass the limit"};
+  for (int i = 0; i < 2; i++) {
+    edit_header(ckpt, edited, set_run_field, (void *)&near_limits[i]);
+    snprintf(args, sizeof args, "train --checkpoint %s --epochs 2", edited);
+    cli_result r = run_caviar(args);
+    cr_expect_eq(r.status, 2, "%s", r.err);
+    cr_expect(strstr(r.err, refusals[i]) != NULL, "%s", r.err);
+    cr_expect_str_eq(r.out, "", "trained: %s", r.out);
+    cli_result_free(&r);
+  }
 }
 
 Test(hostile, a_checkpoint_resumes_from_another_working_folder) {
