@@ -1,26 +1,31 @@
 #include "caviar/atomic_file.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define TMP_SUFFIX ".tmp-XXXXXX"
+
 caviar_status caviar_atomic_open(caviar_atomic_file *af, const char *path, caviar_error *err) {
   memset(af, 0, sizeof *af);
+  af->fd = -1;
   if (snprintf(af->path, sizeof af->path, "%s", path) >= (int)sizeof af->path ||
-      snprintf(af->tmp, sizeof af->tmp, "%s.tmp-XXXXXX", path) >= (int)sizeof af->tmp)
+      snprintf(af->tmp, sizeof af->tmp, "%s" TMP_SUFFIX, path) >= (int)sizeof af->tmp)
     return caviar_fail(err, CAVIAR_EINPUT, "%s: path too long", path);
-  int fd = mkstemp(af->tmp);
-  if (fd < 0) return caviar_fail(err, CAVIAR_EINPUT, "%s: cannot create: %s", path, strerror(errno));
+  af->fd = mkstemp(af->tmp);
+  if (af->fd < 0) return caviar_fail(err, CAVIAR_EINPUT, "%s: cannot create: %s", path, strerror(errno));
   /* mkstemp makes the file private; give it the permissions an ordinary create would. */
   mode_t mask = umask(0);
   umask(mask);
-  fchmod(fd, 0666 & ~mask);
-  af->f = fdopen(fd, "wb");
+  fchmod(af->fd, 0666 & ~mask);
+  af->f = open_memstream(&af->buf, &af->size);
   if (!af->f) {
-    close(fd);
+    close(af->fd);
     unlink(af->tmp);
     return caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot open a stream: %s", path, strerror(errno));
   }
@@ -29,10 +34,21 @@ caviar_status caviar_atomic_open(caviar_atomic_file *af, const char *path, cavia
 
 caviar_status caviar_atomic_commit(caviar_atomic_file *af, caviar_error *err) {
   int failure = 0;
-  errno = 0;
-  if (ferror(af->f) || fflush(af->f) != 0 || fsync(fileno(af->f)) != 0) failure = errno ? errno : EIO;
-  if (fclose(af->f) != 0 && !failure) failure = errno;
+  bool memory = ferror(af->f) != 0;
+  if (fclose(af->f) != 0) memory = true;
   af->f = NULL;
+  if (memory) failure = ENOMEM;
+  for (size_t done = 0; !failure && done < af->size;) {
+    ssize_t n = write(af->fd, af->buf + done, af->size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) failure = errno;
+    else done += (size_t)n;
+  }
+  if (!failure && fsync(af->fd) != 0) failure = errno;
+  if (close(af->fd) != 0 && !failure) failure = errno;
+  af->fd = -1;
+  free(af->buf);
+  af->buf = NULL;
   if (!failure && rename(af->tmp, af->path) != 0) failure = errno;
   if (!failure) return CAVIAR_OK;
   unlink(af->tmp);
@@ -43,5 +59,46 @@ void caviar_atomic_abort(caviar_atomic_file *af) {
   if (!af->f) return;
   fclose(af->f);
   af->f = NULL;
+  free(af->buf);
+  af->buf = NULL;
+  close(af->fd);
+  af->fd = -1;
   unlink(af->tmp);
+}
+
+int caviar_is_temporary_name(const char *name) {
+  size_t n = strlen(name), suffix = strlen(TMP_SUFFIX);
+  return n > suffix && strncmp(name + n - suffix, ".tmp-", 5) == 0;
+}
+
+caviar_status caviar_atomic_check(const char *path, caviar_error *err) {
+  struct stat sb;
+  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+    return caviar_fail(err, CAVIAR_EINPUT, "%s: is a folder, expected a file name", path);
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  const char *base = slash ? slash + 1 : path;
+  if (slash == dir) strcpy(dir, "/");
+  else if (slash) *slash = '\0';
+  else strcpy(dir, ".");
+  /* Temporary files of this path a killed run left behind. */
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  size_t base_len = strlen(base);
+  while (d && (e = readdir(d))) {
+    if (strlen(e->d_name) == base_len + strlen(TMP_SUFFIX) && strncmp(e->d_name, base, base_len) == 0 &&
+        strncmp(e->d_name + base_len, ".tmp-", 5) == 0) {
+      char stale[8192];
+      snprintf(stale, sizeof stale, "%s/%s", dir, e->d_name);
+      unlink(stale);
+    }
+  }
+  if (d) closedir(d);
+  /* A probe file: root writes through permissions, a read-only or missing folder it cannot. */
+  caviar_atomic_file af;
+  caviar_status st = caviar_atomic_open(&af, path, err);
+  if (st != CAVIAR_OK) return st;
+  caviar_atomic_abort(&af);
+  return CAVIAR_OK;
 }

@@ -1,5 +1,6 @@
 /* caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--seed S] [-n N] ...: the main job. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,8 @@ int caviar_cmd_sweep(int argc, char **argv) {
   sweep_args a;
   int rc = parse_args(argc, argv, &a);
   if (rc) return rc < 0 ? 0 : rc;
+  /* A closed stdout or stderr (| head, | true) fails writes with EPIPE instead of killing the run. */
+  signal(SIGPIPE, SIG_IGN);
   caviar_spec spec;
   caviar_error err;
   caviar_status st = caviar_load_spec_arg(a.spec_path, &spec, &err);
@@ -178,7 +181,9 @@ int caviar_cmd_sweep(int argc, char **argv) {
   caviar_backend *backend = NULL;
   const char *device = NULL;
   caviar_data data;
-  st = caviar_open_backend(a.device, a.tf32, &backend, &device, &err);
+  /* The output folder is checked before the first epoch, not after the last. */
+  st = caviar_report_prepare(a.out_dir, &err);
+  if (st == CAVIAR_OK) st = caviar_open_backend(a.device, a.tf32, &backend, &device, &err);
   if (st == CAVIAR_OK) st = caviar_data_load(&spec.data, seed, &data, &err);
   if (st != CAVIAR_OK) {
     if (backend) backend->destroy(backend);
@@ -204,7 +209,9 @@ int caviar_cmd_sweep(int argc, char **argv) {
   st = caviar_sweep_run_within(&sweep, a.time_budget, &result, &err);
   caviar_progress_printer_end(&printer);
   if (st == CAVIAR_OK) {
+    /* Saved before anything is printed: a reader that went away (| head) costs nothing. */
     caviar_report_info info = {&spec, seed, device, &data, (int)(a.keep > 1000000 ? 1000000 : a.keep)};
+    st = caviar_report_write(a.out_dir, &info, &result, &err);
     if (a.json) {
       char *text = caviar_leaderboard_json(&info, &result);
       if (text) puts(text);
@@ -213,7 +220,6 @@ int caviar_cmd_sweep(int argc, char **argv) {
       caviar_leaderboard_print(stdout, &spec, &result, 20, stdout_width());
     }
     fflush(stdout);
-    st = caviar_report_write(a.out_dir, &info, &result, &err);
     int survivors = count_survivors(&result), saved = caviar_report_saved_count(&info, &result);
     if (st == CAVIAR_OK && result.out_of_time)
       fprintf(stderr, "caviar: the time budget (%.3g s) stopped the sweep: %d trial(s) finished, the rest are listed as running\n",

@@ -1,10 +1,12 @@
 /* caviar train: panda mode, babysitting one model. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "caviar/atomic_file.h"
 #include "caviar/model_file.h"
 #include "caviar/panda.h"
 #include "caviar/trial_json.h"
@@ -161,10 +163,15 @@ int caviar_cmd_train(int argc, char **argv) {
   train_args a;
   int rc = parse_args(argc, argv, &a);
   if (rc) return rc < 0 ? 0 : rc;
+  signal(SIGPIPE, SIG_IGN); /* | head must not cost the run its -o model */
   caviar_panda p;
   caviar_error err;
   bool resumed;
-  caviar_status st = start(&a, &p, &resumed, &err);
+  /* Where the run will write is checked before it trains, not after. */
+  caviar_status st = a.out ? caviar_atomic_check(a.out, &err) : CAVIAR_OK;
+  if (st == CAVIAR_OK && a.checkpoint) st = caviar_atomic_check(a.checkpoint, &err);
+  if (st != CAVIAR_OK) return caviar_report(st, &err);
+  st = start(&a, &p, &resumed, &err);
   if (st != CAVIAR_OK) return caviar_report(st, &err);
   st = override_data(&p, &a, &err);
   for (int i = 0; st == CAVIAR_OK && i < a.n_sets; i++) st = caviar_panda_set(&p, a.sets[i], &err);

@@ -20,25 +20,33 @@ static uint32_t big_endian_u32(const unsigned char *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-/* Reads path and checks its header against what the caller expects (min_dims..max_dims dimensions
- * of unsigned bytes, described for messages by expected) and its length against the header. */
+#define IDX_MAX_ELEMENTS ((size_t)1 << 40)
+
+/* Reads path's header, checks it against what the caller expects (min_dims..max_dims dimensions
+ * of unsigned bytes, described for messages by expected), then reads exactly the data it promises:
+ * never more (a gzip bomb stops there), and anything after it is an error. */
 static caviar_status idx_open(const char *path, int min_dims, int max_dims, const char *expected, idx_file *out,
                               caviar_error *err) {
   memset(out, 0, sizeof *out);
-  caviar_status st = caviar_read_all(path, &out->bytes, &out->len, err);
+  caviar_in in;
+  caviar_status st = caviar_in_open(&in, path, err);
   if (st != CAVIAR_OK) return st;
-  const unsigned char *b = out->bytes;
-  if (out->len < 4) {
-    st = caviar_fail(err, CAVIAR_EINPUT, "%s: truncated: %zu bytes, too short for an IDX header", path, out->len);
-  } else if (b[0] != 0 || b[1] != 0 || b[2] != IDX_UNSIGNED_BYTE || b[3] < min_dims || b[3] > max_dims) {
+  unsigned char b[4 + 4 * 255];
+  size_t got = 0;
+  st = caviar_in_read(&in, b, 4, &got, err);
+  if (st == CAVIAR_OK && got < 4) {
+    st = caviar_fail(err, CAVIAR_EINPUT, "%s: truncated: %zu bytes, too short for an IDX header", path, got);
+  } else if (st == CAVIAR_OK &&
+             (b[0] != 0 || b[1] != 0 || b[2] != IDX_UNSIGNED_BYTE || b[3] < min_dims || b[3] > max_dims)) {
     st = caviar_fail(err, CAVIAR_EINPUT, "%s: bad magic number 0x%02x%02x%02x%02x (expected %s)", path, b[0],
                      b[1], b[2], b[3], expected);
   }
   size_t dims = st == CAVIAR_OK ? b[3] : 0;
   size_t header = 4 + 4 * dims;
-  if (st == CAVIAR_OK && out->len < header)
+  if (st == CAVIAR_OK) st = caviar_in_read(&in, b + 4, header - 4, &got, err);
+  if (st == CAVIAR_OK && got < header - 4)
     st = caviar_fail(err, CAVIAR_EINPUT, "%s: truncated: the header needs %zu bytes, the file has %zu", path,
-                     header, out->len);
+                     header, 4 + got);
   size_t total = 1;
   for (size_t i = 0; st == CAVIAR_OK && i < dims; i++) {
     uint32_t size = big_endian_u32(b + 4 + 4 * i);
@@ -47,22 +55,33 @@ static caviar_status idx_open(const char *path, int min_dims, int max_dims, cons
       break;
     }
     if (i == 0) out->count = size;
+    /* Checked before multiplying, so no product can wrap around. */
+    if (total > IDX_MAX_ELEMENTS / size) {
+      st = caviar_fail(err, CAVIAR_EINPUT, "%s: header claims over 2^40 elements", path);
+      break;
+    }
     total *= size;
-    if (total > ((size_t)1 << 40)) st = caviar_fail(err, CAVIAR_EINPUT, "%s: header claims over 2^40 elements", path);
   }
-  if (st == CAVIAR_OK && out->len - header < total)
+  bool more = false;
+  if (st == CAVIAR_OK) st = caviar_in_rest(&in, total, &out->bytes, &out->len, &more, err);
+  if (st == CAVIAR_OK && out->len < total)
     st = caviar_fail(err, CAVIAR_EINPUT, "%s: truncated: the header promises %zu bytes of data, the file has %zu",
-                     path, total, out->len - header);
-  if (st == CAVIAR_OK && out->len - header > total)
-    st = caviar_fail(err, CAVIAR_EINPUT, "%s: %zu unexpected bytes after the %zu bytes of data", path,
-                     out->len - header - total, total);
+                     path, total, out->len);
+  if (st == CAVIAR_OK && more) {
+    size_t extra = 0;
+    st = caviar_in_count_rest(&in, 1 << 20, &extra, err);
+    if (st == CAVIAR_OK)
+      st = caviar_fail(err, CAVIAR_EINPUT, "%s: %s%zu unexpected bytes after the %zu bytes of data", path,
+                       extra > (1 << 20) ? "over " : "", 1 + (extra > (1 << 20) ? (size_t)1 << 20 : extra), total);
+  }
+  caviar_in_close(&in);
   if (st != CAVIAR_OK) {
     free(out->bytes);
     out->bytes = NULL;
     return st;
   }
   out->per_item = total / out->count;
-  out->data = b + header;
+  out->data = out->bytes;
   return CAVIAR_OK;
 }
 
@@ -84,9 +103,8 @@ caviar_status caviar_idx_read(const char *images_path, const char *labels_path, 
     out->n = images.count;
     out->d = images.per_item;
     out->labels = caviar_alloc(out->n, sizeof *out->labels, "labels", err);
-    /* The pixels are used in place: move them to the front of the file buffer. */
+    /* The pixels are used in place. */
     out->x_u8 = images.bytes;
-    memmove(out->x_u8, images.data, out->n * out->d);
     images.bytes = NULL;
     if (!out->labels) st = CAVIAR_ERUNTIME;
     for (size_t i = 0; st == CAVIAR_OK && i < out->n; i++) out->labels[i] = labels.data[i];

@@ -73,8 +73,16 @@ caviar_status caviar_json_parse(const char *text, size_t len, const caviar_json_
     if (at == text + len)
       return caviar_fail(ctx->err, CAVIAR_EINPUT, "%s:%d:%d: invalid JSON: unexpected end of input",
                          ctx->source, line, column);
-    return caviar_fail(ctx->err, CAVIAR_EINPUT, "%s:%d:%d: invalid JSON near '%.20s'", ctx->source, line,
-                       column, at);
+    /* What follows, up to the line's end, with bytes that are not printable ASCII escaped: the
+     * message stays one printable line whatever the file holds. */
+    char near[96];
+    size_t used = 0;
+    for (const char *p = at; p < text + len && p < at + 20 && *p != '\n' && *p != '\r'; p++) {
+      unsigned char c = (unsigned char)*p;
+      used += (size_t)snprintf(near + used, sizeof near - used, c >= 0x20 && c < 0x7f ? "%c" : "\\x%02x", c);
+    }
+    near[used] = '\0';
+    return caviar_fail(ctx->err, CAVIAR_EINPUT, "%s:%d:%d: invalid JSON near '%s'", ctx->source, line, column, near);
   }
   for (const char *p = end; p < text + len; p++) {
     if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {

@@ -1,6 +1,8 @@
 /* Saved models: safetensors files PyTorch, JAX and numpy users can load directly. */
 #include "caviar/model_file.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,12 +73,36 @@ static caviar_status read_metadata(const caviar_st_file *f, caviar_model *out, c
   }
   cJSON_Delete(parsed);
   const char *trial = caviar_st_meta_get(f, "trial");
-  out->trial = trial ? (uint32_t)strtoul(trial, NULL, 10) : 0;
+  out->trial = 0;
+  if (trial) {
+    char *end;
+    errno = 0;
+    unsigned long long id = strtoull(trial, &end, 10);
+    if (end == trial || *end || errno || trial[0] == '-' || id > UINT32_MAX)
+      return caviar_fail(err, CAVIAR_EINPUT, "%s: __metadata__.trial: expected a trial id from 0 to 4294967295, got '%.40s'",
+                         f->path, trial);
+    out->trial = (uint32_t)id;
+  }
+  return CAVIAR_OK;
+}
+
+/* Every loaded value must be finite (a NaN weight hides behind ReLU and trains on silently), and
+ * at least min: the optimizers' second moments are running averages of squares. */
+static caviar_status check_values(const caviar_st_file *f, const char *name, const float *v, size_t n, float min,
+                                  caviar_error *err) {
+  for (size_t k = 0; k < n; k++) {
+    if (!isfinite(v[k]))
+      return caviar_fail(err, CAVIAR_EINPUT, "%s: %s[%zu] is %g: expected finite numbers", f->path, name, k,
+                         (double)v[k]);
+    if (v[k] < min)
+      return caviar_fail(err, CAVIAR_EINPUT, "%s: %s[%zu] is %g: expected numbers >= %g", f->path, name, k,
+                         (double)v[k], (double)min);
+  }
   return CAVIAR_OK;
 }
 
 caviar_status caviar_model_read_tensors(const caviar_st_file *f, const char *prefix, const caviar_shape *shape,
-                                        float *packed, caviar_error *err) {
+                                        float min, float *packed, caviar_error *err) {
   caviar_layout layout;
   caviar_layout_make(shape, 1, &layout);
   char name[96];
@@ -91,6 +117,8 @@ caviar_status caviar_model_read_tensors(const caviar_st_file *f, const char *pre
     if (!fits)
       return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: shape does not match layers.%d of the model", f->path, name, t / 2);
     memcpy(packed, tensor.data, layout.size[t] * sizeof(float));
+    st = check_values(f, name, packed, layout.size[t], min, err);
+    if (st != CAVIAR_OK) return st;
     packed += layout.size[t];
   }
   return CAVIAR_OK;
@@ -138,6 +166,8 @@ static caviar_status read_scaling(const caviar_st_file *f, caviar_model *out, ca
     if (t.n_dims != 1 || t.count != d)
       return caviar_fail(err, CAVIAR_EINPUT, "%s: %s must have %zu entries", f->path, names[i], d);
     memcpy(dst[i], t.data, d * sizeof(float));
+    st = check_values(f, names[i], dst[i], d, -INFINITY, err);
+    if (st != CAVIAR_OK) return st;
   }
   const char *kind = caviar_st_meta_get(f, "input_scaling");
   for (int k = CAVIAR_SCALING_UNIT; kind && k <= CAVIAR_SCALING_NONE; k++)
@@ -155,7 +185,7 @@ caviar_status caviar_model_read(const caviar_st_file *f, caviar_model *out, cavi
     out->hp.layers = out->shape.layers;
     out->hp.hidden = out->shape.hidden;
     out->params = caviar_alloc(layout.per_member, sizeof(float), "model parameters", err);
-    st = out->params ? caviar_model_read_tensors(f, "", &out->shape, out->params, err) : CAVIAR_ERUNTIME;
+    st = out->params ? caviar_model_read_tensors(f, "", &out->shape, -INFINITY, out->params, err) : CAVIAR_ERUNTIME;
   }
   if (st == CAVIAR_OK) st = read_scaling(f, out, err);
   if (st != CAVIAR_OK) caviar_model_free(out);

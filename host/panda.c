@@ -1,6 +1,7 @@
 /* Panda mode: one model, trained epoch by epoch, resumable, adjustable between epochs. */
 #include "caviar/panda.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,10 @@ static caviar_status read_back(caviar_panda *p, caviar_backend *be, caviar_cohor
 /* The run's shape and scaling against the data: a resumed run must find the data it began on. */
 static caviar_status adopt_data(caviar_panda *p, caviar_data *data, caviar_error *err) {
   caviar_shape shape = {(int)data->train.d, data->classes, p->hp.layers, p->hp.hidden, p->hp.batch_size};
+  if ((size_t)shape.batch > data->split.n_train)
+    return caviar_fail(err, CAVIAR_EINPUT,
+                       "batch_size %d is larger than the training split of %s (%zu examples): no step could be taken",
+                       shape.batch, data->train_name, data->split.n_train);
   if (p->params && (shape.inputs != p->shape.inputs || shape.classes != p->shape.classes))
     return caviar_fail(err, CAVIAR_EINPUT, "%s: %d features and %d classes, but the model takes %d and %d",
                        data->train_name, shape.inputs, shape.classes, p->shape.inputs, p->shape.classes);
@@ -126,6 +131,13 @@ caviar_status caviar_panda_train(caviar_panda *p, caviar_backend *be, caviar_dat
                                  const char *checkpoint, caviar_panda_epoch_fn on_epoch, void *ctx,
                                  caviar_error *err) {
   caviar_status st = adopt_data(p, data, err);
+  size_t steps_per_epoch = data->split.n_train / (size_t)(p->shape.batch > 0 ? p->shape.batch : 1);
+  if (st == CAVIAR_OK && epochs > CAVIAR_MAX_EPOCHS_DONE - p->epochs_done)
+    st = caviar_fail(err, CAVIAR_EINPUT, "%d epochs on top of %d would pass the limit of %d", epochs, p->epochs_done,
+                     CAVIAR_MAX_EPOCHS_DONE);
+  if (st == CAVIAR_OK && (double)p->steps + (double)epochs * (double)steps_per_epoch > INT_MAX)
+    st = caviar_fail(err, CAVIAR_EINPUT, "%d epochs of %zu steps on top of step %d would overflow the step counter",
+                     epochs, steps_per_epoch, p->steps);
   if (st == CAVIAR_OK) st = be->upload(be, data, err);
   if (st != CAVIAR_OK) return st;
   caviar_cohort c;
@@ -148,10 +160,14 @@ caviar_status caviar_panda_train(caviar_panda *p, caviar_backend *be, caviar_dat
                        epoch + 1, (double)train_loss, p->epochs_done);
     if (st == CAVIAR_OK)
       st = be->evaluate(be, &c, CAVIAR_SET_TRAIN, data->split.val, data->split.n_val, &val_loss, &val_acc, err);
+    if (st == CAVIAR_OK) st = read_back(p, be, &c, err);
+    if (st == CAVIAR_OK && !caviar_params_finite(p->params, c.layout.per_member))
+      st = caviar_fail(err, CAVIAR_ERUNTIME,
+                       "diverged in epoch %d (NaN or Inf parameters): lower learning_rate; the checkpoint keeps epoch %d",
+                       epoch + 1, p->epochs_done);
     if (st != CAVIAR_OK) break;
     p->steps = c.steps[0];
     p->epochs_done++;
-    st = read_back(p, be, &c, err);
     float lr = caviar_epoch_lr(&c.hp[0], epoch);
     cJSON *row = cJSON_CreateArray();
     double values[] = {p->epochs_done, train_loss, val_loss, val_acc, lr};

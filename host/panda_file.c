@@ -1,5 +1,7 @@
 /* Panda-mode files: checkpoints (a model plus optimizer state and the run's position and history)
  * and the configs a run starts from. */
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,12 +12,21 @@
 #include "caviar/sampler.h"
 #include "caviar/spec_internal.h"
 
+/* A data path as an absolute one, so a checkpoint resumes from any working folder (as given when
+ * it cannot be resolved). */
+static void add_path(cJSON *o, const char *key, const char *path) {
+  if (!path) return;
+  char *absolute = realpath(path, NULL);
+  cJSON_AddStringToObject(o, key, absolute ? absolute : path);
+  free(absolute);
+}
+
 static cJSON *data_json(const caviar_data_spec *d) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "format", d->format == CAVIAR_DATA_CSV ? "csv" : "idx");
-  if (d->dir) cJSON_AddStringToObject(o, "dir", d->dir);
-  if (d->train_csv) cJSON_AddStringToObject(o, "train", d->train_csv);
-  if (d->test_csv) cJSON_AddStringToObject(o, "test", d->test_csv);
+  add_path(o, "dir", d->dir);
+  add_path(o, "train", d->train_csv);
+  add_path(o, "test", d->test_csv);
   cJSON_AddNumberToObject(o, "validation", d->validation);
   cJSON_AddStringToObject(o, "scaling", caviar_scaling_name(d->scaling));
   if (d->classes) cJSON_AddNumberToObject(o, "classes", d->classes);
@@ -51,7 +62,9 @@ static caviar_status bad_checkpoint(const char *path, const char *what, caviar_e
   return caviar_fail(err, CAVIAR_EINPUT, "%s: not a caviar checkpoint (%s)", path, what);
 }
 
-/* The run's position and history out of the "checkpoint" metadata. */
+/* The run's position and history out of the "checkpoint" metadata, every field checked: whole
+ * numbers in range (a resumed run adds up to 100,000 epochs to epochs_done and counts steps in an
+ * int), so nothing converts or overflows out of range later. */
 static caviar_status read_run(const caviar_st_file *f, caviar_panda *p, caviar_error *err) {
   const char *text = caviar_st_meta_get(f, "checkpoint");
   if (!text) return bad_checkpoint(f->path, "no __metadata__.checkpoint; a model file starts a run with --from", err);
@@ -61,20 +74,26 @@ static caviar_status read_run(const caviar_st_file *f, caviar_panda *p, caviar_e
               *data = cJSON_GetObjectItem(run, "data"), *history = cJSON_GetObjectItem(run, "history"),
               *curve = cJSON_GetObjectItem(run, "curve");
   caviar_status st = CAVIAR_OK;
-  if (!cJSON_IsNumber(epochs) || !cJSON_IsNumber(steps) || !cJSON_IsNumber(seed) || !cJSON_IsNumber(batch) ||
-      !cJSON_IsObject(data) || !cJSON_IsArray(history) || !cJSON_IsArray(curve) || epochs->valuedouble < 0 ||
-      steps->valuedouble < 0 || batch->valuedouble < 1)
+  if (!epochs || !steps || !seed || !batch || !cJSON_IsObject(data) || !cJSON_IsArray(history) || !cJSON_IsArray(curve))
     st = bad_checkpoint(f->path, "its run description is incomplete", err);
+  caviar_json_ctx ctx = {f->path, err};
+  long long epochs_done = 0, step_count = 0, seed_value = 0, batch_size = 0;
+  const caviar_hp_info *batch_info = caviar_hp_find("batch_size");
+  if (st == CAVIAR_OK)
+    st = caviar_json_int(&ctx, epochs, "__metadata__.checkpoint.epochs_done", 0, CAVIAR_MAX_EPOCHS_DONE, &epochs_done);
+  if (st == CAVIAR_OK) st = caviar_json_int(&ctx, steps, "__metadata__.checkpoint.steps", 0, INT_MAX, &step_count);
+  if (st == CAVIAR_OK)
+    st = caviar_json_int(&ctx, seed, "__metadata__.checkpoint.seed", 0, CAVIAR_MAX_SEED, &seed_value);
+  if (st == CAVIAR_OK)
+    st = caviar_json_int(&ctx, batch, "__metadata__.checkpoint.batch_size", batch_info->lo, batch_info->hi,
+                         &batch_size);
+  if (st == CAVIAR_OK) st = caviar_parse_data(&ctx, data, NULL, &p->data);
   if (st == CAVIAR_OK) {
-    caviar_json_ctx ctx = {f->path, err};
-    st = caviar_parse_data(&ctx, data, NULL, &p->data);
-  }
-  if (st == CAVIAR_OK) {
-    p->epochs_done = epochs->valueint;
-    p->steps = steps->valueint;
-    p->seed = (uint64_t)seed->valuedouble;
-    p->shape.batch = batch->valueint;
-    p->hp.batch_size = batch->valueint;
+    p->epochs_done = (int)epochs_done;
+    p->steps = (int)step_count;
+    p->seed = (uint64_t)seed_value;
+    p->shape.batch = (int)batch_size;
+    p->hp.batch_size = (int)batch_size;
     p->history = cJSON_Duplicate(history, true);
     p->curve = cJSON_Duplicate(curve, true);
   }
@@ -106,8 +125,8 @@ caviar_status caviar_panda_load(const char *path, caviar_panda *p, caviar_error 
     p->second = caviar_alloc(n, sizeof(float), "optimizer state", err);
     if (!p->first || !p->second) st = CAVIAR_ERUNTIME;
   }
-  if (st == CAVIAR_OK) st = caviar_model_read_tensors(&f, "optimizer.first.", &p->shape, p->first, err);
-  if (st == CAVIAR_OK) st = caviar_model_read_tensors(&f, "optimizer.second.", &p->shape, p->second, err);
+  if (st == CAVIAR_OK) st = caviar_model_read_tensors(&f, "optimizer.first.", &p->shape, -INFINITY, p->first, err);
+  if (st == CAVIAR_OK) st = caviar_model_read_tensors(&f, "optimizer.second.", &p->shape, 0.0f, p->second, err);
   caviar_st_close(&f);
   if (st != CAVIAR_OK) caviar_panda_free(p);
   return st;
@@ -146,7 +165,7 @@ static caviar_status parse_config(const caviar_json_ctx *ctx, const cJSON *root,
 caviar_status caviar_panda_from_config(caviar_panda *p, const char *path, uint32_t trial, caviar_error *err) {
   unsigned char *text;
   size_t len;
-  caviar_status st = caviar_read_all(path, &text, &len, err);
+  caviar_status st = caviar_read_all(path, (size_t)64 << 20, "a training config", &text, &len, err);
   if (st != CAVIAR_OK) return st;
   caviar_json_ctx ctx = {path, err};
   cJSON *root = NULL;

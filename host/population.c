@@ -1,5 +1,6 @@
 #include "caviar/population.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,12 @@ size_t caviar_shape_weights(const caviar_shape *shape) {
   return weights;
 }
 
+bool caviar_params_finite(const float *params, size_t n) {
+  for (size_t k = 0; k < n; k++)
+    if (!isfinite(params[k])) return false;
+  return true;
+}
+
 double caviar_shape_train_flops(const caviar_shape *shape) {
   double first = (double)caviar_layer_in(shape, 0) * caviar_layer_out(shape, 0);
   return 6.0 * (double)caviar_shape_weights(shape) - 2.0 * first;
@@ -48,25 +55,64 @@ static bool same_shape(const caviar_shape *a, const caviar_shape *b) {
   return a->layers == b->layers && a->hidden == b->hidden && a->batch == b->batch;
 }
 
+/* splitmix64's finalizer over the three fields (each below 2^21 for any valid shape). */
+static uint64_t shape_hash(const caviar_shape *s) {
+  uint64_t h = (uint64_t)(uint32_t)s->layers ^ (uint64_t)(uint32_t)s->hidden << 21 ^ (uint64_t)(uint32_t)s->batch << 42;
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+  return h ^ (h >> 31);
+}
+
+/* Each trial finds its cohort through a hash table of shapes (open addressing, at most half
+ * full): linear in the trials however many shapes there are, not trials x cohorts. */
 caviar_status caviar_group_trials(const caviar_trial *trials, int n_trials, int inputs, int classes,
                                   caviar_grouping *out, caviar_error *err) {
   memset(out, 0, sizeof *out);
+  size_t table_size = 64;
+  int *table = malloc(table_size * sizeof *table);
   out->shapes = caviar_alloc((size_t)n_trials, sizeof *out->shapes, "cohort shapes", err);
   out->members = caviar_alloc((size_t)n_trials, sizeof *out->members, "cohort sizes", err);
   out->cohort_of = caviar_alloc((size_t)n_trials, sizeof *out->cohort_of, "cohort assignment", err);
   out->slot_of = caviar_alloc((size_t)n_trials, sizeof *out->slot_of, "cohort assignment", err);
-  if (!out->shapes || !out->members || !out->cohort_of || !out->slot_of) {
+  if (!table || !out->shapes || !out->members || !out->cohort_of || !out->slot_of) {
+    free(table);
     caviar_grouping_free(out);
-    return CAVIAR_ERUNTIME;
+    return table ? CAVIAR_ERUNTIME : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory grouping trials");
   }
+  for (size_t k = 0; k < table_size; k++) table[k] = -1;
   for (int i = 0; i < n_trials; i++) {
     caviar_shape shape = {inputs, classes, trials[i].hp.layers, trials[i].hp.hidden, trials[i].hp.batch_size};
-    int c = 0;
-    while (c < out->n_cohorts && !same_shape(&out->shapes[c], &shape)) c++;
-    if (c == out->n_cohorts) out->shapes[out->n_cohorts++] = shape;
+    size_t k = (size_t)shape_hash(&shape) & (table_size - 1);
+    while (table[k] >= 0 && !same_shape(&out->shapes[table[k]], &shape)) k = (k + 1) & (table_size - 1);
+    int c = table[k];
+    if (c < 0) {
+      c = out->n_cohorts++;
+      out->shapes[c] = shape;
+      table[k] = c;
+      if (2 * (size_t)out->n_cohorts > table_size) {
+        /* Rebuilt twice the size from the cohorts so far. */
+        size_t grown_size = 2 * table_size;
+        int *grown = malloc(grown_size * sizeof *grown);
+        if (!grown) {
+          free(table);
+          caviar_grouping_free(out);
+          return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory grouping trials");
+        }
+        for (size_t j = 0; j < grown_size; j++) grown[j] = -1;
+        for (int d = 0; d < out->n_cohorts; d++) {
+          size_t j = (size_t)shape_hash(&out->shapes[d]) & (grown_size - 1);
+          while (grown[j] >= 0) j = (j + 1) & (grown_size - 1);
+          grown[j] = d;
+        }
+        free(table);
+        table = grown;
+        table_size = grown_size;
+      }
+    }
     out->cohort_of[i] = c;
     out->slot_of[i] = out->members[c]++;
   }
+  free(table);
   return CAVIAR_OK;
 }
 

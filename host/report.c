@@ -3,9 +3,11 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -157,67 +159,103 @@ static caviar_status write_curves(const char *path, const caviar_sweep_result *r
   return caviar_atomic_commit(&af, err);
 }
 
-/* Removes a folder of our own files (no subfolders). */
-static void remove_flat_dir(const char *path) {
+/* Removes a folder of our own making and everything in it (files and folders of files). */
+static void remove_tree(const char *path) {
   DIR *d = opendir(path);
-  if (!d) return;
+  if (!d) {
+    unlink(path);
+    return;
+  }
   struct dirent *e;
-  char file[4096];
+  char child[4400];
   while ((e = readdir(d))) {
     if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    snprintf(file, sizeof file, "%s/%s", path, e->d_name);
-    unlink(file);
+    snprintf(child, sizeof child, "%s/%s", path, e->d_name);
+    struct stat sb;
+    if (lstat(child, &sb) == 0 && S_ISDIR(sb.st_mode)) remove_tree(child);
+    else unlink(child);
   }
   closedir(d);
   rmdir(path);
 }
 
-/* Writes every survivor into a fresh folder, then swaps it in for best/: a reader sees the old set
- * or the new one, never a mixture. */
-static caviar_status write_models(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
-                                  const bool *saved, caviar_error *err) {
-  char fresh[4096], old[4096], best[4096], path[4200];
-  snprintf(fresh, sizeof fresh, "%s/.best-new-XXXXXX", dir);
-  snprintf(best, sizeof best, "%s/best", dir);
-  if (!mkdtemp(fresh)) return caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot create a folder: %s", dir, strerror(errno));
-  chmod(fresh, 0755);
-  caviar_status st = CAVIAR_OK;
-  for (int i = 0; st == CAVIAR_OK && i < r->n_trials; i++) {
-    const caviar_trial_result *t = &r->trials[i];
-    if (!saved[i]) continue;
-    caviar_model model = {t->shape, t->trial.hp, t->trial.id, t->params, info->data->scaling};
-    snprintf(path, sizeof path, "%s/trial-%u.safetensors", fresh, (unsigned)t->trial.id);
-    st = caviar_model_save(path, &model, err);
-  }
-  if (st == CAVIAR_OK) {
-    snprintf(old, sizeof old, "%s/.best-old-XXXXXX", dir);
-    bool had_old = access(best, F_OK) == 0 && mkdtemp(old) && rename(best, old) == 0;
-    if (rename(fresh, best) != 0) {
-      st = caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot move the new models into place: %s", best, strerror(errno));
-      if (had_old) rename(old, best);
-    } else if (had_old) {
-      remove_flat_dir(old);
-    } else {
-      rmdir(old);
+/* What a run killed while writing leaves in dir: its staging folders and temporary files (called
+ * with dir locked, so never another live run's). */
+static void remove_stale(const char *dir) {
+  static const char *const prefixes[] = {".caviar-new-", ".caviar-old-", ".best-new-", ".best-old-"};
+  char path[4400], folder[4096];
+  for (int f = 0; f < 2; f++) { /* dir itself, then dir/best */
+    snprintf(folder, sizeof folder, f == 0 ? "%s" : "%s/best", dir);
+    DIR *d = opendir(folder);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+      bool stale = caviar_is_temporary_name(e->d_name);
+      for (int i = 0; f == 0 && i < 4 && !stale; i++) stale = strncmp(e->d_name, prefixes[i], strlen(prefixes[i])) == 0;
+      if (!stale) continue;
+      snprintf(path, sizeof path, "%s/%s", folder, e->d_name);
+      remove_tree(path);
     }
+    if (d) closedir(d);
   }
-  if (st != CAVIAR_OK) remove_flat_dir(fresh);
-  return st;
 }
 
-caviar_status caviar_report_write(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
-                                  caviar_error *err) {
+/* Creates dir if needed and locks it against another caviar writing there at the same time (the
+ * lock goes with the process, so a killed run never holds it); returns the locked descriptor. */
+static caviar_status open_dir(const char *dir, bool wait, int *fd, bool *busy, caviar_error *err) {
+  *busy = false;
   if (mkdir(dir, 0755) != 0 && errno != EEXIST)
     return caviar_fail(err, CAVIAR_EINPUT, "%s: cannot create the output folder: %s", dir, strerror(errno));
   struct stat sb;
   if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
     return caviar_fail(err, CAVIAR_EINPUT, "%s: exists and is not a folder", dir);
+  *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (*fd < 0) return caviar_fail(err, CAVIAR_EINPUT, "%s: cannot open the output folder: %s", dir, strerror(errno));
+  if (flock(*fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0) {
+    close(*fd);
+    *fd = -1;
+    *busy = true;
+    return caviar_fail(err, CAVIAR_EINPUT, "%s: another caviar is writing its results there", dir);
+  }
+  return CAVIAR_OK;
+}
+
+caviar_status caviar_report_prepare(const char *dir, caviar_error *err) {
+  int fd = -1;
+  bool busy;
+  struct stat sb;
+  bool existed = stat(dir, &sb) == 0;
+  caviar_status st = open_dir(dir, false, &fd, &busy, err);
+  if (busy) return CAVIAR_OK; /* it cleans up; this run waits its turn to write */
+  if (st != CAVIAR_OK) return st;
+  remove_stale(dir);
+  /* A probe: root writes through permissions; a read-only file system or a full inode table it cannot. */
+  char probe[4096];
+  snprintf(probe, sizeof probe, "%s/.caviar-new-XXXXXX", dir);
+  if (!mkdtemp(probe)) st = caviar_fail(err, CAVIAR_EINPUT, "%s: cannot write in the output folder: %s", dir, strerror(errno));
+  else rmdir(probe);
+  close(fd);
+  if (!existed) rmdir(dir); /* made when the results are written; a run that fails leaves nothing */
+  return st;
+}
+
+/* Every output into the fresh folder stage: best/ with each survivor, curves.csv, summary.json. */
+static caviar_status write_stage(const char *stage, const caviar_report_info *info, const caviar_sweep_result *r,
+                                 caviar_error *err) {
   char path[4200];
+  snprintf(path, sizeof path, "%s/best", stage);
+  if (mkdir(path, 0755) != 0) return caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot create: %s", path, strerror(errno));
   bool *saved = saved_trials(info, r, err);
   if (!saved) return CAVIAR_ERUNTIME;
-  caviar_status st = write_models(dir, info, r, saved, err);
+  caviar_status st = CAVIAR_OK;
+  for (int i = 0; st == CAVIAR_OK && i < r->n_trials; i++) {
+    const caviar_trial_result *t = &r->trials[i];
+    if (!saved[i]) continue;
+    caviar_model model = {t->shape, t->trial.hp, t->trial.id, t->params, info->data->scaling};
+    snprintf(path, sizeof path, "%s/best/trial-%u.safetensors", stage, (unsigned)t->trial.id);
+    st = caviar_model_save(path, &model, err);
+  }
   if (st == CAVIAR_OK) {
-    snprintf(path, sizeof path, "%s/curves.csv", dir);
+    snprintf(path, sizeof path, "%s/curves.csv", stage);
     st = write_curves(path, r, err);
   }
   if (st == CAVIAR_OK) {
@@ -228,11 +266,72 @@ caviar_status caviar_report_write(const char *dir, const caviar_report_info *inf
       free(saved);
       return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory writing the summary");
     }
-    snprintf(path, sizeof path, "%s/summary.json", dir);
+    snprintf(path, sizeof path, "%s/summary.json", stage);
     st = write_line(path, text, err);
     free(text);
   }
   free(saved);
+  return st;
+}
+
+static const char *const outputs[] = {"best", "curves.csv", "summary.json"};
+#define N_OUTPUTS 3
+
+/* Swaps the staged outputs in: the old ones step aside into old/ first, and come back if any
+ * rename fails, so dir holds the old set or the new one. Renames take no space on a full disk. */
+static caviar_status swap_in(const char *dir, const char *stage, const char *old, caviar_error *err) {
+  char from[4200], to[4200];
+  bool moved_aside[N_OUTPUTS] = {false}, moved_in[N_OUTPUTS] = {false};
+  int failure = 0;
+  const char *failed = NULL;
+  for (int i = 0; i < N_OUTPUTS && !failure; i++) {
+    snprintf(from, sizeof from, "%s/%s", dir, outputs[i]);
+    snprintf(to, sizeof to, "%s/%s", old, outputs[i]);
+    if (rename(from, to) == 0) moved_aside[i] = true;
+    else if (errno != ENOENT) failure = errno, failed = outputs[i];
+  }
+  for (int i = 0; i < N_OUTPUTS && !failure; i++) {
+    snprintf(from, sizeof from, "%s/%s", stage, outputs[i]);
+    snprintf(to, sizeof to, "%s/%s", dir, outputs[i]);
+    if (rename(from, to) == 0) moved_in[i] = true;
+    else failure = errno, failed = outputs[i];
+  }
+  if (!failure) return CAVIAR_OK;
+  for (int i = 0; i < N_OUTPUTS; i++) {
+    snprintf(from, sizeof from, "%s/%s", dir, outputs[i]);
+    snprintf(to, sizeof to, "%s/%s", stage, outputs[i]);
+    if (moved_in[i]) rename(from, to);
+    snprintf(to, sizeof to, "%s/%s", old, outputs[i]);
+    if (moved_aside[i]) rename(to, from);
+  }
+  return caviar_fail(err, CAVIAR_ERUNTIME, "%s/%s: cannot move the new results into place: %s", dir, failed,
+                     strerror(failure));
+}
+
+caviar_status caviar_report_write(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
+                                  caviar_error *err) {
+  int fd = -1;
+  bool busy;
+  caviar_status st = open_dir(dir, true, &fd, &busy, err);
+  if (st != CAVIAR_OK) return st;
+  remove_stale(dir);
+  char stage[4096], old[4096];
+  snprintf(stage, sizeof stage, "%s/.caviar-new-XXXXXX", dir);
+  snprintf(old, sizeof old, "%s/.caviar-old-XXXXXX", dir);
+  if (!mkdtemp(stage)) {
+    st = caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot create a folder: %s", dir, strerror(errno));
+  } else {
+    chmod(stage, 0755);
+    st = write_stage(stage, info, r, err);
+    if (st == CAVIAR_OK && !mkdtemp(old))
+      st = caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot create a folder: %s", dir, strerror(errno));
+    if (st == CAVIAR_OK) {
+      st = swap_in(dir, stage, old, err);
+      remove_tree(old);
+    }
+    remove_tree(stage);
+  }
+  close(fd);
   return st;
 }
 

@@ -2,6 +2,7 @@
  * shape and byte range, then the raw little-endian data. */
 #include "caviar/safetensors.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,25 +59,96 @@ caviar_status caviar_st_write(caviar_st_writer *w, const char *path, caviar_erro
   return st;
 }
 
+#define ST_MAX_HEADER ((uint64_t)100 << 20)
+#define ST_MAX_DATA ((double)((size_t)1 << 40))
+
+static bool is_whole(const cJSON *v, double max) {
+  return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= max && v->valuedouble == floor(v->valuedouble);
+}
+
+static int compare_ranges(const void *a, const void *b) {
+  const double *x = a, *y = b;
+  return (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+/* Every tensor's data_offsets: whole numbers, begin <= end, no two ranges overlapping; *end_out is
+ * where the last one ends (the data the header promises). */
+static caviar_status check_ranges(const caviar_st_file *f, double *end_out, caviar_error *err) {
+  int n = cJSON_GetArraySize(f->header);
+  double *ranges = malloc(2 * sizeof(double) * (size_t)(n > 0 ? n : 1));
+  if (!ranges) return caviar_fail(err, CAVIAR_ERUNTIME, "%s: out of memory", f->path);
+  int k = 0;
+  caviar_status st = CAVIAR_OK;
+  *end_out = 0;
+  for (const cJSON *t = f->header->child; t && st == CAVIAR_OK; t = t->next) {
+    if (strcmp(t->string, "__metadata__") == 0) continue;
+    const cJSON *range = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
+    const cJSON *begin = cJSON_GetArrayItem(range, 0), *end = cJSON_GetArrayItem(range, 1);
+    if (!cJSON_IsObject(t) || !cJSON_IsArray(range) || cJSON_GetArraySize(range) != 2 || !is_whole(begin, ST_MAX_DATA) ||
+        !is_whole(end, ST_MAX_DATA) || begin->valuedouble > end->valuedouble) {
+      st = caviar_fail(err, CAVIAR_EINPUT, "%s: %s: expected data_offsets [begin, end] of whole numbers, begin <= end",
+                       f->path, t->string);
+      break;
+    }
+    ranges[2 * k] = begin->valuedouble;
+    ranges[2 * k + 1] = end->valuedouble;
+    if (end->valuedouble > *end_out) *end_out = end->valuedouble;
+    k++;
+  }
+  if (st == CAVIAR_OK) {
+    qsort(ranges, (size_t)k, 2 * sizeof(double), compare_ranges);
+    for (int i = 1; i < k && st == CAVIAR_OK; i++)
+      if (ranges[2 * i] < ranges[2 * i - 1])
+        st = caviar_fail(err, CAVIAR_EINPUT, "%s: tensors overlap (bytes %.0f to %.0f are claimed twice)", f->path,
+                         ranges[2 * i], fmin(ranges[2 * i - 1], ranges[2 * i + 1]));
+  }
+  free(ranges);
+  return st;
+}
+
 caviar_status caviar_st_open(const char *path, caviar_st_file *f, caviar_error *err) {
   memset(f, 0, sizeof *f);
   f->path = path;
-  size_t len;
-  caviar_status st = caviar_read_all(path, &f->bytes, &len, err);
+  caviar_in in;
+  caviar_status st = caviar_in_open(&in, path, err);
   if (st != CAVIAR_OK) return st;
+  unsigned char size_le[8];
+  size_t got = 0;
+  st = caviar_in_read(&in, size_le, 8, &got, err);
   uint64_t header_len = 0;
-  for (int i = 7; len >= 8 && i >= 0; i--) header_len = header_len << 8 | f->bytes[i];
-  if (len < 8 || header_len > len - 8)
+  for (int i = 7; got == 8 && i >= 0; i--) header_len = header_len << 8 | size_le[i];
+  unsigned char *header = NULL;
+  size_t len = 0;
+  bool more = false;
+  if (st == CAVIAR_OK && (got < 8 || header_len > ST_MAX_HEADER))
+    st = caviar_fail(err, CAVIAR_EINPUT, "%s: not a safetensors file (header length %llu, at most %llu)", path,
+                     (unsigned long long)header_len, (unsigned long long)ST_MAX_HEADER);
+  if (st == CAVIAR_OK && !(header = malloc((size_t)header_len + 1)))
+    st = caviar_fail(err, CAVIAR_ERUNTIME, "%s: out of memory for a %llu-byte header", path,
+                     (unsigned long long)header_len);
+  if (st == CAVIAR_OK) st = caviar_in_read(&in, header, (size_t)header_len, &len, err);
+  if (st == CAVIAR_OK && len < header_len)
     st = caviar_fail(err, CAVIAR_EINPUT, "%s: not a safetensors file (header length %llu, file %zu bytes)", path,
-                     (unsigned long long)header_len, len);
-  else if (!(f->header = cJSON_ParseWithLength((const char *)f->bytes + 8, header_len)) || !cJSON_IsObject(f->header))
+                     (unsigned long long)header_len, 8 + len);
+  if (st == CAVIAR_OK &&
+      (!(f->header = cJSON_ParseWithLength((const char *)header, header_len)) || !cJSON_IsObject(f->header)))
     st = caviar_fail(err, CAVIAR_EINPUT, "%s: the safetensors header is not a JSON object", path);
+  free(header);
+  double data_len = 0;
+  if (st == CAVIAR_OK) st = check_ranges(f, &data_len, err);
+  /* The data the header promises, and nothing more: a bigger (or gzip-bombed) file stops here. */
+  if (st == CAVIAR_OK) st = caviar_in_rest(&in, (size_t)data_len, &f->bytes, &f->data_len, &more, err);
+  if (st == CAVIAR_OK && f->data_len < (size_t)data_len)
+    st = caviar_fail(err, CAVIAR_EINPUT, "%s: truncated: the header promises %.0f bytes of tensors, the file has %zu",
+                     path, data_len, f->data_len);
+  if (st == CAVIAR_OK && more)
+    st = caviar_fail(err, CAVIAR_EINPUT, "%s: unexpected bytes after the %.0f bytes of tensors", path, data_len);
+  caviar_in_close(&in);
   if (st != CAVIAR_OK) {
     caviar_st_close(f);
     return st;
   }
-  f->data = f->bytes + 8 + header_len;
-  f->data_len = len - 8 - header_len;
+  f->data = f->bytes;
   return CAVIAR_OK;
 }
 
@@ -106,8 +178,11 @@ caviar_status caviar_st_find(const caviar_st_file *f, const char *name, caviar_s
   out->count = 1;
   out->n_dims = cJSON_GetArraySize(shape);
   for (int i = 0; i < out->n_dims; i++) {
-    double d = cJSON_GetArrayItem(shape, i)->valuedouble;
-    if (!(d >= 1 && d <= 1 << 24)) return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: bad dimension %g", f->path, name, d);
+    const cJSON *dim = cJSON_GetArrayItem(shape, i);
+    double d = cJSON_IsNumber(dim) ? dim->valuedouble : NAN;
+    if (!(d >= 1 && d <= 1 << 24 && d == floor(d)))
+      return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: bad dimension %g (expected a whole number from 1 to 2^24)",
+                         f->path, name, d);
     out->dims[i] = (int)d;
     out->count *= (size_t)d;
   }

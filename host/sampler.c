@@ -31,9 +31,12 @@ caviar_status caviar_sampler_init(caviar_sampler *s, const caviar_spec *spec, ui
   }
   if (st != CAVIAR_OK) return st;
   if (count < 0 && s->count > s->grid.size) s->count = s->grid.size;
-  if (s->count > s->grid.size)
-    return caviar_fail(err, CAVIAR_EINPUT, "the grid has %ld points, fewer than the %lld trials asked for",
-                       s->grid.size, s->count);
+  if (s->count > s->grid.size) {
+    long size = s->grid.size;
+    caviar_grid_free(&s->grid);
+    return caviar_fail(err, CAVIAR_EINPUT, "the grid has %ld points, fewer than the %lld trials asked for", size,
+                       s->count);
+  }
   return CAVIAR_OK;
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "caviar/counter_rng.h"
 #include "caviar/trial_json.h"
@@ -362,6 +363,11 @@ static caviar_status decide(run_state *s, caviar_error *err) {
           st = t->params ? s->sweep->backend->read_arena(s->sweep->backend, cohort, CAVIAR_ARENA_PARAMS, slot,
                                                          t->params, err)
                          : CAVIAR_ERUNTIME;
+          if (st == CAVIAR_OK && !caviar_params_finite(t->params, cohort->layout.per_member)) {
+            t->status = CAVIAR_TRIAL_DIVERGED;
+            free(t->params);
+            t->params = NULL;
+          }
         } else if (caviar_is_rung(rungs, t->epochs, &rung)) {
           if (pass == 0) {
             st = record(&rec[rung], t, err);
@@ -658,6 +664,15 @@ static caviar_status draw_round(run_state *s, caviar_sampler *sampler, const cav
       caviar_sample_random(box, &s->sweep->spec->fixed, s->sweep->seed, id, &s->trials[i].hp);
     }
   }
+  /* A minibatch larger than the training split would take no step at all: refused before training. */
+  size_t n_train = s->sweep->data->split.n_train;
+  for (int i = 0; i < per_round; i++)
+    if ((size_t)s->trials[i].hp.batch_size > n_train)
+      return caviar_fail(err, CAVIAR_EINPUT,
+                         "%s: trial %u: batch_size %d is larger than the training split of %s (%zu examples); lower "
+                         "batch_size or data.validation",
+                         s->sweep->spec->source, (unsigned)s->trials[i].id, s->trials[i].hp.batch_size,
+                         s->sweep->data->train_name, n_train);
   long long population = s->sweep->spec->population;
   s->population = population > 0 && population < per_round ? (int)population : per_round;
   return CAVIAR_OK;
@@ -696,6 +711,28 @@ static void estimate_from(const run_state *s, caviar_sweep_estimate *e) {
   e->seconds = seconds * s->rounds;
 }
 
+/* A lower bound on the population's memory, before a trial is drawn: every member at the smallest
+ * shape the spec's space allows. A population that cannot fit even so is refused at once, not
+ * after drawing and grouping millions of trials. */
+static caviar_status check_memory_lower_bound(const caviar_sweep *sw, int population, caviar_error *err) {
+  const caviar_spec *spec = sw->spec;
+  caviar_shape shape = {(int)sw->data->train.d, sw->data->classes, spec->fixed.layers, spec->fixed.hidden,
+                        spec->fixed.batch_size};
+  for (int i = 0; i < spec->space.n; i++) {
+    const caviar_param *p = &spec->space.params[i];
+    int *field = p->hp == caviar_hp_find("layers")       ? &shape.layers
+                 : p->hp == caviar_hp_find("hidden")     ? &shape.hidden
+                 : p->hp == caviar_hp_find("batch_size") ? &shape.batch
+                                                         : NULL;
+    if (!field) continue;
+    double lo, hi;
+    caviar_param_support(p, &lo, &hi);
+    *field = lo < 1 ? 1 : (int)ceil(lo);
+  }
+  bool dropout = false;
+  return sw->backend->plan(sw->backend, sw->data, &shape, &population, &dropout, 1, err);
+}
+
 /* The sweep, or with calibrate_steps > 0 only its first round's setup and calibration, whose
  * estimate goes into *estimate. */
 static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, int calibrate_steps,
@@ -720,6 +757,25 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
   for (int b = 0; b < out->plan.n_brackets; b++)
     s.planned_model_epochs += s.rounds * out->plan.brackets[b].trials *
                               caviar_bracket_expected_epochs(&out->plan.brackets[b], out->plan.eta, spec->epochs);
+  long long population = spec->population > 0 && spec->population < per_round ? spec->population : per_round;
+  st = check_memory_lower_bound(sweep, (int)population, err);
+  if (st != CAVIAR_OK) {
+    caviar_sampler_free(&sampler);
+    return st;
+  }
+  /* The trials' own host memory (results, configurations, grouping, learning curves), estimated
+   * before any of it is allocated: a huge grid or -n is refused at once, not after minutes. */
+  double need = (double)per_round * s.rounds * (double)sizeof(caviar_trial_result) +
+                (double)per_round * (double)(sizeof(caviar_trial) + sizeof(caviar_shape) + 4 * sizeof(int) + 1) +
+                s.planned_model_epochs * (double)(sizeof(caviar_curve_point) + 3 * sizeof(float));
+  double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+  if (have > 0 && need > 0.8 * have) {
+    caviar_sampler_free(&sampler);
+    return caviar_fail(err, CAVIAR_EINPUT,
+                       "%lld trials need about %.1f GiB of host memory for their results and learning curves, more "
+                       "than 80%% of this machine's %.1f GiB: use fewer trials",
+                       (long long)per_round * s.rounds, need / (1 << 30), have / (1 << 30));
+  }
   out->trials = caviar_alloc((size_t)per_round * (size_t)s.rounds, sizeof *out->trials, "trial results", err);
   out->boxes = caviar_alloc((size_t)s.rounds, sizeof *out->boxes, "round boxes", err);
   caviar_hparams *best = caviar_alloc((size_t)spec->coarse_to_fine.top_k, sizeof *best, "the zoom", err);

@@ -3,12 +3,15 @@
 # Idempotent: a second run installs nothing and rebuilds only what changed.
 #   scripts/setup.sh            CPU build in build/ (plus the CUDA backend when nvcc is present)
 #   CAVIAR_CUDA=OFF scripts/setup.sh    CPU only, no CUDA dependency
+#   CAVIAR_FUZZ=ON CAVIAR_PACKAGES_ONLY=1 scripts/setup.sh   also clang for scripts/fuzz.sh; no build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libcjson-dev libcriterion-dev libopenblas-dev zlib1g-dev
           librandom123-dev libgsl-dev dataset-fashion-mnist
           python3-matplotlib python3-sklearn)
+# scripts/fuzz.sh builds the fuzz targets with clang's libFuzzer (and its OpenMP runtime).
+[ "${CAVIAR_FUZZ:-OFF}" = ON ] && packages+=(clang libomp-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -21,6 +24,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get update -q >&2
   "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
 fi
+
+[ "${CAVIAR_PACKAGES_ONLY:-0}" = 1 ] && exit 0
 
 # nvcc ships outside PATH in the CUDA toolkit's default location.
 if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then

@@ -1,9 +1,11 @@
 #include "scratch.h"
 
 #include <criterion/criterion.h>
+#include "caviar/gzfile.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +44,30 @@ void scratch_write(const char *name, const void *data, size_t len) {
 
 void scratch_write_text(const char *name, const char *text) { scratch_write(name, text, strlen(text)); }
 
+void scratch_write_gzip_bomb(const char *name, const void *prefix, size_t prefix_len, int zero_mib) {
+  size_t chunk = (size_t)16 << 20;
+  unsigned char *zeros = calloc(chunk, 1), *packed_prefix, *packed_zeros;
+  size_t prefix_packed_len, zeros_packed_len;
+  caviar_error err;
+  cr_assert_not_null(zeros);
+  cr_assert_eq(caviar_gzip(prefix, prefix_len, &packed_prefix, &prefix_packed_len, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_gzip(zeros, chunk, &packed_zeros, &zeros_packed_len, &err), CAVIAR_OK);
+  FILE *f = fopen(scratch_path(name), "wb");
+  cr_assert_not_null(f);
+  fwrite(packed_prefix, 1, prefix_packed_len, f);
+  for (int i = 0; i < zero_mib / 16; i++) fwrite(packed_zeros, 1, zeros_packed_len, f);
+  cr_assert_eq(fclose(f), 0);
+  free(zeros);
+  free(packed_prefix);
+  free(packed_zeros);
+}
+
+double scratch_peak_mib(void) {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return (double)usage.ru_maxrss / 1024.0;
+}
+
 char *scratch_read(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   cr_assert_not_null(f, "cannot open %s", path);
@@ -58,13 +84,15 @@ char *scratch_read(const char *path, size_t *len) {
   return buf;
 }
 
-cli_result run_caviar(const char *args) {
-  char command[4096];
+cli_result run_caviar(const char *args) { return run_caviar_with("", args); }
+
+cli_result run_caviar_with(const char *prefix, const char *args) {
+  char command[4400];
   const char *out_path = scratch_path("cli.stdout");
   char out_copy[1024], err_copy[1024];
   snprintf(out_copy, sizeof out_copy, "%s", out_path);
   snprintf(err_copy, sizeof err_copy, "%s", scratch_path("cli.stderr"));
-  snprintf(command, sizeof command, "%s %s >%s 2>%s", CAVIAR_BIN, args, out_copy, err_copy);
+  snprintf(command, sizeof command, "%s %s %s >%s 2>%s", prefix, CAVIAR_BIN, args, out_copy, err_copy);
   int raw = system(command);
   cli_result r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;

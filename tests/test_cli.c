@@ -135,3 +135,19 @@ Test(cli, a_corrupt_model_file_is_a_one_line_error) {
     expect_usage_error(args, expected[i]);
   }
 }
+
+Test(cli, a_json_syntax_error_is_one_printable_line) {
+  static const char raw[] = "{\"method\": \x01\x7f\xff garbage\nsecond line\n}";
+  scratch_write("raw.json", raw, sizeof raw - 1);
+  char args[1200];
+  snprintf(args, sizeof args, "sample %s", scratch_path("raw.json"));
+  expect_usage_error(args, "raw.json:1:13: invalid JSON near '\\x7f\\xff garbage'");
+  cli_result r = run_caviar(args);
+  for (const char *c = r.err; *c; c++)
+    cr_expect((*c >= 0x20 && *c < 0x7f) || *c == '\n', "byte 0x%02x echoed", (unsigned char)*c);
+  cli_result_free(&r);
+}
+
+Test(cli, a_folder_given_as_a_model_is_named_once) {
+  expect_usage_error("eval .", "caviar: .: is a folder, expected a file\n");
+}

@@ -1,5 +1,6 @@
 /* CSV datasets: round trips and every malformed file a clear error naming file and line. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,4 +100,53 @@ Test(csv, missing_file) {
   caviar_error err;
   cr_assert_eq(caviar_csv_read("/nonexistent.csv", &ds, &err), CAVIAR_EINPUT);
   cr_expect(strstr(err.msg, "/nonexistent.csv: cannot open") != NULL, "%s", err.msg);
+}
+
+Test(csv, values_beyond_float_range_name_line_and_column) {
+  expect_csv_error("1,2,3\n0,1e39,3\n", "bad.csv:2: column 2: 1e+39 is beyond the range");
+  expect_csv_error("1,2,3\n0,1,-3e38\n", "bad.csv:2: column 3: -3e+38 is beyond the range");
+}
+
+Test(csv, a_first_row_with_a_nan_or_inf_label_is_not_a_header) {
+  expect_csv_error("nan,2,3\n0,1,2\n", "bad.csv:1: column 1 (the label) is not a finite number");
+  expect_csv_error("inf,2,3\n0,1,2\n", "bad.csv:1: column 1 (the label) is not a finite number");
+}
+
+Test(csv, a_byte_order_mark_is_skipped_not_taken_for_a_header) {
+  scratch_write_text("bom.csv", "\xef\xbb\xbf" "1,2,3\n0,4,5\n");
+  caviar_dataset ds;
+  caviar_error err;
+  cr_assert_eq(caviar_csv_read(scratch_path("bom.csv"), &ds, &err), CAVIAR_OK, "%s", err.msg);
+  cr_expect_eq(ds.n, 2, "the first row is data");
+  cr_expect_eq(ds.labels[0], 1);
+  cr_expect_float_eq(ds.x_f32[1], 3.0f, 0);
+  caviar_dataset_free(&ds);
+}
+
+Test(csv, a_gzip_bomb_of_nul_bytes_stops_at_the_first_chunk) {
+  scratch_write_gzip_bomb("bomb.csv.gz", "1,2\n0,3\n", 8, 1024);
+  double before = scratch_peak_mib();
+  caviar_dataset ds;
+  caviar_error err;
+  cr_assert_eq(caviar_csv_read(scratch_path("bomb.csv.gz"), &ds, &err), CAVIAR_EINPUT);
+  cr_expect(strstr(err.msg, "contains NUL bytes") != NULL, "%s", err.msg);
+  cr_expect_lt(scratch_peak_mib() - before, 64, "reading the bomb took %.0f MiB", scratch_peak_mib() - before);
+}
+
+Test(csv, lines_longer_than_a_read_chunk_are_read_whole) {
+  size_t d = 300000;
+  char *text = malloc(d * 4 + 16);
+  size_t n = (size_t)sprintf(text, "1");
+  for (size_t j = 0; j < d; j++) n += (size_t)sprintf(text + n, ",%d", (int)(j % 10));
+  n += (size_t)sprintf(text + n, "\n0");
+  for (size_t j = 0; j < d; j++) n += (size_t)sprintf(text + n, ",%d", (int)(j % 7));
+  scratch_write("wide.csv", text, n); /* no final newline */
+  free(text);
+  caviar_dataset ds;
+  caviar_error err;
+  cr_assert_eq(caviar_csv_read(scratch_path("wide.csv"), &ds, &err), CAVIAR_OK, "%s", err.msg);
+  cr_expect_eq(ds.n, 2);
+  cr_expect_eq(ds.d, d);
+  cr_expect_float_eq(ds.x_f32[d + d - 1], (float)((d - 1) % 7), 0);
+  caviar_dataset_free(&ds);
 }

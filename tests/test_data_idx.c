@@ -1,5 +1,6 @@
 /* IDX files: round trips, plain and gzipped, and every corruption a clear error. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,4 +135,67 @@ Test(idx, missing_file) {
   caviar_error err;
   cr_assert_eq(caviar_idx_read("/nonexistent/images", "/nonexistent/labels", &ds, &err), CAVIAR_EINPUT);
   cr_expect(strstr(err.msg, "/nonexistent/images: cannot open: No such file") != NULL, "%s", err.msg);
+}
+
+Test(idx, dimensions_whose_product_wraps_around_are_refused) {
+  /* 4 x 2^31 x 2^31 is 2^64: a product checked only after multiplying wraps to 0. */
+  const unsigned char wraps[] = {0, 0, 8, 3, 0, 0, 0, 4, 0x80, 0, 0, 0, 0x80, 0, 0, 0};
+  expect_image_error(wraps, sizeof wraps, "header claims over 2^40 elements");
+  const unsigned char four[] = {0, 0, 8, 4, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  expect_image_error(four, sizeof four, "header claims over 2^40 elements");
+}
+
+Test(idx, a_gzip_bomb_stops_after_the_promised_bytes) {
+  /* A valid 2-image header and its 8 bytes, then 1 GiB of zeros (about 1 MiB gzipped). */
+  scratch_write_gzip_bomb("bomb.gz", images3, sizeof images3, 1024);
+  scratch_write("l2", labels2, sizeof labels2);
+  double before = scratch_peak_mib();
+  caviar_dataset ds;
+  caviar_error err;
+  char images[1024];
+  strcpy(images, scratch_path("bomb.gz"));
+  cr_assert_eq(caviar_idx_read(images, scratch_path("l2"), &ds, &err), CAVIAR_EINPUT, "accepted");
+  cr_expect(strstr(err.msg, "over 1048577 unexpected bytes after the 8 bytes of data") != NULL, "%s", err.msg);
+  cr_expect_lt(scratch_peak_mib() - before, 64, "reading the bomb took %.0f MiB", scratch_peak_mib() - before);
+}
+
+Test(idx, bytes_after_the_gzip_stream_are_an_error_and_members_concatenate) {
+  unsigned char *a, *b;
+  size_t a_len, b_len;
+  caviar_error err;
+  cr_assert_eq(caviar_gzip(images3, 10, &a, &a_len, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_gzip(images3 + 10, sizeof images3 - 10, &b, &b_len, &err), CAVIAR_OK);
+  unsigned char both[512];
+  memcpy(both, a, a_len);
+  memcpy(both + a_len, b, b_len);
+  scratch_write("two.gz", both, a_len + b_len);
+  scratch_write("l2", labels2, sizeof labels2);
+  caviar_dataset ds;
+  char images[1024];
+  strcpy(images, scratch_path("two.gz"));
+  cr_assert_eq(caviar_idx_read(images, scratch_path("l2"), &ds, &err), CAVIAR_OK, "two members: %s", err.msg);
+  cr_expect_eq(ds.x_u8[7], 8);
+  caviar_dataset_free(&ds);
+  memcpy(both + a_len, "garbage", 7);
+  memcpy(both, a, a_len);
+  unsigned char whole[512];
+  free(a);
+  cr_assert_eq(caviar_gzip(images3, sizeof images3, &a, &a_len, &err), CAVIAR_OK);
+  memcpy(whole, a, a_len);
+  memcpy(whole + a_len, "garbage", 7);
+  expect_image_error(whole, a_len + 7, "unexpected bytes after the end of the gzip data");
+  free(a);
+  free(b);
+}
+
+Test(idx, a_folder_is_named_once) {
+  caviar_dataset ds;
+  caviar_error err;
+  char dir[1024];
+  strcpy(dir, scratch_dir());
+  cr_assert_eq(caviar_idx_read(dir, dir, &ds, &err), CAVIAR_EINPUT);
+  char expected[1200];
+  snprintf(expected, sizeof expected, "%s: is a folder, expected a file", dir);
+  cr_expect_str_eq(err.msg, expected);
 }

@@ -152,3 +152,16 @@ Test(grid, too_large_a_product_is_an_error) {
   cr_expect(strstr(err.msg, "spec.json: the grid has more than") != NULL, "%s", err.msg);
   caviar_spec_free(&spec);
 }
+
+/* The sampler refuses more trials than grid points and frees the grid it built (the sanitized
+ * build's LeakSanitizer fails this test if it does not). */
+Test(grid, more_trials_than_points_is_refused_without_a_leak) {
+  caviar_spec spec;
+  spec_ok("{\"method\": \"grid\", \"parameters\": {\"hidden\": {\"values\": [8, 16, 32]}}}", &spec);
+  caviar_sampler sampler;
+  caviar_error err;
+  cr_expect_eq(caviar_sampler_init(&sampler, &spec, 1, 4, &err), CAVIAR_EINPUT);
+  cr_expect(strstr(err.msg, "the grid has 3 points, fewer than the 4 trials asked for") != NULL, "%s", err.msg);
+  cr_expect_null(sampler.grid.points, "the grid was not freed");
+  caviar_spec_free(&spec);
+}

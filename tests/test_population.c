@@ -218,3 +218,34 @@ Test(population, layout_is_tensor_major_with_aligned_member_blocks) {
   /* 6 FLOP per weight per sample, less 2 per first-layer weight (no input gradient there). */
   cr_expect_float_eq(caviar_shape_train_flops(&shape), 6.0 * (160 + 64 + 32) - 2.0 * 160, 1e-9);
 }
+
+/* 500,000 trials of 250,000 shapes: grouped by hashing in milliseconds; a linear search of the
+ * cohorts per trial (about 6 * 10^10 steps) runs into the timeout. */
+Test(population, grouping_many_shapes_is_fast_and_exact, .timeout = 20) {
+  int n = 500000;
+  caviar_trial *trials = calloc((size_t)n, sizeof *trials);
+  cr_assert_not_null(trials);
+  for (int i = 0; i < n; i++) {
+    int shape = (int)(((unsigned)i * 2654435761u) % 250000u);
+    trials[i].id = (uint32_t)i;
+    trials[i].hp.layers = 1 + shape % 4;
+    trials[i].hp.hidden = 1 + (shape / 4) % 250;
+    trials[i].hp.batch_size = 1 + shape / 1000;
+  }
+  caviar_grouping g;
+  caviar_error err;
+  cr_assert_eq(caviar_group_trials(trials, n, 10, 3, &g, &err), CAVIAR_OK, "%s", err.msg);
+  cr_expect_eq(g.n_cohorts, 250000);
+  int *seen = calloc((size_t)g.n_cohorts, sizeof *seen);
+  for (int i = 0; i < n; i++) {
+    const caviar_shape *s = &g.shapes[g.cohort_of[i]];
+    cr_assert(s->layers == trials[i].hp.layers && s->hidden == trials[i].hp.hidden &&
+                  s->batch == trials[i].hp.batch_size && s->inputs == 10 && s->classes == 3,
+              "trial %d in the wrong cohort", i);
+    cr_assert_eq(g.slot_of[i], seen[g.cohort_of[i]]++, "slots count up in trial order");
+  }
+  for (int c = 0; c < g.n_cohorts; c++) cr_assert_eq(g.members[c], seen[c]);
+  free(seen);
+  caviar_grouping_free(&g);
+  free(trials);
+}

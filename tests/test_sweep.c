@@ -203,3 +203,42 @@ Test(sweep, bad_data_folder_is_an_input_error) {
   cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
   cli_result_free(&r);
 }
+
+/* The CPU backend, except that trial 1's parameters come back with a NaN: what a NaN weight
+ * behind ReLU looks like, its loss still finite. */
+static caviar_status (*real_read_arena)(caviar_backend *, caviar_cohort *, caviar_arena, int, float *, caviar_error *);
+
+static caviar_status read_arena_with_a_nan(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot,
+                                           float *out, caviar_error *err) {
+  caviar_status st = real_read_arena(be, c, which, slot, out, err);
+  if (st == CAVIAR_OK && which == CAVIAR_ARENA_PARAMS && c->trial[slot] == 1) out[3] = NAN;
+  return st;
+}
+
+Test(sweep, a_survivor_with_nan_parameters_counts_as_diverged) {
+  char text[2048];
+  sweep_spec(text, sizeof text, synth_idx_dir("nanparams", 600, 150, 32, 4, 1.5, true), 3, "\"min\": 1e-3, \"max\": 3e-2",
+             1);
+  caviar_spec spec;
+  caviar_data data;
+  caviar_sweep_result r;
+  caviar_error err;
+  spec_ok(text, &spec);
+  cr_assert_eq(caviar_data_load(&spec.data, spec.seed, &data, &err), CAVIAR_OK, "%s", err.msg);
+  caviar_backend *be;
+  cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
+  real_read_arena = be->read_arena;
+  be->read_arena = read_arena_with_a_nan;
+  caviar_sweep sweep = {&spec, spec.seed, -1, be, &data, NULL, NULL};
+  cr_assert_eq(caviar_sweep_run(&sweep, &r, &err), CAVIAR_OK, "%s", err.msg);
+  for (int i = 0; i < r.n_trials; i++) {
+    const caviar_trial_result *t = &r.trials[i];
+    cr_expect_eq(t->status, t->trial.id == 1 ? CAVIAR_TRIAL_DIVERGED : CAVIAR_TRIAL_SURVIVED, "trial %u: %s",
+                 (unsigned)t->trial.id, caviar_trial_status_name(t->status));
+    cr_expect_eq(t->params == NULL, t->trial.id == 1, "trial %u keeps parameters to save", (unsigned)t->trial.id);
+  }
+  be->destroy(be);
+  caviar_sweep_result_free(&r);
+  caviar_data_free(&data);
+  caviar_spec_free(&spec);
+}

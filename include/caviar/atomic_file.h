@@ -6,16 +6,28 @@
 #include "caviar/status.h"
 
 /* Writing through a temporary file in the same folder, renamed over path on commit, so a reader
- * never sees a half-written file and an interrupted run leaves the old file (or none). */
+ * never sees a half-written file and an interrupted run leaves the old file (or none). What is
+ * written goes to memory first (f is a memory stream), so the commit's one write reports the
+ * real reason it failed (ENOSPC as "No space left on device", not a lost errno). */
 typedef struct caviar_atomic_file {
   FILE *f;
+  char *buf;
+  size_t size;
+  int fd;
   char path[4096];
   char tmp[4096];
 } caviar_atomic_file;
 
 caviar_status caviar_atomic_open(caviar_atomic_file *af, const char *path, caviar_error *err);
-/* Flushes, syncs and renames into place; on failure removes the temporary file. */
+/* Writes, syncs and renames into place; on failure removes the temporary file. */
 caviar_status caviar_atomic_commit(caviar_atomic_file *af, caviar_error *err);
 void caviar_atomic_abort(caviar_atomic_file *af);
+
+/* Before a long run: whether path can be written (its folder exists and takes a new file; path is
+ * not a folder), removing the temporary files (path.tmp-XXXXXX) a killed earlier run left. */
+caviar_status caviar_atomic_check(const char *path, caviar_error *err);
+
+/* Whether name is one of our temporary files' names (anything.tmp-XXXXXX). */
+int caviar_is_temporary_name(const char *name);
 
 #endif

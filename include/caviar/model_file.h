@@ -27,11 +27,12 @@ void caviar_model_free(caviar_model *model);
 
 /* The pieces, for files that hold a model and more (training checkpoints): the model's metadata
  * and tensors into a writer; packed tensors under a name prefix ("" for the model's own,
- * "optimizer.first." for state); a model out of an open file; tensors out under a prefix. */
+ * "optimizer.first." for state); a model out of an open file; tensors out under a prefix, every
+ * value checked finite and >= min (-INFINITY: any finite value). */
 void caviar_model_describe(caviar_st_writer *w, const caviar_model *model);
 void caviar_model_add_tensors(caviar_st_writer *w, const caviar_shape *shape, const char *prefix, const float *packed);
 caviar_status caviar_model_read(const caviar_st_file *f, caviar_model *out, caviar_error *err);
 caviar_status caviar_model_read_tensors(const caviar_st_file *f, const char *prefix, const caviar_shape *shape,
-                                        float *packed, caviar_error *err);
+                                        float min, float *packed, caviar_error *err);
 
 #endif

@@ -18,6 +18,9 @@
 
 CAVIAR_C_BEGIN
 
+/* The most epochs a run may count (a checkpoint's epochs_done and what it trains on top). */
+#define CAVIAR_MAX_EPOCHS_DONE 1000000000
+
 typedef struct caviar_panda {
   caviar_hparams hp;
   uint32_t trial;    /* keys the initial weights and dropout masks */

@@ -50,6 +50,9 @@ int caviar_layer_in(const caviar_shape *shape, int l);
 int caviar_layer_out(const caviar_shape *shape, int l);
 /* Weights (not biases) per member and their forward FLOPs per sample: 2 per weight. */
 size_t caviar_shape_weights(const caviar_shape *shape);
+/* Whether every one of n parameters is finite: the second half of the divergence test (with ReLU a
+ * NaN weight can leave the loss finite: z > 0 ? z : 0 turns NaN into 0). */
+bool caviar_params_finite(const float *params, size_t n);
 /* The FLOPs a training step counts per sample: 2 per weight forward, 2 for the weight gradient,
  * 2 for the input gradient of every layer but the first. */
 double caviar_shape_train_flops(const caviar_shape *shape);

@@ -18,7 +18,12 @@ typedef struct caviar_report_info {
   int keep_models; /* best/ keeps the top this many survivors; <= 0: all of them */
 } caviar_report_info;
 
-/* Creates dir if needed and writes the three outputs; best/ is replaced as a whole. */
+/* Before training: creates dir if needed, checks that it takes new files, and removes what a run
+ * killed while writing there left behind. */
+caviar_status caviar_report_prepare(const char *dir, caviar_error *err);
+
+/* Creates dir if needed and writes the three outputs, as a whole or not at all: into a staging
+ * folder first (a full disk fails there, leaving the old results whole), then renamed in. */
 caviar_status caviar_report_write(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
                                   caviar_error *err);
 
