@@ -129,45 +129,42 @@ static void gather(const caviar_data *data, caviar_set set, const uint32_t *rows
   const caviar_dataset *ds = set == CAVIAR_SET_TRAIN ? &data->train : &data->test;
   size_t i0, i1;
   cpu_team_share(team, (size_t)n, &i0, &i1);
-  if (!team->idle) {
-    caviar_gather(ds, &data->scaling, rows + i0, i1 - i0, ws->xt + i0 * ds->d);
-    for (size_t i = i0; i < i1; i++) ws->labels[i] = ds->labels[rows[i]];
-  }
+  caviar_gather(ds, &data->scaling, rows + i0, i1 - i0, ws->xt + i0 * ds->d);
+  for (size_t i = i0; i < i1; i++) ws->labels[i] = ds->labels[rows[i]];
   cpu_team_sync(team);
 }
 
 /* One member's epoch, start to finish, by the calling thread's team (alone: cpu_solo). Every
- * thread of a lockstep team runs every step's phases, also once the member has diverged (idle),
- * so the barriers match those of the other teams in the same parallel region; the team's first
- * thread keeps the books. */
+ * thread of the team reads the same loss after each step's softmax, so all of them stop together
+ * when the member diverges; the team's first thread keeps the books. */
 static void train_member(const caviar_data *data, caviar_cohort *c, int slot, const uint32_t *rows, size_t steps,
-                         cpu_workspace *ws, const cpu_team *shared_team, float *mean_loss, uint8_t *diverged) {
-  cpu_team team = *shared_team;
+                         cpu_workspace *ws, const cpu_team *team, float *mean_loss, uint8_t *diverged) {
   cpu_member m;
   bind(&m, c, slot);
   const caviar_member_hp *hp = &c->hp[slot];
   int batch = c->shape.batch, steps0 = c->steps[slot], taken = 0;
   double total = 0;
   bool dead = false;
-  for (size_t s = 0; s < steps; s++) {
-    if (dead && !team.lockstep) break;
-    gather(data, CAVIAR_SET_TRAIN, rows + s * batch, batch, ws, &team);
-    int t = steps0 + (dead ? taken : ++taken);
+  for (size_t s = 0; s < steps && !dead; s++) {
+    gather(data, CAVIAR_SET_TRAIN, rows + s * batch, batch, ws, team);
+    int t = steps0 + ++taken;
     cpu_dropout drop = {c->seed, c->trial[slot], (uint32_t)t, hp->dropout};
-    cpu_forward(&m, hp->activation, &drop, batch, ws, &team);
-    cpu_softmax_xent(ws, batch, c->shape.classes, 1, &team);
-    if (!dead && caviar_loss_diverged(ws->loss, c->shape.classes)) {
+    cpu_forward(&m, hp->activation, &drop, batch, ws, team);
+    cpu_softmax_xent(ws, batch, c->shape.classes, 1, team);
+    double loss = ws->loss;
+    /* The next phase's first barrier keeps the first thread from overwriting ws->loss before
+     * every thread has read it. */
+    if (caviar_loss_diverged(loss, c->shape.classes)) {
       dead = true;
-      total = ws->loss;
-      team.idle = true; /* every thread of the team read the same loss: all go idle together */
-    } else if (!dead) {
-      total += ws->loss;
+      total = loss;
+      break;
     }
-    cpu_backward(&m, hp->activation, &drop, batch, ws, &team);
+    total += loss;
+    cpu_backward(&m, hp->activation, &drop, batch, ws, team);
     caviar_step_scalars sc = caviar_step_scalars_at(hp, c->epochs[slot], t);
-    cpu_update(&m, hp, &sc, &team);
+    cpu_update(&m, hp, &sc, team);
   }
-  if (team.rank != 0) return;
+  if (team->rank != 0) return;
   c->steps[slot] = steps0 + taken;
   *diverged = dead;
   *mean_loss = (float)(dead ? total : total / (double)(steps ? steps : 1));
@@ -175,8 +172,8 @@ static void train_member(const caviar_data *data, caviar_cohort *c, int slot, co
 
 /* Runs fn for every slot of the cohort on every thread: members one per thread while at least as
  * many remain as there are threads, then the rest (fewer than the threads) each with a team of
- * the threads, so no core idles while a small cohort or the last few members train. fn gets the
- * workspace index of its team (its first thread's). */
+ * the threads and a barrier of its own, so no core idles while a small cohort or the last few
+ * members train. fn gets the workspace index of its team (its first thread's). */
 typedef void (*member_fn)(void *arg, int slot, const cpu_team *team, int ws_index);
 
 static void for_each_member(int n, member_fn fn, void *arg) {
@@ -187,6 +184,12 @@ static void for_each_member(int n, member_fn fn, void *arg) {
   for (int slot = 0; slot < alone; slot++) fn(arg, slot, &cpu_solo, omp_get_thread_num());
   int rest = n - alone;
   if (rest == 0) return;
+  cpu_barrier *barriers = malloc((size_t)rest * sizeof *barriers);
+  if (!barriers) { /* no teams then: members one per thread */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int k = 0; k < rest; k++) fn(arg, alone + k, &cpu_solo, omp_get_thread_num());
+    return;
+  }
 #pragma omp parallel
   {
     int tid = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -199,10 +202,13 @@ static void for_each_member(int n, member_fn fn, void *arg) {
       int k = 0;
       while ((k + 1) * nt / rest <= tid) k++;
       int first = k * nt / rest, next = (k + 1) * nt / rest;
-      cpu_team team = {tid - first, next - first, true, false};
+      if (tid == first) cpu_barrier_init(&barriers[k], (unsigned)(next - first));
+#pragma omp barrier
+      cpu_team team = {tid - first, next - first, next - first > 1 ? &barriers[k] : NULL};
       fn(arg, alone + k, &team, first);
     }
   }
+  free(barriers);
 }
 
 typedef struct train_args {

@@ -1,6 +1,8 @@
 #include "cpu_member.h"
 
 #include <cblas.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,12 +50,39 @@ void cpu_member_bind(cpu_member *m, const caviar_shape *shape, const caviar_layo
   }
 }
 
-const cpu_team cpu_solo = {0, 1, false, false};
+const cpu_team cpu_solo = {0, 1, NULL};
+
+void cpu_barrier_init(cpu_barrier *b, unsigned size) {
+  atomic_init(&b->arrived, 0);
+  atomic_init(&b->generation, 0);
+  b->size = size;
+}
+
+/* Spins before a waiting thread yields its core: about 10-40 us of pause instructions. */
+enum { BARRIER_SPINS = 256 };
+
+void cpu_barrier_wait(cpu_barrier *b) {
+  unsigned generation = atomic_load_explicit(&b->generation, memory_order_acquire);
+  if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) + 1 == b->size) {
+    /* The last to arrive opens the next round; its release publishes every thread's writes, which
+     * it acquired through `arrived`. */
+    atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&b->generation, 1, memory_order_release);
+    return;
+  }
+  for (unsigned spins = 0; atomic_load_explicit(&b->generation, memory_order_acquire) == generation; spins++) {
+    if (spins >= BARRIER_SPINS) {
+      sched_yield();
+    } else {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+  }
+}
 
 void cpu_team_sync(const cpu_team *team) {
-  if (team->lockstep) {
-#pragma omp barrier
-  }
+  if (team->barrier) cpu_barrier_wait(team->barrier);
 }
 
 void cpu_team_share(const cpu_team *team, size_t n, size_t *begin, size_t *end) {
@@ -109,7 +138,7 @@ void cpu_forward(const cpu_member *m, int activation, const cpu_dropout *drop, i
     float *z = hidden ? ws->act[l] : ws->logits;
     int j0, j1;
     my_columns(team, caviar_layer_out(s, l), &j0, &j1);
-    for (int t = j0; !team->idle && t < j1; t += CPU_TILE) {
+    for (int t = j0; t < j1; t += CPU_TILE) {
       int t1 = t + CPU_TILE < j1 ? t + CPU_TILE : j1;
       linear_tile(m, l, input, rows, z, t, t1);
       if (!hidden) continue;
@@ -123,7 +152,7 @@ void cpu_forward(const cpu_member *m, int activation, const cpu_dropout *drop, i
 }
 
 void cpu_softmax_xent(cpu_workspace *ws, int rows, int classes, int grad, const cpu_team *team) {
-  if (team->rank == 0 && !team->idle) {
+  if (team->rank == 0) {
     double total = 0;
     int right = 0;
     float *z = ws->logits;
@@ -150,7 +179,7 @@ void cpu_backward(const cpu_member *m, int activation, const cpu_dropout *drop, 
     /* This thread's tiles of the weight gradient (and the bias gradient's columns). beta = 1 into
      * the zeroed gradient: OpenBLAS skips its separate pass scaling C by beta. */
     my_columns(team, n_out, &j0, &j1);
-    for (int t = j0; !team->idle && t < j1; t += CPU_TILE) {
+    for (int t = j0; t < j1; t += CPU_TILE) {
       int n = (t + CPU_TILE < j1 ? t + CPU_TILE : j1) - t;
       float *dw = m->g[caviar_weight_tensor(l)] + (size_t)t * n_in;
       if (l == 0)
@@ -173,7 +202,7 @@ void cpu_backward(const cpu_member *m, int activation, const cpu_dropout *drop, 
       float *da = ws->delta[l % 2];
       const float *act = ws->act[l - 1];
       my_columns(team, n_in, &j0, &j1);
-      for (int t = j0; !team->idle && t < j1; t += CPU_TILE) {
+      for (int t = j0; t < j1; t += CPU_TILE) {
         int n = (t + CPU_TILE < j1 ? t + CPU_TILE : j1) - t;
         cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, rows, n, n_out, 1.0f, dz, rows, m->w[caviar_weight_tensor(l)] + t, n_in,
                     0.0f, da + (size_t)t * rows, rows);
@@ -210,7 +239,7 @@ static void update_segment(const caviar_member_hp *member, const caviar_step_sca
 }
 
 void cpu_update(const cpu_member *m, const caviar_member_hp *hp, const caviar_step_scalars *s, const cpu_team *team) {
-  for (int t = 0; !team->idle && t < m->layout->n_tensors; t++) {
+  for (int t = 0; t < m->layout->n_tensors; t++) {
     size_t k0, k1, n = m->layout->size[t];
     cpu_team_share(team, n, &k0, &k1);
     update_segment(hp, s, caviar_tensor_is_weight(t) ? hp->l2 : 0.0f, k1 - k0, m->w[t] + k0, m->g[t] + k0, m->m[t] + k0,

@@ -30,12 +30,22 @@ typedef struct cpu_member {
 /* Output columns of one GEMM tile. */
 #define CPU_TILE 64
 
-/* The threads training one member: this thread's rank among size. With lockstep, every thread of
- * the enclosing parallel region runs the same phases and meets the others at a barrier after each
- * (cpu_team_sync); an idle thread (its member diverged) keeps meeting them but does no work. */
+/* A barrier for the threads of one team: each waits until all `size` have arrived, spinning
+ * briefly (the phases of a balanced team end together) and then yielding the core, so a team on a
+ * busy machine does not burn the time its other threads need. */
+typedef struct cpu_barrier {
+  _Atomic unsigned arrived, generation;
+  unsigned size;
+} cpu_barrier;
+
+void cpu_barrier_init(cpu_barrier *b, unsigned size);
+void cpu_barrier_wait(cpu_barrier *b);
+
+/* The threads training one member: this thread's rank among size, and their barrier (NULL for a
+ * thread alone). Teams never wait for each other. */
 typedef struct cpu_team {
   int rank, size;
-  bool lockstep, idle;
+  cpu_barrier *barrier;
 } cpu_team;
 
 /* A member trained by its thread alone. */
