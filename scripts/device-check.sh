@@ -4,8 +4,9 @@
 # It runs the GPU tests, the default sweep on the GPU, the benchmarks (N = 16..4096 under each
 # chunking, TF32, eager; with the same run's ceilings and floors; the previous build's when the
 # bundle holds it), compute-sanitizer memcheck on tiny sweeps, the peers (PyTorch, JAX), an Nsight
-# Compute look at one step, the TF32 peers and racecheck, in that order, under one deadline: a step gets at most what is
-# left of CAVIAR_DEADLINE seconds (default 400), and steps past it are skipped and marked so.
+# Compute look at one step, the TF32 peers and racecheck, in that order, under one deadline: a step
+# gets at most what is left of CAVIAR_DEADLINE seconds (default 400), and steps past it are skipped
+# and marked so. CAVIAR_CHECK=quick runs the tests, the default sweep, N = 1024 and memcheck only.
 # Whatever happens, the EXIT trap writes $OUT/table.txt (the summary table, also printed) and
 # $OUT/logs.tar.gz (every step's log, the GPU sweep's summary.json and curves.csv). A device run
 # returns at most 8 files, so nothing else is written under $OUT.
@@ -134,11 +135,19 @@ done
 # 3. Benchmarks, each row with its ceilings and floors measured in the same process: population
 # sizes 16..4096 under each chunking of the step (1: no overlap), TF32, direct launches against
 # graphs, and (when the bundle holds one) the previous build at the workload.
-models=16,64,256,1024,4096
-step bench_fp32 90 "$caviar_cmd" bench --device cuda --models $models --chunks 1,2,4 --hidden 128 --batch 128 --data "$data" --json
-step bench_tf32 60 "$caviar_cmd" bench --device cuda --tf32 --models 1024 --chunks 1,2,4 --hidden 128 --batch 128 --data "$data" --json
-step bench_eager 60 "$caviar_cmd" bench --device cuda --eager --models 16,1024 --hidden 128 --batch 128 --data "$data" --json
-if [ -x "$bundle/bin/caviar-base" ]; then
+# CAVIAR_CHECK=quick (a short re-check after a change): the tests, the default sweep, one size
+# and memcheck only.
+quick=false
+[ "${CAVIAR_CHECK:-full}" = quick ] && quick=true
+if $quick; then
+  step bench_fp32 60 "$caviar_cmd" bench --device cuda --models 1024 --hidden 128 --batch 128 --data "$data" --json
+else
+  models=16,64,256,1024,4096
+  step bench_fp32 90 "$caviar_cmd" bench --device cuda --models $models --chunks 1,2,4 --hidden 128 --batch 128 --data "$data" --json
+  step bench_tf32 60 "$caviar_cmd" bench --device cuda --tf32 --models 1024 --chunks 1,2,4 --hidden 128 --batch 128 --data "$data" --json
+  step bench_eager 60 "$caviar_cmd" bench --device cuda --eager --models 16,1024 --hidden 128 --batch 128 --data "$data" --json
+fi
+if ! $quick && [ -x "$bundle/bin/caviar-base" ]; then
   step bench_base 60 "$runner" "$bundle/bin/caviar-base" bench --device cuda --models 1024 --hidden 128 --batch 128 --data "$data" --json
 fi
 
@@ -157,6 +166,11 @@ if [ -n "$sanitizer" ]; then
 else
   note "memcheck skipped: compute-sanitizer not found"
   status=1
+fi
+
+if $quick; then
+  note "quick check: peers, ncu and racecheck not run"
+  exit $status
 fi
 
 # 5. The peers in one run on the same card: torch and JAX load their own libraries; JAX must not
