@@ -372,6 +372,7 @@ caviar_status caviar_backend_cpu(caviar_backend **out, caviar_error *err) {
     return CAVIAR_ERUNTIME;
   }
   *be = (caviar_backend){.name = "cpu",
+                         .kind = CAVIAR_BACKEND_CPU,
                          .ctx = ctx,
                          .plan = cpu_plan,
                          .upload = cpu_upload,

@@ -248,7 +248,7 @@ int caviar_cmd_bench(int argc, char **argv) {
     caviar_backend_options options = {.tf32 = a.tf32, .eager = a.eager, .chunks = a.chunks[k]};
     st = caviar_open_backend_with(a.device, &options, &backends[k], &device, &err);
   }
-  bool gpu = st == CAVIAR_OK && strncmp(device, "cuda", 4) == 0;
+  bool gpu = st == CAVIAR_OK && backends[0]->kind == CAVIAR_BACKEND_CUDA;
   caviar_data data = {0};
   if (st == CAVIAR_OK) st = bench_data(a.data_dir, &data, &source, &err);
   double sgemm = 0, copy = 0;

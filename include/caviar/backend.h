@@ -26,8 +26,12 @@ typedef struct caviar_epoch_stats {
 
 typedef struct caviar_backend caviar_backend;
 
+/* Which hardware a backend drives. */
+typedef enum caviar_backend_kind { CAVIAR_BACKEND_CPU, CAVIAR_BACKEND_CUDA } caviar_backend_kind;
+
 struct caviar_backend {
   const char *name;
+  caviar_backend_kind kind;
   void *ctx;
   /* Checks, before anything is allocated, that a population of these cohorts (and the data) fits
    * the backend's memory; if not, a one-line error says how many members would. */
