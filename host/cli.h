@@ -27,7 +27,7 @@ int caviar_usage_error(const char *command, const char *fmt, ...) CAVIAR_PRINTF(
 int caviar_report(caviar_status status, const caviar_error *err);
 /* Runs getopt_long's error cases through caviar_usage_error; returns 2 (for unknown or incomplete
  * options) so the command can return it. */
-int caviar_option_error(const char *command, int optopt_value, const char *arg);
+int caviar_option_error(const char *command, const char *optstring, int optopt_value, const char *arg);
 
 /* A whole decimal number in [0, max]; false for anything else ("12x", "-1", "", overflow). */
 bool caviar_parse_u64(const char *text, uint64_t max, uint64_t *out);

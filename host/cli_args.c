@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -24,10 +25,17 @@ int caviar_report(caviar_status status, const caviar_error *err) {
   return (int)status;
 }
 
-int caviar_option_error(const char *command, int optopt_value, const char *arg) {
-  if (optopt_value && optopt_value != '?' && isprint(optopt_value))
-    return caviar_usage_error(command, "option -%c needs a value or is unknown", optopt_value);
-  return caviar_usage_error(command, "unknown option or missing value: %s", arg);
+int caviar_option_error(const char *command, const char *optstring, int optopt_value, const char *arg) {
+  if (strncmp(arg, "--", 2) == 0) {
+    /* getopt_long leaves optopt at the option's value when its value is missing, 0 when unknown. */
+    int len = (int)strcspn(arg, "=");
+    if (optopt_value) return caviar_usage_error(command, "option %.*s needs a value", len, arg);
+    return caviar_usage_error(command, "unknown option %.*s", len, arg);
+  }
+  const char *known = optopt_value && optopt_value != ':' ? strchr(optstring, optopt_value) : NULL;
+  if (known && known[1] == ':') return caviar_usage_error(command, "option -%c needs a value", optopt_value);
+  if (optopt_value && isprint(optopt_value)) return caviar_usage_error(command, "unknown option -%c", optopt_value);
+  return caviar_usage_error(command, "unknown option %s", arg);
 }
 
 bool caviar_parse_u64(const char *text, uint64_t max, uint64_t *out) {

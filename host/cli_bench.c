@@ -36,7 +36,7 @@ static const char usage[] =
     "  --chunks K   GPU: split each step's members into K chunks whose optimizer passes overlap the\n"
     "               next chunks' GEMMs (1: none; default: the backend's); a list times each\n"
     "  --hidden H   units per layer (128)       --layers L   hidden layers (1)\n"
-    "  --batch B    minibatch size (128)        --json       one JSON object instead of text\n"
+    "  --batch B    minibatch size (128)        --json       one JSON object a row instead of text\n"
     "  --data DIR   the IDX folder to read (default /usr/share/datasets/fashion-mnist)\n"
     "  --threads N  CPU threads to train on (default: every core, or $OMP_NUM_THREADS)\n"
     "  -h, --help   this text\n";
@@ -106,7 +106,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
       case 'D': a->data_dir = optarg; break;
       case 'T': rc = caviar_threads_option("bench", optarg); break;
       case 'h': fputs(usage, stdout); return -1;
-      default: return caviar_option_error("bench", optopt, argv[optind - 1]);
+      default: return caviar_option_error("bench", "h", optopt, argv[optind - 1]);
     }
   }
   if (rc == 0 && optind < argc) return caviar_usage_error("bench", "unexpected argument '%s'", argv[optind]);

@@ -54,7 +54,7 @@ int caviar_cmd_eval(int argc, char **argv) {
   while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
     if (c == 'd') data_path = optarg;
     else if (c == 'h') return fputs(usage, stdout), 0;
-    else return caviar_option_error("eval", optopt, argv[optind - 1]);
+    else return caviar_option_error("eval", "h", optopt, argv[optind - 1]);
   }
   if (argc - optind != 1) return caviar_usage_error("eval", "expected one MODEL file, got %d", argc - optind);
   const char *model_path = argv[optind];

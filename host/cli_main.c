@@ -1,6 +1,9 @@
 /* caviar: hyperparameter sweeps that train a whole population of small networks at once. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -42,6 +45,19 @@ static const command commands[] = {
     {"synth", caviar_cmd_synth},
 };
 
+/* What a command printed must have reached stdout: a full disk or a closed file turns a
+ * successful exit into exit 1 with the reason. A pipe whose reader went away (| head, | true) is
+ * no error: the results were saved before anything was printed, and SIGPIPE is ignored. */
+static int finish_stdout(int rc) {
+  errno = 0;
+  if (fflush(stdout) == 0 && !ferror(stdout)) return rc;
+  int saved = errno;
+  struct stat st;
+  if (saved == EPIPE || (fstat(STDOUT_FILENO, &st) == 0 && S_ISFIFO(st.st_mode))) return rc;
+  fprintf(stderr, "caviar: cannot write to stdout: %s\n", saved ? strerror(saved) : "write error");
+  return rc ? rc : 1;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fputs(usage, stderr);
@@ -56,6 +72,6 @@ int main(int argc, char **argv) {
     return 0;
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], commands[i].name)) return finish_stdout(commands[i].run(argc - 1, argv + 1));
   return caviar_usage_error(NULL, "unknown command '%s'", argv[1]);
 }

@@ -26,7 +26,7 @@ int caviar_cmd_report(int argc, char **argv) {
     switch (c) {
       case 'o': out = optarg; break;
       case 'h': fputs(usage, stdout); return 0;
-      default: return caviar_option_error("report", optopt, argv[optind - 1]);
+      default: return caviar_option_error("report", "o:h", optopt, argv[optind - 1]);
     }
   }
   if (argc - optind != 1) return caviar_usage_error("report", "expected one DIR, got %d", argc - optind);

@@ -44,7 +44,7 @@ int caviar_cmd_sample(int argc, char **argv) {
         seed_given = true;
         break;
       case 'h': fputs(usage, stdout); return 0;
-      default: return caviar_option_error("sample", optopt, argv[optind - 1]);
+      default: return caviar_option_error("sample", "n:h", optopt, argv[optind - 1]);
     }
   }
   if (argc - optind > 1) return caviar_usage_error("sample", "expected at most one SPEC, got %d", argc - optind);

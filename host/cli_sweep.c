@@ -29,9 +29,10 @@ static const char usage[] =
     "  -p, --population N  most trials training at once, overriding the spec's (0: all of them)\n"
     "      --data DIR      the IDX folder to read, overriding the spec's data.dir\n"
     "      --method M      grid or random, overriding the spec's (compare the two on one spec)\n"
-    CAVIAR_HELP_THREADS
-    "      --time-budget T stop at the last rung boundary that fits T (90, 90s, 10m, 1.5h) and report\n"
-    "                      what finished; trials stopped early are listed as running\n"
+    "      --threads N     CPU threads to train on (default: every core, or $OMP_NUM_THREADS)\n"
+    "      --time-budget T\n"
+    "                      stop at the last rung boundary that fits T (90, 90s, 10m, 1.5h) and\n"
+    "                      report what finished; trials stopped early are listed as running\n"
     "      --keep N        best/ keeps the top N survivors (default 10; 0: all of them)\n"
     "      --dry-run       print the trials, cohorts, memory and an estimated time from a short\n"
     "                      calibration on the device; train nothing, write nothing\n"
@@ -120,7 +121,7 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
         if ((rc = caviar_threads_option("sweep", optarg)) != 0) return rc;
         break;
       case 'h': fputs(usage, stdout); return -1;
-      default: return caviar_option_error("sweep", optopt, argv[optind - 1]);
+      default: return caviar_option_error("sweep", "o:n:p:qh", optopt, argv[optind - 1]);
     }
   }
   if (argc - optind > 1) return caviar_usage_error("sweep", "expected at most one SPEC, got %d", argc - optind);
@@ -165,6 +166,10 @@ int caviar_cmd_sweep(int argc, char **argv) {
   caviar_status st = caviar_load_spec_arg(a.spec_path, &spec, &err);
   if (st != CAVIAR_OK) return caviar_report(st, &err);
   uint64_t seed = a.seed_given ? a.seed : spec.seed;
+  if (a.population > 0 && spec.early_terminate.type == CAVIAR_STOP_PBT) {
+    caviar_spec_free(&spec);
+    return caviar_usage_error("sweep", "--population: pbt trains the whole population together (the spec's trials)");
+  }
   if (a.population >= 0) spec.population = a.population;
   if (a.method) {
     if (spec.method == CAVIAR_METHOD_COARSE_TO_FINE) {
@@ -173,6 +178,8 @@ int caviar_cmd_sweep(int argc, char **argv) {
     }
     /* The grid is built, and a continuous parameter without grid_points refused, by the sampler. */
     spec.method = strcmp(a.method, "grid") == 0 ? CAVIAR_METHOD_GRID : CAVIAR_METHOD_RANDOM;
+    /* A grid's trials default to all its points; any other method's to the usual count. */
+    if (!spec.trials_given) spec.trials = spec.method == CAVIAR_METHOD_GRID ? CAVIAR_MAX_TRIALS : CAVIAR_DEFAULT_TRIALS;
   }
   if (a.data_dir && (st = caviar_override_data_dir(&spec.data, a.data_dir, &err)) != CAVIAR_OK) {
     caviar_spec_free(&spec);

@@ -49,7 +49,7 @@ int caviar_cmd_synth(int argc, char **argv) {
           rc = caviar_usage_error("synth", "--noise expects a number from 0 to 100, got '%s'", optarg);
         break;
       case 'h': fputs(usage, stdout); return 0;
-      default: return caviar_option_error("synth", optopt, argv[optind - 1]);
+      default: return caviar_option_error("synth", "h", optopt, argv[optind - 1]);
     }
   }
   if (rc) return rc;

@@ -40,7 +40,7 @@ typedef struct train_args {
   const char *sets[32];
   int n_sets, epochs;
   uint64_t seed, trial;
-  bool seed_given, tf32;
+  bool seed_given, trial_given, tf32;
 } train_args;
 
 static int parse_args(int argc, char **argv, train_args *a) {
@@ -81,6 +81,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
       case 'k':
         if (!caviar_parse_u64(optarg, 4294967295u, &a->trial))
           return caviar_usage_error("train", "--trial expects a trial id, got '%s'", optarg);
+        a->trial_given = true;
         break;
       case 'd': a->device = optarg; break;
       case 't': a->tf32 = true; break;
@@ -88,7 +89,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
         if ((rc = caviar_threads_option("train", optarg)) != 0) return rc;
         break;
       case 'h': fputs(usage, stdout); return -1;
-      default: return caviar_option_error("train", optopt, argv[optind - 1]);
+      default: return caviar_option_error("train", "o:h", optopt, argv[optind - 1]);
     }
   }
   if (argc - optind > 1) return caviar_usage_error("train", "expected at most one CONFIG, got %d", argc - optind);
@@ -107,7 +108,7 @@ static caviar_status start(const train_args *a, caviar_panda *p, bool *resumed, 
     if (a->seed_given) return caviar_fail(err, CAVIAR_EINPUT, "--seed: a resumed run keeps its seed");
     return caviar_panda_load(a->checkpoint, p, err);
   }
-  if (a->config) return caviar_panda_from_config(p, a->config, (uint32_t)a->trial, err);
+  if (a->config) return caviar_panda_from_config(p, a->config, a->trial_given ? (long long)a->trial : -1, err);
   if (a->from) {
     caviar_model model;
     caviar_status st = caviar_model_load(a->from, &model, err);

@@ -54,7 +54,8 @@ const char *caviar_cpu_description(void) {
     char *config = openblas_get_config();
     char version[32] = "?";
     if (config && strncmp(config, "OpenBLAS ", 9) == 0) sscanf(config + 9, "%31s", version);
-    snprintf(text, sizeof text, "cpu (OpenBLAS %s, %d OpenMP threads)", version, omp_get_max_threads());
+    int threads = omp_get_max_threads();
+    snprintf(text, sizeof text, "cpu (OpenBLAS %s, %d OpenMP thread%s)", version, threads, threads == 1 ? "" : "s");
   }
   return text;
 }

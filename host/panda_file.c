@@ -162,7 +162,8 @@ static caviar_status parse_config(const caviar_json_ctx *ctx, const cJSON *root,
   return st;
 }
 
-caviar_status caviar_panda_from_config(caviar_panda *p, const char *path, uint32_t trial, caviar_error *err) {
+caviar_status caviar_panda_from_config(caviar_panda *p, const char *path, long long trial_given, caviar_error *err) {
+  uint32_t trial = trial_given < 0 ? 0 : (uint32_t)trial_given;
   unsigned char *text;
   size_t len;
   caviar_status st = caviar_read_all(path, (size_t)64 << 20, "a training config", &text, &len, err);
@@ -176,7 +177,11 @@ caviar_status caviar_panda_from_config(caviar_panda *p, const char *path, uint32
   if (slash) *slash = '\0';
   else strcpy(base_dir, ".");
   if (st == CAVIAR_OK && cJSON_IsObject(root) && cJSON_GetObjectItemCaseSensitive(root, "params")) {
-    st = parse_config(&ctx, root, base_dir, p);
+    if (trial_given >= 0)
+      st = caviar_fail(err, CAVIAR_EINPUT,
+                       "%s: --trial picks a trial of a sweep spec, but this is one trial's configuration", path);
+    else
+      st = parse_config(&ctx, root, base_dir, p);
   } else if (st == CAVIAR_OK) {
     /* A sweep spec: train one of its trials. */
     caviar_spec spec;

@@ -407,7 +407,12 @@ def main(argv=None):
         sys.exit("plot_sweep.py: matplotlib is missing (apt-get install python3-matplotlib; run with /usr/bin/python3)")
     summary, curves = load(args.dir)
     out = args.out or args.dir
-    os.makedirs(out, exist_ok=True)
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        sys.exit(f"plot_sweep.py: {out}: cannot create the folder: {e.strerror}")
+    if not os.access(out, os.W_OK):
+        sys.exit(f"plot_sweep.py: {out}: not writable")
     metric, maximize = metric_of(summary)
     params = swept(summary)
     written = []

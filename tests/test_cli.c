@@ -2,6 +2,8 @@
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <string.h>
 
 #include "caviar/hparams.h"
@@ -52,6 +54,26 @@ Test(cli, usage_errors_exit_2_with_one_line) {
   expect_usage_error("bench --chunks 9", "--chunks expects a whole number from 1 to 8, got '9'");
   expect_usage_error("bench --device cpu --chunks 2", "--chunks: only the CUDA backend splits its steps");
   expect_usage_error("bench --device cpu --eager", "--eager: only the CUDA backend captures step graphs");
+  /* The option as typed, and whether it is unknown or lacks its value. */
+  expect_usage_error("sweep --data", "option --data needs a value");
+  expect_usage_error("sweep -x", "unknown option -x");
+  expect_usage_error("sweep -n", "option -n needs a value");
+  expect_usage_error("sweep --bogus=3", "unknown option --bogus (");
+  expect_usage_error("train --from", "option --from needs a value");
+}
+
+Test(cli, output_that_cannot_be_written_is_an_error) {
+  /* /dev/full fails every write with ENOSPC: the command says so and exits 1, not 0. */
+  const char *commands[] = {"info", "spec", "sample -n 3", "bench --help"};
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+    char command[2400];
+    snprintf(command, sizeof command, "%s %s >/dev/full 2>%s", CAVIAR_BIN, commands[i], scratch_path("full.err"));
+    int raw = system(command);
+    char *err = scratch_read(scratch_path("full.err"), NULL);
+    cr_expect(WIFEXITED(raw) && WEXITSTATUS(raw) == 1, "caviar %s > /dev/full: status %d", commands[i], raw);
+    cr_expect(strstr(err, "cannot write to stdout") != NULL, "caviar %s > /dev/full: %s", commands[i], err);
+    free(err);
+  }
 }
 
 Test(cli, bad_spec_is_one_line_naming_file_and_path) {

@@ -220,7 +220,7 @@ Test(sweep_flags, population_and_threads_take_effect) {
   const char *spec = write_spec("pop", 9);
   cli_result r = sweep(spec, out, "-p 3 --threads 1");
   cr_assert_eq(r.status, 0, "%s", r.err);
-  cr_expect(strstr(r.err, "1 OpenMP threads") != NULL, "--threads 1: %s", r.err);
+  cr_expect(strstr(r.err, "1 OpenMP thread)") != NULL, "--threads 1: %s", r.err);
   /* Trials start as slots free up, so the progress line has no fixed epoch count. */
   cr_expect(strstr(r.err, "epoch 1/9") == NULL, "%s", r.err);
   cli_result_free(&r);
@@ -260,4 +260,45 @@ Test(sweep_flags, every_command_lists_h_and_its_data_and_threads_flags) {
     if (trains || !strcmp(commands[i], "eval")) cr_expect(strstr(r.out, "--data") != NULL, "%s: no --data", args);
     cli_result_free(&r);
   }
+}
+
+Test(sweep_flags, overrides_that_contradict_the_spec_are_refused_or_follow_the_new_method) {
+  const char *dir = synth_idx_dir("contra", 600, 200, 16, 4, 1.5, true);
+  char text[1024];
+  /* PBT trains its whole population together: -p cannot cut it into groups. */
+  snprintf(text, sizeof text,
+           "{\"method\": \"random\", \"trials\": 8, \"seed\": 5, \"data\": {\"dir\": \"%s\"},"
+           " \"model\": {\"batch_size\": 32, \"hidden\": 8},"
+           " \"parameters\": {\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-3, \"max\": 3e-2}},"
+           " \"early_terminate\": {\"type\": \"pbt\", \"interval\": 1}}",
+           dir);
+  scratch_write_text("contra-pbt.json", text);
+  cli_result r = sweep(scratch_path("contra-pbt.json"), scratch_path("contra-out"), "-p 4");
+  cr_expect_eq(r.status, 2, "%s", r.err);
+  cr_expect(strstr(r.err, "pbt trains the whole population together") != NULL, "%s", r.err);
+  cli_result_free(&r);
+  /* A grid without trials means all its points; switched to random it means the usual 16. */
+  snprintf(text, sizeof text,
+           "{\"method\": \"grid\", \"seed\": 5, \"data\": {\"dir\": \"%s\"}, \"model\": {\"batch_size\": 32},"
+           " \"parameters\": {\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-3, \"max\": 3e-2,"
+           " \"grid_points\": 4}}}",
+           dir);
+  scratch_write_text("contra-grid.json", text);
+  r = sweep(scratch_path("contra-grid.json"), scratch_path("contra-out"), "--method random --dry-run");
+  cr_expect_eq(r.status, 0, "%s", r.err);
+  cr_expect(strstr(r.out, "trials       16\n") != NULL, "%s", r.out);
+  cli_result_free(&r);
+  r = sweep(scratch_path("contra-grid.json"), scratch_path("contra-out"), "--dry-run");
+  cr_expect(strstr(r.out, "trials       4\n") != NULL, "%s", r.out);
+  cli_result_free(&r);
+  /* --trial picks a trial of a spec; a sample line is one trial already. */
+  char args[2400];
+  snprintf(args, sizeof args, "%s sample %s -n 1 > %s", CAVIAR_BIN, scratch_path("contra-grid.json"),
+           scratch_path("line.json"));
+  cr_assert_eq(system(args), 0, "%s", args);
+  snprintf(args, sizeof args, "train %s --trial 3 --epochs 1", scratch_path("line.json"));
+  r = run_caviar(args);
+  cr_expect_eq(r.status, 2, "%s", r.err);
+  cr_expect(strstr(r.err, "--trial picks a trial of a sweep spec") != NULL, "%s", r.err);
+  cli_result_free(&r);
 }

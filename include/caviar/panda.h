@@ -39,8 +39,8 @@ typedef struct caviar_panda {
 caviar_status caviar_panda_init(caviar_panda *p, const caviar_hparams *hp, uint32_t trial, uint64_t seed,
                                 const caviar_data_spec *data, const char *origin, caviar_error *err);
 /* From a file: a `caviar sample` line ({"trial": k, "params": {...}}, optionally "data" and
- * "seed"), or a sweep spec, whose trial `trial` is taken. */
-caviar_status caviar_panda_from_config(caviar_panda *p, const char *path, uint32_t trial, caviar_error *err);
+ * "seed"; trial_given must be < 0), or a sweep spec, whose trial trial_given (0 if < 0) is taken. */
+caviar_status caviar_panda_from_config(caviar_panda *p, const char *path, long long trial_given, caviar_error *err);
 /* Applies "name=value". Once trained, the shape (hidden, layers) is fixed. Records the change. */
 caviar_status caviar_panda_set(caviar_panda *p, const char *assignment, caviar_error *err);
 
