@@ -136,14 +136,22 @@ static int stdout_width(void) {
   return 0;
 }
 
-static void print_estimate(const caviar_sweep_estimate *e, const char *device) {
+static void print_estimate(const caviar_sweep_estimate *e, const char *device, bool json, bool culls) {
+  if (json) {
+    printf("{\"trials\": %d, \"rounds\": %d, \"population\": %d, \"cohorts\": %d, \"model_epochs\": %.0f, "
+           "\"arena_bytes\": %.0f, \"data_bytes\": %.0f, \"device\": \"%s\", \"seconds\": %.3f, "
+           "\"calibration_seconds\": %.3f}\n",
+           e->trials * e->rounds, e->rounds, e->population, e->n_cohorts, e->model_epochs, e->arena_bytes,
+           e->data_bytes, device, e->seconds, e->calibration_s);
+    return;
+  }
   char eta[32];
   caviar_format_duration(e->seconds, eta, sizeof eta);
   printf("trials       %d%s\n", e->trials * e->rounds, e->rounds > 1 ? " (over all rounds)" : "");
   if (e->rounds > 1) printf("rounds       %d of %d trials\n", e->rounds, e->trials);
   printf("population   %d at once\n", e->population);
   printf("cohorts      %d (one per shape: hidden, layers, batch)\n", e->n_cohorts);
-  printf("model-epochs %.0f planned (early termination's expected culls)\n", e->model_epochs);
+  printf("model-epochs %.0f planned%s\n", e->model_epochs, culls ? " (early termination's expected culls)" : "");
   printf("memory       %.1f MiB of arenas + %.1f MiB of data on %s\n", e->arena_bytes / 1048576.0,
          e->data_bytes / 1048576.0, device);
   printf("time         ~%s estimated (calibrated in %.1f s; training and judging only)\n", eta, e->calibration_s);
@@ -206,7 +214,7 @@ int caviar_cmd_sweep(int argc, char **argv) {
   if (a.dry_run) {
     caviar_sweep_estimate estimate;
     st = caviar_sweep_estimate_run(&sweep, &estimate, &err);
-    if (st == CAVIAR_OK) print_estimate(&estimate, device);
+    if (st == CAVIAR_OK) print_estimate(&estimate, device, a.json, spec.early_terminate.type != CAVIAR_STOP_NONE);
     caviar_data_free(&data);
     backend->destroy(backend);
     caviar_spec_free(&spec);

@@ -53,14 +53,17 @@ int caviar_plan_bracket_of(const caviar_plan *plan, long long index) {
 }
 
 double caviar_bracket_expected_epochs(const caviar_bracket *b, int eta, int max_epochs) {
-  double fraction = 1, epochs = 0;
+  /* Each rung keeps 1/eta of those alive, but never fewer than one (caviar_rung_keep): with the
+   * bracket's trial count the expectation follows the real counts, else the fractions. */
+  double alive = b->trials > 0 ? (double)b->trials : 1.0, epochs = 0;
   int from = 0;
   for (int i = 0; i < b->rungs.n; i++) {
-    epochs += fraction * (b->rungs.epochs[i] - from);
+    epochs += alive * (b->rungs.epochs[i] - from);
     from = b->rungs.epochs[i];
-    fraction /= eta;
+    alive = b->trials > 0 ? (double)caviar_rung_keep((int)alive, eta) : alive / eta;
   }
-  return epochs + fraction * (max_epochs - from);
+  epochs += alive * (max_epochs - from);
+  return epochs / (b->trials > 0 ? (double)b->trials : 1.0);
 }
 
 int caviar_rung_keep(int alive, int eta) {

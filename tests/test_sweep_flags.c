@@ -288,8 +288,11 @@ Test(sweep_flags, overrides_that_contradict_the_spec_are_refused_or_follow_the_n
   cr_expect_eq(r.status, 0, "%s", r.err);
   cr_expect(strstr(r.out, "trials       16\n") != NULL, "%s", r.out);
   cli_result_free(&r);
-  r = sweep(scratch_path("contra-grid.json"), scratch_path("contra-out"), "--dry-run");
-  cr_expect(strstr(r.out, "trials       4\n") != NULL, "%s", r.out);
+  r = sweep(scratch_path("contra-grid.json"), scratch_path("contra-out"), "--dry-run --json");
+  cJSON *estimate = cJSON_Parse(r.out);
+  cr_expect(estimate != NULL, "--dry-run --json: %s", r.out);
+  cr_expect_eq(cJSON_GetObjectItem(estimate, "trials") ? cJSON_GetObjectItem(estimate, "trials")->valueint : -1, 4);
+  cJSON_Delete(estimate);
   cli_result_free(&r);
   /* --trial picks a trial of a spec; a sample line is one trial already. */
   char args[2400];
