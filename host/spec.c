@@ -14,7 +14,7 @@ extern const unsigned long caviar_default_spec_len;
 static const char *const top_keys[] = {"name",   "description", "method", "metric", "parameters",     "early_terminate",
                                        "trials", "population",  "seed",   "data",   "model",          "coarse_to_fine",
                                        NULL};
-static const char *const methods[] = {"grid", "random", "coarse-to-fine", NULL};
+static const char *const methods[] = {"grid", "random", "coarse-to-fine", "sobol", NULL};
 
 const char *caviar_method_name(caviar_method method) { return methods[method]; }
 
@@ -33,7 +33,11 @@ static caviar_status parse_document(const caviar_json_ctx *ctx, const cJSON *roo
   if (description && caviar_json_string(ctx, description, "description", &text)) return CAVIAR_EINPUT;
 
   const cJSON *method = cJSON_GetObjectItemCaseSensitive(root, "method");
-  if (!method) return caviar_json_fail(ctx, "method", "missing (expected grid, random or coarse-to-fine)");
+  if (!method) return caviar_json_fail(ctx, "method", "missing (expected grid, random, coarse-to-fine or sobol)");
+  if (cJSON_IsString(method) && strcmp(method->valuestring, "bayes") == 0)
+    return caviar_json_fail(ctx, "method",
+                            "bayes (W&B's Gaussian-process search) is not supported; use tpe, the model-based "
+                            "sampler (tree-structured Parzen estimator)");
   int index;
   if (caviar_json_enum(ctx, method, "method", methods, &index)) return CAVIAR_EINPUT;
   spec->method = (caviar_method)index;

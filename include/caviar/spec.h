@@ -16,7 +16,9 @@ CAVIAR_C_BEGIN
 typedef enum caviar_method {
   CAVIAR_METHOD_GRID,
   CAVIAR_METHOD_RANDOM,
-  CAVIAR_METHOD_COARSE_TO_FINE
+  CAVIAR_METHOD_COARSE_TO_FINE,
+  CAVIAR_METHOD_SOBOL, /* scrambled Sobol points (Halton beyond Sobol's dimensions) */
+  CAVIAR_METHOD_TPE    /* tree-structured Parzen estimator (Bergstra et al. 2011) */
 } caviar_method;
 
 typedef enum caviar_metric_name { CAVIAR_METRIC_VAL_ACC, CAVIAR_METRIC_VAL_LOSS } caviar_metric_name;
