@@ -9,7 +9,7 @@
 
 static const char usage[] =
     "usage: caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--tf32] [--seed S] [-n N] [--data DIR]\n"
-    "                    [--method grid|random]\n"
+    "                    [--method grid|random|sobol|tpe]\n"
     "\n"
     "Train every trial SPEC's sampler draws as one population, cull the losers at each rung of\n"
     "successive halving, evaluate the survivors once on the test split, and save them.\n"
@@ -22,7 +22,7 @@ static const char usage[] =
     "      --seed S      sweep seed, overriding the spec's (sampling, split, minibatch order, weights)\n"
     "  -n, --trials N    how many trials, overriding the spec's\n"
     "      --data DIR    the IDX folder to read, overriding the spec's data.dir\n"
-    "      --method M    grid or random, overriding the spec's (compare the two on one spec)\n"
+    "      --method M    grid, random, sobol or tpe, overriding the spec's (compare them on one spec)\n"
     "  -h, --help        this text\n"
     "\n"
     "Progress goes to stderr (one live line on a terminal); the leaderboard to stdout.\n";
@@ -55,8 +55,9 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
       case 't': a->tf32 = true; break;
       case 'D': a->data_dir = optarg; break;
       case 'm':
-        if (strcmp(optarg, "grid") != 0 && strcmp(optarg, "random") != 0)
-          return caviar_usage_error("sweep", "--method expects grid or random, got '%s'", optarg);
+        if (strcmp(optarg, "grid") != 0 && strcmp(optarg, "random") != 0 && strcmp(optarg, "sobol") != 0 &&
+            strcmp(optarg, "tpe") != 0)
+          return caviar_usage_error("sweep", "--method expects grid, random, sobol or tpe, got '%s'", optarg);
         a->method = optarg;
         break;
       case 's':
@@ -95,12 +96,20 @@ int caviar_cmd_sweep(int argc, char **argv) {
   if (st != CAVIAR_OK) return caviar_report(st, &err);
   uint64_t seed = a.seed_given ? a.seed : spec.seed;
   if (a.method) {
-    if (spec.method == CAVIAR_METHOD_COARSE_TO_FINE) {
+    if (spec.method == CAVIAR_METHOD_COARSE_TO_FINE || spec.rounds > 1) {
       caviar_spec_free(&spec);
       return caviar_usage_error("sweep", "--method cannot replace coarse-to-fine (its rounds have their own keys)");
     }
+    bool tpe = strcmp(a.method, "tpe") == 0;
+    if (tpe && spec.early_terminate.type == CAVIAR_STOP_PBT) {
+      caviar_spec_free(&spec);
+      return caviar_usage_error("sweep", "--method tpe cannot run with pbt (pbt explores by itself)");
+    }
     /* The grid is built, and a continuous parameter without grid_points refused, by the sampler. */
-    spec.method = strcmp(a.method, "grid") == 0 ? CAVIAR_METHOD_GRID : CAVIAR_METHOD_RANDOM;
+    spec.method = strcmp(a.method, "grid") == 0    ? CAVIAR_METHOD_GRID
+                  : strcmp(a.method, "sobol") == 0 ? CAVIAR_METHOD_SOBOL
+                  : tpe                            ? CAVIAR_METHOD_TPE
+                                                   : CAVIAR_METHOD_RANDOM;
   }
   if (a.data_dir && (st = caviar_override_data_dir(&spec.data, a.data_dir, &err)) != CAVIAR_OK) {
     caviar_spec_free(&spec);

@@ -3,6 +3,7 @@
 /* The state of a sweep in progress, shared by the trainer's files (trainer.c runs rounds and
  * epochs, pbt.c exploits and explores). Not part of the public API. */
 
+#include "caviar/tpe.h"
 #include "caviar/trainer.h"
 
 /* The metric values every trial reached a rung with, for asynchronous promotion decisions. */
@@ -18,6 +19,7 @@ typedef struct run_state {
   int round, rounds;
   double start;
   double planned_model_epochs; /* of the whole sweep, for the ETA */
+  caviar_tpe *tpe;             /* method tpe: every result so far, across rounds */
   /* This round: */
   caviar_trial *trials; /* all of the round's trials, drawn up front */
   int count;            /* how many */

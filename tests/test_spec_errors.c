@@ -23,11 +23,11 @@ static const bad_spec bad_specs[] = {
     {"{\"method\": \"random\", \"parameters\": {}, \"program\": \"train.py\"}",
      "spec.json: program: unknown key (expected one of: name, description, method"},
     /* method, trials, seed */
-    {"{\"parameters\": {}}", "spec.json: method: missing (expected grid, random, coarse-to-fine or sobol)"},
+    {"{\"parameters\": {}}", "spec.json: method: missing (expected grid, random, coarse-to-fine, sobol or tpe)"},
     {"{\"method\": \"bayes\", \"parameters\": {}}",
      "spec.json: method: bayes (W&B's Gaussian-process search) is not supported; use tpe"},
     {"{\"method\": \"hyperopt\", \"parameters\": {}}",
-     "spec.json: method: expected one of grid, random, coarse-to-fine, sobol, got \"hyperopt\""},
+     "spec.json: method: expected one of grid, random, coarse-to-fine, sobol, tpe, got \"hyperopt\""},
     /* conditions ("when") */
     {P("\"beta1\": {\"min\": 0.5, \"max\": 0.9, \"when\": {\"optimiser\": [\"adam\"]}}"),
      "spec.json: parameters.beta1.when.optimiser: unknown parameter \"optimiser\" (a condition names a categorical parameter"},
@@ -178,7 +178,7 @@ static const bad_spec bad_specs[] = {
      "spec.json: model.hidden: is also swept in parameters; fix it in one place"},
     /* coarse_to_fine */
     {"{\"method\": \"random\", \"coarse_to_fine\": {\"rounds\": 2}, \"parameters\": {}}",
-     "spec.json: coarse_to_fine: only used with method coarse-to-fine, not random"},
+     "spec.json: coarse_to_fine: only used with method coarse-to-fine or tpe, not random"},
     {"{\"method\": \"coarse-to-fine\", \"coarse_to_fine\": {\"zoom\": 1.5}, \"parameters\": {}}",
      "spec.json: coarse_to_fine.zoom: expected a fraction in (0, 1], got 1.5"},
     {"{\"method\": \"coarse-to-fine\", \"coarse_to_fine\": {\"top\": 3}, \"parameters\": {}}",

@@ -10,6 +10,7 @@
 #include "caviar/hparams.h"
 #include "caviar/space.h"
 #include "caviar/status.h"
+#include "caviar/tpe.h"
 
 CAVIAR_C_BEGIN
 
@@ -87,6 +88,8 @@ typedef struct caviar_spec {
   caviar_early_terminate early_terminate;
   caviar_data_spec data;
   caviar_coarse_to_fine coarse_to_fine;
+  int rounds;         /* 1, or coarse_to_fine.rounds: coarse-to-fine, or tpe given a coarse_to_fine section */
+  caviar_tpe_options tpe;
   char *text; /* the spec as given, kept for the run summary */
 } caviar_spec;
 
