@@ -63,10 +63,14 @@ static void free_round(run_state *s) {
                    .planned_model_epochs = s->planned_model_epochs, .tpe = s->tpe};
 }
 
-/* Each cohort holds at most min(population, trials of its shape) members at once; under tpe, whose
- * proposals may pick any of the round's shapes, the whole population. */
+/* Whether tpe proposes this round's trials: only where results can exist when a trial starts (a
+ * refilled population, or a round after the first). Otherwise the drawn (sobol) trials stand. */
+static bool proposes(const run_state *s) { return s->tpe && (s->round > 0 || s->population < s->count); }
+
+/* Each cohort holds at most min(population, trials of its shape) members at once; where tpe
+ * proposes, whose proposals may pick any of the round's shapes, the whole population. */
 static int capacity_of(const run_state *s, int c) {
-  if (s->tpe) return s->population;
+  if (proposes(s)) return s->population;
   return s->groups.members[c] < s->population ? s->groups.members[c] : s->population;
 }
 
@@ -79,7 +83,7 @@ static caviar_status check_memory(const run_state *s, caviar_error *err) {
   for (int i = 0; st == CAVIAR_OK && i < s->count; i++)
     if (s->trials[i].hp.dropout > 0) dropout[s->groups.cohort_of[i]] = true;
   /* tpe may propose dropout for any shape. */
-  bool any_dropout = s->tpe && caviar_space_find(&s->sweep->spec->space, "dropout");
+  bool any_dropout = proposes(s) && caviar_space_find(&s->sweep->spec->space, "dropout");
   for (int c = 0; st == CAVIAR_OK && any_dropout && c < n; c++) dropout[c] = true;
   for (int c = 0; st == CAVIAR_OK && c < n; c++) capacity[c] = capacity_of(s, c);
   if (st == CAVIAR_OK)
@@ -157,7 +161,7 @@ static caviar_status fill(run_state *s, const caviar_space *box, caviar_error *e
   caviar_sweep_result *r = s->result;
   while (s->running < s->population && s->next < s->count) {
     int i = s->next++;
-    if (s->tpe) {
+    if (proposes(s)) {
       caviar_status st = propose(s, i, box, err);
       if (st != CAVIAR_OK) return st;
     }
