@@ -13,8 +13,8 @@
 
 static const char usage[] =
     "usage: caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--tf32] [--seed S] [-n N] [-p N]\n"
-    "                    [--data DIR] [--method grid|random] [--threads N] [--time-budget T] [--keep N]\n"
-    "                    [--dry-run] [-q] [--json]\n"
+    "                    [--data DIR] [--method grid|random|sobol|tpe] [--threads N] [--time-budget T]\n"
+    "                    [--keep N] [--dry-run] [-q] [--json]\n"
     "\n"
     "Train every trial SPEC's sampler draws as one population, cull the losers at each rung of\n"
     "successive halving, evaluate the survivors once on the test split, and save the best.\n"
@@ -28,7 +28,7 @@ static const char usage[] =
     "  -n, --trials N      how many trials, overriding the spec's\n"
     "  -p, --population N  most trials training at once, overriding the spec's (0: all of them)\n"
     "      --data DIR      the IDX folder to read, overriding the spec's data.dir\n"
-    "      --method M      grid or random, overriding the spec's (compare the two on one spec)\n"
+    "      --method M      grid, random, sobol or tpe, overriding the spec's (compare them on one spec)\n"
     "      --threads N     CPU threads to train on (default: every core, or $OMP_NUM_THREADS)\n"
     "      --time-budget T\n"
     "                      stop at the last rung boundary that fits T (90, 90s, 10m, 1.5h) and\n"
@@ -85,8 +85,9 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
       case 'j': a->json = true; break;
       case 'R': a->dry_run = true; break;
       case 'm':
-        if (strcmp(optarg, "grid") != 0 && strcmp(optarg, "random") != 0)
-          return caviar_usage_error("sweep", "--method expects grid or random, got '%s'", optarg);
+        if (strcmp(optarg, "grid") != 0 && strcmp(optarg, "random") != 0 && strcmp(optarg, "sobol") != 0 &&
+            strcmp(optarg, "tpe") != 0)
+          return caviar_usage_error("sweep", "--method expects grid, random, sobol or tpe, got '%s'", optarg);
         a->method = optarg;
         break;
       case 's':
@@ -180,12 +181,20 @@ int caviar_cmd_sweep(int argc, char **argv) {
   }
   if (a.population >= 0) spec.population = a.population;
   if (a.method) {
-    if (spec.method == CAVIAR_METHOD_COARSE_TO_FINE) {
+    if (spec.method == CAVIAR_METHOD_COARSE_TO_FINE || spec.rounds > 1) {
       caviar_spec_free(&spec);
       return caviar_usage_error("sweep", "--method cannot replace coarse-to-fine (its rounds have their own keys)");
     }
+    bool tpe = strcmp(a.method, "tpe") == 0;
+    if (tpe && spec.early_terminate.type == CAVIAR_STOP_PBT) {
+      caviar_spec_free(&spec);
+      return caviar_usage_error("sweep", "--method tpe cannot run with pbt (pbt explores by itself)");
+    }
     /* The grid is built, and a continuous parameter without grid_points refused, by the sampler. */
-    spec.method = strcmp(a.method, "grid") == 0 ? CAVIAR_METHOD_GRID : CAVIAR_METHOD_RANDOM;
+    spec.method = strcmp(a.method, "grid") == 0    ? CAVIAR_METHOD_GRID
+                  : strcmp(a.method, "sobol") == 0 ? CAVIAR_METHOD_SOBOL
+                  : tpe                            ? CAVIAR_METHOD_TPE
+                                                   : CAVIAR_METHOD_RANDOM;
     /* A grid's trials default to all its points; any other method's to the usual count. */
     if (!spec.trials_given) spec.trials = spec.method == CAVIAR_METHOD_GRID ? CAVIAR_MAX_TRIALS : CAVIAR_DEFAULT_TRIALS;
   }

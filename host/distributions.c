@@ -1,3 +1,4 @@
+#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,7 +154,76 @@ double caviar_param_draw(const caviar_param *p, double u1, double u2) {
   return info->quantized ? caviar_quantize(x, p->q) : x;
 }
 
+double caviar_param_quantile(const caviar_param *p, double u) {
+  const caviar_dist_info *info = caviar_dist_get(p->dist);
+  if (info->family != CAVIAR_FAMILY_NORMAL) return caviar_param_draw(p, u, 0.5);
+  double x = caviar_scale_to_value(info->scale, p->mu + p->sigma * gsl_cdf_ugaussian_Pinv(u));
+  return info->quantized ? caviar_quantize(x, p->q) : x;
+}
+
+double caviar_param_cdf(const caviar_param *p, double x) {
+  const caviar_dist_info *info = caviar_dist_get(p->dist);
+  switch (info->family) {
+    case CAVIAR_FAMILY_LIST: {
+      double below = 0;
+      for (int i = 0; i < p->n_values; i++) {
+        double lo = p->cumulative ? (i ? p->cumulative[i - 1] : 0) : (double)i / p->n_values;
+        double hi = p->cumulative ? p->cumulative[i] : (double)(i + 1) / p->n_values;
+        if (p->values[i] == x) return 0.5 * (lo + hi);
+        below = hi;
+      }
+      return below;
+    }
+    case CAVIAR_FAMILY_INTEGER: return clamp((x - p->t_lo + 0.5) / (p->t_hi - p->t_lo + 1.0), 0, 1);
+    case CAVIAR_FAMILY_BOX: {
+      double t = caviar_scale_from_value(info->scale, x);
+      return p->t_hi > p->t_lo ? clamp((t - p->t_lo) / (p->t_hi - p->t_lo), 0, 1) : 0.5;
+    }
+    case CAVIAR_FAMILY_NORMAL:
+      return gsl_cdf_ugaussian_P((caviar_scale_from_value(info->scale, x) - p->mu) / p->sigma);
+  }
+  return 0.5;
+}
+
+static bool active_at(const caviar_space *space, const caviar_hparams *hp, int i, int depth) {
+  const caviar_param *p = &space->params[i];
+  if (depth > space->n) return false; /* a cycle; the spec parser rejects them */
+  for (int c = 0; c < p->n_when; c++) {
+    const caviar_condition *cond = &p->when[c];
+    if (!active_at(space, hp, cond->parent, depth + 1)) return false;
+    double v = caviar_hp_get(hp, space->params[cond->parent].hp);
+    bool holds = false;
+    for (int k = 0; k < cond->n_values && !holds; k++) holds = cond->values[k] == v;
+    if (!holds) return false;
+  }
+  return true;
+}
+
+bool caviar_space_active(const caviar_space *space, const caviar_hparams *hp, int i) {
+  return active_at(space, hp, i, 0);
+}
+
+void caviar_space_apply_conditions(const caviar_space *space, const caviar_hparams *base, caviar_hparams *hp) {
+  if (!caviar_space_has_conditions(space)) return;
+  bool active[64];
+  /* Decide every parameter first, then reset: a reset parent must not change its children. */
+  for (int i = 0; i < space->n && i < 64; i++) active[i] = caviar_space_active(space, hp, i);
+  for (int i = 0; i < space->n && i < 64; i++) {
+    const caviar_hp_info *info = space->params[i].hp;
+    if (!active[i]) caviar_hp_set(hp, info, caviar_hp_get(base, info));
+    caviar_hp_set_active(hp, info, active[i]);
+  }
+}
+
+bool caviar_space_has_conditions(const caviar_space *space) {
+  for (int i = 0; i < space->n; i++)
+    if (space->params[i].n_when > 0) return true;
+  return false;
+}
+
 void caviar_param_free(caviar_param *p) {
+  for (int c = 0; c < p->n_when; c++) free(p->when[c].values);
+  free(p->when);
   free(p->name);
   free(p->values);
   free(p->cumulative);

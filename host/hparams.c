@@ -67,6 +67,16 @@ void caviar_hparams_default(caviar_hparams *hp) {
   memset(hp, 0, sizeof *hp);
   for (int i = 0; i < caviar_hp_count; i++)
     caviar_hp_set(hp, &caviar_hp_table[i], caviar_hp_table[i].default_value);
+  hp->inactive = 0;
+}
+
+bool caviar_hp_active(const caviar_hparams *hp, const caviar_hp_info *info) {
+  return !(hp->inactive >> (info - caviar_hp_table) & 1u);
+}
+
+void caviar_hp_set_active(caviar_hparams *hp, const caviar_hp_info *info, bool active) {
+  unsigned bit = 1u << (info - caviar_hp_table);
+  hp->inactive = active ? hp->inactive & ~bit : hp->inactive | bit;
 }
 
 bool caviar_hp_in_range(const caviar_hp_info *info, double value) {

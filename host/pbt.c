@@ -45,6 +45,7 @@ static caviar_status exploit(run_state *s, const member_ref *to, const member_re
   for (int i = 0; i < space->n; i++) {
     const caviar_param *p = &space->params[i];
     if (p->hp->type != CAVIAR_HP_REAL) continue; /* shapes and names come with the weights */
+    if (!caviar_hp_active(&hp, p->hp)) continue; /* switched off by a condition (the names decide) */
     int k = 4 * i;
     double value = explore(p, &sw->spec->early_terminate, caviar_hp_get(&hp, p->hp),
                            pbt_uniform(sw->seed, to->trial, epoch, k), pbt_uniform(sw->seed, to->trial, epoch, k + 1),

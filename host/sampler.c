@@ -1,8 +1,11 @@
 #include "caviar/sampler.h"
 
+#include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "caviar/counter_rng.h"
+#include "caviar/qmc.h"
 
 void caviar_sample_random(const caviar_space *space, const caviar_hparams *base, uint64_t seed, uint32_t id,
                           caviar_hparams *out) {
@@ -14,6 +17,41 @@ void caviar_sample_random(const caviar_space *space, const caviar_hparams *base,
     double u2 = caviar_u01_open(r.v[2], r.v[3]);
     caviar_hp_set(out, p->hp, caviar_param_draw(p, u1, u2));
   }
+  caviar_space_apply_conditions(space, base, out);
+}
+
+void caviar_sample_qmc(caviar_qmc *qmc, const caviar_space *space, const caviar_hparams *base, uint32_t id,
+                       caviar_hparams *out) {
+  double u[CAVIAR_QMC_MAX_DIMS];
+  *out = *base;
+  caviar_qmc_point(qmc, id, u);
+  for (int i = 0; i < space->n; i++) caviar_hp_set(out, space->params[i].hp, caviar_param_quantile(&space->params[i], u[i]));
+  caviar_space_apply_conditions(space, base, out);
+}
+
+/* Grid index k's digit for parameter i (the last parameter varies fastest). */
+static long grid_digit(const caviar_grid *grid, long k, int i) {
+  for (int j = grid->n_params - 1; j > i; j--) k /= grid->counts[j];
+  return k % grid->counts[i];
+}
+
+/* With conditions, a grid point whose inactive parameter is not at its first value repeats one
+ * that is: keep only the first of each. */
+static caviar_status index_active_grid(caviar_sampler *s, caviar_error *err) {
+  const caviar_space *space = s->space;
+  long kept = 0;
+  s->grid_index = caviar_alloc((size_t)s->grid.size, sizeof *s->grid_index, "the grid", err);
+  if (!s->grid_index) return CAVIAR_ERUNTIME;
+  for (long k = 0; k < s->grid.size; k++) {
+    caviar_hparams hp = s->spec->fixed;
+    caviar_grid_point(&s->grid, space, k, &hp);
+    bool repeat = false;
+    for (int i = 0; i < space->n && !repeat; i++)
+      repeat = !caviar_space_active(space, &hp, i) && grid_digit(&s->grid, k, i) != 0;
+    if (!repeat) s->grid_index[kept++] = k;
+  }
+  s->grid.size = kept;
+  return CAVIAR_OK;
 }
 
 caviar_status caviar_sampler_init(caviar_sampler *s, const caviar_spec *spec, uint64_t seed, long long count,
@@ -23,12 +61,15 @@ caviar_status caviar_sampler_init(caviar_sampler *s, const caviar_spec *spec, ui
   s->space = &spec->space;
   s->seed = seed;
   s->count = count >= 0 ? count : spec->trials;
+  if (spec->method == CAVIAR_METHOD_SOBOL || spec->method == CAVIAR_METHOD_TPE)
+    return spec->space.n > 0 ? caviar_qmc_new(spec->space.n, seed, &s->qmc, err) : CAVIAR_OK;
   if (spec->method != CAVIAR_METHOD_GRID) return CAVIAR_OK;
   caviar_status st = caviar_grid_build(&spec->space, &s->grid, err);
   if (st == CAVIAR_EINPUT) {
     caviar_error why = *err;
     return caviar_fail(err, st, "%s: %s", spec->source, why.msg);
   }
+  if (st == CAVIAR_OK && caviar_space_has_conditions(&spec->space)) st = index_active_grid(s, err);
   if (st != CAVIAR_OK) return st;
   if (count < 0 && s->count > s->grid.size) s->count = s->grid.size;
   if (s->count > s->grid.size) {
@@ -45,10 +86,19 @@ void caviar_sampler_draw(const caviar_sampler *s, uint32_t id, caviar_trial *out
   out->round = 0;
   if (s->spec->method == CAVIAR_METHOD_GRID) {
     out->hp = s->spec->fixed;
-    caviar_grid_point(&s->grid, s->space, (long)id, &out->hp);
+    caviar_grid_point(&s->grid, s->space, s->grid_index ? s->grid_index[id] : (long)id, &out->hp);
+    caviar_space_apply_conditions(s->space, &s->spec->fixed, &out->hp);
+  } else if (s->qmc) {
+    caviar_sample_qmc(s->qmc, s->space, &s->spec->fixed, id, &out->hp);
   } else {
     caviar_sample_random(s->space, &s->spec->fixed, s->seed, id, &out->hp);
   }
 }
 
-void caviar_sampler_free(caviar_sampler *s) { caviar_grid_free(&s->grid); }
+void caviar_sampler_free(caviar_sampler *s) {
+  caviar_grid_free(&s->grid);
+  free(s->grid_index);
+  caviar_qmc_free(s->qmc);
+  s->grid_index = NULL;
+  s->qmc = NULL;
+}

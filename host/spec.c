@@ -13,8 +13,8 @@ extern const unsigned long caviar_default_spec_len;
 
 static const char *const top_keys[] = {"name",   "description", "method", "metric", "parameters",     "early_terminate",
                                        "trials", "population",  "seed",   "data",   "model",          "coarse_to_fine",
-                                       NULL};
-static const char *const methods[] = {"grid", "random", "coarse-to-fine", NULL};
+                                       "tpe",    NULL};
+static const char *const methods[] = {"grid", "random", "coarse-to-fine", "sobol", "tpe", NULL};
 
 const char *caviar_method_name(caviar_method method) { return methods[method]; }
 
@@ -33,7 +33,11 @@ static caviar_status parse_document(const caviar_json_ctx *ctx, const cJSON *roo
   if (description && caviar_json_string(ctx, description, "description", &text)) return CAVIAR_EINPUT;
 
   const cJSON *method = cJSON_GetObjectItemCaseSensitive(root, "method");
-  if (!method) return caviar_json_fail(ctx, "method", "missing (expected grid, random or coarse-to-fine)");
+  if (!method) return caviar_json_fail(ctx, "method", "missing (expected grid, random, coarse-to-fine, sobol or tpe)");
+  if (cJSON_IsString(method) && strcmp(method->valuestring, "bayes") == 0)
+    return caviar_json_fail(ctx, "method",
+                            "bayes (W&B's Gaussian-process search) is not supported; use tpe, the model-based "
+                            "sampler (tree-structured Parzen estimator)");
   int index;
   if (caviar_json_enum(ctx, method, "method", methods, &index)) return CAVIAR_EINPUT;
   spec->method = (caviar_method)index;
@@ -62,17 +66,23 @@ static caviar_status parse_document(const caviar_json_ctx *ctx, const cJSON *roo
   if (st == CAVIAR_OK)
     st = caviar_parse_data(ctx, cJSON_GetObjectItemCaseSensitive(root, "data"), base_dir, &spec->data);
   const cJSON *c2f = cJSON_GetObjectItemCaseSensitive(root, "coarse_to_fine");
-  if (st == CAVIAR_OK && c2f && spec->method != CAVIAR_METHOD_COARSE_TO_FINE)
-    return caviar_json_fail(ctx, "coarse_to_fine", "only used with method coarse-to-fine, not %s",
+  if (st == CAVIAR_OK && c2f && spec->method != CAVIAR_METHOD_COARSE_TO_FINE && spec->method != CAVIAR_METHOD_TPE)
+    return caviar_json_fail(ctx, "coarse_to_fine", "only used with method coarse-to-fine or tpe, not %s",
                             methods[spec->method]);
   if (st == CAVIAR_OK) st = caviar_parse_coarse_to_fine(ctx, c2f, &spec->coarse_to_fine);
+  spec->rounds = spec->method == CAVIAR_METHOD_COARSE_TO_FINE || c2f ? spec->coarse_to_fine.rounds : 1;
+  const cJSON *tpe = cJSON_GetObjectItemCaseSensitive(root, "tpe");
+  if (st == CAVIAR_OK && tpe && spec->method != CAVIAR_METHOD_TPE)
+    return caviar_json_fail(ctx, "tpe", "only used with method tpe, not %s", methods[spec->method]);
+  if (st == CAVIAR_OK) st = caviar_parse_tpe(ctx, tpe, &spec->tpe);
   if (st != CAVIAR_OK) return st;
   if (spec->early_terminate.type == CAVIAR_STOP_HYPERBAND && trials)
     return caviar_json_fail(ctx, "trials", "hyperband's brackets decide how many trials run; remove trials");
   if (spec->early_terminate.type == CAVIAR_STOP_PBT && population)
     return caviar_json_fail(ctx, "population", "pbt trains the whole population together; remove population");
-  if (spec->early_terminate.type == CAVIAR_STOP_PBT && spec->method == CAVIAR_METHOD_COARSE_TO_FINE)
-    return caviar_json_fail(ctx, "early_terminate.type", "pbt explores by itself; use method random or grid with it");
+  if (spec->early_terminate.type == CAVIAR_STOP_PBT &&
+      (spec->method == CAVIAR_METHOD_COARSE_TO_FINE || spec->method == CAVIAR_METHOD_TPE))
+    return caviar_json_fail(ctx, "early_terminate.type", "pbt explores by itself; use method random, sobol or grid with it");
 
   const cJSON *params = cJSON_GetObjectItemCaseSensitive(root, "parameters");
   if (!params) return caviar_json_fail(ctx, "parameters", "missing (an object of hyperparameter entries)");

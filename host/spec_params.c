@@ -8,7 +8,7 @@
 #include "caviar/spec_internal.h"
 
 static const char *const param_keys[] = {"distribution", "value", "values", "probabilities", "min",
-                                         "max", "mu", "sigma", "q", "grid_points", NULL};
+                                         "max", "mu", "sigma", "q", "grid_points", "when", NULL};
 
 /* Whether key belongs to the distribution (so a stray `q` on uniform is an error, not ignored). */
 static bool key_allowed(caviar_dist dist, const char *key) {
@@ -25,7 +25,8 @@ static bool key_allowed(caviar_dist dist, const char *key) {
       break;
     case CAVIAR_FAMILY_NORMAL: is = !strcmp(key, "mu") || !strcmp(key, "sigma"); break;
   }
-  return is || (info->quantized && strcmp(key, "q") == 0) || strcmp(key, "distribution") == 0;
+  return is || (info->quantized && strcmp(key, "q") == 0) || strcmp(key, "distribution") == 0 ||
+         strcmp(key, "when") == 0;
 }
 
 static caviar_status infer_distribution(const caviar_json_ctx *ctx, const cJSON *entry, const char *path,
@@ -271,6 +272,82 @@ static caviar_status parse_param(const caviar_json_ctx *ctx, const cJSON *entry,
   return st;
 }
 
+/* One condition of `when`: the parent must be a categorical (or constant) parameter of this space,
+ * and each value one it can take. */
+static caviar_status parse_condition(const caviar_json_ctx *ctx, const cJSON *item, const char *path,
+                                     const caviar_space *space, int self, caviar_condition *c) {
+  int parent = -1;
+  for (int j = 0; j < space->n; j++)
+    if (strcmp(space->params[j].name, item->string) == 0) parent = j;
+  if (parent < 0)
+    return caviar_json_fail(ctx, path, "unknown parameter \"%s\" (a condition names a categorical parameter of "
+                            "parameters)", item->string);
+  if (parent == self) return caviar_json_fail(ctx, path, "a parameter cannot depend on itself");
+  const caviar_param *pp = &space->params[parent];
+  if (caviar_dist_get(pp->dist)->family != CAVIAR_FAMILY_LIST)
+    return caviar_json_fail(ctx, path, "%s is %s, not categorical: a condition needs a parameter given by values",
+                            item->string, caviar_dist_get(pp->dist)->name);
+  c->parent = parent;
+  bool list = cJSON_IsArray(item);
+  int n = list ? cJSON_GetArraySize(item) : 1;
+  if (n == 0) return caviar_json_fail(ctx, path, "must not be empty (the values of %s that switch this on)", item->string);
+  c->values = caviar_alloc((size_t)n, sizeof *c->values, "a condition", ctx->err);
+  if (!c->values) return CAVIAR_ERUNTIME;
+  int i = 0;
+  for (const cJSON *v = list ? item->child : item; i < n; v = v->next, i++) {
+    char vp[512];
+    const char *ip = list ? caviar_json_index_path(vp, sizeof vp, path, i) : path;
+    if (caviar_parse_hp_value(ctx, v, ip, pp->hp, &c->values[i]) != CAVIAR_OK) return CAVIAR_EINPUT;
+    bool known = false;
+    for (int k = 0; k < pp->n_values && !known; k++) known = pp->values[k] == c->values[i];
+    if (!known) return caviar_json_fail(ctx, ip, "is not one of parameters.%s's values", item->string);
+    c->n_values++;
+  }
+  return CAVIAR_OK;
+}
+
+static caviar_status parse_when(const caviar_json_ctx *ctx, const cJSON *entry, const char *path,
+                                caviar_space *space, int self) {
+  const cJSON *when = cJSON_GetObjectItemCaseSensitive(entry, "when");
+  if (!when) return CAVIAR_OK;
+  char sub[512], cp[512];
+  caviar_json_path(sub, sizeof sub, path, "when");
+  if (caviar_json_object(ctx, when, sub) != CAVIAR_OK) return CAVIAR_EINPUT;
+  int n = cJSON_GetArraySize(when);
+  if (n == 0) return caviar_json_fail(ctx, sub, "must not be empty (e.g. {\"optimizer\": [\"adam\"]})");
+  caviar_param *p = &space->params[self];
+  p->when = caviar_alloc((size_t)n, sizeof *p->when, "conditions", ctx->err);
+  if (!p->when) return CAVIAR_ERUNTIME;
+  for (const cJSON *item = when->child; item; item = item->next) {
+    caviar_status st = parse_condition(ctx, item, caviar_json_path(cp, sizeof cp, sub, item->string), space, self,
+                                       &p->when[p->n_when++]);
+    if (st != CAVIAR_OK) return st;
+  }
+  return CAVIAR_OK;
+}
+
+/* A chain of conditions that comes back to where it started would leave its members undecided:
+ * the transitive closure of "depends on" must have no parameter depending on itself. */
+static caviar_status check_cycles(const caviar_json_ctx *ctx, const caviar_space *space) {
+  enum { MAX = 64 };
+  bool on[MAX][MAX] = {{false}};
+  int n = space->n < MAX ? space->n : MAX;
+  for (int i = 0; i < n; i++)
+    for (int c = 0; c < space->params[i].n_when; c++) on[i][space->params[i].when[c].parent] = true;
+  for (int k = 0; k < n; k++)
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < n; j++) on[i][j] = on[i][j] || (on[i][k] && on[k][j]);
+  for (int i = 0; i < n; i++) {
+    if (!on[i][i]) continue;
+    char path[512], sub[512];
+    caviar_json_path(path, sizeof path, "parameters", space->params[i].name);
+    return caviar_json_fail(ctx, caviar_json_path(sub, sizeof sub, path, "when"),
+                            "conditions form a cycle (%s depends, through its conditions, on itself)",
+                            space->params[i].name);
+  }
+  return CAVIAR_OK;
+}
+
 caviar_status caviar_parse_parameters(const caviar_json_ctx *ctx, const cJSON *params, caviar_method method,
                                       caviar_space *out) {
   memset(out, 0, sizeof *out);
@@ -292,5 +369,14 @@ caviar_status caviar_parse_parameters(const caviar_json_ctx *ctx, const cJSON *p
       return st;
     }
   }
-  return CAVIAR_OK;
+  /* Conditions, once every parameter they may name is known. */
+  int i = 0;
+  caviar_status st = CAVIAR_OK;
+  for (const cJSON *entry = params->child; st == CAVIAR_OK && entry; entry = entry->next, i++) {
+    char path[512];
+    st = parse_when(ctx, entry, caviar_json_path(path, sizeof path, "parameters", entry->string), out, i);
+  }
+  if (st == CAVIAR_OK) st = check_cycles(ctx, out);
+  if (st != CAVIAR_OK) caviar_space_free(out);
+  return st;
 }

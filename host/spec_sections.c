@@ -1,4 +1,4 @@
-/* The small sections of a spec: metric, early_terminate, data, model, coarse_to_fine. */
+/* The small sections of a spec: metric, early_terminate, data, model, coarse_to_fine, tpe. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,6 +253,23 @@ caviar_status caviar_parse_coarse_to_fine(const caviar_json_ctx *ctx, const cJSO
     if (caviar_json_number(ctx, zoom, "coarse_to_fine.zoom", &out->zoom)) return CAVIAR_EINPUT;
     if (!(out->zoom > 0 && out->zoom <= 1))
       return caviar_json_fail(ctx, "coarse_to_fine.zoom", "expected a fraction in (0, 1], got %.17g", out->zoom);
+  }
+  return CAVIAR_OK;
+}
+
+caviar_status caviar_parse_tpe(const caviar_json_ctx *ctx, const cJSON *item, caviar_tpe_options *out) {
+  static const char *const keys[] = {"startup", "candidates", "prior_weight", NULL};
+  *out = CAVIAR_TPE_DEFAULT_OPTIONS;
+  if (!item) return CAVIAR_OK;
+  if (caviar_json_object(ctx, item, "tpe") || caviar_json_known_keys(ctx, item, "tpe", keys) ||
+      optional_int(ctx, item, "tpe", "startup", 2, 1000000, &out->startup) ||
+      optional_int(ctx, item, "tpe", "candidates", 1, 10000, &out->candidates))
+    return CAVIAR_EINPUT;
+  const cJSON *weight = cJSON_GetObjectItemCaseSensitive(item, "prior_weight");
+  if (weight) {
+    if (caviar_json_number(ctx, weight, "tpe.prior_weight", &out->prior_weight)) return CAVIAR_EINPUT;
+    if (!(out->prior_weight > 0 && out->prior_weight <= 1e6))
+      return caviar_json_fail(ctx, "tpe.prior_weight", "expected a number in (0, 1e6], got %.17g", out->prior_weight);
   }
   return CAVIAR_OK;
 }

@@ -72,11 +72,17 @@ static void free_round(run_state *s) {
                    .planned_model_epochs = s->planned_model_epochs, .train_start = s->train_start,
                    .last_report = s->last_report, .best = s->best, .out_of_time = s->out_of_time,
                    .calibrate_steps = s->calibrate_steps, .epochs_run = s->epochs_run,
-                   .time_budget_s = s->time_budget_s};
+                   .time_budget_s = s->time_budget_s, .tpe = s->tpe};
 }
 
-/* Each cohort holds at most min(population, trials of its shape) members at once. */
+/* Whether tpe proposes this round's trials: only where results can exist when a trial starts (a
+ * refilled population, or a round after the first). Otherwise the drawn (sobol) trials stand. */
+static bool proposes(const run_state *s) { return s->tpe && (s->round > 0 || s->population < s->count); }
+
+/* Each cohort holds at most min(population, trials of its shape) members at once; where tpe
+ * proposes, whose proposals may pick any of the round's shapes, the whole population. */
 static int capacity_of(const run_state *s, int c) {
+  if (proposes(s)) return s->population;
   return s->groups.members[c] < s->population ? s->groups.members[c] : s->population;
 }
 
@@ -88,6 +94,9 @@ static caviar_status check_memory(const run_state *s, caviar_error *err) {
   caviar_status st = dropout && capacity ? CAVIAR_OK : CAVIAR_ERUNTIME;
   for (int i = 0; st == CAVIAR_OK && i < s->count; i++)
     if (s->trials[i].hp.dropout > 0) dropout[s->groups.cohort_of[i]] = true;
+  /* tpe may propose dropout for any shape. */
+  bool any_dropout = proposes(s) && caviar_space_find(&s->sweep->spec->space, "dropout");
+  for (int c = 0; st == CAVIAR_OK && any_dropout && c < n; c++) dropout[c] = true;
   for (int c = 0; st == CAVIAR_OK && c < n; c++) capacity[c] = capacity_of(s, c);
   if (st == CAVIAR_OK)
     st = s->sweep->backend->plan(s->sweep->backend, s->sweep->data, s->groups.shapes, capacity, dropout, n, err);
@@ -145,11 +154,44 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
   return st;
 }
 
+/* tpe: trial i's config is proposed now, from every result so far, with the trials still training
+ * as pending (constant liar). Its shape must be one of the round's cohorts; a proposal of another
+ * shape keeps the drawn trial's shape. Until the model has enough results, the drawn (sobol)
+ * config stands. */
+static caviar_status propose(run_state *s, int i, const caviar_space *box, caviar_error *err) {
+  caviar_hparams *pending = caviar_alloc((size_t)s->population + 1, sizeof *pending, "tpe's pending trials", err);
+  if (!pending) return CAVIAR_ERUNTIME;
+  int n_pending = 0;
+  for (int k = 0; k < i && n_pending < s->population; k++)
+    if (s->result->trials[s->trials[k].id].status == CAVIAR_TRIAL_RUNNING) pending[n_pending++] = s->trials[k].hp;
+  caviar_hparams hp;
+  if (caviar_tpe_propose(s->tpe, box, &s->sweep->spec->fixed, s->trials[i].id, pending, n_pending, &hp)) {
+    int c = 0;
+    while (c < s->groups.n_cohorts && !(s->groups.shapes[c].layers == hp.layers && s->groups.shapes[c].hidden == hp.hidden &&
+                                        s->groups.shapes[c].batch == hp.batch_size))
+      c++;
+    if (c == s->groups.n_cohorts) {
+      hp.layers = s->trials[i].hp.layers;
+      hp.hidden = s->trials[i].hp.hidden;
+      hp.batch_size = s->trials[i].hp.batch_size;
+      c = s->groups.cohort_of[i];
+    }
+    s->trials[i].hp = hp;
+    s->groups.cohort_of[i] = c;
+  }
+  free(pending);
+  return CAVIAR_OK;
+}
+
 /* Starts trials while the population has room: each joins its shape's cohort with fresh weights. */
-static caviar_status fill(run_state *s, caviar_error *err) {
+static caviar_status fill(run_state *s, const caviar_space *box, caviar_error *err) {
   caviar_sweep_result *r = s->result;
   while (s->running < s->population && s->next < s->count) {
     int i = s->next++;
+    if (proposes(s)) {
+      caviar_status st = propose(s, i, box, err);
+      if (st != CAVIAR_OK) return st;
+    }
     caviar_cohort *cohort = &s->cohorts[s->groups.cohort_of[i]];
     caviar_trial_result *t = &r->trials[s->trials[i].id];
     memset(t, 0, sizeof *t);
@@ -300,7 +342,15 @@ static caviar_status train_and_judge(run_state *s, caviar_error *err) {
        * reduction, so it cannot have touched anyone else. */
       if (s->epoch_diverged[slot] || caviar_loss_diverged(t->val_loss, cohort->shape.classes))
         t->status = CAVIAR_TRIAL_DIVERGED;
-      else if (better(s, metric_of(s, t), s->best))
+      if (s->tpe) {
+        /* Every epoch is a result at that budget; tpe fits the largest budget with enough. */
+        double loss = t->status == CAVIAR_TRIAL_DIVERGED ? INFINITY
+                      : sw->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? -(double)t->val_acc
+                                                                       : (double)t->val_loss;
+        st = caviar_tpe_observe(s->tpe, &t->trial.hp, t->epochs, loss, err);
+        if (st != CAVIAR_OK) return st;
+      }
+      if (t->status != CAVIAR_TRIAL_DIVERGED && better(s, metric_of(s, t), s->best))
         s->best = metric_of(s, t);
       st = add_curve_point(s->result, t, err);
       if (st != CAVIAR_OK) return st;
@@ -579,16 +629,16 @@ static caviar_status calibrate(run_state *s, caviar_error *err) {
   return CAVIAR_OK;
 }
 
-/* Trains one round's trials to the end. */
-static caviar_status run_round(run_state *s, caviar_error *err) {
+/* Trains one round's trials (drawn from box) to the end. */
+static caviar_status run_round(run_state *s, const caviar_space *box, caviar_error *err) {
   const caviar_spec *spec = s->sweep->spec;
   caviar_status st = setup_round(s, err);
   if (st == CAVIAR_OK && s->calibrate_steps > 0) {
-    st = fill(s, err);
+    st = fill(s, box, err);
     return st == CAVIAR_OK ? calibrate(s, err) : st;
   }
   while (st == CAVIAR_OK) {
-    st = fill(s, err);
+    st = fill(s, box, err);
     if (st != CAVIAR_OK || s->running == 0) break;
     if (s->tick == 0) report_progress(s, false);
     s->trained = s->running;
@@ -741,7 +791,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
   const caviar_spec *spec = sweep->spec;
   run_state s = {.sweep = sweep, .result = out, .start = caviar_now(), .best = NAN, .calibrate_steps = calibrate_steps,
                  .time_budget_s = time_budget_s};
-  s.rounds = spec->method == CAVIAR_METHOD_COARSE_TO_FINE ? spec->coarse_to_fine.rounds : 1;
+  s.rounds = spec->rounds > 0 ? spec->rounds : 1;
   caviar_rungs_make(&spec->early_terminate, &out->rungs);
   caviar_plan_make(&spec->early_terminate, spec->trials, &out->plan);
   bool hyperband = spec->early_terminate.type == CAVIAR_STOP_HYPERBAND;
@@ -752,6 +802,11 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
   caviar_sampler sampler;
   caviar_status st = caviar_sampler_init(&sampler, spec, sweep->seed, count, err);
   if (st != CAVIAR_OK) return st;
+  if (spec->method == CAVIAR_METHOD_TPE) st = caviar_tpe_new(&spec->tpe, sweep->seed, &s.tpe, err);
+  if (st != CAVIAR_OK) {
+    caviar_sampler_free(&sampler);
+    return st;
+  }
   int per_round = (int)sampler.count;
   if (!hyperband) caviar_plan_make(&spec->early_terminate, per_round, &out->plan);
   for (int b = 0; b < out->plan.n_brackets; b++)
@@ -786,7 +841,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
     st = draw_round(&s, &sampler, &box, per_round, err);
     if (st == CAVIAR_OK) st = caviar_space_copy(&box, &out->boxes[s.round], err);
     if (st == CAVIAR_OK) out->n_rounds++;
-    if (st == CAVIAR_OK) st = run_round(&s, err);
+    if (st == CAVIAR_OK) st = run_round(&s, &box, err);
     if (st == CAVIAR_OK && calibrate_steps > 0) {
       estimate_from(&s, estimate);
       free_round(&s);
@@ -801,6 +856,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
   }
   out->out_of_time = s.out_of_time;
   caviar_sampler_free(&sampler);
+  caviar_tpe_free(s.tpe);
   caviar_space_free(&box);
   free(best);
   out->wall_seconds = caviar_now() - s.start;

@@ -3,6 +3,7 @@
 /* The state of a sweep in progress, shared by the trainer's files (trainer.c runs rounds and
  * epochs, pbt.c exploits and explores). Not part of the public API. */
 
+#include "caviar/tpe.h"
 #include "caviar/trainer.h"
 
 /* The metric values every trial reached a rung with, for asynchronous promotion decisions. */
@@ -25,6 +26,7 @@ typedef struct run_state {
   double time_budget_s;        /* > 0: caviar_sweep_run_within's budget */
   bool out_of_time;            /* the time budget ends the sweep at this epoch boundary */
   int calibrate_steps;         /* > 0: a dry run; each cohort trains this many steps once */
+  caviar_tpe *tpe;             /* method tpe: every result so far, across rounds */
   /* This round: */
   caviar_trial *trials; /* all of the round's trials, drawn up front */
   int count;            /* how many */

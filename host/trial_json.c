@@ -16,10 +16,13 @@ static size_t append(char *buf, size_t size, size_t used, const char *text, size
 int caviar_hparams_json(const caviar_hparams *hp, char *buf, size_t size) {
   size_t used = 0;
   char number[40];
+  bool first = true;
   for (int i = 0; i < caviar_hp_count; i++) {
     const caviar_hp_info *info = &caviar_hp_table[i];
+    if (!caviar_hp_active(hp, info)) continue; /* switched off by a condition: not part of the config */
     double value = caviar_hp_get(hp, info);
-    used = append(buf, size, used, i ? ", \"" : "{\"", i ? 3 : 2);
+    used = append(buf, size, used, first ? "{\"" : ", \"", first ? 2 : 3);
+    first = false;
     used = append(buf, size, used, info->name, strlen(info->name));
     used = append(buf, size, used, "\": ", 3);
     if (info->type == CAVIAR_HP_CHOICE) {
@@ -32,7 +35,7 @@ int caviar_hparams_json(const caviar_hparams *hp, char *buf, size_t size) {
       used = append(buf, size, used, number, (size_t)n);
     }
   }
-  return (int)append(buf, size, used, "}", 1);
+  return (int)append(buf, size, used, first ? "{}" : "}", first ? 2 : 1);
 }
 
 int caviar_trial_json(const caviar_trial *trial, char *buf, size_t size) {

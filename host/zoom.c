@@ -12,6 +12,8 @@ caviar_status caviar_space_copy(const caviar_space *src, caviar_space *dst, cavi
     const caviar_param *s = &src->params[i];
     caviar_param *d = &dst->params[dst->n++];
     *d = *s;
+    d->when = NULL;
+    d->n_when = 0;
     d->name = caviar_strdup(s->name, err);
     d->values = s->values ? caviar_alloc((size_t)s->n_values, sizeof *d->values, "a search box", err) : NULL;
     d->cumulative = s->cumulative ? caviar_alloc((size_t)s->n_values, sizeof *d->cumulative, "a search box", err) : NULL;
@@ -21,6 +23,22 @@ caviar_status caviar_space_copy(const caviar_space *src, caviar_space *dst, cavi
     }
     if (s->values) memcpy(d->values, s->values, (size_t)s->n_values * sizeof *d->values);
     if (s->cumulative) memcpy(d->cumulative, s->cumulative, (size_t)s->n_values * sizeof *d->cumulative);
+    if (s->n_when) {
+      d->when = caviar_alloc((size_t)s->n_when, sizeof *d->when, "a search box", err);
+      if (!d->when) {
+        caviar_space_free(dst);
+        return CAVIAR_ERUNTIME;
+      }
+      for (int c = 0; c < s->n_when; c++, d->n_when++) {
+        d->when[c] = s->when[c];
+        d->when[c].values = caviar_alloc((size_t)s->when[c].n_values, sizeof *d->when[c].values, "a search box", err);
+        if (!d->when[c].values) {
+          caviar_space_free(dst);
+          return CAVIAR_ERUNTIME;
+        }
+        memcpy(d->when[c].values, s->when[c].values, (size_t)s->when[c].n_values * sizeof *d->when[c].values);
+      }
+    }
   }
   return CAVIAR_OK;
 }
@@ -94,19 +112,22 @@ caviar_status caviar_zoom(caviar_space *box, const caviar_space *original, const
     caviar_param *p = &box->params[i];
     const caviar_param *orig = &original->params[i];
     const caviar_dist_info *info = caviar_dist_get(p->dist);
-    for (int k = 0; k < n_best; k++) values[k] = caviar_hp_get(&best[k], p->hp);
+    int n = 0; /* the best trials where the parameter was active (a condition may switch it off) */
+    for (int k = 0; k < n_best; k++)
+      if (caviar_hp_active(&best[k], p->hp)) values[n++] = caviar_hp_get(&best[k], p->hp);
+    if (n == 0) continue;
     switch (info->family) {
       case CAVIAR_FAMILY_LIST:
-        if (p->dist == CAVIAR_DIST_CATEGORICAL) zoom_list(p, values, n_best);
+        if (p->dist == CAVIAR_DIST_CATEGORICAL) zoom_list(p, values, n);
         break;
       case CAVIAR_FAMILY_INTEGER:
       case CAVIAR_FAMILY_BOX:
-        for (int k = 0; k < n_best; k++) values[k] = coordinate(p, values[k]);
-        zoom_range(p, orig, values, n_best, zoom);
+        for (int k = 0; k < n; k++) values[k] = coordinate(p, values[k]);
+        zoom_range(p, orig, values, n, zoom);
         break;
       case CAVIAR_FAMILY_NORMAL: {
         double mean = 0;
-        for (int k = 0; k < n_best; k++) mean += caviar_scale_from_value(info->scale, values[k]) / n_best;
+        for (int k = 0; k < n; k++) mean += caviar_scale_from_value(info->scale, values[k]) / n;
         p->mu = mean;
         p->sigma *= zoom;
         break;

@@ -20,9 +20,13 @@ caviar_status spec_fails(const char *text, caviar_error *err) {
 }
 
 double *draw_param(const char *name, const char *entry, int n, unsigned long long seed) {
+  return draw_param_by("random", name, entry, n, seed);
+}
+
+double *draw_param_by(const char *method, const char *name, const char *entry, int n, unsigned long long seed) {
   char text[2048];
-  snprintf(text, sizeof text, "{\"method\": \"random\", \"seed\": %llu, \"parameters\": {\"%s\": %s}}", seed, name,
-           entry);
+  snprintf(text, sizeof text, "{\"method\": \"%s\", \"seed\": %llu, \"parameters\": {\"%s\": %s}}", method, seed,
+           name, entry);
   caviar_spec spec;
   spec_ok(text, &spec);
   caviar_sampler sampler;

@@ -11,5 +11,7 @@ void spec_ok(const char *text, caviar_spec *spec);
 caviar_status spec_fails(const char *text, caviar_error *err);
 /* n draws of the single parameter NAME given as ENTRY (a JSON object) under method random. */
 double *draw_param(const char *name, const char *entry, int n, unsigned long long seed);
+/* The same under another method (sobol). */
+double *draw_param_by(const char *method, const char *name, const char *entry, int n, unsigned long long seed);
 
 #endif

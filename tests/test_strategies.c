@@ -181,3 +181,98 @@ Test(strategies, pbt_copies_weights_and_state_from_a_top_member_and_records_it) 
   cr_expect_eq(copies, 2, "the bottom quarter of 8 copies once");
   caviar_sweep_result_free(&r);
 }
+
+static void tpe_spec(char *text, size_t size, const char *extra) {
+  snprintf(text, size,
+           "{\"method\": \"tpe\", \"seed\": 8, \"data\": {\"dir\": \"%s\"}, \"model\": {\"batch_size\": 32},"
+           " \"tpe\": {\"startup\": 5},"
+           " \"parameters\": {\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-4, \"max\": 1e-1},"
+           "   \"hidden\": {\"values\": [8, 12]}, \"dropout\": {\"values\": [0, 0.2]}}, %s}",
+           dir(), extra);
+}
+
+/* The trials the spec's sampler (tpe's sobol startup) draws before any proposal. */
+static void startup_draws(const char *text, int n, caviar_trial *out) {
+  caviar_spec spec;
+  spec_ok(text, &spec);
+  caviar_sampler s;
+  caviar_error err;
+  cr_assert_eq(caviar_sampler_init(&s, &spec, spec.seed, n, &err), CAVIAR_OK);
+  for (int i = 0; i < n; i++) caviar_sampler_draw(&s, (uint32_t)i, &out[i]);
+  caviar_sampler_free(&s);
+  caviar_spec_free(&spec);
+}
+
+Test(strategies, tpe_proposes_each_refilled_slot_from_every_result_so_far) {
+  char text[2048];
+  tpe_spec(text, sizeof text,
+           "\"trials\": 30, \"population\": 5,"
+           " \"early_terminate\": {\"type\": \"successive_halving\", \"min_epochs\": 1, \"max_epochs\": 4, \"eta\": 2}");
+  fullness f = {5, 0, 0};
+  caviar_sweep_result r, again;
+  run_spec(text, &r, check_full, &f);
+  run_spec(text, &again, NULL, NULL);
+  cr_assert_eq(r.n_trials, 30);
+  cr_expect_eq(f.violations, 0, "an epoch trained fewer than 5 members while trials were waiting");
+  caviar_trial drawn[30];
+  startup_draws(text, 30, drawn);
+  /* The first population starts before any result: sobol points. Later ones are proposals. */
+  int proposed = 0;
+  for (int i = 0; i < 30; i++) {
+    bool same = r.trials[i].trial.hp.learning_rate == drawn[i].hp.learning_rate;
+    if (i < 5) cr_expect(same, "trial %d started before any result", i);
+    proposed += !same;
+    cr_expect_neq(r.trials[i].status, CAVIAR_TRIAL_RUNNING);
+    /* Reproducible: the same seed gives the same proposals and results. */
+    cr_expect(memcmp(&r.trials[i].trial.hp, &again.trials[i].trial.hp, sizeof r.trials[i].trial.hp) == 0, "trial %d", i);
+    cr_expect_eq(r.trials[i].val_acc, again.trials[i].val_acc, "trial %d", i);
+  }
+  cr_expect_geq(proposed, 20, "only %d of 25 refilled trials were proposed by the model", proposed);
+  caviar_sweep_result_free(&r);
+  caviar_sweep_result_free(&again);
+}
+
+Test(strategies, tpe_runs_with_hyperband_brackets_and_a_refilled_population) {
+  char text[2048];
+  tpe_spec(text, sizeof text,
+           "\"population\": 6, \"early_terminate\": {\"type\": \"hyperband\", \"min_iter\": 1, \"max_iter\": 4, \"eta\": 2}");
+  caviar_sweep_result r;
+  run_spec(text, &r, NULL, NULL);
+  cr_assert_eq(r.n_trials, (int)caviar_plan_trials(&r.plan));
+  caviar_trial drawn[64];
+  cr_assert_leq(r.n_trials, 64);
+  startup_draws(text, r.n_trials, drawn);
+  int proposed = 0, survived = 0;
+  for (int i = 0; i < r.n_trials; i++) {
+    proposed += r.trials[i].trial.hp.learning_rate != drawn[i].hp.learning_rate;
+    survived += r.trials[i].status == CAVIAR_TRIAL_SURVIVED;
+  }
+  /* The first 6 start together from sobol; every refilled slot got a proposal. */
+  cr_expect_eq(proposed, r.n_trials - 6, "%d of %d proposed", proposed, r.n_trials);
+  cr_expect_gt(survived, 0);
+  caviar_sweep_result_free(&r);
+}
+
+Test(strategies, tpe_rounds_propose_a_whole_batch_inside_each_zoomed_box) {
+  char text[2048];
+  snprintf(text, sizeof text,
+           "{\"method\": \"tpe\", \"seed\": 8, \"trials\": 8, \"data\": {\"dir\": \"%s\"},"
+           " \"model\": {\"batch_size\": 32, \"epochs\": 2, \"hidden\": 8}, \"tpe\": {\"startup\": 5},"
+           " \"parameters\": {\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-4, \"max\": 1e-1}},"
+           " \"coarse_to_fine\": {\"rounds\": 2, \"zoom\": 0.5, \"top_k\": 2}}",
+           dir());
+  caviar_sweep_result r;
+  run_spec(text, &r, NULL, NULL);
+  cr_assert_eq(r.n_rounds, 2);
+  cr_assert_eq(r.n_trials, 16);
+  const caviar_param *box = caviar_space_find(&r.boxes[1], "learning_rate");
+  for (int i = 8; i < 16; i++) {
+    double lr = r.trials[i].trial.hp.learning_rate;
+    cr_expect_eq(r.trials[i].trial.round, 1);
+    cr_expect(lr >= box->min * (1 - 1e-12) && lr <= box->max * (1 + 1e-12), "trial %d: %g outside [%g, %g]", i, lr,
+              exp(box->t_lo), exp(box->t_hi));
+    /* The batch's proposals see each other as pending (constant liar) and spread out. */
+    for (int j = 8; j < i; j++) cr_expect_neq(lr, r.trials[j].trial.hp.learning_rate, "trials %d and %d", i, j);
+  }
+  caviar_sweep_result_free(&r);
+}

@@ -35,6 +35,7 @@ typedef struct caviar_hparams {
   int batch_size;
   int optimizer;  /* caviar_optimizer */
   int activation; /* caviar_activation */
+  unsigned inactive; /* bit i: caviar_hp_table[i] is switched off by a condition ("when") */
 } caviar_hparams;
 
 typedef enum caviar_hp_type {
@@ -65,6 +66,9 @@ const char *caviar_hp_names(void);
 double caviar_hp_get(const caviar_hparams *hp, const caviar_hp_info *info);
 void caviar_hp_set(caviar_hparams *hp, const caviar_hp_info *info, double value);
 void caviar_hparams_default(caviar_hparams *hp);
+/* Whether a condition ("when") switched the hyperparameter off in this config. */
+bool caviar_hp_active(const caviar_hparams *hp, const caviar_hp_info *info);
+void caviar_hp_set_active(caviar_hparams *hp, const caviar_hp_info *info, bool active);
 
 bool caviar_hp_in_range(const caviar_hp_info *info, double value);
 /* The valid range as text, e.g. "[0, 1)" or "(0, inf)". */

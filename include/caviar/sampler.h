@@ -16,11 +16,16 @@ typedef struct caviar_trial {
   caviar_hparams hp;
 } caviar_trial;
 
+struct caviar_qmc;
+
 typedef struct caviar_sampler {
   const caviar_spec *spec;
   const caviar_space *space; /* the box being sampled: the spec's space, or a zoomed round's */
   uint64_t seed;
   caviar_grid grid; /* grid method only */
+  long *grid_index; /* grid with conditions: the product indices whose inactive parameters sit at
+                       their first point (the others repeat them); NULL: every index */
+  struct caviar_qmc *qmc; /* sobol, and tpe's startup: the scrambled sequence */
   long long count;  /* trials this sampler yields */
 } caviar_sampler;
 
@@ -31,8 +36,13 @@ caviar_status caviar_sampler_init(caviar_sampler *s, const caviar_spec *spec, ui
 void caviar_sampler_draw(const caviar_sampler *s, uint32_t id, caviar_trial *out);
 void caviar_sampler_free(caviar_sampler *s);
 
-/* One random draw of every parameter of space for trial id, over the fixed values in base. */
+/* One random draw of every parameter of space for trial id, over the fixed values in base;
+ * parameters a condition switches off keep base's value and are marked inactive. */
 void caviar_sample_random(const caviar_space *space, const caviar_hparams *base, uint64_t seed, uint32_t id,
                           caviar_hparams *out);
+/* Point id of a scrambled quasi-random sequence over space (one dimension per parameter, in spec
+ * order), each coordinate mapped through its parameter's quantile function. */
+void caviar_sample_qmc(struct caviar_qmc *qmc, const caviar_space *space, const caviar_hparams *base, uint32_t id,
+                       caviar_hparams *out);
 
 #endif

@@ -65,6 +65,14 @@ bool caviar_dist_lookup(const char *name, caviar_dist *out);
 /* Every supported distribution name, comma-separated, for error messages. */
 const char *caviar_dist_names(void);
 
+/* A condition on a parameter: it is active only while parameter `parent` (a categorical or
+ * constant parameter of the same space) takes one of `values`. */
+typedef struct caviar_condition {
+  int parent;     /* index into the space's params */
+  double *values; /* choice indices for named hyperparameters */
+  int n_values;
+} caviar_condition;
+
 typedef struct caviar_param {
   char *name;
   const caviar_hp_info *hp;
@@ -77,6 +85,8 @@ typedef struct caviar_param {
   double *cumulative; /* list family: cumulative probabilities, NULL for uniform choice */
   int n_values;
   int grid_points; /* 0: not given */
+  caviar_condition *when; /* "when": all must hold (and the parents be active) */
+  int n_when;
 } caviar_param;
 
 typedef struct caviar_space {
@@ -90,6 +100,21 @@ double caviar_scale_from_value(caviar_scale scale, double value);
 
 /* One draw from the parameter's distribution given two independent uniforms in (0, 1). */
 double caviar_param_draw(const caviar_param *p, double u1, double u2);
+/* The value at quantile u in (0, 1) of the parameter's distribution: the inverse of its CDF, so
+ * that evenly spread u (quasi-random points) give evenly spread values on the parameter's scale.
+ * Equal to caviar_param_draw(p, u, .) except for the normal family (inverse CDF there). */
+double caviar_param_quantile(const caviar_param *p, double u);
+/* The cumulative probability of value x, the inverse of caviar_param_quantile (list family: the
+ * probability mass below x's entry plus half its own). */
+double caviar_param_cdf(const caviar_param *p, double x);
+
+/* Whether parameter i is active in hp: every condition's parent is active and holds one of its
+ * values. Parameters without conditions are always active. */
+bool caviar_space_active(const caviar_space *space, const caviar_hparams *hp, int i);
+/* After every parameter of space is set in hp: puts each inactive parameter back to its value in
+ * base (the spec's fixed value) and marks it inactive in hp, so it is neither printed nor reported. */
+void caviar_space_apply_conditions(const caviar_space *space, const caviar_hparams *base, caviar_hparams *hp);
+bool caviar_space_has_conditions(const caviar_space *space);
 
 #define CAVIAR_NORMAL_REACH 9.0
 

@@ -10,13 +10,16 @@
 #include "caviar/hparams.h"
 #include "caviar/space.h"
 #include "caviar/status.h"
+#include "caviar/tpe.h"
 
 CAVIAR_C_BEGIN
 
 typedef enum caviar_method {
   CAVIAR_METHOD_GRID,
   CAVIAR_METHOD_RANDOM,
-  CAVIAR_METHOD_COARSE_TO_FINE
+  CAVIAR_METHOD_COARSE_TO_FINE,
+  CAVIAR_METHOD_SOBOL, /* scrambled Sobol points (Halton beyond Sobol's dimensions) */
+  CAVIAR_METHOD_TPE    /* tree-structured Parzen estimator (Bergstra et al. 2011) */
 } caviar_method;
 
 typedef enum caviar_metric_name { CAVIAR_METRIC_VAL_ACC, CAVIAR_METRIC_VAL_LOSS } caviar_metric_name;
@@ -85,6 +88,8 @@ typedef struct caviar_spec {
   caviar_early_terminate early_terminate;
   caviar_data_spec data;
   caviar_coarse_to_fine coarse_to_fine;
+  int rounds;         /* 1, or coarse_to_fine.rounds: coarse-to-fine, or tpe given a coarse_to_fine section */
+  caviar_tpe_options tpe;
   char *text; /* the spec as given, kept for the run summary */
 } caviar_spec;
 

@@ -21,5 +21,6 @@ caviar_status caviar_parse_model(const caviar_json_ctx *ctx, const cJSON *item, 
                                  int *epochs);
 caviar_status caviar_parse_coarse_to_fine(const caviar_json_ctx *ctx, const cJSON *item,
                                           caviar_coarse_to_fine *out);
+caviar_status caviar_parse_tpe(const caviar_json_ctx *ctx, const cJSON *item, caviar_tpe_options *out);
 
 #endif

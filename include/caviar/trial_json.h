@@ -13,7 +13,8 @@
  * Returns the length written, like snprintf. */
 int caviar_format_number(char *buf, size_t size, double x);
 
-/* {"learning_rate": 0.0031, "optimizer": "adam", ...}: every hyperparameter, in table order. */
+/* {"learning_rate": 0.0031, "optimizer": "adam", ...}: every active hyperparameter, in table order
+ * (one a condition switched off is left out). */
 int caviar_hparams_json(const caviar_hparams *hp, char *buf, size_t size);
 
 /* {"trial": 0, "params": {...}} */

@@ -1,0 +1,420 @@
+/* TPE as Optuna's TPESampler (univariate): see include/caviar/tpe.h. */
+#include "caviar/tpe.h"
+
+#include <float.h>
+#include <gsl/gsl_cdf.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caviar/counter_rng.h"
+
+typedef struct observation {
+  caviar_hparams hp;
+  int budget;
+  double loss;
+} observation;
+
+struct caviar_tpe {
+  caviar_tpe_options opt;
+  uint64_t seed;
+  observation *obs;
+  int n, cap;
+};
+
+caviar_status caviar_tpe_new(const caviar_tpe_options *options, uint64_t seed, caviar_tpe **out, caviar_error *err) {
+  *out = caviar_alloc(1, sizeof **out, "the TPE sampler", err);
+  if (!*out) return CAVIAR_ERUNTIME;
+  (*out)->opt = *options;
+  if ((*out)->opt.startup < 2) (*out)->opt.startup = 2;
+  if ((*out)->opt.candidates < 1) (*out)->opt.candidates = 1;
+  (*out)->seed = seed;
+  return CAVIAR_OK;
+}
+
+void caviar_tpe_free(caviar_tpe *t) {
+  if (!t) return;
+  free(t->obs);
+  free(t);
+}
+
+caviar_status caviar_tpe_observe(caviar_tpe *t, const caviar_hparams *hp, int budget, double loss, caviar_error *err) {
+  if (t->n == t->cap) {
+    int cap = t->cap ? 2 * t->cap : 256;
+    observation *grown = realloc(t->obs, (size_t)cap * sizeof *grown);
+    if (!grown) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording TPE observations");
+    t->obs = grown;
+    t->cap = cap;
+  }
+  t->obs[t->n++] = (observation){*hp, budget, isfinite(loss) ? loss : INFINITY};
+  return CAVIAR_OK;
+}
+
+int caviar_tpe_observations(const caviar_tpe *t) { return t->n; }
+
+int caviar_tpe_budget(const caviar_tpe *t) {
+  /* The distinct budgets (epochs: few) and how many observations each has. */
+  enum { MAX_BUDGETS = 256 };
+  int budget[MAX_BUDGETS], count[MAX_BUDGETS], n = 0, best = 0;
+  for (int i = 0; i < t->n; i++) {
+    int k = 0;
+    while (k < n && budget[k] != t->obs[i].budget) k++;
+    if (k == n) {
+      if (n == MAX_BUDGETS) continue;
+      budget[n] = t->obs[i].budget;
+      count[n++] = 0;
+    }
+    count[k]++;
+  }
+  for (int k = 0; k < n; k++)
+    if (count[k] >= t->opt.startup && budget[k] > best) best = budget[k];
+  return best;
+}
+
+/* One group's kernels for one parameter: points on the parameter's scale, and their weights. */
+typedef struct kernels {
+  double *x;
+  double *w;
+  int n;
+} kernels;
+
+/* Optuna's default_weights: 1 for the last 25 (by age), a ramp from 1/n up for older ones. */
+static double age_weight(int k, int n) {
+  if (n < 25) return 1.0;
+  int ramp = n - 25;
+  if (k >= ramp) return 1.0;
+  return ramp > 1 ? 1.0 / n + (1.0 - 1.0 / n) * k / (ramp - 1) : 1.0 / n;
+}
+
+/* A parameter's description for the estimator: a numeric interval on its scale, or a list. */
+typedef struct axis {
+  const caviar_param *p;
+  bool list;
+  double lo, hi;   /* on the scale (numeric) */
+  double step;     /* integer and linear q_: the cell width (0: continuous) */
+  double prior_mu, prior_sigma;
+} axis;
+
+static void axis_of(const caviar_param *p, axis *a) {
+  const caviar_dist_info *info = caviar_dist_get(p->dist);
+  memset(a, 0, sizeof *a);
+  a->p = p;
+  switch (info->family) {
+    case CAVIAR_FAMILY_LIST: a->list = true; return;
+    case CAVIAR_FAMILY_INTEGER:
+      a->step = 1;
+      a->lo = p->t_lo - 0.5;
+      a->hi = p->t_hi + 0.5;
+      break;
+    case CAVIAR_FAMILY_BOX:
+      a->lo = p->t_lo;
+      a->hi = p->t_hi;
+      if (info->quantized && info->scale == CAVIAR_SCALE_LINEAR) {
+        double vlo, vhi;
+        caviar_param_support(p, &vlo, &vhi);
+        a->step = p->q;
+        a->lo = vlo - 0.5 * p->q;
+        a->hi = vhi + 0.5 * p->q;
+      }
+      break;
+    case CAVIAR_FAMILY_NORMAL:
+      a->lo = p->mu - CAVIAR_NORMAL_REACH * p->sigma;
+      a->hi = p->mu + CAVIAR_NORMAL_REACH * p->sigma;
+      a->prior_mu = p->mu;
+      a->prior_sigma = p->sigma;
+      return;
+  }
+  a->prior_mu = 0.5 * (a->lo + a->hi);
+  a->prior_sigma = a->hi - a->lo;
+}
+
+/* The coordinate of a value on the axis (numeric) or its index in the list (-1: not in it). */
+static double coordinate(const axis *a, double value) {
+  const caviar_param *p = a->p;
+  if (a->list) {
+    for (int i = 0; i < p->n_values; i++)
+      if (p->values[i] == value) return i;
+    return -1;
+  }
+  if (a->step > 0) return value;
+  return caviar_scale_from_value(caviar_dist_get(p->dist)->scale, value);
+}
+
+static bool in_axis(const axis *a, double x) { return a->list ? x >= 0 : x >= a->lo && x <= a->hi; }
+
+static double value_at(const axis *a, double x) {
+  const caviar_param *p = a->p;
+  const caviar_dist_info *info = caviar_dist_get(p->dist);
+  if (a->list) return p->values[(int)x];
+  double v;
+  if (info->family == CAVIAR_FAMILY_INTEGER) {
+    v = fmin(fmax(nearbyint(x), p->t_lo), p->t_hi);
+    return v;
+  }
+  if (a->step > 0) {
+    double vlo, vhi;
+    caviar_param_support(p, &vlo, &vhi);
+    return fmin(fmax(caviar_quantize(x, p->q), vlo), vhi);
+  }
+  v = caviar_scale_to_value(info->scale, fmin(fmax(x, a->lo), a->hi));
+  if (info->quantized) v = caviar_quantize(v, p->q);
+  double vlo, vhi;
+  caviar_param_support(p, &vlo, &vhi);
+  return fmin(fmax(v, vlo), vhi);
+}
+
+/* The estimator of one group on one axis: kernels at the group's points plus the prior. */
+typedef struct estimator {
+  int n;         /* kernels, the prior last */
+  double *mu, *sigma, *w, *z; /* z: truncated normal mass on [lo, hi] */
+  double *cat;   /* list axes: n x n_values probabilities */
+} estimator;
+
+static int compare_doubles(const void *pa, const void *pb) {
+  double a = *(const double *)pa, b = *(const double *)pb;
+  return (a > b) - (a < b);
+}
+
+/* Optuna's bandwidths: each point's sigma is the larger gap to its sorted neighbours (the
+ * interval's ends standing in at the extremes, except that the outermost points use their inner
+ * gap), clipped to [(hi - lo) / min(100, 1 + kernels), hi - lo]. */
+static void bandwidths(const axis *a, const double *x, int n, double *sigma) {
+  double *sorted = malloc((size_t)(n + 2) * sizeof *sorted);
+  int *rank = malloc((size_t)n * sizeof *rank);
+  if (!sorted || !rank) {
+    for (int i = 0; i < n; i++) sigma[i] = a->hi - a->lo;
+    free(sorted);
+    free(rank);
+    return;
+  }
+  for (int i = 0; i < n; i++) sorted[i + 1] = x[i];
+  qsort(sorted + 1, (size_t)n, sizeof *sorted, compare_doubles);
+  sorted[0] = a->lo;
+  sorted[n + 1] = a->hi;
+  double span = a->hi - a->lo;
+  double minsigma = span / fmin(100.0, 1.0 + (n + 1)), maxsigma = span;
+  for (int i = 0; i < n; i++) {
+    /* The point's place among the sorted ones (the first equal one). */
+    int lo = 1, hi = n;
+    while (lo < hi) {
+      int mid = (lo + hi) / 2;
+      if (sorted[mid] < x[i]) lo = mid + 1;
+      else hi = mid;
+    }
+    int k = lo;
+    double left = sorted[k] - sorted[k - 1], right = sorted[k + 1] - sorted[k];
+    double s = fmax(left, right);
+    if (n + 2 >= 4) {
+      if (k == 1) s = right;
+      else if (k == n) s = left;
+    }
+    sigma[i] = fmin(fmax(s, minsigma), maxsigma);
+  }
+  free(sorted);
+  free(rank);
+}
+
+static void estimator_free(estimator *e) {
+  free(e->mu);
+  free(e->sigma);
+  free(e->w);
+  free(e->z);
+  free(e->cat);
+  memset(e, 0, sizeof *e);
+}
+
+static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, estimator *e) {
+  memset(e, 0, sizeof *e);
+  e->n = k->n + 1;
+  e->mu = calloc((size_t)e->n, sizeof *e->mu);
+  e->sigma = calloc((size_t)e->n, sizeof *e->sigma);
+  e->w = calloc((size_t)e->n, sizeof *e->w);
+  e->z = calloc((size_t)e->n, sizeof *e->z);
+  int nv = a->list ? a->p->n_values : 0;
+  if (a->list) e->cat = calloc((size_t)e->n * (size_t)nv, sizeof *e->cat);
+  if (!e->mu || !e->sigma || !e->w || !e->z || (a->list && !e->cat)) {
+    estimator_free(e);
+    return false;
+  }
+  double total = prior_weight;
+  for (int i = 0; i < k->n; i++) total += k->w[i];
+  for (int i = 0; i < k->n; i++) e->w[i] = k->w[i] / total;
+  e->w[k->n] = prior_weight / total;
+  if (a->list) {
+    /* Optuna: each observation's kernel puts prior_weight / kernels on every value, 1 more on its
+     * own, normalised; the prior kernel is the spec's own distribution over the values. */
+    const caviar_param *p = a->p;
+    double spread = prior_weight / e->n;
+    for (int i = 0; i < k->n; i++) {
+      double *row = e->cat + (size_t)i * nv;
+      for (int v = 0; v < nv; v++) row[v] = spread / (1.0 + nv * spread);
+      row[(int)k->x[i]] += 1.0 / (1.0 + nv * spread);
+    }
+    double *prior = e->cat + (size_t)k->n * nv;
+    for (int v = 0; v < nv; v++)
+      prior[v] = p->cumulative ? p->cumulative[v] - (v ? p->cumulative[v - 1] : 0) : 1.0 / nv;
+    return true;
+  }
+  bandwidths(a, k->x, k->n, e->sigma);
+  for (int i = 0; i < k->n; i++) e->mu[i] = k->x[i];
+  e->mu[k->n] = a->prior_mu;
+  e->sigma[k->n] = a->prior_sigma;
+  for (int i = 0; i < e->n; i++) {
+    e->z[i] = gsl_cdf_ugaussian_P((a->hi - e->mu[i]) / e->sigma[i]) - gsl_cdf_ugaussian_P((a->lo - e->mu[i]) / e->sigma[i]);
+    if (!(e->z[i] > 1e-300)) e->z[i] = 1e-300;
+  }
+  return true;
+}
+
+/* log density (numeric: per unit of the scale, or the mass of the value's cell) of the mixture. */
+static double estimator_log_pdf(const axis *a, const estimator *e, double x) {
+  double m = -INFINITY;
+  double *terms = malloc((size_t)e->n * sizeof *terms);
+  if (!terms) return -INFINITY;
+  for (int i = 0; i < e->n; i++) {
+    double t;
+    if (a->list) {
+      t = log(e->w[i]) + log(e->cat[(size_t)i * a->p->n_values + (int)x]);
+    } else if (a->step > 0) {
+      double hi = fmin(x + 0.5 * a->step, a->hi), lo = fmax(x - 0.5 * a->step, a->lo);
+      double mass = gsl_cdf_ugaussian_P((hi - e->mu[i]) / e->sigma[i]) - gsl_cdf_ugaussian_P((lo - e->mu[i]) / e->sigma[i]);
+      t = log(e->w[i]) + log(fmax(mass, 1e-300)) - log(e->z[i]);
+    } else {
+      double u = (x - e->mu[i]) / e->sigma[i];
+      t = log(e->w[i]) - 0.5 * u * u - log(e->sigma[i]) - 0.5 * log(2 * M_PI) - log(e->z[i]);
+    }
+    terms[i] = t;
+    if (t > m) m = t;
+  }
+  double s = 0;
+  for (int i = 0; i < e->n && isfinite(m); i++) s += exp(terms[i] - m);
+  free(terms);
+  return isfinite(m) ? m + log(s) : -INFINITY;
+}
+
+/* One draw from the mixture given three uniforms: the kernel, then the point. */
+static double estimator_draw(const axis *a, const estimator *e, double u_kernel, double u_point) {
+  int k = 0;
+  double c = e->w[0];
+  while (k < e->n - 1 && u_kernel >= c) c += e->w[++k];
+  if (a->list) {
+    int nv = a->p->n_values, v = 0;
+    const double *row = e->cat + (size_t)k * nv;
+    double acc = row[0];
+    while (v < nv - 1 && u_point >= acc) acc += row[++v];
+    return v;
+  }
+  /* A truncated normal by its inverse CDF. */
+  double pa = gsl_cdf_ugaussian_P((a->lo - e->mu[k]) / e->sigma[k]);
+  double pb = gsl_cdf_ugaussian_P((a->hi - e->mu[k]) / e->sigma[k]);
+  double p = pa + u_point * (pb - pa);
+  double x = p > 0 && p < 1 ? e->mu[k] + e->sigma[k] * gsl_cdf_ugaussian_Pinv(p) : e->mu[k];
+  x = fmin(fmax(x, a->lo), a->hi);
+  if (a->step > 0) {
+    /* The cell the point falls in. */
+    const caviar_param *pr = a->p;
+    if (caviar_dist_get(pr->dist)->family == CAVIAR_FAMILY_INTEGER) x = fmin(fmax(nearbyint(x), pr->t_lo), pr->t_hi);
+    else x = value_at(a, x);
+  }
+  return x;
+}
+
+typedef struct ranked {
+  double loss;
+  int index;
+} ranked;
+
+static int compare_ranked(const void *pa, const void *pb) {
+  const ranked *a = pa, *b = pb;
+  if (a->loss != b->loss) return a->loss < b->loss ? -1 : 1;
+  return (a->index > b->index) - (a->index < b->index);
+}
+
+/* The kernels of one group on one axis: the members where the parameter is active and inside the
+ * box, weighted by age within the group. */
+static void collect(const axis *a, const caviar_hparams *const *hp, int n, kernels *k) {
+  k->n = 0;
+  for (int i = 0; i < n; i++) {
+    if (!caviar_hp_active(hp[i], a->p->hp)) continue;
+    double x = coordinate(a, caviar_hp_get(hp[i], a->p->hp));
+    if (!in_axis(a, x)) continue;
+    k->x[k->n++] = x;
+  }
+  for (int i = 0; i < k->n; i++) k->w[i] = age_weight(i, k->n);
+}
+
+bool caviar_tpe_propose(caviar_tpe *t, const caviar_space *space, const caviar_hparams *base, uint32_t id,
+                        const caviar_hparams *pending, int n_pending, caviar_hparams *out) {
+  int budget = caviar_tpe_budget(t);
+  if (budget == 0) return false;
+  int n = 0;
+  for (int i = 0; i < t->n; i++) n += t->obs[i].budget == budget;
+  ranked *order = malloc((size_t)n * sizeof *order);
+  int *rank_of = malloc((size_t)t->n * sizeof *rank_of);
+  const caviar_hparams **good = malloc((size_t)(n + 1) * sizeof *good);
+  const caviar_hparams **bad = malloc((size_t)(n + n_pending + 1) * sizeof *bad);
+  kernels kg = {malloc((size_t)(n + 1) * sizeof(double)), malloc((size_t)(n + 1) * sizeof(double)), 0};
+  kernels kb = {malloc((size_t)(n + n_pending + 1) * sizeof(double)), malloc((size_t)(n + n_pending + 1) * sizeof(double)), 0};
+  bool ok = order && rank_of && good && bad && kg.x && kg.w && kb.x && kb.w;
+  if (ok) {
+    int m = 0;
+    for (int i = 0; i < t->n; i++)
+      if (t->obs[i].budget == budget) order[m] = (ranked){t->obs[i].loss, i}, m++;
+    qsort(order, (size_t)n, sizeof *order, compare_ranked);
+    int n_good = (int)ceil(0.1 * n);
+    if (n_good > 25) n_good = 25;
+    if (n_good < 1) n_good = 1;
+    /* Both groups in the order the observations arrived (the weights favour recent ones). */
+    int ng = 0, nb = 0;
+    for (int r = 0; r < n; r++) rank_of[order[r].index] = r;
+    for (int i = 0; i < t->n; i++) {
+      if (t->obs[i].budget != budget) continue;
+      if (rank_of[i] < n_good) good[ng++] = &t->obs[i].hp;
+      else bad[nb++] = &t->obs[i].hp;
+    }
+    /* Constant liar: configs still training are the worst results so far. */
+    for (int i = 0; i < n_pending; i++) bad[nb++] = &pending[i];
+    *out = *base;
+    for (int pi = 0; pi < space->n; pi++) {
+      const caviar_param *p = &space->params[pi];
+      axis a;
+      axis_of(p, &a);
+      collect(&a, good, ng, &kg);
+      collect(&a, bad, nb, &kb);
+      estimator l, g;
+      if (!estimator_fit(&a, &kg, t->opt.prior_weight, &l)) {
+        ok = false;
+        break;
+      }
+      if (!estimator_fit(&a, &kb, t->opt.prior_weight, &g)) {
+        estimator_free(&l);
+        ok = false;
+        break;
+      }
+      double best_x = 0, best_score = -INFINITY;
+      uint32_t hash = caviar_name_hash(p->name);
+      for (int c = 0; c < t->opt.candidates; c++) {
+        caviar_rng_block r = caviar_rng(t->seed, id, CAVIAR_RNG_TPE, ((uint64_t)(c + 1) << 32) | hash);
+        double x = estimator_draw(&a, &l, caviar_u01_open(r.v[0], r.v[1]), caviar_u01_open(r.v[2], r.v[3]));
+        double score = estimator_log_pdf(&a, &l, x) - estimator_log_pdf(&a, &g, x);
+        if (c == 0 || score > best_score) {
+          best_score = score;
+          best_x = x;
+        }
+      }
+      caviar_hp_set(out, p->hp, value_at(&a, best_x));
+      estimator_free(&l);
+      estimator_free(&g);
+    }
+    if (ok) caviar_space_apply_conditions(space, base, out);
+  }
+  free(order);
+  free(rank_of);
+  free(good);
+  free(bad);
+  free(kg.x);
+  free(kg.w);
+  free(kb.x);
+  free(kb.w);
+  return ok;
+}

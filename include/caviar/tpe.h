@@ -1,0 +1,52 @@
+#ifndef CAVIAR_TPE_H
+#define CAVIAR_TPE_H
+/* The tree-structured Parzen estimator (Bergstra et al. 2011), as Optuna's TPESampler does it
+ * (univariate, its default): the observations are split into the best gamma(n) = min(ceil(n / 10),
+ * 25) and the rest; per parameter, on the parameter's own scale, a Parzen estimator l(x) is fitted
+ * to the good ones and g(x) to the others (truncated Gaussian kernels with Optuna's bandwidths and
+ * magic clip, a prior kernel, the recency weights; discrete kernels for categorical parameters,
+ * integrated over each value's cell for integer and q_ parameters); `candidates` draws from l(x)
+ * compete and the one with the largest l(x) / g(x) wins.
+ *
+ * Multi-fidelity (BOHB, Falkner et al. 2018): each observation carries its budget (epochs); the
+ * model is fitted on the largest budget that has at least `startup` observations. Until one has,
+ * propose declines and the caller uses its startup sequence (sobol). Batches (constant liar):
+ * configs still training are passed as `pending` and count as the worst observations, so a batch
+ * of proposals spreads out instead of repeating one point. A proposal is a pure function of the
+ * seed, the trial id, the observations (in order) and the pending configs. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "caviar/hparams.h"
+#include "caviar/space.h"
+#include "caviar/status.h"
+
+CAVIAR_C_BEGIN
+
+typedef struct caviar_tpe_options {
+  int startup;         /* observations (at one budget) before the model takes over: 10 */
+  int candidates;      /* draws from l(x) per parameter: 24 */
+  double prior_weight; /* weight of the prior kernel: 1 */
+} caviar_tpe_options;
+
+#define CAVIAR_TPE_DEFAULT_OPTIONS ((caviar_tpe_options){10, 24, 1.0})
+
+typedef struct caviar_tpe caviar_tpe;
+
+caviar_status caviar_tpe_new(const caviar_tpe_options *options, uint64_t seed, caviar_tpe **out, caviar_error *err);
+/* Records that config hp reached loss (smaller is better; NaN or inf: diverged, the worst) after
+ * budget units of training. */
+caviar_status caviar_tpe_observe(caviar_tpe *t, const caviar_hparams *hp, int budget, double loss, caviar_error *err);
+/* Trial id's config over base, every parameter of space (the current search box) proposed; false
+ * (and out untouched) while no budget has `startup` observations. */
+bool caviar_tpe_propose(caviar_tpe *t, const caviar_space *space, const caviar_hparams *base, uint32_t id,
+                        const caviar_hparams *pending, int n_pending, caviar_hparams *out);
+/* The budget propose would fit on (0: none yet). */
+int caviar_tpe_budget(const caviar_tpe *t);
+int caviar_tpe_observations(const caviar_tpe *t);
+void caviar_tpe_free(caviar_tpe *t);
+
+CAVIAR_C_END
+
+#endif
