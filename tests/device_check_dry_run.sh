@@ -26,8 +26,10 @@ took=$((SECONDS - start))
 [ -s "$tmp/out/table.txt" ] || fail "no table.txt"
 grep -q "NO GPU" "$tmp/out/table.txt" || fail "the table does not say that there is no GPU"
 grep -q "^| run | models" "$tmp/out/table.txt" || fail "the table has no benchmark table"
-tar -tzf "$tmp/out/logs.tar.gz" | grep -q "logs/steps.txt" || fail "logs.tar.gz lacks steps.txt"
-tar -tzf "$tmp/out/logs.tar.gz" | grep -q "logs/test_backend_agreement.log" || fail "logs.tar.gz lacks the tests' logs"
+# The listing first: grep -q would close the pipe early and fail tar under pipefail.
+listing=$(tar -tzf "$tmp/out/logs.tar.gz") || fail "logs.tar.gz does not list"
+grep -q "logs/steps.txt" <<<"$listing" || fail "logs.tar.gz lacks steps.txt"
+grep -q "logs/test_backend_agreement.log" <<<"$listing" || fail "logs.tar.gz lacks the tests' logs"
 n=$(find "$tmp/out" -mindepth 1 | wc -l)
 [ "$n" -eq 2 ] || fail "\$OUT holds $n entries, expected table.txt and logs.tar.gz"
 echo "device check dry run: rc=$rc in ${took}s (deadline ${deadline}s), table and tarball written"
