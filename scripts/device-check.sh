@@ -102,7 +102,7 @@ step() {
 
 {
   date -u
-  if nvidia-smi -L 2>/dev/null | grep -q GPU; then
+  if grep -q GPU <<<"$(nvidia-smi -L 2>/dev/null || true)"; then
     nvidia-smi -L
     nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader 2>/dev/null
   else
