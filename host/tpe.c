@@ -180,11 +180,8 @@ static int compare_doubles(const void *pa, const void *pb) {
  * gap), clipped to [(hi - lo) / min(100, 1 + kernels), hi - lo]. */
 static void bandwidths(const axis *a, const double *x, int n, double *sigma) {
   double *sorted = malloc((size_t)(n + 2) * sizeof *sorted);
-  int *rank = malloc((size_t)n * sizeof *rank);
-  if (!sorted || !rank) {
+  if (!sorted) {
     for (int i = 0; i < n; i++) sigma[i] = a->hi - a->lo;
-    free(sorted);
-    free(rank);
     return;
   }
   for (int i = 0; i < n; i++) sorted[i + 1] = x[i];
@@ -211,7 +208,6 @@ static void bandwidths(const axis *a, const double *x, int n, double *sigma) {
     sigma[i] = fmin(fmax(s, minsigma), maxsigma);
   }
   free(sorted);
-  free(rank);
 }
 
 static void estimator_free(estimator *e) {

@@ -276,3 +276,30 @@ Test(strategies, tpe_rounds_propose_a_whole_batch_inside_each_zoomed_box) {
   }
   caviar_sweep_result_free(&r);
 }
+
+Test(strategies, a_tpe_sweep_with_conditions_keeps_inactive_parameters_out_of_every_trial) {
+  char text[2048];
+  snprintf(text, sizeof text,
+           "{\"method\": \"tpe\", \"seed\": 3, \"trials\": 16, \"population\": 4, \"data\": {\"dir\": \"%s\"},"
+           " \"model\": {\"batch_size\": 32, \"hidden\": 8, \"epochs\": 2}, \"tpe\": {\"startup\": 4},"
+           " \"parameters\": {\"optimizer\": {\"values\": [\"sgd\", \"adam\"]},"
+           "   \"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-3, \"max\": 1e-1},"
+           "   \"beta1\": {\"distribution\": \"one_minus_log_uniform_values\", \"min\": 0.5, \"max\": 0.99,"
+           "               \"when\": {\"optimizer\": [\"adam\"]}}}}",
+           dir());
+  caviar_sweep_result r;
+  run_spec(text, &r, NULL, NULL);
+  cr_assert_eq(r.n_trials, 16);
+  const caviar_hp_info *beta1 = caviar_hp_find("beta1");
+  int sgd = 0, adam = 0;
+  for (int i = 0; i < r.n_trials; i++) {
+    const caviar_hparams *hp = &r.trials[i].trial.hp;
+    bool is_adam = hp->optimizer == CAVIAR_OPT_ADAM;
+    cr_expect_eq(caviar_hp_active(hp, beta1), is_adam, "trial %d", i);
+    if (!is_adam) cr_expect_eq(hp->beta1, 0.9, "trial %d: an inactive beta1 keeps the default", i);
+    sgd += !is_adam;
+    adam += is_adam;
+  }
+  cr_expect(sgd > 0 && adam > 0, "sgd %d, adam %d", sgd, adam);
+  caviar_sweep_result_free(&r);
+}
