@@ -383,6 +383,10 @@ static const char *short_name(const char *name) {
 }
 
 static void param_text(const caviar_param *p, const caviar_hparams *hp, char *buf, size_t size) {
+  if (hp->inactive & (1u << (unsigned)(p->hp - caviar_hp_table))) {
+    snprintf(buf, size, "-"); /* switched off by a "when" condition */
+    return;
+  }
   double v = caviar_hp_get(hp, p->hp);
   if (p->hp->type == CAVIAR_HP_CHOICE) snprintf(buf, size, "%s", p->hp->choices[(int)v]);
   else if (p->hp->type == CAVIAR_HP_INT) snprintf(buf, size, "%d", (int)v);

@@ -298,7 +298,9 @@ def plot_importance(plt, summary, curves, metric, params, out, written):
         row = []
         for name, kind, cats in params:
             v = t["params"].get(name)
-            if kind == "category":
+            if v is None:  # switched off by a "when" condition: a value of its own, below every other
+                row.append(-1e3)
+            elif kind == "category":
                 row.append(cats.index(v) if v in cats else -1)
             elif kind == "one_minus":
                 row.append(math.log10(max(1 - v, 1e-300)))
@@ -339,7 +341,8 @@ def plot_rounds(plt, summary, metric, out, written):
 
     for r in rounds:
         colour = f"C{r['round'] % 10}"
-        trials = [t for t in summary["trials"] if t.get("round") == r["round"] and names[0] in t["params"]]
+        # Trials where a "when" condition switched a plotted parameter off have no point here.
+        trials = [t for t in summary["trials"] if t.get("round") == r["round"] and all(n in t["params"] for n in names)]
         xs = [coord(names[0], t["params"][names[0]]) for t in trials]
         ys = ([coord(names[1], t["params"][names[1]]) for t in trials] if len(names) > 1
               else [t.get(metric) for t in trials])
