@@ -18,6 +18,15 @@ void synth_data(caviar_data *data, size_t n, size_t d, int classes, double noise
   data->classes = classes;
 }
 
+caviar_backend *synth_cpu_backend(caviar_data *data, size_t n, size_t d, int classes) {
+  synth_data(data, n, d, classes, 1.0);
+  caviar_backend *be;
+  caviar_error err;
+  cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
+  cr_assert_eq(be->upload(be, data, &err), CAVIAR_OK);
+  return be;
+}
+
 const char *synth_idx_dir(const char *name, size_t n_train, size_t n_test, size_t d, int classes, double noise,
                           bool gz) {
   static char dir[1024];

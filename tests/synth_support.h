@@ -5,11 +5,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "caviar/backend.h"
 #include "caviar/data.h"
 
 /* n training and n / 4 test examples of d byte features in `classes` Gaussian clusters, split
  * 80/20 and unit-scaled, as caviar_data_load would leave them. */
 void synth_data(caviar_data *data, size_t n, size_t d, int classes, double noise);
+
+/* synth_data, then a CPU backend with it uploaded (the CPU backend's test fixtures). */
+caviar_backend *synth_cpu_backend(caviar_data *data, size_t n, size_t d, int classes);
 
 /* Such data as an IDX folder with Fashion-MNIST's file names (gzipped or not) under the scratch
  * folder; returns its path. */

@@ -13,12 +13,7 @@
 static caviar_data data;
 static caviar_backend *be;
 
-static void setup(void) {
-  synth_data(&data, 1000, 40, 5, 1.0);
-  caviar_error err;
-  cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
-  cr_assert_eq(be->upload(be, &data, &err), CAVIAR_OK);
-}
+static void setup(void) { be = synth_cpu_backend(&data, 1000, 40, 5); }
 
 static void teardown(void) {
   be->destroy(be);
