@@ -325,11 +325,22 @@ caviar_status caviar_report_write(const char *dir, const caviar_report_info *inf
     st = write_stage(stage, info, r, err);
     if (st == CAVIAR_OK && !mkdtemp(old))
       st = caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot create a folder: %s", dir, strerror(errno));
+    bool staged = st == CAVIAR_OK;
     if (st == CAVIAR_OK) {
       st = swap_in(dir, stage, old, err);
       remove_tree(old);
     }
-    remove_tree(stage);
+    /* Complete results that could not be moved into place (a best/ the user cannot replace, say)
+     * are kept under a name the next run leaves alone, and the error says where. */
+    char kept[4096];
+    snprintf(kept, sizeof kept, "%s/caviar-results-XXXXXX", dir);
+    if (staged && st != CAVIAR_OK && mkdtemp(kept) && rename(stage, kept) == 0) {
+      size_t used = strlen(err->msg);
+      snprintf(err->msg + used, sizeof err->msg - used, "; the new results are kept in %s", kept);
+    } else {
+      if (staged && st != CAVIAR_OK) rmdir(kept);
+      remove_tree(stage);
+    }
   }
   close(fd);
   return st;

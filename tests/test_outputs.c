@@ -265,3 +265,38 @@ Test(outputs, an_unwritable_output_folder_is_refused_before_training) {
     free(err);
   }
 }
+
+Test(outputs, results_that_cannot_be_moved_into_place_are_kept_and_named) {
+  /* best/ made a mount point (bind-mounted on itself in a private namespace): renaming it away
+   * fails (EBUSY) after the whole sweep has trained, as a best/ the user cannot replace would. */
+  char out[1024], command[8192];
+  strcpy(out, scratch_path("pinned"));
+  snprintf(command, sizeof command, "unshare -rm sh -c 'mount --bind %s %s' 2>/dev/null", scratch_dir(), scratch_dir());
+  if (system(command) != 0) cr_skip_test("no private mount namespace here (unshare -rm)");
+  snprintf(command, sizeof command,
+           "unshare -rm sh -c '%s sweep %s -o %s --seed 1 >/dev/null 2>&1 && mount --bind %s/best %s/best && "
+           "(%s sweep %s -o %s --seed 2 -q >/dev/null 2>%s; echo $? >%s)'",
+           CAVIAR_BIN, small_spec(), out, out, out, CAVIAR_BIN, small_spec(), out, scratch_path("pinned.err"),
+           scratch_path("pinned.status"));
+  cr_assert_eq(system(command), 0);
+  char *status = scratch_read(scratch_path("pinned.status"), NULL), *err = scratch_read(scratch_path("pinned.err"), NULL);
+  cr_expect_eq(atoi(status), 1, "%s", err);
+  cr_expect_eq(count_lines(err), 1, "%s", err);
+  const char *kept = strstr(err, "the new results are kept in ");
+  cr_assert_not_null(kept, "the error does not say where the results are: %s", err);
+  char where[1200];
+  snprintf(where, sizeof where, "%s", kept + strlen("the new results are kept in "));
+  where[strcspn(where, "\n")] = '\0';
+  cr_expect_eq(summary_seed(where), 2, "the kept folder holds the new run's results");
+  cr_expect_eq(summary_seed(out), 1, "the old results stayed in place");
+  /* The next run leaves the kept results alone. */
+  cli_result r;
+  char args[4096];
+  snprintf(args, sizeof args, "sweep %s -o %s --seed 3", small_spec(), out);
+  r = run_caviar(args);
+  cr_expect_eq(r.status, 0, "%s", r.err);
+  cli_result_free(&r);
+  cr_expect_eq(summary_seed(where), 2, "a later run removed the kept results");
+  free(status);
+  free(err);
+}
