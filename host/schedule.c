@@ -81,32 +81,69 @@ bool caviar_is_rung(const caviar_rungs *rungs, int epochs, int *rung) {
   return false;
 }
 
-typedef struct rank_ctx {
+caviar_rank_key caviar_rank_key_of(float val_loss, float val_acc, bool by_accuracy, int group, int epochs,
+                                   uint32_t trial) {
+  caviar_rank_key k = {group, epochs, by_accuracy ? -val_acc : val_loss, by_accuracy ? val_loss : -val_acc, trial};
+  return k;
+}
+
+/* Lower first, NaN last. */
+static int compare_float(float a, float b) {
+  if (isnan(a) || isnan(b)) return isnan(a) - isnan(b);
+  return (a > b) - (a < b);
+}
+
+int caviar_rank_key_compare(const caviar_rank_key *a, const caviar_rank_key *b) {
+  if (a->group != b->group) return a->group < b->group ? -1 : 1;
+  if (a->epochs != b->epochs) return a->epochs > b->epochs ? -1 : 1;
+  int c = compare_float(a->metric, b->metric);
+  if (c) return c;
+  c = compare_float(a->other, b->other);
+  if (c) return c;
+  return (a->trial > b->trial) - (a->trial < b->trial);
+}
+
+/* Heapsort of order by the keys: in place, with the keys' source passed along, so no state outside
+ * the call (the order is total, so any correct sort gives the same result). */
+static bool ranks_after(caviar_rank_key (*key)(const void *, int), const void *ctx, int a, int b) {
+  caviar_rank_key ka = key(ctx, a), kb = key(ctx, b);
+  return caviar_rank_key_compare(&ka, &kb) > 0;
+}
+
+static void sift_down(int *order, int root, int end, caviar_rank_key (*key)(const void *, int), const void *ctx) {
+  for (int child; (child = 2 * root + 1) < end; root = child) {
+    if (child + 1 < end && ranks_after(key, ctx, order[child + 1], order[child])) child++;
+    if (!ranks_after(key, ctx, order[child], order[root])) return;
+    int t = order[root];
+    order[root] = order[child];
+    order[child] = t;
+  }
+}
+
+void caviar_rank_order(int n, caviar_rank_key (*key)(const void *ctx, int i), const void *ctx, int *order) {
+  for (int i = 0; i < n; i++) order[i] = i;
+  for (int i = n / 2 - 1; i >= 0; i--) sift_down(order, i, n, key, ctx);
+  for (int end = n - 1; end > 0; end--) {
+    int t = order[0];
+    order[0] = order[end];
+    order[end] = t;
+    sift_down(order, 0, end, key, ctx);
+  }
+}
+
+typedef struct rung_members {
   const float *loss, *acc;
   const uint32_t *trial;
   bool by_accuracy;
-} rank_ctx;
+} rung_members;
 
-static _Thread_local const rank_ctx *current;
-
-/* Better first; NaN (never expected here: diverged members are culled before ranking) last. */
-static int compare_members(const void *pa, const void *pb) {
-  int a = *(const int *)pa, b = *(const int *)pb;
-  const rank_ctx *r = current;
-  float acc_a = r->acc[a], acc_b = r->acc[b], loss_a = r->loss[a], loss_b = r->loss[b];
-  int by_acc = (acc_a < acc_b) - (acc_a > acc_b);
-  int by_loss = (loss_a > loss_b) - (loss_a < loss_b);
-  int first = r->by_accuracy ? by_acc : by_loss, second = r->by_accuracy ? by_loss : by_acc;
-  if (first) return first;
-  if (second) return second;
-  return (r->trial[a] > r->trial[b]) - (r->trial[a] < r->trial[b]);
+static caviar_rank_key rung_member_key(const void *ctx, int i) {
+  const rung_members *m = ctx;
+  return caviar_rank_key_of(m->loss[i], m->acc[i], m->by_accuracy, 0, 0, m->trial[i]);
 }
 
 void caviar_rank(const float *val_loss, const float *val_acc, const uint32_t *trial, int n, bool by_accuracy,
                  int *order) {
-  rank_ctx ctx = {val_loss, val_acc, trial, by_accuracy};
-  for (int i = 0; i < n; i++) order[i] = i;
-  current = &ctx;
-  qsort(order, (size_t)n, sizeof *order, compare_members);
-  current = NULL;
+  rung_members m = {val_loss, val_acc, trial, by_accuracy};
+  caviar_rank_order(n, rung_member_key, &m, order);
 }

@@ -665,27 +665,22 @@ static int status_rank(caviar_trial_status s) {
   return s == CAVIAR_TRIAL_SURVIVED ? 0 : s == CAVIAR_TRIAL_CULLED || s == CAVIAR_TRIAL_RUNNING ? 1 : 3;
 }
 
-static const caviar_sweep_result *order_result;
-static bool order_by_acc;
+typedef struct result_ranking {
+  const caviar_sweep_result *r;
+  bool by_accuracy;
+} result_ranking;
 
-static int compare_results(const void *pa, const void *pb) {
-  const caviar_trial_result *a = &order_result->trials[*(const int *)pa], *b = &order_result->trials[*(const int *)pb];
-  int by_status = status_rank(a->status) - status_rank(b->status);
-  if (by_status) return by_status;
-  /* Later rungs first: a trial that went further was judged on more training. */
-  if (a->epochs != b->epochs) return b->epochs - a->epochs;
-  float x = order_by_acc ? b->val_acc : a->val_loss, y = order_by_acc ? a->val_acc : b->val_loss;
-  if (isnan(x) != isnan(y)) return isnan(x) ? 1 : -1;
-  if (x != y) return x < y ? -1 : 1;
-  return (a->trial.id > b->trial.id) - (a->trial.id < b->trial.id);
+/* Survivors, then culled and stopped ones, then diverged; later rungs first (a trial that went
+ * further was judged on more training); then the metric, as at every rung. */
+static caviar_rank_key result_key(const void *ctx, int i) {
+  const result_ranking *k = ctx;
+  const caviar_trial_result *t = &k->r->trials[i];
+  return caviar_rank_key_of(t->val_loss, t->val_acc, k->by_accuracy, status_rank(t->status), t->epochs, t->trial.id);
 }
 
 void caviar_result_order(const caviar_spec *spec, const caviar_sweep_result *r, int *order) {
-  for (int i = 0; i < r->n_trials; i++) order[i] = i;
-  order_result = r;
-  order_by_acc = spec->metric.name == CAVIAR_METRIC_VAL_ACC;
-  qsort(order, (size_t)r->n_trials, sizeof *order, compare_results);
-  order_result = NULL;
+  result_ranking k = {r, spec->metric.name == CAVIAR_METRIC_VAL_ACC};
+  caviar_rank_order(r->n_trials, result_key, &k, order);
 }
 
 /* The hyperparameters of the best k trials so far (diverged ones never count). */

@@ -303,3 +303,37 @@ Test(strategies, a_tpe_sweep_with_conditions_keeps_inactive_parameters_out_of_ev
   cr_expect(sgd > 0 && adam > 0, "sgd %d, adam %d", sgd, adam);
   caviar_sweep_result_free(&r);
 }
+
+Test(strategies, ranking_orders_by_the_metric_then_the_other_then_the_trial_with_nan_last) {
+  /* Members at a rung, by accuracy: 3 and 0 tie on accuracy, 0 has the lower loss; 4 and 5 tie on
+   * both, the lower trial id first; a NaN accuracy (2) is worse than any number. */
+  const float loss[] = {0.30f, 0.50f, 0.10f, 0.40f, 0.60f, 0.60f};
+  const float acc[] = {0.90f, 0.70f, NAN, 0.90f, 0.80f, 0.80f};
+  const uint32_t trial[] = {10, 11, 12, 13, 15, 14};
+  int order[6];
+  caviar_rank(loss, acc, trial, 6, true, order);
+  const int by_accuracy[] = {0, 3, 5, 4, 1, 2};
+  for (int i = 0; i < 6; i++) cr_expect_eq(order[i], by_accuracy[i], "place %d: member %d", i, order[i]);
+  /* By loss the NaN-accuracy member is first: the metric decides, the other metric only breaks ties. */
+  caviar_rank(loss, acc, trial, 6, false, order);
+  const int by_loss[] = {2, 0, 3, 1, 5, 4};
+  for (int i = 0; i < 6; i++) cr_expect_eq(order[i], by_loss[i], "place %d: member %d", i, order[i]);
+  /* Group and epochs come before the metric. */
+  caviar_rank_key survived = caviar_rank_key_of(0.9f, 0.1f, true, 0, 3, 7);
+  caviar_rank_key culled_later = caviar_rank_key_of(0.1f, 0.99f, true, 1, 9, 1);
+  caviar_rank_key culled_early = caviar_rank_key_of(0.1f, 0.99f, true, 1, 1, 1);
+  cr_expect_lt(caviar_rank_key_compare(&survived, &culled_later), 0);
+  cr_expect_lt(caviar_rank_key_compare(&culled_later, &culled_early), 0);
+  /* Many members: the same order as a sort by hand. */
+  enum { N = 1000 };
+  static float l[N], a[N];
+  static uint32_t id[N];
+  static int o[N];
+  for (int i = 0; i < N; i++) l[i] = (float)((i * 7919) % 101), a[i] = (float)((i * 104729) % 37), id[i] = (uint32_t)i;
+  caviar_rank(l, a, id, N, true, o);
+  for (int i = 1; i < N; i++) {
+    int p = o[i - 1], q = o[i];
+    bool ordered = a[p] > a[q] || (a[p] == a[q] && (l[p] < l[q] || (l[p] == l[q] && id[p] < id[q])));
+    cr_expect(ordered, "places %d and %d out of order", i - 1, i);
+  }
+}

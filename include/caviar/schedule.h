@@ -50,8 +50,25 @@ int caviar_rung_keep(int alive, int eta);
 /* Whether `epochs` completed is a rung; its index in *rung. */
 bool caviar_is_rung(const caviar_rungs *rungs, int epochs, int *rung);
 
-/* Orders members best first by the metric (ties: the other metric, then the lower trial id, so the
- * order is total and reproducible). */
+/* What decides "better", the one comparison behind every ranking (rungs, PBT, the leaderboard),
+ * keys compared in turn: group (lower first: e.g. survived before culled before diverged), epochs
+ * reached (more first), the metric, then the other metric (each oriented so that lower is better:
+ * a loss, or minus an accuracy; NaN is worse than any number), then the trial id (lower first),
+ * so the order is total and reproducible. */
+typedef struct caviar_rank_key {
+  int group, epochs;
+  float metric, other;
+  uint32_t trial;
+} caviar_rank_key;
+
+caviar_rank_key caviar_rank_key_of(float val_loss, float val_acc, bool by_accuracy, int group, int epochs,
+                                   uint32_t trial);
+/* < 0 when a ranks before b. */
+int caviar_rank_key_compare(const caviar_rank_key *a, const caviar_rank_key *b);
+/* order[0 .. n) becomes 0 .. n - 1 sorted best first by key(ctx, i); no allocation, no global state. */
+void caviar_rank_order(int n, caviar_rank_key (*key)(const void *ctx, int i), const void *ctx, int *order);
+
+/* Members ranked at one rung, best first by the metric (ties: the other metric, then the trial id). */
 void caviar_rank(const float *val_loss, const float *val_acc, const uint32_t *trial, int n, bool by_accuracy,
                  int *order);
 
