@@ -31,7 +31,7 @@ void caviar_model_describe(caviar_st_writer *w, const caviar_model *model) {
 
 /* Tensor t of a layout under its file name, nn.Linear's: "<prefix>layers.<i>.weight" or ".bias". */
 static void tensor_name(char *name, size_t size, const char *prefix, int t) {
-  snprintf(name, size, "%slayers.%d.%s", prefix, t / 2, t % 2 == 0 ? "weight" : "bias");
+  snprintf(name, size, "%slayers.%d.%s", prefix, caviar_tensor_layer(t), caviar_tensor_is_weight(t) ? "weight" : "bias");
 }
 
 void caviar_model_add_tensors(caviar_st_writer *w, const caviar_shape *shape, const char *prefix, const float *packed) {
@@ -40,7 +40,7 @@ void caviar_model_add_tensors(caviar_st_writer *w, const caviar_shape *shape, co
   char name[96];
   for (int t = 0; t < layout.n_tensors; t++) {
     /* Our in x out column-major weight block is PyTorch's out x in row-major tensor. */
-    bool weight = t % 2 == 0;
+    bool weight = caviar_tensor_is_weight(t);
     tensor_name(name, sizeof name, prefix, t);
     caviar_st_add(w, name, weight ? layout.cols[t] : layout.rows[t], weight ? layout.rows[t] : 0, packed);
     packed += layout.size[t];
@@ -107,7 +107,7 @@ caviar_status caviar_model_read_tensors(const caviar_st_file *f, const char *pre
   caviar_layout_make(shape, 1, &layout);
   char name[96];
   for (int t = 0; t < layout.n_tensors; t++) {
-    bool weight = t % 2 == 0;
+    bool weight = caviar_tensor_is_weight(t);
     tensor_name(name, sizeof name, prefix, t);
     caviar_st_tensor tensor;
     caviar_status st = caviar_st_find(f, name, &tensor, err);
@@ -115,7 +115,7 @@ caviar_status caviar_model_read_tensors(const caviar_st_file *f, const char *pre
     bool fits = weight ? tensor.n_dims == 2 && tensor.dims[0] == layout.cols[t] && tensor.dims[1] == layout.rows[t]
                        : tensor.n_dims == 1 && tensor.dims[0] == layout.rows[t];
     if (!fits)
-      return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: shape does not match layers.%d of the model", f->path, name, t / 2);
+      return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: shape does not match layers.%d of the model", f->path, name, caviar_tensor_layer(t));
     memcpy(packed, tensor.data, layout.size[t] * sizeof(float));
     st = check_values(f, name, packed, layout.size[t], min, err);
     if (st != CAVIAR_OK) return st;

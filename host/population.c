@@ -14,8 +14,8 @@ void caviar_layout_make(const caviar_shape *shape, int capacity, caviar_layout *
   out->n_tensors = 2 * (shape->layers + 1);
   size_t offset = 0;
   for (int t = 0; t < out->n_tensors; t++) {
-    int l = t / 2;
-    bool weight = t % 2 == 0;
+    int l = caviar_tensor_layer(t);
+    bool weight = caviar_tensor_is_weight(t);
     out->rows[t] = weight ? caviar_layer_in(shape, l) : caviar_layer_out(shape, l);
     out->cols[t] = weight ? caviar_layer_out(shape, l) : 1;
     out->size[t] = (size_t)out->rows[t] * (size_t)out->cols[t];
