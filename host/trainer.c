@@ -249,10 +249,13 @@ static float metric_of(const run_state *s, const caviar_trial_result *t) {
 
 int caviar_test_chunk_steps = 0;
 
-/* A chunk of an epoch takes about this long, so progress moves about once a second. */
-#define CHUNK_SECONDS 0.5
+/* An epoch goes to the backend in this many chunks of whole minibatches, so progress moves within
+ * it. The chunks are fixed by the step count alone, never by measured time: the epoch's mean loss
+ * is summed chunk by chunk, and timing-dependent chunks would make it (and summary.json) differ
+ * in the last bits from one run to the next. */
+#define CHUNKS_PER_EPOCH 16
 #define REPORT_SECONDS 1.0
-/* Steps in a cohort's first chunk, before its speed is known. */
+/* Steps in a cohort's first chunk, so its speed (the ETA) is known at once. */
 #define FIRST_CHUNK_STEPS 2
 
 /* One cohort's epoch, in chunks of whole minibatches: the backend takes exactly the steps one call
@@ -268,14 +271,9 @@ static caviar_status train_cohort_epoch(run_state *s, int c, caviar_error *err) 
   }
   if (s->train_start == 0) s->train_start = caviar_now();
   do {
-    size_t chunk = steps - done;
-    double per_step = s->step_s[c] * cohort->n;
-    if (per_step > 0) {
-      double fit = CHUNK_SECONDS / per_step;
-      if (fit < (double)chunk) chunk = fit < 1 ? 1 : (size_t)fit;
-    } else if (chunk > FIRST_CHUNK_STEPS) {
-      chunk = FIRST_CHUNK_STEPS;
-    }
+    size_t chunk = steps - done, even = (steps + CHUNKS_PER_EPOCH - 1) / CHUNKS_PER_EPOCH;
+    if (s->trained_epochs[c] == 0 && chunk > FIRST_CHUNK_STEPS) chunk = FIRST_CHUNK_STEPS;
+    else if (chunk > even) chunk = even;
     if (caviar_test_chunk_steps > 0) chunk = steps - done < (size_t)caviar_test_chunk_steps ? steps - done
                                                                                              : (size_t)caviar_test_chunk_steps;
     double t0 = caviar_now();
