@@ -43,3 +43,16 @@ double *draw_param_by(const char *method, const char *name, const char *entry, i
   caviar_spec_free(&spec);
   return values;
 }
+
+void sweep_text_on(caviar_backend *be, const char *text, caviar_sweep_result *r, caviar_progress_fn progress,
+                   void *ctx) {
+  caviar_spec spec;
+  spec_ok(text, &spec);
+  caviar_data data;
+  caviar_error err;
+  cr_assert_eq(caviar_data_load(&spec.data, spec.seed, &data, &err), CAVIAR_OK, "%s", err.msg);
+  caviar_sweep sweep = {&spec, spec.seed, -1, be, &data, progress, ctx};
+  cr_assert_eq(caviar_sweep_run(&sweep, r, &err), CAVIAR_OK, "%s", err.msg);
+  caviar_data_free(&data);
+  caviar_spec_free(&spec);
+}

@@ -2,13 +2,19 @@
 #define CAVIAR_TEST_SPEC_SUPPORT_H
 /* Parsing specs written inline in tests, as the file "spec.json". */
 
+#include "caviar/backend.h"
 #include "caviar/sampler.h"
 #include "caviar/spec.h"
+#include "caviar/trainer.h"
 
 /* Parses text, failing the test with the parser's message if it is rejected. */
 void spec_ok(const char *text, caviar_spec *spec);
 /* Parses text that must be rejected; returns the status and fills err. */
 caviar_status spec_fails(const char *text, caviar_error *err);
+/* Parses text, loads its data and runs the whole sweep on be (reporting progress to progress, ctx),
+ * failing the test on any error; r is the caller's to free. */
+void sweep_text_on(caviar_backend *be, const char *text, caviar_sweep_result *r, caviar_progress_fn progress,
+                   void *ctx);
 /* n draws of the single parameter NAME given as ENTRY (a JSON object) under method random. */
 double *draw_param(const char *name, const char *entry, int n, unsigned long long seed);
 /* The same under another method (sobol). */

@@ -393,15 +393,7 @@ Test(agreement, the_memory_plan_counts_what_a_cohort_allocates) {
 }
 
 static void sweep_on(caviar_backend *be, const char *spec_text, caviar_sweep_result *r) {
-  caviar_spec spec;
-  spec_ok(spec_text, &spec);
-  caviar_data data;
-  caviar_error err;
-  cr_assert_eq(caviar_data_load(&spec.data, spec.seed, &data, &err), CAVIAR_OK, "%s", err.msg);
-  caviar_sweep sweep = {&spec, spec.seed, -1, be, &data, NULL, NULL};
-  cr_assert_eq(caviar_sweep_run(&sweep, r, &err), CAVIAR_OK, "%s", err.msg);
-  caviar_data_free(&data);
-  caviar_spec_free(&spec);
+  sweep_text_on(be, spec_text, r, NULL, NULL);
 }
 
 Test(agreement, a_small_sweep_picks_the_same_survivors_at_every_rung) {

@@ -158,20 +158,13 @@ static void run_chunked(int chunk_steps, caviar_sweep_result *r, within *w) {
            "   \"dropout\": {\"values\": [0, 0.2]}},"
            " \"early_terminate\": {\"type\": \"successive_halving\", \"min_epochs\": 1, \"max_epochs\": 4, \"eta\": 3}}",
            synth_idx_dir("chunks", 500, 100, 12, 3, 1.5, true));
-  caviar_spec spec;
-  spec_ok(text, &spec);
-  caviar_data data;
-  caviar_error err;
-  cr_assert_eq(caviar_data_load(&spec.data, spec.seed, &data, &err), CAVIAR_OK, "%s", err.msg);
   caviar_backend *be;
+  caviar_error err;
   cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
-  caviar_sweep sweep = {&spec, spec.seed, -1, be, &data, count_within, w};
   caviar_test_chunk_steps = chunk_steps;
-  cr_assert_eq(caviar_sweep_run(&sweep, r, &err), CAVIAR_OK, "%s", err.msg);
+  sweep_text_on(be, text, r, count_within, w);
   caviar_test_chunk_steps = 0;
   be->destroy(be);
-  caviar_data_free(&data);
-  caviar_spec_free(&spec);
 }
 
 Test(progress, chunked_epochs_train_exactly_as_whole_ones_and_report_from_inside) {

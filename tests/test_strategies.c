@@ -43,18 +43,11 @@ Test(strategies, hyperband_brackets_follow_li_et_al) {
 }
 
 static void run_spec(const char *text, caviar_sweep_result *r, caviar_progress_fn progress, void *ctx) {
-  caviar_spec spec;
-  spec_ok(text, &spec);
-  caviar_data data;
-  caviar_error err;
-  cr_assert_eq(caviar_data_load(&spec.data, spec.seed, &data, &err), CAVIAR_OK, "%s", err.msg);
   caviar_backend *be;
+  caviar_error err;
   cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
-  caviar_sweep sweep = {&spec, spec.seed, -1, be, &data, progress, ctx};
-  cr_assert_eq(caviar_sweep_run(&sweep, r, &err), CAVIAR_OK, "%s", err.msg);
+  sweep_text_on(be, text, r, progress, ctx);
   be->destroy(be);
-  caviar_data_free(&data);
-  caviar_spec_free(&spec);
 }
 
 static const char *dir(void) {
