@@ -10,6 +10,8 @@
 
 #include "caviar/status.h"
 
+CAVIAR_C_BEGIN
+
 /* The one way a .cu file reports a failed CUDA runtime or cuBLAS call: a runtime error naming the
  * file, the line, what was being done and the library's own message. */
 #define CAVIAR_CUDA_FAIL(err, rc, what)                                                                   \
@@ -36,5 +38,7 @@
     cudaError_t caviar_rc_ = cudaGetLastError();                                                         \
     if (caviar_rc_ != cudaSuccess) return CAVIAR_CUDA_FAIL((err), caviar_rc_, "launching " what);         \
   } while (0)
+
+CAVIAR_C_END
 
 #endif

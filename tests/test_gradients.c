@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "caviar/counter_rng.h"
-#include "cpu_member.h"
+#include "cpu/member.h"
 
 enum { ROWS = 6, INPUTS = 5, HIDDEN = 4, CLASSES = 3 };
 

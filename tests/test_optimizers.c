@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "cpu_member.h"
+#include "cpu/member.h"
 
 enum { STEPS = 4 };
 

@@ -9,7 +9,7 @@
 #include "caviar/progress_line.h"
 #include "spec_support.h"
 #include "synth_support.h"
-#include "trainer_internal.h"
+#include "train/trainer_internal.h"
 
 /* A mid-sweep state with every field present: round, rung, best alive, a known ETA. */
 static caviar_progress busy(void) {

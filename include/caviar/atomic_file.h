@@ -5,6 +5,8 @@
 
 #include "caviar/status.h"
 
+CAVIAR_C_BEGIN
+
 /* Writing through a temporary file in the same folder, renamed over path on commit, so a reader
  * never sees a half-written file and an interrupted run leaves the old file (or none). What is
  * written goes to memory first (f is a memory stream), so the commit's one write reports the
@@ -29,5 +31,7 @@ caviar_status caviar_atomic_check(const char *path, caviar_error *err);
 
 /* Whether name is one of our temporary files' names (anything.tmp-XXXXXX). */
 int caviar_is_temporary_name(const char *name);
+
+CAVIAR_C_END
 
 #endif

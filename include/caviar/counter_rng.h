@@ -22,6 +22,9 @@
 #include <Random123/philox.h>
 #define CAVIAR_RNG_FN static inline
 #endif
+#include "caviar/status.h"
+
+CAVIAR_C_BEGIN
 
 typedef enum caviar_rng_purpose {
   CAVIAR_RNG_SAMPLE = 1,  /* hyperparameter sampling; index = hash of the parameter name */
@@ -76,5 +79,7 @@ static inline uint32_t caviar_name_hash(const char *name) {
   }
   return h;
 }
+
+CAVIAR_C_END
 
 #endif

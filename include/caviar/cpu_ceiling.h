@@ -2,11 +2,17 @@
 #define CAVIAR_CPU_CEILING_H
 /* The CPU's measured SGEMM ceiling, the number every CPU training speed is quoted against. */
 
+#include "caviar/status.h"
+
+CAVIAR_C_BEGIN
+
 /* GFLOP/s of OpenBLAS SGEMM on 1024 x 1024 x 1024, every OpenMP thread running its own
  * single-threaded SGEMM at once (the way the CPU backend uses BLAS); best of `repeats`. */
 double caviar_cpu_sgemm_gflops(int repeats);
 
 /* "OpenBLAS 0.3.21, 2 threads" style description of the CPU backend's machinery. */
 const char *caviar_cpu_description(void);
+
+CAVIAR_C_END
 
 #endif

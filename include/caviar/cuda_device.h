@@ -9,6 +9,8 @@
 
 #include "caviar/status.h"
 
+CAVIAR_C_BEGIN
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -33,5 +35,7 @@ caviar_status caviar_cuda_ceilings(bool tf32, double *copy_gbs, double *sgemm_gf
 #ifdef __cplusplus
 }
 #endif
+
+CAVIAR_C_END
 
 #endif

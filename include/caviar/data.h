@@ -9,10 +9,35 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "caviar/spec.h"
 #include "caviar/status.h"
 
 CAVIAR_C_BEGIN
+
+/* Classes a data set may have (labels 0 .. CAVIAR_MAX_CLASSES - 1). */
+#define CAVIAR_MAX_CLASSES 65536
+
+/* Where Debian's dataset-fashion-mnist puts the data a spec without a data section uses. */
+#define CAVIAR_DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
+
+/* The data section of a spec: where the examples are and how they are split and scaled. */
+typedef enum caviar_data_format { CAVIAR_DATA_IDX, CAVIAR_DATA_CSV } caviar_data_format;
+
+typedef enum caviar_scaling_kind {
+  CAVIAR_SCALING_UNIT,        /* (x - min) / (max - min) over the whole training portion */
+  CAVIAR_SCALING_STANDARDIZE, /* per feature: (x - mean) / std over the training portion */
+  CAVIAR_SCALING_NONE
+} caviar_scaling_kind;
+
+typedef struct caviar_data_spec {
+  caviar_data_format format;
+  char *dir;         /* idx: the folder holding train-/t10k- images and labels (.gz or not) */
+  char *train_csv;   /* csv: label column first */
+  char *test_csv;
+  double validation; /* fraction of the training set held out for selection */
+  caviar_scaling_kind scaling;
+  int classes;       /* 0: one more than the largest training label */
+} caviar_data_spec;
+
 
 typedef struct caviar_dataset {
   size_t n, d;     /* examples, features per example */

@@ -11,6 +11,8 @@
 #include "caviar/space.h"
 #include "caviar/status.h"
 
+CAVIAR_C_BEGIN
+
 #define CAVIAR_GRID_MAX_POINTS 100000L  /* per parameter */
 #define CAVIAR_GRID_MAX_SIZE 100000000L /* whole product */
 
@@ -29,5 +31,7 @@ caviar_status caviar_grid_build(const caviar_space *space, caviar_grid *grid, ca
 /* Writes grid point k (0 <= k < size) of the space into hp, leaving other fields untouched. */
 void caviar_grid_point(const caviar_grid *grid, const caviar_space *space, long k, caviar_hparams *hp);
 void caviar_grid_free(caviar_grid *grid);
+
+CAVIAR_C_END
 
 #endif

@@ -11,6 +11,8 @@
 
 #include "caviar/status.h"
 
+CAVIAR_C_BEGIN
+
 typedef struct caviar_in {
   const char *path; /* for messages; must outlive the reader */
   int fd;
@@ -40,5 +42,7 @@ caviar_status caviar_read_all(const char *path, size_t limit, const char *what, 
 /* gzip-compresses len bytes into a malloc'd buffer (for writing .gz files atomically). */
 caviar_status caviar_gzip(const unsigned char *data, size_t len, unsigned char **out, size_t *out_len,
                           caviar_error *err);
+
+CAVIAR_C_END
 
 #endif

@@ -7,4 +7,10 @@
 #else
 #define CAVIAR_HD
 #endif
+
+#include "caviar/status.h"
+
+CAVIAR_C_BEGIN
+CAVIAR_C_END
+
 #endif

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "caviar/status.h"
 
@@ -37,6 +38,13 @@ typedef struct caviar_hparams {
   int activation; /* caviar_activation */
   unsigned inactive; /* bit i: caviar_hp_table[i] is switched off by a condition ("when") */
 } caviar_hparams;
+
+/* One configuration of the sweep: its id (trial k is a pure function of the seed and k) and values. */
+typedef struct caviar_trial {
+  uint32_t id;
+  int round; /* coarse-to-fine round, 0 otherwise */
+  caviar_hparams hp;
+} caviar_trial;
 
 typedef enum caviar_hp_type {
   CAVIAR_HP_REAL,

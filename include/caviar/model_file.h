@@ -13,6 +13,8 @@
 #include "caviar/safetensors.h"
 #include "caviar/status.h"
 
+CAVIAR_C_BEGIN
+
 typedef struct caviar_model {
   caviar_shape shape; /* batch is meaningless here */
   caviar_hparams hp;
@@ -34,5 +36,7 @@ void caviar_model_add_tensors(caviar_st_writer *w, const caviar_shape *shape, co
 caviar_status caviar_model_read(const caviar_st_file *f, caviar_model *out, caviar_error *err);
 caviar_status caviar_model_read_tensors(const caviar_st_file *f, const char *prefix, const caviar_shape *shape,
                                         float min, float *packed, caviar_error *err);
+
+CAVIAR_C_END
 
 #endif

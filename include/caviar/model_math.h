@@ -10,6 +10,9 @@
 #include "caviar/counter_rng.h"
 #include "caviar/hostdevice.h"
 #include "caviar/hparams.h"
+#include "caviar/status.h"
+
+CAVIAR_C_BEGIN
 
 /* Per-member hyperparameters as the update and dropout use them (floats, as trained). */
 typedef struct caviar_member_hp {
@@ -157,5 +160,7 @@ static inline CAVIAR_HD int caviar_dropout_kept(caviar_rng_block block, uint32_t
 static inline CAVIAR_HD float caviar_dropout_apply(caviar_rng_block block, uint32_t index, float p, float x) {
   return caviar_dropout_kept(block, index, p) ? x * (1.0f / (1.0f - p)) : 0.0f;
 }
+
+CAVIAR_C_END
 
 #endif

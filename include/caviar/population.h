@@ -18,7 +18,6 @@
 #include "caviar/hostdevice.h"
 #include "caviar/hparams.h"
 #include "caviar/model_math.h"
-#include "caviar/sampler.h"
 #include "caviar/status.h"
 
 CAVIAR_C_BEGIN

@@ -7,6 +7,9 @@
 #include <stddef.h>
 
 #include "caviar/trainer.h"
+#include "caviar/status.h"
+
+CAVIAR_C_BEGIN
 
 /* Writes the line (no newline, plain ASCII: one byte per column) into buf and returns its length;
  * at most width characters (and size - 1). */
@@ -14,5 +17,7 @@ size_t caviar_progress_line(const caviar_progress *p, int width, char *buf, size
 
 /* "45s", "3m07s", "2h05m". */
 void caviar_format_duration(double seconds, char *buf, size_t size);
+
+CAVIAR_C_END
 
 #endif

@@ -9,6 +9,9 @@
 #include "caviar/data.h"
 #include "caviar/spec.h"
 #include "caviar/trainer.h"
+#include "caviar/status.h"
+
+CAVIAR_C_BEGIN
 
 typedef struct caviar_report_info {
   const caviar_spec *spec;
@@ -38,5 +41,7 @@ void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_swe
 /* The whole leaderboard as JSON text (malloc'd; NULL when out of memory):
  * {"metric": ..., "stopped_by_time_budget": ..., "leaderboard": [trial as in summary.json + "rank"]}. */
 char *caviar_leaderboard_json(const caviar_report_info *info, const caviar_sweep_result *r);
+
+CAVIAR_C_END
 
 #endif

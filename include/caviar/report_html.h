@@ -7,8 +7,12 @@
 
 #include "caviar/status.h"
 
+CAVIAR_C_BEGIN
+
 /* Reads dir/summary.json and dir/curves.csv (and any of the plot script's PNGs in dir) and writes
  * the page atomically to out_path; *pictures gets how many pictures it embedded. */
 caviar_status caviar_report_html(const char *dir, const char *out_path, int *pictures, caviar_error *err);
+
+CAVIAR_C_END
 
 #endif

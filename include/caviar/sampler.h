@@ -9,12 +9,9 @@
 #include "caviar/grid.h"
 #include "caviar/hparams.h"
 #include "caviar/spec.h"
+#include "caviar/status.h"
 
-typedef struct caviar_trial {
-  uint32_t id;
-  int round; /* coarse-to-fine round, 0 otherwise */
-  caviar_hparams hp;
-} caviar_trial;
+CAVIAR_C_BEGIN
 
 struct caviar_qmc;
 
@@ -44,5 +41,7 @@ void caviar_sample_random(const caviar_space *space, const caviar_hparams *base,
  * order), each coordinate mapped through its parameter's quantile function. */
 void caviar_sample_qmc(struct caviar_qmc *qmc, const caviar_space *space, const caviar_hparams *base, uint32_t id,
                        caviar_hparams *out);
+
+CAVIAR_C_END
 
 #endif

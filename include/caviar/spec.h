@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "caviar/data.h"
 #include "caviar/hparams.h"
 #include "caviar/space.h"
 #include "caviar/status.h"
@@ -49,24 +50,6 @@ typedef struct caviar_early_terminate {
   double resample_probability; /* pbt: chance a hyperparameter is drawn afresh instead */
 } caviar_early_terminate;
 
-typedef enum caviar_data_format { CAVIAR_DATA_IDX, CAVIAR_DATA_CSV } caviar_data_format;
-
-typedef enum caviar_scaling_kind {
-  CAVIAR_SCALING_UNIT,        /* (x - min) / (max - min) over the whole training portion */
-  CAVIAR_SCALING_STANDARDIZE, /* per feature: (x - mean) / std over the training portion */
-  CAVIAR_SCALING_NONE
-} caviar_scaling_kind;
-
-typedef struct caviar_data_spec {
-  caviar_data_format format;
-  char *dir;         /* idx: the folder holding train-/t10k- images and labels (.gz or not) */
-  char *train_csv;   /* csv: label column first */
-  char *test_csv;
-  double validation; /* fraction of the training set held out for selection */
-  caviar_scaling_kind scaling;
-  int classes;       /* 0: one more than the largest training label */
-} caviar_data_spec;
-
 typedef struct caviar_coarse_to_fine {
   int rounds;
   double zoom; /* each round's box is this fraction of the last one's width, on each parameter's scale */
@@ -97,8 +80,6 @@ typedef struct caviar_spec {
 #define CAVIAR_MAX_SEED 9007199254740992.0 /* 2^53: every seed a JSON number holds exactly */
 #define CAVIAR_DEFAULT_EPOCHS 10
 #define CAVIAR_DEFAULT_TRIALS 16
-#define CAVIAR_MAX_CLASSES 65536
-#define CAVIAR_DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
 
 /* Parses and validates a spec. source names it in messages; base_dir resolves relative data paths
  * (NULL: the current directory). On failure nothing needs freeing. */

@@ -11,6 +11,9 @@
 #include "caviar/data.h"
 #include "caviar/schedule.h"
 #include "caviar/spec.h"
+#include "caviar/status.h"
+
+CAVIAR_C_BEGIN
 
 typedef enum caviar_trial_status {
   CAVIAR_TRIAL_RUNNING,
@@ -119,5 +122,7 @@ double caviar_population_bytes(const caviar_shape *shapes, const int *members, i
 
 /* Seconds on a monotonic clock. */
 double caviar_now(void);
+
+CAVIAR_C_END
 
 #endif

@@ -7,6 +7,9 @@
 
 #include "caviar/hparams.h"
 #include "caviar/sampler.h"
+#include "caviar/status.h"
+
+CAVIAR_C_BEGIN
 
 /* A decimal that reads back as exactly x, in at most 17 significant digits and as few as a value
  * written by hand needs (JSON has no inf/nan; callers never pass them).
@@ -19,5 +22,7 @@ int caviar_hparams_json(const caviar_hparams *hp, char *buf, size_t size);
 
 /* {"trial": 0, "params": {...}} */
 int caviar_trial_json(const caviar_trial *trial, char *buf, size_t size);
+
+CAVIAR_C_END
 
 #endif

@@ -11,6 +11,8 @@
 #include "caviar/trainer.h"
 #include "caviar/status.h"
 
+CAVIAR_C_BEGIN
+
 int caviar_cmd_sample(int argc, char **argv);
 int caviar_cmd_spec(int argc, char **argv);
 int caviar_cmd_info(int argc, char **argv);
@@ -68,5 +70,7 @@ void caviar_progress_printer_end(caviar_progress_printer *pp);
 /* Whether this build has the CUDA backend, and a one-line account of the devices it sees. */
 bool caviar_has_cuda(void);
 void caviar_describe_devices(char *buf, size_t size);
+
+CAVIAR_C_END
 
 #endif

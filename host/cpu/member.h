@@ -16,6 +16,9 @@
 
 #include "caviar/model_math.h"
 #include "caviar/population.h"
+#include "caviar/status.h"
+
+CAVIAR_C_BEGIN
 
 /* One member's tensors: block pointers into the cohort's arenas. */
 typedef struct cpu_member {
@@ -104,5 +107,7 @@ void cpu_backward(const cpu_member *m, int activation, const cpu_dropout *drop, 
 
 /* The optimizer step over every tensor (L2 on weights only); zeroes the gradients it consumed. */
 void cpu_update(const cpu_member *m, const caviar_member_hp *hp, const caviar_step_scalars *s, const cpu_team *team);
+
+CAVIAR_C_END
 
 #endif

@@ -4,8 +4,11 @@
 
 #include <cjson/cJSON.h>
 
-#include "caviar/json_read.h"
+#include "spec/json_read.h"
 #include "caviar/spec.h"
+#include "caviar/status.h"
+
+CAVIAR_C_BEGIN
 
 caviar_status caviar_parse_parameters(const caviar_json_ctx *ctx, const cJSON *params, caviar_method method,
                                       caviar_space *out);
@@ -22,5 +25,7 @@ caviar_status caviar_parse_model(const caviar_json_ctx *ctx, const cJSON *item, 
 caviar_status caviar_parse_coarse_to_fine(const caviar_json_ctx *ctx, const cJSON *item,
                                           caviar_coarse_to_fine *out);
 caviar_status caviar_parse_tpe(const caviar_json_ctx *ctx, const cJSON *item, caviar_tpe_options *out);
+
+CAVIAR_C_END
 
 #endif

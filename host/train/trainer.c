@@ -18,7 +18,7 @@
 #include "caviar/counter_rng.h"
 #include "caviar/trial_json.h"
 #include "caviar/zoom.h"
-#include "trainer_internal.h"
+#include "train/trainer_internal.h"
 
 double caviar_now(void) {
   struct timespec t;

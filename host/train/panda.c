@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "caviar/counter_rng.h"
-#include "caviar/spec_internal.h"
+#include "spec/spec_internal.h"
 #include "caviar/trainer.h"
 
 caviar_status caviar_panda_init(caviar_panda *p, const caviar_hparams *hp, uint32_t trial, uint64_t seed,

@@ -10,7 +10,7 @@
 #include "caviar/model_file.h"
 #include "caviar/panda.h"
 #include "caviar/sampler.h"
-#include "caviar/spec_internal.h"
+#include "spec/spec_internal.h"
 
 /* A data path as an absolute one, so a checkpoint resumes from any working folder (as given when
  * it cannot be resolved). */

@@ -1,4 +1,4 @@
-#include "caviar/json_read.h"
+#include "spec/json_read.h"
 
 #include <math.h>
 #include <stdarg.h>

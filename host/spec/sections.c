@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "caviar/spec_internal.h"
+#include "spec/spec_internal.h"
 
 caviar_status caviar_parse_metric(const caviar_json_ctx *ctx, const cJSON *item, caviar_metric *out) {
   static const char *const keys[] = {"name", "goal", NULL};

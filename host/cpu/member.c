@@ -1,4 +1,4 @@
-#include "cpu_member.h"
+#include "cpu/member.h"
 
 #include <cblas.h>
 #include <sched.h>

@@ -5,6 +5,9 @@
 
 #include "caviar/tpe.h"
 #include "caviar/trainer.h"
+#include "caviar/status.h"
+
+CAVIAR_C_BEGIN
 
 /* The metric values every trial reached a rung with, for asynchronous promotion decisions. */
 typedef struct rung_record {
@@ -61,5 +64,7 @@ extern int caviar_test_chunk_steps;
  * same shape (weights and optimizer state, inside the arena) and perturbs or resamples its
  * real-valued swept hyperparameters; every change goes into the trials' lineage. */
 caviar_status caviar_pbt_step(run_state *s, int epoch, caviar_error *err);
+
+CAVIAR_C_END
 
 #endif

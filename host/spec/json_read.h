@@ -9,6 +9,8 @@
 
 #include "caviar/status.h"
 
+CAVIAR_C_BEGIN
+
 typedef struct caviar_json_ctx {
   const char *source; /* the file name (or "default spec") every message starts with */
   caviar_error *err;
@@ -41,5 +43,7 @@ caviar_status caviar_json_string(const caviar_json_ctx *ctx, const cJSON *item, 
 /* A string that must be one of choices (NULL-terminated); returns its index in *out. */
 caviar_status caviar_json_enum(const caviar_json_ctx *ctx, const cJSON *item, const char *path,
                                const char *const *choices, int *out);
+
+CAVIAR_C_END
 
 #endif

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "caviar/grid.h"
-#include "caviar/json_read.h"
-#include "caviar/spec_internal.h"
+#include "spec/json_read.h"
+#include "spec/spec_internal.h"
 
 static const char *const param_keys[] = {"distribution", "value", "values", "probabilities", "min",
                                          "max", "mu", "sigma", "q", "grid_points", "when", NULL};

@@ -10,7 +10,7 @@
 
 #include "caviar/backend.h"
 #include "caviar/trainer.h"
-#include "cpu_member.h"
+#include "cpu/member.h"
 
 enum { EVAL_CHUNK = 256 };
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "caviar/spec_internal.h"
+#include "spec/spec_internal.h"
 
 extern const char caviar_default_spec[];
 extern const unsigned long caviar_default_spec_len;

@@ -5,7 +5,7 @@
 
 #include "caviar/counter_rng.h"
 #include "caviar/trial_json.h"
-#include "trainer_internal.h"
+#include "train/trainer_internal.h"
 
 typedef struct member_ref {
   int cohort, slot;
