@@ -262,7 +262,6 @@ caviar_status upload_books(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
 caviar_status cuda_init_members(caviar_backend *be, caviar_cohort *c, int first, int count, caviar_error *err) {
   cuda_ctx *ctx = ctx_of(be);
   cuda_cohort *cc = impl_of(c);
-  for (int slot = first; slot < first + count; slot++) c->steps[slot] = c->epochs[slot] = 0;
   caviar_status st = upload_books(ctx, c, err);
   if (st == CAVIAR_OK)
     st = launch_init(ctx->stream, c->layout, first, count, c->seed, cc->params, cc->grads, cc->first, cc->second,
@@ -510,10 +509,12 @@ caviar_status cuda_train_epoch(caviar_backend *be, caviar_cohort *c, const uint3
   if (st != CAVIAR_OK) return st;
   CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(stats->train_loss, cc->mv.loss_sum, c->n * sizeof(float), cudaMemcpyDeviceToHost, ctx->stream));
   CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(stats->diverged, cc->mv.diverged, c->n, cudaMemcpyDeviceToHost, ctx->stream));
-  CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(c->steps, cc->mv.steps, c->n * sizeof(int), cudaMemcpyDeviceToHost, ctx->stream));
+  CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(stats->steps, cc->mv.steps, c->n * sizeof(int), cudaMemcpyDeviceToHost, ctx->stream));
   CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
-  for (int m = 0; m < c->n; m++)
+  for (int m = 0; m < c->n; m++) {
+    stats->steps[m] -= c->steps[m];  // the device counts on from the books' step count
     if (!stats->diverged[m]) stats->train_loss[m] /= (float)(steps ? steps : 1);
+  }
   return CAVIAR_OK;
 }
 
@@ -581,7 +582,6 @@ caviar_status cuda_compact(caviar_backend *be, caviar_cohort *c, const int *keep
       if (st != CAVIAR_OK) return st;
     }
   CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
-  caviar_cohort_compact_books(c, keep, n_keep);
   return CAVIAR_OK;
 }
 
@@ -590,8 +590,6 @@ caviar_status cuda_copy_member(caviar_backend *be, caviar_cohort *c, int src, in
   caviar_status st = move_member(ctx, c, src, dst, err);
   if (st != CAVIAR_OK) return st;
   CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
-  c->steps[dst] = c->steps[src];
-  c->epochs[dst] = c->epochs[src];
   return CAVIAR_OK;
 }
 

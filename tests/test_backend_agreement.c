@@ -161,12 +161,12 @@ static void train_both(pair *p, int steps) {
   float *tl_cpu = calloc((size_t)n, sizeof(float)), *tl_gpu = calloc((size_t)n, sizeof(float));
   uint8_t *dv_cpu = calloc((size_t)n, 1), *dv_gpu = calloc((size_t)n, 1);
   cr_assert(tl_cpu && tl_gpu && dv_cpu && dv_gpu);
-  caviar_epoch_stats s_cpu = {tl_cpu, dv_cpu}, s_gpu = {tl_gpu, dv_gpu};
+  caviar_epoch_stats s_cpu = {tl_cpu, dv_cpu, NULL}, s_gpu = {tl_gpu, dv_gpu, NULL};
   caviar_error err;
   size_t rows = (size_t)steps * (size_t)p->k.batch;
-  cr_assert_eq(p->cpu->train_epoch(p->cpu, &p->on_cpu, p->data.split.train, rows, &s_cpu, &err), CAVIAR_OK, "%s",
+  cr_assert_eq(caviar_cohort_train(p->cpu, &p->on_cpu, p->data.split.train, rows, &s_cpu, &err), CAVIAR_OK, "%s",
                err.msg);
-  cr_assert_eq(p->gpu->train_epoch(p->gpu, &p->on_gpu, p->data.split.train, rows, &s_gpu, &err), CAVIAR_OK, "%s",
+  cr_assert_eq(caviar_cohort_train(p->gpu, &p->on_gpu, p->data.split.train, rows, &s_gpu, &err), CAVIAR_OK, "%s",
                err.msg);
   for (int m = 0; m < n; m++) {
     cr_expect_eq(dv_gpu[m], dv_cpu[m], "slot %d divergence flag", m);
@@ -319,12 +319,12 @@ Test(agreement, compaction_and_copies_move_parameters_and_optimizer_state_as_on_
   caviar_error err;
   train_both(&p, 3);
   const int keep[] = {0, 2, 5, 7};
-  cr_assert_eq(p.cpu->compact(p.cpu, &p.on_cpu, keep, 4, &err), CAVIAR_OK);
-  cr_assert_eq(p.gpu->compact(p.gpu, &p.on_gpu, keep, 4, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_compact(p.cpu, &p.on_cpu, keep, 4, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_cohort_compact(p.gpu, &p.on_gpu, keep, 4, &err), CAVIAR_OK, "%s", err.msg);
   cr_expect_eq(p.on_gpu.trial[1], p.trials[2].id, "slot 1 holds trial %u after the compaction", p.trials[2].id);
   expect_same_members(&p, true, "after compaction");
-  cr_assert_eq(p.cpu->copy_member(p.cpu, &p.on_cpu, 1, 3, &err), CAVIAR_OK);
-  cr_assert_eq(p.gpu->copy_member(p.gpu, &p.on_gpu, 1, 3, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_copy(p.cpu, &p.on_cpu, 1, 3, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_cohort_copy(p.gpu, &p.on_gpu, 1, 3, &err), CAVIAR_OK, "%s", err.msg);
   /* PBT's exploit: the copy trains on with the donor's hyperparameters' optimizer. */
   p.on_cpu.hp[3] = p.on_cpu.hp[1];
   p.on_gpu.hp[3] = p.on_gpu.hp[1];

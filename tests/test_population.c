@@ -54,11 +54,11 @@ static void drop_cohort(caviar_cohort *c) {
 static void train(caviar_cohort *c, int epochs, uint8_t *diverged) {
   float loss[32];
   uint8_t flags[32];
-  caviar_epoch_stats stats = {loss, flags};
+  caviar_epoch_stats stats = {loss, flags, NULL};
   caviar_error err;
   for (int e = 0; e < epochs; e++) {
     for (int m = 0; m < c->n; m++) c->epochs[m] = e;
-    cr_assert_eq(be->train_epoch(be, c, data.split.train, data.split.n_train, &stats, &err), CAVIAR_OK);
+    cr_assert_eq(caviar_cohort_train(be, c, data.split.train, data.split.n_train, &stats, &err), CAVIAR_OK);
     if (diverged) memcpy(diverged, flags, (size_t)c->n);
   }
 }
@@ -115,7 +115,7 @@ Test(population, compaction_keeps_the_right_members_and_their_state) {
   train(&full, 1, NULL);
   const int keep[] = {1, 3, 4};
   caviar_error err;
-  cr_assert_eq(be->compact(be, &kept, keep, 3, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_cohort_compact(be, &kept, keep, 3, &err), CAVIAR_OK);
   cr_assert_eq(kept.n, 3);
   for (int i = 0; i < 3; i++) {
     cr_expect_eq(kept.trial[i], trials[keep[i]].id);
@@ -144,7 +144,7 @@ Test(population, copy_member_copies_weights_and_optimizer_state) {
   make_cohort(&c, trials, 3);
   train(&c, 1, NULL);
   caviar_error err;
-  cr_assert_eq(be->copy_member(be, &c, 0, 2, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_cohort_copy(be, &c, 0, 2, &err), CAVIAR_OK);
   /* Trial 3 trains with Adam: both optimizer slots hold state after an epoch. */
   size_t n = c.layout.per_member;
   float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);

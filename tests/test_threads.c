@@ -61,10 +61,10 @@ static outcome run(const caviar_trial *trials, int n, int slot, int threads) {
   cr_assert_eq(be->init_members(be, &c, 0, n, &err), CAVIAR_OK);
   float loss[8], vl[8], va[8];
   uint8_t flags[8];
-  caviar_epoch_stats stats = {loss, flags};
+  caviar_epoch_stats stats = {loss, flags, NULL};
   for (int e = 0; e < 2; e++) {
     for (int m = 0; m < n; m++) c.epochs[m] = e;
-    cr_assert_eq(be->train_epoch(be, &c, data.split.train, data.split.n_train, &stats, &err), CAVIAR_OK);
+    cr_assert_eq(caviar_cohort_train(be, &c, data.split.train, data.split.n_train, &stats, &err), CAVIAR_OK);
   }
   cr_assert_eq(be->evaluate(be, &c, CAVIAR_SET_TRAIN, data.split.val, data.split.n_val, vl, va, &err), CAVIAR_OK);
   outcome o = {.steps = c.steps[slot], .loss = loss[slot], .val_loss = vl[slot], .val_acc = va[slot],

@@ -155,7 +155,7 @@ static caviar_status time_epoch(caviar_backend *be, const bench_args *a, int mod
   }
   float *loss = calloc((size_t)models, sizeof *loss);
   uint8_t *diverged = calloc((size_t)models, 1);
-  caviar_epoch_stats stats = {loss, diverged};
+  caviar_epoch_stats stats = {loss, diverged, NULL};
   st = loss && diverged ? be->upload(be, data, err) : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory");
   if (st == CAVIAR_OK) st = be->cohort_alloc(be, &cohort, err);
   if (st == CAVIAR_OK) {
@@ -163,9 +163,9 @@ static caviar_status time_epoch(caviar_backend *be, const bench_args *a, int mod
     /* Eight warm-up steps first: the GPU captures its step graph and loads its kernels, OpenBLAS
      * sets up its buffers; none of that is training speed. */
     size_t warm = (size_t)a->batch * 8 < data->split.n_train ? (size_t)a->batch * 8 : data->split.n_train;
-    if (st == CAVIAR_OK) st = be->train_epoch(be, &cohort, data->split.train, warm, &stats, err);
+    if (st == CAVIAR_OK) st = caviar_cohort_train(be, &cohort, data->split.train, warm, &stats, err);
     double start = caviar_now();
-    if (st == CAVIAR_OK) st = be->train_epoch(be, &cohort, data->split.train, data->split.n_train, &stats, err);
+    if (st == CAVIAR_OK) st = caviar_cohort_train(be, &cohort, data->split.train, data->split.n_train, &stats, err);
     *elapsed = caviar_now() - start;
     be->cohort_free(be, &cohort);
   }

@@ -114,11 +114,9 @@ static caviar_status cpu_init_members(caviar_backend *be, caviar_cohort *c, int 
         m.w[t][k] = weight ? caviar_init_weight(c->seed, c->trial[slot], (uint32_t)t, k, c->layout.rows[t],
                                                 c->hp[slot].activation)
                            : 0.0f;
-        m.m[t][k] = m.v[t][k] = 0.0f;
+        m.first[t][k] = m.second[t][k] = 0.0f;
       }
     }
-    c->steps[slot] = 0;
-    c->epochs[slot] = 0;
   }
   return CAVIAR_OK;
 }
@@ -138,7 +136,7 @@ static void gather(const caviar_data *data, caviar_set set, const uint32_t *rows
  * thread of the team reads the same loss after each step's softmax, so all of them stop together
  * when the member diverges; the team's first thread keeps the books. */
 static void train_member(const caviar_data *data, caviar_cohort *c, int slot, const uint32_t *rows, size_t steps,
-                         cpu_workspace *ws, const cpu_team *team, float *mean_loss, uint8_t *diverged) {
+                         cpu_workspace *ws, const cpu_team *team, float *mean_loss, uint8_t *diverged, int *steps_taken) {
   cpu_member m;
   bind(&m, c, slot);
   const caviar_member_hp *hp = &c->hp[slot];
@@ -165,7 +163,7 @@ static void train_member(const caviar_data *data, caviar_cohort *c, int slot, co
     cpu_update(&m, hp, &sc, team);
   }
   if (team->rank != 0) return;
-  c->steps[slot] = steps0 + taken;
+  *steps_taken = taken;
   *diverged = dead;
   *mean_loss = (float)(dead ? total : total / (double)(steps ? steps : 1));
 }
@@ -223,7 +221,7 @@ static void train_one(void *arg, int slot, const cpu_team *team, int ws_index) {
   train_args *a = arg;
   cpu_cohort *cc = a->c->impl;
   train_member(a->data, a->c, slot, a->rows, a->steps, &cc->train_ws[ws_index], team, &a->stats->train_loss[slot],
-               &a->stats->diverged[slot]);
+               &a->stats->diverged[slot], &a->stats->steps[slot]);
 }
 
 static caviar_status cpu_train_epoch(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, size_t n_rows,
@@ -290,7 +288,6 @@ static caviar_status cpu_compact(caviar_backend *be, caviar_cohort *c, const int
   (void)err;
   for (int i = 0; i < n_keep; i++)
     if (keep[i] != i) move_member(c, keep[i], i);
-  caviar_cohort_compact_books(c, keep, n_keep);
   return CAVIAR_OK;
 }
 
@@ -298,8 +295,6 @@ static caviar_status cpu_copy_member(caviar_backend *be, caviar_cohort *c, int s
   (void)be;
   (void)err;
   move_member(c, src, dst);
-  c->steps[dst] = c->steps[src];
-  c->epochs[dst] = c->epochs[src];
   return CAVIAR_OK;
 }
 

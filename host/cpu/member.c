@@ -45,8 +45,8 @@ void cpu_member_bind(cpu_member *m, const caviar_shape *shape, const caviar_layo
   for (int t = 0; t < layout->n_tensors; t++) {
     m->w[t] = caviar_block(params, layout, t, slot);
     m->g[t] = grads ? caviar_block(grads, layout, t, slot) : NULL;
-    m->m[t] = first ? caviar_block(first, layout, t, slot) : NULL;
-    m->v[t] = second ? caviar_block(second, layout, t, slot) : NULL;
+    m->first[t] = first ? caviar_block(first, layout, t, slot) : NULL;
+    m->second[t] = second ? caviar_block(second, layout, t, slot) : NULL;
   }
 }
 
@@ -242,8 +242,8 @@ void cpu_update(const cpu_member *m, const caviar_member_hp *hp, const caviar_st
   for (int t = 0; t < m->layout->n_tensors; t++) {
     size_t k0, k1, n = m->layout->size[t];
     cpu_team_share(team, n, &k0, &k1);
-    update_segment(hp, s, caviar_tensor_is_weight(t) ? hp->l2 : 0.0f, k1 - k0, m->w[t] + k0, m->g[t] + k0, m->m[t] + k0,
-                   m->v[t] + k0);
+    update_segment(hp, s, caviar_tensor_is_weight(t) ? hp->l2 : 0.0f, k1 - k0, m->w[t] + k0, m->g[t] + k0, m->first[t] + k0,
+                   m->second[t] + k0);
   }
   cpu_team_sync(team);
 }

@@ -26,8 +26,8 @@ typedef struct cpu_member {
   const caviar_layout *layout;
   float *w[CAVIAR_MAX_TENSORS]; /* parameters */
   float *g[CAVIAR_MAX_TENSORS]; /* gradients */
-  float *m[CAVIAR_MAX_TENSORS]; /* first optimizer slot */
-  float *v[CAVIAR_MAX_TENSORS]; /* second optimizer slot */
+  float *first[CAVIAR_MAX_TENSORS];  /* the optimizer's first state (momentum, Adam's m) */
+  float *second[CAVIAR_MAX_TENSORS]; /* its second state (RMSprop's and Adam's v) */
 } cpu_member;
 
 /* Output columns of one GEMM tile. */

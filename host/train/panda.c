@@ -76,13 +76,12 @@ static caviar_status open_cohort(caviar_panda *p, caviar_backend *be, caviar_coh
   caviar_trial trial = {.id = p->trial, .hp = p->hp};
   caviar_status st = caviar_cohort_init(c, &p->shape, 1, p->seed, err);
   if (st != CAVIAR_OK) return st;
-  caviar_cohort_add(c, &trial);
+  caviar_cohort_add_resumed(c, &trial, p->steps, p->epochs_done);
   st = be->cohort_alloc(be, c, err);
   if (st != CAVIAR_OK) {
     caviar_cohort_free(c);
     return st;
   }
-  c->steps[0] = p->steps;
   if (!p->params) return be->init_members(be, c, 0, 1, err);
   st = be->write_arena(be, c, CAVIAR_ARENA_PARAMS, 0, p->params, err);
   if (st == CAVIAR_OK) st = be->write_arena(be, c, CAVIAR_ARENA_FIRST, 0, p->first, err);
@@ -151,9 +150,8 @@ caviar_status caviar_panda_train(caviar_panda *p, caviar_backend *be, caviar_dat
     caviar_shuffle(order, data->split.n_train, p->seed, CAVIAR_RNG_SHUFFLE, (uint32_t)epoch);
     float train_loss = 0, val_loss = 0, val_acc = 0;
     uint8_t diverged = 0;
-    caviar_epoch_stats stats = {&train_loss, &diverged};
-    c.epochs[0] = epoch;
-    st = be->train_epoch(be, &c, order, data->split.n_train, &stats, err);
+    caviar_epoch_stats stats = {&train_loss, &diverged, NULL};
+    st = caviar_cohort_train(be, &c, order, data->split.n_train, &stats, err);
     if (st == CAVIAR_OK && diverged)
       st = caviar_fail(err, CAVIAR_ERUNTIME,
                        "diverged in epoch %d (minibatch loss %g): lower learning_rate; the checkpoint keeps epoch %d",
@@ -166,6 +164,7 @@ caviar_status caviar_panda_train(caviar_panda *p, caviar_backend *be, caviar_dat
                        "diverged in epoch %d (NaN or Inf parameters): lower learning_rate; the checkpoint keeps epoch %d",
                        epoch + 1, p->epochs_done);
     if (st != CAVIAR_OK) break;
+    caviar_cohort_end_epoch(&c);
     p->steps = c.steps[0];
     p->epochs_done++;
     float lr = caviar_epoch_lr(&c.hp[0], epoch);

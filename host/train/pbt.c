@@ -37,7 +37,7 @@ static double explore(const caviar_param *p, const caviar_early_terminate *et, d
 static caviar_status exploit(run_state *s, const member_ref *to, const member_ref *from, int epoch, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
   caviar_cohort *cohort = &s->cohorts[to->cohort];
-  caviar_status st = sw->backend->copy_member(sw->backend, cohort, from->slot, to->slot, err);
+  caviar_status st = caviar_cohort_copy(sw->backend, cohort, from->slot, to->slot, err);
   if (st != CAVIAR_OK) return st;
   caviar_trial_result *t = &s->result->trials[to->trial];
   caviar_hparams hp = s->result->trials[from->trial].trial.hp;
@@ -53,7 +53,7 @@ static caviar_status exploit(run_state *s, const member_ref *to, const member_re
     caviar_hp_set(&hp, p->hp, value);
   }
   t->trial.hp = hp;
-  cohort->hp[to->slot] = caviar_member_hp_from(&hp);
+  caviar_cohort_set_hparams(cohort, to->slot, &hp);
   char params[2048];
   caviar_hparams_json(&hp, params, sizeof params);
   cJSON *event = cJSON_CreateObject();

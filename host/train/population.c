@@ -44,7 +44,7 @@ double caviar_shape_train_flops(const caviar_shape *shape) {
   return 6.0 * (double)caviar_shape_weights(shape) - 2.0 * first;
 }
 
-caviar_member_hp caviar_member_hp_from(const caviar_hparams *hp) {
+static caviar_member_hp member_hp_from(const caviar_hparams *hp) {
   caviar_member_hp m = {(float)hp->learning_rate, (float)hp->beta1,   (float)hp->beta2,  (float)hp->epsilon,
                         (float)hp->l2,            (float)hp->dropout, (float)hp->lr_decay, hp->optimizer,
                         hp->activation};
@@ -131,10 +131,12 @@ caviar_status caviar_cohort_init(caviar_cohort *c, const caviar_shape *shape, in
   c->seed = seed;
   caviar_layout_make(shape, capacity, &c->layout);
   c->trial = caviar_alloc((size_t)capacity, sizeof *c->trial, "cohort slots", err);
+  c->hparams = caviar_alloc((size_t)capacity, sizeof *c->hparams, "cohort hyperparameters", err);
   c->hp = caviar_alloc((size_t)capacity, sizeof *c->hp, "cohort hyperparameters", err);
   c->steps = caviar_alloc((size_t)capacity, sizeof *c->steps, "cohort step counters", err);
   c->epochs = caviar_alloc((size_t)capacity, sizeof *c->epochs, "cohort epoch counters", err);
-  if (!c->trial || !c->hp || !c->steps || !c->epochs) {
+  c->taken = caviar_alloc((size_t)capacity, sizeof *c->taken, "cohort step counters", err);
+  if (!c->trial || !c->hparams || !c->hp || !c->steps || !c->epochs || !c->taken) {
     caviar_cohort_free(c);
     return CAVIAR_ERUNTIME;
   }
@@ -143,30 +145,55 @@ caviar_status caviar_cohort_init(caviar_cohort *c, const caviar_shape *shape, in
 
 void caviar_cohort_free(caviar_cohort *c) {
   free(c->trial);
+  free(c->hparams);
   free(c->hp);
   free(c->steps);
   free(c->epochs);
+  free(c->taken);
   c->trial = NULL;
+  c->hparams = NULL;
   c->hp = NULL;
-  c->steps = NULL;
-  c->epochs = NULL;
+  c->steps = c->epochs = c->taken = NULL;
   c->n = 0;
 }
 
-void caviar_cohort_add(caviar_cohort *c, const caviar_trial *trial) {
-  c->trial[c->n] = trial->id;
-  c->hp[c->n] = caviar_member_hp_from(&trial->hp);
-  c->steps[c->n] = 0;
-  c->epochs[c->n] = 0;
-  c->n++;
+void caviar_cohort_set_hparams(caviar_cohort *c, int slot, const caviar_hparams *hp) {
+  c->hparams[slot] = *hp;
+  c->hp[slot] = member_hp_from(hp);
 }
+
+void caviar_cohort_add_resumed(caviar_cohort *c, const caviar_trial *trial, int steps, int epochs) {
+  int slot = c->n++;
+  c->trial[slot] = trial->id;
+  caviar_cohort_set_hparams(c, slot, &trial->hp);
+  c->steps[slot] = steps;
+  c->epochs[slot] = epochs;
+  c->taken[slot] = 0;
+}
+
+void caviar_cohort_add(caviar_cohort *c, const caviar_trial *trial) { caviar_cohort_add_resumed(c, trial, 0, 0); }
 
 void caviar_cohort_compact_books(caviar_cohort *c, const int *keep, int n_keep) {
   for (int i = 0; i < n_keep; i++) {
     c->trial[i] = c->trial[keep[i]];
+    c->hparams[i] = c->hparams[keep[i]];
     c->hp[i] = c->hp[keep[i]];
     c->steps[i] = c->steps[keep[i]];
     c->epochs[i] = c->epochs[keep[i]];
+    c->taken[i] = c->taken[keep[i]];
   }
   c->n = n_keep;
+}
+
+void caviar_cohort_copy_books(caviar_cohort *c, int src, int dst) {
+  c->steps[dst] = c->steps[src];
+  c->epochs[dst] = c->epochs[src];
+}
+
+void caviar_cohort_count_steps(caviar_cohort *c) {
+  for (int slot = 0; slot < c->n; slot++) c->steps[slot] += c->taken[slot];
+}
+
+void caviar_cohort_end_epoch(caviar_cohort *c) {
+  for (int slot = 0; slot < c->n; slot++) c->epochs[slot]++;
 }

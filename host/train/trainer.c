@@ -278,7 +278,7 @@ static caviar_status train_cohort_epoch(run_state *s, int c, caviar_error *err) 
                                                                                              : (size_t)caviar_test_chunk_steps;
     double t0 = caviar_now();
     caviar_status st =
-        sw->backend->train_epoch(sw->backend, cohort, s->order + done * batch, chunk * batch, &s->stats, err);
+        caviar_cohort_train(sw->backend, cohort, s->order + done * batch, chunk * batch, &s->stats, err);
     if (st != CAVIAR_OK) return st;
     double took = caviar_now() - t0;
     /* The first chunk a cohort trains pays for warming up (caches, graph capture): the ETA leaves
@@ -325,8 +325,8 @@ static caviar_status train_and_judge(run_state *s, caviar_error *err) {
   for (int c = 0; c < s->groups.n_cohorts; c++) {
     caviar_cohort *cohort = &s->cohorts[c];
     if (cohort->n == 0) continue;
-    for (int slot = 0; slot < cohort->n; slot++) cohort->epochs[slot] = s->result->trials[cohort->trial[slot]].epochs;
     caviar_status st = train_cohort_epoch(s, c, err);
+    if (st == CAVIAR_OK) caviar_cohort_end_epoch(cohort);
     if (st == CAVIAR_OK)
       st = sw->backend->evaluate(sw->backend, cohort, CAVIAR_SET_TRAIN, split->val, split->n_val, s->loss, s->acc, err);
     if (st != CAVIAR_OK) return st;
@@ -443,7 +443,7 @@ static caviar_status compact_all(run_state *s, caviar_error *err) {
     int n_keep = 0;
     for (int slot = 0; slot < cohort->n; slot++)
       if (s->result->trials[cohort->trial[slot]].status == CAVIAR_TRIAL_RUNNING) keep[n_keep++] = slot;
-    if (n_keep < cohort->n) st = s->sweep->backend->compact(s->sweep->backend, cohort, keep, n_keep, err);
+    if (n_keep < cohort->n) st = caviar_cohort_compact(s->sweep->backend, cohort, keep, n_keep, err);
     s->running += n_keep;
   }
   free(keep);
@@ -613,11 +613,11 @@ static caviar_status calibrate(run_state *s, caviar_error *err) {
     size_t batch = (size_t)cohort->shape.batch, steps = split->n_train / batch, done = 1;
     s->calibration_s[c] = 0;
     if (cohort->n == 0 || steps < 2) continue;
-    caviar_status st = sw->backend->train_epoch(sw->backend, cohort, s->order, batch, &s->stats, err);
+    caviar_status st = caviar_cohort_train(sw->backend, cohort, s->order, batch, &s->stats, err);
     double t0 = caviar_now(), took = 0;
     while (st == CAVIAR_OK && done < steps && (done == 1 || took < CALIBRATION_SECONDS)) {
       size_t chunk = steps - done < (size_t)s->calibrate_steps ? steps - done : (size_t)s->calibrate_steps;
-      st = sw->backend->train_epoch(sw->backend, cohort, s->order + done * batch, chunk * batch, &s->stats, err);
+      st = caviar_cohort_train(sw->backend, cohort, s->order + done * batch, chunk * batch, &s->stats, err);
       done += chunk;
       took = caviar_now() - t0;
     }

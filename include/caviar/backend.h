@@ -22,6 +22,7 @@ typedef enum caviar_arena { CAVIAR_ARENA_PARAMS, CAVIAR_ARENA_FIRST, CAVIAR_AREN
 typedef struct caviar_epoch_stats {
   float *train_loss; /* mean minibatch loss over the epoch's steps */
   uint8_t *diverged; /* 1 once a step's loss was NaN or Inf: the member stopped updating there */
+  int *steps;        /* optimizer steps each slot took in this call (the caller books them) */
 } caviar_epoch_stats;
 
 typedef struct caviar_backend caviar_backend;
@@ -45,7 +46,7 @@ struct caviar_backend {
   /* Draws the initial weights of slots [first, first + count) from (seed, trial) and zeroes
    * their optimizer state. */
   caviar_status (*init_members)(caviar_backend *be, caviar_cohort *c, int first, int count, caviar_error *err);
-  /* Trains every slot for one epoch: n_rows / batch steps over the training rows in this order
+  /* Trains every slot for one epoch (or a contiguous part of one): n_rows / batch steps over the training rows in this order
    * (the same order for every member), each at the learning rate of its own epoch count
    * (c->epochs: members that joined later are at earlier epochs). */
   caviar_status (*train_epoch)(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, size_t n_rows,
@@ -53,9 +54,10 @@ struct caviar_backend {
   /* Mean loss and accuracy of every slot over the given rows of a set (no dropout). */
   caviar_status (*evaluate)(caviar_backend *be, caviar_cohort *c, caviar_set set, const uint32_t *rows, size_t n_rows,
                             float *loss, float *accuracy, caviar_error *err);
-  /* Moves the listed slots (ascending) to the front, parameters and optimizer state alike. */
+  /* Moves the listed slots (ascending) to the front, parameters and optimizer state alike (the
+   * memory only: caviar_cohort_compact below keeps the books too). */
   caviar_status (*compact)(caviar_backend *be, caviar_cohort *c, const int *keep, int n_keep, caviar_error *err);
-  /* Copies one slot's parameters and optimizer state over another's. */
+  /* Copies one slot's parameters and optimizer state over another's (memory only). */
   caviar_status (*copy_member)(caviar_backend *be, caviar_cohort *c, int src, int dst, caviar_error *err);
   /* A slot's parameters or optimizer state, packed tensor after tensor (layout.per_member floats),
    * and back: what saving a model and checkpointing a training run read and write. */
@@ -70,6 +72,15 @@ struct caviar_backend {
                                   float *grads, caviar_error *err);
   void (*destroy)(caviar_backend *be);
 };
+
+/* A cohort's operations through a backend: the backend moves the memory, population.c keeps the
+ * books (host/train/cohort.c). Everything but the backends' own tests calls these, never the table
+ * directly. caviar_cohort_train books the steps each slot took (stats->steps is not needed). */
+caviar_status caviar_cohort_train(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, size_t n_rows,
+                                  caviar_epoch_stats *stats, caviar_error *err);
+caviar_status caviar_cohort_compact(caviar_backend *be, caviar_cohort *c, const int *keep, int n_keep,
+                                    caviar_error *err);
+caviar_status caviar_cohort_copy(caviar_backend *be, caviar_cohort *c, int src, int dst, caviar_error *err);
 
 /* The most chunks a CUDA training step may be split into (caviar_backend_options.chunks). */
 #define CAVIAR_CUDA_MAX_CHUNKS 8

@@ -79,7 +79,8 @@ static inline CAVIAR_HD caviar_step_scalars caviar_step_scalars_at(const caviar_
 
 /* One parameter's update, one function per optimizer so a loop over a segment can pick the
  * function once and vectorise. g is the loss gradient; l2 is the member's L2 coefficient for
- * weights and 0 for biases. m and v are the optimizer's two state slots. The course's
+ * weights and 0 for biases. m and v are the optimizer's first and second state (the arenas
+ * CAVIAR_ARENA_FIRST and CAVIAR_ARENA_SECOND, `first`/`second` everywhere else). The course's
  * formulations: momentum v = b1 v + (1 - b1) g; RMSprop s = b2 s + (1 - b2) g^2,
  * w -= lr g / (sqrt(s) + eps); Adam with bias correction. */
 static inline CAVIAR_HD void caviar_sgd_step(const caviar_member_hp *hp, const caviar_step_scalars *s, float l2,

@@ -68,20 +68,23 @@ static inline float *caviar_block(float *arena, const caviar_layout *layout, int
 }
 
 /* A cohort's bookkeeping, shared by every backend: which trial is in which slot, with what
- * hyperparameters and how many optimizer steps taken. Slots 0 .. n-1 are alive. */
+ * hyperparameters, how many optimizer steps and epochs taken. Slots 0 .. n-1 are alive. population.c
+ * is the only writer: backends read the books and move memory blocks; what a training call did
+ * comes back in its stats and the caller books it (caviar_cohort_train and friends, backend.h). */
 typedef struct caviar_cohort {
   caviar_shape shape;
   caviar_layout layout;
   int n;
-  uint32_t *trial;        /* trial id per slot */
-  caviar_member_hp *hp;   /* per slot */
-  int *steps;             /* optimizer steps taken per slot (Adam's t, the dropout counter) */
-  int *epochs;            /* epochs trained per slot (the learning-rate decay's epoch) */
+  uint32_t *trial;          /* trial id per slot */
+  caviar_hparams *hparams;  /* per slot: the values (as sampled, or as PBT changed them): the source */
+  caviar_member_hp *hp;     /* per slot: derived from hparams in caviar_cohort_set_hparams, as trained */
+  int *steps;               /* optimizer steps taken per slot (Adam's t, the dropout counter) */
+  int *epochs;              /* epochs trained per slot (the learning-rate decay's epoch) */
+  int *taken;               /* per slot: steps taken by the backend's last train_epoch call */
   uint64_t seed;
-  void *impl;             /* the backend's state */
+  void *impl;               /* the backend's state */
 } caviar_cohort;
 
-caviar_member_hp caviar_member_hp_from(const caviar_hparams *hp);
 
 /* Groups trials by shape. Returns the number of cohorts; cohort_of[i] says where trial i went. */
 typedef struct caviar_grouping {
@@ -100,10 +103,21 @@ void caviar_grouping_free(caviar_grouping *g);
 caviar_status caviar_cohort_init(caviar_cohort *c, const caviar_shape *shape, int capacity, uint64_t seed,
                                  caviar_error *err);
 void caviar_cohort_free(caviar_cohort *c);
-/* Puts trial into slot n and increments n (the backend initialises its weights). */
+/* Puts trial into slot n at step 0 and epoch 0 and increments n (the backend initialises its
+ * weights); _resumed puts it there with the progress it had (a checkpoint's model). */
 void caviar_cohort_add(caviar_cohort *c, const caviar_trial *trial);
-/* Keeps the slots listed (ascending) and moves them to the front, in the bookkeeping. */
+void caviar_cohort_add_resumed(caviar_cohort *c, const caviar_trial *trial, int steps, int epochs);
+/* A slot's hyperparameters: the values and, derived from them here and nowhere else, the floats
+ * the backends train with. */
+void caviar_cohort_set_hparams(caviar_cohort *c, int slot, const caviar_hparams *hp);
+/* After a backend moved memory: keeps the slots listed (ascending) at the front; gives dst the
+ * step and epoch counts of src (its trial and hyperparameters stay its own). */
 void caviar_cohort_compact_books(caviar_cohort *c, const int *keep, int n_keep);
+void caviar_cohort_copy_books(caviar_cohort *c, int src, int dst);
+/* After a train_epoch call: every slot has taken c->taken[slot] more steps. */
+void caviar_cohort_count_steps(caviar_cohort *c);
+/* After every slot has trained one more whole epoch (the learning-rate decay moves on). */
+void caviar_cohort_end_epoch(caviar_cohort *c);
 
 CAVIAR_C_END
 
