@@ -16,29 +16,29 @@
 Test(strategies, hyperband_brackets_follow_li_et_al) {
   /* R = 81, eta = 3: Li et al. (2017), table 1: n = 81, 34, 15, 8, 5 starting at r = 1, 3, 9, 27, 81. */
   caviar_early_terminate et = {.type = CAVIAR_STOP_HYPERBAND, .min_epochs = 1, .max_epochs = 81, .eta = 3, .s = 4};
-  caviar_plan plan;
-  caviar_plan_make(&et, 0, &plan);
+  caviar_brackets hb;
+  caviar_brackets_make(&et, 0, &hb);
   const int trials[] = {81, 34, 15, 8, 5}, first_rung[] = {1, 3, 9, 27, 0};
-  cr_assert_eq(plan.n_brackets, 5);
+  cr_assert_eq(hb.n_brackets, 5);
   for (int b = 0; b < 5; b++) {
-    cr_expect_eq(plan.brackets[b].s, 4 - b);
-    cr_expect_eq(plan.brackets[b].trials, trials[b], "bracket s=%d", 4 - b);
-    cr_expect_eq(plan.brackets[b].rungs.n, 4 - b, "bracket s=%d has s rungs", 4 - b);
-    if (b < 4) cr_expect_eq(plan.brackets[b].rungs.epochs[0], first_rung[b]);
-    for (int i = 1; i < plan.brackets[b].rungs.n; i++)
-      cr_expect_eq(plan.brackets[b].rungs.epochs[i], 3 * plan.brackets[b].rungs.epochs[i - 1]);
+    cr_expect_eq(hb.brackets[b].s, 4 - b);
+    cr_expect_eq(hb.brackets[b].trials, trials[b], "bracket s=%d", 4 - b);
+    cr_expect_eq(hb.brackets[b].rungs.n, 4 - b, "bracket s=%d has s rungs", 4 - b);
+    if (b < 4) cr_expect_eq(hb.brackets[b].rungs.epochs[0], first_rung[b]);
+    for (int i = 1; i < hb.brackets[b].rungs.n; i++)
+      cr_expect_eq(hb.brackets[b].rungs.epochs[i], 3 * hb.brackets[b].rungs.epochs[i - 1]);
   }
-  cr_expect_eq(caviar_plan_trials(&plan), 143);
-  cr_expect_eq(caviar_plan_bracket_of(&plan, 80), 0);
-  cr_expect_eq(caviar_plan_bracket_of(&plan, 81), 1);
-  cr_expect_eq(caviar_plan_bracket_of(&plan, 142), 4);
+  cr_expect_eq(caviar_brackets_trials(&hb), 143);
+  cr_expect_eq(caviar_bracket_of(&hb, 80), 0);
+  cr_expect_eq(caviar_bracket_of(&hb, 81), 1);
+  cr_expect_eq(caviar_bracket_of(&hb, 142), 4);
   /* s from min and max: 27 / 1 with eta 3 is 3 brackets below the top one. */
   caviar_early_terminate from_min = {.type = CAVIAR_STOP_HYPERBAND, .min_epochs = 1, .max_epochs = 27, .eta = 3};
-  caviar_plan_make(&from_min, 0, &plan);
-  cr_expect_eq(plan.n_brackets, 4);
-  cr_expect_eq(caviar_plan_trials(&plan), 27 + 12 + 6 + 4);
+  caviar_brackets_make(&from_min, 0, &hb);
+  cr_expect_eq(hb.n_brackets, 4);
+  cr_expect_eq(caviar_brackets_trials(&hb), 27 + 12 + 6 + 4);
   /* Expected epochs of a successive-halving trial: 1 + 2/3 + 6/9 + 18/27 epochs. */
-  cr_expect_float_eq(caviar_bracket_expected_epochs(&plan.brackets[0], 3, 27), 1 + 2.0 / 3 + 6.0 / 9 + 18.0 / 27,
+  cr_expect_float_eq(caviar_bracket_expected_epochs(&hb.brackets[0], 3, 27), 1 + 2.0 / 3 + 6.0 / 9 + 18.0 / 27,
                      1e-12);
 }
 
@@ -66,7 +66,7 @@ Test(strategies, hyperband_runs_its_brackets_side_by_side) {
   caviar_sweep_result r;
   run_spec(text, &r, NULL, NULL);
   /* Brackets s = 2, 1, 0: 9 trials with rungs at 1 and 3, 5 with a rung at 3, 3 without rungs. */
-  cr_assert_eq(r.plan.n_brackets, 3);
+  cr_assert_eq(r.brackets.n_brackets, 3);
   cr_assert_eq(r.n_trials, 9 + 5 + 3);
   int culled[3][10] = {{0}}, survived[3] = {0};
   for (int i = 0; i < r.n_trials; i++) {
@@ -231,7 +231,7 @@ Test(strategies, tpe_runs_with_hyperband_brackets_and_a_refilled_population) {
            "\"population\": 6, \"early_terminate\": {\"type\": \"hyperband\", \"min_iter\": 1, \"max_iter\": 4, \"eta\": 2}");
   caviar_sweep_result r;
   run_spec(text, &r, NULL, NULL);
-  cr_assert_eq(r.n_trials, (int)caviar_plan_trials(&r.plan));
+  cr_assert_eq(r.n_trials, (int)caviar_brackets_trials(&r.brackets));
   caviar_trial drawn[64];
   cr_assert_leq(r.n_trials, 64);
   startup_draws(text, r.n_trials, drawn);

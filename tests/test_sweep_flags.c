@@ -277,6 +277,22 @@ Test(sweep_flags, overrides_that_contradict_the_spec_are_refused_or_follow_the_n
   cr_expect_eq(r.status, 2, "%s", r.err);
   cr_expect(strstr(r.err, "pbt trains the whole population together") != NULL, "%s", r.err);
   cli_result_free(&r);
+  /* Hyperband's brackets fix its trial count: -n may repeat it but not change it. */
+  snprintf(text, sizeof text,
+           "{\"method\": \"random\", \"seed\": 5, \"data\": {\"dir\": \"%s\"},"
+           " \"model\": {\"batch_size\": 32, \"hidden\": 8},"
+           " \"parameters\": {\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-3, \"max\": 3e-2}},"
+           " \"early_terminate\": {\"type\": \"hyperband\", \"min_iter\": 1, \"max_iter\": 3, \"eta\": 3}}",
+           dir);
+  scratch_write_text("contra-hb.json", text);
+  r = sweep(scratch_path("contra-hb.json"), scratch_path("contra-out"), "-n 7 --dry-run");
+  cr_expect_eq(r.status, 2, "%s", r.err);
+  cr_expect(strstr(r.err, "hyperband's brackets hold 5 trials; -n cannot change that") != NULL, "%s", r.err);
+  cli_result_free(&r);
+  r = sweep(scratch_path("contra-hb.json"), scratch_path("contra-out"), "-n 5 --dry-run");
+  cr_expect_eq(r.status, 0, "%s", r.err);
+  cr_expect(strstr(r.out, "trials       5\n") != NULL, "%s", r.out);
+  cli_result_free(&r);
   /* A grid without trials means all its points; switched to random it means the usual 16. */
   snprintf(text, sizeof text,
            "{\"method\": \"grid\", \"seed\": 5, \"data\": {\"dir\": \"%s\"}, \"model\": {\"batch_size\": 32},"

@@ -55,9 +55,9 @@ int caviar_cmd_sample(int argc, char **argv) {
   if (st != CAVIAR_OK) return caviar_report(st, &err);
   if (count < 0 && spec.early_terminate.type == CAVIAR_STOP_HYPERBAND) {
     /* Hyperband's brackets decide how many trials a sweep draws. */
-    caviar_plan plan;
-    caviar_plan_make(&spec.early_terminate, spec.trials, &plan);
-    count = caviar_plan_trials(&plan);
+    caviar_brackets brackets;
+    caviar_brackets_make(&spec.early_terminate, spec.trials, &brackets);
+    count = caviar_brackets_trials(&brackets);
   }
   caviar_sampler sampler;
   st = caviar_sampler_init(&sampler, &spec, seed_given ? seed : spec.seed, count, &err);

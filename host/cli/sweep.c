@@ -180,6 +180,15 @@ int caviar_cmd_sweep(int argc, char **argv) {
     return caviar_usage_error("sweep", "--population: pbt trains the whole population together (the spec's trials)");
   }
   if (a.population >= 0) spec.population = a.population;
+  if (a.trials >= 0 && spec.early_terminate.type == CAVIAR_STOP_HYPERBAND) {
+    caviar_brackets hb;
+    caviar_brackets_make(&spec.early_terminate, 0, &hb);
+    long long held = caviar_brackets_trials(&hb);
+    if (a.trials != held) {
+      caviar_spec_free(&spec);
+      return caviar_usage_error("sweep", "--trials: hyperband's brackets hold %lld trials; -n cannot change that", held);
+    }
+  }
   if (a.method) {
     if (spec.method == CAVIAR_METHOD_COARSE_TO_FINE || spec.rounds > 1) {
       caviar_spec_free(&spec);

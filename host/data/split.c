@@ -54,3 +54,8 @@ void caviar_split_free(caviar_split *split) {
   free(split->val);
   memset(split, 0, sizeof *split);
 }
+
+void caviar_epoch_order(const caviar_split *split, uint64_t seed, int epoch, uint32_t *order) {
+  memcpy(order, split->train, split->n_train * sizeof *order);
+  caviar_shuffle(order, split->n_train, seed, CAVIAR_RNG_SHUFFLE, (uint32_t)epoch);
+}

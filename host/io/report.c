@@ -17,30 +17,46 @@
 #include "caviar/trial_json.h"
 #include "caviar/zoom.h"
 
+/* Every node summary.json is built from is checked: put and push add an item (or free it and
+ * clear *ok when it, its parent or the insertion is missing), so running out of memory gives an
+ * error, never a summary with fields silently left out. */
+static cJSON *put(cJSON *obj, const char *key, cJSON *item, bool *ok) {
+  if (obj && item && cJSON_AddItemToObject(obj, key, item)) return item;
+  cJSON_Delete(item);
+  *ok = false;
+  return NULL;
+}
+
+static cJSON *push(cJSON *array, cJSON *item, bool *ok) {
+  if (array && item && cJSON_AddItemToArray(array, item)) return item;
+  cJSON_Delete(item);
+  *ok = false;
+  return NULL;
+}
+
 static cJSON *number_or_null(double x) { return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull(); }
 
-static cJSON *trial_json(const caviar_trial_result *t, bool saved) {
-  char text[2048];
+static cJSON *trial_json(const caviar_trial_result *t, bool saved, bool *ok) {
+  char text[64];
   cJSON *obj = cJSON_CreateObject();
-  cJSON_AddNumberToObject(obj, "trial", t->trial.id);
-  cJSON_AddNumberToObject(obj, "round", t->trial.round);
-  cJSON_AddNumberToObject(obj, "bracket", t->bracket);
-  caviar_hparams_json(&t->trial.hp, text, sizeof text);
-  cJSON_AddItemToObject(obj, "params", cJSON_Parse(text));
-  cJSON_AddStringToObject(obj, "status", caviar_trial_status_name(t->status));
-  cJSON_AddNumberToObject(obj, "epochs", t->epochs);
-  cJSON_AddItemToObject(obj, "train_loss", number_or_null(t->train_loss));
-  cJSON_AddItemToObject(obj, "val_loss", number_or_null(t->val_loss));
-  cJSON_AddItemToObject(obj, "val_acc", number_or_null(t->val_acc));
+  put(obj, "trial", cJSON_CreateNumber(t->trial.id), ok);
+  put(obj, "round", cJSON_CreateNumber(t->trial.round), ok);
+  put(obj, "bracket", cJSON_CreateNumber(t->bracket), ok);
+  put(obj, "params", caviar_hparams_cjson(&t->trial.hp), ok);
+  put(obj, "status", cJSON_CreateString(caviar_trial_status_name(t->status)), ok);
+  put(obj, "epochs", cJSON_CreateNumber(t->epochs), ok);
+  put(obj, "train_loss", number_or_null(t->train_loss), ok);
+  put(obj, "val_loss", number_or_null(t->val_loss), ok);
+  put(obj, "val_acc", number_or_null(t->val_acc), ok);
   if (t->status == CAVIAR_TRIAL_SURVIVED) {
-    cJSON_AddItemToObject(obj, "test_loss", number_or_null(t->test_loss));
-    cJSON_AddItemToObject(obj, "test_acc", number_or_null(t->test_acc));
+    put(obj, "test_loss", number_or_null(t->test_loss), ok);
+    put(obj, "test_acc", number_or_null(t->test_acc), ok);
   }
   if (saved) {
     snprintf(text, sizeof text, "best/trial-%u.safetensors", (unsigned)t->trial.id);
-    cJSON_AddStringToObject(obj, "model", text);
+    put(obj, "model", cJSON_CreateString(text), ok);
   }
-  if (t->lineage) cJSON_AddItemToObject(obj, "lineage", cJSON_Duplicate(t->lineage, true));
+  if (t->lineage) put(obj, "lineage", cJSON_Duplicate(t->lineage, true), ok);
   return obj;
 }
 
@@ -67,50 +83,51 @@ static bool *saved_trials(const caviar_report_info *info, const caviar_sweep_res
 }
 
 static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_result *r, const bool *saved) {
+  bool all = true, *ok = &all;
   cJSON *root = cJSON_CreateObject();
-  cJSON_AddStringToObject(root, "caviar_version", CAVIAR_VERSION);
-  cJSON_AddStringToObject(root, "spec_file", info->spec->source);
+  put(root, "caviar_version", cJSON_CreateString(CAVIAR_VERSION), ok);
+  put(root, "spec_file", cJSON_CreateString(info->spec->source), ok);
   cJSON *spec = cJSON_Parse(info->spec->text);
-  cJSON_AddItemToObject(root, "spec", spec ? spec : cJSON_CreateNull());
-  cJSON_AddNumberToObject(root, "seed", (double)info->seed);
-  cJSON_AddStringToObject(root, "device", info->device);
-  cJSON_AddNumberToObject(root, "wall_seconds", r->wall_seconds);
-  cJSON_AddNumberToObject(root, "model_samples", r->model_samples);
-  cJSON_AddNumberToObject(root, "model_samples_per_second", r->wall_seconds > 0 ? r->model_samples / r->wall_seconds : 0);
-  cJSON_AddStringToObject(root, "metric", info->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? "val_acc" : "val_loss");
-  cJSON_AddBoolToObject(root, "stopped_by_time_budget", r->out_of_time);
+  put(root, "spec", spec ? spec : cJSON_CreateNull(), ok);
+  put(root, "seed", cJSON_CreateNumber((double)info->seed), ok);
+  put(root, "device", cJSON_CreateString(info->device), ok);
+  put(root, "wall_seconds", cJSON_CreateNumber(r->wall_seconds), ok);
+  put(root, "model_samples", cJSON_CreateNumber(r->model_samples), ok);
+  put(root, "model_samples_per_second", cJSON_CreateNumber(r->wall_seconds > 0 ? r->model_samples / r->wall_seconds : 0), ok);
+  put(root, "metric", cJSON_CreateString(info->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? "val_acc" : "val_loss"), ok);
+  put(root, "stopped_by_time_budget", cJSON_CreateBool(r->out_of_time), ok);
   const caviar_data *d = info->data;
-  cJSON *data = cJSON_AddObjectToObject(root, "data");
-  cJSON_AddStringToObject(data, "train", d->train_name);
-  cJSON_AddStringToObject(data, "test", d->test_name);
-  cJSON_AddNumberToObject(data, "train_examples", (double)d->split.n_train);
-  cJSON_AddNumberToObject(data, "validation_examples", (double)d->split.n_val);
-  cJSON_AddNumberToObject(data, "test_examples", (double)d->test.n);
-  cJSON_AddNumberToObject(data, "features", (double)d->train.d);
-  cJSON_AddNumberToObject(data, "classes", d->classes);
-  cJSON_AddStringToObject(data, "scaling", caviar_scaling_name(d->scaling.kind));
-  cJSON *rungs = cJSON_AddArrayToObject(root, "rungs");
-  for (int i = 0; i < r->rungs.n; i++) cJSON_AddItemToArray(rungs, cJSON_CreateNumber(r->rungs.epochs[i]));
-  cJSON *brackets = cJSON_AddArrayToObject(root, "brackets");
-  for (int b = 0; b < r->plan.n_brackets; b++) {
-    const caviar_bracket *br = &r->plan.brackets[b];
+  cJSON *data = put(root, "data", cJSON_CreateObject(), ok);
+  put(data, "train", cJSON_CreateString(d->train_name), ok);
+  put(data, "test", cJSON_CreateString(d->test_name), ok);
+  put(data, "train_examples", cJSON_CreateNumber((double)d->split.n_train), ok);
+  put(data, "validation_examples", cJSON_CreateNumber((double)d->split.n_val), ok);
+  put(data, "test_examples", cJSON_CreateNumber((double)d->test.n), ok);
+  put(data, "features", cJSON_CreateNumber((double)d->train.d), ok);
+  put(data, "classes", cJSON_CreateNumber(d->classes), ok);
+  put(data, "scaling", cJSON_CreateString(caviar_scaling_name(d->scaling.kind)), ok);
+  cJSON *rungs = put(root, "rungs", cJSON_CreateArray(), ok);
+  for (int i = 0; i < r->rungs.n; i++) push(rungs, cJSON_CreateNumber(r->rungs.epochs[i]), ok);
+  cJSON *brackets = put(root, "brackets", cJSON_CreateArray(), ok);
+  for (int b = 0; b < r->brackets.n_brackets; b++) {
+    const caviar_bracket *br = &r->brackets.brackets[b];
     cJSON *bracket = cJSON_CreateObject();
-    cJSON_AddNumberToObject(bracket, "s", br->s);
-    cJSON_AddNumberToObject(bracket, "trials", br->trials);
-    cJSON *at = cJSON_AddArrayToObject(bracket, "rungs");
-    for (int i = 0; i < br->rungs.n; i++) cJSON_AddItemToArray(at, cJSON_CreateNumber(br->rungs.epochs[i]));
-    cJSON_AddItemToArray(brackets, bracket);
+    put(bracket, "s", cJSON_CreateNumber(br->s), ok);
+    put(bracket, "trials", cJSON_CreateNumber(br->trials), ok);
+    cJSON *at = put(bracket, "rungs", cJSON_CreateArray(), ok);
+    for (int i = 0; i < br->rungs.n; i++) push(at, cJSON_CreateNumber(br->rungs.epochs[i]), ok);
+    push(brackets, bracket, ok);
   }
   /* Each round's search box (coarse to fine zooms it round by round). */
-  cJSON *rounds = cJSON_AddArrayToObject(root, "rounds");
+  cJSON *rounds = put(root, "rounds", cJSON_CreateArray(), ok);
   int per_round = r->n_rounds ? r->n_trials / r->n_rounds : 0;
   for (int i = 0; i < r->n_rounds; i++) {
     cJSON *round = cJSON_CreateObject();
-    cJSON_AddNumberToObject(round, "round", i);
-    cJSON_AddNumberToObject(round, "first_trial", i * per_round);
-    cJSON_AddNumberToObject(round, "trials", per_round);
-    cJSON_AddItemToObject(round, "box", caviar_space_box_json(&r->boxes[i]));
-    cJSON_AddItemToArray(rounds, round);
+    put(round, "round", cJSON_CreateNumber(i), ok);
+    put(round, "first_trial", cJSON_CreateNumber(i * per_round), ok);
+    put(round, "trials", cJSON_CreateNumber(per_round), ok);
+    put(round, "box", caviar_space_box_json(&r->boxes[i]), ok);
+    push(rounds, round, ok);
   }
   int *order = malloc((size_t)(r->n_trials > 0 ? r->n_trials : 1) * sizeof *order);
   int *rank = malloc((size_t)(r->n_trials > 0 ? r->n_trials : 1) * sizeof *rank);
@@ -119,20 +136,25 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
     for (int k = 0; k < r->n_trials; k++) rank[order[k]] = k + 1;
     const caviar_trial_result *best = &r->trials[order[0]];
     if (best->status == CAVIAR_TRIAL_SURVIVED) {
-      cJSON *b = trial_json(best, saved[order[0]]);
-      cJSON_AddNumberToObject(b, "rank", 1);
-      cJSON_AddItemToObject(root, "best", b);
+      cJSON *b = trial_json(best, saved[order[0]], ok);
+      put(b, "rank", cJSON_CreateNumber(1), ok);
+      put(root, "best", b, ok);
     }
   }
-  cJSON *trials = cJSON_AddArrayToObject(root, "trials");
+  cJSON *trials = put(root, "trials", cJSON_CreateArray(), ok);
   for (int i = 0; i < r->n_trials; i++) {
-    cJSON *t = trial_json(&r->trials[i], saved[i]);
+    cJSON *t = trial_json(&r->trials[i], saved[i], ok);
     /* The leaderboard's place (1: best), by caviar_result_order. */
-    if (order && rank) cJSON_AddNumberToObject(t, "rank", rank[i]);
-    cJSON_AddItemToArray(trials, t);
+    if (order && rank) put(t, "rank", cJSON_CreateNumber(rank[i]), ok);
+    push(trials, t, ok);
   }
+  if (!order || !rank) all = false;
   free(order);
   free(rank);
+  if (!all) {
+    cJSON_Delete(root);
+    return NULL;
+  }
   return root;
 }
 
@@ -260,7 +282,7 @@ static caviar_status write_stage(const char *stage, const caviar_report_info *in
   }
   if (st == CAVIAR_OK) {
     cJSON *summary = summary_json(info, r, saved);
-    char *text = cJSON_Print(summary);
+    char *text = summary ? cJSON_Print(summary) : NULL;
     cJSON_Delete(summary);
     if (!text) {
       free(saved);
@@ -359,16 +381,21 @@ char *caviar_leaderboard_json(const caviar_report_info *info, const caviar_sweep
   char *text = NULL;
   if (saved && order) {
     caviar_result_order(info->spec, r, order);
+    bool all = true, *ok = &all;
     cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "metric", info->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? "val_acc" : "val_loss");
-    cJSON_AddBoolToObject(root, "stopped_by_time_budget", r->out_of_time);
-    cJSON *rows = cJSON_AddArrayToObject(root, "leaderboard");
+    put(root, "metric", cJSON_CreateString(info->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? "val_acc" : "val_loss"), ok);
+    put(root, "stopped_by_time_budget", cJSON_CreateBool(r->out_of_time), ok);
+    cJSON *rows = put(root, "leaderboard", cJSON_CreateArray(), ok);
     for (int k = 0; k < r->n_trials; k++) {
-      cJSON *row = trial_json(&r->trials[order[k]], saved[order[k]]);
-      cJSON_AddNumberToObject(row, "rank", k + 1);
-      cJSON_AddItemToArray(rows, row);
+      cJSON *row = trial_json(&r->trials[order[k]], saved[order[k]], ok);
+      put(row, "rank", cJSON_CreateNumber(k + 1), ok);
+      push(rows, row, ok);
     }
-    text = cJSON_Print(root);
+    if (!all) {
+      cJSON_Delete(root);
+      root = NULL;
+    }
+    text = root ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
   }
   free(saved);

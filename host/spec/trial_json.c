@@ -38,6 +38,22 @@ int caviar_hparams_json(const caviar_hparams *hp, char *buf, size_t size) {
   return (int)append(buf, size, used, first ? "{}" : "}", first ? 2 : 1);
 }
 
+cJSON *caviar_hparams_cjson(const caviar_hparams *hp) {
+  cJSON *obj = cJSON_CreateObject();
+  for (int i = 0; obj && i < caviar_hp_count; i++) {
+    const caviar_hp_info *info = &caviar_hp_table[i];
+    if (!caviar_hp_active(hp, info)) continue;
+    double value = caviar_hp_get(hp, info);
+    cJSON *item = info->type == CAVIAR_HP_CHOICE ? cJSON_CreateString(info->choices[(int)value]) : cJSON_CreateNumber(value);
+    if (!item || !cJSON_AddItemToObject(obj, info->name, item)) {
+      cJSON_Delete(item);
+      cJSON_Delete(obj);
+      obj = NULL;
+    }
+  }
+  return obj;
+}
+
 int caviar_trial_json(const caviar_trial *trial, char *buf, size_t size) {
   int head = snprintf(buf, size, "{\"trial\": %u, \"params\": ", (unsigned)trial->id);
   if (head < 0 || (size_t)head >= size) return head;

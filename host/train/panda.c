@@ -146,8 +146,7 @@ caviar_status caviar_panda_train(caviar_panda *p, caviar_backend *be, caviar_dat
   if (!order) st = CAVIAR_ERUNTIME;
   for (int i = 0; st == CAVIAR_OK && i < epochs; i++) {
     int epoch = p->epochs_done;
-    memcpy(order, data->split.train, data->split.n_train * sizeof *order);
-    caviar_shuffle(order, data->split.n_train, p->seed, CAVIAR_RNG_SHUFFLE, (uint32_t)epoch);
+    caviar_epoch_order(&data->split, p->seed, epoch, order);
     float train_loss = 0, val_loss = 0, val_acc = 0;
     uint8_t diverged = 0;
     caviar_epoch_stats stats = {&train_loss, &diverged, NULL};

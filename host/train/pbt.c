@@ -34,6 +34,31 @@ static double explore(const caviar_param *p, const caviar_early_terminate *et, d
   return caviar_hp_in_range(p->hp, x) ? x : value;
 }
 
+/* One lineage event: at `epoch` the trial took `from`'s weights (null: none, its start) and went
+ * on with its current values. Every node is checked. */
+static caviar_status lineage_add(caviar_trial_result *t, int epoch, cJSON *from, caviar_error *err) {
+  cJSON *event = cJSON_CreateObject(), *epoch_item = cJSON_CreateNumber(epoch), *params = caviar_hparams_cjson(&t->trial.hp);
+  bool ok = event && epoch_item && from && params && cJSON_AddItemToObject(event, "epoch", epoch_item);
+  if (ok) epoch_item = NULL;
+  ok = ok && cJSON_AddItemToObject(event, "from", from);
+  if (ok) from = NULL;
+  ok = ok && cJSON_AddItemToObject(event, "params", params);
+  if (ok) params = NULL;
+  ok = ok && cJSON_AddItemToArray(t->lineage, event);
+  cJSON_Delete(epoch_item);
+  cJSON_Delete(from);
+  cJSON_Delete(params);
+  if (ok) return CAVIAR_OK;
+  cJSON_Delete(event);
+  return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording trial %u's lineage", (unsigned)t->trial.id);
+}
+
+caviar_status caviar_pbt_lineage_start(caviar_trial_result *t, caviar_error *err) {
+  t->lineage = cJSON_CreateArray();
+  if (!t->lineage) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording trial %u's lineage", (unsigned)t->trial.id);
+  return lineage_add(t, 0, cJSON_CreateNull(), err);
+}
+
 static caviar_status exploit(run_state *s, const member_ref *to, const member_ref *from, int epoch, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
   caviar_cohort *cohort = &s->cohorts[to->cohort];
@@ -54,14 +79,7 @@ static caviar_status exploit(run_state *s, const member_ref *to, const member_re
   }
   t->trial.hp = hp;
   caviar_cohort_set_hparams(cohort, to->slot, &hp);
-  char params[2048];
-  caviar_hparams_json(&hp, params, sizeof params);
-  cJSON *event = cJSON_CreateObject();
-  cJSON_AddNumberToObject(event, "epoch", epoch);
-  cJSON_AddNumberToObject(event, "from", from->trial);
-  cJSON_AddItemToObject(event, "params", cJSON_Parse(params));
-  cJSON_AddItemToArray(t->lineage, event);
-  return CAVIAR_OK;
+  return lineage_add(t, epoch, cJSON_CreateNumber(from->trial), err);
 }
 
 caviar_status caviar_pbt_step(run_state *s, int epoch, caviar_error *err) {

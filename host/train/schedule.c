@@ -11,7 +11,7 @@ void caviar_rungs_make(const caviar_early_terminate *et, caviar_rungs *out) {
     out->epochs[out->n++] = (int)e;
 }
 
-void caviar_plan_make(const caviar_early_terminate *et, long long trials, caviar_plan *out) {
+void caviar_brackets_make(const caviar_early_terminate *et, long long trials, caviar_brackets *out) {
   memset(out, 0, sizeof *out);
   out->eta = et->eta;
   out->max_epochs = et->max_epochs;
@@ -38,18 +38,18 @@ void caviar_plan_make(const caviar_early_terminate *et, long long trials, caviar
   }
 }
 
-long long caviar_plan_trials(const caviar_plan *plan) {
+long long caviar_brackets_trials(const caviar_brackets *hb) {
   long long n = 0;
-  for (int b = 0; b < plan->n_brackets; b++) n += plan->brackets[b].trials;
+  for (int b = 0; b < hb->n_brackets; b++) n += hb->brackets[b].trials;
   return n;
 }
 
-int caviar_plan_bracket_of(const caviar_plan *plan, long long index) {
-  for (int b = 0; b < plan->n_brackets; b++) {
-    if (index < plan->brackets[b].trials) return b;
-    index -= plan->brackets[b].trials;
+int caviar_bracket_of(const caviar_brackets *hb, long long index) {
+  for (int b = 0; b < hb->n_brackets; b++) {
+    if (index < hb->brackets[b].trials) return b;
+    index -= hb->brackets[b].trials;
   }
-  return plan->n_brackets - 1;
+  return hb->n_brackets - 1;
 }
 
 double caviar_bracket_expected_epochs(const caviar_bracket *b, int eta, int max_epochs) {

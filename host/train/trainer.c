@@ -46,7 +46,7 @@ static void free_round(run_state *s) {
     s->sweep->backend->cohort_free(s->sweep->backend, &s->cohorts[c]);
     caviar_cohort_free(&s->cohorts[c]);
   }
-  for (int i = 0; s->records && i < s->result->plan.n_brackets * CAVIAR_MAX_RUNGS; i++) {
+  for (int i = 0; s->records && i < s->result->brackets.n_brackets * CAVIAR_MAX_RUNGS; i++) {
     free(s->records[i].loss);
     free(s->records[i].acc);
     free(s->records[i].trial);
@@ -113,7 +113,7 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
   if (st != CAVIAR_OK) return st;
   for (int c = 0; c < s->groups.n_cohorts; c++)
     if (capacity_of(s, c) > s->max_capacity) s->max_capacity = capacity_of(s, c);
-  size_t slots = (size_t)s->max_capacity, n_records = (size_t)s->result->plan.n_brackets * CAVIAR_MAX_RUNGS;
+  size_t slots = (size_t)s->max_capacity, n_records = (size_t)s->result->brackets.n_brackets * CAVIAR_MAX_RUNGS;
   size_t rows = sw->data->split.n_train > sw->data->test.n ? sw->data->split.n_train : sw->data->test.n;
   s->cohorts = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->cohorts, "cohorts", err);
   s->records = caviar_alloc(n_records, sizeof *s->records, "rung records", err);
@@ -135,9 +135,9 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
       !s->epoch_loss || !s->epoch_diverged || !s->step_s || !s->calibration_s || !s->planned || !s->trained_epochs)
     return CAVIAR_ERUNTIME;
   for (int i = 0; i < s->count; i++) {
-    const caviar_plan *plan = &s->result->plan;
-    const caviar_bracket *b = &plan->brackets[caviar_plan_bracket_of(plan, i)];
-    s->planned[s->groups.cohort_of[i]] += caviar_bracket_expected_epochs(b, plan->eta, sw->spec->epochs);
+    const caviar_brackets *hb = &s->result->brackets;
+    const caviar_bracket *b = &hb->brackets[caviar_bracket_of(hb, i)];
+    s->planned[s->groups.cohort_of[i]] += caviar_bracket_expected_epochs(b, hb->eta, sw->spec->epochs);
   }
   st = sw->backend->upload(sw->backend, sw->data, err);
   for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++) {
@@ -197,7 +197,7 @@ static caviar_status fill(run_state *s, const caviar_space *box, caviar_error *e
     memset(t, 0, sizeof *t);
     t->trial = s->trials[i];
     t->shape = cohort->shape;
-    t->bracket = caviar_plan_bracket_of(&r->plan, i);
+    t->bracket = caviar_bracket_of(&r->brackets, i);
     t->val_loss = t->val_acc = t->train_loss = NAN;
     t->status = CAVIAR_TRIAL_RUNNING;
     r->n_trials++;
@@ -209,14 +209,8 @@ static caviar_status fill(run_state *s, const caviar_space *box, caviar_error *e
     if (st != CAVIAR_OK) return st;
     s->running++;
     if (s->sweep->spec->early_terminate.type == CAVIAR_STOP_PBT) {
-      char params[2048];
-      caviar_hparams_json(&t->trial.hp, params, sizeof params);
-      cJSON *start = cJSON_CreateObject();
-      cJSON_AddNumberToObject(start, "epoch", 0);
-      cJSON_AddNullToObject(start, "from");
-      cJSON_AddItemToObject(start, "params", cJSON_Parse(params));
-      t->lineage = cJSON_CreateArray();
-      cJSON_AddItemToArray(t->lineage, start);
+      st = caviar_pbt_lineage_start(t, err);
+      if (st != CAVIAR_OK) return st;
     }
   }
   return CAVIAR_OK;
@@ -315,8 +309,7 @@ static caviar_status train_cohort_epoch(run_state *s, int c, caviar_error *err) 
 static caviar_status train_and_judge(run_state *s, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
   const caviar_split *split = &sw->data->split;
-  memcpy(s->order, split->train, split->n_train * sizeof *s->order);
-  caviar_shuffle(s->order, split->n_train, sw->seed, CAVIAR_RNG_SHUFFLE, (uint32_t)s->tick);
+  caviar_epoch_order(split, sw->seed, s->tick, s->order);
   s->epoch_samples = s->epoch_samples_done = 0;
   for (int c = 0; c < s->groups.n_cohorts; c++) {
     size_t batch = (size_t)s->cohorts[c].shape.batch;
@@ -382,54 +375,79 @@ static caviar_status promoted(const run_state *s, const rung_record *rec, uint32
   int *order = caviar_alloc((size_t)rec->n, sizeof *order, "a rung", err);
   if (!order) return CAVIAR_ERUNTIME;
   caviar_rank(rec->loss, rec->acc, rec->trial, rec->n, s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC, order);
-  int keep = caviar_rung_keep(rec->n, s->result->plan.eta);
+  int keep = caviar_rung_keep(rec->n, s->result->brackets.eta);
   *out = false;
   for (int k = 0; k < keep && !*out; k++) *out = rec->trial[order[k]] == trial;
   free(order);
   return CAVIAR_OK;
 }
 
-/* Rungs and the end: first every member that reached a rung is recorded there, so members arriving
- * together are judged together; then each is promoted or culled; members at the last epoch keep
- * their weights as survivors. */
-static caviar_status decide(run_state *s, caviar_error *err) {
-  caviar_sweep_result *r = s->result;
-  for (int pass = 0; pass < 2; pass++) {
-    for (int c = 0; c < s->groups.n_cohorts; c++) {
-      caviar_cohort *cohort = &s->cohorts[c];
-      for (int slot = 0; slot < cohort->n; slot++) {
-        caviar_trial_result *t = &r->trials[cohort->trial[slot]];
-        if (t->status != CAVIAR_TRIAL_RUNNING) continue;
-        int rung;
-        const caviar_rungs *rungs = &r->plan.brackets[t->bracket].rungs;
-        rung_record *rec = &s->records[t->bracket * CAVIAR_MAX_RUNGS];
-        caviar_status st = CAVIAR_OK;
-        if (t->epochs >= s->sweep->spec->epochs) {
-          if (pass == 0) continue;
-          t->status = CAVIAR_TRIAL_SURVIVED;
-          t->params = caviar_alloc(cohort->layout.per_member, sizeof(float), "a survivor's parameters", err);
-          st = t->params ? s->sweep->backend->read_arena(s->sweep->backend, cohort, CAVIAR_ARENA_PARAMS, slot,
-                                                         t->params, err)
-                         : CAVIAR_ERUNTIME;
-          if (st == CAVIAR_OK && !caviar_params_finite(t->params, cohort->layout.per_member)) {
-            t->status = CAVIAR_TRIAL_DIVERGED;
-            free(t->params);
-            t->params = NULL;
-          }
-        } else if (caviar_is_rung(rungs, t->epochs, &rung)) {
-          if (pass == 0) {
-            st = record(&rec[rung], t, err);
-          } else {
-            bool up;
-            st = promoted(s, &rec[rung], t->trial.id, &up, err);
-            if (st == CAVIAR_OK && !up) t->status = CAVIAR_TRIAL_CULLED;
-          }
-        }
-        if (st != CAVIAR_OK) return st;
-      }
+typedef caviar_status (*member_visit)(run_state *s, caviar_cohort *cohort, int slot, caviar_trial_result *t,
+                                      caviar_error *err);
+
+/* fn for every member still running, cohort by cohort, slot by slot. */
+static caviar_status each_running(run_state *s, member_visit fn, caviar_error *err) {
+  for (int c = 0; c < s->groups.n_cohorts; c++) {
+    caviar_cohort *cohort = &s->cohorts[c];
+    for (int slot = 0; slot < cohort->n; slot++) {
+      caviar_trial_result *t = &s->result->trials[cohort->trial[slot]];
+      if (t->status != CAVIAR_TRIAL_RUNNING) continue;
+      caviar_status st = fn(s, cohort, slot, t, err);
+      if (st != CAVIAR_OK) return st;
     }
   }
   return CAVIAR_OK;
+}
+
+static bool finished(const run_state *s, const caviar_trial_result *t) { return t->epochs >= s->sweep->spec->epochs; }
+
+/* A member at a rung of its bracket, or -1. */
+static int rung_of(const run_state *s, const caviar_trial_result *t) {
+  int rung;
+  return caviar_is_rung(&s->result->brackets.brackets[t->bracket].rungs, t->epochs, &rung) ? rung : -1;
+}
+
+static rung_record *record_of(run_state *s, const caviar_trial_result *t, int rung) {
+  return &s->records[t->bracket * CAVIAR_MAX_RUNGS + rung];
+}
+
+static caviar_status record_at_rung(run_state *s, caviar_cohort *cohort, int slot, caviar_trial_result *t,
+                                    caviar_error *err) {
+  (void)cohort;
+  (void)slot;
+  int rung = finished(s, t) ? -1 : rung_of(s, t);
+  return rung < 0 ? CAVIAR_OK : record(record_of(s, t, rung), t, err);
+}
+
+/* A member at the last epoch keeps its weights as a survivor (unless they are not finite); one at
+ * a rung goes on or is culled. */
+static caviar_status judge(run_state *s, caviar_cohort *cohort, int slot, caviar_trial_result *t, caviar_error *err) {
+  if (finished(s, t)) {
+    t->status = CAVIAR_TRIAL_SURVIVED;
+    t->params = caviar_alloc(cohort->layout.per_member, sizeof(float), "a survivor's parameters", err);
+    caviar_status st = t->params ? s->sweep->backend->read_arena(s->sweep->backend, cohort, CAVIAR_ARENA_PARAMS, slot,
+                                                                  t->params, err)
+                                 : CAVIAR_ERUNTIME;
+    if (st == CAVIAR_OK && !caviar_params_finite(t->params, cohort->layout.per_member)) {
+      t->status = CAVIAR_TRIAL_DIVERGED;
+      free(t->params);
+      t->params = NULL;
+    }
+    return st;
+  }
+  int rung = rung_of(s, t);
+  if (rung < 0) return CAVIAR_OK;
+  bool up;
+  caviar_status st = promoted(s, record_of(s, t, rung), t->trial.id, &up, err);
+  if (st == CAVIAR_OK && !up) t->status = CAVIAR_TRIAL_CULLED;
+  return st;
+}
+
+/* Rungs and the end: every member that reached a rung is recorded there first, so members
+ * arriving together are judged together; then each is judged. */
+static caviar_status decide(run_state *s, caviar_error *err) {
+  caviar_status st = each_running(s, record_at_rung, err);
+  return st == CAVIAR_OK ? each_running(s, judge, err) : st;
 }
 
 /* Drops every slot whose trial stopped running, so the next epoch's work really shrinks. */
@@ -527,7 +545,7 @@ static double eta_seconds(const run_state *s) {
     for (int slot = 0; slot < cohort->n; slot++) {
       const caviar_trial_result *t = &s->result->trials[cohort->trial[slot]];
       if (t->status != CAVIAR_TRIAL_RUNNING) continue;
-      const caviar_rungs *rungs = &s->result->plan.brackets[t->bracket].rungs;
+      const caviar_rungs *rungs = &s->result->brackets.brackets[t->bracket].rungs;
       int next = sw->spec->epochs;
       for (int k = 0; k < rungs->n; k++)
         if (rungs->epochs[k] > t->epochs) {
@@ -606,8 +624,7 @@ static bool out_of_time(const run_state *s) {
 static caviar_status calibrate(run_state *s, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
   const caviar_split *split = &sw->data->split;
-  memcpy(s->order, split->train, split->n_train * sizeof *s->order);
-  caviar_shuffle(s->order, split->n_train, sw->seed, CAVIAR_RNG_SHUFFLE, 0);
+  caviar_epoch_order(split, sw->seed, 0, s->order);
   for (int c = 0; c < s->groups.n_cohorts; c++) {
     caviar_cohort *cohort = &s->cohorts[c];
     size_t batch = (size_t)cohort->shape.batch, steps = split->n_train / batch, done = 1;
@@ -747,8 +764,8 @@ static void estimate_from(const run_state *s, caviar_sweep_estimate *e) {
     int c = s->groups.cohort_of[i];
     size_t batch = (size_t)s->groups.shapes[c].batch;
     double steps = (double)(split->n_train / batch) + (double)split->n_val / (double)batch / 3.0;
-    int b = caviar_plan_bracket_of(&r->plan, i);
-    double epochs = caviar_bracket_expected_epochs(&r->plan.brackets[b], r->plan.eta, sw->spec->epochs);
+    int b = caviar_bracket_of(&r->brackets, i);
+    double epochs = caviar_bracket_expected_epochs(&r->brackets.brackets[b], r->brackets.eta, sw->spec->epochs);
     seconds += epochs * steps * s->calibration_s[c];
   }
   e->seconds = seconds * s->rounds;
@@ -786,12 +803,11 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
                  .time_budget_s = time_budget_s};
   s.rounds = spec->rounds > 0 ? spec->rounds : 1;
   caviar_rungs_make(&spec->early_terminate, &out->rungs);
-  caviar_plan_make(&spec->early_terminate, spec->trials, &out->plan);
+  /* Hyperband's brackets say how many trials a round draws; successive halving's one bracket
+   * holds however many the sampler yields (a grid's size, say). */
   bool hyperband = spec->early_terminate.type == CAVIAR_STOP_HYPERBAND;
-  long long count = hyperband && sweep->trials < 0 ? caviar_plan_trials(&out->plan) : sweep->trials;
-  if (hyperband && sweep->trials >= 0 && sweep->trials != caviar_plan_trials(&out->plan))
-    return caviar_fail(err, CAVIAR_EINPUT, "hyperband's brackets hold %lld trials; -n cannot change that",
-                       caviar_plan_trials(&out->plan));
+  if (hyperband) caviar_brackets_make(&spec->early_terminate, 0, &out->brackets);
+  long long count = hyperband ? caviar_brackets_trials(&out->brackets) : sweep->trials;
   caviar_sampler sampler;
   caviar_status st = caviar_sampler_init(&sampler, spec, sweep->seed, count, err);
   if (st != CAVIAR_OK) return st;
@@ -801,10 +817,10 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
     return st;
   }
   int per_round = (int)sampler.count;
-  if (!hyperband) caviar_plan_make(&spec->early_terminate, per_round, &out->plan);
-  for (int b = 0; b < out->plan.n_brackets; b++)
-    s.planned_model_epochs += s.rounds * out->plan.brackets[b].trials *
-                              caviar_bracket_expected_epochs(&out->plan.brackets[b], out->plan.eta, spec->epochs);
+  if (!hyperband) caviar_brackets_make(&spec->early_terminate, per_round, &out->brackets);
+  for (int b = 0; b < out->brackets.n_brackets; b++)
+    s.planned_model_epochs += s.rounds * out->brackets.brackets[b].trials *
+                              caviar_bracket_expected_epochs(&out->brackets.brackets[b], out->brackets.eta, spec->epochs);
   long long population = spec->population > 0 && spec->population < per_round ? spec->population : per_round;
   st = check_memory_lower_bound(sweep, (int)population, err);
   if (st != CAVIAR_OK) {

@@ -64,6 +64,8 @@ extern int caviar_test_chunk_steps;
  * same shape (weights and optimizer state, inside the arena) and perturbs or resamples its
  * real-valued swept hyperparameters; every change goes into the trials' lineage. */
 caviar_status caviar_pbt_step(run_state *s, int epoch, caviar_error *err);
+/* A PBT trial's lineage begins: {"epoch": 0, "from": null, "params": its sampled values}. */
+caviar_status caviar_pbt_lineage_start(caviar_trial_result *t, caviar_error *err);
 
 CAVIAR_C_END
 

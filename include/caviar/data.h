@@ -76,6 +76,9 @@ void caviar_split_free(caviar_split *split);
 
 /* A seeded in-place Fisher-Yates shuffle keyed by (seed, purpose, round), for split and epochs. */
 void caviar_shuffle(uint32_t *idx, size_t n, uint64_t seed, uint32_t purpose, uint32_t round);
+/* The minibatch order of an epoch: the training rows shuffled by (seed, epoch); every member of a
+ * sweep, a panda run and a calibration see the same order at the same epoch. */
+void caviar_epoch_order(const caviar_split *split, uint64_t seed, int epoch, uint32_t *order);
 
 /* x' = (x - shift[j]) * scale[j], fitted on the training rows only and saved with every model. */
 typedef struct caviar_scaling {

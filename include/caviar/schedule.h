@@ -26,20 +26,20 @@ typedef struct caviar_bracket {
   caviar_rungs rungs;
 } caviar_bracket;
 
-typedef struct caviar_plan {
+typedef struct caviar_brackets {
   int n_brackets;
   caviar_bracket brackets[CAVIAR_MAX_BRACKETS];
   int eta, max_epochs;
-} caviar_plan;
+} caviar_brackets;
 
 /* Successive halving: `trials` in one bracket with rungs at min_epochs * eta^k below max_epochs.
  * Hyperband (s_max = W&B's s, or floor(log_eta(max / min))): bracket s = s_max .. 0 starts
  * n_s = ceil((s_max + 1) / (s + 1) * eta^s) trials at max * eta^-s epochs, rungs at
  * max * eta^(i - s) for i < s; `trials` is not used. */
-void caviar_plan_make(const caviar_early_terminate *et, long long trials, caviar_plan *out);
-long long caviar_plan_trials(const caviar_plan *plan);
+void caviar_brackets_make(const caviar_early_terminate *et, long long trials, caviar_brackets *out);
+long long caviar_brackets_trials(const caviar_brackets *hb);
 /* The bracket of the trial with this index within its round (brackets take consecutive ids). */
-int caviar_plan_bracket_of(const caviar_plan *plan, long long index);
+int caviar_bracket_of(const caviar_brackets *plan, long long index);
 /* Epochs a trial of the bracket trains on average if every rung keeps its top 1/eta. */
 double caviar_bracket_expected_epochs(const caviar_bracket *b, int eta, int max_epochs);
 

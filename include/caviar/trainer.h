@@ -27,7 +27,7 @@ const char *caviar_trial_status_name(caviar_trial_status status);
 typedef struct caviar_trial_result {
   caviar_trial trial; /* with the hyperparameters it ended with (PBT changes them) */
   caviar_shape shape;
-  int bracket;        /* Hyperband's bracket (index into the plan), 0 otherwise */
+  int bracket;        /* Hyperband's bracket (index into brackets), 0 otherwise */
   cJSON *lineage;     /* PBT: [{"epoch": e, "from": donor trial or null, "params": {...}}], else NULL */
   caviar_trial_status status;
   int epochs; /* epochs trained (the diverging one included) */
@@ -66,7 +66,7 @@ typedef void (*caviar_progress_fn)(const caviar_progress *progress, void *ctx);
 typedef struct caviar_sweep {
   const caviar_spec *spec;
   uint64_t seed;
-  long long trials; /* < 0: the spec's */
+  long long trials; /* < 0: the spec's; hyperband's brackets decide its own (the CLI refuses -n there) */
   caviar_backend *backend;
   const caviar_data *data;
   caviar_progress_fn progress;
@@ -74,7 +74,7 @@ typedef struct caviar_sweep {
 } caviar_sweep;
 
 typedef struct caviar_sweep_result {
-  caviar_plan plan;     /* brackets and rungs */
+  caviar_brackets brackets; /* Hyperband's brackets and their rungs (one bracket otherwise) */
   int n_trials;
   caviar_trial_result *trials; /* indexed by trial id; coarse-to-fine round r holds ids r * trials .. */
   caviar_curve_point *curve;

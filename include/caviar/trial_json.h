@@ -3,6 +3,7 @@
 /* JSON text for numbers and trial configs, written by hand rather than through cJSON because
  * `caviar sample` prints hundreds of thousands of them. */
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 
 #include "caviar/hparams.h"
@@ -19,6 +20,10 @@ int caviar_format_number(char *buf, size_t size, double x);
 /* {"learning_rate": 0.0031, "optimizer": "adam", ...}: every active hyperparameter, in table order
  * (one a condition switched off is left out). */
 int caviar_hparams_json(const caviar_hparams *hp, char *buf, size_t size);
+
+/* The same object as a cJSON tree (for summary.json and PBT's lineage), built directly, never
+ * printed and re-parsed; NULL when memory runs out. */
+cJSON *caviar_hparams_cjson(const caviar_hparams *hp);
 
 /* {"trial": 0, "params": {...}} */
 int caviar_trial_json(const caviar_trial *trial, char *buf, size_t size);
