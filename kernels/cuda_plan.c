@@ -26,9 +26,9 @@ void caviar_cuda_buffers_of(const caviar_shape *shape, int capacity, bool dropou
 double caviar_cuda_cohort_bytes(const caviar_shape *shape, int capacity, bool dropout) {
   caviar_cuda_buffers b;
   caviar_cuda_buffers_of(shape, capacity, dropout, &b);
-  double floats = 4.0 * (double)b.arena + (double)b.xt + (double)shape->layers * (double)(b.act + b.out) +
+  double floats = (double)CAVIAR_ARENAS * (double)b.arena + (double)b.xt + (double)shape->layers * (double)(b.act + b.out) +
                   2.0 * (double)b.delta + (double)b.logits;
-  return 4.0 * floats + 4.0 * (double)b.labels + (double)caviar_cuda_member_bytes() * (double)b.members;
+  return (double)sizeof(float) * floats + (double)sizeof(uint32_t) * (double)b.labels + (double)caviar_cuda_member_bytes() * (double)b.members;
 }
 
 static double population_bytes(const caviar_shape *shapes, const int *members, const bool *dropout, int n_cohorts,

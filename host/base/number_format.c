@@ -1,10 +1,11 @@
 #include <math.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "caviar/trial_json.h"
+#include "caviar/number_format.h"
 
 static int round_trip_text(char *buf, size_t size, double x) {
   if (x == floor(x) && fabs(x) < 1e15) return snprintf(buf, size, "%.0f", x);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 caviar_status caviar_fail(caviar_error *err, caviar_status status, const char *fmt, ...) {
   if (err) {
@@ -31,4 +32,10 @@ char *caviar_strdup(const char *s, caviar_error *err) {
   char *copy = caviar_alloc(n, 1, "a string", err);
   if (copy) memcpy(copy, s, n);
   return copy;
+}
+
+double caviar_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "caviar/backend.h"
-#include "caviar/trainer.h"
 #include "cpu/member.h"
 
 enum { EVAL_CHUNK = 256 };

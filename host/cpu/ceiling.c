@@ -2,11 +2,12 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "caviar/trainer.h"
+#include "caviar/status.h"
 
 enum { CEILING_N = 1024 };
 

@@ -197,3 +197,13 @@ void caviar_cohort_count_steps(caviar_cohort *c) {
 void caviar_cohort_end_epoch(caviar_cohort *c) {
   for (int slot = 0; slot < c->n; slot++) c->epochs[slot]++;
 }
+
+double caviar_population_bytes(const caviar_shape *shapes, const int *members, int n_cohorts) {
+  double bytes = 0;
+  for (int c = 0; c < n_cohorts; c++) {
+    caviar_layout layout;
+    caviar_layout_make(&shapes[c], members[c], &layout);
+    bytes += (double)CAVIAR_ARENAS * sizeof(float) * (double)layout.arena;
+  }
+  return bytes;
+}

@@ -20,25 +20,9 @@
 #include "caviar/zoom.h"
 #include "train/trainer_internal.h"
 
-double caviar_now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 const char *caviar_trial_status_name(caviar_trial_status status) {
   static const char *const names[] = {"running", "survived", "culled", "diverged"};
   return names[status];
-}
-
-double caviar_population_bytes(const caviar_shape *shapes, const int *members, int n_cohorts) {
-  double bytes = 0;
-  for (int c = 0; c < n_cohorts; c++) {
-    caviar_layout layout;
-    caviar_layout_make(&shapes[c], members[c], &layout);
-    bytes += 4.0 * sizeof(float) * (double)layout.arena;
-  }
-  return bytes;
 }
 
 static void free_round(run_state *s) {

@@ -44,6 +44,11 @@ typedef struct caviar_layout {
 } caviar_layout;
 
 void caviar_layout_make(const caviar_shape *shape, int capacity, caviar_layout *out);
+/* Arenas a cohort keeps in one layout: parameters, gradients, the optimizer's first and second
+ * state. Both backends allocate exactly these; caviar_population_bytes is their size for cohorts
+ * of these shapes and member counts (what a memory plan checks first). */
+#define CAVIAR_ARENAS 4
+double caviar_population_bytes(const caviar_shape *shapes, const int *members, int n_cohorts);
 /* Width of linear map l (0-based) on its input and output side. */
 int caviar_layer_in(const caviar_shape *shape, int l);
 int caviar_layer_out(const caviar_shape *shape, int l);

@@ -41,6 +41,9 @@ caviar_status caviar_fail(caviar_error *err, caviar_status status, const char *f
 void *caviar_alloc(size_t count, size_t size, const char *what, caviar_error *err);
 char *caviar_strdup(const char *s, caviar_error *err);
 
+/* Seconds on a monotonic clock (differences only). */
+double caviar_now(void);
+
 CAVIAR_C_END
 
 #endif

@@ -117,11 +117,7 @@ caviar_status caviar_sweep_estimate_run(const caviar_sweep *sweep, caviar_sweep_
 void caviar_result_order(const caviar_spec *spec, const caviar_sweep_result *r, int *order);
 void caviar_sweep_result_free(caviar_sweep_result *r);
 
-/* Bytes a population of these cohorts needs on the host (four arenas each). */
-double caviar_population_bytes(const caviar_shape *shapes, const int *members, int n_cohorts);
 
-/* Seconds on a monotonic clock. */
-double caviar_now(void);
 
 CAVIAR_C_END
 

@@ -7,15 +7,12 @@
 #include <stddef.h>
 
 #include "caviar/hparams.h"
+#include "caviar/number_format.h"
 #include "caviar/sampler.h"
 #include "caviar/status.h"
 
 CAVIAR_C_BEGIN
 
-/* A decimal that reads back as exactly x, in at most 17 significant digits and as few as a value
- * written by hand needs (JSON has no inf/nan; callers never pass them).
- * Returns the length written, like snprintf. */
-int caviar_format_number(char *buf, size_t size, double x);
 
 /* {"learning_rate": 0.0031, "optimizer": "adam", ...}: every active hyperparameter, in table order
  * (one a condition switched off is left out). */
