@@ -40,3 +40,9 @@ int caviar_format_number(char *buf, size_t size, double x) {
   memcpy(buf, slot->text, (size_t)slot->len + 1);
   return slot->len;
 }
+
+const char *caviar_number_text(char *buf, size_t size, double x) {
+  if (isfinite(x)) caviar_format_number(buf, size, x);
+  else snprintf(buf, size, "%g", x);
+  return buf;
+}

@@ -1,4 +1,5 @@
 #include "caviar/hparams.h"
+#include "caviar/number_format.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -94,8 +95,8 @@ void caviar_hp_range_text(const caviar_hp_info *info, char *buf, size_t size) {
       used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "one of ", info->choices[i]);
     return;
   }
-  snprintf(buf, size, "%s%s%.17g, %.17g%s", info->type == CAVIAR_HP_INT ? "an integer in " : "",
-           info->lo_open ? "(" : "[", info->lo, info->hi, info->hi_open ? ")" : "]");
+  snprintf(buf, size, "%s%s%s, %s%s", info->type == CAVIAR_HP_INT ? "an integer in " : "",
+           info->lo_open ? "(" : "[", CAVIAR_NUM(info->lo), CAVIAR_NUM(info->hi), info->hi_open ? ")" : "]");
 }
 
 int caviar_hp_choice_index(const caviar_hp_info *info, const char *name) {

@@ -1,4 +1,5 @@
 #include "spec/json_read.h"
+#include "caviar/number_format.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -138,7 +139,7 @@ caviar_status caviar_json_int(const caviar_json_ctx *ctx, const cJSON *item, con
   caviar_status st = caviar_json_number(ctx, item, path, &v);
   if (st != CAVIAR_OK) return st;
   if (v != floor(v) || v < lo || v > hi)
-    return caviar_json_fail(ctx, path, "expected an integer in [%.0f, %.0f], got %.17g", lo, hi, v);
+    return caviar_json_fail(ctx, path, "expected an integer in [%.0f, %.0f], got %s", lo, hi, CAVIAR_NUM(v));
   *out = (long long)v;
   return CAVIAR_OK;
 }

@@ -6,6 +6,7 @@
 #include "caviar/grid.h"
 #include "spec/json_read.h"
 #include "spec/spec_internal.h"
+#include "caviar/number_format.h"
 
 static const char *const param_keys[] = {"distribution", "value", "values", "probabilities", "min",
                                          "max", "mu", "sigma", "q", "grid_points", "when", NULL};
@@ -84,7 +85,7 @@ caviar_status caviar_parse_hp_value(const caviar_json_ctx *ctx, const cJSON *ite
   }
   if (caviar_json_number(ctx, item, path, out) != CAVIAR_OK) return CAVIAR_EINPUT;
   if (!caviar_hp_in_range(hp, *out))
-    return caviar_json_fail(ctx, path, "%s must be %s, got %.17g", hp->name, range, *out);
+    return caviar_json_fail(ctx, path, "%s must be %s, got %s", hp->name, range, CAVIAR_NUM(*out));
   return CAVIAR_OK;
 }
 
@@ -128,7 +129,7 @@ static caviar_status parse_list(const caviar_json_ctx *ctx, const cJSON *entry, 
     sum += prob;
     p->cumulative[i] = sum;
   }
-  if (fabs(sum - 1.0) > 1e-6) return caviar_json_fail(ctx, sub, "must sum to 1, got %.17g", sum);
+  if (fabs(sum - 1.0) > 1e-6) return caviar_json_fail(ctx, sub, "must sum to 1, got %s", CAVIAR_NUM(sum));
   p->cumulative[n - 1] = 1.0;
   return CAVIAR_OK;
 }
@@ -161,17 +162,17 @@ static caviar_status parse_bounds(const caviar_json_ctx *ctx, const cJSON *entry
       required_number(ctx, entry, path, "max", info->name, &p->max) != CAVIAR_OK)
     return CAVIAR_EINPUT;
   if (info->family == CAVIAR_FAMILY_INTEGER) {
-    if (p->min != floor(p->min)) return caviar_json_fail(ctx, min_path, "must be an integer for int_uniform, got %.17g", p->min);
-    if (p->max != floor(p->max)) return caviar_json_fail(ctx, max_path, "must be an integer for int_uniform, got %.17g", p->max);
+    if (p->min != floor(p->min)) return caviar_json_fail(ctx, min_path, "must be an integer for int_uniform, got %s", CAVIAR_NUM(p->min));
+    if (p->max != floor(p->max)) return caviar_json_fail(ctx, max_path, "must be an integer for int_uniform, got %s", CAVIAR_NUM(p->max));
   }
   if (p->min > p->max)
-    return caviar_json_fail(ctx, min_path, "must be <= max (%.17g), got %.17g", p->max, p->min);
+    return caviar_json_fail(ctx, min_path, "must be <= max (%s), got %s", CAVIAR_NUM(p->max), CAVIAR_NUM(p->min));
   bool values_on_log = info->scale == CAVIAR_SCALE_LN && !info->exponent_bounds;
   if (values_on_log && p->min <= 0)
-    return caviar_json_fail(ctx, min_path, "must be > 0 for %s, got %.17g", info->name, p->min);
+    return caviar_json_fail(ctx, min_path, "must be > 0 for %s, got %s", info->name, CAVIAR_NUM(p->min));
   if (info->scale == CAVIAR_SCALE_ONE_MINUS) {
-    if (p->min < 0) return caviar_json_fail(ctx, min_path, "must be >= 0 for %s, got %.17g", info->name, p->min);
-    if (p->max >= 1) return caviar_json_fail(ctx, max_path, "must be < 1 for %s, got %.17g", info->name, p->max);
+    if (p->min < 0) return caviar_json_fail(ctx, min_path, "must be >= 0 for %s, got %s", info->name, CAVIAR_NUM(p->min));
+    if (p->max >= 1) return caviar_json_fail(ctx, max_path, "must be < 1 for %s, got %s", info->name, CAVIAR_NUM(p->max));
   }
   if (p->dist == CAVIAR_DIST_INV_LOG_UNIFORM) {
     /* exp(-U(min, max)): on the ln scale the box is [-max, -min]. */
@@ -201,16 +202,16 @@ static caviar_status parse_shape(const caviar_json_ctx *ctx, const cJSON *entry,
         optional_number(ctx, entry, path, "sigma", 1.0, &p->sigma) != CAVIAR_OK)
       return CAVIAR_EINPUT;
     if (p->sigma <= 0)
-      return caviar_json_fail(ctx, caviar_json_path(sub, sizeof sub, path, "sigma"), "must be > 0, got %.17g", p->sigma);
+      return caviar_json_fail(ctx, caviar_json_path(sub, sizeof sub, path, "sigma"), "must be > 0, got %s", CAVIAR_NUM(p->sigma));
   } else if (parse_bounds(ctx, entry, path, p) != CAVIAR_OK) {
     return CAVIAR_EINPUT;
   }
   if (info->quantized) {
     caviar_json_path(sub, sizeof sub, path, "q");
     if (optional_number(ctx, entry, path, "q", 1.0, &p->q) != CAVIAR_OK) return CAVIAR_EINPUT;
-    if (p->q <= 0) return caviar_json_fail(ctx, sub, "must be > 0, got %.17g", p->q);
+    if (p->q <= 0) return caviar_json_fail(ctx, sub, "must be > 0, got %s", CAVIAR_NUM(p->q));
     if (p->hp->type == CAVIAR_HP_INT && p->q != floor(p->q))
-      return caviar_json_fail(ctx, sub, "must be an integer, since %s is an integer, got %.17g", p->hp->name, p->q);
+      return caviar_json_fail(ctx, sub, "must be an integer, since %s is an integer, got %s", p->hp->name, CAVIAR_NUM(p->q));
   }
   const cJSON *points = cJSON_GetObjectItemCaseSensitive(entry, "grid_points");
   if (points) {
@@ -232,9 +233,9 @@ static caviar_status check_support(const caviar_json_ctx *ctx, const char *path,
   caviar_hp_range_text(p->hp, range, sizeof range);
   const char *dist = caviar_dist_get(p->dist)->name;
   if (!caviar_hp_in_range(p->hp, lo))
-    return caviar_json_fail(ctx, path, "%s can produce %.17g, but %s must be %s", dist, lo, p->hp->name, range);
+    return caviar_json_fail(ctx, path, "%s can produce %s, but %s must be %s", dist, CAVIAR_NUM(lo), p->hp->name, range);
   if (!caviar_hp_in_range(p->hp, hi))
-    return caviar_json_fail(ctx, path, "%s can produce %.17g, but %s must be %s", dist, hi, p->hp->name, range);
+    return caviar_json_fail(ctx, path, "%s can produce %s, but %s must be %s", dist, CAVIAR_NUM(hi), p->hp->name, range);
   return CAVIAR_OK;
 }
 

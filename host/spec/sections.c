@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "spec/spec_internal.h"
+#include "caviar/number_format.h"
 
 caviar_status caviar_parse_metric(const caviar_json_ctx *ctx, const cJSON *item, caviar_metric *out) {
   static const char *const keys[] = {"name", "goal", NULL};
@@ -78,7 +79,7 @@ static caviar_status optional_fraction(const caviar_json_ctx *ctx, const cJSON *
   if (caviar_json_number(ctx, item, path, out)) return CAVIAR_EINPUT;
   bool above = lo_open ? *out > lo : *out >= lo;
   if (!above || !(*out <= hi))
-    return caviar_json_fail(ctx, path, "expected a number in %s%g, %g], got %.17g", lo_open ? "(" : "[", lo, hi, *out);
+    return caviar_json_fail(ctx, path, "expected a number in %s%g, %g], got %s", lo_open ? "(" : "[", lo, hi, CAVIAR_NUM(*out));
   return CAVIAR_OK;
 }
 
@@ -197,7 +198,7 @@ caviar_status caviar_parse_data(const caviar_json_ctx *ctx, const cJSON *item, c
   if (validation) {
     if (caviar_json_number(ctx, validation, "data.validation", &out->validation)) return CAVIAR_EINPUT;
     if (!(out->validation > 0 && out->validation <= 0.9))
-      return caviar_json_fail(ctx, "data.validation", "expected a fraction in (0, 0.9], got %.17g", out->validation);
+      return caviar_json_fail(ctx, "data.validation", "expected a fraction in (0, 0.9], got %s", CAVIAR_NUM(out->validation));
   }
   const cJSON *scaling = cJSON_GetObjectItemCaseSensitive(item, "scaling");
   if (scaling) {
@@ -252,7 +253,7 @@ caviar_status caviar_parse_coarse_to_fine(const caviar_json_ctx *ctx, const cJSO
   if (zoom) {
     if (caviar_json_number(ctx, zoom, "coarse_to_fine.zoom", &out->zoom)) return CAVIAR_EINPUT;
     if (!(out->zoom > 0 && out->zoom <= 1))
-      return caviar_json_fail(ctx, "coarse_to_fine.zoom", "expected a fraction in (0, 1], got %.17g", out->zoom);
+      return caviar_json_fail(ctx, "coarse_to_fine.zoom", "expected a fraction in (0, 1], got %s", CAVIAR_NUM(out->zoom));
   }
   return CAVIAR_OK;
 }
@@ -269,7 +270,7 @@ caviar_status caviar_parse_tpe(const caviar_json_ctx *ctx, const cJSON *item, ca
   if (weight) {
     if (caviar_json_number(ctx, weight, "tpe.prior_weight", &out->prior_weight)) return CAVIAR_EINPUT;
     if (!(out->prior_weight > 0 && out->prior_weight <= 1e6))
-      return caviar_json_fail(ctx, "tpe.prior_weight", "expected a number in (0, 1e6], got %.17g", out->prior_weight);
+      return caviar_json_fail(ctx, "tpe.prior_weight", "expected a number in (0, 1e6], got %s", CAVIAR_NUM(out->prior_weight));
   }
   return CAVIAR_OK;
 }

@@ -13,6 +13,12 @@ CAVIAR_C_BEGIN
  * Returns the length written, like snprintf. */
 int caviar_format_number(char *buf, size_t size, double x);
 
+/* The same text for messages ("inf", "-inf" and "nan" as such), returned: printf("got %s",
+ * CAVIAR_NUM(x)) says 0.1, not 0.10000000000000001. CAVIAR_NUM's buffer lives until the end of
+ * the enclosing block. */
+const char *caviar_number_text(char *buf, size_t size, double x);
+#define CAVIAR_NUM(x) caviar_number_text((char[32]){0}, 32, (x))
+
 CAVIAR_C_END
 
 #endif
