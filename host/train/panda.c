@@ -17,14 +17,11 @@ caviar_status caviar_panda_init(caviar_panda *p, const caviar_hparams *hp, uint3
   p->hp = *hp;
   p->trial = trial;
   p->seed = seed;
-  p->data = *data;
-  p->data.dir = data->dir ? caviar_strdup(data->dir, err) : NULL;
-  p->data.train_csv = data->train_csv ? caviar_strdup(data->train_csv, err) : NULL;
-  p->data.test_csv = data->test_csv ? caviar_strdup(data->test_csv, err) : NULL;
+  caviar_status st = caviar_data_spec_copy(data, &p->data, err);
+  if (st != CAVIAR_OK) return st;
   p->history = cJSON_CreateArray();
   p->curve = cJSON_CreateArray();
-  if ((data->dir && !p->data.dir) || (data->train_csv && !p->data.train_csv) || (data->test_csv && !p->data.test_csv) ||
-      !p->history || !p->curve) {
+  if (!p->history || !p->curve) {
     caviar_panda_free(p);
     return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory starting a training run");
   }
@@ -183,9 +180,7 @@ caviar_status caviar_panda_train(caviar_panda *p, caviar_backend *be, caviar_dat
 }
 
 void caviar_panda_free(caviar_panda *p) {
-  free(p->data.dir);
-  free(p->data.train_csv);
-  free(p->data.test_csv);
+  caviar_data_spec_free(&p->data);
   free(p->params);
   free(p->first);
   free(p->second);
