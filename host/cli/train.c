@@ -190,7 +190,8 @@ int caviar_cmd_train(int argc, char **argv) {
     st = caviar_panda_train(&p, be, &data, a.epochs, a.checkpoint, print_epoch, NULL, &err);
   }
   if (st == CAVIAR_OK && a.out) {
-    caviar_model model = {p.shape, p.hp, p.trial, p.params, p.scaling};
+    caviar_model model;
+    caviar_panda_model(&p, &model);
     st = caviar_model_save(a.out, &model, &err);
   }
   caviar_data_free(&data);

@@ -250,7 +250,9 @@ static caviar_status write_stage(const char *stage, const caviar_report_info *in
   for (int i = 0; st == CAVIAR_OK && i < r->n_trials; i++) {
     const caviar_trial_result *t = &r->trials[i];
     if (!saved[i]) continue;
-    caviar_model model = {t->shape, t->trial.hp, t->trial.id, t->params, info->data->scaling};
+    caviar_model model = {.shape = t->shape, .hp = t->trial.hp, .trial = t->trial.id, .params = t->params,
+                          .scaling = info->data->scaling};
+    caviar_model_set_origin(&model, info->seed, &info->spec->data, info->data);
     snprintf(path, sizeof path, "%s/best/trial-%u.safetensors", stage, (unsigned)t->trial.id);
     st = caviar_model_save(path, &model, err);
   }

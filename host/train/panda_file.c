@@ -12,9 +12,25 @@
 #include "caviar/sampler.h"
 #include "spec/spec_internal.h"
 
+void caviar_panda_model(const caviar_panda *p, caviar_model *out) {
+  memset(out, 0, sizeof *out);
+  out->shape = p->shape;
+  out->hp = p->hp;
+  out->trial = p->trial;
+  out->params = p->params;
+  out->scaling = p->scaling;
+  out->seed = p->seed;
+  out->has_data = true;
+  out->data = p->data;
+  out->target = p->target;
+  out->labels = p->labels;
+  out->n_labels = p->n_labels;
+}
+
 caviar_status caviar_panda_save(const caviar_panda *p, const char *path, caviar_error *err) {
   if (!p->params) return caviar_fail(err, CAVIAR_ERUNTIME, "%s: nothing trained to save yet", path);
-  caviar_model model = {p->shape, p->hp, p->trial, p->params, p->scaling};
+  caviar_model model;
+  caviar_panda_model(p, &model);
   cJSON *run = cJSON_CreateObject();
   cJSON_AddNumberToObject(run, "epochs_done", p->epochs_done);
   cJSON_AddNumberToObject(run, "steps", p->steps);
@@ -95,6 +111,14 @@ caviar_status caviar_panda_load(const char *path, caviar_panda *p, caviar_error 
     p->shape = model.shape;
     p->params = model.params;
     p->scaling = model.scaling;
+    p->target = model.target;
+    p->labels = model.labels;
+    p->n_labels = model.n_labels;
+    model.params = NULL;
+    model.scaling = (caviar_scaling){0};
+    model.labels = NULL;
+    model.n_labels = 0;
+    caviar_model_free(&model);
     st = read_run(&f, p, err);
   }
   size_t n = 0;
