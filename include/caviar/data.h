@@ -159,6 +159,12 @@ void caviar_data_spec_free(caviar_data_spec *d);
 caviar_status caviar_test_set_load(const char *path, caviar_dataset *out, char *name, size_t size, caviar_error *err);
 void caviar_data_free(caviar_data *data);
 
+/* How many of other's rows rows[0..n) (NULL: 0..n-1) equal an example among seen's rows
+ * seen_rows[0..n_seen): features and label (or target) alike, compared by a 64-bit hash. */
+caviar_status caviar_overlap_count(const caviar_dataset *seen, const uint32_t *seen_rows, size_t n_seen,
+                                   const caviar_dataset *other, const uint32_t *rows, size_t n, size_t *out,
+                                   caviar_error *err);
+
 CAVIAR_C_END
 
 #endif
