@@ -1,5 +1,6 @@
 /* caviar train: panda mode, babysitting one model. */
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,10 +169,13 @@ static caviar_status start(const train_args *a, caviar_panda *p, bool *resumed, 
 
 static void print_epoch(const caviar_panda *p, int epoch, float train_loss, float val_loss, float val_acc, float lr,
                         void *ctx) {
-  (void)p;
   (void)ctx;
-  printf("epoch %4d  train_loss %.4f  val_loss %.4f  val_acc %.4f  lr %.4g\n", epoch, (double)train_loss,
-         (double)val_loss, (double)val_acc, (double)lr);
+  if (p->shape.classes == 1)
+    printf("epoch %4d  train_loss %.4f  val_loss %.4f  val_rmse %.4g  lr %.4g\n", epoch, (double)train_loss,
+           (double)val_loss, sqrt((double)val_loss) * p->target.std, (double)lr);
+  else
+    printf("epoch %4d  train_loss %.4f  val_loss %.4f  val_acc %.4f  lr %.4g\n", epoch, (double)train_loss,
+           (double)val_loss, (double)val_acc, (double)lr);
   fflush(stdout);
 }
 

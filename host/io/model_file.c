@@ -40,7 +40,10 @@ void caviar_model_describe(caviar_st_writer *w, const caviar_model *model) {
     caviar_st_meta(w, "classes", text);
   }
   caviar_st_meta(w, "task", regression ? "regression" : "classification");
-  caviar_st_meta(w, "hidden", caviar_activation_name(model->hp.activation));
+  snprintf(text, sizeof text, "%d", model->shape.layers);
+  caviar_st_meta(w, "layers", text);
+  snprintf(text, sizeof text, "%d", model->shape.hidden);
+  caviar_st_meta(w, "hidden", text);
   if (regression) {
     caviar_st_meta(w, "outputs", "one linear output in standardised units: y = output * target_std + target_mean");
     caviar_format_number(text, sizeof text, model->target.mean);

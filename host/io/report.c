@@ -19,7 +19,10 @@
 
 static cJSON *number_or_null(double x) { return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull(); }
 
-static cJSON *trial_json(const caviar_trial_result *t, bool saved) {
+/* Regression figures in the target's units, from a mean squared error of standardised targets. */
+static double rmse_of(double mse, double std) { return sqrt(mse) * std; }
+
+static cJSON *trial_json(const caviar_trial_result *t, bool saved, double target_std) {
   char text[2048];
   cJSON *obj = cJSON_CreateObject();
   cJSON_AddNumberToObject(obj, "trial", t->trial.id);
@@ -31,8 +34,18 @@ static cJSON *trial_json(const caviar_trial_result *t, bool saved) {
   cJSON_AddNumberToObject(obj, "epochs", t->epochs);
   cJSON_AddItemToObject(obj, "train_loss", number_or_null(t->train_loss));
   cJSON_AddItemToObject(obj, "val_loss", number_or_null(t->val_loss));
-  cJSON_AddItemToObject(obj, "val_acc", number_or_null(t->val_acc));
-  if (t->status == CAVIAR_TRIAL_SURVIVED) {
+  if (target_std > 0) {
+    cJSON_AddItemToObject(obj, "val_rmse", number_or_null(rmse_of(t->val_loss, target_std)));
+    cJSON_AddItemToObject(obj, "val_mse", number_or_null(t->val_loss * target_std * target_std));
+    if (t->status == CAVIAR_TRIAL_SURVIVED) {
+      cJSON_AddItemToObject(obj, "test_loss", number_or_null(t->test_loss));
+      cJSON_AddItemToObject(obj, "test_rmse", number_or_null(rmse_of(t->test_loss, target_std)));
+      cJSON_AddItemToObject(obj, "test_mse", number_or_null(t->test_loss * target_std * target_std));
+    }
+  } else {
+    cJSON_AddItemToObject(obj, "val_acc", number_or_null(t->val_acc));
+  }
+  if (t->status == CAVIAR_TRIAL_SURVIVED && !(target_std > 0)) {
     cJSON_AddItemToObject(obj, "test_loss", number_or_null(t->test_loss));
     cJSON_AddItemToObject(obj, "test_acc", number_or_null(t->test_acc));
   }
@@ -77,7 +90,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   cJSON_AddNumberToObject(root, "wall_seconds", r->wall_seconds);
   cJSON_AddNumberToObject(root, "model_samples", r->model_samples);
   cJSON_AddNumberToObject(root, "model_samples_per_second", r->wall_seconds > 0 ? r->model_samples / r->wall_seconds : 0);
-  cJSON_AddStringToObject(root, "metric", info->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? "val_acc" : "val_loss");
+  cJSON_AddStringToObject(root, "metric", caviar_metric_text(info->spec->metric.name));
   cJSON_AddBoolToObject(root, "stopped_by_time_budget", r->out_of_time);
   const caviar_data *d = info->data;
   cJSON *data = cJSON_AddObjectToObject(root, "data");
@@ -87,7 +100,13 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   cJSON_AddNumberToObject(data, "validation_examples", (double)d->split.n_val);
   cJSON_AddNumberToObject(data, "test_examples", (double)d->test.n);
   cJSON_AddNumberToObject(data, "features", (double)d->train.d);
-  cJSON_AddNumberToObject(data, "classes", d->classes);
+  cJSON_AddStringToObject(data, "task", d->task == CAVIAR_TASK_REGRESSION ? "regression" : "classification");
+  if (d->task == CAVIAR_TASK_REGRESSION) {
+    cJSON_AddNumberToObject(data, "target_mean", d->target.mean);
+    cJSON_AddNumberToObject(data, "target_std", d->target.std);
+  } else {
+    cJSON_AddNumberToObject(data, "classes", d->classes);
+  }
   cJSON_AddStringToObject(data, "scaling", caviar_scaling_name(d->scaling.kind));
   cJSON *rungs = cJSON_AddArrayToObject(root, "rungs");
   for (int i = 0; i < r->rungs.n; i++) cJSON_AddItemToArray(rungs, cJSON_CreateNumber(r->rungs.epochs[i]));
@@ -119,14 +138,14 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
     for (int k = 0; k < r->n_trials; k++) rank[order[k]] = k + 1;
     const caviar_trial_result *best = &r->trials[order[0]];
     if (best->status == CAVIAR_TRIAL_SURVIVED) {
-      cJSON *b = trial_json(best, saved[order[0]]);
+      cJSON *b = trial_json(best, saved[order[0]], r->target_std);
       cJSON_AddNumberToObject(b, "rank", 1);
       cJSON_AddItemToObject(root, "best", b);
     }
   }
   cJSON *trials = cJSON_AddArrayToObject(root, "trials");
   for (int i = 0; i < r->n_trials; i++) {
-    cJSON *t = trial_json(&r->trials[i], saved[i]);
+    cJSON *t = trial_json(&r->trials[i], saved[i], r->target_std);
     /* The leaderboard's place (1: best), by caviar_result_order. */
     if (order && rank) cJSON_AddNumberToObject(t, "rank", rank[i]);
     cJSON_AddItemToArray(trials, t);
@@ -362,11 +381,11 @@ char *caviar_leaderboard_json(const caviar_report_info *info, const caviar_sweep
   if (saved && order) {
     caviar_result_order(info->spec, r, order);
     cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "metric", info->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? "val_acc" : "val_loss");
+    cJSON_AddStringToObject(root, "metric", caviar_metric_text(info->spec->metric.name));
     cJSON_AddBoolToObject(root, "stopped_by_time_budget", r->out_of_time);
     cJSON *rows = cJSON_AddArrayToObject(root, "leaderboard");
     for (int k = 0; k < r->n_trials; k++) {
-      cJSON *row = trial_json(&r->trials[order[k]], saved[order[k]]);
+      cJSON *row = trial_json(&r->trials[order[k]], saved[order[k]], r->target_std);
       cJSON_AddNumberToObject(row, "rank", k + 1);
       cJSON_AddItemToArray(rows, row);
     }
@@ -420,20 +439,26 @@ void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_swe
     return;
   }
   caviar_result_order(spec, r, order);
-  bool by_acc = spec->metric.name == CAVIAR_METRIC_VAL_ACC;
+  bool by_acc = spec->metric.name == CAVIAR_METRIC_VAL_ACC, regression = r->target_std > 0;
+  double std = r->target_std;
   /* In order of importance: what identifies a row, the metric, the swept parameters (as the spec
    * lists them), then the test accuracy and the other metric. */
   enum { RANK, TRIAL, STATUS, EPOCHS, METRIC };
-  const char *fixed[] = {"rank", "trial", "status", "epochs", by_acc ? "val_acc" : "val_loss"};
+  const char *fixed[] = {"rank", "trial", "status", "epochs", caviar_metric_text(spec->metric.name)};
   for (int c = 0; c < n_cols; c++) cols[c].cell = cells + (size_t)c * (size_t)(rows > 0 ? rows : 1);
   for (int c = 0; c < 5; c++) cols[c].header = fixed[c];
   for (int i = 0; i < n_params; i++) cols[5 + i].header = short_name(spec->space.params[i].name);
-  cols[5 + n_params].header = "test_acc";
-  cols[6 + n_params].header = by_acc ? "val_loss" : "val_acc";
+  cols[5 + n_params].header = regression ? "test_rmse" : "test_acc";
+  cols[6 + n_params].header = regression ? (spec->metric.name == CAVIAR_METRIC_VAL_RMSE ? "val_loss" : "val_rmse")
+                              : by_acc   ? "val_loss"
+                                         : "val_acc";
   cols[STATUS].left = true;
   for (int k = 0; k < rows; k++) {
     const caviar_trial_result *t = &r->trials[order[k]];
     double metric = by_acc ? t->val_acc : t->val_loss, other = by_acc ? t->val_loss : t->val_acc;
+    if (spec->metric.name == CAVIAR_METRIC_VAL_RMSE) metric = rmse_of(t->val_loss, std), other = t->val_loss;
+    if (spec->metric.name == CAVIAR_METRIC_VAL_MSE) metric = t->val_loss * std * std;
+    if (regression && spec->metric.name != CAVIAR_METRIC_VAL_RMSE) other = rmse_of(t->val_loss, std);
     snprintf(cols[RANK].cell[k], 24, "%d", k + 1);
     snprintf(cols[TRIAL].cell[k], 24, "%u", (unsigned)t->trial.id);
     snprintf(cols[STATUS].cell[k], 24, "%s", caviar_trial_status_name(t->status));
@@ -443,7 +468,8 @@ void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_swe
       param_text(&spec->space.params[i], &t->trial.hp, cols[5 + i].cell[k], 24);
       cols[5 + i].left = spec->space.params[i].hp->type == CAVIAR_HP_CHOICE;
     }
-    if (t->status == CAVIAR_TRIAL_SURVIVED) snprintf(cols[5 + n_params].cell[k], 24, "%.4f", (double)t->test_acc);
+    if (t->status == CAVIAR_TRIAL_SURVIVED)
+      snprintf(cols[5 + n_params].cell[k], 24, "%.4f", regression ? rmse_of(t->test_loss, std) : (double)t->test_acc);
     else snprintf(cols[5 + n_params].cell[k], 24, "-");
     snprintf(cols[6 + n_params].cell[k], 24, "%.4f", other);
   }

@@ -787,6 +787,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
   s.rounds = spec->rounds > 0 ? spec->rounds : 1;
   caviar_rungs_make(&spec->early_terminate, &out->rungs);
   caviar_plan_make(&spec->early_terminate, spec->trials, &out->plan);
+  if (sweep->data->task == CAVIAR_TASK_REGRESSION) out->target_std = sweep->data->target.std;
   bool hyperband = spec->early_terminate.type == CAVIAR_STOP_HYPERBAND;
   long long count = hyperband && sweep->trials < 0 ? caviar_plan_trials(&out->plan) : sweep->trials;
   if (hyperband && sweep->trials >= 0 && sweep->trials != caviar_plan_trials(&out->plan))
