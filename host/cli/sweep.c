@@ -209,6 +209,11 @@ int caviar_cmd_sweep(int argc, char **argv) {
   st = caviar_report_prepare(a.out_dir, &err);
   if (st == CAVIAR_OK) st = caviar_open_backend(a.device, a.tf32, &backend, &device, &err);
   if (st == CAVIAR_OK) st = caviar_data_load(&spec.data, seed, &data, &err);
+  if (st == CAVIAR_OK) {
+    char warning[1024];
+    caviar_labels_look_real(&data, warning, sizeof warning);
+    if (warning[0]) fprintf(stderr, "caviar: warning: %s\n", warning);
+  }
   if (st != CAVIAR_OK) {
     if (backend) backend->destroy(backend);
     caviar_spec_free(&spec);

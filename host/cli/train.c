@@ -214,6 +214,11 @@ int caviar_cmd_train(int argc, char **argv) {
   if (st == CAVIAR_OK) st = caviar_open_backend(a.device, a.tf32, &be, &device, &err);
   if (st == CAVIAR_OK) st = caviar_data_load(&p.data, p.seed, &data, &err);
   if (st == CAVIAR_OK) {
+    char warning[1024];
+    caviar_labels_look_real(&data, warning, sizeof warning);
+    if (warning[0]) fprintf(stderr, "caviar: warning: %s\n", warning);
+  }
+  if (st == CAVIAR_OK) {
     char params[2048];
     caviar_hparams_json(&p.hp, params, sizeof params);
     fprintf(stderr, "caviar: %s trial %u at epoch %d on %s: %s (data %s, seed %llu, validation %g)\n",

@@ -161,6 +161,9 @@ caviar_status caviar_data_load(const caviar_data_spec *spec, uint64_t seed, cavi
       if (out->train.labels[i] + 1 > out->classes) out->classes = out->train.labels[i] + 1;
       two_classes = two_classes || out->train.labels[i] != out->train.labels[0];
     }
+    /* A test set carved from the training file counts its labels too: they are the file's classes. */
+    for (size_t i = 0; spec->format == CAVIAR_DATA_CSV && !spec->test_csv && i < out->test.n; i++)
+      if (out->test.labels[i] + 1 > out->classes) out->classes = out->test.labels[i] + 1;
     if (out->train.names && out->classes < out->train.n_names) out->classes = out->train.n_names;
     if (spec->classes) out->classes = spec->classes;
     if (out->train.names && spec->classes && spec->classes < out->train.n_names)
