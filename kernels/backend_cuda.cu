@@ -127,7 +127,10 @@ caviar_status upload_set(cuda_ctx *ctx, const caviar_dataset *ds, const caviar_s
   int32_t *labels = nullptr;
   caviar_status st = ds->x_u8 ? upload_buffer(ctx, &x8, ds->x_u8, n, "the dataset", err)
                               : upload_buffer(ctx, &x32, ds->x_f32, n, "the dataset", err);
-  if (st == CAVIAR_OK) st = upload_buffer(ctx, &labels, ds->labels, ds->n, "labels", err);
+  // Regression: the labels' slots hold the standardised targets' float bits (the loss kernel reads
+  // them back with __int_as_float), so the gather and the memory plan are the same for both tasks.
+  const int32_t *label_words = ds->targets ? reinterpret_cast<const int32_t *>(ds->targets) : ds->labels;
+  if (st == CAVIAR_OK) st = upload_buffer(ctx, &labels, label_words, ds->n, "labels", err);
   if (st == CAVIAR_OK) st = upload_buffer(ctx, &shift, scaling->shift, ds->d, "the input scaling", err);
   if (st == CAVIAR_OK) st = upload_buffer(ctx, &scale, scaling->scale, ds->d, "the input scaling", err);
   if (st != CAVIAR_OK) return st;

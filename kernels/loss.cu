@@ -1,4 +1,5 @@
-// Per-member softmax cross-entropy: loss, logit gradient, correct count and the divergence flag.
+// Per-member softmax cross-entropy (one output: squared error against the standardised target):
+// loss, logit gradient, correct count and the divergence flag.
 #include "cuda_check.h"
 #include "kernels.cuh"
 
@@ -13,7 +14,9 @@ __global__ void softmax_xent_kernel(float *logits, const int32_t *labels, int ba
   float *z = logits + (size_t)m * batch * classes;
   double loss = 0;
   unsigned correct = 0;
-  for (int i = threadIdx.x; i < valid; i += blockDim.x) {
+  for (int i = threadIdx.x; i < valid && classes == 1; i += blockDim.x)
+    loss += (double)caviar_squared_error(z + i, __int_as_float(labels[i]), train ? (float)batch : 0.0f);
+  for (int i = threadIdx.x; i < valid && classes > 1; i += blockDim.x) {
     int hit;
     loss += (double)caviar_softmax_xent(z + i, (size_t)batch, classes, labels[i], train ? (float)batch : 0.0f, &hit);
     correct += hit;

@@ -241,6 +241,17 @@ Test(agreement, fp32_every_depth_and_activation) {
   }
 }
 
+Test(agreement, regression_squared_error_every_depth_and_activation) {
+  /* One linear output and the squared error on standardised targets (the labels' slots hold the
+   * targets' bits on the device). */
+  for (int layers = 1; layers <= CAVIAR_MAX_LAYERS; layers++) {
+    agree_case relu = small_case(layers, CAVIAR_ACT_RELU, 16), tanh_case = small_case(layers, CAVIAR_ACT_TANH, 16);
+    relu.classes = tanh_case.classes = 1;
+    compare_cohorts(&relu);
+    compare_cohorts(&tanh_case);
+  }
+}
+
 Test(agreement, fp32_padded_first_layer_uses_the_strided_path) {
   /* 24 x 13 weights are not a multiple of 16 floats: member blocks are padded, so layer 1 runs as
    * a strided batch instead of one GEMM. */

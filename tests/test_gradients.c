@@ -19,8 +19,11 @@ typedef struct net {
   cpu_workspace ws;
 } net;
 
+/* The network's outputs: CLASSES (softmax cross-entropy) or 1 (a regression: squared error). */
+static int outputs = CLASSES;
+
 static void net_make(net *n, int layers, int activation) {
-  n->shape = (caviar_shape){INPUTS, CLASSES, layers, HIDDEN, ROWS};
+  n->shape = (caviar_shape){INPUTS, outputs, layers, HIDDEN, ROWS};
   caviar_layout_make(&n->shape, 1, &n->layout);
   n->params = calloc(n->layout.arena, sizeof(float));
   n->grads = calloc(n->layout.arena, sizeof(float));
@@ -38,6 +41,7 @@ static void net_make(net *n, int layers, int activation) {
     n->ws.xt[i] = 2.0f * caviar_u01_float(r.v[0]) - 1.0f;
   }
   for (int i = 0; i < ROWS; i++) n->ws.labels[i] = i % CLASSES;
+  for (int i = 0; i < ROWS; i++) n->ws.targets[i] = 0.7f * (float)(i % 4) - 1.1f;
 }
 
 static void net_free(net *n) {
@@ -76,7 +80,8 @@ static double reference_loss(const net *n, int activation, const cpu_dropout *dr
       for (int j = 0; j < n_out; j++) in[i][j] = out[i][j];
   }
   double total = 0;
-  for (int i = 0; i < ROWS; i++) {
+  for (int i = 0; i < ROWS && outputs == 1; i++) total += (in[i][0] - n->ws.targets[i]) * (in[i][0] - n->ws.targets[i]);
+  for (int i = 0; i < ROWS && outputs > 1; i++) {
     double top = in[i][0], sum = 0;
     for (int c = 1; c < CLASSES; c++) top = fmax(top, in[i][c]);
     for (int c = 0; c < CLASSES; c++) sum += exp(in[i][c] - top);
@@ -91,7 +96,7 @@ static void check_gradients(int layers, int activation, float dropout) {
   cpu_dropout drop = {3, 7, 11, dropout};
   const cpu_dropout *d = dropout > 0 ? &drop : NULL;
   cpu_forward(&n.member, activation, d, ROWS, &n.ws, &cpu_solo);
-  cpu_softmax_xent(&n.ws, ROWS, CLASSES, 1, &cpu_solo);
+  cpu_softmax_xent(&n.ws, ROWS, outputs, 1, &cpu_solo);
   double loss = n.ws.loss;
   cr_assert_float_eq(loss, reference_loss(&n, activation, d), 1e-5, "forward loss");
   cpu_backward(&n.member, activation, d, ROWS, &n.ws, &cpu_solo);
@@ -129,6 +134,16 @@ Test(gradients, relu_every_depth) {
 Test(gradients, through_dropout) {
   check_gradients(2, CAVIAR_ACT_TANH, 0.3f);
   check_gradients(3, CAVIAR_ACT_RELU, 0.5f);
+}
+
+Test(gradients, regression_mean_squared_error_every_depth_and_activation) {
+  outputs = 1;
+  for (int layers = 1; layers <= CAVIAR_MAX_LAYERS; layers++) {
+    check_gradients(layers, CAVIAR_ACT_TANH, 0);
+    check_gradients(layers, CAVIAR_ACT_RELU, 0);
+  }
+  check_gradients(2, CAVIAR_ACT_RELU, 0.3f);
+  outputs = CLASSES;
 }
 
 Test(gradients, softmax_gradient_rows_sum_to_zero) {

@@ -152,7 +152,7 @@ Test(panda, a_model_file_is_not_a_checkpoint) {
   strcpy(ckpt, scratch_path("m.ckpt"));
   strcpy(model_path, scratch_path("m.safetensors"));
   train(&p, 1, ckpt);
-  caviar_model model = {p.shape, p.hp, p.trial, p.params, p.scaling};
+  caviar_model model = {.shape = p.shape, .hp = p.hp, .trial = p.trial, .params = p.params, .scaling = p.scaling};
   caviar_error err;
   cr_assert_eq(caviar_model_save(model_path, &model, &err), CAVIAR_OK);
   caviar_panda back;

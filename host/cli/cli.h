@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "caviar/backend.h"
+#include "caviar/model_file.h"
 #include "caviar/spec.h"
 #include "caviar/trainer.h"
 #include "caviar/status.h"
@@ -43,8 +44,22 @@ int caviar_threads_option(const char *command, const char *text);
 /* The same help line for --threads in every command that trains. */
 #define CAVIAR_HELP_THREADS "      --threads N   CPU threads to train on (default: every core, or $OMP_NUM_THREADS)\n"
 
-/* --data DIR: replaces an IDX data spec's folder (an error for CSV data). */
-caviar_status caviar_override_data_dir(caviar_data_spec *data, const char *dir, caviar_error *err);
+/* --data DATA: an IDX folder (replacing an IDX data section's folder, its split and scaling kept),
+ * a CSV file with data-section keys after commas, or a data section's JSON: replaces data. With
+ * model_fixed (a trained model's data), the task and label column stay the model's unless given. */
+caviar_status caviar_data_arg(caviar_data_spec *data, const char *arg, bool model_fixed, caviar_error *err);
+
+/* The help line for --data, the same in every command that reads data. */
+#define CAVIAR_HELP_DATA                                                                                  \
+  "      --data DATA   an IDX folder, or a CSV file with data-section keys after commas\n"               \
+  "                    (train.csv,test=0.2,label_column=species,task=regression), or a data\n"          \
+  "                    section's JSON; overrides the spec's, config's or model's data\n"
+
+/* Warns on stderr when examples rows[0..n) of `now` were in the training part of what the model
+ * was trained on (its data and seed, reloaded); says nothing when they were not, or when that data
+ * cannot be read any more (noted). what: "validation" or "test". */
+void caviar_warn_overlap(const caviar_model *model, const char *model_path, const caviar_dataset *now,
+                         const uint32_t *rows, size_t n, const char *what);
 
 /* The spec at path, or the built-in default when path is NULL. */
 caviar_status caviar_load_spec_arg(const char *path, caviar_spec *spec, caviar_error *err);

@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "caviar/sampler.h"
 #include "caviar/schedule.h"
@@ -12,7 +13,9 @@ static const char usage[] =
     "usage: caviar sample [SPEC] [-n N] [--seed S]\n"
     "\n"
     "Print the trial configurations SPEC's sampler draws, one JSON object per line:\n"
-    "  {\"trial\": 0, \"params\": {\"learning_rate\": 0.0031, ...}}\n"
+    "  {\"trial\": 0, \"params\": {\"learning_rate\": 0.0031, ...}, \"seed\": 1, \"data\": {...}}\n"
+    "Each line carries the sweep's seed and data section (paths absolute, the validation fraction),\n"
+    "so `caviar train LINE.json` trains that trial on the same data and split as the sweep would.\n"
     "Without SPEC, the built-in default spec (Fashion-MNIST; see `caviar spec`).\n"
     "Trial k is the same whatever N is, and the same seed gives the same configs.\n"
     "For coarse-to-fine, this is the first (coarse) round; for tpe, its sobol startup points\n"
@@ -64,13 +67,21 @@ int caviar_cmd_sample(int argc, char **argv) {
   if (st == CAVIAR_OK) {
     static char out_buffer[1 << 20];
     setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
-    char line[4096];
+    /* What every line ends with: the seed and the data section. */
+    char *data_text = caviar_data_spec_json(&spec.data);
+    char tail[16384];
+    int tail_n = snprintf(tail, sizeof tail, ", \"seed\": %llu, \"data\": %s}",
+                          (unsigned long long)(seed_given ? seed : spec.seed), data_text ? data_text : "null");
+    free(data_text);
+    if (tail_n < 0 || (size_t)tail_n >= sizeof tail) tail_n = snprintf(tail, sizeof tail, "}");
+    char line[4096 + sizeof tail];
     for (long long id = 0; id < sampler.count; id++) {
       caviar_trial trial;
       caviar_sampler_draw(&sampler, (uint32_t)id, &trial);
-      int n = caviar_trial_json(&trial, line, sizeof line - 1);
-      line[n] = '\n';
-      fwrite(line, 1, (size_t)n + 1, stdout);
+      int n = caviar_trial_json(&trial, line, 4096) - 1; /* without its closing brace */
+      memcpy(line + n, tail, (size_t)tail_n);
+      line[n + tail_n] = '\n';
+      fwrite(line, 1, (size_t)(n + tail_n) + 1, stdout);
     }
     if (fflush(stdout) != 0 || ferror(stdout)) st = caviar_fail(&err, CAVIAR_ERUNTIME, "cannot write to stdout");
     caviar_sampler_free(&sampler);

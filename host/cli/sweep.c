@@ -13,7 +13,7 @@
 
 static const char usage[] =
     "usage: caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--tf32] [--seed S] [-n N] [-p N]\n"
-    "                    [--data DIR] [--method grid|random|sobol|tpe] [--threads N] [--time-budget T]\n"
+    "                    [--data DATA] [--method grid|random|sobol|tpe] [--threads N] [--time-budget T]\n"
     "                    [--keep N] [--dry-run] [-q] [--json]\n"
     "\n"
     "Train every trial SPEC's sampler draws as one population, cull the losers at each rung of\n"
@@ -27,7 +27,7 @@ static const char usage[] =
     "      --seed S        sweep seed, overriding the spec's (sampling, split, minibatch order, weights)\n"
     "  -n, --trials N      how many trials, overriding the spec's\n"
     "  -p, --population N  most trials training at once, overriding the spec's (0: all of them)\n"
-    "      --data DIR      the IDX folder to read, overriding the spec's data.dir\n"
+    CAVIAR_HELP_DATA
     "      --method M      grid, random, sobol or tpe, overriding the spec's (compare them on one spec)\n"
     "      --threads N     CPU threads to train on (default: every core, or $OMP_NUM_THREADS)\n"
     "      --time-budget T\n"
@@ -207,7 +207,7 @@ int caviar_cmd_sweep(int argc, char **argv) {
     /* A grid's trials default to all its points; any other method's to the usual count. */
     if (!spec.trials_given) spec.trials = spec.method == CAVIAR_METHOD_GRID ? CAVIAR_MAX_TRIALS : CAVIAR_DEFAULT_TRIALS;
   }
-  if (a.data_dir && (st = caviar_override_data_dir(&spec.data, a.data_dir, &err)) != CAVIAR_OK) {
+  if (a.data_dir && (st = caviar_data_arg(&spec.data, a.data_dir, false, &err)) != CAVIAR_OK) {
     caviar_spec_free(&spec);
     return caviar_report(st, &err);
   }
@@ -218,6 +218,11 @@ int caviar_cmd_sweep(int argc, char **argv) {
   st = caviar_report_prepare(a.out_dir, &err);
   if (st == CAVIAR_OK) st = caviar_open_backend(a.device, a.tf32, &backend, &device, &err);
   if (st == CAVIAR_OK) st = caviar_data_load(&spec.data, seed, &data, &err);
+  if (st == CAVIAR_OK) {
+    char warning[1024];
+    caviar_labels_look_real(&data, warning, sizeof warning);
+    if (warning[0]) fprintf(stderr, "caviar: warning: %s\n", warning);
+  }
   if (st != CAVIAR_OK) {
     if (backend) backend->destroy(backend);
     caviar_spec_free(&spec);

@@ -1,5 +1,6 @@
 /* caviar train: panda mode, babysitting one model. */
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,10 @@ static const char usage[] =
     "\n"
     "Train one model, printing its learning curve as it goes (panda mode: babysitting one model).\n"
     "CONFIG is a line of `caviar sample` ({\"trial\": k, \"params\": {...}}, with optional \"data\" and\n"
-    "\"seed\") or a sweep spec (its trial K, default 0); without one, the default spec's trial 0.\n"
+    "\"seed\", as `caviar sample` writes them) or a sweep spec (its trial K, default 0); without one,\n"
+    "the default spec's trial 0. A config, a model (--from) or a checkpoint brings its seed and data\n"
+    "(the data section and validation fraction): the run uses them unless --data or --seed say\n"
+    "otherwise, and warns when the new validation examples were the model's training examples.\n"
     "With --checkpoint FILE the run is saved after every epoch; if FILE exists the run resumes from\n"
     "it: weights, optimizer state, step and epoch counts, so resuming without changes continues\n"
     "exactly as if never stopped. --set changes a hyperparameter from the next step on and records\n"
@@ -30,7 +34,9 @@ static const char usage[] =
     "  --epochs E         epochs to train now (default 10)\n"
     "  --checkpoint FILE  resume from FILE if it exists; save to it after every epoch\n"
     "  -o, --out MODEL    save the final model as safetensors\n"
-    "  --data DIR         the IDX folder to read, overriding the config's data.dir\n"
+    "  --data DATA        an IDX folder, or a CSV file with data-section keys after commas\n"
+    "                     (train.csv,test=0.2,label_column=species,task=regression), or a data\n"
+    "                     section's JSON; overrides the config's, model's or checkpoint's data\n"
     "  --threads N        CPU threads to train on (default: every core, or $OMP_NUM_THREADS)\n"
     "  --seed S, --trial K, --device D, --tf32: as for caviar sweep\n"
     "  -h, --help         this text\n";
@@ -99,7 +105,8 @@ static int parse_args(int argc, char **argv, train_args *a) {
 }
 
 /* Where the run starts: the checkpoint if it exists, else a model, a config, or the default. */
-static caviar_status start(const train_args *a, caviar_panda *p, bool *resumed, caviar_error *err) {
+static caviar_status start(const train_args *a, caviar_panda *p, bool *resumed, caviar_model *origin,
+                           caviar_error *err) {
   *resumed = a->checkpoint && access(a->checkpoint, F_OK) == 0;
   if (*resumed) {
     if (a->config || a->from)
@@ -115,13 +122,27 @@ static caviar_status start(const train_args *a, caviar_panda *p, bool *resumed, 
     if (st != CAVIAR_OK) return st;
     caviar_data_spec data = {.format = CAVIAR_DATA_IDX, .dir = CAVIAR_DEFAULT_DATA_DIR, .validation = 0.1,
                              .scaling = model.scaling.kind};
-    st = caviar_panda_init(p, &model.hp, model.trial, 0, &data, a->from, err);
+    if (!model.has_data)
+      fprintf(stderr, "caviar: note: %s does not say what it was trained on (an older file): the default data, seed 0\n",
+              a->from);
+    st = caviar_panda_init(p, &model.hp, model.trial, model.has_data ? model.seed : 0,
+                           model.has_data ? &model.data : &data, a->from, err);
     if (st == CAVIAR_OK) {
       p->shape = model.shape;
       p->params = model.params;
       p->scaling = model.scaling;
+      p->target = model.target;
+      p->labels = model.labels;
+      p->n_labels = model.n_labels;
       model.params = NULL;
       model.scaling = (caviar_scaling){0};
+      model.labels = NULL;
+      model.n_labels = 0;
+      /* What it was trained on, to check the run's validation examples against. */
+      origin->has_data = model.has_data;
+      origin->seed = model.seed;
+      origin->data = model.data;
+      model.has_data = false;
       caviar_layout layout;
       caviar_layout_make(&p->shape, 1, &layout);
       p->first = caviar_alloc(layout.per_member, sizeof(float), "optimizer state", err);
@@ -148,16 +169,19 @@ static caviar_status start(const train_args *a, caviar_panda *p, bool *resumed, 
 
 static void print_epoch(const caviar_panda *p, int epoch, float train_loss, float val_loss, float val_acc, float lr,
                         void *ctx) {
-  (void)p;
   (void)ctx;
-  printf("epoch %4d  train_loss %.4f  val_loss %.4f  val_acc %.4f  lr %.4g\n", epoch, (double)train_loss,
-         (double)val_loss, (double)val_acc, (double)lr);
+  if (p->shape.classes == 1)
+    printf("epoch %4d  train_loss %.4f  val_loss %.4f  val_rmse %.4g  lr %.4g\n", epoch, (double)train_loss,
+           (double)val_loss, sqrt((double)val_loss) * p->target.std, (double)lr);
+  else
+    printf("epoch %4d  train_loss %.4f  val_loss %.4f  val_acc %.4f  lr %.4g\n", epoch, (double)train_loss,
+           (double)val_loss, (double)val_acc, (double)lr);
   fflush(stdout);
 }
 
-static caviar_status override_data(caviar_panda *p, const train_args *a, caviar_error *err) {
+static caviar_status override_data(caviar_panda *p, const train_args *a, bool resumed, caviar_error *err) {
   if (a->seed_given) p->seed = a->seed;
-  return a->data_dir ? caviar_override_data_dir(&p->data, a->data_dir, err) : CAVIAR_OK;
+  return a->data_dir ? caviar_data_arg(&p->data, a->data_dir, resumed || a->from, err) : CAVIAR_OK;
 }
 
 int caviar_cmd_train(int argc, char **argv) {
@@ -168,13 +192,20 @@ int caviar_cmd_train(int argc, char **argv) {
   caviar_panda p;
   caviar_error err;
   bool resumed;
+  caviar_model origin;
+  memset(&origin, 0, sizeof origin);
   /* Where the run will write is checked before it trains, not after. */
   caviar_status st = a.out ? caviar_atomic_check(a.out, &err) : CAVIAR_OK;
   if (st == CAVIAR_OK && a.checkpoint) st = caviar_atomic_check(a.checkpoint, &err);
   if (st != CAVIAR_OK) return caviar_report(st, &err);
-  st = start(&a, &p, &resumed, &err);
+  st = start(&a, &p, &resumed, &origin, &err);
   if (st != CAVIAR_OK) return caviar_report(st, &err);
-  st = override_data(&p, &a, &err);
+  if (resumed) {
+    st = caviar_data_spec_copy(&p.data, &origin.data, &err);
+    origin.has_data = st == CAVIAR_OK;
+    origin.seed = p.seed;
+  }
+  if (st == CAVIAR_OK) st = override_data(&p, &a, resumed, &err);
   for (int i = 0; st == CAVIAR_OK && i < a.n_sets; i++) st = caviar_panda_set(&p, a.sets[i], &err);
   caviar_backend *be = NULL;
   const char *device = NULL;
@@ -183,18 +214,28 @@ int caviar_cmd_train(int argc, char **argv) {
   if (st == CAVIAR_OK) st = caviar_open_backend(a.device, a.tf32, &be, &device, &err);
   if (st == CAVIAR_OK) st = caviar_data_load(&p.data, p.seed, &data, &err);
   if (st == CAVIAR_OK) {
+    char warning[1024];
+    caviar_labels_look_real(&data, warning, sizeof warning);
+    if (warning[0]) fprintf(stderr, "caviar: warning: %s\n", warning);
+  }
+  if (st == CAVIAR_OK) {
     char params[2048];
     caviar_hparams_json(&p.hp, params, sizeof params);
-    fprintf(stderr, "caviar: %s trial %u at epoch %d on %s: %s\n", resumed ? "resuming" : "training", (unsigned)p.trial,
-            p.epochs_done, device, params);
+    fprintf(stderr, "caviar: %s trial %u at epoch %d on %s: %s (data %s, seed %llu, validation %g)\n",
+            resumed ? "resuming" : "training", (unsigned)p.trial, p.epochs_done, device, params, data.train_name,
+            (unsigned long long)p.seed, p.data.validation);
+    if (a.data_dir || a.seed_given)
+      caviar_warn_overlap(&origin, a.from ? a.from : a.checkpoint, &data.train, data.split.val, data.split.n_val, "validation");
     st = caviar_panda_train(&p, be, &data, a.epochs, a.checkpoint, print_epoch, NULL, &err);
   }
   if (st == CAVIAR_OK && a.out) {
-    caviar_model model = {p.shape, p.hp, p.trial, p.params, p.scaling};
+    caviar_model model;
+    caviar_panda_model(&p, &model);
     st = caviar_model_save(a.out, &model, &err);
   }
   caviar_data_free(&data);
   if (be) be->destroy(be);
   caviar_panda_free(&p);
+  caviar_model_free(&origin);
   return caviar_report(st, &err);
 }

@@ -128,6 +128,7 @@ static void gather(const caviar_data *data, caviar_set set, const uint32_t *rows
   cpu_team_share(team, (size_t)n, &i0, &i1);
   caviar_gather(ds, &data->scaling, rows + i0, i1 - i0, ws->xt + i0 * ds->d);
   for (size_t i = i0; i < i1; i++) ws->labels[i] = ds->labels[rows[i]];
+  for (size_t i = i0; ds->targets && i < i1; i++) ws->targets[i] = ds->targets[rows[i]];
   cpu_team_sync(team);
 }
 

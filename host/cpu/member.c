@@ -12,6 +12,7 @@ caviar_status cpu_workspace_alloc(cpu_workspace *ws, const caviar_shape *shape, 
   size_t r = (size_t)rows, h = (size_t)shape->hidden;
   bool ok = (ws->xt = caviar_alloc(r * (size_t)shape->inputs, sizeof(float), "a minibatch", err)) &&
             (ws->labels = caviar_alloc(r, sizeof(int32_t), "minibatch labels", err)) &&
+            (ws->targets = caviar_alloc(r, sizeof(float), "minibatch targets", err)) &&
             (ws->logits = caviar_alloc(r * (size_t)shape->classes, sizeof(float), "logits", err)) &&
             (ws->delta[0] = caviar_alloc(r * h, sizeof(float), "gradients", err)) &&
             (ws->delta[1] = caviar_alloc(r * h, sizeof(float), "gradients", err));
@@ -28,6 +29,7 @@ caviar_status cpu_workspace_alloc(cpu_workspace *ws, const caviar_shape *shape, 
 void cpu_workspace_free(cpu_workspace *ws) {
   free(ws->xt);
   free(ws->labels);
+  free(ws->targets);
   free(ws->logits);
   free(ws->delta[0]);
   free(ws->delta[1]);
@@ -156,7 +158,9 @@ void cpu_softmax_xent(cpu_workspace *ws, int rows, int classes, int grad, const 
     double total = 0;
     int right = 0;
     float *z = ws->logits;
-    for (int i = 0; i < rows; i++) {
+    for (int i = 0; i < rows && classes == 1; i++)
+      total += (double)caviar_squared_error(z + i, ws->targets[i], grad ? (float)rows : 0.0f);
+    for (int i = 0; i < rows && classes > 1; i++) {
       int hit;
       total +=
           (double)caviar_softmax_xent(z + i, (size_t)rows, classes, ws->labels[i], grad ? (float)rows : 0.0f, &hit);

@@ -65,6 +65,7 @@ typedef struct cpu_workspace {
   int rows;
   float *xt;                          /* inputs x rows */
   int32_t *labels;
+  float *targets;                     /* regression: the minibatch's standardised targets */
   float *act[CAVIAR_MAX_LAYERS];      /* hidden activations, rows x hidden */
   float *out[CAVIAR_MAX_LAYERS];      /* the same after dropout (the next layer's input) */
   float *logits;                      /* rows x classes, then their gradient */
@@ -95,7 +96,8 @@ void cpu_member_bind(cpu_member *m, const caviar_shape *shape, const caviar_layo
 void cpu_forward(const cpu_member *m, int activation, const cpu_dropout *drop, int rows, cpu_workspace *ws,
                  const cpu_team *team);
 
-/* Mean softmax cross-entropy of ws->logits against ws->labels (accumulated in double, by the
+/* Mean softmax cross-entropy of ws->logits against ws->labels (one output: the mean squared error
+ * against ws->targets) (accumulated in double, by the
  * team's first thread) into ws->loss, correct predictions into ws->correct; with grad set, the
  * logits become d(mean loss)/d(logits). */
 void cpu_softmax_xent(cpu_workspace *ws, int rows, int classes, int grad, const cpu_team *team);

@@ -119,5 +119,8 @@ void caviar_dataset_free(caviar_dataset *ds) {
   free(ds->x_u8);
   free(ds->x_f32);
   free(ds->labels);
+  free(ds->targets);
+  for (int k = 0; k < ds->n_names; k++) free(ds->names[k]);
+  free(ds->names);
   memset(ds, 0, sizeof *ds);
 }

@@ -1,10 +1,13 @@
 /* Loads a sweep's data as its spec describes: the files, the class count, the split, the scaling. */
 #include <errno.h>
+#include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "caviar/counter_rng.h"
 #include "caviar/data.h"
 
 /* DIR/NAME.gz or DIR/NAME, whichever exists (gzipped first, as Debian ships them). */
@@ -19,14 +22,59 @@ static caviar_status find_idx(const char *dir, const char *name, char *out, size
                      dir, name, name);
 }
 
-static caviar_status read_sets(const caviar_data_spec *spec, caviar_data *out, caviar_error *err) {
+static caviar_csv_options csv_options(const caviar_data_spec *spec) {
+  return (caviar_csv_options){spec->label_column, spec->label_name, spec->task};
+}
+
+/* Row sets of a file the test set is carved from: a seeded permutation (stream 1 of the split's
+ * purpose, so it never shares numbers with the validation split), each part sorted. */
+static int compare_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
+static caviar_status carve(caviar_dataset *whole, double fraction, uint64_t seed, caviar_dataset *rest,
+                           caviar_dataset *test, const char *path, caviar_error *err) {
+  size_t n = whole->n, n_test = (size_t)(fraction * (double)n + 0.5);
+  if (n_test < 1 || n_test + 2 > n)
+    return caviar_fail(err, CAVIAR_EINPUT, "%s: %zu examples: test %g leaves no test set or no training set", path, n,
+                       fraction);
+  uint32_t *order = caviar_alloc(n, sizeof *order, "the test split", err);
+  if (!order) return CAVIAR_ERUNTIME;
+  for (size_t i = 0; i < n; i++) order[i] = (uint32_t)i;
+  caviar_shuffle(order, n, seed, CAVIAR_RNG_SPLIT, 1);
+  qsort(order, n_test, sizeof *order, compare_u32);
+  qsort(order + n_test, n - n_test, sizeof *order, compare_u32);
+  caviar_status st = caviar_dataset_subset(whole, order, n_test, test, err);
+  if (st == CAVIAR_OK && rest) st = caviar_dataset_subset(whole, order + n_test, n - n_test, rest, err);
+  free(order);
+  if (st == CAVIAR_OK && rest) {
+    rest->names = whole->names;
+    rest->n_names = whole->n_names;
+    whole->names = NULL;
+    whole->n_names = 0;
+  }
+  return st;
+}
+
+static caviar_status read_sets(const caviar_data_spec *spec, uint64_t seed, caviar_data *out, caviar_error *err) {
   if (spec->format == CAVIAR_DATA_CSV) {
+    caviar_csv_options options = csv_options(spec);
+    const char *test = spec->test_csv ? spec->test_csv : spec->train_csv;
     snprintf(out->train_name, sizeof out->train_name, "%s", spec->train_csv);
-    snprintf(out->test_name, sizeof out->test_name, "%s", spec->test_csv);
+    snprintf(out->test_name, sizeof out->test_name, "%s", test);
     snprintf(out->train_labels, sizeof out->train_labels, "%s", spec->train_csv);
-    snprintf(out->test_labels, sizeof out->test_labels, "%s", spec->test_csv);
-    caviar_status st = caviar_csv_read(spec->train_csv, &out->train, err);
-    return st != CAVIAR_OK ? st : caviar_csv_read(spec->test_csv, &out->test, err);
+    snprintf(out->test_labels, sizeof out->test_labels, "%s", test);
+    caviar_status st = caviar_csv_read_with(spec->train_csv, &options, &out->train, err);
+    if (st == CAVIAR_OK && !spec->test_csv) {
+      caviar_dataset whole = out->train;
+      st = carve(&whole, spec->test_fraction, seed, &out->train, &out->test, spec->train_csv, err);
+      caviar_dataset_free(&whole);
+      return st;
+    }
+    if (st == CAVIAR_OK) st = caviar_csv_read_with(spec->test_csv, &options, &out->test, err);
+    if (st == CAVIAR_OK) st = caviar_labels_map(&out->test, out->train.names, out->train.n_names, out->test_name, err);
+    return st;
   }
   caviar_status st = find_idx(spec->dir, "train-images-idx3-ubyte", out->train_name, sizeof out->train_name, err);
   if (st == CAVIAR_OK)
@@ -36,7 +84,51 @@ static caviar_status read_sets(const caviar_data_spec *spec, caviar_data *out, c
   if (st == CAVIAR_OK)
     st = find_idx(spec->dir, "t10k-labels-idx1-ubyte", out->test_labels, sizeof out->test_labels, err);
   if (st == CAVIAR_OK) st = caviar_idx_read(out->test_name, out->test_labels, &out->test, err);
+  if (st == CAVIAR_OK && spec->task == CAVIAR_TASK_REGRESSION)
+    st = caviar_fail(err, CAVIAR_EINPUT, "%s: task regression needs CSV data (format csv): IDX labels are classes",
+                     spec->dir);
   return st;
+}
+
+caviar_status caviar_data_load_test(const caviar_data_spec *spec, uint64_t seed, caviar_dataset *out, char *name,
+                                    size_t size, caviar_error *err) {
+  memset(out, 0, sizeof *out);
+  if (spec->format == CAVIAR_DATA_IDX) return caviar_test_set_load(spec->dir, out, name, size, err);
+  caviar_csv_options options = csv_options(spec);
+  snprintf(name, size, "%s", spec->test_csv ? spec->test_csv : spec->train_csv);
+  if (spec->test_csv) return caviar_csv_read_with(spec->test_csv, &options, out, err);
+  caviar_dataset whole;
+  caviar_status st = caviar_csv_read_with(spec->train_csv, &options, &whole, err);
+  if (st == CAVIAR_OK) st = carve(&whole, spec->test_fraction, seed, NULL, out, spec->train_csv, err);
+  if (st == CAVIAR_OK) {
+    /* The carved rows keep the whole file's class numbering (names sorted over every row). */
+    out->names = whole.names;
+    out->n_names = whole.n_names;
+    whole.names = NULL;
+    whole.n_names = 0;
+  }
+  caviar_dataset_free(&whole);
+  return st;
+}
+
+/* Regression targets: the training part's mean and std, then every target standardised. */
+static caviar_status fit_targets(caviar_data *out, caviar_error *err) {
+  double sum = 0, sq = 0;
+  size_t n = out->split.n_train;
+  for (size_t i = 0; i < n; i++) sum += out->train.targets[out->split.train[i]];
+  double mean = sum / (double)n;
+  for (size_t i = 0; i < n; i++) {
+    double d = out->train.targets[out->split.train[i]] - mean;
+    sq += d * d;
+  }
+  double std = sqrt(sq / (double)n);
+  if (!(std > 0) || !isfinite(std))
+    return caviar_fail(err, CAVIAR_EINPUT, "%s: every target of the training part is %g: nothing to regress",
+                       out->train_labels, mean);
+  out->target = (caviar_target_scaling){mean, std};
+  caviar_targets_standardize(&out->train, out->target);
+  caviar_targets_standardize(&out->test, out->target);
+  return CAVIAR_OK;
 }
 
 static caviar_status check_labels(const caviar_dataset *ds, const char *name, int classes, caviar_error *err) {
@@ -49,17 +141,34 @@ static caviar_status check_labels(const caviar_dataset *ds, const char *name, in
 
 caviar_status caviar_data_load(const caviar_data_spec *spec, uint64_t seed, caviar_data *out, caviar_error *err) {
   memset(out, 0, sizeof *out);
-  caviar_status st = read_sets(spec, out, err);
+  out->task = spec->task;
+  caviar_status st = read_sets(spec, seed, out, err);
   if (st == CAVIAR_OK && out->test.d != out->train.d)
     st = caviar_fail(err, CAVIAR_EINPUT, "%s: %zu features per example, but the training set %s has %zu",
                      out->test_name, out->test.d, out->train_name, out->train.d);
+  if (st == CAVIAR_OK && spec->task == CAVIAR_TASK_REGRESSION) {
+    out->classes = 1;
+    st = caviar_split_make(out->train.n, spec->validation, seed, &out->split, err);
+    if (st == CAVIAR_OK) st = fit_targets(out, err);
+    if (st == CAVIAR_OK)
+      st = caviar_scaling_fit(&out->train, out->split.train, out->split.n_train, spec->scaling, &out->scaling, err);
+    if (st != CAVIAR_OK) caviar_data_free(out);
+    return st;
+  }
   if (st == CAVIAR_OK) {
     bool two_classes = false;
     for (size_t i = 0; i < out->train.n; i++) {
       if (out->train.labels[i] + 1 > out->classes) out->classes = out->train.labels[i] + 1;
       two_classes = two_classes || out->train.labels[i] != out->train.labels[0];
     }
+    /* A test set carved from the training file counts its labels too: they are the file's classes. */
+    for (size_t i = 0; spec->format == CAVIAR_DATA_CSV && !spec->test_csv && i < out->test.n; i++)
+      if (out->test.labels[i] + 1 > out->classes) out->classes = out->test.labels[i] + 1;
+    if (out->train.names && out->classes < out->train.n_names) out->classes = out->train.n_names;
     if (spec->classes) out->classes = spec->classes;
+    if (out->train.names && spec->classes && spec->classes < out->train.n_names)
+      st = caviar_fail(err, CAVIAR_EINPUT, "%s: %d label names, but data.classes is %d", out->train_labels,
+                       out->train.n_names, spec->classes);
     if (!two_classes)
       st = caviar_fail(err, CAVIAR_EINPUT, "%s: every label is %d; classification needs 2 or more classes",
                        out->train_labels, out->train.labels[0]);

@@ -46,3 +46,31 @@ caviar_status caviar_synth(size_t n, size_t d, int classes, double noise, uint64
   }
   return CAVIAR_OK;
 }
+
+caviar_status caviar_synth_regression(size_t n, size_t d, double noise, uint64_t seed, size_t first,
+                                      caviar_dataset *out, caviar_error *err) {
+  memset(out, 0, sizeof *out);
+  if (n == 0 || d < 2) return caviar_fail(err, CAVIAR_EINPUT, "synthetic regression needs examples and 2 or more features");
+  out->n = n;
+  out->d = d;
+  out->labels = caviar_alloc(n, sizeof *out->labels, "synthetic labels", err);
+  out->targets = caviar_alloc(n, sizeof *out->targets, "synthetic targets", err);
+  out->x_f32 = caviar_alloc(n * d, sizeof *out->x_f32, "synthetic features", err);
+  if (!out->labels || !out->targets || !out->x_f32) {
+    caviar_dataset_free(out);
+    return CAVIAR_ERUNTIME;
+  }
+  for (size_t i = 0; i < n; i++) {
+    double y = 0;
+    float *x = out->x_f32 + i * d;
+    for (size_t j = 0; j < d; j++) {
+      x[j] = (float)synth_normal(seed, SYNTH_NOISE, (uint64_t)(first + i) * d + j);
+      /* The linear part: weights N(0, 1/d) from the centres' stream. */
+      y += synth_normal(seed, SYNTH_CENTRES, j) / sqrt((double)d) * x[j];
+    }
+    y += sin(2.0 * x[0]) + 0.5 * (double)x[1] * x[1];
+    y += noise * synth_normal(seed, SYNTH_LABELS, first + i);
+    out->targets[i] = (float)y;
+  }
+  return CAVIAR_OK;
+}

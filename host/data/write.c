@@ -67,11 +67,13 @@ caviar_status caviar_csv_write(const caviar_dataset *ds, const char *path, cavia
   caviar_atomic_file af;
   caviar_status st = caviar_atomic_open(&af, path, err);
   if (st != CAVIAR_OK) return st;
-  fputs("label", af.f);
+  fputs(ds->targets ? "y" : "label", af.f);
   for (size_t j = 0; j < ds->d; j++) fprintf(af.f, ",x%zu", j);
   fputc('\n', af.f);
   for (size_t i = 0; i < ds->n; i++) {
-    fprintf(af.f, "%d", ds->labels[i]);
+    if (ds->targets) fprintf(af.f, "%.9g", (double)ds->targets[i]);
+    else if (ds->names) fputs(ds->names[ds->labels[i]], af.f);
+    else fprintf(af.f, "%d", ds->labels[i]);
     for (size_t j = 0; j < ds->d; j++) {
       if (ds->x_u8)
         fprintf(af.f, ",%u", (unsigned)ds->x_u8[i * ds->d + j]);

@@ -7,7 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caviar/spec.h"
 #include "caviar/trial_json.h"
+
+void caviar_model_set_origin(caviar_model *model, uint64_t seed, const caviar_data_spec *spec, const caviar_data *data) {
+  model->seed = seed;
+  model->has_data = spec != NULL;
+  if (spec) model->data = *spec;
+  if (data) {
+    model->target = data->target;
+    model->labels = data->train.names;
+    model->n_labels = data->train.n_names;
+  }
+}
 
 void caviar_model_describe(caviar_st_writer *w, const caviar_model *model) {
   char text[2048];
@@ -22,8 +34,39 @@ void caviar_model_describe(caviar_st_writer *w, const caviar_model *model) {
   caviar_st_meta(w, "input_transform", "x' = (x - input.shift) * input.scale");
   snprintf(text, sizeof text, "%d", model->shape.inputs);
   caviar_st_meta(w, "inputs", text);
-  snprintf(text, sizeof text, "%d", model->shape.classes);
-  caviar_st_meta(w, "classes", text);
+  bool regression = model->shape.classes == 1;
+  if (!regression) {
+    snprintf(text, sizeof text, "%d", model->shape.classes);
+    caviar_st_meta(w, "classes", text);
+  }
+  caviar_st_meta(w, "task", regression ? "regression" : "classification");
+  snprintf(text, sizeof text, "%d", model->shape.layers);
+  caviar_st_meta(w, "layers", text);
+  snprintf(text, sizeof text, "%d", model->shape.hidden);
+  caviar_st_meta(w, "hidden", text);
+  if (regression) {
+    caviar_st_meta(w, "outputs", "one linear output in standardised units: y = output * target_std + target_mean");
+    caviar_format_number(text, sizeof text, model->target.mean);
+    caviar_st_meta(w, "target_mean", text);
+    caviar_format_number(text, sizeof text, model->target.std);
+    caviar_st_meta(w, "target_std", text);
+  } else {
+    caviar_st_meta(w, "outputs", "logits (softmax gives class probabilities; argmax is the class)");
+  }
+  if (model->labels) {
+    cJSON *names = cJSON_CreateStringArray((const char *const *)model->labels, model->n_labels);
+    char *json = cJSON_PrintUnformatted(names);
+    if (json) caviar_st_meta(w, "labels", json);
+    free(json);
+    cJSON_Delete(names);
+  }
+  if (model->has_data) {
+    snprintf(text, sizeof text, "%llu", (unsigned long long)model->seed);
+    caviar_st_meta(w, "seed", text);
+    char *json = caviar_data_spec_json(&model->data);
+    if (json) caviar_st_meta(w, "data", json);
+    free(json);
+  }
   caviar_model_add_tensors(w, &model->shape, "", model->params);
   caviar_st_add(w, "input.shift", model->shape.inputs, 0, model->scaling.shift);
   caviar_st_add(w, "input.scale", model->shape.inputs, 0, model->scaling.scale);
@@ -54,6 +97,58 @@ caviar_status caviar_model_save(const char *path, const caviar_model *model, cav
   return caviar_st_write(&w, path, err);
 }
 
+/* A whole decimal number in [0, max] from metadata key; false if absent or malformed. */
+static bool meta_u64(const char *text, unsigned long long max, unsigned long long *out) {
+  if (!text || text[0] < '0' || text[0] > '9') return false;
+  char *end;
+  errno = 0;
+  *out = strtoull(text, &end, 10);
+  return !*end && !errno && *out <= max;
+}
+
+/* Seed, data, labels and target scaling: absent in files written before caviar saved them. */
+static caviar_status read_origin(const caviar_st_file *f, caviar_model *out, caviar_error *err) {
+  const char *seed = caviar_st_meta_get(f, "seed"), *data = caviar_st_meta_get(f, "data");
+  if (seed || data) {
+    unsigned long long v;
+    if (!meta_u64(seed, 9007199254740992ull, &v))
+      return caviar_fail(err, CAVIAR_EINPUT, "%s: __metadata__.seed: expected a seed from 0 to 2^53 beside data", f->path);
+    if (!data) return caviar_fail(err, CAVIAR_EINPUT, "%s: __metadata__.data: missing beside seed", f->path);
+    caviar_status st = caviar_data_spec_parse(data, f->path, "__metadata__.data", &out->data, err);
+    if (st != CAVIAR_OK) return st;
+    out->seed = v;
+    out->has_data = true;
+  }
+  const char *labels = caviar_st_meta_get(f, "labels");
+  if (labels) {
+    cJSON *names = cJSON_Parse(labels);
+    int n = cJSON_IsArray(names) ? cJSON_GetArraySize(names) : 0;
+    bool ok = n >= 2;
+    out->labels = ok ? calloc((size_t)n, sizeof *out->labels) : NULL;
+    for (int k = 0; ok && out->labels && k < n; k++) {
+      const cJSON *name = cJSON_GetArrayItem(names, k);
+      ok = cJSON_IsString(name) && (k == 0 || strcmp(out->labels[k - 1], name->valuestring) < 0);
+      if (ok && !(out->labels[k] = strdup(name->valuestring))) ok = false;
+      out->n_labels = k + 1;
+    }
+    cJSON_Delete(names);
+    if (!ok || !out->labels)
+      return caviar_fail(err, CAVIAR_EINPUT, "%s: __metadata__.labels: expected a sorted array of 2 or more distinct names",
+                         f->path);
+  }
+  const char *mean = caviar_st_meta_get(f, "target_mean"), *std = caviar_st_meta_get(f, "target_std");
+  if (mean || std) {
+    char *end1 = NULL, *end2 = NULL;
+    out->target.mean = mean ? strtod(mean, &end1) : NAN;
+    out->target.std = std ? strtod(std, &end2) : NAN;
+    if (!mean || !std || *end1 || *end2 || !isfinite(out->target.mean) || !(out->target.std > 0) ||
+        !isfinite(out->target.std))
+      return caviar_fail(err, CAVIAR_EINPUT, "%s: __metadata__.target_mean/target_std: expected a finite mean and std > 0",
+                         f->path);
+  }
+  return CAVIAR_OK;
+}
+
 static caviar_status read_metadata(const caviar_st_file *f, caviar_model *out, caviar_error *err) {
   caviar_hparams_default(&out->hp);
   const char *activation = caviar_st_meta_get(f, "activation");
@@ -72,6 +167,8 @@ static caviar_status read_metadata(const caviar_st_file *f, caviar_model *out, c
       caviar_hp_set(&out->hp, info, caviar_hp_choice_index(info, v->valuestring));
   }
   cJSON_Delete(parsed);
+  caviar_status st = read_origin(f, out, err);
+  if (st != CAVIAR_OK) return st;
   const char *trial = caviar_st_meta_get(f, "trial");
   out->trial = 0;
   if (trial) {
@@ -188,6 +285,12 @@ caviar_status caviar_model_read(const caviar_st_file *f, caviar_model *out, cavi
     st = out->params ? caviar_model_read_tensors(f, "", &out->shape, -INFINITY, out->params, err) : CAVIAR_ERUNTIME;
   }
   if (st == CAVIAR_OK) st = read_scaling(f, out, err);
+  if (st == CAVIAR_OK && out->shape.classes == 1 && !(out->target.std > 0))
+    st = caviar_fail(err, CAVIAR_EINPUT, "%s: a one-output (regression) model without __metadata__.target_mean and target_std",
+                     f->path);
+  if (st == CAVIAR_OK && out->labels && out->n_labels > out->shape.classes)
+    st = caviar_fail(err, CAVIAR_EINPUT, "%s: __metadata__.labels names %d classes, but the model has %d outputs", f->path,
+                     out->n_labels, out->shape.classes);
   if (st != CAVIAR_OK) caviar_model_free(out);
   return st;
 }
@@ -203,6 +306,9 @@ caviar_status caviar_model_load(const char *path, caviar_model *out, caviar_erro
 
 void caviar_model_free(caviar_model *model) {
   free(model->params);
+  for (int k = 0; k < model->n_labels; k++) free(model->labels[k]);
+  free(model->labels);
+  if (model->has_data) caviar_data_spec_free(&model->data);
   caviar_scaling_free(&model->scaling);
   memset(model, 0, sizeof *model);
 }

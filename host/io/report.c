@@ -36,7 +36,10 @@ static cJSON *push(cJSON *array, cJSON *item, bool *ok) {
 
 static cJSON *number_or_null(double x) { return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull(); }
 
-static cJSON *trial_json(const caviar_trial_result *t, bool saved, bool *ok) {
+/* Regression figures in the target's units, from a mean squared error of standardised targets. */
+static double rmse_of(double mse, double std) { return sqrt(mse) * std; }
+
+static cJSON *trial_json(const caviar_trial_result *t, bool saved, double target_std, bool *ok) {
   char text[64];
   cJSON *obj = cJSON_CreateObject();
   put(obj, "trial", cJSON_CreateNumber(t->trial.id), ok);
@@ -47,8 +50,18 @@ static cJSON *trial_json(const caviar_trial_result *t, bool saved, bool *ok) {
   put(obj, "epochs", cJSON_CreateNumber(t->epochs), ok);
   put(obj, "train_loss", number_or_null(t->train_loss), ok);
   put(obj, "val_loss", number_or_null(t->val_loss), ok);
-  put(obj, "val_acc", number_or_null(t->val_acc), ok);
-  if (t->status == CAVIAR_TRIAL_SURVIVED) {
+  if (target_std > 0) {
+    put(obj, "val_rmse", number_or_null(rmse_of(t->val_loss, target_std)), ok);
+    put(obj, "val_mse", number_or_null(t->val_loss * target_std * target_std), ok);
+    if (t->status == CAVIAR_TRIAL_SURVIVED) {
+      put(obj, "test_loss", number_or_null(t->test_loss), ok);
+      put(obj, "test_rmse", number_or_null(rmse_of(t->test_loss, target_std)), ok);
+      put(obj, "test_mse", number_or_null(t->test_loss * target_std * target_std), ok);
+    }
+  } else {
+    put(obj, "val_acc", number_or_null(t->val_acc), ok);
+  }
+  if (t->status == CAVIAR_TRIAL_SURVIVED && !(target_std > 0)) {
     put(obj, "test_loss", number_or_null(t->test_loss), ok);
     put(obj, "test_acc", number_or_null(t->test_acc), ok);
   }
@@ -94,7 +107,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   put(root, "wall_seconds", cJSON_CreateNumber(r->wall_seconds), ok);
   put(root, "model_samples", cJSON_CreateNumber(r->model_samples), ok);
   put(root, "model_samples_per_second", cJSON_CreateNumber(r->wall_seconds > 0 ? r->model_samples / r->wall_seconds : 0), ok);
-  put(root, "metric", cJSON_CreateString(info->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? "val_acc" : "val_loss"), ok);
+  put(root, "metric", cJSON_CreateString(caviar_metric_text(info->spec->metric.name)), ok);
   put(root, "stopped_by_time_budget", cJSON_CreateBool(r->out_of_time), ok);
   const caviar_data *d = info->data;
   cJSON *data = put(root, "data", cJSON_CreateObject(), ok);
@@ -104,7 +117,13 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   put(data, "validation_examples", cJSON_CreateNumber((double)d->split.n_val), ok);
   put(data, "test_examples", cJSON_CreateNumber((double)d->test.n), ok);
   put(data, "features", cJSON_CreateNumber((double)d->train.d), ok);
-  put(data, "classes", cJSON_CreateNumber(d->classes), ok);
+  put(data, "task", cJSON_CreateString(d->task == CAVIAR_TASK_REGRESSION ? "regression" : "classification"), ok);
+  if (d->task == CAVIAR_TASK_REGRESSION) {
+    put(data, "target_mean", cJSON_CreateNumber(d->target.mean), ok);
+    put(data, "target_std", cJSON_CreateNumber(d->target.std), ok);
+  } else {
+    put(data, "classes", cJSON_CreateNumber(d->classes), ok);
+  }
   put(data, "scaling", cJSON_CreateString(caviar_scaling_name(d->scaling.kind)), ok);
   cJSON *rungs = put(root, "rungs", cJSON_CreateArray(), ok);
   for (int i = 0; i < r->rungs.n; i++) push(rungs, cJSON_CreateNumber(r->rungs.epochs[i]), ok);
@@ -136,14 +155,14 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
     for (int k = 0; k < r->n_trials; k++) rank[order[k]] = k + 1;
     const caviar_trial_result *best = &r->trials[order[0]];
     if (best->status == CAVIAR_TRIAL_SURVIVED) {
-      cJSON *b = trial_json(best, saved[order[0]], ok);
+      cJSON *b = trial_json(best, saved[order[0]], r->target_std, ok);
       put(b, "rank", cJSON_CreateNumber(1), ok);
       put(root, "best", b, ok);
     }
   }
   cJSON *trials = put(root, "trials", cJSON_CreateArray(), ok);
   for (int i = 0; i < r->n_trials; i++) {
-    cJSON *t = trial_json(&r->trials[i], saved[i], ok);
+    cJSON *t = trial_json(&r->trials[i], saved[i], r->target_std, ok);
     /* The leaderboard's place (1: best), by caviar_result_order. */
     if (order && rank) put(t, "rank", cJSON_CreateNumber(rank[i]), ok);
     push(trials, t, ok);
@@ -272,7 +291,9 @@ static caviar_status write_stage(const char *stage, const caviar_report_info *in
   for (int i = 0; st == CAVIAR_OK && i < r->n_trials; i++) {
     const caviar_trial_result *t = &r->trials[i];
     if (!saved[i]) continue;
-    caviar_model model = {t->shape, t->trial.hp, t->trial.id, t->params, info->data->scaling};
+    caviar_model model = {.shape = t->shape, .hp = t->trial.hp, .trial = t->trial.id, .params = t->params,
+                          .scaling = info->data->scaling};
+    caviar_model_set_origin(&model, info->seed, &info->spec->data, info->data);
     snprintf(path, sizeof path, "%s/best/trial-%u.safetensors", stage, (unsigned)t->trial.id);
     st = caviar_model_save(path, &model, err);
   }
@@ -383,11 +404,11 @@ char *caviar_leaderboard_json(const caviar_report_info *info, const caviar_sweep
     caviar_result_order(info->spec, r, order);
     bool all = true, *ok = &all;
     cJSON *root = cJSON_CreateObject();
-    put(root, "metric", cJSON_CreateString(info->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? "val_acc" : "val_loss"), ok);
+    put(root, "metric", cJSON_CreateString(caviar_metric_text(info->spec->metric.name)), ok);
     put(root, "stopped_by_time_budget", cJSON_CreateBool(r->out_of_time), ok);
     cJSON *rows = put(root, "leaderboard", cJSON_CreateArray(), ok);
     for (int k = 0; k < r->n_trials; k++) {
-      cJSON *row = trial_json(&r->trials[order[k]], saved[order[k]], ok);
+      cJSON *row = trial_json(&r->trials[order[k]], saved[order[k]], r->target_std, ok);
       put(row, "rank", cJSON_CreateNumber(k + 1), ok);
       push(rows, row, ok);
     }
@@ -445,20 +466,26 @@ void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_swe
     return;
   }
   caviar_result_order(spec, r, order);
-  bool by_acc = spec->metric.name == CAVIAR_METRIC_VAL_ACC;
+  bool by_acc = spec->metric.name == CAVIAR_METRIC_VAL_ACC, regression = r->target_std > 0;
+  double std = r->target_std;
   /* In order of importance: what identifies a row, the metric, the swept parameters (as the spec
    * lists them), then the test accuracy and the other metric. */
   enum { RANK, TRIAL, STATUS, EPOCHS, METRIC };
-  const char *fixed[] = {"rank", "trial", "status", "epochs", by_acc ? "val_acc" : "val_loss"};
+  const char *fixed[] = {"rank", "trial", "status", "epochs", caviar_metric_text(spec->metric.name)};
   for (int c = 0; c < n_cols; c++) cols[c].cell = cells + (size_t)c * (size_t)(rows > 0 ? rows : 1);
   for (int c = 0; c < 5; c++) cols[c].header = fixed[c];
   for (int i = 0; i < n_params; i++) cols[5 + i].header = short_name(spec->space.params[i].name);
-  cols[5 + n_params].header = "test_acc";
-  cols[6 + n_params].header = by_acc ? "val_loss" : "val_acc";
+  cols[5 + n_params].header = regression ? "test_rmse" : "test_acc";
+  cols[6 + n_params].header = regression ? (spec->metric.name == CAVIAR_METRIC_VAL_RMSE ? "val_loss" : "val_rmse")
+                              : by_acc   ? "val_loss"
+                                         : "val_acc";
   cols[STATUS].left = true;
   for (int k = 0; k < rows; k++) {
     const caviar_trial_result *t = &r->trials[order[k]];
     double metric = by_acc ? t->val_acc : t->val_loss, other = by_acc ? t->val_loss : t->val_acc;
+    if (spec->metric.name == CAVIAR_METRIC_VAL_RMSE) metric = rmse_of(t->val_loss, std), other = t->val_loss;
+    if (spec->metric.name == CAVIAR_METRIC_VAL_MSE) metric = t->val_loss * std * std;
+    if (regression && spec->metric.name != CAVIAR_METRIC_VAL_RMSE) other = rmse_of(t->val_loss, std);
     snprintf(cols[RANK].cell[k], 24, "%d", k + 1);
     snprintf(cols[TRIAL].cell[k], 24, "%u", (unsigned)t->trial.id);
     snprintf(cols[STATUS].cell[k], 24, "%s", caviar_trial_status_name(t->status));
@@ -468,7 +495,8 @@ void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_swe
       param_text(&spec->space.params[i], &t->trial.hp, cols[5 + i].cell[k], 24);
       cols[5 + i].left = spec->space.params[i].hp->type == CAVIAR_HP_CHOICE;
     }
-    if (t->status == CAVIAR_TRIAL_SURVIVED) snprintf(cols[5 + n_params].cell[k], 24, "%.4f", (double)t->test_acc);
+    if (t->status == CAVIAR_TRIAL_SURVIVED)
+      snprintf(cols[5 + n_params].cell[k], 24, "%.4f", regression ? rmse_of(t->test_loss, std) : (double)t->test_acc);
     else snprintf(cols[5 + n_params].cell[k], 24, "-");
     snprintf(cols[6 + n_params].cell[k], 24, "%.4f", other);
   }

@@ -9,7 +9,7 @@
 
 caviar_status caviar_parse_metric(const caviar_json_ctx *ctx, const cJSON *item, caviar_metric *out) {
   static const char *const keys[] = {"name", "goal", NULL};
-  static const char *const names[] = {"val_acc", "val_loss", NULL};
+  static const char *const names[] = {"val_acc", "val_loss", "val_rmse", "val_mse", NULL};
   static const char *const goals[] = {"maximize", "minimize", NULL};
   out->name = CAVIAR_METRIC_VAL_ACC;
   out->maximize = true;
@@ -17,7 +17,7 @@ caviar_status caviar_parse_metric(const caviar_json_ctx *ctx, const cJSON *item,
   if (caviar_json_object(ctx, item, "metric") || caviar_json_known_keys(ctx, item, "metric", keys))
     return CAVIAR_EINPUT;
   const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "name");
-  if (!name) return caviar_json_fail(ctx, "metric.name", "missing (expected val_acc or val_loss)");
+  if (!name) return caviar_json_fail(ctx, "metric.name", "missing (expected val_acc, val_loss, val_rmse or val_mse)");
   int index;
   if (caviar_json_enum(ctx, name, "metric.name", names, &index)) return CAVIAR_EINPUT;
   out->name = (caviar_metric_name)index;
@@ -156,12 +156,36 @@ static caviar_status spec_path(const caviar_json_ctx *ctx, const cJSON *item, co
   return CAVIAR_OK;
 }
 
-caviar_status caviar_parse_data(const caviar_json_ctx *ctx, const cJSON *item, const char *base_dir,
-                                caviar_data_spec *out) {
-  static const char *const keys[] = {"format", "dir", "train", "test", "validation", "scaling", "classes", NULL};
+/* data.label_column: a column index (from 0, negative from the end) or a header name. */
+static caviar_status parse_label_column(const caviar_json_ctx *ctx, const cJSON *item, caviar_data_spec *out) {
+  if (cJSON_IsString(item)) {
+    if (!item->valuestring[0]) return caviar_json_fail(ctx, "data.label_column", "must not be empty");
+    out->label_name = caviar_strdup(item->valuestring, ctx->err);
+    return out->label_name ? CAVIAR_OK : CAVIAR_ERUNTIME;
+  }
+  if (!cJSON_IsNumber(item))
+    return caviar_json_fail(ctx, "data.label_column", "expected a column index or a header name, got %s",
+                            caviar_json_type_name(item));
+  long long v;
+  if (caviar_json_int(ctx, item, "data.label_column", -65536, 65535, &v)) return CAVIAR_EINPUT;
+  out->label_column = (int)v;
+  return CAVIAR_OK;
+}
+
+caviar_status caviar_parse_task(const caviar_json_ctx *ctx, const cJSON *item, const char *path, caviar_task *out) {
+  static const char *const tasks[] = {"classification", "regression", NULL};
+  int index;
+  if (caviar_json_enum(ctx, item, path, tasks, &index)) return CAVIAR_EINPUT;
+  *out = (caviar_task)index;
+  return CAVIAR_OK;
+}
+
+static caviar_status parse_data_keys(const caviar_json_ctx *ctx, const cJSON *item, const char *base_dir,
+                                     caviar_data_spec *out) {
+  static const char *const keys[] = {"format", "dir", "train", "test", "validation", "scaling", "classes", "task",
+                                     "label_column", NULL};
   static const char *const formats[] = {"idx", "csv", NULL};
   static const char *const scalings[] = {"unit", "standardize", "none", NULL};
-  memset(out, 0, sizeof *out);
   out->format = CAVIAR_DATA_IDX;
   out->validation = 0.1;
   out->scaling = CAVIAR_SCALING_UNIT;
@@ -176,10 +200,12 @@ caviar_status caviar_parse_data(const caviar_json_ctx *ctx, const cJSON *item, c
   const cJSON *dir = item ? cJSON_GetObjectItemCaseSensitive(item, "dir") : NULL;
   const cJSON *train = item ? cJSON_GetObjectItemCaseSensitive(item, "train") : NULL;
   const cJSON *test = item ? cJSON_GetObjectItemCaseSensitive(item, "test") : NULL;
+  const cJSON *label_column = item ? cJSON_GetObjectItemCaseSensitive(item, "label_column") : NULL;
   caviar_status st = CAVIAR_OK;
   if (out->format == CAVIAR_DATA_IDX) {
-    if (train || test)
-      return caviar_json_fail(ctx, train ? "data.train" : "data.test", "only used with format csv (idx reads dir)");
+    if (train || test || label_column)
+      return caviar_json_fail(ctx, train ? "data.train" : test ? "data.test" : "data.label_column",
+                              "only used with format csv (idx reads dir)");
     if (dir) {
       st = spec_path(ctx, dir, "data.dir", base_dir, &out->dir);
     } else {
@@ -188,12 +214,26 @@ caviar_status caviar_parse_data(const caviar_json_ctx *ctx, const cJSON *item, c
     }
   } else {
     if (dir) return caviar_json_fail(ctx, "data.dir", "only used with format idx (csv reads train and test)");
-    if (!train) return caviar_json_fail(ctx, "data.train", "missing (format csv needs train and test files)");
-    if (!test) return caviar_json_fail(ctx, "data.test", "missing (format csv needs train and test files)");
+    if (!train) return caviar_json_fail(ctx, "data.train", "missing (format csv needs a train file)");
+    if (!test)
+      return caviar_json_fail(ctx, "data.test", "missing (format csv needs a test file, or a fraction of train)");
     st = spec_path(ctx, train, "data.train", base_dir, &out->train_csv);
-    if (st == CAVIAR_OK) st = spec_path(ctx, test, "data.test", base_dir, &out->test_csv);
+    if (st == CAVIAR_OK && cJSON_IsNumber(test)) {
+      out->test_fraction = test->valuedouble;
+      if (!(out->test_fraction > 0 && out->test_fraction <= 0.9))
+        return caviar_json_fail(ctx, "data.test", "expected a file or a fraction in (0, 0.9], got %s",
+                                CAVIAR_NUM(out->test_fraction));
+    } else if (st == CAVIAR_OK) {
+      if (!cJSON_IsString(test))
+        return caviar_json_fail(ctx, "data.test", "expected a file or a fraction of train, got %s",
+                                caviar_json_type_name(test));
+      st = spec_path(ctx, test, "data.test", base_dir, &out->test_csv);
+    }
+    if (st == CAVIAR_OK && label_column) st = parse_label_column(ctx, label_column, out);
   }
   if (st != CAVIAR_OK || !item) return st;
+  const cJSON *task = cJSON_GetObjectItemCaseSensitive(item, "task");
+  if (task && caviar_parse_task(ctx, task, "data.task", &out->task)) return CAVIAR_EINPUT;
   const cJSON *validation = cJSON_GetObjectItemCaseSensitive(item, "validation");
   if (validation) {
     if (caviar_json_number(ctx, validation, "data.validation", &out->validation)) return CAVIAR_EINPUT;
@@ -205,13 +245,25 @@ caviar_status caviar_parse_data(const caviar_json_ctx *ctx, const cJSON *item, c
     if (caviar_json_enum(ctx, scaling, "data.scaling", scalings, &index)) return CAVIAR_EINPUT;
     out->scaling = (caviar_scaling_kind)index;
   }
-  return optional_int(ctx, item, "data", "classes", 2, CAVIAR_MAX_CLASSES, &out->classes);
+  st = optional_int(ctx, item, "data", "classes", 2, CAVIAR_MAX_CLASSES, &out->classes);
+  if (st == CAVIAR_OK && out->classes && out->task == CAVIAR_TASK_REGRESSION)
+    return caviar_json_fail(ctx, "data.classes", "a regression has no classes (task is regression)");
+  return st;
+}
+
+caviar_status caviar_parse_data(const caviar_json_ctx *ctx, const cJSON *item, const char *base_dir,
+                                caviar_data_spec *out) {
+  memset(out, 0, sizeof *out);
+  caviar_status st = parse_data_keys(ctx, item, base_dir, out);
+  if (st != CAVIAR_OK) caviar_data_spec_free(out);
+  return st;
 }
 
 caviar_status caviar_parse_model(const caviar_json_ctx *ctx, const cJSON *item, caviar_hparams *fixed,
-                                 int *epochs) {
+                                 int *epochs, int *task) {
   caviar_hparams_default(fixed);
   *epochs = 0;
+  *task = -1;
   if (!item) return CAVIAR_OK;
   if (caviar_json_object(ctx, item, "model")) return CAVIAR_EINPUT;
   char path[512];
@@ -225,10 +277,14 @@ caviar_status caviar_parse_model(const caviar_json_ctx *ctx, const cJSON *item, 
       long long v;
       if (caviar_json_int(ctx, key, path, 1, MAX_EPOCHS, &v)) return CAVIAR_EINPUT;
       *epochs = (int)v;
+    } else if (strcmp(key->string, "task") == 0) {
+      caviar_task t;
+      if (caviar_parse_task(ctx, key, path, &t)) return CAVIAR_EINPUT;
+      *task = (int)t;
     } else {
       const caviar_hp_info *hp = caviar_hp_find(key->string);
       if (!hp)
-        return caviar_json_fail(ctx, path, "unknown key (expected type, epochs, or a hyperparameter: %s)",
+        return caviar_json_fail(ctx, path, "unknown key (expected type, epochs, task, or a hyperparameter: %s)",
                                 caviar_hp_names());
       double value;
       if (caviar_parse_hp_value(ctx, key, path, hp, &value)) return CAVIAR_EINPUT;

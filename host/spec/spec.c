@@ -20,6 +20,35 @@ const char *caviar_method_name(caviar_method method) { return methods[method]; }
 
 const char *caviar_spec_default_text(void) { return caviar_default_spec; }
 
+/* The task may be given in data or in model (not differently); the metric must fit it. */
+static caviar_status settle_task(const caviar_json_ctx *ctx, const cJSON *root, int model_task, caviar_spec *spec) {
+  const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+  bool data_task = data && cJSON_GetObjectItemCaseSensitive(data, "task");
+  if (model_task >= 0 && data_task && (int)spec->data.task != model_task)
+    return caviar_json_fail(ctx, "model.task", "is %s but data.task is %s; give one of them",
+                            model_task == CAVIAR_TASK_REGRESSION ? "regression" : "classification",
+                            spec->data.task == CAVIAR_TASK_REGRESSION ? "regression" : "classification");
+  if (model_task >= 0) spec->data.task = (caviar_task)model_task;
+  if (spec->data.task == CAVIAR_TASK_REGRESSION && spec->data.format != CAVIAR_DATA_CSV)
+    return caviar_json_fail(ctx, data_task ? "data.task" : "model.task", "regression needs CSV data (data.format csv)");
+  bool regression = spec->data.task == CAVIAR_TASK_REGRESSION;
+  bool regression_metric = spec->metric.name == CAVIAR_METRIC_VAL_RMSE || spec->metric.name == CAVIAR_METRIC_VAL_MSE;
+  if (!cJSON_GetObjectItemCaseSensitive(root, "metric")) {
+    if (regression) spec->metric = (caviar_metric){CAVIAR_METRIC_VAL_RMSE, false};
+    return CAVIAR_OK;
+  }
+  if (regression && spec->metric.name == CAVIAR_METRIC_VAL_ACC)
+    return caviar_json_fail(ctx, "metric.name", "val_acc needs classification; a regression ranks by val_rmse, val_mse or val_loss");
+  if (!regression && regression_metric)
+    return caviar_json_fail(ctx, "metric.name", "%s needs task regression (data.task)", caviar_metric_text(spec->metric.name));
+  return CAVIAR_OK;
+}
+
+const char *caviar_metric_text(caviar_metric_name name) {
+  static const char *const names[] = {"val_acc", "val_loss", "val_rmse", "val_mse"};
+  return names[name];
+}
+
 static caviar_status parse_document(const caviar_json_ctx *ctx, const cJSON *root, const char *base_dir,
                                     caviar_spec *spec) {
   if (caviar_json_object(ctx, root, "") || caviar_json_known_keys(ctx, root, "", top_keys)) return CAVIAR_EINPUT;
@@ -56,15 +85,17 @@ static caviar_status parse_document(const caviar_json_ctx *ctx, const cJSON *roo
   spec->seed = (uint64_t)seed_value;
 
   caviar_status st = caviar_parse_metric(ctx, cJSON_GetObjectItemCaseSensitive(root, "metric"), &spec->metric);
-  int model_epochs = 0;
+  int model_epochs = 0, model_task = -1;
   if (st == CAVIAR_OK)
-    st = caviar_parse_model(ctx, cJSON_GetObjectItemCaseSensitive(root, "model"), &spec->fixed, &model_epochs);
+    st = caviar_parse_model(ctx, cJSON_GetObjectItemCaseSensitive(root, "model"), &spec->fixed, &model_epochs,
+                            &model_task);
   if (st == CAVIAR_OK)
     st = caviar_parse_early_terminate(ctx, cJSON_GetObjectItemCaseSensitive(root, "early_terminate"),
                                       model_epochs, &spec->early_terminate);
   spec->epochs = spec->early_terminate.max_epochs;
   if (st == CAVIAR_OK)
     st = caviar_parse_data(ctx, cJSON_GetObjectItemCaseSensitive(root, "data"), base_dir, &spec->data);
+  if (st == CAVIAR_OK) st = settle_task(ctx, root, model_task, spec);
   const cJSON *c2f = cJSON_GetObjectItemCaseSensitive(root, "coarse_to_fine");
   if (st == CAVIAR_OK && c2f && spec->method != CAVIAR_METHOD_COARSE_TO_FINE && spec->method != CAVIAR_METHOD_TPE)
     return caviar_json_fail(ctx, "coarse_to_fine", "only used with method coarse-to-fine or tpe, not %s",
@@ -171,9 +202,7 @@ void caviar_spec_free(caviar_spec *spec) {
   free(spec->source);
   free(spec->name);
   free(spec->text);
-  free(spec->data.dir);
-  free(spec->data.train_csv);
-  free(spec->data.test_csv);
+  caviar_data_spec_free(&spec->data);
   caviar_space_free(&spec->space);
   memset(spec, 0, sizeof *spec);
 }

@@ -17,14 +17,11 @@ caviar_status caviar_panda_init(caviar_panda *p, const caviar_hparams *hp, uint3
   p->hp = *hp;
   p->trial = trial;
   p->seed = seed;
-  p->data = *data;
-  p->data.dir = data->dir ? caviar_strdup(data->dir, err) : NULL;
-  p->data.train_csv = data->train_csv ? caviar_strdup(data->train_csv, err) : NULL;
-  p->data.test_csv = data->test_csv ? caviar_strdup(data->test_csv, err) : NULL;
+  caviar_status st = caviar_data_spec_copy(data, &p->data, err);
+  if (st != CAVIAR_OK) return st;
   p->history = cJSON_CreateArray();
   p->curve = cJSON_CreateArray();
-  if ((data->dir && !p->data.dir) || (data->train_csv && !p->data.train_csv) || (data->test_csv && !p->data.test_csv) ||
-      !p->history || !p->curve) {
+  if (!p->history || !p->curve) {
     caviar_panda_free(p);
     return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory starting a training run");
   }
@@ -111,6 +108,32 @@ static caviar_status adopt_data(caviar_panda *p, caviar_data *data, caviar_error
     return caviar_fail(err, CAVIAR_EINPUT, "%s: %d features and %d classes, but the model takes %d and %d",
                        data->train_name, shape.inputs, shape.classes, p->shape.inputs, p->shape.classes);
   p->shape = shape;
+  if (!p->params) {
+    p->target = data->target;
+    for (int k = 0; k < p->n_labels; k++) free(p->labels[k]);
+    free(p->labels);
+    p->labels = NULL;
+    p->n_labels = 0;
+    if (data->train.names) {
+      p->labels = caviar_alloc((size_t)data->train.n_names, sizeof *p->labels, "label names", err);
+      if (!p->labels) return CAVIAR_ERUNTIME;
+      for (int k = 0; k < data->train.n_names; k++, p->n_labels++)
+        if (!(p->labels[k] = caviar_strdup(data->train.names[k], err))) return CAVIAR_ERUNTIME;
+    }
+  } else if (p->labels || data->train.names) {
+    /* A model keeps its classes: the data's names are renumbered to the model's. */
+    caviar_status st = caviar_labels_map(&data->train, p->labels, p->n_labels, data->train_labels, err);
+    if (st == CAVIAR_OK) st = caviar_labels_map(&data->test, p->labels, p->n_labels, data->test_labels, err);
+    if (st != CAVIAR_OK) return st;
+  } else if (data->task == CAVIAR_TASK_REGRESSION) {
+    /* A model keeps the target scaling it was trained with. */
+    caviar_target_scaling now = data->target;
+    for (size_t i = 0; i < data->train.n; i++)
+      data->train.targets[i] = (float)(((data->train.targets[i] * now.std + now.mean) - p->target.mean) / p->target.std);
+    for (size_t i = 0; i < data->test.n; i++)
+      data->test.targets[i] = (float)(((data->test.targets[i] * now.std + now.mean) - p->target.mean) / p->target.std);
+    data->target = p->target;
+  }
   if (!p->scaling.shift) {
     p->scaling = data->scaling;
     p->scaling.shift = caviar_alloc(data->train.d, sizeof(float), "the input scaling", err);
@@ -181,9 +204,9 @@ caviar_status caviar_panda_train(caviar_panda *p, caviar_backend *be, caviar_dat
 }
 
 void caviar_panda_free(caviar_panda *p) {
-  free(p->data.dir);
-  free(p->data.train_csv);
-  free(p->data.test_csv);
+  caviar_data_spec_free(&p->data);
+  for (int k = 0; k < p->n_labels; k++) free(p->labels[k]);
+  free(p->labels);
   free(p->params);
   free(p->first);
   free(p->second);

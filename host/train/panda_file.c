@@ -12,36 +12,33 @@
 #include "caviar/sampler.h"
 #include "spec/spec_internal.h"
 
-/* A data path as an absolute one, so a checkpoint resumes from any working folder (as given when
- * it cannot be resolved). */
-static void add_path(cJSON *o, const char *key, const char *path) {
-  if (!path) return;
-  char *absolute = realpath(path, NULL);
-  cJSON_AddStringToObject(o, key, absolute ? absolute : path);
-  free(absolute);
-}
-
-static cJSON *data_json(const caviar_data_spec *d) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "format", d->format == CAVIAR_DATA_CSV ? "csv" : "idx");
-  add_path(o, "dir", d->dir);
-  add_path(o, "train", d->train_csv);
-  add_path(o, "test", d->test_csv);
-  cJSON_AddNumberToObject(o, "validation", d->validation);
-  cJSON_AddStringToObject(o, "scaling", caviar_scaling_name(d->scaling));
-  if (d->classes) cJSON_AddNumberToObject(o, "classes", d->classes);
-  return o;
+void caviar_panda_model(const caviar_panda *p, caviar_model *out) {
+  memset(out, 0, sizeof *out);
+  out->shape = p->shape;
+  out->hp = p->hp;
+  out->trial = p->trial;
+  out->params = p->params;
+  out->scaling = p->scaling;
+  out->seed = p->seed;
+  out->has_data = true;
+  out->data = p->data;
+  out->target = p->target;
+  out->labels = p->labels;
+  out->n_labels = p->n_labels;
 }
 
 caviar_status caviar_panda_save(const caviar_panda *p, const char *path, caviar_error *err) {
   if (!p->params) return caviar_fail(err, CAVIAR_ERUNTIME, "%s: nothing trained to save yet", path);
-  caviar_model model = {p->shape, p->hp, p->trial, p->params, p->scaling};
+  caviar_model model;
+  caviar_panda_model(p, &model);
   cJSON *run = cJSON_CreateObject();
   cJSON_AddNumberToObject(run, "epochs_done", p->epochs_done);
   cJSON_AddNumberToObject(run, "steps", p->steps);
   cJSON_AddNumberToObject(run, "seed", (double)p->seed);
   cJSON_AddNumberToObject(run, "batch_size", p->shape.batch);
-  cJSON_AddItemToObject(run, "data", data_json(&p->data));
+  char *data_text = caviar_data_spec_json(&p->data);
+  cJSON_AddItemToObject(run, "data", data_text ? cJSON_Parse(data_text) : NULL);
+  free(data_text);
   cJSON_AddItemToObject(run, "history", cJSON_Duplicate(p->history, true));
   cJSON_AddItemToObject(run, "curve", cJSON_Duplicate(p->curve, true));
   char *text = cJSON_PrintUnformatted(run);
@@ -114,6 +111,14 @@ caviar_status caviar_panda_load(const char *path, caviar_panda *p, caviar_error 
     p->shape = model.shape;
     p->params = model.params;
     p->scaling = model.scaling;
+    p->target = model.target;
+    p->labels = model.labels;
+    p->n_labels = model.n_labels;
+    model.params = NULL;
+    model.scaling = (caviar_scaling){0};
+    model.labels = NULL;
+    model.n_labels = 0;
+    caviar_model_free(&model);
     st = read_run(&f, p, err);
   }
   size_t n = 0;
@@ -156,9 +161,7 @@ static caviar_status parse_config(const caviar_json_ctx *ctx, const cJSON *root,
   caviar_data_spec data;
   caviar_status st = caviar_parse_data(ctx, cJSON_GetObjectItemCaseSensitive(root, "data"), base_dir, &data);
   if (st == CAVIAR_OK) st = caviar_panda_init(p, &hp, (uint32_t)trial, (uint64_t)seed, &data, ctx->source, ctx->err);
-  free(data.dir);
-  free(data.train_csv);
-  free(data.test_csv);
+  caviar_data_spec_free(&data);
   return st;
 }
 

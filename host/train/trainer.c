@@ -787,6 +787,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
                  .time_budget_s = time_budget_s};
   s.rounds = spec->rounds > 0 ? spec->rounds : 1;
   caviar_rungs_make(&spec->early_terminate, &out->rungs);
+  if (sweep->data->task == CAVIAR_TASK_REGRESSION) out->target_std = sweep->data->target.std;
   /* Hyperband's brackets say how many trials a round draws; successive halving's one bracket
    * holds however many the sampler yields (a grid's size, say). */
   bool hyperband = spec->early_terminate.type == CAVIAR_STOP_HYPERBAND;

@@ -28,31 +28,59 @@ typedef enum caviar_scaling_kind {
   CAVIAR_SCALING_NONE
 } caviar_scaling_kind;
 
+/* What the network predicts: a class (softmax cross-entropy over logits) or one real number
+ * (a linear output and mean squared error on standardised targets). */
+typedef enum caviar_task { CAVIAR_TASK_CLASSIFICATION, CAVIAR_TASK_REGRESSION } caviar_task;
+
 typedef struct caviar_data_spec {
   caviar_data_format format;
   char *dir;         /* idx: the folder holding train-/t10k- images and labels (.gz or not) */
-  char *train_csv;   /* csv: label column first */
-  char *test_csv;
+  char *train_csv;   /* csv */
+  char *test_csv;    /* csv: the test file, or NULL when test_fraction carves it from train_csv */
+  double test_fraction; /* csv: > 0: this fraction of the training file is the test set (by seed) */
   double validation; /* fraction of the training set held out for selection */
   caviar_scaling_kind scaling;
   int classes;       /* 0: one more than the largest training label */
+  caviar_task task;
+  int label_column;  /* csv: the label's column counting from 0 (negative: from the end) */
+  char *label_name;  /* csv: the label column by header name (NULL: by label_column) */
 } caviar_data_spec;
+
+/* How a CSV file is read: which column is the label, and whether labels are classes or targets. */
+typedef struct caviar_csv_options {
+  int label_column;       /* from 0; negative counts from the end (-1: the last column) */
+  const char *label_name; /* the label column's header name (the first line must be a header) */
+  caviar_task task;
+} caviar_csv_options;
 
 
 typedef struct caviar_dataset {
   size_t n, d;     /* examples, features per example */
   uint8_t *x_u8;   /* n x d row-major (IDX images), or NULL */
   float *x_f32;    /* n x d row-major (CSV), or NULL */
-  int32_t *labels; /* n class indices */
+  int32_t *labels; /* n class indices (regression: all 0) */
+  float *targets;  /* regression: n targets (standardised once loaded), else NULL */
+  char **names;    /* string labels: class k's name, n_names of them (NULL: numeric labels) */
+  int n_names;
 } caviar_dataset;
 
 void caviar_dataset_free(caviar_dataset *ds);
+/* Rows rows[0..n) of src as a new dataset (names are not copied). */
+caviar_status caviar_dataset_subset(const caviar_dataset *src, const uint32_t *rows, size_t n, caviar_dataset *out,
+                                    caviar_error *err);
+/* Renumbers a dataset's string labels to the classes of names[0..n) (a training set's, or a
+ * model's): a label not among them is an error naming path. */
+caviar_status caviar_labels_map(caviar_dataset *ds, char *const *names, int n, const char *path, caviar_error *err);
 
 /* IDX: unsigned-byte files, images N x (any dims) and labels N. */
 caviar_status caviar_idx_read(const char *images_path, const char *labels_path, caviar_dataset *out,
                               caviar_error *err);
 /* CSV: label column first, then the features; an optional header line; .gz is read too. */
 caviar_status caviar_csv_read(const char *path, caviar_dataset *out, caviar_error *err);
+/* CSV with the label in any column (by index or header name), as class indices or names (names
+ * become classes in sorted order, kept in out->names) or, for regression, real targets. */
+caviar_status caviar_csv_read_with(const char *path, const caviar_csv_options *options, caviar_dataset *out,
+                                   caviar_error *err);
 
 /* Writers (atomic: a temp file renamed into place). IDX needs x_u8; gzip picks the compression. */
 caviar_status caviar_idx_write(const caviar_dataset *ds, const char *images_path, const char *labels_path,
@@ -64,6 +92,10 @@ caviar_status caviar_csv_write(const caviar_dataset *ds, const char *path, cavia
  * as_bytes gives uint8 features like images, otherwise floats. */
 caviar_status caviar_synth(size_t n, size_t d, int classes, double noise, uint64_t seed, size_t first, bool as_bytes,
                            caviar_dataset *out, caviar_error *err);
+/* A synthetic regression problem: float features x ~ N(0, 1) and the target
+ * y = w.x + sin(2 x_0) + x_1^2 / 2 + noise * N(0, 1), with w drawn from seed (same first/n rule). */
+caviar_status caviar_synth_regression(size_t n, size_t d, double noise, uint64_t seed, size_t first,
+                                      caviar_dataset *out, caviar_error *err);
 
 /* Which rows of the training set train and which validate: a seeded permutation, each part sorted. */
 typedef struct caviar_split {
@@ -95,21 +127,46 @@ const char *caviar_scaling_name(caviar_scaling_kind kind);
 /* Scaled features of rows[0..n) into out, n x d row-major. */
 void caviar_gather(const caviar_dataset *ds, const caviar_scaling *s, const uint32_t *rows, size_t n, float *out);
 
+/* Regression targets as trained: y' = (y - mean) / std over the training part. */
+typedef struct caviar_target_scaling {
+  double mean, std;
+} caviar_target_scaling;
+
 /* Everything a sweep reads: training and test sets, the split, the scaling, the class count. */
 typedef struct caviar_data {
   caviar_dataset train, test;
   caviar_split split;
   caviar_scaling scaling;
-  int classes;
+  int classes;                   /* the network's outputs: the class count, or 1 for regression */
+  caviar_task task;
+  caviar_target_scaling target;  /* regression only */
   char train_name[4096], test_name[4096];     /* feature files, for messages and the summary */
   char train_labels[4096], test_labels[4096]; /* label files (the same file for CSV) */
 } caviar_data;
 
 caviar_status caviar_data_load(const caviar_data_spec *spec, uint64_t seed, caviar_data *out, caviar_error *err);
+/* The test part of a spec's data alone, for evaluating a saved model: the test file, or the part
+ * of the training file test_fraction carves out with seed. Labels are not checked or mapped. */
+caviar_status caviar_data_load_test(const caviar_data_spec *spec, uint64_t seed, caviar_dataset *out, char *name,
+                                    size_t size, caviar_error *err);
+/* Standardises regression targets in place with the training part's mean and std. */
+void caviar_targets_standardize(caviar_dataset *ds, caviar_target_scaling t);
+/* A warning (into buf, empty if none) when a classification data set's labels look like a
+ * regression target: many classes with few examples each. */
+void caviar_labels_look_real(const caviar_data *data, char *buf, size_t size);
+/* Copies of a data spec's strings (out owns them), and freeing them. */
+caviar_status caviar_data_spec_copy(const caviar_data_spec *in, caviar_data_spec *out, caviar_error *err);
+void caviar_data_spec_free(caviar_data_spec *d);
 /* Only a test set, for evaluating a saved model: an IDX folder (its t10k- files) or a CSV file.
  * Its feature file's name goes into name (size bytes). */
 caviar_status caviar_test_set_load(const char *path, caviar_dataset *out, char *name, size_t size, caviar_error *err);
 void caviar_data_free(caviar_data *data);
+
+/* How many of other's rows rows[0..n) (NULL: 0..n-1) equal an example among seen's rows
+ * seen_rows[0..n_seen): features and label (or target) alike, compared by a 64-bit hash. */
+caviar_status caviar_overlap_count(const caviar_dataset *seen, const uint32_t *seen_rows, size_t n_seen,
+                                   const caviar_dataset *other, const uint32_t *rows, size_t n, size_t *out,
+                                   caviar_error *err);
 
 CAVIAR_C_END
 

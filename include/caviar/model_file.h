@@ -16,12 +16,22 @@
 CAVIAR_C_BEGIN
 
 typedef struct caviar_model {
-  caviar_shape shape; /* batch is meaningless here */
+  caviar_shape shape; /* batch is meaningless here; classes is the outputs (1: regression) */
   caviar_hparams hp;
   uint32_t trial;
   float *params;            /* packed tensor after tensor in layout order */
   caviar_scaling scaling;   /* d = shape.inputs */
+  /* Provenance and meaning of the outputs (saving borrows these; a loaded model owns them). */
+  uint64_t seed;            /* the seed that split the data it was trained on */
+  bool has_data;            /* whether data (and seed) are known: files from before they were saved lack them */
+  caviar_data_spec data;    /* the data section it was trained on, paths absolute */
+  caviar_target_scaling target; /* regression: y = output * std + mean */
+  char **labels;            /* string labels: class k's name, n_labels of them (NULL: class indices) */
+  int n_labels;
 } caviar_model;
+
+/* The provenance and output meaning of a model trained with seed on data loaded from spec. */
+void caviar_model_set_origin(caviar_model *model, uint64_t seed, const caviar_data_spec *spec, const caviar_data *data);
 
 caviar_status caviar_model_save(const char *path, const caviar_model *model, caviar_error *err);
 caviar_status caviar_model_load(const char *path, caviar_model *out, caviar_error *err);

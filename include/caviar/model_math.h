@@ -39,7 +39,18 @@ static inline CAVIAR_HD float caviar_epoch_lr(const caviar_member_hp *hp, int ep
  * 1e3 typically leaves losses of 1e3 to 1e13 that never come back to sense, and such a member is
  * as dead as a NaN one, so it is culled as soon as it is seen. */
 static inline CAVIAR_HD int caviar_loss_diverged(double loss, int classes) {
-  return !(loss <= 100.0 * log((double)classes));
+  /* Regression (one output): 100 times the loss of predicting the mean of standardised targets. */
+  return !(loss <= (classes == 1 ? 100.0 : 100.0 * log((double)classes)));
+}
+
+/* Regression, the network's single linear output z against the example's standardised target y:
+ * returns the squared error (z - y)^2; with rows > 0 (the minibatch's size) z is replaced by the
+ * gradient of the minibatch's mean squared error, 2 (z - y) / rows. A network with one output is a
+ * regression everywhere (a classifier has 2 or more classes). */
+static inline CAVIAR_HD float caviar_squared_error(float *z, float y, float rows) {
+  float d = *z - y;
+  if (rows > 0) *z = 2.0f * d / rows;
+  return d * d;
 }
 
 /* Softmax cross-entropy of one example whose logits are z[0], z[stride], ... (classes of them):

@@ -13,6 +13,7 @@
 #include "caviar/backend.h"
 #include "caviar/data.h"
 #include "caviar/hparams.h"
+#include "caviar/model_file.h"
 #include "caviar/spec.h"
 #include "caviar/status.h"
 
@@ -31,6 +32,9 @@ typedef struct caviar_panda {
   caviar_shape shape;
   float *params, *first, *second; /* NULL until trained or loaded */
   caviar_scaling scaling;         /* the inputs' scaling, fixed at the first epoch */
+  caviar_target_scaling target;   /* regression: the targets' scaling, fixed at the first epoch */
+  char **labels;                  /* string labels' names (owned), n_labels of them, or NULL */
+  int n_labels;
   cJSON *history;    /* [{"epoch": e, "start": ...} | {"epoch": e, "set": {name: value}}] */
   cJSON *curve;      /* [[epoch, train_loss, val_loss, val_acc, learning_rate], ...] */
 } caviar_panda;
@@ -45,6 +49,8 @@ caviar_status caviar_panda_from_config(caviar_panda *p, const char *path, long l
 caviar_status caviar_panda_set(caviar_panda *p, const char *assignment, caviar_error *err);
 
 caviar_status caviar_panda_save(const caviar_panda *p, const char *path, caviar_error *err);
+/* The run's model as a caviar_model that borrows the run's arrays (for saving). */
+void caviar_panda_model(const caviar_panda *p, caviar_model *out);
 caviar_status caviar_panda_load(const char *path, caviar_panda *p, caviar_error *err);
 
 /* After every epoch: its curve row. */

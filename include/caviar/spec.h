@@ -23,7 +23,15 @@ typedef enum caviar_method {
   CAVIAR_METHOD_TPE    /* tree-structured Parzen estimator (Bergstra et al. 2011) */
 } caviar_method;
 
-typedef enum caviar_metric_name { CAVIAR_METRIC_VAL_ACC, CAVIAR_METRIC_VAL_LOSS } caviar_metric_name;
+/* val_rmse and val_mse (regression, in the target's units) rank exactly as val_loss does (the mean
+ * squared error of standardised targets): they are monotone functions of it. */
+typedef enum caviar_metric_name {
+  CAVIAR_METRIC_VAL_ACC,
+  CAVIAR_METRIC_VAL_LOSS,
+  CAVIAR_METRIC_VAL_RMSE,
+  CAVIAR_METRIC_VAL_MSE
+} caviar_metric_name;
+
 
 typedef struct caviar_metric {
   caviar_metric_name name;
@@ -93,6 +101,18 @@ const char *caviar_spec_default_text(void);
 void caviar_spec_free(caviar_spec *spec);
 
 const char *caviar_method_name(caviar_method method);
+const char *caviar_metric_text(caviar_metric_name name);
+
+/* A data section as JSON text ({"format": "csv", "train": "/abs/path", ...}, paths made absolute),
+ * what sample lines, model files and checkpoints carry; malloc'd, NULL when out of memory. */
+char *caviar_data_spec_json(const caviar_data_spec *d);
+/* The reverse: a data section's JSON text (as caviar_data_spec_json writes it, or as a spec's data
+ * section), errors naming source and the JSON path under `path` ("__metadata__.data"). */
+caviar_status caviar_data_spec_parse(const char *text, const char *source, const char *path, caviar_data_spec *out,
+                                     caviar_error *err);
+/* --data's argument: an IDX folder, a data section's JSON ({"format": "csv", ...}), or a CSV file
+ * with data-section keys after commas ("train.csv,test=0.2,label_column=species"). */
+caviar_status caviar_data_spec_from_arg(const char *arg, caviar_data_spec *out, caviar_error *err);
 
 CAVIAR_C_END
 

@@ -85,6 +85,7 @@ typedef struct caviar_sweep_result {
   double wall_seconds;  /* from the first cohort allocation to the last test evaluation */
   double model_samples; /* training examples processed, summed over members */
   bool out_of_time;     /* the time budget stopped it: trials still "running" were stopped */
+  double target_std;    /* regression: losses are MSEs of targets standardised by this std; 0 else */
 } caviar_sweep_result;
 
 caviar_status caviar_sweep_run(const caviar_sweep *sweep, caviar_sweep_result *out, caviar_error *err);

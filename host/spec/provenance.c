@@ -1,0 +1,119 @@
+/* Where a model's examples came from, as text a sample line, a model file or a checkpoint carries:
+ * the data section with its paths made absolute, read back by the data section's own parser. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "spec/spec_internal.h"
+
+/* A data path as an absolute one, so a file resumes from any working folder (as given when it
+ * cannot be resolved). */
+static void add_path(cJSON *o, const char *key, const char *path) {
+  if (!path) return;
+  char *absolute = realpath(path, NULL);
+  cJSON_AddStringToObject(o, key, absolute ? absolute : path);
+  free(absolute);
+}
+
+char *caviar_data_spec_json(const caviar_data_spec *d) {
+  cJSON *o = cJSON_CreateObject();
+  if (!o) return NULL;
+  cJSON_AddStringToObject(o, "format", d->format == CAVIAR_DATA_CSV ? "csv" : "idx");
+  add_path(o, "dir", d->dir);
+  add_path(o, "train", d->train_csv);
+  add_path(o, "test", d->test_csv);
+  if (d->format == CAVIAR_DATA_CSV && !d->test_csv) cJSON_AddNumberToObject(o, "test", d->test_fraction);
+  if (d->label_name) cJSON_AddStringToObject(o, "label_column", d->label_name);
+  else if (d->label_column) cJSON_AddNumberToObject(o, "label_column", d->label_column);
+  cJSON_AddNumberToObject(o, "validation", d->validation);
+  cJSON_AddStringToObject(o, "scaling", caviar_scaling_name(d->scaling));
+  if (d->classes) cJSON_AddNumberToObject(o, "classes", d->classes);
+  if (d->task == CAVIAR_TASK_REGRESSION) cJSON_AddStringToObject(o, "task", "regression");
+  char *text = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return text;
+}
+
+caviar_status caviar_data_spec_parse(const char *text, const char *source, const char *path, caviar_data_spec *out,
+                                     caviar_error *err) {
+  memset(out, 0, sizeof *out);
+  cJSON *root = cJSON_Parse(text);
+  if (!cJSON_IsObject(root)) {
+    cJSON_Delete(root);
+    return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: expected a data section (a JSON object)", source, path);
+  }
+  caviar_error inner;
+  caviar_json_ctx ctx = {source, &inner};
+  caviar_status st = caviar_parse_data(&ctx, root, NULL, out);
+  cJSON_Delete(root);
+  if (st != CAVIAR_OK) {
+    /* The data parser names data.<key>; the file holds it under path. */
+    size_t skip = strlen(source) + 2;
+    const char *msg = inner.msg;
+    if (strlen(msg) > skip && strncmp(msg, source, strlen(source)) == 0 && strncmp(msg + skip, "data", 4) == 0)
+      caviar_fail(err, st, "%s: %s%s", source, path, msg + skip + 4);
+    else
+      *err = inner;
+  }
+  return st;
+}
+
+/* "train.csv,test=0.2,label_column=species": a data section built from key=value pairs, numbers
+ * where they read as numbers (label_column=3 is an index, label_column=y a name). */
+static caviar_status csv_arg(const char *arg, caviar_data_spec *out, caviar_error *err) {
+  char *copy = caviar_strdup(arg, err);
+  if (!copy) return CAVIAR_ERUNTIME;
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "format", "csv");
+  char *save = NULL;
+  char *file = strtok_r(copy, ",", &save);
+  cJSON_AddStringToObject(o, "train", file ? file : "");
+  caviar_status st = CAVIAR_OK;
+  for (char *pair = strtok_r(NULL, ",", &save); pair && st == CAVIAR_OK; pair = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(pair, '=');
+    if (!eq || eq == pair) {
+      st = caviar_fail(err, CAVIAR_EINPUT, "--data %s: expected key=value after the file, got '%s'", arg, pair);
+      break;
+    }
+    *eq = '\0';
+    char *end;
+    double v = strtod(eq + 1, &end);
+    if (cJSON_GetObjectItemCaseSensitive(o, pair)) cJSON_DeleteItemFromObjectCaseSensitive(o, pair);
+    if (eq[1] && !*end) cJSON_AddNumberToObject(o, pair, v);
+    else cJSON_AddStringToObject(o, pair, eq + 1);
+  }
+  /* Without a test key, the file is the test set too only for eval, which names it as such. */
+  if (st == CAVIAR_OK && !cJSON_GetObjectItemCaseSensitive(o, "test")) cJSON_AddStringToObject(o, "test", file ? file : "");
+  if (st == CAVIAR_OK) {
+    caviar_error inner;
+    char source[512];
+    snprintf(source, sizeof source, "--data %.480s", arg);
+    caviar_json_ctx ctx = {source, &inner};
+    st = caviar_parse_data(&ctx, o, NULL, out);
+    if (st != CAVIAR_OK) *err = inner;
+  }
+  cJSON_Delete(o);
+  free(copy);
+  return st;
+}
+
+caviar_status caviar_data_spec_from_arg(const char *arg, caviar_data_spec *out, caviar_error *err) {
+  memset(out, 0, sizeof *out);
+  while (*arg == ' ') arg++;
+  if (arg[0] == '{') {
+    caviar_error inner;
+    caviar_status st = caviar_data_spec_parse(arg, "--data", "data", out, &inner);
+    if (st != CAVIAR_OK) *err = inner;
+    return st;
+  }
+  struct stat sb;
+  if (stat(arg, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    out->format = CAVIAR_DATA_IDX;
+    out->validation = 0.1;
+    out->scaling = CAVIAR_SCALING_UNIT;
+    out->dir = caviar_strdup(arg, err);
+    return out->dir ? CAVIAR_OK : CAVIAR_ERUNTIME;
+  }
+  return csv_arg(arg, out, err);
+}
