@@ -212,6 +212,17 @@ static caviar_status add_curve_point(caviar_sweep_result *r, const caviar_trial_
   return CAVIAR_OK;
 }
 
+/* A metric value as the spec names it: regression's val_rmse and val_mse in the target's units
+ * (the trainer ranks by the standardised mean squared error, val_loss). */
+static float shown_metric(const run_state *s, float v) {
+  double std = s->result->target_std;
+  switch (s->sweep->spec->metric.name) {
+    case CAVIAR_METRIC_VAL_RMSE: return (float)(sqrt((double)v) * std);
+    case CAVIAR_METRIC_VAL_MSE: return (float)((double)v * std * std);
+    default: return v;
+  }
+}
+
 static void report_progress(run_state *s, bool within_epoch);
 
 /* Whether metric value a beats b (NaN never does; anything beats NaN). */
@@ -564,13 +575,14 @@ static void report_progress(run_state *s, bool within_epoch) {
   p.budget = s->count * s->rounds;
   p.alive = s->running;
   p.trained = within_epoch ? 0 : s->trained;
-  p.metric = sw->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? "val_acc" : "val_loss";
-  p.best = s->best;
-  p.best_alive = NAN;
+  p.metric = caviar_metric_text(sw->spec->metric.name);
+  float best_alive = NAN;
   for (int i = 0; i < r->n_trials; i++) {
     const caviar_trial_result *t = &r->trials[i];
-    if (t->status == CAVIAR_TRIAL_RUNNING && better(s, metric_of(s, t), p.best_alive)) p.best_alive = metric_of(s, t);
+    if (t->status == CAVIAR_TRIAL_RUNNING && better(s, metric_of(s, t), best_alive)) best_alive = metric_of(s, t);
   }
+  p.best = shown_metric(s, s->best);
+  p.best_alive = shown_metric(s, best_alive);
   p.elapsed_s = now - s->start;
   double training = s->train_start > 0 ? now - s->train_start : 0;
   p.model_samples_per_s = training > 0 ? r->model_samples / training : 0;
