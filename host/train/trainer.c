@@ -444,6 +444,7 @@ static caviar_status judge(run_state *s, caviar_cohort *cohort, int slot, caviar
                                  : CAVIAR_ERUNTIME;
     if (st == CAVIAR_OK && !caviar_params_finite(t->params, cohort->layout.per_member)) {
       t->status = CAVIAR_TRIAL_DIVERGED;
+      t->kept_best = false;
       free(t->params);
       t->params = NULL;
     }
