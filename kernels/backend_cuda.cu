@@ -45,6 +45,7 @@ struct cuda_ctx {
 
 struct cuda_cohort {
   float *params, *grads, *first, *second;
+  float *best; // model.keep best: each slot's parameters at its best validation epoch, else null
   float *xt;
   int32_t *labels;
   float *act[CAVIAR_MAX_LAYERS], *out[CAVIAR_MAX_LAYERS];
@@ -75,7 +76,7 @@ template <typename T> caviar_status device_alloc(T **p, size_t count, const char
 }
 
 caviar_status cuda_plan(caviar_backend *be, const caviar_data *data, const caviar_shape *shapes, const int *members,
-                        const bool *dropout, int n_cohorts, caviar_error *err) {
+                        const bool *dropout, int n_cohorts, bool keep_best, caviar_error *err) {
   cuda_ctx *ctx = ctx_of(be);
   size_t free_bytes = 0, total_bytes = 0;
   CAVIAR_CUDA_TRY(err, cudaMemGetInfo(&free_bytes, &total_bytes));
@@ -86,7 +87,7 @@ caviar_status cuda_plan(caviar_backend *be, const caviar_data *data, const cavia
   double need;
   int fit;
   // A tenth of the free memory stays for cuBLAS, graphs and fragmentation.
-  if (caviar_cuda_population_fits(shapes, members, dropout, n_cohorts, data_bytes, 0.9 * (double)free_bytes, &need,
+  if (caviar_cuda_population_fits(shapes, members, dropout, n_cohorts, keep_best, data_bytes, 0.9 * (double)free_bytes, &need,
                                   &fit))
     return CAVIAR_OK;
   int total = 0;
@@ -164,7 +165,7 @@ void cuda_cohort_free(caviar_backend *be, caviar_cohort *c) {
   cuda_cohort *cc = impl_of(c);
   if (!cc) return;
   if (cc->have_graph) cudaGraphExecDestroy(cc->graph);
-  void *buffers[] = {cc->params, cc->grads, cc->first, cc->second, cc->xt, cc->labels, cc->delta[0], cc->delta[1],
+  void *buffers[] = {cc->params, cc->grads, cc->first, cc->second, cc->best, cc->xt, cc->labels, cc->delta[0], cc->delta[1],
                      cc->logits, cc->hp, cc->trial, cc->epochs, cc->mv.steps, cc->mv.scalars, cc->mv.diverged, cc->mv.loss_sum,
                      cc->mv.eval_loss, cc->mv.eval_correct};
   for (void *p : buffers) cudaFree(p);
@@ -186,7 +187,7 @@ bool any_dropout(const caviar_cohort *c) {
 caviar_status alloc_dropout_buffers(caviar_cohort *c, caviar_error *err) {
   cuda_cohort *cc = impl_of(c);
   caviar_cuda_buffers with;
-  caviar_cuda_buffers_of(&c->shape, c->layout.capacity, true, &with);
+  caviar_cuda_buffers_of(&c->shape, c->layout.capacity, true, c->keep_best, &with);
   size_t n = with.out;
   for (int l = 0; l < c->shape.layers; l++) {
     if (cc->out[l] != cc->act[l]) continue;
@@ -213,11 +214,12 @@ caviar_status cuda_cohort_alloc(caviar_backend *be, caviar_cohort *c, caviar_err
   // Exactly the buffers the memory plan counted (cuda_plan.c); the per-member vectors are the
   // `members` entries, one allocation each.
   caviar_cuda_buffers bufs;
-  caviar_cuda_buffers_of(&s, c->layout.capacity, false, &bufs);
+  caviar_cuda_buffers_of(&s, c->layout.capacity, false, c->keep_best, &bufs);
   caviar_status st = CAVIAR_OK;
   float **arenas[] = {&cc->params, &cc->grads, &cc->first, &cc->second};
   for (float **a : arenas)
     if (st == CAVIAR_OK) st = device_alloc(a, bufs.arena, "a cohort arena", err);
+  if (st == CAVIAR_OK && bufs.best > 0) st = device_alloc(&cc->best, bufs.best, "the best-epoch arena", err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->xt, bufs.xt, "the minibatch", err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->labels, bufs.labels, "minibatch labels", err);
   for (int l = 0; st == CAVIAR_OK && l < s.layers; l++) {
@@ -244,6 +246,8 @@ caviar_status cuda_cohort_alloc(caviar_backend *be, caviar_cohort *c, caviar_err
   cudaError_t rc = cudaSuccess;
   for (float **a : arenas)
     if (st == CAVIAR_OK && rc == cudaSuccess) rc = cudaMemsetAsync(*a, 0, c->layout.arena * sizeof(float), ctx->stream);
+  if (st == CAVIAR_OK && rc == cudaSuccess && cc->best)
+    rc = cudaMemsetAsync(cc->best, 0, c->layout.arena * sizeof(float), ctx->stream);
   if (st == CAVIAR_OK && rc == cudaSuccess) rc = cudaStreamSynchronize(ctx->stream);
   if (st == CAVIAR_OK && rc != cudaSuccess)
     st = CAVIAR_CUDA_FAIL(err, rc, "clearing a cohort's arenas");
@@ -262,6 +266,18 @@ caviar_status upload_books(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
   return CAVIAR_OK;
 }
 
+// Slots [first, first + count) of every tensor from one arena to another, device to device on the
+// stream: a member's blocks of a tensor are adjacent, so a run of slots is one copy per tensor.
+caviar_status copy_blocks(cuda_ctx *ctx, const caviar_cohort *c, float *to, const float *from, int dst, int src,
+                          int count, caviar_error *err) {
+  const caviar_layout &lay = c->layout;
+  for (int t = 0; t < lay.n_tensors; t++)
+    CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(caviar_block(to, &lay, t, dst), caviar_block(const_cast<float *>(from), &lay, t, src),
+                                         ((size_t)(count - 1) * lay.stride[t] + lay.size[t]) * sizeof(float),
+                                         cudaMemcpyDeviceToDevice, ctx->stream));
+  return CAVIAR_OK;
+}
+
 caviar_status cuda_init_members(caviar_backend *be, caviar_cohort *c, int first, int count, caviar_error *err) {
   cuda_ctx *ctx = ctx_of(be);
   cuda_cohort *cc = impl_of(c);
@@ -269,6 +285,8 @@ caviar_status cuda_init_members(caviar_backend *be, caviar_cohort *c, int first,
   if (st == CAVIAR_OK)
     st = launch_init(ctx->stream, c->layout, first, count, c->seed, cc->params, cc->grads, cc->first, cc->second,
                      cc->mv, err);
+  // A fresh member's best-epoch copy: its initial weights, until its first validation.
+  if (st == CAVIAR_OK && cc->best && count > 0) st = copy_blocks(ctx, c, cc->best, cc->params, first, first, count, err);
   if (st == CAVIAR_OK) CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
   return st;
 }
@@ -567,11 +585,12 @@ caviar_status cuda_evaluate(caviar_backend *be, caviar_cohort *c, caviar_set set
 // Copies one member's blocks of every tensor of every arena (device to device, on the stream).
 caviar_status move_member(cuda_ctx *ctx, caviar_cohort *c, int src, int dst, caviar_error *err) {
   cuda_cohort *cc = impl_of(c);
-  float *arenas[] = {cc->params, cc->first, cc->second};
+  float *arenas[] = {cc->params, cc->first, cc->second, cc->best};
   for (float *a : arenas)
-    for (int t = 0; t < c->layout.n_tensors; t++)
-      CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(caviar_block(a, &c->layout, t, dst), caviar_block(a, &c->layout, t, src),
-                                           c->layout.size[t] * sizeof(float), cudaMemcpyDeviceToDevice, ctx->stream));
+    if (a) {
+      caviar_status st = copy_blocks(ctx, c, a, a, dst, src, 1, err);
+      if (st != CAVIAR_OK) return st;
+    }
   return CAVIAR_OK;
 }
 
@@ -591,7 +610,27 @@ caviar_status cuda_compact(caviar_backend *be, caviar_cohort *c, const int *keep
 caviar_status cuda_copy_member(caviar_backend *be, caviar_cohort *c, int src, int dst, caviar_error *err) {
   cuda_ctx *ctx = ctx_of(be);
   caviar_status st = move_member(ctx, c, src, dst, err);
+  // The recipient's best-epoch copy starts afresh from the parameters it took (backend.h).
+  cuda_cohort *cc = impl_of(c);
+  if (st == CAVIAR_OK && cc->best) st = copy_blocks(ctx, c, cc->best, cc->params, dst, dst, 1, err);
   if (st != CAVIAR_OK) return st;
+  CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
+  return CAVIAR_OK;
+}
+
+// Device to device, a copy per tensor for each run of consecutive slots: after an epoch where most
+// members improve (early in training) that is a few copies per tensor; never a host round trip.
+caviar_status cuda_save_best(caviar_backend *be, caviar_cohort *c, const int *slots, int n, caviar_error *err) {
+  cuda_ctx *ctx = ctx_of(be);
+  cuda_cohort *cc = impl_of(c);
+  if (!cc->best) return caviar_fail(err, CAVIAR_ERUNTIME, "this cohort keeps no best-epoch copies (model.keep last)");
+  for (int i = 0; i < n;) {
+    int run = 1;
+    while (i + run < n && slots[i + run] == slots[i] + run) run++;
+    caviar_status st = copy_blocks(ctx, c, cc->best, cc->params, slots[i], slots[i], run, err);
+    if (st != CAVIAR_OK) return st;
+    i += run;
+  }
   CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
   return CAVIAR_OK;
 }
@@ -609,19 +648,26 @@ caviar_status copy_params(cuda_ctx *ctx, caviar_cohort *c, float *arena, int slo
   return CAVIAR_OK;
 }
 
-float *arena_of(caviar_cohort *c, caviar_arena which) {
+float *arena_of(caviar_cohort *c, caviar_arena which, caviar_error *err) {
   cuda_cohort *cc = impl_of(c);
-  return which == CAVIAR_ARENA_PARAMS ? cc->params : which == CAVIAR_ARENA_FIRST ? cc->first : cc->second;
+  float *a = which == CAVIAR_ARENA_PARAMS   ? cc->params
+             : which == CAVIAR_ARENA_FIRST  ? cc->first
+             : which == CAVIAR_ARENA_SECOND ? cc->second
+                                            : cc->best;
+  if (!a) caviar_fail(err, CAVIAR_ERUNTIME, "this cohort keeps no best-epoch copies (model.keep last)");
+  return a;
 }
 
 caviar_status cuda_read_arena(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot, float *out,
                               caviar_error *err) {
-  return copy_params(ctx_of(be), c, arena_of(c, which), slot, out, false, err);
+  float *arena = arena_of(c, which, err);
+  return arena ? copy_params(ctx_of(be), c, arena, slot, out, false, err) : CAVIAR_ERUNTIME;
 }
 
 caviar_status cuda_write_arena(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot, const float *in,
                                caviar_error *err) {
-  return copy_params(ctx_of(be), c, arena_of(c, which), slot, const_cast<float *>(in), true, err);
+  float *arena = arena_of(c, which, err);
+  return arena ? copy_params(ctx_of(be), c, arena, slot, const_cast<float *>(in), true, err) : CAVIAR_ERUNTIME;
 }
 
 caviar_status cuda_loss_and_grads(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, float *loss,
@@ -716,6 +762,7 @@ extern "C" caviar_status caviar_backend_cuda(const caviar_backend_options *optio
   be->evaluate = cuda_evaluate;
   be->compact = cuda_compact;
   be->copy_member = cuda_copy_member;
+  be->save_best = cuda_save_best;
   be->read_arena = cuda_read_arena;
   be->write_arena = cuda_write_arena;
   be->loss_and_grads = cuda_loss_and_grads;

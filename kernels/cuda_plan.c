@@ -8,12 +8,14 @@ size_t caviar_cuda_member_bytes(void) {
          sizeof(uint8_t) + sizeof(float) + sizeof(double) + sizeof(unsigned long long);
 }
 
-void caviar_cuda_buffers_of(const caviar_shape *shape, int capacity, bool dropout, caviar_cuda_buffers *out) {
+void caviar_cuda_buffers_of(const caviar_shape *shape, int capacity, bool dropout, bool keep_best,
+                            caviar_cuda_buffers *out) {
   caviar_layout layout;
   caviar_layout_make(shape, capacity, &layout);
   size_t n = (size_t)capacity, b = (size_t)shape->batch, h = (size_t)shape->hidden, c = (size_t)shape->classes;
   size_t wide = h > c ? h : c;
   out->arena = layout.arena;
+  out->best = keep_best ? layout.arena : 0;
   out->xt = (size_t)shape->inputs * b;
   out->labels = b;
   out->act = n * b * h;
@@ -23,29 +25,29 @@ void caviar_cuda_buffers_of(const caviar_shape *shape, int capacity, bool dropou
   out->members = n;
 }
 
-double caviar_cuda_cohort_bytes(const caviar_shape *shape, int capacity, bool dropout) {
+double caviar_cuda_cohort_bytes(const caviar_shape *shape, int capacity, bool dropout, bool keep_best) {
   caviar_cuda_buffers b;
-  caviar_cuda_buffers_of(shape, capacity, dropout, &b);
-  double floats = (double)CAVIAR_ARENAS * (double)b.arena + (double)b.xt + (double)shape->layers * (double)(b.act + b.out) +
+  caviar_cuda_buffers_of(shape, capacity, dropout, keep_best, &b);
+  double floats = (double)CAVIAR_ARENAS * (double)b.arena + (double)b.best + (double)b.xt + (double)shape->layers * (double)(b.act + b.out) +
                   2.0 * (double)b.delta + (double)b.logits;
   return (double)sizeof(float) * floats + (double)sizeof(uint32_t) * (double)b.labels + (double)caviar_cuda_member_bytes() * (double)b.members;
 }
 
 static double population_bytes(const caviar_shape *shapes, const int *members, const bool *dropout, int n_cohorts,
-                               double scale) {
+                               bool keep_best, double scale) {
   double bytes = 0;
   for (int c = 0; c < n_cohorts; c++) {
     int m = (int)((double)members[c] * scale);
-    if (m > 0) bytes += caviar_cuda_cohort_bytes(&shapes[c], m, dropout[c]);
+    if (m > 0) bytes += caviar_cuda_cohort_bytes(&shapes[c], m, dropout[c], keep_best);
   }
   return bytes;
 }
 
 bool caviar_cuda_population_fits(const caviar_shape *shapes, const int *members, const bool *dropout, int n_cohorts,
-                                 double data_bytes, double budget_bytes, double *need_bytes, int *fit) {
+                                 bool keep_best, double data_bytes, double budget_bytes, double *need_bytes, int *fit) {
   int total = 0;
   for (int c = 0; c < n_cohorts; c++) total += members[c];
-  *need_bytes = data_bytes + population_bytes(shapes, members, dropout, n_cohorts, 1.0);
+  *need_bytes = data_bytes + population_bytes(shapes, members, dropout, n_cohorts, keep_best, 1.0);
   if (*need_bytes <= budget_bytes) {
     *fit = total;
     return true;
@@ -54,7 +56,7 @@ bool caviar_cuda_population_fits(const caviar_shape *shapes, const int *members,
   double lo = 0, hi = 1;
   for (int i = 0; i < 60; i++) {
     double mid = 0.5 * (lo + hi);
-    if (data_bytes + population_bytes(shapes, members, dropout, n_cohorts, mid) <= budget_bytes) lo = mid;
+    if (data_bytes + population_bytes(shapes, members, dropout, n_cohorts, keep_best, mid) <= budget_bytes) lo = mid;
     else hi = mid;
   }
   *fit = 0;

@@ -385,11 +385,12 @@ Test(agreement, the_memory_plan_counts_what_a_cohort_allocates) {
   caviar_cohort c;
   cr_assert_eq(caviar_cohort_init(&c, &shape, k.members, 7, &err), CAVIAR_OK);
   for (int i = 0; i < k.members; i++) caviar_cohort_add(&c, &trials[i]);
+  caviar_cohort_keep_best(&c); /* the fifth arena too (model.keep best) */
   size_t free_before, free_after, total;
   cr_assert_eq(caviar_cuda_memory(&free_before, &total, &err), CAVIAR_OK, "%s", err.msg);
   cr_assert_eq(gpu->cohort_alloc(gpu, &c, &err), CAVIAR_OK, "%s", err.msg);
   cr_assert_eq(caviar_cuda_memory(&free_after, &total, &err), CAVIAR_OK, "%s", err.msg);
-  double used = (double)free_before - (double)free_after, planned = caviar_cuda_cohort_bytes(&shape, k.members, true);
+  double used = (double)free_before - (double)free_after, planned = caviar_cuda_cohort_bytes(&shape, k.members, true, true);
   /* cudaMalloc rounds each of the cohort's ~20 buffers up to its 2 MiB pages. */
   cr_expect(fabs(used - planned) <= 0.01 * planned + 48.0 * (1 << 20),
             "the plan says %.1f MiB, the cohort took %.1f MiB", planned / (1 << 20), used / (1 << 20));
@@ -428,6 +429,102 @@ Test(agreement, a_small_sweep_picks_the_same_survivors_at_every_rung) {
     cr_expect_eq(on_gpu.trials[i].status, on_cpu.trials[i].status, "trial %d: %s on the GPU, %s on the CPU", i,
                  caviar_trial_status_name(on_gpu.trials[i].status), caviar_trial_status_name(on_cpu.trials[i].status));
     cr_expect_eq(on_gpu.trials[i].epochs, on_cpu.trials[i].epochs, "trial %d was culled at a different rung", i);
+  }
+  caviar_sweep_result_free(&on_cpu);
+  caviar_sweep_result_free(&on_gpu);
+  cpu->destroy(cpu);
+  gpu->destroy(gpu);
+}
+
+/* model.keep best on the GPU: the fifth arena is device memory that save_best, compaction and
+ * PBT copies move device to device; every copy must be exact, so the GPU's best arena equals its
+ * own parameters as they stood when saved, bit for bit. */
+Test(agreement, the_best_epoch_arena_on_the_gpu_saves_moves_and_restarts_exactly) {
+  caviar_backend *gpu = open_cuda(false, false, 0);
+#ifdef CAVIAR_HAVE_CUDA
+  agree_case k = small_case(1, CAVIAR_ACT_RELU, 16);
+  caviar_shape shape = {k.inputs, k.classes, k.layers, k.hidden, k.batch};
+  caviar_data data;
+  synth_data(&data, k.examples, (size_t)k.inputs, k.classes, 1.0);
+  caviar_error err;
+  cr_assert_eq(gpu->upload(gpu, &data, &err), CAVIAR_OK, "%s", err.msg);
+  caviar_trial *trials = make_trials(&k);
+  caviar_cohort c;
+  cr_assert_eq(caviar_cohort_init(&c, &shape, k.members, 7, &err), CAVIAR_OK);
+  for (int i = 0; i < k.members; i++) caviar_cohort_add(&c, &trials[i]);
+  caviar_cohort_keep_best(&c);
+  cr_assert_eq(gpu->cohort_alloc(gpu, &c, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(gpu->init_members(gpu, &c, 0, c.n, &err), CAVIAR_OK, "%s", err.msg);
+  size_t per = c.layout.per_member;
+  float *saved = malloc((size_t)k.members * per * sizeof *saved), *got = malloc(per * sizeof *got);
+  float loss[64];
+  uint8_t diverged[64];
+  caviar_epoch_stats stats = {loss, diverged, NULL};
+  cr_assert_eq(caviar_cohort_train(gpu, &c, data.split.train, data.split.n_train, &stats, &err), CAVIAR_OK, "%s", err.msg);
+  int improved[] = {1, 2, 3, 5, 6};
+  cr_assert_eq(caviar_cohort_save_best(gpu, &c, improved, 5, &err), CAVIAR_OK, "%s", err.msg);
+  for (int m = 0; m < k.members; m++)
+    cr_assert_eq(gpu->read_arena(gpu, &c, CAVIAR_ARENA_PARAMS, m, saved + (size_t)m * per, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_cohort_train(gpu, &c, data.split.train, data.split.n_train, &stats, &err), CAVIAR_OK, "%s", err.msg);
+  for (int i = 0; i < 5; i++) {
+    cr_assert_eq(gpu->read_arena(gpu, &c, CAVIAR_ARENA_BEST, improved[i], got, &err), CAVIAR_OK, "%s", err.msg);
+    cr_expect_eq(memcmp(got, saved + (size_t)improved[i] * per, per * sizeof *got), 0, "slot %d", improved[i]);
+  }
+  int keep[] = {2, 5, 6};
+  cr_assert_eq(caviar_cohort_compact(gpu, &c, keep, 3, &err), CAVIAR_OK, "%s", err.msg);
+  for (int i = 0; i < 3; i++) {
+    cr_assert_eq(gpu->read_arena(gpu, &c, CAVIAR_ARENA_BEST, i, got, &err), CAVIAR_OK, "%s", err.msg);
+    cr_expect_eq(memcmp(got, saved + (size_t)keep[i] * per, per * sizeof *got), 0, "slot %d after compaction", i);
+  }
+  float *donor = malloc(per * sizeof *donor);
+  cr_assert_eq(gpu->read_arena(gpu, &c, CAVIAR_ARENA_PARAMS, 0, donor, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_cohort_copy(gpu, &c, 0, 2, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(gpu->read_arena(gpu, &c, CAVIAR_ARENA_BEST, 2, got, &err), CAVIAR_OK, "%s", err.msg);
+  cr_expect_eq(memcmp(got, donor, per * sizeof *got), 0, "a copy restarts the recipient's best from what it took");
+  cr_assert_eq(gpu->write_arena(gpu, &c, CAVIAR_ARENA_BEST, 1, saved, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(gpu->read_arena(gpu, &c, CAVIAR_ARENA_BEST, 1, got, &err), CAVIAR_OK, "%s", err.msg);
+  cr_expect_eq(memcmp(got, saved, per * sizeof *got), 0, "write_arena then read_arena");
+  free(donor);
+  free(saved);
+  free(got);
+  gpu->cohort_free(gpu, &c);
+  caviar_cohort_free(&c);
+  free(trials);
+  caviar_data_free(&data);
+  gpu->destroy(gpu);
+#else
+  (void)gpu;
+#endif
+}
+
+Test(agreement, a_keep_best_sweep_keeps_the_same_best_epochs_and_weights_on_both_backends) {
+  caviar_backend *gpu = open_cuda(false, false, 0), *cpu;
+  caviar_error err;
+  cr_assert_eq(caviar_backend_cpu(&cpu, &err), CAVIAR_OK);
+  char text[2048];
+  /* Few noisy examples and a wide model: val_loss turns up well before the last epoch. */
+  snprintf(text, sizeof text,
+           "{\"method\": \"grid\", \"seed\": 5, \"data\": {\"dir\": \"%s\", \"validation\": 0.3},"
+           " \"metric\": {\"name\": \"val_loss\", \"goal\": \"minimize\"},"
+           " \"model\": {\"batch_size\": 16, \"hidden\": 64, \"optimizer\": \"sgd\", \"epochs\": 10, \"keep\": \"best\"},"
+           " \"parameters\": {\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 0.03, \"max\": 0.3,"
+           " \"grid_points\": 3}}}",
+           synth_idx_dir("agree-keep", 400, 200, 24, 4, 2.5, true));
+  caviar_sweep_result on_cpu, on_gpu;
+  sweep_on(cpu, text, &on_cpu);
+  sweep_on(gpu, text, &on_gpu);
+  cr_assert_eq(on_cpu.n_trials, on_gpu.n_trials);
+  for (int i = 0; i < on_cpu.n_trials; i++) {
+    const caviar_trial_result *a = &on_cpu.trials[i], *b = &on_gpu.trials[i];
+    cr_assert_eq(a->status, CAVIAR_TRIAL_SURVIVED);
+    cr_assert_eq(b->status, CAVIAR_TRIAL_SURVIVED);
+    cr_expect(a->kept_best && b->kept_best);
+    cr_expect_eq(b->best_epoch, a->best_epoch, "trial %d: best epoch %d on the GPU, %d on the CPU", i, b->best_epoch,
+                 a->best_epoch);
+    caviar_layout layout;
+    caviar_layout_make(&a->shape, 1, &layout);
+    double e = normalized_error(b->params, a->params, layout.per_member);
+    cr_expect_lt(e, 1e-3, "trial %d: the kept weights differ by %g", i, e);
   }
   caviar_sweep_result_free(&on_cpu);
   caviar_sweep_result_free(&on_gpu);

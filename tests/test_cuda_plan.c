@@ -18,14 +18,39 @@ Test(cuda_plan, cohort_bytes_match_a_count_by_hand_of_every_buffer) {
    * two corrections (12), a flag (1), a float loss sum (4), a double and a 64-bit count (16). */
   double bytes = 4 * floats + 4.0 * 128 /* labels */ + 1024.0 * (36 + 12 + 12 + 1 + 4 + 16);
   cr_expect_eq(caviar_cuda_member_bytes(), 81u);
-  cr_expect_float_eq(caviar_cuda_cohort_bytes(&fmnist, 1024, false), bytes, 0.5);
+  cr_expect_float_eq(caviar_cuda_cohort_bytes(&fmnist, 1024, false, false), bytes, 0.5);
   /* Dropout adds one more activation-sized buffer per hidden layer. */
   const caviar_shape deeper = {784, 10, 3, 128, 128};
-  cr_expect_float_eq(caviar_cuda_cohort_bytes(&deeper, 64, true) - caviar_cuda_cohort_bytes(&deeper, 64, false),
+  cr_expect_float_eq(caviar_cuda_cohort_bytes(&deeper, 64, true, false) - caviar_cuda_cohort_bytes(&deeper, 64, false, false),
                      3 * 4.0 * 64 * 128 * 128, 0.5);
   caviar_cuda_buffers b;
-  caviar_cuda_buffers_of(&fmnist, 1024, false, &b);
+  caviar_cuda_buffers_of(&fmnist, 1024, false, false, &b);
   cr_expect_eq(b.out, 0u, "no dropout, no separate dropout buffers");
+  cr_expect_eq(b.best, 0u, "model.keep last: no best-epoch arena");
+}
+
+Test(cuda_plan, keep_best_adds_exactly_one_arena_of_the_cohort_layout) {
+  /* The fifth arena (each member's best-epoch parameters) is one more arena: 101,776 floats per
+   * member of 784-128-10, as counted by hand above. */
+  double arena = 1024.0 * (100352 + 128 + 1280 + 16);
+  cr_expect_float_eq(caviar_cuda_cohort_bytes(&fmnist, 1024, false, true) - caviar_cuda_cohort_bytes(&fmnist, 1024, false, false),
+                     4 * arena, 0.5);
+  caviar_cuda_buffers b;
+  caviar_cuda_buffers_of(&fmnist, 1024, true, true, &b);
+  cr_expect_eq(b.best, b.arena);
+  /* The host's count (the dry run's arena bytes, the CPU plan) agrees: 5 arenas instead of 4. */
+  int members = 1024;
+  cr_expect_float_eq(caviar_population_bytes(&fmnist, &members, 1, true), 5 * 4 * arena, 0.5);
+  cr_expect_float_eq(caviar_population_bytes(&fmnist, &members, 1, false), 4 * 4 * arena, 0.5);
+  /* A population that fits with keep last may not with keep best. */
+  bool dropout = false;
+  double need_last, need_best;
+  int fit;
+  double budget = 60e6 + caviar_cuda_cohort_bytes(&fmnist, 1024, false, false);
+  cr_expect(caviar_cuda_population_fits(&fmnist, &members, &dropout, 1, false, 60e6, budget, &need_last, &fit));
+  cr_expect_not(caviar_cuda_population_fits(&fmnist, &members, &dropout, 1, true, 60e6, budget, &need_best, &fit));
+  cr_expect_float_eq(need_best - need_last, 4 * arena, 0.5);
+  cr_expect_lt(fit, 1024);
 }
 
 Test(cuda_plan, a_population_that_fits_says_so) {
@@ -33,7 +58,7 @@ Test(cuda_plan, a_population_that_fits_says_so) {
   bool dropout = false;
   double need;
   int fit;
-  cr_expect(caviar_cuda_population_fits(&fmnist, &members, &dropout, 1, 60e6, 80e9, &need, &fit));
+  cr_expect(caviar_cuda_population_fits(&fmnist, &members, &dropout, 1, false, 60e6, 80e9, &need, &fit));
   cr_expect_eq(fit, 1024);
   cr_expect_gt(need, 1.6e9);
 }
@@ -44,7 +69,7 @@ Test(cuda_plan, too_big_a_population_reports_how_many_fit) {
   bool dropout[2] = {false, true};
   double need, budget = 20e9;
   int fit;
-  cr_assert_not(caviar_cuda_population_fits(shapes, members, dropout, 2, 60e6, budget, &need, &fit));
+  cr_assert_not(caviar_cuda_population_fits(shapes, members, dropout, 2, false, 60e6, budget, &need, &fit));
   cr_expect_gt(need, budget);
   cr_expect_gt(fit, 0);
   cr_expect_lt(fit, 4096 + 2048);
@@ -53,9 +78,9 @@ Test(cuda_plan, too_big_a_population_reports_how_many_fit) {
   int scaled[2] = {(int)(members[0] * frac), (int)(members[1] * frac)};
   double need_fit, need_more;
   int ignored;
-  cr_expect(caviar_cuda_population_fits(shapes, scaled, dropout, 2, 60e6, budget, &need_fit, &ignored));
+  cr_expect(caviar_cuda_population_fits(shapes, scaled, dropout, 2, false, 60e6, budget, &need_fit, &ignored));
   int more[2] = {(int)(members[0] * frac * 1.05), (int)(members[1] * frac * 1.05)};
-  cr_expect_not(caviar_cuda_population_fits(shapes, more, dropout, 2, 60e6, budget, &need_more, &ignored));
+  cr_expect_not(caviar_cuda_population_fits(shapes, more, dropout, 2, false, 60e6, budget, &need_more, &ignored));
 }
 
 /* The key alone: that a changed cohort really is recaptured (and trains right) is the GPU agreement

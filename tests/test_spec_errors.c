@@ -177,7 +177,8 @@ static const bad_spec bad_specs[] = {
      "spec.json: metric.name: val_acc needs classification"},
     {"{\"method\": \"random\", \"metric\": {\"name\": \"val_rmse\", \"goal\": \"minimize\"}, \"parameters\": {}}",
      "spec.json: metric.name: val_rmse needs task regression (data.task)"},
-
+    {"{\"method\": \"random\", \"model\": {\"keep\": \"first\"}, \"parameters\": {}}",
+     "spec.json: model.keep: expected one of last, best, got \"first\""},
     {"{\"method\": \"random\", \"data\": {\"train\": \"t.csv\"}, \"parameters\": {}}",
      "spec.json: data.train: only used with format csv (idx reads dir)"},
     {"{\"method\": \"random\", \"data\": {\"validation\": 0}, \"parameters\": {}}",
@@ -189,7 +190,7 @@ static const bad_spec bad_specs[] = {
     /* model */
     {"{\"method\": \"random\", \"model\": {\"type\": \"cnn\"}, \"parameters\": {}}", "spec.json: model.type: expected one of mlp, got \"cnn\""},
     {"{\"method\": \"random\", \"model\": {\"width\": 3}, \"parameters\": {}}",
-     "spec.json: model.width: unknown key (expected type, epochs, task, or a hyperparameter"},
+     "spec.json: model.width: unknown key (expected type, epochs, keep, task, or a hyperparameter"},
     {"{\"method\": \"random\", \"model\": {\"optimizer\": \"adamw\"}, \"parameters\": {}}",
      "spec.json: model.optimizer: expected one of sgd, momentum, rmsprop, adam, got \"adamw\""},
     {"{\"method\": \"random\", \"model\": {\"epochs\": 0}, \"parameters\": {}}", "spec.json: model.epochs: expected an integer in [1, 100000], got 0"},

@@ -137,7 +137,7 @@ static int stdout_width(void) {
   return 0;
 }
 
-static void print_estimate(const caviar_sweep_estimate *e, const char *device, bool json, bool culls) {
+static void print_estimate(const caviar_sweep_estimate *e, const char *device, bool json, bool culls, bool keep_best) {
   if (json) {
     printf("{\"trials\": %d, \"rounds\": %d, \"population\": %d, \"cohorts\": %d, \"model_epochs\": %.0f, "
            "\"arena_bytes\": %.0f, \"data_bytes\": %.0f, \"device\": \"%s\", \"seconds\": %.3f, "
@@ -153,8 +153,8 @@ static void print_estimate(const caviar_sweep_estimate *e, const char *device, b
   printf("population   %d at once\n", e->population);
   printf("cohorts      %d (one per shape: hidden, layers, batch)\n", e->n_cohorts);
   printf("model-epochs %.0f planned%s\n", e->model_epochs, culls ? " (early termination's expected culls)" : "");
-  printf("memory       %.1f MiB of arenas + %.1f MiB of data on %s\n", e->arena_bytes / 1048576.0,
-         e->data_bytes / 1048576.0, device);
+  printf("memory       %.1f MiB of arenas%s + %.1f MiB of data on %s\n", e->arena_bytes / 1048576.0,
+         keep_best ? " (5 per cohort: model.keep best)" : "", e->data_bytes / 1048576.0, device);
   printf("time         ~%s estimated (calibrated in %.1f s; training and judging only)\n", eta, e->calibration_s);
 }
 
@@ -237,7 +237,8 @@ int caviar_cmd_sweep(int argc, char **argv) {
   if (a.dry_run) {
     caviar_sweep_estimate estimate;
     st = caviar_sweep_estimate_run(&sweep, &estimate, &err);
-    if (st == CAVIAR_OK) print_estimate(&estimate, device, a.json, spec.early_terminate.type != CAVIAR_STOP_NONE);
+    if (st == CAVIAR_OK) print_estimate(&estimate, device, a.json, spec.early_terminate.type != CAVIAR_STOP_NONE,
+                                       spec.keep == CAVIAR_KEEP_BEST);
     caviar_data_free(&data);
     backend->destroy(backend);
     caviar_spec_free(&spec);

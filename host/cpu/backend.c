@@ -15,6 +15,7 @@ enum { EVAL_CHUNK = 256 };
 
 typedef struct cpu_cohort {
   float *params, *grads, *first, *second; /* arenas, one layout */
+  float *best; /* model.keep best: each slot's parameters at its best validation epoch, else NULL */
   int threads;
   cpu_workspace *train_ws; /* one per thread, batch rows */
   cpu_workspace *eval_ws;  /* one per thread, EVAL_CHUNK rows */
@@ -26,11 +27,12 @@ typedef struct cpu_ctx {
 
 /* The arenas in host memory, against 80% of the machine's RAM. */
 static caviar_status cpu_plan(caviar_backend *be, const caviar_data *data, const caviar_shape *shapes,
-                              const int *members, const bool *dropout, int n_cohorts, caviar_error *err) {
+                              const int *members, const bool *dropout, int n_cohorts, bool keep_best,
+                              caviar_error *err) {
   (void)be;
   (void)data;
   (void)dropout;
-  double need = caviar_population_bytes(shapes, members, n_cohorts);
+  double need = caviar_population_bytes(shapes, members, n_cohorts, keep_best);
   double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
   if (have > 0 && need > 0.8 * have) {
     int total = 0;
@@ -57,6 +59,7 @@ static void cpu_cohort_free(caviar_backend *be, caviar_cohort *c) {
   free(cc->grads);
   free(cc->first);
   free(cc->second);
+  free(cc->best);
   for (int t = 0; t < cc->threads; t++) {
     if (cc->train_ws) cpu_workspace_free(&cc->train_ws[t]);
     if (cc->eval_ws) cpu_workspace_free(&cc->eval_ws[t]);
@@ -83,6 +86,7 @@ static caviar_status cpu_cohort_alloc(caviar_backend *be, caviar_cohort *c, cavi
   cc->threads = omp_get_max_threads();
   bool ok = (cc->params = arena_alloc(n, err)) && (cc->grads = arena_alloc(n, err)) &&
             (cc->first = arena_alloc(n, err)) && (cc->second = arena_alloc(n, err)) &&
+            (!c->keep_best || (cc->best = arena_alloc(n, err))) &&
             (cc->train_ws = caviar_alloc((size_t)cc->threads, sizeof *cc->train_ws, "workspaces", err)) &&
             (cc->eval_ws = caviar_alloc((size_t)cc->threads, sizeof *cc->eval_ws, "workspaces", err));
   for (int t = 0; ok && t < cc->threads; t++)
@@ -93,6 +97,12 @@ static caviar_status cpu_cohort_alloc(caviar_backend *be, caviar_cohort *c, cavi
     return CAVIAR_ERUNTIME;
   }
   return CAVIAR_OK;
+}
+
+/* Slots [first, first + count) of tensor t from one arena to another (or within one). */
+static void move_blocks(const caviar_layout *layout, float *to, const float *from, int t, int dst, int src, int count) {
+  memmove(caviar_block(to, layout, t, dst), caviar_block((float *)from, layout, t, src),
+          ((size_t)(count - 1) * layout->stride[t] + layout->size[t]) * sizeof(float));
 }
 
 static void bind(cpu_member *m, caviar_cohort *c, int slot) {
@@ -117,6 +127,10 @@ static caviar_status cpu_init_members(caviar_backend *be, caviar_cohort *c, int 
       }
     }
   }
+  /* A fresh member's best-epoch copy: its initial weights, until its first validation. */
+  cpu_cohort *cc = c->impl;
+  for (int t = 0; cc->best && count > 0 && t < c->layout.n_tensors; t++)
+    move_blocks(&c->layout, cc->best, cc->params, t, first, first, count);
   return CAVIAR_OK;
 }
 
@@ -272,15 +286,14 @@ static caviar_status cpu_evaluate(caviar_backend *be, caviar_cohort *c, caviar_s
   return CAVIAR_OK;
 }
 
+/* Parameters, optimizer state and the best-epoch copy: the gradient arena is scratch (zero
+ * between steps, written by every step's backward), as on the CUDA backend, so it does not move. */
 static void move_member(caviar_cohort *c, int src, int dst) {
   cpu_cohort *cc = c->impl;
-  /* Parameters and optimizer state: the gradient arena is scratch (zero between steps, written by
-   * every step's backward), as on the CUDA backend, so it does not move. */
-  float *arenas[] = {cc->params, cc->first, cc->second};
-  for (int a = 0; a < 3; a++)
-    for (int t = 0; t < c->layout.n_tensors; t++)
-      memmove(caviar_block(arenas[a], &c->layout, t, dst), caviar_block(arenas[a], &c->layout, t, src),
-              c->layout.size[t] * sizeof(float));
+  float *arenas[] = {cc->params, cc->first, cc->second, cc->best};
+  for (int a = 0; a < 4; a++)
+    for (int t = 0; arenas[a] && t < c->layout.n_tensors; t++)
+      move_blocks(&c->layout, arenas[a], arenas[a], t, dst, src, 1);
 }
 
 static caviar_status cpu_compact(caviar_backend *be, caviar_cohort *c, const int *keep, int n_keep, caviar_error *err) {
@@ -291,24 +304,47 @@ static caviar_status cpu_compact(caviar_backend *be, caviar_cohort *c, const int
   return CAVIAR_OK;
 }
 
+/* The recipient's best-epoch copy starts afresh from the parameters it took (backend.h). */
 static caviar_status cpu_copy_member(caviar_backend *be, caviar_cohort *c, int src, int dst, caviar_error *err) {
   (void)be;
   (void)err;
+  cpu_cohort *cc = c->impl;
   move_member(c, src, dst);
+  for (int t = 0; cc->best && t < c->layout.n_tensors; t++) move_blocks(&c->layout, cc->best, cc->params, t, dst, dst, 1);
   return CAVIAR_OK;
 }
 
-static float *arena_of(caviar_cohort *c, caviar_arena which) {
+/* Runs of consecutive slots are one block per tensor (a member's blocks of a tensor are adjacent). */
+static caviar_status cpu_save_best(caviar_backend *be, caviar_cohort *c, const int *slots, int n, caviar_error *err) {
+  (void)be;
   cpu_cohort *cc = c->impl;
-  return which == CAVIAR_ARENA_PARAMS ? cc->params : which == CAVIAR_ARENA_FIRST ? cc->first : cc->second;
+  if (!cc->best) return caviar_fail(err, CAVIAR_ERUNTIME, "this cohort keeps no best-epoch copies (model.keep last)");
+  for (int i = 0; i < n;) {
+    int run = 1;
+    while (i + run < n && slots[i + run] == slots[i] + run) run++;
+    for (int t = 0; t < c->layout.n_tensors; t++) move_blocks(&c->layout, cc->best, cc->params, t, slots[i], slots[i], run);
+    i += run;
+  }
+  return CAVIAR_OK;
+}
+
+static float *arena_of(caviar_cohort *c, caviar_arena which, caviar_error *err) {
+  cpu_cohort *cc = c->impl;
+  float *a = which == CAVIAR_ARENA_PARAMS ? cc->params
+             : which == CAVIAR_ARENA_FIRST ? cc->first
+             : which == CAVIAR_ARENA_SECOND ? cc->second
+                                            : cc->best;
+  if (!a) caviar_fail(err, CAVIAR_ERUNTIME, "this cohort keeps no best-epoch copies (model.keep last)");
+  return a;
 }
 
 static caviar_status cpu_read_arena(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot, float *out,
                                     caviar_error *err) {
   (void)be;
-  (void)err;
+  float *arena = arena_of(c, which, err);
+  if (!arena) return CAVIAR_ERUNTIME;
   for (int t = 0; t < c->layout.n_tensors; t++) {
-    memcpy(out, caviar_block(arena_of(c, which), &c->layout, t, slot), c->layout.size[t] * sizeof(float));
+    memcpy(out, caviar_block(arena, &c->layout, t, slot), c->layout.size[t] * sizeof(float));
     out += c->layout.size[t];
   }
   return CAVIAR_OK;
@@ -317,9 +353,10 @@ static caviar_status cpu_read_arena(caviar_backend *be, caviar_cohort *c, caviar
 static caviar_status cpu_write_arena(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot,
                                      const float *in, caviar_error *err) {
   (void)be;
-  (void)err;
+  float *arena = arena_of(c, which, err);
+  if (!arena) return CAVIAR_ERUNTIME;
   for (int t = 0; t < c->layout.n_tensors; t++) {
-    memcpy(caviar_block(arena_of(c, which), &c->layout, t, slot), in, c->layout.size[t] * sizeof(float));
+    memcpy(caviar_block(arena, &c->layout, t, slot), in, c->layout.size[t] * sizeof(float));
     in += c->layout.size[t];
   }
   return CAVIAR_OK;
@@ -378,6 +415,7 @@ caviar_status caviar_backend_cpu(caviar_backend **out, caviar_error *err) {
                          .evaluate = cpu_evaluate,
                          .compact = cpu_compact,
                          .copy_member = cpu_copy_member,
+                         .save_best = cpu_save_best,
                          .read_arena = cpu_read_arena,
                          .write_arena = cpu_write_arena,
                          .loss_and_grads = cpu_loss_and_grads,

@@ -65,6 +65,23 @@ static cJSON *trial_json(const caviar_trial_result *t, bool saved, double target
     put(obj, "test_loss", number_or_null(t->test_loss), ok);
     put(obj, "test_acc", number_or_null(t->test_acc), ok);
   }
+  /* The best validation epoch and its figures; a survivor says whose weights it kept (and was
+   * tested with): that epoch's or the last one's. */
+  if (t->best_epoch > 0) {
+    put(obj, "best_epoch", cJSON_CreateNumber(t->best_epoch), ok);
+    put(obj, "best_train_loss", number_or_null(t->best_train_loss), ok);
+    put(obj, "best_val_loss", number_or_null(t->best_val_loss), ok);
+    if (target_std > 0) {
+      put(obj, "best_val_rmse", number_or_null(rmse_of(t->best_val_loss, target_std)), ok);
+      put(obj, "best_val_mse", number_or_null(t->best_val_loss * target_std * target_std), ok);
+    } else {
+      put(obj, "best_val_acc", number_or_null(t->best_val_acc), ok);
+    }
+  }
+  if (t->status == CAVIAR_TRIAL_SURVIVED) {
+    put(obj, "kept", cJSON_CreateString(t->kept_best ? "best" : "last"), ok);
+    put(obj, "kept_epoch", cJSON_CreateNumber(t->kept_best ? t->best_epoch : t->epochs), ok);
+  }
   if (saved) {
     snprintf(text, sizeof text, "best/trial-%u.safetensors", (unsigned)t->trial.id);
     put(obj, "model", cJSON_CreateString(text), ok);
@@ -108,6 +125,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   put(root, "model_samples", cJSON_CreateNumber(r->model_samples), ok);
   put(root, "model_samples_per_second", cJSON_CreateNumber(r->wall_seconds > 0 ? r->model_samples / r->wall_seconds : 0), ok);
   put(root, "metric", cJSON_CreateString(caviar_metric_text(info->spec->metric.name)), ok);
+  put(root, "keep", cJSON_CreateString(info->spec->keep == CAVIAR_KEEP_BEST ? "best" : "last"), ok);
   put(root, "stopped_by_time_budget", cJSON_CreateBool(r->out_of_time), ok);
   const caviar_data *d = info->data;
   cJSON *data = put(root, "data", cJSON_CreateObject(), ok);
@@ -482,10 +500,12 @@ void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_swe
   cols[STATUS].left = true;
   for (int k = 0; k < rows; k++) {
     const caviar_trial_result *t = &r->trials[order[k]];
-    double metric = by_acc ? t->val_acc : t->val_loss, other = by_acc ? t->val_loss : t->val_acc;
-    if (spec->metric.name == CAVIAR_METRIC_VAL_RMSE) metric = rmse_of(t->val_loss, std), other = t->val_loss;
-    if (spec->metric.name == CAVIAR_METRIC_VAL_MSE) metric = t->val_loss * std * std;
-    if (regression && spec->metric.name != CAVIAR_METRIC_VAL_RMSE) other = rmse_of(t->val_loss, std);
+    /* The figures of the weights kept (model.keep best: the best epoch's), as ranked. */
+    double val_loss = caviar_kept_val_loss(t), val_acc = caviar_kept_val_acc(t);
+    double metric = by_acc ? val_acc : val_loss, other = by_acc ? val_loss : val_acc;
+    if (spec->metric.name == CAVIAR_METRIC_VAL_RMSE) metric = rmse_of(val_loss, std), other = val_loss;
+    if (spec->metric.name == CAVIAR_METRIC_VAL_MSE) metric = val_loss * std * std;
+    if (regression && spec->metric.name != CAVIAR_METRIC_VAL_RMSE) other = rmse_of(val_loss, std);
     snprintf(cols[RANK].cell[k], 24, "%d", k + 1);
     snprintf(cols[TRIAL].cell[k], 24, "%u", (unsigned)t->trial.id);
     snprintf(cols[STATUS].cell[k], 24, "%s", caviar_trial_status_name(t->status));

@@ -260,9 +260,10 @@ caviar_status caviar_parse_data(const caviar_json_ctx *ctx, const cJSON *item, c
 }
 
 caviar_status caviar_parse_model(const caviar_json_ctx *ctx, const cJSON *item, caviar_hparams *fixed,
-                                 int *epochs, int *task) {
+                                 int *epochs, caviar_keep *keep, int *task) {
   caviar_hparams_default(fixed);
   *epochs = 0;
+  *keep = CAVIAR_KEEP_LAST;
   *task = -1;
   if (!item) return CAVIAR_OK;
   if (caviar_json_object(ctx, item, "model")) return CAVIAR_EINPUT;
@@ -277,6 +278,11 @@ caviar_status caviar_parse_model(const caviar_json_ctx *ctx, const cJSON *item, 
       long long v;
       if (caviar_json_int(ctx, key, path, 1, MAX_EPOCHS, &v)) return CAVIAR_EINPUT;
       *epochs = (int)v;
+    } else if (strcmp(key->string, "keep") == 0) {
+      static const char *const keeps[] = {"last", "best", NULL};
+      int index;
+      if (caviar_json_enum(ctx, key, path, keeps, &index)) return CAVIAR_EINPUT;
+      *keep = (caviar_keep)index;
     } else if (strcmp(key->string, "task") == 0) {
       caviar_task t;
       if (caviar_parse_task(ctx, key, path, &t)) return CAVIAR_EINPUT;
@@ -284,7 +290,7 @@ caviar_status caviar_parse_model(const caviar_json_ctx *ctx, const cJSON *item, 
     } else {
       const caviar_hp_info *hp = caviar_hp_find(key->string);
       if (!hp)
-        return caviar_json_fail(ctx, path, "unknown key (expected type, epochs, task, or a hyperparameter: %s)",
+        return caviar_json_fail(ctx, path, "unknown key (expected type, epochs, keep, task, or a hyperparameter: %s)",
                                 caviar_hp_names());
       double value;
       if (caviar_parse_hp_value(ctx, key, path, hp, &value)) return CAVIAR_EINPUT;

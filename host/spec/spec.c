@@ -88,7 +88,7 @@ static caviar_status parse_document(const caviar_json_ctx *ctx, const cJSON *roo
   int model_epochs = 0, model_task = -1;
   if (st == CAVIAR_OK)
     st = caviar_parse_model(ctx, cJSON_GetObjectItemCaseSensitive(root, "model"), &spec->fixed, &model_epochs,
-                            &model_task);
+                            &spec->keep, &model_task);
   if (st == CAVIAR_OK)
     st = caviar_parse_early_terminate(ctx, cJSON_GetObjectItemCaseSensitive(root, "early_terminate"),
                                       model_epochs, &spec->early_terminate);

@@ -20,9 +20,9 @@ caviar_status caviar_parse_early_terminate(const caviar_json_ctx *ctx, const cJS
                                            caviar_early_terminate *out);
 caviar_status caviar_parse_data(const caviar_json_ctx *ctx, const cJSON *item, const char *base_dir,
                                 caviar_data_spec *out);
-/* The model section: fixed hyperparameters, epochs, and task (-1 when not given). */
+/* The model section: fixed hyperparameters, epochs, keep, and task (-1 when not given). */
 caviar_status caviar_parse_model(const caviar_json_ctx *ctx, const cJSON *item, caviar_hparams *fixed,
-                                 int *epochs, int *task);
+                                 int *epochs, caviar_keep *keep, int *task);
 caviar_status caviar_parse_task(const caviar_json_ctx *ctx, const cJSON *item, const char *path, caviar_task *out);
 caviar_status caviar_parse_coarse_to_fine(const caviar_json_ctx *ctx, const cJSON *item,
                                           caviar_coarse_to_fine *out);

@@ -21,3 +21,9 @@ caviar_status caviar_cohort_copy(caviar_backend *be, caviar_cohort *c, int src, 
   if (st == CAVIAR_OK) caviar_cohort_copy_books(c, src, dst);
   return st;
 }
+
+caviar_status caviar_cohort_save_best(caviar_backend *be, caviar_cohort *c, const int *slots, int n,
+                                      caviar_error *err) {
+  if (!c->keep_best || n == 0) return CAVIAR_OK;
+  return be->save_best(be, c, slots, n, err);
+}

@@ -65,7 +65,14 @@ static caviar_status exploit(run_state *s, const member_ref *to, const member_re
   caviar_status st = caviar_cohort_copy(sw->backend, cohort, from->slot, to->slot, err);
   if (st != CAVIAR_OK) return st;
   caviar_trial_result *t = &s->result->trials[to->trial];
-  caviar_hparams hp = s->result->trials[from->trial].trial.hp;
+  const caviar_trial_result *donor = &s->result->trials[from->trial];
+  /* The recipient's best epoch starts afresh: the weights it took, at the donor's metrics now (its
+   * best-epoch copy is those weights, backend.h's copy_member). */
+  t->best_epoch = t->epochs;
+  t->best_train_loss = donor->train_loss;
+  t->best_val_loss = donor->val_loss;
+  t->best_val_acc = donor->val_acc;
+  caviar_hparams hp = donor->trial.hp;
   const caviar_space *space = &sw->spec->space;
   for (int i = 0; i < space->n; i++) {
     const caviar_param *p = &space->params[i];

@@ -157,6 +157,8 @@ void caviar_cohort_free(caviar_cohort *c) {
   c->n = 0;
 }
 
+void caviar_cohort_keep_best(caviar_cohort *c) { c->keep_best = true; }
+
 void caviar_cohort_set_hparams(caviar_cohort *c, int slot, const caviar_hparams *hp) {
   c->hparams[slot] = *hp;
   c->hp[slot] = member_hp_from(hp);
@@ -198,12 +200,12 @@ void caviar_cohort_end_epoch(caviar_cohort *c) {
   for (int slot = 0; slot < c->n; slot++) c->epochs[slot]++;
 }
 
-double caviar_population_bytes(const caviar_shape *shapes, const int *members, int n_cohorts) {
+double caviar_population_bytes(const caviar_shape *shapes, const int *members, int n_cohorts, bool keep_best) {
   double bytes = 0;
   for (int c = 0; c < n_cohorts; c++) {
     caviar_layout layout;
     caviar_layout_make(&shapes[c], members[c], &layout);
-    bytes += (double)CAVIAR_ARENAS * sizeof(float) * (double)layout.arena;
+    bytes += (double)caviar_arena_count(keep_best) * sizeof(float) * (double)layout.arena;
   }
   return bytes;
 }

@@ -83,7 +83,8 @@ static caviar_status check_memory(const run_state *s, caviar_error *err) {
   for (int c = 0; st == CAVIAR_OK && any_dropout && c < n; c++) dropout[c] = true;
   for (int c = 0; st == CAVIAR_OK && c < n; c++) capacity[c] = capacity_of(s, c);
   if (st == CAVIAR_OK)
-    st = s->sweep->backend->plan(s->sweep->backend, s->sweep->data, s->groups.shapes, capacity, dropout, n, err);
+    st = s->sweep->backend->plan(s->sweep->backend, s->sweep->data, s->groups.shapes, capacity, dropout, n,
+                                 s->sweep->spec->keep == CAVIAR_KEEP_BEST, err);
   free(dropout);
   free(capacity);
   return st;
@@ -128,6 +129,7 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
     caviar_cohort *cohort = &s->cohorts[c];
     st = caviar_cohort_init(cohort, &s->groups.shapes[c], capacity_of(s, c), sw->seed, err);
     if (st != CAVIAR_OK) break;
+    if (sw->spec->keep == CAVIAR_KEEP_BEST) caviar_cohort_keep_best(cohort);
     st = sw->backend->cohort_alloc(sw->backend, cohort, err);
     if (st != CAVIAR_OK) {
       caviar_cohort_free(cohort);
@@ -299,6 +301,29 @@ static caviar_status train_cohort_epoch(run_state *s, int c, caviar_error *err) 
   return CAVIAR_OK;
 }
 
+/* After a cohort's validation: each member whose metric beat its best epoch's (strictly: ties keep
+ * the earlier epoch) records this epoch as its best, and the backend copies those members'
+ * parameters into their best-epoch copies (model.keep best). */
+static caviar_status keep_best_epochs(run_state *s, caviar_cohort *cohort, caviar_error *err) {
+  int *improved = caviar_alloc((size_t)cohort->n + 1, sizeof *improved, "the best epochs", err), n = 0;
+  if (!improved) return CAVIAR_ERUNTIME;
+  for (int slot = 0; slot < cohort->n; slot++) {
+    caviar_trial_result *t = &s->result->trials[cohort->trial[slot]];
+    float best = t->best_epoch > 0 ? (s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? t->best_val_acc
+                                                                                           : t->best_val_loss)
+                                   : NAN;
+    if (t->status == CAVIAR_TRIAL_DIVERGED || !better(s, metric_of(s, t), best)) continue;
+    t->best_epoch = t->epochs;
+    t->best_train_loss = t->train_loss;
+    t->best_val_loss = t->val_loss;
+    t->best_val_acc = t->val_acc;
+    improved[n++] = slot;
+  }
+  caviar_status st = caviar_cohort_save_best(s->sweep->backend, cohort, improved, n, err);
+  free(improved);
+  return st;
+}
+
 /* Every running member trains one epoch (each at its own epoch count) and is judged on the
  * validation split. */
 static caviar_status train_and_judge(run_state *s, caviar_error *err) {
@@ -341,6 +366,8 @@ static caviar_status train_and_judge(run_state *s, caviar_error *err) {
       st = add_curve_point(s->result, t, err);
       if (st != CAVIAR_OK) return st;
     }
+    st = keep_best_epochs(s, cohort, err);
+    if (st != CAVIAR_OK) return st;
   }
   return CAVIAR_OK;
 }
@@ -419,12 +446,16 @@ static caviar_status record_at_rung(run_state *s, caviar_cohort *cohort, int slo
 static caviar_status judge(run_state *s, caviar_cohort *cohort, int slot, caviar_trial_result *t, caviar_error *err) {
   if (finished(s, t)) {
     t->status = CAVIAR_TRIAL_SURVIVED;
+    /* model.keep best: the weights of its best validation epoch. */
+    t->kept_best = cohort->keep_best;
     t->params = caviar_alloc(cohort->layout.per_member, sizeof(float), "a survivor's parameters", err);
-    caviar_status st = t->params ? s->sweep->backend->read_arena(s->sweep->backend, cohort, CAVIAR_ARENA_PARAMS, slot,
-                                                                  t->params, err)
+    caviar_status st = t->params ? s->sweep->backend->read_arena(s->sweep->backend, cohort,
+                                                                  t->kept_best ? CAVIAR_ARENA_BEST : CAVIAR_ARENA_PARAMS,
+                                                                  slot, t->params, err)
                                  : CAVIAR_ERUNTIME;
     if (st == CAVIAR_OK && !caviar_params_finite(t->params, cohort->layout.per_member)) {
       t->status = CAVIAR_TRIAL_DIVERGED;
+      t->kept_best = false;
       free(t->params);
       t->params = NULL;
     }
@@ -686,7 +717,8 @@ typedef struct result_ranking {
 static caviar_rank_key result_key(const void *ctx, int i) {
   const result_ranking *k = ctx;
   const caviar_trial_result *t = &k->r->trials[i];
-  return caviar_rank_key_of(t->val_loss, t->val_acc, k->by_accuracy, status_rank(t->status), t->epochs, t->trial.id);
+  return caviar_rank_key_of(caviar_kept_val_loss(t), caviar_kept_val_acc(t), k->by_accuracy, status_rank(t->status),
+                            t->epochs, t->trial.id);
 }
 
 void caviar_result_order(const caviar_spec *spec, const caviar_sweep_result *r, int *order) {
@@ -748,7 +780,8 @@ static void estimate_from(const run_state *s, caviar_sweep_estimate *e) {
   int *capacity = malloc((size_t)(s->groups.n_cohorts > 0 ? s->groups.n_cohorts : 1) * sizeof *capacity);
   if (capacity) {
     for (int c = 0; c < s->groups.n_cohorts; c++) capacity[c] = capacity_of(s, c);
-    e->arena_bytes = caviar_population_bytes(s->groups.shapes, capacity, s->groups.n_cohorts);
+    e->arena_bytes =
+        caviar_population_bytes(s->groups.shapes, capacity, s->groups.n_cohorts, sw->spec->keep == CAVIAR_KEEP_BEST);
     free(capacity);
   }
   const caviar_data *d = sw->data;
@@ -786,7 +819,7 @@ static caviar_status check_memory_lower_bound(const caviar_sweep *sw, int popula
     *field = lo < 1 ? 1 : (int)ceil(lo);
   }
   bool dropout = false;
-  return sw->backend->plan(sw->backend, sw->data, &shape, &population, &dropout, 1, err);
+  return sw->backend->plan(sw->backend, sw->data, &shape, &population, &dropout, 1, spec->keep == CAVIAR_KEEP_BEST, err);
 }
 
 /* The sweep, or with calibrate_steps > 0 only its first round's setup and calibration, whose

@@ -15,8 +15,14 @@ CAVIAR_C_BEGIN
 
 typedef enum caviar_set { CAVIAR_SET_TRAIN, CAVIAR_SET_TEST } caviar_set;
 
-/* The arenas a caller may read or write: parameters and the optimizer's two state slots. */
-typedef enum caviar_arena { CAVIAR_ARENA_PARAMS, CAVIAR_ARENA_FIRST, CAVIAR_ARENA_SECOND } caviar_arena;
+/* The arenas a caller may read or write: parameters, the optimizer's two state slots, and (in a
+ * cohort that keeps them, c->keep_best) the parameters at each slot's best validation epoch. */
+typedef enum caviar_arena {
+  CAVIAR_ARENA_PARAMS,
+  CAVIAR_ARENA_FIRST,
+  CAVIAR_ARENA_SECOND,
+  CAVIAR_ARENA_BEST
+} caviar_arena;
 
 /* Per-slot results of an epoch of training. */
 typedef struct caviar_epoch_stats {
@@ -35,9 +41,10 @@ struct caviar_backend {
   caviar_backend_kind kind;
   void *ctx;
   /* Checks, before anything is allocated, that a population of these cohorts (and the data) fits
-   * the backend's memory; if not, a one-line error says how many members would. */
+   * the backend's memory, with the best-epoch arena when keep_best; if not, a one-line error says
+   * how many members would. */
   caviar_status (*plan)(caviar_backend *be, const caviar_data *data, const caviar_shape *shapes, const int *members,
-                        const bool *dropout, int n_cohorts, caviar_error *err);
+                        const bool *dropout, int n_cohorts, bool keep_best, caviar_error *err);
   /* Makes the dataset (features as stored, labels, scaling) available to the steps that follow. */
   caviar_status (*upload)(caviar_backend *be, const caviar_data *data, caviar_error *err);
   /* Allocates the cohort's arenas for its layout's capacity, and frees them. */
@@ -54,11 +61,16 @@ struct caviar_backend {
   /* Mean loss and accuracy of every slot over the given rows of a set (no dropout). */
   caviar_status (*evaluate)(caviar_backend *be, caviar_cohort *c, caviar_set set, const uint32_t *rows, size_t n_rows,
                             float *loss, float *accuracy, caviar_error *err);
-  /* Moves the listed slots (ascending) to the front, parameters and optimizer state alike (the
-   * memory only: caviar_cohort_compact below keeps the books too). */
+  /* Moves the listed slots (ascending) to the front, parameters, optimizer state and best-epoch
+   * copy alike (the memory only: caviar_cohort_compact below keeps the books too). */
   caviar_status (*compact)(caviar_backend *be, caviar_cohort *c, const int *keep, int n_keep, caviar_error *err);
-  /* Copies one slot's parameters and optimizer state over another's (memory only). */
+  /* Copies one slot's parameters and optimizer state over another's (memory only); in a cohort
+   * that keeps best-epoch copies, dst's copy becomes the copied parameters too (PBT: the recipient
+   * starts its best afresh from the weights it took, whose validation metrics are src's now). */
   caviar_status (*copy_member)(caviar_backend *be, caviar_cohort *c, int src, int dst, caviar_error *err);
+  /* model.keep best: copies the listed slots' (ascending) parameters into their best-epoch copies,
+   * on the backend's own memory (device to device on a GPU). */
+  caviar_status (*save_best)(caviar_backend *be, caviar_cohort *c, const int *slots, int n, caviar_error *err);
   /* A slot's parameters or optimizer state, packed tensor after tensor (layout.per_member floats),
    * and back: what saving a model and checkpointing a training run read and write. */
   caviar_status (*read_arena)(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot, float *out,
@@ -81,6 +93,10 @@ caviar_status caviar_cohort_train(caviar_backend *be, caviar_cohort *c, const ui
 caviar_status caviar_cohort_compact(caviar_backend *be, caviar_cohort *c, const int *keep, int n_keep,
                                     caviar_error *err);
 caviar_status caviar_cohort_copy(caviar_backend *be, caviar_cohort *c, int src, int dst, caviar_error *err);
+/* The listed slots' (ascending) current parameters become their best-epoch copies (a cohort that
+ * does not keep them: nothing to do). */
+caviar_status caviar_cohort_save_best(caviar_backend *be, caviar_cohort *c, const int *slots, int n,
+                                      caviar_error *err);
 
 /* The most chunks a CUDA training step may be split into (caviar_backend_options.chunks). */
 #define CAVIAR_CUDA_MAX_CHUNKS 8

@@ -17,6 +17,7 @@ CAVIAR_C_BEGIN
  * CUDA backend allocates (kernels/backend_cuda.cu), element counts of each buffer. */
 typedef struct caviar_cuda_buffers {
   size_t arena;    /* floats, each of four: parameters, gradients, two optimizer slots */
+  size_t best;     /* floats: the best-epoch copy of the parameters (model.keep best), else 0 */
   size_t xt;       /* floats: the gathered minibatch, inputs x batch */
   size_t labels;   /* int32: the minibatch's labels */
   size_t act;      /* floats, each hidden layer: post-activation, members x batch x hidden */
@@ -31,14 +32,15 @@ typedef struct caviar_cuda_buffers {
  * epochs, caviar_step_scalars, a flag byte, a float loss sum, a double and a 64-bit count). */
 size_t caviar_cuda_member_bytes(void);
 
-void caviar_cuda_buffers_of(const caviar_shape *shape, int capacity, bool dropout, caviar_cuda_buffers *out);
+void caviar_cuda_buffers_of(const caviar_shape *shape, int capacity, bool dropout, bool keep_best,
+                            caviar_cuda_buffers *out);
 /* Total device bytes of a cohort: every buffer above, each as many times as it is allocated. */
-double caviar_cuda_cohort_bytes(const caviar_shape *shape, int capacity, bool dropout);
+double caviar_cuda_cohort_bytes(const caviar_shape *shape, int capacity, bool dropout, bool keep_best);
 
 /* The population's device bytes (dataset bytes included) against a budget; when it does not fit,
  * *fit is how many members would (the same mix, scaled down), else the population size. */
 bool caviar_cuda_population_fits(const caviar_shape *shapes, const int *members, const bool *dropout, int n_cohorts,
-                                 double data_bytes, double budget_bytes, double *need_bytes, int *fit);
+                                 bool keep_best, double data_bytes, double budget_bytes, double *need_bytes, int *fit);
 
 /* Members per layer-1 GEMM. The stacked product (the minibatch against every member's first-layer
  * weights side by side) goes through cuBLAS's 32-bit API, whose sizes are ints: each GEMM takes at

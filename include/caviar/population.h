@@ -45,10 +45,13 @@ typedef struct caviar_layout {
 
 void caviar_layout_make(const caviar_shape *shape, int capacity, caviar_layout *out);
 /* Arenas a cohort keeps in one layout: parameters, gradients, the optimizer's first and second
- * state. Both backends allocate exactly these; caviar_population_bytes is their size for cohorts
- * of these shapes and member counts (what a memory plan checks first). */
+ * state, and with model.keep best a fifth, each member's parameters at its best validation epoch
+ * (a shadow copy). Both backends allocate exactly caviar_arena_count of them;
+ * caviar_population_bytes is their size for cohorts of these shapes and member counts (what a
+ * memory plan checks first). */
 #define CAVIAR_ARENAS 4
-double caviar_population_bytes(const caviar_shape *shapes, const int *members, int n_cohorts);
+static inline int caviar_arena_count(bool keep_best) { return CAVIAR_ARENAS + (keep_best ? 1 : 0); }
+double caviar_population_bytes(const caviar_shape *shapes, const int *members, int n_cohorts, bool keep_best);
 /* Width of linear map l (0-based) on its input and output side. */
 int caviar_layer_in(const caviar_shape *shape, int l);
 int caviar_layer_out(const caviar_shape *shape, int l);
@@ -87,6 +90,7 @@ typedef struct caviar_cohort {
   int *epochs;              /* epochs trained per slot (the learning-rate decay's epoch) */
   int *taken;               /* per slot: steps taken by the backend's last train_epoch call */
   uint64_t seed;
+  bool keep_best;           /* a fifth arena: each slot's parameters at its best validation epoch */
   void *impl;               /* the backend's state */
 } caviar_cohort;
 
@@ -108,6 +112,9 @@ void caviar_grouping_free(caviar_grouping *g);
 caviar_status caviar_cohort_init(caviar_cohort *c, const caviar_shape *shape, int capacity, uint64_t seed,
                                  caviar_error *err);
 void caviar_cohort_free(caviar_cohort *c);
+/* Before the backend allocates: the cohort keeps a best-epoch copy of every slot's parameters
+ * (model.keep best; the backend allocates the fifth arena and moves it with the member). */
+void caviar_cohort_keep_best(caviar_cohort *c);
 /* Puts trial into slot n at step 0 and epoch 0 and increments n (the backend initialises its
  * weights); _resumed puts it there with the progress it had (a checkpoint's model). */
 void caviar_cohort_add(caviar_cohort *c, const caviar_trial *trial);

@@ -32,6 +32,8 @@ typedef enum caviar_metric_name {
   CAVIAR_METRIC_VAL_MSE
 } caviar_metric_name;
 
+/* Which weights a survivor keeps: its last epoch's, or its best validation epoch's (model.keep). */
+typedef enum caviar_keep { CAVIAR_KEEP_LAST, CAVIAR_KEEP_BEST } caviar_keep;
 
 typedef struct caviar_metric {
   caviar_metric_name name;
@@ -81,6 +83,7 @@ typedef struct caviar_spec {
   caviar_coarse_to_fine coarse_to_fine;
   int rounds;         /* 1, or coarse_to_fine.rounds: coarse-to-fine, or tpe given a coarse_to_fine section */
   caviar_tpe_options tpe;
+  caviar_keep keep;   /* model.keep */
   char *text; /* the spec as given, kept for the run summary */
 } caviar_spec;
 

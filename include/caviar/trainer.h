@@ -34,7 +34,21 @@ typedef struct caviar_trial_result {
   float train_loss, val_loss, val_acc;
   float test_loss, test_acc; /* survivors only */
   float *params;             /* survivors only: packed tensor after tensor, as the layout orders them */
+  /* The best validation epoch so far by the sweep's metric (ties: the earlier epoch), 0 before the
+   * first; a PBT copy restarts it at the copy, with the donor's metrics then. */
+  int best_epoch;
+  float best_train_loss, best_val_loss, best_val_acc;
+  bool kept_best; /* survivors: params (and the test figures) are the best epoch's (model.keep best) */
 } caviar_trial_result;
+
+/* The validation figures of the weights a trial kept: its best epoch's (kept_best), else its last
+ * epoch's. The leaderboard ranks by these. */
+static inline float caviar_kept_val_loss(const caviar_trial_result *t) {
+  return t->kept_best ? t->best_val_loss : t->val_loss;
+}
+static inline float caviar_kept_val_acc(const caviar_trial_result *t) {
+  return t->kept_best ? t->best_val_acc : t->val_acc;
+}
 
 typedef struct caviar_curve_point {
   uint32_t trial;
