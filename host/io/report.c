@@ -79,6 +79,27 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   cJSON_AddNumberToObject(root, "model_samples_per_second", r->wall_seconds > 0 ? r->model_samples / r->wall_seconds : 0);
   cJSON_AddStringToObject(root, "metric", info->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? "val_acc" : "val_loss");
   cJSON_AddBoolToObject(root, "stopped_by_time_budget", r->out_of_time);
+  if (r->n_ranks > 0) {
+    /* A distributed sweep: each rank's host, device and share of the work (busy: training,
+     * judging and testing; comm: in exchanges and messages, waiting for the others included). */
+    cJSON *ranks = cJSON_AddArrayToObject(root, "ranks");
+    for (int k = 0; k < r->n_ranks; k++) {
+      const caviar_rank_info *q = &r->ranks[k];
+      cJSON *rank = cJSON_CreateObject();
+      cJSON_AddNumberToObject(rank, "rank", q->rank);
+      cJSON_AddStringToObject(rank, "host", q->host);
+      cJSON_AddStringToObject(rank, "device", q->device);
+      cJSON_AddNumberToObject(rank, "trials", q->members);
+      cJSON_AddNumberToObject(rank, "member_epochs", q->member_epochs);
+      cJSON_AddNumberToObject(rank, "assigned_cost", q->cost);
+      cJSON_AddNumberToObject(rank, "busy_seconds", q->busy_s);
+      cJSON_AddNumberToObject(rank, "busy_fraction", q->wall_s > 0 ? q->busy_s / q->wall_s : 0);
+      cJSON_AddNumberToObject(rank, "comm_seconds", q->comm_s);
+      cJSON_AddNumberToObject(rank, "exchanges", (double)q->exchanges);
+      cJSON_AddNumberToObject(rank, "wall_seconds", q->wall_s);
+      cJSON_AddItemToArray(ranks, rank);
+    }
+  }
   const caviar_data *d = info->data;
   cJSON *data = cJSON_AddObjectToObject(root, "data");
   cJSON_AddStringToObject(data, "train", d->train_name);

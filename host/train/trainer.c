@@ -67,12 +67,16 @@ static void free_round(run_state *s) {
   free(s->steady_s);
   free(s->steady_steps);
   free(s->calibration_s);
+  free(s->owner);
+  free(s->cohort_started);
+  free(s->results);
   caviar_grouping_free(&s->groups);
   *s = (run_state){.sweep = s->sweep, .result = s->result, .round = s->round, .rounds = s->rounds, .start = s->start,
                    .planned_model_epochs = s->planned_model_epochs, .train_start = s->train_start,
                    .last_report = s->last_report, .best = s->best, .out_of_time = s->out_of_time,
                    .calibrate_steps = s->calibrate_steps, .epochs_run = s->epochs_run,
-                   .time_budget_s = s->time_budget_s, .tpe = s->tpe};
+                   .time_budget_s = s->time_budget_s, .tpe = s->tpe, .synced_samples = s->synced_samples,
+                   .busy_s = s->busy_s, .members = s->members, .member_epochs = s->member_epochs, .cost = s->cost};
 }
 
 /* Whether tpe proposes this round's trials: only where results can exist when a trial starts (a
@@ -130,7 +134,10 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
   s->trained_epochs = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->trained_epochs, "the ETA", err);
   s->steady_s = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->steady_s, "the ETA", err);
   s->steady_steps = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->steady_steps, "the ETA", err);
-  if (!s->steady_s || !s->steady_steps) return CAVIAR_ERUNTIME;
+  s->owner = caviar_alloc((size_t)s->count, sizeof *s->owner, "the trials' ranks", err);
+  s->cohort_started = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->cohort_started, "the cohorts", err);
+  if (!s->steady_s || !s->steady_steps || !s->owner || !s->cohort_started) return CAVIAR_ERUNTIME;
+  for (int i = 0; i < s->count; i++) s->owner[i] = -1;
   if (!s->cohorts || !s->records || !s->order || !s->loss || !s->acc || !s->stats.train_loss || !s->stats.diverged ||
       !s->epoch_loss || !s->epoch_diverged || !s->step_s || !s->calibration_s || !s->planned || !s->trained_epochs)
     return CAVIAR_ERUNTIME;
@@ -183,9 +190,11 @@ static caviar_status propose(run_state *s, int i, const caviar_space *box, cavia
   return CAVIAR_OK;
 }
 
-/* Starts trials while the population has room: each joins its shape's cohort with fresh weights. */
+/* Starts trials while the population has room: each gets a rank (ranks.c) and joins its shape's
+ * cohort there with fresh weights; every rank keeps the books of every trial. */
 static caviar_status fill(run_state *s, const caviar_space *box, caviar_error *err) {
   caviar_sweep_result *r = s->result;
+  int first = s->next;
   while (s->running < s->population && s->next < s->count) {
     int i = s->next++;
     if (proposes(s)) {
@@ -201,12 +210,6 @@ static caviar_status fill(run_state *s, const caviar_space *box, caviar_error *e
     t->val_loss = t->val_acc = t->train_loss = NAN;
     t->status = CAVIAR_TRIAL_RUNNING;
     r->n_trials++;
-    int slot = cohort->n;
-    /* A cohort holds min(population, trials of its shape): the running count bounds it. */
-    assert(slot < cohort->layout.capacity);
-    caviar_cohort_add(cohort, &s->trials[i]);
-    caviar_status st = s->sweep->backend->init_members(s->sweep->backend, cohort, slot, 1, err);
-    if (st != CAVIAR_OK) return st;
     s->running++;
     if (s->sweep->spec->early_terminate.type == CAVIAR_STOP_PBT) {
       char params[2048];
@@ -218,6 +221,17 @@ static caviar_status fill(run_state *s, const caviar_space *box, caviar_error *e
       t->lineage = cJSON_CreateArray();
       cJSON_AddItemToArray(t->lineage, start);
     }
+  }
+  caviar_ranks_assign(s, first, s->next);
+  for (int i = first; i < s->next; i++) {
+    if (s->owner[i] != caviar_run_rank(s)) continue;
+    caviar_cohort *cohort = &s->cohorts[s->groups.cohort_of[i]];
+    int slot = cohort->n;
+    /* A cohort holds min(population, trials of its shape): the running count bounds it. */
+    assert(slot < cohort->layout.capacity);
+    caviar_cohort_add(cohort, &s->trials[i]);
+    caviar_status st = s->sweep->backend->init_members(s->sweep->backend, cohort, slot, 1, err);
+    if (st != CAVIAR_OK) return st;
   }
   return CAVIAR_OK;
 }
@@ -272,7 +286,8 @@ static caviar_status train_cohort_epoch(run_state *s, int c, caviar_error *err) 
   if (s->train_start == 0) s->train_start = caviar_now();
   do {
     size_t chunk = steps - done, even = (steps + CHUNKS_PER_EPOCH - 1) / CHUNKS_PER_EPOCH;
-    if (s->trained_epochs[c] == 0 && chunk > FIRST_CHUNK_STEPS) chunk = FIRST_CHUNK_STEPS;
+    /* Whether the cohort trained before on any rank: the chunks must not depend on where. */
+    if (!s->cohort_started[c] && done == 0 && chunk > FIRST_CHUNK_STEPS) chunk = FIRST_CHUNK_STEPS;
     else if (chunk > even) chunk = even;
     if (caviar_test_chunk_steps > 0) chunk = steps - done < (size_t)caviar_test_chunk_steps ? steps - done
                                                                                              : (size_t)caviar_test_chunk_steps;
@@ -310,11 +325,19 @@ static caviar_status train_cohort_epoch(run_state *s, int c, caviar_error *err) 
   return CAVIAR_OK;
 }
 
-/* Every running member trains one epoch (each at its own epoch count) and is judged on the
- * validation split. */
+/* Every running member of this rank trains one epoch (each at its own epoch count) and is judged
+ * on the validation split; one at the last epoch has its weights read out (a survivor unless they
+ * are not finite). Its results go to every rank (ranks.c) and into the books in the one-process
+ * order. */
 static caviar_status train_and_judge(run_state *s, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
   const caviar_split *split = &sw->data->split;
+  int n_mine = 0;
+  for (int c = 0; c < s->groups.n_cohorts; c++) n_mine += s->cohorts[c].n;
+  member_result *mine = caviar_alloc((size_t)n_mine + 1, sizeof *mine, "epoch results", err);
+  if (!mine) return CAVIAR_ERUNTIME;
+  double t0 = caviar_now();
+  n_mine = 0;
   memcpy(s->order, split->train, split->n_train * sizeof *s->order);
   caviar_shuffle(s->order, split->n_train, sw->seed, CAVIAR_RNG_SHUFFLE, (uint32_t)s->tick);
   s->epoch_samples = s->epoch_samples_done = 0;
@@ -322,39 +345,59 @@ static caviar_status train_and_judge(run_state *s, caviar_error *err) {
     size_t batch = (size_t)s->cohorts[c].shape.batch;
     s->epoch_samples += (double)s->cohorts[c].n * (double)(split->n_train / batch * batch);
   }
-  for (int c = 0; c < s->groups.n_cohorts; c++) {
+  caviar_status st = CAVIAR_OK;
+  for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++) {
     caviar_cohort *cohort = &s->cohorts[c];
     if (cohort->n == 0) continue;
-    caviar_status st = train_cohort_epoch(s, c, err);
+    st = train_cohort_epoch(s, c, err);
     if (st == CAVIAR_OK) caviar_cohort_end_epoch(cohort);
     if (st == CAVIAR_OK)
       st = sw->backend->evaluate(sw->backend, cohort, CAVIAR_SET_TRAIN, split->val, split->n_val, s->loss, s->acc, err);
-    if (st != CAVIAR_OK) return st;
-    for (int slot = 0; slot < cohort->n; slot++) {
+    for (int slot = 0; st == CAVIAR_OK && slot < cohort->n; slot++) {
       caviar_trial_result *t = &s->result->trials[cohort->trial[slot]];
-      t->epochs++;
-      t->train_loss = s->epoch_loss[slot];
-      t->val_loss = s->loss[slot];
-      t->val_acc = s->acc[slot];
+      member_result *m = &mine[n_mine++];
+      *m = (member_result){.index = cohort->trial[slot] - (uint32_t)(s->round * s->count),
+                           .train_loss = s->epoch_loss[slot], .val_loss = s->loss[slot], .val_acc = s->acc[slot]};
       /* A member that diverged (model_math.h says when) is out at once; members never share a
        * reduction, so it cannot have touched anyone else. */
-      if (s->epoch_diverged[slot] || caviar_loss_diverged(t->val_loss, cohort->shape.classes))
-        t->status = CAVIAR_TRIAL_DIVERGED;
-      if (s->tpe) {
-        /* Every epoch is a result at that budget; tpe fits the largest budget with enough. */
-        double loss = t->status == CAVIAR_TRIAL_DIVERGED ? INFINITY
-                      : sw->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? -(double)t->val_acc
-                                                                       : (double)t->val_loss;
-        st = caviar_tpe_observe(s->tpe, &t->trial.hp, t->epochs, loss, err);
-        if (st != CAVIAR_OK) return st;
+      m->diverged = s->epoch_diverged[slot] || caviar_loss_diverged(m->val_loss, cohort->shape.classes);
+      s->member_epochs++;
+      if (m->diverged || t->epochs + 1 < sw->spec->epochs) continue;
+      t->params = caviar_alloc(cohort->layout.per_member, sizeof(float), "a survivor's parameters", err);
+      st = t->params ? sw->backend->read_arena(sw->backend, cohort, CAVIAR_ARENA_PARAMS, slot, t->params, err)
+                     : CAVIAR_ERUNTIME;
+      if (st == CAVIAR_OK && !caviar_params_finite(t->params, cohort->layout.per_member)) {
+        m->bad_params = 1;
+        free(t->params);
+        t->params = NULL;
       }
-      if (t->status != CAVIAR_TRIAL_DIVERGED && better(s, metric_of(s, t), s->best))
-        s->best = metric_of(s, t);
-      st = add_curve_point(s->result, t, err);
-      if (st != CAVIAR_OK) return st;
     }
   }
-  return CAVIAR_OK;
+  s->busy_s += caviar_now() - t0;
+  if (st == CAVIAR_OK) st = caviar_ranks_exchange(s, mine, n_mine, err);
+  free(mine);
+  for (int k = 0; st == CAVIAR_OK && k < s->n_results; k++) s->cohort_started[s->groups.cohort_of[s->results[k].index]] = 1;
+  for (int k = 0; st == CAVIAR_OK && k < s->n_results; k++) {
+    const member_result *m = &s->results[k];
+    caviar_trial_result *t = &s->result->trials[s->trials[m->index].id];
+    t->epochs++;
+    t->train_loss = m->train_loss;
+    t->val_loss = m->val_loss;
+    t->val_acc = m->val_acc;
+    if (m->diverged) t->status = CAVIAR_TRIAL_DIVERGED;
+    if (s->tpe) {
+      /* Every epoch is a result at that budget; tpe fits the largest budget with enough. */
+      double loss = t->status == CAVIAR_TRIAL_DIVERGED ? INFINITY
+                    : sw->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? -(double)t->val_acc
+                                                                     : (double)t->val_loss;
+      st = caviar_tpe_observe(s->tpe, &t->trial.hp, t->epochs, loss, err);
+      if (st != CAVIAR_OK) return st;
+    }
+    if (t->status != CAVIAR_TRIAL_DIVERGED && better(s, metric_of(s, t), s->best))
+      s->best = metric_of(s, t);
+    st = add_curve_point(s->result, t, err);
+  }
+  return st;
 }
 
 static caviar_status record(rung_record *rec, const caviar_trial_result *t, caviar_error *err) {
@@ -395,38 +438,28 @@ static caviar_status promoted(const run_state *s, const rung_record *rec, uint32
 static caviar_status decide(run_state *s, caviar_error *err) {
   caviar_sweep_result *r = s->result;
   for (int pass = 0; pass < 2; pass++) {
-    for (int c = 0; c < s->groups.n_cohorts; c++) {
-      caviar_cohort *cohort = &s->cohorts[c];
-      for (int slot = 0; slot < cohort->n; slot++) {
-        caviar_trial_result *t = &r->trials[cohort->trial[slot]];
-        if (t->status != CAVIAR_TRIAL_RUNNING) continue;
-        int rung;
-        const caviar_rungs *rungs = &r->plan.brackets[t->bracket].rungs;
-        rung_record *rec = &s->records[t->bracket * CAVIAR_MAX_RUNGS];
-        caviar_status st = CAVIAR_OK;
-        if (t->epochs >= s->sweep->spec->epochs) {
-          if (pass == 0) continue;
-          t->status = CAVIAR_TRIAL_SURVIVED;
-          t->params = caviar_alloc(cohort->layout.per_member, sizeof(float), "a survivor's parameters", err);
-          st = t->params ? s->sweep->backend->read_arena(s->sweep->backend, cohort, CAVIAR_ARENA_PARAMS, slot,
-                                                         t->params, err)
-                         : CAVIAR_ERUNTIME;
-          if (st == CAVIAR_OK && !caviar_params_finite(t->params, cohort->layout.per_member)) {
-            t->status = CAVIAR_TRIAL_DIVERGED;
-            free(t->params);
-            t->params = NULL;
-          }
-        } else if (caviar_is_rung(rungs, t->epochs, &rung)) {
-          if (pass == 0) {
-            st = record(&rec[rung], t, err);
-          } else {
-            bool up;
-            st = promoted(s, &rec[rung], t->trial.id, &up, err);
-            if (st == CAVIAR_OK && !up) t->status = CAVIAR_TRIAL_CULLED;
-          }
+    for (int k = 0; k < s->n_results; k++) {
+      const member_result *m = &s->results[k];
+      caviar_trial_result *t = &r->trials[s->trials[m->index].id];
+      if (t->status != CAVIAR_TRIAL_RUNNING) continue;
+      int rung;
+      const caviar_rungs *rungs = &r->plan.brackets[t->bracket].rungs;
+      rung_record *rec = &s->records[t->bracket * CAVIAR_MAX_RUNGS];
+      caviar_status st = CAVIAR_OK;
+      if (t->epochs >= s->sweep->spec->epochs) {
+        if (pass == 0) continue;
+        /* Its owner read its weights after judging it (train_and_judge). */
+        t->status = m->bad_params ? CAVIAR_TRIAL_DIVERGED : CAVIAR_TRIAL_SURVIVED;
+      } else if (caviar_is_rung(rungs, t->epochs, &rung)) {
+        if (pass == 0) {
+          st = record(&rec[rung], t, err);
+        } else {
+          bool up;
+          st = promoted(s, &rec[rung], t->trial.id, &up, err);
+          if (st == CAVIAR_OK && !up) t->status = CAVIAR_TRIAL_CULLED;
         }
-        if (st != CAVIAR_OK) return st;
       }
+      if (st != CAVIAR_OK) return st;
     }
   }
   return CAVIAR_OK;
@@ -444,23 +477,30 @@ static caviar_status compact_all(run_state *s, caviar_error *err) {
     for (int slot = 0; slot < cohort->n; slot++)
       if (s->result->trials[cohort->trial[slot]].status == CAVIAR_TRIAL_RUNNING) keep[n_keep++] = slot;
     if (n_keep < cohort->n) st = caviar_cohort_compact(s->sweep->backend, cohort, keep, n_keep, err);
-    s->running += n_keep;
   }
+  /* Every rank's: the population's room is shared. */
+  for (int k = 0; k < s->n_results; k++)
+    s->running += s->result->trials[s->trials[s->results[k].index].id].status == CAVIAR_TRIAL_RUNNING;
   free(keep);
   return st;
 }
 
-/* The round's survivors, once, on the test split: their saved weights in fresh cohorts by shape. */
+/* The round's survivors, once, on the test split: their saved weights in fresh cohorts by shape,
+ * each rank its own; then every rank gets the results and rank 0 the weights. */
+static bool tests_here(const run_state *s, int i) {
+  return s->owner[i] == caviar_run_rank(s) && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_SURVIVED;
+}
+
 static caviar_status test_survivors(run_state *s, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
   caviar_sweep_result *r = s->result;
+  double t0 = caviar_now();
   size_t n_test = sw->data->test.n;
   for (size_t i = 0; i < n_test; i++) s->order[i] = (uint32_t)i;
   caviar_status st = CAVIAR_OK;
   for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++) {
     int n = 0;
-    for (int i = 0; i < s->count; i++)
-      n += s->groups.cohort_of[i] == c && r->trials[s->trials[i].id].status == CAVIAR_TRIAL_SURVIVED;
+    for (int i = 0; i < s->count; i++) n += s->groups.cohort_of[i] == c && tests_here(s, i);
     if (n == 0) continue;
     caviar_cohort cohort;
     float *loss = caviar_alloc((size_t)n, sizeof *loss, "test results", err);
@@ -469,7 +509,7 @@ static caviar_status test_survivors(run_state *s, caviar_error *err) {
     if (st == CAVIAR_OK) {
       for (int i = 0; i < s->count; i++) {
         const caviar_trial_result *t = &r->trials[s->trials[i].id];
-        if (s->groups.cohort_of[i] == c && t->status == CAVIAR_TRIAL_SURVIVED) caviar_cohort_add(&cohort, &t->trial);
+        if (s->groups.cohort_of[i] == c && tests_here(s, i)) caviar_cohort_add(&cohort, &t->trial);
       }
       st = sw->backend->cohort_alloc(sw->backend, &cohort, err);
       for (int slot = 0; st == CAVIAR_OK && slot < cohort.n; slot++)
@@ -487,7 +527,8 @@ static caviar_status test_survivors(run_state *s, caviar_error *err) {
     free(loss);
     free(acc);
   }
-  return st;
+  s->busy_s += caviar_now() - t0;
+  return st == CAVIAR_OK ? caviar_ranks_gather_tests(s, err) : st;
 }
 
 /* Seconds left: every cohort's expected member-epochs still to train (at least what its running
@@ -649,7 +690,10 @@ static caviar_status run_round(run_state *s, const caviar_space *box, caviar_err
     if (st == CAVIAR_OK) st = compact_all(s, err);
     s->epochs_run++;
     if (st == CAVIAR_OK) report_progress(s, false);
-    if (st == CAVIAR_OK && out_of_time(s)) {
+    bool stop = st == CAVIAR_OK && out_of_time(s);
+    /* Timed, so rank 0's clock decides for every rank. */
+    if (st == CAVIAR_OK && s->time_budget_s > 0) st = caviar_ranks_agree(s, &stop, err);
+    if (st == CAVIAR_OK && stop) {
       s->out_of_time = true;
       break;
     }
@@ -848,6 +892,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
     }
   }
   out->out_of_time = s.out_of_time;
+  if (st == CAVIAR_OK && calibrate_steps == 0) st = caviar_ranks_finish(&s, err);
   caviar_sampler_free(&sampler);
   caviar_tpe_free(s.tpe);
   caviar_space_free(&box);
@@ -887,5 +932,6 @@ void caviar_sweep_result_free(caviar_sweep_result *r) {
   free(r->boxes);
   free(r->trials);
   free(r->curve);
+  free(r->ranks);
   memset(r, 0, sizeof *r);
 }

@@ -81,6 +81,13 @@ caviar_status caviar_cohort_train(caviar_backend *be, caviar_cohort *c, const ui
 caviar_status caviar_cohort_compact(caviar_backend *be, caviar_cohort *c, const int *keep, int n_keep,
                                     caviar_error *err);
 caviar_status caviar_cohort_copy(caviar_backend *be, caviar_cohort *c, int src, int dst, caviar_error *err);
+/* A member's whole training state, to move it between processes: parameters, then the first and
+ * the second optimizer state (3 * layout.per_member floats), and its step and epoch counts. Write
+ * puts it over a slot's (the slot's trial and hyperparameters stay its own). */
+caviar_status caviar_cohort_read_member(caviar_backend *be, caviar_cohort *c, int slot, float *state, int *steps,
+                                        int *epochs, caviar_error *err);
+caviar_status caviar_cohort_write_member(caviar_backend *be, caviar_cohort *c, int slot, const float *state, int steps,
+                                         int epochs, caviar_error *err);
 
 /* The most chunks a CUDA training step may be split into (caviar_backend_options.chunks). */
 #define CAVIAR_CUDA_MAX_CHUNKS 8
@@ -91,6 +98,8 @@ typedef struct caviar_backend_options {
                * fallback when capture fails; tested and benchmarked on its own) */
   int chunks; /* CUDA: split each step's members into this many chunks, so one chunk's optimizer
                * pass overlaps the next chunks' GEMMs (0: the backend's default; 1: no overlap) */
+  int device; /* CUDA: which device (0: the first visible; a rank of a distributed sweep takes its
+               * rank on the host, modulo the devices) */
 } caviar_backend_options;
 
 caviar_status caviar_backend_cpu(caviar_backend **out, caviar_error *err);
