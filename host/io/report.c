@@ -96,6 +96,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
       cJSON_AddNumberToObject(rank, "busy_fraction", q->wall_s > 0 ? q->busy_s / q->wall_s : 0);
       cJSON_AddNumberToObject(rank, "comm_seconds", q->comm_s);
       cJSON_AddNumberToObject(rank, "exchanges", (double)q->exchanges);
+      cJSON_AddNumberToObject(rank, "pbt_copies_received", q->copies_in);
       cJSON_AddNumberToObject(rank, "wall_seconds", q->wall_s);
       cJSON_AddItemToArray(ranks, rank);
     }

@@ -179,6 +179,7 @@ caviar_status caviar_ranks_copy(run_state *s, int cohort, int from, int to, cavi
     if (st == CAVIAR_OK) st = caviar_world_send(s->sweep->world, taker, msg, bytes, err);
   } else {
     st = caviar_world_recv(s->sweep->world, giver, msg, bytes, err);
+    s->copies_in++;
     memcpy(progress, msg, sizeof progress);
     if (st == CAVIAR_OK) st = caviar_cohort_write_member(be, c, dst, state, progress[0], progress[1], err);
   }
@@ -251,6 +252,7 @@ caviar_status caviar_ranks_finish(run_state *s, caviar_error *err) {
                            .member_epochs = s->member_epochs,
                            .cost = s->cost,
                            .busy_s = s->busy_s,
+                           .copies_in = s->copies_in,
                            .wall_s = caviar_now() - s->start};
   snprintf(mine.host, sizeof mine.host, "%s", d->host);
   snprintf(mine.device, sizeof mine.device, "%s", d->device);

@@ -76,7 +76,8 @@ static void free_round(run_state *s) {
                    .last_report = s->last_report, .best = s->best, .out_of_time = s->out_of_time,
                    .calibrate_steps = s->calibrate_steps, .epochs_run = s->epochs_run,
                    .time_budget_s = s->time_budget_s, .tpe = s->tpe, .synced_samples = s->synced_samples,
-                   .busy_s = s->busy_s, .members = s->members, .member_epochs = s->member_epochs, .cost = s->cost};
+                   .busy_s = s->busy_s, .members = s->members, .member_epochs = s->member_epochs, .cost = s->cost,
+                   .copies_in = s->copies_in};
 }
 
 /* Whether tpe proposes this round's trials: only where results can exist when a trial starts (a

@@ -72,6 +72,7 @@ typedef struct run_state {
   double busy_s;            /* this rank: seconds training, judging and testing */
   int members;              /* this rank: trials it trained */
   double member_epochs, cost; /* this rank: epochs it trained; estimated work it was given */
+  int copies_in;            /* this rank: PBT copies it received from another rank */
 } run_state;
 
 /* For the tests: > 0 makes every chunk of an epoch this many steps (instead of about half a

@@ -86,6 +86,7 @@ typedef struct caviar_rank_info {
   double comm_s;         /* seconds in exchanges and messages */
   double wall_s;         /* seconds from start to end */
   long long exchanges;   /* collective exchanges (one per epoch, and a few per round) */
+  int copies_in;         /* PBT: members copied into it from another rank's donor */
 } caviar_rank_info;
 
 typedef struct caviar_sweep_result {
