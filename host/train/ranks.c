@@ -42,38 +42,46 @@ static int costlier_first(const void *a, const void *b) {
   return (x->index > y->index) - (x->index < y->index);
 }
 
-void caviar_ranks_assign(run_state *s, int first, int last) {
-  int size = caviar_world_size(s->sweep->world), me = caviar_run_rank(s);
+caviar_status caviar_ranks_assign(run_state *s, int first, int last, caviar_error *err) {
+  int size = caviar_world_size(s->sweep->world), me = caviar_run_rank(s), n_cohorts = s->groups.n_cohorts;
   if (size == 1) {
     for (int i = first; i < last; i++) s->owner[i] = 0;
   } else {
-    double *load = calloc((size_t)size, sizeof *load);
-    new_trial *fresh = malloc((size_t)(last - first + 1) * sizeof *fresh);
-    if (!load || !fresh) {
-      /* Out of memory for the balance: deal the trials round robin (still the same everywhere). */
-      for (int i = first; i < last; i++) s->owner[i] = i % size;
-    } else {
-      for (int i = 0; i < first; i++)
-        if (s->owner[i] >= 0 && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING)
-          load[s->owner[i]] += epoch_cost(s, s->groups.cohort_of[i]);
-      for (int i = first; i < last; i++) fresh[i - first] = (new_trial){i, epoch_cost(s, s->groups.cohort_of[i])};
-      qsort(fresh, (size_t)(last - first), sizeof *fresh, costlier_first);
-      for (int k = 0; k < last - first; k++) {
-        int best = 0;
-        for (int r = 1; r < size; r++)
-          if (load[r] < load[best]) best = r;
-        s->owner[fresh[k].index] = best;
-        load[best] += fresh[k].cost;
+    double *load = caviar_alloc((size_t)size, sizeof *load, "the ranks' balance", err);
+    int *held = caviar_alloc((size_t)size * (size_t)n_cohorts, sizeof *held, "the ranks' balance", err);
+    new_trial *fresh = caviar_alloc((size_t)(last - first + 1), sizeof *fresh, "the ranks' balance", err);
+    caviar_status st = load && held && fresh ? CAVIAR_OK : CAVIAR_ERUNTIME;
+    for (int i = 0; st == CAVIAR_OK && i < first; i++)
+      if (s->owner[i] >= 0 && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING) {
+        load[s->owner[i]] += epoch_cost(s, s->groups.cohort_of[i]);
+        held[s->owner[i] * n_cohorts + s->groups.cohort_of[i]]++;
       }
+    for (int i = first; st == CAVIAR_OK && i < last; i++) fresh[i - first] = (new_trial){i, epoch_cost(s, s->groups.cohort_of[i])};
+    if (st == CAVIAR_OK) qsort(fresh, (size_t)(last - first), sizeof *fresh, costlier_first);
+    for (int k = 0; st == CAVIAR_OK && k < last - first; k++) {
+      int c = s->groups.cohort_of[fresh[k].index], best = -1;
+      for (int r = 0; r < size; r++)
+        if (held[r * n_cohorts + c] < s->cohorts[c].layout.capacity && (best < 0 || load[r] < load[best])) best = r;
+      if (best < 0) {
+        st = caviar_fail(err, CAVIAR_ERUNTIME, "internal error: no rank has room for trial %u",
+                         (unsigned)s->trials[fresh[k].index].id);
+        break;
+      }
+      s->owner[fresh[k].index] = best;
+      load[best] += fresh[k].cost;
+      held[best * n_cohorts + c]++;
     }
     free(load);
+    free(held);
     free(fresh);
+    if (st != CAVIAR_OK) return st;
   }
   for (int i = first; i < last; i++)
     if (s->owner[i] == me) {
       s->members++;
       s->cost += epoch_cost(s, s->groups.cohort_of[i]);
     }
+  return CAVIAR_OK;
 }
 
 int caviar_ranks_slot(const caviar_cohort *c, uint32_t trial) {

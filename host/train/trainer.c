@@ -91,6 +91,12 @@ static int capacity_of(const run_state *s, int c) {
   return s->groups.members[c] < s->population ? s->groups.members[c] : s->population;
 }
 
+/* A rank's share of it: the ranks together hold every member a cohort can have at once. */
+static int rank_capacity_of(const run_state *s, int c) {
+  int size = caviar_world_size(s->sweep->world);
+  return (capacity_of(s, c) + size - 1) / size;
+}
+
 /* Asks the backend whether the whole population fits before anything is allocated. */
 static caviar_status check_memory(const run_state *s, caviar_error *err) {
   int n = s->groups.n_cohorts;
@@ -102,7 +108,7 @@ static caviar_status check_memory(const run_state *s, caviar_error *err) {
   /* tpe may propose dropout for any shape. */
   bool any_dropout = proposes(s) && caviar_space_find(&s->sweep->spec->space, "dropout");
   for (int c = 0; st == CAVIAR_OK && any_dropout && c < n; c++) dropout[c] = true;
-  for (int c = 0; st == CAVIAR_OK && c < n; c++) capacity[c] = capacity_of(s, c);
+  for (int c = 0; st == CAVIAR_OK && c < n; c++) capacity[c] = rank_capacity_of(s, c);
   if (st == CAVIAR_OK)
     st = s->sweep->backend->plan(s->sweep->backend, s->sweep->data, s->groups.shapes, capacity, dropout, n, err);
   free(dropout);
@@ -117,7 +123,7 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
   if (st == CAVIAR_OK) st = check_memory(s, err);
   if (st != CAVIAR_OK) return st;
   for (int c = 0; c < s->groups.n_cohorts; c++)
-    if (capacity_of(s, c) > s->max_capacity) s->max_capacity = capacity_of(s, c);
+    if (rank_capacity_of(s, c) > s->max_capacity) s->max_capacity = rank_capacity_of(s, c);
   size_t slots = (size_t)s->max_capacity, n_records = (size_t)s->result->plan.n_brackets * CAVIAR_MAX_RUNGS;
   size_t rows = sw->data->split.n_train > sw->data->test.n ? sw->data->split.n_train : sw->data->test.n;
   s->cohorts = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->cohorts, "cohorts", err);
@@ -150,7 +156,7 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
   st = sw->backend->upload(sw->backend, sw->data, err);
   for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++) {
     caviar_cohort *cohort = &s->cohorts[c];
-    st = caviar_cohort_init(cohort, &s->groups.shapes[c], capacity_of(s, c), sw->seed, err);
+    st = caviar_cohort_init(cohort, &s->groups.shapes[c], rank_capacity_of(s, c), sw->seed, err);
     if (st != CAVIAR_OK) break;
     st = sw->backend->cohort_alloc(sw->backend, cohort, err);
     if (st != CAVIAR_OK) {
@@ -223,12 +229,14 @@ static caviar_status fill(run_state *s, const caviar_space *box, caviar_error *e
       cJSON_AddItemToArray(t->lineage, start);
     }
   }
-  caviar_ranks_assign(s, first, s->next);
+  caviar_status assigned = caviar_ranks_assign(s, first, s->next, err);
+  if (assigned != CAVIAR_OK) return assigned;
   for (int i = first; i < s->next; i++) {
     if (s->owner[i] != caviar_run_rank(s)) continue;
     caviar_cohort *cohort = &s->cohorts[s->groups.cohort_of[i]];
     int slot = cohort->n;
-    /* A cohort holds min(population, trials of its shape): the running count bounds it. */
+    /* A cohort holds min(population, trials of its shape), split among the ranks (ranks.c keeps
+     * each rank's share within it): the running count bounds it. */
     assert(slot < cohort->layout.capacity);
     caviar_cohort_add(cohort, &s->trials[i]);
     caviar_status st = s->sweep->backend->init_members(s->sweep->backend, cohort, slot, 1, err);

@@ -87,9 +87,10 @@ caviar_status caviar_pbt_step(run_state *s, int epoch, caviar_error *err);
 /* The ranks' side of the loop (ranks.c). Every rank holds the books of every trial (the same
  * decisions from the same numbers); a member's weights live on its owner's device only. */
 static inline int caviar_run_rank(const run_state *s) { return caviar_world_rank(s->sweep->world); }
-/* Gives trials [first, last) of the round an owner: the least-loaded rank by estimated cost, the
- * costliest trial first; the same on every rank. */
-void caviar_ranks_assign(run_state *s, int first, int last);
+/* Gives trials [first, last) of the round an owner: the least-loaded rank by estimated cost that
+ * has room in the trial's cohort (its cohorts hold ceil(capacity / ranks)), the costliest trial
+ * first; the same on every rank. */
+caviar_status caviar_ranks_assign(run_state *s, int first, int last, caviar_error *err);
 /* The slot of a trial in its cohort on its owner (-1: not there). */
 int caviar_ranks_slot(const caviar_cohort *c, uint32_t trial);
 /* This rank's members' results of the epoch to every rank: s->results gets all of them in the
