@@ -23,8 +23,11 @@ caviar_status caviar_world_allgather(caviar_world *d, const void *mine, size_t b
     return CAVIAR_OK;
   }
   double t0 = caviar_now();
-  caviar_status st = d->allgather(d, mine, bytes, all, counts, err);
-  d->comm_s += caviar_now() - t0;
+  caviar_status st = d->barrier(d, err);
+  double t1 = caviar_now();
+  d->wait_s += t1 - t0;
+  if (st == CAVIAR_OK) st = d->allgather(d, mine, bytes, all, counts, err);
+  d->comm_s += caviar_now() - t1;
   d->exchanges++;
   return st;
 }

@@ -60,6 +60,11 @@ static caviar_status mpi_allgather(caviar_world *d, const void *mine, size_t byt
   return st;
 }
 
+static caviar_status mpi_barrier(caviar_world *d, caviar_error *err) {
+  int rc = MPI_Barrier(MPI_COMM_WORLD);
+  return rc == MPI_SUCCESS ? CAVIAR_OK : mpi_fail(d, rc, "Barrier", err);
+}
+
 static caviar_status mpi_broadcast(caviar_world *d, void *buf, size_t bytes, caviar_error *err) {
   for (size_t done = 0; done < bytes;) {
     int piece = bytes - done > PIECE ? PIECE : (int)(bytes - done);
@@ -125,6 +130,7 @@ caviar_status caviar_world_mpi_open(caviar_world **out, caviar_error *err) {
     MPI_Comm_free(&local);
   }
   d->allgather = mpi_allgather;
+  d->barrier = mpi_barrier;
   d->broadcast = mpi_broadcast;
   d->send = mpi_send;
   d->recv = mpi_recv;

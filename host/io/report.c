@@ -81,7 +81,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   cJSON_AddBoolToObject(root, "stopped_by_time_budget", r->out_of_time);
   if (r->n_ranks > 0) {
     /* A distributed sweep: each rank's host, device and share of the work (busy: training,
-     * judging and testing; comm: in exchanges and messages, waiting for the others included). */
+     * judging and testing; comm: in exchanges and messages; wait: for the others to reach one). */
     cJSON *ranks = cJSON_AddArrayToObject(root, "ranks");
     for (int k = 0; k < r->n_ranks; k++) {
       const caviar_rank_info *q = &r->ranks[k];
@@ -95,6 +95,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
       cJSON_AddNumberToObject(rank, "busy_seconds", q->busy_s);
       cJSON_AddNumberToObject(rank, "busy_fraction", q->wall_s > 0 ? q->busy_s / q->wall_s : 0);
       cJSON_AddNumberToObject(rank, "comm_seconds", q->comm_s);
+      cJSON_AddNumberToObject(rank, "wait_seconds", q->wait_s);
       cJSON_AddNumberToObject(rank, "exchanges", (double)q->exchanges);
       cJSON_AddNumberToObject(rank, "pbt_copies_received", q->copies_in);
       cJSON_AddNumberToObject(rank, "wall_seconds", q->wall_s);

@@ -266,6 +266,7 @@ caviar_status caviar_ranks_finish(run_state *s, caviar_error *err) {
   snprintf(mine.device, sizeof mine.device, "%s", d->device);
   /* The time of this exchange itself is left out of what it reports. */
   mine.comm_s = d->comm_s;
+  mine.wait_s = d->wait_s;
   mine.exchanges = d->exchanges;
   size_t *counts = caviar_alloc((size_t)d->size, sizeof *counts, "the ranks' report", err);
   if (!counts) return CAVIAR_ERUNTIME;

@@ -84,6 +84,7 @@ typedef struct caviar_rank_info {
   double cost;           /* the estimated work it was given (FLOPs, bytes weighted in) */
   double busy_s;         /* seconds training, judging and testing */
   double comm_s;         /* seconds in exchanges and messages */
+  double wait_s;         /* seconds waiting for the other ranks at exchanges */
   double wall_s;         /* seconds from start to end */
   long long exchanges;   /* collective exchanges (one per epoch, and a few per round) */
   int copies_in;         /* PBT: members copied into it from another rank's donor */

@@ -20,13 +20,16 @@ struct caviar_world {
   int local_rank;      /* among the ranks on this host (which GPU it takes) */
   char host[256];      /* this rank's host name */
   char device[160];    /* what this rank trains on, for summary.json */
-  double comm_s;       /* seconds spent in exchanges and messages so far */
+  double comm_s;       /* seconds spent in exchanges and messages so far (not waiting: below) */
+  double wait_s;       /* seconds spent waiting for the other ranks to reach an exchange */
   long long exchanges; /* collective exchanges so far */
   void *impl;
   /* Every rank's bytes, concatenated in rank order (malloc'd into *all); counts[r] gets rank r's
    * byte count (counts has size entries). */
   caviar_status (*allgather)(caviar_world *d, const void *mine, size_t bytes, void **all, size_t *counts,
                              caviar_error *err);
+  /* Returns once every rank has called it. */
+  caviar_status (*barrier)(caviar_world *d, caviar_error *err);
   /* Rank 0's bytes to every rank. */
   caviar_status (*broadcast)(caviar_world *d, void *buf, size_t bytes, caviar_error *err);
   caviar_status (*send)(caviar_world *d, int to, const void *buf, size_t bytes, caviar_error *err);
@@ -40,7 +43,8 @@ struct caviar_world {
 int caviar_world_rank(const caviar_world *d);
 int caviar_world_size(const caviar_world *d);
 
-/* The operations above, timed into comm_s; with a NULL d: the one-process run. */
+/* The operations above, timed into comm_s; with a NULL d: the one-process run. An allgather
+ * first waits for every rank (timed into wait_s), so comm_s is the exchange itself. */
 caviar_status caviar_world_allgather(caviar_world *d, const void *mine, size_t bytes, void **all, size_t *counts,
                                     caviar_error *err);
 caviar_status caviar_world_broadcast(caviar_world *d, void *buf, size_t bytes, caviar_error *err);
