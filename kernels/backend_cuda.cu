@@ -706,6 +706,7 @@ caviar_status cuda_setup(cuda_ctx *ctx, const caviar_backend_options *options, c
   char devices[1024];
   if (caviar_cuda_devices(devices, sizeof devices) == 0)
     return caviar_fail(err, CAVIAR_EINPUT, "--device cuda: %s", devices);
+  if (options && options->device > 0) CAVIAR_CUDA_TRY(err, cudaSetDevice(options->device));
   CAVIAR_CUDA_TRY(err, cudaGetDevice(&ctx->device));
   cudaDeviceProp prop;
   CAVIAR_CUDA_TRY(err, cudaGetDeviceProperties(&prop, ctx->device));

@@ -354,7 +354,7 @@ Test(keep, the_dry_run_counts_the_fifth_arena_only_with_keep_best) {
     cr_assert_eq(caviar_data_load(&spec.data, spec.seed, &data, &err), CAVIAR_OK, "%s", err.msg);
     caviar_backend *be;
     cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
-    caviar_sweep sweep = {&spec, spec.seed, -1, be, &data, NULL, NULL};
+    caviar_sweep sweep = {.spec = &spec, .seed = spec.seed, .trials = -1, .backend = be, .data = &data};
     caviar_sweep_estimate e;
     cr_assert_eq(caviar_sweep_estimate_run(&sweep, &e, &err), CAVIAR_OK, "%s", err.msg);
     bytes[k] = e.arena_bytes;

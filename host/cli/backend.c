@@ -16,6 +16,17 @@ static bool gpu_present(void) {
 #endif
 }
 
+int caviar_local_gpu(int local_rank) {
+#ifdef CAVIAR_HAVE_CUDA
+  char devices[1024];
+  int n = caviar_cuda_devices(devices, sizeof devices);
+  return n > 0 ? local_rank % n : 0;
+#else
+  (void)local_rank;
+  return 0;
+#endif
+}
+
 caviar_status caviar_open_backend(const char *device, bool tf32, caviar_backend **out, const char **description,
                                   caviar_error *err) {
   caviar_backend_options options = {.tf32 = tf32};

@@ -9,6 +9,7 @@
 
 #include "caviar/progress_line.h"
 #include "caviar/report.h"
+#include "caviar/world.h"
 #include "cli.h"
 
 static const char usage[] =
@@ -164,19 +165,45 @@ static int count_survivors(const caviar_sweep_result *r) {
   return n;
 }
 
+/* A distributed sweep's end: a failure on any rank ends every rank at once, with a message naming
+ * the rank and host (never a rank left waiting for the others); otherwise every rank leaves
+ * together. Rank 0 alone reports errors that every rank meets after the sweep. */
+static int finish(caviar_world *world, caviar_status st, const caviar_error *err) {
+  if (world && st != CAVIAR_OK) caviar_world_fail(world, (int)st, err->msg);
+  caviar_world_close(world);
+  return caviar_report(st, err);
+}
+
+static int sweep(const sweep_args *a, caviar_world *world);
+
 int caviar_cmd_sweep(int argc, char **argv) {
   sweep_args a;
   int rc = parse_args(argc, argv, &a);
   if (rc) return rc < 0 ? 0 : rc;
   /* A closed stdout or stderr (| head, | true) fails writes with EPIPE instead of killing the run. */
   signal(SIGPIPE, SIG_IGN);
+  /* Under mpirun or srun, this process is one rank of the sweep (host/dist/world_mpi.c). */
+  caviar_world *world = NULL;
+  caviar_error err;
+  caviar_status st = caviar_world_open(&world, &err);
+  if (st != CAVIAR_OK) return caviar_report(st, &err);
+  if (world && world->rank > 0) a.quiet = true;
+  /* A dry run estimates on rank 0 alone; the other ranks have nothing to do. */
+  if (world && a.dry_run && world->rank > 0) return finish(world, CAVIAR_OK, &err);
+  return sweep(&a, world);
+}
+
+static int sweep(const sweep_args *args, caviar_world *world) {
+  sweep_args a = *args;
+  bool root = caviar_world_rank(world) == 0;
   caviar_spec spec;
   caviar_error err;
   caviar_status st = caviar_load_spec_arg(a.spec_path, &spec, &err);
-  if (st != CAVIAR_OK) return caviar_report(st, &err);
+  if (st != CAVIAR_OK) return finish(world, st, &err);
   uint64_t seed = a.seed_given ? a.seed : spec.seed;
   if (a.population > 0 && spec.early_terminate.type == CAVIAR_STOP_PBT) {
     caviar_spec_free(&spec);
+    caviar_world_close(world);
     return caviar_usage_error("sweep", "--population: pbt trains the whole population together (the spec's trials)");
   }
   if (a.population >= 0) spec.population = a.population;
@@ -192,11 +219,13 @@ int caviar_cmd_sweep(int argc, char **argv) {
   if (a.method) {
     if (spec.method == CAVIAR_METHOD_COARSE_TO_FINE || spec.rounds > 1) {
       caviar_spec_free(&spec);
+      caviar_world_close(world);
       return caviar_usage_error("sweep", "--method cannot replace coarse-to-fine (its rounds have their own keys)");
     }
     bool tpe = strcmp(a.method, "tpe") == 0;
     if (tpe && spec.early_terminate.type == CAVIAR_STOP_PBT) {
       caviar_spec_free(&spec);
+      caviar_world_close(world);
       return caviar_usage_error("sweep", "--method tpe cannot run with pbt (pbt explores by itself)");
     }
     /* The grid is built, and a continuous parameter without grid_points refused, by the sampler. */
@@ -209,14 +238,16 @@ int caviar_cmd_sweep(int argc, char **argv) {
   }
   if (a.data_dir && (st = caviar_data_arg(&spec.data, a.data_dir, false, &err)) != CAVIAR_OK) {
     caviar_spec_free(&spec);
-    return caviar_report(st, &err);
+    return finish(world, st, &err);
   }
   caviar_backend *backend = NULL;
   const char *device = NULL;
   caviar_data data;
-  /* The output folder is checked before the first epoch, not after the last. */
-  st = caviar_report_prepare(a.out_dir, &err);
-  if (st == CAVIAR_OK) st = caviar_open_backend(a.device, a.tf32, &backend, &device, &err);
+  /* The output folder is checked before the first epoch, not after the last (by rank 0, which
+   * writes it). Each rank trains on its own GPU: its rank on the host, modulo the GPUs there. */
+  caviar_backend_options options = {.tf32 = a.tf32, .device = world ? caviar_local_gpu(world->local_rank) : 0};
+  st = root ? caviar_report_prepare(a.out_dir, &err) : CAVIAR_OK;
+  if (st == CAVIAR_OK) st = caviar_open_backend_with(a.device, &options, &backend, &device, &err);
   if (st == CAVIAR_OK) st = caviar_data_load(&spec.data, seed, &data, &err);
   if (st == CAVIAR_OK) {
     char warning[1024];
@@ -226,14 +257,22 @@ int caviar_cmd_sweep(int argc, char **argv) {
   if (st != CAVIAR_OK) {
     if (backend) backend->destroy(backend);
     caviar_spec_free(&spec);
-    return caviar_report(st, &err);
+    return finish(world, st, &err);
   }
+  if (world) snprintf(world->device, sizeof world->device, "%s", device);
   if (!a.quiet)
     fprintf(stderr, "caviar: %s: %zu training, %zu validation, %zu test examples, %d classes; training on %s\n",
             data.train_name, data.split.n_train, data.split.n_val, data.test.n, data.classes, device);
   caviar_progress_printer printer;
   caviar_progress_printer_init(&printer, a.quiet);
-  caviar_sweep sweep = {&spec, seed, a.trials, backend, &data, caviar_print_progress, &printer};
+  caviar_sweep sweep = {.spec = &spec,
+                       .seed = seed,
+                       .trials = a.trials,
+                       .backend = backend,
+                       .data = &data,
+                       .progress = root ? caviar_print_progress : NULL,
+                       .progress_ctx = root ? &printer : NULL,
+                       .world = a.dry_run ? NULL : world};
   if (a.dry_run) {
     caviar_sweep_estimate estimate;
     st = caviar_sweep_estimate_run(&sweep, &estimate, &err);
@@ -242,12 +281,29 @@ int caviar_cmd_sweep(int argc, char **argv) {
     caviar_data_free(&data);
     backend->destroy(backend);
     caviar_spec_free(&spec);
-    return caviar_report(st, &err);
+    return finish(world, st, &err);
   }
   caviar_sweep_result result;
   st = caviar_sweep_run_within(&sweep, a.time_budget, &result, &err);
   caviar_progress_printer_end(&printer);
-  if (st == CAVIAR_OK) {
+  if (st != CAVIAR_OK) {
+    caviar_data_free(&data);
+    backend->destroy(backend);
+    caviar_spec_free(&spec);
+    return finish(world, st, &err);
+  }
+  if (!root) {
+    /* Rank 0 reports and writes; an error every rank meets from here (every trial diverged) is
+     * its to print, and the exit status everyone's. */
+    bool all_diverged = count_survivors(&result) == 0 && !result.out_of_time;
+    caviar_sweep_result_free(&result);
+    caviar_data_free(&data);
+    backend->destroy(backend);
+    caviar_spec_free(&spec);
+    caviar_world_close(world);
+    return all_diverged ? CAVIAR_ERUNTIME : 0;
+  }
+  {
     /* Saved before anything is printed: a reader that went away (| head) costs nothing. */
     caviar_report_info info = {&spec, seed, device, &data, (int)(a.keep > 1000000 ? 1000000 : a.keep)};
     st = caviar_report_write(a.out_dir, &info, &result, &err);
@@ -274,5 +330,6 @@ int caviar_cmd_sweep(int argc, char **argv) {
   caviar_data_free(&data);
   backend->destroy(backend);
   caviar_spec_free(&spec);
+  caviar_world_close(world);
   return caviar_report(st, &err);
 }

@@ -127,6 +127,29 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   put(root, "metric", cJSON_CreateString(caviar_metric_text(info->spec->metric.name)), ok);
   put(root, "keep", cJSON_CreateString(info->spec->keep == CAVIAR_KEEP_BEST ? "best" : "last"), ok);
   put(root, "stopped_by_time_budget", cJSON_CreateBool(r->out_of_time), ok);
+  if (r->n_ranks > 0) {
+    /* A distributed sweep: each rank's host, device and share of the work (busy: training,
+     * judging and testing; comm: in exchanges and messages; wait: for the others to reach one). */
+    cJSON *ranks = put(root, "ranks", cJSON_CreateArray(), ok);
+    for (int k = 0; k < r->n_ranks; k++) {
+      const caviar_rank_info *q = &r->ranks[k];
+      cJSON *rank = cJSON_CreateObject();
+      put(rank, "rank", cJSON_CreateNumber(q->rank), ok);
+      put(rank, "host", cJSON_CreateString(q->host), ok);
+      put(rank, "device", cJSON_CreateString(q->device), ok);
+      put(rank, "trials", cJSON_CreateNumber(q->members), ok);
+      put(rank, "member_epochs", cJSON_CreateNumber(q->member_epochs), ok);
+      put(rank, "assigned_cost", cJSON_CreateNumber(q->cost), ok);
+      put(rank, "busy_seconds", cJSON_CreateNumber(q->busy_s), ok);
+      put(rank, "busy_fraction", cJSON_CreateNumber(q->wall_s > 0 ? q->busy_s / q->wall_s : 0), ok);
+      put(rank, "comm_seconds", cJSON_CreateNumber(q->comm_s), ok);
+      put(rank, "wait_seconds", cJSON_CreateNumber(q->wait_s), ok);
+      put(rank, "exchanges", cJSON_CreateNumber((double)q->exchanges), ok);
+      put(rank, "pbt_copies_received", cJSON_CreateNumber(q->copies_in), ok);
+      put(rank, "wall_seconds", cJSON_CreateNumber(q->wall_s), ok);
+      push(ranks, rank, ok);
+    }
+  }
   const caviar_data *d = info->data;
   cJSON *data = put(root, "data", cJSON_CreateObject(), ok);
   put(data, "train", cJSON_CreateString(d->train_name), ok);

@@ -8,7 +8,7 @@
 #include "train/trainer_internal.h"
 
 typedef struct member_ref {
-  int cohort, slot;
+  int cohort, index; /* the trial's index in the round (its slot is its owner's business: ranks.c) */
   uint32_t trial;
 } member_ref;
 
@@ -62,7 +62,7 @@ caviar_status caviar_pbt_lineage_start(caviar_trial_result *t, caviar_error *err
 static caviar_status exploit(run_state *s, const member_ref *to, const member_ref *from, int epoch, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
   caviar_cohort *cohort = &s->cohorts[to->cohort];
-  caviar_status st = caviar_cohort_copy(sw->backend, cohort, from->slot, to->slot, err);
+  caviar_status st = caviar_ranks_copy(s, to->cohort, from->index, to->index, err);
   if (st != CAVIAR_OK) return st;
   caviar_trial_result *t = &s->result->trials[to->trial];
   const caviar_trial_result *donor = &s->result->trials[from->trial];
@@ -85,15 +85,16 @@ static caviar_status exploit(run_state *s, const member_ref *to, const member_re
     caviar_hp_set(&hp, p->hp, value);
   }
   t->trial.hp = hp;
-  caviar_cohort_set_hparams(cohort, to->slot, &hp);
+  if (s->owner[to->index] == caviar_run_rank(s))
+    caviar_cohort_set_hparams(cohort, caviar_ranks_slot(cohort, to->trial), &hp);
   return lineage_add(t, epoch, cJSON_CreateNumber(from->trial), err);
 }
 
 caviar_status caviar_pbt_step(run_state *s, int epoch, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
   caviar_sweep_result *r = s->result;
-  int n = 0;
-  for (int c = 0; c < s->groups.n_cohorts; c++) n += s->cohorts[c].n;
+  /* Every rank's running members, in the one-process order. */
+  int n = s->n_results;
   member_ref *refs = caviar_alloc((size_t)n + 1, sizeof *refs, "a PBT step", err);
   float *loss = caviar_alloc((size_t)n + 1, sizeof *loss, "a PBT step", err);
   float *acc = caviar_alloc((size_t)n + 1, sizeof *acc, "a PBT step", err);
@@ -102,16 +103,16 @@ caviar_status caviar_pbt_step(run_state *s, int epoch, caviar_error *err) {
   member_ref *donors = caviar_alloc((size_t)n + 1, sizeof *donors, "a PBT step", err);
   caviar_status st = refs && loss && acc && ids && order && donors ? CAVIAR_OK : CAVIAR_ERUNTIME;
   int alive = 0;
-  for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++)
-    for (int slot = 0; slot < s->cohorts[c].n; slot++) {
-      const caviar_trial_result *t = &r->trials[s->cohorts[c].trial[slot]];
-      if (t->status != CAVIAR_TRIAL_RUNNING) continue;
-      refs[alive] = (member_ref){c, slot, t->trial.id};
-      loss[alive] = t->val_loss;
-      acc[alive] = t->val_acc;
-      ids[alive] = t->trial.id;
-      alive++;
-    }
+  for (int k = 0; st == CAVIAR_OK && k < n; k++) {
+    int index = (int)s->results[k].index;
+    const caviar_trial_result *t = &r->trials[s->trials[index].id];
+    if (t->status != CAVIAR_TRIAL_RUNNING) continue;
+    refs[alive] = (member_ref){s->groups.cohort_of[index], index, t->trial.id};
+    loss[alive] = t->val_loss;
+    acc[alive] = t->val_acc;
+    ids[alive] = t->trial.id;
+    alive++;
+  }
   if (st == CAVIAR_OK) caviar_rank(loss, acc, ids, alive, sw->spec->metric.name == CAVIAR_METRIC_VAL_ACC, order);
   int q = (int)floor(sw->spec->early_terminate.quantile * alive);
   /* Worst first; each copies a top-quantile member of its own shape (weights must fit), or failing

@@ -192,6 +192,11 @@ void caviar_cohort_copy_books(caviar_cohort *c, int src, int dst) {
   c->epochs[dst] = c->epochs[src];
 }
 
+void caviar_cohort_set_progress(caviar_cohort *c, int slot, int steps, int epochs) {
+  c->steps[slot] = steps;
+  c->epochs[slot] = epochs;
+}
+
 void caviar_cohort_count_steps(caviar_cohort *c) {
   for (int slot = 0; slot < c->n; slot++) c->steps[slot] += c->taken[slot];
 }

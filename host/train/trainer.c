@@ -51,12 +51,17 @@ static void free_round(run_state *s) {
   free(s->steady_s);
   free(s->steady_steps);
   free(s->calibration_s);
+  free(s->owner);
+  free(s->cohort_started);
+  free(s->results);
   caviar_grouping_free(&s->groups);
   *s = (run_state){.sweep = s->sweep, .result = s->result, .round = s->round, .rounds = s->rounds, .start = s->start,
                    .planned_model_epochs = s->planned_model_epochs, .train_start = s->train_start,
                    .last_report = s->last_report, .best = s->best, .out_of_time = s->out_of_time,
                    .calibrate_steps = s->calibrate_steps, .epochs_run = s->epochs_run,
-                   .time_budget_s = s->time_budget_s, .tpe = s->tpe};
+                   .time_budget_s = s->time_budget_s, .tpe = s->tpe, .synced_samples = s->synced_samples,
+                   .busy_s = s->busy_s, .members = s->members, .member_epochs = s->member_epochs, .cost = s->cost,
+                   .copies_in = s->copies_in};
 }
 
 /* Whether tpe proposes this round's trials: only where results can exist when a trial starts (a
@@ -70,6 +75,12 @@ static int capacity_of(const run_state *s, int c) {
   return s->groups.members[c] < s->population ? s->groups.members[c] : s->population;
 }
 
+/* A rank's share of it: the ranks together hold every member a cohort can have at once. */
+static int rank_capacity_of(const run_state *s, int c) {
+  int size = caviar_world_size(s->sweep->world);
+  return (capacity_of(s, c) + size - 1) / size;
+}
+
 /* Asks the backend whether the whole population fits before anything is allocated. */
 static caviar_status check_memory(const run_state *s, caviar_error *err) {
   int n = s->groups.n_cohorts;
@@ -81,7 +92,7 @@ static caviar_status check_memory(const run_state *s, caviar_error *err) {
   /* tpe may propose dropout for any shape. */
   bool any_dropout = proposes(s) && caviar_space_find(&s->sweep->spec->space, "dropout");
   for (int c = 0; st == CAVIAR_OK && any_dropout && c < n; c++) dropout[c] = true;
-  for (int c = 0; st == CAVIAR_OK && c < n; c++) capacity[c] = capacity_of(s, c);
+  for (int c = 0; st == CAVIAR_OK && c < n; c++) capacity[c] = rank_capacity_of(s, c);
   if (st == CAVIAR_OK)
     st = s->sweep->backend->plan(s->sweep->backend, s->sweep->data, s->groups.shapes, capacity, dropout, n,
                                  s->sweep->spec->keep == CAVIAR_KEEP_BEST, err);
@@ -97,7 +108,7 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
   if (st == CAVIAR_OK) st = check_memory(s, err);
   if (st != CAVIAR_OK) return st;
   for (int c = 0; c < s->groups.n_cohorts; c++)
-    if (capacity_of(s, c) > s->max_capacity) s->max_capacity = capacity_of(s, c);
+    if (rank_capacity_of(s, c) > s->max_capacity) s->max_capacity = rank_capacity_of(s, c);
   size_t slots = (size_t)s->max_capacity, n_records = (size_t)s->result->brackets.n_brackets * CAVIAR_MAX_RUNGS;
   size_t rows = sw->data->split.n_train > sw->data->test.n ? sw->data->split.n_train : sw->data->test.n;
   s->cohorts = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->cohorts, "cohorts", err);
@@ -115,7 +126,10 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
   s->trained_epochs = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->trained_epochs, "the ETA", err);
   s->steady_s = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->steady_s, "the ETA", err);
   s->steady_steps = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->steady_steps, "the ETA", err);
-  if (!s->steady_s || !s->steady_steps) return CAVIAR_ERUNTIME;
+  s->owner = caviar_alloc((size_t)s->count, sizeof *s->owner, "the trials' ranks", err);
+  s->cohort_started = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->cohort_started, "the cohorts", err);
+  if (!s->steady_s || !s->steady_steps || !s->owner || !s->cohort_started) return CAVIAR_ERUNTIME;
+  for (int i = 0; i < s->count; i++) s->owner[i] = -1;
   if (!s->cohorts || !s->records || !s->order || !s->loss || !s->acc || !s->stats.train_loss || !s->stats.diverged ||
       !s->epoch_loss || !s->epoch_diverged || !s->step_s || !s->calibration_s || !s->planned || !s->trained_epochs)
     return CAVIAR_ERUNTIME;
@@ -127,7 +141,7 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
   st = sw->backend->upload(sw->backend, sw->data, err);
   for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++) {
     caviar_cohort *cohort = &s->cohorts[c];
-    st = caviar_cohort_init(cohort, &s->groups.shapes[c], capacity_of(s, c), sw->seed, err);
+    st = caviar_cohort_init(cohort, &s->groups.shapes[c], rank_capacity_of(s, c), sw->seed, err);
     if (st != CAVIAR_OK) break;
     if (sw->spec->keep == CAVIAR_KEEP_BEST) caviar_cohort_keep_best(cohort);
     st = sw->backend->cohort_alloc(sw->backend, cohort, err);
@@ -169,9 +183,11 @@ static caviar_status propose(run_state *s, int i, const caviar_space *box, cavia
   return CAVIAR_OK;
 }
 
-/* Starts trials while the population has room: each joins its shape's cohort with fresh weights. */
+/* Starts trials while the population has room: each gets a rank (ranks.c) and joins its shape's
+ * cohort there with fresh weights; every rank keeps the books of every trial. */
 static caviar_status fill(run_state *s, const caviar_space *box, caviar_error *err) {
   caviar_sweep_result *r = s->result;
+  int first = s->next;
   while (s->running < s->population && s->next < s->count) {
     int i = s->next++;
     if (proposes(s)) {
@@ -187,17 +203,24 @@ static caviar_status fill(run_state *s, const caviar_space *box, caviar_error *e
     t->val_loss = t->val_acc = t->train_loss = NAN;
     t->status = CAVIAR_TRIAL_RUNNING;
     r->n_trials++;
+    s->running++;
+    if (s->sweep->spec->early_terminate.type == CAVIAR_STOP_PBT) {
+      caviar_status st = caviar_pbt_lineage_start(t, err);
+      if (st != CAVIAR_OK) return st;
+    }
+  }
+  caviar_status assigned = caviar_ranks_assign(s, first, s->next, err);
+  if (assigned != CAVIAR_OK) return assigned;
+  for (int i = first; i < s->next; i++) {
+    if (s->owner[i] != caviar_run_rank(s)) continue;
+    caviar_cohort *cohort = &s->cohorts[s->groups.cohort_of[i]];
     int slot = cohort->n;
-    /* A cohort holds min(population, trials of its shape): the running count bounds it. */
+    /* A cohort holds min(population, trials of its shape), split among the ranks (ranks.c keeps
+     * each rank's share within it): the running count bounds it. */
     assert(slot < cohort->layout.capacity);
     caviar_cohort_add(cohort, &s->trials[i]);
     caviar_status st = s->sweep->backend->init_members(s->sweep->backend, cohort, slot, 1, err);
     if (st != CAVIAR_OK) return st;
-    s->running++;
-    if (s->sweep->spec->early_terminate.type == CAVIAR_STOP_PBT) {
-      st = caviar_pbt_lineage_start(t, err);
-      if (st != CAVIAR_OK) return st;
-    }
   }
   return CAVIAR_OK;
 }
@@ -263,7 +286,8 @@ static caviar_status train_cohort_epoch(run_state *s, int c, caviar_error *err) 
   if (s->train_start == 0) s->train_start = caviar_now();
   do {
     size_t chunk = steps - done, even = (steps + CHUNKS_PER_EPOCH - 1) / CHUNKS_PER_EPOCH;
-    if (s->trained_epochs[c] == 0 && chunk > FIRST_CHUNK_STEPS) chunk = FIRST_CHUNK_STEPS;
+    /* Whether the cohort trained before on any rank: the chunks must not depend on where. */
+    if (!s->cohort_started[c] && done == 0 && chunk > FIRST_CHUNK_STEPS) chunk = FIRST_CHUNK_STEPS;
     else if (chunk > even) chunk = even;
     if (caviar_test_chunk_steps > 0) chunk = steps - done < (size_t)caviar_test_chunk_steps ? steps - done
                                                                                              : (size_t)caviar_test_chunk_steps;
@@ -301,75 +325,118 @@ static caviar_status train_cohort_epoch(run_state *s, int c, caviar_error *err) 
   return CAVIAR_OK;
 }
 
-/* After a cohort's validation: each member whose metric beat its best epoch's (strictly: ties keep
- * the earlier epoch) records this epoch as its best, and the backend copies those members'
- * parameters into their best-epoch copies (model.keep best). */
-static caviar_status keep_best_epochs(run_state *s, caviar_cohort *cohort, caviar_error *err) {
+/* Whether an epoch's validation figures beat the trial's best epoch so far (strictly: ties keep the
+ * earlier epoch; a first epoch always does). */
+static bool beats_best(const run_state *s, const caviar_trial_result *t, float val_loss, float val_acc) {
+  bool by_acc = s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC;
+  float best = t->best_epoch > 0 ? (by_acc ? t->best_val_acc : t->best_val_loss) : NAN;
+  return better(s, by_acc ? val_acc : val_loss, best);
+}
+
+/* After a cohort's validation on this rank (model.keep best): the members whose figures beat their
+ * best epoch's get their parameters copied into their best-epoch copies; then each member at the
+ * last epoch has the weights it keeps read out (a survivor unless they are not finite). mine holds
+ * the cohort's results, slot by slot. */
+static caviar_status keep_and_read(run_state *s, caviar_cohort *cohort, member_result *mine, caviar_error *err) {
+  const caviar_sweep *sw = s->sweep;
   int *improved = caviar_alloc((size_t)cohort->n + 1, sizeof *improved, "the best epochs", err), n = 0;
   if (!improved) return CAVIAR_ERUNTIME;
   for (int slot = 0; slot < cohort->n; slot++) {
-    caviar_trial_result *t = &s->result->trials[cohort->trial[slot]];
-    float best = t->best_epoch > 0 ? (s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? t->best_val_acc
-                                                                                           : t->best_val_loss)
-                                   : NAN;
-    if (t->status == CAVIAR_TRIAL_DIVERGED || !better(s, metric_of(s, t), best)) continue;
-    t->best_epoch = t->epochs;
-    t->best_train_loss = t->train_loss;
-    t->best_val_loss = t->val_loss;
-    t->best_val_acc = t->val_acc;
-    improved[n++] = slot;
+    const caviar_trial_result *t = &s->result->trials[cohort->trial[slot]];
+    if (!mine[slot].diverged && beats_best(s, t, mine[slot].val_loss, mine[slot].val_acc)) improved[n++] = slot;
   }
-  caviar_status st = caviar_cohort_save_best(s->sweep->backend, cohort, improved, n, err);
+  caviar_status st = caviar_cohort_save_best(sw->backend, cohort, improved, n, err);
   free(improved);
+  for (int slot = 0; st == CAVIAR_OK && slot < cohort->n; slot++) {
+    caviar_trial_result *t = &s->result->trials[cohort->trial[slot]];
+    member_result *m = &mine[slot];
+    if (m->diverged || t->epochs + 1 < sw->spec->epochs) continue;
+    t->params = caviar_alloc(cohort->layout.per_member, sizeof(float), "a survivor's parameters", err);
+    st = t->params ? sw->backend->read_arena(sw->backend, cohort, cohort->keep_best ? CAVIAR_ARENA_BEST : CAVIAR_ARENA_PARAMS,
+                                             slot, t->params, err)
+                   : CAVIAR_ERUNTIME;
+    if (st == CAVIAR_OK && !caviar_params_finite(t->params, cohort->layout.per_member)) {
+      m->bad_params = 1;
+      free(t->params);
+      t->params = NULL;
+    }
+  }
   return st;
 }
 
-/* Every running member trains one epoch (each at its own epoch count) and is judged on the
- * validation split. */
+/* Every running member of this rank trains one epoch (each at its own epoch count) and is judged
+ * on the validation split; one at the last epoch has its weights read out. Its results go to every
+ * rank (ranks.c) and into the books in the one-process order. */
 static caviar_status train_and_judge(run_state *s, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
   const caviar_split *split = &sw->data->split;
+  int n_mine = 0;
+  for (int c = 0; c < s->groups.n_cohorts; c++) n_mine += s->cohorts[c].n;
+  member_result *mine = caviar_alloc((size_t)n_mine + 1, sizeof *mine, "epoch results", err);
+  if (!mine) return CAVIAR_ERUNTIME;
+  double t0 = caviar_now();
+  n_mine = 0;
   caviar_epoch_order(split, sw->seed, s->tick, s->order);
   s->epoch_samples = s->epoch_samples_done = 0;
   for (int c = 0; c < s->groups.n_cohorts; c++) {
     size_t batch = (size_t)s->cohorts[c].shape.batch;
     s->epoch_samples += (double)s->cohorts[c].n * (double)(split->n_train / batch * batch);
   }
-  for (int c = 0; c < s->groups.n_cohorts; c++) {
+  caviar_status st = CAVIAR_OK;
+  for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++) {
     caviar_cohort *cohort = &s->cohorts[c];
     if (cohort->n == 0) continue;
-    caviar_status st = train_cohort_epoch(s, c, err);
+    st = train_cohort_epoch(s, c, err);
     if (st == CAVIAR_OK) caviar_cohort_end_epoch(cohort);
     if (st == CAVIAR_OK)
       st = sw->backend->evaluate(sw->backend, cohort, CAVIAR_SET_TRAIN, split->val, split->n_val, s->loss, s->acc, err);
-    if (st != CAVIAR_OK) return st;
-    for (int slot = 0; slot < cohort->n; slot++) {
-      caviar_trial_result *t = &s->result->trials[cohort->trial[slot]];
-      t->epochs++;
-      t->train_loss = s->epoch_loss[slot];
-      t->val_loss = s->loss[slot];
-      t->val_acc = s->acc[slot];
+    int first = n_mine;
+    for (int slot = 0; st == CAVIAR_OK && slot < cohort->n; slot++) {
+      member_result *m = &mine[n_mine++];
+      *m = (member_result){.index = cohort->trial[slot] - (uint32_t)(s->round * s->count),
+                           .train_loss = s->epoch_loss[slot], .val_loss = s->loss[slot], .val_acc = s->acc[slot]};
       /* A member that diverged (model_math.h says when) is out at once; members never share a
        * reduction, so it cannot have touched anyone else. */
-      if (s->epoch_diverged[slot] || caviar_loss_diverged(t->val_loss, cohort->shape.classes))
-        t->status = CAVIAR_TRIAL_DIVERGED;
-      if (s->tpe) {
-        /* Every epoch is a result at that budget; tpe fits the largest budget with enough. */
-        double loss = t->status == CAVIAR_TRIAL_DIVERGED ? INFINITY
-                      : sw->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? -(double)t->val_acc
-                                                                       : (double)t->val_loss;
-        st = caviar_tpe_observe(s->tpe, &t->trial.hp, t->epochs, loss, err);
-        if (st != CAVIAR_OK) return st;
-      }
-      if (t->status != CAVIAR_TRIAL_DIVERGED && better(s, metric_of(s, t), s->best))
-        s->best = metric_of(s, t);
-      st = add_curve_point(s->result, t, err);
+      m->diverged = s->epoch_diverged[slot] || caviar_loss_diverged(m->val_loss, cohort->shape.classes);
+      s->member_epochs++;
+    }
+    if (st == CAVIAR_OK) st = keep_and_read(s, cohort, mine + first, err);
+  }
+  if (st != CAVIAR_OK) {
+    free(mine);
+    return st;
+  }
+  s->busy_s += caviar_now() - t0;
+  if (st == CAVIAR_OK) st = caviar_ranks_exchange(s, mine, n_mine, err);
+  free(mine);
+  for (int k = 0; st == CAVIAR_OK && k < s->n_results; k++) s->cohort_started[s->groups.cohort_of[s->results[k].index]] = 1;
+  for (int k = 0; st == CAVIAR_OK && k < s->n_results; k++) {
+    const member_result *m = &s->results[k];
+    caviar_trial_result *t = &s->result->trials[s->trials[m->index].id];
+    if (!m->diverged && beats_best(s, t, m->val_loss, m->val_acc)) {
+      t->best_epoch = t->epochs + 1;
+      t->best_train_loss = m->train_loss;
+      t->best_val_loss = m->val_loss;
+      t->best_val_acc = m->val_acc;
+    }
+    t->epochs++;
+    t->train_loss = m->train_loss;
+    t->val_loss = m->val_loss;
+    t->val_acc = m->val_acc;
+    if (m->diverged) t->status = CAVIAR_TRIAL_DIVERGED;
+    if (s->tpe) {
+      /* Every epoch is a result at that budget; tpe fits the largest budget with enough. */
+      double loss = t->status == CAVIAR_TRIAL_DIVERGED ? INFINITY
+                    : sw->spec->metric.name == CAVIAR_METRIC_VAL_ACC ? -(double)t->val_acc
+                                                                     : (double)t->val_loss;
+      st = caviar_tpe_observe(s->tpe, &t->trial.hp, t->epochs, loss, err);
       if (st != CAVIAR_OK) return st;
     }
-    st = keep_best_epochs(s, cohort, err);
-    if (st != CAVIAR_OK) return st;
+    if (t->status != CAVIAR_TRIAL_DIVERGED && better(s, metric_of(s, t), s->best))
+      s->best = metric_of(s, t);
+    st = add_curve_point(s->result, t, err);
   }
-  return CAVIAR_OK;
+  return st;
 }
 
 static caviar_status record(rung_record *rec, const caviar_trial_result *t, caviar_error *err) {
@@ -404,19 +471,17 @@ static caviar_status promoted(const run_state *s, const rung_record *rec, uint32
   return CAVIAR_OK;
 }
 
-typedef caviar_status (*member_visit)(run_state *s, caviar_cohort *cohort, int slot, caviar_trial_result *t,
-                                      caviar_error *err);
+typedef caviar_status (*result_visit)(run_state *s, const member_result *m, caviar_trial_result *t, caviar_error *err);
 
-/* fn for every member still running, cohort by cohort, slot by slot. */
-static caviar_status each_running(run_state *s, member_visit fn, caviar_error *err) {
-  for (int c = 0; c < s->groups.n_cohorts; c++) {
-    caviar_cohort *cohort = &s->cohorts[c];
-    for (int slot = 0; slot < cohort->n; slot++) {
-      caviar_trial_result *t = &s->result->trials[cohort->trial[slot]];
-      if (t->status != CAVIAR_TRIAL_RUNNING) continue;
-      caviar_status st = fn(s, cohort, slot, t, err);
-      if (st != CAVIAR_OK) return st;
-    }
+/* fn for every member still running, in the one-process order of the epoch's results (every rank
+ * holds them all: ranks.c). */
+static caviar_status each_running(run_state *s, result_visit fn, caviar_error *err) {
+  for (int k = 0; k < s->n_results; k++) {
+    const member_result *m = &s->results[k];
+    caviar_trial_result *t = &s->result->trials[s->trials[m->index].id];
+    if (t->status != CAVIAR_TRIAL_RUNNING) continue;
+    caviar_status st = fn(s, m, t, err);
+    if (st != CAVIAR_OK) return st;
   }
   return CAVIAR_OK;
 }
@@ -433,33 +498,20 @@ static rung_record *record_of(run_state *s, const caviar_trial_result *t, int ru
   return &s->records[t->bracket * CAVIAR_MAX_RUNGS + rung];
 }
 
-static caviar_status record_at_rung(run_state *s, caviar_cohort *cohort, int slot, caviar_trial_result *t,
-                                    caviar_error *err) {
-  (void)cohort;
-  (void)slot;
+static caviar_status record_at_rung(run_state *s, const member_result *m, caviar_trial_result *t, caviar_error *err) {
+  (void)m;
   int rung = finished(s, t) ? -1 : rung_of(s, t);
   return rung < 0 ? CAVIAR_OK : record(record_of(s, t, rung), t, err);
 }
 
-/* A member at the last epoch keeps its weights as a survivor (unless they are not finite); one at
- * a rung goes on or is culled. */
-static caviar_status judge(run_state *s, caviar_cohort *cohort, int slot, caviar_trial_result *t, caviar_error *err) {
+/* A member at the last epoch is a survivor with the weights its owner read out (keep_and_read),
+ * unless they are not finite; one at a rung goes on or is culled. */
+static caviar_status judge(run_state *s, const member_result *m, caviar_trial_result *t, caviar_error *err) {
   if (finished(s, t)) {
-    t->status = CAVIAR_TRIAL_SURVIVED;
+    t->status = m->bad_params ? CAVIAR_TRIAL_DIVERGED : CAVIAR_TRIAL_SURVIVED;
     /* model.keep best: the weights of its best validation epoch. */
-    t->kept_best = cohort->keep_best;
-    t->params = caviar_alloc(cohort->layout.per_member, sizeof(float), "a survivor's parameters", err);
-    caviar_status st = t->params ? s->sweep->backend->read_arena(s->sweep->backend, cohort,
-                                                                  t->kept_best ? CAVIAR_ARENA_BEST : CAVIAR_ARENA_PARAMS,
-                                                                  slot, t->params, err)
-                                 : CAVIAR_ERUNTIME;
-    if (st == CAVIAR_OK && !caviar_params_finite(t->params, cohort->layout.per_member)) {
-      t->status = CAVIAR_TRIAL_DIVERGED;
-      t->kept_best = false;
-      free(t->params);
-      t->params = NULL;
-    }
-    return st;
+    t->kept_best = !m->bad_params && s->sweep->spec->keep == CAVIAR_KEEP_BEST;
+    return CAVIAR_OK;
   }
   int rung = rung_of(s, t);
   if (rung < 0) return CAVIAR_OK;
@@ -488,23 +540,30 @@ static caviar_status compact_all(run_state *s, caviar_error *err) {
     for (int slot = 0; slot < cohort->n; slot++)
       if (s->result->trials[cohort->trial[slot]].status == CAVIAR_TRIAL_RUNNING) keep[n_keep++] = slot;
     if (n_keep < cohort->n) st = caviar_cohort_compact(s->sweep->backend, cohort, keep, n_keep, err);
-    s->running += n_keep;
   }
+  /* Every rank's: the population's room is shared. */
+  for (int k = 0; k < s->n_results; k++)
+    s->running += s->result->trials[s->trials[s->results[k].index].id].status == CAVIAR_TRIAL_RUNNING;
   free(keep);
   return st;
 }
 
-/* The round's survivors, once, on the test split: their saved weights in fresh cohorts by shape. */
+/* The round's survivors, once, on the test split: their saved weights in fresh cohorts by shape,
+ * each rank its own; then every rank gets the results and rank 0 the weights. */
+static bool tests_here(const run_state *s, int i) {
+  return s->owner[i] == caviar_run_rank(s) && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_SURVIVED;
+}
+
 static caviar_status test_survivors(run_state *s, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
   caviar_sweep_result *r = s->result;
+  double t0 = caviar_now();
   size_t n_test = sw->data->test.n;
   for (size_t i = 0; i < n_test; i++) s->order[i] = (uint32_t)i;
   caviar_status st = CAVIAR_OK;
   for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++) {
     int n = 0;
-    for (int i = 0; i < s->count; i++)
-      n += s->groups.cohort_of[i] == c && r->trials[s->trials[i].id].status == CAVIAR_TRIAL_SURVIVED;
+    for (int i = 0; i < s->count; i++) n += s->groups.cohort_of[i] == c && tests_here(s, i);
     if (n == 0) continue;
     caviar_cohort cohort;
     float *loss = caviar_alloc((size_t)n, sizeof *loss, "test results", err);
@@ -513,7 +572,7 @@ static caviar_status test_survivors(run_state *s, caviar_error *err) {
     if (st == CAVIAR_OK) {
       for (int i = 0; i < s->count; i++) {
         const caviar_trial_result *t = &r->trials[s->trials[i].id];
-        if (s->groups.cohort_of[i] == c && t->status == CAVIAR_TRIAL_SURVIVED) caviar_cohort_add(&cohort, &t->trial);
+        if (s->groups.cohort_of[i] == c && tests_here(s, i)) caviar_cohort_add(&cohort, &t->trial);
       }
       st = sw->backend->cohort_alloc(sw->backend, &cohort, err);
       for (int slot = 0; st == CAVIAR_OK && slot < cohort.n; slot++)
@@ -531,7 +590,8 @@ static caviar_status test_survivors(run_state *s, caviar_error *err) {
     free(loss);
     free(acc);
   }
-  return st;
+  s->busy_s += caviar_now() - t0;
+  return st == CAVIAR_OK ? caviar_ranks_gather_tests(s, err) : st;
 }
 
 /* Seconds left: every cohort's expected member-epochs still to train (at least what its running
@@ -693,7 +753,10 @@ static caviar_status run_round(run_state *s, const caviar_space *box, caviar_err
     if (st == CAVIAR_OK) st = compact_all(s, err);
     s->epochs_run++;
     if (st == CAVIAR_OK) report_progress(s, false);
-    if (st == CAVIAR_OK && out_of_time(s)) {
+    bool stop = st == CAVIAR_OK && out_of_time(s);
+    /* Timed, so rank 0's clock decides for every rank. */
+    if (st == CAVIAR_OK && s->time_budget_s > 0) st = caviar_ranks_agree(s, &stop, err);
+    if (st == CAVIAR_OK && stop) {
       s->out_of_time = true;
       break;
     }
@@ -894,6 +957,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
     }
   }
   out->out_of_time = s.out_of_time;
+  if (st == CAVIAR_OK && calibrate_steps == 0) st = caviar_ranks_finish(&s, err);
   caviar_sampler_free(&sampler);
   caviar_tpe_free(s.tpe);
   caviar_space_free(&box);
@@ -933,5 +997,6 @@ void caviar_sweep_result_free(caviar_sweep_result *r) {
   free(r->boxes);
   free(r->trials);
   free(r->curve);
+  free(r->ranks);
   memset(r, 0, sizeof *r);
 }

@@ -16,6 +16,15 @@ typedef struct rung_record {
   uint32_t *trial;
 } rung_record;
 
+/* One running member's results of an epoch, as its rank reports them to every rank. */
+typedef struct member_result {
+  uint32_t index;       /* the trial's index in the round */
+  float train_loss, val_loss, val_acc;
+  uint8_t diverged;     /* in training, or its validation loss says so */
+  uint8_t bad_params;   /* reached the last epoch with a NaN or Inf parameter */
+  uint8_t unused[2];
+} member_result;
+
 typedef struct run_state {
   const caviar_sweep *sweep;
   caviar_sweep_result *result;
@@ -54,6 +63,16 @@ typedef struct run_state {
   double *calibration_s;     /* dry run: per cohort, seconds per member-step */
   int max_capacity;
   int tick;             /* epochs the population has trained this round */
+  /* Ranks (host/train/ranks.c); one rank owns everything in a one-process run: */
+  int *owner;               /* per trial of the round: the rank training it (-1: not started) */
+  uint8_t *cohort_started;  /* per cohort: whether any rank trained members of it this round */
+  member_result *results;   /* this epoch: every running member's results, by cohort, then by trial */
+  int n_results;
+  double synced_samples;    /* model_samples of every rank, as of the last exchange */
+  double busy_s;            /* this rank: seconds training, judging and testing */
+  int members;              /* this rank: trials it trained */
+  double member_epochs, cost; /* this rank: epochs it trained; estimated work it was given */
+  int copies_in;            /* this rank: PBT copies it received from another rank */
 } run_state;
 
 /* For the tests: > 0 makes every chunk of an epoch this many steps (instead of about half a
@@ -66,6 +85,29 @@ extern int caviar_test_chunk_steps;
 caviar_status caviar_pbt_step(run_state *s, int epoch, caviar_error *err);
 /* A PBT trial's lineage begins: {"epoch": 0, "from": null, "params": its sampled values}. */
 caviar_status caviar_pbt_lineage_start(caviar_trial_result *t, caviar_error *err);
+
+/* The ranks' side of the loop (ranks.c). Every rank holds the books of every trial (the same
+ * decisions from the same numbers); a member's weights live on its owner's device only. */
+static inline int caviar_run_rank(const run_state *s) { return caviar_world_rank(s->sweep->world); }
+/* Gives trials [first, last) of the round an owner: the least-loaded rank by estimated cost that
+ * has room in the trial's cohort (its cohorts hold ceil(capacity / ranks)), the costliest trial
+ * first; the same on every rank. */
+caviar_status caviar_ranks_assign(run_state *s, int first, int last, caviar_error *err);
+/* The slot of a trial in its cohort on its owner (-1: not there). */
+int caviar_ranks_slot(const caviar_cohort *c, uint32_t trial);
+/* This rank's members' results of the epoch to every rank: s->results gets all of them in the
+ * one-process order (by cohort, then by trial index), model_samples every rank's. */
+caviar_status caviar_ranks_exchange(run_state *s, const member_result *mine, int n_mine, caviar_error *err);
+/* PBT's copy of the donor trial (index from) over the member of trial index to, wherever they
+ * live: inside a cohort, or from the donor's rank to the recipient's (point to point). */
+caviar_status caviar_ranks_copy(run_state *s, int cohort, int from, int to, caviar_error *err);
+/* After the round's test evaluation (each rank its own survivors): every rank gets the test
+ * results, rank 0 the survivors' weights. */
+caviar_status caviar_ranks_gather_tests(run_state *s, caviar_error *err);
+/* Rank 0's answer to a question every rank asked (a timed decision, taken once). */
+caviar_status caviar_ranks_agree(run_state *s, bool *flag, caviar_error *err);
+/* At the end: every rank's part, into the result (distributed sweeps only). */
+caviar_status caviar_ranks_finish(run_state *s, caviar_error *err);
 
 CAVIAR_C_END
 

@@ -97,6 +97,13 @@ caviar_status caviar_cohort_copy(caviar_backend *be, caviar_cohort *c, int src, 
  * does not keep them: nothing to do). */
 caviar_status caviar_cohort_save_best(caviar_backend *be, caviar_cohort *c, const int *slots, int n,
                                       caviar_error *err);
+/* A member's whole training state, to move it between processes: parameters, then the first and
+ * the second optimizer state (3 * layout.per_member floats), and its step and epoch counts. Write
+ * puts it over a slot's (the slot's trial and hyperparameters stay its own). */
+caviar_status caviar_cohort_read_member(caviar_backend *be, caviar_cohort *c, int slot, float *state, int *steps,
+                                        int *epochs, caviar_error *err);
+caviar_status caviar_cohort_write_member(caviar_backend *be, caviar_cohort *c, int slot, const float *state, int steps,
+                                         int epochs, caviar_error *err);
 
 /* The most chunks a CUDA training step may be split into (caviar_backend_options.chunks). */
 #define CAVIAR_CUDA_MAX_CHUNKS 8
@@ -107,6 +114,8 @@ typedef struct caviar_backend_options {
                * fallback when capture fails; tested and benchmarked on its own) */
   int chunks; /* CUDA: split each step's members into this many chunks, so one chunk's optimizer
                * pass overlaps the next chunks' GEMMs (0: the backend's default; 1: no overlap) */
+  int device; /* CUDA: which device (0: the first visible; a rank of a distributed sweep takes its
+               * rank on the host, modulo the devices) */
 } caviar_backend_options;
 
 caviar_status caviar_backend_cpu(caviar_backend **out, caviar_error *err);

@@ -126,6 +126,9 @@ void caviar_cohort_set_hparams(caviar_cohort *c, int slot, const caviar_hparams 
  * step and epoch counts of src (its trial and hyperparameters stay its own). */
 void caviar_cohort_compact_books(caviar_cohort *c, const int *keep, int n_keep);
 void caviar_cohort_copy_books(caviar_cohort *c, int src, int dst);
+/* Gives a slot the step and epoch counts of a member whose state came from elsewhere (another
+ * rank's donor in PBT's exploit). */
+void caviar_cohort_set_progress(caviar_cohort *c, int slot, int steps, int epochs);
 /* After a train_epoch call: every slot has taken c->taken[slot] more steps. */
 void caviar_cohort_count_steps(caviar_cohort *c);
 /* After every slot has trained one more whole epoch (the learning-rate decay moves on). */

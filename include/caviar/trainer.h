@@ -9,6 +9,7 @@
 
 #include "caviar/backend.h"
 #include "caviar/data.h"
+#include "caviar/world.h"
 #include "caviar/schedule.h"
 #include "caviar/spec.h"
 #include "caviar/status.h"
@@ -85,7 +86,23 @@ typedef struct caviar_sweep {
   const caviar_data *data;
   caviar_progress_fn progress;
   void *progress_ctx;
+  caviar_world *world; /* the ranks sharing the population (NULL: this process alone) */
 } caviar_sweep;
+
+/* One rank's part in a distributed sweep, as summary.json reports it. */
+typedef struct caviar_rank_info {
+  int rank;
+  char host[256], device[160];
+  int members;           /* trials it trained */
+  double member_epochs;  /* epochs it trained, summed over its members */
+  double cost;           /* the estimated work it was given (FLOPs, bytes weighted in) */
+  double busy_s;         /* seconds training, judging and testing */
+  double comm_s;         /* seconds in exchanges and messages */
+  double wait_s;         /* seconds waiting for the other ranks at exchanges */
+  double wall_s;         /* seconds from start to end */
+  long long exchanges;   /* collective exchanges (one per epoch, and a few per round) */
+  int copies_in;         /* PBT: members copied into it from another rank's donor */
+} caviar_rank_info;
 
 typedef struct caviar_sweep_result {
   caviar_brackets brackets; /* Hyperband's brackets and their rungs (one bracket otherwise) */
@@ -100,6 +117,8 @@ typedef struct caviar_sweep_result {
   double model_samples; /* training examples processed, summed over members */
   bool out_of_time;     /* the time budget stopped it: trials still "running" were stopped */
   double target_std;    /* regression: losses are MSEs of targets standardised by this std; 0 else */
+  int n_ranks;          /* > 0: a distributed sweep over this many ranks, one info each */
+  caviar_rank_info *ranks;
 } caviar_sweep_result;
 
 caviar_status caviar_sweep_run(const caviar_sweep *sweep, caviar_sweep_result *out, caviar_error *err);

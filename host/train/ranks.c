@@ -1,0 +1,280 @@
+/* The trainer's side of a distributed sweep. Every rank runs the same loop over the same books:
+ * the trials are drawn from (seed, k) everywhere, each epoch's results of every member reach every
+ * rank in one exchange and are applied in the order a one-process run applies them, so rungs,
+ * promotions, brackets, zoom boxes and PBT's choices come out the same on every rank and the same
+ * as in one process. What is not replicated is a member's weights: they live on its owner's
+ * device, move point to point when PBT copies across ranks, and reach rank 0 at the end of a
+ * round for best/. With a NULL dist every exchange is a copy and every trial is rank 0's. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/trainer_internal.h"
+
+/* Bytes of memory traffic weighed as this many FLOPs: the ratio of a GPU's FP32 throughput to its
+ * memory bandwidth (H100: 67 TFLOP/s over 3 TB/s) and about a CPU core's (100 GFLOP/s over ~5 GB/s). */
+#define FLOPS_PER_BYTE 20.0
+/* Bytes a training step moves per parameter: parameters, gradients and two moments read, three
+ * written (DESIGN.md's 28 for Adam). */
+#define BYTES_PER_PARAM 28.0
+
+/* The estimated work of one epoch of a member of cohort c: its steps' FLOPs and bytes, and the
+ * validation pass (a forward pass, a third of a step, per row). */
+static double epoch_cost(const run_state *s, int c) {
+  const caviar_shape *shape = &s->groups.shapes[c];
+  const caviar_split *split = &s->sweep->data->split;
+  caviar_layout layout;
+  caviar_layout_make(shape, 1, &layout);
+  double steps = (double)(split->n_train / (size_t)shape->batch);
+  double flops = caviar_shape_train_flops(shape) * shape->batch, bytes = BYTES_PER_PARAM * (double)layout.per_member;
+  double step = flops + FLOPS_PER_BYTE * bytes;
+  return steps * step + (double)split->n_val * caviar_shape_train_flops(shape) / 3.0;
+}
+
+typedef struct new_trial {
+  int index;
+  double cost;
+} new_trial;
+
+static int costlier_first(const void *a, const void *b) {
+  const new_trial *x = a, *y = b;
+  if (x->cost != y->cost) return x->cost > y->cost ? -1 : 1;
+  return (x->index > y->index) - (x->index < y->index);
+}
+
+caviar_status caviar_ranks_assign(run_state *s, int first, int last, caviar_error *err) {
+  int size = caviar_world_size(s->sweep->world), me = caviar_run_rank(s), n_cohorts = s->groups.n_cohorts;
+  if (size == 1) {
+    for (int i = first; i < last; i++) s->owner[i] = 0;
+  } else {
+    double *load = caviar_alloc((size_t)size, sizeof *load, "the ranks' balance", err);
+    int *held = caviar_alloc((size_t)size * (size_t)n_cohorts, sizeof *held, "the ranks' balance", err);
+    new_trial *fresh = caviar_alloc((size_t)(last - first + 1), sizeof *fresh, "the ranks' balance", err);
+    caviar_status st = load && held && fresh ? CAVIAR_OK : CAVIAR_ERUNTIME;
+    for (int i = 0; st == CAVIAR_OK && i < first; i++)
+      if (s->owner[i] >= 0 && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING) {
+        load[s->owner[i]] += epoch_cost(s, s->groups.cohort_of[i]);
+        held[s->owner[i] * n_cohorts + s->groups.cohort_of[i]]++;
+      }
+    for (int i = first; st == CAVIAR_OK && i < last; i++) fresh[i - first] = (new_trial){i, epoch_cost(s, s->groups.cohort_of[i])};
+    if (st == CAVIAR_OK) qsort(fresh, (size_t)(last - first), sizeof *fresh, costlier_first);
+    for (int k = 0; st == CAVIAR_OK && k < last - first; k++) {
+      int c = s->groups.cohort_of[fresh[k].index], best = -1;
+      for (int r = 0; r < size; r++)
+        if (held[r * n_cohorts + c] < s->cohorts[c].layout.capacity && (best < 0 || load[r] < load[best])) best = r;
+      if (best < 0) {
+        st = caviar_fail(err, CAVIAR_ERUNTIME, "internal error: no rank has room for trial %u",
+                         (unsigned)s->trials[fresh[k].index].id);
+        break;
+      }
+      s->owner[fresh[k].index] = best;
+      load[best] += fresh[k].cost;
+      held[best * n_cohorts + c]++;
+    }
+    free(load);
+    free(held);
+    free(fresh);
+    if (st != CAVIAR_OK) return st;
+  }
+  for (int i = first; i < last; i++)
+    if (s->owner[i] == me) {
+      s->members++;
+      s->cost += epoch_cost(s, s->groups.cohort_of[i]);
+    }
+  return CAVIAR_OK;
+}
+
+int caviar_ranks_slot(const caviar_cohort *c, uint32_t trial) {
+  for (int slot = 0; slot < c->n; slot++)
+    if (c->trial[slot] == trial) return slot;
+  return -1;
+}
+
+/* The order a one-process run visits its members in: cohort by cohort, and within a cohort by
+ * when the trial started (slots keep that order through compaction). */
+typedef struct ordered {
+  uint64_t key; /* cohort, then trial index */
+  member_result result;
+} ordered;
+
+static int by_key(const void *a, const void *b) {
+  const ordered *x = a, *y = b;
+  return (x->key > y->key) - (x->key < y->key);
+}
+
+static caviar_status sort_results(run_state *s, caviar_error *err) {
+  ordered *tmp = caviar_alloc((size_t)s->n_results + 1, sizeof *tmp, "an epoch's results", err);
+  if (!tmp) return CAVIAR_ERUNTIME;
+  for (int k = 0; k < s->n_results; k++) {
+    uint32_t index = s->results[k].index;
+    tmp[k] = (ordered){(uint64_t)(uint32_t)s->groups.cohort_of[index] << 32 | index, s->results[k]};
+  }
+  qsort(tmp, (size_t)s->n_results, sizeof *tmp, by_key);
+  for (int k = 0; k < s->n_results; k++) s->results[k] = tmp[k].result;
+  free(tmp);
+  return CAVIAR_OK;
+}
+
+/* What each rank adds in front of its members' results. */
+typedef struct rank_header {
+  double samples; /* model-samples it trained since the last exchange */
+} rank_header;
+
+caviar_status caviar_ranks_exchange(run_state *s, const member_result *mine, int n_mine, caviar_error *err) {
+  caviar_world *d = s->sweep->world;
+  int size = caviar_world_size(d);
+  size_t bytes = sizeof(rank_header) + (size_t)n_mine * sizeof *mine;
+  unsigned char *out = caviar_alloc(bytes, 1, "an epoch's results", err);
+  size_t *counts = caviar_alloc((size_t)size, sizeof *counts, "an epoch's results", err);
+  if (!out || !counts) {
+    free(out);
+    free(counts);
+    return CAVIAR_ERUNTIME;
+  }
+  rank_header h = {s->result->model_samples - s->synced_samples};
+  memcpy(out, &h, sizeof h);
+  if (n_mine) memcpy(out + sizeof h, mine, (size_t)n_mine * sizeof *mine);
+  void *all = NULL;
+  caviar_status st = caviar_world_allgather(d, out, bytes, &all, counts, err);
+  free(out);
+  if (st != CAVIAR_OK) {
+    free(counts);
+    return st;
+  }
+  int n = 0;
+  for (int r = 0; r < size; r++) n += (int)((counts[r] - sizeof h) / sizeof *mine);
+  free(s->results);
+  s->results = caviar_alloc((size_t)n + 1, sizeof *s->results, "an epoch's results", err);
+  if (!s->results) st = CAVIAR_ERUNTIME;
+  const unsigned char *at = all;
+  s->n_results = 0;
+  for (int r = 0; st == CAVIAR_OK && r < size; r++) {
+    memcpy(&h, at, sizeof h);
+    s->synced_samples += h.samples;
+    int k = (int)((counts[r] - sizeof h) / sizeof *mine);
+    memcpy(s->results + s->n_results, at + sizeof h, (size_t)k * sizeof *mine);
+    s->n_results += k;
+    at += counts[r];
+  }
+  free(all);
+  free(counts);
+  if (st != CAVIAR_OK) return st;
+  s->result->model_samples = s->synced_samples;
+  return sort_results(s, err);
+}
+
+caviar_status caviar_ranks_copy(run_state *s, int cohort, int from, int to, caviar_error *err) {
+  caviar_cohort *c = &s->cohorts[cohort];
+  caviar_backend *be = s->sweep->backend;
+  int me = caviar_run_rank(s), giver = s->owner[from], taker = s->owner[to];
+  if (me != giver && me != taker) return CAVIAR_OK;
+  int src = me == giver ? caviar_ranks_slot(c, s->trials[from].id) : -1;
+  int dst = me == taker ? caviar_ranks_slot(c, s->trials[to].id) : -1;
+  if ((me == giver && src < 0) || (me == taker && dst < 0))
+    return caviar_fail(err, CAVIAR_ERUNTIME, "internal error: rank %d does not hold trial %u", me,
+                       (unsigned)s->trials[me == giver && src < 0 ? from : to].id);
+  if (giver == taker) return caviar_cohort_copy(be, c, src, dst, err);
+  /* Across ranks: the donor's parameters, both optimizer states and its step and epoch counts. */
+  size_t floats = 3 * c->layout.per_member, bytes = 2 * sizeof(int) + floats * sizeof(float);
+  unsigned char *msg = caviar_alloc(bytes, 1, "a member copied between ranks", err);
+  if (!msg) return CAVIAR_ERUNTIME;
+  caviar_status st;
+  int progress[2];
+  float *state = (float *)(void *)(msg + 2 * sizeof(int));
+  if (me == giver) {
+    st = caviar_cohort_read_member(be, c, src, state, &progress[0], &progress[1], err);
+    memcpy(msg, progress, sizeof progress);
+    if (st == CAVIAR_OK) st = caviar_world_send(s->sweep->world, taker, msg, bytes, err);
+  } else {
+    st = caviar_world_recv(s->sweep->world, giver, msg, bytes, err);
+    s->copies_in++;
+    memcpy(progress, msg, sizeof progress);
+    if (st == CAVIAR_OK) st = caviar_cohort_write_member(be, c, dst, state, progress[0], progress[1], err);
+  }
+  free(msg);
+  return st;
+}
+
+typedef struct test_result {
+  uint32_t trial;
+  float loss, acc;
+} test_result;
+
+caviar_status caviar_ranks_gather_tests(run_state *s, caviar_error *err) {
+  caviar_world *d = s->sweep->world;
+  if (caviar_world_size(d) == 1) return CAVIAR_OK;
+  caviar_sweep_result *r = s->result;
+  int me = caviar_run_rank(s), size = caviar_world_size(d), n = 0;
+  test_result *mine = caviar_alloc((size_t)s->count + 1, sizeof *mine, "test results", err);
+  size_t *counts = caviar_alloc((size_t)size, sizeof *counts, "test results", err);
+  caviar_status st = mine && counts ? CAVIAR_OK : CAVIAR_ERUNTIME;
+  for (int i = 0; st == CAVIAR_OK && i < s->count; i++) {
+    const caviar_trial_result *t = &r->trials[s->trials[i].id];
+    if (s->owner[i] == me && t->status == CAVIAR_TRIAL_SURVIVED) mine[n++] = (test_result){t->trial.id, t->test_loss, t->test_acc};
+  }
+  void *all = NULL;
+  if (st == CAVIAR_OK) st = caviar_world_allgather(d, mine, (size_t)n * sizeof *mine, &all, counts, err);
+  if (st == CAVIAR_OK) {
+    size_t total = 0;
+    for (int k = 0; k < size; k++) total += counts[k];
+    const test_result *got = all;
+    for (size_t k = 0; k < total / sizeof *got; k++) {
+      r->trials[got[k].trial].test_loss = got[k].loss;
+      r->trials[got[k].trial].test_acc = got[k].acc;
+    }
+  }
+  free(all);
+  free(mine);
+  free(counts);
+  /* The survivors' weights to rank 0, trial by trial in the round's order; the others let theirs go. */
+  for (int i = 0; st == CAVIAR_OK && i < s->count; i++) {
+    caviar_trial_result *t = &r->trials[s->trials[i].id];
+    if (t->status != CAVIAR_TRIAL_SURVIVED || s->owner[i] == 0 || (me != 0 && me != s->owner[i])) continue;
+    caviar_layout layout;
+    caviar_layout_make(&t->shape, 1, &layout);
+    if (me == 0) {
+      t->params = caviar_alloc(layout.per_member, sizeof(float), "a survivor's parameters", err);
+      st = t->params ? caviar_world_recv(d, s->owner[i], t->params, layout.per_member * sizeof(float), err)
+                     : CAVIAR_ERUNTIME;
+    } else {
+      st = caviar_world_send(d, 0, t->params, layout.per_member * sizeof(float), err);
+      free(t->params);
+      t->params = NULL;
+    }
+  }
+  return st;
+}
+
+caviar_status caviar_ranks_agree(run_state *s, bool *flag, caviar_error *err) {
+  unsigned char byte = *flag;
+  caviar_status st = caviar_world_broadcast(s->sweep->world, &byte, 1, err);
+  *flag = byte != 0;
+  return st;
+}
+
+caviar_status caviar_ranks_finish(run_state *s, caviar_error *err) {
+  caviar_world *d = s->sweep->world;
+  if (!d) return CAVIAR_OK;
+  caviar_rank_info mine = {.rank = d->rank,
+                           .members = s->members,
+                           .member_epochs = s->member_epochs,
+                           .cost = s->cost,
+                           .busy_s = s->busy_s,
+                           .copies_in = s->copies_in,
+                           .wall_s = caviar_now() - s->start};
+  snprintf(mine.host, sizeof mine.host, "%s", d->host);
+  snprintf(mine.device, sizeof mine.device, "%s", d->device);
+  /* The time of this exchange itself is left out of what it reports. */
+  mine.comm_s = d->comm_s;
+  mine.wait_s = d->wait_s;
+  mine.exchanges = d->exchanges;
+  size_t *counts = caviar_alloc((size_t)d->size, sizeof *counts, "the ranks' report", err);
+  if (!counts) return CAVIAR_ERUNTIME;
+  void *all = NULL;
+  caviar_status st = caviar_world_allgather(d, &mine, sizeof mine, &all, counts, err);
+  free(counts);
+  if (st != CAVIAR_OK) return st;
+  s->result->ranks = all;
+  s->result->n_ranks = d->size;
+  return CAVIAR_OK;
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# A rank that dies mid-sweep (SIGKILL) or fails (its data folder is missing: an MPMD launch gives
+# rank 1 another --data) ends the whole job with a non-zero status and a message naming the rank,
+# within a time limit: never a hang.
+#   killed.sh CAVIAR MPIEXEC kill|fail
+set -uo pipefail
+caviar=$1 mpiexec=$2 mode=$3
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/caviar-mpi.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+"$caviar" synth "$work/data" --train 1500 --test 300 --features 16 >/dev/null 2>&1 || exit 1
+limit=60
+if [ "$mode" = kill ]; then
+  # Long enough that it is still training when the rank is killed (minutes on its own).
+  timeout $limit "$mpiexec" -np 2 --oversubscribe "$caviar" sweep "$here/long.json" --data "$work/data" \
+    -o "$work/out" -q --threads 1 --seed 5 >"$work/log" 2>&1 &
+  launcher=$!
+  # Wait for a rank to have trained an epoch (the exchanges have begun), then kill rank 1.
+  victim=
+  for _ in $(seq 1 200); do
+    sleep 0.1
+    for pid in $(pgrep -f -- "--seed 5" || true); do
+      [ "$(tr '\0' '\n' </proc/$pid/environ 2>/dev/null | grep -c '^OMPI_COMM_WORLD_RANK=1$')" = 1 ] && victim=$pid
+    done
+    [ -n "$victim" ] && break
+  done
+  [ -n "$victim" ] || { echo "killed.sh: rank 1 never started"; cat "$work/log"; exit 1; }
+  sleep 1
+  kill -9 "$victim"
+  wait $launcher
+  status=$?
+else
+  timeout $limit "$mpiexec" --oversubscribe -np 1 "$caviar" sweep "$here/sh.json" --data "$work/data" -o "$work/out" -q \
+    --threads 1 : -np 1 "$caviar" sweep "$here/sh.json" --data "$work/missing" -o "$work/out" -q --threads 1 \
+    >"$work/log" 2>&1
+  status=$?
+fi
+cat "$work/log" | head -40
+if [ $status -eq 124 ]; then echo "killed.sh: the job hung for ${limit}s"; exit 1; fi
+if [ $status -eq 0 ]; then echo "killed.sh: the job succeeded although a rank died"; exit 1; fi
+if [ "$mode" = kill ]; then
+  grep -q "rank 1" "$work/log" || { echo "killed.sh: no message names rank 1"; exit 1; }
+else
+  grep -q "caviar: rank 1 of 2 on .*: .*missing" "$work/log" || { echo "killed.sh: no 'caviar: rank 1 of 2 on HOST: ...' message"; exit 1; }
+fi
+[ -e "$work/out/summary.json" ] && { echo "killed.sh: a failed job left results"; exit 1; }
+echo "killed.sh: the job ended with status $status"
