@@ -51,7 +51,7 @@ void sweep_text_on(caviar_backend *be, const char *text, caviar_sweep_result *r,
   caviar_data data;
   caviar_error err;
   cr_assert_eq(caviar_data_load(&spec.data, spec.seed, &data, &err), CAVIAR_OK, "%s", err.msg);
-  caviar_sweep sweep = {&spec, spec.seed, -1, be, &data, progress, ctx};
+  caviar_sweep sweep = {&spec, spec.seed, -1, be, &data, progress, ctx, NULL, NULL, 0, NULL, NULL};
   cr_assert_eq(caviar_sweep_run(&sweep, r, &err), CAVIAR_OK, "%s", err.msg);
   caviar_data_free(&data);
   caviar_spec_free(&spec);

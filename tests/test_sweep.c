@@ -31,7 +31,7 @@ static void run_sweep(const char *text, caviar_spec *spec, caviar_data *data, ca
   cr_assert_eq(caviar_data_load(&spec->data, spec->seed, data, &err), CAVIAR_OK, "%s", err.msg);
   caviar_backend *be;
   cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
-  caviar_sweep sweep = {spec, spec->seed, -1, be, data, NULL, NULL};
+  caviar_sweep sweep = {spec, spec->seed, -1, be, data, NULL, NULL, NULL, NULL, 0, NULL, NULL};
   cr_assert_eq(caviar_sweep_run(&sweep, result, &err), CAVIAR_OK, "%s", err.msg);
   be->destroy(be);
 }
@@ -229,7 +229,7 @@ Test(sweep, a_survivor_with_nan_parameters_counts_as_diverged) {
   cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
   real_read_arena = be->read_arena;
   be->read_arena = read_arena_with_a_nan;
-  caviar_sweep sweep = {&spec, spec.seed, -1, be, &data, NULL, NULL};
+  caviar_sweep sweep = {&spec, spec.seed, -1, be, &data, NULL, NULL, NULL, NULL, 0, NULL, NULL};
   cr_assert_eq(caviar_sweep_run(&sweep, &r, &err), CAVIAR_OK, "%s", err.msg);
   for (int i = 0; i < r.n_trials; i++) {
     const caviar_trial_result *t = &r.trials[i];

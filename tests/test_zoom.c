@@ -98,7 +98,7 @@ Test(zoom, a_sweep_samples_each_round_inside_its_box) {
   cr_assert_eq(caviar_data_load(&spec.data, spec.seed, &data, &err), CAVIAR_OK);
   caviar_backend *be;
   cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
-  caviar_sweep sweep = {&spec, spec.seed, -1, be, &data, NULL, NULL};
+  caviar_sweep sweep = {&spec, spec.seed, -1, be, &data, NULL, NULL, NULL, NULL, 0, NULL, NULL};
   caviar_sweep_result r;
   cr_assert_eq(caviar_sweep_run(&sweep, &r, &err), CAVIAR_OK, "%s", err.msg);
   cr_assert_eq(r.n_rounds, 3);

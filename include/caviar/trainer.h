@@ -5,6 +5,7 @@
  * evaluate the survivors once on the test split. */
 
 #include <cjson/cJSON.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "caviar/backend.h"
@@ -63,6 +64,15 @@ typedef struct caviar_progress {
 
 typedef void (*caviar_progress_fn)(const caviar_progress *progress, void *ctx);
 
+typedef struct caviar_sweep_result caviar_sweep_result;
+/* Called with the results so far (trials running, culled, diverged, survived) at epoch
+ * boundaries: at every rung, at most every results_every seconds otherwise, and when the sweep
+ * stops early. An error stops the sweep. */
+typedef caviar_status (*caviar_results_fn)(const caviar_sweep_result *r, void *ctx, caviar_error *err);
+
+/* A sweep's state on disk (include/caviar/sweep_state.h): its journal and snapshots. */
+typedef struct caviar_sweep_state caviar_sweep_state;
+
 typedef struct caviar_sweep {
   const caviar_spec *spec;
   uint64_t seed;
@@ -71,9 +81,14 @@ typedef struct caviar_sweep {
   const caviar_data *data;
   caviar_progress_fn progress;
   void *progress_ctx;
+  caviar_results_fn results; /* NULL: none until the end */
+  void *results_ctx;
+  double results_every;      /* seconds between calls of results away from rungs (<= 0: every epoch) */
+  caviar_sweep_state *state; /* NULL: no journal, no snapshots; resuming when it holds a snapshot */
+  const volatile sig_atomic_t *stop; /* set (by a signal handler): stop at the next epoch boundary */
 } caviar_sweep;
 
-typedef struct caviar_sweep_result {
+struct caviar_sweep_result {
   caviar_plan plan;     /* brackets and rungs */
   int n_trials;
   caviar_trial_result *trials; /* indexed by trial id; coarse-to-fine round r holds ids r * trials .. */
@@ -85,7 +100,8 @@ typedef struct caviar_sweep_result {
   double wall_seconds;  /* from the first cohort allocation to the last test evaluation */
   double model_samples; /* training examples processed, summed over members */
   bool out_of_time;     /* the time budget stopped it: trials still "running" were stopped */
-} caviar_sweep_result;
+  bool interrupted;     /* *stop ended it at an epoch boundary (a snapshot was written when state is set) */
+};
 
 caviar_status caviar_sweep_run(const caviar_sweep *sweep, caviar_sweep_result *out, caviar_error *err);
 /* The sweep within a time budget in seconds (<= 0: none): it stops at a rung boundary (any epoch
