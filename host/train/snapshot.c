@@ -562,9 +562,11 @@ caviar_status caviar_state_create(const char *out_dir, const char *identity, dou
   if (status != CAVIAR_OK) return status;
   caviar_sweep_state *st = *out;
   remove_dir(st->dir);
-  if (mkdir(out_dir, 0755) != 0 && errno != EEXIST)
+  snprintf(st->out_dir, sizeof st->out_dir, "%s", out_dir);
+  if (mkdir(out_dir, 0755) == 0) st->created_out = true;
+  else if (errno != EEXIST)
     status = caviar_fail(err, CAVIAR_EINPUT, "%s: cannot create the output folder: %s", out_dir, strerror(errno));
-  else if (mkdir(st->dir, 0755) != 0)
+  if (status == CAVIAR_OK && mkdir(st->dir, 0755) != 0)
     status = caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot create: %s", st->dir, strerror(errno));
   if (status == CAVIAR_OK) {
     char path[4300];
@@ -677,6 +679,7 @@ void caviar_state_close(caviar_sweep_state *st, bool remove) {
   if (!st) return;
   if (st->journal_fd >= 0) close(st->journal_fd);
   if (remove) remove_dir(st->dir);
+  if (remove && st->created_out) rmdir(st->out_dir); /* only when empty: results stay */
   free(st->buf);
   free(st->snap);
   free(st->j_status);

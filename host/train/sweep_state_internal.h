@@ -13,6 +13,8 @@ CAVIAR_C_BEGIN
 
 struct caviar_sweep_state {
   char dir[4096];          /* OUT/sweep-state */
+  char out_dir[4096];      /* OUT */
+  bool created_out;        /* OUT did not exist before: removed with the state when left empty */
   uint32_t identity_crc;   /* of sweep.json's text */
   double snapshot_every;
   double last_snapshot;    /* when the last snapshot was written (or the state opened) */
