@@ -31,14 +31,28 @@
 #define SNAP_VERSION 1u
 
 void caviar_fault_point(const char *name) {
-  static int count;
+  static char names[8][16];
+  static int counts[8];
   const char *spec = getenv("CAVIAR_KILL_AT");
   if (!spec) return;
-  const char *colon = strchr(spec, ':');
-  size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
-  if (len != strlen(name) || strncmp(spec, name, len) != 0) return;
-  int at = colon ? atoi(colon + 1) : 1;
-  if (++count == at) raise(SIGKILL);
+  int k = 0;
+  while (k < 8 && names[k][0] && strcmp(names[k], name) != 0) k++;
+  if (k == 8) return;
+  if (!names[k][0]) snprintf(names[k], sizeof names[k], "%s", name);
+  int count = ++counts[k];
+  /* NAME:K[:INT|:TERM], comma-separated: the K-th pass of NAME raises SIGKILL (or the signal named). */
+  char entry[64];
+  for (const char *p = spec; *p;) {
+    size_t len = strcspn(p, ",");
+    snprintf(entry, sizeof entry, "%.*s", (int)(len < 63 ? len : 63), p);
+    p += len + (p[len] == ',');
+    char *colon = strchr(entry, ':');
+    if (!colon) continue;
+    *colon = '\0';
+    char *sig = strchr(colon + 1, ':');
+    if (strcmp(entry, name) != 0 || atoi(colon + 1) != count) continue;
+    raise(sig && !strcmp(sig + 1, "INT") ? SIGINT : sig && !strcmp(sig + 1, "TERM") ? SIGTERM : SIGKILL);
+  }
 }
 
 /* ---- writing ---- */

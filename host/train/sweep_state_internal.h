@@ -68,7 +68,8 @@ caviar_status caviar_state_epoch_end(run_state *s, caviar_error *err);
 caviar_status caviar_state_round_end(run_state *s, caviar_error *err);
 
 /* Fault injection for the tests: with CAVIAR_KILL_AT=NAME:K in the environment, the K-th time
- * (1-based) the point NAME is passed the process kills itself with SIGKILL. Points: chunk (inside
+ * (1-based) the point NAME is passed the process kills itself with SIGKILL (NAME:K:INT or :TERM
+ * raises that signal instead; entries separated by commas). Points: chunk (inside
  * an epoch), epoch (an epoch boundary, before the journal), journal (half of a journal write),
  * snapshot (half of a snapshot file written), test (the test pass). */
 void caviar_fault_point(const char *name);
