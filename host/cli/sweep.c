@@ -568,6 +568,9 @@ int caviar_cmd_sweep(int argc, char **argv) {
                        "every trial diverged (NaN or Inf loss): lower learning_rate's range in the spec");
     caviar_sweep_result_free(&result);
   }
+  if (!a.quiet && caviar_state_snapshots(state) > 0)
+    fprintf(stderr, "caviar: %d snapshot(s) of the sweep's state took %.2f s\n", caviar_state_snapshots(state),
+            caviar_state_seconds(state));
   /* Kept while there is something to resume from: a stop, or a failure after a snapshot. */
   bool has_snapshot = caviar_state_snapshots(state) > 0 || caviar_state_resuming(state);
   if (!has_snapshot && state) {
