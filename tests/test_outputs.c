@@ -118,7 +118,7 @@ Test(outputs, a_failed_write_keeps_the_old_results_whole_and_says_why) {
   char *before = snapshot(out);
   /* A file size limit of 2 KiB: no model fits. */
   snprintf(prefix, sizeof prefix, "ulimit -f 4; trap '' XFSZ;");
-  snprintf(args, sizeof args, "sweep %s -o %s --seed 2", small_spec(), out);
+  snprintf(args, sizeof args, "sweep %s -o %s --force --seed 2", small_spec(), out);
   r = run_caviar_with(prefix, args);
   cr_expect_eq(r.status, 1, "%s", r.err);
   cr_expect(strstr(r.err, "cannot write: File too large") != NULL, "the reason is lost: %s", r.err);
@@ -145,7 +145,7 @@ Test(outputs, a_full_disk_keeps_the_old_results_whole_and_says_so) {
            "mount -t tmpfs -o size=256k none %s && "
            "%s sweep %s -o %s/out --seed 1 >/dev/null 2>&1 && cp -r %s/out %s && "
            "(dd if=/dev/zero of=%s/fill bs=1k 2>/dev/null; true) && "
-           "(%s sweep %s -o %s/out --seed 2 >/dev/null 2>%s/err.txt; echo $? >%s/status.txt) && "
+           "(%s sweep %s -o %s/out --force --seed 2 >/dev/null 2>%s/err.txt; echo $? >%s/status.txt) && "
            "cp -r %s/out %s' >/dev/null 2>&1",
            mnt, CAVIAR_BIN, small_spec(), mnt, mnt, before_copy, mnt, CAVIAR_BIN, small_spec(), mnt, scratch_dir(), scratch_dir(), mnt,
            copy);
@@ -186,6 +186,7 @@ Test(outputs, a_killed_runs_leftovers_are_removed_by_the_next_run) {
     fputs("half", f);
     fclose(f);
   }
+  snprintf(args, sizeof args, "sweep %s -o %s --force", small_spec(), out);
   r = run_caviar(args);
   cr_assert_eq(r.status, 0, "%s", r.err);
   cli_result_free(&r);
@@ -275,7 +276,7 @@ Test(outputs, results_that_cannot_be_moved_into_place_are_kept_and_named) {
   if (system(command) != 0) cr_skip_test("no private mount namespace here (unshare -rm)");
   snprintf(command, sizeof command,
            "unshare -rm sh -c '%s sweep %s -o %s --seed 1 >/dev/null 2>&1 && mount --bind %s/best %s/best && "
-           "(%s sweep %s -o %s --seed 2 -q >/dev/null 2>%s; echo $? >%s)'",
+           "(%s sweep %s -o %s --force --seed 2 -q >/dev/null 2>%s; echo $? >%s)'",
            CAVIAR_BIN, small_spec(), out, out, out, CAVIAR_BIN, small_spec(), out, scratch_path("pinned.err"),
            scratch_path("pinned.status"));
   cr_assert_eq(system(command), 0);
@@ -292,7 +293,7 @@ Test(outputs, results_that_cannot_be_moved_into_place_are_kept_and_named) {
   /* The next run leaves the kept results alone. */
   cli_result r;
   char args[4096];
-  snprintf(args, sizeof args, "sweep %s -o %s --seed 3", small_spec(), out);
+  snprintf(args, sizeof args, "sweep %s -o %s --force --seed 3", small_spec(), out);
   r = run_caviar(args);
   cr_expect_eq(r.status, 0, "%s", r.err);
   cli_result_free(&r);

@@ -173,7 +173,8 @@ Test(sweep, a_second_run_replaces_best_as_a_whole) {
   for (int seed = 1; seed <= 2; seed++) {
     sweep_spec(text, sizeof text, data_dir, 6, "\"min\": 1e-3, \"max\": 3e-2", 3);
     scratch_write_text("twice.json", text);
-    snprintf(args, sizeof args, "sweep %s -o %s --seed %d -n %d", scratch_path("twice.json"), out, seed, seed == 1 ? 6 : 3);
+    snprintf(args, sizeof args, "sweep %s -o %s --force --seed %d -n %d", scratch_path("twice.json"), out, seed,
+             seed == 1 ? 6 : 3);
     cli_result run = run_caviar(args);
     cr_assert_eq(run.status, 0, "%s", run.err);
     cli_result_free(&run);

@@ -42,7 +42,7 @@ static cJSON *read_json(const char *path) {
 
 static cli_result sweep(const char *spec, const char *out, const char *flags) {
   char args[4096];
-  snprintf(args, sizeof args, "sweep %s -o %s %s", spec, out, flags);
+  snprintf(args, sizeof args, "sweep %s -o %s --force %s", spec, out, flags);
   return run_caviar(args);
 }
 

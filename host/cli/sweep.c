@@ -1,5 +1,8 @@
 /* caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--seed S] [-n N] ...: the main job. */
+#include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,13 +12,19 @@
 
 #include "caviar/progress_line.h"
 #include "caviar/report.h"
+#include "caviar/sweep_state.h"
 #include "caviar/world.h"
 #include "cli.h"
+
+/* The exit status of a sweep stopped by SIGINT or SIGTERM after saving its snapshot and results. */
+#define EXIT_STOPPED 3
 
 static const char usage[] =
     "usage: caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--tf32] [--seed S] [-n N] [-p N]\n"
     "                    [--data DATA] [--method grid|random|sobol|tpe] [--threads N] [--time-budget T]\n"
-    "                    [--keep N] [--dry-run] [-q] [--json]\n"
+    "                    [--keep N] [--dry-run] [-q] [--json] [--force] [--snapshot-every T]\n"
+    "                    [--results-every T]\n"
+    "       caviar sweep --resume DIR [SPEC] [flags]\n"
     "\n"
     "Train every trial SPEC's sampler draws as one population, cull the losers at each rung of\n"
     "successive halving, evaluate the survivors once on the test split, and save the best.\n"
@@ -37,6 +46,17 @@ static const char usage[] =
     "      --keep N        best/ keeps the top N survivors (default 10; 0: all of them)\n"
     "      --dry-run       print the trials, cohorts, memory and an estimated time from a short\n"
     "                      calibration on the device; train nothing, write nothing\n"
+    "      --force         replace the sweep an existing -o folder holds (its results, state and plots)\n"
+    "      --resume DIR    continue the interrupted sweep in DIR from its last snapshot; the results\n"
+    "                      end bit-identical to an uninterrupted run. SPEC and the flags that shape\n"
+    "                      the sweep (--seed, -n, -p, --method, --data, --keep, --device) may be left\n"
+    "                      out; given, they must match what the sweep started with\n"
+    "      --snapshot-every T\n"
+    "                      write the sweep's state (DIR/sweep-state/) at an epoch boundary at most\n"
+    "                      every T (default 60s; 0: every epoch)\n"
+    "      --results-every T\n"
+    "                      rewrite summary.json and curves.csv at every rung and at most every T\n"
+    "                      otherwise (default 30s; 0: every epoch)\n"
     "  -q, --quiet         no progress lines (errors still go to stderr)\n"
     "      --json          the leaderboard as JSON on stdout (the trials as summary.json has them,\n"
     "                      best first, each with its rank)\n"
@@ -44,15 +64,20 @@ static const char usage[] =
     "\n"
     "Progress goes to stderr: on a terminal one live line, redrawn about once a second to fit its\n"
     "width (best so far is over every trial, culled ones included; best alive over those still\n"
-    "training); otherwise one plain line per epoch. The leaderboard goes to stdout.\n";
+    "training); otherwise one plain line per epoch. The leaderboard goes to stdout.\n"
+    "\n"
+    "SIGINT (Ctrl-C) or SIGTERM: the sweep finishes its epoch, writes a snapshot and the results so\n"
+    "far, says how to resume, and exits with status 3; a second Ctrl-C stops at once, leaving the\n"
+    "last good snapshot. Exit status: 0 done, 1 runtime error, 2 bad input, 3 stopped (resumable).\n";
 
 typedef struct sweep_args {
   const char *spec_path, *out_dir, *device, *data_dir, *method;
+  const char *resume;
   uint64_t seed;
-  bool seed_given, tf32, quiet, json, dry_run;
+  bool seed_given, tf32, quiet, json, dry_run, force, keep_given, device_given;
   long long trials, population; /* < 0: the spec's */
   long long keep;
-  double time_budget;
+  double time_budget, snapshot_every, results_every;
 } sweep_args;
 
 static int parse_args(int argc, char **argv, sweep_args *a) {
@@ -71,15 +96,31 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
                                           {"quiet", no_argument, NULL, 'q'},
                                           {"json", no_argument, NULL, 'j'},
                                           {"help", no_argument, NULL, 'h'},
+                                          {"force", no_argument, NULL, 'F'},
+                                          {"resume", required_argument, NULL, 'r'},
+                                          {"snapshot-every", required_argument, NULL, 'S'},
+                                          {"results-every", required_argument, NULL, 'E'},
                                           {NULL, 0, NULL, 0}};
-  *a = (sweep_args){.out_dir = "caviar-out", .device = "auto", .trials = -1, .population = -1, .keep = 10};
+  *a = (sweep_args){.out_dir = NULL, .device = "auto", .trials = -1, .population = -1, .keep = 10,
+                    .snapshot_every = 60, .results_every = 30};
   uint64_t value;
   int c, rc;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "o:n:p:qh", options, NULL)) != -1) {
     switch (c) {
       case 'o': a->out_dir = optarg; break;
-      case 'd': a->device = optarg; break;
+      case 'd': a->device = optarg, a->device_given = true; break;
+      case 'F': a->force = true; break;
+      case 'r': a->resume = optarg; break;
+      case 'S':
+      case 'E': {
+        double *t = c == 'S' ? &a->snapshot_every : &a->results_every;
+        if (strcmp(optarg, "0") == 0) *t = 0;
+        else if (!caviar_parse_duration(optarg, t))
+          return caviar_usage_error("sweep", "%s expects a duration such as 0, 30, 30s, 5m or 1h, got '%s'",
+                                    c == 'S' ? "--snapshot-every" : "--results-every", optarg);
+        break;
+      }
       case 't': a->tf32 = true; break;
       case 'D': a->data_dir = optarg; break;
       case 'q': a->quiet = true; break;
@@ -113,6 +154,7 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
           return caviar_usage_error("sweep", "--keep expects a whole number from 0 to %lld, got '%s'", CAVIAR_MAX_TRIALS,
                                     optarg);
         a->keep = (long long)value;
+        a->keep_given = true;
         break;
       case 'B':
         if (!caviar_parse_duration(optarg, &a->time_budget))
@@ -128,6 +170,10 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
   }
   if (argc - optind > 1) return caviar_usage_error("sweep", "expected at most one SPEC, got %d", argc - optind);
   a->spec_path = optind < argc ? argv[optind] : NULL;
+  if (a->resume && a->out_dir && strcmp(a->resume, a->out_dir) != 0)
+    return caviar_usage_error("sweep", "--resume %s and -o %s name different folders", a->resume, a->out_dir);
+  if (a->resume && a->force) return caviar_usage_error("sweep", "--resume continues a sweep, --force replaces it: not both");
+  if (!a->out_dir) a->out_dir = a->resume ? a->resume : "caviar-out";
   return 0;
 }
 
@@ -165,6 +211,189 @@ static int count_survivors(const caviar_sweep_result *r) {
   return n;
 }
 
+/* ---- interrupting and resuming ---- */
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig) {
+  if (stop_requested) {
+    /* The second: at once, by the signal itself (the last good snapshot stays on disk). */
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  stop_requested = 1;
+  static const char msg[] = "\ncaviar: stopping at the end of this epoch to save a snapshot (again to stop at once)\n";
+  ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+  (void)ignored;
+}
+
+static void install_stop_handlers(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Whether dir holds (part of) another sweep: results, state or plots. */
+static const char *sweep_file_in(const char *dir) {
+  static const char *const names[] = {"summary.json", "curves.csv", "best", CAVIAR_STATE_DIR};
+  char path[4200];
+  for (int i = 0; i < 4; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    if (access(path, F_OK) == 0) return names[i];
+  }
+  return NULL;
+}
+
+/* Files made from an earlier sweep's results (scripts/plot_sweep.py's pictures, caviar report's
+ * page): they would describe other results than the new ones. */
+static void remove_stale_plots(const char *dir) {
+  static const char *const names[] = {"curves.png",     "params.png", "history.png", "parallel.png",
+                                      "importance.png", "rounds.png", "lineage.png", "report.html"};
+  char path[4200];
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    unlink(path);
+  }
+}
+
+/* The first place two JSON values differ, as "path: was X, now Y". */
+static bool json_difference(const cJSON *a, const cJSON *b, const char *path, char *out, size_t size) {
+  if (cJSON_Compare(a, b, true)) return false;
+  char sub[1024];
+  if (cJSON_IsObject(a) && cJSON_IsObject(b)) {
+    const cJSON *x;
+    cJSON_ArrayForEach(x, a) {
+      snprintf(sub, sizeof sub, "%.700s%s%.200s", path, *path ? "." : "", x->string);
+      const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, x->string);
+      if (!y) {
+        char *was = cJSON_PrintUnformatted(x);
+        snprintf(out, size, "%.600s: was %.200s, now left out", sub, was ? was : "?");
+        free(was);
+        return true;
+      }
+      if (json_difference(x, y, sub, out, size)) return true;
+    }
+    cJSON_ArrayForEach(x, b) if (!cJSON_GetObjectItemCaseSensitive(a, x->string)) {
+      snprintf(sub, sizeof sub, "%.700s%s%.200s", path, *path ? "." : "", x->string);
+      char *now = cJSON_PrintUnformatted(x);
+      snprintf(out, size, "%.600s: not there before, now %.200s", sub, now ? now : "?");
+      free(now);
+      return true;
+    }
+  }
+  if (cJSON_IsArray(a) && cJSON_IsArray(b) && cJSON_GetArraySize(a) == cJSON_GetArraySize(b)) {
+    for (int i = 0; i < cJSON_GetArraySize(a); i++) {
+      snprintf(sub, sizeof sub, "%.900s[%d]", path, i);
+      if (json_difference(cJSON_GetArrayItem(a, i), cJSON_GetArrayItem(b, i), sub, out, size)) return true;
+    }
+  }
+  char *was = cJSON_PrintUnformatted(a), *now = cJSON_PrintUnformatted(b);
+  snprintf(out, size, "%.600s: was %.200s, now %.200s", *path ? path : "(the whole spec)", was ? was : "?", now ? now : "?");
+  free(was);
+  free(now);
+  return true;
+}
+
+/* What a sweep was started with, as sweep.json keeps it. */
+static char *identity_text(const sweep_args *a, const caviar_spec *spec, const char *spec_dir, const char *backend_kind) {
+  cJSON *id = cJSON_CreateObject();
+  cJSON_AddStringToObject(id, "spec_file", spec->source);
+  if (spec_dir) cJSON_AddStringToObject(id, "spec_dir", spec_dir);
+  cJSON_AddStringToObject(id, "spec", spec->text);
+  cJSON_AddNumberToObject(id, "seed", (double)a->seed);
+  cJSON_AddBoolToObject(id, "seed_given", a->seed_given);
+  cJSON_AddNumberToObject(id, "trials", (double)a->trials);
+  cJSON_AddNumberToObject(id, "population", (double)a->population);
+  cJSON_AddNumberToObject(id, "keep", (double)a->keep);
+  if (a->method) cJSON_AddStringToObject(id, "method", a->method);
+  if (a->data_dir) cJSON_AddStringToObject(id, "data", a->data_dir);
+  cJSON_AddStringToObject(id, "backend", backend_kind);
+  char *text = cJSON_Print(id);
+  cJSON_Delete(id);
+  return text;
+}
+
+static const char *kind_name(const caviar_backend *be) { return be->kind == CAVIAR_BACKEND_CUDA ? "cuda" : "cpu"; }
+
+/* --resume: the stored sweep's flags and spec; a flag or SPEC given must agree with them. */
+static int resume_args(sweep_args *a, cJSON *id, char *stored_dir, size_t dir_size) {
+  const char *dir = a->resume;
+  const cJSON *seed = cJSON_GetObjectItem(id, "seed"), *trials = cJSON_GetObjectItem(id, "trials"),
+              *population = cJSON_GetObjectItem(id, "population"), *keep = cJSON_GetObjectItem(id, "keep"),
+              *method = cJSON_GetObjectItem(id, "method"), *data = cJSON_GetObjectItem(id, "data"),
+              *seed_given = cJSON_GetObjectItem(id, "seed_given"), *spec_dir = cJSON_GetObjectItem(id, "spec_dir");
+  if (!cJSON_IsNumber(seed) || !cJSON_IsNumber(trials) || !cJSON_IsNumber(population) || !cJSON_IsNumber(keep) ||
+      !cJSON_IsString(cJSON_GetObjectItem(id, "spec")) || !cJSON_IsString(cJSON_GetObjectItem(id, "spec_file")))
+    return caviar_usage_error("sweep", "%s/%s/sweep.json: damaged (expected spec, spec_file, seed, trials, population, keep)",
+                              dir, CAVIAR_STATE_DIR);
+#define SAME_NUMBER(given, field, value, flag)                                                                       \
+  if (given && (double)(field) != (value)->valuedouble)                                                             \
+    return caviar_usage_error("sweep", "--resume %s: %s %.17g differs from the sweep's %.17g (leave it out to resume)", dir, \
+                              flag, (double)(field), (value)->valuedouble);                                         \
+  field = (value)->valuedouble;
+  bool seed_was = cJSON_IsTrue(seed_given);
+  if (a->seed_given && seed_was && (double)a->seed != seed->valuedouble)
+    return caviar_usage_error("sweep", "--resume %s: --seed %llu differs from the sweep's %.17g (leave it out to resume)",
+                              dir, (unsigned long long)a->seed, seed->valuedouble);
+  if (a->seed_given && !seed_was)
+    return caviar_usage_error("sweep", "--resume %s: --seed was not given when the sweep started (leave it out to resume)",
+                              dir);
+  a->seed_given = seed_was;
+  a->seed = (uint64_t)seed->valuedouble;
+  SAME_NUMBER(a->trials >= 0, a->trials, trials, "-n")
+  SAME_NUMBER(a->population >= 0, a->population, population, "--population")
+  SAME_NUMBER(a->keep_given, a->keep, keep, "--keep")
+#undef SAME_NUMBER
+  const char *m = cJSON_IsString(method) ? method->valuestring : NULL;
+  if (a->method && (!m || strcmp(a->method, m) != 0))
+    return caviar_usage_error("sweep", "--resume %s: --method %s differs from the sweep's %s (leave it out to resume)", dir,
+                              a->method, m ? m : "(the spec's)");
+  a->method = m;
+  const char *d = cJSON_IsString(data) ? data->valuestring : NULL;
+  if (a->data_dir && (!d || strcmp(a->data_dir, d) != 0))
+    return caviar_usage_error("sweep", "--resume %s: --data %s differs from the sweep's %s (leave it out to resume)", dir,
+                              a->data_dir, d ? d : "(the spec's)");
+  a->data_dir = d;
+  snprintf(stored_dir, dir_size, "%s", cJSON_IsString(spec_dir) ? spec_dir->valuestring : "");
+  return 0;
+}
+
+/* The spec to resume with: the stored text, or SPEC when given, which must say the same. */
+static caviar_status resume_spec(const sweep_args *a, const cJSON *id, const char *stored_dir, caviar_spec *spec,
+                                 caviar_error *err) {
+  const char *text = cJSON_GetObjectItem(id, "spec")->valuestring, *source = cJSON_GetObjectItem(id, "spec_file")->valuestring;
+  if (!a->spec_path && strcmp(source, "default spec") == 0) return caviar_spec_load_default(spec, err);
+  if (!a->spec_path) return caviar_spec_parse(text, strlen(text), source, *stored_dir ? stored_dir : NULL, spec, err);
+  caviar_status st = caviar_load_spec_arg(a->spec_path, spec, err);
+  if (st != CAVIAR_OK) return st;
+  cJSON *was = cJSON_Parse(text), *now = cJSON_Parse(spec->text);
+  char diff[1024];
+  if (was && now && json_difference(was, now, "", diff, sizeof diff))
+    st = caviar_fail(err, CAVIAR_EINPUT,
+                     "%s: differs from the spec the sweep in %s started with, at %s; resume without SPEC, or start a new "
+                     "sweep",
+                     a->spec_path, a->resume, diff);
+  cJSON_Delete(was);
+  cJSON_Delete(now);
+  if (st != CAVIAR_OK) caviar_spec_free(spec);
+  return st;
+}
+
+typedef struct results_ctx {
+  const char *dir;
+  const caviar_report_info *info;
+} results_ctx;
+
+static caviar_status write_results_so_far(const caviar_sweep_result *r, void *ctx, caviar_error *err) {
+  const results_ctx *rc = ctx;
+  return caviar_report_write(rc->dir, rc->info, r, err);
+}
+
 /* A distributed sweep's end: a failure on any rank ends every rank at once, with a message naming
  * the rank and host (never a rank left waiting for the others); otherwise every rank leaves
  * together. Rank 0 alone reports errors that every rank meets after the sweep. */
@@ -174,7 +403,17 @@ static int finish(caviar_world *world, caviar_status st, const caviar_error *err
   return caviar_report(st, err);
 }
 
-static int sweep(const sweep_args *a, caviar_world *world);
+
+/* A refusal of the flags or the folder: a usage error in one process; across ranks the job ends
+ * at once (every rank would otherwise wait for the one that left). */
+#define REFUSE(world, ...)                                                   \
+  do {                                                                       \
+    if (!(world)) return caviar_usage_error("sweep", __VA_ARGS__);           \
+    caviar_error refused_;                                                   \
+    return finish((world), caviar_fail(&refused_, CAVIAR_EINPUT, __VA_ARGS__), &refused_); \
+  } while (0)
+
+static int sweep(sweep_args *a, caviar_world *world);
 
 int caviar_cmd_sweep(int argc, char **argv) {
   sweep_args a;
@@ -190,109 +429,191 @@ int caviar_cmd_sweep(int argc, char **argv) {
   if (world && world->rank > 0) a.quiet = true;
   /* A dry run estimates on rank 0 alone; the other ranks have nothing to do. */
   if (world && a.dry_run && world->rank > 0) return finish(world, CAVIAR_OK, &err);
+  /* Snapshots hold the members a process trains; across ranks each holds only its share. */
+  if (world && a.resume)
+    REFUSE(world, "--resume: a sweep across ranks cannot be resumed yet; resume it in one process (without mpirun)");
   return sweep(&a, world);
 }
 
-static int sweep(const sweep_args *args, caviar_world *world) {
-  sweep_args a = *args;
+/* Loads (or, resuming, restores) the spec and applies the flags to it; a non-zero return is the
+ * exit status of a refusal. */
+static int sweep_spec(sweep_args *a, caviar_world *world, bool root, caviar_spec *spec, cJSON **identity) {
+  caviar_error err;
+  caviar_status st;
+  *identity = NULL;
+  if (a->resume) {
+    char *text;
+    if ((st = caviar_state_read_identity(a->resume, &text, &err)) != CAVIAR_OK) return caviar_report(st, &err);
+    *identity = cJSON_Parse(text);
+    free(text);
+    if (!*identity) return caviar_usage_error("sweep", "%s/%s/sweep.json: damaged (not JSON)", a->resume, CAVIAR_STATE_DIR);
+    char stored_dir[4096];
+    int rc = resume_args(a, *identity, stored_dir, sizeof stored_dir);
+    if (rc == 0) {
+      st = resume_spec(a, *identity, stored_dir, spec, &err);
+      if (st != CAVIAR_OK) rc = caviar_report(st, &err);
+    }
+    if (rc) {
+      cJSON_Delete(*identity);
+      *identity = NULL;
+    }
+    return rc;
+  }
+  st = caviar_load_spec_arg(a->spec_path, spec, &err);
+  if (st != CAVIAR_OK) return finish(world, st, &err);
+  /* Rank 0 writes the folder, so it alone looks at what is there. */
+  const char *held = a->dry_run || !root ? NULL : sweep_file_in(a->out_dir);
+  if (held && !a->force) {
+    caviar_spec_free(spec);
+    REFUSE(world, "%s holds another sweep (%s): pass --force to replace it, --resume %s to continue it, or choose another -o",
+           a->out_dir, held, a->out_dir);
+  }
+  return 0;
+}
+
+/* The flags that change the spec: checked and applied (every rank meets the same refusals). */
+static int apply_flags(const sweep_args *a, caviar_world *world, caviar_spec *spec) {
+  if (a->population > 0 && spec->early_terminate.type == CAVIAR_STOP_PBT)
+    REFUSE(world, "--population: pbt trains the whole population together (the spec's trials)");
+  if (a->population >= 0) spec->population = a->population;
+  if (a->trials >= 0 && spec->early_terminate.type == CAVIAR_STOP_HYPERBAND) {
+    caviar_brackets hb;
+    caviar_brackets_make(&spec->early_terminate, 0, &hb);
+    long long held = caviar_brackets_trials(&hb);
+    if (a->trials != held) REFUSE(world, "--trials: hyperband's brackets hold %lld trials; -n cannot change that", held);
+  }
+  if (a->method) {
+    if (spec->method == CAVIAR_METHOD_COARSE_TO_FINE || spec->rounds > 1)
+      REFUSE(world, "--method cannot replace coarse-to-fine (its rounds have their own keys)");
+    bool tpe = strcmp(a->method, "tpe") == 0;
+    if (tpe && spec->early_terminate.type == CAVIAR_STOP_PBT)
+      REFUSE(world, "--method tpe cannot run with pbt (pbt explores by itself)");
+    /* The grid is built, and a continuous parameter without grid_points refused, by the sampler. */
+    spec->method = strcmp(a->method, "grid") == 0    ? CAVIAR_METHOD_GRID
+                   : strcmp(a->method, "sobol") == 0 ? CAVIAR_METHOD_SOBOL
+                   : tpe                             ? CAVIAR_METHOD_TPE
+                                                     : CAVIAR_METHOD_RANDOM;
+    /* A grid's trials default to all its points; any other method's to the usual count. */
+    if (!spec->trials_given) spec->trials = spec->method == CAVIAR_METHOD_GRID ? CAVIAR_MAX_TRIALS : CAVIAR_DEFAULT_TRIALS;
+  }
+  return 0;
+}
+
+/* The sweep's state on disk: a new journal (the output folder's stale plots go), or the one a
+ * resumed sweep continues. Not across ranks: each would hold only its share of the members. */
+static caviar_status open_state(const sweep_args *a, const caviar_spec *spec, const caviar_backend *backend,
+                                caviar_sweep_state **state, char *note, size_t note_size, caviar_error *err) {
+  if (a->resume) return caviar_state_resume(a->out_dir, a->snapshot_every, state, note, note_size, err);
+  /* The spec's folder, absolute, so a resume from elsewhere finds its relative data paths. */
+  char spec_dir[PATH_MAX] = "", folder[PATH_MAX];
+  if (a->spec_path) {
+    snprintf(folder, sizeof folder, "%s", a->spec_path);
+    char *slash = strrchr(folder, '/');
+    if (slash) *slash = '\0';
+    else strcpy(folder, ".");
+    if (!realpath(folder, spec_dir)) spec_dir[0] = '\0';
+  }
+  char *text = identity_text(a, spec, a->spec_path ? spec_dir : NULL, kind_name(backend));
+  caviar_status st = text ? caviar_state_create(a->out_dir, text, a->snapshot_every, state, err)
+                          : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory describing the sweep");
+  free(text);
+  if (st == CAVIAR_OK) remove_stale_plots(a->out_dir);
+  return st;
+}
+
+static int sweep(sweep_args *a, caviar_world *world) {
   bool root = caviar_world_rank(world) == 0;
   caviar_spec spec;
+  cJSON *identity;
+  int rc = sweep_spec(a, world, root, &spec, &identity);
+  if (rc) return rc;
+  if (!a->seed_given) a->seed = spec.seed;
+  uint64_t seed = a->seed;
+  rc = apply_flags(a, world, &spec);
   caviar_error err;
-  caviar_status st = caviar_load_spec_arg(a.spec_path, &spec, &err);
-  if (st != CAVIAR_OK) return finish(world, st, &err);
-  uint64_t seed = a.seed_given ? a.seed : spec.seed;
-  if (a.population > 0 && spec.early_terminate.type == CAVIAR_STOP_PBT) {
+  caviar_status st = CAVIAR_OK;
+  if (rc == 0 && a->data_dir && (st = caviar_data_arg(&spec.data, a->data_dir, false, &err)) != CAVIAR_OK)
+    rc = finish(world, st, &err);
+  if (rc) {
     caviar_spec_free(&spec);
-    caviar_world_close(world);
-    return caviar_usage_error("sweep", "--population: pbt trains the whole population together (the spec's trials)");
-  }
-  if (a.population >= 0) spec.population = a.population;
-  if (a.trials >= 0 && spec.early_terminate.type == CAVIAR_STOP_HYPERBAND) {
-    caviar_brackets hb;
-    caviar_brackets_make(&spec.early_terminate, 0, &hb);
-    long long held = caviar_brackets_trials(&hb);
-    if (a.trials != held) {
-      caviar_spec_free(&spec);
-      return caviar_usage_error("sweep", "--trials: hyperband's brackets hold %lld trials; -n cannot change that", held);
-    }
-  }
-  if (a.method) {
-    if (spec.method == CAVIAR_METHOD_COARSE_TO_FINE || spec.rounds > 1) {
-      caviar_spec_free(&spec);
-      caviar_world_close(world);
-      return caviar_usage_error("sweep", "--method cannot replace coarse-to-fine (its rounds have their own keys)");
-    }
-    bool tpe = strcmp(a.method, "tpe") == 0;
-    if (tpe && spec.early_terminate.type == CAVIAR_STOP_PBT) {
-      caviar_spec_free(&spec);
-      caviar_world_close(world);
-      return caviar_usage_error("sweep", "--method tpe cannot run with pbt (pbt explores by itself)");
-    }
-    /* The grid is built, and a continuous parameter without grid_points refused, by the sampler. */
-    spec.method = strcmp(a.method, "grid") == 0    ? CAVIAR_METHOD_GRID
-                  : strcmp(a.method, "sobol") == 0 ? CAVIAR_METHOD_SOBOL
-                  : tpe                            ? CAVIAR_METHOD_TPE
-                                                   : CAVIAR_METHOD_RANDOM;
-    /* A grid's trials default to all its points; any other method's to the usual count. */
-    if (!spec.trials_given) spec.trials = spec.method == CAVIAR_METHOD_GRID ? CAVIAR_MAX_TRIALS : CAVIAR_DEFAULT_TRIALS;
-  }
-  if (a.data_dir && (st = caviar_data_arg(&spec.data, a.data_dir, false, &err)) != CAVIAR_OK) {
-    caviar_spec_free(&spec);
-    return finish(world, st, &err);
+    cJSON_Delete(identity);
+    return rc;
   }
   caviar_backend *backend = NULL;
   const char *device = NULL;
   caviar_data data;
+  bool data_loaded = false;
+  caviar_sweep_state *state = NULL;
   /* The output folder is checked before the first epoch, not after the last (by rank 0, which
    * writes it). Each rank trains on its own GPU: its rank on the host, modulo the GPUs there. */
-  caviar_backend_options options = {.tf32 = a.tf32, .device = world ? caviar_local_gpu(world->local_rank) : 0};
-  st = root ? caviar_report_prepare(a.out_dir, &err) : CAVIAR_OK;
-  if (st == CAVIAR_OK) st = caviar_open_backend_with(a.device, &options, &backend, &device, &err);
-  if (st == CAVIAR_OK) st = caviar_data_load(&spec.data, seed, &data, &err);
+  caviar_backend_options options = {.tf32 = a->tf32, .device = world ? caviar_local_gpu(world->local_rank) : 0};
+  st = root ? caviar_report_prepare(a->out_dir, &err) : CAVIAR_OK;
+  if (st == CAVIAR_OK) st = caviar_open_backend_with(a->device, &options, &backend, &device, &err);
+  if (st == CAVIAR_OK && identity) {
+    const cJSON *kind = cJSON_GetObjectItem(identity, "backend");
+    if (cJSON_IsString(kind) && strcmp(kind->valuestring, kind_name(backend)) != 0)
+      st = caviar_fail(&err, CAVIAR_EINPUT,
+                       "--resume %s: the sweep started on the %s backend, this run would train on %s (pass --device %s)",
+                       a->resume, kind->valuestring, kind_name(backend), kind->valuestring);
+  }
   if (st == CAVIAR_OK) {
+    st = caviar_data_load(&spec.data, seed, &data, &err);
+    data_loaded = st == CAVIAR_OK;
+  }
+  if (st == CAVIAR_OK && root) {
     char warning[1024];
     caviar_labels_look_real(&data, warning, sizeof warning);
     if (warning[0]) fprintf(stderr, "caviar: warning: %s\n", warning);
   }
+  char note[2600] = "";
+  if (st == CAVIAR_OK && !a->dry_run && !world) st = open_state(a, &spec, backend, &state, note, sizeof note, &err);
+  cJSON_Delete(identity);
   if (st != CAVIAR_OK) {
+    if (data_loaded) caviar_data_free(&data);
     if (backend) backend->destroy(backend);
     caviar_spec_free(&spec);
     return finish(world, st, &err);
   }
   if (world) snprintf(world->device, sizeof world->device, "%s", device);
-  if (!a.quiet)
+  if (note[0]) fprintf(stderr, "caviar: %s\n", note);
+  if (!a->quiet)
     fprintf(stderr, "caviar: %s: %zu training, %zu validation, %zu test examples, %d classes; training on %s\n",
             data.train_name, data.split.n_train, data.split.n_val, data.test.n, data.classes, device);
+  if (caviar_state_resuming(state) && !a->quiet) fprintf(stderr, "caviar: resuming the sweep in %s\n", a->out_dir);
   caviar_progress_printer printer;
-  caviar_progress_printer_init(&printer, a.quiet);
+  caviar_progress_printer_init(&printer, a->quiet);
+  caviar_report_info info = {&spec, seed, device, &data, (int)(a->keep > 1000000 ? 1000000 : a->keep)};
+  results_ctx rctx = {a->out_dir, &info};
+  /* Across ranks the results are written once, at the end, by rank 0 (the survivors' weights
+   * reach it then), and a signal ends the job as mpirun delivers it. */
   caviar_sweep sweep = {.spec = &spec,
-                       .seed = seed,
-                       .trials = a.trials,
-                       .backend = backend,
-                       .data = &data,
-                       .progress = root ? caviar_print_progress : NULL,
-                       .progress_ctx = root ? &printer : NULL,
-                       .world = a.dry_run ? NULL : world};
-  if (a.dry_run) {
+                        .seed = seed,
+                        .trials = a->trials,
+                        .backend = backend,
+                        .data = &data,
+                        .progress = root ? caviar_print_progress : NULL,
+                        .progress_ctx = root ? &printer : NULL,
+                        .world = a->dry_run ? NULL : world,
+                        .results = world ? NULL : write_results_so_far,
+                        .results_ctx = &rctx,
+                        .results_every = a->results_every,
+                        .state = state,
+                        .stop = world ? NULL : &stop_requested};
+  if (a->dry_run) {
     caviar_sweep_estimate estimate;
     st = caviar_sweep_estimate_run(&sweep, &estimate, &err);
-    if (st == CAVIAR_OK) print_estimate(&estimate, device, a.json, spec.early_terminate.type != CAVIAR_STOP_NONE,
+    if (st == CAVIAR_OK) print_estimate(&estimate, device, a->json, spec.early_terminate.type != CAVIAR_STOP_NONE,
                                        spec.keep == CAVIAR_KEEP_BEST);
     caviar_data_free(&data);
     backend->destroy(backend);
     caviar_spec_free(&spec);
     return finish(world, st, &err);
   }
+  if (!world) install_stop_handlers();
   caviar_sweep_result result;
-  st = caviar_sweep_run_within(&sweep, a.time_budget, &result, &err);
+  st = caviar_sweep_run_within(&sweep, a->time_budget, &result, &err);
   caviar_progress_printer_end(&printer);
-  if (st != CAVIAR_OK) {
-    caviar_data_free(&data);
-    backend->destroy(backend);
-    caviar_spec_free(&spec);
-    return finish(world, st, &err);
-  }
-  if (!root) {
+  if (st == CAVIAR_OK && !root) {
     /* Rank 0 reports and writes; an error every rank meets from here (every trial diverged) is
      * its to print, and the exit status everyone's. */
     bool all_diverged = count_survivors(&result) == 0 && !result.out_of_time;
@@ -303,11 +624,13 @@ static int sweep(const sweep_args *args, caviar_world *world) {
     caviar_world_close(world);
     return all_diverged ? CAVIAR_ERUNTIME : 0;
   }
-  {
+  int exit_rc = 0;
+  bool finished = false;
+  if (st == CAVIAR_OK) {
     /* Saved before anything is printed: a reader that went away (| head) costs nothing. */
-    caviar_report_info info = {&spec, seed, device, &data, (int)(a.keep > 1000000 ? 1000000 : a.keep)};
-    st = caviar_report_write(a.out_dir, &info, &result, &err);
-    if (a.json) {
+    st = caviar_report_write(a->out_dir, &info, &result, &err);
+    finished = st == CAVIAR_OK && !result.interrupted;
+    if (a->json) {
       char *text = caviar_leaderboard_json(&info, &result);
       if (text) puts(text);
       free(text);
@@ -316,20 +639,42 @@ static int sweep(const sweep_args *args, caviar_world *world) {
     }
     fflush(stdout);
     int survivors = count_survivors(&result), saved = caviar_report_saved_count(&info, &result);
+    if (st == CAVIAR_OK && result.interrupted) {
+      fprintf(stderr,
+              "caviar: stopped; the snapshot is in %s/%s and the results so far in %s\n"
+              "caviar: resume with: caviar sweep --resume %s\n",
+              a->out_dir, CAVIAR_STATE_DIR, a->out_dir, a->out_dir);
+      exit_rc = EXIT_STOPPED;
+    }
     if (st == CAVIAR_OK && result.out_of_time)
       fprintf(stderr, "caviar: the time budget (%.3g s) stopped the sweep: %d trial(s) finished, the rest are listed as running\n",
-              a.time_budget, survivors);
-    if (st == CAVIAR_OK && !a.quiet)
-      fprintf(stderr, "caviar: wrote %s/summary.json, %s/curves.csv and %d model(s) in %s/best/ (%.1f s)\n", a.out_dir,
-              a.out_dir, saved, a.out_dir, result.wall_seconds);
-    if (st == CAVIAR_OK && survivors == 0 && !result.out_of_time)
+              a->time_budget, survivors);
+    if (st == CAVIAR_OK && !a->quiet && !result.interrupted)
+      fprintf(stderr, "caviar: wrote %s/summary.json, %s/curves.csv and %d model(s) in %s/best/ (%.1f s)\n", a->out_dir,
+              a->out_dir, saved, a->out_dir, result.wall_seconds);
+    if (st == CAVIAR_OK && survivors == 0 && !result.out_of_time && !result.interrupted)
       st = caviar_fail(&err, CAVIAR_ERUNTIME,
                        "every trial diverged (NaN or Inf loss): lower learning_rate's range in the spec");
     caviar_sweep_result_free(&result);
   }
+  if (!a->quiet && caviar_state_snapshots(state) > 0)
+    fprintf(stderr, "caviar: %d snapshot(s) of the sweep's state took %.2f s\n", caviar_state_snapshots(state),
+            caviar_state_seconds(state));
+  /* Kept while there is something to resume from: a stop, or a failure after a snapshot. */
+  bool has_snapshot = caviar_state_snapshots(state) > 0 || caviar_state_resuming(state);
+  if (!has_snapshot && state) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s/snapshot.bin", a->out_dir, CAVIAR_STATE_DIR);
+    has_snapshot = access(path, F_OK) == 0;
+  }
+  caviar_state_close(state, finished || !has_snapshot);
+  if (st != CAVIAR_OK && has_snapshot && !finished)
+    fprintf(stderr, "caviar: the last snapshot is kept in %s/%s: caviar sweep --resume %s continues from it\n", a->out_dir,
+            CAVIAR_STATE_DIR, a->out_dir);
   caviar_data_free(&data);
   backend->destroy(backend);
   caviar_spec_free(&spec);
+  if (st != CAVIAR_OK) return finish(world, st, &err);
   caviar_world_close(world);
-  return caviar_report(st, &err);
+  return exit_rc;
 }

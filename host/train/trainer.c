@@ -18,6 +18,7 @@
 #include "caviar/counter_rng.h"
 #include "caviar/trial_json.h"
 #include "caviar/zoom.h"
+#include "train/sweep_state_internal.h"
 #include "train/trainer_internal.h"
 
 const char *caviar_trial_status_name(caviar_trial_status status) {
@@ -61,7 +62,7 @@ static void free_round(run_state *s) {
                    .calibrate_steps = s->calibrate_steps, .epochs_run = s->epochs_run,
                    .time_budget_s = s->time_budget_s, .tpe = s->tpe, .synced_samples = s->synced_samples,
                    .busy_s = s->busy_s, .members = s->members, .member_epochs = s->member_epochs, .cost = s->cost,
-                   .copies_in = s->copies_in};
+                   .copies_in = s->copies_in, .prior_wall = s->prior_wall, .last_results = s->last_results};
 }
 
 /* Whether tpe proposes this round's trials: only where results can exist when a trial starts (a
@@ -201,6 +202,7 @@ static caviar_status fill(run_state *s, const caviar_space *box, caviar_error *e
     t->shape = cohort->shape;
     t->bracket = caviar_bracket_of(&r->brackets, i);
     t->val_loss = t->val_acc = t->train_loss = NAN;
+    t->test_loss = t->test_acc = NAN; /* until the test pass (progressive results say null) */
     t->status = CAVIAR_TRIAL_RUNNING;
     r->n_trials++;
     s->running++;
@@ -317,6 +319,7 @@ static caviar_status train_cohort_epoch(run_state *s, int c, caviar_error *err) 
     double samples = (double)cohort->n * (double)(chunk * batch);
     s->result->model_samples += samples;
     s->epoch_samples_done += samples;
+    caviar_fault_point("chunk");
     if (done < steps && (caviar_test_chunk_steps > 0 || caviar_now() - s->last_report >= REPORT_SECONDS))
       report_progress(s, true);
   } while (done < steps);
@@ -586,6 +589,7 @@ static caviar_status test_survivors(run_state *s, caviar_error *err) {
       }
       sw->backend->cohort_free(sw->backend, &cohort);
       caviar_cohort_free(&cohort);
+      caviar_fault_point("test");
     }
     free(loss);
     free(acc);
@@ -735,6 +739,7 @@ static caviar_status calibrate(run_state *s, caviar_error *err) {
 static caviar_status run_round(run_state *s, const caviar_space *box, caviar_error *err) {
   const caviar_spec *spec = s->sweep->spec;
   caviar_status st = setup_round(s, err);
+  if (st == CAVIAR_OK && s->resume_round) st = caviar_state_restore_round(s, err);
   if (st == CAVIAR_OK && s->calibrate_steps > 0) {
     st = fill(s, box, err);
     return st == CAVIAR_OK ? calibrate(s, err) : st;
@@ -753,6 +758,9 @@ static caviar_status run_round(run_state *s, const caviar_space *box, caviar_err
     if (st == CAVIAR_OK) st = compact_all(s, err);
     s->epochs_run++;
     if (st == CAVIAR_OK) report_progress(s, false);
+    /* The journal, a snapshot, the results so far; a stop request ends the sweep here. */
+    if (st == CAVIAR_OK) st = caviar_state_epoch_end(s, err);
+    if (st == CAVIAR_OK && s->result->interrupted) return st;
     bool stop = st == CAVIAR_OK && out_of_time(s);
     /* Timed, so rank 0's clock decides for every rank. */
     if (st == CAVIAR_OK && s->time_budget_s > 0) st = caviar_ranks_agree(s, &stop, err);
@@ -762,6 +770,7 @@ static caviar_status run_round(run_state *s, const caviar_space *box, caviar_err
     }
   }
   if (st == CAVIAR_OK) st = test_survivors(s, err);
+  if (st == CAVIAR_OK) st = caviar_state_round_end(s, err);
   return st;
 }
 
@@ -939,7 +948,22 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
   caviar_space box = {0};
   if (!out->trials || !out->boxes || !best) st = CAVIAR_ERUNTIME;
   if (st == CAVIAR_OK) st = caviar_space_copy(&spec->space, &box, err);
+  /* Resumed: the results so far come back from the snapshot, and its round is the first one run. */
+  int first_round = 0;
+  if (st == CAVIAR_OK && calibrate_steps == 0) st = caviar_state_begin(&s, per_round, &first_round, err);
   for (s.round = 0; st == CAVIAR_OK && s.round < s.rounds; s.round++) {
+    if (s.round < first_round) {
+      /* A finished round: its box, and the zoom its results gave, as they were. */
+      st = caviar_space_copy(&box, &out->boxes[s.round], err);
+      if (st != CAVIAR_OK) break;
+      out->n_rounds++;
+      int started = out->n_trials, n;
+      out->n_trials = (s.round + 1) * per_round;
+      n = best_so_far(sweep, out, spec->coarse_to_fine.top_k, best);
+      out->n_trials = started;
+      st = caviar_zoom(&box, &spec->space, best, n, spec->coarse_to_fine.zoom, err);
+      continue;
+    }
     st = draw_round(&s, &sampler, &box, per_round, err);
     if (st == CAVIAR_OK) st = caviar_space_copy(&box, &out->boxes[s.round], err);
     if (st == CAVIAR_OK) out->n_rounds++;
@@ -950,7 +974,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
       break;
     }
     free_round(&s);
-    if (s.out_of_time) break;
+    if (s.out_of_time || out->interrupted) break;
     if (st == CAVIAR_OK && s.round + 1 < s.rounds) {
       int n = best_so_far(sweep, out, spec->coarse_to_fine.top_k, best);
       st = caviar_zoom(&box, &spec->space, best, n, spec->coarse_to_fine.zoom, err);
@@ -962,7 +986,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
   caviar_tpe_free(s.tpe);
   caviar_space_free(&box);
   free(best);
-  out->wall_seconds = caviar_now() - s.start;
+  out->wall_seconds = s.prior_wall + caviar_now() - s.start;
   if (st != CAVIAR_OK || calibrate_steps > 0) caviar_sweep_result_free(out);
   return st;
 }

@@ -39,6 +39,9 @@ typedef struct run_state {
   bool out_of_time;            /* the time budget ends the sweep at this epoch boundary */
   int calibrate_steps;         /* > 0: a dry run; each cohort trains this many steps once */
   caviar_tpe *tpe;             /* method tpe: every result so far, across rounds */
+  double prior_wall;           /* resumed: the wall seconds the sweep had run before */
+  double last_results;         /* when sweep->results was last called */
+  bool resume_round;           /* resumed: this round's state comes from the snapshot (sweep_state.c) */
   /* This round: */
   caviar_trial *trials; /* all of the round's trials, drawn up front */
   int count;            /* how many */

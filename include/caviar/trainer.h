@@ -5,6 +5,7 @@
  * evaluate the survivors once on the test split. */
 
 #include <cjson/cJSON.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "caviar/backend.h"
@@ -78,6 +79,15 @@ typedef struct caviar_progress {
 
 typedef void (*caviar_progress_fn)(const caviar_progress *progress, void *ctx);
 
+typedef struct caviar_sweep_result caviar_sweep_result;
+/* Called with the results so far (trials running, culled, diverged, survived) at epoch
+ * boundaries: at every rung, at most every results_every seconds otherwise, and when the sweep
+ * stops early. An error stops the sweep. */
+typedef caviar_status (*caviar_results_fn)(const caviar_sweep_result *r, void *ctx, caviar_error *err);
+
+/* A sweep's state on disk (include/caviar/sweep_state.h): its journal and snapshots. */
+typedef struct caviar_sweep_state caviar_sweep_state;
+
 typedef struct caviar_sweep {
   const caviar_spec *spec;
   uint64_t seed;
@@ -87,6 +97,11 @@ typedef struct caviar_sweep {
   caviar_progress_fn progress;
   void *progress_ctx;
   caviar_world *world; /* the ranks sharing the population (NULL: this process alone) */
+  caviar_results_fn results; /* NULL: none until the end */
+  void *results_ctx;
+  double results_every;      /* seconds between calls of results away from rungs (<= 0: every epoch) */
+  caviar_sweep_state *state; /* NULL: no journal, no snapshots; resuming when it holds a snapshot */
+  const volatile sig_atomic_t *stop; /* set (by a signal handler): stop at the next epoch boundary */
 } caviar_sweep;
 
 /* One rank's part in a distributed sweep, as summary.json reports it. */
@@ -104,7 +119,7 @@ typedef struct caviar_rank_info {
   int copies_in;         /* PBT: members copied into it from another rank's donor */
 } caviar_rank_info;
 
-typedef struct caviar_sweep_result {
+struct caviar_sweep_result {
   caviar_brackets brackets; /* Hyperband's brackets and their rungs (one bracket otherwise) */
   int n_trials;
   caviar_trial_result *trials; /* indexed by trial id; coarse-to-fine round r holds ids r * trials .. */
@@ -119,7 +134,8 @@ typedef struct caviar_sweep_result {
   double target_std;    /* regression: losses are MSEs of targets standardised by this std; 0 else */
   int n_ranks;          /* > 0: a distributed sweep over this many ranks, one info each */
   caviar_rank_info *ranks;
-} caviar_sweep_result;
+  bool interrupted;     /* *stop ended it at an epoch boundary (a snapshot was written when state is set) */
+};
 
 caviar_status caviar_sweep_run(const caviar_sweep *sweep, caviar_sweep_result *out, caviar_error *err);
 /* The sweep within a time budget in seconds (<= 0: none): it stops at a rung boundary (any epoch

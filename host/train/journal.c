@@ -1,0 +1,225 @@
+/* The sweep's journal: append-only JSON lines, one write(2) per epoch boundary, a running CRC-32
+ * of everything written so a snapshot can say which journal it belongs to. What it says is
+ * derived from the results at each epoch boundary (trials started, curve points, status changes,
+ * lineage events), so a journal cut back to a snapshot and continued by the resumed run reads the
+ * same as an uninterrupted run's. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "caviar/trial_json.h"
+#include "caviar/zoom.h"
+#include "train/sweep_state_internal.h"
+
+caviar_status caviar_journal_open(caviar_sweep_state *st, bool fresh, caviar_error *err) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/journal.jsonl", st->dir);
+  if (fresh) {
+    st->journal_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    st->journal_len = 0;
+    st->journal_crc = (uint32_t)crc32(0L, Z_NULL, 0);
+  } else {
+    st->journal_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (st->journal_fd >= 0 && ftruncate(st->journal_fd, (off_t)st->journal_len) != 0) {
+      int e = errno;
+      close(st->journal_fd);
+      st->journal_fd = -1;
+      return caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot cut back to the snapshot's %llu bytes: %s", path,
+                         (unsigned long long)st->journal_len, strerror(e));
+    }
+  }
+  if (st->journal_fd < 0) return caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
+  return CAVIAR_OK;
+}
+
+void caviar_journal_printf(caviar_sweep_state *st, const char *fmt, ...) {
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = st->cap - st->n;
+    int k = vsnprintf(st->buf ? st->buf + st->n : NULL, st->buf ? room : 0, fmt, ap);
+    va_end(ap);
+    if (k < 0) {
+      st->buf_failed = true;
+      return;
+    }
+    if ((size_t)k < room) {
+      st->n += (size_t)k;
+      return;
+    }
+    size_t cap = st->cap ? 2 * st->cap : 65536;
+    while (cap - st->n <= (size_t)k) cap *= 2;
+    char *grown = realloc(st->buf, cap);
+    if (!grown) {
+      st->buf_failed = true;
+      return;
+    }
+    st->buf = grown;
+    st->cap = cap;
+  }
+}
+
+/* "key": number, or null when not finite; floats as %.9g (they round-trip). */
+void caviar_journal_number(caviar_sweep_state *st, const char *key, double x) {
+  if (isfinite(x)) caviar_journal_printf(st, ", \"%s\": %.9g", key, x);
+  else caviar_journal_printf(st, ", \"%s\": null", key);
+}
+
+static void journal_json(caviar_sweep_state *st, const char *key, const cJSON *item) {
+  char *text = item ? cJSON_PrintUnformatted(item) : NULL;
+  caviar_journal_printf(st, ", \"%s\": %s", key, text ? text : "null");
+  free(text);
+}
+
+caviar_status caviar_journal_books(caviar_sweep_state *st, const run_state *s, caviar_error *err) {
+  const caviar_sweep_result *r = s->result;
+  size_t total = (size_t)(s->rounds > 0 ? s->rounds : 1) * (size_t)(s->count > 0 ? s->count : 1);
+  if (!st->j_status) {
+    st->j_status = caviar_alloc(total, sizeof *st->j_status, "the journal's books", err);
+    st->j_lineage = caviar_alloc(total, sizeof *st->j_lineage, "the journal's books", err);
+    if (!st->j_status || !st->j_lineage) return CAVIAR_ERUNTIME;
+  }
+  st->j_trials = r->n_trials;
+  st->j_curve = r->n_curve;
+  for (int i = 0; i < r->n_trials; i++) {
+    st->j_status[i] = (uint8_t)r->trials[i].status;
+    st->j_lineage[i] = r->trials[i].lineage ? cJSON_GetArraySize(r->trials[i].lineage) : 0;
+  }
+  return CAVIAR_OK;
+}
+
+void caviar_journal_epoch(caviar_sweep_state *st, const run_state *s) {
+  const caviar_sweep_result *r = s->result;
+  if (!st->began) {
+    caviar_journal_printf(st, "{\"event\": \"sweep\", \"seed\": %llu, \"trials\": %d, \"rounds\": %d}\n",
+                          (unsigned long long)s->sweep->seed, s->count * s->rounds, s->rounds);
+    st->began = true;
+  }
+  while (st->j_round < s->round) {
+    st->j_round++;
+    caviar_journal_printf(st, "{\"event\": \"round\", \"round\": %d", st->j_round);
+    cJSON *box = caviar_space_box_json(&r->boxes[st->j_round]);
+    journal_json(st, "box", box);
+    cJSON_Delete(box);
+    caviar_journal_printf(st, "}\n");
+  }
+  for (; st->j_trials < r->n_trials; st->j_trials++) {
+    const caviar_trial_result *t = &r->trials[st->j_trials];
+    caviar_journal_printf(st, "{\"event\": \"start\", \"trial\": %u, \"round\": %d, \"bracket\": %d", (unsigned)t->trial.id,
+                          t->trial.round, t->bracket);
+    /* The values it started with (PBT may have changed them since: its lineage's first entry). */
+    const cJSON *first = t->lineage ? cJSON_GetArrayItem(t->lineage, 0) : NULL;
+    if (first) {
+      journal_json(st, "params", cJSON_GetObjectItemCaseSensitive(first, "params"));
+    } else {
+      char params[2048];
+      caviar_hparams_json(&t->trial.hp, params, sizeof params);
+      caviar_journal_printf(st, ", \"params\": %s", params);
+    }
+    caviar_journal_printf(st, "}\n");
+    st->j_status[st->j_trials] = CAVIAR_TRIAL_RUNNING;
+    st->j_lineage[st->j_trials] = first ? 1 : 0;
+  }
+  for (; st->j_curve < r->n_curve; st->j_curve++) {
+    const caviar_curve_point *p = &r->curve[st->j_curve];
+    caviar_journal_printf(st, "{\"event\": \"epoch\", \"trial\": %u, \"epoch\": %d", (unsigned)p->trial, p->epoch);
+    caviar_journal_number(st, "train_loss", p->train_loss);
+    caviar_journal_number(st, "val_loss", p->val_loss);
+    caviar_journal_number(st, "val_acc", p->val_acc);
+    caviar_journal_printf(st, "}\n");
+  }
+  for (int i = 0; i < r->n_trials; i++) {
+    const caviar_trial_result *t = &r->trials[i];
+    int events = t->lineage ? cJSON_GetArraySize(t->lineage) : 0;
+    for (; st->j_lineage[i] < events; st->j_lineage[i]++) {
+      const cJSON *e = cJSON_GetArrayItem(t->lineage, st->j_lineage[i]);
+      caviar_journal_printf(st, "{\"event\": \"pbt\", \"trial\": %u", (unsigned)t->trial.id);
+      journal_json(st, "epoch", cJSON_GetObjectItemCaseSensitive(e, "epoch"));
+      journal_json(st, "from", cJSON_GetObjectItemCaseSensitive(e, "from"));
+      journal_json(st, "params", cJSON_GetObjectItemCaseSensitive(e, "params"));
+      caviar_journal_printf(st, "}\n");
+    }
+    if (st->j_status[i] != (uint8_t)t->status) {
+      caviar_journal_printf(st, "{\"event\": \"%s\", \"trial\": %u, \"epochs\": %d}\n", caviar_trial_status_name(t->status),
+                            (unsigned)t->trial.id, t->epochs);
+      st->j_status[i] = (uint8_t)t->status;
+    }
+  }
+}
+
+void caviar_journal_tested(caviar_sweep_state *st, const run_state *s) {
+  const caviar_sweep_result *r = s->result;
+  for (int i = 0; i < s->count; i++) {
+    const caviar_trial_result *t = &r->trials[s->trials[i].id];
+    if (t->status != CAVIAR_TRIAL_SURVIVED) continue;
+    caviar_journal_printf(st, "{\"event\": \"tested\", \"trial\": %u", (unsigned)t->trial.id);
+    caviar_journal_number(st, "test_loss", t->test_loss);
+    caviar_journal_number(st, "test_acc", t->test_acc);
+    caviar_journal_printf(st, "}\n");
+  }
+}
+
+caviar_status caviar_journal_flush(caviar_sweep_state *st, caviar_error *err) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/journal.jsonl", st->dir);
+  if (st->buf_failed) return caviar_fail(err, CAVIAR_ERUNTIME, "%s: out of memory writing the journal", path);
+  size_t off = 0;
+  if (st->n > 1 && getenv("CAVIAR_KILL_AT")) {
+    /* Half the lines, then the fault point: a torn last line. */
+    size_t half = st->n / 2;
+    if (write(st->journal_fd, st->buf, half) == (ssize_t)half) off = half;
+    caviar_fault_point("journal");
+  }
+  while (off < st->n) {
+    ssize_t k = write(st->journal_fd, st->buf + off, st->n - off);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) {
+      int e = k < 0 ? errno : ENOSPC;
+      /* The journal stays as long as the last whole flush: a snapshot never points past it. */
+      if (ftruncate(st->journal_fd, (off_t)st->journal_len) != 0) {
+      }
+      return caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot write: %s", path, strerror(e));
+    }
+    off += (size_t)k;
+  }
+  st->journal_crc = (uint32_t)crc32(st->journal_crc, (const Bytef *)st->buf, (uInt)st->n);
+  st->journal_len += st->n;
+  st->n = 0;
+  return CAVIAR_OK;
+}
+
+bool caviar_journal_matches(const char *path, uint64_t len, uint32_t crc, char *why, size_t why_size) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(why, why_size, "%s: cannot read: %s", path, strerror(errno));
+    return false;
+  }
+  uLong c = crc32(0L, Z_NULL, 0);
+  unsigned char block[65536];
+  uint64_t left = len;
+  while (left > 0) {
+    size_t want = left < sizeof block ? (size_t)left : sizeof block;
+    size_t got = fread(block, 1, want, f);
+    if (got == 0) break;
+    c = crc32(c, block, (uInt)got);
+    left -= got;
+  }
+  fclose(f);
+  if (left > 0) {
+    snprintf(why, why_size, "%s: shorter (%llu bytes) than the snapshot's %llu", path,
+             (unsigned long long)(len - left), (unsigned long long)len);
+    return false;
+  }
+  if ((uint32_t)c != crc) {
+    snprintf(why, why_size, "%s: its first %llu bytes changed since the snapshot (CRC mismatch)", path,
+             (unsigned long long)len);
+    return false;
+  }
+  return true;
+}

@@ -1,0 +1,715 @@
+/* Snapshots of a sweep at an epoch boundary, the trainer's hooks around them, and opening a
+ * sweep's state folder to start or resume (include/caviar/sweep_state.h).
+ *
+ * A snapshot holds exactly what the rest of the sweep depends on: the results so far (every
+ * trial's record, learning curves, survivors' weights, PBT lineage), the round's trials (tpe's
+ * proposals included) and where they went, the rung records, and every live member's books
+ * (trial, hyperparameters, steps, epochs) with its parameters and both optimizer states read
+ * through the backend. Everything random is a counter function of (seed, trial, step or epoch),
+ * so nothing else is needed: the minibatch order is a function of the epoch, dropout of the
+ * member's step, PBT's draws of the epoch; tpe's observations are replayed from the learning
+ * curves in order; coarse-to-fine boxes are zoomed again from the finished rounds' results. The
+ * file is native-endian binary, checked by a CRC-32 trailer, sized fields and the sweep's
+ * identity, and written through a temporary file renamed into place (the previous one kept as
+ * snapshot.prev.bin). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "caviar/atomic_file.h"
+#include "train/sweep_state_internal.h"
+
+#define SNAP_MAGIC "CAVIARS1"
+#define SNAP_VERSION 1u
+
+void caviar_fault_point(const char *name) {
+  static char names[8][16];
+  static int counts[8];
+  const char *spec = getenv("CAVIAR_KILL_AT");
+  if (!spec) return;
+  int k = 0;
+  while (k < 8 && names[k][0] && strcmp(names[k], name) != 0) k++;
+  if (k == 8) return;
+  if (!names[k][0]) snprintf(names[k], sizeof names[k], "%s", name);
+  int count = ++counts[k];
+  /* NAME:K[:INT|:TERM], comma-separated: the K-th pass of NAME raises SIGKILL (or the signal named). */
+  char entry[64];
+  for (const char *p = spec; *p;) {
+    size_t len = strcspn(p, ",");
+    snprintf(entry, sizeof entry, "%.*s", (int)(len < 63 ? len : 63), p);
+    p += len + (p[len] == ',');
+    char *colon = strchr(entry, ':');
+    if (!colon) continue;
+    *colon = '\0';
+    char *sig = strchr(colon + 1, ':');
+    if (strcmp(entry, name) != 0 || atoi(colon + 1) != count) continue;
+    raise(sig && !strcmp(sig + 1, "INT") ? SIGINT : sig && !strcmp(sig + 1, "TERM") ? SIGTERM : SIGKILL);
+  }
+}
+
+/* ---- writing ---- */
+
+typedef struct writer {
+  FILE *f;
+  uLong crc;
+  size_t bytes;
+} writer;
+
+static void put(writer *w, const void *p, size_t n) {
+  if (n == 0) return;
+  w->crc = crc32(w->crc, p, (uInt)n);
+  /* crc32 takes at most 4 GiB at once: large arenas come in pieces through put_floats. */
+  fwrite(p, 1, n, w->f);
+  w->bytes += n;
+}
+static void put_i32(writer *w, int32_t v) { put(w, &v, sizeof v); }
+static void put_u32(writer *w, uint32_t v) { put(w, &v, sizeof v); }
+static void put_u64(writer *w, uint64_t v) { put(w, &v, sizeof v); }
+static void put_f64(writer *w, double v) { put(w, &v, sizeof v); }
+static void put_floats(writer *w, const float *p, size_t n) {
+  while (n > 0) {
+    size_t k = n < ((size_t)1 << 28) ? n : ((size_t)1 << 28);
+    put(w, p, k * sizeof *p);
+    p += k;
+    n -= k;
+  }
+}
+
+/* The parts of a trial's record that are plain values (its pointers zeroed). */
+static void put_result(writer *w, const caviar_trial_result *t) {
+  caviar_trial_result plain;
+  memset(&plain, 0, sizeof plain);
+  plain.trial = t->trial;
+  plain.shape = t->shape;
+  plain.bracket = t->bracket;
+  plain.status = t->status;
+  plain.epochs = t->epochs;
+  plain.train_loss = t->train_loss;
+  plain.val_loss = t->val_loss;
+  plain.val_acc = t->val_acc;
+  plain.test_loss = t->test_loss;
+  plain.test_acc = t->test_acc;
+  plain.best_epoch = t->best_epoch;
+  plain.best_train_loss = t->best_train_loss;
+  plain.best_val_loss = t->best_val_loss;
+  plain.best_val_acc = t->best_val_acc;
+  plain.kept_best = t->kept_best;
+  put(w, &plain, sizeof plain);
+}
+
+static size_t per_member(const caviar_shape *shape) {
+  caviar_layout layout;
+  caviar_layout_make(shape, 1, &layout);
+  return layout.per_member;
+}
+
+static caviar_status write_body(writer *w, const run_state *s, float *slot_buf, caviar_error *err) {
+  const caviar_sweep *sw = s->sweep;
+  const caviar_sweep_result *r = s->result;
+  /* The sweep. */
+  put_i32(w, s->round);
+  put_i32(w, r->n_trials);
+  put_f64(w, r->model_samples);
+  put(w, &s->best, sizeof s->best);
+  put_i32(w, s->epochs_run);
+  put_f64(w, s->prior_wall + caviar_now() - s->start);
+  for (int i = 0; i < r->n_trials; i++) {
+    const caviar_trial_result *t = &r->trials[i];
+    put_result(w, t);
+    char *lineage = t->lineage ? cJSON_PrintUnformatted(t->lineage) : NULL;
+    if (t->lineage && !lineage) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory writing a snapshot");
+    put_u32(w, lineage ? (uint32_t)strlen(lineage) : 0);
+    if (lineage) put(w, lineage, strlen(lineage));
+    free(lineage);
+    put_i32(w, t->params != NULL);
+    if (t->params) put_floats(w, t->params, per_member(&t->shape));
+  }
+  put_u64(w, r->n_curve);
+  put(w, r->curve, r->n_curve * sizeof *r->curve);
+  caviar_fault_point("snapshot");
+  /* The round. */
+  put_i32(w, s->count);
+  put_i32(w, s->next);
+  put_i32(w, s->running);
+  put_i32(w, s->tick);
+  put(w, s->trials, (size_t)s->count * sizeof *s->trials);
+  for (int i = 0; i < s->count; i++) put_i32(w, s->groups.cohort_of[i]);
+  int n_records = r->brackets.n_brackets * CAVIAR_MAX_RUNGS;
+  put_i32(w, n_records);
+  for (int k = 0; k < n_records; k++) {
+    const rung_record *rec = &s->records[k];
+    put_i32(w, rec->n);
+    put(w, rec->loss, (size_t)rec->n * sizeof *rec->loss);
+    put(w, rec->acc, (size_t)rec->n * sizeof *rec->acc);
+    put(w, rec->trial, (size_t)rec->n * sizeof *rec->trial);
+  }
+  put_i32(w, s->groups.n_cohorts);
+  for (int c = 0; c < s->groups.n_cohorts; c++) {
+    const caviar_cohort *cohort = &s->cohorts[c];
+    put(w, &cohort->shape, sizeof cohort->shape);
+    put_f64(w, s->trained_epochs[c]);
+    put_f64(w, s->step_s[c]);
+    put_f64(w, s->steady_s[c]);
+    put_f64(w, s->steady_steps[c]);
+    put_i32(w, cohort->n);
+    for (int slot = 0; slot < cohort->n; slot++) {
+      put_u32(w, cohort->trial[slot]);
+      put(w, &cohort->hparams[slot], sizeof cohort->hparams[slot]);
+      put_i32(w, cohort->steps[slot]);
+      put_i32(w, cohort->epochs[slot]);
+      /* model.keep best: the best epoch's weights too. */
+      int last = cohort->keep_best ? CAVIAR_ARENA_BEST : CAVIAR_ARENA_SECOND;
+      for (int a = CAVIAR_ARENA_PARAMS; a <= last; a++) {
+        caviar_status st = sw->backend->read_arena(sw->backend, (caviar_cohort *)cohort, (caviar_arena)a, slot, slot_buf, err);
+        if (st != CAVIAR_OK) return st;
+        put_floats(w, slot_buf, cohort->layout.per_member);
+      }
+    }
+  }
+  return CAVIAR_OK;
+}
+
+static caviar_status write_snapshot(caviar_sweep_state *st, const run_state *s, caviar_error *err) {
+  char tmp[4500], prev[4300];
+  snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", st->snap_path);
+  size_t biggest = 1;
+  for (int c = 0; c < s->groups.n_cohorts; c++)
+    if (s->cohorts[c].layout.per_member > biggest) biggest = s->cohorts[c].layout.per_member;
+  float *slot_buf = caviar_alloc(biggest, sizeof *slot_buf, "a snapshot", err);
+  if (!slot_buf) return CAVIAR_ERUNTIME;
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    free(slot_buf);
+    return caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot write: %s", st->snap_path, strerror(errno));
+  }
+  writer w = {fdopen(fd, "wb"), crc32(0L, Z_NULL, 0), 0};
+  if (!w.f) {
+    close(fd);
+    unlink(tmp);
+    free(slot_buf);
+    return caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot write: %s", st->snap_path, strerror(errno));
+  }
+  setvbuf(w.f, NULL, _IOFBF, 1 << 20);
+  put(&w, SNAP_MAGIC, 8);
+  put_u32(&w, SNAP_VERSION);
+  put_u32(&w, (uint32_t)sizeof(caviar_trial_result));
+  put_u32(&w, (uint32_t)sizeof(caviar_trial));
+  put_u32(&w, (uint32_t)sizeof(caviar_curve_point));
+  put_u32(&w, (uint32_t)sizeof(caviar_hparams));
+  put_u32(&w, st->identity_crc);
+  put_u64(&w, st->journal_len);
+  put_u32(&w, st->journal_crc);
+  caviar_status status = write_body(&w, s, slot_buf, err);
+  free(slot_buf);
+  uint32_t crc = (uint32_t)w.crc;
+  if (status == CAVIAR_OK) fwrite(&crc, sizeof crc, 1, w.f);
+  int e = 0;
+  if (status == CAVIAR_OK && (fflush(w.f) != 0 || ferror(w.f))) e = errno ? errno : EIO;
+  if (status == CAVIAR_OK && !e && fsync(fd) != 0) e = errno;
+  if (fclose(w.f) != 0 && status == CAVIAR_OK && !e) e = errno ? errno : EIO;
+  if (status == CAVIAR_OK && e) status = caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot write: %s", st->snap_path, strerror(e));
+  if (status != CAVIAR_OK) {
+    unlink(tmp);
+    return status;
+  }
+  snprintf(prev, sizeof prev, "%s/snapshot.prev.bin", st->dir);
+  if (rename(st->snap_path, prev) != 0 && errno != ENOENT) e = errno;
+  if (!e && rename(tmp, st->snap_path) != 0) e = errno;
+  if (e) {
+    unlink(tmp);
+    return caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot move into place: %s", st->snap_path, strerror(e));
+  }
+  return CAVIAR_OK;
+}
+
+/* ---- reading ---- */
+
+static bool get(caviar_sweep_state *st, void *p, size_t n) {
+  if (st->snap_size - 4 - st->pos < n) return false;
+  memcpy(p, st->snap + st->pos, n);
+  st->pos += n;
+  return true;
+}
+static bool get_i32(caviar_sweep_state *st, int32_t *v) { return get(st, v, sizeof *v); }
+static bool get_u32(caviar_sweep_state *st, uint32_t *v) { return get(st, v, sizeof *v); }
+static bool get_u64(caviar_sweep_state *st, uint64_t *v) { return get(st, v, sizeof *v); }
+static bool get_f64(caviar_sweep_state *st, double *v) { return get(st, v, sizeof *v); }
+
+static caviar_status damaged(const caviar_sweep_state *st, const char *what, caviar_error *err) {
+  return caviar_fail(err, CAVIAR_EINPUT, "%s: damaged snapshot: %s", st->snap_path, what);
+}
+
+/* Reads a whole snapshot and checks its trailer, header and journal; why says what is wrong. */
+static bool load_snapshot(caviar_sweep_state *st, const char *path, char *why, size_t why_size) {
+  free(st->snap);
+  st->snap = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(why, why_size, "%s: cannot read: %s", path, strerror(errno));
+    return false;
+  }
+  struct stat sb;
+  size_t size = fstat(fileno(f), &sb) == 0 && sb.st_size > 0 ? (size_t)sb.st_size : 0;
+  unsigned char *buf = size ? malloc(size) : NULL;
+  bool ok = buf && fread(buf, 1, size, f) == size;
+  fclose(f);
+  if (!ok) {
+    free(buf);
+    snprintf(why, why_size, "%s: %s", path, size ? "cannot read it whole" : "empty");
+    return false;
+  }
+  snprintf(st->snap_path, sizeof st->snap_path, "%s", path);
+  st->snap = buf;
+  st->snap_size = size;
+  st->pos = 0;
+  size_t header = 8 + 6 * 4 + 8 + 4;
+  uint32_t trailer = 0;
+  if (size >= header + 4) memcpy(&trailer, buf + size - 4, 4);
+  if (size < header + 4 || (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf, (uInt)(size - 4)) != trailer) {
+    snprintf(why, why_size, "%s: truncated or corrupt (CRC-32 mismatch over %zu bytes)", path, size);
+    return false;
+  }
+  char magic[8] = {0};
+  uint32_t version = 0, sizes[4] = {0}, identity = 0, journal_crc = 0;
+  uint64_t journal_len = 0;
+  get(st, magic, 8);
+  get_u32(st, &version);
+  for (int i = 0; i < 4; i++) get_u32(st, &sizes[i]);
+  get_u32(st, &identity);
+  get_u64(st, &journal_len);
+  get_u32(st, &journal_crc);
+  if (memcmp(magic, SNAP_MAGIC, 8) != 0 || version != SNAP_VERSION || sizes[0] != sizeof(caviar_trial_result) ||
+      sizes[1] != sizeof(caviar_trial) || sizes[2] != sizeof(caviar_curve_point) || sizes[3] != sizeof(caviar_hparams)) {
+    snprintf(why, why_size, "%s: not a snapshot of this caviar build", path);
+    return false;
+  }
+  if (identity != st->identity_crc) {
+    snprintf(why, why_size, "%s: belongs to another sweep than sweep.json", path);
+    return false;
+  }
+  char journal[4200];
+  snprintf(journal, sizeof journal, "%s/journal.jsonl", st->dir);
+  if (!caviar_journal_matches(journal, journal_len, journal_crc, why, why_size)) return false;
+  st->journal_len = journal_len;
+  st->journal_crc = journal_crc;
+  return true;
+}
+
+caviar_status caviar_state_begin(run_state *s, int per_round, int *first_round, caviar_error *err) {
+  caviar_sweep_state *st = s->sweep->state;
+  *first_round = 0;
+  if (!st) return CAVIAR_OK;
+  s->count = per_round; /* for the journal's books */
+  caviar_sweep_result *r = s->result;
+  if (!st->resuming) return caviar_journal_books(st, s, err);
+  int32_t round, n_trials, epochs_run;
+  double samples, wall;
+  float best;
+  if (!get_i32(st, &round) || !get_i32(st, &n_trials) || !get_f64(st, &samples) || !get(st, &best, sizeof best) ||
+      !get_i32(st, &epochs_run) || !get_f64(st, &wall))
+    return damaged(st, "the sweep's header is cut short", err);
+  if (round < 0 || round >= s->rounds || n_trials < 0 || n_trials > per_round * s->rounds)
+    return damaged(st, "its round or trial count does not fit the spec", err);
+  for (int i = 0; i < n_trials; i++) {
+    caviar_trial_result *t = &r->trials[i];
+    uint32_t len;
+    int32_t has_params;
+    if (!get(st, t, sizeof *t) || !get_u32(st, &len)) return damaged(st, "the trials are cut short", err);
+    t->params = NULL;
+    t->lineage = NULL;
+    r->n_trials = i + 1; /* so what is read is freed on failure */
+    if ((int)t->trial.id != i || t->status > CAVIAR_TRIAL_DIVERGED) return damaged(st, "a trial record is out of order", err);
+    if (len > 0) {
+      if (st->snap_size - 4 - st->pos < len) return damaged(st, "a lineage is cut short", err);
+      t->lineage = cJSON_ParseWithLength((const char *)st->snap + st->pos, len);
+      st->pos += len;
+      if (!t->lineage) return damaged(st, "a lineage is not JSON", err);
+    }
+    if (!get_i32(st, &has_params)) return damaged(st, "the trials are cut short", err);
+    if (has_params) {
+      if (t->shape.layers < 1 || t->shape.layers > CAVIAR_MAX_LAYERS || t->shape.hidden < 1 || t->shape.inputs < 1 ||
+          t->shape.classes < 1)
+        return damaged(st, "a survivor's shape is invalid", err);
+      size_t n = per_member(&t->shape);
+      if ((st->snap_size - 4 - st->pos) / sizeof(float) < n) return damaged(st, "a survivor's weights are cut short", err);
+      t->params = caviar_alloc(n, sizeof(float), "a survivor's parameters", err);
+      if (!t->params) return CAVIAR_ERUNTIME;
+      get(st, t->params, n * sizeof(float));
+    }
+  }
+  uint64_t n_curve;
+  if (!get_u64(st, &n_curve) || (st->snap_size - 4 - st->pos) / sizeof(caviar_curve_point) < n_curve)
+    return damaged(st, "the learning curves are cut short", err);
+  if (n_curve > 0) {
+    r->curve = caviar_alloc((size_t)n_curve, sizeof *r->curve, "learning curves", err);
+    if (!r->curve) return CAVIAR_ERUNTIME;
+    get(st, r->curve, (size_t)n_curve * sizeof *r->curve);
+    r->n_curve = r->cap_curve = (size_t)n_curve;
+  }
+  for (size_t k = 0; k < r->n_curve; k++)
+    if ((int)r->curve[k].trial >= r->n_trials) return damaged(st, "a curve point names no trial", err);
+  r->model_samples = samples;
+  s->best = best;
+  s->epochs_run = epochs_run;
+  s->prior_wall = wall;
+  /* tpe saw every curve point in this order: a diverged trial's last one as infinitely bad. */
+  for (size_t k = 0; s->tpe && k < r->n_curve; k++) {
+    const caviar_curve_point *p = &r->curve[k];
+    const caviar_trial_result *t = &r->trials[p->trial];
+    double loss = t->status == CAVIAR_TRIAL_DIVERGED && p->epoch == t->epochs ? INFINITY
+                  : s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC   ? -(double)p->val_acc
+                                                                           : (double)p->val_loss;
+    caviar_status status = caviar_tpe_observe(s->tpe, &t->trial.hp, p->epoch, loss, err);
+    if (status != CAVIAR_OK) return status;
+  }
+  caviar_status status = caviar_journal_books(st, s, err);
+  if (status != CAVIAR_OK) return status;
+  st->j_round = round;
+  st->began = true;
+  s->resume_round = true;
+  *first_round = round;
+  return CAVIAR_OK;
+}
+
+caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
+  const caviar_sweep *sw = s->sweep;
+  caviar_sweep_state *st = sw->state;
+  caviar_sweep_result *r = s->result;
+  s->resume_round = false;
+  int32_t count, next, running, tick, n_records, n_cohorts;
+  if (!get_i32(st, &count) || !get_i32(st, &next) || !get_i32(st, &running) || !get_i32(st, &tick))
+    return damaged(st, "the round is cut short", err);
+  if (count != s->count || next < 0 || next > count || running < 0 || running > s->population || tick < 0)
+    return damaged(st, "the round does not fit the spec", err);
+  if (!get(st, s->trials, (size_t)count * sizeof *s->trials)) return damaged(st, "the round's trials are cut short", err);
+  for (int i = 0; i < count; i++) {
+    int32_t c;
+    if (!get_i32(st, &c)) return damaged(st, "the round's cohorts are cut short", err);
+    if (c < 0 || c >= s->groups.n_cohorts) return damaged(st, "a trial's cohort does not exist", err);
+    s->groups.cohort_of[i] = c;
+  }
+  if (!get_i32(st, &n_records) || n_records != r->brackets.n_brackets * CAVIAR_MAX_RUNGS)
+    return damaged(st, "its rung records do not fit the spec", err);
+  for (int k = 0; k < n_records; k++) {
+    rung_record *rec = &s->records[k];
+    int32_t n;
+    if (!get_i32(st, &n) || n < 0 || (st->snap_size - 4 - st->pos) / 12 < (size_t)n)
+      return damaged(st, "the rung records are cut short", err);
+    if (n == 0) continue;
+    rec->loss = caviar_alloc((size_t)n, sizeof *rec->loss, "a rung", err);
+    rec->acc = caviar_alloc((size_t)n, sizeof *rec->acc, "a rung", err);
+    rec->trial = caviar_alloc((size_t)n, sizeof *rec->trial, "a rung", err);
+    if (!rec->loss || !rec->acc || !rec->trial) return CAVIAR_ERUNTIME;
+    rec->n = rec->cap = n;
+    get(st, rec->loss, (size_t)n * sizeof *rec->loss);
+    get(st, rec->acc, (size_t)n * sizeof *rec->acc);
+    get(st, rec->trial, (size_t)n * sizeof *rec->trial);
+  }
+  if (!get_i32(st, &n_cohorts) || n_cohorts != s->groups.n_cohorts) return damaged(st, "its cohorts do not fit the round", err);
+  size_t biggest = 1;
+  for (int c = 0; c < n_cohorts; c++)
+    if (s->cohorts[c].layout.per_member > biggest) biggest = s->cohorts[c].layout.per_member;
+  float *slot_buf = caviar_alloc(biggest, sizeof *slot_buf, "a snapshot", err);
+  if (!slot_buf) return CAVIAR_ERUNTIME;
+  caviar_status status = CAVIAR_OK;
+  int alive = 0;
+  for (int c = 0; status == CAVIAR_OK && c < n_cohorts; c++) {
+    caviar_cohort *cohort = &s->cohorts[c];
+    caviar_shape shape;
+    int32_t n;
+    if (!get(st, &shape, sizeof shape) || !get_f64(st, &s->trained_epochs[c]) || !get_f64(st, &s->step_s[c]) ||
+        !get_f64(st, &s->steady_s[c]) || !get_f64(st, &s->steady_steps[c]) || !get_i32(st, &n)) {
+      status = damaged(st, "a cohort is cut short", err);
+      break;
+    }
+    if (memcmp(&shape, &cohort->shape, sizeof shape) != 0 || n < 0 || n > cohort->layout.capacity) {
+      status = damaged(st, "a cohort does not fit the round", err);
+      break;
+    }
+    for (int slot = 0; status == CAVIAR_OK && slot < n; slot++) {
+      uint32_t trial;
+      caviar_hparams hp;
+      int32_t steps, epochs;
+      if (!get_u32(st, &trial) || !get(st, &hp, sizeof hp) || !get_i32(st, &steps) || !get_i32(st, &epochs)) {
+        status = damaged(st, "a member is cut short", err);
+        break;
+      }
+      if ((int)trial >= r->n_trials || r->trials[trial].status != CAVIAR_TRIAL_RUNNING || steps < 0 || epochs < 0) {
+        status = damaged(st, "a member is not a running trial", err);
+        break;
+      }
+      caviar_trial t = {trial, r->trials[trial].trial.round, hp};
+      caviar_cohort_add_resumed(cohort, &t, steps, epochs);
+      int last = cohort->keep_best ? CAVIAR_ARENA_BEST : CAVIAR_ARENA_SECOND;
+      for (int a = CAVIAR_ARENA_PARAMS; status == CAVIAR_OK && a <= last; a++) {
+        if (!get(st, slot_buf, cohort->layout.per_member * sizeof *slot_buf)) {
+          status = damaged(st, "a member's arenas are cut short", err);
+          break;
+        }
+        status = sw->backend->write_arena(sw->backend, cohort, (caviar_arena)a, slot, slot_buf, err);
+      }
+    }
+    alive += cohort->n;
+    /* The first chunk of a cohort's epoch is short only in the round's first epoch it trains. */
+    s->cohort_started[c] = s->trained_epochs[c] > 0;
+  }
+  free(slot_buf);
+  if (status == CAVIAR_OK && alive != running) status = damaged(st, "its member count disagrees with the round", err);
+  if (status == CAVIAR_OK && st->pos != st->snap_size - 4) status = damaged(st, "bytes left over after the last cohort", err);
+  if (status != CAVIAR_OK) return status;
+  s->count = count;
+  s->next = next;
+  /* A resumed sweep runs in one process (caviar sweep refuses --resume across ranks): it owns
+   * every trial the round started. */
+  for (int i = 0; i < next; i++) s->owner[i] = 0;
+  s->running = running;
+  s->tick = tick;
+  st->resumed_round = s->round;
+  st->resumed_tick = tick;
+  free(st->snap);
+  st->snap = NULL;
+  st->resuming = false;
+  snprintf(st->snap_path, sizeof st->snap_path, "%s/snapshot.bin", st->dir);
+  return CAVIAR_OK;
+}
+
+/* ---- the hooks ---- */
+
+/* Whether a member that trained in this epoch reached a rung of its bracket or the last epoch:
+ * the curve's last `trained` points are this epoch's. */
+static bool at_rung(const run_state *s) {
+  const caviar_sweep_result *r = s->result;
+  size_t n = (size_t)s->trained < r->n_curve ? (size_t)s->trained : r->n_curve;
+  for (size_t k = r->n_curve - n; k < r->n_curve; k++) {
+    const caviar_curve_point *p = &r->curve[k];
+    const caviar_trial_result *t = &r->trials[p->trial];
+    int rung;
+    if (p->epoch >= s->sweep->spec->epochs || caviar_is_rung(&r->brackets.brackets[t->bracket].rungs, p->epoch, &rung))
+      return true;
+  }
+  return false;
+}
+
+caviar_status caviar_state_epoch_end(run_state *s, caviar_error *err) {
+  const caviar_sweep *sw = s->sweep;
+  caviar_sweep_state *st = sw->state;
+  caviar_fault_point("epoch");
+  bool stop = sw->stop && *sw->stop;
+  double now = caviar_now();
+  caviar_status status = CAVIAR_OK;
+  if (st) {
+    bool due = stop || now - st->last_snapshot >= st->snapshot_every;
+    caviar_journal_epoch(st, s);
+    if (due) caviar_journal_printf(st, "{\"event\": \"snapshot\", \"round\": %d, \"epoch\": %d}\n", s->round, s->tick);
+    status = caviar_journal_flush(st, err);
+    if (status == CAVIAR_OK && due) {
+      status = write_snapshot(st, s, err);
+      double after = caviar_now();
+      st->seconds += after - now;
+      st->last_snapshot = after;
+      st->snapshots++;
+    }
+  }
+  if (status == CAVIAR_OK && sw->results &&
+      (stop || at_rung(s) || now - s->last_results >= (sw->results_every > 0 ? sw->results_every : 0))) {
+    s->result->wall_seconds = s->prior_wall + now - s->start;
+    status = sw->results(s->result, sw->results_ctx, err);
+    s->last_results = caviar_now();
+  }
+  if (status == CAVIAR_OK && stop) s->result->interrupted = true;
+  return status;
+}
+
+caviar_status caviar_state_round_end(run_state *s, caviar_error *err) {
+  caviar_sweep_state *st = s->sweep->state;
+  if (!st) return CAVIAR_OK;
+  caviar_journal_epoch(st, s);
+  caviar_journal_tested(st, s);
+  return caviar_journal_flush(st, err);
+}
+
+/* ---- opening and closing ---- */
+
+static void remove_dir(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  char path[4400];
+  while (d && (e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    unlink(path);
+  }
+  if (d) closedir(d);
+  rmdir(dir);
+}
+
+/* A killed run's half-written snapshots (snapshot.bin.tmp-XXXXXX). */
+static void remove_temporaries(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  char path[4400];
+  while (d && (e = readdir(d))) {
+    if (!caviar_is_temporary_name(e->d_name)) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    unlink(path);
+  }
+  if (d) closedir(d);
+}
+
+void caviar_state_remove(const char *out_dir) {
+  char dir[4200];
+  snprintf(dir, sizeof dir, "%s/%s", out_dir, CAVIAR_STATE_DIR);
+  remove_dir(dir);
+}
+
+static caviar_status state_new(const char *out_dir, double snapshot_every, caviar_sweep_state **out, caviar_error *err) {
+  caviar_sweep_state *st = caviar_alloc(1, sizeof *st, "the sweep's state", err);
+  if (!st) return CAVIAR_ERUNTIME;
+  snprintf(st->dir, sizeof st->dir, "%s/%s", out_dir, CAVIAR_STATE_DIR);
+  snprintf(st->snap_path, sizeof st->snap_path, "%s/snapshot.bin", st->dir);
+  st->snapshot_every = snapshot_every;
+  st->last_snapshot = caviar_now();
+  st->journal_fd = -1;
+  st->j_round = -1;
+  *out = st;
+  return CAVIAR_OK;
+}
+
+caviar_status caviar_state_create(const char *out_dir, const char *identity, double snapshot_every,
+                                  caviar_sweep_state **out, caviar_error *err) {
+  caviar_status status = state_new(out_dir, snapshot_every, out, err);
+  if (status != CAVIAR_OK) return status;
+  caviar_sweep_state *st = *out;
+  remove_dir(st->dir);
+  snprintf(st->out_dir, sizeof st->out_dir, "%s", out_dir);
+  if (mkdir(out_dir, 0755) == 0) st->created_out = true;
+  else if (errno != EEXIST)
+    status = caviar_fail(err, CAVIAR_EINPUT, "%s: cannot create the output folder: %s", out_dir, strerror(errno));
+  if (status == CAVIAR_OK && mkdir(st->dir, 0755) != 0)
+    status = caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot create: %s", st->dir, strerror(errno));
+  if (status == CAVIAR_OK) {
+    char path[4300];
+    snprintf(path, sizeof path, "%s/sweep.json", st->dir);
+    caviar_atomic_file af;
+    status = caviar_atomic_open(&af, path, err);
+    if (status == CAVIAR_OK) {
+      fputs(identity, af.f);
+      status = caviar_atomic_commit(&af, err);
+    }
+  }
+  st->identity_crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), (const Bytef *)identity, (uInt)strlen(identity));
+  if (status == CAVIAR_OK) status = caviar_journal_open(st, true, err);
+  if (status != CAVIAR_OK) {
+    caviar_state_close(st, true);
+    *out = NULL;
+  }
+  return status;
+}
+
+caviar_status caviar_state_read_identity(const char *out_dir, char **identity, caviar_error *err) {
+  char path[4300];
+  snprintf(path, sizeof path, "%s/%s/sweep.json", out_dir, CAVIAR_STATE_DIR);
+  *identity = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    struct stat sb;
+    char summary[4300];
+    snprintf(summary, sizeof summary, "%s/summary.json", out_dir);
+    if (errno == ENOENT && stat(summary, &sb) == 0)
+      return caviar_fail(err, CAVIAR_EINPUT, "%s: the sweep there finished (summary.json, no %s/): nothing to resume",
+                         out_dir, CAVIAR_STATE_DIR);
+    return caviar_fail(err, CAVIAR_EINPUT, "%s: no sweep to resume there: %s", path, strerror(errno));
+  }
+  char *text = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&text, &len);
+  char block[8192];
+  size_t k;
+  while (m && (k = fread(block, 1, sizeof block, f)) > 0) fwrite(block, 1, k, m);
+  fclose(f);
+  if (!m || fclose(m) != 0) {
+    free(text);
+    return caviar_fail(err, CAVIAR_ERUNTIME, "%s: out of memory reading it", path);
+  }
+  *identity = text;
+  return CAVIAR_OK;
+}
+
+caviar_status caviar_state_resume(const char *out_dir, double snapshot_every, caviar_sweep_state **out, char *note,
+                                  size_t note_size, caviar_error *err) {
+  char *identity;
+  note[0] = '\0';
+  caviar_status status = caviar_state_read_identity(out_dir, &identity, err);
+  if (status != CAVIAR_OK) return status;
+  status = state_new(out_dir, snapshot_every, out, err);
+  if (status != CAVIAR_OK) {
+    free(identity);
+    return status;
+  }
+  caviar_sweep_state *st = *out;
+  st->identity_crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), (const Bytef *)identity, (uInt)strlen(identity));
+  free(identity);
+  remove_temporaries(st->dir);
+  const char *const names[] = {"snapshot.bin", "snapshot.prev.bin"};
+  char why[2][1200], path[4300];
+  bool found = false;
+  int exists = 0;
+  for (int i = 0; i < 2 && !found; i++) {
+    snprintf(path, sizeof path, "%s/%s", st->dir, names[i]);
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+      snprintf(why[i], sizeof why[i], "%s: missing", path);
+      continue;
+    }
+    exists++;
+    found = load_snapshot(st, path, why[i], sizeof why[i]);
+  }
+  if (!found && exists > 0) {
+    status = caviar_fail(err, CAVIAR_EINPUT, "%s: no usable snapshot to resume from: %s; %s", st->dir, why[0], why[1]);
+  } else if (!found) {
+    /* Killed before its first snapshot: the sweep starts over, with the same identity. */
+    snprintf(note, note_size, "%s holds no snapshot yet: the sweep starts over", st->dir);
+    st->journal_len = 0;
+    status = caviar_journal_open(st, true, err);
+  } else {
+    if (strcmp(path + strlen(path) - strlen(names[1]), names[1]) == 0)
+      snprintf(note, note_size, "%s; resuming from the previous snapshot, %s", why[0], path);
+    st->resuming = true;
+    status = caviar_journal_open(st, false, err);
+  }
+  if (status != CAVIAR_OK) {
+    caviar_state_close(st, false);
+    *out = NULL;
+  }
+  return status;
+}
+
+bool caviar_state_resuming(const caviar_sweep_state *st) { return st && st->resuming; }
+
+void caviar_state_resumed_at(const caviar_sweep_state *st, int *round, int *tick) {
+  *round = st->resumed_round;
+  *tick = st->resumed_tick;
+}
+
+int caviar_state_snapshots(const caviar_sweep_state *st) { return st ? st->snapshots : 0; }
+double caviar_state_seconds(const caviar_sweep_state *st) { return st ? st->seconds : 0; }
+
+void caviar_state_close(caviar_sweep_state *st, bool remove) {
+  if (!st) return;
+  if (st->journal_fd >= 0) close(st->journal_fd);
+  if (remove) remove_dir(st->dir);
+  if (remove && st->created_out) rmdir(st->out_dir); /* only when empty: results stay */
+  free(st->buf);
+  free(st->snap);
+  free(st->j_status);
+  free(st->j_lineage);
+  free(st);
+}

@@ -1,0 +1,58 @@
+#ifndef CAVIAR_SWEEP_STATE_H
+#define CAVIAR_SWEEP_STATE_H
+/* A sweep's state on disk, so an interrupted sweep loses nothing. It lives in OUT/sweep-state/:
+ *
+ *   sweep.json         what was started (the spec's text, seed, flags, backend): a resume must match
+ *   journal.jsonl      append-only, one JSON object a line: trials started, every epoch's metrics,
+ *                      culls, divergences, survivors, PBT copies, coarse-to-fine boxes, snapshots
+ *   snapshot.bin       the live population at an epoch boundary (every cohort's parameters and
+ *                      optimizer state, step and epoch counts, the scheduler's rung records, the
+ *                      round's trials, every result so far), with a CRC-32 trailer
+ *   snapshot.prev.bin  the one before it: the fallback when snapshot.bin is damaged
+ *
+ * Every random number of a sweep is a function of (seed, trial, purpose, counter) and epoch chunks
+ * are fixed by the step count, so a sweep resumed from a snapshot ends bit-identical to one never
+ * interrupted. A snapshot records the journal's length and CRC at its epoch; resuming cuts the
+ * journal back to that length (a torn last line goes with it). The folder is removed when the
+ * sweep finishes. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "caviar/status.h"
+#include "caviar/trainer.h"
+
+CAVIAR_C_BEGIN
+
+#define CAVIAR_STATE_DIR "sweep-state"
+
+/* Starts a fresh state folder in out_dir (replacing any old one); identity is sweep.json's text.
+ * Snapshots are written at most every snapshot_every seconds (0: at every epoch boundary). */
+caviar_status caviar_state_create(const char *out_dir, const char *identity, double snapshot_every,
+                                  caviar_sweep_state **out, caviar_error *err);
+
+/* Reads out_dir's sweep.json (malloc'd text); a clear error when out_dir holds no resumable sweep. */
+caviar_status caviar_state_read_identity(const char *out_dir, char **identity, caviar_error *err);
+
+/* Opens out_dir's state to resume: picks the newest good snapshot (falling back to the previous
+ * one when the newest is damaged or the journal disagrees with it; note says so), cuts the
+ * journal back to it. Without any snapshot the sweep starts over (note says so). */
+caviar_status caviar_state_resume(const char *out_dir, double snapshot_every, caviar_sweep_state **out, char *note,
+                                  size_t note_size, caviar_error *err);
+
+/* Whether the state holds a snapshot the next caviar_sweep_run continues from. */
+bool caviar_state_resuming(const caviar_sweep_state *st);
+/* The epoch boundary (epochs trained by the population in its round) and round of the snapshot
+ * resumed from. */
+void caviar_state_resumed_at(const caviar_sweep_state *st, int *round, int *tick);
+/* Snapshots written and seconds spent writing them (journal included) by this process. */
+int caviar_state_snapshots(const caviar_sweep_state *st);
+double caviar_state_seconds(const caviar_sweep_state *st);
+/* Closes the state; remove: deletes the folder (the sweep finished, or nothing worth resuming). */
+void caviar_state_close(caviar_sweep_state *st, bool remove);
+/* Removes out_dir's state folder (a new sweep replacing an old one). */
+void caviar_state_remove(const char *out_dir);
+
+CAVIAR_C_END
+
+#endif

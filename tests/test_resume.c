@@ -1,0 +1,378 @@
+/* Interrupted sweeps lose nothing (issue 13): a sweep killed (SIGKILL) at many points — inside
+ * an epoch, at an epoch boundary, halfway through a journal write or a snapshot file, during the
+ * test pass — and resumed with `caviar sweep --resume` ends with summary.json (but for wall time),
+ * curves.csv and best/ byte for byte those of an uninterrupted run, for successive halving,
+ * refill, Hyperband, PBT, coarse-to-fine and tpe. Ctrl-C stops at an epoch boundary with status 3
+ * and the results so far; a second one stops at once. Damaged snapshots fall back to the previous
+ * one or fail clearly; a torn journal line is cut off; a changed spec or flag is refused by name;
+ * a folder holding another sweep is refused without --force. Fault points: CAVIAR_KILL_AT
+ * (host/train/sweep_state_internal.h). */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "scratch.h"
+#include "synth_support.h"
+
+static char data_dir[1024];
+
+static void setup(void) { strcpy(data_dir, synth_idx_dir("resume", 400, 100, 12, 4, 1.5, false)); }
+
+TestSuite(resume, .init = setup, .timeout = 600);
+
+static const char *const params =
+    "\"parameters\": {\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 0.001, \"max\": 0.3},"
+    " \"optimizer\": {\"values\": [\"sgd\", \"momentum\", \"rmsprop\", \"adam\"]},"
+    " \"beta1\": {\"distribution\": \"one_minus_log_uniform_values\", \"min\": 0.8, \"max\": 0.95},"
+    " \"hidden\": {\"values\": [8, 16]}, \"layers\": {\"values\": [1, 2]}, \"dropout\": {\"values\": [0, 0.2]},"
+    " \"lr_decay\": {\"values\": [0, 0.1]}}";
+
+/* A spec of the kind named (sh, refill, hb, pbt, c2f, tpe; "-best" after it: model.keep best) as
+ * NAME.json; returns its path. */
+static const char *spec_of(const char *named, double lr_max) {
+  static char path[1024];
+  char text[4096], file[64], lr[512], kind[32];
+  snprintf(kind, sizeof kind, "%s", named);
+  char *suffix = strstr(kind, "-best");
+  bool keep_best = suffix != NULL;
+  if (suffix) *suffix = '\0';
+  const char *rest = !strcmp(kind, "sh") ? "\"method\": \"random\", \"trials\": 9, \"early_terminate\": {\"type\": "
+                                           "\"successive_halving\", \"min_epochs\": 1, \"max_epochs\": 9, \"eta\": 3}"
+                     : !strcmp(kind, "refill")
+                         ? "\"method\": \"random\", \"trials\": 10, \"population\": 4, \"early_terminate\": {\"type\": "
+                           "\"successive_halving\", \"min_epochs\": 1, \"max_epochs\": 9, \"eta\": 3}"
+                     : !strcmp(kind, "hb") ? "\"method\": \"random\", \"early_terminate\": {\"type\": \"hyperband\", "
+                                             "\"min_iter\": 1, \"max_iter\": 9, \"eta\": 3}"
+                     : !strcmp(kind, "pbt") ? "\"method\": \"random\", \"trials\": 6, \"early_terminate\": {\"type\": "
+                                              "\"pbt\", \"interval\": 2}"
+                     : !strcmp(kind, "c2f")
+                         ? "\"method\": \"coarse-to-fine\", \"trials\": 6, \"coarse_to_fine\": {\"rounds\": 3, \"zoom\": "
+                           "0.5, \"top_k\": 2}, \"early_terminate\": {\"type\": \"successive_halving\", \"min_epochs\": 1, "
+                           "\"max_epochs\": 3, \"eta\": 3}"
+                         : "\"method\": \"tpe\", \"trials\": 10, \"population\": 4, \"early_terminate\": {\"type\": "
+                           "\"successive_halving\", \"min_epochs\": 1, \"max_epochs\": 3, \"eta\": 3}";
+  snprintf(lr, sizeof lr, "%s", params);
+  if (lr_max != 0.3) {
+    char *at = strstr(lr, "\"max\": 0.3");
+    char tail[512];
+    snprintf(tail, sizeof tail, "%s", at + strlen("\"max\": 0.3"));
+    snprintf(at, sizeof lr - (size_t)(at - lr), "\"max\": %g%s", lr_max, tail);
+  }
+  snprintf(text, sizeof text,
+           "{\"metric\": {\"name\": \"val_acc\", \"goal\": \"maximize\"}, \"seed\": 3, \"data\": {\"dir\": \"%s\", "
+           "\"validation\": 0.2}, \"model\": {\"batch_size\": 32%s%s}, %s, %s}",
+           data_dir, strcmp(kind, "pbt") == 0 ? ", \"epochs\": 6" : "", keep_best ? ", \"keep\": \"best\"" : "", lr,
+           rest);
+  snprintf(file, sizeof file, "%s.json", named);
+  scratch_write_text(file, text);
+  strcpy(path, scratch_path(file));
+  return path;
+}
+
+static void run_ok(const char *env, const char *args) {
+  cli_result r = run_caviar_with(env, args);
+  cr_assert_eq(r.status, 0, "caviar %s: %s", args, r.err);
+  cli_result_free(&r);
+}
+
+static cJSON *summary_without_time(const char *dir) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/summary.json", dir);
+  char *text = scratch_read(path, NULL);
+  cr_assert_not_null(text, "%s is missing", path);
+  cJSON *s = cJSON_Parse(text);
+  free(text);
+  cr_assert_not_null(s, "%s is not JSON", path);
+  cJSON_DeleteItemFromObject(s, "wall_seconds");
+  cJSON_DeleteItemFromObject(s, "model_samples_per_second");
+  return s;
+}
+
+/* summary.json (but for wall time), curves.csv and best/ of a and b, byte for byte. */
+static void expect_same_results(const char *a, const char *b, const char *what) {
+  cJSON *x = summary_without_time(a), *y = summary_without_time(b);
+  char *tx = cJSON_Print(x), *ty = cJSON_Print(y);
+  cr_expect_str_eq(tx, ty, "%s: summary.json differs from the uninterrupted run's", what);
+  free(tx);
+  free(ty);
+  cJSON_Delete(x);
+  cJSON_Delete(y);
+  char command[4096];
+  snprintf(command, sizeof command, "cmp -s %s/curves.csv %s/curves.csv", a, b);
+  cr_expect_eq(system(command), 0, "%s: curves.csv differs from the uninterrupted run's", what);
+  snprintf(command, sizeof command, "diff -r %s/best %s/best >/dev/null", a, b);
+  cr_expect_eq(system(command), 0, "%s: best/ differs from the uninterrupted run's", what);
+  snprintf(command, sizeof command, "%s/sweep-state", b);
+  cr_expect_neq(access(command, F_OK), 0, "%s: the finished sweep left its state behind", what);
+}
+
+/* (The sweep runs under sh, which reports a child killed by signal S as status 128 + S.) */
+
+/* Runs kind's spec killed at each point, resumes (a resume may be killed again by the same
+ * point), and compares with the uninterrupted run. */
+static void killed_and_resumed(const char *kind, const char *const *points, int n_points) {
+  const char *spec = spec_of(kind, 0.3);
+  char ref[1024], out[1024], args[4096], env[256], what[128];
+  strcpy(ref, scratch_path("ref"));
+  snprintf(args, sizeof args, "sweep %s -o %s -q", spec, ref);
+  run_ok("", args);
+  int killed = 0;
+  for (int i = 0; i < n_points; i++) {
+    snprintf(out, sizeof out, "%s/killed-%d", scratch_dir(), i);
+    snprintf(env, sizeof env, "CAVIAR_KILL_AT=%s", points[i]);
+    snprintf(what, sizeof what, "%s killed at %s", kind, points[i]);
+    snprintf(args, sizeof args, "sweep %s -o %s -q --snapshot-every 0", spec, out);
+    cli_result r = run_caviar_with(env, args);
+    killed += r.status == 137;
+    cr_expect(r.status == 137 || r.status == 0, "%s: status %d: %s", what, r.status, r.err);
+    cli_result_free(&r);
+    snprintf(args, sizeof args, "sweep --resume %s -q", out);
+    run_ok("", args);
+    expect_same_results(ref, out, what);
+  }
+  cr_expect_eq(killed, n_points, "%s: only %d of %d fault points were reached", kind, killed, n_points);
+}
+
+static const char *const points[] = {"chunk:3", "chunk:90", "epoch:2", "epoch:4", "journal:3", "snapshot:2", "test:1"};
+#define N_POINTS ((int)(sizeof points / sizeof *points))
+
+Test(resume, successive_halving_killed_anywhere_resumes_bit_identical) { killed_and_resumed("sh", points, N_POINTS); }
+Test(resume, refill_killed_anywhere_resumes_bit_identical) { killed_and_resumed("refill", points, N_POINTS); }
+Test(resume, hyperband_killed_anywhere_resumes_bit_identical) { killed_and_resumed("hb", points, N_POINTS); }
+Test(resume, pbt_killed_anywhere_resumes_bit_identical) { killed_and_resumed("pbt", points, N_POINTS); }
+Test(resume, coarse_to_fine_killed_anywhere_resumes_bit_identical) {
+  /* Its third round too: after two test passes. */
+  const char *more[] = {"chunk:3", "epoch:2", "epoch:5", "epoch:8", "journal:6", "snapshot:4", "test:2", "test:3"};
+  killed_and_resumed("c2f", more, 8);
+}
+Test(resume, tpe_killed_anywhere_resumes_bit_identical) { killed_and_resumed("tpe", points, N_POINTS); }
+/* model.keep best: the best epoch's weights (a fifth arena) and each trial's best epoch are part
+ * of the state, through PBT's copies and refill's compactions too. */
+Test(resume, a_keep_best_refill_sweep_killed_anywhere_resumes_bit_identical) {
+  killed_and_resumed("refill-best", points, N_POINTS);
+}
+Test(resume, a_keep_best_pbt_sweep_killed_anywhere_resumes_bit_identical) {
+  killed_and_resumed("pbt-best", points, N_POINTS);
+}
+
+Test(resume, ctrl_c_stops_at_an_epoch_boundary_with_the_results_so_far_and_resumes) {
+  const char *spec = spec_of("sh", 0.3);
+  char ref[1024], out[1024], args[4096], path[1200];
+  strcpy(ref, scratch_path("ref"));
+  strcpy(out, scratch_path("stopped"));
+  snprintf(args, sizeof args, "sweep %s -o %s -q", spec, ref);
+  run_ok("", args);
+  /* Interrupted inside its second epoch (the first has 2 chunks of 2 steps, then sixteenths). */
+  snprintf(args, sizeof args, "sweep %s -o %s -q", spec, out);
+  cli_result r = run_caviar_with("CAVIAR_KILL_AT=chunk:30:INT", args);
+  cr_expect_eq(r.status, 3, "a graceful stop exits with 3: %s", r.err);
+  cr_expect(strstr(r.err, "caviar sweep --resume") != NULL, "it does not say how to resume: %s", r.err);
+  cli_result_free(&r);
+  cJSON *summary = summary_without_time(out);
+  int running = 0, culled = 0, n = 0;
+  cJSON *t;
+  cJSON_ArrayForEach(t, cJSON_GetObjectItem(summary, "trials")) {
+    const char *status = cJSON_GetObjectItem(t, "status")->valuestring;
+    running += !strcmp(status, "running");
+    culled += !strcmp(status, "culled");
+    n++;
+  }
+  cJSON_Delete(summary);
+  cr_expect_eq(n, 9, "the results so far list every trial started");
+  cr_expect_gt(running, 0, "no trial is listed as running");
+  cr_expect_gt(culled, 0, "the first rung's culls are not there");
+  snprintf(path, sizeof path, "%s/sweep-state/snapshot.bin", out);
+  cr_expect_eq(access(path, F_OK), 0, "no snapshot was written at the stop");
+  snprintf(args, sizeof args, "sweep --resume %s -q", out);
+  run_ok("", args);
+  expect_same_results(ref, out, "stopped by SIGINT");
+  /* SIGTERM the same way; a second signal stops at once, the last good snapshot intact. */
+  strcpy(out, scratch_path("twice"));
+  snprintf(args, sizeof args, "sweep %s -o %s -q --snapshot-every 0", spec, out);
+  r = run_caviar_with("CAVIAR_KILL_AT=chunk:30:TERM,chunk:31:INT", args);
+  cr_expect_eq(r.status, 130, "a second signal did not stop it at once (by SIGINT): %d %s", r.status, r.err);
+  cli_result_free(&r);
+  snprintf(args, sizeof args, "sweep --resume %s -q", out);
+  run_ok("", args);
+  expect_same_results(ref, out, "stopped by a second signal");
+}
+
+static void copy_file(const char *from, const char *to) {
+  char command[4096];
+  snprintf(command, sizeof command, "cp %s %s", from, to);
+  cr_assert_eq(system(command), 0);
+}
+
+Test(resume, a_damaged_snapshot_falls_back_to_the_previous_one_or_fails_clearly) {
+  const char *spec = spec_of("refill", 0.3);
+  char ref[1024], out[1024], args[4096], snap[1200], prev[1200], saved[1200];
+  strcpy(ref, scratch_path("ref"));
+  strcpy(out, scratch_path("damaged"));
+  snprintf(args, sizeof args, "sweep %s -o %s -q", spec, ref);
+  run_ok("", args);
+  snprintf(args, sizeof args, "sweep %s -o %s -q --snapshot-every 0", spec, out);
+  cli_result r = run_caviar_with("CAVIAR_KILL_AT=epoch:5", args);
+  cr_assert_eq(r.status, 137, "not killed: %s", r.err);
+  cli_result_free(&r);
+  snprintf(snap, sizeof snap, "%s/sweep-state/snapshot.bin", out);
+  snprintf(prev, sizeof prev, "%s/sweep-state/snapshot.prev.bin", out);
+  strcpy(saved, scratch_path("prev.bin"));
+  copy_file(prev, saved);
+  struct stat sb;
+  cr_assert_eq(stat(snap, &sb), 0);
+  cr_assert_eq(truncate(snap, sb.st_size / 2), 0);
+  snprintf(args, sizeof args, "sweep --resume %s -q", out);
+  r = run_caviar(args);
+  cr_expect_eq(r.status, 0, "%s", r.err);
+  cr_expect(strstr(r.err, "truncated or corrupt") && strstr(r.err, "previous snapshot"), "no word of the fallback: %s",
+            r.err);
+  cli_result_free(&r);
+  expect_same_results(ref, out, "resumed from the previous snapshot");
+  /* Both damaged: a clear one-line error, nothing crashes, nothing is removed. */
+  snprintf(args, sizeof args, "sweep %s -o %s -q --snapshot-every 0 --force", spec, out);
+  r = run_caviar_with("CAVIAR_KILL_AT=epoch:5", args);
+  cr_assert_eq(r.status, 137, "not killed: %s", r.err);
+  cli_result_free(&r);
+  FILE *f = fopen(snap, "r+b");
+  cr_assert_not_null(f);
+  fseek(f, 100, SEEK_SET);
+  fputc(0x5a, f);
+  fclose(f);
+  cr_assert_eq(truncate(prev, 10), 0);
+  snprintf(args, sizeof args, "sweep --resume %s -q", out);
+  r = run_caviar(args);
+  cr_expect_eq(r.status, 2, "%s", r.err);
+  cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+  cr_expect(strstr(r.err, "no usable snapshot") && strstr(r.err, "snapshot.prev.bin"), "%s", r.err);
+  cli_result_free(&r);
+  cr_expect_eq(access(snap, F_OK), 0, "the damaged state was removed");
+}
+
+Test(resume, a_torn_journal_line_is_cut_off_and_a_journal_changed_before_the_snapshot_is_refused) {
+  const char *spec = spec_of("sh", 0.3);
+  char ref[1024], out[1024], args[4096], journal[1200];
+  strcpy(ref, scratch_path("ref"));
+  strcpy(out, scratch_path("torn"));
+  snprintf(args, sizeof args, "sweep %s -o %s -q", spec, ref);
+  run_ok("", args);
+  snprintf(args, sizeof args, "sweep %s -o %s -q --snapshot-every 0", spec, out);
+  cli_result r = run_caviar_with("CAVIAR_KILL_AT=epoch:3", args);
+  cr_assert_eq(r.status, 137, "not killed: %s", r.err);
+  cli_result_free(&r);
+  snprintf(journal, sizeof journal, "%s/sweep-state/journal.jsonl", out);
+  FILE *f = fopen(journal, "ab");
+  fputs("{\"event\": \"epoch\", \"trial\": 3, \"ep", f);
+  fclose(f);
+  snprintf(args, sizeof args, "sweep --resume %s -q", out);
+  run_ok("", args);
+  expect_same_results(ref, out, "resumed after a torn journal line");
+  /* A journal changed inside what the snapshots vouch for: both refused, clearly. */
+  snprintf(args, sizeof args, "sweep %s -o %s -q --snapshot-every 0 --force", spec, out);
+  r = run_caviar_with("CAVIAR_KILL_AT=epoch:3", args);
+  cr_assert_eq(r.status, 137, "not killed: %s", r.err);
+  cli_result_free(&r);
+  f = fopen(journal, "r+b");
+  fseek(f, 5, SEEK_SET);
+  fputc('X', f);
+  fclose(f);
+  snprintf(args, sizeof args, "sweep --resume %s -q", out);
+  r = run_caviar(args);
+  cr_expect_eq(r.status, 2, "%s", r.err);
+  cr_expect(strstr(r.err, "journal.jsonl") && strstr(r.err, "changed since the snapshot"), "%s", r.err);
+  cli_result_free(&r);
+}
+
+Test(resume, a_changed_spec_or_flag_is_refused_naming_what_changed) {
+  const char *spec = spec_of("sh", 0.3);
+  char out[1024], args[4096], ref[1024];
+  strcpy(out, scratch_path("changed"));
+  strcpy(ref, scratch_path("ref"));
+  snprintf(args, sizeof args, "sweep %s -o %s -q", spec, ref);
+  run_ok("", args);
+  snprintf(args, sizeof args, "sweep %s -o %s -q --snapshot-every 0", spec, out);
+  cli_result r = run_caviar_with("CAVIAR_KILL_AT=epoch:2", args);
+  cr_assert_eq(r.status, 137, "not killed: %s", r.err);
+  cli_result_free(&r);
+  spec = spec_of("sh", 0.1);
+  snprintf(args, sizeof args, "sweep --resume %s %s -q", out, spec);
+  r = run_caviar(args);
+  cr_expect_eq(r.status, 2, "%s", r.err);
+  cr_expect(strstr(r.err, "parameters.learning_rate.max: was 0.3, now 0.1") != NULL, "%s", r.err);
+  cli_result_free(&r);
+  snprintf(args, sizeof args, "sweep --resume %s --seed 9 -q", out);
+  r = run_caviar(args);
+  cr_expect_eq(r.status, 2, "%s", r.err);
+  cr_expect(strstr(r.err, "--seed") != NULL, "%s", r.err);
+  cli_result_free(&r);
+  snprintf(args, sizeof args, "sweep --resume %s -n 4 -q", out);
+  r = run_caviar(args);
+  cr_expect_eq(r.status, 2, "%s", r.err);
+  cr_expect(strstr(r.err, "-n 4 differs") != NULL, "%s", r.err);
+  cli_result_free(&r);
+  /* The same spec given again is fine. */
+  spec = spec_of("sh", 0.3);
+  snprintf(args, sizeof args, "sweep --resume %s %s -q", out, spec);
+  run_ok("", args);
+  expect_same_results(ref, out, "resumed with its spec given again");
+  /* A finished sweep has nothing to resume. */
+  r = run_caviar(args);
+  cr_expect_eq(r.status, 2, "%s", r.err);
+  cr_expect(strstr(r.err, "nothing to resume") != NULL, "%s", r.err);
+  cli_result_free(&r);
+}
+
+Test(resume, a_folder_holding_another_sweep_is_refused_without_force_and_stale_plots_go) {
+  const char *spec = spec_of("sh", 0.3);
+  char out[1024], args[4096], plot[1200], before[1200];
+  strcpy(out, scratch_path("taken"));
+  snprintf(args, sizeof args, "sweep %s -o %s -q --seed 1", spec, out);
+  run_ok("", args);
+  snprintf(plot, sizeof plot, "%s/curves.png", out);
+  scratch_write_text("taken/curves.png", "an old picture");
+  snprintf(before, sizeof before, "%s/summary.json", out);
+  char *old = scratch_read(before, NULL);
+  snprintf(args, sizeof args, "sweep %s -o %s -q --seed 2", spec, out);
+  cli_result r = run_caviar(args);
+  cr_expect_eq(r.status, 2, "%s", r.err);
+  cr_expect(strstr(r.err, "holds another sweep (summary.json)") && strstr(r.err, "--force"), "%s", r.err);
+  cli_result_free(&r);
+  char *now = scratch_read(before, NULL);
+  cr_expect_str_eq(now, old, "the refused run touched the old results");
+  free(now);
+  free(old);
+  snprintf(args, sizeof args, "sweep %s -o %s -q --seed 2 --force", spec, out);
+  run_ok("", args);
+  cr_expect_neq(access(plot, F_OK), 0, "an old plot stayed beside the new results");
+}
+
+Test(resume, results_are_rewritten_at_rungs_while_the_sweep_runs) {
+  const char *spec = spec_of("sh", 0.3);
+  char out[1024], args[4096], path[1200];
+  strcpy(out, scratch_path("progress"));
+  /* Killed at the boundary after epoch 2: the rung at epoch 1 wrote the results. */
+  snprintf(args, sizeof args, "sweep %s -o %s -q", spec, out);
+  cli_result r = run_caviar_with("CAVIAR_KILL_AT=epoch:2", args);
+  cr_assert_eq(r.status, 137, "not killed: %s", r.err);
+  cli_result_free(&r);
+  cJSON *summary = summary_without_time(out);
+  int running = 0, culled = 0;
+  cJSON *t;
+  cJSON_ArrayForEach(t, cJSON_GetObjectItem(summary, "trials")) {
+    const char *status = cJSON_GetObjectItem(t, "status")->valuestring;
+    running += !strcmp(status, "running");
+    culled += !strcmp(status, "culled");
+    cr_expect_eq(cJSON_GetObjectItem(t, "epochs")->valueint, 1);
+  }
+  cJSON_Delete(summary);
+  cr_expect_eq(running, 3, "rung 1 of 9 trials keeps 3");
+  cr_expect_eq(culled, 6);
+  snprintf(path, sizeof path, "%s/curves.csv", out);
+  char *curves = scratch_read(path, NULL);
+  cr_assert_not_null(curves);
+  cr_expect_eq(count_lines(curves), 1 + 9, "a header and the first epoch of each trial");
+  free(curves);
+}
