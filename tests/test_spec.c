@@ -9,7 +9,7 @@ Test(spec, default_spec_parses_and_describes_fashion_mnist) {
   caviar_spec spec;
   caviar_error err;
   cr_assert_eq(caviar_spec_load_default(&spec, &err), CAVIAR_OK, "%s", err.msg);
-  cr_expect_eq(spec.method, CAVIAR_METHOD_RANDOM);
+  cr_expect_eq(spec.method, CAVIAR_METHOD_SOBOL);
   cr_expect_eq(spec.data.format, CAVIAR_DATA_IDX);
   cr_expect_str_eq(spec.data.dir, CAVIAR_DEFAULT_DATA_DIR);
   cr_expect_eq(spec.early_terminate.type, CAVIAR_STOP_SUCCESSIVE_HALVING);
