@@ -128,16 +128,7 @@ static caviar_status start(const train_args *a, caviar_panda *p, bool *resumed, 
     st = caviar_panda_init(p, &model.hp, model.trial, model.has_data ? model.seed : 0,
                            model.has_data ? &model.data : &data, a->from, err);
     if (st == CAVIAR_OK) {
-      p->shape = model.shape;
-      p->params = model.params;
-      p->scaling = model.scaling;
-      p->target = model.target;
-      p->labels = model.labels;
-      p->n_labels = model.n_labels;
-      model.params = NULL;
-      model.scaling = (caviar_scaling){0};
-      model.labels = NULL;
-      model.n_labels = 0;
+      caviar_panda_take_model(p, &model);
       /* What it was trained on, to check the run's validation examples against. */
       origin->has_data = model.has_data;
       origin->seed = model.seed;

@@ -98,6 +98,19 @@ static caviar_status read_run(const caviar_st_file *f, caviar_panda *p, caviar_e
   return st;
 }
 
+void caviar_panda_take_model(caviar_panda *p, caviar_model *model) {
+  p->shape = model->shape;
+  p->params = model->params;
+  p->scaling = model->scaling;
+  p->target = model->target;
+  p->labels = model->labels;
+  p->n_labels = model->n_labels;
+  model->params = NULL;
+  model->scaling = (caviar_scaling){0};
+  model->labels = NULL;
+  model->n_labels = 0;
+}
+
 caviar_status caviar_panda_load(const char *path, caviar_panda *p, caviar_error *err) {
   memset(p, 0, sizeof *p);
   caviar_st_file f;
@@ -108,16 +121,7 @@ caviar_status caviar_panda_load(const char *path, caviar_panda *p, caviar_error 
   if (st == CAVIAR_OK) {
     p->hp = model.hp;
     p->trial = model.trial;
-    p->shape = model.shape;
-    p->params = model.params;
-    p->scaling = model.scaling;
-    p->target = model.target;
-    p->labels = model.labels;
-    p->n_labels = model.n_labels;
-    model.params = NULL;
-    model.scaling = (caviar_scaling){0};
-    model.labels = NULL;
-    model.n_labels = 0;
+    caviar_panda_take_model(p, &model);
     caviar_model_free(&model);
     st = read_run(&f, p, err);
   }

@@ -52,6 +52,9 @@ caviar_status caviar_panda_save(const caviar_panda *p, const char *path, caviar_
 /* The run's model as a caviar_model that borrows the run's arrays (for saving). */
 void caviar_panda_model(const caviar_panda *p, caviar_model *out);
 caviar_status caviar_panda_load(const char *path, caviar_panda *p, caviar_error *err);
+/* The run takes the model's shape, weights, input scaling, target scaling and label names (they
+ * leave the model, which keeps the rest). */
+void caviar_panda_take_model(caviar_panda *p, caviar_model *model);
 
 /* After every epoch: its curve row. */
 typedef void (*caviar_panda_epoch_fn)(const caviar_panda *p, int epoch, float train_loss, float val_loss,
