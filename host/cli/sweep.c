@@ -214,6 +214,8 @@ static int count_survivors(const caviar_sweep_result *r) {
 /* ---- interrupting and resuming ---- */
 
 static volatile sig_atomic_t stop_requested;
+/* Ranks other than 0 stop as quietly as they run. */
+static volatile sig_atomic_t stop_quietly;
 
 static void on_stop_signal(int sig) {
   if (stop_requested) {
@@ -223,6 +225,7 @@ static void on_stop_signal(int sig) {
     return;
   }
   stop_requested = 1;
+  if (stop_quietly) return;
   static const char msg[] = "\ncaviar: stopping at the end of this epoch to save a snapshot (again to stop at once)\n";
   ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
   (void)ignored;
@@ -236,6 +239,9 @@ static void install_stop_handlers(void) {
   sa.sa_flags = SA_RESTART;
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  /* mpirun forwards SIGUSR1 to every rank (its own SIGINT becomes SIGTERM, then SIGKILL a second
+   * later); Slurm's --signal=USR1@T asks ahead of a time limit. */
+  sigaction(SIGUSR1, &sa, NULL);
 }
 
 /* Whether dir holds (part of) another sweep: results, state or plots. */
@@ -415,6 +421,21 @@ static int finish(caviar_world *world, caviar_status st, const caviar_error *err
 
 static int sweep(sweep_args *a, caviar_world *world);
 
+/* Rank 0's text (malloc'd) to every rank. */
+static caviar_status share_text(caviar_world *world, char **text, caviar_error *err) {
+  if (!world) return CAVIAR_OK;
+  uint64_t len = *text ? strlen(*text) : 0;
+  caviar_status st = caviar_world_broadcast(world, &len, sizeof len, err);
+  if (st != CAVIAR_OK) return st;
+  if (world->rank != 0) {
+    *text = caviar_alloc((size_t)len + 1, 1, "the sweep's identity", err);
+    if (!*text) return CAVIAR_ERUNTIME;
+  }
+  st = caviar_world_broadcast(world, *text, (size_t)len, err);
+  (*text)[len] = '\0';
+  return st;
+}
+
 int caviar_cmd_sweep(int argc, char **argv) {
   sweep_args a;
   int rc = parse_args(argc, argv, &a);
@@ -429,9 +450,6 @@ int caviar_cmd_sweep(int argc, char **argv) {
   if (world && world->rank > 0) a.quiet = true;
   /* A dry run estimates on rank 0 alone; the other ranks have nothing to do. */
   if (world && a.dry_run && world->rank > 0) return finish(world, CAVIAR_OK, &err);
-  /* Snapshots hold the members a process trains; across ranks each holds only its share. */
-  if (world && a.resume)
-    REFUSE(world, "--resume: a sweep across ranks cannot be resumed yet; resume it in one process (without mpirun)");
   return sweep(&a, world);
 }
 
@@ -442,20 +460,25 @@ static int sweep_spec(sweep_args *a, caviar_world *world, bool root, caviar_spec
   caviar_status st;
   *identity = NULL;
   if (a->resume) {
-    char *text;
-    if ((st = caviar_state_read_identity(a->resume, &text, &err)) != CAVIAR_OK) return caviar_report(st, &err);
+    /* Rank 0 reads the folder; every rank resumes the same sweep. */
+    char *text = NULL;
+    st = root ? caviar_state_read_identity(a->resume, &text, &err) : CAVIAR_OK;
+    if (st == CAVIAR_OK) st = share_text(world, &text, &err);
+    if (st != CAVIAR_OK) return finish(world, st, &err);
     *identity = cJSON_Parse(text);
     free(text);
-    if (!*identity) return caviar_usage_error("sweep", "%s/%s/sweep.json: damaged (not JSON)", a->resume, CAVIAR_STATE_DIR);
+    if (!*identity) REFUSE(world, "%s/%s/sweep.json: damaged (not JSON)", a->resume, CAVIAR_STATE_DIR);
     char stored_dir[4096];
     int rc = resume_args(a, *identity, stored_dir, sizeof stored_dir);
     if (rc == 0) {
       st = resume_spec(a, *identity, stored_dir, spec, &err);
-      if (st != CAVIAR_OK) rc = caviar_report(st, &err);
+      if (st != CAVIAR_OK) rc = finish(world, st, &err);
     }
     if (rc) {
       cJSON_Delete(*identity);
       *identity = NULL;
+      /* Every rank met the same refusal: the first to get here ends the job with its status. */
+      if (world) world->abort(world, rc);
     }
     return rc;
   }
@@ -499,10 +522,8 @@ static int apply_flags(const sweep_args *a, caviar_world *world, caviar_spec *sp
   return 0;
 }
 
-/* The sweep's state on disk: a new journal (the output folder's stale plots go), or the one a
- * resumed sweep continues. Not across ranks: each would hold only its share of the members. */
-static caviar_status open_state(const sweep_args *a, const caviar_spec *spec, const caviar_backend *backend,
-                                caviar_sweep_state **state, char *note, size_t note_size, caviar_error *err) {
+static caviar_status open_own_state(const sweep_args *a, const caviar_spec *spec, const caviar_backend *backend,
+                                    caviar_sweep_state **state, char *note, size_t note_size, caviar_error *err) {
   if (a->resume) return caviar_state_resume(a->out_dir, a->snapshot_every, state, note, note_size, err);
   /* The spec's folder, absolute, so a resume from elsewhere finds its relative data paths. */
   char spec_dir[PATH_MAX] = "", folder[PATH_MAX];
@@ -518,6 +539,18 @@ static caviar_status open_state(const sweep_args *a, const caviar_spec *spec, co
                           : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory describing the sweep");
   free(text);
   if (st == CAVIAR_OK) remove_stale_plots(a->out_dir);
+  return st;
+}
+
+/* The sweep's state on disk: a new journal (the output folder's stale plots go), or the one a
+ * resumed sweep continues. Across ranks rank 0 opens it and the others follow (they write nothing;
+ * a resume's snapshot reaches them from rank 0). */
+static caviar_status open_state(const sweep_args *a, const caviar_spec *spec, const caviar_backend *backend,
+                                caviar_world *world, caviar_sweep_state **state, char *note, size_t note_size,
+                                caviar_error *err) {
+  caviar_status st = caviar_world_rank(world) > 0 ? caviar_state_follow(a->out_dir, state, err)
+                                                  : open_own_state(a, spec, backend, state, note, note_size, err);
+  if (st == CAVIAR_OK) st = caviar_state_share(world, *state, err);
   return st;
 }
 
@@ -566,7 +599,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
     if (warning[0]) fprintf(stderr, "caviar: warning: %s\n", warning);
   }
   char note[2600] = "";
-  if (st == CAVIAR_OK && !a->dry_run && !world) st = open_state(a, &spec, backend, &state, note, sizeof note, &err);
+  if (st == CAVIAR_OK && !a->dry_run) st = open_state(a, &spec, backend, world, &state, note, sizeof note, &err);
   cJSON_Delete(identity);
   if (st != CAVIAR_OK) {
     if (data_loaded) caviar_data_free(&data);
@@ -584,8 +617,8 @@ static int sweep(sweep_args *a, caviar_world *world) {
   caviar_progress_printer_init(&printer, a->quiet);
   caviar_report_info info = {&spec, seed, device, &data, (int)(a->keep > 1000000 ? 1000000 : a->keep)};
   results_ctx rctx = {a->out_dir, &info};
-  /* Across ranks the results are written once, at the end, by rank 0 (the survivors' weights
-   * reach it then), and a signal ends the job as mpirun delivers it. */
+  /* Rank 0 writes the results (every survivor's weights reach it when the survivor finishes); a
+   * stop signal to any rank stops every rank at the same epoch boundary. */
   caviar_sweep sweep = {.spec = &spec,
                         .seed = seed,
                         .trials = a->trials,
@@ -594,11 +627,11 @@ static int sweep(sweep_args *a, caviar_world *world) {
                         .progress = root ? caviar_print_progress : NULL,
                         .progress_ctx = root ? &printer : NULL,
                         .world = a->dry_run ? NULL : world,
-                        .results = world ? NULL : write_results_so_far,
+                        .results = root ? write_results_so_far : NULL,
                         .results_ctx = &rctx,
                         .results_every = a->results_every,
                         .state = state,
-                        .stop = world ? NULL : &stop_requested};
+                        .stop = &stop_requested};
   if (a->dry_run) {
     caviar_sweep_estimate estimate;
     st = caviar_sweep_estimate_run(&sweep, &estimate, &err);
@@ -609,20 +642,23 @@ static int sweep(sweep_args *a, caviar_world *world) {
     caviar_spec_free(&spec);
     return finish(world, st, &err);
   }
-  if (!world) install_stop_handlers();
+  stop_quietly = !root;
+  install_stop_handlers();
   caviar_sweep_result result;
   st = caviar_sweep_run_within(&sweep, a->time_budget, &result, &err);
   caviar_progress_printer_end(&printer);
   if (st == CAVIAR_OK && !root) {
     /* Rank 0 reports and writes; an error every rank meets from here (every trial diverged) is
      * its to print, and the exit status everyone's. */
-    bool all_diverged = count_survivors(&result) == 0 && !result.out_of_time;
+    bool all_diverged = count_survivors(&result) == 0 && !result.out_of_time && !result.interrupted;
+    int rc = result.interrupted ? EXIT_STOPPED : all_diverged ? CAVIAR_ERUNTIME : 0;
     caviar_sweep_result_free(&result);
+    caviar_state_close(state, false);
     caviar_data_free(&data);
     backend->destroy(backend);
     caviar_spec_free(&spec);
     caviar_world_close(world);
-    return all_diverged ? CAVIAR_ERUNTIME : 0;
+    return rc;
   }
   int exit_rc = 0;
   bool finished = false;
@@ -642,8 +678,9 @@ static int sweep(sweep_args *a, caviar_world *world) {
     if (st == CAVIAR_OK && result.interrupted) {
       fprintf(stderr,
               "caviar: stopped; the snapshot is in %s/%s and the results so far in %s\n"
-              "caviar: resume with: caviar sweep --resume %s\n",
-              a->out_dir, CAVIAR_STATE_DIR, a->out_dir, a->out_dir);
+              "caviar: resume with: %scaviar sweep --resume %s%s\n",
+              a->out_dir, CAVIAR_STATE_DIR, a->out_dir, world ? "mpirun -np K " : "", a->out_dir,
+              world ? " (any number of ranks K, or one process without mpirun)" : "");
       exit_rc = EXIT_STOPPED;
     }
     if (st == CAVIAR_OK && result.out_of_time)

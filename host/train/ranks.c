@@ -3,8 +3,9 @@
  * rank in one exchange and are applied in the order a one-process run applies them, so rungs,
  * promotions, brackets, zoom boxes and PBT's choices come out the same on every rank and the same
  * as in one process. What is not replicated is a member's weights: they live on its owner's
- * device, move point to point when PBT copies across ranks, and reach rank 0 at the end of a
- * round for best/. With a NULL dist every exchange is a copy and every trial is rank 0's. */
+ * device, move point to point when PBT copies across ranks, and reach rank 0 as soon as they
+ * finish (for best/, the results so far and the snapshots, which rank 0 writes). With a NULL
+ * world every exchange is a copy and every trial is rank 0's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,46 +43,97 @@ static int costlier_first(const void *a, const void *b) {
   return (x->index > y->index) - (x->index < y->index);
 }
 
+/* Gives each of the n trials in index[] the least-loaded rank by estimated cost that has room in
+ * the trial's cohort, the costliest trial first; the load already there is every running trial's
+ * that has an owner and is not in index[] (is_new marks those). The same on every rank. */
+static caviar_status place(run_state *s, const int *index, int n, const uint8_t *is_new, caviar_error *err) {
+  int size = caviar_world_size(s->sweep->world), n_cohorts = s->groups.n_cohorts;
+  double *load = caviar_alloc((size_t)size, sizeof *load, "the ranks' balance", err);
+  int *held = caviar_alloc((size_t)size * (size_t)n_cohorts, sizeof *held, "the ranks' balance", err);
+  new_trial *fresh = caviar_alloc((size_t)n + 1, sizeof *fresh, "the ranks' balance", err);
+  caviar_status st = load && held && fresh ? CAVIAR_OK : CAVIAR_ERUNTIME;
+  for (int i = 0; st == CAVIAR_OK && i < s->count; i++)
+    if (!is_new[i] && s->owner[i] >= 0 && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING) {
+      load[s->owner[i]] += epoch_cost(s, s->groups.cohort_of[i]);
+      held[s->owner[i] * n_cohorts + s->groups.cohort_of[i]]++;
+    }
+  for (int k = 0; st == CAVIAR_OK && k < n; k++) fresh[k] = (new_trial){index[k], epoch_cost(s, s->groups.cohort_of[index[k]])};
+  if (st == CAVIAR_OK) qsort(fresh, (size_t)n, sizeof *fresh, costlier_first);
+  for (int k = 0; st == CAVIAR_OK && k < n; k++) {
+    int c = s->groups.cohort_of[fresh[k].index], best = -1;
+    for (int r = 0; r < size; r++)
+      if (held[r * n_cohorts + c] < s->cohorts[c].layout.capacity && (best < 0 || load[r] < load[best])) best = r;
+    if (best < 0) {
+      st = caviar_fail(err, CAVIAR_ERUNTIME, "internal error: no rank has room for trial %u",
+                       (unsigned)s->trials[fresh[k].index].id);
+      break;
+    }
+    s->owner[fresh[k].index] = best;
+    load[best] += fresh[k].cost;
+    held[best * n_cohorts + c]++;
+  }
+  free(load);
+  free(held);
+  free(fresh);
+  return st;
+}
+
+/* This rank's share of the work it was given, for summary.json's ranks. */
+static void count_mine(run_state *s, int i) {
+  if (s->owner[i] != caviar_run_rank(s)) return;
+  s->members++;
+  s->cost += epoch_cost(s, s->groups.cohort_of[i]);
+}
+
 caviar_status caviar_ranks_assign(run_state *s, int first, int last, caviar_error *err) {
-  int size = caviar_world_size(s->sweep->world), me = caviar_run_rank(s), n_cohorts = s->groups.n_cohorts;
-  if (size == 1) {
+  if (caviar_world_size(s->sweep->world) == 1) {
     for (int i = first; i < last; i++) s->owner[i] = 0;
   } else {
-    double *load = caviar_alloc((size_t)size, sizeof *load, "the ranks' balance", err);
-    int *held = caviar_alloc((size_t)size * (size_t)n_cohorts, sizeof *held, "the ranks' balance", err);
-    new_trial *fresh = caviar_alloc((size_t)(last - first + 1), sizeof *fresh, "the ranks' balance", err);
-    caviar_status st = load && held && fresh ? CAVIAR_OK : CAVIAR_ERUNTIME;
-    for (int i = 0; st == CAVIAR_OK && i < first; i++)
-      if (s->owner[i] >= 0 && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING) {
-        load[s->owner[i]] += epoch_cost(s, s->groups.cohort_of[i]);
-        held[s->owner[i] * n_cohorts + s->groups.cohort_of[i]]++;
-      }
-    for (int i = first; st == CAVIAR_OK && i < last; i++) fresh[i - first] = (new_trial){i, epoch_cost(s, s->groups.cohort_of[i])};
-    if (st == CAVIAR_OK) qsort(fresh, (size_t)(last - first), sizeof *fresh, costlier_first);
-    for (int k = 0; st == CAVIAR_OK && k < last - first; k++) {
-      int c = s->groups.cohort_of[fresh[k].index], best = -1;
-      for (int r = 0; r < size; r++)
-        if (held[r * n_cohorts + c] < s->cohorts[c].layout.capacity && (best < 0 || load[r] < load[best])) best = r;
-      if (best < 0) {
-        st = caviar_fail(err, CAVIAR_ERUNTIME, "internal error: no rank has room for trial %u",
-                         (unsigned)s->trials[fresh[k].index].id);
-        break;
-      }
-      s->owner[fresh[k].index] = best;
-      load[best] += fresh[k].cost;
-      held[best * n_cohorts + c]++;
+    int *index = caviar_alloc((size_t)(last - first) + 1, sizeof *index, "the ranks' balance", err);
+    uint8_t *is_new = caviar_alloc((size_t)s->count + 1, 1, "the ranks' balance", err);
+    caviar_status st = index && is_new ? CAVIAR_OK : CAVIAR_ERUNTIME;
+    for (int i = first; st == CAVIAR_OK && i < last; i++) {
+      index[i - first] = i;
+      is_new[i] = 1;
     }
-    free(load);
-    free(held);
-    free(fresh);
+    if (st == CAVIAR_OK) st = place(s, index, last - first, is_new, err);
+    free(index);
+    free(is_new);
     if (st != CAVIAR_OK) return st;
   }
-  for (int i = first; i < last; i++)
-    if (s->owner[i] == me) {
-      s->members++;
-      s->cost += epoch_cost(s, s->groups.cohort_of[i]);
-    }
+  for (int i = first; i < last; i++) count_mine(s, i);
   return CAVIAR_OK;
+}
+
+caviar_status caviar_ranks_restore(run_state *s, const int32_t *saved, int saved_size, caviar_error *err) {
+  int size = caviar_world_size(s->sweep->world), n = 0;
+  /* A trial that stopped running keeps nothing on a device: rank 0 holds its weights if it survived
+   * (the snapshot has them) and tests it. */
+  for (int i = 0; i < s->count; i++) {
+    bool running = s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING;
+    s->owner[i] = saved[i] < 0 || i >= s->next ? -1 : running && saved_size == size ? saved[i] : running ? -2 : 0;
+    n += s->owner[i] == -2;
+  }
+  caviar_status st = CAVIAR_OK;
+  if (n > 0) {
+    /* Another number of ranks than the sweep was snapshotted with: the running members are placed
+     * again as new ones are. */
+    int *index = caviar_alloc((size_t)n, sizeof *index, "the ranks' balance", err);
+    uint8_t *is_new = caviar_alloc((size_t)s->count, 1, "the ranks' balance", err);
+    st = index && is_new ? CAVIAR_OK : CAVIAR_ERUNTIME;
+    n = 0;
+    for (int i = 0; st == CAVIAR_OK && i < s->count; i++)
+      if (s->owner[i] == -2) {
+        index[n++] = i;
+        is_new[i] = 1;
+      }
+    if (st == CAVIAR_OK) st = place(s, index, n, is_new, err);
+    free(index);
+    free(is_new);
+  }
+  for (int i = 0; st == CAVIAR_OK && i < s->count; i++)
+    if (s->owner[i] >= 0 && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING) count_mine(s, i);
+  return st;
 }
 
 int caviar_ranks_slot(const caviar_cohort *c, uint32_t trial) {
@@ -226,29 +278,55 @@ caviar_status caviar_ranks_gather_tests(run_state *s, caviar_error *err) {
   free(all);
   free(mine);
   free(counts);
-  /* The survivors' weights to rank 0, trial by trial in the round's order; the others let theirs go. */
-  for (int i = 0; st == CAVIAR_OK && i < s->count; i++) {
+  /* Rank 0 has had the survivors' weights since they finished (caviar_ranks_send_survivors); the
+   * owners' copies were for the test pass. */
+  for (int i = 0; me != 0 && i < s->count; i++) {
     caviar_trial_result *t = &r->trials[s->trials[i].id];
-    if (t->status != CAVIAR_TRIAL_SURVIVED || s->owner[i] == 0 || (me != 0 && me != s->owner[i])) continue;
+    free(t->params);
+    t->params = NULL;
+  }
+  return st;
+}
+
+caviar_status caviar_ranks_send_survivors(run_state *s, caviar_error *err) {
+  caviar_world *d = s->sweep->world;
+  if (caviar_world_size(d) == 1) return CAVIAR_OK;
+  int me = caviar_run_rank(s);
+  caviar_status st = CAVIAR_OK;
+  for (int k = 0; st == CAVIAR_OK && k < s->n_results; k++) {
+    int i = (int)s->results[k].index, owner = s->owner[i];
+    caviar_trial_result *t = &s->result->trials[s->trials[i].id];
+    if (t->status != CAVIAR_TRIAL_SURVIVED || owner == 0 || (me != 0 && me != owner)) continue;
     caviar_layout layout;
     caviar_layout_make(&t->shape, 1, &layout);
-    if (me == 0) {
-      t->params = caviar_alloc(layout.per_member, sizeof(float), "a survivor's parameters", err);
-      st = t->params ? caviar_world_recv(d, s->owner[i], t->params, layout.per_member * sizeof(float), err)
-                     : CAVIAR_ERUNTIME;
+    size_t bytes = layout.per_member * sizeof(float);
+    if (me == owner) {
+      st = t->params ? caviar_world_send(d, 0, t->params, bytes, err)
+                     : caviar_fail(err, CAVIAR_ERUNTIME, "internal error: rank %d lost survivor %u's weights", me,
+                                   (unsigned)t->trial.id);
     } else {
-      st = caviar_world_send(d, 0, t->params, layout.per_member * sizeof(float), err);
-      free(t->params);
-      t->params = NULL;
+      t->params = caviar_alloc(layout.per_member, sizeof(float), "a survivor's parameters", err);
+      st = t->params ? caviar_world_recv(d, owner, t->params, bytes, err) : CAVIAR_ERUNTIME;
     }
   }
   return st;
 }
 
-caviar_status caviar_ranks_agree(run_state *s, bool *flag, caviar_error *err) {
-  unsigned char byte = *flag;
-  caviar_status st = caviar_world_broadcast(s->sweep->world, &byte, 1, err);
-  *flag = byte != 0;
+caviar_status caviar_ranks_agree_epoch(run_state *s, unsigned *flags, caviar_error *err) {
+  caviar_world *d = s->sweep->world;
+  if (!d) return CAVIAR_OK;
+  unsigned char mine = (unsigned char)*flags;
+  size_t *counts = caviar_alloc((size_t)d->size, sizeof *counts, "the ranks' agreement", err);
+  if (!counts) return CAVIAR_ERUNTIME;
+  void *all = NULL;
+  caviar_status st = caviar_world_allgather(d, &mine, 1, &all, counts, err);
+  if (st == CAVIAR_OK) {
+    const unsigned char *got = all;
+    *flags = got[0];
+    for (int r = 1; r < d->size; r++) *flags |= got[r] & CAVIAR_AGREE_ANY;
+  }
+  free(all);
+  free(counts);
   return st;
 }
 

@@ -28,13 +28,18 @@
 #include "train/sweep_state_internal.h"
 
 #define SNAP_MAGIC "CAVIARS1"
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 2u
 
 void caviar_fault_point(const char *name) {
   static char names[8][16];
   static int counts[8];
-  const char *spec = getenv("CAVIAR_KILL_AT");
+  const char *spec = getenv("CAVIAR_KILL_AT"), *only = getenv("CAVIAR_KILL_RANK");
   if (!spec) return;
+  if (only) {
+    const char *rank = getenv("OMPI_COMM_WORLD_RANK");
+    if (!rank) rank = getenv("PMIX_RANK");
+    if (!rank || atoi(rank) != atoi(only)) return;
+  }
   int k = 0;
   while (k < 8 && names[k][0] && strcmp(names[k], name) != 0) k++;
   if (k == 8) return;
@@ -51,7 +56,10 @@ void caviar_fault_point(const char *name) {
     *colon = '\0';
     char *sig = strchr(colon + 1, ':');
     if (strcmp(entry, name) != 0 || atoi(colon + 1) != count) continue;
-    raise(sig && !strcmp(sig + 1, "INT") ? SIGINT : sig && !strcmp(sig + 1, "TERM") ? SIGTERM : SIGKILL);
+    raise(sig && !strcmp(sig + 1, "INT")    ? SIGINT
+          : sig && !strcmp(sig + 1, "TERM") ? SIGTERM
+          : sig && !strcmp(sig + 1, "USR1") ? SIGUSR1
+                                            : SIGKILL);
   }
 }
 
@@ -111,7 +119,41 @@ static size_t per_member(const caviar_shape *shape) {
   return layout.per_member;
 }
 
-static caviar_status write_body(writer *w, const run_state *s, float *slot_buf, caviar_error *err) {
+/* The arenas a member's snapshot holds: parameters and both optimizer states, and with model.keep
+ * best the best epoch's parameters. */
+static int arenas_of(const caviar_cohort *c) { return (c->keep_best ? CAVIAR_ARENA_BEST : CAVIAR_ARENA_SECOND) + 1; }
+
+/* A member's books as a snapshot (and a message between ranks) has them; its arenas follow. */
+typedef struct member_header {
+  uint32_t trial;
+  int32_t steps, epochs;
+  caviar_hparams hp;
+} member_header;
+
+static caviar_status read_member(caviar_backend *be, caviar_cohort *c, int slot, member_header *h, float *arenas,
+                                 caviar_error *err) {
+  memset(h, 0, sizeof *h);
+  h->trial = c->trial[slot];
+  h->steps = c->steps[slot];
+  h->epochs = c->epochs[slot];
+  h->hp = c->hparams[slot];
+  for (int a = 0; a < arenas_of(c); a++) {
+    caviar_status st = be->read_arena(be, c, (caviar_arena)a, slot, arenas + (size_t)a * c->layout.per_member, err);
+    if (st != CAVIAR_OK) return st;
+  }
+  return CAVIAR_OK;
+}
+
+static void put_member(writer *w, const member_header *h, const float *arenas, size_t floats) {
+  put_u32(w, h->trial);
+  put(w, &h->hp, sizeof h->hp);
+  put_i32(w, h->steps);
+  put_i32(w, h->epochs);
+  put_floats(w, arenas, floats);
+}
+
+static caviar_status write_body(writer *w, const run_state *s, const int *held, float *slot_buf, unsigned char *message,
+                                caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
   const caviar_sweep_result *r = s->result;
   /* The sweep. */
@@ -142,6 +184,9 @@ static caviar_status write_body(writer *w, const run_state *s, float *slot_buf, 
   put_i32(w, s->tick);
   put(w, s->trials, (size_t)s->count * sizeof *s->trials);
   for (int i = 0; i < s->count; i++) put_i32(w, s->groups.cohort_of[i]);
+  /* Where each trial of the round lives, and among how many ranks. */
+  put_i32(w, caviar_world_size(sw->world));
+  for (int i = 0; i < s->count; i++) put_i32(w, s->owner[i]);
   int n_records = r->brackets.n_brackets * CAVIAR_MAX_RUNGS;
   put_i32(w, n_records);
   for (int k = 0; k < n_records; k++) {
@@ -152,49 +197,67 @@ static caviar_status write_body(writer *w, const run_state *s, float *slot_buf, 
     put(w, rec->trial, (size_t)rec->n * sizeof *rec->trial);
   }
   put_i32(w, s->groups.n_cohorts);
+  int size = caviar_world_size(sw->world);
   for (int c = 0; c < s->groups.n_cohorts; c++) {
-    const caviar_cohort *cohort = &s->cohorts[c];
+    caviar_cohort *cohort = &s->cohorts[c];
     put(w, &cohort->shape, sizeof cohort->shape);
     put_f64(w, s->trained_epochs[c]);
     put_f64(w, s->step_s[c]);
     put_f64(w, s->steady_s[c]);
     put_f64(w, s->steady_steps[c]);
-    put_i32(w, cohort->n);
+    put_i32(w, s->cohort_started[c]);
+    int total = 0;
+    for (int r = 0; r < size; r++) total += held[r * s->groups.n_cohorts + c];
+    put_i32(w, total);
+    /* Rank 0's members, then each other rank's as it sends them (send_members), slot by slot. */
+    size_t floats = (size_t)arenas_of(cohort) * cohort->layout.per_member;
     for (int slot = 0; slot < cohort->n; slot++) {
-      put_u32(w, cohort->trial[slot]);
-      put(w, &cohort->hparams[slot], sizeof cohort->hparams[slot]);
-      put_i32(w, cohort->steps[slot]);
-      put_i32(w, cohort->epochs[slot]);
-      /* model.keep best: the best epoch's weights too. */
-      int last = cohort->keep_best ? CAVIAR_ARENA_BEST : CAVIAR_ARENA_SECOND;
-      for (int a = CAVIAR_ARENA_PARAMS; a <= last; a++) {
-        caviar_status st = sw->backend->read_arena(sw->backend, (caviar_cohort *)cohort, (caviar_arena)a, slot, slot_buf, err);
+      member_header h;
+      caviar_status st = read_member(sw->backend, cohort, slot, &h, slot_buf, err);
+      if (st != CAVIAR_OK) return st;
+      put_member(w, &h, slot_buf, floats);
+    }
+    for (int r = 1; r < size; r++)
+      for (int k = 0; k < held[r * s->groups.n_cohorts + c]; k++) {
+        caviar_status st = caviar_world_recv(sw->world, r, message, sizeof(member_header) + floats * sizeof(float), err);
         if (st != CAVIAR_OK) return st;
-        put_floats(w, slot_buf, cohort->layout.per_member);
+        member_header h;
+        memcpy(&h, message, sizeof h);
+        put_member(w, &h, (const float *)(const void *)(message + sizeof h), floats);
       }
+  }
+  return CAVIAR_OK;
+}
+
+/* A rank other than 0 at a snapshot: its members, cohort by cohort and slot by slot, to rank 0. */
+static caviar_status send_members(const run_state *s, unsigned char *message, caviar_error *err) {
+  const caviar_sweep *sw = s->sweep;
+  for (int c = 0; c < s->groups.n_cohorts; c++) {
+    caviar_cohort *cohort = &s->cohorts[c];
+    size_t floats = (size_t)arenas_of(cohort) * cohort->layout.per_member;
+    for (int slot = 0; slot < cohort->n; slot++) {
+      member_header h;
+      caviar_status st = read_member(sw->backend, cohort, slot, &h, (float *)(void *)(message + sizeof h), err);
+      memcpy(message, &h, sizeof h);
+      if (st == CAVIAR_OK) st = caviar_world_send(sw->world, 0, message, sizeof h + floats * sizeof(float), err);
+      if (st != CAVIAR_OK) return st;
     }
   }
   return CAVIAR_OK;
 }
 
-static caviar_status write_snapshot(caviar_sweep_state *st, const run_state *s, caviar_error *err) {
+/* Rank 0 writes the snapshot; every other rank sends it its members (held: every rank's member
+ * count per cohort). */
+static caviar_status write_snapshot(caviar_sweep_state *st, const run_state *s, const int *held, float *slot_buf,
+                                   unsigned char *message, caviar_error *err) {
   char tmp[4500], prev[4300];
   snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", st->snap_path);
-  size_t biggest = 1;
-  for (int c = 0; c < s->groups.n_cohorts; c++)
-    if (s->cohorts[c].layout.per_member > biggest) biggest = s->cohorts[c].layout.per_member;
-  float *slot_buf = caviar_alloc(biggest, sizeof *slot_buf, "a snapshot", err);
-  if (!slot_buf) return CAVIAR_ERUNTIME;
   int fd = mkstemp(tmp);
-  if (fd < 0) {
-    free(slot_buf);
-    return caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot write: %s", st->snap_path, strerror(errno));
-  }
+  if (fd < 0) return caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot write: %s", st->snap_path, strerror(errno));
   writer w = {fdopen(fd, "wb"), crc32(0L, Z_NULL, 0), 0};
   if (!w.f) {
     close(fd);
     unlink(tmp);
-    free(slot_buf);
     return caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot write: %s", st->snap_path, strerror(errno));
   }
   setvbuf(w.f, NULL, _IOFBF, 1 << 20);
@@ -207,8 +270,7 @@ static caviar_status write_snapshot(caviar_sweep_state *st, const run_state *s, 
   put_u32(&w, st->identity_crc);
   put_u64(&w, st->journal_len);
   put_u32(&w, st->journal_crc);
-  caviar_status status = write_body(&w, s, slot_buf, err);
-  free(slot_buf);
+  caviar_status status = write_body(&w, s, held, slot_buf, message, err);
   uint32_t crc = (uint32_t)w.crc;
   if (status == CAVIAR_OK) fwrite(&crc, sizeof crc, 1, w.f);
   int e = 0;
@@ -228,6 +290,33 @@ static caviar_status write_snapshot(caviar_sweep_state *st, const run_state *s, 
     return caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot move into place: %s", st->snap_path, strerror(e));
   }
   return CAVIAR_OK;
+}
+
+/* A snapshot at this epoch boundary: every rank's member counts to every rank, then rank 0 writes
+ * while the others send their members. */
+static caviar_status snapshot(caviar_sweep_state *st, const run_state *s, caviar_error *err) {
+  const caviar_sweep *sw = s->sweep;
+  int n_cohorts = s->groups.n_cohorts, size = caviar_world_size(sw->world);
+  size_t biggest = 1;
+  for (int c = 0; c < n_cohorts; c++)
+    if ((size_t)arenas_of(&s->cohorts[c]) * s->cohorts[c].layout.per_member > biggest)
+      biggest = (size_t)arenas_of(&s->cohorts[c]) * s->cohorts[c].layout.per_member;
+  int *mine = caviar_alloc((size_t)n_cohorts + 1, sizeof *mine, "a snapshot", err);
+  size_t *counts = caviar_alloc((size_t)size, sizeof *counts, "a snapshot", err);
+  float *slot_buf = caviar_alloc(biggest, sizeof *slot_buf, "a snapshot", err);
+  unsigned char *message = caviar_alloc(sizeof(member_header) + biggest * sizeof(float), 1, "a snapshot", err);
+  void *held = NULL;
+  caviar_status status = mine && counts && slot_buf && message ? CAVIAR_OK : CAVIAR_ERUNTIME;
+  for (int c = 0; status == CAVIAR_OK && c < n_cohorts; c++) mine[c] = s->cohorts[c].n;
+  if (status == CAVIAR_OK) status = caviar_world_allgather(sw->world, mine, (size_t)n_cohorts * sizeof *mine, &held, counts, err);
+  if (status == CAVIAR_OK)
+    status = st->follower ? send_members(s, message, err) : write_snapshot(st, s, held, slot_buf, message, err);
+  free(held);
+  free(mine);
+  free(counts);
+  free(slot_buf);
+  free(message);
+  return status;
 }
 
 /* ---- reading ---- */
@@ -309,7 +398,7 @@ caviar_status caviar_state_begin(run_state *s, int per_round, int *first_round, 
   if (!st) return CAVIAR_OK;
   s->count = per_round; /* for the journal's books */
   caviar_sweep_result *r = s->result;
-  if (!st->resuming) return caviar_journal_books(st, s, err);
+  if (!st->resuming) return st->follower ? CAVIAR_OK : caviar_journal_books(st, s, err);
   int32_t round, n_trials, epochs_run;
   double samples, wall;
   float best;
@@ -356,7 +445,7 @@ caviar_status caviar_state_begin(run_state *s, int per_round, int *first_round, 
   }
   for (size_t k = 0; k < r->n_curve; k++)
     if ((int)r->curve[k].trial >= r->n_trials) return damaged(st, "a curve point names no trial", err);
-  r->model_samples = samples;
+  r->model_samples = s->synced_samples = samples;
   s->best = best;
   s->epochs_run = epochs_run;
   s->prior_wall = wall;
@@ -370,7 +459,7 @@ caviar_status caviar_state_begin(run_state *s, int per_round, int *first_round, 
     caviar_status status = caviar_tpe_observe(s->tpe, &t->trial.hp, p->epoch, loss, err);
     if (status != CAVIAR_OK) return status;
   }
-  caviar_status status = caviar_journal_books(st, s, err);
+  caviar_status status = st->follower ? CAVIAR_OK : caviar_journal_books(st, s, err);
   if (status != CAVIAR_OK) return status;
   st->j_round = round;
   st->began = true;
@@ -396,6 +485,18 @@ caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
     if (c < 0 || c >= s->groups.n_cohorts) return damaged(st, "a trial's cohort does not exist", err);
     s->groups.cohort_of[i] = c;
   }
+  int32_t saved_size;
+  if (!get_i32(st, &saved_size) || saved_size < 1 || (st->snap_size - 4 - st->pos) / 4 < (size_t)count)
+    return damaged(st, "the round's ranks are cut short", err);
+  int32_t *saved = caviar_alloc((size_t)count + 1, sizeof *saved, "the trials' ranks", err);
+  if (!saved) return CAVIAR_ERUNTIME;
+  get(st, saved, (size_t)count * sizeof *saved);
+  bool owners_ok = true;
+  for (int i = 0; i < count; i++) owners_ok &= saved[i] >= -1 && saved[i] < saved_size && (saved[i] >= 0) == (i < next);
+  s->next = next;
+  caviar_status placed = owners_ok ? caviar_ranks_restore(s, saved, saved_size, err) : damaged(st, "a trial's rank does not fit", err);
+  free(saved);
+  if (placed != CAVIAR_OK) return placed;
   if (!get_i32(st, &n_records) || n_records != r->brackets.n_brackets * CAVIAR_MAX_RUNGS)
     return damaged(st, "its rung records do not fit the spec", err);
   for (int k = 0; k < n_records; k++) {
@@ -414,6 +515,7 @@ caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
     get(st, rec->trial, (size_t)n * sizeof *rec->trial);
   }
   if (!get_i32(st, &n_cohorts) || n_cohorts != s->groups.n_cohorts) return damaged(st, "its cohorts do not fit the round", err);
+  int me = caviar_run_rank(s);
   size_t biggest = 1;
   for (int c = 0; c < n_cohorts; c++)
     if (s->cohorts[c].layout.per_member > biggest) biggest = s->cohorts[c].layout.per_member;
@@ -424,52 +526,63 @@ caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
   for (int c = 0; status == CAVIAR_OK && c < n_cohorts; c++) {
     caviar_cohort *cohort = &s->cohorts[c];
     caviar_shape shape;
-    int32_t n;
+    int32_t n, started;
     if (!get(st, &shape, sizeof shape) || !get_f64(st, &s->trained_epochs[c]) || !get_f64(st, &s->step_s[c]) ||
-        !get_f64(st, &s->steady_s[c]) || !get_f64(st, &s->steady_steps[c]) || !get_i32(st, &n)) {
+        !get_f64(st, &s->steady_s[c]) || !get_f64(st, &s->steady_steps[c]) || !get_i32(st, &started) || !get_i32(st, &n)) {
       status = damaged(st, "a cohort is cut short", err);
       break;
     }
-    if (memcmp(&shape, &cohort->shape, sizeof shape) != 0 || n < 0 || n > cohort->layout.capacity) {
+    if (memcmp(&shape, &cohort->shape, sizeof shape) != 0 || n < 0 || n > running) {
       status = damaged(st, "a cohort does not fit the round", err);
       break;
     }
-    for (int slot = 0; status == CAVIAR_OK && slot < n; slot++) {
-      uint32_t trial;
-      caviar_hparams hp;
-      int32_t steps, epochs;
-      if (!get_u32(st, &trial) || !get(st, &hp, sizeof hp) || !get_i32(st, &steps) || !get_i32(st, &epochs)) {
+    /* The first chunk of a cohort's epoch is short only in the round's first epoch it trains. */
+    s->cohort_started[c] = started != 0;
+    size_t bytes = (size_t)arenas_of(cohort) * cohort->layout.per_member * sizeof(float);
+    for (int k = 0; status == CAVIAR_OK && k < n; k++) {
+      member_header h;
+      if (!get_u32(st, &h.trial) || !get(st, &h.hp, sizeof h.hp) || !get_i32(st, &h.steps) || !get_i32(st, &h.epochs)) {
         status = damaged(st, "a member is cut short", err);
         break;
       }
-      if ((int)trial >= r->n_trials || r->trials[trial].status != CAVIAR_TRIAL_RUNNING || steps < 0 || epochs < 0) {
-        status = damaged(st, "a member is not a running trial", err);
+      uint32_t index = h.trial - (uint32_t)(s->round * count);
+      if ((int)h.trial >= r->n_trials || index >= (uint32_t)count || r->trials[h.trial].status != CAVIAR_TRIAL_RUNNING ||
+          s->groups.cohort_of[index] != c || h.steps < 0 || h.epochs < 0) {
+        status = damaged(st, "a member is not a running trial of its cohort", err);
         break;
       }
-      caviar_trial t = {trial, r->trials[trial].trial.round, hp};
-      caviar_cohort_add_resumed(cohort, &t, steps, epochs);
-      int last = cohort->keep_best ? CAVIAR_ARENA_BEST : CAVIAR_ARENA_SECOND;
-      for (int a = CAVIAR_ARENA_PARAMS; status == CAVIAR_OK && a <= last; a++) {
-        if (!get(st, slot_buf, cohort->layout.per_member * sizeof *slot_buf)) {
-          status = damaged(st, "a member's arenas are cut short", err);
-          break;
-        }
+      if (st->snap_size - 4 - st->pos < bytes) {
+        status = damaged(st, "a member's arenas are cut short", err);
+        break;
+      }
+      /* Each rank takes the members it owns now and steps over the others. */
+      if (s->owner[index] != me) {
+        st->pos += bytes;
+        continue;
+      }
+      if (cohort->n >= cohort->layout.capacity) {
+        status = damaged(st, "a cohort holds more members than fit", err);
+        break;
+      }
+      caviar_trial t = {h.trial, r->trials[h.trial].trial.round, h.hp};
+      int slot = cohort->n;
+      caviar_cohort_add_resumed(cohort, &t, h.steps, h.epochs);
+      for (int a = 0; status == CAVIAR_OK && a < arenas_of(cohort); a++) {
+        get(st, slot_buf, cohort->layout.per_member * sizeof *slot_buf);
         status = sw->backend->write_arena(sw->backend, cohort, (caviar_arena)a, slot, slot_buf, err);
       }
     }
-    alive += cohort->n;
-    /* The first chunk of a cohort's epoch is short only in the round's first epoch it trains. */
-    s->cohort_started[c] = s->trained_epochs[c] > 0;
+    alive += n;
   }
   free(slot_buf);
   if (status == CAVIAR_OK && alive != running) status = damaged(st, "its member count disagrees with the round", err);
   if (status == CAVIAR_OK && st->pos != st->snap_size - 4) status = damaged(st, "bytes left over after the last cohort", err);
   if (status != CAVIAR_OK) return status;
-  s->count = count;
-  s->next = next;
-  /* A resumed sweep runs in one process (caviar sweep refuses --resume across ranks): it owns
-   * every trial the round started. */
-  for (int i = 0; i < next; i++) s->owner[i] = 0;
+  /* Rank 0 holds the finished survivors' weights; the others need none. */
+  for (int i = 0; me != 0 && i < r->n_trials; i++) {
+    free(r->trials[i].params);
+    r->trials[i].params = NULL;
+  }
   s->running = running;
   s->tick = tick;
   st->resumed_round = s->round;
@@ -498,20 +611,31 @@ static bool at_rung(const run_state *s) {
   return false;
 }
 
-caviar_status caviar_state_epoch_end(run_state *s, caviar_error *err) {
+unsigned caviar_state_epoch_flags(const run_state *s) {
   const caviar_sweep *sw = s->sweep;
-  caviar_sweep_state *st = sw->state;
+  const caviar_sweep_state *st = sw->state;
   caviar_fault_point("epoch");
   bool stop = sw->stop && *sw->stop;
+  bool due = st && !st->follower && caviar_now() - st->last_snapshot >= st->snapshot_every;
+  return (stop ? CAVIAR_AGREE_STOP : 0u) | (due ? CAVIAR_AGREE_SNAPSHOT : 0u);
+}
+
+caviar_status caviar_state_epoch_end(run_state *s, unsigned flags, caviar_error *err) {
+  const caviar_sweep *sw = s->sweep;
+  caviar_sweep_state *st = sw->state;
+  bool stop = flags & CAVIAR_AGREE_STOP;
   double now = caviar_now();
   caviar_status status = CAVIAR_OK;
   if (st) {
-    bool due = stop || now - st->last_snapshot >= st->snapshot_every;
-    caviar_journal_epoch(st, s);
-    if (due) caviar_journal_printf(st, "{\"event\": \"snapshot\", \"round\": %d, \"epoch\": %d}\n", s->round, s->tick);
-    status = caviar_journal_flush(st, err);
+    bool due = stop || (flags & CAVIAR_AGREE_SNAPSHOT);
+    /* Rank 0 keeps the journal. */
+    if (!st->follower) {
+      caviar_journal_epoch(st, s);
+      if (due) caviar_journal_printf(st, "{\"event\": \"snapshot\", \"round\": %d, \"epoch\": %d}\n", s->round, s->tick);
+      status = caviar_journal_flush(st, err);
+    }
     if (status == CAVIAR_OK && due) {
-      status = write_snapshot(st, s, err);
+      status = snapshot(st, s, err);
       double after = caviar_now();
       st->seconds += after - now;
       st->last_snapshot = after;
@@ -530,7 +654,7 @@ caviar_status caviar_state_epoch_end(run_state *s, caviar_error *err) {
 
 caviar_status caviar_state_round_end(run_state *s, caviar_error *err) {
   caviar_sweep_state *st = s->sweep->state;
-  if (!st) return CAVIAR_OK;
+  if (!st || st->follower) return CAVIAR_OK;
   caviar_journal_epoch(st, s);
   caviar_journal_tested(st, s);
   return caviar_journal_flush(st, err);
@@ -692,6 +816,41 @@ caviar_status caviar_state_resume(const char *out_dir, double snapshot_every, ca
   return status;
 }
 
+caviar_status caviar_state_follow(const char *out_dir, caviar_sweep_state **out, caviar_error *err) {
+  caviar_status status = state_new(out_dir, 0, out, err);
+  if (status == CAVIAR_OK) (*out)->follower = true;
+  return status;
+}
+
+/* What rank 0 tells the others about the state it opened. */
+typedef struct shared_state {
+  uint64_t snap_size, pos; /* 0: a fresh start */
+  char snap_path[4400];
+} shared_state;
+
+caviar_status caviar_state_share(caviar_world *world, caviar_sweep_state *st, caviar_error *err) {
+  if (!world) return CAVIAR_OK;
+  shared_state h;
+  memset(&h, 0, sizeof h);
+  if (!st->follower && st->resuming) {
+    h.snap_size = st->snap_size;
+    h.pos = st->pos;
+    snprintf(h.snap_path, sizeof h.snap_path, "%s", st->snap_path);
+  }
+  caviar_status status = caviar_world_broadcast(world, &h, sizeof h, err);
+  if (status != CAVIAR_OK || h.snap_size == 0) return status;
+  if (!st->follower) return caviar_world_broadcast(world, st->snap, st->snap_size, err);
+  /* Every rank reads the same snapshot: the results so far, the round, and its own members. */
+  st->snap = caviar_alloc((size_t)h.snap_size, 1, "the snapshot shared by rank 0", err);
+  if (!st->snap) return CAVIAR_ERUNTIME;
+  status = caviar_world_broadcast(world, st->snap, (size_t)h.snap_size, err);
+  st->snap_size = (size_t)h.snap_size;
+  st->pos = (size_t)h.pos;
+  snprintf(st->snap_path, sizeof st->snap_path, "%s", h.snap_path);
+  st->resuming = status == CAVIAR_OK;
+  return status;
+}
+
 bool caviar_state_resuming(const caviar_sweep_state *st) { return st && st->resuming; }
 
 void caviar_state_resumed_at(const caviar_sweep_state *st, int *round, int *tick) {
@@ -705,6 +864,7 @@ double caviar_state_seconds(const caviar_sweep_state *st) { return st ? st->seco
 void caviar_state_close(caviar_sweep_state *st, bool remove) {
   if (!st) return;
   if (st->journal_fd >= 0) close(st->journal_fd);
+  remove = remove && !st->follower; /* rank 0's folder */
   if (remove) remove_dir(st->dir);
   if (remove && st->created_out) rmdir(st->out_dir); /* only when empty: results stay */
   free(st->buf);

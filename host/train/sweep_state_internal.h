@@ -40,6 +40,9 @@ struct caviar_sweep_state {
   char snap_path[4400];
   int resumed_round, resumed_tick;
   bool resuming;
+  /* A rank other than 0 of a distributed sweep: no files; it sends its members at snapshots and
+   * reads the snapshot rank 0 shares (caviar_state_share). */
+  bool follower;
 };
 
 /* The journal (journal.c). */
@@ -61,15 +64,20 @@ void caviar_journal_number(caviar_sweep_state *st, const char *key, double x);
 caviar_status caviar_state_begin(run_state *s, int per_round, int *first_round, caviar_error *err);
 /* After the resumed round's setup: its trials, cohorts (books and arenas) and rung records. */
 caviar_status caviar_state_restore_round(run_state *s, caviar_error *err);
-/* At every epoch boundary: the journal, a snapshot when due, the results so far at rungs and
- * every results_every seconds; a stop request sets result->interrupted after a snapshot. */
-caviar_status caviar_state_epoch_end(run_state *s, caviar_error *err);
+/* At an epoch boundary, what this rank would do (CAVIAR_AGREE_*): stop (a signal asked), write a
+ * snapshot (due by the clock; rank 0's say). The ranks agree on them (caviar_ranks_agree_epoch). */
+unsigned caviar_state_epoch_flags(const run_state *s);
+/* At every epoch boundary, with the agreed flags: the journal, a snapshot when due (every rank's
+ * members, rank 0 writing), the results so far at rungs and every results_every seconds; a stop
+ * sets result->interrupted after a snapshot. */
+caviar_status caviar_state_epoch_end(run_state *s, unsigned flags, caviar_error *err);
 /* After a round's test pass: the survivors' test results into the journal. */
 caviar_status caviar_state_round_end(run_state *s, caviar_error *err);
 
 /* Fault injection for the tests: with CAVIAR_KILL_AT=NAME:K in the environment, the K-th time
- * (1-based) the point NAME is passed the process kills itself with SIGKILL (NAME:K:INT or :TERM
- * raises that signal instead; entries separated by commas). Points: chunk (inside
+ * (1-based) the point NAME is passed the process kills itself with SIGKILL (NAME:K:INT, :TERM or
+ * :USR1 raises that signal instead; entries separated by commas). With CAVIAR_KILL_RANK=R only
+ * rank R of a distributed sweep does (the launcher's rank variable). Points: chunk (inside
  * an epoch), epoch (an epoch boundary, before the journal), journal (half of a journal write),
  * snapshot (half of a snapshot file written), test (the test pass). */
 void caviar_fault_point(const char *name);

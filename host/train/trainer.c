@@ -751,6 +751,7 @@ static caviar_status run_round(run_state *s, const caviar_space *box, caviar_err
     s->trained = s->running;
     st = train_and_judge(s, err);
     if (st == CAVIAR_OK) st = decide(s, err);
+    if (st == CAVIAR_OK) st = caviar_ranks_send_survivors(s, err);
     s->tick++;
     if (st == CAVIAR_OK && spec->early_terminate.type == CAVIAR_STOP_PBT && s->tick % spec->early_terminate.interval == 0 &&
         s->tick < spec->epochs)
@@ -758,13 +759,13 @@ static caviar_status run_round(run_state *s, const caviar_space *box, caviar_err
     if (st == CAVIAR_OK) st = compact_all(s, err);
     s->epochs_run++;
     if (st == CAVIAR_OK) report_progress(s, false);
-    /* The journal, a snapshot, the results so far; a stop request ends the sweep here. */
-    if (st == CAVIAR_OK) st = caviar_state_epoch_end(s, err);
+    /* The journal, a snapshot, the results so far; a stop request ends the sweep here. What is
+     * timed, rank 0's clock decides for every rank; a signal to any rank stops them all. */
+    unsigned flags = caviar_state_epoch_flags(s) | (out_of_time(s) ? CAVIAR_AGREE_LATE : 0u);
+    if (st == CAVIAR_OK) st = caviar_ranks_agree_epoch(s, &flags, err);
+    if (st == CAVIAR_OK) st = caviar_state_epoch_end(s, flags, err);
     if (st == CAVIAR_OK && s->result->interrupted) return st;
-    bool stop = st == CAVIAR_OK && out_of_time(s);
-    /* Timed, so rank 0's clock decides for every rank. */
-    if (st == CAVIAR_OK && s->time_budget_s > 0) st = caviar_ranks_agree(s, &stop, err);
-    if (st == CAVIAR_OK && stop) {
+    if (st == CAVIAR_OK && (flags & CAVIAR_AGREE_LATE)) {
       s->out_of_time = true;
       break;
     }

@@ -105,10 +105,24 @@ caviar_status caviar_ranks_exchange(run_state *s, const member_result *mine, int
  * live: inside a cohort, or from the donor's rank to the recipient's (point to point). */
 caviar_status caviar_ranks_copy(run_state *s, int cohort, int from, int to, caviar_error *err);
 /* After the round's test evaluation (each rank its own survivors): every rank gets the test
- * results, rank 0 the survivors' weights. */
+ * results; the owners other than rank 0 let their copies of the weights go. */
 caviar_status caviar_ranks_gather_tests(run_state *s, caviar_error *err);
-/* Rank 0's answer to a question every rank asked (a timed decision, taken once). */
-caviar_status caviar_ranks_agree(run_state *s, bool *flag, caviar_error *err);
+/* Right after the judging: each survivor of this epoch that lives on another rank sends rank 0 the
+ * weights it keeps, so rank 0 holds every finished survivor's (for the results so far and the
+ * snapshots); the owner keeps its copy for the test pass. */
+caviar_status caviar_ranks_send_survivors(run_state *s, caviar_error *err);
+/* What every rank does at an epoch boundary, agreed: a stop any rank was asked for, the rest as rank
+ * 0 says (its clock decides what is timed). */
+enum {
+  CAVIAR_AGREE_STOP = 1,     /* a signal asked to stop (any rank's) */
+  CAVIAR_AGREE_ANY = CAVIAR_AGREE_STOP,
+  CAVIAR_AGREE_SNAPSHOT = 2, /* a snapshot is due */
+  CAVIAR_AGREE_LATE = 4      /* the time budget ends the sweep here */
+};
+caviar_status caviar_ranks_agree_epoch(run_state *s, unsigned *flags, caviar_error *err);
+/* A resumed round's owners: those saved with the snapshot when the number of ranks is the same;
+ * otherwise the running members placed again by cost; a trial that stopped running is rank 0's. */
+caviar_status caviar_ranks_restore(run_state *s, const int32_t *saved, int saved_size, caviar_error *err);
 /* At the end: every rank's part, into the result (distributed sweeps only). */
 caviar_status caviar_ranks_finish(run_state *s, caviar_error *err);
 

@@ -21,6 +21,7 @@
 
 #include "caviar/status.h"
 #include "caviar/trainer.h"
+#include "caviar/world.h"
 
 CAVIAR_C_BEGIN
 
@@ -39,6 +40,12 @@ caviar_status caviar_state_read_identity(const char *out_dir, char **identity, c
  * journal back to it. Without any snapshot the sweep starts over (note says so). */
 caviar_status caviar_state_resume(const char *out_dir, double snapshot_every, caviar_sweep_state **out, char *note,
                                   size_t note_size, caviar_error *err);
+
+/* Across MPI ranks rank 0 opens the state (create or resume) and every other rank follows: its
+ * state writes no file; at a snapshot it sends rank 0 its members, and resuming it reads the
+ * snapshot rank 0 read. caviar_state_share is called by every rank once rank 0's state is open. */
+caviar_status caviar_state_follow(const char *out_dir, caviar_sweep_state **out, caviar_error *err);
+caviar_status caviar_state_share(caviar_world *world, caviar_sweep_state *st, caviar_error *err);
 
 /* Whether the state holds a snapshot the next caviar_sweep_run continues from. */
 bool caviar_state_resuming(const caviar_sweep_state *st);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A rank that dies mid-sweep (SIGKILL) or fails (its data folder is missing: an MPMD launch gives
 # rank 1 another --data) ends the whole job with a non-zero status and a message naming the rank,
-# within a time limit: never a hang.
+# within a time limit: never a hang. A killed job leaves its sweep-state (what --resume needs); one
+# that fails before training leaves no results.
 #   killed.sh CAVIAR MPIEXEC kill|fail
 set -uo pipefail
 caviar=$1 mpiexec=$2 mode=$3
@@ -44,5 +45,10 @@ if [ "$mode" = kill ]; then
 else
   grep -q "caviar: rank 1 of 2 on .*: .*missing" "$work/log" || { echo "killed.sh: no 'caviar: rank 1 of 2 on HOST: ...' message"; exit 1; }
 fi
-[ -e "$work/out/summary.json" ] && { echo "killed.sh: a failed job left results"; exit 1; }
+if [ "$mode" = kill ]; then
+  # Killed mid-sweep, it leaves what a resume needs (the results so far may be there too).
+  [ -e "$work/out/sweep-state/journal.jsonl" ] || { echo "killed.sh: the killed job left no sweep-state to resume"; exit 1; }
+else
+  [ -e "$work/out/summary.json" ] && { echo "killed.sh: a job that failed at its start left results"; exit 1; }
+fi
 echo "killed.sh: the job ended with status $status"
