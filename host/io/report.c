@@ -146,6 +146,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
       put(rank, "wait_seconds", cJSON_CreateNumber(q->wait_s), ok);
       put(rank, "exchanges", cJSON_CreateNumber((double)q->exchanges), ok);
       put(rank, "pbt_copies_received", cJSON_CreateNumber(q->copies_in), ok);
+      put(rank, "members_moved_in", cJSON_CreateNumber(q->moved_in), ok);
       put(rank, "wall_seconds", cJSON_CreateNumber(q->wall_s), ok);
       push(ranks, rank, ok);
     }

@@ -6,6 +6,7 @@
  * device, move point to point when PBT copies across ranks, and reach rank 0 as soon as they
  * finish (for best/, the results so far and the snapshots, which rank 0 writes). With a NULL
  * world every exchange is a copy and every trial is rank 0's. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,91 @@ caviar_status caviar_ranks_restore(run_state *s, const int32_t *saved, int saved
   }
   for (int i = 0; st == CAVIAR_OK && i < s->count; i++)
     if (s->owner[i] >= 0 && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING) count_mine(s, i);
+  return st;
+}
+
+/* Moves the member of trial index i from rank `from` to rank `to`: its books and every arena, point
+ * to point; the giver's cohort closes the gap. */
+static caviar_status move_member(run_state *s, int i, int from, int to, caviar_error *err) {
+  int me = caviar_run_rank(s);
+  s->owner[i] = to;
+  if (me != from && me != to) return CAVIAR_OK;
+  caviar_cohort *c = &s->cohorts[s->groups.cohort_of[i]];
+  caviar_backend *be = s->sweep->backend;
+  size_t floats = (size_t)caviar_cohort_arenas(c) * c->layout.per_member, bytes = sizeof(caviar_member_books) + floats * sizeof(float);
+  unsigned char *msg = caviar_alloc(bytes, 1, "a member moved between ranks", err);
+  if (!msg) return CAVIAR_ERUNTIME;
+  float *arenas = (float *)(void *)(msg + sizeof(caviar_member_books));
+  caviar_member_books books;
+  caviar_status st;
+  if (me == from) {
+    int slot = caviar_ranks_slot(c, s->trials[i].id);
+    st = slot >= 0 ? caviar_cohort_take_member(be, c, slot, &books, arenas, err)
+                   : caviar_fail(err, CAVIAR_ERUNTIME, "internal error: rank %d does not hold trial %u", me,
+                                 (unsigned)s->trials[i].id);
+    memcpy(msg, &books, sizeof books);
+    if (st == CAVIAR_OK) st = caviar_world_send(s->sweep->world, to, msg, bytes, err);
+    int *keep = st == CAVIAR_OK ? caviar_alloc((size_t)c->n, sizeof *keep, "compaction", err) : NULL;
+    if (st == CAVIAR_OK && !keep) st = CAVIAR_ERUNTIME;
+    int n_keep = 0;
+    for (int k = 0; st == CAVIAR_OK && k < c->n; k++)
+      if (k != slot) keep[n_keep++] = k;
+    if (st == CAVIAR_OK) st = caviar_cohort_compact(be, c, keep, n_keep, err);
+    free(keep);
+  } else {
+    st = caviar_world_recv(s->sweep->world, from, msg, bytes, err);
+    memcpy(&books, msg, sizeof books);
+    if (st == CAVIAR_OK) st = caviar_cohort_place_member(be, c, &books, arenas, err);
+    if (st == CAVIAR_OK) {
+      s->members++;
+      s->moved_in++;
+    }
+  }
+  free(msg);
+  return st;
+}
+
+caviar_status caviar_ranks_rebalance(run_state *s, caviar_error *err) {
+  int size = caviar_world_size(s->sweep->world), n_cohorts = s->groups.n_cohorts;
+  if (size == 1) return CAVIAR_OK;
+  double *load = caviar_alloc((size_t)size, sizeof *load, "the ranks' balance", err);
+  int *held = caviar_alloc((size_t)size * (size_t)n_cohorts, sizeof *held, "the ranks' balance", err);
+  caviar_status st = load && held ? CAVIAR_OK : CAVIAR_ERUNTIME;
+  int running = 0;
+  for (int i = 0; st == CAVIAR_OK && i < s->count; i++)
+    if (s->owner[i] >= 0 && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING) {
+      load[s->owner[i]] += epoch_cost(s, s->groups.cohort_of[i]);
+      held[s->owner[i] * n_cohorts + s->groups.cohort_of[i]]++;
+      running++;
+    }
+  /* Each move takes the busiest rank's member whose cost comes nearest half the gap to the idlest
+   * rank, so the busiest rank's load falls and the sum of squared loads with it: it ends. */
+  for (int moves = 0; st == CAVIAR_OK && moves < running; moves++) {
+    int hi = 0, lo = 0;
+    for (int r = 1; r < size; r++) {
+      if (load[r] > load[hi]) hi = r;
+      if (load[r] < load[lo]) lo = r;
+    }
+    double gap = load[hi] - load[lo], best_miss = 0;
+    int pick = -1;
+    for (int i = 0; i < s->count; i++) {
+      if (s->owner[i] != hi || s->result->trials[s->trials[i].id].status != CAVIAR_TRIAL_RUNNING) continue;
+      int c = s->groups.cohort_of[i];
+      double w = epoch_cost(s, c), miss = fabs(gap / 2 - w);
+      if (w >= gap || held[lo * n_cohorts + c] >= s->cohorts[c].layout.capacity) continue;
+      if (pick < 0 || miss < best_miss) pick = i, best_miss = miss;
+    }
+    if (pick < 0) break;
+    int c = s->groups.cohort_of[pick];
+    double w = epoch_cost(s, c);
+    load[hi] -= w;
+    load[lo] += w;
+    held[hi * n_cohorts + c]--;
+    held[lo * n_cohorts + c]++;
+    st = move_member(s, pick, hi, lo, err);
+  }
+  free(load);
+  free(held);
   return st;
 }
 
@@ -339,6 +425,7 @@ caviar_status caviar_ranks_finish(run_state *s, caviar_error *err) {
                            .cost = s->cost,
                            .busy_s = s->busy_s,
                            .copies_in = s->copies_in,
+                           .moved_in = s->moved_in,
                            .wall_s = caviar_now() - s->start};
   snprintf(mine.host, sizeof mine.host, "%s", d->host);
   snprintf(mine.device, sizeof mine.device, "%s", d->device);

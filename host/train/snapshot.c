@@ -119,32 +119,7 @@ static size_t per_member(const caviar_shape *shape) {
   return layout.per_member;
 }
 
-/* The arenas a member's snapshot holds: parameters and both optimizer states, and with model.keep
- * best the best epoch's parameters. */
-static int arenas_of(const caviar_cohort *c) { return (c->keep_best ? CAVIAR_ARENA_BEST : CAVIAR_ARENA_SECOND) + 1; }
-
-/* A member's books as a snapshot (and a message between ranks) has them; its arenas follow. */
-typedef struct member_header {
-  uint32_t trial;
-  int32_t steps, epochs;
-  caviar_hparams hp;
-} member_header;
-
-static caviar_status read_member(caviar_backend *be, caviar_cohort *c, int slot, member_header *h, float *arenas,
-                                 caviar_error *err) {
-  memset(h, 0, sizeof *h);
-  h->trial = c->trial[slot];
-  h->steps = c->steps[slot];
-  h->epochs = c->epochs[slot];
-  h->hp = c->hparams[slot];
-  for (int a = 0; a < arenas_of(c); a++) {
-    caviar_status st = be->read_arena(be, c, (caviar_arena)a, slot, arenas + (size_t)a * c->layout.per_member, err);
-    if (st != CAVIAR_OK) return st;
-  }
-  return CAVIAR_OK;
-}
-
-static void put_member(writer *w, const member_header *h, const float *arenas, size_t floats) {
+static void put_member(writer *w, const caviar_member_books *h, const float *arenas, size_t floats) {
   put_u32(w, h->trial);
   put(w, &h->hp, sizeof h->hp);
   put_i32(w, h->steps);
@@ -210,18 +185,18 @@ static caviar_status write_body(writer *w, const run_state *s, const int *held, 
     for (int r = 0; r < size; r++) total += held[r * s->groups.n_cohorts + c];
     put_i32(w, total);
     /* Rank 0's members, then each other rank's as it sends them (send_members), slot by slot. */
-    size_t floats = (size_t)arenas_of(cohort) * cohort->layout.per_member;
+    size_t floats = (size_t)caviar_cohort_arenas(cohort) * cohort->layout.per_member;
     for (int slot = 0; slot < cohort->n; slot++) {
-      member_header h;
-      caviar_status st = read_member(sw->backend, cohort, slot, &h, slot_buf, err);
+      caviar_member_books h;
+      caviar_status st = caviar_cohort_take_member(sw->backend, cohort, slot, &h, slot_buf, err);
       if (st != CAVIAR_OK) return st;
       put_member(w, &h, slot_buf, floats);
     }
     for (int r = 1; r < size; r++)
       for (int k = 0; k < held[r * s->groups.n_cohorts + c]; k++) {
-        caviar_status st = caviar_world_recv(sw->world, r, message, sizeof(member_header) + floats * sizeof(float), err);
+        caviar_status st = caviar_world_recv(sw->world, r, message, sizeof(caviar_member_books) + floats * sizeof(float), err);
         if (st != CAVIAR_OK) return st;
-        member_header h;
+        caviar_member_books h;
         memcpy(&h, message, sizeof h);
         put_member(w, &h, (const float *)(const void *)(message + sizeof h), floats);
       }
@@ -234,10 +209,10 @@ static caviar_status send_members(const run_state *s, unsigned char *message, ca
   const caviar_sweep *sw = s->sweep;
   for (int c = 0; c < s->groups.n_cohorts; c++) {
     caviar_cohort *cohort = &s->cohorts[c];
-    size_t floats = (size_t)arenas_of(cohort) * cohort->layout.per_member;
+    size_t floats = (size_t)caviar_cohort_arenas(cohort) * cohort->layout.per_member;
     for (int slot = 0; slot < cohort->n; slot++) {
-      member_header h;
-      caviar_status st = read_member(sw->backend, cohort, slot, &h, (float *)(void *)(message + sizeof h), err);
+      caviar_member_books h;
+      caviar_status st = caviar_cohort_take_member(sw->backend, cohort, slot, &h, (float *)(void *)(message + sizeof h), err);
       memcpy(message, &h, sizeof h);
       if (st == CAVIAR_OK) st = caviar_world_send(sw->world, 0, message, sizeof h + floats * sizeof(float), err);
       if (st != CAVIAR_OK) return st;
@@ -299,12 +274,12 @@ static caviar_status snapshot(caviar_sweep_state *st, const run_state *s, caviar
   int n_cohorts = s->groups.n_cohorts, size = caviar_world_size(sw->world);
   size_t biggest = 1;
   for (int c = 0; c < n_cohorts; c++)
-    if ((size_t)arenas_of(&s->cohorts[c]) * s->cohorts[c].layout.per_member > biggest)
-      biggest = (size_t)arenas_of(&s->cohorts[c]) * s->cohorts[c].layout.per_member;
+    if ((size_t)caviar_cohort_arenas(&s->cohorts[c]) * s->cohorts[c].layout.per_member > biggest)
+      biggest = (size_t)caviar_cohort_arenas(&s->cohorts[c]) * s->cohorts[c].layout.per_member;
   int *mine = caviar_alloc((size_t)n_cohorts + 1, sizeof *mine, "a snapshot", err);
   size_t *counts = caviar_alloc((size_t)size, sizeof *counts, "a snapshot", err);
   float *slot_buf = caviar_alloc(biggest, sizeof *slot_buf, "a snapshot", err);
-  unsigned char *message = caviar_alloc(sizeof(member_header) + biggest * sizeof(float), 1, "a snapshot", err);
+  unsigned char *message = caviar_alloc(sizeof(caviar_member_books) + biggest * sizeof(float), 1, "a snapshot", err);
   void *held = NULL;
   caviar_status status = mine && counts && slot_buf && message ? CAVIAR_OK : CAVIAR_ERUNTIME;
   for (int c = 0; status == CAVIAR_OK && c < n_cohorts; c++) mine[c] = s->cohorts[c].n;
@@ -518,7 +493,8 @@ caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
   int me = caviar_run_rank(s);
   size_t biggest = 1;
   for (int c = 0; c < n_cohorts; c++)
-    if (s->cohorts[c].layout.per_member > biggest) biggest = s->cohorts[c].layout.per_member;
+    if ((size_t)caviar_cohort_arenas(&s->cohorts[c]) * s->cohorts[c].layout.per_member > biggest)
+      biggest = (size_t)caviar_cohort_arenas(&s->cohorts[c]) * s->cohorts[c].layout.per_member;
   float *slot_buf = caviar_alloc(biggest, sizeof *slot_buf, "a snapshot", err);
   if (!slot_buf) return CAVIAR_ERUNTIME;
   caviar_status status = CAVIAR_OK;
@@ -538,9 +514,9 @@ caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
     }
     /* The first chunk of a cohort's epoch is short only in the round's first epoch it trains. */
     s->cohort_started[c] = started != 0;
-    size_t bytes = (size_t)arenas_of(cohort) * cohort->layout.per_member * sizeof(float);
+    size_t bytes = (size_t)caviar_cohort_arenas(cohort) * cohort->layout.per_member * sizeof(float);
     for (int k = 0; status == CAVIAR_OK && k < n; k++) {
-      member_header h;
+      caviar_member_books h;
       if (!get_u32(st, &h.trial) || !get(st, &h.hp, sizeof h.hp) || !get_i32(st, &h.steps) || !get_i32(st, &h.epochs)) {
         status = damaged(st, "a member is cut short", err);
         break;
@@ -564,13 +540,8 @@ caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
         status = damaged(st, "a cohort holds more members than fit", err);
         break;
       }
-      caviar_trial t = {h.trial, r->trials[h.trial].trial.round, h.hp};
-      int slot = cohort->n;
-      caviar_cohort_add_resumed(cohort, &t, h.steps, h.epochs);
-      for (int a = 0; status == CAVIAR_OK && a < arenas_of(cohort); a++) {
-        get(st, slot_buf, cohort->layout.per_member * sizeof *slot_buf);
-        status = sw->backend->write_arena(sw->backend, cohort, (caviar_arena)a, slot, slot_buf, err);
-      }
+      get(st, slot_buf, bytes);
+      status = caviar_cohort_place_member(sw->backend, cohort, &h, slot_buf, err);
     }
     alive += n;
   }

@@ -62,7 +62,7 @@ static void free_round(run_state *s) {
                    .calibrate_steps = s->calibrate_steps, .epochs_run = s->epochs_run,
                    .time_budget_s = s->time_budget_s, .tpe = s->tpe, .synced_samples = s->synced_samples,
                    .busy_s = s->busy_s, .members = s->members, .member_epochs = s->member_epochs, .cost = s->cost,
-                   .copies_in = s->copies_in, .prior_wall = s->prior_wall, .last_results = s->last_results};
+                   .copies_in = s->copies_in, .moved_in = s->moved_in, .prior_wall = s->prior_wall, .last_results = s->last_results};
 }
 
 /* Whether tpe proposes this round's trials: only where results can exist when a trial starts (a
@@ -747,6 +747,9 @@ static caviar_status run_round(run_state *s, const caviar_space *box, caviar_err
   while (st == CAVIAR_OK) {
     st = fill(s, box, err);
     if (st != CAVIAR_OK || s->running == 0) break;
+    /* Culls leave some ranks with less to do than others: members move to even them out. */
+    st = caviar_ranks_rebalance(s, err);
+    if (st != CAVIAR_OK) break;
     if (s->tick == 0) report_progress(s, false);
     s->trained = s->running;
     st = train_and_judge(s, err);

@@ -76,6 +76,7 @@ typedef struct run_state {
   int members;              /* this rank: trials it trained */
   double member_epochs, cost; /* this rank: epochs it trained; estimated work it was given */
   int copies_in;            /* this rank: PBT copies it received from another rank */
+  int moved_in;             /* this rank: members moved to it by rebalancing */
 } run_state;
 
 /* For the tests: > 0 makes every chunk of an epoch this many steps (instead of about half a
@@ -96,6 +97,11 @@ static inline int caviar_run_rank(const run_state *s) { return caviar_world_rank
  * has room in the trial's cohort (its cohorts hold ceil(capacity / ranks)), the costliest trial
  * first; the same on every rank. */
 caviar_status caviar_ranks_assign(run_state *s, int first, int last, caviar_error *err);
+/* After the culls (and before new trials are placed): while a member of the busiest rank can move to
+ * the idlest one (room in its cohort there) and narrow the gap in estimated cost, it moves there,
+ * weights, optimizer state and books, point to point; the same decisions on every rank. Where a
+ * member trains does not change its numbers. */
+caviar_status caviar_ranks_rebalance(run_state *s, caviar_error *err);
 /* The slot of a trial in its cohort on its owner (-1: not there). */
 int caviar_ranks_slot(const caviar_cohort *c, uint32_t trial);
 /* This rank's members' results of the epoch to every rank: s->results gets all of them in the

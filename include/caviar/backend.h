@@ -105,6 +105,21 @@ caviar_status caviar_cohort_read_member(caviar_backend *be, caviar_cohort *c, in
 caviar_status caviar_cohort_write_member(caviar_backend *be, caviar_cohort *c, int slot, const float *state, int steps,
                                          int epochs, caviar_error *err);
 
+/* A member whole, to move it to another process or into a snapshot: its books, and every arena
+ * the cohort keeps for it in the order parameters, first and second optimizer state, and (model.keep
+ * best) its best epoch's parameters: caviar_cohort_arenas(c) * layout.per_member floats. Place
+ * adds it to a cohort as a new slot. */
+typedef struct caviar_member_books {
+  uint32_t trial;
+  int32_t steps, epochs;
+  caviar_hparams hp;
+} caviar_member_books;
+int caviar_cohort_arenas(const caviar_cohort *c);
+caviar_status caviar_cohort_take_member(caviar_backend *be, caviar_cohort *c, int slot, caviar_member_books *books,
+                                        float *arenas, caviar_error *err);
+caviar_status caviar_cohort_place_member(caviar_backend *be, caviar_cohort *c, const caviar_member_books *books,
+                                         const float *arenas, caviar_error *err);
+
 /* The most chunks a CUDA training step may be split into (caviar_backend_options.chunks). */
 #define CAVIAR_CUDA_MAX_CHUNKS 8
 

@@ -115,8 +115,10 @@ typedef struct caviar_rank_info {
   double comm_s;         /* seconds in exchanges and messages */
   double wait_s;         /* seconds waiting for the other ranks at exchanges */
   double wall_s;         /* seconds from start to end */
-  long long exchanges;   /* collective exchanges (one per epoch, and a few per round) */
+  long long exchanges;   /* collective exchanges (two per epoch: results, then the agreement on
+                          * stopping and snapshots; and a few per round) */
   int copies_in;         /* PBT: members copied into it from another rank's donor */
+  int moved_in;          /* members moved to it from a busier rank after culls */
 } caviar_rank_info;
 
 struct caviar_sweep_result {

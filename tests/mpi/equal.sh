@@ -36,4 +36,14 @@ if copies == 0:
     sys.exit("equal.sh: no PBT copy crossed ranks, so the cross-rank path went untested")
 PY
 fi
+if [ "$spec" = sh ] || [ "$spec" = hyperband ]; then
+  # Culls leave one rank busier than another: some member must have moved (rebalancing), so the
+  # moving path is what the comparison above covered.
+  python3 - "$work/many/summary.json" <<'PY'
+import json, sys
+ranks = json.load(open(sys.argv[1]))["ranks"]
+if sum(r["members_moved_in"] for r in ranks) == 0:
+    sys.exit("equal.sh: no member moved between ranks after the culls, so rebalancing went untested")
+PY
+fi
 echo "equal.sh: $spec on $ranks ranks equals the one-process run"
