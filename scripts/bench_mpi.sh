@@ -24,7 +24,7 @@ print(f"sweep wall_seconds: one process {one['wall_seconds']:.1f}, 2 ranks {two[
 rungs = len(two["rungs"])
 for r in two["ranks"]:
     print(f"rank {r['rank']}: {r['trials']} trials, {r['member_epochs']:.0f} member-epochs, "
-          f"busy {r['busy_fraction']:.2f}, comm {r['comm_seconds']:.4f} s over {r['exchanges']} exchanges "
+          f"{r['members_moved_in']} moved in, busy {r['busy_fraction']:.2f}, comm {r['comm_seconds']:.4f} s over {r['exchanges']} exchanges "
           f"({1000 * r['comm_seconds'] / max(1, r['exchanges']):.2f} ms each), waiting {r['wait_seconds']:.2f} s")
 PY
 uptime

@@ -66,9 +66,11 @@ static const char usage[] =
     "width (best so far is over every trial, culled ones included; best alive over those still\n"
     "training); otherwise one plain line per epoch. The leaderboard goes to stdout.\n"
     "\n"
-    "SIGINT (Ctrl-C) or SIGTERM: the sweep finishes its epoch, writes a snapshot and the results so\n"
-    "far, says how to resume, and exits with status 3; a second Ctrl-C stops at once, leaving the\n"
-    "last good snapshot. Exit status: 0 done, 1 runtime error, 2 bad input, 3 stopped (resumable).\n";
+    "SIGINT (Ctrl-C), SIGTERM or SIGUSR1: the sweep finishes its epoch, writes a snapshot and the\n"
+    "results so far, says how to resume, and exits with status 3; a second Ctrl-C stops at once,\n"
+    "leaving the last good snapshot. Under mpirun or srun a signal to any rank stops every rank\n"
+    "(kill -USR1 MPIRUN_PID: mpirun forwards SIGUSR1), and --resume continues on any number of\n"
+    "ranks. Exit status: 0 done, 1 runtime error, 2 bad input, 3 stopped (resumable).\n";
 
 typedef struct sweep_args {
   const char *spec_path, *out_dir, *device, *data_dir, *method;
