@@ -328,8 +328,27 @@ static char *identity_text(const sweep_args *a, const caviar_spec *spec, const c
 
 static const char *kind_name(const caviar_backend *be) { return be->kind == CAVIAR_BACKEND_CUDA ? "cuda" : "cpu"; }
 
+/* A distributed sweep's end: a failure on any rank ends every rank at once, with a message naming
+ * the rank and host (never a rank left waiting for the others); otherwise every rank leaves
+ * together. Rank 0 alone reports errors that every rank meets after the sweep. */
+static int finish(caviar_world *world, caviar_status st, const caviar_error *err) {
+  if (world && st != CAVIAR_OK) caviar_world_fail(world, (int)st, err->msg);
+  caviar_world_close(world);
+  return caviar_report(st, err);
+}
+
+
+/* A refusal of the flags or the folder: a usage error in one process; across ranks the job ends
+ * at once (every rank would otherwise wait for the one that left). */
+#define REFUSE(world, ...)                                                   \
+  do {                                                                       \
+    if (!(world)) return caviar_usage_error("sweep", __VA_ARGS__);           \
+    caviar_error refused_;                                                   \
+    return finish((world), caviar_fail(&refused_, CAVIAR_EINPUT, __VA_ARGS__), &refused_); \
+  } while (0)
+
 /* --resume: the stored sweep's flags and spec; a flag or SPEC given must agree with them. */
-static int resume_args(sweep_args *a, cJSON *id, char *stored_dir, size_t dir_size) {
+static int resume_args(sweep_args *a, caviar_world *world, cJSON *id, char *stored_dir, size_t dir_size) {
   const char *dir = a->resume;
   const cJSON *seed = cJSON_GetObjectItem(id, "seed"), *trials = cJSON_GetObjectItem(id, "trials"),
               *population = cJSON_GetObjectItem(id, "population"), *keep = cJSON_GetObjectItem(id, "keep"),
@@ -337,19 +356,19 @@ static int resume_args(sweep_args *a, cJSON *id, char *stored_dir, size_t dir_si
               *seed_given = cJSON_GetObjectItem(id, "seed_given"), *spec_dir = cJSON_GetObjectItem(id, "spec_dir");
   if (!cJSON_IsNumber(seed) || !cJSON_IsNumber(trials) || !cJSON_IsNumber(population) || !cJSON_IsNumber(keep) ||
       !cJSON_IsString(cJSON_GetObjectItem(id, "spec")) || !cJSON_IsString(cJSON_GetObjectItem(id, "spec_file")))
-    return caviar_usage_error("sweep", "%s/%s/sweep.json: damaged (expected spec, spec_file, seed, trials, population, keep)",
+    REFUSE(world, "%s/%s/sweep.json: damaged (expected spec, spec_file, seed, trials, population, keep)",
                               dir, CAVIAR_STATE_DIR);
 #define SAME_NUMBER(given, field, value, flag)                                                                       \
   if (given && (double)(field) != (value)->valuedouble)                                                             \
-    return caviar_usage_error("sweep", "--resume %s: %s %.17g differs from the sweep's %.17g (leave it out to resume)", dir, \
+    REFUSE(world, "--resume %s: %s %.17g differs from the sweep's %.17g (leave it out to resume)", dir, \
                               flag, (double)(field), (value)->valuedouble);                                         \
   field = (value)->valuedouble;
   bool seed_was = cJSON_IsTrue(seed_given);
   if (a->seed_given && seed_was && (double)a->seed != seed->valuedouble)
-    return caviar_usage_error("sweep", "--resume %s: --seed %llu differs from the sweep's %.17g (leave it out to resume)",
+    REFUSE(world, "--resume %s: --seed %llu differs from the sweep's %.17g (leave it out to resume)",
                               dir, (unsigned long long)a->seed, seed->valuedouble);
   if (a->seed_given && !seed_was)
-    return caviar_usage_error("sweep", "--resume %s: --seed was not given when the sweep started (leave it out to resume)",
+    REFUSE(world, "--resume %s: --seed was not given when the sweep started (leave it out to resume)",
                               dir);
   a->seed_given = seed_was;
   a->seed = (uint64_t)seed->valuedouble;
@@ -359,12 +378,12 @@ static int resume_args(sweep_args *a, cJSON *id, char *stored_dir, size_t dir_si
 #undef SAME_NUMBER
   const char *m = cJSON_IsString(method) ? method->valuestring : NULL;
   if (a->method && (!m || strcmp(a->method, m) != 0))
-    return caviar_usage_error("sweep", "--resume %s: --method %s differs from the sweep's %s (leave it out to resume)", dir,
+    REFUSE(world, "--resume %s: --method %s differs from the sweep's %s (leave it out to resume)", dir,
                               a->method, m ? m : "(the spec's)");
   a->method = m;
   const char *d = cJSON_IsString(data) ? data->valuestring : NULL;
   if (a->data_dir && (!d || strcmp(a->data_dir, d) != 0))
-    return caviar_usage_error("sweep", "--resume %s: --data %s differs from the sweep's %s (leave it out to resume)", dir,
+    REFUSE(world, "--resume %s: --data %s differs from the sweep's %s (leave it out to resume)", dir,
                               a->data_dir, d ? d : "(the spec's)");
   a->data_dir = d;
   snprintf(stored_dir, dir_size, "%s", cJSON_IsString(spec_dir) ? spec_dir->valuestring : "");
@@ -401,25 +420,6 @@ static caviar_status write_results_so_far(const caviar_sweep_result *r, void *ct
   const results_ctx *rc = ctx;
   return caviar_report_write(rc->dir, rc->info, r, err);
 }
-
-/* A distributed sweep's end: a failure on any rank ends every rank at once, with a message naming
- * the rank and host (never a rank left waiting for the others); otherwise every rank leaves
- * together. Rank 0 alone reports errors that every rank meets after the sweep. */
-static int finish(caviar_world *world, caviar_status st, const caviar_error *err) {
-  if (world && st != CAVIAR_OK) caviar_world_fail(world, (int)st, err->msg);
-  caviar_world_close(world);
-  return caviar_report(st, err);
-}
-
-
-/* A refusal of the flags or the folder: a usage error in one process; across ranks the job ends
- * at once (every rank would otherwise wait for the one that left). */
-#define REFUSE(world, ...)                                                   \
-  do {                                                                       \
-    if (!(world)) return caviar_usage_error("sweep", __VA_ARGS__);           \
-    caviar_error refused_;                                                   \
-    return finish((world), caviar_fail(&refused_, CAVIAR_EINPUT, __VA_ARGS__), &refused_); \
-  } while (0)
 
 static int sweep(sweep_args *a, caviar_world *world);
 
@@ -471,7 +471,7 @@ static int sweep_spec(sweep_args *a, caviar_world *world, bool root, caviar_spec
     free(text);
     if (!*identity) REFUSE(world, "%s/%s/sweep.json: damaged (not JSON)", a->resume, CAVIAR_STATE_DIR);
     char stored_dir[4096];
-    int rc = resume_args(a, *identity, stored_dir, sizeof stored_dir);
+    int rc = resume_args(a, world, *identity, stored_dir, sizeof stored_dir);
     if (rc == 0) {
       st = resume_spec(a, *identity, stored_dir, spec, &err);
       if (st != CAVIAR_OK) rc = finish(world, st, &err);
@@ -479,8 +479,6 @@ static int sweep_spec(sweep_args *a, caviar_world *world, bool root, caviar_spec
     if (rc) {
       cJSON_Delete(*identity);
       *identity = NULL;
-      /* Every rank met the same refusal: the first to get here ends the job with its status. */
-      if (world) world->abort(world, rc);
     }
     return rc;
   }

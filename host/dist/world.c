@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "caviar/trainer.h"
 #include "dist/world_internal.h"
@@ -94,6 +95,13 @@ void caviar_world_fail(caviar_world *d, int status, const char *message) {
   if (!d) {
     fprintf(stderr, "caviar: %s\n", message);
     exit(status);
+  }
+  /* An error every rank meets (a bad spec, a missing file on a shared disk) is printed once: rank 0
+   * prints and aborts at once, which ends the others while they wait here; an error of this rank
+   * alone is printed a moment later. */
+  if (d->rank > 0) {
+    struct timespec pause = {1, 0};
+    nanosleep(&pause, NULL);
   }
   fprintf(stderr, "caviar: rank %d of %d on %s: %s\n", d->rank, d->size, d->host, message);
   fflush(stderr);
