@@ -286,7 +286,7 @@ Test(resume, a_torn_journal_line_is_cut_off_and_a_journal_changed_before_the_sna
   cli_result_free(&r);
 }
 
-Test(resume, a_changed_spec_or_flag_is_refused_naming_what_changed) {
+Test(resume, a_changed_spec_or_flag_is_refused_naming_what_changed_and_the_same_values_are_accepted) {
   const char *spec = spec_of("sh", 0.3);
   char out[1024], args[4096], ref[1024];
   strcpy(out, scratch_path("changed"));
@@ -313,11 +313,17 @@ Test(resume, a_changed_spec_or_flag_is_refused_naming_what_changed) {
   cr_expect_eq(r.status, 2, "%s", r.err);
   cr_expect(strstr(r.err, "-n 4 differs") != NULL, "%s", r.err);
   cli_result_free(&r);
-  /* The same spec given again is fine. */
+  snprintf(args, sizeof args, "sweep --resume %s --method grid -q", out);
+  r = run_caviar(args);
+  cr_expect_eq(r.status, 2, "%s", r.err);
+  cr_expect(strstr(r.err, "--method grid differs from the sweep's random (the spec's") != NULL, "%s", r.err);
+  cli_result_free(&r);
+  /* The same spec, and flags that say what the sweep took from it (seed 3, 9 trials, all at once,
+   * random), are fine, as is the folder named with a trailing slash. */
   spec = spec_of("sh", 0.3);
-  snprintf(args, sizeof args, "sweep --resume %s %s -q", out, spec);
+  snprintf(args, sizeof args, "sweep --resume %s/ -o %s %s --seed 3 -n 9 -p 0 --method random -q", out, out, spec);
   run_ok("", args);
-  expect_same_results(ref, out, "resumed with its spec given again");
+  expect_same_results(ref, out, "resumed with its spec and its values given again");
   /* A finished sweep has nothing to resume. */
   r = run_caviar(args);
   cr_expect_eq(r.status, 2, "%s", r.err);

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "caviar/world.h"
 #include "cli.h"
 
 int caviar_usage_error(const char *command, const char *fmt, ...) {
@@ -15,6 +17,12 @@ int caviar_usage_error(const char *command, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(what, sizeof what, fmt, ap);
   va_end(ap);
+  /* Under mpirun or srun every rank parses the same command line: ranks other than 0 wait a
+   * moment, so the launcher, ending the job when rank 0 leaves, usually leaves one copy. */
+  if (caviar_launcher_rank() > 0) {
+    struct timespec pause = {1, 0};
+    nanosleep(&pause, NULL);
+  }
   fprintf(stderr, "caviar%s%s: %s (see caviar%s%s --help)\n", command ? " " : "", command ? command : "", what,
           command ? " " : "", command ? command : "");
   return CAVIAR_EINPUT;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "caviar/progress_line.h"
 #include "caviar/report.h"
@@ -43,6 +44,7 @@ static const char usage[] =
     "      --time-budget T\n"
     "                      stop at the last rung boundary that fits T (90, 90s, 10m, 1.5h) and\n"
     "                      report what finished; trials stopped early are listed as running\n"
+    "                      (the sweep is then over: --resume cannot continue it)\n"
     "      --keep N        best/ keeps the top N survivors (default 10; 0: all of them)\n"
     "      --dry-run       print the trials, cohorts, memory and an estimated time from a short\n"
     "                      calibration on the device; train nothing, write nothing\n"
@@ -78,9 +80,21 @@ typedef struct sweep_args {
   uint64_t seed;
   bool seed_given, tf32, quiet, json, dry_run, force, keep_given, device_given;
   long long trials, population; /* < 0: the spec's */
+  long long given_trials, given_population; /* --resume: as given, checked against the spec's */
+  const char *given_method;
   long long keep;
   double time_budget, snapshot_every, results_every;
 } sweep_args;
+
+/* Whether two names are one folder (dir/ and dir, or two paths to it). */
+static bool same_folder(const char *x, const char *y) {
+  char rx[PATH_MAX], ry[PATH_MAX];
+  if (realpath(x, rx) && realpath(y, ry)) return strcmp(rx, ry) == 0;
+  size_t nx = strlen(x), ny = strlen(y);
+  while (nx > 1 && x[nx - 1] == '/') nx--;
+  while (ny > 1 && y[ny - 1] == '/') ny--;
+  return nx == ny && strncmp(x, y, nx) == 0;
+}
 
 static int parse_args(int argc, char **argv, sweep_args *a) {
   static const struct option options[] = {{"out", required_argument, NULL, 'o'},
@@ -104,6 +118,7 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
                                           {"results-every", required_argument, NULL, 'E'},
                                           {NULL, 0, NULL, 0}};
   *a = (sweep_args){.out_dir = NULL, .device = "auto", .trials = -1, .population = -1, .keep = 10,
+                    .given_trials = -1, .given_population = -1,
                     .snapshot_every = 60, .results_every = 30};
   uint64_t value;
   int c, rc;
@@ -172,7 +187,7 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
   }
   if (argc - optind > 1) return caviar_usage_error("sweep", "expected at most one SPEC, got %d", argc - optind);
   a->spec_path = optind < argc ? argv[optind] : NULL;
-  if (a->resume && a->out_dir && strcmp(a->resume, a->out_dir) != 0)
+  if (a->resume && a->out_dir && !same_folder(a->resume, a->out_dir))
     return caviar_usage_error("sweep", "--resume %s and -o %s name different folders", a->resume, a->out_dir);
   if (a->resume && a->force) return caviar_usage_error("sweep", "--resume continues a sweep, --force replaces it: not both");
   if (!a->out_dir) a->out_dir = a->resume ? a->resume : "caviar-out";
@@ -218,10 +233,16 @@ static int count_survivors(const caviar_sweep_result *r) {
 static volatile sig_atomic_t stop_requested;
 /* Ranks other than 0 stop as quietly as they run. */
 static volatile sig_atomic_t stop_quietly;
+/* What a second signal says before it ends the process. */
+static char stop_hint[4400];
 
 static void on_stop_signal(int sig) {
   if (stop_requested) {
     /* The second: at once, by the signal itself (the last good snapshot stays on disk). */
+    if (!stop_quietly) {
+      ssize_t ignored = write(STDERR_FILENO, stop_hint, strlen(stop_hint));
+      (void)ignored;
+    }
     signal(sig, SIG_DFL);
     raise(sig);
     return;
@@ -307,6 +328,16 @@ static bool json_difference(const cJSON *a, const cJSON *b, const char *path, ch
   return true;
 }
 
+/* --data as sweep.json keeps it: a folder or file path made absolute (with a CSV's ",key=value"
+ * options after it), so a resume from another folder reads the same data; JSON as given. */
+static void absolute_data(const char *arg, char *out, size_t size) {
+  size_t len = strcspn(arg, ",");
+  char path[PATH_MAX], real[PATH_MAX];
+  snprintf(path, sizeof path, "%.*s", (int)(len < sizeof path ? len : sizeof path - 1), arg);
+  if (arg[0] != '{' && realpath(path, real)) snprintf(out, size, "%s%s", real, arg + len);
+  else snprintf(out, size, "%s", arg);
+}
+
 /* What a sweep was started with, as sweep.json keeps it. */
 static char *identity_text(const sweep_args *a, const caviar_spec *spec, const char *spec_dir, const char *backend_kind) {
   cJSON *id = cJSON_CreateObject();
@@ -319,7 +350,11 @@ static char *identity_text(const sweep_args *a, const caviar_spec *spec, const c
   cJSON_AddNumberToObject(id, "population", (double)a->population);
   cJSON_AddNumberToObject(id, "keep", (double)a->keep);
   if (a->method) cJSON_AddStringToObject(id, "method", a->method);
-  if (a->data_dir) cJSON_AddStringToObject(id, "data", a->data_dir);
+  if (a->data_dir) {
+    char data[PATH_MAX + 512];
+    absolute_data(a->data_dir, data, sizeof data);
+    cJSON_AddStringToObject(id, "data", data);
+  }
   cJSON_AddStringToObject(id, "backend", backend_kind);
   char *text = cJSON_Print(id);
   cJSON_Delete(id);
@@ -356,37 +391,57 @@ static int resume_args(sweep_args *a, caviar_world *world, cJSON *id, char *stor
               *seed_given = cJSON_GetObjectItem(id, "seed_given"), *spec_dir = cJSON_GetObjectItem(id, "spec_dir");
   if (!cJSON_IsNumber(seed) || !cJSON_IsNumber(trials) || !cJSON_IsNumber(population) || !cJSON_IsNumber(keep) ||
       !cJSON_IsString(cJSON_GetObjectItem(id, "spec")) || !cJSON_IsString(cJSON_GetObjectItem(id, "spec_file")))
-    REFUSE(world, "%s/%s/sweep.json: damaged (expected spec, spec_file, seed, trials, population, keep)",
-                              dir, CAVIAR_STATE_DIR);
-#define SAME_NUMBER(given, field, value, flag)                                                                       \
-  if (given && (double)(field) != (value)->valuedouble)                                                             \
-    REFUSE(world, "--resume %s: %s %.17g differs from the sweep's %.17g (leave it out to resume)", dir, \
-                              flag, (double)(field), (value)->valuedouble);                                         \
+    REFUSE(world, "%s/%s/sweep.json: damaged (expected spec, spec_file, seed, trials, population, keep)", dir,
+           CAVIAR_STATE_DIR);
+  /* A flag given must say what the sweep started with; -1 stored means the spec's value, checked
+   * once the spec is read (check_spec_flags). */
+#define SAME_NUMBER(given, field, value, flag)                                                                 \
+  if (given && (value)->valuedouble >= 0 && (double)(field) != (value)->valuedouble)                          \
+    REFUSE(world, "--resume %s: %s %.17g differs from the sweep's %.17g (leave it out to resume)", dir, flag, \
+           (double)(field), (value)->valuedouble);                                                            \
   field = (value)->valuedouble;
-  bool seed_was = cJSON_IsTrue(seed_given);
-  if (a->seed_given && seed_was && (double)a->seed != seed->valuedouble)
-    REFUSE(world, "--resume %s: --seed %llu differs from the sweep's %.17g (leave it out to resume)",
-                              dir, (unsigned long long)a->seed, seed->valuedouble);
-  if (a->seed_given && !seed_was)
-    REFUSE(world, "--resume %s: --seed was not given when the sweep started (leave it out to resume)",
-                              dir);
-  a->seed_given = seed_was;
+  if (a->seed_given && (double)a->seed != seed->valuedouble)
+    REFUSE(world, "--resume %s: --seed %llu differs from the sweep's %.17g (leave it out to resume)", dir,
+           (unsigned long long)a->seed, seed->valuedouble);
+  a->seed_given = cJSON_IsTrue(seed_given);
   a->seed = (uint64_t)seed->valuedouble;
+  a->given_trials = a->trials;
+  a->given_population = a->population;
+  a->given_method = a->method;
   SAME_NUMBER(a->trials >= 0, a->trials, trials, "-n")
   SAME_NUMBER(a->population >= 0, a->population, population, "--population")
   SAME_NUMBER(a->keep_given, a->keep, keep, "--keep")
 #undef SAME_NUMBER
   const char *m = cJSON_IsString(method) ? method->valuestring : NULL;
-  if (a->method && (!m || strcmp(a->method, m) != 0))
-    REFUSE(world, "--resume %s: --method %s differs from the sweep's %s (leave it out to resume)", dir,
-                              a->method, m ? m : "(the spec's)");
+  if (a->method && m && strcmp(a->method, m) != 0)
+    REFUSE(world, "--resume %s: --method %s differs from the sweep's %s (leave it out to resume)", dir, a->method, m);
+  if (m) a->given_method = NULL;
   a->method = m;
   const char *d = cJSON_IsString(data) ? data->valuestring : NULL;
-  if (a->data_dir && (!d || strcmp(a->data_dir, d) != 0))
-    REFUSE(world, "--resume %s: --data %s differs from the sweep's %s (leave it out to resume)", dir,
-                              a->data_dir, d ? d : "(the spec's)");
+  if (a->data_dir) {
+    char given[PATH_MAX + 512];
+    absolute_data(a->data_dir, given, sizeof given);
+    if (!d || strcmp(given, d) != 0)
+      REFUSE(world, "--resume %s: --data %s differs from the sweep's %s (leave it out to resume)", dir, given,
+             d ? d : "(the spec's data section)");
+  }
   a->data_dir = d;
   snprintf(stored_dir, dir_size, "%s", cJSON_IsString(spec_dir) ? spec_dir->valuestring : "");
+  return 0;
+}
+
+/* --resume: -n, --population and --method given where the sweep took the spec's: they must be what
+ * the spec says. */
+static int check_spec_flags(const sweep_args *a, caviar_world *world, const caviar_spec *spec) {
+  if (a->given_trials >= 0 && a->trials < 0 && a->given_trials != spec->trials)
+    REFUSE(world, "--resume %s: -n %lld differs from the sweep's %lld (the spec's; leave it out to resume)", a->resume,
+           a->given_trials, spec->trials);
+  if (a->given_population >= 0 && a->population < 0 && a->given_population != spec->population)
+    REFUSE(world, "--resume %s: --population %lld differs from the sweep's %lld (the spec's; leave it out to resume)",
+           a->resume, a->given_population, spec->population);
+  if (a->given_method && strcmp(a->given_method, caviar_method_name(spec->method)) != 0)
+    REFUSE(world, "--resume %s: --method %s differs from the sweep's %s (the spec's; leave it out to resume)",
+           a->resume, a->given_method, caviar_method_name(spec->method));
   return 0;
 }
 
@@ -444,6 +499,14 @@ int caviar_cmd_sweep(int argc, char **argv) {
   if (rc) return rc < 0 ? 0 : rc;
   /* A closed stdout or stderr (| head, | true) fails writes with EPIPE instead of killing the run. */
   signal(SIGPIPE, SIG_IGN);
+  /* From the start: a stop asked while the data loads (or MPI starts) is kept for the first epoch
+   * boundary, not the signal's default death (which can leave mpirun waiting). */
+  if (!a.dry_run) {
+    stop_quietly = caviar_launcher_rank() > 0;
+    snprintf(stop_hint, sizeof stop_hint, "caviar: stopped at once; the last snapshot, if any, stays in %s/%s\n",
+             a.out_dir, CAVIAR_STATE_DIR);
+    install_stop_handlers();
+  }
   /* Under mpirun or srun, this process is one rank of the sweep (host/dist/world_mpi.c). */
   caviar_world *world = NULL;
   caviar_error err;
@@ -475,6 +538,7 @@ static int sweep_spec(sweep_args *a, caviar_world *world, bool root, caviar_spec
     if (rc == 0) {
       st = resume_spec(a, *identity, stored_dir, spec, &err);
       if (st != CAVIAR_OK) rc = finish(world, st, &err);
+      else if ((rc = check_spec_flags(a, world, spec)) != 0) caviar_spec_free(spec);
     }
     if (rc) {
       cJSON_Delete(*identity);
@@ -520,6 +584,43 @@ static int apply_flags(const sweep_args *a, caviar_world *world, caviar_spec *sp
     if (!spec->trials_given) spec->trials = spec->method == CAVIAR_METHOD_GRID ? CAVIAR_MAX_TRIALS : CAVIAR_DEFAULT_TRIALS;
   }
   return 0;
+}
+
+/* Every rank must run the same sweep: the same spec, seed and flags, and the same data (an MPMD
+ * launch with other arguments, or hosts whose copies of the data differ, would otherwise hang or
+ * train something else). An error on every rank, naming the first that differs. */
+static caviar_status same_sweep(caviar_world *world, const sweep_args *a, const caviar_spec *spec, uint64_t seed,
+                                const caviar_data *data, caviar_error *err) {
+  if (!world) return CAVIAR_OK;
+  long long flags[4] = {(long long)seed, a->trials, a->population, a->keep};
+  uLong crc = crc32(crc32(0L, Z_NULL, 0), (const Bytef *)spec->text, (uInt)strlen(spec->text));
+  crc = crc32(crc, (const Bytef *)flags, sizeof flags);
+  if (a->method) crc = crc32(crc, (const Bytef *)a->method, (uInt)strlen(a->method));
+  uint32_t mine[2] = {(uint32_t)crc, caviar_data_fingerprint(data)};
+  size_t *counts = caviar_alloc((size_t)world->size, sizeof *counts, "the ranks' check", err);
+  void *all = NULL;
+  caviar_status st = counts ? caviar_world_allgather(world, mine, sizeof mine, &all, counts, err) : CAVIAR_ERUNTIME;
+  const uint32_t *got = all;
+  for (int r = 1; st == CAVIAR_OK && r < world->size; r++) {
+    if (got[2 * r] != got[0])
+      st = caviar_fail(err, CAVIAR_EINPUT,
+                       "rank %d runs another sweep than rank 0 (its spec, --seed or flags differ): start every rank with "
+                       "the same command",
+                       r);
+    else if (got[2 * r + 1] != got[1])
+      st = caviar_fail(err, CAVIAR_EINPUT,
+                       "rank %d loaded other data than rank 0 (%s has other contents there): every rank must read the "
+                       "same data",
+                       r, data->train_name);
+  }
+  free(all);
+  free(counts);
+  if (st != CAVIAR_OK && world->rank > 0) {
+    /* Every rank reached this verdict: rank 0 prints it and ends the job, which ends this wait. */
+    unsigned char never = 0;
+    caviar_world_broadcast(world, &never, 1, err);
+  }
+  return st;
 }
 
 static caviar_status open_own_state(const sweep_args *a, const caviar_spec *spec, const caviar_backend *backend,
@@ -598,6 +699,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
     caviar_labels_look_real(&data, warning, sizeof warning);
     if (warning[0]) fprintf(stderr, "caviar: warning: %s\n", warning);
   }
+  if (st == CAVIAR_OK && !a->dry_run) st = same_sweep(world, a, &spec, seed, &data, &err);
   char note[2600] = "";
   if (st == CAVIAR_OK && !a->dry_run) st = open_state(a, &spec, backend, world, &state, note, sizeof note, &err);
   cJSON_Delete(identity);
@@ -642,8 +744,6 @@ static int sweep(sweep_args *a, caviar_world *world) {
     caviar_spec_free(&spec);
     return finish(world, st, &err);
   }
-  stop_quietly = !root;
-  install_stop_handlers();
   caviar_sweep_result result;
   st = caviar_sweep_run_within(&sweep, a->time_budget, &result, &err);
   caviar_progress_printer_end(&printer);

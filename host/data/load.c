@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "caviar/counter_rng.h"
 #include "caviar/data.h"
 
@@ -200,4 +202,34 @@ void caviar_data_free(caviar_data *data) {
   caviar_dataset_free(&data->test);
   caviar_split_free(&data->split);
   caviar_scaling_free(&data->scaling);
+}
+
+static uLong crc_of(uLong crc, const void *p, size_t bytes) {
+  const unsigned char *at = p;
+  while (at && bytes > 0) {
+    uInt piece = bytes > (1u << 30) ? (1u << 30) : (uInt)bytes;
+    crc = crc32(crc, at, piece);
+    at += piece;
+    bytes -= piece;
+  }
+  return crc;
+}
+
+static uLong dataset_crc(uLong crc, const caviar_dataset *ds) {
+  crc = crc_of(crc, &ds->n, sizeof ds->n);
+  crc = crc_of(crc, &ds->d, sizeof ds->d);
+  crc = crc_of(crc, ds->x_u8, ds->x_u8 ? ds->n * ds->d : 0);
+  crc = crc_of(crc, ds->x_f32, ds->x_f32 ? ds->n * ds->d * sizeof(float) : 0);
+  crc = crc_of(crc, ds->labels, ds->labels ? ds->n * sizeof(int32_t) : 0);
+  return crc_of(crc, ds->targets, ds->targets ? ds->n * sizeof(float) : 0);
+}
+
+uint32_t caviar_data_fingerprint(const caviar_data *d) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  crc = dataset_crc(crc, &d->train);
+  crc = dataset_crc(crc, &d->test);
+  crc = crc_of(crc, d->split.train, d->split.n_train * sizeof(uint32_t));
+  crc = crc_of(crc, d->split.val, d->split.n_val * sizeof(uint32_t));
+  crc = crc_of(crc, &d->classes, sizeof d->classes);
+  return (uint32_t)crc;
 }

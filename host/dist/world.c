@@ -57,6 +57,13 @@ caviar_status caviar_world_recv(caviar_world *d, int from, void *buf, size_t byt
   return st;
 }
 
+int caviar_launcher_rank(void) {
+  static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"};
+  for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+    if (getenv(vars[i])) return atoi(getenv(vars[i]));
+  return 0;
+}
+
 bool caviar_world_launched(void) {
   const char *forced = getenv("CAVIAR_MPI");
   if (forced && strcmp(forced, "0") == 0) return false;

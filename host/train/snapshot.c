@@ -35,11 +35,7 @@ void caviar_fault_point(const char *name) {
   static int counts[8];
   const char *spec = getenv("CAVIAR_KILL_AT"), *only = getenv("CAVIAR_KILL_RANK");
   if (!spec) return;
-  if (only) {
-    const char *rank = getenv("OMPI_COMM_WORLD_RANK");
-    if (!rank) rank = getenv("PMIX_RANK");
-    if (!rank || atoi(rank) != atoi(only)) return;
-  }
+  if (only && caviar_launcher_rank() != atoi(only)) return;
   int k = 0;
   while (k < 8 && names[k][0] && strcmp(names[k], name) != 0) k++;
   if (k == 8) return;
@@ -361,7 +357,11 @@ static bool load_snapshot(caviar_sweep_state *st, const char *path, char *why, s
   }
   char journal[4200];
   snprintf(journal, sizeof journal, "%s/journal.jsonl", st->dir);
-  if (!caviar_journal_matches(journal, journal_len, journal_crc, why, why_size)) return false;
+  char journal_why[1100];
+  if (!caviar_journal_matches(journal, journal_len, journal_crc, journal_why, sizeof journal_why)) {
+    snprintf(why, why_size, "%s does not fit the journal: %s", path, journal_why);
+    return false;
+  }
   st->journal_len = journal_len;
   st->journal_crc = journal_crc;
   return true;
@@ -718,6 +718,12 @@ caviar_status caviar_state_read_identity(const char *out_dir, char **identity, c
     struct stat sb;
     char summary[4300];
     snprintf(summary, sizeof summary, "%s/summary.json", out_dir);
+    char state[4300];
+    snprintf(state, sizeof state, "%s/%s", out_dir, CAVIAR_STATE_DIR);
+    if (errno == ENOENT && stat(state, &sb) == 0)
+      return caviar_fail(err, CAVIAR_EINPUT,
+                         "%s: missing, so the state in %s cannot be resumed (damaged); --force starts the sweep over",
+                         path, state);
     if (errno == ENOENT && stat(summary, &sb) == 0)
       return caviar_fail(err, CAVIAR_EINPUT, "%s: the sweep there finished (summary.json, no %s/): nothing to resume",
                          out_dir, CAVIAR_STATE_DIR);

@@ -149,6 +149,9 @@ caviar_status caviar_data_load(const caviar_data_spec *spec, uint64_t seed, cavi
  * of the training file test_fraction carves out with seed. Labels are not checked or mapped. */
 caviar_status caviar_data_load_test(const caviar_data_spec *spec, uint64_t seed, caviar_dataset *out, char *name,
                                     size_t size, caviar_error *err);
+/* A CRC-32 of what training sees: both datasets' features, labels and targets, and the split (the
+ * ranks of a sweep check they all load the same data). */
+uint32_t caviar_data_fingerprint(const caviar_data *d);
 /* Standardises regression targets in place with the training part's mean and std. */
 void caviar_targets_standardize(caviar_dataset *ds, caviar_target_scaling t);
 /* A warning (into buf, empty if none) when a classification data set's labels look like a

@@ -55,6 +55,8 @@ caviar_status caviar_world_recv(caviar_world *d, int from, void *buf, size_t byt
  * launcher's environment says so, or CAVIAR_MPI=1 forces it (CAVIAR_MPI=0 turns it off). */
 bool caviar_world_launched(void);
 
+/* This process's rank as its launcher's environment says, before MPI starts (0 when alone). */
+int caviar_launcher_rank(void);
 /* Joins the job's ranks (MPI_Init); *out stays NULL where the process runs alone: not launched as
  * a rank, or a build without MPI. An error where MPI is wanted but cannot start. */
 caviar_status caviar_world_open(caviar_world **out, caviar_error *err);

@@ -3,7 +3,8 @@
 # rank 1 another --data) ends the whole job with a non-zero status and a message naming the rank,
 # within a time limit: never a hang. A killed job leaves its sweep-state (what --resume needs); one
 # that fails before training leaves no results.
-#   killed.sh CAVIAR MPIEXEC kill|fail
+# Ranks started with other seeds or other data are refused at the start, before they could hang.
+#   killed.sh CAVIAR MPIEXEC kill|fail|differ|otherdata
 set -uo pipefail
 caviar=$1 mpiexec=$2 mode=$3
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,8 +33,17 @@ if [ "$mode" = kill ]; then
   wait $launcher
   status=$?
 else
+  # An MPMD launch gives rank 1 other arguments: a missing data folder (fail), another seed
+  # (differ), a copy of the data with other contents (otherdata).
+  case $mode in
+    fail) other=(--data "$work/missing") ;;
+    differ) other=(--data "$work/data" --seed 9) ;;
+    otherdata)
+      "$caviar" synth "$work/data2" --train 1500 --test 300 --features 16 --seed 2 >/dev/null 2>&1 || exit 1
+      other=(--data "$work/data2") ;;
+  esac
   timeout $limit "$mpiexec" --oversubscribe -np 1 "$caviar" sweep "$here/sh.json" --data "$work/data" -o "$work/out" -q \
-    --threads 1 : -np 1 "$caviar" sweep "$here/sh.json" --data "$work/missing" -o "$work/out" -q --threads 1 \
+    --threads 1 : -np 1 "$caviar" sweep "$here/sh.json" -o "$work/out" -q --threads 1 "${other[@]}" \
     >"$work/log" 2>&1
   status=$?
 fi
@@ -42,8 +52,17 @@ if [ $status -eq 124 ]; then echo "killed.sh: the job hung for ${limit}s"; exit 
 if [ $status -eq 0 ]; then echo "killed.sh: the job succeeded although a rank died"; exit 1; fi
 if [ "$mode" = kill ]; then
   grep -q "rank 1" "$work/log" || { echo "killed.sh: no message names rank 1"; exit 1; }
-else
+elif [ "$mode" = fail ]; then
   grep -q "caviar: rank 1 of 2 on .*: .*missing" "$work/log" || { echo "killed.sh: no 'caviar: rank 1 of 2 on HOST: ...' message"; exit 1; }
+elif [ "$mode" = differ ]; then
+  grep -q "caviar: rank 0 of 2 on .*: rank 1 runs another sweep than rank 0" "$work/log" ||
+    { echo "killed.sh: no message that rank 1 runs another sweep"; exit 1; }
+else
+  grep -q "caviar: rank 0 of 2 on .*: rank 1 loaded other data than rank 0" "$work/log" ||
+    { echo "killed.sh: no message that rank 1 loaded other data"; exit 1; }
+fi
+if [ "$mode" != kill ] && [ "$(grep -c '^caviar: rank' "$work/log")" != 1 ]; then
+  echo "killed.sh: the error was not printed exactly once"; exit 1
 fi
 if [ "$mode" = kill ]; then
   # Killed mid-sweep, it leaves what a resume needs (the results so far may be there too).
