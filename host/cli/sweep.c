@@ -805,7 +805,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
     has_snapshot = access(path, F_OK) == 0;
   }
   caviar_state_close(state, finished || !has_snapshot);
-  if (st != CAVIAR_OK && has_snapshot && !finished)
+  if (st != CAVIAR_OK && has_snapshot && !finished && root)
     fprintf(stderr, "caviar: the last snapshot is kept in %s/%s: caviar sweep --resume %s continues from it\n", a->out_dir,
             CAVIAR_STATE_DIR, a->out_dir);
   caviar_data_free(&data);
