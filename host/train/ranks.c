@@ -44,21 +44,22 @@ static int costlier_first(const void *a, const void *b) {
   return (x->index > y->index) - (x->index < y->index);
 }
 
-/* Gives each of the n trials in index[] the least-loaded rank by estimated cost that has room in
- * the trial's cohort, the costliest trial first; the load already there is every running trial's
- * that has an owner and is not in index[] (is_new marks those). The same on every rank. */
-static caviar_status place(run_state *s, const int *index, int n, const uint8_t *is_new, caviar_error *err) {
-  int size = caviar_world_size(s->sweep->world), n_cohorts = s->groups.n_cohorts;
+/* Gives each trial is_new marks the least-loaded rank by estimated cost that has room in the
+ * trial's cohort, the costliest trial first; the load already there is every other running trial's
+ * that has an owner. The same on every rank. */
+static caviar_status place(run_state *s, const uint8_t *is_new, caviar_error *err) {
+  int size = caviar_world_size(s->sweep->world), n_cohorts = s->groups.n_cohorts, n = 0;
   double *load = caviar_alloc((size_t)size, sizeof *load, "the ranks' balance", err);
   int *held = caviar_alloc((size_t)size * (size_t)n_cohorts, sizeof *held, "the ranks' balance", err);
-  new_trial *fresh = caviar_alloc((size_t)n + 1, sizeof *fresh, "the ranks' balance", err);
+  new_trial *fresh = caviar_alloc((size_t)s->count + 1, sizeof *fresh, "the ranks' balance", err);
   caviar_status st = load && held && fresh ? CAVIAR_OK : CAVIAR_ERUNTIME;
   for (int i = 0; st == CAVIAR_OK && i < s->count; i++)
-    if (!is_new[i] && s->owner[i] >= 0 && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING) {
+    if (is_new[i])
+      fresh[n++] = (new_trial){i, epoch_cost(s, s->groups.cohort_of[i])};
+    else if (s->owner[i] >= 0 && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING) {
       load[s->owner[i]] += epoch_cost(s, s->groups.cohort_of[i]);
       held[s->owner[i] * n_cohorts + s->groups.cohort_of[i]]++;
     }
-  for (int k = 0; st == CAVIAR_OK && k < n; k++) fresh[k] = (new_trial){index[k], epoch_cost(s, s->groups.cohort_of[index[k]])};
   if (st == CAVIAR_OK) qsort(fresh, (size_t)n, sizeof *fresh, costlier_first);
   for (int k = 0; st == CAVIAR_OK && k < n; k++) {
     int c = s->groups.cohort_of[fresh[k].index], best = -1;
@@ -90,15 +91,10 @@ caviar_status caviar_ranks_assign(run_state *s, int first, int last, caviar_erro
   if (caviar_world_size(s->sweep->world) == 1) {
     for (int i = first; i < last; i++) s->owner[i] = 0;
   } else {
-    int *index = caviar_alloc((size_t)(last - first) + 1, sizeof *index, "the ranks' balance", err);
     uint8_t *is_new = caviar_alloc((size_t)s->count + 1, 1, "the ranks' balance", err);
-    caviar_status st = index && is_new ? CAVIAR_OK : CAVIAR_ERUNTIME;
-    for (int i = first; st == CAVIAR_OK && i < last; i++) {
-      index[i - first] = i;
-      is_new[i] = 1;
-    }
-    if (st == CAVIAR_OK) st = place(s, index, last - first, is_new, err);
-    free(index);
+    if (!is_new) return CAVIAR_ERUNTIME;
+    memset(is_new + first, 1, (size_t)(last - first));
+    caviar_status st = place(s, is_new, err);
     free(is_new);
     if (st != CAVIAR_OK) return st;
   }
@@ -107,31 +103,19 @@ caviar_status caviar_ranks_assign(run_state *s, int first, int last, caviar_erro
 }
 
 caviar_status caviar_ranks_restore(run_state *s, const int32_t *saved, int saved_size, caviar_error *err) {
-  int size = caviar_world_size(s->sweep->world), n = 0;
+  bool same = saved_size == caviar_world_size(s->sweep->world);
+  uint8_t *is_new = caviar_alloc((size_t)s->count + 1, 1, "the ranks' balance", err);
+  if (!is_new) return CAVIAR_ERUNTIME;
   /* A trial that stopped running keeps nothing on a device: rank 0 holds its weights if it survived
-   * (the snapshot has them) and tests it. */
+   * (the snapshot has them) and tests it. With another number of ranks than the snapshot's, the
+   * running members are placed again as new ones are. */
   for (int i = 0; i < s->count; i++) {
     bool running = s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING;
-    s->owner[i] = saved[i] < 0 || i >= s->next ? -1 : running && saved_size == size ? saved[i] : running ? -2 : 0;
-    n += s->owner[i] == -2;
+    s->owner[i] = saved[i] < 0 || i >= s->next ? -1 : !running ? 0 : same ? saved[i] : -1;
+    is_new[i] = saved[i] >= 0 && i < s->next && running && !same;
   }
-  caviar_status st = CAVIAR_OK;
-  if (n > 0) {
-    /* Another number of ranks than the sweep was snapshotted with: the running members are placed
-     * again as new ones are. */
-    int *index = caviar_alloc((size_t)n, sizeof *index, "the ranks' balance", err);
-    uint8_t *is_new = caviar_alloc((size_t)s->count, 1, "the ranks' balance", err);
-    st = index && is_new ? CAVIAR_OK : CAVIAR_ERUNTIME;
-    n = 0;
-    for (int i = 0; st == CAVIAR_OK && i < s->count; i++)
-      if (s->owner[i] == -2) {
-        index[n++] = i;
-        is_new[i] = 1;
-      }
-    if (st == CAVIAR_OK) st = place(s, index, n, is_new, err);
-    free(index);
-    free(is_new);
-  }
+  caviar_status st = place(s, is_new, err);
+  free(is_new);
   for (int i = 0; st == CAVIAR_OK && i < s->count; i++)
     if (s->owner[i] >= 0 && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING) count_mine(s, i);
   return st;
