@@ -106,7 +106,7 @@ static void pair_open(pair *p, const agree_case *k) {
   cr_assert_eq(caviar_backend_cpu(&p->cpu, &err), CAVIAR_OK);
   synth_data(&p->data, k->examples, (size_t)k->inputs, k->classes, 1.0);
   cr_assert_geq(p->data.split.n_train, (size_t)(6 * k->batch), "the case needs six minibatches of training rows");
-  caviar_shape shape = {k->inputs, k->classes, k->layers, k->hidden, k->batch};
+  caviar_shape shape = caviar_mlp_shape(k->inputs, k->classes, k->layers, k->hidden, k->batch);
   p->trials = make_trials(k);
   make(p->cpu, &p->data, &shape, p->trials, k->members, &p->on_cpu);
   make(p->gpu, &p->data, &shape, p->trials, k->members, &p->on_gpu);
@@ -376,7 +376,7 @@ Test(agreement, the_memory_plan_counts_what_a_cohort_allocates) {
   /* 512 members of 784-256-256-10 with dropout: about 2.5 GB of arenas and activations. */
   agree_case k = {.layers = 2, .activation = CAVIAR_ACT_RELU, .hidden = 256, .batch = 128, .inputs = 784,
                   .classes = 10, .members = 512, .dropout = true};
-  caviar_shape shape = {k.inputs, k.classes, k.layers, k.hidden, k.batch};
+  caviar_shape shape = caviar_mlp_shape(k.inputs, k.classes, k.layers, k.hidden, k.batch);
   caviar_data data;
   synth_data(&data, 1000, (size_t)k.inputs, k.classes, 1.0);
   caviar_error err;
@@ -443,7 +443,7 @@ Test(agreement, the_best_epoch_arena_on_the_gpu_saves_moves_and_restarts_exactly
   caviar_backend *gpu = open_cuda(false, false, 0);
 #ifdef CAVIAR_HAVE_CUDA
   agree_case k = small_case(1, CAVIAR_ACT_RELU, 16);
-  caviar_shape shape = {k.inputs, k.classes, k.layers, k.hidden, k.batch};
+  caviar_shape shape = caviar_mlp_shape(k.inputs, k.classes, k.layers, k.hidden, k.batch);
   caviar_data data;
   synth_data(&data, k.examples, (size_t)k.inputs, k.classes, 1.0);
   caviar_error err;

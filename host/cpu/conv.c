@@ -11,13 +11,13 @@
 #include "cpu/layers.h"
 
 /* Unfolded floats one chunk may hold: 1 MiB, about L2's size. */
-enum { CONV_CHUNK_FLOATS = 1 << 18 };
+int cpu_conv_chunk_floats = 1 << 18;
 
 static int patch_size(const caviar_layer *l) { return l->in.c * l->kernel * l->kernel; }
 
 int cpu_conv_chunk(const caviar_layer *l, int rows) {
   size_t per_example = (size_t)patch_size(l) * caviar_dims_pixels(l->out);
-  size_t e = CONV_CHUNK_FLOATS / (per_example ? per_example : 1);
+  size_t e = (size_t)cpu_conv_chunk_floats / (per_example ? per_example : 1);
   if (e < 1) e = 1;
   return e < (size_t)rows ? (int)e : rows;
 }

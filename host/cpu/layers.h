@@ -65,6 +65,8 @@ extern const cpu_layer_impl cpu_dense_impl, cpu_activation_impl, cpu_dropout_imp
 /* Examples per unfolded chunk of a convolution: a fixed function of the layer (never of the team),
  * so a member's GEMMs are the same calls however many threads share its work. */
 int cpu_conv_chunk(const caviar_layer *l, int rows);
+/* The unfolded floats a chunk may hold (tests lower it to make many chunks of small images). */
+extern int cpu_conv_chunk_floats;
 
 /* The chain's forward and backward over one channel's part [e0, e1) of the examples of a
  * channel-major block with `pixels` values per example and channel. */

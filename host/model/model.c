@@ -38,6 +38,15 @@ caviar_shape caviar_shape_of(const caviar_hparams *hp, caviar_dims image, int cl
   return s;
 }
 
+caviar_shape caviar_mlp_shape(int inputs, int classes, int layers, int hidden, int batch) {
+  caviar_hparams hp;
+  caviar_hparams_default(&hp);
+  hp.layers = layers;
+  hp.hidden = hidden;
+  hp.batch_size = batch;
+  return caviar_shape_of(&hp, (caviar_dims){inputs, 1, 1}, classes);
+}
+
 bool caviar_shape_valid(const caviar_shape *s, char *why, size_t size) {
   if (s->type != CAVIAR_MODEL_CNN) return true;
   if (s->image.h * s->image.w <= 1) {

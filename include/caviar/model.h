@@ -92,6 +92,8 @@ typedef struct caviar_shape {
 /* The shape of a trial's model on data whose examples are `image` (features: {d, 1, 1}) with
  * `classes` outputs. */
 caviar_shape caviar_shape_of(const caviar_hparams *hp, caviar_dims image, int classes);
+/* An MLP's shape without a configuration: inputs -> layers x hidden -> classes, at a batch size. */
+caviar_shape caviar_mlp_shape(int inputs, int classes, int layers, int hidden, int batch);
 /* Whether the shape makes a model: a CNN needs an image (H x W > 1) that its pooling keeps at 1 x 1
  * or more; if not, a one-line reason naming the hyperparameter into why (size bytes). */
 bool caviar_shape_valid(const caviar_shape *s, char *why, size_t size);
