@@ -22,7 +22,7 @@
 #include "train/trainer_internal.h"
 
 const char *caviar_trial_status_name(caviar_trial_status status) {
-  static const char *const names[] = {"running", "survived", "culled", "diverged"};
+  static const char *const names[] = {"running", "survived", "culled", "diverged", "failed"};
   return names[status];
 }
 

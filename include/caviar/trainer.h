@@ -21,7 +21,8 @@ typedef enum caviar_trial_status {
   CAVIAR_TRIAL_RUNNING,
   CAVIAR_TRIAL_SURVIVED,
   CAVIAR_TRIAL_CULLED,
-  CAVIAR_TRIAL_DIVERGED
+  CAVIAR_TRIAL_DIVERGED,
+  CAVIAR_TRIAL_FAILED /* a study's trial its program reported failed (ranks with the diverged) */
 } caviar_trial_status;
 
 const char *caviar_trial_status_name(caviar_trial_status status);
