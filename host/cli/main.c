@@ -36,6 +36,10 @@ typedef struct command {
 static const command commands[] = {
     {"sweep", caviar_cmd_sweep},
     {"report", caviar_cmd_report},
+    {"study", caviar_cmd_study},
+    {"ask", caviar_cmd_ask},
+    {"tell", caviar_cmd_tell},
+    {"agent", caviar_cmd_agent},
     {"sample", caviar_cmd_sample},
     {"train", caviar_cmd_train},
     {"eval", caviar_cmd_eval},

@@ -559,7 +559,8 @@ static caviar_status apply_start(replay *rp, const cJSON *rec) {
   if (!params_parse(s, params, &hp, why, sizeof why)) return fail_line(rp, "%s", why);
   caviar_status st = grow_trials(s, (int)id + 1, rp->err);
   if (st != CAVIAR_OK) return st;
-  char *text = cJSON_PrintUnformatted(params);
+  /* Written back as the study writes it (numbers that read back exactly), whoever wrote the record. */
+  char *text = params_text(&s->spec.space, &hp);
   if (!text) return caviar_fail(rp->err, CAVIAR_ERUNTIME, "out of memory reading the study's journal");
   caviar_trial_result *t = &s->res.trials[id];
   memset(t, 0, sizeof *t);
@@ -1277,9 +1278,14 @@ const char *caviar_study_params(const caviar_study *s, uint32_t id) {
 
 static const char *params_of(const void *ctx, uint32_t id) { return caviar_study_params(ctx, id); }
 
+void caviar_study_report_info(const caviar_study *s, caviar_report_info *info) {
+  *info = (caviar_report_info){.spec = &s->spec, .seed = s->seed, .device = "external program (caviar study)",
+                               .data = NULL, .keep_models = 0, .params_json = params_of, .params_ctx = s};
+}
+
 caviar_status caviar_study_write_results(caviar_study *s, caviar_error *err) {
-  caviar_report_info info = {.spec = &s->spec, .seed = s->seed, .device = "external program (caviar study)",
-                             .data = NULL, .keep_models = 0, .params_json = params_of, .params_ctx = s};
+  caviar_report_info info;
+  caviar_study_report_info(s, &info);
   return caviar_report_write(s->dir, &info, caviar_study_results(s), err);
 }
 

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "caviar/report.h"
 #include "caviar/spec.h"
 #include "caviar/status.h"
 #include "caviar/trainer.h"
@@ -137,6 +138,8 @@ void caviar_study_counts_of(const caviar_study *s, caviar_study_counts *out);
 const caviar_sweep_result *caviar_study_results(caviar_study *s);
 /* Trial id's parameters as handed out (JSON text), or NULL. */
 const char *caviar_study_params(const caviar_study *s, uint32_t id);
+/* What caviar_report_write and the leaderboard need to show the study's results. */
+void caviar_study_report_info(const caviar_study *s, caviar_report_info *info);
 /* Writes summary.json and curves.csv of the results so far into the study folder (atomically). */
 caviar_status caviar_study_write_results(caviar_study *s, caviar_error *err);
 
