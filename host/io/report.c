@@ -554,8 +554,9 @@ void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_swe
       param_text(&spec->space.params[i], &t->trial.hp, cols[5 + i].cell[k], 24);
       cols[5 + i].left = spec->space.params[i].hp->type == CAVIAR_HP_CHOICE;
     }
-    if (t->status == CAVIAR_TRIAL_SURVIVED)
-      snprintf(cols[5 + n_params].cell[k], 24, "%.4f", regression ? rmse_of(t->test_loss, std) : (double)t->test_acc);
+    /* Tested survivors only (a study's trials are tested by their own program, if at all). */
+    double test = regression ? rmse_of(t->test_loss, std) : (double)t->test_acc;
+    if (t->status == CAVIAR_TRIAL_SURVIVED && isfinite(test)) snprintf(cols[5 + n_params].cell[k], 24, "%.4f", test);
     else snprintf(cols[5 + n_params].cell[k], 24, "-");
     snprintf(cols[6 + n_params].cell[k], 24, "%.4f", other);
   }
