@@ -101,6 +101,14 @@ static int study_init(int argc, char **argv) {
   return 0;
 }
 
+/* The one DIR after a command's options, opened as a study: 0, or the exit status to return. */
+static int open_one(const char *command, int argc, char **argv, caviar_study **s) {
+  if (argc - optind != 1) return caviar_usage_error(command, "expected one DIR, got %d", argc - optind);
+  caviar_error err;
+  caviar_status st = caviar_study_open(argv[optind], s, &err);
+  return st == CAVIAR_OK ? 0 : caviar_report(st, &err);
+}
+
 /* Trials by status, then the leaderboard so far. */
 static int study_status(int argc, char **argv) {
   static const struct option options[] = {
@@ -113,11 +121,11 @@ static int study_status(int argc, char **argv) {
     else if (c == 'h') return fputs(study_usage, stdout), 0;
     else return caviar_option_error("study status", "h", optopt, argv[optind - 1]);
   }
-  if (argc - optind != 1) return caviar_usage_error("study status", "expected one DIR, got %d", argc - optind);
   caviar_study *s;
+  int rc = open_one("study status", argc, argv, &s);
+  if (rc) return rc;
   caviar_error err;
-  caviar_status st = caviar_study_open(argv[optind], &s, &err);
-  if (st != CAVIAR_OK) return caviar_report(st, &err);
+  caviar_status st = CAVIAR_OK;
   const caviar_sweep_result *r = caviar_study_results(s);
   if (json) {
     caviar_report_info info;
@@ -184,11 +192,11 @@ int caviar_cmd_ask(int argc, char **argv) {
     else if (c == 'h') return fputs(ask_usage, stdout), 0;
     else return caviar_option_error("ask", "h", optopt, argv[optind - 1]);
   }
-  if (argc - optind != 1) return caviar_usage_error("ask", "expected one DIR, got %d", argc - optind);
   caviar_study *s;
+  int rc = open_one("ask", argc, argv, &s);
+  if (rc) return rc;
   caviar_error err;
-  caviar_status st = caviar_study_open(argv[optind], &s, &err);
-  if (st != CAVIAR_OK) return caviar_report(st, &err);
+  caviar_status st;
   caviar_ask_outcome outcome = CAVIAR_ASK_WAIT;
   caviar_study_trial trial;
   /* Waiting: asking again after 50 ms, then longer, up to a second. */
@@ -198,7 +206,7 @@ int caviar_cmd_ask(int argc, char **argv) {
     struct timespec ts = {(time_t)pause, (long)((pause - floor(pause)) * 1e9)};
     nanosleep(&ts, NULL);
   }
-  int rc = caviar_report(st, &err);
+  rc = caviar_report(st, &err);
   if (st == CAVIAR_OK && outcome == CAVIAR_ASK_TRIAL) printf("%s\n", trial.line);
   if (st == CAVIAR_OK && outcome == CAVIAR_ASK_DONE) {
     fprintf(stderr, "caviar: %s: the study is done (every trial finished)\n", argv[optind]);

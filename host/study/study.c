@@ -39,13 +39,6 @@ typedef struct trial_books {
   int last_epoch;    /* the epoch its attempt reported last (0: none) */
 } trial_books;
 
-/* The values every trial reached a rung of a bracket with (as the trainer keeps them). */
-typedef struct rung_book {
-  int n, cap;
-  float *loss, *acc;
-  uint32_t *trial;
-} rung_book;
-
 struct caviar_study {
   char dir[4096];
   char *spec_file;
@@ -60,7 +53,7 @@ struct caviar_study {
   caviar_sweep_result res; /* trials by id, learning curves, brackets, rounds' boxes */
   int cap_trials;
   trial_books *books;
-  rung_book *rungs; /* per bracket and rung */
+  caviar_rung_record *rungs; /* per bracket and rung: the values trials reached it with */
   caviar_space box; /* the current round's search box */
   int round, next;  /* the current round, and the index in it of the next new trial */
   caviar_hparams *batch; /* tpe's proposals for the whole current round, made when it began */
@@ -186,19 +179,6 @@ static caviar_status grow_trials(caviar_study *s, int need, caviar_error *err) {
   return CAVIAR_OK;
 }
 
-static caviar_status add_point(caviar_study *s, uint32_t id, int epoch, const figures *f, caviar_error *err) {
-  caviar_sweep_result *r = &s->res;
-  if (r->n_curve == r->cap_curve) {
-    size_t cap = r->cap_curve ? 2 * r->cap_curve : 1024;
-    caviar_curve_point *grown = realloc(r->curve, cap * sizeof *grown);
-    if (!grown) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording learning curves");
-    r->curve = grown;
-    r->cap_curve = cap;
-  }
-  r->curve[r->n_curve++] = (caviar_curve_point){id, epoch, f->train_loss, f->val_loss, f->val_acc};
-  return CAVIAR_OK;
-}
-
 /* A trial handed out again starts its curve over. */
 static void drop_points(caviar_study *s, uint32_t id) {
   size_t kept = 0;
@@ -207,56 +187,19 @@ static void drop_points(caviar_study *s, uint32_t id) {
   s->res.n_curve = kept;
 }
 
-static caviar_status push_rung(rung_book *b, float loss, float acc, uint32_t trial, caviar_error *err) {
-  if (b->n == b->cap) {
-    int cap = b->cap ? 2 * b->cap : 64;
-    float *l = realloc(b->loss, (size_t)cap * sizeof *l);
-    if (l) b->loss = l;
-    float *a = realloc(b->acc, (size_t)cap * sizeof *a);
-    if (a) b->acc = a;
-    uint32_t *t = realloc(b->trial, (size_t)cap * sizeof *t);
-    if (t) b->trial = t;
-    if (!l || !a || !t) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording a rung");
-    b->cap = cap;
-  }
-  b->loss[b->n] = loss;
-  b->acc[b->n] = acc;
-  b->trial[b->n] = trial;
-  b->n++;
-  return CAVIAR_OK;
-}
-
-static rung_book *rung_of(caviar_study *s, int bracket, int rung) { return &s->rungs[bracket * CAVIAR_MAX_RUNGS + rung]; }
+static caviar_rung_record *rung_of(caviar_study *s, int bracket, int rung) { return &s->rungs[bracket * CAVIAR_MAX_RUNGS + rung]; }
 
 static const caviar_rungs *rungs_of(const caviar_study *s, uint32_t id) {
   return &s->res.brackets.brackets[s->res.trials[id].bracket].rungs;
 }
 
-/* Whether a trial reporting (loss, acc) is in the top max(1, n / eta) of everyone recorded at the
- * rung so far, itself included: the trainer's asynchronous successive halving. */
-static caviar_status promoted(const caviar_study *s, const rung_book *b, float loss, float acc, uint32_t trial, bool *up,
-                              caviar_error *err) {
-  int n = b->n + 1;
-  float *l = caviar_alloc((size_t)n, sizeof *l, "a rung", err), *a = caviar_alloc((size_t)n, sizeof *a, "a rung", err);
-  uint32_t *t = caviar_alloc((size_t)n, sizeof *t, "a rung", err);
-  int *order = caviar_alloc((size_t)n, sizeof *order, "a rung", err);
-  caviar_status st = l && a && t && order ? CAVIAR_OK : CAVIAR_ERUNTIME;
-  if (st == CAVIAR_OK) {
-    memcpy(l, b->loss, (size_t)b->n * sizeof *l);
-    memcpy(a, b->acc, (size_t)b->n * sizeof *a);
-    memcpy(t, b->trial, (size_t)b->n * sizeof *t);
-    l[b->n] = loss;
-    a[b->n] = acc;
-    t[b->n] = trial;
-    caviar_rank(l, a, t, n, by_accuracy(s), order);
-    int keep = caviar_rung_keep(n, s->res.brackets.eta);
-    *up = false;
-    for (int k = 0; k < keep && !*up; k++) *up = t[order[k]] == trial;
-  }
-  free(l);
-  free(a);
-  free(t);
-  free(order);
+/* Whether a trial reporting (loss, acc) at a rung goes on: the trainer's rule, judged as if it were
+ * recorded there (the record itself comes with the journal's line). */
+static caviar_status promoted(const caviar_study *s, caviar_rung_record *rec, float loss, float acc, uint32_t trial,
+                              bool *up, caviar_error *err) {
+  caviar_status st = caviar_rung_record_add(rec, loss, acc, trial, err);
+  if (st == CAVIAR_OK) st = caviar_rung_promoted(rec, by_accuracy(s), s->res.brackets.eta, trial, up, err);
+  if (st == CAVIAR_OK) rec->n--;
   return st;
 }
 
@@ -477,7 +420,9 @@ static caviar_status take_figures(caviar_study *s, uint32_t id, int epoch, const
   t->train_loss = f->train_loss;
   t->val_loss = f->val_loss;
   t->val_acc = f->val_acc;
-  caviar_status st = point ? add_point(s, id, epoch, f, err) : CAVIAR_OK;
+  caviar_status st =
+      point ? caviar_result_add_point(&s->res, (caviar_curve_point){id, epoch, f->train_loss, f->val_loss, f->val_acc}, err)
+            : CAVIAR_OK;
   if (st == CAVIAR_OK && s->tpe && f->has_metric && epoch > b->observed) {
     st = caviar_tpe_observe(s->tpe, &t->trial.hp, epoch, tpe_loss(s, f), err);
     b->observed = epoch;
@@ -603,7 +548,7 @@ static caviar_status apply_epoch(replay *rp, const cJSON *rec) {
   const caviar_rungs *rungs = rungs_of(s, id);
   for (int k = b->rungs_done; st == CAVIAR_OK && epoch < s->spec.epochs && k < rungs->n && rungs->epochs[k] <= epoch;
        k++) {
-    st = push_rung(rung_of(s, s->res.trials[id].bracket, k), f.val_loss, f.val_acc, id, rp->err);
+    st = caviar_rung_record_add(rung_of(s, s->res.trials[id].bracket, k), f.val_loss, f.val_acc, id, rp->err);
     b->rungs_done = k + 1;
     if (stop && rungs->epochs[k] == culled_at) break;
   }
@@ -826,11 +771,7 @@ caviar_status caviar_study_open(const char *dir, caviar_study **out, caviar_erro
 /* Frees what plan() and the replay built (not the spec). */
 static void unplan(caviar_study *s) {
   for (int i = 0; i < s->res.n_trials; i++) free(s->books[i].params);
-  for (int i = 0; s->rungs && i < s->res.brackets.n_brackets * CAVIAR_MAX_RUNGS; i++) {
-    free(s->rungs[i].loss);
-    free(s->rungs[i].acc);
-    free(s->rungs[i].trial);
-  }
+  for (int i = 0; s->rungs && i < s->res.brackets.n_brackets * CAVIAR_MAX_RUNGS; i++) caviar_rung_record_free(&s->rungs[i]);
   free(s->rungs);
   free(s->books);
   free(s->batch);
@@ -1137,19 +1078,33 @@ static caviar_status holder(const caviar_study *s, uint32_t id, int attempt, boo
   return CAVIAR_OK;
 }
 
+/* What report, tell, release and alive begin with: the values checked, the writers' lock taken
+ * and the journal read up to now, and whether the caller holds trial id at `attempt` (*gone: no
+ * longer, why says so). On CAVIAR_OK the lock is held (study_log_end) and *metrics is the caller's. */
+static caviar_status begin_holding(caviar_study *s, uint32_t id, int attempt, const caviar_study_values *v,
+                                   cJSON **metrics, bool *gone, char *why, size_t why_size, caviar_error *err) {
+  *metrics = metrics_json(v, err);
+  if (!*metrics) return CAVIAR_EINPUT;
+  caviar_status st = study_log_begin(&s->log, apply_line, s, err);
+  if (st == CAVIAR_OK) {
+    st = holder(s, id, attempt, gone, why, why_size, err);
+    if (st != CAVIAR_OK) study_log_end(&s->log);
+  }
+  if (st != CAVIAR_OK) {
+    cJSON_Delete(*metrics);
+    *metrics = NULL;
+  }
+  return st;
+}
+
 caviar_status caviar_study_report(caviar_study *s, uint32_t id, int attempt, int epoch, const caviar_study_values *v,
                                   caviar_study_verdict *verdict, char *why, size_t why_size, caviar_error *err) {
   *verdict = CAVIAR_VERDICT_GONE;
   why[0] = '\0';
-  cJSON *metrics = metrics_json(v, err);
-  if (!metrics) return CAVIAR_EINPUT;
-  caviar_status st = study_log_begin(&s->log, apply_line, s, err);
-  if (st != CAVIAR_OK) {
-    cJSON_Delete(metrics);
-    return st;
-  }
+  cJSON *metrics;
   bool gone;
-  st = holder(s, id, attempt, &gone, why, why_size, err);
+  caviar_status st = begin_holding(s, id, attempt, v, &metrics, &gone, why, why_size, err);
+  if (st != CAVIAR_OK) return st;
   figures f = figures_of(s, metrics);
   const char *metric = caviar_metric_text(s->spec.metric.name);
   if (st == CAVIAR_OK && !gone) {
@@ -1175,7 +1130,7 @@ caviar_status caviar_study_report(caviar_study *s, uint32_t id, int attempt, int
     st = ok ? commit(s, rec, err) : (cJSON_Delete(rec), oom(err));
     if (st == CAVIAR_OK) {
       *verdict = culled_at ? CAVIAR_VERDICT_STOP : CAVIAR_VERDICT_GO;
-      const rung_book *rb = culled_at ? rung_of(s, s->res.trials[id].bracket, s->books[id].rungs_done - 1) : NULL;
+      const caviar_rung_record *rb = culled_at ? rung_of(s, s->res.trials[id].bracket, s->books[id].rungs_done - 1) : NULL;
       if (culled_at)
         snprintf(why, why_size, "trial %u culled at the rung after %d epochs: not in the top 1/%d of the %d trials of its "
                  "bracket there: stop", (unsigned)id, culled_at, s->res.brackets.eta, rb->n);
@@ -1193,16 +1148,11 @@ caviar_status caviar_study_tell(caviar_study *s, uint32_t id, int attempt, bool 
                                 char *why, size_t why_size, caviar_error *err) {
   *verdict = CAVIAR_VERDICT_GONE;
   why[0] = '\0';
-  cJSON *metrics = metrics_json(v, err);
-  if (!metrics) return CAVIAR_EINPUT;
-  caviar_status st = study_log_begin(&s->log, apply_line, s, err);
-  if (st != CAVIAR_OK) {
-    cJSON_Delete(metrics);
-    return st;
-  }
+  cJSON *metrics;
   bool gone;
-  st = holder(s, id, attempt, &gone, why, why_size, err);
-  if (st == CAVIAR_OK && !gone) {
+  caviar_status st = begin_holding(s, id, attempt, v, &metrics, &gone, why, why_size, err);
+  if (st != CAVIAR_OK) return st;
+  if (!gone) {
     const trial_books *b = &s->books[id];
     const char *metric = caviar_metric_text(s->spec.metric.name);
     int lowest = b->last_epoch > 1 ? b->last_epoch : 1;
@@ -1233,16 +1183,17 @@ caviar_status caviar_study_tell(caviar_study *s, uint32_t id, int attempt, bool 
 /* release and alive: a record about the holder's attempt, nothing when it is over. */
 static caviar_status holder_record(caviar_study *s, const char *event, uint32_t id, int attempt, const char *reason,
                                    caviar_error *err) {
-  caviar_status st = study_log_begin(&s->log, apply_line, s, err);
-  if (st != CAVIAR_OK) return st;
+  cJSON *metrics;
   bool gone;
   char why[256];
-  st = holder(s, id, attempt, &gone, why, sizeof why, err);
-  if (st == CAVIAR_OK && !gone) {
+  caviar_status st = begin_holding(s, id, attempt, NULL, &metrics, &gone, why, sizeof why, err);
+  if (st != CAVIAR_OK) return st;
+  if (!gone) {
     cJSON *rec = new_record(event, id, s->books[id].attempt);
     bool ok = rec && (!reason || cJSON_AddStringToObject(rec, "reason", reason));
     st = ok ? commit(s, rec, err) : (cJSON_Delete(rec), oom(err));
   }
+  cJSON_Delete(metrics);
   study_log_end(&s->log);
   return st;
 }
