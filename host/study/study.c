@@ -493,7 +493,7 @@ static caviar_status apply_start(replay *rp, const cJSON *rec) {
     return CAVIAR_OK;
   }
   if (id != s->res.n_trials || !get_int(rec, "round", 0, s->rounds - 1, &round) || round != s->round ||
-      id != (long long)round * s->per_round + s->next)
+      s->next >= s->per_round || id != (long long)round * s->per_round + s->next)
     return fail_line(rp, "trial: not the next trial of the study%s", NULL);
   if (!get_int(rec, "bracket", 0, s->res.brackets.n_brackets - 1, &bracket) ||
       bracket != caviar_bracket_of(&s->res.brackets, s->next))
