@@ -20,4 +20,8 @@ caviar_backend *synth_cpu_backend(caviar_data *data, size_t n, size_t d, int cla
 const char *synth_idx_dir(const char *name, size_t n_train, size_t n_test, size_t d, int classes, double noise,
                           bool gz);
 
+/* caviar synth --images data (side x side one-channel images, shift 1) as a gzipped IDX folder
+ * under the scratch folder; returns its path. */
+const char *synth_images_dir(const char *name, size_t n_train, size_t n_test, int side, int classes);
+
 #endif
