@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "caviar/atomic_file.h"
+#include "caviar/model.h"
 #include "caviar/number_format.h"
 #include "caviar/report.h"
 #include "caviar/sampler.h"
@@ -57,7 +58,8 @@ struct caviar_study {
   caviar_space box; /* the current round's search box */
   int round, next;  /* the current round, and the index in it of the next new trial */
   caviar_hparams *batch; /* tpe's proposals for the whole current round, made when it began */
-  int *shapes, n_shapes, shapes_round; /* the current round's drawn shapes (layers, hidden, batch) */
+  caviar_shape *shapes; /* the current round's drawn shapes, for tpe's proposals */
+  int n_shapes, shapes_round;
   study_log log;
   double first_time, last_time;
   int running, completed, culled, failed;
@@ -273,35 +275,25 @@ static void drawn(const caviar_study *s, int round, const caviar_space *box, int
   }
 }
 
-static bool sweeps_shape(const caviar_study *s) {
-  for (int i = 0; i < s->spec.space.n; i++) {
-    const char *name = s->spec.space.params[i].hp->name;
-    if (!strcmp(name, "layers") || !strcmp(name, "hidden") || !strcmp(name, "batch_size")) return true;
-  }
-  return false;
-}
+/* A trial's model shape as the trainer groups cohorts by it (a study has no data: the inputs and
+ * classes are the same for every trial, so any will do). */
+static caviar_shape shape_of(const caviar_hparams *hp) { return caviar_shape_of(hp, (caviar_dims){1, 1, 1}, 2); }
 
 /* The shapes of the round's drawn trials: the trainer lays its cohorts out from them, so a tpe
  * proposal of another shape keeps the drawn trial's (and a study gives the trials a sweep would). */
 static caviar_status round_shapes(caviar_study *s, int round, const caviar_space *box, caviar_error *err) {
   if (s->shapes_round == round) return CAVIAR_OK;
   free(s->shapes);
-  s->shapes = caviar_alloc((size_t)s->per_round * 3, sizeof *s->shapes, "the round's shapes", err);
+  s->shapes = caviar_alloc((size_t)s->per_round, sizeof *s->shapes, "the round's shapes", err);
   s->n_shapes = 0;
   if (!s->shapes) return CAVIAR_ERUNTIME;
   for (int i = 0; i < s->per_round; i++) {
     caviar_hparams hp;
     drawn(s, round, box, i, &hp);
+    caviar_shape shape = shape_of(&hp);
     int k = 0;
-    while (k < s->n_shapes && !(s->shapes[3 * k] == hp.layers && s->shapes[3 * k + 1] == hp.hidden &&
-                                 s->shapes[3 * k + 2] == hp.batch_size))
-      k++;
-    if (k == s->n_shapes) {
-      s->shapes[3 * k] = hp.layers;
-      s->shapes[3 * k + 1] = hp.hidden;
-      s->shapes[3 * k + 2] = hp.batch_size;
-      s->n_shapes++;
-    }
+    while (k < s->n_shapes && !caviar_shape_equal(&s->shapes[k], &shape)) k++;
+    if (k == s->n_shapes) s->shapes[s->n_shapes++] = shape;
   }
   s->shapes_round = round;
   return CAVIAR_OK;
@@ -314,19 +306,12 @@ static caviar_status propose(caviar_study *s, int round, const caviar_space *box
   uint32_t id = (uint32_t)(round * s->per_round + i);
   caviar_hparams proposal;
   if (!caviar_tpe_propose(s->tpe, box, &s->spec.fixed, id, pending, n_pending, &proposal)) return CAVIAR_OK;
-  if (sweeps_shape(s)) {
-    caviar_status st = round_shapes(s, round, box, err);
-    if (st != CAVIAR_OK) return st;
-    int k = 0;
-    while (k < s->n_shapes && !(s->shapes[3 * k] == proposal.layers && s->shapes[3 * k + 1] == proposal.hidden &&
-                                 s->shapes[3 * k + 2] == proposal.batch_size))
-      k++;
-    if (k == s->n_shapes) {
-      proposal.layers = hp->layers;
-      proposal.hidden = hp->hidden;
-      proposal.batch_size = hp->batch_size;
-    }
-  }
+  caviar_status st = round_shapes(s, round, box, err);
+  if (st != CAVIAR_OK) return st;
+  caviar_shape shape = shape_of(&proposal);
+  int k = 0;
+  while (k < s->n_shapes && !caviar_shape_equal(&s->shapes[k], &shape)) k++;
+  if (k == s->n_shapes) caviar_hparams_copy_shape(&proposal, hp);
   *hp = proposal;
   return CAVIAR_OK;
 }
@@ -510,7 +495,7 @@ static caviar_status apply_start(replay *rp, const cJSON *rec) {
   caviar_trial_result *t = &s->res.trials[id];
   memset(t, 0, sizeof *t);
   t->trial = (caviar_trial){.id = (uint32_t)id, .round = (int)round, .hp = hp};
-  t->shape = (caviar_shape){.layers = hp.layers, .hidden = hp.hidden, .batch = hp.batch_size};
+  t->shape = shape_of(&hp);
   t->bracket = (int)bracket;
   t->status = CAVIAR_TRIAL_RUNNING;
   t->train_loss = t->val_loss = t->val_acc = t->test_loss = t->test_acc = NAN;
