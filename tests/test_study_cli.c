@@ -108,9 +108,10 @@ Test(study_cli, ask_report_and_tell_drive_a_trial_and_the_schedule_answers_by_ex
   char args[2000];
   snprintf(args, sizeof args, "sample %s/../life.json -n 1", d);
   cli_result sample = run_caviar(args);
-  cJSON *drawn = cJSON_GetObjectItem(cJSON_Parse(sample.out), "params");
+  cJSON *line = cJSON_Parse(sample.out), *drawn = cJSON_GetObjectItem(line, "params");
   cr_expect_eq(cJSON_GetObjectItem(drawn, "learning_rate")->valuedouble,
                cJSON_GetObjectItem(params, "learning_rate")->valuedouble);
+  cJSON_Delete(line);
   cli_result_free(&sample);
   /* Trial 0 reports first: it goes on; trial 1 reports worse at the rung: of two, one goes on. */
   cr_expect_eq(status_of("report %s 0 --epoch 1 --val_acc 0.8 --val_loss 0.5 --lr_now 0.001", d), 0);
