@@ -70,7 +70,7 @@ void caviar_model_describe(caviar_st_writer *w, const caviar_model *model) {
   if (model->shape.type != CAVIAR_MODEL_MLP || model->shape.batchnorm) {
     /* What a PyTorch module for the model is built from (README's snippet). */
     snprintf(text, sizeof text, "[%d, %d, %d]", model->shape.image.c, model->shape.image.h, model->shape.image.w);
-    caviar_st_meta(w, "image", text);
+    if (model->shape.type == CAVIAR_MODEL_CNN) caviar_st_meta(w, "image", text);
     caviar_arch arch;
     caviar_arch_of(&model->shape, &arch);
     char *json = caviar_arch_json(&arch);
@@ -270,7 +270,10 @@ static caviar_status read_mlp_shape(const caviar_st_file *f, caviar_shape *shape
 static caviar_status read_shape(const caviar_st_file *f, const caviar_hparams *hp, caviar_shape *shape,
                                 caviar_error *err) {
   if (hp->model == CAVIAR_MODEL_MLP && !hp->batchnorm) return read_mlp_shape(f, shape, err);
-  const char *text = caviar_st_meta_get(f, "image");
+  /* A CNN's input is an image; an MLP's its features (`inputs`). */
+  char features[64];
+  snprintf(features, sizeof features, "[%s, 1, 1]", caviar_st_meta_get(f, "inputs") ? caviar_st_meta_get(f, "inputs") : "0");
+  const char *text = hp->model == CAVIAR_MODEL_CNN ? caviar_st_meta_get(f, "image") : features;
   cJSON *image = text ? cJSON_Parse(text) : NULL;
   int dims[3] = {0, 0, 0};
   for (int k = 0; k < 3 && cJSON_GetArraySize(image) == 3; k++) {
@@ -280,8 +283,9 @@ static caviar_status read_shape(const caviar_st_file *f, const caviar_hparams *h
   }
   cJSON_Delete(image);
   if (!dims[0] || !dims[1] || !dims[2])
-    return caviar_fail(err, CAVIAR_EINPUT, "%s: __metadata__.image: expected [C, H, W] of whole numbers from 1 to 65536",
-                       f->path);
+    return caviar_fail(err, CAVIAR_EINPUT, "%s: __metadata__.%s: expected %s of whole numbers from 1 to 65536", f->path,
+                       hp->model == CAVIAR_MODEL_CNN ? "image" : "inputs",
+                       hp->model == CAVIAR_MODEL_CNN ? "[C, H, W]" : "a count");
   char name[64];
   snprintf(name, sizeof name, "layers.%d.bias", hp->layers);
   caviar_st_tensor bias;
