@@ -259,6 +259,8 @@ static caviar_status start_run(agent *a, run *r, int worker, caviar_error *err) 
     _exit(127);
   }
   int e = errno;
+  /* The run's own process group, set here too: a cull may come before the child has set it. */
+  if (pid > 0) setpgid(pid, pid);
   close(out[1]);
   close(errs[1]);
   free_environment(env);
@@ -309,9 +311,8 @@ static void take_line(agent *a, run *r, char *line) {
   if (!caviar_study_metric_line(line, &epoch, names, values, MAX_METRICS, &n)) return;
   for (int k = 0; k < n; k++)
     if (!isfinite(values[k])) {
-      snprintf(r->fail, sizeof r->fail, "%.140s=%s%s%d", names[k], CAVIAR_NUM(values[k]), epoch ? " at epoch " : "",
-               epoch);
-      if (!epoch) r->fail[strlen(r->fail) - 1] = '\0';
+      int used = snprintf(r->fail, sizeof r->fail, "%.140s=%s", names[k], CAVIAR_NUM(values[k]));
+      if (epoch) snprintf(r->fail + used, sizeof r->fail - (size_t)used, " at epoch %d", epoch);
       say(a, "trial %u failed: %s; stopping its run", (unsigned)r->trial.id, r->fail);
       terminate(r);
       return;

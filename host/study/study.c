@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <float.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
@@ -76,7 +77,8 @@ static double wall_now(void) {
 /* {"learning_rate": 0.0031, "optimizer": "adam"}: the spec's parameters as the trial has them, in
  * the spec's order; one a condition switched off is left out. */
 static char *params_text(const caviar_space *space, const caviar_hparams *hp) {
-  size_t cap = 64 + (size_t)space->n * 200, used = 0;
+  size_t cap = 4, used = 0;
+  for (int i = 0; i < space->n; i++) cap += strlen(space->params[i].name) + 48; /* ", \"name\": " and a value */
   char *buf = malloc(cap), number[40];
   if (!buf) return NULL;
   used += (size_t)snprintf(buf, cap, "{");
@@ -136,6 +138,9 @@ typedef struct figures {
   bool has_metric; /* the spec's metric is among them */
 } figures;
 
+/* A value as the float a sweep keeps; beyond the float range, the infinity it rounds to. */
+static float to_float(double v) { return v > FLT_MAX ? INFINITY : v < -FLT_MAX ? -INFINITY : (float)v; }
+
 static figures figures_of(const caviar_study *s, const cJSON *metrics) {
   figures f = {NAN, NAN, NAN, false};
   const char *metric = caviar_metric_text(s->spec.metric.name);
@@ -143,15 +148,15 @@ static figures figures_of(const caviar_study *s, const cJSON *metrics) {
   cJSON_ArrayForEach(m, metrics) {
     if (!cJSON_IsNumber(m)) continue;
     double v = m->valuedouble;
-    if (!strcmp(m->string, "train_loss")) f.train_loss = (float)v;
-    if (!strcmp(m->string, "val_acc")) f.val_acc = (float)v;
+    if (!strcmp(m->string, "train_loss")) f.train_loss = to_float(v);
+    if (!strcmp(m->string, "val_acc")) f.val_acc = to_float(v);
     if (!strcmp(m->string, "val_loss") && s->spec.metric.name != CAVIAR_METRIC_VAL_RMSE &&
         s->spec.metric.name != CAVIAR_METRIC_VAL_MSE)
-      f.val_loss = (float)v;
+      f.val_loss = to_float(v);
     if (!strcmp(m->string, metric)) {
       f.has_metric = true;
-      if (s->spec.metric.name == CAVIAR_METRIC_VAL_RMSE) f.val_loss = (float)(v * v);
-      if (s->spec.metric.name == CAVIAR_METRIC_VAL_MSE) f.val_loss = (float)v;
+      if (s->spec.metric.name == CAVIAR_METRIC_VAL_RMSE) f.val_loss = to_float(v * v);
+      if (s->spec.metric.name == CAVIAR_METRIC_VAL_MSE) f.val_loss = to_float(v);
     }
   }
   return f;
@@ -390,8 +395,9 @@ static bool beats_best(const caviar_study *s, const caviar_trial_result *t, cons
   return by_accuracy(s) ? now > best : now < best;
 }
 
-/* A trial's figures after `epoch` epochs: its result, its learning curve, tpe's observations. */
-static caviar_status take_figures(caviar_study *s, uint32_t id, int epoch, const figures *f, bool point,
+/* A trial's figures after `epoch` epochs: its result, its learning curve (point), tpe's
+ * observations (observe). */
+static caviar_status take_figures(caviar_study *s, uint32_t id, int epoch, const figures *f, bool point, bool observe,
                                   caviar_error *err) {
   caviar_trial_result *t = &s->res.trials[id];
   trial_books *b = &s->books[id];
@@ -408,7 +414,7 @@ static caviar_status take_figures(caviar_study *s, uint32_t id, int epoch, const
   caviar_status st =
       point ? caviar_result_add_point(&s->res, (caviar_curve_point){id, epoch, f->train_loss, f->val_loss, f->val_acc}, err)
             : CAVIAR_OK;
-  if (st == CAVIAR_OK && s->tpe && f->has_metric && epoch > b->observed) {
+  if (st == CAVIAR_OK && observe && s->tpe && f->has_metric && epoch > b->observed) {
     st = caviar_tpe_observe(s->tpe, &t->trial.hp, epoch, tpe_loss(s, f), err);
     b->observed = epoch;
   }
@@ -528,7 +534,7 @@ static caviar_status apply_epoch(replay *rp, const cJSON *rec) {
   if (stop && !get_int(rec, "rung", 1, s->spec.epochs, &culled_at)) return fail_line(rp, "rung: expected a rung's epochs%s", NULL);
   b->last_epoch = (int)epoch;
   touch(s, id, get_time(rec));
-  st = take_figures(s, id, (int)epoch, &f, true, rp->err);
+  st = take_figures(s, id, (int)epoch, &f, true, true, rp->err);
   /* Recorded at every rung it was judged at, as the trainer records members at rungs. */
   const caviar_rungs *rungs = rungs_of(s, id);
   for (int k = b->rungs_done; st == CAVIAR_OK && epoch < s->spec.epochs && k < rungs->n && rungs->epochs[k] <= epoch;
@@ -560,8 +566,9 @@ static caviar_status apply_tell(replay *rp, const cJSON *rec) {
   if (metrics && cJSON_GetArraySize(metrics) > 0) {
     figures f = figures_of(s, metrics);
     if (!failed && !f.has_metric) return fail_line(rp, "metrics: the spec's metric is missing%s", NULL);
-    /* A value at a later epoch than the last report is one more point of its curve. */
-    st = take_figures(s, id, (int)epoch, &f, epoch > b->last_epoch, rp->err);
+    /* A value at a later epoch than the last report is one more point of its curve; a failed
+     * trial's values are shown, but tpe sees the failure (below). */
+    st = take_figures(s, id, (int)epoch, &f, epoch > b->last_epoch, !failed, rp->err);
   } else if (!failed && b->last_epoch == 0) {
     return fail_line(rp, "metrics: a completed trial without reports needs its values%s", NULL);
   }
