@@ -95,3 +95,14 @@ const char *synth_images_dir(const char *name, size_t n_train, size_t n_test, in
   }
   return dir;
 }
+
+void synth_image_data(caviar_data *data, size_t n, int side, int classes) {
+  memset(data, 0, sizeof *data);
+  caviar_error err;
+  cr_assert_eq(caviar_synth_images(n, side, 1, classes, 0.5, 1, 0, &data->train, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_synth_images(n / 4, side, 1, classes, 0.5, 1, n, &data->test, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_split_make(data->train.n, 0.2, 1, &data->split, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_scaling_fit(&data->train, data->split.train, data->split.n_train, CAVIAR_SCALING_UNIT,
+                                  &data->scaling, &err), CAVIAR_OK);
+  data->classes = classes;
+}

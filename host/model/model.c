@@ -352,7 +352,6 @@ void caviar_layout_make(const caviar_shape *shape, int capacity, caviar_layout *
 
 void caviar_act_plan_of(const caviar_arch *arch, caviar_act_plan *out) {
   memset(out, 0, sizeof *out);
-  out->widest = caviar_dims_size(arch->input);
   for (int i = 0; i < arch->n_layers; i++) {
     const caviar_layer *l = &arch->layer[i];
     out->out[i] = caviar_dims_size(l->out);

@@ -198,7 +198,7 @@ static inline float *caviar_block(float *arena, const caviar_layout *layout, int
 typedef struct caviar_act_plan {
   size_t out[CAVIAR_MAX_ARCH_LAYERS]; /* floats per example of layer i's output */
   bool in_place[CAVIAR_MAX_ARCH_LAYERS];
-  size_t widest;                      /* the largest input or output of any layer */
+  size_t widest;                      /* the largest output of any layer (gradients flow through two such) */
   size_t scratch;                     /* the largest per-example scratch of any layer */
 } caviar_act_plan;
 
