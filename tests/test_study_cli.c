@@ -306,7 +306,7 @@ static const char *epochs_loop =
     "while [ $e -le $CAVIAR_EPOCHS ]; do\n"
     "  acc=$(awk -v lr=$lr -v e=$e 'BEGIN{l=log(lr)/log(10); d=l+2; if(d<0)d=-d; print (1-d/4)*(1-1/(e+1))}')\n"
     "  echo \"epoch=$e val_acc=$acc\"\n"
-    "  sleep 0.02\n"
+    "  sleep 0.25\n" /* time for the agent to cull it mid-run, even on a loaded machine */
     "  e=$((e+1))\n"
     "done\n";
 
@@ -458,6 +458,21 @@ Test(study_cli, runs_that_fail_fail_their_trials_and_say_why, .timeout = 300) {
   cli_result_free(&r);
 }
 
+/* Waits (up to a minute) until the study's journal holds at least n records of event. */
+static void wait_for(const char *dir, const char *event, int n) {
+  char needle[64];
+  snprintf(needle, sizeof needle, "\"event\":\"%s\"", event);
+  for (int tries = 0; tries < 600; tries++) {
+    char *text = journal_of(dir);
+    int found = 0;
+    for (char *p = text; (p = strstr(p, needle)); p++) found++;
+    free(text);
+    if (found >= n) return;
+    usleep(100000);
+  }
+  cr_assert_fail("%s: fewer than %d %s records after a minute", dir, n, event);
+}
+
 Test(study_cli, a_study_whose_agent_was_killed_is_finished_by_another, .timeout = 300) {
   const char *dir = init("resume", "{\"method\": \"random\", \"seed\": 5, \"trials\": 10, \"model\": {\"epochs\": 4}, "
                                    "\"parameters\": {" LR "}}",
@@ -471,7 +486,7 @@ Test(study_cli, a_study_whose_agent_was_killed_is_finished_by_another, .timeout 
     execl("/bin/sh", "sh", "-c", args, (char *)NULL);
     _exit(127);
   }
-  usleep(700000);
+  wait_for(d, "epoch", 3); /* its runs are under way */
   kill(pid, SIGKILL);
   waitpid(pid, NULL, 0);
   /* Its runs die with it (SIGTERM from the kernel), so their trials fall silent and go out again. */
@@ -508,7 +523,7 @@ Test(study_cli, a_stopped_agent_gives_its_trials_back_and_one_that_cannot_run_it
     execl("/bin/sh", "sh", "-c", args, (char *)NULL);
     _exit(127);
   }
-  usleep(800000);
+  wait_for(d, "epoch", 2); /* both runs started and printed (their SIGTERM traps are set) */
   kill(pid, SIGTERM);
   int status;
   waitpid(pid, &status, 0);
