@@ -29,8 +29,9 @@ import sys
 
 LOG_SCALES = {"log_uniform", "log_uniform_values", "q_log_uniform", "q_log_uniform_values", "inv_log_uniform",
               "inv_log_uniform_values", "log_normal", "q_log_normal"}
-STATUS_COLOURS = {"survived": "#1f77b4", "running": "#9467bd", "culled": "#9a9a9a", "diverged": "#d62728"}
-STATUS_ORDER = ["culled", "diverged", "running", "survived"]  # drawing order: survivors on top
+STATUS_COLOURS = {"survived": "#1f77b4", "running": "#9467bd", "culled": "#9a9a9a", "diverged": "#d62728",
+                  "failed": "#ff7f0e"}  # failed: a study's trial whose program failed (caviar tell --status failed)
+STATUS_ORDER = ["culled", "diverged", "failed", "running", "survived"]  # drawing order: survivors on top
 PICTURES = ["curves.png", "params.png", "history.png", "parallel.png", "importance.png", "rounds.png", "lineage.png"]
 
 
@@ -286,7 +287,7 @@ def plot_importance(plt, summary, curves, metric, params, out, written):
     column = 1 if metric == "val_acc" else 2
     # Every trial's metric at the first rung (the first epoch every non-diverged trial reached), so
     # trials culled early and survivors are compared after the same training.
-    alive = [t for t in summary["trials"] if t["status"] != "diverged" and curves.get(t["trial"])]
+    alive = [t for t in summary["trials"] if t["status"] not in ("diverged", "failed") and curves.get(t["trial"])]
     if len(alive) < 8 or not params:
         return
     epoch = min(curves[t["trial"]][-1][0] for t in alive)

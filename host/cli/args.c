@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "caviar/world.h"
 #include "cli.h"
@@ -109,5 +111,11 @@ int caviar_threads_option(const char *command, const char *text) {
   if (!caviar_parse_u64(text, 4096, &n) || n == 0)
     return caviar_usage_error(command, "--threads expects a whole number from 1 to 4096, got '%s'", text);
   omp_set_num_threads((int)n);
+  return 0;
+}
+
+int caviar_stdout_width(void) {
+  struct winsize ws;
+  if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
   return 0;
 }

@@ -23,6 +23,16 @@ int caviar_cmd_bench(int argc, char **argv);
 int caviar_cmd_synth(int argc, char **argv);
 int caviar_cmd_train(int argc, char **argv);
 int caviar_cmd_report(int argc, char **argv);
+int caviar_cmd_study(int argc, char **argv);
+int caviar_cmd_ask(int argc, char **argv);
+int caviar_cmd_tell(int argc, char **argv);
+int caviar_cmd_agent(int argc, char **argv);
+/* caviar report's help: both forms (a page of DIR; a study trial's values). */
+extern const char caviar_report_usage[];
+/* caviar report DIR ID ...: a study trial's values after an epoch (cli/study.c). */
+int caviar_study_report_cmd(int argc, char **argv);
+/* caviar report DIR on a study: its summary.json and curves.csv, before the page (cli/study.c). */
+int caviar_study_results_cmd(const char *dir);
 
 /* Prints "caviar COMMAND: message (see caviar COMMAND --help)" and returns 2. */
 int caviar_usage_error(const char *command, const char *fmt, ...) CAVIAR_PRINTF(2, 3);
@@ -31,6 +41,9 @@ int caviar_report(caviar_status status, const caviar_error *err);
 /* Runs getopt_long's error cases through caviar_usage_error; returns 2 (for unknown or incomplete
  * options) so the command can return it. */
 int caviar_option_error(const char *command, const char *optstring, int optopt_value, const char *arg);
+
+/* The leaderboard's width: stdout's terminal, else no limit (a file or a pipe gets every column). */
+int caviar_stdout_width(void);
 
 /* A whole decimal number in [0, max]; false for anything else ("12x", "-1", "", overflow). */
 bool caviar_parse_u64(const char *text, uint64_t max, uint64_t *out);

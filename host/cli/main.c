@@ -14,7 +14,12 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  sweep [SPEC] [-o DIR]             train the sweep, cull, report and save the best models\n"
-    "  report DIR [-o FILE]              one self-contained report.html of a sweep's output folder\n"
+    "  report DIR [-o FILE]              one self-contained report.html of a sweep's or a study's folder\n"
+    "  study init SPEC -o DIR            a study: the samplers and schedule for your own training code\n"
+    "  ask DIR                           hand out one trial of a study (a JSON line)\n"
+    "  report DIR ID --epoch E --M X     a study trial's values after epoch E: exit 0 go on, 3 stop\n"
+    "  tell DIR ID --M X                 a study trial's final values (--status failed)\n"
+    "  agent DIR -j N -- COMMAND ...     run COMMAND for a study's trials, N at once\n"
     "  sample [SPEC] [-n N] [--seed S]   print the trial configs a sweep draws (JSON lines)\n"
     "  train [CONFIG] [--checkpoint F]   one model, babysat: live curve, resumable, adjustable\n"
     "  eval MODEL [--data PATH]          a saved model's test accuracy and loss\n"
@@ -36,6 +41,10 @@ typedef struct command {
 static const command commands[] = {
     {"sweep", caviar_cmd_sweep},
     {"report", caviar_cmd_report},
+    {"study", caviar_cmd_study},
+    {"ask", caviar_cmd_ask},
+    {"tell", caviar_cmd_tell},
+    {"agent", caviar_cmd_agent},
     {"sample", caviar_cmd_sample},
     {"train", caviar_cmd_train},
     {"eval", caviar_cmd_eval},

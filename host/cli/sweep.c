@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -191,13 +190,6 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
     return caviar_usage_error("sweep", "--resume %s and -o %s name different folders", a->resume, a->out_dir);
   if (a->resume && a->force) return caviar_usage_error("sweep", "--resume continues a sweep, --force replaces it: not both");
   if (!a->out_dir) a->out_dir = a->resume ? a->resume : "caviar-out";
-  return 0;
-}
-
-/* The leaderboard's width: stdout's terminal, else no limit (a file or a pipe gets every column). */
-static int stdout_width(void) {
-  struct winsize ws;
-  if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
   return 0;
 }
 
@@ -717,7 +709,8 @@ static int sweep(sweep_args *a, caviar_world *world) {
   if (caviar_state_resuming(state) && !a->quiet) fprintf(stderr, "caviar: resuming the sweep in %s\n", a->out_dir);
   caviar_progress_printer printer;
   caviar_progress_printer_init(&printer, a->quiet);
-  caviar_report_info info = {&spec, seed, device, &data, (int)(a->keep > 1000000 ? 1000000 : a->keep)};
+  caviar_report_info info = {.spec = &spec, .seed = seed, .device = device, .data = &data,
+                             .keep_models = (int)(a->keep > 1000000 ? 1000000 : a->keep)};
   results_ctx rctx = {a->out_dir, &info};
   /* Rank 0 writes the results (every survivor's weights reach it when the survivor finishes); a
    * stop signal to any rank stops every rank at the same epoch boundary. */
@@ -771,7 +764,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
       if (text) puts(text);
       free(text);
     } else {
-      caviar_leaderboard_print(stdout, &spec, &result, 20, stdout_width());
+      caviar_leaderboard_print(stdout, &spec, &result, 20, caviar_stdout_width());
     }
     fflush(stdout);
     int survivors = count_survivors(&result), saved = caviar_report_saved_count(&info, &result);

@@ -39,13 +39,20 @@ static cJSON *number_or_null(double x) { return isfinite(x) ? cJSON_CreateNumber
 /* Regression figures in the target's units, from a mean squared error of standardised targets. */
 static double rmse_of(double mse, double std) { return sqrt(mse) * std; }
 
-static cJSON *trial_json(const caviar_trial_result *t, bool saved, double target_std, bool *ok) {
+/* The trial's parameters: a study's as handed out, else the hyperparameters'. */
+static cJSON *params_of(const caviar_report_info *info, const caviar_trial_result *t) {
+  const char *text = info->params_json ? info->params_json(info->params_ctx, t->trial.id) : NULL;
+  return text ? cJSON_Parse(text) : caviar_hparams_cjson(&t->trial.hp);
+}
+
+static cJSON *trial_json(const caviar_report_info *info, const caviar_trial_result *t, bool saved, double target_std,
+                         bool *ok) {
   char text[64];
   cJSON *obj = cJSON_CreateObject();
   put(obj, "trial", cJSON_CreateNumber(t->trial.id), ok);
   put(obj, "round", cJSON_CreateNumber(t->trial.round), ok);
   put(obj, "bracket", cJSON_CreateNumber(t->bracket), ok);
-  put(obj, "params", caviar_hparams_cjson(&t->trial.hp), ok);
+  put(obj, "params", params_of(info, t), ok);
   put(obj, "status", cJSON_CreateString(caviar_trial_status_name(t->status)), ok);
   put(obj, "epochs", cJSON_CreateNumber(t->epochs), ok);
   put(obj, "train_loss", number_or_null(t->train_loss), ok);
@@ -90,7 +97,8 @@ static cJSON *trial_json(const caviar_trial_result *t, bool saved, double target
   return obj;
 }
 
-/* Which trials best/ keeps: the top keep_models survivors (all of them when keep_models <= 0). */
+/* Which trials best/ keeps: the top keep_models survivors (all of them when keep_models <= 0) with
+ * weights (a study's trials have none here). */
 static bool *saved_trials(const caviar_report_info *info, const caviar_sweep_result *r, caviar_error *err) {
   size_t n = (size_t)(r->n_trials > 0 ? r->n_trials : 1);
   bool *saved = caviar_alloc(n, sizeof *saved, "the list of models to save", err);
@@ -99,7 +107,8 @@ static bool *saved_trials(const caviar_report_info *info, const caviar_sweep_res
     caviar_result_order(info->spec, r, order);
     int kept = 0;
     for (int k = 0; k < r->n_trials; k++)
-      if (r->trials[order[k]].status == CAVIAR_TRIAL_SURVIVED && (info->keep_models <= 0 || kept < info->keep_models)) {
+      if (r->trials[order[k]].status == CAVIAR_TRIAL_SURVIVED && r->trials[order[k]].params &&
+          (info->keep_models <= 0 || kept < info->keep_models)) {
         saved[order[k]] = true;
         kept++;
       }
@@ -110,6 +119,27 @@ static bool *saved_trials(const caviar_report_info *info, const caviar_sweep_res
     saved = NULL;
   }
   return saved;
+}
+
+/* The data a sweep trained on; a study's data is its program's business (null). */
+static cJSON *data_json(const caviar_data *d, bool *ok) {
+  if (!d) return cJSON_CreateNull();
+  cJSON *data = cJSON_CreateObject();
+  put(data, "train", cJSON_CreateString(d->train_name), ok);
+  put(data, "test", cJSON_CreateString(d->test_name), ok);
+  put(data, "train_examples", cJSON_CreateNumber((double)d->split.n_train), ok);
+  put(data, "validation_examples", cJSON_CreateNumber((double)d->split.n_val), ok);
+  put(data, "test_examples", cJSON_CreateNumber((double)d->test.n), ok);
+  put(data, "features", cJSON_CreateNumber((double)d->train.d), ok);
+  put(data, "task", cJSON_CreateString(d->task == CAVIAR_TASK_REGRESSION ? "regression" : "classification"), ok);
+  if (d->task == CAVIAR_TASK_REGRESSION) {
+    put(data, "target_mean", cJSON_CreateNumber(d->target.mean), ok);
+    put(data, "target_std", cJSON_CreateNumber(d->target.std), ok);
+  } else {
+    put(data, "classes", cJSON_CreateNumber(d->classes), ok);
+  }
+  put(data, "scaling", cJSON_CreateString(caviar_scaling_name(d->scaling.kind)), ok);
+  return data;
 }
 
 static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_result *r, const bool *saved) {
@@ -151,22 +181,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
       push(ranks, rank, ok);
     }
   }
-  const caviar_data *d = info->data;
-  cJSON *data = put(root, "data", cJSON_CreateObject(), ok);
-  put(data, "train", cJSON_CreateString(d->train_name), ok);
-  put(data, "test", cJSON_CreateString(d->test_name), ok);
-  put(data, "train_examples", cJSON_CreateNumber((double)d->split.n_train), ok);
-  put(data, "validation_examples", cJSON_CreateNumber((double)d->split.n_val), ok);
-  put(data, "test_examples", cJSON_CreateNumber((double)d->test.n), ok);
-  put(data, "features", cJSON_CreateNumber((double)d->train.d), ok);
-  put(data, "task", cJSON_CreateString(d->task == CAVIAR_TASK_REGRESSION ? "regression" : "classification"), ok);
-  if (d->task == CAVIAR_TASK_REGRESSION) {
-    put(data, "target_mean", cJSON_CreateNumber(d->target.mean), ok);
-    put(data, "target_std", cJSON_CreateNumber(d->target.std), ok);
-  } else {
-    put(data, "classes", cJSON_CreateNumber(d->classes), ok);
-  }
-  put(data, "scaling", cJSON_CreateString(caviar_scaling_name(d->scaling.kind)), ok);
+  put(root, "data", data_json(info->data, ok), ok);
   cJSON *rungs = put(root, "rungs", cJSON_CreateArray(), ok);
   for (int i = 0; i < r->rungs.n; i++) push(rungs, cJSON_CreateNumber(r->rungs.epochs[i]), ok);
   cJSON *brackets = put(root, "brackets", cJSON_CreateArray(), ok);
@@ -197,14 +212,14 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
     for (int k = 0; k < r->n_trials; k++) rank[order[k]] = k + 1;
     const caviar_trial_result *best = &r->trials[order[0]];
     if (best->status == CAVIAR_TRIAL_SURVIVED) {
-      cJSON *b = trial_json(best, saved[order[0]], r->target_std, ok);
+      cJSON *b = trial_json(info, best, saved[order[0]], r->target_std, ok);
       put(b, "rank", cJSON_CreateNumber(1), ok);
       put(root, "best", b, ok);
     }
   }
   cJSON *trials = put(root, "trials", cJSON_CreateArray(), ok);
   for (int i = 0; i < r->n_trials; i++) {
-    cJSON *t = trial_json(&r->trials[i], saved[i], r->target_std, ok);
+    cJSON *t = trial_json(info, &r->trials[i], saved[i], r->target_std, ok);
     /* The leaderboard's place (1: best), by caviar_result_order. */
     if (order && rank) put(t, "rank", cJSON_CreateNumber(rank[i]), ok);
     push(trials, t, ok);
@@ -450,7 +465,7 @@ char *caviar_leaderboard_json(const caviar_report_info *info, const caviar_sweep
     put(root, "stopped_by_time_budget", cJSON_CreateBool(r->out_of_time), ok);
     cJSON *rows = put(root, "leaderboard", cJSON_CreateArray(), ok);
     for (int k = 0; k < r->n_trials; k++) {
-      cJSON *row = trial_json(&r->trials[order[k]], saved[order[k]], r->target_std, ok);
+      cJSON *row = trial_json(info, &r->trials[order[k]], saved[order[k]], r->target_std, ok);
       put(row, "rank", cJSON_CreateNumber(k + 1), ok);
       push(rows, row, ok);
     }
@@ -539,8 +554,9 @@ void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_swe
       param_text(&spec->space.params[i], &t->trial.hp, cols[5 + i].cell[k], 24);
       cols[5 + i].left = spec->space.params[i].hp->type == CAVIAR_HP_CHOICE;
     }
-    if (t->status == CAVIAR_TRIAL_SURVIVED)
-      snprintf(cols[5 + n_params].cell[k], 24, "%.4f", regression ? rmse_of(t->test_loss, std) : (double)t->test_acc);
+    /* Tested survivors only (a study's trials are tested by their own program, if at all). */
+    double test = regression ? rmse_of(t->test_loss, std) : (double)t->test_acc;
+    if (t->status == CAVIAR_TRIAL_SURVIVED && isfinite(test)) snprintf(cols[5 + n_params].cell[k], 24, "%.4f", test);
     else snprintf(cols[5 + n_params].cell[k], 24, "-");
     snprintf(cols[6 + n_params].cell[k], 24, "%.4f", other);
   }

@@ -147,3 +147,42 @@ void caviar_rank(const float *val_loss, const float *val_acc, const uint32_t *tr
   rung_members m = {val_loss, val_acc, trial, by_accuracy};
   caviar_rank_order(n, rung_member_key, &m, order);
 }
+
+caviar_status caviar_rung_record_add(caviar_rung_record *rec, float val_loss, float val_acc, uint32_t trial,
+                                     caviar_error *err) {
+  if (rec->n == rec->cap) {
+    int cap = rec->cap ? 2 * rec->cap : 64;
+    float *loss = realloc(rec->loss, (size_t)cap * sizeof *loss);
+    if (loss) rec->loss = loss;
+    float *acc = realloc(rec->acc, (size_t)cap * sizeof *acc);
+    if (acc) rec->acc = acc;
+    uint32_t *id = realloc(rec->trial, (size_t)cap * sizeof *id);
+    if (id) rec->trial = id;
+    if (!loss || !acc || !id) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording a rung");
+    rec->cap = cap;
+  }
+  rec->loss[rec->n] = val_loss;
+  rec->acc[rec->n] = val_acc;
+  rec->trial[rec->n] = trial;
+  rec->n++;
+  return CAVIAR_OK;
+}
+
+caviar_status caviar_rung_promoted(const caviar_rung_record *rec, bool by_accuracy, int eta, uint32_t trial, bool *out,
+                                   caviar_error *err) {
+  int *order = caviar_alloc((size_t)rec->n, sizeof *order, "a rung", err);
+  if (!order) return CAVIAR_ERUNTIME;
+  caviar_rank(rec->loss, rec->acc, rec->trial, rec->n, by_accuracy, order);
+  int keep = caviar_rung_keep(rec->n, eta);
+  *out = false;
+  for (int k = 0; k < keep && !*out; k++) *out = rec->trial[order[k]] == trial;
+  free(order);
+  return CAVIAR_OK;
+}
+
+void caviar_rung_record_free(caviar_rung_record *rec) {
+  free(rec->loss);
+  free(rec->acc);
+  free(rec->trial);
+  memset(rec, 0, sizeof *rec);
+}

@@ -22,7 +22,7 @@
 #include "train/trainer_internal.h"
 
 const char *caviar_trial_status_name(caviar_trial_status status) {
-  static const char *const names[] = {"running", "survived", "culled", "diverged"};
+  static const char *const names[] = {"running", "survived", "culled", "diverged", "failed"};
   return names[status];
 }
 
@@ -230,7 +230,7 @@ static caviar_status fill(run_state *s, const caviar_space *box, caviar_error *e
   return CAVIAR_OK;
 }
 
-static caviar_status add_curve_point(caviar_sweep_result *r, const caviar_trial_result *t, caviar_error *err) {
+caviar_status caviar_result_add_point(caviar_sweep_result *r, caviar_curve_point p, caviar_error *err) {
   if (r->n_curve == r->cap_curve) {
     size_t cap = r->cap_curve ? 2 * r->cap_curve : 1024;
     caviar_curve_point *grown = realloc(r->curve, cap * sizeof *grown);
@@ -238,8 +238,13 @@ static caviar_status add_curve_point(caviar_sweep_result *r, const caviar_trial_
     r->curve = grown;
     r->cap_curve = cap;
   }
-  r->curve[r->n_curve++] = (caviar_curve_point){t->trial.id, t->epochs, t->train_loss, t->val_loss, t->val_acc};
+  r->curve[r->n_curve++] = p;
   return CAVIAR_OK;
+}
+
+static caviar_status add_curve_point(caviar_sweep_result *r, const caviar_trial_result *t, caviar_error *err) {
+  return caviar_result_add_point(r, (caviar_curve_point){t->trial.id, t->epochs, t->train_loss, t->val_loss, t->val_acc},
+                                 err);
 }
 
 /* A metric value as the spec names it: regression's val_rmse and val_mse in the target's units
@@ -446,35 +451,14 @@ static caviar_status train_and_judge(run_state *s, caviar_error *err) {
 }
 
 static caviar_status record(rung_record *rec, const caviar_trial_result *t, caviar_error *err) {
-  if (rec->n == rec->cap) {
-    int cap = rec->cap ? 2 * rec->cap : 64;
-    float *loss = realloc(rec->loss, (size_t)cap * sizeof *loss);
-    if (loss) rec->loss = loss;
-    float *acc = realloc(rec->acc, (size_t)cap * sizeof *acc);
-    if (acc) rec->acc = acc;
-    uint32_t *trial = realloc(rec->trial, (size_t)cap * sizeof *trial);
-    if (trial) rec->trial = trial;
-    if (!loss || !acc || !trial) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording a rung");
-    rec->cap = cap;
-  }
-  rec->loss[rec->n] = t->val_loss;
-  rec->acc[rec->n] = t->val_acc;
-  rec->trial[rec->n] = t->trial.id;
-  rec->n++;
-  return CAVIAR_OK;
+  return caviar_rung_record_add(rec, t->val_loss, t->val_acc, t->trial.id, err);
 }
 
 /* Whether `trial` is in the top max(1, n / eta) of everyone recorded at the rung. */
 static caviar_status promoted(const run_state *s, const rung_record *rec, uint32_t trial, bool *out,
                               caviar_error *err) {
-  int *order = caviar_alloc((size_t)rec->n, sizeof *order, "a rung", err);
-  if (!order) return CAVIAR_ERUNTIME;
-  caviar_rank(rec->loss, rec->acc, rec->trial, rec->n, s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC, order);
-  int keep = caviar_rung_keep(rec->n, s->result->brackets.eta);
-  *out = false;
-  for (int k = 0; k < keep && !*out; k++) *out = rec->trial[order[k]] == trial;
-  free(order);
-  return CAVIAR_OK;
+  return caviar_rung_promoted(rec, s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC, s->result->brackets.eta, trial,
+                              out, err);
 }
 
 typedef caviar_status (*result_visit)(run_state *s, const member_result *m, caviar_trial_result *t, caviar_error *err);

@@ -10,11 +10,7 @@
 CAVIAR_C_BEGIN
 
 /* The metric values every trial reached a rung with, for asynchronous promotion decisions. */
-typedef struct rung_record {
-  int n, cap;
-  float *loss, *acc;
-  uint32_t *trial;
-} rung_record;
+typedef caviar_rung_record rung_record;
 
 /* One running member's results of an epoch, as its rank reports them to every rank. */
 typedef struct member_result {

@@ -19,6 +19,10 @@ typedef struct caviar_report_info {
   const char *device; /* e.g. "cpu (2 threads)" */
   const caviar_data *data;
   int keep_models; /* best/ keeps the top this many survivors; <= 0: all of them */
+  /* A study's trials (include/caviar/study.h): each trial's parameters as handed out (JSON text), in
+   * place of the hyperparameters' table; NULL: the table's. data is NULL for a study. */
+  const char *(*params_json)(const void *ctx, uint32_t trial);
+  const void *params_ctx;
 } caviar_report_info;
 
 /* Before training: creates dir if needed, checks that it takes new files, and removes what a run

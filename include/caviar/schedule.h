@@ -50,6 +50,23 @@ int caviar_rung_keep(int alive, int eta);
 /* Whether `epochs` completed is a rung; its index in *rung. */
 bool caviar_is_rung(const caviar_rungs *rungs, int epochs, int *rung);
 
+/* The values every trial reached one rung of a bracket with, in the order they arrived:
+ * asynchronous successive halving judges each arrival against everyone recorded there so far (the
+ * trainer records a whole epoch's arrivals before judging them; a study judges each report). */
+typedef struct caviar_rung_record {
+  int n, cap;
+  float *loss, *acc;
+  uint32_t *trial;
+} caviar_rung_record;
+
+caviar_status caviar_rung_record_add(caviar_rung_record *rec, float val_loss, float val_acc, uint32_t trial,
+                                     caviar_error *err);
+/* Whether `trial`, recorded at the rung, is in the top max(1, n / eta) of everyone recorded there
+ * (ranked by caviar_rank). */
+caviar_status caviar_rung_promoted(const caviar_rung_record *rec, bool by_accuracy, int eta, uint32_t trial, bool *out,
+                                   caviar_error *err);
+void caviar_rung_record_free(caviar_rung_record *rec);
+
 /* What decides "better", the one comparison behind every ranking (rungs, PBT, the leaderboard),
  * keys compared in turn: group (lower first: e.g. survived before culled before diverged), epochs
  * reached (more first), the metric, then the other metric (each oriented so that lower is better:

@@ -21,7 +21,8 @@ typedef enum caviar_trial_status {
   CAVIAR_TRIAL_RUNNING,
   CAVIAR_TRIAL_SURVIVED,
   CAVIAR_TRIAL_CULLED,
-  CAVIAR_TRIAL_DIVERGED
+  CAVIAR_TRIAL_DIVERGED,
+  CAVIAR_TRIAL_FAILED /* a study's trial its program reported failed (ranks with the diverged) */
 } caviar_trial_status;
 
 const char *caviar_trial_status_name(caviar_trial_status status);
@@ -167,6 +168,8 @@ caviar_status caviar_sweep_estimate_run(const caviar_sweep *sweep, caviar_sweep_
 /* Trial indices best first: survivors, then culled and stopped (later rungs first), then diverged; by the
  * metric within each, ties by trial id. */
 void caviar_result_order(const caviar_spec *spec, const caviar_sweep_result *r, int *order);
+/* Appends a point to the learning curves. */
+caviar_status caviar_result_add_point(caviar_sweep_result *r, caviar_curve_point p, caviar_error *err);
 void caviar_sweep_result_free(caviar_sweep_result *r);
 
 
