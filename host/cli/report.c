@@ -8,10 +8,12 @@
 static const char usage[] =
     "usage: caviar report DIR [-o FILE]\n"
     "\n"
-    "Write one self-contained HTML page of the sweep in DIR (caviar sweep -o DIR): its facts, the\n"
-    "leaderboard with every swept parameter, the pictures scripts/plot_sweep.py DIR drew (embedded;\n"
-    "run it first), each trial's parameters, learning curve and PBT lineage, and the spec. The page\n"
-    "loads nothing from anywhere: mail it, archive it, open it offline.\n"
+    "Write one self-contained HTML page of the sweep in DIR (caviar sweep -o DIR): its facts, charts\n"
+    "(learning curves, optimization history, the metric against each swept parameter on the scale it\n"
+    "was sampled on, parallel coordinates, coarse-to-fine boxes, PBT lineage), the leaderboard, the\n"
+    "leading trials' details and the spec. Every sweep writes DIR/report.html by itself as it runs;\n"
+    "this redraws it, for folders of older sweeps. The page loads nothing from anywhere and needs no\n"
+    "script: mail it, archive it, open it offline.\n"
     "\n"
     "  -o, --out FILE   where to write it (default DIR/report.html)\n"
     "  -h, --help       this text\n";
@@ -37,11 +39,10 @@ int caviar_cmd_report(int argc, char **argv) {
     out = path;
   }
   caviar_error err;
-  int pictures = 0;
-  caviar_status st = caviar_report_html(dir, out, &pictures, &err);
+  caviar_page_info info = {0};
+  caviar_status st = caviar_report_html(dir, out, NULL, &info, &err);
   if (st != CAVIAR_OK) return caviar_report(st, &err);
-  fprintf(stderr, "caviar: wrote %s (%d picture(s) embedded%s)\n", out, pictures,
-          pictures ? "" : "; run scripts/plot_sweep.py DIR first for them");
+  fprintf(stderr, "caviar: wrote %s (%d chart(s))\n", out, info.charts);
   printf("%s\n", out);
   return 0;
 }
