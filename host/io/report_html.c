@@ -976,7 +976,7 @@ void caviar_report_page(FILE *f, const char *kind, const cJSON *summary, const c
     struct tm tm;
     localtime_r(&now, &tm);
     strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", &tm);
-    fprintf(f, "<p class=\"live\" id=\"live\">Written %s; the %s ", when, kind);
+    fprintf(f, "<p class=\"live\" id=\"live\">Written %s; the %s ", when, strcmp(kind, "train") ? kind : "run");
     if (live->running)
       fprintf(f, "is <b>running</b> (this page reloads itself every %d s).</p>\n", live->reload_s > 0 ? live->reload_s : 30);
     else {

@@ -1,26 +1,47 @@
 #include "svg_plot.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
-void svg_number(double x, char *buf, size_t size) {
+/* Drops a fraction's trailing zeros (and a bare point). */
+static void trim(char *s) {
+  char *dot = strchr(s, '.');
+  if (!dot) return;
+  char *end = s + strlen(s);
+  while (end > dot + 1 && end[-1] == '0') *--end = '\0';
+  if (end == dot + 1) *dot = '\0';
+}
+
+/* x with sig significant digits: 3e-4, 0.001, 0.25, 12, 1.5e+6. */
+static void number_sig(double x, int sig, char *buf, size_t size) {
   if (x == 0 || fabs(x) < 1e-300) {
     snprintf(buf, size, "0");
     return;
   }
+  if (sig < 1) sig = 1;
+  if (sig > 12) sig = 12;
   double a = fabs(x);
+  int e = (int)floor(log10(a));
   if (a < 1e-3 || a >= 1e5) {
-    /* Mantissa and a short exponent: 3e-4, 1.5e-5, 2e+6. */
-    int e = (int)floor(log10(a));
+    /* Mantissa and a short exponent. */
     double m = x / pow(10, e);
-    if (fabs(m) >= 9.9995) m /= 10, e++;
     char mant[32];
-    snprintf(mant, sizeof mant, "%.3g", m);
-    snprintf(buf, size, "%.8se%s%d", mant, e < 0 ? "-" : "+", (e < 0 ? -e : e) % 1000);
+    snprintf(mant, sizeof mant, "%.*f", sig - 1, m);
+    if (fabs(atof(mant)) >= 10) {
+      e++;
+      snprintf(mant, sizeof mant, "%.*f", sig - 1, x / pow(10, e));
+    }
+    trim(mant);
+    snprintf(buf, size, "%.12se%s%d", mant, e < 0 ? "-" : "+", (e < 0 ? -e : e) % 1000);
     return;
   }
-  snprintf(buf, size, "%.4g", x);
+  int decimals = sig - 1 - e;
+  snprintf(buf, size, "%.*f", decimals > 0 ? decimals : 0, x);
+  trim(buf);
 }
+
+void svg_number(double x, char *buf, size_t size) { number_sig(x, 4, buf, size); }
 
 double svg_text_width(const char *text) {
   /* The charts' font is 11 px: digits and most letters are about 6.2 px wide, narrow ones less. */
@@ -105,7 +126,9 @@ static void linear_ticks(double lo, double hi, double step, svg_ticks *t) {
     double x = k * step;
     if (fabs(x) < step * 1e-9) x = 0;
     char label[24];
-    svg_number(x, label, sizeof label);
+    /* As many digits as the step needs: 0.5, 1, 1.5; 602.46, 602.48. */
+    int sig = x == 0 ? 1 : (int)floor(log10(fabs(x))) - (int)floor(log10(step) + 1e-9) + 1;
+    number_sig(x, sig, label, sizeof label);
     add_tick(t, x, label);
   }
 }
