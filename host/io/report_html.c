@@ -16,6 +16,7 @@
 
 typedef struct trial {
   int id, epochs, bracket, round, rank, color; /* color: index into the epochs-reached palette */
+  int place; /* on the page's leaderboard, from 1 */
   const char *status;
   double value; /* the metric at its last epoch (NaN: none, diverged) */
   const cJSON *json, *params;
@@ -302,6 +303,15 @@ static double value_px(const page *pg, const svg_axis *a, double x) {
   return p < lo ? lo : p > hi ? hi : p;
 }
 
+/* Past HOVER_ALL trials only the leaderboard's first HOVER_TOP get marks of their own (a title to
+ * hover, a link); the rest are drawn together, one path per colour, and the leaderboard lists its
+ * first ROWS_MAX: 5,000 trials stay a page of a few MB. */
+#define HOVER_ALL 1000
+#define HOVER_TOP 300
+#define ROWS_MAX 1000
+static bool hover(const page *pg, const trial *t) { return pg->n <= HOVER_ALL || t->place <= HOVER_TOP; }
+static bool listed(const trial *t) { return t->place <= ROWS_MAX; }
+
 /* Marks and lines get thinner and lighter as trials grow in number, so 5,000 stay legible. */
 static double mark_r(const page *pg) { return pg->n > 1000 ? 1.6 : pg->n > 200 ? 2.2 : 3; }
 static double faint(const page *pg) { return pg->n > 1000 ? 0.22 : pg->n > 100 ? 0.4 : 0.7; }
@@ -366,6 +376,21 @@ static void chart_curves(page *pg, FILE *f) {
       fprintf(f, "<line class=\"rung\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/><text class=\"rungl\" x=\"%.1f\" y=\"%.1f\">rung %d</text>",
               px, y.px0, px, y.px1, px + 3, y.px1 + 10, (int)number(rung, 0));
     }
+    /* Trials without marks of their own: one path per status. */
+    static const char *const groups[][2] = {{"culled", "c"}, {"running", "r"}, {"diverged", "d"}};
+    for (int g = 0; pg->n > HOVER_ALL && g < 3; g++) {
+      fprintf(f, "<path class=\"all %s\" d=\"", groups[g][1]);
+      for (int i = 0; i < pg->n; i++) {
+        const trial *t = &pg->t[i];
+        if ((bracket && t->bracket != b) || hover(pg, t) || strcmp(t->status, groups[g][0]) || pg->n_of[i] == 0) continue;
+        const point *p = pg->pts + pg->first[i];
+        int n = pg->n_of[i], step = n > 300 ? (n + 299) / 300 : 1;
+        for (int j = 0; j < n; j += step)
+          fprintf(f, "%c%.1f %.1f", j ? 'L' : 'M', svg_px(&x, p[j].epoch), value_px(pg, &y, p[j].value));
+        if (n == 1) fputs("h0", f);
+      }
+      fputs("\"/>\n", f);
+    }
     /* Culled and running first, diverged, then survivors on top. */
     for (int pass = 0; pass < 3; pass++) {
       for (int i = 0; i < pg->n; i++) {
@@ -374,7 +399,7 @@ static void chart_curves(page *pg, FILE *f) {
         bool surv = color[i] > 0, div = !strcmp(t->status, "diverged");
         if ((pass == 0) != (!surv && !div) || (pass == 1) != div || (pass == 2) != surv) continue;
         int n = pg->n_of[i];
-        if (n == 0) continue;
+        if (n == 0 || (!surv && !hover(pg, t))) continue;
         const point *p = pg->pts + pg->first[i];
         int step = n > 300 ? (n + 299) / 300 : 1;
         const char *cls = surv ? "s" : div ? "d" : !strcmp(t->status, "running") ? "r" : "c";
@@ -439,11 +464,17 @@ static void chart_history(page *pg, FILE *f) {
     const trial *t = &pg->t[i];
     if (t->epochs == 0) continue;
     epoch_color(pg, t->color, c);
-    fprintf(f, "<a href=\"#row-%d\"><circle class=\"m\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\" data-t=\"%d\" data-v=\"%.9g\">",
-            t->id, svg_px(&x, t->id), value_px(pg, &y, t->value), mark_r(pg), isfinite(t->value) ? c : "#d62728", t->id,
-            t->value);
-    trial_title(pg, f, t, false);
-    fputs("</circle></a>\n", f);
+    bool own = hover(pg, t) && listed(t);
+    if (own) fprintf(f, "<a href=\"#row-%d\">", t->id);
+    fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\" data-t=\"%d\" data-v=\"%.9g\"", svg_px(&x, t->id),
+            value_px(pg, &y, t->value), mark_r(pg), isfinite(t->value) ? c : "#d62728", t->id, t->value);
+    if (own) {
+      fputc('>', f);
+      trial_title(pg, f, t, false);
+      fputs("</circle></a>\n", f);
+    } else {
+      fputs("/>\n", f);
+    }
   }
   /* The best so far, in trial order (trials are sorted by id). */
   double best = NAN;
@@ -527,6 +558,21 @@ static void chart_params(page *pg, FILE *f) {
     draw_axis(f, &x, y.px0, y.px1, name, false);
     double width = fabs(x.px1 - x.px0) / (p->n_categories > 0 ? p->n_categories : 1);
     int off = 0;
+    /* Trials without marks of their own: a path of dots per colour. */
+    for (int col = -1; pg->n > HOVER_ALL && col < pg->n_epochs_reached; col++) {
+      if (col < 0) snprintf(c, sizeof c, "#d62728");
+      else epoch_color(pg, col, c);
+      fprintf(f, "<path class=\"dots\" stroke=\"%s\" d=\"", c);
+      for (int i = 0; i < pg->n; i++) {
+        const trial *t = &pg->t[i];
+        double v = param_x(p, item(t->params, p->name));
+        if (t->epochs == 0 || hover(pg, t) || !isfinite(v) || (col < 0 ? isfinite(t->value) : !isfinite(t->value) || t->color != col))
+          continue;
+        double px = svg_px(&x, v) + (p->scale == SVG_CATEGORY ? jitter(t->id) * 0.6 * width : 0);
+        fprintf(f, "M%.1f %.1fh0", px, value_px(pg, &y, t->value));
+      }
+      fputs("\"/>\n", f);
+    }
     for (int i = 0; i < pg->n; i++) {
       const trial *t = &pg->t[i];
       double v = param_x(p, item(t->params, p->name));
@@ -535,6 +581,7 @@ static void chart_params(page *pg, FILE *f) {
         off++;
         continue;
       }
+      if (!hover(pg, t)) continue;
       double px = svg_px(&x, v) + (p->scale == SVG_CATEGORY ? jitter(t->id) * 0.6 * width : 0);
       epoch_color(pg, t->color, c);
       fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\">", px, value_px(pg, &y, t->value), mark_r(pg),
@@ -595,8 +642,31 @@ static void chart_parallel(page *pg, FILE *f) {
   if (order) qsort(order, (size_t)m, sizeof *order, by_goodness);
   char c[8];
   double span = pg->vhi - pg->vlo;
+  /* Trials without lines of their own: a path per sixteenth of the metric's range. */
+  for (int bin = 0; pg->n > HOVER_ALL && bin < 16; bin++) {
+    viridis((bin + 0.5) / 16, c);
+    fprintf(f, "<path class=\"pc\" stroke=\"%s\" d=\"", c);
+    for (int j = 0; j < m; j++) {
+      const trial *t = &pg->t[order[j]];
+      double g = span > 0 ? (t->value - pg->vlo) / span : 1;
+      g = pg->maximize ? g : 1 - g;
+      int b = (int)(g * 16);
+      if (hover(pg, t) || (b > 15 ? 15 : b < 0 ? 0 : b) != bin) continue;
+      char cmd = 'M';
+      for (int k = 0; k < n_axes; k++) {
+        double v = k < pg->n_params ? param_x(&pg->params[k], item(t->params, pg->params[k].name))
+                   : k == pg->n_params && pg->n_epochs_reached > 1 ? t->epochs
+                                                                   : t->value;
+        if (!isfinite(v)) continue;
+        fprintf(f, "%c%.0f %.1f", cmd, at[k], svg_px(&axes[k], v));
+        cmd = 'L';
+      }
+    }
+    fputs("\"/>\n", f);
+  }
   for (int j = 0; j < m; j++) {
     const trial *t = &pg->t[order[j]];
+    if (!hover(pg, t)) continue;
     double g = span > 0 ? (t->value - pg->vlo) / span : 1;
     viridis(pg->maximize ? g : 1 - g, c);
     fprintf(f, "<polyline class=\"pc\" stroke=\"%s\" points=\"", c);
@@ -760,6 +830,8 @@ static const char style[] =
     "svg polyline{fill:none}svg g.c polyline,svg g.c circle{stroke:#9a9a9a}svg g.c circle{fill:#9a9a9a}"
     "svg g.r polyline{stroke:#7744aa}svg g.r circle{fill:#7744aa;stroke:none}"
     "svg g.d polyline{stroke:#d62728}svg g.d circle{fill:#d62728}svg g.s polyline{stroke-width:2}svg g.s circle{fill:#1f77b4}"
+    "svg path.all{fill:none;stroke-linecap:round;stroke-linejoin:round}svg path.c{stroke:#9a9a9a}svg path.r{stroke:#7744aa}"
+    "svg path.d{stroke:#d62728}svg .dots{fill:none;stroke-width:3.2;stroke-linecap:round;stroke-opacity:0.7}svg path.pc{fill:none}"
     "svg .x{stroke:#d62728;stroke-width:2}svg .best{fill:none;stroke:#111;stroke-width:1.5}"
     "svg .box{fill:#f5a623;fill-opacity:0.12;stroke:#f5a623;stroke-dasharray:3 2}"
     "svg .copy line{stroke:#1f77b4;stroke-opacity:0.6}svg .copy circle{fill:#1f77b4}svg :hover{stroke-opacity:1}";
@@ -807,7 +879,7 @@ static void leaderboard(page *pg, FILE *f, const trial **order, const char *curv
   }
   bool regression = pg->target_std > 0;
   fprintf(f, "<th>%s</th><th class=\"s\">model</th></tr>\n", regression ? "test_rmse" : "test_acc");
-  for (int i = 0; i < pg->n; i++) {
+  for (int i = 0; i < pg->n && listed(order[i]); i++) {
     const trial *t = order[i];
     fprintf(f, "<tr id=\"row-%d\"><td>%d</td><td>", t->id, i + 1);
     if (i < DETAILED) fprintf(f, "<a href=\"#trial-%d\">%d</a>", t->id, t->id);
@@ -833,6 +905,7 @@ static void leaderboard(page *pg, FILE *f, const trial **order, const char *curv
     fputs("</td></tr>\n", f);
   }
   fputs("</table></div>\n", f);
+  if (pg->n > ROWS_MAX) fprintf(f, "<p>The first %d of %d; summary.json holds every trial.</p>\n", ROWS_MAX, pg->n);
 
   /* The leading trials' details. */
   fprintf(f, "<h2 id=\"trials\">Trials</h2>\n");
@@ -965,7 +1038,7 @@ void caviar_report_page(FILE *f, const char *kind, const cJSON *summary, const c
   fputs("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>caviar: ", f);
   svg_escape(f, title);
   /* Lines and marks lighter and thinner the more trials there are. */
-  fprintf(f, "</title>\n<style>%s</style>\n<style>svg g.c,svg g.r,svg g.d{stroke-opacity:%.2f;fill-opacity:%.2f;stroke-width:%.1f}"
+  fprintf(f, "</title>\n<style>%s</style>\n<style>svg g.c,svg g.r,svg g.d,svg path.all{stroke-opacity:%.2f;fill-opacity:%.2f;stroke-width:%.1f}"
              "svg .pc{stroke-opacity:%.2f;stroke-width:%.1f}</style>\n</head>\n<body>\n<h1>caviar %s: ", style, faint(&pg), faint(&pg),
           pg.n > 1000 ? 0.6 : 1.0, faint(&pg) + 0.15, pg.n > 1000 ? 0.5 : pg.n > 100 ? 0.8 : 1.4, kind);
   svg_escape(f, title);
@@ -1003,20 +1076,21 @@ void caviar_report_page(FILE *f, const char *kind, const cJSON *summary, const c
   const cJSON *entry;
   cJSON_ArrayForEach(entry, item(summary, "data")) put_fact(f, entry->string, entry);
   fputs("</dl>\n", f);
-  if (loaded) {
+  const trial **order = loaded ? malloc((size_t)(pg.n > 0 ? pg.n : 1) * sizeof *order) : NULL;
+  if (order) {
+    for (int i = 0; i < pg.n; i++) order[i] = &pg.t[i];
+    qsort(order, (size_t)pg.n, sizeof *order, by_rank);
+    for (int i = 0; i < pg.n; i++) ((trial *)order[i])->place = i + 1;
+  }
+  if (order) {
     chart_curves(&pg, f);
     chart_history(&pg, f);
     chart_params(&pg, f);
     chart_parallel(&pg, f);
     chart_lineage(&pg, f);
-    const trial **order = malloc((size_t)(pg.n > 0 ? pg.n : 1) * sizeof *order);
-    if (order) {
-      for (int i = 0; i < pg.n; i++) order[i] = &pg.t[i];
-      qsort(order, (size_t)pg.n, sizeof *order, by_rank);
-      leaderboard(&pg, f, order, curves);
-    }
-    free(order);
+    leaderboard(&pg, f, order, curves);
   }
+  free(order);
   fputs("<h2 id=\"spec\">Spec</h2>\n<pre>", f);
   char *text = pg.spec ? cJSON_Print(pg.spec) : NULL;
   svg_escape(f, text ? text : "(not recorded)");
