@@ -32,6 +32,21 @@ if ! dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install o
     echo "setup: python3-torch not installed; the PyTorch loading test will skip" >&2
 fi
 
+# Optional: Debian's chromium lets the report test open report.html in a real browser (it skips
+# without it) and scripts/screenshot_report.sh take the README's screenshot.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: installing chromium (optional, for the report's browser test)" >&2
+  [ "$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >&2 ||
+    echo "setup: chromium not installed; the report's browser test will skip" >&2
+fi
+# Optional: TensorBoard from PyPI in .venv, for tests/check_tensorboard.py (TensorBoard's own loader
+# reading a sweep's event files; skipped without it).
+if [ ! -x .venv/bin/tensorboard ]; then
+  echo "setup: installing tensorboard into .venv (optional, for the TensorBoard loader test)" >&2
+  { python3 -m venv .venv >&2 && .venv/bin/pip install -q tensorboard >&2; } ||
+    echo "setup: tensorboard not installed; tests/check_tensorboard.py will skip" >&2
+fi
+
 [ "${CAVIAR_PACKAGES_ONLY:-0}" = 1 ] && exit 0
 
 # nvcc ships outside PATH in the CUDA toolkit's default location.
