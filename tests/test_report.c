@@ -89,15 +89,6 @@ static cJSON *check_report(const char *page) {
   return json;
 }
 
-static cJSON *read_json(const char *path) {
-  char *text = scratch_read(path, NULL);
-  cr_assert_not_null(text, "%s missing", path);
-  cJSON *json = cJSON_Parse(text);
-  free(text);
-  cr_assert_not_null(json, "%s is not JSON", path);
-  return json;
-}
-
 static bool has_label(const cJSON *verdict, const char *label) {
   const cJSON *l;
   cJSON_ArrayForEach(l, cJSON_GetObjectItem(verdict, "chart_labels")) if (cJSON_IsString(l) && !strcmp(l->valuestring, label)) return true;
@@ -109,7 +100,7 @@ static cJSON *check_sweep_page(const char *dir, bool pbt) {
   char page[1200], path[1200];
   snprintf(page, sizeof page, "%s/report.html", dir);
   snprintf(path, sizeof path, "%s/summary.json", dir);
-  cJSON *verdict = check_report(page), *summary = read_json(path);
+  cJSON *verdict = check_report(page), *summary = scratch_read_json(path);
   cr_expect(!cJSON_IsTrue(cJSON_GetObjectItem(verdict, "refresh")), "a finished sweep's page still reloads itself");
   cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(verdict, "fragments_ok")), "a link to a missing anchor");
   cr_expect(has_label(verdict, "Optimization history") && has_label(verdict, "Parallel coordinates"));
@@ -146,7 +137,7 @@ Test(report, hyperband_gets_a_learning_curve_panel_per_bracket) {
   cJSON *v = check_sweep_page(dir, false);
   char path[1200];
   snprintf(path, sizeof path, "%s/summary.json", dir);
-  cJSON *summary = read_json(path);
+  cJSON *summary = scratch_read_json(path);
   int brackets = cJSON_GetArraySize(cJSON_GetObjectItem(summary, "brackets"));
   cr_assert_gt(brackets, 1);
   for (int b = 0; b < brackets; b++) {

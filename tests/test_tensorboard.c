@@ -247,19 +247,11 @@ static const char *spec(const char *tensorboard) {
   return text;
 }
 
-static cJSON *read_json(const char *path) {
-  char *text = scratch_read(path, NULL);
-  cr_assert_not_null(text, "%s missing", path);
-  cJSON *json = cJSON_Parse(text);
-  free(text);
-  return json;
-}
-
 /* Checks every trial's run against the sweep's summary.json and curves.csv. */
 static void check_runs(const char *tb, const char *out) {
   char path[2400], folder[2200];
   snprintf(path, sizeof path, "%s/summary.json", out);
-  cJSON *summary = read_json(path);
+  cJSON *summary = scratch_read_json(path);
   snprintf(path, sizeof path, "%s/curves.csv", out);
   char *curves = scratch_read(path, NULL);
   /* The experiment: the swept parameters (layers took one value). */

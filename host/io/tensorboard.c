@@ -87,22 +87,24 @@ static void pb_int(pb *b, int field, uint64_t v) {
   pb_varint(b, v);
 }
 
+/* A fixed-width field: the value's bytes little-endian. */
+static void pb_fixed(pb *b, int field, uint64_t bits, int bytes) {
+  unsigned char le[8];
+  for (int i = 0; i < bytes; i++) le[i] = (unsigned char)(bits >> (8 * i));
+  pb_key(b, field, bytes == 8 ? WIRE_64 : WIRE_32);
+  pb_raw(b, le, (size_t)bytes);
+}
+
 static void pb_double(pb *b, int field, double x) {
   uint64_t bits;
   memcpy(&bits, &x, 8);
-  unsigned char le[8];
-  for (int i = 0; i < 8; i++) le[i] = (unsigned char)(bits >> (8 * i));
-  pb_key(b, field, WIRE_64);
-  pb_raw(b, le, 8);
+  pb_fixed(b, field, bits, 8);
 }
 
 static void pb_float(pb *b, int field, float x) {
   uint32_t bits;
   memcpy(&bits, &x, 4);
-  unsigned char le[4];
-  for (int i = 0; i < 4; i++) le[i] = (unsigned char)(bits >> (8 * i));
-  pb_key(b, field, WIRE_32);
-  pb_raw(b, le, 4);
+  pb_fixed(b, field, bits, 4);
 }
 
 static void pb_bytes(pb *b, int field, const void *data, size_t n) {
