@@ -43,9 +43,19 @@ struct cuda_ctx {
   char name[400];
 };
 
+// The dense layers of the cohort's model (an MLP: dense, activation, dropout, ..., dense), as the
+// steps below walk them: each one's weight and bias tensors and sizes.
+struct dense_layer {
+  int weight, bias; // tensor indices
+  int n_in, n_out;
+  bool hidden;      // followed by the activation and dropout
+  int mask;         // its dropout's mask stream
+};
+
 struct cuda_cohort {
-  float *params, *grads, *first, *second;
-  float *best; // model.keep best: each slot's parameters at its best validation epoch, else null
+  float *params, *grads, *first, *second; // the cohort's arenas (c->arena), device memory
+  int n_dense;
+  dense_layer dense[CAVIAR_MAX_LAYERS + 1];
   float *xt;
   int32_t *labels;
   float *act[CAVIAR_MAX_LAYERS], *out[CAVIAR_MAX_LAYERS];
@@ -165,7 +175,7 @@ void cuda_cohort_free(caviar_backend *be, caviar_cohort *c) {
   cuda_cohort *cc = impl_of(c);
   if (!cc) return;
   if (cc->have_graph) cudaGraphExecDestroy(cc->graph);
-  void *buffers[] = {cc->params, cc->grads, cc->first, cc->second, cc->best, cc->xt, cc->labels, cc->delta[0], cc->delta[1],
+  void *buffers[] = {cc->xt, cc->labels, cc->delta[0], cc->delta[1],
                      cc->logits, cc->hp, cc->trial, cc->epochs, cc->mv.steps, cc->mv.scalars, cc->mv.diverged, cc->mv.loss_sum,
                      cc->mv.eval_loss, cc->mv.eval_correct};
   for (void *p : buffers) cudaFree(p);
@@ -203,23 +213,50 @@ caviar_status alloc_dropout_buffers(caviar_cohort *c, caviar_error *err) {
   return CAVIAR_OK;
 }
 
+// The model as this backend runs it: an MLP, dense layers each (but the last) followed by the
+// activation and dropout. The layer kinds are checked by supports(); this checks their order.
+caviar_status dense_layers_of(const caviar_arch *a, cuda_cohort *cc, caviar_error *err) {
+  cc->n_dense = 0;
+  for (int i = 0; i < a->n_layers; i++) {
+    const caviar_layer *l = &a->layer[i];
+    if (l->kind != CAVIAR_LAYER_DENSE) continue;
+    bool last = i == a->n_layers - 1;
+    bool mlp = cc->n_dense <= CAVIAR_MAX_LAYERS && l->bias &&
+               (last || (i + 2 < a->n_layers && a->layer[i + 1].kind == CAVIAR_LAYER_ACTIVATION &&
+                         a->layer[i + 2].kind == CAVIAR_LAYER_DROPOUT));
+    if (!mlp) return caviar_fail(err, CAVIAR_EINPUT, "the cuda backend runs dense -> activation -> dropout stacks only");
+    dense_layer &d = cc->dense[cc->n_dense++];
+    d.weight = l->tensor;
+    d.bias = l->tensor + 1;
+    d.n_in = (int)caviar_dims_size(l->in);
+    d.n_out = l->out.c;
+    d.hidden = !last;
+    d.mask = last ? 0 : a->layer[i + 2].mask;
+  }
+  return CAVIAR_OK;
+}
+
 caviar_status cuda_cohort_alloc(caviar_backend *be, caviar_cohort *c, caviar_error *err) {
   cuda_cohort *cc = new (std::nothrow) cuda_cohort();
   if (!cc) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory allocating a cohort");
   c->impl = cc;
+  caviar_status st = dense_layers_of(&c->arch, cc, err);
+  if (st != CAVIAR_OK) {
+    cuda_cohort_free(be, c);
+    return st;
+  }
   const caviar_shape &s = c->shape;
   size_t cap = (size_t)c->layout.capacity;
+  cc->params = c->arena[CAVIAR_ARENA_PARAMS];
+  cc->grads = c->arena[CAVIAR_ARENA_GRADS];
+  cc->first = c->arena[CAVIAR_ARENA_FIRST];
+  cc->second = c->arena[CAVIAR_ARENA_SECOND];
   cc->dropout = any_dropout(c);
   cc->eager = ctx_of(be)->eager;
-  // Exactly the buffers the memory plan counted (cuda_plan.c); the per-member vectors are the
-  // `members` entries, one allocation each.
+  // Exactly the buffers the memory plan counted (cuda_plan.c) beside the arenas (cohort.c's); the
+  // per-member vectors are the `members` entries, one allocation each.
   caviar_cuda_buffers bufs;
   caviar_cuda_buffers_of(&s, c->layout.capacity, false, c->keep_best, &bufs);
-  caviar_status st = CAVIAR_OK;
-  float **arenas[] = {&cc->params, &cc->grads, &cc->first, &cc->second};
-  for (float **a : arenas)
-    if (st == CAVIAR_OK) st = device_alloc(a, bufs.arena, "a cohort arena", err);
-  if (st == CAVIAR_OK && bufs.best > 0) st = device_alloc(&cc->best, bufs.best, "the best-epoch arena", err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->xt, bufs.xt, "the minibatch", err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->labels, bufs.labels, "minibatch labels", err);
   for (int l = 0; st == CAVIAR_OK && l < s.layers; l++) {
@@ -242,15 +279,6 @@ caviar_status cuda_cohort_alloc(caviar_backend *be, caviar_cohort *c, caviar_err
   cc->mv.hp = cc->hp;
   cc->mv.trial = cc->trial;
   cc->mv.epochs = cc->epochs;
-  cuda_ctx *ctx = ctx_of(be);
-  cudaError_t rc = cudaSuccess;
-  for (float **a : arenas)
-    if (st == CAVIAR_OK && rc == cudaSuccess) rc = cudaMemsetAsync(*a, 0, c->layout.arena * sizeof(float), ctx->stream);
-  if (st == CAVIAR_OK && rc == cudaSuccess && cc->best)
-    rc = cudaMemsetAsync(cc->best, 0, c->layout.arena * sizeof(float), ctx->stream);
-  if (st == CAVIAR_OK && rc == cudaSuccess) rc = cudaStreamSynchronize(ctx->stream);
-  if (st == CAVIAR_OK && rc != cudaSuccess)
-    st = CAVIAR_CUDA_FAIL(err, rc, "clearing a cohort's arenas");
   if (st != CAVIAR_OK) cuda_cohort_free(be, c);
   return st;
 }
@@ -266,18 +294,6 @@ caviar_status upload_books(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
   return CAVIAR_OK;
 }
 
-// Slots [first, first + count) of every tensor from one arena to another, device to device on the
-// stream: a member's blocks of a tensor are adjacent, so a run of slots is one copy per tensor.
-caviar_status copy_blocks(cuda_ctx *ctx, const caviar_cohort *c, float *to, const float *from, int dst, int src,
-                          int count, caviar_error *err) {
-  const caviar_layout &lay = c->layout;
-  for (int t = 0; t < lay.n_tensors; t++)
-    CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(caviar_block(to, &lay, t, dst), caviar_block(const_cast<float *>(from), &lay, t, src),
-                                         ((size_t)(count - 1) * lay.stride[t] + lay.size[t]) * sizeof(float),
-                                         cudaMemcpyDeviceToDevice, ctx->stream));
-  return CAVIAR_OK;
-}
-
 caviar_status cuda_init_members(caviar_backend *be, caviar_cohort *c, int first, int count, caviar_error *err) {
   cuda_ctx *ctx = ctx_of(be);
   cuda_cohort *cc = impl_of(c);
@@ -285,8 +301,6 @@ caviar_status cuda_init_members(caviar_backend *be, caviar_cohort *c, int first,
   if (st == CAVIAR_OK)
     st = launch_init(ctx->stream, c->layout, first, count, c->seed, cc->params, cc->grads, cc->first, cc->second,
                      cc->mv, err);
-  // A fresh member's best-epoch copy: its initial weights, until its first validation.
-  if (st == CAVIAR_OK && cc->best && count > 0) st = copy_blocks(ctx, c, cc->best, cc->params, first, first, count, err);
   if (st == CAVIAR_OK) CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
   return st;
 }
@@ -318,10 +332,11 @@ caviar_status linear_forward(cuda_ctx *ctx, caviar_cohort *c, span sp, int l, co
                              caviar_error *err) {
   cuda_cohort *cc = impl_of(c);
   const caviar_layout &lay = c->layout;
-  int b = c->shape.batch, n = sp.n, n_in = caviar_layer_in(&c->shape, l), n_out = caviar_layer_out(&c->shape, l);
+  const dense_layer &d = cc->dense[l];
+  int b = c->shape.batch, n = sp.n, n_in = d.n_in, n_out = d.n_out;
   const float one = 1.0f, zero = 0.0f;
-  const float *w = cc->params + lay.offset[caviar_weight_tensor(l)] + (size_t)sp.m0 * lay.stride[caviar_weight_tensor(l)];
-  if (l == 0 && lay.stride[0] == lay.size[0]) {
+  const float *w = cc->params + lay.offset[d.weight] + (size_t)sp.m0 * lay.stride[d.weight];
+  if (l == 0 && lay.stride[d.weight] == lay.size[d.weight]) {
     // The shared minibatch times the stacked first-layer weights: one inputs x (n * hidden) GEMM,
     // split where the 32-bit API's sizes would overflow.
     int chunk = caviar_cuda_stacked_chunk(n_in, b, n_out);
@@ -335,7 +350,7 @@ caviar_status linear_forward(cuda_ctx *ctx, caviar_cohort *c, span sp, int l, co
     long long stride_in = l == 0 ? 0 : (long long)b * n_in;
     CAVIAR_CUBLAS_TRY(err, cublasSgemmStridedBatched(ctx->blas, l == 0 ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, b,
                                                      n_out, n_in, &one, input, l == 0 ? n_in : b, stride_in, w, n_in,
-                                                     (long long)lay.stride[caviar_weight_tensor(l)], &zero, z, b, (long long)b * n_out, n));
+                                                     (long long)lay.stride[d.weight], &zero, z, b, (long long)b * n_out, n));
   }
   return CAVIAR_OK;
 }
@@ -346,16 +361,17 @@ caviar_status forward(cuda_ctx *ctx, caviar_cohort *c, span sp, bool train, cavi
   size_t b = (size_t)s.batch, m0 = (size_t)sp.m0;
   member_vectors mv = vectors_at(cc->mv, sp.m0);
   const float *input = cc->xt;
-  for (int l = 0; l <= s.layers; l++) {
-    bool hidden = l < s.layers;
-    size_t units = (size_t)caviar_layer_out(&s, l);
+  for (int l = 0; l < cc->n_dense; l++) {
+    const dense_layer &d = cc->dense[l];
+    bool hidden = d.hidden;
+    size_t units = (size_t)d.n_out;
     float *z = (hidden ? cc->act[l] : cc->logits) + m0 * b * units;
     caviar_status st = linear_forward(ctx, c, sp, l, input, z, err);
     if (st != CAVIAR_OK) return st;
     float *out = hidden && cc->out[l] != cc->act[l] ? cc->out[l] + m0 * b * units : nullptr;
-    size_t bias_stride = c->layout.stride[caviar_bias_tensor(l)];
-    st = launch_bias_activation(ctx->stream, z, out, cc->params, c->layout.offset[caviar_bias_tensor(l)] + m0 * bias_stride,
-                                bias_stride, s.batch, (int)units, sp.n, hidden, train, l, c->seed, mv, err);
+    size_t bias_stride = c->layout.stride[d.bias];
+    st = launch_bias_activation(ctx->stream, z, out, cc->params, c->layout.offset[d.bias] + m0 * bias_stride,
+                                bias_stride, s.batch, (int)units, sp.n, hidden, train, d.mask, c->seed, mv, err);
     if (st != CAVIAR_OK) return st;
     if (hidden) input = cc->out[l] + m0 * b * units;
   }
@@ -371,10 +387,11 @@ caviar_status backward(cuda_ctx *ctx, caviar_cohort *c, span sp, caviar_error *e
   size_t m0 = (size_t)sp.m0;
   member_vectors mv = vectors_at(cc->mv, sp.m0);
   float *dz = cc->logits + m0 * b * s.classes;
-  for (int l = s.layers; l >= 0; l--) {
-    int n_in = caviar_layer_in(&s, l), n_out = caviar_layer_out(&s, l);
-    float *dw = cc->grads + lay.offset[caviar_weight_tensor(l)] + m0 * lay.stride[caviar_weight_tensor(l)];
-    if (l == 0 && lay.stride[0] == lay.size[0]) {
+  for (int l = cc->n_dense - 1; l >= 0; l--) {
+    const dense_layer &d = cc->dense[l];
+    int n_in = d.n_in, n_out = d.n_out;
+    float *dw = cc->grads + lay.offset[d.weight] + m0 * lay.stride[d.weight];
+    if (l == 0 && lay.stride[d.weight] == lay.size[d.weight]) {
       // Every member's first-layer weight gradient in one GEMM: minibatch x (all members' dz).
       int chunk = caviar_cuda_stacked_chunk(n_in, b, n_out);
       for (int k0 = 0; k0 < n; k0 += chunk) {
@@ -388,20 +405,20 @@ caviar_status backward(cuda_ctx *ctx, caviar_cohort *c, span sp, caviar_error *e
       CAVIAR_CUBLAS_TRY(err, cublasSgemmStridedBatched(ctx->blas, l == 0 ? CUBLAS_OP_N : CUBLAS_OP_T, CUBLAS_OP_N,
                                                        n_in, n_out, b, &one, input, l == 0 ? n_in : b,
                                                        l == 0 ? 0 : (long long)b * n_in, dz, b, (long long)b * n_out,
-                                                       &zero, dw, n_in, (long long)lay.stride[caviar_weight_tensor(l)], n));
+                                                       &zero, dw, n_in, (long long)lay.stride[d.weight], n));
     }
-    size_t bias_stride = lay.stride[caviar_bias_tensor(l)];
-    caviar_status st = launch_bias_grad(ctx->stream, dz, cc->grads, lay.offset[caviar_bias_tensor(l)] + m0 * bias_stride,
+    size_t bias_stride = lay.stride[d.bias];
+    caviar_status st = launch_bias_grad(ctx->stream, dz, cc->grads, lay.offset[d.bias] + m0 * bias_stride,
                                         bias_stride, b, n_out, n, err);
     if (st != CAVIAR_OK) return st;
     if (l == 0) break;
     float *da = cc->delta[l % 2] + m0 * b * n_in;
     CAVIAR_CUBLAS_TRY(err, cublasSgemmStridedBatched(ctx->blas, CUBLAS_OP_N, CUBLAS_OP_T, b, n_in, n_out, &one, dz, b,
                                                      (long long)b * n_out,
-                                                     cc->params + lay.offset[caviar_weight_tensor(l)] + m0 * lay.stride[caviar_weight_tensor(l)], n_in,
-                                                     (long long)lay.stride[caviar_weight_tensor(l)], &zero, da, b, (long long)b * n_in,
+                                                     cc->params + lay.offset[d.weight] + m0 * lay.stride[d.weight], n_in,
+                                                     (long long)lay.stride[d.weight], &zero, da, b, (long long)b * n_in,
                                                      n));
-    st = launch_activation_backward(ctx->stream, da, cc->act[l - 1] + m0 * b * n_in, b, n_in, n, l - 1, c->seed, mv,
+    st = launch_activation_backward(ctx->stream, da, cc->act[l - 1] + m0 * b * n_in, b, n_in, n, cc->dense[l - 1].mask, c->seed, mv,
                                     err);
     if (st != CAVIAR_OK) return st;
     dz = da;
@@ -582,92 +599,62 @@ caviar_status cuda_evaluate(caviar_backend *be, caviar_cohort *c, caviar_set set
   return CAVIAR_OK;
 }
 
-// Copies one member's blocks of every tensor of every arena (device to device, on the stream).
-caviar_status move_member(cuda_ctx *ctx, caviar_cohort *c, int src, int dst, caviar_error *err) {
-  cuda_cohort *cc = impl_of(c);
-  float *arenas[] = {cc->params, cc->first, cc->second, cc->best};
-  for (float *a : arenas)
-    if (a) {
-      caviar_status st = copy_blocks(ctx, c, a, a, dst, src, 1, err);
-      if (st != CAVIAR_OK) return st;
-    }
-  return CAVIAR_OK;
-}
+// ---- memory: the buffer interface (backend.h), on the backend's non-blocking stream ----
 
-// The host's books change only once the device's copies are done: an error leaves both as they were
-// before (or the device partly moved, reported, and the books still naming the old slots).
-caviar_status cuda_compact(caviar_backend *be, caviar_cohort *c, const int *keep, int n_keep, caviar_error *err) {
-  cuda_ctx *ctx = ctx_of(be);
-  for (int i = 0; i < n_keep; i++)
-    if (keep[i] != i) {
-      caviar_status st = move_member(ctx, c, keep[i], i, err);
-      if (st != CAVIAR_OK) return st;
-    }
-  CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
-  return CAVIAR_OK;
-}
-
-caviar_status cuda_copy_member(caviar_backend *be, caviar_cohort *c, int src, int dst, caviar_error *err) {
-  cuda_ctx *ctx = ctx_of(be);
-  caviar_status st = move_member(ctx, c, src, dst, err);
-  // The recipient's best-epoch copy starts afresh from the parameters it took (backend.h).
-  cuda_cohort *cc = impl_of(c);
-  if (st == CAVIAR_OK && cc->best) st = copy_blocks(ctx, c, cc->best, cc->params, dst, dst, 1, err);
-  if (st != CAVIAR_OK) return st;
-  CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
-  return CAVIAR_OK;
-}
-
-// Device to device, a copy per tensor for each run of consecutive slots: after an epoch where most
-// members improve (early in training) that is a few copies per tensor; never a host round trip.
-caviar_status cuda_save_best(caviar_backend *be, caviar_cohort *c, const int *slots, int n, caviar_error *err) {
-  cuda_ctx *ctx = ctx_of(be);
-  cuda_cohort *cc = impl_of(c);
-  if (!cc->best) return caviar_fail(err, CAVIAR_ERUNTIME, "this cohort keeps no best-epoch copies (model.keep last)");
-  for (int i = 0; i < n;) {
-    int run = 1;
-    while (i + run < n && slots[i + run] == slots[i] + run) run++;
-    caviar_status st = copy_blocks(ctx, c, cc->best, cc->params, slots[i], slots[i], run, err);
-    if (st != CAVIAR_OK) return st;
-    i += run;
+float *cuda_buf_alloc(caviar_backend *be, size_t n, const char *what, caviar_error *err) {
+  float *p = nullptr;
+  if (device_alloc(&p, n, what, err) != CAVIAR_OK) return nullptr;
+  cudaError_t rc = cudaMemsetAsync(p, 0, (n ? n : 1) * sizeof(float), ctx_of(be)->stream);
+  if (rc == cudaSuccess) rc = cudaStreamSynchronize(ctx_of(be)->stream);
+  if (rc != cudaSuccess) {
+    cudaFree(p);
+    CAVIAR_CUDA_FAIL(err, rc, "clearing a new buffer");
+    return nullptr;
   }
-  CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
-  return CAVIAR_OK;
+  return p;
 }
 
-caviar_status copy_params(cuda_ctx *ctx, caviar_cohort *c, float *arena, int slot, float *host, bool to_device,
+void cuda_buf_release(caviar_backend *be, float *buffer) {
+  (void)be;
+  cudaFree(buffer);
+}
+
+caviar_status cuda_memcpy(caviar_backend *be, float *dst, const float *src, size_t n, cudaMemcpyKind kind,
                           caviar_error *err) {
-  for (int t = 0; t < c->layout.n_tensors; t++) {
-    float *block = caviar_block(arena, &c->layout, t, slot);
-    size_t bytes = c->layout.size[t] * sizeof(float);
-    CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(to_device ? block : host, to_device ? host : block, bytes,
-                                         to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost, ctx->stream));
-    host += c->layout.size[t];
-  }
-  CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
+  if (n == 0) return CAVIAR_OK;
+  CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(dst, src, n * sizeof(float), kind, ctx_of(be)->stream));
   return CAVIAR_OK;
 }
 
-float *arena_of(caviar_cohort *c, caviar_arena which, caviar_error *err) {
-  cuda_cohort *cc = impl_of(c);
-  float *a = which == CAVIAR_ARENA_PARAMS   ? cc->params
-             : which == CAVIAR_ARENA_FIRST  ? cc->first
-             : which == CAVIAR_ARENA_SECOND ? cc->second
-                                            : cc->best;
-  if (!a) caviar_fail(err, CAVIAR_ERUNTIME, "this cohort keeps no best-epoch copies (model.keep last)");
-  return a;
+caviar_status cuda_buf_copy(caviar_backend *be, float *dst, const float *src, size_t n, caviar_error *err) {
+  return cuda_memcpy(be, dst, src, n, cudaMemcpyDeviceToDevice, err);
 }
 
-caviar_status cuda_read_arena(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot, float *out,
-                              caviar_error *err) {
-  float *arena = arena_of(c, which, err);
-  return arena ? copy_params(ctx_of(be), c, arena, slot, out, false, err) : CAVIAR_ERUNTIME;
+caviar_status cuda_buf_to_host(caviar_backend *be, float *host, const float *src, size_t n, caviar_error *err) {
+  return cuda_memcpy(be, host, src, n, cudaMemcpyDeviceToHost, err);
 }
 
-caviar_status cuda_write_arena(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot, const float *in,
-                               caviar_error *err) {
-  float *arena = arena_of(c, which, err);
-  return arena ? copy_params(ctx_of(be), c, arena, slot, const_cast<float *>(in), true, err) : CAVIAR_ERUNTIME;
+caviar_status cuda_buf_from_host(caviar_backend *be, float *dst, const float *host, size_t n, caviar_error *err) {
+  return cuda_memcpy(be, dst, host, n, cudaMemcpyHostToDevice, err);
+}
+
+caviar_status cuda_buf_clear(caviar_backend *be, float *dst, size_t n, caviar_error *err) {
+  if (n == 0) return CAVIAR_OK;
+  CAVIAR_CUDA_TRY(err, cudaMemsetAsync(dst, 0, n * sizeof(float), ctx_of(be)->stream));
+  return CAVIAR_OK;
+}
+
+caviar_status cuda_buf_sync(caviar_backend *be, caviar_error *err) {
+  CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx_of(be)->stream));
+  return CAVIAR_OK;
+}
+
+// The MLP's kinds (dense_layers_of checks their order); convolutions, pooling and batch
+// normalisation are not built for the GPU yet.
+bool cuda_supports(const caviar_backend *be, const caviar_layer *layer) {
+  (void)be;
+  return layer->kind == CAVIAR_LAYER_DENSE || layer->kind == CAVIAR_LAYER_ACTIVATION ||
+         layer->kind == CAVIAR_LAYER_DROPOUT;
 }
 
 caviar_status cuda_loss_and_grads(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, float *loss,
@@ -682,7 +669,7 @@ caviar_status cuda_loss_and_grads(caviar_backend *be, caviar_cohort *c, const ui
   if (st == CAVIAR_OK)
     CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(loss, cc->mv.loss_sum, c->n * sizeof(float), cudaMemcpyDeviceToHost, ctx->stream));
   for (int slot = 0; st == CAVIAR_OK && slot < c->n; slot++)
-    st = copy_params(ctx, c, cc->grads, slot, grads + (size_t)slot * c->layout.per_member, false, err);
+    st = caviar_cohort_read_arena(be, c, CAVIAR_ARENA_GRADS, slot, grads + (size_t)slot * c->layout.per_member, err);
   if (st == CAVIAR_OK) st = upload_books(ctx, c, err);
   if (st == CAVIAR_OK) CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
   return st;
@@ -759,13 +746,11 @@ extern "C" caviar_status caviar_backend_cuda(const caviar_backend_options *optio
   be->cohort_alloc = cuda_cohort_alloc;
   be->cohort_free = cuda_cohort_free;
   be->init_members = cuda_init_members;
+  be->buf = caviar_buffer_ops{cuda_buf_alloc, cuda_buf_release, cuda_buf_copy, cuda_buf_to_host, cuda_buf_from_host,
+                              cuda_buf_clear, cuda_buf_sync};
+  be->supports = cuda_supports;
   be->train_epoch = cuda_train_epoch;
   be->evaluate = cuda_evaluate;
-  be->compact = cuda_compact;
-  be->copy_member = cuda_copy_member;
-  be->save_best = cuda_save_best;
-  be->read_arena = cuda_read_arena;
-  be->write_arena = cuda_write_arena;
   be->loss_and_grads = cuda_loss_and_grads;
   *out = be;
   return CAVIAR_OK;

@@ -83,8 +83,8 @@ static void make(caviar_backend *be, const caviar_data *data, const caviar_shape
   cr_assert_eq(be->upload(be, data, &err), CAVIAR_OK, "%s", err.msg);
   cr_assert_eq(caviar_cohort_init(c, shape, members, 7, &err), CAVIAR_OK);
   for (int i = 0; i < members; i++) caviar_cohort_add(c, &trials[i]);
-  cr_assert_eq(be->cohort_alloc(be, c, &err), CAVIAR_OK, "%s", err.msg);
-  cr_assert_eq(be->init_members(be, c, 0, members, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_alloc(be, c, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_init_members(be, c, 0, members, &err), CAVIAR_OK, "%s", err.msg);
 }
 
 /* A CPU and a GPU cohort of the same trials on the same data. */
@@ -121,8 +121,8 @@ static void pair_close(pair *p) {
   free(p->a);
   free(p->b);
   free(p->trials);
-  p->cpu->cohort_free(p->cpu, &p->on_cpu);
-  p->gpu->cohort_free(p->gpu, &p->on_gpu);
+  caviar_cohort_release(p->cpu, &p->on_cpu);
+  caviar_cohort_release(p->gpu, &p->on_gpu);
   caviar_cohort_free(&p->on_cpu);
   caviar_cohort_free(&p->on_gpu);
   p->cpu->destroy(p->cpu);
@@ -132,7 +132,7 @@ static void pair_close(pair *p) {
 
 static void read_slot(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot, float *out) {
   caviar_error err;
-  cr_assert_eq(be->read_arena(be, c, which, slot, out, &err), CAVIAR_OK, "%s: read_arena: %s", be->name, err.msg);
+  cr_assert_eq(caviar_cohort_read_arena(be, c, which, slot, out, &err), CAVIAR_OK, "%s: read_arena: %s", be->name, err.msg);
 }
 
 /* Every live slot's parameters (and, with state, both optimizer arenas) and books agree. */
@@ -388,13 +388,13 @@ Test(agreement, the_memory_plan_counts_what_a_cohort_allocates) {
   caviar_cohort_keep_best(&c); /* the fifth arena too (model.keep best) */
   size_t free_before, free_after, total;
   cr_assert_eq(caviar_cuda_memory(&free_before, &total, &err), CAVIAR_OK, "%s", err.msg);
-  cr_assert_eq(gpu->cohort_alloc(gpu, &c, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_alloc(gpu, &c, &err), CAVIAR_OK, "%s", err.msg);
   cr_assert_eq(caviar_cuda_memory(&free_after, &total, &err), CAVIAR_OK, "%s", err.msg);
   double used = (double)free_before - (double)free_after, planned = caviar_cuda_cohort_bytes(&shape, k.members, true, true);
   /* cudaMalloc rounds each of the cohort's ~20 buffers up to its 2 MiB pages. */
   cr_expect(fabs(used - planned) <= 0.01 * planned + 48.0 * (1 << 20),
             "the plan says %.1f MiB, the cohort took %.1f MiB", planned / (1 << 20), used / (1 << 20));
-  gpu->cohort_free(gpu, &c);
+  caviar_cohort_release(gpu, &c);
   caviar_cohort_free(&c);
   free(trials);
   caviar_data_free(&data);
@@ -453,8 +453,8 @@ Test(agreement, the_best_epoch_arena_on_the_gpu_saves_moves_and_restarts_exactly
   cr_assert_eq(caviar_cohort_init(&c, &shape, k.members, 7, &err), CAVIAR_OK);
   for (int i = 0; i < k.members; i++) caviar_cohort_add(&c, &trials[i]);
   caviar_cohort_keep_best(&c);
-  cr_assert_eq(gpu->cohort_alloc(gpu, &c, &err), CAVIAR_OK, "%s", err.msg);
-  cr_assert_eq(gpu->init_members(gpu, &c, 0, c.n, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_alloc(gpu, &c, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_init_members(gpu, &c, 0, c.n, &err), CAVIAR_OK, "%s", err.msg);
   size_t per = c.layout.per_member;
   float *saved = malloc((size_t)k.members * per * sizeof *saved), *got = malloc(per * sizeof *got);
   float loss[64];
@@ -464,30 +464,30 @@ Test(agreement, the_best_epoch_arena_on_the_gpu_saves_moves_and_restarts_exactly
   int improved[] = {1, 2, 3, 5, 6};
   cr_assert_eq(caviar_cohort_save_best(gpu, &c, improved, 5, &err), CAVIAR_OK, "%s", err.msg);
   for (int m = 0; m < k.members; m++)
-    cr_assert_eq(gpu->read_arena(gpu, &c, CAVIAR_ARENA_PARAMS, m, saved + (size_t)m * per, &err), CAVIAR_OK);
+    cr_assert_eq(caviar_cohort_read_arena(gpu, &c, CAVIAR_ARENA_PARAMS, m, saved + (size_t)m * per, &err), CAVIAR_OK);
   cr_assert_eq(caviar_cohort_train(gpu, &c, data.split.train, data.split.n_train, &stats, &err), CAVIAR_OK, "%s", err.msg);
   for (int i = 0; i < 5; i++) {
-    cr_assert_eq(gpu->read_arena(gpu, &c, CAVIAR_ARENA_BEST, improved[i], got, &err), CAVIAR_OK, "%s", err.msg);
+    cr_assert_eq(caviar_cohort_read_arena(gpu, &c, CAVIAR_ARENA_BEST, improved[i], got, &err), CAVIAR_OK, "%s", err.msg);
     cr_expect_eq(memcmp(got, saved + (size_t)improved[i] * per, per * sizeof *got), 0, "slot %d", improved[i]);
   }
   int keep[] = {2, 5, 6};
   cr_assert_eq(caviar_cohort_compact(gpu, &c, keep, 3, &err), CAVIAR_OK, "%s", err.msg);
   for (int i = 0; i < 3; i++) {
-    cr_assert_eq(gpu->read_arena(gpu, &c, CAVIAR_ARENA_BEST, i, got, &err), CAVIAR_OK, "%s", err.msg);
+    cr_assert_eq(caviar_cohort_read_arena(gpu, &c, CAVIAR_ARENA_BEST, i, got, &err), CAVIAR_OK, "%s", err.msg);
     cr_expect_eq(memcmp(got, saved + (size_t)keep[i] * per, per * sizeof *got), 0, "slot %d after compaction", i);
   }
   float *donor = malloc(per * sizeof *donor);
-  cr_assert_eq(gpu->read_arena(gpu, &c, CAVIAR_ARENA_PARAMS, 0, donor, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_cohort_read_arena(gpu, &c, CAVIAR_ARENA_PARAMS, 0, donor, &err), CAVIAR_OK);
   cr_assert_eq(caviar_cohort_copy(gpu, &c, 0, 2, &err), CAVIAR_OK, "%s", err.msg);
-  cr_assert_eq(gpu->read_arena(gpu, &c, CAVIAR_ARENA_BEST, 2, got, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_read_arena(gpu, &c, CAVIAR_ARENA_BEST, 2, got, &err), CAVIAR_OK, "%s", err.msg);
   cr_expect_eq(memcmp(got, donor, per * sizeof *got), 0, "a copy restarts the recipient's best from what it took");
-  cr_assert_eq(gpu->write_arena(gpu, &c, CAVIAR_ARENA_BEST, 1, saved, &err), CAVIAR_OK, "%s", err.msg);
-  cr_assert_eq(gpu->read_arena(gpu, &c, CAVIAR_ARENA_BEST, 1, got, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_write_arena(gpu, &c, CAVIAR_ARENA_BEST, 1, saved, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_read_arena(gpu, &c, CAVIAR_ARENA_BEST, 1, got, &err), CAVIAR_OK, "%s", err.msg);
   cr_expect_eq(memcmp(got, saved, per * sizeof *got), 0, "write_arena then read_arena");
   free(donor);
   free(saved);
   free(got);
-  gpu->cohort_free(gpu, &c);
+  caviar_cohort_release(gpu, &c);
   caviar_cohort_free(&c);
   free(trials);
   caviar_data_free(&data);

@@ -42,12 +42,12 @@ static void make_cohort(caviar_cohort *c, const caviar_trial *trials, int n) {
   caviar_error err;
   cr_assert_eq(caviar_cohort_init(c, &shape, n, 42, &err), CAVIAR_OK);
   for (int i = 0; i < n; i++) caviar_cohort_add(c, &trials[i]);
-  cr_assert_eq(be->cohort_alloc(be, c, &err), CAVIAR_OK, "%s", err.msg);
-  cr_assert_eq(be->init_members(be, c, 0, n, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_cohort_alloc(be, c, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_init_members(be, c, 0, n, &err), CAVIAR_OK);
 }
 
 static void drop_cohort(caviar_cohort *c) {
-  be->cohort_free(be, c);
+  caviar_cohort_release(be, c);
   caviar_cohort_free(c);
 }
 
@@ -66,7 +66,7 @@ static void train(caviar_cohort *c, int epochs, uint8_t *diverged) {
 static float *params_of(caviar_cohort *c, int slot) {
   float *p = malloc(c->layout.per_member * sizeof *p);
   caviar_error err;
-  cr_assert_eq(be->read_arena(be, c, CAVIAR_ARENA_PARAMS, slot, p, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_cohort_read_arena(be, c, CAVIAR_ARENA_PARAMS, slot, p, &err), CAVIAR_OK);
   return p;
 }
 
@@ -150,8 +150,8 @@ Test(population, copy_member_copies_weights_and_optimizer_state) {
   float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
   static const char *names[] = {"parameters", "first optimizer state", "second optimizer state"};
   for (int which = 0; which < 3; which++) {
-    cr_assert_eq(be->read_arena(be, &c, (caviar_arena)which, 0, a, &err), CAVIAR_OK);
-    cr_assert_eq(be->read_arena(be, &c, (caviar_arena)which, 2, b, &err), CAVIAR_OK);
+    cr_assert_eq(caviar_cohort_read_arena(be, &c, (caviar_arena)which, 0, a, &err), CAVIAR_OK);
+    cr_assert_eq(caviar_cohort_read_arena(be, &c, (caviar_arena)which, 2, b, &err), CAVIAR_OK);
     cr_expect_eq(memcmp(a, b, n * sizeof *a), 0, "the copy's %s differ from the donor's", names[which]);
     size_t nonzero = 0;
     for (size_t k = 0; k < n; k++) nonzero += a[k] != 0.0f;

@@ -57,8 +57,8 @@ static outcome run(const caviar_trial *trials, int n, int slot, int threads) {
   caviar_error err;
   cr_assert_eq(caviar_cohort_init(&c, &shape, n, 42, &err), CAVIAR_OK);
   for (int i = 0; i < n; i++) caviar_cohort_add(&c, &trials[i]);
-  cr_assert_eq(be->cohort_alloc(be, &c, &err), CAVIAR_OK, "%s", err.msg);
-  cr_assert_eq(be->init_members(be, &c, 0, n, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_cohort_alloc(be, &c, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_init_members(be, &c, 0, n, &err), CAVIAR_OK);
   float loss[8], vl[8], va[8];
   uint8_t flags[8];
   caviar_epoch_stats stats = {loss, flags, NULL};
@@ -71,9 +71,9 @@ static outcome run(const caviar_trial *trials, int n, int slot, int threads) {
                .diverged = flags[slot]};
   for (int a = 0; a < 3; a++) {
     o.arenas[a] = malloc(c.layout.per_member * sizeof(float));
-    cr_assert_eq(be->read_arena(be, &c, (caviar_arena)a, slot, o.arenas[a], &err), CAVIAR_OK);
+    cr_assert_eq(caviar_cohort_read_arena(be, &c, (caviar_arena)a, slot, o.arenas[a], &err), CAVIAR_OK);
   }
-  be->cohort_free(be, &c);
+  caviar_cohort_release(be, &c);
   caviar_cohort_free(&c);
   return o;
 }

@@ -157,9 +157,9 @@ static caviar_status time_epoch(caviar_backend *be, const bench_args *a, int mod
   uint8_t *diverged = calloc((size_t)models, 1);
   caviar_epoch_stats stats = {loss, diverged, NULL};
   st = loss && diverged ? be->upload(be, data, err) : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory");
-  if (st == CAVIAR_OK) st = be->cohort_alloc(be, &cohort, err);
+  if (st == CAVIAR_OK) st = caviar_cohort_alloc(be, &cohort, err);
   if (st == CAVIAR_OK) {
-    st = be->init_members(be, &cohort, 0, cohort.n, err);
+    st = caviar_cohort_init_members(be, &cohort, 0, cohort.n, err);
     /* Eight warm-up steps first: the GPU captures its step graph and loads its kernels, OpenBLAS
      * sets up its buffers; none of that is training speed. */
     size_t warm = (size_t)a->batch * 8 < data->split.n_train ? (size_t)a->batch * 8 : data->split.n_train;
@@ -167,7 +167,7 @@ static caviar_status time_epoch(caviar_backend *be, const bench_args *a, int mod
     double start = caviar_now();
     if (st == CAVIAR_OK) st = caviar_cohort_train(be, &cohort, data->split.train, data->split.n_train, &stats, err);
     *elapsed = caviar_now() - start;
-    be->cohort_free(be, &cohort);
+    caviar_cohort_release(be, &cohort);
   }
   free(loss);
   free(diverged);

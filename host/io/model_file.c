@@ -72,20 +72,18 @@ void caviar_model_describe(caviar_st_writer *w, const caviar_model *model) {
   caviar_st_add(w, "input.scale", model->shape.inputs, 0, model->scaling.scale);
 }
 
-/* Tensor t of a layout under its file name, nn.Linear's: "<prefix>layers.<i>.weight" or ".bias". */
-static void tensor_name(char *name, size_t size, const char *prefix, int t) {
-  snprintf(name, size, "%slayers.%d.%s", prefix, caviar_tensor_layer(t), caviar_tensor_is_weight(t) ? "weight" : "bias");
-}
-
+/* Every tensor under its saved name (model.h: PyTorch's names and dimensions) after a prefix. */
 void caviar_model_add_tensors(caviar_st_writer *w, const caviar_shape *shape, const char *prefix, const float *packed) {
+  caviar_arch arch;
   caviar_layout layout;
-  caviar_layout_make(shape, 1, &layout);
+  caviar_arch_of(shape, &arch);
+  caviar_layout_of(&arch, 1, &layout);
   char name[96];
   for (int t = 0; t < layout.n_tensors; t++) {
-    /* Our in x out column-major weight block is PyTorch's out x in row-major tensor. */
-    bool weight = caviar_tensor_is_weight(t);
-    tensor_name(name, sizeof name, prefix, t);
-    caviar_st_add(w, name, weight ? layout.cols[t] : layout.rows[t], weight ? layout.rows[t] : 0, packed);
+    caviar_tensor_info info;
+    caviar_tensor_info_of(&arch, t, &info);
+    snprintf(name, sizeof name, "%s%s", prefix, info.name);
+    caviar_st_add(w, name, info.dims[0], info.n_dims > 1 ? info.dims[1] : 0, packed);
     packed += layout.size[t];
   }
 }
@@ -200,19 +198,23 @@ static caviar_status check_values(const caviar_st_file *f, const char *name, con
 
 caviar_status caviar_model_read_tensors(const caviar_st_file *f, const char *prefix, const caviar_shape *shape,
                                         float min, float *packed, caviar_error *err) {
+  caviar_arch arch;
   caviar_layout layout;
-  caviar_layout_make(shape, 1, &layout);
+  caviar_arch_of(shape, &arch);
+  caviar_layout_of(&arch, 1, &layout);
   char name[96];
   for (int t = 0; t < layout.n_tensors; t++) {
-    bool weight = caviar_tensor_is_weight(t);
-    tensor_name(name, sizeof name, prefix, t);
+    caviar_tensor_info info;
+    caviar_tensor_info_of(&arch, t, &info);
+    snprintf(name, sizeof name, "%s%s", prefix, info.name);
     caviar_st_tensor tensor;
     caviar_status st = caviar_st_find(f, name, &tensor, err);
     if (st != CAVIAR_OK) return st;
-    bool fits = weight ? tensor.n_dims == 2 && tensor.dims[0] == layout.cols[t] && tensor.dims[1] == layout.rows[t]
-                       : tensor.n_dims == 1 && tensor.dims[0] == layout.rows[t];
+    bool fits = tensor.n_dims == info.n_dims;
+    for (int d = 0; fits && d < info.n_dims; d++) fits = tensor.dims[d] == info.dims[d];
     if (!fits)
-      return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: shape does not match layers.%d of the model", f->path, name, caviar_tensor_layer(t));
+      return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: shape does not match %s of the model", f->path, name,
+                         arch.layer[info.layer].name);
     memcpy(packed, tensor.data, layout.size[t] * sizeof(float));
     st = check_values(f, name, packed, layout.size[t], min, err);
     if (st != CAVIAR_OK) return st;
@@ -241,7 +243,12 @@ static caviar_status read_shape(const caviar_st_file *f, caviar_shape *shape, ca
   for (int l = 1; l < n - 1; l++)
     if (w[l].dims[0] != w[0].dims[0])
       return caviar_fail(err, CAVIAR_EINPUT, "%s: hidden layers of different widths are not supported", f->path);
-  *shape = (caviar_shape){w[0].dims[1], w[n - 1].dims[0], n - 1, w[0].dims[0], 1};
+  caviar_hparams hp;
+  caviar_hparams_default(&hp);
+  hp.layers = n - 1;
+  hp.hidden = w[0].dims[0];
+  hp.batch_size = 1;
+  *shape = caviar_shape_of(&hp, w[0].dims[1], w[n - 1].dims[0]);
   return CAVIAR_OK;
 }
 
