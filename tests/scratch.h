@@ -31,6 +31,9 @@ cli_result run_caviar(const char *args);
 /* The same after PREFIX, shell commands that set up its environment (e.g. "ulimit -f 4;"). */
 cli_result run_caviar_with(const char *prefix, const char *args);
 void cli_result_free(cli_result *r);
+/* Runs COMMAND through sh with stdout and stderr together in a scratch file: its exit status (-1
+ * if it did not exit normally), and what it printed in *output (NULL if nothing could be read). */
+int scratch_shell(const char *command, char **output);
 /* Counts '\n'-terminated lines. */
 int count_lines(const char *text);
 

@@ -77,11 +77,9 @@ static const char *sweep_of(const char *method, const char *extra_args) {
 
 /* tests/check_report.py's verdict on a page: well-formed, self-contained, and what it holds. */
 static cJSON *check_report(const char *page) {
-  char cmd[2048], result[1100];
-  snprintf(result, sizeof result, "%s.check", page);
-  snprintf(cmd, sizeof cmd, PYTHON " " CAVIAR_SOURCE_DIR "/tests/check_report.py %s > %s 2>&1", page, result);
-  int rc = system(cmd);
-  char *text = scratch_read(result, NULL);
+  char cmd[2048], *text;
+  snprintf(cmd, sizeof cmd, PYTHON " " CAVIAR_SOURCE_DIR "/tests/check_report.py %s", page);
+  int rc = scratch_shell(cmd, &text);
   cr_assert_eq(rc, 0, "%s", text ? text : "");
   cJSON *json = cJSON_Parse(text);
   cr_assert_not_null(json, "%s", text);
@@ -372,11 +370,9 @@ Test(report, five_thousand_trials_stay_under_five_megabytes) {
 Test(report, chromium_renders_the_page_with_a_mark_per_trial, .timeout = 240) {
   if (system("command -v chromium > /dev/null 2>&1") != 0) cr_skip_test("chromium is not installed (scripts/setup.sh installs it where it can)");
   const char *dir = sweep_of("random", NULL);
-  char cmd[2600], result[1200];
-  snprintf(result, sizeof result, "%s/browser.json", dir);
-  snprintf(cmd, sizeof cmd, PYTHON " " CAVIAR_SOURCE_DIR "/tests/check_report_browser.py %s > %s 2>&1", dir, result);
-  int rc = system(cmd);
-  char *text = scratch_read(result, NULL);
+  char cmd[2600], *text;
+  snprintf(cmd, sizeof cmd, PYTHON " " CAVIAR_SOURCE_DIR "/tests/check_report_browser.py %s", dir);
+  int rc = scratch_shell(cmd, &text);
   cr_assert_eq(rc, 0, "%s", text ? text : "");
   free(text);
 }
