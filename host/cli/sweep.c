@@ -288,11 +288,12 @@ static const char *sweep_file_in(const char *dir) {
   return NULL;
 }
 
-/* Files made from an earlier sweep's results (scripts/plot_sweep.py's pictures, caviar report's
- * page): they would describe other results than the new ones. */
+/* Pictures scripts/plot_sweep.py drew from an earlier sweep's results: they would describe other
+ * results than the new ones. (report.html stays: it is rewritten with every write of the results,
+ * so the old page goes when the old results do, and a sweep that fails before leaves both whole.) */
 static void remove_stale_plots(const char *dir) {
-  static const char *const names[] = {"curves.png",     "params.png", "history.png", "parallel.png",
-                                      "importance.png", "rounds.png", "lineage.png", "report.html"};
+  static const char *const names[] = {"curves.png",     "params.png",  "history.png", "parallel.png",
+                                      "importance.png", "rounds.png", "lineage.png"};
   char path[4200];
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
@@ -492,7 +493,8 @@ typedef struct results_ctx {
   double reload_s;   /* the live page's reload interval */
   double page_s;     /* seconds spent drawing report.html */
   caviar_tensorboard *tensorboard;
-  bool written; /* this run wrote results */
+  bool written;      /* this run wrote results */
+  bool page_written; /* this run wrote report.html */
 } results_ctx;
 
 /* DIR/report.html from the results just written; live: the sweep still runs (the page reloads
@@ -504,6 +506,9 @@ static caviar_status write_page(results_ctx *rc, bool running, const char *state
   caviar_page_live live = {.running = running, .reload_s = rc->reload_s > 5 ? (int)rc->reload_s : 5, .state = state};
   caviar_status st = caviar_report_html(rc->dir, path, &live, NULL, err);
   rc->page_s += caviar_now() - t0;
+  /* New results are in place: a page left from before them (another sweep's) must not stay. */
+  if (st == CAVIAR_OK) rc->page_written = true;
+  else if (!rc->page_written) unlink(path);
   return st;
 }
 
@@ -767,7 +772,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
   caviar_progress_printer printer;
   caviar_progress_printer_init(&printer, a->quiet);
   caviar_report_info info = {&spec, seed, device, &data, (int)(a->keep > 1000000 ? 1000000 : a->keep)};
-  results_ctx rctx = {a->out_dir, &info, a->results_every, 0, tensorboard, false};
+  results_ctx rctx = {a->out_dir, &info, a->results_every, 0, tensorboard, false, false};
   /* Rank 0 writes the results (every survivor's weights reach it when the survivor finishes); a
    * stop signal to any rank stops every rank at the same epoch boundary. */
   caviar_sweep sweep = {.spec = &spec,
