@@ -50,6 +50,8 @@ typedef struct agree_case {
   int layers, activation, hidden, batch, inputs, classes, members;
   size_t examples; /* synthetic examples, 80% of them training rows */
   bool dropout;    /* a third of the members drop 20% of their hidden units */
+  /* CNNs (model cnn: side x side synthetic images instead of `inputs` features) and batch norm: */
+  int model, conv_blocks, channels, kernel, pool, batchnorm, side;
 } agree_case;
 
 static agree_case small_case(int layers, int activation, int hidden) {
@@ -64,6 +66,13 @@ static caviar_trial *make_trials(const agree_case *k) {
   for (int i = 0; i < k->members; i++) {
     trials[i] = (caviar_trial){.id = (uint32_t)(100 * k->layers + i)};
     caviar_hparams_default(&trials[i].hp);
+    trials[i].hp.model = k->model;
+    trials[i].hp.conv_blocks = k->conv_blocks ? k->conv_blocks : 1;
+    trials[i].hp.channels = k->channels ? k->channels : 4;
+    trials[i].hp.kernel_size = k->kernel ? k->kernel : 3;
+    trials[i].hp.pool = k->pool;
+    trials[i].hp.batchnorm = k->batchnorm;
+    trials[i].hp.bn_momentum = 0.05 + 0.1 * (i % 3);
     trials[i].hp.layers = k->layers;
     trials[i].hp.hidden = k->hidden;
     trials[i].hp.batch_size = k->batch;
@@ -104,10 +113,12 @@ static void pair_open(pair *p, const agree_case *k) {
   p->gpu = open_cuda(k->tf32, k->eager, k->chunks);
   caviar_error err;
   cr_assert_eq(caviar_backend_cpu(&p->cpu, &err), CAVIAR_OK);
-  synth_data(&p->data, k->examples, (size_t)k->inputs, k->classes, 1.0);
+  if (k->model == CAVIAR_MODEL_CNN) synth_image_data(&p->data, k->examples, k->side, k->classes);
+  else synth_data(&p->data, k->examples, (size_t)k->inputs, k->classes, 1.0);
   cr_assert_geq(p->data.split.n_train, (size_t)(6 * k->batch), "the case needs six minibatches of training rows");
-  caviar_shape shape = {k->inputs, k->classes, k->layers, k->hidden, k->batch};
   p->trials = make_trials(k);
+  caviar_hparams_settle(&p->trials[0].hp, 0);
+  caviar_shape shape = caviar_shape_of(&p->trials[0].hp, caviar_data_dims(&p->data), p->data.classes);
   make(p->cpu, &p->data, &shape, p->trials, k->members, &p->on_cpu);
   make(p->gpu, &p->data, &shape, p->trials, k->members, &p->on_gpu);
   size_t per = p->on_cpu.layout.per_member;
@@ -252,6 +263,50 @@ Test(agreement, regression_squared_error_every_depth_and_activation) {
   }
 }
 
+/* CNN cohorts: convolutions (the first one fused over the members as one GEMM, the later ones
+ * unfolded per member), batch norm with per-member momentum (its running statistics are compared
+ * with the parameters), max and average pooling, flatten and the dense head. */
+static agree_case cnn_case(int blocks, int channels, int kernel, int pool, int batchnorm) {
+  agree_case k = small_case(1, CAVIAR_ACT_RELU, 16);
+  k.model = CAVIAR_MODEL_CNN;
+  k.conv_blocks = blocks;
+  k.channels = channels;
+  k.kernel = kernel;
+  k.pool = pool;
+  k.batchnorm = batchnorm;
+  k.side = 8;
+  k.classes = 4;
+  k.batch = 16;
+  k.examples = 320;
+  return k;
+}
+
+Test(agreement, cnn_with_batch_norm_and_max_pooling) {
+  agree_case k = cnn_case(2, 4, 3, CAVIAR_POOL_CHOICE_MAX, 1);
+  compare_cohorts(&k);
+  k.activation = CAVIAR_ACT_TANH;
+  compare_cohorts(&k);
+}
+
+Test(agreement, cnn_with_average_pooling_a_5x5_kernel_and_conv_biases) {
+  agree_case k = cnn_case(1, 3, 5, CAVIAR_POOL_CHOICE_AVG, 0);
+  compare_cohorts(&k);
+  k = cnn_case(2, 4, 3, CAVIAR_POOL_CHOICE_NONE, 0);
+  compare_cohorts(&k);
+}
+
+Test(agreement, cnn_padded_first_convolution_uses_the_strided_path) {
+  /* 3 x 9 weights of 3 channels: 27 floats, padded to 32 per member. */
+  agree_case k = cnn_case(1, 3, 3, CAVIAR_POOL_CHOICE_MAX, 1);
+  compare_cohorts(&k);
+}
+
+Test(agreement, mlp_with_batch_norm) {
+  agree_case k = small_case(2, CAVIAR_ACT_RELU, 16);
+  k.batchnorm = 1;
+  compare_cohorts(&k);
+}
+
 Test(agreement, fp32_padded_first_layer_uses_the_strided_path) {
   /* 24 x 13 weights are not a multiple of 16 floats: member blocks are padded, so layer 1 runs as
    * a strided batch instead of one GEMM. */
@@ -376,7 +431,7 @@ Test(agreement, the_memory_plan_counts_what_a_cohort_allocates) {
   /* 512 members of 784-256-256-10 with dropout: about 2.5 GB of arenas and activations. */
   agree_case k = {.layers = 2, .activation = CAVIAR_ACT_RELU, .hidden = 256, .batch = 128, .inputs = 784,
                   .classes = 10, .members = 512, .dropout = true};
-  caviar_shape shape = {k.inputs, k.classes, k.layers, k.hidden, k.batch};
+  caviar_shape shape = caviar_mlp_shape(k.inputs, k.classes, k.layers, k.hidden, k.batch);
   caviar_data data;
   synth_data(&data, 1000, (size_t)k.inputs, k.classes, 1.0);
   caviar_error err;
@@ -443,7 +498,7 @@ Test(agreement, the_best_epoch_arena_on_the_gpu_saves_moves_and_restarts_exactly
   caviar_backend *gpu = open_cuda(false, false, 0);
 #ifdef CAVIAR_HAVE_CUDA
   agree_case k = small_case(1, CAVIAR_ACT_RELU, 16);
-  caviar_shape shape = {k.inputs, k.classes, k.layers, k.hidden, k.batch};
+  caviar_shape shape = caviar_mlp_shape(k.inputs, k.classes, k.layers, k.hidden, k.batch);
   caviar_data data;
   synth_data(&data, k.examples, (size_t)k.inputs, k.classes, 1.0);
   caviar_error err;

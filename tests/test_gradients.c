@@ -24,7 +24,7 @@ typedef struct net {
 static int outputs = CLASSES;
 
 static void net_make(net *n, int layers, int activation) {
-  n->shape = (caviar_shape){.inputs = INPUTS, .classes = outputs, .layers = layers, .hidden = HIDDEN, .batch = ROWS};
+  n->shape = caviar_mlp_shape(INPUTS, outputs, layers, HIDDEN, ROWS);
   caviar_arch_of(&n->shape, &n->arch);
   caviar_layout_of(&n->arch, 1, &n->layout);
   n->params = calloc(n->layout.arena, sizeof(float));
@@ -102,7 +102,7 @@ static double reference_loss(const net *n, int activation, const cpu_dropout *dr
 static void check_gradients(int layers, int activation, float dropout) {
   net n;
   net_make(&n, layers, activation);
-  cpu_dropout drop = {3, 7, 11, dropout};
+  cpu_dropout drop = {3, 7, 11, dropout, false};
   const cpu_dropout *d = dropout > 0 ? &drop : NULL;
   caviar_member_hp hp = {.activation = activation, .dropout = dropout};
   cpu_forward(&n.member, &hp, d, ROWS, &n.ws, &cpu_solo);

@@ -166,7 +166,7 @@ Test(keep, keep_best_trains_exactly_as_keep_last_and_keep_last_is_the_default) {
 /* A cohort of four on the CPU backend with the fifth arena. */
 static void open_cohort(caviar_backend **be, caviar_data *data, caviar_cohort *c, bool keep_best) {
   *be = synth_cpu_backend(data, 300, 12, 3);
-  caviar_shape shape = {12, 3, 1, 8, 10};
+  caviar_shape shape = caviar_mlp_shape(12, 3, 1, 8, 10);
   caviar_error err;
   cr_assert_eq(caviar_cohort_init(c, &shape, 4, 9, &err), CAVIAR_OK);
   for (uint32_t k = 0; k < 4; k++) {

@@ -13,7 +13,7 @@ static const double grads[STEPS] = {0.5, -0.25, 1.0, 0.125};
 /* Runs cpu_update on a 1-1-1 network (weight w0, bias b0, output weight, bias) and returns the
  * first weight after each step. */
 static void run(const caviar_member_hp *hp, int epoch, double w_out[STEPS], double b_out[STEPS]) {
-  caviar_shape shape = {.inputs = 1, .classes = 1, .layers = 1, .hidden = 1, .batch = 1};
+  caviar_shape shape = caviar_mlp_shape(1, 1, 1, 1, 1);
   caviar_arch arch;
   caviar_layout layout;
   caviar_arch_of(&shape, &arch);
@@ -44,7 +44,7 @@ static void expect_close(const double *got, const double *want, const char *what
 }
 
 static caviar_member_hp member(int optimizer) {
-  caviar_member_hp hp = {0.1f, 0.9f, 0.99f, 1e-8f, 0.01f, 0.0f, 0.5f, optimizer, CAVIAR_ACT_RELU};
+  caviar_member_hp hp = {0.1f, 0.9f, 0.99f, 1e-8f, 0.01f, 0.0f, 0.5f, optimizer, CAVIAR_ACT_RELU, 0.1f};
   return hp;
 }
 

@@ -21,7 +21,12 @@ static void teardown(void) {
 
 TestSuite(population, .init = setup, .fini = teardown);
 
-static const caviar_shape shape = {20, 4, 2, 8, 16};
+#define shape (*population_shape())
+static const caviar_shape *population_shape(void) {
+  static caviar_shape s;
+  s = caviar_mlp_shape(20, 4, 2, 8, 16);
+  return &s;
+}
 
 /* Trial id with varied hyperparameters: every optimizer, both activations, some dropout. */
 static caviar_trial varied_trial(uint32_t id) {
@@ -221,15 +226,15 @@ Test(population, grouping_many_shapes_is_fast_and_exact, .timeout = 20) {
   caviar_trial *trials = calloc((size_t)n, sizeof *trials);
   cr_assert_not_null(trials);
   for (int i = 0; i < n; i++) {
-    int shape = (int)(((unsigned)i * 2654435761u) % 250000u);
+    int draw = (int)(((unsigned)i * 2654435761u) % 250000u);
     trials[i].id = (uint32_t)i;
-    trials[i].hp.layers = 1 + shape % 4;
-    trials[i].hp.hidden = 1 + (shape / 4) % 250;
-    trials[i].hp.batch_size = 1 + shape / 1000;
+    trials[i].hp.layers = 1 + draw % 4;
+    trials[i].hp.hidden = 1 + (draw / 4) % 250;
+    trials[i].hp.batch_size = 1 + draw / 1000;
   }
   caviar_grouping g;
   caviar_error err;
-  cr_assert_eq(caviar_group_trials(trials, n, 10, 3, &g, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_group_trials(trials, n, (caviar_dims){10, 1, 1}, 3, &g, &err), CAVIAR_OK, "%s", err.msg);
   cr_expect_eq(g.n_cohorts, 250000);
   int *seen = calloc((size_t)g.n_cohorts, sizeof *seen);
   for (int i = 0; i < n; i++) {

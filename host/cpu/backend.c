@@ -12,13 +12,19 @@
 #include "cpu/layers.h"
 #include "cpu/member.h"
 
-enum { EVAL_CHUNK = 256 };
+/* Rows of an evaluation chunk: 256 (an MLP's), 64 for a model with convolutions, whose activations
+ * are pixels times larger. */
+static int eval_rows(const caviar_arch *arch) {
+  for (int i = 0; i < arch->n_layers; i++)
+    if (arch->layer[i].kind == CAVIAR_LAYER_CONV2D) return 64;
+  return 256;
+}
 
 /* The backend's own state of a cohort (its arenas are the cohort's, in host memory). */
 typedef struct cpu_cohort {
   int threads;
   cpu_workspace *train_ws; /* one per thread, batch rows */
-  cpu_workspace *eval_ws;  /* one per thread, EVAL_CHUNK rows */
+  cpu_workspace *eval_ws;  /* one per thread, eval_rows rows */
 } cpu_cohort;
 
 typedef struct cpu_ctx {
@@ -126,7 +132,7 @@ static caviar_status cpu_cohort_alloc(caviar_backend *be, caviar_cohort *c, cavi
             (cc->eval_ws = caviar_alloc((size_t)cc->threads, sizeof *cc->eval_ws, "workspaces", err));
   for (int t = 0; ok && t < cc->threads; t++)
     ok = cpu_workspace_alloc(&cc->train_ws[t], &c->arch, c->shape.batch, err) == CAVIAR_OK &&
-         cpu_workspace_alloc(&cc->eval_ws[t], &c->arch, EVAL_CHUNK, err) == CAVIAR_OK;
+         cpu_workspace_alloc(&cc->eval_ws[t], &c->arch, eval_rows(&c->arch), err) == CAVIAR_OK;
   if (!ok) {
     cpu_cohort_free(be, c);
     return CAVIAR_ERUNTIME;
@@ -183,7 +189,7 @@ static void train_member(const caviar_data *data, caviar_cohort *c, int slot, co
   for (size_t s = 0; s < steps && !dead; s++) {
     gather(data, CAVIAR_SET_TRAIN, rows + s * batch, batch, ws, team);
     int t = steps0 + ++taken;
-    cpu_dropout drop = {c->seed, c->trial[slot], (uint32_t)t, hp->dropout};
+    cpu_dropout drop = {c->seed, c->trial[slot], (uint32_t)t, hp->dropout, false};
     cpu_forward(&m, hp, &drop, batch, ws, team);
     cpu_softmax_xent(ws, batch, c->shape.classes, 1, team);
     double loss = ws->loss;
@@ -239,7 +245,7 @@ static void for_each_member(int n, member_fn fn, void *arg) {
       int first = k * nt / rest, next = (k + 1) * nt / rest;
       if (tid == first) cpu_barrier_init(&barriers[k], (unsigned)(next - first));
 #pragma omp barrier
-      cpu_team team = {tid - first, next - first, next - first > 1 ? &barriers[k] : NULL};
+      cpu_team team = {tid - first, next - first, next - first > 1 ? &barriers[k] : NULL, NULL};
       fn(arg, alone + k, &team, first);
     }
   }
@@ -254,10 +260,19 @@ typedef struct train_args {
   caviar_epoch_stats *stats;
 } train_args;
 
+/* A team's thread works in its own workspace's scratch (a convolution's patches); the team shares
+ * its first thread's workspace for everything else. */
+static cpu_team own_scratch(const cpu_team *team, cpu_workspace *mine) {
+  cpu_team t = *team;
+  if (t.size > 1) t.scratch = mine->patches;
+  return t;
+}
+
 static void train_one(void *arg, int slot, const cpu_team *team, int ws_index) {
   train_args *a = arg;
   cpu_cohort *cc = a->c->impl;
-  train_member(a->data, a->c, slot, a->rows, a->steps, &cc->train_ws[ws_index], team, &a->stats->train_loss[slot],
+  cpu_team t = own_scratch(team, &cc->train_ws[omp_get_thread_num()]);
+  train_member(a->data, a->c, slot, a->rows, a->steps, &cc->train_ws[ws_index], &t, &a->stats->train_loss[slot],
                &a->stats->diverged[slot], &a->stats->steps[slot]);
 }
 
@@ -278,16 +293,19 @@ typedef struct eval_args {
   float *loss, *accuracy;
 } eval_args;
 
-static void evaluate_one(void *arg, int slot, const cpu_team *team, int ws_index) {
+static void evaluate_one(void *arg, int slot, const cpu_team *shared, int ws_index) {
   eval_args *a = arg;
   caviar_cohort *c = a->c;
   cpu_workspace *ws = &((cpu_cohort *)c->impl)->eval_ws[ws_index];
+  cpu_team own = own_scratch(shared, &((cpu_cohort *)c->impl)->eval_ws[omp_get_thread_num()]);
+  const cpu_team *team = &own;
   cpu_member m;
   bind(&m, c, slot);
   double total = 0;
   long right = 0;
-  for (size_t start = 0; start < a->n_rows; start += EVAL_CHUNK) {
-    int n = (int)(a->n_rows - start < EVAL_CHUNK ? a->n_rows - start : EVAL_CHUNK);
+  size_t chunk = (size_t)eval_rows(&c->arch);
+  for (size_t start = 0; start < a->n_rows; start += chunk) {
+    int n = (int)(a->n_rows - start < chunk ? a->n_rows - start : chunk);
     gather(a->data, a->set, a->rows + start, n, ws, team);
     cpu_forward(&m, &c->hp[slot], NULL, n, ws, team);
     cpu_softmax_xent(ws, n, c->shape.classes, 0, team);
@@ -321,7 +339,7 @@ static caviar_status cpu_loss_and_grads(caviar_backend *be, caviar_cohort *c, co
     cpu_member m;
     bind(&m, c, slot);
     const caviar_member_hp *hp = &c->hp[slot];
-    cpu_dropout drop = {c->seed, c->trial[slot], (uint32_t)(c->steps[slot] + 1), hp->dropout};
+    cpu_dropout drop = {c->seed, c->trial[slot], (uint32_t)(c->steps[slot] + 1), hp->dropout, true};
     gather(data, CAVIAR_SET_TRAIN, rows, c->shape.batch, ws, &cpu_solo);
     cpu_forward(&m, hp, &drop, c->shape.batch, ws, &cpu_solo);
     cpu_softmax_xent(ws, c->shape.batch, c->shape.classes, 1, &cpu_solo);

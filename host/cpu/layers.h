@@ -39,6 +39,8 @@ typedef struct cpu_pass {
                             * (nearest first), applied to dx; NULL: none */
   cpu_workspace *ws;
   const cpu_team *team;
+  int index;               /* the layer's position in the model (its workspace buffers) */
+  float *scratch;          /* this thread's scratch (the team's own, or the workspace's) */
 } cpu_pass;
 
 typedef struct cpu_layer_impl {
@@ -57,7 +59,21 @@ typedef struct cpu_layer_impl {
 /* The kind's implementation, NULL where this backend has none. */
 const cpu_layer_impl *cpu_layer_impl_of(caviar_layer_kind kind);
 
-extern const cpu_layer_impl cpu_dense_impl, cpu_activation_impl, cpu_dropout_impl;
+extern const cpu_layer_impl cpu_dense_impl, cpu_activation_impl, cpu_dropout_impl, cpu_conv2d_impl, cpu_pool_impl,
+    cpu_batchnorm_impl, cpu_flatten_impl;
+
+/* Examples per unfolded chunk of a convolution: a fixed function of the layer (never of the team),
+ * so a member's GEMMs are the same calls however many threads share its work. */
+int cpu_conv_chunk(const caviar_layer *l, int rows);
+/* The unfolded floats a chunk may hold (tests lower it to make many chunks of small images). */
+extern int cpu_conv_chunk_floats;
+
+/* The chain's forward and backward over one channel's part [e0, e1) of the examples of a
+ * channel-major block with `pixels` values per example and channel. */
+void cpu_chain_forward_examples(const cpu_chain *c, const caviar_member_hp *hp, const cpu_dropout *drop, int channels,
+                                int rows, size_t pixels, int e0, int e1);
+void cpu_chain_backward_examples(const cpu_chain *c, const caviar_member_hp *hp, const cpu_dropout *drop, float *d,
+                                 int channels, int rows, size_t pixels, int e0, int e1);
 
 /* Whether a layer's forward is the identity for this member now (dropout at rate 0, or in
  * inference): its output is its input. */

@@ -14,6 +14,10 @@ const cpu_layer_impl *cpu_layer_impl_of(caviar_layer_kind kind) {
     case CAVIAR_LAYER_DENSE: return &cpu_dense_impl;
     case CAVIAR_LAYER_ACTIVATION: return &cpu_activation_impl;
     case CAVIAR_LAYER_DROPOUT: return &cpu_dropout_impl;
+    case CAVIAR_LAYER_CONV2D: return &cpu_conv2d_impl;
+    case CAVIAR_LAYER_POOL: return &cpu_pool_impl;
+    case CAVIAR_LAYER_BATCHNORM: return &cpu_batchnorm_impl;
+    case CAVIAR_LAYER_FLATTEN: return &cpu_flatten_impl;
     default: return NULL;
   }
 }
@@ -23,6 +27,17 @@ static bool works_in_place(const caviar_arch *arch, int i) {
   caviar_act_plan plan;
   caviar_act_plan_of(arch, &plan);
   return plan.in_place[i] && i > 0;
+}
+
+size_t cpu_conv_scratch(const caviar_arch *arch, int rows) {
+  size_t most = 0;
+  for (int i = 0; i < arch->n_layers; i++) {
+    const caviar_layer *l = &arch->layer[i];
+    if (l->kind != CAVIAR_LAYER_CONV2D) continue;
+    size_t need = (size_t)cpu_conv_chunk(l, rows) * (size_t)(l->in.c * l->kernel * l->kernel) * caviar_dims_pixels(l->out);
+    if (need > most) most = need;
+  }
+  return most;
 }
 
 caviar_status cpu_workspace_alloc(cpu_workspace *ws, const caviar_arch *arch, int rows, caviar_error *err) {
@@ -36,8 +51,13 @@ caviar_status cpu_workspace_alloc(cpu_workspace *ws, const caviar_arch *arch, in
             (ws->targets = caviar_alloc(r, sizeof(float), "minibatch targets", err)) &&
             (ws->delta[0] = caviar_alloc(r * plan.widest, sizeof(float), "gradients", err)) &&
             (ws->delta[1] = caviar_alloc(r * plan.widest, sizeof(float), "gradients", err));
-  for (int i = 0; ok && i < arch->n_layers; i++)
+  for (int i = 0; ok && i < arch->n_layers; i++) {
     if (!works_in_place(arch, i)) ok = (ws->y[i] = caviar_alloc(r * plan.out[i], sizeof(float), "activations", err)) != NULL;
+    if (ok && arch->layer[i].kind == CAVIAR_LAYER_BATCHNORM)
+      ok = (ws->stats[i] = caviar_alloc(2 * (size_t)arch->layer[i].out.c, sizeof(float), "batch statistics", err)) != NULL;
+  }
+  size_t patches = cpu_conv_scratch(arch, rows);
+  if (ok && patches) ok = (ws->patches = caviar_alloc(patches, sizeof(float), "convolution patches", err)) != NULL;
   if (!ok) {
     cpu_workspace_free(ws);
     return CAVIAR_ERUNTIME;
@@ -52,7 +72,11 @@ void cpu_workspace_free(cpu_workspace *ws) {
   free(ws->targets);
   free(ws->delta[0]);
   free(ws->delta[1]);
-  for (int i = 0; i < CAVIAR_MAX_ARCH_LAYERS; i++) free(ws->y[i]);
+  for (int i = 0; i < CAVIAR_MAX_ARCH_LAYERS; i++) {
+    free(ws->y[i]);
+    free(ws->stats[i]);
+  }
+  free(ws->patches);
   memset(ws, 0, sizeof *ws);
 }
 
@@ -68,7 +92,7 @@ void cpu_member_bind(cpu_member *m, const caviar_arch *arch, const caviar_layout
   }
 }
 
-const cpu_team cpu_solo = {0, 1, NULL};
+const cpu_team cpu_solo = {0, 1, NULL, NULL};
 
 void cpu_barrier_init(cpu_barrier *b, unsigned size) {
   atomic_init(&b->arrived, 0);
@@ -137,6 +161,22 @@ void cpu_chain_backward(const cpu_chain *c, const caviar_member_hp *hp, const cp
   for (int i = 0; i < c->n; i++) cpu_layer_impl_of(c->layer[i]->kind)->grad(c->layer[i], hp, drop, c->saved[i], d, k0, k1);
 }
 
+void cpu_chain_forward_examples(const cpu_chain *c, const caviar_member_hp *hp, const cpu_dropout *drop, int channels,
+                                int rows, size_t pixels, int e0, int e1) {
+  for (int ch = 0; ch < channels; ch++) {
+    size_t base = (size_t)ch * (size_t)rows * pixels;
+    cpu_chain_forward(c, hp, drop, base + (size_t)e0 * pixels, base + (size_t)e1 * pixels);
+  }
+}
+
+void cpu_chain_backward_examples(const cpu_chain *c, const caviar_member_hp *hp, const cpu_dropout *drop, float *d,
+                                 int channels, int rows, size_t pixels, int e0, int e1) {
+  for (int ch = 0; ch < channels; ch++) {
+    size_t base = (size_t)ch * (size_t)rows * pixels;
+    cpu_chain_backward(c, hp, drop, d, base + (size_t)e0 * pixels, base + (size_t)e1 * pixels);
+  }
+}
+
 /* Elements of a rows x (output size) block: this thread's share. */
 static void my_elements(const cpu_team *team, const caviar_layer *l, int rows, size_t *k0, size_t *k1) {
   cpu_team_share(team, (size_t)rows * caviar_dims_size(l->out), k0, k1);
@@ -180,7 +220,8 @@ void cpu_forward(const cpu_member *m, const caviar_member_hp *hp, const cpu_drop
       ws->out[next++] = at;
     }
     cpu_pass p = {.m = m, .layer = l, .hp = hp, .drop = drop, .rows = rows, .x = x, .y = ws->y[i],
-                  .chain = chain.n ? &chain : NULL, .ws = ws, .team = team};
+                  .chain = chain.n ? &chain : NULL, .ws = ws, .team = team, .index = i,
+                  .scratch = team->scratch ? team->scratch : ws->patches};
     impl->forward(&p);
     ws->out[i] = ws->y[i];
     x = at;
@@ -222,7 +263,8 @@ void cpu_backward(const cpu_member *m, const caviar_member_hp *hp, const cpu_dro
     float *dx = wanted ? ws->delta[flip] : NULL;
     flip ^= 1;
     cpu_pass p = {.m = m, .layer = l, .hp = hp, .drop = drop, .rows = rows, .x = i > 0 ? ws->out[i - 1] : ws->xt,
-                  .dy = dy, .dx = dx, .chain = chain.n ? &chain : NULL, .ws = ws, .team = team};
+                  .dy = dy, .dx = dx, .chain = chain.n ? &chain : NULL, .ws = ws, .team = team, .index = i,
+                  .scratch = team->scratch ? team->scratch : ws->patches};
     impl->backward(&p);
     dy = dx;
     i = prev;

@@ -50,6 +50,7 @@ void cpu_barrier_wait(cpu_barrier *b);
 typedef struct cpu_team {
   int rank, size;
   cpu_barrier *barrier;
+  float *scratch; /* this thread's own scratch (a convolution's patches); NULL: the workspace's */
 } cpu_team;
 
 /* A member trained by its thread alone. */
@@ -76,17 +77,24 @@ typedef struct cpu_workspace {
   const float *out[CAVIAR_MAX_ARCH_LAYERS];
   float *logits;                          /* the last layer's output, then the loss's gradient */
   float *delta[2];                        /* rows x widest: the gradient flowing down, alternating */
+  float *patches;                         /* a convolution's unfolded input, cpu_conv_scratch floats */
+  float *stats[CAVIAR_MAX_ARCH_LAYERS];   /* batch normalisation: each channel's batch mean and 1/std */
   double loss;                            /* the last cpu_softmax_xent, for the whole team to read */
   int correct;
 } cpu_workspace;
 
-/* Dropout of one member at one step; NULL for inference. */
+/* A training step of one member: its dropout, and whether batch normalisation's running statistics
+ * stay as they are (a gradient check); NULL for inference (no dropout, running statistics). */
 typedef struct cpu_dropout {
   uint64_t seed;
   uint32_t trial;
   uint32_t step;
   float p;
+  bool frozen;
 } cpu_dropout;
+
+/* Floats of one thread's convolution scratch for a model at `rows` examples (0: no convolution). */
+size_t cpu_conv_scratch(const caviar_arch *arch, int rows);
 
 caviar_status cpu_workspace_alloc(cpu_workspace *ws, const caviar_arch *arch, int rows, caviar_error *err);
 void cpu_workspace_free(cpu_workspace *ws);

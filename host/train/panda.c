@@ -99,7 +99,9 @@ static caviar_status read_back(caviar_panda *p, caviar_backend *be, caviar_cohor
 
 /* The run's shape and scaling against the data: a resumed run must find the data it began on. */
 static caviar_status adopt_data(caviar_panda *p, caviar_data *data, caviar_error *err) {
-  caviar_shape shape = {(int)data->train.d, data->classes, p->hp.layers, p->hp.hidden, p->hp.batch_size};
+  caviar_shape shape = caviar_shape_of(&p->hp, caviar_data_dims(data), data->classes);
+  char why[512];
+  if (!caviar_shape_valid(&shape, why, sizeof why)) return caviar_fail(err, CAVIAR_EINPUT, "%s", why);
   if ((size_t)shape.batch > data->split.n_train)
     return caviar_fail(err, CAVIAR_EINPUT,
                        "batch_size %d is larger than the training split of %s (%zu examples): no step could be taken",

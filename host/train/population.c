@@ -6,13 +6,13 @@
 static caviar_member_hp member_hp_from(const caviar_hparams *hp) {
   caviar_member_hp m = {(float)hp->learning_rate, (float)hp->beta1,   (float)hp->beta2,  (float)hp->epsilon,
                         (float)hp->l2,            (float)hp->dropout, (float)hp->lr_decay, hp->optimizer,
-                        hp->activation};
+                        hp->activation,           (float)hp->bn_momentum};
   return m;
 }
 
 /* Each trial finds its cohort through a hash table of shapes (open addressing, at most half
  * full): linear in the trials however many shapes there are, not trials x cohorts. */
-caviar_status caviar_group_trials(const caviar_trial *trials, int n_trials, int inputs, int classes,
+caviar_status caviar_group_trials(const caviar_trial *trials, int n_trials, caviar_dims image, int classes,
                                   caviar_grouping *out, caviar_error *err) {
   memset(out, 0, sizeof *out);
   size_t table_size = 64;
@@ -28,7 +28,7 @@ caviar_status caviar_group_trials(const caviar_trial *trials, int n_trials, int 
   }
   for (size_t k = 0; k < table_size; k++) table[k] = -1;
   for (int i = 0; i < n_trials; i++) {
-    caviar_shape shape = caviar_shape_of(&trials[i].hp, inputs, classes);
+    caviar_shape shape = caviar_shape_of(&trials[i].hp, image, classes);
     size_t k = (size_t)caviar_shape_hash(&shape) & (table_size - 1);
     while (table[k] >= 0 && !caviar_shape_equal(&out->shapes[table[k]], &shape)) k = (k + 1) & (table_size - 1);
     int c = table[k];

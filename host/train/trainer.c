@@ -105,7 +105,7 @@ static caviar_status check_memory(const run_state *s, caviar_error *err) {
 /* Groups the round's trials by shape and allocates a cohort per shape. */
 static caviar_status setup_round(run_state *s, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
-  caviar_status st = caviar_group_trials(s->trials, s->count, (int)sw->data->train.d, sw->data->classes, &s->groups, err);
+  caviar_status st = caviar_group_trials(s->trials, s->count, caviar_data_dims(sw->data), sw->data->classes, &s->groups, err);
   /* A model kind the backend lacks is refused before anything is allocated or trained. */
   for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++) {
     caviar_arch arch;
@@ -174,7 +174,7 @@ static caviar_status propose(run_state *s, int i, const caviar_space *box, cavia
   caviar_hparams hp;
   if (caviar_tpe_propose(s->tpe, box, &s->sweep->spec->fixed, s->trials[i].id, pending, n_pending, &hp)) {
     int c = 0;
-    caviar_shape shape = caviar_shape_of(&hp, s->groups.shapes[0].inputs, s->groups.shapes[0].classes);
+    caviar_shape shape = caviar_shape_of(&hp, caviar_data_dims(s->sweep->data), s->groups.shapes[0].classes);
     while (c < s->groups.n_cohorts && !caviar_shape_equal(&s->groups.shapes[c], &shape)) c++;
     if (c == s->groups.n_cohorts) {
       caviar_hparams_copy_shape(&hp, &s->trials[i].hp);
@@ -840,6 +840,13 @@ static caviar_status draw_round(run_state *s, caviar_sampler *sampler, const cav
                          "batch_size or data.validation",
                          s->sweep->spec->source, (unsigned)s->trials[i].id, s->trials[i].hp.batch_size,
                          s->sweep->data->train_name, n_train);
+  /* A model the data cannot feed (a CNN on plain features, pooling below 1 x 1): refused before training. */
+  for (int i = 0; i < per_round; i++) {
+    caviar_shape shape = caviar_shape_of(&s->trials[i].hp, caviar_data_dims(s->sweep->data), s->sweep->data->classes);
+    char why[512];
+    if (!caviar_shape_valid(&shape, why, sizeof why))
+      return caviar_fail(err, CAVIAR_EINPUT, "%s: trial %u: %s", s->sweep->spec->source, (unsigned)s->trials[i].id, why);
+  }
   long long population = s->sweep->spec->population;
   s->population = population > 0 && population < per_round ? (int)population : per_round;
   return CAVIAR_OK;
@@ -892,7 +899,7 @@ static caviar_status check_memory_lower_bound(const caviar_sweep *sw, int popula
     caviar_param_support(p, &lo, &hi);
     caviar_hp_set(&smallest, p->hp, lo < 1 ? 1 : ceil(lo));
   }
-  caviar_shape shape = caviar_shape_of(&smallest, (int)sw->data->train.d, sw->data->classes);
+  caviar_shape shape = caviar_shape_of(&smallest, caviar_data_dims(sw->data), sw->data->classes);
   bool dropout = false;
   return sw->backend->plan(sw->backend, sw->data, &shape, &population, &dropout, 1, spec->keep == CAVIAR_KEEP_BEST, err);
 }

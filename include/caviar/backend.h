@@ -15,6 +15,14 @@ CAVIAR_C_BEGIN
 
 typedef enum caviar_set { CAVIAR_SET_TRAIN, CAVIAR_SET_TEST } caviar_set;
 
+/* An example of the data as a model's input sees it: C x H x W. */
+static inline caviar_dims caviar_data_dims(const caviar_data *d) {
+  int image[3];
+  caviar_dataset_image(&d->train, image);
+  caviar_dims dims = {image[0], image[1], image[2]};
+  return dims;
+}
+
 /* Per-slot results of an epoch of training. */
 typedef struct caviar_epoch_stats {
   float *train_loss; /* mean minibatch loss over the epoch's steps */

@@ -55,12 +55,11 @@ typedef enum caviar_tensor_role {
   CAVIAR_ROLE_SCALE,
   CAVIAR_ROLE_SHIFT,
   CAVIAR_ROLE_RUNNING_MEAN,
-  CAVIAR_ROLE_RUNNING_VAR
+  CAVIAR_ROLE_RUNNING_VAR,
+  CAVIAR_ROLE_COUNT /* batch normalisation's training steps (PyTorch's num_batches_tracked), one value */
 } caviar_tensor_role;
 
-static inline CAVIAR_HD bool caviar_role_trained(int role) {
-  return role != CAVIAR_ROLE_RUNNING_MEAN && role != CAVIAR_ROLE_RUNNING_VAR;
-}
+static inline CAVIAR_HD bool caviar_role_trained(int role) { return role <= CAVIAR_ROLE_SHIFT; }
 /* L2 (weight decay) applies to weights only. */
 static inline CAVIAR_HD bool caviar_role_decayed(int role) { return role == CAVIAR_ROLE_WEIGHT; }
 
@@ -79,12 +78,33 @@ static inline CAVIAR_HD size_t caviar_dims_pixels(caviar_dims d) { return (size_
  * Built by caviar_shape_of from a trial's values and the data. */
 typedef struct caviar_shape {
   int inputs, classes;  /* features per example; outputs (1: a regression) */
-  int layers, hidden;   /* dense hidden layers and their width */
+  int layers, hidden;   /* dense hidden layers and their width (a CNN's head) */
   int batch;            /* minibatch size */
+  caviar_dims image;    /* a CNN's input, C x H x W (an MLP's: inputs x 1 x 1) */
+  int type;             /* caviar_model_type */
+  int batchnorm;        /* after every convolution and hidden dense layer */
+  int conv_blocks;      /* a CNN's: each a convolution, [batch norm], activation, [pooling] */
+  int channels[CAVIAR_MAX_CONV_BLOCKS];
+  int kernel;
+  int pool;             /* caviar_pool_choice */
 } caviar_shape;
 
-/* The shape of a trial's model on data with `inputs` features and `classes` outputs. */
-caviar_shape caviar_shape_of(const caviar_hparams *hp, int inputs, int classes);
+/* The shape of a trial's model on data whose examples are `image` (features: {d, 1, 1}) with
+ * `classes` outputs. */
+caviar_shape caviar_shape_of(const caviar_hparams *hp, caviar_dims image, int classes);
+/* An MLP's shape without a configuration: inputs -> layers x hidden -> classes, at a batch size. */
+caviar_shape caviar_mlp_shape(int inputs, int classes, int layers, int hidden, int batch);
+/* Whether the shape makes a model: a CNN needs an image (H x W > 1) that its pooling keeps at 1 x 1
+ * or more; if not, a one-line reason naming the hyperparameter into why (size bytes). */
+bool caviar_shape_valid(const caviar_shape *s, char *why, size_t size);
+/* Whether a hyperparameter means anything for this configuration (conv_blocks does not for an MLP,
+ * bn_momentum not without batch normalisation); those that do not are marked inactive, so sample
+ * lines, summaries and samplers leave them out. */
+bool caviar_hp_applies(const caviar_hparams *hp, const caviar_hp_info *info);
+void caviar_hparams_mark_inapplicable(caviar_hparams *hp);
+/* Every hyperparameter's active bit from scratch: off where a condition switched it off (bit i of
+ * by_conditions) or where it does not apply, on otherwise. */
+void caviar_hparams_settle(caviar_hparams *hp, unsigned by_conditions);
 bool caviar_shape_equal(const caviar_shape *a, const caviar_shape *b);
 /* Whether a hyperparameter is structural (decides the shape: layers, hidden, batch_size, ...), and
  * the structural values of src copied into dst. */
@@ -135,6 +155,15 @@ typedef struct caviar_tensor_info {
 
 void caviar_tensor_info_of(const caviar_arch *arch, int t, caviar_tensor_info *out);
 
+/* The layers as JSON, for a saved model's metadata (what a PyTorch module for it is built from):
+ * [{"kind": "conv2d", "name": "conv.0", "in": 1, "out": 32, "kernel": 3, "padding": 1, "bias": false},
+ * {"kind": "batchnorm", "name": "conv_bn.0", "features": 32, "dims": 2, "eps": 1e-05}, ...]. The
+ * caller frees the text; NULL when out of memory. */
+char *caviar_arch_json(const caviar_arch *arch);
+
+/* Batch normalisation's epsilon (PyTorch's default). */
+#define CAVIAR_BN_EPS 1e-5f
+
 /* The parameter arena's layout for `capacity` members: per tensor, its rows x cols block (the
  * column-major matrix the math sees), its role, the fan-in its initialisation scales by, its
  * elements per member and the padded stride between members' blocks, and where its section of the
@@ -169,7 +198,7 @@ static inline float *caviar_block(float *arena, const caviar_layout *layout, int
 typedef struct caviar_act_plan {
   size_t out[CAVIAR_MAX_ARCH_LAYERS]; /* floats per example of layer i's output */
   bool in_place[CAVIAR_MAX_ARCH_LAYERS];
-  size_t widest;                      /* the largest input or output of any layer */
+  size_t widest;                      /* the largest output of any layer (gradients flow through two such) */
   size_t scratch;                     /* the largest per-example scratch of any layer */
 } caviar_act_plan;
 

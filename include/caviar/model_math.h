@@ -19,6 +19,7 @@ CAVIAR_C_BEGIN
 typedef struct caviar_member_hp {
   float learning_rate, beta1, beta2, epsilon, l2, dropout, lr_decay;
   int optimizer, activation;
+  float bn_momentum; /* batch normalisation's running statistics */
 } caviar_member_hp;
 
 static inline CAVIAR_HD float caviar_activate(int activation, float z) {

@@ -69,7 +69,7 @@ typedef struct caviar_grouping {
   int *slot_of;   /* per trial: slot within its cohort */
 } caviar_grouping;
 
-caviar_status caviar_group_trials(const caviar_trial *trials, int n_trials, int inputs, int classes,
+caviar_status caviar_group_trials(const caviar_trial *trials, int n_trials, caviar_dims image, int classes,
                                   caviar_grouping *out, caviar_error *err);
 void caviar_grouping_free(caviar_grouping *g);
 
