@@ -108,13 +108,20 @@ Test(outputs, an_output_path_that_cannot_be_written_is_refused_before_training) 
   }
 }
 
-Test(outputs, a_failed_write_keeps_the_old_results_whole_and_says_why) {
-  char out[1024], args[4096], prefix[256];
-  strcpy(out, scratch_path("out"));
-  snprintf(args, sizeof args, "sweep %s -o %s --seed 1", small_spec(), out);
+/* A whole sweep of small_spec() with this seed into out. */
+static void sweep_ok(const char *out, int seed) {
+  char args[4096];
+  snprintf(args, sizeof args, "sweep %s -o %s --seed %d -q", small_spec(), out, seed);
   cli_result r = run_caviar(args);
   cr_assert_eq(r.status, 0, "%s", r.err);
   cli_result_free(&r);
+}
+
+Test(outputs, a_failed_write_keeps_the_old_results_whole_and_says_why) {
+  char out[1024], args[4096], prefix[256];
+  strcpy(out, scratch_path("out"));
+  sweep_ok(out, 1);
+  cli_result r;
   char *before = snapshot(out);
   /* A file size limit of 2 KiB: no model fits. */
   snprintf(prefix, sizeof prefix, "ulimit -f 4; trap '' XFSZ;");
@@ -142,10 +149,8 @@ static long long file_size(const char *out, const char *name) {
 Test(outputs, new_results_whose_page_cannot_be_written_keep_no_page_of_the_old_ones) {
   char out[1024], args[4096], prefix[256];
   strcpy(out, scratch_path("page-out"));
-  snprintf(args, sizeof args, "sweep %s -o %s --seed 1 -q", small_spec(), out);
-  cli_result r = run_caviar(args);
-  cr_assert_eq(r.status, 0, "%s", r.err);
-  cli_result_free(&r);
+  sweep_ok(out, 1);
+  cli_result r;
   /* A file size limit every result file fits under but the page does not. */
   long long page = file_size(out, "report.html"), others = file_size(out, "summary.json");
   if (file_size(out, "curves.csv") > others) others = file_size(out, "curves.csv");
