@@ -8,8 +8,8 @@
 #                   gets a proposal from every result so far
 #   coarse-to-fine  3 rounds of 8, each box half as wide around the best 3
 # Prints one line per run, then each method's best validation accuracy (mean, standard
-# deviation, min, max over the seeds), and writes METHODS_OUT/results.csv and, when matplotlib
-# is there, METHODS_OUT/methods.png.
+# deviation, min, max over the seeds), and writes METHODS_OUT/results.csv and METHODS_OUT/methods.png
+# (it installs Debian's python3-matplotlib for that where it can, and skips the plot where not).
 #   scripts/compare_methods.sh [SEEDS]   (default 5; METHODS_OUT defaults to compare-methods-out)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +59,12 @@ for method in ["random", "grid", "sobol", "tpe", "coarse-to-fine"]:
     sd = statistics.stdev(v) if len(v) > 1 else 0.0
     print(f"{method:<16} {len(v):>5} {statistics.mean(v):>7.4f} {sd:>7.4f} {min(v):>7.4f} {max(v):>7.4f}")
 PY
+# The plot needs Debian's python3-matplotlib (not installed by scripts/setup.sh: nothing else needs it).
+if ! /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends python3-matplotlib >&2 || true
+fi
 if /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
   /usr/bin/python3 scripts/plot_methods.py "$csv" "$out/methods.png"
 else

@@ -2,7 +2,7 @@
 # Opens a caviar report.html in headless Chromium and saves a screenshot of it (a developer's tool:
 # look at the page as a browser draws it, without a display).
 #   scripts/screenshot_report.sh REPORT.html [OUT.png] [WIDTHxHEIGHT]
-# Needs Debian's chromium (apt-get install chromium); not part of scripts/setup.sh or the tests.
+# Needs Debian's chromium (scripts/setup.sh installs it where it can).
 # The page loads nothing from outside, so Chromium runs with the network off.
 set -euo pipefail
 if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then

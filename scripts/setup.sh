@@ -8,28 +8,52 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libcjson-dev libcriterion-dev libopenblas-dev zlib1g-dev
-          librandom123-dev libgsl-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin
-          python3-matplotlib python3-sklearn)
+          librandom123-dev libgsl-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin)
 # scripts/fuzz.sh builds the fuzz targets with clang's libFuzzer (and its OpenMP runtime).
 [ "${CAVIAR_FUZZ:-OFF}" = ON ] && packages+=(clang libomp-dev)
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+apt_updated=0
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
-  sudo_cmd=()
-  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  export DEBIAN_FRONTEND=noninteractive
   "${sudo_cmd[@]}" apt-get update -q >&2
+  apt_updated=1
   "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
 fi
-# Optional: python3-torch lets tests/check_torch.py run README's PyTorch snippet (it skips without
-# it). About 150 packages, installed in under two minutes here; a failure costs only that test.
-if ! dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install ok installed"; then
-  echo "setup: installing python3-torch (optional, for the PyTorch loading test)" >&2
-  [ "$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-torch >&2 ||
-    echo "setup: python3-torch not installed; the PyTorch loading test will skip" >&2
+
+# optional PACKAGE WHAT-FOR: installs a Debian package that only some tests or tools use; where it
+# cannot (no root, no sudo, no network), says what skips instead and goes on.
+optional() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" && return 0
+  echo "setup: installing $1 (optional, for $2)" >&2
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "$1" >&2 && return 0
+  # Package lists never fetched (nothing else was missing): fetch them once and try again.
+  if [ $apt_updated = 0 ]; then
+    apt_updated=1
+    "${sudo_cmd[@]}" apt-get update -q >&2 && "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "$1" >&2 &&
+      return 0
+  fi
+  echo "setup: $1 not installed; $2 will skip" >&2
+}
+# python3-torch: tests/check_torch.py runs README's PyTorch snippet (about 150 packages, 20 s here).
+optional python3-torch "the PyTorch loading test"
+# chromium: tests/test_report.c opens report.html in a real browser, and
+# scripts/screenshot_report.sh takes the README's screenshot (about 20 s here).
+optional chromium "the report's browser test"
+# TensorBoard from PyPI in .venv: tests/check_tensorboard.py reads a sweep's event files with
+# TensorBoard's own loaders (about 180 MB, under two minutes here). A venv that could not be made
+# whole is removed, so the test skips rather than failing on a half-made one.
+if [ ! -x .venv/bin/tensorboard ]; then
+  echo "setup: installing tensorboard into .venv (optional, for the TensorBoard loader test)" >&2
+  if ! { python3 -m venv .venv >&2 && .venv/bin/pip install -q --disable-pip-version-check tensorboard >&2; }; then
+    rm -rf .venv
+    echo "setup: tensorboard not installed; tests/check_tensorboard.py will skip" >&2
+  fi
 fi
 
 [ "${CAVIAR_PACKAGES_ONLY:-0}" = 1 ] && exit 0

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Checks a caviar report.html for the tests: it parses as XML (well-formed), every reference in it
 (src, href, url(...)) stays inside the page (a data: URI or a #fragment), nothing is loaded from
-elsewhere (no <link>, <script src>, <iframe>, <object>, <embed>, @import), and every embedded PNG
-decodes to a PNG. Prints {"pictures": n, "trials": n, "headers": [...], "fragments_ok": bool} as JSON;
-exits 1 with a one-line reason otherwise."""
+elsewhere (no <link>, <script src>, <iframe>, <object>, <embed>, @import), no script at all, and
+every embedded PNG decodes to a PNG. Prints as JSON {"pictures": n, "charts": n, "chart_labels":
+[...], "marks": {trial: value} (the optimization history's marks), "boxes": n, "refresh": bool,
+"trials": n (details blocks), "headers": [...], "fragments_ok": bool}; exits 1 with a one-line
+reason otherwise."""
 import base64
 import json
 import re
@@ -23,10 +25,20 @@ def main():
         fail(f"not well-formed: {e}")
     ids = {el.get("id") for el in root.iter() if el.get("id")}
     pictures, fragments_ok = 0, True
+    charts, labels, marks, boxes, refresh = 0, [], {}, 0, False
     for el in root.iter():
         tag = el.tag.split("}")[-1]
-        if tag in ("link", "iframe", "object", "embed", "frame", "base") or (tag == "script" and el.get("src")):
-            fail(f"<{tag}> loads something from outside")
+        if tag in ("link", "iframe", "object", "embed", "frame", "base", "script"):
+            fail(f"<{tag}> on the page")
+        if tag == "svg":
+            charts += 1
+            labels.append(el.get("aria-label"))
+        if tag == "circle" and el.get("data-t") is not None:
+            marks[el.get("data-t")] = float(el.get("data-v"))
+        if tag == "rect" and el.get("class") == "box":
+            boxes += 1
+        if tag == "meta" and el.get("http-equiv") == "refresh":
+            refresh = True
         for attr in ("src", "href", "action", "poster", "srcset", "data", "background", "xlink:href"):
             value = el.get(attr)
             if value is None:
@@ -51,7 +63,8 @@ def main():
     table = next((t for t in root.iter("table")), None)
     headers = [th.text or "" for th in table.iter("th")] if table is not None else []
     trials = sum(1 for d in root.iter("details"))
-    print(json.dumps({"pictures": pictures, "trials": trials, "headers": headers, "fragments_ok": fragments_ok}))
+    print(json.dumps({"pictures": pictures, "charts": charts, "chart_labels": labels, "marks": marks, "boxes": boxes,
+                      "refresh": refresh, "trials": trials, "headers": headers, "fragments_ok": fragments_ok}))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 #include "scratch.h"
 
+#include <cjson/cJSON.h>
+
 #include <criterion/criterion.h>
 #include "caviar/gzfile.h"
 #include <stdio.h>
@@ -101,6 +103,15 @@ cli_result run_caviar_with(const char *prefix, const char *args) {
   return r;
 }
 
+int scratch_shell(const char *command, char **output) {
+  char out_path[1024], full[8400];
+  snprintf(out_path, sizeof out_path, "%s", scratch_path("shell.out"));
+  snprintf(full, sizeof full, "{ %s ; } >%s 2>&1", command, out_path);
+  int raw = system(full);
+  *output = scratch_read(out_path, NULL);
+  return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+}
+
 void cli_result_free(cli_result *r) {
   free(r->out);
   free(r->err);
@@ -110,4 +121,13 @@ int count_lines(const char *text) {
   int n = 0;
   for (; *text; text++) n += *text == '\n';
   return n;
+}
+
+cJSON *scratch_read_json(const char *path) {
+  char *text = scratch_read(path, NULL);
+  cr_assert_not_null(text, "%s missing", path);
+  cJSON *json = cJSON_Parse(text);
+  free(text);
+  cr_assert_not_null(json, "%s is not JSON", path);
+  return json;
 }

@@ -17,6 +17,8 @@ void scratch_write_gzip_bomb(const char *name, const void *prefix, size_t prefix
 double scratch_peak_mib(void);
 /* Reads a whole file (NUL-terminated); *len may be NULL. */
 char *scratch_read(const char *path, size_t *len);
+/* A JSON file parsed (a failed assertion when it is missing or not JSON); cJSON_Delete it. */
+struct cJSON *scratch_read_json(const char *path);
 
 typedef struct cli_result {
   int status;   /* exit code, or -1 if it did not exit normally */
@@ -29,6 +31,9 @@ cli_result run_caviar(const char *args);
 /* The same after PREFIX, shell commands that set up its environment (e.g. "ulimit -f 4;"). */
 cli_result run_caviar_with(const char *prefix, const char *args);
 void cli_result_free(cli_result *r);
+/* Runs COMMAND through sh with stdout and stderr together in a scratch file: its exit status (-1
+ * if it did not exit normally), and what it printed in *output (NULL if nothing could be read). */
+int scratch_shell(const char *command, char **output);
 /* Counts '\n'-terminated lines. */
 int count_lines(const char *text);
 

@@ -62,7 +62,7 @@ static char *snapshot(const char *folder) {
   return scratch_read(scratch_path("sums"), NULL);
 }
 
-/* The names in folder that are not summary.json, curves.csv or best (and . and ..). */
+/* The names in folder that are not summary.json, curves.csv, report.html or best (and . and ..). */
 static int count_strays(const char *folder) {
   DIR *d = opendir(folder);
   cr_assert_not_null(d, "%s", folder);
@@ -70,7 +70,7 @@ static int count_strays(const char *folder) {
   struct dirent *e;
   while ((e = readdir(d)))
     if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "summary.json") &&
-        strcmp(e->d_name, "curves.csv") && strcmp(e->d_name, "best"))
+        strcmp(e->d_name, "curves.csv") && strcmp(e->d_name, "report.html") && strcmp(e->d_name, "best"))
       strays++, cr_log_info("stray: %s/%s", folder, e->d_name);
   closedir(d);
   return strays;
@@ -108,13 +108,20 @@ Test(outputs, an_output_path_that_cannot_be_written_is_refused_before_training) 
   }
 }
 
-Test(outputs, a_failed_write_keeps_the_old_results_whole_and_says_why) {
-  char out[1024], args[4096], prefix[256];
-  strcpy(out, scratch_path("out"));
-  snprintf(args, sizeof args, "sweep %s -o %s --seed 1", small_spec(), out);
+/* A whole sweep of small_spec() with this seed into out. */
+static void sweep_ok(const char *out, int seed) {
+  char args[4096];
+  snprintf(args, sizeof args, "sweep %s -o %s --seed %d -q", small_spec(), out, seed);
   cli_result r = run_caviar(args);
   cr_assert_eq(r.status, 0, "%s", r.err);
   cli_result_free(&r);
+}
+
+Test(outputs, a_failed_write_keeps_the_old_results_whole_and_says_why) {
+  char out[1024], args[4096], prefix[256];
+  strcpy(out, scratch_path("out"));
+  sweep_ok(out, 1);
+  cli_result r;
   char *before = snapshot(out);
   /* A file size limit of 2 KiB: no model fits. */
   snprintf(prefix, sizeof prefix, "ulimit -f 4; trap '' XFSZ;");
@@ -129,6 +136,45 @@ Test(outputs, a_failed_write_keeps_the_old_results_whole_and_says_why) {
   cr_expect_str_eq(after, before, "the old results changed");
   free(before);
   free(after);
+}
+
+/* Size of out/name in bytes (0 if missing). */
+static long long file_size(const char *out, const char *name) {
+  char path[1700];
+  struct stat sb;
+  snprintf(path, sizeof path, "%s/%s", out, name);
+  return stat(path, &sb) == 0 ? (long long)sb.st_size : 0;
+}
+
+Test(outputs, new_results_whose_page_cannot_be_written_keep_no_page_of_the_old_ones) {
+  char out[1024], args[4096], prefix[256];
+  strcpy(out, scratch_path("page-out"));
+  sweep_ok(out, 1);
+  cli_result r;
+  /* A file size limit every result file fits under but the page does not. */
+  long long page = file_size(out, "report.html"), others = file_size(out, "summary.json");
+  if (file_size(out, "curves.csv") > others) others = file_size(out, "curves.csv");
+  DIR *d = opendir(scratch_path("page-out/best"));
+  cr_assert_not_null(d);
+  struct dirent *e;
+  char name[600];
+  while ((e = readdir(d))) {
+    snprintf(name, sizeof name, "best/%s", e->d_name);
+    if (file_size(out, name) > others) others = file_size(out, name);
+  }
+  closedir(d);
+  long long blocks = others / 512 + 4; /* sh's ulimit -f counts 512-byte blocks */
+  cr_assert_lt(blocks * 512, page, "the page (%lld bytes) is no larger than the results (%lld)", page, others);
+  snprintf(prefix, sizeof prefix, "ulimit -f %lld; trap '' XFSZ;", blocks);
+  snprintf(args, sizeof args, "sweep %s -o %s --force --seed 2 -q --snapshot-every 100000", small_spec(), out);
+  r = run_caviar_with(prefix, args);
+  cr_expect_eq(r.status, 1, "%s", r.err);
+  cr_expect(strstr(r.err, "report.html") && strstr(r.err, "File too large"), "the reason is lost: %s", r.err);
+  cli_result_free(&r);
+  /* The new results went in, and the old sweep's page is not left beside them. */
+  cr_expect_eq(summary_seed(out), 2);
+  cr_expect_eq(file_size(out, "report.html"), 0, "the old sweep's page stayed beside the new results");
+  cr_expect_eq(count_strays(out), 0, "a half-written result is left");
 }
 
 Test(outputs, a_full_disk_keeps_the_old_results_whole_and_says_so) {

@@ -31,15 +31,6 @@ static const char *write_spec(const char *name, int trials) {
   return scratch_path(file);
 }
 
-static cJSON *read_json(const char *path) {
-  char *text = scratch_read(path, NULL);
-  cr_assert_not_null(text, "%s missing", path);
-  cJSON *json = cJSON_Parse(text);
-  free(text);
-  cr_assert_not_null(json, "%s is not JSON", path);
-  return json;
-}
-
 static cli_result sweep(const char *spec, const char *out, const char *flags) {
   char args[4096];
   snprintf(args, sizeof args, "sweep %s -o %s --force %s", spec, out, flags);
@@ -61,7 +52,7 @@ Test(sweep_flags, json_leaderboard_parses_and_matches_summary_json) {
   cr_assert_not_null(board, "stdout is not JSON: %s", r.out);
   char path[1200];
   snprintf(path, sizeof path, "%s/summary.json", out);
-  cJSON *summary = read_json(path);
+  cJSON *summary = scratch_read_json(path);
   cJSON *rows = cJSON_GetObjectItem(board, "leaderboard"), *trials = cJSON_GetObjectItem(summary, "trials");
   cr_assert_eq(cJSON_GetArraySize(rows), cJSON_GetArraySize(trials));
   cr_expect_str_eq(cJSON_GetObjectItem(board, "metric")->valuestring, "val_acc");
@@ -138,7 +129,7 @@ Test(sweep_flags, keep_caps_best_at_the_top_survivors) {
   cli_result_free(&r);
   cr_expect_eq(count_models(out), 2);
   snprintf(path, sizeof path, "%s/summary.json", out);
-  cJSON *summary = read_json(path);
+  cJSON *summary = scratch_read_json(path);
   cJSON *t;
   int survivors = 0, listed = 0;
   double kept_worst = INFINITY, dropped_best = -INFINITY;
@@ -177,7 +168,7 @@ Test(sweep_flags, a_time_budget_stops_at_an_epoch_boundary_and_reports_what_fini
   cr_expect(strstr(r.err, "time budget") != NULL, "%s", r.err);
   cli_result_free(&r);
   snprintf(path, sizeof path, "%s/summary.json", out);
-  cJSON *summary = read_json(path);
+  cJSON *summary = scratch_read_json(path);
   cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(summary, "stopped_by_time_budget")));
   cJSON *t;
   int running = 0;
@@ -192,7 +183,7 @@ Test(sweep_flags, a_time_budget_stops_at_an_epoch_boundary_and_reports_what_fini
   r = sweep(spec, out, "-q --time-budget 1h");
   cr_assert_eq(r.status, 0, "%s", r.err);
   cli_result_free(&r);
-  summary = read_json(path);
+  summary = scratch_read_json(path);
   cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(summary, "stopped_by_time_budget")));
   cr_expect_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(summary, "best"), "epochs")->valueint, 9);
   cJSON_Delete(summary);
@@ -225,7 +216,7 @@ Test(sweep_flags, population_and_threads_take_effect) {
   cr_expect(strstr(r.err, "epoch 1/9") == NULL, "%s", r.err);
   cli_result_free(&r);
   snprintf(path, sizeof path, "%s/summary.json", out);
-  cJSON *summary = read_json(path);
+  cJSON *summary = scratch_read_json(path);
   cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(summary, "trials")), 9, "every trial ran, 3 at a time");
   cJSON_Delete(summary);
 }

@@ -15,9 +15,12 @@ const char caviar_report_usage[] =
     "\n"
     "caviar report DIR writes one self-contained HTML page of the sweep in DIR (caviar sweep -o DIR)\n"
     "or of the study in DIR (caviar study init; its summary.json and curves.csv are written first):\n"
-    "its facts, the leaderboard with every swept parameter, the pictures scripts/plot_sweep.py DIR\n"
-    "drew (embedded; run it first), each trial's parameters, learning curve and PBT lineage, and\n"
-    "the spec. The page loads nothing from anywhere: mail it, archive it, open it offline.\n"
+    "its facts, charts (learning curves, optimization history, the metric against each swept\n"
+    "parameter on the scale it was sampled on, parallel coordinates, coarse-to-fine boxes, PBT\n"
+    "lineage), the leaderboard, the leading trials' details and the spec. Every sweep writes\n"
+    "DIR/report.html by itself as it runs; this redraws it, for folders of older sweeps or for a\n"
+    "study. The page loads nothing from anywhere and needs no script: mail it, archive it, open it\n"
+    "offline.\n"
     "\n"
     "  -o, --out FILE   where to write it (default DIR/report.html)\n"
     "  -h, --help       this text\n"
@@ -70,11 +73,10 @@ int caviar_cmd_report(int argc, char **argv) {
     out = path;
   }
   caviar_error err;
-  int pictures = 0;
-  caviar_status st = caviar_report_html(dir, out, &pictures, &err);
+  caviar_page_info info = {0};
+  caviar_status st = caviar_report_html(dir, out, NULL, &info, &err);
   if (st != CAVIAR_OK) return caviar_report(st, &err);
-  fprintf(stderr, "caviar: wrote %s (%d picture(s) embedded%s)\n", out, pictures,
-          pictures ? "" : "; run scripts/plot_sweep.py DIR first for them");
+  fprintf(stderr, "caviar: wrote %s (%d chart(s))\n", out, info.charts);
   printf("%s\n", out);
   return 0;
 }

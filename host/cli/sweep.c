@@ -12,6 +12,8 @@
 
 #include "caviar/progress_line.h"
 #include "caviar/report.h"
+#include "caviar/report_html.h"
+#include "caviar/tensorboard.h"
 #include "caviar/sweep_state.h"
 #include "caviar/world.h"
 #include "cli.h"
@@ -23,15 +25,15 @@ static const char usage[] =
     "usage: caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--tf32] [--seed S] [-n N] [-p N]\n"
     "                    [--data DATA] [--method grid|random|sobol|tpe] [--threads N] [--time-budget T]\n"
     "                    [--keep N] [--dry-run] [-q] [--json] [--force] [--snapshot-every T]\n"
-    "                    [--results-every T]\n"
+    "                    [--results-every T] [--tensorboard DIR]\n"
     "       caviar sweep --resume DIR [SPEC] [flags]\n"
     "\n"
     "Train every trial SPEC's sampler draws as one population, cull the losers at each rung of\n"
     "successive halving, evaluate the survivors once on the test split, and save the best.\n"
     "Without SPEC, the built-in default spec (Fashion-MNIST; see `caviar spec`).\n"
     "\n"
-    "  -o, --out DIR       output folder (default caviar-out): summary.json, curves.csv and\n"
-    "                      best/trial-<id>.safetensors for the best survivors\n"
+    "  -o, --out DIR       output folder (default caviar-out): summary.json, curves.csv,\n"
+    "                      best/trial-<id>.safetensors for the best survivors and report.html\n"
     "      --device D      auto (default: the GPU when one is present, else the CPU), cpu or cuda\n"
     "      --tf32          let the GPU's GEMMs use TF32 tensor cores (faster, ~1e-3 relative error)\n"
     "      --seed S        sweep seed, overriding the spec's (sampling, split, minibatch order, weights)\n"
@@ -56,8 +58,12 @@ static const char usage[] =
     "                      write the sweep's state (DIR/sweep-state/) at an epoch boundary at most\n"
     "                      every T (default 60s; 0: every epoch)\n"
     "      --results-every T\n"
-    "                      rewrite summary.json and curves.csv at every rung and at most every T\n"
-    "                      otherwise (default 30s; 0: every epoch)\n"
+    "                      rewrite summary.json, curves.csv and report.html at every rung and at\n"
+    "                      most every T otherwise (default 30s; 0: every epoch)\n"
+    "      --tensorboard DIR\n"
+    "                      also write TensorBoard event files, one run per trial (DIR/trial-<id>/),\n"
+    "                      flushed every epoch, with the HParams dashboard's records (overrides\n"
+    "                      the spec's \"tensorboard\"); tensorboard --logdir DIR shows the sweep live\n"
     "  -q, --quiet         no progress lines (errors still go to stderr)\n"
     "      --json          the leaderboard as JSON on stdout (the trials as summary.json has them,\n"
     "                      best first, each with its rank)\n"
@@ -65,7 +71,8 @@ static const char usage[] =
     "\n"
     "Progress goes to stderr: on a terminal one live line, redrawn about once a second to fit its\n"
     "width (best so far is over every trial, culled ones included; best alive over those still\n"
-    "training); otherwise one plain line per epoch. The leaderboard goes to stdout.\n"
+    "training); otherwise one plain line per epoch. The leaderboard goes to stdout. DIR/report.html\n"
+    "shows the sweep in a browser as it runs (it reloads itself until the sweep is over).\n"
     "\n"
     "SIGINT (Ctrl-C), SIGTERM or SIGUSR1: the sweep finishes its epoch, writes a snapshot and the\n"
     "results so far, says how to resume, and exits with status 3; a second Ctrl-C stops at once,\n"
@@ -75,7 +82,8 @@ static const char usage[] =
 
 typedef struct sweep_args {
   const char *spec_path, *out_dir, *device, *data_dir, *method;
-  const char *resume;
+  const char *resume, *tensorboard;
+  char tensorboard_kept[PATH_MAX]; /* --resume: the sweep's --tensorboard, as sweep.json keeps it */
   uint64_t seed;
   bool seed_given, tf32, quiet, json, dry_run, force, keep_given, device_given;
   long long trials, population; /* < 0: the spec's */
@@ -115,6 +123,7 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
                                           {"resume", required_argument, NULL, 'r'},
                                           {"snapshot-every", required_argument, NULL, 'S'},
                                           {"results-every", required_argument, NULL, 'E'},
+                                          {"tensorboard", required_argument, NULL, 'b'},
                                           {NULL, 0, NULL, 0}};
   *a = (sweep_args){.out_dir = NULL, .device = "auto", .trials = -1, .population = -1, .keep = 10,
                     .given_trials = -1, .given_population = -1,
@@ -128,6 +137,7 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
       case 'd': a->device = optarg, a->device_given = true; break;
       case 'F': a->force = true; break;
       case 'r': a->resume = optarg; break;
+      case 'b': a->tensorboard = optarg; break;
       case 'S':
       case 'E': {
         double *t = c == 'S' ? &a->snapshot_every : &a->results_every;
@@ -270,11 +280,12 @@ static const char *sweep_file_in(const char *dir) {
   return NULL;
 }
 
-/* Files made from an earlier sweep's results (scripts/plot_sweep.py's pictures, caviar report's
- * page): they would describe other results than the new ones. */
+/* Pictures scripts/plot_sweep.py drew from an earlier sweep's results: they would describe other
+ * results than the new ones. (report.html stays: it is rewritten with every write of the results,
+ * so the old page goes when the old results do, and a sweep that fails before leaves both whole.) */
 static void remove_stale_plots(const char *dir) {
-  static const char *const names[] = {"curves.png",     "params.png", "history.png", "parallel.png",
-                                      "importance.png", "rounds.png", "lineage.png", "report.html"};
+  static const char *const names[] = {"curves.png",     "params.png",  "history.png", "parallel.png",
+                                      "importance.png", "rounds.png", "lineage.png"};
   char path[4200];
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
@@ -347,6 +358,11 @@ static char *identity_text(const sweep_args *a, const caviar_spec *spec, const c
     absolute_data(a->data_dir, data, sizeof data);
     cJSON_AddStringToObject(id, "data", data);
   }
+  if (a->tensorboard) {
+    char where[PATH_MAX + 8];
+    absolute_data(a->tensorboard, where, sizeof where);
+    cJSON_AddStringToObject(id, "tensorboard", where);
+  }
   cJSON_AddStringToObject(id, "backend", backend_kind);
   char *text = cJSON_Print(id);
   cJSON_Delete(id);
@@ -418,6 +434,11 @@ static int resume_args(sweep_args *a, caviar_world *world, cJSON *id, char *stor
              d ? d : "(the spec's data section)");
   }
   a->data_dir = d;
+  const cJSON *tensorboard = cJSON_GetObjectItem(id, "tensorboard");
+  if (!a->tensorboard && cJSON_IsString(tensorboard)) {
+    snprintf(a->tensorboard_kept, sizeof a->tensorboard_kept, "%s", tensorboard->valuestring);
+    a->tensorboard = a->tensorboard_kept;
+  }
   snprintf(stored_dir, dir_size, "%s", cJSON_IsString(spec_dir) ? spec_dir->valuestring : "");
   return 0;
 }
@@ -461,11 +482,38 @@ static caviar_status resume_spec(const sweep_args *a, const cJSON *id, const cha
 typedef struct results_ctx {
   const char *dir;
   const caviar_report_info *info;
+  double reload_s;   /* the live page's reload interval */
+  double page_s;     /* seconds spent drawing report.html */
+  caviar_tensorboard *tensorboard;
+  bool written;      /* this run wrote results */
+  bool page_written; /* this run wrote report.html */
 } results_ctx;
 
+/* DIR/report.html from the results just written; live: the sweep still runs (the page reloads
+ * itself), else state says how it ended. */
+static caviar_status write_page(results_ctx *rc, bool running, const char *state, caviar_error *err) {
+  double t0 = caviar_now();
+  char path[4200];
+  snprintf(path, sizeof path, "%s/report.html", rc->dir);
+  caviar_page_live live = {.running = running, .reload_s = rc->reload_s > 5 ? (int)rc->reload_s : 5, .state = state};
+  caviar_status st = caviar_report_html(rc->dir, path, &live, NULL, err);
+  rc->page_s += caviar_now() - t0;
+  /* New results are in place: a page left from before them (another sweep's) must not stay. */
+  if (st == CAVIAR_OK) rc->page_written = true;
+  else if (!rc->page_written) unlink(path);
+  return st;
+}
+
 static caviar_status write_results_so_far(const caviar_sweep_result *r, void *ctx, caviar_error *err) {
-  const results_ctx *rc = ctx;
-  return caviar_report_write(rc->dir, rc->info, r, err);
+  results_ctx *rc = ctx;
+  caviar_status st = caviar_report_write(rc->dir, rc->info, r, err);
+  rc->written |= st == CAVIAR_OK;
+  return st == CAVIAR_OK ? write_page(rc, true, NULL, err) : st;
+}
+
+static caviar_status write_tensorboard(const caviar_sweep_result *r, void *ctx, caviar_error *err) {
+  results_ctx *rc = ctx;
+  return caviar_tensorboard_update(rc->tensorboard, r, false, err);
 }
 
 static int sweep(sweep_args *a, caviar_world *world);
@@ -693,9 +741,15 @@ static int sweep(sweep_args *a, caviar_world *world) {
   }
   if (st == CAVIAR_OK && !a->dry_run) st = same_sweep(world, a, &spec, seed, &data, &err);
   char note[2600] = "";
+  /* TensorBoard's files: the flag's folder, else the spec's (rank 0 writes them). */
+  caviar_tensorboard *tensorboard = NULL;
+  const char *tb_dir = a->tensorboard ? a->tensorboard : spec.tensorboard;
+  if (st == CAVIAR_OK && !a->dry_run && root && tb_dir)
+    st = caviar_tensorboard_open(tb_dir, &spec, a->resume != NULL, a->force, &tensorboard, &err);
   if (st == CAVIAR_OK && !a->dry_run) st = open_state(a, &spec, backend, world, &state, note, sizeof note, &err);
   cJSON_Delete(identity);
   if (st != CAVIAR_OK) {
+    caviar_tensorboard_close(tensorboard);
     if (data_loaded) caviar_data_free(&data);
     if (backend) backend->destroy(backend);
     caviar_spec_free(&spec);
@@ -711,7 +765,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
   caviar_progress_printer_init(&printer, a->quiet);
   caviar_report_info info = {.spec = &spec, .seed = seed, .device = device, .data = &data,
                              .keep_models = (int)(a->keep > 1000000 ? 1000000 : a->keep)};
-  results_ctx rctx = {a->out_dir, &info};
+  results_ctx rctx = {a->out_dir, &info, a->results_every, 0, tensorboard, false, false};
   /* Rank 0 writes the results (every survivor's weights reach it when the survivor finishes); a
    * stop signal to any rank stops every rank at the same epoch boundary. */
   caviar_sweep sweep = {.spec = &spec,
@@ -725,9 +779,12 @@ static int sweep(sweep_args *a, caviar_world *world) {
                         .results = root ? write_results_so_far : NULL,
                         .results_ctx = &rctx,
                         .results_every = a->results_every,
+                        .each_epoch = tensorboard ? write_tensorboard : NULL,
+                        .each_epoch_ctx = &rctx,
                         .state = state,
                         .stop = &stop_requested};
   if (a->dry_run) {
+    caviar_tensorboard_close(tensorboard);
     caviar_sweep_estimate estimate;
     st = caviar_sweep_estimate_run(&sweep, &estimate, &err);
     if (st == CAVIAR_OK) print_estimate(&estimate, device, a->json, spec.early_terminate.type != CAVIAR_STOP_NONE,
@@ -740,6 +797,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
   caviar_sweep_result result;
   st = caviar_sweep_run_within(&sweep, a->time_budget, &result, &err);
   caviar_progress_printer_end(&printer);
+  if (st == CAVIAR_OK && tensorboard) st = caviar_tensorboard_update(tensorboard, &result, true, &err);
   if (st == CAVIAR_OK && !root) {
     /* Rank 0 reports and writes; an error every rank meets from here (every trial diverged) is
      * its to print, and the exit status everyone's. */
@@ -758,6 +816,12 @@ static int sweep(sweep_args *a, caviar_world *world) {
   if (st == CAVIAR_OK) {
     /* Saved before anything is printed: a reader that went away (| head) costs nothing. */
     st = caviar_report_write(a->out_dir, &info, &result, &err);
+    if (st == CAVIAR_OK)
+      st = write_page(&rctx, false,
+                      result.interrupted    ? "stopped (caviar sweep --resume continues it)"
+                      : result.out_of_time ? "over: its time budget stopped it"
+                                           : "finished",
+                      &err);
     finished = st == CAVIAR_OK && !result.interrupted;
     if (a->json) {
       char *text = caviar_leaderboard_json(&info, &result);
@@ -780,8 +844,13 @@ static int sweep(sweep_args *a, caviar_world *world) {
       fprintf(stderr, "caviar: the time budget (%.3g s) stopped the sweep: %d trial(s) finished, the rest are listed as running\n",
               a->time_budget, survivors);
     if (st == CAVIAR_OK && !a->quiet && !result.interrupted)
-      fprintf(stderr, "caviar: wrote %s/summary.json, %s/curves.csv and %d model(s) in %s/best/ (%.1f s)\n", a->out_dir,
-              a->out_dir, saved, a->out_dir, result.wall_seconds);
+      fprintf(stderr, "caviar: wrote %s/summary.json, %s/curves.csv, %s/report.html and %d model(s) in %s/best/ (%.1f s)\n",
+              a->out_dir, a->out_dir, a->out_dir, saved, a->out_dir, result.wall_seconds);
+    if (st == CAVIAR_OK && !a->quiet && tensorboard)
+      fprintf(stderr, "caviar: TensorBoard event files in %s (tensorboard --logdir %s; %.2f s writing them)\n", tb_dir,
+              tb_dir, caviar_tensorboard_seconds(tensorboard));
+    if (st == CAVIAR_OK && !a->quiet)
+      fprintf(stderr, "caviar: report.html took %.2f s to draw in all\n", rctx.page_s);
     if (st == CAVIAR_OK && survivors == 0 && !result.out_of_time && !result.interrupted)
       st = caviar_fail(&err, CAVIAR_ERUNTIME,
                        "every trial diverged (NaN or Inf loss): lower learning_rate's range in the spec");
@@ -801,6 +870,12 @@ static int sweep(sweep_args *a, caviar_world *world) {
   if (st != CAVIAR_OK && has_snapshot && !finished && root)
     fprintf(stderr, "caviar: the last snapshot is kept in %s/%s: caviar sweep --resume %s continues from it\n", a->out_dir,
             CAVIAR_STATE_DIR, a->out_dir);
+  /* A page left saying "running" would reload forever: it says the sweep stopped. */
+  if (st != CAVIAR_OK && rctx.written) {
+    caviar_error ignored;
+    write_page(&rctx, false, "stopped by an error", &ignored);
+  }
+  caviar_tensorboard_close(tensorboard);
   caviar_data_free(&data);
   backend->destroy(backend);
   caviar_spec_free(&spec);

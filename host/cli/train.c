@@ -10,13 +10,14 @@
 #include "caviar/atomic_file.h"
 #include "caviar/model_file.h"
 #include "caviar/panda.h"
+#include "caviar/report_html.h"
 #include "caviar/trial_json.h"
 #include "cli.h"
 
 static const char usage[] =
     "usage: caviar train [CONFIG.json | --from MODEL.safetensors] [--set name=value ...] [--epochs E]\n"
     "                    [--checkpoint FILE] [-o MODEL.safetensors] [--data DIR] [--seed S] [--trial K]\n"
-    "                    [--device auto|cpu|cuda] [--tf32] [--threads N]\n"
+    "                    [--device auto|cpu|cuda] [--tf32] [--threads N] [--report FILE]\n"
     "\n"
     "Train one model, printing its learning curve as it goes (panda mode: babysitting one model).\n"
     "CONFIG is a line of `caviar sample` ({\"trial\": k, \"params\": {...}}, with optional \"data\" and\n"
@@ -34,6 +35,9 @@ static const char usage[] =
     "  --epochs E         epochs to train now (default 10)\n"
     "  --checkpoint FILE  resume from FILE if it exists; save to it after every epoch\n"
     "  -o, --out MODEL    save the final model as safetensors\n"
+    "  --report FILE      the run as a web page (learning curve, parameters), rewritten at most every\n"
+    "                     30 s while it trains (it reloads itself) and at the end; default: beside\n"
+    "                     -o MODEL or --checkpoint FILE, named like it with .html\n"
     "  --data DATA        an IDX folder, or a CSV file with data-section keys after commas\n"
     "                     (train.csv,test=0.2,label_column=species,task=regression), or a data\n"
     "                     section's JSON; overrides the config's, model's or checkpoint's data\n"
@@ -42,7 +46,7 @@ static const char usage[] =
     "  -h, --help         this text\n";
 
 typedef struct train_args {
-  const char *config, *from, *checkpoint, *out, *data_dir, *device;
+  const char *config, *from, *checkpoint, *out, *data_dir, *device, *report;
   const char *sets[32];
   int n_sets, epochs;
   uint64_t seed, trial;
@@ -57,6 +61,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
       {"seed", required_argument, NULL, 'S'},   {"trial", required_argument, NULL, 'k'},
       {"device", required_argument, NULL, 'd'}, {"tf32", no_argument, NULL, 't'},
       {"threads", required_argument, NULL, 'T'}, {"help", no_argument, NULL, 'h'},
+      {"report", required_argument, NULL, 'r'},
       {NULL, 0, NULL, 0}};
   memset(a, 0, sizeof *a);
   a->epochs = 10;
@@ -77,6 +82,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
         a->epochs = (int)v;
         break;
       case 'c': a->checkpoint = optarg; break;
+      case 'r': a->report = optarg; break;
       case 'o': a->out = optarg; break;
       case 'D': a->data_dir = optarg; break;
       case 'S':
@@ -158,9 +164,72 @@ static caviar_status start(const train_args *a, caviar_panda *p, bool *resumed, 
   return st;
 }
 
+/* The run's page: one trial, its learning curve, as report.html draws a sweep's. */
+typedef struct train_page {
+  char path[4200]; /* "" : none */
+  const char *source, *device;
+  const caviar_data *data;
+  double last;     /* when it was last written */
+  caviar_status st;
+  caviar_error err;
+} train_page;
+
+static cJSON *run_summary(const caviar_panda *p, const train_page *tp, bool running) {
+  cJSON *root = cJSON_CreateObject(), *data = cJSON_AddObjectToObject(root, "data");
+  bool regression = p->shape.classes == 1;
+  const char *metric = regression ? "val_rmse" : "val_acc";
+  cJSON_AddStringToObject(root, "spec_file", tp->source);
+  cJSON_AddNumberToObject(root, "seed", (double)p->seed);
+  cJSON_AddStringToObject(root, "device", tp->device);
+  cJSON_AddStringToObject(root, "metric", metric);
+  cJSON_AddStringToObject(data, "train", tp->data->train_name);
+  cJSON_AddNumberToObject(data, "train_examples", (double)tp->data->split.n_train);
+  cJSON_AddNumberToObject(data, "validation_examples", (double)tp->data->split.n_val);
+  if (regression) cJSON_AddNumberToObject(data, "target_std", p->target.std);
+  cJSON *trials = cJSON_AddArrayToObject(root, "trials"), *t = cJSON_CreateObject();
+  cJSON_AddItemToArray(trials, t);
+  cJSON_AddNumberToObject(t, "trial", p->trial);
+  cJSON_AddItemToObject(t, "params", caviar_hparams_cjson(&p->hp));
+  cJSON_AddStringToObject(t, "status", running ? "running" : "survived");
+  cJSON_AddNumberToObject(t, "epochs", p->epochs_done);
+  cJSON_AddNumberToObject(t, "rank", 1);
+  const cJSON *last = cJSON_GetArrayItem(p->curve, cJSON_GetArraySize(p->curve) - 1);
+  if (last) {
+    double vloss = cJSON_GetArrayItem(last, 2)->valuedouble;
+    cJSON_AddNumberToObject(t, "train_loss", cJSON_GetArrayItem(last, 1)->valuedouble);
+    cJSON_AddNumberToObject(t, "val_loss", vloss);
+    cJSON_AddNumberToObject(t, metric, regression ? sqrt(vloss) * p->target.std : cJSON_GetArrayItem(last, 3)->valuedouble);
+  }
+  return root;
+}
+
+static void write_run_page(const caviar_panda *p, train_page *tp, bool running) {
+  if (!tp->path[0] || tp->st != CAVIAR_OK) return;
+  cJSON *summary = run_summary(p, tp, running);
+  char *curves = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&curves, &size);
+  if (f) {
+    fputs("trial,epoch,train_loss,val_loss,val_acc\n", f);
+    const cJSON *row;
+    cJSON_ArrayForEach(row, p->curve)
+      fprintf(f, "%u,%d,%.9g,%.9g,%.9g\n", (unsigned)p->trial, cJSON_GetArrayItem(row, 0)->valueint,
+              cJSON_GetArrayItem(row, 1)->valuedouble, cJSON_GetArrayItem(row, 2)->valuedouble,
+              cJSON_GetArrayItem(row, 3)->valuedouble);
+    fclose(f);
+  }
+  caviar_page_live live = {.running = running, .reload_s = 30, .state = "finished"};
+  if (summary && curves) tp->st = caviar_report_page_write(tp->path, "train", summary, curves, &live, NULL, &tp->err);
+  else tp->st = caviar_fail(&tp->err, CAVIAR_ERUNTIME, "out of memory drawing %s", tp->path);
+  tp->last = caviar_now();
+  free(curves);
+  cJSON_Delete(summary);
+}
+
 static void print_epoch(const caviar_panda *p, int epoch, float train_loss, float val_loss, float val_acc, float lr,
                         void *ctx) {
-  (void)ctx;
+  train_page *tp = ctx;
+  if (caviar_now() - tp->last >= 30) write_run_page(p, tp, true);
   if (p->shape.classes == 1)
     printf("epoch %4d  train_loss %.4f  val_loss %.4f  val_rmse %.4g  lr %.4g\n", epoch, (double)train_loss,
            (double)val_loss, sqrt((double)val_loss) * p->target.std, (double)lr);
@@ -209,6 +278,18 @@ int caviar_cmd_train(int argc, char **argv) {
     caviar_labels_look_real(&data, warning, sizeof warning);
     if (warning[0]) fprintf(stderr, "caviar: warning: %s\n", warning);
   }
+  /* The run's page: --report, else beside the model or checkpoint. */
+  train_page page = {.source = a.config ? a.config : a.from ? a.from : resumed ? a.checkpoint : "default spec",
+                     .device = device, .data = &data, .last = caviar_now(), .st = CAVIAR_OK};
+  const char *beside = a.out ? a.out : a.checkpoint;
+  if (a.report) snprintf(page.path, sizeof page.path, "%s", a.report);
+  else if (beside) {
+    snprintf(page.path, sizeof page.path, "%s", beside);
+    char *dot = strrchr(page.path, '.'), *slash = strrchr(page.path, '/');
+    if (dot && (!slash || dot > slash)) *dot = '\0';
+    strncat(page.path, ".html", sizeof page.path - strlen(page.path) - 1);
+  }
+  if (st == CAVIAR_OK && page.path[0]) st = caviar_atomic_check(page.path, &err);
   if (st == CAVIAR_OK) {
     char params[2048];
     caviar_hparams_json(&p.hp, params, sizeof params);
@@ -217,7 +298,11 @@ int caviar_cmd_train(int argc, char **argv) {
             (unsigned long long)p.seed, p.data.validation);
     if (a.data_dir || a.seed_given)
       caviar_warn_overlap(&origin, a.from ? a.from : a.checkpoint, &data.train, data.split.val, data.split.n_val, "validation");
-    st = caviar_panda_train(&p, be, &data, a.epochs, a.checkpoint, print_epoch, NULL, &err);
+    st = caviar_panda_train(&p, be, &data, a.epochs, a.checkpoint, print_epoch, &page, &err);
+    if (st == CAVIAR_OK) {
+      write_run_page(&p, &page, false);
+      if (page.st != CAVIAR_OK) st = page.st, err = page.err;
+    }
   }
   if (st == CAVIAR_OK && a.out) {
     caviar_model model;

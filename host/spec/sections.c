@@ -143,8 +143,7 @@ caviar_status caviar_parse_early_terminate(const caviar_json_ctx *ctx, const cJS
   return CAVIAR_OK;
 }
 
-/* A path from the spec, relative ones resolved against the spec's folder. */
-static caviar_status spec_path(const caviar_json_ctx *ctx, const cJSON *item, const char *path,
+caviar_status caviar_spec_path(const caviar_json_ctx *ctx, const cJSON *item, const char *path,
                                const char *base_dir, char **out) {
   const char *s;
   if (caviar_json_string(ctx, item, path, &s)) return CAVIAR_EINPUT;
@@ -208,7 +207,7 @@ static caviar_status parse_data_keys(const caviar_json_ctx *ctx, const cJSON *it
       return caviar_json_fail(ctx, train ? "data.train" : test ? "data.test" : "data.label_column",
                               "only used with format csv (idx reads dir)");
     if (dir) {
-      st = spec_path(ctx, dir, "data.dir", base_dir, &out->dir);
+      st = caviar_spec_path(ctx, dir, "data.dir", base_dir, &out->dir);
     } else {
       out->dir = caviar_strdup(CAVIAR_DEFAULT_DATA_DIR, ctx->err);
       if (!out->dir) st = CAVIAR_ERUNTIME;
@@ -218,7 +217,7 @@ static caviar_status parse_data_keys(const caviar_json_ctx *ctx, const cJSON *it
     if (!train) return caviar_json_fail(ctx, "data.train", "missing (format csv needs a train file)");
     if (!test)
       return caviar_json_fail(ctx, "data.test", "missing (format csv needs a test file, or a fraction of train)");
-    st = spec_path(ctx, train, "data.train", base_dir, &out->train_csv);
+    st = caviar_spec_path(ctx, train, "data.train", base_dir, &out->train_csv);
     if (st == CAVIAR_OK && cJSON_IsNumber(test)) {
       out->test_fraction = test->valuedouble;
       if (!(out->test_fraction > 0 && out->test_fraction <= 0.9))
@@ -228,7 +227,7 @@ static caviar_status parse_data_keys(const caviar_json_ctx *ctx, const cJSON *it
       if (!cJSON_IsString(test))
         return caviar_json_fail(ctx, "data.test", "expected a file or a fraction of train, got %s",
                                 caviar_json_type_name(test));
-      st = spec_path(ctx, test, "data.test", base_dir, &out->test_csv);
+      st = caviar_spec_path(ctx, test, "data.test", base_dir, &out->test_csv);
     }
     if (st == CAVIAR_OK && label_column) st = parse_label_column(ctx, label_column, out);
   }

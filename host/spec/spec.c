@@ -13,7 +13,7 @@ extern const unsigned long caviar_default_spec_len;
 
 static const char *const top_keys[] = {"name",   "description", "method", "metric", "parameters",     "early_terminate",
                                        "trials", "population",  "seed",   "data",   "model",          "coarse_to_fine",
-                                       "tpe",    NULL};
+                                       "tpe",    "tensorboard", NULL};
 static const char *const methods[] = {"grid", "random", "coarse-to-fine", "sobol", "tpe", NULL};
 
 const char *caviar_method_name(caviar_method method) { return methods[method]; }
@@ -60,6 +60,11 @@ static caviar_status parse_document(const caviar_json_ctx *ctx, const cJSON *roo
     if (!(spec->name = caviar_strdup(text, ctx->err))) return CAVIAR_ERUNTIME;
   }
   if (description && caviar_json_string(ctx, description, "description", &text)) return CAVIAR_EINPUT;
+  const cJSON *tensorboard = cJSON_GetObjectItemCaseSensitive(root, "tensorboard");
+  if (tensorboard) {
+    caviar_status st = caviar_spec_path(ctx, tensorboard, "tensorboard", base_dir, &spec->tensorboard);
+    if (st != CAVIAR_OK) return st;
+  }
 
   const cJSON *method = cJSON_GetObjectItemCaseSensitive(root, "method");
   if (!method) return caviar_json_fail(ctx, "method", "missing (expected grid, random, coarse-to-fine, sobol or tpe)");
@@ -201,6 +206,7 @@ caviar_status caviar_spec_load_default(caviar_spec *out, caviar_error *err) {
 void caviar_spec_free(caviar_spec *spec) {
   free(spec->source);
   free(spec->name);
+  free(spec->tensorboard);
   free(spec->text);
   caviar_data_spec_free(&spec->data);
   caviar_space_free(&spec->space);

@@ -18,6 +18,9 @@ caviar_status caviar_parse_hp_value(const caviar_json_ctx *ctx, const cJSON *ite
 caviar_status caviar_parse_metric(const caviar_json_ctx *ctx, const cJSON *item, caviar_metric *out);
 caviar_status caviar_parse_early_terminate(const caviar_json_ctx *ctx, const cJSON *item, int epochs,
                                            caviar_early_terminate *out);
+/* A path from the spec, relative ones resolved against the spec's folder (malloc'd into *out). */
+caviar_status caviar_spec_path(const caviar_json_ctx *ctx, const cJSON *item, const char *path, const char *base_dir,
+                               char **out);
 caviar_status caviar_parse_data(const caviar_json_ctx *ctx, const cJSON *item, const char *base_dir,
                                 caviar_data_spec *out);
 /* The model section: fixed hyperparameters, epochs, keep, and task (-1 when not given). */

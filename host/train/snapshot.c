@@ -613,6 +613,7 @@ caviar_status caviar_state_epoch_end(run_state *s, unsigned flags, caviar_error 
       st->snapshots++;
     }
   }
+  if (status == CAVIAR_OK && sw->each_epoch) status = sw->each_epoch(s->result, sw->each_epoch_ctx, err);
   if (status == CAVIAR_OK && sw->results &&
       (stop || at_rung(s) || now - s->last_results >= (sw->results_every > 0 ? sw->results_every : 0))) {
     s->result->wall_seconds = s->prior_wall + now - s->start;

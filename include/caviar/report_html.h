@@ -1,17 +1,48 @@
 #ifndef CAVIAR_REPORT_HTML_H
 #define CAVIAR_REPORT_HTML_H
-/* One self-contained HTML page of a sweep's output folder: the spec, the leaderboard with the swept
- * parameters, every picture scripts/plot_sweep.py left there embedded as a data: URI, and each
- * trial's details (parameters, learning curve, PBT lineage). It references nothing outside itself
- * and is well-formed XML (XHTML syntax), so any XML parser can check it. */
+/* One self-contained HTML page of a sweep: its facts, charts drawn here as inline SVG (learning
+ * curves, optimization history, the metric against each swept parameter on the scale it was
+ * sampled on, parallel coordinates, coarse-to-fine boxes, PBT lineage), the leaderboard, each
+ * leading trial's details and the spec. It references nothing outside itself, needs no script
+ * and is well-formed XML (XHTML syntax), so any XML parser can check it.
+ *
+ * The page is a function of two things a sweep (or anything else with trials) provides: the
+ * summary (summary.json's object: "trials" with id, status, epochs, params and the metric; the
+ * optional "spec", "rungs", "brackets", "rounds", "data") and the learning curves (curves.csv's
+ * text: trial,epoch,train_loss,val_loss,val_acc). */
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdio.h>
 
 #include "caviar/status.h"
 
 CAVIAR_C_BEGIN
 
-/* Reads dir/summary.json and dir/curves.csv (and any of the plot script's PNGs in dir) and writes
- * the page atomically to out_path; *pictures gets how many pictures it embedded. */
-caviar_status caviar_report_html(const char *dir, const char *out_path, int *pictures, caviar_error *err);
+typedef struct caviar_page_live {
+  bool running;      /* still running: the page reloads itself every reload_s seconds */
+  int reload_s;
+  const char *state; /* a word or two for the note ("running", "finished", "stopped"); NULL: none */
+} caviar_page_live;
+
+/* How many charts the page drew, for messages and tests. */
+typedef struct caviar_page_info {
+  int charts;
+} caviar_page_info;
+
+/* Writes the page to f. kind names what it shows ("sweep", "train"). */
+void caviar_report_page(FILE *f, const char *kind, const cJSON *summary, const char *curves,
+                        const caviar_page_live *live, caviar_page_info *info);
+
+/* Reads dir/summary.json and dir/curves.csv and writes the page atomically to out_path (live: NULL
+ * for a folder looked at afterwards). */
+caviar_status caviar_report_html(const char *dir, const char *out_path, const caviar_page_live *live,
+                                 caviar_page_info *info, caviar_error *err);
+
+/* The page of summary and curves written atomically to out_path. */
+caviar_status caviar_report_page_write(const char *out_path, const char *kind, const cJSON *summary,
+                                       const char *curves, const caviar_page_live *live, caviar_page_info *info,
+                                       caviar_error *err);
 
 CAVIAR_C_END
 

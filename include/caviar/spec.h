@@ -84,6 +84,7 @@ typedef struct caviar_spec {
   int rounds;         /* 1, or coarse_to_fine.rounds: coarse-to-fine, or tpe given a coarse_to_fine section */
   caviar_tpe_options tpe;
   caviar_keep keep;   /* model.keep */
+  char *tensorboard; /* where to write TensorBoard event files (relative: to the spec's folder), or NULL */
   char *text; /* the spec as given, kept for the run summary */
 } caviar_spec;
 

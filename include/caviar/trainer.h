@@ -101,6 +101,9 @@ typedef struct caviar_sweep {
   caviar_results_fn results; /* NULL: none until the end */
   void *results_ctx;
   double results_every;      /* seconds between calls of results away from rungs (<= 0: every epoch) */
+  caviar_results_fn each_epoch; /* NULL, or called with the results so far at every epoch boundary
+                                 * (after the journal and any snapshot; TensorBoard's files) */
+  void *each_epoch_ctx;
   caviar_sweep_state *state; /* NULL: no journal, no snapshots; resuming when it holds a snapshot */
   const volatile sig_atomic_t *stop; /* set (by a signal handler): stop at the next epoch boundary */
 } caviar_sweep;

@@ -1,0 +1,378 @@
+/* report.html as every sweep writes it: well-formed, self-contained, script-free; its charts
+ * match summary.json (a history mark per trial with the trial's value, a panel per swept
+ * parameter and none for one that took a single value, brackets, coarse-to-fine boxes, PBT
+ * lineage); it reloads itself while the sweep runs and stops when it is over; every text from a
+ * spec or a data file is escaped; axis ticks never overlap and read as numbers; 5,000 trials stay
+ * under a few MB; and, where Chromium is installed, a real browser renders it with the same marks. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "caviar/report_html.h"
+#include "io/svg_plot.h"
+#include "scratch.h"
+#include "synth_support.h"
+
+#define PYTHON "python3"
+
+static const char *const params_json =
+    "\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-3, \"max\": 1e-1},"
+    " \"beta1\": {\"distribution\": \"one_minus_log_uniform_values\", \"min\": 0.8, \"max\": 0.99,"
+    "  \"when\": {\"optimizer\": [\"adam\"]}},"
+    " \"hidden\": {\"values\": [8, 16]}, \"layers\": {\"values\": [1]}, \"activation\": {\"values\": [\"relu\", \"tanh\"]},"
+    " \"optimizer\": {\"values\": [\"momentum\", \"adam\"]}";
+/* Swept (more than one value): every parameter above but layers. */
+static const char *const swept[] = {"learning_rate (log scale)", "beta1 (1 - x on a log scale)", "hidden", "activation",
+                                    "optimizer"};
+
+static const char *spec_text(const char *method, const char *data) {
+  static char text[4096];
+  if (!strcmp(method, "random"))
+    snprintf(text, sizeof text,
+             "{\"method\": \"random\", \"trials\": 18, \"seed\": 1, \"model\": {\"batch_size\": 32},"
+             " \"data\": {\"dir\": \"%s\"}, \"parameters\": {%s}, \"early_terminate\": {\"type\": \"successive_halving\","
+             " \"min_epochs\": 1, \"max_epochs\": 4, \"eta\": 3}}",
+             data, params_json);
+  else if (!strcmp(method, "hyperband"))
+    snprintf(text, sizeof text,
+             "{\"method\": \"random\", \"seed\": 1, \"model\": {\"batch_size\": 32}, \"data\": {\"dir\": \"%s\"},"
+             " \"parameters\": {%s}, \"early_terminate\": {\"type\": \"hyperband\", \"min_iter\": 1, \"max_iter\": 9,"
+             " \"eta\": 3}}",
+             data, params_json);
+  else if (!strcmp(method, "pbt"))
+    snprintf(text, sizeof text,
+             "{\"method\": \"random\", \"trials\": 8, \"seed\": 1, \"model\": {\"batch_size\": 32, \"epochs\": 6},"
+             " \"data\": {\"dir\": \"%s\"}, \"parameters\": {%s}, \"early_terminate\": {\"type\": \"pbt\", \"interval\": 2}}",
+             data, params_json);
+  else
+    snprintf(text, sizeof text,
+             "{\"method\": \"coarse-to-fine\", \"trials\": 9, \"seed\": 1, \"model\": {\"batch_size\": 32},"
+             " \"coarse_to_fine\": {\"rounds\": 3, \"zoom\": 0.5, \"top_k\": 3}, \"data\": {\"dir\": \"%s\"},"
+             " \"parameters\": {%s}, \"early_terminate\": {\"type\": \"successive_halving\", \"min_epochs\": 1,"
+             " \"max_epochs\": 3, \"eta\": 3}}",
+             data, params_json);
+  return text;
+}
+
+/* Runs a sweep of the method's spec into DIR (under the scratch folder) and returns DIR. */
+static const char *sweep_of(const char *method, const char *extra_args) {
+  static char out[1024];
+  const char *data = synth_idx_dir("report", 800, 200, 16, 4, 3.0, true);
+  char file[64];
+  snprintf(file, sizeof file, "%s.json", method);
+  scratch_write_text(file, spec_text(method, data));
+  snprintf(out, sizeof out, "%s", scratch_path(method));
+  char args[4096];
+  snprintf(args, sizeof args, "sweep %s -o %s -q --force %s", scratch_path(file), out, extra_args ? extra_args : "");
+  cli_result r = run_caviar(args);
+  cr_assert_eq(r.status, 0, "%s: %s", method, r.err);
+  cli_result_free(&r);
+  return out;
+}
+
+/* tests/check_report.py's verdict on a page: well-formed, self-contained, and what it holds. */
+static cJSON *check_report(const char *page) {
+  char cmd[2048], *text;
+  snprintf(cmd, sizeof cmd, PYTHON " " CAVIAR_SOURCE_DIR "/tests/check_report.py %s", page);
+  int rc = scratch_shell(cmd, &text);
+  cr_assert_eq(rc, 0, "%s", text ? text : "");
+  cJSON *json = cJSON_Parse(text);
+  cr_assert_not_null(json, "%s", text);
+  free(text);
+  return json;
+}
+
+static bool has_label(const cJSON *verdict, const char *label) {
+  const cJSON *l;
+  cJSON_ArrayForEach(l, cJSON_GetObjectItem(verdict, "chart_labels")) if (cJSON_IsString(l) && !strcmp(l->valuestring, label)) return true;
+  return false;
+}
+
+/* The page a sweep wrote checked against its summary.json. */
+static cJSON *check_sweep_page(const char *dir, bool pbt) {
+  char page[1200], path[1200];
+  snprintf(page, sizeof page, "%s/report.html", dir);
+  snprintf(path, sizeof path, "%s/summary.json", dir);
+  cJSON *verdict = check_report(page), *summary = scratch_read_json(path);
+  cr_expect(!cJSON_IsTrue(cJSON_GetObjectItem(verdict, "refresh")), "a finished sweep's page still reloads itself");
+  cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(verdict, "fragments_ok")), "a link to a missing anchor");
+  cr_expect(has_label(verdict, "Optimization history") && has_label(verdict, "Parallel coordinates"));
+  /* PBT's copies take the donor's names and shapes: those may end with one value each. */
+  for (size_t i = 0; i < (pbt ? 1 : sizeof swept / sizeof *swept); i++)
+    cr_expect(has_label(verdict, swept[i]), "no chart of %s", swept[i]);
+  cr_expect(!has_label(verdict, "layers"), "layers took one value but is plotted as swept");
+  /* A history mark per trial that trained, at the trial's own value. */
+  const cJSON *marks = cJSON_GetObjectItem(verdict, "marks"), *t;
+  int trained = 0;
+  cJSON_ArrayForEach(t, cJSON_GetObjectItem(summary, "trials")) {
+    if (cJSON_GetObjectItem(t, "epochs")->valueint == 0) continue;
+    trained++;
+    char id[16];
+    snprintf(id, sizeof id, "%d", cJSON_GetObjectItem(t, "trial")->valueint);
+    const cJSON *mark = cJSON_GetObjectItem(marks, id), *v = cJSON_GetObjectItem(t, "val_acc");
+    cr_assert_not_null(mark, "trial %s has no mark", id);
+    if (cJSON_IsNumber(v)) cr_expect(fabs(mark->valuedouble - v->valuedouble) < 1e-6, "trial %s: mark %g, summary %g", id, mark->valuedouble, v->valuedouble);
+  }
+  cr_expect_eq(cJSON_GetArraySize(marks), trained, "%d marks for %d trials", cJSON_GetArraySize(marks), trained);
+  cJSON_Delete(summary);
+  return verdict;
+}
+
+Test(report, a_successive_halving_sweep_writes_a_page_whose_marks_match_its_summary) {
+  cJSON *v = check_sweep_page(sweep_of("random", NULL), false);
+  cr_expect(has_label(v, "Learning curves"));
+  cr_expect_eq(cJSON_GetObjectItem(v, "pictures")->valueint, 0, "no PNG: the charts are SVG");
+  cJSON_Delete(v);
+}
+
+Test(report, hyperband_gets_a_learning_curve_panel_per_bracket) {
+  const char *dir = sweep_of("hyperband", NULL);
+  cJSON *v = check_sweep_page(dir, false);
+  char path[1200];
+  snprintf(path, sizeof path, "%s/summary.json", dir);
+  cJSON *summary = scratch_read_json(path);
+  int brackets = cJSON_GetArraySize(cJSON_GetObjectItem(summary, "brackets"));
+  cr_assert_gt(brackets, 1);
+  for (int b = 0; b < brackets; b++) {
+    char label[64];
+    snprintf(label, sizeof label, "Learning curves of bracket %d", b);
+    cr_expect(has_label(v, label), "no panel for bracket %d", b);
+  }
+  cJSON_Delete(summary);
+  cJSON_Delete(v);
+}
+
+Test(report, pbt_gets_its_lineage_and_coarse_to_fine_its_boxes) {
+  cJSON *v = check_sweep_page(sweep_of("pbt", NULL), true);
+  cr_expect(has_label(v, "PBT lineage"));
+  cr_expect_eq(cJSON_GetObjectItem(v, "boxes")->valueint, 0);
+  cJSON_Delete(v);
+  v = check_sweep_page(sweep_of("c2f", NULL), false);
+  cr_expect(!has_label(v, "PBT lineage"));
+  /* Rounds 2 and 3 zoom learning_rate and beta1: a box on each of those panels. */
+  cr_expect_geq(cJSON_GetObjectItem(v, "boxes")->valueint, 2, "%d boxes", cJSON_GetObjectItem(v, "boxes")->valueint);
+  cJSON_Delete(v);
+}
+
+Test(report, the_page_reloads_while_the_sweep_runs_and_stops_when_it_is_over) {
+  const char *data = synth_idx_dir("report", 800, 200, 16, 4, 3.0, true);
+  scratch_write_text("live.json", spec_text("random", data));
+  char args[2400], page[1200];
+  const char *out = scratch_path("live");
+  snprintf(page, sizeof page, "%s/report.html", out);
+  snprintf(args, sizeof args, "sweep %s -o %s -q --results-every 0 --snapshot-every 0", scratch_path("live.json"), out);
+  cli_result r = run_caviar_with("CAVIAR_KILL_AT=epoch:3", args);
+  cr_assert_neq(r.status, 0, "the sweep was not killed");
+  cli_result_free(&r);
+  cJSON *v = check_report(page);
+  cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(v, "refresh")), "a running sweep's page does not reload itself");
+  cJSON_Delete(v);
+  char *html = scratch_read(page, NULL);
+  cr_expect(strstr(html, "is <b>running</b>") != NULL, "the page does not say the sweep runs");
+  free(html);
+  snprintf(args, sizeof args, "sweep --resume %s -q", out);
+  r = run_caviar(args);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cli_result_free(&r);
+  v = check_report(page);
+  cr_expect(!cJSON_IsTrue(cJSON_GetObjectItem(v, "refresh")), "the finished sweep's page still reloads itself");
+  cJSON_Delete(v);
+  html = scratch_read(page, NULL);
+  cr_expect(strstr(html, "is <b>finished</b>") != NULL, "the page does not say the sweep is over");
+  free(html);
+}
+
+Test(report, every_text_from_the_spec_and_the_data_files_is_escaped) {
+  /* A CSV whose file name, header and label names carry markup, under a spec whose name and
+   * description do. */
+  FILE *f = fopen(scratch_path("x<b>&amp;'.csv"), "w");
+  cr_assert_not_null(f);
+  fputs("<i>label</i>,a&b,\"c<d\"\n", f);
+  for (int i = 0; i < 200; i++)
+    fprintf(f, "%s,%d,%d\n", i % 2 ? "<script>alert(1)</script>" : "cat&dog", i % 7, (i * 13) % 11 + (i % 2) * 9);
+  fclose(f);
+  char text[2048];
+  snprintf(text, sizeof text,
+           "{\"name\": \"</title><script>alert(1)</script>\", \"description\": \"a & b < c \\\"quoted\\\" 'single'\","
+           " \"method\": \"random\", \"trials\": 3, \"model\": {\"batch_size\": 16, \"epochs\": 2},"
+           " \"data\": {\"format\": \"csv\", \"train\": \"%s\", \"test\": 0.2, \"label_column\": \"<i>label</i>\"},"
+           " \"parameters\": {\"learning_rate\": {\"values\": [0.01, 0.03]}}}",
+           scratch_path("x<b>&amp;'.csv"));
+  scratch_write_text("hostile.json", text);
+  char args[2400], page[1200];
+  snprintf(args, sizeof args, "sweep %s -q -o %s", scratch_path("hostile.json"), scratch_path("hostile-out"));
+  cli_result r = run_caviar(args);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cli_result_free(&r);
+  snprintf(page, sizeof page, "%s/report.html", scratch_path("hostile-out"));
+  cJSON *v = check_report(page); /* well-formed and without a script element */
+  cJSON_Delete(v);
+  char *html = scratch_read(page, NULL);
+  cr_expect(strstr(html, "<script") == NULL, "markup from the spec or data reached the page unescaped");
+  cr_expect(strstr(html, "&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt;") != NULL, "the spec's name is missing");
+  cr_expect(strstr(html, "a &amp; b &lt; c &quot;quoted&quot; &#39;single&#39;") != NULL, "the description is missing");
+  cr_expect(strstr(html, "x&lt;b&gt;&amp;amp;&#39;.csv") != NULL, "the data file's name is missing");
+  free(html);
+}
+
+Test(report, a_missing_folder_is_one_line_and_report_redraws_an_old_folder) {
+  cli_result r = run_caviar("report /nonexistent/sweep");
+  cr_expect_eq(r.status, 2);
+  cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+  cr_expect(strstr(r.err, "/nonexistent/sweep/summary.json: cannot read") != NULL, "%s", r.err);
+  cli_result_free(&r);
+  const char *dir = sweep_of("random", NULL);
+  char args[1400], page[1200];
+  snprintf(page, sizeof page, "%s", scratch_path("elsewhere.html"));
+  snprintf(args, sizeof args, "report %s -o %s", dir, page);
+  r = run_caviar(args);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_expect(strstr(r.err, "chart(s)") != NULL, "%s", r.err);
+  cli_result_free(&r);
+  cJSON *v = check_report(page);
+  cr_expect(!cJSON_IsTrue(cJSON_GetObjectItem(v, "refresh")), "a page of an old folder reloads itself");
+  cr_expect_geq(cJSON_GetObjectItem(v, "charts")->valueint, 8);
+  cJSON_Delete(v);
+}
+
+/* ---- axes ---- */
+
+static void expect_readable(const svg_axis *a, const char *what) {
+  svg_ticks t;
+  svg_axis_ticks(a, &t);
+  cr_expect_geq(t.n, 2, "%s: %d ticks", what, t.n);
+  double lo = fmin(a->lo, a->hi), hi = fmax(a->lo, a->hi);
+  for (int i = 0; i < t.n; i++) {
+    cr_expect(t.at[i] >= lo - 1e-12 * fabs(lo) && t.at[i] <= hi + 1e-12 * fabs(hi), "%s: tick %g outside [%g, %g]", what,
+              t.at[i], lo, hi);
+    if (a->scale == SVG_INTEGER) cr_expect_eq(t.at[i], floor(t.at[i]), "%s: tick %g is not a whole number", what, t.at[i]);
+    cr_expect(strlen(t.label[i]) <= 10, "%s: label %s is not short", what, t.label[i]);
+    if (i == 0) continue;
+    double d = fabs(svg_px(a, t.at[i]) - svg_px(a, t.at[i - 1]));
+    double need = a->vertical ? 12 : (svg_text_width(t.label[i]) + svg_text_width(t.label[i - 1])) / 2 + 4;
+    cr_expect(d >= need, "%s: labels %s and %s overlap (%g px apart, %g needed)", what, t.label[i - 1], t.label[i], d, need);
+    cr_expect(strcmp(t.label[i], t.label[i - 1]) != 0, "%s: two ticks read %s", what, t.label[i]);
+  }
+}
+
+static bool has_tick(const svg_axis *a, const char *label) {
+  svg_ticks t;
+  svg_axis_ticks(a, &t);
+  for (int i = 0; i < t.n; i++)
+    if (!strcmp(t.label[i], label)) return true;
+  return false;
+}
+
+Test(report, log_ticks_read_as_numbers_and_betas_on_their_one_minus_scale) {
+  svg_axis lr = {.scale = SVG_LOG, .lo = 1e-4, .hi = 1, .px0 = 0, .px1 = 300};
+  expect_readable(&lr, "lr");
+  cr_expect(has_tick(&lr, "1e-4") && has_tick(&lr, "0.001") && has_tick(&lr, "0.01") && has_tick(&lr, "1"));
+  svg_axis beta = {.scale = SVG_ONE_MINUS, .lo = 0.9, .hi = 0.999, .px0 = 0, .px1 = 300};
+  expect_readable(&beta, "beta");
+  cr_expect(has_tick(&beta, "0.9") && has_tick(&beta, "0.99") && has_tick(&beta, "0.999"));
+  /* On that scale 0.99 sits halfway between 0.9 and 0.999. */
+  cr_expect(fabs(svg_px(&beta, 0.99) - 150) < 1e-9);
+  svg_axis epochs = {.scale = SVG_INTEGER, .lo = 1, .hi = 3, .px0 = 0, .px1 = 600};
+  svg_ticks t;
+  svg_axis_ticks(&epochs, &t);
+  cr_expect_eq(t.n, 3, "epochs 1..3 get ticks 1, 2, 3, not halves (%d ticks)", t.n);
+}
+
+Test(report, ticks_never_overlap_on_any_range_scale_or_width) {
+  srand(7);
+  const svg_scale scales[] = {SVG_LINEAR, SVG_INTEGER, SVG_LOG, SVG_ONE_MINUS};
+  for (int k = 0; k < 4000; k++) {
+    /* As long as the report's axes are or longer: 200 px across, 100 up. */
+    svg_axis a = {.scale = scales[k % 4], .px0 = 0, .px1 = 200 + rand() % 800, .vertical = k % 3 == 0};
+    double u = (double)rand() / RAND_MAX, v = (double)rand() / RAND_MAX;
+    switch (a.scale) {
+      case SVG_LOG: a.lo = pow(10, -8 + 8 * u), a.hi = a.lo * pow(10, 0.2 + 7 * v); break;
+      case SVG_ONE_MINUS: a.lo = 1 - pow(10, -0.3 - 2 * u), a.hi = 1 - (1 - a.lo) * pow(10, -0.2 - 3 * v); break;
+      case SVG_INTEGER: a.lo = floor(100 * u), a.hi = a.lo + 2 + floor(5000 * v * v); break;
+      default: a.lo = -1e3 * u * u, a.hi = a.lo + 1e-3 * (1 + fabs(a.lo)) + 1e4 * v * v * v; break;
+    }
+    if (a.vertical) a.px0 = 400, a.px1 = 400 - (100 + rand() % 300);
+    char what[96];
+    snprintf(what, sizeof what, "scale %d [%g, %g] over %g px", a.scale, a.lo, a.hi, fabs(a.px1 - a.px0));
+    expect_readable(&a, what);
+  }
+}
+
+/* ---- size ---- */
+
+Test(report, five_thousand_trials_stay_under_five_megabytes) {
+  /* A summary and curves as a 5,000-trial successive-halving sweep leaves them (eta 3, up to 81
+   * epochs), six swept parameters: the page is a function of these two alone. */
+  const int n = 5000;
+  cJSON *summary = cJSON_CreateObject(), *spec = cJSON_Parse(
+      "{\"name\": \"big\", \"method\": \"random\", \"metric\": {\"name\": \"val_acc\", \"goal\": \"maximize\"},"
+      " \"parameters\": {\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-4, \"max\": 1},"
+      " \"beta1\": {\"distribution\": \"one_minus_log_uniform_values\", \"min\": 0.8, \"max\": 0.999},"
+      " \"dropout\": {\"min\": 0, \"max\": 0.5}, \"hidden\": {\"values\": [64, 128, 256]},"
+      " \"activation\": {\"values\": [\"relu\", \"tanh\"]}, \"l2\": {\"values\": [0, 1e-5]}}}");
+  cJSON_AddItemToObject(summary, "spec", spec);
+  cJSON_AddStringToObject(summary, "metric", "val_acc");
+  cJSON *rungs = cJSON_AddArrayToObject(summary, "rungs");
+  for (int e = 1; e <= 81; e *= 3) cJSON_AddItemToArray(rungs, cJSON_CreateNumber(e));
+  cJSON *trials = cJSON_AddArrayToObject(summary, "trials");
+  char *curves = NULL;
+  size_t curves_size = 0;
+  FILE *c = open_memstream(&curves, &curves_size);
+  fputs("trial,epoch,train_loss,val_loss,val_acc\n", c);
+  srand(3);
+  static const char *const acts[] = {"relu", "tanh"};
+  for (int i = 0; i < n; i++) {
+    /* A third of the trials reach each next rung. */
+    int epochs = i % 81 == 0 ? 81 : i % 27 == 0 ? 27 : i % 9 == 0 ? 9 : i % 3 == 0 ? 3 : 1;
+    cJSON *t = cJSON_CreateObject(), *p = cJSON_CreateObject();
+    cJSON_AddNumberToObject(t, "trial", i);
+    cJSON_AddNumberToObject(t, "rank", i + 1);
+    cJSON_AddStringToObject(t, "status", epochs == 81 ? "survived" : "culled");
+    cJSON_AddNumberToObject(t, "epochs", epochs);
+    cJSON_AddNumberToObject(p, "learning_rate", pow(10, -4 + 4.0 * rand() / RAND_MAX));
+    cJSON_AddNumberToObject(p, "beta1", 1 - pow(10, -0.7 - 2.3 * rand() / RAND_MAX));
+    cJSON_AddNumberToObject(p, "dropout", 0.5 * rand() / RAND_MAX);
+    cJSON_AddNumberToObject(p, "hidden", 64 << (rand() % 3));
+    cJSON_AddStringToObject(p, "activation", acts[rand() % 2]);
+    cJSON_AddNumberToObject(p, "l2", rand() % 2 ? 1e-5 : 0);
+    cJSON_AddItemToObject(t, "params", p);
+    double acc = 0;
+    for (int e = 1; e <= epochs; e++) {
+      acc = 0.9 - 0.5 / (e + 1) - 0.1 * rand() / RAND_MAX;
+      fprintf(c, "%d,%d,%.9g,%.9g,%.9g\n", i, e, 1 - acc, 1.1 - acc, acc);
+    }
+    cJSON_AddNumberToObject(t, "val_acc", acc);
+    cJSON_AddItemToArray(trials, t);
+  }
+  fclose(c);
+  char *page = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&page, &size);
+  caviar_page_live live = {.running = true, .reload_s = 30};
+  caviar_page_info info = {0};
+  caviar_report_page(f, "sweep", summary, curves, &live, &info);
+  fclose(f);
+  printf("report.html of %d trials: %.2f MB, %d charts\n", n, size / 1e6, info.charts);
+  cr_expect_lt(size, 5000000, "%zu bytes", size);
+  cr_expect_eq(info.charts, 1 + 1 + 6 + 1, "curves, history, 6 parameters, parallel coordinates: %d", info.charts);
+  free(page);
+  free(curves);
+  cJSON_Delete(summary);
+}
+
+/* ---- in a browser ---- */
+
+Test(report, chromium_renders_the_page_with_a_mark_per_trial, .timeout = 240) {
+  if (system("command -v chromium > /dev/null 2>&1") != 0) cr_skip_test("chromium is not installed (scripts/setup.sh installs it where it can)");
+  const char *dir = sweep_of("random", NULL);
+  char cmd[2600], *text;
+  snprintf(cmd, sizeof cmd, PYTHON " " CAVIAR_SOURCE_DIR "/tests/check_report_browser.py %s", dir);
+  int rc = scratch_shell(cmd, &text);
+  cr_assert_eq(rc, 0, "%s", text ? text : "");
+  free(text);
+}
