@@ -5,7 +5,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "caviar/world.h"
@@ -110,4 +112,29 @@ int caviar_threads_option(const char *command, const char *text) {
     return caviar_usage_error(command, "--threads expects a whole number from 1 to 4096, got '%s'", text);
   omp_set_num_threads((int)n);
   return 0;
+}
+
+/* path's folder made real, then its last name: one spelling of a file that need not exist yet. */
+static bool real_name(const char *path, char *out, size_t size) {
+  char copy[PATH_MAX], real[PATH_MAX];
+  if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy) return false;
+  size_t n = strlen(copy);
+  while (n > 1 && copy[n - 1] == '/') copy[--n] = '\0';
+  char *slash = strrchr(copy, '/');
+  const char *folder = !slash ? "." : slash == copy ? "/" : copy;
+  const char *base = slash ? slash + 1 : copy;
+  if (slash && slash != copy) *slash = '\0';
+  if (!realpath(folder, real)) return false;
+  return snprintf(out, size, "%s/%s", real, base) < (int)size;
+}
+
+bool caviar_same_file(const char *x, const char *y) {
+  struct stat sx, sy;
+  if (stat(x, &sx) == 0 && stat(y, &sy) == 0) return sx.st_dev == sy.st_dev && sx.st_ino == sy.st_ino;
+  char rx[PATH_MAX + 256], ry[PATH_MAX + 256];
+  if (real_name(x, rx, sizeof rx) && real_name(y, ry, sizeof ry)) return strcmp(rx, ry) == 0;
+  size_t nx = strlen(x), ny = strlen(y);
+  while (nx > 1 && x[nx - 1] == '/') nx--;
+  while (ny > 1 && y[ny - 1] == '/') ny--;
+  return nx == ny && strncmp(x, y, nx) == 0;
 }

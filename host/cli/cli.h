@@ -35,6 +35,10 @@ int caviar_option_error(const char *command, const char *optstring, int optopt_v
 /* A whole decimal number in [0, max]; false for anything else ("12x", "-1", "", overflow). */
 bool caviar_parse_u64(const char *text, uint64_t max, uint64_t *out);
 
+/* Whether two names are one file or folder (dir/ and dir, two paths to it, one that does not exist
+ * yet spelled two ways). */
+bool caviar_same_file(const char *x, const char *y);
+
 /* A duration: seconds, or a number with s, m or h ("90", "90s", "10m", "1.5h"); > 0. */
 bool caviar_parse_duration(const char *text, double *seconds);
 

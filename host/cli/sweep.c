@@ -15,6 +15,7 @@
 #include "caviar/report.h"
 #include "caviar/sweep_state.h"
 #include "caviar/world.h"
+#include "caviar/writer_lock.h"
 #include "cli.h"
 
 /* The exit status of a sweep stopped by SIGINT or SIGTERM after saving its snapshot and results. */
@@ -85,16 +86,6 @@ typedef struct sweep_args {
   long long keep;
   double time_budget, snapshot_every, results_every;
 } sweep_args;
-
-/* Whether two names are one folder (dir/ and dir, or two paths to it). */
-static bool same_folder(const char *x, const char *y) {
-  char rx[PATH_MAX], ry[PATH_MAX];
-  if (realpath(x, rx) && realpath(y, ry)) return strcmp(rx, ry) == 0;
-  size_t nx = strlen(x), ny = strlen(y);
-  while (nx > 1 && x[nx - 1] == '/') nx--;
-  while (ny > 1 && y[ny - 1] == '/') ny--;
-  return nx == ny && strncmp(x, y, nx) == 0;
-}
 
 static int parse_args(int argc, char **argv, sweep_args *a) {
   static const struct option options[] = {{"out", required_argument, NULL, 'o'},
@@ -187,7 +178,7 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
   }
   if (argc - optind > 1) return caviar_usage_error("sweep", "expected at most one SPEC, got %d", argc - optind);
   a->spec_path = optind < argc ? argv[optind] : NULL;
-  if (a->resume && a->out_dir && !same_folder(a->resume, a->out_dir))
+  if (a->resume && a->out_dir && !caviar_same_file(a->resume, a->out_dir))
     return caviar_usage_error("sweep", "--resume %s and -o %s name different folders", a->resume, a->out_dir);
   if (a->resume && a->force) return caviar_usage_error("sweep", "--resume continues a sweep, --force replaces it: not both");
   if (!a->out_dir) a->out_dir = a->resume ? a->resume : "caviar-out";
@@ -262,6 +253,8 @@ static void install_stop_handlers(void) {
   sa.sa_flags = SA_RESTART;
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  /* A closed terminal or ssh session: as SIGTERM, a snapshot first. */
+  sigaction(SIGHUP, &sa, NULL);
   /* mpirun forwards SIGUSR1 to every rank (its own SIGINT becomes SIGTERM, then SIGKILL a second
    * later); Slurm's --signal=USR1@T asks ahead of a time limit. */
   sigaction(SIGUSR1, &sa, NULL);
@@ -515,7 +508,21 @@ int caviar_cmd_sweep(int argc, char **argv) {
   if (world && world->rank > 0) a.quiet = true;
   /* A dry run estimates on rank 0 alone; the other ranks have nothing to do. */
   if (world && a.dry_run && world->rank > 0) return finish(world, CAVIAR_OK, &err);
-  return sweep(&a, world);
+  /* One writer per folder: rank 0 holds it from here to the end, before anything is loaded or
+   * written; a second sweep or resume into it is refused at once. A dry run writes nothing. */
+  caviar_writer_lock lock;
+  caviar_lock_init(&lock);
+  if (!a.dry_run && caviar_world_rank(world) == 0) {
+    st = caviar_lock_folder(a.out_dir,
+                            a.resume ? "wait for it to end (the sweep there is running, or being resumed already)"
+                                     : "wait for it to end, or choose another -o",
+                            &lock, &err);
+    if (st != CAVIAR_OK) return finish(world, st, &err);
+    caviar_fault_point("locked");
+  }
+  rc = sweep(&a, world);
+  caviar_unlock(&lock);
+  return rc;
 }
 
 /* Loads (or, resuming, restores) the spec and applies the flags to it; a non-zero return is the
@@ -764,6 +771,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
   bool finished = false;
   if (st == CAVIAR_OK) {
     /* Saved before anything is printed: a reader that went away (| head) costs nothing. */
+    caviar_fault_point("final");
     st = caviar_report_write(a->out_dir, &info, &result, &err);
     finished = st == CAVIAR_OK && !result.interrupted;
     if (a->json) {

@@ -10,7 +10,9 @@
 #include "caviar/atomic_file.h"
 #include "caviar/model_file.h"
 #include "caviar/panda.h"
+#include "caviar/sweep_state.h"
 #include "caviar/trial_json.h"
+#include "caviar/writer_lock.h"
 #include "cli.h"
 
 static const char usage[] =
@@ -101,6 +103,9 @@ static int parse_args(int argc, char **argv, train_args *a) {
   if (argc - optind > 1) return caviar_usage_error("train", "expected at most one CONFIG, got %d", argc - optind);
   a->config = optind < argc ? argv[optind] : NULL;
   if (a->config && a->from) return caviar_usage_error("train", "give CONFIG or --from, not both");
+  if (a->out && a->checkpoint && caviar_same_file(a->out, a->checkpoint))
+    return caviar_usage_error("train", "-o %s and --checkpoint %s name the same file: the model would replace the checkpoint",
+                              a->out, a->checkpoint);
   return 0;
 }
 
@@ -185,12 +190,25 @@ int caviar_cmd_train(int argc, char **argv) {
   bool resumed;
   caviar_model origin;
   memset(&origin, 0, sizeof origin);
-  /* Where the run will write is checked before it trains, not after. */
-  caviar_status st = a.out ? caviar_atomic_check(a.out, &err) : CAVIAR_OK;
+  /* One writer per file: the checkpoint and the model are held for the whole run, before anything
+   * is read or written (a second run with either is refused at once); then where the run will
+   * write is checked before it trains, not after. */
+  caviar_writer_lock locks[2];
+  caviar_lock_init(&locks[0]);
+  caviar_lock_init(&locks[1]);
+  caviar_status st = CAVIAR_OK;
+  if (a.checkpoint)
+    st = caviar_lock_file(a.checkpoint, "wait for it to end, or choose another --checkpoint", &locks[0], &err);
+  if (st == CAVIAR_OK && a.out) st = caviar_lock_file(a.out, "wait for it to end, or choose another -o", &locks[1], &err);
+  if (st == CAVIAR_OK) caviar_fault_point("locked");
+  if (st == CAVIAR_OK && a.out) st = caviar_atomic_check(a.out, &err);
   if (st == CAVIAR_OK && a.checkpoint) st = caviar_atomic_check(a.checkpoint, &err);
-  if (st != CAVIAR_OK) return caviar_report(st, &err);
-  st = start(&a, &p, &resumed, &origin, &err);
-  if (st != CAVIAR_OK) return caviar_report(st, &err);
+  if (st == CAVIAR_OK) st = start(&a, &p, &resumed, &origin, &err);
+  if (st != CAVIAR_OK) {
+    caviar_unlock(&locks[1]);
+    caviar_unlock(&locks[0]);
+    return caviar_report(st, &err);
+  }
   if (resumed) {
     st = caviar_data_spec_copy(&p.data, &origin.data, &err);
     origin.has_data = st == CAVIAR_OK;
@@ -228,5 +246,7 @@ int caviar_cmd_train(int argc, char **argv) {
   if (be) be->destroy(be);
   caviar_panda_free(&p);
   caviar_model_free(&origin);
+  caviar_unlock(&locks[1]);
+  caviar_unlock(&locks[0]);
   return caviar_report(st, &err);
 }

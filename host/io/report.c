@@ -7,7 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include "caviar/hparams.h"
 #include "caviar/model_file.h"
 #include "caviar/trial_json.h"
+#include "caviar/writer_lock.h"
 #include "caviar/zoom.h"
 
 /* Every node summary.json is built from is checked: put and push add an item (or free it and
@@ -282,33 +282,19 @@ static void remove_stale(const char *dir) {
   }
 }
 
-/* Creates dir if needed and locks it against another caviar writing there at the same time (the
- * lock goes with the process, so a killed run never holds it); returns the locked descriptor. */
-static caviar_status open_dir(const char *dir, bool wait, int *fd, bool *busy, caviar_error *err) {
-  *busy = false;
+/* Creates dir if needed. The caller holds dir (writer_lock.h: one writer per folder), so what a
+ * killed run left there is no live run's. */
+static caviar_status open_dir(const char *dir, caviar_error *err) {
   if (mkdir(dir, 0755) != 0 && errno != EEXIST)
     return caviar_fail(err, CAVIAR_EINPUT, "%s: cannot create the output folder: %s", dir, strerror(errno));
-  struct stat sb;
-  if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-    return caviar_fail(err, CAVIAR_EINPUT, "%s: exists and is not a folder", dir);
-  *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (*fd < 0) return caviar_fail(err, CAVIAR_EINPUT, "%s: cannot open the output folder: %s", dir, strerror(errno));
-  if (flock(*fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0) {
-    close(*fd);
-    *fd = -1;
-    *busy = true;
-    return caviar_fail(err, CAVIAR_EINPUT, "%s: another caviar is writing its results there", dir);
-  }
+  char why[1200];
+  caviar_folder_problem(dir, why, sizeof why);
+  if (why[0]) return caviar_fail(err, CAVIAR_EINPUT, "%s: %s", dir, why);
   return CAVIAR_OK;
 }
 
 caviar_status caviar_report_prepare(const char *dir, caviar_error *err) {
-  int fd = -1;
-  bool busy;
-  struct stat sb;
-  bool existed = stat(dir, &sb) == 0;
-  caviar_status st = open_dir(dir, false, &fd, &busy, err);
-  if (busy) return CAVIAR_OK; /* it cleans up; this run waits its turn to write */
+  caviar_status st = open_dir(dir, err);
   if (st != CAVIAR_OK) return st;
   remove_stale(dir);
   /* A probe: root writes through permissions; a read-only file system or a full inode table it cannot. */
@@ -316,8 +302,6 @@ caviar_status caviar_report_prepare(const char *dir, caviar_error *err) {
   snprintf(probe, sizeof probe, "%s/.caviar-new-XXXXXX", dir);
   if (!mkdtemp(probe)) st = caviar_fail(err, CAVIAR_EINPUT, "%s: cannot write in the output folder: %s", dir, strerror(errno));
   else rmdir(probe);
-  close(fd);
-  if (!existed) rmdir(dir); /* made when the results are written; a run that fails leaves nothing */
   return st;
 }
 
@@ -395,9 +379,7 @@ static caviar_status swap_in(const char *dir, const char *stage, const char *old
 
 caviar_status caviar_report_write(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
                                   caviar_error *err) {
-  int fd = -1;
-  bool busy;
-  caviar_status st = open_dir(dir, true, &fd, &busy, err);
+  caviar_status st = open_dir(dir, err);
   if (st != CAVIAR_OK) return st;
   remove_stale(dir);
   char stage[4096], old[4096];
@@ -427,7 +409,6 @@ caviar_status caviar_report_write(const char *dir, const caviar_report_info *inf
       remove_tree(stage);
     }
   }
-  close(fd);
   return st;
 }
 

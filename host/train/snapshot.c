@@ -31,17 +31,18 @@
 #define SNAP_VERSION 2u
 
 void caviar_fault_point(const char *name) {
-  static char names[8][16];
-  static int counts[8];
+  static char names[16][16];
+  static int counts[16];
   const char *spec = getenv("CAVIAR_KILL_AT"), *only = getenv("CAVIAR_KILL_RANK");
   if (!spec) return;
   if (only && caviar_launcher_rank() != atoi(only)) return;
   int k = 0;
-  while (k < 8 && names[k][0] && strcmp(names[k], name) != 0) k++;
-  if (k == 8) return;
+  while (k < 16 && names[k][0] && strcmp(names[k], name) != 0) k++;
+  if (k == 16) return;
   if (!names[k][0]) snprintf(names[k], sizeof names[k], "%s", name);
   int count = ++counts[k];
-  /* NAME:K[:INT|:TERM], comma-separated: the K-th pass of NAME raises SIGKILL (or the signal named). */
+  /* NAME:K[:INT|:TERM|:HUP|:USR1|:STOP], comma-separated: the K-th pass of NAME raises SIGKILL (or the
+   * signal named). */
   char entry[64];
   for (const char *p = spec; *p;) {
     size_t len = strcspn(p, ",");
@@ -54,7 +55,9 @@ void caviar_fault_point(const char *name) {
     if (strcmp(entry, name) != 0 || atoi(colon + 1) != count) continue;
     raise(sig && !strcmp(sig + 1, "INT")    ? SIGINT
           : sig && !strcmp(sig + 1, "TERM") ? SIGTERM
+          : sig && !strcmp(sig + 1, "HUP")  ? SIGHUP
           : sig && !strcmp(sig + 1, "USR1") ? SIGUSR1
+          : sig && !strcmp(sig + 1, "STOP") ? SIGSTOP
                                             : SIGKILL);
   }
 }

@@ -74,13 +74,6 @@ caviar_status caviar_state_epoch_end(run_state *s, unsigned flags, caviar_error 
 /* After a round's test pass: the survivors' test results into the journal. */
 caviar_status caviar_state_round_end(run_state *s, caviar_error *err);
 
-/* Fault injection for the tests: with CAVIAR_KILL_AT=NAME:K in the environment, the K-th time
- * (1-based) the point NAME is passed the process kills itself with SIGKILL (NAME:K:INT, :TERM or
- * :USR1 raises that signal instead; entries separated by commas). With CAVIAR_KILL_RANK=R only
- * rank R of a distributed sweep does (the launcher's rank variable). Points: chunk (inside
- * an epoch), epoch (an epoch boundary, before the journal), journal (half of a journal write),
- * snapshot (half of a snapshot file written), test (the test pass). */
-void caviar_fault_point(const char *name);
 
 CAVIAR_C_END
 

@@ -22,7 +22,8 @@ typedef struct caviar_report_info {
 } caviar_report_info;
 
 /* Before training: creates dir if needed, checks that it takes new files, and removes what a run
- * killed while writing there left behind. */
+ * killed while writing there left behind. The caller holds dir (caviar_lock_folder), as it does
+ * for caviar_report_write: one writer per folder. */
 caviar_status caviar_report_prepare(const char *dir, caviar_error *err);
 
 /* Creates dir if needed and writes the three outputs, as a whole or not at all: into a staging
