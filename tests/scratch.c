@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -99,6 +100,44 @@ cli_result run_caviar_with(const char *prefix, const char *args) {
   r.out = scratch_read(out_copy, NULL);
   r.err = scratch_read(err_copy, NULL);
   return r;
+}
+
+int spawn_caviar(const char *env, const char *args, const char *tag) {
+  char out[1024], err[1024], command[4400], name[256];
+  snprintf(name, sizeof name, "%s.out", tag);
+  snprintf(out, sizeof out, "%s", scratch_path(name));
+  snprintf(name, sizeof name, "%s.err", tag);
+  snprintf(err, sizeof err, "%s", scratch_path(name));
+  snprintf(command, sizeof command, "exec %s %s >%s 2>%s", CAVIAR_BIN, args, out, err);
+  char assignments[1024];
+  snprintf(assignments, sizeof assignments, "%s", env);
+  fflush(NULL);
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1, "fork failed");
+  if (pid == 0) {
+    char *save = NULL;
+    for (char *a = strtok_r(assignments, " ", &save); a; a = strtok_r(NULL, " ", &save)) putenv(a);
+    execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+    _exit(127);
+  }
+  return (int)pid;
+}
+
+static int exit_status(int raw) { return WIFEXITED(raw) ? WEXITSTATUS(raw) : WIFSIGNALED(raw) ? 128 + WTERMSIG(raw) : -1; }
+
+int wait_stopped(int pid, int *status) {
+  int raw;
+  cr_assert_eq(waitpid(pid, &raw, WUNTRACED), pid, "waitpid failed");
+  if (WIFSTOPPED(raw)) return 1;
+  *status = exit_status(raw);
+  return 0;
+}
+
+int wait_exit(int pid) {
+  int raw;
+  kill(pid, SIGCONT);
+  cr_assert_eq(waitpid(pid, &raw, 0), pid, "waitpid failed");
+  return exit_status(raw);
 }
 
 void cli_result_free(cli_result *r) {

@@ -29,6 +29,16 @@ cli_result run_caviar(const char *args);
 /* The same after PREFIX, shell commands that set up its environment (e.g. "ulimit -f 4;"). */
 cli_result run_caviar_with(const char *prefix, const char *args);
 void cli_result_free(cli_result *r);
+/* Starts `caviar ARGS` (ARGS as written in a shell) in the background, its pid being caviar's own,
+ * with env's assignments ("A=1 B=2", or "") added to the environment and stdout and stderr going
+ * to scratch files TAG.out and TAG.err; returns the pid. */
+int spawn_caviar(const char *env, const char *args, const char *tag);
+/* Waits until pid stops (a CAVIAR_KILL_AT=...:STOP point) and returns 1, or exits first: 0, with
+ * its status in *status (128 + S when a signal S ended it). */
+int wait_stopped(int pid, int *status);
+/* Waits for pid to end (continuing it if stopped); its status as above. */
+int wait_exit(int pid);
+
 /* Counts '\n'-terminated lines. */
 int count_lines(const char *text);
 
