@@ -39,8 +39,22 @@ bool caviar_parse_u64(const char *text, uint64_t max, uint64_t *out);
  * yet spelled two ways). */
 bool caviar_same_file(const char *x, const char *y);
 
-/* A duration: seconds, or a number with s, m or h ("90", "90s", "10m", "1.5h"); > 0. */
-bool caviar_parse_duration(const char *text, double *seconds);
+/* How much longer than an output path the paths caviar writes there get: below a folder (its
+ * staging folder, best/trial-4294967295.safetensors and a temporary name: 72 bytes), beside a file
+ * (PATH.tmp-PID-XXXXXX), and a file's name (.NAME.caviar-lock, NAME.tmp-PID-XXXXXX). */
+#define CAVIAR_OUT_DIR_ROOM 128
+#define CAVIAR_OUT_FILE_ROOM 32
+#define CAVIAR_OUT_NAME_ROOM 24
+/* An output path checked up front, before anything is loaded or trained: short enough that every
+ * path caviar derives from it fits PATH_MAX (and, for a file, its name NAME_MAX); 0 or a usage
+ * error naming flag and the path's length. */
+int caviar_out_path_option(const char *command, const char *flag, const char *path, bool folder);
+
+/* The longest duration a flag takes, in seconds. */
+#define CAVIAR_MAX_DURATION 1e9
+/* A duration flag: seconds, or a number with s, m or h ("90", "90s", "10m", "1.5h"), above 0 and
+ * at most CAVIAR_MAX_DURATION (zero: "0" too); 0, or a usage error saying which rule it broke. */
+int caviar_duration_option(const char *command, const char *flag, const char *text, bool zero, double *seconds);
 
 /* --threads N: the CPU threads OpenMP uses (what OMP_NUM_THREADS sets); 0 or a usage error. */
 int caviar_threads_option(const char *command, const char *text);

@@ -1,5 +1,7 @@
 /* caviar: hyperparameter sweeps that train a whole population of small networks at once. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,7 +28,8 @@ static const char usage[] =
     "  caviar COMMAND -h, --help   help for one command\n"
     "  caviar --version        version and backends\n"
     "\n"
-    "Exit status: 0 ok, 1 runtime failure, 2 bad input or usage.\n";
+    "Exit status: 0 ok, 1 runtime failure (a full disk, out of memory), 2 bad input or usage (an\n"
+    "output another caviar is writing), 3 a sweep stopped by a signal (resumable).\n";
 
 typedef struct command {
   const char *name;
@@ -58,7 +61,27 @@ static int finish_stdout(int rc) {
   return rc ? rc : 1;
 }
 
+/* What every command needs of the process before it opens anything:
+ * - descriptors 0, 1 and 2 open: one closed at start (2>&-) would be taken by the first file a
+ *   command opens (a sweep's journal), and messages meant for stderr would land in it; /dev/null
+ *   stands in for the closed ones;
+ * - SIGXFSZ ignored: a file-size limit (ulimit -f) then fails the write with EFBIG, which is
+ *   handled as a full disk (a one-line error, temporary files removed, the last snapshot kept),
+ *   instead of killing the process mid-write. */
+static void standard_process(void) {
+  for (int fd = 0; fd < 3; fd++) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    int opened = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (opened >= 0 && opened != fd) {
+      dup2(opened, fd);
+      close(opened);
+    }
+  }
+  signal(SIGXFSZ, SIG_IGN);
+}
+
 int main(int argc, char **argv) {
+  standard_process();
   if (argc < 2) {
     fputs(usage, stderr);
     return CAVIAR_EINPUT;

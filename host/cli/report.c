@@ -32,6 +32,8 @@ int caviar_cmd_report(int argc, char **argv) {
   if (argc - optind != 1) return caviar_usage_error("report", "expected one DIR, got %d", argc - optind);
   const char *dir = argv[optind];
   char path[4200];
+  int rc = out ? caviar_out_path_option("report", "-o", out, false) : caviar_out_path_option("report", "DIR", dir, true);
+  if (rc) return rc;
   if (!out) {
     snprintf(path, sizeof path, "%s/report.html", dir);
     out = path;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "caviar/json_text.h"
 #include "caviar/progress_line.h"
 #include "caviar/report.h"
 #include "caviar/sweep_state.h"
@@ -121,14 +122,11 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
       case 'F': a->force = true; break;
       case 'r': a->resume = optarg; break;
       case 'S':
-      case 'E': {
-        double *t = c == 'S' ? &a->snapshot_every : &a->results_every;
-        if (strcmp(optarg, "0") == 0) *t = 0;
-        else if (!caviar_parse_duration(optarg, t))
-          return caviar_usage_error("sweep", "%s expects a duration such as 0, 30, 30s, 5m or 1h, got '%s'",
-                                    c == 'S' ? "--snapshot-every" : "--results-every", optarg);
+        if ((rc = caviar_duration_option("sweep", "--snapshot-every", optarg, true, &a->snapshot_every)) != 0) return rc;
         break;
-      }
+      case 'E':
+        if ((rc = caviar_duration_option("sweep", "--results-every", optarg, true, &a->results_every)) != 0) return rc;
+        break;
       case 't': a->tf32 = true; break;
       case 'D': a->data_dir = optarg; break;
       case 'q': a->quiet = true; break;
@@ -165,9 +163,7 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
         a->keep_given = true;
         break;
       case 'B':
-        if (!caviar_parse_duration(optarg, &a->time_budget))
-          return caviar_usage_error("sweep", "--time-budget expects a duration such as 90, 90s, 10m or 1.5h, got '%s'",
-                                    optarg);
+        if ((rc = caviar_duration_option("sweep", "--time-budget", optarg, false, &a->time_budget)) != 0) return rc;
         break;
       case 'T':
         if ((rc = caviar_threads_option("sweep", optarg)) != 0) return rc;
@@ -182,6 +178,8 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
     return caviar_usage_error("sweep", "--resume %s and -o %s name different folders", a->resume, a->out_dir);
   if (a->resume && a->force) return caviar_usage_error("sweep", "--resume continues a sweep, --force replaces it: not both");
   if (!a->out_dir) a->out_dir = a->resume ? a->resume : "caviar-out";
+  if (!a->dry_run && (rc = caviar_out_path_option("sweep", a->resume ? "--resume" : "-o", a->out_dir, true)) != 0)
+    return rc;
   return 0;
 }
 
@@ -331,8 +329,10 @@ static void absolute_data(const char *arg, char *out, size_t size) {
   else snprintf(out, size, "%s", arg);
 }
 
-/* What a sweep was started with, as sweep.json keeps it. */
-static char *identity_text(const sweep_args *a, const caviar_spec *spec, const char *spec_dir, const char *backend_kind) {
+/* What a sweep was started with, as sweep.json keeps it: the spec, the flags and what identifies
+ * the data it loaded ("data_read": a resume with other data is refused). */
+static char *identity_text(const sweep_args *a, const caviar_spec *spec, const char *spec_dir, const char *backend_kind,
+                           const caviar_data *data) {
   cJSON *id = cJSON_CreateObject();
   cJSON_AddStringToObject(id, "spec_file", spec->source);
   if (spec_dir) cJSON_AddStringToObject(id, "spec_dir", spec_dir);
@@ -349,9 +349,33 @@ static char *identity_text(const sweep_args *a, const caviar_spec *spec, const c
     cJSON_AddStringToObject(id, "data", data);
   }
   cJSON_AddStringToObject(id, "backend", backend_kind);
-  char *text = cJSON_Print(id);
+  char *read = caviar_data_identity(data);
+  cJSON *parsed = read ? caviar_json_parse_text(read, strlen(read)) : NULL;
+  free(read);
+  if (!parsed) {
+    cJSON_Delete(id);
+    return NULL;
+  }
+  cJSON_AddItemToObject(id, "data_read", parsed);
+  char *text = caviar_json_print_text(id, true);
   cJSON_Delete(id);
   return text;
+}
+
+/* --resume: the data loaded now must be what the sweep started with (sweep.json's data_read; a
+ * folder written by an older caviar has none to compare). */
+static caviar_status same_data(const sweep_args *a, const cJSON *identity, const caviar_data *data, caviar_error *err) {
+  const cJSON *read = cJSON_GetObjectItemCaseSensitive(identity, "data_read");
+  if (!read) return CAVIAR_OK;
+  char *text = caviar_json_print_text(read, false), why[9000];
+  if (!text) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory comparing the data");
+  bool changed = caviar_data_changed(text, data, why, sizeof why);
+  free(text);
+  if (!changed) return CAVIAR_OK;
+  return caviar_fail(err, CAVIAR_EINPUT,
+                     "--resume %s: the data changed since the sweep started: %s; resuming would mix two data sets "
+                     "(restore the data, or start a new sweep with --force)",
+                     a->resume, why);
 }
 
 static const char *kind_name(const caviar_backend *be) { return be->kind == CAVIAR_BACKEND_CUDA ? "cuda" : "cpu"; }
@@ -365,6 +389,13 @@ static int finish(caviar_world *world, caviar_status st, const caviar_error *err
   return caviar_report(st, err);
 }
 
+/* finish() with a note that follows the error (across ranks it goes first: the error ends the job). */
+static int finish_noting(caviar_world *world, caviar_status st, const caviar_error *err, const char *note) {
+  if (world && note[0]) fprintf(stderr, "caviar: %s\n", note);
+  int rc = finish(world, st, err);
+  if (!world && note[0]) fprintf(stderr, "caviar: %s\n", note);
+  return rc;
+}
 
 /* A refusal of the flags or the folder: a usage error in one process; across ranks the job ends
  * at once (every rank would otherwise wait for the one that left). */
@@ -462,11 +493,24 @@ static caviar_status resume_spec(const sweep_args *a, const cJSON *id, const cha
 typedef struct results_ctx {
   const char *dir;
   const caviar_report_info *info;
+  bool warned;
 } results_ctx;
 
+/* The results so far (summary.json says "finished": false). A failed write (a full disk) costs the
+ * sweep nothing: training goes on, the journal and snapshots keep the record, and the write is
+ * tried again at the next rung and at the end; it is said once. */
 static caviar_status write_results_so_far(const caviar_sweep_result *r, void *ctx, caviar_error *err) {
-  const results_ctx *rc = ctx;
-  return caviar_report_write(rc->dir, rc->info, r, err);
+  results_ctx *rc = ctx;
+  caviar_report_info so_far = *rc->info;
+  so_far.finished = false;
+  caviar_error failed;
+  if (caviar_report_write(rc->dir, &so_far, r, &failed) != CAVIAR_OK && !rc->warned) {
+    fprintf(stderr, "\ncaviar: warning: %s; training goes on, and the results are written again at the next rung and "
+                    "at the end\n", failed.msg);
+    rc->warned = true;
+  }
+  (void)err;
+  return CAVIAR_OK;
 }
 
 static int sweep(sweep_args *a, caviar_world *world);
@@ -537,7 +581,7 @@ static int sweep_spec(sweep_args *a, caviar_world *world, bool root, caviar_spec
     st = root ? caviar_state_read_identity(a->resume, &text, &err) : CAVIAR_OK;
     if (st == CAVIAR_OK) st = share_text(world, &text, &err);
     if (st != CAVIAR_OK) return finish(world, st, &err);
-    *identity = cJSON_Parse(text);
+    *identity = caviar_json_parse_text(text, strlen(text));
     free(text);
     if (!*identity) REFUSE(world, "%s/%s/sweep.json: damaged (not JSON)", a->resume, CAVIAR_STATE_DIR);
     char stored_dir[4096];
@@ -631,7 +675,8 @@ static caviar_status same_sweep(caviar_world *world, const sweep_args *a, const 
 }
 
 static caviar_status open_own_state(const sweep_args *a, const caviar_spec *spec, const caviar_backend *backend,
-                                    caviar_sweep_state **state, char *note, size_t note_size, caviar_error *err) {
+                                    const caviar_data *data, caviar_sweep_state **state, char *note, size_t note_size,
+                                    caviar_error *err) {
   if (a->resume) return caviar_state_resume(a->out_dir, a->snapshot_every, state, note, note_size, err);
   /* The spec's folder, absolute, so a resume from elsewhere finds its relative data paths. */
   char spec_dir[PATH_MAX] = "", folder[PATH_MAX];
@@ -642,7 +687,7 @@ static caviar_status open_own_state(const sweep_args *a, const caviar_spec *spec
     else strcpy(folder, ".");
     if (!realpath(folder, spec_dir)) spec_dir[0] = '\0';
   }
-  char *text = identity_text(a, spec, a->spec_path ? spec_dir : NULL, kind_name(backend));
+  char *text = identity_text(a, spec, a->spec_path ? spec_dir : NULL, kind_name(backend), data);
   caviar_status st = text ? caviar_state_create(a->out_dir, text, a->snapshot_every, state, err)
                           : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory describing the sweep");
   free(text);
@@ -654,10 +699,10 @@ static caviar_status open_own_state(const sweep_args *a, const caviar_spec *spec
  * resumed sweep continues. Across ranks rank 0 opens it and the others follow (they write nothing;
  * a resume's snapshot reaches them from rank 0). */
 static caviar_status open_state(const sweep_args *a, const caviar_spec *spec, const caviar_backend *backend,
-                                caviar_world *world, caviar_sweep_state **state, char *note, size_t note_size,
-                                caviar_error *err) {
+                                const caviar_data *data, caviar_world *world, caviar_sweep_state **state, char *note,
+                                size_t note_size, caviar_error *err) {
   caviar_status st = caviar_world_rank(world) > 0 ? caviar_state_follow(a->out_dir, state, err)
-                                                  : open_own_state(a, spec, backend, state, note, note_size, err);
+                                                  : open_own_state(a, spec, backend, data, state, note, note_size, err);
   if (st == CAVIAR_OK) st = caviar_state_share(world, *state, err);
   return st;
 }
@@ -708,7 +753,8 @@ static int sweep(sweep_args *a, caviar_world *world) {
   }
   if (st == CAVIAR_OK && !a->dry_run) st = same_sweep(world, a, &spec, seed, &data, &err);
   char note[2600] = "";
-  if (st == CAVIAR_OK && !a->dry_run) st = open_state(a, &spec, backend, world, &state, note, sizeof note, &err);
+  if (st == CAVIAR_OK && identity) st = same_data(a, identity, &data, &err);
+  if (st == CAVIAR_OK && !a->dry_run) st = open_state(a, &spec, backend, &data, world, &state, note, sizeof note, &err);
   cJSON_Delete(identity);
   if (st != CAVIAR_OK) {
     if (data_loaded) caviar_data_free(&data);
@@ -724,8 +770,8 @@ static int sweep(sweep_args *a, caviar_world *world) {
   if (caviar_state_resuming(state) && !a->quiet) fprintf(stderr, "caviar: resuming the sweep in %s\n", a->out_dir);
   caviar_progress_printer printer;
   caviar_progress_printer_init(&printer, a->quiet);
-  caviar_report_info info = {&spec, seed, device, &data, (int)(a->keep > 1000000 ? 1000000 : a->keep)};
-  results_ctx rctx = {a->out_dir, &info};
+  caviar_report_info info = {&spec, seed, device, &data, (int)(a->keep > 1000000 ? 1000000 : a->keep), false};
+  results_ctx rctx = {a->out_dir, &info, false};
   /* Rank 0 writes the results (every survivor's weights reach it when the survivor finishes); a
    * stop signal to any rank stops every rank at the same epoch boundary. */
   caviar_sweep sweep = {.spec = &spec,
@@ -768,12 +814,11 @@ static int sweep(sweep_args *a, caviar_world *world) {
     return rc;
   }
   int exit_rc = 0;
-  bool finished = false;
+  bool finished = false; /* the final results are in place */
   if (st == CAVIAR_OK) {
-    /* Saved before anything is printed: a reader that went away (| head) costs nothing. */
-    caviar_fault_point("final");
-    st = caviar_report_write(a->out_dir, &info, &result, &err);
-    finished = st == CAVIAR_OK && !result.interrupted;
+    info.finished = !result.interrupted;
+    /* The leaderboard first, so a full disk at the write below still shows what the sweep found
+     * (SIGPIPE is ignored: a reader that went away, | head, costs nothing). */
     if (a->json) {
       char *text = caviar_leaderboard_json(&info, &result);
       if (text) puts(text);
@@ -782,6 +827,9 @@ static int sweep(sweep_args *a, caviar_world *world) {
       caviar_leaderboard_print(stdout, &spec, &result, 20, stdout_width());
     }
     fflush(stdout);
+    caviar_fault_point("final");
+    st = caviar_report_write(a->out_dir, &info, &result, &err);
+    finished = st == CAVIAR_OK && !result.interrupted;
     int survivors = count_survivors(&result), saved = caviar_report_saved_count(&info, &result);
     if (st == CAVIAR_OK && result.interrupted) {
       fprintf(stderr,
@@ -805,21 +853,26 @@ static int sweep(sweep_args *a, caviar_world *world) {
   if (!a->quiet && caviar_state_snapshots(state) > 0)
     fprintf(stderr, "caviar: %d snapshot(s) of the sweep's state took %.2f s\n", caviar_state_snapshots(state),
             caviar_state_seconds(state));
-  /* Kept while there is something to resume from: a stop, or a failure after a snapshot. */
-  bool has_snapshot = caviar_state_snapshots(state) > 0 || caviar_state_resuming(state);
-  if (!has_snapshot && state) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s/snapshot.bin", a->out_dir, CAVIAR_STATE_DIR);
-    has_snapshot = access(path, F_OK) == 0;
+  /* The state stays until the final results are in place: a stop, or a failure after an epoch
+   * (its snapshot resumes; without one, the journal still holds every epoch's metrics). */
+  bool has_snapshot = caviar_state_has_snapshot(state);
+  bool keep = !finished && (has_snapshot || caviar_state_has_journal(state));
+  caviar_state_close(state, !keep);
+  char kept[9000] = "";
+  if (keep && st != CAVIAR_OK && root) {
+    if (has_snapshot)
+      snprintf(kept, sizeof kept, "the last snapshot is kept in %s/%s: caviar sweep --resume %s continues from it",
+               a->out_dir, CAVIAR_STATE_DIR, a->out_dir);
+    else
+      snprintf(kept, sizeof kept,
+               "the journal of every epoch so far is kept in %s/%s/journal.jsonl; no snapshot was written yet, so "
+               "caviar sweep --resume %s starts the sweep over",
+               a->out_dir, CAVIAR_STATE_DIR, a->out_dir);
   }
-  caviar_state_close(state, finished || !has_snapshot);
-  if (st != CAVIAR_OK && has_snapshot && !finished && root)
-    fprintf(stderr, "caviar: the last snapshot is kept in %s/%s: caviar sweep --resume %s continues from it\n", a->out_dir,
-            CAVIAR_STATE_DIR, a->out_dir);
   caviar_data_free(&data);
   backend->destroy(backend);
   caviar_spec_free(&spec);
-  if (st != CAVIAR_OK) return finish(world, st, &err);
+  if (st != CAVIAR_OK) return finish_noting(world, st, &err, kept);
   caviar_world_close(world);
   return exit_rc;
 }

@@ -103,6 +103,8 @@ static int parse_args(int argc, char **argv, train_args *a) {
   if (argc - optind > 1) return caviar_usage_error("train", "expected at most one CONFIG, got %d", argc - optind);
   a->config = optind < argc ? argv[optind] : NULL;
   if (a->config && a->from) return caviar_usage_error("train", "give CONFIG or --from, not both");
+  if (a->out && (rc = caviar_out_path_option("train", "-o", a->out, false)) != 0) return rc;
+  if (a->checkpoint && (rc = caviar_out_path_option("train", "--checkpoint", a->checkpoint, false)) != 0) return rc;
   if (a->out && a->checkpoint && caviar_same_file(a->out, a->checkpoint))
     return caviar_usage_error("train", "-o %s and --checkpoint %s name the same file: the model would replace the checkpoint",
                               a->out, a->checkpoint);
@@ -138,7 +140,9 @@ static caviar_status start(const train_args *a, caviar_panda *p, bool *resumed, 
       origin->has_data = model.has_data;
       origin->seed = model.seed;
       origin->data = model.data;
+      origin->data_read = model.data_read;
       model.has_data = false;
+      model.data_read = NULL;
       caviar_layout layout;
       caviar_layout_make(&p->shape, 1, &layout);
       p->first = caviar_alloc(layout.per_member, sizeof(float), "optimizer state", err);
@@ -173,6 +177,25 @@ static void print_epoch(const caviar_panda *p, int epoch, float train_loss, floa
     printf("epoch %4d  train_loss %.4f  val_loss %.4f  val_acc %.4f  lr %.4g\n", epoch, (double)train_loss,
            (double)val_loss, (double)val_acc, (double)lr);
   fflush(stdout);
+}
+
+/* The data loaded must be what the checkpoint trained on: a changed file would mix two data sets
+ * in one run, so it is refused. A model's data that changed since it was saved is only noted
+ * (--from may well mean new data). With --data, other data is what was asked for (the overlap
+ * warning speaks). Then the run records what it trains on, for its checkpoints and model. */
+static caviar_status check_data(const train_args *a, caviar_panda *p, const caviar_model *origin, bool resumed,
+                                const caviar_data *data, caviar_error *err) {
+  char why[9000];
+  if (!a->data_dir && resumed && p->data_read && caviar_data_changed(p->data_read, data, why, sizeof why))
+    return caviar_fail(err, CAVIAR_EINPUT,
+                       "%s: the data changed since this run was checkpointed: %s; continuing would mix two data sets "
+                       "(restore the data, or pass --data to train on it knowingly)",
+                       a->checkpoint, why);
+  if (!a->data_dir && a->from && origin->data_read && caviar_data_changed(origin->data_read, data, why, sizeof why))
+    fprintf(stderr, "caviar: warning: the data changed since %s was trained: %s\n", a->from, why);
+  free(p->data_read);
+  p->data_read = caviar_data_identity(data);
+  return p->data_read ? CAVIAR_OK : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory describing the data");
 }
 
 static caviar_status override_data(caviar_panda *p, const train_args *a, bool resumed, caviar_error *err) {
@@ -222,6 +245,7 @@ int caviar_cmd_train(int argc, char **argv) {
   memset(&data, 0, sizeof data);
   if (st == CAVIAR_OK) st = caviar_open_backend(a.device, a.tf32, &be, &device, &err);
   if (st == CAVIAR_OK) st = caviar_data_load(&p.data, p.seed, &data, &err);
+  if (st == CAVIAR_OK) st = check_data(&a, &p, &origin, resumed, &data, &err);
   if (st == CAVIAR_OK) {
     char warning[1024];
     caviar_labels_look_real(&data, warning, sizeof warning);

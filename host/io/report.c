@@ -12,6 +12,7 @@
 
 #include "caviar/atomic_file.h"
 #include "caviar/hparams.h"
+#include "caviar/json_text.h"
 #include "caviar/model_file.h"
 #include "caviar/trial_json.h"
 #include "caviar/writer_lock.h"
@@ -117,7 +118,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   cJSON *root = cJSON_CreateObject();
   put(root, "caviar_version", cJSON_CreateString(CAVIAR_VERSION), ok);
   put(root, "spec_file", cJSON_CreateString(info->spec->source), ok);
-  cJSON *spec = cJSON_Parse(info->spec->text);
+  cJSON *spec = caviar_json_parse_text(info->spec->text, strlen(info->spec->text));
   put(root, "spec", spec ? spec : cJSON_CreateNull(), ok);
   put(root, "seed", cJSON_CreateNumber((double)info->seed), ok);
   put(root, "device", cJSON_CreateString(info->device), ok);
@@ -127,6 +128,9 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   put(root, "metric", cJSON_CreateString(caviar_metric_text(info->spec->metric.name)), ok);
   put(root, "keep", cJSON_CreateString(info->spec->keep == CAVIAR_KEEP_BEST ? "best" : "last"), ok);
   put(root, "stopped_by_time_budget", cJSON_CreateBool(r->out_of_time), ok);
+  /* false: the results so far of a sweep still running, stopped or failed (trials may read
+   * "survived" before their test pass); true only for a sweep's final results. */
+  put(root, "finished", cJSON_CreateBool(info->finished), ok);
   if (r->n_ranks > 0) {
     /* A distributed sweep: each rank's host, device and share of the work (busy: training,
      * judging and testing; comm: in exchanges and messages; wait: for the others to reach one). */
@@ -272,7 +276,7 @@ static void remove_stale(const char *dir) {
     DIR *d = opendir(folder);
     struct dirent *e;
     while (d && (e = readdir(d))) {
-      bool stale = caviar_is_temporary_name(e->d_name);
+      bool stale = caviar_is_stale_temporary(e->d_name);
       for (int i = 0; f == 0 && i < 4 && !stale; i++) stale = strncmp(e->d_name, prefixes[i], strlen(prefixes[i])) == 0;
       if (!stale) continue;
       snprintf(path, sizeof path, "%s/%s", folder, e->d_name);
@@ -313,23 +317,25 @@ static caviar_status write_stage(const char *stage, const caviar_report_info *in
   if (mkdir(path, 0755) != 0) return caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot create: %s", path, strerror(errno));
   bool *saved = saved_trials(info, r, err);
   if (!saved) return CAVIAR_ERUNTIME;
-  caviar_status st = CAVIAR_OK;
+  char *read = caviar_data_identity(info->data);
+  caviar_status st = read ? CAVIAR_OK : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory describing the data");
   for (int i = 0; st == CAVIAR_OK && i < r->n_trials; i++) {
     const caviar_trial_result *t = &r->trials[i];
     if (!saved[i]) continue;
     caviar_model model = {.shape = t->shape, .hp = t->trial.hp, .trial = t->trial.id, .params = t->params,
-                          .scaling = info->data->scaling};
+                          .scaling = info->data->scaling, .data_read = read};
     caviar_model_set_origin(&model, info->seed, &info->spec->data, info->data);
     snprintf(path, sizeof path, "%s/best/trial-%u.safetensors", stage, (unsigned)t->trial.id);
     st = caviar_model_save(path, &model, err);
   }
+  free(read);
   if (st == CAVIAR_OK) {
     snprintf(path, sizeof path, "%s/curves.csv", stage);
     st = write_curves(path, r, err);
   }
   if (st == CAVIAR_OK) {
     cJSON *summary = summary_json(info, r, saved);
-    char *text = summary ? cJSON_Print(summary) : NULL;
+    char *text = summary ? caviar_json_print_text(summary, true) : NULL;
     cJSON_Delete(summary);
     if (!text) {
       free(saved);
@@ -341,6 +347,16 @@ static caviar_status write_stage(const char *stage, const caviar_report_info *in
   }
   free(saved);
   return st;
+}
+
+/* A staging error names the file where it was going (dir/...), not the staging copy, which goes. */
+static void name_final(caviar_error *err, const char *stage, const char *dir) {
+  size_t n = strlen(stage);
+  char *at = strstr(err->msg, stage);
+  if (!at || (at[n] != '/' && at[n] != ':')) return;
+  char rest[sizeof err->msg];
+  snprintf(rest, sizeof rest, "%s", at + n);
+  snprintf(at, sizeof err->msg - (size_t)(at - err->msg), "%s%s", dir, rest);
 }
 
 static const char *const outputs[] = {"best", "curves.csv", "summary.json"};
@@ -390,6 +406,7 @@ caviar_status caviar_report_write(const char *dir, const caviar_report_info *inf
   } else {
     chmod(stage, 0755);
     st = write_stage(stage, info, r, err);
+    if (st != CAVIAR_OK) name_final(err, stage, dir);
     if (st == CAVIAR_OK && !mkdtemp(old))
       st = caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot create a folder: %s", dir, strerror(errno));
     bool staged = st == CAVIAR_OK;
@@ -439,7 +456,7 @@ char *caviar_leaderboard_json(const caviar_report_info *info, const caviar_sweep
       cJSON_Delete(root);
       root = NULL;
     }
-    text = root ? cJSON_Print(root) : NULL;
+    text = root ? caviar_json_print_text(root, true) : NULL;
     cJSON_Delete(root);
   }
   free(saved);

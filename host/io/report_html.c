@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "caviar/atomic_file.h"
+#include "caviar/json_text.h"
 
 /* The plot script's pictures, in the order the page shows them, with a caption each. */
 static const char *const pictures[][2] = {
@@ -49,16 +50,26 @@ static char *read_all(const char *path, size_t *len) {
   return buf;
 }
 
-/* Text with &, <, > and " escaped. */
+/* Text with &, <, > and " escaped; a byte that is not UTF-8 text (a path's) or an XML control
+ * character becomes U+FFFD, so the page stays well-formed. */
 static void put_text(FILE *f, const char *s) {
-  for (; s && *s; s++) {
-    switch (*s) {
+  size_t n = s ? strlen(s) : 0;
+  for (size_t i = 0; i < n;) {
+    size_t k = caviar_utf8_length(s + i, n - i);
+    unsigned char c = (unsigned char)s[i];
+    if (!k || (c < 0x20 && c != '\t' && c != '\n' && c != '\r')) {
+      fputs("\xef\xbf\xbd", f);
+      i++;
+      continue;
+    }
+    switch (c) {
       case '&': fputs("&amp;", f); break;
       case '<': fputs("&lt;", f); break;
       case '>': fputs("&gt;", f); break;
       case '"': fputs("&quot;", f); break;
-      default: fputc(*s, f);
+      default: fwrite(s + i, 1, k, f);
     }
+    i += k;
   }
 }
 
@@ -293,7 +304,7 @@ caviar_status caviar_report_html(const char *dir, const char *out_path, int *n_p
   char *text = read_all(path, NULL);
   if (!text) return caviar_fail(err, CAVIAR_EINPUT, "%s: cannot read: %s (is %s a sweep's output folder?)", path,
                                 strerror(errno), dir);
-  cJSON *summary = cJSON_Parse(text);
+  cJSON *summary = caviar_json_parse_text(text, strlen(text));
   free(text);
   if (!summary || !cJSON_IsArray(item(summary, "trials"))) {
     cJSON_Delete(summary);

@@ -3,6 +3,7 @@
 /* What a sweep leaves behind in its output folder: summary.json, curves.csv and best/ (each
  * kept survivor as trial-<id>.safetensors), every file written atomically; and the leaderboard. */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -19,6 +20,8 @@ typedef struct caviar_report_info {
   const char *device; /* e.g. "cpu (2 threads)" */
   const caviar_data *data;
   int keep_models; /* best/ keeps the top this many survivors; <= 0: all of them */
+  bool finished;   /* the sweep's final results (summary.json says "finished": true); false for
+                      the results so far of a running sweep, or of one stopped by a signal */
 } caviar_report_info;
 
 /* Before training: creates dir if needed, checks that it takes new files, and removes what a run
@@ -27,7 +30,9 @@ typedef struct caviar_report_info {
 caviar_status caviar_report_prepare(const char *dir, caviar_error *err);
 
 /* Creates dir if needed and writes the three outputs, as a whole or not at all: into a staging
- * folder first (a full disk fails there, leaving the old results whole), then renamed in. */
+ * folder first (a full disk fails there, leaving the old results whole), then renamed in. An error
+ * names the file as it would have been in dir (OUT/best/trial-3.safetensors), not the staging
+ * folder's copy, which is gone. */
 caviar_status caviar_report_write(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
                                   caviar_error *err);
 

@@ -55,6 +55,10 @@ void caviar_state_resumed_at(const caviar_sweep_state *st, int *round, int *tick
 /* Snapshots written and seconds spent writing them (journal included) by this process. */
 int caviar_state_snapshots(const caviar_sweep_state *st);
 double caviar_state_seconds(const caviar_sweep_state *st);
+/* Whether a snapshot is on disk (this run's, or the one it resumed from): --resume continues from it. */
+bool caviar_state_has_snapshot(const caviar_sweep_state *st);
+/* Whether the journal holds at least one epoch boundary (worth keeping when a run fails). */
+bool caviar_state_has_journal(const caviar_sweep_state *st);
 /* Closes the state; remove: deletes the folder (the sweep finished, or nothing worth resuming). */
 void caviar_state_close(caviar_sweep_state *st, bool remove);
 /* Removes out_dir's state folder (a new sweep replacing an old one). */
