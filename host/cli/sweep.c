@@ -224,8 +224,21 @@ static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t stop_quietly;
 /* What a second signal says before it ends the process. */
 static char stop_hint[4400];
+/* Whether a stop can wait for an epoch boundary: training has begun (the first progress report)
+ * or, across ranks, always (a rank that leaves early leaves the launcher waiting). Before that
+ * there is nothing to save, and the process may be stuck where no boundary comes (waiting for
+ * memory): a stop ends it at once, with status 3. */
+static volatile sig_atomic_t stop_can_wait;
+static const char stop_early[] = "\ncaviar: stopped before training began: nothing to save\n";
 
 static void on_stop_signal(int sig) {
+  if (!stop_can_wait) {
+    if (!stop_quietly) {
+      ssize_t ignored = write(STDERR_FILENO, stop_early, sizeof stop_early - 1);
+      (void)ignored;
+    }
+    _exit(EXIT_STOPPED);
+  }
   if (stop_requested) {
     /* The second: at once, by the signal itself (the last good snapshot stays on disk). */
     if (!stop_quietly) {
@@ -389,12 +402,11 @@ static int finish(caviar_world *world, caviar_status st, const caviar_error *err
   return caviar_report(st, err);
 }
 
-/* finish() with a note that follows the error (across ranks it goes first: the error ends the job). */
-static int finish_noting(caviar_world *world, caviar_status st, const caviar_error *err, const char *note) {
-  if (world && note[0]) fprintf(stderr, "caviar: %s\n", note);
-  int rc = finish(world, st, err);
-  if (!world && note[0]) fprintf(stderr, "caviar: %s\n", note);
-  return rc;
+/* finish() with what is kept said on the error's line (one line, whatever went wrong). */
+static int finish_noting(caviar_world *world, caviar_status st, caviar_error *err, const char *note) {
+  size_t used = strlen(err->msg);
+  if (note[0] && used < sizeof err->msg) snprintf(err->msg + used, sizeof err->msg - used, "; %s", note);
+  return finish(world, st, err);
 }
 
 /* A refusal of the flags or the folder: a usage error in one process; across ranks the job ends
@@ -490,21 +502,28 @@ static caviar_status resume_spec(const sweep_args *a, const cJSON *id, const cha
   return st;
 }
 
+/* Progress lines; the first says training has begun, so a stop waits for the epoch boundary. */
+static void print_progress(const caviar_progress *p, void *ctx) {
+  stop_can_wait = 1;
+  caviar_print_progress(p, ctx);
+}
+
 typedef struct results_ctx {
   const char *dir;
   const caviar_report_info *info;
-  bool warned;
+  bool quiet, warned;
 } results_ctx;
 
 /* The results so far (summary.json says "finished": false). A failed write (a full disk) costs the
  * sweep nothing: training goes on, the journal and snapshots keep the record, and the write is
- * tried again at the next rung and at the end; it is said once. */
+ * tried again at the next rung and at the end (which reports its own failure); said once, unless
+ * quiet. */
 static caviar_status write_results_so_far(const caviar_sweep_result *r, void *ctx, caviar_error *err) {
   results_ctx *rc = ctx;
   caviar_report_info so_far = *rc->info;
   so_far.finished = false;
   caviar_error failed;
-  if (caviar_report_write(rc->dir, &so_far, r, &failed) != CAVIAR_OK && !rc->warned) {
+  if (caviar_report_write(rc->dir, &so_far, r, NULL, &failed) != CAVIAR_OK && !rc->warned && !rc->quiet) {
     fprintf(stderr, "\ncaviar: warning: %s; training goes on, and the results are written again at the next rung and "
                     "at the end\n", failed.msg);
     rc->warned = true;
@@ -540,6 +559,7 @@ int caviar_cmd_sweep(int argc, char **argv) {
    * boundary, not the signal's default death (which can leave mpirun waiting). */
   if (!a.dry_run) {
     stop_quietly = caviar_launcher_rank() > 0;
+    stop_can_wait = caviar_world_launched();
     snprintf(stop_hint, sizeof stop_hint, "caviar: stopped at once; the last snapshot, if any, stays in %s/%s\n",
              a.out_dir, CAVIAR_STATE_DIR);
     install_stop_handlers();
@@ -733,7 +753,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
   /* The output folder is checked before the first epoch, not after the last (by rank 0, which
    * writes it). Each rank trains on its own GPU: its rank on the host, modulo the GPUs there. */
   caviar_backend_options options = {.tf32 = a->tf32, .device = world ? caviar_local_gpu(world->local_rank) : 0};
-  st = root ? caviar_report_prepare(a->out_dir, &err) : CAVIAR_OK;
+  st = root && !a->dry_run ? caviar_report_prepare(a->out_dir, &err) : CAVIAR_OK;
   if (st == CAVIAR_OK) st = caviar_open_backend_with(a->device, &options, &backend, &device, &err);
   if (st == CAVIAR_OK && identity) {
     const cJSON *kind = cJSON_GetObjectItem(identity, "backend");
@@ -771,7 +791,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
   caviar_progress_printer printer;
   caviar_progress_printer_init(&printer, a->quiet);
   caviar_report_info info = {&spec, seed, device, &data, (int)(a->keep > 1000000 ? 1000000 : a->keep), false};
-  results_ctx rctx = {a->out_dir, &info, false};
+  results_ctx rctx = {a->out_dir, &info, a->quiet, false};
   /* Rank 0 writes the results (every survivor's weights reach it when the survivor finishes); a
    * stop signal to any rank stops every rank at the same epoch boundary. */
   caviar_sweep sweep = {.spec = &spec,
@@ -779,7 +799,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
                         .trials = a->trials,
                         .backend = backend,
                         .data = &data,
-                        .progress = root ? caviar_print_progress : NULL,
+                        .progress = root ? print_progress : NULL,
                         .progress_ctx = root ? &printer : NULL,
                         .world = a->dry_run ? NULL : world,
                         .results = root ? write_results_so_far : NULL,
@@ -828,8 +848,10 @@ static int sweep(sweep_args *a, caviar_world *world) {
     }
     fflush(stdout);
     caviar_fault_point("final");
-    st = caviar_report_write(a->out_dir, &info, &result, &err);
-    finished = st == CAVIAR_OK && !result.interrupted;
+    bool kept_aside;
+    st = caviar_report_write(a->out_dir, &info, &result, &kept_aside, &err);
+    /* Results kept whole beside the folder (the error says where) are finished results too. */
+    finished = (st == CAVIAR_OK || kept_aside) && !result.interrupted;
     int survivors = count_survivors(&result), saved = caviar_report_saved_count(&info, &result);
     if (st == CAVIAR_OK && result.interrupted) {
       fprintf(stderr,

@@ -3,6 +3,8 @@
  * and classes. A resumed sweep or checkpoint that loads other data would otherwise mix two data
  * sets in one result without a word. */
 #include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +15,17 @@
 #include "caviar/json_text.h"
 
 /* The files in the order read, each once (a CSV is its own label file, and the test file too when
- * the test set is carved from it). */
-static int distinct_files(const caviar_data *d, const char *names[4], caviar_file_id ids[4]) {
+ * the test set is carved from it), their paths absolute: a run resumed from another working
+ * folder reads the same files. */
+static int distinct_files(const caviar_data *d, char names[4][PATH_MAX], caviar_file_id ids[4]) {
   const char *all[4] = {d->train_name, d->train_labels, d->test_name, d->test_labels};
   int n = 0;
   for (int i = 0; i < 4; i++) {
+    if (!all[i][0]) continue;
+    if (!realpath(all[i], names[n])) snprintf(names[n], PATH_MAX, "%s", all[i]);
     bool seen = false;
-    for (int k = 0; k < n; k++) seen = seen || strcmp(names[k], all[i]) == 0;
-    if (seen || !all[i][0]) continue;
-    names[n] = all[i];
+    for (int k = 0; k < n; k++) seen = seen || strcmp(names[k], names[n]) == 0;
+    if (seen) continue;
     ids[n] = d->files[i];
     n++;
   }
@@ -30,7 +34,7 @@ static int distinct_files(const caviar_data *d, const char *names[4], caviar_fil
 
 char *caviar_data_identity(const caviar_data *d) {
   cJSON *o = cJSON_CreateObject(), *files = cJSON_AddArrayToObject(o, "files");
-  const char *names[4];
+  char names[4][PATH_MAX];
   caviar_file_id ids[4];
   int n = distinct_files(d, names, ids);
   for (int i = 0; i < n; i++) {
@@ -81,7 +85,7 @@ bool caviar_data_changed(const char *identity, const caviar_data *now, char *why
       used += (size_t)snprintf(counts + used, sizeof counts - used, "%s%.0f %s then, %.0f now", used ? ", " : "", then,
                                facts[i].what, facts[i].now);
   }
-  const char *names[4];
+  char names[4][PATH_MAX];
   caviar_file_id ids[4];
   int n = distinct_files(now, names, ids);
   const cJSON *f;

@@ -394,7 +394,8 @@ static caviar_status swap_in(const char *dir, const char *stage, const char *old
 }
 
 caviar_status caviar_report_write(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
-                                  caviar_error *err) {
+                                  bool *kept_aside, caviar_error *err) {
+  if (kept_aside) *kept_aside = false;
   caviar_status st = open_dir(dir, err);
   if (st != CAVIAR_OK) return st;
   remove_stale(dir);
@@ -414,11 +415,13 @@ caviar_status caviar_report_write(const char *dir, const caviar_report_info *inf
       st = swap_in(dir, stage, old, err);
       remove_tree(old);
     }
-    /* Complete results that could not be moved into place (a best/ the user cannot replace, say)
-     * are kept under a name the next run leaves alone, and the error says where. */
+    /* Final results that could not be moved into place (a best/ the user cannot replace, say)
+     * are kept under a name the next run leaves alone, and the error says where (the results so
+     * far of a running sweep are written again later: not kept). */
     char kept[4096];
     snprintf(kept, sizeof kept, "%s/caviar-results-XXXXXX", dir);
-    if (staged && st != CAVIAR_OK && mkdtemp(kept) && rename(stage, kept) == 0) {
+    if (staged && st != CAVIAR_OK && info->finished && mkdtemp(kept) && rename(stage, kept) == 0) {
+      if (kept_aside) *kept_aside = true;
       size_t used = strlen(err->msg);
       snprintf(err->msg + used, sizeof err->msg - used, "; the new results are kept in %s", kept);
     } else {

@@ -32,9 +32,10 @@ caviar_status caviar_report_prepare(const char *dir, caviar_error *err);
 /* Creates dir if needed and writes the three outputs, as a whole or not at all: into a staging
  * folder first (a full disk fails there, leaving the old results whole), then renamed in. An error
  * names the file as it would have been in dir (OUT/best/trial-3.safetensors), not the staging
- * folder's copy, which is gone. */
+ * folder's copy, which is gone. Final results (info->finished) written whole but not movable into
+ * place are kept in dir/caviar-results-XXXXXX, which the error names (*kept_aside set; may be NULL). */
 caviar_status caviar_report_write(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
-                                  caviar_error *err);
+                                  bool *kept_aside, caviar_error *err);
 
 /* How many models best/ gets: the survivors, at most keep_models. */
 int caviar_report_saved_count(const caviar_report_info *info, const caviar_sweep_result *r);
