@@ -153,7 +153,7 @@ Test(robust, changed_data_is_refused_on_resume_naming_the_file_and_what_changed)
   expect_same_results(ref, out, "resumed on the original data");
 }
 
-Test(robust, a_csv_cut_short_is_refused_on_resume_and_by_a_checkpoint_and_noted_by_train_from) {
+Test(robust, a_csv_cut_short_is_refused_on_resume_and_by_a_checkpoint_and_noted_by_eval_and_train_from) {
   char dir[1024], csv[1200], out[1024], args[8192], command[8192], ck[1024], model[1024];
   strcpy(dir, scratch_path("csv"));
   snprintf(command, sizeof command, "%s synth %s --csv --train 4000 --test 10 --features 8 --classes 3 2>/dev/null",
@@ -184,6 +184,12 @@ Test(robust, a_csv_cut_short_is_refused_on_resume_and_by_a_checkpoint_and_noted_
   cr_expect_eq(r.status, 2, "a checkpoint went on with a cut CSV: %s", r.err);
   cr_expect(strstr(r.err, "the data changed since this run was checkpointed") != NULL, "%s", r.err);
   cr_expect_str_eq(r.out, "", "it trained");
+  cli_result_free(&r);
+  /* eval of the model on its own data: a warning that the data changed. */
+  snprintf(args, sizeof args, "eval %s", model);
+  r = run_caviar(args);
+  cr_expect_eq(r.status, 0, "%s", r.err);
+  cr_expect(strstr(r.err, "warning: the data changed since") && strstr(r.err, "train.csv"), "eval said nothing: %s", r.err);
   cli_result_free(&r);
   /* --from may mean new data: a warning, and it trains. */
   snprintf(args, sizeof args, "train --from %s --epochs 1", model);

@@ -86,6 +86,9 @@ caviar_status caviar_load_spec_arg(const char *path, caviar_spec *spec, caviar_e
  * description for reports; tf32 lets the CUDA backend's GEMMs use tensor cores. */
 caviar_status caviar_open_backend(const char *device, bool tf32, caviar_backend **out, const char **description,
                                   caviar_error *err);
+/* The CPU backend, its threads given OpenBLAS's buffers first (cpu_room.h; a note when an
+ * address-space limit caps them). */
+caviar_status caviar_open_cpu_backend(caviar_backend **out, caviar_error *err);
 /* The GPU a rank takes: its rank among the ranks on its host, modulo the GPUs there (0 without). */
 int caviar_local_gpu(int local_rank);
 /* The same with every backend option (bench's --eager). */

@@ -70,11 +70,16 @@ static const char usage[] =
     "width (best so far is over every trial, culled ones included; best alive over those still\n"
     "training); otherwise one plain line per epoch. The leaderboard goes to stdout.\n"
     "\n"
-    "SIGINT (Ctrl-C), SIGTERM or SIGUSR1: the sweep finishes its epoch, writes a snapshot and the\n"
-    "results so far, says how to resume, and exits with status 3; a second Ctrl-C stops at once,\n"
-    "leaving the last good snapshot. Under mpirun or srun a signal to any rank stops every rank\n"
-    "(kill -USR1 MPIRUN_PID: mpirun forwards SIGUSR1), and --resume continues on any number of\n"
-    "ranks. Exit status: 0 done, 1 runtime error, 2 bad input, 3 stopped (resumable).\n";
+    "SIGINT (Ctrl-C), SIGTERM, SIGHUP or SIGUSR1: the sweep finishes its epoch, writes a snapshot and\n"
+    "the results so far, says how to resume, and exits with status 3 (before training begins it\n"
+    "stops at once: nothing to save); a second Ctrl-C stops at once, leaving the last good snapshot.\n"
+    "Under mpirun or srun a signal to any rank stops every rank (kill -USR1 MPIRUN_PID: mpirun\n"
+    "forwards SIGUSR1), and --resume continues on any number of ranks.\n"
+    "\n"
+    "One writer per folder: the sweep holds DIR for its whole life; another sweep or resume into it\n"
+    "is refused at once (status 2, naming the holder's pid). Reading DIR (caviar report, summary.json)\n"
+    "is never refused; summary.json says \"finished\": true only for the final results.\n"
+    "Exit status: 0 done, 1 runtime error, 2 bad input or a busy folder, 3 stopped (resumable).\n";
 
 typedef struct sweep_args {
   const char *spec_path, *out_dir, *device, *data_dir, *method;

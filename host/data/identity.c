@@ -60,6 +60,45 @@ static double number(const cJSON *o, const char *key) {
   return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
 
+/* Whether the file an identity's entry f describes differs from what was read now (why says how,
+ * with counts, the data's changed sizes, after it). */
+static bool file_changed(const cJSON *f, const char *name, caviar_file_id now, const char *counts, char *why,
+                         size_t size) {
+  const cJSON *path = cJSON_GetObjectItemCaseSensitive(f, "path"), *crc = cJSON_GetObjectItemCaseSensitive(f, "crc32");
+  double bytes = number(f, "bytes");
+  if (!cJSON_IsString(path) || !cJSON_IsString(crc) || bytes < 0) {
+    snprintf(why, size, "the record of the data is damaged (a file without path, bytes and crc32)");
+    return true;
+  }
+  char crc_now[16];
+  snprintf(crc_now, sizeof crc_now, "%08" PRIx32, now.crc);
+  if (bytes != (double)now.bytes)
+    snprintf(why, size, "%s: %.0f bytes then, %llu now%s%s%s", name, bytes, now.bytes, counts[0] ? " (" : "", counts,
+             counts[0] ? ")" : "");
+  else if (strcmp(crc->valuestring, crc_now) != 0)
+    snprintf(why, size, "%s: other contents of the same size (CRC-32 %s then, %s now)%s%s%s", name, crc->valuestring,
+             crc_now, counts[0] ? " (" : "", counts, counts[0] ? ")" : "");
+  return why[0] != '\0';
+}
+
+bool caviar_data_file_changed(const char *identity, const char *path, caviar_file_id now, char *why, size_t size) {
+  why[0] = '\0';
+  char real[PATH_MAX];
+  if (!realpath(path, real)) snprintf(real, sizeof real, "%s", path);
+  cJSON *was = caviar_json_parse_text(identity, strlen(identity));
+  const cJSON *f;
+  bool changed = false;
+  cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(was, "files")) {
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(f, "path");
+    if (cJSON_IsString(name) && strcmp(name->valuestring, real) == 0) {
+      changed = file_changed(f, real, now, "", why, size);
+      break;
+    }
+  }
+  cJSON_Delete(was);
+  return changed;
+}
+
 bool caviar_data_changed(const char *identity, const caviar_data *now, char *why, size_t size) {
   why[0] = '\0';
   cJSON *was = caviar_json_parse_text(identity, strlen(identity));
@@ -90,27 +129,14 @@ bool caviar_data_changed(const char *identity, const caviar_data *now, char *why
   int n = distinct_files(now, names, ids);
   const cJSON *f;
   cJSON_ArrayForEach(f, files) {
-    const cJSON *path = cJSON_GetObjectItemCaseSensitive(f, "path"), *crc = cJSON_GetObjectItemCaseSensitive(f, "crc32");
-    double bytes = number(f, "bytes");
-    if (!cJSON_IsString(path) || !cJSON_IsString(crc) || bytes < 0) {
-      snprintf(why, size, "the record of the data is damaged (a file without path, bytes and crc32)");
-      break;
-    }
+    const cJSON *path = cJSON_GetObjectItemCaseSensitive(f, "path");
     int k = 0;
-    while (k < n && strcmp(names[k], path->valuestring) != 0) k++;
-    if (k == n) {
+    while (k < n && cJSON_IsString(path) && strcmp(names[k], path->valuestring) != 0) k++;
+    if (cJSON_IsString(path) && k == n) {
       snprintf(why, size, "%s: read then, not now (now: %s)", path->valuestring, n > 0 ? names[0] : "no file");
       break;
     }
-    char crc_now[16];
-    snprintf(crc_now, sizeof crc_now, "%08" PRIx32, ids[k].crc);
-    if (bytes != (double)ids[k].bytes)
-      snprintf(why, size, "%s: %.0f bytes then, %llu now%s%s%s", names[k], bytes, ids[k].bytes, counts[0] ? " (" : "",
-               counts, counts[0] ? ")" : "");
-    else if (strcmp(crc->valuestring, crc_now) != 0)
-      snprintf(why, size, "%s: other contents of the same size (CRC-32 %s then, %s now)%s%s%s", names[k],
-               crc->valuestring, crc_now, counts[0] ? " (" : "", counts, counts[0] ? ")" : "");
-    if (why[0]) break;
+    if (file_changed(f, names[k], ids[k], counts, why, size)) break;
   }
   if (!why[0] && counts[0]) snprintf(why, size, "%s: %s", now->train_name, counts);
   cJSON_Delete(was);

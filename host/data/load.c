@@ -115,6 +115,7 @@ caviar_status caviar_data_load_test(const caviar_data_spec *spec, uint64_t seed,
   caviar_dataset whole;
   caviar_status st = caviar_csv_read_with(spec->train_csv, &options, &whole, err);
   if (st == CAVIAR_OK) st = carve(&whole, spec->test_fraction, seed, NULL, out, spec->train_csv, err);
+  out->read[0] = out->read[1] = whole.read[0];
   if (st == CAVIAR_OK) {
     /* The carved rows keep the whole file's class numbering (names sorted over every row). */
     out->names = whole.names;

@@ -169,6 +169,9 @@ char *caviar_data_identity(const caviar_data *d);
  * if so, why names the first file that changed and how ("FILE: 4000 examples then, 100 now ...").
  * Text that is not an identity (a damaged file) counts as changed. */
 bool caviar_data_changed(const char *identity, const caviar_data *now, char *why, size_t size);
+/* The same for one file: whether identity lists path (made absolute) with another size or CRC-32
+ * than now (false when it does not list path: nothing to compare). */
+bool caviar_data_file_changed(const char *identity, const char *path, caviar_file_id now, char *why, size_t size);
 /* Standardises regression targets in place with the training part's mean and std. */
 void caviar_targets_standardize(caviar_dataset *ds, caviar_target_scaling t);
 /* A warning (into buf, empty if none) when a classification data set's labels look like a
