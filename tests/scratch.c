@@ -1,5 +1,6 @@
 #include "scratch.h"
 
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include "caviar/gzfile.h"
 #include <stdio.h>
@@ -138,6 +139,33 @@ int wait_exit(int pid) {
   kill(pid, SIGCONT);
   cr_assert_eq(waitpid(pid, &raw, 0), pid, "waitpid failed");
   return exit_status(raw);
+}
+
+cJSON *summary_without_time(const char *dir) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/summary.json", dir);
+  char *text = scratch_read(path, NULL);
+  cJSON *s = cJSON_Parse(text);
+  free(text);
+  cr_assert_not_null(s, "%s is not JSON", path);
+  cJSON_DeleteItemFromObject(s, "wall_seconds");
+  cJSON_DeleteItemFromObject(s, "model_samples_per_second");
+  return s;
+}
+
+void expect_same_results(const char *a, const char *b, const char *what) {
+  cJSON *x = summary_without_time(a), *y = summary_without_time(b);
+  char *tx = cJSON_Print(x), *ty = cJSON_Print(y);
+  cr_expect_str_eq(tx, ty, "%s: summary.json differs from the reference run's", what);
+  free(tx);
+  free(ty);
+  cJSON_Delete(x);
+  cJSON_Delete(y);
+  char command[4096];
+  snprintf(command, sizeof command, "cmp -s %s/curves.csv %s/curves.csv", a, b);
+  cr_expect_eq(system(command), 0, "%s: curves.csv differs from the reference run's", what);
+  snprintf(command, sizeof command, "diff -r %s/best %s/best >/dev/null", a, b);
+  cr_expect_eq(system(command), 0, "%s: best/ differs from the reference run's", what);
 }
 
 void cli_result_free(cli_result *r) {

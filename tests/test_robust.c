@@ -24,23 +24,8 @@ static void setup(void) { strcpy(data_dir, synth_idx_dir("robust", 400, 100, 12,
 
 TestSuite(robust, .init = setup, .timeout = 600);
 
-/* Successive halving over 9 trials up to 9 epochs on the data in dir. */
-static const char *spec_for(const char *dir, const char *name) {
-  static char path[1024];
-  char text[4096];
-  snprintf(text, sizeof text,
-           "{\"metric\": {\"name\": \"val_acc\", \"goal\": \"maximize\"}, \"seed\": 3, \"data\": {\"dir\": \"%s\", "
-           "\"validation\": 0.2}, \"model\": {\"batch_size\": 32}, \"parameters\": {\"learning_rate\": "
-           "{\"distribution\": \"log_uniform_values\", \"min\": 0.001, \"max\": 0.3}, \"hidden\": {\"values\": [8, 16]}}, "
-           "\"method\": \"random\", \"trials\": 9, \"early_terminate\": {\"type\": \"successive_halving\", "
-           "\"min_epochs\": 1, \"max_epochs\": 9, \"eta\": 3}}",
-           dir);
-  scratch_write_text(name, text);
-  strcpy(path, scratch_path(name));
-  return path;
-}
 
-static const char *spec(void) { return spec_for(data_dir, "spec.json"); }
+static const char *spec(void) { return synth_sh_spec(data_dir, "spec.json"); }
 
 static int sh(const char *command) {
   int raw = system(command);
@@ -55,29 +40,7 @@ static cJSON *read_json(const char *path) {
   return j;
 }
 
-static cJSON *summary_without_time(const char *dir) {
-  char path[1200];
-  snprintf(path, sizeof path, "%s/summary.json", dir);
-  cJSON *s = read_json(path);
-  cJSON_DeleteItemFromObject(s, "wall_seconds");
-  cJSON_DeleteItemFromObject(s, "model_samples_per_second");
-  return s;
-}
 
-static void expect_same_results(const char *a, const char *b, const char *what) {
-  cJSON *x = summary_without_time(a), *y = summary_without_time(b);
-  char *tx = cJSON_Print(x), *ty = cJSON_Print(y);
-  cr_expect_str_eq(tx, ty, "%s: summary.json differs from the uninterrupted run's", what);
-  free(tx);
-  free(ty);
-  cJSON_Delete(x);
-  cJSON_Delete(y);
-  char command[4096];
-  snprintf(command, sizeof command, "cmp -s %s/curves.csv %s/curves.csv", a, b);
-  cr_expect_eq(sh(command), 0, "%s: curves.csv differs from the uninterrupted run's", what);
-  snprintf(command, sizeof command, "diff -r %s/best %s/best >/dev/null", a, b);
-  cr_expect_eq(sh(command), 0, "%s: best/ differs from the uninterrupted run's", what);
-}
 
 /* How many files under dir have a temporary name (*.tmp-*) or a staging folder's. */
 static int leftovers(const char *dir) {
@@ -110,7 +73,7 @@ Test(robust, changed_data_is_refused_on_resume_naming_the_file_and_what_changed)
   snprintf(command, sizeof command, "%s synth %s --train 400 --test 100 --features 12 --classes 4 2>/dev/null", CAVIAR_BIN,
            data);
   cr_assert_eq(sh(command), 0);
-  const char *s = spec_for(data, "changing.json");
+  const char *s = synth_sh_spec(data, "changing.json");
   strcpy(out, scratch_path("out"));
   snprintf(args, sizeof args, "sweep %s -o %s -q --snapshot-every 0", s, out);
   cli_result r = run_caviar_with("CAVIAR_KILL_AT=epoch:3:INT", args);
@@ -235,7 +198,7 @@ Test(robust, a_data_path_that_is_not_utf8_leaves_valid_utf8_json_that_reads_back
   snprintf(data, sizeof data, "%s/data-\xff\xfe-dir", scratch_dir());
   snprintf(command, sizeof command, "cp -r '%s' '%s'", data_dir, data);
   cr_assert_eq(sh(command), 0);
-  const char *s = spec_for(data, "latin.json");
+  const char *s = synth_sh_spec(data, "latin.json");
   strcpy(out, scratch_path("out"));
   snprintf(args, sizeof args, "sweep %s -o %s -q --snapshot-every 0", s, out);
   cli_result r = run_caviar_with("CAVIAR_KILL_AT=epoch:2:INT", args);

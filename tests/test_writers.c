@@ -23,21 +23,7 @@ static void setup(void) { strcpy(data_dir, synth_idx_dir("writers", 400, 100, 12
 
 TestSuite(writers, .init = setup, .timeout = 600);
 
-/* Successive halving over 9 trials up to 9 epochs: a dozen epoch boundaries, a second or two. */
-static const char *spec(void) {
-  static char path[1024];
-  char text[2048];
-  snprintf(text, sizeof text,
-           "{\"metric\": {\"name\": \"val_acc\", \"goal\": \"maximize\"}, \"seed\": 3, \"data\": {\"dir\": \"%s\", "
-           "\"validation\": 0.2}, \"model\": {\"batch_size\": 32}, \"parameters\": {\"learning_rate\": "
-           "{\"distribution\": \"log_uniform_values\", \"min\": 0.001, \"max\": 0.3}, \"hidden\": {\"values\": [8, 16]}}, "
-           "\"method\": \"random\", \"trials\": 9, \"early_terminate\": {\"type\": \"successive_halving\", "
-           "\"min_epochs\": 1, \"max_epochs\": 9, \"eta\": 3}}",
-           data_dir);
-  scratch_write_text("spec.json", text);
-  strcpy(path, scratch_path("spec.json"));
-  return path;
-}
+static const char *spec(void) { return synth_sh_spec(data_dir, "spec.json"); }
 
 static char *read_tagged(const char *tag, const char *suffix) {
   char name[256];
@@ -55,34 +41,21 @@ static char *listing(const char *dir) {
   return scratch_read(scratch_path("listing"), NULL);
 }
 
-static cJSON *summary_without_time(const char *dir) {
+/* The lone run's results, and no lock file left. */
+static void expect_as_alone(const char *alone, const char *out, const char *what) {
+  expect_same_results(alone, out, what);
   char path[1200];
-  snprintf(path, sizeof path, "%s/summary.json", dir);
-  char *text = scratch_read(path, NULL);
-  cJSON *s = cJSON_Parse(text);
-  free(text);
-  cr_assert_not_null(s, "%s is not JSON", path);
-  cJSON_DeleteItemFromObject(s, "wall_seconds");
-  cJSON_DeleteItemFromObject(s, "model_samples_per_second");
-  return s;
+  snprintf(path, sizeof path, "%s/.caviar-lock", out);
+  cr_expect_neq(access(path, F_OK), 0, "%s: the lock file outlived its holder", what);
 }
 
-/* summary.json (but for wall time), curves.csv and best/ of a and b, byte for byte. */
-static void expect_same_results(const char *a, const char *b, const char *what) {
-  cJSON *x = summary_without_time(a), *y = summary_without_time(b);
-  char *tx = cJSON_Print(x), *ty = cJSON_Print(y);
-  cr_expect_str_eq(tx, ty, "%s: summary.json differs from the lone run's", what);
-  free(tx);
-  free(ty);
-  cJSON_Delete(x);
-  cJSON_Delete(y);
-  char command[4096];
-  snprintf(command, sizeof command, "cmp -s %s/curves.csv %s/curves.csv", a, b);
-  cr_expect_eq(system(command), 0, "%s: curves.csv differs from the lone run's", what);
-  snprintf(command, sizeof command, "diff -r %s/best %s/best >/dev/null", a, b);
-  cr_expect_eq(system(command), 0, "%s: best/ differs from the lone run's", what);
-  snprintf(command, sizeof command, "%s/.caviar-lock", b);
-  cr_expect_neq(access(command, F_OK), 0, "%s: the lock file outlived its holder", what);
+/* The reference: the spec's sweep with seed 1, alone, into dir. */
+static void run_alone(const char *dir) {
+  char args[4096];
+  snprintf(args, sizeof args, "sweep %s -o %s -q --seed 1", spec(), dir);
+  cli_result r = run_caviar(args);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cli_result_free(&r);
 }
 
 /* A refusal: exit 2, one line naming what and the holder's pid. */
@@ -99,10 +72,8 @@ static void expect_refused(cli_result *r, const char *what, int holder, const ch
 Test(writers, a_second_sweep_into_a_busy_folder_is_refused_at_once_at_every_moment_of_the_first) {
   char alone[1024], args[4096], env[128];
   strcpy(alone, scratch_path("alone"));
-  snprintf(args, sizeof args, "sweep %s -o %s -q --seed 1", spec(), alone);
-  cli_result r = run_caviar(args);
-  cr_assert_eq(r.status, 0, "%s", r.err);
-  cli_result_free(&r);
+  run_alone(alone);
+  cli_result r;
   /* Just after it took the folder (nothing loaded), at an epoch boundary mid-run, at its final write. */
   const char *moments[] = {"locked:1", "epoch:4", "final:1"};
   for (int i = 0; i < 3; i++) {
@@ -124,7 +95,7 @@ Test(writers, a_second_sweep_into_a_busy_folder_is_refused_at_once_at_every_mome
     free(before);
     free(after);
     cr_expect_eq(wait_exit(first), 0, "%s: the first sweep failed: %s", moments[i], read_tagged(tag, "err"));
-    expect_same_results(alone, out, moments[i]);
+    expect_as_alone(alone, out, moments[i]);
   }
 }
 
@@ -132,10 +103,8 @@ Test(writers, a_resume_while_the_sweep_runs_and_two_resumes_at_once_are_refused)
   char alone[1024], out[1024], args[4096];
   strcpy(alone, scratch_path("alone"));
   strcpy(out, scratch_path("out"));
-  snprintf(args, sizeof args, "sweep %s -o %s -q --seed 1", spec(), alone);
-  cli_result r = run_caviar(args);
-  cr_assert_eq(r.status, 0, "%s", r.err);
-  cli_result_free(&r);
+  run_alone(alone);
+  cli_result r;
   /* The original, paused mid-run with a snapshot on disk: a resume would fight it. */
   snprintf(args, sizeof args, "sweep %s -o %s -q --seed 1 --snapshot-every 0", spec(), out);
   int original = spawn_caviar("CAVIAR_KILL_AT=epoch:3:STOP", args, "original"), status;
@@ -158,17 +127,15 @@ Test(writers, a_resume_while_the_sweep_runs_and_two_resumes_at_once_are_refused)
   free(before);
   free(after);
   cr_expect_eq(wait_exit(resume), 0, "the resume failed: %s", read_tagged("resume", "err"));
-  expect_same_results(alone, out, "resumed while another resume was refused");
+  expect_as_alone(alone, out, "resumed while another resume was refused");
 }
 
 Test(writers, a_holder_killed_with_sigkill_frees_the_folder_at_once) {
   char alone[1024], out[1024], args[4096];
   strcpy(alone, scratch_path("alone"));
   strcpy(out, scratch_path("out"));
-  snprintf(args, sizeof args, "sweep %s -o %s -q --seed 1", spec(), alone);
-  cli_result r = run_caviar(args);
-  cr_assert_eq(r.status, 0, "%s", r.err);
-  cli_result_free(&r);
+  run_alone(alone);
+  cli_result r;
   snprintf(args, sizeof args, "sweep %s -o %s -q --seed 1 --snapshot-every 0", spec(), out);
   int holder = spawn_caviar("CAVIAR_KILL_AT=epoch:4:STOP", args, "holder"), status;
   cr_assert(wait_stopped(holder, &status), "the sweep ended (%d) before pausing", status);
@@ -181,7 +148,7 @@ Test(writers, a_holder_killed_with_sigkill_frees_the_folder_at_once) {
   r = run_caviar(args);
   cr_expect_eq(r.status, 0, "the folder of a killed holder was not taken: %s", r.err);
   cli_result_free(&r);
-  expect_same_results(alone, out, "resumed after the holder was killed");
+  expect_as_alone(alone, out, "resumed after the holder was killed");
   /* And a new sweep takes such a folder too (--force replaces the killed one's state). */
   snprintf(args, sizeof args, "sweep %s -o %s -q --seed 1 --snapshot-every 0 --force", spec(), out);
   holder = spawn_caviar("CAVIAR_KILL_AT=epoch:2", args, "killed");
@@ -190,7 +157,7 @@ Test(writers, a_holder_killed_with_sigkill_frees_the_folder_at_once) {
   r = run_caviar(args);
   cr_expect_eq(r.status, 0, "%s", r.err);
   cli_result_free(&r);
-  expect_same_results(alone, out, "a new sweep after the holder was killed");
+  expect_as_alone(alone, out, "a new sweep after the holder was killed");
 }
 
 Test(writers, readers_are_never_refused_while_a_sweep_writes) {
