@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -110,6 +111,71 @@ int scratch_shell(const char *command, char **output) {
   int raw = system(full);
   *output = scratch_read(out_path, NULL);
   return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+}
+
+int spawn_caviar(const char *env, const char *args, const char *tag) {
+  char out[1024], err[1024], command[4400], name[256];
+  snprintf(name, sizeof name, "%s.out", tag);
+  snprintf(out, sizeof out, "%s", scratch_path(name));
+  snprintf(name, sizeof name, "%s.err", tag);
+  snprintf(err, sizeof err, "%s", scratch_path(name));
+  snprintf(command, sizeof command, "exec %s %s >%s 2>%s", CAVIAR_BIN, args, out, err);
+  char assignments[1024];
+  snprintf(assignments, sizeof assignments, "%s", env);
+  fflush(NULL);
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1, "fork failed");
+  if (pid == 0) {
+    char *save = NULL;
+    for (char *a = strtok_r(assignments, " ", &save); a; a = strtok_r(NULL, " ", &save)) putenv(a);
+    execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+    _exit(127);
+  }
+  return (int)pid;
+}
+
+static int exit_status(int raw) { return WIFEXITED(raw) ? WEXITSTATUS(raw) : WIFSIGNALED(raw) ? 128 + WTERMSIG(raw) : -1; }
+
+int wait_stopped(int pid, int *status) {
+  int raw;
+  cr_assert_eq(waitpid(pid, &raw, WUNTRACED), pid, "waitpid failed");
+  if (WIFSTOPPED(raw)) return 1;
+  *status = exit_status(raw);
+  return 0;
+}
+
+int wait_exit(int pid) {
+  int raw;
+  kill(pid, SIGCONT);
+  cr_assert_eq(waitpid(pid, &raw, 0), pid, "waitpid failed");
+  return exit_status(raw);
+}
+
+cJSON *summary_without_time(const char *dir) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/summary.json", dir);
+  char *text = scratch_read(path, NULL);
+  cJSON *s = cJSON_Parse(text);
+  free(text);
+  cr_assert_not_null(s, "%s is not JSON", path);
+  cJSON_DeleteItemFromObject(s, "wall_seconds");
+  cJSON_DeleteItemFromObject(s, "model_samples_per_second");
+  return s;
+}
+
+void expect_same_results(const char *a, const char *b, const char *what) {
+  cJSON *x = summary_without_time(a), *y = summary_without_time(b);
+  char *tx = cJSON_Print(x), *ty = cJSON_Print(y);
+  cr_expect_str_eq(tx, ty, "%s: summary.json differs from the reference run's", what);
+  free(tx);
+  free(ty);
+  cJSON_Delete(x);
+  cJSON_Delete(y);
+  char command[4096];
+  snprintf(command, sizeof command, "cmp -s %s/curves.csv %s/curves.csv", a, b);
+  cr_expect_eq(system(command), 0, "%s: curves.csv differs from the reference run's", what);
+  snprintf(command, sizeof command, "diff -r %s/best %s/best >/dev/null", a, b);
+  cr_expect_eq(system(command), 0, "%s: best/ differs from the reference run's", what);
 }
 
 void cli_result_free(cli_result *r) {

@@ -34,6 +34,22 @@ void cli_result_free(cli_result *r);
 /* Runs COMMAND through sh with stdout and stderr together in a scratch file: its exit status (-1
  * if it did not exit normally), and what it printed in *output (NULL if nothing could be read). */
 int scratch_shell(const char *command, char **output);
+/* Starts `caviar ARGS` (ARGS as written in a shell) in the background, its pid being caviar's own,
+ * with env's assignments ("A=1 B=2", or "") added to the environment and stdout and stderr going
+ * to scratch files TAG.out and TAG.err; returns the pid. */
+int spawn_caviar(const char *env, const char *args, const char *tag);
+/* Waits until pid stops (a CAVIAR_KILL_AT=...:STOP point) and returns 1, or exits first: 0, with
+ * its status in *status (128 + S when a signal S ended it). */
+int wait_stopped(int pid, int *status);
+/* Waits for pid to end (continuing it if stopped); its status as above. */
+int wait_exit(int pid);
+
+/* dir/summary.json without its timings (wall_seconds, model_samples_per_second), as cJSON. */
+struct cJSON *summary_without_time(const char *dir);
+/* Expects a's and b's summary.json (but for timings), curves.csv and best/ byte for byte equal;
+ * what names the case in messages. */
+void expect_same_results(const char *a, const char *b, const char *what);
+
 /* Counts '\n'-terminated lines. */
 int count_lines(const char *text);
 

@@ -77,6 +77,21 @@ const char *synth_idx_dir(const char *name, size_t n_train, size_t n_test, size_
   return dir;
 }
 
+const char *synth_sh_spec(const char *dir, const char *name) {
+  static char path[1024];
+  char text[4096];
+  snprintf(text, sizeof text,
+           "{\"metric\": {\"name\": \"val_acc\", \"goal\": \"maximize\"}, \"seed\": 3, \"data\": {\"dir\": \"%s\", "
+           "\"validation\": 0.2}, \"model\": {\"batch_size\": 32}, \"parameters\": {\"learning_rate\": "
+           "{\"distribution\": \"log_uniform_values\", \"min\": 0.001, \"max\": 0.3}, \"hidden\": {\"values\": [8, 16]}}, "
+           "\"method\": \"random\", \"trials\": 9, \"early_terminate\": {\"type\": \"successive_halving\", "
+           "\"min_epochs\": 1, \"max_epochs\": 9, \"eta\": 3}}",
+           dir);
+  scratch_write_text(name, text);
+  snprintf(path, sizeof path, "%s", scratch_path(name));
+  return path;
+}
+
 const char *synth_images_dir(const char *name, size_t n_train, size_t n_test, int side, int classes) {
   static char dir[1024];
   char images[1200], labels[1200];

@@ -24,6 +24,11 @@ caviar_backend *synth_cpu_backend(caviar_data *data, size_t n, size_t d, int cla
 const char *synth_idx_dir(const char *name, size_t n_train, size_t n_test, size_t d, int classes, double noise,
                           bool gz);
 
+/* A spec (written to the scratch file name; its path returned) of successive halving over 9 random
+ * trials up to 9 epochs (learning rate and hidden 8 or 16, batch 32, seed 3) on the IDX folder dir:
+ * a dozen epoch boundaries in a second or two. */
+const char *synth_sh_spec(const char *dir, const char *name);
+
 /* caviar synth --images data (side x side one-channel images, shift 1) as a gzipped IDX folder
  * under the scratch folder; returns its path. */
 const char *synth_images_dir(const char *name, size_t n_train, size_t n_test, int side, int classes);

@@ -504,8 +504,10 @@ static int parse_args(agent *a, int argc, char **argv) {
         break;
       }
       case 'G':
-        if (!caviar_parse_duration(optarg, &a->grace))
-          return caviar_usage_error("agent", "--grace expects seconds (10, 30s, 2m), got '%s'", optarg);
+        {
+          int rc = caviar_duration_option("agent", "--grace", optarg, true, &a->grace);
+          if (rc) return rc;
+        }
         break;
       case 'q': a->quiet = true; break;
       case 'h': fputs(usage, stdout); return -1;

@@ -5,8 +5,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,7 +16,7 @@
 #include "cli.h"
 
 int caviar_usage_error(const char *command, const char *fmt, ...) {
-  char what[512];
+  char what[8192];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(what, sizeof what, fmt, ap);
@@ -92,7 +94,8 @@ caviar_status caviar_load_spec_arg(const char *path, caviar_spec *spec, caviar_e
   return path ? caviar_spec_load(path, spec, err) : caviar_spec_load_default(spec, err);
 }
 
-bool caviar_parse_duration(const char *text, double *seconds) {
+/* A duration's text as seconds (any size); false when it is not one. */
+static bool duration_seconds(const char *text, double *seconds) {
   if (!text || !(isdigit((unsigned char)text[0]) || text[0] == '.')) return false;
   char *end;
   errno = 0;
@@ -101,9 +104,29 @@ bool caviar_parse_duration(const char *text, double *seconds) {
   if (*end == 's') end++;
   else if (*end == 'm') unit = 60, end++;
   else if (*end == 'h') unit = 3600, end++;
-  if (errno || *end || !isfinite(v) || v <= 0 || v * unit > 1e9) return false;
+  /* Too big to be a double (1e400) is still a duration: too long, said as such. */
+  if ((errno && errno != ERANGE) || *end || isnan(v)) return false;
   *seconds = v * unit;
   return true;
+}
+
+int caviar_duration_option(const char *command, const char *flag, const char *text, bool zero, double *seconds) {
+  double v;
+  if (zero && strcmp(text, "0") == 0) {
+    *seconds = 0;
+    return 0;
+  }
+  if (!duration_seconds(text, &v))
+    return caviar_usage_error(command, "%s expects a duration such as %s30, 90s, 10m or 1.5h, got '%s'", flag,
+                              zero ? "0, " : "", text);
+  if (v > CAVIAR_MAX_DURATION)
+    return caviar_usage_error(command, "%s %s is longer than the most it takes, %.0e s (about 31 years)", flag, text,
+                              CAVIAR_MAX_DURATION);
+  if (!(v > 0))
+    return caviar_usage_error(command, "%s expects a duration above 0%s such as 30, 90s, 10m or 1.5h, got '%s'", flag,
+                              zero ? " (or exactly 0)" : "", text);
+  *seconds = v;
+  return 0;
 }
 
 int caviar_threads_option(const char *command, const char *text) {
@@ -117,5 +140,49 @@ int caviar_threads_option(const char *command, const char *text) {
 int caviar_stdout_width(void) {
   struct winsize ws;
   if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  return 0;
+}
+
+/* path's folder made real, then its last name: one spelling of a file that need not exist yet. */
+static bool real_name(const char *path, char *out, size_t size) {
+  char copy[PATH_MAX], real[PATH_MAX];
+  if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy) return false;
+  size_t n = strlen(copy);
+  while (n > 1 && copy[n - 1] == '/') copy[--n] = '\0';
+  char *slash = strrchr(copy, '/');
+  const char *folder = !slash ? "." : slash == copy ? "/" : copy;
+  const char *base = slash ? slash + 1 : copy;
+  if (slash && slash != copy) *slash = '\0';
+  if (!realpath(folder, real)) return false;
+  return snprintf(out, size, "%s/%s", real, base) < (int)size;
+}
+
+bool caviar_same_file(const char *x, const char *y) {
+  struct stat sx, sy;
+  if (stat(x, &sx) == 0 && stat(y, &sy) == 0) return sx.st_dev == sy.st_dev && sx.st_ino == sy.st_ino;
+  char rx[PATH_MAX + 256], ry[PATH_MAX + 256];
+  if (real_name(x, rx, sizeof rx) && real_name(y, ry, sizeof ry)) return strcmp(rx, ry) == 0;
+  size_t nx = strlen(x), ny = strlen(y);
+  while (nx > 1 && x[nx - 1] == '/') nx--;
+  while (ny > 1 && y[ny - 1] == '/') ny--;
+  return nx == ny && strncmp(x, y, nx) == 0;
+}
+
+int caviar_out_path_option(const char *command, const char *flag, const char *path, bool folder) {
+  size_t n = strlen(path), room = folder ? CAVIAR_OUT_DIR_ROOM : CAVIAR_OUT_FILE_ROOM;
+  if (n + room >= PATH_MAX)
+    return caviar_usage_error(command,
+                              "%s %s: the path has %zu bytes, and caviar writes %s up to %zu bytes longer: at most "
+                              "%zu fit in PATH_MAX (%d)",
+                              flag, path, n, folder ? "files below the folder" : "a temporary file beside it", room,
+                              (size_t)PATH_MAX - 1 - room, PATH_MAX);
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  if (!folder && strlen(base) + CAVIAR_OUT_NAME_ROOM > NAME_MAX)
+    return caviar_usage_error(command,
+                              "%s %s: the file name has %zu bytes, and caviar writes a temporary file and a lock "
+                              "file beside it with names up to %d bytes longer: at most %d fit in NAME_MAX (%d)",
+                              flag, path, strlen(base), CAVIAR_OUT_NAME_ROOM, NAME_MAX - CAVIAR_OUT_NAME_ROOM,
+                              NAME_MAX);
   return 0;
 }

@@ -1,7 +1,9 @@
 /* --device: which backend a command trains on. */
+#include <stdio.h>
 #include <string.h>
 
 #include "caviar/cpu_ceiling.h"
+#include "caviar/cpu_room.h"
 #include "cli.h"
 #ifdef CAVIAR_HAVE_CUDA
 #include "caviar/cuda_device.h"
@@ -53,6 +55,15 @@ caviar_status caviar_open_backend_with(const char *device, const caviar_backend_
   if (options->tf32) return caviar_fail(err, CAVIAR_EINPUT, "--tf32: only the CUDA backend has tensor cores to allow");
   if (options->eager) return caviar_fail(err, CAVIAR_EINPUT, "--eager: only the CUDA backend captures step graphs");
   if (options->chunks > 1) return caviar_fail(err, CAVIAR_EINPUT, "--chunks: only the CUDA backend splits its steps");
-  *description = caviar_cpu_description();
+  caviar_status st = caviar_open_cpu_backend(out, err);
+  if (st == CAVIAR_OK) *description = caviar_cpu_description();
+  return st;
+}
+
+caviar_status caviar_open_cpu_backend(caviar_backend **out, caviar_error *err) {
+  char note[512];
+  caviar_status st = caviar_cpu_claim_blas(note, sizeof note, err);
+  if (st != CAVIAR_OK) return st;
+  if (note[0]) fprintf(stderr, "caviar: note: %s\n", note);
   return caviar_backend_cpu(out, err);
 }

@@ -48,8 +48,26 @@ int caviar_stdout_width(void);
 /* A whole decimal number in [0, max]; false for anything else ("12x", "-1", "", overflow). */
 bool caviar_parse_u64(const char *text, uint64_t max, uint64_t *out);
 
-/* A duration: seconds, or a number with s, m or h ("90", "90s", "10m", "1.5h"); > 0. */
-bool caviar_parse_duration(const char *text, double *seconds);
+/* Whether two names are one file or folder (dir/ and dir, two paths to it, one that does not exist
+ * yet spelled two ways). */
+bool caviar_same_file(const char *x, const char *y);
+
+/* How much longer than an output path the paths caviar writes there get: below a folder (its
+ * staging folder, best/trial-4294967295.safetensors and a temporary name: 72 bytes), beside a file
+ * (PATH.tmp-PID-XXXXXX), and a file's name (.NAME.caviar-lock, NAME.tmp-PID-XXXXXX). */
+#define CAVIAR_OUT_DIR_ROOM 128
+#define CAVIAR_OUT_FILE_ROOM 32
+#define CAVIAR_OUT_NAME_ROOM 24
+/* An output path checked up front, before anything is loaded or trained: short enough that every
+ * path caviar derives from it fits PATH_MAX (and, for a file, its name NAME_MAX); 0 or a usage
+ * error naming flag and the path's length. */
+int caviar_out_path_option(const char *command, const char *flag, const char *path, bool folder);
+
+/* The longest duration a flag takes, in seconds. */
+#define CAVIAR_MAX_DURATION 1e9
+/* A duration flag: seconds, or a number with s, m or h ("90", "90s", "10m", "1.5h"), above 0 and
+ * at most CAVIAR_MAX_DURATION (zero: "0" too); 0, or a usage error saying which rule it broke. */
+int caviar_duration_option(const char *command, const char *flag, const char *text, bool zero, double *seconds);
 
 /* --threads N: the CPU threads OpenMP uses (what OMP_NUM_THREADS sets); 0 or a usage error. */
 int caviar_threads_option(const char *command, const char *text);
@@ -81,6 +99,9 @@ caviar_status caviar_load_spec_arg(const char *path, caviar_spec *spec, caviar_e
  * description for reports; tf32 lets the CUDA backend's GEMMs use tensor cores. */
 caviar_status caviar_open_backend(const char *device, bool tf32, caviar_backend **out, const char **description,
                                   caviar_error *err);
+/* The CPU backend, its threads given OpenBLAS's buffers first (cpu_room.h; a note when an
+ * address-space limit caps them). */
+caviar_status caviar_open_cpu_backend(caviar_backend **out, caviar_error *err);
 /* The GPU a rank takes: its rank among the ranks on its host, modulo the GPUs there (0 without). */
 int caviar_local_gpu(int local_rank);
 /* The same with every backend option (bench's --eager). */

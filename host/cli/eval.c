@@ -15,8 +15,9 @@ static const char usage[] =
     "target's units) on a test set, with the input scaling, label names and target scaling stored\n"
     "in the model. By default the test set is the one of the data the model was trained on (its\n"
     "test file, or the part of its training file its seed set aside); Fashion-MNIST's for models\n"
-    "that do not say. --data names another, and a warning says if its examples were the model's\n"
-    "training examples.\n"
+    "that do not say; a warning says if that data changed since the model was trained (its size or\n"
+    "CRC-32). --data names another, and a warning says if its examples were the model's training\n"
+    "examples.\n"
     "\n"
     "      --data DATA   an IDX folder (its t10k- files), or a CSV file (the test set, or with\n"
     "                    test=F a fraction of it) with data-section keys after commas\n"
@@ -26,7 +27,7 @@ static const char usage[] =
 /* Runs the model as a one-member cohort on the CPU backend. */
 static caviar_status evaluate(const caviar_model *model, caviar_data *data, float *loss, float *acc, caviar_error *err) {
   caviar_backend *be;
-  caviar_status st = caviar_backend_cpu(&be, err);
+  caviar_status st = caviar_open_cpu_backend(&be, err);
   if (st != CAVIAR_OK) return st;
   caviar_cohort cohort;
   caviar_shape shape = model->shape;
@@ -110,6 +111,10 @@ int caviar_cmd_eval(int argc, char **argv) {
     data.scaling = (caviar_scaling){0};
   }
   if (st == CAVIAR_OK && data_path) caviar_warn_overlap(&model, model_path, &data.test, NULL, data.test.n, "test");
+  char why[9000];
+  if (st == CAVIAR_OK && !data_path && model.data_read &&
+      caviar_data_file_changed(model.data_read, data.test_name, data.test.read[0], why, sizeof why))
+    fprintf(stderr, "caviar: warning: the data changed since %s was trained: %s\n", model_path, why);
   if (st == CAVIAR_OK && model.shape.classes == 1)
     printf("test_rmse %.6g  test_mse %.6g  (%zu examples of %s; trial %u)\n", sqrt((double)loss) * model.target.std,
            (double)loss * model.target.std * model.target.std, data.test.n, data.test_name, (unsigned)model.trial);

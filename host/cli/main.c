@@ -1,7 +1,11 @@
 /* caviar: hyperparameter sweeps that train a whole population of small networks at once. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,7 +35,8 @@ static const char usage[] =
     "  caviar COMMAND -h, --help   help for one command\n"
     "  caviar --version        version and backends\n"
     "\n"
-    "Exit status: 0 ok, 1 runtime failure, 2 bad input or usage.\n";
+    "Exit status: 0 ok, 1 runtime failure (a full disk, out of memory), 2 bad input or usage (an\n"
+    "output another caviar is writing), 3 a sweep stopped by a signal (resumable).\n";
 
 typedef struct command {
   const char *name;
@@ -67,7 +72,43 @@ static int finish_stdout(int rc) {
   return rc ? rc : 1;
 }
 
+/* What every command needs of the process before it opens anything:
+ * - descriptors 0, 1 and 2 open: one closed at start (2>&-) would be taken by the first file a
+ *   command opens (a sweep's journal), and messages meant for stderr would land in it; /dev/null
+ *   stands in for the closed ones;
+ * - no OpenBLAS thread pool under an address-space limit (below);
+ * - SIGXFSZ ignored: a file-size limit (ulimit -f) then fails the write with EFBIG, which is
+ *   handled as a full disk (a one-line error, temporary files removed, the last snapshot kept),
+ *   instead of killing the process mid-write. */
+static void standard_process(char **argv) {
+  /* Under an address-space limit (ulimit -v), OpenBLAS's own thread pool, started as the library
+   * loads with a thread per core each mapping a 128 MiB buffer, can use up the limit before main()
+   * and then spins for ever where a buffer does not fit. caviar never calls into that pool (every
+   * GEMM is single-threaded, on the backend's own threads: the numbers do not change), so the
+   * process starts again with OPENBLAS_NUM_THREADS=1, which keeps the pool from starting; the
+   * backend then gives its threads their buffers while the room is known (cpu_room.h). */
+  struct rlimit limit;
+  const char *blas_threads = getenv("OPENBLAS_NUM_THREADS");
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0 && getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+      !(blas_threads && strcmp(blas_threads, "1") == 0) && setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0) {
+    self[n] = '\0';
+    execv(self, argv); /* if it cannot, the run goes on as it was */
+  }
+  for (int fd = 0; fd < 3; fd++) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    int opened = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (opened >= 0 && opened != fd) {
+      dup2(opened, fd);
+      close(opened);
+    }
+  }
+  signal(SIGXFSZ, SIG_IGN);
+}
+
 int main(int argc, char **argv) {
+  standard_process(argv);
   if (argc < 2) {
     fputs(usage, stderr);
     return CAVIAR_EINPUT;

@@ -62,10 +62,12 @@ int caviar_cmd_report(int argc, char **argv) {
   if (argc - optind != 1) return caviar_usage_error("report", "expected one DIR, got %d", argc - optind);
   const char *dir = argv[optind];
   char path[4200];
+  int rc = out ? caviar_out_path_option("report", "-o", out, false) : caviar_out_path_option("report", "DIR", dir, true);
+  if (rc) return rc;
   snprintf(path, sizeof path, "%s/" CAVIAR_STUDY_FILE, dir);
   if (access(path, F_OK) == 0) {
     /* A study: its results so far first, then the page of them. */
-    int rc = caviar_study_results_cmd(dir);
+    rc = caviar_study_results_cmd(dir);
     if (rc) return rc;
   }
   if (!out) {

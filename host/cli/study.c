@@ -69,8 +69,10 @@ static int study_init(int argc, char **argv) {
         o.trials = (long long)v;
         break;
       case 't':
-        if (!caviar_parse_duration(optarg, &o.timeout_s))
-          return caviar_usage_error("study init", "--timeout expects a duration (90, 90s, 10m, 2h), got '%s'", optarg);
+        {
+          int rc = caviar_duration_option("study init", "--timeout", optarg, false, &o.timeout_s);
+          if (rc) return rc;
+        }
         break;
       case 'a':
         if (!caviar_parse_u64(optarg, 1000000, &v) || v == 0)

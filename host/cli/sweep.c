@@ -10,12 +10,14 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "caviar/json_text.h"
 #include "caviar/progress_line.h"
 #include "caviar/report.h"
 #include "caviar/report_html.h"
 #include "caviar/tensorboard.h"
 #include "caviar/sweep_state.h"
 #include "caviar/world.h"
+#include "caviar/writer_lock.h"
 #include "cli.h"
 
 /* The exit status of a sweep stopped by SIGINT or SIGTERM after saving its snapshot and results. */
@@ -74,11 +76,16 @@ static const char usage[] =
     "training); otherwise one plain line per epoch. The leaderboard goes to stdout. DIR/report.html\n"
     "shows the sweep in a browser as it runs (it reloads itself until the sweep is over).\n"
     "\n"
-    "SIGINT (Ctrl-C), SIGTERM or SIGUSR1: the sweep finishes its epoch, writes a snapshot and the\n"
-    "results so far, says how to resume, and exits with status 3; a second Ctrl-C stops at once,\n"
-    "leaving the last good snapshot. Under mpirun or srun a signal to any rank stops every rank\n"
-    "(kill -USR1 MPIRUN_PID: mpirun forwards SIGUSR1), and --resume continues on any number of\n"
-    "ranks. Exit status: 0 done, 1 runtime error, 2 bad input, 3 stopped (resumable).\n";
+    "SIGINT (Ctrl-C), SIGTERM, SIGHUP or SIGUSR1: the sweep finishes its epoch, writes a snapshot and\n"
+    "the results so far, says how to resume, and exits with status 3 (before training begins it\n"
+    "stops at once: nothing to save); a second Ctrl-C stops at once, leaving the last good snapshot.\n"
+    "Under mpirun or srun a signal to any rank stops every rank (kill -USR1 MPIRUN_PID: mpirun\n"
+    "forwards SIGUSR1), and --resume continues on any number of ranks.\n"
+    "\n"
+    "One writer per folder: the sweep holds DIR for its whole life; another sweep or resume into it\n"
+    "is refused at once (status 2, naming the holder's pid). Reading DIR (caviar report, summary.json)\n"
+    "is never refused; summary.json says \"finished\": true only for the final results.\n"
+    "Exit status: 0 done, 1 runtime error, 2 bad input or a busy folder, 3 stopped (resumable).\n";
 
 typedef struct sweep_args {
   const char *spec_path, *out_dir, *device, *data_dir, *method;
@@ -92,16 +99,6 @@ typedef struct sweep_args {
   long long keep;
   double time_budget, snapshot_every, results_every;
 } sweep_args;
-
-/* Whether two names are one folder (dir/ and dir, or two paths to it). */
-static bool same_folder(const char *x, const char *y) {
-  char rx[PATH_MAX], ry[PATH_MAX];
-  if (realpath(x, rx) && realpath(y, ry)) return strcmp(rx, ry) == 0;
-  size_t nx = strlen(x), ny = strlen(y);
-  while (nx > 1 && x[nx - 1] == '/') nx--;
-  while (ny > 1 && y[ny - 1] == '/') ny--;
-  return nx == ny && strncmp(x, y, nx) == 0;
-}
 
 static int parse_args(int argc, char **argv, sweep_args *a) {
   static const struct option options[] = {{"out", required_argument, NULL, 'o'},
@@ -139,14 +136,11 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
       case 'r': a->resume = optarg; break;
       case 'b': a->tensorboard = optarg; break;
       case 'S':
-      case 'E': {
-        double *t = c == 'S' ? &a->snapshot_every : &a->results_every;
-        if (strcmp(optarg, "0") == 0) *t = 0;
-        else if (!caviar_parse_duration(optarg, t))
-          return caviar_usage_error("sweep", "%s expects a duration such as 0, 30, 30s, 5m or 1h, got '%s'",
-                                    c == 'S' ? "--snapshot-every" : "--results-every", optarg);
+        if ((rc = caviar_duration_option("sweep", "--snapshot-every", optarg, true, &a->snapshot_every)) != 0) return rc;
         break;
-      }
+      case 'E':
+        if ((rc = caviar_duration_option("sweep", "--results-every", optarg, true, &a->results_every)) != 0) return rc;
+        break;
       case 't': a->tf32 = true; break;
       case 'D': a->data_dir = optarg; break;
       case 'q': a->quiet = true; break;
@@ -183,9 +177,7 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
         a->keep_given = true;
         break;
       case 'B':
-        if (!caviar_parse_duration(optarg, &a->time_budget))
-          return caviar_usage_error("sweep", "--time-budget expects a duration such as 90, 90s, 10m or 1.5h, got '%s'",
-                                    optarg);
+        if ((rc = caviar_duration_option("sweep", "--time-budget", optarg, false, &a->time_budget)) != 0) return rc;
         break;
       case 'T':
         if ((rc = caviar_threads_option("sweep", optarg)) != 0) return rc;
@@ -196,10 +188,12 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
   }
   if (argc - optind > 1) return caviar_usage_error("sweep", "expected at most one SPEC, got %d", argc - optind);
   a->spec_path = optind < argc ? argv[optind] : NULL;
-  if (a->resume && a->out_dir && !same_folder(a->resume, a->out_dir))
+  if (a->resume && a->out_dir && !caviar_same_file(a->resume, a->out_dir))
     return caviar_usage_error("sweep", "--resume %s and -o %s name different folders", a->resume, a->out_dir);
   if (a->resume && a->force) return caviar_usage_error("sweep", "--resume continues a sweep, --force replaces it: not both");
   if (!a->out_dir) a->out_dir = a->resume ? a->resume : "caviar-out";
+  if (!a->dry_run && (rc = caviar_out_path_option("sweep", a->resume ? "--resume" : "-o", a->out_dir, true)) != 0)
+    return rc;
   return 0;
 }
 
@@ -237,8 +231,21 @@ static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t stop_quietly;
 /* What a second signal says before it ends the process. */
 static char stop_hint[4400];
+/* Whether a stop can wait for an epoch boundary: training has begun (the first progress report)
+ * or, across ranks, always (a rank that leaves early leaves the launcher waiting). Before that
+ * there is nothing to save, and the process may be stuck where no boundary comes (waiting for
+ * memory): a stop ends it at once, with status 3. */
+static volatile sig_atomic_t stop_can_wait;
+static const char stop_early[] = "\ncaviar: stopped before training began: nothing to save\n";
 
 static void on_stop_signal(int sig) {
+  if (!stop_can_wait) {
+    if (!stop_quietly) {
+      ssize_t ignored = write(STDERR_FILENO, stop_early, sizeof stop_early - 1);
+      (void)ignored;
+    }
+    _exit(EXIT_STOPPED);
+  }
   if (stop_requested) {
     /* The second: at once, by the signal itself (the last good snapshot stays on disk). */
     if (!stop_quietly) {
@@ -264,6 +271,8 @@ static void install_stop_handlers(void) {
   sa.sa_flags = SA_RESTART;
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  /* A closed terminal or ssh session: as SIGTERM, a snapshot first. */
+  sigaction(SIGHUP, &sa, NULL);
   /* mpirun forwards SIGUSR1 to every rank (its own SIGINT becomes SIGTERM, then SIGKILL a second
    * later); Slurm's --signal=USR1@T asks ahead of a time limit. */
   sigaction(SIGUSR1, &sa, NULL);
@@ -341,8 +350,10 @@ static void absolute_data(const char *arg, char *out, size_t size) {
   else snprintf(out, size, "%s", arg);
 }
 
-/* What a sweep was started with, as sweep.json keeps it. */
-static char *identity_text(const sweep_args *a, const caviar_spec *spec, const char *spec_dir, const char *backend_kind) {
+/* What a sweep was started with, as sweep.json keeps it: the spec, the flags and what identifies
+ * the data it loaded ("data_read": a resume with other data is refused). */
+static char *identity_text(const sweep_args *a, const caviar_spec *spec, const char *spec_dir, const char *backend_kind,
+                           const caviar_data *data) {
   cJSON *id = cJSON_CreateObject();
   cJSON_AddStringToObject(id, "spec_file", spec->source);
   if (spec_dir) cJSON_AddStringToObject(id, "spec_dir", spec_dir);
@@ -364,9 +375,33 @@ static char *identity_text(const sweep_args *a, const caviar_spec *spec, const c
     cJSON_AddStringToObject(id, "tensorboard", where);
   }
   cJSON_AddStringToObject(id, "backend", backend_kind);
-  char *text = cJSON_Print(id);
+  char *read = caviar_data_identity(data);
+  cJSON *parsed = read ? caviar_json_parse_text(read, strlen(read)) : NULL;
+  free(read);
+  if (!parsed) {
+    cJSON_Delete(id);
+    return NULL;
+  }
+  cJSON_AddItemToObject(id, "data_read", parsed);
+  char *text = caviar_json_print_text(id, true);
   cJSON_Delete(id);
   return text;
+}
+
+/* --resume: the data loaded now must be what the sweep started with (sweep.json's data_read; a
+ * folder written by an older caviar has none to compare). */
+static caviar_status same_data(const sweep_args *a, const cJSON *identity, const caviar_data *data, caviar_error *err) {
+  const cJSON *read = cJSON_GetObjectItemCaseSensitive(identity, "data_read");
+  if (!read) return CAVIAR_OK;
+  char *text = caviar_json_print_text(read, false), why[9000];
+  if (!text) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory comparing the data");
+  bool changed = caviar_data_changed(text, data, why, sizeof why);
+  free(text);
+  if (!changed) return CAVIAR_OK;
+  return caviar_fail(err, CAVIAR_EINPUT,
+                     "--resume %s: the data changed since the sweep started: %s; resuming would mix two data sets "
+                     "(restore the data, or start a new sweep with --force)",
+                     a->resume, why);
 }
 
 static const char *kind_name(const caviar_backend *be) { return be->kind == CAVIAR_BACKEND_CUDA ? "cuda" : "cpu"; }
@@ -380,6 +415,12 @@ static int finish(caviar_world *world, caviar_status st, const caviar_error *err
   return caviar_report(st, err);
 }
 
+/* finish() with what is kept said on the error's line (one line, whatever went wrong). */
+static int finish_noting(caviar_world *world, caviar_status st, caviar_error *err, const char *note) {
+  size_t used = strlen(err->msg);
+  if (note[0] && used < sizeof err->msg) snprintf(err->msg + used, sizeof err->msg - used, "; %s", note);
+  return finish(world, st, err);
+}
 
 /* A refusal of the flags or the folder: a usage error in one process; across ranks the job ends
  * at once (every rank would otherwise wait for the one that left). */
@@ -479,6 +520,12 @@ static caviar_status resume_spec(const sweep_args *a, const cJSON *id, const cha
   return st;
 }
 
+/* Progress lines; the first says training has begun, so a stop waits for the epoch boundary. */
+static void print_progress(const caviar_progress *p, void *ctx) {
+  stop_can_wait = 1;
+  caviar_print_progress(p, ctx);
+}
+
 typedef struct results_ctx {
   const char *dir;
   const caviar_report_info *info;
@@ -487,6 +534,7 @@ typedef struct results_ctx {
   caviar_tensorboard *tensorboard;
   bool written;      /* this run wrote results */
   bool page_written; /* this run wrote report.html */
+  bool quiet, warned;
 } results_ctx;
 
 /* DIR/report.html from the results just written; live: the sweep still runs (the page reloads
@@ -504,11 +552,27 @@ static caviar_status write_page(results_ctx *rc, bool running, const char *state
   return st;
 }
 
+/* The results so far (summary.json says "finished": false) and their page. A failed write (a full
+ * disk) costs the sweep nothing: training goes on, the journal and snapshots keep the record, and
+ * the write is tried again at the next rung and at the end (which reports its own failure); said
+ * once, unless quiet. */
 static caviar_status write_results_so_far(const caviar_sweep_result *r, void *ctx, caviar_error *err) {
   results_ctx *rc = ctx;
-  caviar_status st = caviar_report_write(rc->dir, rc->info, r, err);
-  rc->written |= st == CAVIAR_OK;
-  return st == CAVIAR_OK ? write_page(rc, true, NULL, err) : st;
+  caviar_report_info so_far = *rc->info;
+  so_far.finished = false;
+  caviar_error failed;
+  caviar_status st = caviar_report_write(rc->dir, &so_far, r, NULL, &failed);
+  if (st == CAVIAR_OK) {
+    rc->written = true;
+    st = write_page(rc, true, NULL, &failed);
+  }
+  if (st != CAVIAR_OK && !rc->warned && !rc->quiet) {
+    fprintf(stderr, "\ncaviar: warning: %s; training goes on, and the results are written again at the next rung and "
+                    "at the end\n", failed.msg);
+    rc->warned = true;
+  }
+  (void)err;
+  return CAVIAR_OK;
 }
 
 static caviar_status write_tensorboard(const caviar_sweep_result *r, void *ctx, caviar_error *err) {
@@ -543,6 +607,7 @@ int caviar_cmd_sweep(int argc, char **argv) {
    * boundary, not the signal's default death (which can leave mpirun waiting). */
   if (!a.dry_run) {
     stop_quietly = caviar_launcher_rank() > 0;
+    stop_can_wait = caviar_world_launched();
     snprintf(stop_hint, sizeof stop_hint, "caviar: stopped at once; the last snapshot, if any, stays in %s/%s\n",
              a.out_dir, CAVIAR_STATE_DIR);
     install_stop_handlers();
@@ -555,7 +620,21 @@ int caviar_cmd_sweep(int argc, char **argv) {
   if (world && world->rank > 0) a.quiet = true;
   /* A dry run estimates on rank 0 alone; the other ranks have nothing to do. */
   if (world && a.dry_run && world->rank > 0) return finish(world, CAVIAR_OK, &err);
-  return sweep(&a, world);
+  /* One writer per folder: rank 0 holds it from here to the end, before anything is loaded or
+   * written; a second sweep or resume into it is refused at once. A dry run writes nothing. */
+  caviar_writer_lock lock;
+  caviar_lock_init(&lock);
+  if (!a.dry_run && caviar_world_rank(world) == 0) {
+    st = caviar_lock_folder(a.out_dir,
+                            a.resume ? "wait for it to end (the sweep there is running, or being resumed already)"
+                                     : "wait for it to end, or choose another -o",
+                            &lock, &err);
+    if (st != CAVIAR_OK) return finish(world, st, &err);
+    caviar_fault_point("locked");
+  }
+  rc = sweep(&a, world);
+  caviar_unlock(&lock);
+  return rc;
 }
 
 /* Loads (or, resuming, restores) the spec and applies the flags to it; a non-zero return is the
@@ -570,7 +649,7 @@ static int sweep_spec(sweep_args *a, caviar_world *world, bool root, caviar_spec
     st = root ? caviar_state_read_identity(a->resume, &text, &err) : CAVIAR_OK;
     if (st == CAVIAR_OK) st = share_text(world, &text, &err);
     if (st != CAVIAR_OK) return finish(world, st, &err);
-    *identity = cJSON_Parse(text);
+    *identity = caviar_json_parse_text(text, strlen(text));
     free(text);
     if (!*identity) REFUSE(world, "%s/%s/sweep.json: damaged (not JSON)", a->resume, CAVIAR_STATE_DIR);
     char stored_dir[4096];
@@ -664,7 +743,8 @@ static caviar_status same_sweep(caviar_world *world, const sweep_args *a, const 
 }
 
 static caviar_status open_own_state(const sweep_args *a, const caviar_spec *spec, const caviar_backend *backend,
-                                    caviar_sweep_state **state, char *note, size_t note_size, caviar_error *err) {
+                                    const caviar_data *data, caviar_sweep_state **state, char *note, size_t note_size,
+                                    caviar_error *err) {
   if (a->resume) return caviar_state_resume(a->out_dir, a->snapshot_every, state, note, note_size, err);
   /* The spec's folder, absolute, so a resume from elsewhere finds its relative data paths. */
   char spec_dir[PATH_MAX] = "", folder[PATH_MAX];
@@ -675,7 +755,7 @@ static caviar_status open_own_state(const sweep_args *a, const caviar_spec *spec
     else strcpy(folder, ".");
     if (!realpath(folder, spec_dir)) spec_dir[0] = '\0';
   }
-  char *text = identity_text(a, spec, a->spec_path ? spec_dir : NULL, kind_name(backend));
+  char *text = identity_text(a, spec, a->spec_path ? spec_dir : NULL, kind_name(backend), data);
   caviar_status st = text ? caviar_state_create(a->out_dir, text, a->snapshot_every, state, err)
                           : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory describing the sweep");
   free(text);
@@ -687,10 +767,10 @@ static caviar_status open_own_state(const sweep_args *a, const caviar_spec *spec
  * resumed sweep continues. Across ranks rank 0 opens it and the others follow (they write nothing;
  * a resume's snapshot reaches them from rank 0). */
 static caviar_status open_state(const sweep_args *a, const caviar_spec *spec, const caviar_backend *backend,
-                                caviar_world *world, caviar_sweep_state **state, char *note, size_t note_size,
-                                caviar_error *err) {
+                                const caviar_data *data, caviar_world *world, caviar_sweep_state **state, char *note,
+                                size_t note_size, caviar_error *err) {
   caviar_status st = caviar_world_rank(world) > 0 ? caviar_state_follow(a->out_dir, state, err)
-                                                  : open_own_state(a, spec, backend, state, note, note_size, err);
+                                                  : open_own_state(a, spec, backend, data, state, note, note_size, err);
   if (st == CAVIAR_OK) st = caviar_state_share(world, *state, err);
   return st;
 }
@@ -721,7 +801,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
   /* The output folder is checked before the first epoch, not after the last (by rank 0, which
    * writes it). Each rank trains on its own GPU: its rank on the host, modulo the GPUs there. */
   caviar_backend_options options = {.tf32 = a->tf32, .device = world ? caviar_local_gpu(world->local_rank) : 0};
-  st = root ? caviar_report_prepare(a->out_dir, &err) : CAVIAR_OK;
+  st = root && !a->dry_run ? caviar_report_prepare(a->out_dir, &err) : CAVIAR_OK;
   if (st == CAVIAR_OK) st = caviar_open_backend_with(a->device, &options, &backend, &device, &err);
   if (st == CAVIAR_OK && identity) {
     const cJSON *kind = cJSON_GetObjectItem(identity, "backend");
@@ -741,12 +821,13 @@ static int sweep(sweep_args *a, caviar_world *world) {
   }
   if (st == CAVIAR_OK && !a->dry_run) st = same_sweep(world, a, &spec, seed, &data, &err);
   char note[2600] = "";
+  if (st == CAVIAR_OK && identity) st = same_data(a, identity, &data, &err);
   /* TensorBoard's files: the flag's folder, else the spec's (rank 0 writes them). */
   caviar_tensorboard *tensorboard = NULL;
   const char *tb_dir = a->tensorboard ? a->tensorboard : spec.tensorboard;
   if (st == CAVIAR_OK && !a->dry_run && root && tb_dir)
     st = caviar_tensorboard_open(tb_dir, &spec, a->resume != NULL, a->force, &tensorboard, &err);
-  if (st == CAVIAR_OK && !a->dry_run) st = open_state(a, &spec, backend, world, &state, note, sizeof note, &err);
+  if (st == CAVIAR_OK && !a->dry_run) st = open_state(a, &spec, backend, &data, world, &state, note, sizeof note, &err);
   cJSON_Delete(identity);
   if (st != CAVIAR_OK) {
     caviar_tensorboard_close(tensorboard);
@@ -764,8 +845,9 @@ static int sweep(sweep_args *a, caviar_world *world) {
   caviar_progress_printer printer;
   caviar_progress_printer_init(&printer, a->quiet);
   caviar_report_info info = {.spec = &spec, .seed = seed, .device = device, .data = &data,
-                             .keep_models = (int)(a->keep > 1000000 ? 1000000 : a->keep)};
-  results_ctx rctx = {a->out_dir, &info, a->results_every, 0, tensorboard, false, false};
+                             .keep_models = (int)(a->keep > 1000000 ? 1000000 : a->keep), .finished = false};
+  results_ctx rctx = {.dir = a->out_dir, .info = &info, .reload_s = a->results_every, .tensorboard = tensorboard,
+                      .quiet = a->quiet};
   /* Rank 0 writes the results (every survivor's weights reach it when the survivor finishes); a
    * stop signal to any rank stops every rank at the same epoch boundary. */
   caviar_sweep sweep = {.spec = &spec,
@@ -773,7 +855,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
                         .trials = a->trials,
                         .backend = backend,
                         .data = &data,
-                        .progress = root ? caviar_print_progress : NULL,
+                        .progress = root ? print_progress : NULL,
                         .progress_ctx = root ? &printer : NULL,
                         .world = a->dry_run ? NULL : world,
                         .results = root ? write_results_so_far : NULL,
@@ -812,17 +894,11 @@ static int sweep(sweep_args *a, caviar_world *world) {
     return rc;
   }
   int exit_rc = 0;
-  bool finished = false;
+  bool finished = false; /* the final results are in place */
   if (st == CAVIAR_OK) {
-    /* Saved before anything is printed: a reader that went away (| head) costs nothing. */
-    st = caviar_report_write(a->out_dir, &info, &result, &err);
-    if (st == CAVIAR_OK)
-      st = write_page(&rctx, false,
-                      result.interrupted    ? "stopped (caviar sweep --resume continues it)"
-                      : result.out_of_time ? "over: its time budget stopped it"
-                                           : "finished",
-                      &err);
-    finished = st == CAVIAR_OK && !result.interrupted;
+    info.finished = !result.interrupted;
+    /* The leaderboard first, so a full disk at the write below still shows what the sweep found
+     * (SIGPIPE is ignored: a reader that went away, | head, costs nothing). */
     if (a->json) {
       char *text = caviar_leaderboard_json(&info, &result);
       if (text) puts(text);
@@ -831,6 +907,17 @@ static int sweep(sweep_args *a, caviar_world *world) {
       caviar_leaderboard_print(stdout, &spec, &result, 20, caviar_stdout_width());
     }
     fflush(stdout);
+    caviar_fault_point("final");
+    bool kept_aside;
+    st = caviar_report_write(a->out_dir, &info, &result, &kept_aside, &err);
+    /* Results kept whole beside the folder (the error says where) are finished results too. */
+    finished = (st == CAVIAR_OK || kept_aside) && !result.interrupted;
+    if (st == CAVIAR_OK)
+      st = write_page(&rctx, false,
+                      result.interrupted    ? "stopped (caviar sweep --resume continues it)"
+                      : result.out_of_time ? "over: its time budget stopped it"
+                                           : "finished",
+                      &err);
     int survivors = count_survivors(&result), saved = caviar_report_saved_count(&info, &result);
     if (st == CAVIAR_OK && result.interrupted) {
       fprintf(stderr,
@@ -859,17 +946,22 @@ static int sweep(sweep_args *a, caviar_world *world) {
   if (!a->quiet && caviar_state_snapshots(state) > 0)
     fprintf(stderr, "caviar: %d snapshot(s) of the sweep's state took %.2f s\n", caviar_state_snapshots(state),
             caviar_state_seconds(state));
-  /* Kept while there is something to resume from: a stop, or a failure after a snapshot. */
-  bool has_snapshot = caviar_state_snapshots(state) > 0 || caviar_state_resuming(state);
-  if (!has_snapshot && state) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s/snapshot.bin", a->out_dir, CAVIAR_STATE_DIR);
-    has_snapshot = access(path, F_OK) == 0;
+  /* The state stays until the final results are in place: a stop, or a failure after an epoch
+   * (its snapshot resumes; without one, the journal still holds every epoch's metrics). */
+  bool has_snapshot = caviar_state_has_snapshot(state);
+  bool keep = !finished && (has_snapshot || caviar_state_has_journal(state));
+  caviar_state_close(state, !keep);
+  char kept[9000] = "";
+  if (keep && st != CAVIAR_OK && root) {
+    if (has_snapshot)
+      snprintf(kept, sizeof kept, "the last snapshot is kept in %s/%s: caviar sweep --resume %s continues from it",
+               a->out_dir, CAVIAR_STATE_DIR, a->out_dir);
+    else
+      snprintf(kept, sizeof kept,
+               "the journal of every epoch so far is kept in %s/%s/journal.jsonl; no snapshot was written yet, so "
+               "caviar sweep --resume %s starts the sweep over",
+               a->out_dir, CAVIAR_STATE_DIR, a->out_dir);
   }
-  caviar_state_close(state, finished || !has_snapshot);
-  if (st != CAVIAR_OK && has_snapshot && !finished && root)
-    fprintf(stderr, "caviar: the last snapshot is kept in %s/%s: caviar sweep --resume %s continues from it\n", a->out_dir,
-            CAVIAR_STATE_DIR, a->out_dir);
   /* A page left saying "running" would reload forever: it says the sweep stopped. */
   if (st != CAVIAR_OK && rctx.written) {
     caviar_error ignored;
@@ -879,7 +971,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
   caviar_data_free(&data);
   backend->destroy(backend);
   caviar_spec_free(&spec);
-  if (st != CAVIAR_OK) return finish(world, st, &err);
+  if (st != CAVIAR_OK) return finish_noting(world, st, &err, kept);
   caviar_world_close(world);
   return exit_rc;
 }

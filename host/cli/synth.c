@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "caviar/data.h"
+#include "caviar/writer_lock.h"
 #include "cli.h"
 
 static const char usage[] =
@@ -48,6 +49,9 @@ static caviar_status name_classes(caviar_dataset *ds, int classes, caviar_error 
 static caviar_status write_csv(const char *dir, uint64_t train, uint64_t test, uint64_t features, uint64_t classes,
                                double noise, uint64_t seed, bool names, bool regression, caviar_error *err) {
   caviar_status st = CAVIAR_OK;
+  char what[64];
+  if (regression) snprintf(what, sizeof what, "a regression target");
+  else snprintf(what, sizeof what, "%llu classes", (unsigned long long)classes);
   const char *files[2] = {"train.csv", "test.csv"};
   for (int s = 0; s < 2 && st == CAVIAR_OK; s++) {
     size_t n = s ? test : train, first = s ? train : 0;
@@ -62,8 +66,7 @@ static caviar_status write_csv(const char *dir, uint64_t train, uint64_t test, u
   }
   if (st == CAVIAR_OK)
     fprintf(stderr, "caviar: wrote %llu training and %llu test examples (%llu features, %s) to %s/train.csv and test.csv\n",
-            (unsigned long long)train, (unsigned long long)test, (unsigned long long)features,
-            regression ? "a regression target" : "classes", dir);
+            (unsigned long long)train, (unsigned long long)test, (unsigned long long)features, what, dir);
   return st;
 }
 
@@ -110,6 +113,10 @@ int caviar_cmd_synth(int argc, char **argv) {
   if (argc - optind != 1) return caviar_usage_error("synth", "expected one DIR, got %d", argc - optind);
   const char *dir = argv[optind];
   caviar_error err;
+  if ((rc = caviar_out_path_option("synth", "DIR", dir, true)) != 0) return rc;
+  char why[1200];
+  caviar_folder_problem(dir, why, sizeof why);
+  if (why[0]) return caviar_report(caviar_fail(&err, CAVIAR_EINPUT, "%s: %s", dir, why), &err);
   if (mkdir(dir, 0755) != 0 && errno != EEXIST)
     return caviar_report(caviar_fail(&err, CAVIAR_EINPUT, "%s: cannot create: %s", dir, strerror(errno)), &err);
   if (images && csv) return caviar_usage_error("synth", "--images writes IDX files; it does not go with --csv");

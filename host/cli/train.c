@@ -11,7 +11,9 @@
 #include "caviar/model_file.h"
 #include "caviar/panda.h"
 #include "caviar/report_html.h"
+#include "caviar/sweep_state.h"
 #include "caviar/trial_json.h"
+#include "caviar/writer_lock.h"
 #include "cli.h"
 
 static const char usage[] =
@@ -28,7 +30,10 @@ static const char usage[] =
     "With --checkpoint FILE the run is saved after every epoch; if FILE exists the run resumes from\n"
     "it: weights, optimizer state, step and epoch counts, so resuming without changes continues\n"
     "exactly as if never stopped. --set changes a hyperparameter from the next step on and records\n"
-    "the change in the checkpoint's history (the shape, hidden and layers, stays).\n"
+    "the change in the checkpoint's history (the shape, hidden and layers, stays). The checkpoint\n"
+    "records the data it trained on (each file's size and CRC-32): resuming on changed data is\n"
+    "refused (pass --data to mean it), and --from warns. The run holds FILE and MODEL while it runs:\n"
+    "another train writing either is refused at once (status 2, naming its pid).\n"
     "\n"
     "  --from MODEL       start from a saved model's weights (fresh optimizer state)\n"
     "  --set name=value   change a hyperparameter (repeatable)\n"
@@ -107,6 +112,11 @@ static int parse_args(int argc, char **argv, train_args *a) {
   if (argc - optind > 1) return caviar_usage_error("train", "expected at most one CONFIG, got %d", argc - optind);
   a->config = optind < argc ? argv[optind] : NULL;
   if (a->config && a->from) return caviar_usage_error("train", "give CONFIG or --from, not both");
+  if (a->out && (rc = caviar_out_path_option("train", "-o", a->out, false)) != 0) return rc;
+  if (a->checkpoint && (rc = caviar_out_path_option("train", "--checkpoint", a->checkpoint, false)) != 0) return rc;
+  if (a->out && a->checkpoint && caviar_same_file(a->out, a->checkpoint))
+    return caviar_usage_error("train", "-o %s and --checkpoint %s name the same file: the model would replace the checkpoint",
+                              a->out, a->checkpoint);
   return 0;
 }
 
@@ -139,7 +149,9 @@ static caviar_status start(const train_args *a, caviar_panda *p, bool *resumed, 
       origin->has_data = model.has_data;
       origin->seed = model.seed;
       origin->data = model.data;
+      origin->data_read = model.data_read;
       model.has_data = false;
+      model.data_read = NULL;
       caviar_layout layout;
       caviar_layout_make(&p->shape, 1, &layout);
       p->first = caviar_alloc(layout.per_member, sizeof(float), "optimizer state", err);
@@ -239,6 +251,25 @@ static void print_epoch(const caviar_panda *p, int epoch, float train_loss, floa
   fflush(stdout);
 }
 
+/* The data loaded must be what the checkpoint trained on: a changed file would mix two data sets
+ * in one run, so it is refused. A model's data that changed since it was saved is only noted
+ * (--from may well mean new data). With --data, other data is what was asked for (the overlap
+ * warning speaks). Then the run records what it trains on, for its checkpoints and model. */
+static caviar_status check_data(const train_args *a, caviar_panda *p, const caviar_model *origin, bool resumed,
+                                const caviar_data *data, caviar_error *err) {
+  char why[9000];
+  if (!a->data_dir && resumed && p->data_read && caviar_data_changed(p->data_read, data, why, sizeof why))
+    return caviar_fail(err, CAVIAR_EINPUT,
+                       "%s: the data changed since this run was checkpointed: %s; continuing would mix two data sets "
+                       "(restore the data, or pass --data to train on it knowingly)",
+                       a->checkpoint, why);
+  if (!a->data_dir && a->from && origin->data_read && caviar_data_changed(origin->data_read, data, why, sizeof why))
+    fprintf(stderr, "caviar: warning: the data changed since %s was trained: %s\n", a->from, why);
+  free(p->data_read);
+  p->data_read = caviar_data_identity(data);
+  return p->data_read ? CAVIAR_OK : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory describing the data");
+}
+
 static caviar_status override_data(caviar_panda *p, const train_args *a, bool resumed, caviar_error *err) {
   if (a->seed_given) p->seed = a->seed;
   return a->data_dir ? caviar_data_arg(&p->data, a->data_dir, resumed || a->from, err) : CAVIAR_OK;
@@ -254,12 +285,25 @@ int caviar_cmd_train(int argc, char **argv) {
   bool resumed;
   caviar_model origin;
   memset(&origin, 0, sizeof origin);
-  /* Where the run will write is checked before it trains, not after. */
-  caviar_status st = a.out ? caviar_atomic_check(a.out, &err) : CAVIAR_OK;
+  /* One writer per file: the checkpoint and the model are held for the whole run, before anything
+   * is read or written (a second run with either is refused at once); then where the run will
+   * write is checked before it trains, not after. */
+  caviar_writer_lock locks[2];
+  caviar_lock_init(&locks[0]);
+  caviar_lock_init(&locks[1]);
+  caviar_status st = CAVIAR_OK;
+  if (a.checkpoint)
+    st = caviar_lock_file(a.checkpoint, "wait for it to end, or choose another --checkpoint", &locks[0], &err);
+  if (st == CAVIAR_OK && a.out) st = caviar_lock_file(a.out, "wait for it to end, or choose another -o", &locks[1], &err);
+  if (st == CAVIAR_OK) caviar_fault_point("locked");
+  if (st == CAVIAR_OK && a.out) st = caviar_atomic_check(a.out, &err);
   if (st == CAVIAR_OK && a.checkpoint) st = caviar_atomic_check(a.checkpoint, &err);
-  if (st != CAVIAR_OK) return caviar_report(st, &err);
-  st = start(&a, &p, &resumed, &origin, &err);
-  if (st != CAVIAR_OK) return caviar_report(st, &err);
+  if (st == CAVIAR_OK) st = start(&a, &p, &resumed, &origin, &err);
+  if (st != CAVIAR_OK) {
+    caviar_unlock(&locks[1]);
+    caviar_unlock(&locks[0]);
+    return caviar_report(st, &err);
+  }
   if (resumed) {
     st = caviar_data_spec_copy(&p.data, &origin.data, &err);
     origin.has_data = st == CAVIAR_OK;
@@ -273,6 +317,7 @@ int caviar_cmd_train(int argc, char **argv) {
   memset(&data, 0, sizeof data);
   if (st == CAVIAR_OK) st = caviar_open_backend(a.device, a.tf32, &be, &device, &err);
   if (st == CAVIAR_OK) st = caviar_data_load(&p.data, p.seed, &data, &err);
+  if (st == CAVIAR_OK) st = check_data(&a, &p, &origin, resumed, &data, &err);
   if (st == CAVIAR_OK) {
     char warning[1024];
     caviar_labels_look_real(&data, warning, sizeof warning);
@@ -313,5 +358,7 @@ int caviar_cmd_train(int argc, char **argv) {
   if (be) be->destroy(be);
   caviar_panda_free(&p);
   caviar_model_free(&origin);
+  caviar_unlock(&locks[1]);
+  caviar_unlock(&locks[0]);
   return caviar_report(st, &err);
 }

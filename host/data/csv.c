@@ -370,6 +370,7 @@ caviar_status caviar_csv_read_with(const char *path, const caviar_csv_options *o
     eof = got == 0;
   }
   free(buf);
+  out->read[0] = out->read[1] = (caviar_file_id){in.size, (uint32_t)in.crc};
   caviar_in_close(&in);
   free(r.slots);
   if (st == CAVIAR_OK && out->n == 0) st = caviar_fail(err, CAVIAR_EINPUT, "%s: no data rows", path);

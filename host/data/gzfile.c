@@ -27,6 +27,7 @@ static caviar_status fill_raw(caviar_in *in, caviar_error *err) {
       in->raw_eof = true;
       break;
     }
+    in->crc = crc32(in->crc, in->raw + in->raw_len, (uInt)n);
     in->raw_len += (size_t)n;
     if (in->raw_len >= 2) break;
   }
@@ -44,6 +45,8 @@ caviar_status caviar_in_open(caviar_in *in, const char *path, caviar_error *err)
     st = caviar_fail(err, CAVIAR_EINPUT, "%s: cannot open: %s", path, strerror(errno));
   else if (S_ISDIR(sb.st_mode))
     st = caviar_fail(err, CAVIAR_EINPUT, "%s: is a folder, expected a file", path);
+  in->size = st == CAVIAR_OK ? (unsigned long long)sb.st_size : 0;
+  in->crc = crc32(0L, Z_NULL, 0);
   in->raw = st == CAVIAR_OK ? malloc(RAW_CHUNK) : NULL;
   if (st == CAVIAR_OK && !in->raw) st = caviar_fail(err, CAVIAR_ERUNTIME, "%s: out of memory", path);
   if (st == CAVIAR_OK) st = fill_raw(in, err);

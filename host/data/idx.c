@@ -11,6 +11,7 @@
 typedef struct idx_file {
   unsigned char *bytes;
   size_t len;
+  caviar_file_id read;
   size_t count;    /* first dimension */
   size_t per_item; /* product of the others */
   size_t dims[4];  /* the sizes, dims[0] = count */
@@ -78,6 +79,7 @@ static caviar_status idx_open(const char *path, int min_dims, int max_dims, cons
       st = caviar_fail(err, CAVIAR_EINPUT, "%s: %s%zu unexpected bytes after the %zu bytes of data", path,
                        extra > (1 << 20) ? "over " : "", 1 + (extra > (1 << 20) ? (size_t)1 << 20 : extra), total);
   }
+  out->read = (caviar_file_id){in.size, (uint32_t)in.crc};
   caviar_in_close(&in);
   if (st != CAVIAR_OK) {
     free(out->bytes);
@@ -106,6 +108,8 @@ caviar_status caviar_idx_read(const char *images_path, const char *labels_path, 
   } else {
     out->n = images.count;
     out->d = images.per_item;
+    out->read[0] = images.read;
+    out->read[1] = labels.read;
     /* n x d: features; n x H x W: one channel; n x C x H x W (PyTorch's order). */
     int n = images.n_dims;
     out->image[0] = n == 4 ? (int)images.dims[1] : n == 3 ? 1 : (int)images.per_item;

@@ -38,9 +38,14 @@ static int compare_u32(const void *a, const void *b) {
 static caviar_status carve(caviar_dataset *whole, double fraction, uint64_t seed, caviar_dataset *rest,
                            caviar_dataset *test, const char *path, caviar_error *err) {
   size_t n = whole->n, n_test = (size_t)(fraction * (double)n + 0.5);
-  if (n_test < 1 || n_test + 2 > n)
-    return caviar_fail(err, CAVIAR_EINPUT, "%s: %zu examples: test %g leaves no test set or no training set", path, n,
-                       fraction);
+  if (n_test < 1)
+    return caviar_fail(err, CAVIAR_EINPUT, "%s: %zu examples: test %g of them is no example; raise test or add rows", path,
+                       n, fraction);
+  if (n_test + 2 > n)
+    return caviar_fail(err, CAVIAR_EINPUT,
+                       "%s: %zu examples: test %g takes %zu for the test set and leaves %zu to train on (at least 2 "
+                       "needed); lower test or add rows",
+                       path, n, fraction, n_test, n - n_test);
   uint32_t *order = caviar_alloc(n, sizeof *order, "the test split", err);
   if (!order) return CAVIAR_ERUNTIME;
   for (size_t i = 0; i < n; i++) order[i] = (uint32_t)i;
@@ -68,13 +73,17 @@ static caviar_status read_sets(const caviar_data_spec *spec, uint64_t seed, cavi
     snprintf(out->train_labels, sizeof out->train_labels, "%s", spec->train_csv);
     snprintf(out->test_labels, sizeof out->test_labels, "%s", test);
     caviar_status st = caviar_csv_read_with(spec->train_csv, &options, &out->train, err);
+    out->files[0] = out->files[1] = out->files[2] = out->files[3] = out->train.read[0];
     if (st == CAVIAR_OK && !spec->test_csv) {
+      /* whole owns the rows read; out->train gets its own part (or nothing, if carving fails). */
       caviar_dataset whole = out->train;
+      memset(&out->train, 0, sizeof out->train);
       st = carve(&whole, spec->test_fraction, seed, &out->train, &out->test, spec->train_csv, err);
       caviar_dataset_free(&whole);
       return st;
     }
     if (st == CAVIAR_OK) st = caviar_csv_read_with(spec->test_csv, &options, &out->test, err);
+    out->files[2] = out->files[3] = out->test.read[0];
     if (st == CAVIAR_OK) st = caviar_labels_map(&out->test, out->train.names, out->train.n_names, out->test_name, err);
     return st;
   }
@@ -86,6 +95,10 @@ static caviar_status read_sets(const caviar_data_spec *spec, uint64_t seed, cavi
   if (st == CAVIAR_OK)
     st = find_idx(spec->dir, "t10k-labels-idx1-ubyte", out->test_labels, sizeof out->test_labels, err);
   if (st == CAVIAR_OK) st = caviar_idx_read(out->test_name, out->test_labels, &out->test, err);
+  out->files[0] = out->train.read[0];
+  out->files[1] = out->train.read[1];
+  out->files[2] = out->test.read[0];
+  out->files[3] = out->test.read[1];
   if (st == CAVIAR_OK && spec->task == CAVIAR_TASK_REGRESSION)
     st = caviar_fail(err, CAVIAR_EINPUT, "%s: task regression needs CSV data (format csv): IDX labels are classes",
                      spec->dir);
@@ -102,6 +115,7 @@ caviar_status caviar_data_load_test(const caviar_data_spec *spec, uint64_t seed,
   caviar_dataset whole;
   caviar_status st = caviar_csv_read_with(spec->train_csv, &options, &whole, err);
   if (st == CAVIAR_OK) st = carve(&whole, spec->test_fraction, seed, NULL, out, spec->train_csv, err);
+  out->read[0] = out->read[1] = whole.read[0];
   if (st == CAVIAR_OK) {
     /* The carved rows keep the whole file's class numbering (names sorted over every row). */
     out->names = whole.names;

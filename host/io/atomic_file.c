@@ -1,21 +1,25 @@
 #include "caviar/atomic_file.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TMP_SUFFIX ".tmp-XXXXXX"
+bool caviar_temporary_name(const char *path, char *out, size_t size) {
+  return snprintf(out, size, "%s.tmp-%ld-XXXXXX", path, (long)getpid()) < (int)size;
+}
 
 caviar_status caviar_atomic_open(caviar_atomic_file *af, const char *path, caviar_error *err) {
   memset(af, 0, sizeof *af);
   af->fd = -1;
   if (snprintf(af->path, sizeof af->path, "%s", path) >= (int)sizeof af->path ||
-      snprintf(af->tmp, sizeof af->tmp, "%s" TMP_SUFFIX, path) >= (int)sizeof af->tmp)
+      !caviar_temporary_name(path, af->tmp, sizeof af->tmp))
     return caviar_fail(err, CAVIAR_EINPUT, "%s: path too long", path);
   af->fd = mkstemp(af->tmp);
   if (af->fd < 0) return caviar_fail(err, CAVIAR_EINPUT, "%s: cannot create: %s", path, strerror(errno));
@@ -66,9 +70,28 @@ void caviar_atomic_abort(caviar_atomic_file *af) {
   unlink(af->tmp);
 }
 
-int caviar_is_temporary_name(const char *name) {
-  size_t n = strlen(name), suffix = strlen(TMP_SUFFIX);
-  return n > suffix && strncmp(name + n - suffix, ".tmp-", 5) == 0;
+/* The writer of a temporary name's tail, ".tmp-PID-XXXXXX" (an older caviar's ".tmp-XXXXXX": 0);
+ * -1 when tail is not one. */
+static long tail_owner(const char *tail) {
+  if (strncmp(tail, ".tmp-", 5) != 0) return -1;
+  const char *rest = tail + 5;
+  if (strlen(rest) == 6) return 0;
+  char *end;
+  long pid = isdigit((unsigned char)rest[0]) ? strtol(rest, &end, 10) : 0;
+  return pid > 0 && *end == '-' && strlen(end + 1) == 6 ? pid : -1;
+}
+
+/* A temporary file whose writer is gone: an older caviar's, or one whose pid is no process (a pid
+ * reused since only keeps a leftover a while longer); never this process's or a live one's. */
+static bool stale(long owner) {
+  if (owner < 0) return false;
+  return owner == 0 || (owner != (long)getpid() && kill((pid_t)owner, 0) != 0 && errno == ESRCH);
+}
+
+bool caviar_is_stale_temporary(const char *name) {
+  const char *last = NULL;
+  for (const char *p = strstr(name, ".tmp-"); p; p = strstr(p + 1, ".tmp-")) last = p;
+  return last && last != name && stale(tail_owner(last));
 }
 
 caviar_status caviar_atomic_check(const char *path, caviar_error *err) {
@@ -82,13 +105,12 @@ caviar_status caviar_atomic_check(const char *path, caviar_error *err) {
   if (slash == dir) strcpy(dir, "/");
   else if (slash) *slash = '\0';
   else strcpy(dir, ".");
-  /* Temporary files of this path a killed run left behind. */
+  /* Temporary files of this path a killed run left behind (never a live writer's). */
   DIR *d = opendir(dir);
   struct dirent *e;
   size_t base_len = strlen(base);
   while (d && (e = readdir(d))) {
-    if (strlen(e->d_name) == base_len + strlen(TMP_SUFFIX) && strncmp(e->d_name, base, base_len) == 0 &&
-        strncmp(e->d_name + base_len, ".tmp-", 5) == 0) {
+    if (strncmp(e->d_name, base, base_len) == 0 && stale(tail_owner(e->d_name + base_len))) {
       char stale[8192];
       snprintf(stale, sizeof stale, "%s/%s", dir, e->d_name);
       unlink(stale);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caviar/json_text.h"
 #include "caviar/spec.h"
 #include "caviar/trial_json.h"
 
@@ -55,7 +56,7 @@ void caviar_model_describe(caviar_st_writer *w, const caviar_model *model) {
   }
   if (model->labels) {
     cJSON *names = cJSON_CreateStringArray((const char *const *)model->labels, model->n_labels);
-    char *json = cJSON_PrintUnformatted(names);
+    char *json = caviar_json_print_text(names, false);
     if (json) caviar_st_meta(w, "labels", json);
     free(json);
     cJSON_Delete(names);
@@ -67,6 +68,7 @@ void caviar_model_describe(caviar_st_writer *w, const caviar_model *model) {
     if (json) caviar_st_meta(w, "data", json);
     free(json);
   }
+  if (model->data_read) caviar_st_meta(w, "data_read", model->data_read);
   if (model->shape.type != CAVIAR_MODEL_MLP || model->shape.batchnorm) {
     /* What a PyTorch module for the model is built from (README's snippet). */
     snprintf(text, sizeof text, "[%d, %d, %d]", model->shape.image.c, model->shape.image.h, model->shape.image.w);
@@ -129,7 +131,7 @@ static caviar_status read_origin(const caviar_st_file *f, caviar_model *out, cav
   }
   const char *labels = caviar_st_meta_get(f, "labels");
   if (labels) {
-    cJSON *names = cJSON_Parse(labels);
+    cJSON *names = caviar_json_parse_text(labels, strlen(labels));
     int n = cJSON_IsArray(names) ? cJSON_GetArraySize(names) : 0;
     bool ok = n >= 2;
     out->labels = ok ? calloc((size_t)n, sizeof *out->labels) : NULL;
@@ -144,6 +146,8 @@ static caviar_status read_origin(const caviar_st_file *f, caviar_model *out, cav
       return caviar_fail(err, CAVIAR_EINPUT, "%s: __metadata__.labels: expected a sorted array of 2 or more distinct names",
                          f->path);
   }
+  const char *read = caviar_st_meta_get(f, "data_read");
+  if (read && !(out->data_read = strdup(read))) return caviar_fail(err, CAVIAR_ERUNTIME, "%s: out of memory", f->path);
   const char *mean = caviar_st_meta_get(f, "target_mean"), *std = caviar_st_meta_get(f, "target_std");
   if (mean || std) {
     char *end1 = NULL, *end2 = NULL;
@@ -364,6 +368,7 @@ void caviar_model_free(caviar_model *model) {
   for (int k = 0; k < model->n_labels; k++) free(model->labels[k]);
   free(model->labels);
   if (model->has_data) caviar_data_spec_free(&model->data);
+  free(model->data_read);
   caviar_scaling_free(&model->scaling);
   memset(model, 0, sizeof *model);
 }

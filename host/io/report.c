@@ -7,14 +7,15 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "caviar/atomic_file.h"
 #include "caviar/hparams.h"
+#include "caviar/json_text.h"
 #include "caviar/model_file.h"
 #include "caviar/trial_json.h"
+#include "caviar/writer_lock.h"
 #include "caviar/zoom.h"
 
 /* Every node summary.json is built from is checked: put and push add an item (or free it and
@@ -147,7 +148,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   cJSON *root = cJSON_CreateObject();
   put(root, "caviar_version", cJSON_CreateString(CAVIAR_VERSION), ok);
   put(root, "spec_file", cJSON_CreateString(info->spec->source), ok);
-  cJSON *spec = cJSON_Parse(info->spec->text);
+  cJSON *spec = caviar_json_parse_text(info->spec->text, strlen(info->spec->text));
   put(root, "spec", spec ? spec : cJSON_CreateNull(), ok);
   put(root, "seed", cJSON_CreateNumber((double)info->seed), ok);
   put(root, "device", cJSON_CreateString(info->device), ok);
@@ -157,6 +158,9 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   put(root, "metric", cJSON_CreateString(caviar_metric_text(info->spec->metric.name)), ok);
   put(root, "keep", cJSON_CreateString(info->spec->keep == CAVIAR_KEEP_BEST ? "best" : "last"), ok);
   put(root, "stopped_by_time_budget", cJSON_CreateBool(r->out_of_time), ok);
+  /* false: the results so far of a sweep still running, stopped or failed (trials may read
+   * "survived" before their test pass); true only for a sweep's final results. */
+  put(root, "finished", cJSON_CreateBool(info->finished), ok);
   if (r->n_ranks > 0) {
     /* A distributed sweep: each rank's host, device and share of the work (busy: training,
      * judging and testing; comm: in exchanges and messages; wait: for the others to reach one). */
@@ -287,7 +291,7 @@ static void remove_stale(const char *dir) {
     DIR *d = opendir(folder);
     struct dirent *e;
     while (d && (e = readdir(d))) {
-      bool stale = caviar_is_temporary_name(e->d_name);
+      bool stale = caviar_is_stale_temporary(e->d_name);
       for (int i = 0; f == 0 && i < 4 && !stale; i++) stale = strncmp(e->d_name, prefixes[i], strlen(prefixes[i])) == 0;
       if (!stale) continue;
       snprintf(path, sizeof path, "%s/%s", folder, e->d_name);
@@ -297,33 +301,19 @@ static void remove_stale(const char *dir) {
   }
 }
 
-/* Creates dir if needed and locks it against another caviar writing there at the same time (the
- * lock goes with the process, so a killed run never holds it); returns the locked descriptor. */
-static caviar_status open_dir(const char *dir, bool wait, int *fd, bool *busy, caviar_error *err) {
-  *busy = false;
+/* Creates dir if needed. The caller holds dir (writer_lock.h: one writer per folder), so what a
+ * killed run left there is no live run's. */
+static caviar_status open_dir(const char *dir, caviar_error *err) {
   if (mkdir(dir, 0755) != 0 && errno != EEXIST)
     return caviar_fail(err, CAVIAR_EINPUT, "%s: cannot create the output folder: %s", dir, strerror(errno));
-  struct stat sb;
-  if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-    return caviar_fail(err, CAVIAR_EINPUT, "%s: exists and is not a folder", dir);
-  *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (*fd < 0) return caviar_fail(err, CAVIAR_EINPUT, "%s: cannot open the output folder: %s", dir, strerror(errno));
-  if (flock(*fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0) {
-    close(*fd);
-    *fd = -1;
-    *busy = true;
-    return caviar_fail(err, CAVIAR_EINPUT, "%s: another caviar is writing its results there", dir);
-  }
+  char why[1200];
+  caviar_folder_problem(dir, why, sizeof why);
+  if (why[0]) return caviar_fail(err, CAVIAR_EINPUT, "%s: %s", dir, why);
   return CAVIAR_OK;
 }
 
 caviar_status caviar_report_prepare(const char *dir, caviar_error *err) {
-  int fd = -1;
-  bool busy;
-  struct stat sb;
-  bool existed = stat(dir, &sb) == 0;
-  caviar_status st = open_dir(dir, false, &fd, &busy, err);
-  if (busy) return CAVIAR_OK; /* it cleans up; this run waits its turn to write */
+  caviar_status st = open_dir(dir, err);
   if (st != CAVIAR_OK) return st;
   remove_stale(dir);
   /* A probe: root writes through permissions; a read-only file system or a full inode table it cannot. */
@@ -331,8 +321,6 @@ caviar_status caviar_report_prepare(const char *dir, caviar_error *err) {
   snprintf(probe, sizeof probe, "%s/.caviar-new-XXXXXX", dir);
   if (!mkdtemp(probe)) st = caviar_fail(err, CAVIAR_EINPUT, "%s: cannot write in the output folder: %s", dir, strerror(errno));
   else rmdir(probe);
-  close(fd);
-  if (!existed) rmdir(dir); /* made when the results are written; a run that fails leaves nothing */
   return st;
 }
 
@@ -344,23 +332,26 @@ static caviar_status write_stage(const char *stage, const caviar_report_info *in
   if (mkdir(path, 0755) != 0) return caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot create: %s", path, strerror(errno));
   bool *saved = saved_trials(info, r, err);
   if (!saved) return CAVIAR_ERUNTIME;
-  caviar_status st = CAVIAR_OK;
+  /* A study (no data of caviar's own) saves no models. */
+  char *read = info->data ? caviar_data_identity(info->data) : NULL;
+  caviar_status st = read || !info->data ? CAVIAR_OK : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory describing the data");
   for (int i = 0; st == CAVIAR_OK && i < r->n_trials; i++) {
     const caviar_trial_result *t = &r->trials[i];
-    if (!saved[i]) continue;
+    if (!saved[i] || !info->data) continue;
     caviar_model model = {.shape = t->shape, .hp = t->trial.hp, .trial = t->trial.id, .params = t->params,
-                          .scaling = info->data->scaling};
+                          .scaling = info->data->scaling, .data_read = read};
     caviar_model_set_origin(&model, info->seed, &info->spec->data, info->data);
     snprintf(path, sizeof path, "%s/best/trial-%u.safetensors", stage, (unsigned)t->trial.id);
     st = caviar_model_save(path, &model, err);
   }
+  free(read);
   if (st == CAVIAR_OK) {
     snprintf(path, sizeof path, "%s/curves.csv", stage);
     st = write_curves(path, r, err);
   }
   if (st == CAVIAR_OK) {
     cJSON *summary = summary_json(info, r, saved);
-    char *text = summary ? cJSON_Print(summary) : NULL;
+    char *text = summary ? caviar_json_print_text(summary, true) : NULL;
     cJSON_Delete(summary);
     if (!text) {
       free(saved);
@@ -372,6 +363,16 @@ static caviar_status write_stage(const char *stage, const caviar_report_info *in
   }
   free(saved);
   return st;
+}
+
+/* A staging error names the file where it was going (dir/...), not the staging copy, which goes. */
+static void name_final(caviar_error *err, const char *stage, const char *dir) {
+  size_t n = strlen(stage);
+  char *at = strstr(err->msg, stage);
+  if (!at || (at[n] != '/' && at[n] != ':')) return;
+  char rest[sizeof err->msg];
+  snprintf(rest, sizeof rest, "%s", at + n);
+  snprintf(at, sizeof err->msg - (size_t)(at - err->msg), "%s%s", dir, rest);
 }
 
 static const char *const outputs[] = {"best", "curves.csv", "summary.json"};
@@ -409,10 +410,9 @@ static caviar_status swap_in(const char *dir, const char *stage, const char *old
 }
 
 caviar_status caviar_report_write(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
-                                  caviar_error *err) {
-  int fd = -1;
-  bool busy;
-  caviar_status st = open_dir(dir, true, &fd, &busy, err);
+                                  bool *kept_aside, caviar_error *err) {
+  if (kept_aside) *kept_aside = false;
+  caviar_status st = open_dir(dir, err);
   if (st != CAVIAR_OK) return st;
   remove_stale(dir);
   char stage[4096], old[4096];
@@ -423,6 +423,7 @@ caviar_status caviar_report_write(const char *dir, const caviar_report_info *inf
   } else {
     chmod(stage, 0755);
     st = write_stage(stage, info, r, err);
+    if (st != CAVIAR_OK) name_final(err, stage, dir);
     if (st == CAVIAR_OK && !mkdtemp(old))
       st = caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot create a folder: %s", dir, strerror(errno));
     bool staged = st == CAVIAR_OK;
@@ -430,11 +431,13 @@ caviar_status caviar_report_write(const char *dir, const caviar_report_info *inf
       st = swap_in(dir, stage, old, err);
       remove_tree(old);
     }
-    /* Complete results that could not be moved into place (a best/ the user cannot replace, say)
-     * are kept under a name the next run leaves alone, and the error says where. */
+    /* Final results that could not be moved into place (a best/ the user cannot replace, say)
+     * are kept under a name the next run leaves alone, and the error says where (the results so
+     * far of a running sweep are written again later: not kept). */
     char kept[4096];
     snprintf(kept, sizeof kept, "%s/caviar-results-XXXXXX", dir);
-    if (staged && st != CAVIAR_OK && mkdtemp(kept) && rename(stage, kept) == 0) {
+    if (staged && st != CAVIAR_OK && info->finished && mkdtemp(kept) && rename(stage, kept) == 0) {
+      if (kept_aside) *kept_aside = true;
       size_t used = strlen(err->msg);
       snprintf(err->msg + used, sizeof err->msg - used, "; the new results are kept in %s", kept);
     } else {
@@ -442,7 +445,6 @@ caviar_status caviar_report_write(const char *dir, const caviar_report_info *inf
       remove_tree(stage);
     }
   }
-  close(fd);
   return st;
 }
 
@@ -473,7 +475,7 @@ char *caviar_leaderboard_json(const caviar_report_info *info, const caviar_sweep
       cJSON_Delete(root);
       root = NULL;
     }
-    text = root ? cJSON_Print(root) : NULL;
+    text = root ? caviar_json_print_text(root, true) : NULL;
     cJSON_Delete(root);
   }
   free(saved);

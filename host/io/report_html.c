@@ -9,6 +9,7 @@
 
 #include "caviar/atomic_file.h"
 #include "caviar/hparams.h"
+#include "caviar/json_text.h"
 #include "caviar/space.h"
 #include "svg_plot.h"
 
@@ -1144,7 +1145,7 @@ caviar_status caviar_report_html(const char *dir, const char *out_path, const ca
   char *text = read_all(path);
   if (!text) return caviar_fail(err, CAVIAR_EINPUT, "%s: cannot read: %s (is %s a sweep's output folder?)", path,
                                 strerror(errno), dir);
-  cJSON *summary = cJSON_Parse(text);
+  cJSON *summary = caviar_json_parse_text(text, strlen(text));
   free(text);
   if (!summary || !cJSON_IsArray(item(summary, "trials"))) {
     cJSON_Delete(summary);

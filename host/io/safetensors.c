@@ -10,6 +10,7 @@
 
 #include "caviar/atomic_file.h"
 #include "caviar/gzfile.h"
+#include "caviar/json_text.h"
 
 void caviar_st_writer_init(caviar_st_writer *w) {
   memset(w, 0, sizeof *w);
@@ -47,7 +48,7 @@ void caviar_st_add(caviar_st_writer *w, const char *name, int rows, int cols, co
 }
 
 caviar_status caviar_st_write(caviar_st_writer *w, const char *path, caviar_error *err) {
-  char *json = cJSON_PrintUnformatted(w->header);
+  char *json = caviar_json_print_text(w->header, false);
   cJSON_Delete(w->header);
   w->header = NULL;
   if (!json) return caviar_fail(err, CAVIAR_ERUNTIME, "%s: out of memory building the header", path);
@@ -151,7 +152,7 @@ caviar_status caviar_st_open(const char *path, caviar_st_file *f, caviar_error *
     st = caviar_fail(err, CAVIAR_EINPUT, "%s: not a safetensors file (header length %llu, file %zu bytes)", path,
                      (unsigned long long)header_len, 8 + len);
   if (st == CAVIAR_OK &&
-      (!(f->header = cJSON_ParseWithLength((const char *)header, header_len)) || !cJSON_IsObject(f->header)))
+      (!(f->header = caviar_json_parse_text((const char *)header, header_len)) || !cJSON_IsObject(f->header)))
     st = caviar_fail(err, CAVIAR_EINPUT, "%s: the safetensors header is not a JSON object", path);
   free(header);
   double data_len = 0;

@@ -1,5 +1,7 @@
 #include "svg_plot.h"
 
+#include "caviar/json_text.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,17 +219,25 @@ void svg_axis_ticks(const svg_axis *a, svg_ticks *out) {
 }
 
 void svg_escape(FILE *f, const char *s) {
-  for (; s && *s; s++) {
-    unsigned char c = (unsigned char)*s;
+  /* A byte that is not UTF-8 text (a path's) or an XML control character becomes U+FFFD, so the
+   * page stays well-formed. */
+  size_t n = s ? strlen(s) : 0;
+  for (size_t i = 0; i < n;) {
+    size_t k = caviar_utf8_length(s + i, n - i);
+    unsigned char c = (unsigned char)s[i];
+    if (!k || (c < 0x20 && c != '\t' && c != '\n' && c != '\r')) {
+      fputs("\xef\xbf\xbd", f);
+      i++;
+      continue;
+    }
     switch (c) {
       case '&': fputs("&amp;", f); break;
       case '<': fputs("&lt;", f); break;
       case '>': fputs("&gt;", f); break;
       case '"': fputs("&quot;", f); break;
       case '\'': fputs("&#39;", f); break;
-      default:
-        if (c < 0x20 && c != '\n' && c != '\t') break; /* not allowed in XML 1.0 */
-        fputc(c, f);
+      default: fwrite(s + i, 1, k, f);
     }
+    i += k;
   }
 }

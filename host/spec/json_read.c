@@ -1,9 +1,12 @@
 #include "spec/json_read.h"
+
+#include "caviar/json_text.h"
 #include "caviar/number_format.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 caviar_status caviar_json_fail(const caviar_json_ctx *ctx, const char *path, const char *fmt, ...) {
@@ -56,7 +59,7 @@ static caviar_status check_duplicates(const caviar_json_ctx *ctx, const cJSON *i
   return CAVIAR_OK;
 }
 
-caviar_status caviar_json_parse(const char *text, size_t len, const caviar_json_ctx *ctx, cJSON **out) {
+static caviar_status parse_checked(const char *text, size_t len, const caviar_json_ctx *ctx, cJSON **out) {
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
   if (!root) {
@@ -99,6 +102,23 @@ caviar_status caviar_json_parse(const char *text, size_t len, const caviar_json_
   }
   *out = root;
   return CAVIAR_OK;
+}
+
+caviar_status caviar_json_parse(const char *text, size_t len, const caviar_json_ctx *ctx, cJSON **out) {
+  caviar_status st = parse_checked(text, len, ctx, out);
+  if (st == CAVIAR_OK) return st;
+  /* A path's bytes that are not UTF-8, as caviar writes them (\udcXX: json_text.h), which cJSON
+   * refuses as lone surrogates: read again with the bytes put back. */
+  char *copy = malloc(len + 1);
+  if (!copy) return st;
+  memcpy(copy, text, len);
+  copy[len] = '\0';
+  size_t n = caviar_json_unescape_bytes(copy, len);
+  caviar_error first = *ctx->err;
+  if (n == len || parse_checked(copy, n, ctx, out) != CAVIAR_OK) *ctx->err = first;
+  else st = CAVIAR_OK;
+  free(copy);
+  return st;
 }
 
 caviar_status caviar_json_known_keys(const caviar_json_ctx *ctx, const cJSON *obj, const char *path,

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "caviar/json_text.h"
 #include "spec/spec_internal.h"
 
 /* A data path as an absolute one, so a file resumes from any working folder (as given when it
@@ -31,7 +32,7 @@ char *caviar_data_spec_json(const caviar_data_spec *d) {
   if (d->classes) cJSON_AddNumberToObject(o, "classes", d->classes);
   if (d->shape[0] > 0) cJSON_AddItemToObject(o, "shape", cJSON_CreateIntArray(d->shape, 3));
   if (d->task == CAVIAR_TASK_REGRESSION) cJSON_AddStringToObject(o, "task", "regression");
-  char *text = cJSON_PrintUnformatted(o);
+  char *text = caviar_json_print_text(o, false);
   cJSON_Delete(o);
   return text;
 }
@@ -39,7 +40,7 @@ char *caviar_data_spec_json(const caviar_data_spec *d) {
 caviar_status caviar_data_spec_parse(const char *text, const char *source, const char *path, caviar_data_spec *out,
                                      caviar_error *err) {
   memset(out, 0, sizeof *out);
-  cJSON *root = cJSON_Parse(text);
+  cJSON *root = caviar_json_parse_text(text, strlen(text));
   if (!cJSON_IsObject(root)) {
     cJSON_Delete(root);
     return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: expected a data section (a JSON object)", source, path);

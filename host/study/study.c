@@ -1229,7 +1229,9 @@ void caviar_study_report_info(const caviar_study *s, caviar_report_info *info) {
 caviar_status caviar_study_write_results(caviar_study *s, caviar_error *err) {
   caviar_report_info info;
   caviar_study_report_info(s, &info);
-  return caviar_report_write(s->dir, &info, caviar_study_results(s), err);
+  /* Final once the last round's every trial is handed out and told. */
+  info.finished = s->running == 0 && s->next >= s->per_round && s->round + 1 >= s->rounds;
+  return caviar_report_write(s->dir, &info, caviar_study_results(s), NULL, err);
 }
 
 /* ---- creating ---- */

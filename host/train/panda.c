@@ -215,5 +215,6 @@ void caviar_panda_free(caviar_panda *p) {
   caviar_scaling_free(&p->scaling);
   cJSON_Delete(p->history);
   cJSON_Delete(p->curve);
+  free(p->data_read);
   memset(p, 0, sizeof *p);
 }

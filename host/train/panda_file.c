@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "caviar/gzfile.h"
+#include "caviar/json_text.h"
 #include "caviar/model.h"
 #include "caviar/model_file.h"
 #include "caviar/panda.h"
@@ -26,6 +27,7 @@ void caviar_panda_model(const caviar_panda *p, caviar_model *out) {
   out->target = p->target;
   out->labels = p->labels;
   out->n_labels = p->n_labels;
+  out->data_read = p->data_read;
 }
 
 caviar_status caviar_panda_save(const caviar_panda *p, const char *path, caviar_error *err) {
@@ -38,11 +40,12 @@ caviar_status caviar_panda_save(const caviar_panda *p, const char *path, caviar_
   cJSON_AddNumberToObject(run, "seed", (double)p->seed);
   cJSON_AddNumberToObject(run, "batch_size", p->shape.batch);
   char *data_text = caviar_data_spec_json(&p->data);
-  cJSON_AddItemToObject(run, "data", data_text ? cJSON_Parse(data_text) : NULL);
+  cJSON_AddItemToObject(run, "data", data_text ? caviar_json_parse_text(data_text, strlen(data_text)) : NULL);
   free(data_text);
+  if (p->data_read) cJSON_AddItemToObject(run, "data_read", caviar_json_parse_text(p->data_read, strlen(p->data_read)));
   cJSON_AddItemToObject(run, "history", cJSON_Duplicate(p->history, true));
   cJSON_AddItemToObject(run, "curve", cJSON_Duplicate(p->curve, true));
-  char *text = cJSON_PrintUnformatted(run);
+  char *text = caviar_json_print_text(run, false);
   cJSON_Delete(run);
   if (!text) return caviar_fail(err, CAVIAR_ERUNTIME, "%s: out of memory describing the run", path);
   caviar_st_writer w;
@@ -66,7 +69,7 @@ static caviar_status bad_checkpoint(const char *path, const char *what, caviar_e
 static caviar_status read_run(const caviar_st_file *f, caviar_panda *p, caviar_error *err) {
   const char *text = caviar_st_meta_get(f, "checkpoint");
   if (!text) return bad_checkpoint(f->path, "no __metadata__.checkpoint; a model file starts a run with --from", err);
-  cJSON *run = cJSON_Parse(text);
+  cJSON *run = caviar_json_parse_text(text, strlen(text));
   const cJSON *epochs = cJSON_GetObjectItem(run, "epochs_done"), *steps = cJSON_GetObjectItem(run, "steps"),
               *seed = cJSON_GetObjectItem(run, "seed"), *batch = cJSON_GetObjectItem(run, "batch_size"),
               *data = cJSON_GetObjectItem(run, "data"), *history = cJSON_GetObjectItem(run, "history"),
@@ -94,6 +97,10 @@ static caviar_status read_run(const caviar_st_file *f, caviar_panda *p, caviar_e
     p->hp.batch_size = (int)batch_size;
     p->history = cJSON_Duplicate(history, true);
     p->curve = cJSON_Duplicate(curve, true);
+    /* What identified its data (checkpoints from before caviar recorded it have none). */
+    const cJSON *read = cJSON_GetObjectItemCaseSensitive(run, "data_read");
+    if (cJSON_IsObject(read) && !(p->data_read = caviar_json_print_text(read, false)))
+      st = caviar_fail(err, CAVIAR_ERUNTIME, "%s: out of memory reading it", f->path);
   }
   cJSON_Delete(run);
   return st;

@@ -31,17 +31,18 @@
 #define SNAP_VERSION 2u
 
 void caviar_fault_point(const char *name) {
-  static char names[8][16];
-  static int counts[8];
+  static char names[16][16];
+  static int counts[16];
   const char *spec = getenv("CAVIAR_KILL_AT"), *only = getenv("CAVIAR_KILL_RANK");
   if (!spec) return;
   if (only && caviar_launcher_rank() != atoi(only)) return;
   int k = 0;
-  while (k < 8 && names[k][0] && strcmp(names[k], name) != 0) k++;
-  if (k == 8) return;
+  while (k < 16 && names[k][0] && strcmp(names[k], name) != 0) k++;
+  if (k == 16) return;
   if (!names[k][0]) snprintf(names[k], sizeof names[k], "%s", name);
   int count = ++counts[k];
-  /* NAME:K[:INT|:TERM], comma-separated: the K-th pass of NAME raises SIGKILL (or the signal named). */
+  /* NAME:K[:INT|:TERM|:HUP|:USR1|:STOP], comma-separated: the K-th pass of NAME raises SIGKILL (or the
+   * signal named). */
   char entry[64];
   for (const char *p = spec; *p;) {
     size_t len = strcspn(p, ",");
@@ -54,7 +55,9 @@ void caviar_fault_point(const char *name) {
     if (strcmp(entry, name) != 0 || atoi(colon + 1) != count) continue;
     raise(sig && !strcmp(sig + 1, "INT")    ? SIGINT
           : sig && !strcmp(sig + 1, "TERM") ? SIGTERM
+          : sig && !strcmp(sig + 1, "HUP")  ? SIGHUP
           : sig && !strcmp(sig + 1, "USR1") ? SIGUSR1
+          : sig && !strcmp(sig + 1, "STOP") ? SIGSTOP
                                             : SIGKILL);
   }
 }
@@ -222,7 +225,7 @@ static caviar_status send_members(const run_state *s, unsigned char *message, ca
 static caviar_status write_snapshot(caviar_sweep_state *st, const run_state *s, const int *held, float *slot_buf,
                                    unsigned char *message, caviar_error *err) {
   char tmp[4500], prev[4300];
-  snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", st->snap_path);
+  caviar_temporary_name(st->snap_path, tmp, sizeof tmp);
   int fd = mkstemp(tmp);
   if (fd < 0) return caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot write: %s", st->snap_path, strerror(errno));
   writer w = {fdopen(fd, "wb"), crc32(0L, Z_NULL, 0), 0};
@@ -610,7 +613,7 @@ caviar_status caviar_state_epoch_end(run_state *s, unsigned flags, caviar_error 
       double after = caviar_now();
       st->seconds += after - now;
       st->last_snapshot = after;
-      st->snapshots++;
+      if (status == CAVIAR_OK) st->snapshots++; /* a failed first one leaves none to resume from */
     }
   }
   if (status == CAVIAR_OK && sw->each_epoch) status = sw->each_epoch(s->result, sw->each_epoch_ctx, err);
@@ -647,13 +650,13 @@ static void remove_dir(const char *dir) {
   rmdir(dir);
 }
 
-/* A killed run's half-written snapshots (snapshot.bin.tmp-XXXXXX). */
+/* A killed run's half-written snapshots (snapshot.bin.tmp-PID-XXXXXX). */
 static void remove_temporaries(const char *dir) {
   DIR *d = opendir(dir);
   struct dirent *e;
   char path[4400];
   while (d && (e = readdir(d))) {
-    if (!caviar_is_temporary_name(e->d_name)) continue;
+    if (!caviar_is_stale_temporary(e->d_name)) continue;
     snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
     unlink(path);
   }
@@ -837,6 +840,19 @@ void caviar_state_resumed_at(const caviar_sweep_state *st, int *round, int *tick
 }
 
 int caviar_state_snapshots(const caviar_sweep_state *st) { return st ? st->snapshots : 0; }
+
+bool caviar_state_has_snapshot(const caviar_sweep_state *st) {
+  if (!st || st->follower) return false;
+  const char *const names[] = {"snapshot.bin", "snapshot.prev.bin"};
+  char path[4300];
+  for (int i = 0; i < 2; i++) {
+    snprintf(path, sizeof path, "%s/%s", st->dir, names[i]);
+    if (access(path, F_OK) == 0) return true;
+  }
+  return false;
+}
+
+bool caviar_state_has_journal(const caviar_sweep_state *st) { return st && !st->follower && st->journal_len > 0; }
 double caviar_state_seconds(const caviar_sweep_state *st) { return st ? st->seconds : 0; }
 
 void caviar_state_close(caviar_sweep_state *st, bool remove) {

@@ -1,6 +1,7 @@
 #ifndef CAVIAR_ATOMIC_FILE_H
 #define CAVIAR_ATOMIC_FILE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "caviar/status.h"
@@ -26,11 +27,15 @@ caviar_status caviar_atomic_commit(caviar_atomic_file *af, caviar_error *err);
 void caviar_atomic_abort(caviar_atomic_file *af);
 
 /* Before a long run: whether path can be written (its folder exists and takes a new file; path is
- * not a folder), removing the temporary files (path.tmp-XXXXXX) a killed earlier run left. */
+ * not a folder), removing the temporary files of path a killed earlier run left. */
 caviar_status caviar_atomic_check(const char *path, caviar_error *err);
 
-/* Whether name is one of our temporary files' names (anything.tmp-XXXXXX). */
-int caviar_is_temporary_name(const char *name);
+/* A temporary name of path that belongs to its writer: PATH.tmp-PID-XXXXXX (for mkstemp); false
+ * when it does not fit in size bytes. */
+bool caviar_temporary_name(const char *path, char *out, size_t size);
+/* Whether name is a temporary file's name whose writer is gone (a killed run's leftover): never a
+ * live writer's (a `caviar report` writing report.html beside a running sweep). */
+bool caviar_is_stale_temporary(const char *name);
 
 CAVIAR_C_END
 

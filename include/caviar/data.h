@@ -55,6 +55,13 @@ typedef struct caviar_csv_options {
 } caviar_csv_options;
 
 
+/* What identifies a data file as read: its size and a CRC-32 of the bytes read (computed while
+ * reading: no second pass). */
+typedef struct caviar_file_id {
+  unsigned long long bytes;
+  uint32_t crc;
+} caviar_file_id;
+
 typedef struct caviar_dataset {
   size_t n, d;     /* examples, features per example */
   uint8_t *x_u8;   /* n x d row-major (IDX images), or NULL */
@@ -63,6 +70,7 @@ typedef struct caviar_dataset {
   float *targets;  /* regression: n targets (standardised once loaded), else NULL */
   char **names;    /* string labels: class k's name, n_names of them (NULL: numeric labels) */
   int n_names;
+  caviar_file_id read[2]; /* the files it was read from: features, labels (a CSV: the same file) */
   int image[3];    /* an example as C x H x W, row-major like PyTorch's NCHW (IDX n x H x W images:
                     * 1 x H x W; n x C x H x W: as given; features: d x 1 x 1) */
 } caviar_dataset;
@@ -153,6 +161,7 @@ typedef struct caviar_data {
   caviar_target_scaling target;  /* regression only */
   char train_name[4096], test_name[4096];     /* feature files, for messages and the summary */
   char train_labels[4096], test_labels[4096]; /* label files (the same file for CSV) */
+  caviar_file_id files[4]; /* train_name, train_labels, test_name, test_labels as read */
 } caviar_data;
 
 caviar_status caviar_data_load(const caviar_data_spec *spec, uint64_t seed, caviar_data *out, caviar_error *err);
@@ -163,6 +172,17 @@ caviar_status caviar_data_load_test(const caviar_data_spec *spec, uint64_t seed,
 /* A CRC-32 of what training sees: both datasets' features, labels and targets, and the split (the
  * ranks of a sweep check they all load the same data). */
 uint32_t caviar_data_fingerprint(const caviar_data *d);
+/* What identifies the data as loaded, as JSON text (malloc'd; NULL when out of memory): every file
+ * read (path, bytes, CRC-32) and the examples, features and classes. A resumed sweep or checkpoint
+ * compares it with the data it loads (caviar_data_changed). */
+char *caviar_data_identity(const caviar_data *d);
+/* Whether the data loaded now differs from what identity (caviar_data_identity's text) describes;
+ * if so, why names the first file that changed and how ("FILE: 4000 examples then, 100 now ...").
+ * Text that is not an identity (a damaged file) counts as changed. */
+bool caviar_data_changed(const char *identity, const caviar_data *now, char *why, size_t size);
+/* The same for one file: whether identity lists path (made absolute) with another size or CRC-32
+ * than now (false when it does not list path: nothing to compare). */
+bool caviar_data_file_changed(const char *identity, const char *path, caviar_file_id now, char *why, size_t size);
 /* Standardises regression targets in place with the training part's mean and std. */
 void caviar_targets_standardize(caviar_dataset *ds, caviar_target_scaling t);
 /* A warning (into buf, empty if none) when a classification data set's labels look like a

@@ -21,6 +21,8 @@ typedef struct caviar_in {
   unsigned char *raw;
   size_t raw_pos, raw_len;
   bool raw_eof;
+  unsigned long long size; /* the file's size when opened */
+  unsigned long crc;       /* CRC-32 of every byte read from the file so far (as stored: compressed) */
 } caviar_in;
 
 caviar_status caviar_in_open(caviar_in *in, const char *path, caviar_error *err);

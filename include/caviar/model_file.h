@@ -28,6 +28,7 @@ typedef struct caviar_model {
   caviar_target_scaling target; /* regression: y = output * std + mean */
   char **labels;            /* string labels: class k's name, n_labels of them (NULL: class indices) */
   int n_labels;
+  char *data_read;          /* what identifies the data it was trained on (caviar_data_identity), or NULL */
 } caviar_model;
 
 /* The provenance and output meaning of a model trained with seed on data loaded from spec. */

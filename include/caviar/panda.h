@@ -37,6 +37,7 @@ typedef struct caviar_panda {
   int n_labels;
   cJSON *history;    /* [{"epoch": e, "start": ...} | {"epoch": e, "set": {name: value}}] */
   cJSON *curve;      /* [[epoch, train_loss, val_loss, val_acc, learning_rate], ...] */
+  char *data_read;   /* what identifies the data it trained on (caviar_data_identity; owned), or NULL */
 } caviar_panda;
 
 /* A fresh run: hyperparameters, trial id, seed, data; history starts with `origin`. */

@@ -3,6 +3,7 @@
 /* What a sweep leaves behind in its output folder: summary.json, curves.csv and best/ (each
  * kept survivor as trial-<id>.safetensors), every file written atomically; and the leaderboard. */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -23,16 +24,22 @@ typedef struct caviar_report_info {
    * place of the hyperparameters' table; NULL: the table's. data is NULL for a study. */
   const char *(*params_json)(const void *ctx, uint32_t trial);
   const void *params_ctx;
+  bool finished;   /* the sweep's final results (summary.json says "finished": true); false for
+                      the results so far of a running sweep, or of one stopped by a signal */
 } caviar_report_info;
 
 /* Before training: creates dir if needed, checks that it takes new files, and removes what a run
- * killed while writing there left behind. */
+ * killed while writing there left behind. The caller holds dir (caviar_lock_folder), as it does
+ * for caviar_report_write: one writer per folder. */
 caviar_status caviar_report_prepare(const char *dir, caviar_error *err);
 
 /* Creates dir if needed and writes the three outputs, as a whole or not at all: into a staging
- * folder first (a full disk fails there, leaving the old results whole), then renamed in. */
+ * folder first (a full disk fails there, leaving the old results whole), then renamed in. An error
+ * names the file as it would have been in dir (OUT/best/trial-3.safetensors), not the staging
+ * folder's copy, which is gone. Final results (info->finished) written whole but not movable into
+ * place are kept in dir/caviar-results-XXXXXX, which the error names (*kept_aside set; may be NULL). */
 caviar_status caviar_report_write(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
-                                  caviar_error *err);
+                                  bool *kept_aside, caviar_error *err);
 
 /* How many models best/ gets: the survivors, at most keep_models. */
 int caviar_report_saved_count(const caviar_report_info *info, const caviar_sweep_result *r);

@@ -23,7 +23,7 @@ typedef enum caviar_status {
 } caviar_status;
 
 typedef struct caviar_error {
-  char msg[1024];
+  char msg[8192]; /* room for a message naming two paths of PATH_MAX bytes whole */
 } caviar_error;
 
 #if defined(__GNUC__)

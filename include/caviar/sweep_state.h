@@ -55,10 +55,24 @@ void caviar_state_resumed_at(const caviar_sweep_state *st, int *round, int *tick
 /* Snapshots written and seconds spent writing them (journal included) by this process. */
 int caviar_state_snapshots(const caviar_sweep_state *st);
 double caviar_state_seconds(const caviar_sweep_state *st);
+/* Whether a snapshot is on disk (this run's, or the one it resumed from): --resume continues from it. */
+bool caviar_state_has_snapshot(const caviar_sweep_state *st);
+/* Whether the journal holds at least one epoch boundary (worth keeping when a run fails). */
+bool caviar_state_has_journal(const caviar_sweep_state *st);
 /* Closes the state; remove: deletes the folder (the sweep finished, or nothing worth resuming). */
 void caviar_state_close(caviar_sweep_state *st, bool remove);
 /* Removes out_dir's state folder (a new sweep replacing an old one). */
 void caviar_state_remove(const char *out_dir);
+
+/* Fault injection for the tests: with CAVIAR_KILL_AT=NAME:K in the environment, the K-th time
+ * (1-based) the point NAME is passed the process kills itself with SIGKILL (NAME:K:INT, :TERM,
+ * :HUP or :USR1 raises that signal instead; :STOP stops the process until a SIGCONT; entries
+ * separated by commas). With CAVIAR_KILL_RANK=R only rank R of a distributed sweep does (the
+ * launcher's rank variable). Points: locked (sweep and train: the outputs just locked, nothing
+ * loaded), chunk (inside an epoch), epoch (an epoch boundary, before the journal), journal (half
+ * of a journal write), snapshot (half of a snapshot file written), test (the test pass), final
+ * (the final results about to be written). */
+void caviar_fault_point(const char *name);
 
 CAVIAR_C_END
 
