@@ -177,13 +177,16 @@ void cuda_cohort_free(caviar_backend *be, caviar_cohort *c) {
   c->impl = nullptr;
 }
 
+// Whether some member needs the next layer's input apart from the activation buffer: dropout, or
+// an activation that keeps its input there (model_math.h).
 bool any_dropout(const caviar_cohort *c) {
   for (int i = 0; i < c->n; i++)
-    if (c->hp[i].dropout > 0) return true;
+    if (c->hp[i].dropout > 0 || caviar_activation_keeps_input(c->hp[i].activation)) return true;
   return false;
 }
 
-// Separate post-dropout buffers (the next layer's input), only once some member uses dropout.
+// Separate post-dropout buffers (the next layer's input), only once some member uses dropout (or
+// an activation that keeps its input).
 caviar_status alloc_dropout_buffers(caviar_cohort *c, caviar_error *err) {
   cuda_cohort *cc = impl_of(c);
   caviar_cuda_buffers with;

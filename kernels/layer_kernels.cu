@@ -20,10 +20,13 @@ __global__ void bias_activation_kernel(float *z, float *out, const float *params
   bool drop = train && hidden && hp.dropout > 0.0f;
   caviar_rng_block mask = {};
   if (drop) mask = caviar_dropout_block(seed, mv.trial[m], (uint32_t)mv.steps[m], layer, (uint32_t)k0);
+  // An activation whose derivative needs its input keeps z in the activation buffer (z) and its
+  // output in the next layer's input (out), which the cohort then always has.
+  bool keeps_input = hidden && caviar_activation_keeps_input(hp.activation);
   for (size_t k = k0; k < k0 + 4 && k < block; k++) {
-    float a = zm[k] + bias[k / batch];
-    if (hidden) a = caviar_activate(hp.activation, a);
-    zm[k] = a;
+    float z = zm[k] + bias[k / batch];
+    float a = hidden ? caviar_activate(hp.activation, z) : z;
+    zm[k] = keeps_input ? z : a;
     if (om) om[k] = drop ? caviar_dropout_apply(mask, (uint32_t)k, hp.dropout, a) : a;
   }
 }

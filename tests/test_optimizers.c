@@ -42,7 +42,7 @@ static void expect_close(const double *got, const double *want, const char *what
 }
 
 static caviar_member_hp member(int optimizer) {
-  caviar_member_hp hp = {0.1f, 0.9f, 0.99f, 1e-8f, 0.01f, 0.0f, 0.5f, optimizer, CAVIAR_ACT_RELU};
+  caviar_member_hp hp = {0.1f, 0.9f, 0.99f, 1e-8f, 0.01f, 0.0f, 0.5f, optimizer, CAVIAR_ACT_RELU, 0.0f};
   return hp;
 }
 

@@ -547,7 +547,9 @@ static int sweep_spec(sweep_args *a, caviar_world *world, bool root, caviar_spec
     return rc;
   }
   st = caviar_load_spec_arg(a->spec_path, spec, &err);
+  if (st == CAVIAR_OK && (st = caviar_spec_require_own(spec, "sweep", &err)) != CAVIAR_OK) caviar_spec_free(spec);
   if (st != CAVIAR_OK) return finish(world, st, &err);
+  if (root) caviar_print_spec_notes(spec, a->trials);
   /* Rank 0 writes the folder, so it alone looks at what is there. */
   const char *held = a->dry_run || !root ? NULL : sweep_file_in(a->out_dir);
   if (held && !a->force) {
@@ -563,12 +565,6 @@ static int apply_flags(const sweep_args *a, caviar_world *world, caviar_spec *sp
   if (a->population > 0 && spec->early_terminate.type == CAVIAR_STOP_PBT)
     REFUSE(world, "--population: pbt trains the whole population together (the spec's trials)");
   if (a->population >= 0) spec->population = a->population;
-  if (a->trials >= 0 && spec->early_terminate.type == CAVIAR_STOP_HYPERBAND) {
-    caviar_brackets hb;
-    caviar_brackets_make(&spec->early_terminate, 0, &hb);
-    long long held = caviar_brackets_trials(&hb);
-    if (a->trials != held) REFUSE(world, "--trials: hyperband's brackets hold %lld trials; -n cannot change that", held);
-  }
   if (a->method) {
     if (spec->method == CAVIAR_METHOD_COARSE_TO_FINE || spec->rounds > 1)
       REFUSE(world, "--method cannot replace coarse-to-fine (its rounds have their own keys)");

@@ -134,7 +134,7 @@ void cpu_forward(const cpu_member *m, int activation, const cpu_dropout *drop, i
                  const cpu_team *team) {
   const caviar_shape *s = m->shape;
   const float *input = ws->xt;
-  bool dropped = drop && drop->p > 0;
+  bool dropped = drop && drop->p > 0, keeps_input = caviar_activation_keeps_input(activation);
   for (int l = 0; l <= s->layers; l++) {
     bool hidden = l < s->layers;
     float *z = hidden ? ws->act[l] : ws->logits;
@@ -145,11 +145,17 @@ void cpu_forward(const cpu_member *m, int activation, const cpu_dropout *drop, i
       linear_tile(m, l, input, rows, z, t, t1);
       if (!hidden) continue;
       size_t k0 = (size_t)t * rows, k1 = (size_t)t1 * rows;
+      if (keeps_input) { /* z stays in act for the derivative; the output goes to out */
+        float *a = ws->out[l];
+        for (size_t k = k0; k < k1; k++) a[k] = caviar_activate(activation, z[k]);
+        if (dropped) apply_dropout(drop, l, a, k0, k1, a);
+        continue;
+      }
       for (size_t k = k0; k < k1; k++) z[k] = caviar_activate(activation, z[k]);
       if (dropped) apply_dropout(drop, l, z, k0, k1, ws->out[l]);
     }
     cpu_team_sync(team);
-    if (hidden) input = dropped ? ws->out[l] : ws->act[l];
+    if (hidden) input = dropped || keeps_input ? ws->out[l] : ws->act[l];
   }
 }
 
@@ -175,11 +181,11 @@ void cpu_softmax_xent(cpu_workspace *ws, int rows, int classes, int grad, const 
 void cpu_backward(const cpu_member *m, int activation, const cpu_dropout *drop, int rows, cpu_workspace *ws,
                   const cpu_team *team) {
   const caviar_shape *s = m->shape;
-  bool dropped = drop && drop->p > 0;
+  bool dropped = drop && drop->p > 0, keeps_input = caviar_activation_keeps_input(activation);
   float *dz = ws->logits;
   for (int l = s->layers; l >= 0; l--) {
     int n_in = caviar_layer_in(s, l), n_out = caviar_layer_out(s, l), j0, j1;
-    const float *input = l == 0 ? ws->xt : dropped ? ws->out[l - 1] : ws->act[l - 1];
+    const float *input = l == 0 ? ws->xt : dropped || keeps_input ? ws->out[l - 1] : ws->act[l - 1];
     /* This thread's tiles of the weight gradient (and the bias gradient's columns). beta = 1 into
      * the zeroed gradient: OpenBLAS skips its separate pass scaling C by beta. */
     my_columns(team, n_out, &j0, &j1);
@@ -229,7 +235,10 @@ static void update_segment(const caviar_member_hp *member, const caviar_step_sca
   const caviar_step_scalars sc = *step, *s = &sc;
   switch (hp->optimizer) {
     case CAVIAR_OPT_SGD:
-      for (size_t k = 0; k < n; k++) caviar_sgd_step(hp, s, l2, &w[k], g[k]), g[k] = 0.0f;
+      if (hp->momentum != 0.0f)
+        for (size_t k = 0; k < n; k++) caviar_sgd_momentum_step(hp, s, l2, &w[k], g[k], &m[k], 0), g[k] = 0.0f;
+      else
+        for (size_t k = 0; k < n; k++) caviar_sgd_step(hp, s, l2, &w[k], g[k]), g[k] = 0.0f;
       break;
     case CAVIAR_OPT_MOMENTUM:
       for (size_t k = 0; k < n; k++) caviar_momentum_step(hp, s, l2, &w[k], g[k], &m[k]), g[k] = 0.0f;
@@ -237,8 +246,11 @@ static void update_segment(const caviar_member_hp *member, const caviar_step_sca
     case CAVIAR_OPT_RMSPROP:
       for (size_t k = 0; k < n; k++) caviar_rmsprop_step(hp, s, l2, &w[k], g[k], &v[k]), g[k] = 0.0f;
       break;
-    default:
+    case CAVIAR_OPT_ADAM:
       for (size_t k = 0; k < n; k++) caviar_adam_step(hp, s, l2, &w[k], g[k], &m[k], &v[k]), g[k] = 0.0f;
+      break;
+    default: /* the newer kinds through the one reference function */
+      for (size_t k = 0; k < n; k++) caviar_update_param(hp, s, l2, &w[k], g[k], &m[k], &v[k]), g[k] = 0.0f;
   }
 }
 

@@ -117,6 +117,15 @@ static void axis_of(const caviar_param *p, axis *a) {
         a->hi = vhi + 0.5 * p->q;
       }
       break;
+    case CAVIAR_FAMILY_BETA: /* its support, [0, 1], as a box */
+      a->lo = 0;
+      a->hi = 1;
+      if (info->quantized) {
+        a->step = p->q;
+        a->lo = -0.5 * p->q;
+        a->hi = caviar_quantize(1, p->q) + 0.5 * p->q;
+      }
+      break;
     case CAVIAR_FAMILY_NORMAL:
       a->lo = p->mu - CAVIAR_NORMAL_REACH * p->sigma;
       a->hi = p->mu + CAVIAR_NORMAL_REACH * p->sigma;

@@ -73,7 +73,7 @@ static caviar_status read_run(const caviar_st_file *f, caviar_panda *p, caviar_e
   caviar_status st = CAVIAR_OK;
   if (!epochs || !steps || !seed || !batch || !cJSON_IsObject(data) || !cJSON_IsArray(history) || !cJSON_IsArray(curve))
     st = bad_checkpoint(f->path, "its run description is incomplete", err);
-  caviar_json_ctx ctx = {f->path, err};
+  caviar_json_ctx ctx = {f->path, err, NULL, NULL};
   long long epochs_done = 0, step_count = 0, seed_value = 0, batch_size = 0;
   const caviar_hp_info *batch_info = caviar_hp_find("batch_size");
   if (st == CAVIAR_OK)
@@ -175,7 +175,7 @@ caviar_status caviar_panda_from_config(caviar_panda *p, const char *path, long l
   size_t len;
   caviar_status st = caviar_read_all(path, (size_t)64 << 20, "a training config", &text, &len, err);
   if (st != CAVIAR_OK) return st;
-  caviar_json_ctx ctx = {path, err};
+  caviar_json_ctx ctx = {path, err, NULL, NULL};
   cJSON *root = NULL;
   st = caviar_json_parse((const char *)text, len, &ctx, &root);
   char base_dir[4096];

@@ -47,7 +47,7 @@ double caviar_shape_train_flops(const caviar_shape *shape) {
 static caviar_member_hp member_hp_from(const caviar_hparams *hp) {
   caviar_member_hp m = {(float)hp->learning_rate, (float)hp->beta1,   (float)hp->beta2,  (float)hp->epsilon,
                         (float)hp->l2,            (float)hp->dropout, (float)hp->lr_decay, hp->optimizer,
-                        hp->activation};
+                        hp->activation,           (float)hp->momentum};
   return m;
 }
 

@@ -89,9 +89,11 @@ static caviar_status check_memory(const run_state *s, caviar_error *err) {
   int *capacity = caviar_alloc((size_t)n, sizeof *capacity, "the memory plan", err);
   caviar_status st = dropout && capacity ? CAVIAR_OK : CAVIAR_ERUNTIME;
   for (int i = 0; st == CAVIAR_OK && i < s->count; i++)
-    if (s->trials[i].hp.dropout > 0) dropout[s->groups.cohort_of[i]] = true;
-  /* tpe may propose dropout for any shape. */
-  bool any_dropout = proposes(s) && caviar_space_find(&s->sweep->spec->space, "dropout");
+    if (s->trials[i].hp.dropout > 0 || caviar_activation_keeps_input(s->trials[i].hp.activation))
+      dropout[s->groups.cohort_of[i]] = true; /* the plan's "dropout": a separate next-layer input */
+  /* tpe may propose dropout, or an activation that keeps its input, for any shape. */
+  bool any_dropout = proposes(s) && (caviar_space_find(&s->sweep->spec->space, "dropout") ||
+                                     caviar_space_find(&s->sweep->spec->space, "activation"));
   for (int c = 0; st == CAVIAR_OK && any_dropout && c < n; c++) dropout[c] = true;
   for (int c = 0; st == CAVIAR_OK && c < n; c++) capacity[c] = rank_capacity_of(s, c);
   if (st == CAVIAR_OK)
@@ -911,9 +913,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
   if (sweep->data->task == CAVIAR_TASK_REGRESSION) out->target_std = sweep->data->target.std;
   /* Hyperband's brackets say how many trials a round draws; successive halving's one bracket
    * holds however many the sampler yields (a grid's size, say). */
-  bool hyperband = spec->early_terminate.type == CAVIAR_STOP_HYPERBAND;
-  if (hyperband) caviar_brackets_make(&spec->early_terminate, 0, &out->brackets);
-  long long count = hyperband ? caviar_brackets_trials(&out->brackets) : sweep->trials;
+  long long count = caviar_round_request(spec, sweep->trials);
   caviar_sampler sampler;
   caviar_status st = caviar_sampler_init(&sampler, spec, sweep->seed, count, err);
   if (st != CAVIAR_OK) return st;
@@ -923,7 +923,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
     return st;
   }
   int per_round = (int)sampler.count;
-  if (!hyperband) caviar_brackets_make(&spec->early_terminate, per_round, &out->brackets);
+  caviar_brackets_make(&spec->early_terminate, per_round, &out->brackets);
   for (int b = 0; b < out->brackets.n_brackets; b++)
     s.planned_model_epochs += s.rounds * out->brackets.brackets[b].trials *
                               caviar_bracket_expected_epochs(&out->brackets.brackets[b], out->brackets.eta, spec->epochs);
