@@ -453,7 +453,8 @@ static caviar_status resume_spec(const sweep_args *a, const cJSON *id, const cha
   if (!a->spec_path) return caviar_spec_parse(text, strlen(text), source, *stored_dir ? stored_dir : NULL, spec, err);
   caviar_status st = caviar_load_spec_arg(a->spec_path, spec, err);
   if (st != CAVIAR_OK) return st;
-  cJSON *was = cJSON_Parse(text), *now = cJSON_Parse(spec->text);
+  caviar_spec stored = {.source = (char *)source, .text = (char *)text, .yaml = caviar_spec_is_yaml(source, text, strlen(text))};
+  cJSON *was = caviar_spec_tree(&stored), *now = caviar_spec_tree(spec);
   char diff[1024];
   if (was && now && json_difference(was, now, "", diff, sizeof diff))
     st = caviar_fail(err, CAVIAR_EINPUT,
@@ -746,7 +747,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
   if (st == CAVIAR_OK && !root) {
     /* Rank 0 reports and writes; an error every rank meets from here (every trial diverged) is
      * its to print, and the exit status everyone's. */
-    bool all_diverged = count_survivors(&result) == 0 && !result.out_of_time && !result.interrupted;
+    bool all_diverged = count_survivors(&result) == 0 && !result.out_of_time && !result.reached_target && !result.interrupted;
     int rc = result.interrupted ? EXIT_STOPPED : all_diverged ? CAVIAR_ERUNTIME : 0;
     caviar_sweep_result_free(&result);
     caviar_state_close(state, false);
@@ -782,10 +783,13 @@ static int sweep(sweep_args *a, caviar_world *world) {
     if (st == CAVIAR_OK && result.out_of_time)
       fprintf(stderr, "caviar: the time budget (%.3g s) stopped the sweep: %d trial(s) finished, the rest are listed as running\n",
               a->time_budget, survivors);
+    if (st == CAVIAR_OK && result.reached_target)
+      fprintf(stderr, "caviar: a trial reached metric.target (%s %s %g), which stopped the sweep: %d trial(s) finished, the rest are listed as running\n",
+              caviar_metric_text(spec.metric.name), spec.metric.maximize ? ">=" : "<=", spec.metric.target, survivors);
     if (st == CAVIAR_OK && !a->quiet && !result.interrupted)
       fprintf(stderr, "caviar: wrote %s/summary.json, %s/curves.csv and %d model(s) in %s/best/ (%.1f s)\n", a->out_dir,
               a->out_dir, saved, a->out_dir, result.wall_seconds);
-    if (st == CAVIAR_OK && survivors == 0 && !result.out_of_time && !result.interrupted)
+    if (st == CAVIAR_OK && survivors == 0 && !result.out_of_time && !result.reached_target && !result.interrupted)
       st = caviar_fail(&err, CAVIAR_ERUNTIME,
                        "every trial diverged (NaN or Inf loss): lower learning_rate's range in the spec");
     caviar_sweep_result_free(&result);

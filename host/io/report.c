@@ -117,7 +117,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   cJSON *root = cJSON_CreateObject();
   put(root, "caviar_version", cJSON_CreateString(CAVIAR_VERSION), ok);
   put(root, "spec_file", cJSON_CreateString(info->spec->source), ok);
-  cJSON *spec = cJSON_Parse(info->spec->text);
+  cJSON *spec = caviar_spec_tree(info->spec);
   put(root, "spec", spec ? spec : cJSON_CreateNull(), ok);
   put(root, "seed", cJSON_CreateNumber((double)info->seed), ok);
   put(root, "device", cJSON_CreateString(info->device), ok);
@@ -127,6 +127,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   put(root, "metric", cJSON_CreateString(caviar_metric_text(info->spec->metric.name)), ok);
   put(root, "keep", cJSON_CreateString(info->spec->keep == CAVIAR_KEEP_BEST ? "best" : "last"), ok);
   put(root, "stopped_by_time_budget", cJSON_CreateBool(r->out_of_time), ok);
+  if (info->spec->metric.has_target) put(root, "stopped_at_target", cJSON_CreateBool(r->reached_target), ok);
   if (r->n_ranks > 0) {
     /* A distributed sweep: each rank's host, device and share of the work (busy: training,
      * judging and testing; comm: in exchanges and messages; wait: for the others to reach one). */

@@ -194,6 +194,17 @@ static caviar_status parse_bounds(const caviar_json_ctx *ctx, const cJSON *entry
     if (p->min < 0) return caviar_json_fail(ctx, min_path, "must be >= 0 for %s, got %s", info->name, CAVIAR_NUM(p->min));
     if (p->max >= 1) return caviar_json_fail(ctx, max_path, "must be < 1 for %s, got %s", info->name, CAVIAR_NUM(p->max));
   }
+  if (info->exponent_bounds && p->min > 0 && p->max <= 1) {
+    /* wandb/wandb#507: bounds that look like values give learning rates of 1.0001 to 1.1. */
+    char values_name[64];
+    snprintf(values_name, sizeof values_name, "%s_values", info->name);
+    caviar_json_warn(ctx, 0, path,
+                     "%s's min and max are natural-log exponents, so this draws values from %s to %s; for values "
+                     "from %s to %s write distribution: %s",
+                     info->name, CAVIAR_NUM(exp(p->dist == CAVIAR_DIST_INV_LOG_UNIFORM ? -p->max : p->min)),
+                     CAVIAR_NUM(exp(p->dist == CAVIAR_DIST_INV_LOG_UNIFORM ? -p->min : p->max)), CAVIAR_NUM(p->min),
+                     CAVIAR_NUM(p->max), values_name);
+  }
   if (p->dist == CAVIAR_DIST_INV_LOG_UNIFORM) {
     /* exp(-U(min, max)): on the ln scale the box is [-max, -min]. */
     p->t_lo = -p->max;
@@ -288,10 +299,6 @@ static caviar_status check_grid(const caviar_json_ctx *ctx, const char *path, co
 
 static caviar_status parse_param(const caviar_json_ctx *ctx, const cJSON *entry, const char *path,
                                  caviar_method method, caviar_param *p) {
-  if (strcmp(entry->string, "epochs") == 0)
-    return caviar_json_fail(ctx, path,
-                            "epochs is the training budget, not a swept hyperparameter: set model.epochs "
-                            "or early_terminate.max_epochs");
   p->hp = caviar_hp_find(entry->string);
   if (!p->hp)
     return caviar_json_fail(ctx, path, "unknown hyperparameter (expected one of: %s)", caviar_hp_names());
@@ -495,6 +502,7 @@ caviar_status caviar_parse_parameters(const caviar_json_ctx *ctx, const cJSON *p
   if (!out->params) return CAVIAR_ERUNTIME;
   for (const cJSON *entry = params->child; entry; entry = entry->next) {
     char path[512];
+    if (!strcmp(entry->string, "epochs")) continue; /* {value: N}: the spec's model.epochs (spec.c) */
     caviar_param *p = &out->params[out->n++];
     caviar_status st = parse_param(ctx, entry, caviar_json_path(path, sizeof path, "parameters", entry->string),
                                    method, p);
@@ -510,9 +518,10 @@ caviar_status caviar_parse_parameters(const caviar_json_ctx *ctx, const cJSON *p
   /* Conditions, once every parameter they may name is known. */
   int i = 0;
   caviar_status st = CAVIAR_OK;
-  for (const cJSON *entry = params->child; st == CAVIAR_OK && entry; entry = entry->next, i++) {
+  for (const cJSON *entry = params->child; st == CAVIAR_OK && entry; entry = entry->next) {
     char path[512];
-    st = parse_when(ctx, entry, caviar_json_path(path, sizeof path, "parameters", entry->string), out, i);
+    if (!strcmp(entry->string, "epochs")) continue;
+    st = parse_when(ctx, entry, caviar_json_path(path, sizeof path, "parameters", entry->string), out, i++);
   }
   if (st == CAVIAR_OK) st = check_cycles(ctx, out);
   if (st != CAVIAR_OK) caviar_space_free(out);

@@ -374,6 +374,19 @@ bool caviar_spec_is_yaml(const char *source, const char *text, size_t len) {
   return true;
 }
 
+cJSON *caviar_spec_tree(const caviar_spec *spec) {
+  if (!spec->text) return NULL;
+  size_t len = strlen(spec->text);
+  caviar_error err;
+  caviar_json_lines lines = {0};
+  caviar_json_ctx ctx = {spec->source ? spec->source : "spec", &err, &lines, NULL};
+  cJSON *root = NULL;
+  if (spec->yaml) caviar_yaml_parse(spec->text, len, &ctx, &root);
+  else root = cJSON_ParseWithLength(spec->text, len);
+  caviar_json_lines_free(&lines);
+  return root;
+}
+
 caviar_status caviar_spec_require_own(const caviar_spec *spec, const char *command, caviar_error *err) {
   if (!spec->outside) return CAVIAR_OK;
   return caviar_fail(err, CAVIAR_EINPUT,

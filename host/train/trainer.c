@@ -59,6 +59,7 @@ static void free_round(run_state *s) {
   *s = (run_state){.sweep = s->sweep, .result = s->result, .round = s->round, .rounds = s->rounds, .start = s->start,
                    .planned_model_epochs = s->planned_model_epochs, .train_start = s->train_start,
                    .last_report = s->last_report, .best = s->best, .out_of_time = s->out_of_time,
+                   .at_target = s->at_target,
                    .calibrate_steps = s->calibrate_steps, .epochs_run = s->epochs_run,
                    .time_budget_s = s->time_budget_s, .tpe = s->tpe, .synced_samples = s->synced_samples,
                    .busy_s = s->busy_s, .members = s->members, .member_epochs = s->member_epochs, .cost = s->cost,
@@ -709,6 +710,14 @@ static bool out_of_time(const run_state *s) {
   return elapsed + per_epoch * (next - s->tick) > budget;
 }
 
+/* W&B's metric.target: whether a trial's metric (in the units shown) has reached it. */
+static bool reached_target(const run_state *s) {
+  const caviar_metric *m = &s->sweep->spec->metric;
+  if (!m->has_target || isnan(s->best)) return false;
+  double best = shown_metric(s, s->best);
+  return m->maximize ? best >= m->target : best <= m->target;
+}
+
 /* A dry run's calibration: each cohort, filled as the sweep would fill it, trains one warm-up
  * step and then chunks of calibrate_steps steps over the first epoch's shuffled rows until
  * CALIBRATION_SECONDS have passed (or the epoch's rows run out); calibration_s gets the seconds
@@ -766,12 +775,16 @@ static caviar_status run_round(run_state *s, const caviar_space *box, caviar_err
     if (st == CAVIAR_OK) report_progress(s, false);
     /* The journal, a snapshot, the results so far; a stop request ends the sweep here. What is
      * timed, rank 0's clock decides for every rank; a signal to any rank stops them all. */
-    unsigned flags = caviar_state_epoch_flags(s) | (out_of_time(s) ? CAVIAR_AGREE_LATE : 0u);
+    /* A trial at the metric's target ends the sweep here as a time budget would (every rank
+     * holds every result, so every rank sees it). */
+    bool at_target = reached_target(s);
+    unsigned flags = caviar_state_epoch_flags(s) | (out_of_time(s) || at_target ? CAVIAR_AGREE_LATE : 0u);
     if (st == CAVIAR_OK) st = caviar_ranks_agree_epoch(s, &flags, err);
     if (st == CAVIAR_OK) st = caviar_state_epoch_end(s, flags, err);
     if (st == CAVIAR_OK && s->result->interrupted) return st;
     if (st == CAVIAR_OK && (flags & CAVIAR_AGREE_LATE)) {
-      s->out_of_time = true;
+      s->at_target = at_target;
+      s->out_of_time = !at_target;
       break;
     }
   }
@@ -978,13 +991,14 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
       break;
     }
     free_round(&s);
-    if (s.out_of_time || out->interrupted) break;
+    if (s.out_of_time || s.at_target || out->interrupted) break;
     if (st == CAVIAR_OK && s.round + 1 < s.rounds) {
       int n = best_so_far(sweep, out, spec->coarse_to_fine.top_k, best);
       st = caviar_zoom(&box, &spec->space, best, n, spec->coarse_to_fine.zoom, err);
     }
   }
   out->out_of_time = s.out_of_time;
+  out->reached_target = s.at_target;
   if (st == CAVIAR_OK && calibrate_steps == 0) st = caviar_ranks_finish(&s, err);
   caviar_sampler_free(&sampler);
   caviar_tpe_free(s.tpe);

@@ -10,6 +10,7 @@
  * as W&B samples them (caviar_sampler_values, caviar_values_json), but caviar does not train them
  * (caviar_spec_require_own says why, in one line). */
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -133,6 +134,9 @@ caviar_status caviar_spec_parse(const char *text, size_t len, const char *source
 /* Whether source names a YAML file (.yaml, .yml); JSON (.json) otherwise, or, for any other name,
  * YAML unless the text starts with '{' as JSON does. */
 bool caviar_spec_is_yaml(const char *source, const char *text, size_t len);
+/* The spec's document as a JSON tree (a YAML spec read as it was parsed); NULL if it cannot be read
+ * (it was parsed once, so only when memory runs out). cJSON_Delete it. */
+cJSON *caviar_spec_tree(const caviar_spec *spec);
 /* CAVIAR_OK for a spec of caviar's own models; for outside code, CAVIAR_EINPUT with one line
  * saying why `command` cannot train it. */
 caviar_status caviar_spec_require_own(const caviar_spec *spec, const char *command, caviar_error *err);
