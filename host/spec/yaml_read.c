@@ -175,6 +175,16 @@ static caviar_status scalar_node(reader *r, const yaml_event_t *e, const char *p
     *out = cJSON_CreateBool(one_of(text, trues));
   } else if ((!kind || !strcmp(kind, "int") || !strcmp(kind, "float")) && is_core_int(text)) {
     *out = number_node(text, core_number(text));
+    if (*out && kind && !strcmp(kind, "float")) { /* !!float 3 is 3.0: a float, as written now */
+      char *as_float = malloc(len + 3);
+      if (as_float) snprintf(as_float, len + 3, "%s.0", text);
+      free((*out)->valuestring);
+      (*out)->valuestring = as_float;
+      if (!as_float) {
+        cJSON_Delete(*out);
+        *out = NULL;
+      }
+    }
   } else if ((!kind || !strcmp(kind, "float")) && (is_core_float(text) || is_core_nan(text))) {
     *out = number_node(text, core_number(text));
   } else if (kind) {
