@@ -177,7 +177,9 @@ caviar_status caviar_panda_from_config(caviar_panda *p, const char *path, long l
   if (st != CAVIAR_OK) return st;
   caviar_json_ctx ctx = {path, err, NULL, NULL};
   cJSON *root = NULL;
-  st = caviar_json_parse((const char *)text, len, &ctx, &root);
+  /* A YAML file is a sweep spec; JSON may be a spec or one trial's configuration. */
+  bool yaml = caviar_spec_is_yaml(path, (const char *)text, len);
+  if (!yaml) st = caviar_json_parse((const char *)text, len, &ctx, &root);
   char base_dir[4096];
   snprintf(base_dir, sizeof base_dir, "%s", path);
   char *slash = strrchr(base_dir, '/');
@@ -193,6 +195,7 @@ caviar_status caviar_panda_from_config(caviar_panda *p, const char *path, long l
     /* A sweep spec: train one of its trials. */
     caviar_spec spec;
     st = caviar_spec_load(path, &spec, err);
+    if (st == CAVIAR_OK && (st = caviar_spec_require_own(&spec, "train", err)) != CAVIAR_OK) caviar_spec_free(&spec);
     caviar_sampler sampler;
     if (st == CAVIAR_OK) {
       long long count = (long long)trial + 1;
