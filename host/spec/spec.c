@@ -130,14 +130,13 @@ static caviar_status parse_method(const caviar_json_ctx *ctx, const cJSON *root,
   if (caviar_json_string(ctx, method, "method", &text)) return CAVIAR_EINPUT;
   int index;
   if (!strcmp(text, "bayes") || !strcmp(text, "custom")) {
+    /* bayes: W&B's Gaussian process, in tpe's place in the sweep (caviar_gp_propose). */
     bool bayes = text[0] == 'b';
     if (!outside && !bayes)
       return caviar_json_fail(ctx, "method", "custom is a W&B Launch scheduler's own search; caviar's models take grid, random, bayes, coarse-to-fine, sobol or tpe");
     spec->method = bayes ? CAVIAR_METHOD_TPE : CAVIAR_METHOD_RANDOM;
     if (!(spec->method_text = caviar_strdup(text, ctx->err))) return CAVIAR_ERUNTIME;
-    caviar_json_warn(ctx, 0, "method",
-                     bayes ? "bayes (W&B's Gaussian-process search) runs as tpe (docs/PERF.md: the measurement that chose it)"
-                           : "custom (a W&B Launch scheduler's own search) is sampled as random");
+    if (!bayes) caviar_json_warn(ctx, 0, "method", "custom (a W&B Launch scheduler's own search) is sampled as random");
     return CAVIAR_OK;
   }
   if (caviar_json_enum(ctx, method, "method", outside ? wandb_methods : methods, &index)) return CAVIAR_EINPUT;
@@ -208,7 +207,7 @@ static caviar_status parse_outside(const caviar_json_ctx *ctx, const cJSON *root
   spec->epochs = spec->early_terminate.max_epochs;
   caviar_hparams_default(&spec->fixed);
   spec->rounds = 1;
-  spec->tpe = CAVIAR_TPE_DEFAULT_OPTIONS;
+  spec->tpe = spec->method_text && !strcmp(spec->method_text, "bayes") ? CAVIAR_BAYES_OPTIONS : CAVIAR_TPE_DEFAULT_OPTIONS;
   if (st == CAVIAR_OK) st = caviar_parse_data(ctx, NULL, NULL, &spec->data);
   if (st == CAVIAR_OK)
     st = caviar_parse_outside_parameters(ctx, cJSON_GetObjectItemCaseSensitive(root, "parameters"), spec->method, &spec->space);
@@ -276,8 +275,11 @@ static caviar_status parse_own(const caviar_json_ctx *ctx, const cJSON *root, co
   const cJSON *tpe = cJSON_GetObjectItemCaseSensitive(root, "tpe");
   if (st == CAVIAR_OK && tpe && spec->method != CAVIAR_METHOD_TPE)
     return caviar_json_fail(ctx, "tpe", "only used with method tpe, not %s", methods[spec->method]);
+  if (st == CAVIAR_OK && tpe && spec->method_text)
+    return caviar_json_fail(ctx, "tpe", "only used with method tpe, not %s", spec->method_text);
   if (st == CAVIAR_OK) st = caviar_parse_tpe(ctx, tpe, &spec->tpe);
   if (st != CAVIAR_OK) return st;
+  if (spec->method_text && !strcmp(spec->method_text, "bayes")) spec->tpe = CAVIAR_BAYES_OPTIONS;
   if (spec->early_terminate.type == CAVIAR_STOP_PBT && population)
     return caviar_json_fail(ctx, "population", "pbt trains the whole population together; remove population");
   if (spec->early_terminate.type == CAVIAR_STOP_PBT &&
