@@ -43,6 +43,7 @@ static const bad_spec bad_specs[] = {
      "spec.json: run_cap: is W&B's name for trials; give one of them"},
     {"{\"method\": \"random\", \"run_cap\": 0, \"parameters\": {}}", "spec.json: run_cap: expected an integer in [1, 1000000000], got 0"},
     {"{\"method\": \"custom\", \"parameters\": {}}", "spec.json: method: custom is a W&B Launch scheduler's own search"},
+    {"{\"method\": \"bayes\", \"tpe\": {\"startup\": 3}, \"parameters\": {}}", "spec.json: tpe: only used with method tpe, not bayes"},
     {"{\"method\": \"sobol\", \"program\": \"train.py\"}",
      "spec.json: method: expected one of grid, random, bayes, custom, got \"sobol\""},
     {"{\"method\": \"random\", \"controller\": {\"type\": \"remote\"}, \"parameters\": {}}",

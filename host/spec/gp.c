@@ -28,8 +28,8 @@ typedef struct gp {
   double *y;       /* standardised */
   double mean, std;
   double length;
-  gsl_matrix *chol; /* Cholesky factor of K + nugget I */
-  gsl_vector *alpha; /* (K + nugget I)^-1 y */
+  gsl_matrix *chol; /* Cholesky factor of K + nugget I in its n x n corner */
+  gsl_vector *alpha; /* (K + nugget I)^-1 y in its first n */
 } gp;
 
 static double matern32(const double *a, const double *b, int d, double length) {
@@ -49,11 +49,14 @@ static double factor(gp *g, double length) {
       gsl_matrix_set(g->chol, (size_t)i, (size_t)j, k);
       gsl_matrix_set(g->chol, (size_t)j, (size_t)i, k);
     }
+  /* The n x n corner of buffers sized for the pending configs too. */
+  gsl_matrix_view chol = gsl_matrix_submatrix(g->chol, 0, 0, (size_t)g->n, (size_t)g->n);
+  gsl_vector_view alpha = gsl_vector_subvector(g->alpha, 0, (size_t)g->n);
   gsl_error_handler_t *old = gsl_set_error_handler_off();
-  int failed = gsl_linalg_cholesky_decomp1(g->chol);
+  int failed = gsl_linalg_cholesky_decomp1(&chol.matrix);
   if (!failed) {
     gsl_vector_const_view y = gsl_vector_const_view_array(g->y, (size_t)g->n);
-    failed = gsl_linalg_cholesky_solve(g->chol, &y.vector, g->alpha);
+    failed = gsl_linalg_cholesky_solve(&chol.matrix, &y.vector, &alpha.vector);
   }
   gsl_set_error_handler(old);
   if (failed) return -INFINITY;
@@ -67,7 +70,7 @@ static double factor(gp *g, double length) {
 
 /* Standardises y (W&B: one value keeps its mean and a deviation of 1) and fits the length scale:
  * the best of a grid over scikit-learn's range, refined by golden sections. True when the length
- * scale ends inside the range. */
+ * scale ends inside the range (and the kernel could be factored there). */
 static bool fit(gp *g, const double *y) {
   g->mean = 0;
   for (int i = 0; i < g->n; i++) g->mean += y[i] / g->n;
@@ -92,7 +95,7 @@ static bool fit(gp *g, const double *y) {
   }
   double t = fc > fe ? c : e, l = fmax(fc, fe);
   if (best > l) t = best_t;
-  factor(g, exp(t));
+  if (!isfinite(factor(g, exp(t)))) return false; /* no length scale gives a positive definite kernel */
   /* numpy.isclose(bound, theta): |bound - theta| <= 1e-8 + 1e-5 |theta|. */
   return fabs(t - LOG_LENGTH_LO) > 1e-8 + 1e-5 * fabs(t) && fabs(t - LOG_LENGTH_HI) > 1e-8 + 1e-5 * fabs(t);
 }
@@ -171,20 +174,18 @@ bool caviar_gp_propose(const caviar_space *space, const caviar_hparams *base, ui
       inside = fit(&g, y);
     }
     double y_best = (best_loss - g.mean) / g.std, best_ei = -INFINITY;
-    int random_pick = (int)(uniform(seed, id, (uint64_t)1 << 40) * candidates);
-    for (int c = 0; c < candidates; c++) {
+    /* A bad fit (the length scale at a bound): W&B proposes a random candidate instead. */
+    int chosen = -1;
+    for (int c = 0; inside && c < candidates; c++) {
       for (int k = 0; k < d; k++) u[k] = uniform(seed, id, ((uint64_t)(c + 1) << 20) | (uint64_t)k);
       double m, s;
       predict(&g, u, &m, &s);
       double z = -(m - y_best) / (s + STD_EPSILON);
       double ei = -(m - y_best) * gsl_cdf_ugaussian_P(z) + s * gsl_ran_ugaussian_pdf(z);
-      /* A bad fit (the length scale at a bound): W&B proposes a random candidate instead. */
-      bool take = inside ? ei > best_ei : c == random_pick;
-      if (take) {
-        best_ei = ei;
-        memcpy(best_u, u, (size_t)d * sizeof *u);
-      }
+      if (ei > best_ei) best_ei = ei, chosen = c;
     }
+    if (chosen < 0) chosen = (int)(uniform(seed, id, (uint64_t)1 << 40) * candidates);
+    for (int k = 0; k < d; k++) best_u[k] = uniform(seed, id, ((uint64_t)(chosen + 1) << 20) | (uint64_t)k);
     *out = *base;
     for (int k = 0; k < d; k++) caviar_hp_set(out, space->params[k].hp, caviar_param_quantile(&space->params[k], best_u[k]));
     caviar_space_apply_conditions(space, base, out);

@@ -1,0 +1,159 @@
+/* method bayes: W&B's Gaussian process (host/spec/gp.c), the sampler alone, on cheap objectives
+ * computed here: it finds better points than random search at the same budget, one at a time and
+ * with a refilled population (pending trials as the GP's fantasies); a proposal is a pure function
+ * of the seed, trial id and results; failed trials count as the worst; pending ones spread a
+ * batch. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caviar/qmc.h"
+#include "caviar/tpe.h"
+#include "spec_support.h"
+
+static void load(caviar_spec *spec, unsigned long long seed) {
+  char text[1024];
+  snprintf(text, sizeof text,
+           "{\"method\": \"bayes\", \"seed\": %llu, \"parameters\": {"
+           "\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-5, \"max\": 1},"
+           "\"beta1\": {\"distribution\": \"one_minus_log_uniform_values\", \"min\": 0.5, \"max\": 0.999},"
+           "\"dropout\": {\"min\": 0, \"max\": 0.9}}}",
+           seed);
+  spec_ok(text, spec);
+  cr_assert(spec->tpe.gp, "method bayes is not the GP");
+  cr_assert_eq(spec->tpe.startup, 2);
+  cr_assert_eq(spec->tpe.candidates, 1000);
+}
+
+/* A smooth bowl on each parameter's own scale, its floor (0) at lr 10^-2.5, beta1 0.99, dropout 0.3. */
+static double objective(const caviar_hparams *hp) {
+  double a = log10(hp->learning_rate) + 2.5, b = log10(1 - hp->beta1) + 2, d = (hp->dropout - 0.3) / 0.3;
+  return a * a + b * b + d * d;
+}
+
+#define BUDGET 30
+
+static double random_best(unsigned long long seed) {
+  caviar_spec spec;
+  load(&spec, seed);
+  double best = INFINITY;
+  for (uint32_t id = 0; id < BUDGET; id++) {
+    caviar_hparams hp;
+    caviar_sample_random(&spec.space, &spec.fixed, seed, id, &hp);
+    best = fmin(best, objective(&hp));
+  }
+  caviar_spec_free(&spec);
+  return best;
+}
+
+/* BUDGET trials with `population` in flight, as the sweep runs them: sobol until two results,
+ * then a proposal from every result so far with the others still running pending. */
+static double gp_best(unsigned long long seed, int population, caviar_hparams *trace) {
+  caviar_spec spec;
+  load(&spec, seed);
+  caviar_tpe *gp;
+  caviar_qmc *qmc;
+  caviar_error err;
+  cr_assert_eq(caviar_tpe_new(&spec.tpe, seed, &gp, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_qmc_new(spec.space.n, seed, &qmc, &err), CAVIAR_OK);
+  caviar_hparams running[8];
+  int n_running = 0, modelled = 0;
+  double best = INFINITY;
+  for (uint32_t id = 0; id < BUDGET; id++) {
+    if (n_running == population) {
+      double f = objective(&running[0]);
+      best = fmin(best, f);
+      cr_assert_eq(caviar_tpe_observe(gp, &running[0], 1, f, &err), CAVIAR_OK);
+      memmove(running, running + 1, (size_t)(n_running - 1) * sizeof *running);
+      n_running--;
+    }
+    caviar_hparams hp;
+    if (caviar_tpe_propose(gp, &spec.space, &spec.fixed, id, running, n_running, &hp)) modelled++;
+    else caviar_sample_qmc(qmc, &spec.space, &spec.fixed, id, &hp);
+    if (trace) trace[id] = hp;
+    running[n_running++] = hp;
+  }
+  for (int i = 0; i < n_running; i++) best = fmin(best, objective(&running[i]));
+  cr_expect_eq(modelled, BUDGET - 2 - (population - 1), "seed %llu: %d proposals modelled", seed, modelled);
+  caviar_tpe_free(gp);
+  caviar_qmc_free(qmc);
+  caviar_spec_free(&spec);
+  return best;
+}
+
+static void beats_random(int population) {
+  int wins = 0, seeds = 10;
+  double sum_gp = 0, sum_random = 0;
+  for (unsigned long long seed = 1; seed <= (unsigned long long)seeds; seed++) {
+    double g = gp_best(seed, population, NULL), r = random_best(seed);
+    wins += g < r;
+    sum_gp += g;
+    sum_random += r;
+  }
+  cr_expect_geq(wins, 8, "population %d: the GP beat random in %d of %d seeds (mean best %g vs %g)", population, wins, seeds,
+                sum_gp / seeds, sum_random / seeds);
+  cr_expect_lt(sum_gp, 0.5 * sum_random, "population %d: mean best %g vs random's %g", population, sum_gp / seeds,
+               sum_random / seeds);
+}
+
+Test(gp, finds_better_points_than_random_search_at_the_same_budget) { beats_random(1); }
+
+Test(gp, still_beats_random_when_a_refilled_population_trains_four_at_once) { beats_random(4); }
+
+Test(gp, the_same_seed_and_results_give_the_same_proposals) {
+  caviar_hparams a[BUDGET], b[BUDGET], c[BUDGET];
+  gp_best(5, 4, a);
+  gp_best(5, 4, b);
+  gp_best(6, 4, c);
+  for (int i = 0; i < BUDGET; i++) cr_assert(memcmp(&a[i], &b[i], sizeof a[i]) == 0, "trial %d: %.17g %.17g %.17g / %.17g %.17g %.17g", i, a[i].learning_rate, a[i].beta1, a[i].dropout, b[i].learning_rate, b[i].beta1, b[i].dropout);
+  int same = 0;
+  for (int i = 0; i < BUDGET; i++) same += memcmp(&a[i], &c[i], sizeof a[i]) == 0;
+  cr_expect_eq(same, 0, "seeds 5 and 6 share %d configs", same);
+}
+
+/* Proposals for one freed slot after another, each earlier one still pending: the fantasies keep
+ * them apart, where without pending configs the same results give the same point. */
+Test(gp, pending_trials_spread_a_batch_of_proposals) {
+  caviar_spec spec;
+  load(&spec, 3);
+  caviar_tpe *gp;
+  caviar_error err;
+  cr_assert_eq(caviar_tpe_new(&spec.tpe, 3, &gp, &err), CAVIAR_OK);
+  for (uint32_t id = 0; id < 12; id++) {
+    caviar_hparams hp;
+    caviar_sample_random(&spec.space, &spec.fixed, 3, id, &hp);
+    cr_assert_eq(caviar_tpe_observe(gp, &hp, 1, objective(&hp), &err), CAVIAR_OK);
+  }
+  caviar_hparams batch[4];
+  for (int k = 0; k < 4; k++) cr_assert(caviar_tpe_propose(gp, &spec.space, &spec.fixed, 100, batch, k, &batch[k]));
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < i; j++)
+      cr_expect(batch[i].learning_rate != batch[j].learning_rate || batch[i].dropout != batch[j].dropout,
+                "proposals %d and %d coincide", i, j);
+  caviar_tpe_free(gp);
+  caviar_spec_free(&spec);
+}
+
+/* A failed trial (NaN loss) counts as the worst result: with every learning rate above 0.1
+ * failing, the GP's proposals stay below it. */
+Test(gp, failed_trials_count_as_the_worst_result) {
+  caviar_spec spec;
+  load(&spec, 4);
+  caviar_tpe *gp;
+  caviar_error err;
+  cr_assert_eq(caviar_tpe_new(&spec.tpe, 4, &gp, &err), CAVIAR_OK);
+  int high = 0;
+  for (uint32_t id = 0; id < 40; id++) {
+    caviar_hparams hp;
+    if (id < 10 || !caviar_tpe_propose(gp, &spec.space, &spec.fixed, id, NULL, 0, &hp))
+      caviar_sample_random(&spec.space, &spec.fixed, 4, id, &hp);
+    else high += hp.learning_rate > 0.1;
+    double f = hp.learning_rate > 0.1 ? NAN : objective(&hp);
+    cr_assert_eq(caviar_tpe_observe(gp, &hp, 1, f, &err), CAVIAR_OK);
+  }
+  cr_expect_leq(high, 3, "%d of 30 proposals in the region where every trial failed", high);
+  caviar_tpe_free(gp);
+  caviar_spec_free(&spec);
+}
