@@ -105,7 +105,14 @@ Test(cli, sample_prints_one_json_object_per_trial) {
     cr_expect_eq(cJSON_GetObjectItem(obj, "trial")->valueint, k);
     cJSON *params = cJSON_GetObjectItem(obj, "params");
     cr_assert(cJSON_IsObject(params));
-    cr_expect_eq(cJSON_GetArraySize(params), caviar_hp_count);
+    /* Every hyperparameter but the quiet ones at their defaults (momentum, 0 here). */
+    int shown = 0;
+    caviar_hparams defaults;
+    caviar_hparams_default(&defaults);
+    for (int i = 0; i < caviar_hp_count; i++) shown += caviar_hp_shown(&defaults, &caviar_hp_table[i]);
+    cr_expect_eq(shown, caviar_hp_count - 1);
+    cr_expect_eq(cJSON_GetArraySize(params), shown);
+    cr_expect_null(cJSON_GetObjectItem(params, "momentum"));
     double lr = cJSON_GetObjectItem(params, "learning_rate")->valuedouble;
     cr_expect(lr >= 1e-4 && lr <= 1e-2, "default spec samples lr in [1e-4, 1e-2], got %g", lr);
     cr_expect_str_eq(cJSON_GetObjectItem(params, "optimizer")->valuestring, "adam");

@@ -200,6 +200,12 @@ caviar_status caviar_panda_from_config(caviar_panda *p, const char *path, long l
     if (st == CAVIAR_OK) {
       long long count = (long long)trial + 1;
       st = caviar_sampler_init(&sampler, &spec, spec.seed, count, err);
+      if (st == CAVIAR_OK && sampler.count < count) {
+        /* A grid holds fewer points than the trial asked for. */
+        st = caviar_fail(err, CAVIAR_EINPUT, "%s: --trial %u: the spec's sampler draws %lld trials (0 to %lld)", path,
+                         (unsigned)trial, sampler.count, sampler.count - 1);
+        caviar_sampler_free(&sampler);
+      }
       if (st == CAVIAR_OK) {
         caviar_trial t;
         caviar_sampler_draw(&sampler, trial, &t);
