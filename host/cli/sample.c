@@ -18,10 +18,18 @@ static const char usage[] =
     "so `caviar train LINE.json` trains that trial on the same data and split as the sweep would.\n"
     "Without SPEC, the built-in default spec (Fashion-MNIST; see `caviar spec`).\n"
     "Trial k is the same whatever N is, and the same seed gives the same configs.\n"
-    "For coarse-to-fine, this is the first (coarse) round; for tpe, its sobol startup points\n"
-    "(its later trials are proposed from results during the sweep).\n"
+    "For coarse-to-fine, this is the first (coarse) round; for tpe and bayes, their sobol startup\n"
+    "points (their later trials are proposed from results during the sweep).\n"
     "\n"
-    "  -n, --trials N  how many trials (default: the spec's trials; a grid's size)\n"
+    "SPEC is JSON or YAML: a W&B sweep config is read as written. One for someone else's program\n"
+    "(program, command, or parameters caviar's models lack) is drawn by W&B's definitions of its\n"
+    "distributions, nested parameters nested and W&B's types kept:\n"
+    "  {\"trial\": 0, \"params\": {\"batch_size\": 64, \"optimizer\": {\"lr\": 0.001}}, \"seed\": 1}\n"
+    "Warnings (YAML 1.1 booleans, log_uniform bounds that look like values) and what Hyperband\n"
+    "will run go to stderr.\n"
+    "\n"
+    "  -n, --trials N  how many trials (default: the spec's trials or run_cap; a grid's size, at\n"
+    "                  most; hyperband: its brackets' own total, or scaled to N)\n"
     "      --seed S    sweep seed, overriding the spec's (0 .. 2^53)\n"
     "  -h, --help      this text\n";
 
@@ -58,7 +66,7 @@ int caviar_cmd_sample(int argc, char **argv) {
   if (st != CAVIAR_OK) return caviar_report(st, &err);
   caviar_print_spec_notes(&spec, count);
   if (spec.outside)
-    fprintf(stderr, "caviar: note: %s is a config for outside code (%s); its trials are drawn as W&B draws them\n",
+    fprintf(stderr, "caviar: note: %s is a config for outside code (%s); its trials are drawn by W&B's rules\n",
             spec.source, spec.outside_reason);
   caviar_sampler sampler;
   st = caviar_sampler_init(&sampler, &spec, seed_given ? seed : spec.seed, caviar_round_request(&spec, count), &err);
