@@ -1,9 +1,13 @@
 #include "spec_support.h"
 
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "caviar/qmc.h"
+#include "caviar/tpe.h"
 
 void spec_ok(const char *text, caviar_spec *spec) {
   caviar_error err = {{0}};
@@ -55,4 +59,47 @@ void sweep_text_on(caviar_backend *be, const char *text, caviar_sweep_result *r,
   cr_assert_eq(caviar_sweep_run(&sweep, r, &err), CAVIAR_OK, "%s", err.msg);
   caviar_data_free(&data);
   caviar_spec_free(&spec);
+}
+
+double propose_loop(const caviar_spec *spec, uint64_t seed, int budget, int population,
+                    double (*objective)(const caviar_hparams *), caviar_hparams *trace, int *modelled) {
+  caviar_tpe *model;
+  caviar_qmc *qmc;
+  caviar_error err;
+  cr_assert_eq(caviar_tpe_new(&spec->tpe, seed, &model, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_qmc_new(spec->space.n, seed, &qmc, &err), CAVIAR_OK);
+  caviar_hparams *running = malloc((size_t)population * sizeof *running);
+  int n_running = 0;
+  double best = INFINITY;
+  *modelled = 0;
+  for (uint32_t id = 0; id < (uint32_t)budget; id++) {
+    if (n_running == population) {
+      /* The oldest finishes. */
+      double f = objective(&running[0]);
+      best = fmin(best, f);
+      cr_assert_eq(caviar_tpe_observe(model, &running[0], 1, f, &err), CAVIAR_OK);
+      memmove(running, running + 1, (size_t)(n_running - 1) * sizeof *running);
+      n_running--;
+    }
+    caviar_hparams hp;
+    if (caviar_tpe_propose(model, &spec->space, &spec->fixed, id, running, n_running, &hp)) ++*modelled;
+    else caviar_sample_qmc(qmc, &spec->space, &spec->fixed, id, &hp);
+    if (trace) trace[id] = hp;
+    running[n_running++] = hp;
+  }
+  for (int i = 0; i < n_running; i++) best = fmin(best, objective(&running[i]));
+  free(running);
+  caviar_tpe_free(model);
+  caviar_qmc_free(qmc);
+  return best;
+}
+
+double random_loop(const caviar_spec *spec, uint64_t seed, int budget, double (*objective)(const caviar_hparams *)) {
+  double best = INFINITY;
+  for (uint32_t id = 0; id < (uint32_t)budget; id++) {
+    caviar_hparams hp;
+    caviar_sample_random(&spec->space, &spec->fixed, seed, id, &hp);
+    best = fmin(best, objective(&hp));
+  }
+  return best;
 }

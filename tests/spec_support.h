@@ -20,4 +20,14 @@ double *draw_param(const char *name, const char *entry, int n, unsigned long lon
 /* The same under another method (sobol). */
 double *draw_param_by(const char *method, const char *name, const char *entry, int n, unsigned long long seed);
 
+/* A model-based sampler (the spec's tpe options: tpe or bayes) over `budget` trials of the spec,
+ * `population` of them in flight as a refilled sweep runs them: each freed slot gets a proposal
+ * from every result so far (objective, smaller is better), the others still running pending;
+ * until the model has its startup results, the spec's sobol points. Returns the best objective;
+ * every config goes into trace if given, and *modelled counts the proposals. */
+double propose_loop(const caviar_spec *spec, uint64_t seed, int budget, int population,
+                    double (*objective)(const caviar_hparams *), caviar_hparams *trace, int *modelled);
+/* The best objective of `budget` random draws of the spec's space. */
+double random_loop(const caviar_spec *spec, uint64_t seed, int budget, double (*objective)(const caviar_hparams *));
+
 #endif

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "caviar/qmc.h"
 #include "caviar/tpe.h"
 #include "spec_support.h"
 
@@ -38,12 +37,7 @@ static double objective(const caviar_hparams *hp) {
 static double random_best(unsigned long long seed) {
   caviar_spec spec;
   load(&spec, seed);
-  double best = INFINITY;
-  for (uint32_t id = 0; id < BUDGET; id++) {
-    caviar_hparams hp;
-    caviar_sample_random(&spec.space, &spec.fixed, seed, id, &hp);
-    best = fmin(best, objective(&hp));
-  }
+  double best = random_loop(&spec, seed, BUDGET, objective);
   caviar_spec_free(&spec);
   return best;
 }
@@ -53,32 +47,9 @@ static double random_best(unsigned long long seed) {
 static double gp_best(unsigned long long seed, int population, caviar_hparams *trace) {
   caviar_spec spec;
   load(&spec, seed);
-  caviar_tpe *gp;
-  caviar_qmc *qmc;
-  caviar_error err;
-  cr_assert_eq(caviar_tpe_new(&spec.tpe, seed, &gp, &err), CAVIAR_OK);
-  cr_assert_eq(caviar_qmc_new(spec.space.n, seed, &qmc, &err), CAVIAR_OK);
-  caviar_hparams running[8];
-  int n_running = 0, modelled = 0;
-  double best = INFINITY;
-  for (uint32_t id = 0; id < BUDGET; id++) {
-    if (n_running == population) {
-      double f = objective(&running[0]);
-      best = fmin(best, f);
-      cr_assert_eq(caviar_tpe_observe(gp, &running[0], 1, f, &err), CAVIAR_OK);
-      memmove(running, running + 1, (size_t)(n_running - 1) * sizeof *running);
-      n_running--;
-    }
-    caviar_hparams hp;
-    if (caviar_tpe_propose(gp, &spec.space, &spec.fixed, id, running, n_running, &hp)) modelled++;
-    else caviar_sample_qmc(qmc, &spec.space, &spec.fixed, id, &hp);
-    if (trace) trace[id] = hp;
-    running[n_running++] = hp;
-  }
-  for (int i = 0; i < n_running; i++) best = fmin(best, objective(&running[i]));
+  int modelled;
+  double best = propose_loop(&spec, seed, BUDGET, population, objective, trace, &modelled);
   cr_expect_eq(modelled, BUDGET - 2 - (population - 1), "seed %llu: %d proposals modelled", seed, modelled);
-  caviar_tpe_free(gp);
-  caviar_qmc_free(qmc);
   caviar_spec_free(&spec);
   return best;
 }

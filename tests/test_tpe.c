@@ -39,51 +39,20 @@ static void load(caviar_spec *spec, unsigned long long seed) {
 static double random_best(unsigned long long seed) {
   caviar_spec spec;
   load(&spec, seed);
-  double best = INFINITY;
-  for (uint32_t id = 0; id < BUDGET; id++) {
-    caviar_hparams hp;
-    caviar_sample_random(&spec.space, &spec.fixed, seed, id, &hp);
-    best = fmin(best, objective(&hp));
-  }
+  double best = random_loop(&spec, seed, BUDGET, objective);
   caviar_spec_free(&spec);
   return best;
 }
 
-/* Best objective of BUDGET trials of TPE with `population` evaluations in flight: each freed slot
- * gets a proposal from every result so far, the others still running counted by the constant liar.
- * Startup points come from the scrambled Sobol sequence. Every config goes into trace if given. */
+/* Best objective of BUDGET trials of TPE with `population` evaluations in flight (constant liar
+ * for the ones still running); startup points from the scrambled Sobol sequence. */
 static double tpe_best(unsigned long long seed, int population, caviar_hparams *trace) {
   caviar_spec spec;
   load(&spec, seed);
-  caviar_tpe *tpe;
-  caviar_qmc *qmc;
-  caviar_error err;
-  caviar_tpe_options opt = CAVIAR_TPE_DEFAULT_OPTIONS;
-  cr_assert_eq(caviar_tpe_new(&opt, seed, &tpe, &err), CAVIAR_OK);
-  cr_assert_eq(caviar_qmc_new(spec.space.n, seed, &qmc, &err), CAVIAR_OK);
-  caviar_hparams running[16];
-  int n_running = 0, modelled = 0;
-  double best = INFINITY;
-  for (uint32_t id = 0; id < BUDGET; id++) {
-    if (n_running == population) {
-      /* The oldest finishes. */
-      double f = objective(&running[0]);
-      best = fmin(best, f);
-      cr_assert_eq(caviar_tpe_observe(tpe, &running[0], 1, f, &err), CAVIAR_OK);
-      memmove(running, running + 1, (size_t)(n_running - 1) * sizeof *running);
-      n_running--;
-    }
-    caviar_hparams hp;
-    if (caviar_tpe_propose(tpe, &spec.space, &spec.fixed, id, running, n_running, &hp)) modelled++;
-    else caviar_sample_qmc(qmc, &spec.space, &spec.fixed, id, &hp);
-    if (trace) trace[id] = hp;
-    running[n_running++] = hp;
-  }
-  for (int i = 0; i < n_running; i++) best = fmin(best, objective(&running[i]));
+  int modelled;
+  double best = propose_loop(&spec, seed, BUDGET, population, objective, trace, &modelled);
   /* The model took over after its 10 startup results. */
   cr_expect_eq(modelled, BUDGET - 10 - (population - 1), "seed %llu: %d proposals modelled", seed, modelled);
-  caviar_tpe_free(tpe);
-  caviar_qmc_free(qmc);
   caviar_spec_free(&spec);
   return best;
 }

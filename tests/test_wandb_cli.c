@@ -33,6 +33,17 @@ static const char *spec_file(const char *name, const char *rest) {
   return path;
 }
 
+/* DIR/summary.json, parsed (the caller deletes it). */
+static cJSON *summary_of(const char *dir) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/summary.json", dir);
+  char *text = scratch_read(path, NULL);
+  cJSON *summary = cJSON_Parse(text);
+  free(text);
+  cr_assert_not_null(summary, "%s is not JSON", path);
+  return summary;
+}
+
 static cli_result caviar(const char *fmt, const char *path, const char *extra) {
   char args[4096];
   snprintf(args, sizeof args, fmt, path, extra);
@@ -80,14 +91,9 @@ Test(wandb_cli, hyperband_over_a_grid_runs_every_point) {
   /* And the sweep trains all 12: summary.json lists them, each in one of the two brackets. */
   cli_result r = caviar("sweep %s -o %s --quiet", spec, scratch_path("grid-hb-run"));
   cr_assert_eq(r.status, 0, "%s", r.err);
-  char path[1200];
-  snprintf(path, sizeof path, "%s/summary.json", scratch_path("grid-hb-run"));
-  char *text = scratch_read(path, NULL);
-  cJSON *summary = cJSON_Parse(text);
-  cr_assert_not_null(summary);
+  cJSON *summary = summary_of(scratch_path("grid-hb-run"));
   cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(summary, "trials")), 12);
   cJSON_Delete(summary);
-  free(text);
   cli_result_free(&r);
 }
 
@@ -172,11 +178,7 @@ Test(wandb_cli, metric_target_stops_the_sweep_where_a_trial_reaches_it) {
   cli_result r = caviar("sweep %s -o %s --quiet", scratch_path("target.json"), scratch_path("target-out"));
   cr_assert_eq(r.status, 0, "%s", r.err);
   cr_expect(strstr(r.err, "caviar: a trial reached metric.target (val_acc >= 0.01), which stopped the sweep") != NULL, "%s", r.err);
-  char path[1200];
-  snprintf(path, sizeof path, "%s/summary.json", scratch_path("target-out"));
-  char *json = scratch_read(path, NULL);
-  cJSON *summary = cJSON_Parse(json);
-  cr_assert_not_null(summary);
+  cJSON *summary = summary_of(scratch_path("target-out"));
   cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(summary, "stopped_at_target")));
   cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(summary, "stopped_by_time_budget")));
   const cJSON *t;
@@ -184,7 +186,6 @@ Test(wandb_cli, metric_target_stops_the_sweep_where_a_trial_reaches_it) {
     cr_expect_eq(cJSON_GetObjectItem(t, "epochs")->valueint, 1, "every trial stopped after the first epoch");
   }
   cJSON_Delete(summary);
-  free(json);
   cli_result_free(&r);
 }
 
@@ -212,11 +213,7 @@ Test(wandb_cli, a_yaml_spec_sweeps_end_to_end) {
   cr_expect(strstr(s.out, "\"learning_rate\": ") && strstr(s.out, "\"momentum\": 0.9") && !strstr(s.out, "\"lr\""), "%s", s.out);
   cli_result r = caviar("sweep %s -o %s --quiet", scratch_path("sweep.yaml"), scratch_path("yaml-out"));
   cr_assert_eq(r.status, 0, "%s", r.err);
-  char path[1200];
-  snprintf(path, sizeof path, "%s/summary.json", scratch_path("yaml-out"));
-  char *json = scratch_read(path, NULL);
-  cJSON *summary = cJSON_Parse(json);
-  cr_assert_not_null(summary);
+  cJSON *summary = summary_of(scratch_path("yaml-out"));
   const cJSON *spec = cJSON_GetObjectItem(summary, "spec");
   cr_assert(cJSON_IsObject(spec), "summary.json's spec is not the YAML spec's tree");
   cr_expect_eq(cJSON_GetObjectItem(spec, "run_cap")->valueint, 3);
@@ -227,7 +224,6 @@ Test(wandb_cli, a_yaml_spec_sweeps_end_to_end) {
     cr_expect(cJSON_IsNumber(cJSON_GetObjectItem(t, "val_acc")), "a trial did not train");
   }
   cJSON_Delete(summary);
-  free(json);
   cli_result_free(&s);
   cli_result_free(&r);
   /* train SPEC --trial k reads it too. */
