@@ -128,3 +128,23 @@ Test(gp, failed_trials_count_as_the_worst_result) {
   caviar_tpe_free(gp);
   caviar_spec_free(&spec);
 }
+
+/* `caviar sweep --method` switches between the two models with their own options. */
+Test(gp, the_method_flag_switches_between_tpe_and_bayes) {
+  caviar_spec spec;
+  load(&spec, 1);
+  cr_expect_str_eq(caviar_spec_method(&spec), "bayes");
+  cr_assert(caviar_spec_use_method(&spec, "tpe"));
+  cr_expect(!spec.tpe.gp);
+  cr_expect_eq(spec.tpe.startup, 10);
+  cr_expect_str_eq(caviar_spec_method(&spec), "tpe");
+  cr_assert(caviar_spec_use_method(&spec, "bayes"));
+  cr_expect(spec.tpe.gp);
+  cr_expect_eq(spec.method, CAVIAR_METHOD_TPE);
+  cr_expect_str_eq(caviar_spec_method(&spec), "bayes");
+  cr_assert(caviar_spec_use_method(&spec, "sobol"));
+  cr_expect_eq(spec.method, CAVIAR_METHOD_SOBOL);
+  cr_expect_str_eq(caviar_spec_method(&spec), "sobol");
+  cr_expect(!caviar_spec_use_method(&spec, "hyperopt"));
+  caviar_spec_free(&spec);
+}

@@ -22,7 +22,7 @@
 
 static const char usage[] =
     "usage: caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--tf32] [--seed S] [-n N] [-p N]\n"
-    "                    [--data DATA] [--method grid|random|sobol|tpe] [--threads N] [--time-budget T]\n"
+    "                    [--data DATA] [--method grid|random|sobol|tpe|bayes] [--threads N] [--time-budget T]\n"
     "                    [--keep N] [--dry-run] [-q] [--json] [--force] [--snapshot-every T]\n"
     "                    [--results-every T]\n"
     "       caviar sweep --resume DIR [SPEC] [flags]\n"
@@ -42,7 +42,8 @@ static const char usage[] =
     "                      hyperband: its brackets scaled to N, as `caviar sample -n N` draws)\n"
     "  -p, --population N  most trials training at once, overriding the spec's (0: all of them)\n"
     CAVIAR_HELP_DATA
-    "      --method M      grid, random, sobol or tpe, overriding the spec's (compare them on one spec)\n"
+    "      --method M      grid, random, sobol, tpe or bayes, overriding the spec's (compare them on one\n"
+    "                      spec)\n"
     "      --threads N     CPU threads to train on (default: every core, or $OMP_NUM_THREADS)\n"
     "      --time-budget T\n"
     "                      stop at the last rung boundary that fits T (90, 90s, 10m, 1.5h) and\n"
@@ -148,8 +149,8 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
       case 'R': a->dry_run = true; break;
       case 'm':
         if (strcmp(optarg, "grid") != 0 && strcmp(optarg, "random") != 0 && strcmp(optarg, "sobol") != 0 &&
-            strcmp(optarg, "tpe") != 0)
-          return caviar_usage_error("sweep", "--method expects grid, random, sobol or tpe, got '%s'", optarg);
+            strcmp(optarg, "tpe") != 0 && strcmp(optarg, "bayes") != 0)
+          return caviar_usage_error("sweep", "--method expects grid, random, sobol, tpe or bayes, got '%s'", optarg);
         a->method = optarg;
         break;
       case 's':
@@ -442,9 +443,9 @@ static int check_spec_flags(const sweep_args *a, caviar_world *world, const cavi
   if (a->given_population >= 0 && a->population < 0 && a->given_population != spec->population)
     REFUSE(world, "--resume %s: --population %lld differs from the sweep's %lld (the spec's; leave it out to resume)",
            a->resume, a->given_population, spec->population);
-  if (a->given_method && strcmp(a->given_method, caviar_method_name(spec->method)) != 0)
+  if (a->given_method && strcmp(a->given_method, caviar_spec_method(spec)) != 0)
     REFUSE(world, "--resume %s: --method %s differs from the sweep's %s (the spec's; leave it out to resume)",
-           a->resume, a->given_method, caviar_method_name(spec->method));
+           a->resume, a->given_method, caviar_spec_method(spec));
   return 0;
 }
 
@@ -572,14 +573,11 @@ static int apply_flags(const sweep_args *a, caviar_world *world, caviar_spec *sp
   if (a->method) {
     if (spec->method == CAVIAR_METHOD_COARSE_TO_FINE || spec->rounds > 1)
       REFUSE(world, "--method cannot replace coarse-to-fine (its rounds have their own keys)");
-    bool tpe = strcmp(a->method, "tpe") == 0;
-    if (tpe && spec->early_terminate.type == CAVIAR_STOP_PBT)
-      REFUSE(world, "--method tpe cannot run with pbt (pbt explores by itself)");
+    bool model = strcmp(a->method, "tpe") == 0 || strcmp(a->method, "bayes") == 0;
+    if (model && spec->early_terminate.type == CAVIAR_STOP_PBT)
+      REFUSE(world, "--method %s cannot run with pbt (pbt explores by itself)", a->method);
     /* The grid is built, and a continuous parameter without grid_points refused, by the sampler. */
-    spec->method = strcmp(a->method, "grid") == 0    ? CAVIAR_METHOD_GRID
-                   : strcmp(a->method, "sobol") == 0 ? CAVIAR_METHOD_SOBOL
-                   : tpe                             ? CAVIAR_METHOD_TPE
-                                                     : CAVIAR_METHOD_RANDOM;
+    if (!caviar_spec_use_method(spec, a->method)) REFUSE(world, "out of memory setting --method %s", a->method);
     /* A grid's trials default to all its points; any other method's to the usual count. */
     if (!spec->trials_given) spec->trials = spec->method == CAVIAR_METHOD_GRID ? CAVIAR_MAX_TRIALS : CAVIAR_DEFAULT_TRIALS;
   }

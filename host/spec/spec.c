@@ -30,6 +30,25 @@ static const char *const macros[] = {"${env}", "${interpreter}", "${program}", "
 
 const char *caviar_method_name(caviar_method method) { return methods[method]; }
 
+const char *caviar_spec_method(const caviar_spec *spec) {
+  return spec->method_text ? spec->method_text : methods[spec->method];
+}
+
+bool caviar_spec_use_method(caviar_spec *spec, const char *name) {
+  static const char *const usable[] = {"grid", "random", "sobol", "tpe", "bayes", NULL};
+  int index = 0;
+  while (usable[index] && strcmp(usable[index], name)) index++;
+  if (!usable[index]) return false;
+  bool bayes = !strcmp(name, "bayes"), tpe = !strcmp(name, "tpe");
+  spec->method = bayes || tpe ? CAVIAR_METHOD_TPE : !strcmp(name, "grid") ? CAVIAR_METHOD_GRID
+                 : !strcmp(name, "sobol") ? CAVIAR_METHOD_SOBOL : CAVIAR_METHOD_RANDOM;
+  free(spec->method_text);
+  spec->method_text = bayes ? strdup("bayes") : NULL;
+  if (bayes) spec->tpe = CAVIAR_BAYES_OPTIONS;
+  else if (spec->tpe.gp) spec->tpe = CAVIAR_TPE_DEFAULT_OPTIONS; /* tpe's own, not bayes's */
+  return !bayes || spec->method_text;
+}
+
 const char *caviar_spec_default_text(void) { return caviar_default_spec; }
 
 static bool has_any(const cJSON *root, const char *const *keys) {

@@ -148,6 +148,11 @@ const char *caviar_spec_default_text(void);
 void caviar_spec_free(caviar_spec *spec);
 
 const char *caviar_method_name(caviar_method method);
+/* The spec's method as written: "bayes" or "custom" where caviar runs them as tpe or random. */
+const char *caviar_spec_method(const caviar_spec *spec);
+/* Replaces the spec's method (grid, random, sobol, tpe or bayes: `caviar sweep --method`), with
+ * the model options that go with tpe or bayes; false for another name. */
+bool caviar_spec_use_method(caviar_spec *spec, const char *name);
 const char *caviar_metric_text(caviar_metric_name name);
 
 /* A data section as JSON text ({"format": "csv", "train": "/abs/path", ...}, paths made absolute),
