@@ -43,7 +43,7 @@ Test(cli, usage_errors_exit_2_with_one_line) {
   expect_usage_error("sample a.json b.json", "expected at most one SPEC, got 2");
   expect_usage_error("sample /nonexistent/spec.json", "caviar: /nonexistent/spec.json: cannot open: No such file");
   expect_usage_error("spec extra", "takes no arguments");
-  expect_usage_error("sweep --method bayes", "--method expects grid, random, sobol or tpe, got 'bayes'");
+  expect_usage_error("sweep --method hyperopt", "--method expects grid, random, sobol, tpe or bayes, got 'hyperopt'");
   expect_usage_error("sweep --device tpu", "--device: expected auto, cpu or cuda, got 'tpu'");
   expect_usage_error("train --epochs 0", "--epochs expects a whole number from 1");
   expect_usage_error("train --set learning_rate=fast --epochs 1 --data /nonexistent", "--set learning_rate: expected (0, inf), got 'fast'");
