@@ -1,4 +1,5 @@
 #include "caviar/hparams.h"
+#include "caviar/model.h"
 #include "caviar/number_format.h"
 
 #include <math.h>
@@ -8,16 +9,21 @@
 
 static const char *const optimizer_names[] = {"sgd", "momentum", "rmsprop", "adam", "nesterov", "adamw", "nadam"};
 static const char *const activation_names[] = {"relu", "tanh", "sigmoid", "gelu", "silu", "leaky_relu"};
+static const char *const model_names[] = {"mlp", "cnn"};
+static const char *const pool_names[] = {"max", "avg", "none"};
+static const char *const switch_names[] = {"off", "on"};
 
 #define REAL(field, lo, hi, lo_open, hi_open, def, doc) \
-  {#field, CAVIAR_HP_REAL, lo, hi, lo_open, hi_open, NULL, 0, def, false, offsetof(caviar_hparams, field), doc}
+  {#field, CAVIAR_HP_REAL, lo, hi, lo_open, hi_open, NULL, 0, def, false, offsetof(caviar_hparams, field), doc, false}
 #define QUIET_REAL(field, lo, hi, lo_open, hi_open, def, doc) \
-  {#field, CAVIAR_HP_REAL, lo, hi, lo_open, hi_open, NULL, 0, def, true, offsetof(caviar_hparams, field), doc}
+  {#field, CAVIAR_HP_REAL, lo, hi, lo_open, hi_open, NULL, 0, def, true, offsetof(caviar_hparams, field), doc, false}
 #define INT(field, lo, hi, def, doc) \
-  {#field, CAVIAR_HP_INT, lo, hi, false, false, NULL, 0, def, false, offsetof(caviar_hparams, field), doc}
+  {#field, CAVIAR_HP_INT, lo, hi, false, false, NULL, 0, def, false, offsetof(caviar_hparams, field), doc, false}
+#define ODD_INT(field, lo, hi, def, doc) \
+  {#field, CAVIAR_HP_INT, lo, hi, false, false, NULL, 0, def, false, offsetof(caviar_hparams, field), doc, true}
 #define CHOICE(field, names, def, doc)                                                           \
   {#field, CAVIAR_HP_CHOICE, 0, (double)(sizeof names / sizeof names[0]) - 1, false, false, names, \
-   (int)(sizeof names / sizeof names[0]), def, false, offsetof(caviar_hparams, field), doc}
+   (int)(sizeof names / sizeof names[0]), def, false, offsetof(caviar_hparams, field), doc, false}
 
 /* Other names for the same thing (same meaning, so the same hyperparameter): a name people use
  * in their own configs, then caviar's. */
@@ -39,6 +45,14 @@ const caviar_hp_info caviar_hp_table[] = {
     REAL(lr_decay, 0, INFINITY, false, true, 0, "lr / (1 + lr_decay * epoch)"),
     CHOICE(activation, activation_names, CAVIAR_ACT_RELU, "relu, tanh, sigmoid, gelu, silu (swish) or leaky_relu"),
     QUIET_REAL(momentum, 0, 1, false, true, 0, "sgd / nesterov momentum coefficient (PyTorch's)"),
+    CHOICE(model, model_names, CAVIAR_MODEL_MLP, "mlp, or cnn: convolution blocks, then the dense head"),
+    INT(conv_blocks, 1, CAVIAR_MAX_CONV_BLOCKS, 2, "cnn: convolution blocks"),
+    INT(channels, 1, 1024, 32, "cnn: output channels of the first block"),
+    REAL(channel_growth, 1, 4, false, false, 2, "cnn: each block's channels over the one before"),
+    ODD_INT(kernel_size, 1, 7, 3, "cnn: convolution kernel (odd; same padding)"),
+    CHOICE(pool, pool_names, CAVIAR_POOL_CHOICE_MAX, "cnn: max, avg or none, 2 x 2 after each block"),
+    CHOICE(batchnorm, switch_names, 0, "off or on: batch normalisation after every convolution and hidden layer"),
+    REAL(bn_momentum, 0, 1, true, false, 0.1, "batch norm: running statistics' momentum"),
 };
 const int caviar_hp_count = (int)(sizeof caviar_hp_table / sizeof caviar_hp_table[0]);
 
@@ -51,7 +65,7 @@ const caviar_hp_info *caviar_hp_find(const char *name) {
 }
 
 const char *caviar_hp_names(void) {
-  static char names[256];
+  static char names[1024];
   if (!names[0]) {
     size_t used = 0;
     for (int i = 0; i < caviar_hp_count; i++)
@@ -79,7 +93,7 @@ void caviar_hparams_default(caviar_hparams *hp) {
   memset(hp, 0, sizeof *hp);
   for (int i = 0; i < caviar_hp_count; i++)
     caviar_hp_set(hp, &caviar_hp_table[i], caviar_hp_table[i].default_value);
-  hp->inactive = 0;
+  caviar_hparams_settle(hp, 0); /* an MLP: the CNN's rows do not apply */
 }
 
 bool caviar_hp_active(const caviar_hparams *hp, const caviar_hp_info *info) {
@@ -94,6 +108,7 @@ void caviar_hp_set_active(caviar_hparams *hp, const caviar_hp_info *info, bool a
 bool caviar_hp_in_range(const caviar_hp_info *info, double value) {
   if (isnan(value)) return false;
   if (info->type != CAVIAR_HP_REAL && value != floor(value)) return false;
+  if (info->odd && fmod(value, 2.0) == 0) return false;
   if (info->lo_open ? !(value > info->lo) : !(value >= info->lo)) return false;
   if (info->hi_open ? !(value < info->hi) : !(value <= info->hi)) return false;
   return true;
@@ -106,7 +121,7 @@ void caviar_hp_range_text(const caviar_hp_info *info, char *buf, size_t size) {
       used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "one of ", info->choices[i]);
     return;
   }
-  snprintf(buf, size, "%s%s%s, %s%s", info->type == CAVIAR_HP_INT ? "an integer in " : "",
+  snprintf(buf, size, "%s%s%s, %s%s", info->odd ? "an odd integer in " : info->type == CAVIAR_HP_INT ? "an integer in " : "",
            info->lo_open ? "(" : "[", CAVIAR_NUM(info->lo), CAVIAR_NUM(info->hi), info->hi_open ? ")" : "]");
 }
 
@@ -124,6 +139,10 @@ bool caviar_hp_shown(const caviar_hparams *hp, const caviar_hp_info *info) {
 
 const char *caviar_optimizer_name(int optimizer) {
   return optimizer >= 0 && optimizer < (int)(sizeof optimizer_names / sizeof optimizer_names[0]) ? optimizer_names[optimizer] : "?";
+}
+
+const char *caviar_pool_choice_name(int pool) {
+  return pool >= 0 && pool < (int)(sizeof pool_names / sizeof pool_names[0]) ? pool_names[pool] : "?";
 }
 
 const char *caviar_activation_name(int activation) {

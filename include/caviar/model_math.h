@@ -10,6 +10,7 @@
 #include "caviar/counter_rng.h"
 #include "caviar/hostdevice.h"
 #include "caviar/hparams.h"
+#include "caviar/model.h"
 #include "caviar/status.h"
 
 CAVIAR_C_BEGIN
@@ -18,7 +19,8 @@ CAVIAR_C_BEGIN
 typedef struct caviar_member_hp {
   float learning_rate, beta1, beta2, epsilon, l2, dropout, lr_decay;
   int optimizer, activation;
-  float momentum; /* sgd and nesterov */
+  float bn_momentum; /* batch normalisation's running statistics */
+  float momentum;    /* sgd and nesterov */
 } caviar_member_hp;
 
 #define CAVIAR_LEAKY_SLOPE 0.01f /* leaky_relu below 0: PyTorch's default negative_slope */
@@ -37,13 +39,14 @@ static inline CAVIAR_HD float caviar_activate(int activation, float z) {
 }
 
 /* Whether the derivative needs the activation's input z: gelu and silu are not monotonic, so
- * their output does not give z back. The backends then keep z in the activation buffer and the
- * output in the buffer that holds it after dropout (the next layer's input). */
+ * their output does not give z back. The backends then keep z where the layer before the
+ * activation wrote it and the activation's output in a buffer of its own; caviar_activation_grad
+ * is given z for them and the output for the others. */
 static inline CAVIAR_HD int caviar_activation_keeps_input(int activation) {
   return activation == CAVIAR_ACT_GELU || activation == CAVIAR_ACT_SILU;
 }
 
-/* The derivative, from x = what the activation buffer holds: the output a for relu (a > 0),
+/* The derivative, from x: the output a for relu (a > 0),
  * tanh (1 - a^2), sigmoid (a (1 - a)) and leaky_relu (a > 0: 1, else the slope); the input z for
  * gelu (Phi(z) + z phi(z)) and silu (s (1 + z (1 - s)), s = sigmoid(z)). */
 static inline CAVIAR_HD float caviar_activation_grad(int activation, float x) {
@@ -241,6 +244,20 @@ float caviar_init_weight(uint64_t seed, uint32_t trial, uint32_t tensor, uint64_
   float u = caviar_u01_float(r.v[index & 3]);
   float limit = sqrtf(caviar_init_gain(activation) / (float)fan_in);
   return (2.0f * u - 1.0f) * limit;
+}
+
+/* Initial value `index` of tensor `tensor` by its role (model.h): weights drawn as above (fan_in:
+ * the layer's inputs per output), batch normalisation's scale and running variance 1, the rest
+ * (biases, shifts, running means) 0. */
+#if defined(__CUDACC__)
+static __device__ __forceinline__
+#else
+static inline
+#endif
+float caviar_init_param(int role, uint64_t seed, uint32_t trial, uint32_t tensor, uint64_t index, int fan_in,
+                        int activation) {
+  if (role == CAVIAR_ROLE_WEIGHT) return caviar_init_weight(seed, trial, tensor, index, fan_in, activation);
+  return role == CAVIAR_ROLE_SCALE || role == CAVIAR_ROLE_RUNNING_VAR ? 1.0f : 0.0f;
 }
 
 /* Dropout masks: hidden unit `index` (column-major position in the rows x hidden block) of layer
