@@ -1,4 +1,10 @@
-# Classify each config as W&B would: PyYAML safe_load, then W&B's schema (Draft 7 with its format checks).
+#!/usr/bin/python3
+"""W&B's own verdict on sweep configs: the wandb_schema column of tests/wandb_configs/SOURCES.tsv.
+Each file is read as W&B reads it (PyYAML's safe_load) and checked against W&B's sweep schema
+(config/schema.json of github.com/wandb/sweeps, JSON Schema draft 7 with its "float" and
+"integer" format checks). Prints one line per file: name, accepts|rejects, and the first error.
+Needs python3-yaml and python3-jsonschema (Debian); W&B's schema is not part of caviar.
+  scripts/wandb_schema_verdicts.py SWEEPS/config/schema.json tests/wandb_configs/*.y*ml"""
 import json, sys, yaml, jsonschema, glob, os
 schema = json.load(open(sys.argv[1]))
 fc = jsonschema.FormatChecker()
