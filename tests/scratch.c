@@ -1,6 +1,8 @@
 #include "scratch.h"
 
 #include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+
 #include "caviar/gzfile.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,4 +112,12 @@ int count_lines(const char *text) {
   int n = 0;
   for (; *text; text++) n += *text == '\n';
   return n;
+}
+
+cJSON *scratch_read_json(const char *path) {
+  char *text = scratch_read(path, NULL);
+  cJSON *json = cJSON_Parse(text);
+  free(text);
+  cr_assert_not_null(json, "%s is not JSON", path);
+  return json;
 }

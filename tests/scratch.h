@@ -17,6 +17,8 @@ void scratch_write_gzip_bomb(const char *name, const void *prefix, size_t prefix
 double scratch_peak_mib(void);
 /* Reads a whole file (NUL-terminated); *len may be NULL. */
 char *scratch_read(const char *path, size_t *len);
+/* A JSON file, parsed (the caller deletes it); fails the test if it is not JSON. */
+struct cJSON *scratch_read_json(const char *path);
 
 typedef struct cli_result {
   int status;   /* exit code, or -1 if it did not exit normally */

@@ -103,3 +103,46 @@ double random_loop(const caviar_spec *spec, uint64_t seed, int budget, double (*
   }
   return best;
 }
+
+double race_model(const model_race *race, unsigned long long seed, int population, caviar_hparams *trace) {
+  caviar_spec spec;
+  race->load(&spec, seed);
+  int modelled;
+  double best = propose_loop(&spec, seed, race->budget, population, race->objective, trace, &modelled);
+  cr_expect_eq(modelled, race->budget - race->startup - (population - 1), "seed %llu: %d proposals modelled", seed,
+               modelled);
+  caviar_spec_free(&spec);
+  return best;
+}
+
+int race_wins(const model_race *race, int seeds, int population, double *mean_model, double *mean_random) {
+  int wins = 0;
+  double sum_model = 0, sum_random = 0;
+  for (unsigned long long seed = 1; seed <= (unsigned long long)seeds; seed++) {
+    caviar_spec spec;
+    race->load(&spec, seed);
+    double r = random_loop(&spec, seed, race->budget, race->objective);
+    caviar_spec_free(&spec);
+    double m = race_model(race, seed, population, NULL);
+    wins += m < r;
+    sum_model += m;
+    sum_random += r;
+  }
+  *mean_model = sum_model / seeds;
+  *mean_random = sum_random / seeds;
+  return wins;
+}
+
+void race_is_reproducible(const model_race *race) {
+  int n = race->budget;
+  caviar_hparams *a = malloc(3 * (size_t)n * sizeof *a), *b = a + n, *c = b + n;
+  cr_assert_not_null(a);
+  race_model(race, 5, 4, a);
+  race_model(race, 5, 4, b);
+  race_model(race, 6, 4, c);
+  for (int i = 0; i < n; i++) cr_assert(memcmp(&a[i], &b[i], sizeof a[i]) == 0, "trial %d differs between two runs", i);
+  int same = 0;
+  for (int i = 0; i < n; i++) same += memcmp(&a[i], &c[i], sizeof a[i]) == 0;
+  cr_expect_eq(same, 0, "seeds 5 and 6 share %d configs", same);
+  free(a);
+}

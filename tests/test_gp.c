@@ -34,55 +34,21 @@ static double objective(const caviar_hparams *hp) {
 
 #define BUDGET 30
 
-static double random_best(unsigned long long seed) {
-  caviar_spec spec;
-  load(&spec, seed);
-  double best = random_loop(&spec, seed, BUDGET, objective);
-  caviar_spec_free(&spec);
-  return best;
-}
-
-/* BUDGET trials with `population` in flight, as the sweep runs them: sobol until two results,
- * then a proposal from every result so far with the others still running pending. */
-static double gp_best(unsigned long long seed, int population, caviar_hparams *trace) {
-  caviar_spec spec;
-  load(&spec, seed);
-  int modelled;
-  double best = propose_loop(&spec, seed, BUDGET, population, objective, trace, &modelled);
-  cr_expect_eq(modelled, BUDGET - 2 - (population - 1), "seed %llu: %d proposals modelled", seed, modelled);
-  caviar_spec_free(&spec);
-  return best;
-}
+static const model_race race = {load, objective, BUDGET, 2};
 
 static void beats_random(int population) {
-  int wins = 0, seeds = 10;
-  double sum_gp = 0, sum_random = 0;
-  for (unsigned long long seed = 1; seed <= (unsigned long long)seeds; seed++) {
-    double g = gp_best(seed, population, NULL), r = random_best(seed);
-    wins += g < r;
-    sum_gp += g;
-    sum_random += r;
-  }
-  cr_expect_geq(wins, 8, "population %d: the GP beat random in %d of %d seeds (mean best %g vs %g)", population, wins, seeds,
-                sum_gp / seeds, sum_random / seeds);
-  cr_expect_lt(sum_gp, 0.5 * sum_random, "population %d: mean best %g vs random's %g", population, sum_gp / seeds,
-               sum_random / seeds);
+  double model, by_random;
+  int wins = race_wins(&race, 10, population, &model, &by_random);
+  cr_expect_geq(wins, 8, "population %d: the GP beat random in %d of 10 seeds (mean best %g vs %g)", population, wins,
+                model, by_random);
+  cr_expect_lt(model, 0.5 * by_random, "population %d: mean best %g vs random's %g", population, model, by_random);
 }
 
 Test(gp, finds_better_points_than_random_search_at_the_same_budget) { beats_random(1); }
 
 Test(gp, still_beats_random_when_a_refilled_population_trains_four_at_once) { beats_random(4); }
 
-Test(gp, the_same_seed_and_results_give_the_same_proposals) {
-  caviar_hparams a[BUDGET], b[BUDGET], c[BUDGET];
-  gp_best(5, 4, a);
-  gp_best(5, 4, b);
-  gp_best(6, 4, c);
-  for (int i = 0; i < BUDGET; i++) cr_assert(memcmp(&a[i], &b[i], sizeof a[i]) == 0, "trial %d: %.17g %.17g %.17g / %.17g %.17g %.17g", i, a[i].learning_rate, a[i].beta1, a[i].dropout, b[i].learning_rate, b[i].beta1, b[i].dropout);
-  int same = 0;
-  for (int i = 0; i < BUDGET; i++) same += memcmp(&a[i], &c[i], sizeof a[i]) == 0;
-  cr_expect_eq(same, 0, "seeds 5 and 6 share %d configs", same);
-}
+Test(gp, the_same_seed_and_results_give_the_same_proposals) { race_is_reproducible(&race); }
 
 /* Proposals for one freed slot after another, each earlier one still pending: the fantasies keep
  * them apart, where without pending configs the same results give the same point. */

@@ -37,11 +37,7 @@ static const char *spec_file(const char *name, const char *rest) {
 static cJSON *summary_of(const char *dir) {
   char path[1200];
   snprintf(path, sizeof path, "%s/summary.json", dir);
-  char *text = scratch_read(path, NULL);
-  cJSON *summary = cJSON_Parse(text);
-  free(text);
-  cr_assert_not_null(summary, "%s is not JSON", path);
-  return summary;
+  return scratch_read_json(path);
 }
 
 static cli_result caviar(const char *fmt, const char *path, const char *extra) {
