@@ -27,7 +27,8 @@ typedef enum caviar_method {
   CAVIAR_METHOD_RANDOM,
   CAVIAR_METHOD_COARSE_TO_FINE,
   CAVIAR_METHOD_SOBOL, /* scrambled Sobol points (Halton beyond Sobol's dimensions) */
-  CAVIAR_METHOD_TPE    /* tree-structured Parzen estimator (Bergstra et al. 2011); also W&B's bayes */
+  CAVIAR_METHOD_TPE    /* tree-structured Parzen estimator (Bergstra et al. 2011); and, with
+                        * tpe.gp set, W&B's bayes (its Gaussian process, host/spec/gp.c) */
 } caviar_method;
 
 /* W&B's command macros a command uses (the agent expands them: ${env} ${interpreter} ...). */
@@ -107,7 +108,8 @@ typedef struct caviar_spec {
   caviar_keep keep;   /* model.keep */
   char *text; /* the spec as given, kept for the run summary */
   bool yaml;  /* read as YAML */
-  char *method_text; /* the method as written when caviar runs it as another: "bayes" (as tpe), "custom" (as random) */
+  char *method_text; /* the method as written when caviar runs it as another: "bayes" (the tpe
+                      * method with tpe.gp), "custom" (as random) */
   char *warnings;    /* one line each ("FILE:LINE: PATH: ..."), for the CLI to print; NULL when none */
 
   /* W&B's keys as written (NULL or 0 when absent). */
