@@ -154,10 +154,20 @@ void cuda_cohort_free(caviar_backend *be, caviar_cohort *c) {
   c->impl = nullptr;
 }
 
+// Whether some member keeps its activation's input (gelu, silu): the activation's output then needs
+// a buffer of its own, its input staying where the layer before wrote it.
+bool any_keeps(const caviar_cohort *c) {
+  for (int i = 0; i < c->n; i++)
+    if (caviar_activation_keeps_input(c->hp[i].activation)) return true;
+  return false;
+}
+
+// Whether dropout layers need their own outputs: some member drops, or keeps its activation's
+// input (the chain's result then goes past the activation's input).
 bool any_dropout(const caviar_cohort *c) {
   for (int i = 0; i < c->n; i++)
     if (c->hp[i].dropout > 0) return true;
-  return false;
+  return any_keeps(c);
 }
 
 // Floats of one member's block of layer i's output.
@@ -174,6 +184,23 @@ caviar_status alloc_dropout_buffers(caviar_cohort *c, caviar_error *err) {
     if (st != CAVIAR_OK) return st;
   }
   cc->dropout = true;
+  if (cc->have_graph) cudaGraphExecDestroy(cc->graph);
+  cc->have_graph = false;
+  return CAVIAR_OK;
+}
+
+// Outputs of their own for the activations no dropout layer follows, once a member keeps its
+// activation's input (cuda_plan.c counts them with dropout's).
+caviar_status alloc_keep_buffers(caviar_cohort *c, caviar_error *err) {
+  cuda_cohort *cc = impl_of(c);
+  const caviar_arch &a = c->arch;
+  for (int i = 0; i < a.n_layers; i++) {
+    bool dropout_next = i + 1 < a.n_layers && a.layer[i + 1].kind == CAVIAR_LAYER_DROPOUT;
+    if (a.layer[i].kind != CAVIAR_LAYER_ACTIVATION || dropout_next || cc->y[i]) continue;
+    caviar_status st = device_alloc(&cc->y[i], (size_t)c->layout.capacity * layer_block(c, i), "activation outputs", err);
+    if (st != CAVIAR_OK) return st;
+  }
+  cc->keeps = true;
   if (cc->have_graph) cudaGraphExecDestroy(cc->graph);
   cc->have_graph = false;
   return CAVIAR_OK;
@@ -210,6 +237,7 @@ caviar_status cuda_cohort_alloc(caviar_backend *be, caviar_cohort *c, caviar_err
   }
   cc->logits = cc->y[c->arch.n_layers - 1];
   if (st == CAVIAR_OK && cc->dropout) st = alloc_dropout_buffers(c, err);
+  if (st == CAVIAR_OK && any_keeps(c)) st = alloc_keep_buffers(c, err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->delta[0], bufs.delta, "gradients", err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->delta[1], bufs.delta, "gradients", err);
   if (st == CAVIAR_OK && bufs.patches) st = device_alloc(&cc->patches, bufs.patches, "convolution patches", err);
@@ -314,7 +342,10 @@ caviar_status forward(cuda_ctx *ctx, caviar_cohort *c, span sp, bool train, bool
     while (next < a.n_layers && elementwise(&a.layer[next])) {
       const caviar_layer *e = &a.layer[next];
       p.has_chain = true;
-      if (e->kind == CAVIAR_LAYER_ACTIVATION) p.chain.act = true;
+      if (e->kind == CAVIAR_LAYER_ACTIVATION) {
+        p.chain.act = true;
+        if (cc->y[next]) at = cc->y[next]; /* its own output: its input kept (cc->keeps) */
+      }
       if (e->kind == CAVIAR_LAYER_DROPOUT && cc->dropout) {
         p.chain.drop = true;
         p.chain.mask = e->mask;
@@ -352,8 +383,10 @@ caviar_status backward(cuda_ctx *ctx, caviar_cohort *c, span sp, caviar_error *e
         p.chain.mask = e->mask;
       }
       if (e->kind == CAVIAR_LAYER_ACTIVATION) {
+        /* Its input's buffer: the output for members whose derivative takes it (written there in
+         * place), the input for those that keep it (elementwise.cu). */
         p.chain.act = true;
-        p.chain.saved = cc->out[prev] + (size_t)sp.m0 * layer_block(c, prev);
+        p.chain.saved = cc->out[prev - 1] + (size_t)sp.m0 * layer_block(c, prev - 1);
       }
       prev--;
     }
@@ -463,6 +496,10 @@ caviar_status start_steps(cuda_ctx *ctx, caviar_cohort *c, const uint32_t *rows,
   CAVIAR_CUDA_TRY(err, cudaMemsetAsync(cc->mv.loss_sum, 0, c->n * sizeof(float), ctx->stream));
   if (!cc->dropout && any_dropout(c)) {
     caviar_status st = alloc_dropout_buffers(c, err);
+    if (st != CAVIAR_OK) return st;
+  }
+  if (!cc->keeps && any_keeps(c)) {
+    caviar_status st = alloc_keep_buffers(c, err);
     if (st != CAVIAR_OK) return st;
   }
   return upload_books(ctx, c, err);

@@ -44,7 +44,9 @@ struct cuda_cohort {
   float *patches;                          // convolutions' unfolded inputs
   int patch_members;                       // members unfolded at once (conv.cu)
   float *stats[CAVIAR_MAX_ARCH_LAYERS];    // batch norm: per member and channel, mean and 1/std
-  bool dropout;
+  bool dropout;                            // dropout layers have their own outputs
+  bool keeps;                              // a member's activation keeps its input (model_math.h):
+                                           // activations not followed by dropout have their own outputs
   member_vectors mv;
   caviar_member_hp *hp;
   uint32_t *trial;

@@ -56,6 +56,11 @@ void caviar_cuda_buffers_of(const caviar_shape *shape, int capacity, bool dropou
     if (i == a.n_layers - 1) out->logits = floats;
     else if (l->kind == CAVIAR_LAYER_DROPOUT) out->out += dropout ? floats : 0;
     else if (!plan.in_place[i]) out->act += floats;
+    /* An activation that keeps its input (gelu, silu) writes its own output where no dropout
+     * follows: counted with dropout's outputs (so a CNN's are counted for dropout alone too: the
+     * plan errs on the safe side). */
+    else if (l->kind == CAVIAR_LAYER_ACTIVATION && !(i + 1 < a.n_layers && a.layer[i + 1].kind == CAVIAR_LAYER_DROPOUT))
+      out->out += dropout ? floats : 0;
     if (l->kind == CAVIAR_LAYER_BATCHNORM) out->stats += 2 * n * (size_t)l->out.c;
   }
   out->delta = n * b * plan.widest;

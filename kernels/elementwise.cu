@@ -9,8 +9,8 @@
 
 // Each thread handles four consecutive units of one member's batch x units block: one Philox block
 // decides their dropout masks, as on the CPU.
-// z (+ bias), then the activation (in place), then inverted dropout into out (a copy where a member
-// does not drop). Each thread handles four consecutive units of one member's rows x units block:
+// z (+ bias), then the activation (in place, or into out where it keeps its input), then inverted
+// dropout into out (a copy where a member does not drop). Each thread handles four consecutive units of one member's rows x units block:
 // one Philox block decides their dropout masks, as on the CPU.
 __global__ void chain_forward_kernel(float *z, float *out, const float *bias, size_t bias_stride, int rows, int units,
                                      bool act, bool drop, int mask_stream, uint64_t seed, member_vectors mv, int m0) {
@@ -25,10 +25,13 @@ __global__ void chain_forward_kernel(float *z, float *out, const float *bias, si
   bool dropping = drop && hp.dropout > 0.0f;
   caviar_rng_block mask = {};
   if (dropping) mask = caviar_dropout_block(seed, mv.trial[m], (uint32_t)mv.steps[m], mask_stream, (uint32_t)k0);
+  // An activation whose derivative needs its input (gelu, silu) leaves z where it is; the chain's
+  // result goes to out, which the cohort then has (backend_cuda.cu's keep buffers).
+  bool keeps = act && om && caviar_activation_keeps_input(hp.activation);
   for (size_t k = k0; k < k0 + 4 && k < block; k++) {
-    float a = b ? zm[k] + b[k / rows] : zm[k];
-    if (act) a = caviar_activate(hp.activation, a);
-    zm[k] = a;
+    float z = b ? zm[k] + b[k / rows] : zm[k];
+    float a = act ? caviar_activate(hp.activation, z) : z;
+    zm[k] = keeps ? z : a;
     if (om) om[k] = dropping ? caviar_dropout_apply(mask, (uint32_t)k, hp.dropout, a) : a;
   }
 }
@@ -50,7 +53,8 @@ caviar_status cuda_chain_forward(const cuda_pass &p, float *z, const float *bias
   return CAVIAR_OK;
 }
 
-// In place: d becomes d * mask / (1 - p) (the forward step's mask) * act'(saved).
+// In place: d becomes d * mask / (1 - p) (the forward step's mask) * act'(saved), saved being the
+// activation's input buffer (its output, in place, or its input where it keeps that).
 __global__ void chain_backward_kernel(float *d, const float *saved, int rows, int units, bool act, bool drop,
                                       int mask_stream, uint64_t seed, member_vectors mv, int m0) {
   int m = m0 + (int)blockIdx.y;

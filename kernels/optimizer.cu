@@ -47,8 +47,8 @@ __global__ void update_kernel(float4 *params, const float4 *grads, float4 *first
   const caviar_member_hp hp = mv.hp[m];
   const caviar_step_scalars sc = mv.scalars[m];
   const float l2 = weight ? hp.l2 : 0.0f;
-  const bool keeps_first = hp.optimizer == CAVIAR_OPT_MOMENTUM || hp.optimizer == CAVIAR_OPT_ADAM;
-  const bool keeps_second = hp.optimizer == CAVIAR_OPT_RMSPROP || hp.optimizer == CAVIAR_OPT_ADAM;
+  const bool keeps_first = caviar_optimizer_keeps_first(&hp);
+  const bool keeps_second = caviar_optimizer_keeps_second(&hp);
   size_t base = (size_t)m * quads;
   for (unsigned q = blockIdx.x * blockDim.x + threadIdx.x; q < live; q += gridDim.x * blockDim.x) {
     size_t at = base + q;

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Random, grid, sobol, tpe and coarse-to-fine at the same budget, over several seeds, on
+# Random, grid, sobol, tpe, bayes (W&B's Gaussian process) and coarse-to-fine at the same budget,
+# over several seeds, on
 # examples/compare-methods.json (24 trials x 2 epochs on Fashion-MNIST: learning rate on a log
 # scale from 1e-5 to 1e-1, dropout from 0 to 0.6). Every method trains 24 trials for 2 epochs:
 #   grid            6 learning rates x 4 dropouts
 #   random, sobol   24 draws
 #   tpe             6 sobol startup results, then proposals; population 6, so each freed slot
 #                   gets a proposal from every result so far
+#   bayes           the same with W&B's GP (2 startup results; the 5 still training as its
+#                   fantasies)
 #   coarse-to-fine  3 rounds of 8, each box half as wide around the best 3
 # Prints one line per run, then each method's best validation accuracy (mean, standard
 # deviation, min, max over the seeds), and writes METHODS_OUT/results.csv and METHODS_OUT/methods.png
@@ -20,7 +23,7 @@ mkdir -p "$out"
 csv="$out/results.csv"
 echo "method,seed,best_val_acc,its_test_acc,trials,wall_seconds" > "$csv"
 for seed in $(seq 1 "$seeds"); do
-  for method in random grid sobol tpe coarse-to-fine; do
+  for method in random grid sobol tpe bayes coarse-to-fine; do
     spec="$out/$method.json"
     python3 - examples/compare-methods.json "$method" "$spec" <<'PY'
 import json, sys
@@ -52,7 +55,7 @@ import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 print()
 print(f"{'method':<16} {'seeds':>5} {'mean':>7} {'sd':>7} {'min':>7} {'max':>7}   best validation accuracy")
-for method in ["random", "grid", "sobol", "tpe", "coarse-to-fine"]:
+for method in ["random", "grid", "sobol", "tpe", "bayes", "coarse-to-fine"]:
     v = [float(r["best_val_acc"]) for r in rows if r["method"] == method]
     if not v:
         continue

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes each reader of untrusted input for N minutes with libFuzzer (clang, from Debian), or with
 # AFL++ when FUZZ_ENGINE=afl (afl-clang-fast drives the same libFuzzer-style targets):
-#   scripts/fuzz.sh [MINUTES] [TARGET ...]     targets: spec idx csv model checkpoint study (default all)
+#   scripts/fuzz.sh [MINUTES] [TARGET ...]     targets: spec spec_yaml idx csv model checkpoint study (default all)
 #   FUZZ_SECONDS=20 scripts/fuzz.sh 0 csv      seconds instead of minutes (a quick check)
 # Each target starts from tests/fuzz/corpus/TARGET (seeds and every reproducer so far) and grows a
 # working corpus in build-fuzz/corpus-TARGET. A crash, leak, hang or UBSan report lands in
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 minutes=${1:-5}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(spec idx csv model checkpoint study)
+[ ${#targets[@]} -gt 0 ] || targets=(spec spec_yaml idx csv model checkpoint study)
 engine=${FUZZ_ENGINE:-libfuzzer}
 seconds=${FUZZ_SECONDS:-$((minutes * 60))}
 

@@ -16,7 +16,7 @@ except ImportError:
 if len(sys.argv) != 3:
     sys.exit("usage: plot_methods.py RESULTS.csv OUT.png")
 rows = list(csv.DictReader(open(sys.argv[1])))
-methods = [m for m in ["random", "grid", "sobol", "tpe", "coarse-to-fine"] if any(r["method"] == m for r in rows)]
+methods = [m for m in ["random", "grid", "sobol", "tpe", "bayes", "coarse-to-fine"] if any(r["method"] == m for r in rows)]
 fig, ax = plt.subplots(figsize=(7, 4))
 for i, m in enumerate(methods):
     v = [float(r["best_val_acc"]) for r in rows if r["method"] == m]

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake pkg-config libcjson-dev libcriterion-dev libopenblas-dev zlib1g-dev
+packages=(build-essential cmake pkg-config libcjson-dev libyaml-dev libcriterion-dev libopenblas-dev zlib1g-dev
           librandom123-dev libgsl-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin)
 # scripts/fuzz.sh builds the fuzz targets with clang's libFuzzer (and its OpenMP runtime).
 [ "${CAVIAR_FUZZ:-OFF}" = ON ] && packages+=(clang libomp-dev)

@@ -3,6 +3,8 @@
 #include <cjson/cJSON.h>
 
 #include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+
 #include "caviar/gzfile.h"
 #include <stdio.h>
 #include <stdlib.h>

@@ -50,6 +50,7 @@ typedef struct agree_case {
   int layers, activation, hidden, batch, inputs, classes, members;
   size_t examples; /* synthetic examples, 80% of them training rows */
   bool dropout;    /* a third of the members drop 20% of their hidden units */
+  bool newer;      /* the optimizers added for W&B's configs: SGD with momentum, Nesterov, AdamW, NAdam */
   /* CNNs (model cnn: side x side synthetic images instead of `inputs` features) and batch norm: */
   int model, conv_blocks, channels, kernel, pool, batchnorm, side;
 } agree_case;
@@ -79,6 +80,12 @@ static caviar_trial *make_trials(const agree_case *k) {
     trials[i].hp.activation = k->activation;
     trials[i].hp.optimizer = i % 4;
     trials[i].hp.learning_rate = i % 4 == CAVIAR_OPT_SGD || i % 4 == CAVIAR_OPT_MOMENTUM ? 0.05 : 1e-3;
+    if (k->newer) {
+      static const int newer[] = {CAVIAR_OPT_SGD, CAVIAR_OPT_NESTEROV, CAVIAR_OPT_ADAMW, CAVIAR_OPT_NADAM};
+      trials[i].hp.optimizer = newer[i % 4];
+      trials[i].hp.momentum = i % 4 < 2 ? 0.9 : 0.0;
+      trials[i].hp.learning_rate = i % 4 < 2 ? 0.02 : 1e-3;
+    }
     trials[i].hp.dropout = k->dropout && i % 3 == 1 ? 0.2 : 0.0;
     trials[i].hp.l2 = i % 2 ? 1e-3 : 0.0;
     trials[i].hp.lr_decay = i % 5 == 0 ? 0.1 : 0.0;
@@ -250,6 +257,27 @@ Test(agreement, fp32_every_depth_and_activation) {
     compare_cohorts(&relu);
     compare_cohorts(&tanh_case);
   }
+}
+
+/* The kinds added for W&B's configs: sigmoid, gelu and silu (whose input is kept apart from their
+ * output), leaky_relu; PyTorch's SGD with momentum, Nesterov, AdamW and NAdam. */
+Test(agreement, fp32_newer_activations_and_optimizers) {
+  const int acts[] = {CAVIAR_ACT_SIGMOID, CAVIAR_ACT_GELU, CAVIAR_ACT_SILU, CAVIAR_ACT_LEAKY_RELU};
+  for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++) {
+    for (int layers = 1; layers <= 3; layers += 2) {
+      agree_case k = small_case(layers, acts[a], 16);
+      compare_cohorts(&k);
+      k.newer = true;
+      compare_cohorts(&k);
+    }
+  }
+  /* Without dropout gelu's members still need the separate next-layer input; launched directly too. */
+  agree_case k = small_case(2, CAVIAR_ACT_GELU, 13);
+  k.dropout = false;
+  compare_cohorts(&k);
+  k.eager = true;
+  k.activation = CAVIAR_ACT_SILU;
+  compare_cohorts(&k);
 }
 
 Test(agreement, regression_squared_error_every_depth_and_activation) {

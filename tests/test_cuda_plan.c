@@ -19,11 +19,11 @@ Test(cuda_plan, cohort_bytes_match_a_count_by_hand_of_every_buffer) {
                   + 1024.0 * 128 * 128 /* activations of the hidden layer */
                   + 2 * 1024.0 * 128 * 128 /* two gradient buffers, batch x max(hidden, classes) */
                   + 1024.0 * 128 * 10; /* logits */
-  /* Per member: 8 float and 2 int hyperparameters (40 bytes: batch norm's momentum the eighth),
-   * trial id, steps, epochs (12), lr and two corrections (12), a flag (1), a float loss sum (4), a
-   * double and a 64-bit count (16). */
-  double bytes = 4 * floats + 4.0 * 128 /* labels */ + 1024.0 * (40 + 12 + 12 + 1 + 4 + 16);
-  cr_expect_eq(caviar_cuda_member_bytes(), 85u);
+  /* Per member: 9 float and 2 int hyperparameters (44 bytes: bn_momentum, momentum among them),
+   * trial id, steps, epochs (12), lr and three corrections (16: nadam's look-ahead among them), a
+   * flag (1), a float loss sum (4), a double and a 64-bit count (16). */
+  double bytes = 4 * floats + 4.0 * 128 /* labels */ + 1024.0 * (44 + 12 + 16 + 1 + 4 + 16);
+  cr_expect_eq(caviar_cuda_member_bytes(), 93u);
   cr_expect_float_eq(caviar_cuda_cohort_bytes(&fmnist, 1024, false, false), bytes, 0.5);
   /* Dropout adds one more activation-sized buffer per hidden layer. */
   const caviar_shape deeper = caviar_mlp_shape(784, 10, 3, 128, 128);

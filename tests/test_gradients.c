@@ -1,5 +1,5 @@
-/* Every gradient of the CPU backend (each layer's weights and biases, through the loss, both
- * activations, with and without dropout) against central finite differences of an independent
+/* Every gradient of the CPU backend (each layer's weights and biases, through the loss, every
+ * activation, with and without dropout) against central finite differences of an independent
  * float64 forward pass. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "caviar/counter_rng.h"
+#include "activation_reference.h"
 #include "cpu/member.h"
 
 enum { ROWS = 6, INPUTS = 5, HIDDEN = 4, CLASSES = 3 };
@@ -76,7 +77,7 @@ static double reference_loss(const net *n, int activation, const cpu_dropout *dr
         double z = b[j];
         for (int k = 0; k < n_in; k++) z += in[i][k] * (double)w[k + j * n_in];
         if (l < s->layers) {
-          z = activation == CAVIAR_ACT_TANH ? tanh(z) : (z > 0 ? z : 0);
+          z = activate64(activation, z);
           if (drop) {
             uint32_t index = (uint32_t)(i + j * ROWS);
             caviar_rng_block block = caviar_dropout_block(drop->seed, drop->trial, drop->step, l, index);
@@ -156,6 +157,43 @@ Test(gradients, regression_mean_squared_error_every_depth_and_activation) {
   }
   check_gradients(2, CAVIAR_ACT_RELU, 0.3f);
   outputs = CLASSES;
+}
+
+/* The activations caviar added for W&B configs: sigmoid, gelu and silu (whose derivatives need
+ * the activation's input, kept apart from its output) and leaky_relu. */
+static const int newer[] = {CAVIAR_ACT_SIGMOID, CAVIAR_ACT_GELU, CAVIAR_ACT_SILU, CAVIAR_ACT_LEAKY_RELU};
+
+Test(gradients, sigmoid_gelu_silu_and_leaky_relu_every_depth) {
+  for (size_t a = 0; a < sizeof newer / sizeof newer[0]; a++)
+    for (int layers = 1; layers <= CAVIAR_MAX_LAYERS; layers++) check_gradients(layers, newer[a], 0);
+}
+
+Test(gradients, sigmoid_gelu_silu_and_leaky_relu_through_dropout) {
+  for (size_t a = 0; a < sizeof newer / sizeof newer[0]; a++) {
+    check_gradients(2, newer[a], 0.3f);
+    check_gradients(3, newer[a], 0.5f);
+  }
+}
+
+Test(gradients, sigmoid_gelu_silu_and_leaky_relu_in_a_regression) {
+  outputs = 1;
+  for (size_t a = 0; a < sizeof newer / sizeof newer[0]; a++) check_gradients(2, newer[a], 0);
+  outputs = CLASSES;
+}
+
+/* The scalar derivative against a central difference of the float64 definition, over a range of
+ * inputs: from the output where the buffer holds it, from the input for gelu and silu. */
+Test(gradients, each_activations_derivative_matches_its_definition) {
+  const int all[] = {CAVIAR_ACT_RELU, CAVIAR_ACT_TANH, CAVIAR_ACT_SIGMOID, CAVIAR_ACT_GELU, CAVIAR_ACT_SILU, CAVIAR_ACT_LEAKY_RELU};
+  for (size_t a = 0; a < sizeof all / sizeof all[0]; a++) {
+    for (double z = -6.05; z < 6; z += 0.1) {
+      double h = 1e-6, want = (activate64(all[a], z + h) - activate64(all[a], z - h)) / (2 * h);
+      float kept = caviar_activation_keeps_input(all[a]) ? (float)z : caviar_activate(all[a], (float)z);
+      cr_expect_float_eq(caviar_activate(all[a], (float)z), activate64(all[a], (float)z), 2e-6 * fmax(1, fabs(z)), "%s(%g)",
+                         caviar_activation_name(all[a]), z);
+      cr_expect_float_eq(caviar_activation_grad(all[a], kept), want, 2e-5, "%s'(%g)", caviar_activation_name(all[a]), z);
+    }
+  }
 }
 
 Test(gradients, softmax_gradient_rows_sum_to_zero) {

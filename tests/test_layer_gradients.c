@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "activation_reference.h"
 #include "caviar/counter_rng.h"
 #include "cpu/member.h"
 
@@ -82,7 +83,7 @@ static void net_free(net *n) {
 
 /* ---- the float64 reference: values as [example][channel][y][x] ---- */
 
-static double act(int activation, double z) { return activation == CAVIAR_ACT_TANH ? tanh(z) : (z > 0 ? z : 0); }
+static double act(int activation, double z) { return activate64(activation, z); }
 
 /* Layer i's forward on v (ROWS examples of its input's size) into out. */
 static void reference_layer(const net *n, int i, const cpu_dropout *drop, const double *v, double *out) {
@@ -256,6 +257,19 @@ Test(layer_gradients, dropout_in_the_dense_head_of_a_cnn) {
 
 /* Running statistics: a training step moves them by the momentum towards the batch's mean and
  * unbiased variance and counts the step, a frozen step leaves them, and inference normalises by them. */
+/* The activations added for W&B's configs in convolution blocks too, where no dropout follows:
+ * gelu and silu need their input, kept apart from their output. */
+Test(layer_gradients, gelu_silu_sigmoid_and_leaky_relu_in_a_cnn) {
+  check_model(1, 6, 6, 2, CAVIAR_POOL_CHOICE_AVG, 0, 3, CAVIAR_ACT_GELU, 0);
+  check_model(1, 6, 6, 2, CAVIAR_POOL_CHOICE_NONE, 0, 3, CAVIAR_ACT_GELU, 0);
+  check_model(2, 5, 7, 2, CAVIAR_POOL_CHOICE_MAX, 0, 3, CAVIAR_ACT_GELU, 0);
+  check_model(1, 6, 6, 2, CAVIAR_POOL_CHOICE_MAX, 0, 3, CAVIAR_ACT_SILU, 0);
+  check_model(2, 5, 7, 1, CAVIAR_POOL_CHOICE_NONE, 1, 3, CAVIAR_ACT_SILU, 0.3f);
+  check_model(1, 6, 6, 1, CAVIAR_POOL_CHOICE_AVG, 1, 3, CAVIAR_ACT_SIGMOID, 0);
+  check_model(1, 6, 6, 1, CAVIAR_POOL_CHOICE_MAX, 0, 3, CAVIAR_ACT_LEAKY_RELU, 0.3f);
+  check_model(10, 1, 1, 0, CAVIAR_POOL_CHOICE_MAX, 1, 3, CAVIAR_ACT_GELU, 0.3f);
+}
+
 Test(layer_gradients, batch_norm_running_statistics_follow_pytorchs_rule) {
   net n;
   net_make(&n, 1, 4, 4, 1, CAVIAR_POOL_CHOICE_NONE, 1, 3, CAVIAR_ACT_TANH);

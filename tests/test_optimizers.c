@@ -44,7 +44,7 @@ static void expect_close(const double *got, const double *want, const char *what
 }
 
 static caviar_member_hp member(int optimizer) {
-  caviar_member_hp hp = {0.1f, 0.9f, 0.99f, 1e-8f, 0.01f, 0.0f, 0.5f, optimizer, CAVIAR_ACT_RELU, 0.1f};
+  caviar_member_hp hp = {0.1f, 0.9f, 0.99f, 1e-8f, 0.01f, 0.0f, 0.5f, optimizer, CAVIAR_ACT_RELU, 0.1f, 0.0f};
   return hp;
 }
 
@@ -104,4 +104,99 @@ Test(optimizers, adam_with_bias_correction) {
   expect_close(w, want, "adam");
   /* The first bias-corrected Adam step moves by lr * sign(g), whatever the gradient's size. */
   cr_expect_float_eq(b[0], 0.75 - 0.1, 1e-6);
+}
+
+/* PyTorch's SGD with momentum (dampening 0, weight_decay added to the gradient): its buffer starts
+ * at the first gradient, b = mu b + g, w -= lr b. With momentum 0 it is plain SGD, bit for bit. */
+Test(optimizers, sgd_with_momentum_is_pytorchs) {
+  caviar_member_hp hp = member(CAVIAR_OPT_SGD);
+  hp.momentum = 0.8f;
+  double w[STEPS], b[STEPS], ww = 0.75, buf = 0, want[STEPS];
+  for (int t = 0; t < STEPS; t++) {
+    double g = grads[t] + 0.01 * ww;
+    buf = t == 0 ? g : 0.8 * buf + g;
+    ww -= 0.1 * buf;
+    want[t] = ww;
+  }
+  run(&hp, 0, w, b);
+  expect_close(w, want, "sgd momentum");
+  double plain[STEPS], plain_b[STEPS], zero[STEPS], zero_b[STEPS];
+  caviar_member_hp sgd = member(CAVIAR_OPT_SGD);
+  run(&sgd, 1, plain, plain_b);
+  sgd.momentum = 0.0f;
+  run(&sgd, 1, zero, zero_b);
+  for (int t = 0; t < STEPS; t++) cr_expect_eq(plain[t], zero[t]);
+}
+
+/* PyTorch's SGD with nesterov=True: w -= lr (g + mu b). */
+Test(optimizers, nesterov_is_pytorchs) {
+  caviar_member_hp hp = member(CAVIAR_OPT_NESTEROV);
+  hp.momentum = 0.9f;
+  double w[STEPS], b[STEPS], ww = 0.75, buf = 0, want[STEPS];
+  for (int t = 0; t < STEPS; t++) {
+    double g = grads[t] + 0.01 * ww;
+    buf = t == 0 ? g : 0.9 * buf + g;
+    ww -= 0.1 * (g + 0.9 * buf);
+    want[t] = ww;
+  }
+  run(&hp, 0, w, b);
+  expect_close(w, want, "nesterov");
+}
+
+/* PyTorch's AdamW: the weight shrinks by lr wd w (decoupled, not through the moments), then
+ * Adam's step on the plain gradient; caviar's l2 does not decay biases. */
+Test(optimizers, adamw_decays_weights_apart_from_the_gradient) {
+  caviar_member_hp hp = member(CAVIAR_OPT_ADAMW);
+  hp.l2 = 0.5f;
+  double w[STEPS], b[STEPS], ww = 0.75, bb = 0.75, m = 0, v = 0, mb = 0, vb = 0, want[STEPS], want_b[STEPS];
+  for (int t = 1; t <= STEPS; t++) {
+    double g = grads[t - 1];
+    ww *= 1 - 0.1 * 0.5;
+    m = 0.9 * m + 0.1 * g;
+    v = 0.99 * v + 0.01 * g * g;
+    ww -= 0.1 * (m / (1 - pow(0.9, t))) / (sqrt(v / (1 - pow(0.99, t))) + 1e-8);
+    mb = 0.9 * mb + 0.1 * g;
+    vb = 0.99 * vb + 0.01 * g * g;
+    bb -= 0.1 * (mb / (1 - pow(0.9, t))) / (sqrt(vb / (1 - pow(0.99, t))) + 1e-8);
+    want[t - 1] = ww;
+    want_b[t - 1] = bb;
+  }
+  run(&hp, 0, w, b);
+  expect_close(w, want, "adamw weight");
+  expect_close(b, want_b, "adamw bias (no decay)");
+}
+
+/* NAdam as optax.nadam (Dozat's Nesterov Adam): the first moment looks a step ahead,
+ * b1 m / (1 - b1^(t+1)) + (1 - b1) g / (1 - b1^t). */
+Test(optimizers, nadam_looks_a_step_ahead) {
+  caviar_member_hp hp = member(CAVIAR_OPT_NADAM);
+  double w[STEPS], b[STEPS], ww = 0.75, m = 0, v = 0, want[STEPS];
+  for (int t = 1; t <= STEPS; t++) {
+    double g = grads[t - 1] + 0.01 * ww;
+    m = 0.9 * m + 0.1 * g;
+    v = 0.99 * v + 0.01 * g * g;
+    double m_hat = 0.9 * m / (1 - pow(0.9, t + 1)) + 0.1 * g / (1 - pow(0.9, t));
+    ww -= 0.1 * m_hat / (sqrt(v / (1 - pow(0.99, t))) + 1e-8);
+    want[t - 1] = ww;
+  }
+  run(&hp, 0, w, b);
+  expect_close(w, want, "nadam");
+}
+
+/* The CPU's loops and the one reference function the CUDA kernel calls give the same bits. */
+Test(optimizers, every_optimizer_loop_equals_the_reference_update) {
+  for (int opt = CAVIAR_OPT_SGD; opt <= CAVIAR_OPT_NADAM; opt++) {
+    for (int mom = 0; mom < 2; mom++) {
+      caviar_member_hp hp = member(opt);
+      hp.momentum = mom ? 0.7f : 0.0f;
+      double w[STEPS], b[STEPS];
+      run(&hp, 1, w, b);
+      float ww = 0.75f, m = 0, v = 0;
+      for (int t = 1; t <= STEPS; t++) {
+        caviar_step_scalars s = caviar_step_scalars_at(&hp, 1, t);
+        caviar_update_param(&hp, &s, hp.l2, &ww, (float)grads[t - 1], &m, &v);
+        cr_expect_eq((float)w[t - 1], ww, "%s (momentum %g) step %d", caviar_optimizer_name(opt), hp.momentum, t);
+      }
+    }
+  }
 }

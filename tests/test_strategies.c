@@ -330,3 +330,34 @@ Test(strategies, ranking_orders_by_the_metric_then_the_other_then_the_trial_with
     cr_expect(ordered, "places %d and %d out of order", i - 1, i);
   }
 }
+
+/* method bayes: W&B's GP in tpe's place. The first population starts from sobol points; once two
+ * results are in, each refilled slot gets the GP's proposal (the others training as its
+ * fantasies); the same seed gives the same sweep. */
+Test(strategies, bayes_proposes_each_refilled_slot_from_every_result_so_far) {
+  char text[2048];
+  snprintf(text, sizeof text,
+           "{\"method\": \"bayes\", \"seed\": 8, \"trials\": 20, \"population\": 4, \"data\": {\"dir\": \"%s\"},"
+           " \"model\": {\"batch_size\": 32, \"hidden\": 8},"
+           " \"parameters\": {\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-4, \"max\": 1e-1},"
+           "   \"dropout\": {\"min\": 0, \"max\": 0.5}},"
+           " \"early_terminate\": {\"type\": \"successive_halving\", \"min_epochs\": 1, \"max_epochs\": 2, \"eta\": 2}}",
+           dir());
+  caviar_sweep_result r, again;
+  run_spec(text, &r, NULL, NULL);
+  run_spec(text, &again, NULL, NULL);
+  cr_assert_eq(r.n_trials, 20);
+  caviar_trial drawn[20];
+  startup_draws(text, 20, drawn);
+  int proposed = 0;
+  for (int i = 0; i < 20; i++) {
+    bool same = r.trials[i].trial.hp.learning_rate == drawn[i].hp.learning_rate;
+    if (i < 4) cr_expect(same, "trial %d started before any result", i);
+    proposed += !same;
+    cr_expect(memcmp(&r.trials[i].trial.hp, &again.trials[i].trial.hp, sizeof r.trials[i].trial.hp) == 0, "trial %d", i);
+    cr_expect_eq(r.trials[i].val_acc, again.trials[i].val_acc, "trial %d", i);
+  }
+  cr_expect_eq(proposed, 16, "%d of 16 refilled trials were the GP's", proposed);
+  caviar_sweep_result_free(&r);
+  caviar_sweep_result_free(&again);
+}

@@ -268,7 +268,7 @@ Test(sweep_flags, overrides_that_contradict_the_spec_are_refused_or_follow_the_n
   cr_expect_eq(r.status, 2, "%s", r.err);
   cr_expect(strstr(r.err, "pbt trains the whole population together") != NULL, "%s", r.err);
   cli_result_free(&r);
-  /* Hyperband's brackets fix its trial count: -n may repeat it but not change it. */
+  /* Hyperband's brackets hold 5 trials of their own; -n scales them (sample -n draws the same). */
   snprintf(text, sizeof text,
            "{\"method\": \"random\", \"seed\": 5, \"data\": {\"dir\": \"%s\"},"
            " \"model\": {\"batch_size\": 32, \"hidden\": 8},"
@@ -277,12 +277,14 @@ Test(sweep_flags, overrides_that_contradict_the_spec_are_refused_or_follow_the_n
            dir);
   scratch_write_text("contra-hb.json", text);
   r = sweep(scratch_path("contra-hb.json"), scratch_path("contra-out"), "-n 7 --dry-run");
-  cr_expect_eq(r.status, 2, "%s", r.err);
-  cr_expect(strstr(r.err, "hyperband's brackets hold 5 trials; -n cannot change that") != NULL, "%s", r.err);
+  cr_expect_eq(r.status, 0, "%s", r.err);
+  cr_expect(strstr(r.out, "trials       7\n") != NULL, "%s", r.out);
+  cr_expect(strstr(r.err, "caviar: note: hyperband runs 7 trials: bracket 1: 4 trials, rungs at epochs 1; bracket 0: 3 trials, no rung; every trial ends by epoch 3") != NULL, "%s", r.err);
   cli_result_free(&r);
-  r = sweep(scratch_path("contra-hb.json"), scratch_path("contra-out"), "-n 5 --dry-run");
+  r = sweep(scratch_path("contra-hb.json"), scratch_path("contra-out"), "--dry-run");
   cr_expect_eq(r.status, 0, "%s", r.err);
   cr_expect(strstr(r.out, "trials       5\n") != NULL, "%s", r.out);
+  cr_expect(strstr(r.err, "caviar: note: hyperband runs 5 trials: bracket 1: 3 trials, rungs at epochs 1; bracket 0: 2 trials, no rung") != NULL, "%s", r.err);
   cli_result_free(&r);
   /* A grid without trials means all its points; switched to random it means the usual 16. */
   snprintf(text, sizeof text,

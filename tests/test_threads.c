@@ -200,3 +200,18 @@ Test(threads, a_member_diverging_in_a_team_stops_alone_and_the_other_team_trains
   outcome_free(&good_in_team);
   outcome_free(&bad_in_team);
 }
+
+/* The newer kinds: gelu and silu keep the activation's input apart from its output (with and
+ * without dropout), and the optimizers keep the state their formulas need. */
+Test(threads, gelu_silu_and_the_newer_optimizers_are_bitwise_the_same_on_any_number_of_threads_alone_or_in_a_cohort) {
+  caviar_trial gelu = trial(31, CAVIAR_OPT_ADAMW, CAVIAR_ACT_GELU, 0.2, 2e-3);
+  check_member(&gelu);
+  caviar_trial silu = trial(32, CAVIAR_OPT_NESTEROV, CAVIAR_ACT_SILU, 0.0, 0.02);
+  silu.hp.momentum = 0.9;
+  check_member(&silu);
+  caviar_trial sigmoid = trial(33, CAVIAR_OPT_NADAM, CAVIAR_ACT_SIGMOID, 0.1, 3e-3);
+  check_member(&sigmoid);
+  caviar_trial leaky = trial(34, CAVIAR_OPT_SGD, CAVIAR_ACT_LEAKY_RELU, 0.0, 0.02);
+  leaky.hp.momentum = 0.5;
+  check_member(&leaky);
+}

@@ -35,88 +35,21 @@ static void load(caviar_spec *spec, unsigned long long seed) {
 
 #define BUDGET 60
 
-/* Best objective of BUDGET trials: random search. */
-static double random_best(unsigned long long seed) {
-  caviar_spec spec;
-  load(&spec, seed);
-  double best = INFINITY;
-  for (uint32_t id = 0; id < BUDGET; id++) {
-    caviar_hparams hp;
-    caviar_sample_random(&spec.space, &spec.fixed, seed, id, &hp);
-    best = fmin(best, objective(&hp));
-  }
-  caviar_spec_free(&spec);
-  return best;
-}
-
-/* Best objective of BUDGET trials of TPE with `population` evaluations in flight: each freed slot
- * gets a proposal from every result so far, the others still running counted by the constant liar.
- * Startup points come from the scrambled Sobol sequence. Every config goes into trace if given. */
-static double tpe_best(unsigned long long seed, int population, caviar_hparams *trace) {
-  caviar_spec spec;
-  load(&spec, seed);
-  caviar_tpe *tpe;
-  caviar_qmc *qmc;
-  caviar_error err;
-  caviar_tpe_options opt = CAVIAR_TPE_DEFAULT_OPTIONS;
-  cr_assert_eq(caviar_tpe_new(&opt, seed, &tpe, &err), CAVIAR_OK);
-  cr_assert_eq(caviar_qmc_new(spec.space.n, seed, &qmc, &err), CAVIAR_OK);
-  caviar_hparams running[16];
-  int n_running = 0, modelled = 0;
-  double best = INFINITY;
-  for (uint32_t id = 0; id < BUDGET; id++) {
-    if (n_running == population) {
-      /* The oldest finishes. */
-      double f = objective(&running[0]);
-      best = fmin(best, f);
-      cr_assert_eq(caviar_tpe_observe(tpe, &running[0], 1, f, &err), CAVIAR_OK);
-      memmove(running, running + 1, (size_t)(n_running - 1) * sizeof *running);
-      n_running--;
-    }
-    caviar_hparams hp;
-    if (caviar_tpe_propose(tpe, &spec.space, &spec.fixed, id, running, n_running, &hp)) modelled++;
-    else caviar_sample_qmc(qmc, &spec.space, &spec.fixed, id, &hp);
-    if (trace) trace[id] = hp;
-    running[n_running++] = hp;
-  }
-  for (int i = 0; i < n_running; i++) best = fmin(best, objective(&running[i]));
-  /* The model took over after its 10 startup results. */
-  cr_expect_eq(modelled, BUDGET - 10 - (population - 1), "seed %llu: %d proposals modelled", seed, modelled);
-  caviar_tpe_free(tpe);
-  caviar_qmc_free(qmc);
-  caviar_spec_free(&spec);
-  return best;
-}
+static const model_race race = {load, objective, BUDGET, 10};
 
 static void beats_random(int population) {
-  int wins = 0, seeds = 10;
-  double sum_tpe = 0, sum_random = 0;
-  for (unsigned long long seed = 1; seed <= (unsigned long long)seeds; seed++) {
-    double t = tpe_best(seed, population, NULL), r = random_best(seed);
-    wins += t < r;
-    sum_tpe += t;
-    sum_random += r;
-  }
-  cr_expect_geq(wins, 7, "population %d: TPE beat random in %d of %d seeds (mean best %g vs %g)", population, wins,
-                seeds, sum_tpe / seeds, sum_random / seeds);
-  cr_expect_lt(sum_tpe, sum_random, "population %d: mean best %g vs random's %g", population, sum_tpe / seeds,
-               sum_random / seeds);
+  double model, by_random;
+  int wins = race_wins(&race, 10, population, &model, &by_random);
+  cr_expect_geq(wins, 7, "population %d: TPE beat random in %d of 10 seeds (mean best %g vs %g)", population, wins,
+                model, by_random);
+  cr_expect_lt(model, by_random, "population %d: mean best %g vs random's %g", population, model, by_random);
 }
 
 Test(tpe, finds_better_points_than_random_search_at_the_same_budget) { beats_random(1); }
 
 Test(tpe, still_beats_random_when_a_refilled_population_trains_four_at_once) { beats_random(4); }
 
-Test(tpe, the_same_seed_and_results_give_the_same_proposals) {
-  caviar_hparams a[BUDGET], b[BUDGET], c[BUDGET];
-  tpe_best(5, 4, a);
-  tpe_best(5, 4, b);
-  tpe_best(6, 4, c);
-  for (int i = 0; i < BUDGET; i++) cr_assert(memcmp(&a[i], &b[i], sizeof a[i]) == 0, "trial %d", i);
-  int same = 0;
-  for (int i = 0; i < BUDGET; i++) same += memcmp(&a[i], &c[i], sizeof a[i]) == 0;
-  cr_expect_eq(same, 0, "seeds 5 and 6 share %d configs", same);
-}
+Test(tpe, the_same_seed_and_results_give_the_same_proposals) { race_is_reproducible(&race); }
 
 Test(tpe, constant_liar_spreads_a_batch_of_proposals) {
   caviar_spec spec;

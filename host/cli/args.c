@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "caviar/sampler.h"
+#include "caviar/schedule.h"
 #include "caviar/world.h"
 #include "cli.h"
 
@@ -92,6 +94,33 @@ caviar_status caviar_data_arg(caviar_data_spec *data, const char *arg, bool mode
 
 caviar_status caviar_load_spec_arg(const char *path, caviar_spec *spec, caviar_error *err) {
   return path ? caviar_spec_load(path, spec, err) : caviar_spec_load_default(spec, err);
+}
+
+void caviar_print_spec_notes(const caviar_spec *spec, long long trials) {
+  if (spec->warnings) {
+    for (const char *line = spec->warnings; *line;) {
+      const char *end = strchr(line, '\n');
+      fprintf(stderr, "caviar: warning: %.*s\n", (int)(end - line), line);
+      line = end + 1;
+    }
+  }
+  const caviar_early_terminate *et = &spec->early_terminate;
+  if (et->type == CAVIAR_STOP_HYPERBAND && !spec->outside) {
+    /* What Hyperband will run, said once: its brackets, rungs and trials. */
+    caviar_brackets hb;
+    long long count = caviar_round_request(spec, trials);
+    if (count < 0) count = spec->trials;
+    if (spec->method == CAVIAR_METHOD_GRID) {
+      caviar_sampler sampler;
+      caviar_error ignored;
+      if (caviar_sampler_init(&sampler, spec, spec->seed, count, &ignored) == CAVIAR_OK) count = sampler.count;
+      caviar_sampler_free(&sampler);
+    }
+    caviar_brackets_make(et, count, &hb);
+    char text[2048];
+    caviar_brackets_describe(&hb, text, sizeof text);
+    fprintf(stderr, "caviar: note: hyperband runs %lld trials: %s\n", caviar_brackets_trials(&hb), text);
+  }
 }
 
 /* A duration's text as seconds (any size); false when it is not one. */

@@ -94,6 +94,8 @@ void caviar_warn_overlap(const caviar_model *model, const char *model_path, cons
 
 /* The spec at path, or the built-in default when path is NULL. */
 caviar_status caviar_load_spec_arg(const char *path, caviar_spec *spec, caviar_error *err);
+/* Prints the spec's warnings, and what Hyperband will run given -n's trials (< 0: none), on stderr. */
+void caviar_print_spec_notes(const caviar_spec *spec, long long trials);
 
 /* The backend --device names (auto: the GPU when one is present, else the CPU; cpu; cuda), with a
  * description for reports; tf32 lets the CUDA backend's GEMMs use tensor cores. */

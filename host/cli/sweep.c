@@ -25,24 +25,28 @@
 
 static const char usage[] =
     "usage: caviar sweep [SPEC] [-o DIR] [--device auto|cpu|cuda] [--tf32] [--seed S] [-n N] [-p N]\n"
-    "                    [--data DATA] [--method grid|random|sobol|tpe] [--threads N] [--time-budget T]\n"
+    "                    [--data DATA] [--method grid|random|sobol|tpe|bayes] [--threads N] [--time-budget T]\n"
     "                    [--keep N] [--dry-run] [-q] [--json] [--force] [--snapshot-every T]\n"
     "                    [--results-every T] [--tensorboard DIR]\n"
     "       caviar sweep --resume DIR [SPEC] [flags]\n"
     "\n"
     "Train every trial SPEC's sampler draws as one population, cull the losers at each rung of\n"
     "successive halving, evaluate the survivors once on the test split, and save the best.\n"
-    "Without SPEC, the built-in default spec (Fashion-MNIST; see `caviar spec`).\n"
+    "Without SPEC, the built-in default spec (Fashion-MNIST; see `caviar spec`). SPEC is JSON or\n"
+    "YAML (a W&B sweep config); one for someone else's program (program, command, or parameters\n"
+    "caviar's models lack) is refused in one line: `caviar sample` draws its trials.\n"
     "\n"
     "  -o, --out DIR       output folder (default caviar-out): summary.json, curves.csv,\n"
     "                      best/trial-<id>.safetensors for the best survivors and report.html\n"
     "      --device D      auto (default: the GPU when one is present, else the CPU), cpu or cuda\n"
     "      --tf32          let the GPU's GEMMs use TF32 tensor cores (faster, ~1e-3 relative error)\n"
     "      --seed S        sweep seed, overriding the spec's (sampling, split, minibatch order, weights)\n"
-    "  -n, --trials N      how many trials, overriding the spec's\n"
+    "  -n, --trials N      how many trials, overriding the spec's (a grid: at most its points;\n"
+    "                      hyperband: its brackets scaled to N, as `caviar sample -n N` draws)\n"
     "  -p, --population N  most trials training at once, overriding the spec's (0: all of them)\n"
     CAVIAR_HELP_DATA
-    "      --method M      grid, random, sobol or tpe, overriding the spec's (compare them on one spec)\n"
+    "      --method M      grid, random, sobol, tpe or bayes, overriding the spec's (compare them on one\n"
+    "                      spec)\n"
     "      --threads N     CPU threads to train on (default: every core, or $OMP_NUM_THREADS)\n"
     "      --time-budget T\n"
     "                      stop at the last rung boundary that fits T (90, 90s, 10m, 1.5h) and\n"
@@ -148,8 +152,8 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
       case 'R': a->dry_run = true; break;
       case 'm':
         if (strcmp(optarg, "grid") != 0 && strcmp(optarg, "random") != 0 && strcmp(optarg, "sobol") != 0 &&
-            strcmp(optarg, "tpe") != 0)
-          return caviar_usage_error("sweep", "--method expects grid, random, sobol or tpe, got '%s'", optarg);
+            strcmp(optarg, "tpe") != 0 && strcmp(optarg, "bayes") != 0)
+          return caviar_usage_error("sweep", "--method expects grid, random, sobol, tpe or bayes, got '%s'", optarg);
         a->method = optarg;
         break;
       case 's':
@@ -493,9 +497,9 @@ static int check_spec_flags(const sweep_args *a, caviar_world *world, const cavi
   if (a->given_population >= 0 && a->population < 0 && a->given_population != spec->population)
     REFUSE(world, "--resume %s: --population %lld differs from the sweep's %lld (the spec's; leave it out to resume)",
            a->resume, a->given_population, spec->population);
-  if (a->given_method && strcmp(a->given_method, caviar_method_name(spec->method)) != 0)
+  if (a->given_method && strcmp(a->given_method, caviar_spec_method(spec)) != 0)
     REFUSE(world, "--resume %s: --method %s differs from the sweep's %s (the spec's; leave it out to resume)",
-           a->resume, a->given_method, caviar_method_name(spec->method));
+           a->resume, a->given_method, caviar_spec_method(spec));
   return 0;
 }
 
@@ -507,7 +511,8 @@ static caviar_status resume_spec(const sweep_args *a, const cJSON *id, const cha
   if (!a->spec_path) return caviar_spec_parse(text, strlen(text), source, *stored_dir ? stored_dir : NULL, spec, err);
   caviar_status st = caviar_load_spec_arg(a->spec_path, spec, err);
   if (st != CAVIAR_OK) return st;
-  cJSON *was = cJSON_Parse(text), *now = cJSON_Parse(spec->text);
+  caviar_spec stored = {.source = (char *)source, .text = (char *)text, .yaml = caviar_spec_is_yaml(source, text, strlen(text))};
+  cJSON *was = caviar_spec_tree(&stored), *now = caviar_spec_tree(spec);
   char diff[1024];
   if (was && now && json_difference(was, now, "", diff, sizeof diff))
     st = caviar_fail(err, CAVIAR_EINPUT,
@@ -666,7 +671,9 @@ static int sweep_spec(sweep_args *a, caviar_world *world, bool root, caviar_spec
     return rc;
   }
   st = caviar_load_spec_arg(a->spec_path, spec, &err);
+  if (st == CAVIAR_OK && (st = caviar_spec_require_own(spec, "sweep", &err)) != CAVIAR_OK) caviar_spec_free(spec);
   if (st != CAVIAR_OK) return finish(world, st, &err);
+  if (root) caviar_print_spec_notes(spec, a->trials);
   /* Rank 0 writes the folder, so it alone looks at what is there. */
   const char *held = a->dry_run || !root ? NULL : sweep_file_in(a->out_dir);
   if (held && !a->force) {
@@ -682,23 +689,14 @@ static int apply_flags(const sweep_args *a, caviar_world *world, caviar_spec *sp
   if (a->population > 0 && spec->early_terminate.type == CAVIAR_STOP_PBT)
     REFUSE(world, "--population: pbt trains the whole population together (the spec's trials)");
   if (a->population >= 0) spec->population = a->population;
-  if (a->trials >= 0 && spec->early_terminate.type == CAVIAR_STOP_HYPERBAND) {
-    caviar_brackets hb;
-    caviar_brackets_make(&spec->early_terminate, 0, &hb);
-    long long held = caviar_brackets_trials(&hb);
-    if (a->trials != held) REFUSE(world, "--trials: hyperband's brackets hold %lld trials; -n cannot change that", held);
-  }
   if (a->method) {
     if (spec->method == CAVIAR_METHOD_COARSE_TO_FINE || spec->rounds > 1)
       REFUSE(world, "--method cannot replace coarse-to-fine (its rounds have their own keys)");
-    bool tpe = strcmp(a->method, "tpe") == 0;
-    if (tpe && spec->early_terminate.type == CAVIAR_STOP_PBT)
-      REFUSE(world, "--method tpe cannot run with pbt (pbt explores by itself)");
+    bool model = strcmp(a->method, "tpe") == 0 || strcmp(a->method, "bayes") == 0;
+    if (model && spec->early_terminate.type == CAVIAR_STOP_PBT)
+      REFUSE(world, "--method %s cannot run with pbt (pbt explores by itself)", a->method);
     /* The grid is built, and a continuous parameter without grid_points refused, by the sampler. */
-    spec->method = strcmp(a->method, "grid") == 0    ? CAVIAR_METHOD_GRID
-                   : strcmp(a->method, "sobol") == 0 ? CAVIAR_METHOD_SOBOL
-                   : tpe                             ? CAVIAR_METHOD_TPE
-                                                     : CAVIAR_METHOD_RANDOM;
+    if (!caviar_spec_use_method(spec, a->method)) REFUSE(world, "out of memory setting --method %s", a->method);
     /* A grid's trials default to all its points; any other method's to the usual count. */
     if (!spec->trials_given) spec->trials = spec->method == CAVIAR_METHOD_GRID ? CAVIAR_MAX_TRIALS : CAVIAR_DEFAULT_TRIALS;
   }
@@ -883,7 +881,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
   if (st == CAVIAR_OK && !root) {
     /* Rank 0 reports and writes; an error every rank meets from here (every trial diverged) is
      * its to print, and the exit status everyone's. */
-    bool all_diverged = count_survivors(&result) == 0 && !result.out_of_time && !result.interrupted;
+    bool all_diverged = count_survivors(&result) == 0 && !result.out_of_time && !result.reached_target && !result.interrupted;
     int rc = result.interrupted ? EXIT_STOPPED : all_diverged ? CAVIAR_ERUNTIME : 0;
     caviar_sweep_result_free(&result);
     caviar_state_close(state, false);
@@ -930,6 +928,9 @@ static int sweep(sweep_args *a, caviar_world *world) {
     if (st == CAVIAR_OK && result.out_of_time)
       fprintf(stderr, "caviar: the time budget (%.3g s) stopped the sweep: %d trial(s) finished, the rest are listed as running\n",
               a->time_budget, survivors);
+    if (st == CAVIAR_OK && result.reached_target)
+      fprintf(stderr, "caviar: a trial reached metric.target (%s %s %g), which stopped the sweep: %d trial(s) finished, the rest are listed as running\n",
+              caviar_metric_text(spec.metric.name), spec.metric.maximize ? ">=" : "<=", spec.metric.target, survivors);
     if (st == CAVIAR_OK && !a->quiet && !result.interrupted)
       fprintf(stderr, "caviar: wrote %s/summary.json, %s/curves.csv, %s/report.html and %d model(s) in %s/best/ (%.1f s)\n",
               a->out_dir, a->out_dir, a->out_dir, saved, a->out_dir, result.wall_seconds);
@@ -938,7 +939,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
               tb_dir, caviar_tensorboard_seconds(tensorboard));
     if (st == CAVIAR_OK && !a->quiet)
       fprintf(stderr, "caviar: report.html took %.2f s to draw in all\n", rctx.page_s);
-    if (st == CAVIAR_OK && survivors == 0 && !result.out_of_time && !result.interrupted)
+    if (st == CAVIAR_OK && survivors == 0 && !result.out_of_time && !result.reached_target && !result.interrupted)
       st = caviar_fail(&err, CAVIAR_ERUNTIME,
                        "every trial diverged (NaN or Inf loss): lower learning_rate's range in the spec");
     caviar_sweep_result_free(&result);

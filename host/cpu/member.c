@@ -22,11 +22,21 @@ const cpu_layer_impl *cpu_layer_impl_of(caviar_layer_kind kind) {
   }
 }
 
-/* Whether the layer's output shares its input's buffer (model.h's activation plan). */
+/* Whether the layer's output shares its input's buffer (model.h's activation plan). An activation
+ * does not on the CPU: gelu and silu need their input for the derivative (model_math.h), so it
+ * stays where the layer before wrote it; the buffer is a thread's workspace, a few KiB. */
 static bool works_in_place(const caviar_arch *arch, int i) {
   caviar_act_plan plan;
   caviar_act_plan_of(arch, &plan);
-  return plan.in_place[i] && i > 0;
+  return plan.in_place[i] && i > 0 && arch->layer[i].kind != CAVIAR_LAYER_ACTIVATION;
+}
+
+/* What an elementwise layer's backward is given: its forward output, or, for an activation whose
+ * derivative needs them, its inputs. */
+static const float *saved_for(const caviar_arch *a, const caviar_member_hp *hp, const cpu_workspace *ws, int i) {
+  if (a->layer[i].kind == CAVIAR_LAYER_ACTIVATION && caviar_activation_keeps_input(hp->activation))
+    return i > 0 ? ws->out[i - 1] : ws->xt;
+  return ws->out[i];
 }
 
 size_t cpu_conv_scratch(const caviar_arch *arch, int rows) {
@@ -241,7 +251,7 @@ void cpu_backward(const cpu_member *m, const caviar_member_hp *hp, const cpu_dro
       if (!cpu_layer_is_identity(l, hp, drop)) {
         size_t k0, k1;
         my_elements(team, l, rows, &k0, &k1);
-        impl->grad(l, hp, drop, ws->out[i], dy, k0, k1);
+        impl->grad(l, hp, drop, saved_for(a, hp, ws, i), dy, k0, k1);
         cpu_team_sync(team);
       }
       i--;
@@ -253,7 +263,7 @@ void cpu_backward(const cpu_member *m, const caviar_member_hp *hp, const cpu_dro
     while (impl->fuses && prev >= 0 && elementwise(&a->layer[prev]) && chain.n < CPU_MAX_CHAIN) {
       if (!cpu_layer_is_identity(&a->layer[prev], hp, drop)) {
         chain.layer[chain.n] = &a->layer[prev];
-        chain.saved[chain.n++] = ws->out[prev];
+        chain.saved[chain.n++] = saved_for(a, hp, ws, prev);
       }
       prev--;
     }
@@ -299,7 +309,10 @@ static void update_segment(const caviar_member_hp *member, const caviar_step_sca
   const caviar_step_scalars sc = *step, *s = &sc;
   switch (hp->optimizer) {
     case CAVIAR_OPT_SGD:
-      for (size_t k = 0; k < n; k++) caviar_sgd_step(hp, s, l2, &w[k], g[k]), g[k] = 0.0f;
+      if (hp->momentum != 0.0f)
+        for (size_t k = 0; k < n; k++) caviar_sgd_momentum_step(hp, s, l2, &w[k], g[k], &m[k], 0), g[k] = 0.0f;
+      else
+        for (size_t k = 0; k < n; k++) caviar_sgd_step(hp, s, l2, &w[k], g[k]), g[k] = 0.0f;
       break;
     case CAVIAR_OPT_MOMENTUM:
       for (size_t k = 0; k < n; k++) caviar_momentum_step(hp, s, l2, &w[k], g[k], &m[k]), g[k] = 0.0f;
@@ -307,8 +320,11 @@ static void update_segment(const caviar_member_hp *member, const caviar_step_sca
     case CAVIAR_OPT_RMSPROP:
       for (size_t k = 0; k < n; k++) caviar_rmsprop_step(hp, s, l2, &w[k], g[k], &v[k]), g[k] = 0.0f;
       break;
-    default:
+    case CAVIAR_OPT_ADAM:
       for (size_t k = 0; k < n; k++) caviar_adam_step(hp, s, l2, &w[k], g[k], &m[k], &v[k]), g[k] = 0.0f;
+      break;
+    default: /* the newer kinds through the one reference function */
+      for (size_t k = 0; k < n; k++) caviar_update_param(hp, s, l2, &w[k], g[k], &m[k], &v[k]), g[k] = 0.0f;
   }
 }
 

@@ -148,7 +148,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   cJSON *root = cJSON_CreateObject();
   put(root, "caviar_version", cJSON_CreateString(CAVIAR_VERSION), ok);
   put(root, "spec_file", cJSON_CreateString(info->spec->source), ok);
-  cJSON *spec = caviar_json_parse_text(info->spec->text, strlen(info->spec->text));
+  cJSON *spec = caviar_spec_tree(info->spec);
   put(root, "spec", spec ? spec : cJSON_CreateNull(), ok);
   put(root, "seed", cJSON_CreateNumber((double)info->seed), ok);
   put(root, "device", cJSON_CreateString(info->device), ok);
@@ -161,6 +161,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   /* false: the results so far of a sweep still running, stopped or failed (trials may read
    * "survived" before their test pass); true only for a sweep's final results. */
   put(root, "finished", cJSON_CreateBool(info->finished), ok);
+  if (info->spec->metric.has_target) put(root, "stopped_at_target", cJSON_CreateBool(r->reached_target), ok);
   if (r->n_ranks > 0) {
     /* A distributed sweep: each rank's host, device and share of the work (busy: training,
      * judging and testing; comm: in exchanges and messages; wait: for the others to reach one). */

@@ -1,4 +1,5 @@
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,10 @@ static const caviar_dist_info dist_table[CAVIAR_DIST_COUNT] = {
     [CAVIAR_DIST_ONE_MINUS_LOG_UNIFORM_VALUES] = {"one_minus_log_uniform_values", CAVIAR_FAMILY_BOX,
                                                   CAVIAR_SCALE_ONE_MINUS, false, false,
                                                   "min, max (both in [0, 1)), grid_points"},
+    [CAVIAR_DIST_BETA] = {"beta", CAVIAR_FAMILY_BETA, CAVIAR_SCALE_LINEAR, false, false, "a, b"},
+    [CAVIAR_DIST_Q_BETA] = {"q_beta", CAVIAR_FAMILY_BETA, CAVIAR_SCALE_LINEAR, true, false, "a, b, q"},
+    [CAVIAR_DIST_CATEGORICAL_W_PROBABILITIES] = {"categorical_w_probabilities", CAVIAR_FAMILY_LIST,
+                                                 CAVIAR_SCALE_LINEAR, false, false, "values, probabilities"},
 };
 
 const caviar_dist_info *caviar_dist_get(caviar_dist dist) { return &dist_table[dist]; }
@@ -84,6 +89,29 @@ double caviar_scale_from_value(caviar_scale scale, double value) {
 
 double caviar_quantize(double x, double q) { return nearbyint(x / q) * q; }
 
+/* Beta(a, b)'s CDF and inverse CDF. GSL's error handler (which aborts) is off meanwhile: where its
+ * inverse does not converge, bisection on the CDF gives the quantile. */
+static double beta_cdf(double x, double a, double b) {
+  gsl_error_handler_t *old = gsl_set_error_handler_off();
+  double p = gsl_cdf_beta_P(x, a, b);
+  gsl_set_error_handler(old);
+  return p;
+}
+
+static double beta_quantile(double u, double a, double b) {
+  gsl_error_handler_t *old = gsl_set_error_handler_off();
+  double x = gsl_cdf_beta_Pinv(u, a, b);
+  gsl_set_error_handler(old);
+  if (isfinite(x) && x >= 0 && x <= 1) return x;
+  double lo = 0, hi = 1;
+  for (int i = 0; i < 64; i++) {
+    double mid = 0.5 * (lo + hi);
+    if (beta_cdf(mid, a, b) < u) lo = mid;
+    else hi = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
 static double clamp(double x, double lo, double hi) { return x < lo ? lo : x > hi ? hi : x; }
 
 void caviar_param_support(const caviar_param *p, double *lo, double *hi) {
@@ -112,6 +140,10 @@ void caviar_param_support(const caviar_param *p, double *lo, double *hi) {
       /* What the generator can reach: Box-Muller on 53-bit uniforms in (0, 1) gives |z| < 8.7. */
       *lo = caviar_scale_to_value(info->scale, p->mu - CAVIAR_NORMAL_REACH * p->sigma);
       *hi = caviar_scale_to_value(info->scale, p->mu + CAVIAR_NORMAL_REACH * p->sigma);
+      break;
+    case CAVIAR_FAMILY_BETA:
+      *lo = 0;
+      *hi = 1;
       break;
   }
   if (info->quantized) {
@@ -151,6 +183,10 @@ double caviar_param_draw(const caviar_param *p, double u1, double u2) {
       x = caviar_scale_to_value(info->scale, p->mu + p->sigma * z);
       break;
     }
+    case CAVIAR_FAMILY_BETA:
+      /* The inverse CDF, as W&B's ppf (scipy.stats.beta.ppf) maps its uniform. */
+      x = beta_quantile(u1, p->a, p->b);
+      break;
   }
   return info->quantized ? caviar_quantize(x, p->q) : x;
 }
@@ -181,7 +217,8 @@ double caviar_param_cdf(const caviar_param *p, double x) {
       return p->t_hi > p->t_lo ? clamp((t - p->t_lo) / (p->t_hi - p->t_lo), 0, 1) : 0.5;
     }
     case CAVIAR_FAMILY_NORMAL:
-      return gsl_cdf_ugaussian_P((caviar_scale_from_value(info->scale, x) - p->mu) / p->sigma);
+      return p->sigma > 0 ? gsl_cdf_ugaussian_P((caviar_scale_from_value(info->scale, x) - p->mu) / p->sigma) : 0.5;
+    case CAVIAR_FAMILY_BETA: return beta_cdf(clamp(x, 0, 1), p->a, p->b);
   }
   return 0.5;
 }
@@ -229,6 +266,10 @@ bool caviar_space_has_conditions(const caviar_space *space) {
 }
 
 void caviar_param_free(caviar_param *p) {
+  for (int k = 0; k < p->n_keys; k++) free(p->keys[k]);
+  free(p->keys);
+  for (int v = 0; p->value_text && v < p->n_values; v++) free(p->value_text[v]);
+  free(p->value_text);
   for (int c = 0; c < p->n_when; c++) free(p->when[c].values);
   free(p->when);
   free(p->name);

@@ -59,6 +59,11 @@ caviar_status caviar_param_grid(const caviar_param *p, double **points, int *cou
     case CAVIAR_FAMILY_BOX:
       if (p->grid_points) {
         n = p->grid_points;
+      } else if (!p->hp && p->dist == CAVIAR_DIST_Q_UNIFORM) {
+        /* W&B's grid of outside code's q_uniform: numpy.arange(min, max, q). */
+        double steps = ceil((p->max - p->min) / p->q);
+        if (steps > CAVIAR_GRID_MAX_POINTS) return too_many((long)fmin(steps, 1e18), err);
+        n = (long)steps;
       } else if (info->quantized) {
         double lo, hi;
         caviar_param_support(p, &lo, &hi);
@@ -76,6 +81,9 @@ caviar_status caviar_param_grid(const caviar_param *p, double **points, int *cou
                          "%s is unbounded and cannot be put on a grid; use a bounded distribution with "
                          "grid_points",
                          info->name);
+    case CAVIAR_FAMILY_BETA:
+      return caviar_fail(err, CAVIAR_EINPUT, "%s cannot be put on a grid (W&B's grid takes values, int_uniform and q_uniform)",
+                         info->name);
   }
   if (n > CAVIAR_GRID_MAX_POINTS) return too_many(n, err);
   double *v = caviar_alloc((size_t)n, sizeof *v, "grid points", err);
@@ -86,7 +94,9 @@ caviar_status caviar_param_grid(const caviar_param *p, double **points, int *cou
     *count = (int)n;
     return CAVIAR_OK;
   }
-  if (info->family == CAVIAR_FAMILY_BOX && info->quantized && !p->grid_points) {
+  if (!p->hp && p->dist == CAVIAR_DIST_Q_UNIFORM && !p->grid_points) {
+    for (long i = 0; i < n; i++) v[i] = p->min + (double)i * p->q;
+  } else if (info->family == CAVIAR_FAMILY_BOX && info->quantized && !p->grid_points) {
     double lo, hi;
     caviar_param_support(p, &lo, &hi);
     double first = nearbyint(lo / p->q);
@@ -131,6 +141,13 @@ void caviar_grid_point(const caviar_grid *grid, const caviar_space *space, long 
     long digit = k % grid->counts[i];
     k /= grid->counts[i];
     caviar_hp_set(hp, space->params[i].hp, grid->points[i][digit]);
+  }
+}
+
+void caviar_grid_values(const caviar_grid *grid, long k, double *values) {
+  for (int i = grid->n_params - 1; i >= 0; i--) {
+    values[i] = grid->points[i][k % grid->counts[i]];
+    k /= grid->counts[i];
   }
 }
 

@@ -5,27 +5,35 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
-static const char *const optimizer_names[] = {"sgd", "momentum", "rmsprop", "adam"};
-static const char *const activation_names[] = {"relu", "tanh"};
+static const char *const optimizer_names[] = {"sgd", "momentum", "rmsprop", "adam", "nesterov", "adamw", "nadam"};
+static const char *const activation_names[] = {"relu", "tanh", "sigmoid", "gelu", "silu", "leaky_relu"};
 static const char *const model_names[] = {"mlp", "cnn"};
 static const char *const pool_names[] = {"max", "avg", "none"};
 static const char *const switch_names[] = {"off", "on"};
 
 #define REAL(field, lo, hi, lo_open, hi_open, def, doc) \
-  {#field, CAVIAR_HP_REAL, lo, hi, lo_open, hi_open, NULL, 0, def, offsetof(caviar_hparams, field), doc, false}
+  {#field, CAVIAR_HP_REAL, lo, hi, lo_open, hi_open, NULL, 0, def, false, offsetof(caviar_hparams, field), doc, false}
+#define QUIET_REAL(field, lo, hi, lo_open, hi_open, def, doc) \
+  {#field, CAVIAR_HP_REAL, lo, hi, lo_open, hi_open, NULL, 0, def, true, offsetof(caviar_hparams, field), doc, false}
 #define INT(field, lo, hi, def, doc) \
-  {#field, CAVIAR_HP_INT, lo, hi, false, false, NULL, 0, def, offsetof(caviar_hparams, field), doc, false}
+  {#field, CAVIAR_HP_INT, lo, hi, false, false, NULL, 0, def, false, offsetof(caviar_hparams, field), doc, false}
 #define ODD_INT(field, lo, hi, def, doc) \
-  {#field, CAVIAR_HP_INT, lo, hi, false, false, NULL, 0, def, offsetof(caviar_hparams, field), doc, true}
+  {#field, CAVIAR_HP_INT, lo, hi, false, false, NULL, 0, def, false, offsetof(caviar_hparams, field), doc, true}
 #define CHOICE(field, names, def, doc)                                                           \
   {#field, CAVIAR_HP_CHOICE, 0, (double)(sizeof names / sizeof names[0]) - 1, false, false, names, \
-   (int)(sizeof names / sizeof names[0]), def, offsetof(caviar_hparams, field), doc, false}
+   (int)(sizeof names / sizeof names[0]), def, false, offsetof(caviar_hparams, field), doc, false}
+
+/* Other names for the same thing (same meaning, so the same hyperparameter): a name people use
+ * in their own configs, then caviar's. */
+static const char *const hp_aliases[][2] = {{"lr", "learning_rate"}, {"weight_decay", "l2"}};
+static const char *const choice_aliases[][2] = {{"swish", "silu"}, {"nag", "nesterov"}};
 
 /* The order here is the order of every printed config. */
 const caviar_hp_info caviar_hp_table[] = {
     REAL(learning_rate, 0, INFINITY, true, true, 1e-3, "step size (lr)"),
-    CHOICE(optimizer, optimizer_names, CAVIAR_OPT_ADAM, "sgd, momentum, rmsprop or adam"),
+    CHOICE(optimizer, optimizer_names, CAVIAR_OPT_ADAM, "sgd, momentum, rmsprop, adam, nesterov (nag), adamw or nadam"),
     REAL(beta1, 0, 1, false, true, 0.9, "momentum / Adam first-moment coefficient"),
     REAL(beta2, 0, 1, false, true, 0.999, "RMSprop / Adam second-moment coefficient"),
     REAL(epsilon, 0, INFINITY, true, true, 1e-8, "RMSprop / Adam denominator guard"),
@@ -35,7 +43,8 @@ const caviar_hp_info caviar_hp_table[] = {
     REAL(l2, 0, INFINITY, false, true, 0, "L2 weight decay coefficient"),
     REAL(dropout, 0, 1, false, true, 0, "probability of dropping a hidden unit"),
     REAL(lr_decay, 0, INFINITY, false, true, 0, "lr / (1 + lr_decay * epoch)"),
-    CHOICE(activation, activation_names, CAVIAR_ACT_RELU, "relu or tanh"),
+    CHOICE(activation, activation_names, CAVIAR_ACT_RELU, "relu, tanh, sigmoid, gelu, silu (swish) or leaky_relu"),
+    QUIET_REAL(momentum, 0, 1, false, true, 0, "sgd / nesterov momentum coefficient (PyTorch's)"),
     CHOICE(model, model_names, CAVIAR_MODEL_MLP, "mlp, or cnn: convolution blocks, then the dense head"),
     INT(conv_blocks, 1, CAVIAR_MAX_CONV_BLOCKS, 2, "cnn: convolution blocks"),
     INT(channels, 1, 1024, 32, "cnn: output channels of the first block"),
@@ -48,6 +57,8 @@ const caviar_hp_info caviar_hp_table[] = {
 const int caviar_hp_count = (int)(sizeof caviar_hp_table / sizeof caviar_hp_table[0]);
 
 const caviar_hp_info *caviar_hp_find(const char *name) {
+  for (size_t a = 0; a < sizeof hp_aliases / sizeof hp_aliases[0]; a++)
+    if (strcmp(hp_aliases[a][0], name) == 0) name = hp_aliases[a][1];
   for (int i = 0; i < caviar_hp_count; i++)
     if (strcmp(caviar_hp_table[i].name, name) == 0) return &caviar_hp_table[i];
   return NULL;
@@ -115,9 +126,15 @@ void caviar_hp_range_text(const caviar_hp_info *info, char *buf, size_t size) {
 }
 
 int caviar_hp_choice_index(const caviar_hp_info *info, const char *name) {
+  for (size_t a = 0; a < sizeof choice_aliases / sizeof choice_aliases[0]; a++)
+    if (strcasecmp(choice_aliases[a][0], name) == 0) name = choice_aliases[a][1];
   for (int i = 0; i < info->n_choices; i++)
-    if (strcmp(info->choices[i], name) == 0) return i;
+    if (strcasecmp(info->choices[i], name) == 0) return i;
   return -1;
+}
+
+bool caviar_hp_shown(const caviar_hparams *hp, const caviar_hp_info *info) {
+  return caviar_hp_active(hp, info) && !(info->quiet_default && caviar_hp_get(hp, info) == info->default_value);
 }
 
 const char *caviar_optimizer_name(int optimizer) {

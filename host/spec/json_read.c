@@ -9,15 +9,95 @@
 #include <stdlib.h>
 #include <string.h>
 
+caviar_status caviar_json_lines_add(caviar_json_lines *lines, const char *path, int line, caviar_error *err) {
+  if (lines->n == lines->cap) {
+    int cap = lines->cap ? 2 * lines->cap : 64;
+    char **paths = realloc(lines->paths, (size_t)cap * sizeof *paths);
+    if (paths) lines->paths = paths;
+    int *at = paths ? realloc(lines->lines, (size_t)cap * sizeof *at) : NULL;
+    if (!at) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording lines");
+    lines->lines = at;
+    lines->cap = cap;
+  }
+  if (!(lines->paths[lines->n] = caviar_strdup(path, err))) return CAVIAR_ERUNTIME;
+  lines->lines[lines->n++] = line;
+  return CAVIAR_OK;
+}
+
+int caviar_json_lines_find(const caviar_json_lines *lines, const char *path) {
+  if (!lines) return 0;
+  char p[1024];
+  snprintf(p, sizeof p, "%s", path);
+  for (;;) {
+    for (int i = 0; i < lines->n; i++)
+      if (!strcmp(lines->paths[i], p)) return lines->lines[i];
+    if (!p[0]) return 0;
+    /* The parent: drop the last ".key" or "[index]". */
+    char *dot = strrchr(p, '.'), *bracket = strrchr(p, '[');
+    char *cut = dot > bracket ? dot : bracket;
+    if (cut) *cut = '\0';
+    else p[0] = '\0';
+  }
+}
+
+void caviar_json_lines_free(caviar_json_lines *lines) {
+  for (int i = 0; i < lines->n; i++) free(lines->paths[i]);
+  free(lines->paths);
+  free(lines->lines);
+  memset(lines, 0, sizeof *lines);
+}
+
+/* "SOURCE:LINE: PATH: what" into err, the line when known, the path when given. */
+static caviar_status locate(const caviar_json_ctx *ctx, int line, const char *path, const char *what, caviar_error *err) {
+  if (line <= 0 && path) line = caviar_json_lines_find(ctx->lines, path);
+  char at[16] = "";
+  if (line > 0) snprintf(at, sizeof at, ":%d", line);
+  if (path && path[0]) return caviar_fail(err, CAVIAR_EINPUT, "%s%s: %s: %s", ctx->source, at, path, what);
+  return caviar_fail(err, CAVIAR_EINPUT, "%s%s: %s", ctx->source, at, what);
+}
+
 caviar_status caviar_json_fail(const caviar_json_ctx *ctx, const char *path, const char *fmt, ...) {
   char what[768];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(what, sizeof what, fmt, ap);
   va_end(ap);
-  if (path && path[0])
-    return caviar_fail(ctx->err, CAVIAR_EINPUT, "%s: %s: %s", ctx->source, path, what);
-  return caviar_fail(ctx->err, CAVIAR_EINPUT, "%s: %s", ctx->source, what);
+  return locate(ctx, 0, path, what, ctx->err);
+}
+
+void caviar_json_warn(const caviar_json_ctx *ctx, int line, const char *path, const char *fmt, ...) {
+  caviar_notes *notes = ctx->notes;
+  if (!notes) return;
+  char what[768];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  caviar_error located;
+  locate(ctx, line, path, what, &located);
+  const char *msg = located.msg;
+  size_t n = strlen(msg);
+  for (size_t at = 0; notes->text && at + n + 1 <= notes->len; at += strcspn(notes->text + at, "\n") + 1)
+    if (!strncmp(notes->text + at, msg, n) && notes->text[at + n] == '\n') return; /* said already */
+  if (notes->len + n + 2 > notes->cap) {
+    size_t cap = (notes->cap + n + 2) * 2;
+    char *grown = realloc(notes->text, cap);
+    if (!grown) return; /* a warning lost to a full memory; the error that follows says so */
+    notes->text = grown;
+    notes->cap = cap;
+  }
+  memcpy(notes->text + notes->len, msg, n);
+  notes->text[notes->len + n] = '\n';
+  notes->len += n + 1;
+  notes->text[notes->len] = '\0';
+}
+
+bool caviar_json_written_as_integer(const cJSON *item) {
+  if (!cJSON_IsNumber(item)) return false;
+  const char *t = item->valuestring;
+  if (!t) return item->valuedouble == floor(item->valuedouble) && fabs(item->valuedouble) < 9007199254740992.0;
+  if (t[0] == '0' && (t[1] == 'x' || t[1] == 'o')) return true;
+  return strpbrk(t, ".eEnN") == NULL; /* no fraction, exponent, inf or nan */
 }
 
 const char *caviar_json_path(char *buf, size_t size, const char *path, const char *key) {
@@ -38,6 +118,52 @@ const char *caviar_json_type_name(const cJSON *item) {
   if (cJSON_IsArray(item)) return "an array";
   if (cJSON_IsObject(item)) return "an object";
   return "an invalid value";
+}
+
+const char *caviar_json_describe(const cJSON *item, char *buf, size_t size) {
+  if (cJSON_IsString(item)) {
+    char text[64];
+    size_t used = 0, n = strlen(item->valuestring);
+    for (size_t i = 0; i < n && i < 40 && used + 5 < sizeof text; i++) {
+      unsigned char c = (unsigned char)item->valuestring[i];
+      used += (size_t)snprintf(text + used, sizeof text - used, c >= 0x20 && c < 0x7f && c != '"' ? "%c" : "\\x%02x", c);
+    }
+    snprintf(buf, size, "a string (\"%s%s\")", text, n > 40 ? "..." : "");
+  } else if (cJSON_IsNumber(item)) {
+    snprintf(buf, size, "a number (%s)", item->valuestring ? item->valuestring : CAVIAR_NUM(item->valuedouble));
+  } else if (cJSON_IsBool(item)) {
+    snprintf(buf, size, "%s", cJSON_IsTrue(item) ? "true" : "false");
+  } else {
+    snprintf(buf, size, "%s", caviar_json_type_name(item));
+  }
+  return buf;
+}
+
+/* Puts each number's text, as written, in its valuestring: the numbers of the text, outside
+ * strings, in order, are the number items in document order. */
+static void keep_number_text(cJSON *item, const char **at, const char *end) {
+  if (cJSON_IsNumber(item)) {
+    const char *p = *at;
+    while (p < end) {
+      if (*p == '"') {
+        for (p++; p < end && *p != '"'; p++)
+          if (*p == '\\') p++;
+        p++;
+      } else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+        break;
+      } else {
+        p++;
+      }
+    }
+    size_t n = 0;
+    while (p + n < end && strchr("0123456789+-.eE", p[n]) && p[n]) n++;
+    if (n > 0 && n < 64 && !item->valuestring && (item->valuestring = malloc(n + 1))) {
+      memcpy(item->valuestring, p, n);
+      item->valuestring[n] = '\0';
+    }
+    *at = p + n;
+  }
+  for (cJSON *c = item->child; c; c = c->next) keep_number_text(c, at, end);
 }
 
 static caviar_status check_duplicates(const caviar_json_ctx *ctx, const cJSON *item, const char *path) {
@@ -100,6 +226,8 @@ static caviar_status parse_checked(const char *text, size_t len, const caviar_js
     cJSON_Delete(root);
     return st;
   }
+  const char *at = text;
+  keep_number_text(root, &at, text + len);
   *out = root;
   return CAVIAR_OK;
 }
@@ -140,13 +268,15 @@ caviar_status caviar_json_known_keys(const caviar_json_ctx *ctx, const cJSON *ob
 
 caviar_status caviar_json_object(const caviar_json_ctx *ctx, const cJSON *item, const char *path) {
   if (cJSON_IsObject(item)) return CAVIAR_OK;
-  return caviar_json_fail(ctx, path, "expected an object, got %s", caviar_json_type_name(item));
+  char got[96];
+  return caviar_json_fail(ctx, path, "expected an object, got %s", caviar_json_describe(item, got, sizeof got));
 }
 
 caviar_status caviar_json_number(const caviar_json_ctx *ctx, const cJSON *item, const char *path,
                                  double *out) {
+  char got[96];
   if (!cJSON_IsNumber(item))
-    return caviar_json_fail(ctx, path, "expected a number, got %s", caviar_json_type_name(item));
+    return caviar_json_fail(ctx, path, "expected a number, got %s", caviar_json_describe(item, got, sizeof got));
   if (!isfinite(item->valuedouble))
     return caviar_json_fail(ctx, path, "expected a finite number, got %g", item->valuedouble);
   *out = item->valuedouble;
@@ -166,8 +296,9 @@ caviar_status caviar_json_int(const caviar_json_ctx *ctx, const cJSON *item, con
 
 caviar_status caviar_json_string(const caviar_json_ctx *ctx, const cJSON *item, const char *path,
                                  const char **out) {
+  char got[96];
   if (!cJSON_IsString(item))
-    return caviar_json_fail(ctx, path, "expected a string, got %s", caviar_json_type_name(item));
+    return caviar_json_fail(ctx, path, "expected a string, got %s", caviar_json_describe(item, got, sizeof got));
   *out = item->valuestring;
   return CAVIAR_OK;
 }

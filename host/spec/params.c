@@ -1,15 +1,19 @@
-/* The `parameters` section of a spec: one search-space entry per swept hyperparameter. */
+/* The `parameters` section of a spec: one search-space entry per swept hyperparameter of caviar's
+ * models, or, for outside code, per parameter of the program as W&B reads it (any name, any
+ * values, nested entries, W&B's rule for which distribution {min, max} means). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "caviar/grid.h"
+#include "caviar/trial_json.h"
 #include "spec/json_read.h"
 #include "spec/spec_internal.h"
 #include "caviar/number_format.h"
 
-static const char *const param_keys[] = {"distribution", "value", "values", "probabilities", "min",
-                                         "max", "mu", "sigma", "q", "grid_points", "when", NULL};
+static const char *const param_keys[] = {"distribution", "value", "values", "probabilities", "min", "max",
+                                         "mu", "sigma", "q", "a", "b", "grid_points", "when", NULL};
 
 /* Whether key belongs to the distribution (so a stray `q` on uniform is an error, not ignored). */
 static bool key_allowed(caviar_dist dist, const char *key) {
@@ -25,6 +29,7 @@ static bool key_allowed(caviar_dist dist, const char *key) {
       is = !strcmp(key, "min") || !strcmp(key, "max") || !strcmp(key, "grid_points");
       break;
     case CAVIAR_FAMILY_NORMAL: is = !strcmp(key, "mu") || !strcmp(key, "sigma"); break;
+    case CAVIAR_FAMILY_BETA: is = !strcmp(key, "a") || !strcmp(key, "b"); break;
   }
   return is || (info->quantized && strcmp(key, "q") == 0) || strcmp(key, "distribution") == 0 ||
          strcmp(key, "when") == 0;
@@ -43,15 +48,18 @@ static caviar_status infer_distribution(const caviar_json_ctx *ctx, const cJSON 
                               caviar_dist_names());
     return CAVIAR_OK;
   }
-  /* Like W&B, the keys decide; unlike W&B, {min, max} follows the hyperparameter's type rather than
-   * whether the bounds happen to be written as integers, so learning_rate {min: 0, max: 1} is not
-   * silently an integer choice between 0 and 1. */
+  /* Like W&B, the keys decide. For caviar's models, unlike W&B, {min, max} follows the
+   * hyperparameter's type rather than whether the bounds happen to be written as integers, so
+   * learning_rate {min: 0, max: 1} is not silently an integer choice between 0 and 1; outside
+   * code gets W&B's rule: int_uniform when both are written as integers, else uniform. */
+  const cJSON *min = cJSON_GetObjectItemCaseSensitive(entry, "min"), *max = cJSON_GetObjectItemCaseSensitive(entry, "max");
   if (cJSON_GetObjectItemCaseSensitive(entry, "value")) {
     *dist = CAVIAR_DIST_CONSTANT;
   } else if (cJSON_GetObjectItemCaseSensitive(entry, "values")) {
     *dist = CAVIAR_DIST_CATEGORICAL;
-  } else if (cJSON_GetObjectItemCaseSensitive(entry, "min") || cJSON_GetObjectItemCaseSensitive(entry, "max")) {
-    *dist = hp->type == CAVIAR_HP_INT ? CAVIAR_DIST_INT_UNIFORM : CAVIAR_DIST_UNIFORM;
+  } else if (min || max) {
+    bool integers = hp ? hp->type == CAVIAR_HP_INT : caviar_json_written_as_integer(min) && caviar_json_written_as_integer(max);
+    *dist = integers ? CAVIAR_DIST_INT_UNIFORM : CAVIAR_DIST_UNIFORM;
   } else {
     return caviar_json_fail(ctx, path, "expected value, values, min and max, or a distribution");
   }
@@ -102,15 +110,26 @@ static caviar_status parse_list(const caviar_json_ctx *ctx, const cJSON *entry, 
   if (n == 0) return caviar_json_fail(ctx, sub, "must not be empty");
   p->values = caviar_alloc((size_t)n, sizeof *p->values, "parameter values", ctx->err);
   if (!p->values) return CAVIAR_ERUNTIME;
+  if (!p->hp && !(p->value_text = caviar_alloc((size_t)n, sizeof *p->value_text, "parameter values", ctx->err)))
+    return CAVIAR_ERUNTIME;
   p->n_values = n;
   int i = 0;
   for (const cJSON *item = constant ? src : src->child; i < n; item = item->next, i++) {
     const char *ip = constant ? sub : caviar_json_index_path(item_path, sizeof item_path, sub, i);
+    if (!p->hp) {
+      /* Outside code: any JSON value, repeats included (W&B draws a repeated value more often). */
+      p->values[i] = i;
+      if (!(p->value_text[i] = caviar_value_json_text(item, ctx->err))) return CAVIAR_ERUNTIME;
+      continue;
+    }
     if (caviar_parse_hp_value(ctx, item, ip, p->hp, &p->values[i]) != CAVIAR_OK) return CAVIAR_EINPUT;
     for (int j = 0; j < i; j++)
       if (p->values[j] == p->values[i]) return caviar_json_fail(ctx, ip, "repeats values[%d]", j);
   }
   const cJSON *probs = cJSON_GetObjectItemCaseSensitive(entry, "probabilities");
+  if (!probs && p->dist == CAVIAR_DIST_CATEGORICAL_W_PROBABILITIES)
+    return caviar_json_fail(ctx, caviar_json_path(sub, sizeof sub, path, "probabilities"),
+                            "missing (categorical_w_probabilities needs them)");
   if (!probs) return CAVIAR_OK;
   caviar_json_path(sub, sizeof sub, path, "probabilities");
   if (!cJSON_IsArray(probs))
@@ -165,14 +184,26 @@ static caviar_status parse_bounds(const caviar_json_ctx *ctx, const cJSON *entry
     if (p->min != floor(p->min)) return caviar_json_fail(ctx, min_path, "must be an integer for int_uniform, got %s", CAVIAR_NUM(p->min));
     if (p->max != floor(p->max)) return caviar_json_fail(ctx, max_path, "must be an integer for int_uniform, got %s", CAVIAR_NUM(p->max));
   }
-  if (p->min > p->max)
-    return caviar_json_fail(ctx, min_path, "must be <= max (%s), got %s", CAVIAR_NUM(p->max), CAVIAR_NUM(p->min));
+  if (p->min > p->max || (!p->hp && p->min == p->max))
+    return caviar_json_fail(ctx, min_path, "must be %s max (%s), got %s", p->hp ? "<=" : "less than (W&B's rule)",
+                            CAVIAR_NUM(p->max), CAVIAR_NUM(p->min));
   bool values_on_log = info->scale == CAVIAR_SCALE_LN && !info->exponent_bounds;
   if (values_on_log && p->min <= 0)
     return caviar_json_fail(ctx, min_path, "must be > 0 for %s, got %s", info->name, CAVIAR_NUM(p->min));
   if (info->scale == CAVIAR_SCALE_ONE_MINUS) {
     if (p->min < 0) return caviar_json_fail(ctx, min_path, "must be >= 0 for %s, got %s", info->name, CAVIAR_NUM(p->min));
     if (p->max >= 1) return caviar_json_fail(ctx, max_path, "must be < 1 for %s, got %s", info->name, CAVIAR_NUM(p->max));
+  }
+  if (info->exponent_bounds && p->min > 0 && p->max <= 1) {
+    /* wandb/wandb#507: bounds that look like values give learning rates of 1.0001 to 1.1. */
+    char values_name[64];
+    snprintf(values_name, sizeof values_name, "%s_values", info->name);
+    caviar_json_warn(ctx, 0, path,
+                     "%s's min and max are natural-log exponents, so this draws values from %s to %s; for values "
+                     "from %s to %s write distribution: %s",
+                     info->name, CAVIAR_NUM(exp(p->dist == CAVIAR_DIST_INV_LOG_UNIFORM ? -p->max : p->min)),
+                     CAVIAR_NUM(exp(p->dist == CAVIAR_DIST_INV_LOG_UNIFORM ? -p->min : p->max)), CAVIAR_NUM(p->min),
+                     CAVIAR_NUM(p->max), values_name);
   }
   if (p->dist == CAVIAR_DIST_INV_LOG_UNIFORM) {
     /* exp(-U(min, max)): on the ln scale the box is [-max, -min]. */
@@ -201,17 +232,32 @@ static caviar_status parse_shape(const caviar_json_ctx *ctx, const cJSON *entry,
     if (optional_number(ctx, entry, path, "mu", 0.0, &p->mu) != CAVIAR_OK ||
         optional_number(ctx, entry, path, "sigma", 1.0, &p->sigma) != CAVIAR_OK)
       return CAVIAR_EINPUT;
-    if (p->sigma <= 0)
-      return caviar_json_fail(ctx, caviar_json_path(sub, sizeof sub, path, "sigma"), "must be > 0, got %s", CAVIAR_NUM(p->sigma));
+    /* W&B takes sigma 0 (the value is mu); caviar's models need a spread to sample. */
+    if (p->hp ? p->sigma <= 0 : p->sigma < 0)
+      return caviar_json_fail(ctx, caviar_json_path(sub, sizeof sub, path, "sigma"), "must be %s 0, got %s",
+                              p->hp ? ">" : ">=", CAVIAR_NUM(p->sigma));
+    if (!isfinite(caviar_scale_to_value(info->scale, p->mu + CAVIAR_NORMAL_REACH * p->sigma)))
+      return caviar_json_fail(ctx, path, "exp(mu + 9 sigma) overflows; mu and sigma of %s are natural-log ones", info->name);
+  } else if (info->family == CAVIAR_FAMILY_BETA) {
+    if (optional_number(ctx, entry, path, "a", 1.0, &p->a) != CAVIAR_OK ||
+        optional_number(ctx, entry, path, "b", 1.0, &p->b) != CAVIAR_OK)
+      return CAVIAR_EINPUT;
+    if (!(p->a > 0 && p->a <= 1e6))
+      return caviar_json_fail(ctx, caviar_json_path(sub, sizeof sub, path, "a"), "must be in (0, 1e6], got %s", CAVIAR_NUM(p->a));
+    if (!(p->b > 0 && p->b <= 1e6))
+      return caviar_json_fail(ctx, caviar_json_path(sub, sizeof sub, path, "b"), "must be in (0, 1e6], got %s", CAVIAR_NUM(p->b));
   } else if (parse_bounds(ctx, entry, path, p) != CAVIAR_OK) {
     return CAVIAR_EINPUT;
   }
+  if (info->family == CAVIAR_FAMILY_INTEGER) p->integer = true;
   if (info->quantized) {
     caviar_json_path(sub, sizeof sub, path, "q");
     if (optional_number(ctx, entry, path, "q", 1.0, &p->q) != CAVIAR_OK) return CAVIAR_EINPUT;
     if (p->q <= 0) return caviar_json_fail(ctx, sub, "must be > 0, got %s", CAVIAR_NUM(p->q));
-    if (p->hp->type == CAVIAR_HP_INT && p->q != floor(p->q))
+    if (p->hp && p->hp->type == CAVIAR_HP_INT && p->q != floor(p->q))
       return caviar_json_fail(ctx, sub, "must be an integer, since %s is an integer, got %s", p->hp->name, CAVIAR_NUM(p->q));
+    /* W&B: a q written as an integer gives integers (its default, 1.0, gives floats). */
+    p->integer = caviar_json_written_as_integer(cJSON_GetObjectItemCaseSensitive(entry, "q"));
   }
   const cJSON *points = cJSON_GetObjectItemCaseSensitive(entry, "grid_points");
   if (points) {
@@ -239,12 +285,20 @@ static caviar_status check_support(const caviar_json_ctx *ctx, const char *path,
   return CAVIAR_OK;
 }
 
+/* A grid must be able to put the parameter on its points. */
+static caviar_status check_grid(const caviar_json_ctx *ctx, const char *path, const caviar_param *p) {
+  double *points;
+  int count;
+  caviar_error why;
+  caviar_status st = caviar_param_grid(p, &points, &count, &why);
+  if (st == CAVIAR_OK) free(points);
+  else if (st == CAVIAR_EINPUT) caviar_json_fail(ctx, path, "%s", why.msg);
+  else *ctx->err = why;
+  return st;
+}
+
 static caviar_status parse_param(const caviar_json_ctx *ctx, const cJSON *entry, const char *path,
                                  caviar_method method, caviar_param *p) {
-  if (strcmp(entry->string, "epochs") == 0)
-    return caviar_json_fail(ctx, path,
-                            "epochs is the training budget, not a swept hyperparameter: set model.epochs "
-                            "or early_terminate.max_epochs");
   p->hp = caviar_hp_find(entry->string);
   if (!p->hp)
     return caviar_json_fail(ctx, path, "unknown hyperparameter (expected one of: %s)", caviar_hp_names());
@@ -261,15 +315,38 @@ static caviar_status parse_param(const caviar_json_ctx *ctx, const cJSON *entry,
   caviar_status st = check_type_fits(ctx, path, p->hp, info);
   if (st == CAVIAR_OK) st = parse_shape(ctx, entry, path, p);
   if (st == CAVIAR_OK) st = check_support(ctx, path, p);
-  if (st == CAVIAR_OK && method == CAVIAR_METHOD_GRID) {
-    double *points;
-    int count;
-    caviar_error why;
-    st = caviar_param_grid(p, &points, &count, &why);
-    if (st == CAVIAR_OK) free(points);
-    else if (st == CAVIAR_EINPUT) caviar_json_fail(ctx, path, "%s", why.msg);
-    else *ctx->err = why;
+  if (st == CAVIAR_OK && method == CAVIAR_METHOD_GRID) st = check_grid(ctx, path, p);
+  return st;
+}
+
+/* W&B's rule for parameter names (its schema's pattern). */
+static bool wandb_name(const char *name) {
+  if (!((name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z') || name[0] == '_')) return false;
+  return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == strlen(name);
+}
+
+/* One parameter of outside code, as W&B reads it. */
+static caviar_status parse_outside_param(const caviar_json_ctx *ctx, const cJSON *entry, const char *path,
+                                         caviar_method method, caviar_param *p) {
+  p->hp = NULL;
+  if (caviar_json_object(ctx, entry, path) != CAVIAR_OK ||
+      caviar_json_known_keys(ctx, entry, path, param_keys) != CAVIAR_OK ||
+      infer_distribution(ctx, entry, path, NULL, &p->dist) != CAVIAR_OK)
+    return CAVIAR_EINPUT;
+  const caviar_dist_info *info = caviar_dist_get(p->dist);
+  char sub[512];
+  for (const cJSON *key = entry->child; key; key = key->next) {
+    if (!strcmp(key->string, "when"))
+      return caviar_json_fail(ctx, caviar_json_path(sub, sizeof sub, path, key->string),
+                              "conditions are for caviar's own hyperparameters, not outside code's");
+    if (!key_allowed(p->dist, key->string))
+      return caviar_json_fail(ctx, caviar_json_path(sub, sizeof sub, path, key->string),
+                              "not used by %s (it takes %s)", info->name, info->keys);
   }
+  caviar_status st = parse_shape(ctx, entry, path, p);
+  if (st == CAVIAR_OK && method == CAVIAR_METHOD_GRID && p->cumulative)
+    return caviar_json_fail(ctx, path, "a grid takes no probabilities (W&B's rule); use method random");
+  if (st == CAVIAR_OK && method == CAVIAR_METHOD_GRID) st = check_grid(ctx, path, p);
   return st;
 }
 
@@ -349,6 +426,73 @@ static caviar_status check_cycles(const caviar_json_ctx *ctx, const caviar_space
   return CAVIAR_OK;
 }
 
+/* Counts outside code's parameters, nested ones included: entries {parameters: {...}} hold more. */
+static int count_outside(const cJSON *params, int depth) {
+  int n = 0;
+  for (const cJSON *e = params->child; e; e = e->next) {
+    const cJSON *inner = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "parameters") : NULL;
+    n += inner && cJSON_IsObject(inner) && depth < 64 ? count_outside(inner, depth + 1) : 1;
+  }
+  return n;
+}
+
+/* Outside code's parameters under `params` (at `path`, nested under keys[0 .. depth)), in order. */
+static caviar_status parse_outside_level(const caviar_json_ctx *ctx, const cJSON *params, const char *path,
+                                         caviar_method method, char **keys, int depth, caviar_space *out) {
+  if (caviar_json_object(ctx, params, path) != CAVIAR_OK) return CAVIAR_EINPUT;
+  for (const cJSON *entry = params->child; entry; entry = entry->next) {
+    char entry_path[512];
+    caviar_json_path(entry_path, sizeof entry_path, path, entry->string);
+    if (!wandb_name(entry->string))
+      return caviar_json_fail(ctx, entry_path, "a parameter name starts with a letter or _ and holds letters, digits, _ . - (W&B's rule)");
+    const cJSON *inner = cJSON_IsObject(entry) ? cJSON_GetObjectItemCaseSensitive(entry, "parameters") : NULL;
+    if (inner) {
+      /* A nested entry: its parameters go into the trial's config under its name. */
+      static const char *const nested_keys[] = {"parameters", NULL};
+      char inner_path[512];
+      if (caviar_json_known_keys(ctx, entry, entry_path, nested_keys) != CAVIAR_OK) return CAVIAR_EINPUT;
+      if (depth >= 32) return caviar_json_fail(ctx, entry_path, "nested more than 32 levels deep");
+      keys[depth] = entry->string;
+      caviar_status st = parse_outside_level(ctx, inner, caviar_json_path(inner_path, sizeof inner_path, entry_path, "parameters"),
+                                             method, keys, depth + 1, out);
+      if (st != CAVIAR_OK) return st;
+      continue;
+    }
+    caviar_param *p = &out->params[out->n++];
+    caviar_status st = parse_outside_param(ctx, entry, entry_path, method, p);
+    if (st != CAVIAR_OK) return st;
+    keys[depth] = entry->string;
+    size_t len = 0;
+    for (int k = 0; k <= depth; k++) len += strlen(keys[k]) + 1;
+    if (!(p->name = caviar_alloc(len, 1, "a parameter name", ctx->err))) return CAVIAR_ERUNTIME;
+    for (int k = 0; k <= depth; k++) {
+      if (k) strcat(p->name, ".");
+      strcat(p->name, keys[k]);
+    }
+    if (depth == 0) continue;
+    if (!(p->keys = caviar_alloc((size_t)depth + 1, sizeof *p->keys, "a parameter's path", ctx->err))) return CAVIAR_ERUNTIME;
+    for (int k = 0; k <= depth; k++) {
+      if (!(p->keys[k] = caviar_strdup(keys[k], ctx->err))) return CAVIAR_ERUNTIME;
+      p->n_keys++;
+    }
+  }
+  return CAVIAR_OK;
+}
+
+caviar_status caviar_parse_outside_parameters(const caviar_json_ctx *ctx, const cJSON *params, caviar_method method,
+                                              caviar_space *out) {
+  memset(out, 0, sizeof *out);
+  if (!params) return CAVIAR_OK; /* W&B does not require any */
+  if (caviar_json_object(ctx, params, "parameters") != CAVIAR_OK) return CAVIAR_EINPUT;
+  int n = count_outside(params, 0);
+  out->params = caviar_alloc(n > 0 ? (size_t)n : 1, sizeof *out->params, "the search space", ctx->err);
+  if (!out->params) return CAVIAR_ERUNTIME;
+  char *keys[33];
+  caviar_status st = parse_outside_level(ctx, params, "parameters", method, keys, 0, out);
+  if (st != CAVIAR_OK) caviar_space_free(out);
+  return st;
+}
+
 caviar_status caviar_parse_parameters(const caviar_json_ctx *ctx, const cJSON *params, caviar_method method,
                                       caviar_space *out) {
   memset(out, 0, sizeof *out);
@@ -358,6 +502,7 @@ caviar_status caviar_parse_parameters(const caviar_json_ctx *ctx, const cJSON *p
   if (!out->params) return CAVIAR_ERUNTIME;
   for (const cJSON *entry = params->child; entry; entry = entry->next) {
     char path[512];
+    if (!strcmp(entry->string, "epochs")) continue; /* {value: N}: the spec's model.epochs (spec.c) */
     caviar_param *p = &out->params[out->n++];
     caviar_status st = parse_param(ctx, entry, caviar_json_path(path, sizeof path, "parameters", entry->string),
                                    method, p);
@@ -373,9 +518,10 @@ caviar_status caviar_parse_parameters(const caviar_json_ctx *ctx, const cJSON *p
   /* Conditions, once every parameter they may name is known. */
   int i = 0;
   caviar_status st = CAVIAR_OK;
-  for (const cJSON *entry = params->child; st == CAVIAR_OK && entry; entry = entry->next, i++) {
+  for (const cJSON *entry = params->child; st == CAVIAR_OK && entry; entry = entry->next) {
     char path[512];
-    st = parse_when(ctx, entry, caviar_json_path(path, sizeof path, "parameters", entry->string), out, i);
+    if (!strcmp(entry->string, "epochs")) continue;
+    st = parse_when(ctx, entry, caviar_json_path(path, sizeof path, "parameters", entry->string), out, i++);
   }
   if (st == CAVIAR_OK) st = check_cycles(ctx, out);
   if (st != CAVIAR_OK) caviar_space_free(out);

@@ -46,7 +46,7 @@ caviar_status caviar_data_spec_parse(const char *text, const char *source, const
     return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: expected a data section (a JSON object)", source, path);
   }
   caviar_error inner;
-  caviar_json_ctx ctx = {source, &inner};
+  caviar_json_ctx ctx = {source, &inner, NULL, NULL};
   caviar_status st = caviar_parse_data(&ctx, root, NULL, out);
   cJSON_Delete(root);
   if (st != CAVIAR_OK) {
@@ -91,7 +91,7 @@ static caviar_status csv_arg(const char *arg, caviar_data_spec *out, caviar_erro
     caviar_error inner;
     char source[512];
     snprintf(source, sizeof source, "--data %.480s", arg);
-    caviar_json_ctx ctx = {source, &inner};
+    caviar_json_ctx ctx = {source, &inner, NULL, NULL};
     st = caviar_parse_data(&ctx, o, NULL, out);
     if (st != CAVIAR_OK) *err = inner;
   }

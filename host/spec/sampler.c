@@ -7,16 +7,29 @@
 #include "caviar/counter_rng.h"
 #include "caviar/qmc.h"
 
+/* The counter index of a parameter's draws: FNV-1a of its name, or of its nested keys joined by a
+ * byte no name holds (so a nested a.b and a flat "a.b" draw apart). */
+static uint32_t param_key(const caviar_param *p) {
+  if (!p->keys) return caviar_name_hash(p->name);
+  uint32_t h = 2166136261u;
+  for (int k = 0; k < p->n_keys; k++) {
+    if (k) h = (h ^ 0x1fu) * 16777619u;
+    for (const char *c = p->keys[k]; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;
+  }
+  return h;
+}
+
+double caviar_sample_param(const caviar_param *p, uint64_t seed, uint32_t id) {
+  caviar_rng_block r = caviar_rng(seed, id, CAVIAR_RNG_SAMPLE, param_key(p));
+  double u1 = caviar_u01_open(r.v[0], r.v[1]);
+  double u2 = caviar_u01_open(r.v[2], r.v[3]);
+  return caviar_param_draw(p, u1, u2);
+}
+
 void caviar_sample_random(const caviar_space *space, const caviar_hparams *base, uint64_t seed, uint32_t id,
                           caviar_hparams *out) {
   *out = *base;
-  for (int i = 0; i < space->n; i++) {
-    const caviar_param *p = &space->params[i];
-    caviar_rng_block r = caviar_rng(seed, id, CAVIAR_RNG_SAMPLE, caviar_name_hash(p->name));
-    double u1 = caviar_u01_open(r.v[0], r.v[1]);
-    double u2 = caviar_u01_open(r.v[2], r.v[3]);
-    caviar_hp_set(out, p->hp, caviar_param_draw(p, u1, u2));
-  }
+  for (int i = 0; i < space->n; i++) caviar_hp_set(out, space->params[i].hp, caviar_sample_param(&space->params[i], seed, id));
   caviar_space_apply_conditions(space, base, out);
 }
 
@@ -71,13 +84,8 @@ caviar_status caviar_sampler_init(caviar_sampler *s, const caviar_spec *spec, ui
   }
   if (st == CAVIAR_OK && caviar_space_has_conditions(&spec->space)) st = index_active_grid(s, err);
   if (st != CAVIAR_OK) return st;
-  if (count < 0 && s->count > s->grid.size) s->count = s->grid.size;
-  if (s->count > s->grid.size) {
-    long size = s->grid.size;
-    caviar_grid_free(&s->grid);
-    return caviar_fail(err, CAVIAR_EINPUT, "the grid has %ld points, fewer than the %lld trials asked for", size,
-                       s->count);
-  }
+  /* trials, run_cap and -n cap a grid alike (W&B's run_cap does): never more than its points. */
+  if (s->count > s->grid.size) s->count = s->grid.size;
   return CAVIAR_OK;
 }
 
@@ -92,6 +100,19 @@ void caviar_sampler_draw(const caviar_sampler *s, uint32_t id, caviar_trial *out
     caviar_sample_qmc(s->qmc, s->space, &s->spec->fixed, id, &out->hp);
   } else {
     caviar_sample_random(s->space, &s->spec->fixed, s->seed, id, &out->hp);
+  }
+}
+
+void caviar_sampler_values(const caviar_sampler *s, uint32_t id, double *values) {
+  const caviar_space *space = s->space;
+  if (s->spec->method == CAVIAR_METHOD_GRID) {
+    caviar_grid_values(&s->grid, s->grid_index ? s->grid_index[id] : (long)id, values);
+  } else if (s->qmc) {
+    double u[CAVIAR_QMC_MAX_DIMS];
+    caviar_qmc_point(s->qmc, id, u);
+    for (int i = 0; i < space->n; i++) values[i] = caviar_param_quantile(&space->params[i], u[i]);
+  } else {
+    for (int i = 0; i < space->n; i++) values[i] = caviar_sample_param(&space->params[i], s->seed, id);
   }
 }
 

@@ -8,25 +8,49 @@
 #include "spec/spec_internal.h"
 #include "caviar/number_format.h"
 
-caviar_status caviar_parse_metric(const caviar_json_ctx *ctx, const cJSON *item, caviar_metric *out) {
-  static const char *const keys[] = {"name", "goal", NULL};
+caviar_status caviar_parse_metric(const caviar_json_ctx *ctx, const cJSON *item, bool outside, caviar_metric *out,
+                                  char **text) {
+  static const char *const keys[] = {"name", "goal", "target", "impute", "impute_while_running", NULL};
   static const char *const names[] = {"val_acc", "val_loss", "val_rmse", "val_mse", NULL};
   static const char *const goals[] = {"maximize", "minimize", NULL};
+  static const char *const imputes[] = {"latest", "best", "worst", NULL};
+  static const char *const imputes_running[] = {"latest", "best", "worst", "false", NULL};
   out->name = CAVIAR_METRIC_VAL_ACC;
   out->maximize = true;
+  out->has_target = false;
+  out->target = 0;
   if (!item) return CAVIAR_OK;
   if (caviar_json_object(ctx, item, "metric") || caviar_json_known_keys(ctx, item, "metric", keys))
     return CAVIAR_EINPUT;
   const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "name");
-  if (!name) return caviar_json_fail(ctx, "metric.name", "missing (expected val_acc, val_loss, val_rmse or val_mse)");
-  int index;
-  if (caviar_json_enum(ctx, name, "metric.name", names, &index)) return CAVIAR_EINPUT;
+  if (!name)
+    return caviar_json_fail(ctx, "metric.name", outside ? "missing (the name of the metric the program logs)"
+                                                        : "missing (expected val_acc, val_loss, val_rmse or val_mse)");
+  const char *s;
+  if (caviar_json_string(ctx, name, "metric.name", &s)) return CAVIAR_EINPUT;
+  if (!(*text = caviar_strdup(s, ctx->err))) return CAVIAR_ERUNTIME;
+  int index = 0;
+  if (!outside && caviar_json_enum(ctx, name, "metric.name", names, &index)) return CAVIAR_EINPUT;
   out->name = (caviar_metric_name)index;
-  bool natural = out->name == CAVIAR_METRIC_VAL_ACC;
+  /* caviar's metrics have a natural direction; W&B's default goal, for any other, is minimize. */
+  bool natural = !outside && out->name == CAVIAR_METRIC_VAL_ACC;
   out->maximize = natural;
+  const cJSON *impute = cJSON_GetObjectItemCaseSensitive(item, "impute");
+  if (impute && caviar_json_enum(ctx, impute, "metric.impute", imputes, &index)) return CAVIAR_EINPUT;
+  const cJSON *running = cJSON_GetObjectItemCaseSensitive(item, "impute_while_running");
+  if (running && caviar_json_enum(ctx, running, "metric.impute_while_running", imputes_running, &index)) return CAVIAR_EINPUT;
+  const cJSON *target = cJSON_GetObjectItemCaseSensitive(item, "target");
+  if (target) {
+    if (caviar_json_number(ctx, target, "metric.target", &out->target)) return CAVIAR_EINPUT;
+    out->has_target = true;
+  }
   const cJSON *goal = cJSON_GetObjectItemCaseSensitive(item, "goal");
   if (!goal) return CAVIAR_OK;
   if (caviar_json_enum(ctx, goal, "metric.goal", goals, &index)) return CAVIAR_EINPUT;
+  if (outside) {
+    out->maximize = index == 0;
+    return CAVIAR_OK;
+  }
   if ((index == 0) != natural)
     return caviar_json_fail(ctx, "metric.goal", "%s must be %s, got %s", names[out->name],
                             natural ? "maximize" : "minimize", goals[index]);
@@ -109,7 +133,7 @@ caviar_status caviar_parse_early_terminate(const caviar_json_ctx *ctx, const cJS
   out->eta = 3;
   if (!item) {
     /* Every trial trains the whole budget. */
-    out->max_epochs = out->min_epochs = epochs ? epochs : CAVIAR_DEFAULT_EPOCHS;
+    out->max_epochs = out->min_epochs = epochs > 0 ? epochs : CAVIAR_DEFAULT_EPOCHS;
     return CAVIAR_OK;
   }
   if (caviar_json_object(ctx, item, "early_terminate")) return CAVIAR_EINPUT;
@@ -132,6 +156,12 @@ caviar_status caviar_parse_early_terminate(const caviar_json_ctx *ctx, const cJS
     out->type = CAVIAR_STOP_PBT;
     if (parse_pbt(ctx, item, out)) return CAVIAR_EINPUT;
     out->min_epochs = 1;
+  }
+  if (epochs < 0) {
+    /* Outside code: W&B's hyperband only stops runs (at min_iter, min_iter eta, ...); recorded as
+     * written, with no budget of caviar's to fit. */
+    if (out->max_epochs < out->min_epochs) out->max_epochs = out->min_epochs;
+    return CAVIAR_OK;
   }
   const char *max_key = out->type == CAVIAR_STOP_HYPERBAND ? "early_terminate.max_iter" : "early_terminate.max_epochs";
   if (out->max_epochs && epochs && out->max_epochs != epochs)

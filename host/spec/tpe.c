@@ -117,6 +117,15 @@ static void axis_of(const caviar_param *p, axis *a) {
         a->hi = vhi + 0.5 * p->q;
       }
       break;
+    case CAVIAR_FAMILY_BETA: /* its support, [0, 1], as a box */
+      a->lo = 0;
+      a->hi = 1;
+      if (info->quantized) {
+        a->step = p->q;
+        a->lo = -0.5 * p->q;
+        a->hi = caviar_quantize(1, p->q) + 0.5 * p->q;
+      }
+      break;
     case CAVIAR_FAMILY_NORMAL:
       a->lo = p->mu - CAVIAR_NORMAL_REACH * p->sigma;
       a->hi = p->mu + CAVIAR_NORMAL_REACH * p->sigma;
@@ -339,10 +348,26 @@ static void collect(const axis *a, const caviar_hparams *const *hp, int n, kerne
   for (int i = 0; i < k->n; i++) k->w[i] = age_weight(i, k->n);
 }
 
+/* W&B's bayes on the observations at one budget. */
+static bool gp_propose(const caviar_tpe *t, int budget, const caviar_space *space, const caviar_hparams *base, uint32_t id,
+                       const caviar_hparams *pending, int n_pending, caviar_hparams *out) {
+  const caviar_hparams **hp = malloc((size_t)t->n * sizeof *hp);
+  double *loss = malloc((size_t)t->n * sizeof *loss);
+  int n = 0;
+  for (int i = 0; hp && loss && i < t->n; i++)
+    if (t->obs[i].budget == budget) hp[n] = &t->obs[i].hp, loss[n++] = t->obs[i].loss;
+  bool ok = hp && loss &&
+            caviar_gp_propose(space, base, t->seed, id, hp, loss, n, pending, n_pending, t->opt.candidates, out);
+  free(hp);
+  free(loss);
+  return ok;
+}
+
 bool caviar_tpe_propose(caviar_tpe *t, const caviar_space *space, const caviar_hparams *base, uint32_t id,
                         const caviar_hparams *pending, int n_pending, caviar_hparams *out) {
   int budget = caviar_tpe_budget(t);
   if (budget == 0) return false;
+  if (t->opt.gp) return gp_propose(t, budget, space, base, id, pending, n_pending, out);
   int n = 0;
   for (int i = 0; i < t->n; i++) n += t->obs[i].budget == budget;
   ranked *order = malloc((size_t)n * sizeof *order);

@@ -1,7 +1,10 @@
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "caviar/trial_json.h"
+#include "spec/json_read.h"
 
 /* Appends text; a full buffer truncates silently and the return value says how long it should be. */
 static size_t append(char *buf, size_t size, size_t used, const char *text, size_t len) {
@@ -19,7 +22,7 @@ int caviar_hparams_json(const caviar_hparams *hp, char *buf, size_t size) {
   bool first = true;
   for (int i = 0; i < caviar_hp_count; i++) {
     const caviar_hp_info *info = &caviar_hp_table[i];
-    if (!caviar_hp_active(hp, info)) continue; /* switched off by a condition: not part of the config */
+    if (!caviar_hp_shown(hp, info)) continue; /* switched off by a condition, or a quiet one at its default */
     double value = caviar_hp_get(hp, info);
     used = append(buf, size, used, first ? "{\"" : ", \"", first ? 2 : 3);
     first = false;
@@ -42,7 +45,7 @@ cJSON *caviar_hparams_cjson(const caviar_hparams *hp) {
   cJSON *obj = cJSON_CreateObject();
   for (int i = 0; obj && i < caviar_hp_count; i++) {
     const caviar_hp_info *info = &caviar_hp_table[i];
-    if (!caviar_hp_active(hp, info)) continue;
+    if (!caviar_hp_shown(hp, info)) continue;
     double value = caviar_hp_get(hp, info);
     cJSON *item = info->type == CAVIAR_HP_CHOICE ? cJSON_CreateString(info->choices[(int)value]) : cJSON_CreateNumber(value);
     if (!item || !cJSON_AddItemToObject(obj, info->name, item)) {
@@ -58,5 +61,135 @@ int caviar_trial_json(const caviar_trial *trial, char *buf, size_t size) {
   int head = snprintf(buf, size, "{\"trial\": %u, \"params\": ", (unsigned)trial->id);
   if (head < 0 || (size_t)head >= size) return head;
   size_t used = (size_t)head + (size_t)caviar_hparams_json(&trial->hp, buf + head, size - (size_t)head);
+  return (int)append(buf, size, used, "}", 1);
+}
+
+/* A float as W&B (Python) writes one: shortest round trip, with a fraction if it has none. */
+static int float_text(char *buf, size_t size, double x) {
+  int n = caviar_format_number(buf, size, x);
+  if (n > 0 && (size_t)n + 2 < size && !strpbrk(buf, ".eEn")) {
+    memcpy(buf + n, ".0", 3);
+    n += 2;
+  }
+  return n;
+}
+
+static int integer_text(char *buf, size_t size, double x) {
+  return fabs(x) < 9.2e18 ? snprintf(buf, size, "%lld", (long long)x) : float_text(buf, size, x);
+}
+
+typedef struct text_buf {
+  char *s;
+  size_t len, cap;
+  bool failed;
+} text_buf;
+
+static void put(text_buf *t, const char *text, size_t n) {
+  if (t->failed) return;
+  if (t->len + n + 1 > t->cap) {
+    size_t cap = (t->len + n + 1) * 2;
+    char *grown = realloc(t->s, cap);
+    if (!grown) {
+      t->failed = true;
+      return;
+    }
+    t->s = grown;
+    t->cap = cap;
+  }
+  memcpy(t->s + t->len, text, n);
+  t->len += n;
+  t->s[t->len] = '\0';
+}
+
+static void put_string(text_buf *t, const char *s) {
+  cJSON *tmp = cJSON_CreateString(s);
+  char *quoted = tmp ? cJSON_PrintUnformatted(tmp) : NULL;
+  if (quoted) put(t, quoted, strlen(quoted));
+  else t->failed = true;
+  free(quoted);
+  cJSON_Delete(tmp);
+}
+
+static void put_value(text_buf *t, const cJSON *item) {
+  char number[48];
+  if (cJSON_IsNumber(item)) {
+    int n = caviar_json_written_as_integer(item) ? integer_text(number, sizeof number, item->valuedouble)
+                                                 : float_text(number, sizeof number, item->valuedouble);
+    put(t, number, (size_t)n);
+  } else if (cJSON_IsString(item)) {
+    put_string(t, item->valuestring);
+  } else if (cJSON_IsBool(item)) {
+    put(t, cJSON_IsTrue(item) ? "true" : "false", cJSON_IsTrue(item) ? 4 : 5);
+  } else if (cJSON_IsArray(item) || cJSON_IsObject(item)) {
+    bool object = cJSON_IsObject(item);
+    put(t, object ? "{" : "[", 1);
+    for (const cJSON *c = item->child; c; c = c->next) {
+      if (c != item->child) put(t, ", ", 2);
+      if (object) {
+        put_string(t, c->string);
+        put(t, ": ", 2);
+      }
+      put_value(t, c);
+    }
+    put(t, object ? "}" : "]", 1);
+  } else {
+    put(t, "null", 4);
+  }
+}
+
+char *caviar_value_json_text(const cJSON *item, caviar_error *err) {
+  text_buf t = {0};
+  put_value(&t, item);
+  if (t.failed || !t.s) {
+    free(t.s);
+    caviar_fail(err, CAVIAR_ERUNTIME, "out of memory writing a value");
+    return NULL;
+  }
+  return t.s;
+}
+
+static size_t append_key(char *buf, size_t size, size_t used, const char *key) {
+  cJSON *tmp = cJSON_CreateString(key);
+  char *quoted = tmp ? cJSON_PrintUnformatted(tmp) : NULL;
+  used = append(buf, size, used, quoted ? quoted : "\"?\"", quoted ? strlen(quoted) : 3);
+  free(quoted);
+  cJSON_Delete(tmp);
+  return append(buf, size, used, ": ", 2);
+}
+
+int caviar_values_json(const caviar_space *space, const double *values, char *buf, size_t size) {
+  size_t used = append(buf, size, 0, "{", 1);
+  const char *open[33]; /* the nested keys currently open */
+  bool first[34] = {true};
+  int depth = 0;
+  char number[48];
+  for (int i = 0; i < space->n; i++) {
+    const caviar_param *p = &space->params[i];
+    int n_keys = p->keys ? p->n_keys : 1;
+    const char *const *keys = p->keys ? (const char *const *)p->keys : (const char *const *)&p->name;
+    int common = 0;
+    while (common < depth && common < n_keys - 1 && !strcmp(open[common], keys[common])) common++;
+    for (; depth > common; depth--) used = append(buf, size, used, "}", 1);
+    for (; depth < n_keys - 1 && depth < 32; depth++) {
+      used = append(buf, size, used, first[depth] ? "" : ", ", first[depth] ? 0 : 2);
+      first[depth] = false;
+      used = append_key(buf, size, used, keys[depth]);
+      used = append(buf, size, used, "{", 1);
+      open[depth] = keys[depth];
+      first[depth + 1] = true;
+    }
+    used = append(buf, size, used, first[depth] ? "" : ", ", first[depth] ? 0 : 2);
+    first[depth] = false;
+    used = append_key(buf, size, used, keys[n_keys - 1]);
+    double v = values[i];
+    if (p->value_text) {
+      const char *text = p->value_text[(int)v];
+      used = append(buf, size, used, text, strlen(text));
+    } else {
+      int n = p->integer ? integer_text(number, sizeof number, v) : float_text(number, sizeof number, v);
+      used = append(buf, size, used, number, (size_t)n);
+    }
+  }
+  for (; depth > 0; depth--) used = append(buf, size, used, "}", 1);
   return (int)append(buf, size, used, "}", 1);
 }

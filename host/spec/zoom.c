@@ -125,6 +125,7 @@ caviar_status caviar_zoom(caviar_space *box, const caviar_space *original, const
         for (int k = 0; k < n; k++) values[k] = coordinate(p, values[k]);
         zoom_range(p, orig, values, n, zoom);
         break;
+      case CAVIAR_FAMILY_BETA: break; /* its shape is the spec's: the zoom leaves it */
       case CAVIAR_FAMILY_NORMAL: {
         double mean = 0;
         for (int k = 0; k < n; k++) mean += caviar_scale_from_value(info->scale, values[k]) / n;
@@ -154,6 +155,10 @@ cJSON *caviar_space_box_json(const caviar_space *box) {
     } else if (info->family == CAVIAR_FAMILY_NORMAL) {
       cJSON_AddNumberToObject(entry, "mu", p->mu);
       cJSON_AddNumberToObject(entry, "sigma", p->sigma);
+    } else if (info->family == CAVIAR_FAMILY_BETA) {
+      cJSON_AddNumberToObject(entry, "a", p->a);
+      cJSON_AddNumberToObject(entry, "b", p->b);
+      if (info->quantized) cJSON_AddNumberToObject(entry, "q", p->q);
     } else {
       /* The values' range: min and max as written where they are values (exp(log(1e-5)) is not
        * 1e-5), the support where they are exponents or quantized. */

@@ -77,7 +77,7 @@ static caviar_status read_run(const caviar_st_file *f, caviar_panda *p, caviar_e
   caviar_status st = CAVIAR_OK;
   if (!epochs || !steps || !seed || !batch || !cJSON_IsObject(data) || !cJSON_IsArray(history) || !cJSON_IsArray(curve))
     st = bad_checkpoint(f->path, "its run description is incomplete", err);
-  caviar_json_ctx ctx = {f->path, err};
+  caviar_json_ctx ctx = {f->path, err, NULL, NULL};
   long long epochs_done = 0, step_count = 0, seed_value = 0, batch_size = 0;
   const caviar_hp_info *batch_info = caviar_hp_find("batch_size");
   if (st == CAVIAR_OK)
@@ -184,9 +184,11 @@ caviar_status caviar_panda_from_config(caviar_panda *p, const char *path, long l
   size_t len;
   caviar_status st = caviar_read_all(path, (size_t)64 << 20, "a training config", &text, &len, err);
   if (st != CAVIAR_OK) return st;
-  caviar_json_ctx ctx = {path, err};
+  caviar_json_ctx ctx = {path, err, NULL, NULL};
   cJSON *root = NULL;
-  st = caviar_json_parse((const char *)text, len, &ctx, &root);
+  /* A YAML file is a sweep spec; JSON may be a spec or one trial's configuration. */
+  bool yaml = caviar_spec_is_yaml(path, (const char *)text, len);
+  if (!yaml) st = caviar_json_parse((const char *)text, len, &ctx, &root);
   char base_dir[4096];
   snprintf(base_dir, sizeof base_dir, "%s", path);
   char *slash = strrchr(base_dir, '/');
@@ -202,10 +204,17 @@ caviar_status caviar_panda_from_config(caviar_panda *p, const char *path, long l
     /* A sweep spec: train one of its trials. */
     caviar_spec spec;
     st = caviar_spec_load(path, &spec, err);
+    if (st == CAVIAR_OK && (st = caviar_spec_require_own(&spec, "train", err)) != CAVIAR_OK) caviar_spec_free(&spec);
     caviar_sampler sampler;
     if (st == CAVIAR_OK) {
       long long count = (long long)trial + 1;
       st = caviar_sampler_init(&sampler, &spec, spec.seed, count, err);
+      if (st == CAVIAR_OK && sampler.count < count) {
+        /* A grid holds fewer points than the trial asked for. */
+        st = caviar_fail(err, CAVIAR_EINPUT, "%s: --trial %u: the spec's sampler draws %lld trials (0 to %lld)", path,
+                         (unsigned)trial, sampler.count, sampler.count - 1);
+        caviar_sampler_free(&sampler);
+      }
       if (st == CAVIAR_OK) {
         caviar_trial t;
         caviar_sampler_draw(&sampler, trial, &t);

@@ -6,7 +6,7 @@
 static caviar_member_hp member_hp_from(const caviar_hparams *hp) {
   caviar_member_hp m = {(float)hp->learning_rate, (float)hp->beta1,   (float)hp->beta2,  (float)hp->epsilon,
                         (float)hp->l2,            (float)hp->dropout, (float)hp->lr_decay, hp->optimizer,
-                        hp->activation,           (float)hp->bn_momentum};
+                        hp->activation,           (float)hp->bn_momentum, (float)hp->momentum};
   return m;
 }
 

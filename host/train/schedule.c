@@ -1,6 +1,7 @@
 #include "caviar/schedule.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,10 +26,12 @@ void caviar_brackets_make(const caviar_early_terminate *et, long long trials, ca
   if (s_max == 0)
     while ((double)et->min_epochs * pow(et->eta, s_max + 1) <= (double)et->max_epochs + 1e-9) s_max++;
   if (s_max >= CAVIAR_MAX_BRACKETS) s_max = CAVIAR_MAX_BRACKETS - 1;
+  long long own = 0;
   for (int s = s_max; s >= 0; s--) {
     caviar_bracket *b = &out->brackets[out->n_brackets++];
     b->s = s;
     b->trials = (int)ceil((double)(s_max + 1) / (s + 1) * pow(et->eta, s) - 1e-9);
+    own += b->trials;
     for (int i = 0; i < s && b->rungs.n < CAVIAR_MAX_RUNGS; i++) {
       int e = (int)lround(et->max_epochs * pow(et->eta, i - s));
       if (e < 1) e = 1;
@@ -36,6 +39,48 @@ void caviar_brackets_make(const caviar_early_terminate *et, long long trials, ca
         b->rungs.epochs[b->rungs.n++] = e;
     }
   }
+  if (trials <= 0 || trials == own) return;
+  /* Another count (a grid's points, run_cap, -n): the brackets keep Li et al.'s proportions,
+   * largest remainders first (ties: the bracket with more rungs), so the counts sum to trials. */
+  long long given = 0;
+  double rest[CAVIAR_MAX_BRACKETS];
+  for (int b = 0; b < out->n_brackets; b++) {
+    double exact = (double)trials * out->brackets[b].trials / (double)own;
+    out->brackets[b].trials = (int)floor(exact);
+    rest[b] = exact - floor(exact);
+    given += out->brackets[b].trials;
+  }
+  for (; given < trials; given++) {
+    int best = 0;
+    for (int b = 1; b < out->n_brackets; b++)
+      if (rest[b] > rest[best]) best = b;
+    out->brackets[best].trials++;
+    rest[best] = -1;
+  }
+}
+
+long long caviar_round_request(const caviar_spec *spec, long long trials) {
+  if (trials >= 0 || spec->early_terminate.type != CAVIAR_STOP_HYPERBAND || spec->trials_given ||
+      spec->method == CAVIAR_METHOD_GRID || spec->outside) /* outside code: W&B's hyperband stops runs only */
+    return trials;
+  caviar_brackets own;
+  caviar_brackets_make(&spec->early_terminate, 0, &own);
+  return caviar_brackets_trials(&own);
+}
+
+int caviar_brackets_describe(const caviar_brackets *hb, char *buf, size_t size) {
+  size_t used = 0;
+  for (int b = 0; b < hb->n_brackets && used < size; b++) {
+    const caviar_bracket *k = &hb->brackets[b];
+    used += (size_t)snprintf(buf + used, size - used, "%sbracket %d: %d trial%s", b ? "; " : "", k->s, k->trials,
+                             k->trials == 1 ? "" : "s");
+    for (int r = 0; r < k->rungs.n && used < size; r++)
+      used += (size_t)snprintf(buf + used, size - used, "%s%d", r ? ", " : ", rungs at epochs ", k->rungs.epochs[r]);
+    if (used < size) used += (size_t)snprintf(buf + used, size - used, "%s", k->rungs.n ? "" : ", no rung");
+  }
+  if (used < size)
+    used += (size_t)snprintf(buf + used, size - used, "; every trial ends by epoch %d", hb->max_epochs);
+  return (int)used;
 }
 
 long long caviar_brackets_trials(const caviar_brackets *hb) {

@@ -59,6 +59,7 @@ static void free_round(run_state *s) {
   *s = (run_state){.sweep = s->sweep, .result = s->result, .round = s->round, .rounds = s->rounds, .start = s->start,
                    .planned_model_epochs = s->planned_model_epochs, .train_start = s->train_start,
                    .last_report = s->last_report, .best = s->best, .out_of_time = s->out_of_time,
+                   .at_target = s->at_target,
                    .calibrate_steps = s->calibrate_steps, .epochs_run = s->epochs_run,
                    .time_budget_s = s->time_budget_s, .tpe = s->tpe, .synced_samples = s->synced_samples,
                    .busy_s = s->busy_s, .members = s->members, .member_epochs = s->member_epochs, .cost = s->cost,
@@ -89,9 +90,11 @@ static caviar_status check_memory(const run_state *s, caviar_error *err) {
   int *capacity = caviar_alloc((size_t)n, sizeof *capacity, "the memory plan", err);
   caviar_status st = dropout && capacity ? CAVIAR_OK : CAVIAR_ERUNTIME;
   for (int i = 0; st == CAVIAR_OK && i < s->count; i++)
-    if (s->trials[i].hp.dropout > 0) dropout[s->groups.cohort_of[i]] = true;
-  /* tpe may propose dropout for any shape. */
-  bool any_dropout = proposes(s) && caviar_space_find(&s->sweep->spec->space, "dropout");
+    if (s->trials[i].hp.dropout > 0 || caviar_activation_keeps_input(s->trials[i].hp.activation))
+      dropout[s->groups.cohort_of[i]] = true; /* the plan's "dropout": a separate next-layer input */
+  /* tpe may propose dropout, or an activation that keeps its input, for any shape. */
+  bool any_dropout = proposes(s) && (caviar_space_find(&s->sweep->spec->space, "dropout") ||
+                                     caviar_space_find(&s->sweep->spec->space, "activation"));
   for (int c = 0; st == CAVIAR_OK && any_dropout && c < n; c++) dropout[c] = true;
   for (int c = 0; st == CAVIAR_OK && c < n; c++) capacity[c] = rank_capacity_of(s, c);
   if (st == CAVIAR_OK)
@@ -694,6 +697,14 @@ static bool out_of_time(const run_state *s) {
   return elapsed + per_epoch * (next - s->tick) > budget;
 }
 
+/* W&B's metric.target: whether a trial's metric (in the units shown) has reached it. */
+static bool reached_target(const run_state *s) {
+  const caviar_metric *m = &s->sweep->spec->metric;
+  if (!m->has_target || isnan(s->best)) return false;
+  double best = shown_metric(s, s->best);
+  return m->maximize ? best >= m->target : best <= m->target;
+}
+
 /* A dry run's calibration: each cohort, filled as the sweep would fill it, trains one warm-up
  * step and then chunks of calibrate_steps steps over the first epoch's shuffled rows until
  * CALIBRATION_SECONDS have passed (or the epoch's rows run out); calibration_s gets the seconds
@@ -751,12 +762,16 @@ static caviar_status run_round(run_state *s, const caviar_space *box, caviar_err
     if (st == CAVIAR_OK) report_progress(s, false);
     /* The journal, a snapshot, the results so far; a stop request ends the sweep here. What is
      * timed, rank 0's clock decides for every rank; a signal to any rank stops them all. */
-    unsigned flags = caviar_state_epoch_flags(s) | (out_of_time(s) ? CAVIAR_AGREE_LATE : 0u);
+    /* A trial at the metric's target ends the sweep here as a time budget would (every rank
+     * holds every result, so every rank sees it). */
+    bool at_target = reached_target(s);
+    unsigned flags = caviar_state_epoch_flags(s) | (out_of_time(s) || at_target ? CAVIAR_AGREE_LATE : 0u);
     if (st == CAVIAR_OK) st = caviar_ranks_agree_epoch(s, &flags, err);
     if (st == CAVIAR_OK) st = caviar_state_epoch_end(s, flags, err);
     if (st == CAVIAR_OK && s->result->interrupted) return st;
     if (st == CAVIAR_OK && (flags & CAVIAR_AGREE_LATE)) {
-      s->out_of_time = true;
+      s->at_target = at_target;
+      s->out_of_time = !at_target;
       break;
     }
   }
@@ -901,9 +916,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
   if (sweep->data->task == CAVIAR_TASK_REGRESSION) out->target_std = sweep->data->target.std;
   /* Hyperband's brackets say how many trials a round draws; successive halving's one bracket
    * holds however many the sampler yields (a grid's size, say). */
-  bool hyperband = spec->early_terminate.type == CAVIAR_STOP_HYPERBAND;
-  if (hyperband) caviar_brackets_make(&spec->early_terminate, 0, &out->brackets);
-  long long count = hyperband ? caviar_brackets_trials(&out->brackets) : sweep->trials;
+  long long count = caviar_round_request(spec, sweep->trials);
   caviar_sampler sampler;
   caviar_status st = caviar_sampler_init(&sampler, spec, sweep->seed, count, err);
   if (st != CAVIAR_OK) return st;
@@ -913,7 +926,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
     return st;
   }
   int per_round = (int)sampler.count;
-  if (!hyperband) caviar_brackets_make(&spec->early_terminate, per_round, &out->brackets);
+  caviar_brackets_make(&spec->early_terminate, per_round, &out->brackets);
   for (int b = 0; b < out->brackets.n_brackets; b++)
     s.planned_model_epochs += s.rounds * out->brackets.brackets[b].trials *
                               caviar_bracket_expected_epochs(&out->brackets.brackets[b], out->brackets.eta, spec->epochs);
@@ -968,13 +981,14 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
       break;
     }
     free_round(&s);
-    if (s.out_of_time || out->interrupted) break;
+    if (s.out_of_time || s.at_target || out->interrupted) break;
     if (st == CAVIAR_OK && s.round + 1 < s.rounds) {
       int n = best_so_far(sweep, out, spec->coarse_to_fine.top_k, best);
       st = caviar_zoom(&box, &spec->space, best, n, spec->coarse_to_fine.zoom, err);
     }
   }
   out->out_of_time = s.out_of_time;
+  out->reached_target = s.at_target;
   if (st == CAVIAR_OK && calibrate_steps == 0) st = caviar_ranks_finish(&s, err);
   caviar_sampler_free(&sampler);
   caviar_tpe_free(s.tpe);

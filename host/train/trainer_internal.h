@@ -33,6 +33,7 @@ typedef struct run_state {
   float best;                  /* the best metric value reached so far (NaN: none yet) */
   double time_budget_s;        /* > 0: caviar_sweep_run_within's budget */
   bool out_of_time;            /* the time budget ends the sweep at this epoch boundary */
+  bool at_target;              /* a trial reached metric.target: the sweep ends at this epoch boundary */
   int calibrate_steps;         /* > 0: a dry run; each cohort trains this many steps once */
   caviar_tpe *tpe;             /* method tpe: every result so far, across rounds */
   double prior_wall;           /* resumed: the wall seconds the sweep had run before */

@@ -23,7 +23,8 @@ typedef struct caviar_cuda_buffers {
   size_t labels;   /* int32: the minibatch's labels */
   size_t act;      /* floats: every layer's output but the last and dropout's, members x batch x its size
                     * (an activation works in place: none of its own) */
-  size_t out;      /* floats: dropout's outputs (0 when no member uses dropout) */
+  size_t out;      /* floats: dropout's outputs, and activations' own where no dropout follows (0
+                    * unless a member drops or keeps its activation's input: gelu, silu) */
   size_t delta;    /* floats, each of two gradient buffers: members x batch x the widest layer output */
   size_t logits;   /* floats: members x batch x classes */
   size_t patches;  /* floats: convolutions' unfolded inputs, a chunk of members at a time */

@@ -30,6 +30,8 @@ typedef struct caviar_grid {
 caviar_status caviar_grid_build(const caviar_space *space, caviar_grid *grid, caviar_error *err);
 /* Writes grid point k (0 <= k < size) of the space into hp, leaving other fields untouched. */
 void caviar_grid_point(const caviar_grid *grid, const caviar_space *space, long k, caviar_hparams *hp);
+/* Grid point k as each parameter's value, in space order. */
+void caviar_grid_values(const caviar_grid *grid, long k, double *values);
 void caviar_grid_free(caviar_grid *grid);
 
 CAVIAR_C_END

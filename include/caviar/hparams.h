@@ -13,13 +13,23 @@
 CAVIAR_C_BEGIN
 
 typedef enum caviar_optimizer {
-  CAVIAR_OPT_SGD,
-  CAVIAR_OPT_MOMENTUM, /* heavy-ball momentum with coefficient beta1 */
+  CAVIAR_OPT_SGD,      /* PyTorch's SGD: with `momentum` > 0, v = momentum v + g, w -= lr v */
+  CAVIAR_OPT_MOMENTUM, /* the course's momentum: v = beta1 v + (1 - beta1) g */
   CAVIAR_OPT_RMSPROP,  /* squared-gradient average with coefficient beta2 */
-  CAVIAR_OPT_ADAM      /* beta1, beta2, with bias correction */
+  CAVIAR_OPT_ADAM,     /* beta1, beta2, with bias correction */
+  CAVIAR_OPT_NESTEROV, /* PyTorch's SGD with nesterov=True, coefficient `momentum` ("nag") */
+  CAVIAR_OPT_ADAMW,    /* Adam with decoupled weight decay: l2 (weight_decay) shrinks weights directly */
+  CAVIAR_OPT_NADAM     /* Adam with Nesterov momentum (Dozat; optax.nadam's form) */
 } caviar_optimizer;
 
-typedef enum caviar_activation { CAVIAR_ACT_RELU, CAVIAR_ACT_TANH } caviar_activation;
+typedef enum caviar_activation {
+  CAVIAR_ACT_RELU,
+  CAVIAR_ACT_TANH,
+  CAVIAR_ACT_SIGMOID,
+  CAVIAR_ACT_GELU,      /* x Phi(x), the exact (erf) form, PyTorch's default */
+  CAVIAR_ACT_SILU,      /* x sigmoid(x) ("swish") */
+  CAVIAR_ACT_LEAKY_RELU /* x, or 0.01 x below 0 (PyTorch's default slope) */
+} caviar_activation;
 
 /* The kind of model (model.type): a multilayer perceptron, or convolution blocks and a dense head. */
 typedef enum caviar_model_type { CAVIAR_MODEL_MLP, CAVIAR_MODEL_CNN } caviar_model_type;
@@ -37,6 +47,7 @@ typedef struct caviar_hparams {
   double l2;       /* weight decay coefficient added to the gradient: lambda * w */
   double dropout;  /* probability of dropping a hidden unit (inverted dropout) */
   double lr_decay; /* lr_epoch = learning_rate / (1 + lr_decay * epoch) */
+  double momentum; /* sgd and nesterov: PyTorch's momentum coefficient */
   int hidden;      /* units in every hidden layer */
   int layers;      /* hidden layers, 1..CAVIAR_MAX_LAYERS */
   int batch_size;
@@ -76,6 +87,7 @@ typedef struct caviar_hp_info {
   const char *const *choices;
   int n_choices;
   double default_value;
+  bool quiet_default; /* left out of printed configs while at its default (configs that never use it read as before) */
   size_t offset; /* of the field in caviar_hparams */
   const char *doc;
   bool odd;      /* integers: odd values only (kernel sizes) */
@@ -84,6 +96,7 @@ typedef struct caviar_hp_info {
 extern const caviar_hp_info caviar_hp_table[];
 extern const int caviar_hp_count;
 
+/* By name or by an alias people use for it (lr, weight_decay): docs/SPEC.md lists them. */
 const caviar_hp_info *caviar_hp_find(const char *name);
 /* Every hyperparameter's name, comma-separated, for error messages. */
 const char *caviar_hp_names(void);
@@ -98,8 +111,10 @@ void caviar_hp_set_active(caviar_hparams *hp, const caviar_hp_info *info, bool a
 bool caviar_hp_in_range(const caviar_hp_info *info, double value);
 /* The valid range as text, e.g. "[0, 1)" or "(0, inf)". */
 void caviar_hp_range_text(const caviar_hp_info *info, char *buf, size_t size);
-/* Index of a choice name, or -1. */
+/* Index of a choice name (any case, or an alias: swish for silu, nag for nesterov), or -1. */
 int caviar_hp_choice_index(const caviar_hp_info *info, const char *name);
+/* Whether a printed config shows the hyperparameter: active, and not a quiet one at its default. */
+bool caviar_hp_shown(const caviar_hparams *hp, const caviar_hp_info *info);
 
 const char *caviar_optimizer_name(int optimizer);
 const char *caviar_activation_name(int activation);

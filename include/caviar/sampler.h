@@ -29,14 +29,20 @@ typedef struct caviar_sampler {
 /* count < 0 takes the spec's own (trials, or the grid's size capped by trials). */
 caviar_status caviar_sampler_init(caviar_sampler *s, const caviar_spec *spec, uint64_t seed, long long count,
                                   caviar_error *err);
-/* Trial id of the sampler's sequence (0 <= id < count for grid). */
+/* Trial id of the sampler's sequence (0 <= id < count for grid): caviar's models' config. */
 void caviar_sampler_draw(const caviar_sampler *s, uint32_t id, caviar_trial *out);
+/* The same trial as each parameter's value, in space order (list family: the index of its value):
+ * what outside code's configs are made of (caviar_values_json). values holds space->n. */
+void caviar_sampler_values(const caviar_sampler *s, uint32_t id, double *values);
 void caviar_sampler_free(caviar_sampler *s);
 
 /* One random draw of every parameter of space for trial id, over the fixed values in base;
  * parameters a condition switches off keep base's value and are marked inactive. */
 void caviar_sample_random(const caviar_space *space, const caviar_hparams *base, uint64_t seed, uint32_t id,
                           caviar_hparams *out);
+/* Parameter p's random draw for trial id: keyed by its name (nested: its keys), so adding a
+ * parameter changes no other's draws. */
+double caviar_sample_param(const caviar_param *p, uint64_t seed, uint32_t id);
 /* Point id of a scrambled quasi-random sequence over space (one dimension per parameter, in spec
  * order), each coordinate mapped through its parameter's quantile function. */
 void caviar_sample_qmc(struct caviar_qmc *qmc, const caviar_space *space, const caviar_hparams *base, uint32_t id,

@@ -6,6 +6,7 @@
  * rungs. */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "caviar/spec.h"
@@ -35,8 +36,16 @@ typedef struct caviar_brackets {
 /* Successive halving: `trials` in one bracket with rungs at min_epochs * eta^k below max_epochs.
  * Hyperband (s_max = W&B's s, or floor(log_eta(max / min))): bracket s = s_max .. 0 starts
  * n_s = ceil((s_max + 1) / (s + 1) * eta^s) trials at max * eta^-s epochs, rungs at
- * max * eta^(i - s) for i < s; `trials` is not used. */
+ * max * eta^(i - s) for i < s; with trials > 0 (a grid's points, run_cap, -n) the n_s are scaled
+ * to sum to trials, in the same proportions (W&B's hyperband stops runs but never decides how many
+ * there are: a grid runs every point). */
 void caviar_brackets_make(const caviar_early_terminate *et, long long trials, caviar_brackets *out);
+/* How many trials a round asks the sampler for, given -n's `trials` (< 0: not given): Hyperband
+ * with no count anywhere (no -n, trials, run_cap, nor a grid) runs its brackets' own total; else
+ * trials (< 0: the spec's). `caviar sample` and `caviar sweep` both ask this. */
+long long caviar_round_request(const caviar_spec *spec, long long trials);
+/* "bracket 2: 9 trials, rungs at epochs 1, 3; ...; every trial ends by epoch 10". */
+int caviar_brackets_describe(const caviar_brackets *hb, char *buf, size_t size);
 long long caviar_brackets_trials(const caviar_brackets *hb);
 /* The bracket of the trial with this index within its round (brackets take consecutive ids). */
 int caviar_bracket_of(const caviar_brackets *plan, long long index);

@@ -34,6 +34,9 @@ typedef enum caviar_dist {
   CAVIAR_DIST_LOG_NORMAL,
   CAVIAR_DIST_Q_LOG_NORMAL,
   CAVIAR_DIST_ONE_MINUS_LOG_UNIFORM_VALUES, /* 1 - 10^U(log10(1-max), log10(1-min)) */
+  CAVIAR_DIST_BETA,   /* W&B: Beta(a, b) on [0, 1] */
+  CAVIAR_DIST_Q_BETA, /* W&B: round(Beta(a, b) / q) q */
+  CAVIAR_DIST_CATEGORICAL_W_PROBABILITIES, /* W&B's name for categorical with probabilities */
   CAVIAR_DIST_COUNT
 } caviar_dist;
 
@@ -47,7 +50,8 @@ typedef enum caviar_dist_family {
   CAVIAR_FAMILY_LIST,    /* constant, categorical: an explicit list of values */
   CAVIAR_FAMILY_INTEGER, /* int_uniform */
   CAVIAR_FAMILY_BOX,     /* uniform on its scale between t_lo and t_hi */
-  CAVIAR_FAMILY_NORMAL   /* normal on its scale with mu, sigma: unbounded */
+  CAVIAR_FAMILY_NORMAL,  /* normal on its scale with mu, sigma: unbounded */
+  CAVIAR_FAMILY_BETA     /* Beta(a, b) on [0, 1] */
 } caviar_dist_family;
 
 typedef struct caviar_dist_info {
@@ -74,8 +78,8 @@ typedef struct caviar_condition {
 } caviar_condition;
 
 typedef struct caviar_param {
-  char *name;
-  const caviar_hp_info *hp;
+  char *name;               /* outside code: the nested keys joined by '.' ("optimizer.lr") */
+  const caviar_hp_info *hp; /* NULL: a parameter of outside code */
   caviar_dist dist;
   double min, max;    /* as written in the spec (box and integer families) */
   double t_lo, t_hi;  /* the box on the distribution's scale */
@@ -87,6 +91,12 @@ typedef struct caviar_param {
   int grid_points; /* 0: not given */
   caviar_condition *when; /* "when": all must hold (and the parents be active) */
   int n_when;
+  double a, b; /* beta family */
+  /* Outside code only. */
+  char **keys;       /* the path of its value in a trial's config, outermost first; NULL: just name */
+  int n_keys;
+  char **value_text; /* list family: each value as JSON text (values[] then holds 0 .. n - 1) */
+  bool integer;      /* W&B gives integers: int_uniform, a q_ distribution whose q is written as one */
 } caviar_param;
 
 typedef struct caviar_space {

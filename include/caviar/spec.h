@@ -1,9 +1,16 @@
 #ifndef CAVIAR_SPEC_H
 #define CAVIAR_SPEC_H
-/* The sweep spec: a JSON document modelled on the Weights & Biases sweep config (method, metric,
- * parameters, early_terminate) plus caviar's keys (trials, seed, data, model, coarse_to_fine).
- * docs/SPEC.md is the reference for every key. */
+/* The sweep spec: a JSON or YAML document modelled on the Weights & Biases sweep config (method,
+ * metric, parameters, early_terminate, and the rest of W&B's keys) plus caviar's keys (trials,
+ * seed, data, model, coarse_to_fine). docs/SPEC.md is the reference for every key.
+ *
+ * A spec is for caviar's own models, or for outside code (`outside`): a W&B config that names a
+ * program, a command or a Launch job, or whose parameters or metric caviar's models do not have.
+ * Outside code's parameters may have any names and values and may nest; they are sampled exactly
+ * as W&B samples them (caviar_sampler_values, caviar_values_json), but caviar does not train them
+ * (caviar_spec_require_own says why, in one line). */
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -20,8 +27,21 @@ typedef enum caviar_method {
   CAVIAR_METHOD_RANDOM,
   CAVIAR_METHOD_COARSE_TO_FINE,
   CAVIAR_METHOD_SOBOL, /* scrambled Sobol points (Halton beyond Sobol's dimensions) */
-  CAVIAR_METHOD_TPE    /* tree-structured Parzen estimator (Bergstra et al. 2011) */
+  CAVIAR_METHOD_TPE    /* tree-structured Parzen estimator (Bergstra et al. 2011); and, with
+                        * tpe.gp set, W&B's bayes (its Gaussian process, host/spec/gp.c) */
 } caviar_method;
+
+/* W&B's command macros a command uses (the agent expands them: ${env} ${interpreter} ...). */
+enum {
+  CAVIAR_MACRO_ENV = 1 << 0,
+  CAVIAR_MACRO_INTERPRETER = 1 << 1,
+  CAVIAR_MACRO_PROGRAM = 1 << 2,
+  CAVIAR_MACRO_ARGS = 1 << 3,
+  CAVIAR_MACRO_ARGS_NO_HYPHENS = 1 << 4,
+  CAVIAR_MACRO_ARGS_NO_BOOLEAN_FLAGS = 1 << 5,
+  CAVIAR_MACRO_ARGS_JSON = 1 << 6,
+  CAVIAR_MACRO_ARGS_JSON_FILE = 1 << 7
+};
 
 /* val_rmse and val_mse (regression, in the target's units) rank exactly as val_loss does (the mean
  * squared error of standardised targets): they are monotone functions of it. */
@@ -36,8 +56,10 @@ typedef enum caviar_metric_name {
 typedef enum caviar_keep { CAVIAR_KEEP_LAST, CAVIAR_KEEP_BEST } caviar_keep;
 
 typedef struct caviar_metric {
-  caviar_metric_name name;
+  caviar_metric_name name; /* caviar's own models */
   bool maximize;
+  bool has_target; /* W&B's metric.target: the sweep stops once a trial reaches it */
+  double target;
 } caviar_metric;
 
 typedef enum caviar_stop_type {
@@ -86,6 +108,21 @@ typedef struct caviar_spec {
   caviar_keep keep;   /* model.keep */
   char *tensorboard; /* where to write TensorBoard event files (relative: to the spec's folder), or NULL */
   char *text; /* the spec as given, kept for the run summary */
+  bool yaml;  /* read as YAML */
+  char *method_text; /* the method as written when caviar runs it as another: "bayes" (the tpe
+                      * method with tpe.gp), "custom" (as random) */
+  char *warnings;    /* one line each ("FILE:LINE: PATH: ..."), for the CLI to print; NULL when none */
+
+  /* W&B's keys as written (NULL or 0 when absent). */
+  char *description, *project, *entity;
+  char *program;      /* the training script W&B runs */
+  char **command;     /* the command, each element as written (macros unexpanded) */
+  int n_command;
+  unsigned command_macros; /* CAVIAR_MACRO_ bits of the macros it uses */
+  char *job, *image_uri;   /* W&B Launch: the job or image to run */
+  char *metric_text;  /* the metric's name as written (outside code: any name); NULL: none given */
+  bool outside;       /* a config for outside code (see above) */
+  char *outside_reason; /* why, one line: "program: train.py", or the own-model reading's error */
 } caviar_spec;
 
 #define CAVIAR_MAX_TRIALS 1000000000LL
@@ -97,6 +134,15 @@ typedef struct caviar_spec {
  * (NULL: the current directory). On failure nothing needs freeing. */
 caviar_status caviar_spec_parse(const char *text, size_t len, const char *source, const char *base_dir,
                                 caviar_spec *out, caviar_error *err);
+/* Whether source names a YAML file (.yaml, .yml); JSON (.json) otherwise, or, for any other name,
+ * YAML unless the text starts with '{' as JSON does. */
+bool caviar_spec_is_yaml(const char *source, const char *text, size_t len);
+/* The spec's document as a JSON tree (a YAML spec read as it was parsed); NULL if it cannot be read
+ * (it was parsed once, so only when memory runs out). cJSON_Delete it. */
+cJSON *caviar_spec_tree(const caviar_spec *spec);
+/* CAVIAR_OK for a spec of caviar's own models; for outside code, CAVIAR_EINPUT with one line
+ * saying why `command` cannot train it. */
+caviar_status caviar_spec_require_own(const caviar_spec *spec, const char *command, caviar_error *err);
 /* Reads and parses a spec file; relative data paths are resolved against the file's folder. */
 caviar_status caviar_spec_load(const char *path, caviar_spec *out, caviar_error *err);
 /* The spec built into the binary (specs/default.json): Fashion-MNIST. */
@@ -105,6 +151,11 @@ const char *caviar_spec_default_text(void);
 void caviar_spec_free(caviar_spec *spec);
 
 const char *caviar_method_name(caviar_method method);
+/* The spec's method as written: "bayes" or "custom" where caviar runs them as tpe or random. */
+const char *caviar_spec_method(const caviar_spec *spec);
+/* Replaces the spec's method (grid, random, sobol, tpe or bayes: `caviar sweep --method`), with
+ * the model options that go with tpe or bayes; false for another name. */
+bool caviar_spec_use_method(caviar_spec *spec, const char *name);
 const char *caviar_metric_text(caviar_metric_name name);
 
 /* A data section as JSON text ({"format": "csv", "train": "/abs/path", ...}, paths made absolute),

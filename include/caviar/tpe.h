@@ -26,11 +26,14 @@ CAVIAR_C_BEGIN
 
 typedef struct caviar_tpe_options {
   int startup;         /* observations (at one budget) before the model takes over: 10 */
-  int candidates;      /* draws from l(x) per parameter: 24 */
+  int candidates;      /* draws from l(x) per parameter: 24 (gp: points of the cube tried, 1000) */
   double prior_weight; /* weight of the prior kernel: 1 */
+  bool gp;             /* the model is W&B's bayes (caviar_gp_propose), not the Parzen estimators */
 } caviar_tpe_options;
 
-#define CAVIAR_TPE_DEFAULT_OPTIONS ((caviar_tpe_options){10, 24, 1.0})
+#define CAVIAR_TPE_DEFAULT_OPTIONS ((caviar_tpe_options){10, 24, 1.0, false})
+/* W&B's bayes: a GP from two results on, 1000 random points of the cube for its acquisition. */
+#define CAVIAR_BAYES_OPTIONS ((caviar_tpe_options){2, 1000, 1.0, true})
 
 typedef struct caviar_tpe caviar_tpe;
 
@@ -46,6 +49,18 @@ bool caviar_tpe_propose(caviar_tpe *t, const caviar_space *space, const caviar_h
 int caviar_tpe_budget(const caviar_tpe *t);
 int caviar_tpe_observations(const caviar_tpe *t);
 void caviar_tpe_free(caviar_tpe *t);
+
+/* W&B's bayes (bayes_search.next_sample in its sweeps library): each parameter on [0, 1] through
+ * its CDF; a Gaussian process with a Matern nu = 3/2 kernel of one length scale (fitted by maximum
+ * likelihood in scikit-learn's range, 1e-5 .. 1e5) on the standardised losses of at most 100
+ * observations (a random subset beyond), failed ones imputed as the worst; pending configs enter
+ * as the GP's predictions (W&B's fantasies) and it is fitted again; of `candidates` uniform points
+ * of the cube the one with the largest expected improvement over the best loss wins (a length
+ * scale at its bound, W&B's sign of a bad fit: a random one). Randomness is counter-based, so a
+ * proposal is a pure function of the seed, id, observations and pending configs. */
+bool caviar_gp_propose(const caviar_space *space, const caviar_hparams *base, uint64_t seed, uint32_t id,
+                       const caviar_hparams *const *observed, const double *loss, int n, const caviar_hparams *pending,
+                       int n_pending, int candidates, caviar_hparams *out);
 
 CAVIAR_C_END
 

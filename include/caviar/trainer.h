@@ -137,6 +137,7 @@ struct caviar_sweep_result {
   double wall_seconds;  /* from the first cohort allocation to the last test evaluation */
   double model_samples; /* training examples processed, summed over members */
   bool out_of_time;     /* the time budget stopped it: trials still "running" were stopped */
+  bool reached_target;  /* a trial reached metric.target, which stopped it the same way */
   double target_std;    /* regression: losses are MSEs of targets standardised by this std; 0 else */
   int n_ranks;          /* > 0: a distributed sweep over this many ranks, one info each */
   caviar_rank_info *ranks;

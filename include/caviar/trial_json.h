@@ -25,6 +25,16 @@ cJSON *caviar_hparams_cjson(const caviar_hparams *hp);
 /* {"trial": 0, "params": {...}} */
 int caviar_trial_json(const caviar_trial *trial, char *buf, size_t size);
 
+/* A value of outside code's config as JSON text, the way W&B passes it on: a number written as an
+ * integer stays one (10), any other number keeps a fraction (10.0, 0.001, 1e-05); strings,
+ * booleans, null, lists and mappings as they are. malloc'd; NULL (err set) when memory runs out. */
+char *caviar_value_json_text(const cJSON *item, caviar_error *err);
+
+/* Outside code's config of one trial: each parameter of space at values[i] (list family: the index
+ * of its value), nested as its keys say ({"batch_size": 64, "optimizer": {"lr": 0.001}}). Returns
+ * the length it needs, as snprintf does. */
+int caviar_values_json(const caviar_space *space, const double *values, char *buf, size_t size);
+
 CAVIAR_C_END
 
 #endif
