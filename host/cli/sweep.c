@@ -629,6 +629,16 @@ int caviar_cmd_sweep(int argc, char **argv) {
    * written; a second sweep or resume into it is refused at once. A dry run writes nothing. */
   caviar_writer_lock lock;
   caviar_lock_init(&lock);
+  if (!a.dry_run && !a.resume && caviar_world_rank(world) == 0) {
+    /* A spec sweep cannot run is refused before its output folder is made. */
+    caviar_spec spec;
+    st = caviar_load_spec_arg(a.spec_path, &spec, &err);
+    if (st == CAVIAR_OK) {
+      st = caviar_spec_require_own(&spec, "sweep", &err);
+      caviar_spec_free(&spec);
+    }
+    if (st != CAVIAR_OK) return finish(world, st, &err);
+  }
   if (!a.dry_run && caviar_world_rank(world) == 0) {
     st = caviar_lock_folder(a.out_dir,
                             a.resume ? "wait for it to end (the sweep there is running, or being resumed already)"
