@@ -122,6 +122,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   put(root, "seed", cJSON_CreateNumber((double)info->seed), ok);
   put(root, "device", cJSON_CreateString(info->device), ok);
   put(root, "wall_seconds", cJSON_CreateNumber(r->wall_seconds), ok);
+  put(root, "device_seconds", cJSON_CreateNumber(r->device_seconds), ok);
   put(root, "model_samples", cJSON_CreateNumber(r->model_samples), ok);
   put(root, "model_samples_per_second", cJSON_CreateNumber(r->wall_seconds > 0 ? r->model_samples / r->wall_seconds : 0), ok);
   put(root, "metric", cJSON_CreateString(caviar_metric_text(info->spec->metric.name)), ok);

@@ -161,7 +161,7 @@ static caviar_status write_body(writer *w, const run_state *s, const int *held, 
   int n_records = r->brackets.n_brackets * CAVIAR_MAX_RUNGS;
   put_i32(w, n_records);
   for (int k = 0; k < n_records; k++) {
-    const rung_record *rec = &s->records[k];
+    const caviar_rung_record *rec = &s->records[k];
     put_i32(w, rec->n);
     put(w, rec->loss, (size_t)rec->n * sizeof *rec->loss);
     put(w, rec->acc, (size_t)rec->n * sizeof *rec->acc);
@@ -474,20 +474,27 @@ caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
   if (placed != CAVIAR_OK) return placed;
   if (!get_i32(st, &n_records) || n_records != r->brackets.n_brackets * CAVIAR_MAX_RUNGS)
     return damaged(st, "its rung records do not fit the spec", err);
+  bool by_accuracy = sw->spec->metric.name == CAVIAR_METRIC_VAL_ACC;
   for (int k = 0; k < n_records; k++) {
-    rung_record *rec = &s->records[k];
     int32_t n;
     if (!get_i32(st, &n) || n < 0 || (st->snap_size - 4 - st->pos) / 12 < (size_t)n)
       return damaged(st, "the rung records are cut short", err);
     if (n == 0) continue;
-    rec->loss = caviar_alloc((size_t)n, sizeof *rec->loss, "a rung", err);
-    rec->acc = caviar_alloc((size_t)n, sizeof *rec->acc, "a rung", err);
-    rec->trial = caviar_alloc((size_t)n, sizeof *rec->trial, "a rung", err);
-    if (!rec->loss || !rec->acc || !rec->trial) return CAVIAR_ERUNTIME;
-    rec->n = rec->cap = n;
-    get(st, rec->loss, (size_t)n * sizeof *rec->loss);
-    get(st, rec->acc, (size_t)n * sizeof *rec->acc);
-    get(st, rec->trial, (size_t)n * sizeof *rec->trial);
+    /* Recorded again in the order they arrived: the same top as before. */
+    float *loss = caviar_alloc((size_t)n, sizeof *loss, "a rung", err), *acc = caviar_alloc((size_t)n, sizeof *acc, "a rung", err);
+    uint32_t *ids = caviar_alloc((size_t)n, sizeof *ids, "a rung", err);
+    caviar_status added = loss && acc && ids ? CAVIAR_OK : CAVIAR_ERUNTIME;
+    if (added == CAVIAR_OK) {
+      get(st, loss, (size_t)n * sizeof *loss);
+      get(st, acc, (size_t)n * sizeof *acc);
+      get(st, ids, (size_t)n * sizeof *ids);
+    }
+    for (int i = 0; added == CAVIAR_OK && i < n; i++)
+      added = caviar_rung_record_add(&s->records[k], loss[i], acc[i], ids[i], by_accuracy, r->brackets.eta, err);
+    free(loss);
+    free(acc);
+    free(ids);
+    if (added != CAVIAR_OK) return added;
   }
   if (!get_i32(st, &n_cohorts) || n_cohorts != s->groups.n_cohorts) return damaged(st, "its cohorts do not fit the round", err);
   int me = caviar_run_rank(s);

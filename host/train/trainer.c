@@ -31,11 +31,8 @@ static void free_round(run_state *s) {
     s->sweep->backend->cohort_free(s->sweep->backend, &s->cohorts[c]);
     caviar_cohort_free(&s->cohorts[c]);
   }
-  for (int i = 0; s->records && i < s->result->brackets.n_brackets * CAVIAR_MAX_RUNGS; i++) {
-    free(s->records[i].loss);
-    free(s->records[i].acc);
-    free(s->records[i].trial);
-  }
+  for (int i = 0; s->records && i < s->result->brackets.n_brackets * CAVIAR_MAX_RUNGS; i++)
+    caviar_rung_record_free(&s->records[i]);
   free(s->records);
   free(s->cohorts);
   free(s->trials);
@@ -442,38 +439,6 @@ static caviar_status train_and_judge(run_state *s, caviar_error *err) {
   return st;
 }
 
-static caviar_status record(rung_record *rec, const caviar_trial_result *t, caviar_error *err) {
-  if (rec->n == rec->cap) {
-    int cap = rec->cap ? 2 * rec->cap : 64;
-    float *loss = realloc(rec->loss, (size_t)cap * sizeof *loss);
-    if (loss) rec->loss = loss;
-    float *acc = realloc(rec->acc, (size_t)cap * sizeof *acc);
-    if (acc) rec->acc = acc;
-    uint32_t *trial = realloc(rec->trial, (size_t)cap * sizeof *trial);
-    if (trial) rec->trial = trial;
-    if (!loss || !acc || !trial) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording a rung");
-    rec->cap = cap;
-  }
-  rec->loss[rec->n] = t->val_loss;
-  rec->acc[rec->n] = t->val_acc;
-  rec->trial[rec->n] = t->trial.id;
-  rec->n++;
-  return CAVIAR_OK;
-}
-
-/* Whether `trial` is in the top max(1, n / eta) of everyone recorded at the rung. */
-static caviar_status promoted(const run_state *s, const rung_record *rec, uint32_t trial, bool *out,
-                              caviar_error *err) {
-  int *order = caviar_alloc((size_t)rec->n, sizeof *order, "a rung", err);
-  if (!order) return CAVIAR_ERUNTIME;
-  caviar_rank(rec->loss, rec->acc, rec->trial, rec->n, s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC, order);
-  int keep = caviar_rung_keep(rec->n, s->result->brackets.eta);
-  *out = false;
-  for (int k = 0; k < keep && !*out; k++) *out = rec->trial[order[k]] == trial;
-  free(order);
-  return CAVIAR_OK;
-}
-
 typedef caviar_status (*result_visit)(run_state *s, const member_result *m, caviar_trial_result *t, caviar_error *err);
 
 /* fn for every member still running, in the one-process order of the epoch's results (every rank
@@ -497,31 +462,34 @@ static int rung_of(const run_state *s, const caviar_trial_result *t) {
   return caviar_is_rung(&s->result->brackets.brackets[t->bracket].rungs, t->epochs, &rung) ? rung : -1;
 }
 
-static rung_record *record_of(run_state *s, const caviar_trial_result *t, int rung) {
+static caviar_rung_record *record_of(run_state *s, const caviar_trial_result *t, int rung) {
   return &s->records[t->bracket * CAVIAR_MAX_RUNGS + rung];
 }
 
 static caviar_status record_at_rung(run_state *s, const member_result *m, caviar_trial_result *t, caviar_error *err) {
   (void)m;
   int rung = finished(s, t) ? -1 : rung_of(s, t);
-  return rung < 0 ? CAVIAR_OK : record(record_of(s, t, rung), t, err);
+  return rung < 0 ? CAVIAR_OK
+                  : caviar_rung_record_add(record_of(s, t, rung), t->val_loss, t->val_acc, t->trial.id,
+                                           s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC,
+                                           s->result->brackets.eta, err);
 }
 
 /* A member at the last epoch is a survivor with the weights its owner read out (keep_and_read),
  * unless they are not finite; one at a rung goes on or is culled. */
 static caviar_status judge(run_state *s, const member_result *m, caviar_trial_result *t, caviar_error *err) {
+  (void)err;
   if (finished(s, t)) {
     t->status = m->bad_params ? CAVIAR_TRIAL_DIVERGED : CAVIAR_TRIAL_SURVIVED;
     /* model.keep best: the weights of its best validation epoch. */
     t->kept_best = !m->bad_params && s->sweep->spec->keep == CAVIAR_KEEP_BEST;
     return CAVIAR_OK;
   }
+  /* At a rung it goes on only in the top 1/eta of everyone in its bracket recorded there so far. */
   int rung = rung_of(s, t);
-  if (rung < 0) return CAVIAR_OK;
-  bool up;
-  caviar_status st = promoted(s, record_of(s, t, rung), t->trial.id, &up, err);
-  if (st == CAVIAR_OK && !up) t->status = CAVIAR_TRIAL_CULLED;
-  return st;
+  if (rung >= 0 && !caviar_rung_record_keeps(record_of(s, t, rung), t->val_loss, t->val_acc, t->trial.id))
+    t->status = CAVIAR_TRIAL_CULLED;
+  return CAVIAR_OK;
 }
 
 /* Rungs and the end: every member that reached a rung is recorded there first, so members
@@ -903,6 +871,12 @@ static caviar_status check_memory_lower_bound(const caviar_sweep *sw, int popula
 static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, int calibrate_steps,
                                caviar_sweep_result *out, caviar_sweep_estimate *estimate, caviar_error *err) {
   memset(out, 0, sizeof *out);
+  /* Every backend call is timed: what is not device time is the host's. */
+  caviar_timed_backend timed;
+  caviar_timed_backend_init(&timed, sweep->backend);
+  caviar_sweep timed_sweep = *sweep;
+  timed_sweep.backend = &timed.backend;
+  sweep = &timed_sweep;
   const caviar_spec *spec = sweep->spec;
   run_state s = {.sweep = sweep, .result = out, .start = caviar_now(), .best = NAN, .calibrate_steps = calibrate_steps,
                  .time_budget_s = time_budget_s};
@@ -991,6 +965,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
   caviar_space_free(&box);
   free(best);
   out->wall_seconds = s.prior_wall + caviar_now() - s.start;
+  out->device_seconds = timed.seconds;
   if (st != CAVIAR_OK || calibrate_steps > 0) caviar_sweep_result_free(out);
   return st;
 }

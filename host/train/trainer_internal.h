@@ -3,18 +3,12 @@
 /* The state of a sweep in progress, shared by the trainer's files (trainer.c runs rounds and
  * epochs, pbt.c exploits and explores). Not part of the public API. */
 
+#include "caviar/schedule.h"
 #include "caviar/tpe.h"
 #include "caviar/trainer.h"
 #include "caviar/status.h"
 
 CAVIAR_C_BEGIN
-
-/* The metric values every trial reached a rung with, for asynchronous promotion decisions. */
-typedef struct rung_record {
-  int n, cap;
-  float *loss, *acc;
-  uint32_t *trial;
-} rung_record;
 
 /* One running member's results of an epoch, as its rank reports them to every rank. */
 typedef struct member_result {
@@ -52,7 +46,7 @@ typedef struct run_state {
   caviar_grouping groups;
   caviar_cohort *cohorts;
   int n_allocated;
-  rung_record *records; /* per bracket and rung */
+  caviar_rung_record *records; /* per bracket and rung: who reached it, and with what */
   uint32_t *order;
   float *loss, *acc;
   caviar_epoch_stats stats;  /* of one chunk of an epoch */

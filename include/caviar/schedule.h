@@ -72,6 +72,31 @@ void caviar_rank_order(int n, caviar_rank_key (*key)(const void *ctx, int i), co
 void caviar_rank(const float *val_loss, const float *val_acc, const uint32_t *trial, int n, bool by_accuracy,
                  int *order);
 
+/* The results recorded at one rung of a bracket, in the order they arrived (what snapshots keep),
+ * and which of them are in the top caviar_rung_keep(n, eta) by the metric (ties: the other metric,
+ * then the trial id), kept as results arrive: two heaps of indices, the top ones with the worst of
+ * them at the root and the others with the best at the root. Adding a result costs O(log n);
+ * asking whether a recorded result is in the top costs O(1), so asynchronous successive halving
+ * (every arriving result asks "in the top 1/eta so far?") costs O(n log n) per rung in all,
+ * where ranking the whole rung for each question cost O(n^2 log n). Zero-initialised is empty. */
+typedef struct caviar_rung_record {
+  int n, cap;
+  float *loss, *acc;
+  uint32_t *trial;
+  int *top, *rest; /* heaps of indices into the arrays above */
+  int n_top, n_rest;
+  bool by_accuracy;
+  int eta;
+} caviar_rung_record;
+
+/* Records a result (every result of a rung with the same by_accuracy and eta). */
+caviar_status caviar_rung_record_add(caviar_rung_record *r, float val_loss, float val_acc, uint32_t trial,
+                                     bool by_accuracy, int eta, caviar_error *err);
+/* Whether a result recorded here (these figures, this trial) is in the top caviar_rung_keep(n, eta)
+ * of the n recorded: what ranking all n and looking at the first keep would say. */
+bool caviar_rung_record_keeps(const caviar_rung_record *r, float val_loss, float val_acc, uint32_t trial);
+void caviar_rung_record_free(caviar_rung_record *r);
+
 CAVIAR_C_END
 
 #endif

@@ -131,6 +131,8 @@ struct caviar_sweep_result {
   caviar_space *boxes;  /* the search box each round sampled (one round unless coarse-to-fine) */
   int n_rounds;
   double wall_seconds;  /* from the first cohort allocation to the last test evaluation */
+  double device_seconds; /* of this process's run: inside the backend's calls (training, validation, test,
+                         * weights in and out); the rest of its wall time is the host's */
   double model_samples; /* training examples processed, summed over members */
   bool out_of_time;     /* the time budget stopped it: trials still "running" were stopped */
   double target_std;    /* regression: losses are MSEs of targets standardised by this std; 0 else */
