@@ -589,6 +589,9 @@ static bool at_rung(const run_state *s) {
   return false;
 }
 
+/* The most of the time since the last results so far that writing them at a rung may take. */
+#define RESULTS_SHARE 0.02
+
 unsigned caviar_state_epoch_flags(const run_state *s) {
   const caviar_sweep *sw = s->sweep;
   const caviar_sweep_state *st = sw->state;
@@ -620,11 +623,17 @@ caviar_status caviar_state_epoch_end(run_state *s, unsigned flags, caviar_error 
       st->snapshots++;
     }
   }
+  /* At a rung only while writing them stays a small part of the time (RESULTS_SHARE): a big
+   * refilled population reaches a rung every epoch, and the results of 100,000 trials take a
+   * while to write. */
+  double since = now - s->last_results;
+  bool rung_due = since >= s->results_s / RESULTS_SHARE && at_rung(s);
   if (status == CAVIAR_OK && sw->results &&
-      (stop || at_rung(s) || now - s->last_results >= (sw->results_every > 0 ? sw->results_every : 0))) {
+      (stop || rung_due || since >= (sw->results_every > 0 ? sw->results_every : 0))) {
     s->result->wall_seconds = s->prior_wall + now - s->start;
     status = sw->results(s->result, sw->results_ctx, err);
     s->last_results = caviar_now();
+    s->results_s = s->last_results - now;
   }
   if (status == CAVIAR_OK && stop) s->result->interrupted = true;
   return status;

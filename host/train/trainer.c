@@ -50,6 +50,7 @@ static void free_round(run_state *s) {
   free(s->steady_steps);
   free(s->calibration_s);
   free(s->owner);
+  free(s->live);
   free(s->cohort_started);
   free(s->results);
   caviar_grouping_free(&s->groups);
@@ -59,7 +60,8 @@ static void free_round(run_state *s) {
                    .calibrate_steps = s->calibrate_steps, .epochs_run = s->epochs_run,
                    .time_budget_s = s->time_budget_s, .tpe = s->tpe, .synced_samples = s->synced_samples,
                    .busy_s = s->busy_s, .members = s->members, .member_epochs = s->member_epochs, .cost = s->cost,
-                   .copies_in = s->copies_in, .moved_in = s->moved_in, .prior_wall = s->prior_wall, .last_results = s->last_results};
+                   .copies_in = s->copies_in, .moved_in = s->moved_in, .prior_wall = s->prior_wall, .last_results = s->last_results,
+                   .results_s = s->results_s};
 }
 
 /* Whether tpe proposes this round's trials: only where results can exist when a trial starts (a
@@ -153,15 +155,10 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
 }
 
 /* tpe: trial i's config is proposed now, from every result so far, with the trials still training
- * as pending (constant liar). Its shape must be one of the round's cohorts; a proposal of another
- * shape keeps the drawn trial's shape. Until the model has enough results, the drawn (sobol)
- * config stands. */
-static caviar_status propose(run_state *s, int i, const caviar_space *box, caviar_error *err) {
-  caviar_hparams *pending = caviar_alloc((size_t)s->population + 1, sizeof *pending, "tpe's pending trials", err);
-  if (!pending) return CAVIAR_ERUNTIME;
-  int n_pending = 0;
-  for (int k = 0; k < i && n_pending < s->population; k++)
-    if (s->result->trials[s->trials[k].id].status == CAVIAR_TRIAL_RUNNING) pending[n_pending++] = s->trials[k].hp;
+ * (pending: every running trial, so all of index below i, in index order) as the constant liar.
+ * Its shape must be one of the round's cohorts; a proposal of another shape keeps the drawn
+ * trial's shape. Until the model has enough results, the drawn (sobol) config stands. */
+static void propose(run_state *s, int i, const caviar_space *box, const caviar_hparams *pending, int n_pending) {
   caviar_hparams hp;
   if (caviar_tpe_propose(s->tpe, box, &s->sweep->spec->fixed, s->trials[i].id, pending, n_pending, &hp)) {
     int c = 0;
@@ -177,7 +174,22 @@ static caviar_status propose(run_state *s, int i, const caviar_space *box, cavia
     s->trials[i].hp = hp;
     s->groups.cohort_of[i] = c;
   }
-  free(pending);
+}
+
+/* s->live: the round's running trials by index, as fill() starts them (a resumed round's found
+ * once), those that stopped dropped at each fill. */
+static caviar_status update_live(run_state *s, caviar_error *err) {
+  if (!s->live) {
+    s->live = caviar_alloc((size_t)s->count + 1, sizeof *s->live, "the running trials", err);
+    if (!s->live) return CAVIAR_ERUNTIME;
+    for (int i = 0; i < s->next; i++)
+      if (s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING) s->live[s->n_live++] = i;
+    return CAVIAR_OK;
+  }
+  int n = 0;
+  for (int k = 0; k < s->n_live; k++)
+    if (s->result->trials[s->trials[s->live[k]].id].status == CAVIAR_TRIAL_RUNNING) s->live[n++] = s->live[k];
+  s->n_live = n;
   return CAVIAR_OK;
 }
 
@@ -186,12 +198,22 @@ static caviar_status propose(run_state *s, int i, const caviar_space *box, cavia
 static caviar_status fill(run_state *s, const caviar_space *box, caviar_error *err) {
   caviar_sweep_result *r = s->result;
   int first = s->next;
+  caviar_status live = update_live(s, err);
+  if (live != CAVIAR_OK) return live;
+  caviar_hparams *pending = NULL;
+  int n_pending = 0;
+  if (proposes(s)) {
+    pending = caviar_alloc((size_t)s->population + 1, sizeof *pending, "tpe's pending trials", err);
+    if (!pending) return CAVIAR_ERUNTIME;
+    for (int k = 0; k < s->n_live; k++) pending[n_pending++] = s->trials[s->live[k]].hp;
+  }
   while (s->running < s->population && s->next < s->count) {
     int i = s->next++;
-    if (proposes(s)) {
-      caviar_status st = propose(s, i, box, err);
-      if (st != CAVIAR_OK) return st;
+    if (pending) {
+      propose(s, i, box, pending, n_pending);
+      pending[n_pending++] = s->trials[i].hp;
     }
+    s->live[s->n_live++] = i;
     caviar_cohort *cohort = &s->cohorts[s->groups.cohort_of[i]];
     caviar_trial_result *t = &r->trials[s->trials[i].id];
     memset(t, 0, sizeof *t);
@@ -205,9 +227,13 @@ static caviar_status fill(run_state *s, const caviar_space *box, caviar_error *e
     s->running++;
     if (s->sweep->spec->early_terminate.type == CAVIAR_STOP_PBT) {
       caviar_status st = caviar_pbt_lineage_start(t, err);
-      if (st != CAVIAR_OK) return st;
+      if (st != CAVIAR_OK) {
+        free(pending);
+        return st;
+      }
     }
   }
+  free(pending);
   caviar_status assigned = caviar_ranks_assign(s, first, s->next, err);
   if (assigned != CAVIAR_OK) return assigned;
   for (int i = first; i < s->next; i++) {
@@ -639,9 +665,12 @@ static void report_progress(run_state *s, bool within_epoch) {
   p.alive = s->running;
   p.trained = within_epoch ? 0 : s->trained;
   p.metric = caviar_metric_text(sw->spec->metric.name);
+  /* The running trials with a metric are the last epoch's members (those started since have none),
+   * but in a round just resumed, whose last epoch's results went with the process. */
   float best_alive = NAN;
-  for (int i = 0; i < r->n_trials; i++) {
-    const caviar_trial_result *t = &r->trials[i];
+  bool resumed = s->n_results == 0 && s->running > 0;
+  for (int k = 0; k < (resumed ? r->n_trials : s->n_results); k++) {
+    const caviar_trial_result *t = &r->trials[resumed ? k : (int)s->trials[s->results[k].index].id];
     if (t->status == CAVIAR_TRIAL_RUNNING && better(s, metric_of(s, t), best_alive)) best_alive = metric_of(s, t);
   }
   p.best = shown_metric(s, s->best);

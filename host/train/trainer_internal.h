@@ -35,6 +35,7 @@ typedef struct run_state {
   caviar_tpe *tpe;             /* method tpe: every result so far, across rounds */
   double prior_wall;           /* resumed: the wall seconds the sweep had run before */
   double last_results;         /* when sweep->results was last called */
+  double results_s;            /* and how many seconds it took */
   bool resume_round;           /* resumed: this round's state comes from the snapshot (sweep_state.c) */
   /* This round: */
   caviar_trial *trials; /* all of the round's trials, drawn up front */
@@ -42,6 +43,8 @@ typedef struct run_state {
   int next;             /* the next one to start */
   int population;       /* most training at once */
   int running;
+  int *live;            /* the round's running trials by index (kept by fill: those that stopped go there) */
+  int n_live;
   int trained;          /* members that trained in the last epoch */
   caviar_grouping groups;
   caviar_cohort *cohorts;

@@ -28,9 +28,13 @@ typedef struct caviar_tpe_options {
   int startup;         /* observations (at one budget) before the model takes over: 10 */
   int candidates;      /* draws from l(x) per parameter: 24 */
   double prior_weight; /* weight of the prior kernel: 1 */
+  int history;         /* most observations a proposal reads (0: all): the good ones of all, the
+                        * others the most recent; CAVIAR_TPE_DEFAULT_HISTORY */
 } caviar_tpe_options;
 
-#define CAVIAR_TPE_DEFAULT_OPTIONS ((caviar_tpe_options){10, 24, 1.0})
+#define CAVIAR_TPE_DEFAULT_HISTORY 1000
+#define CAVIAR_TPE_MIN_HISTORY 50
+#define CAVIAR_TPE_DEFAULT_OPTIONS ((caviar_tpe_options){10, 24, 1.0, CAVIAR_TPE_DEFAULT_HISTORY})
 
 typedef struct caviar_tpe caviar_tpe;
 
