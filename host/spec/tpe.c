@@ -225,22 +225,42 @@ typedef struct estimator {
   double *terms; /* room for a density's terms */
 } estimator;
 
-static int compare_doubles(const void *pa, const void *pb) {
-  double a = *(const double *)pa, b = *(const double *)pb;
-  return (a > b) - (a < b);
+/* Sorts x[0 .. n) ascending (no NaNs) with tmp[n] beside it: a bottom-up merge sort, which a
+ * proposal calls for every parameter (qsort's comparison calls cost more than the sort). */
+static void sort_doubles(double *x, double *tmp, int n) {
+  for (int i = 1; i < n; i++) {
+    if (i % 8 == 0) continue;
+    double v = x[i];
+    int j = i;
+    for (; j % 8 != 0 && x[j - 1] > v; j--) x[j] = x[j - 1];
+    x[j] = v;
+  }
+  double *from = x, *to = tmp;
+  for (int width = 8; width < n; width *= 2) {
+    for (int lo = 0; lo < n; lo += 2 * width) {
+      int mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n, a = lo, b = mid, k = lo;
+      while (a < mid && b < hi) to[k++] = from[b] < from[a] ? from[b++] : from[a++];
+      while (a < mid) to[k++] = from[a++];
+      while (b < hi) to[k++] = from[b++];
+    }
+    double *t = from;
+    from = to;
+    to = t;
+  }
+  if (from != x) memcpy(x, from, (size_t)n * sizeof *x);
 }
 
 /* Optuna's bandwidths: each point's sigma is the larger gap to its sorted neighbours (the
  * interval's ends standing in at the extremes, except that the outermost points use their inner
  * gap), clipped to [(hi - lo) / min(100, 1 + kernels), hi - lo]. */
 static void bandwidths(const axis *a, const double *x, int n, double *sigma) {
-  double *sorted = malloc((size_t)(n + 2) * sizeof *sorted);
+  double *sorted = malloc((size_t)(2 * n + 2) * sizeof *sorted);
   if (!sorted) {
     for (int i = 0; i < n; i++) sigma[i] = a->hi - a->lo;
     return;
   }
   for (int i = 0; i < n; i++) sorted[i + 1] = x[i];
-  qsort(sorted + 1, (size_t)n, sizeof *sorted, compare_doubles);
+  sort_doubles(sorted + 1, sorted + n + 2, n);
   sorted[0] = a->lo;
   sorted[n + 1] = a->hi;
   double span = a->hi - a->lo;
@@ -338,23 +358,29 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
 static double estimator_log_pdf(const axis *a, const estimator *e, double x) {
   double m = -INFINITY;
   double *terms = e->terms;
-  for (int i = 0; i < e->n; i++) {
-    double t;
-    if (a->list) {
-      t = e->log_w[i] + log(e->cat[(size_t)i * a->p->n_values + (int)x]);
-    } else if (a->step > 0) {
-      double hi = fmin(x + 0.5 * a->step, a->hi), lo = fmax(x - 0.5 * a->step, a->lo);
+  int n = e->n;
+  if (a->list) {
+    for (int i = 0; i < n; i++) terms[i] = e->log_w[i] + log(e->cat[(size_t)i * a->p->n_values + (int)x]);
+  } else if (a->step > 0) {
+    double hi = fmin(x + 0.5 * a->step, a->hi), lo = fmax(x - 0.5 * a->step, a->lo);
+    for (int i = 0; i < n; i++) {
       double mass = gsl_cdf_ugaussian_P((hi - e->mu[i]) / e->sigma[i]) - gsl_cdf_ugaussian_P((lo - e->mu[i]) / e->sigma[i]);
-      t = e->log_w[i] + log(fmax(mass, 1e-300)) - e->log_z[i];
-    } else {
-      double u = (x - e->mu[i]) / e->sigma[i];
-      t = e->log_w[i] - 0.5 * u * u - e->log_sigma[i] - 0.5 * log(2 * M_PI) - e->log_z[i];
+      terms[i] = e->log_w[i] + log(fmax(mass, 1e-300)) - e->log_z[i];
     }
-    terms[i] = t;
-    if (t > m) m = t;
+  } else {
+    /* Branch-free, so the compiler may do several kernels at once (the same operations in the same
+     * order, so the same bits). */
+    const double *mu = e->mu, *sigma = e->sigma, *log_w = e->log_w, *log_sigma = e->log_sigma, *log_z = e->log_z;
+    const double half_log_2pi = 0.5 * log(2 * M_PI);
+    for (int i = 0; i < n; i++) {
+      double u = (x - mu[i]) / sigma[i];
+      terms[i] = log_w[i] - 0.5 * u * u - log_sigma[i] - half_log_2pi - log_z[i];
+    }
   }
+  for (int i = 0; i < n; i++)
+    if (terms[i] > m) m = terms[i];
   double s = 0;
-  for (int i = 0; i < e->n && isfinite(m); i++)
+  for (int i = 0; i < n && isfinite(m); i++)
     if (!(terms[i] - m < EXP_UNDERFLOW)) s += exp(terms[i] - m);
   return isfinite(m) ? m + log(s) : -INFINITY;
 }

@@ -623,13 +623,13 @@ caviar_status caviar_state_epoch_end(run_state *s, unsigned flags, caviar_error 
       st->snapshots++;
     }
   }
-  /* At a rung only while writing them stays a small part of the time (RESULTS_SHARE): a big
-   * refilled population reaches a rung every epoch, and the results of 100,000 trials take a
-   * while to write. */
+  /* At a rung, and every results_every seconds, only while writing them stays a small part of the
+   * time (RESULTS_SHARE): a big refilled population reaches a rung every epoch, and the results of
+   * 100,000 trials take a while to write. results_every <= 0 asks for every epoch. */
   double since = now - s->last_results;
-  bool rung_due = since >= s->results_s / RESULTS_SHARE && at_rung(s);
-  if (status == CAVIAR_OK && sw->results &&
-      (stop || rung_due || since >= (sw->results_every > 0 ? sw->results_every : 0))) {
+  bool cheap = since >= s->results_s / RESULTS_SHARE;
+  bool due = sw->results_every > 0 ? cheap && (since >= sw->results_every || at_rung(s)) : true;
+  if (status == CAVIAR_OK && sw->results && (stop || due)) {
     s->result->wall_seconds = s->prior_wall + now - s->start;
     status = sw->results(s->result, sw->results_ctx, err);
     s->last_results = caviar_now();

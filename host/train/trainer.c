@@ -101,6 +101,10 @@ static caviar_status check_memory(const run_state *s, caviar_error *err) {
   return st;
 }
 
+/* Members a dry run trains per cohort, at most: its speed per member-step is what it measures, and
+ * a million members would take minutes to set up. */
+#define CALIBRATION_MEMBERS 4096
+
 /* Groups the round's trials by shape and allocates a cohort per shape. */
 static caviar_status setup_round(run_state *s, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
@@ -141,7 +145,10 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
   st = sw->backend->upload(sw->backend, sw->data, err);
   for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++) {
     caviar_cohort *cohort = &s->cohorts[c];
-    st = caviar_cohort_init(cohort, &s->groups.shapes[c], rank_capacity_of(s, c), sw->seed, err);
+    int capacity = rank_capacity_of(s, c);
+    /* A dry run times a sample of each cohort (the plan above judged the whole). */
+    if (s->calibrate_steps > 0 && capacity > CALIBRATION_MEMBERS) capacity = CALIBRATION_MEMBERS;
+    st = caviar_cohort_init(cohort, &s->groups.shapes[c], capacity, sw->seed, err);
     if (st != CAVIAR_OK) break;
     if (sw->spec->keep == CAVIAR_KEEP_BEST) caviar_cohort_keep_best(cohort);
     st = sw->backend->cohort_alloc(sw->backend, cohort, err);
@@ -732,13 +739,26 @@ static caviar_status calibrate(run_state *s, caviar_error *err) {
   return CAVIAR_OK;
 }
 
+/* A dry run's members: each cohort holds the round's first trials of its shape, as many as it has
+ * room for (a sample of CALIBRATION_MEMBERS at most); nothing is booked as started. */
+static caviar_status fill_sample(run_state *s, caviar_error *err) {
+  for (int i = 0; i < s->count; i++) {
+    caviar_cohort *cohort = &s->cohorts[s->groups.cohort_of[i]];
+    if (cohort->n < cohort->layout.capacity) caviar_cohort_add(cohort, &s->trials[i]);
+  }
+  caviar_status st = CAVIAR_OK;
+  for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++)
+    if (s->cohorts[c].n > 0) st = s->sweep->backend->init_members(s->sweep->backend, &s->cohorts[c], 0, s->cohorts[c].n, err);
+  return st;
+}
+
 /* Trains one round's trials (drawn from box) to the end. */
 static caviar_status run_round(run_state *s, const caviar_space *box, caviar_error *err) {
   const caviar_spec *spec = s->sweep->spec;
   caviar_status st = setup_round(s, err);
   if (st == CAVIAR_OK && s->resume_round) st = caviar_state_restore_round(s, err);
   if (st == CAVIAR_OK && s->calibrate_steps > 0) {
-    st = fill(s, box, err);
+    st = fill_sample(s, err);
     return st == CAVIAR_OK ? calibrate(s, err) : st;
   }
   while (st == CAVIAR_OK) {

@@ -81,7 +81,8 @@ typedef void (*caviar_progress_fn)(const caviar_progress *progress, void *ctx);
 
 typedef struct caviar_sweep_result caviar_sweep_result;
 /* Called with the results so far (trials running, culled, diverged, survived) at epoch
- * boundaries: at every rung, at most every results_every seconds otherwise, and when the sweep
+ * boundaries: at every rung, at most every results_every seconds otherwise (either only while
+ * writing them takes under 2% of the time since the last call), and when the sweep
  * stops early. An error stops the sweep. */
 typedef caviar_status (*caviar_results_fn)(const caviar_sweep_result *r, void *ctx, caviar_error *err);
 
