@@ -121,17 +121,55 @@ static void put_fact(FILE *f, const char *name, const cJSON *v) {
   fputs("</dd>\n", f);
 }
 
-/* One curve point per line of curves.csv: trial,epoch,train_loss,val_loss,val_acc. */
-static void put_curve(FILE *f, const char *curves, int trial) {
-  if (!curves) return;
-  bool any = false;
-  char prefix[32];
-  int len = snprintf(prefix, sizeof prefix, "%d,", trial);
+/* curves.csv's lines (trial,epoch,train_loss,val_loss,val_acc) by trial, each trial's in file
+ * order, found once: a trial's table is then a binary search away, not a pass over the file. */
+typedef struct curve_line {
+  long trial;
+  const char *text; /* after "trial," */
+} curve_line;
+
+typedef struct curve_index {
+  curve_line *line;
+  size_t n;
+} curve_index;
+
+static int by_trial_then_place(const void *pa, const void *pb) {
+  const curve_line *a = pa, *b = pb;
+  if (a->trial != b->trial) return a->trial < b->trial ? -1 : 1;
+  return (a->text > b->text) - (a->text < b->text);
+}
+
+static bool index_curves(const char *curves, curve_index *ix) {
+  ix->line = NULL;
+  ix->n = 0;
+  if (!curves) return true;
+  size_t lines = 0;
+  for (const char *c = curves; (c = strchr(c, '\n')); c++) lines++;
+  ix->line = malloc((lines + 1) * sizeof *ix->line);
+  if (!ix->line) return false;
   for (const char *line = strchr(curves, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
-    if (strncmp(line + 1, prefix, (size_t)len) != 0) continue;
+    char *end;
+    long trial = strtol(line + 1, &end, 10);
+    if (end == line + 1 || *end != ',') continue;
+    ix->line[ix->n++] = (curve_line){trial, end + 1};
+  }
+  qsort(ix->line, ix->n, sizeof *ix->line, by_trial_then_place);
+  return true;
+}
+
+/* The trial's curve points, one per line, as a table. */
+static void put_curve(FILE *f, const curve_index *ix, int trial) {
+  size_t lo = 0, hi = ix->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (ix->line[mid].trial < trial) lo = mid + 1;
+    else hi = mid;
+  }
+  bool any = false;
+  for (size_t k = lo; k < ix->n && ix->line[k].trial == trial; k++) {
     int epoch;
     double train, vloss, vacc;
-    if (sscanf(line + 1 + len, "%d,%lf,%lf,%lf", &epoch, &train, &vloss, &vacc) != 4) continue;
+    if (sscanf(ix->line[k].text, "%d,%lf,%lf,%lf", &epoch, &train, &vloss, &vacc) != 4) continue;
     if (!any) fputs("<table><tr><th>epoch</th><th>train_loss</th><th>val_loss</th><th>val_acc</th></tr>\n", f);
     any = true;
     fprintf(f, "<tr><td>%d</td><td>%.4g</td><td>%.4g</td><td>%.4f</td></tr>\n", epoch, train, vloss, vacc);
@@ -139,7 +177,8 @@ static void put_curve(FILE *f, const char *curves, int trial) {
   if (any) fputs("</table>\n", f);
 }
 
-static caviar_status write_page(FILE *f, const char *dir, const cJSON *summary, const char *curves, int *n_pictures) {
+static caviar_status write_page(FILE *f, const char *dir, const cJSON *summary, const curve_index *curves,
+                                int *n_pictures) {
   const cJSON *spec = item(summary, "spec"), *trials = item(summary, "trials");
   const cJSON *params = spec ? item(spec, "parameters") : NULL;
   const cJSON *metric_obj = spec ? item(spec, "metric") : NULL;
@@ -301,16 +340,23 @@ caviar_status caviar_report_html(const char *dir, const char *out_path, int *n_p
   }
   snprintf(path, sizeof path, "%s/curves.csv", dir);
   char *curves = read_all(path, NULL);
+  curve_index ix;
+  if (!index_curves(curves, &ix)) {
+    free(curves);
+    cJSON_Delete(summary);
+    return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory reading %s", path);
+  }
   caviar_atomic_file af;
   caviar_status st = caviar_atomic_open(&af, out_path, err);
   if (st == CAVIAR_OK) {
-    st = write_page(af.f, dir, summary, curves, n_pictures);
+    st = write_page(af.f, dir, summary, &ix, n_pictures);
     if (st == CAVIAR_OK) st = caviar_atomic_commit(&af, err);
     else {
       caviar_atomic_abort(&af);
       caviar_fail(err, st, "out of memory writing %s", out_path);
     }
   }
+  free(ix.line);
   free(curves);
   cJSON_Delete(summary);
   return st;
