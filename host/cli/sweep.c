@@ -205,10 +205,10 @@ static int stdout_width(void) {
 static void print_estimate(const caviar_sweep_estimate *e, const char *device, bool json, bool culls, bool keep_best) {
   if (json) {
     printf("{\"trials\": %d, \"rounds\": %d, \"population\": %d, \"cohorts\": %d, \"model_epochs\": %.0f, "
-           "\"arena_bytes\": %.0f, \"data_bytes\": %.0f, \"device\": \"%s\", \"seconds\": %.3f, "
-           "\"calibration_seconds\": %.3f}\n",
+           "\"arena_bytes\": %.0f, \"data_bytes\": %.0f, \"host_bytes\": %.0f, \"device\": \"%s\", "
+           "\"seconds\": %.3f, \"calibration_seconds\": %.3f}\n",
            e->trials * e->rounds, e->rounds, e->population, e->n_cohorts, e->model_epochs, e->arena_bytes,
-           e->data_bytes, device, e->seconds, e->calibration_s);
+           e->data_bytes, e->host_bytes, device, e->seconds, e->calibration_s);
     return;
   }
   char eta[32];
@@ -220,6 +220,9 @@ static void print_estimate(const caviar_sweep_estimate *e, const char *device, b
   printf("model-epochs %.0f planned%s\n", e->model_epochs, culls ? " (early termination's expected culls)" : "");
   printf("memory       %.1f MiB of arenas%s + %.1f MiB of data on %s\n", e->arena_bytes / 1048576.0,
          keep_best ? " (5 per cohort: model.keep best)" : "", e->data_bytes / 1048576.0, device);
+  int trials = e->trials * e->rounds;
+  printf("host memory  %.1f MiB for the trials' results, curves and outputs (about %.0f bytes a trial)\n",
+         e->host_bytes / 1048576.0, trials > 0 ? e->host_bytes / trials : 0);
   printf("time         ~%s estimated (calibrated in %.1f s; training and judging only)\n", eta, e->calibration_s);
 }
 

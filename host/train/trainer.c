@@ -859,6 +859,30 @@ static caviar_status draw_round(run_state *s, caviar_sampler *sampler, const cav
   return CAVIAR_OK;
 }
 
+/* Bytes of summary.json's text a trial takes (about 700, measured), twice: the text grows in memory
+ * by doubling before it is written in one go. PBT's lineage: a cJSON event (about 16 nodes of
+ * some 100 bytes) per copy and one at the start, and as much again in summary.json. */
+#define SUMMARY_TEXT_BYTES (2 * 700.0)
+#define LINEAGE_EVENT_BYTES 1800.0
+#define LINEAGE_TEXT_BYTES (2 * 650.0)
+
+/* The host memory a sweep's books take, all trials of all rounds (docs/PERF.md measures it): per
+ * trial its result, its round's draw, grouping and marks (owner, running list, journal), its part
+ * of summary.json as written; per model-epoch a learning-curve point, a rung's record and (tpe) an
+ * observation, in arrays that grow by doubling (so twice their size at worst). */
+static double host_bytes(const caviar_spec *spec, double trials, double per_round, double model_epochs) {
+  double per_trial = (double)sizeof(caviar_trial_result) + 5 + SUMMARY_TEXT_BYTES;
+  double per_round_trial = (double)(sizeof(caviar_trial) + sizeof(caviar_shape) + 6 * sizeof(int) + 1);
+  double per_epoch = 2.0 * ((double)sizeof(caviar_curve_point) + 3 * sizeof(float) + sizeof(uint32_t) + 2 * sizeof(int));
+  if (spec->method == CAVIAR_METHOD_TPE) per_epoch += 2.0 * (sizeof(caviar_hparams) + 2 * sizeof(double) + sizeof(int));
+  if (spec->early_terminate.type == CAVIAR_STOP_PBT) {
+    const caviar_early_terminate *et = &spec->early_terminate;
+    double copies = et->quantile * floor((double)(spec->epochs - 1) / (et->interval > 0 ? et->interval : 1));
+    per_trial += (1 + copies) * (LINEAGE_EVENT_BYTES + LINEAGE_TEXT_BYTES);
+  }
+  return trials * per_trial + per_round * per_round_trial + model_epochs * per_epoch;
+}
+
 /* A dry run's numbers from the first round, set up and calibrated. Every trial is expected to
  * train its bracket's expected epochs at its cohort's measured speed per member-step; judging on
  * the validation split is counted as a forward pass (a third of a step) per validation row. */
@@ -881,6 +905,7 @@ static void estimate_from(const run_state *s, caviar_sweep_estimate *e) {
   double feature_bytes = d->train.x_u8 ? 1.0 : 4.0;
   e->data_bytes = (double)(d->train.n + d->test.n) * ((double)d->train.d * feature_bytes + 4.0);
   e->model_epochs = s->planned_model_epochs;
+  e->host_bytes = host_bytes(sw->spec, (double)s->count * s->rounds, s->count, s->planned_model_epochs);
   double seconds = 0;
   for (int i = 0; i < s->count; i++) {
     int c = s->groups.cohort_of[i];
@@ -958,9 +983,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
   }
   /* The trials' own host memory (results, configurations, grouping, learning curves), estimated
    * before any of it is allocated: a huge grid or -n is refused at once, not after minutes. */
-  double need = (double)per_round * s.rounds * (double)sizeof(caviar_trial_result) +
-                (double)per_round * (double)(sizeof(caviar_trial) + sizeof(caviar_shape) + 4 * sizeof(int) + 1) +
-                s.planned_model_epochs * (double)(sizeof(caviar_curve_point) + 3 * sizeof(float));
+  double need = host_bytes(spec, (double)per_round * s.rounds, per_round, s.planned_model_epochs);
   double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
   if (have > 0 && need > 0.8 * have) {
     caviar_sampler_free(&sampler);

@@ -32,7 +32,7 @@ typedef struct caviar_tpe_options {
                         * others the most recent; CAVIAR_TPE_DEFAULT_HISTORY */
 } caviar_tpe_options;
 
-#define CAVIAR_TPE_DEFAULT_HISTORY 1000
+#define CAVIAR_TPE_DEFAULT_HISTORY 250
 #define CAVIAR_TPE_MIN_HISTORY 50
 #define CAVIAR_TPE_DEFAULT_OPTIONS ((caviar_tpe_options){10, 24, 1.0, CAVIAR_TPE_DEFAULT_HISTORY})
 

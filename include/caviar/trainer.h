@@ -158,6 +158,7 @@ typedef struct caviar_sweep_estimate {
   int n_cohorts;     /* shapes in the first round */
   double arena_bytes;   /* the population's parameters, gradients and optimizer state */
   double data_bytes;    /* the dataset as stored (features and labels) */
+  double host_bytes;    /* the host's books of every trial: results, curves, outputs (estimated) */
   double model_epochs;  /* planned, summed over trials (early termination's expected cull) */
   double seconds;       /* estimated wall time of the whole sweep */
   double calibration_s; /* time the calibration took */
