@@ -13,7 +13,13 @@
  * propose declines and the caller uses its startup sequence (sobol). Batches (constant liar):
  * configs still training are passed as `pending` and count as the worst observations, so a batch
  * of proposals spreads out instead of repeating one point. A proposal is a pure function of the
- * seed, the trial id, the observations (in order) and the pending configs. */
+ * seed, the trial id, the observations (in order) and the pending configs.
+ *
+ * Bounded history: with more than `history` observations at the fitted budget, the good group is
+ * still the best gamma(n) of all n, the bad group the most recent history - gamma(n) of the others;
+ * each budget keeps its observations' indices and its best 25 as they arrive, so a proposal costs
+ * O(history + pending) whatever the sweep's size (up to `history` observations, exactly the
+ * unbounded proposal). */
 
 #include <stdbool.h>
 #include <stdint.h>
