@@ -8,8 +8,8 @@
 # ((peak - arenas) / trials). With BASELINE=path/to/caviar the same sweeps up to BASELINE_MAX trials
 # (default 10000) also run on that build, same run, for the ratio of wall times.
 #   scripts/bench_scale.sh [SIZES] [STRATEGIES]   e.g. scripts/bench_scale.sh "1000 10000" "sh refill"
-# (defaults: "1000 10000 100000", all six; BENCH_OUT defaults to bench-scale-out; the table goes to
-# stdout as markdown, every run to BENCH_OUT/runs.csv)
+# (defaults: "1000 10000 100000", all six; BENCH_OUT defaults to bench-scale-out; BENCH_THREADS, the
+# sweeps' --threads, to 2; the table goes to stdout as markdown, every run to BENCH_OUT/runs.csv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=${1:-1000 10000 100000}
@@ -20,6 +20,7 @@ caviar=$(readlink -f "$build/caviar")
 [ -x "$caviar" ] || { echo "bench_scale.sh: no $caviar (CAVIAR_CUDA=OFF CAVIAR_BUILD_DIR=$build scripts/setup.sh)" >&2; exit 2; }
 baseline=${BASELINE:+$(readlink -f "$BASELINE")}
 baseline_max=${BASELINE_MAX:-10000}
+threads=${BENCH_THREADS:-2}
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
 mkdir -p "$out"
 [ -d "$out/data" ] || "$caviar" synth "$out/data" --train 2000 --features 16 >/dev/null
@@ -30,9 +31,9 @@ run() { # build-name binary strategy size
   local name=$1 bin=$2 s=$3 n=$4 dir="$out/$1-$3-$4" arena=0
   python3 scripts/scale_specs.py "$n" "$out/specs-$n" "$out/data" "$out/data-hb"
   local spec="$out/specs-$n/$s.json"
-  [ "$name" = new ] && arena=$("$bin" sweep "$spec" --threads 2 --dry-run --json 2>/dev/null |
+  [ "$name" = new ] && arena=$("$bin" sweep "$spec" --threads "$threads" --dry-run --json 2>/dev/null |
     python3 -c 'import json,sys; print(int(json.load(sys.stdin)["arena_bytes"]))')
-  /usr/bin/time -f "%e %M" -o "$dir.time" "$bin" sweep "$spec" --threads 2 -q --force -o "$dir" >/dev/null 2>"$dir.log" ||
+  /usr/bin/time -f "%e %M" -o "$dir.time" "$bin" sweep "$spec" --threads "$threads" -q --force -o "$dir" >/dev/null 2>"$dir.log" ||
     { cat "$dir.log" >&2; exit 1; }
   python3 - "$dir" "$name" "$s" "$n" "$arena" >> "$csv" <<'PY'
 import json, sys
