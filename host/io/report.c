@@ -245,9 +245,13 @@ static caviar_status write_summary(const char *path, const caviar_report_info *i
       cJSON_Delete(t);
       if (!text) ok = false;
       if (i > 0) fputs(", ", af.f);
-      for (const char *c = text; ok && *c; c++) {
-        fputc(*c, af.f);
-        if (*c == '\n') fputs("\t\t", af.f);
+      for (const char *c = text, *nl; ok && *c; c = nl + 1) {
+        if (!(nl = strchr(c, '\n'))) {
+          fputs(c, af.f);
+          break;
+        }
+        fwrite(c, 1, (size_t)(nl - c) + 1, af.f);
+        fputs("\t\t", af.f);
       }
       free(text);
     }

@@ -574,6 +574,10 @@ caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
 
 /* ---- the hooks ---- */
 
+/* The most of the time since the last one that writing the results so far, or a snapshot, may
+ * take (the user's intervals stand unless they would ask for more). */
+#define RESULTS_SHARE 0.02
+
 /* Whether a member that trained in this epoch reached a rung of its bracket or the last epoch:
  * the curve's last `trained` points are this epoch's. */
 static bool at_rung(const run_state *s) {
@@ -589,15 +593,17 @@ static bool at_rung(const run_state *s) {
   return false;
 }
 
-/* The most of the time since the last results so far that writing them at a rung may take. */
-#define RESULTS_SHARE 0.02
 
 unsigned caviar_state_epoch_flags(const run_state *s) {
   const caviar_sweep *sw = s->sweep;
   const caviar_sweep_state *st = sw->state;
   caviar_fault_point("epoch");
   bool stop = sw->stop && *sw->stop;
-  bool due = st && !st->follower && caviar_now() - st->last_snapshot >= st->snapshot_every;
+  /* At most every snapshot_every seconds, and (but for 0: every epoch, as asked) no more often than
+   * keeps them under RESULTS_SHARE of the time: a snapshot holds every trial's results. */
+  double since = st ? caviar_now() - st->last_snapshot : 0;
+  bool due = st && !st->follower && since >= st->snapshot_every &&
+             (st->snapshot_every <= 0 || since >= st->last_seconds / RESULTS_SHARE);
   return (stop ? CAVIAR_AGREE_STOP : 0u) | (due ? CAVIAR_AGREE_SNAPSHOT : 0u);
 }
 
@@ -619,6 +625,7 @@ caviar_status caviar_state_epoch_end(run_state *s, unsigned flags, caviar_error 
       status = snapshot(st, s, err);
       double after = caviar_now();
       st->seconds += after - now;
+      st->last_seconds = after - now;
       st->last_snapshot = after;
       st->snapshots++;
     }
