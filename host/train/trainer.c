@@ -558,6 +558,9 @@ static bool tests_here(const run_state *s, int i) {
   return s->owner[i] == caviar_run_rank(s) && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_SURVIVED;
 }
 
+/* Survivors evaluated on the test split at once, at most (per cohort). */
+#define TEST_MEMBERS 1024
+
 static caviar_status test_survivors(run_state *s, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
   caviar_sweep_result *r = s->result;
@@ -569,12 +572,17 @@ static caviar_status test_survivors(run_state *s, caviar_error *err) {
     int n = 0;
     for (int i = 0; i < s->count; i++) n += s->groups.cohort_of[i] == c && tests_here(s, i);
     if (n == 0) continue;
-    caviar_cohort cohort;
-    float *loss = caviar_alloc((size_t)n, sizeof *loss, "test results", err);
-    float *acc = caviar_alloc((size_t)n, sizeof *acc, "test results", err);
-    st = loss && acc ? caviar_cohort_init(&cohort, &s->groups.shapes[c], n, sw->seed, err) : CAVIAR_ERUNTIME;
-    if (st == CAVIAR_OK) {
-      for (int i = 0; i < s->count; i++) {
+    /* At most TEST_MEMBERS at a time: under PBT every member survives, and a test cohort of them
+     * all beside the training one would double the arenas. */
+    int chunk = n < TEST_MEMBERS ? n : TEST_MEMBERS;
+    float *loss = caviar_alloc((size_t)chunk, sizeof *loss, "test results", err);
+    float *acc = caviar_alloc((size_t)chunk, sizeof *acc, "test results", err);
+    if (!loss || !acc) st = CAVIAR_ERUNTIME;
+    for (int from = 0, i = 0; st == CAVIAR_OK && from < n; from += chunk) {
+      caviar_cohort cohort;
+      st = caviar_cohort_init(&cohort, &s->groups.shapes[c], n - from < chunk ? n - from : chunk, sw->seed, err);
+      if (st != CAVIAR_OK) break;
+      for (; i < s->count && cohort.n < cohort.layout.capacity; i++) {
         const caviar_trial_result *t = &r->trials[s->trials[i].id];
         if (s->groups.cohort_of[i] == c && tests_here(s, i)) caviar_cohort_add(&cohort, &t->trial);
       }
@@ -590,8 +598,8 @@ static caviar_status test_survivors(run_state *s, caviar_error *err) {
       }
       sw->backend->cohort_free(sw->backend, &cohort);
       caviar_cohort_free(&cohort);
-      caviar_fault_point("test");
     }
+    if (st == CAVIAR_OK) caviar_fault_point("test");
     free(loss);
     free(acc);
   }
