@@ -1,7 +1,9 @@
-// The CUDA backend: the cohort's arenas on the device, layer 1 of the whole cohort as one cuBLAS
-// GEMM over the stacked weights (the minibatch is shared), deeper layers as strided-batched GEMMs,
-// our kernels around them, and each training step captured once as a CUDA graph and replayed, so
-// a shrinking population does not become launch-bound.
+// The CUDA backend: the cohort's arenas on the device, its model's layers walked in order, each
+// kind in a file of its own (dense.cu, conv.cu, pool.cu, batchnorm.cu, flatten.cu, elementwise.cu:
+// HFTA's fusion, the first layer of the whole cohort as one cuBLAS GEMM over the stacked weights
+// because the minibatch is shared, later layers as strided batches of per-member GEMMs), our
+// kernels around them, and each training step captured once as a CUDA graph and replayed, so a
+// shrinking population does not become launch-bound.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -13,53 +15,29 @@
 #include "caviar/backend.h"
 #include "caviar/cuda_device.h"
 #include "caviar/cuda_plan.h"
+#include "cuda_backend.cuh"
 #include "cuda_check.h"
 #include "kernels.cuh"
+
+member_vectors vectors_at(const member_vectors &mv, int m0) {
+  member_vectors v = mv;
+  v.hp += m0;
+  v.trial += m0;
+  v.steps += m0;
+  v.epochs += m0;
+  v.scalars += m0;
+  v.diverged += m0;
+  v.loss_sum += m0;
+  v.eval_loss += m0;
+  v.eval_correct += m0;
+  return v;
+}
 
 namespace {
 
 // Chunks a training step is split into unless the options say otherwise (docs/PERF.md has the
 // measurements behind it).
 constexpr int CAVIAR_CUDA_DEFAULT_CHUNKS = 1;
-
-struct cuda_ctx {
-  int device;
-  cudaStream_t stream;
-  cublasHandle_t blas;
-  void *blas_workspace;
-  bool tf32;
-  bool eager; // no step graphs: every kernel launched directly
-  int chunks; // a step's member chunks (1: no overlap)
-  cudaStream_t aux; // the chunks' optimizer passes
-  cudaEvent_t chunk_done[CAVIAR_CUDA_MAX_CHUNKS + 1];
-  device_dataset train, test;
-  void *owned[8]; // dataset buffers to free
-  int n_owned;
-  uint32_t *rows;  // the order of an epoch or the rows of an evaluation
-  size_t rows_capacity;
-  int *step_index;
-  unsigned data_generation; // bumped by every upload: captured graphs bake in the data's addresses
-  int sms;
-  char name[400];
-};
-
-struct cuda_cohort {
-  float *params, *grads, *first, *second;
-  float *best; // model.keep best: each slot's parameters at its best validation epoch, else null
-  float *xt;
-  int32_t *labels;
-  float *act[CAVIAR_MAX_LAYERS], *out[CAVIAR_MAX_LAYERS];
-  float *delta[2], *logits;
-  bool dropout;
-  member_vectors mv;
-  caviar_member_hp *hp;
-  uint32_t *trial;
-  int *epochs;
-  cudaGraphExec_t graph;
-  caviar_graph_key key;
-  bool have_graph;
-  bool eager; // capture failed once: launch every step directly
-};
 
 cuda_ctx *ctx_of(caviar_backend *be) { return static_cast<cuda_ctx *>(be->ctx); }
 cuda_cohort *impl_of(caviar_cohort *c) { return static_cast<cuda_cohort *>(c->impl); }
@@ -165,13 +143,12 @@ void cuda_cohort_free(caviar_backend *be, caviar_cohort *c) {
   cuda_cohort *cc = impl_of(c);
   if (!cc) return;
   if (cc->have_graph) cudaGraphExecDestroy(cc->graph);
-  void *buffers[] = {cc->params, cc->grads, cc->first, cc->second, cc->best, cc->xt, cc->labels, cc->delta[0], cc->delta[1],
-                     cc->logits, cc->hp, cc->trial, cc->epochs, cc->mv.steps, cc->mv.scalars, cc->mv.diverged, cc->mv.loss_sum,
-                     cc->mv.eval_loss, cc->mv.eval_correct};
+  void *buffers[] = {cc->xt, cc->labels, cc->delta[0], cc->delta[1], cc->patches, cc->hp, cc->trial, cc->epochs,
+                     cc->mv.steps, cc->mv.scalars, cc->mv.diverged, cc->mv.loss_sum, cc->mv.eval_loss, cc->mv.eval_correct};
   for (void *p : buffers) cudaFree(p);
-  for (int l = 0; l < CAVIAR_MAX_LAYERS; l++) {
-    if (cc->out[l] != cc->act[l]) cudaFree(cc->out[l]);
-    cudaFree(cc->act[l]);
+  for (int i = 0; i < CAVIAR_MAX_ARCH_LAYERS; i++) {
+    cudaFree(cc->y[i]);
+    cudaFree(cc->stats[i]);
   }
   delete cc;
   c->impl = nullptr;
@@ -183,19 +160,18 @@ bool any_dropout(const caviar_cohort *c) {
   return false;
 }
 
+// Floats of one member's block of layer i's output.
+size_t layer_block(const caviar_cohort *c, int i) {
+  return (size_t)c->shape.batch * caviar_dims_size(c->arch.layer[i].out);
+}
+
 // Separate post-dropout buffers (the next layer's input), only once some member uses dropout.
 caviar_status alloc_dropout_buffers(caviar_cohort *c, caviar_error *err) {
   cuda_cohort *cc = impl_of(c);
-  caviar_cuda_buffers with;
-  caviar_cuda_buffers_of(&c->shape, c->layout.capacity, true, c->keep_best, &with);
-  size_t n = with.out;
-  for (int l = 0; l < c->shape.layers; l++) {
-    if (cc->out[l] != cc->act[l]) continue;
-    caviar_status st = device_alloc(&cc->out[l], n, "dropout outputs", err);
-    if (st != CAVIAR_OK) {
-      cc->out[l] = cc->act[l];
-      return st;
-    }
+  for (int i = 0; i < c->arch.n_layers; i++) {
+    if (c->arch.layer[i].kind != CAVIAR_LAYER_DROPOUT || cc->y[i]) continue;
+    caviar_status st = device_alloc(&cc->y[i], (size_t)c->layout.capacity * layer_block(c, i), "dropout outputs", err);
+    if (st != CAVIAR_OK) return st;
   }
   cc->dropout = true;
   if (cc->have_graph) cudaGraphExecDestroy(cc->graph);
@@ -207,29 +183,36 @@ caviar_status cuda_cohort_alloc(caviar_backend *be, caviar_cohort *c, caviar_err
   cuda_cohort *cc = new (std::nothrow) cuda_cohort();
   if (!cc) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory allocating a cohort");
   c->impl = cc;
+  caviar_status st = CAVIAR_OK;
   const caviar_shape &s = c->shape;
   size_t cap = (size_t)c->layout.capacity;
+  cc->params = c->arena[CAVIAR_ARENA_PARAMS];
+  cc->grads = c->arena[CAVIAR_ARENA_GRADS];
+  cc->first = c->arena[CAVIAR_ARENA_FIRST];
+  cc->second = c->arena[CAVIAR_ARENA_SECOND];
   cc->dropout = any_dropout(c);
   cc->eager = ctx_of(be)->eager;
-  // Exactly the buffers the memory plan counted (cuda_plan.c); the per-member vectors are the
-  // `members` entries, one allocation each.
+  cc->patch_members = cuda_patch_members(c);
+  // Exactly the buffers the memory plan counted (cuda_plan.c) beside the arenas (cohort.c's); the
+  // per-member vectors are the `members` entries, one allocation each.
   caviar_cuda_buffers bufs;
   caviar_cuda_buffers_of(&s, c->layout.capacity, false, c->keep_best, &bufs);
-  caviar_status st = CAVIAR_OK;
-  float **arenas[] = {&cc->params, &cc->grads, &cc->first, &cc->second};
-  for (float **a : arenas)
-    if (st == CAVIAR_OK) st = device_alloc(a, bufs.arena, "a cohort arena", err);
-  if (st == CAVIAR_OK && bufs.best > 0) st = device_alloc(&cc->best, bufs.best, "the best-epoch arena", err);
+  caviar_act_plan plan;
+  caviar_act_plan_of(&c->arch, &plan);
   if (st == CAVIAR_OK) st = device_alloc(&cc->xt, bufs.xt, "the minibatch", err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->labels, bufs.labels, "minibatch labels", err);
-  for (int l = 0; st == CAVIAR_OK && l < s.layers; l++) {
-    st = device_alloc(&cc->act[l], bufs.act, "activations", err);
-    cc->out[l] = cc->act[l];
+  for (int i = 0; st == CAVIAR_OK && i < c->arch.n_layers; i++) {
+    const caviar_layer *l = &c->arch.layer[i];
+    if (plan.in_place[i] || l->kind == CAVIAR_LAYER_DROPOUT) continue;
+    st = device_alloc(&cc->y[i], cap * layer_block(c, i), i == c->arch.n_layers - 1 ? "logits" : "activations", err);
+    if (st == CAVIAR_OK && l->kind == CAVIAR_LAYER_BATCHNORM)
+      st = device_alloc(&cc->stats[i], 2 * cap * (size_t)l->out.c, "batch statistics", err);
   }
+  cc->logits = cc->y[c->arch.n_layers - 1];
   if (st == CAVIAR_OK && cc->dropout) st = alloc_dropout_buffers(c, err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->delta[0], bufs.delta, "gradients", err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->delta[1], bufs.delta, "gradients", err);
-  if (st == CAVIAR_OK) st = device_alloc(&cc->logits, bufs.logits, "logits", err);
+  if (st == CAVIAR_OK && bufs.patches) st = device_alloc(&cc->patches, bufs.patches, "convolution patches", err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->hp, cap, "hyperparameters", err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->trial, cap, "trial ids", err);
   if (st == CAVIAR_OK) st = device_alloc(&cc->mv.steps, cap, "step counters", err);
@@ -242,15 +225,6 @@ caviar_status cuda_cohort_alloc(caviar_backend *be, caviar_cohort *c, caviar_err
   cc->mv.hp = cc->hp;
   cc->mv.trial = cc->trial;
   cc->mv.epochs = cc->epochs;
-  cuda_ctx *ctx = ctx_of(be);
-  cudaError_t rc = cudaSuccess;
-  for (float **a : arenas)
-    if (st == CAVIAR_OK && rc == cudaSuccess) rc = cudaMemsetAsync(*a, 0, c->layout.arena * sizeof(float), ctx->stream);
-  if (st == CAVIAR_OK && rc == cudaSuccess && cc->best)
-    rc = cudaMemsetAsync(cc->best, 0, c->layout.arena * sizeof(float), ctx->stream);
-  if (st == CAVIAR_OK && rc == cudaSuccess) rc = cudaStreamSynchronize(ctx->stream);
-  if (st == CAVIAR_OK && rc != cudaSuccess)
-    st = CAVIAR_CUDA_FAIL(err, rc, "clearing a cohort's arenas");
   if (st != CAVIAR_OK) cuda_cohort_free(be, c);
   return st;
 }
@@ -266,18 +240,6 @@ caviar_status upload_books(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
   return CAVIAR_OK;
 }
 
-// Slots [first, first + count) of every tensor from one arena to another, device to device on the
-// stream: a member's blocks of a tensor are adjacent, so a run of slots is one copy per tensor.
-caviar_status copy_blocks(cuda_ctx *ctx, const caviar_cohort *c, float *to, const float *from, int dst, int src,
-                          int count, caviar_error *err) {
-  const caviar_layout &lay = c->layout;
-  for (int t = 0; t < lay.n_tensors; t++)
-    CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(caviar_block(to, &lay, t, dst), caviar_block(const_cast<float *>(from), &lay, t, src),
-                                         ((size_t)(count - 1) * lay.stride[t] + lay.size[t]) * sizeof(float),
-                                         cudaMemcpyDeviceToDevice, ctx->stream));
-  return CAVIAR_OK;
-}
-
 caviar_status cuda_init_members(caviar_backend *be, caviar_cohort *c, int first, int count, caviar_error *err) {
   cuda_ctx *ctx = ctx_of(be);
   cuda_cohort *cc = impl_of(c);
@@ -285,126 +247,124 @@ caviar_status cuda_init_members(caviar_backend *be, caviar_cohort *c, int first,
   if (st == CAVIAR_OK)
     st = launch_init(ctx->stream, c->layout, first, count, c->seed, cc->params, cc->grads, cc->first, cc->second,
                      cc->mv, err);
-  // A fresh member's best-epoch copy: its initial weights, until its first validation.
-  if (st == CAVIAR_OK && cc->best && count > 0) st = copy_blocks(ctx, c, cc->best, cc->params, first, first, count, err);
   if (st == CAVIAR_OK) CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
   return st;
 }
 
-// A contiguous range of slots [m0, m0 + n): the whole cohort, or one chunk of a step that
-// overlaps chunks' optimizer passes with other chunks' GEMMs. Every buffer is member-major or
-// tensor-major, so a span is an offset into each.
-struct span {
-  int m0, n;
-};
-
-// The per-member vectors of a span: kernels index its members from 0.
-member_vectors vectors_at(const member_vectors &mv, int m0) {
-  member_vectors v = mv;
-  v.hp += m0;
-  v.trial += m0;
-  v.steps += m0;
-  v.epochs += m0;
-  v.scalars += m0;
-  v.diverged += m0;
-  v.loss_sum += m0;
-  v.eval_loss += m0;
-  v.eval_correct += m0;
-  return v;
+bool elementwise(const caviar_layer *l) {
+  return l->kind == CAVIAR_LAYER_ACTIVATION || l->kind == CAVIAR_LAYER_DROPOUT;
 }
 
-// Z (batch x n_out per member, member-major) = input x W for every member of the span.
-caviar_status linear_forward(cuda_ctx *ctx, caviar_cohort *c, span sp, int l, const float *input, float *z,
-                             caviar_error *err) {
+// A layer's pass over a span: its input is the previous layer's output (the minibatch for the
+// first, shared by every member), its output its own buffer.
+cuda_pass pass_for(cuda_ctx *ctx, caviar_cohort *c, span sp, int i, bool train) {
   cuda_cohort *cc = impl_of(c);
-  const caviar_layout &lay = c->layout;
-  int b = c->shape.batch, n = sp.n, n_in = caviar_layer_in(&c->shape, l), n_out = caviar_layer_out(&c->shape, l);
-  const float one = 1.0f, zero = 0.0f;
-  const float *w = cc->params + lay.offset[caviar_weight_tensor(l)] + (size_t)sp.m0 * lay.stride[caviar_weight_tensor(l)];
-  if (l == 0 && lay.stride[0] == lay.size[0]) {
-    // The shared minibatch times the stacked first-layer weights: one inputs x (n * hidden) GEMM,
-    // split where the 32-bit API's sizes would overflow.
-    int chunk = caviar_cuda_stacked_chunk(n_in, b, n_out);
-    for (int m0 = 0; m0 < n; m0 += chunk) {
-      int k = n - m0 < chunk ? n - m0 : chunk;
-      CAVIAR_CUBLAS_TRY(err, cublasSgemm(ctx->blas, CUBLAS_OP_T, CUBLAS_OP_N, b, k * n_out, n_in, &one, input, n_in,
-                                         w + (size_t)m0 * n_in * n_out, n_in, &zero, z + (size_t)m0 * b * n_out, b));
+  cuda_pass p = {};
+  p.ctx = ctx;
+  p.c = c;
+  p.cc = cc;
+  p.sp = sp;
+  p.layer = &c->arch.layer[i];
+  p.index = i;
+  p.train = train;
+  p.shared = i == 0;
+  size_t m0 = (size_t)sp.m0;
+  p.x = i == 0 ? cc->xt : cc->out[i - 1] + m0 * layer_block(c, i - 1);
+  if (cc->y[i]) p.y = cc->y[i] + m0 * layer_block(c, i);
+  return p;
+}
+
+caviar_status run_forward(const cuda_pass &p, caviar_error *err) {
+  switch (p.layer->kind) {
+    case CAVIAR_LAYER_DENSE: return cuda_dense_forward(p, err);
+    case CAVIAR_LAYER_CONV2D: return cuda_conv_forward(p, err);
+    case CAVIAR_LAYER_POOL: return cuda_pool_forward(p, err);
+    case CAVIAR_LAYER_BATCHNORM: return cuda_batchnorm_forward(p, err);
+    case CAVIAR_LAYER_FLATTEN: return cuda_flatten_forward(p, err);
+    default: return caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: no CUDA forward for %s layers", __FILE__, __LINE__,
+                                caviar_layer_kind_name(p.layer->kind));
+  }
+}
+
+caviar_status run_backward(const cuda_pass &p, caviar_error *err) {
+  switch (p.layer->kind) {
+    case CAVIAR_LAYER_DENSE: return cuda_dense_backward(p, err);
+    case CAVIAR_LAYER_CONV2D: return cuda_conv_backward(p, err);
+    case CAVIAR_LAYER_POOL: return cuda_pool_backward(p, err);
+    case CAVIAR_LAYER_BATCHNORM: return cuda_batchnorm_backward(p, err);
+    case CAVIAR_LAYER_FLATTEN: return cuda_flatten_backward(p, err);
+    default: return caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: no CUDA backward for %s layers", __FILE__, __LINE__,
+                                caviar_layer_kind_name(p.layer->kind));
+  }
+}
+
+// The model's layers over a span, each with the activation and dropout after it fused into its
+// output pass; records where every layer's output is (cc->out) for the backward pass.
+caviar_status forward(cuda_ctx *ctx, caviar_cohort *c, span sp, bool train, bool frozen, caviar_error *err) {
+  cuda_cohort *cc = impl_of(c);
+  const caviar_arch &a = c->arch;
+  for (int i = 0; i < a.n_layers;) {
+    cuda_pass p = pass_for(ctx, c, sp, i, train);
+    p.frozen = frozen;
+    // The chain: [activation] [dropout], their result in the dropout's buffer (when any member
+    // drops) or in place.
+    int next = i + 1;
+    cc->out[i] = cc->y[i];
+    const float *at = cc->y[i];
+    while (next < a.n_layers && elementwise(&a.layer[next])) {
+      const caviar_layer *e = &a.layer[next];
+      p.has_chain = true;
+      if (e->kind == CAVIAR_LAYER_ACTIVATION) p.chain.act = true;
+      if (e->kind == CAVIAR_LAYER_DROPOUT && cc->dropout) {
+        p.chain.drop = true;
+        p.chain.mask = e->mask;
+        at = cc->y[next];
+      }
+      cc->out[next++] = at;
     }
-  } else {
-    // Deeper layers (and a padded first layer, with the minibatch's stride 0) as a strided batch.
-    long long stride_in = l == 0 ? 0 : (long long)b * n_in;
-    CAVIAR_CUBLAS_TRY(err, cublasSgemmStridedBatched(ctx->blas, l == 0 ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, b,
-                                                     n_out, n_in, &one, input, l == 0 ? n_in : b, stride_in, w, n_in,
-                                                     (long long)lay.stride[caviar_weight_tensor(l)], &zero, z, b, (long long)b * n_out, n));
+    if (p.has_chain) p.chain.out = const_cast<float *>(at) + (size_t)sp.m0 * layer_block(c, i);
+    caviar_status st = run_forward(p, err);
+    if (st != CAVIAR_OK) return st;
+    i = next;
   }
   return CAVIAR_OK;
 }
 
-caviar_status forward(cuda_ctx *ctx, caviar_cohort *c, span sp, bool train, caviar_error *err) {
-  cuda_cohort *cc = impl_of(c);
-  const caviar_shape &s = c->shape;
-  size_t b = (size_t)s.batch, m0 = (size_t)sp.m0;
-  member_vectors mv = vectors_at(cc->mv, sp.m0);
-  const float *input = cc->xt;
-  for (int l = 0; l <= s.layers; l++) {
-    bool hidden = l < s.layers;
-    size_t units = (size_t)caviar_layer_out(&s, l);
-    float *z = (hidden ? cc->act[l] : cc->logits) + m0 * b * units;
-    caviar_status st = linear_forward(ctx, c, sp, l, input, z, err);
-    if (st != CAVIAR_OK) return st;
-    float *out = hidden && cc->out[l] != cc->act[l] ? cc->out[l] + m0 * b * units : nullptr;
-    size_t bias_stride = c->layout.stride[caviar_bias_tensor(l)];
-    st = launch_bias_activation(ctx->stream, z, out, cc->params, c->layout.offset[caviar_bias_tensor(l)] + m0 * bias_stride,
-                                bias_stride, s.batch, (int)units, sp.n, hidden, train, l, c->seed, mv, err);
-    if (st != CAVIAR_OK) return st;
-    if (hidden) input = cc->out[l] + m0 * b * units;
-  }
-  return CAVIAR_OK;
-}
-
+// The layers in reverse over a span from the loss's gradient in the logits: each layer's
+// parameter gradients and, where a layer with parameters lies below, its input gradient, through
+// the dropout and activation before it in the same pass.
 caviar_status backward(cuda_ctx *ctx, caviar_cohort *c, span sp, caviar_error *err) {
   cuda_cohort *cc = impl_of(c);
-  const caviar_shape &s = c->shape;
-  const caviar_layout &lay = c->layout;
-  const float one = 1.0f, zero = 0.0f;
-  int b = s.batch, n = sp.n;
-  size_t m0 = (size_t)sp.m0;
-  member_vectors mv = vectors_at(cc->mv, sp.m0);
-  float *dz = cc->logits + m0 * b * s.classes;
-  for (int l = s.layers; l >= 0; l--) {
-    int n_in = caviar_layer_in(&s, l), n_out = caviar_layer_out(&s, l);
-    float *dw = cc->grads + lay.offset[caviar_weight_tensor(l)] + m0 * lay.stride[caviar_weight_tensor(l)];
-    if (l == 0 && lay.stride[0] == lay.size[0]) {
-      // Every member's first-layer weight gradient in one GEMM: minibatch x (all members' dz).
-      int chunk = caviar_cuda_stacked_chunk(n_in, b, n_out);
-      for (int k0 = 0; k0 < n; k0 += chunk) {
-        int k = n - k0 < chunk ? n - k0 : chunk;
-        CAVIAR_CUBLAS_TRY(err, cublasSgemm(ctx->blas, CUBLAS_OP_N, CUBLAS_OP_N, n_in, k * n_out, b, &one, cc->xt, n_in,
-                                           dz + (size_t)k0 * b * n_out, b, &zero, dw + (size_t)k0 * n_in * n_out,
-                                           n_in));
+  const caviar_arch &a = c->arch;
+  const float *dy = cc->logits + (size_t)sp.m0 * layer_block(c, a.n_layers - 1);
+  int flip = 0;
+  for (int i = a.n_layers - 1; i >= 0;) {
+    if (elementwise(&a.layer[i])) return caviar_fail(err, CAVIAR_ERUNTIME, "%s:%d: an activation or dropout layer not "
+                                                                           "fused into the layer before it", __FILE__, __LINE__);
+    cuda_pass p = pass_for(ctx, c, sp, i, true);
+    p.dy = dy;
+    int prev = i - 1;
+    while (prev >= 0 && elementwise(&a.layer[prev])) {
+      const caviar_layer *e = &a.layer[prev];
+      p.has_chain = true;
+      if (e->kind == CAVIAR_LAYER_DROPOUT && cc->dropout) {
+        p.chain.drop = true;
+        p.chain.mask = e->mask;
       }
-    } else {
-      const float *input = l == 0 ? cc->xt : cc->out[l - 1] + m0 * b * n_in;
-      CAVIAR_CUBLAS_TRY(err, cublasSgemmStridedBatched(ctx->blas, l == 0 ? CUBLAS_OP_N : CUBLAS_OP_T, CUBLAS_OP_N,
-                                                       n_in, n_out, b, &one, input, l == 0 ? n_in : b,
-                                                       l == 0 ? 0 : (long long)b * n_in, dz, b, (long long)b * n_out,
-                                                       &zero, dw, n_in, (long long)lay.stride[caviar_weight_tensor(l)], n));
+      if (e->kind == CAVIAR_LAYER_ACTIVATION) {
+        p.chain.act = true;
+        p.chain.saved = cc->out[prev] + (size_t)sp.m0 * layer_block(c, prev);
+      }
+      prev--;
     }
-    size_t bias_stride = lay.stride[caviar_bias_tensor(l)];
-    caviar_status st = launch_bias_grad(ctx->stream, dz, cc->grads, lay.offset[caviar_bias_tensor(l)] + m0 * bias_stride,
-                                        bias_stride, b, n_out, n, err);
+    bool wanted = false;
+    for (int j = 0; j < i && !wanted; j++) wanted = a.layer[j].n_tensors > 0;
+    if (wanted) p.dx = cc->delta[flip] + (size_t)sp.m0 * (size_t)c->shape.batch * caviar_dims_size(p.layer->in);
+    flip ^= 1;
+    caviar_status st = run_backward(p, err);
     if (st != CAVIAR_OK) return st;
-    if (l == 0) break;
-    float *da = cc->delta[l % 2] + m0 * b * n_in;
-    CAVIAR_CUBLAS_TRY(err, cublasSgemmStridedBatched(ctx->blas, CUBLAS_OP_N, CUBLAS_OP_T, b, n_in, n_out, &one, dz, b,
-                                                     (long long)b * n_out,
-                                                     cc->params + lay.offset[caviar_weight_tensor(l)] + m0 * lay.stride[caviar_weight_tensor(l)], n_in,
-                                                     (long long)lay.stride[caviar_weight_tensor(l)], &zero, da, b, (long long)b * n_in,
-                                                     n));
-    st = launch_activation_backward(ctx->stream, da, cc->act[l - 1] + m0 * b * n_in, b, n_in, n, l - 1, c->seed, mv,
-                                    err);
-    if (st != CAVIAR_OK) return st;
-    dz = da;
+    dy = p.dx;
+    i = prev;
   }
   return CAVIAR_OK;
 }
@@ -420,9 +380,9 @@ caviar_status enqueue_step_begin(cuda_ctx *ctx, caviar_cohort *c, caviar_error *
 }
 
 // A span's forward, loss and backward: its gradients, on the backend's stream.
-caviar_status enqueue_gradients(cuda_ctx *ctx, caviar_cohort *c, span sp, caviar_error *err) {
+caviar_status enqueue_gradients(cuda_ctx *ctx, caviar_cohort *c, span sp, bool frozen, caviar_error *err) {
   cuda_cohort *cc = impl_of(c);
-  caviar_status st = forward(ctx, c, sp, true, err);
+  caviar_status st = forward(ctx, c, sp, true, frozen, err);
   if (st == CAVIAR_OK)
     st = launch_softmax_xent(ctx->stream, cc->logits + (size_t)sp.m0 * c->shape.batch * c->shape.classes, cc->labels,
                              c->shape.batch, c->shape.batch, c->shape.classes, sp.n, true, vectors_at(cc->mv, sp.m0),
@@ -448,13 +408,13 @@ caviar_status enqueue_step(cuda_ctx *ctx, caviar_cohort *c, caviar_error *err) {
   caviar_status st = enqueue_step_begin(ctx, c, err);
   int k = chunks_for(ctx, c->n);
   if (k == 1) {
-    if (st == CAVIAR_OK) st = enqueue_gradients(ctx, c, span{0, c->n}, err);
+    if (st == CAVIAR_OK) st = enqueue_gradients(ctx, c, span{0, c->n}, false, err);
     if (st == CAVIAR_OK) st = enqueue_update(ctx->stream, ctx->sms, c, span{0, c->n}, err);
   } else {
     for (int i = 0; st == CAVIAR_OK && i < k; i++) {
       int m0 = (int)((long long)c->n * i / k), m1 = (int)((long long)c->n * (i + 1) / k);
       span sp = {m0, m1 - m0};
-      st = enqueue_gradients(ctx, c, sp, err);
+      st = enqueue_gradients(ctx, c, sp, false, err);
       if (st == CAVIAR_OK) CAVIAR_CUDA_TRY(err, cudaEventRecord(ctx->chunk_done[i], ctx->stream));
       if (st == CAVIAR_OK) CAVIAR_CUDA_TRY(err, cudaStreamWaitEvent(ctx->aux, ctx->chunk_done[i], 0));
       if (st == CAVIAR_OK) st = enqueue_update(ctx->aux, ctx->sms, c, sp, err);
@@ -555,7 +515,7 @@ caviar_status cuda_evaluate(caviar_backend *be, caviar_cohort *c, caviar_set set
   for (size_t start = 0; st == CAVIAR_OK && start < n_rows; start += (size_t)b) {
     int valid = (int)(n_rows - start < (size_t)b ? n_rows - start : (size_t)b);
     st = launch_gather(ctx->stream, data, ctx->rows + start, nullptr, b, valid, cc->xt, cc->labels, err);
-    if (st == CAVIAR_OK) st = forward(ctx, c, span{0, c->n}, false, err);
+    if (st == CAVIAR_OK) st = forward(ctx, c, span{0, c->n}, false, false, err);
     if (st == CAVIAR_OK)
       st = launch_softmax_xent(ctx->stream, cc->logits, cc->labels, b, valid, c->shape.classes, c->n, false, cc->mv, err);
   }
@@ -582,92 +542,61 @@ caviar_status cuda_evaluate(caviar_backend *be, caviar_cohort *c, caviar_set set
   return CAVIAR_OK;
 }
 
-// Copies one member's blocks of every tensor of every arena (device to device, on the stream).
-caviar_status move_member(cuda_ctx *ctx, caviar_cohort *c, int src, int dst, caviar_error *err) {
-  cuda_cohort *cc = impl_of(c);
-  float *arenas[] = {cc->params, cc->first, cc->second, cc->best};
-  for (float *a : arenas)
-    if (a) {
-      caviar_status st = copy_blocks(ctx, c, a, a, dst, src, 1, err);
-      if (st != CAVIAR_OK) return st;
-    }
-  return CAVIAR_OK;
-}
+// ---- memory: the buffer interface (backend.h), on the backend's non-blocking stream ----
 
-// The host's books change only once the device's copies are done: an error leaves both as they were
-// before (or the device partly moved, reported, and the books still naming the old slots).
-caviar_status cuda_compact(caviar_backend *be, caviar_cohort *c, const int *keep, int n_keep, caviar_error *err) {
-  cuda_ctx *ctx = ctx_of(be);
-  for (int i = 0; i < n_keep; i++)
-    if (keep[i] != i) {
-      caviar_status st = move_member(ctx, c, keep[i], i, err);
-      if (st != CAVIAR_OK) return st;
-    }
-  CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
-  return CAVIAR_OK;
-}
-
-caviar_status cuda_copy_member(caviar_backend *be, caviar_cohort *c, int src, int dst, caviar_error *err) {
-  cuda_ctx *ctx = ctx_of(be);
-  caviar_status st = move_member(ctx, c, src, dst, err);
-  // The recipient's best-epoch copy starts afresh from the parameters it took (backend.h).
-  cuda_cohort *cc = impl_of(c);
-  if (st == CAVIAR_OK && cc->best) st = copy_blocks(ctx, c, cc->best, cc->params, dst, dst, 1, err);
-  if (st != CAVIAR_OK) return st;
-  CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
-  return CAVIAR_OK;
-}
-
-// Device to device, a copy per tensor for each run of consecutive slots: after an epoch where most
-// members improve (early in training) that is a few copies per tensor; never a host round trip.
-caviar_status cuda_save_best(caviar_backend *be, caviar_cohort *c, const int *slots, int n, caviar_error *err) {
-  cuda_ctx *ctx = ctx_of(be);
-  cuda_cohort *cc = impl_of(c);
-  if (!cc->best) return caviar_fail(err, CAVIAR_ERUNTIME, "this cohort keeps no best-epoch copies (model.keep last)");
-  for (int i = 0; i < n;) {
-    int run = 1;
-    while (i + run < n && slots[i + run] == slots[i] + run) run++;
-    caviar_status st = copy_blocks(ctx, c, cc->best, cc->params, slots[i], slots[i], run, err);
-    if (st != CAVIAR_OK) return st;
-    i += run;
+float *cuda_buf_alloc(caviar_backend *be, size_t n, const char *what, caviar_error *err) {
+  float *p = nullptr;
+  if (device_alloc(&p, n, what, err) != CAVIAR_OK) return nullptr;
+  cudaError_t rc = cudaMemsetAsync(p, 0, (n ? n : 1) * sizeof(float), ctx_of(be)->stream);
+  if (rc == cudaSuccess) rc = cudaStreamSynchronize(ctx_of(be)->stream);
+  if (rc != cudaSuccess) {
+    cudaFree(p);
+    CAVIAR_CUDA_FAIL(err, rc, "clearing a new buffer");
+    return nullptr;
   }
-  CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
-  return CAVIAR_OK;
+  return p;
 }
 
-caviar_status copy_params(cuda_ctx *ctx, caviar_cohort *c, float *arena, int slot, float *host, bool to_device,
+void cuda_buf_release(caviar_backend *be, float *buffer) {
+  (void)be;
+  cudaFree(buffer);
+}
+
+caviar_status cuda_memcpy(caviar_backend *be, float *dst, const float *src, size_t n, cudaMemcpyKind kind,
                           caviar_error *err) {
-  for (int t = 0; t < c->layout.n_tensors; t++) {
-    float *block = caviar_block(arena, &c->layout, t, slot);
-    size_t bytes = c->layout.size[t] * sizeof(float);
-    CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(to_device ? block : host, to_device ? host : block, bytes,
-                                         to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost, ctx->stream));
-    host += c->layout.size[t];
-  }
-  CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
+  if (n == 0) return CAVIAR_OK;
+  CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(dst, src, n * sizeof(float), kind, ctx_of(be)->stream));
   return CAVIAR_OK;
 }
 
-float *arena_of(caviar_cohort *c, caviar_arena which, caviar_error *err) {
-  cuda_cohort *cc = impl_of(c);
-  float *a = which == CAVIAR_ARENA_PARAMS   ? cc->params
-             : which == CAVIAR_ARENA_FIRST  ? cc->first
-             : which == CAVIAR_ARENA_SECOND ? cc->second
-                                            : cc->best;
-  if (!a) caviar_fail(err, CAVIAR_ERUNTIME, "this cohort keeps no best-epoch copies (model.keep last)");
-  return a;
+caviar_status cuda_buf_copy(caviar_backend *be, float *dst, const float *src, size_t n, caviar_error *err) {
+  return cuda_memcpy(be, dst, src, n, cudaMemcpyDeviceToDevice, err);
 }
 
-caviar_status cuda_read_arena(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot, float *out,
-                              caviar_error *err) {
-  float *arena = arena_of(c, which, err);
-  return arena ? copy_params(ctx_of(be), c, arena, slot, out, false, err) : CAVIAR_ERUNTIME;
+caviar_status cuda_buf_to_host(caviar_backend *be, float *host, const float *src, size_t n, caviar_error *err) {
+  return cuda_memcpy(be, host, src, n, cudaMemcpyDeviceToHost, err);
 }
 
-caviar_status cuda_write_arena(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot, const float *in,
-                               caviar_error *err) {
-  float *arena = arena_of(c, which, err);
-  return arena ? copy_params(ctx_of(be), c, arena, slot, const_cast<float *>(in), true, err) : CAVIAR_ERUNTIME;
+caviar_status cuda_buf_from_host(caviar_backend *be, float *dst, const float *host, size_t n, caviar_error *err) {
+  return cuda_memcpy(be, dst, host, n, cudaMemcpyHostToDevice, err);
+}
+
+caviar_status cuda_buf_clear(caviar_backend *be, float *dst, size_t n, caviar_error *err) {
+  if (n == 0) return CAVIAR_OK;
+  CAVIAR_CUDA_TRY(err, cudaMemsetAsync(dst, 0, n * sizeof(float), ctx_of(be)->stream));
+  return CAVIAR_OK;
+}
+
+caviar_status cuda_buf_sync(caviar_backend *be, caviar_error *err) {
+  CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx_of(be)->stream));
+  return CAVIAR_OK;
+}
+
+// Every kind of model.h (each a file of its own); activation and dropout run fused into the layer
+// before them, which every architecture caviar builds has.
+bool cuda_supports(const caviar_backend *be, const caviar_layer *layer) {
+  (void)be;
+  return layer->kind >= 0 && layer->kind < CAVIAR_LAYER_KINDS;
 }
 
 caviar_status cuda_loss_and_grads(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, float *loss,
@@ -678,11 +607,11 @@ caviar_status cuda_loss_and_grads(caviar_backend *be, caviar_cohort *c, const ui
   // the host's books keep the old counts, so nothing changes once they are uploaded again.
   caviar_status st = start_steps(ctx, c, rows, (size_t)c->shape.batch, err);
   if (st == CAVIAR_OK) st = enqueue_step_begin(ctx, c, err);
-  if (st == CAVIAR_OK) st = enqueue_gradients(ctx, c, span{0, c->n}, err);
+  if (st == CAVIAR_OK) st = enqueue_gradients(ctx, c, span{0, c->n}, true, err);
   if (st == CAVIAR_OK)
     CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(loss, cc->mv.loss_sum, c->n * sizeof(float), cudaMemcpyDeviceToHost, ctx->stream));
   for (int slot = 0; st == CAVIAR_OK && slot < c->n; slot++)
-    st = copy_params(ctx, c, cc->grads, slot, grads + (size_t)slot * c->layout.per_member, false, err);
+    st = caviar_cohort_read_arena(be, c, CAVIAR_ARENA_GRADS, slot, grads + (size_t)slot * c->layout.per_member, err);
   if (st == CAVIAR_OK) st = upload_books(ctx, c, err);
   if (st == CAVIAR_OK) CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
   return st;
@@ -759,13 +688,11 @@ extern "C" caviar_status caviar_backend_cuda(const caviar_backend_options *optio
   be->cohort_alloc = cuda_cohort_alloc;
   be->cohort_free = cuda_cohort_free;
   be->init_members = cuda_init_members;
+  be->buf = caviar_buffer_ops{cuda_buf_alloc, cuda_buf_release, cuda_buf_copy, cuda_buf_to_host, cuda_buf_from_host,
+                              cuda_buf_clear, cuda_buf_sync};
+  be->supports = cuda_supports;
   be->train_epoch = cuda_train_epoch;
   be->evaluate = cuda_evaluate;
-  be->compact = cuda_compact;
-  be->copy_member = cuda_copy_member;
-  be->save_best = cuda_save_best;
-  be->read_arena = cuda_read_arena;
-  be->write_arena = cuda_write_arena;
   be->loss_and_grads = cuda_loss_and_grads;
   *out = be;
   return CAVIAR_OK;

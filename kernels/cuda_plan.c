@@ -1,6 +1,7 @@
 #include "caviar/cuda_plan.h"
 
 #include <limits.h>
+#include <string.h>
 #include <stdint.h>
 
 size_t caviar_cuda_member_bytes(void) {
@@ -8,28 +9,67 @@ size_t caviar_cuda_member_bytes(void) {
          sizeof(uint8_t) + sizeof(float) + sizeof(double) + sizeof(unsigned long long);
 }
 
+/* Floats of one member's unfolded input of the largest convolution, and of the first (shared)
+ * one, whose patches the whole cohort shares. */
+static size_t largest_patches(const caviar_arch *a, int batch, size_t *shared) {
+  size_t most = 0;
+  *shared = 0;
+  for (int i = 0; i < a->n_layers; i++) {
+    const caviar_layer *l = &a->layer[i];
+    if (l->kind != CAVIAR_LAYER_CONV2D) continue;
+    size_t p = (size_t)batch * caviar_dims_pixels(l->out) * (size_t)(l->in.c * l->kernel * l->kernel);
+    if (l->rowwise) *shared = p;
+    else if (p > most) most = p;
+  }
+  return most;
+}
+
+#define PATCH_BUDGET_FLOATS ((size_t)64 << 20)
+
+int caviar_cuda_patch_members(const caviar_shape *shape, int capacity) {
+  caviar_arch a;
+  caviar_arch_of(shape, &a);
+  size_t shared, per = largest_patches(&a, shape->batch, &shared);
+  if (per == 0) return capacity > 0 ? capacity : 1;
+  size_t k = PATCH_BUDGET_FLOATS / per;
+  if (k < 1) k = 1;
+  return k < (size_t)capacity ? (int)k : (capacity > 0 ? capacity : 1);
+}
+
 void caviar_cuda_buffers_of(const caviar_shape *shape, int capacity, bool dropout, bool keep_best,
                             caviar_cuda_buffers *out) {
+  caviar_arch a;
   caviar_layout layout;
-  caviar_layout_make(shape, capacity, &layout);
-  size_t n = (size_t)capacity, b = (size_t)shape->batch, h = (size_t)shape->hidden, c = (size_t)shape->classes;
-  size_t wide = h > c ? h : c;
+  caviar_act_plan plan;
+  caviar_arch_of(shape, &a);
+  caviar_layout_of(&a, capacity, &layout);
+  caviar_act_plan_of(&a, &plan);
+  size_t n = (size_t)capacity, b = (size_t)shape->batch;
+  memset(out, 0, sizeof *out);
   out->arena = layout.arena;
   out->best = keep_best ? layout.arena : 0;
-  out->xt = (size_t)shape->inputs * b;
+  out->xt = caviar_dims_size(a.input) * b;
   out->labels = b;
-  out->act = n * b * h;
-  out->out = dropout ? n * b * h : 0;
-  out->delta = n * b * wide;
-  out->logits = n * b * c;
+  for (int i = 0; i < a.n_layers; i++) {
+    const caviar_layer *l = &a.layer[i];
+    size_t floats = n * b * plan.out[i];
+    if (i == a.n_layers - 1) out->logits = floats;
+    else if (l->kind == CAVIAR_LAYER_DROPOUT) out->out += dropout ? floats : 0;
+    else if (!plan.in_place[i]) out->act += floats;
+    if (l->kind == CAVIAR_LAYER_BATCHNORM) out->stats += 2 * n * (size_t)l->out.c;
+  }
+  out->delta = n * b * plan.widest;
+  size_t shared, per = largest_patches(&a, shape->batch, &shared);
+  size_t chunk = per ? (size_t)caviar_cuda_patch_members(shape, capacity) * per : 0;
+  out->patches = chunk > shared ? chunk : shared;
   out->members = n;
 }
 
 double caviar_cuda_cohort_bytes(const caviar_shape *shape, int capacity, bool dropout, bool keep_best) {
   caviar_cuda_buffers b;
   caviar_cuda_buffers_of(shape, capacity, dropout, keep_best, &b);
-  double floats = (double)CAVIAR_ARENAS * (double)b.arena + (double)b.best + (double)b.xt + (double)shape->layers * (double)(b.act + b.out) +
-                  2.0 * (double)b.delta + (double)b.logits;
+  double floats = (double)CAVIAR_ARENAS * (double)b.arena + (double)b.best + (double)b.xt + (double)b.act +
+                  (double)b.out + 2.0 * (double)b.delta + (double)b.logits + (double)b.patches + (double)b.stats;
   return (double)sizeof(float) * floats + (double)sizeof(uint32_t) * (double)b.labels + (double)caviar_cuda_member_bytes() * (double)b.members;
 }
 

@@ -48,23 +48,14 @@ caviar_status launch_gather(cudaStream_t s, const device_dataset &data, const ui
 caviar_status launch_step_begin(cudaStream_t s, member_vectors mv, int members, caviar_error *err);
 caviar_status launch_step_end(cudaStream_t s, int *step_index, caviar_error *err);
 
-// z += bias, then (hidden layers) the activation, and inverted dropout into `out` when training.
-caviar_status launch_bias_activation(cudaStream_t s, float *z, float *out, const float *params, size_t bias_offset,
-                                     size_t bias_stride, int batch, int units, int members, bool hidden, bool train,
-                                     int layer, uint64_t seed, member_vectors mv, caviar_error *err);
-
 // Softmax cross-entropy per member. Training: logits become d(mean loss)/d(logits), the mean loss
 // is added to loss_sum, and a diverging loss sets the flag. Evaluation: sums over `valid` rows.
 caviar_status launch_softmax_xent(cudaStream_t s, float *logits, const int32_t *labels, int batch, int valid,
                                   int classes, int members, bool train, member_vectors mv, caviar_error *err);
 
-// Bias gradients: column sums of each member's batch x units block of dz.
+// Bias gradients: column sums of each member's rows x units block of dz (rows = batch x pixels).
 caviar_status launch_bias_grad(cudaStream_t s, const float *dz, float *grads, size_t bias_offset, size_t bias_stride,
                                int batch, int units, int members, caviar_error *err);
-
-// In place: da becomes dz = da * mask / (1 - p) * act'(act) (the mask of the forward step).
-caviar_status launch_activation_backward(cudaStream_t s, float *da, const float *act, int batch, int units,
-                                         int members, int layer, uint64_t seed, member_vectors mv, caviar_error *err);
 
 // The optimizer's pass over members [m0, m0 + members) of the arenas (mv already offset to m0):
 // one launch per tensor, a block row per member, sized for about 16 blocks per SM.

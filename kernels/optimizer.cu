@@ -67,6 +67,7 @@ caviar_status launch_update(cudaStream_t s, const caviar_layout &layout, int m0,
                             caviar_error *err) {
   if (members <= 0) return CAVIAR_OK;
   for (int t = 0; t < layout.n_tensors; t++) {
+    if (!caviar_role_trained(layout.role[t])) continue; // running statistics: the forward pass keeps them
     // Blocks are 16-float aligned: a member's block of tensor t is stride/4 float4s, of which
     // ceil(size/4) hold parameters (the rest is padding, zero and never read).
     unsigned quads = (unsigned)(layout.stride[t] / 4), live = (unsigned)((layout.size[t] + 3) / 4);
@@ -79,7 +80,7 @@ caviar_status launch_update(cudaStream_t s, const caviar_layout &layout, int m0,
     for (int c0 = 0; c0 < members; c0 += CAVIAR_CUDA_GRID_Y) {
       dim3 grid(gx, (unsigned)member_chunk(members, c0));
       update_kernel<<<grid, threads, 0, s>>>((float4 *)params + at, (const float4 *)grads + at, (float4 *)first + at,
-                                             (float4 *)second + at, quads, live, caviar_tensor_is_weight(t), mv, c0);
+                                             (float4 *)second + at, quads, live, caviar_role_decayed(layout.role[t]), mv, c0);
       CAVIAR_LAUNCH_CHECK(err, "update");
     }
   }
@@ -93,9 +94,9 @@ __global__ void init_kernel(caviar_layout layout, int from, uint64_t seed, float
     size_t base = layout.offset[t] + (size_t)m * layout.stride[t];
     for (size_t k = (size_t)blockIdx.x * blockDim.x + threadIdx.x; k < layout.stride[t];
          k += (size_t)gridDim.x * blockDim.x) {
-      bool weight = caviar_tensor_is_weight(t) && k < layout.size[t];
-      params[base + k] =
-          weight ? caviar_init_weight(seed, mv.trial[m], (uint32_t)t, k, layout.rows[t], mv.hp[m].activation) : 0.0f;
+      params[base + k] = k < layout.size[t] ? caviar_init_param(layout.role[t], seed, mv.trial[m], (uint32_t)t, k,
+                                                                layout.fan_in[t], mv.hp[m].activation)
+                                            : 0.0f;
       grads[base + k] = first[base + k] = second[base + k] = 0.0f;
     }
   }

@@ -14,4 +14,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 scripts/setup.sh
 # Debian's packages belong to Debian's interpreter, whatever python3 is first on PATH.
-exec /usr/bin/python3 scripts/bench_cpu_peers.py build/caviar
+# MLPs, then CNNs (the same script with --cnn).
+/usr/bin/python3 scripts/bench_cpu_peers.py build/caviar
+exec /usr/bin/python3 scripts/bench_cpu_peers.py build/caviar --cnn

@@ -146,6 +146,8 @@ else
   step bench_fp32 90 "$caviar_cmd" bench --device cuda --models $models --chunks 1,2,4 --hidden 128 --batch 128 --data "$data" --json
   step bench_tf32 60 "$caviar_cmd" bench --device cuda --tf32 --models 1024 --chunks 1,2,4 --hidden 128 --batch 128 --data "$data" --json
   step bench_eager 60 "$caviar_cmd" bench --device cuda --eager --models 16,1024 --hidden 128 --batch 128 --data "$data" --json
+  # CNN populations (issue 25): the 2-block 32/64-channel CNN with batch norm at N = 32 and 256.
+  step bench_cnn 120 "$caviar_cmd" bench --device cuda --model cnn --models 32,256 --conv-blocks 2 --channels 32 --batchnorm --batch 128 --data "$data" --json
 fi
 if ! $quick && [ -x "$bundle/bin/caviar-base" ]; then
   step bench_base 60 "$runner" "$bundle/bin/caviar-base" bench --device cuda --models 1024 --hidden 128 --batch 128 --data "$data" --json
@@ -161,8 +163,17 @@ cat >"$work/tiny.json" <<SPEC
                 "hidden": {"values": [8, 13]}, "dropout": {"values": [0, 0.3]}},
  "early_terminate": {"type": "successive_halving", "min_epochs": 1, "max_epochs": 3, "eta": 3}}
 SPEC
+# A tiny CNN sweep: both convolution paths (the fused first one, a later one), batch norm on and
+# off, max and average pooling, a cull and a compaction.
+"$caviar_cmd" synth "$work/tiny-images" --images --side 8 --train 400 --test 80 --classes 4 >>"$logs/synth.log" 2>&1
+cat >"$work/tiny-cnn.json" <<SPEC
+{"method": "grid", "seed": 2, "data": {"dir": "$work/tiny-images"}, "model": {"type": "cnn", "batch_size": 16, "conv_blocks": 2, "channels": 3, "hidden": 8},
+ "parameters": {"batchnorm": {"values": ["off", "on"]}, "pool": {"values": ["max", "avg"]}, "dropout": {"values": [0, 0.3]}},
+ "early_terminate": {"type": "successive_halving", "min_epochs": 1, "max_epochs": 3, "eta": 3}}
+SPEC
 if [ -n "$sanitizer" ]; then
   step memcheck 90 "$runner" "$sanitizer" --tool memcheck --error-exitcode 9 "$bundle/bin/caviar" sweep "$work/tiny.json" --device cuda -o "$work/tiny-out"
+  step memcheck_cnn 120 "$runner" "$sanitizer" --tool memcheck --error-exitcode 9 "$bundle/bin/caviar" sweep "$work/tiny-cnn.json" --device cuda -o "$work/tiny-cnn-out"
 else
   note "memcheck skipped: compute-sanitizer not found"
   status=1

@@ -76,3 +76,33 @@ const char *synth_idx_dir(const char *name, size_t n_train, size_t n_test, size_
   caviar_dataset_free(&test);
   return dir;
 }
+
+const char *synth_images_dir(const char *name, size_t n_train, size_t n_test, int side, int classes) {
+  static char dir[1024];
+  char images[1200], labels[1200];
+  snprintf(dir, sizeof dir, "%s/%s", scratch_dir(), name);
+  mkdir(dir, 0755);
+  caviar_dataset sets[2];
+  caviar_error err;
+  cr_assert_eq(caviar_synth_images(n_train, side, 1, classes, 0.5, 1, 0, &sets[0], &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_synth_images(n_test, side, 1, classes, 0.5, 1, n_train, &sets[1], &err), CAVIAR_OK, "%s", err.msg);
+  const char *prefix[2] = {"train", "t10k"};
+  for (int s = 0; s < 2; s++) {
+    snprintf(images, sizeof images, "%s/%s-images-idx3-ubyte.gz", dir, prefix[s]);
+    snprintf(labels, sizeof labels, "%s/%s-labels-idx1-ubyte.gz", dir, prefix[s]);
+    cr_assert_eq(caviar_idx_write(&sets[s], images, labels, true, &err), CAVIAR_OK, "%s", err.msg);
+    caviar_dataset_free(&sets[s]);
+  }
+  return dir;
+}
+
+void synth_image_data(caviar_data *data, size_t n, int side, int classes) {
+  memset(data, 0, sizeof *data);
+  caviar_error err;
+  cr_assert_eq(caviar_synth_images(n, side, 1, classes, 0.5, 1, 0, &data->train, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_synth_images(n / 4, side, 1, classes, 0.5, 1, n, &data->test, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_split_make(data->train.n, 0.2, 1, &data->split, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_scaling_fit(&data->train, data->split.train, data->split.n_train, CAVIAR_SCALING_UNIT,
+                                  &data->scaling, &err), CAVIAR_OK);
+  data->classes = classes;
+}

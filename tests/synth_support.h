@@ -12,6 +12,10 @@
  * 80/20 and unit-scaled, as caviar_data_load would leave them. */
 void synth_data(caviar_data *data, size_t n, size_t d, int classes, double noise);
 
+/* caviar synth --images data in memory: n side x side images (shift 1, noise 0.5), n / 4 test images,
+ * split 80/20 and unit-scaled. */
+void synth_image_data(caviar_data *data, size_t n, int side, int classes);
+
 /* synth_data, then a CPU backend with it uploaded (the CPU backend's test fixtures). */
 caviar_backend *synth_cpu_backend(caviar_data *data, size_t n, size_t d, int classes);
 
@@ -19,5 +23,9 @@ caviar_backend *synth_cpu_backend(caviar_data *data, size_t n, size_t d, int cla
  * folder; returns its path. */
 const char *synth_idx_dir(const char *name, size_t n_train, size_t n_test, size_t d, int classes, double noise,
                           bool gz);
+
+/* caviar synth --images data (side x side one-channel images, shift 1) as a gzipped IDX folder
+ * under the scratch folder; returns its path. */
+const char *synth_images_dir(const char *name, size_t n_train, size_t n_test, int side, int classes);
 
 #endif

@@ -50,6 +50,8 @@ typedef struct agree_case {
   int layers, activation, hidden, batch, inputs, classes, members;
   size_t examples; /* synthetic examples, 80% of them training rows */
   bool dropout;    /* a third of the members drop 20% of their hidden units */
+  /* CNNs (model cnn: side x side synthetic images instead of `inputs` features) and batch norm: */
+  int model, conv_blocks, channels, kernel, pool, batchnorm, side;
 } agree_case;
 
 static agree_case small_case(int layers, int activation, int hidden) {
@@ -64,6 +66,13 @@ static caviar_trial *make_trials(const agree_case *k) {
   for (int i = 0; i < k->members; i++) {
     trials[i] = (caviar_trial){.id = (uint32_t)(100 * k->layers + i)};
     caviar_hparams_default(&trials[i].hp);
+    trials[i].hp.model = k->model;
+    trials[i].hp.conv_blocks = k->conv_blocks ? k->conv_blocks : 1;
+    trials[i].hp.channels = k->channels ? k->channels : 4;
+    trials[i].hp.kernel_size = k->kernel ? k->kernel : 3;
+    trials[i].hp.pool = k->pool;
+    trials[i].hp.batchnorm = k->batchnorm;
+    trials[i].hp.bn_momentum = 0.05 + 0.1 * (i % 3);
     trials[i].hp.layers = k->layers;
     trials[i].hp.hidden = k->hidden;
     trials[i].hp.batch_size = k->batch;
@@ -83,8 +92,8 @@ static void make(caviar_backend *be, const caviar_data *data, const caviar_shape
   cr_assert_eq(be->upload(be, data, &err), CAVIAR_OK, "%s", err.msg);
   cr_assert_eq(caviar_cohort_init(c, shape, members, 7, &err), CAVIAR_OK);
   for (int i = 0; i < members; i++) caviar_cohort_add(c, &trials[i]);
-  cr_assert_eq(be->cohort_alloc(be, c, &err), CAVIAR_OK, "%s", err.msg);
-  cr_assert_eq(be->init_members(be, c, 0, members, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_alloc(be, c, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_init_members(be, c, 0, members, &err), CAVIAR_OK, "%s", err.msg);
 }
 
 /* A CPU and a GPU cohort of the same trials on the same data. */
@@ -104,10 +113,12 @@ static void pair_open(pair *p, const agree_case *k) {
   p->gpu = open_cuda(k->tf32, k->eager, k->chunks);
   caviar_error err;
   cr_assert_eq(caviar_backend_cpu(&p->cpu, &err), CAVIAR_OK);
-  synth_data(&p->data, k->examples, (size_t)k->inputs, k->classes, 1.0);
+  if (k->model == CAVIAR_MODEL_CNN) synth_image_data(&p->data, k->examples, k->side, k->classes);
+  else synth_data(&p->data, k->examples, (size_t)k->inputs, k->classes, 1.0);
   cr_assert_geq(p->data.split.n_train, (size_t)(6 * k->batch), "the case needs six minibatches of training rows");
-  caviar_shape shape = {k->inputs, k->classes, k->layers, k->hidden, k->batch};
   p->trials = make_trials(k);
+  caviar_hparams_settle(&p->trials[0].hp, 0);
+  caviar_shape shape = caviar_shape_of(&p->trials[0].hp, caviar_data_dims(&p->data), p->data.classes);
   make(p->cpu, &p->data, &shape, p->trials, k->members, &p->on_cpu);
   make(p->gpu, &p->data, &shape, p->trials, k->members, &p->on_gpu);
   size_t per = p->on_cpu.layout.per_member;
@@ -121,8 +132,8 @@ static void pair_close(pair *p) {
   free(p->a);
   free(p->b);
   free(p->trials);
-  p->cpu->cohort_free(p->cpu, &p->on_cpu);
-  p->gpu->cohort_free(p->gpu, &p->on_gpu);
+  caviar_cohort_release(p->cpu, &p->on_cpu);
+  caviar_cohort_release(p->gpu, &p->on_gpu);
   caviar_cohort_free(&p->on_cpu);
   caviar_cohort_free(&p->on_gpu);
   p->cpu->destroy(p->cpu);
@@ -132,7 +143,7 @@ static void pair_close(pair *p) {
 
 static void read_slot(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot, float *out) {
   caviar_error err;
-  cr_assert_eq(be->read_arena(be, c, which, slot, out, &err), CAVIAR_OK, "%s: read_arena: %s", be->name, err.msg);
+  cr_assert_eq(caviar_cohort_read_arena(be, c, which, slot, out, &err), CAVIAR_OK, "%s: read_arena: %s", be->name, err.msg);
 }
 
 /* Every live slot's parameters (and, with state, both optimizer arenas) and books agree. */
@@ -250,6 +261,50 @@ Test(agreement, regression_squared_error_every_depth_and_activation) {
     compare_cohorts(&relu);
     compare_cohorts(&tanh_case);
   }
+}
+
+/* CNN cohorts: convolutions (the first one fused over the members as one GEMM, the later ones
+ * unfolded per member), batch norm with per-member momentum (its running statistics are compared
+ * with the parameters), max and average pooling, flatten and the dense head. */
+static agree_case cnn_case(int blocks, int channels, int kernel, int pool, int batchnorm) {
+  agree_case k = small_case(1, CAVIAR_ACT_RELU, 16);
+  k.model = CAVIAR_MODEL_CNN;
+  k.conv_blocks = blocks;
+  k.channels = channels;
+  k.kernel = kernel;
+  k.pool = pool;
+  k.batchnorm = batchnorm;
+  k.side = 8;
+  k.classes = 4;
+  k.batch = 16;
+  k.examples = 320;
+  return k;
+}
+
+Test(agreement, cnn_with_batch_norm_and_max_pooling) {
+  agree_case k = cnn_case(2, 4, 3, CAVIAR_POOL_CHOICE_MAX, 1);
+  compare_cohorts(&k);
+  k.activation = CAVIAR_ACT_TANH;
+  compare_cohorts(&k);
+}
+
+Test(agreement, cnn_with_average_pooling_a_5x5_kernel_and_conv_biases) {
+  agree_case k = cnn_case(1, 3, 5, CAVIAR_POOL_CHOICE_AVG, 0);
+  compare_cohorts(&k);
+  k = cnn_case(2, 4, 3, CAVIAR_POOL_CHOICE_NONE, 0);
+  compare_cohorts(&k);
+}
+
+Test(agreement, cnn_padded_first_convolution_uses_the_strided_path) {
+  /* 3 x 9 weights of 3 channels: 27 floats, padded to 32 per member. */
+  agree_case k = cnn_case(1, 3, 3, CAVIAR_POOL_CHOICE_MAX, 1);
+  compare_cohorts(&k);
+}
+
+Test(agreement, mlp_with_batch_norm) {
+  agree_case k = small_case(2, CAVIAR_ACT_RELU, 16);
+  k.batchnorm = 1;
+  compare_cohorts(&k);
 }
 
 Test(agreement, fp32_padded_first_layer_uses_the_strided_path) {
@@ -376,7 +431,7 @@ Test(agreement, the_memory_plan_counts_what_a_cohort_allocates) {
   /* 512 members of 784-256-256-10 with dropout: about 2.5 GB of arenas and activations. */
   agree_case k = {.layers = 2, .activation = CAVIAR_ACT_RELU, .hidden = 256, .batch = 128, .inputs = 784,
                   .classes = 10, .members = 512, .dropout = true};
-  caviar_shape shape = {k.inputs, k.classes, k.layers, k.hidden, k.batch};
+  caviar_shape shape = caviar_mlp_shape(k.inputs, k.classes, k.layers, k.hidden, k.batch);
   caviar_data data;
   synth_data(&data, 1000, (size_t)k.inputs, k.classes, 1.0);
   caviar_error err;
@@ -388,13 +443,13 @@ Test(agreement, the_memory_plan_counts_what_a_cohort_allocates) {
   caviar_cohort_keep_best(&c); /* the fifth arena too (model.keep best) */
   size_t free_before, free_after, total;
   cr_assert_eq(caviar_cuda_memory(&free_before, &total, &err), CAVIAR_OK, "%s", err.msg);
-  cr_assert_eq(gpu->cohort_alloc(gpu, &c, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_alloc(gpu, &c, &err), CAVIAR_OK, "%s", err.msg);
   cr_assert_eq(caviar_cuda_memory(&free_after, &total, &err), CAVIAR_OK, "%s", err.msg);
   double used = (double)free_before - (double)free_after, planned = caviar_cuda_cohort_bytes(&shape, k.members, true, true);
   /* cudaMalloc rounds each of the cohort's ~20 buffers up to its 2 MiB pages. */
   cr_expect(fabs(used - planned) <= 0.01 * planned + 48.0 * (1 << 20),
             "the plan says %.1f MiB, the cohort took %.1f MiB", planned / (1 << 20), used / (1 << 20));
-  gpu->cohort_free(gpu, &c);
+  caviar_cohort_release(gpu, &c);
   caviar_cohort_free(&c);
   free(trials);
   caviar_data_free(&data);
@@ -443,7 +498,7 @@ Test(agreement, the_best_epoch_arena_on_the_gpu_saves_moves_and_restarts_exactly
   caviar_backend *gpu = open_cuda(false, false, 0);
 #ifdef CAVIAR_HAVE_CUDA
   agree_case k = small_case(1, CAVIAR_ACT_RELU, 16);
-  caviar_shape shape = {k.inputs, k.classes, k.layers, k.hidden, k.batch};
+  caviar_shape shape = caviar_mlp_shape(k.inputs, k.classes, k.layers, k.hidden, k.batch);
   caviar_data data;
   synth_data(&data, k.examples, (size_t)k.inputs, k.classes, 1.0);
   caviar_error err;
@@ -453,8 +508,8 @@ Test(agreement, the_best_epoch_arena_on_the_gpu_saves_moves_and_restarts_exactly
   cr_assert_eq(caviar_cohort_init(&c, &shape, k.members, 7, &err), CAVIAR_OK);
   for (int i = 0; i < k.members; i++) caviar_cohort_add(&c, &trials[i]);
   caviar_cohort_keep_best(&c);
-  cr_assert_eq(gpu->cohort_alloc(gpu, &c, &err), CAVIAR_OK, "%s", err.msg);
-  cr_assert_eq(gpu->init_members(gpu, &c, 0, c.n, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_alloc(gpu, &c, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_init_members(gpu, &c, 0, c.n, &err), CAVIAR_OK, "%s", err.msg);
   size_t per = c.layout.per_member;
   float *saved = malloc((size_t)k.members * per * sizeof *saved), *got = malloc(per * sizeof *got);
   float loss[64];
@@ -464,30 +519,30 @@ Test(agreement, the_best_epoch_arena_on_the_gpu_saves_moves_and_restarts_exactly
   int improved[] = {1, 2, 3, 5, 6};
   cr_assert_eq(caviar_cohort_save_best(gpu, &c, improved, 5, &err), CAVIAR_OK, "%s", err.msg);
   for (int m = 0; m < k.members; m++)
-    cr_assert_eq(gpu->read_arena(gpu, &c, CAVIAR_ARENA_PARAMS, m, saved + (size_t)m * per, &err), CAVIAR_OK);
+    cr_assert_eq(caviar_cohort_read_arena(gpu, &c, CAVIAR_ARENA_PARAMS, m, saved + (size_t)m * per, &err), CAVIAR_OK);
   cr_assert_eq(caviar_cohort_train(gpu, &c, data.split.train, data.split.n_train, &stats, &err), CAVIAR_OK, "%s", err.msg);
   for (int i = 0; i < 5; i++) {
-    cr_assert_eq(gpu->read_arena(gpu, &c, CAVIAR_ARENA_BEST, improved[i], got, &err), CAVIAR_OK, "%s", err.msg);
+    cr_assert_eq(caviar_cohort_read_arena(gpu, &c, CAVIAR_ARENA_BEST, improved[i], got, &err), CAVIAR_OK, "%s", err.msg);
     cr_expect_eq(memcmp(got, saved + (size_t)improved[i] * per, per * sizeof *got), 0, "slot %d", improved[i]);
   }
   int keep[] = {2, 5, 6};
   cr_assert_eq(caviar_cohort_compact(gpu, &c, keep, 3, &err), CAVIAR_OK, "%s", err.msg);
   for (int i = 0; i < 3; i++) {
-    cr_assert_eq(gpu->read_arena(gpu, &c, CAVIAR_ARENA_BEST, i, got, &err), CAVIAR_OK, "%s", err.msg);
+    cr_assert_eq(caviar_cohort_read_arena(gpu, &c, CAVIAR_ARENA_BEST, i, got, &err), CAVIAR_OK, "%s", err.msg);
     cr_expect_eq(memcmp(got, saved + (size_t)keep[i] * per, per * sizeof *got), 0, "slot %d after compaction", i);
   }
   float *donor = malloc(per * sizeof *donor);
-  cr_assert_eq(gpu->read_arena(gpu, &c, CAVIAR_ARENA_PARAMS, 0, donor, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_cohort_read_arena(gpu, &c, CAVIAR_ARENA_PARAMS, 0, donor, &err), CAVIAR_OK);
   cr_assert_eq(caviar_cohort_copy(gpu, &c, 0, 2, &err), CAVIAR_OK, "%s", err.msg);
-  cr_assert_eq(gpu->read_arena(gpu, &c, CAVIAR_ARENA_BEST, 2, got, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_read_arena(gpu, &c, CAVIAR_ARENA_BEST, 2, got, &err), CAVIAR_OK, "%s", err.msg);
   cr_expect_eq(memcmp(got, donor, per * sizeof *got), 0, "a copy restarts the recipient's best from what it took");
-  cr_assert_eq(gpu->write_arena(gpu, &c, CAVIAR_ARENA_BEST, 1, saved, &err), CAVIAR_OK, "%s", err.msg);
-  cr_assert_eq(gpu->read_arena(gpu, &c, CAVIAR_ARENA_BEST, 1, got, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_write_arena(gpu, &c, CAVIAR_ARENA_BEST, 1, saved, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_read_arena(gpu, &c, CAVIAR_ARENA_BEST, 1, got, &err), CAVIAR_OK, "%s", err.msg);
   cr_expect_eq(memcmp(got, saved, per * sizeof *got), 0, "write_arena then read_arena");
   free(donor);
   free(saved);
   free(got);
-  gpu->cohort_free(gpu, &c);
+  caviar_cohort_release(gpu, &c);
   caviar_cohort_free(&c);
   free(trials);
   caviar_data_free(&data);

@@ -3,7 +3,12 @@
 
 #include "caviar/cuda_plan.h"
 
-static const caviar_shape fmnist = {784, 10, 1, 128, 128};
+#define fmnist (*fmnist_shape())
+static const caviar_shape *fmnist_shape(void) {
+  static caviar_shape s;
+  s = caviar_mlp_shape(784, 10, 1, 128, 128);
+  return &s;
+}
 
 Test(cuda_plan, cohort_bytes_match_a_count_by_hand_of_every_buffer) {
   /* 1024 members of 784-128-10, batch 128, counted by hand. Member blocks are padded to 16 floats:
@@ -20,7 +25,7 @@ Test(cuda_plan, cohort_bytes_match_a_count_by_hand_of_every_buffer) {
   cr_expect_eq(caviar_cuda_member_bytes(), 81u);
   cr_expect_float_eq(caviar_cuda_cohort_bytes(&fmnist, 1024, false, false), bytes, 0.5);
   /* Dropout adds one more activation-sized buffer per hidden layer. */
-  const caviar_shape deeper = {784, 10, 3, 128, 128};
+  const caviar_shape deeper = caviar_mlp_shape(784, 10, 3, 128, 128);
   cr_expect_float_eq(caviar_cuda_cohort_bytes(&deeper, 64, true, false) - caviar_cuda_cohort_bytes(&deeper, 64, false, false),
                      3 * 4.0 * 64 * 128 * 128, 0.5);
   caviar_cuda_buffers b;
@@ -64,7 +69,7 @@ Test(cuda_plan, a_population_that_fits_says_so) {
 }
 
 Test(cuda_plan, too_big_a_population_reports_how_many_fit) {
-  const caviar_shape shapes[2] = {fmnist, {784, 10, 2, 1024, 256}};
+  const caviar_shape shapes[2] = {fmnist, caviar_mlp_shape(784, 10, 2, 1024, 256)};
   int members[2] = {4096, 2048};
   bool dropout[2] = {false, true};
   double need, budget = 20e9;

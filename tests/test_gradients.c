@@ -13,6 +13,7 @@ enum { ROWS = 6, INPUTS = 5, HIDDEN = 4, CLASSES = 3 };
 
 typedef struct net {
   caviar_shape shape;
+  caviar_arch arch;
   caviar_layout layout;
   float *params, *grads, *m, *v;
   cpu_member member;
@@ -23,19 +24,21 @@ typedef struct net {
 static int outputs = CLASSES;
 
 static void net_make(net *n, int layers, int activation) {
-  n->shape = (caviar_shape){INPUTS, outputs, layers, HIDDEN, ROWS};
-  caviar_layout_make(&n->shape, 1, &n->layout);
+  n->shape = caviar_mlp_shape(INPUTS, outputs, layers, HIDDEN, ROWS);
+  caviar_arch_of(&n->shape, &n->arch);
+  caviar_layout_of(&n->arch, 1, &n->layout);
   n->params = calloc(n->layout.arena, sizeof(float));
   n->grads = calloc(n->layout.arena, sizeof(float));
   n->m = calloc(n->layout.arena, sizeof(float));
   n->v = calloc(n->layout.arena, sizeof(float));
-  cpu_member_bind(&n->member, &n->shape, &n->layout, n->params, n->grads, n->m, n->v, 0);
+  cpu_member_bind(&n->member, &n->arch, &n->layout, n->params, n->grads, n->m, n->v, 0);
   caviar_error err;
-  cr_assert_eq(cpu_workspace_alloc(&n->ws, &n->shape, ROWS, &err), CAVIAR_OK);
+  cr_assert_eq(cpu_workspace_alloc(&n->ws, &n->arch, ROWS, &err), CAVIAR_OK);
   for (int t = 0; t < n->layout.n_tensors; t++)
     for (size_t k = 0; k < n->layout.size[t]; k++)
-      n->member.w[t][k] = t % 2 ? 0.1f * (float)((int)k % 3 - 1) + 0.05f /* never exactly 0: a relu kink */
-                                : caviar_init_weight(5, 1, (uint32_t)t, k, n->layout.rows[t], activation);
+      n->member.w[t][k] = n->layout.role[t] == CAVIAR_ROLE_BIAS
+                              ? 0.1f * (float)((int)k % 3 - 1) + 0.05f /* never exactly 0: a relu kink */
+                              : caviar_init_weight(5, 1, (uint32_t)t, k, n->layout.rows[t], activation);
   for (int i = 0; i < ROWS * INPUTS; i++) {
     caviar_rng_block r = caviar_rng(9, 0, CAVIAR_RNG_SYNTH, (uint64_t)i);
     n->ws.xt[i] = 2.0f * caviar_u01_float(r.v[0]) - 1.0f;
@@ -59,9 +62,15 @@ static double reference_loss(const net *n, int activation, const cpu_dropout *dr
   double in[ROWS][HIDDEN > INPUTS ? HIDDEN : INPUTS], out[ROWS][HIDDEN > CLASSES ? HIDDEN : CLASSES];
   for (int i = 0; i < ROWS; i++)
     for (int j = 0; j < INPUTS; j++) in[i][j] = n->ws.xt[i * INPUTS + j];
+  /* The dense layers in order (the model's list says which tensors are theirs). */
+  const caviar_layer *dense[CAVIAR_MAX_LAYERS + 1];
+  int n_dense = 0;
+  for (int i = 0; i < n->arch.n_layers; i++)
+    if (n->arch.layer[i].kind == CAVIAR_LAYER_DENSE) dense[n_dense++] = &n->arch.layer[i];
+  cr_assert_eq(n_dense, s->layers + 1);
   for (int l = 0; l <= s->layers; l++) {
-    int n_in = caviar_layer_in(s, l), n_out = caviar_layer_out(s, l);
-    const float *w = n->member.w[2 * l], *b = n->member.w[2 * l + 1];
+    int n_in = l == 0 ? INPUTS : HIDDEN, n_out = l == s->layers ? outputs : HIDDEN;
+    const float *w = n->member.w[dense[l]->tensor], *b = n->member.w[dense[l]->tensor + 1];
     for (int i = 0; i < ROWS; i++)
       for (int j = 0; j < n_out; j++) {
         double z = b[j];
@@ -93,13 +102,14 @@ static double reference_loss(const net *n, int activation, const cpu_dropout *dr
 static void check_gradients(int layers, int activation, float dropout) {
   net n;
   net_make(&n, layers, activation);
-  cpu_dropout drop = {3, 7, 11, dropout};
+  cpu_dropout drop = {3, 7, 11, dropout, false};
   const cpu_dropout *d = dropout > 0 ? &drop : NULL;
-  cpu_forward(&n.member, activation, d, ROWS, &n.ws, &cpu_solo);
+  caviar_member_hp hp = {.activation = activation, .dropout = dropout};
+  cpu_forward(&n.member, &hp, d, ROWS, &n.ws, &cpu_solo);
   cpu_softmax_xent(&n.ws, ROWS, outputs, 1, &cpu_solo);
   double loss = n.ws.loss;
   cr_assert_float_eq(loss, reference_loss(&n, activation, d), 1e-5, "forward loss");
-  cpu_backward(&n.member, activation, d, ROWS, &n.ws, &cpu_solo);
+  cpu_backward(&n.member, &hp, d, ROWS, &n.ws, &cpu_solo);
   for (int t = 0; t < n.layout.n_tensors; t++) {
     double diff = 0, norm = 0;
     for (size_t k = 0; k < n.layout.size[t]; k++) {
@@ -117,8 +127,10 @@ static void check_gradients(int layers, int activation, float dropout) {
       norm += fd * fd;
     }
     double rel = sqrt(diff / (norm > 1e-20 ? norm : 1e-20));
-    cr_expect_lt(rel, 2e-3, "layers %d, %s, dropout %g: tensor %d (%s of layer %d) relative error %g", layers,
-                 caviar_activation_name(activation), dropout, t, t % 2 ? "bias" : "weight", t / 2, rel);
+    caviar_tensor_info info;
+    caviar_tensor_info_of(&n.arch, t, &info);
+    cr_expect_lt(rel, 2e-3, "layers %d, %s, dropout %g: tensor %s relative error %g", layers,
+                 caviar_activation_name(activation), dropout, info.name, rel);
   }
   net_free(&n);
 }
@@ -149,7 +161,8 @@ Test(gradients, regression_mean_squared_error_every_depth_and_activation) {
 Test(gradients, softmax_gradient_rows_sum_to_zero) {
   net n;
   net_make(&n, 1, CAVIAR_ACT_RELU);
-  cpu_forward(&n.member, CAVIAR_ACT_RELU, NULL, ROWS, &n.ws, &cpu_solo);
+  caviar_member_hp hp = {.activation = CAVIAR_ACT_RELU};
+  cpu_forward(&n.member, &hp, NULL, ROWS, &n.ws, &cpu_solo);
   cpu_softmax_xent(&n.ws, ROWS, CLASSES, 1, &cpu_solo);
   for (int i = 0; i < ROWS; i++) {
     double sum = 0;

@@ -166,7 +166,7 @@ Test(keep, keep_best_trains_exactly_as_keep_last_and_keep_last_is_the_default) {
 /* A cohort of four on the CPU backend with the fifth arena. */
 static void open_cohort(caviar_backend **be, caviar_data *data, caviar_cohort *c, bool keep_best) {
   *be = synth_cpu_backend(data, 300, 12, 3);
-  caviar_shape shape = {12, 3, 1, 8, 10};
+  caviar_shape shape = caviar_mlp_shape(12, 3, 1, 8, 10);
   caviar_error err;
   cr_assert_eq(caviar_cohort_init(c, &shape, 4, 9, &err), CAVIAR_OK);
   for (uint32_t k = 0; k < 4; k++) {
@@ -176,8 +176,8 @@ static void open_cohort(caviar_backend **be, caviar_data *data, caviar_cohort *c
     caviar_cohort_add(c, &trial);
   }
   if (keep_best) caviar_cohort_keep_best(c);
-  cr_assert_eq((*be)->cohort_alloc(*be, c, &err), CAVIAR_OK, "%s", err.msg);
-  cr_assert_eq((*be)->init_members(*be, c, 0, 4, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_alloc(*be, c, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_init_members(*be, c, 0, 4, &err), CAVIAR_OK, "%s", err.msg);
 }
 
 static void train_epoch(caviar_backend *be, caviar_cohort *c, const caviar_data *data) {
@@ -193,7 +193,7 @@ static void train_epoch(caviar_backend *be, caviar_cohort *c, const caviar_data 
 static float *read(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot) {
   float *out = malloc(c->layout.per_member * sizeof *out);
   caviar_error err;
-  cr_assert_eq(be->read_arena(be, c, which, slot, out, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_read_arena(be, c, which, slot, out, &err), CAVIAR_OK, "%s", err.msg);
   return out;
 }
 
@@ -239,7 +239,7 @@ Test(keep, the_best_epoch_arena_moves_with_its_member_on_compaction_and_restarts
   cr_expect(same(recipient, donor, &c));
   cr_expect(same(donor_best, saved[1], &c));
   /* write_arena restores a copy (a resumed sweep) and read_arena gives it back. */
-  cr_assert_eq(be->write_arena(be, &c, CAVIAR_ARENA_BEST, 1, saved[2], &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_write_arena(be, &c, CAVIAR_ARENA_BEST, 1, saved[2], &err), CAVIAR_OK, "%s", err.msg);
   float *written = read(be, &c, CAVIAR_ARENA_BEST, 1);
   cr_expect(same(written, saved[2], &c));
   free(written);
@@ -252,7 +252,7 @@ Test(keep, the_best_epoch_arena_moves_with_its_member_on_compaction_and_restarts
   free(init0);
   free(best0);
   free(still0);
-  be->cohort_free(be, &c);
+  caviar_cohort_release(be, &c);
   caviar_cohort_free(&c);
   caviar_data_free(&data);
   be->destroy(be);
@@ -266,11 +266,11 @@ Test(keep, a_cohort_without_the_best_arena_refuses_to_read_it) {
   float out[1024];
   caviar_error err;
   cr_assert_lt(c.layout.per_member, 1024u);
-  cr_expect_neq(be->read_arena(be, &c, CAVIAR_ARENA_BEST, 0, out, &err), CAVIAR_OK);
+  cr_expect_neq(caviar_cohort_read_arena(be, &c, CAVIAR_ARENA_BEST, 0, out, &err), CAVIAR_OK);
   cr_expect(strstr(err.msg, "model.keep") != NULL, "%s", err.msg);
   int slots[] = {0};
   cr_expect_eq(caviar_cohort_save_best(be, &c, slots, 1, &err), CAVIAR_OK, "keep last: nothing to save");
-  be->cohort_free(be, &c);
+  caviar_cohort_release(be, &c);
   caviar_cohort_free(&c);
   caviar_data_free(&data);
   be->destroy(be);

@@ -13,13 +13,15 @@ static const double grads[STEPS] = {0.5, -0.25, 1.0, 0.125};
 /* Runs cpu_update on a 1-1-1 network (weight w0, bias b0, output weight, bias) and returns the
  * first weight after each step. */
 static void run(const caviar_member_hp *hp, int epoch, double w_out[STEPS], double b_out[STEPS]) {
-  caviar_shape shape = {1, 1, 1, 1, 1};
+  caviar_shape shape = caviar_mlp_shape(1, 1, 1, 1, 1);
+  caviar_arch arch;
   caviar_layout layout;
-  caviar_layout_make(&shape, 1, &layout);
+  caviar_arch_of(&shape, &arch);
+  caviar_layout_of(&arch, 1, &layout);
   float *p = calloc(layout.arena, 4), *g = calloc(layout.arena, 4), *m = calloc(layout.arena, 4),
         *v = calloc(layout.arena, 4);
   cpu_member mem;
-  cpu_member_bind(&mem, &shape, &layout, p, g, m, v, 0);
+  cpu_member_bind(&mem, &arch, &layout, p, g, m, v, 0);
   mem.w[0][0] = 0.75f;
   mem.w[1][0] = 0.75f;
   for (int t = 1; t <= STEPS; t++) {
@@ -42,7 +44,7 @@ static void expect_close(const double *got, const double *want, const char *what
 }
 
 static caviar_member_hp member(int optimizer) {
-  caviar_member_hp hp = {0.1f, 0.9f, 0.99f, 1e-8f, 0.01f, 0.0f, 0.5f, optimizer, CAVIAR_ACT_RELU};
+  caviar_member_hp hp = {0.1f, 0.9f, 0.99f, 1e-8f, 0.01f, 0.0f, 0.5f, optimizer, CAVIAR_ACT_RELU, 0.1f};
   return hp;
 }
 

@@ -21,7 +21,12 @@ static void teardown(void) {
 
 TestSuite(population, .init = setup, .fini = teardown);
 
-static const caviar_shape shape = {20, 4, 2, 8, 16};
+#define shape (*population_shape())
+static const caviar_shape *population_shape(void) {
+  static caviar_shape s;
+  s = caviar_mlp_shape(20, 4, 2, 8, 16);
+  return &s;
+}
 
 /* Trial id with varied hyperparameters: every optimizer, both activations, some dropout. */
 static caviar_trial varied_trial(uint32_t id) {
@@ -42,12 +47,12 @@ static void make_cohort(caviar_cohort *c, const caviar_trial *trials, int n) {
   caviar_error err;
   cr_assert_eq(caviar_cohort_init(c, &shape, n, 42, &err), CAVIAR_OK);
   for (int i = 0; i < n; i++) caviar_cohort_add(c, &trials[i]);
-  cr_assert_eq(be->cohort_alloc(be, c, &err), CAVIAR_OK, "%s", err.msg);
-  cr_assert_eq(be->init_members(be, c, 0, n, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_cohort_alloc(be, c, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_init_members(be, c, 0, n, &err), CAVIAR_OK);
 }
 
 static void drop_cohort(caviar_cohort *c) {
-  be->cohort_free(be, c);
+  caviar_cohort_release(be, c);
   caviar_cohort_free(c);
 }
 
@@ -66,7 +71,7 @@ static void train(caviar_cohort *c, int epochs, uint8_t *diverged) {
 static float *params_of(caviar_cohort *c, int slot) {
   float *p = malloc(c->layout.per_member * sizeof *p);
   caviar_error err;
-  cr_assert_eq(be->read_arena(be, c, CAVIAR_ARENA_PARAMS, slot, p, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_cohort_read_arena(be, c, CAVIAR_ARENA_PARAMS, slot, p, &err), CAVIAR_OK);
   return p;
 }
 
@@ -150,8 +155,8 @@ Test(population, copy_member_copies_weights_and_optimizer_state) {
   float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
   static const char *names[] = {"parameters", "first optimizer state", "second optimizer state"};
   for (int which = 0; which < 3; which++) {
-    cr_assert_eq(be->read_arena(be, &c, (caviar_arena)which, 0, a, &err), CAVIAR_OK);
-    cr_assert_eq(be->read_arena(be, &c, (caviar_arena)which, 2, b, &err), CAVIAR_OK);
+    cr_assert_eq(caviar_cohort_read_arena(be, &c, (caviar_arena)which, 0, a, &err), CAVIAR_OK);
+    cr_assert_eq(caviar_cohort_read_arena(be, &c, (caviar_arena)which, 2, b, &err), CAVIAR_OK);
     cr_expect_eq(memcmp(a, b, n * sizeof *a), 0, "the copy's %s differ from the donor's", names[which]);
     size_t nonzero = 0;
     for (size_t k = 0; k < n; k++) nonzero += a[k] != 0.0f;
@@ -221,15 +226,15 @@ Test(population, grouping_many_shapes_is_fast_and_exact, .timeout = 20) {
   caviar_trial *trials = calloc((size_t)n, sizeof *trials);
   cr_assert_not_null(trials);
   for (int i = 0; i < n; i++) {
-    int shape = (int)(((unsigned)i * 2654435761u) % 250000u);
+    int draw = (int)(((unsigned)i * 2654435761u) % 250000u);
     trials[i].id = (uint32_t)i;
-    trials[i].hp.layers = 1 + shape % 4;
-    trials[i].hp.hidden = 1 + (shape / 4) % 250;
-    trials[i].hp.batch_size = 1 + shape / 1000;
+    trials[i].hp.layers = 1 + draw % 4;
+    trials[i].hp.hidden = 1 + (draw / 4) % 250;
+    trials[i].hp.batch_size = 1 + draw / 1000;
   }
   caviar_grouping g;
   caviar_error err;
-  cr_assert_eq(caviar_group_trials(trials, n, 10, 3, &g, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_group_trials(trials, n, (caviar_dims){10, 1, 1}, 3, &g, &err), CAVIAR_OK, "%s", err.msg);
   cr_expect_eq(g.n_cohorts, 250000);
   int *seen = calloc((size_t)g.n_cohorts, sizeof *seen);
   for (int i = 0; i < n; i++) {

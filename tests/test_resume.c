@@ -18,9 +18,12 @@
 #include "scratch.h"
 #include "synth_support.h"
 
-static char data_dir[1024];
+static char data_dir[1024], image_dir[1024];
 
-static void setup(void) { strcpy(data_dir, synth_idx_dir("resume", 400, 100, 12, 4, 1.5, false)); }
+static void setup(void) {
+  strcpy(data_dir, synth_idx_dir("resume", 400, 100, 12, 4, 1.5, false));
+  strcpy(image_dir, synth_images_dir("resume-images", 300, 60, 8, 4));
+}
 
 TestSuite(resume, .init = setup, .timeout = 600);
 
@@ -40,6 +43,10 @@ static const char *spec_of(const char *named, double lr_max) {
   char *suffix = strstr(kind, "-best");
   bool keep_best = suffix != NULL;
   if (suffix) *suffix = '\0';
+  /* "-cnn": small CNNs with batch norm (its running statistics are state too) on images. */
+  char *cnn_suffix = strstr(kind, "-cnn");
+  bool cnn = cnn_suffix != NULL;
+  if (cnn_suffix) *cnn_suffix = '\0';
   const char *rest = !strcmp(kind, "sh") ? "\"method\": \"random\", \"trials\": 9, \"early_terminate\": {\"type\": "
                                            "\"successive_halving\", \"min_epochs\": 1, \"max_epochs\": 9, \"eta\": 3}"
                      : !strcmp(kind, "refill")
@@ -64,9 +71,10 @@ static const char *spec_of(const char *named, double lr_max) {
   }
   snprintf(text, sizeof text,
            "{\"metric\": {\"name\": \"val_acc\", \"goal\": \"maximize\"}, \"seed\": 3, \"data\": {\"dir\": \"%s\", "
-           "\"validation\": 0.2}, \"model\": {\"batch_size\": 32%s%s}, %s, %s}",
-           data_dir, strcmp(kind, "pbt") == 0 ? ", \"epochs\": 6" : "", keep_best ? ", \"keep\": \"best\"" : "", lr,
-           rest);
+           "\"validation\": 0.2}, \"model\": {\"batch_size\": 32%s%s%s}, %s, %s}",
+           cnn ? image_dir : data_dir, strcmp(kind, "pbt") == 0 ? ", \"epochs\": 6" : "",
+           keep_best ? ", \"keep\": \"best\"" : "",
+           cnn ? ", \"type\": \"cnn\", \"conv_blocks\": 1, \"channels\": 3, \"batchnorm\": \"on\"" : "", lr, rest);
   snprintf(file, sizeof file, "%s.json", named);
   scratch_write_text(file, text);
   strcpy(path, scratch_path(file));
@@ -151,6 +159,12 @@ Test(resume, coarse_to_fine_killed_anywhere_resumes_bit_identical) {
   killed_and_resumed("c2f", more, 8);
 }
 Test(resume, tpe_killed_anywhere_resumes_bit_identical) { killed_and_resumed("tpe", points, N_POINTS); }
+/* CNN cohorts with batch norm: convolution weights and running statistics through refill's
+ * compactions, and PBT's copies. */
+Test(resume, a_cnn_refill_sweep_killed_anywhere_resumes_bit_identical) {
+  killed_and_resumed("refill-cnn", points, N_POINTS);
+}
+Test(resume, a_cnn_pbt_sweep_killed_anywhere_resumes_bit_identical) { killed_and_resumed("pbt-cnn", points, N_POINTS); }
 /* model.keep best: the best epoch's weights (a fifth arena) and each trial's best epoch are part
  * of the state, through PBT's copies and refill's compactions too. */
 Test(resume, a_keep_best_refill_sweep_killed_anywhere_resumes_bit_identical) {

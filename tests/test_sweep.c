@@ -205,14 +205,15 @@ Test(sweep, bad_data_folder_is_an_input_error) {
   cli_result_free(&r);
 }
 
-/* The CPU backend, except that trial 1's parameters come back with a NaN: what a NaN weight
- * behind ReLU looks like, its loss still finite. */
-static caviar_status (*real_read_arena)(caviar_backend *, caviar_cohort *, caviar_arena, int, float *, caviar_error *);
+/* The CPU backend, except that trial 1 starts with a NaN first-layer weight: what a NaN weight
+ * behind ReLU looks like, its unit's output 0 and its loss still finite, the weight NaN to the end. */
+static caviar_status (*real_init_members)(caviar_backend *, caviar_cohort *, int, int, caviar_error *);
 
-static caviar_status read_arena_with_a_nan(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot,
-                                           float *out, caviar_error *err) {
-  caviar_status st = real_read_arena(be, c, which, slot, out, err);
-  if (st == CAVIAR_OK && which == CAVIAR_ARENA_PARAMS && c->trial[slot] == 1) out[3] = NAN;
+static caviar_status init_members_with_a_nan(caviar_backend *be, caviar_cohort *c, int first, int count,
+                                             caviar_error *err) {
+  caviar_status st = real_init_members(be, c, first, count, err);
+  for (int slot = first; st == CAVIAR_OK && slot < first + count; slot++)
+    if (c->trial[slot] == 1) caviar_block(c->arena[CAVIAR_ARENA_PARAMS], &c->layout, 0, slot)[3] = NAN;
   return st;
 }
 
@@ -228,8 +229,8 @@ Test(sweep, a_survivor_with_nan_parameters_counts_as_diverged) {
   cr_assert_eq(caviar_data_load(&spec.data, spec.seed, &data, &err), CAVIAR_OK, "%s", err.msg);
   caviar_backend *be;
   cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
-  real_read_arena = be->read_arena;
-  be->read_arena = read_arena_with_a_nan;
+  real_init_members = be->init_members;
+  be->init_members = init_members_with_a_nan;
   caviar_sweep sweep = {.spec = &spec, .seed = spec.seed, .trials = -1, .backend = be, .data = &data};
   cr_assert_eq(caviar_sweep_run(&sweep, &r, &err), CAVIAR_OK, "%s", err.msg);
   for (int i = 0; i < r.n_trials; i++) {

@@ -8,30 +8,73 @@
 #include <string.h>
 
 #include "caviar/backend.h"
+#include "cpu/layers.h"
 #include "synth_support.h"
 
 static caviar_data data;
 static caviar_backend *be;
+/* The members' structural values: an MLP, or (the cnn suite) a CNN. */
+static caviar_hparams structure;
+static caviar_shape shape;
 
-static void setup(void) { be = synth_cpu_backend(&data, 1000, 40, 5); }
+static void use_structure(void) {
+  shape = caviar_shape_of(&structure, caviar_data_dims(&data), data.classes);
+}
+
+/* 100 hidden units: two GEMM tiles (64 + 36 columns) per layer; batch 50: tiles and dropout's
+ * groups of four units straddle each other. */
+static void setup(void) {
+  be = synth_cpu_backend(&data, 1000, 40, 5);
+  caviar_hparams_default(&structure);
+  structure.layers = 2;
+  structure.hidden = 100;
+  structure.batch_size = 50;
+  use_structure();
+}
+
+/* 12 x 12 images, two blocks of 8 and 16 channels with batch norm and max pooling, a head of 70:
+ * the second convolution's weight gradient is two row tiles (64 + 8 of its 8 x 9), and with the
+ * unfolded chunks cut to a few examples each, its chunks and the pooling's and batch norm's
+ * channels are shared among a team's threads. */
+static void setup_cnn(void) {
+  memset(&data, 0, sizeof data);
+  caviar_error err;
+  cr_assert_eq(caviar_synth_images(600, 12, 1, 4, 0.5, 3, 0, &data.train, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_synth_images(50, 12, 1, 4, 0.5, 3, 600, &data.test, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_split_make(data.train.n, 0.2, 1, &data.split, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_scaling_fit(&data.train, data.split.train, data.split.n_train, CAVIAR_SCALING_UNIT, &data.scaling,
+                                  &err), CAVIAR_OK);
+  data.classes = 4;
+  cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
+  cr_assert_eq(be->upload(be, &data, &err), CAVIAR_OK);
+  caviar_hparams_default(&structure);
+  structure.model = CAVIAR_MODEL_CNN;
+  structure.conv_blocks = 2;
+  structure.channels = 8;
+  structure.channel_growth = 2;
+  structure.batchnorm = 1;
+  structure.layers = 1;
+  structure.hidden = 70;
+  structure.batch_size = 20;
+  use_structure();
+  cpu_conv_chunk_floats = 2000;
+}
 
 static void teardown(void) {
+  cpu_conv_chunk_floats = 1 << 18;
   be->destroy(be);
   caviar_data_free(&data);
 }
 
 TestSuite(threads, .init = setup, .fini = teardown);
-
-/* 100 hidden units: two GEMM tiles (64 + 36 columns) per layer; batch 50: tiles and dropout's
- * groups of four units straddle each other. */
-static const caviar_shape shape = {40, 5, 2, 100, 50};
+TestSuite(threads_cnn, .init = setup_cnn, .fini = teardown);
 
 static caviar_trial trial(uint32_t id, int optimizer, int activation, double dropout, double lr) {
   caviar_trial t = {.id = id};
   caviar_hparams_default(&t.hp);
-  t.hp.layers = shape.layers;
-  t.hp.hidden = shape.hidden;
-  t.hp.batch_size = shape.batch;
+  caviar_hparams_copy_shape(&t.hp, &structure);
+  caviar_hparams_settle(&t.hp, 0);
+  t.hp.bn_momentum = 0.2;
   t.hp.optimizer = optimizer;
   t.hp.activation = activation;
   t.hp.dropout = dropout;
@@ -57,8 +100,8 @@ static outcome run(const caviar_trial *trials, int n, int slot, int threads) {
   caviar_error err;
   cr_assert_eq(caviar_cohort_init(&c, &shape, n, 42, &err), CAVIAR_OK);
   for (int i = 0; i < n; i++) caviar_cohort_add(&c, &trials[i]);
-  cr_assert_eq(be->cohort_alloc(be, &c, &err), CAVIAR_OK, "%s", err.msg);
-  cr_assert_eq(be->init_members(be, &c, 0, n, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_cohort_alloc(be, &c, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_cohort_init_members(be, &c, 0, n, &err), CAVIAR_OK);
   float loss[8], vl[8], va[8];
   uint8_t flags[8];
   caviar_epoch_stats stats = {loss, flags, NULL};
@@ -71,9 +114,9 @@ static outcome run(const caviar_trial *trials, int n, int slot, int threads) {
                .diverged = flags[slot]};
   for (int a = 0; a < 3; a++) {
     o.arenas[a] = malloc(c.layout.per_member * sizeof(float));
-    cr_assert_eq(be->read_arena(be, &c, (caviar_arena)a, slot, o.arenas[a], &err), CAVIAR_OK);
+    cr_assert_eq(caviar_cohort_read_arena(be, &c, (caviar_arena)a, slot, o.arenas[a], &err), CAVIAR_OK);
   }
-  be->cohort_free(be, &c);
+  caviar_cohort_release(be, &c);
   caviar_cohort_free(&c);
   return o;
 }
@@ -133,6 +176,11 @@ Test(threads, an_adam_member_with_dropout_is_bitwise_the_same_on_any_number_of_t
 
 Test(threads, a_tanh_rmsprop_member_is_bitwise_the_same_on_any_number_of_threads_alone_or_in_a_cohort) {
   caviar_trial x = trial(8, CAVIAR_OPT_RMSPROP, CAVIAR_ACT_TANH, 0.0, 1e-3);
+  check_member(&x);
+}
+
+Test(threads_cnn, a_cnn_member_with_batch_norm_is_bitwise_the_same_on_any_number_of_threads_alone_or_in_a_cohort) {
+  caviar_trial x = trial(7, CAVIAR_OPT_ADAM, CAVIAR_ACT_RELU, 0.2, 2e-3);
   check_member(&x);
 }
 

@@ -17,8 +17,11 @@
 static const char usage[] =
     "usage: caviar bench [--device cpu|cuda] [--tf32] [--eager] [--chunks K,...] [--models N,...] [--hidden H]\n"
     "                    [--layers L] [--batch B] [--json] [--data DIR] [--threads N]\n"
+    "                    [--model mlp|cnn] [--conv-blocks K] [--channels C] [--growth G] [--kernel K]\n"
+    "                    [--pool max|avg|none] [--batchnorm]\n"
     "\n"
-    "Train one epoch of N MLPs (inputs-H-...-10, Adam, learning rates log-spaced in [1e-4, 1e-2]) on\n"
+    "Train one epoch of N MLPs (inputs-H-...-10, Adam, learning rates log-spaced in [1e-4, 1e-2]) or\n"
+    "CNNs (--model cnn: K blocks of convolution, [batch norm], ReLU, 2x2 pooling, then the dense head) on\n"
     "Fashion-MNIST's training split (synthetic data of the same shape if it is not installed) and\n"
     "print model-samples/s, the achieved GFLOP/s, and the machine's ceilings measured in the same\n"
     "run, so every figure comes with its ratio to the limit: on the CPU, OpenBLAS SGEMM on every\n"
@@ -39,6 +42,10 @@ static const char usage[] =
     "  --batch B    minibatch size (128)        --json       one JSON object a row instead of text\n"
     "  --data DIR   the IDX folder to read (default /usr/share/datasets/fashion-mnist)\n"
     "  --threads N  CPU threads to train on (default: every core, or $OMP_NUM_THREADS)\n"
+    "  --model M    mlp (default) or cnn        --conv-blocks K  convolution blocks (2)\n"
+    "  --channels C the first block's channels (32)   --growth G  each block's channels over the last (2)\n"
+    "  --kernel K   convolution kernel, odd (3) --pool P     max (default), avg or none\n"
+    "  --batchnorm  batch normalisation after every convolution and hidden layer\n"
     "  -h, --help   this text\n";
 
 enum { BENCH_MAX_LIST = 16 };
@@ -47,9 +54,22 @@ typedef struct bench_args {
   const char *device, *data_dir;
   int models[BENCH_MAX_LIST], n_models;
   int chunks[BENCH_MAX_LIST], n_chunks;
-  int hidden, layers, batch;
+  caviar_hparams hp; /* the members' shape (hidden, layers, batch_size, model, conv_blocks, ...) */
   bool json, tf32, eager;
 } bench_args;
+
+/* A choice flag's value by the hyperparameter table's names. */
+static int parse_choice(const char *flag, const char *name, const char *text, int *out) {
+  const caviar_hp_info *info = caviar_hp_find(name);
+  int index = caviar_hp_choice_index(info, text);
+  if (index < 0) {
+    char range[256];
+    caviar_hp_range_text(info, range, sizeof range);
+    return caviar_usage_error("bench", "%s expects %s, got '%s'", flag, range, text);
+  }
+  *out = index;
+  return 0;
+}
 
 static int parse_int(const char *flag, const char *text, int lo, int hi, int *out) {
   uint64_t v;
@@ -87,18 +107,42 @@ static int parse_args(int argc, char **argv, bench_args *a) {
       {"tf32", no_argument, NULL, 't'},         {"data", required_argument, NULL, 'D'},
       {"eager", no_argument, NULL, 'e'},       {"chunks", required_argument, NULL, 'k'},
       {"threads", required_argument, NULL, 'T'}, {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
+      {"model", required_argument, NULL, 'M'}, {"conv-blocks", required_argument, NULL, 'B'},
+      {"channels", required_argument, NULL, 'C'}, {"growth", required_argument, NULL, 'G'},
+      {"kernel", required_argument, NULL, 'K'}, {"pool", required_argument, NULL, 'P'},
+      {"batchnorm", no_argument, NULL, 'N'}, {NULL, 0, NULL, 0}};
   *a = (bench_args){.device = "cpu", .data_dir = CAVIAR_DEFAULT_DATA_DIR, .models = {32}, .n_models = 1,
-                    .chunks = {0}, .n_chunks = 1, .hidden = 128, .layers = 1, .batch = 128};
+                    .chunks = {0}, .n_chunks = 1};
+  caviar_hparams_default(&a->hp);
+  a->hp.hidden = 128;
+  a->hp.layers = 1;
+  a->hp.batch_size = 128;
   int c, rc = 0;
   opterr = 0;
   while (rc == 0 && (c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
     switch (c) {
       case 'd': a->device = optarg; break;
       case 'm': rc = parse_list("--models", optarg, 1, 1 << 20, a->models, &a->n_models); break;
-      case 'H': rc = parse_int("--hidden", optarg, 1, 65536, &a->hidden); break;
-      case 'l': rc = parse_int("--layers", optarg, 1, CAVIAR_MAX_LAYERS, &a->layers); break;
-      case 'b': rc = parse_int("--batch", optarg, 1, 65536, &a->batch); break;
+      case 'H': rc = parse_int("--hidden", optarg, 1, 65536, &a->hp.hidden); break;
+      case 'l': rc = parse_int("--layers", optarg, 1, CAVIAR_MAX_LAYERS, &a->hp.layers); break;
+      case 'b': rc = parse_int("--batch", optarg, 1, 65536, &a->hp.batch_size); break;
+      case 'M': rc = parse_choice("--model", "model", optarg, &a->hp.model); break;
+      case 'B': rc = parse_int("--conv-blocks", optarg, 1, CAVIAR_MAX_CONV_BLOCKS, &a->hp.conv_blocks); break;
+      case 'C': rc = parse_int("--channels", optarg, 1, 1024, &a->hp.channels); break;
+      case 'G': {
+        char *end;
+        a->hp.channel_growth = strtod(optarg, &end);
+        if (end == optarg || *end || !(a->hp.channel_growth >= 1 && a->hp.channel_growth <= 4))
+          rc = caviar_usage_error("bench", "--growth expects a number from 1 to 4, got '%s'", optarg);
+        break;
+      }
+      case 'K':
+        rc = parse_int("--kernel", optarg, 1, 7, &a->hp.kernel_size);
+        if (rc == 0 && a->hp.kernel_size % 2 == 0)
+          rc = caviar_usage_error("bench", "--kernel expects an odd size from 1 to 7, got '%s'", optarg);
+        break;
+      case 'P': rc = parse_choice("--pool", "pool", optarg, &a->hp.pool); break;
+      case 'N': a->hp.batchnorm = 1; break;
       case 'j': a->json = true; break;
       case 't': a->tf32 = true; break;
       case 'e': a->eager = true; break;
@@ -138,18 +182,18 @@ static caviar_status bench_data(const char *dir, caviar_data *data, const char *
 }
 
 /* One timed epoch of the population; seconds in *elapsed. */
+static caviar_shape bench_shape(const bench_args *a, const caviar_data *data) {
+  return caviar_shape_of(&a->hp, caviar_data_dims(data), data->classes);
+}
+
 static caviar_status time_epoch(caviar_backend *be, const bench_args *a, int models, const caviar_data *data,
                                 double *elapsed, caviar_error *err) {
-  caviar_shape shape = {(int)data->train.d, data->classes, a->layers, a->hidden, a->batch};
+  caviar_shape shape = bench_shape(a, data);
   caviar_cohort cohort;
   caviar_status st = caviar_cohort_init(&cohort, &shape, models, 1, err);
   if (st != CAVIAR_OK) return st;
   for (int m = 0; m < models; m++) {
-    caviar_trial trial = {.id = (uint32_t)m};
-    caviar_hparams_default(&trial.hp);
-    trial.hp.hidden = a->hidden;
-    trial.hp.layers = a->layers;
-    trial.hp.batch_size = a->batch;
+    caviar_trial trial = {.id = (uint32_t)m, .hp = a->hp};
     trial.hp.learning_rate = pow(10.0, -4.0 + 2.0 * m / (models > 1 ? models - 1 : 1));
     caviar_cohort_add(&cohort, &trial);
   }
@@ -157,17 +201,18 @@ static caviar_status time_epoch(caviar_backend *be, const bench_args *a, int mod
   uint8_t *diverged = calloc((size_t)models, 1);
   caviar_epoch_stats stats = {loss, diverged, NULL};
   st = loss && diverged ? be->upload(be, data, err) : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory");
-  if (st == CAVIAR_OK) st = be->cohort_alloc(be, &cohort, err);
+  if (st == CAVIAR_OK) st = caviar_cohort_alloc(be, &cohort, err);
   if (st == CAVIAR_OK) {
-    st = be->init_members(be, &cohort, 0, cohort.n, err);
+    st = caviar_cohort_init_members(be, &cohort, 0, cohort.n, err);
     /* Eight warm-up steps first: the GPU captures its step graph and loads its kernels, OpenBLAS
      * sets up its buffers; none of that is training speed. */
-    size_t warm = (size_t)a->batch * 8 < data->split.n_train ? (size_t)a->batch * 8 : data->split.n_train;
+    size_t batch = (size_t)a->hp.batch_size;
+    size_t warm = batch * 8 < data->split.n_train ? batch * 8 : data->split.n_train;
     if (st == CAVIAR_OK) st = caviar_cohort_train(be, &cohort, data->split.train, warm, &stats, err);
     double start = caviar_now();
     if (st == CAVIAR_OK) st = caviar_cohort_train(be, &cohort, data->split.train, data->split.n_train, &stats, err);
     *elapsed = caviar_now() - start;
-    be->cohort_free(be, &cohort);
+    caviar_cohort_release(be, &cohort);
   }
   free(loss);
   free(diverged);
@@ -195,30 +240,48 @@ static caviar_status measure_ceilings(bool gpu, bool tf32, double *sgemm, double
 /* One row: a population size timed under one chunking, judged against the same run's ceilings. */
 static void print_row(const bench_args *a, const char *device, bool gpu, const caviar_data *data, const char *source,
                       int models, int chunks, double elapsed, double sgemm, double copy) {
-  caviar_shape shape = {(int)data->train.d, data->classes, a->layers, a->hidden, a->batch};
+  caviar_shape shape = bench_shape(a, data);
   caviar_layout layout;
   caviar_layout_make(&shape, 1, &layout);
-  size_t steps = data->split.n_train / (size_t)a->batch;
-  double samples = (double)models * (double)(steps * (size_t)a->batch);
+  int batch = a->hp.batch_size;
+  size_t steps = data->split.n_train / (size_t)batch;
+  double samples = (double)models * (double)(steps * (size_t)batch);
   double rate = samples / elapsed, gflops = rate * caviar_shape_train_flops(&shape) / 1e9;
   double floor_s = copy > 0 ? ADAM_BYTES_PER_PARAM * (double)layout.per_member * models * steps / (copy * 1e9) : 0;
   /* The GEMMs' floor: the epoch's FLOPs at the SGEMM rate just measured. */
   double gemm_s = samples * caviar_shape_train_flops(&shape) / (sgemm * 1e9);
   double serial_s = floor_s + gemm_s, bound_s = floor_s > gemm_s ? floor_s : gemm_s;
   if (a->json) {
-    printf("{\"device\": \"%s\", \"models\": %d, \"inputs\": %d, \"hidden\": %d, \"layers\": %d, \"classes\": %d, "
+    printf("{\"device\": \"%s\", \"model\": \"%s\", \"conv_blocks\": %d, \"channels\": [%d, %d, %d, %d], \"kernel\": %d, "
+           "\"pool\": \"%s\", \"batchnorm\": %s, \"models\": %d, \"inputs\": %d, \"hidden\": %d, \"layers\": %d, \"classes\": %d, "
            "\"batch\": %d, \"examples\": %zu, \"steps\": %zu, \"data\": \"%s\", \"threads\": %d, \"eager\": %s, \"chunks\": %d, "
            "\"epoch_seconds\": %.4f, \"model_samples_per_second\": %.1f, \"gflops\": %.2f, "
            "\"ceiling_gflops\": %.2f, \"ratio\": %.4f, \"copy_gbs\": %.1f, \"memory_floor_seconds\": %.4f, "
            "\"floor_fraction\": %.4f, \"gemm_floor_seconds\": %.4f, \"serial_floor_seconds\": %.4f, "
            "\"serial_fraction\": %.4f, \"bound_seconds\": %.4f}\n",
-           device, models, shape.inputs, a->hidden, a->layers, shape.classes, a->batch, data->split.n_train, steps,
+           device, shape.type == CAVIAR_MODEL_CNN ? "cnn" : "mlp", shape.conv_blocks, shape.channels[0], shape.channels[1],
+           shape.channels[2], shape.channels[3], shape.kernel, caviar_pool_choice_name(shape.pool),
+           shape.batchnorm ? "true" : "false", models, shape.inputs, shape.hidden, shape.layers, shape.classes, batch,
+           data->split.n_train, steps,
            source, gpu ? 0 : omp_get_max_threads(), a->eager ? "true" : "false", chunks, elapsed, rate, gflops, sgemm, gflops / sgemm, copy, floor_s,
            floor_s > 0 ? floor_s / elapsed : 0, gemm_s, serial_s, gpu ? serial_s / elapsed : 0, bound_s);
     return;
   }
-  printf("workload: %d members x MLP %d-%d%s-%d, batch %d, Adam, one epoch of %zu examples (%s)\n", models,
-         shape.inputs, a->hidden, a->layers > 1 ? "-..." : "", shape.classes, a->batch, data->split.n_train, source);
+  char what[256] = "";
+  if (shape.type == CAVIAR_MODEL_CNN) {
+    int used = snprintf(what, sizeof what, "CNN %dx%dx%d, %d blocks of ", shape.image.c, shape.image.h, shape.image.w,
+                        shape.conv_blocks);
+    for (int k = 0; k < shape.conv_blocks; k++)
+      used += snprintf(what + used, sizeof what - (size_t)used, "%s%d", k ? "/" : "", shape.channels[k]);
+    snprintf(what + used, sizeof what - (size_t)used, " channels, %dx%d kernels, %s pooling, head %d-%d%s-%d%s",
+             shape.kernel, shape.kernel, caviar_pool_choice_name(shape.pool), shape.hidden, shape.hidden,
+             shape.layers > 1 ? "-..." : "", shape.classes, shape.batchnorm ? ", batch norm" : "");
+  } else {
+    snprintf(what, sizeof what, "MLP %d-%d%s-%d%s", shape.inputs, shape.hidden, shape.layers > 1 ? "-..." : "",
+             shape.classes, shape.batchnorm ? ", batch norm" : "");
+  }
+  printf("workload: %d members x %s, batch %d, Adam, one epoch of %zu examples (%s)\n", models, what, batch,
+         data->split.n_train, source);
   printf("device:   %s\n", device);
   printf("epoch:    %.3f s, %.1fk model-samples/s\n", elapsed, rate / 1e3);
   printf("achieved: %.1f GFLOP/s (%.0f FLOP per model-sample)\n", gflops, caviar_shape_train_flops(&shape));

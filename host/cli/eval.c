@@ -37,12 +37,12 @@ static caviar_status evaluate(const caviar_model *model, caviar_data *data, floa
   if (st == CAVIAR_OK) st = caviar_cohort_init(&cohort, &shape, 1, 0, err);
   if (st == CAVIAR_OK) {
     caviar_cohort_add(&cohort, &trial);
-    st = be->cohort_alloc(be, &cohort, err);
+    st = caviar_cohort_alloc(be, &cohort, err);
     if (st == CAVIAR_OK) {
       for (size_t i = 0; i < data->test.n; i++) rows[i] = (uint32_t)i;
-      st = be->write_arena(be, &cohort, CAVIAR_ARENA_PARAMS, 0, model->params, err);
+      st = caviar_cohort_write_arena(be, &cohort, CAVIAR_ARENA_PARAMS, 0, model->params, err);
       if (st == CAVIAR_OK) st = be->evaluate(be, &cohort, CAVIAR_SET_TEST, rows, data->test.n, loss, acc, err);
-      be->cohort_free(be, &cohort);
+      caviar_cohort_release(be, &cohort);
     }
     caviar_cohort_free(&cohort);
   }

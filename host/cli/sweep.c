@@ -217,7 +217,7 @@ static void print_estimate(const caviar_sweep_estimate *e, const char *device, b
   printf("trials       %d%s\n", e->trials * e->rounds, e->rounds > 1 ? " (over all rounds)" : "");
   if (e->rounds > 1) printf("rounds       %d of %d trials\n", e->rounds, e->trials);
   printf("population   %d at once\n", e->population);
-  printf("cohorts      %d (one per shape: hidden, layers, batch)\n", e->n_cohorts);
+  printf("cohorts      %d (one per architecture: model, its layers and widths, batch size)\n", e->n_cohorts);
   printf("model-epochs %.0f planned%s\n", e->model_epochs, culls ? " (early termination's expected culls)" : "");
   printf("memory       %.1f MiB of arenas%s + %.1f MiB of data on %s\n", e->arena_bytes / 1048576.0,
          keep_best ? " (5 per cohort: model.keep best)" : "", e->data_bytes / 1048576.0, device);

@@ -11,7 +11,7 @@
 
 static const char usage[] =
     "usage: caviar synth DIR [--train N] [--test N] [--features D] [--classes C] [--noise X] [--seed S]\n"
-    "                        [--csv] [--names] [--regression]\n"
+    "                        [--csv] [--names] [--regression] [--images [--side S] [--shift K]]\n"
     "\n"
     "Write a synthetic classification problem (Gaussian clusters around per-class centres, features\n"
     "as bytes) into DIR as gzipped IDX files with Fashion-MNIST's names, for a spec's data.dir.\n"
@@ -19,6 +19,9 @@ static const char usage[] =
     "\n"
     "      --csv         write DIR/train.csv and DIR/test.csv instead (a header, the label first)\n"
     "      --names       CSV labels as names (class-z, class-y, ...: sorted, they reverse the classes)\n"
+    "      --images      an image problem as IDX (n x S x S images): each class a pattern of blobs,\n"
+    "                    each example it shifted by up to K pixels each way, plus noise (default\n"
+    "                    side 12, shift 2, noise 0.5): the tests' small CNN problem\n"
     "      --regression  a regression problem as CSV (column y): float features x ~ N(0, 1) and\n"
     "                    y = w.x + sin(2 x0) + x1^2 / 2 + noise N(0, 1) (default noise 0.3)\n"
     "  -h, --help        this text\n";
@@ -70,7 +73,11 @@ int caviar_cmd_synth(int argc, char **argv) {
       {"features", required_argument, NULL, 'd'}, {"classes", required_argument, NULL, 'c'},
       {"noise", required_argument, NULL, 'x'}, {"seed", required_argument, NULL, 's'},
       {"csv", no_argument, NULL, 'C'}, {"names", no_argument, NULL, 'N'},
-      {"regression", no_argument, NULL, 'R'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+      {"regression", no_argument, NULL, 'R'}, {"help", no_argument, NULL, 'h'},
+      {"images", no_argument, NULL, 'I'}, {"side", required_argument, NULL, 'S'},
+      {"shift", required_argument, NULL, 'K'}, {NULL, 0, NULL, 0}};
+  uint64_t side = 12, shift = 2;
+  bool images = false;
   uint64_t train = 5000, test = 1000, features = 64, classes = 10, seed = 1;
   double noise = -1;
   bool csv = false, named = false, regression = false;
@@ -92,6 +99,9 @@ int caviar_cmd_synth(int argc, char **argv) {
       case 'C': csv = true; break;
       case 'N': named = csv = true; break;
       case 'R': regression = csv = true; break;
+      case 'I': images = true; break;
+      case 'S': rc = parse_count("--side", optarg, 2, 1024, &side); break;
+      case 'K': rc = parse_count("--shift", optarg, 0, 511, &shift); break;
       case 'h': fputs(usage, stdout); return 0;
       default: return caviar_option_error("synth", "h", optopt, argv[optind - 1]);
     }
@@ -102,7 +112,8 @@ int caviar_cmd_synth(int argc, char **argv) {
   caviar_error err;
   if (mkdir(dir, 0755) != 0 && errno != EEXIST)
     return caviar_report(caviar_fail(&err, CAVIAR_EINPUT, "%s: cannot create: %s", dir, strerror(errno)), &err);
-  if (noise < 0) noise = regression ? 0.3 : 1.5;
+  if (images && csv) return caviar_usage_error("synth", "--images writes IDX files; it does not go with --csv");
+  if (noise < 0) noise = regression ? 0.3 : images ? 0.5 : 1.5;
   if (csv) return caviar_report(write_csv(dir, train, test, features, classes, noise, seed, named, regression, &err), &err);
   caviar_dataset sets[2];
   const char *names[2][2] = {{"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"},
@@ -110,7 +121,8 @@ int caviar_cmd_synth(int argc, char **argv) {
   caviar_status st = CAVIAR_OK;
   for (int s = 0; s < 2 && st == CAVIAR_OK; s++) {
     size_t n = s ? test : train, first = s ? train : 0;
-    st = caviar_synth(n, features, (int)classes, noise, seed, first, true, &sets[s], &err);
+    st = images ? caviar_synth_images(n, (int)side, (int)shift, (int)classes, noise, seed, first, &sets[s], &err)
+                : caviar_synth(n, features, (int)classes, noise, seed, first, true, &sets[s], &err);
     if (st != CAVIAR_OK) break;
     char images[4096], labels[4096];
     snprintf(images, sizeof images, "%s/%s", dir, names[s][0]);
@@ -118,7 +130,11 @@ int caviar_cmd_synth(int argc, char **argv) {
     st = caviar_idx_write(&sets[s], images, labels, true, &err);
     caviar_dataset_free(&sets[s]);
   }
-  if (st == CAVIAR_OK)
+  if (st == CAVIAR_OK && images)
+    fprintf(stderr, "caviar: wrote %llu training and %llu test images (1 x %llu x %llu, %llu classes) to %s\n",
+            (unsigned long long)train, (unsigned long long)test, (unsigned long long)side, (unsigned long long)side,
+            (unsigned long long)classes, dir);
+  else if (st == CAVIAR_OK)
     fprintf(stderr, "caviar: wrote %llu training and %llu test examples (%llu features, %llu classes) to %s\n",
             (unsigned long long)train, (unsigned long long)test, (unsigned long long)features,
             (unsigned long long)classes, dir);

@@ -9,16 +9,22 @@
 #include <unistd.h>
 
 #include "caviar/backend.h"
+#include "cpu/layers.h"
 #include "cpu/member.h"
 
-enum { EVAL_CHUNK = 256 };
+/* Rows of an evaluation chunk: 256 (an MLP's), 64 for a model with convolutions, whose activations
+ * are pixels times larger. */
+static int eval_rows(const caviar_arch *arch) {
+  for (int i = 0; i < arch->n_layers; i++)
+    if (arch->layer[i].kind == CAVIAR_LAYER_CONV2D) return 64;
+  return 256;
+}
 
+/* The backend's own state of a cohort (its arenas are the cohort's, in host memory). */
 typedef struct cpu_cohort {
-  float *params, *grads, *first, *second; /* arenas, one layout */
-  float *best; /* model.keep best: each slot's parameters at its best validation epoch, else NULL */
   int threads;
   cpu_workspace *train_ws; /* one per thread, batch rows */
-  cpu_workspace *eval_ws;  /* one per thread, EVAL_CHUNK rows */
+  cpu_workspace *eval_ws;  /* one per thread, eval_rows rows */
 } cpu_cohort;
 
 typedef struct cpu_ctx {
@@ -55,11 +61,6 @@ static void cpu_cohort_free(caviar_backend *be, caviar_cohort *c) {
   (void)be;
   cpu_cohort *cc = c->impl;
   if (!cc) return;
-  free(cc->params);
-  free(cc->grads);
-  free(cc->first);
-  free(cc->second);
-  free(cc->best);
   for (int t = 0; t < cc->threads; t++) {
     if (cc->train_ws) cpu_workspace_free(&cc->train_ws[t]);
     if (cc->eval_ws) cpu_workspace_free(&cc->eval_ws[t]);
@@ -70,28 +71,68 @@ static void cpu_cohort_free(caviar_backend *be, caviar_cohort *c) {
   c->impl = NULL;
 }
 
-static float *arena_alloc(size_t n, caviar_error *err) {
+/* ---- memory: host memory, 64-byte aligned ---- */
+
+static float *cpu_buf_alloc(caviar_backend *be, size_t n, const char *what, caviar_error *err) {
+  (void)be;
   size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
   float *p = aligned_alloc(64, bytes ? bytes : 64);
-  if (!p) caviar_fail(err, CAVIAR_ERUNTIME, "out of memory allocating a cohort arena (%zu MiB)", bytes >> 20);
+  if (!p) caviar_fail(err, CAVIAR_ERUNTIME, "out of memory allocating %s (%zu MiB)", what, bytes >> 20);
   else memset(p, 0, bytes);
   return p;
+}
+
+static void cpu_buf_release(caviar_backend *be, float *buffer) {
+  (void)be;
+  free(buffer);
+}
+
+static caviar_status cpu_buf_copy(caviar_backend *be, float *dst, const float *src, size_t n, caviar_error *err) {
+  (void)be;
+  (void)err;
+  memcpy(dst, src, n * sizeof(float));
+  return CAVIAR_OK;
+}
+
+/* Host memory both sides: to and from the host are copies too. */
+static caviar_status cpu_buf_copy_to_host(caviar_backend *be, float *host, const float *src, size_t n,
+                                          caviar_error *err) {
+  return cpu_buf_copy(be, host, src, n, err);
+}
+
+static caviar_status cpu_buf_copy_from_host(caviar_backend *be, float *dst, const float *host, size_t n,
+                                            caviar_error *err) {
+  return cpu_buf_copy(be, dst, host, n, err);
+}
+
+static caviar_status cpu_buf_clear(caviar_backend *be, float *dst, size_t n, caviar_error *err) {
+  (void)be;
+  (void)err;
+  memset(dst, 0, n * sizeof(float));
+  return CAVIAR_OK;
+}
+
+static caviar_status cpu_buf_sync(caviar_backend *be, caviar_error *err) {
+  (void)be;
+  (void)err;
+  return CAVIAR_OK;
+}
+
+static bool cpu_supports(const caviar_backend *be, const caviar_layer *layer) {
+  (void)be;
+  return cpu_layer_impl_of(layer->kind) != NULL;
 }
 
 static caviar_status cpu_cohort_alloc(caviar_backend *be, caviar_cohort *c, caviar_error *err) {
   cpu_cohort *cc = caviar_alloc(1, sizeof *cc, "a cohort", err);
   if (!cc) return CAVIAR_ERUNTIME;
   c->impl = cc;
-  size_t n = c->layout.arena;
   cc->threads = omp_get_max_threads();
-  bool ok = (cc->params = arena_alloc(n, err)) && (cc->grads = arena_alloc(n, err)) &&
-            (cc->first = arena_alloc(n, err)) && (cc->second = arena_alloc(n, err)) &&
-            (!c->keep_best || (cc->best = arena_alloc(n, err))) &&
-            (cc->train_ws = caviar_alloc((size_t)cc->threads, sizeof *cc->train_ws, "workspaces", err)) &&
+  bool ok = (cc->train_ws = caviar_alloc((size_t)cc->threads, sizeof *cc->train_ws, "workspaces", err)) &&
             (cc->eval_ws = caviar_alloc((size_t)cc->threads, sizeof *cc->eval_ws, "workspaces", err));
   for (int t = 0; ok && t < cc->threads; t++)
-    ok = cpu_workspace_alloc(&cc->train_ws[t], &c->shape, c->shape.batch, err) == CAVIAR_OK &&
-         cpu_workspace_alloc(&cc->eval_ws[t], &c->shape, EVAL_CHUNK, err) == CAVIAR_OK;
+    ok = cpu_workspace_alloc(&cc->train_ws[t], &c->arch, c->shape.batch, err) == CAVIAR_OK &&
+         cpu_workspace_alloc(&cc->eval_ws[t], &c->arch, eval_rows(&c->arch), err) == CAVIAR_OK;
   if (!ok) {
     cpu_cohort_free(be, c);
     return CAVIAR_ERUNTIME;
@@ -99,15 +140,9 @@ static caviar_status cpu_cohort_alloc(caviar_backend *be, caviar_cohort *c, cavi
   return CAVIAR_OK;
 }
 
-/* Slots [first, first + count) of tensor t from one arena to another (or within one). */
-static void move_blocks(const caviar_layout *layout, float *to, const float *from, int t, int dst, int src, int count) {
-  memmove(caviar_block(to, layout, t, dst), caviar_block((float *)from, layout, t, src),
-          ((size_t)(count - 1) * layout->stride[t] + layout->size[t]) * sizeof(float));
-}
-
 static void bind(cpu_member *m, caviar_cohort *c, int slot) {
-  cpu_cohort *cc = c->impl;
-  cpu_member_bind(m, &c->shape, &c->layout, cc->params, cc->grads, cc->first, cc->second, slot);
+  cpu_member_bind(m, &c->arch, &c->layout, c->arena[CAVIAR_ARENA_PARAMS], c->arena[CAVIAR_ARENA_GRADS],
+                  c->arena[CAVIAR_ARENA_FIRST], c->arena[CAVIAR_ARENA_SECOND], slot);
 }
 
 static caviar_status cpu_init_members(caviar_backend *be, caviar_cohort *c, int first, int count, caviar_error *err) {
@@ -118,19 +153,13 @@ static caviar_status cpu_init_members(caviar_backend *be, caviar_cohort *c, int 
     bind(&m, c, slot);
     for (int t = 0; t < c->layout.n_tensors; t++) {
       size_t n = c->layout.size[t];
-      bool weight = caviar_tensor_is_weight(t);
       for (size_t k = 0; k < n; k++) {
-        m.w[t][k] = weight ? caviar_init_weight(c->seed, c->trial[slot], (uint32_t)t, k, c->layout.rows[t],
-                                                c->hp[slot].activation)
-                           : 0.0f;
+        m.w[t][k] = caviar_init_param(c->layout.role[t], c->seed, c->trial[slot], (uint32_t)t, k, c->layout.fan_in[t],
+                                      c->hp[slot].activation);
         m.first[t][k] = m.second[t][k] = 0.0f;
       }
     }
   }
-  /* A fresh member's best-epoch copy: its initial weights, until its first validation. */
-  cpu_cohort *cc = c->impl;
-  for (int t = 0; cc->best && count > 0 && t < c->layout.n_tensors; t++)
-    move_blocks(&c->layout, cc->best, cc->params, t, first, first, count);
   return CAVIAR_OK;
 }
 
@@ -160,8 +189,8 @@ static void train_member(const caviar_data *data, caviar_cohort *c, int slot, co
   for (size_t s = 0; s < steps && !dead; s++) {
     gather(data, CAVIAR_SET_TRAIN, rows + s * batch, batch, ws, team);
     int t = steps0 + ++taken;
-    cpu_dropout drop = {c->seed, c->trial[slot], (uint32_t)t, hp->dropout};
-    cpu_forward(&m, hp->activation, &drop, batch, ws, team);
+    cpu_dropout drop = {c->seed, c->trial[slot], (uint32_t)t, hp->dropout, false};
+    cpu_forward(&m, hp, &drop, batch, ws, team);
     cpu_softmax_xent(ws, batch, c->shape.classes, 1, team);
     double loss = ws->loss;
     /* The next phase's first barrier keeps the first thread from overwriting ws->loss before
@@ -172,7 +201,7 @@ static void train_member(const caviar_data *data, caviar_cohort *c, int slot, co
       break;
     }
     total += loss;
-    cpu_backward(&m, hp->activation, &drop, batch, ws, team);
+    cpu_backward(&m, hp, &drop, batch, ws, team);
     caviar_step_scalars sc = caviar_step_scalars_at(hp, c->epochs[slot], t);
     cpu_update(&m, hp, &sc, team);
   }
@@ -216,7 +245,7 @@ static void for_each_member(int n, member_fn fn, void *arg) {
       int first = k * nt / rest, next = (k + 1) * nt / rest;
       if (tid == first) cpu_barrier_init(&barriers[k], (unsigned)(next - first));
 #pragma omp barrier
-      cpu_team team = {tid - first, next - first, next - first > 1 ? &barriers[k] : NULL};
+      cpu_team team = {tid - first, next - first, next - first > 1 ? &barriers[k] : NULL, NULL};
       fn(arg, alone + k, &team, first);
     }
   }
@@ -231,10 +260,19 @@ typedef struct train_args {
   caviar_epoch_stats *stats;
 } train_args;
 
+/* A team's thread works in its own workspace's scratch (a convolution's patches); the team shares
+ * its first thread's workspace for everything else. */
+static cpu_team own_scratch(const cpu_team *team, cpu_workspace *mine) {
+  cpu_team t = *team;
+  if (t.size > 1) t.scratch = mine->patches;
+  return t;
+}
+
 static void train_one(void *arg, int slot, const cpu_team *team, int ws_index) {
   train_args *a = arg;
   cpu_cohort *cc = a->c->impl;
-  train_member(a->data, a->c, slot, a->rows, a->steps, &cc->train_ws[ws_index], team, &a->stats->train_loss[slot],
+  cpu_team t = own_scratch(team, &cc->train_ws[omp_get_thread_num()]);
+  train_member(a->data, a->c, slot, a->rows, a->steps, &cc->train_ws[ws_index], &t, &a->stats->train_loss[slot],
                &a->stats->diverged[slot], &a->stats->steps[slot]);
 }
 
@@ -255,18 +293,21 @@ typedef struct eval_args {
   float *loss, *accuracy;
 } eval_args;
 
-static void evaluate_one(void *arg, int slot, const cpu_team *team, int ws_index) {
+static void evaluate_one(void *arg, int slot, const cpu_team *shared, int ws_index) {
   eval_args *a = arg;
   caviar_cohort *c = a->c;
   cpu_workspace *ws = &((cpu_cohort *)c->impl)->eval_ws[ws_index];
+  cpu_team own = own_scratch(shared, &((cpu_cohort *)c->impl)->eval_ws[omp_get_thread_num()]);
+  const cpu_team *team = &own;
   cpu_member m;
   bind(&m, c, slot);
   double total = 0;
   long right = 0;
-  for (size_t start = 0; start < a->n_rows; start += EVAL_CHUNK) {
-    int n = (int)(a->n_rows - start < EVAL_CHUNK ? a->n_rows - start : EVAL_CHUNK);
+  size_t chunk = (size_t)eval_rows(&c->arch);
+  for (size_t start = 0; start < a->n_rows; start += chunk) {
+    int n = (int)(a->n_rows - start < chunk ? a->n_rows - start : chunk);
     gather(a->data, a->set, a->rows + start, n, ws, team);
-    cpu_forward(&m, c->hp[slot].activation, NULL, n, ws, team);
+    cpu_forward(&m, &c->hp[slot], NULL, n, ws, team);
     cpu_softmax_xent(ws, n, c->shape.classes, 0, team);
     total += ws->loss * n;
     right += ws->correct;
@@ -286,82 +327,6 @@ static caviar_status cpu_evaluate(caviar_backend *be, caviar_cohort *c, caviar_s
   return CAVIAR_OK;
 }
 
-/* Parameters, optimizer state and the best-epoch copy: the gradient arena is scratch (zero
- * between steps, written by every step's backward), as on the CUDA backend, so it does not move. */
-static void move_member(caviar_cohort *c, int src, int dst) {
-  cpu_cohort *cc = c->impl;
-  float *arenas[] = {cc->params, cc->first, cc->second, cc->best};
-  for (int a = 0; a < 4; a++)
-    for (int t = 0; arenas[a] && t < c->layout.n_tensors; t++)
-      move_blocks(&c->layout, arenas[a], arenas[a], t, dst, src, 1);
-}
-
-static caviar_status cpu_compact(caviar_backend *be, caviar_cohort *c, const int *keep, int n_keep, caviar_error *err) {
-  (void)be;
-  (void)err;
-  for (int i = 0; i < n_keep; i++)
-    if (keep[i] != i) move_member(c, keep[i], i);
-  return CAVIAR_OK;
-}
-
-/* The recipient's best-epoch copy starts afresh from the parameters it took (backend.h). */
-static caviar_status cpu_copy_member(caviar_backend *be, caviar_cohort *c, int src, int dst, caviar_error *err) {
-  (void)be;
-  (void)err;
-  cpu_cohort *cc = c->impl;
-  move_member(c, src, dst);
-  for (int t = 0; cc->best && t < c->layout.n_tensors; t++) move_blocks(&c->layout, cc->best, cc->params, t, dst, dst, 1);
-  return CAVIAR_OK;
-}
-
-/* Runs of consecutive slots are one block per tensor (a member's blocks of a tensor are adjacent). */
-static caviar_status cpu_save_best(caviar_backend *be, caviar_cohort *c, const int *slots, int n, caviar_error *err) {
-  (void)be;
-  cpu_cohort *cc = c->impl;
-  if (!cc->best) return caviar_fail(err, CAVIAR_ERUNTIME, "this cohort keeps no best-epoch copies (model.keep last)");
-  for (int i = 0; i < n;) {
-    int run = 1;
-    while (i + run < n && slots[i + run] == slots[i] + run) run++;
-    for (int t = 0; t < c->layout.n_tensors; t++) move_blocks(&c->layout, cc->best, cc->params, t, slots[i], slots[i], run);
-    i += run;
-  }
-  return CAVIAR_OK;
-}
-
-static float *arena_of(caviar_cohort *c, caviar_arena which, caviar_error *err) {
-  cpu_cohort *cc = c->impl;
-  float *a = which == CAVIAR_ARENA_PARAMS ? cc->params
-             : which == CAVIAR_ARENA_FIRST ? cc->first
-             : which == CAVIAR_ARENA_SECOND ? cc->second
-                                            : cc->best;
-  if (!a) caviar_fail(err, CAVIAR_ERUNTIME, "this cohort keeps no best-epoch copies (model.keep last)");
-  return a;
-}
-
-static caviar_status cpu_read_arena(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot, float *out,
-                                    caviar_error *err) {
-  (void)be;
-  float *arena = arena_of(c, which, err);
-  if (!arena) return CAVIAR_ERUNTIME;
-  for (int t = 0; t < c->layout.n_tensors; t++) {
-    memcpy(out, caviar_block(arena, &c->layout, t, slot), c->layout.size[t] * sizeof(float));
-    out += c->layout.size[t];
-  }
-  return CAVIAR_OK;
-}
-
-static caviar_status cpu_write_arena(caviar_backend *be, caviar_cohort *c, caviar_arena which, int slot,
-                                     const float *in, caviar_error *err) {
-  (void)be;
-  float *arena = arena_of(c, which, err);
-  if (!arena) return CAVIAR_ERUNTIME;
-  for (int t = 0; t < c->layout.n_tensors; t++) {
-    memcpy(caviar_block(arena, &c->layout, t, slot), in, c->layout.size[t] * sizeof(float));
-    in += c->layout.size[t];
-  }
-  return CAVIAR_OK;
-}
-
 static caviar_status cpu_loss_and_grads(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, float *loss,
                                         float *grads, caviar_error *err) {
   (void)err;
@@ -374,12 +339,12 @@ static caviar_status cpu_loss_and_grads(caviar_backend *be, caviar_cohort *c, co
     cpu_member m;
     bind(&m, c, slot);
     const caviar_member_hp *hp = &c->hp[slot];
-    cpu_dropout drop = {c->seed, c->trial[slot], (uint32_t)(c->steps[slot] + 1), hp->dropout};
+    cpu_dropout drop = {c->seed, c->trial[slot], (uint32_t)(c->steps[slot] + 1), hp->dropout, true};
     gather(data, CAVIAR_SET_TRAIN, rows, c->shape.batch, ws, &cpu_solo);
-    cpu_forward(&m, hp->activation, &drop, c->shape.batch, ws, &cpu_solo);
+    cpu_forward(&m, hp, &drop, c->shape.batch, ws, &cpu_solo);
     cpu_softmax_xent(ws, c->shape.batch, c->shape.classes, 1, &cpu_solo);
     loss[slot] = (float)ws->loss;
-    cpu_backward(&m, hp->activation, &drop, c->shape.batch, ws, &cpu_solo);
+    cpu_backward(&m, hp, &drop, c->shape.batch, ws, &cpu_solo);
     float *out = grads + (size_t)slot * c->layout.per_member;
     for (int t = 0; t < c->layout.n_tensors; t++) {
       memcpy(out, m.g[t], c->layout.size[t] * sizeof(float));
@@ -406,6 +371,9 @@ caviar_status caviar_backend_cpu(caviar_backend **out, caviar_error *err) {
   *be = (caviar_backend){.name = "cpu",
                          .kind = CAVIAR_BACKEND_CPU,
                          .ctx = ctx,
+                         .buf = {cpu_buf_alloc, cpu_buf_release, cpu_buf_copy, cpu_buf_copy_to_host, cpu_buf_copy_from_host,
+                                 cpu_buf_clear, cpu_buf_sync},
+                         .supports = cpu_supports,
                          .plan = cpu_plan,
                          .upload = cpu_upload,
                          .cohort_alloc = cpu_cohort_alloc,
@@ -413,11 +381,6 @@ caviar_status caviar_backend_cpu(caviar_backend **out, caviar_error *err) {
                          .init_members = cpu_init_members,
                          .train_epoch = cpu_train_epoch,
                          .evaluate = cpu_evaluate,
-                         .compact = cpu_compact,
-                         .copy_member = cpu_copy_member,
-                         .save_best = cpu_save_best,
-                         .read_arena = cpu_read_arena,
-                         .write_arena = cpu_write_arena,
                          .loss_and_grads = cpu_loss_and_grads,
                          .destroy = cpu_destroy};
   *out = be;

@@ -1,28 +1,68 @@
+/* One member's step on the CPU: the walk over its model's layers (each kind in its own file,
+ * layers.h), the loss and the optimizer update; and what a team of threads shares. */
 #include "cpu/member.h"
 
-#include <cblas.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-caviar_status cpu_workspace_alloc(cpu_workspace *ws, const caviar_shape *shape, int rows, caviar_error *err) {
+#include "cpu/layers.h"
+
+const cpu_layer_impl *cpu_layer_impl_of(caviar_layer_kind kind) {
+  switch (kind) {
+    case CAVIAR_LAYER_DENSE: return &cpu_dense_impl;
+    case CAVIAR_LAYER_ACTIVATION: return &cpu_activation_impl;
+    case CAVIAR_LAYER_DROPOUT: return &cpu_dropout_impl;
+    case CAVIAR_LAYER_CONV2D: return &cpu_conv2d_impl;
+    case CAVIAR_LAYER_POOL: return &cpu_pool_impl;
+    case CAVIAR_LAYER_BATCHNORM: return &cpu_batchnorm_impl;
+    case CAVIAR_LAYER_FLATTEN: return &cpu_flatten_impl;
+    default: return NULL;
+  }
+}
+
+/* Whether the layer's output shares its input's buffer (model.h's activation plan). */
+static bool works_in_place(const caviar_arch *arch, int i) {
+  caviar_act_plan plan;
+  caviar_act_plan_of(arch, &plan);
+  return plan.in_place[i] && i > 0;
+}
+
+size_t cpu_conv_scratch(const caviar_arch *arch, int rows) {
+  size_t most = 0;
+  for (int i = 0; i < arch->n_layers; i++) {
+    const caviar_layer *l = &arch->layer[i];
+    if (l->kind != CAVIAR_LAYER_CONV2D) continue;
+    size_t need = (size_t)cpu_conv_chunk(l, rows) * (size_t)(l->in.c * l->kernel * l->kernel) * caviar_dims_pixels(l->out);
+    if (need > most) most = need;
+  }
+  return most;
+}
+
+caviar_status cpu_workspace_alloc(cpu_workspace *ws, const caviar_arch *arch, int rows, caviar_error *err) {
   memset(ws, 0, sizeof *ws);
   ws->rows = rows;
-  size_t r = (size_t)rows, h = (size_t)shape->hidden;
-  bool ok = (ws->xt = caviar_alloc(r * (size_t)shape->inputs, sizeof(float), "a minibatch", err)) &&
+  caviar_act_plan plan;
+  caviar_act_plan_of(arch, &plan);
+  size_t r = (size_t)rows;
+  bool ok = (ws->xt = caviar_alloc(r * caviar_dims_size(arch->input), sizeof(float), "a minibatch", err)) &&
             (ws->labels = caviar_alloc(r, sizeof(int32_t), "minibatch labels", err)) &&
             (ws->targets = caviar_alloc(r, sizeof(float), "minibatch targets", err)) &&
-            (ws->logits = caviar_alloc(r * (size_t)shape->classes, sizeof(float), "logits", err)) &&
-            (ws->delta[0] = caviar_alloc(r * h, sizeof(float), "gradients", err)) &&
-            (ws->delta[1] = caviar_alloc(r * h, sizeof(float), "gradients", err));
-  for (int l = 0; ok && l < shape->layers; l++)
-    ok = (ws->act[l] = caviar_alloc(r * h, sizeof(float), "activations", err)) &&
-         (ws->out[l] = caviar_alloc(r * h, sizeof(float), "activations", err));
+            (ws->delta[0] = caviar_alloc(r * plan.widest, sizeof(float), "gradients", err)) &&
+            (ws->delta[1] = caviar_alloc(r * plan.widest, sizeof(float), "gradients", err));
+  for (int i = 0; ok && i < arch->n_layers; i++) {
+    if (!works_in_place(arch, i)) ok = (ws->y[i] = caviar_alloc(r * plan.out[i], sizeof(float), "activations", err)) != NULL;
+    if (ok && arch->layer[i].kind == CAVIAR_LAYER_BATCHNORM)
+      ok = (ws->stats[i] = caviar_alloc(2 * (size_t)arch->layer[i].out.c, sizeof(float), "batch statistics", err)) != NULL;
+  }
+  size_t patches = cpu_conv_scratch(arch, rows);
+  if (ok && patches) ok = (ws->patches = caviar_alloc(patches, sizeof(float), "convolution patches", err)) != NULL;
   if (!ok) {
     cpu_workspace_free(ws);
     return CAVIAR_ERUNTIME;
   }
+  ws->logits = ws->y[arch->n_layers - 1];
   return CAVIAR_OK;
 }
 
@@ -30,19 +70,19 @@ void cpu_workspace_free(cpu_workspace *ws) {
   free(ws->xt);
   free(ws->labels);
   free(ws->targets);
-  free(ws->logits);
   free(ws->delta[0]);
   free(ws->delta[1]);
-  for (int l = 0; l < CAVIAR_MAX_LAYERS; l++) {
-    free(ws->act[l]);
-    free(ws->out[l]);
+  for (int i = 0; i < CAVIAR_MAX_ARCH_LAYERS; i++) {
+    free(ws->y[i]);
+    free(ws->stats[i]);
   }
+  free(ws->patches);
   memset(ws, 0, sizeof *ws);
 }
 
-void cpu_member_bind(cpu_member *m, const caviar_shape *shape, const caviar_layout *layout, float *params,
-                     float *grads, float *first, float *second, int slot) {
-  m->shape = shape;
+void cpu_member_bind(cpu_member *m, const caviar_arch *arch, const caviar_layout *layout, float *params, float *grads,
+                     float *first, float *second, int slot) {
+  m->arch = arch;
   m->layout = layout;
   for (int t = 0; t < layout->n_tensors; t++) {
     m->w[t] = caviar_block(params, layout, t, slot);
@@ -52,7 +92,7 @@ void cpu_member_bind(cpu_member *m, const caviar_shape *shape, const caviar_layo
   }
 }
 
-const cpu_team cpu_solo = {0, 1, NULL};
+const cpu_team cpu_solo = {0, 1, NULL, NULL};
 
 void cpu_barrier_init(cpu_barrier *b, unsigned size) {
   atomic_init(&b->arrived, 0);
@@ -92,8 +132,7 @@ void cpu_team_share(const cpu_team *team, size_t n, size_t *begin, size_t *end) 
   *end = n * (size_t)(team->rank + 1) / (size_t)team->size;
 }
 
-/* This thread's tiles of a GEMM with n output columns: columns [*j0, *j1) in CPU_TILE steps. */
-static void my_columns(const cpu_team *team, int n, int *j0, int *j1) {
+void cpu_team_columns(const cpu_team *team, int n, int *j0, int *j1) {
   size_t tiles = ((size_t)n + CPU_TILE - 1) / CPU_TILE, t0, t1;
   cpu_team_share(team, tiles, &t0, &t1);
   *j0 = (int)t0 * CPU_TILE;
@@ -101,55 +140,134 @@ static void my_columns(const cpu_team *team, int n, int *j0, int *j1) {
   if (*j0 > *j1) *j0 = *j1;
 }
 
-/* Columns [j0, j1) of z (rows x n_out) = input (rows x n_in) * W + bias, with the input given
- * either as xt (first layer) or as a column-major activation block. */
-static void linear_tile(const cpu_member *m, int l, const float *input, int rows, float *z, int j0, int j1) {
-  int n_in = caviar_layer_in(m->shape, l), n = j1 - j0;
-  const float *w = m->w[caviar_weight_tensor(l)] + (size_t)j0 * n_in;
-  if (l == 0)
-    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, rows, n, n_in, 1.0f, input, n_in, w, n_in, 0.0f,
-                z + (size_t)j0 * rows, rows);
-  else
-    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, rows, n, n_in, 1.0f, input, rows, w, n_in, 0.0f,
-                z + (size_t)j0 * rows, rows);
-  const float *bias = m->w[caviar_bias_tensor(l)];
-  for (int j = j0; j < j1; j++) {
-    float *col = z + (size_t)j * rows;
-    for (int i = 0; i < rows; i++) col[i] += bias[j];
+/* ---- elementwise layers ---- */
+
+static bool elementwise(const caviar_layer *l) {
+  const cpu_layer_impl *impl = cpu_layer_impl_of(l->kind);
+  return impl && impl->apply;
+}
+
+bool cpu_layer_is_identity(const caviar_layer *l, const caviar_member_hp *hp, const cpu_dropout *drop) {
+  (void)hp;
+  return l->kind == CAVIAR_LAYER_DROPOUT && !(drop && drop->p > 0);
+}
+
+void cpu_chain_forward(const cpu_chain *c, const caviar_member_hp *hp, const cpu_dropout *drop, size_t k0, size_t k1) {
+  for (int i = 0; i < c->n; i++) cpu_layer_impl_of(c->layer[i]->kind)->apply(c->layer[i], hp, drop, c->in[i], c->out[i], k0, k1);
+}
+
+void cpu_chain_backward(const cpu_chain *c, const caviar_member_hp *hp, const cpu_dropout *drop, float *d, size_t k0,
+                        size_t k1) {
+  for (int i = 0; i < c->n; i++) cpu_layer_impl_of(c->layer[i]->kind)->grad(c->layer[i], hp, drop, c->saved[i], d, k0, k1);
+}
+
+void cpu_chain_forward_examples(const cpu_chain *c, const caviar_member_hp *hp, const cpu_dropout *drop, int channels,
+                                int rows, size_t pixels, int e0, int e1) {
+  for (int ch = 0; ch < channels; ch++) {
+    size_t base = (size_t)ch * (size_t)rows * pixels;
+    cpu_chain_forward(c, hp, drop, base + (size_t)e0 * pixels, base + (size_t)e1 * pixels);
   }
 }
 
-/* out[k] = in[k] / (1 - p) where unit k is kept, else 0, for k in [k0, k1): the forward mask on
- * activations, and the same mask on their gradients in backward. One Philox block decides each
- * aligned group of four units, whichever thread asks. */
-static void apply_dropout(const cpu_dropout *drop, int layer, const float *in, size_t k0, size_t k1, float *out) {
-  caviar_rng_block block = {{0}};
-  for (size_t k = k0; k < k1; k++) {
-    if (k == k0 || (k & 3) == 0) block = caviar_dropout_block(drop->seed, drop->trial, drop->step, layer, (uint32_t)k);
-    out[k] = caviar_dropout_apply(block, (uint32_t)k, drop->p, in[k]);
+void cpu_chain_backward_examples(const cpu_chain *c, const caviar_member_hp *hp, const cpu_dropout *drop, float *d,
+                                 int channels, int rows, size_t pixels, int e0, int e1) {
+  for (int ch = 0; ch < channels; ch++) {
+    size_t base = (size_t)ch * (size_t)rows * pixels;
+    cpu_chain_backward(c, hp, drop, d, base + (size_t)e0 * pixels, base + (size_t)e1 * pixels);
   }
 }
 
-void cpu_forward(const cpu_member *m, int activation, const cpu_dropout *drop, int rows, cpu_workspace *ws,
+/* Elements of a rows x (output size) block: this thread's share. */
+static void my_elements(const cpu_team *team, const caviar_layer *l, int rows, size_t *k0, size_t *k1) {
+  cpu_team_share(team, (size_t)rows * caviar_dims_size(l->out), k0, k1);
+}
+
+/* ---- the walk ---- */
+
+void cpu_forward(const cpu_member *m, const caviar_member_hp *hp, const cpu_dropout *drop, int rows, cpu_workspace *ws,
                  const cpu_team *team) {
-  const caviar_shape *s = m->shape;
-  const float *input = ws->xt;
-  bool dropped = drop && drop->p > 0;
-  for (int l = 0; l <= s->layers; l++) {
-    bool hidden = l < s->layers;
-    float *z = hidden ? ws->act[l] : ws->logits;
-    int j0, j1;
-    my_columns(team, caviar_layer_out(s, l), &j0, &j1);
-    for (int t = j0; t < j1; t += CPU_TILE) {
-      int t1 = t + CPU_TILE < j1 ? t + CPU_TILE : j1;
-      linear_tile(m, l, input, rows, z, t, t1);
-      if (!hidden) continue;
-      size_t k0 = (size_t)t * rows, k1 = (size_t)t1 * rows;
-      for (size_t k = k0; k < k1; k++) z[k] = caviar_activate(activation, z[k]);
-      if (dropped) apply_dropout(drop, l, z, k0, k1, ws->out[l]);
+  const caviar_arch *a = m->arch;
+  const float *x = ws->xt;
+  for (int i = 0; i < a->n_layers;) {
+    const caviar_layer *l = &a->layer[i];
+    const cpu_layer_impl *impl = cpu_layer_impl_of(l->kind);
+    if (impl->apply) {
+      /* An elementwise layer on its own (nothing before it fuses it). */
+      if (!cpu_layer_is_identity(l, hp, drop)) {
+        float *y = ws->y[i] ? ws->y[i] : (float *)x;
+        size_t k0, k1;
+        my_elements(team, l, rows, &k0, &k1);
+        impl->apply(l, hp, drop, x, y, k0, k1);
+        cpu_team_sync(team);
+        x = y;
+      }
+      ws->out[i++] = x;
+      continue;
     }
-    cpu_team_sync(team);
-    if (hidden) input = dropped ? ws->out[l] : ws->act[l];
+    /* The layer, with the elementwise layers after it in its own tiles where it fuses them. */
+    cpu_chain chain = {0};
+    const float *at = ws->y[i];
+    int next = i + 1;
+    while (impl->fuses && next < a->n_layers && elementwise(&a->layer[next]) && chain.n < CPU_MAX_CHAIN) {
+      const caviar_layer *e = &a->layer[next];
+      if (!cpu_layer_is_identity(e, hp, drop)) {
+        float *o = ws->y[next] ? ws->y[next] : (float *)at;
+        chain.layer[chain.n] = e;
+        chain.in[chain.n] = at;
+        chain.out[chain.n++] = o;
+        at = o;
+      }
+      ws->out[next++] = at;
+    }
+    cpu_pass p = {.m = m, .layer = l, .hp = hp, .drop = drop, .rows = rows, .x = x, .y = ws->y[i],
+                  .chain = chain.n ? &chain : NULL, .ws = ws, .team = team, .index = i,
+                  .scratch = team->scratch ? team->scratch : ws->patches};
+    impl->forward(&p);
+    ws->out[i] = ws->y[i];
+    x = at;
+    i = next;
+  }
+}
+
+void cpu_backward(const cpu_member *m, const caviar_member_hp *hp, const cpu_dropout *drop, int rows,
+                  cpu_workspace *ws, const cpu_team *team) {
+  const caviar_arch *a = m->arch;
+  float *dy = ws->logits;
+  int flip = 0;
+  for (int i = a->n_layers - 1; i >= 0;) {
+    const caviar_layer *l = &a->layer[i];
+    const cpu_layer_impl *impl = cpu_layer_impl_of(l->kind);
+    if (impl->apply) {
+      if (!cpu_layer_is_identity(l, hp, drop)) {
+        size_t k0, k1;
+        my_elements(team, l, rows, &k0, &k1);
+        impl->grad(l, hp, drop, ws->out[i], dy, k0, k1);
+        cpu_team_sync(team);
+      }
+      i--;
+      continue;
+    }
+    /* The elementwise layers before it, nearest first, go into its input gradient's tiles. */
+    cpu_chain chain = {0};
+    int prev = i - 1;
+    while (impl->fuses && prev >= 0 && elementwise(&a->layer[prev]) && chain.n < CPU_MAX_CHAIN) {
+      if (!cpu_layer_is_identity(&a->layer[prev], hp, drop)) {
+        chain.layer[chain.n] = &a->layer[prev];
+        chain.saved[chain.n++] = ws->out[prev];
+      }
+      prev--;
+    }
+    /* The input gradient only where a layer with parameters lies below. */
+    bool wanted = false;
+    for (int j = 0; j < i && !wanted; j++) wanted = a->layer[j].n_tensors > 0;
+    float *dx = wanted ? ws->delta[flip] : NULL;
+    flip ^= 1;
+    cpu_pass p = {.m = m, .layer = l, .hp = hp, .drop = drop, .rows = rows, .x = i > 0 ? ws->out[i - 1] : ws->xt,
+                  .dy = dy, .dx = dx, .chain = chain.n ? &chain : NULL, .ws = ws, .team = team, .index = i,
+                  .scratch = team->scratch ? team->scratch : ws->patches};
+    impl->backward(&p);
+    dy = dx;
+    i = prev;
   }
 }
 
@@ -170,54 +288,6 @@ void cpu_softmax_xent(cpu_workspace *ws, int rows, int classes, int grad, const 
     ws->correct = right;
   }
   cpu_team_sync(team);
-}
-
-void cpu_backward(const cpu_member *m, int activation, const cpu_dropout *drop, int rows, cpu_workspace *ws,
-                  const cpu_team *team) {
-  const caviar_shape *s = m->shape;
-  bool dropped = drop && drop->p > 0;
-  float *dz = ws->logits;
-  for (int l = s->layers; l >= 0; l--) {
-    int n_in = caviar_layer_in(s, l), n_out = caviar_layer_out(s, l), j0, j1;
-    const float *input = l == 0 ? ws->xt : dropped ? ws->out[l - 1] : ws->act[l - 1];
-    /* This thread's tiles of the weight gradient (and the bias gradient's columns). beta = 1 into
-     * the zeroed gradient: OpenBLAS skips its separate pass scaling C by beta. */
-    my_columns(team, n_out, &j0, &j1);
-    for (int t = j0; t < j1; t += CPU_TILE) {
-      int n = (t + CPU_TILE < j1 ? t + CPU_TILE : j1) - t;
-      float *dw = m->g[caviar_weight_tensor(l)] + (size_t)t * n_in;
-      if (l == 0)
-        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n_in, n, rows, 1.0f, input, n_in,
-                    dz + (size_t)t * rows, rows, 1.0f, dw, n_in);
-      else
-        cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, n_in, n, rows, 1.0f, input, rows, dz + (size_t)t * rows,
-                    rows, 1.0f, dw, n_in);
-      float *db = m->g[caviar_bias_tensor(l)];
-      for (int j = t; j < t + n; j++) {
-        const float *col = dz + (size_t)j * rows;
-        float sum = 0;
-        for (int i = 0; i < rows; i++) sum += col[i];
-        db[j] = sum;
-      }
-    }
-    if (l > 0) {
-      /* This thread's tiles of the gradient with respect to the previous layer's output (columns
-       * of da are units of layer l - 1), then through dropout and the activation. */
-      float *da = ws->delta[l % 2];
-      const float *act = ws->act[l - 1];
-      my_columns(team, n_in, &j0, &j1);
-      for (int t = j0; t < j1; t += CPU_TILE) {
-        int n = (t + CPU_TILE < j1 ? t + CPU_TILE : j1) - t;
-        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, rows, n, n_out, 1.0f, dz, rows, m->w[caviar_weight_tensor(l)] + t, n_in,
-                    0.0f, da + (size_t)t * rows, rows);
-        size_t k0 = (size_t)t * rows, k1 = (size_t)(t + n) * rows;
-        if (dropped) apply_dropout(drop, l - 1, da, k0, k1, da);
-        for (size_t k = k0; k < k1; k++) da[k] *= caviar_activation_grad(activation, act[k]);
-      }
-      dz = da;
-    }
-    cpu_team_sync(team);
-  }
 }
 
 /* One loop per optimizer over a segment; `restrict` and the fixed function let GCC vectorise. */
@@ -244,10 +314,11 @@ static void update_segment(const caviar_member_hp *member, const caviar_step_sca
 
 void cpu_update(const cpu_member *m, const caviar_member_hp *hp, const caviar_step_scalars *s, const cpu_team *team) {
   for (int t = 0; t < m->layout->n_tensors; t++) {
+    if (!caviar_role_trained(m->layout->role[t])) continue;
     size_t k0, k1, n = m->layout->size[t];
     cpu_team_share(team, n, &k0, &k1);
-    update_segment(hp, s, caviar_tensor_is_weight(t) ? hp->l2 : 0.0f, k1 - k0, m->w[t] + k0, m->g[t] + k0, m->first[t] + k0,
-                   m->second[t] + k0);
+    update_segment(hp, s, caviar_role_decayed(m->layout->role[t]) ? hp->l2 : 0.0f, k1 - k0, m->w[t] + k0, m->g[t] + k0,
+                   m->first[t] + k0, m->second[t] + k0);
   }
   cpu_team_sync(team);
 }

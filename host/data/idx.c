@@ -13,6 +13,8 @@ typedef struct idx_file {
   size_t len;
   size_t count;    /* first dimension */
   size_t per_item; /* product of the others */
+  size_t dims[4];  /* the sizes, dims[0] = count */
+  int n_dims;
   const unsigned char *data;
 } idx_file;
 
@@ -55,6 +57,8 @@ static caviar_status idx_open(const char *path, int min_dims, int max_dims, cons
       break;
     }
     if (i == 0) out->count = size;
+    out->dims[i] = size;
+    out->n_dims = (int)dims;
     /* Checked before multiplying, so no product can wrap around. */
     if (total > IDX_MAX_ELEMENTS / size) {
       st = caviar_fail(err, CAVIAR_EINPUT, "%s: header claims over 2^40 elements", path);
@@ -102,6 +106,11 @@ caviar_status caviar_idx_read(const char *images_path, const char *labels_path, 
   } else {
     out->n = images.count;
     out->d = images.per_item;
+    /* n x d: features; n x H x W: one channel; n x C x H x W (PyTorch's order). */
+    int n = images.n_dims;
+    out->image[0] = n == 4 ? (int)images.dims[1] : n == 3 ? 1 : (int)images.per_item;
+    out->image[1] = n >= 3 ? (int)images.dims[n - 2] : 1;
+    out->image[2] = n >= 3 ? (int)images.dims[n - 1] : 1;
     out->labels = caviar_alloc(out->n, sizeof *out->labels, "labels", err);
     /* The pixels are used in place. */
     out->x_u8 = images.bytes;
@@ -113,6 +122,13 @@ caviar_status caviar_idx_read(const char *images_path, const char *labels_path, 
   free(labels.bytes);
   if (st != CAVIAR_OK) caviar_dataset_free(out);
   return st;
+}
+
+void caviar_dataset_image(const caviar_dataset *ds, int out[3]) {
+  bool image = ds->image[0] > 0;
+  out[0] = image ? ds->image[0] : (int)ds->d;
+  out[1] = image ? ds->image[1] : 1;
+  out[2] = image ? ds->image[2] : 1;
 }
 
 void caviar_dataset_free(caviar_dataset *ds) {

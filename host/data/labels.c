@@ -11,6 +11,7 @@ caviar_status caviar_dataset_subset(const caviar_dataset *src, const uint32_t *r
   memset(out, 0, sizeof *out);
   out->n = n;
   out->d = src->d;
+  memcpy(out->image, src->image, sizeof out->image);
   out->labels = caviar_alloc(n, sizeof *out->labels, "a data subset", err);
   if (src->x_u8) out->x_u8 = caviar_alloc(n * src->d, 1, "a data subset", err);
   if (src->x_f32) out->x_f32 = caviar_alloc(n * src->d, sizeof(float), "a data subset", err);

@@ -113,6 +113,27 @@ caviar_status caviar_data_load_test(const caviar_data_spec *spec, uint64_t seed,
   return st;
 }
 
+/* data.shape gives each example's C x H x W (a CSV's features in PyTorch's order); otherwise the
+ * files' own (IDX images), which the test set must share. */
+static caviar_status apply_shape(const caviar_data_spec *spec, caviar_data *out, caviar_error *err) {
+  if (spec->shape[0] > 0) {
+    size_t values = (size_t)spec->shape[0] * (size_t)spec->shape[1] * (size_t)spec->shape[2];
+    if (values != out->train.d)
+      return caviar_fail(err, CAVIAR_EINPUT, "data.shape: [%d, %d, %d] is %zu values per example, but %s has %zu features",
+                         spec->shape[0], spec->shape[1], spec->shape[2], values, out->train_name, out->train.d);
+    memcpy(out->train.image, spec->shape, sizeof out->train.image);
+    memcpy(out->test.image, spec->shape, sizeof out->test.image);
+    return CAVIAR_OK;
+  }
+  int train[3], test[3];
+  caviar_dataset_image(&out->train, train);
+  caviar_dataset_image(&out->test, test);
+  if (memcmp(train, test, sizeof train) != 0)
+    return caviar_fail(err, CAVIAR_EINPUT, "%s: images of %d x %d x %d, but the training set %s has %d x %d x %d",
+                       out->test_name, test[0], test[1], test[2], out->train_name, train[0], train[1], train[2]);
+  return CAVIAR_OK;
+}
+
 /* Regression targets: the training part's mean and std, then every target standardised. */
 static caviar_status fit_targets(caviar_data *out, caviar_error *err) {
   double sum = 0, sq = 0;
@@ -148,6 +169,7 @@ caviar_status caviar_data_load(const caviar_data_spec *spec, uint64_t seed, cavi
   if (st == CAVIAR_OK && out->test.d != out->train.d)
     st = caviar_fail(err, CAVIAR_EINPUT, "%s: %zu features per example, but the training set %s has %zu",
                      out->test_name, out->test.d, out->train_name, out->train.d);
+  if (st == CAVIAR_OK) st = apply_shape(spec, out, err);
   if (st == CAVIAR_OK && spec->task == CAVIAR_TASK_REGRESSION) {
     out->classes = 1;
     st = caviar_split_make(out->train.n, spec->validation, seed, &out->split, err);

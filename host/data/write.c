@@ -36,7 +36,12 @@ caviar_status caviar_idx_write(const caviar_dataset *ds, const char *images_path
   if (!ds->x_u8) return caviar_fail(err, CAVIAR_EINPUT, "%s: IDX holds unsigned bytes; this dataset has floats", images_path);
   if (ds->n > UINT32_MAX || ds->d > UINT32_MAX)
     return caviar_fail(err, CAVIAR_EINPUT, "%s: too many examples or features for IDX", images_path);
-  size_t image_bytes = 12 + ds->n * ds->d, label_bytes = 8 + ds->n;
+  /* Images keep their shape: n x H x W (one channel) or n x C x H x W; features are n x d. */
+  int shape[3];
+  caviar_dataset_image(ds, shape);
+  int dims = shape[1] * shape[2] == 1 ? 2 : shape[0] == 1 ? 3 : 4;
+  size_t header = 4 + 4 * (size_t)dims;
+  size_t image_bytes = header + ds->n * ds->d, label_bytes = 8 + ds->n;
   unsigned char *images = caviar_alloc(image_bytes, 1, "an IDX image file", err);
   unsigned char *labels = caviar_alloc(label_bytes, 1, "an IDX label file", err);
   caviar_status st = images && labels ? CAVIAR_OK : CAVIAR_ERUNTIME;
@@ -48,11 +53,11 @@ caviar_status caviar_idx_write(const caviar_dataset *ds, const char *images_path
       labels[8 + i] = (unsigned char)ds->labels[i];
   }
   if (st == CAVIAR_OK) {
-    /* Two dimensions, N x d, so any feature count fits; readers flatten 28 x 28 images the same way. */
-    put_u32(images, 0x00000802);
+    put_u32(images, 0x00000800u | (uint32_t)dims);
     put_u32(images + 4, (uint32_t)ds->n);
-    put_u32(images + 8, (uint32_t)ds->d);
-    memcpy(images + 12, ds->x_u8, ds->n * ds->d);
+    if (dims == 2) put_u32(images + 8, (uint32_t)ds->d);
+    for (int k = 0; dims > 2 && k < dims - 1; k++) put_u32(images + 8 + 4 * k, (uint32_t)shape[k + 4 - dims]);
+    memcpy(images + header, ds->x_u8, ds->n * ds->d);
     put_u32(labels, 0x00000801);
     put_u32(labels + 4, (uint32_t)ds->n);
     st = write_bytes(images_path, images, image_bytes, gzip, err);

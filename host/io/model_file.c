@@ -67,25 +67,33 @@ void caviar_model_describe(caviar_st_writer *w, const caviar_model *model) {
     if (json) caviar_st_meta(w, "data", json);
     free(json);
   }
+  if (model->shape.type != CAVIAR_MODEL_MLP || model->shape.batchnorm) {
+    /* What a PyTorch module for the model is built from (README's snippet). */
+    snprintf(text, sizeof text, "[%d, %d, %d]", model->shape.image.c, model->shape.image.h, model->shape.image.w);
+    if (model->shape.type == CAVIAR_MODEL_CNN) caviar_st_meta(w, "image", text);
+    caviar_arch arch;
+    caviar_arch_of(&model->shape, &arch);
+    char *json = caviar_arch_json(&arch);
+    if (json) caviar_st_meta(w, "architecture", json);
+    free(json);
+  }
   caviar_model_add_tensors(w, &model->shape, "", model->params);
   caviar_st_add(w, "input.shift", model->shape.inputs, 0, model->scaling.shift);
   caviar_st_add(w, "input.scale", model->shape.inputs, 0, model->scaling.scale);
 }
 
-/* Tensor t of a layout under its file name, nn.Linear's: "<prefix>layers.<i>.weight" or ".bias". */
-static void tensor_name(char *name, size_t size, const char *prefix, int t) {
-  snprintf(name, size, "%slayers.%d.%s", prefix, caviar_tensor_layer(t), caviar_tensor_is_weight(t) ? "weight" : "bias");
-}
-
+/* Every tensor under its saved name (model.h: PyTorch's names and dimensions) after a prefix. */
 void caviar_model_add_tensors(caviar_st_writer *w, const caviar_shape *shape, const char *prefix, const float *packed) {
+  caviar_arch arch;
   caviar_layout layout;
-  caviar_layout_make(shape, 1, &layout);
+  caviar_arch_of(shape, &arch);
+  caviar_layout_of(&arch, 1, &layout);
   char name[96];
   for (int t = 0; t < layout.n_tensors; t++) {
-    /* Our in x out column-major weight block is PyTorch's out x in row-major tensor. */
-    bool weight = caviar_tensor_is_weight(t);
-    tensor_name(name, sizeof name, prefix, t);
-    caviar_st_add(w, name, weight ? layout.cols[t] : layout.rows[t], weight ? layout.rows[t] : 0, packed);
+    caviar_tensor_info info;
+    caviar_tensor_info_of(&arch, t, &info);
+    snprintf(name, sizeof name, "%s%s", prefix, info.name);
+    caviar_st_add_dims(w, name, info.n_dims, info.dims, info.role == CAVIAR_ROLE_COUNT, packed);
     packed += layout.size[t];
   }
 }
@@ -167,6 +175,7 @@ static caviar_status read_metadata(const caviar_st_file *f, caviar_model *out, c
       caviar_hp_set(&out->hp, info, caviar_hp_choice_index(info, v->valuestring));
   }
   cJSON_Delete(parsed);
+  caviar_hparams_settle(&out->hp, 0);
   caviar_status st = read_origin(f, out, err);
   if (st != CAVIAR_OK) return st;
   const char *trial = caviar_st_meta_get(f, "trial");
@@ -200,20 +209,24 @@ static caviar_status check_values(const caviar_st_file *f, const char *name, con
 
 caviar_status caviar_model_read_tensors(const caviar_st_file *f, const char *prefix, const caviar_shape *shape,
                                         float min, float *packed, caviar_error *err) {
+  caviar_arch arch;
   caviar_layout layout;
-  caviar_layout_make(shape, 1, &layout);
+  caviar_arch_of(shape, &arch);
+  caviar_layout_of(&arch, 1, &layout);
   char name[96];
   for (int t = 0; t < layout.n_tensors; t++) {
-    bool weight = caviar_tensor_is_weight(t);
-    tensor_name(name, sizeof name, prefix, t);
+    caviar_tensor_info info;
+    caviar_tensor_info_of(&arch, t, &info);
+    snprintf(name, sizeof name, "%s%s", prefix, info.name);
     caviar_st_tensor tensor;
     caviar_status st = caviar_st_find(f, name, &tensor, err);
     if (st != CAVIAR_OK) return st;
-    bool fits = weight ? tensor.n_dims == 2 && tensor.dims[0] == layout.cols[t] && tensor.dims[1] == layout.rows[t]
-                       : tensor.n_dims == 1 && tensor.dims[0] == layout.rows[t];
+    bool fits = tensor.n_dims == info.n_dims && tensor.i64 == (info.role == CAVIAR_ROLE_COUNT);
+    for (int d = 0; fits && d < info.n_dims; d++) fits = tensor.dims[d] == info.dims[d];
     if (!fits)
-      return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: shape does not match layers.%d of the model", f->path, name, caviar_tensor_layer(t));
-    memcpy(packed, tensor.data, layout.size[t] * sizeof(float));
+      return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: shape or dtype does not match %s of the model", f->path, name,
+                         arch.layer[info.layer].name);
+    caviar_st_floats(&tensor, packed);
     st = check_values(f, name, packed, layout.size[t], min, err);
     if (st != CAVIAR_OK) return st;
     packed += layout.size[t];
@@ -221,8 +234,9 @@ caviar_status caviar_model_read_tensors(const caviar_st_file *f, const char *pre
   return CAVIAR_OK;
 }
 
-/* The shape from the layers' tensors: they must chain inputs -> hidden ... -> classes. */
-static caviar_status read_shape(const caviar_st_file *f, caviar_shape *shape, caviar_error *err) {
+/* The shape of an MLP without batch normalisation from the layers' tensors: they must chain inputs
+ * -> hidden ... -> classes (files from before the shape was in the metadata read this way too). */
+static caviar_status read_mlp_shape(const caviar_st_file *f, caviar_shape *shape, caviar_error *err) {
   caviar_st_tensor w[CAVIAR_MAX_LAYERS + 1];
   char name[64];
   int n = 0;
@@ -241,7 +255,48 @@ static caviar_status read_shape(const caviar_st_file *f, caviar_shape *shape, ca
   for (int l = 1; l < n - 1; l++)
     if (w[l].dims[0] != w[0].dims[0])
       return caviar_fail(err, CAVIAR_EINPUT, "%s: hidden layers of different widths are not supported", f->path);
-  *shape = (caviar_shape){w[0].dims[1], w[n - 1].dims[0], n - 1, w[0].dims[0], 1};
+  caviar_hparams hp;
+  caviar_hparams_default(&hp);
+  hp.layers = n - 1;
+  hp.hidden = w[0].dims[0];
+  hp.batch_size = 1;
+  *shape = caviar_shape_of(&hp, (caviar_dims){w[0].dims[1], 1, 1}, w[n - 1].dims[0]);
+  return CAVIAR_OK;
+}
+
+/* Any other model's shape from its metadata: the structural hyperparameters in params, the input
+ * as `image` ([C, H, W]), the outputs from the last layer's bias; the tensors are checked against
+ * it when they are read. */
+static caviar_status read_shape(const caviar_st_file *f, const caviar_hparams *hp, caviar_shape *shape,
+                                caviar_error *err) {
+  if (hp->model == CAVIAR_MODEL_MLP && !hp->batchnorm) return read_mlp_shape(f, shape, err);
+  /* A CNN's input is an image; an MLP's its features (`inputs`). */
+  char features[64];
+  snprintf(features, sizeof features, "[%s, 1, 1]", caviar_st_meta_get(f, "inputs") ? caviar_st_meta_get(f, "inputs") : "0");
+  const char *text = hp->model == CAVIAR_MODEL_CNN ? caviar_st_meta_get(f, "image") : features;
+  cJSON *image = text ? cJSON_Parse(text) : NULL;
+  int dims[3] = {0, 0, 0};
+  for (int k = 0; k < 3 && cJSON_GetArraySize(image) == 3; k++) {
+    const cJSON *v = cJSON_GetArrayItem(image, k);
+    if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= 65536 && v->valuedouble == floor(v->valuedouble))
+      dims[k] = (int)v->valuedouble;
+  }
+  cJSON_Delete(image);
+  if (!dims[0] || !dims[1] || !dims[2])
+    return caviar_fail(err, CAVIAR_EINPUT, "%s: __metadata__.%s: expected %s of whole numbers from 1 to 65536", f->path,
+                       hp->model == CAVIAR_MODEL_CNN ? "image" : "inputs",
+                       hp->model == CAVIAR_MODEL_CNN ? "[C, H, W]" : "a count");
+  char name[64];
+  snprintf(name, sizeof name, "layers.%d.bias", hp->layers);
+  caviar_st_tensor bias;
+  caviar_status st = caviar_st_find(f, name, &bias, err);
+  if (st != CAVIAR_OK) return st;
+  if (bias.n_dims != 1) return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: expected a vector of outputs", f->path, name);
+  caviar_hparams h = *hp;
+  h.batch_size = 1;
+  *shape = caviar_shape_of(&h, (caviar_dims){dims[0], dims[1], dims[2]}, bias.dims[0]);
+  char why[512];
+  if (!caviar_shape_valid(shape, why, sizeof why)) return caviar_fail(err, CAVIAR_EINPUT, "%s: %s", f->path, why);
   return CAVIAR_OK;
 }
 
@@ -260,8 +315,8 @@ static caviar_status read_scaling(const caviar_st_file *f, caviar_model *out, ca
     caviar_st_tensor t;
     caviar_status st = caviar_st_find(f, names[i], &t, err);
     if (st != CAVIAR_OK) return st;
-    if (t.n_dims != 1 || t.count != d)
-      return caviar_fail(err, CAVIAR_EINPUT, "%s: %s must have %zu entries", f->path, names[i], d);
+    if (t.n_dims != 1 || t.count != d || t.i64)
+      return caviar_fail(err, CAVIAR_EINPUT, "%s: %s must have %zu float entries", f->path, names[i], d);
     memcpy(dst[i], t.data, d * sizeof(float));
     st = check_values(f, names[i], dst[i], d, -INFINITY, err);
     if (st != CAVIAR_OK) return st;
@@ -275,7 +330,7 @@ static caviar_status read_scaling(const caviar_st_file *f, caviar_model *out, ca
 caviar_status caviar_model_read(const caviar_st_file *f, caviar_model *out, caviar_error *err) {
   memset(out, 0, sizeof *out);
   caviar_status st = read_metadata(f, out, err);
-  if (st == CAVIAR_OK) st = read_shape(f, &out->shape, err);
+  if (st == CAVIAR_OK) st = read_shape(f, &out->hp, &out->shape, err);
   if (st == CAVIAR_OK) {
     caviar_layout layout;
     caviar_layout_make(&out->shape, 1, &layout);

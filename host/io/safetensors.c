@@ -21,20 +21,29 @@ void caviar_st_meta(caviar_st_writer *w, const char *key, const char *value) {
   cJSON_AddStringToObject(cJSON_GetObjectItem(w->header, "__metadata__"), key, value);
 }
 
-void caviar_st_add(caviar_st_writer *w, const char *name, int rows, int cols, const float *data) {
+void caviar_st_add_dims(caviar_st_writer *w, const char *name, int n_dims, const int *dims, bool as_i64, const float *data) {
   cJSON *t = cJSON_AddObjectToObject(w->header, name);
-  cJSON_AddStringToObject(t, "dtype", "F32");
+  cJSON_AddStringToObject(t, "dtype", as_i64 ? "I64" : "F32");
   cJSON *shape = cJSON_AddArrayToObject(t, "shape");
-  cJSON_AddItemToArray(shape, cJSON_CreateNumber(rows));
-  if (cols > 0) cJSON_AddItemToArray(shape, cJSON_CreateNumber(cols));
-  size_t count = (size_t)rows * (size_t)(cols > 0 ? cols : 1);
+  size_t count = 1;
+  for (int i = 0; i < n_dims; i++) {
+    cJSON_AddItemToArray(shape, cJSON_CreateNumber(dims[i]));
+    count *= (size_t)dims[i];
+  }
+  size_t bytes = count * (as_i64 ? sizeof(int64_t) : sizeof(float));
   cJSON *range = cJSON_AddArrayToObject(t, "data_offsets");
   cJSON_AddItemToArray(range, cJSON_CreateNumber((double)w->offset));
-  cJSON_AddItemToArray(range, cJSON_CreateNumber((double)(w->offset + count * sizeof(float))));
-  w->offset += count * sizeof(float);
+  cJSON_AddItemToArray(range, cJSON_CreateNumber((double)(w->offset + bytes)));
+  w->offset += bytes;
   w->data[w->n] = data;
   w->count[w->n] = count;
+  w->i64[w->n] = as_i64;
   w->n++;
+}
+
+void caviar_st_add(caviar_st_writer *w, const char *name, int rows, int cols, const float *data) {
+  int dims[2] = {rows, cols};
+  caviar_st_add_dims(w, name, cols > 0 ? 2 : 1, dims, false, data);
 }
 
 caviar_status caviar_st_write(caviar_st_writer *w, const char *path, caviar_error *err) {
@@ -52,7 +61,18 @@ caviar_status caviar_st_write(caviar_st_writer *w, const char *path, caviar_erro
     fwrite(size_le, 1, 8, af.f);
     fwrite(json, 1, len, af.f);
     for (size_t i = len; i < padded; i++) fputc(' ', af.f);
-    for (int t = 0; t < w->n; t++) fwrite(w->data[t], sizeof(float), w->count[t], af.f);
+    for (int t = 0; t < w->n; t++) {
+      if (!w->i64[t]) {
+        fwrite(w->data[t], sizeof(float), w->count[t], af.f);
+        continue;
+      }
+      for (size_t k = 0; k < w->count[t]; k++) {
+        int64_t v = (int64_t)llround((double)w->data[t][k]);
+        unsigned char le[8];
+        for (int i = 0; i < 8; i++) le[i] = (unsigned char)((uint64_t)v >> (8 * i));
+        fwrite(le, 1, 8, af.f);
+      }
+    }
     st = caviar_atomic_commit(&af, err);
   }
   free(json);
@@ -169,12 +189,13 @@ caviar_status caviar_st_find(const caviar_st_file *f, const char *name, caviar_s
   const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(t, "dtype");
   const cJSON *shape = cJSON_GetObjectItemCaseSensitive(t, "shape");
   const cJSON *range = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
-  if (!cJSON_IsString(dtype) || strcmp(dtype->valuestring, "F32") != 0)
-    return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: expected dtype F32", f->path, name);
-  if (!cJSON_IsArray(shape) || cJSON_GetArraySize(shape) < 1 || cJSON_GetArraySize(shape) > 2 ||
-      !cJSON_IsArray(range) || cJSON_GetArraySize(range) != 2)
-    return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: expected a shape of 1 or 2 dimensions and data_offsets", f->path,
-                       name);
+  if (!cJSON_IsString(dtype) || (strcmp(dtype->valuestring, "F32") != 0 && strcmp(dtype->valuestring, "I64") != 0))
+    return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: expected dtype F32 (or I64 for a counter)", f->path, name);
+  out->i64 = strcmp(dtype->valuestring, "I64") == 0;
+  if (!cJSON_IsArray(shape) || cJSON_GetArraySize(shape) > CAVIAR_ST_MAX_DIMS || !cJSON_IsArray(range) ||
+      cJSON_GetArraySize(range) != 2)
+    return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: expected a shape of 0 to %d dimensions and data_offsets", f->path,
+                       name, CAVIAR_ST_MAX_DIMS);
   out->count = 1;
   out->n_dims = cJSON_GetArraySize(shape);
   for (int i = 0; i < out->n_dims; i++) {
@@ -187,11 +208,24 @@ caviar_status caviar_st_find(const caviar_st_file *f, const char *name, caviar_s
     out->count *= (size_t)d;
   }
   double begin = cJSON_GetArrayItem(range, 0)->valuedouble, end = cJSON_GetArrayItem(range, 1)->valuedouble;
-  if (!(begin >= 0 && end <= (double)f->data_len && end - begin == (double)(out->count * sizeof(float))))
-    return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: data_offsets [%.0f, %.0f] do not fit %zu floats in %zu data bytes",
-                       f->path, name, begin, end, out->count, f->data_len);
+  size_t size = out->i64 ? sizeof(int64_t) : sizeof(float);
+  if (!(begin >= 0 && end <= (double)f->data_len && end - begin == (double)(out->count * size)))
+    return caviar_fail(err, CAVIAR_EINPUT, "%s: %s: data_offsets [%.0f, %.0f] do not fit %zu %s in %zu data bytes",
+                       f->path, name, begin, end, out->count, out->i64 ? "int64s" : "floats", f->data_len);
   out->data = f->data + (size_t)begin;
   return CAVIAR_OK;
+}
+
+void caviar_st_floats(const caviar_st_tensor *t, float *out) {
+  if (!t->i64) {
+    memcpy(out, t->data, t->count * sizeof(float));
+    return;
+  }
+  for (size_t k = 0; k < t->count; k++) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | t->data[8 * k + (size_t)i];
+    out[k] = (float)(int64_t)v;
+  }
 }
 
 void caviar_st_close(caviar_st_file *f) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caviar/model.h"
 #include "caviar/space.h"
 
 static const caviar_dist_info dist_table[CAVIAR_DIST_COUNT] = {
@@ -204,15 +205,21 @@ bool caviar_space_active(const caviar_space *space, const caviar_hparams *hp, in
 }
 
 void caviar_space_apply_conditions(const caviar_space *space, const caviar_hparams *base, caviar_hparams *hp) {
-  if (!caviar_space_has_conditions(space)) return;
-  bool active[64];
-  /* Decide every parameter first, then reset: a reset parent must not change its children. */
-  for (int i = 0; i < space->n && i < 64; i++) active[i] = caviar_space_active(space, hp, i);
-  for (int i = 0; i < space->n && i < 64; i++) {
-    const caviar_hp_info *info = space->params[i].hp;
-    if (!active[i]) caviar_hp_set(hp, info, caviar_hp_get(base, info));
-    caviar_hp_set_active(hp, info, active[i]);
+  unsigned off = 0;
+  if (caviar_space_has_conditions(space)) {
+    bool active[64];
+    /* Decide every parameter first, then reset: a reset parent must not change its children. */
+    for (int i = 0; i < space->n && i < 64; i++) active[i] = caviar_space_active(space, hp, i);
+    for (int i = 0; i < space->n && i < 64; i++) {
+      const caviar_hp_info *info = space->params[i].hp;
+      if (!active[i]) {
+        caviar_hp_set(hp, info, caviar_hp_get(base, info));
+        off |= 1u << (info - caviar_hp_table);
+      }
+    }
   }
+  /* Then what applies to the model drawn (model.h): conv_blocks of an MLP is not part of it. */
+  caviar_hparams_settle(hp, off);
 }
 
 bool caviar_space_has_conditions(const caviar_space *space) {

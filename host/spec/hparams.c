@@ -1,4 +1,5 @@
 #include "caviar/hparams.h"
+#include "caviar/model.h"
 #include "caviar/number_format.h"
 
 #include <math.h>
@@ -7,14 +8,19 @@
 
 static const char *const optimizer_names[] = {"sgd", "momentum", "rmsprop", "adam"};
 static const char *const activation_names[] = {"relu", "tanh"};
+static const char *const model_names[] = {"mlp", "cnn"};
+static const char *const pool_names[] = {"max", "avg", "none"};
+static const char *const switch_names[] = {"off", "on"};
 
 #define REAL(field, lo, hi, lo_open, hi_open, def, doc) \
-  {#field, CAVIAR_HP_REAL, lo, hi, lo_open, hi_open, NULL, 0, def, offsetof(caviar_hparams, field), doc}
+  {#field, CAVIAR_HP_REAL, lo, hi, lo_open, hi_open, NULL, 0, def, offsetof(caviar_hparams, field), doc, false}
 #define INT(field, lo, hi, def, doc) \
-  {#field, CAVIAR_HP_INT, lo, hi, false, false, NULL, 0, def, offsetof(caviar_hparams, field), doc}
+  {#field, CAVIAR_HP_INT, lo, hi, false, false, NULL, 0, def, offsetof(caviar_hparams, field), doc, false}
+#define ODD_INT(field, lo, hi, def, doc) \
+  {#field, CAVIAR_HP_INT, lo, hi, false, false, NULL, 0, def, offsetof(caviar_hparams, field), doc, true}
 #define CHOICE(field, names, def, doc)                                                           \
   {#field, CAVIAR_HP_CHOICE, 0, (double)(sizeof names / sizeof names[0]) - 1, false, false, names, \
-   (int)(sizeof names / sizeof names[0]), def, offsetof(caviar_hparams, field), doc}
+   (int)(sizeof names / sizeof names[0]), def, offsetof(caviar_hparams, field), doc, false}
 
 /* The order here is the order of every printed config. */
 const caviar_hp_info caviar_hp_table[] = {
@@ -30,6 +36,14 @@ const caviar_hp_info caviar_hp_table[] = {
     REAL(dropout, 0, 1, false, true, 0, "probability of dropping a hidden unit"),
     REAL(lr_decay, 0, INFINITY, false, true, 0, "lr / (1 + lr_decay * epoch)"),
     CHOICE(activation, activation_names, CAVIAR_ACT_RELU, "relu or tanh"),
+    CHOICE(model, model_names, CAVIAR_MODEL_MLP, "mlp, or cnn: convolution blocks, then the dense head"),
+    INT(conv_blocks, 1, CAVIAR_MAX_CONV_BLOCKS, 2, "cnn: convolution blocks"),
+    INT(channels, 1, 1024, 32, "cnn: output channels of the first block"),
+    REAL(channel_growth, 1, 4, false, false, 2, "cnn: each block's channels over the one before"),
+    ODD_INT(kernel_size, 1, 7, 3, "cnn: convolution kernel (odd; same padding)"),
+    CHOICE(pool, pool_names, CAVIAR_POOL_CHOICE_MAX, "cnn: max, avg or none, 2 x 2 after each block"),
+    CHOICE(batchnorm, switch_names, 0, "off or on: batch normalisation after every convolution and hidden layer"),
+    REAL(bn_momentum, 0, 1, true, false, 0.1, "batch norm: running statistics' momentum"),
 };
 const int caviar_hp_count = (int)(sizeof caviar_hp_table / sizeof caviar_hp_table[0]);
 
@@ -40,7 +54,7 @@ const caviar_hp_info *caviar_hp_find(const char *name) {
 }
 
 const char *caviar_hp_names(void) {
-  static char names[256];
+  static char names[1024];
   if (!names[0]) {
     size_t used = 0;
     for (int i = 0; i < caviar_hp_count; i++)
@@ -68,7 +82,7 @@ void caviar_hparams_default(caviar_hparams *hp) {
   memset(hp, 0, sizeof *hp);
   for (int i = 0; i < caviar_hp_count; i++)
     caviar_hp_set(hp, &caviar_hp_table[i], caviar_hp_table[i].default_value);
-  hp->inactive = 0;
+  caviar_hparams_settle(hp, 0); /* an MLP: the CNN's rows do not apply */
 }
 
 bool caviar_hp_active(const caviar_hparams *hp, const caviar_hp_info *info) {
@@ -83,6 +97,7 @@ void caviar_hp_set_active(caviar_hparams *hp, const caviar_hp_info *info, bool a
 bool caviar_hp_in_range(const caviar_hp_info *info, double value) {
   if (isnan(value)) return false;
   if (info->type != CAVIAR_HP_REAL && value != floor(value)) return false;
+  if (info->odd && fmod(value, 2.0) == 0) return false;
   if (info->lo_open ? !(value > info->lo) : !(value >= info->lo)) return false;
   if (info->hi_open ? !(value < info->hi) : !(value <= info->hi)) return false;
   return true;
@@ -95,7 +110,7 @@ void caviar_hp_range_text(const caviar_hp_info *info, char *buf, size_t size) {
       used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "one of ", info->choices[i]);
     return;
   }
-  snprintf(buf, size, "%s%s%s, %s%s", info->type == CAVIAR_HP_INT ? "an integer in " : "",
+  snprintf(buf, size, "%s%s%s, %s%s", info->odd ? "an odd integer in " : info->type == CAVIAR_HP_INT ? "an integer in " : "",
            info->lo_open ? "(" : "[", CAVIAR_NUM(info->lo), CAVIAR_NUM(info->hi), info->hi_open ? ")" : "]");
 }
 
@@ -107,6 +122,10 @@ int caviar_hp_choice_index(const caviar_hp_info *info, const char *name) {
 
 const char *caviar_optimizer_name(int optimizer) {
   return optimizer >= 0 && optimizer < (int)(sizeof optimizer_names / sizeof optimizer_names[0]) ? optimizer_names[optimizer] : "?";
+}
+
+const char *caviar_pool_choice_name(int pool) {
+  return pool >= 0 && pool < (int)(sizeof pool_names / sizeof pool_names[0]) ? pool_names[pool] : "?";
 }
 
 const char *caviar_activation_name(int activation) {

@@ -29,6 +29,7 @@ char *caviar_data_spec_json(const caviar_data_spec *d) {
   cJSON_AddNumberToObject(o, "validation", d->validation);
   cJSON_AddStringToObject(o, "scaling", caviar_scaling_name(d->scaling));
   if (d->classes) cJSON_AddNumberToObject(o, "classes", d->classes);
+  if (d->shape[0] > 0) cJSON_AddItemToObject(o, "shape", cJSON_CreateIntArray(d->shape, 3));
   if (d->task == CAVIAR_TASK_REGRESSION) cJSON_AddStringToObject(o, "task", "regression");
   char *text = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);

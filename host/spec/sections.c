@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caviar/model.h"
 #include "spec/spec_internal.h"
 #include "caviar/number_format.h"
 
@@ -183,7 +184,7 @@ caviar_status caviar_parse_task(const caviar_json_ctx *ctx, const cJSON *item, c
 static caviar_status parse_data_keys(const caviar_json_ctx *ctx, const cJSON *item, const char *base_dir,
                                      caviar_data_spec *out) {
   static const char *const keys[] = {"format", "dir", "train", "test", "validation", "scaling", "classes", "task",
-                                     "label_column", NULL};
+                                     "label_column", "shape", NULL};
   static const char *const formats[] = {"idx", "csv", NULL};
   static const char *const scalings[] = {"unit", "standardize", "none", NULL};
   out->format = CAVIAR_DATA_IDX;
@@ -245,6 +246,19 @@ static caviar_status parse_data_keys(const caviar_json_ctx *ctx, const cJSON *it
     if (caviar_json_enum(ctx, scaling, "data.scaling", scalings, &index)) return CAVIAR_EINPUT;
     out->scaling = (caviar_scaling_kind)index;
   }
+  const cJSON *shape = cJSON_GetObjectItemCaseSensitive(item, "shape");
+  if (shape) {
+    if (!cJSON_IsArray(shape) || cJSON_GetArraySize(shape) != 3)
+      return caviar_json_fail(ctx, "data.shape", "expected [C, H, W] (channels, height, width), got %s",
+                              cJSON_IsArray(shape) ? "an array of another length" : caviar_json_type_name(shape));
+    char path[64];
+    for (int k = 0; k < 3; k++) {
+      long long v;
+      snprintf(path, sizeof path, "data.shape[%d]", k);
+      if (caviar_json_int(ctx, cJSON_GetArrayItem(shape, k), path, 1, 65536, &v)) return CAVIAR_EINPUT;
+      out->shape[k] = (int)v;
+    }
+  }
   st = optional_int(ctx, item, "data", "classes", 2, CAVIAR_MAX_CLASSES, &out->classes);
   if (st == CAVIAR_OK && out->classes && out->task == CAVIAR_TASK_REGRESSION)
     return caviar_json_fail(ctx, "data.classes", "a regression has no classes (task is regression)");
@@ -271,9 +285,11 @@ caviar_status caviar_parse_model(const caviar_json_ctx *ctx, const cJSON *item, 
   for (const cJSON *key = item->child; key; key = key->next) {
     caviar_json_path(path, sizeof path, "model", key->string);
     if (strcmp(key->string, "type") == 0) {
-      static const char *const types[] = {"mlp", NULL};
+      /* model.type is the hyperparameter `model` fixed (a sweep may vary it in parameters). */
+      static const char *const types[] = {"mlp", "cnn", NULL};
       int index;
       if (caviar_json_enum(ctx, key, path, types, &index)) return CAVIAR_EINPUT;
+      fixed->model = index;
     } else if (strcmp(key->string, "epochs") == 0) {
       long long v;
       if (caviar_json_int(ctx, key, path, 1, MAX_EPOCHS, &v)) return CAVIAR_EINPUT;
@@ -297,6 +313,7 @@ caviar_status caviar_parse_model(const caviar_json_ctx *ctx, const cJSON *item, 
       caviar_hp_set(fixed, hp, value);
     }
   }
+  caviar_hparams_settle(fixed, 0);
   return CAVIAR_OK;
 }
 

@@ -74,15 +74,15 @@ static caviar_status open_cohort(caviar_panda *p, caviar_backend *be, caviar_coh
   caviar_status st = caviar_cohort_init(c, &p->shape, 1, p->seed, err);
   if (st != CAVIAR_OK) return st;
   caviar_cohort_add_resumed(c, &trial, p->steps, p->epochs_done);
-  st = be->cohort_alloc(be, c, err);
+  st = caviar_cohort_alloc(be, c, err);
   if (st != CAVIAR_OK) {
     caviar_cohort_free(c);
     return st;
   }
-  if (!p->params) return be->init_members(be, c, 0, 1, err);
-  st = be->write_arena(be, c, CAVIAR_ARENA_PARAMS, 0, p->params, err);
-  if (st == CAVIAR_OK) st = be->write_arena(be, c, CAVIAR_ARENA_FIRST, 0, p->first, err);
-  if (st == CAVIAR_OK) st = be->write_arena(be, c, CAVIAR_ARENA_SECOND, 0, p->second, err);
+  if (!p->params) return caviar_cohort_init_members(be, c, 0, 1, err);
+  st = caviar_cohort_write_arena(be, c, CAVIAR_ARENA_PARAMS, 0, p->params, err);
+  if (st == CAVIAR_OK) st = caviar_cohort_write_arena(be, c, CAVIAR_ARENA_FIRST, 0, p->first, err);
+  if (st == CAVIAR_OK) st = caviar_cohort_write_arena(be, c, CAVIAR_ARENA_SECOND, 0, p->second, err);
   return st;
 }
 
@@ -91,15 +91,17 @@ static caviar_status read_back(caviar_panda *p, caviar_backend *be, caviar_cohor
   float **slots[] = {&p->params, &p->first, &p->second};
   for (int i = 0; i < 3; i++)
     if (!*slots[i] && !(*slots[i] = caviar_alloc(n, sizeof(float), "the model's state", err))) return CAVIAR_ERUNTIME;
-  caviar_status st = be->read_arena(be, c, CAVIAR_ARENA_PARAMS, 0, p->params, err);
-  if (st == CAVIAR_OK) st = be->read_arena(be, c, CAVIAR_ARENA_FIRST, 0, p->first, err);
-  if (st == CAVIAR_OK) st = be->read_arena(be, c, CAVIAR_ARENA_SECOND, 0, p->second, err);
+  caviar_status st = caviar_cohort_read_arena(be, c, CAVIAR_ARENA_PARAMS, 0, p->params, err);
+  if (st == CAVIAR_OK) st = caviar_cohort_read_arena(be, c, CAVIAR_ARENA_FIRST, 0, p->first, err);
+  if (st == CAVIAR_OK) st = caviar_cohort_read_arena(be, c, CAVIAR_ARENA_SECOND, 0, p->second, err);
   return st;
 }
 
 /* The run's shape and scaling against the data: a resumed run must find the data it began on. */
 static caviar_status adopt_data(caviar_panda *p, caviar_data *data, caviar_error *err) {
-  caviar_shape shape = {(int)data->train.d, data->classes, p->hp.layers, p->hp.hidden, p->hp.batch_size};
+  caviar_shape shape = caviar_shape_of(&p->hp, caviar_data_dims(data), data->classes);
+  char why[512];
+  if (!caviar_shape_valid(&shape, why, sizeof why)) return caviar_fail(err, CAVIAR_EINPUT, "%s", why);
   if ((size_t)shape.batch > data->split.n_train)
     return caviar_fail(err, CAVIAR_EINPUT,
                        "batch_size %d is larger than the training split of %s (%zu examples): no step could be taken",
@@ -198,7 +200,7 @@ caviar_status caviar_panda_train(caviar_panda *p, caviar_backend *be, caviar_dat
     if (st == CAVIAR_OK && checkpoint) st = caviar_panda_save(p, checkpoint, err);
   }
   free(order);
-  be->cohort_free(be, &c);
+  caviar_cohort_release(be, &c);
   caviar_cohort_free(&c);
   return st;
 }

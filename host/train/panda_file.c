@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "caviar/gzfile.h"
+#include "caviar/model.h"
 #include "caviar/model_file.h"
 #include "caviar/panda.h"
 #include "caviar/sampler.h"
@@ -158,6 +159,7 @@ static caviar_status parse_config(const caviar_json_ctx *ctx, const cJSON *root,
     if (caviar_parse_hp_value(ctx, item, path, info, &value)) return CAVIAR_EINPUT;
     caviar_hp_set(&hp, info, value);
   }
+  caviar_hparams_settle(&hp, 0);
   long long trial = 0, seed = 0;
   const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "trial"), *s = cJSON_GetObjectItemCaseSensitive(root, "seed");
   if (t && caviar_json_int(ctx, t, "trial", 0, 4294967295.0, &trial)) return CAVIAR_EINPUT;

@@ -1,71 +1,18 @@
 #include "caviar/population.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-int caviar_layer_in(const caviar_shape *shape, int l) { return l == 0 ? shape->inputs : shape->hidden; }
-
-int caviar_layer_out(const caviar_shape *shape, int l) { return l == shape->layers ? shape->classes : shape->hidden; }
-
-void caviar_layout_make(const caviar_shape *shape, int capacity, caviar_layout *out) {
-  memset(out, 0, sizeof *out);
-  out->capacity = capacity;
-  out->n_tensors = 2 * (shape->layers + 1);
-  size_t offset = 0;
-  for (int t = 0; t < out->n_tensors; t++) {
-    int l = caviar_tensor_layer(t);
-    bool weight = caviar_tensor_is_weight(t);
-    out->rows[t] = weight ? caviar_layer_in(shape, l) : caviar_layer_out(shape, l);
-    out->cols[t] = weight ? caviar_layer_out(shape, l) : 1;
-    out->size[t] = (size_t)out->rows[t] * (size_t)out->cols[t];
-    out->stride[t] = (out->size[t] + CAVIAR_BLOCK_ALIGN - 1) / CAVIAR_BLOCK_ALIGN * CAVIAR_BLOCK_ALIGN;
-    out->offset[t] = offset;
-    offset += out->stride[t] * (size_t)capacity;
-    out->per_member += out->size[t];
-  }
-  out->arena = offset;
-}
-
-size_t caviar_shape_weights(const caviar_shape *shape) {
-  size_t weights = 0;
-  for (int l = 0; l <= shape->layers; l++) weights += (size_t)caviar_layer_in(shape, l) * caviar_layer_out(shape, l);
-  return weights;
-}
-
-bool caviar_params_finite(const float *params, size_t n) {
-  for (size_t k = 0; k < n; k++)
-    if (!isfinite(params[k])) return false;
-  return true;
-}
-
-double caviar_shape_train_flops(const caviar_shape *shape) {
-  double first = (double)caviar_layer_in(shape, 0) * caviar_layer_out(shape, 0);
-  return 6.0 * (double)caviar_shape_weights(shape) - 2.0 * first;
-}
 
 static caviar_member_hp member_hp_from(const caviar_hparams *hp) {
   caviar_member_hp m = {(float)hp->learning_rate, (float)hp->beta1,   (float)hp->beta2,  (float)hp->epsilon,
                         (float)hp->l2,            (float)hp->dropout, (float)hp->lr_decay, hp->optimizer,
-                        hp->activation};
+                        hp->activation,           (float)hp->bn_momentum};
   return m;
-}
-
-static bool same_shape(const caviar_shape *a, const caviar_shape *b) {
-  return a->layers == b->layers && a->hidden == b->hidden && a->batch == b->batch;
-}
-
-/* splitmix64's finalizer over the three fields (each below 2^21 for any valid shape). */
-static uint64_t shape_hash(const caviar_shape *s) {
-  uint64_t h = (uint64_t)(uint32_t)s->layers ^ (uint64_t)(uint32_t)s->hidden << 21 ^ (uint64_t)(uint32_t)s->batch << 42;
-  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
-  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
-  return h ^ (h >> 31);
 }
 
 /* Each trial finds its cohort through a hash table of shapes (open addressing, at most half
  * full): linear in the trials however many shapes there are, not trials x cohorts. */
-caviar_status caviar_group_trials(const caviar_trial *trials, int n_trials, int inputs, int classes,
+caviar_status caviar_group_trials(const caviar_trial *trials, int n_trials, caviar_dims image, int classes,
                                   caviar_grouping *out, caviar_error *err) {
   memset(out, 0, sizeof *out);
   size_t table_size = 64;
@@ -81,9 +28,9 @@ caviar_status caviar_group_trials(const caviar_trial *trials, int n_trials, int 
   }
   for (size_t k = 0; k < table_size; k++) table[k] = -1;
   for (int i = 0; i < n_trials; i++) {
-    caviar_shape shape = {inputs, classes, trials[i].hp.layers, trials[i].hp.hidden, trials[i].hp.batch_size};
-    size_t k = (size_t)shape_hash(&shape) & (table_size - 1);
-    while (table[k] >= 0 && !same_shape(&out->shapes[table[k]], &shape)) k = (k + 1) & (table_size - 1);
+    caviar_shape shape = caviar_shape_of(&trials[i].hp, image, classes);
+    size_t k = (size_t)caviar_shape_hash(&shape) & (table_size - 1);
+    while (table[k] >= 0 && !caviar_shape_equal(&out->shapes[table[k]], &shape)) k = (k + 1) & (table_size - 1);
     int c = table[k];
     if (c < 0) {
       c = out->n_cohorts++;
@@ -100,7 +47,7 @@ caviar_status caviar_group_trials(const caviar_trial *trials, int n_trials, int 
         }
         for (size_t j = 0; j < grown_size; j++) grown[j] = -1;
         for (int d = 0; d < out->n_cohorts; d++) {
-          size_t j = (size_t)shape_hash(&out->shapes[d]) & (grown_size - 1);
+          size_t j = (size_t)caviar_shape_hash(&out->shapes[d]) & (grown_size - 1);
           while (grown[j] >= 0) j = (j + 1) & (grown_size - 1);
           grown[j] = d;
         }
@@ -129,7 +76,8 @@ caviar_status caviar_cohort_init(caviar_cohort *c, const caviar_shape *shape, in
   memset(c, 0, sizeof *c);
   c->shape = *shape;
   c->seed = seed;
-  caviar_layout_make(shape, capacity, &c->layout);
+  caviar_arch_of(shape, &c->arch);
+  caviar_layout_of(&c->arch, capacity, &c->layout);
   c->trial = caviar_alloc((size_t)capacity, sizeof *c->trial, "cohort slots", err);
   c->hparams = caviar_alloc((size_t)capacity, sizeof *c->hparams, "cohort hyperparameters", err);
   c->hp = caviar_alloc((size_t)capacity, sizeof *c->hp, "cohort hyperparameters", err);

@@ -28,7 +28,7 @@ const char *caviar_trial_status_name(caviar_trial_status status) {
 
 static void free_round(run_state *s) {
   for (int c = 0; c < s->n_allocated; c++) {
-    s->sweep->backend->cohort_free(s->sweep->backend, &s->cohorts[c]);
+    caviar_cohort_release(s->sweep->backend, &s->cohorts[c]);
     caviar_cohort_free(&s->cohorts[c]);
   }
   for (int i = 0; s->records && i < s->result->brackets.n_brackets * CAVIAR_MAX_RUNGS; i++)
@@ -108,7 +108,13 @@ static caviar_status check_memory(const run_state *s, caviar_error *err) {
 /* Groups the round's trials by shape and allocates a cohort per shape. */
 static caviar_status setup_round(run_state *s, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
-  caviar_status st = caviar_group_trials(s->trials, s->count, (int)sw->data->train.d, sw->data->classes, &s->groups, err);
+  caviar_status st = caviar_group_trials(s->trials, s->count, caviar_data_dims(sw->data), sw->data->classes, &s->groups, err);
+  /* A model kind the backend lacks is refused before anything is allocated or trained. */
+  for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++) {
+    caviar_arch arch;
+    caviar_arch_of(&s->groups.shapes[c], &arch);
+    st = caviar_backend_check_arch(sw->backend, &arch, sw->spec->source, err);
+  }
   if (st == CAVIAR_OK) st = check_memory(s, err);
   if (st != CAVIAR_OK) return st;
   for (int c = 0; c < s->groups.n_cohorts; c++)
@@ -151,7 +157,7 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
     st = caviar_cohort_init(cohort, &s->groups.shapes[c], capacity, sw->seed, err);
     if (st != CAVIAR_OK) break;
     if (sw->spec->keep == CAVIAR_KEEP_BEST) caviar_cohort_keep_best(cohort);
-    st = sw->backend->cohort_alloc(sw->backend, cohort, err);
+    st = caviar_cohort_alloc(sw->backend, cohort, err);
     if (st != CAVIAR_OK) {
       caviar_cohort_free(cohort);
       break;
@@ -169,13 +175,10 @@ static void propose(run_state *s, int i, const caviar_space *box, const caviar_h
   caviar_hparams hp;
   if (caviar_tpe_propose(s->tpe, box, &s->sweep->spec->fixed, s->trials[i].id, pending, n_pending, &hp)) {
     int c = 0;
-    while (c < s->groups.n_cohorts && !(s->groups.shapes[c].layers == hp.layers && s->groups.shapes[c].hidden == hp.hidden &&
-                                        s->groups.shapes[c].batch == hp.batch_size))
-      c++;
+    caviar_shape shape = caviar_shape_of(&hp, caviar_data_dims(s->sweep->data), s->groups.shapes[0].classes);
+    while (c < s->groups.n_cohorts && !caviar_shape_equal(&s->groups.shapes[c], &shape)) c++;
     if (c == s->groups.n_cohorts) {
-      hp.layers = s->trials[i].hp.layers;
-      hp.hidden = s->trials[i].hp.hidden;
-      hp.batch_size = s->trials[i].hp.batch_size;
+      caviar_hparams_copy_shape(&hp, &s->trials[i].hp);
       c = s->groups.cohort_of[i];
     }
     s->trials[i].hp = hp;
@@ -251,7 +254,7 @@ static caviar_status fill(run_state *s, const caviar_space *box, caviar_error *e
      * each rank's share within it): the running count bounds it. */
     assert(slot < cohort->layout.capacity);
     caviar_cohort_add(cohort, &s->trials[i]);
-    caviar_status st = s->sweep->backend->init_members(s->sweep->backend, cohort, slot, 1, err);
+    caviar_status st = caviar_cohort_init_members(s->sweep->backend, cohort, slot, 1, err);
     if (st != CAVIAR_OK) return st;
   }
   return CAVIAR_OK;
@@ -385,7 +388,7 @@ static caviar_status keep_and_read(run_state *s, caviar_cohort *cohort, member_r
     member_result *m = &mine[slot];
     if (m->diverged || t->epochs + 1 < sw->spec->epochs) continue;
     t->params = caviar_alloc(cohort->layout.per_member, sizeof(float), "a survivor's parameters", err);
-    st = t->params ? sw->backend->read_arena(sw->backend, cohort, cohort->keep_best ? CAVIAR_ARENA_BEST : CAVIAR_ARENA_PARAMS,
+    st = t->params ? caviar_cohort_read_arena(sw->backend, cohort, cohort->keep_best ? CAVIAR_ARENA_BEST : CAVIAR_ARENA_PARAMS,
                                              slot, t->params, err)
                    : CAVIAR_ERUNTIME;
     if (st == CAVIAR_OK && !caviar_params_finite(t->params, cohort->layout.per_member)) {
@@ -586,9 +589,9 @@ static caviar_status test_survivors(run_state *s, caviar_error *err) {
         const caviar_trial_result *t = &r->trials[s->trials[i].id];
         if (s->groups.cohort_of[i] == c && tests_here(s, i)) caviar_cohort_add(&cohort, &t->trial);
       }
-      st = sw->backend->cohort_alloc(sw->backend, &cohort, err);
+      st = caviar_cohort_alloc(sw->backend, &cohort, err);
       for (int slot = 0; st == CAVIAR_OK && slot < cohort.n; slot++)
-        st = sw->backend->write_arena(sw->backend, &cohort, CAVIAR_ARENA_PARAMS, slot, r->trials[cohort.trial[slot]].params,
+        st = caviar_cohort_write_arena(sw->backend, &cohort, CAVIAR_ARENA_PARAMS, slot, r->trials[cohort.trial[slot]].params,
                                       err);
       if (st == CAVIAR_OK)
         st = sw->backend->evaluate(sw->backend, &cohort, CAVIAR_SET_TEST, s->order, n_test, loss, acc, err);
@@ -596,7 +599,7 @@ static caviar_status test_survivors(run_state *s, caviar_error *err) {
         r->trials[cohort.trial[slot]].test_loss = loss[slot];
         r->trials[cohort.trial[slot]].test_acc = acc[slot];
       }
-      sw->backend->cohort_free(sw->backend, &cohort);
+      caviar_cohort_release(sw->backend, &cohort);
       caviar_cohort_free(&cohort);
     }
     if (st == CAVIAR_OK) caviar_fault_point("test");
@@ -862,6 +865,13 @@ static caviar_status draw_round(run_state *s, caviar_sampler *sampler, const cav
                          "batch_size or data.validation",
                          s->sweep->spec->source, (unsigned)s->trials[i].id, s->trials[i].hp.batch_size,
                          s->sweep->data->train_name, n_train);
+  /* A model the data cannot feed (a CNN on plain features, pooling below 1 x 1): refused before training. */
+  for (int i = 0; i < per_round; i++) {
+    caviar_shape shape = caviar_shape_of(&s->trials[i].hp, caviar_data_dims(s->sweep->data), s->sweep->data->classes);
+    char why[512];
+    if (!caviar_shape_valid(&shape, why, sizeof why))
+      return caviar_fail(err, CAVIAR_EINPUT, "%s: trial %u: %s", s->sweep->spec->source, (unsigned)s->trials[i].id, why);
+  }
   long long population = s->sweep->spec->population;
   s->population = population > 0 && population < per_round ? (int)population : per_round;
   return CAVIAR_OK;
@@ -931,19 +941,15 @@ static void estimate_from(const run_state *s, caviar_sweep_estimate *e) {
  * after drawing and grouping millions of trials. */
 static caviar_status check_memory_lower_bound(const caviar_sweep *sw, int population, caviar_error *err) {
   const caviar_spec *spec = sw->spec;
-  caviar_shape shape = {(int)sw->data->train.d, sw->data->classes, spec->fixed.layers, spec->fixed.hidden,
-                        spec->fixed.batch_size};
+  caviar_hparams smallest = spec->fixed;
   for (int i = 0; i < spec->space.n; i++) {
     const caviar_param *p = &spec->space.params[i];
-    int *field = p->hp == caviar_hp_find("layers")       ? &shape.layers
-                 : p->hp == caviar_hp_find("hidden")     ? &shape.hidden
-                 : p->hp == caviar_hp_find("batch_size") ? &shape.batch
-                                                         : NULL;
-    if (!field) continue;
+    if (!caviar_hp_is_structural(p->hp) || p->hp->type != CAVIAR_HP_INT) continue;
     double lo, hi;
     caviar_param_support(p, &lo, &hi);
-    *field = lo < 1 ? 1 : (int)ceil(lo);
+    caviar_hp_set(&smallest, p->hp, lo < 1 ? 1 : ceil(lo));
   }
+  caviar_shape shape = caviar_shape_of(&smallest, caviar_data_dims(sw->data), sw->data->classes);
   bool dropout = false;
   return sw->backend->plan(sw->backend, sw->data, &shape, &population, &dropout, 1, spec->keep == CAVIAR_KEEP_BEST, err);
 }

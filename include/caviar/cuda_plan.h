@@ -14,19 +14,27 @@
 CAVIAR_C_BEGIN
 
 /* Every device buffer of one cohort: the one description that the memory plan adds up and that the
- * CUDA backend allocates (kernels/backend_cuda.cu), element counts of each buffer. */
+ * CUDA backend allocates (kernels/backend_cuda.cu), element counts of each buffer, from the
+ * cohort's architecture (model.h). */
 typedef struct caviar_cuda_buffers {
   size_t arena;    /* floats, each of four: parameters, gradients, two optimizer slots */
   size_t best;     /* floats: the best-epoch copy of the parameters (model.keep best), else 0 */
   size_t xt;       /* floats: the gathered minibatch, inputs x batch */
   size_t labels;   /* int32: the minibatch's labels */
-  size_t act;      /* floats, each hidden layer: post-activation, members x batch x hidden */
-  size_t out;      /* floats, each hidden layer: after dropout (0 when no member uses dropout) */
-  size_t delta;    /* floats, each of two gradient buffers: members x batch x max(hidden, classes) */
+  size_t act;      /* floats: every layer's output but the last and dropout's, members x batch x its size
+                    * (an activation works in place: none of its own) */
+  size_t out;      /* floats: dropout's outputs (0 when no member uses dropout) */
+  size_t delta;    /* floats, each of two gradient buffers: members x batch x the widest layer output */
   size_t logits;   /* floats: members x batch x classes */
+  size_t patches;  /* floats: convolutions' unfolded inputs, a chunk of members at a time */
+  size_t stats;    /* floats: batch norm's mean and 1/std per member and channel, every such layer */
   size_t members;  /* per-member vectors: hyperparameters, trial ids, step and epoch counters, step
                     * scalars, divergence flags, loss sums, evaluation sums and counts */
 } caviar_cuda_buffers;
+
+/* Members whose inputs a convolution unfolds at once: as many as fit 256 MiB of patches (at least
+ * one, at most the capacity). */
+int caviar_cuda_patch_members(const caviar_shape *shape, int capacity);
 
 /* Bytes of one member's entries in the per-member vectors (caviar_member_hp, a trial id, steps,
  * epochs, caviar_step_scalars, a flag byte, a float loss sum, a double and a 64-bit count). */

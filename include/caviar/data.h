@@ -44,6 +44,7 @@ typedef struct caviar_data_spec {
   caviar_task task;
   int label_column;  /* csv: the label's column counting from 0 (negative: from the end) */
   char *label_name;  /* csv: the label column by header name (NULL: by label_column) */
+  int shape[3];      /* data.shape: each example as C x H x W (0: as the files say) */
 } caviar_data_spec;
 
 /* How a CSV file is read: which column is the label, and whether labels are classes or targets. */
@@ -62,9 +63,13 @@ typedef struct caviar_dataset {
   float *targets;  /* regression: n targets (standardised once loaded), else NULL */
   char **names;    /* string labels: class k's name, n_names of them (NULL: numeric labels) */
   int n_names;
+  int image[3];    /* an example as C x H x W, row-major like PyTorch's NCHW (IDX n x H x W images:
+                    * 1 x H x W; n x C x H x W: as given; features: d x 1 x 1) */
 } caviar_dataset;
 
 void caviar_dataset_free(caviar_dataset *ds);
+/* An example's C x H x W: the dataset's image, or d x 1 x 1 for plain features. */
+void caviar_dataset_image(const caviar_dataset *ds, int out[3]);
 /* Rows rows[0..n) of src as a new dataset (names are not copied). */
 caviar_status caviar_dataset_subset(const caviar_dataset *src, const uint32_t *rows, size_t n, caviar_dataset *out,
                                     caviar_error *err);
@@ -92,6 +97,12 @@ caviar_status caviar_csv_write(const caviar_dataset *ds, const char *path, cavia
  * as_bytes gives uint8 features like images, otherwise floats. */
 caviar_status caviar_synth(size_t n, size_t d, int classes, double noise, uint64_t seed, size_t first, bool as_bytes,
                            caviar_dataset *out, caviar_error *err);
+/* A synthetic image problem: side x side one-channel images (bytes), each class a pattern of a few
+ * bright and dark blobs drawn from seed, every example its class's pattern shifted by up to
+ * `shift` pixels each way plus noise: convolutions and pooling see it, a dense layer must learn
+ * every shift. Same first/n rule as caviar_synth. */
+caviar_status caviar_synth_images(size_t n, int side, int shift, int classes, double noise, uint64_t seed, size_t first,
+                                  caviar_dataset *out, caviar_error *err);
 /* A synthetic regression problem: float features x ~ N(0, 1) and the target
  * y = w.x + sin(2 x_0) + x_1^2 / 2 + noise * N(0, 1), with w drawn from seed (same first/n rule). */
 caviar_status caviar_synth_regression(size_t n, size_t d, double noise, uint64_t seed, size_t first,

@@ -21,7 +21,13 @@ typedef enum caviar_optimizer {
 
 typedef enum caviar_activation { CAVIAR_ACT_RELU, CAVIAR_ACT_TANH } caviar_activation;
 
+/* The kind of model (model.type): a multilayer perceptron, or convolution blocks and a dense head. */
+typedef enum caviar_model_type { CAVIAR_MODEL_MLP, CAVIAR_MODEL_CNN } caviar_model_type;
+/* What follows each convolution block: 2 x 2 pooling of stride 2, or nothing. */
+typedef enum caviar_pool_choice { CAVIAR_POOL_CHOICE_MAX, CAVIAR_POOL_CHOICE_AVG, CAVIAR_POOL_CHOICE_NONE } caviar_pool_choice;
+
 #define CAVIAR_MAX_LAYERS 4
+#define CAVIAR_MAX_CONV_BLOCKS 4
 
 typedef struct caviar_hparams {
   double learning_rate;
@@ -36,7 +42,17 @@ typedef struct caviar_hparams {
   int batch_size;
   int optimizer;  /* caviar_optimizer */
   int activation; /* caviar_activation */
-  unsigned inactive; /* bit i: caviar_hp_table[i] is switched off by a condition ("when") */
+  /* Convolutional networks (model cnn) and batch normalisation (model.h builds the layers): */
+  int model;          /* caviar_model_type */
+  int conv_blocks;    /* convolution blocks, 1..CAVIAR_MAX_CONV_BLOCKS */
+  int channels;       /* the first block's output channels */
+  double channel_growth; /* block b has round(channels * channel_growth^b) channels */
+  int kernel_size;    /* odd: "same" padding */
+  int pool;           /* caviar_pool_choice, after every block */
+  int batchnorm;      /* 0 off, 1 on: after every convolution and hidden dense layer */
+  double bn_momentum; /* running statistics: r = (1 - m) r + m * batch statistic (PyTorch's) */
+  unsigned inactive; /* bit i: caviar_hp_table[i] is switched off by a condition ("when") or does not
+                      * apply to the model (conv_blocks of an MLP) */
 } caviar_hparams;
 
 /* One configuration of the sweep: its id (trial k is a pure function of the seed and k) and values. */
@@ -62,6 +78,7 @@ typedef struct caviar_hp_info {
   double default_value;
   size_t offset; /* of the field in caviar_hparams */
   const char *doc;
+  bool odd;      /* integers: odd values only (kernel sizes) */
 } caviar_hp_info;
 
 extern const caviar_hp_info caviar_hp_table[];
@@ -86,6 +103,7 @@ int caviar_hp_choice_index(const caviar_hp_info *info, const char *name);
 
 const char *caviar_optimizer_name(int optimizer);
 const char *caviar_activation_name(int activation);
+const char *caviar_pool_choice_name(int pool);
 
 CAVIAR_C_END
 

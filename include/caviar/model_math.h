@@ -10,6 +10,7 @@
 #include "caviar/counter_rng.h"
 #include "caviar/hostdevice.h"
 #include "caviar/hparams.h"
+#include "caviar/model.h"
 #include "caviar/status.h"
 
 CAVIAR_C_BEGIN
@@ -18,6 +19,7 @@ CAVIAR_C_BEGIN
 typedef struct caviar_member_hp {
   float learning_rate, beta1, beta2, epsilon, l2, dropout, lr_decay;
   int optimizer, activation;
+  float bn_momentum; /* batch normalisation's running statistics */
 } caviar_member_hp;
 
 static inline CAVIAR_HD float caviar_activate(int activation, float z) {
@@ -148,6 +150,20 @@ float caviar_init_weight(uint64_t seed, uint32_t trial, uint32_t tensor, uint64_
   float u = caviar_u01_float(r.v[index & 3]);
   float limit = sqrtf((activation == CAVIAR_ACT_TANH ? 3.0f : 6.0f) / (float)fan_in);
   return (2.0f * u - 1.0f) * limit;
+}
+
+/* Initial value `index` of tensor `tensor` by its role (model.h): weights drawn as above (fan_in:
+ * the layer's inputs per output), batch normalisation's scale and running variance 1, the rest
+ * (biases, shifts, running means) 0. */
+#if defined(__CUDACC__)
+static __device__ __forceinline__
+#else
+static inline
+#endif
+float caviar_init_param(int role, uint64_t seed, uint32_t trial, uint32_t tensor, uint64_t index, int fan_in,
+                        int activation) {
+  if (role == CAVIAR_ROLE_WEIGHT) return caviar_init_weight(seed, trial, tensor, index, fan_in, activation);
+  return role == CAVIAR_ROLE_SCALE || role == CAVIAR_ROLE_RUNNING_VAR ? 1.0f : 0.0f;
 }
 
 /* Dropout masks: hidden unit `index` (column-major position in the rows x hidden block) of layer

@@ -1,15 +1,9 @@
 #ifndef CAVIAR_POPULATION_H
 #define CAVIAR_POPULATION_H
-/* The population: trials grouped into cohorts of identical shape, each cohort with one arena per
- * kind of state (parameters, gradients, optimizer moments) in one shared layout.
- *
- * Layout (column-major throughout, as cuBLAS): layer l maps n_in -> n_out with a weight block of
- * n_in x n_out (leading dimension n_in; the same bytes as PyTorch's row-major out x in) and a bias
- * of n_out. The arena is tensor-major: tensor t of every member, member after member, then tensor
- * t + 1. So the first-layer weights of the whole cohort form one n_in x (N * hidden) matrix (one
- * GEMM over a shared minibatch, DESIGN.md), every member's block of every tensor is contiguous
- * (a cull or copy is one block move per tensor), and the optimizer walks the arena as flat
- * segments, each with its member's hyperparameters. */
+/* The population: trials grouped into cohorts of one shape (model.h: the structural
+ * hyperparameters), each cohort with one arena per kind of state (parameters, gradients, optimizer
+ * moments, best-epoch copies) in one shared layout (model.h's caviar_layout), allocated through its
+ * backend's buffer interface (backend.h), and the books of every member. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,63 +11,32 @@
 
 #include "caviar/hostdevice.h"
 #include "caviar/hparams.h"
+#include "caviar/model.h"
 #include "caviar/model_math.h"
 #include "caviar/status.h"
 
 CAVIAR_C_BEGIN
 
-#define CAVIAR_MAX_TENSORS (2 * (CAVIAR_MAX_LAYERS + 1))
-/* Member blocks start on 64-byte boundaries (16 floats): aligned vector loads, no false sharing. */
-#define CAVIAR_BLOCK_ALIGN 16
+/* The arenas of a cohort, one layout: parameters (with running statistics), the optimizer's first
+ * and second state, with model.keep best each member's parameters at its best validation epoch,
+ * and the gradients (scratch: zero between steps on the CPU, overwritten by every backward on the
+ * GPU, so compaction and copies never move them). */
+typedef enum caviar_arena {
+  CAVIAR_ARENA_PARAMS,
+  CAVIAR_ARENA_FIRST,
+  CAVIAR_ARENA_SECOND,
+  CAVIAR_ARENA_BEST,
+  CAVIAR_ARENA_GRADS,
+  CAVIAR_ARENA_KINDS
+} caviar_arena;
 
-typedef struct caviar_shape {
-  int inputs, classes;
-  int layers, hidden, batch;
-} caviar_shape;
-
-typedef struct caviar_layout {
-  int n_tensors;                        /* weight, bias for each of layers + 1 linear maps */
-  int rows[CAVIAR_MAX_TENSORS];         /* weight: n_in; bias: n_out */
-  int cols[CAVIAR_MAX_TENSORS];         /* weight: n_out; bias: 1 */
-  size_t size[CAVIAR_MAX_TENSORS];      /* elements per member */
-  size_t stride[CAVIAR_MAX_TENSORS];    /* size rounded up to CAVIAR_BLOCK_ALIGN */
-  size_t offset[CAVIAR_MAX_TENSORS];    /* start of the tensor's section in the arena */
-  size_t per_member;                    /* parameters per member (sum of size) */
-  size_t arena;                         /* elements of one arena for `capacity` members */
-  int capacity;
-} caviar_layout;
-
-void caviar_layout_make(const caviar_shape *shape, int capacity, caviar_layout *out);
-/* Arenas a cohort keeps in one layout: parameters, gradients, the optimizer's first and second
- * state, and with model.keep best a fifth, each member's parameters at its best validation epoch
- * (a shadow copy). Both backends allocate exactly caviar_arena_count of them;
- * caviar_population_bytes is their size for cohorts of these shapes and member counts (what a
- * memory plan checks first). */
+/* Arenas a cohort allocates: parameters, gradients, the optimizer's first and second state, and
+ * with model.keep best a fifth. Both backends allocate exactly caviar_arena_count of them (through
+ * their buffer interface); caviar_population_bytes is their size for cohorts of these shapes and
+ * member counts (what a memory plan checks first). */
 #define CAVIAR_ARENAS 4
 static inline int caviar_arena_count(bool keep_best) { return CAVIAR_ARENAS + (keep_best ? 1 : 0); }
 double caviar_population_bytes(const caviar_shape *shapes, const int *members, int n_cohorts, bool keep_best);
-/* Width of linear map l (0-based) on its input and output side. */
-int caviar_layer_in(const caviar_shape *shape, int l);
-int caviar_layer_out(const caviar_shape *shape, int l);
-/* Weights (not biases) per member and their forward FLOPs per sample: 2 per weight. */
-size_t caviar_shape_weights(const caviar_shape *shape);
-/* Whether every one of n parameters is finite: the second half of the divergence test (with ReLU a
- * NaN weight can leave the loss finite: z > 0 ? z : 0 turns NaN into 0). */
-bool caviar_params_finite(const float *params, size_t n);
-/* The FLOPs a training step counts per sample: 2 per weight forward, 2 for the weight gradient,
- * 2 for the input gradient of every layer but the first. */
-double caviar_shape_train_flops(const caviar_shape *shape);
-
-/* Tensor indices, the one place they are spelled out: linear map l's weight is tensor 2l, its bias
- * tensor 2l + 1. */
-static inline CAVIAR_HD int caviar_weight_tensor(int l) { return 2 * l; }
-static inline CAVIAR_HD int caviar_bias_tensor(int l) { return 2 * l + 1; }
-static inline CAVIAR_HD bool caviar_tensor_is_weight(int t) { return t % 2 == 0; }
-static inline CAVIAR_HD int caviar_tensor_layer(int t) { return t / 2; }
-
-static inline float *caviar_block(float *arena, const caviar_layout *layout, int tensor, int member) {
-  return arena + layout->offset[tensor] + (size_t)member * layout->stride[tensor];
-}
 
 /* A cohort's bookkeeping, shared by every backend: which trial is in which slot, with what
  * hyperparameters, how many optimizer steps and epochs taken. Slots 0 .. n-1 are alive. population.c
@@ -81,6 +44,7 @@ static inline float *caviar_block(float *arena, const caviar_layout *layout, int
  * comes back in its stats and the caller books it (caviar_cohort_train and friends, backend.h). */
 typedef struct caviar_cohort {
   caviar_shape shape;
+  caviar_arch arch;         /* the model every member has (caviar_arch_of(shape)) */
   caviar_layout layout;
   int n;
   uint32_t *trial;          /* trial id per slot */
@@ -91,7 +55,8 @@ typedef struct caviar_cohort {
   int *taken;               /* per slot: steps taken by the backend's last train_epoch call */
   uint64_t seed;
   bool keep_best;           /* a fifth arena: each slot's parameters at its best validation epoch */
-  void *impl;               /* the backend's state */
+  float *arena[CAVIAR_ARENA_KINDS]; /* in the backend's memory (device pointers on a GPU); BEST only with keep_best */
+  void *impl;               /* the backend's own state (workspaces, activations) */
 } caviar_cohort;
 
 
@@ -104,7 +69,7 @@ typedef struct caviar_grouping {
   int *slot_of;   /* per trial: slot within its cohort */
 } caviar_grouping;
 
-caviar_status caviar_group_trials(const caviar_trial *trials, int n_trials, int inputs, int classes,
+caviar_status caviar_group_trials(const caviar_trial *trials, int n_trials, caviar_dims image, int classes,
                                   caviar_grouping *out, caviar_error *err);
 void caviar_grouping_free(caviar_grouping *g);
 

@@ -10,7 +10,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/caviar-mpi.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-"$caviar" synth "$work/data" --train 1500 --test 300 --features 16 >/dev/null 2>&1
+if [ "$spec" = cnn ]; then
+  "$caviar" synth "$work/data" --images --side 8 --shift 1 --train 1200 --test 240 --classes 4 >/dev/null 2>&1
+else
+  "$caviar" synth "$work/data" --train 1500 --test 300 --features 16 >/dev/null 2>&1
+fi
 "$caviar" sweep "$here/$spec.json" --data "$work/data" -o "$work/one" -q --threads 1 >"$work/one.log" 2>&1 ||
   { echo "equal.sh: the one-process sweep failed:"; cat "$work/one.log"; exit 1; }
 seed=()
@@ -36,7 +40,7 @@ if copies == 0:
     sys.exit("equal.sh: no PBT copy crossed ranks, so the cross-rank path went untested")
 PY
 fi
-if [ "$spec" = sh ] || [ "$spec" = hyperband ]; then
+if [ "$spec" = sh ] || [ "$spec" = hyperband ] || [ "$spec" = cnn ]; then
   # Culls leave one rank busier than another: some member must have moved (rebalancing), so the
   # moving path is what the comparison above covered.
   python3 - "$work/many/summary.json" <<'PY'

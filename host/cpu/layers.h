@@ -1,0 +1,89 @@
+#ifndef CAVIAR_CPU_LAYERS_H
+#define CAVIAR_CPU_LAYERS_H
+/* The CPU backend's layer kinds: one file each (dense.c, activation.c, dropout.c), one table
+ * (cpu_layer_impl_of) that member.c's forward and backward walk and that says which kinds this
+ * backend supports.
+ *
+ * Elementwise layers (activation, dropout) after a layer whose kind `fuses` run inside that
+ * layer's output tiles (forward) and inside the tiles of the input gradient of the layer after
+ * them (backward): the same per-element math as on their own, in the order the list gives, so the
+ * numbers are the same whether fused or not; fused, a team needs no barrier between them and the
+ * values are still in cache. */
+
+#include "cpu/member.h"
+
+CAVIAR_C_BEGIN
+
+/* Elementwise layers applied to a range of a block, in order. */
+#define CPU_MAX_CHAIN 4
+typedef struct cpu_chain {
+  int n;
+  const caviar_layer *layer[CPU_MAX_CHAIN];
+  const float *in[CPU_MAX_CHAIN];  /* forward: each one's input */
+  float *out[CPU_MAX_CHAIN];       /* forward: its output (the input itself when in place) */
+  const float *saved[CPU_MAX_CHAIN]; /* backward: the output its forward pass left (an activation's) */
+} cpu_chain;
+
+/* What one layer's pass sees: one member, one minibatch, its team. */
+typedef struct cpu_pass {
+  const cpu_member *m;
+  const caviar_layer *layer;
+  const caviar_member_hp *hp;
+  const cpu_dropout *drop; /* NULL: inference */
+  int rows;                /* examples */
+  const float *x;          /* the layer's input */
+  float *y;                /* forward: its output */
+  const float *dy;         /* backward: the gradient of the loss at its output */
+  float *dx;               /* backward: the gradient at its input (NULL: not wanted) */
+  const cpu_chain *chain;  /* forward: the layers after it, applied to y; backward: those before it
+                            * (nearest first), applied to dx; NULL: none */
+  cpu_workspace *ws;
+  const cpu_team *team;
+  int index;               /* the layer's position in the model (its workspace buffers) */
+  float *scratch;          /* this thread's scratch (the team's own, or the workspace's) */
+} cpu_pass;
+
+typedef struct cpu_layer_impl {
+  void (*forward)(const cpu_pass *p);
+  /* Parameter gradients (added into m->g) and, if p->dx, the input gradient. */
+  void (*backward)(const cpu_pass *p);
+  bool fuses; /* applies p->chain within its own tiles */
+  /* Elementwise kinds: the forward of elements [k0, k1) of a rows x channels block (in may be
+   * out), and in place the backward of d over [k0, k1) (saved: this layer's forward output). */
+  void (*apply)(const caviar_layer *l, const caviar_member_hp *hp, const cpu_dropout *drop, const float *in,
+                float *out, size_t k0, size_t k1);
+  void (*grad)(const caviar_layer *l, const caviar_member_hp *hp, const cpu_dropout *drop, const float *saved,
+               float *d, size_t k0, size_t k1);
+} cpu_layer_impl;
+
+/* The kind's implementation, NULL where this backend has none. */
+const cpu_layer_impl *cpu_layer_impl_of(caviar_layer_kind kind);
+
+extern const cpu_layer_impl cpu_dense_impl, cpu_activation_impl, cpu_dropout_impl, cpu_conv2d_impl, cpu_pool_impl,
+    cpu_batchnorm_impl, cpu_flatten_impl;
+
+/* Examples per unfolded chunk of a convolution: a fixed function of the layer (never of the team),
+ * so a member's GEMMs are the same calls however many threads share its work. */
+int cpu_conv_chunk(const caviar_layer *l, int rows);
+/* The unfolded floats a chunk may hold (tests lower it to make many chunks of small images). */
+extern int cpu_conv_chunk_floats;
+
+/* The chain's forward and backward over one channel's part [e0, e1) of the examples of a
+ * channel-major block with `pixels` values per example and channel. */
+void cpu_chain_forward_examples(const cpu_chain *c, const caviar_member_hp *hp, const cpu_dropout *drop, int channels,
+                                int rows, size_t pixels, int e0, int e1);
+void cpu_chain_backward_examples(const cpu_chain *c, const caviar_member_hp *hp, const cpu_dropout *drop, float *d,
+                                 int channels, int rows, size_t pixels, int e0, int e1);
+
+/* Whether a layer's forward is the identity for this member now (dropout at rate 0, or in
+ * inference): its output is its input. */
+bool cpu_layer_is_identity(const caviar_layer *l, const caviar_member_hp *hp, const cpu_dropout *drop);
+
+/* The chain's forward over [k0, k1), and its backward over d in place. */
+void cpu_chain_forward(const cpu_chain *c, const caviar_member_hp *hp, const cpu_dropout *drop, size_t k0, size_t k1);
+void cpu_chain_backward(const cpu_chain *c, const caviar_member_hp *hp, const cpu_dropout *drop, float *d, size_t k0,
+                        size_t k1);
+
+CAVIAR_C_END
+
+#endif

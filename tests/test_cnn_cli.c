@@ -1,0 +1,116 @@
+/* CNNs through the command line: a CNN sweep on images trains, saves models `caviar eval`
+ * reproduces, and keeps its image's shape; hostile shapes (a data.shape that does not fit the
+ * features, a CNN on plain features, pooling below 1 x 1, an even kernel, a shape that is not
+ * [C, H, W]) get one line naming the field, exit status 2, and nothing written. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "scratch.h"
+#include "synth_support.h"
+
+static const char *spec_file(const char *name, const char *data, const char *model, const char *extra) {
+  char text[4096];
+  snprintf(text, sizeof text,
+           "{\"method\": \"random\", \"trials\": 3, \"seed\": 5, \"data\": %s, \"model\": {\"epochs\": 2, "
+           "\"batch_size\": 16, \"hidden\": 8%s}, \"parameters\": {\"learning_rate\": {\"values\": [0.003, 0.01]}%s}}",
+           data, model, extra);
+  scratch_write_text(name, text);
+  return scratch_path(name);
+}
+
+/* One line on stderr naming `field`, status 2, and no output folder. */
+static void refused(const char *spec, const char *field, const char *what) {
+  char args[2048], out[1024];
+  snprintf(out, sizeof out, "%s/never", scratch_dir());
+  snprintf(args, sizeof args, "sweep %s -o %s -q", spec, out);
+  cli_result r = run_caviar(args);
+  cr_expect_eq(r.status, 2, "%s: status %d: %s", what, r.status, r.err);
+  cr_expect_eq(count_lines(r.err), 1, "%s: one line expected: %s", what, r.err);
+  cr_expect(strstr(r.err, field) != NULL, "%s: the message should name %s: %s", what, field, r.err);
+  cr_expect_neq(access(out, F_OK), 0, "%s: the output folder was created", what);
+  cli_result_free(&r);
+}
+
+Test(cnn_cli, a_cnn_sweep_on_images_trains_saves_and_evaluates_its_models) {
+  const char *dir = synth_images_dir("cnn-images", 400, 100, 8, 3);
+  char data[1200], args[2048];
+  snprintf(data, sizeof data, "{\"dir\": \"%s\", \"validation\": 0.2}", dir);
+  const char *spec = spec_file("cnn.json", data, ", \"type\": \"cnn\", \"conv_blocks\": 2, \"channels\": 3", "");
+  snprintf(args, sizeof args, "sweep %s -o %s/out -q", spec, scratch_dir());
+  cli_result r = run_caviar(args);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cli_result_free(&r);
+  char path[1200];
+  snprintf(path, sizeof path, "%s/out/summary.json", scratch_dir());
+  char *text = scratch_read(path, NULL);
+  cJSON *summary = cJSON_Parse(text);
+  free(text);
+  const cJSON *best = cJSON_GetObjectItem(summary, "best");
+  const cJSON *params = cJSON_GetObjectItem(best, "params");
+  cr_expect_str_eq(cJSON_GetObjectItem(params, "model")->valuestring, "cnn");
+  cr_expect_eq(cJSON_GetObjectItem(params, "conv_blocks")->valueint, 2);
+  double test_acc = cJSON_GetObjectItem(best, "test_acc")->valuedouble;
+  snprintf(args, sizeof args, "eval %s/out/%s", scratch_dir(), cJSON_GetObjectItem(best, "model")->valuestring);
+  r = run_caviar(args);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  double eval_acc = 0;
+  cr_assert_eq(sscanf(r.out, "test_acc %lf", &eval_acc), 1, "%s", r.out);
+  cr_expect_float_eq(eval_acc, test_acc, 1e-4, "eval %s vs the sweep's %g", r.out, test_acc);
+  cr_expect_gt(eval_acc, 0.5, "a CNN learns the blobs");
+  cli_result_free(&r);
+  cJSON_Delete(summary);
+}
+
+Test(cnn_cli, a_data_shape_that_does_not_fit_the_features_is_refused) {
+  const char *dir = synth_images_dir("cnn-shape", 100, 30, 8, 3);
+  char data[1200];
+  snprintf(data, sizeof data, "{\"dir\": \"%s\", \"shape\": [1, 8, 9]}", dir);
+  refused(spec_file("s.json", data, ", \"type\": \"cnn\"", ""), "data.shape", "8 x 9 for 64 features");
+  snprintf(data, sizeof data, "{\"dir\": \"%s\", \"shape\": [1, 8]}", dir);
+  refused(spec_file("s2.json", data, "", ""), "data.shape", "two dimensions");
+  snprintf(data, sizeof data, "{\"dir\": \"%s\", \"shape\": [1, 0, 64]}", dir);
+  refused(spec_file("s3.json", data, "", ""), "data.shape[1]", "a zero dimension");
+}
+
+Test(cnn_cli, a_cnn_on_plain_features_or_pooled_below_one_pixel_is_refused) {
+  const char *flat = synth_idx_dir("cnn-flat", 100, 30, 12, 3, 1.0, true);
+  char data[1200];
+  snprintf(data, sizeof data, "{\"dir\": \"%s\"}", flat);
+  /* IDX files of n x 12 features: no image. */
+  refused(spec_file("flat.json", data, ", \"type\": \"cnn\"", ""), "data.shape", "features, not an image");
+  const char *dir = synth_images_dir("cnn-pool", 100, 30, 8, 3);
+  snprintf(data, sizeof data, "{\"dir\": \"%s\"}", dir);
+  refused(spec_file("deep.json", data, ", \"type\": \"cnn\"", ", \"conv_blocks\": {\"values\": [3, 4]}"),
+          "conv_blocks 4", "8 -> 4 -> 2 -> 1 -> 0");
+  refused(spec_file("even.json", data, ", \"type\": \"cnn\", \"kernel_size\": 4", ""), "model.kernel_size",
+          "an even kernel");
+  refused(spec_file("evens.json", data, ", \"type\": \"cnn\"", ", \"kernel_size\": {\"values\": [3, 4]}"),
+          "kernel_size", "an even kernel among the values");
+}
+
+Test(cnn_cli, a_csv_of_images_reads_its_shape_from_data_shape) {
+  /* The same images as a CSV, 64 features per row: data.shape makes them 1 x 8 x 8. */
+  const char *dir = synth_images_dir("cnn-csv", 300, 60, 8, 3);
+  char args[2048], data[1200];
+  snprintf(args, sizeof args, "synth %s/csv --csv --train 300 --test 60 --features 64 --classes 3", scratch_dir());
+  cli_result r = run_caviar(args);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cli_result_free(&r);
+  (void)dir;
+  snprintf(data, sizeof data, "{\"format\": \"csv\", \"train\": \"%s/csv/train.csv\", \"test\": \"%s/csv/test.csv\", "
+           "\"shape\": [1, 8, 8]}", scratch_dir(), scratch_dir());
+  const char *spec = spec_file("csv.json", data, ", \"type\": \"cnn\", \"conv_blocks\": 1, \"channels\": 2", "");
+  snprintf(args, sizeof args, "sweep %s -o %s/csv-out -q", spec, scratch_dir());
+  r = run_caviar(args);
+  cr_expect_eq(r.status, 0, "%s", r.err);
+  cli_result_free(&r);
+  snprintf(args, sizeof args, "%s/csv-out/summary.json", scratch_dir());
+  char *text = scratch_read(args, NULL);
+  cr_assert_not_null(text);
+  cr_expect(strstr(text, "\"shape\":") && strstr(text, "[1, 8, 8]"), "the data section keeps shape");
+  free(text);
+}
