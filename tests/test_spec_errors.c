@@ -188,7 +188,7 @@ static const bad_spec bad_specs[] = {
     {"{\"method\": \"random\", \"data\": {\"dir\": \"\"}, \"parameters\": {}}", "spec.json: data.dir: must not be empty"},
     {"{\"method\": \"random\", \"data\": {\"classes\": 1}, \"parameters\": {}}", "spec.json: data.classes: expected an integer in [2, 65536], got 1"},
     /* model */
-    {"{\"method\": \"random\", \"model\": {\"type\": \"cnn\"}, \"parameters\": {}}", "spec.json: model.type: expected one of mlp, got \"cnn\""},
+    {"{\"method\": \"random\", \"model\": {\"type\": \"rnn\"}, \"parameters\": {}}", "spec.json: model.type: expected one of mlp, cnn, got \"rnn\""},
     {"{\"method\": \"random\", \"model\": {\"width\": 3}, \"parameters\": {}}",
      "spec.json: model.width: unknown key (expected type, epochs, keep, task, or a hyperparameter"},
     {"{\"method\": \"random\", \"model\": {\"optimizer\": \"adamw\"}, \"parameters\": {}}",
