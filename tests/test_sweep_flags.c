@@ -199,6 +199,7 @@ Test(sweep_flags, dry_run_reports_trials_cohorts_memory_and_time_and_writes_noth
   cr_expect(strstr(r.out, "population   4 at once") != NULL, "-p sets the population: %s", r.out);
   cr_expect(strstr(r.out, "cohorts      2 ") != NULL, "layers 1 or 2: two shapes: %s", r.out);
   cr_expect(strstr(r.out, "MiB of arenas") != NULL, "%s", r.out);
+  cr_expect(strstr(r.out, "host memory  ") != NULL && strstr(r.out, "bytes a trial") != NULL, "%s", r.out);
   const char *time = strstr(r.out, "time         ~");
   cr_expect(time != NULL && strstr(r.out, "estimated") != NULL, "%s", r.out);
   cr_expect(access(out, F_OK) != 0, "a dry run wrote %s", out);

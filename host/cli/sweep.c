@@ -53,8 +53,9 @@ static const char usage[] =
     "                      report what finished; trials stopped early are listed as running\n"
     "                      (the sweep is then over: --resume cannot continue it)\n"
     "      --keep N        best/ keeps the top N survivors (default 10; 0: all of them)\n"
-    "      --dry-run       print the trials, cohorts, memory and an estimated time from a short\n"
-    "                      calibration on the device; train nothing, write nothing\n"
+    "      --dry-run       print the trials, cohorts, device and host memory and an estimated time\n"
+    "                      from a short calibration of a sample of each cohort on the device;\n"
+    "                      train nothing, write nothing\n"
     "      --force         replace the sweep an existing -o folder holds (its results, state and plots)\n"
     "      --resume DIR    continue the interrupted sweep in DIR from its last snapshot; the results\n"
     "                      end bit-identical to an uninterrupted run. SPEC and the flags that shape\n"
@@ -62,10 +63,12 @@ static const char usage[] =
     "                      out; given, they must match what the sweep started with\n"
     "      --snapshot-every T\n"
     "                      write the sweep's state (DIR/sweep-state/) at an epoch boundary at most\n"
-    "                      every T (default 60s; 0: every epoch)\n"
+    "                      every T (default 60s; 0: every epoch), in big sweeps no more often\n"
+    "                      than keeps writing it under 2% of the time\n"
     "      --results-every T\n"
     "                      rewrite summary.json, curves.csv and report.html at every rung and at\n"
-    "                      most every T otherwise (default 30s; 0: every epoch)\n"
+    "                      most every T otherwise (default 30s; 0: every epoch), in big sweeps no\n"
+    "                      more often than keeps writing them under 2% of the time\n"
     "      --tensorboard DIR\n"
     "                      also write TensorBoard event files, one run per trial (DIR/trial-<id>/),\n"
     "                      flushed every epoch, with the HParams dashboard's records (overrides\n"
@@ -204,10 +207,10 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
 static void print_estimate(const caviar_sweep_estimate *e, const char *device, bool json, bool culls, bool keep_best) {
   if (json) {
     printf("{\"trials\": %d, \"rounds\": %d, \"population\": %d, \"cohorts\": %d, \"model_epochs\": %.0f, "
-           "\"arena_bytes\": %.0f, \"data_bytes\": %.0f, \"device\": \"%s\", \"seconds\": %.3f, "
-           "\"calibration_seconds\": %.3f}\n",
+           "\"arena_bytes\": %.0f, \"data_bytes\": %.0f, \"host_bytes\": %.0f, \"device\": \"%s\", "
+           "\"seconds\": %.3f, \"calibration_seconds\": %.3f}\n",
            e->trials * e->rounds, e->rounds, e->population, e->n_cohorts, e->model_epochs, e->arena_bytes,
-           e->data_bytes, device, e->seconds, e->calibration_s);
+           e->data_bytes, e->host_bytes, device, e->seconds, e->calibration_s);
     return;
   }
   char eta[32];
@@ -219,6 +222,9 @@ static void print_estimate(const caviar_sweep_estimate *e, const char *device, b
   printf("model-epochs %.0f planned%s\n", e->model_epochs, culls ? " (early termination's expected culls)" : "");
   printf("memory       %.1f MiB of arenas%s + %.1f MiB of data on %s\n", e->arena_bytes / 1048576.0,
          keep_best ? " (5 per cohort: model.keep best)" : "", e->data_bytes / 1048576.0, device);
+  int trials = e->trials * e->rounds;
+  printf("host memory  %.1f MiB for the trials' results, curves and outputs (about %.0f bytes a trial)\n",
+         e->host_bytes / 1048576.0, trials > 0 ? e->host_bytes / trials : 0);
   printf("time         ~%s estimated (calibrated in %.1f s; training and judging only)\n", eta, e->calibration_s);
 }
 

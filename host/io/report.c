@@ -143,7 +143,10 @@ static cJSON *data_json(const caviar_data *d, bool *ok) {
   return data;
 }
 
-static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_result *r, const bool *saved) {
+/* summary.json but for its trials: everything else, "best" among it, and an empty "trials" last
+ * (write_summary adds them one by one). order and rank: the leaderboard's. */
+static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_result *r, const bool *saved,
+                           const int *order) {
   bool all = true, *ok = &all;
   cJSON *root = cJSON_CreateObject();
   put(root, "caviar_version", cJSON_CreateString(CAVIAR_VERSION), ok);
@@ -153,6 +156,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   put(root, "seed", cJSON_CreateNumber((double)info->seed), ok);
   put(root, "device", cJSON_CreateString(info->device), ok);
   put(root, "wall_seconds", cJSON_CreateNumber(r->wall_seconds), ok);
+  put(root, "device_seconds", cJSON_CreateNumber(r->device_seconds), ok);
   put(root, "model_samples", cJSON_CreateNumber(r->model_samples), ok);
   put(root, "model_samples_per_second", cJSON_CreateNumber(r->wall_seconds > 0 ? r->model_samples / r->wall_seconds : 0), ok);
   put(root, "metric", cJSON_CreateString(caviar_metric_text(info->spec->metric.name)), ok);
@@ -210,11 +214,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
     put(round, "box", caviar_space_box_json(&r->boxes[i]), ok);
     push(rounds, round, ok);
   }
-  int *order = malloc((size_t)(r->n_trials > 0 ? r->n_trials : 1) * sizeof *order);
-  int *rank = malloc((size_t)(r->n_trials > 0 ? r->n_trials : 1) * sizeof *rank);
-  if (order && rank && r->n_trials > 0) {
-    caviar_result_order(info->spec, r, order);
-    for (int k = 0; k < r->n_trials; k++) rank[order[k]] = k + 1;
+  if (r->n_trials > 0) {
     const caviar_trial_result *best = &r->trials[order[0]];
     if (best->status == CAVIAR_TRIAL_SURVIVED) {
       cJSON *b = trial_json(info, best, saved[order[0]], r->target_std, ok);
@@ -222,16 +222,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
       put(root, "best", b, ok);
     }
   }
-  cJSON *trials = put(root, "trials", cJSON_CreateArray(), ok);
-  for (int i = 0; i < r->n_trials; i++) {
-    cJSON *t = trial_json(info, &r->trials[i], saved[i], r->target_std, ok);
-    /* The leaderboard's place (1: best), by caviar_result_order. */
-    if (order && rank) put(t, "rank", cJSON_CreateNumber(rank[i]), ok);
-    push(trials, t, ok);
-  }
-  if (!order || !rank) all = false;
-  free(order);
-  free(rank);
+  put(root, "trials", cJSON_CreateArray(), ok);
   if (!all) {
     cJSON_Delete(root);
     return NULL;
@@ -239,14 +230,62 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   return root;
 }
 
-/* The text and a final newline. */
-static caviar_status write_line(const char *path, const char *text, caviar_error *err) {
+/* summary.json as cJSON_Print would print the whole tree, built and printed a trial at a time:
+ * the trials of a big sweep never stand in memory as one tree and one text. A trial printed alone
+ * is the same text as inside the document, two tabs less indented after each line break ("trials"
+ * is the root's last item, an array of objects: cJSON puts ", " between them). */
+static caviar_status write_summary(const char *path, const caviar_report_info *info, const caviar_sweep_result *r,
+                                   const bool *saved, caviar_error *err) {
+  size_t n = (size_t)(r->n_trials > 0 ? r->n_trials : 1);
+  int *order = malloc(n * sizeof *order), *rank = malloc(n * sizeof *rank);
+  cJSON *root = NULL;
+  char *head = NULL;
+  if (order && rank) {
+    caviar_result_order(info->spec, r, order);
+    for (int k = 0; k < r->n_trials; k++) rank[order[k]] = k + 1;
+    root = summary_json(info, r, saved, order);
+    head = root ? caviar_json_print_text(root, true) : NULL;
+  }
+  cJSON_Delete(root);
+  static const char empty[] = "[]\n}";
+  size_t len = head ? strlen(head) : 0;
+  caviar_status st = head && len >= strlen(empty) && !strcmp(head + len - strlen(empty), empty) ? CAVIAR_OK : CAVIAR_ERUNTIME;
   caviar_atomic_file af;
-  caviar_status st = caviar_atomic_open(&af, path, err);
-  if (st != CAVIAR_OK) return st;
-  fputs(text, af.f);
-  fputc('\n', af.f);
-  return caviar_atomic_commit(&af, err);
+  if (st == CAVIAR_OK) st = caviar_atomic_open(&af, path, err);
+  else caviar_fail(err, st, "out of memory writing the summary");
+  if (st == CAVIAR_OK) {
+    fwrite(head, 1, len - strlen(empty), af.f);
+    fputc('[', af.f);
+    bool ok = true;
+    for (int i = 0; ok && i < r->n_trials; i++) {
+      cJSON *t = trial_json(info, &r->trials[i], saved[i], r->target_std, &ok);
+      /* The leaderboard's place (1: best), by caviar_result_order. */
+      put(t, "rank", cJSON_CreateNumber(rank[i]), &ok);
+      char *text = ok ? caviar_json_print_text(t, true) : NULL;
+      cJSON_Delete(t);
+      if (!text) ok = false;
+      if (i > 0) fputs(", ", af.f);
+      for (const char *c = text, *nl; ok && *c; c = nl + 1) {
+        if (!(nl = strchr(c, '\n'))) {
+          fputs(c, af.f);
+          break;
+        }
+        fwrite(c, 1, (size_t)(nl - c) + 1, af.f);
+        fputs("\t\t", af.f);
+      }
+      free(text);
+    }
+    fputs("]\n}\n", af.f);
+    if (ok) st = caviar_atomic_commit(&af, err);
+    else {
+      caviar_atomic_abort(&af);
+      st = caviar_fail(err, CAVIAR_ERUNTIME, "out of memory writing the summary");
+    }
+  }
+  free(head);
+  free(order);
+  free(rank);
+  return st;
 }
 
 static caviar_status write_curves(const char *path, const caviar_sweep_result *r, caviar_error *err) {
@@ -351,16 +390,8 @@ static caviar_status write_stage(const char *stage, const caviar_report_info *in
     st = write_curves(path, r, err);
   }
   if (st == CAVIAR_OK) {
-    cJSON *summary = summary_json(info, r, saved);
-    char *text = summary ? caviar_json_print_text(summary, true) : NULL;
-    cJSON_Delete(summary);
-    if (!text) {
-      free(saved);
-      return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory writing the summary");
-    }
     snprintf(path, sizeof path, "%s/summary.json", stage);
-    st = write_line(path, text, err);
-    free(text);
+    st = write_summary(path, info, r, saved, err);
   }
   free(saved);
   return st;

@@ -367,13 +367,17 @@ caviar_status caviar_parse_coarse_to_fine(const caviar_json_ctx *ctx, const cJSO
 }
 
 caviar_status caviar_parse_tpe(const caviar_json_ctx *ctx, const cJSON *item, caviar_tpe_options *out) {
-  static const char *const keys[] = {"startup", "candidates", "prior_weight", NULL};
+  static const char *const keys[] = {"startup", "candidates", "prior_weight", "history", NULL};
   *out = CAVIAR_TPE_DEFAULT_OPTIONS;
   if (!item) return CAVIAR_OK;
   if (caviar_json_object(ctx, item, "tpe") || caviar_json_known_keys(ctx, item, "tpe", keys) ||
       optional_int(ctx, item, "tpe", "startup", 2, 1000000, &out->startup) ||
-      optional_int(ctx, item, "tpe", "candidates", 1, 10000, &out->candidates))
+      optional_int(ctx, item, "tpe", "candidates", 1, 10000, &out->candidates) ||
+      optional_int(ctx, item, "tpe", "history", 0, 100000000, &out->history))
     return CAVIAR_EINPUT;
+  if (out->history > 0 && out->history < CAVIAR_TPE_MIN_HISTORY)
+    return caviar_json_fail(ctx, "tpe.history", "expected 0 (all) or at least %d, got %d", CAVIAR_TPE_MIN_HISTORY,
+                            out->history);
   const cJSON *weight = cJSON_GetObjectItemCaseSensitive(item, "prior_weight");
   if (weight) {
     if (caviar_json_number(ctx, weight, "tpe.prior_weight", &out->prior_weight)) return CAVIAR_EINPUT;

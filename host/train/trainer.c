@@ -31,11 +31,8 @@ static void free_round(run_state *s) {
     caviar_cohort_release(s->sweep->backend, &s->cohorts[c]);
     caviar_cohort_free(&s->cohorts[c]);
   }
-  for (int i = 0; s->records && i < s->result->brackets.n_brackets * CAVIAR_MAX_RUNGS; i++) {
-    free(s->records[i].loss);
-    free(s->records[i].acc);
-    free(s->records[i].trial);
-  }
+  for (int i = 0; s->records && i < s->result->brackets.n_brackets * CAVIAR_MAX_RUNGS; i++)
+    caviar_rung_record_free(&s->records[i]);
   free(s->records);
   free(s->cohorts);
   free(s->trials);
@@ -53,6 +50,7 @@ static void free_round(run_state *s) {
   free(s->steady_steps);
   free(s->calibration_s);
   free(s->owner);
+  free(s->live);
   free(s->cohort_started);
   free(s->results);
   caviar_grouping_free(&s->groups);
@@ -63,7 +61,8 @@ static void free_round(run_state *s) {
                    .calibrate_steps = s->calibrate_steps, .epochs_run = s->epochs_run,
                    .time_budget_s = s->time_budget_s, .tpe = s->tpe, .synced_samples = s->synced_samples,
                    .busy_s = s->busy_s, .members = s->members, .member_epochs = s->member_epochs, .cost = s->cost,
-                   .copies_in = s->copies_in, .moved_in = s->moved_in, .prior_wall = s->prior_wall, .last_results = s->last_results};
+                   .copies_in = s->copies_in, .moved_in = s->moved_in, .prior_wall = s->prior_wall, .last_results = s->last_results,
+                   .results_s = s->results_s};
 }
 
 /* Whether tpe proposes this round's trials: only where results can exist when a trial starts (a
@@ -104,6 +103,10 @@ static caviar_status check_memory(const run_state *s, caviar_error *err) {
   free(capacity);
   return st;
 }
+
+/* Members a dry run trains per cohort, at most: its speed per member-step is what it measures, and
+ * a million members would take minutes to set up. */
+#define CALIBRATION_MEMBERS 4096
 
 /* Groups the round's trials by shape and allocates a cohort per shape. */
 static caviar_status setup_round(run_state *s, caviar_error *err) {
@@ -151,7 +154,10 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
   st = sw->backend->upload(sw->backend, sw->data, err);
   for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++) {
     caviar_cohort *cohort = &s->cohorts[c];
-    st = caviar_cohort_init(cohort, &s->groups.shapes[c], rank_capacity_of(s, c), sw->seed, err);
+    int capacity = rank_capacity_of(s, c);
+    /* A dry run times a sample of each cohort (the plan above judged the whole). */
+    if (s->calibrate_steps > 0 && capacity > CALIBRATION_MEMBERS) capacity = CALIBRATION_MEMBERS;
+    st = caviar_cohort_init(cohort, &s->groups.shapes[c], capacity, sw->seed, err);
     if (st != CAVIAR_OK) break;
     if (sw->spec->keep == CAVIAR_KEEP_BEST) caviar_cohort_keep_best(cohort);
     st = caviar_cohort_alloc(sw->backend, cohort, err);
@@ -165,15 +171,10 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
 }
 
 /* tpe: trial i's config is proposed now, from every result so far, with the trials still training
- * as pending (constant liar). Its shape must be one of the round's cohorts; a proposal of another
- * shape keeps the drawn trial's shape. Until the model has enough results, the drawn (sobol)
- * config stands. */
-static caviar_status propose(run_state *s, int i, const caviar_space *box, caviar_error *err) {
-  caviar_hparams *pending = caviar_alloc((size_t)s->population + 1, sizeof *pending, "tpe's pending trials", err);
-  if (!pending) return CAVIAR_ERUNTIME;
-  int n_pending = 0;
-  for (int k = 0; k < i && n_pending < s->population; k++)
-    if (s->result->trials[s->trials[k].id].status == CAVIAR_TRIAL_RUNNING) pending[n_pending++] = s->trials[k].hp;
+ * (pending: every running trial, so all of index below i, in index order) as the constant liar.
+ * Its shape must be one of the round's cohorts; a proposal of another shape keeps the drawn
+ * trial's shape. Until the model has enough results, the drawn (sobol) config stands. */
+static void propose(run_state *s, int i, const caviar_space *box, const caviar_hparams *pending, int n_pending) {
   caviar_hparams hp;
   if (caviar_tpe_propose(s->tpe, box, &s->sweep->spec->fixed, s->trials[i].id, pending, n_pending, &hp)) {
     int c = 0;
@@ -186,7 +187,22 @@ static caviar_status propose(run_state *s, int i, const caviar_space *box, cavia
     s->trials[i].hp = hp;
     s->groups.cohort_of[i] = c;
   }
-  free(pending);
+}
+
+/* s->live: the round's running trials by index, as fill() starts them (a resumed round's found
+ * once), those that stopped dropped at each fill. */
+static caviar_status update_live(run_state *s, caviar_error *err) {
+  if (!s->live) {
+    s->live = caviar_alloc((size_t)s->count + 1, sizeof *s->live, "the running trials", err);
+    if (!s->live) return CAVIAR_ERUNTIME;
+    for (int i = 0; i < s->next; i++)
+      if (s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING) s->live[s->n_live++] = i;
+    return CAVIAR_OK;
+  }
+  int n = 0;
+  for (int k = 0; k < s->n_live; k++)
+    if (s->result->trials[s->trials[s->live[k]].id].status == CAVIAR_TRIAL_RUNNING) s->live[n++] = s->live[k];
+  s->n_live = n;
   return CAVIAR_OK;
 }
 
@@ -195,12 +211,22 @@ static caviar_status propose(run_state *s, int i, const caviar_space *box, cavia
 static caviar_status fill(run_state *s, const caviar_space *box, caviar_error *err) {
   caviar_sweep_result *r = s->result;
   int first = s->next;
+  caviar_status live = update_live(s, err);
+  if (live != CAVIAR_OK) return live;
+  caviar_hparams *pending = NULL;
+  int n_pending = 0;
+  if (proposes(s)) {
+    pending = caviar_alloc((size_t)s->population + 1, sizeof *pending, "tpe's pending trials", err);
+    if (!pending) return CAVIAR_ERUNTIME;
+    for (int k = 0; k < s->n_live; k++) pending[n_pending++] = s->trials[s->live[k]].hp;
+  }
   while (s->running < s->population && s->next < s->count) {
     int i = s->next++;
-    if (proposes(s)) {
-      caviar_status st = propose(s, i, box, err);
-      if (st != CAVIAR_OK) return st;
+    if (pending) {
+      propose(s, i, box, pending, n_pending);
+      pending[n_pending++] = s->trials[i].hp;
     }
+    s->live[s->n_live++] = i;
     caviar_cohort *cohort = &s->cohorts[s->groups.cohort_of[i]];
     caviar_trial_result *t = &r->trials[s->trials[i].id];
     memset(t, 0, sizeof *t);
@@ -214,9 +240,13 @@ static caviar_status fill(run_state *s, const caviar_space *box, caviar_error *e
     s->running++;
     if (s->sweep->spec->early_terminate.type == CAVIAR_STOP_PBT) {
       caviar_status st = caviar_pbt_lineage_start(t, err);
-      if (st != CAVIAR_OK) return st;
+      if (st != CAVIAR_OK) {
+        free(pending);
+        return st;
+      }
     }
   }
+  free(pending);
   caviar_status assigned = caviar_ranks_assign(s, first, s->next, err);
   if (assigned != CAVIAR_OK) return assigned;
   for (int i = first; i < s->next; i++) {
@@ -453,17 +483,6 @@ static caviar_status train_and_judge(run_state *s, caviar_error *err) {
   return st;
 }
 
-static caviar_status record(rung_record *rec, const caviar_trial_result *t, caviar_error *err) {
-  return caviar_rung_record_add(rec, t->val_loss, t->val_acc, t->trial.id, err);
-}
-
-/* Whether `trial` is in the top max(1, n / eta) of everyone recorded at the rung. */
-static caviar_status promoted(const run_state *s, const rung_record *rec, uint32_t trial, bool *out,
-                              caviar_error *err) {
-  return caviar_rung_promoted(rec, s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC, s->result->brackets.eta, trial,
-                              out, err);
-}
-
 typedef caviar_status (*result_visit)(run_state *s, const member_result *m, caviar_trial_result *t, caviar_error *err);
 
 /* fn for every member still running, in the one-process order of the epoch's results (every rank
@@ -487,31 +506,34 @@ static int rung_of(const run_state *s, const caviar_trial_result *t) {
   return caviar_is_rung(&s->result->brackets.brackets[t->bracket].rungs, t->epochs, &rung) ? rung : -1;
 }
 
-static rung_record *record_of(run_state *s, const caviar_trial_result *t, int rung) {
+static caviar_rung_record *record_of(run_state *s, const caviar_trial_result *t, int rung) {
   return &s->records[t->bracket * CAVIAR_MAX_RUNGS + rung];
 }
 
 static caviar_status record_at_rung(run_state *s, const member_result *m, caviar_trial_result *t, caviar_error *err) {
   (void)m;
   int rung = finished(s, t) ? -1 : rung_of(s, t);
-  return rung < 0 ? CAVIAR_OK : record(record_of(s, t, rung), t, err);
+  return rung < 0 ? CAVIAR_OK
+                  : caviar_rung_record_add(record_of(s, t, rung), t->val_loss, t->val_acc, t->trial.id,
+                                           s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC,
+                                           s->result->brackets.eta, err);
 }
 
 /* A member at the last epoch is a survivor with the weights its owner read out (keep_and_read),
  * unless they are not finite; one at a rung goes on or is culled. */
 static caviar_status judge(run_state *s, const member_result *m, caviar_trial_result *t, caviar_error *err) {
+  (void)err;
   if (finished(s, t)) {
     t->status = m->bad_params ? CAVIAR_TRIAL_DIVERGED : CAVIAR_TRIAL_SURVIVED;
     /* model.keep best: the weights of its best validation epoch. */
     t->kept_best = !m->bad_params && s->sweep->spec->keep == CAVIAR_KEEP_BEST;
     return CAVIAR_OK;
   }
+  /* At a rung it goes on only in the top 1/eta of everyone in its bracket recorded there so far. */
   int rung = rung_of(s, t);
-  if (rung < 0) return CAVIAR_OK;
-  bool up;
-  caviar_status st = promoted(s, record_of(s, t, rung), t->trial.id, &up, err);
-  if (st == CAVIAR_OK && !up) t->status = CAVIAR_TRIAL_CULLED;
-  return st;
+  if (rung >= 0 && !caviar_rung_record_keeps(record_of(s, t, rung), t->val_loss, t->val_acc, t->trial.id))
+    t->status = CAVIAR_TRIAL_CULLED;
+  return CAVIAR_OK;
 }
 
 /* Rungs and the end: every member that reached a rung is recorded there first, so members
@@ -547,6 +569,9 @@ static bool tests_here(const run_state *s, int i) {
   return s->owner[i] == caviar_run_rank(s) && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_SURVIVED;
 }
 
+/* Survivors evaluated on the test split at once, at most (per cohort). */
+#define TEST_MEMBERS 1024
+
 static caviar_status test_survivors(run_state *s, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
   caviar_sweep_result *r = s->result;
@@ -558,12 +583,17 @@ static caviar_status test_survivors(run_state *s, caviar_error *err) {
     int n = 0;
     for (int i = 0; i < s->count; i++) n += s->groups.cohort_of[i] == c && tests_here(s, i);
     if (n == 0) continue;
-    caviar_cohort cohort;
-    float *loss = caviar_alloc((size_t)n, sizeof *loss, "test results", err);
-    float *acc = caviar_alloc((size_t)n, sizeof *acc, "test results", err);
-    st = loss && acc ? caviar_cohort_init(&cohort, &s->groups.shapes[c], n, sw->seed, err) : CAVIAR_ERUNTIME;
-    if (st == CAVIAR_OK) {
-      for (int i = 0; i < s->count; i++) {
+    /* At most TEST_MEMBERS at a time: under PBT every member survives, and a test cohort of them
+     * all beside the training one would double the arenas. */
+    int chunk = n < TEST_MEMBERS ? n : TEST_MEMBERS;
+    float *loss = caviar_alloc((size_t)chunk, sizeof *loss, "test results", err);
+    float *acc = caviar_alloc((size_t)chunk, sizeof *acc, "test results", err);
+    if (!loss || !acc) st = CAVIAR_ERUNTIME;
+    for (int from = 0, i = 0; st == CAVIAR_OK && from < n; from += chunk) {
+      caviar_cohort cohort;
+      st = caviar_cohort_init(&cohort, &s->groups.shapes[c], n - from < chunk ? n - from : chunk, sw->seed, err);
+      if (st != CAVIAR_OK) break;
+      for (; i < s->count && cohort.n < cohort.layout.capacity; i++) {
         const caviar_trial_result *t = &r->trials[s->trials[i].id];
         if (s->groups.cohort_of[i] == c && tests_here(s, i)) caviar_cohort_add(&cohort, &t->trial);
       }
@@ -579,8 +609,8 @@ static caviar_status test_survivors(run_state *s, caviar_error *err) {
       }
       caviar_cohort_release(sw->backend, &cohort);
       caviar_cohort_free(&cohort);
-      caviar_fault_point("test");
     }
+    if (st == CAVIAR_OK) caviar_fault_point("test");
     free(loss);
     free(acc);
   }
@@ -661,9 +691,12 @@ static void report_progress(run_state *s, bool within_epoch) {
   p.alive = s->running;
   p.trained = within_epoch ? 0 : s->trained;
   p.metric = caviar_metric_text(sw->spec->metric.name);
+  /* The running trials with a metric are the last epoch's members (those started since have none),
+   * but in a round just resumed, whose last epoch's results went with the process. */
   float best_alive = NAN;
-  for (int i = 0; i < r->n_trials; i++) {
-    const caviar_trial_result *t = &r->trials[i];
+  bool resumed = s->n_results == 0 && s->running > 0;
+  for (int k = 0; k < (resumed ? r->n_trials : s->n_results); k++) {
+    const caviar_trial_result *t = &r->trials[resumed ? k : (int)s->trials[s->results[k].index].id];
     if (t->status == CAVIAR_TRIAL_RUNNING && better(s, metric_of(s, t), best_alive)) best_alive = metric_of(s, t);
   }
   p.best = shown_metric(s, s->best);
@@ -733,13 +766,26 @@ static caviar_status calibrate(run_state *s, caviar_error *err) {
   return CAVIAR_OK;
 }
 
+/* A dry run's members: each cohort holds the round's first trials of its shape, as many as it has
+ * room for (a sample of CALIBRATION_MEMBERS at most); nothing is booked as started. */
+static caviar_status fill_sample(run_state *s, caviar_error *err) {
+  for (int i = 0; i < s->count; i++) {
+    caviar_cohort *cohort = &s->cohorts[s->groups.cohort_of[i]];
+    if (cohort->n < cohort->layout.capacity) caviar_cohort_add(cohort, &s->trials[i]);
+  }
+  caviar_status st = CAVIAR_OK;
+  for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++)
+    if (s->cohorts[c].n > 0) st = s->sweep->backend->init_members(s->sweep->backend, &s->cohorts[c], 0, s->cohorts[c].n, err);
+  return st;
+}
+
 /* Trains one round's trials (drawn from box) to the end. */
 static caviar_status run_round(run_state *s, const caviar_space *box, caviar_error *err) {
   const caviar_spec *spec = s->sweep->spec;
   caviar_status st = setup_round(s, err);
   if (st == CAVIAR_OK && s->resume_round) st = caviar_state_restore_round(s, err);
   if (st == CAVIAR_OK && s->calibrate_steps > 0) {
-    st = fill(s, box, err);
+    st = fill_sample(s, err);
     return st == CAVIAR_OK ? calibrate(s, err) : st;
   }
   while (st == CAVIAR_OK) {
@@ -851,6 +897,30 @@ static caviar_status draw_round(run_state *s, caviar_sampler *sampler, const cav
   return CAVIAR_OK;
 }
 
+/* Bytes of summary.json's text a trial takes (about 700, measured), twice: the text grows in memory
+ * by doubling before it is written in one go. PBT's lineage: a cJSON event (about 16 nodes of
+ * some 100 bytes) per copy and one at the start, and as much again in summary.json. */
+#define SUMMARY_TEXT_BYTES (2 * 700.0)
+#define LINEAGE_EVENT_BYTES 1800.0
+#define LINEAGE_TEXT_BYTES (2 * 650.0)
+
+/* The host memory a sweep's books take, all trials of all rounds (docs/PERF.md measures it): per
+ * trial its result, its round's draw, grouping and marks (owner, running list, journal), its part
+ * of summary.json as written; per model-epoch a learning-curve point, a rung's record and (tpe) an
+ * observation, in arrays that grow by doubling (so twice their size at worst). */
+static double host_bytes(const caviar_spec *spec, double trials, double per_round, double model_epochs) {
+  double per_trial = (double)sizeof(caviar_trial_result) + 5 + SUMMARY_TEXT_BYTES;
+  double per_round_trial = (double)(sizeof(caviar_trial) + sizeof(caviar_shape) + 6 * sizeof(int) + 1);
+  double per_epoch = 2.0 * ((double)sizeof(caviar_curve_point) + 3 * sizeof(float) + sizeof(uint32_t) + 2 * sizeof(int));
+  if (spec->method == CAVIAR_METHOD_TPE) per_epoch += 2.0 * (sizeof(caviar_hparams) + 2 * sizeof(double) + sizeof(int));
+  if (spec->early_terminate.type == CAVIAR_STOP_PBT) {
+    const caviar_early_terminate *et = &spec->early_terminate;
+    double copies = et->quantile * floor((double)(spec->epochs - 1) / (et->interval > 0 ? et->interval : 1));
+    per_trial += (1 + copies) * (LINEAGE_EVENT_BYTES + LINEAGE_TEXT_BYTES);
+  }
+  return trials * per_trial + per_round * per_round_trial + model_epochs * per_epoch;
+}
+
 /* A dry run's numbers from the first round, set up and calibrated. Every trial is expected to
  * train its bracket's expected epochs at its cohort's measured speed per member-step; judging on
  * the validation split is counted as a forward pass (a third of a step) per validation row. */
@@ -873,6 +943,7 @@ static void estimate_from(const run_state *s, caviar_sweep_estimate *e) {
   double feature_bytes = d->train.x_u8 ? 1.0 : 4.0;
   e->data_bytes = (double)(d->train.n + d->test.n) * ((double)d->train.d * feature_bytes + 4.0);
   e->model_epochs = s->planned_model_epochs;
+  e->host_bytes = host_bytes(sw->spec, (double)s->count * s->rounds, s->count, s->planned_model_epochs);
   double seconds = 0;
   for (int i = 0; i < s->count; i++) {
     int c = s->groups.cohort_of[i];
@@ -908,6 +979,12 @@ static caviar_status check_memory_lower_bound(const caviar_sweep *sw, int popula
 static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, int calibrate_steps,
                                caviar_sweep_result *out, caviar_sweep_estimate *estimate, caviar_error *err) {
   memset(out, 0, sizeof *out);
+  /* Every backend call is timed: what is not device time is the host's. */
+  caviar_timed_backend timed;
+  caviar_timed_backend_init(&timed, sweep->backend);
+  caviar_sweep timed_sweep = *sweep;
+  timed_sweep.backend = &timed.backend;
+  sweep = &timed_sweep;
   const caviar_spec *spec = sweep->spec;
   run_state s = {.sweep = sweep, .result = out, .start = caviar_now(), .best = NAN, .calibrate_steps = calibrate_steps,
                  .time_budget_s = time_budget_s};
@@ -938,9 +1015,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
   }
   /* The trials' own host memory (results, configurations, grouping, learning curves), estimated
    * before any of it is allocated: a huge grid or -n is refused at once, not after minutes. */
-  double need = (double)per_round * s.rounds * (double)sizeof(caviar_trial_result) +
-                (double)per_round * (double)(sizeof(caviar_trial) + sizeof(caviar_shape) + 4 * sizeof(int) + 1) +
-                s.planned_model_epochs * (double)(sizeof(caviar_curve_point) + 3 * sizeof(float));
+  double need = host_bytes(spec, (double)per_round * s.rounds, per_round, s.planned_model_epochs);
   double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
   if (have > 0 && need > 0.8 * have) {
     caviar_sampler_free(&sampler);
@@ -995,6 +1070,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
   caviar_space_free(&box);
   free(best);
   out->wall_seconds = s.prior_wall + caviar_now() - s.start;
+  out->device_seconds = timed.seconds;
   if (st != CAVIAR_OK || calibrate_steps > 0) caviar_sweep_result_free(out);
   return st;
 }

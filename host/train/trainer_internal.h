@@ -3,14 +3,12 @@
 /* The state of a sweep in progress, shared by the trainer's files (trainer.c runs rounds and
  * epochs, pbt.c exploits and explores). Not part of the public API. */
 
+#include "caviar/schedule.h"
 #include "caviar/tpe.h"
 #include "caviar/trainer.h"
 #include "caviar/status.h"
 
 CAVIAR_C_BEGIN
-
-/* The metric values every trial reached a rung with, for asynchronous promotion decisions. */
-typedef caviar_rung_record rung_record;
 
 /* One running member's results of an epoch, as its rank reports them to every rank. */
 typedef struct member_result {
@@ -38,6 +36,7 @@ typedef struct run_state {
   caviar_tpe *tpe;             /* method tpe: every result so far, across rounds */
   double prior_wall;           /* resumed: the wall seconds the sweep had run before */
   double last_results;         /* when sweep->results was last called */
+  double results_s;            /* and how many seconds it took */
   bool resume_round;           /* resumed: this round's state comes from the snapshot (sweep_state.c) */
   /* This round: */
   caviar_trial *trials; /* all of the round's trials, drawn up front */
@@ -45,11 +44,13 @@ typedef struct run_state {
   int next;             /* the next one to start */
   int population;       /* most training at once */
   int running;
+  int *live;            /* the round's running trials by index (kept by fill: those that stopped go there) */
+  int n_live;
   int trained;          /* members that trained in the last epoch */
   caviar_grouping groups;
   caviar_cohort *cohorts;
   int n_allocated;
-  rung_record *records; /* per bracket and rung */
+  caviar_rung_record *records; /* per bracket and rung: who reached it, and with what */
   uint32_t *order;
   float *loss, *acc;
   caviar_epoch_stats stats;  /* of one chunk of an epoch */

@@ -82,7 +82,8 @@ typedef void (*caviar_progress_fn)(const caviar_progress *progress, void *ctx);
 
 typedef struct caviar_sweep_result caviar_sweep_result;
 /* Called with the results so far (trials running, culled, diverged, survived) at epoch
- * boundaries: at every rung, at most every results_every seconds otherwise, and when the sweep
+ * boundaries: at every rung, at most every results_every seconds otherwise (either only while
+ * writing them takes under 2% of the time since the last call), and when the sweep
  * stops early. An error stops the sweep. */
 typedef caviar_status (*caviar_results_fn)(const caviar_sweep_result *r, void *ctx, caviar_error *err);
 
@@ -135,6 +136,8 @@ struct caviar_sweep_result {
   caviar_space *boxes;  /* the search box each round sampled (one round unless coarse-to-fine) */
   int n_rounds;
   double wall_seconds;  /* from the first cohort allocation to the last test evaluation */
+  double device_seconds; /* of this process's run: inside the backend's calls (training, validation, test,
+                         * weights in and out); the rest of its wall time is the host's */
   double model_samples; /* training examples processed, summed over members */
   bool out_of_time;     /* the time budget stopped it: trials still "running" were stopped */
   bool reached_target;  /* a trial reached metric.target, which stopped it the same way */
@@ -160,6 +163,7 @@ typedef struct caviar_sweep_estimate {
   int n_cohorts;     /* shapes in the first round */
   double arena_bytes;   /* the population's parameters, gradients and optimizer state */
   double data_bytes;    /* the dataset as stored (features and labels) */
+  double host_bytes;    /* the host's books of every trial: results, curves, outputs (estimated) */
   double model_epochs;  /* planned, summed over trials (early termination's expected cull) */
   double seconds;       /* estimated wall time of the whole sweep */
   double calibration_s; /* time the calibration took */
