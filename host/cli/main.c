@@ -26,7 +26,8 @@ static const char usage[] =
     "  caviar COMMAND -h, --help   help for one command\n"
     "  caviar --version        version and backends\n"
     "\n"
-    "Exit status: 0 ok, 1 runtime failure, 2 bad input or usage.\n";
+    "Exit status: 0 ok, 1 runtime failure, 2 bad input or usage, 3 a sweep stopped by SIGINT, SIGTERM\n"
+    "or SIGUSR1 after saving its snapshot and results so far (resumable with caviar sweep --resume).\n";
 
 typedef struct command {
   const char *name;

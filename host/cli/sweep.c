@@ -13,6 +13,7 @@
 
 #include "caviar/progress_line.h"
 #include "caviar/report.h"
+#include "caviar/sampler.h"
 #include "caviar/sweep_state.h"
 #include "caviar/world.h"
 #include "cli.h"
@@ -583,6 +584,19 @@ static int apply_flags(const sweep_args *a, caviar_world *world, caviar_spec *sp
     /* A grid's trials default to all its points; any other method's to the usual count. */
     if (!spec->trials_given) spec->trials = spec->method == CAVIAR_METHOD_GRID ? CAVIAR_MAX_TRIALS : CAVIAR_DEFAULT_TRIALS;
   }
+  /* The search as the flags left it, checked before any data loads: a grid a continuous parameter
+   * cannot be put on, or fewer grid points than -n, is refused at once, naming the parameter. */
+  caviar_sampler sampler;
+  caviar_error why;
+  long long count = a->trials;
+  if (spec->early_terminate.type == CAVIAR_STOP_HYPERBAND) {
+    caviar_brackets hb;
+    caviar_brackets_make(&spec->early_terminate, 0, &hb);
+    count = caviar_brackets_trials(&hb);
+  }
+  caviar_status st = caviar_sampler_init(&sampler, spec, a->seed, count, &why);
+  caviar_sampler_free(&sampler);
+  if (st != CAVIAR_OK) return finish(world, st, &why);
   return 0;
 }
 

@@ -36,7 +36,8 @@ static const char usage[] =
     "  -o, --out MODEL    save the final model as safetensors\n"
     "  --data DATA        an IDX folder, or a CSV file with data-section keys after commas\n"
     "                     (train.csv,test=0.2,label_column=species,task=regression), or a data\n"
-    "                     section's JSON; overrides the config's, model's or checkpoint's data\n"
+    "                     section's JSON: the keys it names override the config's, model's or\n"
+    "                     checkpoint's data section, the others stay\n"
     "  --threads N        CPU threads to train on (default: every core, or $OMP_NUM_THREADS)\n"
     "  --seed S, --trial K, --device D, --tf32: as for caviar sweep\n"
     "  -h, --help         this text\n";
@@ -170,9 +171,9 @@ static void print_epoch(const caviar_panda *p, int epoch, float train_loss, floa
   fflush(stdout);
 }
 
-static caviar_status override_data(caviar_panda *p, const train_args *a, bool resumed, caviar_error *err) {
+static caviar_status override_data(caviar_panda *p, const train_args *a, caviar_error *err) {
   if (a->seed_given) p->seed = a->seed;
-  return a->data_dir ? caviar_data_arg(&p->data, a->data_dir, resumed || a->from, err) : CAVIAR_OK;
+  return a->data_dir ? caviar_data_arg(&p->data, a->data_dir, false, err) : CAVIAR_OK;
 }
 
 int caviar_cmd_train(int argc, char **argv) {
@@ -196,7 +197,7 @@ int caviar_cmd_train(int argc, char **argv) {
     origin.has_data = st == CAVIAR_OK;
     origin.seed = p.seed;
   }
-  if (st == CAVIAR_OK) st = override_data(&p, &a, resumed, &err);
+  if (st == CAVIAR_OK) st = override_data(&p, &a, &err);
   for (int i = 0; st == CAVIAR_OK && i < a.n_sets; i++) st = caviar_panda_set(&p, a.sets[i], &err);
   caviar_backend *be = NULL;
   const char *device = NULL;

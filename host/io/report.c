@@ -167,6 +167,10 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
     put(data, "classes", cJSON_CreateNumber(d->classes), ok);
   }
   put(data, "scaling", cJSON_CreateString(caviar_scaling_name(d->scaling.kind)), ok);
+  /* The data section the sweep used: the spec's with --data's keys over it (paths absolute). */
+  char *section = caviar_data_spec_json(&info->spec->data);
+  put(data, "section", section ? cJSON_Parse(section) : NULL, ok);
+  free(section);
   cJSON *rungs = put(root, "rungs", cJSON_CreateArray(), ok);
   for (int i = 0; i < r->rungs.n; i++) push(rungs, cJSON_CreateNumber(r->rungs.epochs[i]), ok);
   cJSON *brackets = put(root, "brackets", cJSON_CreateArray(), ok);
