@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "caviar/atomic_file.h"
 #include "caviar/progress_line.h"
 #include "caviar/report.h"
 #include "caviar/sampler.h"
@@ -516,6 +517,9 @@ int caviar_cmd_sweep(int argc, char **argv) {
   if (world && world->rank > 0) a.quiet = true;
   /* A dry run estimates on rank 0 alone; the other ranks have nothing to do. */
   if (world && a.dry_run && world->rank > 0) return finish(world, CAVIAR_OK, &err);
+  /* -o runs/a makes runs/ too, as mkdir -p would (rank 0 writes; a dry run writes nothing). */
+  if (!a.dry_run && caviar_world_rank(world) == 0 && (st = caviar_make_parents(a.out_dir, &err)) != CAVIAR_OK)
+    return finish(world, st, &err);
   return sweep(&a, world);
 }
 
@@ -695,7 +699,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
   /* The output folder is checked before the first epoch, not after the last (by rank 0, which
    * writes it). Each rank trains on its own GPU: its rank on the host, modulo the GPUs there. */
   caviar_backend_options options = {.tf32 = a->tf32, .device = world ? caviar_local_gpu(world->local_rank) : 0};
-  st = root ? caviar_report_prepare(a->out_dir, &err) : CAVIAR_OK;
+  st = root && !a->dry_run ? caviar_report_prepare(a->out_dir, &err) : CAVIAR_OK;
   if (st == CAVIAR_OK) st = caviar_open_backend_with(a->device, &options, &backend, &device, &err);
   if (st == CAVIAR_OK && identity) {
     const cJSON *kind = cJSON_GetObjectItem(identity, "backend");

@@ -187,7 +187,9 @@ int caviar_cmd_train(int argc, char **argv) {
   caviar_model origin;
   memset(&origin, 0, sizeof origin);
   /* Where the run will write is checked before it trains, not after. */
-  caviar_status st = a.out ? caviar_atomic_check(a.out, &err) : CAVIAR_OK;
+  caviar_status st = a.out ? caviar_make_parents(a.out, &err) : CAVIAR_OK;
+  if (st == CAVIAR_OK && a.out) st = caviar_atomic_check(a.out, &err);
+  if (st == CAVIAR_OK && a.checkpoint) st = caviar_make_parents(a.checkpoint, &err);
   if (st == CAVIAR_OK && a.checkpoint) st = caviar_atomic_check(a.checkpoint, &err);
   if (st != CAVIAR_OK) return caviar_report(st, &err);
   st = start(&a, &p, &resumed, &origin, &err);

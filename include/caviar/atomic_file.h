@@ -29,6 +29,10 @@ void caviar_atomic_abort(caviar_atomic_file *af);
  * not a folder), removing the temporary files (path.tmp-XXXXXX) a killed earlier run left. */
 caviar_status caviar_atomic_check(const char *path, caviar_error *err);
 
+/* Creates the folders above path that do not exist yet, as mkdir -p does for path's folder, so an
+ * output may be named in folders not made yet (-o runs/a). An error names the one it cannot make. */
+caviar_status caviar_make_parents(const char *path, caviar_error *err);
+
 /* Whether name is one of our temporary files' names (anything.tmp-XXXXXX). */
 int caviar_is_temporary_name(const char *name);
 
