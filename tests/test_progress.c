@@ -18,6 +18,7 @@ static caviar_progress busy(void) {
   p.rounds = 3;
   p.epoch = 12;
   p.epochs = 27;
+  p.epoch_lo = p.epoch_hi = 12;
   p.within_epoch = true;
   p.epoch_done = 0.375;
   p.rung = 2;
@@ -27,6 +28,8 @@ static caviar_progress busy(void) {
   p.budget = 4096;
   p.metric = "val_acc";
   p.best = 0.91234f;
+  p.best_trial = 17;
+  p.best_epoch = 9;
   p.best_alive = 0.8765f;
   p.model_samples_per_s = 123456789.0;
   p.elapsed_s = 4000;
@@ -43,6 +46,7 @@ static caviar_progress starting(void) {
   p.budget = 54;
   p.metric = "val_loss";
   p.best = NAN;
+  p.best_trial = -1;
   p.best_alive = NAN;
   p.eta_s = -1;
   return p;
@@ -77,7 +81,7 @@ Test(progress, at_200_columns_every_field_is_there) {
   char line[512];
   caviar_progress_line(&p, 200, line, sizeof line);
   const char *expected[] = {"round 2/3", "epoch 13/27 37%", "rung 3/4", "alive 123", "started 1234/4096",
-                            "best val_acc 0.9123", "best alive 0.8765", "123456.8k model-samples/s",
+                            "best val_acc 0.9123 (trial 17, epoch 9)", "best alive 0.8765", "123456.8k model-samples/s",
                             "elapsed 1h06m", "ETA 2h02m"};
   for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++)
     cr_expect(strstr(line, expected[i]) != NULL, "'%s' missing from '%s'", expected[i], line);

@@ -121,6 +121,13 @@ static void put_fact(FILE *f, const char *name, const cJSON *v) {
   fputs("</dd>\n", f);
 }
 
+/* A trial's value (what ranks it: the kept weights' metric); a summary.json older than the field
+ * gives the metric of its last epoch. */
+static const cJSON *value_of(const cJSON *t, const char *metric) {
+  const cJSON *v = item(t, "value");
+  return v ? v : item(t, metric);
+}
+
 /* One curve point per line of curves.csv: trial,epoch,train_loss,val_loss,val_acc. */
 static void put_curve(FILE *f, const char *curves, int trial) {
   if (!curves) return;
@@ -164,6 +171,21 @@ static caviar_status write_page(FILE *f, const char *dir, const cJSON *summary, 
   fputs("</dd>\n", f);
   const cJSON *data = item(summary, "data"), *entry;
   cJSON_ArrayForEach(entry, data) put_fact(f, entry->string, entry);
+  /* The best trial, as the leaderboard, the progress line and summary.json's best say it. */
+  const cJSON *best = item(summary, "best");
+  if (best) {
+    fputs("<dt>best</dt><dd>trial ", f);
+    put_value(f, item(best, "trial"));
+    fputs(": ", f);
+    put_text(f, metric);
+    fputs(" ", f);
+    put_value(f, value_of(best, metric));
+    if (item(best, "value_epoch")) {
+      fputs(" at epoch ", f);
+      put_value(f, item(best, "value_epoch"));
+    }
+    fputs("</dd>\n", f);
+  }
   fputs("</dl>\n", f);
 
   /* The leaderboard: every trial, best first, with every swept parameter. */
@@ -178,7 +200,7 @@ static caviar_status write_page(FILE *f, const char *dir, const cJSON *summary, 
   fprintf(f, "<h2 id=\"leaderboard\">Leaderboard (%d trials)</h2>\n<div class=\"wide\"><table>\n<tr><th>rank</th>"
              "<th>trial</th>%s<th class=\"s\">status</th><th>epochs</th><th>", n, rounds ? "<th>round</th>" : "");
   put_text(f, metric);
-  fputs("</th>", f);
+  fputs("</th><th>at_epoch</th>", f);
   const cJSON *p;
   cJSON_ArrayForEach(p, params) {
     fputs("<th>", f);
@@ -199,7 +221,9 @@ static caviar_status write_page(FILE *f, const char *dir, const cJSON *summary, 
     fputs("</td><td>", f);
     put_value(f, item(t, "epochs"));
     fputs("</td><td>", f);
-    put_value(f, item(t, metric));
+    put_value(f, value_of(t, metric));
+    fputs("</td><td>", f);
+    put_value(f, item(t, item(t, "value_epoch") ? "value_epoch" : "epochs"));
     fputs("</td>", f);
     cJSON_ArrayForEach(p, params) {
       fputs("<td>", f);
@@ -213,6 +237,11 @@ static caviar_status write_page(FILE *f, const char *dir, const cJSON *summary, 
     fputs("</td></tr>\n", f);
   }
   fputs("</table></div>\n", f);
+  if (cJSON_IsString(item(summary, "ranking"))) {
+    fputs("<p>", f);
+    put_text(f, item(summary, "ranking")->valuestring);
+    fputs("</p>\n", f);
+  }
 
   /* The pictures, embedded. */
   fputs("<h2 id=\"pictures\">Pictures</h2>\n", f);
@@ -251,7 +280,11 @@ static caviar_status write_page(FILE *f, const char *dir, const cJSON *summary, 
     fputs(" epoch(s), ", f);
     put_text(f, metric);
     fputs(" ", f);
-    put_value(f, item(t, metric));
+    put_value(f, value_of(t, metric));
+    if (item(t, "value_epoch")) {
+      fputs(" at epoch ", f);
+      put_value(f, item(t, "value_epoch"));
+    }
     fputs("</summary>\n<dl>\n", f);
     cJSON_ArrayForEach(entry, t) {
       if (!strcmp(entry->string, "params") || !strcmp(entry->string, "lineage")) continue;
