@@ -52,7 +52,7 @@ size_t caviar_progress_line(const caviar_progress *p, int width, char *buf, size
   int lo = p->epoch_lo, hi = p->epoch_hi, next = p->within_epoch ? 1 : 0;
   bool range = p->alive > 0 && lo != hi;
   if (range) snprintf(span, sizeof span, "%d-%d", lo + next, hi + next);
-  else snprintf(span, sizeof span, "%d", (p->alive > 0 ? lo : p->epoch) + next);
+  else snprintf(span, sizeof span, "%d", lo + next);
   char pct[8] = "", pct_brief[8] = "";
   if (p->within_epoch) {
     snprintf(pct, sizeof pct, " %2d%%", (int)(100 * p->epoch_done));

@@ -734,13 +734,16 @@ static void report_progress(run_state *s, bool within_epoch) {
   /* The epochs of the round's trials training now (every rank keeps every trial's books). */
   p.epoch_lo = INT_MAX;
   p.epoch_hi = 0;
+  int most = 0;
   for (int i = 0; i < s->next; i++) {
     const caviar_trial_result *t = &r->trials[s->trials[i].id];
+    if (t->epochs > most) most = t->epochs;
     if (t->status != CAVIAR_TRIAL_RUNNING) continue;
     if (t->epochs < p.epoch_lo) p.epoch_lo = t->epochs;
     if (t->epochs > p.epoch_hi) p.epoch_hi = t->epochs;
   }
-  if (p.epoch_lo > p.epoch_hi) p.epoch_lo = p.epoch_hi = s->tick;
+  /* None training (the round's end): the most epochs any trial trained. */
+  if (p.epoch_lo > p.epoch_hi) p.epoch_lo = p.epoch_hi = most;
   p.within_epoch = within_epoch;
   p.epoch_done = within_epoch && s->epoch_samples > 0 ? s->epoch_samples_done / s->epoch_samples : 0;
   p.round = s->round;

@@ -63,7 +63,8 @@ typedef struct caviar_progress {
   int epoch, epochs; /* epochs completed by the population (its epoch boundaries this round); the
                         most any trial trains (the spec's epochs) */
   int epoch_lo, epoch_hi; /* epochs completed by the trials training now: the least and the most
-                             (equal when they started together; apart in a refilled population) */
+                             (equal when they started together; apart in a refilled population);
+                             with none training, both the most any trial of the round trained */
   bool within_epoch; /* an update from inside an epoch (a terminal redraws it; a log skips it) */
   double epoch_done; /* within an epoch: the fraction of its training done so far */
   int rung, rungs;   /* next rung index, rung count of the first bracket (synchronous only) */
