@@ -166,7 +166,25 @@ Test(plots, a_report_without_pictures_is_still_whole_and_a_missing_folder_is_one
   cJSON *verdict = check_report(page);
   cr_expect_eq(cJSON_GetObjectItem(verdict, "pictures")->valueint, 0);
   cr_expect_eq(cJSON_GetObjectItem(verdict, "trials")->valueint, 3);
+  cJSON *headers = cJSON_GetObjectItem(verdict, "headers");
+  bool at_epoch = false;
+  cJSON *h;
+  cJSON_ArrayForEach(h, headers) at_epoch |= !strcmp(h->valuestring, "at_epoch");
+  cr_expect(at_epoch, "the leaderboard does not say which epoch each value is from");
   cJSON_Delete(verdict);
+  /* The best as summary.json says it (trial, value, epoch), and the ranking rule under the board. */
+  snprintf(args, sizeof args, "%s/summary.json", scratch_path("nopics-out"));
+  char *text_summary = scratch_read(args, NULL), *html = scratch_read(page, NULL);
+  cJSON *summary = cJSON_Parse(text_summary), *best = cJSON_GetObjectItem(summary, "best");
+  char fact[256];
+  snprintf(fact, sizeof fact, "<dt>best</dt><dd>trial %d: val_acc %.4g at epoch %d</dd>",
+           cJSON_GetObjectItem(best, "trial")->valueint, cJSON_GetObjectItem(best, "value")->valuedouble,
+           cJSON_GetObjectItem(best, "value_epoch")->valueint);
+  cr_expect(strstr(html, fact) != NULL, "no '%s' on the page", fact);
+  cr_expect(strstr(html, cJSON_GetObjectItem(summary, "ranking")->valuestring) != NULL, "no ranking rule on the page");
+  cJSON_Delete(summary);
+  free(text_summary);
+  free(html);
 
   r = run_caviar("report /nonexistent/sweep");
   cr_expect_eq(r.status, 2);
