@@ -406,7 +406,7 @@ static void expect_one_best(const char *keep) {
   cr_expect_eq(at, epoch, "%s", row);
   /* Every row's value is its trial's in summary.json; the rule follows the rows. */
   cr_expect(strstr(r.out, "Ranked: survivors, then culled or stopped trials (more epochs first)") != NULL, "%s", r.out);
-  cr_expect(strstr(r.out, kept_best ? "(its best epoch's: at_epoch)" : "(its last epoch's: at_epoch)") != NULL, "%s",
+  cr_expect(strstr(r.out, kept_best ? "(a survivor's best epoch's, the others' last: at_epoch)" : "(its last epoch's: at_epoch)") != NULL, "%s",
             r.out);
   cr_expect(cJSON_IsString(cJSON_GetObjectItem(summary, "ranking")));
   /* The last progress line (a log: one line per epoch) names the same trial, value and epoch. */

@@ -633,6 +633,7 @@ void caviar_ranking_rule(const caviar_spec *spec, bool regression, char *buf, si
   const char *other = by_acc ? ", then val_loss" : regression ? "" : ", then val_acc";
   snprintf(buf, size,
            "Ranked: survivors, then culled or stopped trials (more epochs first), then diverged ones; within each by "
-           "%s (%s first) of the weights a trial keeps (%s epoch's: at_epoch)%s, then trial id.",
-           metric, by_acc ? "higher" : "lower", spec->keep == CAVIAR_KEEP_BEST ? "its best" : "its last", other);
+           "%s (%s first) of the weights a trial keeps (%s: at_epoch)%s, then trial id.",
+           metric, by_acc ? "higher" : "lower",
+           spec->keep == CAVIAR_KEEP_BEST ? "a survivor's best epoch's, the others' last" : "its last epoch's", other);
 }
