@@ -1,6 +1,6 @@
 /* Batch normalisation on the CPU, channel by channel (a channel's values over the minibatch and its
  * pixels are one contiguous run of a channel-major block). Training: the batch's mean and biased
- * variance (summed in double), y = (x - mean) / sqrt(var + eps) * scale + shift, and, unless the
+ * variance (16 float lanes folded into a double every 4096 values, a fixed order), y = (x - mean) / sqrt(var + eps) * scale + shift, and, unless the
  * step is a gradient check, the running statistics moved by the member's momentum as PyTorch does
  * (r = (1 - m) r + m * statistic, the variance unbiased) and the step counted; inference uses the
  * running statistics. Backward recomputes x-hat from the input and the saved mean and 1/std. */
@@ -10,6 +10,46 @@
 
 /* The layer's tensors: scale, shift, running mean, running variance, steps. */
 enum { BN_SCALE, BN_SHIFT, BN_MEAN, BN_VAR, BN_COUNT };
+
+/* Sums over a channel's values: 16 float lanes (vectorised), folded into a double every 4096 values
+ * and at the end, always in the same order. */
+enum { BN_LANES = 16, BN_FOLD = 4096 };
+
+#define BN_SUM(n, total, expr)                                          \
+  do {                                                                  \
+    for (size_t k0 = 0; k0 < (n); k0 += BN_FOLD) {                      \
+      size_t k1 = k0 + BN_FOLD < (n) ? k0 + BN_FOLD : (n), k = k0;      \
+      float lane[BN_LANES] = {0};                                       \
+      for (; k + BN_LANES <= k1; k += BN_LANES)                         \
+        for (int j = 0; j < BN_LANES; j++) {                            \
+          size_t i = k + (size_t)j;                                     \
+          lane[j] += (expr);                                            \
+        }                                                               \
+      for (; k < k1; k++) {                                             \
+        size_t i = k;                                                   \
+        lane[0] += (expr);                                              \
+      }                                                                 \
+      for (int j = 0; j < BN_LANES; j++) (total) += lane[j];            \
+    }                                                                   \
+  } while (0)
+
+static double sum_x(const float *x, size_t n) {
+  double total = 0;
+  BN_SUM(n, total, x[i]);
+  return total;
+}
+
+static double sum_squares_about(const float *x, size_t n, float mean) {
+  double total = 0;
+  BN_SUM(n, total, (x[i] - mean) * (x[i] - mean));
+  return total;
+}
+
+static double sum_dy_xhat(const float *x, const float *dy, size_t n, float mean, float inv_std) {
+  double total = 0;
+  BN_SUM(n, total, dy[i] * ((x[i] - mean) * inv_std));
+  return total;
+}
 
 static void bn_forward(const cpu_pass *p) {
   const caviar_layer *l = p->layer;
@@ -24,12 +64,9 @@ static void bn_forward(const cpu_pass *p) {
     float *y = p->y + c * n;
     float mean, inv_std;
     if (train) {
-      double sum = 0, sq = 0;
-      for (size_t k = 0; k < n; k++) sum += x[k];
-      double mu = sum / (double)n;
-      for (size_t k = 0; k < n; k++) sq += ((double)x[k] - mu) * ((double)x[k] - mu);
+      mean = (float)(sum_x(x, n) / (double)n);
+      double sq = sum_squares_about(x, n, mean);
       double var = sq / (double)n;
-      mean = (float)mu;
       inv_std = 1.0f / sqrtf((float)var + CAVIAR_BN_EPS);
       stats[2 * c] = mean;
       stats[2 * c + 1] = inv_std;
@@ -60,18 +97,13 @@ static void bn_backward(const cpu_pass *p) {
   for (size_t c = c0; c < c1; c++) {
     const float *x = p->x + c * n, *dy = p->dy + c * n;
     float mean = stats[2 * c], inv_std = stats[2 * c + 1];
-    double sum_dy = 0, sum_dy_xhat = 0;
-    for (size_t k = 0; k < n; k++) {
-      float xhat = (x[k] - mean) * inv_std;
-      sum_dy += dy[k];
-      sum_dy_xhat += (double)dy[k] * xhat;
-    }
-    g[BN_SCALE][c] = (float)sum_dy_xhat;
+    double sum_dy = sum_x(dy, n), sum_dy_xh = sum_dy_xhat(x, dy, n, mean, inv_std);
+    g[BN_SCALE][c] = (float)sum_dy_xh;
     g[BN_SHIFT][c] = (float)sum_dy;
     if (!p->dx) continue;
     float *dx = p->dx + c * n;
     float a = w[BN_SCALE][c] * inv_std, mean_dy = (float)(sum_dy / (double)n),
-          mean_dy_xhat = (float)(sum_dy_xhat / (double)n);
+          mean_dy_xhat = (float)(sum_dy_xh / (double)n);
     for (size_t k = 0; k < n; k++) {
       float xhat = (x[k] - mean) * inv_std;
       dx[k] = a * (dy[k] - mean_dy - xhat * mean_dy_xhat);

@@ -22,27 +22,46 @@ int cpu_conv_chunk(const caviar_layer *l, int rows) {
   return e < (size_t)rows ? (int)e : rows;
 }
 
-/* Input value (c, example b, y, x) of the layer, 0 outside the image (the padding). */
-static float input_at(const cpu_pass *p, int c, int b, int y, int x) {
+/* Input channel c of example b: its H x W plane. */
+static const float *input_plane(const cpu_pass *p, int c, int b) {
   const caviar_layer *l = p->layer;
-  if (y < 0 || x < 0 || y >= l->in.h || x >= l->in.w) return 0.0f;
-  size_t pixels = caviar_dims_pixels(l->in), at = (size_t)y * (size_t)l->in.w + (size_t)x;
-  return l->rowwise ? p->x[(size_t)b * caviar_dims_size(l->in) + (size_t)c * pixels + at]
-                    : p->x[((size_t)c * (size_t)p->rows + (size_t)b) * pixels + at];
+  size_t pixels = caviar_dims_pixels(l->in);
+  return l->rowwise ? p->x + (size_t)b * caviar_dims_size(l->in) + (size_t)c * pixels
+                    : p->x + ((size_t)c * (size_t)p->rows + (size_t)b) * pixels;
+}
+
+/* Of an output row, the columns [*x0, *x1) whose input column x + dx is inside the image. */
+static void inside(int W, int dx, int *x0, int *x1) {
+  *x0 = dx < 0 ? -dx : 0;
+  *x1 = dx > 0 ? W - dx : W;
+  if (*x1 < *x0) *x1 = *x0;
 }
 
 /* Columns [k0, k1) of the patch matrix of examples [e0, e1) into P, column-major with leading
- * dimension (e1 - e0) x pixels: column k is input channel k / (kk), offset (k % kk) / k, k % k. */
+ * dimension (e1 - e0) x pixels: column k is input channel k / (kk), offset (k % kk) / k, k % k.
+ * Each output row is its input row shifted by the offset, zeros where it falls in the padding. */
 static void unfold(const cpu_pass *p, int e0, int e1, int k0, int k1, float *P) {
   const caviar_layer *l = p->layer;
   int k = l->kernel, kk = k * k, H = l->out.h, W = l->out.w;
   size_t m = (size_t)(e1 - e0) * (size_t)H * (size_t)W;
   for (int col = k0; col < k1; col++) {
-    int c = col / kk, dy = col % kk / k - l->pad, dx = col % k - l->pad;
+    int c = col / kk, dy = col % kk / k - l->pad, dx = col % k - l->pad, x0, x1;
+    inside(W, dx, &x0, &x1);
     float *out = P + (size_t)(col - k0) * m;
-    for (int b = e0; b < e1; b++)
-      for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) *out++ = input_at(p, c, b, y + dy, x + dx);
+    for (int b = e0; b < e1; b++) {
+      const float *plane = input_plane(p, c, b);
+      for (int y = 0; y < H; y++, out += W) {
+        int iy = y + dy;
+        if (iy < 0 || iy >= l->in.h) {
+          memset(out, 0, (size_t)W * sizeof(float));
+          continue;
+        }
+        const float *row = plane + (size_t)iy * (size_t)l->in.w + dx;
+        for (int x = 0; x < x0; x++) out[x] = 0.0f;
+        memcpy(out + x0, row + x0, (size_t)(x1 - x0) * sizeof(float));
+        for (int x = x1; x < W; x++) out[x] = 0.0f;
+      }
+    }
   }
 }
 
@@ -115,15 +134,17 @@ static void conv_backward(const cpu_pass *p) {
         memset(p->dx + ((size_t)c * (size_t)rows + (size_t)e0) * in_pixels, 0,
                (size_t)(e1 - e0) * in_pixels * sizeof(float));
       for (int col = 0; col < K; col++) {
-        int c = col / kk, dy = col % kk / k - l->pad, dx = col % k - l->pad;
+        int c = col / kk, dy = col % kk / k - l->pad, dx = col % k - l->pad, x0, x1;
+        inside(Wd, dx, &x0, &x1);
         const float *g = p->scratch + (size_t)col * (size_t)m;
         for (int b = e0; b < e1; b++) {
           float *plane = p->dx + ((size_t)c * (size_t)rows + (size_t)b) * in_pixels;
-          for (int y = 0; y < H; y++)
-            for (int x = 0; x < Wd; x++, g++) {
-              int iy = y + dy, ix = x + dx;
-              if (iy >= 0 && ix >= 0 && iy < l->in.h && ix < l->in.w) plane[(size_t)iy * (size_t)l->in.w + (size_t)ix] += *g;
-            }
+          for (int y = 0; y < H; y++, g += Wd) {
+            int iy = y + dy;
+            if (iy < 0 || iy >= l->in.h) continue;
+            float *row = plane + (size_t)iy * (size_t)l->in.w + dx;
+            for (int x = x0; x < x1; x++) row[x] += g[x];
+          }
         }
       }
       if (p->chain) cpu_chain_backward_examples(p->chain, p->hp, p->drop, p->dx, l->in.c, rows, in_pixels, e0, e1);

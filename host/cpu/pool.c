@@ -45,25 +45,29 @@ static void pool_backward(const cpu_pass *p) {
     return;
   }
   size_t planes = (size_t)l->in.c * (size_t)p->rows, in_px = caviar_dims_pixels(l->in), out_px = caviar_dims_pixels(l->out);
-  size_t q0, q1;
+  size_t q0, q1, W = (size_t)l->in.w;
   cpu_team_share(p->team, planes, &q0, &q1);
-  bool max = l->pool == CAVIAR_POOL_MAX;
+  bool max = l->pool == CAVIAR_POOL_MAX, odd = l->in.h % 2 || l->in.w % 2;
   for (size_t q = q0; q < q1; q++) {
     const float *x = p->x + q * in_px, *dy = p->dy + q * out_px;
     float *dx = p->dx + q * in_px;
-    memset(dx, 0, in_px * sizeof(float));
+    /* Every window writes its four pixels; only an odd last row or column is left to clear. */
+    if (odd) memset(dx, 0, in_px * sizeof(float));
     for (int oy = 0; oy < l->out.h; oy++)
       for (int ox = 0; ox < l->out.w; ox++) {
-        size_t at = (size_t)(2 * oy) * (size_t)l->in.w + (size_t)(2 * ox);
-        size_t window[4] = {at, at + 1, at + (size_t)l->in.w, at + (size_t)l->in.w + 1};
+        size_t at = (size_t)(2 * oy) * W + (size_t)(2 * ox);
+        size_t window[4] = {at, at + 1, at + W, at + W + 1};
         float g = dy[(size_t)oy * (size_t)l->out.w + (size_t)ox];
         if (max) {
-          int best = 0;
-          for (int k = 1; k < 4; k++)
-            if (x[window[k]] > x[window[best]]) best = k;
-          dx[window[best]] += g;
+          /* The first largest of the four, without branches: pairs, then the pairs' winners. */
+          float a = x[window[0]], b = x[window[1]], c = x[window[2]], d = x[window[3]];
+          int top = b > a, bottom = 2 + (d > c);
+          float upper = b > a ? b : a, lower = d > c ? d : c;
+          int best = top + (bottom - top) * (lower > upper);
+          dx[window[0]] = dx[window[1]] = dx[window[2]] = dx[window[3]] = 0.0f;
+          dx[window[best]] = g;
         } else {
-          for (int k = 0; k < 4; k++) dx[window[k]] += g * 0.25f;
+          for (int k = 0; k < 4; k++) dx[window[k]] = g * 0.25f;
         }
       }
     if (p->chain) cpu_chain_backward(p->chain, p->hp, p->drop, p->dx, q * in_px, (q + 1) * in_px);
