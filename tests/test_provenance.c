@@ -315,8 +315,11 @@ Test(provenance, a_test_set_sharing_examples_with_the_training_data_is_refused_u
   cr_expect(strstr(same.err, "test_overlap=allow"), "the way out is named: %s", same.err);
   cr_expect_neq(access(out, F_OK), 0, "a refused sweep wrote %s", out);
   /* Half the test file copied into the training file: the count is the shared examples. */
-  char *train = scratch_read(strcat(strcpy(malloc(1200), dir), "/train.csv"), NULL);
-  char *test = scratch_read(strcat(strcpy(malloc(1200), dir), "/test.csv"), NULL);
+  char path[1200];
+  snprintf(path, sizeof path, "%s/train.csv", dir);
+  char *train = scratch_read(path, NULL);
+  snprintf(path, sizeof path, "%s/test.csv", dir);
+  char *test = scratch_read(path, NULL);
   char *body = strchr(test, '\n') + 1, *cut = body;
   for (int k = 0; k < 50; k++) cut = strchr(cut, '\n') + 1;
   size_t len = strlen(train) + (size_t)(cut - body) + 1;
@@ -379,7 +382,9 @@ Test(provenance, a_model_trained_on_named_labels_continues_with_train_from_and_c
   ok(&resumed, "train --checkpoint resumed");
   cr_expect(strstr(resumed.out, "epoch    2"), "the checkpoint continued at epoch 2: %s", resumed.out);
   /* A file with only some of the classes maps through the model's list: its val_acc is of those. */
-  char *text = scratch_read(strcat(strcpy(malloc(1200), dir), "/train.csv"), NULL);
+  char path[1200];
+  snprintf(path, sizeof path, "%s/train.csv", dir);
+  char *text = scratch_read(path, NULL);
   char *sub = calloc(strlen(text) + 1, 1), *unknown = calloc(2 * strlen(text) + 64, 1);
   char *save = NULL;
   for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
