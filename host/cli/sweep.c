@@ -10,10 +10,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "caviar/atomic_file.h"
 #include "caviar/json_text.h"
 #include "caviar/progress_line.h"
 #include "caviar/report.h"
 #include "caviar/report_html.h"
+#include "caviar/sampler.h"
 #include "caviar/tensorboard.h"
 #include "caviar/sweep_state.h"
 #include "caviar/world.h"
@@ -36,8 +38,9 @@ static const char usage[] =
     "YAML (a W&B sweep config); one for someone else's program (program, command, or parameters\n"
     "caviar's models lack) is refused in one line: `caviar sample` draws its trials.\n"
     "\n"
-    "  -o, --out DIR       output folder (default caviar-out): summary.json, curves.csv,\n"
-    "                      best/trial-<id>.safetensors for the best survivors and report.html\n"
+    "  -o, --out DIR       output folder (default caviar-out; missing parents are made): summary.json,\n"
+    "                      curves.csv, best/trial-<id>.safetensors for the best survivors and\n"
+    "                      report.html\n"
     "      --device D      auto (default: the GPU when one is present, else the CPU), cpu or cuda\n"
     "      --tf32          let the GPU's GEMMs use TF32 tensor cores (faster, ~1e-3 relative error)\n"
     "      --seed S        sweep seed, overriding the spec's (sampling, split, minibatch order, weights)\n"
@@ -79,9 +82,11 @@ static const char usage[] =
     "  -h, --help          this text\n"
     "\n"
     "Progress goes to stderr: on a terminal one live line, redrawn about once a second to fit its\n"
-    "width (best so far is over every trial, culled ones included; best alive over those still\n"
-    "training); otherwise one plain line per epoch. The leaderboard goes to stdout. DIR/report.html\n"
-    "shows the sweep in a browser as it runs (it reloads itself until the sweep is over).\n"
+    "width (best: the leaderboard's first so far, with the epoch its value is from; best alive:\n"
+    "the best value of those still training); otherwise one plain line per epoch. The leaderboard\n"
+    "goes to stdout, its ranking rule under it (docs/SPEC.md, \"The best trial\").\n"
+    "DIR/report.html shows the sweep in a browser as it runs (it reloads itself until the sweep is\n"
+    "over).\n"
     "\n"
     "SIGINT (Ctrl-C), SIGTERM, SIGHUP or SIGUSR1: the sweep finishes its epoch, writes a snapshot and\n"
     "the results so far, says how to resume, and exits with status 3 (before training begins it\n"
@@ -645,6 +650,9 @@ int caviar_cmd_sweep(int argc, char **argv) {
     }
     if (st != CAVIAR_OK) return finish(world, st, &err);
   }
+  /* -o runs/a makes runs/ too, as mkdir -p would (rank 0 writes; a dry run writes nothing). */
+  if (!a.dry_run && caviar_world_rank(world) == 0 && (st = caviar_make_parents(a.out_dir, &err)) != CAVIAR_OK)
+    return finish(world, st, &err);
   if (!a.dry_run && caviar_world_rank(world) == 0) {
     st = caviar_lock_folder(a.out_dir,
                             a.resume ? "wait for it to end (the sweep there is running, or being resumed already)"
@@ -716,6 +724,19 @@ static int apply_flags(const sweep_args *a, caviar_world *world, caviar_spec *sp
     /* A grid's trials default to all its points; any other method's to the usual count. */
     if (!spec->trials_given) spec->trials = spec->method == CAVIAR_METHOD_GRID ? CAVIAR_MAX_TRIALS : CAVIAR_DEFAULT_TRIALS;
   }
+  /* The search as the flags left it, checked before any data loads: a grid a continuous parameter
+   * cannot be put on, or fewer grid points than -n, is refused at once, naming the parameter. */
+  caviar_sampler sampler;
+  caviar_error why;
+  long long count = a->trials;
+  if (spec->early_terminate.type == CAVIAR_STOP_HYPERBAND) {
+    caviar_brackets hb;
+    caviar_brackets_make(&spec->early_terminate, 0, &hb);
+    count = caviar_brackets_trials(&hb);
+  }
+  caviar_status st = caviar_sampler_init(&sampler, spec, a->seed, count, &why);
+  caviar_sampler_free(&sampler);
+  if (st != CAVIAR_OK) return finish(world, st, &why);
   return 0;
 }
 

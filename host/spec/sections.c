@@ -213,7 +213,7 @@ caviar_status caviar_parse_task(const caviar_json_ctx *ctx, const cJSON *item, c
 static caviar_status parse_data_keys(const caviar_json_ctx *ctx, const cJSON *item, const char *base_dir,
                                      caviar_data_spec *out) {
   static const char *const keys[] = {"format", "dir", "train", "test", "validation", "scaling", "classes", "task",
-                                     "label_column", "shape", NULL};
+                                     "label_column", "shape", "test_overlap", NULL};
   static const char *const formats[] = {"idx", "csv", NULL};
   static const char *const scalings[] = {"unit", "standardize", "none", NULL};
   out->format = CAVIAR_DATA_IDX;
@@ -287,6 +287,12 @@ static caviar_status parse_data_keys(const caviar_json_ctx *ctx, const cJSON *it
       if (caviar_json_int(ctx, cJSON_GetArrayItem(shape, k), path, 1, 65536, &v)) return CAVIAR_EINPUT;
       out->shape[k] = (int)v;
     }
+  }
+  const cJSON *overlap = cJSON_GetObjectItemCaseSensitive(item, "test_overlap");
+  if (overlap) {
+    static const char *const choices[] = {"refuse", "allow", NULL};
+    if (caviar_json_enum(ctx, overlap, "data.test_overlap", choices, &index)) return CAVIAR_EINPUT;
+    out->allow_test_overlap = index == 1;
   }
   st = optional_int(ctx, item, "data", "classes", 2, CAVIAR_MAX_CLASSES, &out->classes);
   if (st == CAVIAR_OK && out->classes && out->task == CAVIAR_TASK_REGRESSION)

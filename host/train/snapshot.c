@@ -134,7 +134,10 @@ static caviar_status write_body(writer *w, const run_state *s, const int *held, 
   put_i32(w, s->round);
   put_i32(w, r->n_trials);
   put_f64(w, r->model_samples);
-  put(w, &s->best, sizeof s->best);
+  /* Once the progress line's best value; unused now (the best trial is found from the results),
+   * kept so snapshots keep their layout. */
+  float unused = NAN;
+  put(w, &unused, sizeof unused);
   put_i32(w, s->epochs_run);
   put_f64(w, s->prior_wall + caviar_now() - s->start);
   for (int i = 0; i < r->n_trials; i++) {
@@ -424,7 +427,7 @@ caviar_status caviar_state_begin(run_state *s, int per_round, int *first_round, 
   for (size_t k = 0; k < r->n_curve; k++)
     if ((int)r->curve[k].trial >= r->n_trials) return damaged(st, "a curve point names no trial", err);
   r->model_samples = s->synced_samples = samples;
-  s->best = best;
+  (void)best;
   s->epochs_run = epochs_run;
   s->prior_wall = wall;
   /* tpe saw every curve point in this order: a diverged trial's last one as infinitely bad. */

@@ -9,6 +9,7 @@
 #include "caviar/trainer.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,9 @@ static void free_round(run_state *s) {
   free(s->trained_epochs);
   free(s->steady_s);
   free(s->steady_steps);
+  free(s->cohort_done);
+  free(s->left);
+  free(s->alive_in);
   free(s->calibration_s);
   free(s->owner);
   free(s->live);
@@ -56,6 +60,7 @@ static void free_round(run_state *s) {
   caviar_grouping_free(&s->groups);
   *s = (run_state){.sweep = s->sweep, .result = s->result, .round = s->round, .rounds = s->rounds, .start = s->start,
                    .planned_model_epochs = s->planned_model_epochs, .train_start = s->train_start,
+                   .samples_at_start = s->samples_at_start, .epochs_at_start = s->epochs_at_start,
                    .last_report = s->last_report, .best = s->best, .out_of_time = s->out_of_time,
                    .at_target = s->at_target,
                    .calibrate_steps = s->calibrate_steps, .epochs_run = s->epochs_run,
@@ -139,9 +144,14 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
   s->trained_epochs = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->trained_epochs, "the ETA", err);
   s->steady_s = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->steady_s, "the ETA", err);
   s->steady_steps = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->steady_steps, "the ETA", err);
+  s->cohort_done = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->cohort_done, "the ETA", err);
+  s->left = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->left, "the ETA", err);
+  s->alive_in = caviar_alloc((size_t)s->result->brackets.n_brackets, sizeof *s->alive_in, "the ETA", err);
   s->owner = caviar_alloc((size_t)s->count, sizeof *s->owner, "the trials' ranks", err);
   s->cohort_started = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->cohort_started, "the cohorts", err);
-  if (!s->steady_s || !s->steady_steps || !s->owner || !s->cohort_started) return CAVIAR_ERUNTIME;
+  if (!s->steady_s || !s->steady_steps || !s->owner || !s->cohort_started || !s->cohort_done || !s->left ||
+      !s->alive_in)
+    return CAVIAR_ERUNTIME;
   for (int i = 0; i < s->count; i++) s->owner[i] = -1;
   if (!s->cohorts || !s->records || !s->order || !s->loss || !s->acc || !s->stats.train_loss || !s->stats.diverged ||
       !s->epoch_loss || !s->epoch_diverged || !s->step_s || !s->calibration_s || !s->planned || !s->trained_epochs)
@@ -315,6 +325,17 @@ int caviar_test_chunk_steps = 0;
 /* Steps in a cohort's first chunk, so its speed (the ETA) is known at once. */
 #define FIRST_CHUNK_STEPS 2
 
+/* The steps of an epoch's next chunk, done of steps trained: a cohort's first chunk ever is short
+ * (its speed known at once), then sixteenths. The sweep and a dry run's calibration alike. */
+static size_t next_chunk(size_t steps, size_t done, bool first) {
+  size_t chunk = steps - done, even = (steps + CHUNKS_PER_EPOCH - 1) / CHUNKS_PER_EPOCH;
+  if (first && chunk > FIRST_CHUNK_STEPS) chunk = FIRST_CHUNK_STEPS;
+  else if (chunk > even) chunk = even;
+  if (caviar_test_chunk_steps > 0)
+    chunk = steps - done < (size_t)caviar_test_chunk_steps ? steps - done : (size_t)caviar_test_chunk_steps;
+  return chunk;
+}
+
 /* One cohort's epoch, in chunks of whole minibatches: the backend takes exactly the steps one call
  * over the epoch's rows would take, and progress is reported between chunks. The epoch's mean
  * loss and divergence (at its first diverging step) end up in epoch_loss and epoch_diverged. */
@@ -326,14 +347,16 @@ static caviar_status train_cohort_epoch(run_state *s, int c, caviar_error *err) 
     s->epoch_loss[slot] = 0;
     s->epoch_diverged[slot] = 0;
   }
-  if (s->train_start == 0) s->train_start = caviar_now();
+  if (s->train_start == 0) {
+    /* The rate and pace since this process began training (a resumed sweep's earlier work is
+     * not this run's). */
+    s->train_start = caviar_now();
+    s->samples_at_start = s->result->model_samples;
+    s->epochs_at_start = s->epochs_run;
+  }
   do {
-    size_t chunk = steps - done, even = (steps + CHUNKS_PER_EPOCH - 1) / CHUNKS_PER_EPOCH;
     /* Whether the cohort trained before on any rank: the chunks must not depend on where. */
-    if (!s->cohort_started[c] && done == 0 && chunk > FIRST_CHUNK_STEPS) chunk = FIRST_CHUNK_STEPS;
-    else if (chunk > even) chunk = even;
-    if (caviar_test_chunk_steps > 0) chunk = steps - done < (size_t)caviar_test_chunk_steps ? steps - done
-                                                                                             : (size_t)caviar_test_chunk_steps;
+    size_t chunk = next_chunk(steps, done, !s->cohort_started[c] && done == 0);
     double t0 = caviar_now();
     caviar_status st =
         caviar_cohort_train(sw->backend, cohort, s->order + done * batch, chunk * batch, &s->stats, err);
@@ -347,6 +370,7 @@ static caviar_status train_cohort_epoch(run_state *s, int c, caviar_error *err) 
     }
     if (chunk > 0) s->step_s[c] = took / ((double)chunk * cohort->n);
     s->trained_epochs[c] += steps ? (double)cohort->n * (double)chunk / (double)steps : 0;
+    s->cohort_done[c] = steps ? (double)(done + chunk) / (double)steps : 1;
     for (int slot = 0; slot < cohort->n; slot++) {
       if (s->epoch_diverged[slot]) continue;
       if (s->stats.diverged[slot]) {
@@ -423,6 +447,7 @@ static caviar_status train_and_judge(run_state *s, caviar_error *err) {
   caviar_epoch_order(split, sw->seed, s->tick, s->order);
   s->epoch_samples = s->epoch_samples_done = 0;
   for (int c = 0; c < s->groups.n_cohorts; c++) {
+    s->cohort_done[c] = 0;
     size_t batch = (size_t)s->cohorts[c].shape.batch;
     s->epoch_samples += (double)s->cohorts[c].n * (double)(split->n_train / batch * batch);
   }
@@ -476,6 +501,7 @@ static caviar_status train_and_judge(run_state *s, caviar_error *err) {
       st = caviar_tpe_observe(s->tpe, &t->trial.hp, t->epochs, loss, err);
       if (st != CAVIAR_OK) return st;
     }
+    /* The best value any trial reached at any epoch: what metric.target is checked against. */
     if (t->status != CAVIAR_TRIAL_DIVERGED && better(s, metric_of(s, t), s->best))
       s->best = metric_of(s, t);
     st = add_curve_point(s->result, t, err);
@@ -618,14 +644,73 @@ static caviar_status test_survivors(run_state *s, caviar_error *err) {
   return st == CAVIAR_OK ? caviar_ranks_gather_tests(s, err) : st;
 }
 
-/* Seconds left: every cohort's expected member-epochs still to train (at least what its running
- * members need to reach their next rung or the end) at its own measured speed per member-step,
- * plus judging (a forward pass over the validation rows, a third of a step each), plus the rounds
- * still to come at this round's cost. A cohort not timed yet is costed from the timed ones in
- * proportion to its parameters times its batch. < 0 before any cohort is timed. */
-static double eta_seconds(const run_state *s) {
+/* Member-epochs a member that has trained e epochs in a bracket with these rungs is still expected
+ * to train: the way to its next rung for sure, then each later stretch as likely as reaching it.
+ * With everyone started together (synchronous successive halving) that is the bracket's own
+ * count, alive -> max(1, floor(alive / eta)) rung by rung, shared by its `alive` members; with
+ * refill (alive 0: asynchronous) each rung passes 1 / eta of those reaching it. */
+static double expected_left(const caviar_rungs *rungs, int max_epochs, int eta, int e, int alive) {
+  double left = 0, reach = 1, n = alive;
+  int from = e;
+  for (int k = 0; k < rungs->n; k++) {
+    if (rungs->epochs[k] <= e) continue;
+    left += reach * (rungs->epochs[k] - from);
+    from = rungs->epochs[k];
+    if (alive > 0) {
+      double kept = caviar_rung_keep((int)n, eta);
+      reach *= kept / n;
+      n = kept;
+    } else {
+      reach /= eta;
+    }
+  }
+  return left + reach * (max_epochs > from ? max_epochs - from : 0);
+}
+
+/* The member-epochs this round is still expected to train, by cohort, into s->left: every
+ * running member's expected_left (less the part of the epoch in progress its cohort has done),
+ * and every trial not started yet at its bracket's expectation from epoch 0. */
+static void round_left(run_state *s, bool within_epoch) {
+  const caviar_sweep_result *r = s->result;
+  const caviar_brackets *hb = &r->brackets;
+  bool synchronous = s->population >= s->count;
+  for (int c = 0; c < s->groups.n_cohorts; c++) s->left[c] = 0;
+  for (int b = 0; b < hb->n_brackets; b++) s->alive_in[b] = 0;
+  for (int i = 0; i < s->next; i++) {
+    const caviar_trial_result *t = &r->trials[s->trials[i].id];
+    if (t->status == CAVIAR_TRIAL_RUNNING) s->alive_in[t->bracket]++;
+  }
+  for (int i = 0; i < s->count; i++) {
+    int c = s->groups.cohort_of[i];
+    if (i >= s->next) {
+      const caviar_bracket *b = &hb->brackets[caviar_bracket_of(hb, i)];
+      s->left[c] += expected_left(&b->rungs, s->sweep->spec->epochs, hb->eta, 0, 0);
+      continue;
+    }
+    const caviar_trial_result *t = &r->trials[s->trials[i].id];
+    if (t->status != CAVIAR_TRIAL_RUNNING) continue;
+    s->left[c] += expected_left(&hb->brackets[t->bracket].rungs, s->sweep->spec->epochs, hb->eta, t->epochs,
+                                synchronous ? s->alive_in[t->bracket] : 0);
+    if (within_epoch) s->left[c] -= s->cohort_done[c];
+  }
+}
+
+/* Seconds left: each cohort's expected member-epochs left (round_left) at its own measured speed
+ * per member-step, plus judging (a forward pass over the validation rows, a third of a step each),
+ * plus the rounds still to come at this round's planned cost. A cohort not timed yet is costed from
+ * the timed ones in proportion to its parameters times its batch. < 0 before any cohort is timed.
+ * *epochs_left gets the member-epochs left in the whole sweep. */
+static double eta_seconds(run_state *s, bool within_epoch, double *epochs_left) {
   const caviar_sweep *sw = s->sweep;
   const caviar_split *split = &sw->data->split;
+  round_left(s, within_epoch);
+  double later = 0;
+  *epochs_left = 0;
+  for (int c = 0; c < s->groups.n_cohorts; c++) {
+    *epochs_left += s->left[c];
+    later += s->planned[c];
+  }
+  *epochs_left += (s->rounds - s->round - 1) * later;
   /* Seconds per member-step by cohort: after warm-up where measured; else, if any cohort has been
    * measured after warm-up, in proportion to those; else the warm-up measurements. */
   double per_unit = 0, warm_unit = 0;
@@ -650,21 +735,7 @@ static double eta_seconds(const run_state *s) {
                   : s->step_s[c] > 0 && steady == 0 ? s->step_s[c]
                                                     : per_unit * (double)s->cohorts[c].layout.per_member * shape->batch;
     double epoch = step * ((double)(split->n_train / (size_t)shape->batch) + (double)split->n_val / shape->batch / 3.0);
-    double needed = 0;
-    const caviar_cohort *cohort = &s->cohorts[c];
-    for (int slot = 0; slot < cohort->n; slot++) {
-      const caviar_trial_result *t = &s->result->trials[cohort->trial[slot]];
-      if (t->status != CAVIAR_TRIAL_RUNNING) continue;
-      const caviar_rungs *rungs = &s->result->brackets.brackets[t->bracket].rungs;
-      int next = sw->spec->epochs;
-      for (int k = 0; k < rungs->n; k++)
-        if (rungs->epochs[k] > t->epochs) {
-          next = rungs->epochs[k];
-          break;
-        }
-      needed += next - t->epochs;
-    }
-    left += fmax(needed, s->planned[c] - s->trained_epochs[c]) * epoch;
+    left += fmax(s->left[c], 0) * epoch;
     round_total += s->planned[c] * epoch;
   }
   return left + (s->rounds - s->round - 1) * round_total;
@@ -679,7 +750,20 @@ static void report_progress(run_state *s, bool within_epoch) {
   double now = caviar_now();
   s->last_report = now;
   p.epoch = s->tick;
-  p.epochs = synchronous ? sw->spec->epochs : 0;
+  p.epochs = sw->spec->epochs;
+  /* The epochs of the round's trials training now (every rank keeps every trial's books). */
+  p.epoch_lo = INT_MAX;
+  p.epoch_hi = 0;
+  int most = 0;
+  for (int i = 0; i < s->next; i++) {
+    const caviar_trial_result *t = &r->trials[s->trials[i].id];
+    if (t->epochs > most) most = t->epochs;
+    if (t->status != CAVIAR_TRIAL_RUNNING) continue;
+    if (t->epochs < p.epoch_lo) p.epoch_lo = t->epochs;
+    if (t->epochs > p.epoch_hi) p.epoch_hi = t->epochs;
+  }
+  /* None training (the round's end): the most epochs any trial trained. */
+  if (p.epoch_lo > p.epoch_hi) p.epoch_lo = p.epoch_hi = most;
   p.within_epoch = within_epoch;
   p.epoch_done = within_epoch && s->epoch_samples > 0 ? s->epoch_samples_done / s->epoch_samples : 0;
   p.round = s->round;
@@ -699,12 +783,22 @@ static void report_progress(run_state *s, bool within_epoch) {
     const caviar_trial_result *t = &r->trials[resumed ? k : (int)s->trials[s->results[k].index].id];
     if (t->status == CAVIAR_TRIAL_RUNNING && better(s, metric_of(s, t), best_alive)) best_alive = metric_of(s, t);
   }
-  p.best = shown_metric(s, s->best);
+  /* The best trial so far: the leaderboard's first if the sweep stopped here (one meaning of best). */
+  int leader = caviar_result_leader(sw->spec, r);
+  p.best = NAN;
+  p.best_trial = -1;
+  if (leader >= 0) {
+    p.best = (float)caviar_trial_value(sw->spec, &r->trials[leader], r->target_std, &p.best_epoch);
+    if (!isnan(p.best)) p.best_trial = (int)r->trials[leader].trial.id;
+    else p.best_epoch = 0;
+  }
   p.best_alive = shown_metric(s, best_alive);
   p.elapsed_s = now - s->start;
   double training = s->train_start > 0 ? now - s->train_start : 0;
-  p.model_samples_per_s = training > 0 ? r->model_samples / training : 0;
-  p.eta_s = eta_seconds(s);
+  p.model_samples = r->model_samples - s->samples_at_start;
+  p.training_s = training;
+  p.model_samples_per_s = training > 0 ? p.model_samples / training : 0;
+  p.eta_s = eta_seconds(s, within_epoch, &p.epochs_left);
   if (!within_epoch && s->running == 0 && s->round + 1 >= s->rounds) p.eta_s = 0;
   sw->progress(&p, sw->progress_ctx);
 }
@@ -726,7 +820,8 @@ static bool out_of_time(const run_state *s) {
       break;
     }
   if (rungs->n == 0) next = s->tick + 1;
-  double per_epoch = s->epochs_run > 0 ? (now - s->train_start) / s->epochs_run : 0;
+  int epochs = s->epochs_run - s->epochs_at_start;
+  double per_epoch = epochs > 0 ? (now - s->train_start) / epochs : 0;
   return elapsed + per_epoch * (next - s->tick) > budget;
 }
 
@@ -738,10 +833,11 @@ static bool reached_target(const run_state *s) {
   return m->maximize ? best >= m->target : best <= m->target;
 }
 
-/* A dry run's calibration: each cohort, filled as the sweep would fill it, trains one warm-up
- * step and then chunks of calibrate_steps steps over the first epoch's shuffled rows until
- * CALIBRATION_SECONDS have passed (or the epoch's rows run out); calibration_s gets the seconds
- * per member-step. */
+/* A dry run's calibration: each cohort, filled as the sweep would fill it, trains its first chunk
+ * (the warm-up, left out as the sweep's ETA leaves it out) and then the chunks the sweep trains in
+ * (next_chunk: the same steps a call, so the same overhead a step) over the first epoch's shuffled
+ * rows until CALIBRATION_SECONDS have passed (or the epoch's rows run out); calibration_s gets the
+ * seconds per member-step. */
 #define CALIBRATION_SECONDS 0.2
 static caviar_status calibrate(run_state *s, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
@@ -749,19 +845,20 @@ static caviar_status calibrate(run_state *s, caviar_error *err) {
   caviar_epoch_order(split, sw->seed, 0, s->order);
   for (int c = 0; c < s->groups.n_cohorts; c++) {
     caviar_cohort *cohort = &s->cohorts[c];
-    size_t batch = (size_t)cohort->shape.batch, steps = split->n_train / batch, done = 1;
+    size_t batch = (size_t)cohort->shape.batch, steps = split->n_train / batch, done = next_chunk(steps, 0, true);
     s->calibration_s[c] = 0;
-    if (cohort->n == 0 || steps < 2) continue;
-    caviar_status st = caviar_cohort_train(sw->backend, cohort, s->order, batch, &s->stats, err);
+    if (cohort->n == 0 || steps <= done) continue;
+    caviar_status st = caviar_cohort_train(sw->backend, cohort, s->order, done * batch, &s->stats, err);
+    size_t warm = done;
     double t0 = caviar_now(), took = 0;
-    while (st == CAVIAR_OK && done < steps && (done == 1 || took < CALIBRATION_SECONDS)) {
-      size_t chunk = steps - done < (size_t)s->calibrate_steps ? steps - done : (size_t)s->calibrate_steps;
+    while (st == CAVIAR_OK && done < steps && (done == warm || took < CALIBRATION_SECONDS)) {
+      size_t chunk = next_chunk(steps, done, false);
       st = caviar_cohort_train(sw->backend, cohort, s->order + done * batch, chunk * batch, &s->stats, err);
       done += chunk;
       took = caviar_now() - t0;
     }
     if (st != CAVIAR_OK) return st;
-    s->calibration_s[c] = took / ((double)(done - 1) * cohort->n);
+    s->calibration_s[c] = took / ((double)(done - warm) * cohort->n);
   }
   return CAVIAR_OK;
 }
@@ -848,6 +945,28 @@ static caviar_rank_key result_key(const void *ctx, int i) {
 void caviar_result_order(const caviar_spec *spec, const caviar_sweep_result *r, int *order) {
   result_ranking k = {r, spec->metric.name == CAVIAR_METRIC_VAL_ACC};
   caviar_rank_order(r->n_trials, result_key, &k, order);
+}
+
+int caviar_result_leader(const caviar_spec *spec, const caviar_sweep_result *r) {
+  result_ranking k = {r, spec->metric.name == CAVIAR_METRIC_VAL_ACC};
+  int leader = -1;
+  caviar_rank_key best = {0};
+  for (int i = 0; i < r->n_trials; i++) {
+    caviar_rank_key key = result_key(&k, i);
+    if (leader < 0 || caviar_rank_key_compare(&key, &best) < 0) leader = i, best = key;
+  }
+  return leader;
+}
+
+double caviar_trial_value(const caviar_spec *spec, const caviar_trial_result *t, double target_std, int *epoch) {
+  *epoch = t->kept_best ? t->best_epoch : t->epochs;
+  double loss = caviar_kept_val_loss(t);
+  switch (spec->metric.name) {
+    case CAVIAR_METRIC_VAL_ACC: return caviar_kept_val_acc(t);
+    case CAVIAR_METRIC_VAL_RMSE: return sqrt(loss) * target_std;
+    case CAVIAR_METRIC_VAL_MSE: return loss * target_std * target_std;
+    default: return loss;
+  }
 }
 
 /* The hyperparameters of the best k trials so far (diverged ones never count). */
@@ -986,7 +1105,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
   timed_sweep.backend = &timed.backend;
   sweep = &timed_sweep;
   const caviar_spec *spec = sweep->spec;
-  run_state s = {.sweep = sweep, .result = out, .start = caviar_now(), .best = NAN, .calibrate_steps = calibrate_steps,
+  run_state s = {.sweep = sweep, .result = out, .start = caviar_now(), .calibrate_steps = calibrate_steps,
                  .time_budget_s = time_budget_s};
   s.rounds = spec->rounds > 0 ? spec->rounds : 1;
   caviar_rungs_make(&spec->early_terminate, &out->rungs);
@@ -1084,8 +1203,8 @@ caviar_status caviar_sweep_run_within(const caviar_sweep *sweep, double time_bud
   return sweep_run(sweep, time_budget_s, 0, out, NULL, err);
 }
 
-/* Steps per call in a dry run's calibration (after one warm-up step). */
-#define CALIBRATION_STEPS 4
+/* A dry run: sweep_run's calibrate_steps > 0 (calibrate() trains the sweep's own chunks). */
+#define CALIBRATION_STEPS 1
 
 caviar_status caviar_sweep_estimate_run(const caviar_sweep *sweep, caviar_sweep_estimate *out, caviar_error *err) {
   caviar_sweep_result result;

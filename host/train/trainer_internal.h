@@ -25,14 +25,16 @@ typedef struct run_state {
   int round, rounds;
   double start;
   double planned_model_epochs; /* of the whole sweep, for the ETA */
-  double train_start;          /* when the first training step began (the ETA's rate) */
+  double train_start;          /* when this process's first training step began (the rate) */
+  double samples_at_start;     /* model_samples then (a resumed sweep's earlier ones) */
+  int epochs_at_start;         /* epochs_run then */
   int epochs_run;              /* epoch boundaries passed, all rounds together */
   double last_report;          /* when progress was last reported */
-  float best;                  /* the best metric value reached so far (NaN: none yet) */
   double time_budget_s;        /* > 0: caviar_sweep_run_within's budget */
   bool out_of_time;            /* the time budget ends the sweep at this epoch boundary */
+  float best;                  /* the best metric value any trial reached at any epoch (NaN: none yet), for metric.target */
   bool at_target;              /* a trial reached metric.target: the sweep ends at this epoch boundary */
-  int calibrate_steps;         /* > 0: a dry run; each cohort trains this many steps once */
+  int calibrate_steps;         /* > 0: a dry run (each cohort is timed on the sweep's own chunks) */
   caviar_tpe *tpe;             /* method tpe: every result so far, across rounds */
   double prior_wall;           /* resumed: the wall seconds the sweep had run before */
   double last_results;         /* when sweep->results was last called */
@@ -60,6 +62,9 @@ typedef struct run_state {
   double *planned;           /* per cohort: member-epochs the round is expected to train */
   double *trained_epochs;    /* per cohort: member-epochs trained so far (fractions mid-epoch) */
   double *steady_s, *steady_steps; /* per cohort: seconds and member-steps after its first chunk */
+  double *cohort_done;       /* per cohort: the fraction of this epoch's steps it has trained */
+  double *left;              /* per cohort: member-epochs the round is expected to train still */
+  int *alive_in;             /* per bracket: trials training now (the ETA's scratch) */
   double epoch_samples, epoch_samples_done; /* this epoch's member-samples: planned, trained */
   double *calibration_s;     /* dry run: per cohort, seconds per member-step */
   int max_capacity;
