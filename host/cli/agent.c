@@ -395,7 +395,7 @@ static void finish(agent *a, run *r, int status) {
     st = caviar_study_release(a->s, id, r->trial.attempt, "its agent was stopped", &err);
     say(a, "trial %u released: the agent was stopped", (unsigned)id);
   } else {
-    const char *metric = caviar_metric_text(caviar_study_spec(a->s)->metric.name);
+    const char *metric = caviar_spec_metric(caviar_study_spec(a->s));
     char reason[400];
     bool failed = true;
     if (r->fail[0]) snprintf(reason, sizeof reason, "%s", r->fail);
@@ -617,7 +617,9 @@ int caviar_cmd_agent(int argc, char **argv) {
       caviar_study_counts_of(a.s, &c);
       fprintf(stderr, "caviar agent: the study is done: %d completed, %d culled, %d failed; wrote %s/summary.json\n",
               c.completed, c.culled, c.failed, a.dir);
-      caviar_leaderboard_print(stdout, caviar_study_spec(a.s), caviar_study_results(a.s), 10, caviar_stdout_width());
+      caviar_report_info info;
+      caviar_study_report_info(a.s, &info);
+      caviar_leaderboard_print_info(stdout, &info, caviar_study_results(a.s), 10, caviar_stdout_width());
     }
   }
   free(a.runs);

@@ -95,6 +95,9 @@ static cJSON *trial_json(const caviar_report_info *info, const caviar_trial_resu
     put(obj, "model", cJSON_CreateString(text), ok);
   }
   if (t->lineage) put(obj, "lineage", cJSON_Duplicate(t->lineage, true), ok);
+  /* A study's trial: every value it logged, the last of each. */
+  const cJSON *logged = info->trial_metrics ? info->trial_metrics(info->params_ctx, t->trial.id) : NULL;
+  if (info->trial_metrics) put(obj, "metrics", logged ? cJSON_Duplicate(logged, true) : cJSON_CreateObject(), ok);
   return obj;
 }
 
@@ -155,7 +158,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   put(root, "wall_seconds", cJSON_CreateNumber(r->wall_seconds), ok);
   put(root, "model_samples", cJSON_CreateNumber(r->model_samples), ok);
   put(root, "model_samples_per_second", cJSON_CreateNumber(r->wall_seconds > 0 ? r->model_samples / r->wall_seconds : 0), ok);
-  put(root, "metric", cJSON_CreateString(caviar_metric_text(info->spec->metric.name)), ok);
+  put(root, "metric", cJSON_CreateString(caviar_spec_metric(info->spec)), ok);
   put(root, "keep", cJSON_CreateString(info->spec->keep == CAVIAR_KEEP_BEST ? "best" : "last"), ok);
   put(root, "stopped_by_time_budget", cJSON_CreateBool(r->out_of_time), ok);
   /* false: the results so far of a sweep still running, stopped or failed (trials may read
@@ -249,15 +252,23 @@ static caviar_status write_line(const char *path, const char *text, caviar_error
   return caviar_atomic_commit(&af, err);
 }
 
-static caviar_status write_curves(const char *path, const caviar_sweep_result *r, caviar_error *err) {
+/* Each point of each learning curve; a study's other logged values as columns after caviar's. */
+static caviar_status write_curves(const char *path, const caviar_report_info *info, const caviar_sweep_result *r,
+                                  caviar_error *err) {
   caviar_atomic_file af;
   caviar_status st = caviar_atomic_open(&af, path, err);
   if (st != CAVIAR_OK) return st;
-  fputs("trial,epoch,train_loss,val_loss,val_acc\n", af.f);
+  int extra = info->curve_metric ? info->n_curve_names : 0;
+  fputs("trial,epoch,train_loss,val_loss,val_acc", af.f);
+  for (int k = 0; k < extra; k++) fprintf(af.f, ",%s", info->curve_names[k]);
+  fputc('\n', af.f);
   for (size_t i = 0; i < r->n_curve; i++) {
     const caviar_curve_point *p = &r->curve[i];
-    fprintf(af.f, "%u,%d,%.9g,%.9g,%.9g\n", (unsigned)p->trial, p->epoch, (double)p->train_loss, (double)p->val_loss,
+    fprintf(af.f, "%u,%d,%.9g,%.9g,%.9g", (unsigned)p->trial, p->epoch, (double)p->train_loss, (double)p->val_loss,
             (double)p->val_acc);
+    for (int k = 0; k < extra; k++)
+      fprintf(af.f, ",%.9g", info->curve_metric(info->params_ctx, p->trial, p->epoch, info->curve_names[k]));
+    fputc('\n', af.f);
   }
   return caviar_atomic_commit(&af, err);
 }
@@ -348,7 +359,7 @@ static caviar_status write_stage(const char *stage, const caviar_report_info *in
   free(read);
   if (st == CAVIAR_OK) {
     snprintf(path, sizeof path, "%s/curves.csv", stage);
-    st = write_curves(path, r, err);
+    st = write_curves(path, info, r, err);
   }
   if (st == CAVIAR_OK) {
     cJSON *summary = summary_json(info, r, saved);
@@ -464,7 +475,7 @@ char *caviar_leaderboard_json(const caviar_report_info *info, const caviar_sweep
     caviar_result_order(info->spec, r, order);
     bool all = true, *ok = &all;
     cJSON *root = cJSON_CreateObject();
-    put(root, "metric", cJSON_CreateString(caviar_metric_text(info->spec->metric.name)), ok);
+    put(root, "metric", cJSON_CreateString(caviar_spec_metric(info->spec)), ok);
     put(root, "stopped_by_time_budget", cJSON_CreateBool(r->out_of_time), ok);
     cJSON *rows = put(root, "leaderboard", cJSON_CreateArray(), ok);
     for (int k = 0; k < r->n_trials; k++) {
@@ -513,9 +524,34 @@ static void param_text(const caviar_param *p, const caviar_hparams *hp, char *bu
   else snprintf(buf, size, "%.3g", v);
 }
 
+/* Outside code's parameter as a trial's config has it (params_json's text), in a cell. */
+static void outside_param_text(const caviar_param *p, const cJSON *params, char *buf, size_t size) {
+  const cJSON *v = params;
+  int n_keys = p->keys ? p->n_keys : 1;
+  for (int k = 0; k < n_keys && v; k++) v = cJSON_GetObjectItemCaseSensitive(v, p->keys ? p->keys[k] : p->name);
+  if (!v) snprintf(buf, size, "-");
+  else if (cJSON_IsString(v)) snprintf(buf, size, "%s", v->valuestring);
+  else if (cJSON_IsNumber(v)) snprintf(buf, size, "%.4g", v->valuedouble);
+  else if (cJSON_IsBool(v)) snprintf(buf, size, "%s", cJSON_IsTrue(v) ? "true" : "false");
+  else {
+    char *text = cJSON_PrintUnformatted(v);
+    snprintf(buf, size, "%s", text ? text : "?");
+    free(text);
+  }
+}
+
 void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_sweep_result *r, int max_rows, int width) {
+  caviar_report_info info = {.spec = spec};
+  caviar_leaderboard_print_info(f, &info, r, max_rows, width);
+}
+
+void caviar_leaderboard_print_info(FILE *f, const caviar_report_info *info, const caviar_sweep_result *r, int max_rows,
+                                   int width) {
+  const caviar_spec *spec = info->spec;
   int rows = r->n_trials < max_rows ? r->n_trials : max_rows;
-  int n_params = spec->space.n, n_cols = 7 + n_params;
+  /* A study's logged values beyond caviar's three come last, while they fit. */
+  int n_extra = info->trial_metrics ? info->n_curve_names : 0;
+  int n_params = spec->space.n, n_cols = 7 + n_params + n_extra;
   int *order = malloc((size_t)(r->n_trials > 0 ? r->n_trials : 1) * sizeof *order);
   column *cols = calloc((size_t)n_cols, sizeof *cols);
   char(*cells)[24] = calloc((size_t)n_cols * (size_t)(rows > 0 ? rows : 1), sizeof *cells);
@@ -531,7 +567,7 @@ void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_swe
   /* In order of importance: what identifies a row, the metric, the swept parameters (as the spec
    * lists them), then the test accuracy and the other metric. */
   enum { RANK, TRIAL, STATUS, EPOCHS, METRIC };
-  const char *fixed[] = {"rank", "trial", "status", "epochs", caviar_metric_text(spec->metric.name)};
+  const char *fixed[] = {"rank", "trial", "status", "epochs", caviar_spec_metric(spec)};
   for (int c = 0; c < n_cols; c++) cols[c].cell = cells + (size_t)c * (size_t)(rows > 0 ? rows : 1);
   for (int c = 0; c < 5; c++) cols[c].header = fixed[c];
   for (int i = 0; i < n_params; i++) cols[5 + i].header = short_name(spec->space.params[i].name);
@@ -539,6 +575,7 @@ void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_swe
   cols[6 + n_params].header = regression ? (spec->metric.name == CAVIAR_METRIC_VAL_RMSE ? "val_loss" : "val_rmse")
                               : by_acc   ? "val_loss"
                                          : "val_acc";
+  for (int e = 0; e < n_extra; e++) cols[7 + n_params + e].header = info->curve_names[e];
   cols[STATUS].left = true;
   for (int k = 0; k < rows; k++) {
     const caviar_trial_result *t = &r->trials[order[k]];
@@ -553,9 +590,23 @@ void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_swe
     snprintf(cols[STATUS].cell[k], 24, "%s", caviar_trial_status_name(t->status));
     snprintf(cols[EPOCHS].cell[k], 24, "%d", t->epochs);
     snprintf(cols[METRIC].cell[k], 24, "%.4f", metric);
+    const char *params_text = spec->outside && info->params_json ? info->params_json(info->params_ctx, t->trial.id) : NULL;
+    cJSON *params = params_text ? cJSON_Parse(params_text) : NULL;
     for (int i = 0; i < n_params; i++) {
-      param_text(&spec->space.params[i], &t->trial.hp, cols[5 + i].cell[k], 24);
-      cols[5 + i].left = spec->space.params[i].hp->type == CAVIAR_HP_CHOICE;
+      const caviar_param *p = &spec->space.params[i];
+      if (!p->hp) {
+        outside_param_text(p, params, cols[5 + i].cell[k], 24);
+        continue;
+      }
+      param_text(p, &t->trial.hp, cols[5 + i].cell[k], 24);
+      cols[5 + i].left = p->hp->type == CAVIAR_HP_CHOICE;
+    }
+    cJSON_Delete(params);
+    const cJSON *logged = n_extra ? info->trial_metrics(info->params_ctx, t->trial.id) : NULL;
+    for (int e = 0; e < n_extra; e++) {
+      const cJSON *v = cJSON_GetObjectItemCaseSensitive(logged, info->curve_names[e]);
+      if (cJSON_IsNumber(v)) snprintf(cols[7 + n_params + e].cell[k], 24, "%.4g", v->valuedouble);
+      else snprintf(cols[7 + n_params + e].cell[k], 24, "-");
     }
     /* Tested survivors only (a study's trials are tested by their own program, if at all). */
     double test = regression ? rmse_of(t->test_loss, std) : (double)t->test_acc;
