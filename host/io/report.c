@@ -550,7 +550,10 @@ void caviar_leaderboard_print_info(FILE *f, const caviar_report_info *info, cons
   const caviar_spec *spec = info->spec;
   int rows = r->n_trials < max_rows ? r->n_trials : max_rows;
   /* A study's logged values beyond caviar's three come last, while they fit. */
-  int n_extra = info->trial_metrics ? info->n_curve_names : 0;
+  const char *extra[64];
+  int n_extra = 0;
+  for (int e = 0; info->trial_metrics && e < info->n_curve_names && n_extra < 64; e++)
+    if (strcmp(info->curve_names[e], caviar_spec_metric(spec))) extra[n_extra++] = info->curve_names[e];
   int n_params = spec->space.n, n_cols = 7 + n_params + n_extra;
   int *order = malloc((size_t)(r->n_trials > 0 ? r->n_trials : 1) * sizeof *order);
   column *cols = calloc((size_t)n_cols, sizeof *cols);
@@ -575,7 +578,7 @@ void caviar_leaderboard_print_info(FILE *f, const caviar_report_info *info, cons
   cols[6 + n_params].header = regression ? (spec->metric.name == CAVIAR_METRIC_VAL_RMSE ? "val_loss" : "val_rmse")
                               : by_acc   ? "val_loss"
                                          : "val_acc";
-  for (int e = 0; e < n_extra; e++) cols[7 + n_params + e].header = info->curve_names[e];
+  for (int e = 0; e < n_extra; e++) cols[7 + n_params + e].header = extra[e];
   cols[STATUS].left = true;
   for (int k = 0; k < rows; k++) {
     const caviar_trial_result *t = &r->trials[order[k]];
@@ -604,7 +607,7 @@ void caviar_leaderboard_print_info(FILE *f, const caviar_report_info *info, cons
     cJSON_Delete(params);
     const cJSON *logged = n_extra ? info->trial_metrics(info->params_ctx, t->trial.id) : NULL;
     for (int e = 0; e < n_extra; e++) {
-      const cJSON *v = cJSON_GetObjectItemCaseSensitive(logged, info->curve_names[e]);
+      const cJSON *v = cJSON_GetObjectItemCaseSensitive(logged, extra[e]);
       if (cJSON_IsNumber(v)) snprintf(cols[7 + n_params + e].cell[k], 24, "%.4g", v->valuedouble);
       else snprintf(cols[7 + n_params + e].cell[k], 24, "-");
     }

@@ -1372,6 +1372,14 @@ const caviar_sweep_result *caviar_study_results(caviar_study *s) {
   return &s->res;
 }
 
+const char *caviar_study_holder(const caviar_study *s, uint32_t id, int *attempt) {
+  if (id >= (uint32_t)s->res.n_trials || s->res.trials[id].status != CAVIAR_TRIAL_RUNNING) return NULL;
+  *attempt = s->books[id].attempt;
+  return s->books[id].worker ? s->books[id].worker : "";
+}
+
+int caviar_study_started(const caviar_study *s) { return s->res.n_trials; }
+
 const char *caviar_study_params(const caviar_study *s, uint32_t id) {
   return id < (uint32_t)s->res.n_trials ? s->books[id].params : NULL;
 }
