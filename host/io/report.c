@@ -98,6 +98,8 @@ static cJSON *trial_json(const caviar_report_info *info, const caviar_trial_resu
   /* A study's trial: every value it logged, the last of each. */
   const cJSON *logged = info->trial_metrics ? info->trial_metrics(info->params_ctx, t->trial.id) : NULL;
   if (info->trial_metrics) put(obj, "metrics", logged ? cJSON_Duplicate(logged, true) : cJSON_CreateObject(), ok);
+  const char *reason = info->trial_reason ? info->trial_reason(info->params_ctx, t->trial.id) : NULL;
+  if (reason) put(obj, "reason", cJSON_CreateString(reason), ok);
   return obj;
 }
 

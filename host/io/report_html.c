@@ -43,6 +43,7 @@ typedef struct page {
   const cJSON *summary, *spec;
   const char *metric, *kind;
   bool maximize;
+  bool acc_slot;        /* the metric's values are curves.csv's val_acc (val_acc, or a study's metric to maximize) */
   double target_std;    /* regression: RMSE = sqrt(val_loss) * std */
   trial *t;
   int n;
@@ -70,9 +71,16 @@ static const char *string(const cJSON *v, const char *otherwise) {
 
 static bool better(const page *pg, double a, double b) { return pg->maximize ? a > b : a < b; }
 
+/* A trial's value of the metric: its own key, or (a study's metric of any name) among the values
+ * it logged. */
+static const cJSON *metric_item(const page *pg, const cJSON *trial_json) {
+  const cJSON *v = item(trial_json, pg->metric);
+  return v ? v : item(item(trial_json, "metrics"), pg->metric);
+}
+
 /* The metric from a curve row's validation loss and accuracy. */
 static double metric_of(const page *pg, double val_loss, double val_acc) {
-  if (!strcmp(pg->metric, "val_acc")) return val_acc;
+  if (pg->acc_slot) return val_acc;
   if (!strcmp(pg->metric, "val_rmse")) return sqrt(val_loss) * pg->target_std;
   if (!strcmp(pg->metric, "val_mse")) return val_loss * pg->target_std * pg->target_std;
   return val_loss;
@@ -892,7 +900,7 @@ static void leaderboard(page *pg, FILE *f, const trial **order, const char *curv
     fputs("\">", f);
     svg_escape(f, t->status);
     fprintf(f, "</td><td>%d</td><td>", t->epochs);
-    put_value(f, item(t->json, pg->metric));
+    put_value(f, metric_item(pg, t->json));
     fputs("</td>", f);
     for (int k = 0; k < pg->n_params; k++) {
       fputs("<td>", f);
@@ -918,7 +926,7 @@ static void leaderboard(page *pg, FILE *f, const trial **order, const char *curv
     fprintf(f, " after %d epoch(s), ", t->epochs);
     svg_escape(f, pg->metric);
     fputs(" ", f);
-    put_value(f, item(t->json, pg->metric));
+    put_value(f, metric_item(pg, t->json));
     fputs("</summary>\n<dl>\n", f);
     const cJSON *entry;
     cJSON_ArrayForEach(entry, t->json) {
@@ -958,6 +966,9 @@ static bool load(page *pg, const cJSON *summary, const char *curves) {
   pg->metric = string(item(summary, "metric"), string(item(metric_obj, "name"), "val_acc"));
   const char *goal = string(item(metric_obj, "goal"), NULL);
   pg->maximize = goal ? !strcmp(goal, "maximize") : !strcmp(pg->metric, "val_acc");
+  bool own = !strcmp(pg->metric, "val_acc") || !strcmp(pg->metric, "val_loss") || !strcmp(pg->metric, "val_rmse") ||
+             !strcmp(pg->metric, "val_mse");
+  pg->acc_slot = !strcmp(pg->metric, "val_acc") || (!own && pg->maximize);
   pg->target_std = number(item(item(summary, "data"), "target_std"), 0);
   const cJSON *trials = item(summary, "trials"), *entry;
   int n = cJSON_GetArraySize(trials);
@@ -974,7 +985,7 @@ static bool load(page *pg, const cJSON *summary, const char *curves) {
     t->bracket = (int)number(item(entry, "bracket"), 0);
     t->round = (int)number(item(entry, "round"), 0);
     t->rank = (int)number(item(entry, "rank"), 1 << 30);
-    t->value = number(item(entry, pg->metric), NAN);
+    t->value = number(metric_item(pg, entry), NAN);
     if (t->id > pg->max_id) pg->max_id = t->id;
     pg->n++;
   }

@@ -43,6 +43,7 @@ typedef struct trial_books {
   char *worker;      /* who holds its attempt (the start record's worker) */
   cJSON *last;       /* every value its attempt logged, by name: the last of each */
   cJSON *history;    /* its attempt's reports: [[epoch, {name: value, ...}], ...] */
+  char *reason;      /* why it failed, as told */
 } trial_books;
 
 struct caviar_study {
@@ -714,6 +715,9 @@ static caviar_status apply_tell(replay *rp, const cJSON *rec) {
     b->observed = (int)epoch;
   }
   if (failed) s->res.trials[id].epochs = (int)epoch;
+  const char *reason = json_string(rec, "reason");
+  if (failed && reason && !b->reason && !(b->reason = strdup(reason)))
+    return caviar_fail(rp->err, CAVIAR_ERUNTIME, "out of memory reading the study's journal");
   if (st == CAVIAR_OK) set_status(s, id, failed ? CAVIAR_TRIAL_FAILED : CAVIAR_TRIAL_SURVIVED);
   return st;
 }
@@ -898,6 +902,7 @@ static void unplan(caviar_study *s) {
   for (int i = 0; i < s->res.n_trials; i++) {
     free(s->books[i].params);
     free(s->books[i].worker);
+    free(s->books[i].reason);
     forget_metrics(&s->books[i]);
   }
   for (int i = 0; i < s->n_names; i++) free(s->names[i]);
@@ -1391,6 +1396,11 @@ static const cJSON *trial_metrics(const void *ctx, uint32_t id) {
   return id < (uint32_t)s->res.n_trials ? s->books[id].last : NULL;
 }
 
+static const char *trial_reason(const void *ctx, uint32_t id) {
+  const caviar_study *s = ctx;
+  return id < (uint32_t)s->res.n_trials ? s->books[id].reason : NULL;
+}
+
 static double curve_metric(const void *ctx, uint32_t id, int epoch, const char *name) {
   const caviar_study *s = ctx;
   const cJSON *pair;
@@ -1406,7 +1416,7 @@ static double curve_metric(const void *ctx, uint32_t id, int epoch, const char *
 void caviar_study_report_info(const caviar_study *s, caviar_report_info *info) {
   *info = (caviar_report_info){.spec = &s->spec, .seed = s->seed, .device = "external program (caviar study)",
                                .data = NULL, .keep_models = 0, .params_json = params_of, .params_ctx = s,
-                               .trial_metrics = trial_metrics, .curve_metric = curve_metric,
+                               .trial_metrics = trial_metrics, .curve_metric = curve_metric, .trial_reason = trial_reason,
                                .curve_names = (const char *const *)s->names, .n_curve_names = s->n_names};
 }
 

@@ -31,6 +31,8 @@ typedef struct caviar_report_info {
   double (*curve_metric)(const void *ctx, uint32_t trial, int epoch, const char *name);
   const char *const *curve_names;
   int n_curve_names;
+  /* A study's failed trial: why (its holder's reason: an exit status and its last lines of stderr). */
+  const char *(*trial_reason)(const void *ctx, uint32_t trial);
   bool finished;   /* the sweep's final results (summary.json says "finished": true); false for
                       the results so far of a running sweep, or of one stopped by a signal */
 } caviar_report_info;
