@@ -755,7 +755,14 @@ static caviar_status config_study(agent *a, caviar_error *err) {
   snprintf(journal, sizeof journal, "%s/" CAVIAR_STUDY_FILE, a->dir);
   bool exists = stat(journal, &sb) == 0;
   if (!exists) {
-    caviar_status st = caviar_study_init(a->config, a->dir, &a->init, err);
+    caviar_spec spec;
+    caviar_status st = caviar_spec_load(a->config, &spec, err);
+    if (st != CAVIAR_OK) return st;
+    if (!a->command && !spec.program && !spec.command)
+      st = caviar_fail(err, CAVIAR_EINPUT, "%s: its config names no program or command: give the one to run after -- "
+                       "(caviar agent %s -o %s -- python3 train.py)", a->config, a->config, a->out);
+    caviar_spec_free(&spec);
+    if (st == CAVIAR_OK) st = caviar_study_init(a->config, a->dir, &a->init, err);
     if (st == CAVIAR_OK && !a->quiet) fprintf(stderr, "caviar agent: made the study of %s in %s\n", a->config, a->dir);
     return st;
   }

@@ -221,14 +221,16 @@ char **caviar_wandb_command(const caviar_wandb_run *run, char *why, size_t why_s
   }
   arg_list out = {0};
   for (int c = 0; ok && c < n_command; c++) {
-    const char *arg = command[c];
-    size_t len = strlen(arg);
-    if (!(len > 3 && arg[0] == '$' && arg[1] == '{' && arg[len - 1] == '}')) {
-      add_arg(&out, expand_envvars(arg));
+    /* ${envvar:NAME} first, then whole-element macros (W&B's order). */
+    char *arg = expand_envvars(command[c]);
+    size_t len = arg ? strlen(arg) : 0;
+    if (!arg || !(len > 3 && arg[0] == '$' && arg[1] == '{' && arg[len - 1] == '}')) {
+      add_arg(&out, arg);
       continue;
     }
     char macro[64];
     snprintf(macro, sizeof macro, "%.*s", (int)(len - 3), arg + 2);
+    free(arg);
     if (!strcmp(macro, "env")) {
       add_arg(&out, strdup("/usr/bin/env"));
     } else if (!strcmp(macro, "interpreter")) {

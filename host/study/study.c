@@ -1423,9 +1423,16 @@ void caviar_study_report_info(const caviar_study *s, caviar_report_info *info) {
 caviar_status caviar_study_write_results(caviar_study *s, caviar_error *err) {
   caviar_report_info info;
   caviar_study_report_info(s, &info);
+  /* Under the journal's lock, so that agents finishing together write the results one after the
+   * other (each of the journal as it is then), never into each other's staging folders. */
+  caviar_status st = study_log_begin(&s->log, apply_line, s, err);
+  if (st != CAVIAR_OK) return st;
+  caviar_study_report_info(s, &info);
   /* Final once the last round's every trial is handed out and told. */
   info.finished = s->running == 0 && s->next >= s->per_round && s->round + 1 >= s->rounds;
-  return caviar_report_write(s->dir, &info, caviar_study_results(s), NULL, err);
+  st = caviar_report_write(s->dir, &info, caviar_study_results(s), NULL, err);
+  study_log_end(&s->log);
+  return st;
 }
 
 /* ---- creating ---- */
