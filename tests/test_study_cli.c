@@ -192,9 +192,6 @@ Test(study_cli, study_init_refuses_what_it_cannot_run_and_folders_it_would_clobb
                                  "\"pbt\", \"interval\": 2}}");
   refused(NULL, 2, "pbt", "study init %s -o %s", scratch_path("pbt.json"), scratch_path("p"));
   cr_expect_neq(access(scratch_path("p"), F_OK), 0, "nothing created");
-  scratch_write_text("hb.json", "{\"method\": \"random\", \"parameters\": {" LR "}, \"model\": {\"epochs\": 9}, "
-                                "\"early_terminate\": {\"type\": \"hyperband\", \"min_iter\": 1, \"eta\": 3}}");
-  refused(NULL, 2, "drop -n", "study init %s -o %s -n 5", scratch_path("hb.json"), scratch_path("h"));
   const char *dir = init("twice", "{\"method\": \"random\", \"parameters\": {" LR "}}", NULL);
   char d[1024];
   snprintf(d, sizeof d, "%s", dir);

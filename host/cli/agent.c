@@ -200,7 +200,9 @@ static char **run_environment(const agent *a, const run *r, int worker, const ch
   env[n++] = env_entry("CAVIAR_PARAMS", params_path);
   env[n++] = env_entry("CAVIAR_PARAMS_JSON", r->trial.params);
   if (a->n_gpus > 0) env[n++] = env_entry("CUDA_VISIBLE_DEVICES", a->gpus[worker % a->n_gpus]);
-  env[n++] = env_entry("CAVIAR_METRIC", caviar_spec_metric(caviar_study_spec(a->s)));
+  /* A W&B config without a metric (grid or random need none): every logged row is a report. */
+  const caviar_spec *spec = caviar_study_spec(a->s);
+  env[n++] = env_entry("CAVIAR_METRIC", spec->outside && !spec->metric_text ? "" : caviar_spec_metric(spec));
   char run_dir[4500], run_id[64];
   snprintf(run_dir, sizeof run_dir, "%s/trials/%u/files", a->dir, (unsigned)r->trial.id);
   env[n++] = env_entry("CAVIAR_RUN_DIR", run_dir);
@@ -509,6 +511,12 @@ static void stderr_tail(run *r, char *buf, size_t size) {
     used += (size_t)snprintf(buf + used, size - used, "%s%s", i > first ? " | " : "", r->tail[i % TAIL_LINES]);
 }
 
+/* A W&B config without a metric: nothing to rank by, nothing a run must log. */
+static bool no_metric(const agent *a) {
+  const caviar_spec *spec = caviar_study_spec(a->s);
+  return spec->outside && !spec->metric_text;
+}
+
 /* The run ended: its trial is completed, failed, or (culled, or the agent stopping) left as it is. */
 static void finish(agent *a, run *r, int status) {
   drain(a, r);
@@ -539,7 +547,9 @@ static void finish(agent *a, run *r, int status) {
     if (r->fail[0]) snprintf(reason, sizeof reason, "%s", r->fail);
     else if (WIFSIGNALED(status)) snprintf(reason, sizeof reason, "killed by signal %d", WTERMSIG(status));
     else if (WEXITSTATUS(status) != 0) snprintf(reason, sizeof reason, "exit status %d", WEXITSTATUS(status));
-    else if (!r->reported && !final_metric) {
+    else if (!r->reported && r->n_final == 0 && no_metric(a)) {
+      snprintf(reason, sizeof reason, "it logged nothing (wandb.log({...}), or a line 'epoch=1 name=0.5')");
+    } else if (!r->reported && !final_metric && !no_metric(a)) {
       char logged[600] = "";
       size_t used = 0;
       for (int k = 0; k < r->n_final && used < sizeof logged; k++)
@@ -762,6 +772,15 @@ static caviar_status config_study(agent *a, caviar_error *err) {
       st = caviar_fail(err, CAVIAR_EINPUT, "%s: its config names no program or command: give the one to run after -- "
                        "(caviar agent %s -o %s -- python3 train.py)", a->config, a->config, a->out);
     caviar_spec_free(&spec);
+    /* runs/a: its missing parent folders too (the study folder itself is study init's). */
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", a->dir);
+    for (char *slash = strchr(parent + 1, '/'); st == CAVIAR_OK && slash; slash = strchr(slash + 1, '/')) {
+      *slash = '\0';
+      if (mkdir(parent, 0755) != 0 && errno != EEXIST)
+        st = caviar_fail(err, CAVIAR_EINPUT, "%s: cannot create: %s", parent, strerror(errno));
+      *slash = '/';
+    }
     if (st == CAVIAR_OK) st = caviar_study_init(a->config, a->dir, &a->init, err);
     if (st == CAVIAR_OK && !a->quiet) fprintf(stderr, "caviar agent: made the study of %s in %s\n", a->config, a->dir);
     return st;

@@ -1488,9 +1488,7 @@ caviar_status caviar_study_init(const char *spec_path, const char *dir, const ca
   caviar_status st = caviar_spec_load(spec_path, &spec, err);
   if (st != CAVIAR_OK) return st;
   st = study_spec_ok(&spec, err);
-  if (st == CAVIAR_OK && o->trials >= 0 && spec.early_terminate.type == CAVIAR_STOP_HYPERBAND)
-    st = caviar_fail(err, CAVIAR_EINPUT, "%s: hyperband's brackets decide how many trials a study runs: drop -n",
-                     spec_path);
+  /* -n with Hyperband: that many trials, shared out over its brackets (as caviar sweep -n does). */
   uint64_t seed = o->seed_given ? o->seed : spec.seed;
   /* The plan must be possible (a grid holding the trials asked for) before anything is created. */
   caviar_study probe = {.seed = seed, .spec = spec};

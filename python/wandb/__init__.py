@@ -287,7 +287,10 @@ class Run:
         self._goals = {}
         self._finished = False
         self._metric = os.environ.get("CAVIAR_METRIC")
-        self._agent = bool(os.environ.get("CAVIAR_STUDY")) and mode != "disabled"
+        # The agent's run is the one started with the trial's WANDB_RUN_ID, as under wandb agent: a
+        # process the program starts with W&B's variables removed (W&B's cross-validation example
+        # does) makes a run of its own, which reports nothing.
+        self._agent = bool(os.environ.get("CAVIAR_STUDY")) and bool(os.environ.get("WANDB_RUN_ID")) and mode != "disabled"
         self._sums = {}
         self._counts = {}
 
@@ -332,7 +335,7 @@ class Run:
             values[key] = number
             self._latest[key] = number
             self._summarise(key, number)
-        if self._agent and self._metric and self._metric in values:
+        if self._agent and values and (self._metric == "" or self._metric in values):
             self._reported += 1
             self._send(self._reported, self._latest)
 
@@ -374,7 +377,7 @@ class Run:
         import caviar_study  # beside this package on the agent's PYTHONPATH
 
         line = {}
-        for key in [self._metric] + [k for k in values if k != self._metric]:
+        for key in ([self._metric] if self._metric else []) + [k for k in values if k != self._metric]:
             if key not in values:
                 continue
             value = values[key]
@@ -507,6 +510,11 @@ def define_metric(name, step_metric=None, step_sync=None, hidden=None, summary=N
 def login(*args, **kwargs):
     """Nothing to log in to: True."""
     return True
+
+
+def join(exit_code=None):
+    """W&B's old name for finish."""
+    finish(exit_code=exit_code)
 
 
 def watch(*args, **kwargs):
