@@ -422,9 +422,10 @@ cJSON *caviar_spec_tree(const caviar_spec *spec) {
 caviar_status caviar_spec_require_own(const caviar_spec *spec, const char *command, caviar_error *err) {
   if (!spec->outside) return CAVIAR_OK;
   return caviar_fail(err, CAVIAR_EINPUT,
-                     "%s: a config for outside code (%s): caviar %s trains caviar's own models and cannot train "
-                     "someone else's program yet; caviar sample draws its trials",
-                     spec->source ? spec->source : "spec", spec->outside_reason ? spec->outside_reason : "?", command);
+                     "%s: a config for outside code (%s): caviar %s trains caviar's own models; run its program with "
+                     "caviar agent %s -o DIR (caviar sample draws its trials)",
+                     spec->source ? spec->source : "spec", spec->outside_reason ? spec->outside_reason : "?", command,
+                     spec->source ? spec->source : "SPEC");
 }
 
 caviar_status caviar_spec_parse(const char *text, size_t len, const char *source, const char *base_dir,
