@@ -65,18 +65,20 @@ static const cJSON *item(const cJSON *obj, const char *key) { return cJSON_GetOb
 
 static double number(const cJSON *v, double otherwise) { return cJSON_IsNumber(v) ? v->valuedouble : otherwise; }
 
+/* A trial's ranked value: summary.json's "value", else its metric's key, else (a study's metric
+ * of any name) among the values it logged. */
+static const cJSON *value_of(const cJSON *t, const char *metric) {
+  const cJSON *v = item(t, "value");
+  if (!v) v = item(t, metric);
+  return v ? v : item(item(t, "metrics"), metric);
+}
+
 static const char *string(const cJSON *v, const char *otherwise) {
   return cJSON_IsString(v) ? v->valuestring : otherwise;
 }
 
 static bool better(const page *pg, double a, double b) { return pg->maximize ? a > b : a < b; }
 
-/* A trial's value of the metric: its own key, or (a study's metric of any name) among the values
- * it logged. */
-static const cJSON *metric_item(const page *pg, const cJSON *trial_json) {
-  const cJSON *v = item(trial_json, pg->metric);
-  return v ? v : item(item(trial_json, "metrics"), pg->metric);
-}
 
 /* The metric from a curve row's validation loss and accuracy. */
 static double metric_of(const page *pg, double val_loss, double val_acc) {
@@ -813,6 +815,9 @@ static void put_value(FILE *f, const cJSON *v) {
   }
 }
 
+/* A trial's value (what ranks it: the kept weights' metric); a summary.json older than the field
+ * gives the metric of its last epoch. */
+
 static void put_fact(FILE *f, const char *name, const cJSON *v) {
   fputs("<dt>", f);
   svg_escape(f, name);
@@ -880,7 +885,7 @@ static void leaderboard(page *pg, FILE *f, const trial **order, const char *curv
              "<th>trial</th>%s<th class=\"s\">status</th><th>epochs</th><th>",
           pg->n, rounds ? "<th>round</th>" : "");
   svg_escape(f, pg->metric);
-  fputs("</th>", f);
+  fputs("</th><th>at_epoch</th>", f);
   for (int k = 0; k < pg->n_params; k++) {
     fputs("<th>", f);
     svg_escape(f, pg->params[k].name);
@@ -900,7 +905,9 @@ static void leaderboard(page *pg, FILE *f, const trial **order, const char *curv
     fputs("\">", f);
     svg_escape(f, t->status);
     fprintf(f, "</td><td>%d</td><td>", t->epochs);
-    put_value(f, metric_item(pg, t->json));
+    put_value(f, value_of(t->json, pg->metric));
+    fputs("</td><td>", f);
+    put_value(f, item(t->json, item(t->json, "value_epoch") ? "value_epoch" : "epochs"));
     fputs("</td>", f);
     for (int k = 0; k < pg->n_params; k++) {
       fputs("<td>", f);
@@ -926,7 +933,7 @@ static void leaderboard(page *pg, FILE *f, const trial **order, const char *curv
     fprintf(f, " after %d epoch(s), ", t->epochs);
     svg_escape(f, pg->metric);
     fputs(" ", f);
-    put_value(f, metric_item(pg, t->json));
+    put_value(f, value_of(t->json, pg->metric));
     fputs("</summary>\n<dl>\n", f);
     const cJSON *entry;
     cJSON_ArrayForEach(entry, t->json) {
@@ -985,7 +992,7 @@ static bool load(page *pg, const cJSON *summary, const char *curves) {
     t->bracket = (int)number(item(entry, "bracket"), 0);
     t->round = (int)number(item(entry, "round"), 0);
     t->rank = (int)number(item(entry, "rank"), 1 << 30);
-    t->value = number(metric_item(pg, entry), NAN);
+    t->value = number(value_of(entry, pg->metric), NAN);
     if (t->id > pg->max_id) pg->max_id = t->id;
     pg->n++;
   }
@@ -1087,6 +1094,21 @@ void caviar_report_page(FILE *f, const char *kind, const cJSON *summary, const c
   fprintf(f, " (%s)</dd>\n", pg.maximize ? "higher is better" : "lower is better");
   const cJSON *entry;
   cJSON_ArrayForEach(entry, item(summary, "data")) put_fact(f, entry->string, entry);
+  /* The best trial, as the leaderboard, the progress line and summary.json's best say it. */
+  const cJSON *best = item(summary, "best");
+  if (best) {
+    fputs("<dt>best</dt><dd>trial ", f);
+    put_value(f, item(best, "trial"));
+    fputs(": ", f);
+    svg_escape(f, pg.metric);
+    fputs(" ", f);
+    put_value(f, value_of(best, pg.metric));
+    if (item(best, "value_epoch")) {
+      fputs(" at epoch ", f);
+      put_value(f, item(best, "value_epoch"));
+    }
+    fputs("</dd>\n", f);
+  }
   fputs("</dl>\n", f);
   const trial **order = loaded ? malloc((size_t)(pg.n > 0 ? pg.n : 1) * sizeof *order) : NULL;
   if (order) {

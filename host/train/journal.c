@@ -94,6 +94,11 @@ caviar_status caviar_journal_books(caviar_sweep_state *st, const run_state *s, c
   return CAVIAR_OK;
 }
 
+static int ascending_ids(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
 void caviar_journal_epoch(caviar_sweep_state *st, const run_state *s) {
   const caviar_sweep_result *r = s->result;
   if (!st->began) {
@@ -134,7 +139,18 @@ void caviar_journal_epoch(caviar_sweep_state *st, const run_state *s) {
     caviar_journal_number(st, "val_acc", p->val_acc);
     caviar_journal_printf(st, "}\n");
   }
-  for (int i = 0; i < r->n_trials; i++) {
+  /* Lineage events and status changes come only from the judging, PBT and the test pass of the
+   * members that trained in this epoch (s->results, the same on every rank): those trials, in
+   * trial order. */
+  uint32_t *ids = malloc(((size_t)s->n_results + 1) * sizeof *ids);
+  if (!ids) {
+    st->buf_failed = true;
+    return;
+  }
+  for (int k = 0; k < s->n_results; k++) ids[k] = s->trials[s->results[k].index].id;
+  qsort(ids, (size_t)s->n_results, sizeof *ids, ascending_ids);
+  for (int k = 0; k < s->n_results; k++) {
+    uint32_t i = ids[k];
     const caviar_trial_result *t = &r->trials[i];
     int events = t->lineage ? cJSON_GetArraySize(t->lineage) : 0;
     for (; st->j_lineage[i] < events; st->j_lineage[i]++) {
@@ -151,6 +167,7 @@ void caviar_journal_epoch(caviar_sweep_state *st, const run_state *s) {
       st->j_status[i] = (uint8_t)t->status;
     }
   }
+  free(ids);
 }
 
 void caviar_journal_tested(caviar_sweep_state *st, const run_state *s) {

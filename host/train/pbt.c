@@ -115,20 +115,42 @@ caviar_status caviar_pbt_step(run_state *s, int epoch, caviar_error *err) {
   }
   if (st == CAVIAR_OK) caviar_rank(loss, acc, ids, alive, sw->spec->metric.name == CAVIAR_METRIC_VAL_ACC, order);
   int q = (int)floor(sw->spec->early_terminate.quantile * alive);
+  /* Per cohort: its top-quantile members in rank order (donors[from[c] .. from[c + 1])), and the
+   * rank of its best member. */
+  int n_cohorts = s->groups.n_cohorts;
+  int *from = caviar_alloc((size_t)n_cohorts + 1, sizeof *from, "a PBT step", err);
+  int *first = caviar_alloc((size_t)n_cohorts + 1, sizeof *first, "a PBT step", err);
+  int *at = caviar_alloc((size_t)n_cohorts + 1, sizeof *at, "a PBT step", err);
+  if (st == CAVIAR_OK && (!from || !first || !at)) st = CAVIAR_ERUNTIME;
+  for (int c = 0; st == CAVIAR_OK && c < n_cohorts; c++) first[c] = alive;
+  for (int j = 0; st == CAVIAR_OK && j < alive; j++) {
+    int c = refs[order[j]].cohort;
+    if (first[c] == alive) first[c] = j;
+    if (j < q) from[c + 1]++;
+  }
+  for (int c = 0; st == CAVIAR_OK && c < n_cohorts; c++) {
+    from[c + 1] += from[c];
+    at[c] = from[c];
+  }
+  for (int j = 0; st == CAVIAR_OK && j < q; j++) donors[at[refs[order[j]].cohort]++] = refs[order[j]];
   /* Worst first; each copies a top-quantile member of its own shape (weights must fit), or failing
    * that the best of its own cohort ranked above it. The top members themselves never change, so
    * every copy reads weights as they stood at this epoch. */
   for (int k = alive - 1; st == CAVIAR_OK && k >= alive - q; k--) {
     const member_ref *to = &refs[order[k]];
-    int n_donors = 0;
-    for (int j = 0; j < q; j++)
-      if (refs[order[j]].cohort == to->cohort) donors[n_donors++] = refs[order[j]];
-    for (int j = 0; n_donors == 0 && j < k; j++)
-      if (refs[order[j]].cohort == to->cohort) donors[n_donors++] = refs[order[j]];
+    int c = to->cohort, n_donors = from[c + 1] - from[c];
+    const member_ref *pool = donors + from[c];
+    if (n_donors == 0 && first[c] < k) {
+      pool = &refs[order[first[c]]];
+      n_donors = 1;
+    }
     if (n_donors == 0) continue;
     int pick = (int)(pbt_uniform(sw->seed, to->trial, epoch, -1) * n_donors);
-    st = exploit(s, to, &donors[pick < n_donors ? pick : n_donors - 1], epoch, err);
+    st = exploit(s, to, &pool[pick < n_donors ? pick : n_donors - 1], epoch, err);
   }
+  free(from);
+  free(first);
+  free(at);
   free(refs);
   free(loss);
   free(acc);

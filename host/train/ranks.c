@@ -44,16 +44,20 @@ static int costlier_first(const void *a, const void *b) {
   return (x->index > y->index) - (x->index < y->index);
 }
 
-/* Gives each trial is_new marks the least-loaded rank by estimated cost that has room in the
- * trial's cohort, the costliest trial first; the load already there is every other running trial's
- * that has an owner. The same on every rank. */
+/* The k-th trial (by index) that may be running: of s->live once fill() keeps it, else of all. */
+static int candidates(const run_state *s) { return s->live ? s->n_live : s->count; }
+static int candidate(const run_state *s, int k) { return s->live ? s->live[k] : k; }
+
+/* Gives each trial is_new marks (new ones: all of s->live's when it is kept) the least-loaded
+ * rank by estimated cost that has room in the trial's cohort, the costliest trial first; the load
+ * already there is every other running trial's that has an owner. The same on every rank. */
 static caviar_status place(run_state *s, const uint8_t *is_new, caviar_error *err) {
   int size = caviar_world_size(s->sweep->world), n_cohorts = s->groups.n_cohorts, n = 0;
   double *load = caviar_alloc((size_t)size, sizeof *load, "the ranks' balance", err);
   int *held = caviar_alloc((size_t)size * (size_t)n_cohorts, sizeof *held, "the ranks' balance", err);
-  new_trial *fresh = caviar_alloc((size_t)s->count + 1, sizeof *fresh, "the ranks' balance", err);
+  new_trial *fresh = caviar_alloc((size_t)candidates(s) + 1, sizeof *fresh, "the ranks' balance", err);
   caviar_status st = load && held && fresh ? CAVIAR_OK : CAVIAR_ERUNTIME;
-  for (int i = 0; st == CAVIAR_OK && i < s->count; i++)
+  for (int k = 0, i; st == CAVIAR_OK && k < candidates(s) && (i = candidate(s, k), true); k++)
     if (is_new[i])
       fresh[n++] = (new_trial){i, epoch_cost(s, s->groups.cohort_of[i])};
     else if (s->owner[i] >= 0 && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING) {
@@ -169,7 +173,7 @@ caviar_status caviar_ranks_rebalance(run_state *s, caviar_error *err) {
   int *held = caviar_alloc((size_t)size * (size_t)n_cohorts, sizeof *held, "the ranks' balance", err);
   caviar_status st = load && held ? CAVIAR_OK : CAVIAR_ERUNTIME;
   int running = 0;
-  for (int i = 0; st == CAVIAR_OK && i < s->count; i++)
+  for (int k = 0, i; st == CAVIAR_OK && k < candidates(s) && (i = candidate(s, k), true); k++)
     if (s->owner[i] >= 0 && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING) {
       load[s->owner[i]] += epoch_cost(s, s->groups.cohort_of[i]);
       held[s->owner[i] * n_cohorts + s->groups.cohort_of[i]]++;
@@ -185,7 +189,8 @@ caviar_status caviar_ranks_rebalance(run_state *s, caviar_error *err) {
     }
     double gap = load[hi] - load[lo], best_miss = 0;
     int pick = -1;
-    for (int i = 0; i < s->count; i++) {
+    for (int k = 0; k < candidates(s); k++) {
+      int i = candidate(s, k);
       if (s->owner[i] != hi || s->result->trials[s->trials[i].id].status != CAVIAR_TRIAL_RUNNING) continue;
       int c = s->groups.cohort_of[i];
       double w = epoch_cost(s, c), miss = fabs(gap / 2 - w);
@@ -207,6 +212,15 @@ caviar_status caviar_ranks_rebalance(run_state *s, caviar_error *err) {
 }
 
 int caviar_ranks_slot(const caviar_cohort *c, uint32_t trial) {
+  /* Slots keep the order trials started in (ascending ids), but after a member moved in from
+   * another rank: a binary search, then a scan if that misses. */
+  int lo = 0, hi = c->n;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (c->trial[mid] < trial) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo < c->n && c->trial[lo] == trial) return lo;
   for (int slot = 0; slot < c->n; slot++)
     if (c->trial[slot] == trial) return slot;
   return -1;

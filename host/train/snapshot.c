@@ -134,7 +134,10 @@ static caviar_status write_body(writer *w, const run_state *s, const int *held, 
   put_i32(w, s->round);
   put_i32(w, r->n_trials);
   put_f64(w, r->model_samples);
-  put(w, &s->best, sizeof s->best);
+  /* Once the progress line's best value; unused now (the best trial is found from the results),
+   * kept so snapshots keep their layout. */
+  float unused = NAN;
+  put(w, &unused, sizeof unused);
   put_i32(w, s->epochs_run);
   put_f64(w, s->prior_wall + caviar_now() - s->start);
   for (int i = 0; i < r->n_trials; i++) {
@@ -164,7 +167,7 @@ static caviar_status write_body(writer *w, const run_state *s, const int *held, 
   int n_records = r->brackets.n_brackets * CAVIAR_MAX_RUNGS;
   put_i32(w, n_records);
   for (int k = 0; k < n_records; k++) {
-    const rung_record *rec = &s->records[k];
+    const caviar_rung_record *rec = &s->records[k];
     put_i32(w, rec->n);
     put(w, rec->loss, (size_t)rec->n * sizeof *rec->loss);
     put(w, rec->acc, (size_t)rec->n * sizeof *rec->acc);
@@ -424,7 +427,7 @@ caviar_status caviar_state_begin(run_state *s, int per_round, int *first_round, 
   for (size_t k = 0; k < r->n_curve; k++)
     if ((int)r->curve[k].trial >= r->n_trials) return damaged(st, "a curve point names no trial", err);
   r->model_samples = s->synced_samples = samples;
-  s->best = best;
+  (void)best;
   s->epochs_run = epochs_run;
   s->prior_wall = wall;
   /* tpe saw every curve point in this order: a diverged trial's last one as infinitely bad. */
@@ -477,20 +480,27 @@ caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
   if (placed != CAVIAR_OK) return placed;
   if (!get_i32(st, &n_records) || n_records != r->brackets.n_brackets * CAVIAR_MAX_RUNGS)
     return damaged(st, "its rung records do not fit the spec", err);
+  bool by_accuracy = sw->spec->metric.name == CAVIAR_METRIC_VAL_ACC;
   for (int k = 0; k < n_records; k++) {
-    rung_record *rec = &s->records[k];
     int32_t n;
     if (!get_i32(st, &n) || n < 0 || (st->snap_size - 4 - st->pos) / 12 < (size_t)n)
       return damaged(st, "the rung records are cut short", err);
     if (n == 0) continue;
-    rec->loss = caviar_alloc((size_t)n, sizeof *rec->loss, "a rung", err);
-    rec->acc = caviar_alloc((size_t)n, sizeof *rec->acc, "a rung", err);
-    rec->trial = caviar_alloc((size_t)n, sizeof *rec->trial, "a rung", err);
-    if (!rec->loss || !rec->acc || !rec->trial) return CAVIAR_ERUNTIME;
-    rec->n = rec->cap = n;
-    get(st, rec->loss, (size_t)n * sizeof *rec->loss);
-    get(st, rec->acc, (size_t)n * sizeof *rec->acc);
-    get(st, rec->trial, (size_t)n * sizeof *rec->trial);
+    /* Recorded again in the order they arrived: the same top as before. */
+    float *loss = caviar_alloc((size_t)n, sizeof *loss, "a rung", err), *acc = caviar_alloc((size_t)n, sizeof *acc, "a rung", err);
+    uint32_t *ids = caviar_alloc((size_t)n, sizeof *ids, "a rung", err);
+    caviar_status added = loss && acc && ids ? CAVIAR_OK : CAVIAR_ERUNTIME;
+    if (added == CAVIAR_OK) {
+      get(st, loss, (size_t)n * sizeof *loss);
+      get(st, acc, (size_t)n * sizeof *acc);
+      get(st, ids, (size_t)n * sizeof *ids);
+    }
+    for (int i = 0; added == CAVIAR_OK && i < n; i++)
+      added = caviar_rung_record_add(&s->records[k], loss[i], acc[i], ids[i], by_accuracy, r->brackets.eta, err);
+    free(loss);
+    free(acc);
+    free(ids);
+    if (added != CAVIAR_OK) return added;
   }
   if (!get_i32(st, &n_cohorts) || n_cohorts != s->groups.n_cohorts) return damaged(st, "its cohorts do not fit the round", err);
   int me = caviar_run_rank(s);
@@ -570,6 +580,10 @@ caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
 
 /* ---- the hooks ---- */
 
+/* The most of the time since the last one that writing the results so far, or a snapshot, may
+ * take (the user's intervals stand unless they would ask for more). */
+#define RESULTS_SHARE 0.02
+
 /* Whether a member that trained in this epoch reached a rung of its bracket or the last epoch:
  * the curve's last `trained` points are this epoch's. */
 static bool at_rung(const run_state *s) {
@@ -585,12 +599,17 @@ static bool at_rung(const run_state *s) {
   return false;
 }
 
+
 unsigned caviar_state_epoch_flags(const run_state *s) {
   const caviar_sweep *sw = s->sweep;
   const caviar_sweep_state *st = sw->state;
   caviar_fault_point("epoch");
   bool stop = sw->stop && *sw->stop;
-  bool due = st && !st->follower && caviar_now() - st->last_snapshot >= st->snapshot_every;
+  /* At most every snapshot_every seconds, and (but for 0: every epoch, as asked) no more often than
+   * keeps them under RESULTS_SHARE of the time: a snapshot holds every trial's results. */
+  double since = st ? caviar_now() - st->last_snapshot : 0;
+  bool due = st && !st->follower && since >= st->snapshot_every &&
+             (st->snapshot_every <= 0 || since >= st->last_seconds / RESULTS_SHARE);
   return (stop ? CAVIAR_AGREE_STOP : 0u) | (due ? CAVIAR_AGREE_SNAPSHOT : 0u);
 }
 
@@ -612,16 +631,23 @@ caviar_status caviar_state_epoch_end(run_state *s, unsigned flags, caviar_error 
       status = snapshot(st, s, err);
       double after = caviar_now();
       st->seconds += after - now;
+      st->last_seconds = after - now;
       st->last_snapshot = after;
       if (status == CAVIAR_OK) st->snapshots++; /* a failed first one leaves none to resume from */
     }
   }
   if (status == CAVIAR_OK && sw->each_epoch) status = sw->each_epoch(s->result, sw->each_epoch_ctx, err);
-  if (status == CAVIAR_OK && sw->results &&
-      (stop || at_rung(s) || now - s->last_results >= (sw->results_every > 0 ? sw->results_every : 0))) {
+  /* At a rung, and every results_every seconds, only while writing them stays a small part of the
+   * time (RESULTS_SHARE): a big refilled population reaches a rung every epoch, and the results of
+   * 100,000 trials take a while to write. results_every <= 0 asks for every epoch. */
+  double since = now - s->last_results;
+  bool cheap = since >= s->results_s / RESULTS_SHARE;
+  bool due = sw->results_every > 0 ? cheap && (since >= sw->results_every || at_rung(s)) : true;
+  if (status == CAVIAR_OK && sw->results && (stop || due)) {
     s->result->wall_seconds = s->prior_wall + now - s->start;
     status = sw->results(s->result, sw->results_ctx, err);
     s->last_results = caviar_now();
+    s->results_s = s->last_results - now;
   }
   if (status == CAVIAR_OK && stop) s->result->interrupted = true;
   return status;

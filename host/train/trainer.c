@@ -9,6 +9,7 @@
 #include "caviar/trainer.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +32,8 @@ static void free_round(run_state *s) {
     caviar_cohort_release(s->sweep->backend, &s->cohorts[c]);
     caviar_cohort_free(&s->cohorts[c]);
   }
-  for (int i = 0; s->records && i < s->result->brackets.n_brackets * CAVIAR_MAX_RUNGS; i++) {
-    free(s->records[i].loss);
-    free(s->records[i].acc);
-    free(s->records[i].trial);
-  }
+  for (int i = 0; s->records && i < s->result->brackets.n_brackets * CAVIAR_MAX_RUNGS; i++)
+    caviar_rung_record_free(&s->records[i]);
   free(s->records);
   free(s->cohorts);
   free(s->trials);
@@ -51,19 +49,25 @@ static void free_round(run_state *s) {
   free(s->trained_epochs);
   free(s->steady_s);
   free(s->steady_steps);
+  free(s->cohort_done);
+  free(s->left);
+  free(s->alive_in);
   free(s->calibration_s);
   free(s->owner);
+  free(s->live);
   free(s->cohort_started);
   free(s->results);
   caviar_grouping_free(&s->groups);
   *s = (run_state){.sweep = s->sweep, .result = s->result, .round = s->round, .rounds = s->rounds, .start = s->start,
                    .planned_model_epochs = s->planned_model_epochs, .train_start = s->train_start,
+                   .samples_at_start = s->samples_at_start, .epochs_at_start = s->epochs_at_start,
                    .last_report = s->last_report, .best = s->best, .out_of_time = s->out_of_time,
                    .at_target = s->at_target,
                    .calibrate_steps = s->calibrate_steps, .epochs_run = s->epochs_run,
                    .time_budget_s = s->time_budget_s, .tpe = s->tpe, .synced_samples = s->synced_samples,
                    .busy_s = s->busy_s, .members = s->members, .member_epochs = s->member_epochs, .cost = s->cost,
-                   .copies_in = s->copies_in, .moved_in = s->moved_in, .prior_wall = s->prior_wall, .last_results = s->last_results};
+                   .copies_in = s->copies_in, .moved_in = s->moved_in, .prior_wall = s->prior_wall, .last_results = s->last_results,
+                   .results_s = s->results_s};
 }
 
 /* Whether tpe proposes this round's trials: only where results can exist when a trial starts (a
@@ -105,6 +109,10 @@ static caviar_status check_memory(const run_state *s, caviar_error *err) {
   return st;
 }
 
+/* Members a dry run trains per cohort, at most: its speed per member-step is what it measures, and
+ * a million members would take minutes to set up. */
+#define CALIBRATION_MEMBERS 4096
+
 /* Groups the round's trials by shape and allocates a cohort per shape. */
 static caviar_status setup_round(run_state *s, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
@@ -136,9 +144,14 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
   s->trained_epochs = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->trained_epochs, "the ETA", err);
   s->steady_s = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->steady_s, "the ETA", err);
   s->steady_steps = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->steady_steps, "the ETA", err);
+  s->cohort_done = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->cohort_done, "the ETA", err);
+  s->left = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->left, "the ETA", err);
+  s->alive_in = caviar_alloc((size_t)s->result->brackets.n_brackets, sizeof *s->alive_in, "the ETA", err);
   s->owner = caviar_alloc((size_t)s->count, sizeof *s->owner, "the trials' ranks", err);
   s->cohort_started = caviar_alloc((size_t)s->groups.n_cohorts, sizeof *s->cohort_started, "the cohorts", err);
-  if (!s->steady_s || !s->steady_steps || !s->owner || !s->cohort_started) return CAVIAR_ERUNTIME;
+  if (!s->steady_s || !s->steady_steps || !s->owner || !s->cohort_started || !s->cohort_done || !s->left ||
+      !s->alive_in)
+    return CAVIAR_ERUNTIME;
   for (int i = 0; i < s->count; i++) s->owner[i] = -1;
   if (!s->cohorts || !s->records || !s->order || !s->loss || !s->acc || !s->stats.train_loss || !s->stats.diverged ||
       !s->epoch_loss || !s->epoch_diverged || !s->step_s || !s->calibration_s || !s->planned || !s->trained_epochs)
@@ -151,7 +164,10 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
   st = sw->backend->upload(sw->backend, sw->data, err);
   for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++) {
     caviar_cohort *cohort = &s->cohorts[c];
-    st = caviar_cohort_init(cohort, &s->groups.shapes[c], rank_capacity_of(s, c), sw->seed, err);
+    int capacity = rank_capacity_of(s, c);
+    /* A dry run times a sample of each cohort (the plan above judged the whole). */
+    if (s->calibrate_steps > 0 && capacity > CALIBRATION_MEMBERS) capacity = CALIBRATION_MEMBERS;
+    st = caviar_cohort_init(cohort, &s->groups.shapes[c], capacity, sw->seed, err);
     if (st != CAVIAR_OK) break;
     if (sw->spec->keep == CAVIAR_KEEP_BEST) caviar_cohort_keep_best(cohort);
     st = caviar_cohort_alloc(sw->backend, cohort, err);
@@ -165,15 +181,10 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
 }
 
 /* tpe: trial i's config is proposed now, from every result so far, with the trials still training
- * as pending (constant liar). Its shape must be one of the round's cohorts; a proposal of another
- * shape keeps the drawn trial's shape. Until the model has enough results, the drawn (sobol)
- * config stands. */
-static caviar_status propose(run_state *s, int i, const caviar_space *box, caviar_error *err) {
-  caviar_hparams *pending = caviar_alloc((size_t)s->population + 1, sizeof *pending, "tpe's pending trials", err);
-  if (!pending) return CAVIAR_ERUNTIME;
-  int n_pending = 0;
-  for (int k = 0; k < i && n_pending < s->population; k++)
-    if (s->result->trials[s->trials[k].id].status == CAVIAR_TRIAL_RUNNING) pending[n_pending++] = s->trials[k].hp;
+ * (pending: every running trial, so all of index below i, in index order) as the constant liar.
+ * Its shape must be one of the round's cohorts; a proposal of another shape keeps the drawn
+ * trial's shape. Until the model has enough results, the drawn (sobol) config stands. */
+static void propose(run_state *s, int i, const caviar_space *box, const caviar_hparams *pending, int n_pending) {
   caviar_hparams hp;
   if (caviar_tpe_propose(s->tpe, box, &s->sweep->spec->fixed, s->trials[i].id, pending, n_pending, &hp)) {
     int c = 0;
@@ -186,7 +197,22 @@ static caviar_status propose(run_state *s, int i, const caviar_space *box, cavia
     s->trials[i].hp = hp;
     s->groups.cohort_of[i] = c;
   }
-  free(pending);
+}
+
+/* s->live: the round's running trials by index, as fill() starts them (a resumed round's found
+ * once), those that stopped dropped at each fill. */
+static caviar_status update_live(run_state *s, caviar_error *err) {
+  if (!s->live) {
+    s->live = caviar_alloc((size_t)s->count + 1, sizeof *s->live, "the running trials", err);
+    if (!s->live) return CAVIAR_ERUNTIME;
+    for (int i = 0; i < s->next; i++)
+      if (s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING) s->live[s->n_live++] = i;
+    return CAVIAR_OK;
+  }
+  int n = 0;
+  for (int k = 0; k < s->n_live; k++)
+    if (s->result->trials[s->trials[s->live[k]].id].status == CAVIAR_TRIAL_RUNNING) s->live[n++] = s->live[k];
+  s->n_live = n;
   return CAVIAR_OK;
 }
 
@@ -195,12 +221,22 @@ static caviar_status propose(run_state *s, int i, const caviar_space *box, cavia
 static caviar_status fill(run_state *s, const caviar_space *box, caviar_error *err) {
   caviar_sweep_result *r = s->result;
   int first = s->next;
+  caviar_status live = update_live(s, err);
+  if (live != CAVIAR_OK) return live;
+  caviar_hparams *pending = NULL;
+  int n_pending = 0;
+  if (proposes(s)) {
+    pending = caviar_alloc((size_t)s->population + 1, sizeof *pending, "tpe's pending trials", err);
+    if (!pending) return CAVIAR_ERUNTIME;
+    for (int k = 0; k < s->n_live; k++) pending[n_pending++] = s->trials[s->live[k]].hp;
+  }
   while (s->running < s->population && s->next < s->count) {
     int i = s->next++;
-    if (proposes(s)) {
-      caviar_status st = propose(s, i, box, err);
-      if (st != CAVIAR_OK) return st;
+    if (pending) {
+      propose(s, i, box, pending, n_pending);
+      pending[n_pending++] = s->trials[i].hp;
     }
+    s->live[s->n_live++] = i;
     caviar_cohort *cohort = &s->cohorts[s->groups.cohort_of[i]];
     caviar_trial_result *t = &r->trials[s->trials[i].id];
     memset(t, 0, sizeof *t);
@@ -214,9 +250,13 @@ static caviar_status fill(run_state *s, const caviar_space *box, caviar_error *e
     s->running++;
     if (s->sweep->spec->early_terminate.type == CAVIAR_STOP_PBT) {
       caviar_status st = caviar_pbt_lineage_start(t, err);
-      if (st != CAVIAR_OK) return st;
+      if (st != CAVIAR_OK) {
+        free(pending);
+        return st;
+      }
     }
   }
+  free(pending);
   caviar_status assigned = caviar_ranks_assign(s, first, s->next, err);
   if (assigned != CAVIAR_OK) return assigned;
   for (int i = first; i < s->next; i++) {
@@ -285,6 +325,17 @@ int caviar_test_chunk_steps = 0;
 /* Steps in a cohort's first chunk, so its speed (the ETA) is known at once. */
 #define FIRST_CHUNK_STEPS 2
 
+/* The steps of an epoch's next chunk, done of steps trained: a cohort's first chunk ever is short
+ * (its speed known at once), then sixteenths. The sweep and a dry run's calibration alike. */
+static size_t next_chunk(size_t steps, size_t done, bool first) {
+  size_t chunk = steps - done, even = (steps + CHUNKS_PER_EPOCH - 1) / CHUNKS_PER_EPOCH;
+  if (first && chunk > FIRST_CHUNK_STEPS) chunk = FIRST_CHUNK_STEPS;
+  else if (chunk > even) chunk = even;
+  if (caviar_test_chunk_steps > 0)
+    chunk = steps - done < (size_t)caviar_test_chunk_steps ? steps - done : (size_t)caviar_test_chunk_steps;
+  return chunk;
+}
+
 /* One cohort's epoch, in chunks of whole minibatches: the backend takes exactly the steps one call
  * over the epoch's rows would take, and progress is reported between chunks. The epoch's mean
  * loss and divergence (at its first diverging step) end up in epoch_loss and epoch_diverged. */
@@ -296,14 +347,16 @@ static caviar_status train_cohort_epoch(run_state *s, int c, caviar_error *err) 
     s->epoch_loss[slot] = 0;
     s->epoch_diverged[slot] = 0;
   }
-  if (s->train_start == 0) s->train_start = caviar_now();
+  if (s->train_start == 0) {
+    /* The rate and pace since this process began training (a resumed sweep's earlier work is
+     * not this run's). */
+    s->train_start = caviar_now();
+    s->samples_at_start = s->result->model_samples;
+    s->epochs_at_start = s->epochs_run;
+  }
   do {
-    size_t chunk = steps - done, even = (steps + CHUNKS_PER_EPOCH - 1) / CHUNKS_PER_EPOCH;
     /* Whether the cohort trained before on any rank: the chunks must not depend on where. */
-    if (!s->cohort_started[c] && done == 0 && chunk > FIRST_CHUNK_STEPS) chunk = FIRST_CHUNK_STEPS;
-    else if (chunk > even) chunk = even;
-    if (caviar_test_chunk_steps > 0) chunk = steps - done < (size_t)caviar_test_chunk_steps ? steps - done
-                                                                                             : (size_t)caviar_test_chunk_steps;
+    size_t chunk = next_chunk(steps, done, !s->cohort_started[c] && done == 0);
     double t0 = caviar_now();
     caviar_status st =
         caviar_cohort_train(sw->backend, cohort, s->order + done * batch, chunk * batch, &s->stats, err);
@@ -317,6 +370,7 @@ static caviar_status train_cohort_epoch(run_state *s, int c, caviar_error *err) 
     }
     if (chunk > 0) s->step_s[c] = took / ((double)chunk * cohort->n);
     s->trained_epochs[c] += steps ? (double)cohort->n * (double)chunk / (double)steps : 0;
+    s->cohort_done[c] = steps ? (double)(done + chunk) / (double)steps : 1;
     for (int slot = 0; slot < cohort->n; slot++) {
       if (s->epoch_diverged[slot]) continue;
       if (s->stats.diverged[slot]) {
@@ -393,6 +447,7 @@ static caviar_status train_and_judge(run_state *s, caviar_error *err) {
   caviar_epoch_order(split, sw->seed, s->tick, s->order);
   s->epoch_samples = s->epoch_samples_done = 0;
   for (int c = 0; c < s->groups.n_cohorts; c++) {
+    s->cohort_done[c] = 0;
     size_t batch = (size_t)s->cohorts[c].shape.batch;
     s->epoch_samples += (double)s->cohorts[c].n * (double)(split->n_train / batch * batch);
   }
@@ -446,22 +501,12 @@ static caviar_status train_and_judge(run_state *s, caviar_error *err) {
       st = caviar_tpe_observe(s->tpe, &t->trial.hp, t->epochs, loss, err);
       if (st != CAVIAR_OK) return st;
     }
+    /* The best value any trial reached at any epoch: what metric.target is checked against. */
     if (t->status != CAVIAR_TRIAL_DIVERGED && better(s, metric_of(s, t), s->best))
       s->best = metric_of(s, t);
     st = add_curve_point(s->result, t, err);
   }
   return st;
-}
-
-static caviar_status record(rung_record *rec, const caviar_trial_result *t, caviar_error *err) {
-  return caviar_rung_record_add(rec, t->val_loss, t->val_acc, t->trial.id, err);
-}
-
-/* Whether `trial` is in the top max(1, n / eta) of everyone recorded at the rung. */
-static caviar_status promoted(const run_state *s, const rung_record *rec, uint32_t trial, bool *out,
-                              caviar_error *err) {
-  return caviar_rung_promoted(rec, s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC, s->result->brackets.eta, trial,
-                              out, err);
 }
 
 typedef caviar_status (*result_visit)(run_state *s, const member_result *m, caviar_trial_result *t, caviar_error *err);
@@ -487,31 +532,34 @@ static int rung_of(const run_state *s, const caviar_trial_result *t) {
   return caviar_is_rung(&s->result->brackets.brackets[t->bracket].rungs, t->epochs, &rung) ? rung : -1;
 }
 
-static rung_record *record_of(run_state *s, const caviar_trial_result *t, int rung) {
+static caviar_rung_record *record_of(run_state *s, const caviar_trial_result *t, int rung) {
   return &s->records[t->bracket * CAVIAR_MAX_RUNGS + rung];
 }
 
 static caviar_status record_at_rung(run_state *s, const member_result *m, caviar_trial_result *t, caviar_error *err) {
   (void)m;
   int rung = finished(s, t) ? -1 : rung_of(s, t);
-  return rung < 0 ? CAVIAR_OK : record(record_of(s, t, rung), t, err);
+  return rung < 0 ? CAVIAR_OK
+                  : caviar_rung_record_add(record_of(s, t, rung), t->val_loss, t->val_acc, t->trial.id,
+                                           s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC,
+                                           s->result->brackets.eta, err);
 }
 
 /* A member at the last epoch is a survivor with the weights its owner read out (keep_and_read),
  * unless they are not finite; one at a rung goes on or is culled. */
 static caviar_status judge(run_state *s, const member_result *m, caviar_trial_result *t, caviar_error *err) {
+  (void)err;
   if (finished(s, t)) {
     t->status = m->bad_params ? CAVIAR_TRIAL_DIVERGED : CAVIAR_TRIAL_SURVIVED;
     /* model.keep best: the weights of its best validation epoch. */
     t->kept_best = !m->bad_params && s->sweep->spec->keep == CAVIAR_KEEP_BEST;
     return CAVIAR_OK;
   }
+  /* At a rung it goes on only in the top 1/eta of everyone in its bracket recorded there so far. */
   int rung = rung_of(s, t);
-  if (rung < 0) return CAVIAR_OK;
-  bool up;
-  caviar_status st = promoted(s, record_of(s, t, rung), t->trial.id, &up, err);
-  if (st == CAVIAR_OK && !up) t->status = CAVIAR_TRIAL_CULLED;
-  return st;
+  if (rung >= 0 && !caviar_rung_record_keeps(record_of(s, t, rung), t->val_loss, t->val_acc, t->trial.id))
+    t->status = CAVIAR_TRIAL_CULLED;
+  return CAVIAR_OK;
 }
 
 /* Rungs and the end: every member that reached a rung is recorded there first, so members
@@ -547,6 +595,9 @@ static bool tests_here(const run_state *s, int i) {
   return s->owner[i] == caviar_run_rank(s) && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_SURVIVED;
 }
 
+/* Survivors evaluated on the test split at once, at most (per cohort). */
+#define TEST_MEMBERS 1024
+
 static caviar_status test_survivors(run_state *s, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
   caviar_sweep_result *r = s->result;
@@ -558,12 +609,17 @@ static caviar_status test_survivors(run_state *s, caviar_error *err) {
     int n = 0;
     for (int i = 0; i < s->count; i++) n += s->groups.cohort_of[i] == c && tests_here(s, i);
     if (n == 0) continue;
-    caviar_cohort cohort;
-    float *loss = caviar_alloc((size_t)n, sizeof *loss, "test results", err);
-    float *acc = caviar_alloc((size_t)n, sizeof *acc, "test results", err);
-    st = loss && acc ? caviar_cohort_init(&cohort, &s->groups.shapes[c], n, sw->seed, err) : CAVIAR_ERUNTIME;
-    if (st == CAVIAR_OK) {
-      for (int i = 0; i < s->count; i++) {
+    /* At most TEST_MEMBERS at a time: under PBT every member survives, and a test cohort of them
+     * all beside the training one would double the arenas. */
+    int chunk = n < TEST_MEMBERS ? n : TEST_MEMBERS;
+    float *loss = caviar_alloc((size_t)chunk, sizeof *loss, "test results", err);
+    float *acc = caviar_alloc((size_t)chunk, sizeof *acc, "test results", err);
+    if (!loss || !acc) st = CAVIAR_ERUNTIME;
+    for (int from = 0, i = 0; st == CAVIAR_OK && from < n; from += chunk) {
+      caviar_cohort cohort;
+      st = caviar_cohort_init(&cohort, &s->groups.shapes[c], n - from < chunk ? n - from : chunk, sw->seed, err);
+      if (st != CAVIAR_OK) break;
+      for (; i < s->count && cohort.n < cohort.layout.capacity; i++) {
         const caviar_trial_result *t = &r->trials[s->trials[i].id];
         if (s->groups.cohort_of[i] == c && tests_here(s, i)) caviar_cohort_add(&cohort, &t->trial);
       }
@@ -579,8 +635,8 @@ static caviar_status test_survivors(run_state *s, caviar_error *err) {
       }
       caviar_cohort_release(sw->backend, &cohort);
       caviar_cohort_free(&cohort);
-      caviar_fault_point("test");
     }
+    if (st == CAVIAR_OK) caviar_fault_point("test");
     free(loss);
     free(acc);
   }
@@ -588,14 +644,73 @@ static caviar_status test_survivors(run_state *s, caviar_error *err) {
   return st == CAVIAR_OK ? caviar_ranks_gather_tests(s, err) : st;
 }
 
-/* Seconds left: every cohort's expected member-epochs still to train (at least what its running
- * members need to reach their next rung or the end) at its own measured speed per member-step,
- * plus judging (a forward pass over the validation rows, a third of a step each), plus the rounds
- * still to come at this round's cost. A cohort not timed yet is costed from the timed ones in
- * proportion to its parameters times its batch. < 0 before any cohort is timed. */
-static double eta_seconds(const run_state *s) {
+/* Member-epochs a member that has trained e epochs in a bracket with these rungs is still expected
+ * to train: the way to its next rung for sure, then each later stretch as likely as reaching it.
+ * With everyone started together (synchronous successive halving) that is the bracket's own
+ * count, alive -> max(1, floor(alive / eta)) rung by rung, shared by its `alive` members; with
+ * refill (alive 0: asynchronous) each rung passes 1 / eta of those reaching it. */
+static double expected_left(const caviar_rungs *rungs, int max_epochs, int eta, int e, int alive) {
+  double left = 0, reach = 1, n = alive;
+  int from = e;
+  for (int k = 0; k < rungs->n; k++) {
+    if (rungs->epochs[k] <= e) continue;
+    left += reach * (rungs->epochs[k] - from);
+    from = rungs->epochs[k];
+    if (alive > 0) {
+      double kept = caviar_rung_keep((int)n, eta);
+      reach *= kept / n;
+      n = kept;
+    } else {
+      reach /= eta;
+    }
+  }
+  return left + reach * (max_epochs > from ? max_epochs - from : 0);
+}
+
+/* The member-epochs this round is still expected to train, by cohort, into s->left: every
+ * running member's expected_left (less the part of the epoch in progress its cohort has done),
+ * and every trial not started yet at its bracket's expectation from epoch 0. */
+static void round_left(run_state *s, bool within_epoch) {
+  const caviar_sweep_result *r = s->result;
+  const caviar_brackets *hb = &r->brackets;
+  bool synchronous = s->population >= s->count;
+  for (int c = 0; c < s->groups.n_cohorts; c++) s->left[c] = 0;
+  for (int b = 0; b < hb->n_brackets; b++) s->alive_in[b] = 0;
+  for (int i = 0; i < s->next; i++) {
+    const caviar_trial_result *t = &r->trials[s->trials[i].id];
+    if (t->status == CAVIAR_TRIAL_RUNNING) s->alive_in[t->bracket]++;
+  }
+  for (int i = 0; i < s->count; i++) {
+    int c = s->groups.cohort_of[i];
+    if (i >= s->next) {
+      const caviar_bracket *b = &hb->brackets[caviar_bracket_of(hb, i)];
+      s->left[c] += expected_left(&b->rungs, s->sweep->spec->epochs, hb->eta, 0, 0);
+      continue;
+    }
+    const caviar_trial_result *t = &r->trials[s->trials[i].id];
+    if (t->status != CAVIAR_TRIAL_RUNNING) continue;
+    s->left[c] += expected_left(&hb->brackets[t->bracket].rungs, s->sweep->spec->epochs, hb->eta, t->epochs,
+                                synchronous ? s->alive_in[t->bracket] : 0);
+    if (within_epoch) s->left[c] -= s->cohort_done[c];
+  }
+}
+
+/* Seconds left: each cohort's expected member-epochs left (round_left) at its own measured speed
+ * per member-step, plus judging (a forward pass over the validation rows, a third of a step each),
+ * plus the rounds still to come at this round's planned cost. A cohort not timed yet is costed from
+ * the timed ones in proportion to its parameters times its batch. < 0 before any cohort is timed.
+ * *epochs_left gets the member-epochs left in the whole sweep. */
+static double eta_seconds(run_state *s, bool within_epoch, double *epochs_left) {
   const caviar_sweep *sw = s->sweep;
   const caviar_split *split = &sw->data->split;
+  round_left(s, within_epoch);
+  double later = 0;
+  *epochs_left = 0;
+  for (int c = 0; c < s->groups.n_cohorts; c++) {
+    *epochs_left += s->left[c];
+    later += s->planned[c];
+  }
+  *epochs_left += (s->rounds - s->round - 1) * later;
   /* Seconds per member-step by cohort: after warm-up where measured; else, if any cohort has been
    * measured after warm-up, in proportion to those; else the warm-up measurements. */
   double per_unit = 0, warm_unit = 0;
@@ -620,21 +735,7 @@ static double eta_seconds(const run_state *s) {
                   : s->step_s[c] > 0 && steady == 0 ? s->step_s[c]
                                                     : per_unit * (double)s->cohorts[c].layout.per_member * shape->batch;
     double epoch = step * ((double)(split->n_train / (size_t)shape->batch) + (double)split->n_val / shape->batch / 3.0);
-    double needed = 0;
-    const caviar_cohort *cohort = &s->cohorts[c];
-    for (int slot = 0; slot < cohort->n; slot++) {
-      const caviar_trial_result *t = &s->result->trials[cohort->trial[slot]];
-      if (t->status != CAVIAR_TRIAL_RUNNING) continue;
-      const caviar_rungs *rungs = &s->result->brackets.brackets[t->bracket].rungs;
-      int next = sw->spec->epochs;
-      for (int k = 0; k < rungs->n; k++)
-        if (rungs->epochs[k] > t->epochs) {
-          next = rungs->epochs[k];
-          break;
-        }
-      needed += next - t->epochs;
-    }
-    left += fmax(needed, s->planned[c] - s->trained_epochs[c]) * epoch;
+    left += fmax(s->left[c], 0) * epoch;
     round_total += s->planned[c] * epoch;
   }
   return left + (s->rounds - s->round - 1) * round_total;
@@ -649,7 +750,20 @@ static void report_progress(run_state *s, bool within_epoch) {
   double now = caviar_now();
   s->last_report = now;
   p.epoch = s->tick;
-  p.epochs = synchronous ? sw->spec->epochs : 0;
+  p.epochs = sw->spec->epochs;
+  /* The epochs of the round's trials training now (every rank keeps every trial's books). */
+  p.epoch_lo = INT_MAX;
+  p.epoch_hi = 0;
+  int most = 0;
+  for (int i = 0; i < s->next; i++) {
+    const caviar_trial_result *t = &r->trials[s->trials[i].id];
+    if (t->epochs > most) most = t->epochs;
+    if (t->status != CAVIAR_TRIAL_RUNNING) continue;
+    if (t->epochs < p.epoch_lo) p.epoch_lo = t->epochs;
+    if (t->epochs > p.epoch_hi) p.epoch_hi = t->epochs;
+  }
+  /* None training (the round's end): the most epochs any trial trained. */
+  if (p.epoch_lo > p.epoch_hi) p.epoch_lo = p.epoch_hi = most;
   p.within_epoch = within_epoch;
   p.epoch_done = within_epoch && s->epoch_samples > 0 ? s->epoch_samples_done / s->epoch_samples : 0;
   p.round = s->round;
@@ -661,17 +775,30 @@ static void report_progress(run_state *s, bool within_epoch) {
   p.alive = s->running;
   p.trained = within_epoch ? 0 : s->trained;
   p.metric = caviar_metric_text(sw->spec->metric.name);
+  /* The running trials with a metric are the last epoch's members (those started since have none),
+   * but in a round just resumed, whose last epoch's results went with the process. */
   float best_alive = NAN;
-  for (int i = 0; i < r->n_trials; i++) {
-    const caviar_trial_result *t = &r->trials[i];
+  bool resumed = s->n_results == 0 && s->running > 0;
+  for (int k = 0; k < (resumed ? r->n_trials : s->n_results); k++) {
+    const caviar_trial_result *t = &r->trials[resumed ? k : (int)s->trials[s->results[k].index].id];
     if (t->status == CAVIAR_TRIAL_RUNNING && better(s, metric_of(s, t), best_alive)) best_alive = metric_of(s, t);
   }
-  p.best = shown_metric(s, s->best);
+  /* The best trial so far: the leaderboard's first if the sweep stopped here (one meaning of best). */
+  int leader = caviar_result_leader(sw->spec, r);
+  p.best = NAN;
+  p.best_trial = -1;
+  if (leader >= 0) {
+    p.best = (float)caviar_trial_value(sw->spec, &r->trials[leader], r->target_std, &p.best_epoch);
+    if (!isnan(p.best)) p.best_trial = (int)r->trials[leader].trial.id;
+    else p.best_epoch = 0;
+  }
   p.best_alive = shown_metric(s, best_alive);
   p.elapsed_s = now - s->start;
   double training = s->train_start > 0 ? now - s->train_start : 0;
-  p.model_samples_per_s = training > 0 ? r->model_samples / training : 0;
-  p.eta_s = eta_seconds(s);
+  p.model_samples = r->model_samples - s->samples_at_start;
+  p.training_s = training;
+  p.model_samples_per_s = training > 0 ? p.model_samples / training : 0;
+  p.eta_s = eta_seconds(s, within_epoch, &p.epochs_left);
   if (!within_epoch && s->running == 0 && s->round + 1 >= s->rounds) p.eta_s = 0;
   sw->progress(&p, sw->progress_ctx);
 }
@@ -693,7 +820,8 @@ static bool out_of_time(const run_state *s) {
       break;
     }
   if (rungs->n == 0) next = s->tick + 1;
-  double per_epoch = s->epochs_run > 0 ? (now - s->train_start) / s->epochs_run : 0;
+  int epochs = s->epochs_run - s->epochs_at_start;
+  double per_epoch = epochs > 0 ? (now - s->train_start) / epochs : 0;
   return elapsed + per_epoch * (next - s->tick) > budget;
 }
 
@@ -705,10 +833,11 @@ static bool reached_target(const run_state *s) {
   return m->maximize ? best >= m->target : best <= m->target;
 }
 
-/* A dry run's calibration: each cohort, filled as the sweep would fill it, trains one warm-up
- * step and then chunks of calibrate_steps steps over the first epoch's shuffled rows until
- * CALIBRATION_SECONDS have passed (or the epoch's rows run out); calibration_s gets the seconds
- * per member-step. */
+/* A dry run's calibration: each cohort, filled as the sweep would fill it, trains its first chunk
+ * (the warm-up, left out as the sweep's ETA leaves it out) and then the chunks the sweep trains in
+ * (next_chunk: the same steps a call, so the same overhead a step) over the first epoch's shuffled
+ * rows until CALIBRATION_SECONDS have passed (or the epoch's rows run out); calibration_s gets the
+ * seconds per member-step. */
 #define CALIBRATION_SECONDS 0.2
 static caviar_status calibrate(run_state *s, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
@@ -716,21 +845,35 @@ static caviar_status calibrate(run_state *s, caviar_error *err) {
   caviar_epoch_order(split, sw->seed, 0, s->order);
   for (int c = 0; c < s->groups.n_cohorts; c++) {
     caviar_cohort *cohort = &s->cohorts[c];
-    size_t batch = (size_t)cohort->shape.batch, steps = split->n_train / batch, done = 1;
+    size_t batch = (size_t)cohort->shape.batch, steps = split->n_train / batch, done = next_chunk(steps, 0, true);
     s->calibration_s[c] = 0;
-    if (cohort->n == 0 || steps < 2) continue;
-    caviar_status st = caviar_cohort_train(sw->backend, cohort, s->order, batch, &s->stats, err);
+    if (cohort->n == 0 || steps <= done) continue;
+    caviar_status st = caviar_cohort_train(sw->backend, cohort, s->order, done * batch, &s->stats, err);
+    size_t warm = done;
     double t0 = caviar_now(), took = 0;
-    while (st == CAVIAR_OK && done < steps && (done == 1 || took < CALIBRATION_SECONDS)) {
-      size_t chunk = steps - done < (size_t)s->calibrate_steps ? steps - done : (size_t)s->calibrate_steps;
+    while (st == CAVIAR_OK && done < steps && (done == warm || took < CALIBRATION_SECONDS)) {
+      size_t chunk = next_chunk(steps, done, false);
       st = caviar_cohort_train(sw->backend, cohort, s->order + done * batch, chunk * batch, &s->stats, err);
       done += chunk;
       took = caviar_now() - t0;
     }
     if (st != CAVIAR_OK) return st;
-    s->calibration_s[c] = took / ((double)(done - 1) * cohort->n);
+    s->calibration_s[c] = took / ((double)(done - warm) * cohort->n);
   }
   return CAVIAR_OK;
+}
+
+/* A dry run's members: each cohort holds the round's first trials of its shape, as many as it has
+ * room for (a sample of CALIBRATION_MEMBERS at most); nothing is booked as started. */
+static caviar_status fill_sample(run_state *s, caviar_error *err) {
+  for (int i = 0; i < s->count; i++) {
+    caviar_cohort *cohort = &s->cohorts[s->groups.cohort_of[i]];
+    if (cohort->n < cohort->layout.capacity) caviar_cohort_add(cohort, &s->trials[i]);
+  }
+  caviar_status st = CAVIAR_OK;
+  for (int c = 0; st == CAVIAR_OK && c < s->groups.n_cohorts; c++)
+    if (s->cohorts[c].n > 0) st = s->sweep->backend->init_members(s->sweep->backend, &s->cohorts[c], 0, s->cohorts[c].n, err);
+  return st;
 }
 
 /* Trains one round's trials (drawn from box) to the end. */
@@ -739,7 +882,7 @@ static caviar_status run_round(run_state *s, const caviar_space *box, caviar_err
   caviar_status st = setup_round(s, err);
   if (st == CAVIAR_OK && s->resume_round) st = caviar_state_restore_round(s, err);
   if (st == CAVIAR_OK && s->calibrate_steps > 0) {
-    st = fill(s, box, err);
+    st = fill_sample(s, err);
     return st == CAVIAR_OK ? calibrate(s, err) : st;
   }
   while (st == CAVIAR_OK) {
@@ -804,6 +947,28 @@ void caviar_result_order(const caviar_spec *spec, const caviar_sweep_result *r, 
   caviar_rank_order(r->n_trials, result_key, &k, order);
 }
 
+int caviar_result_leader(const caviar_spec *spec, const caviar_sweep_result *r) {
+  result_ranking k = {r, spec->metric.name == CAVIAR_METRIC_VAL_ACC};
+  int leader = -1;
+  caviar_rank_key best = {0};
+  for (int i = 0; i < r->n_trials; i++) {
+    caviar_rank_key key = result_key(&k, i);
+    if (leader < 0 || caviar_rank_key_compare(&key, &best) < 0) leader = i, best = key;
+  }
+  return leader;
+}
+
+double caviar_trial_value(const caviar_spec *spec, const caviar_trial_result *t, double target_std, int *epoch) {
+  *epoch = t->kept_best ? t->best_epoch : t->epochs;
+  double loss = caviar_kept_val_loss(t);
+  switch (spec->metric.name) {
+    case CAVIAR_METRIC_VAL_ACC: return caviar_kept_val_acc(t);
+    case CAVIAR_METRIC_VAL_RMSE: return sqrt(loss) * target_std;
+    case CAVIAR_METRIC_VAL_MSE: return loss * target_std * target_std;
+    default: return loss;
+  }
+}
+
 /* The hyperparameters of the best k trials so far (diverged ones never count). */
 static int best_so_far(const caviar_sweep *sw, const caviar_sweep_result *r, int k, caviar_hparams *out) {
   int *order = malloc((size_t)r->n_trials * sizeof *order), n = 0;
@@ -851,6 +1016,30 @@ static caviar_status draw_round(run_state *s, caviar_sampler *sampler, const cav
   return CAVIAR_OK;
 }
 
+/* Bytes of summary.json's text a trial takes (about 700, measured), twice: the text grows in memory
+ * by doubling before it is written in one go. PBT's lineage: a cJSON event (about 16 nodes of
+ * some 100 bytes) per copy and one at the start, and as much again in summary.json. */
+#define SUMMARY_TEXT_BYTES (2 * 700.0)
+#define LINEAGE_EVENT_BYTES 1800.0
+#define LINEAGE_TEXT_BYTES (2 * 650.0)
+
+/* The host memory a sweep's books take, all trials of all rounds (docs/PERF.md measures it): per
+ * trial its result, its round's draw, grouping and marks (owner, running list, journal), its part
+ * of summary.json as written; per model-epoch a learning-curve point, a rung's record and (tpe) an
+ * observation, in arrays that grow by doubling (so twice their size at worst). */
+static double host_bytes(const caviar_spec *spec, double trials, double per_round, double model_epochs) {
+  double per_trial = (double)sizeof(caviar_trial_result) + 5 + SUMMARY_TEXT_BYTES;
+  double per_round_trial = (double)(sizeof(caviar_trial) + sizeof(caviar_shape) + 6 * sizeof(int) + 1);
+  double per_epoch = 2.0 * ((double)sizeof(caviar_curve_point) + 3 * sizeof(float) + sizeof(uint32_t) + 2 * sizeof(int));
+  if (spec->method == CAVIAR_METHOD_TPE) per_epoch += 2.0 * (sizeof(caviar_hparams) + 2 * sizeof(double) + sizeof(int));
+  if (spec->early_terminate.type == CAVIAR_STOP_PBT) {
+    const caviar_early_terminate *et = &spec->early_terminate;
+    double copies = et->quantile * floor((double)(spec->epochs - 1) / (et->interval > 0 ? et->interval : 1));
+    per_trial += (1 + copies) * (LINEAGE_EVENT_BYTES + LINEAGE_TEXT_BYTES);
+  }
+  return trials * per_trial + per_round * per_round_trial + model_epochs * per_epoch;
+}
+
 /* A dry run's numbers from the first round, set up and calibrated. Every trial is expected to
  * train its bracket's expected epochs at its cohort's measured speed per member-step; judging on
  * the validation split is counted as a forward pass (a third of a step) per validation row. */
@@ -873,6 +1062,7 @@ static void estimate_from(const run_state *s, caviar_sweep_estimate *e) {
   double feature_bytes = d->train.x_u8 ? 1.0 : 4.0;
   e->data_bytes = (double)(d->train.n + d->test.n) * ((double)d->train.d * feature_bytes + 4.0);
   e->model_epochs = s->planned_model_epochs;
+  e->host_bytes = host_bytes(sw->spec, (double)s->count * s->rounds, s->count, s->planned_model_epochs);
   double seconds = 0;
   for (int i = 0; i < s->count; i++) {
     int c = s->groups.cohort_of[i];
@@ -908,8 +1098,14 @@ static caviar_status check_memory_lower_bound(const caviar_sweep *sw, int popula
 static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, int calibrate_steps,
                                caviar_sweep_result *out, caviar_sweep_estimate *estimate, caviar_error *err) {
   memset(out, 0, sizeof *out);
+  /* Every backend call is timed: what is not device time is the host's. */
+  caviar_timed_backend timed;
+  caviar_timed_backend_init(&timed, sweep->backend);
+  caviar_sweep timed_sweep = *sweep;
+  timed_sweep.backend = &timed.backend;
+  sweep = &timed_sweep;
   const caviar_spec *spec = sweep->spec;
-  run_state s = {.sweep = sweep, .result = out, .start = caviar_now(), .best = NAN, .calibrate_steps = calibrate_steps,
+  run_state s = {.sweep = sweep, .result = out, .start = caviar_now(), .calibrate_steps = calibrate_steps,
                  .time_budget_s = time_budget_s};
   s.rounds = spec->rounds > 0 ? spec->rounds : 1;
   caviar_rungs_make(&spec->early_terminate, &out->rungs);
@@ -938,9 +1134,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
   }
   /* The trials' own host memory (results, configurations, grouping, learning curves), estimated
    * before any of it is allocated: a huge grid or -n is refused at once, not after minutes. */
-  double need = (double)per_round * s.rounds * (double)sizeof(caviar_trial_result) +
-                (double)per_round * (double)(sizeof(caviar_trial) + sizeof(caviar_shape) + 4 * sizeof(int) + 1) +
-                s.planned_model_epochs * (double)(sizeof(caviar_curve_point) + 3 * sizeof(float));
+  double need = host_bytes(spec, (double)per_round * s.rounds, per_round, s.planned_model_epochs);
   double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
   if (have > 0 && need > 0.8 * have) {
     caviar_sampler_free(&sampler);
@@ -995,6 +1189,7 @@ static caviar_status sweep_run(const caviar_sweep *sweep, double time_budget_s, 
   caviar_space_free(&box);
   free(best);
   out->wall_seconds = s.prior_wall + caviar_now() - s.start;
+  out->device_seconds = timed.seconds;
   if (st != CAVIAR_OK || calibrate_steps > 0) caviar_sweep_result_free(out);
   return st;
 }
@@ -1008,8 +1203,8 @@ caviar_status caviar_sweep_run_within(const caviar_sweep *sweep, double time_bud
   return sweep_run(sweep, time_budget_s, 0, out, NULL, err);
 }
 
-/* Steps per call in a dry run's calibration (after one warm-up step). */
-#define CALIBRATION_STEPS 4
+/* A dry run: sweep_run's calibrate_steps > 0 (calibrate() trains the sweep's own chunks). */
+#define CALIBRATION_STEPS 1
 
 caviar_status caviar_sweep_estimate_run(const caviar_sweep *sweep, caviar_sweep_estimate *out, caviar_error *err) {
   caviar_sweep_result result;

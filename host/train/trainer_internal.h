@@ -3,14 +3,12 @@
 /* The state of a sweep in progress, shared by the trainer's files (trainer.c runs rounds and
  * epochs, pbt.c exploits and explores). Not part of the public API. */
 
+#include "caviar/schedule.h"
 #include "caviar/tpe.h"
 #include "caviar/trainer.h"
 #include "caviar/status.h"
 
 CAVIAR_C_BEGIN
-
-/* The metric values every trial reached a rung with, for asynchronous promotion decisions. */
-typedef caviar_rung_record rung_record;
 
 /* One running member's results of an epoch, as its rank reports them to every rank. */
 typedef struct member_result {
@@ -27,17 +25,20 @@ typedef struct run_state {
   int round, rounds;
   double start;
   double planned_model_epochs; /* of the whole sweep, for the ETA */
-  double train_start;          /* when the first training step began (the ETA's rate) */
+  double train_start;          /* when this process's first training step began (the rate) */
+  double samples_at_start;     /* model_samples then (a resumed sweep's earlier ones) */
+  int epochs_at_start;         /* epochs_run then */
   int epochs_run;              /* epoch boundaries passed, all rounds together */
   double last_report;          /* when progress was last reported */
-  float best;                  /* the best metric value reached so far (NaN: none yet) */
   double time_budget_s;        /* > 0: caviar_sweep_run_within's budget */
   bool out_of_time;            /* the time budget ends the sweep at this epoch boundary */
+  float best;                  /* the best metric value any trial reached at any epoch (NaN: none yet), for metric.target */
   bool at_target;              /* a trial reached metric.target: the sweep ends at this epoch boundary */
-  int calibrate_steps;         /* > 0: a dry run; each cohort trains this many steps once */
+  int calibrate_steps;         /* > 0: a dry run (each cohort is timed on the sweep's own chunks) */
   caviar_tpe *tpe;             /* method tpe: every result so far, across rounds */
   double prior_wall;           /* resumed: the wall seconds the sweep had run before */
   double last_results;         /* when sweep->results was last called */
+  double results_s;            /* and how many seconds it took */
   bool resume_round;           /* resumed: this round's state comes from the snapshot (sweep_state.c) */
   /* This round: */
   caviar_trial *trials; /* all of the round's trials, drawn up front */
@@ -45,11 +46,13 @@ typedef struct run_state {
   int next;             /* the next one to start */
   int population;       /* most training at once */
   int running;
+  int *live;            /* the round's running trials by index (kept by fill: those that stopped go there) */
+  int n_live;
   int trained;          /* members that trained in the last epoch */
   caviar_grouping groups;
   caviar_cohort *cohorts;
   int n_allocated;
-  rung_record *records; /* per bracket and rung */
+  caviar_rung_record *records; /* per bracket and rung: who reached it, and with what */
   uint32_t *order;
   float *loss, *acc;
   caviar_epoch_stats stats;  /* of one chunk of an epoch */
@@ -59,6 +62,9 @@ typedef struct run_state {
   double *planned;           /* per cohort: member-epochs the round is expected to train */
   double *trained_epochs;    /* per cohort: member-epochs trained so far (fractions mid-epoch) */
   double *steady_s, *steady_steps; /* per cohort: seconds and member-steps after its first chunk */
+  double *cohort_done;       /* per cohort: the fraction of this epoch's steps it has trained */
+  double *left;              /* per cohort: member-epochs the round is expected to train still */
+  int *alive_in;             /* per bracket: trials training now (the ETA's scratch) */
   double epoch_samples, epoch_samples_done; /* this epoch's member-samples: planned, trained */
   double *calibration_s;     /* dry run: per cohort, seconds per member-step */
   int max_capacity;
