@@ -192,7 +192,7 @@ def line_fuzz(where, comment, minutes, targets=None):
     r = run(f"FUZZ_PLAN=1 scripts/fuzz.sh {minutes} {' '.join(targets or [])}", clone, where=where)
     shares = dict(l.split() for l in r.stdout.strip().split("\n") if l)
     total = int(shares.pop("total", -1))
-    expected = targets or ["spec", "idx", "csv", "model", "checkpoint"]
+    expected = targets or ["spec", "spec_yaml", "idx", "csv", "model", "checkpoint", "study"]
     if sorted(shares) != sorted(expected):
         fail(where, f"fuzz.sh would fuzz {sorted(shares)}, not {expected}")
     spent = sum(int(v) for v in shares.values())
@@ -275,10 +275,69 @@ def line_agent(where, comment, resume):
                     f"{r.stdout[:200]!r}")
 
 
+def study_dir():
+    return os.path.join(clone, "runs/torch")
+
+
+def line_study_init(where, comment):
+    run("build/caviar study init examples/study-torch/spec.json -o runs/torch", clone, where=where)
+    if not os.path.exists(os.path.join(study_dir(), "journal.jsonl")):
+        fail(where, "caviar study init left no runs/torch/journal.jsonl")
+
+
+def line_ask(where, comment):
+    r = run("build/caviar ask runs/torch", clone, where=where)
+    try:
+        asked = json.loads(r.stdout)
+    except ValueError:
+        fail(where, f"caviar ask printed no JSON: {r.stdout[-300:]}")
+        return
+    if asked.get("trial") != 0 or "params" not in asked or asked.get("epochs") != 9:
+        fail(where, f"caviar ask did not hand out trial 0 with its params and 9 epochs: {asked}")
+
+
+def line_report_values(where, comment):
+    r = run("build/caviar report runs/torch 0 --epoch 1 --val_acc 0.81", clone, check=False, where=where)
+    if r.returncode not in (0, 3) or r.stdout.strip() not in ("go", "stop"):
+        fail(where, f"caviar report DIR ID said {r.stdout.strip()!r}, exit {r.returncode}: {r.stderr[-300:]}")
+
+
+def line_tell(where, comment):
+    run("build/caviar tell runs/torch 0 --val_acc 0.88", clone, where=where)
+    journal = open(os.path.join(study_dir(), "journal.jsonl")).read()
+    if '"val_acc": 0.88' not in journal and '"val_acc":0.88' not in journal:
+        fail(where, "caviar tell did not record val_acc 0.88 in the journal")
+
+
+def line_agent_torch(where, comment):
+    # PyTorch's training of the example takes minutes: the study_torch_example test runs it (and
+    # skips without torch); here the program and the test must exist.
+    if not os.path.exists(os.path.join(repo, "examples/study-torch/train.py")):
+        fail(where, "examples/study-torch/train.py is missing")
+    r = run(f"ctest --test-dir {os.path.dirname(caviar)} -N", clone, where=where)
+    if "study_torch_example" not in r.stdout:
+        fail(where, "no study_torch_example test runs the agent on the example")
+    if "needs torch" not in (comment or ""):
+        fail(where, "the agent line must say it needs torch")
+
+
+def line_report_study(where, comment):
+    run("build/caviar report runs/torch", clone, where=where)
+    for name in ("summary.json", "curves.csv", "report.html"):
+        if not os.path.exists(os.path.join(study_dir(), name)):
+            fail(where, f"caviar report on a study left no {name}")
+
+
 sh_lines = [
     (r"build/caviar agent sweep\.yaml -o runs/w -j 4", lambda where, comment: line_agent(where, comment, False)),
     (r"build/caviar agent sweep\.yaml -o runs/w --resume", lambda where, comment: line_agent(where, comment, True)),
     (r"scripts/setup\.sh && build/caviar sweep", default_sweep),
+    (r"build/caviar study init examples/study-torch/spec\.json -o runs/torch", line_study_init),
+    (r"build/caviar ask runs/torch", line_ask),
+    (r"build/caviar report runs/torch 0 --epoch 1 --val_acc 0\.81", line_report_values),
+    (r"build/caviar tell runs/torch 0 --val_acc 0\.88", line_tell),
+    (r"build/caviar agent runs/torch -j 2 -- python3 examples/study-torch/train\.py", line_agent_torch),
+    (r"build/caviar report runs/torch", line_report_study),
     (r"scripts/test\.sh", line_test_sh),
     (r"scripts/fuzz\.sh (\d+)", line_fuzz),
     (r"build/caviar spec > my-sweep\.json", line_spec),
@@ -298,6 +357,8 @@ def sh_block(start, body):
             continue
         command, _, comment = raw.partition("#")
         command = command.strip()
+        if not command:
+            continue  # a comment line
         for pattern, handler in sh_lines:
             m = re.fullmatch(pattern, command)
             if m:
@@ -379,6 +440,23 @@ def error_line(start, body):
     r = run("build/caviar sample spec.json", clone, check=False, where=start)
     if r.returncode != 2 or r.stderr.strip() != body.strip():
         fail(start, f"exit {r.returncode}, stderr {r.stderr.strip()!r}; the README says exit 2 and {body.strip()!r}")
+
+
+def yaml_example(start, body):
+    """A W&B sweep.yaml tuning caviar's models: read as written, its aliases resolved, trainable."""
+    path = os.path.join(work, "sweep.yaml")
+    open(path, "w").write(body + "\n")
+    r = run(f"build/caviar sample {path} -n 4", clone, where=start)
+    rows = [json.loads(l) for l in r.stdout.strip().split("\n") if l.strip()]
+    if len(rows) != 4:
+        fail(start, f"caviar sample sweep.yaml -n 4 printed {len(rows)} trials")
+    for row in rows:
+        params = row.get("params", row)
+        if "learning_rate" not in params or params.get("optimizer") not in ("adamw", "nadam", "nesterov", "nag"):
+            fail(start, f"a sample of the yaml block lacks learning_rate (lr) or a listed optimizer: {row}")
+            break
+    r = run(f"build/caviar sweep {path} --dry-run --data {small}", clone, where=start)
+    state["yaml"] = path
 
 
 def cnn_fragment(start, body):
@@ -572,12 +650,40 @@ def inline_compare(where, seeds):
     out = os.path.join(work, "methods")
     r = run(f"METHODS_OUT={out} CAVIAR={caviar} SWEEP_FLAGS='--data {small}' scripts/compare_methods.sh 1", clone,
             where=where)
-    for method in ("random", "grid", "sobol", "tpe", "coarse-to-fine"):
+    for method in ("random", "grid", "sobol", "tpe", "bayes", "coarse-to-fine"):
         if not re.search(rf"^{re.escape(method)} +1 ", r.stdout, re.M):
             fail(where, f"compare_methods.sh printed no summary row for {method}")
     rows = open(os.path.join(out, "results.csv")).read().strip().split("\n")[1:]
-    if len(rows) != 5 or any(row.split(",")[4] != "24" for row in rows):
+    if len(rows) != 6 or any(row.split(",")[4] != "24" for row in rows):
         fail(where, f"compare_methods.sh did not train 24 trials per method: {rows}")
+
+
+def inline_sample_yaml(where):
+    if "yaml" not in state:
+        fail(where, "the README's sweep.yaml block did not run before `caviar sample sweep.yaml`")
+
+
+def inline_help_mentions(where, command, flag=None):
+    r = run(f"build/caviar {command} --help", clone, where=where)
+    if flag and flag not in r.stdout:
+        fail(where, f"caviar {command} --help does not mention {flag}")
+
+
+def inline_tensorboard(where):
+    out, tb = os.path.join(work, "tb-out"), os.path.join(work, "tb")
+    run(f"build/caviar sweep {small_spec} -o {out} -q --tensorboard {tb}", clone, where=where)
+    runs = glob.glob(os.path.join(tb, "trial-*", "events.out.tfevents.*"))
+    if len(runs) != 4:
+        fail(where, f"caviar sweep --tensorboard DIR wrote {len(runs)} trials' event files, not the sweep's 4")
+
+
+def inline_plot_optional(where):
+    if run(f"{system_python} -c 'import matplotlib, sklearn'", clone, check=False).returncode == 0:
+        inline_plot(where)
+    else:  # optional, as the README says: the script says what it needs
+        r = run(f"{system_python} scripts/plot_sweep.py caviar-out", clone, check=False, where=where)
+        if r.returncode == 0 or "matplotlib" not in r.stderr + r.stdout:
+            fail(where, f"plot_sweep.py without matplotlib must fail naming it: {r.stderr[-300:]}")
 
 
 def inline_not_here(where):
@@ -625,6 +731,12 @@ inline_commands = [
      r"mpirun -np 2|srun", inline_mpi),
     (r"scripts/test\.sh", line_test_sh),
     (r"scripts/fuzz\.sh \[MINUTES\] \[TARGET \.\.\.\]", inline_fuzz_usage),
+    (r"caviar sample sweep\.yaml", inline_sample_yaml),
+    (r"caviar study init", lambda where: inline_help_mentions(where, "study init", "-o")),
+    (r"caviar eval", lambda where: inline_help_mentions(where, "eval")),
+    (r"caviar train --checkpoint", lambda where: inline_help_mentions(where, "train", "--checkpoint")),
+    (r"caviar sweep --tensorboard DIR", inline_tensorboard),
+    (r"scripts/plot_sweep\.py DIR", inline_plot_optional),
 ]
 
 # ---- in README order: the blocks, then the inline commands (they use what the blocks left) ----
@@ -647,6 +759,8 @@ for start, lang, body, marker in blocks:
         error_line(start, body)
     elif lang == "json" and first.startswith('"model": {"type": "cnn"'):
         cnn_fragment(start, body)
+    elif lang == "yaml" and first.startswith("method:"):
+        yaml_example(start, body)
     else:
         fail(start, f"a {lang or 'plain'} block the README test does not know, starting {first[:60]!r} "
                     "(add it to tests/check_readme.py)")

@@ -312,8 +312,9 @@ int caviar_cmd_train(int argc, char **argv) {
     origin.has_data = st == CAVIAR_OK;
     origin.seed = p.seed;
   }
-  if (st == CAVIAR_OK) st = override_data(&p, &a, &err);
+  /* The flags' own errors first, then --data's. */
   for (int i = 0; st == CAVIAR_OK && i < a.n_sets; i++) st = caviar_panda_set(&p, a.sets[i], &err);
+  if (st == CAVIAR_OK) st = override_data(&p, &a, &err);
   caviar_backend *be = NULL;
   const char *device = NULL;
   caviar_data data;
