@@ -10,35 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caviar/trial_json.h"
 #include "cli.h"
 
-typedef struct text {
-  char *s;
-  size_t n, cap;
-  bool failed;
-} text;
-
-static void put(text *t, const char *s, size_t n) {
-  if (t->failed) return;
-  if (t->n + n + 1 > t->cap) {
-    size_t cap = t->cap ? t->cap : 64;
-    while (cap < t->n + n + 1) cap *= 2;
-    char *grown = realloc(t->s, cap);
-    if (!grown) {
-      t->failed = true;
-      return;
-    }
-    t->s = grown;
-    t->cap = cap;
-  }
-  memcpy(t->s + t->n, s, n);
-  t->n += n;
-  t->s[t->n] = '\0';
-}
-static void puts_text(text *t, const char *s) { put(t, s, strlen(s)); }
+static void put(caviar_text *t, const char *s, size_t n) { caviar_text_put(t, s, n); }
+static void puts_text(caviar_text *t, const char *s) { caviar_text_put(t, s, strlen(s)); }
 
 /* Python's repr() of a str: single quotes unless it holds one and no double quote. */
-static void python_repr_string(text *t, const char *s) {
+static void python_repr_string(caviar_text *t, const char *s) {
   char quote = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
   put(t, &quote, 1);
   for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
@@ -71,7 +50,7 @@ static const char *skip_space(const char *p) {
 /* One JSON value of raw text at p as Python's str() (top: a string is its own text) or repr()
  * (inside a list or dict) writes it; numbers keep the digits they were written with. Returns the
  * end of the value, NULL for text that is not JSON. */
-static const char *python_value(text *t, const char *p, bool top) {
+static const char *python_value(caviar_text *t, const char *p, bool top) {
   p = skip_space(p);
   if (*p == '"') {
     const char *end = p + 1;
@@ -162,7 +141,7 @@ static char *joined(const char *a, const char *b, const char *c) {
 
 /* ${envvar:NAME} anywhere in arg: NAME's value, or NAME where it is unset (as W&B does). */
 static char *expand_envvars(const char *arg) {
-  text t = {0};
+  caviar_text t = {0};
   const char *p = arg;
   for (const char *at; (at = strstr(p, "${envvar:"));) {
     const char *name = at + 9, *end = name;
@@ -207,7 +186,7 @@ char **caviar_wandb_command(const caviar_wandb_run *run, char *why, size_t why_s
   if (ok && *p == '{') p = skip_space(p + 1);
   for (const cJSON *item = params->child; ok && item; item = item->next, k++) {
     /* The raw text walks in step with cJSON's members: key, colon, value, comma. */
-    text key = {0}, value = {0};
+    caviar_text key = {0}, value = {0};
     p = python_value(&key, p, true);
     p = p ? skip_space(p) : NULL;
     if (p && *p == ':') p = python_value(&value, p + 1, true);
