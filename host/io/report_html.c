@@ -65,6 +65,22 @@ static const cJSON *item(const cJSON *obj, const char *key) { return cJSON_GetOb
 
 static double number(const cJSON *v, double otherwise) { return cJSON_IsNumber(v) ? v->valuedouble : otherwise; }
 
+/* A trial's parameter by the name the box gives it: a key, or (a W&B config's nested parameter,
+ * "optimizer.lr") the path of keys through its config. */
+static const cJSON *param_item(const cJSON *params, const char *name) {
+  const cJSON *v = item(params, name);
+  if (v || !strchr(name, '.')) return v;
+  char path[512];
+  snprintf(path, sizeof path, "%s", name);
+  v = params;
+  for (char *key = path, *dot; v && key; key = dot ? dot + 1 : NULL) {
+    dot = strchr(key, '.');
+    if (dot) *dot = '\0';
+    v = item(v, key);
+  }
+  return v;
+}
+
 /* A trial's ranked value: summary.json's "value", else its metric's key, else (a study's metric
  * of any name) among the values it logged. */
 static const cJSON *value_of(const cJSON *t, const char *metric) {
@@ -185,7 +201,7 @@ static void find_params(page *pg) {
     p->lo = INFINITY;
     p->hi = -INFINITY;
     for (int i = 0; i < pg->n; i++) {
-      const cJSON *v = item(pg->t[i].params, p->name);
+      const cJSON *v = param_item(pg->t[i].params, p->name);
       if (cJSON_IsNumber(v)) {
         if (distinct == 0) first = v->valuedouble, distinct = 1;
         else if (v->valuedouble != first) distinct = 2;
@@ -288,7 +304,7 @@ static void trial_title(const page *pg, FILE *f, const trial *t, bool params) {
   fprintf(f, " %s", v);
   if (params)
     for (int k = 0; k < pg->n_params; k++) {
-      const cJSON *x = item(t->params, pg->params[k].name);
+      const cJSON *x = param_item(t->params, pg->params[k].name);
       if (!x) continue;
       value_text(x, v, sizeof v);
       fputs(k == 0 ? "; " : ", ", f);
@@ -576,7 +592,7 @@ static void chart_params(page *pg, FILE *f) {
       fprintf(f, "<path class=\"dots\" stroke=\"%s\" d=\"", c);
       for (int i = 0; i < pg->n; i++) {
         const trial *t = &pg->t[i];
-        double v = param_x(p, item(t->params, p->name));
+        double v = param_x(p, param_item(t->params, p->name));
         if (t->epochs == 0 || hover(pg, t) || !isfinite(v) || (col < 0 ? isfinite(t->value) : !isfinite(t->value) || t->color != col))
           continue;
         double px = svg_px(&x, v) + (p->scale == SVG_CATEGORY ? jitter(t->id) * 0.6 * width : 0);
@@ -586,7 +602,7 @@ static void chart_params(page *pg, FILE *f) {
     }
     for (int i = 0; i < pg->n; i++) {
       const trial *t = &pg->t[i];
-      double v = param_x(p, item(t->params, p->name));
+      double v = param_x(p, param_item(t->params, p->name));
       if (t->epochs == 0) continue;
       if (!isfinite(v)) {
         off++;
@@ -665,7 +681,7 @@ static void chart_parallel(page *pg, FILE *f) {
       if (hover(pg, t) || (b > 15 ? 15 : b < 0 ? 0 : b) != bin) continue;
       char cmd = 'M';
       for (int k = 0; k < n_axes; k++) {
-        double v = k < pg->n_params ? param_x(&pg->params[k], item(t->params, pg->params[k].name))
+        double v = k < pg->n_params ? param_x(&pg->params[k], param_item(t->params, pg->params[k].name))
                    : k == pg->n_params && pg->n_epochs_reached > 1 ? t->epochs
                                                                    : t->value;
         if (!isfinite(v)) continue;
@@ -682,7 +698,7 @@ static void chart_parallel(page *pg, FILE *f) {
     viridis(pg->maximize ? g : 1 - g, c);
     fprintf(f, "<polyline class=\"pc\" stroke=\"%s\" points=\"", c);
     for (int k = 0; k < n_axes; k++) {
-      double v = k < pg->n_params ? param_x(&pg->params[k], item(t->params, pg->params[k].name))
+      double v = k < pg->n_params ? param_x(&pg->params[k], param_item(t->params, pg->params[k].name))
                  : k == pg->n_params && pg->n_epochs_reached > 1 ? t->epochs
                                                                  : t->value;
       if (!isfinite(v)) continue; /* switched off by a condition: the line passes it by */
@@ -911,7 +927,7 @@ static void leaderboard(page *pg, FILE *f, const trial **order, const char *curv
     fputs("</td>", f);
     for (int k = 0; k < pg->n_params; k++) {
       fputs("<td>", f);
-      put_value(f, item(t->params, pg->params[k].name));
+      put_value(f, param_item(t->params, pg->params[k].name));
       fputs("</td>", f);
     }
     fputs("<td>", f);
