@@ -699,7 +699,7 @@ static int parse_args(agent *a, int argc, char **argv) {
     return caviar_usage_error("agent", "expected one DIR (or SWEEP.yaml -o DIR) before the command, got %d", opt_argc - optind);
   const char *target = argv[optind];
   struct stat sb;
-  bool config = stat(target, &sb) == 0 && !S_ISDIR(sb.st_mode);
+  bool exists = stat(target, &sb) == 0, config = exists ? !S_ISDIR(sb.st_mode) : a->out != NULL;
   if (config && !a->out)
     return caviar_usage_error("agent", "%s is a sweep config: -o DIR is required, the study's folder", target);
   if (!config && a->out)

@@ -734,9 +734,12 @@ void caviar_leaderboard_print_info(FILE *f, const caviar_report_info *info, cons
 }
 
 void caviar_ranking_rule(const caviar_spec *spec, bool regression, char *buf, size_t size) {
-  const char *metric = caviar_metric_text(spec->metric.name);
+  const char *metric = caviar_spec_metric(spec);
   bool by_acc = spec->metric.name == CAVIAR_METRIC_VAL_ACC;
+  /* Outside code's ties: its val_acc or val_loss only where it logs them under those names. */
   const char *other = by_acc ? ", then val_loss" : regression ? "" : ", then val_acc";
+  if (spec->outside && spec->metric_text && strcmp(metric, "val_acc") && strcmp(metric, "val_loss"))
+    other = by_acc ? ", then a logged val_loss" : ", then a logged val_acc";
   snprintf(buf, size,
            "Ranked: survivors, then culled or stopped trials (more epochs first), then diverged ones; within each by "
            "%s (%s first) of the weights a trial keeps (%s: at_epoch)%s, then trial id.",
