@@ -76,6 +76,17 @@ class WandbModule(unittest.TestCase):
         """, params={"layers": 3})
         self.assertIn("CONFIG {'layers': 3, 'lr': 0.1}", done.stdout)
 
+    def test_a_config_given_as_a_file_name_is_read_as_W_and_B_reads_it(self):
+        path = os.path.join(self.tmp.name, "config.json")
+        with open(path, "w") as f:
+            json.dump({"wandb_version": 1, "lr": {"desc": "the rate", "value": 0.2}, "layers": 4}, f)
+        done = self.run_program(f"""
+            import wandb
+            wandb.init(config={path!r})
+            print("CONFIG", wandb.config.lr, wandb.config.layers, "wandb_version" in wandb.config)
+        """, params={"layers": 2})
+        self.assertIn("CONFIG 0.2 2 False", done.stdout)
+
     def test_each_row_with_the_metric_is_the_next_report_with_every_value_so_far(self):
         done = self.run_program("""
             import wandb

@@ -202,11 +202,31 @@ def _as_dict(d):
     if isinstance(d, dict):
         return d
     if isinstance(d, str):
-        _not_implemented("a config given as a file name")
-        return {}
+        return _config_file(d)
     if hasattr(d, "__dict__"):
         return {k: v for k, v in vars(d).items() if not k.startswith("_")}
     return dict(d)
+
+
+def _config_file(path):
+    """A config given as a file's name, as W&B reads it: JSON, or YAML (PyYAML where installed),
+    each key's value or, in W&B's config-defaults.yaml shape, its {"value": ...}."""
+    with open(path) as f:
+        text = f.read()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        try:
+            import yaml
+        except ImportError:
+            _warn(f"{path}: not JSON, and PyYAML is not installed to read it as YAML: ignored")
+            return {}
+        data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        _warn(f"{path}: not a mapping of config values: ignored")
+        return {}
+    return {k: v["value"] if isinstance(v, dict) and set(v) <= {"value", "desc"} and "value" in v else v
+            for k, v in data.items() if k != "wandb_version"}
 
 
 def _number(value):
