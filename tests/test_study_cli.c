@@ -143,6 +143,24 @@ Test(study_cli, ask_report_and_tell_drive_a_trial_and_the_schedule_answers_by_ex
   cJSON_Delete(b);
 }
 
+Test(study_cli, a_trial_told_failed_without_an_epoch_keeps_its_values_at_the_epoch_they_are_from) {
+  const char *dir = init("failed", "{\"method\": \"random\", \"seed\": 3, \"trials\": 2, \"model\": {\"epochs\": 3}, "
+                                   "\"parameters\": {" LR "}}",
+                         "");
+  cJSON_Delete(ask(dir));
+  cr_assert_eq(status_of("report %s 0 --epoch 1 --val_acc 0.7", dir), 0);
+  cr_assert_eq(status_of("tell %s 0 --status failed", dir), 0);
+  cr_assert_eq(status_of("report %s", dir), 0);
+  char path[1200];
+  snprintf(path, sizeof path, "%s/summary.json", dir);
+  cJSON *summary = scratch_read_json(path), *t = cJSON_GetArrayItem(cJSON_GetObjectItem(summary, "trials"), 0);
+  cr_expect_str_eq(cJSON_GetObjectItem(t, "status")->valuestring, "failed");
+  cr_expect_eq(cJSON_GetObjectItem(t, "epochs")->valueint, 1, "the epoch it failed in was not completed");
+  cr_expect_eq(cJSON_GetObjectItem(t, "value_epoch")->valueint, 1, "its value is epoch 1's");
+  cr_expect_float_eq(cJSON_GetObjectItem(t, "value")->valuedouble, 0.7, 1e-6);
+  cJSON_Delete(summary);
+}
+
 Test(study_cli, bad_input_gets_one_line_a_non_zero_exit_and_leaves_the_study_unchanged) {
   const char *dir = init("bad", "{\"method\": \"random\", \"trials\": 3, \"model\": {\"epochs\": 4}, \"parameters\": {" LR "}}",
                          NULL);

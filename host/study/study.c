@@ -699,7 +699,9 @@ static caviar_status apply_tell(replay *rp, const cJSON *rec) {
   const cJSON *metrics = cJSON_GetObjectItemCaseSensitive(rec, "metrics");
   if (metrics && !cJSON_IsObject(metrics)) return fail_line(rp, "metrics: expected an object%s", NULL);
   touch(s, id, get_time(rec));
-  if (metrics && cJSON_GetArraySize(metrics) > 0) {
+  const int reported = b->last_epoch;
+  const bool told_values = metrics && cJSON_GetArraySize(metrics) > 0;
+  if (told_values) {
     figures f = figures_of(s, metrics);
     if (!failed && !f.has_metric) return fail_line(rp, "metrics: the spec's metric is missing%s", NULL);
     /* A value at a later epoch than the last report is one more point of its curve; a failed
@@ -714,7 +716,9 @@ static caviar_status apply_tell(replay *rp, const cJSON *rec) {
     st = caviar_tpe_observe(s->tpe, &s->res.trials[id].trial.hp, (int)epoch, INFINITY, rp->err);
     b->observed = (int)epoch;
   }
-  if (failed) s->res.trials[id].epochs = (int)epoch;
+  /* A failed trial reached the epochs its values are from: the epoch it failed in (the journal's,
+   * which tpe sees) was not completed, unless values came with the failure. */
+  if (failed) s->res.trials[id].epochs = told_values ? (int)epoch : reported;
   const char *reason = json_string(rec, "reason");
   if (failed && reason && !b->reason && !(b->reason = strdup(reason)))
     return caviar_fail(rp->err, CAVIAR_ERUNTIME, "out of memory reading the study's journal");
