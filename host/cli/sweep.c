@@ -354,13 +354,20 @@ static void absolute_data(const char *arg, char *out, size_t size) {
   else snprintf(out, size, "%s", arg);
 }
 
-/* What a sweep was started with, as sweep.json keeps it: the spec, the flags and what identifies
- * the data it loaded ("data_read": a resume with other data is refused). */
-static char *identity_text(const sweep_args *a, const caviar_spec *spec, const char *spec_dir, const char *backend_kind,
-                           const caviar_data *data) {
+/* What a sweep was started with, as sweep.json keeps it from its first moment: the spec (and its
+ * folder, absolute, so a resume from elsewhere finds its relative data paths) and the flags. */
+static cJSON *identity_base(const sweep_args *a, const caviar_spec *spec) {
+  char spec_dir[PATH_MAX] = "", folder[PATH_MAX];
+  if (a->spec_path) {
+    snprintf(folder, sizeof folder, "%s", a->spec_path);
+    char *slash = strrchr(folder, '/');
+    if (slash) *slash = '\0';
+    else strcpy(folder, ".");
+    if (!realpath(folder, spec_dir)) spec_dir[0] = '\0';
+  }
   cJSON *id = cJSON_CreateObject();
   cJSON_AddStringToObject(id, "spec_file", spec->source);
-  if (spec_dir) cJSON_AddStringToObject(id, "spec_dir", spec_dir);
+  if (a->spec_path) cJSON_AddStringToObject(id, "spec_dir", spec_dir);
   cJSON_AddStringToObject(id, "spec", spec->text);
   cJSON_AddNumberToObject(id, "seed", (double)a->seed);
   cJSON_AddBoolToObject(id, "seed_given", a->seed_given);
@@ -378,18 +385,22 @@ static char *identity_text(const sweep_args *a, const caviar_spec *spec, const c
     absolute_data(a->tensorboard, where, sizeof where);
     cJSON_AddStringToObject(id, "tensorboard", where);
   }
+  return id;
+}
+
+/* The identity completed once the backend is open and the data loaded (id is changed): the
+ * backend and what identifies the data read ("data_read": a resume with other data is refused).
+ * NULL when out of memory. */
+static char *identity_complete(cJSON *id, const char *backend_kind, const caviar_data *data) {
+  cJSON_DeleteItemFromObject(id, "backend");
+  cJSON_DeleteItemFromObject(id, "data_read");
   cJSON_AddStringToObject(id, "backend", backend_kind);
   char *read = caviar_data_identity(data);
   cJSON *parsed = read ? caviar_json_parse_text(read, strlen(read)) : NULL;
   free(read);
-  if (!parsed) {
-    cJSON_Delete(id);
-    return NULL;
-  }
+  if (!parsed) return NULL;
   cJSON_AddItemToObject(id, "data_read", parsed);
-  char *text = caviar_json_print_text(id, true);
-  cJSON_Delete(id);
-  return text;
+  return caviar_json_print_text(id, true);
 }
 
 /* --resume: the data loaded now must be what the sweep started with (sweep.json's data_read; a
@@ -649,11 +660,22 @@ static int sweep_spec(sweep_args *a, caviar_world *world, bool root, caviar_spec
   caviar_status st;
   *identity = NULL;
   if (a->resume) {
-    /* Rank 0 reads the folder; every rank resumes the same sweep. */
+    /* Rank 0 reads the folder; every rank resumes the same sweep. A sweep killed before its first
+     * write left nothing there: given SPEC, it starts (an empty text says so). */
     char *text = NULL;
-    st = root ? caviar_state_read_identity(a->resume, &text, &err) : CAVIAR_OK;
+    bool never_began = root && a->spec_path && !sweep_file_in(a->resume);
+    st = !root || never_began ? CAVIAR_OK : caviar_state_read_identity(a->resume, &text, &err);
+    if (never_began && !(text = strdup(""))) st = caviar_fail(&err, CAVIAR_ERUNTIME, "out of memory");
     if (st == CAVIAR_OK) st = share_text(world, &text, &err);
     if (st != CAVIAR_OK) return finish(world, st, &err);
+    if (!text[0]) {
+      free(text);
+      if (root && !a->quiet)
+        fprintf(stderr, "caviar: %s holds no sweep yet (stopped before it wrote anything): starting %s there\n",
+                a->resume, a->spec_path);
+      a->resume = NULL;
+      return sweep_spec(a, world, root, spec, identity);
+    }
     *identity = caviar_json_parse_text(text, strlen(text));
     free(text);
     if (!*identity) REFUSE(world, "%s/%s/sweep.json: damaged (not JSON)", a->resume, CAVIAR_STATE_DIR);
@@ -740,24 +762,37 @@ static caviar_status same_sweep(caviar_world *world, const sweep_args *a, const 
   return st;
 }
 
-static caviar_status open_own_state(const sweep_args *a, const caviar_spec *spec, const caviar_backend *backend,
-                                    const caviar_data *data, caviar_sweep_state **state, char *note, size_t note_size,
-                                    caviar_error *err) {
-  if (a->resume) return caviar_state_resume(a->out_dir, a->snapshot_every, state, note, note_size, err);
-  /* The spec's folder, absolute, so a resume from elsewhere finds its relative data paths. */
-  char spec_dir[PATH_MAX] = "", folder[PATH_MAX];
-  if (a->spec_path) {
-    snprintf(folder, sizeof folder, "%s", a->spec_path);
-    char *slash = strrchr(folder, '/');
-    if (slash) *slash = '\0';
-    else strcpy(folder, ".");
-    if (!realpath(folder, spec_dir)) spec_dir[0] = '\0';
-  }
-  char *text = identity_text(a, spec, a->spec_path ? spec_dir : NULL, kind_name(backend), data);
-  caviar_status st = text ? caviar_state_create(a->out_dir, text, a->snapshot_every, state, err)
+/* A fresh sweep's first write, before its data loads: the state folder with sweep.json as far as
+ * it is known (the spec and the flags), so a kill from here on leaves a sweep that --resume starts
+ * over. */
+static caviar_status prepare_state(const sweep_args *a, const caviar_spec *spec, caviar_error *err) {
+  cJSON *id = identity_base(a, spec);
+  char *text = id ? caviar_json_print_text(id, true) : NULL;
+  cJSON_Delete(id);
+  caviar_status st = text ? caviar_state_prepare(a->out_dir, text, err)
                           : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory describing the sweep");
   free(text);
-  if (st == CAVIAR_OK) remove_stale_plots(a->out_dir);
+  return st;
+}
+
+/* Rank 0's state: a fresh one with the whole identity (stale plots go), or the one resumed, whose
+ * sweep.json is completed first when the sweep was killed before its data loaded. */
+static caviar_status open_own_state(const sweep_args *a, const caviar_spec *spec, const caviar_backend *backend,
+                                    const caviar_data *data, cJSON *stored, caviar_sweep_state **state, char *note,
+                                    size_t note_size, caviar_error *err) {
+  cJSON *id = a->resume ? stored : identity_base(a, spec);
+  bool complete = a->resume && cJSON_GetObjectItemCaseSensitive(stored, "data_read");
+  char *text = complete || !id ? NULL : identity_complete(id, kind_name(backend), data);
+  caviar_status st = complete || text ? CAVIAR_OK : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory describing the sweep");
+  if (!a->resume) cJSON_Delete(id);
+  if (st == CAVIAR_OK && a->resume) {
+    if (text) st = caviar_state_complete(a->out_dir, text, err);
+    if (st == CAVIAR_OK) st = caviar_state_resume(a->out_dir, a->snapshot_every, state, note, note_size, err);
+  } else if (st == CAVIAR_OK) {
+    st = caviar_state_create(a->out_dir, text, a->snapshot_every, state, err);
+    if (st == CAVIAR_OK) remove_stale_plots(a->out_dir);
+  }
+  free(text);
   return st;
 }
 
@@ -765,10 +800,11 @@ static caviar_status open_own_state(const sweep_args *a, const caviar_spec *spec
  * resumed sweep continues. Across ranks rank 0 opens it and the others follow (they write nothing;
  * a resume's snapshot reaches them from rank 0). */
 static caviar_status open_state(const sweep_args *a, const caviar_spec *spec, const caviar_backend *backend,
-                                const caviar_data *data, caviar_world *world, caviar_sweep_state **state, char *note,
-                                size_t note_size, caviar_error *err) {
-  caviar_status st = caviar_world_rank(world) > 0 ? caviar_state_follow(a->out_dir, state, err)
-                                                  : open_own_state(a, spec, backend, data, state, note, note_size, err);
+                                const caviar_data *data, cJSON *stored, caviar_world *world, caviar_sweep_state **state,
+                                char *note, size_t note_size, caviar_error *err) {
+  caviar_status st = caviar_world_rank(world) > 0
+                         ? caviar_state_follow(a->out_dir, state, err)
+                         : open_own_state(a, spec, backend, data, stored, state, note, note_size, err);
   if (st == CAVIAR_OK) st = caviar_state_share(world, *state, err);
   return st;
 }
@@ -800,6 +836,12 @@ static int sweep(sweep_args *a, caviar_world *world) {
    * writes it). Each rank trains on its own GPU: its rank on the host, modulo the GPUs there. */
   caviar_backend_options options = {.tf32 = a->tf32, .device = world ? caviar_local_gpu(world->local_rank) : 0};
   st = root && !a->dry_run ? caviar_report_prepare(a->out_dir, &err) : CAVIAR_OK;
+  /* Rank 0's first write: from here a kill leaves a sweep --resume can start over. */
+  bool prepared = false;
+  if (st == CAVIAR_OK && root && !a->dry_run && !a->resume) {
+    st = prepare_state(a, &spec, &err);
+    prepared = st == CAVIAR_OK;
+  }
   if (st == CAVIAR_OK) st = caviar_open_backend_with(a->device, &options, &backend, &device, &err);
   if (st == CAVIAR_OK && identity) {
     const cJSON *kind = cJSON_GetObjectItem(identity, "backend");
@@ -811,6 +853,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
   if (st == CAVIAR_OK) {
     st = caviar_data_load(&spec.data, seed, &data, &err);
     data_loaded = st == CAVIAR_OK;
+    if (data_loaded && !a->dry_run) caviar_fault_point("loaded");
   }
   if (st == CAVIAR_OK && root) {
     char warning[1024];
@@ -825,9 +868,12 @@ static int sweep(sweep_args *a, caviar_world *world) {
   const char *tb_dir = a->tensorboard ? a->tensorboard : spec.tensorboard;
   if (st == CAVIAR_OK && !a->dry_run && root && tb_dir)
     st = caviar_tensorboard_open(tb_dir, &spec, a->resume != NULL, a->force, &tensorboard, &err);
-  if (st == CAVIAR_OK && !a->dry_run) st = open_state(a, &spec, backend, &data, world, &state, note, sizeof note, &err);
+  if (st == CAVIAR_OK && !a->dry_run)
+    st = open_state(a, &spec, backend, &data, identity, world, &state, note, sizeof note, &err);
   cJSON_Delete(identity);
   if (st != CAVIAR_OK) {
+    /* A start that failed before training leaves no state behind (a kill would have). */
+    if (prepared) caviar_state_remove(a->out_dir);
     caviar_tensorboard_close(tensorboard);
     if (data_loaded) caviar_data_free(&data);
     if (backend) backend->destroy(backend);
