@@ -354,6 +354,8 @@ static void absolute_data(const char *arg, char *out, size_t size) {
   else snprintf(out, size, "%s", arg);
 }
 
+static const char *kind_name(const caviar_backend *be) { return be->kind == CAVIAR_BACKEND_CUDA ? "cuda" : "cpu"; }
+
 /* What a sweep was started with, as sweep.json keeps it from its first moment: the spec (and its
  * folder, absolute, so a resume from elsewhere finds its relative data paths) and the flags. */
 static cJSON *identity_base(const sweep_args *a, const caviar_spec *spec) {
@@ -389,12 +391,16 @@ static cJSON *identity_base(const sweep_args *a, const caviar_spec *spec) {
 }
 
 /* The identity completed once the backend is open and the data loaded (id is changed): the
- * backend and what identifies the data read ("data_read": a resume with other data is refused).
+ * backend, its BLAS (a resume on another kernel is warned) and what identifies the data read ("data_read": a resume with other data is refused).
  * NULL when out of memory. */
-static char *identity_complete(cJSON *id, const char *backend_kind, const caviar_data *data) {
+static char *identity_complete(cJSON *id, const caviar_backend *backend, const caviar_data *data) {
   cJSON_DeleteItemFromObject(id, "backend");
+  cJSON_DeleteItemFromObject(id, "blas");
   cJSON_DeleteItemFromObject(id, "data_read");
-  cJSON_AddStringToObject(id, "backend", backend_kind);
+  cJSON_AddStringToObject(id, "backend", kind_name(backend));
+  cJSON *blas = caviar_blas_json(&backend->blas);
+  if (!blas) return NULL;
+  cJSON_AddItemToObject(id, "blas", blas);
   char *read = caviar_data_identity(data);
   cJSON *parsed = read ? caviar_json_parse_text(read, strlen(read)) : NULL;
   free(read);
@@ -418,8 +424,6 @@ static caviar_status same_data(const sweep_args *a, const cJSON *identity, const
                      "(restore the data, or start a new sweep with --force)",
                      a->resume, why);
 }
-
-static const char *kind_name(const caviar_backend *be) { return be->kind == CAVIAR_BACKEND_CUDA ? "cuda" : "cpu"; }
 
 /* A distributed sweep's end: a failure on any rank ends every rank at once, with a message naming
  * the rank and host (never a rank left waiting for the others); otherwise every rank leaves
@@ -782,7 +786,7 @@ static caviar_status open_own_state(const sweep_args *a, const caviar_spec *spec
                                     size_t note_size, caviar_error *err) {
   cJSON *id = a->resume ? stored : identity_base(a, spec);
   bool complete = a->resume && cJSON_GetObjectItemCaseSensitive(stored, "data_read");
-  char *text = complete || !id ? NULL : identity_complete(id, kind_name(backend), data);
+  char *text = complete || !id ? NULL : identity_complete(id, backend, data);
   caviar_status st = complete || text ? CAVIAR_OK : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory describing the sweep");
   if (!a->resume) cJSON_Delete(id);
   if (st == CAVIAR_OK && a->resume) {
@@ -807,6 +811,26 @@ static caviar_status open_state(const sweep_args *a, const caviar_spec *spec, co
                          : open_own_state(a, spec, backend, data, stored, state, note, note_size, err);
   if (st == CAVIAR_OK) st = caviar_state_share(world, *state, err);
   return st;
+}
+
+/* --resume on another BLAS kernel than the sweep started on: the GEMMs round differently, so the
+ * rest of the sweep (which trial survives, even) may differ from an uninterrupted run. */
+static void other_kernel_warning(const cJSON *identity, const caviar_blas_info *now) {
+  const cJSON *blas = cJSON_GetObjectItem(identity, "blas");
+  const cJSON *library = cJSON_GetObjectItem(blas, "library"), *version = cJSON_GetObjectItem(blas, "version"),
+              *kernel = cJSON_GetObjectItem(blas, "kernel");
+  if (!cJSON_IsString(library) || !cJSON_IsString(version)) return; /* an older caviar's, or a kill before it */
+  const char *was_kernel = cJSON_IsString(kernel) ? kernel->valuestring : "";
+  if (!strcmp(library->valuestring, now->library) && !strcmp(version->valuestring, now->version) &&
+      !strcmp(was_kernel, now->kernel))
+    return;
+  char hint[96] = "";
+  if (*was_kernel) snprintf(hint, sizeof hint, " (--blas-kernel %s pins it)", was_kernel);
+  fprintf(stderr,
+          "caviar: warning: the sweep started on %s %s%s%s and resumes on %s %s%s%s: its numbers from here may differ "
+          "from an uninterrupted run's%s\n",
+          library->valuestring, version->valuestring, *was_kernel ? ", kernel " : "", was_kernel, now->library,
+          now->version, now->kernel[0] ? ", kernel " : "", now->kernel, hint);
 }
 
 static int sweep(sweep_args *a, caviar_world *world) {
@@ -843,6 +867,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
     prepared = st == CAVIAR_OK;
   }
   if (st == CAVIAR_OK) st = caviar_open_backend_with(a->device, &options, &backend, &device, &err);
+  if (st == CAVIAR_OK && identity && root) other_kernel_warning(identity, &backend->blas);
   if (st == CAVIAR_OK && identity) {
     const cJSON *kind = cJSON_GetObjectItem(identity, "backend");
     if (cJSON_IsString(kind) && strcmp(kind->valuestring, kind_name(backend)) != 0)
@@ -888,7 +913,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
   if (caviar_state_resuming(state) && !a->quiet) fprintf(stderr, "caviar: resuming the sweep in %s\n", a->out_dir);
   caviar_progress_printer printer;
   caviar_progress_printer_init(&printer, a->quiet);
-  caviar_report_info info = {.spec = &spec, .seed = seed, .device = device, .data = &data,
+  caviar_report_info info = {.spec = &spec, .seed = seed, .device = device, .blas = &backend->blas, .data = &data,
                              .keep_models = (int)(a->keep > 1000000 ? 1000000 : a->keep), .finished = false};
   results_ctx rctx = {.dir = a->out_dir, .info = &info, .reload_s = a->results_every, .tensorboard = tensorboard,
                       .quiet = a->quiet};

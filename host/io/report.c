@@ -143,6 +143,21 @@ static cJSON *data_json(const caviar_data *d, bool *ok) {
   return data;
 }
 
+cJSON *caviar_blas_json(const caviar_blas_info *blas) {
+  cJSON *o = cJSON_CreateObject();
+  bool ok = o != NULL;
+  if (!ok) return NULL;
+  put(o, "library", cJSON_CreateString(blas->library), &ok);
+  put(o, "version", cJSON_CreateString(blas->version), &ok);
+  if (blas->kernel[0]) put(o, "kernel", cJSON_CreateString(blas->kernel), &ok);
+  if (strcmp(blas->library, "OpenBLAS") == 0) put(o, "pinned", blas->pinned[0] ? cJSON_CreateString(blas->pinned) : cJSON_CreateNull(), &ok);
+  if (!ok) {
+    cJSON_Delete(o);
+    return NULL;
+  }
+  return o;
+}
+
 static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_result *r, const bool *saved) {
   bool all = true, *ok = &all;
   cJSON *root = cJSON_CreateObject();
@@ -152,6 +167,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   put(root, "spec", spec ? spec : cJSON_CreateNull(), ok);
   put(root, "seed", cJSON_CreateNumber((double)info->seed), ok);
   put(root, "device", cJSON_CreateString(info->device), ok);
+  if (info->blas) put(root, "blas", caviar_blas_json(info->blas), ok);
   put(root, "wall_seconds", cJSON_CreateNumber(r->wall_seconds), ok);
   put(root, "model_samples", cJSON_CreateNumber(r->model_samples), ok);
   put(root, "model_samples_per_second", cJSON_CreateNumber(r->wall_seconds > 0 ? r->model_samples / r->wall_seconds : 0), ok);
