@@ -12,7 +12,9 @@ elseif(CAVIAR_MPI STREQUAL "AUTO" OR CAVIAR_MPI STREQUAL "ON")
   if(MPI_C_FOUND)
     set(CAVIAR_WITH_MPI ON)
     find_program(CAVIAR_MPIEXEC NAMES mpirun mpiexec HINTS ${MPIEXEC_EXECUTABLE})
-    message(STATUS "caviar: MPI enabled (${MPI_C_LIBRARY_VERSION_STRING})")
+    # FindMPI names the library only when asked to compile a probe; the standard's version and the
+    # launcher found say enough.
+    message(STATUS "caviar: MPI enabled (MPI ${MPI_C_VERSION}, ${MPI_C_LIB_NAMES}; launcher ${CAVIAR_MPIEXEC})")
   else()
     message(STATUS "caviar: no MPI found, sweeps run in one process (Debian: libopenmpi-dev openmpi-bin)")
   endif()

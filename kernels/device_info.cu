@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include <unistd.h>
+
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -12,7 +14,13 @@ extern "C" int caviar_cuda_devices(char *buf, size_t size) {
   int count = 0;
   cudaError_t rc = cudaGetDeviceCount(&count);
   if (rc != cudaSuccess || count == 0) {
-    snprintf(buf, size, "no CUDA device (%s)", rc != cudaSuccess ? cudaGetErrorString(rc) : "none found");
+    // Without a GPU the runtime's own words mislead ("CUDA driver version is insufficient" is what
+    // it says when no NVIDIA driver is loaded at all): say what was found, then what it said.
+    bool driver = access("/proc/driver/nvidia/version", F_OK) == 0;
+    if (rc == cudaSuccess || rc == cudaErrorNoDevice || (rc == cudaErrorInsufficientDriver && !driver))
+      snprintf(buf, size, "no GPU found (%s)", driver ? "the NVIDIA driver sees no device" : "no NVIDIA driver loaded");
+    else
+      snprintf(buf, size, "no usable GPU found (CUDA: %s)", cudaGetErrorString(rc));
     return 0;
   }
   size_t used = 0;

@@ -12,7 +12,7 @@ fi
 CAVIAR_CUDA=OFF CAVIAR_BUILD_DIR=build-cpu scripts/setup.sh >/dev/null 2>&1
 mkdir -p build-cpu/bench
 # The library's own link line (cJSON, OpenBLAS, GSL, zlib, OpenMP, MPI where built with it).
-libs=$(pkg-config --libs libcjson gsl zlib 2>/dev/null || echo "-lcjson -lgsl -lgslcblas -lz")
+libs=$(pkg-config --libs libcjson gsl zlib yaml-0.1 2>/dev/null || echo "-lcjson -lgsl -lgslcblas -lz -lyaml")
 mpi=$(grep -q "CAVIAR_WITH_MPI:INTERNAL=ON\|CAVIAR_WITH_MPI:BOOL=ON" build-cpu/CMakeCache.txt && mpicc --showme:link 2>/dev/null || true)
 gcc -O2 -march=native -fopenmp -std=c11 -Iinclude -Ihost scripts/bench_conv_onednn.c build-cpu/libcaviar_core.a \
   -ldnnl -lopenblas $libs $mpi -lm -o build-cpu/bench/bench_conv_onednn

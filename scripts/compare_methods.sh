@@ -14,11 +14,15 @@
 # deviation, min, max over the seeds), and writes METHODS_OUT/results.csv and METHODS_OUT/methods.png
 # (it installs Debian's python3-matplotlib for that where it can, and skips the plot where not).
 #   scripts/compare_methods.sh [SEEDS]   (default 5; METHODS_OUT defaults to compare-methods-out)
+#   CAVIAR=path/to/caviar SWEEP_FLAGS="--data DIR" scripts/compare_methods.sh 1
+#                                        another binary (no setup) and flags for every sweep
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=${1:-5}
 out=${METHODS_OUT:-compare-methods-out}
-scripts/setup.sh >/dev/null 2>&1
+caviar=${CAVIAR:-build/caviar}
+[ -n "${CAVIAR:-}" ] || scripts/setup.sh >/dev/null 2>&1
+read -r -a sweep_flags <<< "${SWEEP_FLAGS:-}"
 mkdir -p "$out"
 csv="$out/results.csv"
 echo "method,seed,best_val_acc,its_test_acc,trials,wall_seconds" > "$csv"
@@ -38,7 +42,7 @@ if method == "coarse-to-fine":
 json.dump(spec, open(sys.argv[3], "w"), indent=1)
 PY
     run="$out/$method-$seed"
-    build/caviar sweep "$spec" --seed "$seed" -o "$run" >/dev/null 2>"$run.log" || { cat "$run.log" >&2; exit 1; }
+    "$caviar" sweep "$spec" --seed "$seed" -o "$run" ${sweep_flags[@]+"${sweep_flags[@]}"} >/dev/null 2>"$run.log" || { cat "$run.log" >&2; exit 1; }
     python3 - "$run/summary.json" "$method" "$seed" >> "$csv" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))

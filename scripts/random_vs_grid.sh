@@ -3,15 +3,19 @@
 # examples/random-vs-grid.json: 25 trials over the learning rate (which matters) and L2 (which
 # barely does in two epochs), a 5 x 5 grid against 25 random draws, for several seeds.
 #   scripts/random_vs_grid.sh [SEEDS]     (default 5; builds with scripts/setup.sh first)
+#   CAVIAR=path/to/caviar SWEEP_FLAGS="--data DIR" scripts/random_vs_grid.sh 1
+#                                         another binary (no setup) and flags for every sweep
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=${1:-5}
-scripts/setup.sh >/dev/null 2>&1
+caviar=${CAVIAR:-build/caviar}
+[ -n "${CAVIAR:-}" ] || scripts/setup.sh >/dev/null 2>&1
+read -r -a sweep_flags <<< "${SWEEP_FLAGS:-}"
 out=$(mktemp -d)
 printf "%-6s %-7s %-12s %-12s %-10s\n" seed method "learning rates" "best val_acc" "its lr"
 for seed in $(seq 1 "$seeds"); do
   for method in grid random; do
-    build/caviar sweep examples/random-vs-grid.json --method "$method" --seed "$seed" -o "$out/$method-$seed" >/dev/null 2>&1
+    "$caviar" sweep examples/random-vs-grid.json --method "$method" --seed "$seed" -o "$out/$method-$seed" ${sweep_flags[@]+"${sweep_flags[@]}"} >/dev/null 2>&1
     python3 - "$out/$method-$seed/summary.json" "$seed" "$method" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))

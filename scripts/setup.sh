@@ -4,11 +4,14 @@
 #   scripts/setup.sh            CPU build in build/ (plus the CUDA backend when nvcc is present)
 #   CAVIAR_CUDA=OFF scripts/setup.sh    CPU only, no CUDA dependency
 #   CAVIAR_FUZZ=ON CAVIAR_PACKAGES_ONLY=1 scripts/setup.sh   also clang for scripts/fuzz.sh; no build
+#   scripts/setup.sh --check    say which of the packages are missing (exit 1 if any); install and
+#                               build nothing (tests/check_readme.py runs README's setup line so)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libcjson-dev libyaml-dev libcriterion-dev libopenblas-dev zlib1g-dev
-          librandom123-dev libgsl-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin)
+          librandom123-dev libgsl-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin
+          python3-numpy)
 # scripts/fuzz.sh builds the fuzz targets with clang's libFuzzer (and its OpenMP runtime).
 [ "${CAVIAR_FUZZ:-OFF}" = ON ] && packages+=(clang libomp-dev)
 sudo_cmd=()
@@ -19,6 +22,11 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+if [ "${1:-}" = --check ]; then
+  [ ${#missing[@]} -eq 0 ] && { echo "setup: every package is installed" >&2; exit 0; }
+  echo "setup: missing ${missing[*]} (scripts/setup.sh installs them)" >&2
+  exit 1
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   "${sudo_cmd[@]}" apt-get update -q >&2

@@ -161,6 +161,7 @@ cJSON *summary_without_time(const char *dir) {
   free(text);
   cr_assert_not_null(s, "%s is not JSON", path);
   cJSON_DeleteItemFromObject(s, "wall_seconds");
+  cJSON_DeleteItemFromObject(s, "device_seconds");
   cJSON_DeleteItemFromObject(s, "model_samples_per_second");
   return s;
 }

@@ -44,7 +44,7 @@ int wait_stopped(int pid, int *status);
 /* Waits for pid to end (continuing it if stopped); its status as above. */
 int wait_exit(int pid);
 
-/* dir/summary.json without its timings (wall_seconds, model_samples_per_second), as cJSON. */
+/* dir/summary.json without its timings (wall_seconds, device_seconds, model_samples_per_second), as cJSON. */
 struct cJSON *summary_without_time(const char *dir);
 /* Expects a's and b's summary.json (but for timings), curves.csv and best/ byte for byte equal;
  * what names the case in messages. */

@@ -151,6 +151,20 @@ Test(cli, info_lists_backends) {
   cr_expect_eq(r.status, 0);
   cr_expect(strstr(r.out, "backends: cpu") != NULL, "%s", r.out);
   cr_expect(strstr(r.out, "devices: cpu") != NULL, "%s", r.out);
+  /* A CUDA build sees a GPU (cuda:0 ...) or says it found none, not the CUDA runtime's words for it. */
+  if (strstr(r.out, "backends: cpu, cuda"))
+    cr_expect(strstr(r.out, "cuda:0 ") || strstr(r.out, "no GPU found") || strstr(r.out, "no usable GPU found"), "%s",
+              r.out);
+  cr_expect(strstr(r.out, "driver version is insufficient") == NULL, "%s", r.out);
+  cli_result_free(&r);
+}
+
+Test(cli, help_lists_every_exit_status) {
+  cli_result r = run_caviar("--help");
+  cr_expect_eq(r.status, 0);
+  const char *statuses[] = {"0 ok", "1 runtime failure", "2 bad input or usage", "3 a sweep stopped by SIGINT"};
+  for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+    cr_expect(strstr(r.out, statuses[i]) != NULL, "no '%s' in: %s", statuses[i], r.out);
   cli_result_free(&r);
 }
 

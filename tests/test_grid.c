@@ -165,7 +165,7 @@ Test(grid, too_large_a_product_is_an_error) {
   caviar_sampler s;
   caviar_error err;
   cr_expect_eq(caviar_sampler_init(&s, &spec, 0, -1, &err), CAVIAR_EINPUT);
-  cr_expect(strstr(err.msg, "spec.json: the grid has more than") != NULL, "%s", err.msg);
+  cr_expect(strstr(err.msg, "spec.json: parameters: the grid has more than") != NULL, "%s", err.msg);
   caviar_spec_free(&spec);
 }
 

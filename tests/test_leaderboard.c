@@ -102,6 +102,15 @@ Test(leaderboard, at_40_80_and_200_columns_no_line_is_wider_and_the_rest_is_name
     else cr_expect(strstr(text, "(not shown at this width: ") != NULL, "width %d names what it left out: %s", widths[w], text);
     if (widths[w] == 80) cr_expect(strstr(text, "val_loss)") != NULL, "every left-out column named at 80: %s", text);
     if (widths[w] == 80) cr_expect(strstr(text, "lr") && strstr(text, "beta1"), "the first swept parameters fit: %s", text);
+    /* The ranking rule follows the rows, wrapped to the width: its words all there, in order. */
+    char *flat = strdup(text);
+    for (char *c = flat; *c; c++)
+      if (*c == '\n') *c = ' ';
+    cr_expect(strstr(flat, "Ranked: survivors, then culled or stopped trials (more epochs first), then diverged ones; "
+                           "within each by val_acc (higher first) of the weights a trial keeps (its last epoch's: "
+                           "at_epoch), then val_loss, then trial id.") != NULL,
+              "width %d: the ranking rule is not under the leaderboard: %s", widths[w], text);
+    free(flat);
     free(copy);
     free(text);
   }

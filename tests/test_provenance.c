@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "scratch.h"
 
@@ -254,4 +255,160 @@ Test(provenance, labels_that_look_like_a_real_valued_target_get_a_warning) {
   cli_result r = run_caviar(args);
   cr_expect(strstr(r.err, "warning") && strstr(r.err, "task: regression"), "no warning: %s", r.err);
   cli_result_free(&r);
+}
+
+/* ---- --data overrides the keys it names (issue 36) ---- */
+
+static const char *string_of(const cJSON *obj, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+  cr_assert(cJSON_IsString(v), "no string %s", key);
+  return v->valuestring;
+}
+
+Test(provenance, data_on_the_command_line_overrides_only_the_keys_it_names) {
+  const char *dir = synth("names", "--names --train 500 --test 100 --features 6 --classes 3 --noise 1");
+  char out[1100];
+  snprintf(out, sizeof out, "%s", scratch_path("out"));
+  /* The spec standardises and carves a fifth of train.csv for the test set, label in column 0. */
+  const char *spec = csv_spec(dir, ", \"test\": 0.2, \"scaling\": \"standardize\"", "", 3);
+  cli_result sweep = run("sweep %s --data %s/train.csv,label_column=label,validation=0.25 -o %s --quiet", spec, dir, out);
+  ok(&sweep, "sweep --data");
+  cJSON *root = summary(out);
+  const cJSON *data = cJSON_GetObjectItem(root, "data"), *section = cJSON_GetObjectItem(data, "section");
+  cr_assert(section, "summary.json records no data section");
+  /* What --data named is there, and what it did not name is the spec's. */
+  cr_expect_str_eq(string_of(section, "label_column"), "label");
+  cr_expect_eq(number(section, "validation"), 0.25);
+  cr_expect_str_eq(string_of(section, "scaling"), "standardize", "the spec's scaling was dropped");
+  cr_expect_eq(number(section, "test"), 0.2, "the spec's test fraction was dropped");
+  cr_expect_str_eq(string_of(data, "scaling"), "standardize");
+  cr_expect_eq(number(data, "test_examples"), 100, "a fifth of 500 rows is the test set");
+  cr_expect_eq(number(data, "train_examples") + number(data, "validation_examples"), 400);
+  /* A JSON section names one key: the rest stay. */
+  cli_result json = run("sweep %s --data '{\"scaling\": \"none\"}' -o %s --force --quiet", spec, out);
+  ok(&json, "sweep --data JSON");
+  cJSON *again = summary(out);
+  section = cJSON_GetObjectItem(cJSON_GetObjectItem(again, "data"), "section");
+  cr_expect_str_eq(string_of(section, "scaling"), "none");
+  cr_expect_eq(number(section, "test"), 0.2);
+  cr_expect(strstr(string_of(section, "train"), "train.csv") != NULL);
+  cJSON_Delete(root);
+  cJSON_Delete(again);
+  cli_result_free(&sweep);
+  cli_result_free(&json);
+}
+
+static void expect_refused(cli_result *r, const char *fragment, const char *what) {
+  cr_expect_eq(r->status, 2, "%s: exit %d: %s", what, r->status, r->err);
+  cr_expect_eq(count_lines(r->err), 1, "%s: not one line: %s", what, r->err);
+  cr_expect(strstr(r->err, fragment) != NULL, "%s: expected '%s' in: %s", what, fragment, r->err);
+}
+
+Test(provenance, a_test_set_sharing_examples_with_the_training_data_is_refused_unless_allowed) {
+  const char *dir = synth("cls", "--csv --train 400 --test 100 --features 6 --classes 3");
+  char out[1100];
+  snprintf(out, sizeof out, "%s", scratch_path("out"));
+  const char *spec = csv_spec(dir, ", \"test\": 0.2", "", 1);
+  /* The training file as its own test set: every test example was trained on. */
+  cli_result same = run("sweep %s --data %s/train.csv,test=%s/train.csv -o %s", spec, dir, dir, out);
+  expect_refused(&same, "data.test: 400 of the 400 test examples", "the training file as the test set");
+  cr_expect(strstr(same.err, "test_overlap=allow"), "the way out is named: %s", same.err);
+  cr_expect_neq(access(out, F_OK), 0, "a refused sweep wrote %s", out);
+  /* Half the test file copied into the training file: the count is the shared examples. */
+  char path[1200];
+  snprintf(path, sizeof path, "%s/train.csv", dir);
+  char *train = scratch_read(path, NULL);
+  snprintf(path, sizeof path, "%s/test.csv", dir);
+  char *test = scratch_read(path, NULL);
+  char *body = strchr(test, '\n') + 1, *cut = body;
+  for (int k = 0; k < 50; k++) cut = strchr(cut, '\n') + 1;
+  size_t len = strlen(train) + (size_t)(cut - body) + 1;
+  char *mixed = malloc(len);
+  snprintf(mixed, len, "%s%.*s", train, (int)(cut - body), body);
+  scratch_write_text("mixed.csv", mixed);
+  cli_result half = run("sweep %s --data %s,test=%s/test.csv -o %s", spec, scratch_path("mixed.csv"), dir, out);
+  expect_refused(&half, "data.test: 50 of the 100 test examples", "half the test set in the training file");
+  /* A spec's own data section is checked as well, before anything trains. */
+  char text[4096];
+  snprintf(text, sizeof text,
+           "{\"method\": \"random\", \"trials\": 2, \"data\": {\"format\": \"csv\", \"train\": \"%s/train.csv\","
+           " \"test\": \"%s/train.csv\"}, \"model\": {\"epochs\": 1, \"hidden\": 8, \"batch_size\": 32}, \"parameters\": {}}",
+           dir, dir);
+  scratch_write_text("same.json", text);
+  cli_result spec_same = run("sweep %s -o %s", scratch_path("same.json"), out);
+  expect_refused(&spec_same, "data.test: 400 of the 400", "a spec testing on its training file");
+  /* Allowed explicitly, it runs, and summary.json says so. */
+  cli_result allowed = run("sweep %s --data %s/train.csv,test=%s/train.csv,test_overlap=allow -o %s --quiet", spec, dir,
+                           dir, out);
+  ok(&allowed, "sweep with test_overlap=allow");
+  cJSON *root = summary(out);
+  cr_expect_str_eq(string_of(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "data"), "section"), "test_overlap"), "allow");
+  /* A CSV file named where the spec has no test set (an IDX spec) must say which examples test. */
+  scratch_write_text("idx.json", "{\"method\": \"random\", \"trials\": 2, \"model\": {\"epochs\": 1}, \"parameters\": {}}");
+  cli_result untold = run("sweep %s --data %s/train.csv -o %s", scratch_path("idx.json"), dir, scratch_path("never"));
+  expect_refused(&untold, "which examples are the test set? add test=FILE, or test=FRACTION", "no test set");
+  cJSON_Delete(root);
+  free(train);
+  free(test);
+  free(mixed);
+  cli_result_free(&same);
+  cli_result_free(&half);
+  cli_result_free(&spec_same);
+  cli_result_free(&allowed);
+  cli_result_free(&untold);
+}
+
+Test(provenance, a_model_trained_on_named_labels_continues_with_train_from_and_checkpoint) {
+  const char *dir = synth("names", "--names --train 600 --test 150 --features 6 --classes 3 --noise 1");
+  char out[1100], model[1400], ckpt[1100];
+  snprintf(out, sizeof out, "%s", scratch_path("out"));
+  snprintf(ckpt, sizeof ckpt, "%s", scratch_path("run.ckpt"));
+  char extra[1200];
+  snprintf(extra, sizeof extra, ", \"test\": \"%s/test.csv\"", dir);
+  cli_result sweep = run("sweep %s -o %s --quiet", csv_spec(dir, extra, "", 2), out);
+  ok(&sweep, "sweep");
+  cJSON *root = summary(out);
+  best_of(root, out, model, sizeof model);
+  /* The model's own data, and the same data named again on the command line. */
+  cli_result from = run("train --from %s --epochs 1", model);
+  ok(&from, "train --from a model of named labels");
+  cli_result named = run("train --from %s --epochs 1 --data %s/train.csv,test=%s/test.csv", model, dir, dir);
+  ok(&named, "train --from with --data");
+  cr_expect_str_eq(from.out, named.out, "the same data named twice trained differently");
+  /* A checkpoint of it, started and resumed. */
+  cli_result first = run("train --from %s --epochs 1 --checkpoint %s", model, ckpt);
+  ok(&first, "train --from --checkpoint");
+  cli_result resumed = run("train --checkpoint %s --epochs 1", ckpt);
+  ok(&resumed, "train --checkpoint resumed");
+  cr_expect(strstr(resumed.out, "epoch    2"), "the checkpoint continued at epoch 2: %s", resumed.out);
+  /* A file with only some of the classes maps through the model's list: its val_acc is of those. */
+  char path[1200];
+  snprintf(path, sizeof path, "%s/train.csv", dir);
+  char *text = scratch_read(path, NULL);
+  char *sub = calloc(strlen(text) + 1, 1), *unknown = calloc(2 * strlen(text) + 64, 1);
+  char *save = NULL;
+  for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    if (strncmp(line, "class-z9", 8) != 0) strcat(strcat(sub, line), "\n");
+    strcat(strcat(unknown, strncmp(line, "class-z9", 8) == 0 ? "class-new" : ""),
+           strncmp(line, "class-z9", 8) == 0 ? line + 8 : line);
+    strcat(unknown, "\n");
+  }
+  scratch_write_text("sub.csv", sub);
+  scratch_write_text("unknown.csv", unknown);
+  cli_result subset = run("train --from %s --epochs 1 --data %s,test=0.2", model, scratch_path("sub.csv"));
+  ok(&subset, "train --from on a subset of the classes");
+  cli_result refused = run("train --from %s --epochs 1 --data %s,test=0.2", model, scratch_path("unknown.csv"));
+  cr_expect_eq(refused.status, 2, "%s", refused.err);
+  cr_expect(strstr(refused.err, "label 'class-new' is not one of the 3 classes trained on"), "%s", refused.err);
+  cJSON_Delete(root);
+  free(text);
+  free(sub);
+  free(unknown);
+  cli_result_free(&sweep);
+  cli_result_free(&from);
+  cli_result_free(&named);
+  cli_result_free(&first);
+  cli_result_free(&resumed);
+  cli_result_free(&subset);
+  cli_result_free(&refused);
 }

@@ -227,6 +227,7 @@ static const bad_spec bad_specs[] = {
     /* model */
     {"{\"method\": \"random\", \"model\": {\"type\": \"cnn\", \"kernel_size\": 4}, \"parameters\": {}}", "spec.json: model.kernel_size: kernel_size must be an odd integer in [1, 7], got 4"},
     {"{\"method\": \"random\", \"model\": {\"type\": \"resnet\"}, \"parameters\": {}}", "spec.json: model.type: expected one of mlp, cnn, got \"resnet\""},
+    {"{\"method\": \"random\", \"model\": {\"type\": \"rnn\"}, \"parameters\": {}}", "spec.json: model.type: expected one of mlp, cnn, got \"rnn\""},
     {"{\"method\": \"random\", \"model\": {\"width\": 3}, \"parameters\": {}}",
      "spec.json: model.width: unknown key (expected type, epochs, keep, task, or a hyperparameter"},
     {"{\"method\": \"random\", \"model\": {\"optimizer\": \"lion\"}, \"parameters\": {}}",
@@ -243,10 +244,14 @@ static const bad_spec bad_specs[] = {
      "spec.json: tpe.startup: expected an integer in [2, 1000000], got 1"},
     {"{\"method\": \"tpe\", \"tpe\": {\"candidates\": 0}, \"parameters\": {}}",
      "spec.json: tpe.candidates: expected an integer in [1, 10000], got 0"},
+    {"{\"method\": \"tpe\", \"tpe\": {\"history\": 10}, \"parameters\": {}}",
+     "spec.json: tpe.history: expected 0 (all) or at least 50, got 10"},
+    {"{\"method\": \"tpe\", \"tpe\": {\"history\": -1}, \"parameters\": {}}",
+     "spec.json: tpe.history: expected an integer in [0, 100000000], got -1"},
     {"{\"method\": \"tpe\", \"tpe\": {\"prior_weight\": 0}, \"parameters\": {}}",
      "spec.json: tpe.prior_weight: expected a number in (0, 1e6], got 0"},
     {"{\"method\": \"tpe\", \"tpe\": {\"gamma\": 0.2}, \"parameters\": {}}",
-     "spec.json: tpe.gamma: unknown key (expected one of: startup, candidates, prior_weight)"},
+     "spec.json: tpe.gamma: unknown key (expected one of: startup, candidates, prior_weight, history)"},
     {"{\"method\": \"tpe\", \"early_terminate\": {\"type\": \"pbt\"}, \"model\": {\"epochs\": 4}, \"parameters\": {}}",
      "spec.json: early_terminate.type: pbt explores by itself; use method random, sobol or grid with it"},
     /* coarse_to_fine */

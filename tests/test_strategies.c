@@ -361,3 +361,55 @@ Test(strategies, bayes_proposes_each_refilled_slot_from_every_result_so_far) {
   caviar_sweep_result_free(&r);
   caviar_sweep_result_free(&again);
 }
+
+/* Whether trial `id` is in the first keep(n) of the n members ranked by caviar_rank: the rule the
+ * rung record must answer without ranking. */
+static bool kept_by_ranking(const float *loss, const float *acc, const uint32_t *id, int n, bool by_accuracy, int eta,
+                            uint32_t trial, int *order) {
+  caviar_rank(loss, acc, id, n, by_accuracy, order);
+  for (int k = 0; k < caviar_rung_keep(n, eta); k++)
+    if (id[order[k]] == trial) return true;
+  return false;
+}
+
+Test(strategies, a_rung_record_keeps_exactly_the_top_that_ranking_everyone_at_each_arrival_would) {
+  /* Results arrive in batches (members reaching the rung in the same epoch); after each batch every
+   * member of it asks whether it is in the top keep(n) of all recorded so far. Metrics come from a
+   * few values, so ties on the metric, on both metrics and NaNs are common; trial ids arrive out of
+   * order. Checked against ranking everyone with caviar_rank, for both metrics and eta 2 to 5. */
+  enum { N = 600 };
+  static float loss[N], acc[N];
+  static uint32_t id[N];
+  static int order[N];
+  uint64_t x = 12345;
+  for (int eta = 2; eta <= 5; eta++) {
+    for (int by_accuracy = 0; by_accuracy < 2; by_accuracy++) {
+      caviar_rung_record rec = {0};
+      caviar_error err;
+      int n = 0, disagreements = 0, kept = 0;
+      while (n < N) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        int batch = 1 + (int)((x >> 33) % 7), first = n;
+        for (int b = 0; b < batch && n < N; b++, n++) {
+          x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+          loss[n] = (x >> 40) % 11 == 0 ? NAN : (float)((x >> 20) % 9) / 8.0f;
+          acc[n] = (x >> 50) % 13 == 0 ? NAN : (float)((x >> 8) % 5) / 4.0f;
+          id[n] = (uint32_t)((n * 7919) % 10007);
+          cr_assert_eq(caviar_rung_record_add(&rec, loss[n], acc[n], id[n], by_accuracy, eta, &err), CAVIAR_OK);
+        }
+        for (int k = first; k < n; k++) {
+          bool want = kept_by_ranking(loss, acc, id, n, by_accuracy, eta, id[k], order);
+          bool got = caviar_rung_record_keeps(&rec, loss[k], acc[k], id[k]);
+          disagreements += want != got;
+          kept += got;
+        }
+      }
+      cr_expect_eq(disagreements, 0, "eta %d, %s: %d answers differ from ranking everyone", eta,
+                   by_accuracy ? "val_acc" : "val_loss", disagreements);
+      cr_expect_gt(kept, 0, "nobody was ever kept");
+      cr_expect_eq(rec.n, N, "every result is recorded, in arrival order");
+      for (int k = 0; k < N; k++) cr_expect_eq(rec.trial[k], id[k], "arrival %d", k);
+      caviar_rung_record_free(&rec);
+    }
+  }
+}

@@ -244,3 +244,75 @@ Test(sweep, a_survivor_with_nan_parameters_counts_as_diverged) {
   caviar_data_free(&data);
   caviar_spec_free(&spec);
 }
+
+/* A backend whose training sleeps a known time and which remembers what it was asked. */
+typedef struct sleepy {
+  int trained, evaluated;
+  size_t rows;
+} sleepy;
+
+static void nap(double seconds) {
+  double until = caviar_now() + seconds;
+  while (caviar_now() < until) {
+  }
+}
+
+static caviar_status sleepy_train(caviar_backend *be, caviar_cohort *c, const uint32_t *rows, size_t n_rows,
+                                  caviar_epoch_stats *stats, caviar_error *err) {
+  (void)c, (void)rows, (void)stats, (void)err;
+  sleepy *s = be->ctx;
+  s->trained++;
+  s->rows = n_rows;
+  nap(0.03);
+  return CAVIAR_OK;
+}
+
+static caviar_status sleepy_evaluate(caviar_backend *be, caviar_cohort *c, caviar_set set, const uint32_t *rows,
+                                     size_t n_rows, float *loss, float *accuracy, caviar_error *err) {
+  (void)c, (void)set, (void)rows, (void)n_rows, (void)loss, (void)accuracy;
+  ((sleepy *)be->ctx)->evaluated++;
+  nap(0.02);
+  return caviar_fail(err, CAVIAR_EINPUT, "refused");
+}
+
+Test(sweep, the_timed_backend_counts_the_seconds_inside_its_calls_and_forwards_them) {
+  sleepy s = {0};
+  caviar_backend inner = {.name = "sleepy", .ctx = &s, .train_epoch = sleepy_train, .evaluate = sleepy_evaluate};
+  caviar_timed_backend timed;
+  caviar_timed_backend_init(&timed, &inner);
+  caviar_backend *be = &timed.backend;
+  cr_expect_str_eq(be->name, "sleepy");
+  caviar_error err = {{0}};
+  double t0 = caviar_now();
+  cr_expect_eq(be->train_epoch(be, NULL, NULL, 77, NULL, &err), CAVIAR_OK);
+  nap(0.05); /* outside the backend: not counted */
+  cr_expect_eq(be->evaluate(be, NULL, CAVIAR_SET_TEST, NULL, 0, NULL, NULL, &err), CAVIAR_EINPUT, "the status comes back");
+  double wall = caviar_now() - t0;
+  cr_expect_str_eq(err.msg, "refused");
+  cr_expect_eq(s.trained, 1);
+  cr_expect_eq(s.evaluated, 1);
+  cr_expect_eq(s.rows, 77, "the arguments reach the inner backend");
+  cr_expect_geq(timed.seconds, 0.05, "30 + 20 ms inside the calls, counted %g s", timed.seconds);
+  cr_expect_leq(timed.seconds, wall - 0.05, "the 50 ms between the calls counted too: %g of %g s", timed.seconds, wall);
+}
+
+Test(sweep, summary_json_says_how_much_of_the_wall_time_the_device_took) {
+  char text[2048], out[1100], cmd[4096];
+  sweep_spec(text, sizeof text, synth_idx_dir("timed", 400, 100, 32, 4, 1.5, true), 6, "\"min\": 0.001, \"max\": 0.1", 3);
+  scratch_write_text("timed.json", text);
+  snprintf(out, sizeof out, "%s", scratch_path("timed-out"));
+  snprintf(cmd, sizeof cmd, "%s sweep %s -o %s -q > /dev/null", CAVIAR_BIN, scratch_path("timed.json"), out);
+  cr_assert_eq(system(cmd), 0, "%s", cmd);
+  char path[1200];
+  snprintf(path, sizeof path, "%s/summary.json", out);
+  char *json = scratch_read(path, NULL);
+  cJSON *summary = cJSON_Parse(json);
+  free(json);
+  cr_assert_not_null(summary);
+  double wall = cJSON_GetObjectItem(summary, "wall_seconds")->valuedouble;
+  const cJSON *device = cJSON_GetObjectItem(summary, "device_seconds");
+  cr_assert(cJSON_IsNumber(device), "no device_seconds");
+  cr_expect_gt(device->valuedouble, 0, "training takes time");
+  cr_expect_leq(device->valuedouble, wall, "device %g s of a %g s sweep", device->valuedouble, wall);
+  cJSON_Delete(summary);
+}

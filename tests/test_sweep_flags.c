@@ -89,7 +89,7 @@ Test(sweep_flags, a_log_gets_one_plain_line_per_epoch_and_quiet_gets_none) {
   cli_result r = sweep(spec, out, "");
   cr_assert_eq(r.status, 0, "%s", r.err);
   int epoch_lines = 0;
-  for (const char *line = r.err; (line = strstr(line, "epoch ")); line++) epoch_lines++;
+  for (const char *line = r.err; (line = strstr(line, "\nepoch")); line++) epoch_lines++;
   /* The line at the start, then one per epoch: 9 epochs (someone survives to the end). */
   cr_expect_eq(epoch_lines, 10, "%s", r.err);
   cr_expect_null(strchr(r.err, '\r'), "no redraws outside a terminal");
@@ -199,6 +199,7 @@ Test(sweep_flags, dry_run_reports_trials_cohorts_memory_and_time_and_writes_noth
   cr_expect(strstr(r.out, "population   4 at once") != NULL, "-p sets the population: %s", r.out);
   cr_expect(strstr(r.out, "cohorts      2 ") != NULL, "layers 1 or 2: two shapes: %s", r.out);
   cr_expect(strstr(r.out, "MiB of arenas") != NULL, "%s", r.out);
+  cr_expect(strstr(r.out, "host memory  ") != NULL && strstr(r.out, "bytes a trial") != NULL, "%s", r.out);
   const char *time = strstr(r.out, "time         ~");
   cr_expect(time != NULL && strstr(r.out, "estimated") != NULL, "%s", r.out);
   cr_expect(access(out, F_OK) != 0, "a dry run wrote %s", out);
@@ -212,8 +213,14 @@ Test(sweep_flags, population_and_threads_take_effect) {
   cli_result r = sweep(spec, out, "-p 3 --threads 1");
   cr_assert_eq(r.status, 0, "%s", r.err);
   cr_expect(strstr(r.err, "1 OpenMP thread)") != NULL, "--threads 1: %s", r.err);
-  /* Trials start as slots free up, so the progress line has no fixed epoch count. */
-  cr_expect(strstr(r.err, "epoch 1/9") == NULL, "%s", r.err);
+  /* Trials start as slots free up: the progress line shows the epochs of those training, out of
+   * the 9 any trial trains, never the population's count of epoch boundaries. */
+  for (const char *at = strstr(r.err, "epoch"); at; at = strstr(at + 1, "\nepoch")) {
+    int lo, hi, max;
+    const char *line = at[0] == '\n' ? at + 1 : at;
+    if (sscanf(line, "epochs %d-%d/%d", &lo, &hi, &max) == 3) cr_expect(lo < hi && hi <= 9 && max == 9, "%.80s", line);
+    else cr_expect(sscanf(line, "epoch %d/%d", &lo, &max) == 2 && lo <= 9 && max == 9, "%.80s", line);
+  }
   cli_result_free(&r);
   snprintf(path, sizeof path, "%s/summary.json", out);
   cJSON *summary = scratch_read_json(path);
@@ -314,3 +321,101 @@ Test(sweep_flags, overrides_that_contradict_the_spec_are_refused_or_follow_the_n
   cr_expect(strstr(r.err, "--trial picks a trial of a sweep spec") != NULL, "%s", r.err);
   cli_result_free(&r);
 }
+
+Test(sweep_flags, an_output_folder_in_folders_not_made_yet_is_made_as_mkdir_p_would) {
+  char out[1024];
+  snprintf(out, sizeof out, "%s/runs/deep/a", scratch_dir());
+  cli_result r = sweep(write_spec("parents", 3), out, "-q");
+  cr_expect_eq(r.status, 0, "%s", r.err);
+  char path[1200];
+  snprintf(path, sizeof path, "%s/summary.json", out);
+  cr_expect_eq(access(path, F_OK), 0, "no %s", path);
+  cli_result_free(&r);
+  /* A file where a folder must go is one line naming it. */
+  scratch_write_text("afile", "x");
+  snprintf(out, sizeof out, "%s/x/y", scratch_path("afile"));
+  r = sweep(write_spec("parents2", 3), out, "-q");
+  cr_expect_eq(r.status, 2, "%s", r.err);
+  cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+  cr_expect(strstr(r.err, "afile: exists and is not a folder") != NULL, "%s", r.err);
+  cli_result_free(&r);
+  /* A dry run makes nothing. */
+  snprintf(out, sizeof out, "%s/dry/runs/a", scratch_dir());
+  r = sweep(write_spec("parents3", 3), out, "--dry-run");
+  cr_expect_eq(r.status, 0, "%s", r.err);
+  snprintf(path, sizeof path, "%s/dry", scratch_dir());
+  cr_expect_neq(access(path, F_OK), 0, "a dry run made %s", path);
+  cli_result_free(&r);
+}
+
+Test(sweep_flags, a_grid_error_names_its_json_path_before_any_data_is_read) {
+  /* The data folder does not exist: the grid's error must come first. */
+  scratch_write_text("grid.json",
+                     "{\"method\": \"random\", \"data\": {\"dir\": \"/nonexistent/data\"}, \"parameters\": {"
+                     " \"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-4, \"max\": 1e-1}}}");
+  cli_result r = sweep(scratch_path("grid.json"), scratch_path("grid-out"), "--method grid");
+  cr_expect_eq(r.status, 2, "%s", r.err);
+  cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+  cr_expect(strstr(r.err, "grid.json: parameters.learning_rate: a grid over log_uniform_values needs grid_points") != NULL,
+            "%s", r.err);
+  cli_result_free(&r);
+}
+
+/* The leaderboard's first row, summary.json's best and the last progress line say the same best:
+ * the trial, its value and the epoch it is from; the ranking rule is printed under the board. */
+static void expect_one_best(const char *keep) {
+  const char *dir = synth_idx_dir("onebest", 400, 150, 24, 4, 2.5, false);
+  char text[2048], name[64], out[1024], path[1200];
+  snprintf(text, sizeof text,
+           "{\"method\": \"random\", \"trials\": 6, \"seed\": 3, \"data\": {\"dir\": \"%s\", \"validation\": 0.3},"
+           " \"model\": {\"batch_size\": 16, \"hidden\": 32, \"epochs\": 9, \"keep\": \"%s\"},"
+           " \"parameters\": {\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 3e-3, \"max\": 1e-1}},"
+           " \"early_terminate\": {\"type\": \"successive_halving\", \"min_epochs\": 3, \"max_epochs\": 9, \"eta\": 3}}",
+           dir, keep);
+  snprintf(name, sizeof name, "onebest-%s.json", keep);
+  scratch_write_text(name, text);
+  snprintf(out, sizeof out, "%s", scratch_path(keep));
+  cli_result r = sweep(scratch_path(name), out, "");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  snprintf(path, sizeof path, "%s/summary.json", out);
+  cJSON *summary = scratch_read_json(path), *best = cJSON_GetObjectItem(summary, "best");
+  cr_assert_not_null(best);
+  int trial = cJSON_GetObjectItem(best, "trial")->valueint, epoch = cJSON_GetObjectItem(best, "value_epoch")->valueint;
+  double value = cJSON_GetObjectItem(best, "value")->valuedouble;
+  /* The value is the kept weights' figure, from the epoch they are from. */
+  bool kept_best = !strcmp(keep, "best");
+  cr_expect_eq(epoch, cJSON_GetObjectItem(best, kept_best ? "best_epoch" : "epochs")->valueint);
+  cr_expect_float_eq(value, cJSON_GetObjectItem(best, kept_best ? "best_val_acc" : "val_acc")->valuedouble, 1e-9);
+  cr_expect_eq(cJSON_GetObjectItem(best, "kept_epoch")->valueint, epoch);
+  /* The leaderboard's first row: trial, value, and the at_epoch column. */
+  char row[256], header[256];
+  cr_assert(sscanf(r.out, "%255[^\n]\n%255[^\n]", header, row) == 2, "%s", r.out);
+  cr_expect(strstr(header, "val_acc at_epoch") != NULL, "%s", header);
+  int rank, row_trial, epochs, at;
+  char status[32];
+  double row_value;
+  cr_assert_eq(sscanf(row, "%d %d %31s %d %lf %d", &rank, &row_trial, status, &epochs, &row_value, &at), 6, "%s", row);
+  cr_expect_eq(row_trial, trial);
+  cr_expect_float_eq(row_value, value, 5e-5, "%s", row);
+  cr_expect_eq(at, epoch, "%s", row);
+  /* Every row's value is its trial's in summary.json; the rule follows the rows. */
+  cr_expect(strstr(r.out, "Ranked: survivors, then culled or stopped trials (more epochs first)") != NULL, "%s", r.out);
+  cr_expect(strstr(r.out, kept_best ? "(a survivor's best epoch's, the others' last: at_epoch)" : "(its last epoch's: at_epoch)") != NULL, "%s",
+            r.out);
+  cr_expect(cJSON_IsString(cJSON_GetObjectItem(summary, "ranking")));
+  /* The last progress line (a log: one line per epoch) names the same trial, value and epoch. */
+  const char *last = NULL;
+  for (const char *at_line = r.err; (at_line = strstr(at_line, "best val_acc ")); at_line++) last = at_line;
+  cr_assert_not_null(last, "%s", r.err);
+  double shown;
+  int shown_trial, shown_epoch;
+  cr_assert_eq(sscanf(last, "best val_acc %lf (trial %d, epoch %d)", &shown, &shown_trial, &shown_epoch), 3, "%.80s", last);
+  cr_expect_eq(shown_trial, trial);
+  cr_expect_eq(shown_epoch, epoch);
+  cr_expect_float_eq(shown, value, 5e-5);
+  cJSON_Delete(summary);
+  cli_result_free(&r);
+}
+
+Test(sweep_flags, the_best_is_one_trial_value_and_epoch_everywhere_with_keep_last) { expect_one_best("last"); }
+Test(sweep_flags, the_best_is_one_trial_value_and_epoch_everywhere_with_keep_best) { expect_one_best("best"); }

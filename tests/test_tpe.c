@@ -143,3 +143,106 @@ Test(tpe, inactive_parameters_are_neither_modelled_nor_proposed) {
   caviar_tpe_free(tpe);
   caviar_spec_free(&spec);
 }
+
+typedef struct seen {
+  caviar_hparams hp;
+  double loss;
+  int index;
+} seen;
+
+static int better_seen(const void *pa, const void *pb) {
+  const seen *a = pa, *b = pb;
+  if (a->loss != b->loss) return a->loss < b->loss ? -1 : 1;
+  return (a->index > b->index) - (a->index < b->index);
+}
+
+static int earlier_seen(const void *pa, const void *pb) {
+  const seen *a = pa, *b = pb;
+  return (a->index > b->index) - (a->index < b->index);
+}
+
+Test(tpe, a_bounded_history_proposes_what_tpe_fed_the_best_25_and_the_most_recent_others_would) {
+  /* 1500 results at budget 1 (losses rounded, so ties are broken by age) and a few at budget 2 (too
+   * few to be fitted on); history 300 reads the best 25 of all 1500 and the 275 most recent others.
+   * The reference: a TPE with the whole history given exactly those 300, in the order they arrived
+   * (its 300 also make a good group of 25). Both must propose the same, with and without pending. */
+  enum { N = 1500, H = 300 };
+  caviar_spec spec;
+  load(&spec, 5);
+  caviar_error err;
+  caviar_tpe *bounded, *whole, *reference;
+  caviar_tpe_options opt = CAVIAR_TPE_DEFAULT_OPTIONS;
+  opt.history = H;
+  cr_assert_eq(caviar_tpe_new(&opt, 5, &bounded, &err), CAVIAR_OK);
+  opt.history = 0;
+  cr_assert_eq(caviar_tpe_new(&opt, 5, &whole, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_tpe_new(&opt, 5, &reference, &err), CAVIAR_OK);
+  static seen all[N];
+  for (int i = 0; i < N; i++) {
+    caviar_sample_random(&spec.space, &spec.fixed, 5, (uint32_t)i, &all[i].hp);
+    all[i].loss = round(objective(&all[i].hp) * 10) / 10;
+    all[i].index = i;
+    caviar_tpe_observe(bounded, &all[i].hp, 1, all[i].loss, &err);
+    caviar_tpe_observe(whole, &all[i].hp, 1, all[i].loss, &err);
+    if (i % 300 == 0) {
+      caviar_tpe_observe(bounded, &all[i].hp, 2, 0, &err);
+      caviar_tpe_observe(whole, &all[i].hp, 2, 0, &err);
+    }
+  }
+  static seen sorted[N], chosen[H];
+  memcpy(sorted, all, sizeof all);
+  qsort(sorted, N, sizeof *sorted, better_seen);
+  int n = 0;
+  for (int k = 0; k < 25; k++) chosen[n++] = sorted[k];
+  const seen *last_good = &sorted[24];
+  for (int i = N - 1; i >= 0 && n < H; i--)
+    if (better_seen(&all[i], last_good) > 0) chosen[n++] = all[i];
+  cr_assert_eq(n, H);
+  qsort(chosen, H, sizeof *chosen, earlier_seen);
+  for (int k = 0; k < H; k++) caviar_tpe_observe(reference, &chosen[k].hp, 1, chosen[k].loss, &err);
+  caviar_hparams pending[4];
+  for (int k = 0; k < 4; k++) caviar_sample_random(&spec.space, &spec.fixed, 5, 5000 + k, &pending[k]);
+  int differs_from_whole = 0;
+  for (uint32_t id = 0; id < 12; id++) {
+    caviar_hparams a, b, c;
+    int n_pending = id % 5;
+    cr_assert(caviar_tpe_propose(bounded, &spec.space, &spec.fixed, 100 + id, pending, n_pending, &a));
+    cr_assert(caviar_tpe_propose(reference, &spec.space, &spec.fixed, 100 + id, pending, n_pending, &b));
+    cr_assert(caviar_tpe_propose(whole, &spec.space, &spec.fixed, 100 + id, pending, n_pending, &c));
+    cr_expect_eq(memcmp(&a, &b, sizeof a), 0, "proposal %u differs from the reference's (lr %.17g vs %.17g)", id,
+                 a.learning_rate, b.learning_rate);
+    differs_from_whole += memcmp(&a, &c, sizeof a) != 0;
+  }
+  /* The bound does change what is read: some proposal comes out otherwise. */
+  cr_expect_gt(differs_from_whole, 0, "the bounded history proposed exactly what the whole one did");
+  caviar_tpe_free(bounded);
+  caviar_tpe_free(whole);
+  caviar_tpe_free(reference);
+  caviar_spec_free(&spec);
+}
+
+Test(tpe, a_history_bound_above_the_results_changes_nothing) {
+  caviar_spec spec;
+  load(&spec, 8);
+  caviar_error err;
+  caviar_tpe *bounded, *whole;
+  caviar_tpe_options opt = CAVIAR_TPE_DEFAULT_OPTIONS;
+  cr_assert_eq(caviar_tpe_new(&opt, 8, &bounded, &err), CAVIAR_OK);
+  opt.history = 0;
+  cr_assert_eq(caviar_tpe_new(&opt, 8, &whole, &err), CAVIAR_OK);
+  for (uint32_t id = 0; id < CAVIAR_TPE_DEFAULT_HISTORY; id++) {
+    caviar_hparams hp;
+    caviar_sample_random(&spec.space, &spec.fixed, 8, id, &hp);
+    caviar_tpe_observe(bounded, &hp, 1 + id % 3, objective(&hp), &err);
+    caviar_tpe_observe(whole, &hp, 1 + id % 3, objective(&hp), &err);
+  }
+  for (uint32_t id = 0; id < 10; id++) {
+    caviar_hparams a, b;
+    cr_assert(caviar_tpe_propose(bounded, &spec.space, &spec.fixed, 100 + id, NULL, 0, &a));
+    cr_assert(caviar_tpe_propose(whole, &spec.space, &spec.fixed, 100 + id, NULL, 0, &b));
+    cr_expect_eq(memcmp(&a, &b, sizeof a), 0, "proposal %u", id);
+  }
+  caviar_tpe_free(bounded);
+  caviar_tpe_free(whole);
+  caviar_spec_free(&spec);
+}

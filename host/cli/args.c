@@ -62,27 +62,10 @@ bool caviar_parse_u64(const char *text, uint64_t max, uint64_t *out) {
   return true;
 }
 
-caviar_status caviar_data_arg(caviar_data_spec *data, const char *arg, bool model_fixed, caviar_error *err) {
+caviar_status caviar_data_arg(caviar_data_spec *data, const char *arg, bool test_set, caviar_error *err) {
   caviar_data_spec given;
-  caviar_status st = caviar_data_spec_from_arg(arg, &given, err);
+  caviar_status st = caviar_data_spec_override(data, arg, test_set, &given, err);
   if (st != CAVIAR_OK) return st;
-  if (given.format == CAVIAR_DATA_IDX && data->format == CAVIAR_DATA_IDX) {
-    /* Another folder of the same kind: the split and scaling stay as they were. */
-    free(data->dir);
-    data->dir = given.dir;
-    return CAVIAR_OK;
-  }
-  if (model_fixed) {
-    /* A trained model predicts what it was trained to, from the column it was trained on. */
-    if (given.task != data->task && given.task == CAVIAR_TASK_CLASSIFICATION) given.task = data->task;
-    if (given.format == CAVIAR_DATA_CSV && !given.label_name && given.label_column == 0) {
-      given.label_column = data->label_column;
-      if (data->label_name && !(given.label_name = caviar_strdup(data->label_name, err))) {
-        caviar_data_spec_free(&given);
-        return CAVIAR_ERUNTIME;
-      }
-    }
-  }
   if (given.task == CAVIAR_TASK_REGRESSION && given.format != CAVIAR_DATA_CSV) {
     caviar_data_spec_free(&given);
     return caviar_fail(err, CAVIAR_EINPUT, "--data %s: a regression reads CSV data, not an IDX folder", arg);

@@ -75,16 +75,17 @@ int caviar_threads_option(const char *command, const char *text);
 /* The same help line for --threads in every command that trains. */
 #define CAVIAR_HELP_THREADS "      --threads N   CPU threads to train on (default: every core, or $OMP_NUM_THREADS)\n"
 
-/* --data DATA: an IDX folder (replacing an IDX data section's folder, its split and scaling kept),
- * a CSV file with data-section keys after commas, or a data section's JSON: replaces data. With
- * model_fixed (a trained model's data), the task and label column stay the model's unless given. */
-caviar_status caviar_data_arg(caviar_data_spec *data, const char *arg, bool model_fixed, caviar_error *err);
+/* --data DATA over a data section (caviar_data_spec_override): the keys DATA names replace the
+ * section's, the rest stay. test_set: DATA names a test set (eval: a CSV file without test= is the
+ * test set, whole). */
+caviar_status caviar_data_arg(caviar_data_spec *data, const char *arg, bool test_set, caviar_error *err);
 
 /* The help line for --data, the same in every command that reads data. */
 #define CAVIAR_HELP_DATA                                                                                  \
   "      --data DATA   an IDX folder, or a CSV file with data-section keys after commas\n"               \
   "                    (train.csv,test=0.2,label_column=species,task=regression), or a data\n"          \
-  "                    section's JSON; overrides the spec's, config's or model's data\n"
+  "                    section's JSON: the keys it names override the spec's, config's or\n"          \
+  "                    model's data section, the others stay\n"
 
 /* Warns on stderr when examples rows[0..n) of `now` were in the training part of what the model
  * was trained on (its data and seed, reloaded); says nothing when they were not, or when that data

@@ -42,7 +42,8 @@ static const char usage[] =
     "                          any x86-64 machine that runs NAME (caviar info names the kernel)\n"
     "\n"
     "Exit status: 0 ok, 1 runtime failure (a full disk, out of memory), 2 bad input or usage (an\n"
-    "output another caviar is writing), 3 a sweep stopped by a signal (resumable).\n";
+    "output another caviar is writing), 3 a sweep stopped by SIGINT, SIGTERM, SIGHUP or SIGUSR1 after\n"
+    "saving its snapshot and results so far (resumable with caviar sweep --resume).\n";
 
 typedef struct command {
   const char *name;

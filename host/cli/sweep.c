@@ -10,10 +10,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "caviar/atomic_file.h"
 #include "caviar/json_text.h"
 #include "caviar/progress_line.h"
 #include "caviar/report.h"
 #include "caviar/report_html.h"
+#include "caviar/sampler.h"
 #include "caviar/tensorboard.h"
 #include "caviar/sweep_state.h"
 #include "caviar/world.h"
@@ -36,8 +38,9 @@ static const char usage[] =
     "YAML (a W&B sweep config); one for someone else's program (program, command, or parameters\n"
     "caviar's models lack) is refused in one line: `caviar sample` draws its trials.\n"
     "\n"
-    "  -o, --out DIR       output folder (default caviar-out): summary.json, curves.csv,\n"
-    "                      best/trial-<id>.safetensors for the best survivors and report.html\n"
+    "  -o, --out DIR       output folder (default caviar-out; missing parents are made): summary.json,\n"
+    "                      curves.csv, best/trial-<id>.safetensors for the best survivors and\n"
+    "                      report.html\n"
     "      --device D      auto (default: the GPU when one is present, else the CPU), cpu or cuda\n"
     "      --tf32          let the GPU's GEMMs use TF32 tensor cores (faster, ~1e-3 relative error)\n"
     "      --seed S        sweep seed, overriding the spec's (sampling, split, minibatch order, weights)\n"
@@ -53,8 +56,9 @@ static const char usage[] =
     "                      report what finished; trials stopped early are listed as running\n"
     "                      (the sweep is then over: --resume cannot continue it)\n"
     "      --keep N        best/ keeps the top N survivors (default 10; 0: all of them)\n"
-    "      --dry-run       print the trials, cohorts, memory and an estimated time from a short\n"
-    "                      calibration on the device; train nothing, write nothing\n"
+    "      --dry-run       print the trials, cohorts, device and host memory and an estimated time\n"
+    "                      from a short calibration of a sample of each cohort on the device;\n"
+    "                      train nothing, write nothing\n"
     "      --force         replace the sweep an existing -o folder holds (its results, state and plots)\n"
     "      --resume DIR    continue the interrupted sweep in DIR from its last snapshot; the results\n"
     "                      end bit-identical to an uninterrupted run. SPEC and the flags that shape\n"
@@ -67,10 +71,12 @@ static const char usage[] =
     "                      NAME; summary.json's \"blas\" names the kernel run (caviar info: this one's)\n"
     "      --snapshot-every T\n"
     "                      write the sweep's state (DIR/sweep-state/) at an epoch boundary at most\n"
-    "                      every T (default 60s; 0: every epoch)\n"
+    "                      every T (default 60s; 0: every epoch), in big sweeps no more often\n"
+    "                      than keeps writing it under 2% of the time\n"
     "      --results-every T\n"
     "                      rewrite summary.json, curves.csv and report.html at every rung and at\n"
-    "                      most every T otherwise (default 30s; 0: every epoch)\n"
+    "                      most every T otherwise (default 30s; 0: every epoch), in big sweeps no\n"
+    "                      more often than keeps writing them under 2% of the time\n"
     "      --tensorboard DIR\n"
     "                      also write TensorBoard event files, one run per trial (DIR/trial-<id>/),\n"
     "                      flushed every epoch, with the HParams dashboard's records (overrides\n"
@@ -81,9 +87,11 @@ static const char usage[] =
     "  -h, --help          this text\n"
     "\n"
     "Progress goes to stderr: on a terminal one live line, redrawn about once a second to fit its\n"
-    "width (best so far is over every trial, culled ones included; best alive over those still\n"
-    "training); otherwise one plain line per epoch. The leaderboard goes to stdout. DIR/report.html\n"
-    "shows the sweep in a browser as it runs (it reloads itself until the sweep is over).\n"
+    "width (best: the leaderboard's first so far, with the epoch its value is from; best alive:\n"
+    "the best value of those still training); otherwise one plain line per epoch. The leaderboard\n"
+    "goes to stdout, its ranking rule under it (docs/SPEC.md, \"The best trial\").\n"
+    "DIR/report.html shows the sweep in a browser as it runs (it reloads itself until the sweep is\n"
+    "over).\n"
     "\n"
     "SIGINT (Ctrl-C), SIGTERM, SIGHUP or SIGUSR1: the sweep finishes its epoch, writes a snapshot and\n"
     "the results so far, says how to resume, and exits with status 3 (before training begins it\n"
@@ -209,10 +217,10 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
 static void print_estimate(const caviar_sweep_estimate *e, const char *device, bool json, bool culls, bool keep_best) {
   if (json) {
     printf("{\"trials\": %d, \"rounds\": %d, \"population\": %d, \"cohorts\": %d, \"model_epochs\": %.0f, "
-           "\"arena_bytes\": %.0f, \"data_bytes\": %.0f, \"device\": \"%s\", \"seconds\": %.3f, "
-           "\"calibration_seconds\": %.3f}\n",
+           "\"arena_bytes\": %.0f, \"data_bytes\": %.0f, \"host_bytes\": %.0f, \"device\": \"%s\", "
+           "\"seconds\": %.3f, \"calibration_seconds\": %.3f}\n",
            e->trials * e->rounds, e->rounds, e->population, e->n_cohorts, e->model_epochs, e->arena_bytes,
-           e->data_bytes, device, e->seconds, e->calibration_s);
+           e->data_bytes, e->host_bytes, device, e->seconds, e->calibration_s);
     return;
   }
   char eta[32];
@@ -224,6 +232,9 @@ static void print_estimate(const caviar_sweep_estimate *e, const char *device, b
   printf("model-epochs %.0f planned%s\n", e->model_epochs, culls ? " (early termination's expected culls)" : "");
   printf("memory       %.1f MiB of arenas%s + %.1f MiB of data on %s\n", e->arena_bytes / 1048576.0,
          keep_best ? " (5 per cohort: model.keep best)" : "", e->data_bytes / 1048576.0, device);
+  int trials = e->trials * e->rounds;
+  printf("host memory  %.1f MiB for the trials' results, curves and outputs (about %.0f bytes a trial)\n",
+         e->host_bytes / 1048576.0, trials > 0 ? e->host_bytes / trials : 0);
   printf("time         ~%s estimated (calibrated in %.1f s; training and judging only)\n", eta, e->calibration_s);
 }
 
@@ -649,6 +660,19 @@ int caviar_cmd_sweep(int argc, char **argv) {
    * written; a second sweep or resume into it is refused at once. A dry run writes nothing. */
   caviar_writer_lock lock;
   caviar_lock_init(&lock);
+  if (!a.dry_run && !a.resume && caviar_world_rank(world) == 0) {
+    /* A spec sweep cannot run is refused before its output folder is made. */
+    caviar_spec spec;
+    st = caviar_load_spec_arg(a.spec_path, &spec, &err);
+    if (st == CAVIAR_OK) {
+      st = caviar_spec_require_own(&spec, "sweep", &err);
+      caviar_spec_free(&spec);
+    }
+    if (st != CAVIAR_OK) return finish(world, st, &err);
+  }
+  /* -o runs/a makes runs/ too, as mkdir -p would (rank 0 writes; a dry run writes nothing). */
+  if (!a.dry_run && caviar_world_rank(world) == 0 && (st = caviar_make_parents(a.out_dir, &err)) != CAVIAR_OK)
+    return finish(world, st, &err);
   if (!a.dry_run && caviar_world_rank(world) == 0) {
     st = caviar_lock_folder(a.out_dir,
                             a.resume ? "wait for it to end (the sweep there is running, or being resumed already)"
@@ -731,6 +755,19 @@ static int apply_flags(const sweep_args *a, caviar_world *world, caviar_spec *sp
     /* A grid's trials default to all its points; any other method's to the usual count. */
     if (!spec->trials_given) spec->trials = spec->method == CAVIAR_METHOD_GRID ? CAVIAR_MAX_TRIALS : CAVIAR_DEFAULT_TRIALS;
   }
+  /* The search as the flags left it, checked before any data loads: a grid a continuous parameter
+   * cannot be put on, or fewer grid points than -n, is refused at once, naming the parameter. */
+  caviar_sampler sampler;
+  caviar_error why;
+  long long count = a->trials;
+  if (spec->early_terminate.type == CAVIAR_STOP_HYPERBAND) {
+    caviar_brackets hb;
+    caviar_brackets_make(&spec->early_terminate, 0, &hb);
+    count = caviar_brackets_trials(&hb);
+  }
+  caviar_status st = caviar_sampler_init(&sampler, spec, a->seed, count, &why);
+  caviar_sampler_free(&sampler);
+  if (st != CAVIAR_OK) return finish(world, st, &why);
   return 0;
 }
 

@@ -45,7 +45,8 @@ static const char usage[] =
     "                     -o MODEL or --checkpoint FILE, named like it with .html\n"
     "  --data DATA        an IDX folder, or a CSV file with data-section keys after commas\n"
     "                     (train.csv,test=0.2,label_column=species,task=regression), or a data\n"
-    "                     section's JSON; overrides the config's, model's or checkpoint's data\n"
+    "                     section's JSON: the keys it names override the config's, model's or\n"
+    "                     checkpoint's data section, the others stay\n"
     "  --threads N        CPU threads to train on (default: every core, or $OMP_NUM_THREADS)\n"
     "  --seed S, --trial K, --device D, --tf32: as for caviar sweep\n"
     "  -h, --help         this text\n";
@@ -270,9 +271,9 @@ static caviar_status check_data(const train_args *a, caviar_panda *p, const cavi
   return p->data_read ? CAVIAR_OK : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory describing the data");
 }
 
-static caviar_status override_data(caviar_panda *p, const train_args *a, bool resumed, caviar_error *err) {
+static caviar_status override_data(caviar_panda *p, const train_args *a, caviar_error *err) {
   if (a->seed_given) p->seed = a->seed;
-  return a->data_dir ? caviar_data_arg(&p->data, a->data_dir, resumed || a->from, err) : CAVIAR_OK;
+  return a->data_dir ? caviar_data_arg(&p->data, a->data_dir, false, err) : CAVIAR_OK;
 }
 
 int caviar_cmd_train(int argc, char **argv) {
@@ -285,14 +286,16 @@ int caviar_cmd_train(int argc, char **argv) {
   bool resumed;
   caviar_model origin;
   memset(&origin, 0, sizeof origin);
-  /* One writer per file: the checkpoint and the model are held for the whole run, before anything
-   * is read or written (a second run with either is refused at once); then where the run will
-   * write is checked before it trains, not after. */
+  /* Where the run will write is made (missing parent folders, as mkdir -p) and held: one writer per
+   * file, the checkpoint and the model held for the whole run, before anything is read or written
+   * (a second run with either is refused at once); then where it will write is checked before it
+   * trains, not after. */
   caviar_writer_lock locks[2];
   caviar_lock_init(&locks[0]);
   caviar_lock_init(&locks[1]);
-  caviar_status st = CAVIAR_OK;
-  if (a.checkpoint)
+  caviar_status st = a.out ? caviar_make_parents(a.out, &err) : CAVIAR_OK;
+  if (st == CAVIAR_OK && a.checkpoint) st = caviar_make_parents(a.checkpoint, &err);
+  if (st == CAVIAR_OK && a.checkpoint)
     st = caviar_lock_file(a.checkpoint, "wait for it to end, or choose another --checkpoint", &locks[0], &err);
   if (st == CAVIAR_OK && a.out) st = caviar_lock_file(a.out, "wait for it to end, or choose another -o", &locks[1], &err);
   if (st == CAVIAR_OK) caviar_fault_point("locked");
@@ -309,8 +312,9 @@ int caviar_cmd_train(int argc, char **argv) {
     origin.has_data = st == CAVIAR_OK;
     origin.seed = p.seed;
   }
-  if (st == CAVIAR_OK) st = override_data(&p, &a, resumed, &err);
+  /* The flags' own errors first, then --data's. */
   for (int i = 0; st == CAVIAR_OK && i < a.n_sets; i++) st = caviar_panda_set(&p, a.sets[i], &err);
+  if (st == CAVIAR_OK) st = override_data(&p, &a, &err);
   caviar_backend *be = NULL;
   const char *device = NULL;
   caviar_data data;

@@ -30,16 +30,19 @@ caviar_status caviar_dataset_subset(const caviar_dataset *src, const uint32_t *r
   return CAVIAR_OK;
 }
 
-caviar_status caviar_labels_map(caviar_dataset *ds, char *const *names, int n, const char *path, caviar_error *err) {
-  if (!ds->names && !names) return CAVIAR_OK;
+/* class_of[k]: the index among names[0..n) (sorted) of ds's name k; an unknown name is an error
+ * naming path. Whether both sides are names or both indices is checked first. */
+static caviar_status class_table(const caviar_dataset *ds, char *const *names, int n, const char *path,
+                                 int32_t **class_of, caviar_error *err) {
+  *class_of = NULL;
   if (!names)
     return caviar_fail(err, CAVIAR_EINPUT, "%s: labels are names ('%s', ...), but the training labels are class indices",
                        path, ds->names[0]);
   if (!ds->names)
     return caviar_fail(err, CAVIAR_EINPUT, "%s: labels are class indices, but the training labels are names ('%s', ...)",
                        path, names[0]);
-  int32_t *class_of = caviar_alloc((size_t)ds->n_names, sizeof *class_of, "label names", err);
-  if (!class_of) return CAVIAR_ERUNTIME;
+  int32_t *table = caviar_alloc((size_t)ds->n_names, sizeof *table, "label names", err);
+  if (!table) return CAVIAR_ERUNTIME;
   for (int k = 0; k < ds->n_names; k++) {
     /* names are sorted: a binary search. */
     int lo = 0, hi = n;
@@ -51,17 +54,44 @@ caviar_status caviar_labels_map(caviar_dataset *ds, char *const *names, int n, c
     if (lo == n || strcmp(names[lo], ds->names[k]) != 0) {
       caviar_status st = caviar_fail(err, CAVIAR_EINPUT, "%s: label '%.60s' is not one of the %d classes trained on",
                                      path, ds->names[k], n);
-      free(class_of);
+      free(table);
       return st;
     }
-    class_of[k] = lo;
+    table[k] = lo;
   }
-  for (size_t i = 0; i < ds->n; i++) ds->labels[i] = class_of[ds->labels[i]];
-  free(class_of);
+  *class_of = table;
+  return CAVIAR_OK;
+}
+
+static void drop_names(caviar_dataset *ds) {
   for (int k = 0; k < ds->n_names; k++) free(ds->names[k]);
   free(ds->names);
   ds->names = NULL;
   ds->n_names = 0;
+}
+
+caviar_status caviar_labels_map(caviar_dataset *ds, char *const *names, int n, const char *path, caviar_error *err) {
+  if (!ds->names && !names) return CAVIAR_OK;
+  int32_t *class_of;
+  caviar_status st = class_table(ds, names, n, path, &class_of, err);
+  if (st != CAVIAR_OK) return st;
+  for (size_t i = 0; i < ds->n; i++) ds->labels[i] = class_of[ds->labels[i]];
+  free(class_of);
+  drop_names(ds);
+  return CAVIAR_OK;
+}
+
+caviar_status caviar_data_labels_map(caviar_data *data, char *const *names, int n, caviar_error *err) {
+  if (!data->train.names && !names) return CAVIAR_OK;
+  int32_t *class_of;
+  caviar_status st = class_table(&data->train, names, n, data->train_labels, &class_of, err);
+  if (st != CAVIAR_OK) return st;
+  /* The test set is numbered as the training file (its names, or the part carved from it). */
+  for (size_t i = 0; i < data->train.n; i++) data->train.labels[i] = class_of[data->train.labels[i]];
+  for (size_t i = 0; i < data->test.n; i++) data->test.labels[i] = class_of[data->test.labels[i]];
+  free(class_of);
+  drop_names(&data->train);
+  data->classes = n;
   return CAVIAR_OK;
 }
 

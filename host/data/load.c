@@ -186,7 +186,8 @@ caviar_status caviar_data_load(const caviar_data_spec *spec, uint64_t seed, cavi
   if (st == CAVIAR_OK) st = apply_shape(spec, out, err);
   if (st == CAVIAR_OK && spec->task == CAVIAR_TASK_REGRESSION) {
     out->classes = 1;
-    st = caviar_split_make(out->train.n, spec->validation, seed, &out->split, err);
+    st = caviar_data_check_test_overlap(spec, out, err);
+    if (st == CAVIAR_OK) st = caviar_split_make(out->train.n, spec->validation, seed, &out->split, err);
     if (st == CAVIAR_OK) st = fit_targets(out, err);
     if (st == CAVIAR_OK)
       st = caviar_scaling_fit(&out->train, out->split.train, out->split.n_train, spec->scaling, &out->scaling, err);
@@ -213,6 +214,7 @@ caviar_status caviar_data_load(const caviar_data_spec *spec, uint64_t seed, cavi
   }
   if (st == CAVIAR_OK) st = check_labels(&out->train, out->train_labels, out->classes, err);
   if (st == CAVIAR_OK) st = check_labels(&out->test, out->test_labels, out->classes, err);
+  if (st == CAVIAR_OK) st = caviar_data_check_test_overlap(spec, out, err);
   if (st == CAVIAR_OK) st = caviar_split_make(out->train.n, spec->validation, seed, &out->split, err);
   if (st == CAVIAR_OK)
     st = caviar_scaling_fit(&out->train, out->split.train, out->split.n_train, spec->scaling, &out->scaling, err);

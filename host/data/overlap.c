@@ -35,7 +35,7 @@ caviar_status caviar_overlap_count(const caviar_dataset *seen, const uint32_t *s
   if (seen->d != other->d) return CAVIAR_OK;
   uint64_t *hashes = caviar_alloc(n_seen ? n_seen : 1, sizeof *hashes, "example hashes", err);
   if (!hashes) return CAVIAR_ERUNTIME;
-  for (size_t i = 0; i < n_seen; i++) hashes[i] = example_hash(seen, seen_rows[i]);
+  for (size_t i = 0; i < n_seen; i++) hashes[i] = example_hash(seen, seen_rows ? seen_rows[i] : i);
   qsort(hashes, n_seen, sizeof *hashes, compare_u64);
   for (size_t i = 0; i < n; i++) {
     uint64_t h = example_hash(other, rows ? rows[i] : i);
@@ -43,4 +43,24 @@ caviar_status caviar_overlap_count(const caviar_dataset *seen, const uint32_t *s
   }
   free(hashes);
   return CAVIAR_OK;
+}
+
+caviar_status caviar_data_check_test_overlap(const caviar_data_spec *spec, const caviar_data *data, caviar_error *err) {
+  if (spec->allow_test_overlap || data->test.n == 0) return CAVIAR_OK;
+  size_t shared = 0;
+  caviar_status st = caviar_overlap_count(&data->train, NULL, data->train.n, &data->test, NULL, data->test.n, &shared, err);
+  if (st != CAVIAR_OK || shared == 0) return st;
+  static const char allow[] = "set data.test_overlap \"allow\" (--data ...,test_overlap=allow) to use it anyway";
+  bool carved = spec->format == CAVIAR_DATA_CSV && !spec->test_csv;
+  if (carved)
+    return caviar_fail(err, CAVIAR_EINPUT,
+                       "data.test: %zu of the %zu test examples carved from %s repeat examples left for training (the "
+                       "file has repeated rows): a test set must be examples training never sees; drop the repeats, "
+                       "or %s",
+                       shared, data->test.n, data->train_name, allow);
+  return caviar_fail(err, CAVIAR_EINPUT,
+                     "data.test: %zu of the %zu test examples (%s) are also in the training data (%s): a test set must "
+                     "be examples training never sees; give another test file, or test=FRACTION to carve one out of "
+                     "the training file, or %s",
+                     shared, data->test.n, data->test_name, data->train_name, allow);
 }

@@ -124,3 +124,27 @@ caviar_status caviar_atomic_check(const char *path, caviar_error *err) {
   caviar_atomic_abort(&af);
   return CAVIAR_OK;
 }
+
+caviar_status caviar_make_parents(const char *path, caviar_error *err) {
+  char folder[4096];
+  if (snprintf(folder, sizeof folder, "%s", path) >= (int)sizeof folder)
+    return caviar_fail(err, CAVIAR_EINPUT, "%.200s...: the path is too long", path);
+  size_t n = strlen(folder);
+  while (n > 1 && folder[n - 1] == '/') folder[--n] = '\0';
+  char *last = strrchr(folder, '/');
+  if (!last || last == folder) return CAVIAR_OK;
+  *last = '\0';
+  /* Each prefix ending before a slash, then the folder itself. */
+  for (char *p = folder + 1;; p++) {
+    bool end = *p == '\0';
+    if (*p != '/' && !end) continue;
+    *p = '\0';
+    struct stat sb;
+    if (mkdir(folder, 0755) != 0 && errno != EEXIST)
+      return caviar_fail(err, CAVIAR_EINPUT, "%s: cannot create the folder: %s", folder, strerror(errno));
+    if (stat(folder, &sb) != 0 || !S_ISDIR(sb.st_mode))
+      return caviar_fail(err, CAVIAR_EINPUT, "%s: exists and is not a folder", folder);
+    if (end) return CAVIAR_OK;
+    *p = '/';
+  }
+}

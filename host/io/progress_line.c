@@ -13,7 +13,7 @@ void caviar_format_duration(double s, char *buf, size_t size) {
 }
 
 typedef struct field {
-  char full[64], brief[64]; /* brief "": the field goes when it must be shortened */
+  char full[112], brief[112]; /* brief "": the field goes when it must be shortened */
   int keep;                 /* higher stays longer */
   int form;                 /* 0 full, 1 brief, 2 dropped */
 } field;
@@ -44,35 +44,47 @@ size_t caviar_progress_line(const caviar_progress *p, int width, char *buf, size
     snprintf(f[ROUND].full, sizeof f[ROUND].full, "round %d/%d", p->round + 1, p->rounds);
     snprintf(f[ROUND].brief, sizeof f[ROUND].brief, "r%d/%d", p->round + 1, p->rounds);
   }
-  char epochs[16] = "";
+  /* The epochs of the trials training now, out of the most any trains: one number when they agree
+   * (everyone started together), a range when a refilled population's members are at different
+   * epochs. Within an epoch, the one each is training and how far into it. */
+  char epochs[16] = "", span[32];
   if (p->epochs) snprintf(epochs, sizeof epochs, "/%d", p->epochs);
+  int lo = p->epoch_lo, hi = p->epoch_hi, next = p->within_epoch ? 1 : 0;
+  bool range = p->alive > 0 && lo != hi;
+  if (range) snprintf(span, sizeof span, "%d-%d", lo + next, hi + next);
+  else snprintf(span, sizeof span, "%d", lo + next);
+  char pct[8] = "", pct_brief[8] = "";
   if (p->within_epoch) {
-    /* The epoch in progress and how far into it. */
-    int pct = (int)(100 * p->epoch_done);
-    snprintf(f[EPOCH].full, sizeof f[EPOCH].full, "epoch %d%s %2d%%", p->epoch + 1, epochs, pct);
-    snprintf(f[EPOCH].brief, sizeof f[EPOCH].brief, "ep %d%s %d%%", p->epoch + 1, epochs, pct);
-  } else {
-    snprintf(f[EPOCH].full, sizeof f[EPOCH].full, "epoch %d%s", p->epoch, epochs);
-    snprintf(f[EPOCH].brief, sizeof f[EPOCH].brief, "ep %d%s", p->epoch, epochs);
+    snprintf(pct, sizeof pct, " %2d%%", (int)(100 * p->epoch_done));
+    snprintf(pct_brief, sizeof pct_brief, " %d%%", (int)(100 * p->epoch_done));
   }
+  snprintf(f[EPOCH].full, sizeof f[EPOCH].full, "epoch%s %s%s%s", range ? "s" : "", span, epochs, pct);
+  snprintf(f[EPOCH].brief, sizeof f[EPOCH].brief, "ep %s%s%s", span, epochs, pct_brief);
   if (p->rungs) {
     snprintf(f[RUNG].full, sizeof f[RUNG].full, "rung %d/%d", p->rung < p->rungs ? p->rung + 1 : p->rungs, p->rungs);
   }
   snprintf(f[ALIVE].full, sizeof f[ALIVE].full, "alive %d  started %d/%d", p->alive, p->trials, p->budget);
   snprintf(f[ALIVE].brief, sizeof f[ALIVE].brief, "alive %d", p->alive);
   const char *metric = p->metric ? p->metric : "val_acc";
+  /* The best trial so far and the epoch its value is from (docs/SPEC.md: the leaderboard's first). */
   metric_text(p->best, a, sizeof a);
-  snprintf(f[BEST].full, sizeof f[BEST].full, "best %s %s", metric, a);
-  snprintf(f[BEST].brief, sizeof f[BEST].brief, "best %s", a);
+  if (p->best_trial >= 0 && !isnan(p->best)) {
+    snprintf(f[BEST].full, sizeof f[BEST].full, "best %s %s (trial %d, epoch %d)", metric, a, p->best_trial,
+             p->best_epoch);
+    snprintf(f[BEST].brief, sizeof f[BEST].brief, "best %s (ep %d)", a, p->best_epoch);
+  } else {
+    snprintf(f[BEST].full, sizeof f[BEST].full, "best %s -", metric);
+    snprintf(f[BEST].brief, sizeof f[BEST].brief, "best -");
+  }
   if (p->alive > 0 && !isnan(p->best_alive)) {
     metric_text(p->best_alive, a, sizeof a);
     snprintf(f[BEST_ALIVE].full, sizeof f[BEST_ALIVE].full, "best alive %s", a);
   }
   snprintf(f[SPEED].full, sizeof f[SPEED].full, "%.1fk model-samples/s", p->model_samples_per_s / 1e3);
   snprintf(f[SPEED].brief, sizeof f[SPEED].brief, "%.1fk/s", p->model_samples_per_s / 1e3);
+  /* A bare duration would read as the ETA: elapsed keeps its label or goes. */
   caviar_format_duration(p->elapsed_s, a, sizeof a);
   snprintf(f[ELAPSED].full, sizeof f[ELAPSED].full, "elapsed %s", a);
-  snprintf(f[ELAPSED].brief, sizeof f[ELAPSED].brief, "%s", a);
   if (p->eta_s < 0) {
     snprintf(f[ETA].full, sizeof f[ETA].full, "ETA measuring");
     snprintf(f[ETA].brief, sizeof f[ETA].brief, "ETA ?");
@@ -84,7 +96,7 @@ size_t caviar_progress_line(const caviar_progress *p, int width, char *buf, size
                                      [BEST_ALIVE] = 2, [SPEED] = 1, [ELAPSED] = 0, [ETA] = 7};
   for (int i = 0; i < N_FIELDS; i++) {
     f[i].keep = keep[i];
-    if (!f[i].brief[0]) memcpy(f[i].brief, f[i].full, sizeof f[i].brief);
+    if (!f[i].brief[0] && i != ELAPSED) memcpy(f[i].brief, f[i].full, sizeof f[i].brief);
   }
   if (width < 1) width = 1;
   /* Least important first, until the line fits: the minor fields are shortened, then dropped,

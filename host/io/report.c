@@ -86,6 +86,12 @@ static cJSON *trial_json(const caviar_report_info *info, const caviar_trial_resu
       put(obj, "best_val_acc", number_or_null(t->best_val_acc), ok);
     }
   }
+  /* What ranks it (docs/SPEC.md, "The best trial"): the metric of the weights it keeps, and the
+   * epoch that figure is from. */
+  int value_epoch;
+  double value = caviar_trial_value(info->spec, t, target_std, &value_epoch);
+  put(obj, "value", number_or_null(value), ok);
+  put(obj, "value_epoch", cJSON_CreateNumber(value_epoch), ok);
   if (t->status == CAVIAR_TRIAL_SURVIVED) {
     put(obj, "kept", cJSON_CreateString(t->kept_best ? "best" : "last"), ok);
     put(obj, "kept_epoch", cJSON_CreateNumber(t->kept_best ? t->best_epoch : t->epochs), ok);
@@ -123,7 +129,8 @@ static bool *saved_trials(const caviar_report_info *info, const caviar_sweep_res
 }
 
 /* The data a sweep trained on; a study's data is its program's business (null). */
-static cJSON *data_json(const caviar_data *d, bool *ok) {
+static cJSON *data_json(const caviar_report_info *info, bool *ok) {
+  const caviar_data *d = info->data;
   if (!d) return cJSON_CreateNull();
   cJSON *data = cJSON_CreateObject();
   put(data, "train", cJSON_CreateString(d->train_name), ok);
@@ -140,6 +147,10 @@ static cJSON *data_json(const caviar_data *d, bool *ok) {
     put(data, "classes", cJSON_CreateNumber(d->classes), ok);
   }
   put(data, "scaling", cJSON_CreateString(caviar_scaling_name(d->scaling.kind)), ok);
+  /* The data section the sweep used: the spec's with --data's keys over it (paths absolute). */
+  char *section = caviar_data_spec_json(&info->spec->data);
+  put(data, "section", section ? caviar_json_parse_text(section, strlen(section)) : NULL, ok);
+  free(section);
   return data;
 }
 
@@ -158,7 +169,10 @@ cJSON *caviar_blas_json(const caviar_blas_info *blas) {
   return o;
 }
 
-static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_result *r, const bool *saved) {
+/* summary.json but for its trials: everything else, "best" among it, and an empty "trials" last
+ * (write_summary adds them one by one). order and rank: the leaderboard's. */
+static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_result *r, const bool *saved,
+                           const int *order) {
   bool all = true, *ok = &all;
   cJSON *root = cJSON_CreateObject();
   put(root, "caviar_version", cJSON_CreateString(CAVIAR_VERSION), ok);
@@ -169,10 +183,14 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   put(root, "device", cJSON_CreateString(info->device), ok);
   if (info->blas) put(root, "blas", caviar_blas_json(info->blas), ok);
   put(root, "wall_seconds", cJSON_CreateNumber(r->wall_seconds), ok);
+  put(root, "device_seconds", cJSON_CreateNumber(r->device_seconds), ok);
   put(root, "model_samples", cJSON_CreateNumber(r->model_samples), ok);
   put(root, "model_samples_per_second", cJSON_CreateNumber(r->wall_seconds > 0 ? r->model_samples / r->wall_seconds : 0), ok);
   put(root, "metric", cJSON_CreateString(caviar_metric_text(info->spec->metric.name)), ok);
   put(root, "keep", cJSON_CreateString(info->spec->keep == CAVIAR_KEEP_BEST ? "best" : "last"), ok);
+  char rule[512];
+  caviar_ranking_rule(info->spec, r->target_std > 0, rule, sizeof rule);
+  put(root, "ranking", cJSON_CreateString(rule), ok);
   put(root, "stopped_by_time_budget", cJSON_CreateBool(r->out_of_time), ok);
   /* false: the results so far of a sweep still running, stopped or failed (trials may read
    * "survived" before their test pass); true only for a sweep's final results. */
@@ -202,7 +220,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
       push(ranks, rank, ok);
     }
   }
-  put(root, "data", data_json(info->data, ok), ok);
+  put(root, "data", data_json(info, ok), ok);
   cJSON *rungs = put(root, "rungs", cJSON_CreateArray(), ok);
   for (int i = 0; i < r->rungs.n; i++) push(rungs, cJSON_CreateNumber(r->rungs.epochs[i]), ok);
   cJSON *brackets = put(root, "brackets", cJSON_CreateArray(), ok);
@@ -226,11 +244,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
     put(round, "box", caviar_space_box_json(&r->boxes[i]), ok);
     push(rounds, round, ok);
   }
-  int *order = malloc((size_t)(r->n_trials > 0 ? r->n_trials : 1) * sizeof *order);
-  int *rank = malloc((size_t)(r->n_trials > 0 ? r->n_trials : 1) * sizeof *rank);
-  if (order && rank && r->n_trials > 0) {
-    caviar_result_order(info->spec, r, order);
-    for (int k = 0; k < r->n_trials; k++) rank[order[k]] = k + 1;
+  if (r->n_trials > 0) {
     const caviar_trial_result *best = &r->trials[order[0]];
     if (best->status == CAVIAR_TRIAL_SURVIVED) {
       cJSON *b = trial_json(info, best, saved[order[0]], r->target_std, ok);
@@ -238,16 +252,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
       put(root, "best", b, ok);
     }
   }
-  cJSON *trials = put(root, "trials", cJSON_CreateArray(), ok);
-  for (int i = 0; i < r->n_trials; i++) {
-    cJSON *t = trial_json(info, &r->trials[i], saved[i], r->target_std, ok);
-    /* The leaderboard's place (1: best), by caviar_result_order. */
-    if (order && rank) put(t, "rank", cJSON_CreateNumber(rank[i]), ok);
-    push(trials, t, ok);
-  }
-  if (!order || !rank) all = false;
-  free(order);
-  free(rank);
+  put(root, "trials", cJSON_CreateArray(), ok);
   if (!all) {
     cJSON_Delete(root);
     return NULL;
@@ -255,14 +260,62 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   return root;
 }
 
-/* The text and a final newline. */
-static caviar_status write_line(const char *path, const char *text, caviar_error *err) {
+/* summary.json as cJSON_Print would print the whole tree, built and printed a trial at a time:
+ * the trials of a big sweep never stand in memory as one tree and one text. A trial printed alone
+ * is the same text as inside the document, two tabs less indented after each line break ("trials"
+ * is the root's last item, an array of objects: cJSON puts ", " between them). */
+static caviar_status write_summary(const char *path, const caviar_report_info *info, const caviar_sweep_result *r,
+                                   const bool *saved, caviar_error *err) {
+  size_t n = (size_t)(r->n_trials > 0 ? r->n_trials : 1);
+  int *order = malloc(n * sizeof *order), *rank = malloc(n * sizeof *rank);
+  cJSON *root = NULL;
+  char *head = NULL;
+  if (order && rank) {
+    caviar_result_order(info->spec, r, order);
+    for (int k = 0; k < r->n_trials; k++) rank[order[k]] = k + 1;
+    root = summary_json(info, r, saved, order);
+    head = root ? caviar_json_print_text(root, true) : NULL;
+  }
+  cJSON_Delete(root);
+  static const char empty[] = "[]\n}";
+  size_t len = head ? strlen(head) : 0;
+  caviar_status st = head && len >= strlen(empty) && !strcmp(head + len - strlen(empty), empty) ? CAVIAR_OK : CAVIAR_ERUNTIME;
   caviar_atomic_file af;
-  caviar_status st = caviar_atomic_open(&af, path, err);
-  if (st != CAVIAR_OK) return st;
-  fputs(text, af.f);
-  fputc('\n', af.f);
-  return caviar_atomic_commit(&af, err);
+  if (st == CAVIAR_OK) st = caviar_atomic_open(&af, path, err);
+  else caviar_fail(err, st, "out of memory writing the summary");
+  if (st == CAVIAR_OK) {
+    fwrite(head, 1, len - strlen(empty), af.f);
+    fputc('[', af.f);
+    bool ok = true;
+    for (int i = 0; ok && i < r->n_trials; i++) {
+      cJSON *t = trial_json(info, &r->trials[i], saved[i], r->target_std, &ok);
+      /* The leaderboard's place (1: best), by caviar_result_order. */
+      put(t, "rank", cJSON_CreateNumber(rank[i]), &ok);
+      char *text = ok ? caviar_json_print_text(t, true) : NULL;
+      cJSON_Delete(t);
+      if (!text) ok = false;
+      if (i > 0) fputs(", ", af.f);
+      for (const char *c = text, *nl; ok && *c; c = nl + 1) {
+        if (!(nl = strchr(c, '\n'))) {
+          fputs(c, af.f);
+          break;
+        }
+        fwrite(c, 1, (size_t)(nl - c) + 1, af.f);
+        fputs("\t\t", af.f);
+      }
+      free(text);
+    }
+    fputs("]\n}\n", af.f);
+    if (ok) st = caviar_atomic_commit(&af, err);
+    else {
+      caviar_atomic_abort(&af);
+      st = caviar_fail(err, CAVIAR_ERUNTIME, "out of memory writing the summary");
+    }
+  }
+  free(head);
+  free(order);
+  free(rank);
+  return st;
 }
 
 static caviar_status write_curves(const char *path, const caviar_sweep_result *r, caviar_error *err) {
@@ -367,16 +420,8 @@ static caviar_status write_stage(const char *stage, const caviar_report_info *in
     st = write_curves(path, r, err);
   }
   if (st == CAVIAR_OK) {
-    cJSON *summary = summary_json(info, r, saved);
-    char *text = summary ? caviar_json_print_text(summary, true) : NULL;
-    cJSON_Delete(summary);
-    if (!text) {
-      free(saved);
-      return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory writing the summary");
-    }
     snprintf(path, sizeof path, "%s/summary.json", stage);
-    st = write_line(path, text, err);
-    free(text);
+    st = write_summary(path, info, r, saved, err);
   }
   free(saved);
   return st;
@@ -481,6 +526,9 @@ char *caviar_leaderboard_json(const caviar_report_info *info, const caviar_sweep
     bool all = true, *ok = &all;
     cJSON *root = cJSON_CreateObject();
     put(root, "metric", cJSON_CreateString(caviar_metric_text(info->spec->metric.name)), ok);
+    char rule[512];
+    caviar_ranking_rule(info->spec, r->target_std > 0, rule, sizeof rule);
+    put(root, "ranking", cJSON_CreateString(rule), ok);
     put(root, "stopped_by_time_budget", cJSON_CreateBool(r->out_of_time), ok);
     cJSON *rows = put(root, "leaderboard", cJSON_CreateArray(), ok);
     for (int k = 0; k < r->n_trials; k++) {
@@ -529,9 +577,28 @@ static void param_text(const caviar_param *p, const caviar_hparams *hp, char *bu
   else snprintf(buf, size, "%.3g", v);
 }
 
+/* text in lines of at most width columns (<= 0: one line), broken at spaces. */
+static void print_wrapped(FILE *f, const char *text, int width) {
+  if (width <= 0) {
+    fprintf(f, "%s\n", text);
+    return;
+  }
+  while (*text) {
+    size_t n = strlen(text);
+    if (n > (size_t)width) {
+      n = (size_t)width;
+      while (n > 0 && text[n] != ' ') n--;
+      if (n == 0) n = (size_t)width; /* a word longer than the line: cut */
+    }
+    fprintf(f, "%.*s\n", (int)n, text);
+    text += n;
+    while (*text == ' ') text++;
+  }
+}
+
 void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_sweep_result *r, int max_rows, int width) {
   int rows = r->n_trials < max_rows ? r->n_trials : max_rows;
-  int n_params = spec->space.n, n_cols = 7 + n_params;
+  int n_params = spec->space.n, n_cols = 8 + n_params;
   int *order = malloc((size_t)(r->n_trials > 0 ? r->n_trials : 1) * sizeof *order);
   column *cols = calloc((size_t)n_cols, sizeof *cols);
   char(*cells)[24] = calloc((size_t)n_cols * (size_t)(rows > 0 ? rows : 1), sizeof *cells);
@@ -546,46 +613,49 @@ void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_swe
   double std = r->target_std;
   /* In order of importance: what identifies a row, the metric, the swept parameters (as the spec
    * lists them), then the test accuracy and the other metric. */
-  enum { RANK, TRIAL, STATUS, EPOCHS, METRIC };
-  const char *fixed[] = {"rank", "trial", "status", "epochs", caviar_metric_text(spec->metric.name)};
+  enum { RANK, TRIAL, STATUS, EPOCHS, METRIC, AT, N_FIXED };
+  const char *fixed[] = {"rank", "trial", "status", "epochs", caviar_metric_text(spec->metric.name), "at_epoch"};
   for (int c = 0; c < n_cols; c++) cols[c].cell = cells + (size_t)c * (size_t)(rows > 0 ? rows : 1);
-  for (int c = 0; c < 5; c++) cols[c].header = fixed[c];
-  for (int i = 0; i < n_params; i++) cols[5 + i].header = short_name(spec->space.params[i].name);
-  cols[5 + n_params].header = regression ? "test_rmse" : "test_acc";
-  cols[6 + n_params].header = regression ? (spec->metric.name == CAVIAR_METRIC_VAL_RMSE ? "val_loss" : "val_rmse")
-                              : by_acc   ? "val_loss"
-                                         : "val_acc";
+  for (int c = 0; c < N_FIXED; c++) cols[c].header = fixed[c];
+  for (int i = 0; i < n_params; i++) cols[N_FIXED + i].header = short_name(spec->space.params[i].name);
+  cols[N_FIXED + n_params].header = regression ? "test_rmse" : "test_acc";
+  cols[N_FIXED + 1 + n_params].header = regression ? (spec->metric.name == CAVIAR_METRIC_VAL_RMSE ? "val_loss" : "val_rmse")
+                                        : by_acc   ? "val_loss"
+                                                   : "val_acc";
   cols[STATUS].left = true;
   for (int k = 0; k < rows; k++) {
     const caviar_trial_result *t = &r->trials[order[k]];
-    /* The figures of the weights kept (model.keep best: the best epoch's), as ranked. */
+    /* The trial's value (the kept weights' metric, as ranked) and the epoch it is from; the other
+     * figures from the same weights. */
+    int at;
+    double metric = caviar_trial_value(spec, t, std, &at);
     double val_loss = caviar_kept_val_loss(t), val_acc = caviar_kept_val_acc(t);
-    double metric = by_acc ? val_acc : val_loss, other = by_acc ? val_loss : val_acc;
-    if (spec->metric.name == CAVIAR_METRIC_VAL_RMSE) metric = rmse_of(val_loss, std), other = val_loss;
-    if (spec->metric.name == CAVIAR_METRIC_VAL_MSE) metric = val_loss * std * std;
+    double other = by_acc ? val_loss : val_acc;
+    if (spec->metric.name == CAVIAR_METRIC_VAL_RMSE) other = val_loss;
     if (regression && spec->metric.name != CAVIAR_METRIC_VAL_RMSE) other = rmse_of(val_loss, std);
     snprintf(cols[RANK].cell[k], 24, "%d", k + 1);
     snprintf(cols[TRIAL].cell[k], 24, "%u", (unsigned)t->trial.id);
     snprintf(cols[STATUS].cell[k], 24, "%s", caviar_trial_status_name(t->status));
     snprintf(cols[EPOCHS].cell[k], 24, "%d", t->epochs);
     snprintf(cols[METRIC].cell[k], 24, "%.4f", metric);
+    snprintf(cols[AT].cell[k], 24, "%d", at);
     for (int i = 0; i < n_params; i++) {
-      param_text(&spec->space.params[i], &t->trial.hp, cols[5 + i].cell[k], 24);
-      cols[5 + i].left = spec->space.params[i].hp->type == CAVIAR_HP_CHOICE;
+      param_text(&spec->space.params[i], &t->trial.hp, cols[N_FIXED + i].cell[k], 24);
+      cols[N_FIXED + i].left = spec->space.params[i].hp->type == CAVIAR_HP_CHOICE;
     }
     /* Tested survivors only (a study's trials are tested by their own program, if at all). */
     double test = regression ? rmse_of(t->test_loss, std) : (double)t->test_acc;
-    if (t->status == CAVIAR_TRIAL_SURVIVED && isfinite(test)) snprintf(cols[5 + n_params].cell[k], 24, "%.4f", test);
-    else snprintf(cols[5 + n_params].cell[k], 24, "-");
-    snprintf(cols[6 + n_params].cell[k], 24, "%.4f", other);
+    if (t->status == CAVIAR_TRIAL_SURVIVED && isfinite(test)) snprintf(cols[N_FIXED + n_params].cell[k], 24, "%.4f", test);
+    else snprintf(cols[N_FIXED + n_params].cell[k], 24, "-");
+    snprintf(cols[N_FIXED + 1 + n_params].cell[k], 24, "%.4f", other);
   }
   int used = -1;
   for (int c = 0; c < n_cols; c++) {
     cols[c].width = (int)strlen(cols[c].header);
     for (int k = 0; k < rows; k++)
       if ((int)strlen(cols[c].cell[k]) > cols[c].width) cols[c].width = (int)strlen(cols[c].cell[k]);
-    /* The first five always; the rest while they fit. */
-    cols[c].shown = c < 5 || width <= 0 || used + 1 + cols[c].width <= width;
+    /* The first five always; the rest (at_epoch first) while they fit. */
+    cols[c].shown = c <= METRIC || width <= 0 || used + 1 + cols[c].width <= width;
     if (cols[c].shown) used += 1 + cols[c].width;
   }
   /* Headers, then rows. */
@@ -615,7 +685,21 @@ void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_swe
     if (width > 5 && n > width) snprintf(note + width - 5, sizeof note - (size_t)(width - 5), " ...)");
     fprintf(f, "%s\n", note);
   }
+  char rule[512];
+  caviar_ranking_rule(spec, regression, rule, sizeof rule);
+  print_wrapped(f, rule, width);
   free(order);
   free(cols);
   free(cells);
+}
+
+void caviar_ranking_rule(const caviar_spec *spec, bool regression, char *buf, size_t size) {
+  const char *metric = caviar_metric_text(spec->metric.name);
+  bool by_acc = spec->metric.name == CAVIAR_METRIC_VAL_ACC;
+  const char *other = by_acc ? ", then val_loss" : regression ? "" : ", then val_acc";
+  snprintf(buf, size,
+           "Ranked: survivors, then culled or stopped trials (more epochs first), then diverged ones; within each by "
+           "%s (%s first) of the weights a trial keeps (%s: at_epoch)%s, then trial id.",
+           metric, by_acc ? "higher" : "lower",
+           spec->keep == CAVIAR_KEEP_BEST ? "a survivor's best epoch's, the others' last" : "its last epoch's", other);
 }

@@ -805,6 +805,13 @@ static void put_value(FILE *f, const cJSON *v) {
   }
 }
 
+/* A trial's value (what ranks it: the kept weights' metric); a summary.json older than the field
+ * gives the metric of its last epoch. */
+static const cJSON *value_of(const cJSON *t, const char *metric) {
+  const cJSON *v = item(t, "value");
+  return v ? v : item(t, metric);
+}
+
 static void put_fact(FILE *f, const char *name, const cJSON *v) {
   fputs("<dt>", f);
   svg_escape(f, name);
@@ -872,7 +879,7 @@ static void leaderboard(page *pg, FILE *f, const trial **order, const char *curv
              "<th>trial</th>%s<th class=\"s\">status</th><th>epochs</th><th>",
           pg->n, rounds ? "<th>round</th>" : "");
   svg_escape(f, pg->metric);
-  fputs("</th>", f);
+  fputs("</th><th>at_epoch</th>", f);
   for (int k = 0; k < pg->n_params; k++) {
     fputs("<th>", f);
     svg_escape(f, pg->params[k].name);
@@ -892,7 +899,9 @@ static void leaderboard(page *pg, FILE *f, const trial **order, const char *curv
     fputs("\">", f);
     svg_escape(f, t->status);
     fprintf(f, "</td><td>%d</td><td>", t->epochs);
-    put_value(f, item(t->json, pg->metric));
+    put_value(f, value_of(t->json, pg->metric));
+    fputs("</td><td>", f);
+    put_value(f, item(t->json, item(t->json, "value_epoch") ? "value_epoch" : "epochs"));
     fputs("</td>", f);
     for (int k = 0; k < pg->n_params; k++) {
       fputs("<td>", f);
@@ -1076,6 +1085,21 @@ void caviar_report_page(FILE *f, const char *kind, const cJSON *summary, const c
   fprintf(f, " (%s)</dd>\n", pg.maximize ? "higher is better" : "lower is better");
   const cJSON *entry;
   cJSON_ArrayForEach(entry, item(summary, "data")) put_fact(f, entry->string, entry);
+  /* The best trial, as the leaderboard, the progress line and summary.json's best say it. */
+  const cJSON *best = item(summary, "best");
+  if (best) {
+    fputs("<dt>best</dt><dd>trial ", f);
+    put_value(f, item(best, "trial"));
+    fputs(": ", f);
+    svg_escape(f, pg.metric);
+    fputs(" ", f);
+    put_value(f, value_of(best, pg.metric));
+    if (item(best, "value_epoch")) {
+      fputs(" at epoch ", f);
+      put_value(f, item(best, "value_epoch"));
+    }
+    fputs("</dd>\n", f);
+  }
   fputs("</dl>\n", f);
   const trial **order = loaded ? malloc((size_t)(pg.n > 0 ? pg.n : 1) * sizeof *order) : NULL;
   if (order) {

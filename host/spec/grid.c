@@ -121,14 +121,18 @@ caviar_status caviar_grid_build(const caviar_space *space, caviar_grid *grid, ca
     return CAVIAR_ERUNTIME;
   }
   for (int i = 0; i < space->n; i++) {
-    caviar_status st = caviar_param_grid(&space->params[i], &grid->points[i], &grid->counts[i], err);
+    caviar_error why;
+    caviar_status st = caviar_param_grid(&space->params[i], &grid->points[i], &grid->counts[i], &why);
     if (st != CAVIAR_OK) {
       caviar_grid_free(grid);
+      /* Named by its JSON path, as the spec parser names what it refuses. */
+      if (st == CAVIAR_EINPUT) return caviar_fail(err, st, "parameters.%s: %s", space->params[i].name, why.msg);
+      *err = why;
       return st;
     }
     if (grid->size > CAVIAR_GRID_MAX_SIZE / grid->counts[i]) {
       caviar_grid_free(grid);
-      return caviar_fail(err, CAVIAR_EINPUT, "the grid has more than %ld points; use method random",
+      return caviar_fail(err, CAVIAR_EINPUT, "parameters: the grid has more than %ld points; use method random",
                          CAVIAR_GRID_MAX_SIZE);
     }
     grid->size *= grid->counts[i];

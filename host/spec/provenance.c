@@ -32,6 +32,7 @@ char *caviar_data_spec_json(const caviar_data_spec *d) {
   if (d->classes) cJSON_AddNumberToObject(o, "classes", d->classes);
   if (d->shape[0] > 0) cJSON_AddItemToObject(o, "shape", cJSON_CreateIntArray(d->shape, 3));
   if (d->task == CAVIAR_TASK_REGRESSION) cJSON_AddStringToObject(o, "task", "regression");
+  if (d->allow_test_overlap) cJSON_AddStringToObject(o, "test_overlap", "allow");
   char *text = caviar_json_print_text(o, false);
   cJSON_Delete(o);
   return text;
@@ -61,12 +62,11 @@ caviar_status caviar_data_spec_parse(const char *text, const char *source, const
   return st;
 }
 
-/* "train.csv,test=0.2,label_column=species": a data section built from key=value pairs, numbers
- * where they read as numbers (label_column=3 is an index, label_column=y a name). */
-static caviar_status csv_arg(const char *arg, caviar_data_spec *out, caviar_error *err) {
+/* "train.csv,test=0.2,label_column=species": the keys it names, numbers where they read as numbers
+ * (label_column=3 is an index, label_column=y a name). */
+static caviar_status csv_keys(const char *arg, cJSON *o, caviar_error *err) {
   char *copy = caviar_strdup(arg, err);
   if (!copy) return CAVIAR_ERUNTIME;
-  cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "format", "csv");
   char *save = NULL;
   char *file = strtok_r(copy, ",", &save);
@@ -85,37 +85,82 @@ static caviar_status csv_arg(const char *arg, caviar_data_spec *out, caviar_erro
     if (eq[1] && !*end) cJSON_AddNumberToObject(o, pair, v);
     else cJSON_AddStringToObject(o, pair, eq + 1);
   }
-  /* Without a test key, the file is the test set too only for eval, which names it as such. */
-  if (st == CAVIAR_OK && !cJSON_GetObjectItemCaseSensitive(o, "test")) cJSON_AddStringToObject(o, "test", file ? file : "");
+  free(copy);
+  return st;
+}
+
+/* The keys --data's argument names, as a data section's JSON object: a folder is {"format": "idx",
+ * "dir": ...}, a CSV file {"format": "csv", "train": ..., its keys}, JSON as written. */
+static caviar_status named_keys(const char *arg, cJSON **out, caviar_error *err) {
+  *out = NULL;
+  if (arg[0] == '{') {
+    cJSON *o = cJSON_Parse(arg);
+    if (!cJSON_IsObject(o)) {
+      cJSON_Delete(o);
+      return caviar_fail(err, CAVIAR_EINPUT, "--data: data: expected a data section (a JSON object)");
+    }
+    *out = o;
+    return CAVIAR_OK;
+  }
+  cJSON *o = cJSON_CreateObject();
+  if (!o) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory reading --data");
+  struct stat sb;
+  caviar_status st = CAVIAR_OK;
+  if (stat(arg, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    cJSON_AddStringToObject(o, "format", "idx");
+    cJSON_AddStringToObject(o, "dir", arg);
+  } else {
+    st = csv_keys(arg, o, err);
+  }
+  if (st == CAVIAR_OK) *out = o;
+  else cJSON_Delete(o);
+  return st;
+}
+
+/* Keys that describe one format's files: they go when --data names the other format. */
+static const char *const file_keys[] = {"dir", "train", "test", "label_column", "shape", "classes", NULL};
+
+caviar_status caviar_data_spec_override(const caviar_data_spec *base, const char *arg, bool test_set,
+                                        caviar_data_spec *out, caviar_error *err) {
+  memset(out, 0, sizeof *out);
+  while (*arg == ' ') arg++;
+  cJSON *named = NULL, *merged = NULL;
+  char *base_text = caviar_data_spec_json(base);
+  caviar_status st = base_text ? named_keys(arg, &named, err)
+                               : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory reading --data");
+  if (st == CAVIAR_OK && !(merged = cJSON_Parse(base_text)))
+    st = caviar_fail(err, CAVIAR_ERUNTIME, "out of memory reading --data");
+  free(base_text);
+  const cJSON *named_train = named ? cJSON_GetObjectItemCaseSensitive(named, "train") : NULL;
+  if (st == CAVIAR_OK && test_set && cJSON_IsString(named_train) && !cJSON_GetObjectItemCaseSensitive(named, "test"))
+    /* eval reads a CSV file named without a test key as the test set, whole. */
+    cJSON_AddStringToObject(named, "test", named_train->valuestring);
+  if (st == CAVIAR_OK) {
+    const cJSON *format = cJSON_GetObjectItemCaseSensitive(named, "format");
+    const cJSON *was = cJSON_GetObjectItemCaseSensitive(merged, "format");
+    if (cJSON_IsString(format) && cJSON_IsString(was) && strcmp(format->valuestring, was->valuestring) != 0)
+      for (int i = 0; file_keys[i]; i++) cJSON_DeleteItemFromObjectCaseSensitive(merged, file_keys[i]);
+    for (cJSON *key = named->child; key; key = key->next) {
+      cJSON_DeleteItemFromObjectCaseSensitive(merged, key->string);
+      cJSON_AddItemToObject(merged, key->string, cJSON_Duplicate(key, true));
+    }
+    const cJSON *now = cJSON_GetObjectItemCaseSensitive(merged, "format");
+    bool csv = cJSON_IsString(now) && strcmp(now->valuestring, "csv") == 0;
+    if (csv && !cJSON_GetObjectItemCaseSensitive(merged, "test"))
+      st = caviar_fail(err, CAVIAR_EINPUT,
+                       "--data %s: which examples are the test set? add test=FILE, or test=FRACTION (a part of the "
+                       "file carved out by the seed)",
+                       arg);
+  }
   if (st == CAVIAR_OK) {
     caviar_error inner;
     char source[512];
     snprintf(source, sizeof source, "--data %.480s", arg);
     caviar_json_ctx ctx = {source, &inner, NULL, NULL};
-    st = caviar_parse_data(&ctx, o, NULL, out);
+    st = caviar_parse_data(&ctx, merged, NULL, out);
     if (st != CAVIAR_OK) *err = inner;
   }
-  cJSON_Delete(o);
-  free(copy);
+  cJSON_Delete(named);
+  cJSON_Delete(merged);
   return st;
-}
-
-caviar_status caviar_data_spec_from_arg(const char *arg, caviar_data_spec *out, caviar_error *err) {
-  memset(out, 0, sizeof *out);
-  while (*arg == ' ') arg++;
-  if (arg[0] == '{') {
-    caviar_error inner;
-    caviar_status st = caviar_data_spec_parse(arg, "--data", "data", out, &inner);
-    if (st != CAVIAR_OK) *err = inner;
-    return st;
-  }
-  struct stat sb;
-  if (stat(arg, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-    out->format = CAVIAR_DATA_IDX;
-    out->validation = 0.1;
-    out->scaling = CAVIAR_SCALING_UNIT;
-    out->dir = caviar_strdup(arg, err);
-    return out->dir ? CAVIAR_OK : CAVIAR_ERUNTIME;
-  }
-  return csv_arg(arg, out, err);
 }

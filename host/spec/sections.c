@@ -213,7 +213,7 @@ caviar_status caviar_parse_task(const caviar_json_ctx *ctx, const cJSON *item, c
 static caviar_status parse_data_keys(const caviar_json_ctx *ctx, const cJSON *item, const char *base_dir,
                                      caviar_data_spec *out) {
   static const char *const keys[] = {"format", "dir", "train", "test", "validation", "scaling", "classes", "task",
-                                     "label_column", "shape", NULL};
+                                     "label_column", "shape", "test_overlap", NULL};
   static const char *const formats[] = {"idx", "csv", NULL};
   static const char *const scalings[] = {"unit", "standardize", "none", NULL};
   out->format = CAVIAR_DATA_IDX;
@@ -287,6 +287,12 @@ static caviar_status parse_data_keys(const caviar_json_ctx *ctx, const cJSON *it
       if (caviar_json_int(ctx, cJSON_GetArrayItem(shape, k), path, 1, 65536, &v)) return CAVIAR_EINPUT;
       out->shape[k] = (int)v;
     }
+  }
+  const cJSON *overlap = cJSON_GetObjectItemCaseSensitive(item, "test_overlap");
+  if (overlap) {
+    static const char *const choices[] = {"refuse", "allow", NULL};
+    if (caviar_json_enum(ctx, overlap, "data.test_overlap", choices, &index)) return CAVIAR_EINPUT;
+    out->allow_test_overlap = index == 1;
   }
   st = optional_int(ctx, item, "data", "classes", 2, CAVIAR_MAX_CLASSES, &out->classes);
   if (st == CAVIAR_OK && out->classes && out->task == CAVIAR_TASK_REGRESSION)
@@ -367,13 +373,17 @@ caviar_status caviar_parse_coarse_to_fine(const caviar_json_ctx *ctx, const cJSO
 }
 
 caviar_status caviar_parse_tpe(const caviar_json_ctx *ctx, const cJSON *item, caviar_tpe_options *out) {
-  static const char *const keys[] = {"startup", "candidates", "prior_weight", NULL};
+  static const char *const keys[] = {"startup", "candidates", "prior_weight", "history", NULL};
   *out = CAVIAR_TPE_DEFAULT_OPTIONS;
   if (!item) return CAVIAR_OK;
   if (caviar_json_object(ctx, item, "tpe") || caviar_json_known_keys(ctx, item, "tpe", keys) ||
       optional_int(ctx, item, "tpe", "startup", 2, 1000000, &out->startup) ||
-      optional_int(ctx, item, "tpe", "candidates", 1, 10000, &out->candidates))
+      optional_int(ctx, item, "tpe", "candidates", 1, 10000, &out->candidates) ||
+      optional_int(ctx, item, "tpe", "history", 0, 100000000, &out->history))
     return CAVIAR_EINPUT;
+  if (out->history > 0 && out->history < CAVIAR_TPE_MIN_HISTORY)
+    return caviar_json_fail(ctx, "tpe.history", "expected 0 (all) or at least %d, got %d", CAVIAR_TPE_MIN_HISTORY,
+                            out->history);
   const cJSON *weight = cJSON_GetObjectItemCaseSensitive(item, "prior_weight");
   if (weight) {
     if (caviar_json_number(ctx, weight, "tpe.prior_weight", &out->prior_weight)) return CAVIAR_EINPUT;

@@ -15,11 +15,41 @@ typedef struct observation {
   double loss;
 } observation;
 
+/* Better first: by loss, then by age (the earlier observation). */
+typedef struct ranked {
+  double loss;
+  int index;
+} ranked;
+
+static int compare_ranked(const void *pa, const void *pb) {
+  const ranked *a = pa, *b = pb;
+  if (a->loss != b->loss) return a->loss < b->loss ? -1 : 1;
+  return (a->index > b->index) - (a->index < b->index);
+}
+
+/* The best observations a group of good ones can hold (gamma(n) <= 25). */
+#define MAX_GOOD 25
+
+/* The observations at one budget: their indices in arrival order, and the best MAX_GOOD of them
+ * in rank order, both kept as observations arrive, so a proposal never walks the whole history. */
+typedef struct budget_book {
+  int budget;
+  int *index, n, cap;
+  ranked best[MAX_GOOD];
+  int n_best;
+} budget_book;
+
+/* Distinct budgets (epochs: few) a model may be fitted on; observations at others are kept but
+ * never fitted on. */
+#define MAX_BUDGETS 256
+
 struct caviar_tpe {
   caviar_tpe_options opt;
   uint64_t seed;
   observation *obs;
   int n, cap;
+  budget_book budgets[MAX_BUDGETS];
+  int n_budgets;
 };
 
 caviar_status caviar_tpe_new(const caviar_tpe_options *options, uint64_t seed, caviar_tpe **out, caviar_error *err) {
@@ -28,14 +58,25 @@ caviar_status caviar_tpe_new(const caviar_tpe_options *options, uint64_t seed, c
   (*out)->opt = *options;
   if ((*out)->opt.startup < 2) (*out)->opt.startup = 2;
   if ((*out)->opt.candidates < 1) (*out)->opt.candidates = 1;
+  if ((*out)->opt.history > 0 && (*out)->opt.history < CAVIAR_TPE_MIN_HISTORY) (*out)->opt.history = CAVIAR_TPE_MIN_HISTORY;
   (*out)->seed = seed;
   return CAVIAR_OK;
 }
 
 void caviar_tpe_free(caviar_tpe *t) {
   if (!t) return;
+  for (int b = 0; b < t->n_budgets; b++) free(t->budgets[b].index);
   free(t->obs);
   free(t);
+}
+
+static budget_book *book_of(caviar_tpe *t, int budget) {
+  for (int b = 0; b < t->n_budgets; b++)
+    if (t->budgets[b].budget == budget) return &t->budgets[b];
+  if (t->n_budgets == MAX_BUDGETS) return NULL;
+  budget_book *b = &t->budgets[t->n_budgets++];
+  b->budget = budget;
+  return b;
 }
 
 caviar_status caviar_tpe_observe(caviar_tpe *t, const caviar_hparams *hp, int budget, double loss, caviar_error *err) {
@@ -46,29 +87,41 @@ caviar_status caviar_tpe_observe(caviar_tpe *t, const caviar_hparams *hp, int bu
     t->obs = grown;
     t->cap = cap;
   }
-  t->obs[t->n++] = (observation){*hp, budget, isfinite(loss) ? loss : INFINITY};
+  budget_book *b = book_of(t, budget);
+  if (b && b->n == b->cap) {
+    int cap = b->cap ? 2 * b->cap : 256;
+    int *grown = realloc(b->index, (size_t)cap * sizeof *grown);
+    if (!grown) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording TPE observations");
+    b->index = grown;
+    b->cap = cap;
+  }
+  int i = t->n++;
+  t->obs[i] = (observation){*hp, budget, isfinite(loss) ? loss : INFINITY};
+  if (!b) return CAVIAR_OK;
+  b->index[b->n++] = i;
+  /* Into the best ones, in rank order, if it ranks among them. */
+  ranked r = {t->obs[i].loss, i};
+  int k = b->n_best < MAX_GOOD ? b->n_best++ : MAX_GOOD;
+  while (k > 0 && compare_ranked(&r, &b->best[k - 1]) < 0) {
+    if (k < MAX_GOOD) b->best[k] = b->best[k - 1];
+    k--;
+  }
+  if (k < MAX_GOOD) b->best[k] = r;
   return CAVIAR_OK;
 }
 
 int caviar_tpe_observations(const caviar_tpe *t) { return t->n; }
 
-int caviar_tpe_budget(const caviar_tpe *t) {
-  /* The distinct budgets (epochs: few) and how many observations each has. */
-  enum { MAX_BUDGETS = 256 };
-  int budget[MAX_BUDGETS], count[MAX_BUDGETS], n = 0, best = 0;
-  for (int i = 0; i < t->n; i++) {
-    int k = 0;
-    while (k < n && budget[k] != t->obs[i].budget) k++;
-    if (k == n) {
-      if (n == MAX_BUDGETS) continue;
-      budget[n] = t->obs[i].budget;
-      count[n++] = 0;
-    }
-    count[k]++;
-  }
-  for (int k = 0; k < n; k++)
-    if (count[k] >= t->opt.startup && budget[k] > best) best = budget[k];
+static const budget_book *fitted_book(const caviar_tpe *t) {
+  const budget_book *best = NULL;
+  for (int b = 0; b < t->n_budgets; b++)
+    if (t->budgets[b].n >= t->opt.startup && (!best || t->budgets[b].budget > best->budget)) best = &t->budgets[b];
   return best;
+}
+
+int caviar_tpe_budget(const caviar_tpe *t) {
+  const budget_book *b = fitted_book(t);
+  return b ? b->budget : 0;
 }
 
 /* One group's kernels for one parameter: points on the parameter's scale, and their weights. */
@@ -177,24 +230,46 @@ typedef struct estimator {
   int n;         /* kernels, the prior last */
   double *mu, *sigma, *w, *z; /* z: truncated normal mass on [lo, hi] */
   double *cat;   /* list axes: n x n_values probabilities */
+  double *log_w, *log_sigma, *log_z; /* their logarithms, taken once per fit, not per density */
+  double *terms; /* room for a density's terms */
 } estimator;
 
-static int compare_doubles(const void *pa, const void *pb) {
-  double a = *(const double *)pa, b = *(const double *)pb;
-  return (a > b) - (a < b);
+/* Sorts x[0 .. n) ascending (no NaNs) with tmp[n] beside it: a bottom-up merge sort, which a
+ * proposal calls for every parameter (qsort's comparison calls cost more than the sort). */
+static void sort_doubles(double *x, double *tmp, int n) {
+  for (int i = 1; i < n; i++) {
+    if (i % 8 == 0) continue;
+    double v = x[i];
+    int j = i;
+    for (; j % 8 != 0 && x[j - 1] > v; j--) x[j] = x[j - 1];
+    x[j] = v;
+  }
+  double *from = x, *to = tmp;
+  for (int width = 8; width < n; width *= 2) {
+    for (int lo = 0; lo < n; lo += 2 * width) {
+      int mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n, a = lo, b = mid, k = lo;
+      while (a < mid && b < hi) to[k++] = from[b] < from[a] ? from[b++] : from[a++];
+      while (a < mid) to[k++] = from[a++];
+      while (b < hi) to[k++] = from[b++];
+    }
+    double *t = from;
+    from = to;
+    to = t;
+  }
+  if (from != x) memcpy(x, from, (size_t)n * sizeof *x);
 }
 
 /* Optuna's bandwidths: each point's sigma is the larger gap to its sorted neighbours (the
  * interval's ends standing in at the extremes, except that the outermost points use their inner
  * gap), clipped to [(hi - lo) / min(100, 1 + kernels), hi - lo]. */
 static void bandwidths(const axis *a, const double *x, int n, double *sigma) {
-  double *sorted = malloc((size_t)(n + 2) * sizeof *sorted);
+  double *sorted = malloc((size_t)(2 * n + 2) * sizeof *sorted);
   if (!sorted) {
     for (int i = 0; i < n; i++) sigma[i] = a->hi - a->lo;
     return;
   }
   for (int i = 0; i < n; i++) sorted[i + 1] = x[i];
-  qsort(sorted + 1, (size_t)n, sizeof *sorted, compare_doubles);
+  sort_doubles(sorted + 1, sorted + n + 2, n);
   sorted[0] = a->lo;
   sorted[n + 1] = a->hi;
   double span = a->hi - a->lo;
@@ -225,6 +300,10 @@ static void estimator_free(estimator *e) {
   free(e->w);
   free(e->z);
   free(e->cat);
+  free(e->log_w);
+  free(e->log_sigma);
+  free(e->log_z);
+  free(e->terms);
   memset(e, 0, sizeof *e);
 }
 
@@ -237,7 +316,12 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
   e->z = calloc((size_t)e->n, sizeof *e->z);
   int nv = a->list ? a->p->n_values : 0;
   if (a->list) e->cat = calloc((size_t)e->n * (size_t)nv, sizeof *e->cat);
-  if (!e->mu || !e->sigma || !e->w || !e->z || (a->list && !e->cat)) {
+  e->log_w = calloc((size_t)e->n, sizeof *e->log_w);
+  e->log_sigma = calloc((size_t)e->n, sizeof *e->log_sigma);
+  e->log_z = calloc((size_t)e->n, sizeof *e->log_z);
+  e->terms = calloc((size_t)e->n, sizeof *e->terms);
+  if (!e->mu || !e->sigma || !e->w || !e->z || (a->list && !e->cat) || !e->log_w || !e->log_sigma || !e->log_z ||
+      !e->terms) {
     estimator_free(e);
     return false;
   }
@@ -245,6 +329,7 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
   for (int i = 0; i < k->n; i++) total += k->w[i];
   for (int i = 0; i < k->n; i++) e->w[i] = k->w[i] / total;
   e->w[k->n] = prior_weight / total;
+  for (int i = 0; i < e->n; i++) e->log_w[i] = log(e->w[i]);
   if (a->list) {
     /* Optuna: each observation's kernel puts prior_weight / kernels on every value, 1 more on its
      * own, normalised; the prior kernel is the spec's own distribution over the values. */
@@ -267,33 +352,45 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
   for (int i = 0; i < e->n; i++) {
     e->z[i] = gsl_cdf_ugaussian_P((a->hi - e->mu[i]) / e->sigma[i]) - gsl_cdf_ugaussian_P((a->lo - e->mu[i]) / e->sigma[i]);
     if (!(e->z[i] > 1e-300)) e->z[i] = 1e-300;
+    e->log_sigma[i] = log(e->sigma[i]);
+    e->log_z[i] = log(e->z[i]);
   }
   return true;
 }
 
-/* log density (numeric: per unit of the scale, or the mass of the value's cell) of the mixture. */
+/* exp of anything below this is 0 in double precision (the least subnormal is exp(-744.4)). */
+#define EXP_UNDERFLOW (-746.0)
+
+/* log density (numeric: per unit of the scale, or the mass of the value's cell) of the mixture.
+ * The terms are those of log(w) + log(kernel), each logarithm as the fit took it, and a term whose
+ * exp underflows to 0 is not summed: the same sum, bit for bit, for less. */
 static double estimator_log_pdf(const axis *a, const estimator *e, double x) {
   double m = -INFINITY;
-  double *terms = malloc((size_t)e->n * sizeof *terms);
-  if (!terms) return -INFINITY;
-  for (int i = 0; i < e->n; i++) {
-    double t;
-    if (a->list) {
-      t = log(e->w[i]) + log(e->cat[(size_t)i * a->p->n_values + (int)x]);
-    } else if (a->step > 0) {
-      double hi = fmin(x + 0.5 * a->step, a->hi), lo = fmax(x - 0.5 * a->step, a->lo);
+  double *terms = e->terms;
+  int n = e->n;
+  if (a->list) {
+    for (int i = 0; i < n; i++) terms[i] = e->log_w[i] + log(e->cat[(size_t)i * a->p->n_values + (int)x]);
+  } else if (a->step > 0) {
+    double hi = fmin(x + 0.5 * a->step, a->hi), lo = fmax(x - 0.5 * a->step, a->lo);
+    for (int i = 0; i < n; i++) {
       double mass = gsl_cdf_ugaussian_P((hi - e->mu[i]) / e->sigma[i]) - gsl_cdf_ugaussian_P((lo - e->mu[i]) / e->sigma[i]);
-      t = log(e->w[i]) + log(fmax(mass, 1e-300)) - log(e->z[i]);
-    } else {
-      double u = (x - e->mu[i]) / e->sigma[i];
-      t = log(e->w[i]) - 0.5 * u * u - log(e->sigma[i]) - 0.5 * log(2 * M_PI) - log(e->z[i]);
+      terms[i] = e->log_w[i] + log(fmax(mass, 1e-300)) - e->log_z[i];
     }
-    terms[i] = t;
-    if (t > m) m = t;
+  } else {
+    /* Branch-free, so the compiler may do several kernels at once (the same operations in the same
+     * order, so the same bits). */
+    const double *mu = e->mu, *sigma = e->sigma, *log_w = e->log_w, *log_sigma = e->log_sigma, *log_z = e->log_z;
+    const double half_log_2pi = 0.5 * log(2 * M_PI);
+    for (int i = 0; i < n; i++) {
+      double u = (x - mu[i]) / sigma[i];
+      terms[i] = log_w[i] - 0.5 * u * u - log_sigma[i] - half_log_2pi - log_z[i];
+    }
   }
+  for (int i = 0; i < n; i++)
+    if (terms[i] > m) m = terms[i];
   double s = 0;
-  for (int i = 0; i < e->n && isfinite(m); i++) s += exp(terms[i] - m);
-  free(terms);
+  for (int i = 0; i < n && isfinite(m); i++)
+    if (!(terms[i] - m < EXP_UNDERFLOW)) s += exp(terms[i] - m);
   return isfinite(m) ? m + log(s) : -INFINITY;
 }
 
@@ -322,17 +419,6 @@ static double estimator_draw(const axis *a, const estimator *e, double u_kernel,
     else x = value_at(a, x);
   }
   return x;
-}
-
-typedef struct ranked {
-  double loss;
-  int index;
-} ranked;
-
-static int compare_ranked(const void *pa, const void *pb) {
-  const ranked *a = pa, *b = pb;
-  if (a->loss != b->loss) return a->loss < b->loss ? -1 : 1;
-  return (a->index > b->index) - (a->index < b->index);
 }
 
 /* The kernels of one group on one axis: the members where the parameter is active and inside the
@@ -365,33 +451,43 @@ static bool gp_propose(const caviar_tpe *t, int budget, const caviar_space *spac
 
 bool caviar_tpe_propose(caviar_tpe *t, const caviar_space *space, const caviar_hparams *base, uint32_t id,
                         const caviar_hparams *pending, int n_pending, caviar_hparams *out) {
-  int budget = caviar_tpe_budget(t);
-  if (budget == 0) return false;
-  if (t->opt.gp) return gp_propose(t, budget, space, base, id, pending, n_pending, out);
-  int n = 0;
-  for (int i = 0; i < t->n; i++) n += t->obs[i].budget == budget;
-  ranked *order = malloc((size_t)n * sizeof *order);
-  int *rank_of = malloc((size_t)t->n * sizeof *rank_of);
-  const caviar_hparams **good = malloc((size_t)(n + 1) * sizeof *good);
-  const caviar_hparams **bad = malloc((size_t)(n + n_pending + 1) * sizeof *bad);
-  kernels kg = {malloc((size_t)(n + 1) * sizeof(double)), malloc((size_t)(n + 1) * sizeof(double)), 0};
-  kernels kb = {malloc((size_t)(n + n_pending + 1) * sizeof(double)), malloc((size_t)(n + n_pending + 1) * sizeof(double)), 0};
-  bool ok = order && rank_of && good && bad && kg.x && kg.w && kb.x && kb.w;
+  const budget_book *book = fitted_book(t);
+  if (!book) return false;
+  if (t->opt.gp) return gp_propose(t, book->budget, space, base, id, pending, n_pending, out);
+  int n = book->n;
+  int n_good = (int)ceil(0.1 * n);
+  if (n_good > MAX_GOOD) n_good = MAX_GOOD;
+  if (n_good < 1) n_good = 1;
+  /* The bad group reads the most recent observations that are not good, at most history - n_good
+   * of them (all when the budget holds no more than history). */
+  int room = t->opt.history > 0 && n > t->opt.history ? t->opt.history - n_good : n - n_good;
+  const caviar_hparams **good = malloc((size_t)(n_good + 1) * sizeof *good);
+  const caviar_hparams **bad = malloc((size_t)(room + n_pending + 1) * sizeof *bad);
+  kernels kg = {malloc((size_t)(n_good + 1) * sizeof(double)), malloc((size_t)(n_good + 1) * sizeof(double)), 0};
+  kernels kb = {malloc((size_t)(room + n_pending + 1) * sizeof(double)),
+                malloc((size_t)(room + n_pending + 1) * sizeof(double)), 0};
+  bool ok = good && bad && kg.x && kg.w && kb.x && kb.w;
   if (ok) {
-    int m = 0;
-    for (int i = 0; i < t->n; i++)
-      if (t->obs[i].budget == budget) order[m] = (ranked){t->obs[i].loss, i}, m++;
-    qsort(order, (size_t)n, sizeof *order, compare_ranked);
-    int n_good = (int)ceil(0.1 * n);
-    if (n_good > 25) n_good = 25;
-    if (n_good < 1) n_good = 1;
-    /* Both groups in the order the observations arrived (the weights favour recent ones). */
+    /* Both groups in the order the observations arrived (the weights favour recent ones): the
+     * good ones are the best n_good (by loss, then age), the bad ones the rest, newest first until
+     * there is no more room, then turned around. */
+    int good_index[MAX_GOOD];
+    for (int k = 0; k < n_good; k++) {
+      int i = book->best[k].index, j = k;
+      for (; j > 0 && good_index[j - 1] > i; j--) good_index[j] = good_index[j - 1];
+      good_index[j] = i;
+    }
     int ng = 0, nb = 0;
-    for (int r = 0; r < n; r++) rank_of[order[r].index] = r;
-    for (int i = 0; i < t->n; i++) {
-      if (t->obs[i].budget != budget) continue;
-      if (rank_of[i] < n_good) good[ng++] = &t->obs[i].hp;
-      else bad[nb++] = &t->obs[i].hp;
+    for (int k = 0; k < n_good; k++) good[ng++] = &t->obs[good_index[k]].hp;
+    const ranked *last_good = &book->best[n_good - 1];
+    for (int k = n - 1; k >= 0 && nb < room; k--) {
+      ranked r = {t->obs[book->index[k]].loss, book->index[k]};
+      if (compare_ranked(&r, last_good) > 0) bad[nb++] = &t->obs[book->index[k]].hp;
+    }
+    for (int k = 0; k < nb / 2; k++) {
+      const caviar_hparams *x = bad[k];
+      bad[k] = bad[nb - 1 - k];
+      bad[nb - 1 - k] = x;
     }
     /* Constant liar: configs still training are the worst results so far. */
     for (int i = 0; i < n_pending; i++) bad[nb++] = &pending[i];
@@ -429,8 +525,6 @@ bool caviar_tpe_propose(caviar_tpe *t, const caviar_space *space, const caviar_h
     }
     if (ok) caviar_space_apply_conditions(space, base, out);
   }
-  free(order);
-  free(rank_of);
   free(good);
   free(bad);
   free(kg.x);

@@ -204,10 +204,9 @@ static const caviar_rungs *rungs_of(const caviar_study *s, uint32_t id) {
  * recorded there (the record itself comes with the journal's line). */
 static caviar_status promoted(const caviar_study *s, caviar_rung_record *rec, float loss, float acc, uint32_t trial,
                               bool *up, caviar_error *err) {
-  caviar_status st = caviar_rung_record_add(rec, loss, acc, trial, err);
-  if (st == CAVIAR_OK) st = caviar_rung_promoted(rec, by_accuracy(s), s->res.brackets.eta, trial, up, err);
-  if (st == CAVIAR_OK) rec->n--;
-  return st;
+  (void)err;
+  *up = caviar_rung_record_would_keep(rec, loss, acc, trial, by_accuracy(s), s->res.brackets.eta);
+  return CAVIAR_OK;
 }
 
 /* The schedule's verdict on a report at `epoch`: it is judged at every rung of its bracket it
@@ -539,7 +538,8 @@ static caviar_status apply_epoch(replay *rp, const cJSON *rec) {
   const caviar_rungs *rungs = rungs_of(s, id);
   for (int k = b->rungs_done; st == CAVIAR_OK && epoch < s->spec.epochs && k < rungs->n && rungs->epochs[k] <= epoch;
        k++) {
-    st = caviar_rung_record_add(rung_of(s, s->res.trials[id].bracket, k), f.val_loss, f.val_acc, id, rp->err);
+    st = caviar_rung_record_add(rung_of(s, s->res.trials[id].bracket, k), f.val_loss, f.val_acc, id, by_accuracy(s),
+                                 s->res.brackets.eta, rp->err);
     b->rungs_done = k + 1;
     if (stop && rungs->epochs[k] == culled_at) break;
   }

@@ -79,7 +79,7 @@ static void journal_json(caviar_sweep_state *st, const char *key, const cJSON *i
 
 caviar_status caviar_journal_books(caviar_sweep_state *st, const run_state *s, caviar_error *err) {
   const caviar_sweep_result *r = s->result;
-  size_t total = (size_t)(s->rounds > 0 ? s->rounds : 1) * (size_t)(s->count > 0 ? s->count : 1);
+  size_t total = (size_t)(s->sched.rounds > 0 ? s->sched.rounds : 1) * (size_t)(s->sched.count > 0 ? s->sched.count : 1);
   if (!st->j_status) {
     st->j_status = caviar_alloc(total, sizeof *st->j_status, "the journal's books", err);
     st->j_lineage = caviar_alloc(total, sizeof *st->j_lineage, "the journal's books", err);
@@ -94,14 +94,19 @@ caviar_status caviar_journal_books(caviar_sweep_state *st, const run_state *s, c
   return CAVIAR_OK;
 }
 
+static int ascending_ids(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
 void caviar_journal_epoch(caviar_sweep_state *st, const run_state *s) {
   const caviar_sweep_result *r = s->result;
   if (!st->began) {
     caviar_journal_printf(st, "{\"event\": \"sweep\", \"seed\": %llu, \"trials\": %d, \"rounds\": %d}\n",
-                          (unsigned long long)s->sweep->seed, s->count * s->rounds, s->rounds);
+                          (unsigned long long)s->sweep->seed, s->sched.count * s->sched.rounds, s->sched.rounds);
     st->began = true;
   }
-  while (st->j_round < s->round) {
+  while (st->j_round < s->sched.round) {
     st->j_round++;
     caviar_journal_printf(st, "{\"event\": \"round\", \"round\": %d", st->j_round);
     cJSON *box = caviar_space_box_json(&r->boxes[st->j_round]);
@@ -134,7 +139,18 @@ void caviar_journal_epoch(caviar_sweep_state *st, const run_state *s) {
     caviar_journal_number(st, "val_acc", p->val_acc);
     caviar_journal_printf(st, "}\n");
   }
-  for (int i = 0; i < r->n_trials; i++) {
+  /* Lineage events and status changes come only from the judging, PBT and the test pass of the
+   * members that trained in this epoch (s->rank.results, the same on every rank): those trials, in
+   * trial order. */
+  uint32_t *ids = malloc(((size_t)s->rank.n_results + 1) * sizeof *ids);
+  if (!ids) {
+    st->buf_failed = true;
+    return;
+  }
+  for (int k = 0; k < s->rank.n_results; k++) ids[k] = s->sched.trials[s->rank.results[k].index].id;
+  qsort(ids, (size_t)s->rank.n_results, sizeof *ids, ascending_ids);
+  for (int k = 0; k < s->rank.n_results; k++) {
+    uint32_t i = ids[k];
     const caviar_trial_result *t = &r->trials[i];
     int events = t->lineage ? cJSON_GetArraySize(t->lineage) : 0;
     for (; st->j_lineage[i] < events; st->j_lineage[i]++) {
@@ -151,12 +167,13 @@ void caviar_journal_epoch(caviar_sweep_state *st, const run_state *s) {
       st->j_status[i] = (uint8_t)t->status;
     }
   }
+  free(ids);
 }
 
 void caviar_journal_tested(caviar_sweep_state *st, const run_state *s) {
   const caviar_sweep_result *r = s->result;
-  for (int i = 0; i < s->count; i++) {
-    const caviar_trial_result *t = &r->trials[s->trials[i].id];
+  for (int i = 0; i < s->sched.count; i++) {
+    const caviar_trial_result *t = &r->trials[s->sched.trials[i].id];
     if (t->status != CAVIAR_TRIAL_SURVIVED) continue;
     caviar_journal_printf(st, "{\"event\": \"tested\", \"trial\": %u", (unsigned)t->trial.id);
     caviar_journal_number(st, "test_loss", t->test_loss);

@@ -99,6 +99,12 @@ static caviar_status read_back(caviar_panda *p, caviar_backend *be, caviar_cohor
 
 /* The run's shape and scaling against the data: a resumed run must find the data it began on. */
 static caviar_status adopt_data(caviar_panda *p, caviar_data *data, caviar_error *err) {
+  if (p->params) {
+    /* A model keeps its classes: the data's names are renumbered to the model's (a subset of
+     * them is fine), and only a name the model never learned is refused. */
+    caviar_status st = caviar_data_labels_map(data, p->labels, p->n_labels, err);
+    if (st != CAVIAR_OK) return st;
+  }
   caviar_shape shape = caviar_shape_of(&p->hp, caviar_data_dims(data), data->classes);
   char why[512];
   if (!caviar_shape_valid(&shape, why, sizeof why)) return caviar_fail(err, CAVIAR_EINPUT, "%s", why);
@@ -122,11 +128,6 @@ static caviar_status adopt_data(caviar_panda *p, caviar_data *data, caviar_error
       for (int k = 0; k < data->train.n_names; k++, p->n_labels++)
         if (!(p->labels[k] = caviar_strdup(data->train.names[k], err))) return CAVIAR_ERUNTIME;
     }
-  } else if (p->labels || data->train.names) {
-    /* A model keeps its classes: the data's names are renumbered to the model's. */
-    caviar_status st = caviar_labels_map(&data->train, p->labels, p->n_labels, data->train_labels, err);
-    if (st == CAVIAR_OK) st = caviar_labels_map(&data->test, p->labels, p->n_labels, data->test_labels, err);
-    if (st != CAVIAR_OK) return st;
   } else if (data->task == CAVIAR_TASK_REGRESSION) {
     /* A model keeps the target scaling it was trained with. */
     caviar_target_scaling now = data->target;

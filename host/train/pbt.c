@@ -61,7 +61,7 @@ caviar_status caviar_pbt_lineage_start(caviar_trial_result *t, caviar_error *err
 
 static caviar_status exploit(run_state *s, const member_ref *to, const member_ref *from, int epoch, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
-  caviar_cohort *cohort = &s->cohorts[to->cohort];
+  caviar_cohort *cohort = &s->work.cohorts[to->cohort];
   caviar_status st = caviar_ranks_copy(s, to->cohort, from->index, to->index, err);
   if (st != CAVIAR_OK) return st;
   caviar_trial_result *t = &s->result->trials[to->trial];
@@ -85,7 +85,7 @@ static caviar_status exploit(run_state *s, const member_ref *to, const member_re
     caviar_hp_set(&hp, p->hp, value);
   }
   t->trial.hp = hp;
-  if (s->owner[to->index] == caviar_run_rank(s))
+  if (s->rank.owner[to->index] == caviar_run_rank(s))
     caviar_cohort_set_hparams(cohort, caviar_ranks_slot(cohort, to->trial), &hp);
   return lineage_add(t, epoch, cJSON_CreateNumber(from->trial), err);
 }
@@ -94,7 +94,7 @@ caviar_status caviar_pbt_step(run_state *s, int epoch, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
   caviar_sweep_result *r = s->result;
   /* Every rank's running members, in the one-process order. */
-  int n = s->n_results;
+  int n = s->rank.n_results;
   member_ref *refs = caviar_alloc((size_t)n + 1, sizeof *refs, "a PBT step", err);
   float *loss = caviar_alloc((size_t)n + 1, sizeof *loss, "a PBT step", err);
   float *acc = caviar_alloc((size_t)n + 1, sizeof *acc, "a PBT step", err);
@@ -104,10 +104,10 @@ caviar_status caviar_pbt_step(run_state *s, int epoch, caviar_error *err) {
   caviar_status st = refs && loss && acc && ids && order && donors ? CAVIAR_OK : CAVIAR_ERUNTIME;
   int alive = 0;
   for (int k = 0; st == CAVIAR_OK && k < n; k++) {
-    int index = (int)s->results[k].index;
-    const caviar_trial_result *t = &r->trials[s->trials[index].id];
+    int index = (int)s->rank.results[k].index;
+    const caviar_trial_result *t = &r->trials[s->sched.trials[index].id];
     if (t->status != CAVIAR_TRIAL_RUNNING) continue;
-    refs[alive] = (member_ref){s->groups.cohort_of[index], index, t->trial.id};
+    refs[alive] = (member_ref){s->work.groups.cohort_of[index], index, t->trial.id};
     loss[alive] = t->val_loss;
     acc[alive] = t->val_acc;
     ids[alive] = t->trial.id;
@@ -115,20 +115,42 @@ caviar_status caviar_pbt_step(run_state *s, int epoch, caviar_error *err) {
   }
   if (st == CAVIAR_OK) caviar_rank(loss, acc, ids, alive, sw->spec->metric.name == CAVIAR_METRIC_VAL_ACC, order);
   int q = (int)floor(sw->spec->early_terminate.quantile * alive);
+  /* Per cohort: its top-quantile members in rank order (donors[from[c] .. from[c + 1])), and the
+   * rank of its best member. */
+  int n_cohorts = s->work.groups.n_cohorts;
+  int *from = caviar_alloc((size_t)n_cohorts + 1, sizeof *from, "a PBT step", err);
+  int *first = caviar_alloc((size_t)n_cohorts + 1, sizeof *first, "a PBT step", err);
+  int *at = caviar_alloc((size_t)n_cohorts + 1, sizeof *at, "a PBT step", err);
+  if (st == CAVIAR_OK && (!from || !first || !at)) st = CAVIAR_ERUNTIME;
+  for (int c = 0; st == CAVIAR_OK && c < n_cohorts; c++) first[c] = alive;
+  for (int j = 0; st == CAVIAR_OK && j < alive; j++) {
+    int c = refs[order[j]].cohort;
+    if (first[c] == alive) first[c] = j;
+    if (j < q) from[c + 1]++;
+  }
+  for (int c = 0; st == CAVIAR_OK && c < n_cohorts; c++) {
+    from[c + 1] += from[c];
+    at[c] = from[c];
+  }
+  for (int j = 0; st == CAVIAR_OK && j < q; j++) donors[at[refs[order[j]].cohort]++] = refs[order[j]];
   /* Worst first; each copies a top-quantile member of its own shape (weights must fit), or failing
    * that the best of its own cohort ranked above it. The top members themselves never change, so
    * every copy reads weights as they stood at this epoch. */
   for (int k = alive - 1; st == CAVIAR_OK && k >= alive - q; k--) {
     const member_ref *to = &refs[order[k]];
-    int n_donors = 0;
-    for (int j = 0; j < q; j++)
-      if (refs[order[j]].cohort == to->cohort) donors[n_donors++] = refs[order[j]];
-    for (int j = 0; n_donors == 0 && j < k; j++)
-      if (refs[order[j]].cohort == to->cohort) donors[n_donors++] = refs[order[j]];
+    int c = to->cohort, n_donors = from[c + 1] - from[c];
+    const member_ref *pool = donors + from[c];
+    if (n_donors == 0 && first[c] < k) {
+      pool = &refs[order[first[c]]];
+      n_donors = 1;
+    }
     if (n_donors == 0) continue;
     int pick = (int)(pbt_uniform(sw->seed, to->trial, epoch, -1) * n_donors);
-    st = exploit(s, to, &donors[pick < n_donors ? pick : n_donors - 1], epoch, err);
+    st = exploit(s, to, &pool[pick < n_donors ? pick : n_donors - 1], epoch, err);
   }
+  free(from);
+  free(first);
+  free(at);
   free(refs);
   free(loss);
   free(acc);

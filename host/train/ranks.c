@@ -23,7 +23,7 @@
 /* The estimated work of one epoch of a member of cohort c: its steps' FLOPs and bytes, and the
  * validation pass (a forward pass, a third of a step, per row). */
 static double epoch_cost(const run_state *s, int c) {
-  const caviar_shape *shape = &s->groups.shapes[c];
+  const caviar_shape *shape = &s->work.groups.shapes[c];
   const caviar_split *split = &s->sweep->data->split;
   caviar_layout layout;
   caviar_layout_make(shape, 1, &layout);
@@ -44,33 +44,37 @@ static int costlier_first(const void *a, const void *b) {
   return (x->index > y->index) - (x->index < y->index);
 }
 
-/* Gives each trial is_new marks the least-loaded rank by estimated cost that has room in the
- * trial's cohort, the costliest trial first; the load already there is every other running trial's
- * that has an owner. The same on every rank. */
+/* The k-th trial (by index) that may be running: of s->sched.live once fill() keeps it, else of all. */
+static int candidates(const run_state *s) { return s->sched.live ? s->sched.n_live : s->sched.count; }
+static int candidate(const run_state *s, int k) { return s->sched.live ? s->sched.live[k] : k; }
+
+/* Gives each trial is_new marks (new ones: all of s->sched.live's when it is kept) the least-loaded
+ * rank by estimated cost that has room in the trial's cohort, the costliest trial first; the load
+ * already there is every other running trial's that has an owner. The same on every rank. */
 static caviar_status place(run_state *s, const uint8_t *is_new, caviar_error *err) {
-  int size = caviar_world_size(s->sweep->world), n_cohorts = s->groups.n_cohorts, n = 0;
+  int size = caviar_world_size(s->sweep->world), n_cohorts = s->work.groups.n_cohorts, n = 0;
   double *load = caviar_alloc((size_t)size, sizeof *load, "the ranks' balance", err);
   int *held = caviar_alloc((size_t)size * (size_t)n_cohorts, sizeof *held, "the ranks' balance", err);
-  new_trial *fresh = caviar_alloc((size_t)s->count + 1, sizeof *fresh, "the ranks' balance", err);
+  new_trial *fresh = caviar_alloc((size_t)candidates(s) + 1, sizeof *fresh, "the ranks' balance", err);
   caviar_status st = load && held && fresh ? CAVIAR_OK : CAVIAR_ERUNTIME;
-  for (int i = 0; st == CAVIAR_OK && i < s->count; i++)
+  for (int k = 0, i; st == CAVIAR_OK && k < candidates(s) && (i = candidate(s, k), true); k++)
     if (is_new[i])
-      fresh[n++] = (new_trial){i, epoch_cost(s, s->groups.cohort_of[i])};
-    else if (s->owner[i] >= 0 && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING) {
-      load[s->owner[i]] += epoch_cost(s, s->groups.cohort_of[i]);
-      held[s->owner[i] * n_cohorts + s->groups.cohort_of[i]]++;
+      fresh[n++] = (new_trial){i, epoch_cost(s, s->work.groups.cohort_of[i])};
+    else if (s->rank.owner[i] >= 0 && s->result->trials[s->sched.trials[i].id].status == CAVIAR_TRIAL_RUNNING) {
+      load[s->rank.owner[i]] += epoch_cost(s, s->work.groups.cohort_of[i]);
+      held[s->rank.owner[i] * n_cohorts + s->work.groups.cohort_of[i]]++;
     }
   if (st == CAVIAR_OK) qsort(fresh, (size_t)n, sizeof *fresh, costlier_first);
   for (int k = 0; st == CAVIAR_OK && k < n; k++) {
-    int c = s->groups.cohort_of[fresh[k].index], best = -1;
+    int c = s->work.groups.cohort_of[fresh[k].index], best = -1;
     for (int r = 0; r < size; r++)
-      if (held[r * n_cohorts + c] < s->cohorts[c].layout.capacity && (best < 0 || load[r] < load[best])) best = r;
+      if (held[r * n_cohorts + c] < s->work.cohorts[c].layout.capacity && (best < 0 || load[r] < load[best])) best = r;
     if (best < 0) {
       st = caviar_fail(err, CAVIAR_ERUNTIME, "internal error: no rank has room for trial %u",
-                       (unsigned)s->trials[fresh[k].index].id);
+                       (unsigned)s->sched.trials[fresh[k].index].id);
       break;
     }
-    s->owner[fresh[k].index] = best;
+    s->rank.owner[fresh[k].index] = best;
     load[best] += fresh[k].cost;
     held[best * n_cohorts + c]++;
   }
@@ -82,16 +86,16 @@ static caviar_status place(run_state *s, const uint8_t *is_new, caviar_error *er
 
 /* This rank's share of the work it was given, for summary.json's ranks. */
 static void count_mine(run_state *s, int i) {
-  if (s->owner[i] != caviar_run_rank(s)) return;
-  s->members++;
-  s->cost += epoch_cost(s, s->groups.cohort_of[i]);
+  if (s->rank.owner[i] != caviar_run_rank(s)) return;
+  s->rank.members++;
+  s->rank.cost += epoch_cost(s, s->work.groups.cohort_of[i]);
 }
 
 caviar_status caviar_ranks_assign(run_state *s, int first, int last, caviar_error *err) {
   if (caviar_world_size(s->sweep->world) == 1) {
-    for (int i = first; i < last; i++) s->owner[i] = 0;
+    for (int i = first; i < last; i++) s->rank.owner[i] = 0;
   } else {
-    uint8_t *is_new = caviar_alloc((size_t)s->count + 1, 1, "the ranks' balance", err);
+    uint8_t *is_new = caviar_alloc((size_t)s->sched.count + 1, 1, "the ranks' balance", err);
     if (!is_new) return CAVIAR_ERUNTIME;
     memset(is_new + first, 1, (size_t)(last - first));
     caviar_status st = place(s, is_new, err);
@@ -104,20 +108,20 @@ caviar_status caviar_ranks_assign(run_state *s, int first, int last, caviar_erro
 
 caviar_status caviar_ranks_restore(run_state *s, const int32_t *saved, int saved_size, caviar_error *err) {
   bool same = saved_size == caviar_world_size(s->sweep->world);
-  uint8_t *is_new = caviar_alloc((size_t)s->count + 1, 1, "the ranks' balance", err);
+  uint8_t *is_new = caviar_alloc((size_t)s->sched.count + 1, 1, "the ranks' balance", err);
   if (!is_new) return CAVIAR_ERUNTIME;
   /* A trial that stopped running keeps nothing on a device: rank 0 holds its weights if it survived
    * (the snapshot has them) and tests it. With another number of ranks than the snapshot's, the
    * running members are placed again as new ones are. */
-  for (int i = 0; i < s->count; i++) {
-    bool running = s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING;
-    s->owner[i] = saved[i] < 0 || i >= s->next ? -1 : !running ? 0 : same ? saved[i] : -1;
-    is_new[i] = saved[i] >= 0 && i < s->next && running && !same;
+  for (int i = 0; i < s->sched.count; i++) {
+    bool running = s->result->trials[s->sched.trials[i].id].status == CAVIAR_TRIAL_RUNNING;
+    s->rank.owner[i] = saved[i] < 0 || i >= s->sched.next ? -1 : !running ? 0 : same ? saved[i] : -1;
+    is_new[i] = saved[i] >= 0 && i < s->sched.next && running && !same;
   }
   caviar_status st = place(s, is_new, err);
   free(is_new);
-  for (int i = 0; st == CAVIAR_OK && i < s->count; i++)
-    if (s->owner[i] >= 0 && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING) count_mine(s, i);
+  for (int i = 0; st == CAVIAR_OK && i < s->sched.count; i++)
+    if (s->rank.owner[i] >= 0 && s->result->trials[s->sched.trials[i].id].status == CAVIAR_TRIAL_RUNNING) count_mine(s, i);
   return st;
 }
 
@@ -125,9 +129,9 @@ caviar_status caviar_ranks_restore(run_state *s, const int32_t *saved, int saved
  * to point; the giver's cohort closes the gap. */
 static caviar_status move_member(run_state *s, int i, int from, int to, caviar_error *err) {
   int me = caviar_run_rank(s);
-  s->owner[i] = to;
+  s->rank.owner[i] = to;
   if (me != from && me != to) return CAVIAR_OK;
-  caviar_cohort *c = &s->cohorts[s->groups.cohort_of[i]];
+  caviar_cohort *c = &s->work.cohorts[s->work.groups.cohort_of[i]];
   caviar_backend *be = s->sweep->backend;
   size_t floats = (size_t)caviar_cohort_arenas(c) * c->layout.per_member, bytes = sizeof(caviar_member_books) + floats * sizeof(float);
   unsigned char *msg = caviar_alloc(bytes, 1, "a member moved between ranks", err);
@@ -136,10 +140,10 @@ static caviar_status move_member(run_state *s, int i, int from, int to, caviar_e
   caviar_member_books books;
   caviar_status st;
   if (me == from) {
-    int slot = caviar_ranks_slot(c, s->trials[i].id);
+    int slot = caviar_ranks_slot(c, s->sched.trials[i].id);
     st = slot >= 0 ? caviar_cohort_take_member(be, c, slot, &books, arenas, err)
                    : caviar_fail(err, CAVIAR_ERUNTIME, "internal error: rank %d does not hold trial %u", me,
-                                 (unsigned)s->trials[i].id);
+                                 (unsigned)s->sched.trials[i].id);
     memcpy(msg, &books, sizeof books);
     if (st == CAVIAR_OK) st = caviar_world_send(s->sweep->world, to, msg, bytes, err);
     int *keep = st == CAVIAR_OK ? caviar_alloc((size_t)c->n, sizeof *keep, "compaction", err) : NULL;
@@ -154,8 +158,8 @@ static caviar_status move_member(run_state *s, int i, int from, int to, caviar_e
     memcpy(&books, msg, sizeof books);
     if (st == CAVIAR_OK) st = caviar_cohort_place_member(be, c, &books, arenas, err);
     if (st == CAVIAR_OK) {
-      s->members++;
-      s->moved_in++;
+      s->rank.members++;
+      s->rank.moved_in++;
     }
   }
   free(msg);
@@ -163,16 +167,16 @@ static caviar_status move_member(run_state *s, int i, int from, int to, caviar_e
 }
 
 caviar_status caviar_ranks_rebalance(run_state *s, caviar_error *err) {
-  int size = caviar_world_size(s->sweep->world), n_cohorts = s->groups.n_cohorts;
+  int size = caviar_world_size(s->sweep->world), n_cohorts = s->work.groups.n_cohorts;
   if (size == 1) return CAVIAR_OK;
   double *load = caviar_alloc((size_t)size, sizeof *load, "the ranks' balance", err);
   int *held = caviar_alloc((size_t)size * (size_t)n_cohorts, sizeof *held, "the ranks' balance", err);
   caviar_status st = load && held ? CAVIAR_OK : CAVIAR_ERUNTIME;
   int running = 0;
-  for (int i = 0; st == CAVIAR_OK && i < s->count; i++)
-    if (s->owner[i] >= 0 && s->result->trials[s->trials[i].id].status == CAVIAR_TRIAL_RUNNING) {
-      load[s->owner[i]] += epoch_cost(s, s->groups.cohort_of[i]);
-      held[s->owner[i] * n_cohorts + s->groups.cohort_of[i]]++;
+  for (int k = 0, i; st == CAVIAR_OK && k < candidates(s) && (i = candidate(s, k), true); k++)
+    if (s->rank.owner[i] >= 0 && s->result->trials[s->sched.trials[i].id].status == CAVIAR_TRIAL_RUNNING) {
+      load[s->rank.owner[i]] += epoch_cost(s, s->work.groups.cohort_of[i]);
+      held[s->rank.owner[i] * n_cohorts + s->work.groups.cohort_of[i]]++;
       running++;
     }
   /* Each move takes the busiest rank's member whose cost comes nearest half the gap to the idlest
@@ -185,15 +189,16 @@ caviar_status caviar_ranks_rebalance(run_state *s, caviar_error *err) {
     }
     double gap = load[hi] - load[lo], best_miss = 0;
     int pick = -1;
-    for (int i = 0; i < s->count; i++) {
-      if (s->owner[i] != hi || s->result->trials[s->trials[i].id].status != CAVIAR_TRIAL_RUNNING) continue;
-      int c = s->groups.cohort_of[i];
+    for (int k = 0; k < candidates(s); k++) {
+      int i = candidate(s, k);
+      if (s->rank.owner[i] != hi || s->result->trials[s->sched.trials[i].id].status != CAVIAR_TRIAL_RUNNING) continue;
+      int c = s->work.groups.cohort_of[i];
       double w = epoch_cost(s, c), miss = fabs(gap / 2 - w);
-      if (w >= gap || held[lo * n_cohorts + c] >= s->cohorts[c].layout.capacity) continue;
+      if (w >= gap || held[lo * n_cohorts + c] >= s->work.cohorts[c].layout.capacity) continue;
       if (pick < 0 || miss < best_miss) pick = i, best_miss = miss;
     }
     if (pick < 0) break;
-    int c = s->groups.cohort_of[pick];
+    int c = s->work.groups.cohort_of[pick];
     double w = epoch_cost(s, c);
     load[hi] -= w;
     load[lo] += w;
@@ -207,6 +212,15 @@ caviar_status caviar_ranks_rebalance(run_state *s, caviar_error *err) {
 }
 
 int caviar_ranks_slot(const caviar_cohort *c, uint32_t trial) {
+  /* Slots keep the order trials started in (ascending ids), but after a member moved in from
+   * another rank: a binary search, then a scan if that misses. */
+  int lo = 0, hi = c->n;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (c->trial[mid] < trial) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo < c->n && c->trial[lo] == trial) return lo;
   for (int slot = 0; slot < c->n; slot++)
     if (c->trial[slot] == trial) return slot;
   return -1;
@@ -225,14 +239,14 @@ static int by_key(const void *a, const void *b) {
 }
 
 static caviar_status sort_results(run_state *s, caviar_error *err) {
-  ordered *tmp = caviar_alloc((size_t)s->n_results + 1, sizeof *tmp, "an epoch's results", err);
+  ordered *tmp = caviar_alloc((size_t)s->rank.n_results + 1, sizeof *tmp, "an epoch's results", err);
   if (!tmp) return CAVIAR_ERUNTIME;
-  for (int k = 0; k < s->n_results; k++) {
-    uint32_t index = s->results[k].index;
-    tmp[k] = (ordered){(uint64_t)(uint32_t)s->groups.cohort_of[index] << 32 | index, s->results[k]};
+  for (int k = 0; k < s->rank.n_results; k++) {
+    uint32_t index = s->rank.results[k].index;
+    tmp[k] = (ordered){(uint64_t)(uint32_t)s->work.groups.cohort_of[index] << 32 | index, s->rank.results[k]};
   }
-  qsort(tmp, (size_t)s->n_results, sizeof *tmp, by_key);
-  for (int k = 0; k < s->n_results; k++) s->results[k] = tmp[k].result;
+  qsort(tmp, (size_t)s->rank.n_results, sizeof *tmp, by_key);
+  for (int k = 0; k < s->rank.n_results; k++) s->rank.results[k] = tmp[k].result;
   free(tmp);
   return CAVIAR_OK;
 }
@@ -253,7 +267,7 @@ caviar_status caviar_ranks_exchange(run_state *s, const member_result *mine, int
     free(counts);
     return CAVIAR_ERUNTIME;
   }
-  rank_header h = {s->result->model_samples - s->synced_samples};
+  rank_header h = {s->result->model_samples - s->rank.synced_samples};
   memcpy(out, &h, sizeof h);
   if (n_mine) memcpy(out + sizeof h, mine, (size_t)n_mine * sizeof *mine);
   void *all = NULL;
@@ -265,36 +279,36 @@ caviar_status caviar_ranks_exchange(run_state *s, const member_result *mine, int
   }
   int n = 0;
   for (int r = 0; r < size; r++) n += (int)((counts[r] - sizeof h) / sizeof *mine);
-  free(s->results);
-  s->results = caviar_alloc((size_t)n + 1, sizeof *s->results, "an epoch's results", err);
-  if (!s->results) st = CAVIAR_ERUNTIME;
+  free(s->rank.results);
+  s->rank.results = caviar_alloc((size_t)n + 1, sizeof *s->rank.results, "an epoch's results", err);
+  if (!s->rank.results) st = CAVIAR_ERUNTIME;
   const unsigned char *at = all;
-  s->n_results = 0;
+  s->rank.n_results = 0;
   for (int r = 0; st == CAVIAR_OK && r < size; r++) {
     memcpy(&h, at, sizeof h);
-    s->synced_samples += h.samples;
+    s->rank.synced_samples += h.samples;
     int k = (int)((counts[r] - sizeof h) / sizeof *mine);
-    memcpy(s->results + s->n_results, at + sizeof h, (size_t)k * sizeof *mine);
-    s->n_results += k;
+    memcpy(s->rank.results + s->rank.n_results, at + sizeof h, (size_t)k * sizeof *mine);
+    s->rank.n_results += k;
     at += counts[r];
   }
   free(all);
   free(counts);
   if (st != CAVIAR_OK) return st;
-  s->result->model_samples = s->synced_samples;
+  s->result->model_samples = s->rank.synced_samples;
   return sort_results(s, err);
 }
 
 caviar_status caviar_ranks_copy(run_state *s, int cohort, int from, int to, caviar_error *err) {
-  caviar_cohort *c = &s->cohorts[cohort];
+  caviar_cohort *c = &s->work.cohorts[cohort];
   caviar_backend *be = s->sweep->backend;
-  int me = caviar_run_rank(s), giver = s->owner[from], taker = s->owner[to];
+  int me = caviar_run_rank(s), giver = s->rank.owner[from], taker = s->rank.owner[to];
   if (me != giver && me != taker) return CAVIAR_OK;
-  int src = me == giver ? caviar_ranks_slot(c, s->trials[from].id) : -1;
-  int dst = me == taker ? caviar_ranks_slot(c, s->trials[to].id) : -1;
+  int src = me == giver ? caviar_ranks_slot(c, s->sched.trials[from].id) : -1;
+  int dst = me == taker ? caviar_ranks_slot(c, s->sched.trials[to].id) : -1;
   if ((me == giver && src < 0) || (me == taker && dst < 0))
     return caviar_fail(err, CAVIAR_ERUNTIME, "internal error: rank %d does not hold trial %u", me,
-                       (unsigned)s->trials[me == giver && src < 0 ? from : to].id);
+                       (unsigned)s->sched.trials[me == giver && src < 0 ? from : to].id);
   if (giver == taker) return caviar_cohort_copy(be, c, src, dst, err);
   /* Across ranks: the donor's parameters, both optimizer states and its step and epoch counts. */
   size_t floats = 3 * c->layout.per_member, bytes = 2 * sizeof(int) + floats * sizeof(float);
@@ -309,7 +323,7 @@ caviar_status caviar_ranks_copy(run_state *s, int cohort, int from, int to, cavi
     if (st == CAVIAR_OK) st = caviar_world_send(s->sweep->world, taker, msg, bytes, err);
   } else {
     st = caviar_world_recv(s->sweep->world, giver, msg, bytes, err);
-    s->copies_in++;
+    s->rank.copies_in++;
     memcpy(progress, msg, sizeof progress);
     if (st == CAVIAR_OK) st = caviar_cohort_write_member(be, c, dst, state, progress[0], progress[1], err);
   }
@@ -327,12 +341,12 @@ caviar_status caviar_ranks_gather_tests(run_state *s, caviar_error *err) {
   if (caviar_world_size(d) == 1) return CAVIAR_OK;
   caviar_sweep_result *r = s->result;
   int me = caviar_run_rank(s), size = caviar_world_size(d), n = 0;
-  test_result *mine = caviar_alloc((size_t)s->count + 1, sizeof *mine, "test results", err);
+  test_result *mine = caviar_alloc((size_t)s->sched.count + 1, sizeof *mine, "test results", err);
   size_t *counts = caviar_alloc((size_t)size, sizeof *counts, "test results", err);
   caviar_status st = mine && counts ? CAVIAR_OK : CAVIAR_ERUNTIME;
-  for (int i = 0; st == CAVIAR_OK && i < s->count; i++) {
-    const caviar_trial_result *t = &r->trials[s->trials[i].id];
-    if (s->owner[i] == me && t->status == CAVIAR_TRIAL_SURVIVED) mine[n++] = (test_result){t->trial.id, t->test_loss, t->test_acc};
+  for (int i = 0; st == CAVIAR_OK && i < s->sched.count; i++) {
+    const caviar_trial_result *t = &r->trials[s->sched.trials[i].id];
+    if (s->rank.owner[i] == me && t->status == CAVIAR_TRIAL_SURVIVED) mine[n++] = (test_result){t->trial.id, t->test_loss, t->test_acc};
   }
   void *all = NULL;
   if (st == CAVIAR_OK) st = caviar_world_allgather(d, mine, (size_t)n * sizeof *mine, &all, counts, err);
@@ -350,8 +364,8 @@ caviar_status caviar_ranks_gather_tests(run_state *s, caviar_error *err) {
   free(counts);
   /* Rank 0 has had the survivors' weights since they finished (caviar_ranks_send_survivors); the
    * owners' copies were for the test pass. */
-  for (int i = 0; me != 0 && i < s->count; i++) {
-    caviar_trial_result *t = &r->trials[s->trials[i].id];
+  for (int i = 0; me != 0 && i < s->sched.count; i++) {
+    caviar_trial_result *t = &r->trials[s->sched.trials[i].id];
     free(t->params);
     t->params = NULL;
   }
@@ -363,9 +377,9 @@ caviar_status caviar_ranks_send_survivors(run_state *s, caviar_error *err) {
   if (caviar_world_size(d) == 1) return CAVIAR_OK;
   int me = caviar_run_rank(s);
   caviar_status st = CAVIAR_OK;
-  for (int k = 0; st == CAVIAR_OK && k < s->n_results; k++) {
-    int i = (int)s->results[k].index, owner = s->owner[i];
-    caviar_trial_result *t = &s->result->trials[s->trials[i].id];
+  for (int k = 0; st == CAVIAR_OK && k < s->rank.n_results; k++) {
+    int i = (int)s->rank.results[k].index, owner = s->rank.owner[i];
+    caviar_trial_result *t = &s->result->trials[s->sched.trials[i].id];
     if (t->status != CAVIAR_TRIAL_SURVIVED || owner == 0 || (me != 0 && me != owner)) continue;
     caviar_layout layout;
     caviar_layout_make(&t->shape, 1, &layout);
@@ -404,13 +418,13 @@ caviar_status caviar_ranks_finish(run_state *s, caviar_error *err) {
   caviar_world *d = s->sweep->world;
   if (!d) return CAVIAR_OK;
   caviar_rank_info mine = {.rank = d->rank,
-                           .members = s->members,
-                           .member_epochs = s->member_epochs,
-                           .cost = s->cost,
-                           .busy_s = s->busy_s,
-                           .copies_in = s->copies_in,
-                           .moved_in = s->moved_in,
-                           .wall_s = caviar_now() - s->start};
+                           .members = s->rank.members,
+                           .member_epochs = s->rank.member_epochs,
+                           .cost = s->rank.cost,
+                           .busy_s = s->rank.busy_s,
+                           .copies_in = s->rank.copies_in,
+                           .moved_in = s->rank.moved_in,
+                           .wall_s = caviar_now() - s->prog.start};
   snprintf(mine.host, sizeof mine.host, "%s", d->host);
   snprintf(mine.device, sizeof mine.device, "%s", d->device);
   /* The time of this exchange itself is left out of what it reports. */

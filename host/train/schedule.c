@@ -1,5 +1,6 @@
 #include "caviar/schedule.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,41 +194,101 @@ void caviar_rank(const float *val_loss, const float *val_acc, const uint32_t *tr
   caviar_rank_order(n, rung_member_key, &m, order);
 }
 
-caviar_status caviar_rung_record_add(caviar_rung_record *rec, float val_loss, float val_acc, uint32_t trial,
-                                     caviar_error *err) {
-  if (rec->n == rec->cap) {
-    int cap = rec->cap ? 2 * rec->cap : 64;
-    float *loss = realloc(rec->loss, (size_t)cap * sizeof *loss);
-    if (loss) rec->loss = loss;
-    float *acc = realloc(rec->acc, (size_t)cap * sizeof *acc);
-    if (acc) rec->acc = acc;
-    uint32_t *id = realloc(rec->trial, (size_t)cap * sizeof *id);
-    if (id) rec->trial = id;
-    if (!loss || !acc || !id) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording a rung");
-    rec->cap = cap;
+/* ---- a rung's record: the top keep(n) and the rest as two heaps ---- */
+
+static caviar_rank_key record_key(const caviar_rung_record *r, int i) {
+  return caviar_rank_key_of(r->loss[i], r->acc[i], r->by_accuracy, 0, 0, r->trial[i]);
+}
+
+/* < 0 when result i ranks before result j. */
+static int record_compare(const caviar_rung_record *r, int i, int j) {
+  caviar_rank_key a = record_key(r, i), b = record_key(r, j);
+  return caviar_rank_key_compare(&a, &b);
+}
+
+/* A heap of result indices: with sign +1 the result ranking last is at the root (the top ones),
+ * with -1 the one ranking first (the rest). a sits above b when sign * compare(a, b) > 0. */
+static bool heap_above(const caviar_rung_record *r, int sign, int a, int b) { return sign * record_compare(r, a, b) > 0; }
+
+static void heap_push(const caviar_rung_record *r, int sign, int *heap, int *n, int x) {
+  int k = (*n)++;
+  while (k > 0 && heap_above(r, sign, x, heap[(k - 1) / 2])) {
+    heap[k] = heap[(k - 1) / 2];
+    k = (k - 1) / 2;
   }
-  rec->loss[rec->n] = val_loss;
-  rec->acc[rec->n] = val_acc;
-  rec->trial[rec->n] = trial;
-  rec->n++;
+  heap[k] = x;
+}
+
+static int heap_pop(const caviar_rung_record *r, int sign, int *heap, int *n) {
+  int root = heap[0], x = heap[--*n], k = 0;
+  for (int child; (child = 2 * k + 1) < *n; k = child) {
+    if (child + 1 < *n && heap_above(r, sign, heap[child + 1], heap[child])) child++;
+    if (!heap_above(r, sign, heap[child], x)) break;
+    heap[k] = heap[child];
+  }
+  if (*n > 0) heap[k] = x;
+  return root;
+}
+
+caviar_status caviar_rung_record_add(caviar_rung_record *r, float val_loss, float val_acc, uint32_t trial,
+                                     bool by_accuracy, int eta, caviar_error *err) {
+  if (r->n == r->cap) {
+    size_t cap = r->cap ? 2 * (size_t)r->cap : 64;
+    float *loss = realloc(r->loss, cap * sizeof *loss);
+    if (loss) r->loss = loss;
+    float *acc = realloc(r->acc, cap * sizeof *acc);
+    if (acc) r->acc = acc;
+    uint32_t *ids = realloc(r->trial, cap * sizeof *ids);
+    if (ids) r->trial = ids;
+    int *top = realloc(r->top, cap * sizeof *top);
+    if (top) r->top = top;
+    int *rest = realloc(r->rest, cap * sizeof *rest);
+    if (rest) r->rest = rest;
+    if (!loss || !acc || !ids || !top || !rest || cap > INT_MAX)
+      return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording a rung");
+    r->cap = (int)cap;
+  }
+  r->by_accuracy = by_accuracy;
+  r->eta = eta;
+  int i = r->n++;
+  r->loss[i] = val_loss;
+  r->acc[i] = val_acc;
+  r->trial[i] = trial;
+  /* Into the top if it ranks before the top's worst, else into the rest; then the top gives its
+   * worst to the rest, or takes the rest's best, until it holds keep(n). */
+  if (r->n_top > 0 && record_compare(r, i, r->top[0]) < 0) heap_push(r, 1, r->top, &r->n_top, i);
+  else heap_push(r, -1, r->rest, &r->n_rest, i);
+  int keep = caviar_rung_keep(r->n, eta);
+  while (r->n_top > keep) heap_push(r, -1, r->rest, &r->n_rest, heap_pop(r, 1, r->top, &r->n_top));
+  while (r->n_top < keep && r->n_rest > 0) heap_push(r, 1, r->top, &r->n_top, heap_pop(r, -1, r->rest, &r->n_rest));
   return CAVIAR_OK;
 }
 
-caviar_status caviar_rung_promoted(const caviar_rung_record *rec, bool by_accuracy, int eta, uint32_t trial, bool *out,
-                                   caviar_error *err) {
-  int *order = caviar_alloc((size_t)rec->n, sizeof *order, "a rung", err);
-  if (!order) return CAVIAR_ERUNTIME;
-  caviar_rank(rec->loss, rec->acc, rec->trial, rec->n, by_accuracy, order);
-  int keep = caviar_rung_keep(rec->n, eta);
-  *out = false;
-  for (int k = 0; k < keep && !*out; k++) *out = rec->trial[order[k]] == trial;
-  free(order);
-  return CAVIAR_OK;
+bool caviar_rung_record_keeps(const caviar_rung_record *r, float val_loss, float val_acc, uint32_t trial) {
+  if (r->n_top == 0) return false;
+  caviar_rank_key k = caviar_rank_key_of(val_loss, val_acc, r->by_accuracy, 0, 0, trial), worst = record_key(r, r->top[0]);
+  return caviar_rank_key_compare(&k, &worst) <= 0;
 }
 
-void caviar_rung_record_free(caviar_rung_record *rec) {
-  free(rec->loss);
-  free(rec->acc);
-  free(rec->trial);
-  memset(rec, 0, sizeof *rec);
+bool caviar_rung_record_would_keep(const caviar_rung_record *r, float val_loss, float val_acc, uint32_t trial,
+                                   bool by_accuracy, int eta) {
+  /* keep(n + 1) is keep(n) or one more: a result before the top's worst is in; one after it only
+   * when the top grows and it ranks before the best of the rest. */
+  caviar_rank_key k = caviar_rank_key_of(val_loss, val_acc, by_accuracy, 0, 0, trial);
+  if (r->n_top == 0) return true;
+  caviar_rank_key worst = record_key(r, r->top[0]);
+  if (caviar_rank_key_compare(&k, &worst) < 0) return true;
+  if (caviar_rung_keep(r->n + 1, eta) == r->n_top) return false;
+  if (r->n_rest == 0) return true;
+  caviar_rank_key best_rest = record_key(r, r->rest[0]);
+  return caviar_rank_key_compare(&k, &best_rest) < 0;
+}
+
+void caviar_rung_record_free(caviar_rung_record *r) {
+  free(r->loss);
+  free(r->acc);
+  free(r->trial);
+  free(r->top);
+  free(r->rest);
+  memset(r, 0, sizeof *r);
 }

@@ -132,12 +132,15 @@ static caviar_status write_body(writer *w, const run_state *s, const int *held, 
   const caviar_sweep *sw = s->sweep;
   const caviar_sweep_result *r = s->result;
   /* The sweep. */
-  put_i32(w, s->round);
+  put_i32(w, s->sched.round);
   put_i32(w, r->n_trials);
   put_f64(w, r->model_samples);
-  put(w, &s->best, sizeof s->best);
-  put_i32(w, s->epochs_run);
-  put_f64(w, s->prior_wall + caviar_now() - s->start);
+  /* Once the progress line's best value; unused now (the best trial is found from the results),
+   * kept so snapshots keep their layout. */
+  float unused = NAN;
+  put(w, &unused, sizeof unused);
+  put_i32(w, s->prog.epochs_run);
+  put_f64(w, s->prog.prior_wall + caviar_now() - s->prog.start);
   for (int i = 0; i < r->n_trials; i++) {
     const caviar_trial_result *t = &r->trials[i];
     put_result(w, t);
@@ -153,36 +156,36 @@ static caviar_status write_body(writer *w, const run_state *s, const int *held, 
   put(w, r->curve, r->n_curve * sizeof *r->curve);
   caviar_fault_point("snapshot");
   /* The round. */
-  put_i32(w, s->count);
-  put_i32(w, s->next);
-  put_i32(w, s->running);
-  put_i32(w, s->tick);
-  put(w, s->trials, (size_t)s->count * sizeof *s->trials);
-  for (int i = 0; i < s->count; i++) put_i32(w, s->groups.cohort_of[i]);
+  put_i32(w, s->sched.count);
+  put_i32(w, s->sched.next);
+  put_i32(w, s->sched.running);
+  put_i32(w, s->sched.tick);
+  put(w, s->sched.trials, (size_t)s->sched.count * sizeof *s->sched.trials);
+  for (int i = 0; i < s->sched.count; i++) put_i32(w, s->work.groups.cohort_of[i]);
   /* Where each trial of the round lives, and among how many ranks. */
   put_i32(w, caviar_world_size(sw->world));
-  for (int i = 0; i < s->count; i++) put_i32(w, s->owner[i]);
+  for (int i = 0; i < s->sched.count; i++) put_i32(w, s->rank.owner[i]);
   int n_records = r->brackets.n_brackets * CAVIAR_MAX_RUNGS;
   put_i32(w, n_records);
   for (int k = 0; k < n_records; k++) {
-    const rung_record *rec = &s->records[k];
+    const caviar_rung_record *rec = &s->sched.records[k];
     put_i32(w, rec->n);
     put(w, rec->loss, (size_t)rec->n * sizeof *rec->loss);
     put(w, rec->acc, (size_t)rec->n * sizeof *rec->acc);
     put(w, rec->trial, (size_t)rec->n * sizeof *rec->trial);
   }
-  put_i32(w, s->groups.n_cohorts);
+  put_i32(w, s->work.groups.n_cohorts);
   int size = caviar_world_size(sw->world);
-  for (int c = 0; c < s->groups.n_cohorts; c++) {
-    caviar_cohort *cohort = &s->cohorts[c];
+  for (int c = 0; c < s->work.groups.n_cohorts; c++) {
+    caviar_cohort *cohort = &s->work.cohorts[c];
     put(w, &cohort->shape, sizeof cohort->shape);
-    put_f64(w, s->trained_epochs[c]);
-    put_f64(w, s->step_s[c]);
-    put_f64(w, s->steady_s[c]);
-    put_f64(w, s->steady_steps[c]);
-    put_i32(w, s->cohort_started[c]);
+    put_f64(w, s->prog.trained_epochs[c]);
+    put_f64(w, s->prog.step_s[c]);
+    put_f64(w, s->prog.steady_s[c]);
+    put_f64(w, s->prog.steady_steps[c]);
+    put_i32(w, s->rank.cohort_started[c]);
     int total = 0;
-    for (int r = 0; r < size; r++) total += held[r * s->groups.n_cohorts + c];
+    for (int r = 0; r < size; r++) total += held[r * s->work.groups.n_cohorts + c];
     put_i32(w, total);
     /* Rank 0's members, then each other rank's as it sends them (send_members), slot by slot. */
     size_t floats = (size_t)caviar_cohort_arenas(cohort) * cohort->layout.per_member;
@@ -193,7 +196,7 @@ static caviar_status write_body(writer *w, const run_state *s, const int *held, 
       put_member(w, &h, slot_buf, floats);
     }
     for (int r = 1; r < size; r++)
-      for (int k = 0; k < held[r * s->groups.n_cohorts + c]; k++) {
+      for (int k = 0; k < held[r * s->work.groups.n_cohorts + c]; k++) {
         caviar_status st = caviar_world_recv(sw->world, r, message, sizeof(caviar_member_books) + floats * sizeof(float), err);
         if (st != CAVIAR_OK) return st;
         caviar_member_books h;
@@ -207,8 +210,8 @@ static caviar_status write_body(writer *w, const run_state *s, const int *held, 
 /* A rank other than 0 at a snapshot: its members, cohort by cohort and slot by slot, to rank 0. */
 static caviar_status send_members(const run_state *s, unsigned char *message, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
-  for (int c = 0; c < s->groups.n_cohorts; c++) {
-    caviar_cohort *cohort = &s->cohorts[c];
+  for (int c = 0; c < s->work.groups.n_cohorts; c++) {
+    caviar_cohort *cohort = &s->work.cohorts[c];
     size_t floats = (size_t)caviar_cohort_arenas(cohort) * cohort->layout.per_member;
     for (int slot = 0; slot < cohort->n; slot++) {
       caviar_member_books h;
@@ -271,18 +274,18 @@ static caviar_status write_snapshot(caviar_sweep_state *st, const run_state *s, 
  * while the others send their members. */
 static caviar_status snapshot(caviar_sweep_state *st, const run_state *s, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
-  int n_cohorts = s->groups.n_cohorts, size = caviar_world_size(sw->world);
+  int n_cohorts = s->work.groups.n_cohorts, size = caviar_world_size(sw->world);
   size_t biggest = 1;
   for (int c = 0; c < n_cohorts; c++)
-    if ((size_t)caviar_cohort_arenas(&s->cohorts[c]) * s->cohorts[c].layout.per_member > biggest)
-      biggest = (size_t)caviar_cohort_arenas(&s->cohorts[c]) * s->cohorts[c].layout.per_member;
+    if ((size_t)caviar_cohort_arenas(&s->work.cohorts[c]) * s->work.cohorts[c].layout.per_member > biggest)
+      biggest = (size_t)caviar_cohort_arenas(&s->work.cohorts[c]) * s->work.cohorts[c].layout.per_member;
   int *mine = caviar_alloc((size_t)n_cohorts + 1, sizeof *mine, "a snapshot", err);
   size_t *counts = caviar_alloc((size_t)size, sizeof *counts, "a snapshot", err);
   float *slot_buf = caviar_alloc(biggest, sizeof *slot_buf, "a snapshot", err);
   unsigned char *message = caviar_alloc(sizeof(caviar_member_books) + biggest * sizeof(float), 1, "a snapshot", err);
   void *held = NULL;
   caviar_status status = mine && counts && slot_buf && message ? CAVIAR_OK : CAVIAR_ERUNTIME;
-  for (int c = 0; status == CAVIAR_OK && c < n_cohorts; c++) mine[c] = s->cohorts[c].n;
+  for (int c = 0; status == CAVIAR_OK && c < n_cohorts; c++) mine[c] = s->work.cohorts[c].n;
   if (status == CAVIAR_OK) status = caviar_world_allgather(sw->world, mine, (size_t)n_cohorts * sizeof *mine, &held, counts, err);
   if (status == CAVIAR_OK)
     status = st->follower ? send_members(s, message, err) : write_snapshot(st, s, held, slot_buf, message, err);
@@ -375,7 +378,7 @@ caviar_status caviar_state_begin(run_state *s, int per_round, int *first_round, 
   caviar_sweep_state *st = s->sweep->state;
   *first_round = 0;
   if (!st) return CAVIAR_OK;
-  s->count = per_round; /* for the journal's books */
+  s->sched.count = per_round; /* for the journal's books */
   caviar_sweep_result *r = s->result;
   if (!st->resuming) return st->follower ? CAVIAR_OK : caviar_journal_books(st, s, err);
   int32_t round, n_trials, epochs_run;
@@ -384,7 +387,7 @@ caviar_status caviar_state_begin(run_state *s, int per_round, int *first_round, 
   if (!get_i32(st, &round) || !get_i32(st, &n_trials) || !get_f64(st, &samples) || !get(st, &best, sizeof best) ||
       !get_i32(st, &epochs_run) || !get_f64(st, &wall))
     return damaged(st, "the sweep's header is cut short", err);
-  if (round < 0 || round >= s->rounds || n_trials < 0 || n_trials > per_round * s->rounds)
+  if (round < 0 || round >= s->sched.rounds || n_trials < 0 || n_trials > per_round * s->sched.rounds)
     return damaged(st, "its round or trial count does not fit the spec", err);
   for (int i = 0; i < n_trials; i++) {
     caviar_trial_result *t = &r->trials[i];
@@ -424,25 +427,25 @@ caviar_status caviar_state_begin(run_state *s, int per_round, int *first_round, 
   }
   for (size_t k = 0; k < r->n_curve; k++)
     if ((int)r->curve[k].trial >= r->n_trials) return damaged(st, "a curve point names no trial", err);
-  r->model_samples = s->synced_samples = samples;
-  s->best = best;
-  s->epochs_run = epochs_run;
-  s->prior_wall = wall;
+  r->model_samples = s->rank.synced_samples = samples;
+  (void)best;
+  s->prog.epochs_run = epochs_run;
+  s->prog.prior_wall = wall;
   /* tpe saw every curve point in this order: a diverged trial's last one as infinitely bad. */
-  for (size_t k = 0; s->tpe && k < r->n_curve; k++) {
+  for (size_t k = 0; s->sched.tpe && k < r->n_curve; k++) {
     const caviar_curve_point *p = &r->curve[k];
     const caviar_trial_result *t = &r->trials[p->trial];
     double loss = t->status == CAVIAR_TRIAL_DIVERGED && p->epoch == t->epochs ? INFINITY
                   : s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC   ? -(double)p->val_acc
                                                                            : (double)p->val_loss;
-    caviar_status status = caviar_tpe_observe(s->tpe, &t->trial.hp, p->epoch, loss, err);
+    caviar_status status = caviar_tpe_observe(s->sched.tpe, &t->trial.hp, p->epoch, loss, err);
     if (status != CAVIAR_OK) return status;
   }
   caviar_status status = st->follower ? CAVIAR_OK : caviar_journal_books(st, s, err);
   if (status != CAVIAR_OK) return status;
   st->j_round = round;
   st->began = true;
-  s->resume_round = true;
+  s->sched.resume_round = true;
   *first_round = round;
   return CAVIAR_OK;
 }
@@ -451,18 +454,18 @@ caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
   caviar_sweep_state *st = sw->state;
   caviar_sweep_result *r = s->result;
-  s->resume_round = false;
+  s->sched.resume_round = false;
   int32_t count, next, running, tick, n_records, n_cohorts;
   if (!get_i32(st, &count) || !get_i32(st, &next) || !get_i32(st, &running) || !get_i32(st, &tick))
     return damaged(st, "the round is cut short", err);
-  if (count != s->count || next < 0 || next > count || running < 0 || running > s->population || tick < 0)
+  if (count != s->sched.count || next < 0 || next > count || running < 0 || running > s->sched.population || tick < 0)
     return damaged(st, "the round does not fit the spec", err);
-  if (!get(st, s->trials, (size_t)count * sizeof *s->trials)) return damaged(st, "the round's trials are cut short", err);
+  if (!get(st, s->sched.trials, (size_t)count * sizeof *s->sched.trials)) return damaged(st, "the round's trials are cut short", err);
   for (int i = 0; i < count; i++) {
     int32_t c;
     if (!get_i32(st, &c)) return damaged(st, "the round's cohorts are cut short", err);
-    if (c < 0 || c >= s->groups.n_cohorts) return damaged(st, "a trial's cohort does not exist", err);
-    s->groups.cohort_of[i] = c;
+    if (c < 0 || c >= s->work.groups.n_cohorts) return damaged(st, "a trial's cohort does not exist", err);
+    s->work.groups.cohort_of[i] = c;
   }
   int32_t saved_size;
   if (!get_i32(st, &saved_size) || saved_size < 1 || (st->snap_size - 4 - st->pos) / 4 < (size_t)count)
@@ -472,43 +475,50 @@ caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
   get(st, saved, (size_t)count * sizeof *saved);
   bool owners_ok = true;
   for (int i = 0; i < count; i++) owners_ok &= saved[i] >= -1 && saved[i] < saved_size && (saved[i] >= 0) == (i < next);
-  s->next = next;
+  s->sched.next = next;
   caviar_status placed = owners_ok ? caviar_ranks_restore(s, saved, saved_size, err) : damaged(st, "a trial's rank does not fit", err);
   free(saved);
   if (placed != CAVIAR_OK) return placed;
   if (!get_i32(st, &n_records) || n_records != r->brackets.n_brackets * CAVIAR_MAX_RUNGS)
     return damaged(st, "its rung records do not fit the spec", err);
+  bool by_accuracy = sw->spec->metric.name == CAVIAR_METRIC_VAL_ACC;
   for (int k = 0; k < n_records; k++) {
-    rung_record *rec = &s->records[k];
     int32_t n;
     if (!get_i32(st, &n) || n < 0 || (st->snap_size - 4 - st->pos) / 12 < (size_t)n)
       return damaged(st, "the rung records are cut short", err);
     if (n == 0) continue;
-    rec->loss = caviar_alloc((size_t)n, sizeof *rec->loss, "a rung", err);
-    rec->acc = caviar_alloc((size_t)n, sizeof *rec->acc, "a rung", err);
-    rec->trial = caviar_alloc((size_t)n, sizeof *rec->trial, "a rung", err);
-    if (!rec->loss || !rec->acc || !rec->trial) return CAVIAR_ERUNTIME;
-    rec->n = rec->cap = n;
-    get(st, rec->loss, (size_t)n * sizeof *rec->loss);
-    get(st, rec->acc, (size_t)n * sizeof *rec->acc);
-    get(st, rec->trial, (size_t)n * sizeof *rec->trial);
+    /* Recorded again in the order they arrived: the same top as before. */
+    float *loss = caviar_alloc((size_t)n, sizeof *loss, "a rung", err), *acc = caviar_alloc((size_t)n, sizeof *acc, "a rung", err);
+    uint32_t *ids = caviar_alloc((size_t)n, sizeof *ids, "a rung", err);
+    caviar_status added = loss && acc && ids ? CAVIAR_OK : CAVIAR_ERUNTIME;
+    if (added == CAVIAR_OK) {
+      get(st, loss, (size_t)n * sizeof *loss);
+      get(st, acc, (size_t)n * sizeof *acc);
+      get(st, ids, (size_t)n * sizeof *ids);
+    }
+    for (int i = 0; added == CAVIAR_OK && i < n; i++)
+      added = caviar_rung_record_add(&s->sched.records[k], loss[i], acc[i], ids[i], by_accuracy, r->brackets.eta, err);
+    free(loss);
+    free(acc);
+    free(ids);
+    if (added != CAVIAR_OK) return added;
   }
-  if (!get_i32(st, &n_cohorts) || n_cohorts != s->groups.n_cohorts) return damaged(st, "its cohorts do not fit the round", err);
+  if (!get_i32(st, &n_cohorts) || n_cohorts != s->work.groups.n_cohorts) return damaged(st, "its cohorts do not fit the round", err);
   int me = caviar_run_rank(s);
   size_t biggest = 1;
   for (int c = 0; c < n_cohorts; c++)
-    if ((size_t)caviar_cohort_arenas(&s->cohorts[c]) * s->cohorts[c].layout.per_member > biggest)
-      biggest = (size_t)caviar_cohort_arenas(&s->cohorts[c]) * s->cohorts[c].layout.per_member;
+    if ((size_t)caviar_cohort_arenas(&s->work.cohorts[c]) * s->work.cohorts[c].layout.per_member > biggest)
+      biggest = (size_t)caviar_cohort_arenas(&s->work.cohorts[c]) * s->work.cohorts[c].layout.per_member;
   float *slot_buf = caviar_alloc(biggest, sizeof *slot_buf, "a snapshot", err);
   if (!slot_buf) return CAVIAR_ERUNTIME;
   caviar_status status = CAVIAR_OK;
   int alive = 0;
   for (int c = 0; status == CAVIAR_OK && c < n_cohorts; c++) {
-    caviar_cohort *cohort = &s->cohorts[c];
+    caviar_cohort *cohort = &s->work.cohorts[c];
     caviar_shape shape;
     int32_t n, started;
-    if (!get(st, &shape, sizeof shape) || !get_f64(st, &s->trained_epochs[c]) || !get_f64(st, &s->step_s[c]) ||
-        !get_f64(st, &s->steady_s[c]) || !get_f64(st, &s->steady_steps[c]) || !get_i32(st, &started) || !get_i32(st, &n)) {
+    if (!get(st, &shape, sizeof shape) || !get_f64(st, &s->prog.trained_epochs[c]) || !get_f64(st, &s->prog.step_s[c]) ||
+        !get_f64(st, &s->prog.steady_s[c]) || !get_f64(st, &s->prog.steady_steps[c]) || !get_i32(st, &started) || !get_i32(st, &n)) {
       status = damaged(st, "a cohort is cut short", err);
       break;
     }
@@ -517,7 +527,7 @@ caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
       break;
     }
     /* The first chunk of a cohort's epoch is short only in the round's first epoch it trains. */
-    s->cohort_started[c] = started != 0;
+    s->rank.cohort_started[c] = started != 0;
     size_t bytes = (size_t)caviar_cohort_arenas(cohort) * cohort->layout.per_member * sizeof(float);
     for (int k = 0; status == CAVIAR_OK && k < n; k++) {
       caviar_member_books h;
@@ -525,9 +535,9 @@ caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
         status = damaged(st, "a member is cut short", err);
         break;
       }
-      uint32_t index = h.trial - (uint32_t)(s->round * count);
+      uint32_t index = h.trial - (uint32_t)(s->sched.round * count);
       if ((int)h.trial >= r->n_trials || index >= (uint32_t)count || r->trials[h.trial].status != CAVIAR_TRIAL_RUNNING ||
-          s->groups.cohort_of[index] != c || h.steps < 0 || h.epochs < 0) {
+          s->work.groups.cohort_of[index] != c || h.steps < 0 || h.epochs < 0) {
         status = damaged(st, "a member is not a running trial of its cohort", err);
         break;
       }
@@ -536,7 +546,7 @@ caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
         break;
       }
       /* Each rank takes the members it owns now and steps over the others. */
-      if (s->owner[index] != me) {
+      if (s->rank.owner[index] != me) {
         st->pos += bytes;
         continue;
       }
@@ -558,9 +568,9 @@ caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
     free(r->trials[i].params);
     r->trials[i].params = NULL;
   }
-  s->running = running;
-  s->tick = tick;
-  st->resumed_round = s->round;
+  s->sched.running = running;
+  s->sched.tick = tick;
+  st->resumed_round = s->sched.round;
   st->resumed_tick = tick;
   free(st->snap);
   st->snap = NULL;
@@ -571,11 +581,15 @@ caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
 
 /* ---- the hooks ---- */
 
+/* The most of the time since the last one that writing the results so far, or a snapshot, may
+ * take (the user's intervals stand unless they would ask for more). */
+#define RESULTS_SHARE 0.02
+
 /* Whether a member that trained in this epoch reached a rung of its bracket or the last epoch:
  * the curve's last `trained` points are this epoch's. */
 static bool at_rung(const run_state *s) {
   const caviar_sweep_result *r = s->result;
-  size_t n = (size_t)s->trained < r->n_curve ? (size_t)s->trained : r->n_curve;
+  size_t n = (size_t)s->work.trained < r->n_curve ? (size_t)s->work.trained : r->n_curve;
   for (size_t k = r->n_curve - n; k < r->n_curve; k++) {
     const caviar_curve_point *p = &r->curve[k];
     const caviar_trial_result *t = &r->trials[p->trial];
@@ -586,12 +600,17 @@ static bool at_rung(const run_state *s) {
   return false;
 }
 
+
 unsigned caviar_state_epoch_flags(const run_state *s) {
   const caviar_sweep *sw = s->sweep;
   const caviar_sweep_state *st = sw->state;
   caviar_fault_point("epoch");
   bool stop = sw->stop && *sw->stop;
-  bool due = st && !st->follower && caviar_now() - st->last_snapshot >= st->snapshot_every;
+  /* At most every snapshot_every seconds, and (but for 0: every epoch, as asked) no more often than
+   * keeps them under RESULTS_SHARE of the time: a snapshot holds every trial's results. */
+  double since = st ? caviar_now() - st->last_snapshot : 0;
+  bool due = st && !st->follower && since >= st->snapshot_every &&
+             (st->snapshot_every <= 0 || since >= st->last_seconds / RESULTS_SHARE);
   return (stop ? CAVIAR_AGREE_STOP : 0u) | (due ? CAVIAR_AGREE_SNAPSHOT : 0u);
 }
 
@@ -606,23 +625,30 @@ caviar_status caviar_state_epoch_end(run_state *s, unsigned flags, caviar_error 
     /* Rank 0 keeps the journal. */
     if (!st->follower) {
       caviar_journal_epoch(st, s);
-      if (due) caviar_journal_printf(st, "{\"event\": \"snapshot\", \"round\": %d, \"epoch\": %d}\n", s->round, s->tick);
+      if (due) caviar_journal_printf(st, "{\"event\": \"snapshot\", \"round\": %d, \"epoch\": %d}\n", s->sched.round, s->sched.tick);
       status = caviar_journal_flush(st, err);
     }
     if (status == CAVIAR_OK && due) {
       status = snapshot(st, s, err);
       double after = caviar_now();
       st->seconds += after - now;
+      st->last_seconds = after - now;
       st->last_snapshot = after;
       if (status == CAVIAR_OK) st->snapshots++; /* a failed first one leaves none to resume from */
     }
   }
   if (status == CAVIAR_OK && sw->each_epoch) status = sw->each_epoch(s->result, sw->each_epoch_ctx, err);
-  if (status == CAVIAR_OK && sw->results &&
-      (stop || at_rung(s) || now - s->last_results >= (sw->results_every > 0 ? sw->results_every : 0))) {
-    s->result->wall_seconds = s->prior_wall + now - s->start;
+  /* At a rung, and every results_every seconds, only while writing them stays a small part of the
+   * time (RESULTS_SHARE): a big refilled population reaches a rung every epoch, and the results of
+   * 100,000 trials take a while to write. results_every <= 0 asks for every epoch. */
+  double since = now - s->prog.last_results;
+  bool cheap = since >= s->prog.results_s / RESULTS_SHARE;
+  bool due = sw->results_every > 0 ? cheap && (since >= sw->results_every || at_rung(s)) : true;
+  if (status == CAVIAR_OK && sw->results && (stop || due)) {
+    s->result->wall_seconds = s->prog.prior_wall + now - s->prog.start;
     status = sw->results(s->result, sw->results_ctx, err);
-    s->last_results = caviar_now();
+    s->prog.last_results = caviar_now();
+    s->prog.results_s = s->prog.last_results - now;
   }
   if (status == CAVIAR_OK && stop) s->result->interrupted = true;
   return status;

@@ -20,6 +20,7 @@ struct caviar_sweep_state {
   double last_snapshot;    /* when the last snapshot was written (or the state opened) */
   int snapshots;           /* written by this process */
   double seconds;          /* spent writing them */
+  double last_seconds;     /* the last one took */
   /* The journal: appended with one write per epoch boundary. */
   int journal_fd;
   uint64_t journal_len;

@@ -3,14 +3,12 @@
 /* The state of a sweep in progress, shared by the trainer's files (trainer.c runs rounds and
  * epochs, pbt.c exploits and explores). Not part of the public API. */
 
+#include "caviar/schedule.h"
 #include "caviar/tpe.h"
 #include "caviar/trainer.h"
 #include "caviar/status.h"
 
 CAVIAR_C_BEGIN
-
-/* The metric values every trial reached a rung with, for asynchronous promotion decisions. */
-typedef caviar_rung_record rung_record;
 
 /* One running member's results of an epoch, as its rank reports them to every rank. */
 typedef struct member_result {
@@ -21,59 +19,91 @@ typedef struct member_result {
   uint8_t unused[2];
 } member_result;
 
-typedef struct run_state {
-  const caviar_sweep *sweep;
-  caviar_sweep_result *result;
+/* What the schedule owns: the rounds, this round's trials and which of them run, the rung records,
+ * and the reasons a sweep ends early (trainer.c decides; snapshot.c and journal.c keep it). */
+typedef struct run_schedule {
   int round, rounds;
-  double start;
-  double planned_model_epochs; /* of the whole sweep, for the ETA */
-  double train_start;          /* when the first training step began (the ETA's rate) */
-  int epochs_run;              /* epoch boundaries passed, all rounds together */
-  double last_report;          /* when progress was last reported */
-  float best;                  /* the best metric value reached so far (NaN: none yet) */
+  caviar_tpe *tpe;             /* method tpe: every result so far, across rounds */
+  bool resume_round;           /* resumed: this round's state comes from the snapshot (snapshot.c) */
   double time_budget_s;        /* > 0: caviar_sweep_run_within's budget */
   bool out_of_time;            /* the time budget ends the sweep at this epoch boundary */
+  float best;                  /* the best metric value any trial reached at any epoch (NaN: none yet), for metric.target */
   bool at_target;              /* a trial reached metric.target: the sweep ends at this epoch boundary */
-  int calibrate_steps;         /* > 0: a dry run; each cohort trains this many steps once */
-  caviar_tpe *tpe;             /* method tpe: every result so far, across rounds */
-  double prior_wall;           /* resumed: the wall seconds the sweep had run before */
-  double last_results;         /* when sweep->results was last called */
-  bool resume_round;           /* resumed: this round's state comes from the snapshot (sweep_state.c) */
   /* This round: */
-  caviar_trial *trials; /* all of the round's trials, drawn up front */
-  int count;            /* how many */
-  int next;             /* the next one to start */
-  int population;       /* most training at once */
+  caviar_trial *trials;        /* all of the round's trials, drawn up front */
+  int count;                   /* how many */
+  int next;                    /* the next one to start */
+  int population;              /* most training at once */
   int running;
-  int trained;          /* members that trained in the last epoch */
+  int *live;                   /* the round's running trials by index (kept by fill: those that stopped go there) */
+  int n_live;
+  caviar_rung_record *records; /* per bracket and rung: who reached it, and with what */
+  int tick;                    /* epochs the population has trained this round */
+} run_schedule;
+
+/* What the cohorts own (this round): the grouping into cohorts and their arenas, the minibatch
+ * order, and the buffers an epoch's training and evaluation fill (trainer.c, pbt.c, ranks.c). */
+typedef struct run_cohorts {
   caviar_grouping groups;
   caviar_cohort *cohorts;
   int n_allocated;
-  rung_record *records; /* per bracket and rung */
+  int max_capacity;
   uint32_t *order;
   float *loss, *acc;
-  caviar_epoch_stats stats;  /* of one chunk of an epoch */
-  float *epoch_loss;         /* the epoch's mean training loss per slot, summed chunk by chunk */
+  caviar_epoch_stats stats;    /* of one chunk of an epoch */
+  float *epoch_loss;           /* the epoch's mean training loss per slot, summed chunk by chunk */
   uint8_t *epoch_diverged;
-  double *step_s;            /* per cohort: seconds per member-step, as last measured */
-  double *planned;           /* per cohort: member-epochs the round is expected to train */
-  double *trained_epochs;    /* per cohort: member-epochs trained so far (fractions mid-epoch) */
-  double *steady_s, *steady_steps; /* per cohort: seconds and member-steps after its first chunk */
+  int trained;                 /* members that trained in the last epoch */
+  int calibrate_steps;         /* > 0: a dry run (each cohort is timed on the sweep's own chunks) */
+  double *calibration_s;       /* dry run: per cohort, seconds per member-step */
+} run_cohorts;
+
+/* What the outputs own: the clocks and counts behind progress lines, the ETA and the results
+ * written so far (trainer.c's progress, snapshot.c's results writes). */
+typedef struct run_progress {
+  double start;
+  double planned_model_epochs; /* of the whole sweep, for the ETA */
+  double train_start;          /* when this process's first training step began (the rate) */
+  double samples_at_start;     /* model_samples then (a resumed sweep's earlier ones) */
+  int epochs_at_start;         /* epochs_run then */
+  int epochs_run;              /* epoch boundaries passed, all rounds together */
+  double last_report;          /* when progress was last reported */
+  double prior_wall;           /* resumed: the wall seconds the sweep had run before */
+  double last_results;         /* when sweep->results was last called */
+  double results_s;            /* and how many seconds it took */
+  /* This round, per cohort: */
+  double *step_s;              /* seconds per member-step, as last measured */
+  double *planned;             /* member-epochs the round is expected to train */
+  double *trained_epochs;      /* member-epochs trained so far (fractions mid-epoch) */
+  double *steady_s, *steady_steps; /* seconds and member-steps after its first chunk */
+  double *cohort_done;         /* the fraction of this epoch's steps it has trained */
+  double *left;                /* member-epochs the round is expected to train still */
+  int *alive_in;               /* per bracket: trials training now (the ETA's scratch) */
   double epoch_samples, epoch_samples_done; /* this epoch's member-samples: planned, trained */
-  double *calibration_s;     /* dry run: per cohort, seconds per member-step */
-  int max_capacity;
-  int tick;             /* epochs the population has trained this round */
-  /* Ranks (host/train/ranks.c); one rank owns everything in a one-process run: */
-  int *owner;               /* per trial of the round: the rank training it (-1: not started) */
-  uint8_t *cohort_started;  /* per cohort: whether any rank trained members of it this round */
-  member_result *results;   /* this epoch: every running member's results, by cohort, then by trial */
+} run_progress;
+
+/* What the ranks own (host/train/ranks.c); one rank owns everything in a one-process run. */
+typedef struct run_ranks {
+  int *owner;                  /* per trial of the round: the rank training it (-1: not started) */
+  uint8_t *cohort_started;     /* per cohort: whether any rank trained members of it this round */
+  member_result *results;      /* this epoch: every running member's results, by cohort, then by trial */
   int n_results;
-  double synced_samples;    /* model_samples of every rank, as of the last exchange */
-  double busy_s;            /* this rank: seconds training, judging and testing */
-  int members;              /* this rank: trials it trained */
-  double member_epochs, cost; /* this rank: epochs it trained; estimated work it was given */
-  int copies_in;            /* this rank: PBT copies it received from another rank */
-  int moved_in;             /* this rank: members moved to it by rebalancing */
+  double synced_samples;       /* model_samples of every rank, as of the last exchange */
+  double busy_s;               /* this rank: seconds training, judging and testing */
+  int members;                 /* this rank: trials it trained */
+  double member_epochs, cost;  /* this rank: epochs it trained; estimated work it was given */
+  int copies_in;               /* this rank: PBT copies it received from another rank */
+  int moved_in;                /* this rank: members moved to it by rebalancing */
+} run_ranks;
+
+/* A sweep in progress: the sweep and its results, and each owner's part. */
+typedef struct run_state {
+  const caviar_sweep *sweep;
+  caviar_sweep_result *result;
+  run_schedule sched;
+  run_cohorts work;
+  run_progress prog;
+  run_ranks rank;
 } run_state;
 
 /* For the tests: > 0 makes every chunk of an epoch this many steps (instead of about half a

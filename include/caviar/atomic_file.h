@@ -37,6 +37,10 @@ bool caviar_temporary_name(const char *path, char *out, size_t size);
  * live writer's (a `caviar report` writing report.html beside a running sweep). */
 bool caviar_is_stale_temporary(const char *name);
 
+/* Creates the folders above path that do not exist yet, as mkdir -p does for path's folder, so an
+ * output may be named in folders not made yet (-o runs/a). An error names the one it cannot make. */
+caviar_status caviar_make_parents(const char *path, caviar_error *err);
+
 CAVIAR_C_END
 
 #endif

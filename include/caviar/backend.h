@@ -163,6 +163,16 @@ caviar_status caviar_cohort_place_member(caviar_backend *be, caviar_cohort *c, c
                                          const float *arenas, caviar_error *err);
 
 /* The most chunks a CUDA training step may be split into (caviar_backend_options.chunks). */
+/* A backend that forwards every call to inner and adds the seconds each call takes: a sweep's
+ * device_seconds, so the rest of its wall time is the host's (scheduling, bookkeeping, output).
+ * Callers use &t->backend; it owns nothing (no destroy). */
+typedef struct caviar_timed_backend {
+  caviar_backend backend;
+  caviar_backend *inner;
+  double seconds;
+} caviar_timed_backend;
+void caviar_timed_backend_init(caviar_timed_backend *t, caviar_backend *inner);
+
 #define CAVIAR_CUDA_MAX_CHUNKS 8
 
 typedef struct caviar_backend_options {

@@ -45,6 +45,8 @@ typedef struct caviar_data_spec {
   int label_column;  /* csv: the label's column counting from 0 (negative: from the end) */
   char *label_name;  /* csv: the label column by header name (NULL: by label_column) */
   int shape[3];      /* data.shape: each example as C x H x W (0: as the files say) */
+  bool allow_test_overlap; /* data.test_overlap "allow": a test set sharing examples with the
+                            * training file is used anyway (refused otherwise) */
 } caviar_data_spec;
 
 /* How a CSV file is read: which column is the label, and whether labels are classes or targets. */
@@ -165,6 +167,10 @@ typedef struct caviar_data {
 } caviar_data;
 
 caviar_status caviar_data_load(const caviar_data_spec *spec, uint64_t seed, caviar_data *out, caviar_error *err);
+/* A loaded data set's classes renumbered to names[0..n) (a model's, sorted): every name of the
+ * training file must be among them (an unknown one is an error naming the file; a subset is
+ * fine), the test set follows, and classes becomes n. Nothing to do when neither has names. */
+caviar_status caviar_data_labels_map(caviar_data *data, char *const *names, int n, caviar_error *err);
 /* The test part of a spec's data alone, for evaluating a saved model: the test file, or the part
  * of the training file test_fraction carves out with seed. Labels are not checked or mapped. */
 caviar_status caviar_data_load_test(const caviar_data_spec *spec, uint64_t seed, caviar_dataset *out, char *name,
@@ -197,10 +203,15 @@ caviar_status caviar_test_set_load(const char *path, caviar_dataset *out, char *
 void caviar_data_free(caviar_data *data);
 
 /* How many of other's rows rows[0..n) (NULL: 0..n-1) equal an example among seen's rows
- * seen_rows[0..n_seen): features and label (or target) alike, compared by a 64-bit hash. */
+ * seen_rows[0..n_seen) (NULL: 0..n_seen-1): features and label (or target) alike, compared by a
+ * 64-bit hash. */
 caviar_status caviar_overlap_count(const caviar_dataset *seen, const uint32_t *seen_rows, size_t n_seen,
                                    const caviar_dataset *other, const uint32_t *rows, size_t n, size_t *out,
                                    caviar_error *err);
+/* The test split is sacred: a test set sharing examples with the training file (its training and
+ * validation parts) is an error naming data.test and how many, unless spec->allow_test_overlap.
+ * caviar_data_load checks it. */
+caviar_status caviar_data_check_test_overlap(const caviar_data_spec *spec, const caviar_data *data, caviar_error *err);
 
 CAVIAR_C_END
 

@@ -50,13 +50,18 @@ struct cJSON *caviar_blas_json(const caviar_blas_info *blas);
 /* How many models best/ gets: the survivors, at most keep_models. */
 int caviar_report_saved_count(const caviar_report_info *info, const caviar_sweep_result *r);
 
-/* The best max_rows trials: rank, trial, status, epochs and the metric, then each swept parameter
- * of the spec, the test accuracy and the other metric, as many as fit in width columns (<= 0: no
- * limit); a last line names the columns left out. */
+/* The ranking rule in words, the one sentence the leaderboard, summary.json ("ranking") and
+ * report.html print under their tables: which trials come first and by what figure. */
+void caviar_ranking_rule(const caviar_spec *spec, bool regression, char *buf, size_t size);
+
+/* The best max_rows trials: rank, trial, status, epochs, the metric (each trial's value) and the
+ * epoch it is from (at_epoch), then each swept parameter of the spec, the test accuracy and the
+ * other metric, as many as fit in width columns (<= 0: no limit); then a line naming the columns
+ * left out, and the ranking rule, wrapped to the width. */
 void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_sweep_result *r, int max_rows, int width);
 
-/* The whole leaderboard as JSON text (malloc'd; NULL when out of memory):
- * {"metric": ..., "stopped_by_time_budget": ..., "leaderboard": [trial as in summary.json + "rank"]}. */
+/* The whole leaderboard as JSON text (malloc'd; NULL when out of memory): {"metric": ...,
+ * "ranking": the rule, "stopped_by_time_budget": ..., "leaderboard": [trial as in summary.json + "rank"]}. */
 char *caviar_leaderboard_json(const caviar_report_info *info, const caviar_sweep_result *r);
 
 CAVIAR_C_END

@@ -59,23 +59,6 @@ int caviar_rung_keep(int alive, int eta);
 /* Whether `epochs` completed is a rung; its index in *rung. */
 bool caviar_is_rung(const caviar_rungs *rungs, int epochs, int *rung);
 
-/* The values every trial reached one rung of a bracket with, in the order they arrived:
- * asynchronous successive halving judges each arrival against everyone recorded there so far (the
- * trainer records a whole epoch's arrivals before judging them; a study judges each report). */
-typedef struct caviar_rung_record {
-  int n, cap;
-  float *loss, *acc;
-  uint32_t *trial;
-} caviar_rung_record;
-
-caviar_status caviar_rung_record_add(caviar_rung_record *rec, float val_loss, float val_acc, uint32_t trial,
-                                     caviar_error *err);
-/* Whether `trial`, recorded at the rung, is in the top max(1, n / eta) of everyone recorded there
- * (ranked by caviar_rank). */
-caviar_status caviar_rung_promoted(const caviar_rung_record *rec, bool by_accuracy, int eta, uint32_t trial, bool *out,
-                                   caviar_error *err);
-void caviar_rung_record_free(caviar_rung_record *rec);
-
 /* What decides "better", the one comparison behind every ranking (rungs, PBT, the leaderboard),
  * keys compared in turn: group (lower first: e.g. survived before culled before diverged), epochs
  * reached (more first), the metric, then the other metric (each oriented so that lower is better:
@@ -97,6 +80,35 @@ void caviar_rank_order(int n, caviar_rank_key (*key)(const void *ctx, int i), co
 /* Members ranked at one rung, best first by the metric (ties: the other metric, then the trial id). */
 void caviar_rank(const float *val_loss, const float *val_acc, const uint32_t *trial, int n, bool by_accuracy,
                  int *order);
+
+/* The results recorded at one rung of a bracket, in the order they arrived (what snapshots keep),
+ * and which of them are in the top caviar_rung_keep(n, eta) by the metric (ties: the other metric,
+ * then the trial id), kept as results arrive: two heaps of indices, the top ones with the worst of
+ * them at the root and the others with the best at the root. Adding a result costs O(log n);
+ * asking whether a recorded result is in the top costs O(1), so asynchronous successive halving
+ * (every arriving result asks "in the top 1/eta so far?") costs O(n log n) per rung in all,
+ * where ranking the whole rung for each question cost O(n^2 log n). Zero-initialised is empty. */
+typedef struct caviar_rung_record {
+  int n, cap;
+  float *loss, *acc;
+  uint32_t *trial;
+  int *top, *rest; /* heaps of indices into the arrays above */
+  int n_top, n_rest;
+  bool by_accuracy;
+  int eta;
+} caviar_rung_record;
+
+/* Records a result (every result of a rung with the same by_accuracy and eta). */
+caviar_status caviar_rung_record_add(caviar_rung_record *r, float val_loss, float val_acc, uint32_t trial,
+                                     bool by_accuracy, int eta, caviar_error *err);
+/* Whether a result recorded here (these figures, this trial) is in the top caviar_rung_keep(n, eta)
+ * of the n recorded: what ranking all n and looking at the first keep would say. */
+bool caviar_rung_record_keeps(const caviar_rung_record *r, float val_loss, float val_acc, uint32_t trial);
+/* Whether a result not recorded yet would be in the top caviar_rung_keep(n + 1, eta) once added
+ * (a study judges a report before its journal line records it). */
+bool caviar_rung_record_would_keep(const caviar_rung_record *r, float val_loss, float val_acc, uint32_t trial,
+                                   bool by_accuracy, int eta);
+void caviar_rung_record_free(caviar_rung_record *r);
 
 CAVIAR_C_END
 

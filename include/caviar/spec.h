@@ -165,9 +165,14 @@ char *caviar_data_spec_json(const caviar_data_spec *d);
  * section), errors naming source and the JSON path under `path` ("__metadata__.data"). */
 caviar_status caviar_data_spec_parse(const char *text, const char *source, const char *path, caviar_data_spec *out,
                                      caviar_error *err);
-/* --data's argument: an IDX folder, a data section's JSON ({"format": "csv", ...}), or a CSV file
- * with data-section keys after commas ("train.csv,test=0.2,label_column=species"). */
-caviar_status caviar_data_spec_from_arg(const char *arg, caviar_data_spec *out, caviar_error *err);
+/* base with --data's argument over it: an IDX folder, a data section's JSON ({"scaling": "none"}),
+ * or a CSV file with data-section keys after commas ("train.csv,test=0.2,label_column=species").
+ * The keys the argument names replace base's and the others stay; naming the other format drops
+ * base's keys that describe its files (dir; train, test, label_column, shape, classes). A CSV
+ * section left without a test set takes the named file as its test set when test_set (eval reads
+ * it), and is an error otherwise. */
+caviar_status caviar_data_spec_override(const caviar_data_spec *base, const char *arg, bool test_set,
+                                        caviar_data_spec *out, caviar_error *err);
 
 CAVIAR_C_END
 

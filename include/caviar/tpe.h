@@ -13,7 +13,13 @@
  * propose declines and the caller uses its startup sequence (sobol). Batches (constant liar):
  * configs still training are passed as `pending` and count as the worst observations, so a batch
  * of proposals spreads out instead of repeating one point. A proposal is a pure function of the
- * seed, the trial id, the observations (in order) and the pending configs. */
+ * seed, the trial id, the observations (in order) and the pending configs.
+ *
+ * Bounded history: with more than `history` observations at the fitted budget, the good group is
+ * still the best gamma(n) of all n, the bad group the most recent history - gamma(n) of the others;
+ * each budget keeps its observations' indices and its best 25 as they arrive, so a proposal costs
+ * O(history + pending) whatever the sweep's size (up to `history` observations, exactly the
+ * unbounded proposal). */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,12 +34,17 @@ typedef struct caviar_tpe_options {
   int startup;         /* observations (at one budget) before the model takes over: 10 */
   int candidates;      /* draws from l(x) per parameter: 24 (gp: points of the cube tried, 1000) */
   double prior_weight; /* weight of the prior kernel: 1 */
+  int history;         /* most observations a proposal reads (0: all): the good ones of all, the
+                        * others the most recent; CAVIAR_TPE_DEFAULT_HISTORY */
   bool gp;             /* the model is W&B's bayes (caviar_gp_propose), not the Parzen estimators */
 } caviar_tpe_options;
 
-#define CAVIAR_TPE_DEFAULT_OPTIONS ((caviar_tpe_options){10, 24, 1.0, false})
-/* W&B's bayes: a GP from two results on, 1000 random points of the cube for its acquisition. */
-#define CAVIAR_BAYES_OPTIONS ((caviar_tpe_options){2, 1000, 1.0, true})
+#define CAVIAR_TPE_DEFAULT_HISTORY 250
+#define CAVIAR_TPE_MIN_HISTORY 50
+#define CAVIAR_TPE_DEFAULT_OPTIONS ((caviar_tpe_options){10, 24, 1.0, CAVIAR_TPE_DEFAULT_HISTORY, false})
+/* W&B's bayes: a GP from two results on, 1000 random points of the cube for its acquisition; it
+ * reads every observation at its budget (history unused). */
+#define CAVIAR_BAYES_OPTIONS ((caviar_tpe_options){2, 1000, 1.0, 0, true})
 
 typedef struct caviar_tpe caviar_tpe;
 

@@ -61,8 +61,11 @@ typedef struct caviar_curve_point {
 
 typedef struct caviar_progress {
   int round, rounds; /* coarse-to-fine round (0-based) and count; 0 and 1 otherwise */
-  int epoch, epochs; /* epochs completed by the population; planned (0 when trials start at
-                        different times: a population smaller than the trials, refilled) */
+  int epoch, epochs; /* epochs completed by the population (its epoch boundaries this round); the
+                        most any trial trains (the spec's epochs) */
+  int epoch_lo, epoch_hi; /* epochs completed by the trials training now: the least and the most
+                             (equal when they started together; apart in a refilled population);
+                             with none training, both the most any trial of the round trained */
   bool within_epoch; /* an update from inside an epoch (a terminal redraws it; a log skips it) */
   double epoch_done; /* within an epoch: the fraction of its training done so far */
   int rung, rungs;   /* next rung index, rung count of the first bracket (synchronous only) */
@@ -70,19 +73,27 @@ typedef struct caviar_progress {
   int trained;       /* members that trained in the epoch just done (0 within an epoch) */
   int budget;        /* trials the sweep will train in all */
   const char *metric; /* the spec's metric: "val_acc" or "val_loss" */
-  float best;        /* the best metric value any trial reached so far, culled ones included
-                        (diverged ones never count); NaN before the first evaluation */
+  float best;        /* the best trial so far (caviar_result_leader: the leaderboard's first if the
+                        sweep stopped here)'s value; NaN before the first evaluation */
+  int best_trial;    /* that trial (-1: none yet) */
+  int best_epoch;    /* the epoch its value is from */
   float best_alive;  /* the best current value among the trials still training; NaN if none */
-  double model_samples_per_s;
+  double model_samples;  /* trained by this process (a resumed sweep's earlier ones not counted) */
+  double training_s;     /* seconds since this process's first training step */
+  double model_samples_per_s; /* model_samples / training_s */
   double elapsed_s;
   double eta_s; /* seconds left, from the training rate measured so far; < 0 before any */
+  double epochs_left; /* member-epochs the sweep is expected still to train (the ETA's count):
+                         exact with everyone started together (the culls are known), an
+                         expectation (1 / eta a rung) for trials started by refill */
 } caviar_progress;
 
 typedef void (*caviar_progress_fn)(const caviar_progress *progress, void *ctx);
 
 typedef struct caviar_sweep_result caviar_sweep_result;
 /* Called with the results so far (trials running, culled, diverged, survived) at epoch
- * boundaries: at every rung, at most every results_every seconds otherwise, and when the sweep
+ * boundaries: at every rung, at most every results_every seconds otherwise (either only while
+ * writing them takes under 2% of the time since the last call), and when the sweep
  * stops early. An error stops the sweep. */
 typedef caviar_status (*caviar_results_fn)(const caviar_sweep_result *r, void *ctx, caviar_error *err);
 
@@ -135,6 +146,8 @@ struct caviar_sweep_result {
   caviar_space *boxes;  /* the search box each round sampled (one round unless coarse-to-fine) */
   int n_rounds;
   double wall_seconds;  /* from the first cohort allocation to the last test evaluation */
+  double device_seconds; /* of this process's run: inside the backend's calls (training, validation, test,
+                         * weights in and out); the rest of its wall time is the host's */
   double model_samples; /* training examples processed, summed over members */
   bool out_of_time;     /* the time budget stopped it: trials still "running" were stopped */
   bool reached_target;  /* a trial reached metric.target, which stopped it the same way */
@@ -160,6 +173,7 @@ typedef struct caviar_sweep_estimate {
   int n_cohorts;     /* shapes in the first round */
   double arena_bytes;   /* the population's parameters, gradients and optimizer state */
   double data_bytes;    /* the dataset as stored (features and labels) */
+  double host_bytes;    /* the host's books of every trial: results, curves, outputs (estimated) */
   double model_epochs;  /* planned, summed over trials (early termination's expected cull) */
   double seconds;       /* estimated wall time of the whole sweep */
   double calibration_s; /* time the calibration took */
@@ -169,11 +183,18 @@ typedef struct caviar_sweep_estimate {
  * writes nothing else. */
 caviar_status caviar_sweep_estimate_run(const caviar_sweep *sweep, caviar_sweep_estimate *out, caviar_error *err);
 
-/* Trial indices best first: survivors, then culled and stopped (later rungs first), then diverged; by the
- * metric within each, ties by trial id. */
+/* Trial indices best first (the leaderboard's order; docs/SPEC.md, "The best trial"): survivors,
+ * then culled and stopped ones (more epochs first), then diverged; within each by value (the kept
+ * weights' metric), then the other metric, then the trial id. */
 void caviar_result_order(const caviar_spec *spec, const caviar_sweep_result *r, int *order);
 /* Appends a point to the learning curves. */
 caviar_status caviar_result_add_point(caviar_sweep_result *r, caviar_curve_point p, caviar_error *err);
+/* The first of that order, in one pass (-1 when there are no trials): the best trial so far. */
+int caviar_result_leader(const caviar_spec *spec, const caviar_sweep_result *r);
+/* A trial's value: the sweep's metric, in its own units (val_rmse and val_mse in the target's, by
+ * target_std), of the weights it keeps (its best epoch's under model.keep best, else its last
+ * epoch's), and in *epoch the epoch it is from. NaN before its first validation or when diverged. */
+double caviar_trial_value(const caviar_spec *spec, const caviar_trial_result *t, double target_std, int *epoch);
 void caviar_sweep_result_free(caviar_sweep_result *r);
 
 

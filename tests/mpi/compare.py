@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-IGNORED = {"wall_seconds", "model_samples_per_second", "device", "ranks"}
+IGNORED = {"wall_seconds", "device_seconds", "model_samples_per_second", "device", "ranks"}
 
 
 def strip(summary):
