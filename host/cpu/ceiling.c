@@ -52,11 +52,11 @@ double caviar_cpu_sgemm_gflops(int repeats) {
 const char *caviar_cpu_description(void) {
   static char text[128];
   if (!text[0]) {
-    char *config = openblas_get_config();
-    char version[32] = "?";
-    if (config && strncmp(config, "OpenBLAS ", 9) == 0) sscanf(config + 9, "%31s", version);
+    caviar_blas_info blas;
+    caviar_cpu_blas(&blas);
     int threads = omp_get_max_threads();
-    snprintf(text, sizeof text, "cpu (OpenBLAS %s, %d OpenMP thread%s)", version, threads, threads == 1 ? "" : "s");
+    snprintf(text, sizeof text, "cpu (OpenBLAS %s %s, %d OpenMP thread%s)", blas.version, blas.kernel, threads,
+             threads == 1 ? "" : "s");
   }
   return text;
 }

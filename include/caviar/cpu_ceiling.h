@@ -11,7 +11,7 @@ CAVIAR_C_BEGIN
  * single-threaded SGEMM at once (the way the CPU backend uses BLAS); best of `repeats`. */
 double caviar_cpu_sgemm_gflops(int repeats);
 
-/* "OpenBLAS 0.3.21, 2 threads" style description of the CPU backend's machinery. */
+/* "cpu (OpenBLAS 0.3.21 Haswell, 2 OpenMP threads)": the CPU backend's machinery, its kernel named. */
 const char *caviar_cpu_description(void);
 
 /* The OpenBLAS this process loaded: its version, the core it runs (openblas_get_corename: chosen
