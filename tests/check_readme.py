@@ -561,12 +561,18 @@ def inline_eval(where):
         fail(where, "caviar eval MODEL printed no test_acc")
 
 
-def inline_resume(where):
-    out = os.path.join(work, "killed")
-    r = run(f"build/caviar sweep {small_spec} -o {out} -q", clone, env={"CAVIAR_KILL_AT": "epoch:2"}, check=False,
+def killed_sweep(name, point, where):
+    """The small sweep into work/name, killed (SIGKILL) at the fault point; its folder."""
+    out = os.path.join(work, name)
+    r = run(f"build/caviar sweep {small_spec} -o {out} -q", clone, env={"CAVIAR_KILL_AT": point}, check=False,
             where=where)
     if r.returncode != -9 and r.returncode != 137 and r.returncode >= 0:
         fail(where, f"the sweep meant to be killed exited {r.returncode}")
+    return out
+
+
+def inline_resume(where):
+    out = killed_sweep("killed", "epoch:2", where)
     run(f"build/caviar sweep --resume {out} -q", clone, where=where)
     if not os.path.exists(os.path.join(out, "summary.json")):
         fail(where, "caviar sweep --resume left no summary.json")
@@ -575,11 +581,7 @@ def inline_resume(where):
 def inline_resume_spec(where):
     # A sweep killed before its first write (just after it locked its folder) left nothing there:
     # --resume OUT alone says so, naming SPEC; --resume OUT SPEC starts it.
-    out = os.path.join(work, "killed-at-once")
-    r = run(f"build/caviar sweep {small_spec} -o {out} -q", clone, env={"CAVIAR_KILL_AT": "locked:1"}, check=False,
-            where=where)
-    if r.returncode != -9 and r.returncode != 137 and r.returncode >= 0:
-        fail(where, f"the sweep meant to be killed exited {r.returncode}")
+    out = killed_sweep("killed-at-once", "locked:1", where)
     r = run(f"build/caviar sweep --resume {out} -q", clone, check=False, where=where)
     if r.returncode != 2 or "SPEC" not in r.stderr:
         fail(where, f"--resume OUT of a sweep that wrote nothing: {r.returncode} {r.stderr[-300:]}")
