@@ -271,8 +271,8 @@ static void draw_axis(FILE *f, const svg_axis *a, double at, double span_to, con
 /* What hovering a trial's mark says: its id, status, epochs, metric and swept parameters. */
 static void trial_title(const page *pg, FILE *f, const trial *t, bool params) {
   char v[32];
-  svg_number(t->value, v, sizeof v);
-  if (!isfinite(t->value)) snprintf(v, sizeof v, "-");
+  if (isfinite(t->value)) svg_number(t->value, v, sizeof v);
+  else snprintf(v, sizeof v, "-");
   fprintf(f, "<title>trial %d: %s after %d epoch%s, ", t->id, t->status, t->epochs, t->epochs == 1 ? "" : "s");
   svg_escape(f, pg->metric);
   fprintf(f, " %s", v);
