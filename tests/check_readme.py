@@ -266,6 +266,21 @@ def line_ctest(where, comment):
         fail(where, "ctest lists no README test")
 
 
+def line_agent(where, comment, resume):
+    """caviar agent sweep.yaml: a W&B-shaped program and its config (tests/wandb's) as sweep.yaml in
+    the clone; the first run makes runs/w and finishes it, --resume goes on with it (done: exit 0)."""
+    if not os.path.exists(os.path.join(clone, "sweep.yaml")):
+        text = open(os.path.join(repo, "tests/wandb/sweep_config.yaml")).read()
+        open(os.path.join(clone, "sweep.yaml"), "w").write(text)
+        shutil.copy(os.path.join(repo, "tests/wandb/train_config.py"), os.path.join(clone, "train_config.py"))
+    r = run(f"build/caviar agent sweep.yaml -o runs/w {'--resume' if resume else '-j 4'}", clone, where=where)
+    s = json.load(open(os.path.join(clone, "runs/w/summary.json")))
+    statuses = sorted({t["status"] for t in s["trials"]})
+    if len(s["trials"]) != 8 or statuses != ["culled", "survived"] or "loss" not in r.stdout.split("\n")[0]:
+        fail(where, f"caviar agent sweep.yaml ran {len(s['trials'])} trials ({statuses}); its leaderboard: "
+                    f"{r.stdout[:200]!r}")
+
+
 def study_dir():
     return os.path.join(clone, "runs/torch")
 
@@ -320,6 +335,8 @@ def line_report_study(where, comment):
 
 
 sh_lines = [
+    (r"build/caviar agent sweep\.yaml -o runs/w -j 4", lambda where, comment: line_agent(where, comment, False)),
+    (r"build/caviar agent sweep\.yaml -o runs/w --resume", lambda where, comment: line_agent(where, comment, True)),
     (r"scripts/setup\.sh && build/caviar sweep", default_sweep),
     (r"build/caviar study init examples/study-torch/spec\.json -o runs/torch", line_study_init),
     (r"build/caviar ask runs/torch", line_ask),
@@ -707,7 +724,14 @@ def inline_fuzz_usage(where):
     line_fuzz(where, None, "1", ["csv", "spec"])
 
 
+def inline_agent(where):
+    r = run("build/caviar agent --help", clone, where=where)
+    if "SWEEP.yaml -o DIR" not in r.stdout or "wandb agent" not in r.stdout:
+        fail(where, "caviar agent --help does not describe caviar agent SWEEP.yaml -o DIR")
+
+
 inline_commands = [
+    (r"caviar agent sweep\.yaml -o DIR|caviar agent", inline_agent),
     (r"scripts/setup\.sh(?: --check)?", inline_setup),
     (r"cmake", lambda where: line_cmake_build(where, None)),
     (r"/usr/bin/python3", inline_system_python),

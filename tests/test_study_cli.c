@@ -192,9 +192,6 @@ Test(study_cli, study_init_refuses_what_it_cannot_run_and_folders_it_would_clobb
                                  "\"pbt\", \"interval\": 2}}");
   refused(NULL, 2, "pbt", "study init %s -o %s", scratch_path("pbt.json"), scratch_path("p"));
   cr_expect_neq(access(scratch_path("p"), F_OK), 0, "nothing created");
-  scratch_write_text("hb.json", "{\"method\": \"random\", \"parameters\": {" LR "}, \"model\": {\"epochs\": 9}, "
-                                "\"early_terminate\": {\"type\": \"hyperband\", \"min_iter\": 1, \"eta\": 3}}");
-  refused(NULL, 2, "drop -n", "study init %s -o %s -n 5", scratch_path("hb.json"), scratch_path("h"));
   const char *dir = init("twice", "{\"method\": \"random\", \"parameters\": {" LR "}}", NULL);
   char d[1024];
   snprintf(d, sizeof d, "%s", dir);
@@ -491,10 +488,11 @@ Test(study_cli, runs_that_fail_fail_their_trials_and_say_why, .timeout = 300) {
   cr_expect(strstr(r.err, "trial 1 failed: val_acc=nan at epoch 2"), "%s", r.err);
   cli_result_free(&r);
   char *text = journal_of(d);
-  cr_expect(strstr(text, "\"trial\":0,\"attempt\":1,\"status\":\"failed\",\"epoch\":2,\"reason\":\"exit status 1\""), "%s",
+  cr_expect(strstr(text, "\"trial\":0,\"attempt\":1,\"status\":\"failed\",\"epoch\":2,\"reason\":\"exit status 1; its stderr ended: oops\""), "%s",
             text);
   cr_expect(strstr(text, "\"reason\":\"val_acc=nan at epoch 2\""), "%s", text);
-  cr_expect(strstr(text, "\"reason\":\"it printed no val_acc"), "%s", text);
+  cr_expect(strstr(text, "\"reason\":\"it logged no val_acc, the study's metric (wandb.log({\\\"val_acc\\\": ...}), or a line 'epoch=1 "
+                           "val_acc=0.5'); it logged no values at all\""), "%s", text);
   cr_expect(strstr(text, "\"reason\":\"killed by signal 9\""), "%s", text);
   cr_expect(strstr(text, "\"trial\":4,\"attempt\":1,\"status\":\"completed\",\"epoch\":2,\"metrics\":{\"val_acc\":0.625}"),
             "%s", text);
@@ -591,6 +589,6 @@ Test(study_cli, a_stopped_agent_gives_its_trials_back_and_one_that_cannot_run_it
   cr_expect_eq(r.status, 0, "%s", r.err);
   cr_expect(strstr(r.out, "\"attempt\": "), "%s", r.out);
   cli_result_free(&r);
-  refused(NULL, 2, "expected -- COMMAND", "agent %s -j 2", d);
+  refused(NULL, 2, "its config names no program or command: give the one to run after --", "agent %s -j 2", d);
   refused(NULL, 2, "-j expects", "agent %s -j 0 -- true", d);
 }

@@ -170,7 +170,7 @@ Test(wandb, sweep_and_train_refuse_outside_code_in_one_line, .timeout = 600) {
       cr_expect_eq(r.status, 2, "%s %s: status %d", commands[c], rows[i].file, r.status);
       cr_expect_eq(count_lines(r.err), 1, "%s: not one line: %s", rows[i].file, r.err);
       char want[2048];
-      snprintf(want, sizeof want, ": a config for outside code (%s): caviar %s trains caviar's own models and cannot train someone else's program yet",
+      snprintf(want, sizeof want, ": a config for outside code (%s): caviar %s trains caviar's own models; run its program with caviar agent ",
                spec.outside_reason, commands[c]);
       cr_expect(strstr(r.err, want) != NULL, "%s:\n  expected: %s\n  got:      %s", rows[i].file, want, r.err);
       cli_result_free(&r);

@@ -27,6 +27,19 @@ int caviar_cmd_study(int argc, char **argv);
 int caviar_cmd_ask(int argc, char **argv);
 int caviar_cmd_tell(int argc, char **argv);
 int caviar_cmd_agent(int argc, char **argv);
+/* What a trial's command is built from, as `wandb agent` builds it (cli/wandb_command.c). */
+typedef struct caviar_wandb_run {
+  char *const *command;       /* the config's command, macros unexpanded; NULL: W&B's default */
+  int n_command;
+  const char *program;        /* the config's program, or NULL */
+  const char *interpreter;    /* ${interpreter}: W&B's is python */
+  const char *params;         /* the trial's parameters: a JSON object as written */
+  const char *args_json_file; /* ${args_json_file}: a file holding params */
+} caviar_wandb_run;
+/* The argv (NULL-terminated, malloc'd; caviar_wandb_command_free) or NULL with why filled in. */
+char **caviar_wandb_command(const caviar_wandb_run *run, char *why, size_t why_size);
+void caviar_wandb_command_free(char **argv);
+
 /* caviar report's help: both forms (a page of DIR; a study trial's values). */
 extern const char caviar_report_usage[];
 /* caviar report DIR ID ...: a study trial's values after an epoch (cli/study.c). */

@@ -26,6 +26,7 @@ static const char usage[] =
     "  report DIR ID --epoch E --M X     a study trial's values after epoch E: exit 0 go on, 3 stop\n"
     "  tell DIR ID --M X                 a study trial's final values (--status failed)\n"
     "  agent DIR -j N -- COMMAND ...     run COMMAND for a study's trials, N at once\n"
+    "  agent SWEEP.yaml -o DIR -j N      run a W&B sweep's program per trial, as wandb agent does\n"
     "  sample [SPEC] [-n N] [--seed S]   print the trial configs a sweep draws (JSON lines)\n"
     "  train [CONFIG] [--checkpoint F]   one model, babysat: live curve, resumable, adjustable\n"
     "  eval MODEL [--data PATH]          a saved model's test accuracy and loss\n"

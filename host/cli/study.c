@@ -97,7 +97,7 @@ static int study_init(int argc, char **argv) {
   const caviar_spec *spec = caviar_study_spec(s);
   fprintf(stderr, "caviar: study in %s: %d trials%s, method %s, metric %s, %d epochs each at most; next: caviar ask %s\n",
           dir, n.total, n.rounds > 1 ? " over its rounds" : "", caviar_method_name(spec->method),
-          caviar_metric_text(spec->metric.name), spec->epochs, dir);
+          caviar_spec_metric(spec), spec->epochs, dir);
   printf("%s\n", dir);
   caviar_study_close(s);
   return 0;
@@ -129,9 +129,9 @@ static int study_status(int argc, char **argv) {
   caviar_error err;
   caviar_status st = CAVIAR_OK;
   const caviar_sweep_result *r = caviar_study_results(s);
+  caviar_report_info info;
+  caviar_study_report_info(s, &info);
   if (json) {
-    caviar_report_info info;
-    caviar_study_report_info(s, &info);
     char *text = caviar_leaderboard_json(&info, r);
     if (text) printf("%s\n", text);
     else st = caviar_fail(&err, CAVIAR_ERUNTIME, "out of memory printing the leaderboard");
@@ -143,7 +143,7 @@ static int study_status(int argc, char **argv) {
     if (n.rounds > 1) printf(" (round %d of %d)", n.round + 1, n.rounds);
     printf(": %d out, %d completed, %d culled, %d failed%s\n", n.running, n.completed, n.culled, n.failed,
            n.done ? "; done" : "");
-    if (r->n_trials > 0) caviar_leaderboard_print(stdout, caviar_study_spec(s), r, 20, caviar_stdout_width());
+    if (r->n_trials > 0) caviar_leaderboard_print_info(stdout, &info, r, 20, caviar_stdout_width());
   }
   caviar_study_close(s);
   return caviar_report(st, &err);

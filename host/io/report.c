@@ -101,6 +101,11 @@ static cJSON *trial_json(const caviar_report_info *info, const caviar_trial_resu
     put(obj, "model", cJSON_CreateString(text), ok);
   }
   if (t->lineage) put(obj, "lineage", cJSON_Duplicate(t->lineage, true), ok);
+  /* A study's trial: every value it logged, the last of each. */
+  const cJSON *logged = info->trial_metrics ? info->trial_metrics(info->params_ctx, t->trial.id) : NULL;
+  if (info->trial_metrics) put(obj, "metrics", logged ? cJSON_Duplicate(logged, true) : cJSON_CreateObject(), ok);
+  const char *reason = info->trial_reason ? info->trial_reason(info->params_ctx, t->trial.id) : NULL;
+  if (reason) put(obj, "reason", cJSON_CreateString(reason), ok);
   return obj;
 }
 
@@ -186,7 +191,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   put(root, "device_seconds", cJSON_CreateNumber(r->device_seconds), ok);
   put(root, "model_samples", cJSON_CreateNumber(r->model_samples), ok);
   put(root, "model_samples_per_second", cJSON_CreateNumber(r->wall_seconds > 0 ? r->model_samples / r->wall_seconds : 0), ok);
-  put(root, "metric", cJSON_CreateString(caviar_metric_text(info->spec->metric.name)), ok);
+  put(root, "metric", cJSON_CreateString(caviar_spec_metric(info->spec)), ok);
   put(root, "keep", cJSON_CreateString(info->spec->keep == CAVIAR_KEEP_BEST ? "best" : "last"), ok);
   char rule[512];
   caviar_ranking_rule(info->spec, r->target_std > 0, rule, sizeof rule);
@@ -318,15 +323,23 @@ static caviar_status write_summary(const char *path, const caviar_report_info *i
   return st;
 }
 
-static caviar_status write_curves(const char *path, const caviar_sweep_result *r, caviar_error *err) {
+/* Each point of each learning curve; a study's other logged values as columns after caviar's. */
+static caviar_status write_curves(const char *path, const caviar_report_info *info, const caviar_sweep_result *r,
+                                  caviar_error *err) {
   caviar_atomic_file af;
   caviar_status st = caviar_atomic_open(&af, path, err);
   if (st != CAVIAR_OK) return st;
-  fputs("trial,epoch,train_loss,val_loss,val_acc\n", af.f);
+  int extra = info->curve_metric ? info->n_curve_names : 0;
+  fputs("trial,epoch,train_loss,val_loss,val_acc", af.f);
+  for (int k = 0; k < extra; k++) fprintf(af.f, ",%s", info->curve_names[k]);
+  fputc('\n', af.f);
   for (size_t i = 0; i < r->n_curve; i++) {
     const caviar_curve_point *p = &r->curve[i];
-    fprintf(af.f, "%u,%d,%.9g,%.9g,%.9g\n", (unsigned)p->trial, p->epoch, (double)p->train_loss, (double)p->val_loss,
+    fprintf(af.f, "%u,%d,%.9g,%.9g,%.9g", (unsigned)p->trial, p->epoch, (double)p->train_loss, (double)p->val_loss,
             (double)p->val_acc);
+    for (int k = 0; k < extra; k++)
+      fprintf(af.f, ",%.9g", info->curve_metric(info->params_ctx, p->trial, p->epoch, info->curve_names[k]));
+    fputc('\n', af.f);
   }
   return caviar_atomic_commit(&af, err);
 }
@@ -417,7 +430,7 @@ static caviar_status write_stage(const char *stage, const caviar_report_info *in
   free(read);
   if (st == CAVIAR_OK) {
     snprintf(path, sizeof path, "%s/curves.csv", stage);
-    st = write_curves(path, r, err);
+    st = write_curves(path, info, r, err);
   }
   if (st == CAVIAR_OK) {
     snprintf(path, sizeof path, "%s/summary.json", stage);
@@ -525,7 +538,7 @@ char *caviar_leaderboard_json(const caviar_report_info *info, const caviar_sweep
     caviar_result_order(info->spec, r, order);
     bool all = true, *ok = &all;
     cJSON *root = cJSON_CreateObject();
-    put(root, "metric", cJSON_CreateString(caviar_metric_text(info->spec->metric.name)), ok);
+    put(root, "metric", cJSON_CreateString(caviar_spec_metric(info->spec)), ok);
     char rule[512];
     caviar_ranking_rule(info->spec, r->target_std > 0, rule, sizeof rule);
     put(root, "ranking", cJSON_CreateString(rule), ok);
@@ -577,6 +590,22 @@ static void param_text(const caviar_param *p, const caviar_hparams *hp, char *bu
   else snprintf(buf, size, "%.3g", v);
 }
 
+/* Outside code's parameter as a trial's config has it (params_json's text), in a cell. */
+static void outside_param_text(const caviar_param *p, const cJSON *params, char *buf, size_t size) {
+  const cJSON *v = params;
+  int n_keys = p->keys ? p->n_keys : 1;
+  for (int k = 0; k < n_keys && v; k++) v = cJSON_GetObjectItemCaseSensitive(v, p->keys ? p->keys[k] : p->name);
+  if (!v) snprintf(buf, size, "-");
+  else if (cJSON_IsString(v)) snprintf(buf, size, "%s", v->valuestring);
+  else if (cJSON_IsNumber(v)) snprintf(buf, size, "%.4g", v->valuedouble);
+  else if (cJSON_IsBool(v)) snprintf(buf, size, "%s", cJSON_IsTrue(v) ? "true" : "false");
+  else {
+    char *text = cJSON_PrintUnformatted(v);
+    snprintf(buf, size, "%s", text ? text : "?");
+    free(text);
+  }
+}
+
 /* text in lines of at most width columns (<= 0: one line), broken at spaces. */
 static void print_wrapped(FILE *f, const char *text, int width) {
   if (width <= 0) {
@@ -597,8 +626,20 @@ static void print_wrapped(FILE *f, const char *text, int width) {
 }
 
 void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_sweep_result *r, int max_rows, int width) {
+  caviar_report_info info = {.spec = spec};
+  caviar_leaderboard_print_info(f, &info, r, max_rows, width);
+}
+
+void caviar_leaderboard_print_info(FILE *f, const caviar_report_info *info, const caviar_sweep_result *r, int max_rows,
+                                   int width) {
+  const caviar_spec *spec = info->spec;
   int rows = r->n_trials < max_rows ? r->n_trials : max_rows;
-  int n_params = spec->space.n, n_cols = 8 + n_params;
+  /* A study's logged values beyond caviar's three come last, while they fit. */
+  const char *extra[64];
+  int n_extra = 0;
+  for (int e = 0; info->trial_metrics && e < info->n_curve_names && n_extra < 64; e++)
+    if (strcmp(info->curve_names[e], caviar_spec_metric(spec))) extra[n_extra++] = info->curve_names[e];
+  int n_params = spec->space.n, n_cols = 8 + n_params + n_extra;
   int *order = malloc((size_t)(r->n_trials > 0 ? r->n_trials : 1) * sizeof *order);
   column *cols = calloc((size_t)n_cols, sizeof *cols);
   char(*cells)[24] = calloc((size_t)n_cols * (size_t)(rows > 0 ? rows : 1), sizeof *cells);
@@ -614,7 +655,7 @@ void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_swe
   /* In order of importance: what identifies a row, the metric, the swept parameters (as the spec
    * lists them), then the test accuracy and the other metric. */
   enum { RANK, TRIAL, STATUS, EPOCHS, METRIC, AT, N_FIXED };
-  const char *fixed[] = {"rank", "trial", "status", "epochs", caviar_metric_text(spec->metric.name), "at_epoch"};
+  const char *fixed[] = {"rank", "trial", "status", "epochs", caviar_spec_metric(spec), "at_epoch"};
   for (int c = 0; c < n_cols; c++) cols[c].cell = cells + (size_t)c * (size_t)(rows > 0 ? rows : 1);
   for (int c = 0; c < N_FIXED; c++) cols[c].header = fixed[c];
   for (int i = 0; i < n_params; i++) cols[N_FIXED + i].header = short_name(spec->space.params[i].name);
@@ -622,6 +663,7 @@ void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_swe
   cols[N_FIXED + 1 + n_params].header = regression ? (spec->metric.name == CAVIAR_METRIC_VAL_RMSE ? "val_loss" : "val_rmse")
                                         : by_acc   ? "val_loss"
                                                    : "val_acc";
+  for (int e = 0; e < n_extra; e++) cols[N_FIXED + 2 + n_params + e].header = extra[e];
   cols[STATUS].left = true;
   for (int k = 0; k < rows; k++) {
     const caviar_trial_result *t = &r->trials[order[k]];
@@ -639,9 +681,23 @@ void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_swe
     snprintf(cols[EPOCHS].cell[k], 24, "%d", t->epochs);
     snprintf(cols[METRIC].cell[k], 24, "%.4f", metric);
     snprintf(cols[AT].cell[k], 24, "%d", at);
+    const char *params_text = spec->outside && info->params_json ? info->params_json(info->params_ctx, t->trial.id) : NULL;
+    cJSON *params = params_text ? cJSON_Parse(params_text) : NULL;
     for (int i = 0; i < n_params; i++) {
-      param_text(&spec->space.params[i], &t->trial.hp, cols[N_FIXED + i].cell[k], 24);
-      cols[N_FIXED + i].left = spec->space.params[i].hp->type == CAVIAR_HP_CHOICE;
+      const caviar_param *p = &spec->space.params[i];
+      if (!p->hp) {
+        outside_param_text(p, params, cols[N_FIXED + i].cell[k], 24);
+        continue;
+      }
+      param_text(p, &t->trial.hp, cols[N_FIXED + i].cell[k], 24);
+      cols[N_FIXED + i].left = p->hp->type == CAVIAR_HP_CHOICE;
+    }
+    cJSON_Delete(params);
+    const cJSON *logged = n_extra ? info->trial_metrics(info->params_ctx, t->trial.id) : NULL;
+    for (int e = 0; e < n_extra; e++) {
+      const cJSON *v = cJSON_GetObjectItemCaseSensitive(logged, extra[e]);
+      if (cJSON_IsNumber(v)) snprintf(cols[N_FIXED + 2 + n_params + e].cell[k], 24, "%.4g", v->valuedouble);
+      else snprintf(cols[N_FIXED + 2 + n_params + e].cell[k], 24, "-");
     }
     /* Tested survivors only (a study's trials are tested by their own program, if at all). */
     double test = regression ? rmse_of(t->test_loss, std) : (double)t->test_acc;
@@ -694,9 +750,12 @@ void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_swe
 }
 
 void caviar_ranking_rule(const caviar_spec *spec, bool regression, char *buf, size_t size) {
-  const char *metric = caviar_metric_text(spec->metric.name);
+  const char *metric = caviar_spec_metric(spec);
   bool by_acc = spec->metric.name == CAVIAR_METRIC_VAL_ACC;
+  /* Outside code's ties: its val_acc or val_loss only where it logs them under those names. */
   const char *other = by_acc ? ", then val_loss" : regression ? "" : ", then val_acc";
+  if (spec->outside && spec->metric_text && strcmp(metric, "val_acc") && strcmp(metric, "val_loss"))
+    other = by_acc ? ", then a logged val_loss" : ", then a logged val_acc";
   snprintf(buf, size,
            "Ranked: survivors, then culled or stopped trials (more epochs first), then diverged ones; within each by "
            "%s (%s first) of the weights a trial keeps (%s: at_epoch)%s, then trial id.",

@@ -43,6 +43,7 @@ typedef struct page {
   const cJSON *summary, *spec;
   const char *metric, *kind;
   bool maximize;
+  bool acc_slot;        /* the metric's values are curves.csv's val_acc (val_acc, or a study's metric to maximize) */
   double target_std;    /* regression: RMSE = sqrt(val_loss) * std */
   trial *t;
   int n;
@@ -64,15 +65,40 @@ static const cJSON *item(const cJSON *obj, const char *key) { return cJSON_GetOb
 
 static double number(const cJSON *v, double otherwise) { return cJSON_IsNumber(v) ? v->valuedouble : otherwise; }
 
+/* A trial's parameter by the name the box gives it: a key, or (a W&B config's nested parameter,
+ * "optimizer.lr") the path of keys through its config. */
+static const cJSON *param_item(const cJSON *params, const char *name) {
+  const cJSON *v = item(params, name);
+  if (v || !strchr(name, '.')) return v;
+  char path[512];
+  snprintf(path, sizeof path, "%s", name);
+  v = params;
+  for (char *key = path, *dot; v && key; key = dot ? dot + 1 : NULL) {
+    dot = strchr(key, '.');
+    if (dot) *dot = '\0';
+    v = item(v, key);
+  }
+  return v;
+}
+
+/* A trial's ranked value: summary.json's "value", else its metric's key, else (a study's metric
+ * of any name) among the values it logged. */
+static const cJSON *value_of(const cJSON *t, const char *metric) {
+  const cJSON *v = item(t, "value");
+  if (!v) v = item(t, metric);
+  return v ? v : item(item(t, "metrics"), metric);
+}
+
 static const char *string(const cJSON *v, const char *otherwise) {
   return cJSON_IsString(v) ? v->valuestring : otherwise;
 }
 
 static bool better(const page *pg, double a, double b) { return pg->maximize ? a > b : a < b; }
 
+
 /* The metric from a curve row's validation loss and accuracy. */
 static double metric_of(const page *pg, double val_loss, double val_acc) {
-  if (!strcmp(pg->metric, "val_acc")) return val_acc;
+  if (pg->acc_slot) return val_acc;
   if (!strcmp(pg->metric, "val_rmse")) return sqrt(val_loss) * pg->target_std;
   if (!strcmp(pg->metric, "val_mse")) return val_loss * pg->target_std * pg->target_std;
   return val_loss;
@@ -175,7 +201,7 @@ static void find_params(page *pg) {
     p->lo = INFINITY;
     p->hi = -INFINITY;
     for (int i = 0; i < pg->n; i++) {
-      const cJSON *v = item(pg->t[i].params, p->name);
+      const cJSON *v = param_item(pg->t[i].params, p->name);
       if (cJSON_IsNumber(v)) {
         if (distinct == 0) first = v->valuedouble, distinct = 1;
         else if (v->valuedouble != first) distinct = 2;
@@ -271,14 +297,14 @@ static void draw_axis(FILE *f, const svg_axis *a, double at, double span_to, con
 /* What hovering a trial's mark says: its id, status, epochs, metric and swept parameters. */
 static void trial_title(const page *pg, FILE *f, const trial *t, bool params) {
   char v[32];
-  if (isfinite(t->value)) svg_number(t->value, v, sizeof v);
-  else snprintf(v, sizeof v, "-");
+  svg_number(t->value, v, sizeof v);
+  if (!isfinite(t->value)) snprintf(v, sizeof v, "-");
   fprintf(f, "<title>trial %d: %s after %d epoch%s, ", t->id, t->status, t->epochs, t->epochs == 1 ? "" : "s");
   svg_escape(f, pg->metric);
   fprintf(f, " %s", v);
   if (params)
     for (int k = 0; k < pg->n_params; k++) {
-      const cJSON *x = item(t->params, pg->params[k].name);
+      const cJSON *x = param_item(t->params, pg->params[k].name);
       if (!x) continue;
       value_text(x, v, sizeof v);
       fputs(k == 0 ? "; " : ", ", f);
@@ -566,7 +592,7 @@ static void chart_params(page *pg, FILE *f) {
       fprintf(f, "<path class=\"dots\" stroke=\"%s\" d=\"", c);
       for (int i = 0; i < pg->n; i++) {
         const trial *t = &pg->t[i];
-        double v = param_x(p, item(t->params, p->name));
+        double v = param_x(p, param_item(t->params, p->name));
         if (t->epochs == 0 || hover(pg, t) || !isfinite(v) || (col < 0 ? isfinite(t->value) : !isfinite(t->value) || t->color != col))
           continue;
         double px = svg_px(&x, v) + (p->scale == SVG_CATEGORY ? jitter(t->id) * 0.6 * width : 0);
@@ -576,7 +602,7 @@ static void chart_params(page *pg, FILE *f) {
     }
     for (int i = 0; i < pg->n; i++) {
       const trial *t = &pg->t[i];
-      double v = param_x(p, item(t->params, p->name));
+      double v = param_x(p, param_item(t->params, p->name));
       if (t->epochs == 0) continue;
       if (!isfinite(v)) {
         off++;
@@ -655,7 +681,7 @@ static void chart_parallel(page *pg, FILE *f) {
       if (hover(pg, t) || (b > 15 ? 15 : b < 0 ? 0 : b) != bin) continue;
       char cmd = 'M';
       for (int k = 0; k < n_axes; k++) {
-        double v = k < pg->n_params ? param_x(&pg->params[k], item(t->params, pg->params[k].name))
+        double v = k < pg->n_params ? param_x(&pg->params[k], param_item(t->params, pg->params[k].name))
                    : k == pg->n_params && pg->n_epochs_reached > 1 ? t->epochs
                                                                    : t->value;
         if (!isfinite(v)) continue;
@@ -672,7 +698,7 @@ static void chart_parallel(page *pg, FILE *f) {
     viridis(pg->maximize ? g : 1 - g, c);
     fprintf(f, "<polyline class=\"pc\" stroke=\"%s\" points=\"", c);
     for (int k = 0; k < n_axes; k++) {
-      double v = k < pg->n_params ? param_x(&pg->params[k], item(t->params, pg->params[k].name))
+      double v = k < pg->n_params ? param_x(&pg->params[k], param_item(t->params, pg->params[k].name))
                  : k == pg->n_params && pg->n_epochs_reached > 1 ? t->epochs
                                                                  : t->value;
       if (!isfinite(v)) continue; /* switched off by a condition: the line passes it by */
@@ -807,10 +833,6 @@ static void put_value(FILE *f, const cJSON *v) {
 
 /* A trial's value (what ranks it: the kept weights' metric); a summary.json older than the field
  * gives the metric of its last epoch. */
-static const cJSON *value_of(const cJSON *t, const char *metric) {
-  const cJSON *v = item(t, "value");
-  return v ? v : item(t, metric);
-}
 
 static void put_fact(FILE *f, const char *name, const cJSON *v) {
   fputs("<dt>", f);
@@ -905,7 +927,7 @@ static void leaderboard(page *pg, FILE *f, const trial **order, const char *curv
     fputs("</td>", f);
     for (int k = 0; k < pg->n_params; k++) {
       fputs("<td>", f);
-      put_value(f, item(t->params, pg->params[k].name));
+      put_value(f, param_item(t->params, pg->params[k].name));
       fputs("</td>", f);
     }
     fputs("<td>", f);
@@ -927,7 +949,7 @@ static void leaderboard(page *pg, FILE *f, const trial **order, const char *curv
     fprintf(f, " after %d epoch(s), ", t->epochs);
     svg_escape(f, pg->metric);
     fputs(" ", f);
-    put_value(f, item(t->json, pg->metric));
+    put_value(f, value_of(t->json, pg->metric));
     fputs("</summary>\n<dl>\n", f);
     const cJSON *entry;
     cJSON_ArrayForEach(entry, t->json) {
@@ -967,6 +989,9 @@ static bool load(page *pg, const cJSON *summary, const char *curves) {
   pg->metric = string(item(summary, "metric"), string(item(metric_obj, "name"), "val_acc"));
   const char *goal = string(item(metric_obj, "goal"), NULL);
   pg->maximize = goal ? !strcmp(goal, "maximize") : !strcmp(pg->metric, "val_acc");
+  bool own = !strcmp(pg->metric, "val_acc") || !strcmp(pg->metric, "val_loss") || !strcmp(pg->metric, "val_rmse") ||
+             !strcmp(pg->metric, "val_mse");
+  pg->acc_slot = !strcmp(pg->metric, "val_acc") || (!own && pg->maximize);
   pg->target_std = number(item(item(summary, "data"), "target_std"), 0);
   const cJSON *trials = item(summary, "trials"), *entry;
   int n = cJSON_GetArraySize(trials);
@@ -983,7 +1008,7 @@ static bool load(page *pg, const cJSON *summary, const char *curves) {
     t->bracket = (int)number(item(entry, "bracket"), 0);
     t->round = (int)number(item(entry, "round"), 0);
     t->rank = (int)number(item(entry, "rank"), 1 << 30);
-    t->value = number(item(entry, pg->metric), NAN);
+    t->value = number(value_of(entry, pg->metric), NAN);
     if (t->id > pg->max_id) pg->max_id = t->id;
     pg->n++;
   }

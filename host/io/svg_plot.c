@@ -17,7 +17,8 @@ static void trim(char *s) {
 
 /* x with sig significant digits: 3e-4, 0.001, 0.25, 12, 1.5e+6. */
 static void number_sig(double x, int sig, char *buf, size_t size) {
-  if (!isfinite(x)) { /* no exponent to take (log10 of Inf, NaN) */
+  if (!isfinite(x)) {
+    /* No digits to count (log10 of it is no whole number): as C writes it. */
     snprintf(buf, size, "%s", isnan(x) ? "nan" : x > 0 ? "inf" : "-inf");
     return;
   }

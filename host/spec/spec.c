@@ -86,6 +86,10 @@ const char *caviar_metric_text(caviar_metric_name name) {
   return names[name];
 }
 
+const char *caviar_spec_metric(const caviar_spec *spec) {
+  return spec->outside && spec->metric_text ? spec->metric_text : caviar_metric_text(spec->metric.name);
+}
+
 static caviar_status optional_text(const caviar_json_ctx *ctx, const cJSON *root, const char *key, char **out) {
   const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
   const char *text;
@@ -194,7 +198,11 @@ static caviar_status parse_command(const caviar_json_ctx *ctx, const cJSON *comm
 static caviar_status parse_outside_metric(const caviar_json_ctx *ctx, const cJSON *item, caviar_spec *spec) {
   spec->metric = (caviar_metric){CAVIAR_METRIC_VAL_LOSS, false, false, 0};
   if (!item) return CAVIAR_OK;
-  return caviar_parse_metric(ctx, item, true, &spec->metric, &spec->metric_text);
+  caviar_status st = caviar_parse_metric(ctx, item, true, &spec->metric, &spec->metric_text);
+  /* Ranked where caviar ranks its own metric of the same direction: a goal of maximize as val_acc
+   * is (the higher the better), minimize as val_loss (caviar_spec_metric names it). */
+  spec->metric.name = spec->metric.maximize ? CAVIAR_METRIC_VAL_ACC : CAVIAR_METRIC_VAL_LOSS;
+  return st;
 }
 
 static caviar_status parse_outside(const caviar_json_ctx *ctx, const cJSON *root, caviar_spec *spec) {
@@ -414,9 +422,10 @@ cJSON *caviar_spec_tree(const caviar_spec *spec) {
 caviar_status caviar_spec_require_own(const caviar_spec *spec, const char *command, caviar_error *err) {
   if (!spec->outside) return CAVIAR_OK;
   return caviar_fail(err, CAVIAR_EINPUT,
-                     "%s: a config for outside code (%s): caviar %s trains caviar's own models and cannot train "
-                     "someone else's program yet; caviar sample draws its trials",
-                     spec->source ? spec->source : "spec", spec->outside_reason ? spec->outside_reason : "?", command);
+                     "%s: a config for outside code (%s): caviar %s trains caviar's own models; run its program with "
+                     "caviar agent %s -o DIR (caviar sample draws its trials)",
+                     spec->source ? spec->source : "spec", spec->outside_reason ? spec->outside_reason : "?", command,
+                     spec->source ? spec->source : "SPEC");
 }
 
 caviar_status caviar_spec_parse(const char *text, size_t len, const char *source, const char *base_dir,

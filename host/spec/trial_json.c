@@ -78,13 +78,9 @@ static int integer_text(char *buf, size_t size, double x) {
   return fabs(x) < 9.2e18 ? snprintf(buf, size, "%lld", (long long)x) : float_text(buf, size, x);
 }
 
-typedef struct text_buf {
-  char *s;
-  size_t len, cap;
-  bool failed;
-} text_buf;
+typedef caviar_text text_buf;
 
-static void put(text_buf *t, const char *text, size_t n) {
+void caviar_text_put(caviar_text *t, const char *text, size_t n) {
   if (t->failed) return;
   if (t->len + n + 1 > t->cap) {
     size_t cap = (t->len + n + 1) * 2;
@@ -104,7 +100,7 @@ static void put(text_buf *t, const char *text, size_t n) {
 static void put_string(text_buf *t, const char *s) {
   cJSON *tmp = cJSON_CreateString(s);
   char *quoted = tmp ? cJSON_PrintUnformatted(tmp) : NULL;
-  if (quoted) put(t, quoted, strlen(quoted));
+  if (quoted) caviar_text_put(t, quoted, strlen(quoted));
   else t->failed = true;
   free(quoted);
   cJSON_Delete(tmp);
@@ -115,25 +111,25 @@ static void put_value(text_buf *t, const cJSON *item) {
   if (cJSON_IsNumber(item)) {
     int n = caviar_json_written_as_integer(item) ? integer_text(number, sizeof number, item->valuedouble)
                                                  : float_text(number, sizeof number, item->valuedouble);
-    put(t, number, (size_t)n);
+    caviar_text_put(t, number, (size_t)n);
   } else if (cJSON_IsString(item)) {
     put_string(t, item->valuestring);
   } else if (cJSON_IsBool(item)) {
-    put(t, cJSON_IsTrue(item) ? "true" : "false", cJSON_IsTrue(item) ? 4 : 5);
+    caviar_text_put(t, cJSON_IsTrue(item) ? "true" : "false", cJSON_IsTrue(item) ? 4 : 5);
   } else if (cJSON_IsArray(item) || cJSON_IsObject(item)) {
     bool object = cJSON_IsObject(item);
-    put(t, object ? "{" : "[", 1);
+    caviar_text_put(t, object ? "{" : "[", 1);
     for (const cJSON *c = item->child; c; c = c->next) {
-      if (c != item->child) put(t, ", ", 2);
+      if (c != item->child) caviar_text_put(t, ", ", 2);
       if (object) {
         put_string(t, c->string);
-        put(t, ": ", 2);
+        caviar_text_put(t, ": ", 2);
       }
       put_value(t, c);
     }
-    put(t, object ? "}" : "]", 1);
+    caviar_text_put(t, object ? "}" : "]", 1);
   } else {
-    put(t, "null", 4);
+    caviar_text_put(t, "null", 4);
   }
 }
 

@@ -14,6 +14,28 @@ caviar_status caviar_space_copy(const caviar_space *src, caviar_space *dst, cavi
     *d = *s;
     d->when = NULL;
     d->n_when = 0;
+    d->keys = NULL;
+    d->n_keys = 0;
+    d->value_text = NULL;
+    d->name = NULL;
+    d->values = d->cumulative = NULL;
+    /* Outside code's parameters: their keys and their values' text, copied too. */
+    if (s->keys) {
+      d->keys = caviar_alloc((size_t)s->n_keys, sizeof *d->keys, "a search box", err);
+      for (int k = 0; d->keys && k < s->n_keys; k++, d->n_keys++)
+        if (!(d->keys[k] = caviar_strdup(s->keys[k], err))) break;
+    }
+    if (s->value_text) {
+      d->value_text = caviar_alloc((size_t)s->n_values, sizeof *d->value_text, "a search box", err);
+      for (int v = 0; d->value_text && v < s->n_values; v++)
+        if (!(d->value_text[v] = caviar_strdup(s->value_text[v], err))) break;
+    }
+    bool texts = (!s->keys || (d->keys && d->n_keys == s->n_keys)) &&
+                 (!s->value_text || (d->value_text && (s->n_values == 0 || d->value_text[s->n_values - 1])));
+    if (!texts) {
+      caviar_space_free(dst);
+      return CAVIAR_ERUNTIME;
+    }
     d->name = caviar_strdup(s->name, err);
     d->values = s->values ? caviar_alloc((size_t)s->n_values, sizeof *d->values, "a search box", err) : NULL;
     d->cumulative = s->cumulative ? caviar_alloc((size_t)s->n_values, sizeof *d->cumulative, "a search box", err) : NULL;
@@ -149,7 +171,8 @@ cJSON *caviar_space_box_json(const caviar_space *box) {
     if (info->family == CAVIAR_FAMILY_LIST) {
       cJSON *values = cJSON_AddArrayToObject(entry, "values");
       for (int v = 0; v < p->n_values; v++)
-        cJSON_AddItemToArray(values, p->hp->type == CAVIAR_HP_CHOICE
+        cJSON_AddItemToArray(values, p->value_text ? cJSON_CreateRaw(p->value_text[v]) /* outside code's, as written */
+                                     : p->hp && p->hp->type == CAVIAR_HP_CHOICE
                                          ? cJSON_CreateString(p->hp->choices[(int)p->values[v]])
                                          : cJSON_CreateNumber(p->values[v]));
     } else if (info->family == CAVIAR_FAMILY_NORMAL) {

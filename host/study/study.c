@@ -26,6 +26,7 @@
 #include "caviar/sampler.h"
 #include "caviar/schedule.h"
 #include "caviar/tpe.h"
+#include "caviar/trial_json.h"
 #include "caviar/zoom.h"
 #include "study/study_internal.h"
 
@@ -39,6 +40,10 @@ typedef struct trial_books {
   int rungs_done;    /* rungs of its bracket it has been judged at (over all attempts) */
   int observed;      /* the largest epoch tpe has seen it at */
   int last_epoch;    /* the epoch its attempt reported last (0: none) */
+  char *worker;      /* who holds its attempt (the start record's worker) */
+  cJSON *last;       /* every value its attempt logged, by name: the last of each */
+  cJSON *history;    /* its attempt's reports: [[epoch, {name: value, ...}], ...] */
+  char *reason;      /* why it failed, as told */
 } trial_books;
 
 struct caviar_study {
@@ -62,6 +67,8 @@ struct caviar_study {
   caviar_shape *shapes; /* the current round's drawn shapes, for tpe's proposals */
   int n_shapes, shapes_round;
   study_log log;
+  char **names;    /* every metric name logged beyond train_loss, val_loss and val_acc, first logged first */
+  int n_names;
   double first_time, last_time;
   int running, completed, culled, failed;
 };
@@ -129,6 +136,11 @@ static bool params_parse(const caviar_study *s, const cJSON *obj, caviar_hparams
   return true;
 }
 
+static const char *json_string(const cJSON *o, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
 /* ---- metrics ---- */
 
 /* A record's metrics as the figures a sweep ranks by: val_loss (regression metrics as a mean
@@ -141,9 +153,11 @@ typedef struct figures {
 /* A value as the float a sweep keeps; beyond the float range, the infinity it rounds to. */
 static float to_float(double v) { return v > FLT_MAX ? INFINITY : v < -FLT_MAX ? -INFINITY : (float)v; }
 
+static bool by_accuracy_spec(const caviar_spec *spec) { return spec->metric.name == CAVIAR_METRIC_VAL_ACC; }
+
 static figures figures_of(const caviar_study *s, const cJSON *metrics) {
   figures f = {NAN, NAN, NAN, false};
-  const char *metric = caviar_metric_text(s->spec.metric.name);
+  const char *metric = caviar_spec_metric(&s->spec);
   const cJSON *m;
   cJSON_ArrayForEach(m, metrics) {
     if (!cJSON_IsNumber(m)) continue;
@@ -159,10 +173,70 @@ static figures figures_of(const caviar_study *s, const cJSON *metrics) {
       if (s->spec.metric.name == CAVIAR_METRIC_VAL_MSE) f.val_loss = to_float(v);
     }
   }
+  if (s->spec.outside) {
+    /* Outside code's metric, any name, ranked in the slot of its direction; a config without one
+     * ranks nothing and needs none. */
+    const cJSON *v = s->spec.metric_text ? cJSON_GetObjectItemCaseSensitive(metrics, s->spec.metric_text) : NULL;
+    f.has_metric = !s->spec.metric_text || cJSON_IsNumber(v);
+    if (cJSON_IsNumber(v) && by_accuracy_spec(&s->spec)) f.val_acc = to_float(v->valuedouble);
+    else if (cJSON_IsNumber(v)) f.val_loss = to_float(v->valuedouble);
+  }
   return f;
 }
 
-static bool by_accuracy(const caviar_study *s) { return s->spec.metric.name == CAVIAR_METRIC_VAL_ACC; }
+static bool by_accuracy(const caviar_study *s) { return by_accuracy_spec(&s->spec); }
+
+/* The last epoch a report may have: the budget; outside code logs as long as it runs (W&B's
+ * Hyperband judges only at its rungs, and a run goes on past max_iter). */
+static int epoch_cap(const caviar_study *s) { return s->spec.outside ? INT_MAX / 2 : s->spec.epochs; }
+
+/* The epoch a trial failed in when its holder says none: the one after its last report (for
+ * caviar's own budget, at most the budget). */
+static int failed_epoch(const caviar_study *s, int last_epoch) {
+  return s->spec.outside || last_epoch + 1 < s->spec.epochs ? last_epoch + 1 : s->spec.epochs;
+}
+
+/* Every value a trial logged: the last of each name, and its curve's points (a report, or told
+ * values at a later epoch); names beyond caviar's three are added to the study's list. */
+static caviar_status keep_metrics(caviar_study *s, trial_books *b, int epoch, const cJSON *metrics, bool point,
+                                  caviar_error *err) {
+  if (!b->last) b->last = cJSON_CreateObject();
+  if (!b->history) b->history = cJSON_CreateArray();
+  if (!b->last || !b->history) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory reading the study's journal");
+  const cJSON *m;
+  cJSON_ArrayForEach(m, metrics) {
+    if (!cJSON_IsNumber(m)) continue;
+    cJSON *v = cJSON_CreateNumber(m->valuedouble);
+    if (!v || !(cJSON_GetObjectItemCaseSensitive(b->last, m->string) ? cJSON_ReplaceItemInObjectCaseSensitive(b->last, m->string, v)
+                                                                     : cJSON_AddItemToObject(b->last, m->string, v))) {
+      cJSON_Delete(v);
+      return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory reading the study's journal");
+    }
+    if (!strcmp(m->string, "train_loss") || !strcmp(m->string, "val_loss") || !strcmp(m->string, "val_acc")) continue;
+    int k = 0;
+    while (k < s->n_names && strcmp(s->names[k], m->string)) k++;
+    if (k < s->n_names) continue;
+    char **grown = realloc(s->names, (size_t)(s->n_names + 1) * sizeof *grown);
+    if (grown) s->names = grown;
+    char *name = grown ? strdup(m->string) : NULL;
+    if (!name) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory reading the study's journal");
+    s->names[s->n_names++] = name;
+  }
+  if (!point) return CAVIAR_OK;
+  cJSON *pair = cJSON_CreateArray(), *copy = cJSON_Duplicate(metrics, true);
+  if (pair && copy && cJSON_AddItemToArray(pair, cJSON_CreateNumber(epoch)) && cJSON_AddItemToArray(pair, copy) &&
+      cJSON_AddItemToArray(b->history, pair))
+    return CAVIAR_OK;
+  if (!cJSON_GetArrayItem(pair, 1)) cJSON_Delete(copy);
+  cJSON_Delete(pair);
+  return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory reading the study's journal");
+}
+
+static void forget_metrics(trial_books *b) {
+  cJSON_Delete(b->last);
+  cJSON_Delete(b->history);
+  b->last = b->history = NULL;
+}
 
 /* What tpe minimises, as the trainer gives it: minus an accuracy, or a loss. */
 static double tpe_loss(const caviar_study *s, const figures *f) {
@@ -347,7 +421,52 @@ typedef struct replay {
   caviar_study *s;
   long line;
   caviar_error *err;
+  const char *text; /* the record as written */
+  size_t len;
 } replay;
+
+/* The text of a top-level member's value of the JSON object in text (as written: numbers keep
+ * their digits), or NULL. */
+static const char *raw_member(const char *text, size_t len, const char *key, size_t *out_len) {
+  size_t i = 0, key_len = strlen(key);
+  while (i < len && text[i] != '{') i++;
+  int depth = 0;
+  bool in_string = false;
+  size_t key_start = 0, key_end = 0, value_start = 0;
+  bool want_key = true, value_of_key = false;
+  for (; i < len; i++) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') i++;
+      else if (c == '"') {
+        in_string = false;
+        if (depth == 1 && want_key) key_end = i;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      if (depth == 1 && want_key) key_start = i + 1;
+    } else if (c == ':' && depth == 1) {
+      want_key = false;
+      value_of_key = key_end - key_start == key_len && !strncmp(text + key_start, key, key_len);
+      value_start = i + 1;
+    } else if (c == '{' || c == '[') {
+      depth++;
+    } else if ((c == ',' || c == '}') && depth == 1) {
+      if (value_of_key) {
+        while (value_start < i && (text[value_start] == ' ' || text[value_start] == '\t')) value_start++;
+        *out_len = i - value_start;
+        return text + value_start;
+      }
+      want_key = true;
+      if (c == '}') return NULL;
+    } else if (c == '}' || c == ']') {
+      depth--;
+    }
+  }
+  return NULL;
+}
 
 static caviar_status fail_line(replay *rp, const char *fmt, const char *detail) {
   char what[512];
@@ -476,6 +595,10 @@ static caviar_status apply_start(replay *rp, const cJSON *rec) {
     b->attempt = (int)attempt;
     b->released = false;
     b->last_epoch = 0;
+    forget_metrics(b);
+    const char *worker = json_string(rec, "worker");
+    free(b->worker);
+    b->worker = worker ? strdup(worker) : NULL;
     t->epochs = t->best_epoch = 0;
     t->train_loss = t->val_loss = t->val_acc = NAN;
     drop_points(s, (uint32_t)id);
@@ -488,15 +611,26 @@ static caviar_status apply_start(replay *rp, const cJSON *rec) {
   if (!get_int(rec, "bracket", 0, s->res.brackets.n_brackets - 1, &bracket) ||
       bracket != caviar_bracket_of(&s->res.brackets, s->next))
     return fail_line(rp, "bracket: not the trial's bracket%s", NULL);
-  caviar_hparams hp;
-  char why[256];
+  caviar_hparams hp = s->spec.fixed;
+  char why[256], *text;
   const cJSON *params = cJSON_GetObjectItemCaseSensitive(rec, "params");
-  if (!params_parse(s, params, &hp, why, sizeof why)) return fail_line(rp, "%s", why);
-  caviar_status st = grow_trials(s, (int)id + 1, rp->err);
-  if (st != CAVIAR_OK) return st;
-  /* Written back as the study writes it (numbers that read back exactly), whoever wrote the record. */
-  char *text = params_text(&s->spec.space, &hp);
+  if (s->spec.outside) {
+    /* Outside code's config, kept as written (W&B passes 10.0 on as 10.0, 10 as 10). */
+    size_t n = 0;
+    const char *raw = cJSON_IsObject(params) ? raw_member(rp->text, rp->len, "params", &n) : NULL;
+    if (!raw) return fail_line(rp, "params: expected an object%s", NULL);
+    text = strndup(raw, n);
+  } else {
+    if (!params_parse(s, params, &hp, why, sizeof why)) return fail_line(rp, "%s", why);
+    /* Written back as the study writes it (numbers that read back exactly), whoever wrote the record. */
+    text = params_text(&s->spec.space, &hp);
+  }
   if (!text) return caviar_fail(rp->err, CAVIAR_ERUNTIME, "out of memory reading the study's journal");
+  caviar_status st = grow_trials(s, (int)id + 1, rp->err);
+  if (st != CAVIAR_OK) {
+    free(text);
+    return st;
+  }
   caviar_trial_result *t = &s->res.trials[id];
   memset(t, 0, sizeof *t);
   t->trial = (caviar_trial){.id = (uint32_t)id, .round = (int)round, .hp = hp};
@@ -504,7 +638,8 @@ static caviar_status apply_start(replay *rp, const cJSON *rec) {
   t->bracket = (int)bracket;
   t->status = CAVIAR_TRIAL_RUNNING;
   t->train_loss = t->val_loss = t->val_acc = t->test_loss = t->test_acc = NAN;
-  s->books[id] = (trial_books){.params = text, .index = s->next, .attempt = 1};
+  const char *worker = json_string(rec, "worker");
+  s->books[id] = (trial_books){.params = text, .index = s->next, .attempt = 1, .worker = worker ? strdup(worker) : NULL};
   s->res.n_trials++;
   s->next++;
   s->running++;
@@ -520,7 +655,7 @@ static caviar_status apply_epoch(replay *rp, const cJSON *rec) {
   if (st != CAVIAR_OK) return st;
   long long epoch, culled_at = 0;
   trial_books *b = &s->books[id];
-  if (!get_int(rec, "epoch", b->last_epoch + 1, s->spec.epochs, &epoch))
+  if (!get_int(rec, "epoch", b->last_epoch + 1, epoch_cap(s), &epoch))
     return fail_line(rp, "epoch: not after the trial's last one, within its budget%s", NULL);
   const cJSON *metrics = cJSON_GetObjectItemCaseSensitive(rec, "metrics");
   const cJSON *verdict = cJSON_GetObjectItemCaseSensitive(rec, "verdict");
@@ -534,6 +669,7 @@ static caviar_status apply_epoch(replay *rp, const cJSON *rec) {
   b->last_epoch = (int)epoch;
   touch(s, id, get_time(rec));
   st = take_figures(s, id, (int)epoch, &f, true, true, rp->err);
+  if (st == CAVIAR_OK) st = keep_metrics(s, b, (int)epoch, metrics, true, rp->err);
   /* Recorded at every rung it was judged at, as the trainer records members at rungs. */
   const caviar_rungs *rungs = rungs_of(s, id);
   for (int k = b->rungs_done; st == CAVIAR_OK && epoch < s->spec.epochs && k < rungs->n && rungs->epochs[k] <= epoch;
@@ -558,7 +694,7 @@ static caviar_status apply_tell(replay *rp, const cJSON *rec) {
   if (!failed && !(cJSON_IsString(status) && !strcmp(status->valuestring, "completed")))
     return fail_line(rp, "status: expected \"completed\" or \"failed\"%s", NULL);
   long long epoch;
-  if (!get_int(rec, "epoch", b->last_epoch > 1 ? b->last_epoch : 1, s->spec.epochs, &epoch))
+  if (!get_int(rec, "epoch", b->last_epoch > 1 ? b->last_epoch : 1, epoch_cap(s), &epoch))
     return fail_line(rp, "epoch: expected the trial's last epoch or a later one within its budget%s", NULL);
   const cJSON *metrics = cJSON_GetObjectItemCaseSensitive(rec, "metrics");
   if (metrics && !cJSON_IsObject(metrics)) return fail_line(rp, "metrics: expected an object%s", NULL);
@@ -569,6 +705,7 @@ static caviar_status apply_tell(replay *rp, const cJSON *rec) {
     /* A value at a later epoch than the last report is one more point of its curve; a failed
      * trial's values are shown, but tpe sees the failure (below). */
     st = take_figures(s, id, (int)epoch, &f, epoch > b->last_epoch, !failed, rp->err);
+    if (st == CAVIAR_OK) st = keep_metrics(s, b, (int)epoch, metrics, epoch > b->last_epoch, rp->err);
   } else if (!failed && b->last_epoch == 0) {
     return fail_line(rp, "metrics: a completed trial without reports needs its values%s", NULL);
   }
@@ -578,12 +715,15 @@ static caviar_status apply_tell(replay *rp, const cJSON *rec) {
     b->observed = (int)epoch;
   }
   if (failed) s->res.trials[id].epochs = (int)epoch;
+  const char *reason = json_string(rec, "reason");
+  if (failed && reason && !b->reason && !(b->reason = strdup(reason)))
+    return caviar_fail(rp->err, CAVIAR_ERUNTIME, "out of memory reading the study's journal");
   if (st == CAVIAR_OK) set_status(s, id, failed ? CAVIAR_TRIAL_FAILED : CAVIAR_TRIAL_SURVIVED);
   return st;
 }
 
 static caviar_status apply_line(void *ctx, const char *line, size_t len, long line_no, caviar_error *err) {
-  replay rp = {ctx, line_no, err};
+  replay rp = {ctx, line_no, err, line, len};
   caviar_study *s = rp.s;
   if (len == 0) return CAVIAR_OK;
   cJSON *rec = cJSON_ParseWithLength(line, len);
@@ -654,9 +794,9 @@ static caviar_status read_small_file(const char *path, char **text, size_t *len,
 /* Per round and the number of rounds the spec gives, with the brackets (as the trainer sets them). */
 static caviar_status plan(caviar_study *s, long long trials, caviar_error *err) {
   const caviar_spec *spec = &s->spec;
-  bool hyperband = spec->early_terminate.type == CAVIAR_STOP_HYPERBAND;
-  if (hyperband) caviar_brackets_make(&spec->early_terminate, 0, &s->res.brackets);
-  long long count = hyperband ? caviar_brackets_trials(&s->res.brackets) : trials;
+  /* As the trainer plans a round: Hyperband's brackets say how many trials (unless a grid, outside
+   * code or -n does), then they share the round's trials out. */
+  long long count = caviar_round_request(spec, trials);
   caviar_status st = caviar_sampler_init(&s->sampler, spec, s->seed, count, err);
   if (st != CAVIAR_OK) return st;
   s->sampler_ready = true;
@@ -668,10 +808,11 @@ static caviar_status plan(caviar_study *s, long long trials, caviar_error *err) 
   if ((long long)s->per_round * s->rounds > INT_MAX / 128)
     return caviar_fail(err, CAVIAR_EINPUT, "%s: %lld trials in all: more than a study holds (%d)", spec->source,
                        (long long)s->per_round * s->rounds, INT_MAX / 128);
-  if (!hyperband) caviar_brackets_make(&spec->early_terminate, s->per_round, &s->res.brackets);
+  caviar_brackets_make(&spec->early_terminate, s->per_round, &s->res.brackets);
   caviar_rungs_make(&spec->early_terminate, &s->res.rungs);
   s->population = spec->population > 0 && spec->population < s->per_round ? (int)spec->population : s->per_round;
-  if (spec->method == CAVIAR_METHOD_TPE) st = caviar_tpe_new(&spec->tpe, s->seed, &s->tpe, err);
+  /* Outside code's trials are drawn (tpe and bayes: their quasi-random start), not proposed. */
+  if (spec->method == CAVIAR_METHOD_TPE && !spec->outside) st = caviar_tpe_new(&spec->tpe, s->seed, &s->tpe, err);
   if (st == CAVIAR_OK) {
     s->rungs = caviar_alloc((size_t)s->res.brackets.n_brackets * CAVIAR_MAX_RUNGS, sizeof *s->rungs, "rung records", err);
     s->res.boxes = caviar_alloc((size_t)s->rounds, sizeof *s->res.boxes, "round boxes", err);
@@ -694,10 +835,6 @@ static caviar_status study_spec_ok(const caviar_spec *spec, caviar_error *err) {
   return CAVIAR_OK;
 }
 
-static const char *json_string(const cJSON *o, const char *key) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-  return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 caviar_status caviar_study_open(const char *dir, caviar_study **out, caviar_error *err) {
   *out = NULL;
@@ -762,7 +899,16 @@ caviar_status caviar_study_open(const char *dir, caviar_study **out, caviar_erro
 
 /* Frees what plan() and the replay built (not the spec). */
 static void unplan(caviar_study *s) {
-  for (int i = 0; i < s->res.n_trials; i++) free(s->books[i].params);
+  for (int i = 0; i < s->res.n_trials; i++) {
+    free(s->books[i].params);
+    free(s->books[i].worker);
+    free(s->books[i].reason);
+    forget_metrics(&s->books[i]);
+  }
+  for (int i = 0; i < s->n_names; i++) free(s->names[i]);
+  free(s->names);
+  s->names = NULL;
+  s->n_names = 0;
   for (int i = 0; s->rungs && i < s->res.brackets.n_brackets * CAVIAR_MAX_RUNGS; i++) caviar_rung_record_free(&s->rungs[i]);
   free(s->rungs);
   free(s->books);
@@ -954,6 +1100,19 @@ static caviar_status write_round(caviar_study *s, caviar_error *err) {
   return commit(s, rec, err);
 }
 
+/* Outside code's config of trial id, as W&B samples it ({"lr": 0.001, "optimizer": {"beta": 0.9}}). */
+static char *outside_params(const caviar_study *s, uint32_t id) {
+  int n = s->spec.space.n;
+  double *values = malloc((size_t)(n > 0 ? n : 1) * sizeof *values);
+  if (!values) return NULL;
+  caviar_sampler_values(&s->sampler, id, values);
+  int need = caviar_values_json(&s->spec.space, values, NULL, 0);
+  char *text = need >= 0 ? malloc((size_t)need + 1) : NULL;
+  if (text) caviar_values_json(&s->spec.space, values, text, (size_t)need + 1);
+  free(values);
+  return text;
+}
+
 static caviar_status ask_locked(caviar_study *s, const char *worker, caviar_ask_outcome *outcome,
                                 caviar_study_trial *trial, caviar_error *err) {
   double now = wall_now();
@@ -967,8 +1126,7 @@ static caviar_status ask_locked(caviar_study *s, const char *worker, caviar_ask_
       char reason[160];
       snprintf(reason, sizeof reason, "handed out %d times, and each time its worker went silent for %g s or gave it back",
                b->attempt, s->timeout_s);
-      int epoch = b->last_epoch + 1 < s->spec.epochs ? b->last_epoch + 1 : s->spec.epochs;
-      st = write_tell(s, (uint32_t)i, true, epoch, NULL, reason, err);
+      st = write_tell(s, (uint32_t)i, true, failed_epoch(s, b->last_epoch), NULL, reason, err);
       if (st != CAVIAR_OK) return st;
       continue;
     }
@@ -982,12 +1140,18 @@ static caviar_status ask_locked(caviar_study *s, const char *worker, caviar_ask_
   for (;;) {
     if (s->next < s->per_round) {
       if (s->running >= s->population) return CAVIAR_OK; /* wait */
-      caviar_hparams hp;
-      caviar_status st = next_config(s, &hp, err);
-      if (st != CAVIAR_OK) return st;
-      char *text = params_text(&s->spec.space, &hp);
-      if (!text) return oom(err);
       uint32_t id = (uint32_t)(s->round * s->per_round + s->next);
+      char *text = NULL;
+      caviar_status st;
+      if (s->spec.outside) {
+        text = outside_params(s, id);
+      } else {
+        caviar_hparams hp;
+        st = next_config(s, &hp, err);
+        if (st != CAVIAR_OK) return st;
+        text = params_text(&s->spec.space, &hp);
+      }
+      if (!text) return oom(err);
       st = write_start(s, id, 1, s->round, caviar_bracket_of(&s->res.brackets, s->next), text, worker, NULL, err);
       free(text);
       if (st != CAVIAR_OK) return st;
@@ -1098,12 +1262,12 @@ caviar_status caviar_study_report(caviar_study *s, uint32_t id, int attempt, int
   caviar_status st = begin_holding(s, id, attempt, v, &metrics, &gone, why, why_size, err);
   if (st != CAVIAR_OK) return st;
   figures f = figures_of(s, metrics);
-  const char *metric = caviar_metric_text(s->spec.metric.name);
+  const char *metric = caviar_spec_metric(&s->spec);
   if (st == CAVIAR_OK && !gone) {
     const trial_books *b = &s->books[id];
-    if (epoch < 1 || epoch > s->spec.epochs)
+    if (epoch < 1 || epoch > epoch_cap(s))
       st = caviar_fail(err, CAVIAR_EINPUT, "%s: trial %u: epoch %d is outside its budget of 1 to %d epochs", s->dir,
-                       (unsigned)id, epoch, s->spec.epochs);
+                       (unsigned)id, epoch, epoch_cap(s));
     else if (epoch <= b->last_epoch)
       st = caviar_fail(err, CAVIAR_EINPUT, "%s: trial %u: epoch %d is not after the epoch it reported last (%d)", s->dir,
                        (unsigned)id, epoch, b->last_epoch);
@@ -1146,15 +1310,13 @@ caviar_status caviar_study_tell(caviar_study *s, uint32_t id, int attempt, bool 
   if (st != CAVIAR_OK) return st;
   if (!gone) {
     const trial_books *b = &s->books[id];
-    const char *metric = caviar_metric_text(s->spec.metric.name);
+    const char *metric = caviar_spec_metric(&s->spec);
     int lowest = b->last_epoch > 1 ? b->last_epoch : 1;
     bool given = cJSON_GetArraySize(metrics) > 0;
-    if (epoch == 0)
-      epoch = failed ? (b->last_epoch + 1 < s->spec.epochs ? b->last_epoch + 1 : s->spec.epochs)
-                     : (b->last_epoch > 0 ? b->last_epoch : s->spec.epochs);
-    if (epoch < lowest || epoch > s->spec.epochs)
+    if (epoch == 0) epoch = failed ? failed_epoch(s, b->last_epoch) : (b->last_epoch > 0 ? b->last_epoch : s->spec.epochs);
+    if (epoch < lowest || epoch > epoch_cap(s))
       st = caviar_fail(err, CAVIAR_EINPUT, "%s: trial %u: epoch %d is outside %d to %d (its last report to its budget)",
-                       s->dir, (unsigned)id, epoch, lowest, s->spec.epochs);
+                       s->dir, (unsigned)id, epoch, lowest, epoch_cap(s));
     else if (!failed && given && !figures_of(s, metrics).has_metric)
       st = caviar_fail(err, CAVIAR_EINPUT, "%s: trial %u: telling values needs the study's metric, %s", s->dir,
                        (unsigned)id, metric);
@@ -1215,23 +1377,62 @@ const caviar_sweep_result *caviar_study_results(caviar_study *s) {
   return &s->res;
 }
 
+const char *caviar_study_holder(const caviar_study *s, uint32_t id, int *attempt) {
+  if (id >= (uint32_t)s->res.n_trials || s->res.trials[id].status != CAVIAR_TRIAL_RUNNING) return NULL;
+  *attempt = s->books[id].attempt;
+  return s->books[id].worker ? s->books[id].worker : "";
+}
+
+int caviar_study_started(const caviar_study *s) { return s->res.n_trials; }
+
 const char *caviar_study_params(const caviar_study *s, uint32_t id) {
   return id < (uint32_t)s->res.n_trials ? s->books[id].params : NULL;
 }
 
 static const char *params_of(const void *ctx, uint32_t id) { return caviar_study_params(ctx, id); }
 
+static const cJSON *trial_metrics(const void *ctx, uint32_t id) {
+  const caviar_study *s = ctx;
+  return id < (uint32_t)s->res.n_trials ? s->books[id].last : NULL;
+}
+
+static const char *trial_reason(const void *ctx, uint32_t id) {
+  const caviar_study *s = ctx;
+  return id < (uint32_t)s->res.n_trials ? s->books[id].reason : NULL;
+}
+
+static double curve_metric(const void *ctx, uint32_t id, int epoch, const char *name) {
+  const caviar_study *s = ctx;
+  const cJSON *pair;
+  if (id >= (uint32_t)s->res.n_trials) return NAN;
+  cJSON_ArrayForEach(pair, s->books[id].history) {
+    if (cJSON_GetArrayItem(pair, 0)->valuedouble != epoch) continue;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(pair, 1), name);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+  }
+  return NAN;
+}
+
 void caviar_study_report_info(const caviar_study *s, caviar_report_info *info) {
   *info = (caviar_report_info){.spec = &s->spec, .seed = s->seed, .device = "external program (caviar study)",
-                               .data = NULL, .keep_models = 0, .params_json = params_of, .params_ctx = s};
+                               .data = NULL, .keep_models = 0, .params_json = params_of, .params_ctx = s,
+                               .trial_metrics = trial_metrics, .curve_metric = curve_metric, .trial_reason = trial_reason,
+                               .curve_names = (const char *const *)s->names, .n_curve_names = s->n_names};
 }
 
 caviar_status caviar_study_write_results(caviar_study *s, caviar_error *err) {
   caviar_report_info info;
   caviar_study_report_info(s, &info);
+  /* Under the journal's lock, so that agents finishing together write the results one after the
+   * other (each of the journal as it is then), never into each other's staging folders. */
+  caviar_status st = study_log_begin(&s->log, apply_line, s, err);
+  if (st != CAVIAR_OK) return st;
+  caviar_study_report_info(s, &info);
   /* Final once the last round's every trial is handed out and told. */
   info.finished = s->running == 0 && s->next >= s->per_round && s->round + 1 >= s->rounds;
-  return caviar_report_write(s->dir, &info, caviar_study_results(s), NULL, err);
+  st = caviar_report_write(s->dir, &info, caviar_study_results(s), NULL, err);
+  study_log_end(&s->log);
+  return st;
 }
 
 /* ---- creating ---- */
@@ -1287,9 +1488,7 @@ caviar_status caviar_study_init(const char *spec_path, const char *dir, const ca
   caviar_status st = caviar_spec_load(spec_path, &spec, err);
   if (st != CAVIAR_OK) return st;
   st = study_spec_ok(&spec, err);
-  if (st == CAVIAR_OK && o->trials >= 0 && spec.early_terminate.type == CAVIAR_STOP_HYPERBAND)
-    st = caviar_fail(err, CAVIAR_EINPUT, "%s: hyperband's brackets decide how many trials a study runs: drop -n",
-                     spec_path);
+  /* -n with Hyperband: that many trials, shared out over its brackets (as caviar sweep -n does). */
   uint64_t seed = o->seed_given ? o->seed : spec.seed;
   /* The plan must be possible (a grid holding the trials asked for) before anything is created. */
   caviar_study probe = {.seed = seed, .spec = spec};

@@ -26,6 +26,15 @@ typedef struct caviar_report_info {
    * place of the hyperparameters' table; NULL: the table's. data is NULL for a study. */
   const char *(*params_json)(const void *ctx, uint32_t trial);
   const void *params_ctx;
+  /* A study's logged values, any names (params_ctx): a trial's last of each (NULL: none), and its
+   * value of `name` at an epoch of its curve (NaN: not logged there). curve_names: the names beyond
+   * train_loss, val_loss and val_acc, which curves.csv gets as columns after them. */
+  const cJSON *(*trial_metrics)(const void *ctx, uint32_t trial);
+  double (*curve_metric)(const void *ctx, uint32_t trial, int epoch, const char *name);
+  const char *const *curve_names;
+  int n_curve_names;
+  /* A study's failed trial: why (its holder's reason: an exit status and its last lines of stderr). */
+  const char *(*trial_reason)(const void *ctx, uint32_t trial);
   bool finished;   /* the sweep's final results (summary.json says "finished": true); false for
                       the results so far of a running sweep, or of one stopped by a signal */
 } caviar_report_info;
@@ -59,6 +68,10 @@ void caviar_ranking_rule(const caviar_spec *spec, bool regression, char *buf, si
  * other metric, as many as fit in width columns (<= 0: no limit); then a line naming the columns
  * left out, and the ranking rule, wrapped to the width. */
 void caviar_leaderboard_print(FILE *f, const caviar_spec *spec, const caviar_sweep_result *r, int max_rows, int width);
+/* The same with what a study adds (info's params_json, and its logged values as columns after the
+ * others: trial_metrics, curve_names). */
+void caviar_leaderboard_print_info(FILE *f, const caviar_report_info *info, const caviar_sweep_result *r, int max_rows,
+                                   int width);
 
 /* The whole leaderboard as JSON text (malloc'd; NULL when out of memory): {"metric": ...,
  * "ranking": the rule, "stopped_by_time_budget": ..., "leaderboard": [trial as in summary.json + "rank"]}. */

@@ -157,6 +157,10 @@ const char *caviar_spec_method(const caviar_spec *spec);
  * the model options that go with tpe or bayes; false for another name. */
 bool caviar_spec_use_method(caviar_spec *spec, const char *name);
 const char *caviar_metric_text(caviar_metric_name name);
+/* The spec's metric by name: outside code's as written ("loss", "accuracy"), else caviar's. Outside
+ * code's is ranked in the slot of caviar's metric of its direction (metric.name: val_acc for a
+ * goal of maximize, val_loss for minimize). */
+const char *caviar_spec_metric(const caviar_spec *spec);
 
 /* A data section as JSON text ({"format": "csv", "train": "/abs/path", ...}, paths made absolute),
  * what sample lines, model files and checkpoints carry; malloc'd, NULL when out of memory. */

@@ -119,6 +119,12 @@ caviar_status caviar_study_tell(caviar_study *s, uint32_t id, int attempt, bool 
                                 const caviar_study_values *v, const char *reason, caviar_study_verdict *verdict,
                                 char *why, size_t why_size, caviar_error *err);
 
+/* Who holds trial id (the worker its start record names: "host:pid/worker" for the agent), and at
+ * which attempt; NULL when it is not out. */
+const char *caviar_study_holder(const caviar_study *s, uint32_t id, int *attempt);
+/* How many trials have been handed out (ids 0 .. this - 1). */
+int caviar_study_started(const caviar_study *s);
+
 /* The holder gives the trial back unfinished (an agent stopped): it is handed out again at once. */
 caviar_status caviar_study_release(caviar_study *s, uint32_t id, int attempt, const char *reason, caviar_error *err);
 /* The holder is alive: the trial's timeout starts again. */
