@@ -720,6 +720,7 @@ extern "C" caviar_status caviar_backend_cuda(const caviar_backend_options *optio
   }
   be->name = ctx->name;
   be->kind = CAVIAR_BACKEND_CUDA;
+  caviar_cuda_blas(&be->blas);
   be->plan = cuda_plan;
   be->upload = cuda_upload;
   be->cohort_alloc = cuda_cohort_alloc;

@@ -1,8 +1,10 @@
 // Which CUDA devices this process sees, for `caviar info` and --device auto.
 #include <cstdio>
+#include <cstring>
 
 #include <unistd.h>
 
+#include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 #include "caviar/cuda_device.h"
@@ -34,4 +36,16 @@ extern "C" int caviar_cuda_devices(char *buf, size_t size) {
 extern "C" caviar_status caviar_cuda_memory(size_t *free_bytes, size_t *total_bytes, caviar_error *err) {
   CAVIAR_CUDA_TRY(err, cudaMemGetInfo(free_bytes, total_bytes));
   return CAVIAR_OK;
+}
+
+extern "C" void caviar_cuda_blas(caviar_blas_info *out) {
+  memset(out, 0, sizeof *out);
+  snprintf(out->library, sizeof out->library, "cuBLAS");
+  int major = 0, minor = 0, patch = 0;
+  if (cublasGetProperty(MAJOR_VERSION, &major) == CUBLAS_STATUS_SUCCESS &&
+      cublasGetProperty(MINOR_VERSION, &minor) == CUBLAS_STATUS_SUCCESS &&
+      cublasGetProperty(PATCH_LEVEL, &patch) == CUBLAS_STATUS_SUCCESS)
+    snprintf(out->version, sizeof out->version, "%d.%d.%d", major, minor, patch);
+  else
+    snprintf(out->version, sizeof out->version, "?");
 }

@@ -240,6 +240,12 @@ def line_bench(where, comment, models, hidden):
         fail(where, f"bench printed no speed against the SGEMM ceiling: {r.stdout[-300:]}")
 
 
+def line_info(where, comment):
+    r = run("build/caviar info", clone, where=where)
+    if not re.search(r"blas \(cpu\): OpenBLAS \S+, kernel \S+", r.stdout):
+        fail(where, f"caviar info names no BLAS kernel: {r.stdout}")
+
+
 def line_cmake_configure(where, comment, options):
     run(f"cmake -S . -B {work}/build-readme {options}", clone, timeout=600, where=where)
     if not os.path.exists(os.path.join(work, "build-readme", "CMakeCache.txt")):
@@ -345,6 +351,7 @@ sh_lines = [
     (r"build/caviar sweep my-sweep\.json -o runs/a", line_sweep_runs),
     (r"build/caviar eval runs/a/best/trial-\*\.safetensors", line_eval_glob),
     (r"build/caviar bench --models (\d+) --hidden (\d+)", line_bench),
+    (r"build/caviar info", line_info),
     (r"cmake -S \. -B build (-DCAVIAR_CUDA=AUTO)", line_cmake_configure),
     (r"cmake --build build -j", line_cmake_build),
     (r"ctest --test-dir build --output-on-failure", line_ctest),
@@ -571,15 +578,33 @@ def inline_eval(where):
         fail(where, "caviar eval MODEL printed no test_acc")
 
 
-def inline_resume(where):
-    out = os.path.join(work, "killed")
-    r = run(f"build/caviar sweep {small_spec} -o {out} -q", clone, env={"CAVIAR_KILL_AT": "epoch:2"}, check=False,
+def killed_sweep(name, point, where):
+    """The small sweep into work/name, killed (SIGKILL) at the fault point; its folder."""
+    out = os.path.join(work, name)
+    r = run(f"build/caviar sweep {small_spec} -o {out} -q", clone, env={"CAVIAR_KILL_AT": point}, check=False,
             where=where)
     if r.returncode != -9 and r.returncode != 137 and r.returncode >= 0:
         fail(where, f"the sweep meant to be killed exited {r.returncode}")
+    return out
+
+
+def inline_resume(where):
+    out = killed_sweep("killed", "epoch:2", where)
     run(f"build/caviar sweep --resume {out} -q", clone, where=where)
     if not os.path.exists(os.path.join(out, "summary.json")):
         fail(where, "caviar sweep --resume left no summary.json")
+
+
+def inline_resume_spec(where):
+    # A sweep killed before its first write (just after it locked its folder) left nothing there:
+    # --resume OUT alone says so, naming SPEC; --resume OUT SPEC starts it.
+    out = killed_sweep("killed-at-once", "locked:1", where)
+    r = run(f"build/caviar sweep --resume {out} -q", clone, check=False, where=where)
+    if r.returncode != 2 or "SPEC" not in r.stderr:
+        fail(where, f"--resume OUT of a sweep that wrote nothing: {r.returncode} {r.stderr[-300:]}")
+    run(f"build/caviar sweep --resume {out} {small_spec} -q", clone, where=where)
+    if not os.path.exists(os.path.join(out, "summary.json")):
+        fail(where, "caviar sweep --resume OUT SPEC left no summary.json")
 
 
 def inline_killed(where):
@@ -715,6 +740,7 @@ inline_commands = [
     (r"caviar train --from MODEL", inline_train_from),
     (r"caviar eval MODEL", inline_eval),
     (r"caviar sweep --resume OUT", inline_resume),
+    (r"caviar sweep --resume OUT SPEC", inline_resume_spec),
     (r"kill -9", inline_killed),
     (r"caviar synth DIR --images", inline_synth_images),
     (r"caviar train CONFIG\.json --epochs 10 --checkpoint run\.ckpt", inline_train_checkpoint),

@@ -56,13 +56,19 @@ static const char *spec_of(const char *named, double lr_max) {
                                              "\"min_iter\": 1, \"max_iter\": 9, \"eta\": 3}"
                      : !strcmp(kind, "pbt") ? "\"method\": \"random\", \"trials\": 6, \"early_terminate\": {\"type\": "
                                               "\"pbt\", \"interval\": 2}"
+                     : !strcmp(kind, "random") ? "\"method\": \"random\", \"trials\": 6"
+                     : !strcmp(kind, "grid")   ? "\"method\": \"grid\""
                      : !strcmp(kind, "c2f")
                          ? "\"method\": \"coarse-to-fine\", \"trials\": 6, \"coarse_to_fine\": {\"rounds\": 3, \"zoom\": "
                            "0.5, \"top_k\": 2}, \"early_terminate\": {\"type\": \"successive_halving\", \"min_epochs\": 1, "
                            "\"max_epochs\": 3, \"eta\": 3}"
                          : "\"method\": \"tpe\", \"trials\": 10, \"population\": 4, \"early_terminate\": {\"type\": "
                            "\"successive_halving\", \"min_epochs\": 1, \"max_epochs\": 3, \"eta\": 3}";
-  snprintf(lr, sizeof lr, "%s", params);
+  /* A grid of 2 x 2 x 2 points. */
+  if (!strcmp(kind, "grid"))
+    snprintf(lr, sizeof lr, "\"parameters\": {\"learning_rate\": {\"values\": [0.01, 0.1]}, \"optimizer\": {\"values\": "
+                            "[\"sgd\", \"adam\"]}, \"hidden\": {\"values\": [8, 16]}}");
+  else snprintf(lr, sizeof lr, "%s", params);
   if (lr_max != 0.3) {
     char *at = strstr(lr, "\"max\": 0.3");
     char tail[512];
@@ -72,7 +78,10 @@ static const char *spec_of(const char *named, double lr_max) {
   snprintf(text, sizeof text,
            "{\"metric\": {\"name\": \"val_acc\", \"goal\": \"maximize\"}, \"seed\": 3, \"data\": {\"dir\": \"%s\", "
            "\"validation\": 0.2}, \"model\": {\"batch_size\": 32%s%s%s}, %s, %s}",
-           cnn ? image_dir : data_dir, strcmp(kind, "pbt") == 0 ? ", \"epochs\": 6" : "",
+           cnn ? image_dir : data_dir,
+           !strcmp(kind, "pbt")                                ? ", \"epochs\": 6"
+           : !strcmp(kind, "random") || !strcmp(kind, "grid") ? ", \"epochs\": 3"
+                                                                : "",
            keep_best ? ", \"keep\": \"best\"" : "",
            cnn ? ", \"type\": \"cnn\", \"conv_blocks\": 1, \"channels\": 3, \"batchnorm\": \"on\"" : "", lr, rest);
   snprintf(file, sizeof file, "%s.json", named);
@@ -122,6 +131,59 @@ static void killed_and_resumed(const char *kind, const char *const *points, int 
   }
   cr_expect_eq(killed, n_points, "%s: only %d of %d fault points were reached", kind, killed, n_points);
 }
+
+/* Kill -9 in a sweep's first moments (issue 27): just after it locked its folder (nothing
+ * written), with its state folder made under a temporary name (still nothing in place), with its
+ * first sweep.json in place (the spec and flags, before the data loaded), with the data loaded
+ * (sweep.json not yet complete), with the whole sweep.json about to replace the first, and in its
+ * first chunk of training. Where nothing was written, --resume DIR alone says so in one line naming
+ * SPEC, and --resume DIR SPEC starts the sweep; everywhere else --resume DIR alone continues (or
+ * starts over); both end as the uninterrupted run. */
+static void killed_early_and_resumed(const char *kind) {
+  static const char *const early[] = {"locked:1", "state:1", "loaded:1", "state:2", "chunk:1"};
+  static const bool nothing_written[] = {true, true, false, false, false};
+  const char *spec = spec_of(kind, 0.3);
+  char ref[1024], out[1024], args[4096], env[256], what[128], path[1200];
+  strcpy(ref, scratch_path("ref"));
+  snprintf(args, sizeof args, "sweep %s -o %s -q", spec, ref);
+  run_ok("", args);
+  for (int i = 0; i < 5; i++) {
+    snprintf(out, sizeof out, "%s/early-%d", scratch_dir(), i);
+    snprintf(env, sizeof env, "CAVIAR_KILL_AT=%s", early[i]);
+    snprintf(what, sizeof what, "%s killed at %s", kind, early[i]);
+    snprintf(args, sizeof args, "sweep %s -o %s -q --snapshot-every 0", spec, out);
+    cli_result r = run_caviar_with(env, args);
+    cr_expect_eq(r.status, 137, "%s: not killed (status %d): %s", what, r.status, r.err);
+    cli_result_free(&r);
+    snprintf(path, sizeof path, "%s/sweep-state/sweep.json", out);
+    cr_expect_eq(access(path, F_OK) == 0, !nothing_written[i], "%s: sweep.json is%s there", what,
+                 nothing_written[i] ? "" : " not");
+    snprintf(args, sizeof args, "sweep --resume %s -q", out);
+    if (nothing_written[i]) {
+      r = run_caviar(args);
+      cr_expect_eq(r.status, 2, "%s: --resume without SPEC: %d %s", what, r.status, r.err);
+      cr_expect_eq(count_lines(r.err), 1, "%s: %s", what, r.err);
+      cr_expect(strstr(r.err, "no sweep to resume there") && strstr(r.err, "SPEC"), "%s: %s", what, r.err);
+      cli_result_free(&r);
+      snprintf(args, sizeof args, "sweep --resume %s %s -q", out, spec);
+    }
+    run_ok("", args);
+    expect_finished_as(ref, out, what);
+  }
+}
+
+Test(resume, a_random_sweep_killed_in_its_first_moments_resumes_bit_identical) { killed_early_and_resumed("random"); }
+Test(resume, a_grid_sweep_killed_in_its_first_moments_resumes_bit_identical) { killed_early_and_resumed("grid"); }
+Test(resume, a_successive_halving_sweep_killed_in_its_first_moments_resumes_bit_identical) {
+  killed_early_and_resumed("sh");
+}
+Test(resume, a_hyperband_sweep_killed_in_its_first_moments_resumes_bit_identical) { killed_early_and_resumed("hb"); }
+Test(resume, a_refill_sweep_killed_in_its_first_moments_resumes_bit_identical) { killed_early_and_resumed("refill"); }
+Test(resume, a_pbt_sweep_killed_in_its_first_moments_resumes_bit_identical) { killed_early_and_resumed("pbt"); }
+Test(resume, a_coarse_to_fine_sweep_killed_in_its_first_moments_resumes_bit_identical) {
+  killed_early_and_resumed("c2f");
+}
+Test(resume, a_tpe_sweep_killed_in_its_first_moments_resumes_bit_identical) { killed_early_and_resumed("tpe"); }
 
 static const char *const points[] = {"chunk:3", "chunk:90", "epoch:2", "epoch:4", "journal:3", "snapshot:2", "test:1"};
 #define N_POINTS ((int)(sizeof points / sizeof *points))

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "caviar/cpu_ceiling.h"
 #include "cli.h"
 
 static const char usage[] =
@@ -35,6 +37,10 @@ static const char usage[] =
     "\n"
     "  caviar COMMAND -h, --help   help for one command\n"
     "  caviar --version        version and backends\n"
+    "  --blas-kernel NAME      with any command: run OpenBLAS's NAME kernels (Haswell, SkylakeX,\n"
+    "                          Cooperlake, ...; the same as OPENBLAS_CORETYPE=NAME) instead of the\n"
+    "                          ones it picks for this CPU, so a sweep gives the same numbers on\n"
+    "                          any x86-64 machine that runs NAME (caviar info names the kernel)\n"
     "\n"
     "Exit status: 0 ok, 1 runtime failure (a full disk, out of memory), 2 bad input or usage (an\n"
     "output another caviar is writing), 3 a sweep stopped by SIGINT, SIGTERM, SIGHUP or SIGUSR1 after\n"
@@ -74,6 +80,55 @@ static int finish_stdout(int rc) {
   return rc ? rc : 1;
 }
 
+/* This process starts again (the same program, argv, and the environment as changed); returns
+ * only when it cannot. */
+static void start_again(char **argv) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return;
+  self[n] = '\0';
+  execv(self, argv);
+}
+
+/* --blas-kernel NAME (or =NAME), anywhere before a "--" (the command agent runs after it), for
+ * every command: OpenBLAS picks its kernels once, as it loads, reading OPENBLAS_CORETYPE only then,
+ * so the process starts again with OPENBLAS_CORETYPE=NAME; started with it, the flag is taken out
+ * of argv and the kernel OpenBLAS runs is checked to be NAME (an OpenBLAS that lacks NAME runs its
+ * own choice silently). 0, or the exit status of a refusal. */
+static int blas_kernel_option(int *argc, char **argv) {
+  const char *name = NULL;
+  int at = -1, width = 0;
+  for (int i = 1; i < *argc && strcmp(argv[i], "--") != 0; i++) {
+    if (!strcmp(argv[i], "--blas-kernel")) {
+      if (i + 1 >= *argc) return caviar_usage_error(NULL, "--blas-kernel expects a kernel name (Haswell, SkylakeX, ...)");
+      name = argv[i + 1], at = i, width = 2;
+      i++;
+    } else if (!strncmp(argv[i], "--blas-kernel=", 14)) {
+      name = argv[i] + 14, at = i, width = 1;
+    }
+  }
+  if (!name) return 0;
+  if (!*name || strlen(name) >= sizeof ((caviar_blas_info *)0)->kernel)
+    return caviar_usage_error(NULL, "--blas-kernel expects a kernel name (Haswell, SkylakeX, ...), got '%s'", name);
+  const char *set = getenv("OPENBLAS_CORETYPE");
+  if (!set || strcmp(set, name) != 0) {
+    if (setenv("OPENBLAS_CORETYPE", name, 1) == 0) start_again(argv);
+    fprintf(stderr, "caviar: --blas-kernel %s: cannot start again with OPENBLAS_CORETYPE=%s: %s\n", name, name,
+            strerror(errno));
+    return CAVIAR_ERUNTIME;
+  }
+  caviar_blas_info blas;
+  caviar_cpu_blas(&blas);
+  if (strcasecmp(blas.kernel, name) != 0)
+    return caviar_usage_error(NULL,
+                              "--blas-kernel %s: OpenBLAS %s runs %s instead (it has no %s kernel, or not for this "
+                              "CPU); caviar info names the kernel it picks",
+                              name, blas.version, blas.kernel, name);
+  memmove(argv + at, argv + at + width, (size_t)(*argc - at - width + 1) * sizeof *argv);
+  *argc -= width;
+  return 0;
+}
+
 /* What every command needs of the process before it opens anything:
  * - descriptors 0, 1 and 2 open: one closed at start (2>&-) would be taken by the first file a
  *   command opens (a sweep's journal), and messages meant for stderr would land in it; /dev/null
@@ -91,13 +146,9 @@ static void standard_process(char **argv) {
    * backend then gives its threads their buffers while the room is known (cpu_room.h). */
   struct rlimit limit;
   const char *blas_threads = getenv("OPENBLAS_NUM_THREADS");
-  char self[4096];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0 && getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
-      !(blas_threads && strcmp(blas_threads, "1") == 0) && setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0) {
-    self[n] = '\0';
-    execv(self, argv); /* if it cannot, the run goes on as it was */
-  }
+  if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+      !(blas_threads && strcmp(blas_threads, "1") == 0) && setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0)
+    start_again(argv); /* if it cannot, the run goes on as it was */
   for (int fd = 0; fd < 3; fd++) {
     if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
     int opened = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
@@ -111,6 +162,8 @@ static void standard_process(char **argv) {
 
 int main(int argc, char **argv) {
   standard_process(argv);
+  int rc = blas_kernel_option(&argc, argv);
+  if (rc) return rc;
   if (argc < 2) {
     fputs(usage, stderr);
     return CAVIAR_EINPUT;

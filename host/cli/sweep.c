@@ -63,7 +63,12 @@ static const char usage[] =
     "      --resume DIR    continue the interrupted sweep in DIR from its last snapshot; the results\n"
     "                      end bit-identical to an uninterrupted run. SPEC and the flags that shape\n"
     "                      the sweep (--seed, -n, -p, --method, --data, --keep, --device) may be left\n"
-    "                      out; given, they must match what the sweep started with\n"
+    "                      out; given, they must match what the sweep started with. A sweep killed\n"
+    "                      before its first write left nothing in DIR: --resume DIR SPEC starts it\n"
+    "      --blas-kernel NAME\n"
+    "                      run OpenBLAS's NAME kernels (Haswell, SkylakeX, ...; as OPENBLAS_CORETYPE)\n"
+    "                      so the same spec and seed give the same results on any machine that runs\n"
+    "                      NAME; summary.json's \"blas\" names the kernel run (caviar info: this one's)\n"
     "      --snapshot-every T\n"
     "                      write the sweep's state (DIR/sweep-state/) at an epoch boundary at most\n"
     "                      every T (default 60s; 0: every epoch), in big sweeps no more often\n"
@@ -365,13 +370,22 @@ static void absolute_data(const char *arg, char *out, size_t size) {
   else snprintf(out, size, "%s", arg);
 }
 
-/* What a sweep was started with, as sweep.json keeps it: the spec, the flags and what identifies
- * the data it loaded ("data_read": a resume with other data is refused). */
-static char *identity_text(const sweep_args *a, const caviar_spec *spec, const char *spec_dir, const char *backend_kind,
-                           const caviar_data *data) {
+static const char *kind_name(const caviar_backend *be) { return be->kind == CAVIAR_BACKEND_CUDA ? "cuda" : "cpu"; }
+
+/* What a sweep was started with, as sweep.json keeps it from its first moment: the spec (and its
+ * folder, absolute, so a resume from elsewhere finds its relative data paths) and the flags. */
+static cJSON *identity_base(const sweep_args *a, const caviar_spec *spec) {
+  char spec_dir[PATH_MAX] = "", folder[PATH_MAX];
+  if (a->spec_path) {
+    snprintf(folder, sizeof folder, "%s", a->spec_path);
+    char *slash = strrchr(folder, '/');
+    if (slash) *slash = '\0';
+    else strcpy(folder, ".");
+    if (!realpath(folder, spec_dir)) spec_dir[0] = '\0';
+  }
   cJSON *id = cJSON_CreateObject();
   cJSON_AddStringToObject(id, "spec_file", spec->source);
-  if (spec_dir) cJSON_AddStringToObject(id, "spec_dir", spec_dir);
+  if (a->spec_path) cJSON_AddStringToObject(id, "spec_dir", spec_dir);
   cJSON_AddStringToObject(id, "spec", spec->text);
   cJSON_AddNumberToObject(id, "seed", (double)a->seed);
   cJSON_AddBoolToObject(id, "seed_given", a->seed_given);
@@ -389,18 +403,26 @@ static char *identity_text(const sweep_args *a, const caviar_spec *spec, const c
     absolute_data(a->tensorboard, where, sizeof where);
     cJSON_AddStringToObject(id, "tensorboard", where);
   }
-  cJSON_AddStringToObject(id, "backend", backend_kind);
+  return id;
+}
+
+/* The identity completed once the backend is open and the data loaded (id is changed): the
+ * backend, its BLAS (a resume on another kernel is warned) and what identifies the data read ("data_read": a resume with other data is refused).
+ * NULL when out of memory. */
+static char *identity_complete(cJSON *id, const caviar_backend *backend, const caviar_data *data) {
+  cJSON_DeleteItemFromObject(id, "backend");
+  cJSON_DeleteItemFromObject(id, "blas");
+  cJSON_DeleteItemFromObject(id, "data_read");
+  cJSON_AddStringToObject(id, "backend", kind_name(backend));
+  cJSON *blas = caviar_blas_json(&backend->blas);
+  if (!blas) return NULL;
+  cJSON_AddItemToObject(id, "blas", blas);
   char *read = caviar_data_identity(data);
   cJSON *parsed = read ? caviar_json_parse_text(read, strlen(read)) : NULL;
   free(read);
-  if (!parsed) {
-    cJSON_Delete(id);
-    return NULL;
-  }
+  if (!parsed) return NULL;
   cJSON_AddItemToObject(id, "data_read", parsed);
-  char *text = caviar_json_print_text(id, true);
-  cJSON_Delete(id);
-  return text;
+  return caviar_json_print_text(id, true);
 }
 
 /* --resume: the data loaded now must be what the sweep started with (sweep.json's data_read; a
@@ -418,8 +440,6 @@ static caviar_status same_data(const sweep_args *a, const cJSON *identity, const
                      "(restore the data, or start a new sweep with --force)",
                      a->resume, why);
 }
-
-static const char *kind_name(const caviar_backend *be) { return be->kind == CAVIAR_BACKEND_CUDA ? "cuda" : "cpu"; }
 
 /* A distributed sweep's end: a failure on any rank ends every rank at once, with a message naming
  * the rank and host (never a rank left waiting for the others); otherwise every rank leaves
@@ -673,11 +693,22 @@ static int sweep_spec(sweep_args *a, caviar_world *world, bool root, caviar_spec
   caviar_status st;
   *identity = NULL;
   if (a->resume) {
-    /* Rank 0 reads the folder; every rank resumes the same sweep. */
+    /* Rank 0 reads the folder; every rank resumes the same sweep. A sweep killed before its first
+     * write left nothing there: given SPEC, it starts (an empty text says so). */
     char *text = NULL;
-    st = root ? caviar_state_read_identity(a->resume, &text, &err) : CAVIAR_OK;
+    bool never_began = root && a->spec_path && !sweep_file_in(a->resume);
+    st = !root || never_began ? CAVIAR_OK : caviar_state_read_identity(a->resume, &text, &err);
+    if (never_began && !(text = strdup(""))) st = caviar_fail(&err, CAVIAR_ERUNTIME, "out of memory");
     if (st == CAVIAR_OK) st = share_text(world, &text, &err);
     if (st != CAVIAR_OK) return finish(world, st, &err);
+    if (!text[0]) {
+      free(text);
+      if (root && !a->quiet)
+        fprintf(stderr, "caviar: %s holds no sweep yet (stopped before it wrote anything): starting %s there\n",
+                a->resume, a->spec_path);
+      a->resume = NULL;
+      return sweep_spec(a, world, root, spec, identity);
+    }
     *identity = caviar_json_parse_text(text, strlen(text));
     free(text);
     if (!*identity) REFUSE(world, "%s/%s/sweep.json: damaged (not JSON)", a->resume, CAVIAR_STATE_DIR);
@@ -777,24 +808,37 @@ static caviar_status same_sweep(caviar_world *world, const sweep_args *a, const 
   return st;
 }
 
-static caviar_status open_own_state(const sweep_args *a, const caviar_spec *spec, const caviar_backend *backend,
-                                    const caviar_data *data, caviar_sweep_state **state, char *note, size_t note_size,
-                                    caviar_error *err) {
-  if (a->resume) return caviar_state_resume(a->out_dir, a->snapshot_every, state, note, note_size, err);
-  /* The spec's folder, absolute, so a resume from elsewhere finds its relative data paths. */
-  char spec_dir[PATH_MAX] = "", folder[PATH_MAX];
-  if (a->spec_path) {
-    snprintf(folder, sizeof folder, "%s", a->spec_path);
-    char *slash = strrchr(folder, '/');
-    if (slash) *slash = '\0';
-    else strcpy(folder, ".");
-    if (!realpath(folder, spec_dir)) spec_dir[0] = '\0';
-  }
-  char *text = identity_text(a, spec, a->spec_path ? spec_dir : NULL, kind_name(backend), data);
-  caviar_status st = text ? caviar_state_create(a->out_dir, text, a->snapshot_every, state, err)
+/* A fresh sweep's first write, before its data loads: the state folder with sweep.json as far as
+ * it is known (the spec and the flags), so a kill from here on leaves a sweep that --resume starts
+ * over. */
+static caviar_status prepare_state(const sweep_args *a, const caviar_spec *spec, caviar_error *err) {
+  cJSON *id = identity_base(a, spec);
+  char *text = id ? caviar_json_print_text(id, true) : NULL;
+  cJSON_Delete(id);
+  caviar_status st = text ? caviar_state_prepare(a->out_dir, text, err)
                           : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory describing the sweep");
   free(text);
-  if (st == CAVIAR_OK) remove_stale_plots(a->out_dir);
+  return st;
+}
+
+/* Rank 0's state: a fresh one with the whole identity (stale plots go), or the one resumed, whose
+ * sweep.json is completed first when the sweep was killed before its data loaded. */
+static caviar_status open_own_state(const sweep_args *a, const caviar_spec *spec, const caviar_backend *backend,
+                                    const caviar_data *data, cJSON *stored, caviar_sweep_state **state, char *note,
+                                    size_t note_size, caviar_error *err) {
+  cJSON *id = a->resume ? stored : identity_base(a, spec);
+  bool complete = a->resume && cJSON_GetObjectItemCaseSensitive(stored, "data_read");
+  char *text = complete || !id ? NULL : identity_complete(id, backend, data);
+  caviar_status st = complete || text ? CAVIAR_OK : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory describing the sweep");
+  if (!a->resume) cJSON_Delete(id);
+  if (st == CAVIAR_OK && a->resume) {
+    if (text) st = caviar_state_complete(a->out_dir, text, err);
+    if (st == CAVIAR_OK) st = caviar_state_resume(a->out_dir, a->snapshot_every, state, note, note_size, err);
+  } else if (st == CAVIAR_OK) {
+    st = caviar_state_create(a->out_dir, text, a->snapshot_every, state, err);
+    if (st == CAVIAR_OK) remove_stale_plots(a->out_dir);
+  }
+  free(text);
   return st;
 }
 
@@ -802,12 +846,33 @@ static caviar_status open_own_state(const sweep_args *a, const caviar_spec *spec
  * resumed sweep continues. Across ranks rank 0 opens it and the others follow (they write nothing;
  * a resume's snapshot reaches them from rank 0). */
 static caviar_status open_state(const sweep_args *a, const caviar_spec *spec, const caviar_backend *backend,
-                                const caviar_data *data, caviar_world *world, caviar_sweep_state **state, char *note,
-                                size_t note_size, caviar_error *err) {
-  caviar_status st = caviar_world_rank(world) > 0 ? caviar_state_follow(a->out_dir, state, err)
-                                                  : open_own_state(a, spec, backend, data, state, note, note_size, err);
+                                const caviar_data *data, cJSON *stored, caviar_world *world, caviar_sweep_state **state,
+                                char *note, size_t note_size, caviar_error *err) {
+  caviar_status st = caviar_world_rank(world) > 0
+                         ? caviar_state_follow(a->out_dir, state, err)
+                         : open_own_state(a, spec, backend, data, stored, state, note, note_size, err);
   if (st == CAVIAR_OK) st = caviar_state_share(world, *state, err);
   return st;
+}
+
+/* --resume on another BLAS kernel than the sweep started on: the GEMMs round differently, so the
+ * rest of the sweep (which trial survives, even) may differ from an uninterrupted run. */
+static void other_kernel_warning(const cJSON *identity, const caviar_blas_info *now) {
+  const cJSON *blas = cJSON_GetObjectItem(identity, "blas");
+  const cJSON *library = cJSON_GetObjectItem(blas, "library"), *version = cJSON_GetObjectItem(blas, "version"),
+              *kernel = cJSON_GetObjectItem(blas, "kernel");
+  if (!cJSON_IsString(library) || !cJSON_IsString(version)) return; /* an older caviar's, or a kill before it */
+  const char *was_kernel = cJSON_IsString(kernel) ? kernel->valuestring : "";
+  if (!strcmp(library->valuestring, now->library) && !strcmp(version->valuestring, now->version) &&
+      !strcmp(was_kernel, now->kernel))
+    return;
+  char hint[96] = "";
+  if (*was_kernel) snprintf(hint, sizeof hint, " (--blas-kernel %s pins it)", was_kernel);
+  fprintf(stderr,
+          "caviar: warning: the sweep started on %s %s%s%s and resumes on %s %s%s%s: its numbers from here may differ "
+          "from an uninterrupted run's%s\n",
+          library->valuestring, version->valuestring, *was_kernel ? ", kernel " : "", was_kernel, now->library,
+          now->version, now->kernel[0] ? ", kernel " : "", now->kernel, hint);
 }
 
 static int sweep(sweep_args *a, caviar_world *world) {
@@ -837,7 +902,14 @@ static int sweep(sweep_args *a, caviar_world *world) {
    * writes it). Each rank trains on its own GPU: its rank on the host, modulo the GPUs there. */
   caviar_backend_options options = {.tf32 = a->tf32, .device = world ? caviar_local_gpu(world->local_rank) : 0};
   st = root && !a->dry_run ? caviar_report_prepare(a->out_dir, &err) : CAVIAR_OK;
+  /* Rank 0's first write: from here a kill leaves a sweep --resume can start over. */
+  bool prepared = false;
+  if (st == CAVIAR_OK && root && !a->dry_run && !a->resume) {
+    st = prepare_state(a, &spec, &err);
+    prepared = st == CAVIAR_OK;
+  }
   if (st == CAVIAR_OK) st = caviar_open_backend_with(a->device, &options, &backend, &device, &err);
+  if (st == CAVIAR_OK && identity && root) other_kernel_warning(identity, &backend->blas);
   if (st == CAVIAR_OK && identity) {
     const cJSON *kind = cJSON_GetObjectItem(identity, "backend");
     if (cJSON_IsString(kind) && strcmp(kind->valuestring, kind_name(backend)) != 0)
@@ -848,6 +920,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
   if (st == CAVIAR_OK) {
     st = caviar_data_load(&spec.data, seed, &data, &err);
     data_loaded = st == CAVIAR_OK;
+    if (data_loaded && !a->dry_run) caviar_fault_point("loaded");
   }
   if (st == CAVIAR_OK && root) {
     char warning[1024];
@@ -862,9 +935,12 @@ static int sweep(sweep_args *a, caviar_world *world) {
   const char *tb_dir = a->tensorboard ? a->tensorboard : spec.tensorboard;
   if (st == CAVIAR_OK && !a->dry_run && root && tb_dir)
     st = caviar_tensorboard_open(tb_dir, &spec, a->resume != NULL, a->force, &tensorboard, &err);
-  if (st == CAVIAR_OK && !a->dry_run) st = open_state(a, &spec, backend, &data, world, &state, note, sizeof note, &err);
+  if (st == CAVIAR_OK && !a->dry_run)
+    st = open_state(a, &spec, backend, &data, identity, world, &state, note, sizeof note, &err);
   cJSON_Delete(identity);
   if (st != CAVIAR_OK) {
+    /* A start that failed before training leaves no state behind (a kill would have). */
+    if (prepared) caviar_state_remove(a->out_dir);
     caviar_tensorboard_close(tensorboard);
     if (data_loaded) caviar_data_free(&data);
     if (backend) backend->destroy(backend);
@@ -879,7 +955,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
   if (caviar_state_resuming(state) && !a->quiet) fprintf(stderr, "caviar: resuming the sweep in %s\n", a->out_dir);
   caviar_progress_printer printer;
   caviar_progress_printer_init(&printer, a->quiet);
-  caviar_report_info info = {.spec = &spec, .seed = seed, .device = device, .data = &data,
+  caviar_report_info info = {.spec = &spec, .seed = seed, .device = device, .blas = &backend->blas, .data = &data,
                              .keep_models = (int)(a->keep > 1000000 ? 1000000 : a->keep), .finished = false};
   results_ctx rctx = {.dir = a->out_dir, .info = &info, .reload_s = a->results_every, .tensorboard = tensorboard,
                       .quiet = a->quiet};

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "caviar/backend.h"
+#include "caviar/cpu_ceiling.h"
 #include "cpu/layers.h"
 #include "cpu/member.h"
 
@@ -383,6 +384,7 @@ caviar_status caviar_backend_cpu(caviar_backend **out, caviar_error *err) {
                          .evaluate = cpu_evaluate,
                          .loss_and_grads = cpu_loss_and_grads,
                          .destroy = cpu_destroy};
+  caviar_cpu_blas(&be->blas);
   *out = be;
   return CAVIAR_OK;
 }

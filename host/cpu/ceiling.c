@@ -52,11 +52,32 @@ double caviar_cpu_sgemm_gflops(int repeats) {
 const char *caviar_cpu_description(void) {
   static char text[128];
   if (!text[0]) {
-    char *config = openblas_get_config();
-    char version[32] = "?";
-    if (config && strncmp(config, "OpenBLAS ", 9) == 0) sscanf(config + 9, "%31s", version);
+    caviar_blas_info blas;
+    caviar_cpu_blas(&blas);
     int threads = omp_get_max_threads();
-    snprintf(text, sizeof text, "cpu (OpenBLAS %s, %d OpenMP thread%s)", version, threads, threads == 1 ? "" : "s");
+    snprintf(text, sizeof text, "cpu (OpenBLAS %s %s, %d OpenMP thread%s)", blas.version, blas.kernel, threads,
+             threads == 1 ? "" : "s");
   }
   return text;
+}
+
+void caviar_cpu_blas(caviar_blas_info *out) {
+  memset(out, 0, sizeof *out);
+  snprintf(out->library, sizeof out->library, "OpenBLAS");
+  char *config = openblas_get_config();
+  snprintf(out->version, sizeof out->version, "?");
+  if (config && strncmp(config, "OpenBLAS ", 9) == 0) sscanf(config + 9, "%31s", out->version);
+  char *core = openblas_get_corename();
+  snprintf(out->kernel, sizeof out->kernel, "%s", core ? core : "?");
+  const char *pinned = getenv("OPENBLAS_CORETYPE");
+  snprintf(out->pinned, sizeof out->pinned, "%s", pinned ? pinned : "");
+}
+
+void caviar_blas_text(const caviar_blas_info *blas, char *out, size_t size) {
+  if (!blas->kernel[0]) {
+    snprintf(out, size, "%s %s", blas->library, blas->version);
+    return;
+  }
+  snprintf(out, size, "%s %s, kernel %s (%s)", blas->library, blas->version, blas->kernel,
+           blas->pinned[0] ? "pinned by OPENBLAS_CORETYPE" : "OpenBLAS's choice for this CPU");
 }

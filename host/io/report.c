@@ -159,6 +159,21 @@ static cJSON *data_json(const caviar_report_info *info, bool *ok) {
   return data;
 }
 
+cJSON *caviar_blas_json(const caviar_blas_info *blas) {
+  cJSON *o = cJSON_CreateObject();
+  bool ok = o != NULL;
+  if (!ok) return NULL;
+  put(o, "library", cJSON_CreateString(blas->library), &ok);
+  put(o, "version", cJSON_CreateString(blas->version), &ok);
+  if (blas->kernel[0]) put(o, "kernel", cJSON_CreateString(blas->kernel), &ok);
+  if (strcmp(blas->library, "OpenBLAS") == 0) put(o, "pinned", blas->pinned[0] ? cJSON_CreateString(blas->pinned) : cJSON_CreateNull(), &ok);
+  if (!ok) {
+    cJSON_Delete(o);
+    return NULL;
+  }
+  return o;
+}
+
 /* summary.json but for its trials: everything else, "best" among it, and an empty "trials" last
  * (write_summary adds them one by one). order and rank: the leaderboard's. */
 static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_result *r, const bool *saved,
@@ -171,6 +186,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   put(root, "spec", spec ? spec : cJSON_CreateNull(), ok);
   put(root, "seed", cJSON_CreateNumber((double)info->seed), ok);
   put(root, "device", cJSON_CreateString(info->device), ok);
+  if (info->blas) put(root, "blas", caviar_blas_json(info->blas), ok);
   put(root, "wall_seconds", cJSON_CreateNumber(r->wall_seconds), ok);
   put(root, "device_seconds", cJSON_CreateNumber(r->device_seconds), ok);
   put(root, "model_samples", cJSON_CreateNumber(r->model_samples), ok);

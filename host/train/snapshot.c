@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -708,28 +709,69 @@ static caviar_status state_new(const char *out_dir, double snapshot_every, cavia
   return CAVIAR_OK;
 }
 
+/* Exchanges two paths (Linux's renameat2 RENAME_EXCHANGE); false where the kernel or the file
+ * system cannot. */
+static bool exchange(const char *a, const char *b) {
+#if defined(SYS_renameat2)
+  return syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2 /* RENAME_EXCHANGE */) == 0;
+#else
+  (void)a;
+  (void)b;
+  errno = EINVAL;
+  return false;
+#endif
+}
+
+caviar_status caviar_state_prepare(const char *out_dir, const char *identity, caviar_error *err) {
+  char dir[4200], tmp[4300], path[4400];
+  snprintf(dir, sizeof dir, "%s/%s", out_dir, CAVIAR_STATE_DIR);
+  if (!caviar_temporary_name(dir, tmp, sizeof tmp)) return caviar_fail(err, CAVIAR_EINPUT, "%s: path too long", dir);
+  if (!mkdtemp(tmp)) return caviar_fail(err, CAVIAR_EINPUT, "%s: cannot create: %s", dir, strerror(errno));
+  chmod(tmp, 0755);
+  snprintf(path, sizeof path, "%s/sweep.json", tmp);
+  caviar_atomic_file af;
+  caviar_status status = caviar_atomic_open(&af, path, err);
+  if (status == CAVIAR_OK) {
+    fputs(identity, af.f);
+    status = caviar_atomic_commit(&af, err);
+  }
+  caviar_fault_point("state");
+  /* In place with one rename: over nothing, else exchanged with the old folder, which then goes
+   * (where the file system cannot exchange, the old one goes first). */
+  if (status == CAVIAR_OK && rename(tmp, dir) != 0) {
+    if (errno != ENOTEMPTY && errno != EEXIST)
+      status = caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot create: %s", dir, strerror(errno));
+    else if (!exchange(tmp, dir)) {
+      remove_dir(dir);
+      if (rename(tmp, dir) != 0) status = caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot create: %s", dir, strerror(errno));
+    }
+  }
+  remove_dir(tmp); /* the old folder, or what a failure left */
+  return status;
+}
+
+caviar_status caviar_state_complete(const char *out_dir, const char *identity, caviar_error *err) {
+  char path[4300];
+  snprintf(path, sizeof path, "%s/%s/sweep.json", out_dir, CAVIAR_STATE_DIR);
+  caviar_atomic_file af;
+  caviar_status status = caviar_atomic_open(&af, path, err);
+  if (status == CAVIAR_OK) {
+    fputs(identity, af.f);
+    status = caviar_atomic_commit(&af, err);
+  }
+  return status;
+}
+
 caviar_status caviar_state_create(const char *out_dir, const char *identity, double snapshot_every,
                                   caviar_sweep_state **out, caviar_error *err) {
   caviar_status status = state_new(out_dir, snapshot_every, out, err);
   if (status != CAVIAR_OK) return status;
   caviar_sweep_state *st = *out;
-  remove_dir(st->dir);
   snprintf(st->out_dir, sizeof st->out_dir, "%s", out_dir);
   if (mkdir(out_dir, 0755) == 0) st->created_out = true;
   else if (errno != EEXIST)
     status = caviar_fail(err, CAVIAR_EINPUT, "%s: cannot create the output folder: %s", out_dir, strerror(errno));
-  if (status == CAVIAR_OK && mkdir(st->dir, 0755) != 0)
-    status = caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot create: %s", st->dir, strerror(errno));
-  if (status == CAVIAR_OK) {
-    char path[4300];
-    snprintf(path, sizeof path, "%s/sweep.json", st->dir);
-    caviar_atomic_file af;
-    status = caviar_atomic_open(&af, path, err);
-    if (status == CAVIAR_OK) {
-      fputs(identity, af.f);
-      status = caviar_atomic_commit(&af, err);
-    }
-  }
+  if (status == CAVIAR_OK) status = caviar_state_prepare(out_dir, identity, err);
   st->identity_crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), (const Bytef *)identity, (uInt)strlen(identity));
   if (status == CAVIAR_OK) status = caviar_journal_open(st, true, err);
   if (status != CAVIAR_OK) {
@@ -757,6 +799,11 @@ caviar_status caviar_state_read_identity(const char *out_dir, char **identity, c
     if (errno == ENOENT && stat(summary, &sb) == 0)
       return caviar_fail(err, CAVIAR_EINPUT, "%s: the sweep there finished (summary.json, no %s/): nothing to resume",
                          out_dir, CAVIAR_STATE_DIR);
+    if (errno == ENOENT)
+      return caviar_fail(err, CAVIAR_EINPUT,
+                         "%s: no sweep to resume there (missing; a sweep stopped before its first write leaves "
+                         "nothing: caviar sweep --resume %s SPEC starts it)",
+                         path, out_dir);
     return caviar_fail(err, CAVIAR_EINPUT, "%s: no sweep to resume there: %s", path, strerror(errno));
   }
   char *text = NULL;

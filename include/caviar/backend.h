@@ -30,6 +30,15 @@ typedef struct caviar_epoch_stats {
   int *steps;        /* optimizer steps each slot took in this call (the caller books them) */
 } caviar_epoch_stats;
 
+/* The BLAS a backend's GEMMs run on, as summary.json, sweep.json (a resume compares the kernel)
+ * and caviar info record it. */
+typedef struct caviar_blas_info {
+  char library[16]; /* "OpenBLAS", "cuBLAS" */
+  char version[32];
+  char kernel[32];  /* OpenBLAS's core (its kernels for this CPU); "" for cuBLAS, which picks per call */
+  char pinned[32];  /* OPENBLAS_CORETYPE as the process started with it (--blas-kernel sets it); "": none */
+} caviar_blas_info;
+
 typedef struct caviar_backend caviar_backend;
 
 /* Which hardware a backend drives. */
@@ -55,6 +64,7 @@ typedef struct caviar_buffer_ops {
 struct caviar_backend {
   const char *name;
   caviar_backend_kind kind;
+  caviar_blas_info blas;
   void *ctx;
   caviar_buffer_ops buf;
   /* Whether the backend can run a layer of this kind (ggml's supports_op): a model with a kind it

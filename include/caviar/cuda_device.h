@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "caviar/backend.h"
 #include "caviar/status.h"
 
 CAVIAR_C_BEGIN
@@ -23,6 +24,9 @@ int caviar_cuda_devices(char *buf, size_t size);
  * is cuRAND's Philox), 4 words per block, for the host/device agreement test. */
 caviar_status caviar_cuda_rng_blocks(uint64_t seed, uint32_t stream, uint32_t purpose, uint64_t first_index,
                                      size_t n, uint32_t *out, caviar_error *err);
+
+/* The cuBLAS this process loaded: library and version (cublasGetProperty; no device needed). */
+void caviar_cuda_blas(caviar_blas_info *out);
 
 /* The current device's free and total memory in bytes (cudaMemGetInfo). */
 caviar_status caviar_cuda_memory(size_t *free_bytes, size_t *total_bytes, caviar_error *err);

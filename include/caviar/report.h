@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "caviar/backend.h"
 #include "caviar/data.h"
 #include "caviar/spec.h"
 #include "caviar/trainer.h"
@@ -18,6 +19,7 @@ typedef struct caviar_report_info {
   const caviar_spec *spec;
   uint64_t seed;
   const char *device; /* e.g. "cpu (2 threads)" */
+  const caviar_blas_info *blas; /* the BLAS the GEMMs ran on (summary.json's "blas"); NULL: none (a study) */
   const caviar_data *data;
   int keep_models; /* best/ keeps the top this many survivors; <= 0: all of them */
   /* A study's trials (include/caviar/study.h): each trial's parameters as handed out (JSON text), in
@@ -49,6 +51,10 @@ caviar_status caviar_report_prepare(const char *dir, caviar_error *err);
  * place are kept in dir/caviar-results-XXXXXX, which the error names (*kept_aside set; may be NULL). */
 caviar_status caviar_report_write(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
                                   bool *kept_aside, caviar_error *err);
+
+/* The BLAS as summary.json and sweep.json record it: {"library", "version", "kernel" (where the
+ * library has one), "pinned" (OPENBLAS_CORETYPE, or null)}; NULL when out of memory. */
+struct cJSON *caviar_blas_json(const caviar_blas_info *blas);
 
 /* How many models best/ gets: the survivors, at most keep_models. */
 int caviar_report_saved_count(const caviar_report_info *info, const caviar_sweep_result *r);

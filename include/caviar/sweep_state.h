@@ -27,10 +27,20 @@ CAVIAR_C_BEGIN
 
 #define CAVIAR_STATE_DIR "sweep-state"
 
-/* Starts a fresh state folder in out_dir (replacing any old one); identity is sweep.json's text.
+/* Starts a fresh state folder in out_dir (replacing any old one, through caviar_state_prepare);
+ * identity is sweep.json's text.
  * Snapshots are written at most every snapshot_every seconds (0: at every epoch boundary). */
 caviar_status caviar_state_create(const char *out_dir, const char *identity, double snapshot_every,
                                   caviar_sweep_state **out, caviar_error *err);
+
+/* The state folder as a sweep's first write, before anything is loaded: out_dir/sweep-state
+ * holding identity as sweep.json, made whole under a temporary name and put in place with one
+ * rename (replacing an old folder), so a kill at any moment leaves either the old state or this
+ * one. A resume of a folder holding only sweep.json starts the sweep over. */
+caviar_status caviar_state_prepare(const char *out_dir, const char *identity, caviar_error *err);
+/* Replaces the prepared folder's sweep.json (atomically) with identity: what the sweep learns once
+ * its data is loaded. */
+caviar_status caviar_state_complete(const char *out_dir, const char *identity, caviar_error *err);
 
 /* Reads out_dir's sweep.json (malloc'd text); a clear error when out_dir holds no resumable sweep. */
 caviar_status caviar_state_read_identity(const char *out_dir, char **identity, caviar_error *err);
@@ -69,7 +79,8 @@ void caviar_state_remove(const char *out_dir);
  * :HUP or :USR1 raises that signal instead; :STOP stops the process until a SIGCONT; entries
  * separated by commas). With CAVIAR_KILL_RANK=R only rank R of a distributed sweep does (the
  * launcher's rank variable). Points: locked (sweep and train: the outputs just locked, nothing
- * loaded), chunk (inside an epoch), epoch (an epoch boundary, before the journal), journal (half
+ * loaded), state (a state folder made under its temporary name, before the rename that puts it in
+ * place), loaded (the data loaded, the state's sweep.json not yet complete), chunk (inside an epoch), epoch (an epoch boundary, before the journal), journal (half
  * of a journal write), snapshot (half of a snapshot file written), test (the test pass), final
  * (the final results about to be written). */
 void caviar_fault_point(const char *name);

@@ -18,16 +18,19 @@ if [ "$mode" = kill ]; then
   timeout $limit "$mpiexec" -np 2 --oversubscribe "$caviar" sweep "$here/long.json" --data "$work/data" \
     -o "$work/out" -q --threads 1 --seed 5 >"$work/log" 2>&1 &
   launcher=$!
-  # Wait for a rank to have trained an epoch (the exchanges have begun), then kill rank 1.
+  # Wait for rank 1 to run and rank 0 to have made its state folder (its first write, just after
+  # MPI started), then kill rank 1 a second later: in the sweep's first moments (its data may
+  # still be loading), where the job must still end and leave what --resume needs.
   victim=
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 600); do
     sleep 0.1
     for pid in $(pgrep -f -- "--seed 5" || true); do
       [ "$(tr '\0' '\n' </proc/$pid/environ 2>/dev/null | grep -c '^OMPI_COMM_WORLD_RANK=1$')" = 1 ] && victim=$pid
     done
-    [ -n "$victim" ] && break
+    [ -n "$victim" ] && [ -e "$work/out/sweep-state/sweep.json" ] && break
   done
   [ -n "$victim" ] || { echo "killed.sh: rank 1 never started"; cat "$work/log"; exit 1; }
+  [ -e "$work/out/sweep-state/sweep.json" ] || { echo "killed.sh: rank 0 never made its state folder"; cat "$work/log"; exit 1; }
   sleep 1
   kill -9 "$victim"
   wait $launcher
@@ -65,8 +68,11 @@ if [ "$mode" != kill ] && [ "$(grep -c '^caviar: rank' "$work/log")" != 1 ]; the
   echo "killed.sh: the error was not printed exactly once"; exit 1
 fi
 if [ "$mode" = kill ]; then
-  # Killed mid-sweep, it leaves what a resume needs (the results so far may be there too).
-  [ -e "$work/out/sweep-state/journal.jsonl" ] || { echo "killed.sh: the killed job left no sweep-state to resume"; exit 1; }
+  # Killed in its first moments, it leaves what a resume needs (the results so far may be there
+  # too): one process resumes it (for two seconds of its time budget: the sweep is long).
+  [ -e "$work/out/sweep-state/sweep.json" ] || { echo "killed.sh: the killed job left no sweep-state to resume"; exit 1; }
+  "$caviar" sweep --resume "$work/out" -q --threads 1 --time-budget 2 >"$work/resumed" 2>&1 ||
+    { echo "killed.sh: --resume failed:"; cat "$work/resumed"; exit 1; }
 else
   [ -e "$work/out/summary.json" ] && { echo "killed.sh: a job that failed at its start left results"; exit 1; }
 fi
