@@ -39,11 +39,7 @@ static const char *synth(const char *name, const char *flags) {
 static cJSON *summary(const char *out) {
   char path[1200];
   snprintf(path, sizeof path, "%s/summary.json", out);
-  char *text = scratch_read(path, NULL);
-  cJSON *root = cJSON_Parse(text);
-  free(text);
-  cr_assert(root, "%s: not JSON", path);
-  return root;
+  return scratch_read_json(path);
 }
 
 static double number(const cJSON *obj, const char *key) {
