@@ -49,10 +49,18 @@ static cJSON *number_or_null(double x) {
 /* Regression figures in the target's units, from a mean squared error of standardised targets. */
 static double rmse_of(double mse, double std) { return sqrt(mse) * std; }
 
-/* The trial's parameters: a study's as handed out, else the hyperparameters'. */
+/* The trial's parameters: a study's as handed out, else the hyperparameters' (their numbers as
+ * number_or_null writes them). */
 static cJSON *params_of(const caviar_report_info *info, const caviar_trial_result *t) {
   const char *text = info->params_json ? info->params_json(info->params_ctx, t->trial.id) : NULL;
-  return text ? cJSON_Parse(text) : caviar_hparams_cjson(&t->trial.hp);
+  if (text) return cJSON_Parse(text);
+  cJSON *params = caviar_hparams_cjson(&t->trial.hp), *v = params ? params->child : NULL;
+  while (v) {
+    cJSON *next = v->next, *raw = cJSON_IsNumber(v) ? number_or_null(v->valuedouble) : NULL;
+    if (raw && !cJSON_ReplaceItemInObjectCaseSensitive(params, v->string, raw)) cJSON_Delete(raw);
+    v = next;
+  }
+  return params;
 }
 
 static cJSON *trial_json(const caviar_report_info *info, const caviar_trial_result *t, bool saved, double target_std,
