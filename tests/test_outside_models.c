@@ -230,33 +230,12 @@ static double bowl_of(const cJSON *params) {
   return (log10(lr) + 2.5) * (log10(lr) + 2.5) + (x - 0.3) * (x - 0.3);
 }
 
-/* `caviar study init --seed seed` of the bowl for method into scratch folder name; its path (kept). */
+/* `caviar study init --seed seed` of the bowl for method into scratch folder name; its path. */
 static const char *bowl_study(const char *name, const char *method, int seed, int trials) {
-  char text[1024], spec[256], args[3000];
+  char text[1024], flags[64];
   snprintf(text, sizeof text, BOWL_SPEC, method, trials);
-  snprintf(spec, sizeof spec, "%s.json", name);
-  scratch_write_text(spec, text);
-  static char dirs[4][1024];
-  static int next;
-  char *dir = dirs[next++ % 4];
-  snprintf(dir, 1024, "%s", scratch_path(name));
-  snprintf(args, sizeof args, "study init %s -o %s --seed %d", scratch_path(spec), dir, seed);
-  cli_result r = run_caviar(args);
-  cr_assert_eq(r.status, 0, "study init: %s", r.err);
-  cli_result_free(&r);
-  return dir;
-}
-
-/* `caviar ask DIR`: the trial's line, parsed. */
-static cJSON *ask_cli(const char *dir) {
-  char args[1200];
-  snprintf(args, sizeof args, "ask %s", dir);
-  cli_result r = run_caviar(args);
-  cr_assert_eq(r.status, 0, "ask: %s", r.err);
-  cJSON *line = cJSON_Parse(r.out);
-  cr_assert(cJSON_IsObject(line), "ask printed %s", r.out);
-  cli_result_free(&r);
-  return line;
+  snprintf(flags, sizeof flags, "--seed %d", seed);
+  return scratch_study(name, text, flags);
 }
 
 static void tell_cli(const char *dir, int id, double loss) {
@@ -270,7 +249,7 @@ static void tell_cli(const char *dir, int id, double loss) {
 /* One trial at a time through the CLI: the losses in ask order, the params texts in *texts. */
 static void drive_cli(const char *dir, int trials, double *loss, char **texts) {
   for (int k = 0; k < trials; k++) {
-    cJSON *line = ask_cli(dir);
+    cJSON *line = scratch_ask(dir);
     cr_assert_eq(cJSON_GetObjectItem(line, "trial")->valueint, k);
     const cJSON *params = cJSON_GetObjectItem(line, "params");
     loss[k] = bowl_of(params);
@@ -333,7 +312,7 @@ static void same_configs_kept_open_and_reopened(const char *method) {
   int asked = 0, told = 0;
   while (told < TRIALS) {
     while (asked < TRIALS && asked - told < OUT) {
-      cJSON *line = ask_cli(cli);
+      cJSON *line = scratch_ask(cli);
       cr_assert_eq(cJSON_GetObjectItem(line, "trial")->valueint, asked);
       by_cli[asked] = cJSON_PrintUnformatted(cJSON_GetObjectItem(line, "params"));
       loss[asked] = bowl_of(cJSON_GetObjectItem(line, "params"));

@@ -207,19 +207,23 @@ command:
                                           "'epoch=1 loss=0.5'); it logged: _epoch, train/loss, accuracy, final_width")
         self.assertIn("trial 0 failed: it logged no loss, the study's metric", done.stderr)
 
-    def test_four_agents_at_once_on_one_study_lose_and_duplicate_nothing(self):
-        cfg = self.config(f"""
+    def lr_width_config(self, method, trials, widest, name="sweep.yaml"):
+        """train_config.py for 3 epochs over its lr and width."""
+        return self.config(f"""
 program: {PROGRAMS}/train_config.py
-method: random
-run_cap: 40
+method: {method}
+run_cap: {trials}
 metric: {{name: loss, goal: minimize}}
 parameters:
   epochs: {{value: 3}}
-  width: {{distribution: int_uniform, min: 1, max: 1000}}
+  width: {{distribution: int_uniform, min: 1, max: {widest}}}
   optimizer:
     parameters:
       lr: {{distribution: uniform, min: 0.01, max: 0.5}}
-""")
+""", name)
+
+    def test_four_agents_at_once_on_one_study_lose_and_duplicate_nothing(self):
+        cfg = self.lr_width_config("random", 40, 1000)
         out = os.path.join(self.dir, "s")
         subprocess.run([CAVIAR, "study", "init", cfg, "-o", out, "--seed", "3"], check=True, capture_output=True)
         agents = [subprocess.Popen([CAVIAR, "agent", out, "-j", "2", "--quiet", "--python", sys.executable],
@@ -290,18 +294,7 @@ parameters:
         # run at a time, so the results come in one order and the proposals are the same each time.
         for method, trials in (("bayes", 20), ("tpe", 30)):
             with self.subTest(method=method):
-                cfg = self.config(f"""
-program: {PROGRAMS}/train_config.py
-method: {method}
-run_cap: {trials}
-metric: {{name: loss, goal: minimize}}
-parameters:
-  epochs: {{value: 3}}
-  width: {{distribution: int_uniform, min: 1, max: 200}}
-  optimizer:
-    parameters:
-      lr: {{distribution: uniform, min: 0.01, max: 0.5}}
-""", name=f"{method}.yaml")
+                cfg = self.lr_width_config(method, trials, 200, f"{method}.yaml")
                 out = os.path.join(self.dir, method)
                 done = self.agent(cfg, "-o", out, "-j", "1")
                 self.assertNotIn("does not yet propose", done.stderr)
