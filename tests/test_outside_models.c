@@ -356,3 +356,30 @@ Test(outside_models, a_tpe_study_reopened_for_every_call_proposes_what_one_kept_
 Test(outside_models, a_bayes_study_reopened_for_every_call_proposes_what_one_kept_open_does, .timeout = 300) {
   same_configs_kept_open_and_reopened("bayes");
 }
+
+/* A journal whose trial has a value its parameter cannot take (edited by hand) is refused in one
+ * line naming the line and the parameter, and left as it was. */
+Test(outside_models, a_journal_value_the_model_cannot_read_is_one_line_naming_it) {
+  char dir[1024], path[1200], args[1300];
+  snprintf(dir, sizeof dir, "%s", bowl_study("edited", "bayes", 3, 10));
+  cJSON_Delete(scratch_ask(dir));
+  snprintf(path, sizeof path, "%s/journal.jsonl", dir);
+  char *text = scratch_read(path, NULL);
+  char *lr = strstr(text, "\"lr\":");
+  cr_assert_not_null(lr, "%s", text);
+  char *end = lr + 5 + strspn(lr + 5, " ");
+  size_t digits = strcspn(end, ",}");
+  char edited[8192];
+  snprintf(edited, sizeof edited, "%.*s5%s", (int)(end - text), text, end + digits);
+  scratch_write_text("edited/journal.jsonl", edited);
+  snprintf(args, sizeof args, "ask %s", dir);
+  cli_result r = run_caviar(args);
+  cr_expect_eq(r.status, 2, "exit %d: %s", r.status, r.err);
+  cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+  cr_expect(strstr(r.err, "journal.jsonl: line 1: params.lr: not a value of the spec's parameter"), "%s", r.err);
+  char *after = scratch_read(path, NULL);
+  cr_expect_str_eq(after, edited);
+  free(after);
+  free(text);
+  cli_result_free(&r);
+}
