@@ -53,6 +53,12 @@ struct caviar_tpe {
   observation *obs;
   unsigned char *configs; /* observation i's config at i * config_size */
   int n, cap;
+  /* Outside code's failed trials (loss infinite) count as the worst at their budget and every
+   * larger one (they never get there; W&B imputes a failed run as the worst, whenever it died):
+   * their observations' indices, in arrival order. Caviar's own models keep the sweep's rule, a
+   * diverged member the worst at the epoch it diverged in. */
+  bool carry_failures;
+  int *failed, n_failed, cap_failed;
   budget_book budgets[MAX_BUDGETS];
   int n_budgets;
 };
@@ -64,6 +70,7 @@ static caviar_status tpe_new(const caviar_tpe_options *options, uint64_t seed, m
   (*out)->opt = *options;
   (*out)->form = form;
   (*out)->n_values = n_values;
+  (*out)->carry_failures = form == MODEL_FORM_VALUES;
   (*out)->config_size = form == MODEL_FORM_VALUES ? (size_t)(n_values > 0 ? n_values : 1) * sizeof(double)
                                                   : sizeof(caviar_hparams);
   if ((*out)->opt.startup < 2) (*out)->opt.startup = 2;
@@ -87,6 +94,7 @@ void caviar_tpe_free(caviar_tpe *t) {
   for (int b = 0; b < t->n_budgets; b++) free(t->budgets[b].index);
   free(t->obs);
   free(t->configs);
+  free(t->failed);
   free(t);
 }
 
@@ -120,8 +128,16 @@ static caviar_status observe(caviar_tpe *t, const void *config, int budget, doub
     b->index = grown;
     b->cap = cap;
   }
+  if (t->carry_failures && !isfinite(loss) && t->n_failed == t->cap_failed) {
+    int cap = t->cap_failed ? 2 * t->cap_failed : 64;
+    int *grown = realloc(t->failed, (size_t)cap * sizeof *grown);
+    if (!grown) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording TPE observations");
+    t->failed = grown;
+    t->cap_failed = cap;
+  }
   int i = t->n++;
   t->obs[i] = (observation){budget, isfinite(loss) ? loss : INFINITY};
+  if (t->carry_failures && !isfinite(loss)) t->failed[t->n_failed++] = i;
   memcpy(t->configs + (size_t)i * t->config_size, config, t->config_size);
   if (!b) return CAVIAR_OK;
   b->index[b->n++] = i;
@@ -146,10 +162,23 @@ caviar_status caviar_tpe_observe_values(caviar_tpe *t, const double *values, int
 
 int caviar_tpe_observations(const caviar_tpe *t) { return t->n; }
 
+/* Whether observation i stands at budget: it is there, or a failure carried up from below. */
+static bool carried(const caviar_tpe *t, int i, int budget) {
+  return t->carry_failures && t->obs[i].budget < budget && !isfinite(t->obs[i].loss);
+}
+
+static int n_carried(const caviar_tpe *t, int budget) {
+  int n = 0;
+  for (int k = 0; k < t->n_failed; k++) n += carried(t, t->failed[k], budget);
+  return n;
+}
+
 static const budget_book *fitted_book(const caviar_tpe *t) {
   const budget_book *best = NULL;
   for (int b = 0; b < t->n_budgets; b++)
-    if (t->budgets[b].n >= t->opt.startup && (!best || t->budgets[b].budget > best->budget)) best = &t->budgets[b];
+    if (t->budgets[b].n + n_carried(t, t->budgets[b].budget) >= t->opt.startup &&
+        (!best || t->budgets[b].budget > best->budget))
+      best = &t->budgets[b];
   return best;
 }
 
@@ -476,7 +505,7 @@ static bool gp_propose(const caviar_tpe *t, int budget, const caviar_space *spac
   double *loss = malloc((size_t)t->n * sizeof *loss);
   int n = 0;
   for (int i = 0; config && loss && i < t->n; i++)
-    if (t->obs[i].budget == budget) config[n] = config_at(t, i), loss[n++] = t->obs[i].loss;
+    if (t->obs[i].budget == budget || carried(t, i, budget)) config[n] = config_at(t, i), loss[n++] = t->obs[i].loss;
   bool ok = config && loss &&
             caviar_gp_propose(space, t->form, t->seed, id, config, loss, n, pending, n_pending, t->opt.candidates, out);
   free(config);
@@ -498,12 +527,13 @@ static bool propose(caviar_tpe *t, const caviar_space *space, uint32_t id, const
   /* The bad group reads the most recent observations that are not good, at most history - n_good
    * of them (all when the budget holds no more than history). */
   int room = t->opt.history > 0 && n > t->opt.history ? t->opt.history - n_good : n - n_good;
+  int failures = n_carried(t, book->budget), others = room + failures + n_pending + 1;
   const void **good = malloc((size_t)(n_good + 1) * sizeof *good);
-  const void **bad = malloc((size_t)(room + n_pending + 1) * sizeof *bad);
+  const void **bad = malloc((size_t)others * sizeof *bad);
+  int *order = malloc((size_t)(room + 1) * sizeof *order); /* the bad ones' observations, oldest first */
   kernels kg = {malloc((size_t)(n_good + 1) * sizeof(double)), malloc((size_t)(n_good + 1) * sizeof(double)), 0};
-  kernels kb = {malloc((size_t)(room + n_pending + 1) * sizeof(double)),
-                malloc((size_t)(room + n_pending + 1) * sizeof(double)), 0};
-  bool ok = good && bad && kg.x && kg.w && kb.x && kb.w;
+  kernels kb = {malloc((size_t)others * sizeof(double)), malloc((size_t)others * sizeof(double)), 0};
+  bool ok = good && bad && order && kg.x && kg.w && kb.x && kb.w;
   if (ok) {
     /* Both groups in the order the observations arrived (the weights favour recent ones): the
      * good ones are the best n_good (by loss, then age), the bad ones the rest, newest first until
@@ -516,15 +546,22 @@ static bool propose(caviar_tpe *t, const caviar_space *space, uint32_t id, const
     }
     int ng = 0, nb = 0;
     for (int k = 0; k < n_good; k++) good[ng++] = config_at(t, good_index[k]);
+    int n_order = 0;
     const ranked *last_good = &book->best[n_good - 1];
-    for (int k = n - 1; k >= 0 && nb < room; k--) {
+    for (int k = n - 1; k >= 0 && n_order < room; k--) {
       ranked r = {t->obs[book->index[k]].loss, book->index[k]};
-      if (compare_ranked(&r, last_good) > 0) bad[nb++] = config_at(t, book->index[k]);
+      if (compare_ranked(&r, last_good) > 0) order[n_order++] = book->index[k];
     }
-    for (int k = 0; k < nb / 2; k++) {
-      const void *x = bad[k];
-      bad[k] = bad[nb - 1 - k];
-      bad[nb - 1 - k] = x;
+    for (int k = 0; k < n_order / 2; k++) {
+      int x = order[k];
+      order[k] = order[n_order - 1 - k];
+      order[n_order - 1 - k] = x;
+    }
+    /* With the failures carried up from smaller budgets, in the order all arrived. */
+    for (int a = 0, f = 0; a < n_order || f < t->n_failed;) {
+      if (f < t->n_failed && !carried(t, t->failed[f], book->budget)) f++;
+      else if (f < t->n_failed && (a == n_order || t->failed[f] < order[a])) bad[nb++] = config_at(t, t->failed[f++]);
+      else bad[nb++] = config_at(t, order[a++]);
     }
     /* Constant liar: configs still training are the worst results so far. */
     for (int i = 0; i < n_pending; i++) bad[nb++] = pending[i];
@@ -562,6 +599,7 @@ static bool propose(caviar_tpe *t, const caviar_space *space, uint32_t id, const
   }
   free(good);
   free(bad);
+  free(order);
   free(kg.x);
   free(kg.w);
   free(kb.x);

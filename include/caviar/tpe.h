@@ -66,7 +66,10 @@ void caviar_tpe_free(caviar_tpe *t);
  * caviar_sampler_values and caviar_values_json). A sampler made by caviar_tpe_new_values takes
  * and proposes only these (and one made by caviar_tpe_new only caviar_hparams); pending holds
  * n_pending configs of n_values values one after another; out gets n_values values, each a value
- * its distribution can take (an int_uniform's a whole number, a list's an index, within bounds). */
+ * its distribution can take (an int_uniform's a whole number, a list's an index, within bounds).
+ * One rule differs: a failure observed (loss NaN or inf) counts as the worst at its budget and at
+ * every larger one, as W&B's bayes counts a run that died at any step; caviar's own sweeps keep
+ * theirs (a diverged member the worst at the epoch it diverged in), so their numbers stay. */
 caviar_status caviar_tpe_new_values(const caviar_tpe_options *options, uint64_t seed, int n_values, caviar_tpe **out,
                                     caviar_error *err);
 caviar_status caviar_tpe_observe_values(caviar_tpe *t, const double *values, int budget, double loss, caviar_error *err);
