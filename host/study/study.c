@@ -734,7 +734,8 @@ static caviar_status apply_tell(replay *rp, const cJSON *rec) {
   } else if (!failed && b->last_epoch == 0) {
     return fail_line(rp, "metrics: a completed trial without reports needs its values%s", NULL);
   }
-  /* A failed trial is the worst result at the epoch it failed in, as a diverged member is. */
+  /* A failed trial is the worst result at the epoch it failed in, as a diverged member is (outside
+   * code's at every larger budget too: tpe.h). */
   if (st == CAVIAR_OK && failed && s->tpe && epoch > b->observed) st = observe(s, id, (int)epoch, INFINITY, rp->err);
   /* A failed trial reached the epochs its values are from: the epoch it failed in (the journal's,
    * which tpe sees) was not completed, unless values came with the failure. */
