@@ -7,10 +7,131 @@
 
 #include "caviar/number_format.h"
 
+/* A double that holds a float (a sweep's losses and accuracies are floats) is |x| = m 2^-k, the
+ * integer d = m 5^k over 10^k: for 0 <= k <= 40 its exact decimal digits fit 128-bit integers, and
+ * printf's text follows from them without printf. */
+typedef struct float_digits {
+  char all[48]; /* d's digits, most significant first */
+  int len, k;
+  uint64_t m;
+  bool negative;
+} float_digits;
+
+static uint64_t five_to(int k) { /* k <= 27 */
+  uint64_t p = 1;
+  while (k--) p *= 5;
+  return p;
+}
+
+static unsigned __int128 five_to_k(int k) { /* k <= 40 */
+  return (unsigned __int128)(k > 27 ? five_to(k - 27) : 1) * five_to(k > 27 ? 27 : k);
+}
+
+static bool float_digits_of(double x, float_digits *fd) {
+  if (!(x != 0 && isfinite(x) && (double)(float)x == x)) return false;
+  int e2;
+  uint64_t m = (uint64_t)ldexp(frexp(fabs(x), &e2), 24); /* |x| = m 2^(e2 - 24) */
+  int k = 24 - e2;
+  while (k > 0 && !(m & 1)) m >>= 1, k--;
+  if (k < 0 || k > 40) return false; /* integers and tiny values: printf */
+  /* m 5^k < 2^117: its digits as two 64-bit halves below and above 10^19 (64-bit divisions by
+   * constants are multiplications; 128-bit ones are calls). */
+  unsigned __int128 d = five_to_k(k) * m;
+  const uint64_t ten19 = 10000000000000000000ull;
+  uint64_t hi = (uint64_t)(d / ten19), lo = (uint64_t)(d % ten19);
+  char rev[24];
+  int len = 0, r = 0;
+  for (uint64_t v = hi; v; v /= 10) rev[r++] = (char)('0' + (int)(v % 10));
+  while (r) fd->all[len++] = rev[--r];
+  for (uint64_t v = lo; v || (hi && r < 19); v /= 10) rev[r++] = (char)('0' + (int)(v % 10));
+  while (r) fd->all[len++] = rev[--r];
+  fd->len = len;
+  fd->k = k;
+  fd->m = m;
+  fd->negative = x < 0;
+  return true;
+}
+
+/* printf's %.<digits>g from the exact digits: rounded half to even at `digits` significant digits
+ * (as glibc's printf rounds an exact expansion), laid out as %g lays it out. */
+static int float_g_text(char *buf, const float_digits *fd, int digits) {
+  int len = fd->len, exp10 = len - 1 - fd->k; /* of the first digit */
+  char dig[24];
+  int nd = len < digits ? len : digits;
+  memcpy(dig, fd->all, (size_t)nd);
+  if (len > digits) {
+    int cmp = fd->all[digits] > '5' ? 1 : fd->all[digits] < '5' ? -1 : 0;
+    for (int i = digits + 1; cmp == 0 && i < len; i++)
+      if (fd->all[i] != '0') cmp = 1;
+    if (cmp > 0 || (cmp == 0 && (dig[nd - 1] - '0') % 2 == 1)) {
+      int i = nd - 1;
+      while (i >= 0 && dig[i] == '9') dig[i--] = '0';
+      if (i >= 0) dig[i]++;
+      else {
+        memmove(dig + 1, dig, (size_t)nd - 1);
+        dig[0] = '1';
+        exp10++;
+      }
+    }
+  }
+  while (nd > 1 && dig[nd - 1] == '0') nd--;
+  char *o = buf;
+  if (fd->negative) *o++ = '-';
+  if (exp10 < digits && exp10 >= -4) {
+    if (exp10 < 0) {
+      *o++ = '0';
+      *o++ = '.';
+      for (int i = 0; i < -exp10 - 1; i++) *o++ = '0';
+      memcpy(o, dig, (size_t)nd);
+      o += nd;
+    } else {
+      for (int i = 0; i <= exp10; i++) *o++ = i < nd ? dig[i] : '0';
+      if (nd > exp10 + 1) {
+        *o++ = '.';
+        memcpy(o, dig + exp10 + 1, (size_t)(nd - exp10 - 1));
+        o += nd - exp10 - 1;
+      }
+    }
+  } else {
+    *o++ = dig[0];
+    if (nd > 1) {
+      *o++ = '.';
+      memcpy(o, dig + 1, (size_t)nd - 1);
+      o += nd - 1;
+    }
+    o += sprintf(o, "e%c%02d", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
+  }
+  *o = '\0';
+  return (int)(o - buf);
+}
+
+int caviar_float_g_text(char *buf, size_t size, double x, int digits) {
+  float_digits fd;
+  if (digits < 1 || digits > 17 || size < 32 || !float_digits_of(x, &fd)) return snprintf(buf, size, "%.*g", digits, x);
+  return float_g_text(buf, &fd, digits);
+}
+
+/* Whether the 16-digit rounding of fd's value reads back as it: a decimal does when it lies
+ * within half a double's ulp, 5^k 2^(bits(m) - 54) in units of 10^-k (half that below a power of
+ * two); a tie goes to the value, whose 53-bit significand is even. */
+static bool reads_back_16(const float_digits *fd) {
+  if (fd->len <= 16) return true;
+  unsigned __int128 rest = 0, p = 1;
+  for (int i = 16; i < fd->len; i++) rest = rest * 10 + (unsigned)(fd->all[i] - '0'), p *= 10;
+  unsigned __int128 half = p / 2;
+  bool up = rest > half || (rest == half && (fd->all[15] - '0') % 2 == 1);
+  unsigned __int128 diff = up ? p - rest : rest;
+  int bits = 64 - __builtin_clzll(fd->m);
+  int shift = 54 - bits + (fd->m == 1 && !up);
+  return (diff << shift) <= five_to_k(fd->k);
+}
+
 static int round_trip_text(char *buf, size_t size, double x) {
   if (x == floor(x) && fabs(x) < 1e15) return snprintf(buf, size, "%.0f", x);
   /* 17 significant digits always read back exactly. 16 do for most values, and %g trims trailing
    * zeros, so hand-written values such as 0.001 come out as written. */
+  float_digits fd;
+  if (size >= 32 && float_digits_of(x, &fd)) return float_g_text(buf, &fd, reads_back_16(&fd) ? 16 : 17);
   int n = snprintf(buf, size, "%.16g", x);
   if (strtod(buf, NULL) == x) return n;
   return snprintf(buf, size, "%.17g", x);

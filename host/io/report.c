@@ -14,6 +14,7 @@
 #include "caviar/hparams.h"
 #include "caviar/json_text.h"
 #include "caviar/model_file.h"
+#include "caviar/number_format.h"
 #include "caviar/trial_json.h"
 #include "caviar/writer_lock.h"
 #include "caviar/zoom.h"
@@ -35,15 +36,31 @@ static cJSON *push(cJSON *array, cJSON *item, bool *ok) {
   return NULL;
 }
 
-static cJSON *number_or_null(double x) { return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull(); }
+/* A trial's figure as the text caviar_format_number gives it (the shortest of 16 or 17 digits that
+ * reads back exactly; a float's without printf, which cJSON's own printing of 100,000 trials'
+ * figures spends most of summary.json's time in). */
+static cJSON *number_or_null(double x) {
+  char text[40];
+  if (!isfinite(x)) return cJSON_CreateNull();
+  caviar_format_number(text, sizeof text, x);
+  return cJSON_CreateRaw(text);
+}
 
 /* Regression figures in the target's units, from a mean squared error of standardised targets. */
 static double rmse_of(double mse, double std) { return sqrt(mse) * std; }
 
-/* The trial's parameters: a study's as handed out, else the hyperparameters'. */
+/* The trial's parameters: a study's as handed out, else the hyperparameters' (their numbers as
+ * number_or_null writes them). */
 static cJSON *params_of(const caviar_report_info *info, const caviar_trial_result *t) {
   const char *text = info->params_json ? info->params_json(info->params_ctx, t->trial.id) : NULL;
-  return text ? cJSON_Parse(text) : caviar_hparams_cjson(&t->trial.hp);
+  if (text) return cJSON_Parse(text);
+  cJSON *params = caviar_hparams_cjson(&t->trial.hp), *v = params ? params->child : NULL;
+  while (v) {
+    cJSON *next = v->next, *raw = cJSON_IsNumber(v) ? number_or_null(v->valuedouble) : NULL;
+    if (raw && !cJSON_ReplaceItemInObjectCaseSensitive(params, v->string, raw)) cJSON_Delete(raw);
+    v = next;
+  }
+  return params;
 }
 
 static cJSON *trial_json(const caviar_report_info *info, const caviar_trial_result *t, bool saved, double target_std,

@@ -52,8 +52,12 @@ typedef struct page {
   size_t n_pts;
   size_t *first;        /* per trial index: its first point; count in n_of */
   int *n_of;
+  const char **lines;   /* curves.csv's lines that name a trial (at their line break), in file order */
+  int *line_next, *line_head, *line_tail; /* per line: the trial's next (-1); per trial index: its first, last */
+  size_t n_lines;
   param params[32];
   int n_params;
+  double *px; /* n x n_params: each trial's position on each parameter's axis (param_x), found once */
   int epochs_reached[64]; /* distinct, ascending */
   int n_epochs_reached;
   int max_epoch;
@@ -110,6 +114,25 @@ static int by_trial_epoch(const void *a, const void *b) {
   return (x->epoch > y->epoch) - (x->epoch < y->epoch);
 }
 
+/* Files a curves line (at its line break) under trial index i, for the trial's table of epochs. */
+static bool index_line(page *pg, int i, const char *line) {
+  if (pg->n_lines == 0 || (pg->n_lines >= 1024 && (pg->n_lines & (pg->n_lines - 1)) == 0)) { /* full: grow */
+    size_t cap = pg->n_lines ? 2 * pg->n_lines : 1024;
+    const char **lines = realloc(pg->lines, cap * sizeof *lines);
+    if (lines) pg->lines = lines;
+    int *next = realloc(pg->line_next, cap * sizeof *next);
+    if (next) pg->line_next = next;
+    if (!lines || !next) return false;
+  }
+  int k = (int)pg->n_lines++;
+  pg->lines[k] = line;
+  pg->line_next[k] = -1;
+  if (pg->line_head[i] < 0) pg->line_head[i] = k;
+  else pg->line_next[pg->line_tail[i]] = k;
+  pg->line_tail[i] = k;
+  return true;
+}
+
 static void read_curves(page *pg, const char *curves) {
   size_t cap = 0;
   for (const char *line = curves ? strchr(curves, '\n') : NULL; line && line[1]; line = strchr(line + 1, '\n')) {
@@ -119,6 +142,7 @@ static void read_curves(page *pg, const char *curves) {
     char *end;
     id = (int)strtol(line + 1, &end, 10);
     if (*end != ',') continue;
+    if (id >= 0 && id <= pg->max_id && pg->by_id[id] >= 0 && !index_line(pg, pg->by_id[id], line)) return;
     epoch = (int)strtol(end + 1, &end, 10);
     if (*end != ',') continue;
     train = strtod(end + 1, &end);
@@ -225,6 +249,9 @@ static double param_x(const param *p, const cJSON *v) {
   }
   return NAN;
 }
+
+/* Trial t's position on swept parameter k's axis, as load found it. */
+static double trial_x(const page *pg, const trial *t, int k) { return pg->px[(size_t)(t - pg->t) * pg->n_params + k]; }
 
 /* ---- colours ---- */
 
@@ -592,7 +619,7 @@ static void chart_params(page *pg, FILE *f) {
       fprintf(f, "<path class=\"dots\" stroke=\"%s\" d=\"", c);
       for (int i = 0; i < pg->n; i++) {
         const trial *t = &pg->t[i];
-        double v = param_x(p, param_item(t->params, p->name));
+        double v = trial_x(pg, t, k);
         if (t->epochs == 0 || hover(pg, t) || !isfinite(v) || (col < 0 ? isfinite(t->value) : !isfinite(t->value) || t->color != col))
           continue;
         double px = svg_px(&x, v) + (p->scale == SVG_CATEGORY ? jitter(t->id) * 0.6 * width : 0);
@@ -602,7 +629,7 @@ static void chart_params(page *pg, FILE *f) {
     }
     for (int i = 0; i < pg->n; i++) {
       const trial *t = &pg->t[i];
-      double v = param_x(p, param_item(t->params, p->name));
+      double v = trial_x(pg, t, k);
       if (t->epochs == 0) continue;
       if (!isfinite(v)) {
         off++;
@@ -681,7 +708,7 @@ static void chart_parallel(page *pg, FILE *f) {
       if (hover(pg, t) || (b > 15 ? 15 : b < 0 ? 0 : b) != bin) continue;
       char cmd = 'M';
       for (int k = 0; k < n_axes; k++) {
-        double v = k < pg->n_params ? param_x(&pg->params[k], param_item(t->params, pg->params[k].name))
+        double v = k < pg->n_params ? trial_x(pg, t, k)
                    : k == pg->n_params && pg->n_epochs_reached > 1 ? t->epochs
                                                                    : t->value;
         if (!isfinite(v)) continue;
@@ -698,7 +725,7 @@ static void chart_parallel(page *pg, FILE *f) {
     viridis(pg->maximize ? g : 1 - g, c);
     fprintf(f, "<polyline class=\"pc\" stroke=\"%s\" points=\"", c);
     for (int k = 0; k < n_axes; k++) {
-      double v = k < pg->n_params ? param_x(&pg->params[k], param_item(t->params, pg->params[k].name))
+      double v = k < pg->n_params ? trial_x(pg, t, k)
                  : k == pg->n_params && pg->n_epochs_reached > 1 ? t->epochs
                                                                  : t->value;
       if (!isfinite(v)) continue; /* switched off by a condition: the line passes it by */
@@ -870,12 +897,13 @@ static const char style[] =
 #define DETAILED 40
 
 static void put_curve_table(FILE *f, const page *pg, const char *curves, int id) {
-  (void)pg;
   if (!curves) return;
   bool any = false;
   char prefix[32];
   int len = snprintf(prefix, sizeof prefix, "%d,", id);
-  for (const char *line = strchr(curves, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+  int i = id >= 0 && id <= pg->max_id ? pg->by_id[id] : -1;
+  for (int k = i >= 0 ? pg->line_head[i] : -1; k >= 0; k = pg->line_next[k]) {
+    const char *line = pg->lines[k];
     if (strncmp(line + 1, prefix, (size_t)len) != 0) continue;
     int epoch;
     double train, vloss, vacc;
@@ -1016,7 +1044,10 @@ static bool load(page *pg, const cJSON *summary, const char *curves) {
   pg->by_id = malloc((size_t)(pg->max_id + 1) * sizeof *pg->by_id);
   pg->first = calloc((size_t)(pg->n > 0 ? pg->n : 1), sizeof *pg->first);
   pg->n_of = calloc((size_t)(pg->n > 0 ? pg->n : 1), sizeof *pg->n_of);
-  if (!pg->by_id || !pg->first || !pg->n_of) return false;
+  pg->line_head = malloc((size_t)(pg->n > 0 ? pg->n : 1) * sizeof *pg->line_head);
+  pg->line_tail = malloc((size_t)(pg->n > 0 ? pg->n : 1) * sizeof *pg->line_tail);
+  if (!pg->by_id || !pg->first || !pg->n_of || !pg->line_head || !pg->line_tail) return false;
+  for (int i = 0; i < pg->n; i++) pg->line_head[i] = pg->line_tail[i] = -1;
   for (int i = 0; i <= pg->max_id; i++) pg->by_id[i] = -1;
   for (int i = 0; i < pg->n; i++) pg->by_id[pg->t[i].id] = i;
   read_curves(pg, curves);
@@ -1049,6 +1080,11 @@ static bool load(page *pg, const cJSON *summary, const char *curves) {
     for (int k = 0; k < pg->n_epochs_reached; k++)
       if (pg->epochs_reached[k] == pg->t[i].epochs) pg->t[i].color = k;
   find_params(pg);
+  pg->px = malloc((size_t)(pg->n > 0 ? pg->n : 1) * (size_t)(pg->n_params > 0 ? pg->n_params : 1) * sizeof *pg->px);
+  if (!pg->px) return false;
+  for (int i = 0; i < pg->n; i++)
+    for (int k = 0; k < pg->n_params; k++)
+      pg->px[(size_t)i * pg->n_params + k] = param_x(&pg->params[k], param_item(pg->t[i].params, pg->params[k].name));
   return true;
 }
 
@@ -1058,6 +1094,11 @@ static void unload(page *pg) {
   free(pg->first);
   free(pg->n_of);
   free(pg->pts);
+  free(pg->px);
+  free(pg->lines);
+  free(pg->line_next);
+  free(pg->line_head);
+  free(pg->line_tail);
 }
 
 void caviar_report_page(FILE *f, const char *kind, const cJSON *summary, const char *curves,

@@ -17,6 +17,10 @@ int caviar_format_number(char *buf, size_t size, double x);
  * CAVIAR_NUM(x)) says 0.1, not 0.10000000000000001. CAVIAR_NUM's buffer lives until the end of
  * the enclosing block. */
 const char *caviar_number_text(char *buf, size_t size, double x);
+
+/* Exactly snprintf(buf, size, "%.*g", digits, x) (digits 1..17), much faster for a double that
+ * holds a float, as a sweep's figures do: their exact decimal expansion without printf. */
+int caviar_float_g_text(char *buf, size_t size, double x, int digits);
 #define CAVIAR_NUM(x) caviar_number_text((char[32]){0}, 32, (x))
 
 CAVIAR_C_END
