@@ -162,7 +162,7 @@ caviar_status caviar_tpe_observe_values(caviar_tpe *t, const double *values, int
 
 int caviar_tpe_observations(const caviar_tpe *t) { return t->n; }
 
-/* Whether observation i stands at budget: it is there, or a failure carried up from below. */
+/* Whether observation i is a failure carried up to budget from a smaller one (outside code). */
 static bool carried(const caviar_tpe *t, int i, int budget) {
   return t->carry_failures && t->obs[i].budget < budget && !isfinite(t->obs[i].loss);
 }
