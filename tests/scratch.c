@@ -200,3 +200,30 @@ cJSON *scratch_read_json(const char *path) {
   cr_assert_not_null(json, "%s is not JSON", path);
   return json;
 }
+
+const char *scratch_study(const char *name, const char *text, const char *extra) {
+  static char dirs[4][1024];
+  static int next;
+  char *out = dirs[next++ % 4];
+  char spec[256], args[3000];
+  snprintf(spec, sizeof spec, "%s.json", name);
+  scratch_write_text(spec, text);
+  snprintf(out, 1024, "%s", scratch_path(name));
+  snprintf(args, sizeof args, "study init %s -o %s %s", scratch_path(spec), out, extra ? extra : "");
+  cli_result r = run_caviar(args);
+  cr_assert_eq(r.status, 0, "study init: %s", r.err);
+  cli_result_free(&r);
+  return out;
+}
+
+cJSON *scratch_ask(const char *dir) {
+  char args[1200];
+  snprintf(args, sizeof args, "ask %s", dir);
+  cli_result r = run_caviar(args);
+  cr_assert_eq(r.status, 0, "ask: %s", r.err);
+  cr_assert_eq(count_lines(r.out), 1, "ask printed %s", r.out);
+  cJSON *line = cJSON_Parse(r.out);
+  cr_assert(cJSON_IsObject(line), "ask printed %s", r.out);
+  cli_result_free(&r);
+  return line;
+}

@@ -50,6 +50,12 @@ struct cJSON *summary_without_time(const char *dir);
  * what names the case in messages. */
 void expect_same_results(const char *a, const char *b, const char *what);
 
+/* `caviar study init` of spec text (written as scratch file NAME.json) into scratch folder name,
+ * extra flags after it (NULL: none); the folder's path (in one of 4 rotating buffers). */
+const char *scratch_study(const char *name, const char *text, const char *extra);
+/* `caviar ask DIR`: its line, parsed (a failed assertion unless it exits 0 with one JSON object). */
+struct cJSON *scratch_ask(const char *dir);
+
 /* Counts '\n'-terminated lines. */
 int count_lines(const char *text);
 

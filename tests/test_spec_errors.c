@@ -45,7 +45,7 @@ static const bad_spec bad_specs[] = {
     {"{\"method\": \"custom\", \"parameters\": {}}", "spec.json: method: custom is a W&B Launch scheduler's own search"},
     {"{\"method\": \"bayes\", \"tpe\": {\"startup\": 3}, \"parameters\": {}}", "spec.json: tpe: only used with method tpe, not bayes"},
     {"{\"method\": \"sobol\", \"program\": \"train.py\"}",
-     "spec.json: method: expected one of grid, random, bayes, custom, got \"sobol\""},
+     "spec.json: method: expected one of grid, random, bayes, custom, tpe, got \"sobol\""},
     {"{\"method\": \"random\", \"controller\": {\"type\": \"remote\"}, \"parameters\": {}}",
      "spec.json: controller.type: expected one of local, cloud, got \"remote\""},
     {"{\"method\": \"random\", \"metric\": {\"name\": \"val_acc\", \"target\": \"high\"}, \"parameters\": {}}",

@@ -21,19 +21,7 @@
 #define LR "\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-4, \"max\": 1}"
 
 /* `caviar study init` of spec text into scratch folder name (extra: more flags); returns its path. */
-static const char *init(const char *name, const char *text, const char *extra) {
-  static char dir[1024];
-  char spec[256];
-  snprintf(spec, sizeof spec, "%s.json", name);
-  scratch_write_text(spec, text);
-  snprintf(dir, sizeof dir, "%s", scratch_path(name));
-  char args[3000];
-  snprintf(args, sizeof args, "study init %s -o %s %s", scratch_path(spec), dir, extra ? extra : "");
-  cli_result r = run_caviar(args);
-  cr_assert_eq(r.status, 0, "study init: %s", r.err);
-  cli_result_free(&r);
-  return dir;
-}
+static const char *init(const char *name, const char *text, const char *extra) { return scratch_study(name, text, extra); }
 
 static char *journal_of(const char *dir) {
   char path[1200];
@@ -64,17 +52,7 @@ static void refused(const char *dir, int status, const char *expect, const char 
   cli_result_free(&r);
 }
 
-static cJSON *ask(const char *dir) {
-  char args[1200];
-  snprintf(args, sizeof args, "ask %s", dir);
-  cli_result r = run_caviar(args);
-  cr_assert_eq(r.status, 0, "ask: %s", r.err);
-  cr_assert_eq(count_lines(r.out), 1);
-  cJSON *line = cJSON_Parse(r.out);
-  cr_assert(cJSON_IsObject(line), "ask printed %s", r.out);
-  cli_result_free(&r);
-  return line;
-}
+static cJSON *ask(const char *dir) { return scratch_ask(dir); }
 
 static int status_of(const char *fmt, ...) {
   char args[3000];

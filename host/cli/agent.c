@@ -857,9 +857,6 @@ int caviar_cmd_agent(int argc, char **argv) {
   }
   pick_interpreter(&a);
   find_python_dir(&a);
-  if (caviar_study_spec(a.s)->outside && caviar_study_spec(a.s)->method == CAVIAR_METHOD_TPE)
-    say(&a, "note: %s: method %s draws its trials from a quasi-random sequence here; it does not yet propose from the "
-        "values logged", a.dir, caviar_spec_method(caviar_study_spec(a.s)));
   if (a.resume) release_orphans(&a);
   a.runs = calloc((size_t)a.jobs, sizeof *a.runs);
   struct pollfd *fds = calloc(2 * (size_t)a.jobs, sizeof *fds);

@@ -15,6 +15,7 @@
 
 #include "caviar/counter_rng.h"
 #include "caviar/tpe.h"
+#include "spec/model_configs.h"
 
 #define NUGGET 1e-7              /* W&B's GAUSSIAN_PROCESS_NUGGET, on the kernel's diagonal */
 #define STD_EPSILON 1e-6         /* W&B's STD_NUMERICAL_STABILITY_EPSILON */
@@ -125,9 +126,9 @@ static double uniform(uint64_t seed, uint32_t id, uint64_t index) {
   return caviar_u01_open(r.v[0], r.v[1]);
 }
 
-bool caviar_gp_propose(const caviar_space *space, const caviar_hparams *base, uint64_t seed, uint32_t id,
-                       const caviar_hparams *const *observed, const double *loss, int n, const caviar_hparams *pending,
-                       int n_pending, int candidates, caviar_hparams *out) {
+bool caviar_gp_propose(const caviar_space *space, model_form form, uint64_t seed, uint32_t id,
+                       const void *const *observed, const double *loss, int n, const void *const *pending,
+                       int n_pending, int candidates, double *out) {
   int d = space->n;
   if (d == 0 || n < 1) return false;
   /* At most MAX_SAMPLES observations (a random subset, as W&B), then the pending configs. */
@@ -155,9 +156,9 @@ bool caviar_gp_propose(const caviar_space *space, const caviar_hparams *base, ui
     if (!isfinite(worst)) worst = 0;
     double best_loss = INFINITY;
     for (int r = 0; r < used; r++) {
-      const caviar_hparams *hp = observed[pick[r]];
+      const void *config = observed[pick[r]];
       for (int k = 0; k < d; k++)
-        x[(size_t)r * d + k] = caviar_param_cdf(&space->params[k], caviar_hp_get(hp, space->params[k].hp));
+        x[(size_t)r * d + k] = caviar_param_cdf(&space->params[k], model_config_value(form, config, space, k));
       y[r] = isfinite(loss[pick[r]]) ? loss[pick[r]] : worst;
       if (y[r] < best_loss) best_loss = y[r];
     }
@@ -166,7 +167,7 @@ bool caviar_gp_propose(const caviar_space *space, const caviar_hparams *base, ui
       /* W&B's fantasy: configs still training count as what the GP predicts for them. */
       for (int p = 0; p < extra; p++) {
         double *row = x + (size_t)(used + p) * d, m, s;
-        for (int k = 0; k < d; k++) row[k] = caviar_param_cdf(&space->params[k], caviar_hp_get(&pending[p], space->params[k].hp));
+        for (int k = 0; k < d; k++) row[k] = caviar_param_cdf(&space->params[k], model_config_value(form, pending[p], space, k));
         predict(&g, row, &m, &s);
         y[used + p] = m * g.std + g.mean;
       }
@@ -186,9 +187,7 @@ bool caviar_gp_propose(const caviar_space *space, const caviar_hparams *base, ui
     }
     if (chosen < 0) chosen = (int)(uniform(seed, id, (uint64_t)1 << 40) * candidates);
     for (int k = 0; k < d; k++) best_u[k] = uniform(seed, id, ((uint64_t)(chosen + 1) << 20) | (uint64_t)k);
-    *out = *base;
-    for (int k = 0; k < d; k++) caviar_hp_set(out, space->params[k].hp, caviar_param_quantile(&space->params[k], best_u[k]));
-    caviar_space_apply_conditions(space, base, out);
+    for (int k = 0; k < d; k++) out[k] = caviar_param_quantile(&space->params[k], best_u[k]);
   }
   free(x);
   free(y);

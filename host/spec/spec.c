@@ -142,12 +142,12 @@ static caviar_status parse_trials(const caviar_json_ctx *ctx, const cJSON *root,
 }
 
 /* method: caviar's, or W&B's bayes (run as tpe) and custom (a W&B Launch scheduler's own search:
- * sampled as random); outside code takes W&B's methods only. */
+ * sampled as random); outside code takes W&B's methods and caviar's tpe. */
 static caviar_status parse_method(const caviar_json_ctx *ctx, const cJSON *root, bool outside, caviar_spec *spec) {
   const cJSON *method = cJSON_GetObjectItemCaseSensitive(root, "method");
-  static const char *const wandb_methods[] = {"grid", "random", "bayes", "custom", NULL};
+  static const char *const wandb_methods[] = {"grid", "random", "bayes", "custom", "tpe", NULL};
   if (!method)
-    return caviar_json_fail(ctx, "method", outside ? "missing (expected grid, random, bayes or custom)"
+    return caviar_json_fail(ctx, "method", outside ? "missing (expected grid, random, bayes, custom or tpe)"
                                                    : "missing (expected grid, random, bayes, coarse-to-fine, sobol or tpe)");
   const char *text;
   if (caviar_json_string(ctx, method, "method", &text)) return CAVIAR_EINPUT;
@@ -163,7 +163,7 @@ static caviar_status parse_method(const caviar_json_ctx *ctx, const cJSON *root,
     return CAVIAR_OK;
   }
   if (caviar_json_enum(ctx, method, "method", outside ? wandb_methods : methods, &index)) return CAVIAR_EINPUT;
-  spec->method = (caviar_method)index;
+  spec->method = outside && !strcmp(text, "tpe") ? CAVIAR_METHOD_TPE : (caviar_method)index;
   return CAVIAR_OK;
 }
 

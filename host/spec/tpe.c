@@ -8,9 +8,10 @@
 #include <string.h>
 
 #include "caviar/counter_rng.h"
+#include "spec/model_configs.h"
 
+/* An observation: its config (in the sampler's configs, at the same index), budget and loss. */
 typedef struct observation {
-  caviar_hparams hp;
   int budget;
   double loss;
 } observation;
@@ -46,16 +47,32 @@ typedef struct budget_book {
 struct caviar_tpe {
   caviar_tpe_options opt;
   uint64_t seed;
+  model_form form;      /* what its configs are (spec/model_configs.h) */
+  int n_values;         /* outside code's values: the parameters of a config */
+  size_t config_size;   /* bytes of one config */
   observation *obs;
+  unsigned char *configs; /* observation i's config at i * config_size */
   int n, cap;
+  /* Outside code's failed trials (loss infinite) count as the worst at their budget and every
+   * larger one (they never get there; W&B imputes a failed run as the worst, whenever it died):
+   * their observations' indices, in arrival order. Caviar's own models keep the sweep's rule, a
+   * diverged member the worst at the epoch it diverged in. */
+  bool carry_failures;
+  int *failed, n_failed, cap_failed;
   budget_book budgets[MAX_BUDGETS];
   int n_budgets;
 };
 
-caviar_status caviar_tpe_new(const caviar_tpe_options *options, uint64_t seed, caviar_tpe **out, caviar_error *err) {
+static caviar_status tpe_new(const caviar_tpe_options *options, uint64_t seed, model_form form, int n_values,
+                             caviar_tpe **out, caviar_error *err) {
   *out = caviar_alloc(1, sizeof **out, "the TPE sampler", err);
   if (!*out) return CAVIAR_ERUNTIME;
   (*out)->opt = *options;
+  (*out)->form = form;
+  (*out)->n_values = n_values;
+  (*out)->carry_failures = form == MODEL_FORM_VALUES;
+  (*out)->config_size = form == MODEL_FORM_VALUES ? (size_t)(n_values > 0 ? n_values : 1) * sizeof(double)
+                                                  : sizeof(caviar_hparams);
   if ((*out)->opt.startup < 2) (*out)->opt.startup = 2;
   if ((*out)->opt.candidates < 1) (*out)->opt.candidates = 1;
   if ((*out)->opt.history > 0 && (*out)->opt.history < CAVIAR_TPE_MIN_HISTORY) (*out)->opt.history = CAVIAR_TPE_MIN_HISTORY;
@@ -63,10 +80,21 @@ caviar_status caviar_tpe_new(const caviar_tpe_options *options, uint64_t seed, c
   return CAVIAR_OK;
 }
 
+caviar_status caviar_tpe_new(const caviar_tpe_options *options, uint64_t seed, caviar_tpe **out, caviar_error *err) {
+  return tpe_new(options, seed, MODEL_FORM_HPARAMS, 0, out, err);
+}
+
+caviar_status caviar_tpe_new_values(const caviar_tpe_options *options, uint64_t seed, int n_values, caviar_tpe **out,
+                                    caviar_error *err) {
+  return tpe_new(options, seed, MODEL_FORM_VALUES, n_values, out, err);
+}
+
 void caviar_tpe_free(caviar_tpe *t) {
   if (!t) return;
   for (int b = 0; b < t->n_budgets; b++) free(t->budgets[b].index);
   free(t->obs);
+  free(t->configs);
+  free(t->failed);
   free(t);
 }
 
@@ -79,12 +107,17 @@ static budget_book *book_of(caviar_tpe *t, int budget) {
   return b;
 }
 
-caviar_status caviar_tpe_observe(caviar_tpe *t, const caviar_hparams *hp, int budget, double loss, caviar_error *err) {
+static const void *config_at(const caviar_tpe *t, int i) { return t->configs + (size_t)i * t->config_size; }
+
+static caviar_status observe(caviar_tpe *t, const void *config, int budget, double loss, caviar_error *err) {
   if (t->n == t->cap) {
     int cap = t->cap ? 2 * t->cap : 256;
     observation *grown = realloc(t->obs, (size_t)cap * sizeof *grown);
     if (!grown) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording TPE observations");
     t->obs = grown;
+    unsigned char *configs = realloc(t->configs, (size_t)cap * t->config_size);
+    if (!configs) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording TPE observations");
+    t->configs = configs;
     t->cap = cap;
   }
   budget_book *b = book_of(t, budget);
@@ -95,8 +128,17 @@ caviar_status caviar_tpe_observe(caviar_tpe *t, const caviar_hparams *hp, int bu
     b->index = grown;
     b->cap = cap;
   }
+  if (t->carry_failures && !isfinite(loss) && t->n_failed == t->cap_failed) {
+    int cap = t->cap_failed ? 2 * t->cap_failed : 64;
+    int *grown = realloc(t->failed, (size_t)cap * sizeof *grown);
+    if (!grown) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording TPE observations");
+    t->failed = grown;
+    t->cap_failed = cap;
+  }
   int i = t->n++;
-  t->obs[i] = (observation){*hp, budget, isfinite(loss) ? loss : INFINITY};
+  t->obs[i] = (observation){budget, isfinite(loss) ? loss : INFINITY};
+  if (t->carry_failures && !isfinite(loss)) t->failed[t->n_failed++] = i;
+  memcpy(t->configs + (size_t)i * t->config_size, config, t->config_size);
   if (!b) return CAVIAR_OK;
   b->index[b->n++] = i;
   /* Into the best ones, in rank order, if it ranks among them. */
@@ -110,12 +152,33 @@ caviar_status caviar_tpe_observe(caviar_tpe *t, const caviar_hparams *hp, int bu
   return CAVIAR_OK;
 }
 
+caviar_status caviar_tpe_observe(caviar_tpe *t, const caviar_hparams *hp, int budget, double loss, caviar_error *err) {
+  return observe(t, hp, budget, loss, err);
+}
+
+caviar_status caviar_tpe_observe_values(caviar_tpe *t, const double *values, int budget, double loss, caviar_error *err) {
+  return observe(t, values, budget, loss, err);
+}
+
 int caviar_tpe_observations(const caviar_tpe *t) { return t->n; }
+
+/* Whether observation i is a failure carried up to budget from a smaller one (outside code). */
+static bool carried(const caviar_tpe *t, int i, int budget) {
+  return t->carry_failures && t->obs[i].budget < budget && !isfinite(t->obs[i].loss);
+}
+
+static int n_carried(const caviar_tpe *t, int budget) {
+  int n = 0;
+  for (int k = 0; k < t->n_failed; k++) n += carried(t, t->failed[k], budget);
+  return n;
+}
 
 static const budget_book *fitted_book(const caviar_tpe *t) {
   const budget_book *best = NULL;
   for (int b = 0; b < t->n_budgets; b++)
-    if (t->budgets[b].n >= t->opt.startup && (!best || t->budgets[b].budget > best->budget)) best = &t->budgets[b];
+    if (t->budgets[b].n + n_carried(t, t->budgets[b].budget) >= t->opt.startup &&
+        (!best || t->budgets[b].budget > best->budget))
+      best = &t->budgets[b];
   return best;
 }
 
@@ -421,13 +484,14 @@ static double estimator_draw(const axis *a, const estimator *e, double u_kernel,
   return x;
 }
 
-/* The kernels of one group on one axis: the members where the parameter is active and inside the
- * box, weighted by age within the group. */
-static void collect(const axis *a, const caviar_hparams *const *hp, int n, kernels *k) {
+/* The kernels of one group on the axis of parameter pi: the members where the parameter is active
+ * and inside the box, weighted by age within the group. */
+static void collect(const axis *a, model_form form, const caviar_space *space, int pi, const void *const *config, int n,
+                    kernels *k) {
   k->n = 0;
   for (int i = 0; i < n; i++) {
-    if (!caviar_hp_active(hp[i], a->p->hp)) continue;
-    double x = coordinate(a, caviar_hp_get(hp[i], a->p->hp));
+    if (!model_config_active(form, config[i], space, pi)) continue;
+    double x = coordinate(a, model_config_value(form, config[i], space, pi));
     if (!in_axis(a, x)) continue;
     k->x[k->n++] = x;
   }
@@ -435,25 +499,27 @@ static void collect(const axis *a, const caviar_hparams *const *hp, int n, kerne
 }
 
 /* W&B's bayes on the observations at one budget. */
-static bool gp_propose(const caviar_tpe *t, int budget, const caviar_space *space, const caviar_hparams *base, uint32_t id,
-                       const caviar_hparams *pending, int n_pending, caviar_hparams *out) {
-  const caviar_hparams **hp = malloc((size_t)t->n * sizeof *hp);
+static bool gp_propose(const caviar_tpe *t, int budget, const caviar_space *space, uint32_t id,
+                       const void *const *pending, int n_pending, double *out) {
+  const void **config = malloc((size_t)t->n * sizeof *config);
   double *loss = malloc((size_t)t->n * sizeof *loss);
   int n = 0;
-  for (int i = 0; hp && loss && i < t->n; i++)
-    if (t->obs[i].budget == budget) hp[n] = &t->obs[i].hp, loss[n++] = t->obs[i].loss;
-  bool ok = hp && loss &&
-            caviar_gp_propose(space, base, t->seed, id, hp, loss, n, pending, n_pending, t->opt.candidates, out);
-  free(hp);
+  for (int i = 0; config && loss && i < t->n; i++)
+    if (t->obs[i].budget == budget || carried(t, i, budget)) config[n] = config_at(t, i), loss[n++] = t->obs[i].loss;
+  bool ok = config && loss &&
+            caviar_gp_propose(space, t->form, t->seed, id, config, loss, n, pending, n_pending, t->opt.candidates, out);
+  free(config);
   free(loss);
   return ok;
 }
 
-bool caviar_tpe_propose(caviar_tpe *t, const caviar_space *space, const caviar_hparams *base, uint32_t id,
-                        const caviar_hparams *pending, int n_pending, caviar_hparams *out) {
+/* The proposal for trial id over space (one value per parameter in out), the configs still
+ * training pending: the Parzen estimators, or the GP. */
+static bool propose(caviar_tpe *t, const caviar_space *space, uint32_t id, const void *const *pending, int n_pending,
+                    double *out) {
   const budget_book *book = fitted_book(t);
   if (!book) return false;
-  if (t->opt.gp) return gp_propose(t, book->budget, space, base, id, pending, n_pending, out);
+  if (t->opt.gp) return gp_propose(t, book->budget, space, id, pending, n_pending, out);
   int n = book->n;
   int n_good = (int)ceil(0.1 * n);
   if (n_good > MAX_GOOD) n_good = MAX_GOOD;
@@ -461,12 +527,13 @@ bool caviar_tpe_propose(caviar_tpe *t, const caviar_space *space, const caviar_h
   /* The bad group reads the most recent observations that are not good, at most history - n_good
    * of them (all when the budget holds no more than history). */
   int room = t->opt.history > 0 && n > t->opt.history ? t->opt.history - n_good : n - n_good;
-  const caviar_hparams **good = malloc((size_t)(n_good + 1) * sizeof *good);
-  const caviar_hparams **bad = malloc((size_t)(room + n_pending + 1) * sizeof *bad);
+  int failures = n_carried(t, book->budget), others = room + failures + n_pending + 1;
+  const void **good = malloc((size_t)(n_good + 1) * sizeof *good);
+  const void **bad = malloc((size_t)others * sizeof *bad);
+  int *order = malloc((size_t)(room + 1) * sizeof *order); /* the bad ones' observations, oldest first */
   kernels kg = {malloc((size_t)(n_good + 1) * sizeof(double)), malloc((size_t)(n_good + 1) * sizeof(double)), 0};
-  kernels kb = {malloc((size_t)(room + n_pending + 1) * sizeof(double)),
-                malloc((size_t)(room + n_pending + 1) * sizeof(double)), 0};
-  bool ok = good && bad && kg.x && kg.w && kb.x && kb.w;
+  kernels kb = {malloc((size_t)others * sizeof(double)), malloc((size_t)others * sizeof(double)), 0};
+  bool ok = good && bad && order && kg.x && kg.w && kb.x && kb.w;
   if (ok) {
     /* Both groups in the order the observations arrived (the weights favour recent ones): the
      * good ones are the best n_good (by loss, then age), the bad ones the rest, newest first until
@@ -478,26 +545,32 @@ bool caviar_tpe_propose(caviar_tpe *t, const caviar_space *space, const caviar_h
       good_index[j] = i;
     }
     int ng = 0, nb = 0;
-    for (int k = 0; k < n_good; k++) good[ng++] = &t->obs[good_index[k]].hp;
+    for (int k = 0; k < n_good; k++) good[ng++] = config_at(t, good_index[k]);
+    int n_order = 0;
     const ranked *last_good = &book->best[n_good - 1];
-    for (int k = n - 1; k >= 0 && nb < room; k--) {
+    for (int k = n - 1; k >= 0 && n_order < room; k--) {
       ranked r = {t->obs[book->index[k]].loss, book->index[k]};
-      if (compare_ranked(&r, last_good) > 0) bad[nb++] = &t->obs[book->index[k]].hp;
+      if (compare_ranked(&r, last_good) > 0) order[n_order++] = book->index[k];
     }
-    for (int k = 0; k < nb / 2; k++) {
-      const caviar_hparams *x = bad[k];
-      bad[k] = bad[nb - 1 - k];
-      bad[nb - 1 - k] = x;
+    for (int k = 0; k < n_order / 2; k++) {
+      int x = order[k];
+      order[k] = order[n_order - 1 - k];
+      order[n_order - 1 - k] = x;
+    }
+    /* With the failures carried up from smaller budgets, in the order all arrived. */
+    for (int a = 0, f = 0; a < n_order || f < t->n_failed;) {
+      if (f < t->n_failed && !carried(t, t->failed[f], book->budget)) f++;
+      else if (f < t->n_failed && (a == n_order || t->failed[f] < order[a])) bad[nb++] = config_at(t, t->failed[f++]);
+      else bad[nb++] = config_at(t, order[a++]);
     }
     /* Constant liar: configs still training are the worst results so far. */
-    for (int i = 0; i < n_pending; i++) bad[nb++] = &pending[i];
-    *out = *base;
+    for (int i = 0; i < n_pending; i++) bad[nb++] = pending[i];
     for (int pi = 0; pi < space->n; pi++) {
       const caviar_param *p = &space->params[pi];
       axis a;
       axis_of(p, &a);
-      collect(&a, good, ng, &kg);
-      collect(&a, bad, nb, &kb);
+      collect(&a, t->form, space, pi, good, ng, &kg);
+      collect(&a, t->form, space, pi, bad, nb, &kb);
       estimator l, g;
       if (!estimator_fit(&a, &kg, t->opt.prior_weight, &l)) {
         ok = false;
@@ -519,17 +592,45 @@ bool caviar_tpe_propose(caviar_tpe *t, const caviar_space *space, const caviar_h
           best_x = x;
         }
       }
-      caviar_hp_set(out, p->hp, value_at(&a, best_x));
+      out[pi] = value_at(&a, best_x);
       estimator_free(&l);
       estimator_free(&g);
     }
-    if (ok) caviar_space_apply_conditions(space, base, out);
   }
   free(good);
   free(bad);
+  free(order);
   free(kg.x);
   free(kg.w);
   free(kb.x);
   free(kb.w);
+  return ok;
+}
+
+/* The pointers to n configs of size bytes laid one after another (none: an empty list). */
+static const void **config_list(const void *configs, size_t size, int n) {
+  const void **list = malloc((size_t)(n > 0 ? n : 1) * sizeof *list);
+  for (int i = 0; list && i < n; i++) list[i] = (const unsigned char *)configs + (size_t)i * size;
+  return list;
+}
+
+bool caviar_tpe_propose(caviar_tpe *t, const caviar_space *space, const caviar_hparams *base, uint32_t id,
+                        const caviar_hparams *pending, int n_pending, caviar_hparams *out) {
+  if (t->form != MODEL_FORM_HPARAMS || !fitted_book(t)) return false;
+  const void **list = config_list(pending, sizeof *pending, n_pending);
+  double *values = malloc((size_t)(space->n > 0 ? space->n : 1) * sizeof *values);
+  bool ok = list && values && propose(t, space, id, list, n_pending, values);
+  if (ok) model_config_put(MODEL_FORM_HPARAMS, space, base, values, out);
+  free(list);
+  free(values);
+  return ok;
+}
+
+bool caviar_tpe_propose_values(caviar_tpe *t, const caviar_space *space, uint32_t id, const double *pending,
+                               int n_pending, double *out) {
+  if (t->form != MODEL_FORM_VALUES || space->n != t->n_values || !fitted_book(t)) return false;
+  const void **list = config_list(pending, t->config_size, n_pending);
+  bool ok = list && propose(t, space, id, list, n_pending, out);
+  free(list);
   return ok;
 }

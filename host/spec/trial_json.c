@@ -189,3 +189,43 @@ int caviar_values_json(const caviar_space *space, const double *values, char *bu
   for (; depth > 0; depth--) used = append(buf, size, used, "}", 1);
   return (int)append(buf, size, used, "}", 1);
 }
+
+/* A number parameter's value is one its distribution gives: finite, within its support, whole
+ * where W&B gives integers. */
+static bool value_fits(const caviar_param *p, double v) {
+  double lo, hi;
+  caviar_param_support(p, &lo, &hi);
+  return isfinite(v) && v >= lo && v <= hi && (!p->integer || v == floor(v));
+}
+
+bool caviar_values_parse(const caviar_space *space, const cJSON *params, double *values, char *why, size_t why_size) {
+  for (int i = 0; i < space->n; i++) {
+    const caviar_param *p = &space->params[i];
+    int n_keys = p->keys ? p->n_keys : 1;
+    const char *const *keys = p->keys ? (const char *const *)p->keys : (const char *const *)&p->name;
+    const cJSON *item = params;
+    for (int k = 0; k < n_keys && item; k++)
+      item = cJSON_IsObject(item) ? cJSON_GetObjectItemCaseSensitive(item, keys[k]) : NULL;
+    if (!item) {
+      snprintf(why, why_size, "params.%s: missing", p->name);
+      return false;
+    }
+    if (p->value_text) {
+      int v = 0;
+      for (; v < p->n_values; v++) {
+        cJSON *listed = cJSON_Parse(p->value_text[v]);
+        bool same = listed && cJSON_Compare(listed, item, true);
+        cJSON_Delete(listed);
+        if (same) break;
+      }
+      values[i] = v;
+      if (v < p->n_values) continue;
+    } else if (cJSON_IsNumber(item) && value_fits(p, item->valuedouble)) {
+      values[i] = item->valuedouble;
+      continue;
+    }
+    snprintf(why, why_size, "params.%s: not a value of the spec's parameter", p->name);
+    return false;
+  }
+  return true;
+}

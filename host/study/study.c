@@ -44,6 +44,7 @@ typedef struct trial_books {
   cJSON *last;       /* every value its attempt logged, by name: the last of each */
   cJSON *history;    /* its attempt's reports: [[epoch, {name: value, ...}], ...] */
   char *reason;      /* why it failed, as told */
+  double *values;    /* outside code under tpe or bayes: its parameters' values (caviar_values_parse) */
 } trial_books;
 
 struct caviar_study {
@@ -513,9 +514,18 @@ static bool beats_best(const caviar_study *s, const caviar_trial_result *t, cons
   return by_accuracy(s) ? now > best : now < best;
 }
 
+/* tpe (or bayes) sees trial id's config reach loss after `epoch` epochs: caviar's hyperparameters,
+ * or outside code's values. */
+static caviar_status observe(caviar_study *s, uint32_t id, int epoch, double loss, caviar_error *err) {
+  trial_books *b = &s->books[id];
+  b->observed = epoch;
+  return s->spec.outside ? caviar_tpe_observe_values(s->tpe, b->values, epoch, loss, err)
+                         : caviar_tpe_observe(s->tpe, &s->res.trials[id].trial.hp, epoch, loss, err);
+}
+
 /* A trial's figures after `epoch` epochs: its result, its learning curve (point), tpe's
  * observations (observe). */
-static caviar_status take_figures(caviar_study *s, uint32_t id, int epoch, const figures *f, bool point, bool observe,
+static caviar_status take_figures(caviar_study *s, uint32_t id, int epoch, const figures *f, bool point, bool observe_it,
                                   caviar_error *err) {
   caviar_trial_result *t = &s->res.trials[id];
   trial_books *b = &s->books[id];
@@ -532,10 +542,8 @@ static caviar_status take_figures(caviar_study *s, uint32_t id, int epoch, const
   caviar_status st =
       point ? caviar_result_add_point(&s->res, (caviar_curve_point){id, epoch, f->train_loss, f->val_loss, f->val_acc}, err)
             : CAVIAR_OK;
-  if (st == CAVIAR_OK && observe && s->tpe && f->has_metric && epoch > b->observed) {
-    st = caviar_tpe_observe(s->tpe, &t->trial.hp, epoch, tpe_loss(s, f), err);
-    b->observed = epoch;
-  }
+  if (st == CAVIAR_OK && observe_it && s->tpe && f->has_metric && epoch > b->observed)
+    st = observe(s, id, epoch, tpe_loss(s, f), err);
   return st;
 }
 
@@ -613,22 +621,36 @@ static caviar_status apply_start(replay *rp, const cJSON *rec) {
     return fail_line(rp, "bracket: not the trial's bracket%s", NULL);
   caviar_hparams hp = s->spec.fixed;
   char why[256], *text;
+  double *values = NULL;
   const cJSON *params = cJSON_GetObjectItemCaseSensitive(rec, "params");
   if (s->spec.outside) {
     /* Outside code's config, kept as written (W&B passes 10.0 on as 10.0, 10 as 10). */
     size_t n = 0;
     const char *raw = cJSON_IsObject(params) ? raw_member(rp->text, rp->len, "params", &n) : NULL;
     if (!raw) return fail_line(rp, "params: expected an object%s", NULL);
+    if (s->tpe) {
+      /* tpe and bayes read its values (each one its parameter can take). */
+      if (!(values = malloc((size_t)(s->spec.space.n > 0 ? s->spec.space.n : 1) * sizeof *values)))
+        return caviar_fail(rp->err, CAVIAR_ERUNTIME, "out of memory reading the study's journal");
+      if (!caviar_values_parse(&s->spec.space, params, values, why, sizeof why)) {
+        free(values);
+        return fail_line(rp, "%s", why);
+      }
+    }
     text = strndup(raw, n);
   } else {
     if (!params_parse(s, params, &hp, why, sizeof why)) return fail_line(rp, "%s", why);
     /* Written back as the study writes it (numbers that read back exactly), whoever wrote the record. */
     text = params_text(&s->spec.space, &hp);
   }
-  if (!text) return caviar_fail(rp->err, CAVIAR_ERUNTIME, "out of memory reading the study's journal");
+  if (!text) {
+    free(values);
+    return caviar_fail(rp->err, CAVIAR_ERUNTIME, "out of memory reading the study's journal");
+  }
   caviar_status st = grow_trials(s, (int)id + 1, rp->err);
   if (st != CAVIAR_OK) {
     free(text);
+    free(values);
     return st;
   }
   caviar_trial_result *t = &s->res.trials[id];
@@ -639,7 +661,8 @@ static caviar_status apply_start(replay *rp, const cJSON *rec) {
   t->status = CAVIAR_TRIAL_RUNNING;
   t->train_loss = t->val_loss = t->val_acc = t->test_loss = t->test_acc = NAN;
   const char *worker = json_string(rec, "worker");
-  s->books[id] = (trial_books){.params = text, .index = s->next, .attempt = 1, .worker = worker ? strdup(worker) : NULL};
+  s->books[id] = (trial_books){.params = text, .index = s->next, .attempt = 1, .worker = worker ? strdup(worker) : NULL,
+                               .values = values};
   s->res.n_trials++;
   s->next++;
   s->running++;
@@ -711,11 +734,9 @@ static caviar_status apply_tell(replay *rp, const cJSON *rec) {
   } else if (!failed && b->last_epoch == 0) {
     return fail_line(rp, "metrics: a completed trial without reports needs its values%s", NULL);
   }
-  if (st == CAVIAR_OK && failed && s->tpe && epoch > b->observed) {
-    /* A failed trial is the worst result at the epoch it failed in, as a diverged member is. */
-    st = caviar_tpe_observe(s->tpe, &s->res.trials[id].trial.hp, (int)epoch, INFINITY, rp->err);
-    b->observed = (int)epoch;
-  }
+  /* A failed trial is the worst result at the epoch it failed in, as a diverged member is (outside
+   * code's at every larger budget too: tpe.h). */
+  if (st == CAVIAR_OK && failed && s->tpe && epoch > b->observed) st = observe(s, id, (int)epoch, INFINITY, rp->err);
   /* A failed trial reached the epochs its values are from: the epoch it failed in (the journal's,
    * which tpe sees) was not completed, unless values came with the failure. */
   if (failed) s->res.trials[id].epochs = told_values ? (int)epoch : reported;
@@ -815,8 +836,9 @@ static caviar_status plan(caviar_study *s, long long trials, caviar_error *err) 
   caviar_brackets_make(&spec->early_terminate, s->per_round, &s->res.brackets);
   caviar_rungs_make(&spec->early_terminate, &s->res.rungs);
   s->population = spec->population > 0 && spec->population < s->per_round ? (int)spec->population : s->per_round;
-  /* Outside code's trials are drawn (tpe and bayes: their quasi-random start), not proposed. */
-  if (spec->method == CAVIAR_METHOD_TPE && !spec->outside) st = caviar_tpe_new(&spec->tpe, s->seed, &s->tpe, err);
+  if (spec->method == CAVIAR_METHOD_TPE)
+    st = spec->outside ? caviar_tpe_new_values(&spec->tpe, s->seed, spec->space.n, &s->tpe, err)
+                       : caviar_tpe_new(&spec->tpe, s->seed, &s->tpe, err);
   if (st == CAVIAR_OK) {
     s->rungs = caviar_alloc((size_t)s->res.brackets.n_brackets * CAVIAR_MAX_RUNGS, sizeof *s->rungs, "rung records", err);
     s->res.boxes = caviar_alloc((size_t)s->rounds, sizeof *s->res.boxes, "round boxes", err);
@@ -907,6 +929,7 @@ static void unplan(caviar_study *s) {
     free(s->books[i].params);
     free(s->books[i].worker);
     free(s->books[i].reason);
+    free(s->books[i].values);
     forget_metrics(&s->books[i]);
   }
   for (int i = 0; i < s->n_names; i++) free(s->names[i]);
@@ -1104,12 +1127,29 @@ static caviar_status write_round(caviar_study *s, caviar_error *err) {
   return commit(s, rec, err);
 }
 
-/* Outside code's config of trial id, as W&B samples it ({"lr": 0.001, "optimizer": {"beta": 0.9}}). */
+/* Outside code's config of trial id, as W&B samples it ({"lr": 0.001, "optimizer": {"beta": 0.9}}):
+ * drawn, or under tpe and bayes proposed from every result so far once the model has enough, the
+ * trials still running (in the order they were handed out) as pending, as for caviar's models. */
 static char *outside_params(const caviar_study *s, uint32_t id) {
-  int n = s->spec.space.n;
-  double *values = malloc((size_t)(n > 0 ? n : 1) * sizeof *values);
-  if (!values) return NULL;
+  int n = s->spec.space.n, rows = n > 0 ? n : 1;
+  double *values = malloc((size_t)rows * sizeof *values);
+  double *pending = s->tpe ? malloc((size_t)rows * (size_t)(s->running + 1) * sizeof *pending) : NULL;
+  if (!values || (s->tpe && !pending)) {
+    free(values);
+    free(pending);
+    return NULL;
+  }
   caviar_sampler_values(&s->sampler, id, values);
+  if (s->tpe) {
+    int n_pending = 0;
+    for (int k = 0; k < s->res.n_trials && n_pending < s->running; k++)
+      if (s->res.trials[k].status == CAVIAR_TRIAL_RUNNING)
+        memcpy(pending + (size_t)rows * n_pending++, s->books[k].values, (size_t)n * sizeof *pending);
+    double *proposal = pending + (size_t)rows * n_pending;
+    if (caviar_tpe_propose_values(s->tpe, &s->spec.space, id, pending, n_pending, proposal))
+      memcpy(values, proposal, (size_t)n * sizeof *values);
+  }
+  free(pending);
   int need = caviar_values_json(&s->spec.space, values, NULL, 0);
   char *text = need >= 0 ? malloc((size_t)need + 1) : NULL;
   if (text) caviar_values_json(&s->spec.space, values, text, (size_t)need + 1);

@@ -61,17 +61,30 @@ int caviar_tpe_budget(const caviar_tpe *t);
 int caviar_tpe_observations(const caviar_tpe *t);
 void caviar_tpe_free(caviar_tpe *t);
 
-/* W&B's bayes (bayes_search.next_sample in its sweeps library): each parameter on [0, 1] through
- * its CDF; a Gaussian process with a Matern nu = 3/2 kernel of one length scale (fitted by maximum
- * likelihood in scikit-learn's range, 1e-5 .. 1e5) on the standardised losses of at most 100
- * observations (a random subset beyond), failed ones imputed as the worst; pending configs enter
- * as the GP's predictions (W&B's fantasies) and it is fitted again; of `candidates` uniform points
- * of the cube the one with the largest expected improvement over the best loss wins (a length
- * scale at its bound, W&B's sign of a bad fit: a random one). Randomness is counter-based, so a
- * proposal is a pure function of the seed, id, observations and pending configs. */
-bool caviar_gp_propose(const caviar_space *space, const caviar_hparams *base, uint64_t seed, uint32_t id,
-                       const caviar_hparams *const *observed, const double *loss, int n, const caviar_hparams *pending,
-                       int n_pending, int candidates, caviar_hparams *out);
+/* Outside code's configs (spec->outside): the same models over its values, one per parameter of
+ * the spec's space in its order, a list-family parameter as its value's index (the form of
+ * caviar_sampler_values and caviar_values_json). A sampler made by caviar_tpe_new_values takes
+ * and proposes only these (and one made by caviar_tpe_new only caviar_hparams); pending holds
+ * n_pending configs of n_values values one after another; out gets n_values values, each a value
+ * its distribution can take (an int_uniform's a whole number, a list's an index, within bounds).
+ * One rule differs: a failure observed (loss NaN or inf) counts as the worst at its budget and at
+ * every larger one, as W&B's bayes counts a run that died at any step; caviar's own sweeps keep
+ * theirs (a diverged member the worst at the epoch it diverged in), so their numbers stay. */
+caviar_status caviar_tpe_new_values(const caviar_tpe_options *options, uint64_t seed, int n_values, caviar_tpe **out,
+                                    caviar_error *err);
+caviar_status caviar_tpe_observe_values(caviar_tpe *t, const double *values, int budget, double loss, caviar_error *err);
+bool caviar_tpe_propose_values(caviar_tpe *t, const caviar_space *space, uint32_t id, const double *pending,
+                               int n_pending, double *out);
+
+/* W&B's bayes (bayes_search.next_sample in its sweeps library), what options.gp selects: each
+ * parameter on [0, 1] through its CDF; a Gaussian process with a Matern nu = 3/2 kernel of one
+ * length scale (fitted by maximum likelihood in scikit-learn's range, 1e-5 .. 1e5) on the
+ * standardised losses of at most 100 observations (a random subset beyond), failed ones imputed as
+ * the worst; pending configs enter as the GP's predictions (W&B's fantasies) and it is fitted
+ * again; of `candidates` uniform points of the cube the one with the largest expected improvement
+ * over the best loss wins (a length scale at its bound, W&B's sign of a bad fit: a random one).
+ * Randomness is counter-based, so a proposal is a pure function of the seed, id, observations and
+ * pending configs. (host/spec/gp.c; its entry point is internal: spec/model_configs.h.) */
 
 CAVIAR_C_END
 

@@ -43,6 +43,10 @@ char *caviar_value_json_text(const cJSON *item, caviar_error *err);
  * of its value), nested as its keys say ({"batch_size": 64, "optimizer": {"lr": 0.001}}). Returns
  * the length it needs, as snprintf does. */
 int caviar_values_json(const caviar_space *space, const double *values, char *buf, size_t size);
+/* The reverse: values[i] of each parameter of space from such a config (a list value by its JSON
+ * value, numbers within what the distribution gives); false with why ("params.lr: missing") when
+ * one is missing or not a value of its parameter. */
+bool caviar_values_parse(const caviar_space *space, const cJSON *params, double *values, char *why, size_t why_size);
 
 CAVIAR_C_END
 
