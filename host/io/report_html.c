@@ -896,6 +896,23 @@ static const char style[] =
 /* How many trials get a details block (the leaderboard lists them all). */
 #define DETAILED 40
 
+/* "EPOCH,TRAIN,VAL_LOSS,VAL_ACC..." as sscanf's "%d,%lf,%lf,%lf" reads it (each field at least one
+ * character, a comma right after each of the first three), without sscanf, which measures the
+ * whole rest of curves.csv's text on every call. */
+static bool curve_fields(const char *p, int *epoch, double *train, double *vloss, double *vacc) {
+  char *end;
+  long e = strtol(p, &end, 10);
+  if (end == p || *end != ',') return false;
+  double *out[] = {train, vloss, vacc};
+  for (int k = 0; k < 3; k++) {
+    p = end + 1;
+    *out[k] = strtod(p, &end);
+    if (end == p || (k < 2 && *end != ',')) return false;
+  }
+  *epoch = (int)e;
+  return true;
+}
+
 static void put_curve_table(FILE *f, const page *pg, const char *curves, int id) {
   if (!curves) return;
   bool any = false;
@@ -907,7 +924,7 @@ static void put_curve_table(FILE *f, const page *pg, const char *curves, int id)
     if (strncmp(line + 1, prefix, (size_t)len) != 0) continue;
     int epoch;
     double train, vloss, vacc;
-    if (sscanf(line + 1 + len, "%d,%lf,%lf,%lf", &epoch, &train, &vloss, &vacc) != 4) continue;
+    if (!curve_fields(line + 1 + len, &epoch, &train, &vloss, &vacc)) continue;
     if (!any) fputs("<table><tr><th>epoch</th><th>train_loss</th><th>val_loss</th><th>val_acc</th></tr>\n", f);
     any = true;
     fprintf(f, "<tr><td>%d</td><td>%.4g</td><td>%.4g</td><td>%.4f</td></tr>\n", epoch, train, vloss, vacc);
