@@ -2,6 +2,7 @@
  * fields (the epoch, the best so far, the ETA) longest. The trainer's epochs in chunks: the same
  * training as whole epochs, with progress from inside them. */
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -382,4 +383,93 @@ Test(progress, after_a_resume_the_rate_counts_only_this_runs_samples_and_the_fie
   free(whole);
   free(first);
   free(rest);
+}
+
+/* ---- The progress report looks at the running trials only: the same answers as a full scan ---- */
+
+/* At each epoch boundary, after the progress report: the report's leader and epochs against a
+ * scan of every trial of the results (caviar_result_leader, the running trials' epochs). */
+typedef struct scanned {
+  const caviar_spec *spec;
+  caviar_progress last; /* the last report at an epoch boundary */
+  int checked, with_leader, rounds;
+} scanned;
+
+static void keep_boundary(const caviar_progress *p, void *ctx) {
+  if (!p->within_epoch) ((scanned *)ctx)->last = *p;
+}
+
+static caviar_status scan_every_trial(const caviar_sweep_result *r, void *ctx, caviar_error *err) {
+  (void)err;
+  scanned *s = ctx;
+  const caviar_progress *p = &s->last;
+  int leader = caviar_result_leader(s->spec, r), epoch = 0, expected = -1;
+  if (leader >= 0 && !isnan(caviar_trial_value(s->spec, &r->trials[leader], r->target_std, &epoch)))
+    expected = (int)r->trials[leader].trial.id;
+  cr_expect_eq(p->best_trial, expected, "epoch %d of round %d: the report's leader is trial %d, a scan of all %d finds %d",
+               p->epoch, p->round, p->best_trial, r->n_trials, expected);
+  if (expected >= 0) cr_expect_eq(p->best_epoch, epoch, "epoch %d: the leader's epoch", p->epoch);
+  int lo = INT_MAX, hi = 0, alive = 0;
+  for (int i = 0; i < r->n_trials; i++)
+    if (r->trials[i].status == CAVIAR_TRIAL_RUNNING) {
+      alive++;
+      if (r->trials[i].epochs < lo) lo = r->trials[i].epochs;
+      if (r->trials[i].epochs > hi) hi = r->trials[i].epochs;
+    }
+  if (alive > 0) {
+    cr_expect_eq(p->epoch_lo, lo, "epoch %d: the running trials' fewest epochs", p->epoch);
+    cr_expect_eq(p->epoch_hi, hi, "epoch %d: the running trials' most epochs", p->epoch);
+  }
+  s->checked++;
+  s->with_leader += expected >= 0;
+  if (p->round + 1 > s->rounds) s->rounds = p->round + 1;
+  return CAVIAR_OK;
+}
+
+/* text with its first from replaced by to. */
+static void replace_once(char *text, size_t size, const char *from, const char *to) {
+  char *at = strstr(text, from), rest[2048];
+  cr_assert(at && strlen(text) - strlen(from) + strlen(to) < size);
+  snprintf(rest, sizeof rest, "%s", at + strlen(from));
+  snprintf(at, size - (size_t)(at - text), "%s%s", to, rest);
+}
+
+Test(progress, the_reported_leader_and_epochs_equal_a_scan_of_every_trial_in_every_strategy) {
+  const char *kinds[][2] = {
+      {"sh", "\"trials\": 9, \"early_terminate\": {\"type\": \"successive_halving\", \"min_epochs\": 1, \"max_epochs\": 9, "
+             "\"eta\": 3}"},
+      {"refill", "\"trials\": 14, \"population\": 4, \"early_terminate\": {\"type\": \"successive_halving\", "
+                 "\"min_epochs\": 1, \"max_epochs\": 9, \"eta\": 3}"},
+      {"hb", "\"early_terminate\": {\"type\": \"hyperband\", \"min_iter\": 1, \"max_iter\": 9, \"eta\": 3}"},
+      {"pbt", "\"trials\": 6, \"early_terminate\": {\"type\": \"pbt\", \"interval\": 2}"},
+      {"best", "\"trials\": 8, \"population\": 3, \"early_terminate\": {\"type\": "
+               "\"successive_halving\", \"min_epochs\": 1, \"max_epochs\": 9, \"eta\": 2}"},
+      {"c2f", "\"trials\": 6, \"coarse_to_fine\": {\"rounds\": 3, \"zoom\": 0.5, \"top_k\": 2}, \"early_terminate\": "
+              "{\"type\": \"successive_halving\", \"min_epochs\": 1, \"max_epochs\": 9, \"eta\": 3}"}};
+  for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+    char text[2048];
+    snprintf(text, sizeof text, "%s", progress_spec(kinds[k][0], kinds[k][1]));
+    if (!strcmp(kinds[k][0], "c2f")) replace_once(text, sizeof text, "\"random\"", "\"coarse-to-fine\"");
+    if (!strcmp(kinds[k][0], "best")) replace_once(text, sizeof text, "\"epochs\": 9}", "\"epochs\": 9, \"keep\": \"best\"}");
+    caviar_spec spec;
+    spec_ok(text, &spec);
+    caviar_data data;
+    caviar_error err;
+    cr_assert_eq(caviar_data_load(&spec.data, spec.seed, &data, &err), CAVIAR_OK, "%s", err.msg);
+    caviar_backend *be;
+    cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
+    scanned s = {.spec = &spec};
+    caviar_sweep sweep = {.spec = &spec, .seed = spec.seed, .trials = -1, .backend = be, .data = &data,
+                          .progress = keep_boundary, .progress_ctx = &s, .each_epoch = scan_every_trial,
+                          .each_epoch_ctx = &s};
+    caviar_sweep_result r;
+    cr_assert_eq(caviar_sweep_run(&sweep, &r, &err), CAVIAR_OK, "%s: %s", kinds[k][0], err.msg);
+    cr_expect_gt(s.checked, 8, "%s: %d epoch boundaries checked", kinds[k][0], s.checked);
+    cr_expect_gt(s.with_leader, 4, "%s", kinds[k][0]);
+    if (!strcmp(kinds[k][0], "c2f")) cr_expect_eq(s.rounds, 3, "coarse to fine: every round checked");
+    caviar_sweep_result_free(&r);
+    be->destroy(be);
+    caviar_data_free(&data);
+    caviar_spec_free(&spec);
+  }
 }

@@ -557,9 +557,10 @@ static caviar_status resume_spec(const sweep_args *a, const cJSON *id, const cha
 }
 
 /* Progress lines; the first says training has begun, so a stop waits for the epoch boundary. */
-static void print_progress(const caviar_progress *p, void *ctx) {
+/* From here a stop waits for the epoch boundary: there is something to save. */
+static void training_begins(void *ctx) {
+  (void)ctx;
   stop_can_wait = 1;
-  caviar_print_progress(p, ctx);
 }
 
 typedef struct results_ctx {
@@ -966,8 +967,9 @@ static int sweep(sweep_args *a, caviar_world *world) {
                         .trials = a->trials,
                         .backend = backend,
                         .data = &data,
-                        .progress = root ? print_progress : NULL,
+                        .progress = root && !a->quiet ? caviar_print_progress : NULL,
                         .progress_ctx = root ? &printer : NULL,
+                        .training_begins = root ? training_begins : NULL,
                         .world = a->dry_run ? NULL : world,
                         .results = root ? write_results_so_far : NULL,
                         .results_ctx = &rctx,

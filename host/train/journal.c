@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "caviar/number_format.h"
 #include "caviar/trial_json.h"
 #include "caviar/zoom.h"
 #include "train/sweep_state_internal.h"
@@ -65,10 +66,13 @@ void caviar_journal_printf(caviar_sweep_state *st, const char *fmt, ...) {
   }
 }
 
-/* "key": number, or null when not finite; floats as %.9g (they round-trip). */
+/* "key": number, or null when not finite; floats as %.9g (they round-trip), by
+ * caviar_float_g_text: printf's text, without printf's cost on every epoch of every member. */
 void caviar_journal_number(caviar_sweep_state *st, const char *key, double x) {
-  if (isfinite(x)) caviar_journal_printf(st, ", \"%s\": %.9g", key, x);
-  else caviar_journal_printf(st, ", \"%s\": null", key);
+  char text[40];
+  if (isfinite(x)) caviar_float_g_text(text, sizeof text, x, 9);
+  else snprintf(text, sizeof text, "null");
+  caviar_journal_printf(st, ", \"%s\": %s", key, text);
 }
 
 static void journal_json(caviar_sweep_state *st, const char *key, const cJSON *item) {

@@ -584,6 +584,10 @@ caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
 /* The most of the time since the last one that writing the results so far, or a snapshot, may
  * take (the user's intervals stand unless they would ask for more). */
 #define RESULTS_SHARE 0.02
+/* A results write's cost a trial before the first one is measured (summary.json, curves.csv and
+ * report.html of 100,000 trials took 4-5 s on the 2-core dev VM): a first write at the first rung
+ * of a big sweep is held back until it too fits the share. */
+#define RESULTS_PRIOR_S_PER_TRIAL 40e-6
 
 /* Whether a member that trained in this epoch reached a rung of its bracket or the last epoch:
  * the curve's last `trained` points are this epoch's. */
@@ -641,14 +645,17 @@ caviar_status caviar_state_epoch_end(run_state *s, unsigned flags, caviar_error 
   /* At a rung, and every results_every seconds, only while writing them stays a small part of the
    * time (RESULTS_SHARE): a big refilled population reaches a rung every epoch, and the results of
    * 100,000 trials take a while to write. results_every <= 0 asks for every epoch. */
-  double since = now - s->prog.last_results;
-  bool cheap = since >= s->prog.results_s / RESULTS_SHARE;
-  bool due = sw->results_every > 0 ? cheap && (since >= sw->results_every || at_rung(s)) : true;
+  bool first = s->prog.results_trials == 0;
+  double since = now - (first ? s->prog.start : s->prog.last_results);
+  double per_trial = first ? RESULTS_PRIOR_S_PER_TRIAL : s->prog.results_s / s->prog.results_trials;
+  bool cheap = since >= per_trial * s->result->n_trials / RESULTS_SHARE;
+  bool due = sw->results_every > 0 ? cheap && (first || since >= sw->results_every || at_rung(s)) : true;
   if (status == CAVIAR_OK && sw->results && (stop || due)) {
     s->result->wall_seconds = s->prog.prior_wall + now - s->prog.start;
     status = sw->results(s->result, sw->results_ctx, err);
     s->prog.last_results = caviar_now();
     s->prog.results_s = s->prog.last_results - now;
+    s->prog.results_trials = s->result->n_trials > 0 ? s->result->n_trials : 1;
   }
   if (status == CAVIAR_OK && stop) s->result->interrupted = true;
   return status;

@@ -72,7 +72,8 @@ static void free_round(run_state *s) {
                            .train_start = prog.train_start, .samples_at_start = prog.samples_at_start,
                            .epochs_at_start = prog.epochs_at_start, .epochs_run = prog.epochs_run,
                            .last_report = prog.last_report, .prior_wall = prog.prior_wall,
-                           .last_results = prog.last_results, .results_s = prog.results_s};
+                           .last_results = prog.last_results, .results_s = prog.results_s,
+                           .results_trials = prog.results_trials};
   s->rank = (run_ranks){.synced_samples = rank.synced_samples, .busy_s = rank.busy_s, .members = rank.members,
                         .member_epochs = rank.member_epochs, .cost = rank.cost, .copies_in = rank.copies_in,
                         .moved_in = rank.moved_in};
@@ -207,19 +208,33 @@ static void propose(run_state *s, int i, const caviar_space *box, const caviar_h
   }
 }
 
+static void settle(run_state *s, int id, bool this_round);
+static int live_leader(const run_state *s);
+
 /* s->sched.live: the round's running trials by index, as fill() starts them (a resumed round's found
  * once), those that stopped dropped at each fill. */
 static caviar_status update_live(run_state *s, caviar_error *err) {
+  const caviar_sweep_result *r = s->result;
   if (!s->sched.live) {
     s->sched.live = caviar_alloc((size_t)s->sched.count + 1, sizeof *s->sched.live, "the running trials", err);
     if (!s->sched.live) return CAVIAR_ERUNTIME;
-    for (int i = 0; i < s->sched.next; i++)
-      if (s->result->trials[s->sched.trials[i].id].status == CAVIAR_TRIAL_RUNNING) s->sched.live[s->sched.n_live++] = i;
+    s->prog.settled_leader = -1;
+    s->prog.settled_epochs = 0;
+    for (int id = 0; id < r->n_trials; id++)
+      if (r->trials[id].status != CAVIAR_TRIAL_RUNNING) settle(s, id, false);
+    for (int i = 0; i < s->sched.next; i++) {
+      int id = (int)s->sched.trials[i].id;
+      if (r->trials[id].status == CAVIAR_TRIAL_RUNNING) s->sched.live[s->sched.n_live++] = i;
+      else if (r->trials[id].epochs > s->prog.settled_epochs) s->prog.settled_epochs = r->trials[id].epochs;
+    }
     return CAVIAR_OK;
   }
   int n = 0;
-  for (int k = 0; k < s->sched.n_live; k++)
-    if (s->result->trials[s->sched.trials[s->sched.live[k]].id].status == CAVIAR_TRIAL_RUNNING) s->sched.live[n++] = s->sched.live[k];
+  for (int k = 0; k < s->sched.n_live; k++) {
+    int id = (int)s->sched.trials[s->sched.live[k]].id;
+    if (r->trials[id].status == CAVIAR_TRIAL_RUNNING) s->sched.live[n++] = s->sched.live[k];
+    else settle(s, id, true);
+  }
   s->sched.n_live = n;
   return CAVIAR_OK;
 }
@@ -759,12 +774,13 @@ static void report_progress(run_state *s, bool within_epoch) {
   s->prog.last_report = now;
   p.epoch = s->sched.tick;
   p.epochs = sw->spec->epochs;
-  /* The epochs of the round's trials training now (every rank keeps every trial's books). */
+  /* The epochs of the round's trials training now (every rank keeps every trial's books); only the
+   * running ones and those stopped since the last fill are looked at (the others are settled). */
   p.epoch_lo = INT_MAX;
   p.epoch_hi = 0;
-  int most = 0;
-  for (int i = 0; i < s->sched.next; i++) {
-    const caviar_trial_result *t = &r->trials[s->sched.trials[i].id];
+  int most = s->prog.settled_epochs;
+  for (int k = 0; k < s->sched.n_live; k++) {
+    const caviar_trial_result *t = &r->trials[s->sched.trials[s->sched.live[k]].id];
     if (t->epochs > most) most = t->epochs;
     if (t->status != CAVIAR_TRIAL_RUNNING) continue;
     if (t->epochs < p.epoch_lo) p.epoch_lo = t->epochs;
@@ -792,7 +808,7 @@ static void report_progress(run_state *s, bool within_epoch) {
     if (t->status == CAVIAR_TRIAL_RUNNING && better(s, metric_of(s, t), best_alive)) best_alive = metric_of(s, t);
   }
   /* The best trial so far: the leaderboard's first if the sweep stopped here (one meaning of best). */
-  int leader = caviar_result_leader(sw->spec, r);
+  int leader = live_leader(s);
   p.best = NAN;
   p.best_trial = -1;
   if (leader >= 0) {
@@ -899,7 +915,10 @@ static caviar_status run_round(run_state *s, const caviar_space *box, caviar_err
     /* Culls leave some ranks with less to do than others: members move to even them out. */
     st = caviar_ranks_rebalance(s, err);
     if (st != CAVIAR_OK) break;
-    if (s->sched.tick == 0) report_progress(s, false);
+    if (s->sched.tick == 0) {
+      if (s->sweep->training_begins) s->sweep->training_begins(s->sweep->training_begins_ctx);
+      report_progress(s, false);
+    }
     s->work.trained = s->sched.running;
     st = train_and_judge(s, err);
     if (st == CAVIAR_OK) st = decide(s, err);
@@ -953,6 +972,33 @@ static caviar_rank_key result_key(const void *ctx, int i) {
 void caviar_result_order(const caviar_spec *spec, const caviar_sweep_result *r, int *order) {
   result_ranking k = {r, spec->metric.name == CAVIAR_METRIC_VAL_ACC};
   caviar_rank_order(r->n_trials, result_key, &k, order);
+}
+
+/* Folds trial id, stopped, into the settled trials' leader (and, of this round, their epochs). */
+static void settle(run_state *s, int id, bool this_round) {
+  result_ranking k = {s->result, s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC};
+  int *leader = &s->prog.settled_leader;
+  if (*leader < 0) *leader = id;
+  else {
+    caviar_rank_key a = result_key(&k, id), b = result_key(&k, *leader);
+    if (caviar_rank_key_compare(&a, &b) < 0) *leader = id;
+  }
+  if (this_round && s->result->trials[id].epochs > s->prog.settled_epochs) s->prog.settled_epochs = s->result->trials[id].epochs;
+}
+
+/* caviar_result_leader's answer from the settled leader and the trials of s->sched.live: the keys
+ * hold the trial id, so no two are equal and the least is the same whatever the order looked at. */
+static int live_leader(const run_state *s) {
+  if (!s->sched.live) return caviar_result_leader(s->sweep->spec, s->result);
+  result_ranking k = {s->result, s->sweep->spec->metric.name == CAVIAR_METRIC_VAL_ACC};
+  int leader = s->prog.settled_leader;
+  caviar_rank_key best = leader >= 0 ? result_key(&k, leader) : (caviar_rank_key){0};
+  for (int j = 0; j < s->sched.n_live; j++) {
+    int id = (int)s->sched.trials[s->sched.live[j]].id;
+    caviar_rank_key key = result_key(&k, id);
+    if (leader < 0 || caviar_rank_key_compare(&key, &best) < 0) leader = id, best = key;
+  }
+  return leader;
 }
 
 int caviar_result_leader(const caviar_spec *spec, const caviar_sweep_result *r) {

@@ -71,6 +71,7 @@ typedef struct run_progress {
   double prior_wall;           /* resumed: the wall seconds the sweep had run before */
   double last_results;         /* when sweep->results was last called */
   double results_s;            /* and how many seconds it took */
+  int results_trials;          /* and for how many trials (0: none written yet) */
   /* This round, per cohort: */
   double *step_s;              /* seconds per member-step, as last measured */
   double *planned;             /* member-epochs the round is expected to train */
@@ -80,6 +81,10 @@ typedef struct run_progress {
   double *left;                /* member-epochs the round is expected to train still */
   int *alive_in;               /* per bracket: trials training now (the ETA's scratch) */
   double epoch_samples, epoch_samples_done; /* this epoch's member-samples: planned, trained */
+  /* Of the trials out of s->sched.live (stopped: their ranking no longer changes), kept by
+   * trainer.c's update_live so that a progress report looks at the running trials only: */
+  int settled_leader;          /* the best by the leaderboard's order, all rounds (-1: none) */
+  int settled_epochs;          /* the most epochs one of this round's trained */
 } run_progress;
 
 /* What the ranks own (host/train/ranks.c); one rank owns everything in a one-process run. */

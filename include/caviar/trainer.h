@@ -106,8 +106,11 @@ typedef struct caviar_sweep {
   long long trials; /* < 0: the spec's; hyperband's brackets decide its own (the CLI refuses -n there) */
   caviar_backend *backend;
   const caviar_data *data;
-  caviar_progress_fn progress;
+  caviar_progress_fn progress; /* NULL: none (nothing is computed for it) */
   void *progress_ctx;
+  void (*training_begins)(void *ctx); /* NULL, or called as each round's training begins (its
+                                       * first members in place), before its first progress */
+  void *training_begins_ctx;
   caviar_world *world; /* the ranks sharing the population (NULL: this process alone) */
   caviar_results_fn results; /* NULL: none until the end */
   void *results_ctx;
