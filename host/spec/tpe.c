@@ -423,6 +423,8 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
 
 /* exp of anything below this is 0 in double precision (the least subnormal is exp(-744.4)). */
 #define EXP_UNDERFLOW (-746.0)
+/* e^-38 = 3.1e-17 is under 2^-53 = 1.1e-16, half an ulp of any double >= 1. */
+#define NEGLIGIBLE (-38.0)
 
 /* log density (numeric: per unit of the scale, or the mass of the value's cell) of the mixture.
  * The terms are those of log(w) + log(kernel), each logarithm as the fit took it, and a term whose
@@ -451,9 +453,14 @@ static double estimator_log_pdf(const axis *a, const estimator *e, double x) {
   }
   for (int i = 0; i < n; i++)
     if (terms[i] > m) m = terms[i];
+  /* Once the sum is at least 1, a term below e^NEGLIGIBLE (under half its ulp, 2^-53) leaves it
+   * unchanged when added, so it is not computed either: the same bits, far fewer exps. */
   double s = 0;
-  for (int i = 0; i < n && isfinite(m); i++)
-    if (!(terms[i] - m < EXP_UNDERFLOW)) s += exp(terms[i] - m);
+  for (int i = 0; i < n && isfinite(m); i++) {
+    double d = terms[i] - m;
+    if (d < EXP_UNDERFLOW || (s >= 1 && d < NEGLIGIBLE)) continue;
+    s += exp(d);
+  }
   return isfinite(m) ? m + log(s) : -INFINITY;
 }
 
@@ -515,6 +522,45 @@ static bool gp_propose(const caviar_tpe *t, int budget, const caviar_space *spac
 
 /* The proposal for trial id over space (one value per parameter in out), the configs still
  * training pending: the Parzen estimators, or the GP. */
+/* Parameter pi of a proposal: the estimators of the good and bad groups on its axis, and the best
+ * of t->opt.candidates draws from the good one by the ratio of the two densities. */
+static bool propose_param(const caviar_tpe *t, const caviar_space *space, uint32_t id, int pi, const void *const *good,
+                          int ng, const void *const *bad, int nb, double *out) {
+  const caviar_param *p = &space->params[pi];
+  axis a;
+  axis_of(p, &a);
+  kernels kg = {malloc((size_t)(ng + 1) * sizeof(double)), malloc((size_t)(ng + 1) * sizeof(double)), 0};
+  kernels kb = {malloc((size_t)(nb + 1) * sizeof(double)), malloc((size_t)(nb + 1) * sizeof(double)), 0};
+  estimator l = {0}, g = {0};
+  bool ok = kg.x && kg.w && kb.x && kb.w;
+  if (ok) {
+    collect(&a, t->form, space, pi, good, ng, &kg);
+    collect(&a, t->form, space, pi, bad, nb, &kb);
+    ok = estimator_fit(&a, &kg, t->opt.prior_weight, &l) && estimator_fit(&a, &kb, t->opt.prior_weight, &g);
+  }
+  if (ok) {
+    double best_x = 0, best_score = -INFINITY;
+    uint32_t hash = caviar_name_hash(p->name);
+    for (int c = 0; c < t->opt.candidates; c++) {
+      caviar_rng_block r = caviar_rng(t->seed, id, CAVIAR_RNG_TPE, ((uint64_t)(c + 1) << 32) | hash);
+      double x = estimator_draw(&a, &l, caviar_u01_open(r.v[0], r.v[1]), caviar_u01_open(r.v[2], r.v[3]));
+      double score = estimator_log_pdf(&a, &l, x) - estimator_log_pdf(&a, &g, x);
+      if (c == 0 || score > best_score) {
+        best_score = score;
+        best_x = x;
+      }
+    }
+    *out = value_at(&a, best_x);
+  }
+  estimator_free(&l);
+  estimator_free(&g);
+  free(kg.x);
+  free(kg.w);
+  free(kb.x);
+  free(kb.w);
+  return ok;
+}
+
 static bool propose(caviar_tpe *t, const caviar_space *space, uint32_t id, const void *const *pending, int n_pending,
                     double *out) {
   const budget_book *book = fitted_book(t);
@@ -531,9 +577,7 @@ static bool propose(caviar_tpe *t, const caviar_space *space, uint32_t id, const
   const void **good = malloc((size_t)(n_good + 1) * sizeof *good);
   const void **bad = malloc((size_t)others * sizeof *bad);
   int *order = malloc((size_t)(room + 1) * sizeof *order); /* the bad ones' observations, oldest first */
-  kernels kg = {malloc((size_t)(n_good + 1) * sizeof(double)), malloc((size_t)(n_good + 1) * sizeof(double)), 0};
-  kernels kb = {malloc((size_t)others * sizeof(double)), malloc((size_t)others * sizeof(double)), 0};
-  bool ok = good && bad && order && kg.x && kg.w && kb.x && kb.w;
+  bool ok = good && bad && order;
   if (ok) {
     /* Both groups in the order the observations arrived (the weights favour recent ones): the
      * good ones are the best n_good (by loss, then age), the bad ones the rest, newest first until
@@ -565,45 +609,16 @@ static bool propose(caviar_tpe *t, const caviar_space *space, uint32_t id, const
     }
     /* Constant liar: configs still training are the worst results so far. */
     for (int i = 0; i < n_pending; i++) bad[nb++] = pending[i];
-    for (int pi = 0; pi < space->n; pi++) {
-      const caviar_param *p = &space->params[pi];
-      axis a;
-      axis_of(p, &a);
-      collect(&a, t->form, space, pi, good, ng, &kg);
-      collect(&a, t->form, space, pi, bad, nb, &kb);
-      estimator l, g;
-      if (!estimator_fit(&a, &kg, t->opt.prior_weight, &l)) {
-        ok = false;
-        break;
-      }
-      if (!estimator_fit(&a, &kb, t->opt.prior_weight, &g)) {
-        estimator_free(&l);
-        ok = false;
-        break;
-      }
-      double best_x = 0, best_score = -INFINITY;
-      uint32_t hash = caviar_name_hash(p->name);
-      for (int c = 0; c < t->opt.candidates; c++) {
-        caviar_rng_block r = caviar_rng(t->seed, id, CAVIAR_RNG_TPE, ((uint64_t)(c + 1) << 32) | hash);
-        double x = estimator_draw(&a, &l, caviar_u01_open(r.v[0], r.v[1]), caviar_u01_open(r.v[2], r.v[3]));
-        double score = estimator_log_pdf(&a, &l, x) - estimator_log_pdf(&a, &g, x);
-        if (c == 0 || score > best_score) {
-          best_score = score;
-          best_x = x;
-        }
-      }
-      out[pi] = value_at(&a, best_x);
-      estimator_free(&l);
-      estimator_free(&g);
-    }
+    /* Each parameter's estimators and candidates are its own (and so are its random numbers): the
+     * parameters are proposed side by side on the sweep's threads, the same bits on any number. */
+    bool fitted = true;
+#pragma omp parallel for schedule(dynamic, 1) reduction(&& : fitted) if (space->n > 1)
+    for (int pi = 0; pi < space->n; pi++) fitted = propose_param(t, space, id, pi, good, ng, bad, nb, &out[pi]) && fitted;
+    ok = fitted;
   }
   free(good);
   free(bad);
   free(order);
-  free(kg.x);
-  free(kg.w);
-  free(kb.x);
-  free(kb.w);
   return ok;
 }
 
