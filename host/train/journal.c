@@ -66,6 +66,24 @@ void caviar_journal_printf(caviar_sweep_state *st, const char *fmt, ...) {
   }
 }
 
+/* Appends len bytes of text. */
+static void journal_append(caviar_sweep_state *st, const char *text, size_t len) {
+  if (st->cap - st->n <= len) {
+    size_t cap = st->cap ? 2 * st->cap : 65536;
+    while (cap - st->n <= len) cap *= 2;
+    char *grown = realloc(st->buf, cap);
+    if (!grown) {
+      st->buf_failed = true;
+      return;
+    }
+    st->buf = grown;
+    st->cap = cap;
+  }
+  memcpy(st->buf + st->n, text, len);
+  st->n += len;
+  st->buf[st->n] = '\0';
+}
+
 /* "key": number, or null when not finite; floats as %.9g (they round-trip), by
  * caviar_float_g_text: printf's text, without printf's cost on every epoch of every member. */
 void caviar_journal_number(caviar_sweep_state *st, const char *key, double x) {
@@ -135,13 +153,22 @@ void caviar_journal_epoch(caviar_sweep_state *st, const run_state *s) {
     st->j_status[st->j_trials] = CAVIAR_TRIAL_RUNNING;
     st->j_lineage[st->j_trials] = first ? 1 : 0;
   }
+  /* A line per member-epoch: put together by hand (the text caviar_journal_printf and
+   * caviar_journal_number would give), one append each. */
   for (; st->j_curve < r->n_curve; st->j_curve++) {
     const caviar_curve_point *p = &r->curve[st->j_curve];
-    caviar_journal_printf(st, "{\"event\": \"epoch\", \"trial\": %u, \"epoch\": %d", (unsigned)p->trial, p->epoch);
-    caviar_journal_number(st, "train_loss", p->train_loss);
-    caviar_journal_number(st, "val_loss", p->val_loss);
-    caviar_journal_number(st, "val_acc", p->val_acc);
-    caviar_journal_printf(st, "}\n");
+    char line[256];
+    size_t n = (size_t)snprintf(line, sizeof line, "{\"event\": \"epoch\", \"trial\": %u, \"epoch\": %d", (unsigned)p->trial,
+                                p->epoch);
+    const char *keys[3] = {"train_loss", "val_loss", "val_acc"};
+    const float values[3] = {p->train_loss, p->val_loss, p->val_acc};
+    for (int k = 0; k < 3; k++) {
+      n += (size_t)snprintf(line + n, sizeof line - n, ", \"%s\": ", keys[k]);
+      if (isfinite(values[k])) n += (size_t)caviar_float_g_text(line + n, sizeof line - n, values[k], 9);
+      else n += (size_t)snprintf(line + n, sizeof line - n, "null");
+    }
+    n += (size_t)snprintf(line + n, sizeof line - n, "}\n");
+    journal_append(st, line, n);
   }
   /* Lineage events and status changes come only from the judging, PBT and the test pass of the
    * members that trained in this epoch (s->rank.results, the same on every rank): those trials, in
