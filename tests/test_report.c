@@ -13,9 +13,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "caviar/backend.h"
+#include "caviar/json_text.h"
+#include "caviar/report.h"
 #include "caviar/report_html.h"
+#include "caviar/trainer.h"
 #include "io/svg_plot.h"
 #include "scratch.h"
+#include "spec_support.h"
 #include "synth_support.h"
 
 #define PYTHON "python3"
@@ -376,4 +381,90 @@ Test(report, chromium_renders_the_page_with_a_mark_per_trial, .timeout = 240) {
   int rc = scratch_shell(cmd, &text);
   cr_assert_eq(rc, 0, "%s", text ? text : "");
   free(text);
+}
+
+/* ---- The sweep's own page, drawn from summary.json's tree as written, not read back ---- */
+
+/* The same tree bit for bit: types, keys, strings, and numbers by their bits (cJSON_Compare's
+ * numbers are only near). */
+static bool same_tree(const cJSON *a, const cJSON *b, char *where, size_t size) {
+  for (; a || b; a = a->next, b = b->next) {
+    if (!a || !b || (a->type & 0xFF) != (b->type & 0xFF) || (a->string == NULL) != (b->string == NULL) ||
+        (a->string && strcmp(a->string, b->string))) {
+      snprintf(where, size, "at %s: %s", a && a->string ? a->string : "?", !a || !b ? "lengths differ" : "type or key");
+      return false;
+    }
+    if (cJSON_IsNumber(a) && (memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) || a->valueint != b->valueint)) {
+      snprintf(where, size, "at %s: %.17g != %.17g", a->string ? a->string : "?", a->valuedouble, b->valuedouble);
+      return false;
+    }
+    if (cJSON_IsString(a) && strcmp(a->valuestring, b->valuestring)) {
+      snprintf(where, size, "at %s: \"%s\" != \"%s\"", a->string ? a->string : "?", a->valuestring, b->valuestring);
+      return false;
+    }
+    if (!same_tree(a->child, b->child, where, size)) return false;
+  }
+  return true;
+}
+
+static char *page_of(const cJSON *summary, const char *curves, const caviar_page_live *live) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  cr_assert(f);
+  caviar_report_page(f, "sweep", summary, curves, live, NULL);
+  fclose(f);
+  return text;
+}
+
+Test(report, the_summary_tree_a_sweep_draws_its_page_from_is_the_file_read_back_bit_for_bit) {
+  const char *methods[] = {"random", "hyperband", "pbt", "c2f"};
+  const char *data = synth_idx_dir("report", 800, 200, 16, 4, 3.0, true);
+  for (size_t k = 0; k < sizeof methods / sizeof *methods; k++) {
+    caviar_spec spec;
+    spec_ok(spec_text(methods[k], data), &spec);
+    caviar_data d;
+    caviar_error err;
+    cr_assert_eq(caviar_data_load(&spec.data, spec.seed, &d, &err), CAVIAR_OK, "%s", err.msg);
+    caviar_backend *be;
+    cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
+    caviar_sweep sweep = {.spec = &spec, .seed = spec.seed, .trials = -1, .backend = be, .data = &d};
+    caviar_sweep_result r;
+    cr_assert_eq(caviar_sweep_run(&sweep, &r, &err), CAVIAR_OK, "%s", err.msg);
+    caviar_report_info info = {.spec = &spec, .seed = spec.seed, .device = "cpu \"test\" \xff", .data = &d,
+                               .keep_models = 2, .finished = true};
+    char dir[1100], path[1200];
+    snprintf(dir, sizeof dir, "%s", scratch_path(methods[k]));
+    strcat(dir, "-tree");
+    cJSON *tree;
+    cr_assert_eq(caviar_report_write_tree(dir, &info, &r, NULL, &tree, &err), CAVIAR_OK, "%s", err.msg);
+    cr_assert(tree, "%s: a tree with the results", methods[k]);
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    size_t len;
+    char *text = scratch_read(path, &len);
+    cr_assert(text);
+    cJSON *read_back = caviar_json_parse_text(text, len);
+    cr_assert(read_back);
+    char where[512] = "";
+    cr_expect(same_tree(tree, read_back, where, sizeof where), "%s: %s", methods[k], where);
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(tree, "trials")), r.n_trials);
+    snprintf(path, sizeof path, "%s/curves.csv", dir);
+    char *curves = scratch_read(path, &len);
+    caviar_page_live live = {.running = false, .reload_s = 5, .state = "finished"};
+    char *a = page_of(tree, curves, &live), *b = page_of(read_back, curves, &live);
+    /* The pages differ only in the minute they were written, if at all. */
+    char *ta = strstr(a, "Written "), *tb = strstr(b, "Written ");
+    if (ta && tb) memcpy(ta, tb, 27);
+    cr_expect(strcmp(a, b) == 0, "%s: the page from the tree differs from the page from the file", methods[k]);
+    free(a);
+    free(b);
+    free(curves);
+    free(text);
+    cJSON_Delete(tree);
+    cJSON_Delete(read_back);
+    caviar_sweep_result_free(&r);
+    be->destroy(be);
+    caviar_data_free(&d);
+    caviar_spec_free(&spec);
+  }
 }

@@ -576,12 +576,15 @@ typedef struct results_ctx {
 
 /* DIR/report.html from the results just written; live: the sweep still runs (the page reloads
  * itself), else state says how it ended. */
-static caviar_status write_page(results_ctx *rc, bool running, const char *state, caviar_error *err) {
+static caviar_status write_page(results_ctx *rc, bool running, const char *state, const cJSON *summary,
+                                caviar_error *err) {
   double t0 = caviar_now();
   char path[4200];
   snprintf(path, sizeof path, "%s/report.html", rc->dir);
   caviar_page_live live = {.running = running, .reload_s = rc->reload_s > 5 ? (int)rc->reload_s : 5, .state = state};
-  caviar_status st = caviar_report_html(rc->dir, path, &live, NULL, err);
+  /* summary: summary.json's tree as just written (NULL: read it back). */
+  caviar_status st = summary ? caviar_report_html_of(rc->dir, summary, path, &live, NULL, err)
+                             : caviar_report_html(rc->dir, path, &live, NULL, err);
   rc->page_s += caviar_now() - t0;
   /* New results are in place: a page left from before them (another sweep's) must not stay. */
   if (st == CAVIAR_OK) rc->page_written = true;
@@ -598,11 +601,13 @@ static caviar_status write_results_so_far(const caviar_sweep_result *r, void *ct
   caviar_report_info so_far = *rc->info;
   so_far.finished = false;
   caviar_error failed;
-  caviar_status st = caviar_report_write(rc->dir, &so_far, r, NULL, &failed);
+  cJSON *summary;
+  caviar_status st = caviar_report_write_tree(rc->dir, &so_far, r, NULL, &summary, &failed);
   if (st == CAVIAR_OK) {
     rc->written = true;
-    st = write_page(rc, true, NULL, &failed);
+    st = write_page(rc, true, NULL, summary, &failed);
   }
+  cJSON_Delete(summary);
   if (st != CAVIAR_OK && !rc->warned && !rc->quiet) {
     fprintf(stderr, "\ncaviar: warning: %s; training goes on, and the results are written again at the next rung and "
                     "at the end\n", failed.msg);
@@ -1022,7 +1027,8 @@ static int sweep(sweep_args *a, caviar_world *world) {
     fflush(stdout);
     caviar_fault_point("final");
     bool kept_aside;
-    st = caviar_report_write(a->out_dir, &info, &result, &kept_aside, &err);
+    cJSON *summary;
+    st = caviar_report_write_tree(a->out_dir, &info, &result, &kept_aside, &summary, &err);
     /* Results kept whole beside the folder (the error says where) are finished results too. */
     finished = (st == CAVIAR_OK || kept_aside) && !result.interrupted;
     if (st == CAVIAR_OK)
@@ -1030,7 +1036,8 @@ static int sweep(sweep_args *a, caviar_world *world) {
                       result.interrupted    ? "stopped (caviar sweep --resume continues it)"
                       : result.out_of_time ? "over: its time budget stopped it"
                                            : "finished",
-                      &err);
+                      summary, &err);
+    cJSON_Delete(summary);
     int survivors = count_survivors(&result), saved = caviar_report_saved_count(&info, &result);
     if (st == CAVIAR_OK && result.interrupted) {
       fprintf(stderr,
@@ -1081,7 +1088,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
   /* A page left saying "running" would reload forever: it says the sweep stopped. */
   if (st != CAVIAR_OK && rctx.written) {
     caviar_error ignored;
-    write_page(&rctx, false, "stopped by an error", &ignored);
+    write_page(&rctx, false, "stopped by an error", NULL, &ignored);
   }
   caviar_tensorboard_close(tensorboard);
   caviar_data_free(&data);

@@ -282,12 +282,44 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   return root;
 }
 
+/* Each raw number (number_or_null's text) in item and after it becomes the number a parser reads
+ * from that text (strtod's, as cJSON's parser takes it). */
+static void numbers_as_parsed(cJSON *item) {
+  for (; item; item = item->next) {
+    if (cJSON_IsRaw(item)) {
+      double x = strtod(item->valuestring, NULL);
+      cJSON_free(item->valuestring);
+      item->valuestring = NULL;
+      item->type = cJSON_Number | (item->type & ~0xFF);
+      cJSON_SetNumberHelper(item, x);
+    } else if (item->child) {
+      numbers_as_parsed(item->child);
+    }
+  }
+}
+
+/* text with two tabs after each line break (a trial's place in summary.json); NULL: none given,
+ * or no memory. */
+static char *indented(const char *text) {
+  if (!text) return NULL;
+  size_t len = strlen(text), breaks = 0;
+  for (const char *c = text; (c = strchr(c, '\n')); c++) breaks++;
+  char *out = malloc(len + 2 * breaks + 1), *o = out;
+  if (!out) return NULL;
+  for (const char *c = text; *c; c++) {
+    *o++ = *c;
+    if (*c == '\n') *o++ = '\t', *o++ = '\t';
+  }
+  *o = '\0';
+  return out;
+}
+
 /* summary.json as cJSON_Print would print the whole tree, built and printed a trial at a time:
  * the trials of a big sweep never stand in memory as one tree and one text. A trial printed alone
  * is the same text as inside the document, two tabs less indented after each line break ("trials"
  * is the root's last item, an array of objects: cJSON puts ", " between them). */
 static caviar_status write_summary(const char *path, const caviar_report_info *info, const caviar_sweep_result *r,
-                                   const bool *saved, caviar_error *err) {
+                                   const bool *saved, cJSON **tree, caviar_error *err) {
   size_t n = (size_t)(r->n_trials > 0 ? r->n_trials : 1);
   int *order = malloc(n * sizeof *order), *rank = malloc(n * sizeof *rank);
   cJSON *root = NULL;
@@ -301,6 +333,15 @@ static caviar_status write_summary(const char *path, const caviar_report_info *i
   cJSON_Delete(root);
   static const char empty[] = "[]\n}";
   size_t len = head ? strlen(head) : 0;
+  /* The tree a reader would parse: the head parsed (its numbers as their text reads back), then
+   * each trial's own tree with its numbers as parsed, or, where it holds trees of another's
+   * making (a lineage, a study's values), its text parsed. */
+  cJSON *whole = tree && head ? caviar_json_parse_text(head, len) : NULL;
+  cJSON *list = whole ? cJSON_GetObjectItemCaseSensitive(whole, "trials") : NULL;
+  if (!cJSON_IsArray(list)) {
+    cJSON_Delete(whole);
+    whole = list = NULL;
+  }
   caviar_status st = head && len >= strlen(empty) && !strcmp(head + len - strlen(empty), empty) ? CAVIAR_OK : CAVIAR_ERUNTIME;
   caviar_atomic_file af;
   if (st == CAVIAR_OK) st = caviar_atomic_open(&af, path, err);
@@ -308,25 +349,49 @@ static caviar_status write_summary(const char *path, const caviar_report_info *i
   if (st == CAVIAR_OK) {
     fwrite(head, 1, len - strlen(empty), af.f);
     fputc('[', af.f);
-    bool ok = true;
-    for (int i = 0; ok && i < r->n_trials; i++) {
-      cJSON *t = trial_json(info, &r->trials[i], saved[i], r->target_std, &ok);
-      /* The leaderboard's place (1: best), by caviar_result_order. */
-      put(t, "rank", cJSON_CreateNumber(rank[i]), &ok);
-      char *text = ok ? caviar_json_print_text(t, true) : NULL;
-      cJSON_Delete(t);
-      if (!text) ok = false;
-      if (i > 0) fputs(", ", af.f);
-      for (const char *c = text, *nl; ok && *c; c = nl + 1) {
-        if (!(nl = strchr(c, '\n'))) {
-          fputs(c, af.f);
-          break;
-        }
-        fwrite(c, 1, (size_t)(nl - c) + 1, af.f);
-        fputs("\t\t", af.f);
+    /* The trials' texts a block at a time, printed side by side on the sweep's threads (each
+     * trial's text is its own; a study's callbacks are called from this thread only), then
+     * written in order. */
+    enum { BLOCK = 1024 };
+    char **texts = calloc(BLOCK, sizeof *texts), **plain = calloc(BLOCK, sizeof *plain);
+    cJSON **trees = calloc(BLOCK, sizeof *trees);
+    bool ok = texts && plain && trees, side_by_side = !info->params_json && !info->trial_metrics && !info->trial_reason;
+    for (int base = 0; ok && base < r->n_trials; base += BLOCK) {
+      int m = r->n_trials - base < BLOCK ? r->n_trials - base : BLOCK;
+#pragma omp parallel for schedule(dynamic, 32) reduction(&& : ok) if (side_by_side && m > 64)
+      for (int j = 0; j < m; j++) {
+        int i = base + j;
+        bool made = true;
+        cJSON *t = trial_json(info, &r->trials[i], saved[i], r->target_std, &made);
+        /* The leaderboard's place (1: best), by caviar_result_order. */
+        put(t, "rank", cJSON_CreateNumber(rank[i]), &made);
+        char *text = made ? caviar_json_print_text(t, true) : NULL;
+        bool own = !r->trials[i].lineage && !info->trial_metrics;
+        if (whole && text && own) numbers_as_parsed(t), trees[j] = t;
+        else cJSON_Delete(t);
+        texts[j] = indented(text);
+        if (whole && text && !own) plain[j] = text;
+        else free(text);
+        ok = ok && texts[j] != NULL;
       }
-      free(text);
+      for (int j = 0; j < m; j++) {
+        if (ok && base + j > 0) fputs(", ", af.f);
+        if (ok) fputs(texts[j], af.f);
+        if (whole && !trees[j] && plain[j]) trees[j] = caviar_json_parse_text(plain[j], strlen(plain[j]));
+        if (whole && !(ok && trees[j] && cJSON_AddItemToArray(list, trees[j]))) {
+          cJSON_Delete(whole);
+          whole = list = NULL;
+        }
+        if (!whole) cJSON_Delete(trees[j]);
+        free(texts[j]);
+        free(plain[j]);
+        texts[j] = plain[j] = NULL;
+        trees[j] = NULL;
+      }
     }
+    free(texts);
+    free(plain);
+    free(trees);
     fputs("]\n}\n", af.f);
     if (ok) st = caviar_atomic_commit(&af, err);
     else {
@@ -337,6 +402,11 @@ static caviar_status write_summary(const char *path, const caviar_report_info *i
   free(head);
   free(order);
   free(rank);
+  if (st != CAVIAR_OK) {
+    cJSON_Delete(whole);
+    whole = NULL;
+  }
+  if (tree) *tree = whole;
   return st;
 }
 
@@ -430,7 +500,7 @@ caviar_status caviar_report_prepare(const char *dir, caviar_error *err) {
 
 /* Every output into the fresh folder stage: best/ with each survivor, curves.csv, summary.json. */
 static caviar_status write_stage(const char *stage, const caviar_report_info *info, const caviar_sweep_result *r,
-                                 caviar_error *err) {
+                                 cJSON **tree, caviar_error *err) {
   char path[4200];
   snprintf(path, sizeof path, "%s/best", stage);
   if (mkdir(path, 0755) != 0) return caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot create: %s", path, strerror(errno));
@@ -455,7 +525,7 @@ static caviar_status write_stage(const char *stage, const caviar_report_info *in
   }
   if (st == CAVIAR_OK) {
     snprintf(path, sizeof path, "%s/summary.json", stage);
-    st = write_summary(path, info, r, saved, err);
+    st = write_summary(path, info, r, saved, tree, err);
   }
   free(saved);
   return st;
@@ -507,7 +577,13 @@ static caviar_status swap_in(const char *dir, const char *stage, const char *old
 
 caviar_status caviar_report_write(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
                                   bool *kept_aside, caviar_error *err) {
+  return caviar_report_write_tree(dir, info, r, kept_aside, NULL, err);
+}
+
+caviar_status caviar_report_write_tree(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
+                                       bool *kept_aside, cJSON **summary, caviar_error *err) {
   if (kept_aside) *kept_aside = false;
+  if (summary) *summary = NULL;
   caviar_status st = open_dir(dir, err);
   if (st != CAVIAR_OK) return st;
   remove_stale(dir);
@@ -518,7 +594,7 @@ caviar_status caviar_report_write(const char *dir, const caviar_report_info *inf
     st = caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot create a folder: %s", dir, strerror(errno));
   } else {
     chmod(stage, 0755);
-    st = write_stage(stage, info, r, err);
+    st = write_stage(stage, info, r, summary, err);
     if (st != CAVIAR_OK) name_final(err, stage, dir);
     if (st == CAVIAR_OK && !mkdtemp(old))
       st = caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot create a folder: %s", dir, strerror(errno));
@@ -540,6 +616,10 @@ caviar_status caviar_report_write(const char *dir, const caviar_report_info *inf
       if (staged && st != CAVIAR_OK) rmdir(kept);
       remove_tree(stage);
     }
+  }
+  if (st != CAVIAR_OK && summary) {
+    cJSON_Delete(*summary);
+    *summary = NULL;
   }
   return st;
 }

@@ -1258,10 +1258,17 @@ caviar_status caviar_report_html(const char *dir, const char *out_path, const ca
     cJSON_Delete(summary);
     return caviar_fail(err, CAVIAR_EINPUT, "%s: not a caviar summary (expected a JSON object with \"trials\")", path);
   }
+  caviar_status st = caviar_report_html_of(dir, summary, out_path, live, info, err);
+  cJSON_Delete(summary);
+  return st;
+}
+
+caviar_status caviar_report_html_of(const char *dir, const cJSON *summary, const char *out_path,
+                                    const caviar_page_live *live, caviar_page_info *info, caviar_error *err) {
+  char path[4200];
   snprintf(path, sizeof path, "%s/curves.csv", dir);
   char *curves = read_all(path);
   caviar_status st = caviar_report_page_write(out_path, "sweep", summary, curves, live, info, err);
   free(curves);
-  cJSON_Delete(summary);
   return st;
 }

@@ -52,6 +52,12 @@ caviar_status caviar_report_prepare(const char *dir, caviar_error *err);
 caviar_status caviar_report_write(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
                                   bool *kept_aside, caviar_error *err);
 
+/* caviar_report_write, and *summary (unless NULL) gets summary.json's tree as a reader parsing the
+ * file gets it, for report.html without reading the file back (NULL where the write failed or
+ * memory ran out; the caller frees it with cJSON_Delete). */
+caviar_status caviar_report_write_tree(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
+                                       bool *kept_aside, struct cJSON **summary, caviar_error *err);
+
 /* The BLAS as summary.json and sweep.json record it: {"library", "version", "kernel" (where the
  * library has one), "pinned" (OPENBLAS_CORETYPE, or null)}; NULL when out of memory. */
 struct cJSON *caviar_blas_json(const caviar_blas_info *blas);

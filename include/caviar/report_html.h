@@ -39,6 +39,11 @@ void caviar_report_page(FILE *f, const char *kind, const cJSON *summary, const c
 caviar_status caviar_report_html(const char *dir, const char *out_path, const caviar_page_live *live,
                                  caviar_page_info *info, caviar_error *err);
 
+/* caviar_report_html with summary.json's tree at hand (caviar_report_write_tree's): only
+ * dir/curves.csv is read. */
+caviar_status caviar_report_html_of(const char *dir, const cJSON *summary, const char *out_path,
+                                    const caviar_page_live *live, caviar_page_info *info, caviar_error *err);
+
 /* The page of summary and curves written atomically to out_path. */
 caviar_status caviar_report_page_write(const char *out_path, const char *kind, const cJSON *summary,
                                        const char *curves, const caviar_page_live *live, caviar_page_info *info,
