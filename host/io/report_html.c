@@ -1118,6 +1118,18 @@ static void unload(page *pg) {
   free(pg->line_tail);
 }
 
+/* Section k of the page after its facts: the charts, then the leaderboard. */
+static void draw_section(page *pg, FILE *f, int k, const trial **order, const char *curves) {
+  switch (k) {
+    case 0: chart_curves(pg, f); break;
+    case 1: chart_history(pg, f); break;
+    case 2: chart_params(pg, f); break;
+    case 3: chart_parallel(pg, f); break;
+    case 4: chart_lineage(pg, f); break;
+    default: leaderboard(pg, f, order, curves); break;
+  }
+}
+
 void caviar_report_page(FILE *f, const char *kind, const cJSON *summary, const char *curves,
                         const caviar_page_live *live, caviar_page_info *info) {
   page pg;
@@ -1191,12 +1203,36 @@ void caviar_report_page(FILE *f, const char *kind, const cJSON *summary, const c
     for (int i = 0; i < pg.n; i++) ((trial *)order[i])->place = i + 1;
   }
   if (order) {
-    chart_curves(&pg, f);
-    chart_history(&pg, f);
-    chart_params(&pg, f);
-    chart_parallel(&pg, f);
-    chart_lineage(&pg, f);
-    leaderboard(&pg, f, order, curves);
+    /* The sections read the page and write only their own text (and count their charts): drawn
+     * side by side into buffers of their own, then put in the page in this order (one that got no
+     * buffer is drawn into the page then). */
+    enum { SECTIONS = 6 };
+    char *text[SECTIONS] = {0};
+    size_t len[SECTIONS] = {0};
+    int charts[SECTIONS] = {0};
+#pragma omp parallel for schedule(dynamic, 1) if (pg.n > 1000)
+    for (int k = 0; k < SECTIONS; k++) {
+      page own = pg;
+      own.charts = 0;
+      FILE *g = open_memstream(&text[k], &len[k]);
+      if (g) {
+        draw_section(&own, g, k, order, curves);
+        if (fclose(g) != 0) {
+          free(text[k]);
+          text[k] = NULL;
+        }
+      }
+      charts[k] = own.charts;
+    }
+    for (int k = 0; k < SECTIONS; k++) {
+      if (text[k]) {
+        fwrite(text[k], 1, len[k], f);
+        pg.charts += charts[k];
+      } else {
+        draw_section(&pg, f, k, order, curves);
+      }
+      free(text[k]);
+    }
   }
   free(order);
   fputs("<h2 id=\"spec\">Spec</h2>\n<pre>", f);
