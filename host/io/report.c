@@ -128,25 +128,17 @@ static cJSON *trial_json(const caviar_report_info *info, const caviar_trial_resu
 
 /* Which trials best/ keeps: the top keep_models survivors (all of them when keep_models <= 0) with
  * weights (a study's trials have none here). */
-static bool *saved_trials(const caviar_report_info *info, const caviar_sweep_result *r, caviar_error *err) {
+static bool *saved_trials(const caviar_report_info *info, const caviar_sweep_result *r, const int *order,
+                          caviar_error *err) {
   size_t n = (size_t)(r->n_trials > 0 ? r->n_trials : 1);
   bool *saved = caviar_alloc(n, sizeof *saved, "the list of models to save", err);
-  int *order = caviar_alloc(n, sizeof *order, "the leaderboard", err);
-  if (saved && order) {
-    caviar_result_order(info->spec, r, order);
-    int kept = 0;
-    for (int k = 0; k < r->n_trials; k++)
-      if (r->trials[order[k]].status == CAVIAR_TRIAL_SURVIVED && r->trials[order[k]].params &&
-          (info->keep_models <= 0 || kept < info->keep_models)) {
-        saved[order[k]] = true;
-        kept++;
-      }
-  }
-  free(order);
-  if (!order && saved) {
-    free(saved);
-    saved = NULL;
-  }
+  int kept = 0;
+  for (int k = 0; saved && k < r->n_trials; k++)
+    if (r->trials[order[k]].status == CAVIAR_TRIAL_SURVIVED && r->trials[order[k]].params &&
+        (info->keep_models <= 0 || kept < info->keep_models)) {
+      saved[order[k]] = true;
+      kept++;
+    }
   return saved;
 }
 
@@ -319,13 +311,12 @@ static char *indented(const char *text) {
  * is the same text as inside the document, two tabs less indented after each line break ("trials"
  * is the root's last item, an array of objects: cJSON puts ", " between them). */
 static caviar_status write_summary(const char *path, const caviar_report_info *info, const caviar_sweep_result *r,
-                                   const bool *saved, cJSON **tree, caviar_error *err) {
+                                   const int *order, const bool *saved, cJSON **tree, caviar_error *err) {
   size_t n = (size_t)(r->n_trials > 0 ? r->n_trials : 1);
-  int *order = malloc(n * sizeof *order), *rank = malloc(n * sizeof *rank);
+  int *rank = malloc(n * sizeof *rank);
   cJSON *root = NULL;
   char *head = NULL;
-  if (order && rank) {
-    caviar_result_order(info->spec, r, order);
+  if (rank) {
     for (int k = 0; k < r->n_trials; k++) rank[order[k]] = k + 1;
     root = summary_json(info, r, saved, order);
     head = root ? caviar_json_print_text(root, true) : NULL;
@@ -400,7 +391,6 @@ static caviar_status write_summary(const char *path, const caviar_report_info *i
     }
   }
   free(head);
-  free(order);
   free(rank);
   if (st != CAVIAR_OK) {
     cJSON_Delete(whole);
@@ -504,8 +494,15 @@ static caviar_status write_stage(const char *stage, const caviar_report_info *in
   char path[4200];
   snprintf(path, sizeof path, "%s/best", stage);
   if (mkdir(path, 0755) != 0) return caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot create: %s", path, strerror(errno));
-  bool *saved = saved_trials(info, r, err);
-  if (!saved) return CAVIAR_ERUNTIME;
+  /* The leaderboard's order, once for both: who best/ keeps, and each trial's rank. */
+  int *order = caviar_alloc((size_t)(r->n_trials > 0 ? r->n_trials : 1), sizeof *order, "the leaderboard", err);
+  if (!order) return CAVIAR_ERUNTIME;
+  caviar_result_order(info->spec, r, order);
+  bool *saved = saved_trials(info, r, order, err);
+  if (!saved) {
+    free(order);
+    return CAVIAR_ERUNTIME;
+  }
   /* A study (no data of caviar's own) saves no models. */
   char *read = info->data ? caviar_data_identity(info->data) : NULL;
   caviar_status st = read || !info->data ? CAVIAR_OK : caviar_fail(err, CAVIAR_ERUNTIME, "out of memory describing the data");
@@ -525,9 +522,10 @@ static caviar_status write_stage(const char *stage, const caviar_report_info *in
   }
   if (st == CAVIAR_OK) {
     snprintf(path, sizeof path, "%s/summary.json", stage);
-    st = write_summary(path, info, r, saved, tree, err);
+    st = write_summary(path, info, r, order, saved, tree, err);
   }
   free(saved);
+  free(order);
   return st;
 }
 
@@ -632,11 +630,11 @@ int caviar_report_saved_count(const caviar_report_info *info, const caviar_sweep
 
 char *caviar_leaderboard_json(const caviar_report_info *info, const caviar_sweep_result *r) {
   caviar_error err;
-  bool *saved = saved_trials(info, r, &err);
   int *order = malloc((size_t)(r->n_trials > 0 ? r->n_trials : 1) * sizeof *order);
+  if (order) caviar_result_order(info->spec, r, order);
+  bool *saved = order ? saved_trials(info, r, order, &err) : NULL;
   char *text = NULL;
   if (saved && order) {
-    caviar_result_order(info->spec, r, order);
     bool all = true, *ok = &all;
     cJSON *root = cJSON_CreateObject();
     put(root, "metric", cJSON_CreateString(caviar_spec_metric(info->spec)), ok);
