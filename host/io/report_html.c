@@ -913,23 +913,33 @@ static bool curve_fields(const char *p, int *epoch, double *train, double *vloss
   return true;
 }
 
-static void put_curve_table(FILE *f, const page *pg, const char *curves, int id) {
+/* A trial's epoch table: every epoch up to TABLE_ROWS of them; past that every step-th epoch
+ * (step = ceil(epochs / TABLE_ROWS)), the kept epoch and the last, said under the table
+ * (a Hyperband trial of 97,336 epochs made an 80 MB page; curves.csv holds every epoch). */
+#define TABLE_ROWS 50
+static void put_curve_table(FILE *f, const page *pg, const char *curves, int id, int kept_epoch) {
   if (!curves) return;
-  bool any = false;
   char prefix[32];
   int len = snprintf(prefix, sizeof prefix, "%d,", id);
-  int i = id >= 0 && id <= pg->max_id ? pg->by_id[id] : -1;
+  int i = id >= 0 && id <= pg->max_id ? pg->by_id[id] : -1, rows = 0, shown = 0;
+  for (int k = i >= 0 ? pg->line_head[i] : -1; k >= 0; k = pg->line_next[k])
+    rows += strncmp(pg->lines[k] + 1, prefix, (size_t)len) == 0;
+  int step = rows > TABLE_ROWS ? (rows + TABLE_ROWS - 1) / TABLE_ROWS : 1, row = 0;
   for (int k = i >= 0 ? pg->line_head[i] : -1; k >= 0; k = pg->line_next[k]) {
     const char *line = pg->lines[k];
     if (strncmp(line + 1, prefix, (size_t)len) != 0) continue;
     int epoch;
     double train, vloss, vacc;
-    if (!curve_fields(line + 1 + len, &epoch, &train, &vloss, &vacc)) continue;
-    if (!any) fputs("<table><tr><th>epoch</th><th>train_loss</th><th>val_loss</th><th>val_acc</th></tr>\n", f);
-    any = true;
+    bool due = row % step == 0 || row == rows - 1;
+    row++;
+    if (!curve_fields(line + 1 + len, &epoch, &train, &vloss, &vacc) || !(due || epoch == kept_epoch)) continue;
+    if (!shown++) fputs("<table><tr><th>epoch</th><th>train_loss</th><th>val_loss</th><th>val_acc</th></tr>\n", f);
     fprintf(f, "<tr><td>%d</td><td>%.4g</td><td>%.4g</td><td>%.4f</td></tr>\n", epoch, train, vloss, vacc);
   }
-  if (any) fputs("</table>\n", f);
+  if (shown) fputs("</table>\n", f);
+  if (shown && step > 1)
+    fprintf(f, "<p>%d of its %d epochs: one in %d, the kept epoch and the last (curves.csv holds them all).</p>\n",
+            shown, rows, step);
 }
 
 static int by_rank(const void *a, const void *b) {
@@ -1003,7 +1013,7 @@ static void leaderboard(page *pg, FILE *f, const trial **order, const char *curv
     }
     cJSON_ArrayForEach(entry, t->params) put_fact(f, entry->string, entry);
     fputs("</dl>\n", f);
-    put_curve_table(f, pg, curves, t->id);
+    put_curve_table(f, pg, curves, t->id, (int)number(item(t->json, "value_epoch"), -1));
     const cJSON *lineage = item(t->json, "lineage");
     if (cJSON_IsArray(lineage)) {
       fputs("<p>PBT lineage:</p>\n<table><tr><th>epoch</th><th>copied from</th><th class=\"s\">parameters</th></tr>\n", f);
