@@ -1,6 +1,7 @@
 /* Numbers as text: caviar's printf-free path for the figures of a sweep (doubles that hold floats)
  * against printf itself, the independent reference. */
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -78,4 +79,28 @@ Test(number_format, a_figure_is_written_in_16_digits_when_they_read_back_else_17
   /* Both ways were taken (a float's 16 digits read back now and then, not always). */
   cr_expect_gt(sixteen, 1000);
   cr_expect_gt(seventeen, 1000);
+}
+
+Test(number_format, integers_are_written_as_printf_writes_them) {
+  const long long edges[] = {0, 1, -1, 9, 10, -10, 99, 100, 2147483647LL, -2147483648LL, 4294967295LL, 4294967296LL,
+                             LLONG_MAX, LLONG_MIN, LLONG_MIN + 1, 1000000000000000000LL};
+  char mine[32], theirs[32];
+  for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
+    int n = caviar_int_text(mine, edges[i]);
+    snprintf(theirs, sizeof theirs, "%lld", edges[i]);
+    cr_expect_str_eq(mine, theirs);
+    cr_expect_eq(n, (int)strlen(theirs));
+  }
+  uint64_t state = 12345;
+  for (int i = 0; i < 1000000; i++) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    long long v = (long long)(state >> (state % 64));
+    if (state & 1) v = -v;
+    caviar_int_text(mine, v);
+    snprintf(theirs, sizeof theirs, "%lld", v);
+    if (strcmp(mine, theirs) != 0) {
+      cr_expect_str_eq(mine, theirs, "%lld", v);
+      break;
+    }
+  }
 }

@@ -167,3 +167,15 @@ const char *caviar_number_text(char *buf, size_t size, double x) {
   else snprintf(buf, size, "%g", x);
   return buf;
 }
+
+int caviar_int_text(char *buf, long long v) {
+  char digits[24];
+  int n = 0, len = 0;
+  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+  do digits[n++] = (char)('0' + u % 10);
+  while ((u /= 10) > 0);
+  if (v < 0) buf[len++] = '-';
+  while (n > 0) buf[len++] = digits[--n];
+  buf[len] = '\0';
+  return len;
+}

@@ -158,16 +158,23 @@ void caviar_journal_epoch(caviar_sweep_state *st, const run_state *s) {
   for (; st->j_curve < r->n_curve; st->j_curve++) {
     const caviar_curve_point *p = &r->curve[st->j_curve];
     char line[256];
-    size_t n = (size_t)snprintf(line, sizeof line, "{\"event\": \"epoch\", \"trial\": %u, \"epoch\": %d", (unsigned)p->trial,
-                                p->epoch);
-    const char *keys[3] = {"train_loss", "val_loss", "val_acc"};
+    size_t n = 0;
+#define PUT(text) (memcpy(line + n, text, sizeof text - 1), n += sizeof text - 1)
+    PUT("{\"event\": \"epoch\", \"trial\": ");
+    n += (size_t)caviar_int_text(line + n, p->trial);
+    PUT(", \"epoch\": ");
+    n += (size_t)caviar_int_text(line + n, p->epoch);
+    const char *keys[3] = {", \"train_loss\": ", ", \"val_loss\": ", ", \"val_acc\": "};
     const float values[3] = {p->train_loss, p->val_loss, p->val_acc};
     for (int k = 0; k < 3; k++) {
-      n += (size_t)snprintf(line + n, sizeof line - n, ", \"%s\": ", keys[k]);
+      size_t len = strlen(keys[k]);
+      memcpy(line + n, keys[k], len);
+      n += len;
       if (isfinite(values[k])) n += (size_t)caviar_float_g_text(line + n, sizeof line - n, values[k], 9);
-      else n += (size_t)snprintf(line + n, sizeof line - n, "null");
+      else PUT("null");
     }
-    n += (size_t)snprintf(line + n, sizeof line - n, "}\n");
+    PUT("}\n");
+#undef PUT
     journal_append(st, line, n);
   }
   /* Lineage events and status changes come only from the judging, PBT and the test pass of the

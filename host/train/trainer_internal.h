@@ -53,6 +53,7 @@ typedef struct run_cohorts {
   caviar_epoch_stats stats;    /* of one chunk of an epoch */
   float *epoch_loss;           /* the epoch's mean training loss per slot, summed chunk by chunk */
   uint8_t *epoch_diverged;
+  int *keep;                   /* compaction's scratch: the slots a cohort keeps (max_capacity + 1) */
   int trained;                 /* members that trained in the last epoch */
   int calibrate_steps;         /* > 0: a dry run (each cohort is timed on the sweep's own chunks) */
   double *calibration_s;       /* dry run: per cohort, seconds per member-step */
