@@ -48,17 +48,31 @@ double *draw_param_by(const char *method, const char *name, const char *entry, i
   return values;
 }
 
-void sweep_text_on(caviar_backend *be, const char *text, caviar_sweep_result *r, caviar_progress_fn progress,
-                   void *ctx) {
+static void run_text(caviar_backend *be, const char *text, caviar_sweep_result *r, const caviar_sweep *hooks) {
   caviar_spec spec;
   spec_ok(text, &spec);
   caviar_data data;
   caviar_error err;
   cr_assert_eq(caviar_data_load(&spec.data, spec.seed, &data, &err), CAVIAR_OK, "%s", err.msg);
-  caviar_sweep sweep = {.spec = &spec, .seed = spec.seed, .trials = -1, .backend = be, .data = &data, .progress = progress, .progress_ctx = ctx};
+  caviar_sweep sweep = {.spec = &spec, .seed = spec.seed, .trials = -1, .backend = be, .data = &data,
+                        .progress = hooks->progress, .progress_ctx = hooks->progress_ctx,
+                        .each_epoch = hooks->each_epoch, .each_epoch_ctx = hooks->each_epoch_ctx};
   cr_assert_eq(caviar_sweep_run(&sweep, r, &err), CAVIAR_OK, "%s", err.msg);
   caviar_data_free(&data);
   caviar_spec_free(&spec);
+}
+
+void sweep_text_on(caviar_backend *be, const char *text, caviar_sweep_result *r, caviar_progress_fn progress,
+                   void *ctx) {
+  run_text(be, text, r, &(caviar_sweep){.progress = progress, .progress_ctx = ctx});
+}
+
+void sweep_text_hooked(const char *text, caviar_sweep_result *r, const caviar_sweep *hooks) {
+  caviar_backend *be;
+  caviar_error err;
+  cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
+  run_text(be, text, r, hooks);
+  be->destroy(be);
 }
 
 double propose_loop(const caviar_spec *spec, uint64_t seed, int budget, int population,

@@ -15,6 +15,8 @@ caviar_status spec_fails(const char *text, caviar_error *err);
  * failing the test on any error; r is the caller's to free. */
 void sweep_text_on(caviar_backend *be, const char *text, caviar_sweep_result *r, caviar_progress_fn progress,
                    void *ctx);
+/* The same on the CPU backend with the hooks' progress and each_epoch callbacks (and contexts). */
+void sweep_text_hooked(const char *text, caviar_sweep_result *r, const caviar_sweep *hooks);
 /* n draws of the single parameter NAME given as ENTRY (a JSON object) under method random. */
 double *draw_param(const char *name, const char *entry, int n, unsigned long long seed);
 /* The same under another method (sobol). */

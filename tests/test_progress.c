@@ -451,25 +451,16 @@ Test(progress, the_reported_leader_and_epochs_equal_a_scan_of_every_trial_in_eve
     snprintf(text, sizeof text, "%s", progress_spec(kinds[k][0], kinds[k][1]));
     if (!strcmp(kinds[k][0], "c2f")) replace_once(text, sizeof text, "\"random\"", "\"coarse-to-fine\"");
     if (!strcmp(kinds[k][0], "best")) replace_once(text, sizeof text, "\"epochs\": 9}", "\"epochs\": 9, \"keep\": \"best\"}");
-    caviar_spec spec;
+    caviar_spec spec; /* for the scan's ranking */
     spec_ok(text, &spec);
-    caviar_data data;
-    caviar_error err;
-    cr_assert_eq(caviar_data_load(&spec.data, spec.seed, &data, &err), CAVIAR_OK, "%s", err.msg);
-    caviar_backend *be;
-    cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
     scanned s = {.spec = &spec};
-    caviar_sweep sweep = {.spec = &spec, .seed = spec.seed, .trials = -1, .backend = be, .data = &data,
-                          .progress = keep_boundary, .progress_ctx = &s, .each_epoch = scan_every_trial,
-                          .each_epoch_ctx = &s};
     caviar_sweep_result r;
-    cr_assert_eq(caviar_sweep_run(&sweep, &r, &err), CAVIAR_OK, "%s: %s", kinds[k][0], err.msg);
+    sweep_text_hooked(text, &r, &(caviar_sweep){.progress = keep_boundary, .progress_ctx = &s,
+                                                .each_epoch = scan_every_trial, .each_epoch_ctx = &s});
     cr_expect_gt(s.checked, 8, "%s: %d epoch boundaries checked", kinds[k][0], s.checked);
     cr_expect_gt(s.with_leader, 4, "%s", kinds[k][0]);
     if (!strcmp(kinds[k][0], "c2f")) cr_expect_eq(s.rounds, 3, "coarse to fine: every round checked");
     caviar_sweep_result_free(&r);
-    be->destroy(be);
-    caviar_data_free(&data);
     caviar_spec_free(&spec);
   }
 }

@@ -39,6 +39,21 @@ caviar_status caviar_journal_open(caviar_sweep_state *st, bool fresh, caviar_err
   return CAVIAR_OK;
 }
 
+/* Room for need more bytes and a NUL after them; false (and buf_failed) when memory ran out. */
+static bool journal_room(caviar_sweep_state *st, size_t need) {
+  if (st->cap - st->n > need) return true;
+  size_t cap = st->cap ? 2 * st->cap : 65536;
+  while (cap - st->n <= need) cap *= 2;
+  char *grown = realloc(st->buf, cap);
+  if (!grown) {
+    st->buf_failed = true;
+    return false;
+  }
+  st->buf = grown;
+  st->cap = cap;
+  return true;
+}
+
 void caviar_journal_printf(caviar_sweep_state *st, const char *fmt, ...) {
   for (;;) {
     va_list ap;
@@ -54,31 +69,13 @@ void caviar_journal_printf(caviar_sweep_state *st, const char *fmt, ...) {
       st->n += (size_t)k;
       return;
     }
-    size_t cap = st->cap ? 2 * st->cap : 65536;
-    while (cap - st->n <= (size_t)k) cap *= 2;
-    char *grown = realloc(st->buf, cap);
-    if (!grown) {
-      st->buf_failed = true;
-      return;
-    }
-    st->buf = grown;
-    st->cap = cap;
+    if (!journal_room(st, (size_t)k)) return;
   }
 }
 
 /* Appends len bytes of text. */
 static void journal_append(caviar_sweep_state *st, const char *text, size_t len) {
-  if (st->cap - st->n <= len) {
-    size_t cap = st->cap ? 2 * st->cap : 65536;
-    while (cap - st->n <= len) cap *= 2;
-    char *grown = realloc(st->buf, cap);
-    if (!grown) {
-      st->buf_failed = true;
-      return;
-    }
-    st->buf = grown;
-    st->cap = cap;
-  }
+  if (!journal_room(st, len)) return;
   memcpy(st->buf + st->n, text, len);
   st->n += len;
   st->buf[st->n] = '\0';
