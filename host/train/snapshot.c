@@ -586,8 +586,10 @@ caviar_status caviar_state_restore_round(run_state *s, caviar_error *err) {
 #define RESULTS_SHARE 0.02
 /* A results write's cost a trial before the first one is measured (summary.json, curves.csv and
  * report.html of 100,000 trials took 4-5 s on the 2-core dev VM): a first write at the first rung
- * of a big sweep is held back until it too fits the share. */
+ * of a big sweep is held back until it too fits the share. One expected to take at most
+ * RESULTS_FIRST_FREE_S (a sweep of up to 1,250 trials) is written at once, as always. */
 #define RESULTS_PRIOR_S_PER_TRIAL 40e-6
+#define RESULTS_FIRST_FREE_S 0.05
 
 /* Whether a member that trained in this epoch reached a rung of its bracket or the last epoch:
  * the curve's last `trained` points are this epoch's. */
@@ -648,7 +650,8 @@ caviar_status caviar_state_epoch_end(run_state *s, unsigned flags, caviar_error 
   bool first = s->prog.results_trials == 0;
   double since = now - (first ? s->prog.start : s->prog.last_results);
   double per_trial = first ? RESULTS_PRIOR_S_PER_TRIAL : s->prog.results_s / s->prog.results_trials;
-  bool cheap = since >= per_trial * s->result->n_trials / RESULTS_SHARE;
+  double expected = per_trial * s->result->n_trials;
+  bool cheap = (first && expected <= RESULTS_FIRST_FREE_S) || since >= expected / RESULTS_SHARE;
   bool due = sw->results_every > 0 ? cheap && (first || since >= sw->results_every || at_rung(s)) : true;
   if (status == CAVIAR_OK && sw->results && (stop || due)) {
     s->result->wall_seconds = s->prog.prior_wall + now - s->prog.start;
