@@ -39,6 +39,10 @@ extern char **environ;
 #define MAX_METRICS 256
 #define TAIL_LINES 8   /* stderr lines a failed trial's reason keeps */
 #define TAIL_LINE 240
+/* The log gets the run's stderr a whole line at a time (a longer line in pieces of this size),
+ * so a stdout line the agent writes there never lands inside one (an unbuffered Python writes a
+ * print's text and its newline apart). */
+#define LOG_LINE 4096
 
 static const char usage[] =
     "usage: caviar agent DIR [-j N] [--gpus LIST] [--grace T] [--resume] [--quiet] [-- COMMAND [ARGS...]]\n"
@@ -101,6 +105,8 @@ typedef struct run {
   int err_fd;                /* the run's stderr */
   char ebuf[TAIL_LINE + 1];
   size_t en;
+  char lbuf[LOG_LINE];       /* stderr since its last line break, not yet in the log */
+  size_t ln;
   char tail[TAIL_LINES][TAIL_LINE + 1]; /* its last lines of stderr, a ring */
   int n_tail;
   caviar_study_trial trial;
@@ -384,6 +390,7 @@ static caviar_status start_run(agent *a, run *r, int worker, caviar_error *err) 
   r->fd = out[0];
   r->err_fd = std_err[0];
   r->en = 0;
+  r->ln = 0;
   r->n_tail = 0;
   r->n = 0;
   r->stopping = r->culled = r->reported = r->warned = false;
@@ -476,6 +483,13 @@ static void drain(agent *a, run *r) {
   }
 }
 
+/* The stderr held back for the log (a line, or a piece of a long one) into it. */
+static void flush_stderr_line(run *r) {
+  if (r->ln > 0 && write(r->log, r->lbuf, r->ln) < 0) {
+  }
+  r->ln = 0;
+}
+
 /* Reads what the run wrote on stderr: into the log, its last lines kept for a failure's reason. */
 static void drain_stderr(run *r) {
   char chunk[4096];
@@ -483,10 +497,10 @@ static void drain_stderr(run *r) {
     ssize_t k = read(r->err_fd, chunk, sizeof chunk);
     if (k < 0 && errno == EINTR) continue;
     if (k <= 0) break;
-    if (write(r->log, chunk, (size_t)k) < 0) {
-    }
     for (ssize_t i = 0; i < k; i++) {
       bool end = chunk[i] == '\n';
+      r->lbuf[r->ln++] = chunk[i];
+      if (end || r->ln == LOG_LINE) flush_stderr_line(r);
       if (!end && r->en < TAIL_LINE) r->ebuf[r->en++] = chunk[i] == '\r' || chunk[i] == '\t' ? ' ' : chunk[i];
       if (end) {
         r->ebuf[r->en] = '\0';
@@ -521,6 +535,7 @@ static bool no_metric(const agent *a) {
 static void finish(agent *a, run *r, int status) {
   drain(a, r);
   drain_stderr(r);
+  flush_stderr_line(r);
   close(r->err_fd);
   if (r->n > 0) {
     r->buf[r->n] = '\0';
