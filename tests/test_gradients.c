@@ -110,7 +110,7 @@ static void check_gradients(int layers, int activation, float dropout) {
   cpu_softmax_xent(&n.ws, ROWS, outputs, 1, &cpu_solo);
   double loss = n.ws.loss;
   cr_assert_float_eq(loss, reference_loss(&n, activation, d), 1e-5, "forward loss");
-  cpu_backward(&n.member, &hp, d, ROWS, &n.ws, &cpu_solo);
+  cpu_backward(&n.member, &hp, d, ROWS, &n.ws, NULL, &cpu_solo);
   for (int t = 0; t < n.layout.n_tensors; t++) {
     double diff = 0, norm = 0;
     for (size_t k = 0; k < n.layout.size[t]; k++) {

@@ -208,7 +208,7 @@ static void check_model(int c, int h, int w, int blocks, int pool, int batchnorm
   double loss = n.ws.loss;
   cr_assert_float_eq(loss, reference_loss(&n, &drop, NULL), 1e-5, "%s %dx%dx%d, %d blocks, pool %d, bn %d: forward loss",
                      what, c, h, w, blocks, pool, batchnorm);
-  cpu_backward(&n.member, &n.hp, &drop, ROWS, &n.ws, &cpu_solo);
+  cpu_backward(&n.member, &n.hp, &drop, ROWS, &n.ws, NULL, &cpu_solo);
   for (int t = 0; t < n.layout.n_tensors; t++) {
     if (!caviar_role_trained(n.layout.role[t])) continue;
     double diff = 0, norm = 0;
@@ -312,4 +312,55 @@ Test(layer_gradients, batch_norm_running_statistics_follow_pytorchs_rule) {
   cpu_softmax_xent(&n.ws, ROWS, CLASSES, 0, &cpu_solo);
   cr_expect_float_eq(n.ws.loss, ref, 1e-5);
   net_free(&n);
+}
+
+/* Two copies of one model take three steps: one with the optimizer's step taken inside the
+ * backward pass (each layer's as soon as its gradients are final, as training does), one with a
+ * gradients-only backward pass and cpu_update after it. Every parameter, optimizer state and
+ * gradient must be the same bits: the early step must never reach a weight a lower layer's
+ * gradient still reads. */
+static void check_step_inside_backward(int blocks, int batchnorm, int optimizer) {
+  net a, b;
+  net_make(&a, 2, 6, 6, blocks, CAVIAR_POOL_CHOICE_MAX, batchnorm, 3, CAVIAR_ACT_RELU);
+  net_make(&b, 2, 6, 6, blocks, CAVIAR_POOL_CHOICE_MAX, batchnorm, 3, CAVIAR_ACT_RELU);
+  caviar_member_hp hp = a.hp;
+  hp.optimizer = optimizer;
+  hp.learning_rate = 0.05f;
+  hp.beta1 = 0.9f;
+  hp.beta2 = 0.99f;
+  hp.epsilon = 1e-8f;
+  hp.l2 = 0.01f;
+  hp.momentum = 0.9f;
+  for (int t = 1; t <= 3; t++) {
+    caviar_step_scalars s = caviar_step_scalars_at(&hp, 0, t);
+    cpu_dropout drop = {3, 7, (uint32_t)t, 0, false};
+    cpu_forward(&a.member, &hp, &drop, ROWS, &a.ws, &cpu_solo);
+    cpu_softmax_xent(&a.ws, ROWS, CLASSES, 1, &cpu_solo);
+    cpu_backward(&a.member, &hp, &drop, ROWS, &a.ws, NULL, &cpu_solo);
+    cpu_update(&a.member, &hp, &s, &cpu_solo);
+    cpu_forward(&b.member, &hp, &drop, ROWS, &b.ws, &cpu_solo);
+    cpu_softmax_xent(&b.ws, ROWS, CLASSES, 1, &cpu_solo);
+    cpu_backward(&b.member, &hp, &drop, ROWS, &b.ws, &s, &cpu_solo);
+  }
+  size_t bytes = a.layout.arena * sizeof(float);
+  bool moved = false;
+  net c;
+  net_make(&c, 2, 6, 6, blocks, CAVIAR_POOL_CHOICE_MAX, batchnorm, 3, CAVIAR_ACT_RELU);
+  for (size_t k = 0; k < a.layout.arena; k++) moved |= a.params[k] != c.params[k];
+  cr_assert(moved, "three steps left every parameter where it was");
+  cr_expect_eq(memcmp(a.params, b.params, bytes), 0, "%d blocks, bn %d, optimizer %d: parameters differ", blocks,
+               batchnorm, optimizer);
+  cr_expect_eq(memcmp(a.first, b.first, bytes), 0, "first moments differ");
+  cr_expect_eq(memcmp(a.second, b.second, bytes), 0, "second moments differ");
+  cr_expect_eq(memcmp(a.grads, b.grads, bytes), 0, "gradients left differ (both must be zeros)");
+  net_free(&a);
+  net_free(&b);
+  net_free(&c);
+}
+
+Test(layer_gradients, the_optimizer_step_inside_the_backward_pass_equals_cpu_update_after_it_bit_for_bit) {
+  check_step_inside_backward(0, 0, CAVIAR_OPT_ADAM);
+  check_step_inside_backward(0, 0, CAVIAR_OPT_SGD);
+  check_step_inside_backward(2, 1, CAVIAR_OPT_ADAM);
+  check_step_inside_backward(1, 0, CAVIAR_OPT_RMSPROP);
 }

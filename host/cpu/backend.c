@@ -202,9 +202,8 @@ static void train_member(const caviar_data *data, caviar_cohort *c, int slot, co
       break;
     }
     total += loss;
-    cpu_backward(&m, hp, &drop, batch, ws, team);
     caviar_step_scalars sc = caviar_step_scalars_at(hp, c->epochs[slot], t);
-    cpu_update(&m, hp, &sc, team);
+    cpu_backward(&m, hp, &drop, batch, ws, &sc, team);
   }
   if (team->rank != 0) return;
   *steps_taken = taken;
@@ -345,7 +344,7 @@ static caviar_status cpu_loss_and_grads(caviar_backend *be, caviar_cohort *c, co
     cpu_forward(&m, hp, &drop, c->shape.batch, ws, &cpu_solo);
     cpu_softmax_xent(ws, c->shape.batch, c->shape.classes, 1, &cpu_solo);
     loss[slot] = (float)ws->loss;
-    cpu_backward(&m, hp, &drop, c->shape.batch, ws, &cpu_solo);
+    cpu_backward(&m, hp, &drop, c->shape.batch, ws, NULL, &cpu_solo);
     float *out = grads + (size_t)slot * c->layout.per_member;
     for (int t = 0; t < c->layout.n_tensors; t++) {
       memcpy(out, m.g[t], c->layout.size[t] * sizeof(float));

@@ -54,13 +54,20 @@ static void dense_backward(const cpu_pass *p) {
     else
       cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, n_in, n, rows, 1.0f, p->x, rows, dz + (size_t)t * rows,
                   rows, 1.0f, dw, n_in);
-    if (!l->bias) continue;
-    float *db = p->m->g[l->tensor + 1];
-    for (int j = t; j < t + n; j++) {
-      const float *col = dz + (size_t)j * rows;
-      float sum = 0;
-      for (int i = 0; i < rows; i++) sum += col[i];
-      db[j] = sum;
+    if (l->bias) {
+      float *db = p->m->g[l->tensor + 1];
+      for (int j = t; j < t + n; j++) {
+        const float *col = dz + (size_t)j * rows;
+        float sum = 0;
+        for (int i = 0; i < rows; i++) sum += col[i];
+        db[j] = sum;
+      }
+    }
+    if (p->step && !p->dx) {
+      /* Nothing reads this tile's weights again this step: its optimizer step while the gradient
+       * tile is in cache. */
+      cpu_update_range(p->m, p->hp, p->step, l->tensor, (size_t)t * n_in, (size_t)(t + n) * n_in);
+      if (l->bias) cpu_update_range(p->m, p->hp, p->step, l->tensor + 1, (size_t)t, (size_t)(t + n));
     }
   }
   if (p->dx) {
@@ -77,4 +84,5 @@ static void dense_backward(const cpu_pass *p) {
   cpu_team_sync(p->team);
 }
 
-const cpu_layer_impl cpu_dense_impl = {.forward = dense_forward, .backward = dense_backward, .fuses = true};
+const cpu_layer_impl cpu_dense_impl = {
+    .forward = dense_forward, .backward = dense_backward, .fuses = true, .updates_tiles = true};

@@ -41,6 +41,7 @@ typedef struct cpu_pass {
   const cpu_team *team;
   int index;               /* the layer's position in the model (its workspace buffers) */
   float *scratch;          /* this thread's scratch (the team's own, or the workspace's) */
+  const caviar_step_scalars *step; /* backward: the optimizer's step, for a kind that `updates_tiles` */
 } cpu_pass;
 
 typedef struct cpu_layer_impl {
@@ -48,6 +49,10 @@ typedef struct cpu_layer_impl {
   /* Parameter gradients (added into m->g) and, if p->dx, the input gradient. */
   void (*backward)(const cpu_pass *p);
   bool fuses; /* applies p->chain within its own tiles */
+  /* Given p->step and no input gradient to compute, its backward takes the optimizer's step on each
+   * tile of its parameters as soon as that tile's gradient is done (cpu_update_range); otherwise
+   * the walk takes it after the layer's backward. */
+  bool updates_tiles;
   /* Elementwise kinds: the forward of elements [k0, k1) of a rows x channels block (in may be
    * out), and in place the backward of d over [k0, k1) (saved: this layer's forward output). */
   void (*apply)(const caviar_layer *l, const caviar_member_hp *hp, const cpu_dropout *drop, const float *in,

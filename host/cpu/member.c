@@ -194,6 +194,9 @@ static void my_elements(const cpu_team *team, const caviar_layer *l, int rows, s
 
 /* ---- the walk ---- */
 
+static void update_tensors(const cpu_member *m, const caviar_member_hp *hp, const caviar_step_scalars *s, int t0, int t1,
+                           const cpu_team *team);
+
 void cpu_forward(const cpu_member *m, const caviar_member_hp *hp, const cpu_dropout *drop, int rows, cpu_workspace *ws,
                  const cpu_team *team) {
   const caviar_arch *a = m->arch;
@@ -240,7 +243,7 @@ void cpu_forward(const cpu_member *m, const caviar_member_hp *hp, const cpu_drop
 }
 
 void cpu_backward(const cpu_member *m, const caviar_member_hp *hp, const cpu_dropout *drop, int rows,
-                  cpu_workspace *ws, const cpu_team *team) {
+                  cpu_workspace *ws, const caviar_step_scalars *step, const cpu_team *team) {
   const caviar_arch *a = m->arch;
   float *dy = ws->logits;
   int flip = 0;
@@ -254,6 +257,7 @@ void cpu_backward(const cpu_member *m, const caviar_member_hp *hp, const cpu_dro
         impl->grad(l, hp, drop, saved_for(a, hp, ws, i), dy, k0, k1);
         cpu_team_sync(team);
       }
+      if (step) update_tensors(m, hp, step, l->tensor, l->tensor + l->n_tensors, team);
       i--;
       continue;
     }
@@ -274,11 +278,17 @@ void cpu_backward(const cpu_member *m, const caviar_member_hp *hp, const cpu_dro
     flip ^= 1;
     cpu_pass p = {.m = m, .layer = l, .hp = hp, .drop = drop, .rows = rows, .x = i > 0 ? ws->out[i - 1] : ws->xt,
                   .dy = dy, .dx = dx, .chain = chain.n ? &chain : NULL, .ws = ws, .team = team, .index = i,
-                  .scratch = team->scratch ? team->scratch : ws->patches};
+                  .scratch = team->scratch ? team->scratch : ws->patches, .step = step};
     impl->backward(&p);
+    /* Its gradients are final and nothing below reads its weights: the optimizer's step now, while
+     * they are still in cache (unless the layer took it tile by tile itself). */
+    if (step && !(impl->updates_tiles && !dx)) update_tensors(m, hp, step, l->tensor, l->tensor + l->n_tensors, team);
     dy = dx;
     i = prev;
   }
+  /* The step's last reads of the minibatch and the weights are done before any thread of the team
+   * gathers the next one. */
+  if (step) cpu_team_sync(team);
 }
 
 void cpu_softmax_xent(cpu_workspace *ws, int rows, int classes, int grad, const cpu_team *team) {
@@ -328,13 +338,24 @@ static void update_segment(const caviar_member_hp *member, const caviar_step_sca
   }
 }
 
-void cpu_update(const cpu_member *m, const caviar_member_hp *hp, const caviar_step_scalars *s, const cpu_team *team) {
-  for (int t = 0; t < m->layout->n_tensors; t++) {
-    if (!caviar_role_trained(m->layout->role[t])) continue;
-    size_t k0, k1, n = m->layout->size[t];
-    cpu_team_share(team, n, &k0, &k1);
-    update_segment(hp, s, caviar_role_decayed(m->layout->role[t]) ? hp->l2 : 0.0f, k1 - k0, m->w[t] + k0, m->g[t] + k0,
-                   m->first[t] + k0, m->second[t] + k0);
+void cpu_update_range(const cpu_member *m, const caviar_member_hp *hp, const caviar_step_scalars *s, int t, size_t k0,
+                      size_t k1) {
+  if (!caviar_role_trained(m->layout->role[t]) || k1 <= k0) return;
+  update_segment(hp, s, caviar_role_decayed(m->layout->role[t]) ? hp->l2 : 0.0f, k1 - k0, m->w[t] + k0, m->g[t] + k0,
+                 m->first[t] + k0, m->second[t] + k0);
+}
+
+/* Tensors [t0, t1): this thread's share of each (no barrier). */
+static void update_tensors(const cpu_member *m, const caviar_member_hp *hp, const caviar_step_scalars *s, int t0, int t1,
+                           const cpu_team *team) {
+  for (int t = t0; t < t1; t++) {
+    size_t k0, k1;
+    cpu_team_share(team, m->layout->size[t], &k0, &k1);
+    cpu_update_range(m, hp, s, t, k0, k1);
   }
+}
+
+void cpu_update(const cpu_member *m, const caviar_member_hp *hp, const caviar_step_scalars *s, const cpu_team *team) {
+  update_tensors(m, hp, s, 0, m->layout->n_tensors, team);
   cpu_team_sync(team);
 }

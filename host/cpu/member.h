@@ -119,13 +119,20 @@ void cpu_softmax_xent(cpu_workspace *ws, int rows, int classes, int grad, const 
 
 /* Gradients of the mean loss added into m->g, which must hold zeros (cpu_update leaves them so,
  * and arenas start zeroed), from ws->logits holding d(loss)/d(logits), after cpu_forward with the
- * same arguments. */
+ * same arguments. With step set, the optimizer's step too (cpu_update's, the same numbers): each
+ * layer's tensors as soon as its gradients are final and its weights read for the last time (a
+ * dense layer with no input gradient tile by tile), so a gradient is consumed while it is still in
+ * cache instead of in a pass over the whole arena after the backward pass. */
 void cpu_backward(const cpu_member *m, const caviar_member_hp *hp, const cpu_dropout *drop, int rows,
-                  cpu_workspace *ws, const cpu_team *team);
+                  cpu_workspace *ws, const caviar_step_scalars *step, const cpu_team *team);
 
 /* The optimizer step over every trained tensor (L2 on weights only); zeroes the gradients it
  * consumed. */
 void cpu_update(const cpu_member *m, const caviar_member_hp *hp, const caviar_step_scalars *s, const cpu_team *team);
+/* The same over elements [k0, k1) of tensor t (nothing for a tensor that is not trained), by the
+ * calling thread alone. */
+void cpu_update_range(const cpu_member *m, const caviar_member_hp *hp, const caviar_step_scalars *s, int t, size_t k0,
+                      size_t k1);
 
 CAVIAR_C_END
 
