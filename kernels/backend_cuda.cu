@@ -115,7 +115,7 @@ caviar_status upload_set(cuda_ctx *ctx, const caviar_dataset *ds, const caviar_s
   if (st != CAVIAR_OK) return st;
   // The host's arrays may be freed once this returns.
   CAVIAR_CUDA_TRY(err, cudaStreamSynchronize(ctx->stream));
-  *out = device_dataset{x8, x32, labels, shift, scale, (int)ds->d};
+  *out = device_dataset{x8, x32, labels, shift, scale, (int)ds->d, caviar_augment{false, 0}, 0, 0};
   return CAVIAR_OK;
 }
 
@@ -133,6 +133,13 @@ caviar_status cuda_upload(caviar_backend *be, const caviar_data *data, caviar_er
   ctx->data_generation++;
   caviar_status st = upload_set(ctx, &data->train, &data->scaling, &ctx->train, err);
   if (st == CAVIAR_OK) st = upload_set(ctx, &data->test, &data->scaling, &ctx->test, err);
+  if (st == CAVIAR_OK) {
+    int image[3];
+    caviar_dataset_image(&data->train, image);
+    ctx->train.augment = data->augment;
+    ctx->train.h = image[1];
+    ctx->train.w = image[2];
+  }
   ctx->rows_capacity = data->train.n > data->test.n ? data->train.n : data->test.n;
   if (st == CAVIAR_OK) st = device_alloc(&ctx->rows, ctx->rows_capacity, "row indices", err);
   return st;
@@ -407,8 +414,8 @@ caviar_status enqueue_step_begin(cuda_ctx *ctx, caviar_cohort *c, caviar_error *
   cuda_cohort *cc = impl_of(c);
   caviar_status st = launch_step_begin(ctx->stream, cc->mv, c->n, err);
   if (st == CAVIAR_OK)
-    st = launch_gather(ctx->stream, ctx->train, ctx->rows, ctx->step_index, c->shape.batch, c->shape.batch, cc->xt,
-                       cc->labels, err);
+    st = launch_gather(ctx->stream, ctx->train, ctx->rows, ctx->step_index, ctx->aug_key, c->shape.batch,
+                       c->shape.batch, cc->xt, cc->labels, err);
   return st;
 }
 
@@ -492,6 +499,11 @@ caviar_status start_steps(cuda_ctx *ctx, caviar_cohort *c, const uint32_t *rows,
     return caviar_fail(err, CAVIAR_ERUNTIME, "%zu rows, more than the %zu uploaded", n_rows, ctx->rows_capacity);
   CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(ctx->rows, rows, n_rows * sizeof(uint32_t), cudaMemcpyHostToDevice, ctx->stream));
   CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(ctx->step_index, &zero, sizeof(int), cudaMemcpyHostToDevice, ctx->stream));
+  if (caviar_augment_on(ctx->train.augment)) {
+    ctx->aug_key_host = augment_key{c->seed, c->tick};
+    CAVIAR_CUDA_TRY(err, cudaMemcpyAsync(ctx->aug_key, &ctx->aug_key_host, sizeof ctx->aug_key_host,
+                                         cudaMemcpyHostToDevice, ctx->stream));
+  }
   CAVIAR_CUDA_TRY(err, cudaMemsetAsync(cc->mv.diverged, 0, c->n, ctx->stream));
   CAVIAR_CUDA_TRY(err, cudaMemsetAsync(cc->mv.loss_sum, 0, c->n * sizeof(float), ctx->stream));
   if (!cc->dropout && any_dropout(c)) {
@@ -551,7 +563,7 @@ caviar_status cuda_evaluate(caviar_backend *be, caviar_cohort *c, caviar_set set
   int b = c->shape.batch;
   for (size_t start = 0; st == CAVIAR_OK && start < n_rows; start += (size_t)b) {
     int valid = (int)(n_rows - start < (size_t)b ? n_rows - start : (size_t)b);
-    st = launch_gather(ctx->stream, data, ctx->rows + start, nullptr, b, valid, cc->xt, cc->labels, err);
+    st = launch_gather(ctx->stream, data, ctx->rows + start, nullptr, nullptr, b, valid, cc->xt, cc->labels, err);
     if (st == CAVIAR_OK) st = forward(ctx, c, span{0, c->n}, false, false, err);
     if (st == CAVIAR_OK)
       st = launch_softmax_xent(ctx->stream, cc->logits, cc->labels, b, valid, c->shape.classes, c->n, false, cc->mv, err);
@@ -658,6 +670,7 @@ void cuda_destroy(caviar_backend *be) {
   cuda_ctx *ctx = ctx_of(be);
   free_data(ctx);
   cudaFree(ctx->step_index);
+  cudaFree(ctx->aug_key);
   cudaFree(ctx->blas_workspace);
   if (ctx->blas) cublasDestroy(ctx->blas);
   for (cudaEvent_t e : ctx->chunk_done)
@@ -697,6 +710,7 @@ caviar_status cuda_setup(cuda_ctx *ctx, const caviar_backend_options *options, c
   CAVIAR_CUBLAS_TRY(err, cublasSetWorkspace(ctx->blas, ctx->blas_workspace, workspace));
   CAVIAR_CUBLAS_TRY(err, cublasSetMathMode(ctx->blas, ctx->tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   CAVIAR_CUDA_TRY(err, cudaMalloc(&ctx->step_index, sizeof(int)));
+  CAVIAR_CUDA_TRY(err, cudaMalloc(&ctx->aug_key, sizeof(augment_key)));
   return CAVIAR_OK;
 }
 

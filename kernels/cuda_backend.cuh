@@ -28,6 +28,8 @@ struct cuda_ctx {
   uint32_t *rows;  // the order of an epoch or the rows of an evaluation
   size_t rows_capacity;
   int *step_index;
+  augment_key *aug_key;  // the training steps' augmentation key (data.augment), uploaded with their rows
+  augment_key aug_key_host; // its source, alive until the copy has run
   unsigned data_generation; // bumped by every upload: captured graphs bake in the data's addresses
   int sms;
   char name[400];

@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 
+#include "caviar/augment.h"
 #include "caviar/model_math.h"
 #include "caviar/population.h"
 
@@ -37,12 +38,24 @@ struct device_dataset {
   const int32_t *labels;
   const float *shift, *scale;
   int d;
+  caviar_augment augment;  // data.augment (training set only; none: nothing)
+  int h, w;                // an example's image height and width (augmentation)
+};
+
+// The key of a training step's augmentation, in device memory (a captured step graph reads the
+// epoch's, uploaded with its rows).
+struct augment_key {
+  uint64_t seed;
+  uint32_t tick;
 };
 
 // Rows of a minibatch: explicit (rows[0 .. valid)), or the training order at *step_index * batch.
 // Slots past `valid` repeat row 0 so every kernel runs at the full batch; their results are ignored.
+// With key (a training step) and data.augment set, each image is augmented as caviar/augment.h
+// draws it, the same as the CPU's caviar_gather_augmented.
 caviar_status launch_gather(cudaStream_t s, const device_dataset &data, const uint32_t *rows, const int *step_index,
-                            int batch, int valid, float *xt, int32_t *labels, caviar_error *err);
+                            const augment_key *key, int batch, int valid, float *xt, int32_t *labels,
+                            caviar_error *err);
 
 // Before a training step: members not diverged take a step (steps += 1) and get its scalars.
 caviar_status launch_step_begin(cudaStream_t s, member_vectors mv, int members, caviar_error *err);

@@ -164,13 +164,18 @@ static caviar_status cpu_init_members(caviar_backend *be, caviar_cohort *c, int 
   return CAVIAR_OK;
 }
 
-/* The minibatch's rows into ws (this thread's share of them), then a team phase ends. */
+/* The minibatch's rows into ws (this thread's share of them), then a team phase ends. A training
+ * step (step_of: its cohort) gathers the images augmented as data.augment says; evaluation never. */
 static void gather(const caviar_data *data, caviar_set set, const uint32_t *rows, int n, cpu_workspace *ws,
-                   const cpu_team *team) {
+                   const caviar_cohort *step_of, const cpu_team *team) {
   const caviar_dataset *ds = set == CAVIAR_SET_TRAIN ? &data->train : &data->test;
   size_t i0, i1;
   cpu_team_share(team, (size_t)n, &i0, &i1);
-  caviar_gather(ds, &data->scaling, rows + i0, i1 - i0, ws->xt + i0 * ds->d);
+  if (step_of && caviar_augment_on(data->augment))
+    caviar_gather_augmented(ds, &data->scaling, data->augment, step_of->seed, step_of->tick, rows + i0, i1 - i0,
+                            ws->xt + i0 * ds->d);
+  else
+    caviar_gather(ds, &data->scaling, rows + i0, i1 - i0, ws->xt + i0 * ds->d);
   for (size_t i = i0; i < i1; i++) ws->labels[i] = ds->labels[rows[i]];
   for (size_t i = i0; ds->targets && i < i1; i++) ws->targets[i] = ds->targets[rows[i]];
   cpu_team_sync(team);
@@ -188,7 +193,7 @@ static void train_member(const caviar_data *data, caviar_cohort *c, int slot, co
   double total = 0;
   bool dead = false;
   for (size_t s = 0; s < steps && !dead; s++) {
-    gather(data, CAVIAR_SET_TRAIN, rows + s * batch, batch, ws, team);
+    gather(data, CAVIAR_SET_TRAIN, rows + s * batch, batch, ws, c, team);
     int t = steps0 + ++taken;
     cpu_dropout drop = {c->seed, c->trial[slot], (uint32_t)t, hp->dropout, false};
     cpu_forward(&m, hp, &drop, batch, ws, team);
@@ -306,7 +311,7 @@ static void evaluate_one(void *arg, int slot, const cpu_team *shared, int ws_ind
   size_t chunk = (size_t)eval_rows(&c->arch);
   for (size_t start = 0; start < a->n_rows; start += chunk) {
     int n = (int)(a->n_rows - start < chunk ? a->n_rows - start : chunk);
-    gather(a->data, a->set, a->rows + start, n, ws, team);
+    gather(a->data, a->set, a->rows + start, n, ws, NULL, team);
     cpu_forward(&m, &c->hp[slot], NULL, n, ws, team);
     cpu_softmax_xent(ws, n, c->shape.classes, 0, team);
     total += ws->loss * n;
@@ -340,7 +345,7 @@ static caviar_status cpu_loss_and_grads(caviar_backend *be, caviar_cohort *c, co
     bind(&m, c, slot);
     const caviar_member_hp *hp = &c->hp[slot];
     cpu_dropout drop = {c->seed, c->trial[slot], (uint32_t)(c->steps[slot] + 1), hp->dropout, true};
-    gather(data, CAVIAR_SET_TRAIN, rows, c->shape.batch, ws, &cpu_solo);
+    gather(data, CAVIAR_SET_TRAIN, rows, c->shape.batch, ws, c, &cpu_solo);
     cpu_forward(&m, hp, &drop, c->shape.batch, ws, &cpu_solo);
     cpu_softmax_xent(ws, c->shape.batch, c->shape.classes, 1, &cpu_solo);
     loss[slot] = (float)ws->loss;

@@ -148,6 +148,25 @@ static caviar_status apply_shape(const caviar_data_spec *spec, caviar_data *out,
   return CAVIAR_OK;
 }
 
+/* data.augment needs images (a mirror and a move of a line of features mean nothing) at least two
+ * pixels wide and high, and a shift smaller than them. */
+static caviar_status apply_augment(const caviar_data_spec *spec, caviar_data *out, caviar_error *err) {
+  if (!caviar_augment_on(spec->augment)) return CAVIAR_OK;
+  int image[3];
+  caviar_dataset_image(&out->train, image);
+  if (image[1] < 2 || image[2] < 2)
+    return caviar_fail(err, CAVIAR_EINPUT,
+                       "data.augment: needs images (IDX images, or data.shape [C, H, W] for a CSV), but %s has examples "
+                       "of %d x %d x %d",
+                       out->train_name, image[0], image[1], image[2]);
+  int side = image[1] < image[2] ? image[1] : image[2];
+  if (spec->augment.shift >= side)
+    return caviar_fail(err, CAVIAR_EINPUT, "data.augment.shift: %d pixels moves a %d x %d image of %s out of sight (at most %d)",
+                       spec->augment.shift, image[1], image[2], out->train_name, side - 1);
+  out->augment = spec->augment;
+  return CAVIAR_OK;
+}
+
 /* Regression targets: the training part's mean and std, then every target standardised. */
 static caviar_status fit_targets(caviar_data *out, caviar_error *err) {
   double sum = 0, sq = 0;
@@ -184,6 +203,7 @@ caviar_status caviar_data_load(const caviar_data_spec *spec, uint64_t seed, cavi
     st = caviar_fail(err, CAVIAR_EINPUT, "%s: %zu features per example, but the training set %s has %zu",
                      out->test_name, out->test.d, out->train_name, out->train.d);
   if (st == CAVIAR_OK) st = apply_shape(spec, out, err);
+  if (st == CAVIAR_OK) st = apply_augment(spec, out, err);
   if (st == CAVIAR_OK && spec->task == CAVIAR_TASK_REGRESSION) {
     out->classes = 1;
     st = caviar_data_check_test_overlap(spec, out, err);

@@ -85,3 +85,21 @@ void caviar_gather(const caviar_dataset *ds, const caviar_scaling *s, const uint
     }
   }
 }
+
+void caviar_gather_augmented(const caviar_dataset *ds, const caviar_scaling *s, caviar_augment a, uint64_t seed,
+                             uint32_t tick, const uint32_t *rows, size_t n, float *out) {
+  size_t d = ds->d;
+  int image[3];
+  caviar_dataset_image(ds, image);
+  for (size_t r = 0; r < n; r++) {
+    float *dst = out + r * d;
+    caviar_augment_draw draw = caviar_augment_draw_of(a, seed, tick, rows[r]);
+    for (size_t j = 0; j < d; j++) {
+      long long from = caviar_augment_source(draw, image[1], image[2], (long long)j);
+      float raw = from < 0 ? 0.0f
+                  : ds->x_u8 ? (float)ds->x_u8[(size_t)rows[r] * d + (size_t)from]
+                             : ds->x_f32[(size_t)rows[r] * d + (size_t)from];
+      dst[j] = (raw - s->shift[j]) * s->scale[j];
+    }
+  }
+}

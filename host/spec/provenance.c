@@ -33,6 +33,11 @@ char *caviar_data_spec_json(const caviar_data_spec *d) {
   if (d->shape[0] > 0) cJSON_AddItemToObject(o, "shape", cJSON_CreateIntArray(d->shape, 3));
   if (d->task == CAVIAR_TASK_REGRESSION) cJSON_AddStringToObject(o, "task", "regression");
   if (d->allow_test_overlap) cJSON_AddStringToObject(o, "test_overlap", "allow");
+  if (caviar_augment_on(d->augment)) {
+    cJSON *augment = cJSON_AddObjectToObject(o, "augment");
+    if (augment && d->augment.flip) cJSON_AddBoolToObject(augment, "flip", true);
+    if (augment && d->augment.shift) cJSON_AddNumberToObject(augment, "shift", d->augment.shift);
+  }
   char *text = caviar_json_print_text(o, false);
   cJSON_Delete(o);
   return text;

@@ -210,10 +210,26 @@ caviar_status caviar_parse_task(const caviar_json_ctx *ctx, const cJSON *item, c
   return CAVIAR_OK;
 }
 
+/* data.augment: {"flip": true|false, "shift": pixels}. Whether the data are images, and the shift
+ * smaller than them, is checked once they are loaded (caviar_data_load). */
+static caviar_status parse_augment(const caviar_json_ctx *ctx, const cJSON *item, caviar_augment *out) {
+  static const char *const keys[] = {"flip", "shift", NULL};
+  if (caviar_json_object(ctx, item, "data.augment") || caviar_json_known_keys(ctx, item, "data.augment", keys))
+    return CAVIAR_EINPUT;
+  const cJSON *flip = cJSON_GetObjectItemCaseSensitive(item, "flip");
+  if (flip && !cJSON_IsBool(flip))
+    return caviar_json_fail(ctx, "data.augment.flip", "expected true or false, got %s", caviar_json_type_name(flip));
+  out->flip = flip && cJSON_IsTrue(flip);
+  if (optional_int(ctx, item, "data.augment", "shift", 0, 64, &out->shift)) return CAVIAR_EINPUT;
+  if (!caviar_augment_on(*out))
+    return caviar_json_fail(ctx, "data.augment", "augments nothing: expected \"flip\": true or a \"shift\" of 1 or more");
+  return CAVIAR_OK;
+}
+
 static caviar_status parse_data_keys(const caviar_json_ctx *ctx, const cJSON *item, const char *base_dir,
                                      caviar_data_spec *out) {
   static const char *const keys[] = {"format", "dir", "train", "test", "validation", "scaling", "classes", "task",
-                                     "label_column", "shape", "test_overlap", NULL};
+                                     "label_column", "shape", "test_overlap", "augment", NULL};
   static const char *const formats[] = {"idx", "csv", NULL};
   static const char *const scalings[] = {"unit", "standardize", "none", NULL};
   out->format = CAVIAR_DATA_IDX;
@@ -294,6 +310,8 @@ static caviar_status parse_data_keys(const caviar_json_ctx *ctx, const cJSON *it
     if (caviar_json_enum(ctx, overlap, "data.test_overlap", choices, &index)) return CAVIAR_EINPUT;
     out->allow_test_overlap = index == 1;
   }
+  const cJSON *augment = cJSON_GetObjectItemCaseSensitive(item, "augment");
+  if (augment && parse_augment(ctx, augment, &out->augment)) return CAVIAR_EINPUT;
   st = optional_int(ctx, item, "data", "classes", 2, CAVIAR_MAX_CLASSES, &out->classes);
   if (st == CAVIAR_OK && out->classes && out->task == CAVIAR_TASK_REGRESSION)
     return caviar_json_fail(ctx, "data.classes", "a regression has no classes (task is regression)");

@@ -173,6 +173,7 @@ caviar_status caviar_panda_train(caviar_panda *p, caviar_backend *be, caviar_dat
   for (int i = 0; st == CAVIAR_OK && i < epochs; i++) {
     int epoch = p->epochs_done;
     caviar_epoch_order(&data->split, p->seed, epoch, order);
+    c.tick = (uint32_t)epoch;
     float train_loss = 0, val_loss = 0, val_acc = 0;
     uint8_t diverged = 0;
     caviar_epoch_stats stats = {&train_loss, &diverged, NULL};

@@ -366,6 +366,7 @@ static size_t next_chunk(size_t steps, size_t done, bool first) {
 static caviar_status train_cohort_epoch(run_state *s, int c, caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
   caviar_cohort *cohort = &s->work.cohorts[c];
+  cohort->tick = (uint32_t)s->sched.tick; /* the order's index (train_and_judge): data augmentation's key */
   size_t batch = (size_t)cohort->shape.batch, steps = sw->data->split.n_train / batch, done = 0;
   for (int slot = 0; slot < cohort->n; slot++) {
     s->work.epoch_loss[slot] = 0;
@@ -871,6 +872,7 @@ static caviar_status calibrate(run_state *s, caviar_error *err) {
   caviar_epoch_order(split, sw->seed, 0, s->work.order);
   for (int c = 0; c < s->work.groups.n_cohorts; c++) {
     caviar_cohort *cohort = &s->work.cohorts[c];
+    cohort->tick = 0;
     size_t batch = (size_t)cohort->shape.batch, steps = split->n_train / batch, done = next_chunk(steps, 0, true);
     s->work.calibration_s[c] = 0;
     if (cohort->n == 0 || steps <= done) continue;

@@ -35,7 +35,8 @@ typedef enum caviar_rng_purpose {
   CAVIAR_RNG_SYNTH = 6,   /* synthetic datasets for tests and demos */
   CAVIAR_RNG_PBT = 7,     /* population-based training's donors and explorations */
   CAVIAR_RNG_QMC = 8,     /* scrambling of quasi-random sequences; index = dimension */
-  CAVIAR_RNG_TPE = 9      /* TPE's candidate draws; stream = trial, index = parameter and candidate */
+  CAVIAR_RNG_TPE = 9,     /* TPE's candidate draws; stream = trial, index = parameter and candidate */
+  CAVIAR_RNG_AUGMENT = 10 /* data augmentation; stream = the example's row, index = the epoch order's index */
 } caviar_rng_purpose;
 
 typedef struct caviar_rng_block {

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "caviar/augment.h"
 #include "caviar/status.h"
 
 CAVIAR_C_BEGIN
@@ -47,6 +48,7 @@ typedef struct caviar_data_spec {
   int shape[3];      /* data.shape: each example as C x H x W (0: as the files say) */
   bool allow_test_overlap; /* data.test_overlap "allow": a test set sharing examples with the
                             * training file is used anyway (refused otherwise) */
+  caviar_augment augment;  /* data.augment: training images mirrored and moved (caviar/augment.h) */
 } caviar_data_spec;
 
 /* How a CSV file is read: which column is the label, and whether labels are classes or targets. */
@@ -147,6 +149,10 @@ const char *caviar_scaling_name(caviar_scaling_kind kind);
 
 /* Scaled features of rows[0..n) into out, n x d row-major. */
 void caviar_gather(const caviar_dataset *ds, const caviar_scaling *s, const uint32_t *rows, size_t n, float *out);
+/* The same with each image augmented as a (caviar/augment.h) draws it for (seed, tick, row): tick is
+ * the epoch order's index (caviar_epoch_order's epoch). */
+void caviar_gather_augmented(const caviar_dataset *ds, const caviar_scaling *s, caviar_augment a, uint64_t seed,
+                             uint32_t tick, const uint32_t *rows, size_t n, float *out);
 
 /* Regression targets as trained: y' = (y - mean) / std over the training part. */
 typedef struct caviar_target_scaling {
@@ -164,6 +170,7 @@ typedef struct caviar_data {
   char train_name[4096], test_name[4096];     /* feature files, for messages and the summary */
   char train_labels[4096], test_labels[4096]; /* label files (the same file for CSV) */
   caviar_file_id files[4]; /* train_name, train_labels, test_name, test_labels as read */
+  caviar_augment augment;  /* the spec's, checked against the images: what training gathers */
 } caviar_data;
 
 caviar_status caviar_data_load(const caviar_data_spec *spec, uint64_t seed, caviar_data *out, caviar_error *err);

@@ -54,6 +54,8 @@ typedef struct caviar_cohort {
   int *epochs;              /* epochs trained per slot (the learning-rate decay's epoch) */
   int *taken;               /* per slot: steps taken by the backend's last train_epoch call */
   uint64_t seed;
+  uint32_t tick;            /* the epoch order's index (caviar_epoch_order) of the rows train_epoch is
+                             * given: with the seed, the key of the data augmentation (caviar/augment.h) */
   bool keep_best;           /* a fifth arena: each slot's parameters at its best validation epoch */
   float *arena[CAVIAR_ARENA_KINDS]; /* in the backend's memory (device pointers on a GPU); BEST only with keep_best */
   void *impl;               /* the backend's own state (workspaces, activations) */
