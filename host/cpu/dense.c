@@ -1,6 +1,5 @@
-/* The dense layer on the CPU: y = x W + b, tile by tile (CPU_TILE output columns shared among a
- * team's threads; a thread alone does all columns in one call, the same numbers: cpu_team_tile),
- * the elementwise layers after it
+/* The dense layer on the CPU: y = x W + b, tile by tile (CPU_TILE output columns: the fixed tiles
+ * that keep a member's numbers the same alone or in a team), the elementwise layers after it
  * applied in each tile; backward the weight and bias gradients by output tiles and the input
  * gradient by input tiles, the elementwise layers before it applied to each. */
 #include <cblas.h>
@@ -31,9 +30,8 @@ static void linear_tile(const cpu_pass *p, int j0, int j1) {
 static void dense_forward(const cpu_pass *p) {
   int j0, j1, rows = p->rows;
   cpu_team_columns(p->team, p->layer->out.c, &j0, &j1);
-  int tile = cpu_team_tile(p->team);
-  for (int t = j0; t < j1; t += tile) {
-    int t1 = j1 - t > tile ? t + tile : j1;
+  for (int t = j0; t < j1; t += CPU_TILE) {
+    int t1 = t + CPU_TILE < j1 ? t + CPU_TILE : j1;
     linear_tile(p, t, t1);
     if (p->chain) cpu_chain_forward(p->chain, p->hp, p->drop, (size_t)t * rows, (size_t)t1 * rows);
   }
@@ -46,10 +44,9 @@ static void dense_backward(const cpu_pass *p) {
   const float *dz = p->dy;
   /* This thread's tiles of the weight gradient (and the bias gradient's columns). beta = 1 into
    * the zeroed gradient: OpenBLAS skips its separate pass scaling C by beta. */
-  int tile = cpu_team_tile(p->team);
   cpu_team_columns(p->team, n_out, &j0, &j1);
-  for (int t = j0; t < j1; t += tile) {
-    int n = (j1 - t > tile ? t + tile : j1) - t;
+  for (int t = j0; t < j1; t += CPU_TILE) {
+    int n = (t + CPU_TILE < j1 ? t + CPU_TILE : j1) - t;
     float *dw = p->m->g[l->tensor] + (size_t)t * n_in;
     if (l->rowwise)
       cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n_in, n, rows, 1.0f, p->x, n_in, dz + (size_t)t * rows,
@@ -77,8 +74,8 @@ static void dense_backward(const cpu_pass *p) {
     /* This thread's tiles of the gradient with respect to the input (columns of dx are the input's
      * units), then back through the elementwise layers before this one. */
     cpu_team_columns(p->team, n_in, &j0, &j1);
-    for (int t = j0; t < j1; t += tile) {
-      int n = (j1 - t > tile ? t + tile : j1) - t;
+    for (int t = j0; t < j1; t += CPU_TILE) {
+      int n = (t + CPU_TILE < j1 ? t + CPU_TILE : j1) - t;
       cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, rows, n, n_out, 1.0f, dz, rows, p->m->w[l->tensor] + t, n_in,
                   0.0f, p->dx + (size_t)t * rows, rows);
       if (p->chain) cpu_chain_backward(p->chain, p->hp, p->drop, p->dx, (size_t)t * rows, (size_t)(t + n) * rows);

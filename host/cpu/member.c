@@ -2,7 +2,6 @@
  * layers.h), the loss and the optimizer update; and what a team of threads shares. */
 #include "cpu/member.h"
 
-#include <limits.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -142,8 +141,6 @@ void cpu_team_share(const cpu_team *team, size_t n, size_t *begin, size_t *end) 
   *begin = n * (size_t)team->rank / (size_t)team->size;
   *end = n * (size_t)(team->rank + 1) / (size_t)team->size;
 }
-
-int cpu_team_tile(const cpu_team *team) { return team->size > 1 ? CPU_TILE : INT_MAX; }
 
 void cpu_team_columns(const cpu_team *team, int n, int *j0, int *j1) {
   size_t tiles = ((size_t)n + CPU_TILE - 1) / CPU_TILE, t0, t1;

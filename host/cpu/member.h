@@ -63,11 +63,6 @@ void cpu_team_sync(const cpu_team *team);
 void cpu_team_share(const cpu_team *team, size_t n, size_t *begin, size_t *end);
 /* This thread's tiles of a GEMM with n output columns: columns [*j0, *j1) in CPU_TILE steps. */
 void cpu_team_columns(const cpu_team *team, int n, int *j0, int *j1);
-/* The columns one GEMM call computes: CPU_TILE in a team, all of them for a thread alone (one
- * call packs the minibatch once instead of once a tile). A column's values do not depend on the
- * other columns of its call (OpenBLAS splits only the shared dimension in its fixed blocks, the
- * same whatever the width), so both give the same bits: test_threads checks it. */
-int cpu_team_tile(const cpu_team *team);
 
 /* Scratch for a forward and backward pass over up to `rows` examples: the minibatch, a buffer per
  * layer output (an in-place layer shares its input's), two gradient buffers, and where each layer's
