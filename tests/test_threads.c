@@ -4,11 +4,13 @@
  * step count, losses and evaluations are bitwise the same. */
 #include <criterion/criterion.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "caviar/backend.h"
 #include "cpu/layers.h"
+#include "scratch.h"
 #include "synth_support.h"
 
 static caviar_data data;
@@ -214,4 +216,33 @@ Test(threads, gelu_silu_and_the_newer_optimizers_are_bitwise_the_same_on_any_num
   caviar_trial leaky = trial(34, CAVIAR_OPT_SGD, CAVIAR_ACT_LEAKY_RELU, 0.0, 0.02);
   leaky.hp.momentum = 0.5;
   check_member(&leaky);
+}
+
+/* Through the command line on OpenBLAS's Haswell kernel, whose GEMMs give a column other bits when
+ * the call that computes it is wider or narrower (docs/PERF.md: every shape of this test): one
+ * trial alone on one thread and the same trial trained by a team of two save the same model, byte
+ * for byte, only if a member alone makes the same 64-column calls a team does. */
+Test(threads_cli, one_member_on_one_thread_and_in_a_team_of_two_saves_the_same_model_on_the_haswell_kernel) {
+  const char *dir = synth_idx_dir("threads-flat", 1000, 200, 40, 5, 1.0, true);
+  char text[2048], args[2048], a[1200], b[1200];
+  snprintf(text, sizeof text,
+           "{\"method\": \"random\", \"trials\": 1, \"seed\": 3, \"data\": {\"dir\": \"%s\"}, \"model\": {\"epochs\": 2, "
+           "\"batch_size\": 50, \"hidden\": 100, \"layers\": 2}, \"parameters\": {\"learning_rate\": {\"values\": [0.003]}}}",
+           dir);
+  scratch_write_text("one.json", text);
+  for (int threads = 1; threads <= 2; threads++) {
+    snprintf(args, sizeof args, "sweep %s -o %s/t%d -q --threads %d", scratch_path("one.json"), scratch_dir(), threads,
+             threads);
+    cli_result r = run_caviar_with("OPENBLAS_CORETYPE=Haswell", args);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cli_result_free(&r);
+  }
+  snprintf(a, sizeof a, "%s/t1/best/trial-0.safetensors", scratch_dir());
+  snprintf(b, sizeof b, "%s/t2/best/trial-0.safetensors", scratch_dir());
+  size_t na = 0, nb = 0;
+  char *ma = scratch_read(a, &na), *mb = scratch_read(b, &nb);
+  cr_assert(ma && mb, "no saved models");
+  cr_expect(na == nb && memcmp(ma, mb, na) == 0, "the model trained alone differs from the one trained by a team");
+  free(ma);
+  free(mb);
 }
