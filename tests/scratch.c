@@ -192,6 +192,18 @@ int count_lines(const char *text) {
   return n;
 }
 
+void expect_sweep_refused(const char *spec, const char *field, const char *what) {
+  char args[2048], out[1024];
+  snprintf(out, sizeof out, "%s/never", scratch_dir());
+  snprintf(args, sizeof args, "sweep %s -o %s -q", spec, out);
+  cli_result r = run_caviar(args);
+  cr_expect_eq(r.status, 2, "%s: status %d: %s", what, r.status, r.err);
+  cr_expect_eq(count_lines(r.err), 1, "%s: one line expected: %s", what, r.err);
+  cr_expect(strstr(r.err, field) != NULL, "%s: the message should name %s: %s", what, field, r.err);
+  cr_expect_neq(access(out, F_OK), 0, "%s: the output folder was created", what);
+  cli_result_free(&r);
+}
+
 cJSON *scratch_read_json(const char *path) {
   char *text = scratch_read(path, NULL);
   cr_assert_not_null(text, "%s missing", path);

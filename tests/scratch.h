@@ -59,4 +59,8 @@ struct cJSON *scratch_ask(const char *dir);
 /* Counts '\n'-terminated lines. */
 int count_lines(const char *text);
 
+/* `caviar sweep SPEC` refused: exit status 2, one line on stderr naming `field`, and no output
+ * folder (`what` says which hostile input, in the failure's message). */
+void expect_sweep_refused(const char *spec, const char *field, const char *what);
+
 #endif

@@ -149,18 +149,6 @@ static const char *spec_file(const char *name, const char *data) {
   return scratch_path(name);
 }
 
-static void refused(const char *spec, const char *field, const char *what) {
-  char args[2048], out[1024];
-  snprintf(out, sizeof out, "%s/never", scratch_dir());
-  snprintf(args, sizeof args, "sweep %s -o %s -q", spec, out);
-  cli_result r = run_caviar(args);
-  cr_expect_eq(r.status, 2, "%s: status %d: %s", what, r.status, r.err);
-  cr_expect_eq(count_lines(r.err), 1, "%s: one line expected: %s", what, r.err);
-  cr_expect(strstr(r.err, field) != NULL, "%s: the message should name %s: %s", what, field, r.err);
-  cr_expect_neq(access(out, F_OK), 0, "%s: the output folder was created", what);
-  cli_result_free(&r);
-}
-
 /* Each trial's val_loss per epoch from curves.csv's text, as one string. */
 static char *curves(const char *out) {
   char path[1200];
@@ -195,19 +183,22 @@ Test(augment, a_cnn_sweep_with_augmentation_is_the_same_on_1_and_2_threads_and_d
 
 Test(augment, hostile_augment_fields_are_refused_with_one_line) {
   const char *dir = synth_images_dir("aug-bad", 100, 30, 8, 3);
-  char data[1200];
-  snprintf(data, sizeof data, "{\"dir\": \"%s\", \"augment\": {\"flip\": \"yes\"}}", dir);
-  refused(spec_file("b1.json", data), "data.augment.flip", "flip as a string");
-  snprintf(data, sizeof data, "{\"dir\": \"%s\", \"augment\": {\"shift\": -1}}", dir);
-  refused(spec_file("b2.json", data), "data.augment.shift", "a negative shift");
-  snprintf(data, sizeof data, "{\"dir\": \"%s\", \"augment\": {}}", dir);
-  refused(spec_file("b3.json", data), "data.augment", "nothing to do");
-  snprintf(data, sizeof data, "{\"dir\": \"%s\", \"augment\": {\"rotate\": 10}}", dir);
-  refused(spec_file("b4.json", data), "rotate", "an unknown key");
-  snprintf(data, sizeof data, "{\"dir\": \"%s\", \"augment\": true}", dir);
-  refused(spec_file("b5.json", data), "data.augment", "not an object");
-  snprintf(data, sizeof data, "{\"dir\": \"%s\", \"augment\": {\"shift\": 8}}", dir);
-  refused(spec_file("b6.json", data), "data.augment.shift", "a shift as wide as the 8 x 8 image");
+  static const struct {
+    const char *augment, *field, *what;
+  } cases[] = {
+      {"{\"flip\": \"yes\"}", "data.augment.flip", "flip as a string"},
+      {"{\"shift\": -1}", "data.augment.shift", "a negative shift"},
+      {"{}", "data.augment", "nothing to do"},
+      {"{\"rotate\": 10}", "rotate", "an unknown key"},
+      {"true", "data.augment", "not an object"},
+      {"{\"shift\": 8}", "data.augment.shift", "a shift as wide as the 8 x 8 image"},
+  };
+  char data[1200], name[32];
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    snprintf(data, sizeof data, "{\"dir\": \"%s\", \"augment\": %s}", dir, cases[i].augment);
+    snprintf(name, sizeof name, "bad%zu.json", i);
+    expect_sweep_refused(spec_file(name, data), cases[i].field, cases[i].what);
+  }
   const char *flat = synth_idx_dir("aug-flat", 100, 30, 12, 3, 1.0, true);
   snprintf(data, sizeof data, "{\"dir\": \"%s\", \"augment\": {\"flip\": true}}", flat);
   char text[4096];
@@ -216,5 +207,5 @@ Test(augment, hostile_augment_fields_are_refused_with_one_line) {
            "\"parameters\": {\"learning_rate\": {\"values\": [0.003, 0.01]}}}",
            data);
   scratch_write_text("flat.json", text);
-  refused(scratch_path("flat.json"), "data.augment", "plain features");
+  expect_sweep_refused(scratch_path("flat.json"), "data.augment", "plain features");
 }

@@ -22,18 +22,6 @@ static const char *spec_file(const char *name, const char *data, const char *mod
   return scratch_path(name);
 }
 
-/* One line on stderr naming `field`, status 2, and no output folder. */
-static void refused(const char *spec, const char *field, const char *what) {
-  char args[2048], out[1024];
-  snprintf(out, sizeof out, "%s/never", scratch_dir());
-  snprintf(args, sizeof args, "sweep %s -o %s -q", spec, out);
-  cli_result r = run_caviar(args);
-  cr_expect_eq(r.status, 2, "%s: status %d: %s", what, r.status, r.err);
-  cr_expect_eq(count_lines(r.err), 1, "%s: one line expected: %s", what, r.err);
-  cr_expect(strstr(r.err, field) != NULL, "%s: the message should name %s: %s", what, field, r.err);
-  cr_expect_neq(access(out, F_OK), 0, "%s: the output folder was created", what);
-  cli_result_free(&r);
-}
 
 Test(cnn_cli, a_cnn_sweep_on_images_trains_saves_and_evaluates_its_models) {
   const char *dir = synth_images_dir("cnn-images", 400, 100, 8, 3);
@@ -69,11 +57,11 @@ Test(cnn_cli, a_data_shape_that_does_not_fit_the_features_is_refused) {
   const char *dir = synth_images_dir("cnn-shape", 100, 30, 8, 3);
   char data[1200];
   snprintf(data, sizeof data, "{\"dir\": \"%s\", \"shape\": [1, 8, 9]}", dir);
-  refused(spec_file("s.json", data, ", \"type\": \"cnn\"", ""), "data.shape", "8 x 9 for 64 features");
+  expect_sweep_refused(spec_file("s.json", data, ", \"type\": \"cnn\"", ""), "data.shape", "8 x 9 for 64 features");
   snprintf(data, sizeof data, "{\"dir\": \"%s\", \"shape\": [1, 8]}", dir);
-  refused(spec_file("s2.json", data, "", ""), "data.shape", "two dimensions");
+  expect_sweep_refused(spec_file("s2.json", data, "", ""), "data.shape", "two dimensions");
   snprintf(data, sizeof data, "{\"dir\": \"%s\", \"shape\": [1, 0, 64]}", dir);
-  refused(spec_file("s3.json", data, "", ""), "data.shape[1]", "a zero dimension");
+  expect_sweep_refused(spec_file("s3.json", data, "", ""), "data.shape[1]", "a zero dimension");
 }
 
 Test(cnn_cli, a_cnn_on_plain_features_or_pooled_below_one_pixel_is_refused) {
@@ -81,14 +69,14 @@ Test(cnn_cli, a_cnn_on_plain_features_or_pooled_below_one_pixel_is_refused) {
   char data[1200];
   snprintf(data, sizeof data, "{\"dir\": \"%s\"}", flat);
   /* IDX files of n x 12 features: no image. */
-  refused(spec_file("flat.json", data, ", \"type\": \"cnn\"", ""), "data.shape", "features, not an image");
+  expect_sweep_refused(spec_file("flat.json", data, ", \"type\": \"cnn\"", ""), "data.shape", "features, not an image");
   const char *dir = synth_images_dir("cnn-pool", 100, 30, 8, 3);
   snprintf(data, sizeof data, "{\"dir\": \"%s\"}", dir);
-  refused(spec_file("deep.json", data, ", \"type\": \"cnn\"", ", \"conv_blocks\": {\"values\": [3, 4]}"),
+  expect_sweep_refused(spec_file("deep.json", data, ", \"type\": \"cnn\"", ", \"conv_blocks\": {\"values\": [3, 4]}"),
           "conv_blocks 4", "8 -> 4 -> 2 -> 1 -> 0");
-  refused(spec_file("even.json", data, ", \"type\": \"cnn\", \"kernel_size\": 4", ""), "model.kernel_size",
+  expect_sweep_refused(spec_file("even.json", data, ", \"type\": \"cnn\", \"kernel_size\": 4", ""), "model.kernel_size",
           "an even kernel");
-  refused(spec_file("evens.json", data, ", \"type\": \"cnn\"", ", \"kernel_size\": {\"values\": [3, 4]}"),
+  expect_sweep_refused(spec_file("evens.json", data, ", \"type\": \"cnn\"", ", \"kernel_size\": {\"values\": [3, 4]}"),
           "kernel_size", "an even kernel among the values");
 }
 
