@@ -53,6 +53,7 @@ typedef struct agree_case {
   bool newer;      /* the optimizers added for W&B's configs: SGD with momentum, Nesterov, AdamW, NAdam */
   /* CNNs (model cnn: side x side synthetic images instead of `inputs` features) and batch norm: */
   int model, conv_blocks, channels, kernel, pool, batchnorm, side;
+  caviar_augment augment; /* data.augment: the training steps gather augmented images (epoch order 3) */
 } agree_case;
 
 static agree_case small_case(int layers, int activation, int hidden) {
@@ -123,11 +124,13 @@ static void pair_open(pair *p, const agree_case *k) {
   if (k->model == CAVIAR_MODEL_CNN) synth_image_data(&p->data, k->examples, k->side, k->classes);
   else synth_data(&p->data, k->examples, (size_t)k->inputs, k->classes, 1.0);
   cr_assert_geq(p->data.split.n_train, (size_t)(6 * k->batch), "the case needs six minibatches of training rows");
+  p->data.augment = k->augment;
   p->trials = make_trials(k);
   caviar_hparams_settle(&p->trials[0].hp, 0);
   caviar_shape shape = caviar_shape_of(&p->trials[0].hp, caviar_data_dims(&p->data), p->data.classes);
   make(p->cpu, &p->data, &shape, p->trials, k->members, &p->on_cpu);
   make(p->gpu, &p->data, &shape, p->trials, k->members, &p->on_gpu);
+  p->on_cpu.tick = p->on_gpu.tick = 3;
   size_t per = p->on_cpu.layout.per_member;
   p->a = malloc((size_t)k->members * per * sizeof *p->a);
   p->b = malloc((size_t)k->members * per * sizeof *p->b);
@@ -313,6 +316,12 @@ Test(agreement, cnn_with_batch_norm_and_max_pooling) {
   agree_case k = cnn_case(2, 4, 3, CAVIAR_POOL_CHOICE_MAX, 1);
   compare_cohorts(&k);
   k.activation = CAVIAR_ACT_TANH;
+  compare_cohorts(&k);
+}
+
+Test(agreement, cnn_on_augmented_images_mirrored_and_moved) {
+  agree_case k = cnn_case(1, 4, 3, CAVIAR_POOL_CHOICE_MAX, 1);
+  k.augment = (caviar_augment){true, 2};
   compare_cohorts(&k);
 }
 
