@@ -43,6 +43,10 @@ static const char *spec_of(const char *named, double lr_max) {
   char *suffix = strstr(kind, "-best");
   bool keep_best = suffix != NULL;
   if (suffix) *suffix = '\0';
+  /* "-aug": the images augmented (data.augment: each epoch's draws keyed on its order, state too). */
+  char *aug_suffix = strstr(kind, "-aug");
+  bool aug = aug_suffix != NULL;
+  if (aug_suffix) *aug_suffix = '\0';
   /* "-cnn": small CNNs with batch norm (its running statistics are state too) on images. */
   char *cnn_suffix = strstr(kind, "-cnn");
   bool cnn = cnn_suffix != NULL;
@@ -77,8 +81,8 @@ static const char *spec_of(const char *named, double lr_max) {
   }
   snprintf(text, sizeof text,
            "{\"metric\": {\"name\": \"val_acc\", \"goal\": \"maximize\"}, \"seed\": 3, \"data\": {\"dir\": \"%s\", "
-           "\"validation\": 0.2}, \"model\": {\"batch_size\": 32%s%s%s}, %s, %s}",
-           cnn ? image_dir : data_dir,
+           "\"validation\": 0.2%s}, \"model\": {\"batch_size\": 32%s%s%s}, %s, %s}",
+           cnn ? image_dir : data_dir, aug ? ", \"augment\": {\"flip\": true, \"shift\": 1}" : "",
            !strcmp(kind, "pbt")                                ? ", \"epochs\": 6"
            : !strcmp(kind, "random") || !strcmp(kind, "grid") ? ", \"epochs\": 3"
                                                                 : "",
@@ -204,6 +208,10 @@ Test(resume, a_cnn_refill_sweep_killed_anywhere_resumes_bit_identical) {
   killed_and_resumed("refill-cnn", points, N_POINTS);
 }
 Test(resume, a_cnn_pbt_sweep_killed_anywhere_resumes_bit_identical) { killed_and_resumed("pbt-cnn", points, N_POINTS); }
+/* data.augment: a resumed epoch draws the same mirrors and moves as an uninterrupted one. */
+Test(resume, a_cnn_refill_sweep_on_augmented_images_killed_anywhere_resumes_bit_identical) {
+  killed_and_resumed("refill-cnn-aug", points, N_POINTS);
+}
 /* model.keep best: the best epoch's weights (a fifth arena) and each trial's best epoch are part
  * of the state, through PBT's copies and refill's compactions too. */
 Test(resume, a_keep_best_refill_sweep_killed_anywhere_resumes_bit_identical) {
