@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/caviar-mpi.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-if [ "$spec" = cnn ]; then
+if [ "$spec" = cnn ] || [ "$spec" = cnn_aug ]; then
   "$caviar" synth "$work/data" --images --side 8 --shift 1 --train 1200 --test 240 --classes 4 >/dev/null 2>&1
 else
   "$caviar" synth "$work/data" --train 1500 --test 300 --features 16 >/dev/null 2>&1
