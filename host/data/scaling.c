@@ -94,12 +94,16 @@ void caviar_gather_augmented(const caviar_dataset *ds, const caviar_scaling *s, 
   for (size_t r = 0; r < n; r++) {
     float *dst = out + r * d;
     caviar_augment_draw draw = caviar_augment_draw_of(a, seed, tick, rows[r]);
-    for (size_t j = 0; j < d; j++) {
-      long long from = caviar_augment_source(draw, image[1], image[2], (long long)j);
-      float raw = from < 0 ? 0.0f
-                  : ds->x_u8 ? (float)ds->x_u8[(size_t)rows[r] * d + (size_t)from]
-                             : ds->x_f32[(size_t)rows[r] * d + (size_t)from];
-      dst[j] = (raw - s->shift[j]) * s->scale[j];
-    }
+    const uint8_t *u8 = ds->x_u8 ? ds->x_u8 + (size_t)rows[r] * d : NULL;
+    const float *f32 = ds->x_f32 ? ds->x_f32 + (size_t)rows[r] * d : NULL;
+    size_t j = 0;
+    /* Value by value in (channel, row, column) order: no division per value. */
+    for (int c = 0; c < image[0]; c++)
+      for (int y = 0; y < image[1]; y++)
+        for (int x = 0; x < image[2]; x++, j++) {
+          long long from = caviar_augment_source_at(draw, image[1], image[2], c, y, x);
+          float raw = from < 0 ? 0.0f : u8 ? (float)u8[from] : f32[from];
+          dst[j] = (raw - s->shift[j]) * s->scale[j];
+        }
   }
 }

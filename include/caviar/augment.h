@@ -44,15 +44,21 @@ caviar_augment_draw caviar_augment_draw_of(caviar_augment a, uint64_t seed, uint
   return d;
 }
 
-/* Where value j of an augmented C x h x w example comes from in the original: its index, or -1 for
- * a pixel moved in from outside. The output is the mirrored image (if d.flip) moved down by d.dy
- * and right by d.dx. */
-static inline CAVIAR_HD long long caviar_augment_source(caviar_augment_draw d, int h, int w, long long j) {
-  long long plane = (long long)h * w, c = j / plane, k = j % plane;
-  int y = (int)(k / w) - d.dy, x = (int)(k % w) - d.dx;
+/* Where value (c, y, x) of an augmented C x h x w example comes from in the original: its index, or
+ * -1 for a pixel moved in from outside. The output is the mirrored image (if d.flip) moved down by
+ * d.dy and right by d.dx. */
+static inline CAVIAR_HD long long caviar_augment_source_at(caviar_augment_draw d, int h, int w, int c, int y, int x) {
+  y -= d.dy;
+  x -= d.dx;
   if (y < 0 || y >= h || x < 0 || x >= w) return -1;
   if (d.flip) x = w - 1 - x;
-  return c * plane + (long long)y * w + x;
+  return ((long long)c * h + y) * w + x;
+}
+
+/* The same for value j, its channel, row and column worked out (a kernel's thread per value). */
+static inline CAVIAR_HD long long caviar_augment_source(caviar_augment_draw d, int h, int w, long long j) {
+  long long plane = (long long)h * w, k = j % plane;
+  return caviar_augment_source_at(d, h, w, (int)(j / plane), (int)(k / w), (int)(k % w));
 }
 
 CAVIAR_C_END
