@@ -295,27 +295,34 @@ typedef struct estimator {
   double *cat;   /* list axes: n x n_values probabilities */
   double *log_w, *log_sigma, *log_z; /* their logarithms, taken once per fit, not per density */
   double *terms; /* room for a density's terms */
+  int *summed;   /* and for the places of those that may count */
 } estimator;
 
-/* Sorts x[0 .. n) ascending (no NaNs) with tmp[n] beside it: a bottom-up merge sort, which a
+/* A point and where it came from. */
+typedef struct placed {
+  double x;
+  int at;
+} placed;
+
+/* Sorts x[0 .. n) ascending by value (no NaNs) with tmp[n] beside it: a bottom-up merge sort, which a
  * proposal calls for every parameter (qsort's comparison calls cost more than the sort). */
-static void sort_doubles(double *x, double *tmp, int n) {
+static void sort_placed(placed *x, placed *tmp, int n) {
   for (int i = 1; i < n; i++) {
     if (i % 8 == 0) continue;
-    double v = x[i];
+    placed v = x[i];
     int j = i;
-    for (; j % 8 != 0 && x[j - 1] > v; j--) x[j] = x[j - 1];
+    for (; j % 8 != 0 && x[j - 1].x > v.x; j--) x[j] = x[j - 1];
     x[j] = v;
   }
-  double *from = x, *to = tmp;
+  placed *from = x, *to = tmp;
   for (int width = 8; width < n; width *= 2) {
     for (int lo = 0; lo < n; lo += 2 * width) {
       int mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n, a = lo, b = mid, k = lo;
-      while (a < mid && b < hi) to[k++] = from[b] < from[a] ? from[b++] : from[a++];
+      while (a < mid && b < hi) to[k++] = from[b].x < from[a].x ? from[b++] : from[a++];
       while (a < mid) to[k++] = from[a++];
       while (b < hi) to[k++] = from[b++];
     }
-    double *t = from;
+    placed *t = from;
     from = to;
     to = t;
   }
@@ -324,35 +331,29 @@ static void sort_doubles(double *x, double *tmp, int n) {
 
 /* Optuna's bandwidths: each point's sigma is the larger gap to its sorted neighbours (the
  * interval's ends standing in at the extremes, except that the outermost points use their inner
- * gap), clipped to [(hi - lo) / min(100, 1 + kernels), hi - lo]. */
+ * gap), clipped to [(hi - lo) / min(100, 1 + kernels), hi - lo]. Equal points share the place of
+ * the first of them. */
 static void bandwidths(const axis *a, const double *x, int n, double *sigma) {
-  double *sorted = malloc((size_t)(2 * n + 2) * sizeof *sorted);
+  placed *sorted = malloc((size_t)(2 * n + 2) * sizeof *sorted);
   if (!sorted) {
     for (int i = 0; i < n; i++) sigma[i] = a->hi - a->lo;
     return;
   }
-  for (int i = 0; i < n; i++) sorted[i + 1] = x[i];
-  sort_doubles(sorted + 1, sorted + n + 2, n);
-  sorted[0] = a->lo;
-  sorted[n + 1] = a->hi;
+  for (int i = 0; i < n; i++) sorted[i + 1] = (placed){x[i], i};
+  sort_placed(sorted + 1, sorted + n + 2, n);
+  sorted[0].x = a->lo;
+  sorted[n + 1].x = a->hi;
   double span = a->hi - a->lo;
   double minsigma = span / fmin(100.0, 1.0 + (n + 1)), maxsigma = span;
-  for (int i = 0; i < n; i++) {
-    /* The point's place among the sorted ones (the first equal one). */
-    int lo = 1, hi = n;
-    while (lo < hi) {
-      int mid = (lo + hi) / 2;
-      if (sorted[mid] < x[i]) lo = mid + 1;
-      else hi = mid;
-    }
-    int k = lo;
-    double left = sorted[k] - sorted[k - 1], right = sorted[k + 1] - sorted[k];
+  for (int j = 1, k = 1; j <= n; j++) {
+    if (sorted[j].x != sorted[k].x) k = j; /* the first of the points equal to this one */
+    double left = sorted[k].x - sorted[k - 1].x, right = sorted[k + 1].x - sorted[k].x;
     double s = fmax(left, right);
     if (n + 2 >= 4) {
       if (k == 1) s = right;
       else if (k == n) s = left;
     }
-    sigma[i] = fmin(fmax(s, minsigma), maxsigma);
+    sigma[sorted[j].at] = fmin(fmax(s, minsigma), maxsigma);
   }
   free(sorted);
 }
@@ -367,6 +368,7 @@ static void estimator_free(estimator *e) {
   free(e->log_sigma);
   free(e->log_z);
   free(e->terms);
+  free(e->summed);
   memset(e, 0, sizeof *e);
 }
 
@@ -383,8 +385,9 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
   e->log_sigma = calloc((size_t)e->n, sizeof *e->log_sigma);
   e->log_z = calloc((size_t)e->n, sizeof *e->log_z);
   e->terms = calloc((size_t)e->n, sizeof *e->terms);
+  e->summed = calloc((size_t)e->n, sizeof *e->summed);
   if (!e->mu || !e->sigma || !e->w || !e->z || (a->list && !e->cat) || !e->log_w || !e->log_sigma || !e->log_z ||
-      !e->terms) {
+      !e->terms || !e->summed) {
     estimator_free(e);
     return false;
   }
@@ -423,8 +426,6 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
 
 /* exp of anything below this is 0 in double precision (the least subnormal is exp(-744.4)). */
 #define EXP_UNDERFLOW (-746.0)
-/* e^-38 = 3.1e-17 is under 2^-53 = 1.1e-16, half an ulp of any double >= 1. */
-#define NEGLIGIBLE (-38.0)
 
 /* log density (numeric: per unit of the scale, or the mass of the value's cell) of the mixture.
  * The terms are those of log(w) + log(kernel), each logarithm as the fit took it, and a term whose
@@ -453,15 +454,25 @@ static double estimator_log_pdf(const axis *a, const estimator *e, double x) {
   }
   for (int i = 0; i < n; i++)
     if (terms[i] > m) m = terms[i];
-  /* Once the sum is at least 1, a term below e^NEGLIGIBLE (under half its ulp, 2^-53) leaves it
-   * unchanged when added, so it is not computed either: the same bits, far fewer exps. */
-  double s = 0;
-  for (int i = 0; i < n && isfinite(m); i++) {
-    double d = terms[i] - m;
-    if (d < EXP_UNDERFLOW || (s >= 1 && d < NEGLIGIBLE)) continue;
-    s += exp(d);
+  if (!isfinite(m)) return -INFINITY;
+  /* The terms are summed in order, and a term under half an ulp of the sum so far leaves it
+   * unchanged, so it is not computed: the same bits for fewer exps. The sum is at least the largest
+   * term before it, r (as exp gave it), and half an ulp of a sum s is over s 2^-54; a term under
+   * r - 38 (e^-38 < 2^-54 with room for exp's rounding) is therefore lost, and so is any term whose
+   * exp underflows to 0. The terms that may count are picked first, without a branch, their exps
+   * taken side by side, then summed. */
+  int *summed = e->summed, n_summed = 0;
+  double before = EXP_UNDERFLOW + 38.0; /* the largest term so far, less m */
+  for (int i = 0; i < n; i++) {
+    double d = terms[i] - m, lost = before - 38.0 > EXP_UNDERFLOW ? before - 38.0 : EXP_UNDERFLOW;
+    summed[n_summed] = i;
+    n_summed += !(d < lost);
+    before = d > before ? d : before;
   }
-  return isfinite(m) ? m + log(s) : -INFINITY;
+  for (int k = 0; k < n_summed; k++) terms[summed[k]] = exp(terms[summed[k]] - m);
+  double s = 0;
+  for (int k = 0; k < n_summed; k++) s += terms[summed[k]];
+  return m + log(s);
 }
 
 /* One draw from the mixture given three uniforms: the kernel, then the point. */
