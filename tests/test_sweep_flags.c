@@ -419,3 +419,30 @@ static void expect_one_best(const char *keep) {
 
 Test(sweep_flags, the_best_is_one_trial_value_and_epoch_everywhere_with_keep_last) { expect_one_best("last"); }
 Test(sweep_flags, the_best_is_one_trial_value_and_epoch_everywhere_with_keep_best) { expect_one_best("best"); }
+
+/* caviar bench times epoch after epoch (up to 2 s, at most 20) and reports the fastest as its speed:
+ * a tiny population's epochs are milliseconds, so it times all 20. */
+Test(sweep_flags, bench_times_repeated_epochs_and_reports_the_fastest_with_the_slowest) {
+  const char *dir = synth_idx_dir("bench", 600, 200, 16, 4, 1.5, true);
+  char args[1024];
+  snprintf(args, sizeof args, "bench --data %s --models 1,3 --hidden 8 --batch 32 --threads 1 --json", dir);
+  cli_result r = run_caviar(args);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  int rows = 0;
+  for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n"), rows++) {
+    cJSON *row = cJSON_Parse(line);
+    cr_assert(row, "not JSON: %s", line);
+    int models = cJSON_GetObjectItem(row, "models")->valueint, epochs = cJSON_GetObjectItem(row, "epochs_timed")->valueint;
+    double fastest = cJSON_GetObjectItem(row, "epoch_seconds")->valuedouble,
+           slowest = cJSON_GetObjectItem(row, "slowest_epoch_seconds")->valuedouble,
+           rate = cJSON_GetObjectItem(row, "model_samples_per_second")->valuedouble;
+    double samples = cJSON_GetObjectItem(row, "steps")->valuedouble * 32;
+    cr_expect_eq(models, rows ? 3 : 1);
+    cr_expect_eq(epochs, 20, "%d epochs timed of a population whose epoch takes %g s", epochs, fastest);
+    cr_expect(fastest > 0 && fastest <= slowest, "fastest %g, slowest %g", fastest, slowest);
+    cr_expect_float_eq(rate, models * samples / fastest, 1e-3 * rate, "the speed is not the fastest epoch's: %s", line);
+    cJSON_Delete(row);
+  }
+  cr_expect_eq(rows, 2, "%s", r.out);
+  cli_result_free(&r);
+}
