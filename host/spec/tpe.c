@@ -4,6 +4,7 @@
 #include <float.h>
 #include <gsl/gsl_cdf.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -294,8 +295,6 @@ typedef struct estimator {
   double *mu, *sigma, *w, *z; /* z: truncated normal mass on [lo, hi] */
   double *cat;   /* list axes: n x n_values probabilities */
   double *log_w, *log_sigma, *log_z; /* their logarithms, taken once per fit, not per density */
-  double *terms; /* room for a density's terms */
-  int *summed;   /* and for the places of those that may count */
 } estimator;
 
 /* A point and where it came from. */
@@ -367,8 +366,6 @@ static void estimator_free(estimator *e) {
   free(e->log_w);
   free(e->log_sigma);
   free(e->log_z);
-  free(e->terms);
-  free(e->summed);
   memset(e, 0, sizeof *e);
 }
 
@@ -384,10 +381,7 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
   e->log_w = calloc((size_t)e->n, sizeof *e->log_w);
   e->log_sigma = calloc((size_t)e->n, sizeof *e->log_sigma);
   e->log_z = calloc((size_t)e->n, sizeof *e->log_z);
-  e->terms = calloc((size_t)e->n, sizeof *e->terms);
-  e->summed = calloc((size_t)e->n, sizeof *e->summed);
-  if (!e->mu || !e->sigma || !e->w || !e->z || (a->list && !e->cat) || !e->log_w || !e->log_sigma || !e->log_z ||
-      !e->terms || !e->summed) {
+  if (!e->mu || !e->sigma || !e->w || !e->z || (a->list && !e->cat) || !e->log_w || !e->log_sigma || !e->log_z) {
     estimator_free(e);
     return false;
   }
@@ -430,9 +424,8 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
 /* log density (numeric: per unit of the scale, or the mass of the value's cell) of the mixture.
  * The terms are those of log(w) + log(kernel), each logarithm as the fit took it, and a term whose
  * exp underflows to 0 is not summed: the same sum, bit for bit, for less. */
-static double estimator_log_pdf(const axis *a, const estimator *e, double x) {
+static double estimator_log_pdf(const axis *a, const estimator *e, double x, double *terms, int *summed) {
   double m = -INFINITY;
-  double *terms = e->terms;
   int n = e->n;
   if (a->list) {
     for (int i = 0; i < n; i++) terms[i] = e->log_w[i] + log(e->cat[(size_t)i * a->p->n_values + (int)x]);
@@ -461,7 +454,7 @@ static double estimator_log_pdf(const axis *a, const estimator *e, double x) {
    * r - 38 (e^-38 < 2^-54 with room for exp's rounding) is therefore lost, and so is any term whose
    * exp underflows to 0. The terms that may count are picked first, without a branch, their exps
    * taken side by side, then summed. */
-  int *summed = e->summed, n_summed = 0;
+  int n_summed = 0;
   double before = EXP_UNDERFLOW + 38.0; /* the largest term so far, less m */
   for (int i = 0; i < n; i++) {
     double d = terms[i] - m, lost = before - 38.0 > EXP_UNDERFLOW ? before - 38.0 : EXP_UNDERFLOW;
@@ -531,47 +524,99 @@ static bool gp_propose(const caviar_tpe *t, int budget, const caviar_space *spac
   return ok;
 }
 
-/* The proposal for trial id over space (one value per parameter in out), the configs still
- * training pending: the Parzen estimators, or the GP. */
-/* Parameter pi of a proposal: the estimators of the good and bad groups on its axis, and the best
- * of t->opt.candidates draws from the good one by the ratio of the two densities. */
-static bool propose_param(const caviar_tpe *t, const caviar_space *space, uint32_t id, int pi, const void *const *good,
-                          int ng, const void *const *bad, int nb, double *out) {
-  const caviar_param *p = &space->params[pi];
+/* One parameter of a proposal: its axis, the kernels and estimators of the good and bad groups on
+ * it, and t->opt.candidates draws from the good one (x, kept by the caller). */
+typedef struct param_proposal {
   axis a;
-  axis_of(p, &a);
-  kernels kg = {malloc((size_t)(ng + 1) * sizeof(double)), malloc((size_t)(ng + 1) * sizeof(double)), 0};
-  kernels kb = {malloc((size_t)(nb + 1) * sizeof(double)), malloc((size_t)(nb + 1) * sizeof(double)), 0};
-  estimator l = {0}, g = {0};
-  bool ok = kg.x && kg.w && kb.x && kb.w;
-  if (ok) {
-    collect(&a, t->form, space, pi, good, ng, &kg);
-    collect(&a, t->form, space, pi, bad, nb, &kb);
-    ok = estimator_fit(&a, &kg, t->opt.prior_weight, &l) && estimator_fit(&a, &kb, t->opt.prior_weight, &g);
+  kernels kg, kb;
+  estimator l, g;
+} param_proposal;
+
+static void param_proposal_free(param_proposal *pp) {
+  estimator_free(&pp->l);
+  estimator_free(&pp->g);
+  free(pp->kg.x);
+  free(pp->kg.w);
+  free(pp->kb.x);
+  free(pp->kb.w);
+}
+
+/* Parameter pi's estimators, and its candidates drawn from the good one into x. */
+static bool fit_param(const caviar_tpe *t, const caviar_space *space, uint32_t id, int pi, const void *const *good,
+                      int ng, const void *const *bad, int nb, param_proposal *pp, double *x) {
+  const caviar_param *p = &space->params[pi];
+  axis_of(p, &pp->a);
+  pp->kg = (kernels){malloc((size_t)(ng + 1) * sizeof(double)), malloc((size_t)(ng + 1) * sizeof(double)), 0};
+  pp->kb = (kernels){malloc((size_t)(nb + 1) * sizeof(double)), malloc((size_t)(nb + 1) * sizeof(double)), 0};
+  if (!pp->kg.x || !pp->kg.w || !pp->kb.x || !pp->kb.w) return false;
+  collect(&pp->a, t->form, space, pi, good, ng, &pp->kg);
+  collect(&pp->a, t->form, space, pi, bad, nb, &pp->kb);
+  if (!estimator_fit(&pp->a, &pp->kg, t->opt.prior_weight, &pp->l) ||
+      !estimator_fit(&pp->a, &pp->kb, t->opt.prior_weight, &pp->g))
+    return false;
+  uint32_t hash = caviar_name_hash(p->name);
+  for (int c = 0; c < t->opt.candidates; c++) {
+    caviar_rng_block r = caviar_rng(t->seed, id, CAVIAR_RNG_TPE, ((uint64_t)(c + 1) << 32) | hash);
+    x[c] = estimator_draw(&pp->a, &pp->l, caviar_u01_open(r.v[0], r.v[1]), caviar_u01_open(r.v[2], r.v[3]));
   }
+  return true;
+}
+
+/* Each parameter's proposal: the best of its candidates by the ratio of the good group's density to
+ * the bad one's. Every parameter's estimators and candidates are its own (and so are its random
+ * numbers), and every candidate's score is its own: the fits are made side by side on the sweep's
+ * threads, then the scores, each thread with its own room for a density's terms, then each
+ * parameter's first best is taken in candidate order: the same bits on any number of threads. */
+static bool propose_params(const caviar_tpe *t, const caviar_space *space, uint32_t id, const void *const *good,
+                           int ng, const void *const *bad, int nb, double *out) {
+  int np = space->n, nc = t->opt.candidates, threads = omp_get_max_threads();
+  param_proposal *pp = calloc((size_t)np, sizeof *pp);
+  double *x = malloc((size_t)np * (size_t)nc * sizeof *x), *score = malloc((size_t)np * (size_t)nc * sizeof *score);
+  bool ok = pp && x && score;
   if (ok) {
-    double best_x = 0, best_score = -INFINITY;
-    uint32_t hash = caviar_name_hash(p->name);
-    for (int c = 0; c < t->opt.candidates; c++) {
-      caviar_rng_block r = caviar_rng(t->seed, id, CAVIAR_RNG_TPE, ((uint64_t)(c + 1) << 32) | hash);
-      double x = estimator_draw(&a, &l, caviar_u01_open(r.v[0], r.v[1]), caviar_u01_open(r.v[2], r.v[3]));
-      double score = estimator_log_pdf(&a, &l, x) - estimator_log_pdf(&a, &g, x);
-      if (c == 0 || score > best_score) {
-        best_score = score;
-        best_x = x;
-      }
+    bool fitted = true;
+#pragma omp parallel for schedule(dynamic, 1) reduction(&& : fitted) if (np > 1)
+    for (int pi = 0; pi < np; pi++) fitted = fit_param(t, space, id, pi, good, ng, bad, nb, &pp[pi], x + (size_t)pi * nc) && fitted;
+    ok = fitted;
+  }
+  int room = 1;
+  for (int pi = 0; ok && pi < np; pi++) {
+    if (pp[pi].l.n > room) room = pp[pi].l.n;
+    if (pp[pi].g.n > room) room = pp[pi].g.n;
+  }
+  double *terms = ok ? malloc((size_t)threads * (size_t)room * sizeof *terms) : NULL;
+  int *summed = ok ? malloc((size_t)threads * (size_t)room * sizeof *summed) : NULL;
+  ok = ok && terms && summed;
+  if (ok) {
+#pragma omp parallel for schedule(dynamic, 4) if (np * nc > 8)
+    for (int k = 0; k < np * nc; k++) {
+      const param_proposal *q = &pp[k / nc];
+      size_t mine = (size_t)omp_get_thread_num() * (size_t)room;
+      score[k] = estimator_log_pdf(&q->a, &q->l, x[k], terms + mine, summed + mine) -
+                 estimator_log_pdf(&q->a, &q->g, x[k], terms + mine, summed + mine);
     }
-    *out = value_at(&a, best_x);
+    for (int pi = 0; pi < np; pi++) {
+      const double *xs = x + (size_t)pi * nc, *scores = score + (size_t)pi * nc;
+      double best_x = 0, best_score = -INFINITY;
+      for (int c = 0; c < nc; c++)
+        if (c == 0 || scores[c] > best_score) {
+          best_score = scores[c];
+          best_x = xs[c];
+        }
+      out[pi] = value_at(&pp[pi].a, best_x);
+    }
   }
-  estimator_free(&l);
-  estimator_free(&g);
-  free(kg.x);
-  free(kg.w);
-  free(kb.x);
-  free(kb.w);
+  for (int pi = 0; pp && pi < np; pi++) param_proposal_free(&pp[pi]);
+  free(pp);
+  free(x);
+  free(score);
+  free(terms);
+  free(summed);
   return ok;
 }
 
+/* The proposal for trial id over space (one value per parameter in out), the configs still
+ * training pending: the Parzen estimators, or the GP. */
 static bool propose(caviar_tpe *t, const caviar_space *space, uint32_t id, const void *const *pending, int n_pending,
                     double *out) {
   const budget_book *book = fitted_book(t);
@@ -620,12 +665,7 @@ static bool propose(caviar_tpe *t, const caviar_space *space, uint32_t id, const
     }
     /* Constant liar: configs still training are the worst results so far. */
     for (int i = 0; i < n_pending; i++) bad[nb++] = pending[i];
-    /* Each parameter's estimators and candidates are its own (and so are its random numbers): the
-     * parameters are proposed side by side on the sweep's threads, the same bits on any number. */
-    bool fitted = true;
-#pragma omp parallel for schedule(dynamic, 1) reduction(&& : fitted) if (space->n > 1)
-    for (int pi = 0; pi < space->n; pi++) fitted = propose_param(t, space, id, pi, good, ng, bad, nb, &out[pi]) && fitted;
-    ok = fitted;
+    ok = propose_params(t, space, id, good, ng, bad, nb, out);
   }
   free(good);
   free(bad);
