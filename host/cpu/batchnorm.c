@@ -45,10 +45,29 @@ static double sum_squares_about(const float *x, size_t n, float mean) {
   return total;
 }
 
-static double sum_dy_xhat(const float *x, const float *dy, size_t n, float mean, float inv_std) {
-  double total = 0;
-  BN_SUM(n, total, dy[i] * ((x[i] - mean) * inv_std));
-  return total;
+/* The backward pass's two sums, sum dy and sum dy x-hat, in one pass over the channel: each in the
+ * lanes and order BN_SUM gives it alone. */
+static void sum_dy_and_dy_xhat(const float *x, const float *dy, size_t n, float mean, float inv_std, double *sum_dy,
+                               double *sum_dy_xh) {
+  double total = 0, total_xh = 0;
+  for (size_t k0 = 0; k0 < n; k0 += BN_FOLD) {
+    size_t k1 = k0 + BN_FOLD < n ? k0 + BN_FOLD : n, k = k0;
+    float lane[BN_LANES] = {0}, lane_xh[BN_LANES] = {0};
+    for (; k + BN_LANES <= k1; k += BN_LANES)
+      for (int j = 0; j < BN_LANES; j++) {
+        size_t i = k + (size_t)j;
+        lane[j] += dy[i];
+        lane_xh[j] += dy[i] * ((x[i] - mean) * inv_std);
+      }
+    for (; k < k1; k++) {
+      lane[0] += dy[k];
+      lane_xh[0] += dy[k] * ((x[k] - mean) * inv_std);
+    }
+    for (int j = 0; j < BN_LANES; j++) total += lane[j];
+    for (int j = 0; j < BN_LANES; j++) total_xh += lane_xh[j];
+  }
+  *sum_dy = total;
+  *sum_dy_xh = total_xh;
 }
 
 static void bn_forward(const cpu_pass *p) {
@@ -97,7 +116,8 @@ static void bn_backward(const cpu_pass *p) {
   for (size_t c = c0; c < c1; c++) {
     const float *x = p->x + c * n, *dy = p->dy + c * n;
     float mean = stats[2 * c], inv_std = stats[2 * c + 1];
-    double sum_dy = sum_x(dy, n), sum_dy_xh = sum_dy_xhat(x, dy, n, mean, inv_std);
+    double sum_dy, sum_dy_xh;
+    sum_dy_and_dy_xhat(x, dy, n, mean, inv_std, &sum_dy, &sum_dy_xh);
     g[BN_SCALE][c] = (float)sum_dy_xh;
     g[BN_SHIFT][c] = (float)sum_dy;
     if (!p->dx) continue;
