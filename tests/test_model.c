@@ -223,3 +223,41 @@ Test(model, a_backend_without_a_layer_kind_refuses_the_sweep_in_one_line) {
   caviar_data_free(&data);
   caviar_spec_free(&spec);
 }
+
+/* batchnorm is an off/on switch: JSON's true and false say the same, in the model section and in a
+ * sweep's values; anything else is refused naming the field. */
+Test(model, batchnorm_takes_true_and_false_as_on_and_off) {
+  const char *dir = synth_images_dir("model-switch", 200, 50, 8, 3);
+  char text[2048];
+  const char *forms[][2] = {{"true", "\"on\""}, {"false", "\"off\""}};
+  for (int f = 0; f < 2; f++) {
+    int got[2];
+    for (int k = 0; k < 2; k++) {
+      snprintf(text, sizeof text,
+               "{\"method\": \"random\", \"trials\": 2, \"data\": {\"dir\": \"%s\"}, \"model\": {\"type\": \"cnn\", "
+               "\"conv_blocks\": 1, \"channels\": 2, \"hidden\": 4, \"batchnorm\": %s}, \"parameters\": {}}",
+               dir, forms[f][k]);
+      caviar_spec spec;
+      spec_ok(text, &spec);
+      got[k] = spec.fixed.batchnorm;
+      caviar_spec_free(&spec);
+    }
+    cr_expect_eq(got[0], got[1], "batchnorm %s read as %d, %s as %d", forms[f][0], got[0], forms[f][1], got[1]);
+    cr_expect_eq(got[0], f == 0 ? 1 : 0);
+  }
+  snprintf(text, sizeof text,
+           "{\"method\": \"grid\", \"data\": {\"dir\": \"%s\"}, \"model\": {\"type\": \"cnn\", \"conv_blocks\": 1, "
+           "\"channels\": 2, \"hidden\": 4}, \"parameters\": {\"batchnorm\": {\"values\": [true, false]}}}",
+           dir);
+  caviar_spec spec;
+  spec_ok(text, &spec);
+  cr_assert_eq(spec.space.params[0].n_values, 2);
+  cr_expect(spec.space.params[0].values[0] == 1 && spec.space.params[0].values[1] == 0, "values %g, %g",
+            spec.space.params[0].values[0], spec.space.params[0].values[1]);
+  caviar_spec_free(&spec);
+  snprintf(text, sizeof text,
+           "{\"method\": \"random\", \"data\": {\"dir\": \"%s\"}, \"model\": {\"type\": \"cnn\", \"batchnorm\": 1}}", dir);
+  caviar_error err;
+  cr_expect_eq(spec_fails(text, &err), CAVIAR_EINPUT);
+  cr_expect(strstr(err.msg, "model.batchnorm") && strstr(err.msg, "true or false"), "%s", err.msg);
+}

@@ -84,8 +84,15 @@ caviar_status caviar_parse_hp_value(const caviar_json_ctx *ctx, const cJSON *ite
   char range[160];
   caviar_hp_range_text(hp, range, sizeof range);
   if (hp->type == CAVIAR_HP_CHOICE) {
+    /* An off/on switch (batchnorm) also takes JSON's and YAML's false and true. */
+    int on = caviar_hp_choice_index(hp, "on"), off = caviar_hp_choice_index(hp, "off");
+    if (cJSON_IsBool(item) && on >= 0 && off >= 0) {
+      *out = cJSON_IsTrue(item) ? on : off;
+      return CAVIAR_OK;
+    }
     if (!cJSON_IsString(item))
-      return caviar_json_fail(ctx, path, "expected a string (%s), got %s", range, caviar_json_type_name(item));
+      return caviar_json_fail(ctx, path, "expected a string (%s%s), got %s", range,
+                              on >= 0 && off >= 0 ? ", or true or false" : "", caviar_json_type_name(item));
     int index = caviar_hp_choice_index(hp, item->valuestring);
     if (index < 0) return caviar_json_fail(ctx, path, "expected %s, got \"%s\"", range, item->valuestring);
     *out = index;
