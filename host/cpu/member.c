@@ -333,7 +333,16 @@ static void update_segment(const caviar_member_hp *member, const caviar_step_sca
     case CAVIAR_OPT_ADAM:
       for (size_t k = 0; k < n; k++) caviar_adam_step(hp, s, l2, &w[k], g[k], &m[k], &v[k]), g[k] = 0.0f;
       break;
-    default: /* the newer kinds through the one reference function */
+    case CAVIAR_OPT_ADAMW:
+      for (size_t k = 0; k < n; k++) caviar_adamw_step(hp, s, l2, &w[k], g[k], &m[k], &v[k]), g[k] = 0.0f;
+      break;
+    case CAVIAR_OPT_NADAM:
+      for (size_t k = 0; k < n; k++) caviar_nadam_step(hp, s, l2, &w[k], g[k], &m[k], &v[k]), g[k] = 0.0f;
+      break;
+    case CAVIAR_OPT_NESTEROV:
+      for (size_t k = 0; k < n; k++) caviar_sgd_momentum_step(hp, s, l2, &w[k], g[k], &m[k], 1), g[k] = 0.0f;
+      break;
+    default: /* any other kind through the one reference function (a switch an element: scalar) */
       for (size_t k = 0; k < n; k++) caviar_update_param(hp, s, l2, &w[k], g[k], &m[k], &v[k]), g[k] = 0.0f;
   }
 }
