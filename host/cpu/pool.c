@@ -56,18 +56,19 @@ static void pool_backward(const cpu_pass *p) {
     for (int oy = 0; oy < l->out.h; oy++)
       for (int ox = 0; ox < l->out.w; ox++) {
         size_t at = (size_t)(2 * oy) * W + (size_t)(2 * ox);
-        size_t window[4] = {at, at + 1, at + W, at + W + 1};
         float g = dy[(size_t)oy * (size_t)l->out.w + (size_t)ox];
+        float *up = dx + at, *down = up + W;
         if (max) {
-          /* The first largest of the four, without branches: pairs, then the pairs' winners. */
-          float a = x[window[0]], b = x[window[1]], c = x[window[2]], d = x[window[3]];
-          int top = b > a, bottom = 2 + (d > c);
+          /* The first largest of the four, without branches: pairs, then the pairs' winners; its
+           * place worked out, not looked up. */
+          float a = x[at], b = x[at + 1], c = x[at + W], d = x[at + W + 1];
+          size_t right = b > a, right_below = d > c;
           float upper = b > a ? b : a, lower = d > c ? d : c;
-          int best = top + (bottom - top) * (lower > upper);
-          dx[window[0]] = dx[window[1]] = dx[window[2]] = dx[window[3]] = 0.0f;
-          dx[window[best]] = g;
+          size_t below = lower > upper;
+          up[0] = up[1] = down[0] = down[1] = 0.0f;
+          up[below * W + (below ? right_below : right)] = g;
         } else {
-          for (int k = 0; k < 4; k++) dx[window[k]] = g * 0.25f;
+          up[0] = up[1] = down[0] = down[1] = g * 0.25f;
         }
       }
     if (p->chain) cpu_chain_backward(p->chain, p->hp, p->drop, p->dx, q * in_px, (q + 1) * in_px);
