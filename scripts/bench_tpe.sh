@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The cost of a TPE proposal alone (scripts/bench_tpe.c: a refilled sweep's proposals, the trials in
+# flight pending as constant liars, no training), on scripts/scale_specs.py's TPE spec: 3,000 trials,
+# population 256, three runs, on the sweep's default threads (OMP_NUM_THREADS to change them). With
+# BASELINE=path/to/libcaviar_core.a the same program is built against that library too and the two run
+# alternately, for a ratio measured in the same run; equal checksums mean equal proposals.
+#   scripts/bench_tpe.sh [TRIALS] [POPULATION] [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+trials=${1:-3000}
+population=${2:-256}
+runs=${3:-3}
+build=${CAVIAR_BUILD_DIR:-build-cpu}
+out=${BENCH_OUT:-build-bench-tpe}
+lib="$build/libcaviar_core.a"
+[ -f "$lib" ] || { echo "bench_tpe.sh: no $lib (CAVIAR_CUDA=OFF CAVIAR_BUILD_DIR=$build scripts/setup.sh)" >&2; exit 2; }
+mkdir -p "$out"
+[ -d "$out/data" ] || "$build/caviar" synth "$out/data" --train 2000 --features 16 >/dev/null
+python3 scripts/scale_specs.py "$trials" "$out/specs" "$out/data" "$out/data-hb" >/dev/null
+link() { # library binary
+  gcc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Ihost scripts/bench_tpe.c "$1" -o "$2" \
+    -lgsl -lgslcblas -lcjson -lyaml -lopenblas -lz -lm -fopenmp
+}
+link "$lib" "$out/bench_tpe"
+[ -n "${BASELINE:-}" ] && link "$BASELINE" "$out/bench_tpe_baseline"
+for r in $(seq "$runs"); do
+  echo -n "this build: "; "$out/bench_tpe" "$out/specs/tpe.json" "$trials" "$population" 1
+  [ -n "${BASELINE:-}" ] && { echo -n "baseline:   "; "$out/bench_tpe_baseline" "$out/specs/tpe.json" "$trials" "$population" 1; }
+done
