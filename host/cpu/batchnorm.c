@@ -15,22 +15,35 @@ enum { BN_SCALE, BN_SHIFT, BN_MEAN, BN_VAR, BN_COUNT };
  * and at the end, always in the same order. */
 enum { BN_LANES = 16, BN_FOLD = 4096 };
 
-#define BN_SUM(n, total, expr)                                          \
-  do {                                                                  \
-    for (size_t k0 = 0; k0 < (n); k0 += BN_FOLD) {                      \
-      size_t k1 = k0 + BN_FOLD < (n) ? k0 + BN_FOLD : (n), k = k0;      \
-      float lane[BN_LANES] = {0};                                       \
-      for (; k + BN_LANES <= k1; k += BN_LANES)                         \
-        for (int j = 0; j < BN_LANES; j++) {                            \
-          size_t i = k + (size_t)j;                                     \
-          lane[j] += (expr);                                            \
-        }                                                               \
-      for (; k < k1; k++) {                                             \
-        size_t i = k;                                                   \
-        lane[0] += (expr);                                              \
-      }                                                                 \
-      for (int j = 0; j < BN_LANES; j++) (total) += lane[j];            \
-    }                                                                   \
+/* Two sums at once over i in [0, n): total_a of expr_a and total_b of expr_b, each in its own lanes
+ * and order (the same bits as either taken alone). */
+#define BN_SUMS(n, total_a, expr_a, total_b, expr_b)                                      \
+  do {                                                                                    \
+    for (size_t k0 = 0; k0 < (n); k0 += BN_FOLD) {                                        \
+      size_t k1 = k0 + BN_FOLD < (n) ? k0 + BN_FOLD : (n), k = k0;                        \
+      float lane_a[BN_LANES] = {0}, lane_b[BN_LANES] = {0};                               \
+      for (; k + BN_LANES <= k1; k += BN_LANES)                                           \
+        for (int j = 0; j < BN_LANES; j++) {                                              \
+          size_t i = k + (size_t)j;                                                       \
+          lane_a[j] += (expr_a);                                                          \
+          lane_b[j] += (expr_b);                                                          \
+        }                                                                                 \
+      for (; k < k1; k++) {                                                               \
+        size_t i = k;                                                                     \
+        lane_a[0] += (expr_a);                                                            \
+        lane_b[0] += (expr_b);                                                            \
+      }                                                                                   \
+      for (int j = 0; j < BN_LANES; j++) (total_a) += lane_a[j];                          \
+      for (int j = 0; j < BN_LANES; j++) (total_b) += lane_b[j];                          \
+    }                                                                                     \
+  } while (0)
+
+/* One sum (the second, never read, is dropped by the compiler). */
+#define BN_SUM(n, total, expr)                  \
+  do {                                          \
+    double unread_ = 0;                         \
+    BN_SUMS(n, total, expr, unread_, 0.0f);     \
+    (void)unread_;                              \
   } while (0)
 
 static double sum_x(const float *x, size_t n) {
@@ -45,27 +58,11 @@ static double sum_squares_about(const float *x, size_t n, float mean) {
   return total;
 }
 
-/* The backward pass's two sums, sum dy and sum dy x-hat, in one pass over the channel: each in the
- * lanes and order BN_SUM gives it alone. */
+/* The backward pass's two sums, sum dy and sum dy x-hat, in one pass over the channel. */
 static void sum_dy_and_dy_xhat(const float *x, const float *dy, size_t n, float mean, float inv_std, double *sum_dy,
                                double *sum_dy_xh) {
   double total = 0, total_xh = 0;
-  for (size_t k0 = 0; k0 < n; k0 += BN_FOLD) {
-    size_t k1 = k0 + BN_FOLD < n ? k0 + BN_FOLD : n, k = k0;
-    float lane[BN_LANES] = {0}, lane_xh[BN_LANES] = {0};
-    for (; k + BN_LANES <= k1; k += BN_LANES)
-      for (int j = 0; j < BN_LANES; j++) {
-        size_t i = k + (size_t)j;
-        lane[j] += dy[i];
-        lane_xh[j] += dy[i] * ((x[i] - mean) * inv_std);
-      }
-    for (; k < k1; k++) {
-      lane[0] += dy[k];
-      lane_xh[0] += dy[k] * ((x[k] - mean) * inv_std);
-    }
-    for (int j = 0; j < BN_LANES; j++) total += lane[j];
-    for (int j = 0; j < BN_LANES; j++) total_xh += lane_xh[j];
-  }
+  BN_SUMS(n, total, dy[i], total_xh, dy[i] * ((x[i] - mean) * inv_std));
   *sum_dy = total;
   *sum_dy_xh = total_xh;
 }
