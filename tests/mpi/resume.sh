@@ -64,11 +64,13 @@ case $how in
     "$mpiexec" -np "$ranks" --oversubscribe "$caviar" "${args[@]}" \
       -o "$work/out" --snapshot-every 0 >"$work/cut.log" 2>&1 &
     launcher=$!
-    for _ in $(seq 1 300); do
+    # Up to 120 s for the first snapshot: mpirun's start under ASan on a busy 2-core machine took
+    # more than 30 s once (the job's output was still empty then).
+    for _ in $(seq 1 1200); do
       [ -e "$work/out/sweep-state/snapshot.bin" ] && break
       sleep 0.1
     done
-    [ -e "$work/out/sweep-state/snapshot.bin" ] || { kill -9 $launcher; fail "no snapshot within 30 s"; }
+    [ -e "$work/out/sweep-state/snapshot.bin" ] || { kill -9 $launcher; fail "no snapshot within 120 s"; }
     kill -USR1 $launcher
     wait $launcher
     status=$?
