@@ -78,6 +78,8 @@ Test(cnn_cli, a_cnn_on_plain_features_or_pooled_below_one_pixel_is_refused) {
           "an even kernel");
   expect_sweep_refused(spec_file("evens.json", data, ", \"type\": \"cnn\"", ", \"kernel_size\": {\"values\": [3, 4]}"),
           "kernel_size", "an even kernel among the values");
+  expect_sweep_refused(spec_file("switch.json", data, ", \"type\": \"cnn\", \"batchnorm\": 1", ""), "model.batchnorm",
+          "a number for an off/on switch (true and false are taken)");
 }
 
 Test(cnn_cli, a_csv_of_images_reads_its_shape_from_data_shape) {

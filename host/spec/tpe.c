@@ -570,7 +570,7 @@ static bool fit_param(const caviar_tpe *t, const caviar_space *space, uint32_t i
 static bool propose_params(const caviar_tpe *t, const caviar_space *space, uint32_t id, const void *const *good,
                            int ng, const void *const *bad, int nb, double *out) {
   int np = space->n, nc = t->opt.candidates, threads = omp_get_max_threads();
-  if (np == 0 || nc < 1) return np == 0;
+  if (np == 0) return true;
   param_proposal *pp = calloc((size_t)np, sizeof *pp);
   double *x = malloc((size_t)np * (size_t)nc * sizeof *x), *score = malloc((size_t)np * (size_t)nc * sizeof *score);
   bool ok = pp && x && score;
