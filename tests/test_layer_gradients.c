@@ -12,7 +12,7 @@
 
 #include "activation_reference.h"
 #include "caviar/counter_rng.h"
-#include "cpu/member.h"
+#include "cpu/layers.h"
 
 enum { ROWS = 3, CLASSES = 3, MAXV = 4096 };
 
@@ -363,4 +363,76 @@ Test(layer_gradients, the_optimizer_step_inside_the_backward_pass_equals_cpu_upd
   check_step_inside_backward(0, 0, CAVIAR_OPT_SGD);
   check_step_inside_backward(2, 1, CAVIAR_OPT_ADAM);
   check_step_inside_backward(1, 0, CAVIAR_OPT_RMSPROP);
+}
+
+/* A row of 2 x 2 windows by the definition: forward the first largest of a, b, c, d (or their mean
+ * as ((a + b) + (c + d)) / 4), backward the gradient to that first largest (or a quarter to each). */
+static void pool_row_reference(bool max, bool backward, const float *r0, const float *r1, const float *g, float *out0,
+                               float *out1, int ow) {
+  for (int ox = 0; ox < ow; ox++) {
+    const float v[4] = {r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]};
+    int first = 0;
+    for (int k = 1; k < 4; k++)
+      if (v[k] > v[first]) first = k;
+    if (!backward) {
+      out0[ox] = max ? v[first] : ((v[0] + v[1]) + (v[2] + v[3])) * 0.25f;
+      continue;
+    }
+    for (int k = 0; k < 4; k++) {
+      float *at = k < 2 ? out0 + 2 * ox + k : out1 + 2 * ox + k - 2;
+      *at = max ? (k == first ? g[ox] : 0.0f) : g[ox] * 0.25f;
+    }
+  }
+}
+
+/* A pooling row as the layer computes it (vector or scalar) and as the reference does, over widths
+ * of 1 to 45 windows (one and several 16-window steps, and partial ones), with values drawn from a
+ * few levels so that ties are common; -0 and +0 included. The outputs' neighbours stay untouched. */
+Test(layer_gradients, pooling_rows_send_the_gradient_to_the_first_largest_in_both_forms_ties_included) {
+  enum { MOST = 45, PAD = 8 };
+  static const float levels[] = {-1.5f, -0.0f, 0.0f, 0.25f, 0.25f, 2.0f, 3.0f};
+  float r[2][2 * MOST + 1], g[MOST];
+  for (int ow = 1; ow <= MOST; ow++)
+    for (int trial = 0; trial < 6; trial++) {
+      for (int i = 0; i < 2 * (2 * MOST + 1); i++) {
+        caviar_rng_block b = caviar_rng(77, (uint32_t)(ow * 8 + trial), CAVIAR_RNG_SYNTH, (uint64_t)i);
+        r[i / (2 * MOST + 1)][i % (2 * MOST + 1)] = levels[b.v[0] % 7];
+        if (i < MOST) g[i] = caviar_u01_float(b.v[1]) - 0.5f;
+      }
+      for (int mode = 0; mode < 4; mode++) {
+        bool max = mode & 1, backward = mode & 2;
+        float want[2][2 * MOST + 2 * PAD], got[2][2][2 * MOST + 2 * PAD];
+        memset(want, 0x7f, sizeof want);
+        memset(got, 0x7f, sizeof got);
+        pool_row_reference(max, backward, r[0], r[1], g, want[0] + PAD, want[1] + PAD, ow);
+        for (int v = 0; v < 2; v++)
+          cpu_pool_rows(v, max, backward, r[0], r[1], g, got[v][0] + PAD, got[v][1] + PAD, ow);
+        for (int v = 0; v < 2; v++)
+          cr_assert_eq(memcmp(got[v], want, sizeof want), 0, "%s %s, %d windows, %s form: not the reference's bits",
+                       max ? "max" : "average", backward ? "backward" : "forward", ow, v ? "vector" : "scalar");
+      }
+    }
+}
+
+/* NaN in any place of a window: the vector form gives the scalar rule's bits (forward: the scan
+ * a, b, c, d; backward: the pairs' winners), whatever each makes of it. */
+Test(layer_gradients, pooling_rows_with_nan_give_the_same_bits_in_the_vector_and_scalar_forms) {
+  enum { OW = 21 };
+  float r[2][2 * OW], g[OW];
+  for (int place = 0; place < 4; place++) {
+    for (int i = 0; i < 2 * OW; i++) {
+      r[0][i] = (float)((i * 7) % 5) - 2.0f;
+      r[1][i] = (float)((i * 3) % 4) - 1.5f;
+    }
+    for (int ox = 0; ox < OW; ox += 2) r[place / 2][2 * ox + place % 2] = NAN;
+    for (int ox = 0; ox < OW; ox++) g[ox] = 0.125f * (float)(ox + 1);
+    for (int mode = 0; mode < 4; mode++) {
+      bool max = mode & 1, backward = mode & 2;
+      float out[2][2][2 * OW];
+      memset(out, 0, sizeof out);
+      for (int v = 0; v < 2; v++) cpu_pool_rows(v, max, backward, r[0], r[1], g, out[v][0], out[v][1], OW);
+      cr_assert_eq(memcmp(out[0], out[1], sizeof out[0]), 0, "NaN at place %d, %s %s: the forms differ", place,
+                   max ? "max" : "average", backward ? "backward" : "forward");
+    }
+  }
 }

@@ -73,6 +73,13 @@ int cpu_conv_chunk(const caviar_layer *l, int rows);
 /* The unfolded floats a chunk may hold (tests lower it to make many chunks of small images). */
 extern int cpu_conv_chunk_floats;
 
+/* 2 x 2 pooling's row of ow windows (pool.c), for tests: from rows r0 and r1, forward into out0,
+ * or backward from the gradient g into out0 (upper row) and out1 (lower row); max or average; the
+ * scalar rule or, where the CPU has AVX-512, the vector form the layer uses (vector: the scalar
+ * rule again elsewhere). */
+void cpu_pool_rows(bool vector, bool max, bool backward, const float *r0, const float *r1, const float *g, float *out0,
+                   float *out1, int ow);
+
 /* The chain's forward and backward over one channel's part [e0, e1) of the examples of a
  * channel-major block with `pixels` values per example and channel. */
 void cpu_chain_forward_examples(const cpu_chain *c, const caviar_member_hp *hp, const cpu_dropout *drop, int channels,
