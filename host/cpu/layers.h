@@ -73,6 +73,20 @@ int cpu_conv_chunk(const caviar_layer *l, int rows);
 /* The unfolded floats a chunk may hold (tests lower it to make many chunks of small images). */
 extern int cpu_conv_chunk_floats;
 
+/* The parts of batch norm and pooling that cpu_forward and cpu_backward fuse channel by channel
+ * where a batch norm, its activations and a pooling follow each other (a CNN's block), so that a
+ * channel's values are still in cache from one layer to the next. Batch norm: channel c's forward
+ * (and its chain), the step's count of a training pass (its team's rank 0), and channel c's backward
+ * from the gradient dy of that channel's values. Pooling: planes [q0, q1) (a channel of an example
+ * each) forward with its chain, and backward into dx, where element k's gradient is dx[k - first]
+ * (its chain's saved outputs read as far along; a chain with dropout needs first 0: its mask
+ * follows the element's place). */
+void cpu_bn_forward_channel(const cpu_pass *p, size_t c);
+void cpu_bn_count_step(const cpu_pass *p);
+void cpu_bn_backward_channel(const cpu_pass *p, size_t c, const float *dy);
+void cpu_pool_forward_planes(const cpu_pass *p, size_t q0, size_t q1);
+void cpu_pool_backward_planes(const cpu_pass *p, size_t q0, size_t q1, float *dx, size_t first);
+
 /* 2 x 2 pooling's row of ow windows (pool.c), for tests: from rows r0 and r1, forward into out0,
  * or backward from the gradient g into out0 (upper row) and out1 (lower row); max or average; the
  * scalar rule or, where the CPU has AVX-512, the vector form the layer uses (vector: the scalar

@@ -23,8 +23,9 @@ const cpu_layer_impl *cpu_layer_impl_of(caviar_layer_kind kind) {
 }
 
 /* Whether the layer's output shares its input's buffer (model.h's activation plan). An activation
- * does not on the CPU: gelu and silu need their input for the derivative (model_math.h), so it
- * stays where the layer before wrote it; the buffer is a thread's workspace, a few KiB. */
+ * always has a buffer of its own on the CPU: gelu and silu need their input for the derivative
+ * (model_math.h), so it stays where the layer before wrote it; a member whose activation needs only
+ * its output writes it over its input all the same where the layer before fuses it (cpu_forward). */
 static bool works_in_place(const caviar_arch *arch, int i) {
   caviar_act_plan plan;
   caviar_act_plan_of(arch, &plan);
@@ -39,10 +40,26 @@ static const float *saved_for(const caviar_arch *a, const caviar_member_hp *hp, 
   return ws->out[i];
 }
 
+/* Whether layers [first, pool) are a batch norm and activations, and pool a pooling: the pair that
+ * runs fused channel by channel (layers.h). */
+static bool norm_then_pool(const caviar_arch *a, int first, int pool) {
+  if (first < 0 || pool >= a->n_layers || a->layer[first].kind != CAVIAR_LAYER_BATCHNORM ||
+      a->layer[pool].kind != CAVIAR_LAYER_POOL)
+    return false;
+  for (int j = first + 1; j < pool; j++)
+    if (a->layer[j].kind != CAVIAR_LAYER_ACTIVATION) return false;
+  return true;
+}
+
 size_t cpu_conv_scratch(const caviar_arch *arch, int rows) {
   size_t most = 0;
   for (int i = 0; i < arch->n_layers; i++) {
     const caviar_layer *l = &arch->layer[i];
+    /* A pooling's channel of input gradient, where it runs fused with a batch norm below it. */
+    int below = i - 1;
+    while (below >= 0 && arch->layer[below].kind == CAVIAR_LAYER_ACTIVATION) below--;
+    if (norm_then_pool(arch, below, i) && (size_t)rows * caviar_dims_pixels(l->in) > most)
+      most = (size_t)rows * caviar_dims_pixels(l->in);
     if (l->kind != CAVIAR_LAYER_CONV2D) continue;
     size_t need = (size_t)cpu_conv_chunk(l, rows) * (size_t)(l->in.c * l->kernel * l->kernel) * caviar_dims_pixels(l->out);
     if (need > most) most = need;
@@ -197,10 +214,37 @@ static void my_elements(const cpu_team *team, const caviar_layer *l, int rows, s
 static void update_tensors(const cpu_member *m, const caviar_member_hp *hp, const caviar_step_scalars *s, int t0, int t1,
                            const cpu_team *team);
 
+/* The elementwise layers after layer i into chain, where its kind fuses them, from its output `at`
+ * on (setting where each one's output is); returns the index after them, *end their output. */
+static int chain_after(const caviar_arch *a, int i, const caviar_member_hp *hp, const cpu_dropout *drop,
+                       cpu_workspace *ws, cpu_chain *chain, const float **end) {
+  const float *at = ws->y[i];
+  int next = i + 1;
+  while (cpu_layer_impl_of(a->layer[i].kind)->fuses && next < a->n_layers && elementwise(&a->layer[next]) &&
+         chain->n < CPU_MAX_CHAIN) {
+    const caviar_layer *e = &a->layer[next];
+    if (!cpu_layer_is_identity(e, hp, drop)) {
+      /* An activation whose derivative needs only its output overwrites its input (the output
+       * of a layer of this step, which no backward pass reads): one buffer streamed through
+       * memory instead of two. */
+      bool over_input = e->kind == CAVIAR_LAYER_ACTIVATION && !caviar_activation_keeps_input(hp->activation);
+      float *o = ws->y[next] && !over_input ? ws->y[next] : (float *)at;
+      chain->layer[chain->n] = e;
+      chain->in[chain->n] = at;
+      chain->out[chain->n++] = o;
+      at = o;
+    }
+    ws->out[next++] = at;
+  }
+  *end = at;
+  return next;
+}
+
 void cpu_forward(const cpu_member *m, const caviar_member_hp *hp, const cpu_dropout *drop, int rows, cpu_workspace *ws,
                  const cpu_team *team) {
   const caviar_arch *a = m->arch;
   const float *x = ws->xt;
+  float *scratch = team->scratch ? team->scratch : ws->patches;
   for (int i = 0; i < a->n_layers;) {
     const caviar_layer *l = &a->layer[i];
     const cpu_layer_impl *impl = cpu_layer_impl_of(l->kind);
@@ -219,33 +263,67 @@ void cpu_forward(const cpu_member *m, const caviar_member_hp *hp, const cpu_drop
     }
     /* The layer, with the elementwise layers after it in its own tiles where it fuses them. */
     cpu_chain chain = {0};
-    const float *at = ws->y[i];
-    int next = i + 1;
-    while (impl->fuses && next < a->n_layers && elementwise(&a->layer[next]) && chain.n < CPU_MAX_CHAIN) {
-      const caviar_layer *e = &a->layer[next];
-      if (!cpu_layer_is_identity(e, hp, drop)) {
-        float *o = ws->y[next] ? ws->y[next] : (float *)at;
-        chain.layer[chain.n] = e;
-        chain.in[chain.n] = at;
-        chain.out[chain.n++] = o;
-        at = o;
-      }
-      ws->out[next++] = at;
-    }
+    const float *at;
+    int next = chain_after(a, i, hp, drop, ws, &chain, &at);
     cpu_pass p = {.m = m, .layer = l, .hp = hp, .drop = drop, .rows = rows, .x = x, .y = ws->y[i],
-                  .chain = chain.n ? &chain : NULL, .ws = ws, .team = team, .index = i,
-                  .scratch = team->scratch ? team->scratch : ws->patches};
-    impl->forward(&p);
+                  .chain = chain.n ? &chain : NULL, .ws = ws, .team = team, .index = i, .scratch = scratch};
     ws->out[i] = ws->y[i];
+    if (norm_then_pool(a, i, next)) {
+      /* Batch norm, its activations and the pooling after them, a channel at a time: the pooling
+       * reads the channel while it is still in cache. */
+      cpu_chain after = {0};
+      const float *pooled;
+      int beyond = chain_after(a, next, hp, drop, ws, &after, &pooled);
+      cpu_pass q = {.m = m, .layer = &a->layer[next], .hp = hp, .drop = drop, .rows = rows, .x = at,
+                    .y = ws->y[next], .chain = after.n ? &after : NULL, .ws = ws, .team = team, .index = next,
+                    .scratch = scratch};
+      size_t c0, c1, planes = (size_t)rows;
+      cpu_team_share(team, (size_t)l->out.c, &c0, &c1);
+      for (size_t c = c0; c < c1; c++) {
+        cpu_bn_forward_channel(&p, c);
+        cpu_pool_forward_planes(&q, c * planes, (c + 1) * planes);
+      }
+      cpu_bn_count_step(&p);
+      cpu_team_sync(team);
+      ws->out[next] = ws->y[next];
+      x = pooled;
+      i = beyond;
+      continue;
+    }
+    impl->forward(&p);
     x = at;
     i = next;
   }
+}
+
+/* The elementwise layers before layer i, nearest first, into chain (they go into its input
+ * gradient's tiles) where its kind fuses them; returns the index of the layer below them. */
+static int chain_before(const caviar_arch *a, int i, const caviar_member_hp *hp, const cpu_dropout *drop,
+                        const cpu_workspace *ws, cpu_chain *chain) {
+  int prev = i - 1;
+  while (cpu_layer_impl_of(a->layer[i].kind)->fuses && prev >= 0 && elementwise(&a->layer[prev]) &&
+         chain->n < CPU_MAX_CHAIN) {
+    if (!cpu_layer_is_identity(&a->layer[prev], hp, drop)) {
+      chain->layer[chain->n] = &a->layer[prev];
+      chain->saved[chain->n++] = saved_for(a, hp, ws, prev);
+    }
+    prev--;
+  }
+  return prev;
+}
+
+/* Whether a layer with parameters lies below layer i (its input gradient is wanted). */
+static bool gradient_wanted(const caviar_arch *a, int i) {
+  for (int j = 0; j < i; j++)
+    if (a->layer[j].n_tensors > 0) return true;
+  return false;
 }
 
 void cpu_backward(const cpu_member *m, const caviar_member_hp *hp, const cpu_dropout *drop, int rows,
                   cpu_workspace *ws, const caviar_step_scalars *step, const cpu_team *team) {
   const caviar_arch *a = m->arch;
   float *dy = ws->logits;
+  float *scratch = team->scratch ? team->scratch : ws->patches;
   int flip = 0;
   for (int i = a->n_layers - 1; i >= 0;) {
     const caviar_layer *l = &a->layer[i];
@@ -261,24 +339,38 @@ void cpu_backward(const cpu_member *m, const caviar_member_hp *hp, const cpu_dro
       i--;
       continue;
     }
-    /* The elementwise layers before it, nearest first, go into its input gradient's tiles. */
     cpu_chain chain = {0};
-    int prev = i - 1;
-    while (impl->fuses && prev >= 0 && elementwise(&a->layer[prev]) && chain.n < CPU_MAX_CHAIN) {
-      if (!cpu_layer_is_identity(&a->layer[prev], hp, drop)) {
-        chain.layer[chain.n] = &a->layer[prev];
-        chain.saved[chain.n++] = saved_for(a, hp, ws, prev);
-      }
-      prev--;
-    }
-    /* The input gradient only where a layer with parameters lies below. */
-    bool wanted = false;
-    for (int j = 0; j < i && !wanted; j++) wanted = a->layer[j].n_tensors > 0;
-    float *dx = wanted ? ws->delta[flip] : NULL;
+    int prev = chain_before(a, i, hp, drop, ws, &chain);
+    float *dx = gradient_wanted(a, i) ? ws->delta[flip] : NULL;
     flip ^= 1;
     cpu_pass p = {.m = m, .layer = l, .hp = hp, .drop = drop, .rows = rows, .x = i > 0 ? ws->out[i - 1] : ws->xt,
                   .dy = dy, .dx = dx, .chain = chain.n ? &chain : NULL, .ws = ws, .team = team, .index = i,
-                  .scratch = team->scratch ? team->scratch : ws->patches, .step = step};
+                  .scratch = scratch, .step = step};
+    if (norm_then_pool(a, prev, i)) {
+      /* The pooling, the activations below it and their batch norm, a channel at a time: the
+       * channel's gradient goes into this thread's scratch (cpu_conv_scratch has room for it) and
+       * batch norm's backward reads it from there, still in cache. */
+      const caviar_layer *norm = &a->layer[prev];
+      cpu_chain below = {0};
+      int under = chain_before(a, prev, hp, drop, ws, &below);
+      /* Batch norm's input gradient goes where the pooling's would have (the pooling reads dy
+       * until its last channel, so not there). */
+      float *dnorm = gradient_wanted(a, prev) ? ws->delta[flip ^ 1] : NULL;
+      cpu_pass q = {.m = m, .layer = norm, .hp = hp, .drop = drop, .rows = rows,
+                    .x = prev > 0 ? ws->out[prev - 1] : ws->xt, .dx = dnorm, .chain = below.n ? &below : NULL,
+                    .ws = ws, .team = team, .index = prev, .scratch = scratch, .step = step};
+      size_t c0, c1, n = (size_t)rows * caviar_dims_pixels(norm->out);
+      cpu_team_share(team, (size_t)norm->out.c, &c0, &c1);
+      for (size_t c = c0; c < c1; c++) {
+        cpu_pool_backward_planes(&p, c * (size_t)rows, (c + 1) * (size_t)rows, scratch, c * n);
+        cpu_bn_backward_channel(&q, c, scratch);
+      }
+      cpu_team_sync(team);
+      if (step) update_tensors(m, hp, step, norm->tensor, norm->tensor + norm->n_tensors, team);
+      dy = dnorm;
+      i = under;
+      continue;
+    }
     impl->backward(&p);
     /* Its gradients are final and nothing below reads its weights: the optimizer's step now, while
      * they are still in cache (unless the layer took it tile by tile itself). */

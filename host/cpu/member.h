@@ -93,7 +93,8 @@ typedef struct cpu_dropout {
   bool frozen;
 } cpu_dropout;
 
-/* Floats of one thread's convolution scratch for a model at `rows` examples (0: no convolution). */
+/* Floats of one thread's scratch for a model at `rows` examples: a convolution's unfolded patches,
+ * or a channel's gradient between a pooling and the batch norm below it (member.c); 0: neither. */
 size_t cpu_conv_scratch(const caviar_arch *arch, int rows);
 
 caviar_status cpu_workspace_alloc(cpu_workspace *ws, const caviar_arch *arch, int rows, caviar_error *err);

@@ -136,11 +136,9 @@ void cpu_pool_rows(bool vector, bool max, bool backward, const float *r0, const 
   else avg_grad_row_scalar(g, out0, out1, ow);
 }
 
-static void pool_forward(const cpu_pass *p) {
+void cpu_pool_forward_planes(const cpu_pass *p, size_t q0, size_t q1) {
   const caviar_layer *l = p->layer;
-  size_t planes = (size_t)l->in.c * (size_t)p->rows, in_px = caviar_dims_pixels(l->in), out_px = caviar_dims_pixels(l->out);
-  size_t q0, q1, W = (size_t)l->in.w;
-  cpu_team_share(p->team, planes, &q0, &q1);
+  size_t in_px = caviar_dims_pixels(l->in), out_px = caviar_dims_pixels(l->out), W = (size_t)l->in.w;
   bool max = l->pool == CAVIAR_POOL_MAX;
   for (size_t q = q0; q < q1; q++) {
     const float *x = p->x + q * in_px;
@@ -150,35 +148,47 @@ static void pool_forward(const cpu_pass *p) {
       (max ? max_row : avg_row)(r0, r0 + W, y + (size_t)oy * (size_t)l->out.w, l->out.w);
     }
   }
-  if (p->chain) {
-    /* The elementwise layers after it, on this thread's planes. */
-    for (size_t q = q0; q < q1; q++) cpu_chain_forward(p->chain, p->hp, p->drop, q * out_px, (q + 1) * out_px);
-  }
+  /* The elementwise layers after it, on these planes. */
+  for (size_t q = q0; p->chain && q < q1; q++) cpu_chain_forward(p->chain, p->hp, p->drop, q * out_px, (q + 1) * out_px);
+}
+
+static void pool_forward(const cpu_pass *p) {
+  size_t q0, q1;
+  cpu_team_share(p->team, (size_t)p->layer->in.c * (size_t)p->rows, &q0, &q1);
+  cpu_pool_forward_planes(p, q0, q1);
   cpu_team_sync(p->team);
 }
 
-static void pool_backward(const cpu_pass *p) {
+void cpu_pool_backward_planes(const cpu_pass *p, size_t q0, size_t q1, float *dx, size_t first) {
   const caviar_layer *l = p->layer;
-  if (!p->dx) {
-    cpu_team_sync(p->team);
-    return;
-  }
-  size_t planes = (size_t)l->in.c * (size_t)p->rows, in_px = caviar_dims_pixels(l->in), out_px = caviar_dims_pixels(l->out);
-  size_t q0, q1, W = (size_t)l->in.w;
-  cpu_team_share(p->team, planes, &q0, &q1);
+  size_t in_px = caviar_dims_pixels(l->in), out_px = caviar_dims_pixels(l->out), W = (size_t)l->in.w;
   bool max = l->pool == CAVIAR_POOL_MAX, odd = l->in.h % 2 || l->in.w % 2;
+  /* The chain before it, on dx's planes, its saved outputs moved by as much as dx. */
+  cpu_chain chain = {0};
+  if (p->chain) {
+    chain = *p->chain;
+    for (int i = 0; i < chain.n; i++) chain.saved[i] += first;
+  }
   for (size_t q = q0; q < q1; q++) {
     const float *x = p->x + q * in_px, *dy = p->dy + q * out_px;
-    float *dx = p->dx + q * in_px;
+    float *d = dx + (q * in_px - first);
     /* Every window writes its four pixels; only an odd last row or column is left to clear. */
-    if (odd) memset(dx, 0, in_px * sizeof(float));
+    if (odd) memset(d, 0, in_px * sizeof(float));
     for (int oy = 0; oy < l->out.h; oy++) {
       size_t at = (size_t)(2 * oy) * W;
       const float *g = dy + (size_t)oy * (size_t)l->out.w;
-      if (max) max_grad_row(x + at, x + at + W, g, dx + at, dx + at + W, l->out.w);
-      else avg_grad_row(g, dx + at, dx + at + W, l->out.w);
+      if (max) max_grad_row(x + at, x + at + W, g, d + at, d + at + W, l->out.w);
+      else avg_grad_row(g, d + at, d + at + W, l->out.w);
     }
-    if (p->chain) cpu_chain_backward(p->chain, p->hp, p->drop, p->dx, q * in_px, (q + 1) * in_px);
+    if (p->chain) cpu_chain_backward(&chain, p->hp, p->drop, dx, q * in_px - first, (q + 1) * in_px - first);
+  }
+}
+
+static void pool_backward(const cpu_pass *p) {
+  if (p->dx) {
+    size_t q0, q1;
+    cpu_team_share(p->team, (size_t)p->layer->in.c * (size_t)p->rows, &q0, &q1);
+    cpu_pool_backward_planes(p, q0, q1, p->dx, 0);
   }
   cpu_team_sync(p->team);
 }
