@@ -245,6 +245,14 @@ Test(layer_gradients, average_pooling_and_no_pooling_and_a_5x5_kernel) {
   check_model(2, 4, 4, 1, CAVIAR_POOL_CHOICE_NONE, 0, 5, CAVIAR_ACT_TANH, 0);
 }
 
+/* Kernels wider and taller than the image (a 7 x 7 kernel's padding of 3 on 2 x 2 and 1 x 3
+ * images, 5 x 5 on 1 x 4): most of each patch is padding. */
+Test(layer_gradients, kernels_larger_than_the_image_read_only_padding_around_it) {
+  check_model(1, 2, 2, 1, CAVIAR_POOL_CHOICE_NONE, 0, 7, CAVIAR_ACT_TANH, 0);
+  check_model(2, 1, 3, 1, CAVIAR_POOL_CHOICE_NONE, 1, 7, CAVIAR_ACT_RELU, 0);
+  check_model(1, 1, 4, 2, CAVIAR_POOL_CHOICE_NONE, 0, 5, CAVIAR_ACT_TANH, 0);
+}
+
 Test(layer_gradients, batch_normalisation_in_training_mode_in_a_cnn_and_an_mlp) {
   check_model(1, 6, 6, 2, CAVIAR_POOL_CHOICE_MAX, 1, 3, CAVIAR_ACT_TANH, 0);
   check_model(2, 4, 5, 1, CAVIAR_POOL_CHOICE_NONE, 1, 3, CAVIAR_ACT_RELU, 0);

@@ -51,6 +51,7 @@ static void unfold(const cpu_pass *p, int e0, int e1, int k0, int k1, float *P) 
     inside(W, dx, &x0, &x1);
     /* The output rows whose input row is inside the image. */
     int y0 = dy < 0 ? -dy : 0, y1 = l->in.h - dy < H ? l->in.h - dy : H;
+    if (y0 > H) y0 = H; /* a padding taller than the image */
     if (y1 < y0) y1 = y0;
     float *out = P + (size_t)(col - k0) * m;
     for (int b = e0; b < e1; b++, out += (size_t)H * (size_t)W) {
