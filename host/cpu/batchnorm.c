@@ -21,12 +21,6 @@ enum { BN_LANES = 16, BN_FOLD = 4096 };
  * permutes across iterations instead). */
 typedef float bn_lanes __attribute__((vector_size(BN_LANES * sizeof(float))));
 
-static inline bn_lanes bn_load(const float *p) {
-  bn_lanes v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
-
 /* Two sums at once over i in [0, n): total_a of expr_a and total_b of expr_b, expressions of xv and
  * dyv (X[i] and DY[i]), lane j taking the values i = j mod 16 of each block of 4096 in order and
  * lane 0 the block's last few; each in its own lanes and order (the same bits as either taken
@@ -37,7 +31,9 @@ static inline bn_lanes bn_load(const float *p) {
       size_t k1 = k0 + BN_FOLD < (n) ? k0 + BN_FOLD : (n), k = k0;      \
       bn_lanes lane_a = {0}, lane_b = {0};                              \
       for (; k + BN_LANES <= k1; k += BN_LANES) {                       \
-        bn_lanes xv = bn_load((X) + k), dyv = bn_load((DY) + k);        \
+        bn_lanes xv, dyv; /* loaded by memcpy: no function returns one */ \
+        memcpy(&xv, (X) + k, sizeof xv);                                \
+        memcpy(&dyv, (DY) + k, sizeof dyv);                             \
         (void)dyv;                                                      \
         lane_a += (expr_a);                                             \
         lane_b += (expr_b);                                             \

@@ -16,19 +16,20 @@
  * values a, b (upper row) and c, d (lower row). The scalar forms are the rule; the AVX-512 forms
  * take 16 windows at once, split into a b c d by two permutes per row, and give the same bits. */
 
-/* Max forward: the first largest in the order a, b, c, d (v = a; then each later one if greater). */
-static void max_row_scalar(const float *r0, const float *r1, float *y, int ow) {
+/* Forward, max: the first largest in the order a, b, c, d (v = a; then each later one if
+ * greater); average: ((a + b) + (c + d)) / 4. */
+static void forward_row_scalar(bool max, const float *r0, const float *r1, float *y, int ow) {
   for (int ox = 0; ox < ow; ox++) {
-    float v = r0[2 * ox];
-    if (r0[2 * ox + 1] > v) v = r0[2 * ox + 1];
-    if (r1[2 * ox] > v) v = r1[2 * ox];
-    if (r1[2 * ox + 1] > v) v = r1[2 * ox + 1];
+    float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1], v = a;
+    if (!max) {
+      y[ox] = ((a + b) + (c + d)) * 0.25f;
+      continue;
+    }
+    if (b > v) v = b;
+    if (c > v) v = c;
+    if (d > v) v = d;
     y[ox] = v;
   }
-}
-
-static void avg_row_scalar(const float *r0, const float *r1, float *y, int ow) {
-  for (int ox = 0; ox < ow; ox++) y[ox] = ((r0[2 * ox] + r0[2 * ox + 1]) + (r1[2 * ox] + r1[2 * ox + 1])) * 0.25f;
 }
 
 /* Max backward: the gradient to the first largest, found as the pairs' winners (b over a if
@@ -71,27 +72,21 @@ static void join_pairs(float *p, int m, __m512 even, __m512 odd) {
   _mm512_mask_storeu_ps(p + 16, first_lanes(2 * m - 16), _mm512_permutex2var_ps(even, _mm512_loadu_si512(second), odd));
 }
 
-static void max_row(const float *r0, const float *r1, float *y, int ow) {
+/* Max or average forward: the window's four values, then the scan (max) or the mean. */
+static void forward_row(bool max, const float *r0, const float *r1, float *y, int ow) {
   for (int x0 = 0; x0 < ow; x0 += 16) {
     int m = ow - x0 < 16 ? ow - x0 : 16;
-    __m512 a, b, c, d;
+    __m512 a, b, c, d, v;
     split_pairs(r0 + 2 * x0, m, &a, &b);
     split_pairs(r1 + 2 * x0, m, &c, &d);
-    __m512 v = a;
-    v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(b, v, _CMP_GT_OQ), v, b);
-    v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(c, v, _CMP_GT_OQ), v, c);
-    v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(d, v, _CMP_GT_OQ), v, d);
-    _mm512_mask_storeu_ps(y + x0, first_lanes(m), v);
-  }
-}
-
-static void avg_row(const float *r0, const float *r1, float *y, int ow) {
-  for (int x0 = 0; x0 < ow; x0 += 16) {
-    int m = ow - x0 < 16 ? ow - x0 : 16;
-    __m512 a, b, c, d;
-    split_pairs(r0 + 2 * x0, m, &a, &b);
-    split_pairs(r1 + 2 * x0, m, &c, &d);
-    __m512 v = _mm512_mul_ps(_mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d)), _mm512_set1_ps(0.25f));
+    if (max) {
+      v = a;
+      v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(b, v, _CMP_GT_OQ), v, b);
+      v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(c, v, _CMP_GT_OQ), v, c);
+      v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(d, v, _CMP_GT_OQ), v, d);
+    } else {
+      v = _mm512_mul_ps(_mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d)), _mm512_set1_ps(0.25f));
+    }
     _mm512_mask_storeu_ps(y + x0, first_lanes(m), v);
   }
 }
@@ -121,16 +116,14 @@ static void avg_grad_row(const float *g, float *d0, float *d1, int ow) {
   }
 }
 #else
-#define max_row max_row_scalar
-#define avg_row avg_row_scalar
+#define forward_row forward_row_scalar
 #define max_grad_row max_grad_row_scalar
 #define avg_grad_row(g, d0, d1, ow) avg_grad_row_scalar(g, d0, d1, ow)
 #endif
 
 void cpu_pool_rows(bool vector, bool max, bool backward, const float *r0, const float *r1, const float *g, float *out0,
                    float *out1, int ow) {
-  if (!backward && max) (vector ? max_row : max_row_scalar)(r0, r1, out0, ow);
-  else if (!backward) (vector ? avg_row : avg_row_scalar)(r0, r1, out0, ow);
+  if (!backward) (vector ? forward_row : forward_row_scalar)(max, r0, r1, out0, ow);
   else if (max) (vector ? max_grad_row : max_grad_row_scalar)(r0, r1, g, out0, out1, ow);
   else if (vector) avg_grad_row(g, out0, out1, ow);
   else avg_grad_row_scalar(g, out0, out1, ow);
@@ -145,7 +138,7 @@ void cpu_pool_forward_planes(const cpu_pass *p, size_t q0, size_t q1) {
     float *y = p->y + q * out_px;
     for (int oy = 0; oy < l->out.h; oy++) {
       const float *r0 = x + (size_t)(2 * oy) * W;
-      (max ? max_row : avg_row)(r0, r0 + W, y + (size_t)oy * (size_t)l->out.w, l->out.w);
+      forward_row(max, r0, r0 + W, y + (size_t)oy * (size_t)l->out.w, l->out.w);
     }
   }
   /* The elementwise layers after it, on these planes. */
