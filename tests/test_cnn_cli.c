@@ -78,6 +78,9 @@ Test(cnn_cli, a_cnn_on_plain_features_or_pooled_below_one_pixel_is_refused) {
           "an even kernel");
   expect_sweep_refused(spec_file("evens.json", data, ", \"type\": \"cnn\"", ", \"kernel_size\": {\"values\": [3, 4]}"),
           "kernel_size", "an even kernel among the values");
+  expect_sweep_refused(spec_file("range.json", data, ", \"type\": \"cnn\"",
+                                 ", \"kernel_size\": {\"distribution\": \"int_uniform\", \"min\": 3, \"max\": 7}"),
+          "int_uniform can produce 4", "a range of kernel sizes (its even sizes between)");
   expect_sweep_refused(spec_file("switch.json", data, ", \"type\": \"cnn\", \"batchnorm\": 1", ""), "model.batchnorm",
           "a number for an off/on switch (true and false are taken)");
 }

@@ -289,6 +289,13 @@ static caviar_status check_support(const caviar_json_ctx *ctx, const char *path,
     return caviar_json_fail(ctx, path, "%s can produce %s, but %s must be %s", dist, CAVIAR_NUM(lo), p->hp->name, range);
   if (!caviar_hp_in_range(p->hp, hi))
     return caviar_json_fail(ctx, path, "%s can produce %s, but %s must be %s", dist, CAVIAR_NUM(hi), p->hp->name, range);
+  /* An odd-only hyperparameter (kernel_size): a range of integers holds the even ones between its
+   * odd ends too. */
+  double even = ceil(lo);
+  if (fmod(even, 2.0) != 0) even += 1;
+  if (p->hp->odd && even <= hi)
+    return caviar_json_fail(ctx, path, "%s can produce %s, but %s must be %s (list the odd sizes with values)", dist,
+                            CAVIAR_NUM(even), p->hp->name, range);
   return CAVIAR_OK;
 }
 
