@@ -40,8 +40,9 @@ static void inside(int W, int dx, int *x0, int *x1) {
 /* Columns [k0, k1) of the patch matrix of examples [e0, e1) into P, column-major with leading
  * dimension (e1 - e0) x pixels: column k is input channel k / (kk), offset (k % kk) / k, k % k.
  * Each output row is its input row shifted by the offset, zeros where it falls in the padding: the
- * rows inside the image are one run of the input plane ("same" padding keeps the width), copied
- * at once, then the columns that fell in the padding (copied from the rows' other ends) cleared. */
+ * rows inside the image are one run of the input plane (a convolution's output has its input's
+ * size: model.c's add_conv), copied at once, then the columns that fell in the padding (copied
+ * from the rows' other ends) cleared. */
 static void unfold(const cpu_pass *p, int e0, int e1, int k0, int k1, float *P) {
   const caviar_layer *l = p->layer;
   int k = l->kernel, kk = k * k, H = l->out.h, W = l->out.w;
@@ -50,7 +51,7 @@ static void unfold(const cpu_pass *p, int e0, int e1, int k0, int k1, float *P) 
     int c = col / kk, dy = col % kk / k - l->pad, dx = col % k - l->pad, x0, x1;
     inside(W, dx, &x0, &x1);
     /* The output rows whose input row is inside the image. */
-    int y0 = dy < 0 ? -dy : 0, y1 = l->in.h - dy < H ? l->in.h - dy : H;
+    int y0 = dy < 0 ? -dy : 0, y1 = dy > 0 ? H - dy : H;
     if (y0 > H) y0 = H; /* a padding taller than the image */
     if (y1 < y0) y1 = y0;
     float *out = P + (size_t)(col - k0) * m;
@@ -60,16 +61,6 @@ static void unfold(const cpu_pass *p, int e0, int e1, int k0, int k1, float *P) 
       memset(out + (size_t)y1 * (size_t)W, 0, (size_t)(H - y1) * (size_t)W * sizeof(float));
       if (y1 == y0 || x1 == x0) {
         memset(out + (size_t)y0 * (size_t)W, 0, (size_t)(y1 - y0) * (size_t)W * sizeof(float));
-        continue;
-      }
-      if (l->in.w != W) { /* not "same" padding: row by row */
-        for (int y = y0; y < y1; y++) {
-          float *o = out + (size_t)y * (size_t)W;
-          const float *row = plane + (size_t)(y + dy) * (size_t)l->in.w + dx;
-          for (int x = 0; x < x0; x++) o[x] = 0.0f;
-          memcpy(o + x0, row + x0, (size_t)(x1 - x0) * sizeof(float));
-          for (int x = x1; x < W; x++) o[x] = 0.0f;
-        }
         continue;
       }
       size_t run = (size_t)(y1 - 1 - y0) * (size_t)W + (size_t)(x1 - x0);

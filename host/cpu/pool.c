@@ -118,15 +118,14 @@ static void avg_grad_row(const float *g, float *d0, float *d1, int ow) {
 #else
 #define forward_row forward_row_scalar
 #define max_grad_row max_grad_row_scalar
-#define avg_grad_row(g, d0, d1, ow) avg_grad_row_scalar(g, d0, d1, ow)
+#define avg_grad_row avg_grad_row_scalar
 #endif
 
 void cpu_pool_rows(bool vector, bool max, bool backward, const float *r0, const float *r1, const float *g, float *out0,
                    float *out1, int ow) {
   if (!backward) (vector ? forward_row : forward_row_scalar)(max, r0, r1, out0, ow);
   else if (max) (vector ? max_grad_row : max_grad_row_scalar)(r0, r1, g, out0, out1, ow);
-  else if (vector) avg_grad_row(g, out0, out1, ow);
-  else avg_grad_row_scalar(g, out0, out1, ow);
+  else (vector ? avg_grad_row : avg_grad_row_scalar)(g, out0, out1, ow);
 }
 
 void cpu_pool_forward_planes(const cpu_pass *p, size_t q0, size_t q1) {
