@@ -468,3 +468,126 @@ Test(report, the_summary_tree_a_sweep_draws_its_page_from_is_the_file_read_back_
     caviar_spec_free(&spec);
   }
 }
+
+/* ---- summary.json's text ---- */
+
+/* Callbacks of a study (report.h): parameters as its own JSON, logged values (none for some
+ * trials), and a reason with every kind of character a program's stderr may hold. */
+static const char *study_params(const void *ctx, uint32_t trial) {
+  (void)ctx;
+  return trial % 2 ? "{\"lr\": 0.001, \"name\": \"caf\xc3\xa9 \xf0\x9f\x90\x9f\", \"layers\": [1, 2, 4], \"none\": {}}"
+                   : "{\"lr\": 0.5}";
+}
+static const cJSON *study_metrics(const void *ctx, uint32_t trial) {
+  static cJSON *logged;
+  if (!logged) logged = cJSON_Parse("{\"loss\": 0.25, \"note\": \"a\\tb\\u0001\", \"nested\": {\"x\": [0.5, null, true]}}");
+  (void)ctx;
+  return trial % 3 ? logged : NULL;
+}
+static const char *study_reason(const void *ctx, uint32_t trial) {
+  (void)ctx;
+  return trial % 4 == 1 ? "exit 1: \"bad\"\\ \x01\x1f\n\r\t\b\f \xff\xfe caf\xc3\xa9 \xe2\x82" : NULL;
+}
+
+/* summary.json as cJSON_Print lays out the tree a reader parses from it (the bytes that are not
+ * UTF-8 escaped as caviar_json_print_text escapes them). Every figure is one both print alike. */
+static void expect_laid_out_as_cjson_prints_it(const char *dir, const char *what) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/summary.json", dir);
+  size_t len;
+  char *text = scratch_read(path, &len);
+  cr_assert(text, "%s", what);
+  cJSON *tree = caviar_json_parse_text(text, len);
+  cr_assert(tree, "%s: summary.json parses", what);
+  char *again = caviar_json_print_text(tree, true);
+  cr_assert(again);
+  size_t n = strlen(again), at = 0;
+  while (at < n && at < len && again[at] == text[at]) at++;
+  cr_expect(len == n + 1 && at == n && text[n] == '\n', "%s: summary.json differs from cJSON's print at byte %zu: ...%.60s",
+            what, at, text + (at > 20 ? at - 20 : 0));
+  free(again);
+  free(text);
+  cJSON_Delete(tree);
+}
+
+Test(report, summary_json_is_laid_out_as_cjson_prints_it_for_every_kind_of_trial_and_string) {
+  const char *data = synth_idx_dir("report", 800, 200, 16, 4, 3.0, true);
+  const char *methods[] = {"random", "pbt"};
+  for (size_t k = 0; k < sizeof methods / sizeof *methods; k++) {
+    caviar_spec spec;
+    spec_ok(spec_text(methods[k], data), &spec);
+    caviar_data d;
+    caviar_error err;
+    cr_assert_eq(caviar_data_load(&spec.data, spec.seed, &d, &err), CAVIAR_OK, "%s", err.msg);
+    caviar_backend *be;
+    cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
+    caviar_sweep sweep = {.spec = &spec, .seed = spec.seed, .trials = -1, .backend = be, .data = &d};
+    caviar_sweep_result r;
+    cr_assert_eq(caviar_sweep_run(&sweep, &r, &err), CAVIAR_OK, "%s", err.msg);
+    /* Figures that cJSON prints as caviar does (short decimals and dyadic fractions), a diverged
+     * trial's missing ones among them. */
+    for (int i = 0; i < r.n_trials; i++) {
+      caviar_trial_result *t = &r.trials[i];
+      t->trial.hp.learning_rate = i % 2 ? 0.001 : 0.0625;
+      t->trial.hp.beta1 = 0.875;
+      t->train_loss = 0.5f, t->val_loss = i % 5 == 4 ? NAN : 0.25f + 0.125f * (float)(i % 3);
+      t->val_acc = 0.75f, t->test_loss = 0.375f, t->test_acc = 0.5f;
+      t->best_train_loss = 0.5f, t->best_val_loss = 0.25f, t->best_val_acc = 0.8125f;
+    }
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s-layout", scratch_path(methods[k]));
+    caviar_report_info info = {.spec = &spec, .seed = spec.seed, .device = "cpu \"test\" \xff\x01", .data = &d,
+                               .keep_models = 2, .finished = true};
+    cr_assert_eq(caviar_report_write(dir, &info, &r, NULL, &err), CAVIAR_OK, "%s", err.msg);
+    expect_laid_out_as_cjson_prints_it(dir, methods[k]);
+    /* A study's trials: its parameters, logged values and reasons. */
+    info.params_json = study_params;
+    info.trial_metrics = study_metrics;
+    info.trial_reason = study_reason;
+    cr_assert_eq(caviar_report_write(dir, &info, &r, NULL, &err), CAVIAR_OK, "%s", err.msg);
+    expect_laid_out_as_cjson_prints_it(dir, "a study's trials");
+    caviar_sweep_result_free(&r);
+    be->destroy(be);
+    caviar_data_free(&d);
+    caviar_spec_free(&spec);
+  }
+}
+
+Test(report, chart_coordinates_are_printfs_text_for_every_kind_of_double) {
+  /* svg_fixed against printf itself: random coordinates, exact halves (ties go to even), values a
+   * hair either side of a half, signed zeros and small negatives ("-0.0"), the limit and beyond. */
+  char want[64], got[64];
+  srand(11);
+  long checked = 0, wrong = 0;
+  for (long i = 0; i < 3000000; i++) {
+    double x;
+    switch (i % 8) {
+      case 0: x = (rand() / (double)RAND_MAX - 0.3) * 2400; break;
+      case 1: x = (double)(rand() % 40000 - 20000) / 20; break;        /* k.x5 and k.x0: ties and not */
+      case 2: x = (double)(rand() % 4000 - 2000) / 4; break;           /* exact binary halves */
+      case 3: x = nextafter((double)(rand() % 20000 - 10000) / 20, rand() % 2 ? INFINITY : -INFINITY); break;
+      case 4: x = -(rand() / (double)RAND_MAX) * 0.1; break;
+      case 5: x = ldexp(rand() / (double)RAND_MAX, rand() % 100 - 50); break;
+      case 6: x = (rand() / (double)RAND_MAX) * 2e14; break;
+      default: x = (double)(rand() % 2000000) + 0.5; break;
+    }
+    for (int digits = 0; digits <= 1; digits++) {
+      snprintf(want, sizeof want, "%.*f", digits, x);
+      int n = svg_fixed(got, x, digits);
+      checked++;
+      if (strcmp(want, got) || n != (int)strlen(want)) {
+        if (wrong++ < 5) cr_log_error("%.17g, %d digits: printf %s, svg_fixed %s", x, digits, want, got);
+      }
+    }
+  }
+  const double special[] = {0.0, -0.0, 0.05, 0.15, 0.25, 0.35, -0.25, 2.5, 3.5, -2.5, 1e14, 99999999999999.95,
+                            -1e-300, INFINITY, -INFINITY, NAN};
+  for (size_t i = 0; i < sizeof special / sizeof *special; i++)
+    for (int digits = 0; digits <= 1; digits++) {
+      snprintf(want, sizeof want, "%.*f", digits, special[i]);
+      svg_fixed(got, special[i], digits);
+      checked++;
+      if (strcmp(want, got) && wrong++ < 10) cr_log_error("%.17g, %d digits: printf %s, svg_fixed %s", special[i], digits, want, got);
+    }
+  cr_expect_eq(wrong, 0, "%ld of %ld texts differ from printf's", wrong, checked);
+}

@@ -36,94 +36,255 @@ static cJSON *push(cJSON *array, cJSON *item, bool *ok) {
   return NULL;
 }
 
-/* A trial's figure as the text caviar_format_number gives it (the shortest of 16 or 17 digits that
- * reads back exactly; a float's without printf, which cJSON's own printing of 100,000 trials'
- * figures spends most of summary.json's time in). */
-static cJSON *number_or_null(double x) {
-  char text[40];
-  if (!isfinite(x)) return cJSON_CreateNull();
-  caviar_format_number(text, sizeof text, x);
-  return cJSON_CreateRaw(text);
-}
-
 /* Regression figures in the target's units, from a mean squared error of standardised targets. */
 static double rmse_of(double mse, double std) { return sqrt(mse) * std; }
 
-/* The trial's parameters: a study's as handed out, else the hyperparameters' (their numbers as
- * number_or_null writes them). */
-static cJSON *params_of(const caviar_report_info *info, const caviar_trial_result *t) {
-  const char *text = info->params_json ? info->params_json(info->params_ctx, t->trial.id) : NULL;
-  if (text) return cJSON_Parse(text);
-  cJSON *params = caviar_hparams_cjson(&t->trial.hp), *v = params ? params->child : NULL;
-  while (v) {
-    cJSON *next = v->next, *raw = cJSON_IsNumber(v) ? number_or_null(v->valuedouble) : NULL;
-    if (raw && !cJSON_ReplaceItemInObjectCaseSensitive(params, v->string, raw)) cJSON_Delete(raw);
-    v = next;
-  }
-  return params;
+/* Where a trial's fields go; trial_fields says which fields a trial has, once for every form:
+ * - an object of a tree (obj), its figures as the text caviar_format_number gives them (raw:
+ *   summary.json's head, --json) or as numbers (report.html's tree: a figure's text reads back as
+ *   exactly the figure, so these are the numbers a reader parsing summary.json gets);
+ * - or summary.json's text itself (text), laid out as cJSON_Print lays out an object whose fields
+ *   stand `depth` tabs in, and valid UTF-8 as caviar_json_print_text makes it: 100,000 trials'
+ *   trees built only to be printed were most of a big sweep's final write. */
+typedef struct fields {
+  cJSON *obj;
+  bool numbers;
+  caviar_text *text;
+  int depth, n; /* text: the fields' indentation, and how many are written */
+  bool *ok;
+} fields;
+
+static void put_tabs(caviar_text *t, int n) {
+  static const char tabs[] = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
+  for (; n > 0; n -= 16) caviar_text_put(t, tabs, (size_t)(n < 16 ? n : 16));
 }
 
-static cJSON *trial_json(const caviar_report_info *info, const caviar_trial_result *t, bool saved, double target_std,
-                         bool *ok) {
-  char text[64];
-  cJSON *obj = cJSON_CreateObject();
-  put(obj, "trial", cJSON_CreateNumber(t->trial.id), ok);
-  put(obj, "round", cJSON_CreateNumber(t->trial.round), ok);
-  put(obj, "bracket", cJSON_CreateNumber(t->bracket), ok);
-  put(obj, "params", params_of(info, t), ok);
-  put(obj, "status", cJSON_CreateString(caviar_trial_status_name(t->status)), ok);
-  put(obj, "epochs", cJSON_CreateNumber(t->epochs), ok);
-  put(obj, "train_loss", number_or_null(t->train_loss), ok);
-  put(obj, "val_loss", number_or_null(t->val_loss), ok);
+/* A string as cJSON prints it (its escapes, \u00xx below 32), bytes that are not UTF-8 as
+ * caviar_json_escape_bytes writes them (\udcXX). */
+static void put_json_string(caviar_text *t, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  caviar_text_put(t, "\"", 1);
+  size_t len = s ? strlen(s) : 0, from = 0;
+  for (size_t i = 0; i < len;) {
+    unsigned char c = (unsigned char)s[i];
+    size_t k = c >= 0x80 ? caviar_utf8_length(s + i, len - i) : 1;
+    if (c >= 0x80 ? k > 0 : c >= 32 && c != '"' && c != '\\') {
+      i += k;
+      continue;
+    }
+    caviar_text_put(t, s + from, i - from);
+    char esc[7] = {'\\', 0};
+    size_t n = 2;
+    switch (c) {
+      case '"': esc[1] = '"'; break;
+      case '\\': esc[1] = '\\'; break;
+      case '\b': esc[1] = 'b'; break;
+      case '\f': esc[1] = 'f'; break;
+      case '\n': esc[1] = 'n'; break;
+      case '\r': esc[1] = 'r'; break;
+      case '\t': esc[1] = 't'; break;
+      default: /* a control character, or a byte that begins no UTF-8 sequence */
+        memcpy(esc + 1, c < 32 ? "u00" : "udc", 3);
+        esc[4] = hex[c >> 4];
+        esc[5] = hex[c & 15];
+        n = 6;
+    }
+    caviar_text_put(t, esc, n);
+    from = ++i;
+  }
+  caviar_text_put(t, s + from, len - from);
+  caviar_text_put(t, "\"", 1);
+}
+
+/* The next field's key (text): after a comma and a line break unless it is the first. */
+static void put_key(fields *f, const char *key) {
+  if (f->n++) caviar_text_put(f->text, ",\n", 2);
+  put_tabs(f->text, f->depth);
+  put_json_string(f->text, key);
+  caviar_text_put(f->text, ":\t", 2);
+}
+
+static void field_item(fields *f, const char *key, cJSON *item) {
+  put(f->obj, key, item, f->ok);
+}
+
+static void field_int(fields *f, const char *key, long long v) {
+  if (!f->text) return field_item(f, key, cJSON_CreateNumber((double)v));
+  char text[24];
+  put_key(f, key);
+  caviar_text_put(f->text, text, (size_t)caviar_int_text(text, v));
+}
+
+/* A trial's figure: the shortest of 16 or 17 digits that reads back exactly (a float's without
+ * printf), or null where it is not finite. */
+static void field_figure(fields *f, const char *key, double x) {
+  char text[40];
+  if (!f->text && (f->numbers || !isfinite(x)))
+    return field_item(f, key, isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull());
+  int n = isfinite(x) ? caviar_format_number(text, sizeof text, x) : 0;
+  if (!f->text) return field_item(f, key, cJSON_CreateRaw(text));
+  put_key(f, key);
+  if (n) caviar_text_put(f->text, text, (size_t)n);
+  else caviar_text_put(f->text, "null", 4);
+}
+
+static void field_string(fields *f, const char *key, const char *s) {
+  if (!f->text) return field_item(f, key, cJSON_CreateString(s));
+  put_key(f, key);
+  put_json_string(f->text, s);
+}
+
+/* A tree of another's making (a lineage, a study's values): a copy, or its printed text. */
+static void field_tree(fields *f, const char *key, const cJSON *tree) {
+  if (!f->text) return field_item(f, key, tree ? cJSON_Duplicate(tree, true) : NULL);
+  char *printed = tree ? caviar_json_print_text(tree, true) : NULL;
+  if (!printed) {
+    *f->ok = false;
+    return;
+  }
+  put_key(f, key);
+  const char *from = printed;
+  for (const char *c; (c = strchr(from, '\n')); from = c + 1) {
+    caviar_text_put(f->text, from, (size_t)(c + 1 - from));
+    put_tabs(f->text, f->depth);
+  }
+  caviar_text_put(f->text, from, strlen(from));
+  free(printed);
+}
+
+/* An object: a field of f (key), or the trial itself (key NULL); its fields go into the result. */
+static fields object_begin(fields *f, const char *key) {
+  fields in = *f;
+  in.n = 0;
+  in.depth = f->depth + 1;
+  if (f->text) {
+    if (key) put_key(f, key);
+    caviar_text_put(f->text, "{\n", 2);
+    return in;
+  }
+  in.obj = cJSON_CreateObject();
+  if (!in.obj) *f->ok = false;
+  else if (key && !put(f->obj, key, in.obj, f->ok)) in.obj = NULL;
+  return in;
+}
+
+static void object_end(const fields *in) {
+  if (!in->text) return;
+  if (in->n) caviar_text_put(in->text, "\n", 1);
+  put_tabs(in->text, in->depth - 1);
+  caviar_text_put(in->text, "}", 1);
+}
+
+/* The trial's parameters: a study's as handed out, else the hyperparameters shown. */
+static void field_params(fields *f, const caviar_report_info *info, const caviar_trial_result *t) {
+  const char *text = info->params_json ? info->params_json(info->params_ctx, t->trial.id) : NULL;
+  if (text) {
+    cJSON *params = cJSON_Parse(text);
+    if (!params) *f->ok = false;
+    else if (!f->text) field_item(f, "params", params), params = NULL;
+    else field_tree(f, "params", params);
+    cJSON_Delete(params);
+    return;
+  }
+  fields p = object_begin(f, "params");
+  for (int i = 0; i < caviar_hp_count; i++) {
+    const caviar_hp_info *hp = &caviar_hp_table[i];
+    if (!caviar_hp_shown(&t->trial.hp, hp)) continue; /* switched off by a condition, or a quiet one at its default */
+    double value = caviar_hp_get(&t->trial.hp, hp);
+    if (hp->type == CAVIAR_HP_CHOICE) field_string(&p, hp->name, hp->choices[(int)value]);
+    else field_figure(&p, hp->name, value);
+  }
+  object_end(&p);
+}
+
+/* A trial's fields into f (rank > 0: its place on the leaderboard, last). */
+static void trial_fields(fields *f, const caviar_report_info *info, const caviar_trial_result *t, bool saved,
+                         double target_std, int rank) {
+  field_int(f, "trial", t->trial.id);
+  field_int(f, "round", t->trial.round);
+  field_int(f, "bracket", t->bracket);
+  field_params(f, info, t);
+  field_string(f, "status", caviar_trial_status_name(t->status));
+  field_int(f, "epochs", t->epochs);
+  field_figure(f, "train_loss", t->train_loss);
+  field_figure(f, "val_loss", t->val_loss);
   if (target_std > 0) {
-    put(obj, "val_rmse", number_or_null(rmse_of(t->val_loss, target_std)), ok);
-    put(obj, "val_mse", number_or_null(t->val_loss * target_std * target_std), ok);
+    field_figure(f, "val_rmse", rmse_of(t->val_loss, target_std));
+    field_figure(f, "val_mse", t->val_loss * target_std * target_std);
     if (t->status == CAVIAR_TRIAL_SURVIVED) {
-      put(obj, "test_loss", number_or_null(t->test_loss), ok);
-      put(obj, "test_rmse", number_or_null(rmse_of(t->test_loss, target_std)), ok);
-      put(obj, "test_mse", number_or_null(t->test_loss * target_std * target_std), ok);
+      field_figure(f, "test_loss", t->test_loss);
+      field_figure(f, "test_rmse", rmse_of(t->test_loss, target_std));
+      field_figure(f, "test_mse", t->test_loss * target_std * target_std);
     }
   } else {
-    put(obj, "val_acc", number_or_null(t->val_acc), ok);
+    field_figure(f, "val_acc", t->val_acc);
   }
   if (t->status == CAVIAR_TRIAL_SURVIVED && !(target_std > 0)) {
-    put(obj, "test_loss", number_or_null(t->test_loss), ok);
-    put(obj, "test_acc", number_or_null(t->test_acc), ok);
+    field_figure(f, "test_loss", t->test_loss);
+    field_figure(f, "test_acc", t->test_acc);
   }
   /* The best validation epoch and its figures; a survivor says whose weights it kept (and was
    * tested with): that epoch's or the last one's. */
   if (t->best_epoch > 0) {
-    put(obj, "best_epoch", cJSON_CreateNumber(t->best_epoch), ok);
-    put(obj, "best_train_loss", number_or_null(t->best_train_loss), ok);
-    put(obj, "best_val_loss", number_or_null(t->best_val_loss), ok);
+    field_int(f, "best_epoch", t->best_epoch);
+    field_figure(f, "best_train_loss", t->best_train_loss);
+    field_figure(f, "best_val_loss", t->best_val_loss);
     if (target_std > 0) {
-      put(obj, "best_val_rmse", number_or_null(rmse_of(t->best_val_loss, target_std)), ok);
-      put(obj, "best_val_mse", number_or_null(t->best_val_loss * target_std * target_std), ok);
+      field_figure(f, "best_val_rmse", rmse_of(t->best_val_loss, target_std));
+      field_figure(f, "best_val_mse", t->best_val_loss * target_std * target_std);
     } else {
-      put(obj, "best_val_acc", number_or_null(t->best_val_acc), ok);
+      field_figure(f, "best_val_acc", t->best_val_acc);
     }
   }
   /* What ranks it (docs/SPEC.md, "The best trial"): the metric of the weights it keeps, and the
    * epoch that figure is from. */
   int value_epoch;
   double value = caviar_trial_value(info->spec, t, target_std, &value_epoch);
-  put(obj, "value", number_or_null(value), ok);
-  put(obj, "value_epoch", cJSON_CreateNumber(value_epoch), ok);
+  field_figure(f, "value", value);
+  field_int(f, "value_epoch", value_epoch);
   if (t->status == CAVIAR_TRIAL_SURVIVED) {
-    put(obj, "kept", cJSON_CreateString(t->kept_best ? "best" : "last"), ok);
-    put(obj, "kept_epoch", cJSON_CreateNumber(t->kept_best ? t->best_epoch : t->epochs), ok);
+    field_string(f, "kept", t->kept_best ? "best" : "last");
+    field_int(f, "kept_epoch", t->kept_best ? t->best_epoch : t->epochs);
   }
   if (saved) {
+    char text[64];
     snprintf(text, sizeof text, "best/trial-%u.safetensors", (unsigned)t->trial.id);
-    put(obj, "model", cJSON_CreateString(text), ok);
+    field_string(f, "model", text);
   }
-  if (t->lineage) put(obj, "lineage", cJSON_Duplicate(t->lineage, true), ok);
+  if (t->lineage) field_tree(f, "lineage", t->lineage);
   /* A study's trial: every value it logged, the last of each. */
-  const cJSON *logged = info->trial_metrics ? info->trial_metrics(info->params_ctx, t->trial.id) : NULL;
-  if (info->trial_metrics) put(obj, "metrics", logged ? cJSON_Duplicate(logged, true) : cJSON_CreateObject(), ok);
+  if (info->trial_metrics) {
+    const cJSON *logged = info->trial_metrics(info->params_ctx, t->trial.id);
+    if (logged) {
+      field_tree(f, "metrics", logged);
+    } else {
+      fields none = object_begin(f, "metrics");
+      object_end(&none);
+    }
+  }
   const char *reason = info->trial_reason ? info->trial_reason(info->params_ctx, t->trial.id) : NULL;
-  if (reason) put(obj, "reason", cJSON_CreateString(reason), ok);
-  return obj;
+  if (reason) field_string(f, "reason", reason);
+  /* The leaderboard's place (1: best), by caviar_result_order. */
+  if (rank > 0) field_int(f, "rank", rank);
+}
+
+/* A trial as a tree (numbers: as numbers, else as their text); NULL, *ok cleared, when memory ran out. */
+static cJSON *trial_json(const caviar_report_info *info, const caviar_trial_result *t, bool saved, double target_std,
+                         int rank, bool numbers, bool *ok) {
+  fields f = {.numbers = numbers, .ok = ok};
+  fields in = object_begin(&f, NULL);
+  trial_fields(&in, info, t, saved, target_std, rank);
+  return in.obj;
+}
+
+/* A trial as summary.json's text has it (its fields three tabs in) at the end of text. */
+static void trial_text(caviar_text *text, const caviar_report_info *info, const caviar_trial_result *t, bool saved,
+                       double target_std, int rank, bool *ok) {
+  fields f = {.text = text, .depth = 2, .ok = ok};
+  fields in = object_begin(&f, NULL);
+  trial_fields(&in, info, t, saved, target_std, rank);
+  object_end(&in);
+  if (text->failed) *ok = false;
 }
 
 /* Which trials best/ keeps: the top keep_models survivors (all of them when keep_models <= 0) with
@@ -261,9 +422,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   if (r->n_trials > 0) {
     const caviar_trial_result *best = &r->trials[order[0]];
     if (best->status == CAVIAR_TRIAL_SURVIVED) {
-      cJSON *b = trial_json(info, best, saved[order[0]], r->target_std, ok);
-      put(b, "rank", cJSON_CreateNumber(1), ok);
-      put(root, "best", b, ok);
+      put(root, "best", trial_json(info, best, saved[order[0]], r->target_std, 1, false, ok), ok);
     }
   }
   put(root, "trials", cJSON_CreateArray(), ok);
@@ -272,38 +431,6 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
     return NULL;
   }
   return root;
-}
-
-/* Each raw number (number_or_null's text) in item and after it becomes the number a parser reads
- * from that text (strtod's, as cJSON's parser takes it). */
-static void numbers_as_parsed(cJSON *item) {
-  for (; item; item = item->next) {
-    if (cJSON_IsRaw(item)) {
-      double x = strtod(item->valuestring, NULL);
-      cJSON_free(item->valuestring);
-      item->valuestring = NULL;
-      item->type = cJSON_Number | (item->type & ~0xFF);
-      cJSON_SetNumberHelper(item, x);
-    } else if (item->child) {
-      numbers_as_parsed(item->child);
-    }
-  }
-}
-
-/* text with two tabs after each line break (a trial's place in summary.json); NULL: none given,
- * or no memory. */
-static char *indented(const char *text) {
-  if (!text) return NULL;
-  size_t len = strlen(text), breaks = 0;
-  for (const char *c = text; (c = strchr(c, '\n')); c++) breaks++;
-  char *out = malloc(len + 2 * breaks + 1), *o = out;
-  if (!out) return NULL;
-  for (const char *c = text; *c; c++) {
-    *o++ = *c;
-    if (*c == '\n') *o++ = '\t', *o++ = '\t';
-  }
-  *o = '\0';
-  return out;
 }
 
 /* summary.json as cJSON_Print would print the whole tree, built and printed a trial at a time:
@@ -324,9 +451,7 @@ static caviar_status write_summary(const char *path, const caviar_report_info *i
   cJSON_Delete(root);
   static const char empty[] = "[]\n}";
   size_t len = head ? strlen(head) : 0;
-  /* The tree a reader would parse: the head parsed (its numbers as their text reads back), then
-   * each trial's own tree with its numbers as parsed, or, where it holds trees of another's
-   * making (a lineage, a study's values), its text parsed. */
+  /* The tree a reader would parse: the head parsed, then the trials' (below). */
   cJSON *whole = tree && head ? caviar_json_parse_text(head, len) : NULL;
   cJSON *list = whole ? cJSON_GetObjectItemCaseSensitive(whole, "trials") : NULL;
   if (!cJSON_IsArray(list)) {
@@ -340,48 +465,40 @@ static caviar_status write_summary(const char *path, const caviar_report_info *i
   if (st == CAVIAR_OK) {
     fwrite(head, 1, len - strlen(empty), af.f);
     fputc('[', af.f);
-    /* The trials' texts a block at a time, printed side by side on the sweep's threads (each
-     * trial's text is its own; a study's callbacks are called from this thread only), then
-     * written in order. */
+    /* The trials' texts a block at a time, written side by side on the sweep's threads (each
+     * trial's text is its own; a study's callbacks are called from this thread only), then put in
+     * the file in order. The tree a reader would parse gets each trial's own tree with its figures
+     * as numbers, or, where it holds trees of another's making (a lineage, a study's values), its
+     * text parsed. */
     enum { BLOCK = 1024 };
-    char **texts = calloc(BLOCK, sizeof *texts), **plain = calloc(BLOCK, sizeof *plain);
+    caviar_text *texts = calloc(BLOCK, sizeof *texts);
     cJSON **trees = calloc(BLOCK, sizeof *trees);
-    bool ok = texts && plain && trees, side_by_side = !info->params_json && !info->trial_metrics && !info->trial_reason;
+    bool ok = texts && trees, side_by_side = !info->params_json && !info->trial_metrics && !info->trial_reason;
     for (int base = 0; ok && base < r->n_trials; base += BLOCK) {
       int m = r->n_trials - base < BLOCK ? r->n_trials - base : BLOCK;
 #pragma omp parallel for schedule(dynamic, 32) reduction(&& : ok) if (side_by_side && m > 64)
       for (int j = 0; j < m; j++) {
-        int i = base + j;
-        bool made = true;
-        cJSON *t = trial_json(info, &r->trials[i], saved[i], r->target_std, &made);
-        /* The leaderboard's place (1: best), by caviar_result_order. */
-        put(t, "rank", cJSON_CreateNumber(rank[i]), &made);
-        char *text = made ? caviar_json_print_text(t, true) : NULL;
-        bool own = !r->trials[i].lineage && !info->trial_metrics;
-        if (whole && text && own) numbers_as_parsed(t), trees[j] = t;
-        else cJSON_Delete(t);
-        texts[j] = indented(text);
-        if (whole && text && !own) plain[j] = text;
-        else free(text);
-        ok = ok && texts[j] != NULL;
+        const caviar_trial_result *t = &r->trials[base + j];
+        bool made = true, own = !t->lineage && !info->params_json && !info->trial_metrics;
+        texts[j].len = 0;
+        trial_text(&texts[j], info, t, saved[base + j], r->target_std, rank[base + j], &made);
+        if (whole && made && own) trees[j] = trial_json(info, t, saved[base + j], r->target_std, rank[base + j], true, &made);
+        ok = ok && made;
       }
       for (int j = 0; j < m; j++) {
         if (ok && base + j > 0) fputs(", ", af.f);
-        if (ok) fputs(texts[j], af.f);
-        if (whole && !trees[j] && plain[j]) trees[j] = caviar_json_parse_text(plain[j], strlen(plain[j]));
+        if (ok) fwrite(texts[j].s, 1, texts[j].len, af.f);
+        if (whole && ok && !trees[j]) trees[j] = caviar_json_parse_text(texts[j].s, texts[j].len);
         if (whole && !(ok && trees[j] && cJSON_AddItemToArray(list, trees[j]))) {
           cJSON_Delete(whole);
           whole = list = NULL;
         }
         if (!whole) cJSON_Delete(trees[j]);
-        free(texts[j]);
-        free(plain[j]);
-        texts[j] = plain[j] = NULL;
         trees[j] = NULL;
       }
     }
+    for (int j = 0; texts && j < BLOCK; j++) free(texts[j].s);
     free(texts);
-    free(plain);
     free(trees);
     fputs("]\n}\n", af.f);
     if (ok) st = caviar_atomic_commit(&af, err);
@@ -650,9 +767,7 @@ char *caviar_leaderboard_json(const caviar_report_info *info, const caviar_sweep
     put(root, "stopped_by_time_budget", cJSON_CreateBool(r->out_of_time), ok);
     cJSON *rows = put(root, "leaderboard", cJSON_CreateArray(), ok);
     for (int k = 0; k < r->n_trials; k++) {
-      cJSON *row = trial_json(info, &r->trials[order[k]], saved[order[k]], r->target_std, ok);
-      put(row, "rank", cJSON_CreateNumber(k + 1), ok);
-      push(rows, row, ok);
+      push(rows, trial_json(info, &r->trials[order[k]], saved[order[k]], r->target_std, k + 1, false, ok), ok);
     }
     if (!all) {
       cJSON_Delete(root);

@@ -357,6 +357,16 @@ static double value_px(const page *pg, const svg_axis *a, double x) {
   return p < lo ? lo : p > hi ? hi : p;
 }
 
+/* before x between y after, the coordinates as "%.1f" prints them, without printf:
+ * the charts' paths of a big sweep hold millions of them. */
+static void put_point(FILE *f, const char *before, double x, const char *between, double y, const char *after) {
+  fputs(before, f);
+  svg_put_fixed(f, x, 1);
+  fputs(between, f);
+  svg_put_fixed(f, y, 1);
+  fputs(after, f);
+}
+
 /* Past HOVER_ALL trials only the leaderboard's first HOVER_TOP get marks of their own (a title to
  * hover, a link); the rest are drawn together, one path per colour, and the leaderboard lists its
  * first ROWS_MAX: 5,000 trials stay a page of a few MB. */
@@ -439,8 +449,7 @@ static void chart_curves(page *pg, FILE *f) {
         if ((bracket && t->bracket != b) || hover(pg, t) || strcmp(t->status, groups[g][0]) || pg->n_of[i] == 0) continue;
         const point *p = pg->pts + pg->first[i];
         int n = pg->n_of[i], step = n > 300 ? (n + 299) / 300 : 1;
-        for (int j = 0; j < n; j += step)
-          fprintf(f, "%c%.1f %.1f", j ? 'L' : 'M', svg_px(&x, p[j].epoch), value_px(pg, &y, p[j].value));
+        for (int j = 0; j < n; j += step) put_point(f, j ? "L" : "M", svg_px(&x, p[j].epoch), " ", value_px(pg, &y, p[j].value), "");
         if (n == 1) fputs("h0", f);
       }
       fputs("\"/>\n", f);
@@ -463,8 +472,8 @@ static void chart_curves(page *pg, FILE *f) {
                             value_px(pg, &y, p[0].value), mark_r(pg) * 0.7);
         else {
           fputs("<polyline points=\"", f);
-          for (int j = 0; j < n; j += step) fprintf(f, "%.1f,%.1f ", svg_px(&x, p[j].epoch), value_px(pg, &y, p[j].value));
-          if ((n - 1) % step) fprintf(f, "%.1f,%.1f", svg_px(&x, p[n - 1].epoch), value_px(pg, &y, p[n - 1].value));
+          for (int j = 0; j < n; j += step) put_point(f, "", svg_px(&x, p[j].epoch), ",", value_px(pg, &y, p[j].value), " ");
+          if ((n - 1) % step) put_point(f, "", svg_px(&x, p[n - 1].epoch), ",", value_px(pg, &y, p[n - 1].value), "");
           fputs("\">", f);
         }
         trial_title(pg, f, t, true);
@@ -623,7 +632,7 @@ static void chart_params(page *pg, FILE *f) {
         if (t->epochs == 0 || hover(pg, t) || !isfinite(v) || (col < 0 ? isfinite(t->value) : !isfinite(t->value) || t->color != col))
           continue;
         double px = svg_px(&x, v) + (p->scale == SVG_CATEGORY ? jitter(t->id) * 0.6 * width : 0);
-        fprintf(f, "M%.1f %.1fh0", px, value_px(pg, &y, t->value));
+        put_point(f, "M", px, " ", value_px(pg, &y, t->value), "h0");
       }
       fputs("\"/>\n", f);
     }
@@ -712,7 +721,10 @@ static void chart_parallel(page *pg, FILE *f) {
                    : k == pg->n_params && pg->n_epochs_reached > 1 ? t->epochs
                                                                    : t->value;
         if (!isfinite(v)) continue;
-        fprintf(f, "%c%.0f %.1f", cmd, at[k], svg_px(&axes[k], v));
+        fputc(cmd, f);
+        svg_put_fixed(f, at[k], 0);
+        fputc(' ', f);
+        svg_put_fixed(f, svg_px(&axes[k], v), 1);
         cmd = 'L';
       }
     }
@@ -732,7 +744,7 @@ static void chart_parallel(page *pg, FILE *f) {
       double px = k < pg->n_params && pg->params[k].scale == SVG_CATEGORY
                       ? svg_px(&axes[k], v) + jitter(t->id) * 0.3 * fabs(axes[k].px1 - axes[k].px0) / pg->params[k].n_categories
                       : svg_px(&axes[k], v);
-      fprintf(f, "%.1f,%.1f ", at[k], px);
+      put_point(f, "", at[k], ",", px, " ");
     }
     fputs("\">", f);
     trial_title(pg, f, t, true);

@@ -3,6 +3,8 @@
 #include "caviar/json_text.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +51,31 @@ static void number_sig(double x, int sig, char *buf, size_t size) {
 }
 
 void svg_number(double x, char *buf, size_t size) { number_sig(x, 4, buf, size); }
+
+int svg_fixed(char *buf, double x, int digits) {
+  double a = fabs(x), scale = digits == 1 ? 10 : 1;
+  if (!(a < 1e14) || (digits != 0 && digits != 1)) return snprintf(buf, 32, "%.*f", digits, x);
+  /* a * scale = p + e exactly (fma); p rounded to an integer, half to even, is the rounding of the
+   * exact value unless p is a half and e says which side of it the exact value lies. */
+  double p = a * scale, e = fma(a, scale, -p), below = floor(p), n = nearbyint(p);
+  if (p - below == 0.5 && e != 0) n = e > 0 ? below + 1 : below;
+  uint64_t v = (uint64_t)n;
+  char digits_rev[24];
+  int len = 0, r = 0;
+  if (signbit(x)) buf[len++] = '-';
+  if (digits == 1) digits_rev[r++] = (char)('0' + v % 10), v /= 10;
+  do digits_rev[r++] = (char)('0' + v % 10);
+  while ((v /= 10) > 0);
+  while (r > digits) buf[len++] = digits_rev[--r];
+  if (digits == 1) buf[len++] = '.', buf[len++] = digits_rev[0];
+  buf[len] = '\0';
+  return len;
+}
+
+void svg_put_fixed(FILE *f, double x, int digits) {
+  char buf[32];
+  fwrite(buf, 1, (size_t)svg_fixed(buf, x, digits), f);
+}
 
 double svg_text_width(const char *text) {
   /* The charts' font is 11 px: digits and most letters are about 6.2 px wide, narrow ones less. */
