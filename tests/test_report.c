@@ -591,3 +591,68 @@ Test(report, chart_coordinates_are_printfs_text_for_every_kind_of_double) {
     }
   cr_expect_eq(wrong, 0, "%ld of %ld texts differ from printf's", wrong, checked);
 }
+
+Test(report, a_big_sweeps_page_drawn_from_its_brief_tree_is_the_page_drawn_from_the_file) {
+  /* Past CAVIAR_PAGE_ROWS trials the tree a sweep draws its page from holds, for a trial off the
+   * page's leaderboard, only what the page reads of it: the page must not tell. */
+  const char *data = synth_idx_dir("report-big", 200, 50, 8, 3, 3.0, true);
+  char text[4096];
+  snprintf(text, sizeof text,
+           "{\"method\": \"random\", \"trials\": %d, \"seed\": 2, \"model\": {\"batch_size\": 64},"
+           " \"data\": {\"dir\": \"%s\"}, \"parameters\": {%s}, \"early_terminate\": {\"type\": \"successive_halving\","
+           " \"min_epochs\": 1, \"max_epochs\": 3, \"eta\": 3}}",
+           CAVIAR_PAGE_ROWS + 600, data, params_json);
+  caviar_spec spec;
+  spec_ok(text, &spec);
+  caviar_data d;
+  caviar_error err;
+  cr_assert_eq(caviar_data_load(&spec.data, spec.seed, &d, &err), CAVIAR_OK, "%s", err.msg);
+  caviar_backend *be;
+  cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
+  caviar_sweep sweep = {.spec = &spec, .seed = spec.seed, .trials = -1, .backend = be, .data = &d};
+  caviar_sweep_result r;
+  cr_assert_eq(caviar_sweep_run(&sweep, &r, &err), CAVIAR_OK, "%s", err.msg);
+  caviar_report_info info = {.spec = &spec, .seed = spec.seed, .device = "cpu", .data = &d, .finished = true};
+  char dir[1200], path[1300];
+  snprintf(dir, sizeof dir, "%s", scratch_path("big-tree"));
+  cJSON *tree;
+  cr_assert_eq(caviar_report_write_tree(dir, &info, &r, NULL, &tree, &err), CAVIAR_OK, "%s", err.msg);
+  snprintf(path, sizeof path, "%s/summary.json", dir);
+  size_t len;
+  char *file = scratch_read(path, &len);
+  cJSON *read_back = caviar_json_parse_text(file, len);
+  cr_assert(tree && read_back);
+  /* The trials on the page's leaderboard are whole, the rest brief. */
+  int whole = 0, brief = 0;
+  const cJSON *a = cJSON_GetObjectItem(tree, "trials")->child, *b = cJSON_GetObjectItem(read_back, "trials")->child;
+  for (; a && b; a = a->next, b = b->next) {
+    char where[512] = "";
+    if (cJSON_GetObjectItem(a, "rank")->valueint <= CAVIAR_PAGE_ROWS) {
+      whole++;
+      cr_expect(same_tree(a->child, b->child, where, sizeof where), "trial %d: %s",
+                cJSON_GetObjectItem(b, "trial")->valueint, where);
+    } else {
+      brief++;
+      cr_expect_lt(cJSON_GetArraySize(a), cJSON_GetArraySize(b));
+    }
+  }
+  cr_expect_eq(whole, CAVIAR_PAGE_ROWS);
+  cr_expect_eq(brief, r.n_trials - CAVIAR_PAGE_ROWS);
+  snprintf(path, sizeof path, "%s/curves.csv", dir);
+  char *curves = scratch_read(path, &len);
+  caviar_page_live live = {.running = true, .reload_s = 5};
+  char *pa = page_of(tree, curves, &live), *pb = page_of(read_back, curves, &live);
+  char *ta = strstr(pa, "Written "), *tb = strstr(pb, "Written ");
+  if (ta && tb) memcpy(ta, tb, 27);
+  cr_expect(strcmp(pa, pb) == 0, "the page from the brief tree differs from the page from the file");
+  free(pa);
+  free(pb);
+  free(curves);
+  free(file);
+  cJSON_Delete(tree);
+  cJSON_Delete(read_back);
+  caviar_sweep_result_free(&r);
+  be->destroy(be);
+  caviar_data_free(&d);
+  caviar_spec_free(&spec);
+}

@@ -15,6 +15,7 @@
 #include "caviar/json_text.h"
 #include "caviar/model_file.h"
 #include "caviar/number_format.h"
+#include "caviar/report_html.h"
 #include "caviar/trial_json.h"
 #include "caviar/writer_lock.h"
 #include "caviar/zoom.h"
@@ -49,6 +50,7 @@ static double rmse_of(double mse, double std) { return sqrt(mse) * std; }
 typedef struct fields {
   cJSON *obj;
   bool numbers;
+  bool brief; /* a tree for report.html of a trial off its leaderboard: what the page reads of it */
   caviar_text *text;
   int depth, n; /* text: the fields' indentation, and how many are written */
   bool *ok;
@@ -206,6 +208,13 @@ static void trial_fields(fields *f, const caviar_report_info *info, const caviar
   field_params(f, info, t);
   field_string(f, "status", caviar_trial_status_name(t->status));
   field_int(f, "epochs", t->epochs);
+  if (f->brief) {
+    int epoch;
+    field_figure(f, "value", caviar_trial_value(info->spec, t, target_std, &epoch));
+    if (t->lineage) field_tree(f, "lineage", t->lineage);
+    field_int(f, "rank", rank);
+    return;
+  }
   field_figure(f, "train_loss", t->train_loss);
   field_figure(f, "val_loss", t->val_loss);
   if (target_std > 0) {
@@ -268,10 +277,11 @@ static void trial_fields(fields *f, const caviar_report_info *info, const caviar
   if (rank > 0) field_int(f, "rank", rank);
 }
 
-/* A trial as a tree (numbers: as numbers, else as their text); NULL, *ok cleared, when memory ran out. */
+/* A trial as a tree (numbers: as numbers, else as their text; brief: only what report.html reads of
+ * a trial off its leaderboard); NULL, *ok cleared, when memory ran out. */
 static cJSON *trial_json(const caviar_report_info *info, const caviar_trial_result *t, bool saved, double target_std,
-                         int rank, bool numbers, bool *ok) {
-  fields f = {.numbers = numbers, .ok = ok};
+                         int rank, bool numbers, bool brief, bool *ok) {
+  fields f = {.numbers = numbers, .brief = brief, .ok = ok};
   fields in = object_begin(&f, NULL);
   trial_fields(&in, info, t, saved, target_std, rank);
   return in.obj;
@@ -422,7 +432,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   if (r->n_trials > 0) {
     const caviar_trial_result *best = &r->trials[order[0]];
     if (best->status == CAVIAR_TRIAL_SURVIVED) {
-      put(root, "best", trial_json(info, best, saved[order[0]], r->target_std, 1, false, ok), ok);
+      put(root, "best", trial_json(info, best, saved[order[0]], r->target_std, 1, false, false, ok), ok);
     }
   }
   put(root, "trials", cJSON_CreateArray(), ok);
@@ -482,7 +492,9 @@ static caviar_status write_summary(const char *path, const caviar_report_info *i
         bool made = true, own = !t->lineage && !info->params_json && !info->trial_metrics;
         texts[j].len = 0;
         trial_text(&texts[j], info, t, saved[base + j], r->target_std, rank[base + j], &made);
-        if (whole && made && own) trees[j] = trial_json(info, t, saved[base + j], r->target_std, rank[base + j], true, &made);
+        if (whole && made && own)
+          trees[j] = trial_json(info, t, saved[base + j], r->target_std, rank[base + j], true, rank[base + j] > CAVIAR_PAGE_ROWS,
+                                &made);
         ok = ok && made;
       }
       for (int j = 0; j < m; j++) {
@@ -767,7 +779,7 @@ char *caviar_leaderboard_json(const caviar_report_info *info, const caviar_sweep
     put(root, "stopped_by_time_budget", cJSON_CreateBool(r->out_of_time), ok);
     cJSON *rows = put(root, "leaderboard", cJSON_CreateArray(), ok);
     for (int k = 0; k < r->n_trials; k++) {
-      push(rows, trial_json(info, &r->trials[order[k]], saved[order[k]], r->target_std, k + 1, false, ok), ok);
+      push(rows, trial_json(info, &r->trials[order[k]], saved[order[k]], r->target_std, k + 1, false, false, ok), ok);
     }
     if (!all) {
       cJSON_Delete(root);

@@ -372,7 +372,7 @@ static void put_point(FILE *f, const char *before, double x, const char *between
  * first ROWS_MAX: 5,000 trials stay a page of a few MB. */
 #define HOVER_ALL 1000
 #define HOVER_TOP 300
-#define ROWS_MAX 1000
+#define ROWS_MAX CAVIAR_PAGE_ROWS
 static bool hover(const page *pg, const trial *t) { return pg->n <= HOVER_ALL || t->place <= HOVER_TOP; }
 static bool listed(const trial *t) { return t->place <= ROWS_MAX; }
 

@@ -53,8 +53,9 @@ caviar_status caviar_report_write(const char *dir, const caviar_report_info *inf
                                   bool *kept_aside, caviar_error *err);
 
 /* caviar_report_write, and *summary (unless NULL) gets summary.json's tree as a reader parsing the
- * file gets it, for report.html without reading the file back (NULL where the write failed or
- * memory ran out; the caller frees it with cJSON_Delete). */
+ * file gets it, for report.html without reading the file back: a trial ranked past the page's
+ * leaderboard (CAVIAR_PAGE_ROWS) holds only the fields the page reads of it; the page is the same
+ * (NULL where the write failed or memory ran out; the caller frees it with cJSON_Delete). */
 caviar_status caviar_report_write_tree(const char *dir, const caviar_report_info *info, const caviar_sweep_result *r,
                                        bool *kept_aside, struct cJSON **summary, caviar_error *err);
 

@@ -30,6 +30,11 @@ typedef struct caviar_page_info {
   int charts;
 } caviar_page_info;
 
+/* The leaderboard's rows the page lists. Of a trial ranked below them it reads "trial", "round",
+ * "bracket", "params", "status", "epochs", "rank", "value" and "lineage" only, so a sweep's own
+ * tree (caviar_report_write_tree) holds just those for such a trial. */
+#define CAVIAR_PAGE_ROWS 1000
+
 /* Writes the page to f. kind names what it shows ("sweep", "train"). */
 void caviar_report_page(FILE *f, const char *kind, const cJSON *summary, const char *curves,
                         const caviar_page_live *live, caviar_page_info *info);
