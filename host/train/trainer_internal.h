@@ -81,6 +81,9 @@ typedef struct run_progress {
   double *cohort_done;         /* the fraction of this epoch's steps it has trained */
   double *left;                /* member-epochs the round is expected to train still */
   int *alive_in;               /* per bracket: trials training now (the ETA's scratch) */
+  int *unstarted;              /* per cohort and bracket (c * brackets + b): trials not started yet,
+                                  counted down as they start, from index unstarted_from on */
+  int unstarted_from;
   double epoch_samples, epoch_samples_done; /* this epoch's member-samples: planned, trained */
   /* Of the trials out of s->sched.live (stopped: their ranking no longer changes), kept by
    * trainer.c's update_live so that a progress report looks at the running trials only: */
