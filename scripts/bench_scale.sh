@@ -9,7 +9,9 @@
 # (default 10000) also run on that build, same run, for the ratio of wall times.
 #   scripts/bench_scale.sh [SIZES] [STRATEGIES]   e.g. scripts/bench_scale.sh "1000 10000" "sh refill"
 # (defaults: "1000 10000 100000", all six; BENCH_OUT defaults to bench-scale-out; BENCH_THREADS, the
-# sweeps' --threads, to 2; the table goes to stdout as markdown, every run to BENCH_OUT/runs.csv)
+# sweeps' --threads, to 2; BENCH_PROGRESS=1 runs them with their progress lines, a line per epoch
+# boundary into BENCH_OUT's logs as a user's log gets them, instead of -q; the table goes to stdout
+# as markdown, every run to BENCH_OUT/runs.csv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=${1:-1000 10000 100000}
@@ -21,6 +23,8 @@ caviar=$(readlink -f "$build/caviar")
 baseline=${BASELINE:+$(readlink -f "$BASELINE")}
 baseline_max=${BASELINE_MAX:-10000}
 threads=${BENCH_THREADS:-2}
+quiet=-q
+[ "${BENCH_PROGRESS:-0}" = 1 ] && quiet=
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
 mkdir -p "$out"
 [ -d "$out/data" ] || "$caviar" synth "$out/data" --train 2000 --features 16 >/dev/null
@@ -33,7 +37,7 @@ run() { # build-name binary strategy size
   local spec="$out/specs-$n/$s.json"
   [ "$name" = new ] && arena=$("$bin" sweep "$spec" --threads "$threads" --dry-run --json 2>/dev/null |
     python3 -c 'import json,sys; print(int(json.load(sys.stdin)["arena_bytes"]))')
-  /usr/bin/time -f "%e %M" -o "$dir.time" "$bin" sweep "$spec" --threads "$threads" -q --force -o "$dir" >/dev/null 2>"$dir.log" ||
+  /usr/bin/time -f "%e %M" -o "$dir.time" "$bin" sweep "$spec" --threads "$threads" $quiet --force -o "$dir" >/dev/null 2>"$dir.log" ||
     { cat "$dir.log" >&2; exit 1; }
   python3 - "$dir" "$name" "$s" "$n" "$arena" >> "$csv" <<'PY'
 import json, sys

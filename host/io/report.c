@@ -111,7 +111,10 @@ static void field_item(fields *f, const char *key, cJSON *item) {
 }
 
 static void field_int(fields *f, const char *key, long long v) {
-  if (!f->text) return field_item(f, key, cJSON_CreateNumber((double)v));
+  if (!f->text) {
+    field_item(f, key, cJSON_CreateNumber((double)v));
+    return;
+  }
   char text[24];
   put_key(f, key);
   caviar_text_put(f->text, text, (size_t)caviar_int_text(text, v));
@@ -121,24 +124,35 @@ static void field_int(fields *f, const char *key, long long v) {
  * printf), or null where it is not finite. */
 static void field_figure(fields *f, const char *key, double x) {
   char text[40];
-  if (!f->text && (f->numbers || !isfinite(x)))
-    return field_item(f, key, isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull());
+  if (!f->text && (f->numbers || !isfinite(x))) {
+    field_item(f, key, isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull());
+    return;
+  }
   int n = isfinite(x) ? caviar_format_number(text, sizeof text, x) : 0;
-  if (!f->text) return field_item(f, key, cJSON_CreateRaw(text));
+  if (!f->text) {
+    field_item(f, key, cJSON_CreateRaw(text));
+    return;
+  }
   put_key(f, key);
   if (n) caviar_text_put(f->text, text, (size_t)n);
   else caviar_text_put(f->text, "null", 4);
 }
 
 static void field_string(fields *f, const char *key, const char *s) {
-  if (!f->text) return field_item(f, key, cJSON_CreateString(s));
+  if (!f->text) {
+    field_item(f, key, cJSON_CreateString(s));
+    return;
+  }
   put_key(f, key);
   put_json_string(f->text, s);
 }
 
 /* A tree of another's making (a lineage, a study's values): a copy, or its printed text. */
 static void field_tree(fields *f, const char *key, const cJSON *tree) {
-  if (!f->text) return field_item(f, key, tree ? cJSON_Duplicate(tree, true) : NULL);
+  if (!f->text) {
+    field_item(f, key, tree ? cJSON_Duplicate(tree, true) : NULL);
+    return;
+  }
   char *printed = tree ? caviar_json_print_text(tree, true) : NULL;
   if (!printed) {
     *f->ok = false;
