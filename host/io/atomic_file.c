@@ -1,3 +1,5 @@
+/* fopencookie (glibc) */
+#define _GNU_SOURCE
 #include "caviar/atomic_file.h"
 
 #include <ctype.h>
@@ -15,6 +17,18 @@ bool caviar_temporary_name(const char *path, char *out, size_t size) {
   return snprintf(out, size, "%s.tmp-%ld-XXXXXX", path, (long)getpid()) < (int)size;
 }
 
+/* f's writes: straight to the file, the first failure's errno kept (later writes refused). */
+static ssize_t write_through(void *cookie, const char *buf, size_t size) {
+  caviar_atomic_file *af = cookie;
+  for (size_t done = 0; !af->failure && done < size;) {
+    ssize_t n = write(af->fd, buf + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) af->failure = n < 0 ? errno : ENOSPC;
+    else done += (size_t)n;
+  }
+  return af->failure ? -1 : (ssize_t)size;
+}
+
 caviar_status caviar_atomic_open(caviar_atomic_file *af, const char *path, caviar_error *err) {
   memset(af, 0, sizeof *af);
   af->fd = -1;
@@ -27,7 +41,8 @@ caviar_status caviar_atomic_open(caviar_atomic_file *af, const char *path, cavia
   mode_t mask = umask(0);
   umask(mask);
   fchmod(af->fd, 0666 & ~mask);
-  af->f = open_memstream(&af->buf, &af->size);
+  af->f = fopencookie(af, "w", (cookie_io_functions_t){.write = write_through});
+  if (af->f) setvbuf(af->f, NULL, _IOFBF, 1 << 20);
   if (!af->f) {
     close(af->fd);
     unlink(af->tmp);
@@ -37,22 +52,13 @@ caviar_status caviar_atomic_open(caviar_atomic_file *af, const char *path, cavia
 }
 
 caviar_status caviar_atomic_commit(caviar_atomic_file *af, caviar_error *err) {
-  int failure = 0;
-  bool memory = ferror(af->f) != 0;
-  if (fclose(af->f) != 0) memory = true;
+  bool failed = ferror(af->f) != 0;
+  if (fclose(af->f) != 0) failed = true;
   af->f = NULL;
-  if (memory) failure = ENOMEM;
-  for (size_t done = 0; !failure && done < af->size;) {
-    ssize_t n = write(af->fd, af->buf + done, af->size - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) failure = errno;
-    else done += (size_t)n;
-  }
+  int failure = af->failure ? af->failure : failed ? ENOMEM : 0;
   if (!failure && fsync(af->fd) != 0) failure = errno;
   if (close(af->fd) != 0 && !failure) failure = errno;
   af->fd = -1;
-  free(af->buf);
-  af->buf = NULL;
   if (!failure && rename(af->tmp, af->path) != 0) failure = errno;
   if (!failure) return CAVIAR_OK;
   unlink(af->tmp);
@@ -61,10 +67,9 @@ caviar_status caviar_atomic_commit(caviar_atomic_file *af, caviar_error *err) {
 
 void caviar_atomic_abort(caviar_atomic_file *af) {
   if (!af->f) return;
+  af->failure = -1; /* nothing more reaches the file */
   fclose(af->f);
   af->f = NULL;
-  free(af->buf);
-  af->buf = NULL;
   close(af->fd);
   af->fd = -1;
   unlink(af->tmp);

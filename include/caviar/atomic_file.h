@@ -9,13 +9,13 @@
 CAVIAR_C_BEGIN
 
 /* Writing through a temporary file in the same folder, renamed over path on commit, so a reader
- * never sees a half-written file and an interrupted run leaves the old file (or none). What is
- * written goes to memory first (f is a memory stream), so the commit's one write reports the
- * real reason it failed (ENOSPC as "No space left on device", not a lost errno). */
+ * never sees a half-written file and an interrupted run leaves the old file (or none). f writes
+ * to the file through a 1 MB buffer (a 100,000-trial summary.json is 74 MB: it never stands in
+ * memory whole); the first write that fails keeps its errno, so the commit reports the real
+ * reason (ENOSPC as "No space left on device", not a lost errno). */
 typedef struct caviar_atomic_file {
   FILE *f;
-  char *buf;
-  size_t size;
+  int failure; /* the first failed write's errno, 0: none */
   int fd;
   char path[4096];
   char tmp[4096];
