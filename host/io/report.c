@@ -147,8 +147,16 @@ static void field_string(fields *f, const char *key, const char *s) {
   put_json_string(f->text, s);
 }
 
-/* A tree of another's making (a lineage, a study's values): a copy, or its printed text. */
+/* A tree of another's making (a lineage, a study's values): a copy, or its printed text; in
+ * report.html's tree (numbers), its text parsed, the numbers a reader of summary.json gets (cJSON
+ * prints some with 15 digits that read back an ulp away). */
 static void field_tree(fields *f, const char *key, const cJSON *tree) {
+  if (!f->text && f->numbers) {
+    char *printed = tree ? caviar_json_print_text(tree, false) : NULL;
+    field_item(f, key, printed ? caviar_json_parse_text(printed, strlen(printed)) : NULL);
+    free(printed);
+    return;
+  }
   if (!f->text) {
     field_item(f, key, tree ? cJSON_Duplicate(tree, true) : NULL);
     return;
@@ -492,8 +500,7 @@ static caviar_status write_summary(const char *path, const caviar_report_info *i
     /* The trials' texts a block at a time, written side by side on the sweep's threads (each
      * trial's text is its own; a study's callbacks are called from this thread only), then put in
      * the file in order. The tree a reader would parse gets each trial's own tree with its figures
-     * as numbers, or, where it holds trees of another's making (a lineage, a study's values), its
-     * text parsed. */
+     * as numbers, or a study's trial's text parsed. */
     enum { BLOCK = 1024 };
     caviar_text *texts = calloc(BLOCK, sizeof *texts);
     cJSON **trees = calloc(BLOCK, sizeof *trees);
@@ -503,7 +510,7 @@ static caviar_status write_summary(const char *path, const caviar_report_info *i
 #pragma omp parallel for schedule(dynamic, 32) reduction(&& : ok) if (side_by_side && m > 64)
       for (int j = 0; j < m; j++) {
         const caviar_trial_result *t = &r->trials[base + j];
-        bool made = true, own = !t->lineage && !info->params_json && !info->trial_metrics;
+        bool made = true, own = !info->params_json && !info->trial_metrics;
         texts[j].len = 0;
         trial_text(&texts[j], info, t, saved[base + j], r->target_std, rank[base + j], &made);
         if (whole && made && own)
