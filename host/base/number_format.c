@@ -52,31 +52,13 @@ static bool float_digits_of(double x, float_digits *fd) {
   return true;
 }
 
-/* printf's %.<digits>g from the exact digits: rounded half to even at `digits` significant digits
- * (as glibc's printf rounds an exact expansion), laid out as %g lays it out. */
-static int float_g_text(char *buf, const float_digits *fd, int digits) {
-  int len = fd->len, exp10 = len - 1 - fd->k; /* of the first digit */
-  char dig[24];
-  int nd = len < digits ? len : digits;
-  memcpy(dig, fd->all, (size_t)nd);
-  if (len > digits) {
-    int cmp = fd->all[digits] > '5' ? 1 : fd->all[digits] < '5' ? -1 : 0;
-    for (int i = digits + 1; cmp == 0 && i < len; i++)
-      if (fd->all[i] != '0') cmp = 1;
-    if (cmp > 0 || (cmp == 0 && (dig[nd - 1] - '0') % 2 == 1)) {
-      int i = nd - 1;
-      while (i >= 0 && dig[i] == '9') dig[i--] = '0';
-      if (i >= 0) dig[i]++;
-      else {
-        memmove(dig + 1, dig, (size_t)nd - 1);
-        dig[0] = '1';
-        exp10++;
-      }
-    }
-  }
+/* %.<digits>g's layout of the significant digits dig[0 .. nd) (already rounded to at most
+ * `digits`), the first of them at 10^exp10: fixed or with an exponent as %g picks, trailing zeros
+ * dropped. */
+static int layout_g(char *buf, char *dig, int nd, int exp10, bool negative, int digits) {
   while (nd > 1 && dig[nd - 1] == '0') nd--;
   char *o = buf;
-  if (fd->negative) *o++ = '-';
+  if (negative) *o++ = '-';
   if (exp10 < digits && exp10 >= -4) {
     if (exp10 < 0) {
       *o++ = '0';
@@ -103,6 +85,71 @@ static int float_g_text(char *buf, const float_digits *fd, int digits) {
   }
   *o = '\0';
   return (int)(o - buf);
+}
+
+/* printf's %.<digits>g from the exact digits: rounded half to even at `digits` significant digits
+ * (as glibc's printf rounds an exact expansion), laid out as %g lays it out. */
+static int float_g_text(char *buf, const float_digits *fd, int digits) {
+  int len = fd->len, exp10 = len - 1 - fd->k; /* of the first digit */
+  char dig[24];
+  int nd = len < digits ? len : digits;
+  memcpy(dig, fd->all, (size_t)nd);
+  if (len > digits) {
+    int cmp = fd->all[digits] > '5' ? 1 : fd->all[digits] < '5' ? -1 : 0;
+    for (int i = digits + 1; cmp == 0 && i < len; i++)
+      if (fd->all[i] != '0') cmp = 1;
+    if (cmp > 0 || (cmp == 0 && (dig[nd - 1] - '0') % 2 == 1)) {
+      int i = nd - 1;
+      while (i >= 0 && dig[i] == '9') dig[i--] = '0';
+      if (i >= 0) dig[i]++;
+      else {
+        memmove(dig + 1, dig, (size_t)nd - 1);
+        dig[0] = '1';
+        exp10++;
+      }
+    }
+  }
+  return layout_g(buf, dig, nd, exp10, fd->negative, digits);
+}
+
+/* Powers of ten a long double holds exactly (5^27 < 2^64). */
+static const long double ten_to[28] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+                                       1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+                                       1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+
+/* printf's %.<digits>g (digits 16 or 17) of a double, without printf where it is safe: |x| 10^n
+ * by one long double product or quotient (64-bit significand, 10^n exact) has its first `digits`
+ * digits before the point, within 2^-64 of it (under 0.006 for 10^17), so rounding it to the
+ * nearest integer gives printf's digits (the exact value's, rounded half to even) unless its
+ * fraction lies within 0.01 of a half. Those, and |x| outside [1e-11, 1e15), go to printf. A
+ * sweep's hyperparameters (10^r, 1 - 10^r) are such doubles; printf's exact expansion of each was
+ * most of writing them. */
+static int double_g_text(char *buf, size_t size, double x, int digits) {
+  double a = fabs(x);
+  if (size < 32 || !(a >= 1e-11 && a < 1e15) || (digits != 16 && digits != 17)) return snprintf(buf, size, "%.*g", digits, x);
+  int exp10 = (int)floor(log10(a));
+  for (int tries = 0; tries < 3; tries++) {
+    int n = digits - 1 - exp10;
+    if (n < -27 || n > 27) break;
+    long double y = n >= 0 ? (long double)a * ten_to[n] : (long double)a / ten_to[-n];
+    if (y < ten_to[digits - 1]) {
+      exp10--;
+      continue;
+    }
+    if (y >= ten_to[digits]) {
+      exp10++;
+      continue;
+    }
+    uint64_t i = (uint64_t)y;
+    long double fraction = y - (long double)i;
+    if (fabsl(fraction - 0.5L) < 0.01L) break;
+    if (fraction > 0.5L) i++;
+    if (i == (uint64_t)ten_to[digits]) i /= 10, exp10++;
+    char dig[24] = {0};
+    for (int k = digits - 1; k >= 0; k--) dig[k] = (char)('0' + (int)(i % 10)), i /= 10;
+    return layout_g(buf, dig, digits, exp10, x < 0, digits);
+  }
+  return snprintf(buf, size, "%.*g", digits, x);
 }
 
 int caviar_float_g_text(char *buf, size_t size, double x, int digits) {
@@ -132,9 +179,9 @@ static int round_trip_text(char *buf, size_t size, double x) {
    * zeros, so hand-written values such as 0.001 come out as written. */
   float_digits fd;
   if (size >= 32 && float_digits_of(x, &fd)) return float_g_text(buf, &fd, reads_back_16(&fd) ? 16 : 17);
-  int n = snprintf(buf, size, "%.16g", x);
+  int n = double_g_text(buf, size, x, 16);
   if (strtod(buf, NULL) == x) return n;
-  return snprintf(buf, size, "%.17g", x);
+  return double_g_text(buf, size, x, 17);
 }
 
 /* Fixed and categorical values repeat on every line `caviar sample` prints; remembering the text
