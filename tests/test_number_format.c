@@ -109,6 +109,42 @@ Test(number_format, a_doubles_16_or_17_digits_are_printfs_for_every_kind_of_doub
   cr_expect_gt(n, 1400000);
 }
 
+/* caviar_decimal_value against strtod: the same value (bit for bit, signed zeros and NaNs by
+ * their class) and the same end. */
+static void expect_read_as_strtod(const char *text) {
+  char *mine_end, *their_end;
+  double mine = caviar_decimal_value(text, &mine_end), theirs = strtod(text, &their_end);
+  bool same = isnan(theirs) ? isnan(mine) : memcmp(&mine, &theirs, sizeof mine) == 0;
+  cr_assert(same && mine_end == their_end, "\"%s\": %.17g (end +%d), strtod %.17g (end +%d)", text, mine,
+            (int)(mine_end - text), theirs, (int)(their_end - text));
+}
+
+Test(number_format, a_decimal_reads_as_strtod_reads_it) {
+  /* caviar's own texts (%.9g of floats, 16/17-digit doubles), then every shape a hand-edited file
+   * may hold: signs, bare points, exponents of every size, too many digits, nan, inf, hex, junk. */
+  static const char *const texts[] = {"0", "-0", "0.0", "-0.0", "1", "-1", "1.", ".5", "-.5", ".", "-", "+1", " 1", "1e5",
+                                      "1e-5", "1E+05", "1e", "1e+", "1e-", "1e400", "1e-400", "1e22", "1e23", "1e-22",
+                                      "1e-23", "9007199254740993", "9007199254740992", "12345678901234567890",
+                                      "0.00000000000000000000001", "123456789012345678", "1.2.3", "1x", "nan", "-nan",
+                                      "inf", "-inf", "infinity", "0x1p3", "1e0001", "4.9406564584124654e-324",
+                                      "1.7976931348623157e308", "2.2250738585072014e-308", "0.1,", "3.5\n", ""};
+  for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) expect_read_as_strtod(texts[i]);
+  uint64_t s = 7;
+  char text[64];
+  for (long i = 0; i < 1000000; i++) {
+    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+    double u = (double)(s >> 11) / 9007199254740992.0;
+    switch (i % 4) {
+      case 0: caviar_float_g_text(text, sizeof text, (float)(pow(10, -8 + 16 * u) * (s & 1 ? 1 : -1)), 9); break;
+      case 1: caviar_format_number(text, sizeof text, pow(10, -12 + 24 * u)); break;
+      case 2: snprintf(text, sizeof text, "%.*f", (int)(s % 12), (u - 0.5) * pow(10, (double)(s % 9))); break;
+      default: snprintf(text, sizeof text, "%llu.%llue%d", (unsigned long long)(s % 100000), (unsigned long long)(s >> 40),
+                        (int)(s % 61) - 30); break;
+    }
+    expect_read_as_strtod(text);
+  }
+}
+
 Test(number_format, integers_are_written_as_printf_writes_them) {
   const long long edges[] = {0, 1, -1, 9, 10, -10, 99, 100, 2147483647LL, -2147483648LL, 4294967295LL, 4294967296LL,
                              LLONG_MAX, LLONG_MIN, LLONG_MIN + 1, 1000000000000000000LL};

@@ -226,3 +226,34 @@ int caviar_int_text(char *buf, long long v) {
   buf[len] = '\0';
   return len;
 }
+
+/* Clinger's fast path: the digits as an integer, exact below 2^53, then one multiplication or
+ * division by an exact power of ten (up to 10^22) is correctly rounded, as strtod is. */
+double caviar_decimal_value(const char *p, char **end) {
+  static const double ten[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  const char *c = p;
+  bool negative = *c == '-';
+  if (negative) c++;
+  uint64_t m = 0;
+  int digits = 0, scale = 0;
+  for (; *c >= '0' && *c <= '9'; c++) m = m * 10 + (uint64_t)(*c - '0'), digits++;
+  if (*c == '.')
+    for (c++; *c >= '0' && *c <= '9'; c++) m = m * 10 + (uint64_t)(*c - '0'), digits++, scale--;
+  if (*c == 'e' || *c == 'E') {
+    const char *e = c + 1;
+    bool down = *e == '-';
+    if (*e == '-' || *e == '+') e++;
+    int x = 0, n = 0;
+    for (; *e >= '0' && *e <= '9' && n < 4; e++, n++) x = x * 10 + (*e - '0');
+    if (n == 0 || n == 4) return strtod(p, end);
+    scale += down ? -x : x;
+    c = e;
+  }
+  if (digits == 0 || digits > 19 || m >= (1ull << 53) || scale < -22 || scale > 22 || *c == '.' ||
+      (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z'))
+    return strtod(p, end);
+  double v = scale >= 0 ? (double)m * ten[scale] : (double)m / ten[-scale];
+  *end = (char *)c;
+  return negative ? -v : v;
+}

@@ -10,6 +10,7 @@
 #include "caviar/atomic_file.h"
 #include "caviar/hparams.h"
 #include "caviar/json_text.h"
+#include "caviar/number_format.h"
 #include "caviar/space.h"
 #include "svg_plot.h"
 
@@ -108,12 +109,6 @@ static double metric_of(const page *pg, double val_loss, double val_acc) {
   return val_loss;
 }
 
-static int by_trial_epoch(const void *a, const void *b) {
-  const point *x = a, *y = b;
-  if (x->trial != y->trial) return x->trial < y->trial ? -1 : 1;
-  return (x->epoch > y->epoch) - (x->epoch < y->epoch);
-}
-
 /* Files a curves line (at its line break) under trial index i, for the trial's table of epochs. */
 static bool index_line(page *pg, int i, const char *line) {
   if (pg->n_lines == 0 || (pg->n_lines >= 1024 && (pg->n_lines & (pg->n_lines - 1)) == 0)) { /* full: grow */
@@ -137,19 +132,18 @@ static void read_curves(page *pg, const char *curves) {
   size_t cap = 0;
   for (const char *line = curves ? strchr(curves, '\n') : NULL; line && line[1]; line = strchr(line + 1, '\n')) {
     int id, epoch;
-    double train, vloss, vacc;
-    /* strtod reads nan and inf as curves.csv writes them. */
     char *end;
     id = (int)strtol(line + 1, &end, 10);
     if (*end != ',') continue;
     if (id >= 0 && id <= pg->max_id && pg->by_id[id] >= 0 && !index_line(pg, pg->by_id[id], line)) return;
     epoch = (int)strtol(end + 1, &end, 10);
     if (*end != ',') continue;
-    train = strtod(end + 1, &end);
+    /* caviar_decimal_value reads nan and inf as strtod does, as curves.csv writes them. */
+    double train = caviar_decimal_value(end + 1, &end);
     if (*end != ',') continue;
-    vloss = strtod(end + 1, &end);
+    double vloss = caviar_decimal_value(end + 1, &end);
     if (*end != ',') continue;
-    vacc = strtod(end + 1, &end);
+    double vacc = caviar_decimal_value(end + 1, &end);
     (void)train;
     if (id < 0 || id > pg->max_id || pg->by_id[id] < 0) continue;
     if (pg->n_pts == cap) {
@@ -160,12 +154,39 @@ static void read_curves(page *pg, const char *curves) {
     }
     pg->pts[pg->n_pts++] = (point){id, epoch, metric_of(pg, vloss, vacc)};
   }
-  if (pg->n_pts) qsort(pg->pts, pg->n_pts, sizeof *pg->pts, by_trial_epoch);
+  /* By trial, then epoch: the points as a stable sort orders them. A trial's points, in the order
+   * the file lists them, go to its place (a sweep writes each trial's epochs in order); a trial
+   * whose epochs are not ascending there gets its run sorted by insertion (stable). */
+  for (size_t k = 0; k < pg->n_pts; k++) pg->n_of[pg->by_id[pg->pts[k].trial]]++;
+  size_t at = 0;
+  for (int i = 0; i < pg->n; i++) pg->first[i] = at, at += (size_t)pg->n_of[i];
+  point *sorted = pg->n_pts ? malloc(pg->n_pts * sizeof *sorted) : NULL;
+  size_t *fill = sorted ? calloc((size_t)(pg->n > 0 ? pg->n : 1), sizeof *fill) : NULL;
+  if (pg->n_pts && (!sorted || !fill)) { /* no memory: no curves */
+    free(sorted);
+    free(fill);
+    for (int i = 0; i < pg->n; i++) pg->n_of[i] = 0;
+    pg->n_pts = 0;
+    return;
+  }
   for (size_t k = 0; k < pg->n_pts; k++) {
     int i = pg->by_id[pg->pts[k].trial];
-    if (pg->n_of[i]++ == 0) pg->first[i] = k;
-    if (pg->pts[k].epoch > pg->max_epoch) pg->max_epoch = pg->pts[k].epoch;
+    sorted[pg->first[i] + fill[i]++] = pg->pts[k];
   }
+  for (int i = 0; i < pg->n; i++) {
+    point *run = sorted + pg->first[i];
+    for (int j = 1; j < pg->n_of[i]; j++) {
+      point p = run[j];
+      int k = j;
+      for (; k > 0 && run[k - 1].epoch > p.epoch; k--) run[k] = run[k - 1];
+      run[k] = p;
+    }
+  }
+  free(fill);
+  free(pg->pts);
+  pg->pts = sorted;
+  for (size_t k = 0; k < pg->n_pts; k++)
+    if (pg->pts[k].epoch > pg->max_epoch) pg->max_epoch = pg->pts[k].epoch;
 }
 
 /* A parameter's text in a trial ("-": switched off by a condition). */
