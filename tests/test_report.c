@@ -407,6 +407,32 @@ static bool same_tree(const cJSON *a, const cJSON *b, char *where, size_t size) 
   return true;
 }
 
+/* A sweep of spec text run on the CPU backend, with what it ran on. */
+typedef struct ran {
+  caviar_spec spec;
+  caviar_data data;
+  caviar_backend *be;
+  caviar_sweep_result result;
+} ran;
+
+static ran run_sweep(const char *text) {
+  ran run;
+  caviar_error err;
+  spec_ok(text, &run.spec);
+  cr_assert_eq(caviar_data_load(&run.spec.data, run.spec.seed, &run.data, &err), CAVIAR_OK, "%s", err.msg);
+  cr_assert_eq(caviar_backend_cpu(&run.be, &err), CAVIAR_OK);
+  caviar_sweep sweep = {.spec = &run.spec, .seed = run.spec.seed, .trials = -1, .backend = run.be, .data = &run.data};
+  cr_assert_eq(caviar_sweep_run(&sweep, &run.result, &err), CAVIAR_OK, "%s", err.msg);
+  return run;
+}
+
+static void ran_free(ran *run) {
+  caviar_sweep_result_free(&run->result);
+  run->be->destroy(run->be);
+  caviar_data_free(&run->data);
+  caviar_spec_free(&run->spec);
+}
+
 static char *page_of(const cJSON *summary, const char *curves, const caviar_page_live *live) {
   char *text = NULL;
   size_t len = 0;
@@ -421,18 +447,11 @@ Test(report, the_summary_tree_a_sweep_draws_its_page_from_is_the_file_read_back_
   const char *methods[] = {"random", "hyperband", "pbt", "c2f"};
   const char *data = synth_idx_dir("report", 800, 200, 16, 4, 3.0, true);
   for (size_t k = 0; k < sizeof methods / sizeof *methods; k++) {
-    caviar_spec spec;
-    spec_ok(spec_text(methods[k], data), &spec);
-    caviar_data d;
+    ran run = run_sweep(spec_text(methods[k], data));
+    caviar_sweep_result r = run.result;
     caviar_error err;
-    cr_assert_eq(caviar_data_load(&spec.data, spec.seed, &d, &err), CAVIAR_OK, "%s", err.msg);
-    caviar_backend *be;
-    cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
-    caviar_sweep sweep = {.spec = &spec, .seed = spec.seed, .trials = -1, .backend = be, .data = &d};
-    caviar_sweep_result r;
-    cr_assert_eq(caviar_sweep_run(&sweep, &r, &err), CAVIAR_OK, "%s", err.msg);
-    caviar_report_info info = {.spec = &spec, .seed = spec.seed, .device = "cpu \"test\" \xff", .data = &d,
-                               .keep_models = 2, .finished = true};
+    caviar_report_info info = {.spec = &run.spec, .seed = run.spec.seed, .device = "cpu \"test\" \xff",
+                               .data = &run.data, .keep_models = 2, .finished = true};
     char dir[1100], path[1200];
     snprintf(dir, sizeof dir, "%s", scratch_path(methods[k]));
     strcat(dir, "-tree");
@@ -462,10 +481,8 @@ Test(report, the_summary_tree_a_sweep_draws_its_page_from_is_the_file_read_back_
     free(text);
     cJSON_Delete(tree);
     cJSON_Delete(read_back);
-    caviar_sweep_result_free(&r);
-    be->destroy(be);
-    caviar_data_free(&d);
-    caviar_spec_free(&spec);
+    run.result = r;
+    ran_free(&run);
   }
 }
 
@@ -514,16 +531,9 @@ Test(report, summary_json_is_laid_out_as_cjson_prints_it_for_every_kind_of_trial
   const char *data = synth_idx_dir("report", 800, 200, 16, 4, 3.0, true);
   const char *methods[] = {"random", "pbt"};
   for (size_t k = 0; k < sizeof methods / sizeof *methods; k++) {
-    caviar_spec spec;
-    spec_ok(spec_text(methods[k], data), &spec);
-    caviar_data d;
+    ran run = run_sweep(spec_text(methods[k], data));
+    caviar_sweep_result r = run.result;
     caviar_error err;
-    cr_assert_eq(caviar_data_load(&spec.data, spec.seed, &d, &err), CAVIAR_OK, "%s", err.msg);
-    caviar_backend *be;
-    cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
-    caviar_sweep sweep = {.spec = &spec, .seed = spec.seed, .trials = -1, .backend = be, .data = &d};
-    caviar_sweep_result r;
-    cr_assert_eq(caviar_sweep_run(&sweep, &r, &err), CAVIAR_OK, "%s", err.msg);
     /* Figures that cJSON prints as caviar does (short decimals and dyadic fractions), a diverged
      * trial's missing ones among them. */
     for (int i = 0; i < r.n_trials; i++) {
@@ -536,8 +546,8 @@ Test(report, summary_json_is_laid_out_as_cjson_prints_it_for_every_kind_of_trial
     }
     char dir[1200];
     snprintf(dir, sizeof dir, "%s-layout", scratch_path(methods[k]));
-    caviar_report_info info = {.spec = &spec, .seed = spec.seed, .device = "cpu \"test\" \xff\x01", .data = &d,
-                               .keep_models = 2, .finished = true};
+    caviar_report_info info = {.spec = &run.spec, .seed = run.spec.seed, .device = "cpu \"test\" \xff\x01",
+                               .data = &run.data, .keep_models = 2, .finished = true};
     cr_assert_eq(caviar_report_write(dir, &info, &r, NULL, &err), CAVIAR_OK, "%s", err.msg);
     expect_laid_out_as_cjson_prints_it(dir, methods[k]);
     /* A study's trials: its parameters, logged values and reasons. */
@@ -546,10 +556,8 @@ Test(report, summary_json_is_laid_out_as_cjson_prints_it_for_every_kind_of_trial
     info.trial_reason = study_reason;
     cr_assert_eq(caviar_report_write(dir, &info, &r, NULL, &err), CAVIAR_OK, "%s", err.msg);
     expect_laid_out_as_cjson_prints_it(dir, "a study's trials");
-    caviar_sweep_result_free(&r);
-    be->destroy(be);
-    caviar_data_free(&d);
-    caviar_spec_free(&spec);
+    run.result = r;
+    ran_free(&run);
   }
 }
 
@@ -602,16 +610,11 @@ Test(report, a_big_sweeps_page_drawn_from_its_brief_tree_is_the_page_drawn_from_
            " \"data\": {\"dir\": \"%s\"}, \"parameters\": {%s}, \"early_terminate\": {\"type\": \"successive_halving\","
            " \"min_epochs\": 1, \"max_epochs\": 3, \"eta\": 3}}",
            CAVIAR_PAGE_ROWS + 600, data, params_json);
-  caviar_spec spec;
-  spec_ok(text, &spec);
-  caviar_data d;
+  ran run = run_sweep(text);
+  caviar_spec spec = run.spec;
+  caviar_data d = run.data;
+  caviar_sweep_result r = run.result;
   caviar_error err;
-  cr_assert_eq(caviar_data_load(&spec.data, spec.seed, &d, &err), CAVIAR_OK, "%s", err.msg);
-  caviar_backend *be;
-  cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
-  caviar_sweep sweep = {.spec = &spec, .seed = spec.seed, .trials = -1, .backend = be, .data = &d};
-  caviar_sweep_result r;
-  cr_assert_eq(caviar_sweep_run(&sweep, &r, &err), CAVIAR_OK, "%s", err.msg);
   caviar_report_info info = {.spec = &spec, .seed = spec.seed, .device = "cpu", .data = &d, .finished = true};
   char dir[1200], path[1300];
   snprintf(dir, sizeof dir, "%s", scratch_path("big-tree"));
@@ -651,8 +654,5 @@ Test(report, a_big_sweeps_page_drawn_from_its_brief_tree_is_the_page_drawn_from_
   free(file);
   cJSON_Delete(tree);
   cJSON_Delete(read_back);
-  caviar_sweep_result_free(&r);
-  be->destroy(be);
-  caviar_data_free(&d);
-  caviar_spec_free(&spec);
+  ran_free(&run);
 }
