@@ -1,9 +1,13 @@
 /* JSON text that stays valid UTF-8 (include/caviar/json_text.h). */
 #include "caviar/json_text.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "caviar/number_format.h"
 
 size_t caviar_utf8_length(const char *text, size_t n) {
   const unsigned char *p = (const unsigned char *)text;
@@ -66,8 +70,130 @@ char *caviar_json_escape_bytes(char *printed) {
   return out;
 }
 
+void caviar_text_put(caviar_text *t, const char *text, size_t n) {
+  if (t->failed) return;
+  if (t->len + n + 1 > t->cap) {
+    size_t cap = (t->len + n + 1) * 2;
+    char *grown = realloc(t->s, cap);
+    if (!grown) {
+      t->failed = true;
+      return;
+    }
+    t->s = grown;
+    t->cap = cap;
+  }
+  memcpy(t->s + t->len, text, n);
+  t->len += n;
+  t->s[t->len] = '\0';
+}
+
+/* A string as cJSON prints it (its escapes, \u00xx below 32), bytes that are not UTF-8 as
+ * caviar_json_escape_bytes writes them (\udcXX). */
+void caviar_json_put_string(caviar_text *t, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  caviar_text_put(t, "\"", 1);
+  size_t len = s ? strlen(s) : 0, from = 0;
+  for (size_t i = 0; i < len;) {
+    unsigned char c = (unsigned char)s[i];
+    size_t k = c >= 0x80 ? caviar_utf8_length(s + i, len - i) : 1;
+    if (c >= 0x80 ? k > 0 : c >= 32 && c != '"' && c != '\\') {
+      i += k;
+      continue;
+    }
+    caviar_text_put(t, s + from, i - from);
+    char esc[7] = {'\\', 0};
+    size_t n = 2;
+    switch (c) {
+      case '"': esc[1] = '"'; break;
+      case '\\': esc[1] = '\\'; break;
+      case '\b': esc[1] = 'b'; break;
+      case '\f': esc[1] = 'f'; break;
+      case '\n': esc[1] = 'n'; break;
+      case '\r': esc[1] = 'r'; break;
+      case '\t': esc[1] = 't'; break;
+      default: /* a control character, or a byte that begins no UTF-8 sequence */
+        memcpy(esc + 1, c < 32 ? "u00" : "udc", 3);
+        esc[4] = hex[c >> 4];
+        esc[5] = hex[c & 15];
+        n = 6;
+    }
+    caviar_text_put(t, esc, n);
+    from = ++i;
+  }
+  caviar_text_put(t, s + from, len - from);
+  caviar_text_put(t, "\"", 1);
+}
+
+void caviar_text_tabs(caviar_text *t, int n) {
+  static const char tabs[] = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
+  for (; n > 0; n -= 16) caviar_text_put(t, tabs, (size_t)(n < 16 ? n : 16));
+}
+
+/* A number as cJSON 1.7's print_number writes it: null for NaN and the infinities, %d of its
+ * valueint when that is its value, else %1.15g if that reads back within cJSON's tolerance (a
+ * relative DBL_EPSILON), else %1.17g. */
+static void put_number(caviar_text *t, const cJSON *item) {
+  double d = item->valuedouble;
+  char text[40];
+  int n;
+  if (isnan(d) || isinf(d)) {
+    caviar_text_put(t, "null", 4);
+    return;
+  }
+  if (d == (double)item->valueint) {
+    n = caviar_int_text(text, item->valueint);
+  } else {
+    n = caviar_double_g_text(text, sizeof text, d, 15);
+    char *end;
+    double test = caviar_decimal_value(text, &end), most = fabs(test) > fabs(d) ? fabs(test) : fabs(d);
+    if (!(fabs(test - d) <= most * DBL_EPSILON)) n = caviar_double_g_text(text, sizeof text, d, 17);
+  }
+  caviar_text_put(t, text, (size_t)n);
+}
+
+void caviar_json_put(caviar_text *t, const cJSON *item, bool formatted, int depth) {
+  if (!item) return;
+  switch (item->type & 0xFF) {
+    case cJSON_NULL: caviar_text_put(t, "null", 4); return;
+    case cJSON_False: caviar_text_put(t, "false", 5); return;
+    case cJSON_True: caviar_text_put(t, "true", 4); return;
+    case cJSON_Number: put_number(t, item); return;
+    case cJSON_String: caviar_json_put_string(t, item->valuestring); return;
+    case cJSON_Raw:
+      if (item->valuestring) caviar_text_put(t, item->valuestring, strlen(item->valuestring));
+      else t->failed = true;
+      return;
+    case cJSON_Array:
+      caviar_text_put(t, "[", 1);
+      for (const cJSON *c = item->child; c; c = c->next) {
+        caviar_json_put(t, c, formatted, depth + 1);
+        if (c->next) caviar_text_put(t, formatted ? ", " : ",", formatted ? 2 : 1);
+      }
+      caviar_text_put(t, "]", 1);
+      return;
+    case cJSON_Object:
+      caviar_text_put(t, formatted ? "{\n" : "{", formatted ? 2 : 1);
+      for (const cJSON *c = item->child; c; c = c->next) {
+        if (formatted) caviar_text_tabs(t, depth + 1);
+        caviar_json_put_string(t, c->string);
+        caviar_text_put(t, formatted ? ":\t" : ":", formatted ? 2 : 1);
+        caviar_json_put(t, c, formatted, depth + 1);
+        if (c->next) caviar_text_put(t, ",", 1);
+        if (formatted) caviar_text_put(t, "\n", 1);
+      }
+      if (formatted) caviar_text_tabs(t, depth);
+      caviar_text_put(t, "}", 1);
+      return;
+    default: t->failed = true; return; /* an invalid item: cJSON prints nothing */
+  }
+}
+
 char *caviar_json_print_text(const cJSON *item, bool formatted) {
-  return caviar_json_escape_bytes(formatted ? cJSON_Print(item) : cJSON_PrintUnformatted(item));
+  caviar_text t = {0};
+  caviar_json_put(&t, item, formatted, 0);
+  if (!t.failed && t.s) return t.s;
+  free(t.s);
+  return NULL;
 }
 
 static int hex_value(char c) {

@@ -56,53 +56,11 @@ typedef struct fields {
   bool *ok;
 } fields;
 
-static void put_tabs(caviar_text *t, int n) {
-  static const char tabs[] = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
-  for (; n > 0; n -= 16) caviar_text_put(t, tabs, (size_t)(n < 16 ? n : 16));
-}
-
-/* A string as cJSON prints it (its escapes, \u00xx below 32), bytes that are not UTF-8 as
- * caviar_json_escape_bytes writes them (\udcXX). */
-static void put_json_string(caviar_text *t, const char *s) {
-  static const char hex[] = "0123456789abcdef";
-  caviar_text_put(t, "\"", 1);
-  size_t len = s ? strlen(s) : 0, from = 0;
-  for (size_t i = 0; i < len;) {
-    unsigned char c = (unsigned char)s[i];
-    size_t k = c >= 0x80 ? caviar_utf8_length(s + i, len - i) : 1;
-    if (c >= 0x80 ? k > 0 : c >= 32 && c != '"' && c != '\\') {
-      i += k;
-      continue;
-    }
-    caviar_text_put(t, s + from, i - from);
-    char esc[7] = {'\\', 0};
-    size_t n = 2;
-    switch (c) {
-      case '"': esc[1] = '"'; break;
-      case '\\': esc[1] = '\\'; break;
-      case '\b': esc[1] = 'b'; break;
-      case '\f': esc[1] = 'f'; break;
-      case '\n': esc[1] = 'n'; break;
-      case '\r': esc[1] = 'r'; break;
-      case '\t': esc[1] = 't'; break;
-      default: /* a control character, or a byte that begins no UTF-8 sequence */
-        memcpy(esc + 1, c < 32 ? "u00" : "udc", 3);
-        esc[4] = hex[c >> 4];
-        esc[5] = hex[c & 15];
-        n = 6;
-    }
-    caviar_text_put(t, esc, n);
-    from = ++i;
-  }
-  caviar_text_put(t, s + from, len - from);
-  caviar_text_put(t, "\"", 1);
-}
-
 /* The next field's key (text): after a comma and a line break unless it is the first. */
 static void put_key(fields *f, const char *key) {
   if (f->n++) caviar_text_put(f->text, ",\n", 2);
-  put_tabs(f->text, f->depth);
-  put_json_string(f->text, key);
+  caviar_text_tabs(f->text, f->depth);
+  caviar_json_put_string(f->text, key);
   caviar_text_put(f->text, ":\t", 2);
 }
 
@@ -144,7 +102,7 @@ static void field_string(fields *f, const char *key, const char *s) {
     return;
   }
   put_key(f, key);
-  put_json_string(f->text, s);
+  caviar_json_put_string(f->text, s);
 }
 
 /* A tree of another's making (a lineage, a study's values): a copy, or its printed text; in
@@ -161,19 +119,12 @@ static void field_tree(fields *f, const char *key, const cJSON *tree) {
     field_item(f, key, tree ? cJSON_Duplicate(tree, true) : NULL);
     return;
   }
-  char *printed = tree ? caviar_json_print_text(tree, true) : NULL;
-  if (!printed) {
+  if (!tree) {
     *f->ok = false;
     return;
   }
   put_key(f, key);
-  const char *from = printed;
-  for (const char *c; (c = strchr(from, '\n')); from = c + 1) {
-    caviar_text_put(f->text, from, (size_t)(c + 1 - from));
-    put_tabs(f->text, f->depth);
-  }
-  caviar_text_put(f->text, from, strlen(from));
-  free(printed);
+  caviar_json_put(f->text, tree, true, f->depth);
 }
 
 /* An object: a field of f (key), or the trial itself (key NULL); its fields go into the result. */
@@ -195,7 +146,7 @@ static fields object_begin(fields *f, const char *key) {
 static void object_end(const fields *in) {
   if (!in->text) return;
   if (in->n) caviar_text_put(in->text, "\n", 1);
-  put_tabs(in->text, in->depth - 1);
+  caviar_text_tabs(in->text, in->depth - 1);
   caviar_text_put(in->text, "}", 1);
 }
 

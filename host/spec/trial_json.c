@@ -80,23 +80,6 @@ static int integer_text(char *buf, size_t size, double x) {
 
 typedef caviar_text text_buf;
 
-void caviar_text_put(caviar_text *t, const char *text, size_t n) {
-  if (t->failed) return;
-  if (t->len + n + 1 > t->cap) {
-    size_t cap = (t->len + n + 1) * 2;
-    char *grown = realloc(t->s, cap);
-    if (!grown) {
-      t->failed = true;
-      return;
-    }
-    t->s = grown;
-    t->cap = cap;
-  }
-  memcpy(t->s + t->len, text, n);
-  t->len += n;
-  t->s[t->len] = '\0';
-}
-
 static void put_string(text_buf *t, const char *s) {
   cJSON *tmp = cJSON_CreateString(s);
   char *quoted = tmp ? cJSON_PrintUnformatted(tmp) : NULL;

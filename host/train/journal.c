@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "caviar/json_text.h"
 #include "caviar/number_format.h"
 #include "caviar/trial_json.h"
 #include "caviar/zoom.h"
@@ -91,7 +92,7 @@ void caviar_journal_number(caviar_sweep_state *st, const char *key, double x) {
 }
 
 static void journal_json(caviar_sweep_state *st, const char *key, const cJSON *item) {
-  char *text = item ? cJSON_PrintUnformatted(item) : NULL;
+  char *text = item ? caviar_json_print_text(item, false) : NULL;
   caviar_journal_printf(st, ", \"%s\": %s", key, text ? text : "null");
   free(text);
 }

@@ -23,6 +23,10 @@ const char *caviar_number_text(char *buf, size_t size, double x);
 int caviar_float_g_text(char *buf, size_t size, double x, int digits);
 #define CAVIAR_NUM(x) caviar_number_text((char[32]){0}, 32, (x))
 
+/* Exactly snprintf(buf, size, "%.*g", digits, x) for digits 15 to 17 (cJSON's and the figures'
+ * precisions), without printf where one long double product is exact enough. */
+int caviar_double_g_text(char *buf, size_t size, double x, int digits);
+
 /* v's decimal digits at buf (at least 21 bytes), NUL-terminated, as %lld prints it; returns the
  * length. For lines written a million times (the journal, curves.csv). */
 int caviar_int_text(char *buf, long long v);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "caviar/hparams.h"
+#include "caviar/json_text.h"
 #include "caviar/number_format.h"
 #include "caviar/sampler.h"
 #include "caviar/status.h"
@@ -15,13 +16,6 @@
 CAVIAR_C_BEGIN
 
 
-/* A growing text (malloc'd s, NUL-ended; failed once memory ran out, after which puts do nothing). */
-typedef struct caviar_text {
-  char *s;
-  size_t len, cap;
-  bool failed;
-} caviar_text;
-void caviar_text_put(caviar_text *t, const char *text, size_t n);
 
 /* {"learning_rate": 0.0031, "optimizer": "adam", ...}: every active hyperparameter, in table order
  * (one a condition switched off is left out). */

@@ -1,0 +1,123 @@
+/* JSON text: caviar's own printer (caviar_json_print_text, caviar_json_put) against cJSON's
+ * printer itself, the independent reference, on random trees of every kind of item, formatted
+ * and not, and at every depth inside another document. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caviar/json_text.h"
+
+static uint64_t next(uint64_t *s) {
+  *s ^= *s << 13;
+  *s ^= *s >> 7;
+  *s ^= *s << 17;
+  return *s;
+}
+
+/* A number of every kind cJSON prints differently: small and big integers (within an int and
+ * beyond), signed zeros, NaN and the infinities, doubles of every size, floats (whose 15 digits
+ * read back only within cJSON's tolerance), decimals written by hand and their neighbours. */
+static double number_case(uint64_t *s) {
+  uint64_t r = next(s);
+  double u = (double)(r >> 11) / 9007199254740992.0;
+  switch (r % 12) {
+    case 0: return (double)(int)(r >> 33) - 1e9;
+    case 1: return ldexp(u, (int)(r % 80)) * 1e10;
+    case 2: return r & 1 ? -0.0 : 0.0;
+    case 3: return (r >> 8) % 3 == 0 ? NAN : (r >> 8) % 3 == 1 ? INFINITY : -INFINITY;
+    case 4: return pow(10, -20 + 45 * u);
+    case 5: return -pow(10, -12 + 24 * u);
+    case 6: return (double)(float)pow(10, -6 + 12 * u);
+    case 7: return 1 - pow(10, -5 * u);
+    case 8: return (double)(r % 100000) / pow(10, (double)(r % 10));
+    case 9: return nextafter((double)(r % 1000) / 1000, r & 1 ? INFINITY : -INFINITY);
+    case 10: { double x; memcpy(&x, &r, sizeof x); return x; } /* any bit pattern */
+    default: return (double)(int64_t)(r >> 12) * (r & 2 ? 1 : -1);
+  }
+}
+
+/* A string of every kind of byte: ASCII, quotes, backslashes, control characters, valid UTF-8 of
+ * 2 to 4 bytes, bytes that begin or continue nothing, cut sequences. */
+static void string_case(uint64_t *s, char *out, size_t size) {
+  static const char *const pieces[] = {"a", "Z", "\"", "\\", "/", "\b", "\f", "\n", "\r", "\t", "\x01", "\x1f", "\x7f",
+                                       "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x90\x9f", "\xff", "\xfe", "\x80",
+                                       "\xc3", "\xe2\x82", "\xed\xa0\x80", " ", "caviar"};
+  size_t n = 0, count = next(s) % 12;
+  for (size_t k = 0; k < count; k++) {
+    const char *p = pieces[next(s) % (sizeof pieces / sizeof *pieces)];
+    size_t len = strlen(p);
+    if (n + len + 1 >= size) break;
+    memcpy(out + n, p, len);
+    n += len;
+  }
+  out[n] = '\0';
+}
+
+static cJSON *tree_case(uint64_t *s, int depth) {
+  char text[128];
+  uint64_t r = next(s) % (depth > 3 ? 6 : 9);
+  switch (r) {
+    case 0: return cJSON_CreateNull();
+    case 1: return cJSON_CreateBool(next(s) & 1);
+    case 2:
+    case 3: return cJSON_CreateNumber(number_case(s));
+    case 4: string_case(s, text, sizeof text); return cJSON_CreateString(text);
+    case 5: return cJSON_CreateRaw(next(s) & 1 ? "0.1" : "1e-05");
+    case 6:
+    case 7: {
+      cJSON *object = cJSON_CreateObject();
+      for (int k = (int)(next(s) % 5); k > 0; k--) {
+        string_case(s, text, sizeof text);
+        cJSON_AddItemToObject(object, text, tree_case(s, depth + 1));
+      }
+      return object;
+    }
+    default: {
+      cJSON *array = cJSON_CreateArray();
+      for (int k = (int)(next(s) % 5); k > 0; k--) cJSON_AddItemToArray(array, tree_case(s, depth + 1));
+      return array;
+    }
+  }
+}
+
+Test(json_text, caviars_printer_writes_what_cjson_prints_for_every_kind_of_tree) {
+  uint64_t s = 0x9E3779B97F4A7C15ull;
+  for (int i = 0; i < 40000; i++) {
+    cJSON *tree = tree_case(&s, 0);
+    for (int formatted = 0; formatted <= 1; formatted++) {
+      char *theirs = caviar_json_escape_bytes(formatted ? cJSON_Print(tree) : cJSON_PrintUnformatted(tree));
+      char *mine = caviar_json_print_text(tree, formatted);
+      cr_assert(theirs && mine);
+      cr_assert_str_eq(mine, theirs, "tree %d, %s", i, formatted ? "formatted" : "unformatted");
+      free(mine);
+      free(theirs);
+    }
+    cJSON_Delete(tree);
+  }
+}
+
+Test(json_text, a_tree_put_inside_a_document_reads_as_the_documents_own_print) {
+  /* caviar_json_put at depth d writes what cJSON prints for the tree as the value of a field of
+   * an object whose fields stand d tabs in: {"k": {"k": ... value}} printed whole. */
+  uint64_t s = 12345;
+  for (int i = 0; i < 5000; i++) {
+    cJSON *tree = tree_case(&s, 0), *doc = cJSON_CreateObject(), *at = doc;
+    int depth = 1 + (int)(next(&s) % 4);
+    for (int d = 1; d < depth; d++) at = cJSON_AddObjectToObject(at, "k");
+    cJSON_AddItemToObject(at, "the value", tree);
+    char *whole = caviar_json_escape_bytes(cJSON_Print(doc));
+    caviar_text t = {0};
+    caviar_json_put(&t, tree, true, depth);
+    cr_assert(whole && t.s && !t.failed);
+    char *value = strstr(whole, "\"the value\":\t");
+    cr_assert(value);
+    cr_assert(strncmp(value + 13, t.s, t.len) == 0, "depth %d: %s\nagainst %s", depth, t.s, value + 13);
+    free(t.s);
+    free(whole);
+    cJSON_Delete(doc);
+  }
+}
