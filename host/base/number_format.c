@@ -124,10 +124,13 @@ static const long double ten_to[28] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L, 
  * fraction lies within 0.01 of a half. Those, and |x| outside [1e-11, 1e15), go to printf. A
  * sweep's hyperparameters (10^r, 1 - 10^r) are such doubles; printf's exact expansion of each was
  * most of writing them. */
-int caviar_double_g_text(char *buf, size_t size, double x, int digits) {
+/* The long double path of caviar_double_g_text; -1 where it cannot tell. */
+static int g_text_by_long_double(char *buf, double x, int digits) {
   double a = fabs(x);
-  if (size < 32 || !(a >= 1e-11 && a < 1e15) || digits < 15 || digits > 17) return snprintf(buf, size, "%.*g", digits, x);
-  int exp10 = (int)floor(log10(a));
+  if (!(a >= 1e-11 && a < 1e15) || digits < 1 || digits > 17) return -1;
+  int e2;
+  frexp(a, &e2); /* a in [2^(e2-1), 2^e2): its first digit's power of ten is this or one more */
+  int exp10 = (int)floor((e2 - 1) * 0.30102999566398120);
   for (int tries = 0; tries < 3; tries++) {
     int n = digits - 1 - exp10;
     if (n < -27 || n > 27) break;
@@ -149,12 +152,20 @@ int caviar_double_g_text(char *buf, size_t size, double x, int digits) {
     for (int k = digits - 1; k >= 0; k--) dig[k] = (char)('0' + (int)(i % 10)), i /= 10;
     return layout_g(buf, dig, digits, exp10, x < 0, digits);
   }
-  return snprintf(buf, size, "%.*g", digits, x);
+  return -1;
+}
+
+int caviar_double_g_text(char *buf, size_t size, double x, int digits) {
+  int n = size >= 32 && digits >= 15 ? g_text_by_long_double(buf, x, digits) : -1;
+  return n >= 0 ? n : snprintf(buf, size, "%.*g", digits, x);
 }
 
 int caviar_float_g_text(char *buf, size_t size, double x, int digits) {
   float_digits fd;
-  if (digits < 1 || digits > 17 || size < 32 || !float_digits_of(x, &fd)) return snprintf(buf, size, "%.*g", digits, x);
+  if (digits < 1 || digits > 17 || size < 32 || (double)(float)x != x) return snprintf(buf, size, "%.*g", digits, x);
+  int n = g_text_by_long_double(buf, x, digits);
+  if (n >= 0) return n;
+  if (!float_digits_of(x, &fd)) return snprintf(buf, size, "%.*g", digits, x);
   return float_g_text(buf, &fd, digits);
 }
 
