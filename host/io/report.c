@@ -416,10 +416,10 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   return root;
 }
 
-/* summary.json as cJSON_Print would print the whole tree, built and printed a trial at a time:
- * the trials of a big sweep never stand in memory as one tree and one text. A trial printed alone
- * is the same text as inside the document, two tabs less indented after each line break ("trials"
- * is the root's last item, an array of objects: cJSON puts ", " between them). */
+/* summary.json as cJSON_Print would print the whole tree: the head (everything but the trials)
+ * printed from its tree, then each trial's text written where the document has it (trial_text:
+ * its fields three tabs in; "trials" is the root's last item, an array of objects, ", " between
+ * them), so the trials of a big sweep never stand in memory as one tree or one text. */
 static caviar_status write_summary(const char *path, const caviar_report_info *info, const caviar_sweep_result *r,
                                    const int *order, const bool *saved, cJSON **tree, caviar_error *err) {
   size_t n = (size_t)(r->n_trials > 0 ? r->n_trials : 1);
