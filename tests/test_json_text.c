@@ -22,21 +22,21 @@ static uint64_t next(uint64_t *s) {
  * beyond), signed zeros, NaN and the infinities, doubles of every size, floats (whose 15 digits
  * read back only within cJSON's tolerance), decimals written by hand and their neighbours. */
 static double number_case(uint64_t *s) {
-  uint64_t r = next(s);
+  uint64_t r = next(s), bit = next(s) & 1; /* r's own bits depend on r % 12 */
   double u = (double)(r >> 11) / 9007199254740992.0;
   switch (r % 12) {
     case 0: return (double)(int)(r >> 33) - 1e9;
     case 1: return ldexp(u, (int)(r % 80)) * 1e10;
-    case 2: return r & 1 ? -0.0 : 0.0;
+    case 2: return bit ? -0.0 : 0.0;
     case 3: return (r >> 8) % 3 == 0 ? NAN : (r >> 8) % 3 == 1 ? INFINITY : -INFINITY;
     case 4: return pow(10, -20 + 45 * u);
     case 5: return -pow(10, -12 + 24 * u);
     case 6: return (double)(float)pow(10, -6 + 12 * u);
     case 7: return 1 - pow(10, -5 * u);
     case 8: return (double)(r % 100000) / pow(10, (double)(r % 10));
-    case 9: return nextafter((double)(r % 1000) / 1000, r & 1 ? INFINITY : -INFINITY);
+    case 9: return nextafter((double)(r % 1000) / 1000, bit ? INFINITY : -INFINITY);
     case 10: { double x; memcpy(&x, &r, sizeof x); return x; } /* any bit pattern */
-    default: return (double)(int64_t)(r >> 12) * (r & 2 ? 1 : -1);
+    default: return (double)(int64_t)(r >> 12) * (bit ? 1 : -1);
   }
 }
 

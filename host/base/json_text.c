@@ -129,9 +129,9 @@ void caviar_text_tabs(caviar_text *t, int n) {
   for (; n > 0; n -= 16) caviar_text_put(t, tabs, (size_t)(n < 16 ? n : 16));
 }
 
-/* A number as cJSON 1.7's print_number writes it: null for NaN and the infinities, %d of its
- * valueint when that is its value, else %1.15g if that reads back within cJSON's tolerance (a
- * relative DBL_EPSILON), else %1.17g. */
+/* A number as the cJSON caviar links (1.7.15) prints it: null for NaN and the infinities, else
+ * %1.15g if that reads back within cJSON's tolerance (a relative DBL_EPSILON), else %1.17g. An
+ * integer below 10^15 is its digits either way (-0.0 is "-0"). */
 static void put_number(caviar_text *t, const cJSON *item) {
   double d = item->valuedouble;
   char text[40];
@@ -140,8 +140,8 @@ static void put_number(caviar_text *t, const cJSON *item) {
     caviar_text_put(t, "null", 4);
     return;
   }
-  if (d == (double)item->valueint) {
-    n = caviar_int_text(text, item->valueint);
+  if (d == floor(d) && fabs(d) < 1e15) {
+    n = d == 0 && signbit(d) ? (int)(memcpy(text, "-0", 3), 2) : caviar_int_text(text, (long long)d);
   } else {
     n = caviar_double_g_text(text, sizeof text, d, 15);
     char *end;

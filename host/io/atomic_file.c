@@ -17,7 +17,9 @@ bool caviar_temporary_name(const char *path, char *out, size_t size) {
   return snprintf(out, size, "%s.tmp-%ld-XXXXXX", path, (long)getpid()) < (int)size;
 }
 
-/* f's writes: straight to the file, the first failure's errno kept (later writes refused). */
+/* f's writes: straight to the file, the first failure's errno kept and everything after it
+ * dropped. The stream is always told the bytes went (a cookie stream told otherwise can lose track
+ * of its buffer: a full disk crashed a page write), and the commit reports the failure. */
 static ssize_t write_through(void *cookie, const char *buf, size_t size) {
   caviar_atomic_file *af = cookie;
   for (size_t done = 0; !af->failure && done < size;) {
@@ -26,7 +28,7 @@ static ssize_t write_through(void *cookie, const char *buf, size_t size) {
     if (n <= 0) af->failure = n < 0 ? errno : ENOSPC;
     else done += (size_t)n;
   }
-  return af->failure ? -1 : (ssize_t)size;
+  return (ssize_t)size;
 }
 
 caviar_status caviar_atomic_open(caviar_atomic_file *af, const char *path, caviar_error *err) {
