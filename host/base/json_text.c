@@ -4,6 +4,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,8 +141,10 @@ static void put_number(caviar_text *t, const cJSON *item) {
     caviar_text_put(t, "null", 4);
     return;
   }
-  if (d == floor(d) && fabs(d) < 1e15) {
-    n = d == 0 && signbit(d) ? (int)(memcpy(text, "-0", 3), 2) : caviar_int_text(text, (long long)d);
+  if (d == 0 && signbit(d)) {
+    n = snprintf(text, sizeof text, "-0");
+  } else if (d == floor(d) && fabs(d) < 1e15) {
+    n = caviar_int_text(text, (long long)d);
   } else {
     n = caviar_double_g_text(text, sizeof text, d, 15);
     char *end;

@@ -117,14 +117,13 @@ static const long double ten_to[28] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L, 
                                        1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
                                        1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
 
-/* printf's %.<digits>g (digits 15 to 17) of a double, without printf where it is safe: |x| 10^n
+/* printf's %.<digits>g (digits 1 to 17) of x without printf, or -1 where it cannot tell: |x| 10^n
  * by one long double product or quotient (64-bit significand, 10^n exact) has its first `digits`
  * digits before the point, within 2^-64 of it (under 0.006 for 10^17), so rounding it to the
  * nearest integer gives printf's digits (the exact value's, rounded half to even) unless its
- * fraction lies within 0.01 of a half. Those, and |x| outside [1e-11, 1e15), go to printf. A
- * sweep's hyperparameters (10^r, 1 - 10^r) are such doubles; printf's exact expansion of each was
- * most of writing them. */
-/* The long double path of caviar_double_g_text; -1 where it cannot tell. */
+ * fraction lies within 0.01 of a half. Those, and |x| outside [1e-11, 1e15), it leaves to the
+ * caller. A sweep's hyperparameters (10^r, 1 - 10^r) are such doubles; printf's exact expansion
+ * of each was most of writing them. */
 static int g_text_by_long_double(char *buf, double x, int digits) {
   double a = fabs(x);
   if (!(a >= 1e-11 && a < 1e15) || digits < 1 || digits > 17) return -1;

@@ -40,7 +40,8 @@ char *caviar_json_print_text(const cJSON *item, bool formatted);
 void caviar_json_put(caviar_text *t, const cJSON *item, bool formatted, int depth);
 /* A string as cJSON prints it (its escapes, \u00xx below 32), bytes that are not UTF-8 as \udcXX. */
 void caviar_json_put_string(caviar_text *t, const char *s);
-/* The same escaping of a text printed by cJSON (takes it; returns it, or a new text, or NULL). */
+/* The same escaping of a text printed by cJSON itself (takes it; returns it, or a new text, or
+ * NULL): caviar prints its own (caviar_json_put); tests check it against cJSON's print through this. */
 char *caviar_json_escape_bytes(char *printed);
 /* cJSON_ParseWithLength after turning \udc80..\udcff escapes back into their bytes. */
 cJSON *caviar_json_parse_text(const char *text, size_t len);
