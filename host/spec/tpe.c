@@ -41,6 +41,17 @@ typedef struct budget_book {
   int n_best;
 } budget_book;
 
+/* A kernel's mass on its axis and two logarithms: a fit meets mostly the kernels of the proposal
+ * before it (the history and the constant liars move by one), so each parameter keeps these by the
+ * kernel (mu, sigma) and the axis, in MEMO_SLOTS places by a hash of their bits (a newcomer takes its
+ * place's), and a kernel met again costs a lookup instead of two normal CDFs and two logarithms; the
+ * values are the ones computed for the same four numbers, so the same bits. */
+typedef struct kernel_memo {
+  double mu, sigma, lo, hi;
+  double z, log_z, log_sigma;
+} kernel_memo;
+#define MEMO_SLOTS 4096
+
 /* Distinct budgets (epochs: few) a model may be fitted on; observations at others are kept but
  * never fitted on. */
 #define MAX_BUDGETS 256
@@ -62,6 +73,8 @@ struct caviar_tpe {
   int *failed, n_failed, cap_failed;
   budget_book budgets[MAX_BUDGETS];
   int n_budgets;
+  kernel_memo *memo; /* MEMO_SLOTS per parameter, for memo_params of them */
+  int memo_params;
 };
 
 static caviar_status tpe_new(const caviar_tpe_options *options, uint64_t seed, model_form form, int n_values,
@@ -96,6 +109,7 @@ void caviar_tpe_free(caviar_tpe *t) {
   free(t->obs);
   free(t->configs);
   free(t->failed);
+  free(t->memo);
   free(t);
 }
 
@@ -303,24 +317,36 @@ typedef struct placed {
   int at;
 } placed;
 
-/* Sorts x[0 .. n) ascending by value (no NaNs) with tmp[n] beside it: a bottom-up merge sort, which a
- * proposal calls for every parameter (qsort's comparison calls cost more than the sort). */
+/* A double's bits as a key that sorts as the numbers do (-0 as +0: equal numbers, equal keys). */
+static uint64_t sort_key(double v) {
+  if (v == 0) v = 0;
+  uint64_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  return bits >> 63 ? ~bits : bits | (uint64_t)1 << 63;
+}
+
+/* Sorts x[0 .. n) ascending by value (no NaNs), equal values in the order they came, with tmp[n]
+ * beside it: a radix sort of the keys a byte at a time, skipping the bytes every key shares (a
+ * parameter's points share their sign and most of their exponent), which a proposal calls for every
+ * parameter (a comparison sort's branches are a coin toss each). */
 static void sort_placed(placed *x, placed *tmp, int n) {
-  for (int i = 1; i < n; i++) {
-    if (i % 8 == 0) continue;
-    placed v = x[i];
-    int j = i;
-    for (; j % 8 != 0 && x[j - 1].x > v.x; j--) x[j] = x[j - 1];
-    x[j] = v;
+  if (n < 2) return;
+  int count[8][256];
+  memset(count, 0, sizeof count);
+  for (int i = 0; i < n; i++) {
+    uint64_t k = sort_key(x[i].x);
+    for (int d = 0; d < 8; d++) count[d][(k >> (8 * d)) & 255]++;
   }
+  uint64_t first = sort_key(x[0].x);
   placed *from = x, *to = tmp;
-  for (int width = 8; width < n; width *= 2) {
-    for (int lo = 0; lo < n; lo += 2 * width) {
-      int mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n, a = lo, b = mid, k = lo;
-      while (a < mid && b < hi) to[k++] = from[b].x < from[a].x ? from[b++] : from[a++];
-      while (a < mid) to[k++] = from[a++];
-      while (b < hi) to[k++] = from[b++];
+  for (int d = 0; d < 8; d++) {
+    if (count[d][(first >> (8 * d)) & 255] == n) continue; /* every key has this byte */
+    int at[256];
+    for (int v = 0, sum = 0; v < 256; v++) {
+      at[v] = sum;
+      sum += count[d][v];
     }
+    for (int i = 0; i < n; i++) to[at[(sort_key(from[i].x) >> (8 * d)) & 255]++] = from[i];
     placed *t = from;
     from = to;
     to = t;
@@ -369,7 +395,33 @@ static void estimator_free(estimator *e) {
   memset(e, 0, sizeof *e);
 }
 
-static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, estimator *e) {
+/* Kernel i's z, log z and log sigma, from memo (NULL: none) or computed (and kept there). */
+static void kernel_mass(const axis *a, estimator *e, int i, kernel_memo *memo) {
+  kernel_memo *slot = NULL;
+  if (memo) {
+    uint64_t bits[4];
+    memcpy(&bits[0], &e->mu[i], sizeof bits[0]);
+    memcpy(&bits[1], &e->sigma[i], sizeof bits[1]);
+    memcpy(&bits[2], &a->lo, sizeof bits[2]);
+    memcpy(&bits[3], &a->hi, sizeof bits[3]);
+    uint64_t h = (bits[0] * 0x9E3779B97F4A7C15u) ^ (bits[1] * 0xC2B2AE3D27D4EB4Fu) ^ (bits[2] * 0x165667B19E3779F9u) ^
+                 (bits[3] * 0xD6E8FEB86659FD93u);
+    slot = &memo[(h ^ (h >> 29)) % MEMO_SLOTS];
+    if (slot->mu == e->mu[i] && slot->sigma == e->sigma[i] && slot->lo == a->lo && slot->hi == a->hi && slot->sigma > 0) {
+      e->z[i] = slot->z;
+      e->log_z[i] = slot->log_z;
+      e->log_sigma[i] = slot->log_sigma;
+      return;
+    }
+  }
+  e->z[i] = gsl_cdf_ugaussian_P((a->hi - e->mu[i]) / e->sigma[i]) - gsl_cdf_ugaussian_P((a->lo - e->mu[i]) / e->sigma[i]);
+  if (!(e->z[i] > 1e-300)) e->z[i] = 1e-300;
+  e->log_sigma[i] = log(e->sigma[i]);
+  e->log_z[i] = log(e->z[i]);
+  if (slot) *slot = (kernel_memo){e->mu[i], e->sigma[i], a->lo, a->hi, e->z[i], e->log_z[i], e->log_sigma[i]};
+}
+
+static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, kernel_memo *memo, estimator *e) {
   memset(e, 0, sizeof *e);
   e->n = k->n + 1;
   e->mu = calloc((size_t)e->n, sizeof *e->mu);
@@ -409,23 +461,79 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
   for (int i = 0; i < k->n; i++) e->mu[i] = k->x[i];
   e->mu[k->n] = a->prior_mu;
   e->sigma[k->n] = a->prior_sigma;
-  for (int i = 0; i < e->n; i++) {
-    e->z[i] = gsl_cdf_ugaussian_P((a->hi - e->mu[i]) / e->sigma[i]) - gsl_cdf_ugaussian_P((a->lo - e->mu[i]) / e->sigma[i]);
-    if (!(e->z[i] > 1e-300)) e->z[i] = 1e-300;
-    e->log_sigma[i] = log(e->sigma[i]);
-    e->log_z[i] = log(e->z[i]);
-  }
+  for (int i = 0; i < e->n; i++) kernel_mass(a, e, i, memo);
   return true;
 }
 
 /* exp of anything below this is 0 in double precision (the least subnormal is exp(-744.4)). */
 #define EXP_UNDERFLOW (-746.0)
 
-/* log density (numeric: per unit of the scale, or the mass of the value's cell) of the mixture.
- * The terms are those of log(w) + log(kernel), each logarithm as the fit took it, and a term whose
- * exp underflows to 0 is not summed: the same sum, bit for bit, for less. */
-static double estimator_log_pdf(const axis *a, const estimator *e, double x, double *terms, int *summed) {
+/* The largest of x[0 .. n) (no NaNs; -INFINITY for none), in lanes the compiler may run side by
+ * side: the maximum of numbers is the same whatever the order it is taken in. */
+static double largest(const double *x, int n) {
+  enum { LANES = 8 };
+  double lane[LANES];
+  for (int j = 0; j < LANES; j++) lane[j] = -INFINITY;
+  int i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (int j = 0; j < LANES; j++) lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
   double m = -INFINITY;
+  for (; i < n; i++) m = x[i] > m ? x[i] : m;
+  for (int j = 0; j < LANES; j++) m = lane[j] > m ? lane[j] : m;
+  return m;
+}
+
+/* Which terms of a log-sum-exp with largest term m may change the sum, their indices in order
+ * into summed (their count returned), each term t replaced by t - m. The terms are summed in order,
+ * and a term under half an ulp of the sum so far leaves it unchanged, so it is not computed: the
+ * same bits for fewer exps. The sum is at least the largest term before it, P (as exp gave it), and
+ * half an ulp of a sum s is over s 2^-54; a term d under P - 38 (e^-38 < 2^-54 with room for exp's
+ * rounding) is therefore lost, and so is any term whose exp underflows to 0 (P starts there, at
+ * EXP_UNDERFLOW + 38). As P is a running maximum that rule is a chain from term to term; it is
+ * taken in blocks instead: a term at or above -38 always counts (P <= 0), one under the rule's
+ * value at the block's start (P only grows) never does, and only a block holding a term between
+ * the two walks the chain term by term. */
+static int select_summed(double *terms, int n, double m, int *summed) {
+  enum { BLOCK = 8 };
+  for (int i = 0; i < n; i++) terms[i] -= m;
+  int n_summed = 0;
+  double carry = EXP_UNDERFLOW + 38.0; /* P at the block's start */
+  for (int b = 0; b < n; b += BLOCK) {
+    const double *t = terms + b;
+    int e = n - b < BLOCK ? n - b : BLOCK;
+    double lost = carry - 38.0, block_max = -INFINITY;
+    int between = 0;
+    if (e == BLOCK) {
+      /* A whole block: fixed bounds, so the compiler may take the eight side by side. */
+      for (int j = 0; j < BLOCK; j++) between |= (t[j] >= lost) & (t[j] < -38.0);
+      for (int j = 0; j < BLOCK; j++) block_max = t[j] > block_max ? t[j] : block_max;
+    } else {
+      for (int j = 0; j < e; j++) between |= (t[j] >= lost) & (t[j] < -38.0);
+      for (int j = 0; j < e; j++) block_max = t[j] > block_max ? t[j] : block_max;
+    }
+    if (!between) {
+      for (int j = 0; j < e; j++) {
+        summed[n_summed] = b + j;
+        n_summed += t[j] >= -38.0;
+      }
+    } else {
+      double before = carry;
+      for (int j = 0; j < e; j++) {
+        lost = before - 38.0 > EXP_UNDERFLOW ? before - 38.0 : EXP_UNDERFLOW;
+        summed[n_summed] = b + j;
+        n_summed += !(t[j] < lost);
+        before = t[j] > before ? t[j] : before;
+      }
+    }
+    carry = block_max > carry ? block_max : carry;
+  }
+  return n_summed;
+}
+
+/* log density (numeric: per unit of the scale, or the mass of the value's cell) of the mixture.
+ * The terms are those of log(w) + log(kernel), each logarithm as the fit took it, and a term that
+ * cannot change the sum (select_summed) is not summed: the same sum, bit for bit, for less. */
+static double estimator_log_pdf(const axis *a, const estimator *e, double x, double *terms, int *summed) {
   int n = e->n;
   if (a->list) {
     for (int i = 0; i < n; i++) terms[i] = e->log_w[i] + log(e->cat[(size_t)i * a->p->n_values + (int)x]);
@@ -445,26 +553,11 @@ static double estimator_log_pdf(const axis *a, const estimator *e, double x, dou
       terms[i] = log_w[i] - 0.5 * u * u - log_sigma[i] - half_log_2pi - log_z[i];
     }
   }
-  for (int i = 0; i < n; i++)
-    if (terms[i] > m) m = terms[i];
+  double m = largest(terms, n);
   if (!isfinite(m)) return -INFINITY;
-  /* The terms are summed in order, and a term under half an ulp of the sum so far leaves it
-   * unchanged, so it is not computed: the same bits for fewer exps. The sum is at least the largest
-   * term before it, r (as exp gave it), and half an ulp of a sum s is over s 2^-54; a term under
-   * r - 38 (e^-38 < 2^-54 with room for exp's rounding) is therefore lost, and so is any term whose
-   * exp underflows to 0. The terms that may count are picked first, without a branch, their exps
-   * taken side by side, then summed. */
-  int n_summed = 0;
-  double before = EXP_UNDERFLOW + 38.0; /* the largest term so far, less m */
-  for (int i = 0; i < n; i++) {
-    double d = terms[i] - m, lost = before - 38.0 > EXP_UNDERFLOW ? before - 38.0 : EXP_UNDERFLOW;
-    summed[n_summed] = i;
-    n_summed += !(d < lost);
-    before = d > before ? d : before;
-  }
-  for (int k = 0; k < n_summed; k++) terms[summed[k]] = exp(terms[summed[k]] - m);
+  int n_summed = select_summed(terms, n, m, summed);
   double s = 0;
-  for (int k = 0; k < n_summed; k++) s += terms[summed[k]];
+  for (int k = 0; k < n_summed; k++) s += exp(terms[summed[k]]);
   return m + log(s);
 }
 
@@ -545,14 +638,15 @@ static void param_proposal_free(param_proposal *pp) {
 static bool fit_param(const caviar_tpe *t, const caviar_space *space, uint32_t id, int pi, const void *const *good,
                       int ng, const void *const *bad, int nb, param_proposal *pp, double *x) {
   const caviar_param *p = &space->params[pi];
+  kernel_memo *memo = pi < t->memo_params ? t->memo + (size_t)pi * MEMO_SLOTS : NULL;
   axis_of(p, &pp->a);
   pp->kg = (kernels){malloc((size_t)(ng + 1) * sizeof(double)), malloc((size_t)(ng + 1) * sizeof(double)), 0};
   pp->kb = (kernels){malloc((size_t)(nb + 1) * sizeof(double)), malloc((size_t)(nb + 1) * sizeof(double)), 0};
   if (!pp->kg.x || !pp->kg.w || !pp->kb.x || !pp->kb.w) return false;
   collect(&pp->a, t->form, space, pi, good, ng, &pp->kg);
   collect(&pp->a, t->form, space, pi, bad, nb, &pp->kb);
-  if (!estimator_fit(&pp->a, &pp->kg, t->opt.prior_weight, &pp->l) ||
-      !estimator_fit(&pp->a, &pp->kb, t->opt.prior_weight, &pp->g))
+  if (!estimator_fit(&pp->a, &pp->kg, t->opt.prior_weight, memo, &pp->l) ||
+      !estimator_fit(&pp->a, &pp->kb, t->opt.prior_weight, memo, &pp->g))
     return false;
   uint32_t hash = caviar_name_hash(p->name);
   for (int c = 0; c < t->opt.candidates; c++) {
@@ -564,48 +658,53 @@ static bool fit_param(const caviar_tpe *t, const caviar_space *space, uint32_t i
 
 /* Each parameter's proposal: the best of its candidates by the ratio of the good group's density to
  * the bad one's. Every parameter's estimators and candidates are its own (and so are its random
- * numbers), and every candidate's score is its own: the fits are made side by side on the sweep's
- * threads, then the scores, each thread with its own room for a density's terms, then each
- * parameter's first best is taken in candidate order: the same bits on any number of threads. */
+ * numbers), and every candidate's score is its own: each parameter's fit is a task on the sweep's
+ * threads, and each few of its candidates' scores a task that follows that fit alone (a parameter's
+ * scores need not wait for the others' fits: with three parameters on two threads they would), each
+ * thread with its own room for a density's terms; then each parameter's first best is taken in
+ * candidate order: the same bits on any number of threads. */
 static bool propose_params(const caviar_tpe *t, const caviar_space *space, uint32_t id, const void *const *good,
                            int ng, const void *const *bad, int nb, double *out) {
+  enum { SCORED_TOGETHER = 4 }; /* candidates a task scores */
   int np = space->n, nc = t->opt.candidates, threads = omp_get_max_threads();
   if (np == 0) return true;
+  int room = (ng > nb ? ng : nb) + 2; /* the most kernels an estimator holds: its points and the prior */
   param_proposal *pp = calloc((size_t)np, sizeof *pp);
   double *x = malloc((size_t)np * (size_t)nc * sizeof *x), *score = malloc((size_t)np * (size_t)nc * sizeof *score);
-  bool ok = pp && x && score;
+  double *terms = malloc((size_t)threads * (size_t)room * sizeof *terms);
+  int *summed = malloc((size_t)threads * (size_t)room * sizeof *summed);
+  bool *fitted = calloc((size_t)np, sizeof *fitted);
+  bool ok = pp && x && score && terms && summed && fitted;
   if (ok) {
-    bool fitted = true;
-#pragma omp parallel for schedule(dynamic, 1) reduction(&& : fitted) if (np > 1)
-    for (int pi = 0; pi < np; pi++) fitted = fit_param(t, space, id, pi, good, ng, bad, nb, &pp[pi], x + (size_t)pi * nc) && fitted;
-    ok = fitted;
-  }
-  int room = 1;
-  for (int pi = 0; ok && pi < np; pi++) {
-    if (pp[pi].l.n > room) room = pp[pi].l.n;
-    if (pp[pi].g.n > room) room = pp[pi].g.n;
-  }
-  double *terms = ok ? malloc((size_t)threads * (size_t)room * sizeof *terms) : NULL;
-  int *summed = ok ? malloc((size_t)threads * (size_t)room * sizeof *summed) : NULL;
-  ok = ok && terms && summed;
-  if (ok) {
-#pragma omp parallel for schedule(dynamic, 4) if (np * nc > 8)
-    for (int k = 0; k < np * nc; k++) {
-      const param_proposal *q = &pp[k / nc];
-      size_t mine = (size_t)omp_get_thread_num() * (size_t)room;
-      score[k] = estimator_log_pdf(&q->a, &q->l, x[k], terms + mine, summed + mine) -
-                 estimator_log_pdf(&q->a, &q->g, x[k], terms + mine, summed + mine);
-    }
+#pragma omp parallel if (np * nc > 8)
+#pragma omp single
     for (int pi = 0; pi < np; pi++) {
-      const double *xs = x + (size_t)pi * nc, *scores = score + (size_t)pi * nc;
-      double best_x = 0, best_score = -INFINITY;
-      for (int c = 0; c < nc; c++)
-        if (c == 0 || scores[c] > best_score) {
-          best_score = scores[c];
-          best_x = xs[c];
+#pragma omp task depend(out : pp[pi]) firstprivate(pi)
+      fitted[pi] = fit_param(t, space, id, pi, good, ng, bad, nb, &pp[pi], x + (size_t)pi * nc);
+      for (int c0 = 0; c0 < nc; c0 += SCORED_TOGETHER) {
+#pragma omp task depend(in : pp[pi]) firstprivate(pi, c0)
+        {
+          const param_proposal *q = &pp[pi];
+          size_t mine = (size_t)omp_get_thread_num() * (size_t)room;
+          for (int c = c0; fitted[pi] && c < c0 + SCORED_TOGETHER && c < nc; c++) {
+            size_t k = (size_t)pi * nc + c;
+            score[k] = estimator_log_pdf(&q->a, &q->l, x[k], terms + mine, summed + mine) -
+                       estimator_log_pdf(&q->a, &q->g, x[k], terms + mine, summed + mine);
+          }
         }
-      out[pi] = value_at(&pp[pi].a, best_x);
+      }
     }
+    for (int pi = 0; pi < np; pi++) ok = ok && fitted[pi];
+  }
+  for (int pi = 0; ok && pi < np; pi++) {
+    const double *xs = x + (size_t)pi * nc, *scores = score + (size_t)pi * nc;
+    double best_x = 0, best_score = -INFINITY;
+    for (int c = 0; c < nc; c++)
+      if (c == 0 || scores[c] > best_score) {
+        best_score = scores[c];
+        best_x = xs[c];
+      }
+    out[pi] = value_at(&pp[pi].a, best_x);
   }
   for (int pi = 0; pp && pi < np; pi++) param_proposal_free(&pp[pi]);
   free(pp);
@@ -613,6 +712,7 @@ static bool propose_params(const caviar_tpe *t, const caviar_space *space, uint3
   free(score);
   free(terms);
   free(summed);
+  free(fitted);
   return ok;
 }
 
@@ -623,6 +723,11 @@ static bool propose(caviar_tpe *t, const caviar_space *space, uint32_t id, const
   const budget_book *book = fitted_book(t);
   if (!book) return false;
   if (t->opt.gp) return gp_propose(t, book->budget, space, id, pending, n_pending, out);
+  if (t->memo_params < space->n) { /* without room for the memos, fits compute every kernel's */
+    free(t->memo);
+    t->memo = calloc((size_t)space->n * MEMO_SLOTS, sizeof *t->memo);
+    t->memo_params = t->memo ? space->n : 0;
+  }
   int n = book->n;
   int n_good = (int)ceil(0.1 * n);
   if (n_good > MAX_GOOD) n_good = MAX_GOOD;
