@@ -9,6 +9,7 @@
 
 #include "caviar/qmc.h"
 #include "caviar/tpe.h"
+#include "spec/tpe_internal.h"
 #include "spec_support.h"
 
 static const char *space =
@@ -245,4 +246,155 @@ Test(tpe, a_history_bound_above_the_results_changes_nothing) {
   caviar_tpe_free(bounded);
   caviar_tpe_free(whole);
   caviar_spec_free(&spec);
+}
+
+static unsigned long long xorshift(unsigned long long *r) {
+  *r ^= *r << 13;
+  *r ^= *r >> 7;
+  *r ^= *r << 17;
+  return *r;
+}
+
+/* The log-sum-exp as the densities took it before it went a block at a time: the terms in order, a
+ * term skipped when under the largest before it less 38, or when its exp underflows. */
+static double log_sum_exp_term_by_term(const double *terms, int n) {
+  double m = -INFINITY;
+  for (int i = 0; i < n; i++)
+    if (terms[i] > m) m = terms[i];
+  if (!isfinite(m)) return -INFINITY;
+  double before = -746.0 + 38.0, s = 0;
+  for (int i = 0; i < n; i++) {
+    double d = terms[i] - m, lost = before - 38.0 > -746.0 ? before - 38.0 : -746.0;
+    if (!(d < lost)) s += exp(terms[i] - m);
+    before = d > before ? d : before;
+  }
+  return m + log(s);
+}
+
+Test(tpe, a_density_sums_the_same_terms_as_the_rule_taken_term_by_term_bit_for_bit) {
+  /* Terms of every shape a mixture makes: spread, clustered, far below the largest (underflowing),
+   * on a grid of halves so that many fall exactly on -38 from a running maximum or from the largest,
+   * -inf among them, and the largest late, early or repeated; lengths across the block size. */
+  enum { CASES = 60000, MAX_N = 300 };
+  static double terms[MAX_N], copy[MAX_N];
+  static int summed[MAX_N];
+  unsigned long long r = 88172645463325252ull;
+  int differ = 0, long_double_off = 0;
+  for (int c = 0; c < CASES; c++) {
+    int n = 1 + (int)(xorshift(&r) % (c % 3 == 0 ? 20 : MAX_N));
+    int shape = (int)(xorshift(&r) % 5);
+    double top = (double)(xorshift(&r) % 2000) / 10 - 100;
+    for (int i = 0; i < n; i++) {
+      double u = (double)(xorshift(&r) >> 11) * 0x1p-53;
+      switch (shape) {
+        case 0: terms[i] = top - 60 * u; break;
+        case 1: terms[i] = top - 900 * u * u; break;
+        case 2: terms[i] = top - 0.5 * (double)(xorshift(&r) % 1600); break;
+        case 3: terms[i] = xorshift(&r) % 7 == 0 ? -INFINITY : top - 40 * u - (i < n / 2 ? 30 : 0); break;
+        default: terms[i] = top - 0.5 * (double)(xorshift(&r) % 100) - (xorshift(&r) % 4 == 0 ? 700 : 0); break;
+      }
+    }
+    if (xorshift(&r) % 4 == 0) terms[xorshift(&r) % (unsigned)n] = top; /* the largest, anywhere */
+    memcpy(copy, terms, (size_t)n * sizeof *terms);
+    double want = log_sum_exp_term_by_term(copy, n), got = caviar_tpe_log_sum_exp(terms, n, summed);
+    differ += memcmp(&want, &got, sizeof got) != 0;
+    /* And against the sum of them all in long double. */
+    long double m = -INFINITY, s = 0;
+    for (int i = 0; i < n; i++)
+      if (copy[i] > m) m = copy[i];
+    for (int i = 0; isfinite((double)m) && i < n; i++) s += expl((long double)copy[i] - m);
+    double exact = isfinite((double)m) ? (double)(m + logl(s)) : -INFINITY;
+    long_double_off += !(got == exact || fabs(got - exact) <= 1e-13 * fmax(1, fabs(exact)));
+  }
+  cr_expect_eq(differ, 0, "%d of %d sums differ from the term-by-term rule's", differ, CASES);
+  cr_expect_eq(long_double_off, 0, "%d of %d sums are off the long double sum", long_double_off, CASES);
+}
+
+Test(tpe, bandwidths_sort_points_as_a_stable_comparison_sort_does) {
+  /* Negative and positive points, both zeros, repeats, tiny and huge ones: the order of a stable
+   * insertion sort (equal values, -0 and +0 among them, keep their places). */
+  enum { MAX_N = 700 };
+  static double x[MAX_N];
+  static int order[MAX_N], want[MAX_N];
+  unsigned long long r = 0x9E3779B97F4A7C15ull;
+  int wrong = 0;
+  for (int c = 0; c < 3000; c++) {
+    int n = 1 + (int)(xorshift(&r) % MAX_N);
+    for (int i = 0; i < n; i++) {
+      switch (xorshift(&r) % 6) {
+        case 0: x[i] = xorshift(&r) % 2 ? 0.0 : -0.0; break;
+        case 1: x[i] = (double)(int)(xorshift(&r) % 9) - 4; break;
+        case 2: x[i] = ldexp((double)(xorshift(&r) >> 11), (int)(xorshift(&r) % 200) - 150) * (xorshift(&r) % 2 ? 1 : -1); break;
+        case 3: x[i] = i > 0 ? x[xorshift(&r) % (unsigned)i] : 1; break;
+        default: x[i] = (double)(xorshift(&r) >> 11) * 0x1p-53 * 4 - 2; break;
+      }
+    }
+    for (int i = 0; i < n; i++) {
+      int j = i;
+      for (; j > 0 && x[want[j - 1]] > x[i]; j--) want[j] = want[j - 1];
+      want[j] = i;
+    }
+    caviar_tpe_sort_order(x, n, order);
+    wrong += memcmp(order, want, (size_t)n * sizeof *order) != 0;
+  }
+  cr_expect_eq(wrong, 0, "%d of 3000 orders differ from the stable sort's", wrong);
+}
+
+/* spec's space with learning_rate's range [lo, hi]. */
+static void load_box(caviar_spec *spec, double lo, double hi) {
+  char text[2048];
+  snprintf(text, sizeof text,
+           "{\"method\": \"tpe\", \"seed\": 3, \"parameters\": {"
+           "\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": %.17g, \"max\": %.17g},"
+           "\"beta1\": {\"distribution\": \"one_minus_log_uniform_values\", \"min\": 0.5, \"max\": 0.999},"
+           "\"layers\": {\"min\": 1, \"max\": 4}, \"dropout\": {\"min\": 0, \"max\": 0.9}}}",
+           lo, hi);
+  spec_ok(text, spec);
+}
+
+Test(tpe, a_proposal_is_the_same_from_a_sampler_that_proposed_before_as_from_a_fresh_one) {
+  /* A sampler keeps each kernel's mass between proposals; what it proposes must not depend on that:
+   * a sampler that has proposed many times, in a wider box too (a coarse-to-fine zoom narrows it),
+   * proposes what a fresh one fed the same results does, with and without pending trials. */
+  caviar_spec wide, narrow;
+  load_box(&wide, 1e-5, 1);
+  load_box(&narrow, 1e-4, 1e-3);
+  caviar_error err;
+  caviar_tpe_options opt = CAVIAR_TPE_DEFAULT_OPTIONS;
+  caviar_tpe *warm;
+  cr_assert_eq(caviar_tpe_new(&opt, 3, &warm, &err), CAVIAR_OK);
+  enum { N = 160 };
+  static caviar_hparams seen_hp[N];
+  static double loss[N];
+  caviar_hparams pending[6];
+  for (int k = 0; k < 6; k++) caviar_sample_random(&narrow.space, &narrow.fixed, 3, 9000 + k, &pending[k]);
+  int compared = 0;
+  for (int i = 0; i < N; i++) {
+    caviar_sample_random(&wide.space, &wide.fixed, 3, (uint32_t)i, &seen_hp[i]);
+    loss[i] = objective(&seen_hp[i]);
+    caviar_tpe_observe(warm, &seen_hp[i], 1, loss[i], &err);
+    if (i < 20 || i % 7 != 0) {
+      caviar_hparams ignored;
+      caviar_tpe_propose(warm, i % 3 ? &wide.space : &narrow.space, &wide.fixed, 50000 + (uint32_t)i, pending, i % 7,
+                         &ignored);
+      continue;
+    }
+    caviar_tpe *fresh;
+    cr_assert_eq(caviar_tpe_new(&opt, 3, &fresh, &err), CAVIAR_OK);
+    for (int k = 0; k <= i; k++) caviar_tpe_observe(fresh, &seen_hp[k], 1, loss[k], &err);
+    for (int box = 0; box < 2; box++) {
+      const caviar_spec *s = box ? &narrow : &wide;
+      caviar_hparams a, b;
+      cr_assert(caviar_tpe_propose(warm, &s->space, &s->fixed, (uint32_t)i, pending, i % 7, &a));
+      cr_assert(caviar_tpe_propose(fresh, &s->space, &s->fixed, (uint32_t)i, pending, i % 7, &b));
+      cr_expect_eq(memcmp(&a, &b, sizeof a), 0, "after %d results, box %d: lr %.17g vs a fresh sampler's %.17g", i + 1,
+                   box, a.learning_rate, b.learning_rate);
+      compared++;
+    }
+    caviar_tpe_free(fresh);
+  }
+  cr_expect_gt(compared, 10);
+  caviar_tpe_free(warm);
+  caviar_spec_free(&wide);
+  caviar_spec_free(&narrow);
 }

@@ -10,6 +10,7 @@
 
 #include "caviar/counter_rng.h"
 #include "spec/model_configs.h"
+#include "spec/tpe_internal.h"
 
 /* An observation: its config (in the sampler's configs, at the same index), budget and loss. */
 typedef struct observation {
@@ -354,6 +355,15 @@ static void sort_placed(placed *x, placed *tmp, int n) {
   if (from != x) memcpy(x, from, (size_t)n * sizeof *x);
 }
 
+void caviar_tpe_sort_order(const double *x, int n, int *order) {
+  placed *p = malloc((size_t)(2 * n + 1) * sizeof *p);
+  if (!p) return;
+  for (int i = 0; i < n; i++) p[i] = (placed){x[i], i};
+  sort_placed(p, p + n, n);
+  for (int i = 0; i < n; i++) order[i] = p[i].at;
+  free(p);
+}
+
 /* Optuna's bandwidths: each point's sigma is the larger gap to its sorted neighbours (the
  * interval's ends standing in at the extremes, except that the outermost points use their inner
  * gap), clipped to [(hi - lo) / min(100, 1 + kernels), hi - lo]. Equal points share the place of
@@ -530,6 +540,15 @@ static int select_summed(double *terms, int n, double m, int *summed) {
   return n_summed;
 }
 
+double caviar_tpe_log_sum_exp(double *terms, int n, int *summed) {
+  double m = largest(terms, n);
+  if (!isfinite(m)) return -INFINITY;
+  int n_summed = select_summed(terms, n, m, summed);
+  double s = 0;
+  for (int k = 0; k < n_summed; k++) s += exp(terms[summed[k]]);
+  return m + log(s);
+}
+
 /* log density (numeric: per unit of the scale, or the mass of the value's cell) of the mixture.
  * The terms are those of log(w) + log(kernel), each logarithm as the fit took it, and a term that
  * cannot change the sum (select_summed) is not summed: the same sum, bit for bit, for less. */
@@ -553,12 +572,7 @@ static double estimator_log_pdf(const axis *a, const estimator *e, double x, dou
       terms[i] = log_w[i] - 0.5 * u * u - log_sigma[i] - half_log_2pi - log_z[i];
     }
   }
-  double m = largest(terms, n);
-  if (!isfinite(m)) return -INFINITY;
-  int n_summed = select_summed(terms, n, m, summed);
-  double s = 0;
-  for (int k = 0; k < n_summed; k++) s += exp(terms[summed[k]]);
-  return m + log(s);
+  return caviar_tpe_log_sum_exp(terms, n, summed);
 }
 
 /* One draw from the mixture given three uniforms: the kernel, then the point. */

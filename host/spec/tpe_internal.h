@@ -1,0 +1,13 @@
+/* TPE's inner steps, for tests only: each checked against the plain version it stands for. */
+#ifndef CAVIAR_TPE_INTERNAL_H
+#define CAVIAR_TPE_INTERNAL_H
+
+/* log(sum of exp(terms[i])) for terms in order, as a density sums its kernels: the terms that can
+ * change the sum picked (summed: room for n indices), terms overwritten. -INFINITY when all are. */
+double caviar_tpe_log_sum_exp(double *terms, int n, int *summed);
+
+/* order[0 .. n): the indices of x[0 .. n) (no NaNs) by value, equal values in index order, as the
+ * bandwidths sort them. */
+void caviar_tpe_sort_order(const double *x, int n, int *order);
+
+#endif
