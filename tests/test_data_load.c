@@ -74,6 +74,29 @@ Test(data_load, shuffle_is_a_permutation_and_uniform) {
   for (int i = 0; i < 5; i++) cr_expect(labs(where[i] - 4000) < 300, "slot %d: %ld", i, where[i]);
 }
 
+Test(data_load, a_shuffle_swaps_as_fisher_yates_keyed_by_position_does) {
+  /* The reference: from the top, i - 1 swapped with floor(u * i), u drawn for position i; lengths
+   * around the stretches caviar_shuffle draws at once. */
+  static const size_t lengths[] = {0, 1, 2, 3, 255, 256, 257, 258, 511, 512, 513, 1000, 4099};
+  static uint32_t got[4099], want[4099];
+  for (size_t l = 0; l < sizeof lengths / sizeof *lengths; l++) {
+    size_t n = lengths[l];
+    for (uint32_t round = 0; round < 3; round++) {
+      for (size_t i = 0; i < n; i++) got[i] = want[i] = (uint32_t)(i * 7 + 1);
+      caviar_shuffle(got, n, 11, CAVIAR_RNG_SHUFFLE, round);
+      for (size_t i = n; i > 1; i--) {
+        caviar_rng_block r = caviar_rng(11, round, CAVIAR_RNG_SHUFFLE, i);
+        size_t j = (size_t)(caviar_u01_open(r.v[0], r.v[1]) * (double)i);
+        if (j >= i) j = i - 1;
+        uint32_t t = want[i - 1];
+        want[i - 1] = want[j];
+        want[j] = t;
+      }
+      cr_expect_eq(memcmp(got, want, n * sizeof *got), 0, "%zu elements, round %u: not the reference's order", n, round);
+    }
+  }
+}
+
 Test(data_load, unit_scaling_is_fitted_on_training_rows_only) {
   caviar_dataset ds = {.n = 3, .d = 2};
   uint8_t x[] = {10, 20, 30, 50, 255, 255};

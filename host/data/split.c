@@ -6,13 +6,26 @@
 #include "caviar/data.h"
 
 void caviar_shuffle(uint32_t *idx, size_t n, uint64_t seed, uint32_t purpose, uint32_t round) {
-  for (size_t i = n; i > 1; i--) {
-    caviar_rng_block r = caviar_rng(seed, round, purpose, i);
-    size_t j = (size_t)(caviar_u01_open(r.v[0], r.v[1]) * (double)i);
-    if (j >= i) j = i - 1;
-    uint32_t t = idx[i - 1];
-    idx[i - 1] = idx[j];
-    idx[j] = t;
+  /* Fisher-Yates from the top, swap i - 1 with a draw j < i keyed by i: the draws of a stretch are
+   * taken first, side by side (each its own counter: the compiler may run several at once), then
+   * the swaps in order. */
+  enum { STRETCH = 256 };
+  size_t pick[STRETCH];
+  for (size_t top = n; top > 1;) {
+    size_t m = top - 1 < STRETCH ? top - 1 : STRETCH;
+    for (size_t k = 0; k < m; k++) {
+      size_t i = top - k;
+      caviar_rng_block r = caviar_rng(seed, round, purpose, i);
+      size_t j = (size_t)(caviar_u01_open(r.v[0], r.v[1]) * (double)i);
+      pick[k] = j >= i ? i - 1 : j;
+    }
+    for (size_t k = 0; k < m; k++) {
+      size_t i = top - k;
+      uint32_t t = idx[i - 1];
+      idx[i - 1] = idx[pick[k]];
+      idx[pick[k]] = t;
+    }
+    top -= m;
   }
 }
 
