@@ -26,6 +26,7 @@
 #include <zlib.h>
 
 #include "caviar/atomic_file.h"
+#include "caviar/json_text.h"
 #include "train/sweep_state_internal.h"
 
 #define SNAP_MAGIC "CAVIARS1"
@@ -127,6 +128,18 @@ static void put_member(writer *w, const caviar_member_books *h, const float *are
   put_floats(w, arenas, floats);
 }
 
+/* A lineage's text as cJSON_PrintUnformatted gives it, which the resume parses back: by caviar's
+ * printer (the same bytes, a fraction of the cost: cJSON prints each number with sprintf and reads
+ * it back with sscanf), unless a string in it is not UTF-8, which only cJSON keeps as it is. */
+static char *lineage_text(const cJSON *lineage) {
+  char *text = caviar_json_print_text(lineage, false);
+  if (text && strstr(text, "\\udc")) {
+    free(text);
+    text = cJSON_PrintUnformatted(lineage);
+  }
+  return text;
+}
+
 static caviar_status write_body(writer *w, const run_state *s, const int *held, float *slot_buf, unsigned char *message,
                                 caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
@@ -144,7 +157,7 @@ static caviar_status write_body(writer *w, const run_state *s, const int *held, 
   for (int i = 0; i < r->n_trials; i++) {
     const caviar_trial_result *t = &r->trials[i];
     put_result(w, t);
-    char *lineage = t->lineage ? cJSON_PrintUnformatted(t->lineage) : NULL;
+    char *lineage = t->lineage ? lineage_text(t->lineage) : NULL;
     if (t->lineage && !lineage) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory writing a snapshot");
     put_u32(w, lineage ? (uint32_t)strlen(lineage) : 0);
     if (lineage) put(w, lineage, strlen(lineage));
