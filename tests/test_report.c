@@ -561,6 +561,64 @@ Test(report, summary_json_is_laid_out_as_cjson_prints_it_for_every_kind_of_trial
   }
 }
 
+Test(report, curves_csv_holds_every_point_in_order_as_printf_writes_it_however_many_there_are) {
+  /* curves.csv's lines are put together in pieces side by side and written in order: 140,001
+   * points (more than two rounds of pieces, the last piece short) of every kind of float, against
+   * printf's "%u,%d,%.9g,%.9g,%.9g" line by line. */
+  const char *data = synth_idx_dir("report", 800, 200, 16, 4, 3.0, true);
+  ran run = run_sweep(spec_text("random", data));
+  caviar_sweep_result r = run.result;
+  enum { POINTS = 140001 };
+  caviar_curve_point *kept = r.curve, *points = malloc(POINTS * sizeof *points);
+  size_t kept_n = r.n_curve;
+  cr_assert(points);
+  srand(5);
+  for (int i = 0; i < POINTS; i++) {
+    float v[3];
+    for (int k = 0; k < 3; k++) {
+      switch ((i + k) % 5) {
+        case 0: v[k] = (float)rand() / (float)RAND_MAX; break;
+        case 1: v[k] = ldexpf((float)rand(), rand() % 200 - 150) * (rand() % 2 ? 1.0f : -1.0f); break;
+        case 2: v[k] = (float)(rand() % 1000) / 8.0f; break;
+        case 3: v[k] = i % 7 ? 0.0f : -0.0f; break;
+        default: v[k] = 1e-40f * (float)(rand() % 100); break; /* subnormal */
+      }
+    }
+    points[i] = (caviar_curve_point){.trial = (uint32_t)(i / 9), .epoch = 1 + i % 9, .train_loss = v[0], .val_loss = v[1],
+                                     .val_acc = v[2]};
+  }
+  r.curve = points;
+  r.n_curve = POINTS;
+  char dir[1200];
+  snprintf(dir, sizeof dir, "%s-many-points", scratch_path("curves"));
+  caviar_report_info info = {.spec = &run.spec, .seed = run.spec.seed, .device = "cpu", .data = &run.data,
+                             .keep_models = 1, .finished = true};
+  caviar_error err;
+  cr_assert_eq(caviar_report_write(dir, &info, &r, NULL, &err), CAVIAR_OK, "%s", err.msg);
+  char path[1300], line[256], want[256];
+  snprintf(path, sizeof path, "%s/curves.csv", dir);
+  FILE *f = fopen(path, "r");
+  cr_assert(f);
+  cr_assert(fgets(line, sizeof line, f));
+  cr_expect_str_eq(line, "trial,epoch,train_loss,val_loss,val_acc\n");
+  int i = 0, wrong = 0;
+  for (; fgets(line, sizeof line, f); i++) {
+    if (i >= POINTS) continue;
+    const caviar_curve_point *p = &points[i];
+    snprintf(want, sizeof want, "%u,%d,%.9g,%.9g,%.9g\n", p->trial, p->epoch, (double)p->train_loss, (double)p->val_loss,
+             (double)p->val_acc);
+    if (strcmp(line, want) && wrong++ < 3) cr_log_error("line %d: %s, printf: %s", i + 2, line, want);
+  }
+  fclose(f);
+  cr_expect_eq(i, POINTS, "%d lines of points, %d points", i, POINTS);
+  cr_expect_eq(wrong, 0, "%d lines differ from printf's", wrong);
+  r.curve = kept;
+  r.n_curve = kept_n;
+  free(points);
+  run.result = r;
+  ran_free(&run);
+}
+
 Test(report, chart_coordinates_are_printfs_text_for_every_kind_of_double) {
   /* svg_fixed against printf itself: random coordinates, exact halves (ties go to even), values a
    * hair either side of a half, signed zeros and small negatives ("-0.0"), the limit and beyond. */
