@@ -398,3 +398,24 @@ Test(tpe, a_proposal_is_the_same_from_a_sampler_that_proposed_before_as_from_a_f
   caviar_spec_free(&wide);
   caviar_spec_free(&narrow);
 }
+
+Test(tpe, a_kernels_memo_answers_only_for_the_same_kernel_on_the_same_interval) {
+  /* A memo of one place: every kernel meets the one before in it. Its answers must be what a memo
+   * never used gives for that kernel on that interval, whichever kernel or interval came before. */
+  enum { CASES = 4000 };
+  void *one = calloc(1, caviar_tpe_memo_bytes(1)), *fresh = malloc(caviar_tpe_memo_bytes(1));
+  cr_assert(one && fresh);
+  const double mus[] = {0, 0.5, -1, 2}, sigmas[] = {0.1, 0.5, 1}, los[] = {-2, -1, 0}, his[] = {1, 2, 3};
+  unsigned long long r = 7;
+  int wrong = 0;
+  for (int c = 0; c < CASES; c++) {
+    double mu = mus[xorshift(&r) % 4], sigma = sigmas[xorshift(&r) % 3], lo = los[xorshift(&r) % 3],
+           hi = his[xorshift(&r) % 3];
+    memset(fresh, 0, caviar_tpe_memo_bytes(1));
+    double want = caviar_tpe_memo_log_z(fresh, 1, mu, sigma, lo, hi), got = caviar_tpe_memo_log_z(one, 1, mu, sigma, lo, hi);
+    wrong += memcmp(&want, &got, sizeof got) != 0;
+  }
+  cr_expect_eq(wrong, 0, "%d of %d answers differ from a fresh computation's", wrong, CASES);
+  free(one);
+  free(fresh);
+}

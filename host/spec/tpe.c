@@ -52,6 +52,7 @@ typedef struct kernel_memo {
   double z, log_z, log_sigma;
 } kernel_memo;
 #define MEMO_SLOTS 4096
+#define MEMO_PARAMS 64
 
 /* Distinct budgets (epochs: few) a model may be fitted on; observations at others are kept but
  * never fitted on. */
@@ -405,8 +406,9 @@ static void estimator_free(estimator *e) {
   memset(e, 0, sizeof *e);
 }
 
-/* Kernel i's z, log z and log sigma, from memo (NULL: none) or computed (and kept there). */
-static void kernel_mass(const axis *a, estimator *e, int i, kernel_memo *memo) {
+/* Kernel i's z, log z and log sigma, from memo (slots places; NULL: none) or computed (and kept
+ * there). */
+static void kernel_mass(const axis *a, estimator *e, int i, kernel_memo *memo, unsigned slots) {
   kernel_memo *slot = NULL;
   if (memo) {
     uint64_t bits[4];
@@ -416,7 +418,7 @@ static void kernel_mass(const axis *a, estimator *e, int i, kernel_memo *memo) {
     memcpy(&bits[3], &a->hi, sizeof bits[3]);
     uint64_t h = (bits[0] * 0x9E3779B97F4A7C15u) ^ (bits[1] * 0xC2B2AE3D27D4EB4Fu) ^ (bits[2] * 0x165667B19E3779F9u) ^
                  (bits[3] * 0xD6E8FEB86659FD93u);
-    slot = &memo[(h ^ (h >> 29)) % MEMO_SLOTS];
+    slot = &memo[(h ^ (h >> 29)) % slots];
     if (slot->mu == e->mu[i] && slot->sigma == e->sigma[i] && slot->lo == a->lo && slot->hi == a->hi && slot->sigma > 0) {
       e->z[i] = slot->z;
       e->log_z[i] = slot->log_z;
@@ -471,8 +473,18 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
   for (int i = 0; i < k->n; i++) e->mu[i] = k->x[i];
   e->mu[k->n] = a->prior_mu;
   e->sigma[k->n] = a->prior_sigma;
-  for (int i = 0; i < e->n; i++) kernel_mass(a, e, i, memo);
+  for (int i = 0; i < e->n; i++) kernel_mass(a, e, i, memo, MEMO_SLOTS);
   return true;
+}
+
+size_t caviar_tpe_memo_bytes(unsigned slots) { return slots * sizeof(kernel_memo); }
+
+double caviar_tpe_memo_log_z(void *memo, unsigned slots, double mu, double sigma, double lo, double hi) {
+  axis a = {.lo = lo, .hi = hi};
+  double z, log_z, log_sigma;
+  estimator e = {.n = 1, .mu = &mu, .sigma = &sigma, .z = &z, .log_z = &log_z, .log_sigma = &log_sigma};
+  kernel_mass(&a, &e, 0, memo, slots);
+  return log_z;
 }
 
 /* exp of anything below this is 0 in double precision (the least subnormal is exp(-744.4)). */
@@ -504,6 +516,8 @@ static double largest(const double *x, int n) {
  * value at the block's start (P only grows) never does, and only a block holding a term between
  * the two walks the chain term by term. */
 static int select_summed(double *terms, int n, double m, int *summed) {
+  /* No term is NaN: a kernel's term is finite or -inf, but when every term is (a parameter whose
+   * box has no width), and then the largest is -inf and the caller answers -inf before this. */
   enum { BLOCK = 8 };
   for (int i = 0; i < n; i++) terms[i] -= m;
   int n_summed = 0;
@@ -737,10 +751,13 @@ static bool propose(caviar_tpe *t, const caviar_space *space, uint32_t id, const
   const budget_book *book = fitted_book(t);
   if (!book) return false;
   if (t->opt.gp) return gp_propose(t, book->budget, space, id, pending, n_pending, out);
-  if (t->memo_params < space->n) { /* without room for the memos, fits compute every kernel's */
+  /* The first MEMO_PARAMS parameters keep memos (a space of hundreds would hold tens of MB); the
+   * others' fits, and all of them without room for the memos, compute every kernel's. */
+  int memo_params = space->n < MEMO_PARAMS ? space->n : MEMO_PARAMS;
+  if (t->memo_params < memo_params) {
     free(t->memo);
-    t->memo = calloc((size_t)space->n * MEMO_SLOTS, sizeof *t->memo);
-    t->memo_params = t->memo ? space->n : 0;
+    t->memo = calloc((size_t)memo_params * MEMO_SLOTS, sizeof *t->memo);
+    t->memo_params = t->memo ? memo_params : 0;
   }
   int n = book->n;
   int n_good = (int)ceil(0.1 * n);
