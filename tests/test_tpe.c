@@ -419,3 +419,91 @@ Test(tpe, a_kernels_memo_answers_only_for_the_same_kernel_on_the_same_interval) 
   free(one);
   free(fresh);
 }
+
+Test(tpe, a_quick_density_is_within_1e_10_of_the_exact_one) {
+  /* Mixtures of every shape: kernels inside and far outside the interval (their mass on it tiny, so
+   * their terms' logarithms large), narrow and wide, weights from 1e-9 up, 1 to 3,000 of them; x
+   * anywhere on the interval, its ends too. The quick scores rest on a gap under 1e-11; this wants
+   * 1e-10, and the proposals' window is 2e-9. */
+  enum { MAX_N = 3000 };
+  static double mu[MAX_N], sigma[MAX_N], w[MAX_N];
+  unsigned long long r = 12345;
+  double worst = 0;
+  int cases = 0;
+  for (int c = 0; c < 3000; c++) {
+    int n = c % 10 == 0 ? 1 + (int)(xorshift(&r) % MAX_N) : 1 + (int)(xorshift(&r) % 500);
+    double lo = -5 + (double)(xorshift(&r) % 100) / 10, span = c % 7 == 0 ? 1e-6 : 0.1 + (double)(xorshift(&r) % 100) / 10;
+    double hi = lo + span, total = 0;
+    for (int i = 0; i < n; i++) {
+      double u = (double)(xorshift(&r) >> 11) * 0x1p-53;
+      mu[i] = xorshift(&r) % 5 == 0 ? lo - span * (1 + 30 * u) : lo + span * u;
+      sigma[i] = span * (xorshift(&r) % 3 == 0 ? 1 : 0.01 + 0.3 * (double)(xorshift(&r) >> 11) * 0x1p-53);
+      w[i] = xorshift(&r) % 9 == 0 ? 1e-9 : 1 + (double)(xorshift(&r) % 100);
+      total += w[i];
+    }
+    for (int i = 0; i < n; i++) w[i] /= total;
+    for (int k = 0; k < 4; k++) {
+      double x = k == 0 ? lo : k == 1 ? hi : lo + span * (double)(xorshift(&r) >> 11) * 0x1p-53;
+      double gap = caviar_tpe_quick_gap(mu, sigma, w, n, lo, hi, x);
+      cr_assert(gap == gap, "case %d: NaN", c);
+      worst = gap > worst ? gap : worst;
+      cases++;
+    }
+  }
+  cr_log_info("the largest gap of %d densities: %g", cases, worst);
+  cr_expect_leq(worst, 1e-10, "the largest gap of %d densities is %g", cases, worst);
+}
+
+Test(tpe, proposals_with_quick_scores_are_the_proposals_of_exact_scores) {
+  /* The same samplers, results and pending trials, quick scores on and off: every proposal the same
+   * bits (the space has three continuous parameters, an integer, a list and a quantized one); with
+   * the exact pass's window as it is, wider (most candidates scored exactly after their quick
+   * score) and wider than any score's spread (all of them). */
+  int proposals = 0;
+  /* The window as it is; quick scores made wrong by up to 0.3 with a window of 0.7 (the quick
+   * pick is then often not the best: the exact pass must find it); a window wider than any
+   * score's spread (every candidate scored exactly after its quick score). */
+  const double windows[] = {caviar_tpe_quick_window, 0.7, 1e300}, noises[] = {0, 0.3, 0};
+  int quick_wrong = 0;
+  for (unsigned long long seed = 21; seed < 24; seed++) {
+    caviar_tpe_quick_window = windows[seed - 21];
+    caviar_tpe_quick_noise = noises[seed - 21];
+    caviar_spec spec;
+    load(&spec, seed);
+    caviar_error err;
+    caviar_tpe_options opt = CAVIAR_TPE_DEFAULT_OPTIONS;
+    caviar_tpe *t;
+    cr_assert_eq(caviar_tpe_new(&opt, seed, &t, &err), CAVIAR_OK);
+    static caviar_hparams pending[80];
+    for (int k = 0; k < 80; k++) caviar_sample_random(&spec.space, &spec.fixed, seed, 70000 + (uint32_t)k, &pending[k]);
+    for (uint32_t i = 0; i < 400; i++) {
+      caviar_hparams hp;
+      caviar_sample_random(&spec.space, &spec.fixed, seed, i, &hp);
+      /* Rounded losses: many ties, so many equal good groups. */
+      caviar_tpe_observe(t, &hp, 1, round(objective(&hp) * 4) / 4, &err);
+      if (i < 20 || i % 9 != 0) continue;
+      caviar_hparams quick, exact;
+      int n_pending = (int)(i % 81);
+      caviar_tpe_quick_scores = true;
+      cr_assert(caviar_tpe_propose(t, &spec.space, &spec.fixed, 900 + i, pending, n_pending, &quick));
+      caviar_tpe_quick_scores = false;
+      cr_assert(caviar_tpe_propose(t, &spec.space, &spec.fixed, 900 + i, pending, n_pending, &exact));
+      caviar_tpe_quick_scores = true;
+      cr_expect_eq(memcmp(&quick, &exact, sizeof quick), 0, "seed %llu, after %u results: lr %.17g vs exact scores' %.17g",
+                   seed, i + 1, quick.learning_rate, exact.learning_rate);
+      proposals++;
+      if (caviar_tpe_quick_noise > 0) {
+        /* That the noise does put the quick pick elsewhere: without the exact pass (a window of 0). */
+        caviar_hparams alone;
+        caviar_tpe_quick_window = 0;
+        cr_assert(caviar_tpe_propose(t, &spec.space, &spec.fixed, 900 + i, pending, n_pending, &alone));
+        caviar_tpe_quick_window = windows[seed - 21];
+        quick_wrong += memcmp(&alone, &exact, sizeof alone) != 0;
+      }
+    }
+    caviar_tpe_free(t);
+    caviar_spec_free(&spec);
+  }
+  cr_expect_gt(proposals, 100);
+  cr_expect_gt(quick_wrong, 10, "the noisy quick scores alone picked the exact pick in all but %d proposals", quick_wrong);
+}

@@ -311,6 +311,9 @@ typedef struct estimator {
   double *mu, *sigma, *w, *z; /* z: truncated normal mass on [lo, hi] */
   double *cat;   /* list axes: n x n_values probabilities */
   double *log_w, *log_sigma, *log_z; /* their logarithms, taken once per fit, not per density */
+  /* Continuous axes: each kernel's 1 / sigma and log w - log sigma - log sqrt(2 pi) - log z, for
+   * the quick scores (estimator_log_pdf_quick); NULL otherwise. */
+  double *inv_sigma, *offset;
 } estimator;
 
 /* A point and where it came from. */
@@ -403,6 +406,8 @@ static void estimator_free(estimator *e) {
   free(e->log_w);
   free(e->log_sigma);
   free(e->log_z);
+  free(e->inv_sigma);
+  free(e->offset);
   memset(e, 0, sizeof *e);
 }
 
@@ -474,6 +479,18 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
   e->mu[k->n] = a->prior_mu;
   e->sigma[k->n] = a->prior_sigma;
   for (int i = 0; i < e->n; i++) kernel_mass(a, e, i, memo, MEMO_SLOTS);
+  if (a->step > 0) return true;
+  e->inv_sigma = malloc((size_t)e->n * sizeof *e->inv_sigma);
+  e->offset = malloc((size_t)e->n * sizeof *e->offset);
+  if (!e->inv_sigma || !e->offset) {
+    estimator_free(e);
+    return false;
+  }
+  const double half_log_2pi = 0.5 * log(2 * M_PI);
+  for (int i = 0; i < e->n; i++) {
+    e->inv_sigma[i] = 1 / e->sigma[i];
+    e->offset[i] = e->log_w[i] - e->log_sigma[i] - half_log_2pi - e->log_z[i];
+  }
   return true;
 }
 
@@ -589,6 +606,80 @@ static double estimator_log_pdf(const axis *a, const estimator *e, double x, dou
   return caviar_tpe_log_sum_exp(terms, n, summed);
 }
 
+/* e^t for t <= 0, side by side: 2^k e^f by its Taylor polynomial to f^12 (|f| <= ln 2 / 2, so a
+ * relative error under 1e-15 and the polynomial's own roundings), 0 below -708 (under 2^-1021:
+ * nothing beside a sum of at least 1). */
+static inline double quick_exp(double t) {
+  double small = t < -708.0 ? 0.0 : 1.0;
+  t = t < -708.0 ? -708.0 : t;
+  double k = (t * 1.4426950408889634 + 6755399441055744.0) - 6755399441055744.0; /* nearest: 1.5 * 2^52 */
+  double f = (t - k * 0.6931471803691238) - k * 1.9082149292705877e-10;
+  double p = 1.0 / 479001600;
+  static const double inverse_factorial[12] = {1.0 / 39916800, 1.0 / 3628800, 1.0 / 362880, 1.0 / 40320, 1.0 / 5040,
+                                                1.0 / 720,      1.0 / 120,     1.0 / 24,     1.0 / 6,     0.5,
+                                                1.0,            1.0};
+  for (int j = 0; j < 12; j++) p = p * f + inverse_factorial[j];
+  int64_t bits = ((int64_t)k + 1023) << 52;
+  double scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale * small;
+}
+
+/* A continuous axis's log density at x, within QUICK_ERROR of estimator_log_pdf's: each term is the
+ * kernel's offset (its four logarithms put together once per fit) less u^2 / 2, u = (x - mu) times
+ * 1 / sigma (a few ulps of a term's parts, under 3e-12 for a term within 745 of the largest, beyond which
+ * neither sum holds it), exps within 2e-15 of glibc's, the sum in lanes (n ulps of it; the exact sum
+ * drops terms of under n e^-38 of it): under 1e-11 in all for n < 10,000, against QUICK_ERROR's
+ * 1e-9. */
+#define QUICK_ERROR 1e-9
+#define QUICK_KERNELS 10000
+static double estimator_log_pdf_quick(const estimator *e, double x, double *terms) {
+  int n = e->n;
+  const double *mu = e->mu, *inv_sigma = e->inv_sigma, *offset = e->offset;
+  for (int i = 0; i < n; i++) {
+    double u = (x - mu[i]) * inv_sigma[i];
+    terms[i] = offset[i] - 0.5 * u * u;
+  }
+  double m = largest(terms, n);
+  for (int i = 0; i < n; i++) terms[i] = quick_exp(terms[i] - m);
+  enum { LANES = 8 };
+  double lane[LANES] = {0}, sum = 0;
+  int whole = n / LANES * LANES;
+  for (int i = 0; i < whole; i += LANES)
+    for (int j = 0; j < LANES; j++) lane[j] += terms[i + j];
+  for (int i = whole; i < n; i++) sum += terms[i];
+  for (int j = 0; j < LANES; j++) sum += lane[j];
+  return m + log(sum);
+}
+
+double caviar_tpe_quick_gap(const double *mu, const double *sigma, const double *w, int n, double lo, double hi,
+                            double x) {
+  axis a = {.lo = lo, .hi = hi};
+  double *room = malloc((size_t)n * 9 * sizeof *room);
+  int *summed = malloc((size_t)n * sizeof *summed);
+  if (!room || !summed) {
+    free(room);
+    free(summed);
+    return NAN;
+  }
+  estimator e = {.n = n, .mu = room, .sigma = room + n, .z = room + 2 * n, .log_w = room + 3 * n,
+                 .log_sigma = room + 4 * n, .log_z = room + 5 * n, .inv_sigma = room + 6 * n, .offset = room + 7 * n};
+  double *terms = room + 8 * n;
+  memcpy(e.mu, mu, (size_t)n * sizeof *mu);
+  memcpy(e.sigma, sigma, (size_t)n * sizeof *sigma);
+  const double half_log_2pi = 0.5 * log(2 * M_PI);
+  for (int i = 0; i < n; i++) {
+    kernel_mass(&a, &e, i, NULL, 1);
+    e.log_w[i] = log(w[i]);
+    e.inv_sigma[i] = 1 / sigma[i];
+    e.offset[i] = e.log_w[i] - e.log_sigma[i] - half_log_2pi - e.log_z[i];
+  }
+  double exact = estimator_log_pdf(&a, &e, x, terms, summed), quick = estimator_log_pdf_quick(&e, x, terms);
+  free(room);
+  free(summed);
+  return fabs(quick - exact);
+}
+
 /* One draw from the mixture given three uniforms: the kernel, then the point. */
 static double estimator_draw(const axis *a, const estimator *e, double u_kernel, double u_point) {
   int k = 0;
@@ -684,13 +775,72 @@ static bool fit_param(const caviar_tpe *t, const caviar_space *space, uint32_t i
   return true;
 }
 
+/* Whether parameter pi's candidates are scored quickly first (estimator_log_pdf_quick): a
+ * continuous axis whose estimators' floats were made, of no more than QUICK_KERNELS kernels. */
+bool caviar_tpe_quick_scores = true;
+double caviar_tpe_quick_window = 2 * QUICK_ERROR;
+double caviar_tpe_quick_noise = 0;
+
+/* A test's error on candidate x's quick score (caviar_tpe_quick_noise): in [-1, 1] times it, the
+ * same for the same x. */
+static double quick_noise(double x) {
+  uint64_t bits;
+  memcpy(&bits, &x, sizeof bits);
+  bits *= 0x9E3779B97F4A7C15u;
+  return caviar_tpe_quick_noise * ((double)(bits >> 11) * 0x1p-52 - 1);
+}
+
+static bool quick_param(const param_proposal *q) {
+  return caviar_tpe_quick_scores && q->l.inv_sigma && q->g.inv_sigma && q->l.n <= QUICK_KERNELS && q->g.n <= QUICK_KERNELS;
+}
+
+static double exact_score(const param_proposal *q, double x, double *terms, int *summed) {
+  return estimator_log_pdf(&q->a, &q->l, x, terms, summed) - estimator_log_pdf(&q->a, &q->g, x, terms, summed);
+}
+
+/* Parameter pi's best candidate, the first of the highest score (which is what the exact scores
+ * pick). With quick scores (each within QUICK_ERROR of its exact one), a candidate more than twice
+ * that under the best quick score cannot be best, so only those within it are scored exactly (a
+ * value met twice once): the same pick. A quick score that is not finite, and a parameter scored
+ * exactly from the start, leave every candidate to its exact score. */
+static double best_candidate(const param_proposal *q, const double *xs, double *scores, int nc, bool quick,
+                             double *terms, int *summed) {
+  double top = -INFINITY;
+  bool scored_quick = quick;
+  for (int c = 0; quick && c < nc; c++) {
+    if (!isfinite(scores[c])) quick = false;
+    top = scores[c] > top ? scores[c] : top;
+  }
+  if (quick) {
+    for (int c = 0; c < nc; c++) {
+      if (!(scores[c] >= top - caviar_tpe_quick_window)) {
+        scores[c] = -INFINITY; /* below some candidate's exact score */
+        continue;
+      }
+      int same = 0; /* an earlier candidate of the same value, scored exactly */
+      while (same < c && !(scores[same] != -INFINITY && memcmp(&xs[same], &xs[c], sizeof xs[c]) == 0)) same++;
+      scores[c] = same < c ? scores[same] : exact_score(q, xs[c], terms, summed);
+    }
+  } else if (scored_quick) {
+    for (int c = 0; c < nc; c++) scores[c] = exact_score(q, xs[c], terms, summed);
+  }
+  double best_x = 0, best_score = -INFINITY;
+  for (int c = 0; c < nc; c++)
+    if (c == 0 || scores[c] > best_score) {
+      best_score = scores[c];
+      best_x = xs[c];
+    }
+  return best_x;
+}
+
 /* Each parameter's proposal: the best of its candidates by the ratio of the good group's density to
  * the bad one's. Every parameter's estimators and candidates are its own (and so are its random
  * numbers), and every candidate's score is its own: each parameter's fit is a task on the sweep's
- * threads, and each few of its candidates' scores a task that follows that fit alone (a parameter's
- * scores need not wait for the others' fits: with three parameters on two threads they would), each
- * thread with its own room for a density's terms; then each parameter's first best is taken in
- * candidate order: the same bits on any number of threads. */
+ * threads, each few of its candidates' scores (quick ones on a continuous axis) a task that follows
+ * that fit alone (a parameter's scores need not wait for the others' fits: with three parameters on
+ * two threads they would), and its pick (best_candidate: exact scores where the quick ones leave it
+ * open) a task after those; each thread with its own room for a density's terms: the same bits on
+ * any number of threads. */
 static bool propose_params(const caviar_tpe *t, const caviar_space *space, uint32_t id, const void *const *good,
                            int ng, const void *const *bad, int nb, double *out) {
   enum { SCORED_TOGETHER = 4 }; /* candidates a task scores */
@@ -699,10 +849,10 @@ static bool propose_params(const caviar_tpe *t, const caviar_space *space, uint3
   int room = (ng > nb ? ng : nb) + 2; /* the most kernels an estimator holds: its points and the prior */
   param_proposal *pp = calloc((size_t)np, sizeof *pp);
   double *x = malloc((size_t)np * (size_t)nc * sizeof *x), *score = malloc((size_t)np * (size_t)nc * sizeof *score);
-  double *terms = malloc((size_t)threads * (size_t)room * sizeof *terms);
+  double *terms = malloc((size_t)threads * (size_t)room * sizeof *terms), *best = malloc((size_t)np * sizeof *best);
   int *summed = malloc((size_t)threads * (size_t)room * sizeof *summed);
   bool *fitted = calloc((size_t)np, sizeof *fitted);
-  bool ok = pp && x && score && terms && summed && fitted;
+  bool ok = pp && x && score && terms && best && summed && fitted;
   if (ok) {
 #pragma omp parallel if (np * nc > 8)
 #pragma omp single
@@ -714,31 +864,31 @@ static bool propose_params(const caviar_tpe *t, const caviar_space *space, uint3
         {
           const param_proposal *q = &pp[pi];
           size_t mine = (size_t)omp_get_thread_num() * (size_t)room;
+          bool quick = fitted[pi] && quick_param(q);
           for (int c = c0; fitted[pi] && c < c0 + SCORED_TOGETHER && c < nc; c++) {
             size_t k = (size_t)pi * nc + c;
-            score[k] = estimator_log_pdf(&q->a, &q->l, x[k], terms + mine, summed + mine) -
-                       estimator_log_pdf(&q->a, &q->g, x[k], terms + mine, summed + mine);
+            score[k] = quick ? estimator_log_pdf_quick(&q->l, x[k], terms + mine) -
+                                   estimator_log_pdf_quick(&q->g, x[k], terms + mine) + quick_noise(x[k])
+                             : exact_score(q, x[k], terms + mine, summed + mine);
           }
         }
+      }
+#pragma omp task depend(inout : pp[pi]) firstprivate(pi)
+      if (fitted[pi]) {
+        size_t mine = (size_t)omp_get_thread_num() * (size_t)room;
+        best[pi] = best_candidate(&pp[pi], x + (size_t)pi * nc, score + (size_t)pi * nc, nc, quick_param(&pp[pi]),
+                                  terms + mine, summed + mine);
       }
     }
     for (int pi = 0; pi < np; pi++) ok = ok && fitted[pi];
   }
-  for (int pi = 0; ok && pi < np; pi++) {
-    const double *xs = x + (size_t)pi * nc, *scores = score + (size_t)pi * nc;
-    double best_x = 0, best_score = -INFINITY;
-    for (int c = 0; c < nc; c++)
-      if (c == 0 || scores[c] > best_score) {
-        best_score = scores[c];
-        best_x = xs[c];
-      }
-    out[pi] = value_at(&pp[pi].a, best_x);
-  }
+  for (int pi = 0; ok && pi < np; pi++) out[pi] = value_at(&pp[pi].a, best[pi]);
   for (int pi = 0; pp && pi < np; pi++) param_proposal_free(&pp[pi]);
   free(pp);
   free(x);
   free(score);
   free(terms);
+  free(best);
   free(summed);
   free(fitted);
   return ok;

@@ -2,6 +2,7 @@
 #ifndef CAVIAR_TPE_INTERNAL_H
 #define CAVIAR_TPE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* log(sum of exp(terms[i])) for terms in order, as a density sums its kernels: the terms that can
@@ -18,5 +19,19 @@ size_t caviar_tpe_memo_bytes(unsigned slots);
  * places, zeroed before its first use) as a fit takes it: the memo's answer when it holds this
  * kernel on this interval, else computed and kept. */
 double caviar_tpe_memo_log_z(void *memo, unsigned slots, double mu, double sigma, double lo, double hi);
+
+/* Whether proposals score a continuous parameter's candidates quickly first (true), then exactly only
+ * those that may be best; tests turn it off to compare (the same proposals either way). */
+extern bool caviar_tpe_quick_scores;
+/* How far under the best quick score a candidate is still scored exactly: twice the quick scores'
+ * error bound; tests widen it to put the exact pass through more candidates. */
+extern double caviar_tpe_quick_window;
+/* An error tests put on the quick scores (0: none), each within this of its own, for the exact
+ * pass to undo (with a window of at least twice it). */
+extern double caviar_tpe_quick_noise;
+/* |quick - exact| log density at x of the mixture of n normal kernels (mu, sigma, weights w summing
+ * to 1) truncated to [lo, hi]: what a proposal's quick scores rest on (under 1e-11 claimed). */
+double caviar_tpe_quick_gap(const double *mu, const double *sigma, const double *w, int n, double lo, double hi,
+                            double x);
 
 #endif
