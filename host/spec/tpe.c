@@ -458,7 +458,8 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
   for (int i = 0; i < k->n; i++) total += k->w[i];
   for (int i = 0; i < k->n; i++) e->w[i] = k->w[i] / total;
   e->w[k->n] = prior_weight / total;
-  for (int i = 0; i < e->n; i++) e->log_w[i] = log(e->w[i]);
+  for (int i = 0; i < e->n; i++) /* the newest 25 weigh alike: one logarithm for them */
+    e->log_w[i] = i > 0 && e->w[i] == e->w[i - 1] ? e->log_w[i - 1] : log(e->w[i]);
   if (a->list) {
     /* Optuna: each observation's kernel puts prior_weight / kernels on every value, 1 more on its
      * own, normalised; the prior kernel is the spec's own distribution over the values. */
