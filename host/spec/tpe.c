@@ -837,11 +837,12 @@ static double best_candidate(const param_proposal *q, const double *xs, double *
 /* Each parameter's proposal: the best of its candidates by the ratio of the good group's density to
  * the bad one's. Every parameter's estimators and candidates are its own (and so are its random
  * numbers), and every candidate's score is its own: each parameter's fit is a task on the sweep's
- * threads, each few of its candidates' scores (quick ones on a continuous axis) a task that follows
- * that fit alone (a parameter's scores need not wait for the others' fits: with three parameters on
- * two threads they would), and its pick (best_candidate: exact scores where the quick ones leave it
- * open) a task after those; each thread with its own room for a density's terms: the same bits on
- * any number of threads. */
+ * threads, which then makes each few of its candidates' scores (quick ones on a continuous axis)
+ * tasks of their own (a parameter's scores need not wait for the others' fits: with three parameters
+ * on two threads they would) and, once they are done, its pick (best_candidate: exact scores where
+ * the quick ones leave it open); each thread with its own room for a density's terms: the same bits
+ * on any number of threads. (No task dependences: libgomp keeps their tables past the program's
+ * end, which LeakSanitizer reports.) */
 static bool propose_params(const caviar_tpe *t, const caviar_space *space, uint32_t id, const void *const *good,
                            int ng, const void *const *bad, int nb, double *out) {
   enum { SCORED_TOGETHER = 4 }; /* candidates a task scores */
@@ -858,27 +859,31 @@ static bool propose_params(const caviar_tpe *t, const caviar_space *space, uint3
 #pragma omp parallel if (np * nc > 8)
 #pragma omp single
     for (int pi = 0; pi < np; pi++) {
-#pragma omp task depend(out : pp[pi]) firstprivate(pi)
-      fitted[pi] = fit_param(t, space, id, pi, good, ng, bad, nb, &pp[pi], x + (size_t)pi * nc);
-      for (int c0 = 0; c0 < nc; c0 += SCORED_TOGETHER) {
-#pragma omp task depend(in : pp[pi]) firstprivate(pi, c0)
-        {
-          const param_proposal *q = &pp[pi];
-          size_t mine = (size_t)omp_get_thread_num() * (size_t)room;
-          bool quick = fitted[pi] && quick_param(q);
-          for (int c = c0; fitted[pi] && c < c0 + SCORED_TOGETHER && c < nc; c++) {
-            size_t k = (size_t)pi * nc + c;
-            score[k] = quick ? estimator_log_pdf_quick(&q->l, x[k], terms + mine) -
-                                   estimator_log_pdf_quick(&q->g, x[k], terms + mine) + quick_noise(x[k])
-                             : exact_score(q, x[k], terms + mine, summed + mine);
+#pragma omp task firstprivate(pi)
+      {
+        fitted[pi] = fit_param(t, space, id, pi, good, ng, bad, nb, &pp[pi], x + (size_t)pi * nc);
+        const param_proposal *q = &pp[pi];
+        bool quick = fitted[pi] && quick_param(q);
+        for (int c0 = 0; fitted[pi] && c0 < nc; c0 += SCORED_TOGETHER) {
+#pragma omp task firstprivate(c0)
+          {
+            size_t mine = (size_t)omp_get_thread_num() * (size_t)room;
+            for (int c = c0; c < c0 + SCORED_TOGETHER && c < nc; c++) {
+              size_t k = (size_t)pi * nc + c;
+              score[k] = quick ? estimator_log_pdf_quick(&q->l, x[k], terms + mine) -
+                                     estimator_log_pdf_quick(&q->g, x[k], terms + mine) + quick_noise(x[k])
+                               : exact_score(q, x[k], terms + mine, summed + mine);
+            }
           }
         }
-      }
-#pragma omp task depend(inout : pp[pi]) firstprivate(pi)
-      if (fitted[pi]) {
-        size_t mine = (size_t)omp_get_thread_num() * (size_t)room;
-        best[pi] = best_candidate(&pp[pi], x + (size_t)pi * nc, score + (size_t)pi * nc, nc, quick_param(&pp[pi]),
-                                  terms + mine, summed + mine);
+        /* Only this task's own scores run on this thread while it waits (tied tasks), so its room
+         * is free again after. */
+#pragma omp taskwait
+        if (fitted[pi]) {
+          size_t mine = (size_t)omp_get_thread_num() * (size_t)room;
+          best[pi] = best_candidate(q, x + (size_t)pi * nc, score + (size_t)pi * nc, nc, quick, terms + mine,
+                                    summed + mine);
+        }
       }
     }
     for (int pi = 0; pi < np; pi++) ok = ok && fitted[pi];
