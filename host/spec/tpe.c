@@ -438,6 +438,16 @@ static void kernel_mass(const axis *a, estimator *e, int i, kernel_memo *memo, u
   if (slot) *slot = (kernel_memo){e->mu[i], e->sigma[i], a->lo, a->hi, e->z[i], e->log_z[i], e->log_sigma[i]};
 }
 
+/* A continuous axis's kernels' 1 / sigma and offsets (estimator_log_pdf_quick), from their sigma
+ * and logarithms, into e's inv_sigma and offset. */
+static void quick_parts(estimator *e) {
+  const double half_log_2pi = 0.5 * log(2 * M_PI);
+  for (int i = 0; i < e->n; i++) {
+    e->inv_sigma[i] = 1 / e->sigma[i];
+    e->offset[i] = e->log_w[i] - e->log_sigma[i] - half_log_2pi - e->log_z[i];
+  }
+}
+
 static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, kernel_memo *memo, estimator *e) {
   memset(e, 0, sizeof *e);
   e->n = k->n + 1;
@@ -487,11 +497,7 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
     estimator_free(e);
     return false;
   }
-  const double half_log_2pi = 0.5 * log(2 * M_PI);
-  for (int i = 0; i < e->n; i++) {
-    e->inv_sigma[i] = 1 / e->sigma[i];
-    e->offset[i] = e->log_w[i] - e->log_sigma[i] - half_log_2pi - e->log_z[i];
-  }
+  quick_parts(e);
   return true;
 }
 
@@ -668,13 +674,11 @@ double caviar_tpe_quick_gap(const double *mu, const double *sigma, const double 
   double *terms = room + 8 * n;
   memcpy(e.mu, mu, (size_t)n * sizeof *mu);
   memcpy(e.sigma, sigma, (size_t)n * sizeof *sigma);
-  const double half_log_2pi = 0.5 * log(2 * M_PI);
   for (int i = 0; i < n; i++) {
     kernel_mass(&a, &e, i, NULL, 1);
     e.log_w[i] = log(w[i]);
-    e.inv_sigma[i] = 1 / sigma[i];
-    e.offset[i] = e.log_w[i] - e.log_sigma[i] - half_log_2pi - e.log_z[i];
   }
+  quick_parts(&e);
   double exact = estimator_log_pdf(&a, &e, x, terms, summed), quick = estimator_log_pdf_quick(&e, x, terms);
   free(room);
   free(summed);
