@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "caviar/json_text.h"
+#include "caviar/trainer.h"
+#include "caviar/trial_json.h"
 
 static uint64_t next(uint64_t *s) {
   *s ^= *s << 13;
@@ -119,5 +121,106 @@ Test(json_text, a_tree_put_inside_a_document_reads_as_the_documents_own_print) {
     free(t.s);
     free(whole);
     cJSON_Delete(doc);
+  }
+}
+
+/* A lineage of n events with values of every kind: each hyperparameter switched off, at its
+ * default (a quiet one is then left out), or at a number of number_case's kinds (a choice: one of
+ * its names); donors or none. */
+static caviar_trial_result lineage_case(uint64_t *s, int n) {
+  caviar_trial_result t;
+  memset(&t, 0, sizeof t);
+  t.lineage = calloc((size_t)n, sizeof *t.lineage);
+  t.n_lineage = n;
+  for (int k = 0; k < n; k++) {
+    caviar_lineage_event *e = &t.lineage[k];
+    e->epoch = k == 0 ? 0 : (int)(next(s) % 100000);
+    e->from = k == 0 || next(s) % 7 == 0 ? -1 : (int64_t)(next(s) % 4000000000u);
+    caviar_hparams_default(&e->hp);
+    for (int i = 0; i < caviar_hp_count; i++) {
+      const caviar_hp_info *info = &caviar_hp_table[i];
+      uint64_t r = next(s) % 4;
+      if (r == 0) caviar_hp_set_active(&e->hp, info, false);
+      else if (r == 1) caviar_hp_set(&e->hp, info, info->default_value);
+      else if (info->type == CAVIAR_HP_CHOICE) caviar_hp_set(&e->hp, info, (double)(next(s) % (uint64_t)info->n_choices));
+      else if (info->type == CAVIAR_HP_INT) caviar_hp_set(&e->hp, info, (double)(int)(next(s) % 2000) - 1000);
+      else {
+        double x = number_case(s);
+        caviar_hp_set(&e->hp, info, isfinite(x) ? x : 0.5);
+      }
+    }
+  }
+  return t;
+}
+
+/* The tree the lineage stands for, built as PBT used to keep it: caviar_hparams_cjson's params. */
+static cJSON *lineage_reference(const caviar_trial_result *t) {
+  cJSON *array = cJSON_CreateArray();
+  for (int k = 0; k < t->n_lineage; k++) {
+    const caviar_lineage_event *e = &t->lineage[k];
+    cJSON *event = cJSON_CreateObject();
+    cJSON_AddItemToObject(event, "epoch", cJSON_CreateNumber(e->epoch));
+    cJSON_AddItemToObject(event, "from", e->from < 0 ? cJSON_CreateNull() : cJSON_CreateNumber((double)e->from));
+    cJSON_AddItemToObject(event, "params", caviar_hparams_cjson(&e->hp));
+    cJSON_AddItemToArray(array, event);
+  }
+  return array;
+}
+
+/* Same kinds, keys, strings and numbers to the bit. */
+static bool same_tree(const cJSON *a, const cJSON *b) {
+  if (!a || !b) return a == b;
+  if ((a->type & 0xFF) != (b->type & 0xFF)) return false;
+  if ((a->string || b->string) && (!a->string || !b->string || strcmp(a->string, b->string))) return false;
+  if (cJSON_IsNumber(a) && (memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) || a->valueint != b->valueint))
+    return false;
+  if (cJSON_IsString(a) && strcmp(a->valuestring, b->valuestring)) return false;
+  const cJSON *x = a->child, *y = b->child;
+  for (; x && y; x = x->next, y = y->next)
+    if (!same_tree(x, y)) return false;
+  return !x && !y;
+}
+
+Test(json_text, a_lineage_is_written_as_cjson_prints_its_tree_and_read_as_cjson_parses_it) {
+  uint64_t s = 777;
+  for (int i = 0; i < 3000; i++) {
+    caviar_trial_result t = lineage_case(&s, 1 + (int)(next(&s) % 4));
+    cJSON *reference = lineage_reference(&t);
+    /* Its text, alone and inside a document at every depth, formatted and not. */
+    for (int formatted = 0; formatted <= 1; formatted++) {
+      char *theirs = caviar_json_escape_bytes(formatted ? cJSON_Print(reference) : cJSON_PrintUnformatted(reference));
+      caviar_text mine = {0};
+      caviar_lineage_put(&mine, &t, formatted, 0);
+      cr_assert(theirs && mine.s && !mine.failed);
+      cr_assert_str_eq(mine.s, theirs, "lineage %d, %s", i, formatted ? "formatted" : "unformatted");
+      free(mine.s);
+      free(theirs);
+    }
+    int depth = 1 + (int)(next(&s) % 4);
+    caviar_text inside = {0}, expected = {0};
+    caviar_lineage_put(&inside, &t, true, depth);
+    caviar_json_put(&expected, reference, true, depth);
+    cr_assert_str_eq(inside.s, expected.s, "lineage %d at depth %d", i, depth);
+    free(inside.s);
+    free(expected.s);
+    /* A params object alone, as the journal writes it. */
+    char *params = cJSON_PrintUnformatted(cJSON_GetObjectItem(cJSON_GetArrayItem(reference, 0), "params"));
+    caviar_text put = {0};
+    caviar_hparams_put(&put, &t.lineage[0].hp, false, 0);
+    cr_assert_str_eq(put.s, params);
+    free(put.s);
+    free(params);
+    /* The trees: as built, and with the numbers a reader of the text gets. */
+    cJSON *built = caviar_lineage_cjson(&t, false), *read = caviar_lineage_cjson(&t, true);
+    char *text = cJSON_PrintUnformatted(reference);
+    cJSON *parsed = cJSON_Parse(text);
+    cr_assert(same_tree(built, reference), "lineage %d: the tree", i);
+    cr_assert(same_tree(read, parsed), "lineage %d: the tree as read: %s", i, text);
+    free(text);
+    cJSON_Delete(parsed);
+    cJSON_Delete(built);
+    cJSON_Delete(read);
+    cJSON_Delete(reference);
+    free(t.lineage);
   }
 }

@@ -288,9 +288,8 @@ Test(keep, pbt_with_keep_best_saves_weights_no_worse_than_the_best_validation_si
     if (t->status != CAVIAR_TRIAL_SURVIVED) continue;
     /* The last copy this trial took, if any (the lineage's last event with a donor). */
     int last_copy = 0;
-    cJSON *event;
-    cJSON_ArrayForEach(event, t->lineage) if (cJSON_IsNumber(cJSON_GetObjectItem(event, "from")))
-        last_copy = cJSON_GetObjectItem(event, "epoch")->valueint;
+    for (int k = 0; k < t->n_lineage; k++)
+      if (t->lineage[k].from >= 0) last_copy = t->lineage[k].epoch;
     copied += last_copy > 0;
     cr_expect_geq(t->best_epoch, last_copy, "trial %d: a best epoch from before its last copy", i);
     /* After the copy its own curve decides; at the copy the donor's figures stand. */

@@ -150,15 +150,16 @@ Test(strategies, pbt_copies_weights_and_state_from_a_top_member_and_records_it) 
   for (int i = 0; i < r.n_trials; i++) {
     const caviar_trial_result *t = &r.trials[i];
     cr_assert_eq(t->status, CAVIAR_TRIAL_SURVIVED, "pbt culls no one");
-    cr_assert_not_null(t->lineage);
-    cr_expect(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(t->lineage, 0), "from")));
-    if (cJSON_GetArraySize(t->lineage) < 2) continue;
+    cr_assert_gt(t->n_lineage, 0);
+    cr_expect_eq(t->lineage[0].from, -1, "its start copies no one");
+    cr_expect_eq(t->lineage[0].epoch, 0);
+    if (t->n_lineage < 2) continue;
     copies++;
-    const cJSON *event = cJSON_GetArrayItem(t->lineage, 1);
-    cr_expect_eq(cJSON_GetObjectItem(event, "epoch")->valueint, 2);
-    int donor = cJSON_GetObjectItem(event, "from")->valueint;
+    const caviar_lineage_event *event = &t->lineage[1];
+    cr_expect_eq(event->epoch, 2);
+    int donor = (int)event->from;
     cr_expect_geq(curve_acc(&r, (uint32_t)donor, 2), curve_acc(&r, t->trial.id, 2), "the donor ranked above");
-    double lr = cJSON_GetObjectItem(cJSON_GetObjectItem(event, "params"), "learning_rate")->valuedouble;
+    double lr = event->hp.learning_rate;
     double donor_lr = r.trials[donor].trial.hp.learning_rate;
     cr_expect_float_eq(lr / donor_lr, 1.0, 1.5e-6, "perturbed by 1 +- 1e-6");
     caviar_layout layout;

@@ -133,25 +133,20 @@ void caviar_text_tabs(caviar_text *t, int n) {
 /* A number as the cJSON caviar links (1.7.15) prints it: null for NaN and the infinities, else
  * %1.15g if that reads back within cJSON's tolerance (a relative DBL_EPSILON), else %1.17g. An
  * integer below 10^15 is its digits either way (-0.0 is "-0"). */
-static void put_number(caviar_text *t, const cJSON *item) {
-  double d = item->valuedouble;
+int caviar_json_number_text(char *text, double d) {
+  if (isnan(d) || isinf(d)) return snprintf(text, 40, "null");
+  if (d == 0 && signbit(d)) return snprintf(text, 40, "-0");
+  if (d == floor(d) && fabs(d) < 1e15) return caviar_int_text(text, (long long)d);
+  int n = caviar_double_g_text(text, 40, d, 15);
+  char *end;
+  double test = caviar_decimal_value(text, &end), most = fabs(test) > fabs(d) ? fabs(test) : fabs(d);
+  if (!(fabs(test - d) <= most * DBL_EPSILON)) n = caviar_double_g_text(text, 40, d, 17);
+  return n;
+}
+
+void caviar_json_put_number(caviar_text *t, double d) {
   char text[40];
-  int n;
-  if (isnan(d) || isinf(d)) {
-    caviar_text_put(t, "null", 4);
-    return;
-  }
-  if (d == 0 && signbit(d)) {
-    n = snprintf(text, sizeof text, "-0");
-  } else if (d == floor(d) && fabs(d) < 1e15) {
-    n = caviar_int_text(text, (long long)d);
-  } else {
-    n = caviar_double_g_text(text, sizeof text, d, 15);
-    char *end;
-    double test = caviar_decimal_value(text, &end), most = fabs(test) > fabs(d) ? fabs(test) : fabs(d);
-    if (!(fabs(test - d) <= most * DBL_EPSILON)) n = caviar_double_g_text(text, sizeof text, d, 17);
-  }
-  caviar_text_put(t, text, (size_t)n);
+  caviar_text_put(t, text, (size_t)caviar_json_number_text(text, d));
 }
 
 void caviar_json_put(caviar_text *t, const cJSON *item, bool formatted, int depth) {
@@ -160,7 +155,7 @@ void caviar_json_put(caviar_text *t, const cJSON *item, bool formatted, int dept
     case cJSON_NULL: caviar_text_put(t, "null", 4); return;
     case cJSON_False: caviar_text_put(t, "false", 5); return;
     case cJSON_True: caviar_text_put(t, "true", 4); return;
-    case cJSON_Number: put_number(t, item); return;
+    case cJSON_Number: caviar_json_put_number(t, item->valuedouble); return;
     case cJSON_String: caviar_json_put_string(t, item->valuestring); return;
     case cJSON_Raw:
       if (item->valuestring) caviar_text_put(t, item->valuestring, strlen(item->valuestring));

@@ -105,7 +105,7 @@ static void field_string(fields *f, const char *key, const char *s) {
   caviar_json_put_string(f->text, s);
 }
 
-/* A tree of another's making (a lineage, a study's values): a copy, or its printed text; in
+/* A tree of another's making (a study's values): a copy, or its printed text; in
  * report.html's tree (numbers), its text parsed, the numbers a reader of summary.json gets (cJSON
  * prints some with 15 digits that read back an ulp away). */
 static void field_tree(fields *f, const char *key, const cJSON *tree) {
@@ -125,6 +125,17 @@ static void field_tree(fields *f, const char *key, const cJSON *tree) {
   }
   put_key(f, key);
   caviar_json_put(f->text, tree, true, f->depth);
+}
+
+/* PBT's lineage: the tree caviar_lineage_cjson builds (report.html's with the numbers as read), or
+ * its text. */
+static void field_lineage(fields *f, const caviar_trial_result *t) {
+  if (!f->text) {
+    field_item(f, "lineage", caviar_lineage_cjson(t, f->numbers));
+    return;
+  }
+  put_key(f, "lineage");
+  caviar_lineage_put(f->text, t, true, f->depth);
 }
 
 /* An object: a field of f (key), or the trial itself (key NULL); its fields go into the result. */
@@ -184,7 +195,7 @@ static void trial_fields(fields *f, const caviar_report_info *info, const caviar
   if (f->brief) {
     int epoch;
     field_figure(f, "value", caviar_trial_value(info->spec, t, target_std, &epoch));
-    if (t->lineage) field_tree(f, "lineage", t->lineage);
+    if (t->n_lineage) field_lineage(f, t);
     field_int(f, "rank", rank);
     return;
   }
@@ -233,7 +244,7 @@ static void trial_fields(fields *f, const caviar_report_info *info, const caviar
     snprintf(text, sizeof text, "best/trial-%u.safetensors", (unsigned)t->trial.id);
     field_string(f, "model", text);
   }
-  if (t->lineage) field_tree(f, "lineage", t->lineage);
+  if (t->n_lineage) field_lineage(f, t);
   /* A study's trial: every value it logged, the last of each. */
   if (info->trial_metrics) {
     const cJSON *logged = info->trial_metrics(info->params_ctx, t->trial.id);

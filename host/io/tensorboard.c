@@ -475,15 +475,14 @@ caviar_status caviar_tensorboard_open(const char *dir, const caviar_spec *spec, 
  * values held from which epoch on. */
 static caviar_hparams values_at(const caviar_trial_result *t, int epoch) {
   caviar_hparams hp = t->trial.hp;
-  const cJSON *event, *chosen = NULL;
-  cJSON_ArrayForEach(event, t->lineage) {
-    const cJSON *at = cJSON_GetObjectItemCaseSensitive(event, "epoch");
-    if (cJSON_IsNumber(at) && at->valuedouble < epoch) chosen = cJSON_GetObjectItemCaseSensitive(event, "params");
-  }
-  const cJSON *v;
-  cJSON_ArrayForEach(v, chosen) {
-    const caviar_hp_info *info = caviar_hp_find(v->string);
-    if (info && cJSON_IsNumber(v)) caviar_hp_set(&hp, info, v->valuedouble);
+  const caviar_lineage_event *chosen = NULL;
+  for (int k = 0; k < t->n_lineage; k++)
+    if (t->lineage[k].epoch < epoch) chosen = &t->lineage[k];
+  /* Its numbers as the lineage shows them (a choice goes with the weights). */
+  for (int i = 0; chosen && i < caviar_hp_count; i++) {
+    const caviar_hp_info *info = &caviar_hp_table[i];
+    if (info->type != CAVIAR_HP_CHOICE && caviar_hp_shown(&chosen->hp, info))
+      caviar_hp_set(&hp, info, caviar_hp_get(&chosen->hp, info));
   }
   return hp;
 }

@@ -57,6 +57,26 @@ cJSON *caviar_hparams_cjson(const caviar_hparams *hp) {
   return obj;
 }
 
+void caviar_hparams_put(caviar_text *t, const caviar_hparams *hp, bool formatted, int depth) {
+  int shown[64], n = 0;
+  for (int i = 0; i < caviar_hp_count && n < 64; i++)
+    if (caviar_hp_shown(hp, &caviar_hp_table[i])) shown[n++] = i;
+  caviar_text_put(t, formatted ? "{\n" : "{", formatted ? 2 : 1);
+  for (int k = 0; k < n; k++) {
+    const caviar_hp_info *info = &caviar_hp_table[shown[k]];
+    double value = caviar_hp_get(hp, info);
+    if (formatted) caviar_text_tabs(t, depth + 1);
+    caviar_json_put_string(t, info->name);
+    caviar_text_put(t, formatted ? ":\t" : ":", formatted ? 2 : 1);
+    if (info->type == CAVIAR_HP_CHOICE) caviar_json_put_string(t, info->choices[(int)value]);
+    else caviar_json_put_number(t, value);
+    if (k + 1 < n) caviar_text_put(t, ",", 1);
+    if (formatted) caviar_text_put(t, "\n", 1);
+  }
+  if (formatted) caviar_text_tabs(t, depth);
+  caviar_text_put(t, "}", 1);
+}
+
 int caviar_trial_json(const caviar_trial *trial, char *buf, size_t size) {
   int head = snprintf(buf, size, "{\"trial\": %u, \"params\": ", (unsigned)trial->id);
   if (head < 0 || (size_t)head >= size) return head;

@@ -97,6 +97,15 @@ static void journal_json(caviar_sweep_state *st, const char *key, const cJSON *i
   free(text);
 }
 
+/* ", "params": {...}": a lineage's values, as cJSON_PrintUnformatted prints caviar_hparams_cjson's tree. */
+static void journal_params(caviar_sweep_state *st, const caviar_hparams *hp) {
+  caviar_text text = {0};
+  caviar_hparams_put(&text, hp, false, 0);
+  if (text.failed || !text.s) st->buf_failed = true;
+  else caviar_journal_printf(st, ", \"params\": %s", text.s);
+  free(text.s);
+}
+
 caviar_status caviar_journal_books(caviar_sweep_state *st, const run_state *s, caviar_error *err) {
   const caviar_sweep_result *r = s->result;
   size_t total = (size_t)(s->sched.rounds > 0 ? s->sched.rounds : 1) * (size_t)(s->sched.count > 0 ? s->sched.count : 1);
@@ -109,7 +118,7 @@ caviar_status caviar_journal_books(caviar_sweep_state *st, const run_state *s, c
   st->j_curve = r->n_curve;
   for (int i = 0; i < r->n_trials; i++) {
     st->j_status[i] = (uint8_t)r->trials[i].status;
-    st->j_lineage[i] = r->trials[i].lineage ? cJSON_GetArraySize(r->trials[i].lineage) : 0;
+    st->j_lineage[i] = r->trials[i].n_lineage;
   }
   return CAVIAR_OK;
 }
@@ -139,9 +148,8 @@ void caviar_journal_epoch(caviar_sweep_state *st, const run_state *s) {
     caviar_journal_printf(st, "{\"event\": \"start\", \"trial\": %u, \"round\": %d, \"bracket\": %d", (unsigned)t->trial.id,
                           t->trial.round, t->bracket);
     /* The values it started with (PBT may have changed them since: its lineage's first entry). */
-    const cJSON *first = t->lineage ? cJSON_GetArrayItem(t->lineage, 0) : NULL;
-    if (first) {
-      journal_json(st, "params", cJSON_GetObjectItemCaseSensitive(first, "params"));
+    if (t->n_lineage > 0) {
+      journal_params(st, &t->lineage[0].hp);
     } else {
       char params[2048];
       caviar_hparams_json(&t->trial.hp, params, sizeof params);
@@ -149,7 +157,7 @@ void caviar_journal_epoch(caviar_sweep_state *st, const run_state *s) {
     }
     caviar_journal_printf(st, "}\n");
     st->j_status[st->j_trials] = CAVIAR_TRIAL_RUNNING;
-    st->j_lineage[st->j_trials] = first ? 1 : 0;
+    st->j_lineage[st->j_trials] = t->n_lineage > 0 ? 1 : 0;
   }
   /* A line per member-epoch: put together by hand (the text caviar_journal_printf and
    * caviar_journal_number would give), one append each. */
@@ -188,13 +196,12 @@ void caviar_journal_epoch(caviar_sweep_state *st, const run_state *s) {
   for (int k = 0; k < s->rank.n_results; k++) {
     uint32_t i = ids[k];
     const caviar_trial_result *t = &r->trials[i];
-    int events = t->lineage ? cJSON_GetArraySize(t->lineage) : 0;
-    for (; st->j_lineage[i] < events; st->j_lineage[i]++) {
-      const cJSON *e = cJSON_GetArrayItem(t->lineage, st->j_lineage[i]);
-      caviar_journal_printf(st, "{\"event\": \"pbt\", \"trial\": %u", (unsigned)t->trial.id);
-      journal_json(st, "epoch", cJSON_GetObjectItemCaseSensitive(e, "epoch"));
-      journal_json(st, "from", cJSON_GetObjectItemCaseSensitive(e, "from"));
-      journal_json(st, "params", cJSON_GetObjectItemCaseSensitive(e, "params"));
+    for (; st->j_lineage[i] < t->n_lineage; st->j_lineage[i]++) {
+      const caviar_lineage_event *e = &t->lineage[st->j_lineage[i]];
+      caviar_journal_printf(st, "{\"event\": \"pbt\", \"trial\": %u, \"epoch\": %d", (unsigned)t->trial.id, e->epoch);
+      if (e->from < 0) caviar_journal_printf(st, ", \"from\": null");
+      else caviar_journal_printf(st, ", \"from\": %lld", (long long)e->from);
+      journal_params(st, &e->hp);
       caviar_journal_printf(st, "}\n");
     }
     if (st->j_status[i] != (uint8_t)t->status) {

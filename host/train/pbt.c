@@ -34,29 +34,89 @@ static double explore(const caviar_param *p, const caviar_early_terminate *et, d
   return caviar_hp_in_range(p->hp, x) ? x : value;
 }
 
-/* One lineage event: at `epoch` the trial took `from`'s weights (null: none, its start) and went
- * on with its current values. Every node is checked. */
-static caviar_status lineage_add(caviar_trial_result *t, int epoch, cJSON *from, caviar_error *err) {
-  cJSON *event = cJSON_CreateObject(), *epoch_item = cJSON_CreateNumber(epoch), *params = caviar_hparams_cjson(&t->trial.hp);
-  bool ok = event && epoch_item && from && params && cJSON_AddItemToObject(event, "epoch", epoch_item);
-  if (ok) epoch_item = NULL;
-  ok = ok && cJSON_AddItemToObject(event, "from", from);
-  if (ok) from = NULL;
-  ok = ok && cJSON_AddItemToObject(event, "params", params);
-  if (ok) params = NULL;
-  ok = ok && cJSON_AddItemToArray(t->lineage, event);
-  cJSON_Delete(epoch_item);
-  cJSON_Delete(from);
-  cJSON_Delete(params);
-  if (ok) return CAVIAR_OK;
-  cJSON_Delete(event);
-  return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording trial %u's lineage", (unsigned)t->trial.id);
+/* One lineage event: from `epoch` on the trial trains with its current values, on trial `from`'s
+ * weights (-1: none, its start). */
+static caviar_status lineage_add(caviar_trial_result *t, int epoch, int64_t from, caviar_error *err) {
+  caviar_lineage_event *grown = realloc(t->lineage, ((size_t)t->n_lineage + 1) * sizeof *grown);
+  if (!grown) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording trial %u's lineage", (unsigned)t->trial.id);
+  t->lineage = grown;
+  t->lineage[t->n_lineage++] = (caviar_lineage_event){epoch, from, t->trial.hp};
+  return CAVIAR_OK;
 }
 
 caviar_status caviar_pbt_lineage_start(caviar_trial_result *t, caviar_error *err) {
-  t->lineage = cJSON_CreateArray();
-  if (!t->lineage) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory recording trial %u's lineage", (unsigned)t->trial.id);
-  return lineage_add(t, 0, cJSON_CreateNull(), err);
+  return lineage_add(t, 0, -1, err);
+}
+
+/* The tree's numbers as a reader of their printed text gets them (cJSON prints some with 15 digits
+ * that read back an ulp away). */
+static void read_back(cJSON *item) {
+  for (cJSON *c = item ? item->child : NULL; c; c = c->next) {
+    if (!cJSON_IsNumber(c)) continue;
+    char text[40], *end;
+    caviar_json_number_text(text, c->valuedouble);
+    cJSON_SetNumberValue(c, caviar_decimal_value(text, &end));
+  }
+}
+
+cJSON *caviar_lineage_cjson(const caviar_trial_result *t, bool as_read) {
+  cJSON *array = cJSON_CreateArray();
+  for (int k = 0; array && k < t->n_lineage; k++) {
+    const caviar_lineage_event *e = &t->lineage[k];
+    cJSON *event = cJSON_CreateObject(), *params = caviar_hparams_cjson(&e->hp);
+    if (as_read) read_back(params);
+    cJSON *epoch = cJSON_CreateNumber(e->epoch), *from = e->from < 0 ? cJSON_CreateNull() : cJSON_CreateNumber((double)e->from);
+    bool ok = event && epoch && from && params && cJSON_AddItemToObject(event, "epoch", epoch);
+    if (ok) epoch = NULL;
+    ok = ok && cJSON_AddItemToObject(event, "from", from);
+    if (ok) from = NULL;
+    ok = ok && cJSON_AddItemToObject(event, "params", params);
+    if (ok) params = NULL;
+    ok = ok && cJSON_AddItemToArray(array, event);
+    if (ok) event = NULL;
+    cJSON_Delete(epoch);
+    cJSON_Delete(from);
+    cJSON_Delete(params);
+    cJSON_Delete(event);
+    if (!ok) {
+      cJSON_Delete(array);
+      array = NULL;
+    }
+  }
+  return array;
+}
+
+/* caviar_json_put's layout of caviar_lineage_cjson's tree, field by field. */
+void caviar_lineage_put(caviar_text *text, const caviar_trial_result *t, bool formatted, int depth) {
+  caviar_text_put(text, "[", 1);
+  for (int k = 0; k < t->n_lineage; k++) {
+    const caviar_lineage_event *e = &t->lineage[k];
+    const char *sep = formatted ? ":\t" : ":";
+    size_t sep_len = formatted ? 2 : 1;
+    caviar_text_put(text, formatted ? "{\n" : "{", formatted ? 2 : 1);
+    if (formatted) caviar_text_tabs(text, depth + 2);
+    caviar_text_put(text, "\"epoch\"", 7);
+    caviar_text_put(text, sep, sep_len);
+    caviar_json_put_number(text, e->epoch);
+    caviar_text_put(text, formatted ? ",\n" : ",", formatted ? 2 : 1);
+    if (formatted) caviar_text_tabs(text, depth + 2);
+    caviar_text_put(text, "\"from\"", 6);
+    caviar_text_put(text, sep, sep_len);
+    if (e->from < 0) caviar_text_put(text, "null", 4);
+    else caviar_json_put_number(text, (double)e->from);
+    caviar_text_put(text, formatted ? ",\n" : ",", formatted ? 2 : 1);
+    if (formatted) caviar_text_tabs(text, depth + 2);
+    caviar_text_put(text, "\"params\"", 8);
+    caviar_text_put(text, sep, sep_len);
+    caviar_hparams_put(text, &e->hp, formatted, depth + 2);
+    if (formatted) {
+      caviar_text_put(text, "\n", 1);
+      caviar_text_tabs(text, depth + 1);
+    }
+    caviar_text_put(text, "}", 1);
+    if (k + 1 < t->n_lineage) caviar_text_put(text, formatted ? ", " : ",", formatted ? 2 : 1);
+  }
+  caviar_text_put(text, "]", 1);
 }
 
 static caviar_status exploit(run_state *s, const member_ref *to, const member_ref *from, int epoch, caviar_error *err) {
@@ -87,7 +147,7 @@ static caviar_status exploit(run_state *s, const member_ref *to, const member_re
   t->trial.hp = hp;
   if (s->rank.owner[to->index] == caviar_run_rank(s))
     caviar_cohort_set_hparams(cohort, caviar_ranks_slot(cohort, to->trial), &hp);
-  return lineage_add(t, epoch, cJSON_CreateNumber(from->trial), err);
+  return lineage_add(t, epoch, from->trial, err);
 }
 
 caviar_status caviar_pbt_step(run_state *s, int epoch, caviar_error *err) {

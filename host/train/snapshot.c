@@ -30,7 +30,7 @@
 #include "train/sweep_state_internal.h"
 
 #define SNAP_MAGIC "CAVIARS1"
-#define SNAP_VERSION 2u
+#define SNAP_VERSION 3u
 
 void caviar_fault_point(const char *name) {
   static char names[16][16];
@@ -128,18 +128,6 @@ static void put_member(writer *w, const caviar_member_books *h, const float *are
   put_floats(w, arenas, floats);
 }
 
-/* A lineage's text as cJSON_PrintUnformatted gives it, which the resume parses back: by caviar's
- * printer (the same bytes, a fraction of the cost: cJSON prints each number with sprintf and reads
- * it back with sscanf), unless a string in it is not UTF-8, which only cJSON keeps as it is. */
-static char *lineage_text(const cJSON *lineage) {
-  char *text = caviar_json_print_text(lineage, false);
-  if (text && strstr(text, "\\udc")) {
-    free(text);
-    text = cJSON_PrintUnformatted(lineage);
-  }
-  return text;
-}
-
 static caviar_status write_body(writer *w, const run_state *s, const int *held, float *slot_buf, unsigned char *message,
                                 caviar_error *err) {
   const caviar_sweep *sw = s->sweep;
@@ -157,11 +145,12 @@ static caviar_status write_body(writer *w, const run_state *s, const int *held, 
   for (int i = 0; i < r->n_trials; i++) {
     const caviar_trial_result *t = &r->trials[i];
     put_result(w, t);
-    char *lineage = t->lineage ? lineage_text(t->lineage) : NULL;
-    if (t->lineage && !lineage) return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory writing a snapshot");
-    put_u32(w, lineage ? (uint32_t)strlen(lineage) : 0);
-    if (lineage) put(w, lineage, strlen(lineage));
-    free(lineage);
+    put_u32(w, (uint32_t)t->n_lineage);
+    for (int k = 0; k < t->n_lineage; k++) {
+      put_i32(w, t->lineage[k].epoch);
+      put_u64(w, (uint64_t)t->lineage[k].from);
+      put(w, &t->lineage[k].hp, sizeof t->lineage[k].hp);
+    }
     put_i32(w, t->params != NULL);
     if (t->params) put_floats(w, t->params, per_member(&t->shape));
   }
@@ -409,13 +398,24 @@ caviar_status caviar_state_begin(run_state *s, int per_round, int *first_round, 
     if (!get(st, t, sizeof *t) || !get_u32(st, &len)) return damaged(st, "the trials are cut short", err);
     t->params = NULL;
     t->lineage = NULL;
+    t->n_lineage = 0;
     r->n_trials = i + 1; /* so what is read is freed on failure */
     if ((int)t->trial.id != i || t->status > CAVIAR_TRIAL_DIVERGED) return damaged(st, "a trial record is out of order", err);
     if (len > 0) {
-      if (st->snap_size - 4 - st->pos < len) return damaged(st, "a lineage is cut short", err);
-      t->lineage = cJSON_ParseWithLength((const char *)st->snap + st->pos, len);
-      st->pos += len;
-      if (!t->lineage) return damaged(st, "a lineage is not JSON", err);
+      const size_t event_bytes = 4 + 8 + sizeof(caviar_hparams);
+      if ((st->snap_size - 4 - st->pos) / event_bytes < len) return damaged(st, "a lineage is cut short", err);
+      t->lineage = caviar_alloc(len, sizeof *t->lineage, "a lineage", err);
+      if (!t->lineage) return CAVIAR_ERUNTIME;
+      t->n_lineage = (int)len;
+      for (uint32_t k = 0; k < len; k++) {
+        caviar_lineage_event *e = &t->lineage[k];
+        uint64_t from = 0;
+        get_i32(st, &e->epoch);
+        get_u64(st, &from);
+        get(st, &e->hp, sizeof e->hp);
+        e->from = (int64_t)from;
+        if (e->epoch < 0 || e->from < -1 || e->from >= n_trials) return damaged(st, "a lineage event is out of range", err);
+      }
     }
     if (!get_i32(st, &has_params)) return damaged(st, "the trials are cut short", err);
     if (has_params) {

@@ -1293,7 +1293,7 @@ caviar_status caviar_sweep_estimate_run(const caviar_sweep *sweep, caviar_sweep_
 void caviar_sweep_result_free(caviar_sweep_result *r) {
   for (int i = 0; r->trials && i < r->n_trials; i++) {
     free(r->trials[i].params);
-    cJSON_Delete(r->trials[i].lineage);
+    free(r->trials[i].lineage);
   }
   for (int i = 0; r->boxes && i < r->n_rounds; i++) caviar_space_free(&r->boxes[i]);
   free(r->boxes);

@@ -38,6 +38,10 @@ char *caviar_json_print_text(const cJSON *item, bool formatted);
  * numbers without sprintf and sscanf where that is exact (a 100,000-trial PBT sweep prints each
  * member's lineage three times). */
 void caviar_json_put(caviar_text *t, const cJSON *item, bool formatted, int depth);
+/* A number as cJSON prints one (caviar_json_put's numbers): null where it is not finite; the text
+ * in text (40 bytes) and its length. */
+int caviar_json_number_text(char *text, double x);
+void caviar_json_put_number(caviar_text *t, double x);
 /* A string as cJSON prints it (its escapes, \u00xx below 32), bytes that are not UTF-8 as \udcXX. */
 void caviar_json_put_string(caviar_text *t, const char *s);
 /* The same escaping of a text printed by cJSON itself (takes it; returns it, or a new text, or

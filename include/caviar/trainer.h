@@ -10,6 +10,7 @@
 
 #include "caviar/backend.h"
 #include "caviar/data.h"
+#include "caviar/json_text.h"
 #include "caviar/world.h"
 #include "caviar/schedule.h"
 #include "caviar/spec.h"
@@ -27,11 +28,20 @@ typedef enum caviar_trial_status {
 
 const char *caviar_trial_status_name(caviar_trial_status status);
 
+/* PBT: an event of a trial's lineage: from `epoch` on it trained with hp, on trial `from`'s weights
+ * copied then (-1: none, its start). */
+typedef struct caviar_lineage_event {
+  int epoch;
+  int64_t from;
+  caviar_hparams hp;
+} caviar_lineage_event;
+
 typedef struct caviar_trial_result {
   caviar_trial trial; /* with the hyperparameters it ended with (PBT changes them) */
   caviar_shape shape;
   int bracket;        /* Hyperband's bracket (index into brackets), 0 otherwise */
-  cJSON *lineage;     /* PBT: [{"epoch": e, "from": donor trial or null, "params": {...}}], else NULL */
+  caviar_lineage_event *lineage; /* PBT: n_lineage events, its start first; else NULL */
+  int n_lineage;
   caviar_trial_status status;
   int epochs; /* epochs trained (the diverging one included) */
   float train_loss, val_loss, val_acc;
@@ -199,6 +209,13 @@ int caviar_result_leader(const caviar_spec *spec, const caviar_sweep_result *r);
  * epoch's), and in *epoch the epoch it is from. NaN before its first validation or when diverged. */
 double caviar_trial_value(const caviar_spec *spec, const caviar_trial_result *t, double target_std, int *epoch);
 void caviar_sweep_result_free(caviar_sweep_result *r);
+
+/* A trial's lineage as summary.json and the journal show it, [{"epoch": e, "from": donor trial or
+ * null, "params": {...}}] (params as caviar_hparams_cjson makes them): a tree (as_read: each number
+ * as a reader of its printed text gets it, report.html's numbers; NULL when memory runs out), and
+ * the text caviar_json_put prints for that tree, without the tree. */
+cJSON *caviar_lineage_cjson(const caviar_trial_result *t, bool as_read);
+void caviar_lineage_put(caviar_text *text, const caviar_trial_result *t, bool formatted, int depth);
 
 
 

@@ -25,6 +25,10 @@ int caviar_hparams_json(const caviar_hparams *hp, char *buf, size_t size);
  * printed and re-parsed; NULL when memory runs out. */
 cJSON *caviar_hparams_cjson(const caviar_hparams *hp);
 
+/* The text caviar_json_put gives for caviar_hparams_cjson's tree (formatted: its fields depth + 1
+ * tabs in), without the tree. */
+void caviar_hparams_put(caviar_text *t, const caviar_hparams *hp, bool formatted, int depth);
+
 /* {"trial": 0, "params": {...}} */
 int caviar_trial_json(const caviar_trial *trial, char *buf, size_t size);
 
