@@ -444,3 +444,72 @@ Test(resume, results_are_rewritten_at_rungs_while_the_sweep_runs) {
   cr_expect_eq(count_lines(curves), 1 + 9, "a header and the first epoch of each trial");
   free(curves);
 }
+
+/* The journal's lines are put together by hand (host/train/journal.c): each reads as printf
+ * writes it from the figures it holds, and there is one per member-epoch of the curve, trial
+ * started and status reached. The sweep is killed at its final write, so its whole journal stays. */
+static void journal_reads_as_printf(const char *kind) {
+  const char *spec = spec_of(kind, 0.3);
+  char ref[1024], out[1024], args[4096], path[1200], expected[512];
+  snprintf(ref, sizeof ref, "%s/journal-ref-%s", scratch_dir(), kind);
+  snprintf(args, sizeof args, "sweep %s -o %s -q", spec, ref);
+  run_ok("", args);
+  snprintf(out, sizeof out, "%s/journal-%s", scratch_dir(), kind);
+  snprintf(args, sizeof args, "sweep %s -o %s -q", spec, out);
+  cli_result r = run_caviar_with("CAVIAR_KILL_AT=final:1", args);
+  cr_assert_eq(r.status, 137, "%s: %s", kind, r.err);
+  cli_result_free(&r);
+  snprintf(path, sizeof path, "%s/sweep-state/journal.jsonl", out);
+  char *journal = scratch_read(path, NULL);
+  cr_assert_not_null(journal);
+  int epochs = 0, starts = 0, ends = 0;
+  for (char *line = strtok(journal, "\n"); line; line = strtok(NULL, "\n")) {
+    cJSON *j = cJSON_Parse(line);
+    cr_assert_not_null(j, "%s: not JSON: %s", kind, line);
+    const char *event = cJSON_GetObjectItem(j, "event")->valuestring;
+    int trial = cJSON_GetObjectItem(j, "trial") ? cJSON_GetObjectItem(j, "trial")->valueint : -1;
+    if (!strcmp(event, "epoch")) {
+      char figures[3][40];
+      const char *keys[3] = {"train_loss", "val_loss", "val_acc"};
+      for (int k = 0; k < 3; k++) {
+        const cJSON *v = cJSON_GetObjectItem(j, keys[k]);
+        if (cJSON_IsNumber(v)) snprintf(figures[k], sizeof figures[k], "%.9g", (double)(float)v->valuedouble);
+        else snprintf(figures[k], sizeof figures[k], "null");
+      }
+      snprintf(expected, sizeof expected,
+               "{\"event\": \"epoch\", \"trial\": %d, \"epoch\": %d, \"train_loss\": %s, \"val_loss\": %s, \"val_acc\": %s}",
+               trial, cJSON_GetObjectItem(j, "epoch")->valueint, figures[0], figures[1], figures[2]);
+      cr_expect_str_eq(line, expected, "%s", kind);
+      epochs++;
+    } else if (!strcmp(event, "start")) {
+      snprintf(expected, sizeof expected, "{\"event\": \"start\", \"trial\": %d, \"round\": %d, \"bracket\": %d, \"params\": {",
+               trial, cJSON_GetObjectItem(j, "round")->valueint, cJSON_GetObjectItem(j, "bracket")->valueint);
+      cr_expect(strncmp(line, expected, strlen(expected)) == 0, "%s: %s", kind, line);
+      starts++;
+    } else if (!strcmp(event, "culled") || !strcmp(event, "survived") || !strcmp(event, "diverged")) {
+      snprintf(expected, sizeof expected, "{\"event\": \"%s\", \"trial\": %d, \"epochs\": %d}", event, trial,
+               cJSON_GetObjectItem(j, "epochs")->valueint);
+      cr_expect_str_eq(line, expected, "%s", kind);
+      ends++;
+    }
+    cJSON_Delete(j);
+  }
+  free(journal);
+  /* As many as the uninterrupted run's curve points and trials. */
+  snprintf(path, sizeof path, "%s/curves.csv", ref);
+  char *curves = scratch_read(path, NULL);
+  int points = -1; /* its header */
+  for (const char *c = curves; c && *c; c++) points += *c == '\n';
+  free(curves);
+  cJSON *summary = summary_without_time(ref);
+  int trials = cJSON_GetArraySize(cJSON_GetObjectItem(summary, "trials"));
+  cJSON_Delete(summary);
+  cr_expect_eq(epochs, points, "%s: %d epoch lines against %d curve points", kind, epochs, points);
+  cr_expect_eq(starts, trials, "%s", kind);
+  cr_expect_eq(ends, trials, "%s: every trial ends culled, survived or diverged", kind);
+}
+
+Test(resume, the_journal_reads_as_printf_writes_it_with_a_line_per_member_epoch_start_and_end) {
+  journal_reads_as_printf("hb");
+  journal_reads_as_printf("pbt");
+}

@@ -932,6 +932,16 @@ static const char style[] =
 /* "EPOCH,TRAIN,VAL_LOSS,VAL_ACC..." as sscanf's "%d,%lf,%lf,%lf" reads it (each field at least one
  * character, a comma right after each of the first three), without sscanf, which measures the
  * whole rest of curves.csv's text on every call. */
+/* A curve line's epoch (after the trial's "id,"): the figures after it are read only for the rows
+ * shown (a Hyperband survivor has 97,336 of them). */
+static bool curve_epoch(const char *p, int *epoch) {
+  char *end;
+  long e = strtol(p, &end, 10);
+  if (end == p || *end != ',') return false;
+  *epoch = (int)e;
+  return true;
+}
+
 static bool curve_fields(const char *p, int *epoch, double *train, double *vloss, double *vacc) {
   char *end;
   long e = strtol(p, &end, 10);
@@ -965,7 +975,8 @@ static void put_curve_table(FILE *f, const page *pg, const char *curves, int id,
     double train, vloss, vacc;
     bool due = row % step == 0 || row == rows - 1;
     row++;
-    if (!curve_fields(line + 1 + len, &epoch, &train, &vloss, &vacc) || !(due || epoch == kept_epoch)) continue;
+    if (!curve_epoch(line + 1 + len, &epoch) || !(due || epoch == kept_epoch)) continue;
+    if (!curve_fields(line + 1 + len, &epoch, &train, &vloss, &vacc)) continue;
     if (!shown++) fputs("<table><tr><th>epoch</th><th>train_loss</th><th>val_loss</th><th>val_acc</th></tr>\n", f);
     fprintf(f, "<tr><td>%d</td><td>%.4g</td><td>%.4g</td><td>%.4f</td></tr>\n", epoch, train, vloss, vacc);
   }

@@ -37,6 +37,7 @@ caviar_status caviar_journal_open(caviar_sweep_state *st, bool fresh, caviar_err
     }
   }
   if (st->journal_fd < 0) return caviar_fail(err, CAVIAR_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
+  st->journal_written = caviar_now();
   return CAVIAR_OK;
 }
 
@@ -123,6 +124,22 @@ caviar_status caviar_journal_books(caviar_sweep_state *st, const run_state *s, c
   return CAVIAR_OK;
 }
 
+/* A line put together by hand: the text caviar_journal_printf and caviar_journal_number would
+ * give, without printf's cost on every trial and member-epoch (glibc's printf takes its slow path
+ * once libquadmath, which OpenBLAS brings along, has registered its handlers). */
+typedef struct jline {
+  char s[256];
+  size_t n;
+} jline;
+#define JL_PUT(l, text) (memcpy((l)->s + (l)->n, text, sizeof text - 1), (l)->n += sizeof text - 1)
+
+static void jl_int(jline *l, long long v) { l->n += (size_t)caviar_int_text(l->s + l->n, v); }
+
+static void jl_float(jline *l, float x) {
+  if (isfinite(x)) l->n += (size_t)caviar_float_g_text(l->s + l->n, sizeof l->s - l->n, x, 9);
+  else JL_PUT(l, "null");
+}
+
 static int ascending_ids(const void *a, const void *b) {
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
   return (x > y) - (x < y);
@@ -145,43 +162,43 @@ void caviar_journal_epoch(caviar_sweep_state *st, const run_state *s) {
   }
   for (; st->j_trials < r->n_trials; st->j_trials++) {
     const caviar_trial_result *t = &r->trials[st->j_trials];
-    caviar_journal_printf(st, "{\"event\": \"start\", \"trial\": %u, \"round\": %d, \"bracket\": %d", (unsigned)t->trial.id,
-                          t->trial.round, t->bracket);
+    jline l = {.n = 0};
+    JL_PUT(&l, "{\"event\": \"start\", \"trial\": ");
+    jl_int(&l, t->trial.id);
+    JL_PUT(&l, ", \"round\": ");
+    jl_int(&l, t->trial.round);
+    JL_PUT(&l, ", \"bracket\": ");
+    jl_int(&l, t->bracket);
+    journal_append(st, l.s, l.n);
     /* The values it started with (PBT may have changed them since: its lineage's first entry). */
     if (t->n_lineage > 0) {
       journal_params(st, &t->lineage[0].hp);
     } else {
       char params[2048];
-      caviar_hparams_json(&t->trial.hp, params, sizeof params);
-      caviar_journal_printf(st, ", \"params\": %s", params);
+      int n = caviar_hparams_json(&t->trial.hp, params, sizeof params);
+      journal_append(st, ", \"params\": ", 12);
+      journal_append(st, params, n < (int)sizeof params ? (size_t)n : sizeof params - 1);
     }
-    caviar_journal_printf(st, "}\n");
+    journal_append(st, "}\n", 2);
     st->j_status[st->j_trials] = CAVIAR_TRIAL_RUNNING;
     st->j_lineage[st->j_trials] = t->n_lineage > 0 ? 1 : 0;
   }
-  /* A line per member-epoch: put together by hand (the text caviar_journal_printf and
-   * caviar_journal_number would give), one append each. */
+  /* A line per member-epoch, one append each. */
   for (; st->j_curve < r->n_curve; st->j_curve++) {
     const caviar_curve_point *p = &r->curve[st->j_curve];
-    char line[256];
-    size_t n = 0;
-#define PUT(text) (memcpy(line + n, text, sizeof text - 1), n += sizeof text - 1)
-    PUT("{\"event\": \"epoch\", \"trial\": ");
-    n += (size_t)caviar_int_text(line + n, p->trial);
-    PUT(", \"epoch\": ");
-    n += (size_t)caviar_int_text(line + n, p->epoch);
-    const char *keys[3] = {", \"train_loss\": ", ", \"val_loss\": ", ", \"val_acc\": "};
-    const float values[3] = {p->train_loss, p->val_loss, p->val_acc};
-    for (int k = 0; k < 3; k++) {
-      size_t len = strlen(keys[k]);
-      memcpy(line + n, keys[k], len);
-      n += len;
-      if (isfinite(values[k])) n += (size_t)caviar_float_g_text(line + n, sizeof line - n, values[k], 9);
-      else PUT("null");
-    }
-    PUT("}\n");
-#undef PUT
-    journal_append(st, line, n);
+    jline l = {.n = 0};
+    JL_PUT(&l, "{\"event\": \"epoch\", \"trial\": ");
+    jl_int(&l, p->trial);
+    JL_PUT(&l, ", \"epoch\": ");
+    jl_int(&l, p->epoch);
+    JL_PUT(&l, ", \"train_loss\": ");
+    jl_float(&l, p->train_loss);
+    JL_PUT(&l, ", \"val_loss\": ");
+    jl_float(&l, p->val_loss);
+    JL_PUT(&l, ", \"val_acc\": ");
+    jl_float(&l, p->val_acc);
+    JL_PUT(&l, "}\n");
+    journal_append(st, l.s, l.n);
   }
   /* Lineage events and status changes come only from the judging, PBT and the test pass of the
    * members that trained in this epoch (s->rank.results, the same on every rank): those trials, in
@@ -205,8 +222,18 @@ void caviar_journal_epoch(caviar_sweep_state *st, const run_state *s) {
       caviar_journal_printf(st, "}\n");
     }
     if (st->j_status[i] != (uint8_t)t->status) {
-      caviar_journal_printf(st, "{\"event\": \"%s\", \"trial\": %u, \"epochs\": %d}\n", caviar_trial_status_name(t->status),
-                            (unsigned)t->trial.id, t->epochs);
+      jline l = {.n = 0};
+      JL_PUT(&l, "{\"event\": \"");
+      const char *name = caviar_trial_status_name(t->status);
+      size_t len = strlen(name);
+      memcpy(l.s + l.n, name, len); /* a word */
+      l.n += len;
+      JL_PUT(&l, "\", \"trial\": ");
+      jl_int(&l, t->trial.id);
+      JL_PUT(&l, ", \"epochs\": ");
+      jl_int(&l, t->epochs);
+      JL_PUT(&l, "}\n");
+      journal_append(st, l.s, l.n);
       st->j_status[i] = (uint8_t)t->status;
     }
   }
@@ -251,6 +278,7 @@ caviar_status caviar_journal_flush(caviar_sweep_state *st, caviar_error *err) {
   st->journal_crc = (uint32_t)crc32(st->journal_crc, (const Bytef *)st->buf, (uInt)st->n);
   st->journal_len += st->n;
   st->n = 0;
+  st->journal_written = caviar_now();
   return CAVIAR_OK;
 }
 

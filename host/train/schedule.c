@@ -166,7 +166,26 @@ static void sift_down(int *order, int root, int end, caviar_rank_key (*key)(cons
   }
 }
 
+typedef struct keyed {
+  caviar_rank_key key;
+  int index;
+} keyed;
+
+static int compare_keyed(const void *a, const void *b) {
+  return caviar_rank_key_compare(&((const keyed *)a)->key, &((const keyed *)b)->key);
+}
+
 void caviar_rank_order(int n, caviar_rank_key (*key)(const void *ctx, int i), const void *ctx, int *order) {
+  /* Each key once, sorted with its index (a trial's result is read once, not at every comparison
+   * of the heapsort below, which stays for when there is no memory for the keys). */
+  keyed *keys = n > 1 ? malloc((size_t)n * sizeof *keys) : NULL;
+  if (keys) {
+    for (int i = 0; i < n; i++) keys[i] = (keyed){key(ctx, i), i};
+    qsort(keys, (size_t)n, sizeof *keys, compare_keyed);
+    for (int i = 0; i < n; i++) order[i] = keys[i].index;
+    free(keys);
+    return;
+  }
   for (int i = 0; i < n; i++) order[i] = i;
   for (int i = n / 2 - 1; i >= 0; i--) sift_down(order, i, n, key, ctx);
   for (int end = n - 1; end > 0; end--) {

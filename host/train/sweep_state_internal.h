@@ -21,8 +21,10 @@ struct caviar_sweep_state {
   int snapshots;           /* written by this process */
   double seconds;          /* spent writing them */
   double last_seconds;     /* the last one took */
-  /* The journal: appended with one write per epoch boundary. */
+  /* The journal: appended at epoch boundaries, by the lines of the epochs since its last write
+   * (caviar_state_epoch_end says when). */
   int journal_fd;
+  double journal_written;  /* when it was last written (or opened) */
   uint64_t journal_len;
   uint32_t journal_crc;    /* of its journal_len bytes */
   char *buf;               /* lines not yet written */
