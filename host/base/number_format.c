@@ -183,14 +183,53 @@ static bool reads_back_16(const float_digits *fd) {
   return (diff << shift) <= five_to_k(fd->k);
 }
 
+/* Whether printf's %g text of x reads back as x: 1 yes, 0 no, -1 where this cannot tell (strtod
+ * then). The text is m 10^q; one long double product puts x 10^-q (10^-q exact) within 0.006 of
+ * its exact value (it is below 10^18), so m's distance from it against half the gap to x's
+ * neighbours, in the same units, decides unless they lie within 0.01. */
+static int reads_back(const char *text, double x) {
+  double a = fabs(x);
+  if (!(a >= 1e-11 && a < 1e15)) return -1;
+  const char *c = text + (*text == '-');
+  uint64_t m = 0;
+  int significant = 0, fraction = 0, exponent = 0;
+  bool point = false;
+  for (; (*c >= '0' && *c <= '9') || (*c == '.' && !point); c++) {
+    if (*c == '.') {
+      point = true;
+      continue;
+    }
+    fraction += point;
+    if (m == 0 && *c == '0') continue;
+    if (++significant > 18) return -1;
+    m = m * 10 + (uint64_t)(*c - '0');
+  }
+  if (*c == 'e' || *c == 'E') exponent = atoi(c + 1);
+  else if (*c) return -1;
+  int scale = fraction - exponent; /* the text is m 10^-scale */
+  if (scale < 0 || scale > 27) return -1;
+  int e2;
+  /* a = f 2^e2, f in [0.5, 1): its neighbours are 2^(e2-53) away, but for a power of two, whose
+   * lower one is half as far (a float: round_trip_text never asks). */
+  if (frexp(a, &e2) == 0.5) return -1;
+  long double y = (long double)a * ten_to[scale], d = (long double)m;
+  long double half = ldexpl(1.0L, e2 - 54) * ten_to[scale];
+  long double diff = fabsl(d - y);
+  if (diff < half - 0.01L) return 1;
+  if (diff > half + 0.01L) return 0;
+  return -1;
+}
+
 static int round_trip_text(char *buf, size_t size, double x) {
-  if (x == floor(x) && fabs(x) < 1e15) return snprintf(buf, size, "%.0f", x);
+  if (x == floor(x) && fabs(x) < 1e15)
+    return x == 0 && signbit(x) ? snprintf(buf, size, "-0") : size >= 24 ? caviar_int_text(buf, (long long)x) : snprintf(buf, size, "%.0f", x);
   /* 17 significant digits always read back exactly. 16 do for most values, and %g trims trailing
    * zeros, so hand-written values such as 0.001 come out as written. */
   float_digits fd;
   if (size >= 32 && float_digits_of(x, &fd)) return float_g_text(buf, &fd, reads_back_16(&fd) ? 16 : 17);
   int n = caviar_double_g_text(buf, size, x, 16);
-  if (strtod(buf, NULL) == x) return n;
+  int back = reads_back(buf, x);
+  if (back == 1 || (back < 0 && strtod(buf, NULL) == x)) return n;
   return caviar_double_g_text(buf, size, x, 17);
 }
 
