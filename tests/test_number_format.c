@@ -111,7 +111,7 @@ Test(number_format, a_doubles_16_or_17_digits_are_printfs_for_every_kind_of_doub
     cr_assert_str_eq(mine, ref, "%.17g", x);
     n++;
   }
-  cr_expect_gt(n, 1250000);
+  cr_expect_gt(n, 1400000);
 }
 
 /* caviar_decimal_value against strtod: the same value (bit for bit, signed zeros and NaNs by

@@ -210,7 +210,7 @@ static int reads_back(const char *text, double x) {
   if (scale < 0 || scale > 27) return -1;
   int e2;
   /* a = f 2^e2, f in [0.5, 1): its neighbours are 2^(e2-53) away, but for a power of two, whose
-   * lower one is half as far (a float: round_trip_text never asks). */
+   * lower one is half as far (strtod decides those). */
   if (frexp(a, &e2) == 0.5) return -1;
   long double y = (long double)a * ten_to[scale], d = (long double)m;
   long double half = ldexpl(1.0L, e2 - 54) * ten_to[scale];

@@ -1072,6 +1072,7 @@ static int sweep(sweep_args *a, caviar_world *world) {
   /* The state stays until the final results are in place: a stop, or a failure after an epoch
    * (its snapshot resumes; without one, the journal still holds every epoch's metrics). */
   bool has_snapshot = caviar_state_has_snapshot(state);
+  if (!finished) caviar_state_write_journal(state);
   bool keep = !finished && (has_snapshot || caviar_state_has_journal(state));
   caviar_state_close(state, !keep);
   char kept[9000] = "";

@@ -647,8 +647,8 @@ caviar_status caviar_state_epoch_end(run_state *s, unsigned flags, caviar_error 
     /* Rank 0 keeps the journal. It is written before a snapshot (which points into it) and at a
      * stop, else once JOURNAL_HOLD_S have passed or JOURNAL_HOLD_BYTES wait: a write at every
      * epoch boundary was 97,336 writes in a 100,000-trial Hyperband sweep. A kill loses at most
-     * the lines since the last snapshot, which the resume cuts off anyway; a failure writes them
-     * as the state closes. */
+     * the lines since the last snapshot, which the resume cuts off anyway; a sweep that ends
+     * without its final results writes them (caviar_state_write_journal). */
     if (!st->follower) {
       caviar_journal_epoch(st, s);
       if (due) caviar_journal_printf(st, "{\"event\": \"snapshot\", \"round\": %d, \"epoch\": %d}\n", s->sched.round, s->sched.tick);
@@ -956,17 +956,16 @@ bool caviar_state_has_snapshot(const caviar_sweep_state *st) {
   return false;
 }
 
-bool caviar_state_has_journal(const caviar_sweep_state *st) {
-  return st && !st->follower && (st->journal_len > 0 || st->n > 0); /* written, or waiting for its write */
+bool caviar_state_has_journal(const caviar_sweep_state *st) { return st && !st->follower && st->journal_len > 0; }
+
+void caviar_state_write_journal(caviar_sweep_state *st) {
+  caviar_error ignored;
+  if (st && !st->follower && st->journal_fd >= 0 && st->n > 0 && !st->buf_failed) caviar_journal_flush(st, &ignored);
 }
 double caviar_state_seconds(const caviar_sweep_state *st) { return st ? st->seconds : 0; }
 
 void caviar_state_close(caviar_sweep_state *st, bool remove) {
   if (!st) return;
-  /* A state that stays keeps every epoch's lines (those of a failed write are gone with it). */
-  caviar_error ignored;
-  if (!remove && !st->follower && st->journal_fd >= 0 && st->n > 0 && !st->buf_failed)
-    caviar_journal_flush(st, &ignored);
   if (st->journal_fd >= 0) close(st->journal_fd);
   remove = remove && !st->follower; /* rank 0's folder */
   if (remove) remove_dir(st->dir);

@@ -67,6 +67,10 @@ int caviar_state_snapshots(const caviar_sweep_state *st);
 double caviar_state_seconds(const caviar_sweep_state *st);
 /* Whether a snapshot is on disk (this run's, or the one it resumed from): --resume continues from it. */
 bool caviar_state_has_snapshot(const caviar_sweep_state *st);
+/* Writes the journal's lines still waiting for their write (they wait up to half a second): a
+ * sweep that ends without its final results keeps every epoch's. A failed write leaves the journal
+ * as its last whole write. */
+void caviar_state_write_journal(caviar_sweep_state *st);
 /* Whether the journal holds at least one epoch boundary (worth keeping when a run fails). */
 bool caviar_state_has_journal(const caviar_sweep_state *st);
 /* Closes the state; remove: deletes the folder (the sweep finished, or nothing worth resuming). */
