@@ -311,10 +311,9 @@ Test(report, ticks_never_overlap_on_any_range_scale_or_width) {
 
 /* ---- size ---- */
 
-Test(report, five_thousand_trials_stay_under_five_megabytes) {
-  /* A summary and curves as a 5,000-trial successive-halving sweep leaves them (eta 3, up to 81
-   * epochs), six swept parameters: the page is a function of these two alone. */
-  const int n = 5000;
+/* A summary and curves as an n-trial successive-halving sweep leaves them (eta 3, up to 81
+ * epochs), six swept parameters: the page is a function of these two alone. */
+static cJSON *big_sweep(int n, char **curves_out) {
   cJSON *summary = cJSON_CreateObject(), *spec = cJSON_Parse(
       "{\"name\": \"big\", \"method\": \"random\", \"metric\": {\"name\": \"val_acc\", \"goal\": \"maximize\"},"
       " \"parameters\": {\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-4, \"max\": 1},"
@@ -356,6 +355,14 @@ Test(report, five_thousand_trials_stay_under_five_megabytes) {
     cJSON_AddItemToArray(trials, t);
   }
   fclose(c);
+  *curves_out = curves;
+  return summary;
+}
+
+Test(report, five_thousand_trials_stay_under_five_megabytes) {
+  const int n = 5000;
+  char *curves;
+  cJSON *summary = big_sweep(n, &curves);
   char *page = NULL;
   size_t size = 0;
   FILE *f = open_memstream(&page, &size);
@@ -367,6 +374,33 @@ Test(report, five_thousand_trials_stay_under_five_megabytes) {
   cr_expect_lt(size, 5000000, "%zu bytes", size);
   cr_expect_eq(info.charts, 1 + 1 + 6 + 1, "curves, history, 6 parameters, parallel coordinates: %d", info.charts);
   free(page);
+  free(curves);
+  cJSON_Delete(summary);
+}
+
+Test(report, curves_read_in_pieces_side_by_side_give_the_page_read_in_one) {
+  /* Lines of unknown trials, lines cut short, a trial whose epochs come out of order and pieces
+   * cut anywhere: the same page as one piece reads. */
+  char *curves;
+  cJSON *summary = big_sweep(3000, &curves);
+  size_t len = strlen(curves);
+  char *odd = malloc(len + 256);
+  memcpy(odd, curves, len);
+  strcpy(odd + len, "99999,1,0.5,0.5,0.5\n12,1\n3,2,0.1,0.2,0.3\n3,1,0.1,0.2,0.31\nnot,a,line\n4,1,0.1,nan,0.2");
+  char *pages[2];
+  size_t sizes[2];
+  size_t pieces_at[2] = {(size_t)-1, 2048};
+  for (int k = 0; k < 2; k++) {
+    caviar_page_piece_bytes = pieces_at[k];
+    FILE *f = open_memstream(&pages[k], &sizes[k]);
+    caviar_report_page(f, "sweep", summary, odd, NULL, NULL);
+    fclose(f);
+  }
+  caviar_page_piece_bytes = CAVIAR_PAGE_PIECE_BYTES;
+  cr_expect_gt(len, 16 * 2048, "too few bytes for 16 pieces");
+  cr_expect(sizes[0] == sizes[1] && memcmp(pages[0], pages[1], sizes[0]) == 0, "the pages differ");
+  for (int k = 0; k < 2; k++) free(pages[k]);
+  free(odd);
   free(curves);
   cJSON_Delete(summary);
 }

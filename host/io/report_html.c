@@ -128,14 +128,43 @@ static bool index_line(page *pg, int i, const char *line) {
   return true;
 }
 
-static void read_curves(page *pg, const char *curves) {
-  size_t cap = 0;
-  for (const char *line = curves ? strchr(curves, '\n') : NULL; line && line[1]; line = strchr(line + 1, '\n')) {
+/* A piece of curves.csv read on its own: the lines that name a known trial (and that trial's
+ * index), and the points, each in file order. */
+typedef struct curve_piece {
+  const char *from, *to; /* its line breaks lie in [from, to) */
+  const char **lines;
+  int *trial;
+  size_t n_lines;
+  point *pts;
+  size_t n_pts;
+  bool failed; /* out of memory: nothing of it or after it is kept */
+} curve_piece;
+
+static void read_piece(const page *pg, curve_piece *c) {
+  size_t line_cap = 0, pt_cap = 0;
+  const char *line = memchr(c->from, '\n', (size_t)(c->to - c->from));
+  for (; line && line[1]; line = strchr(line + 1, '\n')) {
+    if (line >= c->to) break;
     int id, epoch;
     char *end;
     id = (int)strtol(line + 1, &end, 10);
     if (*end != ',') continue;
-    if (id >= 0 && id <= pg->max_id && pg->by_id[id] >= 0 && !index_line(pg, pg->by_id[id], line)) return;
+    bool known = id >= 0 && id <= pg->max_id && pg->by_id[id] >= 0;
+    if (known) {
+      if (c->n_lines == line_cap) {
+        line_cap = line_cap ? 2 * line_cap : 1024;
+        const char **lines = realloc(c->lines, line_cap * sizeof *lines);
+        if (lines) c->lines = lines;
+        int *trial = realloc(c->trial, line_cap * sizeof *trial);
+        if (trial) c->trial = trial;
+        if (!lines || !trial) {
+          c->failed = true;
+          return;
+        }
+      }
+      c->lines[c->n_lines] = line;
+      c->trial[c->n_lines++] = pg->by_id[id];
+    }
     epoch = (int)strtol(end + 1, &end, 10);
     if (*end != ',') continue;
     /* caviar_decimal_value reads nan and inf as strtod does, as curves.csv writes them. */
@@ -145,14 +174,62 @@ static void read_curves(page *pg, const char *curves) {
     if (*end != ',') continue;
     double vacc = caviar_decimal_value(end + 1, &end);
     (void)train;
-    if (id < 0 || id > pg->max_id || pg->by_id[id] < 0) continue;
-    if (pg->n_pts == cap) {
-      cap = cap ? 2 * cap : 1024;
-      point *grown = realloc(pg->pts, cap * sizeof *grown);
-      if (!grown) return;
-      pg->pts = grown;
+    if (!known) continue;
+    if (c->n_pts == pt_cap) {
+      pt_cap = pt_cap ? 2 * pt_cap : 1024;
+      point *grown = realloc(c->pts, pt_cap * sizeof *grown);
+      if (!grown) {
+        c->failed = true;
+        return;
+      }
+      c->pts = grown;
     }
-    pg->pts[pg->n_pts++] = (point){id, epoch, metric_of(pg, vloss, vacc)};
+    c->pts[c->n_pts++] = (point){id, epoch, metric_of(pg, vloss, vacc)};
+  }
+}
+
+/* curves.csv's lines and points: read in pieces side by side (a big sweep's file holds millions),
+ * then filed in the file's order. */
+#define CURVE_PIECES 16
+size_t caviar_page_piece_bytes = CAVIAR_PAGE_PIECE_BYTES;
+
+static void read_curves(page *pg, const char *curves) {
+  if (!curves) return;
+  size_t length = strlen(curves);
+  int pieces = length > caviar_page_piece_bytes ? CURVE_PIECES : 1;
+  curve_piece c[CURVE_PIECES];
+  memset(c, 0, sizeof c);
+  /* Each piece ends just after a line break, so each line break (a line's start) is in one piece. */
+  const char *cut = curves, *end = curves + length;
+  for (int k = 0; k < pieces; k++) {
+    c[k].from = cut;
+    const char *to = k == pieces - 1 ? end : curves + length / (size_t)pieces * (size_t)(k + 1);
+    if (to < cut) to = cut;
+    const char *brk = to < end ? memchr(to, '\n', (size_t)(end - to)) : NULL;
+    c[k].to = k == pieces - 1 || !brk ? end : brk + 1;
+    cut = c[k].to;
+  }
+#pragma omp parallel for schedule(dynamic, 1) if (pieces > 1)
+  for (int k = 0; k < pieces; k++) read_piece(pg, &c[k]);
+  size_t n_pts = 0, cap = 0;
+  bool failed = false;
+  for (int k = 0; k < pieces && !failed; k++) {
+    for (size_t j = 0; j < c[k].n_lines && !failed; j++) failed = !index_line(pg, c[k].trial[j], c[k].lines[j]);
+    failed = failed || c[k].failed;
+    if (failed) break;
+    n_pts += c[k].n_pts;
+  }
+  /* The points whole, in order (the pieces' own, one after another). */
+  pg->pts = n_pts ? malloc(n_pts * sizeof *pg->pts) : NULL;
+  for (int k = 0; k < pieces && pg->pts && cap < n_pts; k++) {
+    memcpy(pg->pts + cap, c[k].pts, c[k].n_pts * sizeof *pg->pts);
+    cap += c[k].n_pts;
+  }
+  pg->n_pts = pg->pts ? n_pts : 0;
+  for (int k = 0; k < pieces; k++) {
+    free(c[k].lines);
+    free(c[k].trial);
+    free(c[k].pts);
   }
   /* By trial, then epoch: the points as a stable sort orders them. A trial's points, in the order
    * the file lists them, go to its place (a sweep writes each trial's epochs in order); a trial

@@ -34,6 +34,10 @@ typedef struct caviar_page_info {
  * "bracket", "params", "status", "epochs", "rank", "value" and "lineage" only, so a sweep's own
  * tree (caviar_report_write_tree) holds just those for such a trial. */
 #define CAVIAR_PAGE_ROWS 1000
+/* curves.csv's text longer than caviar_page_piece_bytes is read in pieces side by side (tests make
+ * it small). */
+#define CAVIAR_PAGE_PIECE_BYTES ((size_t)1 << 22)
+extern size_t caviar_page_piece_bytes;
 
 /* Writes the page to f. kind names what it shows ("sweep", "train"). */
 void caviar_report_page(FILE *f, const char *kind, const cJSON *summary, const char *curves,
