@@ -258,19 +258,6 @@ typedef struct rank_header {
 
 caviar_status caviar_ranks_exchange(run_state *s, const member_result *mine, int n_mine, caviar_error *err) {
   caviar_world *d = s->sweep->world;
-  if (!d) {
-    /* One process: its own results are all, its samples all synced (what the exchange below gives
-     * with one rank, without its copies: a Hyperband sweep's tail exchanges 97,336 times). */
-    member_result *all = realloc(s->rank.results, ((size_t)n_mine + 1) * sizeof *all);
-    if (!all)
-      return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory allocating an epoch's results (%zu bytes)",
-                         ((size_t)n_mine + 1) * sizeof *all);
-    s->rank.results = all;
-    if (n_mine) memcpy(all, mine, (size_t)n_mine * sizeof *mine);
-    s->rank.n_results = n_mine;
-    s->rank.synced_samples = s->result->model_samples;
-    return sort_results(s, err);
-  }
   int size = caviar_world_size(d);
   size_t bytes = sizeof(rank_header) + (size_t)n_mine * sizeof *mine;
   unsigned char *out = caviar_alloc(bytes, 1, "an epoch's results", err);
