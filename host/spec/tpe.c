@@ -44,15 +44,29 @@ typedef struct budget_book {
 
 /* A kernel's mass on its axis and two logarithms: a fit meets mostly the kernels of the proposal
  * before it (the history and the constant liars move by one), so each parameter keeps these by the
- * kernel (mu, sigma) and the axis, in MEMO_SLOTS places by a hash of their bits (a newcomer takes its
- * place's), and a kernel met again costs a lookup instead of two normal CDFs and two logarithms; the
+ * kernel (mu, sigma) and the axis, in MEMO_SLOTS places by a hash of their bits, two places to a
+ * hash (the newcomer takes the first, the one there moves to the second, the one there leaves: with
+ * one place to a hash, a tenth of a fit's ~500 kernels were lost to another's collisions at each
+ * proposal), and a kernel met again costs a lookup instead of two normal CDFs and two logarithms; the
  * values are the ones computed for the same four numbers, so the same bits. */
 typedef struct kernel_memo {
   double mu, sigma, lo, hi;
   double z, log_z, log_sigma;
 } kernel_memo;
 #define MEMO_SLOTS 4096
+#define GOOD_MEMO_SLOTS 256 /* the good group's own (its fit may run beside the bad one's): 26 kernels */
+#define PARAM_MEMO_SLOTS (MEMO_SLOTS + GOOD_MEMO_SLOTS)
 #define MEMO_PARAMS 64
+
+/* A group of n kernels' weights, w (its points' age weights and the prior's, normalised) and their
+ * logarithms: the same for every parameter of a proposal and for every proposal with a group of that
+ * size, so the sampler keeps them by n in WEIGHT_SLOTS places (a newcomer takes its place's). */
+typedef struct group_weights {
+  int n; /* points (the prior is w[n]); 0: an empty place */
+  double prior_weight;
+  double *w, *log_w;
+} group_weights;
+#define WEIGHT_SLOTS 64
 
 /* Distinct budgets (epochs: few) a model may be fitted on; observations at others are kept but
  * never fitted on. */
@@ -75,8 +89,10 @@ struct caviar_tpe {
   int *failed, n_failed, cap_failed;
   budget_book budgets[MAX_BUDGETS];
   int n_budgets;
-  kernel_memo *memo; /* MEMO_SLOTS per parameter, for memo_params of them */
+  kernel_memo *memo; /* PARAM_MEMO_SLOTS per parameter (the bad group's, then the good one's), for
+                        memo_params of them */
   int memo_params;
+  group_weights weights[WEIGHT_SLOTS];
 };
 
 static caviar_status tpe_new(const caviar_tpe_options *options, uint64_t seed, model_form form, int n_values,
@@ -112,6 +128,7 @@ void caviar_tpe_free(caviar_tpe *t) {
   free(t->configs);
   free(t->failed);
   free(t->memo);
+  for (int s = 0; s < WEIGHT_SLOTS; s++) free(t->weights[s].w);
   free(t);
 }
 
@@ -204,10 +221,10 @@ int caviar_tpe_budget(const caviar_tpe *t) {
   return b ? b->budget : 0;
 }
 
-/* One group's kernels for one parameter: points on the parameter's scale, and their weights. */
+/* One group's kernels for one parameter: points on the parameter's scale, oldest first (their
+ * weights are group_weights_fill's). */
 typedef struct kernels {
   double *x;
-  double *w;
   int n;
 } kernels;
 
@@ -217,6 +234,32 @@ static double age_weight(int k, int n) {
   int ramp = n - 25;
   if (k >= ramp) return 1.0;
   return ramp > 1 ? 1.0 / n + (1.0 - 1.0 / n) * k / (ramp - 1) : 1.0 / n;
+}
+
+/* The weights of a group of n points and the prior (prior_weight) into w[0 .. n], and their
+ * logarithms into log_w (the newest 25 weigh alike: one logarithm for them). */
+static void group_weights_fill(int n, double prior_weight, double *w, double *log_w) {
+  double total = prior_weight;
+  for (int i = 0; i < n; i++) total += age_weight(i, n);
+  for (int i = 0; i < n; i++) w[i] = age_weight(i, n) / total;
+  w[n] = prior_weight / total;
+  for (int i = 0; i <= n; i++) log_w[i] = i > 0 && w[i] == w[i - 1] ? log_w[i - 1] : log(w[i]);
+}
+
+/* The weights of a group of n points, kept by the sampler (NULL when there is no room for them: the
+ * fit then computes its own). */
+static const group_weights *weights_for(caviar_tpe *t, int n) {
+  group_weights *g = &t->weights[n % WEIGHT_SLOTS];
+  if (g->w && g->n == n && g->prior_weight == t->opt.prior_weight) return g;
+  free(g->w);
+  *g = (group_weights){0};
+  g->w = malloc(2 * (size_t)(n + 1) * sizeof *g->w);
+  if (!g->w) return NULL;
+  g->log_w = g->w + n + 1;
+  g->n = n;
+  g->prior_weight = t->opt.prior_weight;
+  group_weights_fill(n, g->prior_weight, g->w, g->log_w);
+  return g;
 }
 
 /* A parameter's description for the estimator: a numeric interval on its scale, or a list. */
@@ -314,6 +357,7 @@ typedef struct estimator {
   /* Continuous axes: each kernel's 1 / sigma and log w - log sigma - log sqrt(2 pi) - log z, for
    * the quick scores (estimator_log_pdf_quick); NULL otherwise. */
   double *inv_sigma, *offset;
+  double top_offset; /* the largest offset: no term is above it */
 } estimator;
 
 /* A point and where it came from. */
@@ -330,33 +374,59 @@ static uint64_t sort_key(double v) {
   return bits >> 63 ? ~bits : bits | (uint64_t)1 << 63;
 }
 
-/* Sorts x[0 .. n) ascending by value (no NaNs), equal values in the order they came, with tmp[n]
- * beside it: a radix sort of the keys a byte at a time, skipping the bytes every key shares (a
- * parameter's points share their sign and most of their exponent), which a proposal calls for every
- * parameter (a comparison sort's branches are a coin toss each). */
-static void sort_placed(placed *x, placed *tmp, int n) {
-  if (n < 2) return;
-  int count[8][256];
+/* One stable pass of a radix sort for each byte of a key's half (half 1: its top 32 bits, 0: its
+ * low 32) that not every key shares, from x into tmp and back (the sorted run ends in x). */
+static void radix_passes(placed *x, placed *tmp, int n, int half) {
+  int count[4][256];
   memset(count, 0, sizeof count);
+  int shift = 32 * half;
   for (int i = 0; i < n; i++) {
-    uint64_t k = sort_key(x[i].x);
-    for (int d = 0; d < 8; d++) count[d][(k >> (8 * d)) & 255]++;
+    uint32_t k = (uint32_t)(sort_key(x[i].x) >> shift);
+    for (int d = 0; d < 4; d++) count[d][(k >> (8 * d)) & 255]++;
   }
-  uint64_t first = sort_key(x[0].x);
+  uint32_t first = (uint32_t)(sort_key(x[0].x) >> shift);
   placed *from = x, *to = tmp;
-  for (int d = 0; d < 8; d++) {
+  for (int d = 0; d < 4; d++) {
     if (count[d][(first >> (8 * d)) & 255] == n) continue; /* every key has this byte */
     int at[256];
     for (int v = 0, sum = 0; v < 256; v++) {
       at[v] = sum;
       sum += count[d][v];
     }
-    for (int i = 0; i < n; i++) to[at[(sort_key(from[i].x) >> (8 * d)) & 255]++] = from[i];
+    for (int i = 0; i < n; i++) to[at[((uint32_t)(sort_key(from[i].x) >> shift) >> (8 * d)) & 255]++] = from[i];
     placed *t = from;
     from = to;
     to = t;
   }
   if (from != x) memcpy(x, from, (size_t)n * sizeof *x);
+}
+
+/* Sorts x[0 .. n) ascending by value (no NaNs), equal values in the order they came, with tmp[n]
+ * beside it: a radix sort of the keys' top halves a byte at a time, skipping the bytes every key
+ * shares (a parameter's points share their sign and most of their exponent), then each run of equal
+ * top halves (points within a millionth or so of each other: few) by its low halves, by insertion
+ * when short, which a proposal calls for every parameter (a comparison sort's branches are a coin
+ * toss each). */
+static void sort_placed(placed *x, placed *tmp, int n) {
+  if (n < 2) return;
+  radix_passes(x, tmp, n, 1);
+  for (int i = 0; i < n;) {
+    uint32_t top = (uint32_t)(sort_key(x[i].x) >> 32);
+    int j = i + 1;
+    while (j < n && (uint32_t)(sort_key(x[j].x) >> 32) == top) j++;
+    if (j - i > 32) {
+      radix_passes(x + i, tmp, j - i, 0);
+    } else {
+      for (int a = i + 1; a < j; a++) {
+        placed v = x[a];
+        uint64_t kv = sort_key(v.x);
+        int b = a;
+        for (; b > i && sort_key(x[b - 1].x) > kv; b--) x[b] = x[b - 1];
+        x[b] = v;
+      }
+    }
+    i = j;
+  }
 }
 
 void caviar_tpe_sort_order(const double *x, int n, int *order) {
@@ -398,16 +468,8 @@ static void bandwidths(const axis *a, const double *x, int n, double *sigma) {
 }
 
 static void estimator_free(estimator *e) {
-  free(e->mu);
-  free(e->sigma);
-  free(e->w);
-  free(e->z);
+  free(e->mu); /* the block of every per-kernel array */
   free(e->cat);
-  free(e->log_w);
-  free(e->log_sigma);
-  free(e->log_z);
-  free(e->inv_sigma);
-  free(e->offset);
   memset(e, 0, sizeof *e);
 }
 
@@ -423,19 +485,45 @@ static void kernel_mass(const axis *a, estimator *e, int i, kernel_memo *memo, u
     memcpy(&bits[3], &a->hi, sizeof bits[3]);
     uint64_t h = (bits[0] * 0x9E3779B97F4A7C15u) ^ (bits[1] * 0xC2B2AE3D27D4EB4Fu) ^ (bits[2] * 0x165667B19E3779F9u) ^
                  (bits[3] * 0xD6E8FEB86659FD93u);
-    slot = &memo[(h ^ (h >> 29)) % slots];
-    if (slot->mu == e->mu[i] && slot->sigma == e->sigma[i] && slot->lo == a->lo && slot->hi == a->hi && slot->sigma > 0) {
-      e->z[i] = slot->z;
-      e->log_z[i] = slot->log_z;
-      e->log_sigma[i] = slot->log_sigma;
-      return;
+    /* Two ways to a set (a place of one way only), the one met last first. */
+    unsigned ways = slots >= 2 ? 2 : 1;
+    slot = &memo[(h ^ (h >> 29)) % (slots / ways) * ways];
+    for (unsigned w = 0; w < ways; w++) {
+      kernel_memo *m = &slot[w];
+      if (m->mu == e->mu[i] && m->sigma == e->sigma[i] && m->lo == a->lo && m->hi == a->hi && m->sigma > 0) {
+        e->z[i] = m->z;
+        e->log_z[i] = m->log_z;
+        e->log_sigma[i] = m->log_sigma;
+        if (w > 0) {
+          kernel_memo first = slot[0];
+          slot[0] = *m;
+          *m = first;
+        }
+        return;
+      }
     }
+    if (ways > 1) slot[1] = slot[0]; /* the newcomer takes the first way, the older the second */
   }
   e->z[i] = gsl_cdf_ugaussian_P((a->hi - e->mu[i]) / e->sigma[i]) - gsl_cdf_ugaussian_P((a->lo - e->mu[i]) / e->sigma[i]);
   if (!(e->z[i] > 1e-300)) e->z[i] = 1e-300;
   e->log_sigma[i] = log(e->sigma[i]);
   e->log_z[i] = log(e->z[i]);
   if (slot) *slot = (kernel_memo){e->mu[i], e->sigma[i], a->lo, a->hi, e->z[i], e->log_z[i], e->log_sigma[i]};
+}
+
+/* The largest of x[0 .. n) (no NaNs; -INFINITY for none), in lanes the compiler may run side by
+ * side: the maximum of numbers is the same whatever the order it is taken in. */
+static double largest(const double *x, int n) {
+  enum { LANES = 8 };
+  double lane[LANES];
+  for (int j = 0; j < LANES; j++) lane[j] = -INFINITY;
+  int i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (int j = 0; j < LANES; j++) lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
+  double m = -INFINITY;
+  for (; i < n; i++) m = x[i] > m ? x[i] : m;
+  for (int j = 0; j < LANES; j++) m = lane[j] > m ? lane[j] : m;
+  return m;
 }
 
 /* A continuous axis's kernels' 1 / sigma and offsets (estimator_log_pdf_quick), from their sigma
@@ -446,30 +534,42 @@ static void quick_parts(estimator *e) {
     e->inv_sigma[i] = 1 / e->sigma[i];
     e->offset[i] = e->log_w[i] - e->log_sigma[i] - half_log_2pi - e->log_z[i];
   }
+  e->top_offset = largest(e->offset, e->n);
 }
 
-static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, kernel_memo *memo, estimator *e) {
+/* The estimator of a group's kernels k on axis a; weights: the group's weights when the sampler
+ * keeps them for k->n points (else NULL, and the fit computes them). */
+static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, const group_weights *weights,
+                          kernel_memo *memo, unsigned memo_slots, estimator *e) {
   memset(e, 0, sizeof *e);
   e->n = k->n + 1;
-  e->mu = calloc((size_t)e->n, sizeof *e->mu);
-  e->sigma = calloc((size_t)e->n, sizeof *e->sigma);
-  e->w = calloc((size_t)e->n, sizeof *e->w);
-  e->z = calloc((size_t)e->n, sizeof *e->z);
+  size_t n = (size_t)e->n;
+  bool quick = !a->list && !(a->step > 0);
+  double *block = calloc((quick ? 9 : 7) * n, sizeof *block);
   int nv = a->list ? a->p->n_values : 0;
-  if (a->list) e->cat = calloc((size_t)e->n * (size_t)nv, sizeof *e->cat);
-  e->log_w = calloc((size_t)e->n, sizeof *e->log_w);
-  e->log_sigma = calloc((size_t)e->n, sizeof *e->log_sigma);
-  e->log_z = calloc((size_t)e->n, sizeof *e->log_z);
-  if (!e->mu || !e->sigma || !e->w || !e->z || (a->list && !e->cat) || !e->log_w || !e->log_sigma || !e->log_z) {
+  if (a->list) e->cat = calloc(n * (size_t)nv, sizeof *e->cat);
+  if (!block || (a->list && !e->cat)) {
+    free(block);
     estimator_free(e);
     return false;
   }
-  double total = prior_weight;
-  for (int i = 0; i < k->n; i++) total += k->w[i];
-  for (int i = 0; i < k->n; i++) e->w[i] = k->w[i] / total;
-  e->w[k->n] = prior_weight / total;
-  for (int i = 0; i < e->n; i++) /* the newest 25 weigh alike: one logarithm for them */
-    e->log_w[i] = i > 0 && e->w[i] == e->w[i - 1] ? e->log_w[i - 1] : log(e->w[i]);
+  e->mu = block;
+  e->sigma = block + n;
+  e->w = block + 2 * n;
+  e->z = block + 3 * n;
+  e->log_w = block + 4 * n;
+  e->log_sigma = block + 5 * n;
+  e->log_z = block + 6 * n;
+  if (quick) {
+    e->inv_sigma = block + 7 * n;
+    e->offset = block + 8 * n;
+  }
+  if (weights && weights->n == k->n) {
+    memcpy(e->w, weights->w, n * sizeof *e->w);
+    memcpy(e->log_w, weights->log_w, n * sizeof *e->log_w);
+  } else {
+    group_weights_fill(k->n, prior_weight, e->w, e->log_w);
+  }
   if (a->list) {
     /* Optuna: each observation's kernel puts prior_weight / kernels on every value, 1 more on its
      * own, normalised; the prior kernel is the spec's own distribution over the values. */
@@ -489,15 +589,8 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
   for (int i = 0; i < k->n; i++) e->mu[i] = k->x[i];
   e->mu[k->n] = a->prior_mu;
   e->sigma[k->n] = a->prior_sigma;
-  for (int i = 0; i < e->n; i++) kernel_mass(a, e, i, memo, MEMO_SLOTS);
-  if (a->step > 0) return true;
-  e->inv_sigma = malloc((size_t)e->n * sizeof *e->inv_sigma);
-  e->offset = malloc((size_t)e->n * sizeof *e->offset);
-  if (!e->inv_sigma || !e->offset) {
-    estimator_free(e);
-    return false;
-  }
-  quick_parts(e);
+  for (int i = 0; i < e->n; i++) kernel_mass(a, e, i, memo, memo_slots);
+  if (quick) quick_parts(e);
   return true;
 }
 
@@ -513,21 +606,6 @@ double caviar_tpe_memo_log_z(void *memo, unsigned slots, double mu, double sigma
 
 /* exp of anything below this is 0 in double precision (the least subnormal is exp(-744.4)). */
 #define EXP_UNDERFLOW (-746.0)
-
-/* The largest of x[0 .. n) (no NaNs; -INFINITY for none), in lanes the compiler may run side by
- * side: the maximum of numbers is the same whatever the order it is taken in. */
-static double largest(const double *x, int n) {
-  enum { LANES = 8 };
-  double lane[LANES];
-  for (int j = 0; j < LANES; j++) lane[j] = -INFINITY;
-  int i = 0;
-  for (; i + LANES <= n; i += LANES)
-    for (int j = 0; j < LANES; j++) lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
-  double m = -INFINITY;
-  for (; i < n; i++) m = x[i] > m ? x[i] : m;
-  for (int j = 0; j < LANES; j++) m = lane[j] > m ? lane[j] : m;
-  return m;
-}
 
 /* Which terms of a log-sum-exp with largest term m may change the sum, their indices in order
  * into summed (their count returned), each term t replaced by t - m. The terms are summed in order,
@@ -613,19 +691,18 @@ static double estimator_log_pdf(const axis *a, const estimator *e, double x, dou
   return caviar_tpe_log_sum_exp(terms, n, summed);
 }
 
-/* e^t for t <= 0, side by side: 2^k e^f by its Taylor polynomial to f^12 (|f| <= ln 2 / 2, so a
- * relative error under 1e-15 and the polynomial's own roundings), 0 below -708 (under 2^-1021:
- * nothing beside a sum of at least 1). */
+/* e^t for t <= 0, side by side: 2^k e^f by its Taylor polynomial to f^10 (|f| <= ln 2 / 2, so a
+ * relative error under |f|^11 / 11! e^|f| < 4e-13, and the polynomial's own roundings), 0 below -708
+ * (under 2^-1021: nothing beside a sum of at least 1). */
 static inline double quick_exp(double t) {
   double small = t < -708.0 ? 0.0 : 1.0;
   t = t < -708.0 ? -708.0 : t;
   double k = (t * 1.4426950408889634 + 6755399441055744.0) - 6755399441055744.0; /* nearest: 1.5 * 2^52 */
   double f = (t - k * 0.6931471803691238) - k * 1.9082149292705877e-10;
-  double p = 1.0 / 479001600;
-  static const double inverse_factorial[12] = {1.0 / 39916800, 1.0 / 3628800, 1.0 / 362880, 1.0 / 40320, 1.0 / 5040,
-                                                1.0 / 720,      1.0 / 120,     1.0 / 24,     1.0 / 6,     0.5,
-                                                1.0,            1.0};
-  for (int j = 0; j < 12; j++) p = p * f + inverse_factorial[j];
+  double p = 1.0 / 3628800;
+  static const double inverse_factorial[10] = {1.0 / 362880, 1.0 / 40320, 1.0 / 5040, 1.0 / 720, 1.0 / 120,
+                                                1.0 / 24,     1.0 / 6,     0.5,        1.0,       1.0};
+  for (int j = 0; j < 10; j++) p = p * f + inverse_factorial[j];
   int64_t bits = ((int64_t)k + 1023) << 52;
   double scale;
   memcpy(&scale, &bits, sizeof scale);
@@ -635,7 +712,7 @@ static inline double quick_exp(double t) {
 /* A continuous axis's log density at x, within QUICK_ERROR of estimator_log_pdf's: each term is the
  * kernel's offset (its four logarithms put together once per fit) less u^2 / 2, u = (x - mu) times
  * 1 / sigma (a few ulps of a term's parts, under 3e-12 for a term within 745 of the largest, beyond which
- * neither sum holds it), exps within 2e-15 of glibc's, the sum in lanes (n ulps of it; the exact sum
+ * neither sum holds it), exps within 5e-13 of glibc's, the sum in lanes (n ulps of it; the exact sum
  * drops terms of under n e^-38 of it): under 1e-11 in all for n < 10,000, against QUICK_ERROR's
  * 1e-9. */
 #define QUICK_ERROR 1e-9
@@ -643,15 +720,34 @@ static inline double quick_exp(double t) {
 static double estimator_log_pdf_quick(const estimator *e, double x, double *terms) {
   int n = e->n;
   const double *mu = e->mu, *inv_sigma = e->inv_sigma, *offset = e->offset;
+  enum { LANES = 8 };
+  int whole = n / LANES * LANES;
+  {
+    /* The terms as they come, scaled by the largest offset, which no term is above (u^2 >= 0): on
+     * the axis the prior's term (sigma the axis's width, so u^2 <= 1, or the reach of a normal's)
+     * is within a few tens of it, so the sum holds at least e^-50 or so, far from exp's
+     * underflow; a sum under 2^-900 (a point off the axis) is taken again below, by the largest
+     * term. */
+    double m = e->top_offset, lane[LANES] = {0}, sum = 0;
+    for (int i = 0; i < whole; i += LANES)
+      for (int j = 0; j < LANES; j++) {
+        double u = (x - mu[i + j]) * inv_sigma[i + j];
+        lane[j] += quick_exp((offset[i + j] - 0.5 * u * u) - m);
+      }
+    for (int i = whole; i < n; i++) {
+      double u = (x - mu[i]) * inv_sigma[i];
+      sum += quick_exp((offset[i] - 0.5 * u * u) - m);
+    }
+    for (int j = 0; j < LANES; j++) sum += lane[j];
+    if (sum > 0x1p-900) return m + log(sum);
+  }
   for (int i = 0; i < n; i++) {
     double u = (x - mu[i]) * inv_sigma[i];
     terms[i] = offset[i] - 0.5 * u * u;
   }
   double m = largest(terms, n);
   for (int i = 0; i < n; i++) terms[i] = quick_exp(terms[i] - m);
-  enum { LANES = 8 };
   double lane[LANES] = {0}, sum = 0;
-  int whole = n / LANES * LANES;
   for (int i = 0; i < whole; i += LANES)
     for (int j = 0; j < LANES; j++) lane[j] += terms[i + j];
   for (int i = whole; i < n; i++) sum += terms[i];
@@ -713,7 +809,7 @@ static double estimator_draw(const axis *a, const estimator *e, double u_kernel,
 }
 
 /* The kernels of one group on the axis of parameter pi: the members where the parameter is active
- * and inside the box, weighted by age within the group. */
+ * and inside the box. */
 static void collect(const axis *a, model_form form, const caviar_space *space, int pi, const void *const *config, int n,
                     kernels *k) {
   k->n = 0;
@@ -723,7 +819,6 @@ static void collect(const axis *a, model_form form, const caviar_space *space, i
     if (!in_axis(a, x)) continue;
     k->x[k->n++] = x;
   }
-  for (int i = 0; i < k->n; i++) k->w[i] = age_weight(i, k->n);
 }
 
 /* W&B's bayes on the observations at one budget. */
@@ -753,29 +848,34 @@ static void param_proposal_free(param_proposal *pp) {
   estimator_free(&pp->l);
   estimator_free(&pp->g);
   free(pp->kg.x);
-  free(pp->kg.w);
   free(pp->kb.x);
-  free(pp->kb.w);
 }
 
-/* Parameter pi's estimators, and its candidates drawn from the good one into x. */
-static bool fit_param(const caviar_tpe *t, const caviar_space *space, uint32_t id, int pi, const void *const *good,
-                      int ng, const void *const *bad, int nb, param_proposal *pp, double *x) {
-  const caviar_param *p = &space->params[pi];
-  kernel_memo *memo = pi < t->memo_params ? t->memo + (size_t)pi * MEMO_SLOTS : NULL;
-  axis_of(p, &pp->a);
-  pp->kg = (kernels){malloc((size_t)(ng + 1) * sizeof(double)), malloc((size_t)(ng + 1) * sizeof(double)), 0};
-  pp->kb = (kernels){malloc((size_t)(nb + 1) * sizeof(double)), malloc((size_t)(nb + 1) * sizeof(double)), 0};
-  if (!pp->kg.x || !pp->kg.w || !pp->kb.x || !pp->kb.w) return false;
-  collect(&pp->a, t->form, space, pi, good, ng, &pp->kg);
-  collect(&pp->a, t->form, space, pi, bad, nb, &pp->kb);
-  if (!estimator_fit(&pp->a, &pp->kg, t->opt.prior_weight, memo, &pp->l) ||
-      !estimator_fit(&pp->a, &pp->kb, t->opt.prior_weight, memo, &pp->g))
+/* The weights of the good and the bad group when all their members are on a parameter's axis (the
+ * sampler's, or NULL). */
+typedef struct groups_weights {
+  const group_weights *good, *bad;
+} groups_weights;
+
+/* One group's estimator on parameter pi's axis (pp->a, made): the good group's (its kernels into
+ * pp->kg, its estimator pp->l) and its candidates drawn into x, or the bad group's (pp->kb, pp->g).
+ * Each group has its own memo, so the two may be fitted side by side. */
+static bool fit_group(const caviar_tpe *t, const caviar_space *space, uint32_t id, int pi, bool good_group,
+                      const void *const *config, int n, const group_weights *weights, param_proposal *pp, double *x) {
+  kernel_memo *memo = pi < t->memo_params ? t->memo + (size_t)pi * PARAM_MEMO_SLOTS : NULL;
+  if (memo && good_group) memo += MEMO_SLOTS;
+  kernels *k = good_group ? &pp->kg : &pp->kb;
+  *k = (kernels){malloc((size_t)(n + 1) * sizeof(double)), 0};
+  if (!k->x) return false;
+  collect(&pp->a, t->form, space, pi, config, n, k);
+  estimator *e = good_group ? &pp->l : &pp->g;
+  if (!estimator_fit(&pp->a, k, t->opt.prior_weight, weights, memo, good_group ? GOOD_MEMO_SLOTS : MEMO_SLOTS, e))
     return false;
-  uint32_t hash = caviar_name_hash(p->name);
+  if (!good_group) return true;
+  uint32_t hash = caviar_name_hash(space->params[pi].name);
   for (int c = 0; c < t->opt.candidates; c++) {
     caviar_rng_block r = caviar_rng(t->seed, id, CAVIAR_RNG_TPE, ((uint64_t)(c + 1) << 32) | hash);
-    x[c] = estimator_draw(&pp->a, &pp->l, caviar_u01_open(r.v[0], r.v[1]), caviar_u01_open(r.v[2], r.v[3]));
+    x[c] = estimator_draw(&pp->a, e, caviar_u01_open(r.v[0], r.v[1]), caviar_u01_open(r.v[2], r.v[3]));
   }
   return true;
 }
@@ -840,57 +940,56 @@ static double best_candidate(const param_proposal *q, const double *xs, double *
 
 /* Each parameter's proposal: the best of its candidates by the ratio of the good group's density to
  * the bad one's. Every parameter's estimators and candidates are its own (and so are its random
- * numbers), and every candidate's score is its own: each parameter's fit is a task on the sweep's
- * threads, which then makes each few of its candidates' scores (quick ones on a continuous axis)
- * tasks of their own (a parameter's scores need not wait for the others' fits: with three parameters
- * on two threads they would) and, once they are done, its pick (best_candidate: exact scores where
- * the quick ones leave it open); each thread with its own room for a density's terms: the same bits
- * on any number of threads. (No task dependences: libgomp keeps their tables past the program's
- * end, which LeakSanitizer reports.) */
+ * numbers), and every candidate's score is its own, so the work is shared out among the sweep's
+ * threads in three loops: the fits (each parameter's bad group, the heavier, then each one's good
+ * group and its candidates' draws), the scores (a few candidates a time: quick ones on a continuous
+ * axis), and each parameter's pick (best_candidate: exact scores where the quick ones leave it
+ * open); each thread with its own room for a density's terms: the same bits on any number of
+ * threads. */
 static bool propose_params(const caviar_tpe *t, const caviar_space *space, uint32_t id, const void *const *good,
-                           int ng, const void *const *bad, int nb, double *out) {
-  enum { SCORED_TOGETHER = 4 }; /* candidates a task scores */
+                           int ng, const void *const *bad, int nb, groups_weights gw, double *out) {
+  enum { SCORED_TOGETHER = 4 }; /* candidates a score loop's turn takes */
   int np = space->n, nc = t->opt.candidates, threads = omp_get_max_threads();
   if (np == 0) return true;
   int room = (ng > nb ? ng : nb) + 2; /* the most kernels an estimator holds: its points and the prior */
+  int turns = (nc + SCORED_TOGETHER - 1) / SCORED_TOGETHER; /* a parameter's score turns */
   param_proposal *pp = calloc((size_t)np, sizeof *pp);
   double *x = malloc((size_t)np * (size_t)nc * sizeof *x), *score = malloc((size_t)np * (size_t)nc * sizeof *score);
   double *terms = malloc((size_t)threads * (size_t)room * sizeof *terms), *best = malloc((size_t)np * sizeof *best);
   int *summed = malloc((size_t)threads * (size_t)room * sizeof *summed);
-  bool *fitted = calloc((size_t)np, sizeof *fitted);
+  bool *fitted = calloc(2 * (size_t)np, sizeof *fitted); /* [pi]: the bad group's; [np + pi]: the good one's */
   bool ok = pp && x && score && terms && best && summed && fitted;
   if (ok) {
+    for (int pi = 0; pi < np; pi++) axis_of(&space->params[pi], &pp[pi].a);
 #pragma omp parallel if (np * nc > 8)
-#pragma omp single
-    for (int pi = 0; pi < np; pi++) {
-#pragma omp task firstprivate(pi)
-      {
-        fitted[pi] = fit_param(t, space, id, pi, good, ng, bad, nb, &pp[pi], x + (size_t)pi * nc);
+    {
+      size_t mine = (size_t)omp_get_thread_num() * (size_t)room;
+#pragma omp for schedule(dynamic, 1)
+      for (int j = 0; j < 2 * np; j++) {
+        int pi = j % np;
+        fitted[j] = j < np ? fit_group(t, space, id, pi, false, bad, nb, gw.bad, &pp[pi], NULL)
+                           : fit_group(t, space, id, pi, true, good, ng, gw.good, &pp[pi], x + (size_t)pi * nc);
+      }
+#pragma omp for schedule(dynamic, 1)
+      for (int j = 0; j < np * turns; j++) {
+        int pi = j / turns, c0 = j % turns * SCORED_TOGETHER;
+        if (!fitted[pi] || !fitted[np + pi]) continue;
         const param_proposal *q = &pp[pi];
-        bool quick = fitted[pi] && quick_param(q);
-        for (int c0 = 0; fitted[pi] && c0 < nc; c0 += SCORED_TOGETHER) {
-#pragma omp task firstprivate(c0)
-          {
-            size_t mine = (size_t)omp_get_thread_num() * (size_t)room;
-            for (int c = c0; c < c0 + SCORED_TOGETHER && c < nc; c++) {
-              size_t k = (size_t)pi * nc + c;
-              score[k] = quick ? estimator_log_pdf_quick(&q->l, x[k], terms + mine) -
-                                     estimator_log_pdf_quick(&q->g, x[k], terms + mine) + quick_noise(x[k])
-                               : exact_score(q, x[k], terms + mine, summed + mine);
-            }
-          }
-        }
-        /* Only this task's own scores run on this thread while it waits (tied tasks), so its room
-         * is free again after. */
-#pragma omp taskwait
-        if (fitted[pi]) {
-          size_t mine = (size_t)omp_get_thread_num() * (size_t)room;
-          best[pi] = best_candidate(q, x + (size_t)pi * nc, score + (size_t)pi * nc, nc, quick, terms + mine,
-                                    summed + mine);
+        bool quick = quick_param(q);
+        for (int c = c0; c < c0 + SCORED_TOGETHER && c < nc; c++) {
+          size_t k = (size_t)pi * nc + c;
+          score[k] = quick ? estimator_log_pdf_quick(&q->l, x[k], terms + mine) -
+                                 estimator_log_pdf_quick(&q->g, x[k], terms + mine) + quick_noise(x[k])
+                           : exact_score(q, x[k], terms + mine, summed + mine);
         }
       }
+#pragma omp for schedule(dynamic, 1)
+      for (int pi = 0; pi < np; pi++)
+        if (fitted[pi] && fitted[np + pi])
+          best[pi] = best_candidate(&pp[pi], x + (size_t)pi * nc, score + (size_t)pi * nc, nc, quick_param(&pp[pi]),
+                                    terms + mine, summed + mine);
     }
-    for (int pi = 0; pi < np; pi++) ok = ok && fitted[pi];
+    for (int j = 0; j < 2 * np; j++) ok = ok && fitted[j];
   }
   for (int pi = 0; ok && pi < np; pi++) out[pi] = value_at(&pp[pi].a, best[pi]);
   for (int pi = 0; pp && pi < np; pi++) param_proposal_free(&pp[pi]);
@@ -916,7 +1015,7 @@ static bool propose(caviar_tpe *t, const caviar_space *space, uint32_t id, const
   int memo_params = space->n < MEMO_PARAMS ? space->n : MEMO_PARAMS;
   if (t->memo_params < memo_params) {
     free(t->memo);
-    t->memo = calloc((size_t)memo_params * MEMO_SLOTS, sizeof *t->memo);
+    t->memo = calloc((size_t)memo_params * PARAM_MEMO_SLOTS, sizeof *t->memo);
     t->memo_params = t->memo ? memo_params : 0;
   }
   int n = book->n;
@@ -962,7 +1061,8 @@ static bool propose(caviar_tpe *t, const caviar_space *space, uint32_t id, const
     }
     /* Constant liar: configs still training are the worst results so far. */
     for (int i = 0; i < n_pending; i++) bad[nb++] = pending[i];
-    ok = propose_params(t, space, id, good, ng, bad, nb, out);
+    groups_weights gw = {weights_for(t, ng), weights_for(t, nb)};
+    ok = propose_params(t, space, id, good, ng, bad, nb, gw, out);
   }
   free(good);
   free(bad);
