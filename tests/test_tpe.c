@@ -2,6 +2,7 @@
  * a better point than random search in most seeds, sequentially and with a refilled population
  * (constant liar); it is reproducible; it fits the largest budget with enough results (BOHB). */
 #include <criterion/criterion.h>
+#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -418,6 +419,28 @@ Test(tpe, a_kernels_memo_answers_only_for_the_same_kernel_on_the_same_interval) 
   cr_expect_eq(wrong, 0, "%d of %d answers differ from a fresh computation's", wrong, CASES);
   free(one);
   free(fresh);
+}
+
+Test(tpe, a_kernel_nine_sigmas_inside_both_ends_has_a_mass_of_exactly_one) {
+  /* What a fit's shortcut rests on: for such a kernel it sets z = 1 and log z = 0 without the two
+   * normal CDFs. GSL's own difference must round to exactly 1 there, at the edge of nine sigmas and
+   * far beyond it, for axes and kernels of every size. */
+  unsigned long long r = 11;
+  int wrong = 0, tried = 0;
+  for (int c = 0; c < 200000; c++) {
+    double lo = -1e3 + 2e3 * (double)(xorshift(&r) % 1000000) / 1e6, span = pow(10, -3 + 6 * (double)(xorshift(&r) % 1000) / 1e3);
+    double hi = lo + span, sigma = span / (18 + (double)(xorshift(&r) % 100000) / 10.0);
+    double mu = lo + span * (double)(xorshift(&r) % 1000001) / 1e6;
+    if (c % 4 == 0) mu = lo + 9 * sigma; /* at the edge */
+    if (c % 4 == 1) mu = hi - 9 * sigma;
+    double up = (hi - mu) / sigma, down = (lo - mu) / sigma;
+    if (!(up >= 9.0 && down <= -9.0)) continue;
+    tried++;
+    double z = gsl_cdf_ugaussian_P(up) - gsl_cdf_ugaussian_P(down);
+    wrong += z != 1.0 || log(z) != 0.0;
+  }
+  cr_assert_gt(tried, 50000);
+  cr_expect_eq(wrong, 0, "%d of %d kernels nine sigmas inside have a mass other than 1", wrong, tried);
 }
 
 Test(tpe, a_quick_density_is_within_1e_10_of_the_exact_one) {
