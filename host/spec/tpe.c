@@ -937,7 +937,8 @@ static double exact_score(const param_proposal *q, double x, double *terms, int 
 /* Parameter pi's best candidate, the first of the highest score (which is what the exact scores
  * pick). With quick scores (each within QUICK_ERROR of its exact one), a candidate more than twice
  * that under the best quick score cannot be best, so only those within it are scored exactly (a
- * value met twice once): the same pick. A quick score that is not finite, and a parameter scored
+ * value met twice once): the same pick; when they are all one value (the usual case) that value is
+ * the pick, and nothing is scored exactly. A quick score that is not finite, and a parameter scored
  * exactly from the start, leave every candidate to its exact score. */
 static double best_candidate(const param_proposal *q, const double *xs, double *scores, int nc, bool quick,
                              double *terms, int *summed) {
@@ -948,6 +949,14 @@ static double best_candidate(const param_proposal *q, const double *xs, double *
     top = scores[c] > top ? scores[c] : top;
   }
   if (quick) {
+    int first = -1; /* the first candidate within the window */
+    bool one_value = true;
+    for (int c = 0; c < nc; c++)
+      if (scores[c] >= top - caviar_tpe_quick_window) {
+        if (first < 0) first = c;
+        else if (memcmp(&xs[first], &xs[c], sizeof xs[c]) != 0) one_value = false;
+      }
+    if (first >= 0 && one_value) return xs[first];
     for (int c = 0; c < nc; c++) {
       if (!(scores[c] >= top - caviar_tpe_quick_window)) {
         scores[c] = -INFINITY; /* below some candidate's exact score */
