@@ -54,7 +54,8 @@ typedef struct page {
   size_t *first;        /* per trial index: its first point; count in n_of */
   int *n_of;
   const char **lines;   /* curves.csv's lines that name a trial (at their line break), in file order */
-  int *line_next, *line_head, *line_tail; /* per line: the trial's next (-1); per trial index: its first, last */
+  size_t *line_first;  /* per trial index: its first line in lines (a trial's lines are together, in file order) */
+  int *line_count;     /* per trial index: its lines */
   size_t n_lines;
   param params[32];
   int n_params;
@@ -109,25 +110,6 @@ static double metric_of(const page *pg, double val_loss, double val_acc) {
   return val_loss;
 }
 
-/* Files a curves line (at its line break) under trial index i, for the trial's table of epochs. */
-static bool index_line(page *pg, int i, const char *line) {
-  if (pg->n_lines == 0 || (pg->n_lines >= 1024 && (pg->n_lines & (pg->n_lines - 1)) == 0)) { /* full: grow */
-    size_t cap = pg->n_lines ? 2 * pg->n_lines : 1024;
-    const char **lines = realloc(pg->lines, cap * sizeof *lines);
-    if (lines) pg->lines = lines;
-    int *next = realloc(pg->line_next, cap * sizeof *next);
-    if (next) pg->line_next = next;
-    if (!lines || !next) return false;
-  }
-  int k = (int)pg->n_lines++;
-  pg->lines[k] = line;
-  pg->line_next[k] = -1;
-  if (pg->line_head[i] < 0) pg->line_head[i] = k;
-  else pg->line_next[pg->line_tail[i]] = k;
-  pg->line_tail[i] = k;
-  return true;
-}
-
 /* A piece of curves.csv read on its own: the lines that name a known trial (and that trial's
  * index), and the points, each in file order. */
 typedef struct curve_piece {
@@ -140,6 +122,16 @@ typedef struct curve_piece {
   bool failed; /* out of memory: nothing of it or after it is kept */
 } curve_piece;
 
+/* (int)strtol(p, end, 10), without strtol's cost for the plain case (up to 9 digits, no sign or
+ * space before them: every number a sweep writes there). */
+static int line_int(const char *p, char **end) {
+  int v = 0, k = 0;
+  for (; k < 10 && p[k] >= '0' && p[k] <= '9'; k++) v = 10 * v + (p[k] - '0');
+  if (k == 0 || k == 10) return (int)strtol(p, end, 10);
+  *end = (char *)(p + k);
+  return v;
+}
+
 static void read_piece(const page *pg, curve_piece *c) {
   size_t line_cap = 0, pt_cap = 0;
   const char *line = memchr(c->from, '\n', (size_t)(c->to - c->from));
@@ -147,7 +139,7 @@ static void read_piece(const page *pg, curve_piece *c) {
     if (line >= c->to) break;
     int id, epoch;
     char *end;
-    id = (int)strtol(line + 1, &end, 10);
+    id = line_int(line + 1, &end);
     if (*end != ',') continue;
     bool known = id >= 0 && id <= pg->max_id && pg->by_id[id] >= 0;
     if (known) {
@@ -165,7 +157,7 @@ static void read_piece(const page *pg, curve_piece *c) {
       c->lines[c->n_lines] = line;
       c->trial[c->n_lines++] = pg->by_id[id];
     }
-    epoch = (int)strtol(end + 1, &end, 10);
+    epoch = line_int(end + 1, &end);
     if (*end != ',') continue;
     /* caviar_decimal_value reads nan and inf as strtod does, as curves.csv writes them. */
     double train = caviar_decimal_value(end + 1, &end);
@@ -211,17 +203,34 @@ static void read_curves(page *pg, const char *curves) {
   }
 #pragma omp parallel for schedule(dynamic, 1) if (pieces > 1)
   for (int k = 0; k < pieces; k++) read_piece(pg, &c[k]);
-  size_t n_pts = 0, cap = 0;
-  bool failed = false;
-  for (int k = 0; k < pieces && !failed; k++) {
-    for (size_t j = 0; j < c[k].n_lines && !failed; j++) failed = !index_line(pg, c[k].trial[j], c[k].lines[j]);
-    failed = failed || c[k].failed;
-    if (failed) break;
-    n_pts += c[k].n_pts;
+  /* The lines of the pieces up to the first that ran out of memory, by trial (a counting sort,
+   * each trial's in the file's order); the points of those before it. */
+  size_t n_pts = 0, cap = 0, n_lines = 0;
+  int kept = pieces, pts_pieces = pieces;
+  for (int k = 0; k < pieces; k++) {
+    n_lines += c[k].n_lines;
+    if (c[k].failed) {
+      kept = k + 1;
+      pts_pieces = k;
+      break;
+    }
   }
+  pg->lines = n_lines ? malloc(n_lines * sizeof *pg->lines) : NULL;
+  if (n_lines && !pg->lines) pts_pieces = 0; /* no memory: no lines, no points */
+  for (int k = 0; pg->lines && k < kept; k++)
+    for (size_t j = 0; j < c[k].n_lines; j++) pg->line_count[c[k].trial[j]]++;
+  size_t next = 0;
+  for (int i = 0; pg->lines && i < pg->n; i++) pg->line_first[i] = next, next += (size_t)pg->line_count[i], pg->line_count[i] = 0;
+  for (int k = 0; pg->lines && k < kept; k++)
+    for (size_t j = 0; j < c[k].n_lines; j++) {
+      int i = c[k].trial[j];
+      pg->lines[pg->line_first[i] + (size_t)pg->line_count[i]++] = c[k].lines[j];
+    }
+  pg->n_lines = pg->lines ? n_lines : 0;
+  for (int k = 0; k < pts_pieces; k++) n_pts += c[k].n_pts;
   /* The points whole, in order (the pieces' own, one after another). */
   pg->pts = n_pts ? malloc(n_pts * sizeof *pg->pts) : NULL;
-  for (int k = 0; k < pieces && pg->pts && cap < n_pts; k++) {
+  for (int k = 0; k < pts_pieces && pg->pts && cap < n_pts; k++) {
     memcpy(pg->pts + cap, c[k].pts, c[k].n_pts * sizeof *pg->pts);
     cap += c[k].n_pts;
   }
@@ -280,7 +289,25 @@ static const cJSON *first_box(const page *pg) {
   return box ? box : item(pg->spec, "parameters");
 }
 
-static void find_params(page *pg) {
+/* A trial's position on a parameter's axis: the value, or its column; NaN when it has none. */
+static double param_x(const param *p, const cJSON *v) {
+  if (p->scale != SVG_CATEGORY) return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+  for (int k = 0; k < p->n_categories; k++) {
+    if (p->named ? cJSON_IsString(v) && !strcmp(p->text[k], v->valuestring) : cJSON_IsNumber(v) && p->x[k] == v->valuedouble)
+      return k;
+  }
+  return NAN;
+}
+
+/* The box's parameters that the trials' values sweep (more than one value among them), into
+ * pg->params, each trial's position on each one's axis into pg->px (false: no memory). */
+static bool find_params(page *pg) {
+  /* A parameter's value in each trial, looked up once for the sweep test and the positions. */
+  size_t n = (size_t)(pg->n > 0 ? pg->n : 1);
+  const cJSON **found = malloc(n * sizeof *found);
+  double *column = NULL; /* the swept ones' positions, a column of n each */
+  bool ok = found != NULL;
+  if (!ok) return false;
   const cJSON *entry;
   cJSON_ArrayForEach(entry, first_box(pg)) {
     if (pg->n_params == (int)(sizeof pg->params / sizeof pg->params[0])) break;
@@ -322,8 +349,10 @@ static void find_params(page *pg) {
     const char *first_text = NULL;
     p->lo = INFINITY;
     p->hi = -INFINITY;
+#pragma omp parallel for schedule(static, 1024) if (pg->n > 4096)
+    for (int i = 0; i < pg->n; i++) found[i] = param_item(pg->t[i].params, p->name);
     for (int i = 0; i < pg->n; i++) {
-      const cJSON *v = param_item(pg->t[i].params, p->name);
+      const cJSON *v = found[i];
       if (cJSON_IsNumber(v)) {
         if (distinct == 0) first = v->valuedouble, distinct = 1;
         else if (v->valuedouble != first) distinct = 2;
@@ -334,18 +363,23 @@ static void find_params(page *pg) {
         else if (!first_text || strcmp(first_text, v->valuestring)) distinct = 2;
       }
     }
-    if (distinct == 2) pg->n_params++;
+    if (distinct < 2) continue;
+    double *grown = realloc(column, (size_t)(pg->n_params + 1) * n * sizeof *column);
+    if (!grown) {
+      ok = false;
+      break;
+    }
+    column = grown;
+    for (int i = 0; i < pg->n; i++) column[(size_t)pg->n_params * n + (size_t)i] = param_x(p, found[i]);
+    pg->n_params++;
   }
-}
-
-/* A trial's position on a parameter's axis: the value, or its column; NaN when it has none. */
-static double param_x(const param *p, const cJSON *v) {
-  if (p->scale != SVG_CATEGORY) return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-  for (int k = 0; k < p->n_categories; k++) {
-    if (p->named ? cJSON_IsString(v) && !strcmp(p->text[k], v->valuestring) : cJSON_IsNumber(v) && p->x[k] == v->valuedouble)
-      return k;
-  }
-  return NAN;
+  free(found);
+  /* By trial: trial i's positions at i * n_params. */
+  pg->px = malloc(n * (size_t)(pg->n_params > 0 ? pg->n_params : 1) * sizeof *pg->px);
+  for (int k = 0; pg->px && k < pg->n_params; k++)
+    for (int i = 0; i < pg->n; i++) pg->px[(size_t)i * pg->n_params + k] = column[(size_t)k * n + (size_t)i];
+  free(column);
+  return ok && pg->px;
 }
 
 /* Trial t's position on swept parameter k's axis, as load found it. */
@@ -1042,10 +1076,10 @@ static void put_curve_table(FILE *f, const page *pg, const char *curves, int id,
   char prefix[32];
   int len = snprintf(prefix, sizeof prefix, "%d,", id);
   int i = id >= 0 && id <= pg->max_id ? pg->by_id[id] : -1, rows = 0, shown = 0;
-  for (int k = i >= 0 ? pg->line_head[i] : -1; k >= 0; k = pg->line_next[k])
-    rows += strncmp(pg->lines[k] + 1, prefix, (size_t)len) == 0;
+  size_t first = i >= 0 && pg->lines ? pg->line_first[i] : 0, end = i >= 0 && pg->lines ? first + (size_t)pg->line_count[i] : 0;
+  for (size_t k = first; k < end; k++) rows += strncmp(pg->lines[k] + 1, prefix, (size_t)len) == 0;
   int step = rows > TABLE_ROWS ? (rows + TABLE_ROWS - 1) / TABLE_ROWS : 1, row = 0;
-  for (int k = i >= 0 ? pg->line_head[i] : -1; k >= 0; k = pg->line_next[k]) {
+  for (size_t k = first; k < end; k++) {
     const char *line = pg->lines[k];
     if (strncmp(line + 1, prefix, (size_t)len) != 0) continue;
     int epoch;
@@ -1170,32 +1204,47 @@ static bool load(page *pg, const cJSON *summary, const char *curves) {
   pg->acc_slot = !strcmp(pg->metric, "val_acc") || (!own && pg->maximize);
   pg->target_std = number(item(item(summary, "data"), "target_std"), 0);
   const cJSON *trials = item(summary, "trials"), *entry;
-  int n = cJSON_GetArraySize(trials);
+  int n = 0;
+  cJSON_ArrayForEach(entry, trials) n++;
   pg->t = calloc((size_t)(n > 0 ? n : 1), sizeof *pg->t);
-  if (!pg->t) return false;
-  cJSON_ArrayForEach(entry, trials) {
-    trial *t = &pg->t[pg->n];
-    t->id = (int)number(item(entry, "trial"), -1);
+  const cJSON **entries = malloc((size_t)(n > 0 ? n : 1) * sizeof *entries);
+  if (!pg->t || !entries) {
+    free(entries);
+    return false;
+  }
+  n = 0;
+  cJSON_ArrayForEach(entry, trials) entries[n++] = entry;
+  /* Each trial's fields side by side (a big sweep's trees are walked by key 100,000 times), then
+   * those with a trial id kept, in the file's order. */
+#pragma omp parallel for schedule(static, 1024) if (n > 4096)
+  for (int k = 0; k < n; k++) {
+    const cJSON *e = entries[k];
+    trial *t = &pg->t[k];
+    t->id = (int)number(item(e, "trial"), -1);
     if (t->id < 0 || t->id > 1000000000) continue;
-    t->json = entry;
-    t->params = item(entry, "params");
-    t->status = string(item(entry, "status"), "?");
-    t->epochs = (int)number(item(entry, "epochs"), 0);
-    t->bracket = (int)number(item(entry, "bracket"), 0);
-    t->round = (int)number(item(entry, "round"), 0);
-    t->rank = (int)number(item(entry, "rank"), 1 << 30);
-    t->value = number(value_of(entry, pg->metric), NAN);
+    t->json = e;
+    t->params = item(e, "params");
+    t->status = string(item(e, "status"), "?");
+    t->epochs = (int)number(item(e, "epochs"), 0);
+    t->bracket = (int)number(item(e, "bracket"), 0);
+    t->round = (int)number(item(e, "round"), 0);
+    t->rank = (int)number(item(e, "rank"), 1 << 30);
+    t->value = number(value_of(e, pg->metric), NAN);
+  }
+  free(entries);
+  for (int k = 0; k < n; k++) {
+    const trial *t = &pg->t[k];
+    if (t->id < 0 || t->id > 1000000000) continue;
     if (t->id > pg->max_id) pg->max_id = t->id;
-    pg->n++;
+    pg->t[pg->n++] = *t;
   }
   qsort(pg->t, (size_t)pg->n, sizeof *pg->t, by_id);
   pg->by_id = malloc((size_t)(pg->max_id + 1) * sizeof *pg->by_id);
   pg->first = calloc((size_t)(pg->n > 0 ? pg->n : 1), sizeof *pg->first);
   pg->n_of = calloc((size_t)(pg->n > 0 ? pg->n : 1), sizeof *pg->n_of);
-  pg->line_head = malloc((size_t)(pg->n > 0 ? pg->n : 1) * sizeof *pg->line_head);
-  pg->line_tail = malloc((size_t)(pg->n > 0 ? pg->n : 1) * sizeof *pg->line_tail);
-  if (!pg->by_id || !pg->first || !pg->n_of || !pg->line_head || !pg->line_tail) return false;
-  for (int i = 0; i < pg->n; i++) pg->line_head[i] = pg->line_tail[i] = -1;
+  pg->line_first = calloc((size_t)(pg->n > 0 ? pg->n : 1), sizeof *pg->line_first);
+  pg->line_count = calloc((size_t)(pg->n > 0 ? pg->n : 1), sizeof *pg->line_count);
+  if (!pg->by_id || !pg->first || !pg->n_of || !pg->line_first || !pg->line_count) return false;
   for (int i = 0; i <= pg->max_id; i++) pg->by_id[i] = -1;
   for (int i = 0; i < pg->n; i++) pg->by_id[pg->t[i].id] = i;
   read_curves(pg, curves);
@@ -1227,13 +1276,7 @@ static bool load(page *pg, const cJSON *summary, const char *curves) {
   for (int i = 0; i < pg->n; i++)
     for (int k = 0; k < pg->n_epochs_reached; k++)
       if (pg->epochs_reached[k] == pg->t[i].epochs) pg->t[i].color = k;
-  find_params(pg);
-  pg->px = malloc((size_t)(pg->n > 0 ? pg->n : 1) * (size_t)(pg->n_params > 0 ? pg->n_params : 1) * sizeof *pg->px);
-  if (!pg->px) return false;
-  for (int i = 0; i < pg->n; i++)
-    for (int k = 0; k < pg->n_params; k++)
-      pg->px[(size_t)i * pg->n_params + k] = param_x(&pg->params[k], param_item(pg->t[i].params, pg->params[k].name));
-  return true;
+  return find_params(pg);
 }
 
 static void unload(page *pg) {
@@ -1244,9 +1287,8 @@ static void unload(page *pg) {
   free(pg->pts);
   free(pg->px);
   free(pg->lines);
-  free(pg->line_next);
-  free(pg->line_head);
-  free(pg->line_tail);
+  free(pg->line_first);
+  free(pg->line_count);
 }
 
 /* Section k of the page after its facts: the charts, then the leaderboard. */
