@@ -22,6 +22,7 @@ typedef struct trial {
   const char *status;
   double value; /* the metric at its last epoch (NaN: none, diverged) */
   const cJSON *json, *params;
+  const cJSON *lineage; /* PBT's events (an array), or NULL */
 } trial;
 
 typedef struct point {
@@ -930,7 +931,7 @@ static void chart_parallel(page *pg, FILE *f) {
 /* PBT lineage: a row per member; each copy drawn from the donor's row to the recipient's. */
 static void chart_lineage(page *pg, FILE *f) {
   int rows = 0;
-  for (int i = 0; i < pg->n; i++) rows += cJSON_IsArray(item(pg->t[i].json, "lineage"));
+  for (int i = 0; i < pg->n; i++) rows += pg->t[i].lineage != NULL;
   if (rows == 0) return;
   int *row = malloc((size_t)(pg->max_id + 1) * sizeof *row);
   const char **labels = malloc((size_t)rows * sizeof *labels);
@@ -943,7 +944,7 @@ static void chart_lineage(page *pg, FILE *f) {
   }
   int r = 0;
   for (int i = 0; i < pg->n; i++)
-    if (cJSON_IsArray(item(pg->t[i].json, "lineage"))) {
+    if (pg->t[i].lineage) {
       row[pg->t[i].id] = r;
       snprintf(text[r], sizeof text[r], "trial %d", pg->t[i].id);
       labels[r] = text[r];
@@ -958,14 +959,14 @@ static void chart_lineage(page *pg, FILE *f) {
   draw_axis(f, &x, y.px0, y.px1, "epoch", false);
   for (int i = 0; i < pg->n; i++) {
     const trial *t = &pg->t[i];
-    const cJSON *lineage = item(t->json, "lineage"), *event;
-    if (!cJSON_IsArray(lineage)) continue;
+    const cJSON *lineage = t->lineage, *event;
+    if (!lineage) continue;
     double yr = svg_px(&y, row[t->id]);
     cJSON_ArrayForEach(event, lineage) {
       const cJSON *from = item(event, "from");
       int e = (int)number(item(event, "epoch"), 0);
       if (!cJSON_IsNumber(from) || from->valueint < 0 || from->valueint > pg->max_id || pg->by_id[from->valueint] < 0 ||
-          !cJSON_IsArray(item(pg->t[pg->by_id[from->valueint]].json, "lineage")))
+          !pg->t[pg->by_id[from->valueint]].lineage)
         continue;
       double xe = svg_px(&x, e), yd = svg_px(&y, row[from->valueint]);
       fprintf(f, "<g class=\"copy\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/><circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\"/>"
@@ -1203,6 +1204,34 @@ static int by_id(const void *a, const void *b) {
   return (x->id > y->id) - (x->id < y->id);
 }
 
+/* The items of a trial the page reads, found in one walk over its keys: each the first child of
+ * its key, as item() finds it (a child without a key ends the walk there too). */
+typedef struct trial_items {
+  const cJSON *trial, *params, *status, *epochs, *bracket, *round, *rank, *value, *metric, *metrics, *lineage;
+} trial_items;
+
+static void trial_items_of(const cJSON *entry, const char *metric, trial_items *ti) {
+  memset(ti, 0, sizeof *ti);
+  for (const cJSON *c = entry ? entry->child : NULL; c && c->string; c = c->next) {
+    const char *k = c->string;
+    const cJSON **slot = NULL;
+    switch (k[0]) {
+      case 't': slot = !strcmp(k, "trial") ? &ti->trial : NULL; break;
+      case 'p': slot = !strcmp(k, "params") ? &ti->params : NULL; break;
+      case 's': slot = !strcmp(k, "status") ? &ti->status : NULL; break;
+      case 'e': slot = !strcmp(k, "epochs") ? &ti->epochs : NULL; break;
+      case 'b': slot = !strcmp(k, "bracket") ? &ti->bracket : NULL; break;
+      case 'r': slot = !strcmp(k, "round") ? &ti->round : !strcmp(k, "rank") ? &ti->rank : NULL; break;
+      case 'v': slot = !strcmp(k, "value") ? &ti->value : NULL; break;
+      case 'm': slot = !strcmp(k, "metrics") ? &ti->metrics : NULL; break;
+      case 'l': slot = !strcmp(k, "lineage") ? &ti->lineage : NULL; break;
+      default: break;
+    }
+    if (slot && !*slot) *slot = c;
+    if (!ti->metric && k[0] == metric[0] && !strcmp(k, metric)) ti->metric = c;
+  }
+}
+
 static bool load(page *pg, const cJSON *summary, const char *curves) {
   pg->summary = summary;
   pg->spec = item(summary, "spec");
@@ -1229,18 +1258,21 @@ static bool load(page *pg, const cJSON *summary, const char *curves) {
    * those with a trial id kept, in the file's order. */
 #pragma omp parallel for schedule(static, 1024) if (n > 4096)
   for (int k = 0; k < n; k++) {
-    const cJSON *e = entries[k];
     trial *t = &pg->t[k];
-    t->id = (int)number(item(e, "trial"), -1);
+    trial_items ti;
+    trial_items_of(entries[k], pg->metric, &ti);
+    t->id = (int)number(ti.trial, -1);
     if (t->id < 0 || t->id > 1000000000) continue;
-    t->json = e;
-    t->params = item(e, "params");
-    t->status = string(item(e, "status"), "?");
-    t->epochs = (int)number(item(e, "epochs"), 0);
-    t->bracket = (int)number(item(e, "bracket"), 0);
-    t->round = (int)number(item(e, "round"), 0);
-    t->rank = (int)number(item(e, "rank"), 1 << 30);
-    t->value = number(value_of(e, pg->metric), NAN);
+    t->json = entries[k];
+    t->params = ti.params;
+    t->status = string(ti.status, "?");
+    t->epochs = (int)number(ti.epochs, 0);
+    t->bracket = (int)number(ti.bracket, 0);
+    t->round = (int)number(ti.round, 0);
+    t->rank = (int)number(ti.rank, 1 << 30);
+    /* value_of's choice: "value", else the metric's key, else the metric among "metrics" */
+    t->value = number(ti.value ? ti.value : ti.metric ? ti.metric : item(ti.metrics, pg->metric), NAN);
+    t->lineage = cJSON_IsArray(ti.lineage) ? ti.lineage : NULL;
   }
   free(entries);
   for (int k = 0; k < n; k++) {
