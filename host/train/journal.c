@@ -1,4 +1,5 @@
-/* The sweep's journal: append-only JSON lines, one write(2) per epoch boundary, a running CRC-32
+/* The sweep's journal: append-only JSON lines, written at snapshots, stops and round ends and else
+ * every so often (caviar_state_epoch_end), a running CRC-32
  * of everything written so a snapshot can say which journal it belongs to. What it says is
  * derived from the results at each epoch boundary (trials started, curve points, status changes,
  * lineage events), so a journal cut back to a snapshot and continued by the resumed run reads the
@@ -140,6 +141,123 @@ static void jl_float(jline *l, float x) {
   else JL_PUT(l, "null");
 }
 
+/* A point's epoch line at out (room for a jline's), its length. */
+static size_t epoch_line(char *out, const caviar_curve_point *p) {
+  jline l = {.n = 0};
+  JL_PUT(&l, "{\"event\": \"epoch\", \"trial\": ");
+  jl_int(&l, p->trial);
+  JL_PUT(&l, ", \"epoch\": ");
+  jl_int(&l, p->epoch);
+  JL_PUT(&l, ", \"train_loss\": ");
+  jl_float(&l, p->train_loss);
+  JL_PUT(&l, ", \"val_loss\": ");
+  jl_float(&l, p->val_loss);
+  JL_PUT(&l, ", \"val_acc\": ");
+  jl_float(&l, p->val_acc);
+  JL_PUT(&l, "}\n");
+  memcpy(out, l.s, l.n);
+  return l.n;
+}
+
+struct journal_run {
+  size_t at, from, to; /* pend[from .. to)'s lines go at buf[at] */
+};
+
+/* Points' lines to come at the end of buf (their copies: the results may be gone by the write). */
+static void defer_lines(caviar_sweep_state *st, const caviar_curve_point *p, size_t count) {
+  if (count == 0 || st->buf_failed) return;
+  if (st->n_pend + count > st->cap_pend) {
+    size_t cap = st->cap_pend ? 2 * st->cap_pend : 4096;
+    while (cap < st->n_pend + count) cap *= 2;
+    caviar_curve_point *grown = realloc(st->pend, cap * sizeof *grown);
+    if (!grown) {
+      st->buf_failed = true;
+      return;
+    }
+    st->pend = grown;
+    st->cap_pend = cap;
+  }
+  struct journal_run *last = st->n_runs ? &st->runs[st->n_runs - 1] : NULL;
+  if (!last || last->at != st->n || last->to != st->n_pend) {
+    if (st->n_runs == st->cap_runs) {
+      size_t cap = st->cap_runs ? 2 * st->cap_runs : 256;
+      struct journal_run *grown = realloc(st->runs, cap * sizeof *grown);
+      if (!grown) {
+        st->buf_failed = true;
+        return;
+      }
+      st->runs = grown;
+      st->cap_runs = cap;
+    }
+    last = &st->runs[st->n_runs++];
+    *last = (struct journal_run){st->n, st->n_pend, st->n_pend};
+  }
+  memcpy(st->pend + st->n_pend, p, count * sizeof *p);
+  st->n_pend += count;
+  last->to = st->n_pend;
+}
+
+/* The waiting epoch lines put in buf at their places: PIECE lines at a time side by side on the
+ * sweep's threads, each in its own room, then copied in order. */
+static void journal_materialize(caviar_sweep_state *st) {
+  if (st->n_runs == 0 || st->buf_failed) return;
+  enum { PIECE = 8192, LINE = sizeof ((jline *)0)->s };
+  size_t cap = st->n + st->n_pend * 128 + 1, len = 0, copied = 0;
+  char *out = malloc(cap), *room = malloc((size_t)PIECE * LINE);
+  size_t *lens = malloc(PIECE * sizeof *lens);
+  bool ok = out && room && lens;
+  for (size_t r = 0; ok && r < st->n_runs; r++) {
+    const struct journal_run *run = &st->runs[r];
+    size_t lit = run->at - copied; /* the lines before the run's */
+    if (len + lit + 1 > cap) {
+      while (len + lit + 1 > cap) cap *= 2;
+      char *grown = realloc(out, cap);
+      if (!(ok = grown != NULL)) break;
+      out = grown;
+    }
+    if (lit) memcpy(out + len, st->buf + copied, lit); /* buf is NULL before its first line */
+    len += lit;
+    copied = run->at;
+    for (size_t first = run->from; ok && first < run->to; first += PIECE) {
+      int m = (int)(run->to - first < PIECE ? run->to - first : PIECE);
+#pragma omp parallel for schedule(static) if (m > 256)
+      for (int k = 0; k < m; k++) lens[k] = epoch_line(room + (size_t)k * LINE, &st->pend[first + (size_t)k]);
+      size_t need = 0;
+      for (int k = 0; k < m; k++) need += lens[k];
+      if (len + need + 1 > cap) {
+        while (len + need + 1 > cap) cap *= 2;
+        char *grown = realloc(out, cap);
+        if (!(ok = grown != NULL)) break;
+        out = grown;
+      }
+      for (int k = 0; k < m; k++) {
+        memcpy(out + len, room + (size_t)k * LINE, lens[k]);
+        len += lens[k];
+      }
+    }
+  }
+  size_t tail = st->n - copied;
+  if (ok && len + tail + 1 > cap) {
+    char *grown = realloc(out, len + tail + 1);
+    if ((ok = grown != NULL)) out = grown, cap = len + tail + 1;
+  }
+  free(room);
+  free(lens);
+  if (!ok) {
+    free(out);
+    st->buf_failed = true;
+    return;
+  }
+  if (tail) memcpy(out + len, st->buf + copied, tail);
+  len += tail;
+  out[len] = '\0';
+  free(st->buf);
+  st->buf = out;
+  st->n = len;
+  st->cap = cap;
+  st->n_pend = st->n_runs = 0;
+}
+
 static int ascending_ids(const void *a, const void *b) {
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
   return (x > y) - (x < y);
@@ -183,22 +301,11 @@ void caviar_journal_epoch(caviar_sweep_state *st, const run_state *s) {
     st->j_status[st->j_trials] = CAVIAR_TRIAL_RUNNING;
     st->j_lineage[st->j_trials] = t->n_lineage > 0 ? 1 : 0;
   }
-  /* A line per member-epoch, one append each. */
-  for (; st->j_curve < r->n_curve; st->j_curve++) {
-    const caviar_curve_point *p = &r->curve[st->j_curve];
-    jline l = {.n = 0};
-    JL_PUT(&l, "{\"event\": \"epoch\", \"trial\": ");
-    jl_int(&l, p->trial);
-    JL_PUT(&l, ", \"epoch\": ");
-    jl_int(&l, p->epoch);
-    JL_PUT(&l, ", \"train_loss\": ");
-    jl_float(&l, p->train_loss);
-    JL_PUT(&l, ", \"val_loss\": ");
-    jl_float(&l, p->val_loss);
-    JL_PUT(&l, ", \"val_acc\": ");
-    jl_float(&l, p->val_acc);
-    JL_PUT(&l, "}\n");
-    journal_append(st, l.s, l.n);
+  /* A line per member-epoch: the points wait, and their lines are put together when the journal
+   * is written (journal_materialize). */
+  if (st->j_curve < r->n_curve) {
+    defer_lines(st, r->curve + st->j_curve, r->n_curve - st->j_curve);
+    st->j_curve = r->n_curve;
   }
   /* Lineage events and status changes come only from the judging, PBT and the test pass of the
    * members that trained in this epoch (s->rank.results, the same on every rank): those trials, in
@@ -255,6 +362,7 @@ void caviar_journal_tested(caviar_sweep_state *st, const run_state *s) {
 caviar_status caviar_journal_flush(caviar_sweep_state *st, caviar_error *err) {
   char path[4200];
   snprintf(path, sizeof path, "%s/journal.jsonl", st->dir);
+  journal_materialize(st);
   if (st->buf_failed) return caviar_fail(err, CAVIAR_ERUNTIME, "%s: out of memory writing the journal", path);
   size_t off = 0;
   if (st->n > 1 && getenv("CAVIAR_KILL_AT")) {

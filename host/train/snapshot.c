@@ -652,7 +652,7 @@ caviar_status caviar_state_epoch_end(run_state *s, unsigned flags, caviar_error 
     if (!st->follower) {
       caviar_journal_epoch(st, s);
       if (due) caviar_journal_printf(st, "{\"event\": \"snapshot\", \"round\": %d, \"epoch\": %d}\n", s->sched.round, s->sched.tick);
-      if (due || st->n >= JOURNAL_HOLD_BYTES || now - st->journal_written >= JOURNAL_HOLD_S)
+      if (due || st->n + 100 * st->n_pend >= JOURNAL_HOLD_BYTES || now - st->journal_written >= JOURNAL_HOLD_S)
         status = caviar_journal_flush(st, err);
     }
     if (status == CAVIAR_OK && due) {
@@ -960,7 +960,8 @@ bool caviar_state_has_journal(const caviar_sweep_state *st) { return st && !st->
 
 void caviar_state_write_journal(caviar_sweep_state *st) {
   caviar_error ignored;
-  if (st && !st->follower && st->journal_fd >= 0 && st->n > 0 && !st->buf_failed) caviar_journal_flush(st, &ignored);
+  if (st && !st->follower && st->journal_fd >= 0 && (st->n > 0 || st->n_pend > 0) && !st->buf_failed)
+    caviar_journal_flush(st, &ignored);
 }
 double caviar_state_seconds(const caviar_sweep_state *st) { return st ? st->seconds : 0; }
 
@@ -971,6 +972,8 @@ void caviar_state_close(caviar_sweep_state *st, bool remove) {
   if (remove) remove_dir(st->dir);
   if (remove && st->created_out) rmdir(st->out_dir); /* only when empty: results stay */
   free(st->buf);
+  free(st->pend);
+  free(st->runs);
   free(st->snap);
   free(st->j_status);
   free(st->j_lineage);
