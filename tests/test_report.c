@@ -656,7 +656,7 @@ Test(report, curves_csv_holds_every_point_in_order_as_printf_writes_it_however_m
 Test(report, chart_coordinates_are_printfs_text_for_every_kind_of_double) {
   /* svg_fixed against printf itself: random coordinates, exact halves (ties go to even), values a
    * hair either side of a half, signed zeros and small negatives ("-0.0"), the limit and beyond. */
-  char want[64], got[64];
+  char want[SVG_FIXED_ROOM], got[SVG_FIXED_ROOM];
   srand(11);
   long checked = 0, wrong = 0;
   for (long i = 0; i < 3000000; i++) {
@@ -681,7 +681,7 @@ Test(report, chart_coordinates_are_printfs_text_for_every_kind_of_double) {
     }
   }
   const double special[] = {0.0, -0.0, 0.05, 0.15, 0.25, 0.35, -0.25, 2.5, 3.5, -2.5, 1e14, 99999999999999.95,
-                            -1e-300, INFINITY, -INFINITY, NAN};
+                            -1e-300, 1e40, -1e300, 1.7976931348623157e308, INFINITY, -INFINITY, NAN};
   for (size_t i = 0; i < sizeof special / sizeof *special; i++)
     for (int digits = 0; digits <= 1; digits++) {
       snprintf(want, sizeof want, "%.*f", digits, special[i]);

@@ -218,7 +218,7 @@ static void read_curves(page *pg, const char *curves) {
     }
   }
   pg->lines = n_lines ? malloc(n_lines * sizeof *pg->lines) : NULL;
-  if (n_lines && !pg->lines) pts_pieces = 0; /* no memory: no lines, no points */
+  /* No memory for the lines: no epoch tables; the points stay. */
   for (int k = 0; pg->lines && k < kept; k++)
     for (size_t j = 0; j < c[k].n_lines; j++) pg->line_count[c[k].trial[j]]++;
   size_t next = 0;
@@ -305,11 +305,17 @@ static double param_x(const param *p, const cJSON *v) {
  * pg->params, each trial's position on each one's axis into pg->px (false: no memory). */
 static bool find_params(page *pg) {
   /* A parameter's value in each trial, looked up once for the sweep test and the positions. */
-  size_t n = (size_t)(pg->n > 0 ? pg->n : 1);
+  size_t n = (size_t)(pg->n > 0 ? pg->n : 1), most = sizeof pg->params / sizeof pg->params[0];
+  int in_box = cJSON_GetArraySize(first_box(pg));
+  size_t columns = in_box < 1 ? 1 : (size_t)in_box < most ? (size_t)in_box : most;
   const cJSON **found = malloc(n * sizeof *found);
-  double *column = NULL; /* the swept ones' positions, a column of n each */
-  bool ok = found != NULL;
-  if (!ok) return false;
+  double *column = malloc(columns * n * sizeof *column); /* the swept ones' positions, a column of n each */
+  bool ok = found && column;
+  if (!ok) {
+    free(found);
+    free(column);
+    return false;
+  }
   const cJSON *entry;
   cJSON_ArrayForEach(entry, first_box(pg)) {
     if (pg->n_params == (int)(sizeof pg->params / sizeof pg->params[0])) break;
@@ -366,12 +372,6 @@ static bool find_params(page *pg) {
       }
     }
     if (distinct < 2) continue;
-    double *grown = realloc(column, (size_t)(pg->n_params + 1) * n * sizeof *column);
-    if (!grown) {
-      ok = false;
-      break;
-    }
-    column = grown;
     for (int i = 0; i < pg->n; i++) column[(size_t)pg->n_params * n + (size_t)i] = param_x(p, found[i]);
     pg->n_params++;
   }

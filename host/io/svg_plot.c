@@ -54,7 +54,7 @@ void svg_number(double x, char *buf, size_t size) { number_sig(x, 4, buf, size);
 
 int svg_fixed(char *buf, double x, int digits) {
   double a = fabs(x), scale = digits == 1 ? 10 : 1;
-  if (!(a < 1e14) || (digits != 0 && digits != 1)) return snprintf(buf, 32, "%.*f", digits, x);
+  if (!(a < 1e14) || (digits != 0 && digits != 1)) return snprintf(buf, SVG_FIXED_ROOM, "%.*f", digits, x);
   /* a * scale = p + e exactly (fma); p rounded to an integer, half to even, is the rounding of the
    * exact value unless p is a half and e says which side of it the exact value lies. */
   double p = a * scale, e = fma(a, scale, -p), below = floor(p), n = nearbyint(p);
@@ -73,7 +73,7 @@ int svg_fixed(char *buf, double x, int digits) {
 }
 
 void svg_put_fixed(FILE *f, double x, int digits) {
-  char buf[32];
+  char buf[SVG_FIXED_ROOM];
   fwrite(buf, 1, (size_t)svg_fixed(buf, x, digits), f);
 }
 

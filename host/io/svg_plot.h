@@ -37,8 +37,9 @@ typedef struct svg_ticks {
 
 /* Exactly printf's "%.<digits>f" of x (digits 0 or 1: the charts' coordinates), without printf
  * for |x| < 1e14, where printf's rounding of the exact binary value (half to even) is worked out
- * from x * 10 and its error; buf holds at least 32 bytes. Returns the length. A 100,000-trial page
- * prints millions of coordinates. */
+ * from x * 10 and its error; buf holds at least SVG_FIXED_ROOM bytes (the longest text, 1.8e308's
+ * 309 digits and more). Returns the length. A 100,000-trial page prints millions of coordinates. */
+#define SVG_FIXED_ROOM 320
 int svg_fixed(char *buf, double x, int digits);
 /* The same into f. */
 void svg_put_fixed(FILE *f, double x, int digits);

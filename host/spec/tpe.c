@@ -60,7 +60,8 @@ typedef struct kernel_memo {
 
 /* A group of n kernels' weights, w (its points' age weights and the prior's, normalised) and their
  * logarithms: the same for every parameter of a proposal and for every proposal with a group of that
- * size, so the sampler keeps them by n in WEIGHT_SLOTS places (a newcomer takes its place's). */
+ * size, so the sampler keeps them by n in WEIGHT_SLOTS places, half for the good group's sizes and
+ * half for the bad one's, so the two never take each other's place (a newcomer takes its place's). */
 typedef struct group_weights {
   int n; /* points (the prior is w[n]); 0: an empty place */
   double prior_weight;
@@ -248,8 +249,8 @@ static void group_weights_fill(int n, double prior_weight, double *w, double *lo
 
 /* The weights of a group of n points, kept by the sampler (NULL when there is no room for them: the
  * fit then computes its own). */
-static const group_weights *weights_for(caviar_tpe *t, int n) {
-  group_weights *g = &t->weights[n % WEIGHT_SLOTS];
+static const group_weights *weights_for(caviar_tpe *t, int n, bool good_group) {
+  group_weights *g = &t->weights[(good_group ? 0 : WEIGHT_SLOTS / 2) + n % (WEIGHT_SLOTS / 2)];
   if (g->w && g->n == n && g->prior_weight == t->opt.prior_weight) return g;
   free(g->w);
   *g = (group_weights){0};
@@ -578,7 +579,7 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
     e->inv_sigma = block + 7 * n;
     e->offset = block + 8 * n;
   }
-  if (weights && weights->n == k->n) { /* the sampler's, alive through the proposal: read only */
+  if (weights && weights->w && weights->n == k->n) { /* the sampler's, alive through the proposal: read only */
     e->w = weights->w;
     e->log_w = weights->log_w;
   } else {
@@ -938,7 +939,8 @@ static double exact_score(const param_proposal *q, double x, double *terms, int 
  * pick). With quick scores (each within QUICK_ERROR of its exact one), a candidate more than twice
  * that under the best quick score cannot be best, so only those within it are scored exactly (a
  * value met twice once): the same pick; when they are all one value (the usual case) that value is
- * the pick, and nothing is scored exactly. A quick score that is not finite, and a parameter scored
+ * the pick, and nothing is scored exactly (its exact score is finite, within QUICK_ERROR of its
+ * finite quick one, so the exact pass would pick it too). A quick score that is not finite, and a parameter scored
  * exactly from the start, leave every candidate to its exact score. */
 static double best_candidate(const param_proposal *q, const double *xs, double *scores, int nc, bool quick,
                              double *terms, int *summed) {
@@ -1101,7 +1103,7 @@ static bool propose(caviar_tpe *t, const caviar_space *space, uint32_t id, const
     }
     /* Constant liar: configs still training are the worst results so far. */
     for (int i = 0; i < n_pending; i++) bad[nb++] = pending[i];
-    groups_weights gw = {weights_for(t, ng), weights_for(t, nb)};
+    groups_weights gw = {weights_for(t, ng, true), weights_for(t, nb, false)};
     ok = propose_params(t, space, id, good, ng, bad, nb, gw, out);
   }
   free(good);

@@ -652,7 +652,7 @@ caviar_status caviar_state_epoch_end(run_state *s, unsigned flags, caviar_error 
     if (!st->follower) {
       caviar_journal_epoch(st, s);
       if (due) caviar_journal_printf(st, "{\"event\": \"snapshot\", \"round\": %d, \"epoch\": %d}\n", s->sched.round, s->sched.tick);
-      if (due || st->n + 100 * st->n_pend >= JOURNAL_HOLD_BYTES || now - st->journal_written >= JOURNAL_HOLD_S)
+      if (due || st->n + 120 * st->n_pend >= JOURNAL_HOLD_BYTES || now - st->journal_written >= JOURNAL_HOLD_S)
         status = caviar_journal_flush(st, err);
     }
     if (status == CAVIAR_OK && due) {
