@@ -63,7 +63,7 @@ typedef struct kernel_memo {
  * size, so the sampler keeps them by n in WEIGHT_SLOTS places, half for the good group's sizes and
  * half for the bad one's, so the two never take each other's place (a newcomer takes its place's). */
 typedef struct group_weights {
-  int n; /* points (the prior is w[n]); 0: an empty place */
+  int n; /* points (the prior is w[n]); w NULL: an empty place */
   double prior_weight;
   double *w, *log_w;
 } group_weights;
@@ -423,11 +423,10 @@ static void radix_passes(placed *x, placed *tmp, int n, int half) {
  * toss each). */
 static void sort_placed(placed *x, placed *tmp, int n) {
   if (n < 2) return;
-  radix_passes(x, tmp, n, 1);
+  radix_passes(x, tmp, n, 1); /* leaves each point's top half in its key */
   for (int i = 0; i < n;) {
-    uint32_t top = (uint32_t)(sort_key(x[i].x) >> 32);
     int j = i + 1;
-    while (j < n && (uint32_t)(sort_key(x[j].x) >> 32) == top) j++;
+    while (j < n && x[j].key == x[i].key) j++;
     if (j - i > 32) {
       radix_passes(x + i, tmp, j - i, 0);
     } else {

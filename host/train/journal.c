@@ -197,6 +197,18 @@ static void defer_lines(caviar_sweep_state *st, const caviar_curve_point *p, siz
   last->to = st->n_pend;
 }
 
+/* Room in *out (*cap bytes) for need bytes after its first len and a NUL; false when memory ran out. */
+static bool out_room(char **out, size_t *cap, size_t len, size_t need) {
+  if (len + need + 1 <= *cap) return true;
+  size_t grow = *cap;
+  while (len + need + 1 > grow) grow *= 2;
+  char *grown = realloc(*out, grow);
+  if (!grown) return false;
+  *out = grown;
+  *cap = grow;
+  return true;
+}
+
 /* The waiting epoch lines put in buf at their places: PIECE lines at a time side by side on the
  * sweep's threads, each in its own room, then copied in order. */
 static void journal_materialize(caviar_sweep_state *st) {
@@ -209,12 +221,7 @@ static void journal_materialize(caviar_sweep_state *st) {
   for (size_t r = 0; ok && r < st->n_runs; r++) {
     const struct journal_run *run = &st->runs[r];
     size_t lit = run->at - copied; /* the lines before the run's */
-    if (len + lit + 1 > cap) {
-      while (len + lit + 1 > cap) cap *= 2;
-      char *grown = realloc(out, cap);
-      if (!(ok = grown != NULL)) break;
-      out = grown;
-    }
+    if (!(ok = out_room(&out, &cap, len, lit))) break;
     if (lit) memcpy(out + len, st->buf + copied, lit); /* buf is NULL before its first line */
     len += lit;
     copied = run->at;
@@ -224,12 +231,7 @@ static void journal_materialize(caviar_sweep_state *st) {
       for (int k = 0; k < m; k++) lens[k] = epoch_line(room + (size_t)k * LINE, &st->pend[first + (size_t)k]);
       size_t need = 0;
       for (int k = 0; k < m; k++) need += lens[k];
-      if (len + need + 1 > cap) {
-        while (len + need + 1 > cap) cap *= 2;
-        char *grown = realloc(out, cap);
-        if (!(ok = grown != NULL)) break;
-        out = grown;
-      }
+      if (!(ok = out_room(&out, &cap, len, need))) break;
       for (int k = 0; k < m; k++) {
         memcpy(out + len, room + (size_t)k * LINE, lens[k]);
         len += lens[k];
@@ -237,10 +239,7 @@ static void journal_materialize(caviar_sweep_state *st) {
     }
   }
   size_t tail = st->n - copied;
-  if (ok && len + tail + 1 > cap) {
-    char *grown = realloc(out, len + tail + 1);
-    if ((ok = grown != NULL)) out = grown, cap = len + tail + 1;
-  }
+  ok = ok && out_room(&out, &cap, len, tail);
   free(room);
   free(lens);
   if (!ok) {
