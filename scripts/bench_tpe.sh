@@ -6,6 +6,10 @@
 # alternately, for a ratio measured in the same run; equal checksums mean equal proposals.
 #   scripts/bench_tpe.sh [TRIALS] [POPULATION] [RUNS]
 set -euo pipefail
+# OpenBLAS's own threads never start: the proposals call no BLAS, and an idle pool's threads, waiting
+# on the cores the proposals share out, made two threads slower than one on the twelfth session's VM (a sweep's backend
+# holds the pool to one thread before it trains, and its proposals take no such toll).
+export OPENBLAS_NUM_THREADS=1
 cd "$(dirname "$0")/.."
 trials=${1:-3000}
 population=${2:-256}

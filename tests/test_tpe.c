@@ -477,20 +477,84 @@ Test(tpe, a_quick_density_is_within_1e_10_of_the_exact_one) {
   cr_expect_leq(worst, 1e-10, "the largest gap of %d densities is %g", cases, worst);
 }
 
-Test(tpe, proposals_with_quick_scores_are_the_proposals_of_exact_scores) {
-  /* The same samplers, results and pending trials, quick scores on and off: every proposal the same
-   * bits (the space has three continuous parameters, an integer, a list and a quantized one); with
-   * the exact pass's window as it is, wider (most candidates scored exactly after their quick
-   * score) and wider than any score's spread (all of them). */
+Test(tpe, a_float_density_is_within_its_error_bound_of_the_exact_one) {
+  /* Mixtures as a bad group's: a prior kernel as wide as the interval at its middle, 63 to 3,000
+   * points' kernels on it (clustered or spread, sigma from the least clip up, weights of Optuna's
+   * ramp or 1e-9), and some with no wide kernel, whose density may fall too low for floats (they
+   * must then say so: NAN and an infinite bound). x anywhere on the interval, its ends too. The float
+   * scores rest on each gap being under its bound; a bound over 1e-3 would leave most candidates to
+   * the quick scores. */
+  enum { MAX_N = 3001 };
+  static double mu[MAX_N], sigma[MAX_N], w[MAX_N];
+  unsigned long long r = 777;
+  double worst = 0, widest = 0;
+  int applied = 0, declined = 0;
+  for (int c = 0; c < 2000; c++) {
+    int n = 64 + (int)(xorshift(&r) % (c % 10 == 0 ? MAX_N - 64 : 500));
+    double lo = -8 + (double)(xorshift(&r) % 1000) / 100, span = c % 9 == 0 ? 1e-4 : 0.05 + (double)(xorshift(&r) % 1000) / 50;
+    double hi = lo + span, total = 0, centre = lo + span * (double)(xorshift(&r) >> 11) * 0x1p-53;
+    double spread = c % 3 == 0 ? span : span * (0.01 + 0.2 * (double)(xorshift(&r) >> 11) * 0x1p-53);
+    bool prior = c % 5 != 4; /* without one, the points' kernels narrow: the density far from them falls out of floats */
+    for (int i = 0; i < n; i++) {
+      double u = (double)(xorshift(&r) >> 11) * 0x1p-53;
+      mu[i] = fmin(hi, fmax(lo, centre + spread * (u - 0.5)));
+      sigma[i] = span * (!prior ? 0.0005 : xorshift(&r) % 4 == 0 ? 0.01 + 0.5 * (double)(xorshift(&r) >> 11) * 0x1p-53 : 0.01);
+      w[i] = xorshift(&r) % 50 == 0 ? 1e-9 : i < n - 25 ? 1.0 / n + (1 - 1.0 / n) * i / (n - 25) : 1;
+    }
+    if (prior) {
+      mu[n - 1] = lo + span / 2;
+      sigma[n - 1] = span;
+      w[n - 1] = 1;
+    }
+    for (int i = 0; i < n; i++) total += w[i];
+    for (int i = 0; i < n; i++) w[i] /= total;
+    for (int k = 0; k < 4; k++) {
+      double x = k == 0 ? lo : k == 1 ? hi : lo + span * (double)(xorshift(&r) >> 11) * 0x1p-53;
+      double bound, gap = caviar_tpe_float_gap(mu, sigma, w, n, lo, hi, x, &bound);
+      if (isinf(bound)) {
+        cr_assert(isnan(gap), "case %d: a float density without a bound", c);
+        declined++;
+        continue;
+      }
+      cr_assert(gap == gap, "case %d: NaN under a bound of %g", c, bound);
+      cr_expect_leq(gap, bound, "case %d (%d kernels): the float density is %g from the exact one, over its bound %g", c,
+                    n, gap, bound);
+      worst = gap / bound > worst ? gap / bound : worst;
+      if (prior) widest = bound > widest ? bound : widest;
+      applied++;
+    }
+  }
+  cr_log_info("%d float densities, %d declined: the largest gap is %g of its bound; the widest bound with a prior %g",
+              applied, declined, worst, widest);
+  cr_expect_gt(applied, 5000);
+  cr_expect_gt(declined, 20);
+  cr_expect_leq(widest, 1e-3);
+}
+
+Test(tpe, proposals_with_float_and_quick_scores_are_the_proposals_of_exact_scores) {
+  /* The same samplers, results and pending trials, float and quick scores on and off: every proposal
+   * the same bits (the space has three continuous parameters, an integer, a list and a quantized
+   * one; the bad groups hold 200 to 300 kernels, so the float scores apply). Five settings:
+   *  - the windows as they are;
+   *  - quick scores made wrong by up to 0.3 with a window of 0.7, no float scores (the quick pick is
+   *    then often not the best: the exact pass must find it);
+   *  - windows wider than any score's spread (every candidate scored quickly, then exactly);
+   *  - float scores made wrong by up to 0.3 (their window, twice their bound and the noise, must
+   *    keep the best among the candidates scored quickly);
+   *  - no float scores (quick ones alone). */
   int proposals = 0;
-  /* The window as it is; quick scores made wrong by up to 0.3 with a window of 0.7 (the quick
-   * pick is then often not the best: the exact pass must find it); a window wider than any
-   * score's spread (every candidate scored exactly after its quick score). */
-  const double windows[] = {caviar_tpe_quick_window, 0.7, 1e300}, noises[] = {0, 0.3, 0};
-  int quick_wrong = 0;
-  for (unsigned long long seed = 21; seed < 24; seed++) {
-    caviar_tpe_quick_window = windows[seed - 21];
-    caviar_tpe_quick_noise = noises[seed - 21];
+  const double quick_windows[] = {caviar_tpe_quick_window, 0.7, 1e300, caviar_tpe_quick_window, caviar_tpe_quick_window};
+  const double quick_noises[] = {0, 0.3, 0, 0, 0}, float_windows[] = {-1, -1, 1e300, -1, -1};
+  const double float_noises[] = {0, 0, 0, 0.3, 0};
+  const bool floats[] = {true, false, true, true, false}; /* the quick noise's without floats: all meet it */
+  int quick_wrong = 0, float_wrong = 0;
+  for (unsigned long long seed = 21; seed < 26; seed++) {
+    int at = (int)(seed - 21);
+    caviar_tpe_quick_window = quick_windows[at];
+    caviar_tpe_quick_noise = quick_noises[at];
+    caviar_tpe_float_window = float_windows[at];
+    caviar_tpe_float_noise = float_noises[at];
+    caviar_tpe_float_scores = floats[at];
     caviar_spec spec;
     load(&spec, seed);
     caviar_error err;
@@ -515,18 +579,25 @@ Test(tpe, proposals_with_quick_scores_are_the_proposals_of_exact_scores) {
       cr_expect_eq(memcmp(&quick, &exact, sizeof quick), 0, "seed %llu, after %u results: lr %.17g vs exact scores' %.17g",
                    seed, i + 1, quick.learning_rate, exact.learning_rate);
       proposals++;
+      /* That the noise does put the first pick elsewhere: without the pass after it (a window of 0). */
+      caviar_hparams alone;
       if (caviar_tpe_quick_noise > 0) {
-        /* That the noise does put the quick pick elsewhere: without the exact pass (a window of 0). */
-        caviar_hparams alone;
         caviar_tpe_quick_window = 0;
         cr_assert(caviar_tpe_propose(t, &spec.space, &spec.fixed, 900 + i, pending, n_pending, &alone));
-        caviar_tpe_quick_window = windows[seed - 21];
+        caviar_tpe_quick_window = quick_windows[at];
         quick_wrong += memcmp(&alone, &exact, sizeof alone) != 0;
+      }
+      if (caviar_tpe_float_noise > 0) {
+        caviar_tpe_float_window = 0;
+        cr_assert(caviar_tpe_propose(t, &spec.space, &spec.fixed, 900 + i, pending, n_pending, &alone));
+        caviar_tpe_float_window = float_windows[at];
+        float_wrong += memcmp(&alone, &exact, sizeof alone) != 0;
       }
     }
     caviar_tpe_free(t);
     caviar_spec_free(&spec);
   }
-  cr_expect_gt(proposals, 100);
+  cr_expect_gt(proposals, 150);
   cr_expect_gt(quick_wrong, 10, "the noisy quick scores alone picked the exact pick in all but %d proposals", quick_wrong);
+  cr_expect_gt(float_wrong, 10, "the noisy float scores alone picked the exact pick in all but %d proposals", float_wrong);
 }

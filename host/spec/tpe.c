@@ -359,6 +359,12 @@ typedef struct estimator {
    * the quick scores (estimator_log_pdf_quick); NULL otherwise. */
   double *inv_sigma, *offset;
   double top_offset; /* the largest offset: no term is above it */
+  /* A continuous axis's floats for the first scores (estimator_log_pdf_float), when float_error is
+   * finite: each kernel's mu less the axis's middle (f_center), its 1 / sigma, and its offset less
+   * the top one; float_error bounds the float density's gap to the exact one at a point of the
+   * axis. */
+  float *f_mu, *f_inv_sigma, *f_offset;
+  double f_center, f_lo, f_hi, float_error;
 } estimator;
 
 /* A point and where it came from (and, while a sort runs, half its key). */
@@ -540,15 +546,71 @@ static double largest(const double *x, int n) {
   return m;
 }
 
+/* The float first scores apply to estimators of at least FLOAT_KERNELS kernels (fewer cost little
+ * in doubles) whose density on the axis is at least e^FLOAT_FLOOR of the top offset's. */
+#define FLOAT_KERNELS 64
+#define FLOAT_FLOOR (-20.0)
+
+static void float_parts(estimator *e, double lo, double hi);
+
 /* A continuous axis's kernels' 1 / sigma and offsets (estimator_log_pdf_quick), from their sigma
- * and logarithms, into e's inv_sigma and offset. */
-static void quick_parts(estimator *e) {
+ * and logarithms, into e's inv_sigma and offset; on [lo, hi], the floats too where they apply. */
+static void quick_parts(estimator *e, double lo, double hi) {
   const double half_log_2pi = 0.5 * log(2 * M_PI);
   for (int i = 0; i < e->n; i++) {
     e->inv_sigma[i] = 1 / e->sigma[i];
     e->offset[i] = e->log_w[i] - e->log_sigma[i] - half_log_2pi - e->log_z[i];
   }
   e->top_offset = largest(e->offset, e->n);
+  e->float_error = INFINITY;
+  if (e->f_mu) float_parts(e, lo, hi);
+}
+
+/* The float density's error bound on [lo, hi] (float_error; infinite where it does not apply),
+ * and its floats. At a point x of the axis the density (scaled by the top offset, as the sums are)
+ * is D = sum of e^a_i, a_i = o_i - u_i^2 / 2, o_i a kernel's offset less the top one (<= 0), u_i =
+ * (x - mu_i) / sigma_i; D is at least e^floor, floor the largest of the kernels' least terms on the
+ * axis. Terms under e^(floor - 40) add under n e^-40 of D; a term above it has |o_i| and u_i^2 / 2
+ * under Q = 40 - floor, so |u_i| < U = sqrt(2 Q). In floats (rounding 2^-24 an operation): o_i is
+ * within Q 2^-24; x - c and mu_i - c (c the middle) within half the width and mu's farthest
+ * distance from c, times 2^-24, and their difference d within eta = 2 (half + far) 2^-24; u = d /
+ * sigma within A + B |u|, A = eta max(1 / sigma), B = 2^-23; u^2 / 2 within (A + B U)(2 U + A + B U)
+ * / 2 + U^2 2^-24 (A under 1e-3, so a term under e^(floor - 40) stays under e^(floor - 39.9) in floats),
+ * and the term's exponent within delta = that plus (2 Q + U^2 + 1) 2^-24 (a term above e^(floor - 40)
+ * never meets expf's floor of e^-86). quick_expf is within 1e-6 of e^t, and a sum of n positive
+ * floats in 16 lanes within (n / 16 + 34) 2^-24 of itself. The bound is the sum of these, as a
+ * relative error r of D, log-ed (r / (1 - r)), and doubled: room for what the sketch rounds off. */
+static void float_parts(estimator *e, double lo, double hi) {
+  int n = e->n;
+  if (n < FLOAT_KERNELS || !(hi > lo)) return;
+  double c = 0.5 * (lo + hi), half = 0.5 * (hi - lo), far = 0, floor = -INFINITY, top_inv = 0;
+  const double *mu = e->mu, *inv_sigma = e->inv_sigma, *offset = e->offset;
+  for (int i = 0; i < n; i++) { /* branch-free (the kernels' numbers are finite), side by side */
+    double from_c = mu[i] - c;
+    from_c = from_c < 0 ? -from_c : from_c;
+    double reach = (from_c + half) * inv_sigma[i]; /* to the farther end */
+    double least = offset[i] - 0.5 * reach * reach;
+    floor = least > floor ? least : floor;
+    far = from_c > far ? from_c : far;
+    top_inv = inv_sigma[i] > top_inv ? inv_sigma[i] : top_inv;
+  }
+  floor -= e->top_offset;
+  const double u24 = 0x1p-24;
+  double q = 40 - floor, u = sqrt(2 * q);
+  double eta = 2 * (half + far) * u24 * 1.01, a = eta * top_inv * 1.01, b = 2 * u24 * 1.01;
+  if (!(floor >= FLOAT_FLOOR) || !(a <= 1e-3) || !(top_inv * (half + far) < 1e30)) return;
+  double delta = (a + b * u) * (2 * u + a + b * u) / 2 + u * u * u24 + (2 * q + u * u + 1) * u24;
+  double r = expm1(delta) + 1e-6 + (n / 16.0 + 34) * u24 + 2 * n * exp(-39.9);
+  if (!(r < 0.01)) return;
+  for (int i = 0; i < n; i++) {
+    e->f_mu[i] = (float)(e->mu[i] - c);
+    e->f_inv_sigma[i] = (float)e->inv_sigma[i];
+    e->f_offset[i] = (float)(e->offset[i] - e->top_offset);
+  }
+  e->f_center = c;
+  e->f_lo = lo;
+  e->f_hi = hi;
+  e->float_error = 2 * r / (1 - r);
 }
 
 /* The estimator of a group's kernels k on axis a; weights: the group's weights when the sampler
@@ -559,7 +621,7 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
   e->n = k->n + 1;
   size_t n = (size_t)e->n;
   bool quick = !a->list && !(a->step > 0);
-  double *block = calloc((quick ? 9 : 7) * n, sizeof *block);
+  double *block = calloc((quick ? 11 : 7) * n, sizeof *block); /* quick: 3 n floats at its end */
   int nv = a->list ? a->p->n_values : 0;
   if (a->list) e->cat = calloc(n * (size_t)nv, sizeof *e->cat);
   if (!block || (a->list && !e->cat)) {
@@ -577,6 +639,9 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
   if (quick) {
     e->inv_sigma = block + 7 * n;
     e->offset = block + 8 * n;
+    e->f_mu = (float *)(block + 9 * n);
+    e->f_inv_sigma = e->f_mu + n;
+    e->f_offset = e->f_mu + 2 * n;
   }
   if (weights && weights->w && weights->n == k->n) { /* the sampler's, alive through the proposal: read only */
     e->w = weights->w;
@@ -620,7 +685,7 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
       kernel_mass(a, e, i, memo, memo_slots);
     }
   }
-  if (quick) quick_parts(e);
+  if (quick) quick_parts(e, a->lo, a->hi);
   return true;
 }
 
@@ -739,6 +804,44 @@ static inline double quick_exp(double t) {
   return p * scale * small;
 }
 
+/* e^t for t <= 0 in floats, side by side: 2^k e^f by its Taylor polynomial to f^6 (|f| <= ln 2 / 2:
+ * a relative error under 1.7e-7, and the polynomial's roundings, under 6e-7 in all: within 1e-6), 0
+ * below -86. */
+static inline float quick_expf(float t) {
+  float small = t < -86.0f ? 0.0f : 1.0f;
+  t = t < -86.0f ? -86.0f : t;
+  float k = (t * 1.44269504f + 12582912.0f) - 12582912.0f; /* nearest: 1.5 * 2^23 */
+  float f = (t - k * 0.693359375f) + k * 2.12194440e-4f;
+  float p = 1.0f / 720;
+  static const float inverse_factorial[6] = {1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f};
+  for (int j = 0; j < 6; j++) p = p * f + inverse_factorial[j];
+  int32_t bits = ((int32_t)k + 127) << 23;
+  float scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale * small;
+}
+
+/* A continuous axis's log density at x in floats, within e->float_error of estimator_log_pdf's (see
+ * float_parts); NAN where that bound does not hold (x off the axis, or no floats). */
+static double estimator_log_pdf_float(const estimator *e, double x) {
+  if (!(e->float_error < INFINITY) || !(x >= e->f_lo && x <= e->f_hi)) return NAN;
+  enum { LANES = 16 };
+  const float *mu = e->f_mu, *inv_sigma = e->f_inv_sigma, *offset = e->f_offset;
+  float xc = (float)(x - e->f_center), lane[LANES] = {0}, sum = 0;
+  int n = e->n, i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (int j = 0; j < LANES; j++) {
+      float u = (xc - mu[i + j]) * inv_sigma[i + j];
+      lane[j] += quick_expf(offset[i + j] - 0.5f * u * u);
+    }
+  for (; i < n; i++) {
+    float u = (xc - mu[i]) * inv_sigma[i];
+    sum += quick_expf(offset[i] - 0.5f * u * u);
+  }
+  for (int j = 0; j < LANES; j++) sum += lane[j];
+  return sum > 0 ? e->top_offset + log((double)sum) : NAN;
+}
+
 /* A continuous axis's log density at x, within QUICK_ERROR of estimator_log_pdf's: each term is the
  * kernel's offset (its four logarithms put together once per fit) less u^2 / 2, u = (x - mu) times
  * 1 / sigma (a few ulps of a term's parts, under 3e-12 for a term within 745 of the largest, beyond which
@@ -785,30 +888,54 @@ static double estimator_log_pdf_quick(const estimator *e, double x, double *term
   return m + log(sum);
 }
 
+/* A test's mixture (caviar_tpe_quick_gap, caviar_tpe_float_gap) as a fit would make it, in room
+ * (12 n doubles, n terms at its end), its exact log density at x into exact. */
+static void test_mixture(const double *mu, const double *sigma, const double *w, int n, double lo, double hi,
+                         double x, double *room, int *summed, estimator *e, double *exact) {
+  axis a = {.lo = lo, .hi = hi};
+  *e = (estimator){.n = n, .mu = room, .sigma = room + n, .z = room + 2 * n, .log_w = room + 3 * n,
+                   .log_sigma = room + 4 * n, .log_z = room + 5 * n, .inv_sigma = room + 6 * n,
+                   .offset = room + 7 * n, .f_mu = (float *)(room + 8 * n)};
+  e->f_inv_sigma = e->f_mu + n;
+  e->f_offset = e->f_mu + 2 * n;
+  memcpy(e->mu, mu, (size_t)n * sizeof *mu);
+  memcpy(e->sigma, sigma, (size_t)n * sizeof *sigma);
+  for (int i = 0; i < n; i++) {
+    kernel_mass(&a, e, i, NULL, 1);
+    e->log_w[i] = log(w[i]);
+  }
+  quick_parts(e, lo, hi);
+  *exact = estimator_log_pdf(&a, e, x, room + 11 * n, summed);
+}
+
 double caviar_tpe_quick_gap(const double *mu, const double *sigma, const double *w, int n, double lo, double hi,
                             double x) {
-  axis a = {.lo = lo, .hi = hi};
-  double *room = malloc((size_t)n * 9 * sizeof *room);
+  double *room = malloc((size_t)n * 12 * sizeof *room), exact, gap = NAN;
   int *summed = malloc((size_t)n * sizeof *summed);
-  if (!room || !summed) {
-    free(room);
-    free(summed);
-    return NAN;
+  estimator e;
+  if (room && summed) {
+    test_mixture(mu, sigma, w, n, lo, hi, x, room, summed, &e, &exact);
+    gap = fabs(estimator_log_pdf_quick(&e, x, room + 11 * n) - exact);
   }
-  estimator e = {.n = n, .mu = room, .sigma = room + n, .z = room + 2 * n, .log_w = room + 3 * n,
-                 .log_sigma = room + 4 * n, .log_z = room + 5 * n, .inv_sigma = room + 6 * n, .offset = room + 7 * n};
-  double *terms = room + 8 * n;
-  memcpy(e.mu, mu, (size_t)n * sizeof *mu);
-  memcpy(e.sigma, sigma, (size_t)n * sizeof *sigma);
-  for (int i = 0; i < n; i++) {
-    kernel_mass(&a, &e, i, NULL, 1);
-    e.log_w[i] = log(w[i]);
-  }
-  quick_parts(&e);
-  double exact = estimator_log_pdf(&a, &e, x, terms, summed), quick = estimator_log_pdf_quick(&e, x, terms);
   free(room);
   free(summed);
-  return fabs(quick - exact);
+  return gap;
+}
+
+double caviar_tpe_float_gap(const double *mu, const double *sigma, const double *w, int n, double lo, double hi,
+                            double x, double *bound) {
+  double *room = malloc((size_t)n * 12 * sizeof *room), exact, gap = NAN;
+  int *summed = malloc((size_t)n * sizeof *summed);
+  estimator e;
+  *bound = INFINITY;
+  if (room && summed) {
+    test_mixture(mu, sigma, w, n, lo, hi, x, room, summed, &e, &exact);
+    gap = fabs(estimator_log_pdf_float(&e, x) - exact);
+    *bound = e.float_error;
+  }
+  free(room);
+  free(summed);
+  return gap;
 }
 
 /* One draw from the mixture given three uniforms: the kernel, then the point. */
@@ -917,17 +1044,40 @@ bool caviar_tpe_quick_scores = true;
 double caviar_tpe_quick_window = 2 * QUICK_ERROR;
 double caviar_tpe_quick_noise = 0;
 
-/* A test's error on candidate x's quick score (caviar_tpe_quick_noise): in [-1, 1] times it, the
- * same for the same x. */
-static double quick_noise(double x) {
+/* Whether a parameter's candidates are scored in floats first (estimator_log_pdf_float for the bad
+ * group's density), then quickly only those that may be best; the window of the float scores
+ * (negative: twice their error bound); and an error tests put on them (as on the quick scores). */
+bool caviar_tpe_float_scores = true;
+double caviar_tpe_float_window = -1;
+double caviar_tpe_float_noise = 0;
+
+/* A test's error on candidate x's score of one kind (salt): in [-1, 1] times amount, the same for
+ * the same x. */
+static double test_noise(double x, double amount, uint64_t salt) {
   uint64_t bits;
   memcpy(&bits, &x, sizeof bits);
-  bits *= 0x9E3779B97F4A7C15u;
-  return caviar_tpe_quick_noise * ((double)(bits >> 11) * 0x1p-52 - 1);
+  bits = (bits ^ salt) * 0x9E3779B97F4A7C15u;
+  return amount * ((double)(bits >> 11) * 0x1p-52 - 1);
 }
 
 static bool quick_param(const param_proposal *q) {
   return caviar_tpe_quick_scores && q->l.inv_sigma && q->g.inv_sigma && q->l.n <= QUICK_KERNELS && q->g.n <= QUICK_KERNELS;
+}
+
+static bool float_param(const param_proposal *q) {
+  return quick_param(q) && caviar_tpe_float_scores && q->g.float_error < INFINITY;
+}
+
+/* Candidate x's quick score (within QUICK_ERROR of its exact one), and its float one (within the bad
+ * group's float_error more; NAN where the floats do not apply there). */
+static double quick_score(const param_proposal *q, double x, double *terms) {
+  return estimator_log_pdf_quick(&q->l, x, terms) - estimator_log_pdf_quick(&q->g, x, terms) +
+         test_noise(x, caviar_tpe_quick_noise, 0);
+}
+
+static double float_score(const param_proposal *q, double x, double *terms) {
+  return estimator_log_pdf_quick(&q->l, x, terms) - estimator_log_pdf_float(&q->g, x) +
+         test_noise(x, caviar_tpe_float_noise, 0x5851F42D4C957F2Du);
 }
 
 static double exact_score(const param_proposal *q, double x, double *terms, int *summed) {
@@ -979,6 +1129,41 @@ static double best_candidate(const param_proposal *q, const double *xs, double *
   return best_x;
 }
 
+/* A parameter's best candidate from its float scores (float_score): as best_candidate from quick
+ * ones, a stage before. A candidate more than twice their error under the best float score is
+ * neither the best nor tied with it (its exact score is under the best float score's candidate's,
+ * which is under the best exact score), so when those within that window are one value it is the
+ * pick; else they (into cx, in order) are scored quickly and best_candidate picks among them: the
+ * first of the highest exact scores of all. A float score that is not finite leaves every candidate
+ * to its quick score. */
+static double best_floated(const param_proposal *q, const double *xs, double *scores, int nc, double *cx,
+                           double *terms, int *summed) {
+  double top = -INFINITY;
+  for (int c = 0; c < nc; c++) {
+    if (!isfinite(scores[c])) {
+      for (int k = 0; k < nc; k++) scores[k] = quick_score(q, xs[k], terms);
+      return best_candidate(q, xs, scores, nc, true, terms, summed);
+    }
+    top = scores[c] > top ? scores[c] : top;
+  }
+  double window = caviar_tpe_float_window >= 0 ? caviar_tpe_float_window
+                                               : 2 * (q->g.float_error + QUICK_ERROR + caviar_tpe_float_noise);
+  int k = 0;
+  bool one_value = true;
+  for (int c = 0; c < nc; c++)
+    if (scores[c] >= top - window) {
+      if (k > 0 && memcmp(&cx[0], &xs[c], sizeof xs[c]) != 0) one_value = false;
+      cx[k++] = xs[c];
+    }
+  if (one_value) return cx[0];
+  for (int j = 0; j < k; j++) {
+    int same = 0; /* an earlier contender of the same value */
+    while (same < j && memcmp(&cx[same], &cx[j], sizeof cx[j]) != 0) same++;
+    scores[j] = same < j ? scores[same] : quick_score(q, cx[j], terms);
+  }
+  return best_candidate(q, cx, scores, k, true, terms, summed);
+}
+
 /* Each parameter's proposal: the best of its candidates by the ratio of the good group's density to
  * the bad one's. Every parameter's estimators and candidates are its own (and so are its random
  * numbers), and every candidate's score is its own, so the work is shared out among the sweep's
@@ -996,10 +1181,11 @@ static bool propose_params(const caviar_tpe *t, const caviar_space *space, uint3
   int turns = (nc + SCORED_TOGETHER - 1) / SCORED_TOGETHER; /* a parameter's score turns */
   param_proposal *pp = calloc((size_t)np, sizeof *pp);
   double *x = malloc((size_t)np * (size_t)nc * sizeof *x), *score = malloc((size_t)np * (size_t)nc * sizeof *score);
+  double *contenders = malloc((size_t)np * (size_t)nc * sizeof *contenders); /* best_floated's */
   double *terms = malloc((size_t)threads * (size_t)room * sizeof *terms), *best = malloc((size_t)np * sizeof *best);
   int *summed = malloc((size_t)threads * (size_t)room * sizeof *summed);
   bool *fitted = calloc(2 * (size_t)np, sizeof *fitted); /* [pi]: the bad group's; [np + pi]: the good one's */
-  bool ok = pp && x && score && terms && best && summed && fitted;
+  bool ok = pp && x && score && contenders && terms && best && summed && fitted;
   if (ok) {
     for (int pi = 0; pi < np; pi++) axis_of(&space->params[pi], &pp[pi].a);
 #pragma omp parallel if (np * nc > 8)
@@ -1016,19 +1202,22 @@ static bool propose_params(const caviar_tpe *t, const caviar_space *space, uint3
         int pi = j / turns, c0 = j % turns * SCORED_TOGETHER;
         if (!fitted[pi] || !fitted[np + pi]) continue;
         const param_proposal *q = &pp[pi];
-        bool quick = quick_param(q);
+        bool quick = quick_param(q), floated = float_param(q);
         for (int c = c0; c < c0 + SCORED_TOGETHER && c < nc; c++) {
           size_t k = (size_t)pi * nc + c;
-          score[k] = quick ? estimator_log_pdf_quick(&q->l, x[k], terms + mine) -
-                                 estimator_log_pdf_quick(&q->g, x[k], terms + mine) + quick_noise(x[k])
-                           : exact_score(q, x[k], terms + mine, summed + mine);
+          score[k] = floated ? float_score(q, x[k], terms + mine)
+                     : quick ? quick_score(q, x[k], terms + mine)
+                             : exact_score(q, x[k], terms + mine, summed + mine);
         }
       }
 #pragma omp for schedule(dynamic, 1)
       for (int pi = 0; pi < np; pi++)
         if (fitted[pi] && fitted[np + pi])
-          best[pi] = best_candidate(&pp[pi], x + (size_t)pi * nc, score + (size_t)pi * nc, nc, quick_param(&pp[pi]),
-                                    terms + mine, summed + mine);
+          best[pi] = float_param(&pp[pi])
+                         ? best_floated(&pp[pi], x + (size_t)pi * nc, score + (size_t)pi * nc, nc,
+                                        contenders + (size_t)pi * nc, terms + mine, summed + mine)
+                         : best_candidate(&pp[pi], x + (size_t)pi * nc, score + (size_t)pi * nc, nc,
+                                          quick_param(&pp[pi]), terms + mine, summed + mine);
     }
     for (int j = 0; j < 2 * np; j++) ok = ok && fitted[j];
   }
@@ -1037,6 +1226,7 @@ static bool propose_params(const caviar_tpe *t, const caviar_space *space, uint3
   free(pp);
   free(x);
   free(score);
+  free(contenders);
   free(terms);
   free(best);
   free(summed);

@@ -29,9 +29,20 @@ extern double caviar_tpe_quick_window;
 /* An error tests put on the quick scores (0: none), each within this of its own, for the exact
  * pass to undo (with a window of at least twice it). */
 extern double caviar_tpe_quick_noise;
+/* Whether proposals score a continuous parameter's candidates in floats first where its bad group's
+ * density allows (true), then quickly only those that may be best; the float scores' window
+ * (negative: twice their error bound and the noise below); an error tests put on the float scores
+ * (0: none). */
+extern bool caviar_tpe_float_scores;
+extern double caviar_tpe_float_window;
+extern double caviar_tpe_float_noise;
 /* |quick - exact| log density at x of the mixture of n normal kernels (mu, sigma, weights w summing
  * to 1) truncated to [lo, hi]: what a proposal's quick scores rest on (under 1e-11 claimed). */
 double caviar_tpe_quick_gap(const double *mu, const double *sigma, const double *w, int n, double lo, double hi,
                             double x);
+/* The same mixture's |float - exact| log density at x (NAN where the float density does not apply),
+ * and into bound the float density's error bound (infinite where it does not apply). */
+double caviar_tpe_float_gap(const double *mu, const double *sigma, const double *w, int n, double lo, double hi,
+                            double x, double *bound);
 
 #endif
