@@ -598,14 +598,16 @@ static void float_parts(estimator *e, double lo, double hi) {
   const double u24 = 0x1p-24;
   double q = 40 - floor, u = sqrt(2 * q);
   double eta = 2 * (half + far) * u24 * 1.01, a = eta * top_inv * 1.01, b = 2 * u24 * 1.01;
-  if (!(floor >= FLOAT_FLOOR) || !(a <= 1e-3) || !(top_inv * (half + far) < 1e30)) return;
+  /* (every float made below in range: a double out of a float's range has no conversion) */
+  if (!(floor >= FLOAT_FLOOR) || !(a <= 1e-3) || !(top_inv < 1e30) || !(half + far < 1e30)) return;
   double delta = (a + b * u) * (2 * u + a + b * u) / 2 + u * u * u24 + (2 * q + u * u + 1) * u24;
   double r = expm1(delta) + 1e-6 + (n / 16.0 + 34) * u24 + 2 * n * exp(-39.9);
   if (!(r < 0.01)) return;
   for (int i = 0; i < n; i++) {
     e->f_mu[i] = (float)(e->mu[i] - c);
     e->f_inv_sigma[i] = (float)e->inv_sigma[i];
-    e->f_offset[i] = (float)(e->offset[i] - e->top_offset);
+    double below = e->offset[i] - e->top_offset; /* <= 0; under -1e4 its exp is 0 either way */
+    e->f_offset[i] = (float)(below > -1e4 ? below : -1e4);
   }
   e->f_center = c;
   e->f_lo = lo;
