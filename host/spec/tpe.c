@@ -620,6 +620,7 @@ static void float_parts(estimator *e, double lo, double hi) {
 static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, const group_weights *weights,
                           kernel_memo *memo, unsigned memo_slots, estimator *e) {
   memset(e, 0, sizeof *e);
+  e->float_error = INFINITY; /* no floats (quick_parts may make them) */
   e->n = k->n + 1;
   size_t n = (size_t)e->n;
   bool quick = !a->list && !(a->step > 0);
@@ -826,7 +827,7 @@ static inline float quick_expf(float t) {
 /* A continuous axis's log density at x in floats, within e->float_error of estimator_log_pdf's (see
  * float_parts); NAN where that bound does not hold (x off the axis, or no floats). */
 static double estimator_log_pdf_float(const estimator *e, double x) {
-  if (!(e->float_error < INFINITY) || !(x >= e->f_lo && x <= e->f_hi)) return NAN;
+  if (!e->f_mu || !(e->float_error < INFINITY) || !(x >= e->f_lo && x <= e->f_hi)) return NAN;
   enum { LANES = 16 };
   const float *mu = e->f_mu, *inv_sigma = e->f_inv_sigma, *offset = e->f_offset;
   float xc = (float)(x - e->f_center), lane[LANES] = {0}, sum = 0;
@@ -1041,7 +1042,8 @@ static bool fit_group(const caviar_tpe *t, const caviar_space *space, uint32_t i
 }
 
 /* Whether parameter pi's candidates are scored quickly first (estimator_log_pdf_quick): a
- * continuous axis whose estimators' floats were made, of no more than QUICK_KERNELS kernels. */
+ * continuous axis whose estimators' quick parts (1 / sigma, offsets) were made, of no more than
+ * QUICK_KERNELS kernels. */
 bool caviar_tpe_quick_scores = true;
 double caviar_tpe_quick_window = 2 * QUICK_ERROR;
 double caviar_tpe_quick_noise = 0;
@@ -1170,10 +1172,10 @@ static double best_floated(const param_proposal *q, const double *xs, double *sc
  * the bad one's. Every parameter's estimators and candidates are its own (and so are its random
  * numbers), and every candidate's score is its own, so the work is shared out among the sweep's
  * threads in three loops: the fits (each parameter's bad group, the heavier, then each one's good
- * group and its candidates' draws), the scores (a few candidates a time: quick ones on a continuous
- * axis), and each parameter's pick (best_candidate: exact scores where the quick ones leave it
- * open); each thread with its own room for a density's terms: the same bits on any number of
- * threads. */
+ * group and its candidates' draws), the scores (a few candidates a time: on a continuous axis float
+ * or quick ones), and each parameter's pick (best_floated, best_candidate: quick and exact scores
+ * where the scores before leave it open); each thread with its own room for a density's terms: the
+ * same bits on any number of threads. */
 static bool propose_params(const caviar_tpe *t, const caviar_space *space, uint32_t id, const void *const *good,
                            int ng, const void *const *bad, int nb, groups_weights gw, double *out) {
   enum { SCORED_TOGETHER = 4 }; /* candidates a score loop's turn takes */
