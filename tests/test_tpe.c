@@ -601,3 +601,57 @@ Test(tpe, proposals_with_float_and_quick_scores_are_the_proposals_of_exact_score
   cr_expect_gt(quick_wrong, 10, "the noisy quick scores alone picked the exact pick in all but %d proposals", quick_wrong);
   cr_expect_gt(float_wrong, 10, "the noisy float scores alone picked the exact pick in all but %d proposals", float_wrong);
 }
+
+Test(tpe, a_fills_proposals_that_keep_their_estimators_are_fresh_proposals) {
+  /* A refilled sweep's fills: each proposal's pending trials are the one before's and that proposal.
+   * One sampler keeps its estimators from proposal to proposal (the default), another is made to
+   * fit from scratch each time: every proposal the same bits. Between fills, results arrive; in one
+   * fill a pending trial changes (a trial replaced in place) and in another the box narrows (coarse
+   * to fine): neither may reuse what was kept, and the counter says how many proposals did. */
+  caviar_spec spec;
+  load(&spec, 41);
+  caviar_error err;
+  caviar_tpe_options opt = CAVIAR_TPE_DEFAULT_OPTIONS;
+  caviar_tpe *kept, *fresh;
+  cr_assert_eq(caviar_tpe_new(&opt, 41, &kept, &err), CAVIAR_OK);
+  cr_assert_eq(caviar_tpe_new(&opt, 41, &fresh, &err), CAVIAR_OK);
+  static caviar_hparams pending[400];
+  int proposals = 0, expected_reuse = 0;
+  uint32_t next = 0;
+  long before = caviar_tpe_fill_reused;
+  for (int fill = 0; fill < 6; fill++) {
+    for (int k = 0; k < 60; k++, next++) { /* results since the last fill */
+      caviar_hparams hp;
+      caviar_sample_random(&spec.space, &spec.fixed, 41, next, &hp);
+      double loss = round(objective(&hp) * 8) / 8;
+      cr_assert_eq(caviar_tpe_observe(kept, &hp, 1, loss, &err), CAVIAR_OK);
+      cr_assert_eq(caviar_tpe_observe(fresh, &hp, 1, loss, &err), CAVIAR_OK);
+    }
+    int n_pending = 0;
+    for (int k = 0; k < 100 + 20 * fill; k++)
+      caviar_sample_random(&spec.space, &spec.fixed, 41, 50000 + 1000 * (uint32_t)fill + (uint32_t)k, &pending[n_pending++]);
+    caviar_space *box = &spec.space;
+    double saved_hi = box->params[0].t_hi;
+    for (int j = 0; j < 25; j++) {
+      if (fill == 3 && j == 10) pending[5].dropout = 0.5 * pending[5].dropout; /* in place: no reuse */
+      if (fill == 4 && j == 10) box->params[0].t_hi = saved_hi - 0.5; /* the box narrows: no reuse */
+      caviar_hparams a, b;
+      caviar_tpe_fill_reuse = true;
+      cr_assert(caviar_tpe_propose(kept, box, &spec.fixed, 7000 + (uint32_t)proposals, pending, n_pending, &a));
+      caviar_tpe_fill_reuse = false;
+      cr_assert(caviar_tpe_propose(fresh, box, &spec.fixed, 7000 + (uint32_t)proposals, pending, n_pending, &b));
+      caviar_tpe_fill_reuse = true;
+      cr_expect_eq(memcmp(&a, &b, sizeof a), 0, "fill %d, proposal %d: lr %.17g, dropout %.17g against fresh %.17g, %.17g",
+                   fill, j, a.learning_rate, a.dropout, b.learning_rate, b.dropout);
+      expected_reuse += j > 0 && !(fill == 3 && j == 10) && !(fill == 4 && j == 10);
+      pending[n_pending++] = a;
+      proposals++;
+    }
+    box->params[0].t_hi = saved_hi;
+  }
+  cr_expect_eq(caviar_tpe_fill_reused - before, expected_reuse, "%ld proposals kept their estimators, not %d",
+               caviar_tpe_fill_reused - before, expected_reuse);
+  caviar_tpe_free(kept);
+  caviar_tpe_free(fresh);
+  caviar_spec_free(&spec);
+}

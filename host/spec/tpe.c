@@ -73,6 +73,8 @@ typedef struct group_weights {
  * never fitted on. */
 #define MAX_BUDGETS 256
 
+typedef struct param_proposal param_proposal;
+
 struct caviar_tpe {
   caviar_tpe_options opt;
   uint64_t seed;
@@ -94,7 +96,21 @@ struct caviar_tpe {
                         memo_params of them */
   int memo_params;
   group_weights weights[WEIGHT_SLOTS];
+  /* A fill's proposals: a refilled sweep proposes many trials at one epoch boundary, and from one
+   * to the next no result arrives and the trials in flight gain one at the end of their list (the
+   * proposal before). So the parameters' estimators stay (pp, np_kept of them), and the next
+   * proposal, when it is such a one (fill_extends), keeps the good groups' estimators and puts
+   * the one new point into each bad group's sorted points instead of reading and sorting them all
+   * again: the same estimators, bit for bit. What the last proposal was made from: */
+  param_proposal *pp;
+  int np_kept;
+  bool fill_valid;
+  int fill_obs, fill_failed, fill_budget, fill_pending;
+  unsigned char *fill_configs; /* its pending configs, fill_pending of them */
+  int fill_cap;
 };
+
+static void kept_free(caviar_tpe *t);
 
 static caviar_status tpe_new(const caviar_tpe_options *options, uint64_t seed, model_form form, int n_values,
                              caviar_tpe **out, caviar_error *err) {
@@ -130,6 +146,8 @@ void caviar_tpe_free(caviar_tpe *t) {
   free(t->failed);
   free(t->memo);
   for (int s = 0; s < WEIGHT_SLOTS; s++) free(t->weights[s].w);
+  kept_free(t);
+  free(t->fill_configs);
   free(t);
 }
 
@@ -460,15 +478,9 @@ void caviar_tpe_sort_order(const double *x, int n, int *order) {
 /* Optuna's bandwidths: each point's sigma is the larger gap to its sorted neighbours (the
  * interval's ends standing in at the extremes, except that the outermost points use their inner
  * gap), clipped to [(hi - lo) / min(100, 1 + kernels), hi - lo]. Equal points share the place of
- * the first of them. */
-static void bandwidths(const axis *a, const double *x, int n, double *sigma) {
-  placed *sorted = malloc((size_t)(2 * n + 2) * sizeof *sorted);
-  if (!sorted) {
-    for (int i = 0; i < n; i++) sigma[i] = a->hi - a->lo;
-    return;
-  }
-  for (int i = 0; i < n; i++) sorted[i + 1] = (placed){x[i], i, 0};
-  sort_placed(sorted + 1, sorted + n + 2, n);
+ * the first of them. sorted: the n points by value (sort_placed's order) at [1 .. n], with room
+ * for the interval's ends at 0 and n + 1. */
+static void sigmas_of(const axis *a, placed *sorted, int n, double *sigma) {
   sorted[0].x = a->lo;
   sorted[n + 1].x = a->hi;
   double span = a->hi - a->lo;
@@ -484,6 +496,23 @@ static void bandwidths(const axis *a, const double *x, int n, double *sigma) {
     s = s > minsigma ? s : minsigma; /* fmax and fmin's answers: no NaNs here */
     sigma[sorted[j].at] = s < maxsigma ? s : maxsigma;
   }
+}
+
+/* The n points x sorted into sorted[1 .. n] (room for 2 n + 2: the ends, and the sort's own). */
+static void sort_points(const double *x, int n, placed *sorted) {
+  for (int i = 0; i < n; i++) sorted[i + 1] = (placed){x[i], i, 0};
+  sort_placed(sorted + 1, sorted + n + 2, n);
+}
+
+/* The bandwidths of the n points x into sigma (without room for the sort, every sigma the widest). */
+static void bandwidths(const axis *a, const double *x, int n, double *sigma) {
+  placed *sorted = malloc((size_t)(2 * n + 2) * sizeof *sorted);
+  if (!sorted) {
+    for (int i = 0; i < n; i++) sigma[i] = a->hi - a->lo;
+    return;
+  }
+  sort_points(x, n, sorted);
+  sigmas_of(a, sorted, n, sigma);
   free(sorted);
 }
 
@@ -616,9 +645,10 @@ static void float_parts(estimator *e, double lo, double hi) {
 }
 
 /* The estimator of a group's kernels k on axis a; weights: the group's weights when the sampler
- * keeps them for k->n points (else NULL, and the fit computes them). */
+ * keeps them for k->n points (else NULL, and the fit computes them); sorted: k's points sorted
+ * (sort_points' layout), or NULL to sort them here. */
 static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, const group_weights *weights,
-                          kernel_memo *memo, unsigned memo_slots, estimator *e) {
+                          kernel_memo *memo, unsigned memo_slots, placed *sorted, estimator *e) {
   memset(e, 0, sizeof *e);
   e->float_error = INFINITY; /* no floats (quick_parts may make them) */
   e->n = k->n + 1;
@@ -667,7 +697,8 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
       prior[v] = p->cumulative ? p->cumulative[v] - (v ? p->cumulative[v - 1] : 0) : 1.0 / nv;
     return true;
   }
-  bandwidths(a, k->x, k->n, e->sigma);
+  if (sorted) sigmas_of(a, sorted, k->n, e->sigma);
+  else bandwidths(a, k->x, k->n, e->sigma);
   for (int i = 0; i < k->n; i++) e->mu[i] = k->x[i];
   e->mu[k->n] = a->prior_mu;
   e->sigma[k->n] = a->prior_sigma;
@@ -998,17 +1029,22 @@ static bool gp_propose(const caviar_tpe *t, int budget, const caviar_space *spac
 
 /* One parameter of a proposal: its axis, the kernels and estimators of the good and bad groups on
  * it, and t->opt.candidates draws from the good one (x, kept by the caller). */
-typedef struct param_proposal {
+struct param_proposal {
   axis a;
+  caviar_param param; /* the parameter the axis is of, as it was (fill_extends) */
   kernels kg, kb;
   estimator l, g;
-} param_proposal;
+  placed *sorted; /* kb's points by value (sort_points' layout), room for 2 cap + 2 */
+  int cap;        /* kb.x's room */
+};
 
 static void param_proposal_free(param_proposal *pp) {
   estimator_free(&pp->l);
   estimator_free(&pp->g);
   free(pp->kg.x);
   free(pp->kb.x);
+  free(pp->sorted);
+  memset(pp, 0, sizeof *pp);
 }
 
 /* The weights of the good and the bad group when all their members are on a parameter's axis (the
@@ -1018,28 +1054,86 @@ typedef struct groups_weights {
   const group_weights *good, *bad;
 } groups_weights;
 
-/* One group's estimator on parameter pi's axis (pp->a, made): the good group's (its kernels into
- * pp->kg, its estimator pp->l) and its candidates drawn into x, or the bad group's (pp->kb, pp->g).
- * Each group has its own memo, so the two may be fitted side by side. */
-static bool fit_group(const caviar_tpe *t, const caviar_space *space, uint32_t id, int pi, bool good_group,
-                      const void *const *config, int n, const group_weights *weights, param_proposal *pp, double *x) {
-  kernel_memo *memo = pi < t->memo_params ? t->memo + (size_t)pi * PARAM_MEMO_SLOTS : NULL;
-  if (memo && good_group) memo += MEMO_SLOTS;
-  kernels *k = good_group ? &pp->kg : &pp->kb;
-  *k = (kernels){malloc((size_t)(n + 1) * sizeof(double)), 0};
-  if (!k->x) return false;
-  collect(&pp->a, t->form, space, pi, config, n, k);
-  estimator *e = good_group ? &pp->l : &pp->g;
-  if (!estimator_fit(&pp->a, k, t->opt.prior_weight, weights, memo, good_group ? GOOD_MEMO_SLOTS : MEMO_SLOTS, e))
-    return false;
-  if (!good_group) return true;
-  uint32_t hash = caviar_name_hash(space->params[pi].name);
-  for (int c = 0; c < t->opt.candidates; c++) {
-    caviar_rng_block r = caviar_rng(t->seed, id, CAVIAR_RNG_TPE, ((uint64_t)(c + 1) << 32) | hash);
-    x[c] = estimator_draw(&pp->a, e, caviar_u01_open(r.v[0], r.v[1]), caviar_u01_open(r.v[2], r.v[3]));
-  }
+/* The parameters' estimators the sampler keeps, freed. */
+static void kept_free(caviar_tpe *t) {
+  for (int p = 0; p < t->np_kept; p++) param_proposal_free(&t->pp[p]);
+  free(t->pp);
+  t->pp = NULL;
+  t->np_kept = 0;
+}
+
+/* Room in pp's bad group for n points and their sort (false: none). */
+static bool bad_room(param_proposal *pp, int n) {
+  if (n <= pp->cap) return true;
+  int cap = n + n / 2 + 16;
+  double *x = realloc(pp->kb.x, (size_t)cap * sizeof *x);
+  if (!x) return false;
+  pp->kb.x = x;
+  placed *sorted = realloc(pp->sorted, (size_t)(2 * cap + 2) * sizeof *sorted);
+  if (!sorted) return false;
+  pp->sorted = sorted;
+  pp->cap = cap;
   return true;
 }
+
+/* One group's estimator on parameter pi's axis (pp->a, made): the good group's (its kernels into
+ * pp->kg, its estimator pp->l) and its candidates drawn into x, or the bad group's (pp->kb and its
+ * sorted points, pp->g). Each group has its own memo, so the two may be fitted side by side. With
+ * extend (fill_extends), the good group's estimator is the last proposal's, and the bad group's
+ * points are its points and the last config's: that one point is put in its place among the sorted
+ * ones, after those of its value (its index is the largest: where a stable sort puts it). */
+static bool fit_group(const caviar_tpe *t, const caviar_space *space, uint32_t id, int pi, bool good_group,
+                      const void *const *config, int n, const group_weights *weights, bool extend,
+                      param_proposal *pp, double *x) {
+  kernel_memo *memo = pi < t->memo_params ? t->memo + (size_t)pi * PARAM_MEMO_SLOTS : NULL;
+  if (good_group) {
+    if (!extend) {
+      estimator_free(&pp->l);
+      free(pp->kg.x);
+      pp->kg = (kernels){malloc((size_t)(n + 1) * sizeof(double)), 0};
+      if (!pp->kg.x) return false;
+      collect(&pp->a, t->form, space, pi, config, n, &pp->kg);
+      if (!estimator_fit(&pp->a, &pp->kg, t->opt.prior_weight, weights, memo ? memo + MEMO_SLOTS : NULL,
+                         GOOD_MEMO_SLOTS, NULL, &pp->l))
+        return false;
+    }
+    uint32_t hash = caviar_name_hash(space->params[pi].name);
+    for (int c = 0; c < t->opt.candidates; c++) {
+      caviar_rng_block r = caviar_rng(t->seed, id, CAVIAR_RNG_TPE, ((uint64_t)(c + 1) << 32) | hash);
+      x[c] = estimator_draw(&pp->a, &pp->l, caviar_u01_open(r.v[0], r.v[1]), caviar_u01_open(r.v[2], r.v[3]));
+    }
+    return true;
+  }
+  if (extend) {
+    if (!bad_room(pp, pp->kb.n + 1)) return false;
+    kernels last = {pp->kb.x + pp->kb.n, 0};
+    collect(&pp->a, t->form, space, pi, config + n - 1, 1, &last);
+    if (last.n == 1) {
+      int m = pp->kb.n, lo = 1, hi = m + 1; /* the first of sorted[1 .. m] above it: at lo */
+      uint64_t key = sort_key(last.x[0]);
+      while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (sort_key(pp->sorted[mid].x) <= key) lo = mid + 1;
+        else hi = mid;
+      }
+      memmove(&pp->sorted[lo + 1], &pp->sorted[lo], (size_t)(m + 1 - lo) * sizeof *pp->sorted);
+      pp->sorted[lo] = (placed){last.x[0], m, 0};
+      pp->kb.n++;
+    }
+  } else {
+    if (!bad_room(pp, n + 1)) return false;
+    pp->kb.n = 0;
+    collect(&pp->a, t->form, space, pi, config, n, &pp->kb);
+    sort_points(pp->kb.x, pp->kb.n, pp->sorted);
+  }
+  estimator_free(&pp->g);
+  return estimator_fit(&pp->a, &pp->kb, t->opt.prior_weight, weights, memo, MEMO_SLOTS, pp->sorted, &pp->g);
+}
+
+/* Whether a fill's proposals keep the estimators of the one before (struct caviar_tpe), and how
+ * many proposals did. */
+bool caviar_tpe_fill_reuse = true;
+long caviar_tpe_fill_reused = 0;
 
 /* Whether parameter pi's candidates are scored quickly first (estimator_log_pdf_quick): a
  * continuous axis whose estimators' quick parts (1 / sigma, offsets) were made, of no more than
@@ -1176,30 +1270,45 @@ static double best_floated(const param_proposal *q, const double *xs, double *sc
  * or quick ones), and each parameter's pick (best_floated, best_candidate: quick and exact scores
  * where the scores before leave it open); each thread with its own room for a density's terms: the
  * same bits on any number of threads. */
-static bool propose_params(const caviar_tpe *t, const caviar_space *space, uint32_t id, const void *const *good,
-                           int ng, const void *const *bad, int nb, groups_weights gw, double *out) {
+static bool propose_params(caviar_tpe *t, const caviar_space *space, uint32_t id, const void *const *good, int ng,
+                           const void *const *bad, int nb, groups_weights gw, bool extend, double *out) {
   enum { SCORED_TOGETHER = 4 }; /* candidates a score loop's turn takes */
   int np = space->n, nc = t->opt.candidates, threads = omp_get_max_threads();
   if (np == 0) return true;
   int room = (ng > nb ? ng : nb) + 2; /* the most kernels an estimator holds: its points and the prior */
   int turns = (nc + SCORED_TOGETHER - 1) / SCORED_TOGETHER; /* a parameter's score turns */
-  param_proposal *pp = calloc((size_t)np, sizeof *pp);
+  if (t->np_kept != np) { /* the parameters' estimators, kept from one proposal to the next */
+    kept_free(t);
+    t->pp = calloc((size_t)np, sizeof *t->pp);
+    t->np_kept = t->pp ? np : 0;
+    extend = false;
+  }
+  param_proposal *pp = t->pp;
   double *x = malloc((size_t)np * (size_t)nc * sizeof *x), *score = malloc((size_t)np * (size_t)nc * sizeof *score);
   double *contenders = malloc((size_t)np * (size_t)nc * sizeof *contenders); /* best_floated's */
   double *terms = malloc((size_t)threads * (size_t)room * sizeof *terms), *best = malloc((size_t)np * sizeof *best);
   int *summed = malloc((size_t)threads * (size_t)room * sizeof *summed);
   bool *fitted = calloc(2 * (size_t)np, sizeof *fitted); /* [pi]: the bad group's; [np + pi]: the good one's */
-  bool ok = pp && x && score && contenders && terms && best && summed && fitted;
+  bool ok = np == t->np_kept && x && score && contenders && terms && best && summed && fitted;
   if (ok) {
-    for (int pi = 0; pi < np; pi++) axis_of(&space->params[pi], &pp[pi].a);
+    /* The same parameters as the last proposal's, or no estimator of it is kept. */
+    for (int pi = 0; extend && pi < np; pi++) {
+      axis a;
+      axis_of(&space->params[pi], &a);
+      extend = !memcmp(&a, &pp[pi].a, sizeof a) && !memcmp(&space->params[pi], &pp[pi].param, sizeof pp[pi].param);
+    }
+    for (int pi = 0; pi < np; pi++) {
+      axis_of(&space->params[pi], &pp[pi].a);
+      memcpy(&pp[pi].param, &space->params[pi], sizeof pp[pi].param); /* padding too: memcmp above */
+    }
 #pragma omp parallel if (np * nc > 8)
     {
       size_t mine = (size_t)omp_get_thread_num() * (size_t)room;
 #pragma omp for schedule(dynamic, 1)
       for (int j = 0; j < 2 * np; j++) {
         int pi = j % np;
-        fitted[j] = j < np ? fit_group(t, space, id, pi, false, bad, nb, gw.bad, &pp[pi], NULL)
-                           : fit_group(t, space, id, pi, true, good, ng, gw.good, &pp[pi], x + (size_t)pi * nc);
+        fitted[j] = j < np ? fit_group(t, space, id, pi, false, bad, nb, gw.bad, extend, &pp[pi], NULL)
+                           : fit_group(t, space, id, pi, true, good, ng, gw.good, extend, &pp[pi], x + (size_t)pi * nc);
       }
 #pragma omp for schedule(dynamic, 1)
       for (int j = 0; j < np * turns; j++) {
@@ -1226,8 +1335,7 @@ static bool propose_params(const caviar_tpe *t, const caviar_space *space, uint3
     for (int j = 0; j < 2 * np; j++) ok = ok && fitted[j];
   }
   for (int pi = 0; ok && pi < np; pi++) out[pi] = value_at(&pp[pi].a, best[pi]);
-  for (int pi = 0; pp && pi < np; pi++) param_proposal_free(&pp[pi]);
-  free(pp);
+  if (ok && extend) caviar_tpe_fill_reused++;
   free(x);
   free(score);
   free(contenders);
@@ -1236,6 +1344,35 @@ static bool propose_params(const caviar_tpe *t, const caviar_space *space, uint3
   free(summed);
   free(fitted);
   return ok;
+}
+
+/* Whether this proposal is the last one's next in a fill (see struct caviar_tpe): no result since,
+ * the same budget fitted, and the same pending configs and one more. */
+static bool fill_extends(const caviar_tpe *t, int budget, const void *const *pending, int n_pending) {
+  if (!caviar_tpe_fill_reuse || !t->fill_valid || t->n != t->fill_obs || t->n_failed != t->fill_failed ||
+      budget != t->fill_budget || n_pending != t->fill_pending + 1)
+    return false;
+  for (int k = 0; k < t->fill_pending; k++)
+    if (memcmp(pending[k], t->fill_configs + (size_t)k * t->config_size, t->config_size) != 0) return false;
+  return true;
+}
+
+/* Keeps what a proposal was made from (fill_extends reads it): false without room for it. */
+static bool fill_keep(caviar_tpe *t, int budget, const void *const *pending, int n_pending, bool extend) {
+  if (n_pending > t->fill_cap) {
+    int cap = n_pending + n_pending / 2 + 16;
+    unsigned char *grown = realloc(t->fill_configs, (size_t)cap * t->config_size);
+    if (!grown) return false;
+    t->fill_configs = grown;
+    t->fill_cap = cap;
+  }
+  for (int k = extend ? n_pending - 1 : 0; k < n_pending; k++)
+    memcpy(t->fill_configs + (size_t)k * t->config_size, pending[k], t->config_size);
+  t->fill_obs = t->n;
+  t->fill_failed = t->n_failed;
+  t->fill_budget = budget;
+  t->fill_pending = n_pending;
+  return true;
 }
 
 /* The proposal for trial id over space (one value per parameter in out), the configs still
@@ -1297,7 +1434,9 @@ static bool propose(caviar_tpe *t, const caviar_space *space, uint32_t id, const
     /* Constant liar: configs still training are the worst results so far. */
     for (int i = 0; i < n_pending; i++) bad[nb++] = pending[i];
     groups_weights gw = {weights_for(t, ng, true), weights_for(t, nb, false)};
-    ok = propose_params(t, space, id, good, ng, bad, nb, gw, out);
+    bool extend = fill_extends(t, book->budget, pending, n_pending);
+    ok = propose_params(t, space, id, good, ng, bad, nb, gw, extend, out);
+    t->fill_valid = ok && fill_keep(t, book->budget, pending, n_pending, extend);
   }
   free(good);
   free(bad);

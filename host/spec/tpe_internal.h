@@ -34,6 +34,11 @@ extern double caviar_tpe_quick_noise;
  * (negative: twice their error bound and the noise below); an error tests put on the float scores
  * (0: none). */
 extern bool caviar_tpe_float_scores;
+/* Whether the proposals of a fill (each with the pending configs of the one before and one more,
+ * and no result between them) keep the estimators of the one before (true), and how many
+ * proposals have (tests compare them with fresh ones'). */
+extern bool caviar_tpe_fill_reuse;
+extern long caviar_tpe_fill_reused;
 extern double caviar_tpe_float_window;
 extern double caviar_tpe_float_noise;
 /* |quick - exact| log density at x of the mixture of n normal kernels (mu, sigma, weights w summing

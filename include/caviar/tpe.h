@@ -19,7 +19,10 @@
  * still the best gamma(n) of all n, the bad group the most recent history - gamma(n) of the others;
  * each budget keeps its observations' indices and its best 25 as they arrive, so a proposal costs
  * O(history + pending) whatever the sweep's size (up to `history` observations, exactly the
- * unbounded proposal). */
+ * unbounded proposal). Within a fill (proposals with no result between them, each with the pending
+ * configs of the one before and that proposal) a proposal keeps the estimators of the one before
+ * and adds the one new pending point: O(pending) for the one point instead of a sort, and still a
+ * pure function of the same inputs. */
 
 #include <stdbool.h>
 #include <stdint.h>
