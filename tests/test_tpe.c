@@ -606,8 +606,9 @@ Test(tpe, a_fills_proposals_that_keep_their_estimators_are_fresh_proposals) {
   /* A refilled sweep's fills: each proposal's pending trials are the one before's and that proposal.
    * One sampler keeps its estimators from proposal to proposal (the default), another is made to
    * fit from scratch each time: every proposal the same bits. Between fills, results arrive; in one
-   * fill a pending trial changes (a trial replaced in place) and in another the box narrows (coarse
-   * to fine): neither may reuse what was kept, and the counter says how many proposals did. */
+   * fill a pending trial changes (a trial replaced in place), in another the box narrows (coarse
+   * to fine), in a third one proposal is over no parameters: none may reuse what was kept (nor the
+   * proposal after the last), and the counter says how many proposals did. */
   caviar_spec spec;
   load(&spec, 41);
   caviar_error err;
@@ -635,15 +636,17 @@ Test(tpe, a_fills_proposals_that_keep_their_estimators_are_fresh_proposals) {
     for (int j = 0; j < 25; j++) {
       if (fill == 3 && j == 10) pending[5].dropout = 0.5 * pending[5].dropout; /* in place: no reuse */
       if (fill == 4 && j == 10) box->params[0].t_hi = saved_hi - 0.5; /* the box narrows: no reuse */
+      /* A space of no parameters in the middle of a fill: it fits nothing, so the next may not reuse. */
+      caviar_space none = {spec.space.params, 0}, *over = fill == 5 && j == 10 ? &none : box;
       caviar_hparams a, b;
       caviar_tpe_fill_reuse = true;
-      cr_assert(caviar_tpe_propose(kept, box, &spec.fixed, 7000 + (uint32_t)proposals, pending, n_pending, &a));
+      cr_assert(caviar_tpe_propose(kept, over, &spec.fixed, 7000 + (uint32_t)proposals, pending, n_pending, &a));
       caviar_tpe_fill_reuse = false;
-      cr_assert(caviar_tpe_propose(fresh, box, &spec.fixed, 7000 + (uint32_t)proposals, pending, n_pending, &b));
+      cr_assert(caviar_tpe_propose(fresh, over, &spec.fixed, 7000 + (uint32_t)proposals, pending, n_pending, &b));
       caviar_tpe_fill_reuse = true;
       cr_expect_eq(memcmp(&a, &b, sizeof a), 0, "fill %d, proposal %d: lr %.17g, dropout %.17g against fresh %.17g, %.17g",
                    fill, j, a.learning_rate, a.dropout, b.learning_rate, b.dropout);
-      expected_reuse += j > 0 && !(fill == 3 && j == 10) && !(fill == 4 && j == 10);
+      expected_reuse += j > 0 && !(fill == 3 && j == 10) && !(fill == 4 && j == 10) && !(fill == 5 && (j == 10 || j == 11));
       pending[n_pending++] = a;
       proposals++;
     }

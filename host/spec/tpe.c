@@ -504,16 +504,14 @@ static void sort_points(const double *x, int n, placed *sorted) {
   sort_placed(sorted + 1, sorted + n + 2, n);
 }
 
-/* The bandwidths of the n points x into sigma (without room for the sort, every sigma the widest). */
-static void bandwidths(const axis *a, const double *x, int n, double *sigma) {
+/* The bandwidths of the n points x into sigma (false: no room for the sort). */
+static bool bandwidths(const axis *a, const double *x, int n, double *sigma) {
   placed *sorted = malloc((size_t)(2 * n + 2) * sizeof *sorted);
-  if (!sorted) {
-    for (int i = 0; i < n; i++) sigma[i] = a->hi - a->lo;
-    return;
-  }
+  if (!sorted) return false;
   sort_points(x, n, sorted);
   sigmas_of(a, sorted, n, sigma);
   free(sorted);
+  return true;
 }
 
 static void estimator_free(estimator *e) {
@@ -697,8 +695,12 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
       prior[v] = p->cumulative ? p->cumulative[v] - (v ? p->cumulative[v - 1] : 0) : 1.0 / nv;
     return true;
   }
-  if (sorted) sigmas_of(a, sorted, k->n, e->sigma);
-  else bandwidths(a, k->x, k->n, e->sigma);
+  if (sorted) {
+    sigmas_of(a, sorted, k->n, e->sigma);
+  } else if (!bandwidths(a, k->x, k->n, e->sigma)) {
+    estimator_free(e); /* a fit without its sort is no fit (a fill would keep it) */
+    return false;
+  }
   for (int i = 0; i < k->n; i++) e->mu[i] = k->x[i];
   e->mu[k->n] = a->prior_mu;
   e->sigma[k->n] = a->prior_sigma;
@@ -1436,7 +1438,8 @@ static bool propose(caviar_tpe *t, const caviar_space *space, uint32_t id, const
     groups_weights gw = {weights_for(t, ng, true), weights_for(t, nb, false)};
     bool extend = fill_extends(t, book->budget, pending, n_pending);
     ok = propose_params(t, space, id, good, ng, bad, nb, gw, extend, out);
-    t->fill_valid = ok && fill_keep(t, book->budget, pending, n_pending, extend);
+    /* (a space of no parameters fits nothing: what is kept is not this proposal's) */
+    t->fill_valid = ok && space->n > 0 && fill_keep(t, book->budget, pending, n_pending, extend);
   }
   free(good);
   free(bad);
