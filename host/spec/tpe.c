@@ -383,6 +383,10 @@ typedef struct estimator {
    * axis. */
   float *f_mu, *f_inv_sigma, *f_offset;
   double f_center, f_lo, f_hi, float_error;
+  /* A numeric axis's good group (it is drawn from): each kernel's normal CDF at the axis's ends,
+   * [2 k] and [2 k + 1], NAN until a draw from kernel k takes them (a fill's proposals draw from
+   * the same estimator); NULL: taken at every draw. */
+  double *end_p;
 } estimator;
 
 /* A point and where it came from (and, while a sort runs, half its key). */
@@ -517,6 +521,7 @@ static bool bandwidths(const axis *a, const double *x, int n, double *sigma) {
 static void estimator_free(estimator *e) {
   free(e->mu); /* the block of every per-kernel array */
   free(e->cat);
+  free(e->end_p);
   memset(e, 0, sizeof *e);
 }
 
@@ -987,8 +992,15 @@ static double estimator_draw(const axis *a, const estimator *e, double u_kernel,
     return v;
   }
   /* A truncated normal by its inverse CDF. */
-  double pa = gsl_cdf_ugaussian_P((a->lo - e->mu[k]) / e->sigma[k]);
-  double pb = gsl_cdf_ugaussian_P((a->hi - e->mu[k]) / e->sigma[k]);
+  double pa, pb;
+  if (e->end_p && !isnan(e->end_p[2 * k])) {
+    pa = e->end_p[2 * k];
+    pb = e->end_p[2 * k + 1];
+  } else {
+    pa = gsl_cdf_ugaussian_P((a->lo - e->mu[k]) / e->sigma[k]);
+    pb = gsl_cdf_ugaussian_P((a->hi - e->mu[k]) / e->sigma[k]);
+    if (e->end_p) e->end_p[2 * k] = pa, e->end_p[2 * k + 1] = pb;
+  }
   double p = pa + u_point * (pb - pa);
   double x = p > 0 && p < 1 ? e->mu[k] + e->sigma[k] * gsl_cdf_ugaussian_Pinv(p) : e->mu[k];
   x = fmin(fmax(x, a->lo), a->hi);
@@ -1098,6 +1110,10 @@ static bool fit_group(const caviar_tpe *t, const caviar_space *space, uint32_t i
       if (!estimator_fit(&pp->a, &pp->kg, t->opt.prior_weight, weights, memo ? memo + MEMO_SLOTS : NULL,
                          GOOD_MEMO_SLOTS, NULL, &pp->l))
         return false;
+      if (!pp->a.list) { /* its kernels' CDFs at the ends, as draws take them (none: each draw's own) */
+        pp->l.end_p = malloc(2 * (size_t)pp->l.n * sizeof *pp->l.end_p);
+        for (int i = 0; pp->l.end_p && i < 2 * pp->l.n; i++) pp->l.end_p[i] = NAN;
+      }
     }
     uint32_t hash = caviar_name_hash(space->params[pi].name);
     for (int c = 0; c < t->opt.candidates; c++) {
