@@ -1042,7 +1042,8 @@ static bool gp_propose(const caviar_tpe *t, int budget, const caviar_space *spac
 }
 
 /* One parameter of a proposal: its axis, the kernels and estimators of the good and bad groups on
- * it, and t->opt.candidates draws from the good one (x, kept by the caller). */
+ * it (the sampler keeps them for the next proposal: fill_extends), and t->opt.candidates draws
+ * from the good one (x, kept by the caller). */
 struct param_proposal {
   axis a;
   caviar_param param; /* the parameter the axis is of, as it was (fill_extends) */
