@@ -1,10 +1,11 @@
 /* TPE's proposals alone, as a refilled sweep makes them: `population` trials in flight (the others
- * pending, as constant liars), the oldest finishing before each new proposal, for `trials` trials of
- * a spec's space; the objective is a smooth bowl over learning_rate, beta1 and lr_decay (what
+ * pending, as constant liars), the oldest `fill` of them finishing together (1 unless given) and as
+ * many proposals made in a row (a fill: each with the one before pending), for `trials` trials of a
+ * spec's space; the objective is a smooth bowl over learning_rate, beta1 and lr_decay (what
  * scripts/scale_specs.py's TPE spec sweeps), so no training is timed. Prints the time per modelled
  * proposal (the fastest and the slowest of `reps` runs) and a checksum of every proposed value, which
  * two builds that propose the same bits print alike.
- *   bench_tpe SPEC TRIALS POPULATION REPS */
+ *   bench_tpe SPEC TRIALS POPULATION REPS [FILL] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,8 @@ static double now(void) {
 }
 
 /* One refilled run: seconds spent proposing, proposals modelled, the checksum. */
-static void run(const caviar_spec *spec, int trials, int population, double *seconds, int *modelled, double *sum) {
+static void run(const caviar_spec *spec, int trials, int population, int fill, double *seconds, int *modelled,
+                double *sum) {
   caviar_tpe *model;
   caviar_qmc *qmc;
   caviar_error err;
@@ -43,9 +45,10 @@ static void run(const caviar_spec *spec, int trials, int population, double *sec
   *sum = 0;
   for (uint32_t id = 0; id < (uint32_t)trials; id++) {
     if (n_running == population) {
-      caviar_tpe_observe(model, &running[0], 1, objective(&running[0]), &err);
-      memmove(running, running + 1, (size_t)(n_running - 1) * sizeof *running);
-      n_running--;
+      int done = fill < n_running ? fill : n_running;
+      for (int k = 0; k < done; k++) caviar_tpe_observe(model, &running[k], 1, objective(&running[k]), &err);
+      memmove(running, running + done, (size_t)(n_running - done) * sizeof *running);
+      n_running -= done;
     }
     caviar_hparams hp;
     double t0 = now();
@@ -62,11 +65,12 @@ static void run(const caviar_spec *spec, int trials, int population, double *sec
 }
 
 int main(int argc, char **argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: bench_tpe SPEC TRIALS POPULATION REPS\n");
+  if (argc != 5 && argc != 6) {
+    fprintf(stderr, "usage: bench_tpe SPEC TRIALS POPULATION REPS [FILL]\n");
     return 2;
   }
-  int trials = atoi(argv[2]), population = atoi(argv[3]), reps = atoi(argv[4]);
+  int trials = atoi(argv[2]), population = atoi(argv[3]), reps = atoi(argv[4]), fill = argc == 6 ? atoi(argv[5]) : 1;
+  if (fill < 1) fill = 1;
   FILE *f = fopen(argv[1], "rb");
   static char text[1 << 16];
   size_t len = f ? fread(text, 1, sizeof text, f) : 0;
@@ -81,13 +85,13 @@ int main(int argc, char **argv) {
   int modelled = 0;
   for (int r = 0; r < reps; r++) {
     double seconds;
-    run(&spec, trials, population, &seconds, &modelled, &sum);
+    run(&spec, trials, population, fill, &seconds, &modelled, &sum);
     double per = 1e6 * seconds / (modelled ? modelled : 1);
     fastest = per < fastest ? per : fastest;
     slowest = per > slowest ? per : slowest;
   }
-  printf("%d trials, population %d: %d proposals modelled, %.1f-%.1f us each over %d runs; checksum %.17g\n", trials,
-         population, modelled, fastest, slowest, reps, sum);
+  printf("%d trials, population %d, fills of %d: %d proposals modelled, %.1f-%.1f us each over %d runs; checksum %.17g\n", trials,
+         population, fill, modelled, fastest, slowest, reps, sum);
   caviar_spec_free(&spec);
   return 0;
 }
