@@ -658,3 +658,38 @@ Test(tpe, a_fills_proposals_that_keep_their_estimators_are_fresh_proposals) {
   caviar_tpe_free(fresh);
   caviar_spec_free(&spec);
 }
+
+Test(tpe, a_bad_group_grown_one_point_at_a_time_is_its_fresh_fit_bit_for_bit) {
+  /* A fill's proposals grow each bad group by one point (estimator_extend: only the sigmas beside the
+   * new point taken again, the prior moved up, the arrays grown when full); at every step the
+   * estimator must hold the bits of a fit to the same points from scratch. The sequences meet what
+   * changes the sigmas' rule: the least sigma while there are under 99 points, the floats from 64
+   * kernels on, runs of equal values (a grid of seven, the axis's ends, -0 and +0), new points at
+   * either end, and configs without the parameter (NAN: no new point). */
+  enum { N = 700 };
+  static double x[N];
+  struct {
+    int n, start, kind;
+    double lo, hi;
+  } runs[] = {{300, 0, 0, 0, 1},   {260, 5, 1, 0, 1},    {220, 50, 2, -1, 1},     {240, 1, 3, 0, 1},
+              {N, 400, 4, -3, 2},  {180, 30, 5, 0, 1},   {150, 120, 1, -0.5, 0.5}};
+  for (size_t r = 0; r < sizeof runs / sizeof *runs; r++) {
+    double lo = runs[r].lo, hi = runs[r].hi, w = hi - lo;
+    uint64_t state = 0x9E3779B97F4A7C15u * (r + 1);
+    for (int i = 0; i < runs[r].n; i++) {
+      state = state * 6364136223846793005u + 1442695040888963407u;
+      double u = (double)(state >> 11) * 0x1p-53;
+      switch (runs[r].kind) {
+        case 0: x[i] = lo + w * u; break;                                /* spread out */
+        case 1: x[i] = lo + w * floor(u * 7) / 6; break;                 /* seven values, the ends among them */
+        case 2: x[i] = u < 0.2 ? (i % 2 ? -0.0 : 0.0) : lo + w * u; break; /* -0 and +0 */
+        case 3: x[i] = u < 0.15 ? NAN : lo + w * (0.4 + 0.2 * u); break; /* no point, and crowded */
+        case 4: x[i] = lo + w * (0.3 + 0.05 * u * u); break;             /* crowded: floats */
+        default: x[i] = i % 2 ? lo + w * u * 0.01 : hi - w * u * 0.01;    /* new points at either end */
+      }
+    }
+    long bad = caviar_tpe_extend_mismatches(x, runs[r].n, runs[r].start, lo, hi);
+    cr_expect_eq(bad, 0, "sequence %zu: %ld of %d grown estimators differ from their fresh fits", r, bad,
+                 runs[r].n - runs[r].start);
+  }
+}

@@ -60,14 +60,21 @@ typedef struct kernel_memo {
 
 /* A group of n kernels' weights, w (its points' age weights and the prior's, normalised) and their
  * logarithms: the same for every parameter of a proposal and for every proposal with a group of that
- * size, so the sampler keeps them by n in WEIGHT_SLOTS places, half for the good group's sizes and
- * half for the bad one's, so the two never take each other's place (a newcomer takes its place's). */
+ * size, so the sampler keeps them by n: GOOD_WEIGHT_SLOTS places for the good group's sizes (at most
+ * MAX_GOOD), then BAD_WEIGHT_SLOTS for the bad one's, so the two never take each other's place (a
+ * newcomer takes its place's). A fill's proposals each have a bad group one larger than the one
+ * before, and the next fill's start about where this one's did (history and the population bound
+ * them), so sizes up to KEPT_WEIGHTS_N each keep a place of their own among BAD_WEIGHT_SLOTS (n logarithms
+ * a proposal otherwise; at most 8.4 MB); larger ones share the first 32. */
 typedef struct group_weights {
   int n; /* points (the prior is w[n]); w NULL: an empty place */
   double prior_weight;
   double *w, *log_w;
 } group_weights;
-#define WEIGHT_SLOTS 64
+#define GOOD_WEIGHT_SLOTS 32
+#define BAD_WEIGHT_SLOTS 512
+#define KEPT_WEIGHTS_N 1024
+#define WEIGHT_SLOTS (GOOD_WEIGHT_SLOTS + BAD_WEIGHT_SLOTS)
 
 /* Distinct budgets (epochs: few) a model may be fitted on; observations at others are kept but
  * never fitted on. */
@@ -106,6 +113,7 @@ struct caviar_tpe {
   int np_kept;
   bool fill_valid;
   int fill_obs, fill_failed, fill_budget, fill_pending;
+  int fill_ng, fill_nb; /* its groups' sizes */
   unsigned char *fill_configs; /* its pending configs, fill_pending of them */
   int fill_cap;
 };
@@ -268,7 +276,8 @@ static void group_weights_fill(int n, double prior_weight, double *w, double *lo
 /* The weights of a group of n points, kept by the sampler (NULL when there is no room for them: the
  * fit then computes its own). */
 static const group_weights *weights_for(caviar_tpe *t, int n, bool good_group) {
-  group_weights *g = &t->weights[(good_group ? 0 : WEIGHT_SLOTS / 2) + n % (WEIGHT_SLOTS / 2)];
+  group_weights *g = good_group ? &t->weights[n % GOOD_WEIGHT_SLOTS]
+                                 : &t->weights[GOOD_WEIGHT_SLOTS + n % (n <= KEPT_WEIGHTS_N ? BAD_WEIGHT_SLOTS : 32)];
   if (g->w && g->n == n && g->prior_weight == t->opt.prior_weight) return g;
   free(g->w);
   *g = (group_weights){0};
@@ -370,6 +379,7 @@ static double value_at(const axis *a, double x) {
 /* The estimator of one group on one axis: kernels at the group's points plus the prior. */
 typedef struct estimator {
   int n;         /* kernels, the prior last */
+  int cap;       /* kernels its arrays have room for (a bad group's grows in a fill: estimator_extend) */
   double *mu, *sigma, *w, *z; /* z: truncated normal mass on [lo, hi] */
   double *cat;   /* list axes: n x n_values probabilities */
   double *log_w, *log_sigma, *log_z; /* their logarithms, taken once per fit, not per density */
@@ -484,16 +494,23 @@ void caviar_tpe_sort_order(const double *x, int n, int *order) {
  * gap), clipped to [(hi - lo) / min(100, 1 + kernels), hi - lo]. Equal points share the place of
  * the first of them. sorted: the n points by value (sort_placed's order) at [1 .. n], with room
  * for the interval's ends at 0 and n + 1. */
-static void sigmas_of(const axis *a, placed *sorted, int n, double *sigma) {
+static void sigmas_in(const axis *a, placed *sorted, int n, int from, int to, double *sigma);
+static void sigmas_of(const axis *a, placed *sorted, int n, double *sigma) { sigmas_in(a, sorted, n, 1, n, sigma); }
+
+/* The least sigma of n points on axis a, and whether the outermost points use their inner gap. */
+static double least_sigma(const axis *a, int n) { return (a->hi - a->lo) / fmin(100.0, 1.0 + (n + 1)); }
+static bool inner_ends(int n) { return n + 2 >= 4; }
+
+/* sigmas_of for the points at sorted[from .. to] (from: the first of its value) only. */
+static void sigmas_in(const axis *a, placed *sorted, int n, int from, int to, double *sigma) {
   sorted[0].x = a->lo;
   sorted[n + 1].x = a->hi;
-  double span = a->hi - a->lo;
-  double minsigma = span / fmin(100.0, 1.0 + (n + 1)), maxsigma = span;
-  for (int j = 1, k = 1; j <= n; j++) {
+  double minsigma = least_sigma(a, n), maxsigma = a->hi - a->lo;
+  for (int j = from, k = from; j <= to; j++) {
     if (sorted[j].x != sorted[k].x) k = j; /* the first of the points equal to this one */
     double left = sorted[k].x - sorted[k - 1].x, right = sorted[k + 1].x - sorted[k].x;
     double s = fmax(left, right);
-    if (n + 2 >= 4) {
+    if (inner_ends(n)) {
       if (k == 1) s = right;
       else if (k == n) s = left;
     }
@@ -585,17 +602,21 @@ static double largest(const double *x, int n) {
 
 static void float_parts(estimator *e, double lo, double hi);
 
-/* A continuous axis's kernels' 1 / sigma and offsets (estimator_log_pdf_quick), from their sigma
- * and logarithms, into e's inv_sigma and offset; on [lo, hi], the floats too where they apply. */
-static void quick_parts(estimator *e, double lo, double hi) {
+/* A continuous axis's kernels' offsets (estimator_log_pdf_quick), from their logarithms (inv_sigma
+ * made), into e's offset; on [lo, hi], the floats too where they apply. */
+static void offset_parts(estimator *e, double lo, double hi) {
   const double half_log_2pi = 0.5 * log(2 * M_PI);
-  for (int i = 0; i < e->n; i++) {
-    e->inv_sigma[i] = 1 / e->sigma[i];
-    e->offset[i] = e->log_w[i] - e->log_sigma[i] - half_log_2pi - e->log_z[i];
-  }
+  for (int i = 0; i < e->n; i++) e->offset[i] = e->log_w[i] - e->log_sigma[i] - half_log_2pi - e->log_z[i];
   e->top_offset = largest(e->offset, e->n);
   e->float_error = INFINITY;
   if (e->f_mu) float_parts(e, lo, hi);
+}
+
+/* A continuous axis's kernels' 1 / sigma and offsets (estimator_log_pdf_quick), from their sigma
+ * and logarithms, into e's inv_sigma and offset; on [lo, hi], the floats too where they apply. */
+static void quick_parts(estimator *e, double lo, double hi) {
+  for (int i = 0; i < e->n; i++) e->inv_sigma[i] = 1 / e->sigma[i];
+  offset_parts(e, lo, hi);
 }
 
 /* The float density's error bound on [lo, hi] (float_error; infinite where it does not apply),
@@ -612,19 +633,42 @@ static void quick_parts(estimator *e, double lo, double hi) {
  * never meets expf's floor of e^-86). quick_expf is within 1e-6 of e^t, and a sum of n positive
  * floats in 16 lanes within (n / 16 + 34) 2^-24 of itself. The bound is the sum of these, as a
  * relative error r of D, log-ed (r / (1 - r)), and doubled: room for what the sketch rounds off. */
+static void to_floats(int n, const double *restrict x, double less, float *restrict out) {
+  for (int i = 0; i < n; i++) out[i] = (float)(x[i] - less);
+}
+
+static void to_floats_above(int n, const double *restrict x, double less, double least, float *restrict out) {
+  for (int i = 0; i < n; i++) {
+    double d = x[i] - less;
+    out[i] = (float)(d > least ? d : least);
+  }
+}
+
 static void float_parts(estimator *e, double lo, double hi) {
   int n = e->n;
   if (n < FLOAT_KERNELS || !(hi > lo)) return;
   double c = 0.5 * (lo + hi), half = 0.5 * (hi - lo), far = 0, floor = -INFINITY, top_inv = 0;
-  const double *mu = e->mu, *inv_sigma = e->inv_sigma, *offset = e->offset;
-  for (int i = 0; i < n; i++) { /* branch-free (the kernels' numbers are finite), side by side */
-    double from_c = mu[i] - c;
-    from_c = from_c < 0 ? -from_c : from_c;
-    double reach = (from_c + half) * inv_sigma[i]; /* to the farther end */
-    double least = offset[i] - 0.5 * reach * reach;
-    floor = least > floor ? least : floor;
-    far = from_c > far ? from_c : far;
-    top_inv = inv_sigma[i] > top_inv ? inv_sigma[i] : top_inv;
+  const double *restrict mu = e->mu, *restrict inv_sigma = e->inv_sigma, *restrict offset = e->offset;
+  /* Branch-free (the kernels' numbers are finite), in lanes the compiler runs side by side (the
+   * largest of numbers is the same in any order). */
+  enum { LANES = 8 };
+  double lane_floor[LANES], lane_far[LANES], lane_inv[LANES];
+  for (int j = 0; j < LANES; j++) lane_floor[j] = -INFINITY, lane_far[j] = 0, lane_inv[j] = 0;
+  for (int i = 0; i < n; i += LANES)
+    for (int j = 0; j < LANES; j++) {
+      int at = i + j < n ? i + j : n - 1; /* the last lanes again: the same largest */
+      double from_c = mu[at] - c;
+      from_c = from_c < 0 ? -from_c : from_c;
+      double reach = (from_c + half) * inv_sigma[at]; /* to the farther end */
+      double least = offset[at] - 0.5 * reach * reach;
+      lane_floor[j] = least > lane_floor[j] ? least : lane_floor[j];
+      lane_far[j] = from_c > lane_far[j] ? from_c : lane_far[j];
+      lane_inv[j] = inv_sigma[at] > lane_inv[j] ? inv_sigma[at] : lane_inv[j];
+    }
+  for (int j = 0; j < LANES; j++) {
+    floor = lane_floor[j] > floor ? lane_floor[j] : floor;
+    far = lane_far[j] > far ? lane_far[j] : far;
+    top_inv = lane_inv[j] > top_inv ? lane_inv[j] : top_inv;
   }
   floor -= e->top_offset;
   const double u24 = 0x1p-24;
@@ -635,29 +679,79 @@ static void float_parts(estimator *e, double lo, double hi) {
   double delta = (a + b * u) * (2 * u + a + b * u) / 2 + u * u * u24 + (2 * q + u * u + 1) * u24;
   double r = expm1(delta) + 1e-6 + (n / 16.0 + 34) * u24 + 2 * n * exp(-39.9);
   if (!(r < 0.01)) return;
-  for (int i = 0; i < n; i++) {
-    e->f_mu[i] = (float)(e->mu[i] - c);
-    e->f_inv_sigma[i] = (float)e->inv_sigma[i];
-    double below = e->offset[i] - e->top_offset; /* <= 0; under -1e4 its exp is 0 either way */
-    e->f_offset[i] = (float)(below > -1e4 ? below : -1e4);
-  }
+  to_floats(n, mu, c, e->f_mu);
+  to_floats(n, inv_sigma, 0, e->f_inv_sigma);
+  /* (an offset's distance under the top one: under -1e4 its exp is 0 either way) */
+  to_floats_above(n, offset, e->top_offset, -1e4, e->f_offset);
   e->f_center = c;
   e->f_lo = lo;
   e->f_hi = hi;
   e->float_error = 2 * r / (1 - r);
 }
 
-/* The estimator of a group's kernels k on axis a; weights: the group's weights when the sampler
- * keeps them for k->n points (else NULL, and the fit computes them); sorted: k's points sorted
- * (sort_points' layout), or NULL to sort them here. */
+/* Whether axis a's estimators have quick parts (a continuous axis). */
+static bool quick_axis(const axis *a) { return !a->list && !(a->step > 0); }
+
+/* e's arrays in block (room for cap kernels, the quick ones on a continuous axis: 11 cap doubles,
+ * else 7), and its weights: the sampler's for n points (weights: read only, alive through the
+ * proposal) or its own, computed. */
+static void estimator_place(const axis *a, double *block, int cap, int n, double prior_weight,
+                            const group_weights *weights, estimator *e) {
+  size_t c = (size_t)cap;
+  e->cap = cap;
+  e->mu = block;
+  e->sigma = block + c;
+  e->w = block + 2 * c;
+  e->z = block + 3 * c;
+  e->log_w = block + 4 * c;
+  e->log_sigma = block + 5 * c;
+  e->log_z = block + 6 * c;
+  if (quick_axis(a)) {
+    e->inv_sigma = block + 7 * c;
+    e->offset = block + 8 * c;
+    e->f_mu = (float *)(block + 9 * c); /* 3 cap floats in 2 cap doubles */
+    e->f_inv_sigma = e->f_mu + c;
+    e->f_offset = e->f_mu + 2 * c;
+  }
+  if (weights && weights->w && weights->n == n) {
+    e->w = weights->w;
+    e->log_w = weights->log_w;
+  } else {
+    group_weights_fill(n, prior_weight, e->w, e->log_w);
+  }
+}
+
+/* A kernel at least INTERIOR sigmas inside both ends of the axis has all its mass there: the normal
+ * CDF is 1 at or above 8.6 in GSL and under 1.2e-19 at or below -9, so z = 1 - (under 2^-62) rounds
+ * to exactly 1, and log z is 0 (test_tpe checks the premise against GSL); only its log sigma is
+ * taken, once for a run of equal sigmas (*last: the last sigma whose logarithm *last_log is; most
+ * are the clipped least one). The others' come from kernel_mass. Kernel i's z and logarithms are
+ * functions of its mu and sigma and the axis. */
+#define INTERIOR 9.0
+static void kernel_logs(const axis *a, estimator *e, int i, kernel_memo *memo, unsigned memo_slots, double *last,
+                        double *last_log) {
+  double s = e->sigma[i];
+  if ((a->hi - e->mu[i]) / s >= INTERIOR && (a->lo - e->mu[i]) / s <= -INTERIOR) {
+    if (!(s == *last)) *last = s, *last_log = log(s);
+    e->z[i] = 1;
+    e->log_z[i] = 0;
+    e->log_sigma[i] = *last_log;
+  } else {
+    kernel_mass(a, e, i, memo, memo_slots);
+  }
+}
+
+/* The estimator of a group's kernels k on axis a, with room for cap kernels (at least k->n + 1);
+ * weights: the group's weights when the sampler keeps them for k->n points (else NULL, and the fit
+ * computes them); sorted: k's points sorted (sort_points' layout), or NULL to sort them here. */
 static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, const group_weights *weights,
-                          kernel_memo *memo, unsigned memo_slots, placed *sorted, estimator *e) {
+                          kernel_memo *memo, unsigned memo_slots, placed *sorted, int cap, estimator *e) {
   memset(e, 0, sizeof *e);
   e->float_error = INFINITY; /* no floats (quick_parts may make them) */
   e->n = k->n + 1;
   size_t n = (size_t)e->n;
-  bool quick = !a->list && !(a->step > 0);
-  double *block = calloc((quick ? 11 : 7) * n, sizeof *block); /* quick: 3 n floats at its end */
+  if (cap < e->n) cap = e->n;
+  double *block = calloc((quick_axis(a) ? 11 : 7) * (size_t)cap, sizeof *block);
   int nv = a->list ? a->p->n_values : 0;
   if (a->list) e->cat = calloc(n * (size_t)nv, sizeof *e->cat);
   if (!block || (a->list && !e->cat)) {
@@ -665,26 +759,7 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
     estimator_free(e);
     return false;
   }
-  e->mu = block;
-  e->sigma = block + n;
-  e->w = block + 2 * n;
-  e->z = block + 3 * n;
-  e->log_w = block + 4 * n;
-  e->log_sigma = block + 5 * n;
-  e->log_z = block + 6 * n;
-  if (quick) {
-    e->inv_sigma = block + 7 * n;
-    e->offset = block + 8 * n;
-    e->f_mu = (float *)(block + 9 * n);
-    e->f_inv_sigma = e->f_mu + n;
-    e->f_offset = e->f_mu + 2 * n;
-  }
-  if (weights && weights->w && weights->n == k->n) { /* the sampler's, alive through the proposal: read only */
-    e->w = weights->w;
-    e->log_w = weights->log_w;
-  } else {
-    group_weights_fill(k->n, prior_weight, e->w, e->log_w);
-  }
+  estimator_place(a, block, cap, k->n, prior_weight, weights, e);
   if (a->list) {
     /* Optuna: each observation's kernel puts prior_weight / kernels on every value, 1 more on its
      * own, normalised; the prior kernel is the spec's own distribution over the values. */
@@ -709,24 +784,75 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
   for (int i = 0; i < k->n; i++) e->mu[i] = k->x[i];
   e->mu[k->n] = a->prior_mu;
   e->sigma[k->n] = a->prior_sigma;
-  /* A kernel at least INTERIOR sigmas inside both ends of the axis has all its mass there: the
-   * normal CDF is 1 at or above 8.6 in GSL and under 1.2e-19 at or below -9, so z = 1 - (under
-   * 2^-62) rounds to exactly 1, and log z is 0 (test_tpe checks the premise against GSL); only its
-   * log sigma is taken, once for a run of equal sigmas (most are the clipped least one). */
-  const double INTERIOR = 9.0;
-  double last_sigma = NAN, last_log_sigma = 0;
-  for (int i = 0; i < e->n; i++) {
-    double s = e->sigma[i];
-    if ((a->hi - e->mu[i]) / s >= INTERIOR && (a->lo - e->mu[i]) / s <= -INTERIOR) {
-      if (!(s == last_sigma)) last_sigma = s, last_log_sigma = log(s);
-      e->z[i] = 1;
-      e->log_z[i] = 0;
-      e->log_sigma[i] = last_log_sigma;
-    } else {
-      kernel_mass(a, e, i, memo, memo_slots);
+  double last = NAN, last_log = 0;
+  for (int i = 0; i < e->n; i++) kernel_logs(a, e, i, memo, memo_slots, &last, &last_log);
+  if (quick_axis(a)) quick_parts(e, a->lo, a->hi);
+  return true;
+}
+
+/* A continuous axis's estimator e, fitted to k's points but its last (or to all of them: k->n = e->n
+ * - 1), made the fit of all k->n (sorted: their sorted points, the new one at sorted[at]), the
+ * estimator estimator_fit makes, bit for bit: the new point takes the prior's place and the prior
+ * moves up one; a point's sigma depends on its value's sorted neighbours and the least sigma, so
+ * when that stays, only the sigmas of the new point and of the values beside it are taken again
+ * (all of them otherwise); only a kernel whose sigma changed takes its z and logarithms and 1 /
+ * sigma again (functions of its mu and sigma and the axis); the weights change with the number of
+ * points, so every offset and float is made again. False without room for the kernels (e is then
+ * freed). */
+static bool estimator_extend(const axis *a, const kernels *k, double prior_weight, const group_weights *weights,
+                             kernel_memo *memo, unsigned memo_slots, placed *sorted, int at, estimator *e) {
+  int m = e->n - 1, n = k->n + 1;
+  if (n > e->cap) {
+    int cap = n + n / 2 + 16;
+    double *block = malloc(11 * (size_t)cap * sizeof *block);
+    if (!block) {
+      estimator_free(e);
+      return false;
+    }
+    estimator old = *e;
+    estimator_place(a, block, cap, k->n, prior_weight, weights, e);
+    size_t bytes = (size_t)(m + 1) * sizeof(double);
+    memcpy(e->mu, old.mu, bytes);
+    memcpy(e->sigma, old.sigma, bytes);
+    memcpy(e->z, old.z, bytes);
+    memcpy(e->log_sigma, old.log_sigma, bytes);
+    memcpy(e->log_z, old.log_z, bytes);
+    memcpy(e->inv_sigma, old.inv_sigma, bytes);
+    free(old.mu);
+  } else {
+    estimator_place(a, e->mu, e->cap, k->n, prior_weight, weights, e);
+  }
+  e->n = n;
+  double *sigma = e->offset; /* the new sigmas, before the offsets are made */
+  int from = 1, to = k->n;
+  if (k->n > m && least_sigma(a, k->n) == least_sigma(a, m) && inner_ends(k->n) == inner_ends(m)) {
+    from = at > 1 ? at - 1 : at; /* the values beside the new one's: from the first of the one below */
+    while (from > 1 && sorted[from - 1].x == sorted[from].x) from--;
+    to = at < k->n ? at + 1 : at; /* to the last of the one above (the new point is the last of its own) */
+    while (to < k->n && sorted[to + 1].x == sorted[to].x) to++;
+  }
+  if (k->n == m) from = 1, to = 0; /* the same points */
+  sigmas_in(a, sorted, k->n, from, to, sigma);
+  if (k->n > m) { /* the prior, a function of the axis, moves up; the new point takes its place */
+    e->mu[k->n] = e->mu[m];
+    e->sigma[k->n] = e->sigma[m];
+    e->z[k->n] = e->z[m];
+    e->log_z[k->n] = e->log_z[m];
+    e->log_sigma[k->n] = e->log_sigma[m];
+    e->inv_sigma[k->n] = e->inv_sigma[m];
+    e->mu[m] = k->x[m];
+    e->sigma[m] = NAN; /* taken below */
+  }
+  double last = NAN, last_log = 0;
+  for (int j = from; j <= to; j++) {
+    int i = sorted[j].at;
+    if (!(sigma[i] == e->sigma[i])) {
+      e->sigma[i] = sigma[i];
+      kernel_logs(a, e, i, memo, memo_slots, &last, &last_log);
+      e->inv_sigma[i] = 1 / e->sigma[i];
     }
   }
-  if (quick) quick_parts(e, a->lo, a->hi);
+  offset_parts(e, a->lo, a->hi);
   return true;
 }
 
@@ -979,6 +1105,78 @@ double caviar_tpe_float_gap(const double *mu, const double *sigma, const double 
   return gap;
 }
 
+/* Point m (its index among the points), x, put among sorted[1 .. m] (sort_points' layout, room for
+ * one more) after those of its value, where a stable sort puts the largest index: its place. */
+static int sorted_insert(placed *sorted, int m, double x) {
+  int lo = 1, hi = m + 1; /* the first of sorted[1 .. m] above it: at lo */
+  uint64_t key = sort_key(x);
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (sort_key(sorted[mid].x) <= key) lo = mid + 1;
+    else hi = mid;
+  }
+  memmove(&sorted[lo + 1], &sorted[lo], (size_t)(m + 1 - lo) * sizeof *sorted);
+  sorted[lo] = (placed){x, m, 0};
+  return lo;
+}
+
+/* Whether two estimators of a continuous axis hold the same bits (their kernels, logarithms, quick
+ * parts and, where they apply, floats). */
+static bool estimators_equal(const estimator *a, const estimator *b) {
+  size_t n = (size_t)a->n, d = n * sizeof(double), f = n * sizeof(float);
+  if (a->n != b->n || memcmp(&a->top_offset, &b->top_offset, sizeof a->top_offset) ||
+      memcmp(&a->float_error, &b->float_error, sizeof a->float_error))
+    return false;
+  const double *x[] = {a->mu, a->sigma, a->w, a->z, a->log_w, a->log_sigma, a->log_z, a->inv_sigma, a->offset};
+  const double *y[] = {b->mu, b->sigma, b->w, b->z, b->log_w, b->log_sigma, b->log_z, b->inv_sigma, b->offset};
+  for (size_t k = 0; k < sizeof x / sizeof *x; k++)
+    if (memcmp(x[k], y[k], d)) return false;
+  return !(a->float_error < INFINITY) || (!memcmp(a->f_mu, b->f_mu, f) && !memcmp(a->f_inv_sigma, b->f_inv_sigma, f) &&
+                                          !memcmp(a->f_offset, b->f_offset, f) && a->f_center == b->f_center);
+}
+
+long caviar_tpe_extend_mismatches(const double *x, int n, int start, double lo, double hi) {
+  axis a = {.lo = lo, .hi = hi, .prior_mu = 0.5 * (lo + hi), .prior_sigma = hi - lo};
+  double *points = malloc(((size_t)n + 1) * sizeof *points);
+  placed *sorted = malloc((2 * (size_t)n + 4) * sizeof *sorted), *fresh = malloc((2 * (size_t)n + 4) * sizeof *fresh);
+  kernel_memo *memo = calloc(MEMO_SLOTS, sizeof *memo);
+  estimator grown = {0}, refit = {0};
+  kernels k = {points, 0};
+  long mismatches = -1;
+  if (!points || !sorted || !fresh || !memo) goto done;
+  for (int i = 0; i < start; i++)
+    if (!isnan(x[i])) points[k.n++] = x[i];
+  sort_points(points, k.n, sorted);
+  if (!estimator_fit(&a, &k, 1.0, NULL, memo, MEMO_SLOTS, sorted, k.n + 1, &grown)) goto done;
+  mismatches = 0;
+  for (int i = start; i < n; i++) {
+    int at = 0; /* NAN: a config without the parameter, no new point */
+    if (!isnan(x[i])) {
+      points[k.n] = x[i];
+      at = sorted_insert(sorted, k.n++, x[i]);
+    }
+    if (!estimator_extend(&a, &k, 1.0, NULL, memo, MEMO_SLOTS, sorted, at, &grown)) {
+      mismatches = -1;
+      goto done;
+    }
+    sort_points(points, k.n, fresh);
+    estimator_free(&refit);
+    if (!estimator_fit(&a, &k, 1.0, NULL, NULL, 0, fresh, 0, &refit)) {
+      mismatches = -1;
+      goto done;
+    }
+    mismatches += !estimators_equal(&grown, &refit);
+  }
+done:
+  estimator_free(&grown);
+  estimator_free(&refit);
+  free(points);
+  free(sorted);
+  free(fresh);
+  free(memo);
+  return mismatches;
+}
+
 /* One draw from the mixture given three uniforms: the kernel, then the point. */
 static double estimator_draw(const axis *a, const estimator *e, double u_kernel, double u_point) {
   int k = 0;
@@ -1109,7 +1307,7 @@ static bool fit_group(const caviar_tpe *t, const caviar_space *space, uint32_t i
       if (!pp->kg.x) return false;
       collect(&pp->a, t->form, space, pi, config, n, &pp->kg);
       if (!estimator_fit(&pp->a, &pp->kg, t->opt.prior_weight, weights, memo ? memo + MEMO_SLOTS : NULL,
-                         GOOD_MEMO_SLOTS, NULL, &pp->l))
+                         GOOD_MEMO_SLOTS, NULL, 0, &pp->l))
         return false;
       if (!pp->a.list) { /* its kernels' CDFs at the ends, as draws take them (none: each draw's own) */
         pp->l.end_p = malloc(2 * (size_t)pp->l.n * sizeof *pp->l.end_p);
@@ -1124,21 +1322,15 @@ static bool fit_group(const caviar_tpe *t, const caviar_space *space, uint32_t i
     return true;
   }
   if (extend) {
+    /* (the last proposal's estimator, fitted to these points but the new one: estimator_extend) */
+    bool fitted = pp->g.mu && pp->g.n == pp->kb.n + 1 && quick_axis(&pp->a);
     if (!bad_room(pp, pp->kb.n + 1)) return false;
     kernels last = {pp->kb.x + pp->kb.n, 0};
     collect(&pp->a, t->form, space, pi, config + n - 1, 1, &last);
-    if (last.n == 1) {
-      int m = pp->kb.n, lo = 1, hi = m + 1; /* the first of sorted[1 .. m] above it: at lo */
-      uint64_t key = sort_key(last.x[0]);
-      while (lo < hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (sort_key(pp->sorted[mid].x) <= key) lo = mid + 1;
-        else hi = mid;
-      }
-      memmove(&pp->sorted[lo + 1], &pp->sorted[lo], (size_t)(m + 1 - lo) * sizeof *pp->sorted);
-      pp->sorted[lo] = (placed){last.x[0], m, 0};
-      pp->kb.n++;
-    }
+    int at = 0; /* the new point's place among the sorted ones (0: none) */
+    if (last.n == 1) at = sorted_insert(pp->sorted, pp->kb.n++, last.x[0]);
+    if (fitted)
+      return estimator_extend(&pp->a, &pp->kb, t->opt.prior_weight, weights, memo, MEMO_SLOTS, pp->sorted, at, &pp->g);
   } else {
     if (!bad_room(pp, n + 1)) return false;
     pp->kb.n = 0;
@@ -1146,7 +1338,8 @@ static bool fit_group(const caviar_tpe *t, const caviar_space *space, uint32_t i
     sort_points(pp->kb.x, pp->kb.n, pp->sorted);
   }
   estimator_free(&pp->g);
-  return estimator_fit(&pp->a, &pp->kb, t->opt.prior_weight, weights, memo, MEMO_SLOTS, pp->sorted, &pp->g);
+  return estimator_fit(&pp->a, &pp->kb, t->opt.prior_weight, weights, memo, MEMO_SLOTS, pp->sorted, pp->cap + 1,
+                       &pp->g);
 }
 
 /* Whether a fill's proposals keep the estimators of the one before (struct caviar_tpe), and how
@@ -1288,7 +1481,9 @@ static double best_floated(const param_proposal *q, const double *xs, double *sc
  * group and its candidates' draws), the scores (a few candidates a time: on a continuous axis float
  * or quick ones), and each parameter's pick (best_floated, best_candidate: quick and exact scores
  * where the scores before leave it open); each thread with its own room for a density's terms: the
- * same bits on any number of threads. */
+ * same bits on any number of threads. With extend (a fill's next proposal, the same parameters: the
+ * kept estimators grow by one point), good is not read and bad holds only the newest config; ng and
+ * nb are the groups' sizes all the same. */
 static bool propose_params(caviar_tpe *t, const caviar_space *space, uint32_t id, const void *const *good, int ng,
                            const void *const *bad, int nb, groups_weights gw, bool extend, double *out) {
   enum { SCORED_TOGETHER = 4 }; /* candidates a score loop's turn takes */
@@ -1310,12 +1505,6 @@ static bool propose_params(caviar_tpe *t, const caviar_space *space, uint32_t id
   bool *fitted = calloc(2 * (size_t)np, sizeof *fitted); /* [pi]: the bad group's; [np + pi]: the good one's */
   bool ok = np == t->np_kept && x && score && contenders && terms && best && summed && fitted;
   if (ok) {
-    /* The same parameters as the last proposal's, or no estimator of it is kept. */
-    for (int pi = 0; extend && pi < np; pi++) {
-      axis a;
-      axis_of(&space->params[pi], &a);
-      extend = !memcmp(&a, &pp[pi].a, sizeof a) && !memcmp(&space->params[pi], &pp[pi].param, sizeof pp[pi].param);
-    }
     for (int pi = 0; pi < np; pi++) {
       axis_of(&space->params[pi], &pp[pi].a);
       memcpy(&pp[pi].param, &space->params[pi], sizeof pp[pi].param); /* padding too: memcmp above */
@@ -1326,7 +1515,7 @@ static bool propose_params(caviar_tpe *t, const caviar_space *space, uint32_t id
 #pragma omp for schedule(dynamic, 1)
       for (int j = 0; j < 2 * np; j++) {
         int pi = j % np;
-        fitted[j] = j < np ? fit_group(t, space, id, pi, false, bad, nb, gw.bad, extend, &pp[pi], NULL)
+        fitted[j] = j < np ? fit_group(t, space, id, pi, false, bad, extend ? 1 : nb, gw.bad, extend, &pp[pi], NULL)
                            : fit_group(t, space, id, pi, true, good, ng, gw.good, extend, &pp[pi], x + (size_t)pi * nc);
       }
 #pragma omp for schedule(dynamic, 1)
@@ -1365,6 +1554,18 @@ static bool propose_params(caviar_tpe *t, const caviar_space *space, uint32_t id
   return ok;
 }
 
+/* Whether the parameters of space are those the kept estimators were fitted on. */
+static bool params_kept(const caviar_tpe *t, const caviar_space *space) {
+  if (t->np_kept != space->n) return false;
+  for (int pi = 0; pi < space->n; pi++) {
+    axis a;
+    axis_of(&space->params[pi], &a);
+    if (memcmp(&a, &t->pp[pi].a, sizeof a) || memcmp(&space->params[pi], &t->pp[pi].param, sizeof t->pp[pi].param))
+      return false;
+  }
+  return true;
+}
+
 /* Whether this proposal is the last one's next in a fill (see struct caviar_tpe): no result since,
  * the same budget fitted, and the same pending configs and one more. */
 static bool fill_extends(const caviar_tpe *t, int budget, const void *const *pending, int n_pending) {
@@ -1377,7 +1578,8 @@ static bool fill_extends(const caviar_tpe *t, int budget, const void *const *pen
 }
 
 /* Keeps what a proposal was made from (fill_extends reads it): false without room for it. */
-static bool fill_keep(caviar_tpe *t, int budget, const void *const *pending, int n_pending, bool extend) {
+static bool fill_keep(caviar_tpe *t, int budget, const void *const *pending, int n_pending, int ng, int nb,
+                      bool extend) {
   if (n_pending > t->fill_cap) {
     int cap = n_pending + n_pending / 2 + 16;
     unsigned char *grown = realloc(t->fill_configs, (size_t)cap * t->config_size);
@@ -1391,6 +1593,8 @@ static bool fill_keep(caviar_tpe *t, int budget, const void *const *pending, int
   t->fill_failed = t->n_failed;
   t->fill_budget = budget;
   t->fill_pending = n_pending;
+  t->fill_ng = ng;
+  t->fill_nb = nb;
   return true;
 }
 
@@ -1416,6 +1620,13 @@ static bool propose(caviar_tpe *t, const caviar_space *space, uint32_t id, const
   /* The bad group reads the most recent observations that are not good, at most history - n_good
    * of them (all when the budget holds no more than history). */
   int room = t->opt.history > 0 && n > t->opt.history ? t->opt.history - n_good : n - n_good;
+  if (fill_extends(t, book->budget, pending, n_pending) && params_kept(t, space)) {
+    /* The groups of the proposal before, and that one pending; fit_group reads only the newest. */
+    groups_weights gw = {weights_for(t, t->fill_ng, true), weights_for(t, t->fill_nb + 1, false)};
+    bool ok = propose_params(t, space, id, NULL, t->fill_ng, &pending[n_pending - 1], t->fill_nb + 1, gw, true, out);
+    t->fill_valid = ok && fill_keep(t, book->budget, pending, n_pending, t->fill_ng, t->fill_nb + 1, true);
+    return ok;
+  }
   int failures = n_carried(t, book->budget), others = room + failures + n_pending + 1;
   const void **good = malloc((size_t)(n_good + 1) * sizeof *good);
   const void **bad = malloc((size_t)others * sizeof *bad);
@@ -1453,10 +1664,9 @@ static bool propose(caviar_tpe *t, const caviar_space *space, uint32_t id, const
     /* Constant liar: configs still training are the worst results so far. */
     for (int i = 0; i < n_pending; i++) bad[nb++] = pending[i];
     groups_weights gw = {weights_for(t, ng, true), weights_for(t, nb, false)};
-    bool extend = fill_extends(t, book->budget, pending, n_pending);
-    ok = propose_params(t, space, id, good, ng, bad, nb, gw, extend, out);
+    ok = propose_params(t, space, id, good, ng, bad, nb, gw, false, out);
     /* (a space of no parameters fits nothing: what is kept is not this proposal's) */
-    t->fill_valid = ok && space->n > 0 && fill_keep(t, book->budget, pending, n_pending, extend);
+    t->fill_valid = ok && space->n > 0 && fill_keep(t, book->budget, pending, n_pending, ng, nb, false);
   }
   free(good);
   free(bad);

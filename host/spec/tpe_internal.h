@@ -39,6 +39,11 @@ extern bool caviar_tpe_float_scores;
  * proposals have (tests compare them with fresh ones'). */
 extern bool caviar_tpe_fill_reuse;
 extern long caviar_tpe_fill_reused;
+/* An estimator fitted to the points x[0 .. start) of a continuous axis [lo, hi] and grown by one
+ * point at a time as a fill's proposals grow a bad group's (NAN: a config without the parameter, no
+ * point), against a fresh fit to the same points at each step: the steps whose estimators differ in
+ * any bit (-1: no memory). */
+long caviar_tpe_extend_mismatches(const double *x, int n, int start, double lo, double hi);
 extern double caviar_tpe_float_window;
 extern double caviar_tpe_float_noise;
 /* |quick - exact| log density at x of the mixture of n normal kernels (mu, sigma, weights w summing
