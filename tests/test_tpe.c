@@ -665,14 +665,15 @@ Test(tpe, a_bad_group_grown_one_point_at_a_time_is_its_fresh_fit_bit_for_bit) {
    * estimator must hold the bits of a fit to the same points from scratch. The sequences meet what
    * changes the sigmas' rule: the least sigma while there are under 99 points, the floats from 64
    * kernels on, runs of equal values (a grid of seven, the axis's ends, -0 and +0), new points at
-   * either end, and configs without the parameter (NAN: no new point). */
+   * either end, a first point whose sigma is the prior's (the axis's width), and configs without the
+   * parameter (NAN: no new point). */
   enum { N = 700 };
   static double x[N];
   struct {
     int n, start, kind;
     double lo, hi;
   } runs[] = {{300, 0, 0, 0, 1},   {260, 5, 1, 0, 1},    {220, 50, 2, -1, 1},     {240, 1, 3, 0, 1},
-              {N, 400, 4, -3, 2},  {180, 30, 5, 0, 1},   {150, 120, 1, -0.5, 0.5}};
+              {N, 400, 4, -3, 2},  {180, 30, 5, 0, 1},   {150, 120, 1, -0.5, 0.5}, {60, 0, 6, 0, 1}};
   for (size_t r = 0; r < sizeof runs / sizeof *runs; r++) {
     double lo = runs[r].lo, hi = runs[r].hi, w = hi - lo;
     uint64_t state = 0x9E3779B97F4A7C15u * (r + 1);
@@ -685,6 +686,7 @@ Test(tpe, a_bad_group_grown_one_point_at_a_time_is_its_fresh_fit_bit_for_bit) {
         case 2: x[i] = u < 0.2 ? (i % 2 ? -0.0 : 0.0) : lo + w * u; break; /* -0 and +0 */
         case 3: x[i] = u < 0.15 ? NAN : lo + w * (0.4 + 0.2 * u); break; /* no point, and crowded */
         case 4: x[i] = lo + w * (0.3 + 0.05 * u * u); break;             /* crowded: floats */
+        case 6: x[i] = i ? lo + w * u : lo; break; /* the first alone at an end: the widest sigma, the prior's */
         default: x[i] = i % 2 ? lo + w * u * 0.01 : hi - w * u * 0.01;    /* new points at either end */
       }
     }
