@@ -44,6 +44,9 @@ extern long caviar_tpe_fill_reused;
  * point), against a fresh fit to the same points at each step: the steps whose estimators differ in
  * any bit (-1: no memory). */
 long caviar_tpe_extend_mismatches(const double *x, int n, int start, double lo, double hi);
+/* The largest relative error of the float densities' e^t (quick_expf, 1e-6 claimed) over every float
+ * t of [from, to] (from <= to <= -0), against exp in doubles. */
+double caviar_tpe_quick_expf_error(float from, float to);
 extern double caviar_tpe_float_window;
 extern double caviar_tpe_float_noise;
 /* |quick - exact| log density at x of the mixture of n normal kernels (mu, sigma, weights w summing
