@@ -114,6 +114,9 @@ struct caviar_tpe {
   bool fill_valid;
   int fill_obs, fill_failed, fill_budget, fill_pending;
   int fill_ng, fill_nb; /* its groups' sizes */
+  /* A proposal's own arrays (propose_params), kept from one to the next: scratch_bytes of them. */
+  void *scratch;
+  size_t scratch_bytes;
   unsigned char *fill_configs; /* its pending configs, fill_pending of them */
   int fill_cap;
 };
@@ -155,6 +158,7 @@ void caviar_tpe_free(caviar_tpe *t) {
   free(t->memo);
   for (int s = 0; s < WEIGHT_SLOTS; s++) free(t->weights[s].w);
   kept_free(t);
+  free(t->scratch);
   free(t->fill_configs);
   free(t);
 }
@@ -1533,16 +1537,26 @@ static bool propose_params(caviar_tpe *t, const caviar_space *space, uint32_t id
     extend = false;
   }
   param_proposal *pp = t->pp;
-  double *x = malloc((size_t)np * (size_t)nc * sizeof *x), *score = malloc((size_t)np * (size_t)nc * sizeof *score);
-  double *contenders = malloc((size_t)np * (size_t)nc * sizeof *contenders); /* best_floated's */
-  double *terms = malloc((size_t)threads * (size_t)room * sizeof *terms), *best = malloc((size_t)np * sizeof *best);
-  int *summed = malloc((size_t)threads * (size_t)room * sizeof *summed);
-  bool *fitted = calloc(2 * (size_t)np, sizeof *fitted); /* [pi]: the bad group's; [np + pi]: the good one's */
-  bool ok = np == t->np_kept && x && score && contenders && terms && best && summed && fitted;
+  /* The candidates, their scores, best_floated's contenders, each thread's room for a density's
+   * terms (and their indices), the picks, and which fits were made ([pi]: the bad group's; [np +
+   * pi]: the good one's), in the sampler's scratch. */
+  size_t cands = (size_t)np * (size_t)nc, rooms = (size_t)threads * (size_t)room;
+  size_t bytes = (3 * cands + rooms + (size_t)np) * sizeof(double) + rooms * sizeof(int) + 2 * (size_t)np;
+  if (bytes > t->scratch_bytes) {
+    free(t->scratch);
+    t->scratch = malloc(bytes);
+    t->scratch_bytes = t->scratch ? bytes : 0;
+  }
+  double *x = t->scratch, *score = x + cands, *contenders = score + cands, *terms = contenders + cands;
+  double *best = terms + rooms;
+  int *summed = (int *)(best + np);
+  bool *fitted = (bool *)(summed + rooms);
+  bool ok = np == t->np_kept && t->scratch;
   if (ok) {
-    for (int pi = 0; pi < np; pi++) {
+    memset(fitted, 0, 2 * (size_t)np);
+    for (int pi = 0; !extend && pi < np; pi++) { /* (a fill's next: the same, params_kept) */
       axis_of(&space->params[pi], &pp[pi].a);
-      memcpy(&pp[pi].param, &space->params[pi], sizeof pp[pi].param); /* padding too: memcmp above */
+      memcpy(&pp[pi].param, &space->params[pi], sizeof pp[pi].param); /* padding too: params_kept's memcmp */
     }
 #pragma omp parallel if (np * nc > 8)
     {
@@ -1579,13 +1593,6 @@ static bool propose_params(caviar_tpe *t, const caviar_space *space, uint32_t id
   }
   for (int pi = 0; ok && pi < np; pi++) out[pi] = value_at(&pp[pi].a, best[pi]);
   if (ok && extend) caviar_tpe_fill_reused++;
-  free(x);
-  free(score);
-  free(contenders);
-  free(terms);
-  free(best);
-  free(summed);
-  free(fitted);
   return ok;
 }
 
