@@ -1517,10 +1517,10 @@ static double best_floated(const param_proposal *q, const double *xs, double *sc
  * group and its candidates' draws), the scores (a few candidates a time: on a continuous axis float
  * or quick ones), and each parameter's pick (best_floated, best_candidate: quick and exact scores
  * where the scores before leave it open); each thread with its own room for a density's terms: the
- * same bits on any number of threads. The loops share their work out statically (the fits by turns,
- * the bad groups first; the scores in a block of turns a thread; the picks by turns): their parts
- * cost about alike, and on the two cores of bench_tpe's VM dynamic turns cost 16% more a proposal
- * (docs/PERF.md). With extend (a fill's next proposal, the same parameters: the
+ * same bits on any number of threads. The loops share their work out statically, in blocks: their
+ * parts cost about alike, each thread takes a run of parameters in every loop (so it scores the
+ * estimators it fitted), and on the two cores of bench_tpe's VM dynamic turns cost 16% more a
+ * proposal (docs/PERF.md). With extend (a fill's next proposal, the same parameters: the
  * kept estimators grow by one point), good is not read and bad holds only the newest config; ng and
  * nb are the groups' sizes all the same. */
 static bool propose_params(caviar_tpe *t, const caviar_space *space, uint32_t id, const void *const *good, int ng,
@@ -1561,11 +1561,11 @@ static bool propose_params(caviar_tpe *t, const caviar_space *space, uint32_t id
 #pragma omp parallel if (np * nc > 8)
     {
       size_t mine = (size_t)omp_get_thread_num() * (size_t)room;
-#pragma omp for schedule(static, 1)
-      for (int j = 0; j < 2 * np; j++) {
-        int pi = j % np;
-        fitted[j] = j < np ? fit_group(t, space, id, pi, false, bad, extend ? 1 : nb, gw.bad, extend, &pp[pi], NULL)
-                           : fit_group(t, space, id, pi, true, good, ng, gw.good, extend, &pp[pi], x + (size_t)pi * nc);
+#pragma omp for schedule(static)
+      for (int j = 0; j < 2 * np; j++) { /* each parameter's bad group, then its good one */
+        int pi = j / 2;
+        if (j % 2 == 0) fitted[pi] = fit_group(t, space, id, pi, false, bad, extend ? 1 : nb, gw.bad, extend, &pp[pi], NULL);
+        else fitted[np + pi] = fit_group(t, space, id, pi, true, good, ng, gw.good, extend, &pp[pi], x + (size_t)pi * nc);
       }
 #pragma omp for schedule(static)
       for (int j = 0; j < np * turns; j++) {
@@ -1580,7 +1580,7 @@ static bool propose_params(caviar_tpe *t, const caviar_space *space, uint32_t id
                              : exact_score(q, x[k], terms + mine, summed + mine);
         }
       }
-#pragma omp for schedule(static, 1)
+#pragma omp for schedule(static)
       for (int pi = 0; pi < np; pi++)
         if (fitted[pi] && fitted[np + pi])
           best[pi] = float_param(&pp[pi])

@@ -21,8 +21,9 @@
  * O(history + pending) whatever the sweep's size (up to `history` observations, exactly the
  * unbounded proposal). Within a fill (proposals with no result between them, each with the pending
  * configs of the one before and that proposal) a proposal keeps the estimators of the one before
- * and adds the one new pending point: O(pending) for the one point instead of a sort, and still a
- * pure function of the same inputs. */
+ * and grows each bad group's by the one new pending point (no sort, no list of the groups; the
+ * sigmas, masses and logarithms of the new point's neighbours only, then every kernel's offset:
+ * O(pending) of plain arithmetic), and is still a pure function of the same inputs. */
 
 #include <stdbool.h>
 #include <stdint.h>
