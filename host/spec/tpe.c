@@ -1510,6 +1510,65 @@ static double best_floated(const param_proposal *q, const double *xs, double *sc
   return best_candidate(q, cx, scores, k, true, terms, summed);
 }
 
+/* What a proposal's loops share (propose_params). */
+typedef struct proposal_work {
+  caviar_tpe *t;
+  const caviar_space *space;
+  uint32_t id;
+  const void *const *good;
+  int ng;
+  const void *const *bad;
+  int nb;
+  groups_weights gw;
+  bool extend;
+  param_proposal *pp;
+  double *x, *score, *contenders, *terms;
+  int *summed;
+  double *best;
+  bool *fitted; /* [pi]: the bad group's fit made; [np + pi]: the good one's */
+  int turns;    /* a parameter's score turns */
+  int room;     /* a thread's terms */
+} proposal_work;
+
+enum { SCORED_TOGETHER = 4 }; /* candidates a score loop's turn takes */
+
+/* Fit j: parameter j / 2's bad group (j even), then its good one and its candidates' draws. */
+static void fit_job(const proposal_work *w, int j) {
+  int pi = j / 2, np = w->space->n;
+  if (j % 2 == 0)
+    w->fitted[pi] = fit_group(w->t, w->space, w->id, pi, false, w->bad, w->extend ? 1 : w->nb, w->gw.bad, w->extend,
+                              &w->pp[pi], NULL);
+  else
+    w->fitted[np + pi] = fit_group(w->t, w->space, w->id, pi, true, w->good, w->ng, w->gw.good, w->extend, &w->pp[pi],
+                                   w->x + (size_t)pi * w->t->opt.candidates);
+}
+
+/* Score turn j: SCORED_TOGETHER candidates of parameter j / turns (mine: the thread's terms). */
+static void score_job(const proposal_work *w, int j, size_t mine) {
+  int np = w->space->n, nc = w->t->opt.candidates, pi = j / w->turns, c0 = j % w->turns * SCORED_TOGETHER;
+  if (!w->fitted[pi] || !w->fitted[np + pi]) return;
+  const param_proposal *q = &w->pp[pi];
+  bool quick = quick_param(q), floated = float_param(q);
+  for (int c = c0; c < c0 + SCORED_TOGETHER && c < nc; c++) {
+    size_t k = (size_t)pi * nc + c;
+    w->score[k] = floated ? float_score(q, w->x[k], w->terms + mine)
+                  : quick ? quick_score(q, w->x[k], w->terms + mine)
+                          : exact_score(q, w->x[k], w->terms + mine, w->summed + mine);
+  }
+}
+
+/* Parameter pi's pick. */
+static void pick_job(const proposal_work *w, int pi, size_t mine) {
+  int np = w->space->n, nc = w->t->opt.candidates;
+  if (!w->fitted[pi] || !w->fitted[np + pi]) return;
+  const param_proposal *q = &w->pp[pi];
+  size_t k0 = (size_t)pi * nc;
+  w->best[pi] = float_param(q) ? best_floated(q, w->x + k0, w->score + k0, nc, w->contenders + k0, w->terms + mine,
+                                              w->summed + mine)
+                               : best_candidate(q, w->x + k0, w->score + k0, nc, quick_param(q), w->terms + mine,
+                                                w->summed + mine);
+}
+
 /* Each parameter's proposal: the best of its candidates by the ratio of the good group's density to
  * the bad one's. Every parameter's estimators and candidates are its own (and so are its random
  * numbers), and every candidate's score is its own, so the work is shared out among the sweep's
@@ -1517,15 +1576,16 @@ static double best_floated(const param_proposal *q, const double *xs, double *sc
  * group and its candidates' draws), the scores (a few candidates a time: on a continuous axis float
  * or quick ones), and each parameter's pick (best_floated, best_candidate: quick and exact scores
  * where the scores before leave it open); each thread with its own room for a density's terms: the
- * same bits on any number of threads. The loops share their work out statically, in blocks: their
- * parts cost about alike, each thread takes a run of parameters in every loop (so it scores the
- * estimators it fitted), and on the two cores of bench_tpe's VM dynamic turns cost 16% more a
- * proposal (docs/PERF.md). With extend (a fill's next proposal, the same parameters: the
+ * same bits on any number of threads. Over continuous parameters alone the loops share their work
+ * out statically, in blocks: their parts cost about alike, each thread takes a run of parameters in
+ * every loop (so it scores the estimators it fitted), and on the two cores of bench_tpe's VM
+ * dynamic turns cost 16% more a proposal; a parameter of another kind (integer, q_, list) costs
+ * far more or far less than a continuous one, so then the turns are dynamic (static blocks cost 13%
+ * more there: docs/PERF.md). With extend (a fill's next proposal, the same parameters: the
  * kept estimators grow by one point), good is not read and bad holds only the newest config; ng and
  * nb are the groups' sizes all the same. */
 static bool propose_params(caviar_tpe *t, const caviar_space *space, uint32_t id, const void *const *good, int ng,
                            const void *const *bad, int nb, groups_weights gw, bool extend, double *out) {
-  enum { SCORED_TOGETHER = 4 }; /* candidates a score loop's turn takes */
   int np = space->n, nc = t->opt.candidates, threads = omp_get_max_threads();
   if (np == 0) return true;
   int room = (ng > nb ? ng : nb) + 2; /* the most kernels an estimator holds: its points and the prior */
@@ -1558,36 +1618,28 @@ static bool propose_params(caviar_tpe *t, const caviar_space *space, uint32_t id
       axis_of(&space->params[pi], &pp[pi].a);
       memcpy(&pp[pi].param, &space->params[pi], sizeof pp[pi].param); /* padding too: params_kept's memcmp */
     }
+    proposal_work w = {t, space, id, good, ng, bad, nb, gw, extend, pp, x, score, contenders, terms, summed, best,
+                       fitted, turns, room};
+    bool alike = true; /* every parameter continuous: static blocks */
+    for (int pi = 0; pi < np; pi++) alike = alike && quick_axis(&pp[pi].a);
 #pragma omp parallel if (np * nc > 8)
     {
       size_t mine = (size_t)omp_get_thread_num() * (size_t)room;
+      if (alike) {
 #pragma omp for schedule(static)
-      for (int j = 0; j < 2 * np; j++) { /* each parameter's bad group, then its good one */
-        int pi = j / 2;
-        if (j % 2 == 0) fitted[pi] = fit_group(t, space, id, pi, false, bad, extend ? 1 : nb, gw.bad, extend, &pp[pi], NULL);
-        else fitted[np + pi] = fit_group(t, space, id, pi, true, good, ng, gw.good, extend, &pp[pi], x + (size_t)pi * nc);
+        for (int j = 0; j < 2 * np; j++) fit_job(&w, j);
+#pragma omp for schedule(static)
+        for (int j = 0; j < np * turns; j++) score_job(&w, j, mine);
+#pragma omp for schedule(static)
+        for (int pi = 0; pi < np; pi++) pick_job(&w, pi, mine);
+      } else {
+#pragma omp for schedule(dynamic, 1)
+        for (int j = 0; j < 2 * np; j++) fit_job(&w, j);
+#pragma omp for schedule(dynamic, 1)
+        for (int j = 0; j < np * turns; j++) score_job(&w, j, mine);
+#pragma omp for schedule(dynamic, 1)
+        for (int pi = 0; pi < np; pi++) pick_job(&w, pi, mine);
       }
-#pragma omp for schedule(static)
-      for (int j = 0; j < np * turns; j++) {
-        int pi = j / turns, c0 = j % turns * SCORED_TOGETHER;
-        if (!fitted[pi] || !fitted[np + pi]) continue;
-        const param_proposal *q = &pp[pi];
-        bool quick = quick_param(q), floated = float_param(q);
-        for (int c = c0; c < c0 + SCORED_TOGETHER && c < nc; c++) {
-          size_t k = (size_t)pi * nc + c;
-          score[k] = floated ? float_score(q, x[k], terms + mine)
-                     : quick ? quick_score(q, x[k], terms + mine)
-                             : exact_score(q, x[k], terms + mine, summed + mine);
-        }
-      }
-#pragma omp for schedule(static)
-      for (int pi = 0; pi < np; pi++)
-        if (fitted[pi] && fitted[np + pi])
-          best[pi] = float_param(&pp[pi])
-                         ? best_floated(&pp[pi], x + (size_t)pi * nc, score + (size_t)pi * nc, nc,
-                                        contenders + (size_t)pi * nc, terms + mine, summed + mine)
-                         : best_candidate(&pp[pi], x + (size_t)pi * nc, score + (size_t)pi * nc, nc,
-                                          quick_param(&pp[pi]), terms + mine, summed + mine);
     }
     for (int j = 0; j < 2 * np; j++) ok = ok && fitted[j];
   }
