@@ -704,3 +704,75 @@ Test(tpe, the_float_densities_exp_is_within_1e_6_of_exp_at_every_float_of_its_ra
   cr_expect_lt(worst, 1e-6, "quick_expf is %.3g from exp somewhere in [-86, 0]", worst);
   cr_expect_gt(worst, 1e-9, "%.3g: not the float polynomial measured", worst); /* it is no exact exp */
 }
+
+Test(tpe, an_integer_or_list_density_with_its_kept_masses_is_the_rule_taken_kernel_by_kernel_bit_for_bit) {
+  /* A cell's mass under each kernel is kept by the kernel's (mu, sigma), and a list row's numbers'
+   * logarithms by the number: against the rule a kernel at a time, on integer and q_ grids where
+   * kernels repeat (a few values, a dozen sigmas: round numbers whose low bits are all zero, which a
+   * hash must still tell apart, and more pairs than the memo has places), mixed with spread ones,
+   * bit for bit. */
+  enum { CASES = 3000, MAX_N = 500 };
+  static double mu[MAX_N], sigma[MAX_N], w[MAX_N];
+  static int own[MAX_N];
+  unsigned long long r = 0x2545F4914F6CDD1Dull;
+  int differ = 0, lists_differ = 0;
+  for (int c = 0; c < CASES; c++) {
+    int n = 1 + (int)(xorshift(&r) % MAX_N), kind = c % 3;
+    double step = kind == 0 ? 1 : kind == 1 ? 16 : 0.25, cells = (double)(2 + xorshift(&r) % 14);
+    double lo = kind == 1 ? 8 : 0.5 * step, hi = lo + cells * step, total = 0;
+    for (int i = 0; i < n; i++) {
+      double u = (double)(xorshift(&r) >> 11) * 0x1p-53;
+      bool spread = xorshift(&r) % 8 == 0;
+      mu[i] = spread ? lo + (hi - lo) * u : lo + step * (0.5 + (double)(xorshift(&r) % (unsigned long long)cells));
+      /* a third of the grid's kernels with sigmas of their own: more (mu, sigma) than places */
+      sigma[i] = spread || xorshift(&r) % 3 == 0 ? step * (0.05 + 3 * u) : step * (double)(1 + xorshift(&r) % 12) / 4;
+      w[i] = 0.5 + u;
+      total += w[i];
+    }
+    for (int i = 0; i < n; i++) w[i] /= total;
+    double x = lo + step * (0.5 + (double)(xorshift(&r) % (unsigned long long)cells)), plain;
+    double got = caviar_tpe_cell_log_pdf(mu, sigma, w, n, lo, hi, step, x, &plain);
+    differ += memcmp(&got, &plain, sizeof got) != 0 || !isfinite(got);
+    int values = 2 + (int)(xorshift(&r) % 9);
+    for (int i = 0; i < n; i++) own[i] = (int)(xorshift(&r) % (unsigned long long)values);
+    int at = (int)(xorshift(&r) % (unsigned long long)values);
+    got = caviar_tpe_list_log_pdf(own, n, values, c % 2 ? 1.0 : 0.3, at, &plain);
+    lists_differ += memcmp(&got, &plain, sizeof got) != 0 || !isfinite(got);
+  }
+  cr_expect_eq(differ, 0, "%d of %d cell densities differ from the rule's", differ, CASES);
+  cr_expect_eq(lists_differ, 0, "%d of %d list densities differ from the rule's", lists_differ, CASES);
+}
+
+Test(tpe, scoring_each_value_once_proposes_what_scoring_every_candidate_does) {
+  /* An integer, q_ or list parameter's candidates repeat values (layers has four), so each value is
+   * scored once and its candidates share the score; the picks (the first of the highest) must be
+   * those of scoring all 24, over this file's space of every kind, with pending trials. */
+  caviar_spec spec;
+  load(&spec, 17);
+  caviar_error err;
+  caviar_tpe_options opt = CAVIAR_TPE_DEFAULT_OPTIONS;
+  caviar_tpe *t;
+  cr_assert_eq(caviar_tpe_new(&opt, 17, &t, &err), CAVIAR_OK);
+  static caviar_hparams pending[64];
+  int differ = 0, proposals = 0;
+  for (uint32_t k = 0; k < 400; k++) {
+    caviar_hparams hp;
+    caviar_sample_random(&spec.space, &spec.fixed, 17, k, &hp);
+    cr_assert_eq(caviar_tpe_observe(t, &hp, 1, round(objective(&hp) * 4) / 4, &err), CAVIAR_OK);
+    if (k < 40 || k % 4) continue;
+    int n_pending = (int)(k % 64);
+    for (int j = 0; j < n_pending; j++) caviar_sample_random(&spec.space, &spec.fixed, 17, 90000 + k * 64 + (uint32_t)j, &pending[j]);
+    caviar_hparams once, all;
+    caviar_tpe_alike_scores = true;
+    cr_assert(caviar_tpe_propose(t, &spec.space, &spec.fixed, 5000 + k, pending, n_pending, &once));
+    caviar_tpe_alike_scores = false;
+    cr_assert(caviar_tpe_propose(t, &spec.space, &spec.fixed, 5000 + k, pending, n_pending, &all));
+    caviar_tpe_alike_scores = true;
+    differ += memcmp(&once, &all, sizeof once) != 0;
+    proposals++;
+  }
+  cr_expect_gt(proposals, 80);
+  cr_expect_eq(differ, 0, "%d of %d proposals differ when each value is scored once", differ, proposals);
+  caviar_tpe_free(t);
+  caviar_spec_free(&spec);
+}

@@ -560,7 +560,10 @@ static void kernel_mass(const axis *a, estimator *e, int i, kernel_memo *memo, u
                  (bits[3] * 0xD6E8FEB86659FD93u);
     /* Two ways to a set (a place of one way only), the one met last first. */
     unsigned ways = slots >= 2 ? 2 : 1;
-    slot = &memo[(h ^ (h >> 29)) % (slots / ways) * ways];
+    h ^= h >> 33; /* mixed (MurmurHash3's finaliser): an integer axis's round numbers have no low bits */
+    h *= 0xFF51AFD7ED558CCDu;
+    h ^= h >> 33;
+    slot = &memo[h % (slots / ways) * ways];
     for (unsigned w = 0; w < ways; w++) {
       kernel_memo *m = &slot[w];
       if (m->mu == e->mu[i] && m->sigma == e->sigma[i] && m->lo == a->lo && m->hi == a->hi && m->sigma > 0) {
@@ -938,12 +941,43 @@ double caviar_tpe_log_sum_exp(double *terms, int n, int *summed) {
 static double estimator_log_pdf(const axis *a, const estimator *e, double x, double *terms, int *summed) {
   int n = e->n;
   if (a->list) {
-    for (int i = 0; i < n; i++) terms[i] = e->log_w[i] + log(e->cat[(size_t)i * a->p->n_values + (int)x]);
+    /* Every point's row holds the same two numbers (its own value's and the others'): one log
+     * each, the last two kept. */
+    double seen[2] = {NAN, NAN}, seen_log[2] = {0, 0};
+    for (int i = 0; i < n; i++) {
+      double c = e->cat[(size_t)i * a->p->n_values + (int)x];
+      int k = c == seen[0] ? 0 : 1;
+      if (!(c == seen[k])) {
+        seen[1] = seen[0], seen_log[1] = seen_log[0];
+        seen[0] = c, seen_log[0] = log(c);
+        k = 0;
+      }
+      terms[i] = e->log_w[i] + seen_log[k];
+    }
   } else if (a->step > 0) {
+    /* A cell's log mass under a kernel is a function of its mu and sigma, and an integer or q_
+     * axis's kernels sit on few values with few sigmas: each kernel's is kept by (mu, sigma) in
+     * SEEN places, a hash of their bits apart. */
+    enum { SEEN = 64 };
+    struct {
+      double mu, sigma, log_mass;
+    } seen[SEEN];
+    for (int k = 0; k < SEEN; k++) seen[k].mu = NAN;
     double hi = fmin(x + 0.5 * a->step, a->hi), lo = fmax(x - 0.5 * a->step, a->lo);
     for (int i = 0; i < n; i++) {
-      double mass = gsl_cdf_ugaussian_P((hi - e->mu[i]) / e->sigma[i]) - gsl_cdf_ugaussian_P((lo - e->mu[i]) / e->sigma[i]);
-      terms[i] = e->log_w[i] + log(fmax(mass, 1e-300)) - e->log_z[i];
+      double mu = e->mu[i], sigma = e->sigma[i];
+      uint64_t bits[2];
+      memcpy(&bits[0], &mu, sizeof mu);
+      memcpy(&bits[1], &sigma, sizeof sigma);
+      uint64_t h = bits[0] * 0x9E3779B97F4A7C15u ^ bits[1] * 0xC2B2AE3D27D4EB4Fu;
+      int at = (int)(h >> 58); /* the top bits, which all of mu's and sigma's reach (SEEN = 2^6) */
+      if (!(seen[at].mu == mu && seen[at].sigma == sigma)) {
+        double mass = gsl_cdf_ugaussian_P((hi - mu) / sigma) - gsl_cdf_ugaussian_P((lo - mu) / sigma);
+        seen[at].mu = mu;
+        seen[at].sigma = sigma;
+        seen[at].log_mass = log(fmax(mass, 1e-300));
+      }
+      terms[i] = e->log_w[i] + seen[at].log_mass - e->log_z[i];
     }
   } else {
     /* Branch-free, so the compiler may do several kernels at once (the same operations in the same
@@ -1109,6 +1143,56 @@ static void test_mixture(const double *mu, const double *sigma, const double *w,
   }
   quick_parts(e, lo, hi);
   *exact = estimator_log_pdf(&a, e, x, room + 11 * n, summed);
+}
+
+double caviar_tpe_cell_log_pdf(const double *mu, const double *sigma, const double *w, int n, double lo, double hi,
+                               double step, double x, double *plain) {
+  axis a = {.lo = lo, .hi = hi, .step = step};
+  double *room = malloc((size_t)n * 7 * sizeof *room), got = NAN;
+  int *summed = malloc((size_t)n * sizeof *summed);
+  *plain = NAN;
+  if (room && summed) {
+    estimator e = {.n = n, .mu = room, .sigma = room + n, .z = room + 2 * n, .log_w = room + 3 * n,
+                   .log_sigma = room + 4 * n, .log_z = room + 5 * n};
+    double *terms = room + 6 * n;
+    memcpy(e.mu, mu, (size_t)n * sizeof *mu);
+    memcpy(e.sigma, sigma, (size_t)n * sizeof *sigma);
+    for (int i = 0; i < n; i++) {
+      kernel_mass(&a, &e, i, NULL, 1);
+      e.log_w[i] = log(w[i]);
+    }
+    got = estimator_log_pdf(&a, &e, x, terms, summed);
+    double chi = fmin(x + 0.5 * step, hi), clo = fmax(x - 0.5 * step, lo); /* the rule, a kernel at a time */
+    for (int i = 0; i < n; i++) {
+      double mass = gsl_cdf_ugaussian_P((chi - mu[i]) / sigma[i]) - gsl_cdf_ugaussian_P((clo - mu[i]) / sigma[i]);
+      terms[i] = e.log_w[i] + log(fmax(mass, 1e-300)) - e.log_z[i];
+    }
+    *plain = caviar_tpe_log_sum_exp(terms, n, summed);
+  }
+  free(room);
+  free(summed);
+  return got;
+}
+
+double caviar_tpe_list_log_pdf(const int *own, int n, int n_values, double prior_weight, int x, double *plain) {
+  caviar_param p = {.n_values = n_values};
+  axis a = {.p = &p, .list = true};
+  double *points = malloc(((size_t)n + 1) * sizeof *points), *terms = malloc(((size_t)n + 1) * sizeof *terms), got = NAN;
+  int *summed = malloc(((size_t)n + 1) * sizeof *summed);
+  estimator e;
+  *plain = NAN;
+  for (int i = 0; points && i < n; i++) points[i] = own[i];
+  kernels k = {points, n};
+  if (points && terms && summed && estimator_fit(&a, &k, prior_weight, NULL, NULL, 0, NULL, 0, &e)) {
+    got = estimator_log_pdf(&a, &e, x, terms, summed);
+    for (int i = 0; i < e.n; i++) terms[i] = e.log_w[i] + log(e.cat[(size_t)i * n_values + x]); /* the rule */
+    *plain = caviar_tpe_log_sum_exp(terms, e.n, summed);
+    estimator_free(&e);
+  }
+  free(points);
+  free(terms);
+  free(summed);
+  return got;
 }
 
 double caviar_tpe_quick_gap(const double *mu, const double *sigma, const double *w, int n, double lo, double hi,
@@ -1543,7 +1627,21 @@ static void fit_job(const proposal_work *w, int j) {
                                    w->x + (size_t)pi * w->t->opt.candidates);
 }
 
-/* Score turn j: SCORED_TOGETHER candidates of parameter j / turns (mine: the thread's terms). */
+/* Whether an integer, q_ or list parameter's candidates are scored once a value (true), the others
+ * of that value taking its score; tests turn it off to compare (the same proposals either way). */
+bool caviar_tpe_alike_scores = true;
+
+/* The first of parameter pi's candidates whose value is candidate c's (c itself when none before). */
+static int first_alike(const proposal_work *w, int pi, int c) {
+  const double *x = w->x + (size_t)pi * w->t->opt.candidates;
+  int same = 0;
+  while (same < c && memcmp(&x[same], &x[c], sizeof x[c]) != 0) same++;
+  return same;
+}
+
+/* Score turn j: SCORED_TOGETHER candidates of parameter j / turns (mine: the thread's terms); an
+ * exact score (an integer, q_ or list parameter's, whose candidates often repeat a value) only for
+ * the first candidate of its value: pick_job copies it to the others. */
 static void score_job(const proposal_work *w, int j, size_t mine) {
   int np = w->space->n, nc = w->t->opt.candidates, pi = j / w->turns, c0 = j % w->turns * SCORED_TOGETHER;
   if (!w->fitted[pi] || !w->fitted[np + pi]) return;
@@ -1551,6 +1649,7 @@ static void score_job(const proposal_work *w, int j, size_t mine) {
   bool quick = quick_param(q), floated = float_param(q);
   for (int c = c0; c < c0 + SCORED_TOGETHER && c < nc; c++) {
     size_t k = (size_t)pi * nc + c;
+    if (!quick && caviar_tpe_alike_scores && first_alike(w, pi, c) < c) continue;
     w->score[k] = floated ? float_score(q, w->x[k], w->terms + mine)
                   : quick ? quick_score(q, w->x[k], w->terms + mine)
                           : exact_score(q, w->x[k], w->terms + mine, w->summed + mine);
@@ -1563,6 +1662,8 @@ static void pick_job(const proposal_work *w, int pi, size_t mine) {
   if (!w->fitted[pi] || !w->fitted[np + pi]) return;
   const param_proposal *q = &w->pp[pi];
   size_t k0 = (size_t)pi * nc;
+  for (int c = 0; !quick_param(q) && caviar_tpe_alike_scores && c < nc; c++)
+    w->score[k0 + c] = w->score[k0 + first_alike(w, pi, c)];
   w->best[pi] = float_param(q) ? best_floated(q, w->x + k0, w->score + k0, nc, w->contenders + k0, w->terms + mine,
                                               w->summed + mine)
                                : best_candidate(q, w->x + k0, w->score + k0, nc, quick_param(q), w->terms + mine,

@@ -47,6 +47,19 @@ long caviar_tpe_extend_mismatches(const double *x, int n, int start, double lo, 
 /* The largest relative error of the float densities' e^t (quick_expf, 1e-6 claimed) over every float
  * t of [from, to] (from <= to <= -0), against exp in doubles. */
 double caviar_tpe_quick_expf_error(float from, float to);
+/* An integer or q_ axis's log density (a cell's mass) at x (a cell's value) of the mixture of n normal
+ * kernels (mu, sigma, weights w summing to 1) truncated to [lo, hi], cells step wide: as a proposal
+ * takes it (each kernel's cell mass kept by its mu and sigma), and into plain by the rule, a kernel
+ * at a time. */
+double caviar_tpe_cell_log_pdf(const double *mu, const double *sigma, const double *w, int n, double lo, double hi,
+                               double step, double x, double *plain);
+/* A list axis of n_values values: the log probability of value x under the estimator of n points
+ * (own[i]: point i's value index) and prior_weight, as a proposal takes it (one logarithm for each
+ * number the rows hold), and into plain a kernel at a time. */
+double caviar_tpe_list_log_pdf(const int *own, int n, int n_values, double prior_weight, int x, double *plain);
+/* Whether an integer, q_ or list parameter's candidates are scored once a value (true); tests turn it
+ * off to compare (the same proposals either way). */
+extern bool caviar_tpe_alike_scores;
 extern double caviar_tpe_float_window;
 extern double caviar_tpe_float_noise;
 /* |quick - exact| log density at x of the mixture of n normal kernels (mu, sigma, weights w summing
