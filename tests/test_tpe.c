@@ -665,15 +665,18 @@ Test(tpe, a_bad_group_grown_one_point_at_a_time_is_its_fresh_fit_bit_for_bit) {
    * estimator must hold the bits of a fit to the same points from scratch. The sequences meet what
    * changes the sigmas' rule: the least sigma while there are under 99 points, the floats from 64
    * kernels on, runs of equal values (a grid of seven, the axis's ends, -0 and +0), new points at
-   * either end, a first point whose sigma is the prior's (the axis's width), and configs without the
-   * parameter (NAN: no new point). */
+   * either end, a first point whose sigma is the prior's (the axis's width), configs without the
+   * parameter (NAN: no new point), and integer and q_ axes (cells of 1 and of 16, the points on
+   * their values). */
   enum { N = 700 };
   static double x[N];
   struct {
     int n, start, kind;
-    double lo, hi;
-  } runs[] = {{300, 0, 0, 0, 1},   {260, 5, 1, 0, 1},    {220, 50, 2, -1, 1},     {240, 1, 3, 0, 1},
-              {N, 400, 4, -3, 2},  {180, 30, 5, 0, 1},   {150, 120, 1, -0.5, 0.5}, {60, 0, 6, 0, 1}};
+    double lo, hi, step; /* step > 0: an integer or q_ axis's cells */
+  } runs[] = {{300, 0, 0, 0, 1, 0},      {260, 5, 1, 0, 1, 0},   {220, 50, 2, -1, 1, 0},
+              {240, 1, 3, 0, 1, 0},      {N, 400, 4, -3, 2, 0},  {180, 30, 5, 0, 1, 0},
+              {150, 120, 1, -0.5, 0.5, 0}, {60, 0, 6, 0, 1, 0},  {300, 0, 1, 0.5, 7.5, 1},
+              {400, 20, 3, 8, 264, 16},  {200, 0, 6, 0.5, 4.5, 1}};
   for (size_t r = 0; r < sizeof runs / sizeof *runs; r++) {
     double lo = runs[r].lo, hi = runs[r].hi, w = hi - lo;
     uint64_t state = 0x9E3779B97F4A7C15u * (r + 1);
@@ -690,7 +693,10 @@ Test(tpe, a_bad_group_grown_one_point_at_a_time_is_its_fresh_fit_bit_for_bit) {
         default: x[i] = i % 2 ? lo + w * u * 0.01 : hi - w * u * 0.01;    /* new points at either end */
       }
     }
-    long bad = caviar_tpe_extend_mismatches(x, runs[r].n, runs[r].start, lo, hi);
+    if (runs[r].step > 0) /* on the cells' values */
+      for (int i = 0; i < runs[r].n; i++)
+        if (!isnan(x[i])) x[i] = fmin(lo + runs[r].step * (0.5 + floor((x[i] - lo) / runs[r].step)), hi - 0.5 * runs[r].step);
+    long bad = caviar_tpe_extend_mismatches(x, runs[r].n, runs[r].start, lo, hi, runs[r].step);
     cr_expect_eq(bad, 0, "sequence %zu: %ld of %d grown estimators differ from their fresh fits", r, bad,
                  runs[r].n - runs[r].start);
   }

@@ -390,6 +390,7 @@ typedef struct estimator {
   /* Continuous axes: each kernel's 1 / sigma and log w - log sigma - log sqrt(2 pi) - log z, for
    * the quick scores (estimator_log_pdf_quick); NULL otherwise. */
   double *inv_sigma, *offset;
+  double *spare; /* room for a number a kernel (estimator_extend's) */
   double top_offset; /* the largest offset: no term is above it */
   /* A continuous axis's floats for the first scores (estimator_log_pdf_float), when float_error is
    * finite: each kernel's mu less the axis's middle (f_center), its 1 / sigma, and its offset less
@@ -700,8 +701,11 @@ static void float_parts(estimator *e, double lo, double hi) {
 /* Whether axis a's estimators have quick parts (a continuous axis). */
 static bool quick_axis(const axis *a) { return !a->list && !(a->step > 0); }
 
-/* e's arrays in block (room for cap kernels, the quick ones on a continuous axis: 11 cap doubles,
- * else 7), and its weights: the sampler's for n points (weights: read only, alive through the
+/* Doubles a kernel takes in an estimator's block on axis a: its numbers and logarithms, and on a
+ * continuous axis its quick parts and floats, else room for estimator_extend's new sigmas. */
+static size_t kernel_doubles(const axis *a) { return quick_axis(a) ? 11 : 8; }
+
+/* e's arrays in block (room for cap kernels, kernel_doubles a kernel), and its weights: the sampler's for n points (weights: read only, alive through the
  * proposal) or its own, computed. */
 static void estimator_place(const axis *a, double *block, int cap, int n, double prior_weight,
                             const group_weights *weights, estimator *e) {
@@ -720,6 +724,9 @@ static void estimator_place(const axis *a, double *block, int cap, int n, double
     e->f_mu = (float *)(block + 9 * c); /* 3 cap floats in 2 cap doubles */
     e->f_inv_sigma = e->f_mu + c;
     e->f_offset = e->f_mu + 2 * c;
+    e->spare = e->offset; /* (the offsets are made after estimator_extend's sigmas) */
+  } else {
+    e->spare = block + 7 * c;
   }
   if (weights && weights->w && weights->n == n) {
     e->w = weights->w;
@@ -759,7 +766,7 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
   e->n = k->n + 1;
   size_t n = (size_t)e->n;
   if (cap < e->n) cap = e->n;
-  double *block = calloc((quick_axis(a) ? 11 : 7) * (size_t)cap, sizeof *block);
+  double *block = calloc(kernel_doubles(a) * (size_t)cap, sizeof *block);
   int nv = a->list ? a->p->n_values : 0;
   if (a->list) e->cat = calloc(n * (size_t)nv, sizeof *e->cat);
   if (!block || (a->list && !e->cat)) {
@@ -798,21 +805,21 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
   return true;
 }
 
-/* A continuous axis's estimator e, fitted to k's points but its last (or to all of them: k->n = e->n
+/* A numeric axis's estimator e, fitted to k's points but its last (or to all of them: k->n = e->n
  * - 1), made the fit of all k->n (sorted: their sorted points, the new one at sorted[at]), the
  * estimator estimator_fit makes, bit for bit: the new point takes the prior's place and the prior
  * moves up one; a point's sigma depends on its value's sorted neighbours and the least sigma, so
  * when that stays, only the sigmas of the new point and of the values beside it are taken again
  * (all of them otherwise); only a kernel whose sigma changed takes its z and logarithms and 1 /
  * sigma again (functions of its mu and sigma and the axis); the weights change with the number of
- * points, so every offset and float is made again. False without room for the kernels (e is then
- * freed). */
+ * points, so on a continuous axis every offset and float is made again. False without room for the
+ * kernels (e is then freed). */
 static bool estimator_extend(const axis *a, const kernels *k, double prior_weight, const group_weights *weights,
                              kernel_memo *memo, unsigned memo_slots, placed *sorted, int at, estimator *e) {
   int m = e->n - 1, n = k->n + 1;
   if (n > e->cap) {
     int cap = n + n / 2 + 16;
-    double *block = malloc(11 * (size_t)cap * sizeof *block);
+    double *block = malloc(kernel_doubles(a) * (size_t)cap * sizeof *block);
     if (!block) {
       estimator_free(e);
       return false;
@@ -825,13 +832,13 @@ static bool estimator_extend(const axis *a, const kernels *k, double prior_weigh
     memcpy(e->z, old.z, bytes);
     memcpy(e->log_sigma, old.log_sigma, bytes);
     memcpy(e->log_z, old.log_z, bytes);
-    memcpy(e->inv_sigma, old.inv_sigma, bytes);
+    if (e->inv_sigma) memcpy(e->inv_sigma, old.inv_sigma, bytes);
     free(old.mu);
   } else {
     estimator_place(a, e->mu, e->cap, k->n, prior_weight, weights, e);
   }
   e->n = n;
-  double *sigma = e->offset; /* the new sigmas, before the offsets are made */
+  double *sigma = e->spare; /* the new sigmas */
   int from = 1, to = k->n;
   if (k->n > m && least_sigma(a, k->n) == least_sigma(a, m) && inner_ends(k->n) == inner_ends(m)) {
     from = at > 1 ? at - 1 : at; /* the values beside the new one's: from the first of the one below */
@@ -847,7 +854,7 @@ static bool estimator_extend(const axis *a, const kernels *k, double prior_weigh
     e->z[k->n] = e->z[m];
     e->log_z[k->n] = e->log_z[m];
     e->log_sigma[k->n] = e->log_sigma[m];
-    e->inv_sigma[k->n] = e->inv_sigma[m];
+    if (e->inv_sigma) e->inv_sigma[k->n] = e->inv_sigma[m];
     e->mu[m] = k->x[m];
     e->sigma[m] = NAN; /* taken below */
   }
@@ -857,10 +864,10 @@ static bool estimator_extend(const axis *a, const kernels *k, double prior_weigh
     if (!(sigma[i] == e->sigma[i])) {
       e->sigma[i] = sigma[i];
       kernel_logs(a, e, i, memo, memo_slots, &last, &last_log);
-      e->inv_sigma[i] = 1 / e->sigma[i];
+      if (e->inv_sigma) e->inv_sigma[i] = 1 / e->sigma[i];
     }
   }
-  offset_parts(e, a->lo, a->hi);
+  if (e->inv_sigma) offset_parts(e, a->lo, a->hi);
   return true;
 }
 
@@ -1261,23 +1268,23 @@ static int sorted_insert(placed *sorted, int m, double x) {
   return lo;
 }
 
-/* Whether two estimators of a continuous axis hold the same bits (their kernels, logarithms, quick
- * parts and, where they apply, floats). */
+/* Whether two estimators of a numeric axis hold the same bits (their kernels, logarithms and, on a
+ * continuous axis, quick parts and, where they apply, floats). */
 static bool estimators_equal(const estimator *a, const estimator *b) {
   size_t n = (size_t)a->n, d = n * sizeof(double), f = n * sizeof(float);
   if (a->n != b->n || memcmp(&a->top_offset, &b->top_offset, sizeof a->top_offset) ||
-      memcmp(&a->float_error, &b->float_error, sizeof a->float_error))
+      memcmp(&a->float_error, &b->float_error, sizeof a->float_error) || !a->inv_sigma != !b->inv_sigma)
     return false;
   const double *x[] = {a->mu, a->sigma, a->w, a->z, a->log_w, a->log_sigma, a->log_z, a->inv_sigma, a->offset};
   const double *y[] = {b->mu, b->sigma, b->w, b->z, b->log_w, b->log_sigma, b->log_z, b->inv_sigma, b->offset};
-  for (size_t k = 0; k < sizeof x / sizeof *x; k++)
+  for (size_t k = 0; k < (a->inv_sigma ? 9u : 7u); k++)
     if (memcmp(x[k], y[k], d)) return false;
   return !(a->float_error < INFINITY) || (!memcmp(a->f_mu, b->f_mu, f) && !memcmp(a->f_inv_sigma, b->f_inv_sigma, f) &&
                                           !memcmp(a->f_offset, b->f_offset, f) && a->f_center == b->f_center);
 }
 
-long caviar_tpe_extend_mismatches(const double *x, int n, int start, double lo, double hi) {
-  axis a = {.lo = lo, .hi = hi, .prior_mu = 0.5 * (lo + hi), .prior_sigma = hi - lo};
+long caviar_tpe_extend_mismatches(const double *x, int n, int start, double lo, double hi, double step) {
+  axis a = {.lo = lo, .hi = hi, .step = step, .prior_mu = 0.5 * (lo + hi), .prior_sigma = hi - lo};
   double *points = malloc(((size_t)n + 1) * sizeof *points);
   placed *sorted = malloc((2 * (size_t)n + 4) * sizeof *sorted), *fresh = malloc((2 * (size_t)n + 4) * sizeof *fresh);
   kernel_memo *memo = calloc(MEMO_SLOTS, sizeof *memo);
@@ -1464,7 +1471,7 @@ static bool fit_group(const caviar_tpe *t, const caviar_space *space, uint32_t i
   }
   if (extend) {
     /* (the last proposal's estimator, fitted to these points but the new one: estimator_extend) */
-    bool fitted = pp->g.mu && pp->g.n == pp->kb.n + 1 && quick_axis(&pp->a);
+    bool fitted = pp->g.mu && pp->g.n == pp->kb.n + 1 && !pp->a.list;
     if (!bad_room(pp, pp->kb.n + 1)) return false;
     kernels last = {pp->kb.x + pp->kb.n, 0};
     collect(&pp->a, t->form, space, pi, config + n - 1, 1, &last);

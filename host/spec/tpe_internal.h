@@ -39,11 +39,11 @@ extern bool caviar_tpe_float_scores;
  * proposals have (tests compare them with fresh ones'). */
 extern bool caviar_tpe_fill_reuse;
 extern long caviar_tpe_fill_reused;
-/* An estimator fitted to the points x[0 .. start) of a continuous axis [lo, hi] and grown by one
- * point at a time as a fill's proposals grow a bad group's (NAN: a config without the parameter, no
- * point), against a fresh fit to the same points at each step: the steps whose estimators differ in
- * any bit (-1: no memory). */
-long caviar_tpe_extend_mismatches(const double *x, int n, int start, double lo, double hi);
+/* An estimator fitted to the points x[0 .. start) of a numeric axis [lo, hi] (continuous, or of
+ * cells step wide) and grown by one point at a time as a fill's proposals grow a bad group's (NAN: a
+ * config without the parameter, no point), against a fresh fit to the same points at each step: the
+ * steps whose estimators differ in any bit (-1: no memory). */
+long caviar_tpe_extend_mismatches(const double *x, int n, int start, double lo, double hi, double step);
 /* The largest relative error of the float densities' e^t (quick_expf, 1e-6 claimed) over every float
  * t of [from, to] (from <= to <= -0), against exp in doubles. */
 double caviar_tpe_quick_expf_error(float from, float to);
