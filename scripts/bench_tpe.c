@@ -4,7 +4,8 @@
  * spec's space; the objective is a smooth bowl over learning_rate, beta1 and lr_decay (what
  * scripts/scale_specs.py's TPE spec sweeps), so no training is timed. Prints the time per modelled
  * proposal (the fastest and the slowest of `reps` runs) and a checksum of every proposed value, which
- * two builds that propose the same bits print alike.
+ * two builds that propose the same bits print alike (the continuous parameters' first; then, where the
+ * space has them, the integer, q_ and list ones': layers, hidden, optimizer, the others fixed).
  *   bench_tpe SPEC TRIALS POPULATION REPS [FILL] */
 #include <math.h>
 #include <stdio.h>
@@ -28,9 +29,9 @@ static double now(void) {
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* One refilled run: seconds spent proposing, proposals modelled, the checksum. */
+/* One refilled run: seconds spent proposing, proposals modelled, the checksums. */
 static void run(const caviar_spec *spec, int trials, int population, int fill, double *seconds, int *modelled,
-                double *sum) {
+                double *sum, double *others) {
   caviar_tpe *model;
   caviar_qmc *qmc;
   caviar_error err;
@@ -43,6 +44,7 @@ static void run(const caviar_spec *spec, int trials, int population, int fill, d
   *seconds = 0;
   *modelled = 0;
   *sum = 0;
+  *others = 0;
   for (uint32_t id = 0; id < (uint32_t)trials; id++) {
     if (n_running == population) {
       int done = fill < n_running ? fill : n_running;
@@ -57,6 +59,7 @@ static void run(const caviar_spec *spec, int trials, int population, int fill, d
     if (ok) ++*modelled;
     else caviar_sample_qmc(qmc, &spec->space, &spec->fixed, id, &hp);
     *sum += hp.learning_rate * 1e3 + hp.beta1 + hp.lr_decay;
+    *others += hp.layers + 100.0 * hp.hidden + 1e5 * hp.optimizer;
     running[n_running++] = hp;
   }
   free(running);
@@ -81,17 +84,17 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_tpe: %s\n", len ? err.msg : "cannot read the spec");
     return 1;
   }
-  double fastest = INFINITY, slowest = 0, sum = 0;
+  double fastest = INFINITY, slowest = 0, sum = 0, others = 0;
   int modelled = 0;
   for (int r = 0; r < reps; r++) {
     double seconds;
-    run(&spec, trials, population, fill, &seconds, &modelled, &sum);
+    run(&spec, trials, population, fill, &seconds, &modelled, &sum, &others);
     double per = 1e6 * seconds / (modelled ? modelled : 1);
     fastest = per < fastest ? per : fastest;
     slowest = per > slowest ? per : slowest;
   }
-  printf("%d trials, population %d, fills of %d: %d proposals modelled, %.1f-%.1f us each over %d runs; checksum %.17g\n", trials,
-         population, fill, modelled, fastest, slowest, reps, sum);
+  printf("%d trials, population %d, fills of %d: %d proposals modelled, %.1f-%.1f us each over %d runs; checksum %.17g (others %.17g)\n",
+         trials, population, fill, modelled, fastest, slowest, reps, sum, others);
   caviar_spec_free(&spec);
   return 0;
 }

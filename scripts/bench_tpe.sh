@@ -2,7 +2,8 @@
 # The cost of a TPE proposal alone (scripts/bench_tpe.c: a refilled sweep's proposals, the trials in
 # flight pending as constant liars, no training), on scripts/scale_specs.py's TPE spec: 3,000 trials,
 # population 256, three runs, fills of one (the oldest trial finishes before each proposal; FILL of
-# them finish together and as many are proposed in a row, as a sweep's epoch boundary does), on the sweep's default threads (OMP_NUM_THREADS to change them). With
+# them finish together and as many are proposed in a row, as a sweep's epoch boundary does; SPEC=tpe-mixed
+# for the same sweep over parameters of every kind), on the sweep's default threads (OMP_NUM_THREADS to change them). With
 # BASELINE=path/to/libcaviar_core.a the same program is built against that library too and the two run
 # alternately, for a ratio measured in the same run; equal checksums mean equal proposals.
 #   scripts/bench_tpe.sh [TRIALS] [POPULATION] [RUNS] [FILL]
@@ -31,6 +32,6 @@ link() { # library binary
 link "$lib" "$out/bench_tpe"
 [ -n "${BASELINE:-}" ] && link "$BASELINE" "$out/bench_tpe_baseline"
 for r in $(seq "$runs"); do
-  echo -n "this build: "; "$out/bench_tpe" "$out/specs/tpe.json" "$trials" "$population" 1 "$fill"
-  [ -n "${BASELINE:-}" ] && { echo -n "baseline:   "; "$out/bench_tpe_baseline" "$out/specs/tpe.json" "$trials" "$population" 1 "$fill"; }
+  echo -n "this build: "; "$out/bench_tpe" "$out/specs/${SPEC:-tpe}.json" "$trials" "$population" 1 "$fill"
+  [ -n "${BASELINE:-}" ] && { echo -n "baseline:   "; "$out/bench_tpe_baseline" "$out/specs/${SPEC:-tpe}.json" "$trials" "$population" 1 "$fill"; }
 done

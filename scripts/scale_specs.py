@@ -4,7 +4,7 @@ N trials, on synthetic data (`caviar synth`) and a 1-layer MLP of 16 units.
 
   scripts/scale_specs.py N OUT_DIR DATA_DIR HYPERBAND_DATA_DIR
 
-writes OUT_DIR/{sh,refill,hyperband,tpe,pbt,c2f}.json:
+writes OUT_DIR/{sh,refill,hyperband,tpe,pbt,c2f,tpe-mixed}.json:
   sh         random search, successive halving 1 -> 3 -> 9 epochs (eta 3), all N at once
   refill     the same with a population of 256 (asynchronous successive halving)
   hyperband  Hyperband with s = 3 and eta = floor(N^(1/3)) (its brackets decide the count:
@@ -13,6 +13,9 @@ writes OUT_DIR/{sh,refill,hyperband,tpe,pbt,c2f}.json:
   tpe        TPE with successive halving and a population of 256 (a proposal per started trial)
   pbt        PBT, 4 epochs, exploit and explore every 2, all N at once
   c2f        coarse to fine: 3 rounds of N / 3, successive halving in each
+  tpe-mixed  tpe's sweep over parameters of every kind: the three continuous ones, an integer
+             (layers 1..2), a q_ one (hidden 8..32, q 8) and a list (optimizer); not one of
+             bench_scale.sh's six unless named
 """
 import json
 import os
@@ -55,3 +58,7 @@ write("tpe", method="tpe", trials=n, population=256)
 write("pbt", method="random", trials=n, model=dict(base["model"], epochs=4),
       early_terminate={"type": "pbt", "interval": 2})
 write("c2f", method="coarse-to-fine", trials=max(1, n // 3), coarse_to_fine={"rounds": 3, "zoom": 0.5, "top_k": 3})
+write("tpe-mixed", method="tpe", trials=n, population=256, model={"type": "mlp", "epochs": 9, "batch_size": 128},
+      parameters=dict(base["parameters"], layers={"min": 1, "max": 2},
+                      hidden={"distribution": "q_uniform", "min": 8, "max": 32, "q": 8},
+                      optimizer={"values": ["adam", "sgd", "momentum"]}))
