@@ -8,8 +8,8 @@
 # ((peak - arenas) / trials). With BASELINE=path/to/caviar the same sweeps up to BASELINE_MAX trials
 # (default 10000) also run on that build, same run, for the ratio of wall times.
 #   scripts/bench_scale.sh [SIZES] [STRATEGIES]   e.g. scripts/bench_scale.sh "1000 10000" "sh refill"
-# (defaults: "1000 10000 100000", all six; BENCH_OUT defaults to bench-scale-out; BENCH_THREADS, the
-# sweeps' --threads, to 2; BENCH_PROGRESS=1 runs them with their progress lines, a line per epoch
+# (defaults: "1000 10000 100000", all six; tpe-mixed, TPE over parameters of every kind, runs when
+# named; BENCH_OUT defaults to bench-scale-out; BENCH_THREADS, the sweeps' --threads, to 2; BENCH_PROGRESS=1 runs them with their progress lines, a line per epoch
 # boundary into BENCH_OUT's logs as a user's log gets them, instead of -q; the table goes to stdout
 # as markdown, every run to BENCH_OUT/runs.csv)
 set -euo pipefail
@@ -62,7 +62,7 @@ new = {(r["strategy"], int(r["size"])): r for r in rows if r["build"] == "new"}
 base = {(r["strategy"], int(r["size"])): r for r in rows if r["build"] == "baseline"}
 print("| strategy | trials | wall s | device s | outside training | wall/trial ms (x 1k) | peak MB | arenas MB | host B/trial | baseline wall s (x) |")
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-for (s, n), r in sorted(new.items(), key=lambda kv: (["sh", "refill", "hyperband", "tpe", "pbt", "c2f"].index(kv[0][0]), kv[0][1])):
+for (s, n), r in sorted(new.items(), key=lambda kv: (["sh", "refill", "hyperband", "tpe", "tpe-mixed", "pbt", "c2f"].index(kv[0][0]), kv[0][1])):
     trials, wall, device = int(r["trials"]), float(r["wall_s"]), float(r["device_s"] or 0)
     per = wall / trials * 1e3
     first = min((k for k in new if k[0] == s), key=lambda k: k[1])
