@@ -9,9 +9,10 @@
 # (default 10000) also run on that build, same run, for the ratio of wall times.
 #   scripts/bench_scale.sh [SIZES] [STRATEGIES]   e.g. scripts/bench_scale.sh "1000 10000" "sh refill"
 # (defaults: "1000 10000 100000", all six; tpe-mixed, TPE over parameters of every kind, runs when
-# named; BENCH_OUT defaults to bench-scale-out; BENCH_THREADS, the sweeps' --threads, to 2; BENCH_PROGRESS=1 runs them with their progress lines, a line per epoch
-# boundary into BENCH_OUT's logs as a user's log gets them, instead of -q; the table goes to stdout
-# as markdown, every run to BENCH_OUT/runs.csv)
+# named; BENCH_OUT defaults to bench-scale-out; BENCH_THREADS, the sweeps' --threads, to 2;
+# BENCH_PROGRESS=1 runs them with their progress lines, a line per epoch boundary into BENCH_OUT's
+# logs as a user's log gets them, instead of -q; the table goes to stdout as markdown, every run to
+# BENCH_OUT/runs.csv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=${1:-1000 10000 100000}
