@@ -782,3 +782,42 @@ Test(tpe, scoring_each_value_once_proposes_what_scoring_every_candidate_does) {
   caviar_tpe_free(t);
   caviar_spec_free(&spec);
 }
+
+Test(tpe, a_list_value_of_probability_0_with_no_bad_point_is_scored_without_undefined_arithmetic) {
+  /* activation only under adam, one of its values of probability 0; every bad result is sgd, so the
+   * bad group has no activation point and that value's bad density is the prior's alone: log 0. Its
+   * quick score must not take exp of -inf - -inf (a NaN into an integer: the ASan/UBSan build stops
+   * there), and the proposals are the exact scores' (the review that found it, thirteenth session). */
+  const char *text =
+      "{\"method\": \"tpe\", \"parameters\": {\"optimizer\": {\"values\": [\"sgd\", \"adam\"]},"
+      "\"activation\": {\"distribution\": \"categorical_w_probabilities\", \"values\": [\"relu\", \"tanh\", \"sigmoid\"],"
+      " \"probabilities\": [0.5, 0.0, 0.5], \"when\": {\"optimizer\": \"adam\"}},"
+      "\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-4, \"max\": 1}}}";
+  caviar_spec spec;
+  spec_ok(text, &spec);
+  caviar_error err;
+  caviar_tpe_options opt = CAVIAR_TPE_DEFAULT_OPTIONS;
+  caviar_tpe *t;
+  cr_assert_eq(caviar_tpe_new(&opt, 1, &t, &err), CAVIAR_OK);
+  int adam = 0, sgd = 0;
+  for (uint32_t id = 0; adam + sgd < 20 && id < 10000; id++) {
+    caviar_hparams hp;
+    caviar_sample_random(&spec.space, &spec.fixed, 1, id, &hp);
+    bool is_adam = hp.optimizer == CAVIAR_OPT_ADAM;
+    if (is_adam ? adam >= 2 : sgd >= 18) continue;
+    is_adam ? adam++ : sgd++;
+    cr_assert_eq(caviar_tpe_observe(t, &hp, 1, is_adam ? 0.1 : 1.0, &err), CAVIAR_OK);
+  }
+  cr_assert_eq(adam + sgd, 20);
+  for (uint32_t id = 100; id < 110; id++) {
+    caviar_hparams quick, exact;
+    caviar_tpe_quick_scores = true;
+    cr_assert(caviar_tpe_propose(t, &spec.space, &spec.fixed, id, NULL, 0, &quick));
+    caviar_tpe_quick_scores = false;
+    cr_assert(caviar_tpe_propose(t, &spec.space, &spec.fixed, id, NULL, 0, &exact));
+    caviar_tpe_quick_scores = true;
+    cr_expect_eq(memcmp(&quick, &exact, sizeof quick), 0, "proposal %u: quick scores picked otherwise", id);
+  }
+  caviar_tpe_free(t);
+  caviar_spec_free(&spec);
+}

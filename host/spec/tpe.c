@@ -1100,11 +1100,13 @@ static double estimator_log_pdf_float(const estimator *e, double x) {
 #define QUICK_KERNELS 10000
 
 /* log(sum of exp(terms[i])) (no NaNs) by the largest term and quick exps in lanes; terms
- * overwritten. */
+ * overwritten. All -inf (a list value of probability 0 under the prior alone): -inf, as
+ * caviar_tpe_log_sum_exp says, and the score that is not finite sends the pick to the exact scores. */
 static double quick_log_sum_exp(double *terms, int n) {
   enum { LANES = 8 };
   int whole = n / LANES * LANES;
   double m = largest(terms, n);
+  if (isinf(m)) return m; /* (terms - m would be NaNs) */
   for (int i = 0; i < n; i++) terms[i] = quick_exp(terms[i] - m);
   double lane[LANES] = {0}, sum = 0;
   for (int i = 0; i < whole; i += LANES)
@@ -1627,6 +1629,32 @@ static double best_floated(const param_proposal *q, const double *xs, double *sc
   return best_candidate(q, cx, scores, k, true, terms, summed);
 }
 
+/* A candidate's value's bits and its index, sorted by both. */
+typedef struct alike {
+  uint64_t bits;
+  int at;
+} alike;
+
+static int compare_alike(const void *pa, const void *pb) {
+  const alike *a = pa, *b = pb;
+  return a->bits != b->bits ? (a->bits < b->bits ? -1 : 1) : (a->at > b->at) - (a->at < b->at);
+}
+
+/* Into first[c], the first of the nc candidates x whose value is candidate c's (the same bits; c
+ * itself when none before it), by a sort of (bits, index) in room: O(nc log nc) for the spec's
+ * up to 10,000 candidates. */
+static void first_alike(const double *x, int nc, alike *room, int *first) {
+  for (int c = 0; c < nc; c++) {
+    memcpy(&room[c].bits, &x[c], sizeof x[c]);
+    room[c].at = c;
+  }
+  qsort(room, (size_t)nc, sizeof *room, compare_alike);
+  for (int j = 0, run = 0; j < nc; j++) {
+    if (room[j].bits != room[run].bits) run = j;
+    first[room[j].at] = room[run].at;
+  }
+}
+
 /* What a proposal's loops share (propose_params). */
 typedef struct proposal_work {
   caviar_tpe *t;
@@ -1641,6 +1669,8 @@ typedef struct proposal_work {
   param_proposal *pp;
   double *x, *score, *contenders, *terms;
   int *summed;
+  alike *alikes; /* an integer, q_ or list parameter's candidates by value */
+  int *first;    /* the first candidate of each one's value (first_alike) */
   double *best;
   bool *fitted; /* [pi]: the bad group's fit made; [np + pi]: the good one's */
   int turns;    /* a parameter's score turns */
@@ -1655,22 +1685,18 @@ static void fit_job(const proposal_work *w, int j) {
   if (j % 2 == 0)
     w->fitted[pi] = fit_group(w->t, w->space, w->id, pi, false, w->bad, w->extend ? 1 : w->nb, w->gw.bad, w->extend,
                               &w->pp[pi], NULL);
-  else
+  else {
+    size_t k0 = (size_t)pi * w->t->opt.candidates;
     w->fitted[np + pi] = fit_group(w->t, w->space, w->id, pi, true, w->good, w->ng, w->gw.good, w->extend, &w->pp[pi],
-                                   w->x + (size_t)pi * w->t->opt.candidates);
+                                   w->x + k0);
+    if (w->fitted[np + pi] && !quick_axis(&w->pp[pi].a)) /* (score_job scores a value once) */
+      first_alike(w->x + k0, w->t->opt.candidates, w->alikes + k0, w->first + k0);
+  }
 }
 
 /* Whether an integer, q_ or list parameter's candidates are scored once a value (true), the others
  * of that value taking its score; tests turn it off to compare (the same proposals either way). */
 bool caviar_tpe_alike_scores = true;
-
-/* The first of parameter pi's candidates whose value is candidate c's (c itself when none before). */
-static int first_alike(const proposal_work *w, int pi, int c) {
-  const double *x = w->x + (size_t)pi * w->t->opt.candidates;
-  int same = 0;
-  while (same < c && memcmp(&x[same], &x[c], sizeof x[c]) != 0) same++;
-  return same;
-}
 
 /* Score turn j: SCORED_TOGETHER candidates of parameter j / turns (mine: the thread's terms); an
  * integer, q_ or list parameter's candidates often repeat a value, so only the first of a value is
@@ -1682,7 +1708,7 @@ static void score_job(const proposal_work *w, int j, size_t mine) {
   bool quick = quick_param(q), floated = float_param(q);
   for (int c = c0; c < c0 + SCORED_TOGETHER && c < nc; c++) {
     size_t k = (size_t)pi * nc + c;
-    if (!quick_axis(&q->a) && caviar_tpe_alike_scores && first_alike(w, pi, c) < c) continue;
+    if (!quick_axis(&q->a) && caviar_tpe_alike_scores && w->first[k] < c) continue;
     w->score[k] = floated ? float_score(q, w->x[k], w->terms + mine)
                   : quick ? quick_score(q, w->x[k], w->terms + mine)
                           : exact_score(q, w->x[k], w->terms + mine, w->summed + mine);
@@ -1696,7 +1722,7 @@ static void pick_job(const proposal_work *w, int pi, size_t mine) {
   const param_proposal *q = &w->pp[pi];
   size_t k0 = (size_t)pi * nc;
   for (int c = 0; !quick_axis(&q->a) && caviar_tpe_alike_scores && c < nc; c++)
-    w->score[k0 + c] = w->score[k0 + first_alike(w, pi, c)];
+    w->score[k0 + c] = w->score[k0 + w->first[k0 + c]];
   w->best[pi] = float_param(q) ? best_floated(q, w->x + k0, w->score + k0, nc, w->contenders + k0, w->terms + mine,
                                               w->summed + mine)
                                : best_candidate(q, w->x + k0, w->score + k0, nc, quick_param(q), w->terms + mine,
@@ -1732,10 +1758,11 @@ static bool propose_params(caviar_tpe *t, const caviar_space *space, uint32_t id
   }
   param_proposal *pp = t->pp;
   /* The candidates, their scores, best_floated's contenders, each thread's room for a density's
-   * terms (and their indices), the picks, and which fits were made ([pi]: the bad group's; [np +
-   * pi]: the good one's), in the sampler's scratch. */
+   * terms (and their indices), the picks, the candidates by value (first_alike), and which fits
+   * were made ([pi]: the bad group's; [np + pi]: the good one's), in the sampler's scratch. */
   size_t cands = (size_t)np * (size_t)nc, rooms = (size_t)threads * (size_t)room;
-  size_t bytes = (3 * cands + rooms + (size_t)np) * sizeof(double) + rooms * sizeof(int) + 2 * (size_t)np;
+  size_t bytes = (3 * cands + rooms + (size_t)np) * sizeof(double) + cands * sizeof(alike) +
+                 (rooms + cands) * sizeof(int) + 2 * (size_t)np;
   if (bytes > t->scratch_bytes) {
     free(t->scratch);
     t->scratch = malloc(bytes);
@@ -1743,8 +1770,9 @@ static bool propose_params(caviar_tpe *t, const caviar_space *space, uint32_t id
   }
   double *x = t->scratch, *score = x + cands, *contenders = score + cands, *terms = contenders + cands;
   double *best = terms + rooms;
-  int *summed = (int *)(best + np);
-  bool *fitted = (bool *)(summed + rooms);
+  alike *alikes = (alike *)(best + np);
+  int *summed = (int *)(alikes + cands), *first = summed + rooms;
+  bool *fitted = (bool *)(first + cands);
   bool ok = np == t->np_kept && t->scratch;
   if (ok) {
     memset(fitted, 0, 2 * (size_t)np);
@@ -1752,8 +1780,8 @@ static bool propose_params(caviar_tpe *t, const caviar_space *space, uint32_t id
       axis_of(&space->params[pi], &pp[pi].a);
       memcpy(&pp[pi].param, &space->params[pi], sizeof pp[pi].param); /* padding too: params_kept's memcmp */
     }
-    proposal_work w = {t, space, id, good, ng, bad, nb, gw, extend, pp, x, score, contenders, terms, summed, best,
-                       fitted, turns, room};
+    proposal_work w = {t, space, id, good, ng, bad, nb, gw, extend, pp, x, score, contenders, terms, summed, alikes,
+                       first, best, fitted, turns, room};
     bool alike = true; /* every parameter continuous: static blocks */
     for (int pi = 0; pi < np; pi++) alike = alike && quick_axis(&pp[pi].a);
 #pragma omp parallel if (np * nc > 8)
