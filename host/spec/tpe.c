@@ -64,8 +64,8 @@ typedef struct kernel_memo {
  * MAX_GOOD), then BAD_WEIGHT_SLOTS for the bad one's, so the two never take each other's place (a
  * newcomer takes its place's). A fill's proposals each have a bad group one larger than the one
  * before, and the next fill's start about where this one's did (history and the population bound
- * them), so sizes up to KEPT_WEIGHTS_N each keep a place of their own among BAD_WEIGHT_SLOTS (n logarithms
- * a proposal otherwise; at most 8.4 MB); larger ones share the first 32. */
+ * them), so sizes up to KEPT_WEIGHTS_N each keep a place of their own among BAD_WEIGHT_SLOTS (n
+ * logarithms a proposal otherwise; at most 8.4 MB); larger ones share the first 32. */
 typedef struct group_weights {
   int n; /* points (the prior is w[n]); w NULL: an empty place */
   double prior_weight;
@@ -705,8 +705,8 @@ static bool quick_axis(const axis *a) { return !a->list && !(a->step > 0); }
  * continuous axis its quick parts and floats, else room for estimator_extend's new sigmas. */
 static size_t kernel_doubles(const axis *a) { return quick_axis(a) ? 11 : 8; }
 
-/* e's arrays in block (room for cap kernels, kernel_doubles a kernel), and its weights: the sampler's for n points (weights: read only, alive through the
- * proposal) or its own, computed. */
+/* e's arrays in block (room for cap kernels, kernel_doubles a kernel), and its weights: the
+ * sampler's for n points (weights: read only, alive through the proposal) or its own, computed. */
 static void estimator_place(const axis *a, double *block, int cap, int n, double prior_weight,
                             const group_weights *weights, estimator *e) {
   size_t c = (size_t)cap;
@@ -1207,7 +1207,8 @@ double caviar_tpe_cell_log_pdf(const double *mu, const double *sigma, const doub
 double caviar_tpe_list_log_pdf(const int *own, int n, int n_values, double prior_weight, int x, double *plain) {
   caviar_param p = {.n_values = n_values};
   axis a = {.p = &p, .list = true};
-  double *points = malloc(((size_t)n + 1) * sizeof *points), *terms = malloc(((size_t)n + 1) * sizeof *terms), got = NAN;
+  double *points = malloc(((size_t)n + 1) * sizeof *points), got = NAN;
+  double *terms = malloc(((size_t)n + 1) * sizeof *terms);
   int *summed = malloc(((size_t)n + 1) * sizeof *summed);
   estimator e;
   *plain = NAN;
@@ -1534,8 +1535,8 @@ static bool float_param(const param_proposal *q) {
  * group's float_error more; NAN where the floats do not apply there). */
 static double quick_score(const param_proposal *q, double x, double *terms) {
   if (!quick_axis(&q->a))
-    return estimator_log_pdf_cells_quick(&q->a, &q->l, x, terms) - estimator_log_pdf_cells_quick(&q->a, &q->g, x, terms) +
-           test_noise(x, caviar_tpe_quick_noise, 0);
+    return estimator_log_pdf_cells_quick(&q->a, &q->l, x, terms) -
+           estimator_log_pdf_cells_quick(&q->a, &q->g, x, terms) + test_noise(x, caviar_tpe_quick_noise, 0);
   return estimator_log_pdf_quick(&q->l, x, terms) - estimator_log_pdf_quick(&q->g, x, terms) +
          test_noise(x, caviar_tpe_quick_noise, 0);
 }
