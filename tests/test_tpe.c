@@ -821,3 +821,53 @@ Test(tpe, a_list_value_of_probability_0_with_no_bad_point_is_scored_without_unde
   caviar_tpe_free(t);
   caviar_spec_free(&spec);
 }
+
+Test(tpe, a_value_the_spec_gives_probability_0_is_never_proposed) {
+  /* Two lists with a value of probability 0, in the middle and at the end (where the probabilities'
+   * sum, 0.2 + 0.7 + 0.1, rounds below 1); the results favour the possible values' neighbours, and a few
+   * results told from outside sit on the impossible values, among the best. TPE's good and bad
+   * kernels spread mass over every value: it must put none on those two. */
+  const char *text =
+      "{\"method\": \"tpe\", \"parameters\": {"
+      "\"activation\": {\"distribution\": \"categorical_w_probabilities\", \"values\": [\"relu\", \"tanh\", \"sigmoid\"],"
+      " \"probabilities\": [0.5, 0.0, 0.5]},"
+      "\"optimizer\": {\"distribution\": \"categorical_w_probabilities\","
+      " \"values\": [\"sgd\", \"adam\", \"rmsprop\", \"momentum\"], \"probabilities\": [0.2, 0.7, 0.1, 0.0]},"
+      "\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-4, \"max\": 1}}}";
+  caviar_spec spec;
+  spec_ok(text, &spec);
+  caviar_error err;
+  int drawn_impossible = 0, proposed = 0, tanh_seen = 0, momentum_seen = 0;
+  for (unsigned long long seed = 1; seed <= 4; seed++) {
+    caviar_tpe_options opt = CAVIAR_TPE_DEFAULT_OPTIONS;
+    caviar_tpe *t;
+    cr_assert_eq(caviar_tpe_new(&opt, seed, &t, &err), CAVIAR_OK);
+    caviar_hparams pending[8];
+    for (uint32_t id = 0; id < 120; id++) {
+      caviar_hparams hp;
+      caviar_sample_random(&spec.space, &spec.fixed, seed, id, &hp);
+      drawn_impossible += hp.activation == CAVIAR_ACT_TANH || hp.optimizer == CAVIAR_OPT_MOMENTUM;
+      if (id >= 20) {
+        if (caviar_tpe_propose(t, &spec.space, &spec.fixed, id, pending, (int)(id % 8), &hp)) proposed++;
+        tanh_seen += hp.activation == CAVIAR_ACT_TANH;
+        momentum_seen += hp.optimizer == CAVIAR_OPT_MOMENTUM;
+      }
+      pending[id % 8] = hp;
+      double loss = fabs(log10(hp.learning_rate) + 2) + (hp.activation == CAVIAR_ACT_SIGMOID) +
+                    0.5 * (hp.optimizer == CAVIAR_OPT_ADAM);
+      cr_assert_eq(caviar_tpe_observe(t, &hp, 1, loss, &err), CAVIAR_OK);
+      if (id % 10 == 5) { /* a told result on the impossible values, among the best */
+        caviar_hparams told = hp;
+        told.activation = CAVIAR_ACT_TANH;
+        told.optimizer = CAVIAR_OPT_MOMENTUM;
+        cr_assert_eq(caviar_tpe_observe(t, &told, 1, -1.0, &err), CAVIAR_OK);
+      }
+    }
+    caviar_tpe_free(t);
+  }
+  cr_expect_eq(drawn_impossible, 0, "random search drew a value of probability 0 %d times", drawn_impossible);
+  cr_expect_eq(proposed, 400, "%d of 400 proposals made", proposed);
+  cr_expect_eq(tanh_seen, 0, "tanh (probability 0) proposed %d times", tanh_seen);
+  cr_expect_eq(momentum_seen, 0, "momentum (probability 0) proposed %d times", momentum_seen);
+  caviar_spec_free(&spec);
+}

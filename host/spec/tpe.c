@@ -777,17 +777,26 @@ static bool estimator_fit(const axis *a, const kernels *k, double prior_weight, 
   estimator_place(a, block, cap, k->n, prior_weight, weights, e);
   if (a->list) {
     /* Optuna: each observation's kernel puts prior_weight / kernels on every value, 1 more on its
-     * own, normalised; the prior kernel is the spec's own distribution over the values. */
+     * own, normalised; the prior kernel is the spec's own distribution over the values. A value
+     * the spec gives probability 0 (categorical_w_probabilities) is never proposed: no kernel puts
+     * anything on it, and a kernel at such a value (a result told from outside) is spread evenly
+     * over the others. With every value possible, the rows are Optuna's, the same bits. */
     const caviar_param *p = a->p;
+    double *prior = e->cat + (size_t)k->n * nv;
+    int support = 0;
+    for (int v = 0; v < nv; v++) {
+      prior[v] = p->cumulative ? p->cumulative[v] - (v ? p->cumulative[v - 1] : 0) : 1.0 / nv;
+      support += prior[v] > 0;
+    }
     double spread = prior_weight / e->n;
     for (int i = 0; i < k->n; i++) {
       double *row = e->cat + (size_t)i * nv;
-      for (int v = 0; v < nv; v++) row[v] = spread / (1.0 + nv * spread);
-      row[(int)k->x[i]] += 1.0 / (1.0 + nv * spread);
+      int own = (int)k->x[i];
+      bool possible = prior[own] > 0;
+      for (int v = 0; v < nv; v++)
+        row[v] = !(prior[v] > 0) ? 0 : possible ? spread / (1.0 + support * spread) : 1.0 / support;
+      if (possible) row[own] += 1.0 / (1.0 + support * spread);
     }
-    double *prior = e->cat + (size_t)k->n * nv;
-    for (int v = 0; v < nv; v++)
-      prior[v] = p->cumulative ? p->cumulative[v] - (v ? p->cumulative[v - 1] : 0) : 1.0 / nv;
     return true;
   }
   if (sorted) {
@@ -1338,6 +1347,7 @@ static double estimator_draw(const axis *a, const estimator *e, double u_kernel,
     const double *row = e->cat + (size_t)k * nv;
     double acc = row[0];
     while (v < nv - 1 && u_point >= acc) acc += row[++v];
+    while (v > 0 && !(row[v] > 0)) v--; /* (the sum fell short of u_point at a value of mass 0) */
     return v;
   }
   /* A truncated normal by its inverse CDF. */
