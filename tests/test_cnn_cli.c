@@ -107,3 +107,35 @@ Test(cnn_cli, a_csv_of_images_reads_its_shape_from_data_shape) {
   cr_expect(strstr(text, "\"shape\":") && strstr(text, "[1, 8, 8]"), "the data section keeps shape");
   free(text);
 }
+
+Test(cnn_cli, a_csv_whose_features_do_not_fit_data_shape_is_refused_naming_the_spec_and_its_line) {
+  /* The files' features are known only once they are read, after the spec: the message must still
+   * start with the spec's name (and, for YAML, data.shape's line), as every spec error does. */
+  char args[2048], data[1200];
+  snprintf(args, sizeof args, "synth %s/csv9 --csv --train 100 --test 30 --features 64 --classes 3", scratch_dir());
+  cli_result r = run_caviar(args);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cli_result_free(&r);
+  snprintf(data, sizeof data, "{\"format\": \"csv\", \"train\": \"%s/csv9/train.csv\", \"test\": \"%s/csv9/test.csv\", "
+           "\"shape\": [1, 8, 9]}", scratch_dir(), scratch_dir());
+  char json[1200], yaml_path[1200], yaml[2048];
+  snprintf(json, sizeof json, "%s", spec_file("shape9.json", data, "", ""));
+  snprintf(yaml, sizeof yaml,
+           "method: random\ntrials: 3\ndata:\n  format: csv\n  train: %s/csv9/train.csv\n  test: %s/csv9/test.csv\n"
+           "  shape: [1, 8, 9]\nmodel:\n  epochs: 2\nparameters:\n  learning_rate:\n    values: [0.003, 0.01]\n",
+           scratch_dir(), scratch_dir());
+  scratch_write_text("shape9.yaml", yaml);
+  snprintf(yaml_path, sizeof yaml_path, "%s", scratch_path("shape9.yaml"));
+  const char *specs[2] = {json, yaml_path};
+  const char *starts[2] = {": data.shape: [1, 8, 9] is 72 values per example", ":7: data.shape: [1, 8, 9] is 72 values"};
+  for (int k = 0; k < 2; k++) {
+    expect_sweep_refused(specs[k], "data.shape", "72 values for 64 features");
+    snprintf(args, sizeof args, "sweep %s -o %s/never -q", specs[k], scratch_dir());
+    r = run_caviar(args);
+    char expected[1400];
+    snprintf(expected, sizeof expected, "caviar: %s%s", specs[k], starts[k]);
+    cr_expect_eq(strncmp(r.err, expected, strlen(expected)), 0, "expected \"%s...\", got: %s", expected, r.err);
+    cr_expect(strstr(r.err, "has 64 features"), "%s", r.err);
+    cli_result_free(&r);
+  }
+}

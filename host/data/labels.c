@@ -125,6 +125,7 @@ caviar_status caviar_data_spec_copy(const caviar_data_spec *in, caviar_data_spec
   out->train_csv = dup_or_null(in->train_csv, &ok);
   out->test_csv = dup_or_null(in->test_csv, &ok);
   out->label_name = dup_or_null(in->label_name, &ok);
+  out->shape_at = dup_or_null(in->shape_at, &ok);
   if (ok) return CAVIAR_OK;
   caviar_data_spec_free(out);
   return caviar_fail(err, CAVIAR_ERUNTIME, "out of memory copying a data section");
@@ -135,5 +136,6 @@ void caviar_data_spec_free(caviar_data_spec *d) {
   free(d->train_csv);
   free(d->test_csv);
   free(d->label_name);
-  d->dir = d->train_csv = d->test_csv = d->label_name = NULL;
+  free(d->shape_at);
+  d->dir = d->train_csv = d->test_csv = d->label_name = d->shape_at = NULL;
 }

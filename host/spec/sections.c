@@ -303,6 +303,15 @@ static caviar_status parse_data_keys(const caviar_json_ctx *ctx, const cJSON *it
       if (caviar_json_int(ctx, cJSON_GetArrayItem(shape, k), path, 1, 65536, &v)) return CAVIAR_EINPUT;
       out->shape[k] = (int)v;
     }
+    /* The files' features are known only when they are read (caviar_data_load): its error names
+     * the spec, as this one's do. */
+    int line = caviar_json_lines_find(ctx->lines, "data.shape");
+    char at[64] = "";
+    if (line > 0) snprintf(at, sizeof at, ":%d", line);
+    size_t len = strlen(ctx->source) + strlen(at) + 1;
+    out->shape_at = malloc(len);
+    if (!out->shape_at) return caviar_fail(ctx->err, CAVIAR_ERUNTIME, "out of memory reading data.shape");
+    snprintf(out->shape_at, len, "%s%s", ctx->source, at);
   }
   const cJSON *overlap = cJSON_GetObjectItemCaseSensitive(item, "test_overlap");
   if (overlap) {
