@@ -393,8 +393,8 @@ typedef struct estimator {
   double *spare; /* room for a number a kernel (estimator_extend's) */
   double top_offset; /* the largest offset: no term is above it */
   /* A continuous axis's floats for the first scores (estimator_log_pdf_float), when float_error is
-   * finite: each kernel's mu less the axis's middle (f_center), its 1 / sigma, and its offset less
-   * the top one; float_error bounds the float density's gap to the exact one at a point of the
+   * finite: each kernel's mu less the axis's middle (f_center), its 1 / sigma times sqrt(log2 e / 2),
+   * and its offset less the top one times log2 e (a term's exponent in base 2); float_error bounds the float density's gap to the exact one at a point of the
    * axis. */
   float *f_mu, *f_inv_sigma, *f_offset;
   double f_center, f_lo, f_hi, float_error;
@@ -607,6 +607,8 @@ static double largest(const double *x, int n) {
  * in doubles) whose density on the axis is at least e^FLOAT_FLOOR of the top offset's. */
 #define FLOAT_KERNELS 64
 #define FLOAT_FLOOR (-20.0)
+/* The float densities' 2^t takes t below this as this (quick_exp2f). */
+#define EXP2F_FLOOR (-124.0f)
 
 static void float_parts(estimator *e, double lo, double hi);
 
@@ -638,17 +640,22 @@ static void quick_parts(estimator *e, double lo, double hi) {
  * sigma within A + B |u|, A = eta max(1 / sigma), B = 2^-23; u^2 / 2 within (A + B U)(2 U + A + B U)
  * / 2 + U^2 2^-24 (A under 1e-3, so a term under e^(floor - 40) stays under e^(floor - 39.9) in floats),
  * and the term's exponent within delta = that plus (2 Q + U^2 + 1) 2^-24 (a term above e^(floor - 40)
- * never meets expf's floor of e^-86). quick_expf is within 1e-6 of e^t, and a sum of n positive
- * floats in 16 lanes within (n / 16 + 34) 2^-24 of itself. The bound is the sum of these, as a
+ * never meets the exp's floor of e^-85.9). The floats hold the exponent in base 2: 1 / sigma times
+ * sqrt(log2 e / 2) and the offset times log2 e, each made in doubles and rounded to a float once,
+ * as 1 / sigma and the offset were, so each rounding above is the same part of its number and the
+ * exponent's error, taken back to base e, is delta. quick_exp2f is within 1e-6 of 2^t, takes a term
+ * under 2^-124 as 2^-124 (n of them add under n 2^-124 e^-floor of D), and a sum of n positive
+ * floats in 16 lanes is within (n / 16 + 34) 2^-24 of itself. The bound is the sum of these, as a
  * relative error r of D, log-ed (r / (1 - r)), and doubled: room for what the sketch rounds off. (A
  * term's exponent as a fused multiply-add, where the machine has them, rounds once less.) */
-static void to_floats(int n, const double *restrict x, double less, float *restrict out) {
-  for (int i = 0; i < n; i++) out[i] = (float)(x[i] - less);
+static void to_floats(int n, const double *restrict x, double less, double times, float *restrict out) {
+  for (int i = 0; i < n; i++) out[i] = (float)((x[i] - less) * times);
 }
 
-static void to_floats_above(int n, const double *restrict x, double less, double least, float *restrict out) {
+static void to_floats_above(int n, const double *restrict x, double less, double times, double least,
+                            float *restrict out) {
   for (int i = 0; i < n; i++) {
-    double d = x[i] - less;
+    double d = (x[i] - less) * times;
     out[i] = (float)(d > least ? d : least);
   }
 }
@@ -686,12 +693,12 @@ static void float_parts(estimator *e, double lo, double hi) {
   /* (every float made below in range: a double out of a float's range has no conversion) */
   if (!(floor >= FLOAT_FLOOR) || !(a <= 1e-3) || !(top_inv < 1e30) || !(half + far < 1e30)) return;
   double delta = (a + b * u) * (2 * u + a + b * u) / 2 + u * u * u24 + (2 * q + u * u + 1) * u24;
-  double r = expm1(delta) + 1e-6 + (n / 16.0 + 34) * u24 + 2 * n * exp(-39.9);
+  double r = expm1(delta) + 1e-6 + (n / 16.0 + 34) * u24 + 2 * n * exp(-39.9) + n * exp2(EXP2F_FLOOR) * exp(-floor);
   if (!(r < 0.01)) return;
-  to_floats(n, mu, c, e->f_mu);
-  to_floats(n, inv_sigma, 0, e->f_inv_sigma);
-  /* (an offset's distance under the top one: under -1e4 its exp is 0 either way) */
-  to_floats_above(n, offset, e->top_offset, -1e4, e->f_offset);
+  to_floats(n, mu, c, 1, e->f_mu); /* (times 1: exact) */
+  to_floats(n, inv_sigma, 0, sqrt(0.5 * M_LOG2E), e->f_inv_sigma);
+  /* (an offset's distance under the top one: under -1e4 its exp2 is 2^-124 either way) */
+  to_floats_above(n, offset, e->top_offset, M_LOG2E, -1e4, e->f_offset);
   e->f_center = c;
   e->f_lo = lo;
   e->f_hi = hi;
@@ -1030,33 +1037,39 @@ static inline double quick_exp(double t) {
   return p * scale * small;
 }
 
-/* e^t for t <= 0 in floats, side by side: 2^k e^f by its Taylor polynomial to f^6 (|f| <= ln 2 / 2:
- * a relative error under 1.7e-7, and the polynomial's roundings, under 6e-7 in all: within 1e-6;
- * test_tpe checks every float of [-86, 0]), 0 below -86. Fused multiply-adds where the machine has
- * them: one rounding a step of the reduction and of the polynomial (fewer than the bound counts). */
+/* 2^t for t <= 0 in floats, side by side: 2^k 2^f, k the nearest integer (t + 1.5 2^23 holds it in
+ * its low bits, and f = t - k, in [-1/2, 1/2], is exact), 2^f = e^(f ln 2) by its Taylor polynomial
+ * to f^6 (|f ln 2| <= ln 2 / 2: a relative error under 1.7e-7, and the polynomial's roundings: under
+ * 6e-7 in all, within 1e-6; test_tpe checks every float of [-124, 0]), k put into p's exponent bits;
+ * 2^-124 below -124 (the float bound counts it). The densities' terms are in base 2 (log2 e folded
+ * into each kernel's offset and 1 / sigma by float_parts), so no multiply by log2 e and no two-part
+ * reduction: 16 operations a lane of 16 terms, not 26. Fused multiply-adds where the machine has
+ * them: one rounding a step of the polynomial (fewer than the bound counts). */
 #ifdef FP_FAST_FMAF
 #define FMA_F(a, b, c) fmaf(a, b, c)
 #else
 #define FMA_F(a, b, c) ((a) * (b) + (c)) /* (fmaf would be a call) */
 #endif
-static inline float quick_expf(float t) {
-  float small = t < -86.0f ? 0.0f : 1.0f;
-  t = t < -86.0f ? -86.0f : t;
-  float k = FMA_F(t, 1.44269504f, 12582912.0f) - 12582912.0f; /* nearest: 1.5 * 2^23 */
-  float f = FMA_F(k, 2.12194440e-4f, FMA_F(-k, 0.693359375f, t));
-  float p = FMA_F(1.0f / 720, f, 1.0f / 120); /* written out: a loop of fmaf's is not run side by side */
-  p = FMA_F(p, f, 1.0f / 24);
-  p = FMA_F(p, f, 1.0f / 6);
-  p = FMA_F(p, f, 0.5f);
+static inline float quick_exp2f(float t) {
+  t = t > EXP2F_FLOOR ? t : EXP2F_FLOOR;
+  float held = t + 12582912.0f; /* 1.5 * 2^23: the nearest integer k, in the low bits */
+  float k = held - 12582912.0f, f = t - k;
+  /* ln 2^j / j!, written out: a loop of fmaf's is not run side by side */
+  float p = FMA_F(1.5403530393381609e-4f, f, 1.3333558146428443e-3f);
+  p = FMA_F(p, f, 9.6181291076284772e-3f);
+  p = FMA_F(p, f, 5.5504108664821580e-2f);
+  p = FMA_F(p, f, 2.4022650695910071e-1f);
+  p = FMA_F(p, f, 6.9314718055994531e-1f);
   p = FMA_F(p, f, 1.0f);
-  p = FMA_F(p, f, 1.0f);
-  int32_t bits = ((int32_t)k + 127) << 23;
-  float scale;
-  memcpy(&scale, &bits, sizeof scale);
-  return p * scale * small;
+  uint32_t k_bits, p_bits; /* held's bits are 0x4B400000 + k: shifted by 23, k's alone (mod 2^32) */
+  memcpy(&k_bits, &held, sizeof k_bits);
+  memcpy(&p_bits, &p, sizeof p_bits);
+  p_bits += k_bits << 23; /* p in [0.7, 1.42], k >= -124: a normal float */
+  memcpy(&p, &p_bits, sizeof p);
+  return p;
 }
 
-double caviar_tpe_quick_expf_error(float from, float to) {
+double caviar_tpe_quick_exp2f_error(float from, float to) {
   enum { BATCH = 4096 };
   float t[BATCH], y[BATCH];
   double worst = 0;
@@ -1069,9 +1082,9 @@ double caviar_tpe_quick_expf_error(float from, float to) {
       uint32_t u = (uint32_t)b;
       memcpy(&t[n], &u, sizeof u);
     }
-    for (int i = 0; i < n; i++) y[i] = quick_expf(t[i]); /* side by side, as the densities run it */
+    for (int i = 0; i < n; i++) y[i] = quick_exp2f(t[i]); /* side by side, as the densities run it */
     for (int i = 0; i < n; i++) {
-      double e = exp((double)t[i]), gap = fabs((double)y[i] - e) / e;
+      double e = exp2((double)t[i]), gap = fabs((double)y[i] - e) / e;
       worst = gap > worst ? gap : worst;
     }
   }
@@ -1088,12 +1101,12 @@ static double estimator_log_pdf_float(const estimator *e, double x) {
   int n = e->n, i = 0;
   for (; i + LANES <= n; i += LANES)
     for (int j = 0; j < LANES; j++) {
-      float u = (xc - mu[i + j]) * inv_sigma[i + j];
-      lane[j] += quick_expf(FMA_F(-0.5f * u, u, offset[i + j]));
+      float u = (xc - mu[i + j]) * inv_sigma[i + j]; /* (x - mu) / sigma times sqrt(log2 e / 2) */
+      lane[j] += quick_exp2f(FMA_F(-u, u, offset[i + j]));
     }
   for (; i < n; i++) {
     float u = (xc - mu[i]) * inv_sigma[i];
-    sum += quick_expf(FMA_F(-0.5f * u, u, offset[i]));
+    sum += quick_exp2f(FMA_F(-u, u, offset[i]));
   }
   for (int j = 0; j < LANES; j++) sum += lane[j];
   return sum > 0 ? e->top_offset + log((double)sum) : NAN;

@@ -44,9 +44,9 @@ extern long caviar_tpe_fill_reused;
  * config without the parameter, no point), against a fresh fit to the same points at each step: the
  * steps whose estimators differ in any bit (-1: no memory). */
 long caviar_tpe_extend_mismatches(const double *x, int n, int start, double lo, double hi, double step);
-/* The largest relative error of the float densities' e^t (quick_expf, 1e-6 claimed) over every float
- * t of [from, to] (from <= to <= -0), against exp in doubles. */
-double caviar_tpe_quick_expf_error(float from, float to);
+/* The largest relative error of the float densities' 2^t (quick_exp2f, 1e-6 claimed) over every float
+ * t of [from, to] (-124 <= from <= to <= -0), against exp2 in doubles. */
+double caviar_tpe_quick_exp2f_error(float from, float to);
 /* An integer or q_ axis's log density (a cell's mass) at x (a cell's value) of the mixture of n normal
  * kernels (mu, sigma, weights w summing to 1) truncated to [lo, hi], cells step wide: as a proposal
  * takes it (each kernel's cell mass kept by its mu and sigma), and into plain by the rule, a kernel
