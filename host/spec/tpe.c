@@ -1043,7 +1043,7 @@ static inline double quick_exp(double t) {
  * 6e-7 in all, within 1e-6; test_tpe checks every float of [-124, 0]), k put into p's exponent bits;
  * 2^-124 below -124 (the float bound counts it). The densities' terms are in base 2 (log2 e folded
  * into each kernel's offset and 1 / sigma by float_parts), so no multiply by log2 e and no two-part
- * reduction: 16 operations a lane of 16 terms, not 26. Fused multiply-adds where the machine has
+ * reduction: 19 instructions each 16 terms, not 24. Fused multiply-adds where the machine has
  * them: one rounding a step of the polynomial (fewer than the bound counts). */
 #ifdef FP_FAST_FMAF
 #define FMA_F(a, b, c) fmaf(a, b, c)
