@@ -394,8 +394,8 @@ typedef struct estimator {
   double top_offset; /* the largest offset: no term is above it */
   /* A continuous axis's floats for the first scores (estimator_log_pdf_float), when float_error is
    * finite: each kernel's mu less the axis's middle (f_center), its 1 / sigma times sqrt(log2 e / 2),
-   * and its offset less the top one times log2 e (a term's exponent in base 2); float_error bounds the float density's gap to the exact one at a point of the
-   * axis. */
+   * and its offset less the top one times log2 e (a term's exponent in base 2); float_error bounds
+   * the float density's gap to the exact one at a point of the axis. */
   float *f_mu, *f_inv_sigma, *f_offset;
   double f_center, f_lo, f_hi, float_error;
   /* A numeric axis's good group (it is drawn from): each kernel's normal CDF at the axis's ends,
