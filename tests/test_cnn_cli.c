@@ -137,5 +137,12 @@ Test(cnn_cli, a_csv_whose_features_do_not_fit_data_shape_is_refused_naming_the_s
     cr_expect_eq(strncmp(r.err, expected, strlen(expected)), 0, "expected \"%s...\", got: %s", expected, r.err);
     cr_expect(strstr(r.err, "has 64 features"), "%s", r.err);
     cli_result_free(&r);
+    /* --data naming the files again leaves the spec's data.shape, and the message names the spec */
+    snprintf(args, sizeof args, "sweep %s -o %s/never -q --data %s/csv9/train.csv,test=%s/csv9/test.csv", specs[k],
+             scratch_dir(), scratch_dir(), scratch_dir());
+    r = run_caviar(args);
+    cr_expect_eq(r.status, 2, "%s", r.err);
+    cr_expect_eq(strncmp(r.err, expected, strlen(expected)), 0, "--data: expected \"%s...\", got: %s", expected, r.err);
+    cli_result_free(&r);
   }
 }

@@ -165,6 +165,17 @@ caviar_status caviar_data_spec_override(const caviar_data_spec *base, const char
     st = caviar_parse_data(&ctx, merged, NULL, out);
     if (st != CAVIAR_OK) *err = inner;
   }
+  if (st == CAVIAR_OK && out->shape[0] > 0 && base->shape_at && !cJSON_GetObjectItemCaseSensitive(named, "shape")) {
+    /* data.shape kept from the section --data changes: its errors name where it was written. */
+    char *kept = caviar_strdup(base->shape_at, err);
+    if (!kept) {
+      caviar_data_spec_free(out);
+      st = CAVIAR_ERUNTIME;
+    } else {
+      free(out->shape_at);
+      out->shape_at = kept;
+    }
+  }
   cJSON_Delete(named);
   cJSON_Delete(merged);
   return st;
