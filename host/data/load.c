@@ -133,9 +133,9 @@ static caviar_status apply_shape(const caviar_data_spec *spec, caviar_data *out,
   if (spec->shape[0] > 0) {
     size_t values = (size_t)spec->shape[0] * (size_t)spec->shape[1] * (size_t)spec->shape[2];
     if (values != out->train.d)
-      return caviar_fail(err, CAVIAR_EINPUT, "%s%sdata.shape: [%d, %d, %d] is %zu values per example, but %s has %zu features",
-                         spec->shape_at ? spec->shape_at : "", spec->shape_at ? ": " : "", spec->shape[0], spec->shape[1],
-                         spec->shape[2], values, out->train_name, out->train.d);
+      return caviar_fail(err, CAVIAR_EINPUT, "%s: [%d, %d, %d] is %zu values per example, but %s has %zu features",
+                         spec->shape_at ? spec->shape_at : "data.shape", spec->shape[0], spec->shape[1], spec->shape[2],
+                         values, out->train_name, out->train.d);
     memcpy(out->train.image, spec->shape, sizeof out->train.image);
     memcpy(out->test.image, spec->shape, sizeof out->test.image);
     return CAVIAR_OK;

@@ -55,6 +55,17 @@ caviar_status caviar_data_spec_parse(const char *text, const char *source, const
   caviar_json_ctx ctx = {source, &inner, NULL, NULL};
   caviar_status st = caviar_parse_data(&ctx, root, NULL, out);
   cJSON_Delete(root);
+  if (st == CAVIAR_OK && out->shape_at) { /* the file holds the section under path, as below */
+    size_t len = strlen(source) + strlen(path) + sizeof ": .shape";
+    char *at = malloc(len);
+    if (!at) {
+      caviar_data_spec_free(out);
+      return caviar_fail(err, CAVIAR_ERUNTIME, "%s: out of memory reading %s", source, path);
+    }
+    snprintf(at, len, "%s: %s.shape", source, path);
+    free(out->shape_at);
+    out->shape_at = at;
+  }
   if (st != CAVIAR_OK) {
     /* The data parser names data.<key>; the file holds it under path. */
     size_t skip = strlen(source) + 2;

@@ -308,10 +308,10 @@ static caviar_status parse_data_keys(const caviar_json_ctx *ctx, const cJSON *it
     int line = caviar_json_lines_find(ctx->lines, "data.shape");
     char at[64] = "";
     if (line > 0) snprintf(at, sizeof at, ":%d", line);
-    size_t len = strlen(ctx->source) + strlen(at) + 1;
+    size_t len = strlen(ctx->source) + strlen(at) + sizeof ": data.shape";
     out->shape_at = malloc(len);
     if (!out->shape_at) return caviar_fail(ctx->err, CAVIAR_ERUNTIME, "out of memory reading data.shape");
-    snprintf(out->shape_at, len, "%s%s", ctx->source, at);
+    snprintf(out->shape_at, len, "%s%s: data.shape", ctx->source, at);
   }
   const cJSON *overlap = cJSON_GetObjectItemCaseSensitive(item, "test_overlap");
   if (overlap) {

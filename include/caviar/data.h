@@ -46,8 +46,9 @@ typedef struct caviar_data_spec {
   int label_column;  /* csv: the label's column counting from 0 (negative: from the end) */
   char *label_name;  /* csv: the label column by header name (NULL: by label_column) */
   int shape[3];      /* data.shape: each example as C x H x W (0: as the files say) */
-  char *shape_at;    /* where data.shape was written, as its errors name it ("spec.json",
-                      * "spec.yaml:7"; NULL: unknown) */
+  char *shape_at;    /* where data.shape was written, as its errors name it ("spec.json: data.shape",
+                      * "spec.yaml:7: data.shape", "m.safetensors: __metadata__.data.shape"; NULL:
+                      * unknown, "data.shape") */
   bool allow_test_overlap; /* data.test_overlap "allow": a test set sharing examples with the
                             * training file is used anyway (refused otherwise) */
   caviar_augment augment;  /* data.augment: training images mirrored and moved (caviar/augment.h) */
