@@ -258,6 +258,22 @@ Test(distributions, categorical_without_probabilities_is_uniform) {
   free(x);
 }
 
+Test(distributions, probabilities_a_hair_over_1_in_sum_keep_every_value_drawable) {
+  /* 0.5 + 0.5000005 + 1e-7 is within the 1e-6 the spec allows; the last value's share, 1e-7 of the
+   * whole, must stay (the cumulative sum forced to 1 at the end left it -4e-7: never drawn). */
+  caviar_spec spec;
+  spec_ok("{\"method\": \"random\", \"parameters\": {\"optimizer\": {\"values\": [\"sgd\", \"momentum\", "
+          "\"rmsprop\"], \"probabilities\": [0.5, 0.5000005, 1e-7]}}}",
+          &spec);
+  const caviar_param *p = &spec.space.params[0];
+  cr_expect_eq(caviar_param_quantile(p, 1 - 5e-8), CAVIAR_OPT_RMSPROP, "the last 1e-7 draws rmsprop");
+  cr_expect_eq(caviar_param_quantile(p, 1 - 2e-7), CAVIAR_OPT_MOMENTUM);
+  cr_expect_eq(caviar_param_quantile(p, 0.49999), CAVIAR_OPT_SGD);
+  for (int k = 1; k < 3; k++) cr_expect_gt(p->cumulative[k], p->cumulative[k - 1], "value %d has a share", k);
+  cr_expect_eq(p->cumulative[2], 1.0);
+  caviar_spec_free(&spec);
+}
+
 Test(distributions, negative_control_wrong_probabilities_are_rejected) {
   double *x = draw_param("activation", "{\"values\": [\"relu\", \"tanh\"], \"probabilities\": [0.45, 0.55]}", N, 9);
   long counts[2] = {0, 0};

@@ -156,8 +156,11 @@ static caviar_status parse_list(const caviar_json_ctx *ctx, const cJSON *entry, 
     p->cumulative[i] = sum;
   }
   if (fabs(sum - 1.0) > 1e-6) return caviar_json_fail(ctx, sub, "must sum to 1, got %s", CAVIAR_NUM(sum));
-  /* The sum rounds to 1 at the last value of probability above 0, so the values of probability 0
+  /* Scaled to a sum of 1 (a sum a hair over 1 made the last value's share negative: never drawn),
+   * and exactly 1 from the last value of probability above 0 on, so the values of probability 0
    * after it keep a probability of exactly 0 (sampled never, proposed never). */
+  if (sum != 1.0)
+    for (int k = 0; k < n; k++) p->cumulative[k] /= sum;
   int last = n - 1;
   while (last > 0 && p->cumulative[last] == p->cumulative[last - 1]) last--;
   for (int k = last; k < n; k++) p->cumulative[k] = 1.0;
