@@ -21,6 +21,39 @@ static const char *space_spec =
     "\"optimizer\": {\"values\": [\"sgd\", \"momentum\", \"adam\"], \"probabilities\": [0.2, 0.3, 0.5]},"
     "\"l2\": {\"distribution\": \"log_normal\", \"mu\": -9, \"sigma\": 1}}}";
 
+Test(zoom, a_value_of_probability_0_among_the_best_stays_out_of_the_box) {
+  /* Only a result told from outside (caviar study) can hold one; the box must not make it possible,
+   * nor divide by the kept values' mass of 0 when it is the only one. */
+  caviar_spec spec;
+  spec_ok("{\"method\": \"coarse-to-fine\", \"parameters\": {\"optimizer\": {\"values\": [\"sgd\", \"momentum\", "
+          "\"adam\"], \"probabilities\": [0.5, 0.0, 0.5]}}}",
+          &spec);
+  caviar_error err;
+  caviar_hparams best[2];
+  for (int only_zero = 0; only_zero < 2; only_zero++) {
+    caviar_space box;
+    cr_assert_eq(caviar_space_copy(&spec.space, &box, &err), CAVIAR_OK);
+    for (int k = 0; k < 2; k++) {
+      caviar_sample_random(&box, &spec.fixed, 5, (uint32_t)k, &best[k]);
+      best[k].optimizer = k == 0 || only_zero ? CAVIAR_OPT_MOMENTUM : CAVIAR_OPT_ADAM;
+    }
+    cr_assert_eq(caviar_zoom(&box, &spec.space, best, 2, 0.5, &err), CAVIAR_OK);
+    const caviar_param *opt = caviar_space_find(&box, "optimizer");
+    for (int v = 0; v < opt->n_values; v++) {
+      double share = opt->cumulative[v] - (v ? opt->cumulative[v - 1] : 0);
+      cr_expect(opt->values[v] != CAVIAR_OPT_MOMENTUM || !(share > 0), "momentum got a share %g", share);
+      cr_expect(isfinite(opt->cumulative[v]), "cumulative[%d] = %g", v, opt->cumulative[v]);
+    }
+    for (int k = 0; k < 50; k++) {
+      caviar_hparams hp;
+      caviar_sample_random(&box, &spec.fixed, 7, (uint32_t)k, &hp);
+      cr_expect_neq(hp.optimizer, CAVIAR_OPT_MOMENTUM, "the zoomed box drew momentum");
+    }
+    caviar_space_free(&box);
+  }
+  caviar_spec_free(&spec);
+}
+
 Test(zoom, boxes_shrink_on_their_own_scale_and_stay_inside) {
   caviar_spec spec;
   spec_ok(space_spec, &spec);

@@ -112,14 +112,14 @@ static void zoom_list(caviar_param *p, const double *values, int n) {
   for (int v = 0; v < p->n_values; v++) {
     bool used = false;
     for (int i = 0; i < n && !used; i++) used = values[i] == p->values[v];
-    if (!used) continue;
     double prob = p->cumulative ? p->cumulative[v] - (v ? p->cumulative[v - 1] : 0) : 1.0;
+    if (!used || !(prob > 0)) continue; /* (a value of probability 0, told from outside: never drawn) */
     p->values[kept] = p->values[v];
     if (p->cumulative) p->cumulative[kept] = mass + prob;
     mass += prob;
     kept++;
   }
-  if (kept == 0) return; /* cannot happen: the best trials drew from these values */
+  if (kept == 0) return; /* the best trials drew from these values (but told ones of probability 0) */
   if (p->cumulative)
     for (int v = 0; v < kept; v++) p->cumulative[v] /= mass;
   p->n_values = kept;
