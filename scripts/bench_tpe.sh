@@ -5,7 +5,9 @@
 # them finish together and as many are proposed in a row, as a sweep's epoch boundary does; SPEC=tpe-mixed
 # for the same sweep over parameters of every kind), on the sweep's default threads (OMP_NUM_THREADS to change them). With
 # BASELINE=path/to/libcaviar_core.a the same program is built against that library too and the two run
-# alternately, for a ratio measured in the same run; equal checksums mean equal proposals.
+# alternately, for a ratio measured in the same run; equal checksums mean equal proposals. The
+# baseline is compiled against its own tree's headers (BASELINE_TREE, by default the folder above the
+# library's build folder): a library read through another version's structs reads garbage.
 #   scripts/bench_tpe.sh [TRIALS] [POPULATION] [RUNS] [FILL]
 set -euo pipefail
 # OpenBLAS's own threads never start: the proposals call no BLAS, and an idle pool's threads,
@@ -25,12 +27,19 @@ lib="$build/libcaviar_core.a"
 mkdir -p "$out"
 [ -d "$out/data" ] || "$build/caviar" synth "$out/data" --train 2000 --features 16 >/dev/null
 python3 scripts/scale_specs.py "$trials" "$out/specs" "$out/data" "$out/data-hb" >/dev/null
-link() { # library binary
-  gcc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Ihost scripts/bench_tpe.c "$1" -o "$2" \
+link() { # library binary tree (whose headers the library was built with)
+  gcc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -I"$3/include" -I"$3/host" scripts/bench_tpe.c "$1" -o "$2" \
     -lgsl -lgslcblas -lcjson -lyaml -lopenblas -lz -lm -fopenmp
 }
-link "$lib" "$out/bench_tpe"
-[ -n "${BASELINE:-}" ] && link "$BASELINE" "$out/bench_tpe_baseline"
+link "$lib" "$out/bench_tpe" .
+if [ -n "${BASELINE:-}" ]; then
+  tree=${BASELINE_TREE:-$(dirname "$BASELINE")/..}
+  [ -f "$tree/include/caviar/tpe.h" ] || {
+    echo "bench_tpe.sh: no include/caviar/tpe.h in $tree (BASELINE_TREE: the tree $BASELINE was built from)" >&2
+    exit 2
+  }
+  link "$BASELINE" "$out/bench_tpe_baseline" "$tree"
+fi
 for r in $(seq "$runs"); do
   echo -n "this build: "; "$out/bench_tpe" "$out/specs/${SPEC:-tpe}.json" "$trials" "$population" 1 "$fill"
   [ -n "${BASELINE:-}" ] && { echo -n "baseline:   "; "$out/bench_tpe_baseline" "$out/specs/${SPEC:-tpe}.json" "$trials" "$population" 1 "$fill"; }
