@@ -50,7 +50,10 @@ static double rmse_of(double mse, double std) { return sqrt(mse) * std; }
 typedef struct fields {
   cJSON *obj;
   bool numbers;
-  bool brief; /* a tree for report.html of a trial off its leaderboard: what the page reads of it */
+  /* A tree for report.html of a trial off its leaderboard, only what the page reads of it: its
+   * charts find a trial by the box's parameters alone, so those of caviar_hp_table the box has
+   * (brief[i]) are its only parameters. NULL: the whole trial. */
+  const bool *brief;
   caviar_text *text;
   int depth, n; /* text: the fields' indentation, and how many are written */
   bool *ok;
@@ -64,8 +67,14 @@ static void put_key(fields *f, const char *key) {
   caviar_text_put(f->text, ":\t", 2);
 }
 
-static void field_item(fields *f, const char *key, cJSON *item) {
-  put(f->obj, key, item, f->ok);
+/* Every field's key is a literal or a name in caviar_hp_table, so a tree holds it by reference
+ * (cJSON_AddItemToObjectCS): a 100,000-trial sweep's trees are millions of small items, and a
+ * copy of each key doubled their allocations and frees. */
+static bool field_item(fields *f, const char *key, cJSON *item) {
+  if (f->obj && item && cJSON_AddItemToObjectCS(f->obj, key, item)) return true;
+  cJSON_Delete(item);
+  *f->ok = false;
+  return false;
 }
 
 static void field_int(fields *f, const char *key, long long v) {
@@ -103,6 +112,13 @@ static void field_string(fields *f, const char *key, const char *s) {
   }
   put_key(f, key);
   caviar_json_put_string(f->text, s);
+}
+
+/* A string that lives as long as the program (a status's name, a choice of caviar_hp_table, a
+ * literal): a tree holds it by reference. */
+static void field_word(fields *f, const char *key, const char *s) {
+  if (!f->text) field_item(f, key, cJSON_CreateStringReference(s));
+  else field_string(f, key, s);
 }
 
 /* A tree of another's making (a study's values): a copy, or its printed text; in
@@ -150,7 +166,7 @@ static fields object_begin(fields *f, const char *key) {
   }
   in.obj = cJSON_CreateObject();
   if (!in.obj) *f->ok = false;
-  else if (key && !put(f->obj, key, in.obj, f->ok)) in.obj = NULL;
+  else if (key && !field_item(f, key, in.obj)) in.obj = NULL;
   return in;
 }
 
@@ -176,8 +192,9 @@ static void field_params(fields *f, const caviar_report_info *info, const caviar
   for (int i = 0; i < caviar_hp_count; i++) {
     const caviar_hp_info *hp = &caviar_hp_table[i];
     if (!caviar_hp_shown(&t->trial.hp, hp)) continue; /* switched off by a condition, or a quiet one at its default */
+    if (f->brief && !f->brief[i]) continue;
     double value = caviar_hp_get(&t->trial.hp, hp);
-    if (hp->type == CAVIAR_HP_CHOICE) field_string(&p, hp->name, hp->choices[(int)value]);
+    if (hp->type == CAVIAR_HP_CHOICE) field_word(&p, hp->name, hp->choices[(int)value]);
     else field_figure(&p, hp->name, value);
   }
   object_end(&p);
@@ -190,7 +207,7 @@ static void trial_fields(fields *f, const caviar_report_info *info, const caviar
   field_int(f, "round", t->trial.round);
   field_int(f, "bracket", t->bracket);
   field_params(f, info, t);
-  field_string(f, "status", caviar_trial_status_name(t->status));
+  field_word(f, "status", caviar_trial_status_name(t->status));
   field_int(f, "epochs", t->epochs);
   if (f->brief) {
     int epoch;
@@ -236,7 +253,7 @@ static void trial_fields(fields *f, const caviar_report_info *info, const caviar
   field_figure(f, "value", value);
   field_int(f, "value_epoch", value_epoch);
   if (t->status == CAVIAR_TRIAL_SURVIVED) {
-    field_string(f, "kept", t->kept_best ? "best" : "last");
+    field_word(f, "kept", t->kept_best ? "best" : "last");
     field_int(f, "kept_epoch", t->kept_best ? t->best_epoch : t->epochs);
   }
   if (saved) {
@@ -262,9 +279,9 @@ static void trial_fields(fields *f, const caviar_report_info *info, const caviar
 }
 
 /* A trial as a tree (numbers: as numbers, else as their text; brief: only what report.html reads of
- * a trial off its leaderboard); NULL, *ok cleared, when memory ran out. */
+ * a trial off its leaderboard, fields.brief); NULL, *ok cleared, when memory ran out. */
 static cJSON *trial_json(const caviar_report_info *info, const caviar_trial_result *t, bool saved, double target_std,
-                         int rank, bool numbers, bool brief, bool *ok) {
+                         int rank, bool numbers, const bool *brief, bool *ok) {
   fields f = {.numbers = numbers, .brief = brief, .ok = ok};
   fields in = object_begin(&f, NULL);
   trial_fields(&in, info, t, saved, target_std, rank);
@@ -416,7 +433,7 @@ static cJSON *summary_json(const caviar_report_info *info, const caviar_sweep_re
   if (r->n_trials > 0) {
     const caviar_trial_result *best = &r->trials[order[0]];
     if (best->status == CAVIAR_TRIAL_SURVIVED) {
-      put(root, "best", trial_json(info, best, saved[order[0]], r->target_std, 1, false, false, ok), ok);
+      put(root, "best", trial_json(info, best, saved[order[0]], r->target_std, 1, false, NULL, ok), ok);
     }
   }
   put(root, "trials", cJSON_CreateArray(), ok);
@@ -464,9 +481,12 @@ static caviar_status write_summary(const char *path, const caviar_report_info *i
      * the file in order. The tree a reader would parse gets each trial's own tree with its figures
      * as numbers, or a study's trial's text parsed. */
     enum { BLOCK = 1024 };
+    bool *in_box = calloc((size_t)caviar_hp_count, sizeof *in_box);
+    for (int i = 0; in_box && i < caviar_hp_count; i++)
+      in_box[i] = caviar_space_find(&info->spec->space, caviar_hp_table[i].name) != NULL;
     caviar_text *texts = calloc(BLOCK, sizeof *texts);
     cJSON **trees = calloc(BLOCK, sizeof *trees);
-    bool ok = texts && trees, side_by_side = !info->params_json && !info->trial_metrics && !info->trial_reason;
+    bool ok = in_box && texts && trees, side_by_side = !info->params_json && !info->trial_metrics && !info->trial_reason;
     for (int base = 0; ok && base < r->n_trials; base += BLOCK) {
       int m = r->n_trials - base < BLOCK ? r->n_trials - base : BLOCK;
 #pragma omp parallel for schedule(dynamic, 32) reduction(&& : ok) if (side_by_side && m > 64)
@@ -476,7 +496,7 @@ static caviar_status write_summary(const char *path, const caviar_report_info *i
         texts[j].len = 0;
         trial_text(&texts[j], info, t, saved[base + j], r->target_std, rank[base + j], &made);
         if (whole && made && own)
-          trees[j] = trial_json(info, t, saved[base + j], r->target_std, rank[base + j], true, rank[base + j] > CAVIAR_PAGE_ROWS,
+          trees[j] = trial_json(info, t, saved[base + j], r->target_std, rank[base + j], true, rank[base + j] > CAVIAR_PAGE_ROWS ? in_box : NULL,
                                 &made);
         ok = ok && made;
       }
@@ -495,6 +515,7 @@ static caviar_status write_summary(const char *path, const caviar_report_info *i
     for (int j = 0; texts && j < BLOCK; j++) free(texts[j].s);
     free(texts);
     free(trees);
+    free(in_box);
     fputs("]\n}\n", af.f);
     if (ok) st = caviar_atomic_commit(&af, err);
     else {
@@ -790,7 +811,7 @@ char *caviar_leaderboard_json(const caviar_report_info *info, const caviar_sweep
     put(root, "stopped_by_time_budget", cJSON_CreateBool(r->out_of_time), ok);
     cJSON *rows = put(root, "leaderboard", cJSON_CreateArray(), ok);
     for (int k = 0; k < r->n_trials; k++) {
-      push(rows, trial_json(info, &r->trials[order[k]], saved[order[k]], r->target_std, k + 1, false, false, ok), ok);
+      push(rows, trial_json(info, &r->trials[order[k]], saved[order[k]], r->target_std, k + 1, false, NULL, ok), ok);
     }
     if (!all) {
       cJSON_Delete(root);
