@@ -61,6 +61,9 @@ static const char *spec_of(const char *named, double lr_max) {
                      : !strcmp(kind, "pbt") ? "\"method\": \"random\", \"trials\": 6, \"early_terminate\": {\"type\": "
                                               "\"pbt\", \"interval\": 2}"
                      : !strcmp(kind, "random") ? "\"method\": \"random\", \"trials\": 6"
+                     : !strcmp(kind, "many") /* a journal write of many start lines */
+                         ? "\"method\": \"random\", \"trials\": 240, \"early_terminate\": {\"type\": "
+                           "\"successive_halving\", \"min_epochs\": 1, \"max_epochs\": 3, \"eta\": 3}"
                      : !strcmp(kind, "grid")   ? "\"method\": \"grid\""
                      : !strcmp(kind, "c2f")
                          ? "\"method\": \"coarse-to-fine\", \"trials\": 6, \"coarse_to_fine\": {\"rounds\": 3, \"zoom\": "
@@ -202,6 +205,12 @@ Test(resume, coarse_to_fine_killed_anywhere_resumes_bit_identical) {
   killed_and_resumed("c2f", more, 8);
 }
 Test(resume, tpe_killed_anywhere_resumes_bit_identical) { killed_and_resumed("tpe", points, N_POINTS); }
+/* 240 trials: the journal's writes are big (its CRC taken in parts side by side, its start lines
+ * put together side by side), and a snapshot must still fit its journal. */
+Test(resume, a_sweep_of_hundreds_of_trials_killed_anywhere_resumes_bit_identical) {
+  static const char *const big[] = {"epoch:2", "journal:2", "snapshot:2"};
+  killed_and_resumed("many", big, 3);
+}
 /* CNN cohorts with batch norm: convolution weights and running statistics through refill's
  * compactions, and PBT's copies. */
 Test(resume, a_cnn_refill_sweep_killed_anywhere_resumes_bit_identical) {
@@ -462,6 +471,8 @@ static void journal_reads_as_printf(const char *kind) {
   snprintf(path, sizeof path, "%s/sweep-state/journal.jsonl", out);
   char *journal = scratch_read(path, NULL);
   cr_assert_not_null(journal);
+  cJSON *summary = summary_without_time(ref), *trials = cJSON_GetObjectItem(summary, "trials");
+  cr_assert(cJSON_IsArray(trials), "%s", kind);
   int epochs = 0, starts = 0, ends = 0;
   for (char *line = strtok(journal, "\n"); line; line = strtok(NULL, "\n")) {
     cJSON *j = cJSON_Parse(line);
@@ -485,6 +496,13 @@ static void journal_reads_as_printf(const char *kind) {
       snprintf(expected, sizeof expected, "{\"event\": \"start\", \"trial\": %d, \"round\": %d, \"bracket\": %d, \"params\": {",
                trial, cJSON_GetObjectItem(j, "round")->valueint, cJSON_GetObjectItem(j, "bracket")->valueint);
       cr_expect(strncmp(line, expected, strlen(expected)) == 0, "%s: %s", kind, line);
+      cr_expect_eq(trial, starts, "%s: trials start in order: trial %d's line is start line %d", kind, trial, starts);
+      /* The values that trial started with: summary.json's, where PBT did not change them. */
+      const cJSON *t = cJSON_GetArrayItem(trials, trial);
+      cr_assert(t && cJSON_GetObjectItem(t, "trial")->valueint == trial, "%s: trial %d", kind, trial);
+      if (!cJSON_GetObjectItem(t, "lineage"))
+        cr_expect(cJSON_Compare(cJSON_GetObjectItem(j, "params"), cJSON_GetObjectItem(t, "params"), true),
+                  "%s: trial %d started with other values than summary.json's: %s", kind, trial, line);
       starts++;
     } else if (!strcmp(event, "culled") || !strcmp(event, "survived") || !strcmp(event, "diverged")) {
       snprintf(expected, sizeof expected, "{\"event\": \"%s\", \"trial\": %d, \"epochs\": %d}", event, trial,
@@ -501,15 +519,15 @@ static void journal_reads_as_printf(const char *kind) {
   int points = -1; /* its header */
   for (const char *c = curves; c && *c; c++) points += *c == '\n';
   free(curves);
-  cJSON *summary = summary_without_time(ref);
-  int trials = cJSON_GetArraySize(cJSON_GetObjectItem(summary, "trials"));
+  int n_trials = cJSON_GetArraySize(trials);
   cJSON_Delete(summary);
   cr_expect_eq(epochs, points, "%s: %d epoch lines against %d curve points", kind, epochs, points);
-  cr_expect_eq(starts, trials, "%s", kind);
-  cr_expect_eq(ends, trials, "%s: every trial ends culled, survived or diverged", kind);
+  cr_expect_eq(starts, n_trials, "%s", kind);
+  cr_expect_eq(ends, n_trials, "%s: every trial ends culled, survived or diverged", kind);
 }
 
 Test(resume, the_journal_reads_as_printf_writes_it_with_a_line_per_member_epoch_start_and_end) {
   journal_reads_as_printf("hb");
   journal_reads_as_printf("pbt");
+  journal_reads_as_printf("many");
 }
