@@ -233,17 +233,24 @@ typedef struct ordered {
   member_result result;
 } ordered;
 
+static uint64_t key_of(const run_state *s, const member_result *m) {
+  return (uint64_t)(uint32_t)s->work.groups.cohort_of[m->index] << 32 | m->index;
+}
+
 static int by_key(const void *a, const void *b) {
   const ordered *x = a, *y = b;
   return (x->key > y->key) - (x->key < y->key);
 }
 
 static caviar_status sort_results(run_state *s, caviar_error *err) {
+  /* One rank's results come in its members' order, which is this order but after a move. */
+  int k = 1;
+  while (k < s->rank.n_results && key_of(s, &s->rank.results[k - 1]) < key_of(s, &s->rank.results[k])) k++;
+  if (k >= s->rank.n_results) return CAVIAR_OK;
   ordered *tmp = caviar_alloc((size_t)s->rank.n_results + 1, sizeof *tmp, "an epoch's results", err);
   if (!tmp) return CAVIAR_ERUNTIME;
   for (int k = 0; k < s->rank.n_results; k++) {
-    uint32_t index = s->rank.results[k].index;
-    tmp[k] = (ordered){(uint64_t)(uint32_t)s->work.groups.cohort_of[index] << 32 | index, s->rank.results[k]};
+    tmp[k] = (ordered){key_of(s, &s->rank.results[k]), s->rank.results[k]};
   }
   qsort(tmp, (size_t)s->rank.n_results, sizeof *tmp, by_key);
   for (int k = 0; k < s->rank.n_results; k++) s->rank.results[k] = tmp[k].result;
@@ -259,6 +266,22 @@ typedef struct rank_header {
 caviar_status caviar_ranks_exchange(run_state *s, const member_result *mine, int n_mine, caviar_error *err) {
   caviar_world *d = s->sweep->world;
   int size = caviar_world_size(d);
+  if (!d) {
+    /* One process: its own results, in the buffer the last epoch's took (a Hyperband sweep's last
+     * bracket passes an epoch boundary for every epoch of its few trials: 97,336 of them). */
+    if (n_mine + 1 > s->rank.results_cap) {
+      member_result *grown = caviar_alloc((size_t)n_mine + 1, sizeof *grown, "an epoch's results", err);
+      if (!grown) return CAVIAR_ERUNTIME;
+      free(s->rank.results);
+      s->rank.results = grown;
+      s->rank.results_cap = n_mine + 1;
+    }
+    if (n_mine) memcpy(s->rank.results, mine, (size_t)n_mine * sizeof *mine);
+    s->rank.n_results = n_mine;
+    s->rank.synced_samples += s->result->model_samples - s->rank.synced_samples;
+    s->result->model_samples = s->rank.synced_samples;
+    return sort_results(s, err);
+  }
   size_t bytes = sizeof(rank_header) + (size_t)n_mine * sizeof *mine;
   unsigned char *out = caviar_alloc(bytes, 1, "an epoch's results", err);
   size_t *counts = caviar_alloc((size_t)size, sizeof *counts, "an epoch's results", err);
@@ -281,6 +304,7 @@ caviar_status caviar_ranks_exchange(run_state *s, const member_result *mine, int
   for (int r = 0; r < size; r++) n += (int)((counts[r] - sizeof h) / sizeof *mine);
   free(s->rank.results);
   s->rank.results = caviar_alloc((size_t)n + 1, sizeof *s->rank.results, "an epoch's results", err);
+  s->rank.results_cap = s->rank.results ? n + 1 : 0;
   if (!s->rank.results) st = CAVIAR_ERUNTIME;
   const unsigned char *at = all;
   s->rank.n_results = 0;
