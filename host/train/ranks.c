@@ -22,7 +22,7 @@
 
 /* The estimated work of one epoch of a member of cohort c: its steps' FLOPs and bytes, and the
  * validation pass (a forward pass, a third of a step, per row). */
-static double epoch_cost(const run_state *s, int c) {
+static double cost_of(const run_state *s, int c) {
   const caviar_shape *shape = &s->work.groups.shapes[c];
   const caviar_split *split = &s->sweep->data->split;
   caviar_layout layout;
@@ -31,6 +31,17 @@ static double epoch_cost(const run_state *s, int c) {
   double flops = caviar_shape_train_flops(shape) * shape->batch, bytes = BYTES_PER_PARAM * (double)layout.per_member;
   double step = flops + FLOPS_PER_BYTE * bytes;
   return steps * step + (double)split->n_val * caviar_shape_train_flops(shape) / 3.0;
+}
+
+/* cost_of, found once a round for every cohort (each builds the shape's layers: every trial
+ * started and every move weighed asks; out of memory, found each time). */
+static double epoch_cost(run_state *s, int c) {
+  if (!s->rank.cohort_cost) {
+    int n = s->work.groups.n_cohorts;
+    s->rank.cohort_cost = malloc(((size_t)n + 1) * sizeof *s->rank.cohort_cost);
+    for (int k = 0; s->rank.cohort_cost && k < n; k++) s->rank.cohort_cost[k] = cost_of(s, k);
+  }
+  return s->rank.cohort_cost ? s->rank.cohort_cost[c] : cost_of(s, c);
 }
 
 typedef struct new_trial {

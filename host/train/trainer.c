@@ -59,6 +59,7 @@ static void free_round(run_state *s) {
   free(s->sched.live);
   free(s->rank.cohort_started);
   free(s->rank.results);
+  free(s->rank.cohort_cost);
   caviar_grouping_free(&s->work.groups);
   /* What lasts across rounds stays; the round's own state starts empty. */
   const run_schedule sched = s->sched;

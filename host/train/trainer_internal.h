@@ -97,6 +97,7 @@ typedef struct run_ranks {
   uint8_t *cohort_started;     /* per cohort: whether any rank trained members of it this round */
   member_result *results;      /* this epoch: every running member's results, by cohort, then by trial */
   int n_results, results_cap;
+  double *cohort_cost;         /* this round, per cohort: a member's estimated work an epoch (ranks.c) */
   double synced_samples;       /* model_samples of every rank, as of the last exchange */
   double busy_s;               /* this rank: seconds training, judging and testing */
   int members;                 /* this rank: trials it trained */
