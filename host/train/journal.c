@@ -301,36 +301,43 @@ void caviar_journal_epoch(caviar_sweep_state *st, const run_state *s) {
     cJSON_Delete(box);
     caviar_journal_printf(st, "}\n");
   }
-  /* A big fill's start lines are put together side by side on the sweep's threads (100,000 in a
-   * big sweep, each with its values' texts), then appended in order. */
-  int first = st->j_trials, count = r->n_trials - first;
-  char *lines = count >= 64 ? malloc((size_t)count * START_LINE) : NULL;
-  size_t *lens = lines ? malloc((size_t)count * sizeof *lens) : NULL;
+  /* A big fill's start lines are put together side by side on the sweep's threads (100,000 at
+   * once in a big sweep, each with its values' texts), START_BLOCK at a time, then appended in
+   * order. */
+  enum { START_BLOCK = 2048 };
+  int left = r->n_trials - st->j_trials;
+  int room_for = left >= 64 ? (left < START_BLOCK ? left : START_BLOCK) : 0;
+  char *lines = room_for ? malloc((size_t)room_for * START_LINE) : NULL;
+  size_t *lens = lines ? malloc((size_t)room_for * sizeof *lens) : NULL;
   if (!lens) {
     free(lines);
     lines = NULL;
   }
-#pragma omp parallel for schedule(static) if (lines)
-  for (int k = 0; k < count; k++)
-    if (lines && r->trials[first + k].n_lineage == 0) lens[k] = start_line(lines + (size_t)k * START_LINE, &r->trials[first + k]);
-  for (; st->j_trials < r->n_trials; st->j_trials++) {
-    const caviar_trial_result *t = &r->trials[st->j_trials];
-    int k = st->j_trials - first;
-    if (t->n_lineage > 0) {
-      /* The values it started with (PBT may have changed them since: its lineage's first entry). */
-      jline l;
-      start_head(&l, t);
-      journal_append(st, l.s, l.n);
-      journal_params(st, &t->lineage[0].hp);
-      journal_append(st, "}\n", 2);
-    } else if (lines) {
-      journal_append(st, lines + (size_t)k * START_LINE, lens[k]);
-    } else {
-      char line[START_LINE];
-      journal_append(st, line, start_line(line, t));
+  while (st->j_trials < r->n_trials) {
+    int first = st->j_trials, count = r->n_trials - first < START_BLOCK ? r->n_trials - first : START_BLOCK;
+    bool side_by_side = lines && count <= room_for;
+#pragma omp parallel for schedule(static) if (side_by_side && count >= 64)
+    for (int k = 0; k < count; k++)
+      if (side_by_side && r->trials[first + k].n_lineage == 0)
+        lens[k] = start_line(lines + (size_t)k * START_LINE, &r->trials[first + k]);
+    for (int k = 0; k < count; k++, st->j_trials++) {
+      const caviar_trial_result *t = &r->trials[st->j_trials];
+      if (t->n_lineage > 0) {
+        /* The values it started with (PBT may have changed them since: its lineage's first entry). */
+        jline l;
+        start_head(&l, t);
+        journal_append(st, l.s, l.n);
+        journal_params(st, &t->lineage[0].hp);
+        journal_append(st, "}\n", 2);
+      } else if (side_by_side) {
+        journal_append(st, lines + (size_t)k * START_LINE, lens[k]);
+      } else {
+        char line[START_LINE];
+        journal_append(st, line, start_line(line, t));
+      }
+      st->j_status[st->j_trials] = CAVIAR_TRIAL_RUNNING;
+      st->j_lineage[st->j_trials] = t->n_lineage > 0 ? 1 : 0;
     }
-    st->j_status[st->j_trials] = CAVIAR_TRIAL_RUNNING;
-    st->j_lineage[st->j_trials] = t->n_lineage > 0 ? 1 : 0;
   }
   free(lines);
   free(lens);
