@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,14 +21,20 @@ bool caviar_temporary_name(const char *path, char *out, size_t size) {
 /* f's writes: straight to the file, the first failure's errno kept and everything after it
  * dropped. The stream is always told the bytes went (a cookie stream told otherwise can lose track
  * of its buffer: a full disk crashed a page write), and the commit reports the failure. */
+/* The stream's writes (a megabyte at a time), each one's write-back to the disk started at once
+ * (sync_file_range, where the file system has it), so that the fsync before the rename waits
+ * for the last one only: a 100,000-trial sweep's summary.json and curves.csv are 70 MB each, and
+ * their fsyncs took 45 ms each at the end of their writes. */
 static ssize_t write_through(void *cookie, const char *buf, size_t size) {
   caviar_atomic_file *af = cookie;
+  long long from = af->written;
   for (size_t done = 0; !af->failure && done < size;) {
     ssize_t n = write(af->fd, buf + done, size - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) af->failure = n < 0 ? errno : ENOSPC;
-    else done += (size_t)n;
+    else done += (size_t)n, af->written += n;
   }
+  if (!af->failure && af->written > from) sync_file_range(af->fd, (off_t)from, (off_t)(af->written - from), SYNC_FILE_RANGE_WRITE);
   return (ssize_t)size;
 }
 

@@ -17,6 +17,7 @@ typedef struct caviar_atomic_file {
   FILE *f;
   int failure; /* the first failed write's errno, 0: none */
   int fd;
+  long long written; /* bytes written so far (their write-back already started) */
   char path[4096];
   char tmp[4096];
 } caviar_atomic_file;
