@@ -481,12 +481,16 @@ static caviar_status write_summary(const char *path, const caviar_report_info *i
      * the file in order. The tree a reader would parse gets each trial's own tree with its figures
      * as numbers, or a study's trial's text parsed. */
     enum { BLOCK = 1024 };
-    bool *in_box = calloc((size_t)caviar_hp_count, sizeof *in_box);
-    for (int i = 0; in_box && i < caviar_hp_count; i++)
-      in_box[i] = caviar_space_find(&info->spec->space, caviar_hp_table[i].name) != NULL;
+    /* The hyperparameters the box sweeps, by a spec's name or its alias ("lr"). */
+    bool *in_box = whole ? calloc((size_t)caviar_hp_count, sizeof *in_box) : NULL;
+    for (int k = 0; in_box && k < info->spec->space.n; k++) {
+      const caviar_param *p = &info->spec->space.params[k];
+      for (int i = 0; i < caviar_hp_count; i++)
+        if (p->hp == &caviar_hp_table[i] || !strcmp(p->name, caviar_hp_table[i].name)) in_box[i] = true;
+    }
     caviar_text *texts = calloc(BLOCK, sizeof *texts);
     cJSON **trees = calloc(BLOCK, sizeof *trees);
-    bool ok = in_box && texts && trees, side_by_side = !info->params_json && !info->trial_metrics && !info->trial_reason;
+    bool ok = (in_box || !whole) && texts && trees, side_by_side = !info->params_json && !info->trial_metrics && !info->trial_reason;
     for (int base = 0; ok && base < r->n_trials; base += BLOCK) {
       int m = r->n_trials - base < BLOCK ? r->n_trials - base : BLOCK;
 #pragma omp parallel for schedule(dynamic, 32) reduction(&& : ok) if (side_by_side && m > 64)

@@ -405,14 +405,14 @@ void caviar_journal_tested(caviar_sweep_state *st, const run_state *s) {
 static uint32_t journal_crc(uint32_t crc, const char *p, size_t n) {
   enum { PARTS = 8 };
   const size_t part = (size_t)1 << 14;
-  if (n < 2 * part) return (uint32_t)crc32(crc, (const Bytef *)p, (uInt)n);
+  if (n < 2 * part) return (uint32_t)crc32_z(crc, (const Bytef *)p, n);
   int parts = (int)(n / part < PARTS ? n / part : PARTS);
   size_t size = n / (size_t)parts;
   uLong of[PARTS];
 #pragma omp parallel for schedule(static)
   for (int k = 0; k < parts; k++) {
     size_t from = (size_t)k * size, len = k == parts - 1 ? n - from : size;
-    of[k] = crc32(0L, (const Bytef *)p + from, (uInt)len);
+    of[k] = crc32_z(0L, (const Bytef *)p + from, len);
   }
   uLong c = crc;
   for (int k = 0; k < parts; k++) c = crc32_combine(c, of[k], (z_off_t)(k == parts - 1 ? n - (size_t)k * size : size));
