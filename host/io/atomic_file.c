@@ -18,13 +18,13 @@ bool caviar_temporary_name(const char *path, char *out, size_t size) {
   return snprintf(out, size, "%s.tmp-%ld-XXXXXX", path, (long)getpid()) < (int)size;
 }
 
-/* f's writes: straight to the file, the first failure's errno kept and everything after it
- * dropped. The stream is always told the bytes went (a cookie stream told otherwise can lose track
- * of its buffer: a full disk crashed a page write), and the commit reports the failure. */
-/* The stream's writes (a megabyte at a time), each one's write-back to the disk started at once
- * (sync_file_range, where the file system has it), so that the fsync before the rename waits
- * for the last one only: a 100,000-trial sweep's summary.json and curves.csv are 70 MB each, and
- * their fsyncs took 45 ms each at the end of their writes. */
+/* f's writes (a megabyte at a time): straight to the file, the first failure's errno kept and
+ * everything after it dropped. The stream is always told the bytes went (a cookie stream told
+ * otherwise can lose track of its buffer: a full disk crashed a page write), and the commit
+ * reports the failure. Each write's write-back to the disk starts at once (sync_file_range, where
+ * the file system has it), so the fsync before the rename waits for the last one only: a
+ * 100,000-trial sweep's summary.json and curves.csv are 70 MB each, and their fsyncs took 45 ms
+ * each at the end of their writes. */
 static ssize_t write_through(void *cookie, const char *buf, size_t size) {
   caviar_atomic_file *af = cookie;
   long long from = af->written;
