@@ -604,8 +604,9 @@ static double largest(const double *x, int n) {
 }
 
 /* The float first scores apply to estimators of at least FLOAT_KERNELS kernels (fewer cost little
- * in doubles) whose density on the axis is at least e^FLOAT_FLOOR of the top offset's. */
-#define FLOAT_KERNELS 64
+ * in doubles; a good group of 25 points and the prior costs a third as much in floats) whose density
+ * on the axis is at least e^FLOAT_FLOOR of the top offset's. */
+#define FLOAT_KERNELS 16
 #define FLOAT_FLOOR (-20.0)
 /* The float densities' 2^t takes t below this as this (quick_exp2f). */
 #define EXP2F_FLOOR (-124.0f)
@@ -645,18 +646,21 @@ static void quick_parts(estimator *e, double lo, double hi) {
  * as 1 / sigma and the offset were, so each rounding above is the same part of its number and the
  * exponent's error, taken back to base e, is delta. quick_exp2f is within 1e-6 of 2^t, takes a term
  * under 2^-124 as 2^-124 (n of them add under n 2^-124 e^-floor of D), and a sum of n positive
- * floats in 16 lanes is within (n / 16 + 34) 2^-24 of itself. The bound is the sum of these, as a
+ * floats in 16 lanes (at most n / 16 + 1 a lane), the lanes then summed pairwise, is within (n / 16 +
+ * 5) 2^-24 of itself (the bound counts (n / 16 + 34) 2^-24). The bound is the sum of these, as a
  * relative error r of D, log-ed (r / (1 - r)), and doubled: room for what the sketch rounds off. (A
  * term's exponent as a fused multiply-add, where the machine has them, rounds once less.) */
 static void to_floats(int n, const double *restrict x, double less, double times, float *restrict out) {
   for (int i = 0; i < n; i++) out[i] = (float)((x[i] - less) * times);
 }
 
+/* to_floats of x[i] taken as least where it is lower (the select on x, not on what is made of it, so
+ * that the compiler runs the loop side by side). */
 static void to_floats_above(int n, const double *restrict x, double less, double times, double least,
                             float *restrict out) {
   for (int i = 0; i < n; i++) {
-    double d = (x[i] - less) * times;
-    out[i] = (float)(d > least ? d : least);
+    double v = x[i] > least ? x[i] : least;
+    out[i] = (float)((v - less) * times);
   }
 }
 
@@ -670,17 +674,21 @@ static void float_parts(estimator *e, double lo, double hi) {
   enum { LANES = 8 };
   double lane_floor[LANES], lane_far[LANES], lane_inv[LANES];
   for (int j = 0; j < LANES; j++) lane_floor[j] = -INFINITY, lane_far[j] = 0, lane_inv[j] = 0;
-  for (int i = 0; i < n; i += LANES)
-    for (int j = 0; j < LANES; j++) {
-      int at = i + j < n ? i + j : n - 1; /* the last lanes again: the same largest */
-      double from_c = mu[at] - c;
-      from_c = from_c < 0 ? -from_c : from_c;
-      double reach = (from_c + half) * inv_sigma[at]; /* to the farther end */
-      double least = offset[at] - 0.5 * reach * reach;
-      lane_floor[j] = least > lane_floor[j] ? least : lane_floor[j];
-      lane_far[j] = from_c > lane_far[j] ? from_c : lane_far[j];
-      lane_inv[j] = inv_sigma[at] > lane_inv[j] ? inv_sigma[at] : lane_inv[j];
-    }
+#define FLOAT_REACH(at, j)                                                                                           \
+  do {                                                                                                               \
+    double from_c = mu[at] - c;                                                                                      \
+    from_c = from_c < 0 ? -from_c : from_c;                                                                          \
+    double reach = (from_c + half) * inv_sigma[at]; /* to the farther end */                                         \
+    double least = offset[at] - 0.5 * reach * reach;                                                                 \
+    lane_floor[j] = least > lane_floor[j] ? least : lane_floor[j];                                                   \
+    lane_far[j] = from_c > lane_far[j] ? from_c : lane_far[j];                                                       \
+    lane_inv[j] = inv_sigma[at] > lane_inv[j] ? inv_sigma[at] : lane_inv[j];                                         \
+  } while (0)
+  int i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (int j = 0; j < LANES; j++) FLOAT_REACH(i + j, j);
+  for (; i < n; i++) FLOAT_REACH(i, 0); /* (the rest into lane 0: the same largest) */
+#undef FLOAT_REACH
   for (int j = 0; j < LANES; j++) {
     floor = lane_floor[j] > floor ? lane_floor[j] : floor;
     far = lane_far[j] > far ? lane_far[j] : far;
@@ -697,8 +705,8 @@ static void float_parts(estimator *e, double lo, double hi) {
   if (!(r < 0.01)) return;
   to_floats(n, mu, c, 1, e->f_mu); /* (times 1: exact) */
   to_floats(n, inv_sigma, 0, sqrt(0.5 * M_LOG2E), e->f_inv_sigma);
-  /* (an offset's distance under the top one: under -1e4 its exp2 is 2^-124 either way) */
-  to_floats_above(n, offset, e->top_offset, M_LOG2E, -1e4, e->f_offset);
+  /* (an offset more than 1e4 / log2 e under the top one is taken there: its exp2 is 2^-124 either way) */
+  to_floats_above(n, offset, e->top_offset, M_LOG2E, e->top_offset - 1e4 / M_LOG2E, e->f_offset);
   e->f_center = c;
   e->f_lo = lo;
   e->f_hi = hi;
@@ -1091,24 +1099,38 @@ double caviar_tpe_quick_exp2f_error(float from, float to) {
   return worst;
 }
 
-/* A continuous axis's log density at x in floats, within e->float_error of estimator_log_pdf's (see
- * float_parts); NAN where that bound does not hold (x off the axis, or no floats). */
-static double estimator_log_pdf_float(const estimator *e, double x) {
-  if (!e->f_mu || !(e->float_error < INFINITY) || !(x >= e->f_lo && x <= e->f_hi)) return NAN;
+/* Whether e's float density holds at x (see float_parts): floats made, x on the axis. */
+static bool floats_at(const estimator *e, double x) {
+  return e->f_mu && e->float_error < INFINITY && x >= e->f_lo && x <= e->f_hi;
+}
+
+/* A continuous axis's density at x in floats, scaled by e^-top_offset (estimator_log_pdf_float):
+ * where floats_at. */
+static float float_sum(const estimator *e, double x) {
   enum { LANES = 16 };
   const float *mu = e->f_mu, *inv_sigma = e->f_inv_sigma, *offset = e->f_offset;
-  float xc = (float)(x - e->f_center), lane[LANES] = {0}, sum = 0;
-  int n = e->n, i = 0;
+  float xc = (float)(x - e->f_center), lane[LANES] = {0};
+  int n = e->n, i = 0; /* (n >= FLOAT_KERNELS >= LANES) */
   for (; i + LANES <= n; i += LANES)
     for (int j = 0; j < LANES; j++) {
       float u = (xc - mu[i + j]) * inv_sigma[i + j]; /* (x - mu) / sigma times sqrt(log2 e / 2) */
       lane[j] += quick_exp2f(FMA_F(-u, u, offset[i + j]));
     }
-  for (; i < n; i++) {
-    float u = (xc - mu[i]) * inv_sigma[i];
-    sum += quick_exp2f(FMA_F(-u, u, offset[i]));
-  }
-  for (int j = 0; j < LANES; j++) sum += lane[j];
+  if (i < n) /* the rest: the last LANES kernels, those already summed left out, side by side too */
+    for (int j = 0, from = n - LANES; j < LANES; j++) {
+      float u = (xc - mu[from + j]) * inv_sigma[from + j];
+      float term = quick_exp2f(FMA_F(-u, u, offset[from + j]));
+      lane[j] += from + j >= i ? term : 0.0f;
+    }
+  for (int width = LANES / 2; width > 0; width /= 2) /* the lanes' sums, pairwise */
+    for (int j = 0; j < width; j++) lane[j] += lane[j + width];
+  return lane[0];
+}
+
+/* A continuous axis's log density at x in floats, within e->float_error of estimator_log_pdf's (see
+ * float_parts); NAN where that bound does not hold (x off the axis, or no floats). */
+static double estimator_log_pdf_float(const estimator *e, double x) {
+  float sum = floats_at(e, x) ? float_sum(e, x) : 0;
   return sum > 0 ? e->top_offset + log((double)sum) : NAN;
 }
 
@@ -1564,9 +1586,16 @@ static double quick_score(const param_proposal *q, double x, double *terms) {
          test_noise(x, caviar_tpe_quick_noise, 0);
 }
 
+/* Both groups' densities in floats where the good one's apply too (within the sum of their bounds
+ * of the exact score; one logarithm, of their ratio, rounding under 1e-15 more), else the good one's
+ * quickly. */
 static double float_score(const param_proposal *q, double x, double *terms) {
-  return estimator_log_pdf_quick(&q->l, x, terms) - estimator_log_pdf_float(&q->g, x) +
-         test_noise(x, caviar_tpe_float_noise, 0x5851F42D4C957F2Du);
+  double noise = test_noise(x, caviar_tpe_float_noise, 0x5851F42D4C957F2Du);
+  float bad = floats_at(&q->g, x) ? float_sum(&q->g, x) : 0;
+  if (!(bad > 0)) return NAN;
+  float good = floats_at(&q->l, x) ? float_sum(&q->l, x) : 0;
+  if (good > 0) return (q->l.top_offset - q->g.top_offset) + log((double)good / (double)bad) + noise;
+  return estimator_log_pdf_quick(&q->l, x, terms) - (q->g.top_offset + log((double)bad)) + noise;
 }
 
 static double exact_score(const param_proposal *q, double x, double *terms, int *summed) {
@@ -1636,7 +1665,8 @@ static double best_floated(const param_proposal *q, const double *xs, double *sc
     top = scores[c] > top ? scores[c] : top;
   }
   double window = caviar_tpe_float_window >= 0 ? caviar_tpe_float_window
-                                               : 2 * (q->g.float_error + QUICK_ERROR + caviar_tpe_float_noise);
+                                               : 2 * (q->g.float_error + QUICK_ERROR + caviar_tpe_float_noise +
+                                                      (q->l.float_error < INFINITY ? q->l.float_error + 1e-12 : 0));
   int k = 0;
   bool one_value = true;
   for (int c = 0; c < nc; c++)
