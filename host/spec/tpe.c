@@ -391,6 +391,7 @@ typedef struct estimator {
    * the quick scores (estimator_log_pdf_quick); NULL otherwise. */
   double *inv_sigma, *offset;
   double *spare; /* room for a number a kernel (estimator_extend's) */
+  double *reach_room; /* a continuous axis's: room for two numbers a kernel (float_parts') */
   double top_offset; /* the largest offset: no term is above it */
   /* A continuous axis's floats for the first scores (estimator_log_pdf_float), when float_error is
    * finite: each kernel's mu less the axis's middle (f_center), its 1 / sigma times sqrt(log2 e / 2),
@@ -671,10 +672,10 @@ static void float_parts(estimator *e, double lo, double hi) {
   if (n < FLOAT_KERNELS || !(hi > lo)) return;
   double c = 0.5 * (lo + hi), half = 0.5 * (hi - lo);
   const double *restrict mu = e->mu, *restrict inv_sigma = e->inv_sigma, *restrict offset = e->offset;
-  /* Each kernel's least term on the axis and its mu's distance from the middle, in the floats' room
-   * (2 cap doubles; the floats are written after), in a loop the compiler runs side by side; then
-   * the largest of each (largest: the same in any order). */
-  double *restrict least_term = (double *)e->f_mu, *restrict from_middle = least_term + n;
+  /* Each kernel's least term on the axis and its mu's distance from the middle (into reach_room), in
+   * a loop the compiler runs side by side, then the largest of each (largest: the same in any
+   * order; a loop of running maxima in lanes was not run side by side). */
+  double *restrict least_term = e->reach_room, *restrict from_middle = e->reach_room + n;
   for (int i = 0; i < n; i++) {
     double from_c = fabs(mu[i] - c);
     double reach = (from_c + half) * inv_sigma[i]; /* to the farther end */
@@ -705,8 +706,9 @@ static void float_parts(estimator *e, double lo, double hi) {
 static bool quick_axis(const axis *a) { return !a->list && !(a->step > 0); }
 
 /* Doubles a kernel takes in an estimator's block on axis a: its numbers and logarithms, and on a
- * continuous axis its quick parts and floats, else room for estimator_extend's new sigmas. */
-static size_t kernel_doubles(const axis *a) { return quick_axis(a) ? 11 : 8; }
+ * continuous axis its quick parts, floats and float_parts' room, else room for estimator_extend's
+ * new sigmas. */
+static size_t kernel_doubles(const axis *a) { return quick_axis(a) ? 13 : 8; }
 
 /* e's arrays in block (room for cap kernels, kernel_doubles a kernel), and its weights: the
  * sampler's for n points (weights: read only, alive through the proposal) or its own, computed. */
@@ -725,6 +727,7 @@ static void estimator_place(const axis *a, double *block, int cap, int n, double
     e->inv_sigma = block + 7 * c;
     e->offset = block + 8 * c;
     e->f_mu = (float *)(block + 9 * c); /* 3 cap floats in 2 cap doubles */
+    e->reach_room = block + 11 * c;
     e->f_inv_sigma = e->f_mu + c;
     e->f_offset = e->f_mu + 2 * c;
     e->spare = e->offset; /* (the offsets are made after estimator_extend's sigmas) */
@@ -1188,13 +1191,13 @@ static double estimator_log_pdf_cells_quick(const axis *a, const estimator *e, d
 }
 
 /* A test's mixture (caviar_tpe_quick_gap, caviar_tpe_float_gap) as a fit would make it, in room
- * (12 n doubles, n terms at its end), its exact log density at x into exact. */
+ * (13 n doubles, n terms at its end), its exact log density at x into exact. */
 static void test_mixture(const double *mu, const double *sigma, const double *w, int n, double lo, double hi,
                          double x, double *room, int *summed, estimator *e, double *exact) {
   axis a = {.lo = lo, .hi = hi};
   *e = (estimator){.n = n, .mu = room, .sigma = room + n, .z = room + 2 * n, .log_w = room + 3 * n,
                    .log_sigma = room + 4 * n, .log_z = room + 5 * n, .inv_sigma = room + 6 * n,
-                   .offset = room + 7 * n, .f_mu = (float *)(room + 8 * n)};
+                   .offset = room + 7 * n, .f_mu = (float *)(room + 8 * n), .reach_room = room + 10 * n};
   e->f_inv_sigma = e->f_mu + n;
   e->f_offset = e->f_mu + 2 * n;
   memcpy(e->mu, mu, (size_t)n * sizeof *mu);
@@ -1204,7 +1207,7 @@ static void test_mixture(const double *mu, const double *sigma, const double *w,
     e->log_w[i] = log(w[i]);
   }
   quick_parts(e, lo, hi);
-  *exact = estimator_log_pdf(&a, e, x, room + 11 * n, summed);
+  *exact = estimator_log_pdf(&a, e, x, room + 12 * n, summed);
 }
 
 double caviar_tpe_cell_log_pdf(const double *mu, const double *sigma, const double *w, int n, double lo, double hi,
@@ -1260,12 +1263,12 @@ double caviar_tpe_list_log_pdf(const int *own, int n, int n_values, double prior
 
 double caviar_tpe_quick_gap(const double *mu, const double *sigma, const double *w, int n, double lo, double hi,
                             double x) {
-  double *room = malloc((size_t)n * 12 * sizeof *room), exact, gap = NAN;
+  double *room = malloc((size_t)n * 13 * sizeof *room), exact, gap = NAN;
   int *summed = malloc((size_t)n * sizeof *summed);
   estimator e;
   if (room && summed) {
     test_mixture(mu, sigma, w, n, lo, hi, x, room, summed, &e, &exact);
-    gap = fabs(estimator_log_pdf_quick(&e, x, room + 11 * n) - exact);
+    gap = fabs(estimator_log_pdf_quick(&e, x, room + 12 * n) - exact);
   }
   free(room);
   free(summed);
@@ -1274,7 +1277,7 @@ double caviar_tpe_quick_gap(const double *mu, const double *sigma, const double 
 
 double caviar_tpe_float_gap(const double *mu, const double *sigma, const double *w, int n, double lo, double hi,
                             double x, double *bound) {
-  double *room = malloc((size_t)n * 12 * sizeof *room), exact, gap = NAN;
+  double *room = malloc((size_t)n * 13 * sizeof *room), exact, gap = NAN;
   int *summed = malloc((size_t)n * sizeof *summed);
   estimator e;
   *bound = INFINITY;
