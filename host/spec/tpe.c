@@ -636,9 +636,9 @@ static void quick_parts(estimator *e, double lo, double hi) {
  * is D = sum of e^a_i, a_i = o_i - u_i^2 / 2, o_i a kernel's offset less the top one (<= 0), u_i =
  * (x - mu_i) / sigma_i; D is at least e^floor, floor the largest of the kernels' least terms on the
  * axis. Terms under e^(floor - 30) add under n e^-30 of D; a term above it has |o_i| and u_i^2 / 2
- * under Q = 30 - floor, so |u_i| < U = sqrt(2 Q) (a cut at 30, not 40: U^2 and so the bound below a
- * fifth smaller, and fewer candidates left to the quick scores, for n e^-30 more, 1e-10 for 1,000
- * kernels). In floats (rounding 2^-24 an operation): o_i is
+ * under Q = 30 - floor, so |u_i| < U = sqrt(2 Q) (a cut at 30, not 40: U^2 and so the bound below
+ * 17-25% smaller, and fewer candidates left to the quick scores, for 2 n e^-29.9 more, 2e-10 for
+ * 1,000 kernels). In floats (rounding 2^-24 an operation): o_i is
  * within Q 2^-24; x - c and mu_i - c (c the middle) within half the width and mu's farthest
  * distance from c, times 2^-24, and their difference d within eta = 2 (half + far) 2^-24; u = d /
  * sigma within A + B |u|, A = eta max(1 / sigma), B = 2^-23; u^2 / 2 within (A + B U)(2 U + A + B U)
@@ -1101,7 +1101,8 @@ static float float_sum(const estimator *e, double x) {
   enum { LANES = 16 };
   const float *mu = e->f_mu, *inv_sigma = e->f_inv_sigma, *offset = e->f_offset;
   float xc = (float)(x - e->f_center), lane[LANES] = {0};
-  int n = e->n, i = 0; /* (n >= FLOAT_KERNELS >= LANES) */
+  int n = e->n, i = 0; /* (n >= FLOAT_KERNELS >= LANES: floats are made for no fewer) */
+  _Static_assert(FLOAT_KERNELS >= LANES, "a float sum's rest reads the last LANES kernels");
   for (; i + LANES <= n; i += LANES)
     for (int j = 0; j < LANES; j++) {
       float u = (xc - mu[i + j]) * inv_sigma[i + j]; /* (x - mu) / sigma times sqrt(log2 e / 2) */
@@ -1578,8 +1579,8 @@ static double quick_score(const param_proposal *q, double x, double *terms) {
 }
 
 /* Both groups' densities in floats where the good one's apply too (within the sum of their bounds
- * of the exact score; one logarithm, of their ratio, rounding under 1e-15 more), else the good one's
- * quickly. */
+ * of the exact score; one logarithm, of their ratio, and the top offsets' difference round under
+ * 1e-12 more, which the window adds), else the good one's quickly. */
 static double float_score(const param_proposal *q, double x, double *terms) {
   double noise = test_noise(x, caviar_tpe_float_noise, 0x5851F42D4C957F2Du);
   float bad = floats_at(&q->g, x) ? float_sum(&q->g, x) : 0;
