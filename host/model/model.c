@@ -118,8 +118,6 @@ static bool rule_applies(const caviar_hparams *hp, applies_rule rule) {
   return true;
 }
 
-bool caviar_hp_applies(const caviar_hparams *hp, const caviar_hp_info *info) { return rule_applies(hp, rule_of(info)); }
-
 /* caviar_hp_table's rows' rules, found once: every config drawn settles every row (a 100,000-trial
  * sweep's names compared again for each took ~0.1 s). */
 enum { TABLE_RULES = 64 };
@@ -129,7 +127,7 @@ static void table_rules_find(void) {
   for (int i = 0; i < caviar_hp_count && i < TABLE_RULES; i++) table_rules[i] = rule_of(&caviar_hp_table[i]);
 }
 
-/* caviar_hp_applies for row i of caviar_hp_table. */
+/* Whether row i of caviar_hp_table means anything for hp's configuration. */
 static bool row_applies(const caviar_hparams *hp, int i) {
   pthread_once(&table_rules_once, table_rules_find);
   return rule_applies(hp, i < TABLE_RULES ? table_rules[i] : rule_of(&caviar_hp_table[i]));

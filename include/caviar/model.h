@@ -97,10 +97,9 @@ caviar_shape caviar_mlp_shape(int inputs, int classes, int layers, int hidden, i
 /* Whether the shape makes a model: a CNN needs an image (H x W > 1) that its pooling keeps at 1 x 1
  * or more; if not, a one-line reason naming the hyperparameter into why (size bytes). */
 bool caviar_shape_valid(const caviar_shape *s, char *why, size_t size);
-/* Whether a hyperparameter means anything for this configuration (conv_blocks does not for an MLP,
- * bn_momentum not without batch normalisation); those that do not are marked inactive, so sample
- * lines, summaries and samplers leave them out. */
-bool caviar_hp_applies(const caviar_hparams *hp, const caviar_hp_info *info);
+/* The hyperparameters that mean nothing for this configuration (conv_blocks for an MLP, bn_momentum
+ * without batch normalisation) marked inactive, so sample lines, summaries and samplers leave them
+ * out. */
 void caviar_hparams_mark_inapplicable(caviar_hparams *hp);
 /* Every hyperparameter's active bit from scratch: off where a condition switched it off (bit i of
  * by_conditions) or where it does not apply, on otherwise. */
