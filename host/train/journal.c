@@ -407,15 +407,13 @@ static uint32_t journal_crc(uint32_t crc, const char *p, size_t n) {
   const size_t part = (size_t)1 << 14;
   if (n < 2 * part) return (uint32_t)crc32_z(crc, (const Bytef *)p, n);
   int parts = (int)(n / part < PARTS ? n / part : PARTS);
-  size_t size = n / (size_t)parts;
+  size_t size = n / (size_t)parts, len[PARTS]; /* the last part takes the rest */
+  for (int k = 0; k < parts; k++) len[k] = k == parts - 1 ? n - (size_t)k * size : size;
   uLong of[PARTS];
 #pragma omp parallel for schedule(static)
-  for (int k = 0; k < parts; k++) {
-    size_t from = (size_t)k * size, len = k == parts - 1 ? n - from : size;
-    of[k] = crc32_z(0L, (const Bytef *)p + from, len);
-  }
+  for (int k = 0; k < parts; k++) of[k] = crc32_z(0L, (const Bytef *)p + (size_t)k * size, len[k]);
   uLong c = crc;
-  for (int k = 0; k < parts; k++) c = crc32_combine(c, of[k], (z_off_t)(k == parts - 1 ? n - (size_t)k * size : size));
+  for (int k = 0; k < parts; k++) c = crc32_combine(c, of[k], (z_off_t)len[k]);
   return (uint32_t)c;
 }
 
