@@ -171,10 +171,20 @@ Test(model, a_cnn_the_data_cannot_feed_is_refused_naming_why) {
 Test(model, only_what_applies_to_the_model_is_part_of_a_config) {
   caviar_hparams hp;
   caviar_hparams_default(&hp);
-  const char *cnn_only[] = {"model", "conv_blocks", "channels", "channel_growth", "kernel_size", "pool", "batchnorm",
-                            "bn_momentum"};
+  const char *cnn_only[] = {"conv_blocks", "channels", "channel_growth", "kernel_size", "pool", "bn_momentum"};
   for (size_t i = 0; i < sizeof cnn_only / sizeof cnn_only[0]; i++)
     cr_expect_not(caviar_hp_active(&hp, caviar_hp_find(cnn_only[i])), "%s in a default (MLP) config", cnn_only[i]);
+  /* model and batchnorm mean something in every config; a plain MLP only prints without them. */
+  const char *plain_hides[] = {"model", "batchnorm"};
+  for (size_t i = 0; i < 2; i++) {
+    const caviar_hp_info *info = caviar_hp_find(plain_hides[i]);
+    cr_expect(caviar_hp_active(&hp, info), "%s in a default (MLP) config", plain_hides[i]);
+    cr_expect_not(caviar_hp_shown(&hp, info), "%s printed for a plain MLP", plain_hides[i]);
+  }
+  hp.batchnorm = 1;
+  caviar_hparams_settle(&hp, 0);
+  cr_expect(caviar_hp_shown(&hp, caviar_hp_find("model")), "an MLP with batch norm prints its model");
+  hp.batchnorm = 0;
   hp.model = CAVIAR_MODEL_CNN;
   hp.conv_blocks = 1;
   caviar_hparams_settle(&hp, 0);

@@ -57,16 +57,37 @@ static void expect_same_hparams(const caviar_hparams *a, const caviar_hparams *b
   cr_expect_eq(a->inactive, b->inactive, "trial %u: which parameters a condition switched off", (unsigned)id);
 }
 
+/* What outside code is handed: t's params name the parameters that mean something for the sweep's
+ * trial (every one a condition leaves on and its model uses: model and batchnorm of a plain MLP too),
+ * with the sweep's values. */
+static void expect_params_of(const caviar_study_trial *t, const caviar_space *space, const caviar_hparams *sweep) {
+  cJSON *params = cJSON_Parse(t->params);
+  cr_assert(cJSON_IsObject(params), "trial %u: params %s", (unsigned)t->id, t->params);
+  for (int i = 0; i < space->n; i++) {
+    const caviar_param *p = &space->params[i];
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(params, p->name);
+    bool on = caviar_hp_active(sweep, p->hp);
+    cr_expect_eq(item != NULL, on, "trial %u: %s %s in %s", (unsigned)t->id, p->name, on ? "missing" : "given", t->params);
+    if (!item || !on) continue;
+    double v = caviar_hp_get(sweep, p->hp);
+    if (p->hp->type == CAVIAR_HP_CHOICE)
+      cr_expect_str_eq(cJSON_GetStringValue(item), p->hp->choices[(int)v], "trial %u: %s", (unsigned)t->id, p->name);
+    else
+      cr_expect_eq(cJSON_GetNumberValue(item), v, "trial %u: %s", (unsigned)t->id, p->name);
+  }
+  cJSON_Delete(params);
+}
+
 /* Runs the spec in process, then replays it on a study: asks while trials are given, reports each
  * running trial's epoch in the order the sweep observed them (its learning curve's order), tells
  * those at the last epoch, and asks again, as the sweep refills after each epoch. Every trial must
  * be handed out with the sweep's values and end as it did there. */
-static void replay(const char *name, const char *spec_body) {
+static void replay_on(const char *dir, const char *name, const char *spec_body) {
   char text[4096];
   /* The model's fixed hidden width unless the spec sweeps it. */
   const char *hidden = strstr(spec_body, "\"hidden\"") ? "" : "\"hidden\": 8, ";
   snprintf(text, sizeof text, "{\"data\": {\"dir\": \"%s\"}, \"model\": {\"batch_size\": 32, %s\"epochs\": 4}, %s}",
-           data_dir(), hidden, spec_body);
+           dir, hidden, spec_body);
   caviar_backend *be;
   caviar_error err;
   cr_assert_eq(caviar_backend_cpu(&be, &err), CAVIAR_OK);
@@ -89,6 +110,7 @@ static void replay(const char *name, const char *spec_body) {
       cr_assert_eq(t.attempt, 1);
       const caviar_sweep_result *mine = caviar_study_results(s);
       expect_same_hparams(&mine->trials[t.id].trial.hp, &r.trials[t.id].trial.hp, t.id);
+      expect_params_of(&t, &caviar_study_spec(s)->space, &r.trials[t.id].trial.hp);
       cr_expect_eq(t.bracket, r.trials[t.id].bracket, "trial %u's bracket", (unsigned)t.id);
       cr_expect_eq(t.round, r.trials[t.id].trial.round, "trial %u's round", (unsigned)t.id);
       running[n_running++] = t.id;
@@ -143,6 +165,10 @@ static void replay(const char *name, const char *spec_body) {
   caviar_sweep_result_free(&r);
 }
 
+static void replay(const char *name, const char *spec_body) {
+  replay_on(data_dir(), name, spec_body);
+}
+
 #define LR "\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-3, \"max\": 0.3}"
 
 Test(study, random_search_with_successive_halving_gives_the_sweeps_trials_and_culls) {
@@ -186,6 +212,112 @@ Test(study, tpe_rounds_propose_each_round_at_once_as_the_sweep_does) {
                        "{\"rounds\": 2, \"zoom\": 0.6, \"top_k\": 2}, \"parameters\": {" LR
                        ", \"activation\": {\"values\": [\"relu\", \"tanh\"]}, \"dropout\": {\"min\": 0, \"max\": 0.3, "
                        "\"when\": {\"activation\": \"relu\"}}}");
+}
+
+/* Batch norm and the CNN's rows: model and batchnorm are handed out for every trial (a plain MLP's
+ * too); bn_momentum, channels and pool only where the trial's model uses them, and a value that
+ * means nothing is the fixed one in the sweep as in the study. */
+#define MODEL_ROWS                                                                                                     \
+  "\"model\": {\"values\": [\"mlp\", \"cnn\"]}, \"batchnorm\": {\"values\": [\"off\", \"on\"]}, "                \
+  "\"bn_momentum\": {\"min\": 0.01, \"max\": 0.5}, \"channels\": {\"values\": [2, 4]}, \"pool\": {\"values\": "         \
+  "[\"max\", \"avg\"]}"
+
+static const char *images_dir(void) {
+  static char path[1024];
+  if (!path[0]) strcpy(path, synth_images_dir("study-images", 200, 50, 8, 4));
+  return path;
+}
+
+Test(study, random_cnn_and_batch_norm_trials_are_handed_out_whole) {
+  replay_on(images_dir(), "random-models", "\"method\": \"random\", \"seed\": 6, \"trials\": 10, \"population\": 2, "
+                                           "\"parameters\": {" LR ", " MODEL_ROWS "}");
+}
+
+Test(study, bayes_over_batch_norm_and_cnn_rows_proposes_what_the_sweep_proposed) {
+  /* gp.c reads every value, a meaningless one too: the study must hold the sweep's. */
+  replay_on(images_dir(), "bayes-models", "\"method\": \"bayes\", \"seed\": 4, \"trials\": 12, \"population\": 2, "
+                                          "\"parameters\": {" LR ", " MODEL_ROWS "}");
+}
+
+Test(study, tpe_over_the_model_and_batch_norm_proposes_what_the_sweep_proposed) {
+  replay_on(images_dir(), "tpe-models", "\"method\": \"tpe\", \"seed\": 12, \"trials\": 10, \"population\": 2, "
+                                        "\"tpe\": {\"startup\": 3}, \"parameters\": {" LR ", " MODEL_ROWS "}");
+}
+
+/* A study of MODEL_ROWS with its 8 trials handed out; its folder's journal path in journal. */
+static caviar_study *models_study(const char *name, char *journal, size_t size) {
+  char text[2048];
+  snprintf(text, sizeof text, "{\"data\": {\"dir\": \"%s\"}, \"model\": {\"batch_size\": 32, \"hidden\": 8, \"epochs\": 2}, "
+           "\"method\": \"random\", \"seed\": 6, \"trials\": 8, \"population\": 8, \"parameters\": {" MODEL_ROWS "}}",
+           images_dir());
+  caviar_study *s = new_study(name, text, 0, 0);
+  caviar_error err;
+  for (int i = 0; i < 8; i++) {
+    caviar_ask_outcome outcome;
+    caviar_study_trial t;
+    cr_assert_eq(caviar_study_ask(s, "w", &outcome, &t, &err), CAVIAR_OK, "%s", err.msg);
+    cr_assert_eq(outcome, CAVIAR_ASK_TRIAL);
+    caviar_study_trial_free(&t);
+  }
+  snprintf(journal, size, "%s/journal.jsonl", scratch_path(name));
+  return s;
+}
+
+/* The journal's text with every `from` replaced by `to`, written back; how many were replaced. */
+static int journal_replace(const char *journal, const char *from, const char *to) {
+  size_t len;
+  char *text = scratch_read(journal, &len);
+  cr_assert(text);
+  FILE *f = fopen(journal, "w");
+  cr_assert(f);
+  int n = 0;
+  for (const char *at = text, *hit; *at; at = hit + strlen(from), n++) {
+    if (!(hit = strstr(at, from))) {
+      fputs(at, f);
+      break;
+    }
+    fwrite(at, 1, (size_t)(hit - at), f);
+    fputs(to, f);
+  }
+  fclose(f);
+  free(text);
+  return n;
+}
+
+Test(study, a_journal_from_before_plain_mlps_named_their_model_reads_back_the_same_trials) {
+  char journal[1200];
+  caviar_study *s = models_study("models-old", journal, sizeof journal);
+  const caviar_sweep_result *before = caviar_study_results(s);
+  caviar_hparams hp[8];
+  for (int i = 0; i < 8; i++) hp[i] = before->trials[i].trial.hp;
+  caviar_study_close(s);
+  /* The journals of 2026-12-07 and before left model and batchnorm out for a plain MLP (the values
+   * such a record reads back must be a plain MLP's, and it must not be refused as incomplete). */
+  cr_assert_gt(journal_replace(journal, "{\"model\": \"mlp\", \"batchnorm\": \"off\"", "{\"old\": 1"), 0,
+               "seed 6 draws a plain MLP");
+  journal_replace(journal, "{\"old\": 1, ", "{");
+  journal_replace(journal, "{\"old\": 1}", "{}");
+  caviar_error err;
+  cr_assert_eq(caviar_study_open(scratch_path("models-old"), &s, &err), CAVIAR_OK, "%s", err.msg);
+  const caviar_sweep_result *after = caviar_study_results(s);
+  for (int i = 0; i < 8; i++) expect_same_hparams(&after->trials[i].trial.hp, &hp[i], (uint32_t)i);
+  caviar_study_close(s);
+}
+
+Test(study, a_start_record_whose_values_disagree_is_refused_naming_the_parameter) {
+  char journal[1200];
+  caviar_study *s = models_study("models-bad", journal, sizeof journal);
+  caviar_study_close(s);
+  /* bn_momentum with batch norm off: it means nothing there, so the record is not the study's. */
+  cr_assert_gt(journal_replace(journal, "\"batchnorm\": \"off\"", "\"batchnorm\": \"off\", \"bn_momentum\": 0.2"), 0);
+  caviar_error err;
+  cr_assert_neq(caviar_study_open(scratch_path("models-bad"), &s, &err), CAVIAR_OK);
+  cr_expect(strstr(err.msg, "journal.jsonl: line ") && strstr(err.msg, "params.bn_momentum: given, but it means nothing"),
+            "%s", err.msg);
+  /* And batch norm on without its momentum. */
+  journal_replace(journal, "\"batchnorm\": \"off\", \"bn_momentum\": 0.2", "\"batchnorm\": \"on\"");
+  cr_assert_neq(caviar_study_open(scratch_path("models-bad"), &s, &err), CAVIAR_OK);
+  cr_expect(strstr(err.msg, "params.bn_momentum: missing"), "%s", err.msg);
 }
 
 /* ---- the schedule's rule, computed independently ---- */

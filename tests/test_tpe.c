@@ -146,6 +146,37 @@ Test(tpe, inactive_parameters_are_neither_modelled_nor_proposed) {
   caviar_spec_free(&spec);
 }
 
+Test(tpe, plain_mlps_count_in_the_model_and_batch_norm_choices) {
+  /* A plain MLP (batch norm off) prints without model and batchnorm, yet both mean something there:
+   * the model must learn that plain MLPs do best here. */
+  caviar_spec spec;
+  spec_ok("{\"method\": \"tpe\", \"parameters\": {\"model\": {\"values\": [\"mlp\", \"cnn\"]},"
+          "\"batchnorm\": {\"values\": [\"off\", \"on\"]},"
+          "\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-4, \"max\": 1}}}",
+          &spec);
+  caviar_tpe *tpe;
+  caviar_error err;
+  caviar_tpe_options opt = CAVIAR_TPE_DEFAULT_OPTIONS;
+  cr_assert_eq(caviar_tpe_new(&opt, 1, &tpe, &err), CAVIAR_OK);
+  for (uint32_t id = 0; id < 60; id++) {
+    caviar_hparams hp;
+    caviar_sample_random(&spec.space, &spec.fixed, 1, id, &hp);
+    bool plain = hp.model == CAVIAR_MODEL_MLP && hp.batchnorm == 0;
+    cr_assert(caviar_hp_active(&hp, caviar_hp_find("model")) && caviar_hp_active(&hp, caviar_hp_find("batchnorm")));
+    caviar_tpe_observe(tpe, &hp, 1, plain ? 0 : 1, &err);
+  }
+  int plain = 0;
+  for (uint32_t id = 0; id < 40; id++) {
+    caviar_hparams hp;
+    cr_assert(caviar_tpe_propose(tpe, &spec.space, &spec.fixed, 100 + id, NULL, 0, &hp));
+    plain += hp.model == CAVIAR_MODEL_MLP && hp.batchnorm == 0;
+  }
+  /* Each choice alone would give a quarter; the two learnt, well over half. */
+  cr_expect_gt(plain, 24, "plain MLPs proposed %d times of 40", plain);
+  caviar_tpe_free(tpe);
+  caviar_spec_free(&spec);
+}
+
 typedef struct seen {
   caviar_hparams hp;
   double loss;

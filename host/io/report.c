@@ -848,7 +848,7 @@ static const char *short_name(const char *name) {
 
 static void param_text(const caviar_param *p, const caviar_hparams *hp, char *buf, size_t size) {
   if (hp->inactive & (1u << (unsigned)(p->hp - caviar_hp_table))) {
-    snprintf(buf, size, "-"); /* switched off by a "when" condition */
+    snprintf(buf, size, "-"); /* switched off by a "when" condition, or meaningless for the trial's model */
     return;
   }
   double v = caviar_hp_get(hp, p->hp);

@@ -94,7 +94,7 @@ typedef enum applies_rule {
   APPLIES_CNN,             /* a CNN's rows */
   APPLIES_CNN_BLOCKS,      /* channel_growth: a CNN of more than one block */
   APPLIES_BATCHNORM,       /* bn_momentum */
-  APPLIES_BUT_PLAIN_MLP    /* model, batchnorm: an MLP without batch norm reads as configs always were */
+  APPLIES_HIDDEN_IN_PLAIN_MLP /* model, batchnorm: always, but an MLP without batch norm prints as configs always did */
 } applies_rule;
 
 static applies_rule rule_of(const caviar_hp_info *info) {
@@ -103,7 +103,7 @@ static applies_rule rule_of(const caviar_hp_info *info) {
     if (strcmp(info->name, cnn_only[i]) == 0) return APPLIES_CNN;
   if (strcmp(info->name, "channel_growth") == 0) return APPLIES_CNN_BLOCKS;
   if (strcmp(info->name, "bn_momentum") == 0) return APPLIES_BATCHNORM;
-  if (strcmp(info->name, "model") == 0 || strcmp(info->name, "batchnorm") == 0) return APPLIES_BUT_PLAIN_MLP;
+  if (strcmp(info->name, "model") == 0 || strcmp(info->name, "batchnorm") == 0) return APPLIES_HIDDEN_IN_PLAIN_MLP;
   return APPLIES_ALWAYS;
 }
 
@@ -112,7 +112,7 @@ static bool rule_applies(const caviar_hparams *hp, applies_rule rule) {
   case APPLIES_CNN: return hp->model == CAVIAR_MODEL_CNN;
   case APPLIES_CNN_BLOCKS: return hp->model == CAVIAR_MODEL_CNN && hp->conv_blocks > 1;
   case APPLIES_BATCHNORM: return hp->batchnorm != 0;
-  case APPLIES_BUT_PLAIN_MLP: return hp->model != CAVIAR_MODEL_MLP || hp->batchnorm != 0;
+  case APPLIES_HIDDEN_IN_PLAIN_MLP:
   case APPLIES_ALWAYS: break;
   }
   return true;
@@ -127,15 +127,19 @@ static void table_rules_find(void) {
   for (int i = 0; i < caviar_hp_count && i < TABLE_RULES; i++) table_rules[i] = rule_of(&caviar_hp_table[i]);
 }
 
-/* Whether row i of caviar_hp_table means anything for hp's configuration. */
-static bool row_applies(const caviar_hparams *hp, int i) {
+static applies_rule row_rule(int i) {
   pthread_once(&table_rules_once, table_rules_find);
-  return rule_applies(hp, i < TABLE_RULES ? table_rules[i] : rule_of(&caviar_hp_table[i]));
+  return i < TABLE_RULES ? table_rules[i] : rule_of(&caviar_hp_table[i]);
 }
 
-void caviar_hparams_mark_inapplicable(caviar_hparams *hp) {
-  for (int i = 0; i < caviar_hp_count; i++)
-    if (!row_applies(hp, i)) caviar_hp_set_active(hp, &caviar_hp_table[i], false);
+/* Whether row i of caviar_hp_table means anything for hp's configuration. */
+static bool row_applies(const caviar_hparams *hp, int i) {
+  return rule_applies(hp, row_rule(i));
+}
+
+bool caviar_hp_hidden_in_plain_mlp(const caviar_hparams *hp, const caviar_hp_info *info) {
+  return hp->model == CAVIAR_MODEL_MLP && hp->batchnorm == 0 &&
+         row_rule((int)(info - caviar_hp_table)) == APPLIES_HIDDEN_IN_PLAIN_MLP;
 }
 
 void caviar_hparams_settle(caviar_hparams *hp, unsigned by_conditions) {

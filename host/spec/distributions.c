@@ -257,6 +257,12 @@ void caviar_space_apply_conditions(const caviar_space *space, const caviar_hpara
   }
   /* Then what applies to the model drawn (model.h): conv_blocks of an MLP is not part of it. */
   caviar_hparams_settle(hp, off);
+  /* A parameter that means nothing for it holds base's value too, as one switched off does: a config
+   * reads back whole from the values it shows (a study's journal), and gp.c reads every value. */
+  for (int i = 0; i < space->n; i++) {
+    const caviar_hp_info *info = space->params[i].hp;
+    if (!caviar_hp_active(hp, info)) caviar_hp_set(hp, info, caviar_hp_get(base, info));
+  }
 }
 
 bool caviar_space_has_conditions(const caviar_space *space) {

@@ -102,7 +102,12 @@ static char *params_text(const caviar_space *space, const caviar_hparams *hp) {
   return buf;
 }
 
-/* The reverse, over the spec's fixed values: a parameter left out was switched off. */
+/* The reverse, over the spec's fixed values. A parameter is left out where a condition switched it
+ * off or it means nothing for the trial's model (bn_momentum without batch norm): it takes the fixed
+ * value, as the sweep's draw does (caviar_space_apply_conditions). Journals written before
+ * 2026-12-08 also left out model and batchnorm of a plain MLP, whose fixed values are a plain MLP's
+ * (a swept parameter's fixed value is its default). What is given and what is left out must agree
+ * with the values given. */
 static bool params_parse(const caviar_study *s, const cJSON *obj, caviar_hparams *hp, char *why, size_t why_size) {
   const caviar_space *space = &s->spec.space;
   *hp = s->spec.fixed;
@@ -115,13 +120,11 @@ static bool params_parse(const caviar_study *s, const cJSON *obj, caviar_hparams
     snprintf(why, why_size, "params.%s: not a parameter of the spec", item->string);
     return false;
   }
-  for (int i = 0; i < space->n; i++) {
+  bool given[64] = {false};
+  for (int i = 0; i < space->n && i < 64; i++) {
     const caviar_param *p = &space->params[i];
     item = cJSON_GetObjectItemCaseSensitive(obj, p->name);
-    if (!item) {
-      caviar_hp_set_active(hp, p->hp, false);
-      continue;
-    }
+    if (!item) continue;
     double v;
     if (p->hp->type == CAVIAR_HP_CHOICE) {
       v = cJSON_IsString(item) ? caviar_hp_choice_index(p->hp, item->valuestring) : -1;
@@ -133,6 +136,20 @@ static bool params_parse(const caviar_study *s, const cJSON *obj, caviar_hparams
       return false;
     }
     caviar_hp_set(hp, p->hp, v);
+    given[i] = true;
+  }
+  caviar_space_apply_conditions(space, &s->spec.fixed, hp);
+  for (int i = 0; i < space->n && i < 64; i++) {
+    const caviar_param *p = &space->params[i];
+    bool active = caviar_hp_active(hp, p->hp);
+    if (given[i] && !active) {
+      snprintf(why, why_size, "params.%s: given, but it means nothing with the trial's other values", p->name);
+      return false;
+    }
+    if (!given[i] && active && !caviar_hp_hidden_in_plain_mlp(hp, p->hp)) {
+      snprintf(why, why_size, "params.%s: missing (the trial's other values switch it on)", p->name);
+      return false;
+    }
   }
   return true;
 }

@@ -104,7 +104,8 @@ const char *caviar_hp_names(void);
 double caviar_hp_get(const caviar_hparams *hp, const caviar_hp_info *info);
 void caviar_hp_set(caviar_hparams *hp, const caviar_hp_info *info, double value);
 void caviar_hparams_default(caviar_hparams *hp);
-/* Whether a condition ("when") switched the hyperparameter off in this config. */
+/* Whether the hyperparameter means something in this config: not switched off by a condition
+ * ("when"), and part of its model (caviar_hparams_settle, model.h). */
 bool caviar_hp_active(const caviar_hparams *hp, const caviar_hp_info *info);
 void caviar_hp_set_active(caviar_hparams *hp, const caviar_hp_info *info, bool active);
 
@@ -113,7 +114,8 @@ bool caviar_hp_in_range(const caviar_hp_info *info, double value);
 void caviar_hp_range_text(const caviar_hp_info *info, char *buf, size_t size);
 /* Index of a choice name (any case, or an alias: swish for silu, nag for nesterov), or -1. */
 int caviar_hp_choice_index(const caviar_hp_info *info, const char *name);
-/* Whether a printed config shows the hyperparameter: active, and not a quiet one at its default. */
+/* Whether a printed config shows the hyperparameter: active, not a quiet one at its default, and
+ * not model or batchnorm of a plain MLP (model.h). */
 bool caviar_hp_shown(const caviar_hparams *hp, const caviar_hp_info *info);
 
 const char *caviar_optimizer_name(int optimizer);

@@ -97,12 +97,14 @@ caviar_shape caviar_mlp_shape(int inputs, int classes, int layers, int hidden, i
 /* Whether the shape makes a model: a CNN needs an image (H x W > 1) that its pooling keeps at 1 x 1
  * or more; if not, a one-line reason naming the hyperparameter into why (size bytes). */
 bool caviar_shape_valid(const caviar_shape *s, char *why, size_t size);
-/* The hyperparameters that mean nothing for this configuration (conv_blocks for an MLP, bn_momentum
- * without batch normalisation) marked inactive, so sample lines, summaries and samplers leave them
- * out. */
-void caviar_hparams_mark_inapplicable(caviar_hparams *hp);
+/* model and batchnorm mean something in every config, yet a plain MLP (no batch normalisation)
+ * leaves them out of printed configs (summary.json, model files), which read as configs always did:
+ * caviar_hp_shown asks this. */
+bool caviar_hp_hidden_in_plain_mlp(const caviar_hparams *hp, const caviar_hp_info *info);
 /* Every hyperparameter's active bit from scratch: off where a condition switched it off (bit i of
- * by_conditions) or where it does not apply, on otherwise. */
+ * by_conditions) or where it means nothing for this configuration (conv_blocks for an MLP,
+ * channel_growth for one block, bn_momentum without batch normalisation), on otherwise. Samplers
+ * model only active values; sample lines, summaries and the report leave inactive ones out. */
 void caviar_hparams_settle(caviar_hparams *hp, unsigned by_conditions);
 bool caviar_shape_equal(const caviar_shape *a, const caviar_shape *b);
 /* Whether a hyperparameter is structural (decides the shape: layers, hidden, batch_size, ...), and
