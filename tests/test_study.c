@@ -239,17 +239,46 @@ Test(study, bayes_over_batch_norm_and_cnn_rows_proposes_what_the_sweep_proposed)
                                           "\"parameters\": {" LR ", " MODEL_ROWS "}");
 }
 
+Test(study, tpe_proposing_a_shape_off_the_round_takes_a_drawn_shape_whose_values_agree) {
+  /* Successive halving (one at a time, as the study judges), and conditions on the model rows: a
+   * proposal of a shape none of the round's trials has takes the drawn trial's shape, then its
+   * conditions are settled again (a CNN's pool given to an MLP would be a record the study refuses:
+   * both seeds make such a proposal). */
+  for (int seed = 2; seed <= 3; seed++) {
+    char name[32], body[2048];
+    snprintf(name, sizeof name, "tpe-shapes-%d", seed);
+    snprintf(body, sizeof body,
+            "\"method\": \"tpe\", \"tpe\": {\"startup\": 3}, \"seed\": %d, \"trials\": 12, \"population\": 1, "
+            "\"early_terminate\": {\"type\": \"successive_halving\", \"min_epochs\": 1, \"max_epochs\": 4, \"eta\": 2}, "
+            "\"parameters\": {\"model\": {\"values\": [\"mlp\", \"cnn\"]}, \"batchnorm\": {\"values\": [\"off\", \"on\"]}, "
+            "\"channels\": {\"values\": [2, 4], \"when\": {\"model\": \"cnn\"}}, \"pool\": {\"values\": [\"max\", \"avg\"], "
+            "\"when\": {\"model\": \"cnn\"}}, \"bn_momentum\": {\"min\": 0.01, \"max\": 0.5, \"when\": {\"batchnorm\": \"on\"}}, "
+            "\"optimizer\": {\"values\": [\"adam\", \"momentum\"]}, \"momentum\": {\"min\": 0.5, \"max\": 0.95, \"when\": "
+            "{\"optimizer\": \"momentum\"}}, " LR "}", seed);
+    replay_on(images_dir(), name, body);
+  }
+}
+
+Test(study, a_condition_on_a_parameter_the_model_does_not_use_does_not_hold) {
+  /* dropout when channels is 4: an MLP has no channels, so no dropout, whatever channels drew. */
+  replay_on(images_dir(), "when-channels", "\"method\": \"random\", \"seed\": 6, \"trials\": 12, \"population\": 4, "
+                                           "\"parameters\": {\"model\": {\"values\": [\"mlp\", \"cnn\"]}, \"channels\": "
+                                           "{\"values\": [2, 4]}, \"dropout\": {\"min\": 0.1, \"max\": 0.5, \"when\": "
+                                           "{\"channels\": 4}}}");
+}
+
 Test(study, tpe_over_the_model_and_batch_norm_proposes_what_the_sweep_proposed) {
   replay_on(images_dir(), "tpe-models", "\"method\": \"tpe\", \"seed\": 12, \"trials\": 10, \"population\": 2, "
                                         "\"tpe\": {\"startup\": 3}, \"parameters\": {" LR ", " MODEL_ROWS "}");
 }
 
-/* A study of MODEL_ROWS with its 8 trials handed out; its folder's journal path in journal. */
-static caviar_study *models_study(const char *name, char *journal, size_t size) {
+/* A study of MODEL_ROWS with its 8 trials handed out (the model section's fixed values begin with
+ * model_extra); its folder's journal path in journal. */
+static caviar_study *models_study(const char *name, const char *model_extra, char *journal, size_t size) {
   char text[2048];
-  snprintf(text, sizeof text, "{\"data\": {\"dir\": \"%s\"}, \"model\": {\"batch_size\": 32, \"hidden\": 8, \"epochs\": 2}, "
+  snprintf(text, sizeof text, "{\"data\": {\"dir\": \"%s\"}, \"model\": {%s\"batch_size\": 32, \"hidden\": 8, \"epochs\": 2}, "
            "\"method\": \"random\", \"seed\": 6, \"trials\": 8, \"population\": 8, \"parameters\": {" MODEL_ROWS "}}",
-           images_dir());
+           images_dir(), model_extra);
   caviar_study *s = new_study(name, text, 0, 0);
   caviar_error err;
   for (int i = 0; i < 8; i++) {
@@ -285,28 +314,32 @@ static int journal_replace(const char *journal, const char *from, const char *to
 }
 
 Test(study, a_journal_from_before_plain_mlps_named_their_model_reads_back_the_same_trials) {
-  char journal[1200];
-  caviar_study *s = models_study("models-old", journal, sizeof journal);
-  const caviar_sweep_result *before = caviar_study_results(s);
-  caviar_hparams hp[8];
-  for (int i = 0; i < 8; i++) hp[i] = before->trials[i].trial.hp;
-  caviar_study_close(s);
-  /* The journals of 2026-12-07 and before left model and batchnorm out for a plain MLP (the values
-   * such a record reads back must be a plain MLP's, and it must not be refused as incomplete). */
-  cr_assert_gt(journal_replace(journal, "{\"model\": \"mlp\", \"batchnorm\": \"off\"", "{\"old\": 1"), 0,
-               "seed 6 draws a plain MLP");
-  journal_replace(journal, "{\"old\": 1, ", "{");
-  journal_replace(journal, "{\"old\": 1}", "{}");
-  caviar_error err;
-  cr_assert_eq(caviar_study_open(scratch_path("models-old"), &s, &err), CAVIAR_OK, "%s", err.msg);
-  const caviar_sweep_result *after = caviar_study_results(s);
-  for (int i = 0; i < 8; i++) expect_same_hparams(&after->trials[i].trial.hp, &hp[i], (uint32_t)i);
-  caviar_study_close(s);
+  /* The second study's fixed model is a CNN: a left-out model must still read as an MLP. */
+  const char *names[] = {"models-old", "models-old-cnn"}, *extra[] = {"", "\"type\": \"cnn\", "};
+  for (int k = 0; k < 2; k++) {
+    char journal[1200];
+    caviar_study *s = models_study(names[k], extra[k], journal, sizeof journal);
+    const caviar_sweep_result *before = caviar_study_results(s);
+    caviar_hparams hp[8];
+    for (int i = 0; i < 8; i++) hp[i] = before->trials[i].trial.hp;
+    caviar_study_close(s);
+    /* The journals of 2026-12-07 and before left model and batchnorm out for a plain MLP (the values
+     * such a record reads back must be a plain MLP's, and it must not be refused as incomplete). */
+    cr_assert_gt(journal_replace(journal, "{\"model\": \"mlp\", \"batchnorm\": \"off\"", "{\"old\": 1"), 0,
+                 "seed 6 draws a plain MLP");
+    journal_replace(journal, "{\"old\": 1, ", "{");
+    journal_replace(journal, "{\"old\": 1}", "{}");
+    caviar_error err;
+    cr_assert_eq(caviar_study_open(scratch_path(names[k]), &s, &err), CAVIAR_OK, "%s: %s", names[k], err.msg);
+    const caviar_sweep_result *after = caviar_study_results(s);
+    for (int i = 0; i < 8; i++) expect_same_hparams(&after->trials[i].trial.hp, &hp[i], (uint32_t)i);
+    caviar_study_close(s);
+  }
 }
 
 Test(study, a_start_record_whose_values_disagree_is_refused_naming_the_parameter) {
   char journal[1200];
-  caviar_study *s = models_study("models-bad", journal, sizeof journal);
+  caviar_study *s = models_study("models-bad", "", journal, sizeof journal);
   caviar_study_close(s);
   /* bn_momentum with batch norm off: it means nothing there, so the record is not the study's. */
   cr_assert_gt(journal_replace(journal, "\"batchnorm\": \"off\"", "\"batchnorm\": \"off\", \"bn_momentum\": 0.2"), 0);

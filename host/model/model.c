@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,13 @@ static applies_rule row_rule(int i) {
 /* Whether row i of caviar_hp_table means anything for hp's configuration. */
 static bool row_applies(const caviar_hparams *hp, int i) {
   return rule_applies(hp, row_rule(i));
+}
+
+bool caviar_hp_set_plain_mlp(caviar_hparams *hp, const caviar_hp_info *info) {
+  if (row_rule((int)(info - caviar_hp_table)) != APPLIES_HIDDEN_IN_PLAIN_MLP) return false;
+  if (info->offset == offsetof(caviar_hparams, model)) hp->model = CAVIAR_MODEL_MLP;
+  else hp->batchnorm = 0; /* off */
+  return true;
 }
 
 bool caviar_hp_hidden_in_plain_mlp(const caviar_hparams *hp, const caviar_hp_info *info) {

@@ -255,14 +255,40 @@ void caviar_space_apply_conditions(const caviar_space *space, const caviar_hpara
       }
     }
   }
-  /* Then what applies to the model drawn (model.h): conv_blocks of an MLP is not part of it. */
+  /* Then what applies to the model drawn (model.h): conv_blocks of an MLP is not part of it. A
+   * condition on a parameter that means nothing for the model (channels of an MLP) does not hold
+   * either: its children go off too, and theirs (each round only switches more off). */
   caviar_hparams_settle(hp, off);
+  for (bool more = caviar_space_has_conditions(space); more;) {
+    more = false;
+    for (int i = 0; i < space->n && i < 64; i++) {
+      const caviar_param *p = &space->params[i];
+      if (!caviar_hp_active(hp, p->hp)) continue;
+      for (int c = 0; c < p->n_when; c++) {
+        if (caviar_hp_active(hp, space->params[p->when[c].parent].hp)) continue;
+        caviar_hp_set(hp, p->hp, caviar_hp_get(base, p->hp));
+        off |= 1u << (p->hp - caviar_hp_table);
+        more = true;
+        break;
+      }
+    }
+    if (more) caviar_hparams_settle(hp, off);
+  }
   /* A parameter that means nothing for it holds base's value too, as one switched off does: a config
    * reads back whole from the values it shows (a study's journal), and gp.c reads every value. */
   for (int i = 0; i < space->n; i++) {
     const caviar_hp_info *info = space->params[i].hp;
     if (!caviar_hp_active(hp, info)) caviar_hp_set(hp, info, caviar_hp_get(base, info));
   }
+}
+
+void caviar_space_take_shape(const caviar_space *space, const caviar_hparams *base, const caviar_hparams *drawn,
+                             caviar_hparams *hp) {
+  caviar_hparams_copy_shape(hp, drawn);
+  caviar_space_apply_conditions(space, base, hp);
+  caviar_hparams check = *hp;
+  caviar_hparams_copy_shape(&check, drawn);
+  if (memcmp(&check, hp, sizeof check) != 0) *hp = *drawn;
 }
 
 bool caviar_space_has_conditions(const caviar_space *space) {

@@ -83,7 +83,8 @@ static double wall_now(void) {
 /* ---- parameters as JSON ---- */
 
 /* {"learning_rate": 0.0031, "optimizer": "adam"}: the spec's parameters as the trial has them, in
- * the spec's order; one a condition switched off is left out. */
+ * the spec's order; one that is inactive (a condition switched it off, or it means nothing for the
+ * trial's model: model.h) is left out. */
 static char *params_text(const caviar_space *space, const caviar_hparams *hp) {
   size_t cap = 4, used = 0;
   for (int i = 0; i < space->n; i++) cap += strlen(space->params[i].name) + 48; /* ", \"name\": " and a value */
@@ -105,9 +106,8 @@ static char *params_text(const caviar_space *space, const caviar_hparams *hp) {
 /* The reverse, over the spec's fixed values. A parameter is left out where a condition switched it
  * off or it means nothing for the trial's model (bn_momentum without batch norm): it takes the fixed
  * value, as the sweep's draw does (caviar_space_apply_conditions). Journals written before
- * 2026-12-08 also left out model and batchnorm of a plain MLP, whose fixed values are a plain MLP's
- * (a swept parameter's fixed value is its default). What is given and what is left out must agree
- * with the values given. */
+ * 2026-12-08 also left out model and batchnorm of a plain MLP. What is given and what is left out
+ * must agree with the values given. */
 static bool params_parse(const caviar_study *s, const cJSON *obj, caviar_hparams *hp, char *why, size_t why_size) {
   const caviar_space *space = &s->spec.space;
   *hp = s->spec.fixed;
@@ -138,6 +138,10 @@ static bool params_parse(const caviar_study *s, const cJSON *obj, caviar_hparams
     caviar_hp_set(hp, p->hp, v);
     given[i] = true;
   }
+  /* Left out and on, model and batchnorm are a plain MLP's (an earlier build's record), whatever the
+   * fixed values; left out and off, apply_conditions puts the fixed ones back. */
+  for (int i = 0; i < space->n && i < 64; i++)
+    if (!given[i]) caviar_hp_set_plain_mlp(hp, space->params[i].hp);
   caviar_space_apply_conditions(space, &s->spec.fixed, hp);
   for (int i = 0; i < space->n && i < 64; i++) {
     const caviar_param *p = &space->params[i];
@@ -147,7 +151,7 @@ static bool params_parse(const caviar_study *s, const cJSON *obj, caviar_hparams
       return false;
     }
     if (!given[i] && active && !caviar_hp_hidden_in_plain_mlp(hp, p->hp)) {
-      snprintf(why, why_size, "params.%s: missing (the trial's other values switch it on)", p->name);
+      snprintf(why, why_size, "params.%s: missing (it means something for this trial)", p->name);
       return false;
     }
   }
@@ -407,7 +411,7 @@ static caviar_status propose(caviar_study *s, int round, const caviar_space *box
   caviar_shape shape = shape_of(&proposal);
   int k = 0;
   while (k < s->n_shapes && !caviar_shape_equal(&s->shapes[k], &shape)) k++;
-  if (k == s->n_shapes) caviar_hparams_copy_shape(&proposal, hp);
+  if (k == s->n_shapes) caviar_space_take_shape(box, &s->spec.fixed, hp, &proposal);
   *hp = proposal;
   return CAVIAR_OK;
 }

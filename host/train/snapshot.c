@@ -30,7 +30,10 @@
 #include "train/sweep_state_internal.h"
 
 #define SNAP_MAGIC "CAVIARS1"
-#define SNAP_VERSION 3u
+/* 3: PBT's lineage as events; 4: a config's inactive bits mean "nothing for this model" (model and
+ * batchnorm always on, meaningless values the fixed ones), so an older snapshot's configs would mix
+ * two rules on resume. */
+#define SNAP_VERSION 4u
 
 void caviar_fault_point(const char *name) {
   static char names[16][16];

@@ -101,6 +101,8 @@ bool caviar_shape_valid(const caviar_shape *s, char *why, size_t size);
  * leaves them out of printed configs (summary.json, model files), which read as configs always did:
  * caviar_hp_shown asks this. */
 bool caviar_hp_hidden_in_plain_mlp(const caviar_hparams *hp, const caviar_hp_info *info);
+/* Sets such a row (model or batchnorm) to a plain MLP's value (mlp, off); false for any other row. */
+bool caviar_hp_set_plain_mlp(caviar_hparams *hp, const caviar_hp_info *info);
 /* Every hyperparameter's active bit from scratch: off where a condition switched it off (bit i of
  * by_conditions) or where it means nothing for this configuration (conv_blocks for an MLP,
  * channel_growth for one block, bn_momentum without batch normalisation), on otherwise. Samplers

@@ -121,9 +121,16 @@ double caviar_param_cdf(const caviar_param *p, double x);
 /* Whether parameter i is active in hp: every condition's parent is active and holds one of its
  * values. Parameters without conditions are always active. */
 bool caviar_space_active(const caviar_space *space, const caviar_hparams *hp, int i);
-/* After every parameter of space is set in hp: puts each inactive parameter back to its value in
- * base (the spec's fixed value) and marks it inactive in hp, so it is neither printed nor reported. */
+/* After every parameter of space is set in hp: puts each inactive parameter (switched off by a
+ * condition, by a condition on a parameter that means nothing for the model, or itself meaningless
+ * for the model: model.h's caviar_hparams_settle) back to its value in base (the spec's fixed value)
+ * and marks it inactive in hp, so it is neither printed nor reported. */
 void caviar_space_apply_conditions(const caviar_space *space, const caviar_hparams *base, caviar_hparams *hp);
+/* hp (a proposal over space) given drawn's shape (its structural values), then settled as above; if a
+ * condition then puts a structural value back to base's, hp is drawn whole, so that its shape is
+ * drawn's and its values agree with each other. */
+void caviar_space_take_shape(const caviar_space *space, const caviar_hparams *base, const caviar_hparams *drawn,
+                             caviar_hparams *hp);
 bool caviar_space_has_conditions(const caviar_space *space);
 
 #define CAVIAR_NORMAL_REACH 9.0
