@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "caviar/backend.h"
+#include "caviar/sampler.h"
+#include "caviar/trial_json.h"
 #include "caviar/trainer.h"
 #include "spec_support.h"
 #include "synth_support.h"
@@ -201,6 +203,33 @@ Test(model, only_what_applies_to_the_model_is_part_of_a_config) {
   unsigned off = 1u << (caviar_hp_find("pool") - caviar_hp_table);
   caviar_hparams_settle(&hp, off);
   cr_expect_not(caviar_hp_active(&hp, caviar_hp_find("pool")));
+}
+
+/* A config printed (sample lines, summary.json, saved models) names model and batchnorm of a plain
+ * MLP where the spec sweeps them, and only there; a CNN row only where the model is a CNN. */
+Test(model, a_plain_mlp_prints_its_model_and_batch_norm_where_the_spec_sweeps_them) {
+  const char *specs[] = {
+      "{\"method\": \"random\", \"parameters\": {\"model\": {\"values\": [\"mlp\", \"cnn\"]}, "
+      "\"batchnorm\": {\"values\": [\"off\", \"on\"]}, \"channels\": {\"values\": [4, 8]}}}",
+      "{\"method\": \"random\", \"parameters\": {\"hidden\": {\"values\": [4, 8]}}}"};
+  for (int k = 0; k < 2; k++) {
+    caviar_spec spec;
+    spec_ok(specs[k], &spec);
+    int plain = 0;
+    for (uint32_t id = 0; id < 40; id++) {
+      caviar_hparams hp;
+      caviar_sample_random(&spec.space, &spec.fixed, 1, id, &hp);
+      char text[2048];
+      caviar_hparams_json(&hp, text, sizeof text);
+      bool is_plain = hp.model == CAVIAR_MODEL_MLP && hp.batchnorm == 0, cnn = hp.model == CAVIAR_MODEL_CNN;
+      plain += is_plain;
+      cr_expect_eq(strstr(text, "\"model\": ") != NULL, k == 0 || !is_plain, "spec %d, trial %u: %s", k, id, text);
+      cr_expect_eq(strstr(text, "\"batchnorm\": ") != NULL, k == 0 || !is_plain, "spec %d, trial %u: %s", k, id, text);
+      cr_expect_eq(strstr(text, "\"channels\": ") != NULL, cnn, "spec %d, trial %u: %s", k, id, text);
+    }
+    cr_expect_gt(plain, 0, "spec %d draws plain MLPs", k);
+    caviar_spec_free(&spec);
+  }
 }
 
 /* The CPU backend, said to lack pooling: a CNN sweep is refused before anything is trained. */

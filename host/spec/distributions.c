@@ -243,6 +243,8 @@ bool caviar_space_active(const caviar_space *space, const caviar_hparams *hp, in
 
 void caviar_space_apply_conditions(const caviar_space *space, const caviar_hparams *base, caviar_hparams *hp) {
   unsigned off = 0;
+  hp->swept = 0;
+  for (int i = 0; i < space->n; i++) hp->swept |= 1u << (space->params[i].hp - caviar_hp_table);
   if (caviar_space_has_conditions(space)) {
     bool active[64];
     /* Decide every parameter first, then reset: a reset parent must not change its children. */

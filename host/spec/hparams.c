@@ -134,8 +134,9 @@ int caviar_hp_choice_index(const caviar_hp_info *info, const char *name) {
 }
 
 bool caviar_hp_shown(const caviar_hparams *hp, const caviar_hp_info *info) {
+  bool swept = hp->swept >> (info - caviar_hp_table) & 1u;
   return caviar_hp_active(hp, info) && !(info->quiet_default && caviar_hp_get(hp, info) == info->default_value) &&
-         !caviar_hp_hidden_in_plain_mlp(hp, info);
+         !(caviar_hp_hidden_in_plain_mlp(hp, info) && !swept);
 }
 
 const char *caviar_optimizer_name(int optimizer) {

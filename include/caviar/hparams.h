@@ -62,8 +62,10 @@ typedef struct caviar_hparams {
   int pool;           /* caviar_pool_choice, after every block */
   int batchnorm;      /* 0 off, 1 on: after every convolution and hidden dense layer */
   double bn_momentum; /* running statistics: r = (1 - m) r + m * batch statistic (PyTorch's) */
-  unsigned inactive; /* bit i: caviar_hp_table[i] is switched off by a condition ("when") or does not
-                      * apply to the model (conv_blocks of an MLP) */
+  unsigned inactive; /* bit i: caviar_hp_table[i] means nothing here: switched off by a condition
+                      * ("when"), or not part of the model (conv_blocks of an MLP; model.h) */
+  unsigned swept;    /* bit i: caviar_hp_table[i] is a parameter of the search space the config was
+                      * drawn from (caviar_space_apply_conditions): printed wherever it is active */
 } caviar_hparams;
 
 /* One configuration of the sweep: its id (trial k is a pure function of the seed and k) and values. */
@@ -115,7 +117,7 @@ void caviar_hp_range_text(const caviar_hp_info *info, char *buf, size_t size);
 /* Index of a choice name (any case, or an alias: swish for silu, nag for nesterov), or -1. */
 int caviar_hp_choice_index(const caviar_hp_info *info, const char *name);
 /* Whether a printed config shows the hyperparameter: active, not a quiet one at its default, and
- * not model or batchnorm of a plain MLP (model.h). */
+ * not model or batchnorm of a plain MLP (model.h) unless the config's space sweeps it. */
 bool caviar_hp_shown(const caviar_hparams *hp, const caviar_hp_info *info);
 
 const char *caviar_optimizer_name(int optimizer);

@@ -98,8 +98,8 @@ caviar_shape caviar_mlp_shape(int inputs, int classes, int layers, int hidden, i
  * or more; if not, a one-line reason naming the hyperparameter into why (size bytes). */
 bool caviar_shape_valid(const caviar_shape *s, char *why, size_t size);
 /* model and batchnorm mean something in every config, yet a plain MLP (no batch normalisation)
- * leaves them out of printed configs (summary.json, model files), which read as configs always did:
- * caviar_hp_shown asks this. */
+ * leaves them out of printed configs (summary.json, model files), which read as configs always did,
+ * unless its spec sweeps them: caviar_hp_shown asks this. */
 bool caviar_hp_hidden_in_plain_mlp(const caviar_hparams *hp, const caviar_hp_info *info);
 /* Sets such a row (model or batchnorm) to a plain MLP's value (mlp, off); false for any other row. */
 bool caviar_hp_set_plain_mlp(caviar_hparams *hp, const caviar_hp_info *info);
