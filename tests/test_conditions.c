@@ -1,5 +1,6 @@
-/* Conditional parameters ("when"): a parameter whose condition fails is not drawn, not printed and
- * not reported; grids skip the combinations that only differ in inactive parameters. */
+/* Conditional parameters ("when"): a parameter whose condition fails (or names a parameter the model
+ * does not use) is not drawn, not printed and not reported; grids skip the combinations that only
+ * differ in inactive parameters. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,105 @@ Test(conditions, a_grid_skips_combinations_that_differ_only_in_inactive_paramete
   cr_expect_eq(per_opt[CAVIAR_OPT_MOMENTUM], 6);
   cr_expect_eq(per_opt[CAVIAR_OPT_ADAM], 12);
   caviar_sampler_free(&s);
+  caviar_spec_free(&spec);
+}
+
+Test(conditions, a_condition_on_a_parameter_the_model_does_not_use_does_not_hold) {
+  /* An MLP has no channels: its dropout (when channels is 4) is off, and so is what hangs on it. */
+  caviar_spec spec;
+  caviar_sampler s;
+  sampler_for("random",
+              "\"model\": {\"values\": [\"mlp\", \"cnn\"]}, \"channels\": {\"values\": [2, 4]},"
+              "\"dropout\": {\"values\": [0.1, 0.3], \"when\": {\"channels\": 4}},"
+              "\"l2\": {\"values\": [0.01, 0.1], \"when\": {\"dropout\": 0.3}}",
+              &spec, &s, 200);
+  const caviar_hp_info *dropout = caviar_hp_find("dropout"), *l2 = caviar_hp_find("l2");
+  int mlp_four = 0, cnn_four = 0;
+  for (uint32_t i = 0; i < 200; i++) {
+    caviar_trial t;
+    caviar_sampler_draw(&s, i, &t);
+    /* channels as drawn, before the model put it back */
+    bool four = caviar_sample_param(&spec.space.params[1], s.seed, i) == 4;
+    bool cnn = t.hp.model == CAVIAR_MODEL_CNN;
+    mlp_four += !cnn && four;
+    cnn_four += cnn && four;
+    cr_assert_eq(caviar_hp_active(&t.hp, dropout), cnn && four, "trial %u", i);
+    if (!caviar_hp_active(&t.hp, dropout)) {
+      cr_assert_not(caviar_hp_active(&t.hp, l2), "trial %u: l2 hangs on an inactive dropout", i);
+      cr_assert_eq(t.hp.dropout, spec.fixed.dropout, "trial %u: the fixed dropout", i);
+    }
+    cr_assert_eq(t.hp.channels, cnn ? (four ? 4 : 2) : spec.fixed.channels, "trial %u", i);
+  }
+  cr_expect_gt(mlp_four, 0);
+  cr_expect_gt(cnn_four, 0);
+  caviar_sampler_free(&s);
+  caviar_spec_free(&spec);
+}
+
+Test(conditions, a_grid_skips_points_that_differ_only_in_what_the_model_does_not_use) {
+  /* mlp x channels {2, 4} is one MLP; and an MLP's dropout (when channels is 4) is off. */
+  caviar_spec spec;
+  caviar_sampler s;
+  sampler_for("grid",
+              "\"model\": {\"values\": [\"mlp\", \"cnn\"]}, \"channels\": {\"values\": [2, 4]},"
+              "\"dropout\": {\"values\": [0.1, 0.3], \"when\": {\"channels\": 4}}",
+              &spec, &s, -1);
+  /* mlp: 1; cnn: channels 2, and channels 4 with two dropouts. */
+  cr_assert_eq(s.count, 1 + 1 + 2);
+  char lines[4][1024];
+  for (uint32_t i = 0; i < 4; i++) {
+    caviar_trial t;
+    caviar_sampler_draw(&s, i, &t);
+    caviar_trial_json(&(caviar_trial){.id = 0, .hp = t.hp}, lines[i], sizeof lines[i]);
+    for (uint32_t j = 0; j < i; j++) cr_assert_str_neq(lines[i], lines[j], "grid points %u and %u", i, j);
+  }
+  caviar_sampler_free(&s);
+  caviar_spec_free(&spec);
+  /* Without conditions too: the CNN's rows of an MLP. */
+  sampler_for("grid", "\"model\": {\"values\": [\"mlp\", \"cnn\"]}, \"channels\": {\"values\": [2, 4, 8]}", &spec, &s,
+              -1);
+  cr_expect_eq(s.count, 1 + 3);
+  caviar_sampler_free(&s);
+  caviar_spec_free(&spec);
+}
+
+Test(conditions, a_proposal_given_a_drawn_shape_keeps_its_values_only_where_they_still_agree) {
+  caviar_spec spec;
+  spec_ok("{\"method\": \"tpe\", \"parameters\": {\"layers\": {\"values\": [1, 2]}, \"hidden\": {\"values\": [16, 32]},"
+          "\"dropout\": {\"min\": 0.1, \"max\": 0.5, \"when\": {\"layers\": 2}},"
+          "\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-4, \"max\": 1}}}",
+          &spec);
+  caviar_hparams drawn = spec.fixed, proposal = spec.fixed;
+  drawn.layers = 2, drawn.hidden = 32, drawn.dropout = 0.3, drawn.learning_rate = 0.01;
+  caviar_space_apply_conditions(&spec.space, &spec.fixed, &drawn);
+  /* The same number of layers: the proposal keeps its learning rate and dropout, takes hidden 32. */
+  proposal.layers = 2, proposal.hidden = 16, proposal.dropout = 0.2, proposal.learning_rate = 0.001;
+  caviar_space_apply_conditions(&spec.space, &spec.fixed, &proposal);
+  caviar_hparams hp = proposal;
+  caviar_space_take_shape(&spec.space, &spec.fixed, &drawn, &hp);
+  cr_expect_eq(hp.hidden, 32);
+  cr_expect_eq(hp.learning_rate, 0.001);
+  cr_expect_eq(hp.dropout, 0.2);
+  /* One layer: its dropout is off, at the fixed 0, outside [0.1, 0.5]; two layers would switch it on
+   * there, so the drawn config is taken whole. */
+  proposal.layers = 1;
+  caviar_space_apply_conditions(&spec.space, &spec.fixed, &proposal);
+  cr_assert_not(caviar_hp_active(&proposal, caviar_hp_find("dropout")));
+  hp = proposal;
+  caviar_space_take_shape(&spec.space, &spec.fixed, &drawn, &hp);
+  cr_expect_eq(memcmp(&hp, &drawn, sizeof hp), 0, "dropout %g, learning rate %g", hp.dropout, hp.learning_rate);
+  /* The other way: two layers' dropout switched off by one drawn layer is put back to the fixed one. */
+  caviar_hparams one = drawn;
+  one.layers = 1;
+  caviar_space_apply_conditions(&spec.space, &spec.fixed, &one);
+  proposal.layers = 2;
+  caviar_space_apply_conditions(&spec.space, &spec.fixed, &proposal);
+  hp = proposal;
+  caviar_space_take_shape(&spec.space, &spec.fixed, &one, &hp);
+  cr_expect_eq(hp.layers, 1);
+  cr_expect_not(caviar_hp_active(&hp, caviar_hp_find("dropout")));
+  cr_expect_eq(hp.dropout, spec.fixed.dropout);
+  cr_expect_eq(hp.learning_rate, 0.001);
   caviar_spec_free(&spec);
 }
 

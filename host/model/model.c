@@ -82,6 +82,14 @@ bool caviar_hp_is_structural(const caviar_hp_info *info) {
   return false;
 }
 
+bool caviar_hparams_same_shape(const caviar_hparams *a, const caviar_hparams *b) {
+  for (size_t i = 0; i < sizeof structural / sizeof structural[0]; i++) {
+    const caviar_hp_info *info = caviar_hp_find(structural[i]);
+    if (caviar_hp_get(a, info) != caviar_hp_get(b, info)) return false;
+  }
+  return true;
+}
+
 void caviar_hparams_copy_shape(caviar_hparams *dst, const caviar_hparams *src) {
   for (size_t i = 0; i < sizeof structural / sizeof structural[0]; i++) {
     const caviar_hp_info *info = caviar_hp_find(structural[i]);
@@ -136,6 +144,11 @@ static applies_rule row_rule(int i) {
 /* Whether row i of caviar_hp_table means anything for hp's configuration. */
 static bool row_applies(const caviar_hparams *hp, int i) {
   return rule_applies(hp, row_rule(i));
+}
+
+bool caviar_hp_applies_always(const caviar_hp_info *info) {
+  applies_rule rule = row_rule((int)(info - caviar_hp_table));
+  return rule == APPLIES_ALWAYS || rule == APPLIES_HIDDEN_IN_PLAIN_MLP;
 }
 
 bool caviar_hp_set_plain_mlp(caviar_hparams *hp, const caviar_hp_info *info) {

@@ -241,10 +241,19 @@ bool caviar_space_active(const caviar_space *space, const caviar_hparams *hp, in
   return active_at(space, hp, i, 0);
 }
 
+void caviar_space_mark(const caviar_space *space, const caviar_hparams *base, caviar_hparams *hp) {
+  hp->swept = 0;
+  for (int i = 0; i < space->n; i++) {
+    const caviar_hp_info *info = space->params[i].hp;
+    hp->swept |= 1u << (info - caviar_hp_table);
+    /* As one switched off does, one that means nothing for the model holds base's value: a config
+     * reads back whole from the values it shows (a study's journal), and gp.c reads every value. */
+    if (!caviar_hp_active(hp, info)) caviar_hp_set(hp, info, caviar_hp_get(base, info));
+  }
+}
+
 void caviar_space_apply_conditions(const caviar_space *space, const caviar_hparams *base, caviar_hparams *hp) {
   unsigned off = 0;
-  hp->swept = 0;
-  for (int i = 0; i < space->n; i++) hp->swept |= 1u << (space->params[i].hp - caviar_hp_table);
   if (caviar_space_has_conditions(space)) {
     bool active[64];
     /* Decide every parameter first, then reset: a reset parent must not change its children. */
@@ -259,7 +268,7 @@ void caviar_space_apply_conditions(const caviar_space *space, const caviar_hpara
   }
   /* Then what applies to the model drawn (model.h): conv_blocks of an MLP is not part of it. A
    * condition on a parameter that means nothing for the model (channels of an MLP) does not hold
-   * either: its children go off too, and theirs (each round only switches more off). */
+   * either: its children go off too, and theirs. Each round adds to off, so the rounds end. */
   caviar_hparams_settle(hp, off);
   for (bool more = caviar_space_has_conditions(space); more;) {
     more = false;
@@ -276,21 +285,21 @@ void caviar_space_apply_conditions(const caviar_space *space, const caviar_hpara
     }
     if (more) caviar_hparams_settle(hp, off);
   }
-  /* A parameter that means nothing for it holds base's value too, as one switched off does: a config
-   * reads back whole from the values it shows (a study's journal), and gp.c reads every value. */
-  for (int i = 0; i < space->n; i++) {
-    const caviar_hp_info *info = space->params[i].hp;
-    if (!caviar_hp_active(hp, info)) caviar_hp_set(hp, info, caviar_hp_get(base, info));
-  }
+  caviar_space_mark(space, base, hp);
 }
 
 void caviar_space_take_shape(const caviar_space *space, const caviar_hparams *base, const caviar_hparams *drawn,
                              caviar_hparams *hp) {
+  unsigned was_inactive = hp->inactive;
   caviar_hparams_copy_shape(hp, drawn);
   caviar_space_apply_conditions(space, base, hp);
-  caviar_hparams check = *hp;
-  caviar_hparams_copy_shape(&check, drawn);
-  if (memcmp(&check, hp, sizeof check) != 0) *hp = *drawn;
+  /* A structural value put back, or a parameter the shape switched on that is not itself part of the
+   * shape (it would hold base's value, perhaps outside its distribution): the drawn config, whose
+   * values were drawn together. */
+  unsigned on = was_inactive & ~hp->inactive;
+  for (int i = 0; i < caviar_hp_count; i++)
+    if (on >> i & 1u && caviar_hp_is_structural(&caviar_hp_table[i])) on &= ~(1u << i);
+  if (!caviar_hparams_same_shape(hp, drawn) || on) *hp = *drawn;
 }
 
 bool caviar_space_has_conditions(const caviar_space *space) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "caviar/counter_rng.h"
+#include "caviar/model.h"
 #include "caviar/qmc.h"
 
 /* The counter index of a parameter's draws: FNV-1a of its name, or of its nested keys joined by a
@@ -48,8 +49,8 @@ static long grid_digit(const caviar_grid *grid, long k, int i) {
   return k % grid->counts[i];
 }
 
-/* With conditions, a grid point whose inactive parameter is not at its first value repeats one
- * that is: keep only the first of each. */
+/* A grid point whose inactive parameter (a condition's, or one its model does not use) is not at
+ * its first value repeats one that is: keep only the first of each. */
 static caviar_status index_active_grid(caviar_sampler *s, caviar_error *err) {
   const caviar_space *space = s->space;
   long kept = 0;
@@ -58,9 +59,10 @@ static caviar_status index_active_grid(caviar_sampler *s, caviar_error *err) {
   for (long k = 0; k < s->grid.size; k++) {
     caviar_hparams hp = s->spec->fixed;
     caviar_grid_point(&s->grid, space, k, &hp);
+    caviar_space_apply_conditions(space, &s->spec->fixed, &hp);
     bool repeat = false;
     for (int i = 0; i < space->n && !repeat; i++)
-      repeat = !caviar_space_active(space, &hp, i) && grid_digit(&s->grid, k, i) != 0;
+      repeat = !caviar_hp_active(&hp, space->params[i].hp) && grid_digit(&s->grid, k, i) != 0;
     if (!repeat) s->grid_index[kept++] = k;
   }
   s->grid.size = kept;
@@ -82,7 +84,10 @@ caviar_status caviar_sampler_init(caviar_sampler *s, const caviar_spec *spec, ui
     caviar_error why = *err;
     return caviar_fail(err, st, "%s: %s", spec->source, why.msg);
   }
-  if (st == CAVIAR_OK && caviar_space_has_conditions(&spec->space)) st = index_active_grid(s, err);
+  bool may_repeat = caviar_space_has_conditions(&spec->space);
+  for (int i = 0; i < spec->space.n; i++) /* (outside code's parameters are no row of caviar_hp_table) */
+    may_repeat = may_repeat || (spec->space.params[i].hp && !caviar_hp_applies_always(spec->space.params[i].hp));
+  if (st == CAVIAR_OK && may_repeat) st = index_active_grid(s, err);
   if (st != CAVIAR_OK) return st;
   /* trials, run_cap and -n cap a grid alike (W&B's run_cap does): never more than its points. */
   if (s->count > s->grid.size) s->count = s->grid.size;

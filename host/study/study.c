@@ -103,11 +103,13 @@ static char *params_text(const caviar_space *space, const caviar_hparams *hp) {
   return buf;
 }
 
-/* The reverse, over the spec's fixed values. A parameter is left out where a condition switched it
- * off or it means nothing for the trial's model (bn_momentum without batch norm): it takes the fixed
- * value, as the sweep's draw does (caviar_space_apply_conditions). Journals written before
- * 2026-12-08 also left out model and batchnorm of a plain MLP. What is given and what is left out
- * must agree with the values given. */
+/* The reverse, over the spec's fixed values. A given parameter is active at its value (the trial
+ * trained with it) unless it means nothing for the trial's model (bn_momentum without batch norm);
+ * one left out is inactive at its fixed value (a condition switched it off, or the model does not
+ * use it), but for model and batchnorm with their conditions holding: those are a plain MLP's
+ * (journals before 2026-12-08 left them out). A record the study wrote reads back as the config its
+ * draw made (caviar_space_apply_conditions); an earlier build's (whose conditions could hold on a
+ * value the model did not use) reads back as the trial trained. */
 static bool params_parse(const caviar_study *s, const cJSON *obj, caviar_hparams *hp, char *why, size_t why_size) {
   const caviar_space *space = &s->spec.space;
   *hp = s->spec.fixed;
@@ -138,23 +140,14 @@ static bool params_parse(const caviar_study *s, const cJSON *obj, caviar_hparams
     caviar_hp_set(hp, p->hp, v);
     given[i] = true;
   }
-  /* Left out and on, model and batchnorm are a plain MLP's (an earlier build's record), whatever the
-   * fixed values; left out and off, apply_conditions puts the fixed ones back. */
-  for (int i = 0; i < space->n && i < 64; i++)
-    if (!given[i]) caviar_hp_set_plain_mlp(hp, space->params[i].hp);
-  caviar_space_apply_conditions(space, &s->spec.fixed, hp);
+  unsigned off = 0;
   for (int i = 0; i < space->n && i < 64; i++) {
-    const caviar_param *p = &space->params[i];
-    bool active = caviar_hp_active(hp, p->hp);
-    if (given[i] && !active) {
-      snprintf(why, why_size, "params.%s: given, but it means nothing with the trial's other values", p->name);
-      return false;
-    }
-    if (!given[i] && active && !caviar_hp_hidden_in_plain_mlp(hp, p->hp)) {
-      snprintf(why, why_size, "params.%s: missing (it means something for this trial)", p->name);
-      return false;
-    }
+    const caviar_hp_info *info = space->params[i].hp;
+    if (given[i] || (caviar_space_active(space, hp, i) && caviar_hp_set_plain_mlp(hp, info))) continue;
+    off |= 1u << (info - caviar_hp_table);
   }
+  caviar_hparams_settle(hp, off);
+  caviar_space_mark(space, &s->spec.fixed, hp);
   return true;
 }
 

@@ -31,8 +31,8 @@
 
 #define SNAP_MAGIC "CAVIARS1"
 /* 3: PBT's lineage as events; 4: a config's inactive bits mean "nothing for this model" (model and
- * batchnorm always on, meaningless values the fixed ones), so an older snapshot's configs would mix
- * two rules on resume. */
+ * batchnorm always on, meaningless values the fixed ones) and its swept bits are kept, so an older
+ * snapshot's configs would mix two rules on resume. */
 #define SNAP_VERSION 4u
 
 void caviar_fault_point(const char *name) {

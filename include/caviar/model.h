@@ -101,6 +101,8 @@ bool caviar_shape_valid(const caviar_shape *s, char *why, size_t size);
  * leaves them out of printed configs (summary.json, model files), which read as configs always did,
  * unless its spec sweeps them: caviar_hp_shown asks this. */
 bool caviar_hp_hidden_in_plain_mlp(const caviar_hparams *hp, const caviar_hp_info *info);
+/* Whether the row means something in every config (not a CNN's row, not bn_momentum). */
+bool caviar_hp_applies_always(const caviar_hp_info *info);
 /* Sets such a row (model or batchnorm) to a plain MLP's value (mlp, off); false for any other row. */
 bool caviar_hp_set_plain_mlp(caviar_hparams *hp, const caviar_hp_info *info);
 /* Every hyperparameter's active bit from scratch: off where a condition switched it off (bit i of
@@ -109,9 +111,10 @@ bool caviar_hp_set_plain_mlp(caviar_hparams *hp, const caviar_hp_info *info);
  * model only active values; sample lines, summaries and the report leave inactive ones out. */
 void caviar_hparams_settle(caviar_hparams *hp, unsigned by_conditions);
 bool caviar_shape_equal(const caviar_shape *a, const caviar_shape *b);
-/* Whether a hyperparameter is structural (decides the shape: layers, hidden, batch_size, ...), and
- * the structural values of src copied into dst. */
+/* Whether a hyperparameter is structural (decides the shape: layers, hidden, batch_size, ...), whether
+ * two configs' structural values agree, and the structural values of src copied into dst. */
 bool caviar_hp_is_structural(const caviar_hp_info *info);
+bool caviar_hparams_same_shape(const caviar_hparams *a, const caviar_hparams *b);
 void caviar_hparams_copy_shape(caviar_hparams *dst, const caviar_hparams *src);
 uint64_t caviar_shape_hash(const caviar_shape *s);
 

@@ -126,9 +126,12 @@ bool caviar_space_active(const caviar_space *space, const caviar_hparams *hp, in
  * for the model: model.h's caviar_hparams_settle) back to its value in base (the spec's fixed value)
  * and marks it inactive in hp, so it is neither printed nor reported. */
 void caviar_space_apply_conditions(const caviar_space *space, const caviar_hparams *base, caviar_hparams *hp);
+/* The end of the above, for hp whose active bits are settled: the space's parameters marked as swept
+ * (hp->swept), and every inactive one put back to base's value. */
+void caviar_space_mark(const caviar_space *space, const caviar_hparams *base, caviar_hparams *hp);
 /* hp (a proposal over space) given drawn's shape (its structural values), then settled as above; if a
- * condition then puts a structural value back to base's, hp is drawn whole, so that its shape is
- * drawn's and its values agree with each other. */
+ * condition then puts a structural value back to base's, or the shape switches on a parameter the
+ * proposal had off, hp is drawn whole: its shape is drawn's and its values were drawn together. */
 void caviar_space_take_shape(const caviar_space *space, const caviar_hparams *base, const caviar_hparams *drawn,
                              caviar_hparams *hp);
 bool caviar_space_has_conditions(const caviar_space *space);
