@@ -116,31 +116,61 @@ Test(tpe, it_fits_the_largest_budget_with_enough_results_as_bohb_does) {
   caviar_spec_free(&spec);
 }
 
-Test(tpe, inactive_parameters_are_neither_modelled_nor_proposed) {
-  caviar_spec spec;
-  spec_ok("{\"method\": \"tpe\", \"parameters\": {\"optimizer\": {\"values\": [\"sgd\", \"adam\"]},"
-          "\"beta1\": {\"min\": 0.5, \"max\": 0.99, \"when\": {\"optimizer\": \"adam\"}},"
-          "\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-4, \"max\": 1}}}",
-          &spec);
+/* A TPE sampler over the spec's parameters (JSON members) told n random configs, each with loss 0
+ * where good says so and 1 elsewhere. */
+static caviar_tpe *tpe_told(const char *params, int n, bool (*good)(const caviar_hparams *), caviar_spec *spec) {
+  char text[2048];
+  snprintf(text, sizeof text, "{\"method\": \"tpe\", \"parameters\": {%s}}", params);
+  spec_ok(text, spec);
   caviar_tpe *tpe;
   caviar_error err;
   caviar_tpe_options opt = CAVIAR_TPE_DEFAULT_OPTIONS;
   cr_assert_eq(caviar_tpe_new(&opt, 1, &tpe, &err), CAVIAR_OK);
-  for (uint32_t id = 0; id < 40; id++) {
+  for (uint32_t id = 0; id < (uint32_t)n; id++) {
     caviar_hparams hp;
-    caviar_sample_random(&spec.space, &spec.fixed, 1, id, &hp);
-    /* sgd is better here, so the model should prefer it. */
-    caviar_tpe_observe(tpe, &hp, 1, hp.optimizer == CAVIAR_OPT_SGD ? 0 : 1, &err);
+    caviar_sample_random(&spec->space, &spec->fixed, 1, id, &hp);
+    caviar_tpe_observe(tpe, &hp, 1, good(&hp) ? 0 : 1, &err);
   }
-  int sgd = 0;
-  for (uint32_t id = 0; id < 40; id++) {
+  return tpe;
+}
+
+/* Of n proposals (ids 100, 101, ...), how many test says yes to. */
+static int proposals_where(caviar_tpe *tpe, const caviar_spec *spec, int n, bool (*test)(const caviar_hparams *)) {
+  int yes = 0;
+  for (uint32_t id = 0; id < (uint32_t)n; id++) {
     caviar_hparams hp;
-    cr_assert(caviar_tpe_propose(tpe, &spec.space, &spec.fixed, 100 + id, NULL, 0, &hp));
-    bool adam = hp.optimizer == CAVIAR_OPT_ADAM;
-    cr_assert_eq(caviar_hp_active(&hp, caviar_hp_find("beta1")), adam);
-    if (!adam) cr_assert_eq(hp.beta1, 0.9);
-    sgd += !adam;
+    cr_assert(caviar_tpe_propose(tpe, &spec->space, &spec->fixed, 100 + id, NULL, 0, &hp));
+    yes += test(&hp);
   }
+  return yes;
+}
+
+static bool uses_sgd(const caviar_hparams *hp) {
+  return hp->optimizer == CAVIAR_OPT_SGD;
+}
+
+/* sgd, checking that beta1 is proposed with adam alone (else it keeps its default). */
+static bool uses_sgd_without_beta1(const caviar_hparams *hp) {
+  bool adam = hp->optimizer == CAVIAR_OPT_ADAM;
+  cr_assert_eq(caviar_hp_active(hp, caviar_hp_find("beta1")), adam);
+  if (!adam) cr_assert_eq(hp->beta1, 0.9);
+  return !adam;
+}
+
+static bool plain_mlp(const caviar_hparams *hp) {
+  /* and both rows mean something there */
+  cr_assert(caviar_hp_active(hp, caviar_hp_find("model")) && caviar_hp_active(hp, caviar_hp_find("batchnorm")));
+  return hp->model == CAVIAR_MODEL_MLP && hp->batchnorm == 0;
+}
+
+Test(tpe, inactive_parameters_are_neither_modelled_nor_proposed) {
+  caviar_spec spec;
+  /* sgd is better here, so the model should prefer it. */
+  caviar_tpe *tpe = tpe_told("\"optimizer\": {\"values\": [\"sgd\", \"adam\"]},"
+                             "\"beta1\": {\"min\": 0.5, \"max\": 0.99, \"when\": {\"optimizer\": \"adam\"}},"
+                             "\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-4, \"max\": 1}",
+                             40, uses_sgd, &spec);
+  int sgd = proposals_where(tpe, &spec, 40, uses_sgd_without_beta1);
   cr_expect_gt(sgd, 28, "sgd proposed %d times of 40", sgd);
   caviar_tpe_free(tpe);
   caviar_spec_free(&spec);
@@ -150,27 +180,10 @@ Test(tpe, plain_mlps_count_in_the_model_and_batch_norm_choices) {
   /* A plain MLP (batch norm off) prints without model and batchnorm, yet both mean something there:
    * the model must learn that plain MLPs do best here. */
   caviar_spec spec;
-  spec_ok("{\"method\": \"tpe\", \"parameters\": {\"model\": {\"values\": [\"mlp\", \"cnn\"]},"
-          "\"batchnorm\": {\"values\": [\"off\", \"on\"]},"
-          "\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-4, \"max\": 1}}}",
-          &spec);
-  caviar_tpe *tpe;
-  caviar_error err;
-  caviar_tpe_options opt = CAVIAR_TPE_DEFAULT_OPTIONS;
-  cr_assert_eq(caviar_tpe_new(&opt, 1, &tpe, &err), CAVIAR_OK);
-  for (uint32_t id = 0; id < 60; id++) {
-    caviar_hparams hp;
-    caviar_sample_random(&spec.space, &spec.fixed, 1, id, &hp);
-    bool plain = hp.model == CAVIAR_MODEL_MLP && hp.batchnorm == 0;
-    cr_assert(caviar_hp_active(&hp, caviar_hp_find("model")) && caviar_hp_active(&hp, caviar_hp_find("batchnorm")));
-    caviar_tpe_observe(tpe, &hp, 1, plain ? 0 : 1, &err);
-  }
-  int plain = 0;
-  for (uint32_t id = 0; id < 40; id++) {
-    caviar_hparams hp;
-    cr_assert(caviar_tpe_propose(tpe, &spec.space, &spec.fixed, 100 + id, NULL, 0, &hp));
-    plain += hp.model == CAVIAR_MODEL_MLP && hp.batchnorm == 0;
-  }
+  caviar_tpe *tpe = tpe_told("\"model\": {\"values\": [\"mlp\", \"cnn\"]}, \"batchnorm\": {\"values\": [\"off\", \"on\"]},"
+                             "\"learning_rate\": {\"distribution\": \"log_uniform_values\", \"min\": 1e-4, \"max\": 1}",
+                             60, plain_mlp, &spec);
+  int plain = proposals_where(tpe, &spec, 40, plain_mlp);
   /* Each choice alone would give a quarter; the two learnt, well over half. */
   cr_expect_gt(plain, 24, "plain MLPs proposed %d times of 40", plain);
   caviar_tpe_free(tpe);
