@@ -103,7 +103,7 @@ typedef enum applies_rule {
   APPLIES_CNN,             /* a CNN's rows */
   APPLIES_CNN_BLOCKS,      /* channel_growth: a CNN of more than one block */
   APPLIES_BATCHNORM,       /* bn_momentum */
-  APPLIES_HIDDEN_IN_PLAIN_MLP /* model, batchnorm: always, but an MLP without batch norm prints as configs always did */
+  APPLIES_HIDDEN_IN_PLAIN_MLP /* model, batchnorm: always (a plain MLP prints without them: model.h) */
 } applies_rule;
 
 static applies_rule rule_of(const caviar_hp_info *info) {

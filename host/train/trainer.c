@@ -199,7 +199,8 @@ static caviar_status setup_round(run_state *s, caviar_error *err) {
 /* tpe: trial i's config is proposed now, from every result so far, with the trials still training
  * (pending: every running trial, so all of index below i, in index order) as the constant liar.
  * Its shape must be one of the round's cohorts; a proposal of another shape keeps the drawn
- * trial's shape (caviar_space_take_shape). Until the model has enough results, the drawn (sobol) config stands. */
+ * trial's shape (caviar_space_take_shape). Until the model has enough results, the drawn (sobol)
+ * config stands. */
 static void propose(run_state *s, int i, const caviar_space *box, const caviar_hparams *pending, int n_pending) {
   caviar_hparams hp;
   if (caviar_tpe_propose(s->sched.tpe, box, &s->sweep->spec->fixed, s->sched.trials[i].id, pending, n_pending, &hp)) {
